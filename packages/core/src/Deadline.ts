@@ -1,0 +1,110 @@
+/**
+ * Calendar dates, deadlines and the selection window (R13, R20, R23, R24), as pure
+ * functions of a demand, the settings and the current instant. Time zones come from
+ * effect's `DateTime`; nothing here reads a clock.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Schema } from "effect"
+import type { ResolvedSettings } from "./Settings.js"
+
+const isCalendarDate = (s: string) => {
+  const [y, m, d] = s.split("-").map(Number) as [number, number, number]
+  const date = new Date(Date.UTC(y, m - 1, d))
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
+}
+
+/**
+ * A calendar date, `YYYY-MM-DD`, with no time and no zone.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LocalDate = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}$/, { message: () => "a date as YYYY-MM-DD" }),
+  Schema.filter(isCalendarDate, { message: () => "a date that exists in the calendar" }),
+  Schema.brand("LocalDate"),
+  Schema.annotations({ identifier: "LocalDate" })
+)
+
+/** @since 0.1.0 @category models */
+export type LocalDate = typeof LocalDate.Type
+
+/**
+ * The calendar date of an instant in the platform time zone.
+ *
+ * @since 0.1.0
+ * @category dates
+ */
+export const dateAt = (instant: DateTime.DateTime, settings: ResolvedSettings): LocalDate => {
+  const parts = DateTime.toParts(DateTime.setZone(instant, settings.zone))
+  return `${String(parts.year).padStart(4, "0")}-${String(parts.month).padStart(2, "0")}-${String(parts.day).padStart(2, "0")}` as LocalDate
+}
+
+/**
+ * The year of an instant in the platform time zone (R12 numbering).
+ *
+ * @since 0.1.0
+ * @category dates
+ */
+export const yearAt = (instant: DateTime.DateTime, settings: ResolvedSettings): number =>
+  DateTime.toParts(DateTime.setZone(instant, settings.zone)).year
+
+/**
+ * A date `days` later (or earlier, when negative).
+ *
+ * @since 0.1.0
+ * @category dates
+ */
+export const addDays = (date: LocalDate, days: number): LocalDate => {
+  const [y, m, d] = date.split("-").map(Number) as [number, number, number]
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10) as LocalDate
+}
+
+/**
+ * R13: the last instant of a date in the platform time zone, 23:59:59.999.
+ *
+ * @since 0.1.0
+ * @category deadlines
+ */
+export const endOfDate = (date: LocalDate, settings: ResolvedSettings): DateTime.Utc => {
+  const [year, month, day] = date.split("-").map(Number) as [number, number, number]
+  return DateTime.toUtc(
+    DateTime.unsafeMakeZoned(
+      { year, month, day, hours: 23, minutes: 59, seconds: 59, millis: 999 },
+      { timeZone: settings.zone, adjustForTimeZone: true }
+    )
+  )
+}
+
+/**
+ * R13: the earliest response deadline allowed when approving or submitting at
+ * `instant` (the date `minDeadlineDays` after it, default one day).
+ *
+ * @since 0.1.0
+ * @category deadlines
+ */
+export const earliestDeadline = (instant: DateTime.DateTime, settings: ResolvedSettings): LocalDate =>
+  addDays(dateAt(instant, settings), settings.minDeadlineDays)
+
+/**
+ * R23: the last instant of the selection window, `selectionWindowDays` days after
+ * the end of the deadline date.
+ *
+ * @since 0.1.0
+ * @category deadlines
+ */
+export const selectionEndsAt = (deadline: LocalDate, settings: ResolvedSettings): DateTime.Utc =>
+  endOfDate(addDays(deadline, settings.selectionWindowDays), settings)
+
+/**
+ * Whether `instant` is on or before the end of the deadline date.
+ *
+ * @since 0.1.0
+ * @category deadlines
+ */
+export const isOnOrBeforeDeadline = (
+  instant: DateTime.DateTime,
+  deadline: LocalDate,
+  settings: ResolvedSettings
+): boolean => DateTime.lessThanOrEqualTo(instant, endOfDate(deadline, settings))

@@ -1,0 +1,145 @@
+/**
+ * The demand (需求) and its form (R10), lifecycle states (§4) and number (R12).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { LocalDate } from "./Deadline.js"
+import { AccountId, DemandId, FileId, MemberId, TechnologyManagerId } from "./Ids.js"
+import { PhoneNumber } from "./Member.js"
+import { Fen } from "./Money.js"
+
+const text = (max: number) => Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(max))
+
+/**
+ * The three-part summary of R10: main problem, key technology and indicators,
+ * expected goal; 1–500 characters each.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Summary = Schema.Struct({
+  mainProblem: text(500),
+  keyTechnology: text(500),
+  expectedGoal: text(500)
+})
+
+/**
+ * Preferred ways of solving (R10).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SolvingWay = Schema.Literal("independent_rd", "commissioned_rd", "cooperative_rd", "other")
+
+/**
+ * The demand form of R10, after the provinces' standard technology-demand form. The
+ * field and service mode are checked against the platform's taxonomies when the
+ * form is used; the technology manager and client rules (R1, R41) depend on who
+ * publishes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DemandForm = Schema.Struct({
+  title: text(60),
+  summary: Summary,
+  keywords: Schema.Array(text(20)).pipe(Schema.minItems(1), Schema.maxItems(5)),
+  field: text(40),
+  intendedInvestment: Schema.optional(Fen),
+  solvingWay: Schema.optional(SolvingWay),
+  region: Schema.optional(text(50)),
+  responseDeadline: LocalDate,
+  serviceMode: text(40),
+  technologyManagerId: Schema.optional(TechnologyManagerId),
+  clientId: Schema.optional(MemberId),
+  attachments: Schema.optional(Schema.Array(FileId).pipe(Schema.maxItems(10))),
+  contact: Schema.optional(Schema.Struct({ name: text(50), phone: PhoneNumber }))
+}).annotations({ identifier: "DemandForm" })
+
+/** @since 0.1.0 @category models */
+export type DemandForm = typeof DemandForm.Type
+
+/**
+ * Lifecycle states (§4). "Unsolved" is an outcome, not a state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DemandState = Schema.Literal("draft", "pending_review", "published", "rejected", "solved")
+
+/** @since 0.1.0 @category models */
+export type DemandState = typeof DemandState.Type
+
+/**
+ * A demand as stored. `publisherId` is the managing member (R2): the institution for
+ * a commissioned demand, the enterprise for its own; `form.clientId` names the
+ * commissioning enterprise. `round` starts at 1 and grows on each restart (R33);
+ * `intakeClosedAt` is the first adoption of the current round (R24);
+ * `selectionEndedAt` is set when selection ends before its window does (solved,
+ * restart, or ended by the submitter). `version` grows by one on every update.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Demand = Schema.Struct({
+  id: DemandId,
+  publisherId: MemberId,
+  createdBy: AccountId,
+  form: Schema.typeSchema(DemandForm),
+  state: DemandState,
+  number: Schema.NullOr(Schema.String),
+  round: Schema.Int,
+  rejectionReason: Schema.NullOr(Schema.String),
+  submittedAt: Schema.NullOr(Schema.DateTimeUtc),
+  approvedAt: Schema.NullOr(Schema.DateTimeUtc),
+  firstPublishedAt: Schema.NullOr(Schema.DateTimeUtc),
+  intakeClosedAt: Schema.NullOr(Schema.DateTimeUtc),
+  firstAdoptedAt: Schema.NullOr(Schema.DateTimeUtc),
+  selectionEndedAt: Schema.NullOr(Schema.DateTimeUtc),
+  outcome: Schema.NullOr(Schema.Literal("unsolved", "solved")),
+  serviceFee: Schema.NullOr(Fen),
+  closedAt: Schema.NullOr(Schema.DateTimeUtc),
+  responseCount: Schema.Int,
+  adoptedCount: Schema.Int,
+  version: Schema.Int,
+  createdAt: Schema.DateTimeUtc,
+  updatedAt: Schema.DateTimeUtc
+}).annotations({ identifier: "Demand" })
+
+/** @since 0.1.0 @category models */
+export type Demand = typeof Demand.Type
+
+/**
+ * R12: the demand number, `prefix` + year + the sequence padded to `width` digits;
+ * past `10^width - 1` the sequence simply grows wider.
+ *
+ * @since 0.1.0
+ * @category numbering
+ */
+export const formatNumber = (prefix: string, year: number, sequence: number, width: number): string =>
+  `${prefix}${year}${String(sequence).padStart(width, "0")}`
+
+/**
+ * Reads a demand number back into its parts, for the given prefix.
+ *
+ * @since 0.1.0
+ * @category numbering
+ */
+export const parseNumber = (number: string, prefix: string): { year: number; sequence: number } | undefined => {
+  if (!number.startsWith(prefix)) return undefined
+  const match = /^(\d{4})(\d+)$/.exec(number.slice(prefix.length))
+  return match ? { year: Number(match[1]), sequence: Number(match[2]) } : undefined
+}
+
+/**
+ * The searchable text of a demand for the public hall's keyword search: title,
+ * summary and keywords.
+ *
+ * @since 0.1.0
+ * @category search
+ */
+export const searchText = (form: DemandForm): string =>
+  [form.title, form.summary.mainProblem, form.summary.keyTechnology, form.summary.expectedGoal, ...form.keywords]
+    .join("\n")
+    .toLowerCase()

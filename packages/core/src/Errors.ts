@@ -1,0 +1,142 @@
+/**
+ * Domain errors. Every denial or refusal of the domain is one of the tagged errors
+ * below; each names the rule of `domain.md` it enforces (`rule`), the input field it
+ * concerns when there is one (`field`), a stable machine code (`code`) and a readable
+ * English `message`. Adapters map the tags to their own vocabulary (HTTP statuses,
+ * translated messages) without parsing the message.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const fields = {
+  rule: Schema.String,
+  code: Schema.String,
+  field: Schema.optional(Schema.String),
+  message: Schema.String
+}
+
+/**
+ * Input that fails validation (R10 fields, R13 deadlines, R61 reasons …). Nothing was
+ * changed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>("@zhongbao/InvalidInput")(
+  "InvalidInput",
+  fields
+) {}
+
+/**
+ * The actor may see the resource but is not allowed to do this (R1–R3 and the
+ * authority rules of each use case).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Denied extends Schema.TaggedError<Denied>("@zhongbao/Denied")("Denied", fields) {}
+
+/**
+ * The resource does not exist, or the actor may not see it (R5: no existence leak).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>("@zhongbao/NotFound")("NotFound", {
+  ...fields,
+  entity: Schema.String
+}) {}
+
+/**
+ * The command does not fit the current state of the resource (intake closed, window
+ * over, already adopted …).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidState extends Schema.TaggedError<InvalidState>("@zhongbao/InvalidState")(
+  "InvalidState",
+  fields
+) {}
+
+/**
+ * R63: an idempotency key was reused with a different input.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>(
+  "@zhongbao/IdempotencyKeyReused"
+)("IdempotencyKeyReused", fields) {}
+
+/**
+ * Any failure of a domain rule.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DomainError = InvalidInput | Denied | NotFound | InvalidState | IdempotencyKeyReused
+
+/**
+ * Schema of every domain error, for adapters that serialise them.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DomainError = Schema.Union(InvalidInput, Denied, NotFound, InvalidState, IdempotencyKeyReused)
+
+/**
+ * A port failed for reasons outside the domain (connection lost, disk full, timeout).
+ * `message` is safe to show; `cause` is for logs only and never crosses the API.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InfrastructureError extends Schema.TaggedError<InfrastructureError>(
+  "@zhongbao/InfrastructureError"
+)("InfrastructureError", {
+  port: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/**
+ * A repository refused an insert or update because a unique key is already taken
+ * (demand number, active response per responder and round, open commission per
+ * pair, idempotency key). Use cases map it to the rule's own error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UniqueViolation extends Schema.TaggedError<UniqueViolation>("@zhongbao/UniqueViolation")(
+  "UniqueViolation",
+  { entity: Schema.String, key: Schema.String }
+) {}
+
+/**
+ * A versioned update found a different version than the one it read: someone else
+ * changed the row in between.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StaleWrite extends Schema.TaggedError<StaleWrite>("@zhongbao/StaleWrite")("StaleWrite", {
+  entity: Schema.String,
+  id: Schema.String
+}) {}
+
+/** @internal */
+export const invalid = (rule: string, field: string, code: string, message: string) =>
+  new InvalidInput({ rule, field, code, message })
+
+/** @internal */
+export const denied = (rule: string, code: string, message: string) => new Denied({ rule, code, message })
+
+/** @internal */
+export const notFound = (entity: string, rule = "R5") =>
+  new NotFound({ rule, entity, code: `${entity}.not_found`, message: `${entity} not found` })
+
+/** @internal */
+export const invalidState = (rule: string, code: string, message: string) =>
+  new InvalidState({ rule, code, message })

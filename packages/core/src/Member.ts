@@ -1,0 +1,151 @@
+/**
+ * Members, accounts, operators and technology managers (domain.md §3).
+ *
+ * A member is an organisation or an individual expert; its accounts are the people
+ * who act for it. An operator account belongs to no member. A technology transfer
+ * institution is *registered* by an operator (R1).
+ *
+ * @since 0.1.0
+ */
+import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+import { type Brand, ParseResult, Schema } from "effect"
+import { AccountId, MemberId, TechnologyManagerId } from "./Ids.js"
+
+/**
+ * The kinds of member (§3 and the glossary).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MemberKind = Schema.Literal(
+  "transfer_institution",
+  "enterprise",
+  "research_institute",
+  "service_institution",
+  "expert"
+)
+
+/** @since 0.1.0 @category models */
+export type MemberKind = typeof MemberKind.Type
+
+/**
+ * A phone number, validated and normalised to E.164 with libphonenumber-js; numbers
+ * without a country code are read as mainland China numbers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PhoneNumber = Schema.transformOrFail(
+  Schema.String,
+  Schema.String.pipe(Schema.pattern(/^\+[1-9]\d{6,14}$/), Schema.brand("PhoneNumber")),
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      const parsed = parsePhoneNumberFromString(input, "CN")
+      return parsed?.isValid()
+        ? ParseResult.succeed(parsed.number as string & Brand.Brand<"PhoneNumber">)
+        : ParseResult.fail(new ParseResult.Type(ast, input, "a valid phone number"))
+    },
+    encode: ParseResult.succeed
+  }
+).annotations({ identifier: "PhoneNumber" })
+
+/** @since 0.1.0 @category models */
+export type PhoneNumber = typeof PhoneNumber.Type
+
+/**
+ * Masks a phone number for logs (R64): `+8613812345678` → `138****5678`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const maskPhone = (phone: string): string => {
+  const national = phone.startsWith("+86") ? phone.slice(3) : phone.replace(/^\+/, "")
+  return national.length <= 7 ? "****" : `${national.slice(0, 3)}****${national.slice(-4)}`
+}
+
+/** @internal */
+export const Name = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100))
+
+/**
+ * A member organisation or expert.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Member = Schema.Struct({
+  id: MemberId,
+  kind: MemberKind,
+  name: Name,
+  region: Schema.NullOr(Schema.String),
+  registered: Schema.Boolean,
+  createdAt: Schema.DateTimeUtc
+})
+
+/** @since 0.1.0 @category models */
+export type Member = typeof Member.Type
+
+/**
+ * A person's account: acts for one member, or is a platform operator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Account = Schema.Struct({
+  id: AccountId,
+  memberId: Schema.NullOr(MemberId),
+  role: Schema.Literal("member", "operator"),
+  name: Name,
+  phone: Schema.typeSchema(PhoneNumber),
+  active: Schema.Boolean,
+  createdAt: Schema.DateTimeUtc
+})
+
+/** @since 0.1.0 @category models */
+export type Account = typeof Account.Type
+
+/**
+ * A technology manager (技术经理人) of a transfer institution, named on its demands.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TechnologyManager = Schema.Struct({
+  id: TechnologyManagerId,
+  institutionId: MemberId,
+  name: Name,
+  phone: Schema.typeSchema(PhoneNumber),
+  createdAt: Schema.DateTimeUtc
+})
+
+/** @since 0.1.0 @category models */
+export type TechnologyManager = typeof TechnologyManager.Type
+
+/**
+ * Who is acting: the account, and its member unless it is an operator. Use cases
+ * resolve it from the account id they are given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Actor {
+  readonly account: Account
+  readonly member: Member | null
+}
+
+/**
+ * Whether the actor is a platform operator.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isOperator = (actor: Actor): boolean => actor.account.role === "operator"
+
+/**
+ * R1: a registered technology transfer institution.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRegisteredInstitution = (member: Member | null): boolean =>
+  member !== null && member.kind === "transfer_institution" && member.registered

@@ -1,0 +1,379 @@
+/**
+ * The persistence ports. An adapter provides every tag below; `layerMemory` in
+ * `PersistenceMemory` is the reference implementation, and `@zhongbao/testing` is the
+ * suite every implementation passes.
+ *
+ * Contract shared by all ports:
+ * - Methods never fail with domain errors; infrastructure failures are
+ *   `InfrastructureError`, a taken unique key `UniqueViolation`, a lost versioned
+ *   update `StaleWrite`.
+ * - Inside `UnitOfWork.transaction` every method takes part in that transaction:
+ *   all of it commits or none of it does. `findByIdForUpdate` locks the row until
+ *   the transaction ends (the respond-vs-adopt race of R26).
+ * - Lists return at most `limit` rows after the position `after` in the list's
+ *   order (sort key, then id); the caller asks for one more row than it shows to
+ *   know whether a next page exists.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect, type Option } from "effect"
+import type { AuditEvent } from "./Audit.js"
+import type { Commission, CommissionState } from "./Commission.js"
+import type { Message, Thread } from "./Consultation.js"
+import type { LocalDate } from "./Deadline.js"
+import type { Demand, DemandState } from "./Demand.js"
+import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
+import type { IdempotencyRecord } from "./Idempotency.js"
+import type {
+  AccountId,
+  CommissionId,
+  DemandId,
+  MemberId,
+  ResponseId,
+  TechnologyManagerId,
+  ThreadId
+} from "./Ids.js"
+import type { Account, Member, MemberKind, TechnologyManager } from "./Member.js"
+import type { OutboxMessage } from "./Notification.js"
+import type { Position } from "./Pagination.js"
+import type { Response, ResponseStatus } from "./Response.js"
+import type { Entry } from "./ServiceLog.js"
+
+type Fx<A> = Effect.Effect<A, InfrastructureError>
+type Insert = Effect.Effect<void, InfrastructureError | UniqueViolation>
+type Update = Effect.Effect<void, InfrastructureError | StaleWrite | UniqueViolation>
+
+/**
+ * Where a list continues and how many rows it returns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Range {
+  readonly after?: Position | undefined
+  readonly limit: number
+}
+
+/**
+ * Members: order `(createdAt, id)` ascending.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class MemberRepository extends Context.Tag("@zhongbao/core/MemberRepository")<
+  MemberRepository,
+  {
+    readonly insert: (member: Member) => Insert
+    readonly update: (member: Member) => Update
+    readonly findById: (id: MemberId) => Fx<Option.Option<Member>>
+    readonly list: (
+      query: { readonly kind?: MemberKind | undefined; readonly registered?: boolean | undefined } & Range
+    ) => Fx<ReadonlyArray<Member>>
+  }
+>() {}
+
+/**
+ * Accounts.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class AccountRepository extends Context.Tag("@zhongbao/core/AccountRepository")<
+  AccountRepository,
+  {
+    readonly insert: (account: Account) => Insert
+    readonly update: (account: Account) => Update
+    readonly findById: (id: AccountId) => Fx<Option.Option<Account>>
+    readonly listByMember: (memberId: MemberId) => Fx<ReadonlyArray<Account>>
+  }
+>() {}
+
+/**
+ * Technology managers of institutions: order `(createdAt, id)` ascending.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class TechnologyManagerRepository extends Context.Tag("@zhongbao/core/TechnologyManagerRepository")<
+  TechnologyManagerRepository,
+  {
+    readonly insert: (manager: TechnologyManager) => Insert
+    readonly findById: (id: TechnologyManagerId) => Fx<Option.Option<TechnologyManager>>
+    readonly listByInstitution: (institutionId: MemberId) => Fx<ReadonlyArray<TechnologyManager>>
+  }
+>() {}
+
+/**
+ * Sort orders of demand lists and their keys:
+ * - `created`: `(createdAt, id)` descending;
+ * - `published`: `(firstPublishedAt, id)` descending (published and solved only);
+ * - `deadline`: `(form.responseDeadline, id)` ascending.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DemandSort = "created" | "published" | "deadline"
+
+/**
+ * Which demands a list may contain:
+ * - `public`: published and solved demands (the public hall);
+ * - `member`: demands a member manages (`publisher`), was commissioned for
+ *   (`client`), or either (`any`);
+ * - `all`: every demand (operators).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DemandScope =
+  | { readonly _tag: "public" }
+  | { readonly _tag: "member"; readonly memberId: MemberId; readonly role: "publisher" | "client" | "any" }
+  | { readonly _tag: "all" }
+
+/**
+ * A demand list query. `keyword` is lower case and matches title, summary or a
+ * keyword as a substring (Chinese text included); every other filter is exact or a
+ * closed range.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DemandQuery extends Range {
+  readonly scope: DemandScope
+  readonly sort: DemandSort
+  readonly states?: ReadonlyArray<DemandState> | undefined
+  readonly field?: string | undefined
+  readonly region?: string | undefined
+  readonly keyword?: string | undefined
+  readonly deadlineFrom?: LocalDate | undefined
+  readonly deadlineTo?: LocalDate | undefined
+  readonly intakeOpen?: boolean | undefined
+  readonly serviceModes?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Demands. `update` writes a demand whose `version` is one more than the stored one,
+ * and fails with `StaleWrite` otherwise. `number` is unique.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class DemandRepository extends Context.Tag("@zhongbao/core/DemandRepository")<
+  DemandRepository,
+  {
+    readonly insert: (demand: Demand) => Insert
+    readonly update: (demand: Demand) => Update
+    readonly findById: (id: DemandId) => Fx<Option.Option<Demand>>
+    readonly findByIdForUpdate: (id: DemandId) => Fx<Option.Option<Demand>>
+    readonly findByIds: (ids: ReadonlyArray<DemandId>) => Fx<ReadonlyArray<Demand>>
+    readonly list: (query: DemandQuery) => Fx<ReadonlyArray<Demand>>
+  }
+>() {}
+
+/**
+ * Which responses a list may contain: those to demands a member manages
+ * (`publisher`), those a member submitted (`responder`), or those of one demand.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResponseScope =
+  | { readonly _tag: "publisher"; readonly memberId: MemberId }
+  | { readonly _tag: "responder"; readonly memberId: MemberId }
+  | { readonly _tag: "demand"; readonly demandId: DemandId }
+
+/**
+ * A response list query: order `(submittedAt, id)` descending.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResponseQuery extends Range {
+  readonly scope: ResponseScope
+  readonly demandId?: DemandId | undefined
+  readonly round?: number | undefined
+  readonly statuses?: ReadonlyArray<ResponseStatus> | undefined
+}
+
+/**
+ * Responses. At most one response that is not withdrawn exists per
+ * `(demandId, round, responderId)` (R21): `insert` and `update` fail with
+ * `UniqueViolation` otherwise.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class ResponseRepository extends Context.Tag("@zhongbao/core/ResponseRepository")<
+  ResponseRepository,
+  {
+    readonly insert: (response: Response) => Insert
+    readonly update: (response: Response) => Update
+    readonly findById: (id: ResponseId) => Fx<Option.Option<Response>>
+    readonly findActive: (
+      demandId: DemandId,
+      round: number,
+      responderId: MemberId
+    ) => Fx<Option.Option<Response>>
+    readonly listByDemandRound: (demandId: DemandId, round: number) => Fx<ReadonlyArray<Response>>
+    readonly list: (query: ResponseQuery) => Fx<ReadonlyArray<Response>>
+  }
+>() {}
+
+/**
+ * Consultation threads and messages. One thread per `(demandId, responderId)`;
+ * messages of a thread have `seq` 1, 2, … and are never changed. Threads of a
+ * demand list by `(lastMessageAt, id)` descending; messages by `seq` ascending.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class ConsultationRepository extends Context.Tag("@zhongbao/core/ConsultationRepository")<
+  ConsultationRepository,
+  {
+    readonly insertThread: (thread: Thread) => Insert
+    readonly updateThread: (thread: Thread) => Update
+    readonly findThreadById: (id: ThreadId) => Fx<Option.Option<Thread>>
+    readonly findThreadForUpdate: (id: ThreadId) => Fx<Option.Option<Thread>>
+    readonly findThread: (demandId: DemandId, responderId: MemberId) => Fx<Option.Option<Thread>>
+    readonly listThreads: (
+      query: { readonly demandId?: DemandId; readonly responderId?: MemberId } & Range
+    ) => Fx<ReadonlyArray<Thread>>
+    readonly appendMessage: (message: Message) => Insert
+    readonly listMessages: (threadId: ThreadId, afterSeq: number, limit: number) => Fx<ReadonlyArray<Message>>
+  }
+>() {}
+
+/**
+ * Service-log entries: `(demandId, seq)` unique; listed by `seq` ascending.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class ServiceLogRepository extends Context.Tag("@zhongbao/core/ServiceLogRepository")<
+  ServiceLogRepository,
+  {
+    readonly append: (entry: Entry) => Insert
+    readonly lastSeq: (demandId: DemandId) => Fx<number>
+    readonly list: (demandId: DemandId, afterSeq: number, limit: number) => Fx<ReadonlyArray<Entry>>
+  }
+>() {}
+
+/**
+ * Commissions: at most one open (requested or active) per `(enterpriseId,
+ * institutionId)`; listed by `(createdAt, id)` descending.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class CommissionRepository extends Context.Tag("@zhongbao/core/CommissionRepository")<
+  CommissionRepository,
+  {
+    readonly insert: (commission: Commission) => Insert
+    readonly update: (commission: Commission) => Update
+    readonly findById: (id: CommissionId) => Fx<Option.Option<Commission>>
+    readonly findOpen: (enterpriseId: MemberId, institutionId: MemberId) => Fx<Option.Option<Commission>>
+    readonly list: (
+      query: {
+        readonly memberId: MemberId
+        readonly side: "enterprise" | "institution"
+        readonly states?: ReadonlyArray<CommissionState> | undefined
+      } & Range
+    ) => Fx<ReadonlyArray<Commission>>
+  }
+>() {}
+
+/**
+ * The audit trail (R60): append-only; listed by `(at, id)` descending, for one
+ * demand, one member (events whose `members` contain it) or all.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class AuditRepository extends Context.Tag("@zhongbao/core/AuditRepository")<
+  AuditRepository,
+  {
+    readonly append: (event: AuditEvent) => Insert
+    readonly list: (
+      query: { readonly demandId?: DemandId | undefined; readonly memberId?: MemberId | undefined } & Range
+    ) => Fx<ReadonlyArray<AuditEvent>>
+  }
+>() {}
+
+/**
+ * Idempotency records (R63), unique per `(accountId, key)`.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class IdempotencyRepository extends Context.Tag("@zhongbao/core/IdempotencyRepository")<
+  IdempotencyRepository,
+  {
+    readonly find: (accountId: AccountId, key: string) => Fx<Option.Option<IdempotencyRecord>>
+    readonly insert: (record: IdempotencyRecord) => Insert
+  }
+>() {}
+
+/**
+ * R12: the next number of a yearly sequence. Called inside the approving
+ * transaction; an adapter must make the sequence gapless (a rolled-back transaction
+ * gives its number back) and unique under any concurrency.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class DemandNumbering extends Context.Tag("@zhongbao/core/DemandNumbering")<
+  DemandNumbering,
+  { readonly next: (prefix: string, year: number) => Fx<number> }
+>() {}
+
+/**
+ * The outbox (R64): notifications written in the unit of work of their cause. A
+ * message whose `dedupeKey` is already there is ignored.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
+  Outbox,
+  {
+    readonly enqueue: (messages: ReadonlyArray<OutboxMessage>) => Fx<void>
+    readonly list: (range: Range) => Fx<ReadonlyArray<OutboxMessage>>
+  }
+>() {}
+
+/**
+ * Runs an effect as one all-or-nothing unit: if it fails, dies or is interrupted,
+ * nothing it wrote through the ports remains. Nested calls join the outer unit (a
+ * nested failure undoes only the nested part).
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class UnitOfWork extends Context.Tag("@zhongbao/core/UnitOfWork")<
+  UnitOfWork,
+  {
+    readonly transaction: <A, E, R>(
+      effect: Effect.Effect<A, E, R>
+    ) => Effect.Effect<A, E | InfrastructureError, R>
+  }
+>() {}
+
+/**
+ * Every persistence port.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Ports =
+  | MemberRepository
+  | AccountRepository
+  | TechnologyManagerRepository
+  | DemandRepository
+  | ResponseRepository
+  | ConsultationRepository
+  | ServiceLogRepository
+  | CommissionRepository
+  | AuditRepository
+  | IdempotencyRepository
+  | DemandNumbering
+  | Outbox
+  | UnitOfWork

@@ -1,0 +1,414 @@
+/**
+ * The reference implementation of every persistence port, in memory. Units of work
+ * are serialised by one permit and rolled back from an undo log, so each use case
+ * is all-or-nothing and concurrent fibers never see each other's half-done work.
+ * Lists scan and sort; they are meant for tests, demos and as the executable
+ * statement of each port's contract.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Option } from "effect"
+import type { AuditEvent } from "./Audit.js"
+import { type Commission, isOpen } from "./Commission.js"
+import type { Message, Thread } from "./Consultation.js"
+import { type Demand, searchText } from "./Demand.js"
+import { StaleWrite, UniqueViolation } from "./Errors.js"
+import type { IdempotencyRecord } from "./Idempotency.js"
+import { MemoryDb, page, Table } from "./internal/memoryDb.js"
+import type { Account, Member, TechnologyManager } from "./Member.js"
+import type { OutboxMessage } from "./Notification.js"
+import {
+  AccountRepository,
+  AuditRepository,
+  CommissionRepository,
+  ConsultationRepository,
+  type DemandQuery,
+  DemandNumbering,
+  DemandRepository,
+  IdempotencyRepository,
+  MemberRepository,
+  Outbox,
+  type Ports,
+  type ResponseQuery,
+  ResponseRepository,
+  ServiceLogRepository,
+  TechnologyManagerRepository,
+  UnitOfWork
+} from "./Persistence.js"
+import { isActive, type Response } from "./Response.js"
+import type { Entry } from "./ServiceLog.js"
+import * as SortKeys from "./SortKeys.js"
+
+const unique = (entity: string, key: string) => Effect.fail(new UniqueViolation({ entity, key }))
+const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
+
+const makeStore = () => {
+  const db = new MemoryDb()
+  const members = new Table<string, Member>(db)
+  const accounts = new Table<string, Account>(db)
+  const managers = new Table<string, TechnologyManager>(db)
+  const demands = new Table<string, Demand>(db)
+  const demandNumbers = new Table<string, string>(db)
+  const searchTexts = new Map<string, string>()
+  const responses = new Table<string, Response>(db)
+  const activeResponses = new Table<string, string>(db)
+  const threads = new Table<string, Thread>(db)
+  const threadKeys = new Table<string, string>(db)
+  const messages = new Table<string, Message>(db)
+  const entries = new Table<string, Entry>(db)
+  const commissions = new Table<string, Commission>(db)
+  const openCommissions = new Table<string, string>(db)
+  const audit = new Table<string, AuditEvent>(db)
+  const idempotency = new Table<string, IdempotencyRecord>(db)
+  const counters = new Table<string, number>(db)
+  const outbox = new Table<string, OutboxMessage>(db)
+  const outboxKeys = new Table<string, string>(db)
+  const get = <V>(table: Table<string, V>, id: string) =>
+    db.read(() => Option.fromNullable(table.get(id)))
+
+  const memberRepo = MemberRepository.of({
+    insert: (m) =>
+      members.get(m.id) ? unique("member", m.id) : db.write((log) => members.set(m.id, m, log)),
+    update: (m) => db.write((log) => members.set(m.id, m, log)),
+    findById: (id) => get(members, id),
+    list: (q) =>
+      db.read(() =>
+        page(
+          members.rows.values(),
+          (m) =>
+            (q.kind === undefined || m.kind === q.kind) &&
+            (q.registered === undefined || m.registered === q.registered),
+          SortKeys.member,
+          false,
+          q.after,
+          q.limit
+        )
+      )
+  })
+
+  const accountRepo = AccountRepository.of({
+    insert: (a) =>
+      accounts.get(a.id) ? unique("account", a.id) : db.write((log) => accounts.set(a.id, a, log)),
+    update: (a) => db.write((log) => accounts.set(a.id, a, log)),
+    findById: (id) => get(accounts, id),
+    listByMember: (memberId) =>
+      db.read(() => [...accounts.rows.values()].filter((a) => a.memberId === memberId))
+  })
+
+  const managerRepo = TechnologyManagerRepository.of({
+    insert: (m) =>
+      managers.get(m.id) ? unique("technology_manager", m.id) : db.write((log) => managers.set(m.id, m, log)),
+    findById: (id) => get(managers, id),
+    listByInstitution: (institutionId) =>
+      db.read(() =>
+        page(
+          managers.rows.values(),
+          (m) => m.institutionId === institutionId,
+          (m) => [m.createdAt.epochMillis, m.id],
+          false,
+          undefined,
+          Number.MAX_SAFE_INTEGER
+        )
+      )
+  })
+
+  const inScope = (d: Demand, q: DemandQuery) => {
+    switch (q.scope._tag) {
+      case "public":
+        return d.state === "published" || d.state === "solved"
+      case "all":
+        return true
+      case "member": {
+        const { memberId, role } = q.scope
+        const publisher = d.publisherId === memberId
+        const client = d.form.clientId === memberId
+        return role === "publisher" ? publisher : role === "client" ? client : publisher || client
+      }
+    }
+  }
+  const matches = (d: Demand, q: DemandQuery) =>
+    inScope(d, q) &&
+    (q.states === undefined || q.states.includes(d.state)) &&
+    (q.field === undefined || d.form.field === q.field) &&
+    (q.region === undefined || d.form.region === q.region) &&
+    (q.deadlineFrom === undefined || d.form.responseDeadline >= q.deadlineFrom) &&
+    (q.deadlineTo === undefined || d.form.responseDeadline <= q.deadlineTo) &&
+    (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
+    (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
+    (q.sort !== "published" || d.firstPublishedAt !== null) &&
+    (q.keyword === undefined || (searchTexts.get(d.id) ?? "").includes(q.keyword))
+
+  const writeDemand = (d: Demand) =>
+    db.write((log) => {
+      const before = demands.get(d.id)
+      if (before?.number && before.number !== d.number) demandNumbers.delete(before.number, log)
+      if (d.number !== null) demandNumbers.set(d.number, d.id, log)
+      demands.set(d.id, d, log)
+      if (before === undefined || before.form !== d.form) {
+        const previous = searchTexts.get(d.id)
+        searchTexts.set(d.id, searchText(d.form))
+        log(() => (previous === undefined ? searchTexts.delete(d.id) : searchTexts.set(d.id, previous)))
+      }
+    })
+  const numberTaken = (d: Demand) =>
+    d.number !== null && demandNumbers.get(d.number) !== undefined && demandNumbers.get(d.number) !== d.id
+
+  const demandRepo = DemandRepository.of({
+    insert: (d) =>
+      demands.get(d.id)
+        ? unique("demand", d.id)
+        : numberTaken(d)
+          ? unique("demand", `number:${d.number}`)
+          : writeDemand(d),
+    update: (d) =>
+      numberTaken(d)
+        ? unique("demand", `number:${d.number}`)
+        : demands.get(d.id)?.version === d.version - 1
+          ? writeDemand(d)
+          : stale("demand", d.id),
+    findById: (id) => get(demands, id),
+    findByIdForUpdate: (id) => get(demands, id),
+    findByIds: (ids) => db.read(() => ids.flatMap((id) => demands.get(id) ?? [])),
+    list: (q) =>
+      db.read(() =>
+        page(
+          demands.rows.values(),
+          (d) => matches(d, q),
+          (d) => SortKeys.demand(d, q.sort),
+          SortKeys.demandDescending(q.sort),
+          q.after,
+          q.limit
+        )
+      )
+  })
+
+  const activeKey = (r: Response) => `${r.demandId}/${r.round}/${r.responderId}`
+  const writeResponse = (r: Response) => {
+    const holder = activeResponses.get(activeKey(r))
+    if (isActive(r) && holder !== undefined && holder !== r.id) {
+      return unique("response", `active:${activeKey(r)}`)
+    }
+    return db.write((log) => {
+      if (isActive(r)) activeResponses.set(activeKey(r), r.id, log)
+      else if (holder === r.id) activeResponses.delete(activeKey(r), log)
+      responses.set(r.id, r, log)
+    })
+  }
+  const responseInScope = (r: Response, q: ResponseQuery) =>
+    q.scope._tag === "publisher"
+      ? r.demandPublisherId === q.scope.memberId
+      : q.scope._tag === "responder"
+        ? r.responderId === q.scope.memberId
+        : r.demandId === q.scope.demandId
+
+  const responseRepo = ResponseRepository.of({
+    insert: (r) => (responses.get(r.id) ? unique("response", r.id) : writeResponse(r)),
+    update: (r) => (responses.get(r.id)?.version === r.version - 1 ? writeResponse(r) : stale("response", r.id)),
+    findById: (id) => get(responses, id),
+    findActive: (demandId, round, responderId) =>
+      db.read(() =>
+        Option.fromNullable(activeResponses.get(`${demandId}/${round}/${responderId}`)).pipe(
+          Option.flatMapNullable((id) => responses.get(id))
+        )
+      ),
+    listByDemandRound: (demandId, round) =>
+      db.read(() => [...responses.rows.values()].filter((r) => r.demandId === demandId && r.round === round)),
+    list: (q) =>
+      db.read(() =>
+        page(
+          responses.rows.values(),
+          (r) =>
+            responseInScope(r, q) &&
+            (q.demandId === undefined || r.demandId === q.demandId) &&
+            (q.round === undefined || r.round === q.round) &&
+            (q.statuses === undefined || q.statuses.includes(r.status)),
+          SortKeys.response,
+          true,
+          q.after,
+          q.limit
+        )
+      )
+  })
+
+  const consultationRepo = ConsultationRepository.of({
+    insertThread: (t) =>
+      threads.get(t.id) || threadKeys.get(`${t.demandId}/${t.responderId}`)
+        ? unique("thread", `${t.demandId}/${t.responderId}`)
+        : db.write((log) => {
+            threads.set(t.id, t, log)
+            threadKeys.set(`${t.demandId}/${t.responderId}`, t.id, log)
+          }),
+    updateThread: (t) => db.write((log) => threads.set(t.id, t, log)),
+    findThreadById: (id) => get(threads, id),
+    findThreadForUpdate: (id) => get(threads, id),
+    findThread: (demandId, responderId) =>
+      db.read(() =>
+        Option.fromNullable(threadKeys.get(`${demandId}/${responderId}`)).pipe(
+          Option.flatMapNullable((id) => threads.get(id))
+        )
+      ),
+    listThreads: (q) =>
+      db.read(() =>
+        page(
+          threads.rows.values(),
+          (t) =>
+            (q.demandId === undefined || t.demandId === q.demandId) &&
+            (q.responderId === undefined || t.responderId === q.responderId),
+          SortKeys.thread,
+          true,
+          q.after,
+          q.limit
+        )
+      ),
+    appendMessage: (m) =>
+      messages.get(`${m.threadId}/${m.seq}`)
+        ? unique("message", `${m.threadId}/${m.seq}`)
+        : db.write((log) => messages.set(`${m.threadId}/${m.seq}`, m, log)),
+    listMessages: (threadId, afterSeq, limit) =>
+      db.read(() => {
+        const out: Array<Message> = []
+        for (let seq = afterSeq + 1; out.length < limit; seq++) {
+          const m = messages.get(`${threadId}/${seq}`)
+          if (m === undefined) break
+          out.push(m)
+        }
+        return out
+      })
+  })
+
+  const serviceLogRepo = ServiceLogRepository.of({
+    append: (e) =>
+      entries.get(`${e.demandId}/${e.seq}`)
+        ? unique("service_log", `${e.demandId}/${e.seq}`)
+        : db.write((log) => {
+            entries.set(`${e.demandId}/${e.seq}`, e, log)
+            const last = counters.get(`log/${e.demandId}`) ?? 0
+            if (e.seq > last) counters.set(`log/${e.demandId}`, e.seq, log)
+          }),
+    lastSeq: (demandId) => db.read(() => counters.get(`log/${demandId}`) ?? 0),
+    list: (demandId, afterSeq, limit) =>
+      db.read(() => {
+        const out: Array<Entry> = []
+        for (let seq = afterSeq + 1; out.length < limit; seq++) {
+          const e = entries.get(`${demandId}/${seq}`)
+          if (e === undefined) break
+          out.push(e)
+        }
+        return out
+      })
+  })
+
+  const pairKey = (c: Commission) => `${c.enterpriseId}/${c.institutionId}`
+  const writeCommission = (c: Commission) =>
+    db.write((log) => {
+      if (isOpen(c)) openCommissions.set(pairKey(c), c.id, log)
+      else if (openCommissions.get(pairKey(c)) === c.id) openCommissions.delete(pairKey(c), log)
+      commissions.set(c.id, c, log)
+    })
+  const pairTaken = (c: Commission) => {
+    const holder = openCommissions.get(pairKey(c))
+    return isOpen(c) && holder !== undefined && holder !== c.id
+  }
+  const commissionRepo = CommissionRepository.of({
+    insert: (c) =>
+      commissions.get(c.id) || pairTaken(c) ? unique("commission", pairKey(c)) : writeCommission(c),
+    update: (c) =>
+      pairTaken(c)
+        ? unique("commission", pairKey(c))
+        : commissions.get(c.id)?.version === c.version - 1
+          ? writeCommission(c)
+          : stale("commission", c.id),
+    findById: (id) => get(commissions, id),
+    findOpen: (enterpriseId, institutionId) =>
+      db.read(() =>
+        Option.fromNullable(openCommissions.get(`${enterpriseId}/${institutionId}`)).pipe(
+          Option.flatMapNullable((id) => commissions.get(id))
+        )
+      ),
+    list: (q) =>
+      db.read(() =>
+        page(
+          commissions.rows.values(),
+          (c) =>
+            (q.side === "enterprise" ? c.enterpriseId : c.institutionId) === q.memberId &&
+            (q.states === undefined || q.states.includes(c.state)),
+          SortKeys.commission,
+          true,
+          q.after,
+          q.limit
+        )
+      )
+  })
+
+  const auditRepo = AuditRepository.of({
+    append: (e) => (audit.get(e.id) ? unique("audit", e.id) : db.write((log) => audit.set(e.id, e, log))),
+    list: (q) =>
+      db.read(() =>
+        page(
+          audit.rows.values(),
+          (e) =>
+            (q.demandId === undefined || e.demandId === q.demandId) &&
+            (q.memberId === undefined || e.members.includes(q.memberId)),
+          SortKeys.audit,
+          true,
+          q.after,
+          q.limit
+        )
+      )
+  })
+
+  const idempotencyRepo = IdempotencyRepository.of({
+    find: (accountId, key) => get(idempotency, `${accountId}/${key}`),
+    insert: (r) =>
+      idempotency.get(`${r.accountId}/${r.key}`)
+        ? unique("idempotency", r.key)
+        : db.write((log) => idempotency.set(`${r.accountId}/${r.key}`, r, log))
+  })
+
+  const numbering = DemandNumbering.of({
+    next: (prefix, year) =>
+      db.write((log) => {
+        const next = (counters.get(`number/${prefix}/${year}`) ?? 0) + 1
+        counters.set(`number/${prefix}/${year}`, next, log)
+        return next
+      })
+  })
+
+  const outboxPort = Outbox.of({
+    enqueue: (batch) =>
+      db.write((log) => {
+        for (const m of batch) {
+          if (outboxKeys.get(m.dedupeKey) !== undefined) continue
+          outboxKeys.set(m.dedupeKey, m.id, log)
+          outbox.set(m.id, m, log)
+        }
+      }),
+    list: (range) =>
+      db.read(() => page(outbox.rows.values(), () => true, SortKeys.outbox, false, range.after, range.limit))
+  })
+
+  const unitOfWork = UnitOfWork.of({ transaction: (effect) => db.transaction(effect) })
+
+  return Context.make(MemberRepository, memberRepo).pipe(
+    Context.add(AccountRepository, accountRepo),
+    Context.add(TechnologyManagerRepository, managerRepo),
+    Context.add(DemandRepository, demandRepo),
+    Context.add(ResponseRepository, responseRepo),
+    Context.add(ConsultationRepository, consultationRepo),
+    Context.add(ServiceLogRepository, serviceLogRepo),
+    Context.add(CommissionRepository, commissionRepo),
+    Context.add(AuditRepository, auditRepo),
+    Context.add(IdempotencyRepository, idempotencyRepo),
+    Context.add(DemandNumbering, numbering),
+    Context.add(Outbox, outboxPort),
+    Context.add(UnitOfWork, unitOfWork)
+  )
+}
+
+/**
+ * Every persistence port in memory, fresh and empty each time the layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<Ports> = Layer.effectContext(Effect.sync(makeStore))

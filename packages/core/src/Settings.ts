@@ -1,0 +1,201 @@
+/**
+ * Platform settings (domain.md §10). Every deployment starts from {@link defaults}
+ * and overrides what it chooses through {@link layer}; the settings are validated
+ * once, when the layer is built.
+ *
+ * @since 0.1.0
+ */
+import { Context, DateTime, Effect, Layer, ParseResult, Schema } from "effect"
+import { InvalidInput } from "./Errors.js"
+
+/**
+ * A service mode (R14): whether demands published in it take public responses.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ServiceMode = Schema.Struct({
+  id: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]{0,39}$/)),
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)),
+  acceptsResponses: Schema.Boolean
+})
+
+/** @since 0.1.0 @category models */
+export type ServiceMode = typeof ServiceMode.Type
+
+/**
+ * An SMS template for one notifying event (R64): the provider's template id and the
+ * names of its parameters, in order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SmsTemplate = Schema.Struct({
+  templateId: Schema.String.pipe(Schema.minLength(1)),
+  params: Schema.Array(Schema.String)
+})
+
+/**
+ * The events that notify (R64).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const NotificationEvent = Schema.Literal(
+  "response_adopted",
+  "response_not_adopted",
+  "demand_approved",
+  "demand_rejected",
+  "response_received",
+  "consultation_message",
+  "commission_requested",
+  "commission_accepted",
+  "commission_declined",
+  "reward_approved",
+  "reward_rejected"
+)
+
+/** @since 0.1.0 @category models */
+export type NotificationEvent = typeof NotificationEvent.Type
+
+const isTimeZone = (zone: string) => DateTime.zoneMakeNamed(zone)._tag === "Some"
+
+/**
+ * The settings a platform chooses. `timeZone` is an IANA name; money is in fen.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PlatformSettings = Schema.Struct({
+  numberingPrefix: Schema.String.pipe(Schema.pattern(/^[A-Z]{1,8}$/)),
+  sequenceWidth: Schema.Int.pipe(Schema.between(1, 9)),
+  timeZone: Schema.String.pipe(Schema.filter(isTimeZone, { message: () => "an IANA time zone name" })),
+  selectionWindowDays: Schema.Int.pipe(Schema.between(0, 366)),
+  minDeadlineDays: Schema.Int.pipe(Schema.between(0, 366)),
+  singleAdoption: Schema.Boolean,
+  serviceModes: Schema.Array(ServiceMode).pipe(Schema.minItems(1)),
+  technicalFields: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40))).pipe(
+    Schema.minItems(1)
+  ),
+  smsTemplates: Schema.Record({ key: NotificationEvent, value: SmsTemplate }),
+  fileSizeLimitBytes: Schema.Int.pipe(Schema.between(1, 1024 * 1024 * 1024)),
+  idempotencyKeyHours: Schema.Int.pipe(Schema.between(24, 24 * 365))
+})
+
+/** @since 0.1.0 @category models */
+export type PlatformSettings = typeof PlatformSettings.Type
+
+/**
+ * The defaults of domain.md §10.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults: PlatformSettings = {
+  numberingPrefix: "ZB",
+  sequenceWidth: 4,
+  timeZone: "Asia/Shanghai",
+  selectionWindowDays: 14,
+  minDeadlineDays: 1,
+  singleAdoption: false,
+  serviceModes: [
+    { id: "cooperative", name: "合作服务", acceptsResponses: true },
+    { id: "institution_service", name: "机构自行服务", acceptsResponses: false }
+  ],
+  technicalFields: [
+    "电子信息",
+    "光机电一体化",
+    "生物技术与制药",
+    "新材料及应用",
+    "现代农业",
+    "新能源与高效节能",
+    "资源与环境",
+    "高科技服务业",
+    "海洋",
+    "社会公共事业",
+    "医疗卫生",
+    "其他"
+  ],
+  smsTemplates: {
+    response_adopted: { templateId: "ZB_RESPONSE_ADOPTED", params: ["number", "title"] },
+    response_not_adopted: { templateId: "ZB_RESPONSE_NOT_ADOPTED", params: ["number", "title", "reason"] },
+    demand_approved: { templateId: "ZB_DEMAND_APPROVED", params: ["number", "title"] },
+    demand_rejected: { templateId: "ZB_DEMAND_REJECTED", params: ["title"] },
+    response_received: { templateId: "ZB_RESPONSE_RECEIVED", params: ["number", "title"] },
+    consultation_message: { templateId: "ZB_CONSULTATION_MESSAGE", params: ["number", "title"] },
+    commission_requested: { templateId: "ZB_COMMISSION_REQUESTED", params: ["enterprise"] },
+    commission_accepted: { templateId: "ZB_COMMISSION_ACCEPTED", params: ["institution"] },
+    commission_declined: { templateId: "ZB_COMMISSION_DECLINED", params: ["institution"] },
+    reward_approved: { templateId: "ZB_REWARD_APPROVED", params: ["round", "amount"] },
+    reward_rejected: { templateId: "ZB_REWARD_REJECTED", params: ["round"] }
+  },
+  fileSizeLimitBytes: 20 * 1024 * 1024,
+  idempotencyKeyHours: 24
+}
+
+/**
+ * Settings as the services read them: the chosen values plus the resolved time zone.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolvedSettings extends PlatformSettings {
+  readonly zone: DateTime.TimeZone
+}
+
+/**
+ * The settings port.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Settings extends Context.Tag("@zhongbao/core/Settings")<Settings, ResolvedSettings>() {}
+
+/**
+ * Validates a (partial) override of the defaults.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (overrides: Partial<PlatformSettings> = {}): Effect.Effect<ResolvedSettings, InvalidInput> =>
+  Schema.decodeUnknown(PlatformSettings)({ ...defaults, ...overrides }).pipe(
+    Effect.map((settings) => ({ ...settings, zone: DateTime.zoneUnsafeMakeNamed(settings.timeZone) })),
+    Effect.mapError((error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      return new InvalidInput({
+        rule: "§10",
+        code: "settings.invalid",
+        field: issue?.path.join(".") ?? "settings",
+        message: issue?.message ?? "invalid settings"
+      })
+    })
+  )
+
+/**
+ * Settings from overrides of the defaults; fails to build on an invalid value.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (overrides: Partial<PlatformSettings> = {}): Layer.Layer<Settings, InvalidInput> =>
+  Layer.effect(Settings, make(overrides))
+
+/**
+ * The defaults of §10.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDefault: Layer.Layer<Settings> = Layer.succeed(Settings, {
+  ...defaults,
+  zone: DateTime.zoneUnsafeMakeNamed(defaults.timeZone)
+})
+
+/**
+ * The service mode with this id, if the platform has it.
+ *
+ * @since 0.1.0
+ * @category lookups
+ */
+export const serviceMode = (settings: PlatformSettings, id: string): ServiceMode | undefined =>
+  settings.serviceModes.find((mode) => mode.id === id)

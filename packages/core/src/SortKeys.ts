@@ -1,0 +1,48 @@
+/**
+ * The sort keys of every list: each list is ordered by its key, the id last, so the
+ * order is total. Instants are epoch milliseconds. Adapters order and compare by
+ * the same keys; cursors carry them.
+ *
+ * @since 0.1.0
+ */
+import { DateTime } from "effect"
+import type { AuditEvent } from "./Audit.js"
+import type { Commission } from "./Commission.js"
+import type { Thread } from "./Consultation.js"
+import type { Demand } from "./Demand.js"
+import type { Member } from "./Member.js"
+import type { OutboxMessage } from "./Notification.js"
+import type { Position } from "./Pagination.js"
+import type { DemandSort } from "./Persistence.js"
+import type { Response } from "./Response.js"
+
+const ms = (t: DateTime.Utc | null) => (t === null ? null : DateTime.toEpochMillis(t))
+
+/** @since 0.1.0 @category keys */
+export const demand = (d: Demand, sort: DemandSort): Position =>
+  sort === "created"
+    ? [ms(d.createdAt), d.id]
+    : sort === "published"
+      ? [ms(d.firstPublishedAt), d.id]
+      : [d.form.responseDeadline, d.id]
+
+/** Whether a demand sort is descending. @since 0.1.0 @category keys */
+export const demandDescending = (sort: DemandSort): boolean => sort !== "deadline"
+
+/** Descending. @since 0.1.0 @category keys */
+export const response = (r: Response): Position => [ms(r.submittedAt), r.id]
+
+/** Ascending. @since 0.1.0 @category keys */
+export const member = (m: Member): Position => [ms(m.createdAt), m.id]
+
+/** Descending. @since 0.1.0 @category keys */
+export const thread = (t: Thread): Position => [ms(t.lastMessageAt), t.id]
+
+/** Descending. @since 0.1.0 @category keys */
+export const commission = (c: Commission): Position => [ms(c.createdAt), c.id]
+
+/** Descending. @since 0.1.0 @category keys */
+export const audit = (e: AuditEvent): Position => [ms(e.at), e.id]
+
+/** Ascending. @since 0.1.0 @category keys */
+export const outbox = (m: OutboxMessage): Position => [ms(m.createdAt), m.id]

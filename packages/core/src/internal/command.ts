@@ -1,0 +1,239 @@
+import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
+import type { AuditEvent } from "../Audit.js"
+import {
+  type DomainError,
+  denied,
+  IdempotencyKeyReused,
+  type InfrastructureError,
+  InvalidInput,
+  InvalidState,
+  notFound,
+  type StaleWrite,
+  type UniqueViolation
+} from "../Errors.js"
+import { canonicalJson, IdempotencyKey } from "../Idempotency.js"
+import * as Ids from "../Ids.js"
+import type { AccountId, DemandId, MemberId } from "../Ids.js"
+import type { Actor } from "../Member.js"
+import {
+  AccountRepository,
+  AuditRepository,
+  IdempotencyRepository,
+  MemberRepository,
+  UnitOfWork
+} from "../Persistence.js"
+import { type ResolvedSettings, Settings } from "../Settings.js"
+
+/**
+ * Options every command takes.
+ *
+ * @since 0.1.0
+ */
+export interface CommandOptions {
+  /** R63: a client key; a repeat with the same input returns the first result. */
+  readonly idempotencyKey?: string | undefined
+}
+
+/** @internal What an audit call fills in itself. */
+export type AuditInput = Pick<AuditEvent, "entity" | "entityId" | "action"> &
+  Partial<Pick<AuditEvent, "demandId" | "onBehalfOf" | "before" | "after" | "reason">> & {
+    readonly members?: ReadonlyArray<MemberId | null>
+  }
+
+/** @internal The context of one run of a use case. */
+export interface Ctx {
+  readonly actor: Actor
+  readonly now: DateTime.Utc
+  readonly settings: ResolvedSettings
+  readonly audit: (event: AuditInput) => Effect.Effect<void, InfrastructureError | UniqueViolation>
+}
+
+/** @internal The context of a read that anonymous callers may make. */
+export interface ReadCtx {
+  readonly actor: Actor | null
+  readonly now: DateTime.Utc
+  readonly settings: ResolvedSettings
+}
+
+type Leftover = UniqueViolation | StaleWrite
+
+/** @internal */
+export const inputError = (rule: string, rules: Readonly<Record<string, string>>) => (error: ParseResult.ParseError) => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const field = issue?.path.join(".") || "input"
+  const top = String(issue?.path[0] ?? "")
+  return new InvalidInput({
+    rule: rules[field] ?? rules[top] ?? rule,
+    code: "input.invalid",
+    field,
+    message: `${field}: ${issue?.message ?? "invalid"}`
+  })
+}
+
+/** @internal Builds the runner that every use-case service uses. */
+export const makeRunner = Effect.gen(function* () {
+  const uow = yield* UnitOfWork
+  const accounts = yield* AccountRepository
+  const members = yield* MemberRepository
+  const idempotency = yield* IdempotencyRepository
+  const auditRepo = yield* AuditRepository
+  const settings = yield* Settings
+
+  const loadActor = (accountId: AccountId) =>
+    Effect.gen(function* () {
+      const account = yield* accounts.findById(accountId)
+      if (Option.isNone(account) || !account.value.active) {
+        return yield* Effect.fail(denied("R5", "actor.unknown", "the acting account is unknown or inactive"))
+      }
+      const member =
+        account.value.memberId === null ? Option.none() : yield* members.findById(account.value.memberId)
+      return { account: account.value, member: Option.getOrNull(member) } satisfies Actor
+    })
+
+  const settleLeftovers = <A, E>(effect: Effect.Effect<A, E | Leftover>) =>
+    Effect.catchIf(
+      effect,
+      (e): e is Leftover =>
+        typeof e === "object" && e !== null && "_tag" in e && (e._tag === "UniqueViolation" || e._tag === "StaleWrite"),
+      () =>
+        Effect.fail(
+          new InvalidState({
+            rule: "R26",
+            code: "concurrent_change",
+            message: "the resource was changed by someone else at the same time; read it again and retry"
+          })
+        )
+    ) as Effect.Effect<A, Exclude<E, Leftover> | InvalidState>
+
+  const makeCtx = (actor: Actor, now: DateTime.Utc): Ctx => ({
+    actor,
+    now,
+    settings,
+    audit: (event) =>
+      auditRepo.append({
+        id: Ids.make(),
+        at: now,
+        actorAccountId: actor.account.id,
+        actorMemberId: actor.member?.id ?? null,
+        onBehalfOf: event.onBehalfOf ?? null,
+        entity: event.entity,
+        entityId: event.entityId,
+        demandId: event.demandId ?? null,
+        members: [
+          ...new Set([actor.member?.id ?? null, event.onBehalfOf ?? null, ...(event.members ?? [])])
+        ].filter((m): m is MemberId => m !== null),
+        action: event.action,
+        before: event.before ?? null,
+        after: event.after ?? null,
+        reason: event.reason ?? null
+      })
+  })
+
+  /**
+   * A mutating command: decodes its input (errors name the field and the rule),
+   * resolves the actor, applies R63, runs the body and writes its audit events, all
+   * in one unit of work.
+   */
+  const command =
+    <I, IE, A, AE, E>(
+      spec: {
+        readonly name: string
+        readonly input: Schema.Schema<I, IE>
+        readonly output: Schema.Schema<A, AE>
+        readonly rule: string
+        readonly rules?: Readonly<Record<string, string>>
+      },
+      body: (ctx: Ctx, input: I) => Effect.Effect<A, E | Leftover>
+    ) =>
+    (
+      accountId: AccountId,
+      input: IE,
+      options: CommandOptions = {}
+    ): Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError> => {
+      const decodeInput = Schema.decodeUnknown(spec.input)
+      const encodeOutput = Schema.encode(spec.output)
+      const decodeOutput = Schema.decodeUnknown(spec.output)
+      const key = options.idempotencyKey
+      return Effect.gen(function* () {
+        if (key !== undefined && !Schema.is(IdempotencyKey)(key)) {
+          return yield* new InvalidInput({
+            rule: "R63",
+            code: "idempotency.key_invalid",
+            field: "idempotencyKey",
+            message: "an idempotency key is 1–255 visible ASCII characters"
+          })
+        }
+        const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, spec.rules ?? {}))
+        return yield* uow.transaction(
+          Effect.gen(function* () {
+            const now = yield* DateTime.now
+            const actor = yield* loadActor(accountId)
+            const fingerprint = key === undefined ? "" : `${spec.name}:${canonicalJson(input)}`
+            if (key !== undefined) {
+              const previous = yield* idempotency.find(accountId, key)
+              if (Option.isSome(previous)) {
+                if (previous.value.fingerprint !== fingerprint) {
+                  return yield* new IdempotencyKeyReused({
+                    rule: "R63",
+                    code: "idempotency.key_reused",
+                    field: "idempotencyKey",
+                    message: "this idempotency key was used with a different request"
+                  })
+                }
+                return yield* Effect.orDie(decodeOutput(previous.value.result))
+              }
+            }
+            const result = yield* body(makeCtx(actor, now), decoded)
+            if (key !== undefined) {
+              yield* idempotency.insert({
+                accountId,
+                key,
+                fingerprint,
+                result: yield* Effect.orDie(encodeOutput(result)),
+                createdAt: now
+              })
+            }
+            return result
+          }).pipe(settleLeftovers)
+        )
+      }) as Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError>
+    }
+
+  /** A read: decodes its input and runs in one unit of work for a consistent view. */
+  const query =
+    <I, IE, A, E>(
+      spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
+      body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
+    ) =>
+    (
+      accountId: AccountId | null,
+      input: IE
+    ): Effect.Effect<A, E | DomainError | InfrastructureError> => {
+      const decodeInput = Schema.decodeUnknown(spec.input)
+      return Effect.gen(function* () {
+        const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, {}))
+        return yield* uow.transaction(
+          Effect.gen(function* () {
+            const now = yield* DateTime.now
+            if (accountId === null && spec.anonymous !== true) {
+              return yield* Effect.fail(denied("R5", "actor.required", "this list needs a signed-in account"))
+            }
+            const actor = accountId === null ? null : yield* loadActor(accountId)
+            return yield* body({ actor, now, settings }, decoded)
+          })
+        )
+      })
+    }
+
+  return { command, query, settings, loadActor }
+})
+
+/** @internal */
+export type Runner = Effect.Effect.Success<typeof makeRunner>
+
+/** @internal The demand the actor may see, or not-found (R5). */
+export const found = <A>(entity: string, value: Option.Option<A>, visible: (a: A) => boolean = () => true) =>
+  Option.isSome(value) && visible(value.value) ? Effect.succeed(value.value) : Effect.fail(notFound(entity))
+
+/** @internal */
+export type { DemandId }

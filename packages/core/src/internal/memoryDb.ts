@@ -1,0 +1,107 @@
+import { Effect, FiberRef, Option } from "effect"
+import { comparePositions, type Position } from "../Pagination.js"
+
+/** @internal An open memory transaction: undo actions, newest last. */
+export interface Tx {
+  readonly undo: Array<() => void>
+}
+
+/** @internal */
+export const currentTx = FiberRef.unsafeMake<Option.Option<Tx>>(Option.none())
+
+/**
+ * @internal
+ * The store of `layerMemory`: plain maps guarded by one permit. A unit of work holds
+ * the permit from start to end, so units never interleave; every write inside one
+ * records how to undo itself, and a failed, dead or interrupted unit is rolled back
+ * from that log. A write outside any unit takes the permit for itself.
+ */
+export class MemoryDb {
+  readonly semaphore = Effect.unsafeMakeSemaphore(1)
+
+  /** Runs `f` under the current unit, or as a unit of its own. */
+  write<A>(f: (log: (undo: () => void) => void) => A): Effect.Effect<A> {
+    return Effect.flatMap(FiberRef.get(currentTx), (tx) =>
+      Option.isSome(tx)
+        ? Effect.sync(() => f((undo) => tx.value.undo.push(undo)))
+        : this.semaphore.withPermits(1)(Effect.sync(() => f(() => {})))
+    )
+  }
+
+  /** Reads are synchronous snapshots of the maps. */
+  read<A>(f: () => A): Effect.Effect<A> {
+    return Effect.sync(f)
+  }
+
+  transaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.flatMap(FiberRef.get(currentTx), (outer) => {
+      if (Option.isSome(outer)) {
+        const tx = outer.value
+        return Effect.suspend(() => {
+          const mark = tx.undo.length
+          return Effect.onError(effect, () => Effect.sync(() => rollback(tx, mark)))
+        })
+      }
+      return this.semaphore.withPermits(1)(
+        Effect.suspend(() => {
+          const tx: Tx = { undo: [] }
+          return effect.pipe(
+            Effect.locally(currentTx, Option.some(tx)),
+            Effect.onError(() => Effect.sync(() => rollback(tx, 0)))
+          )
+        })
+      )
+    })
+  }
+}
+
+const rollback = (tx: Tx, mark: number) => {
+  while (tx.undo.length > mark) tx.undo.pop()!()
+}
+
+/** @internal A map whose writes can be undone. */
+export class Table<K, V> {
+  readonly rows = new Map<K, V>()
+  constructor(readonly db: MemoryDb) {}
+
+  get(key: K): V | undefined {
+    return this.rows.get(key)
+  }
+
+  set(key: K, value: V, log: (undo: () => void) => void): void {
+    const had = this.rows.has(key)
+    const before = this.rows.get(key)
+    this.rows.set(key, value)
+    log(() => {
+      if (had) this.rows.set(key, before as V)
+      else this.rows.delete(key)
+    })
+  }
+
+  delete(key: K, log: (undo: () => void) => void): void {
+    if (!this.rows.has(key)) return
+    const before = this.rows.get(key) as V
+    this.rows.delete(key)
+    log(() => this.rows.set(key, before))
+  }
+}
+
+/** @internal A page of rows in the order of `key` (then id, as the key's last part). */
+export const page = <V>(
+  rows: Iterable<V>,
+  filter: (row: V) => boolean,
+  key: (row: V) => Position,
+  descending: boolean,
+  after: Position | undefined,
+  limit: number
+): ReadonlyArray<V> => {
+  const out: Array<{ row: V; key: Position }> = []
+  for (const row of rows) {
+    if (!filter(row)) continue
+    const k = key(row)
+    if (after !== undefined && comparePositions(k, after, descending) <= 0) continue
+    out.push({ row, key: k })
+  }
+  out.sort((a, b) => comparePositions(a.key, b.key, descending))
+  return out.slice(0, limit).map((x) => x.row)
+}
