@@ -126,7 +126,10 @@ export const formatNumber = (prefix: string, year: number, sequence: number, wid
  * @since 0.1.0
  * @category numbering
  */
-export const parseNumber = (number: string, prefix: string): { year: number; sequence: number } | undefined => {
+export const parseNumber = (
+  number: string,
+  prefix: string
+): { year: number; sequence: number } | undefined => {
   if (!number.startsWith(prefix)) return undefined
   const match = /^(\d{4})(\d+)$/.exec(number.slice(prefix.length))
   return match ? { year: Number(match[1]), sequence: Number(match[2]) } : undefined
@@ -140,6 +143,12 @@ export const parseNumber = (number: string, prefix: string): { year: number; seq
  * @category search
  */
 export const searchText = (form: DemandForm): string =>
-  [form.title, form.summary.mainProblem, form.summary.keyTechnology, form.summary.expectedGoal, ...form.keywords]
+  [
+    form.title,
+    form.summary.mainProblem,
+    form.summary.keyTechnology,
+    form.summary.expectedGoal,
+    ...form.keywords
+  ]
     .join("\n")
     .toLowerCase()

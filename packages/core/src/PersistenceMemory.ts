@@ -63,8 +63,7 @@ const makeStore = () => {
   const counters = new Table<string, number>(db)
   const outbox = new Table<string, OutboxMessage>(db)
   const outboxKeys = new Table<string, string>(db)
-  const get = <V>(table: Table<string, V>, id: string) =>
-    db.read(() => Option.fromNullable(table.get(id)))
+  const get = <V>(table: Table<string, V>, id: string) => db.read(() => Option.fromNullable(table.get(id)))
 
   const memberRepo = MemberRepository.of({
     insert: (m) =>
@@ -203,7 +202,8 @@ const makeStore = () => {
 
   const responseRepo = ResponseRepository.of({
     insert: (r) => (responses.get(r.id) ? unique("response", r.id) : writeResponse(r)),
-    update: (r) => (responses.get(r.id)?.version === r.version - 1 ? writeResponse(r) : stale("response", r.id)),
+    update: (r) =>
+      responses.get(r.id)?.version === r.version - 1 ? writeResponse(r) : stale("response", r.id),
     findById: (id) => get(responses, id),
     findActive: (demandId, round, responderId) =>
       db.read(() =>

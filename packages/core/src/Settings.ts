@@ -157,7 +157,9 @@ export class Settings extends Context.Tag("@zhongbao/core/Settings")<Settings, R
  * @since 0.1.0
  * @category constructors
  */
-export const make = (overrides: Partial<PlatformSettings> = {}): Effect.Effect<ResolvedSettings, InvalidInput> =>
+export const make = (
+  overrides: Partial<PlatformSettings> = {}
+): Effect.Effect<ResolvedSettings, InvalidInput> =>
   Schema.decodeUnknown(PlatformSettings)({ ...defaults, ...overrides }).pipe(
     Effect.map((settings) => ({ ...settings, zone: DateTime.zoneUnsafeMakeNamed(settings.timeZone) })),
     Effect.mapError((error) => {

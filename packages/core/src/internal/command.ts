@@ -58,17 +58,18 @@ export interface ReadCtx {
 type Leftover = UniqueViolation | StaleWrite
 
 /** @internal */
-export const inputError = (rule: string, rules: Readonly<Record<string, string>>) => (error: ParseResult.ParseError) => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  const field = issue?.path.join(".") || "input"
-  const top = String(issue?.path[0] ?? "")
-  return new InvalidInput({
-    rule: rules[field] ?? rules[top] ?? rule,
-    code: "input.invalid",
-    field,
-    message: `${field}: ${issue?.message ?? "invalid"}`
-  })
-}
+export const inputError =
+  (rule: string, rules: Readonly<Record<string, string>>) => (error: ParseResult.ParseError) => {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+    const field = issue?.path.join(".") || "input"
+    const top = String(issue?.path[0] ?? "")
+    return new InvalidInput({
+      rule: rules[field] ?? rules[top] ?? rule,
+      code: "input.invalid",
+      field,
+      message: `${field}: ${issue?.message ?? "invalid"}`
+    })
+  }
 
 /** @internal Builds the runner that every use-case service uses. */
 export const makeRunner = Effect.gen(function* () {
@@ -94,7 +95,10 @@ export const makeRunner = Effect.gen(function* () {
     Effect.catchIf(
       effect,
       (e): e is Leftover =>
-        typeof e === "object" && e !== null && "_tag" in e && (e._tag === "UniqueViolation" || e._tag === "StaleWrite"),
+        typeof e === "object" &&
+        e !== null &&
+        "_tag" in e &&
+        (e._tag === "UniqueViolation" || e._tag === "StaleWrite"),
       () =>
         Effect.fail(
           new InvalidState({
@@ -205,10 +209,7 @@ export const makeRunner = Effect.gen(function* () {
       spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
       body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
     ) =>
-    (
-      accountId: AccountId | null,
-      input: IE
-    ): Effect.Effect<A, E | DomainError | InfrastructureError> => {
+    (accountId: AccountId | null, input: IE): Effect.Effect<A, E | DomainError | InfrastructureError> => {
       const decodeInput = Schema.decodeUnknown(spec.input)
       return Effect.gen(function* () {
         const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, {}))

@@ -1,0 +1,68 @@
+/**
+ * Reading the audit trail (R60): per demand for its managing side and client, per
+ * member for its own accounts, everything for operators.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { canFollowDemand } from "./Access.js"
+import { AuditEvent } from "./Audit.js"
+import { notFound } from "./Errors.js"
+import { DemandId, MemberId } from "./Ids.js"
+import { makeRunner } from "./internal/command.js"
+import { makeDemandAccess } from "./internal/demands.js"
+import { pageOf } from "./internal/paging.js"
+import { isOperator } from "./Member.js"
+import { Page, PageRequest } from "./Pagination.js"
+import { AuditRepository } from "./Persistence.js"
+import * as SortKeys from "./SortKeys.js"
+
+/**
+ * Input of {@link AuditTrail.list}: one demand, one member, or (operators) all.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const AuditInput = Schema.Struct({
+  demandId: Schema.optional(DemandId),
+  memberId: Schema.optional(MemberId),
+  ...PageRequest.fields
+})
+
+/** @since 0.1.0 @category outputs */
+export const AuditPage = Page(AuditEvent)
+
+/**
+ * Use cases of the audit trail.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/AuditTrail", {
+  effect: Effect.gen(function* () {
+    const { query } = yield* makeRunner
+    const audit = yield* AuditRepository
+    const demands = yield* makeDemandAccess
+    return {
+      /** R60: the trail the actor may read, newest first. */
+      list: query({ input: AuditInput, rule: "R60" }, (ctx, input) =>
+        Effect.gen(function* () {
+          const actor = ctx.actor!
+          if (input.demandId !== undefined) {
+            const demand = yield* demands.readable(actor, input.demandId)
+            if (!canFollowDemand(actor, demand)) return yield* notFound("demand")
+          }
+          if (!isOperator(actor) && input.demandId === undefined && input.memberId !== actor.member?.id) {
+            return yield* notFound("member")
+          }
+          return yield* pageOf(
+            input,
+            2,
+            (range) => audit.list({ demandId: input.demandId, memberId: input.memberId, ...range }),
+            SortKeys.audit
+          )
+        })
+      )
+    }
+  })
+}) {}

@@ -1,0 +1,219 @@
+/**
+ * Consultation (R22, R4): a prospective responder opens a thread on a published
+ * demand; both sides append messages; only they and operators read them.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, Schema } from "effect"
+import { isOwnDemand, managesDemand } from "./Access.js"
+import { Message, MessageText, Thread } from "./Consultation.js"
+import { denied, invalidState, notFound } from "./Errors.js"
+import * as Ids from "./Ids.js"
+import { DemandId, ThreadId } from "./Ids.js"
+import type { Ctx, ReadCtx } from "./internal/command.js"
+import { makeRunner } from "./internal/command.js"
+import { makeDemandAccess } from "./internal/demands.js"
+import { makeNotifier } from "./internal/notify.js"
+import { pageOf } from "./internal/paging.js"
+import { isOperator } from "./Member.js"
+import { PageRequest } from "./Pagination.js"
+import { AccountRepository, ConsultationRepository } from "./Persistence.js"
+import * as SortKeys from "./SortKeys.js"
+import type { Demand } from "./Demand.js"
+
+/**
+ * Input of {@link Consulting.ask}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const AskInput = Schema.Struct({ demandId: DemandId, text: MessageText })
+
+/**
+ * Input of {@link Consulting.reply}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const ReplyInput = Schema.Struct({ threadId: ThreadId, text: MessageText })
+
+/**
+ * Output of a posted message: the thread and the message.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const Posted = Schema.Struct({ thread: Thread, message: Message })
+
+/**
+ * Use cases of consultation.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Consulting", {
+  effect: Effect.gen(function* () {
+    const { command, query } = yield* makeRunner
+    const demands = yield* makeDemandAccess
+    const threads = yield* ConsultationRepository
+    const accounts = yield* AccountRepository
+    const notify = yield* makeNotifier
+
+    const post = (ctx: Ctx, thread: Thread, demand: Demand, side: "responder" | "demand", text: string) =>
+      Effect.gen(function* () {
+        if (demand.state !== "published") {
+          return yield* invalidState(
+            "R22",
+            "consult.not_published",
+            "consultation is open while the demand is published"
+          )
+        }
+        const message: Message = {
+          id: Ids.make(),
+          threadId: thread.id,
+          seq: thread.messageCount + 1,
+          authorAccountId: ctx.actor.account.id,
+          side,
+          text,
+          at: ctx.now
+        }
+        yield* threads.appendMessage(message)
+        const next: Thread = { ...thread, messageCount: message.seq, lastMessageAt: ctx.now }
+        yield* threads.updateThread(next)
+        yield* ctx.audit({
+          entity: "thread",
+          entityId: thread.id,
+          demandId: demand.id,
+          action: `message.${side}`,
+          after: String(message.seq),
+          members: [thread.responderId, demand.publisherId]
+        })
+        if (side === "responder") {
+          const submitter = yield* accounts.findById(demand.createdBy)
+          if (Option.isSome(submitter)) {
+            yield* notify(
+              [
+                {
+                  event: "consultation_message",
+                  subjectId: message.id,
+                  phone: submitter.value.phone,
+                  values: { number: demand.number ?? "", title: demand.form.title }
+                }
+              ],
+              ctx.settings,
+              ctx.now
+            )
+          }
+        }
+        return { thread: next, message }
+      })
+
+    /** R4: the thread, if the actor is its responder, the demand's managing side or an operator. */
+    const visibleThread = (ctx: ReadCtx | Ctx, id: ThreadId, forUpdate: boolean) =>
+      Effect.gen(function* () {
+        const found = yield* forUpdate ? threads.findThreadForUpdate(id) : threads.findThreadById(id)
+        const actor = ctx.actor
+        if (
+          Option.isNone(found) ||
+          actor === null ||
+          !(
+            isOperator(actor) ||
+            actor.member?.id === found.value.responderId ||
+            actor.member?.id === found.value.demandPublisherId
+          )
+        ) {
+          return yield* notFound("thread", "R4")
+        }
+        return found.value
+      })
+
+    return {
+      /** R22: a prospective responder writes to the demand's side, opening its thread if needed. */
+      ask: command({ name: "ask", input: AskInput, output: Posted, rule: "R22" }, (ctx, input) =>
+        Effect.gen(function* () {
+          const demand = yield* demands.readable(ctx.actor, input.demandId, true)
+          const member = ctx.actor.member
+          if (member === null || isOperator(ctx.actor))
+            return yield* denied("R22", "consult.member_required", "consultations are opened by members")
+          if (isOwnDemand(ctx.actor, demand))
+            return yield* denied("R3", "consult.own_demand", "a member does not consult on its own demand")
+          const existing = yield* threads.findThread(demand.id, member.id)
+          const thread: Thread = Option.isSome(existing)
+            ? existing.value
+            : {
+                id: Ids.make(),
+                demandId: demand.id,
+                demandPublisherId: demand.publisherId,
+                responderId: member.id,
+                messageCount: 0,
+                createdAt: ctx.now,
+                lastMessageAt: ctx.now
+              }
+          if (Option.isNone(existing)) yield* threads.insertThread(thread)
+          return yield* post(ctx, thread, demand, "responder", input.text)
+        })
+      ),
+
+      /** R22: either side writes in an existing thread. */
+      reply: command({ name: "reply", input: ReplyInput, output: Posted, rule: "R22" }, (ctx, input) =>
+        Effect.gen(function* () {
+          const thread = yield* visibleThread(ctx, input.threadId, true)
+          const demand = yield* demands.readable(ctx.actor, thread.demandId, true)
+          const side =
+            ctx.actor.member?.id === thread.responderId
+              ? "responder"
+              : managesDemand(ctx.actor, demand)
+                ? "demand"
+                : null
+          if (side === null)
+            return yield* denied("R22", "consult.not_party", "only the two sides write in a consultation")
+          return yield* post(ctx, thread, demand, side, input.text)
+        })
+      ),
+
+      /** R22, R4: the messages of a thread in order. */
+      messages: query(
+        {
+          input: Schema.Struct({
+            threadId: ThreadId,
+            afterSeq: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+            limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 200)))
+          }),
+          rule: "R22"
+        },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const thread = yield* visibleThread(ctx, input.threadId, false)
+            return yield* threads.listMessages(thread.id, input.afterSeq ?? 0, input.limit ?? 50)
+          })
+      ),
+
+      /**
+       * R4: the threads of a demand: all of them for its managing side and operators,
+       * the actor's own for anyone else.
+       */
+      threads: query(
+        { input: Schema.Struct({ demandId: DemandId, ...PageRequest.fields }), rule: "R22" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const demand = yield* demands.readable(ctx.actor, input.demandId)
+            const actor = ctx.actor!
+            const all = isOperator(actor) || managesDemand(actor, demand)
+            const responderId = all ? undefined : actor.member?.id
+            if (!all && responderId === undefined) return { items: [], nextCursor: null }
+            return yield* pageOf(
+              input,
+              2,
+              (range) =>
+                threads.listThreads({
+                  demandId: demand.id,
+                  ...(responderId ? { responderId } : {}),
+                  ...range
+                }),
+              SortKeys.thread
+            )
+          })
+      )
+    }
+  })
+}) {}

@@ -1,0 +1,272 @@
+/**
+ * Members, accounts and technology managers (§3, R1): what operators register and
+ * what institutions keep.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Effect, Option, Schema } from "effect"
+import { denied, invalid, notFound } from "./Errors.js"
+import * as Ids from "./Ids.js"
+import { type AccountId, MemberId } from "./Ids.js"
+import { makeRunner } from "./internal/command.js"
+import {
+  type Account,
+  Account as AccountSchema,
+  isOperator,
+  isRegisteredInstitution,
+  Member as MemberSchema,
+  MemberKind,
+  Name,
+  PhoneNumber,
+  TechnologyManager as TechnologyManagerSchema
+} from "./Member.js"
+import { Page, PageRequest } from "./Pagination.js"
+import { AccountRepository, MemberRepository, TechnologyManagerRepository } from "./Persistence.js"
+import { pageOf } from "./internal/paging.js"
+import * as SortKeys from "./SortKeys.js"
+
+const operatorOnly = (rule: string) =>
+  denied(rule, "operator.required", "only a platform operator may do this")
+
+/**
+ * Input of {@link Membership.createMember}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const CreateMemberInput = Schema.Struct({
+  kind: MemberKind,
+  name: Name,
+  region: Schema.optional(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(50)))
+})
+
+/**
+ * Input of {@link Membership.createAccount}: a member account (with `memberId`) or
+ * an operator account (without).
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const CreateAccountInput = Schema.Struct({
+  memberId: Schema.optional(MemberId),
+  name: Name,
+  phone: PhoneNumber
+})
+
+/**
+ * Input of {@link Membership.addTechnologyManager}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const TechnologyManagerInput = Schema.Struct({ name: Name, phone: PhoneNumber })
+
+/**
+ * Creates the first operator account of a deployment, without an acting account.
+ * Meant for installation and seeding only; never expose it to callers.
+ *
+ * @since 0.1.0
+ * @category bootstrap
+ */
+export const bootstrapOperator = (input: { readonly name: string; readonly phone: string }) =>
+  Effect.gen(function* () {
+    const accounts = yield* AccountRepository
+    const decoded = yield* Schema.decodeUnknown(CreateAccountInput)(input)
+    const account: Account = {
+      id: Ids.make(),
+      memberId: null,
+      role: "operator",
+      name: decoded.name,
+      phone: decoded.phone,
+      active: true,
+      createdAt: yield* DateTime.now
+    }
+    yield* accounts.insert(account)
+    return account
+  })
+
+/**
+ * Use cases of membership.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Membership", {
+  effect: Effect.gen(function* () {
+    const { command, query } = yield* makeRunner
+    const members = yield* MemberRepository
+    const accounts = yield* AccountRepository
+    const managers = yield* TechnologyManagerRepository
+
+    const memberOrNotFound = (id: MemberId) =>
+      Effect.flatMap(
+        members.findById(id),
+        Option.match({ onNone: () => Effect.fail(notFound("member")), onSome: Effect.succeed })
+      )
+
+    return {
+      /** §3: an operator registers a member organisation or expert. */
+      createMember: command(
+        { name: "createMember", input: CreateMemberInput, output: MemberSchema, rule: "§3" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly("§3")
+            const member = {
+              id: Ids.make<MemberId>(),
+              kind: input.kind,
+              name: input.name,
+              region: input.region ?? null,
+              registered: false,
+              createdAt: ctx.now
+            }
+            yield* members.insert(member)
+            yield* ctx.audit({
+              entity: "member",
+              entityId: member.id,
+              action: "member.created",
+              after: member.kind,
+              members: [member.id]
+            })
+            return member
+          })
+      ),
+
+      /** R1: an operator registers a transfer institution. */
+      registerInstitution: command(
+        {
+          name: "registerInstitution",
+          input: Schema.Struct({ memberId: MemberId }),
+          output: MemberSchema,
+          rule: "R1"
+        },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly("R1")
+            const member = yield* memberOrNotFound(input.memberId)
+            if (member.kind !== "transfer_institution") {
+              return yield* invalid(
+                "R1",
+                "memberId",
+                "member.not_institution",
+                "only a technology transfer institution can be registered"
+              )
+            }
+            if (member.registered) return member
+            const registered = { ...member, registered: true }
+            yield* members.update(registered)
+            yield* ctx.audit({
+              entity: "member",
+              entityId: member.id,
+              action: "institution.registered",
+              before: "unregistered",
+              after: "registered",
+              members: [member.id]
+            })
+            return registered
+          })
+      ),
+
+      /** §3: an operator creates an account for a member, or another operator. */
+      createAccount: command(
+        { name: "createAccount", input: CreateAccountInput, output: AccountSchema, rule: "§3" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly("§3")
+            if (input.memberId !== undefined) yield* memberOrNotFound(input.memberId)
+            const account: Account = {
+              id: Ids.make<AccountId>(),
+              memberId: input.memberId ?? null,
+              role: input.memberId === undefined ? "operator" : "member",
+              name: input.name,
+              phone: input.phone,
+              active: true,
+              createdAt: ctx.now
+            }
+            yield* accounts.insert(account)
+            yield* ctx.audit({
+              entity: "account",
+              entityId: account.id,
+              action: "account.created",
+              after: account.role,
+              members: [account.memberId]
+            })
+            return account
+          })
+      ),
+
+      /** R1: a registered institution names its technology managers. */
+      addTechnologyManager: command(
+        {
+          name: "addTechnologyManager",
+          input: TechnologyManagerInput,
+          output: TechnologyManagerSchema,
+          rule: "R1"
+        },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const member = ctx.actor.member
+            if (member === null || !isRegisteredInstitution(member)) {
+              return yield* denied(
+                "R1",
+                "institution.not_registered",
+                "only a registered technology transfer institution names technology managers"
+              )
+            }
+            const manager = {
+              id: Ids.make<Ids.TechnologyManagerId>(),
+              institutionId: member.id,
+              name: input.name,
+              phone: input.phone,
+              createdAt: ctx.now
+            }
+            yield* managers.insert(manager)
+            yield* ctx.audit({
+              entity: "member",
+              entityId: member.id,
+              action: "technology_manager.added",
+              after: manager.id
+            })
+            return manager
+          })
+      ),
+
+      /** The technology managers of an institution (its own accounts and operators). */
+      technologyManagers: query(
+        { input: Schema.Struct({ institutionId: MemberId }), rule: "R1" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (
+              ctx.actor === null ||
+              !(isOperator(ctx.actor) || ctx.actor.member?.id === input.institutionId)
+            ) {
+              return yield* notFound("member")
+            }
+            return yield* managers.listByInstitution(input.institutionId)
+          })
+      ),
+
+      /** R40: the registered institutions an enterprise may commission (public). */
+      registeredInstitutions: query({ input: PageRequest, rule: "R40", anonymous: true }, (_ctx, input) =>
+        pageOf(
+          input,
+          2,
+          (range) => members.list({ kind: "transfer_institution", registered: true, ...range }),
+          SortKeys.member
+        )
+      ),
+
+      /** A member, for any signed-in account. */
+      member: query({ input: Schema.Struct({ memberId: MemberId }), rule: "§3" }, (_ctx, input) =>
+        memberOrNotFound(input.memberId)
+      )
+    }
+  })
+}) {}
+
+/**
+ * Schema of a page of members.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const MemberPage = Page(MemberSchema)

@@ -1,0 +1,251 @@
+/**
+ * Responding to demands (R3, R14, R20, R21, R24, R26): respond, revise, withdraw.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, Schema } from "effect"
+import { canSeeResponse, isOwnDemand } from "./Access.js"
+import { isOnOrBeforeDeadline } from "./Deadline.js"
+import { denied, invalidState, notFound } from "./Errors.js"
+import * as Ids from "./Ids.js"
+import { DemandId, ResponseId } from "./Ids.js"
+import { makeRunner } from "./internal/command.js"
+import { makeDemandAccess } from "./internal/demands.js"
+import { makeNotifier } from "./internal/notify.js"
+import { isOperator } from "./Member.js"
+import { AccountRepository, ResponseRepository } from "./Persistence.js"
+import { acceptsResponses } from "./Phase.js"
+import { Proposal, Response } from "./Response.js"
+import type { Actor } from "./Member.js"
+
+/**
+ * Input of {@link Responding.respond}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const RespondInput = Schema.Struct({ demandId: DemandId, proposal: Proposal })
+
+/**
+ * Input of {@link Responding.revise}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const ReviseInput = Schema.Struct({ responseId: ResponseId, proposal: Proposal })
+
+/**
+ * Use cases of responders.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Responding", {
+  effect: Effect.gen(function* () {
+    const { command, settings } = yield* makeRunner
+    const demands = yield* makeDemandAccess
+    const responses = yield* ResponseRepository
+    const accounts = yield* AccountRepository
+    const notify = yield* makeNotifier
+
+    /** The actor's own response (R4: others' are not found). */
+    const ownResponse = (actor: Actor, id: ResponseId) =>
+      Effect.gen(function* () {
+        const found = yield* responses.findById(id)
+        if (Option.isNone(found) || !canSeeResponse(actor, found.value))
+          return yield* notFound("response", "R4")
+        if (actor.member?.id !== found.value.responderId) {
+          return yield* denied(
+            "R21",
+            "response.not_responder",
+            "only the responder revises or withdraws its response"
+          )
+        }
+        return found.value
+      })
+
+    /** R21: revising and withdrawing are open until the deadline or a decision. */
+    const changeable = (actor: Actor, id: ResponseId, now: Response["updatedAt"]) =>
+      Effect.gen(function* () {
+        const response = yield* ownResponse(actor, id)
+        const demand = yield* demands.readable(actor, response.demandId, true)
+        if (response.status !== "submitted" || response.round !== demand.round) {
+          return yield* invalidState(
+            "R21",
+            "response.decided",
+            `the response is ${response.round !== demand.round ? "from an earlier round" : response.status}`
+          )
+        }
+        if (
+          demand.state !== "published" ||
+          !isOnOrBeforeDeadline(now, demand.form.responseDeadline, settings)
+        ) {
+          return yield* invalidState("R21", "response.deadline_passed", "the response deadline has passed")
+        }
+        return { response, demand }
+      })
+
+    return {
+      /**
+       * R20: respond while the demand is published, takes responses (R14), before
+       * the end of its deadline date and before any adoption in the round (R24);
+       * never to one's own demand (R3); one active response per round (R21). The
+       * demand row is locked, so no response lands after an adoption commits (R26).
+       */
+      respond: command(
+        { name: "respond", input: RespondInput, output: Response, rule: "R20" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const demand = yield* demands.readable(ctx.actor, input.demandId, true)
+            const member = ctx.actor.member
+            if (member === null || isOperator(ctx.actor)) {
+              return yield* denied("R20", "respond.member_required", "responses are submitted by members")
+            }
+            if (isOwnDemand(ctx.actor, demand)) {
+              return yield* denied(
+                "R3",
+                "respond.own_demand",
+                "a member cannot respond to a demand it published or that was published on its behalf"
+              )
+            }
+            if (demand.state !== "published") {
+              return yield* invalidState("R20", "respond.not_published", "the demand is not published")
+            }
+            if (!acceptsResponses(demand, ctx.settings)) {
+              return yield* invalidState(
+                "R14",
+                "respond.mode_closed",
+                "this demand's service mode takes no responses"
+              )
+            }
+            if (demand.intakeClosedAt !== null) {
+              return yield* invalidState(
+                "R24",
+                "respond.intake_closed",
+                "a response has been adopted: intake is closed"
+              )
+            }
+            if (!isOnOrBeforeDeadline(ctx.now, demand.form.responseDeadline, ctx.settings)) {
+              return yield* invalidState("R20", "respond.deadline_passed", "the response deadline has passed")
+            }
+            if (Option.isSome(yield* responses.findActive(demand.id, demand.round, member.id))) {
+              return yield* invalidState(
+                "R21",
+                "respond.already_responded",
+                "this member already has an active response in this round"
+              )
+            }
+            const response: Response = {
+              id: Ids.make(),
+              demandId: demand.id,
+              demandPublisherId: demand.publisherId,
+              round: demand.round,
+              responderId: member.id,
+              responderAccountId: ctx.actor.account.id,
+              proposal: input.proposal,
+              status: "submitted",
+              feedback: null,
+              submittedAt: ctx.now,
+              updatedAt: ctx.now,
+              adoptedAt: null,
+              version: 1
+            }
+            yield* responses
+              .insert(response)
+              .pipe(
+                Effect.catchTag("UniqueViolation", () =>
+                  invalidState(
+                    "R21",
+                    "respond.already_responded",
+                    "this member already has an active response in this round"
+                  )
+                )
+              )
+            yield* demands.save(demand, { responseCount: demand.responseCount + 1 }, ctx.now)
+            yield* ctx.audit({
+              entity: "response",
+              entityId: response.id,
+              demandId: demand.id,
+              action: "response.submitted",
+              after: "submitted",
+              members: [demand.publisherId]
+            })
+            const submitter = yield* accounts.findById(demand.createdBy)
+            if (Option.isSome(submitter)) {
+              yield* notify(
+                [
+                  {
+                    event: "response_received",
+                    subjectId: response.id,
+                    phone: submitter.value.phone,
+                    values: { number: demand.number ?? "", title: demand.form.title }
+                  }
+                ],
+                ctx.settings,
+                ctx.now
+              )
+            }
+            return response
+          })
+      ),
+
+      /** R21: the responder revises its proposal. */
+      revise: command(
+        { name: "reviseResponse", input: ReviseInput, output: Response, rule: "R21" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const { response, demand } = yield* changeable(ctx.actor, input.responseId, ctx.now)
+            const next: Response = {
+              ...response,
+              proposal: input.proposal,
+              updatedAt: ctx.now,
+              version: response.version + 1
+            }
+            yield* responses.update(next)
+            yield* ctx.audit({
+              entity: "response",
+              entityId: response.id,
+              demandId: demand.id,
+              action: "response.revised",
+              before: "submitted",
+              after: "submitted",
+              members: [demand.publisherId]
+            })
+            return next
+          })
+      ),
+
+      /** R21: the responder withdraws its response; it may respond again while intake is open. */
+      withdraw: command(
+        {
+          name: "withdrawResponse",
+          input: Schema.Struct({ responseId: ResponseId }),
+          output: Response,
+          rule: "R21"
+        },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const { response, demand } = yield* changeable(ctx.actor, input.responseId, ctx.now)
+            const next: Response = {
+              ...response,
+              status: "withdrawn",
+              updatedAt: ctx.now,
+              version: response.version + 1
+            }
+            yield* responses.update(next)
+            yield* demands.save(demand, { responseCount: demand.responseCount - 1 }, ctx.now)
+            yield* ctx.audit({
+              entity: "response",
+              entityId: response.id,
+              demandId: demand.id,
+              action: "response.withdrawn",
+              before: "submitted",
+              after: "withdrawn",
+              members: [demand.publisherId]
+            })
+            return next
+          })
+      )
+    }
+  })
+}) {}

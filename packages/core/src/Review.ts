@@ -1,0 +1,195 @@
+/**
+ * The operator's review (R11), numbering on approval (R12) and the deadline rule
+ * checked then (R13).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { dateAt, earliestDeadline, yearAt } from "./Deadline.js"
+import { Demand, formatNumber } from "./Demand.js"
+import { denied, invalid, invalidState } from "./Errors.js"
+import { DemandId } from "./Ids.js"
+import { makeRunner } from "./internal/command.js"
+import { makeDemandAccess } from "./internal/demands.js"
+import { makeNotifier } from "./internal/notify.js"
+import { pageOf } from "./internal/paging.js"
+import { isOperator } from "./Member.js"
+import { PageRequest } from "./Pagination.js"
+import { AccountRepository, DemandNumbering } from "./Persistence.js"
+import * as SortKeys from "./SortKeys.js"
+import { Option } from "effect"
+
+/**
+ * Input of {@link Review.reject}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const RejectInput = Schema.Struct({
+  demandId: DemandId,
+  reason: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(500))
+})
+
+const operatorOnly = denied("R11", "operator.required", "only a platform operator reviews demands")
+
+/**
+ * Use cases of review.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
+  effect: Effect.gen(function* () {
+    const { command, query } = yield* makeRunner
+    const demands = yield* makeDemandAccess
+    const numbering = yield* DemandNumbering
+    const accounts = yield* AccountRepository
+    const notify = yield* makeNotifier
+
+    const submitterPhone = (demand: Demand) =>
+      Effect.map(accounts.findById(demand.createdBy), (a) => Option.map(a, (x) => x.phone))
+
+    return {
+      /**
+       * R11, R12, R13: approval publishes the demand; a first approval numbers it
+       * with the next number of the approval year in the platform time zone; a
+       * restarted demand keeps its number (R33).
+       */
+      approve: command(
+        { name: "approveDemand", input: Schema.Struct({ demandId: DemandId }), output: Demand, rule: "R11" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly
+            const demand = yield* demands.readable(ctx.actor, input.demandId, true)
+            if (demand.state !== "pending_review") {
+              return yield* invalidState(
+                "R11",
+                "demand.not_pending",
+                "only a demand pending review can be approved"
+              )
+            }
+            const earliest = earliestDeadline(ctx.now, ctx.settings)
+            if (demand.form.responseDeadline < earliest) {
+              return yield* invalid(
+                "R13",
+                "responseDeadline",
+                "demand.deadline_too_soon",
+                `responseDeadline: must be on or after ${earliest}; reject the demand so it can be corrected`
+              )
+            }
+            const number =
+              demand.number ??
+              formatNumber(
+                ctx.settings.numberingPrefix,
+                yearAt(ctx.now, ctx.settings),
+                yield* numbering.next(ctx.settings.numberingPrefix, yearAt(ctx.now, ctx.settings)),
+                ctx.settings.sequenceWidth
+              )
+            const next = yield* demands.save(
+              demand,
+              {
+                state: "published",
+                number,
+                approvedAt: ctx.now,
+                firstPublishedAt: demand.firstPublishedAt ?? ctx.now,
+                rejectionReason: null
+              },
+              ctx.now
+            )
+            yield* ctx.audit({
+              entity: "demand",
+              entityId: demand.id,
+              demandId: demand.id,
+              action: "demand.approved",
+              before: "pending_review",
+              after: `published ${number}`,
+              members: [demand.publisherId, demand.form.clientId ?? null]
+            })
+            const phone = yield* submitterPhone(demand)
+            if (Option.isSome(phone)) {
+              yield* notify(
+                [
+                  {
+                    event: "demand_approved",
+                    subjectId: `${demand.id}/${demand.round}`,
+                    phone: phone.value,
+                    values: { number, title: demand.form.title }
+                  }
+                ],
+                ctx.settings,
+                ctx.now
+              )
+            }
+            return next
+          })
+      ),
+
+      /** R11: rejection with a reason; the demand can be edited and resubmitted. */
+      reject: command(
+        { name: "rejectDemand", input: RejectInput, output: Demand, rule: "R11" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly
+            const demand = yield* demands.readable(ctx.actor, input.demandId, true)
+            if (demand.state !== "pending_review") {
+              return yield* invalidState(
+                "R11",
+                "demand.not_pending",
+                "only a demand pending review can be rejected"
+              )
+            }
+            const next = yield* demands.save(
+              demand,
+              { state: "rejected", rejectionReason: input.reason },
+              ctx.now
+            )
+            yield* ctx.audit({
+              entity: "demand",
+              entityId: demand.id,
+              demandId: demand.id,
+              action: "demand.rejected",
+              before: "pending_review",
+              after: "rejected",
+              reason: input.reason,
+              members: [demand.publisherId, demand.form.clientId ?? null]
+            })
+            const phone = yield* submitterPhone(demand)
+            if (Option.isSome(phone)) {
+              yield* notify(
+                [
+                  {
+                    event: "demand_rejected",
+                    subjectId: `${demand.id}/${dateAt(ctx.now, ctx.settings)}/${next.version}`,
+                    phone: phone.value,
+                    values: { title: demand.form.title }
+                  }
+                ],
+                ctx.settings,
+                ctx.now
+              )
+            }
+            return next
+          })
+      ),
+
+      /** R11: the review queue for operators, newest first. */
+      pending: query({ input: PageRequest, rule: "R11" }, (ctx, input) =>
+        Effect.gen(function* () {
+          if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
+          return yield* pageOf(
+            input,
+            2,
+            (range) =>
+              demands.repo.list({
+                scope: { _tag: "all" },
+                states: ["pending_review"],
+                sort: "created",
+                ...range
+              }),
+            (d) => SortKeys.demand(d, "created")
+          )
+        })
+      )
+    }
+  })
+}) {}

@@ -1,0 +1,242 @@
+/**
+ * Selection (选标): adoption (R23, R24, R25, R26), ending selection and the
+ * non-adoption feedback of R61.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Effect, Option, Schema } from "effect"
+import { canSeeResponse, managesDemand } from "./Access.js"
+import { Demand } from "./Demand.js"
+import { denied, invalid, invalidState, notFound } from "./Errors.js"
+import { DemandId, ResponseId } from "./Ids.js"
+import type { Ctx } from "./internal/command.js"
+import { makeRunner } from "./internal/command.js"
+import { makeDemandAccess } from "./internal/demands.js"
+import { makeNotifier } from "./internal/notify.js"
+import { makeRoundEnd } from "./internal/round.js"
+import { AccountRepository, ResponseRepository } from "./Persistence.js"
+import { selectionOver } from "./Phase.js"
+import { Feedback, Response } from "./Response.js"
+import { selectionEndsAt } from "./Deadline.js"
+
+/**
+ * Input of {@link Selection.endSelection}: optional R61 feedback per response.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const EndSelectionInput = Schema.Struct({
+  demandId: DemandId,
+  feedback: Schema.optional(
+    Schema.Array(Schema.Struct({ responseId: ResponseId, feedback: Feedback })).pipe(Schema.maxItems(1000))
+  )
+})
+
+/**
+ * Input of {@link Selection.giveFeedback}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const FeedbackInput = Schema.Struct({ responseId: ResponseId, feedback: Feedback })
+
+/**
+ * Use cases of the demand's side during selection.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selection", {
+  effect: Effect.gen(function* () {
+    const { command } = yield* makeRunner
+    const demands = yield* makeDemandAccess
+    const responses = yield* ResponseRepository
+    const accounts = yield* AccountRepository
+    const notify = yield* makeNotifier
+    const endRound = yield* makeRoundEnd
+
+    /** A response of a demand the actor manages, with that demand locked (R2, R4). */
+    const managedResponse = (ctx: Ctx, id: ResponseId) =>
+      Effect.gen(function* () {
+        const found = yield* responses.findById(id)
+        if (Option.isNone(found) || !canSeeResponse(ctx.actor, found.value))
+          return yield* notFound("response", "R4")
+        const demand = yield* demands.readable(ctx.actor, found.value.demandId, true)
+        if (!managesDemand(ctx.actor, demand)) {
+          return yield* denied(
+            "R2",
+            "demand.not_manager",
+            "only the publisher's accounts decide on responses"
+          )
+        }
+        const response = Option.getOrThrow(yield* responses.findById(id))
+        return { response, demand }
+      })
+
+    return {
+      /**
+       * R23–R26: the managing side adopts a response of the current round while
+       * `now ≤ deadline + selection window`; the first adoption closes intake at
+       * once (R24), the responder is notified in the same unit of work (R25, R26).
+       * With `singleAdoption` on, only one response is adopted per round.
+       */
+      adopt: command(
+        { name: "adopt", input: Schema.Struct({ responseId: ResponseId }), output: Response, rule: "R23" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const { response, demand } = yield* managedResponse(ctx, input.responseId)
+            if (demand.state !== "published") {
+              return yield* invalidState("R23", "adopt.not_published", `the demand is ${demand.state}`)
+            }
+            if (response.round !== demand.round) {
+              return yield* invalidState(
+                "R33",
+                "adopt.earlier_round",
+                "responses of an earlier round are read-only"
+              )
+            }
+            if (response.status !== "submitted") {
+              return yield* invalidState("R23", "adopt.not_submitted", `the response is ${response.status}`)
+            }
+            if (settingsSingle(ctx) && demand.adoptedCount > 0) {
+              return yield* invalidState(
+                "R24",
+                "adopt.single_adoption",
+                "this platform adopts one response per round"
+              )
+            }
+            if (selectionOver(demand, ctx.now, ctx.settings)) {
+              return yield* invalidState(
+                "R23",
+                "adopt.selection_over",
+                `selection ended at ${DateTime.formatIso(demand.selectionEndedAt ?? selectionEndsAt(demand.form.responseDeadline, ctx.settings))}`
+              )
+            }
+            const adopted: Response = {
+              ...response,
+              status: "adopted",
+              adoptedAt: ctx.now,
+              updatedAt: ctx.now,
+              version: response.version + 1
+            }
+            yield* responses.update(adopted)
+            yield* demands.save(
+              demand,
+              {
+                intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
+                firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
+                adoptedCount: demand.adoptedCount + 1
+              },
+              ctx.now
+            )
+            yield* ctx.audit({
+              entity: "response",
+              entityId: response.id,
+              demandId: demand.id,
+              action: "response.adopted",
+              before: "submitted",
+              after: "adopted",
+              members: [response.responderId, demand.form.clientId ?? null]
+            })
+            const responder = yield* accounts.findById(response.responderAccountId)
+            if (Option.isSome(responder)) {
+              yield* notify(
+                [
+                  {
+                    event: "response_adopted",
+                    subjectId: response.id,
+                    phone: responder.value.phone,
+                    values: { number: demand.number ?? "", title: demand.form.title }
+                  }
+                ],
+                ctx.settings,
+                ctx.now
+              )
+            }
+            return adopted
+          })
+      ),
+
+      /**
+       * R25, R61: the managing side ends selection before the window does; every
+       * response not adopted gets its "not adopted" notice, with the feedback given.
+       */
+      endSelection: command(
+        { name: "endSelection", input: EndSelectionInput, output: Demand, rule: "R61" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const demand = yield* demands.managed(ctx.actor, input.demandId)
+            if (demand.state !== "published" || selectionOver(demand, ctx.now, ctx.settings)) {
+              return yield* invalidState("R25", "selection.already_over", "selection is already over")
+            }
+            const open = new Map(
+              (yield* responses.listByDemandRound(demand.id, demand.round)).map((r) => [r.id, r])
+            )
+            const feedback = new Map<ResponseId, Feedback>()
+            for (const [i, item] of (input.feedback ?? []).entries()) {
+              if (open.get(item.responseId)?.status !== "submitted") {
+                return yield* invalid(
+                  "R61",
+                  `feedback.${i}.responseId`,
+                  "feedback.response_unknown",
+                  `feedback.${i}.responseId: not a response awaiting a decision in this round`
+                )
+              }
+              feedback.set(item.responseId, item.feedback)
+            }
+            yield* endRound(ctx, demand, feedback)
+            const next = yield* demands.save(
+              demand,
+              { selectionEndedAt: ctx.now, intakeClosedAt: demand.intakeClosedAt ?? ctx.now },
+              ctx.now
+            )
+            yield* ctx.audit({
+              entity: "demand",
+              entityId: demand.id,
+              demandId: demand.id,
+              action: "selection.ended",
+              before: "selecting",
+              after: "selection_over",
+              onBehalfOf: demand.form.clientId ?? null
+            })
+            return next
+          })
+      ),
+
+      /** R61: the managing side gives a response it did not adopt a structured reason. */
+      giveFeedback: command(
+        { name: "giveFeedback", input: FeedbackInput, output: Response, rule: "R61" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const { response, demand } = yield* managedResponse(ctx, input.responseId)
+            if (response.status === "adopted" || response.status === "withdrawn") {
+              return yield* invalidState(
+                "R61",
+                "feedback.not_applicable",
+                `the response is ${response.status}`
+              )
+            }
+            const next: Response = {
+              ...response,
+              feedback: input.feedback,
+              updatedAt: ctx.now,
+              version: response.version + 1
+            }
+            yield* responses.update(next)
+            yield* ctx.audit({
+              entity: "response",
+              entityId: response.id,
+              demandId: demand.id,
+              action: "response.feedback",
+              after: input.feedback.reason,
+              reason: input.feedback.text ?? null,
+              members: [response.responderId]
+            })
+            return next
+          })
+      )
+    }
+  })
+}) {}
+
+const settingsSingle = (ctx: Ctx) => ctx.settings.singleAdoption

@@ -1,0 +1,109 @@
+/**
+ * What readers are shown of a demand: the stored demand with its phase, the end of
+ * its selection window and the actions the reader may take now (§9).
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Schema } from "effect"
+import { managesDemand } from "./Access.js"
+import { endOfDate } from "./Deadline.js"
+import { Demand } from "./Demand.js"
+import type { Actor } from "./Member.js"
+import { phaseOf, selectionEndsAtOf } from "./Phase.js"
+import type { ResolvedSettings } from "./Settings.js"
+
+/**
+ * The actions a reader may take on a demand.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Action = Schema.Literal(
+  "edit",
+  "submit",
+  "respond",
+  "consult",
+  "view_responses",
+  "adopt",
+  "end_selection",
+  "log_service",
+  "record_solved",
+  "record_unsolved",
+  "restart",
+  "review"
+)
+
+/** @since 0.1.0 @category models */
+export type Action = typeof Action.Type
+
+/**
+ * A demand as readers see it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DemandView = Schema.Struct({
+  demand: Demand,
+  phase: Schema.Literal("not_published", "no_responses", "taking_responses", "selecting", "selection_over"),
+  deadlineEndsAt: Schema.DateTimeUtc,
+  selectionEndsAt: Schema.NullOr(Schema.DateTimeUtc),
+  actions: Schema.Array(Action)
+}).annotations({ identifier: "DemandView" })
+
+/** @since 0.1.0 @category models */
+export type DemandView = typeof DemandView.Type
+
+/**
+ * §9 "actions allowed now": what `actor` may do with `demand` at `now`.
+ *
+ * @since 0.1.0
+ * @category views
+ */
+export const actionsOf = (
+  demand: Demand,
+  actor: Actor | null,
+  now: DateTime.DateTime,
+  settings: ResolvedSettings
+): ReadonlyArray<Action> => {
+  const phase = phaseOf(demand, now, settings)
+  const out: Array<Action> = []
+  if (actor === null) return out
+  if (actor.account.role === "operator") {
+    if (demand.state === "pending_review") out.push("review")
+    if (demand.state !== "draft") out.push("view_responses")
+    return out
+  }
+  if (managesDemand(actor, demand)) {
+    if (demand.state === "draft" || demand.state === "rejected") out.push("edit", "submit")
+    if (demand.state === "published" || demand.state === "solved") out.push("view_responses")
+    if (phase === "taking_responses" || phase === "selecting") out.push("adopt", "end_selection")
+    if (demand.state === "published") {
+      out.push("log_service", "record_solved", "record_unsolved")
+      if (DateTime.greaterThan(now, endOfDate(demand.form.responseDeadline, settings))) out.push("restart")
+    }
+    return out
+  }
+  if (demand.form.clientId === actor.member?.id) return out
+  if (demand.state === "published") out.push("consult")
+  if (phase === "taking_responses") out.push("respond")
+  return out
+}
+
+/**
+ * The view of `demand` for `actor` at `now`.
+ *
+ * @since 0.1.0
+ * @category views
+ */
+export const view = (
+  demand: Demand,
+  actor: Actor | null,
+  now: DateTime.Utc,
+  settings: ResolvedSettings
+): DemandView => ({
+  demand,
+  phase: phaseOf(demand, now, settings),
+  deadlineEndsAt: endOfDate(demand.form.responseDeadline, settings),
+  selectionEndsAt: selectionEndsAtOf(demand, settings),
+  actions: actionsOf(demand, actor, now, settings)
+})

@@ -1,0 +1,69 @@
+/**
+ * All use-case services of core in one layer, over the persistence ports and the
+ * settings.
+ *
+ * @since 0.1.0
+ */
+import { Layer } from "effect"
+import { AuditTrail } from "./AuditTrail.js"
+import { Commissioning } from "./Commissioning.js"
+import { Consulting } from "./Consulting.js"
+import { Lists } from "./Lists.js"
+import { Membership } from "./Membership.js"
+import { Outcome } from "./Outcome.js"
+import type { Ports } from "./Persistence.js"
+import { layerMemory as portsMemory } from "./PersistenceMemory.js"
+import { Publishing } from "./Publishing.js"
+import { Responding } from "./Responding.js"
+import { Review } from "./Review.js"
+import { Selection } from "./Selection.js"
+import * as Settings from "./Settings.js"
+
+/**
+ * Every use-case service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services =
+  | Membership
+  | Publishing
+  | Review
+  | Responding
+  | Consulting
+  | Selection
+  | Outcome
+  | Commissioning
+  | Lists
+  | AuditTrail
+
+/**
+ * The use-case services, needing the ports and the settings.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Services, never, Ports | Settings.Settings> = Layer.mergeAll(
+  Membership.Default,
+  Publishing.Default,
+  Review.Default,
+  Responding.Default,
+  Consulting.Default,
+  Selection.Default,
+  Outcome.Default,
+  Commissioning.Default,
+  Lists.Default,
+  AuditTrail.Default
+)
+
+/**
+ * The services on in-memory ports (fresh each build) with the given settings; the
+ * ports stay available too.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (
+  overrides: Partial<Settings.PlatformSettings> = {}
+): Layer.Layer<Services | Ports | Settings.Settings, import("./Errors.js").InvalidInput> =>
+  layer.pipe(Layer.provideMerge(Layer.merge(portsMemory, Settings.layer(overrides))))

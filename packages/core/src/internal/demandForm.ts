@@ -1,0 +1,97 @@
+import { Effect, Option } from "effect"
+import { CommissionRepository, TechnologyManagerRepository } from "../Persistence.js"
+import { earliestDeadline } from "../Deadline.js"
+import type { DemandForm } from "../Demand.js"
+import { denied, invalid } from "../Errors.js"
+import { type Member, isRegisteredInstitution } from "../Member.js"
+import { serviceMode } from "../Settings.js"
+import type { Ctx } from "./command.js"
+
+/**
+ * @internal
+ * The checks of a demand form that depend on the platform and the publisher: R10
+ * taxonomy, R14 service mode, R1 technology manager and client, R41 active
+ * commission, and (when `checkDeadline`) R13.
+ */
+export const makeFormCheck = Effect.gen(function* () {
+  const managers = yield* TechnologyManagerRepository
+  const commissions = yield* CommissionRepository
+  return (ctx: Ctx, publisher: Member, form: DemandForm, checkDeadline: boolean) =>
+    Effect.gen(function* () {
+      if (!ctx.settings.technicalFields.includes(form.field)) {
+        return yield* invalid(
+          "R10",
+          "field",
+          "demand.field_unknown",
+          `field: not one of the platform's technical fields`
+        )
+      }
+      if (serviceMode(ctx.settings, form.serviceMode) === undefined) {
+        return yield* invalid(
+          "R14",
+          "serviceMode",
+          "demand.service_mode_unknown",
+          "serviceMode: not one of the platform's service modes"
+        )
+      }
+      if (publisher.kind === "transfer_institution") {
+        if (!isRegisteredInstitution(publisher)) {
+          return yield* denied(
+            "R1",
+            "institution.not_registered",
+            "only a registered technology transfer institution may publish"
+          )
+        }
+        if (form.technologyManagerId === undefined) {
+          return yield* invalid(
+            "R10",
+            "technologyManagerId",
+            "demand.manager_required",
+            "technologyManagerId: an institution's demand names a technology manager"
+          )
+        }
+        const manager = yield* managers.findById(form.technologyManagerId)
+        if (Option.isNone(manager) || manager.value.institutionId !== publisher.id) {
+          return yield* invalid(
+            "R1",
+            "technologyManagerId",
+            "demand.manager_unknown",
+            "technologyManagerId: not a technology manager of this institution"
+          )
+        }
+        if (form.clientId !== undefined) {
+          const commission = yield* commissions.findOpen(form.clientId, publisher.id)
+          if (Option.isNone(commission) || commission.value.state !== "active") {
+            return yield* denied(
+              "R41",
+              "commission.not_active",
+              "clientId: the institution has no active commission from this enterprise"
+            )
+          }
+        }
+      } else {
+        if (form.technologyManagerId !== undefined) {
+          return yield* denied(
+            "R1",
+            "demand.manager_not_allowed",
+            "technologyManagerId: only a registered institution names a technology manager"
+          )
+        }
+        if (form.clientId !== undefined) {
+          return yield* denied(
+            "R1",
+            "demand.client_not_allowed",
+            "clientId: only a registered institution publishes on behalf of another member"
+          )
+        }
+      }
+      if (checkDeadline && form.responseDeadline < earliestDeadline(ctx.now, ctx.settings)) {
+        return yield* invalid(
+          "R13",
+          "responseDeadline",
+          "demand.deadline_too_soon",
+          `responseDeadline: must be on or after ${earliestDeadline(ctx.now, ctx.settings)}`
+        )
+      }
+    })
+})

@@ -1,0 +1,45 @@
+import { Effect, Option } from "effect"
+import { canReadDemand, isClientOf, managesDemand } from "../Access.js"
+import type { Demand } from "../Demand.js"
+import { denied, notFound } from "../Errors.js"
+import type { DemandId } from "../Ids.js"
+import type { Actor } from "../Member.js"
+import { DemandRepository } from "../Persistence.js"
+
+/**
+ * @internal
+ * Loads demands for the use cases with the visibility rules applied: what the actor
+ * may not read is not found (R5); what it may read but not manage is denied (R2).
+ */
+export const makeDemandAccess = Effect.map(DemandRepository, (demands) => {
+  const readable = (actor: Actor | null, id: DemandId, forUpdate = false) =>
+    Effect.flatMap(forUpdate ? demands.findByIdForUpdate(id) : demands.findById(id), (found) =>
+      Option.isSome(found) && canReadDemand(actor, found.value)
+        ? Effect.succeed(found.value)
+        : Effect.fail(notFound("demand"))
+    )
+
+  /** The demand locked for update, if the actor manages it (R2). */
+  const managed = (actor: Actor, id: DemandId) =>
+    Effect.flatMap(readable(actor, id, true), (demand) =>
+      managesDemand(actor, demand)
+        ? Effect.succeed(demand)
+        : Effect.fail(
+            isClientOf(actor, demand)
+              ? denied(
+                  "R2",
+                  "demand.client_reads_only",
+                  "a commissioning enterprise reads its demand but does not act on it"
+                )
+              : denied("R2", "demand.not_manager", "only the publisher's accounts manage a demand")
+          )
+    )
+
+  /** Writes the next version of a demand. */
+  const save = (before: Demand, changes: Partial<Demand>, now: Demand["updatedAt"]) => {
+    const next: Demand = { ...before, ...changes, version: before.version + 1, updatedAt: now }
+    return Effect.as(demands.update(next), next)
+  }
+
+  return { readable, managed, save, repo: demands }
+})

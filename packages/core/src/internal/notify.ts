@@ -1,0 +1,41 @@
+import { Effect } from "effect"
+import * as Ids from "../Ids.js"
+import type { OutboxMessage } from "../Notification.js"
+import { Outbox } from "../Persistence.js"
+import type { NotificationEvent, ResolvedSettings } from "../Settings.js"
+import type { DateTime } from "effect"
+
+/** @internal One notification to write: the event, what it is about, who gets it, the values. */
+export interface Notice {
+  readonly event: NotificationEvent
+  readonly subjectId: string
+  readonly phone: string
+  readonly values: Readonly<Record<string, string>>
+}
+
+/**
+ * @internal
+ * Builds outbox messages from the settings' templates. Only the parameters a
+ * template names are kept, so a message carries no more personal data than it
+ * needs (R64); the de-duplication key is (event, subject, recipient).
+ */
+export const toOutbox = (notices: ReadonlyArray<Notice>, settings: ResolvedSettings, now: DateTime.Utc) =>
+  notices.map((n): OutboxMessage => {
+    const template = settings.smsTemplates[n.event]
+    return {
+      id: Ids.make(),
+      event: n.event,
+      dedupeKey: `${n.event}:${n.subjectId}:${n.phone}`,
+      recipientPhone: n.phone,
+      templateId: template.templateId,
+      params: Object.fromEntries(template.params.map((p) => [p, n.values[p] ?? ""])),
+      createdAt: now
+    }
+  })
+
+/** @internal */
+export const makeNotifier = Effect.map(
+  Outbox,
+  (outbox) => (notices: ReadonlyArray<Notice>, settings: ResolvedSettings, now: DateTime.Utc) =>
+    notices.length === 0 ? Effect.void : outbox.enqueue(toOutbox(notices, settings, now))
+)

@@ -1,0 +1,60 @@
+import { Effect, Option } from "effect"
+import type { Demand } from "../Demand.js"
+import type { ResponseId } from "../Ids.js"
+import { AccountRepository, ResponseRepository } from "../Persistence.js"
+import type { Feedback, Response } from "../Response.js"
+import type { Ctx } from "./command.js"
+import { makeNotifier, type Notice } from "./notify.js"
+
+/** @internal The Chinese label of each R61 reason, as the notice carries it. */
+export const reasonLabel: Record<Feedback["reason"], string> = {
+  not_relevant: "方案与需求不相关",
+  cost_too_high: "成本过高",
+  maturity_too_low: "技术成熟度不足",
+  ip_conflict: "知识产权冲突",
+  other: "其他"
+}
+
+/**
+ * @internal
+ * R25, R61: ends the selection of a demand's current round: every response still
+ * submitted in it becomes not adopted (with its feedback, if given) and its
+ * responder is notified once.
+ */
+export const makeRoundEnd = Effect.gen(function* () {
+  const responses = yield* ResponseRepository
+  const accounts = yield* AccountRepository
+  const notify = yield* makeNotifier
+  return (ctx: Ctx, demand: Demand, feedback: ReadonlyMap<ResponseId, Feedback> = new Map()) =>
+    Effect.gen(function* () {
+      const open = (yield* responses.listByDemandRound(demand.id, demand.round)).filter(
+        (r) => r.status === "submitted"
+      )
+      const notices: Array<Notice> = []
+      for (const r of open) {
+        const next: Response = {
+          ...r,
+          status: "not_adopted",
+          feedback: feedback.get(r.id) ?? r.feedback,
+          updatedAt: ctx.now,
+          version: r.version + 1
+        }
+        yield* responses.update(next)
+        const account = yield* accounts.findById(r.responderAccountId)
+        if (Option.isSome(account)) {
+          notices.push({
+            event: "response_not_adopted",
+            subjectId: r.id,
+            phone: account.value.phone,
+            values: {
+              number: demand.number ?? "",
+              title: demand.form.title,
+              reason: next.feedback === null ? "" : reasonLabel[next.feedback.reason]
+            }
+          })
+        }
+      }
+      yield* notify(notices, ctx.settings, ctx.now)
+      return open.length
+    })
+})

@@ -1,0 +1,44 @@
+import { assert } from "@effect/vitest"
+import type { Persistence, Settings } from "@zhongbao/core"
+import { Zhongbao } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Effect, Layer, TestClock } from "effect"
+
+/** 2026-05-04 10:00 in Asia/Shanghai. */
+export const start = DateTime.unsafeMake("2026-05-04T02:00:00Z")
+
+/** Sets the test clock to an instant. */
+export const at = (instant: DateTime.DateTime | string) =>
+  TestClock.setTime(
+    DateTime.toEpochMillis(typeof instant === "string" ? DateTime.unsafeMake(instant) : instant)
+  )
+
+/** What the rule tests run with. */
+export type Env = Zhongbao.Services | Persistence.Ports | Settings.Settings
+
+/** Fresh in-memory services with optional settings, the clock at {@link start}, and the world. */
+export const withWorld = <A, E>(
+  body: (world: Fixtures.World) => Effect.Effect<A, E, Env>,
+  overrides: Partial<Settings.PlatformSettings> = {}
+) =>
+  Effect.gen(function* () {
+    yield* at(start)
+    const world = yield* Fixtures.makeWorld
+    return yield* body(world)
+  }).pipe(Effect.provide(Layer.fresh(Zhongbao.layerMemory(overrides))), Effect.orDie)
+
+/** Runs `effect`, expects it to fail with `tag` naming `rule` (and `field` when given). */
+export const expectError = <A, E extends { readonly _tag: string }, R>(
+  effect: Effect.Effect<A, E, R>,
+  tag: string,
+  rule: string,
+  field?: string
+) =>
+  Effect.gen(function* () {
+    const error = (yield* Effect.flip(effect)) as E & { rule?: string; field?: string; message?: string }
+    assert.strictEqual(error._tag, tag, `expected ${tag} ${rule}, got ${JSON.stringify(error)}`)
+    assert.strictEqual(error.rule, rule, `expected rule ${rule}, got ${JSON.stringify(error)}`)
+    if (field !== undefined) assert.strictEqual(error.field, field)
+    assert.isString(error.message)
+    return error
+  })
