@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { DateTime } from "effect"
 import { OutboxMessageId } from "./Ids.js"
 import { NotificationEvent } from "./Settings.js"
 
@@ -28,3 +29,81 @@ export const OutboxMessage = Schema.Struct({
 
 /** @since 0.1.0 @category models */
 export type OutboxMessage = typeof OutboxMessage.Type
+
+/**
+ * Where a message is in its delivery: `pending` (due at `nextAttemptAt`, possibly
+ * leased by a dispatcher until `leaseUntil`), `sent`, or `dead` (given up; an
+ * operator may re-queue it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DeliveryStatus = Schema.Literal("pending", "sent", "dead")
+
+/** @since 0.1.0 @category models */
+export type DeliveryStatus = typeof DeliveryStatus.Type
+
+/**
+ * The delivery state of one outbox message. `unknownOutcomes` counts attempts whose
+ * result the dispatcher could not learn (timeouts): only those may have reached the
+ * recipient more than once.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Delivery = Schema.Struct({
+  messageId: OutboxMessageId,
+  status: DeliveryStatus,
+  attempts: Schema.Int,
+  unknownOutcomes: Schema.Int,
+  nextAttemptAt: Schema.DateTimeUtc,
+  leaseOwner: Schema.NullOr(Schema.String),
+  leaseUntil: Schema.NullOr(Schema.DateTimeUtc),
+  lastError: Schema.NullOr(Schema.String),
+  providerMessageId: Schema.NullOr(Schema.String),
+  sentAt: Schema.NullOr(Schema.DateTimeUtc),
+  deadAt: Schema.NullOr(Schema.DateTimeUtc)
+}).annotations({ identifier: "Delivery" })
+
+/** @since 0.1.0 @category models */
+export type Delivery = typeof Delivery.Type
+
+/**
+ * A message with its delivery state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Tracked = Schema.Struct({ message: OutboxMessage, delivery: Delivery })
+
+/** @since 0.1.0 @category models */
+export type Tracked = typeof Tracked.Type
+
+/**
+ * How a dispatcher settles a claimed message: sent, retried later, or dead-lettered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Settlement =
+  | {
+      readonly _tag: "Sent"
+      readonly at: DateTime.Utc
+      readonly providerMessageId: string
+      readonly attempts: number
+      readonly unknownOutcomes: number
+    }
+  | {
+      readonly _tag: "Retry"
+      readonly nextAttemptAt: DateTime.Utc
+      readonly attempts: number
+      readonly unknownOutcomes: number
+      readonly error: string
+    }
+  | {
+      readonly _tag: "Dead"
+      readonly at: DateTime.Utc
+      readonly attempts: number
+      readonly unknownOutcomes: number
+      readonly error: string
+    }

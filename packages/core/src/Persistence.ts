@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, type Option } from "effect"
+import { Context, type DateTime, type Effect, type Option } from "effect"
 import type { AuditEvent } from "./Audit.js"
 import type { Commission, CommissionState } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
@@ -29,12 +29,13 @@ import type {
   CommissionId,
   DemandId,
   MemberId,
+  OutboxMessageId,
   ResponseId,
   TechnologyManagerId,
   ThreadId
 } from "./Ids.js"
 import type { Account, Member, MemberKind, TechnologyManager } from "./Member.js"
-import type { OutboxMessage } from "./Notification.js"
+import type { OutboxMessage, Settlement, Tracked } from "./Notification.js"
 import type { Position } from "./Pagination.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import type { Entry } from "./ServiceLog.js"
@@ -148,6 +149,8 @@ export interface DemandQuery extends Range {
   readonly deadlineTo?: LocalDate | undefined
   readonly intakeOpen?: boolean | undefined
   readonly serviceModes?: ReadonlyArray<string> | undefined
+  /** Only demands whose selection has not been ended (`selectionEndedAt` is null). */
+  readonly selectionOpen?: boolean | undefined
 }
 
 /**
@@ -337,6 +340,24 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
   {
     readonly enqueue: (messages: ReadonlyArray<OutboxMessage>) => Fx<void>
     readonly list: (range: Range) => Fx<ReadonlyArray<OutboxMessage>>
+    /**
+     * Leases up to `limit` due messages (pending, `nextAttemptAt ≤ now`, no live
+     * lease) to `owner` until `now + leaseMillis`, oldest due first. Two claims
+     * never hold the same message at once; a lease that expired is claimable again.
+     */
+    readonly claim: (options: {
+      readonly owner: string
+      readonly now: DateTime.Utc
+      readonly leaseMillis: number
+      readonly limit: number
+    }) => Fx<ReadonlyArray<Tracked>>
+    /** Records the result of a claimed message if `owner` still holds its lease; `false` otherwise. */
+    readonly settle: (id: OutboxMessageId, owner: string, settlement: Settlement) => Fx<boolean>
+    readonly find: (id: OutboxMessageId) => Fx<Option.Option<Tracked>>
+    /** Dead letters, oldest message first. */
+    readonly listDead: (range: Range) => Fx<ReadonlyArray<Tracked>>
+    /** Puts a dead letter back to pending, due now, with its attempts reset; `false` if it is not dead. */
+    readonly requeue: (id: OutboxMessageId, now: DateTime.Utc) => Fx<boolean>
   }
 >() {}
 

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, DateTime, Effect, Layer, Option } from "effect"
 import type { AuditEvent } from "./Audit.js"
 import { type Commission, isOpen } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
@@ -16,7 +16,7 @@ import { StaleWrite, UniqueViolation } from "./Errors.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
 import { MemoryDb, page, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
-import type { OutboxMessage } from "./Notification.js"
+import type { Delivery, OutboxMessage, Tracked } from "./Notification.js"
 import {
   AccountRepository,
   AuditRepository,
@@ -62,6 +62,7 @@ const makeStore = () => {
   const idempotency = new Table<string, IdempotencyRecord>(db)
   const counters = new Table<string, number>(db)
   const outbox = new Table<string, OutboxMessage>(db)
+  const deliveries = new Table<string, Delivery>(db)
   const outboxKeys = new Table<string, string>(db)
   const get = <V>(table: Table<string, V>, id: string) => db.read(() => Option.fromNullable(table.get(id)))
 
@@ -135,6 +136,7 @@ const makeStore = () => {
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
     (q.sort !== "published" || d.firstPublishedAt !== null) &&
+    (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
     (q.keyword === undefined || (searchTexts.get(d.id) ?? "").includes(q.keyword))
 
   const writeDemand = (d: Demand) =>
@@ -374,6 +376,11 @@ const makeStore = () => {
       })
   })
 
+  const tracked = (id: string): Tracked | undefined => {
+    const message = outbox.get(id)
+    const delivery = deliveries.get(id)
+    return message && delivery ? { message, delivery } : undefined
+  }
   const outboxPort = Outbox.of({
     enqueue: (batch) =>
       db.write((log) => {
@@ -381,10 +388,94 @@ const makeStore = () => {
           if (outboxKeys.get(m.dedupeKey) !== undefined) continue
           outboxKeys.set(m.dedupeKey, m.id, log)
           outbox.set(m.id, m, log)
+          deliveries.set(
+            m.id,
+            {
+              messageId: m.id,
+              status: "pending",
+              attempts: 0,
+              unknownOutcomes: 0,
+              nextAttemptAt: m.createdAt,
+              leaseOwner: null,
+              leaseUntil: null,
+              lastError: null,
+              providerMessageId: null,
+              sentAt: null,
+              deadAt: null
+            },
+            log
+          )
         }
       }),
     list: (range) =>
-      db.read(() => page(outbox.rows.values(), () => true, SortKeys.outbox, false, range.after, range.limit))
+      db.read(() => page(outbox.rows.values(), () => true, SortKeys.outbox, false, range.after, range.limit)),
+    claim: ({ owner, now, leaseMillis, limit }) =>
+      db.write((log) => {
+        const due = page(
+          deliveries.rows.values(),
+          (d) =>
+            d.status === "pending" &&
+            DateTime.lessThanOrEqualTo(d.nextAttemptAt, now) &&
+            (d.leaseUntil === null || DateTime.lessThanOrEqualTo(d.leaseUntil, now)),
+          (d) => [d.nextAttemptAt.epochMillis, d.messageId],
+          false,
+          undefined,
+          limit
+        )
+        const leaseUntil = DateTime.add(now, { millis: leaseMillis })
+        return due.map((d) => {
+          const leased: Delivery = { ...d, leaseOwner: owner, leaseUntil }
+          deliveries.set(d.messageId, leased, log)
+          return { message: outbox.get(d.messageId)!, delivery: leased }
+        })
+      }),
+    settle: (id, owner, s) =>
+      db.write((log) => {
+        const d = deliveries.get(id)
+        if (d === undefined || d.status !== "pending" || d.leaseOwner !== owner) return false
+        const base = {
+          ...d,
+          attempts: s.attempts,
+          unknownOutcomes: s.unknownOutcomes,
+          leaseOwner: null,
+          leaseUntil: null
+        }
+        deliveries.set(
+          id,
+          s._tag === "Sent"
+            ? {
+                ...base,
+                status: "sent",
+                sentAt: s.at,
+                providerMessageId: s.providerMessageId,
+                lastError: null
+              }
+            : s._tag === "Retry"
+              ? { ...base, nextAttemptAt: s.nextAttemptAt, lastError: s.error }
+              : { ...base, status: "dead", deadAt: s.at, lastError: s.error },
+          log
+        )
+        return true
+      }),
+    find: (id) => db.read(() => Option.fromNullable(tracked(id))),
+    listDead: (range) =>
+      db.read(() =>
+        page(
+          outbox.rows.values(),
+          (m) => deliveries.get(m.id)?.status === "dead",
+          SortKeys.outbox,
+          false,
+          range.after,
+          range.limit
+        ).map((m) => tracked(m.id)!)
+      ),
+    requeue: (id, now) =>
+      db.write((log) => {
+        const d = deliveries.get(id)
+        if (d === undefined || d.status !== "dead") return false
+        deliveries.set(id, { ...d, status: "pending", attempts: 0, nextAttemptAt: now, deadAt: null }, log)
+        return true
+      })
   })
 
   const unitOfWork = UnitOfWork.of({ transaction: (effect) => db.transaction(effect) })

@@ -79,7 +79,17 @@ export const PlatformSettings = Schema.Struct({
   ),
   smsTemplates: Schema.Record({ key: NotificationEvent, value: SmsTemplate }),
   fileSizeLimitBytes: Schema.Int.pipe(Schema.between(1, 1024 * 1024 * 1024)),
-  idempotencyKeyHours: Schema.Int.pipe(Schema.between(24, 24 * 365))
+  idempotencyKeyHours: Schema.Int.pipe(Schema.between(24, 24 * 365)),
+  outbox: Schema.Struct({
+    batchSize: Schema.Int.pipe(Schema.between(1, 10_000)),
+    sendConcurrency: Schema.Int.pipe(Schema.between(1, 1000)),
+    leaseMillis: Schema.Int.pipe(Schema.between(1000, 24 * 3600 * 1000)),
+    sendTimeoutMillis: Schema.Int.pipe(Schema.between(100, 600_000)),
+    maxAttempts: Schema.Int.pipe(Schema.between(1, 100)),
+    backoffBaseMillis: Schema.Int.pipe(Schema.between(1, 3600_000)),
+    backoffMaxMillis: Schema.Int.pipe(Schema.between(1, 7 * 24 * 3600_000)),
+    idleMillis: Schema.Int.pipe(Schema.between(1, 600_000))
+  })
 })
 
 /** @since 0.1.0 @category models */
@@ -130,7 +140,17 @@ export const defaults: PlatformSettings = {
     reward_rejected: { templateId: "ZB_REWARD_REJECTED", params: ["round"] }
   },
   fileSizeLimitBytes: 20 * 1024 * 1024,
-  idempotencyKeyHours: 24
+  idempotencyKeyHours: 24,
+  outbox: {
+    batchSize: 100,
+    sendConcurrency: 8,
+    leaseMillis: 60_000,
+    sendTimeoutMillis: 10_000,
+    maxAttempts: 8,
+    backoffBaseMillis: 2_000,
+    backoffMaxMillis: 15 * 60_000,
+    idleMillis: 1_000
+  }
 }
 
 /**

@@ -10,6 +10,10 @@ import { Commissioning } from "./Commissioning.js"
 import { Consulting } from "./Consulting.js"
 import { Lists } from "./Lists.js"
 import { Membership } from "./Membership.js"
+import { Notifications } from "./Notifications.js"
+import { Dispatcher } from "./Dispatcher.js"
+import { Sweeper } from "./Sweeper.js"
+import type { SmsSender } from "./SmsSender.js"
 import { Outcome } from "./Outcome.js"
 import type { Ports } from "./Persistence.js"
 import { layerMemory as portsMemory } from "./PersistenceMemory.js"
@@ -36,6 +40,7 @@ export type Services =
   | Commissioning
   | Lists
   | AuditTrail
+  | Notifications
 
 /**
  * The use-case services, needing the ports and the settings.
@@ -53,8 +58,19 @@ export const layer: Layer.Layer<Services, never, Ports | Settings.Settings> = La
   Outcome.Default,
   Commissioning.Default,
   Lists.Default,
-  AuditTrail.Default
+  AuditTrail.Default,
+  Notifications.Default
 )
+
+/**
+ * The background workers: the outbox dispatcher (needs an `SmsSender`) and the
+ * selection sweeper.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWorkers: Layer.Layer<Dispatcher | Sweeper, never, Ports | Settings.Settings | SmsSender> =
+  Layer.merge(Dispatcher.Default, Sweeper.Default)
 
 /**
  * The services on in-memory ports (fresh each build) with the given settings; the

@@ -25,7 +25,11 @@ export const makeRoundEnd = Effect.gen(function* () {
   const responses = yield* ResponseRepository
   const accounts = yield* AccountRepository
   const notify = yield* makeNotifier
-  return (ctx: Ctx, demand: Demand, feedback: ReadonlyMap<ResponseId, Feedback> = new Map()) =>
+  return (
+    ctx: Pick<Ctx, "now" | "settings">,
+    demand: Demand,
+    feedback: ReadonlyMap<ResponseId, Feedback> = new Map()
+  ) =>
     Effect.gen(function* () {
       const open = (yield* responses.listByDemandRound(demand.id, demand.round)).filter(
         (r) => r.status === "submitted"

@@ -1,0 +1,94 @@
+/**
+ * What operators do with notifications (R64): list the dead letters and re-queue
+ * them once the cause is fixed.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { denied, invalidState } from "./Errors.js"
+import { OutboxMessageId } from "./Ids.js"
+import { makeRunner } from "./internal/command.js"
+import { pageOf } from "./internal/paging.js"
+import { isOperator, maskPhone } from "./Member.js"
+import { Delivery, OutboxMessage } from "./Notification.js"
+import { Page, PageRequest } from "./Pagination.js"
+import { Outbox } from "./Persistence.js"
+import * as SortKeys from "./SortKeys.js"
+
+/**
+ * A dead letter as operators see it: the phone masked (R64).
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const DeadLetter = Schema.Struct({ message: OutboxMessage, delivery: Delivery }).annotations({
+  identifier: "DeadLetter"
+})
+
+/** @since 0.1.0 @category outputs */
+export const DeadLetterPage = Page(DeadLetter)
+
+const operatorOnly = denied("R64", "operator.required", "only a platform operator manages notifications")
+
+/**
+ * Use cases of notifications.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Notifications extends Effect.Service<Notifications>()("@zhongbao/core/Notifications", {
+  effect: Effect.gen(function* () {
+    const { command, query } = yield* makeRunner
+    const outbox = yield* Outbox
+    return {
+      /** R64: dead letters, oldest first, phones masked. */
+      deadLetters: query({ input: PageRequest, rule: "R64" }, (ctx, input) =>
+        Effect.gen(function* () {
+          if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
+          return yield* pageOf(
+            input,
+            2,
+            (range) => outbox.listDead(range),
+            (t) => SortKeys.outbox(t.message),
+            (rows) =>
+              Effect.succeed(
+                rows.map((t) => ({
+                  ...t,
+                  message: { ...t.message, recipientPhone: maskPhone(t.message.recipientPhone) }
+                }))
+              )
+          )
+        })
+      ),
+
+      /** R64: an operator re-queues a dead letter; it is due at once with fresh attempts. */
+      requeue: command(
+        {
+          name: "requeueNotification",
+          input: Schema.Struct({ messageId: OutboxMessageId }),
+          output: Schema.Struct({ messageId: OutboxMessageId }),
+          rule: "R64"
+        },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly
+            if (!(yield* outbox.requeue(input.messageId, ctx.now))) {
+              return yield* invalidState(
+                "R64",
+                "notification.not_dead",
+                "only a dead letter can be re-queued"
+              )
+            }
+            yield* ctx.audit({
+              entity: "notification",
+              entityId: input.messageId,
+              action: "notification.requeued",
+              before: "dead",
+              after: "pending"
+            })
+            return { messageId: input.messageId }
+          })
+      )
+    }
+  })
+}) {}

@@ -1,0 +1,126 @@
+/**
+ * The SMS sender port (R25, R64) and an in-memory sender for tests and demos.
+ *
+ * A sender answers every request with one of five results; it never fails. The
+ * dispatcher decides what each result means for the message: `Sent` is final,
+ * `RetryLater` and `Unknown` are retried with backoff (an unknown outcome may have
+ * reached the phone, so it is counted), `Permanent` is dead-lettered at once,
+ * `Configuration` (credentials, template, balance) is retried like an outage so
+ * that fixing the configuration delivers the backlog.
+ *
+ * @since 0.1.0
+ */
+import { Context, Data, type Duration, Effect, Layer, Random } from "effect"
+
+/**
+ * One message to send: E.164 phone, the provider's template id and its parameters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SmsRequest {
+  readonly messageId: string
+  readonly dedupeKey: string
+  readonly phone: string
+  readonly templateId: string
+  readonly params: Readonly<Record<string, string>>
+}
+
+/**
+ * What a sender answers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SendResult = Data.TaggedEnum<{
+  Sent: { readonly providerMessageId: string }
+  RetryLater: { readonly reason: string; readonly retryAfterMillis?: number | undefined }
+  Permanent: { readonly reason: string }
+  Configuration: { readonly reason: string }
+  Unknown: { readonly reason: string }
+}>
+
+/**
+ * Constructors of {@link SendResult}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const SendResult = Data.taggedEnum<SendResult>()
+
+/**
+ * The port.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class SmsSender extends Context.Tag("@zhongbao/core/SmsSender")<
+  SmsSender,
+  { readonly send: (request: SmsRequest) => Effect.Effect<SendResult> }
+>() {}
+
+/**
+ * How the memory sender misbehaves: a share of calls answered `RetryLater`, a
+ * share that time out (sleeping past any dispatcher timeout; whether the message
+ * arrived is decided at random, as with a real provider), a fixed delay, and
+ * numbers refused permanently.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryBehaviour {
+  readonly failShare?: number
+  readonly timeoutShare?: number
+  readonly delay?: Duration.DurationInput
+  readonly permanentPhones?: ReadonlyArray<string>
+}
+
+/**
+ * The memory sender's record: every request it was asked, and the messages that
+ * reached a phone, in order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryLog {
+  readonly requests: Array<SmsRequest>
+  readonly delivered: Array<SmsRequest>
+  behaviour: MemoryBehaviour
+}
+
+/**
+ * A memory sender and its log; change `log.behaviour` at any time.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (behaviour: MemoryBehaviour = {}) => {
+  const log: MemoryLog = { requests: [], delivered: [], behaviour }
+  let seq = 0
+  const send = (request: SmsRequest): Effect.Effect<SendResult> =>
+    Effect.gen(function* () {
+      log.requests.push(request)
+      const b = log.behaviour
+      if (b.delay !== undefined) yield* Effect.sleep(b.delay)
+      if (b.permanentPhones?.includes(request.phone))
+        return SendResult.Permanent({ reason: "invalid number" })
+      const roll = yield* Random.next
+      if (roll < (b.failShare ?? 0)) return SendResult.RetryLater({ reason: "throttled" })
+      if (roll < (b.failShare ?? 0) + (b.timeoutShare ?? 0)) {
+        if ((yield* Random.next) < 0.5) log.delivered.push(request)
+        return yield* Effect.never
+      }
+      log.delivered.push(request)
+      seq += 1
+      return SendResult.Sent({ providerMessageId: `memory-${seq}` })
+    })
+  return { log, sender: SmsSender.of({ send }) }
+}
+
+/**
+ * A memory sender that always succeeds.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<SmsSender> = Layer.sync(SmsSender, () => makeMemory().sender)
