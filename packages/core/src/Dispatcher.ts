@@ -8,8 +8,13 @@
  *
  * Each message's send-and-record runs uninterruptibly (bounded by the send
  * timeout): stopping a dispatcher never leaves a message that was sent but not
- * recorded, so a message reaches a phone twice only when an attempt's outcome was
- * unknown (a timeout), and that attempt is counted.
+ * recorded. A message is sent only while more than half of its lease (and at least
+ * two send timeouts) remains, so no other dispatcher can claim it before its result
+ * is recorded even on a busy machine; what a batch could not start in time waits
+ * for its lease to expire. So a message
+ * reaches a phone twice only when an attempt's outcome was unknown (a timeout),
+ * and that attempt is counted. Choose `leaseMillis` well above
+ * `(batchSize / sendConcurrency + 2) × sendTimeoutMillis`.
  *
  * @since 0.1.0
  */
@@ -111,6 +116,14 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     const processOne = (owner: string) => (t: Tracked) =>
       Effect.uninterruptible(
         Effect.gen(function* () {
+          const before = yield* DateTime.now
+          if (
+            t.delivery.leaseUntil === null ||
+            DateTime.toEpochMillis(t.delivery.leaseUntil) - DateTime.toEpochMillis(before) <=
+              Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)
+          ) {
+            return "Lost" as const
+          }
           const fiber = yield* Effect.forkDaemon(Effect.interruptible(send(t)))
           const result = yield* Fiber.join(fiber)
           const settlement = yield* settlementOf(t, result, yield* DateTime.now)

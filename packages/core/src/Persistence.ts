@@ -1,7 +1,8 @@
 /**
  * The persistence ports. An adapter provides every tag below; `layerMemory` in
  * `PersistenceMemory` is the reference implementation, and `@zhongbao/testing` is the
- * suite every implementation passes.
+ * suite every implementation passes. The file store of R54 is a port of its own
+ * module, `FileStore`, and belongs to {@link Ports} as well.
  *
  * Contract shared by all ports:
  * - Methods never fail with domain errors; infrastructure failures are
@@ -23,6 +24,7 @@ import type { Message, Thread } from "./Consultation.js"
 import type { LocalDate } from "./Deadline.js"
 import type { Demand, DemandState } from "./Demand.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
+import type { FileStore } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
 import type {
   AccountId,
@@ -37,7 +39,17 @@ import type {
 import type { Account, Member, MemberKind, TechnologyManager } from "./Member.js"
 import type { OutboxMessage, Settlement, Tracked } from "./Notification.js"
 import type { Position } from "./Pagination.js"
+import type { Fen } from "./Money.js"
 import type { Response, ResponseStatus } from "./Response.js"
+import type {
+  ApplicationState,
+  InstitutionProfile,
+  RewardApplication,
+  RewardApplicationId,
+  RewardRound,
+  RewardRoundId,
+  RoundState
+} from "./Reward.js"
 import type { Entry } from "./ServiceLog.js"
 
 type Fx<A> = Effect.Effect<A, InfrastructureError>
@@ -351,7 +363,12 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
       readonly leaseMillis: number
       readonly limit: number
     }) => Fx<ReadonlyArray<Tracked>>
-    /** Records the result of a claimed message if `owner` still holds its lease; `false` otherwise. */
+    /**
+     * Records the result of a claimed message if `owner` still holds its lease and
+     * answers `true`. Otherwise answers `false` and records one more attempt with an
+     * unknown outcome: the lease expired before the result was known, so another
+     * dispatcher may have sent the message again.
+     */
     readonly settle: (id: OutboxMessageId, owner: string, settlement: Settlement) => Fx<boolean>
     readonly find: (id: OutboxMessageId) => Fx<Option.Option<Tracked>>
     /** Dead letters, oldest message first. */
@@ -379,7 +396,134 @@ export class UnitOfWork extends Context.Tag("@zhongbao/core/UnitOfWork")<
 >() {}
 
 /**
- * Every persistence port.
+ * Which applications a list may contain: those of one institution (its own, §9)
+ * or those of one round (the operator's review).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RewardApplicationScope =
+  | { readonly _tag: "institution"; readonly memberId: MemberId }
+  | { readonly _tag: "round"; readonly roundId: RewardRoundId }
+
+/**
+ * A list of applications: order `(createdAt, id)` descending.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RewardApplicationQuery extends Range {
+  readonly scope: RewardApplicationScope
+  readonly states?: ReadonlyArray<ApplicationState> | undefined
+}
+
+/**
+ * Rewards (R50–R53): rounds, institutions' basic information and applications.
+ * Rounds list by `(openedAt, id)` descending. At most one application exists per
+ * `(roundId, institutionId)`: `insertApplication` fails with `UniqueViolation`
+ * otherwise. Every `update…` (and `updateProfile`) writes a row whose `version` is
+ * one more than the stored one and fails with `StaleWrite` otherwise;
+ * `insertProfile` fails with `UniqueViolation` when the member has one.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class RewardRepository extends Context.Tag("@zhongbao/core/RewardRepository")<
+  RewardRepository,
+  {
+    readonly insertRound: (round: RewardRound) => Insert
+    readonly updateRound: (round: RewardRound) => Update
+    readonly findRound: (id: RewardRoundId) => Fx<Option.Option<RewardRound>>
+    readonly listRounds: (
+      query: { readonly states?: ReadonlyArray<RoundState> | undefined } & Range
+    ) => Fx<ReadonlyArray<RewardRound>>
+    readonly insertProfile: (profile: InstitutionProfile) => Insert
+    readonly updateProfile: (profile: InstitutionProfile) => Update
+    readonly findProfile: (memberId: MemberId) => Fx<Option.Option<InstitutionProfile>>
+    readonly insertApplication: (application: RewardApplication) => Insert
+    readonly updateApplication: (application: RewardApplication) => Update
+    readonly findApplication: (id: RewardApplicationId) => Fx<Option.Option<RewardApplication>>
+    readonly findApplicationOf: (
+      roundId: RewardRoundId,
+      institutionId: MemberId
+    ) => Fx<Option.Option<RewardApplication>>
+    readonly listApplications: (query: RewardApplicationQuery) => Fx<ReadonlyArray<RewardApplication>>
+  }
+>() {}
+
+/**
+ * How R62 figures are grouped: not at all (one row), by technical field, or by
+ * region (demands without a region form the group `null`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type FiguresGroupBy = "none" | "field" | "region"
+
+/**
+ * What {@link StatisticsSource.figures} counts: the demands first published in
+ * `[since, until)`. `timeZone` (IANA) is the platform's, for calendar days.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FiguresQuery {
+  readonly since: DateTime.Utc
+  readonly until: DateTime.Utc
+  readonly groupBy: FiguresGroupBy
+  readonly timeZone: string
+}
+
+/**
+ * The raw figures of one group (R62), over the demands of the query (the cohort):
+ * - `demandsPublished`: demands in the cohort;
+ * - `enterprises`: distinct enterprises among them — the client of a commissioned
+ *   demand, or the publisher when it is an enterprise;
+ * - `intendedInvestment`: sum of their intended investment (absent counts 0);
+ * - `responses`, `responders`: their responses that are not withdrawn, all rounds,
+ *   and the distinct members who submitted them;
+ * - `demandsAdopted`: demands with a first adoption (`firstAdoptedAt` set);
+ * - `demandsSolved`, `serviceFees`: demands in state `solved` and the sum of their
+ *   service fees;
+ * - `medianDaysToFirstAdoption`: median, over adopted demands, of the calendar
+ *   days (platform time zone) from the date of first publication to the date of
+ *   first adoption; `null` when none was adopted. With an even count it is the
+ *   mean of the middle two.
+ *
+ * One row per group that has at least one demand, ordered by `key` (`null`
+ * first); with `groupBy: "none"` exactly one row, `key` `null`, zeros if empty.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FiguresRow {
+  readonly key: string | null
+  readonly demandsPublished: number
+  readonly enterprises: number
+  readonly intendedInvestment: Fen
+  readonly responders: number
+  readonly responses: number
+  readonly demandsAdopted: number
+  readonly demandsSolved: number
+  readonly serviceFees: Fen
+  readonly medianDaysToFirstAdoption: number | null
+}
+
+/**
+ * R62: the operator's figures, computed where the data is. A SQL adapter answers
+ * with one aggregate query over demands, responses and members (`count(distinct
+ * …)`, `sum`, `percentile_cont(0.5)`); the memory adapter scans.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class StatisticsSource extends Context.Tag("@zhongbao/core/StatisticsSource")<
+  StatisticsSource,
+  { readonly figures: (query: FiguresQuery) => Fx<ReadonlyArray<FiguresRow>> }
+>() {}
+
+/**
+ * Every persistence port, the file store (R54) included.
  *
  * @since 0.1.0
  * @category models
@@ -397,4 +541,7 @@ export type Ports =
   | IdempotencyRepository
   | DemandNumbering
   | Outbox
+  | RewardRepository
+  | StatisticsSource
+  | FileStore
   | UnitOfWork

@@ -13,9 +13,11 @@ import { type Commission, isOpen } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
 import { type Demand, searchText } from "./Demand.js"
 import { StaleWrite, UniqueViolation } from "./Errors.js"
+import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
 import { MemoryDb, page, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
+import type { Fen } from "./Money.js"
 import type { Delivery, OutboxMessage, Tracked } from "./Notification.js"
 import {
   AccountRepository,
@@ -25,19 +27,48 @@ import {
   type DemandQuery,
   DemandNumbering,
   DemandRepository,
+  type FiguresRow,
   IdempotencyRepository,
   MemberRepository,
   Outbox,
   type Ports,
   type ResponseQuery,
   ResponseRepository,
+  type RewardApplicationQuery,
+  RewardRepository,
   ServiceLogRepository,
+  StatisticsSource,
   TechnologyManagerRepository,
   UnitOfWork
 } from "./Persistence.js"
 import { isActive, type Response } from "./Response.js"
+import {
+  applicationKey,
+  type InstitutionProfile,
+  type RewardApplication,
+  type RewardRound,
+  roundKey
+} from "./Reward.js"
 import type { Entry } from "./ServiceLog.js"
 import * as SortKeys from "./SortKeys.js"
+
+const sum = (amounts: ReadonlyArray<number>) => amounts.reduce((a, b) => a + b, 0) as Fen
+
+const median = (sorted: ReadonlyArray<number>): number | null =>
+  sorted.length === 0
+    ? null
+    : sorted.length % 2 === 1
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
+
+const dayNumber = (instant: DateTime.Utc, zone: DateTime.TimeZone) => {
+  const parts = DateTime.toParts(DateTime.setZone(instant, zone))
+  return Date.UTC(parts.year, parts.month - 1, parts.day) / 86_400_000
+}
+
+/** Calendar days between the dates of two instants in a zone. */
+const calendarDays = (from: DateTime.Utc, to: DateTime.Utc, zone: DateTime.TimeZone) =>
+  dayNumber(to, zone) - dayNumber(from, zone)
 
 const unique = (entity: string, key: string) => Effect.fail(new UniqueViolation({ entity, key }))
 const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
@@ -64,6 +95,11 @@ const makeStore = () => {
   const outbox = new Table<string, OutboxMessage>(db)
   const deliveries = new Table<string, Delivery>(db)
   const outboxKeys = new Table<string, string>(db)
+  const rounds = new Table<string, RewardRound>(db)
+  const profiles = new Table<string, InstitutionProfile>(db)
+  const applications = new Table<string, RewardApplication>(db)
+  const applicationKeys = new Table<string, string>(db)
+  const files = new Table<string, { readonly file: StoredFile; readonly bytes: Uint8Array }>(db)
   const get = <V>(table: Table<string, V>, id: string) => db.read(() => Option.fromNullable(table.get(id)))
 
   const memberRepo = MemberRepository.of({
@@ -432,7 +468,11 @@ const makeStore = () => {
     settle: (id, owner, s) =>
       db.write((log) => {
         const d = deliveries.get(id)
-        if (d === undefined || d.status !== "pending" || d.leaseOwner !== owner) return false
+        if (d === undefined) return false
+        if (d.status !== "pending" || d.leaseOwner !== owner) {
+          deliveries.set(id, { ...d, attempts: d.attempts + 1, unknownOutcomes: d.unknownOutcomes + 1 }, log)
+          return false
+        }
         const base = {
           ...d,
           attempts: s.attempts,
@@ -478,6 +518,150 @@ const makeStore = () => {
       })
   })
 
+  const applicationInScope = (a: RewardApplication, q: RewardApplicationQuery) =>
+    q.scope._tag === "institution" ? a.institutionId === q.scope.memberId : a.roundId === q.scope.roundId
+  const rewardRepo = RewardRepository.of({
+    insertRound: (r) =>
+      rounds.get(r.id) ? unique("reward_round", r.id) : db.write((log) => rounds.set(r.id, r, log)),
+    updateRound: (r) =>
+      rounds.get(r.id)?.version === r.version - 1
+        ? db.write((log) => rounds.set(r.id, r, log))
+        : stale("reward_round", r.id),
+    findRound: (id) => get(rounds, id),
+    listRounds: (q) =>
+      db.read(() =>
+        page(
+          rounds.rows.values(),
+          (r) => q.states === undefined || q.states.includes(r.state),
+          roundKey,
+          true,
+          q.after,
+          q.limit
+        )
+      ),
+    insertProfile: (p) =>
+      profiles.get(p.memberId)
+        ? unique("institution_profile", p.memberId)
+        : db.write((log) => profiles.set(p.memberId, p, log)),
+    updateProfile: (p) =>
+      profiles.get(p.memberId)?.version === p.version - 1
+        ? db.write((log) => profiles.set(p.memberId, p, log))
+        : stale("institution_profile", p.memberId),
+    findProfile: (memberId) => get(profiles, memberId),
+    insertApplication: (a) =>
+      applications.get(a.id) || applicationKeys.get(`${a.roundId}/${a.institutionId}`)
+        ? unique("reward_application", `${a.roundId}/${a.institutionId}`)
+        : db.write((log) => {
+            applications.set(a.id, a, log)
+            applicationKeys.set(`${a.roundId}/${a.institutionId}`, a.id, log)
+          }),
+    updateApplication: (a) => {
+      const before = applications.get(a.id)
+      if (before?.version !== a.version - 1) return stale("reward_application", a.id)
+      if (before.roundId !== a.roundId || before.institutionId !== a.institutionId) {
+        return unique("reward_application", `${a.roundId}/${a.institutionId}`)
+      }
+      return db.write((log) => applications.set(a.id, a, log))
+    },
+    findApplication: (id) => get(applications, id),
+    findApplicationOf: (roundId, institutionId) =>
+      db.read(() =>
+        Option.fromNullable(applicationKeys.get(`${roundId}/${institutionId}`)).pipe(
+          Option.flatMapNullable((id) => applications.get(id))
+        )
+      ),
+    listApplications: (q) =>
+      db.read(() =>
+        page(
+          applications.rows.values(),
+          (a) => applicationInScope(a, q) && (q.states === undefined || q.states.includes(a.state)),
+          applicationKey,
+          true,
+          q.after,
+          q.limit
+        )
+      )
+  })
+
+  const statistics = StatisticsSource.of({
+    figures: (q) =>
+      db.read(() => {
+        const zone = DateTime.zoneUnsafeMakeNamed(q.timeZone)
+        const cohort = [...demands.rows.values()].filter(
+          (d) =>
+            d.firstPublishedAt !== null &&
+            DateTime.greaterThanOrEqualTo(d.firstPublishedAt, q.since) &&
+            DateTime.lessThan(d.firstPublishedAt, q.until)
+        )
+        const groups = new Map<string | null, Array<Demand>>()
+        for (const d of cohort) {
+          const key = q.groupBy === "field" ? d.form.field : q.groupBy === "region" ? (d.form.region ?? null) : null
+          const group = groups.get(key)
+          if (group === undefined) groups.set(key, [d])
+          else group.push(d)
+        }
+        if (q.groupBy === "none" && !groups.has(null)) groups.set(null, [])
+        const inCohort = new Set(cohort.map((d) => d.id))
+        const byDemand = new Map<string, Array<Response>>()
+        for (const r of responses.rows.values()) {
+          if (r.status === "withdrawn" || !inCohort.has(r.demandId)) continue
+          const list = byDemand.get(r.demandId)
+          if (list === undefined) byDemand.set(r.demandId, [r])
+          else list.push(r)
+        }
+        return [...groups.entries()]
+          .sort(([a], [b]) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1))
+          .map(([key, list]): FiguresRow => {
+            const enterprises = new Set<string>()
+            const responders = new Set<string>()
+            let responseCount = 0
+            for (const d of list) {
+              const enterprise =
+                d.form.clientId ?? (members.get(d.publisherId)?.kind === "enterprise" ? d.publisherId : null)
+              if (enterprise !== null) enterprises.add(enterprise)
+              for (const r of byDemand.get(d.id) ?? []) {
+                responseCount++
+                responders.add(r.responderId)
+              }
+            }
+            const days = list
+              .flatMap((d) =>
+                d.firstAdoptedAt === null || d.firstPublishedAt === null
+                  ? []
+                  : [calendarDays(d.firstPublishedAt, d.firstAdoptedAt, zone)]
+              )
+              .sort((a, b) => a - b)
+            const solved = list.filter((d) => d.state === "solved")
+            return {
+              key,
+              demandsPublished: list.length,
+              enterprises: enterprises.size,
+              intendedInvestment: sum(list.map((d) => d.form.intendedInvestment ?? 0)),
+              responders: responders.size,
+              responses: responseCount,
+              demandsAdopted: days.length,
+              demandsSolved: solved.length,
+              serviceFees: sum(solved.map((d) => d.serviceFee ?? 0)),
+              medianDaysToFirstAdoption: median(days)
+            }
+          })
+      })
+  })
+
+  const fileStore = FileStore.of({
+    put: (file, bytes) =>
+      files.get(file.id)
+        ? unique("file", file.id)
+        : db.write((log) => files.set(file.id, { file, bytes: bytes.slice() }, log)),
+    get: (id) =>
+      db.read(() =>
+        Option.fromNullable(files.get(id)).pipe(
+          Option.map(({ file, bytes }) => ({ file, bytes: bytes.slice() }))
+        )
+      ),
+    head: (id) => db.read(() => Option.fromNullable(files.get(id)?.file))
+  })
+
   const unitOfWork = UnitOfWork.of({ transaction: (effect) => db.transaction(effect) })
 
   return Context.make(MemberRepository, memberRepo).pipe(
@@ -492,12 +676,17 @@ const makeStore = () => {
     Context.add(IdempotencyRepository, idempotencyRepo),
     Context.add(DemandNumbering, numbering),
     Context.add(Outbox, outboxPort),
+    Context.add(RewardRepository, rewardRepo),
+    Context.add(StatisticsSource, statistics),
+    Context.add(FileStore, fileStore),
     Context.add(UnitOfWork, unitOfWork)
   )
 }
 
 /**
- * Every persistence port in memory, fresh and empty each time the layer is built.
+ * Every persistence port in memory, the file store included (its writes are undone
+ * with the rest of a failed unit of work), fresh and empty each time the layer is
+ * built.
  *
  * @since 0.1.0
  * @category layers

@@ -83,13 +83,17 @@ export const PlatformSettings = Schema.Struct({
   outbox: Schema.Struct({
     batchSize: Schema.Int.pipe(Schema.between(1, 10_000)),
     sendConcurrency: Schema.Int.pipe(Schema.between(1, 1000)),
-    leaseMillis: Schema.Int.pipe(Schema.between(1000, 24 * 3600 * 1000)),
-    sendTimeoutMillis: Schema.Int.pipe(Schema.between(100, 600_000)),
+    leaseMillis: Schema.Int.pipe(Schema.between(100, 24 * 3600 * 1000)),
+    sendTimeoutMillis: Schema.Int.pipe(Schema.between(1, 600_000)),
     maxAttempts: Schema.Int.pipe(Schema.between(1, 100)),
     backoffBaseMillis: Schema.Int.pipe(Schema.between(1, 3600_000)),
     backoffMaxMillis: Schema.Int.pipe(Schema.between(1, 7 * 24 * 3600_000)),
     idleMillis: Schema.Int.pipe(Schema.between(1, 600_000))
-  })
+  }).pipe(
+    Schema.filter((o) => o.leaseMillis > 2 * o.sendTimeoutMillis, {
+      message: () => "outbox.leaseMillis must exceed twice outbox.sendTimeoutMillis"
+    })
+  )
 })
 
 /** @since 0.1.0 @category models */

@@ -1,0 +1,295 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Dispatcher,
+  type Ids,
+  Notifications,
+  Persistence,
+  PersistenceMemory,
+  Settings,
+  SmsSender,
+  Zhongbao
+} from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Duration, Effect, Fiber, Layer, Logger, LogLevel, Option, Random, TestClock } from "effect"
+import { at, expectError, start } from "./helpers.js"
+
+const outboxSettings = (o: Partial<Settings.PlatformSettings["outbox"]>) => ({
+  outbox: { ...Settings.defaults.outbox, ...o }
+})
+
+/** Services, workers and a memory sender with the given behaviour. */
+const setup = (behaviour: SmsSender.MemoryBehaviour, overrides: Partial<Settings.PlatformSettings> = {}) => {
+  const memory = SmsSender.makeMemory(behaviour)
+  const base = Layer.merge(PersistenceMemory.layerMemory, Settings.layer(overrides))
+  const layer = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
+    Layer.provideMerge(Layer.merge(base, Layer.succeed(SmsSender.SmsSender, memory.sender)))
+  )
+  return { memory, layer: Layer.orDie(layer) }
+}
+
+let seq = 0
+const message = (phone: string, createdAt: DateTime.Utc) => {
+  seq += 1
+  return {
+    id: `m-${seq}` as Ids.OutboxMessageId,
+    event: "response_adopted" as const,
+    dedupeKey: `response_adopted:r-${seq}:${phone}`,
+    recipientPhone: phone,
+    templateId: "T1",
+    params: { number: "ZB20260001", title: "标题" },
+    createdAt
+  }
+}
+
+describe("Dispatcher", () => {
+  it.effect("R64: a due message is sent once and marked sent", () => {
+    const { memory, layer } = setup({})
+    return Effect.gen(function* () {
+      yield* at(start)
+      const outbox = yield* Persistence.Outbox
+      const m = message("+8613912345678", start)
+      yield* outbox.enqueue([m, { ...m, id: "dup" as Ids.OutboxMessageId }])
+      const dispatcher = yield* Dispatcher.Dispatcher
+      const round = yield* dispatcher.dispatchOnce("a")
+      assert.deepStrictEqual(round, { claimed: 1, sent: 1, retried: 0, dead: 0, lost: 0 })
+      assert.strictEqual((yield* dispatcher.dispatchOnce("a")).claimed, 0)
+      assert.strictEqual(memory.log.delivered.length, 1)
+      const tracked = Option.getOrThrow(yield* outbox.find(m.id))
+      assert.strictEqual(tracked.delivery.status, "sent")
+      assert.strictEqual(tracked.delivery.attempts, 1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect(
+    "R64: throttling is retried with exponential backoff and jitter, then dead-lettered after the limit",
+    () => {
+      const { memory, layer } = setup(
+        { failShare: 1 },
+        outboxSettings({ maxAttempts: 4, backoffBaseMillis: 1000, backoffMaxMillis: 60_000 })
+      )
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const m = message("+8613912345679", start)
+        yield* outbox.enqueue([m])
+        const delays: Array<number> = []
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          const round = yield* dispatcher.dispatchOnce("a")
+          assert.strictEqual(round.retried, 1)
+          const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+          const now = yield* DateTime.now
+          const delay = DateTime.toEpochMillis(d.nextAttemptAt) - DateTime.toEpochMillis(now)
+          const ceiling = 1000 * 2 ** (attempt - 1)
+          assert.isAtLeast(delay, ceiling / 2)
+          assert.isAtMost(delay, ceiling)
+          delays.push(delay)
+          assert.strictEqual((yield* dispatcher.dispatchOnce("a")).claimed, 0, "not due before its backoff")
+          yield* TestClock.adjust(Duration.millis(delay))
+        }
+        const last = yield* dispatcher.dispatchOnce("a")
+        assert.strictEqual(last.dead, 1)
+        const dead = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.strictEqual(dead.status, "dead")
+        assert.strictEqual(dead.attempts, 4)
+        assert.match(dead.lastError ?? "", /RetryLater/)
+        assert.strictEqual(memory.log.requests.length, 4)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64: a permanent failure is dead-lettered at once; an operator lists it masked and re-queues it",
+    () => {
+      const phone = "+8613812345678"
+      const { memory, layer } = setup({ permanentPhones: [phone] })
+      return Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const notifications = yield* Notifications.Notifications
+        const m = message(phone, start)
+        yield* outbox.enqueue([m])
+        assert.strictEqual((yield* dispatcher.dispatchOnce("a")).dead, 1)
+        const page = yield* notifications.deadLetters(world.operator, {})
+        assert.strictEqual(page.items.length, 1)
+        assert.strictEqual(page.items[0]!.message.recipientPhone, "138****5678")
+        yield* expectError(notifications.deadLetters(world.enterprise.account, {}), "Denied", "R64")
+        yield* expectError(
+          notifications.requeue(world.enterprise.account, { messageId: m.id }),
+          "Denied",
+          "R64"
+        )
+        memory.log.behaviour = {}
+        yield* notifications.requeue(world.operator, { messageId: m.id })
+        yield* expectError(notifications.requeue(world.operator, { messageId: m.id }), "InvalidState", "R64")
+        assert.strictEqual((yield* dispatcher.dispatchOnce("a")).sent, 1)
+        assert.strictEqual((yield* notifications.deadLetters(world.operator, {})).items.length, 0)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64: a claim whose holder died is reclaimed when its lease expires; the old holder cannot settle",
+    () => {
+      const { layer } = setup({}, outboxSettings({ leaseMillis: 5000, sendTimeoutMillis: 1000 }))
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const m = message("+8613912340000", start)
+        yield* outbox.enqueue([m])
+        const now = yield* DateTime.now
+        const first = yield* outbox.claim({ owner: "dead-holder", now, leaseMillis: 5000, limit: 10 })
+        assert.strictEqual(first.length, 1)
+        assert.strictEqual((yield* outbox.claim({ owner: "b", now, leaseMillis: 5000, limit: 10 })).length, 0)
+        yield* TestClock.adjust("5 seconds")
+        const dispatcher = yield* Dispatcher.Dispatcher
+        assert.strictEqual((yield* dispatcher.dispatchOnce("b")).sent, 1)
+        const late = yield* outbox.settle(m.id, "dead-holder", {
+          _tag: "Dead",
+          at: yield* DateTime.now,
+          attempts: 1,
+          unknownOutcomes: 0,
+          error: "late"
+        })
+        assert.isFalse(late)
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(m.id)).delivery.status, "sent")
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect("R64: two dispatchers claiming at once never hold the same message", () => {
+    const { layer } = setup({})
+    return Effect.gen(function* () {
+      yield* at(start)
+      const outbox = yield* Persistence.Outbox
+      yield* outbox.enqueue(
+        Array.from({ length: 300 }, (_, i) => message(`+86139000${String(i).padStart(5, "0")}`, start))
+      )
+      const now = yield* DateTime.now
+      const claims = yield* Effect.all(
+        Array.from({ length: 8 }, (_, i) =>
+          outbox.claim({ owner: `d${i}`, now, leaseMillis: 60_000, limit: 50 })
+        ),
+        { concurrency: "unbounded" }
+      )
+      const ids = claims.flat().map((t) => t.message.id)
+      assert.strictEqual(ids.length, 300)
+      assert.strictEqual(new Set(ids).size, 300)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("R64: phone numbers appear in log lines only masked", () => {
+    const phone = "+8613712345678"
+    const { layer } = setup({})
+    const lines: Array<string> = []
+    const logger = Logger.make(({ message, annotations }) => {
+      lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
+    })
+    return Effect.gen(function* () {
+      yield* at(start)
+      const outbox = yield* Persistence.Outbox
+      yield* outbox.enqueue([message(phone, start)])
+      yield* (yield* Dispatcher.Dispatcher).dispatchOnce("a")
+      assert.isAbove(lines.length, 0)
+      assert.isTrue(lines.some((l) => l.includes("137****5678")))
+      assert.isFalse(lines.some((l) => l.includes("13712345678")))
+    }).pipe(
+      Effect.provide(layer),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Logger.withMinimumLogLevel(LogLevel.All)
+    )
+  })
+
+  it.live(
+    "R64: 10,000 messages, 30% failures and dispatchers interrupted mid-batch → all sent, none twice unless an outcome was unknown",
+    () => {
+      const { memory, layer } = setup(
+        { failShare: 0.3, timeoutShare: 0.005 },
+        outboxSettings({
+          batchSize: 100,
+          sendConcurrency: 16,
+          leaseMillis: 2000,
+          sendTimeoutMillis: 30,
+          maxAttempts: 100,
+          backoffBaseMillis: 1,
+          backoffMaxMillis: 20,
+          idleMillis: 2
+        })
+      )
+      return Effect.gen(function* () {
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const now = yield* DateTime.now
+        const total = 10_000
+        const messages = Array.from({ length: total }, (_, i) =>
+          message(`+86139${String(10_000_000 + i).padStart(8, "0")}`, now)
+        )
+        yield* outbox.enqueue(messages)
+        let generation = 0
+        const spawn = () => Effect.forkDaemon(dispatcher.run(`d${generation++}`))
+        const fibers = yield* Effect.all(Array.from({ length: 4 }, spawn))
+        let interruptions = 0
+        const deadline = Date.now() + 60_000
+        let pending = total
+        while (pending > 0 && Date.now() < deadline) {
+          yield* Effect.sleep("5 millis")
+          const victim = Math.floor((yield* Random.next) * fibers.length)
+          yield* Fiber.interrupt(fibers[victim]!)
+          interruptions += 1
+          fibers[victim] = yield* spawn()
+          if (interruptions % 20 === 0) {
+            pending = 0
+            for (const m of messages) {
+              if (Option.getOrThrow(yield* outbox.find(m.id)).delivery.status !== "sent") pending += 1
+            }
+          }
+        }
+        yield* Effect.forEach(fibers, Fiber.interrupt)
+        const delivered = new Map<string, number>()
+        for (const r of memory.log.delivered)
+          delivered.set(r.messageId, (delivered.get(r.messageId) ?? 0) + 1)
+        const requested = new Map<string, number>()
+        for (const r of memory.log.requests) requested.set(r.messageId, (requested.get(r.messageId) ?? 0) + 1)
+        let twice = 0
+        let unknown = 0
+        for (const m of messages) {
+          const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+          assert.strictEqual(d.status, "sent", `message ${m.id} not sent`)
+          const times = delivered.get(m.id) ?? 0
+          assert.isAtLeast(times, 1, `message ${m.id} never reached the phone`)
+          if (times > 1 + d.unknownOutcomes)
+            console.log(
+              "DUP",
+              m.id,
+              JSON.stringify(d),
+              requested.get(m.id),
+              memory.log.requests
+                .map((r, i) => [r.messageId, i])
+                .filter(([id]) => id === m.id)
+                .map(([, i]) => i),
+              memory.log.delivered
+                .map((r, i) => [r.messageId, i])
+                .filter(([id]) => id === m.id)
+                .map(([, i]) => i)
+            )
+          assert.isAtMost(
+            times,
+            1 + d.unknownOutcomes,
+            `message ${m.id} delivered twice without an unknown outcome`
+          )
+          assert.isAtLeast(requested.get(m.id) ?? 0, d.attempts)
+          if (times > 1) twice += 1
+          unknown += d.unknownOutcomes
+        }
+        assert.isAbove(interruptions, 0)
+        assert.isAbove(memory.log.requests.length, total, "30% failures cause retries")
+        console.log(
+          `fault test: ${total} messages, ${memory.log.requests.length} sends, ${interruptions} interruptions, ${unknown} unknown outcomes, ${twice} delivered twice`
+        )
+      }).pipe(Effect.provide(layer))
+    },
+    120_000
+  )
+})
