@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Option, Schema } from "effect"
+import { Text } from "./Text.js"
 import { Commission, CommissionState } from "./Commission.js"
 import { denied, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
@@ -27,7 +28,7 @@ import * as SortKeys from "./SortKeys.js"
  */
 export const RequestInput = Schema.Struct({
   institutionId: MemberId,
-  message: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(1000))
+  message: Text(1000)
 })
 
 /**

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Text } from "./Text.js"
 import { AccountId, DemandId, MemberId, MessageId, ThreadId } from "./Ids.js"
 
 /**
@@ -32,7 +33,7 @@ export type Thread = typeof Thread.Type
  * @since 0.1.0
  * @category models
  */
-export const MessageText = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(2000))
+export const MessageText = Text(2000)
 
 /**
  * A message; `seq` orders a thread's messages from 1 without gaps.

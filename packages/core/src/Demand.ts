@@ -4,12 +4,13 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Text } from "./Text.js"
 import { LocalDate } from "./Deadline.js"
 import { AccountId, DemandId, FileId, MemberId, TechnologyManagerId } from "./Ids.js"
 import { PhoneNumber } from "./Member.js"
 import { Fen } from "./Money.js"
 
-const text = (max: number) => Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(max))
+const text = (max: number) => Text(max)
 
 /**
  * The three-part summary of R10: main problem, key technology and indicators,

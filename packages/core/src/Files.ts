@@ -48,7 +48,11 @@ const Described = Schema.Struct({
 })
 
 const formatBytes = (n: number) =>
-  n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`
+  n >= 1024 * 1024
+    ? `${(n / (1024 * 1024)).toFixed(1)} MiB`
+    : n >= 1024
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${n} B`
 
 /**
  * Use cases of files.
@@ -63,42 +67,39 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
     const decodeUpload = Schema.decodeUnknown(UploadInput)
 
     const storeCommand = (bytes: Uint8Array) =>
-      command(
-        { name: "uploadFile", input: Described, output: StoredFile, rule: "R54" },
-        (ctx, input) =>
-          Effect.gen(function* () {
-            const member = ctx.actor.member
-            if (member === null) {
-              return yield* denied(
-                "R54",
-                "file.member_required",
-                "a file belongs to a member; an operator account uploads none"
-              )
-            }
-            const file: StoredFile = {
-              id: Ids.make(),
-              ownerMemberId: member.id,
-              name: input.name,
-              contentType: input.contentType,
-              size: input.size,
-              sha256: input.sha256,
-              createdAt: ctx.now
-            }
-            yield* store.put(file, bytes)
-            yield* ctx.audit({
-              entity: "file",
-              entityId: file.id,
-              action: "file.uploaded",
-              after: `${file.contentType} ${file.size} sha256:${file.sha256}`
-            })
-            return file
+      command({ name: "uploadFile", input: Described, output: StoredFile, rule: "R54" }, (ctx, input) =>
+        Effect.gen(function* () {
+          const member = ctx.actor.member
+          if (member === null) {
+            return yield* denied(
+              "R54",
+              "file.member_required",
+              "a file belongs to a member; an operator account uploads none"
+            )
+          }
+          const file: StoredFile = {
+            id: Ids.make(),
+            ownerMemberId: member.id,
+            name: input.name,
+            contentType: input.contentType,
+            size: input.size,
+            sha256: input.sha256,
+            createdAt: ctx.now
+          }
+          yield* store.put(file, bytes)
+          yield* ctx.audit({
+            entity: "file",
+            entityId: file.id,
+            action: "file.uploaded",
+            after: `${file.contentType} ${file.size} sha256:${file.sha256}`
           })
+          return file
+        })
       )
 
     /** The file if the actor may see it: its owner's accounts and operators (R5). */
     const visible = <A>(actor: Actor, found: Option.Option<A>, file: (a: A) => StoredFile) =>
-      Option.isSome(found) &&
-      (isOperator(actor) || actor.member?.id === file(found.value).ownerMemberId)
+      Option.isSome(found) && (isOperator(actor) || actor.member?.id === file(found.value).ownerMemberId)
         ? Effect.succeed(found.value)
         : Effect.fail(notFound("file"))
 

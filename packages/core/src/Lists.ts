@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Option, Schema } from "effect"
+import { Text } from "./Text.js"
 import { canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
 import { type Demand, DemandState } from "./Demand.js"
@@ -28,7 +29,7 @@ import { type Response, ResponseStatus } from "./Response.js"
 import * as SortKeys from "./SortKeys.js"
 import { Action, actionsOf } from "./View.js"
 
-const Keyword = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(50))
+const Keyword = Text(50)
 
 /**
  * A row of "my demands" and of the public hall (§9).

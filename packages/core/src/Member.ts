@@ -9,6 +9,7 @@
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import { type Brand, ParseResult, Schema } from "effect"
+import { Text } from "./Text.js"
 import { AccountId, MemberId, TechnologyManagerId } from "./Ids.js"
 
 /**
@@ -65,7 +66,7 @@ export const maskPhone = (phone: string): string => {
 }
 
 /** @internal */
-export const Name = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100))
+export const Name = Text(100)
 
 /**
  * A member organisation or expert.

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { DateTime, Effect, Option, Schema } from "effect"
+import { Text } from "./Text.js"
 import { denied, invalid, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { type AccountId, MemberId } from "./Ids.js"
@@ -37,7 +38,7 @@ const operatorOnly = (rule: string) =>
 export const CreateMemberInput = Schema.Struct({
   kind: MemberKind,
   name: Name,
-  region: Schema.optional(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(50)))
+  region: Schema.optional(Text(50))
 })
 
 /**

@@ -217,7 +217,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
                 "a demand is restarted after its response deadline"
               )
             }
-            yield* checkForm(ctx, ctx.actor.member!, input.form, true)
+            yield* checkForm(ctx, ctx.actor.member!, input.form, true, "form.")
             yield* endRound(ctx, demand)
             const next = yield* demands.save(
               demand,

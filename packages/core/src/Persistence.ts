@@ -490,8 +490,8 @@ export interface FiguresQuery {
  *   first adoption; `null` when none was adopted. With an even count it is the
  *   mean of the middle two.
  *
- * One row per group that has at least one demand, ordered by `key` (`null`
- * first); with `groupBy: "none"` exactly one row, `key` `null`, zeros if empty.
+ * One row per group that has at least one demand, in any order; with
+ * `groupBy: "none"` exactly one row, `key` `null`, zeros if the cohort is empty.
  *
  * @since 0.1.0
  * @category models

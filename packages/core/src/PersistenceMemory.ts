@@ -15,6 +15,7 @@ import { type Demand, searchText } from "./Demand.js"
 import { StaleWrite, UniqueViolation } from "./Errors.js"
 import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
+import { TimeHeap } from "./internal/heap.js"
 import { MemoryDb, page, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
 import type { Fen } from "./Money.js"
@@ -94,6 +95,12 @@ const makeStore = () => {
   const counters = new Table<string, number>(db)
   const outbox = new Table<string, OutboxMessage>(db)
   const deliveries = new Table<string, Delivery>(db)
+  const due = new TimeHeap()
+  const availableAt = (d: Delivery) =>
+    Math.max(d.nextAttemptAt.epochMillis, d.leaseUntil === null ? 0 : d.leaseUntil.epochMillis)
+  const schedule = (d: Delivery) => {
+    if (d.status === "pending") due.push(availableAt(d), d.messageId)
+  }
   const outboxKeys = new Table<string, string>(db)
   const rounds = new Table<string, RewardRound>(db)
   const profiles = new Table<string, InstitutionProfile>(db)
@@ -441,29 +448,29 @@ const makeStore = () => {
             },
             log
           )
+          schedule(deliveries.get(m.id)!)
         }
       }),
     list: (range) =>
       db.read(() => page(outbox.rows.values(), () => true, SortKeys.outbox, false, range.after, range.limit)),
     claim: ({ owner, now, leaseMillis, limit }) =>
       db.write((log) => {
-        const due = page(
-          deliveries.rows.values(),
-          (d) =>
-            d.status === "pending" &&
-            DateTime.lessThanOrEqualTo(d.nextAttemptAt, now) &&
-            (d.leaseUntil === null || DateTime.lessThanOrEqualTo(d.leaseUntil, now)),
-          (d) => [d.nextAttemptAt.epochMillis, d.messageId],
-          false,
-          undefined,
-          limit
-        )
+        const out: Array<Tracked> = []
         const leaseUntil = DateTime.add(now, { millis: leaseMillis })
-        return due.map((d) => {
+        const nowMillis = now.epochMillis
+        while (out.length < limit) {
+          const time = due.peekTime()
+          if (time === undefined || time > nowMillis) break
+          const entry = due.pop()!
+          log(() => due.push(entry.time, entry.id))
+          const d = deliveries.get(entry.id)
+          if (d === undefined || d.status !== "pending" || availableAt(d) !== entry.time) continue
           const leased: Delivery = { ...d, leaseOwner: owner, leaseUntil }
           deliveries.set(d.messageId, leased, log)
-          return { message: outbox.get(d.messageId)!, delivery: leased }
-        })
+          schedule(leased)
+          out.push({ message: outbox.get(d.messageId)!, delivery: leased })
+        }
+        return out
       }),
     settle: (id, owner, s) =>
       db.write((log) => {
@@ -480,8 +487,7 @@ const makeStore = () => {
           leaseOwner: null,
           leaseUntil: null
         }
-        deliveries.set(
-          id,
+        const next: Delivery =
           s._tag === "Sent"
             ? {
                 ...base,
@@ -492,9 +498,9 @@ const makeStore = () => {
               }
             : s._tag === "Retry"
               ? { ...base, nextAttemptAt: s.nextAttemptAt, lastError: s.error }
-              : { ...base, status: "dead", deadAt: s.at, lastError: s.error },
-          log
-        )
+              : { ...base, status: "dead", deadAt: s.at, lastError: s.error }
+        deliveries.set(id, next, log)
+        schedule(next)
         return true
       }),
     find: (id) => db.read(() => Option.fromNullable(tracked(id))),
@@ -513,7 +519,9 @@ const makeStore = () => {
       db.write((log) => {
         const d = deliveries.get(id)
         if (d === undefined || d.status !== "dead") return false
-        deliveries.set(id, { ...d, status: "pending", attempts: 0, nextAttemptAt: now, deadAt: null }, log)
+        const next: Delivery = { ...d, status: "pending", attempts: 0, nextAttemptAt: now, deadAt: null }
+        deliveries.set(id, next, log)
+        schedule(next)
         return true
       })
   })
@@ -595,7 +603,8 @@ const makeStore = () => {
         )
         const groups = new Map<string | null, Array<Demand>>()
         for (const d of cohort) {
-          const key = q.groupBy === "field" ? d.form.field : q.groupBy === "region" ? (d.form.region ?? null) : null
+          const key =
+            q.groupBy === "field" ? d.form.field : q.groupBy === "region" ? (d.form.region ?? null) : null
           const group = groups.get(key)
           if (group === undefined) groups.set(key, [d])
           else group.push(d)
@@ -609,42 +618,40 @@ const makeStore = () => {
           if (list === undefined) byDemand.set(r.demandId, [r])
           else list.push(r)
         }
-        return [...groups.entries()]
-          .sort(([a], [b]) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1))
-          .map(([key, list]): FiguresRow => {
-            const enterprises = new Set<string>()
-            const responders = new Set<string>()
-            let responseCount = 0
-            for (const d of list) {
-              const enterprise =
-                d.form.clientId ?? (members.get(d.publisherId)?.kind === "enterprise" ? d.publisherId : null)
-              if (enterprise !== null) enterprises.add(enterprise)
-              for (const r of byDemand.get(d.id) ?? []) {
-                responseCount++
-                responders.add(r.responderId)
-              }
+        return [...groups.entries()].map(([key, list]): FiguresRow => {
+          const enterprises = new Set<string>()
+          const responders = new Set<string>()
+          let responseCount = 0
+          for (const d of list) {
+            const enterprise =
+              d.form.clientId ?? (members.get(d.publisherId)?.kind === "enterprise" ? d.publisherId : null)
+            if (enterprise !== null) enterprises.add(enterprise)
+            for (const r of byDemand.get(d.id) ?? []) {
+              responseCount++
+              responders.add(r.responderId)
             }
-            const days = list
-              .flatMap((d) =>
-                d.firstAdoptedAt === null || d.firstPublishedAt === null
-                  ? []
-                  : [calendarDays(d.firstPublishedAt, d.firstAdoptedAt, zone)]
-              )
-              .sort((a, b) => a - b)
-            const solved = list.filter((d) => d.state === "solved")
-            return {
-              key,
-              demandsPublished: list.length,
-              enterprises: enterprises.size,
-              intendedInvestment: sum(list.map((d) => d.form.intendedInvestment ?? 0)),
-              responders: responders.size,
-              responses: responseCount,
-              demandsAdopted: days.length,
-              demandsSolved: solved.length,
-              serviceFees: sum(solved.map((d) => d.serviceFee ?? 0)),
-              medianDaysToFirstAdoption: median(days)
-            }
-          })
+          }
+          const days = list
+            .flatMap((d) =>
+              d.firstAdoptedAt === null || d.firstPublishedAt === null
+                ? []
+                : [calendarDays(d.firstPublishedAt, d.firstAdoptedAt, zone)]
+            )
+            .sort((a, b) => a - b)
+          const solved = list.filter((d) => d.state === "solved")
+          return {
+            key,
+            demandsPublished: list.length,
+            enterprises: enterprises.size,
+            intendedInvestment: sum(list.map((d) => d.form.intendedInvestment ?? 0)),
+            responders: responders.size,
+            responses: responseCount,
+            demandsAdopted: days.length,
+            demandsSolved: solved.length,
+            serviceFees: sum(solved.map((d) => d.serviceFee ?? 0)),
+            medianDaysToFirstAdoption: median(days)
+          }
+        })
       })
   })
 

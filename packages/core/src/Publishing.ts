@@ -120,7 +120,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
                 "only a draft or rejected demand can be edited"
               )
             }
-            yield* checkForm(ctx, ctx.actor.member!, input.form, false)
+            yield* checkForm(ctx, ctx.actor.member!, input.form, false, "form.")
             const next = yield* demands.save(demand, { form: input.form }, ctx.now)
             yield* ctx.audit({
               entity: "demand",

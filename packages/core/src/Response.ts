@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Text } from "./Text.js"
 import { AccountId, DemandId, FileId, MemberId, ResponseId } from "./Ids.js"
 
 /**
@@ -13,8 +14,8 @@ import { AccountId, DemandId, FileId, MemberId, ResponseId } from "./Ids.js"
  * @category models
  */
 export const Proposal = Schema.Struct({
-  title: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)),
-  content: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(5000)),
+  title: Text(100),
+  content: Text(5000),
   attachments: Schema.optional(Schema.Array(FileId).pipe(Schema.maxItems(10)))
 }).annotations({ identifier: "Proposal" })
 
@@ -58,7 +59,7 @@ export type NotAdoptedReason = typeof NotAdoptedReason.Type
  */
 export const Feedback = Schema.Struct({
   reason: NotAdoptedReason,
-  text: Schema.optional(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(500)))
+  text: Schema.optional(Text(500))
 })
   .pipe(
     Schema.filter((f) => f.reason !== "other" || f.text !== undefined, {

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { Text } from "./Text.js"
 import { dateAt, earliestDeadline, yearAt } from "./Deadline.js"
 import { Demand, formatNumber } from "./Demand.js"
 import { denied, invalid, invalidState } from "./Errors.js"
@@ -15,7 +16,7 @@ import { makeNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
-import { AccountRepository, DemandNumbering } from "./Persistence.js"
+import { AccountRepository, CommissionRepository, DemandNumbering } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import { Option } from "effect"
 
@@ -27,7 +28,7 @@ import { Option } from "effect"
  */
 export const RejectInput = Schema.Struct({
   demandId: DemandId,
-  reason: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(500))
+  reason: Text(500)
 })
 
 const operatorOnly = denied("R11", "operator.required", "only a platform operator reviews demands")
@@ -44,6 +45,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
     const demands = yield* makeDemandAccess
     const numbering = yield* DemandNumbering
     const accounts = yield* AccountRepository
+    const commissions = yield* CommissionRepository
     const notify = yield* makeNotifier
 
     const submitterPhone = (demand: Demand) =>
@@ -67,6 +69,16 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                 "demand.not_pending",
                 "only a demand pending review can be approved"
               )
+            }
+            if (demand.form.clientId !== undefined) {
+              const commission = yield* commissions.findOpen(demand.form.clientId, demand.publisherId)
+              if (Option.isNone(commission) || commission.value.state !== "active") {
+                return yield* invalidState(
+                  "R41",
+                  "commission.not_active",
+                  "the commission behind this demand is no longer active; reject the demand"
+                )
+              }
             }
             const earliest = earliestDeadline(ctx.now, ctx.settings)
             if (demand.form.responseDeadline < earliest) {

@@ -29,7 +29,7 @@ import { denied, invalid, invalidState, notFound } from "./Errors.js"
 import { FileStore } from "./FileStore.js"
 import * as Ids from "./Ids.js"
 import { MemberId } from "./Ids.js"
-import type { Ctx, ReadCtx } from "./internal/command.js"
+import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
@@ -109,7 +109,21 @@ export const RejectInput = Schema.Struct({
  * @since 0.1.0
  * @category inputs
  */
-export const RoundsInput = Schema.Struct({ states: Schema.optional(Schema.Array(RoundState)), ...PageRequest.fields })
+export const RoundsInput = Schema.Struct({
+  states: Schema.optional(Schema.Array(RoundState)),
+  ...PageRequest.fields
+})
+
+/**
+ * Input of {@link Rewards.myApplications}.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const MyApplicationsInput = Schema.Struct({
+  states: Schema.optional(Schema.Array(ApplicationState)),
+  ...PageRequest.fields
+})
 
 /**
  * Input of {@link Rewards.roundApplications}.
@@ -239,7 +253,12 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
             )
           }
           if (demand.state !== "solved" || demand.closedAt === null) {
-            return yield* invalid("R52", field, "reward.demand_not_solved", `${field}: the demand is not solved`)
+            return yield* invalid(
+              "R52",
+              field,
+              "reward.demand_not_solved",
+              `${field}: the demand is not solved`
+            )
           }
           const solvedOn = dateAt(demand.closedAt, ctx.settings)
           if (solvedOn < round.periodStart || solvedOn > round.periodEnd) {
@@ -281,7 +300,12 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
       )
 
     const saveApplication = (before: RewardApplication, changes: Partial<RewardApplication>, ctx: Ctx) => {
-      const next: RewardApplication = { ...before, ...changes, updatedAt: ctx.now, version: before.version + 1 }
+      const next: RewardApplication = {
+        ...before,
+        ...changes,
+        updatedAt: ctx.now,
+        version: before.version + 1
+      }
       return Effect.as(rewards.updateApplication(next), next)
     }
 
@@ -321,12 +345,11 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
               round: round.title,
               amount: toYuan(next.amount!)
             })
-          : notifyInstitution(ctx, next, "reward_rejected", `${next.id}/${next.version}`, { round: round.title })
+          : notifyInstitution(ctx, next, "reward_rejected", `${next.id}/${next.version}`, {
+              round: round.title
+            })
         return next
       })
-
-    const pageRounds = (_ctx: ReadCtx, input: typeof RoundsInput.Type) =>
-      pageOf(input, 2, (range) => rewards.listRounds({ states: input.states, ...range }), roundKey)
 
     return {
       /** R50: an operator opens a reward round. */
@@ -403,10 +426,14 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
       ),
 
       /** R50: the rounds, newest first; public. */
-      rounds: query({ input: RoundsInput, rule: "R50", anonymous: true }, pageRounds),
+      rounds: query({ input: RoundsInput, rule: "R50", anonymous: true }, (_ctx, input) =>
+        pageOf(input, 2, (range) => rewards.listRounds({ states: input.states, ...range }), roundKey)
+      ),
 
       /** R50: one round; public. */
-      round: query({ input: RoundRef, rule: "R50", anonymous: true }, (_ctx, input) => findRound(input.roundId)),
+      round: query({ input: RoundRef, rule: "R50", anonymous: true }, (_ctx, input) =>
+        findRound(input.roundId)
+      ),
 
       /** R51: a registered institution saves its basic information. */
       saveProfile: command(
@@ -611,24 +638,22 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
       ),
 
       /** §9: the actor's institution's applications, newest first. */
-      myApplications: query(
-        { input: Schema.Struct({ states: Schema.optional(Schema.Array(ApplicationState)), ...PageRequest.fields }), rule: "R52" },
-        (ctx, input) =>
-          Effect.gen(function* () {
-            const member = ctx.actor?.member
-            if (!member) return { items: [], nextCursor: null }
-            return yield* pageOf(
-              input,
-              2,
-              (range) =>
-                rewards.listApplications({
-                  scope: { _tag: "institution", memberId: member.id },
-                  states: input.states,
-                  ...range
-                }),
-              applicationKey
-            )
-          })
+      myApplications: query({ input: MyApplicationsInput, rule: "R52" }, (ctx, input) =>
+        Effect.gen(function* () {
+          const member = ctx.actor?.member
+          if (!member) return { items: [], nextCursor: null }
+          return yield* pageOf(
+            input,
+            2,
+            (range) =>
+              rewards.listApplications({
+                scope: { _tag: "institution", memberId: member.id },
+                states: input.states,
+                ...range
+              }),
+            applicationKey
+          )
+        })
       ),
 
       /** R53: the applications of a round, newest first, for operators. */

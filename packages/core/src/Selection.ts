@@ -95,15 +95,15 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
                 "responses of an earlier round are read-only"
               )
             }
-            if (response.status !== "submitted") {
-              return yield* invalidState("R23", "adopt.not_submitted", `the response is ${response.status}`)
-            }
             if (settingsSingle(ctx) && demand.adoptedCount > 0) {
               return yield* invalidState(
                 "R24",
                 "adopt.single_adoption",
                 "this platform adopts one response per round"
               )
+            }
+            if (response.status !== "submitted") {
+              return yield* invalidState("R23", "adopt.not_submitted", `the response is ${response.status}`)
             }
             if (selectionOver(demand, ctx.now, ctx.settings)) {
               return yield* invalidState(
@@ -120,12 +120,15 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               version: response.version + 1
             }
             yield* responses.update(adopted)
+            const single = settingsSingle(ctx)
+            if (single) yield* endRound(ctx, demand)
             yield* demands.save(
               demand,
               {
                 intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
                 firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
-                adoptedCount: demand.adoptedCount + 1
+                adoptedCount: demand.adoptedCount + 1,
+                ...(single ? { selectionEndedAt: ctx.now } : {})
               },
               ctx.now
             )
@@ -136,7 +139,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               action: "response.adopted",
               before: "submitted",
               after: "adopted",
-              members: [response.responderId, demand.form.clientId ?? null]
+              onBehalfOf: demand.form.clientId ?? null,
+              members: [response.responderId]
             })
             const responder = yield* accounts.findById(response.responderAccountId)
             if (Option.isSome(responder)) {
@@ -230,6 +234,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               action: "response.feedback",
               after: input.feedback.reason,
               reason: input.feedback.text ?? null,
+              onBehalfOf: demand.form.clientId ?? null,
               members: [response.responderId]
             })
             return next

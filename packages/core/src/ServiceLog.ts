@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Text } from "./Text.js"
 import { LocalDate } from "./Deadline.js"
 import { AccountId, DemandId, FileId, ServiceLogEntryId } from "./Ids.js"
 
@@ -16,7 +17,7 @@ import { AccountId, DemandId, FileId, ServiceLogEntryId } from "./Ids.js"
  */
 export const EntryInput = Schema.Struct({
   date: LocalDate,
-  text: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(2000)),
+  text: Text(2000),
   attachments: Schema.optional(Schema.Array(FileId).pipe(Schema.maxItems(10)))
 }).annotations({ identifier: "ServiceLogEntryInput" })
 

@@ -9,9 +9,10 @@
  */
 import { DateTime, type Duration, Effect, Option } from "effect"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
-import type { InfrastructureError } from "./Errors.js"
+import type { InfrastructureError, UniqueViolation } from "./Errors.js"
+import type { AuditInput } from "./internal/command.js"
 import * as Ids from "./Ids.js"
-import type { AccountId } from "./Ids.js"
+import type { AccountId, MemberId } from "./Ids.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { AuditRepository, DemandRepository, UnitOfWork } from "./Persistence.js"
 import { acceptsResponses } from "./Phase.js"
@@ -39,6 +40,25 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
     const settings = yield* Settings
     const endRound = yield* makeRoundEnd
 
+    const systemAudit =
+      (now: DateTime.Utc) =>
+      (event: AuditInput): Effect.Effect<void, InfrastructureError | UniqueViolation> =>
+        audit.append({
+          id: Ids.make(),
+          at: now,
+          actorAccountId: systemAccount,
+          actorMemberId: null,
+          onBehalfOf: event.onBehalfOf ?? null,
+          entity: event.entity,
+          entityId: event.entityId,
+          demandId: event.demandId ?? null,
+          members: [...new Set(event.members ?? [])].filter((m): m is MemberId => m !== null),
+          action: event.action,
+          before: event.before ?? null,
+          after: event.after ?? null,
+          reason: event.reason ?? null
+        })
+
     const close = (id: import("./Ids.js").DemandId) =>
       uow.transaction(
         Effect.gen(function* () {
@@ -54,7 +74,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
           ) {
             return false
           }
-          const notices = yield* endRound({ now, settings }, demand)
+          const notices = yield* endRound({ now, settings, audit: systemAudit(now) }, demand)
           yield* demands.update({
             ...demand,
             selectionEndedAt: endsAt,

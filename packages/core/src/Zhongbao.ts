@@ -8,6 +8,7 @@ import { Layer } from "effect"
 import { AuditTrail } from "./AuditTrail.js"
 import { Commissioning } from "./Commissioning.js"
 import { Consulting } from "./Consulting.js"
+import { Files } from "./Files.js"
 import { Lists } from "./Lists.js"
 import { Membership } from "./Membership.js"
 import { Notifications } from "./Notifications.js"
@@ -20,8 +21,10 @@ import { layerMemory as portsMemory } from "./PersistenceMemory.js"
 import { Publishing } from "./Publishing.js"
 import { Responding } from "./Responding.js"
 import { Review } from "./Review.js"
+import { Rewards } from "./Rewards.js"
 import { Selection } from "./Selection.js"
 import * as Settings from "./Settings.js"
+import { Statistics } from "./Statistics.js"
 
 /**
  * Every use-case service.
@@ -41,6 +44,9 @@ export type Services =
   | Lists
   | AuditTrail
   | Notifications
+  | Files
+  | Rewards
+  | Statistics
 
 /**
  * The use-case services, needing the ports and the settings.
@@ -59,7 +65,10 @@ export const layer: Layer.Layer<Services, never, Ports | Settings.Settings> = La
   Commissioning.Default,
   Lists.Default,
   AuditTrail.Default,
-  Notifications.Default
+  Notifications.Default,
+  Files.Default,
+  Rewards.Default,
+  Statistics.Default
 )
 
 /**

@@ -76,7 +76,7 @@ describe("Dispatcher", () => {
         const delays: Array<number> = []
         for (let attempt = 1; attempt <= 3; attempt++) {
           const round = yield* dispatcher.dispatchOnce("a")
-          assert.strictEqual(round.retried, 1)
+          assert.strictEqual(round.retried, 1, `attempt ${attempt}: ${JSON.stringify(round)}`)
           const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
           const now = yield* DateTime.now
           const delay = DateTime.toEpochMillis(d.nextAttemptAt) - DateTime.toEpochMillis(now)

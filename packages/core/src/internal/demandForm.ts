@@ -16,22 +16,22 @@ import type { Ctx } from "./command.js"
 export const makeFormCheck = Effect.gen(function* () {
   const managers = yield* TechnologyManagerRepository
   const commissions = yield* CommissionRepository
-  return (ctx: Ctx, publisher: Member, form: DemandForm, checkDeadline: boolean) =>
+  return (ctx: Ctx, publisher: Member, form: DemandForm, checkDeadline: boolean, prefix = "") =>
     Effect.gen(function* () {
       if (!ctx.settings.technicalFields.includes(form.field)) {
         return yield* invalid(
           "R10",
-          "field",
+          `${prefix}field`,
           "demand.field_unknown",
-          `field: not one of the platform's technical fields`
+          `${prefix}field: not one of the platform's technical fields`
         )
       }
       if (serviceMode(ctx.settings, form.serviceMode) === undefined) {
         return yield* invalid(
           "R14",
-          "serviceMode",
+          `${prefix}serviceMode`,
           "demand.service_mode_unknown",
-          "serviceMode: not one of the platform's service modes"
+          `${prefix}serviceMode: not one of the platform's service modes`
         )
       }
       if (publisher.kind === "transfer_institution") {
@@ -45,18 +45,18 @@ export const makeFormCheck = Effect.gen(function* () {
         if (form.technologyManagerId === undefined) {
           return yield* invalid(
             "R10",
-            "technologyManagerId",
+            `${prefix}technologyManagerId`,
             "demand.manager_required",
-            "technologyManagerId: an institution's demand names a technology manager"
+            `${prefix}technologyManagerId: an institution's demand names a technology manager`
           )
         }
         const manager = yield* managers.findById(form.technologyManagerId)
         if (Option.isNone(manager) || manager.value.institutionId !== publisher.id) {
           return yield* invalid(
             "R1",
-            "technologyManagerId",
+            `${prefix}technologyManagerId`,
             "demand.manager_unknown",
-            "technologyManagerId: not a technology manager of this institution"
+            `${prefix}technologyManagerId: not a technology manager of this institution`
           )
         }
         if (form.clientId !== undefined) {
@@ -65,7 +65,7 @@ export const makeFormCheck = Effect.gen(function* () {
             return yield* denied(
               "R41",
               "commission.not_active",
-              "clientId: the institution has no active commission from this enterprise"
+              `${prefix}clientId: the institution has no active commission from this enterprise`
             )
           }
         }
@@ -74,23 +74,23 @@ export const makeFormCheck = Effect.gen(function* () {
           return yield* denied(
             "R1",
             "demand.manager_not_allowed",
-            "technologyManagerId: only a registered institution names a technology manager"
+            `${prefix}technologyManagerId: only a registered institution names a technology manager`
           )
         }
         if (form.clientId !== undefined) {
           return yield* denied(
             "R1",
             "demand.client_not_allowed",
-            "clientId: only a registered institution publishes on behalf of another member"
+            `${prefix}clientId: only a registered institution publishes on behalf of another member`
           )
         }
       }
       if (checkDeadline && form.responseDeadline < earliestDeadline(ctx.now, ctx.settings)) {
         return yield* invalid(
           "R13",
-          "responseDeadline",
+          `${prefix}responseDeadline`,
           "demand.deadline_too_soon",
-          `responseDeadline: must be on or after ${earliestDeadline(ctx.now, ctx.settings)}`
+          `${prefix}responseDeadline: must be on or after ${earliestDeadline(ctx.now, ctx.settings)}`
         )
       }
     })

@@ -15,6 +15,12 @@ export const reasonLabel: Record<Feedback["reason"], string> = {
   other: "其他"
 }
 
+/** @internal R61: the reason as the notice carries it: its label, then the text given. */
+export const reasonText = (feedback: Feedback): string =>
+  feedback.text === undefined
+    ? reasonLabel[feedback.reason]
+    : `${reasonLabel[feedback.reason]}：${feedback.text}`
+
 /**
  * @internal
  * R25, R61: ends the selection of a demand's current round: every response still
@@ -26,7 +32,7 @@ export const makeRoundEnd = Effect.gen(function* () {
   const accounts = yield* AccountRepository
   const notify = yield* makeNotifier
   return (
-    ctx: Pick<Ctx, "now" | "settings">,
+    ctx: Pick<Ctx, "now" | "settings" | "audit">,
     demand: Demand,
     feedback: ReadonlyMap<ResponseId, Feedback> = new Map()
   ) =>
@@ -44,6 +50,17 @@ export const makeRoundEnd = Effect.gen(function* () {
           version: r.version + 1
         }
         yield* responses.update(next)
+        yield* ctx.audit({
+          entity: "response",
+          entityId: r.id,
+          demandId: demand.id,
+          action: "response.not_adopted",
+          before: "submitted",
+          after: "not_adopted",
+          reason: next.feedback === null ? null : reasonText(next.feedback),
+          onBehalfOf: demand.form.clientId ?? null,
+          members: [r.responderId, demand.publisherId]
+        })
         const account = yield* accounts.findById(r.responderAccountId)
         if (Option.isSome(account)) {
           notices.push({
@@ -53,7 +70,7 @@ export const makeRoundEnd = Effect.gen(function* () {
             values: {
               number: demand.number ?? "",
               title: demand.form.title,
-              reason: next.feedback === null ? "" : reasonLabel[next.feedback.reason]
+              reason: next.feedback === null ? "" : reasonText(next.feedback)
             }
           })
         }

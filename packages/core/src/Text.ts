@@ -1,0 +1,40 @@
+/**
+ * Text fields. Lengths are counted in characters (Unicode code points), as R10 states
+ * them ("1–60 chars") and as PostgreSQL's `varchar(n)` counts them, not in UTF-16
+ * code units: a rare CJK character outside the BMP is one character, not two.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/**
+ * The number of characters (code points) of a string.
+ *
+ * @since 0.1.0
+ * @category lengths
+ */
+export const length = (s: string): number => {
+  let n = 0
+  for (const _ of s) n++
+  return n
+}
+
+/**
+ * A trimmed string of `min` to `max` characters.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Text = (max: number, min = 1) =>
+  Schema.Trim.pipe(
+    Schema.filter(
+      (s) => {
+        const n = length(s)
+        return n >= min && n <= max
+      },
+      {
+        message: () => `between ${min} and ${max} characters`,
+        jsonSchema: { minLength: min, maxLength: max }
+      }
+    )
+  )

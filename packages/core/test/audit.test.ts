@@ -1,0 +1,296 @@
+import { assert, describe, it } from "@effect/vitest"
+import { AuditTrail, Consulting, Outcome, Publishing, Responding, Review, Selection } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Effect, TestClock } from "effect"
+import { expectError, withWorld } from "./helpers.js"
+import { activeCommission, demandTrail, proposal } from "./support.js"
+
+const tick = TestClock.adjust("1 second")
+
+describe("AuditTrail", () => {
+  it.effect("R60: every state change of a demand appends an event with actor, before, after and reason", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const publishing = yield* Publishing.Publishing
+        const review = yield* Review.Review
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const consulting = yield* Consulting.Consulting
+        const outcome = yield* Outcome.Outcome
+        const e = world.enterprise.account
+
+        const draft = yield* publishing.draft(e, yield* Fixtures.form())
+        const demandId = draft.id
+        yield* tick
+        yield* publishing.submit(e, { demandId })
+        yield* tick
+        yield* review.reject(world.operator, { demandId, reason: "预期目标不够具体" })
+        yield* tick
+        yield* publishing.edit(e, {
+          demandId,
+          form: yield* Fixtures.form({ title: "石墨烯散热膜量产工艺（修订）" })
+        })
+        yield* tick
+        yield* publishing.submit(e, { demandId })
+        yield* tick
+        yield* review.approve(world.operator, { demandId })
+        yield* tick
+        const mine = yield* responding.respond(world.institute.account, { demandId, proposal: proposal() })
+        yield* tick
+        yield* responding.revise(world.institute.account, {
+          responseId: mine.id,
+          proposal: proposal("修订方案")
+        })
+        yield* tick
+        const gone = yield* responding.respond(world.expert.account, {
+          demandId,
+          proposal: proposal("专家方案")
+        })
+        yield* tick
+        yield* responding.withdraw(world.expert.account, { responseId: gone.id })
+        yield* tick
+        const asked = yield* consulting.ask(world.serviceInstitution.account, {
+          demandId,
+          text: "请问预算？"
+        })
+        yield* tick
+        yield* consulting.reply(e, { threadId: asked.thread.id, text: "面议。" })
+        yield* tick
+        yield* selection.adopt(e, { responseId: mine.id })
+        yield* tick
+        yield* outcome.appendLog(e, { demandId, entry: { date: "2026-05-04", text: "签订合同" } })
+        yield* tick
+        yield* outcome.unsolved(e, { demandId })
+        yield* tick
+        yield* selection.endSelection(e, { demandId })
+        yield* tick
+        yield* outcome.solved(e, { demandId })
+
+        const trail = yield* demandTrail(e, demandId)
+        assert.deepStrictEqual(
+          trail.map((x) => [x.action, x.before, x.after]),
+          [
+            ["demand.drafted", null, "draft"],
+            ["demand.submitted", "draft", "pending_review"],
+            ["demand.rejected", "pending_review", "rejected"],
+            ["demand.edited", "rejected", "rejected"],
+            ["demand.submitted", "rejected", "pending_review"],
+            ["demand.approved", "pending_review", "published ZB20260001"],
+            ["response.submitted", null, "submitted"],
+            ["response.revised", "submitted", "submitted"],
+            ["response.submitted", null, "submitted"],
+            ["response.withdrawn", "submitted", "withdrawn"],
+            ["message.responder", null, "1"],
+            ["message.demand", null, "2"],
+            ["response.adopted", "submitted", "adopted"],
+            ["service_log.appended", null, "1"],
+            ["demand.unsolved", "none", "unsolved"],
+            ["selection.ended", "selecting", "selection_over"],
+            ["demand.solved", "published", "solved"]
+          ]
+        )
+        // Times follow the clock, one second apart.
+        const times = trail.map((x) => DateTime.toEpochMillis(x.at))
+        for (let i = 1; i < times.length; i++) assert.strictEqual(times[i]! - times[i - 1]!, 1000)
+
+        const rejected = trail[2]!
+        assert.strictEqual(rejected.actorAccountId, world.operator)
+        assert.isNull(rejected.actorMemberId)
+        assert.strictEqual(rejected.reason, "预期目标不够具体")
+        assert.include(rejected.members, world.enterprise.member.id)
+
+        const adopted = trail[12]!
+        assert.strictEqual(adopted.actorAccountId, e)
+        assert.strictEqual(adopted.actorMemberId, world.enterprise.member.id)
+        assert.isNull(adopted.onBehalfOf)
+        assert.strictEqual(adopted.entity, "response")
+        assert.strictEqual(adopted.entityId, mine.id)
+        assert.include(adopted.members, world.institute.member.id)
+
+        const responded = trail[6]!
+        assert.strictEqual(responded.actorAccountId, world.institute.account)
+        assert.strictEqual(responded.actorMemberId, world.institute.member.id)
+        assert.include(responded.members, world.enterprise.member.id)
+      })
+    )
+  )
+
+  it.effect("R60: actions on a commissioned demand record the client as on-behalf-of", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const publishing = yield* Publishing.Publishing
+        const review = yield* Review.Review
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const outcome = yield* Outcome.Outcome
+        const trailService = yield* AuditTrail.AuditTrail
+        const i = world.institution.account
+        const client = world.enterprise.member.id
+        yield* activeCommission(world)
+
+        const draft = yield* publishing.draft(i, yield* Fixtures.form(Fixtures.onBehalf(world, client)))
+        yield* tick
+        const demandId = draft.id
+        yield* publishing.submit(i, { demandId })
+        yield* tick
+        yield* review.approve(world.operator, { demandId })
+        yield* tick
+        const r = yield* responding.respond(world.institute.account, { demandId, proposal: proposal() })
+        yield* tick
+        const other = yield* responding.respond(world.expert.account, {
+          demandId,
+          proposal: proposal("专家")
+        })
+        yield* tick
+        yield* selection.adopt(i, { responseId: r.id })
+        yield* tick
+        yield* selection.giveFeedback(i, { responseId: other.id, feedback: { reason: "cost_too_high" } })
+        yield* tick
+        yield* outcome.appendLog(i, { demandId, entry: { date: "2026-05-04", text: "组织对接会" } })
+        yield* tick
+        yield* outcome.solved(i, { demandId, serviceFee: 5_000_000 })
+
+        const byInstitution = (yield* demandTrail(i, demandId)).filter((x) => x.actorAccountId === i)
+        assert.deepStrictEqual(
+          byInstitution.map((x) => x.action),
+          [
+            "demand.drafted",
+            "demand.submitted",
+            "response.adopted",
+            "response.feedback",
+            "service_log.appended",
+            "response.not_adopted",
+            "demand.solved"
+          ]
+        )
+        for (const x of byInstitution) assert.strictEqual(x.actorMemberId, world.institution.member.id)
+        assert.deepStrictEqual(
+          byInstitution.filter((x) => x.onBehalfOf !== client).map((x) => x.action),
+          [],
+          "events of the institution acting for its client without onBehalfOf"
+        )
+        // The client follows the demand's trail and finds the events in its own.
+        const clientTrail = yield* trailService.list(world.enterprise.account, {
+          memberId: client,
+          limit: 100
+        })
+        const actions = clientTrail.items.filter((x) => x.demandId === demandId).map((x) => x.action)
+        for (const action of byInstitution.map((x) => x.action)) assert.include(actions, action)
+        assert.isAbove((yield* demandTrail(world.enterprise.account, demandId)).length, 0)
+      })
+    )
+  )
+
+  it.effect("R60: each member lists its own trail; operators see everything; no member reads another's", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const trail = yield* AuditTrail.AuditTrail
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const mine = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        yield* responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal("专家") })
+
+        const own = yield* trail.list(world.institute.account, {
+          memberId: world.institute.member.id,
+          limit: 100
+        })
+        assert.isAbove(own.items.length, 0)
+        for (const x of own.items) assert.include(x.members, world.institute.member.id)
+        assert.include(
+          own.items.map((x) => x.entityId),
+          mine.id
+        )
+        // Another responder's response is not in it.
+        assert.isTrue(own.items.every((x) => x.actorMemberId !== world.expert.member.id))
+
+        yield* expectError(
+          trail.list(world.enterprise.account, { memberId: world.institute.member.id }),
+          "NotFound",
+          "R5"
+        )
+        yield* expectError(trail.list(world.institute.account, {}), "NotFound", "R5")
+        yield* expectError(trail.list(null, { memberId: world.institute.member.id }), "Denied", "R5")
+        // A responder does not read the demand's trail (it holds others' responses, R4).
+        yield* expectError(trail.list(world.institute.account, { demandId: demand.id }), "NotFound", "R5")
+
+        const forOperator = yield* trail.list(world.operator, {
+          memberId: world.institute.member.id,
+          limit: 100
+        })
+        assert.deepStrictEqual(
+          forOperator.items.map((x) => x.id),
+          own.items.map((x) => x.id)
+        )
+        const everything = yield* trail.list(world.operator, { limit: 100 })
+        const actors = new Set(everything.items.map((x) => x.actorAccountId))
+        for (const a of [
+          world.operator,
+          world.enterprise.account,
+          world.institute.account,
+          world.expert.account
+        ]) {
+          assert.isTrue(actors.has(a))
+        }
+      })
+    )
+  )
+
+  it.effect("R60: a refused command appends nothing", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const trail = yield* AuditTrail.AuditTrail
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const r = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        const count = Effect.map(trail.list(world.operator, { limit: 100 }), (p) => p.items.length)
+        const before = yield* count
+        yield* Effect.flip(
+          responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+        )
+        yield* Effect.flip(selection.adopt(world.institute.account, { responseId: r.id }))
+        yield* Effect.flip(
+          selection.giveFeedback(world.enterprise.account, {
+            responseId: r.id,
+            feedback: { reason: "other" }
+          })
+        )
+        assert.strictEqual(yield* count, before)
+      })
+    )
+  )
+
+  it.effect(
+    "R60: ending selection records each response becoming not adopted, in its responder's trail",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const trail = yield* AuditTrail.AuditTrail
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const r = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          yield* tick
+          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          const own = yield* trail.list(world.institute.account, {
+            memberId: world.institute.member.id,
+            limit: 100
+          })
+          const changes = own.items
+            .filter((x) => x.entityId === r.id)
+            .map((x) => `${x.before ?? ""}→${x.after ?? ""}`)
+          assert.include(changes, "→submitted")
+          assert.include(changes, "submitted→not_adopted")
+        })
+      )
+  )
+})

@@ -1,0 +1,284 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Commissioning, Lists, Membership, Outcome, Publishing } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect } from "effect"
+import { expectError, withWorld } from "./helpers.js"
+import { activeCommission, notices, phoneOf } from "./support.js"
+
+const message = "委托贵机构开展需求挖掘与方案征集"
+
+describe("Commissioning", () => {
+  it.effect("R40: an enterprise lists registered institutions and sends a commission request", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const membership = yield* Membership.Membership
+        const commissioning = yield* Commissioning.Commissioning
+        const listed = yield* membership.registeredInstitutions(world.enterprise.account, {})
+        const ids = listed.items.map((m) => m.id)
+        assert.include(ids, world.institution.member.id)
+        assert.notInclude(ids, world.unregistered.member.id)
+        assert.notInclude(ids, world.enterprise.member.id)
+
+        const requested = yield* commissioning.request(world.enterprise.account, {
+          institutionId: world.institution.member.id,
+          message
+        })
+        assert.strictEqual(requested.state, "requested")
+        assert.strictEqual(requested.enterpriseId, world.enterprise.member.id)
+        assert.strictEqual(requested.institutionId, world.institution.member.id)
+        assert.strictEqual(requested.message, message)
+        assert.deepStrictEqual(
+          (yield* notices("commission_requested")).map((m) => m.recipientPhone),
+          [yield* phoneOf(world.institution.account)]
+        )
+        const mine = yield* commissioning.list(world.enterprise.account, {})
+        assert.deepStrictEqual(
+          mine.items.map((c) => c.id),
+          [requested.id]
+        )
+        const theirs = yield* commissioning.list(world.institution.account, {})
+        assert.deepStrictEqual(
+          theirs.items.map((c) => c.id),
+          [requested.id]
+        )
+        assert.lengthOf((yield* commissioning.list(world.enterprise2.account, {})).items, 0)
+      })
+    )
+  )
+
+  it.effect("R40: a commission goes from an enterprise to a registered institution only", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const commissioning = yield* Commissioning.Commissioning
+        for (const institutionId of [
+          world.unregistered.member.id,
+          world.enterprise2.member.id,
+          world.institute.member.id,
+          "no-such-member"
+        ]) {
+          yield* expectError(
+            commissioning.request(world.enterprise.account, { institutionId, message }),
+            "NotFound",
+            "R40"
+          )
+        }
+        for (const requester of [world.institute.account, world.institution.account, world.expert.account]) {
+          yield* expectError(
+            commissioning.request(requester, { institutionId: world.institution.member.id, message }),
+            "Denied",
+            "R40"
+          )
+        }
+        assert.lengthOf(yield* notices("commission_requested"), 0)
+      })
+    )
+  )
+
+  it.effect("R40: one open commission per enterprise and institution", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const commissioning = yield* Commissioning.Commissioning
+        const request = () =>
+          commissioning.request(world.enterprise.account, {
+            institutionId: world.institution.member.id,
+            message
+          })
+        const first = yield* request()
+        yield* expectError(request(), "InvalidState", "R40")
+        yield* commissioning.accept(world.institution.account, { commissionId: first.id })
+        yield* expectError(request(), "InvalidState", "R40")
+        // Another enterprise is not blocked.
+        yield* commissioning.request(world.enterprise2.account, {
+          institutionId: world.institution.member.id,
+          message
+        })
+        yield* commissioning.end(world.enterprise.account, { commissionId: first.id })
+        const again = yield* request()
+        assert.strictEqual(again.state, "requested")
+        assert.notStrictEqual(again.id, first.id)
+      })
+    )
+  )
+
+  it.effect("R40: the institution accepts or declines", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const commissioning = yield* Commissioning.Commissioning
+        const first = yield* commissioning.request(world.enterprise.account, {
+          institutionId: world.institution.member.id,
+          message
+        })
+        yield* expectError(
+          commissioning.accept(world.enterprise.account, { commissionId: first.id }),
+          "Denied",
+          "R40"
+        )
+        yield* expectError(
+          commissioning.accept(world.enterprise2.account, { commissionId: first.id }),
+          "NotFound",
+          "R5"
+        )
+        const declined = yield* commissioning.decline(world.institution.account, { commissionId: first.id })
+        assert.strictEqual(declined.state, "declined")
+        assert.deepStrictEqual(
+          (yield* notices("commission_declined")).map((m) => m.recipientPhone),
+          [yield* phoneOf(world.enterprise.account)]
+        )
+        yield* expectError(
+          commissioning.accept(world.institution.account, { commissionId: first.id }),
+          "InvalidState",
+          "R40"
+        )
+
+        // Declined: a new request may be sent, and accepted.
+        const second = yield* commissioning.request(world.enterprise.account, {
+          institutionId: world.institution.member.id,
+          message
+        })
+        const accepted = yield* commissioning.accept(world.institution.account, { commissionId: second.id })
+        assert.strictEqual(accepted.state, "active")
+        assert.isNotNull(accepted.decidedAt)
+        assert.deepStrictEqual(
+          (yield* notices("commission_accepted")).map((m) => m.recipientPhone),
+          [yield* phoneOf(world.enterprise.account)]
+        )
+        yield* expectError(
+          commissioning.decline(world.institution.account, { commissionId: second.id }),
+          "InvalidState",
+          "R40"
+        )
+      })
+    )
+  )
+
+  it.effect("R40: either side ends an accepted commission", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const commissioning = yield* Commissioning.Commissioning
+        const requested = yield* commissioning.request(world.enterprise.account, {
+          institutionId: world.institution.member.id,
+          message
+        })
+        yield* expectError(
+          commissioning.end(world.enterprise.account, { commissionId: requested.id }),
+          "InvalidState",
+          "R40"
+        )
+        yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
+        yield* expectError(
+          commissioning.end(world.enterprise2.account, { commissionId: requested.id }),
+          "NotFound",
+          "R5"
+        )
+        const endedByEnterprise = yield* commissioning.end(world.enterprise.account, {
+          commissionId: requested.id
+        })
+        assert.strictEqual(endedByEnterprise.state, "ended")
+        assert.strictEqual(endedByEnterprise.endedBy, world.enterprise.member.id)
+        yield* expectError(
+          commissioning.end(world.institution.account, { commissionId: requested.id }),
+          "InvalidState",
+          "R40"
+        )
+
+        const other = yield* activeCommission(world, world.enterprise2)
+        const endedByInstitution = yield* commissioning.end(world.institution.account, {
+          commissionId: other.id
+        })
+        assert.strictEqual(endedByInstitution.state, "ended")
+        assert.strictEqual(endedByInstitution.endedBy, world.institution.member.id)
+      })
+    )
+  )
+
+  it.effect("R41: the institution publishes for its client only while the commission is active", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const commissioning = yield* Commissioning.Commissioning
+        const publishing = yield* Publishing.Publishing
+        const forClient = Fixtures.onBehalf(world, world.enterprise.member.id)
+
+        const requested = yield* commissioning.request(world.enterprise.account, {
+          institutionId: world.institution.member.id,
+          message
+        })
+        yield* expectError(
+          publishing.draft(world.institution.account, yield* Fixtures.form(forClient)),
+          "Denied",
+          "R41"
+        )
+        yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
+
+        const demand = yield* Fixtures.publish(world, world.institution.account, forClient)
+        assert.strictEqual(demand.state, "published")
+        assert.strictEqual(demand.publisherId, world.institution.member.id)
+        assert.strictEqual(demand.form.clientId, world.enterprise.member.id)
+        const pending = yield* publishing.draft(world.institution.account, yield* Fixtures.form(forClient))
+
+        // Not for an enterprise that commissioned nothing.
+        yield* expectError(
+          publishing.draft(
+            world.institution.account,
+            yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise2.member.id))
+          ),
+          "Denied",
+          "R41"
+        )
+
+        yield* commissioning.end(world.enterprise.account, { commissionId: requested.id })
+        yield* expectError(
+          publishing.draft(world.institution.account, yield* Fixtures.form(forClient)),
+          "Denied",
+          "R41"
+        )
+        yield* expectError(
+          publishing.submit(world.institution.account, { demandId: pending.id }),
+          "Denied",
+          "R41"
+        )
+        // The institution may still publish its own demands.
+        yield* Fixtures.publish(world, world.institution.account, Fixtures.onBehalf(world))
+      })
+    )
+  )
+
+  it.effect("R41: the client fills in nothing, reads its commissioned demands and does not act on them", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const publishing = yield* Publishing.Publishing
+        const lists = yield* Lists.Lists
+        const outcome = yield* Outcome.Outcome
+        yield* activeCommission(world)
+        const demand = yield* Fixtures.publish(
+          world,
+          world.institution.account,
+          Fixtures.onBehalf(world, world.enterprise.member.id)
+        )
+        const mine = yield* lists.myDemands(world.enterprise.account, { role: "client" })
+        assert.deepStrictEqual(
+          mine.items.map((d) => d.id),
+          [demand.id]
+        )
+        assert.deepStrictEqual(mine.items[0]!.actions, [])
+        assert.lengthOf((yield* lists.myDemands(world.enterprise.account, { role: "publisher" })).items, 0)
+        const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(view.demand.id, demand.id)
+        yield* expectError(
+          outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
+          "Denied",
+          "R2"
+        )
+
+        // Enterprises do not name clients themselves (R1).
+        yield* expectError(
+          publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ clientId: world.enterprise2.member.id })
+          ),
+          "Denied",
+          "R1"
+        )
+      })
+    )
+  )
+})

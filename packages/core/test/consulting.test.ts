@@ -1,0 +1,205 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Consulting, Outcome, Publishing } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect } from "effect"
+import { at, expectError, withWorld } from "./helpers.js"
+import { deadlineEnd, justAfter, notices, phoneOf, secondAccount } from "./support.js"
+
+describe("Consulting", () => {
+  it.effect("R22: both sides write in one thread; messages are numbered 1..n in order", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const opened = yield* consulting.ask(world.institute.account, {
+          demandId: demand.id,
+          text: "请问导热系数的测试标准是什么？"
+        })
+        assert.strictEqual(opened.message.seq, 1)
+        assert.strictEqual(opened.message.side, "responder")
+        assert.strictEqual(opened.thread.responderId, world.institute.member.id)
+        assert.strictEqual(opened.thread.demandId, demand.id)
+        const threadId = opened.thread.id
+
+        const answer = yield* consulting.reply(world.enterprise.account, {
+          threadId,
+          text: "按 ASTM D5470 测试。"
+        })
+        assert.strictEqual(answer.message.side, "demand")
+        const again = yield* consulting.ask(world.institute.account, {
+          demandId: demand.id,
+          text: "样品尺寸有要求吗？"
+        })
+        assert.strictEqual(again.thread.id, threadId)
+        const colleague = yield* secondAccount(world, world.institute)
+        yield* consulting.reply(colleague, { threadId, text: "我们可提供 100mm×100mm 样品。" })
+        yield* consulting.reply(world.enterprise.account, { threadId, text: "可以。" })
+
+        const all = yield* consulting.messages(world.enterprise.account, { threadId })
+        assert.deepStrictEqual(
+          all.map((m) => [m.seq, m.side, m.text]),
+          [
+            [1, "responder", "请问导热系数的测试标准是什么？"],
+            [2, "demand", "按 ASTM D5470 测试。"],
+            [3, "responder", "样品尺寸有要求吗？"],
+            [4, "responder", "我们可提供 100mm×100mm 样品。"],
+            [5, "demand", "可以。"]
+          ]
+        )
+        const tail = yield* consulting.messages(world.institute.account, { threadId, afterSeq: 3 })
+        assert.deepStrictEqual(
+          tail.map((m) => m.seq),
+          [4, 5]
+        )
+        const head = yield* consulting.messages(world.institute.account, { threadId, limit: 2 })
+        assert.deepStrictEqual(
+          head.map((m) => m.seq),
+          [1, 2]
+        )
+        // Each new message sends the demand's side a notice only when the responder writes.
+        const phone = yield* phoneOf(world.enterprise.account)
+        const sent = (yield* notices("consultation_message")).filter((m) => m.recipientPhone === phone)
+        assert.lengthOf(sent, 3)
+      })
+    )
+  )
+
+  it.effect("R22: messages are append-only: earlier ones never change", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const { thread } = yield* consulting.ask(world.expert.account, {
+          demandId: demand.id,
+          text: "第一条"
+        })
+        yield* consulting.reply(world.enterprise.account, { threadId: thread.id, text: "第二条" })
+        const before = yield* consulting.messages(world.expert.account, { threadId: thread.id })
+        for (let i = 0; i < 5; i++) {
+          yield* consulting.ask(world.expert.account, { demandId: demand.id, text: `追加${i}` })
+        }
+        const after = yield* consulting.messages(world.expert.account, { threadId: thread.id })
+        assert.lengthOf(after, 7)
+        assert.deepStrictEqual(after.slice(0, 2), before)
+        assert.deepStrictEqual(
+          after.map((m) => m.seq),
+          [1, 2, 3, 4, 5, 6, 7]
+        )
+      })
+    )
+  )
+
+  it.effect("R22: consultation is open while the demand is published", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const publishing = yield* Publishing.Publishing
+        const outcome = yield* Outcome.Outcome
+
+        const draft = yield* publishing.draft(world.enterprise.account, yield* Fixtures.form())
+        yield* expectError(
+          consulting.ask(world.institute.account, { demandId: draft.id, text: "在吗？" }),
+          "NotFound",
+          "R5"
+        )
+
+        // A mode that takes no responses can still be consulted.
+        const noResponses = yield* Fixtures.publish(world, world.institution.account, {
+          serviceMode: "institution_service",
+          ...Fixtures.onBehalf(world)
+        })
+        yield* consulting.ask(world.institute.account, { demandId: noResponses.id, text: "可以合作吗？" })
+
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const { thread } = yield* consulting.ask(world.institute.account, {
+          demandId: demand.id,
+          text: "你好"
+        })
+        // After the response deadline the demand is still published.
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "截止后还能沟通吗？" })
+        yield* consulting.reply(world.enterprise.account, { threadId: thread.id, text: "可以。" })
+
+        yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+        yield* expectError(
+          consulting.ask(world.institute.account, { demandId: demand.id, text: "还在吗？" }),
+          "InvalidState",
+          "R22"
+        )
+        yield* expectError(
+          consulting.reply(world.enterprise.account, { threadId: thread.id, text: "已解决。" }),
+          "InvalidState",
+          "R22"
+        )
+        // The thread stays readable.
+        const messages = yield* consulting.messages(world.institute.account, { threadId: thread.id })
+        assert.lengthOf(messages, 3)
+      })
+    )
+  )
+
+  it.effect("R22: a member does not consult on its own demand (R3)", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* expectError(
+          consulting.ask(world.enterprise.account, { demandId: demand.id, text: "自问自答" }),
+          "Denied",
+          "R3"
+        )
+        yield* expectError(
+          consulting.ask(world.operator, { demandId: demand.id, text: "运营提问" }),
+          "Denied",
+          "R22"
+        )
+      })
+    )
+  )
+
+  it.effect("R22: other members can neither read nor write a thread (R4)", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const { thread } = yield* consulting.ask(world.institute.account, {
+          demandId: demand.id,
+          text: "我们的报价可以面谈。"
+        })
+        yield* consulting.ask(world.expert.account, { demandId: demand.id, text: "专家的问题" })
+
+        yield* expectError(
+          consulting.messages(world.expert.account, { threadId: thread.id }),
+          "NotFound",
+          "R4"
+        )
+        yield* expectError(consulting.messages(null, { threadId: thread.id }), "Denied", "R5")
+        yield* expectError(
+          consulting.reply(world.expert.account, { threadId: thread.id, text: "插话" }),
+          "NotFound",
+          "R4"
+        )
+        yield* expectError(
+          consulting.messages(world.enterprise2.account, { threadId: thread.id }),
+          "NotFound",
+          "R4"
+        )
+        // The two sides and operators read it.
+        assert.lengthOf(yield* consulting.messages(world.institute.account, { threadId: thread.id }), 1)
+        assert.lengthOf(yield* consulting.messages(world.enterprise.account, { threadId: thread.id }), 1)
+        assert.lengthOf(yield* consulting.messages(world.operator, { threadId: thread.id }), 1)
+
+        // Thread lists: all for the demand's side, one's own for a responder, none for others.
+        const forDemand = yield* consulting.threads(world.enterprise.account, { demandId: demand.id })
+        assert.lengthOf(forDemand.items, 2)
+        const forExpert = yield* consulting.threads(world.expert.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          forExpert.items.map((t) => t.responderId),
+          [world.expert.member.id]
+        )
+        const forOther = yield* consulting.threads(world.enterprise2.account, { demandId: demand.id })
+        assert.lengthOf(forOther.items, 0)
+      })
+    )
+  )
+})

@@ -1,0 +1,258 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Deadline, Phase, Publishing, Responding, Selection, Settings } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Effect, Either, Schema } from "effect"
+import { defaultSettings, instant, proposal } from "./demandHelpers.js"
+import { at, expectError, withWorld } from "./helpers.js"
+
+const date = (s: string) => s as Deadline.LocalDate
+const iso = (t: DateTime.DateTime) => DateTime.formatIso(DateTime.toUtc(t))
+
+/** The boundary instants of a demand whose deadline is 2026-05-20, in Asia/Shanghai. */
+const lastMomentToRespond = "2026-05-20T15:59:59.999Z"
+const firstMomentAfterDeadline = "2026-05-20T16:00:00.000Z"
+const lastMomentToAdopt = "2026-06-03T15:59:59.999Z"
+const firstMomentAfterSelection = "2026-06-03T16:00:00.000Z"
+
+describe("deadline", () => {
+  describe("R13: pure date functions (Deadline)", () => {
+    it("R13: a deadline date ends at 23:59:59.999 in Asia/Shanghai", () => {
+      assert.strictEqual(iso(Deadline.endOfDate(date("2026-05-20"), defaultSettings)), lastMomentToRespond)
+      assert.strictEqual(
+        iso(Deadline.endOfDate(date("2026-12-31"), defaultSettings)),
+        "2026-12-31T15:59:59.999Z"
+      )
+    })
+
+    it("R13: on or before the deadline up to its last millisecond, not after", () => {
+      const deadline = date("2026-05-20")
+      assert.isTrue(
+        Deadline.isOnOrBeforeDeadline(instant("2026-05-19T16:00:00.000Z"), deadline, defaultSettings)
+      )
+      assert.isTrue(Deadline.isOnOrBeforeDeadline(instant(lastMomentToRespond), deadline, defaultSettings))
+      assert.isFalse(
+        Deadline.isOnOrBeforeDeadline(instant(firstMomentAfterDeadline), deadline, defaultSettings)
+      )
+    })
+
+    it("R13: the selection window ends 14 days after the deadline, at 23:59:59.999 Shanghai (R23)", () => {
+      assert.strictEqual(
+        iso(Deadline.selectionEndsAt(date("2026-05-20"), defaultSettings)),
+        lastMomentToAdopt
+      )
+      assert.strictEqual(
+        iso(Deadline.selectionEndsAt(date("2026-05-20"), { ...defaultSettings, selectionWindowDays: 0 })),
+        lastMomentToRespond
+      )
+    })
+
+    it("R13: the calendar date of an instant is taken in the platform time zone", () => {
+      assert.strictEqual(Deadline.dateAt(instant("2026-12-31T15:59:59.999Z"), defaultSettings), "2026-12-31")
+      assert.strictEqual(Deadline.dateAt(instant("2026-12-31T16:00:00.000Z"), defaultSettings), "2027-01-01")
+      assert.strictEqual(Deadline.yearAt(instant("2026-12-31T16:30:00Z"), defaultSettings), 2027)
+      assert.strictEqual(Deadline.yearAt(instant("2026-12-31T15:59:59.999Z"), defaultSettings), 2026)
+      const utc = { ...defaultSettings, timeZone: "UTC", zone: DateTime.zoneUnsafeMakeNamed("UTC") }
+      assert.strictEqual(Deadline.dateAt(instant("2026-12-31T16:30:00Z"), utc), "2026-12-31")
+    })
+
+    it("R13: the earliest deadline is the day after the approval date in Shanghai", () => {
+      assert.strictEqual(
+        Deadline.earliestDeadline(instant("2026-05-04T15:59:59.999Z"), defaultSettings),
+        "2026-05-05"
+      )
+      assert.strictEqual(
+        Deadline.earliestDeadline(instant("2026-05-04T16:00:00.000Z"), defaultSettings),
+        "2026-05-06"
+      )
+      assert.strictEqual(
+        Deadline.earliestDeadline(instant("2026-12-31T16:30:00Z"), defaultSettings),
+        "2027-01-02"
+      )
+      assert.strictEqual(
+        Deadline.earliestDeadline(instant("2026-05-04T02:00:00Z"), {
+          ...defaultSettings,
+          minDeadlineDays: 7
+        }),
+        "2026-05-11"
+      )
+    })
+
+    it("R13: adding days crosses months, years and leap days", () => {
+      assert.strictEqual(Deadline.addDays(date("2026-05-20"), 14), "2026-06-03")
+      assert.strictEqual(Deadline.addDays(date("2026-12-31"), 1), "2027-01-01")
+      assert.strictEqual(Deadline.addDays(date("2028-02-28"), 1), "2028-02-29")
+      assert.strictEqual(Deadline.addDays(date("2027-02-28"), 1), "2027-03-01")
+      assert.strictEqual(Deadline.addDays(date("2026-01-01"), -1), "2025-12-31")
+    })
+
+    it("R13: a deadline is a calendar date that exists", () => {
+      const decode = Schema.decodeUnknownEither(Deadline.LocalDate)
+      for (const ok of ["2026-05-20", "2028-02-29", "2026-12-31"])
+        assert.isTrue(Either.isRight(decode(ok)), ok)
+      for (const bad of [
+        "2026-02-30",
+        "2027-02-29",
+        "2026-13-01",
+        "2026-04-31",
+        "2026-5-1",
+        "2026/05/20",
+        ""
+      ]) {
+        assert.isTrue(Either.isLeft(decode(bad)), bad)
+      }
+    })
+
+    it("R13: the end of a date follows daylight saving in zones that have it", () => {
+      const newYork = {
+        ...defaultSettings,
+        timeZone: "America/New_York",
+        zone: DateTime.zoneUnsafeMakeNamed("America/New_York")
+      }
+      // EDT (UTC-4) from 2026-03-08, EST (UTC-5) from 2026-11-01
+      assert.strictEqual(iso(Deadline.endOfDate(date("2026-03-07"), newYork)), "2026-03-08T04:59:59.999Z")
+      assert.strictEqual(iso(Deadline.endOfDate(date("2026-03-08"), newYork)), "2026-03-09T03:59:59.999Z")
+      assert.strictEqual(iso(Deadline.endOfDate(date("2026-11-01"), newYork)), "2026-11-02T04:59:59.999Z")
+    })
+  })
+
+  describe("R13: phases across the boundary instants (Phase)", () => {
+    it.effect("R13: taking_responses → selecting → selection_over at the deadline and window ends", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const settings = yield* Settings.Settings
+          const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+            responseDeadline: "2026-05-20"
+          })
+          const phaseAt = (t: string) => Phase.phaseOf(demand, instant(t), settings)
+          assert.strictEqual(phaseAt("2026-05-04T02:00:00Z"), "taking_responses")
+          assert.strictEqual(phaseAt(lastMomentToRespond), "taking_responses")
+          assert.strictEqual(phaseAt(firstMomentAfterDeadline), "selecting")
+          assert.strictEqual(phaseAt(lastMomentToAdopt), "selecting")
+          assert.strictEqual(phaseAt(firstMomentAfterSelection), "selection_over")
+          assert.isFalse(Phase.selectionOver(demand, instant(lastMomentToAdopt), settings))
+          assert.isTrue(Phase.selectionOver(demand, instant(firstMomentAfterSelection), settings))
+          const ends = Phase.selectionEndsAtOf(demand, settings)
+          assert.strictEqual(ends === null ? null : iso(ends), lastMomentToAdopt)
+        })
+      )
+    )
+
+    it.effect("R13: the phase follows the demand's state and its intake and selection ends", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const settings = yield* Settings.Settings
+          const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+            responseDeadline: "2026-05-20"
+          })
+          const early = instant("2026-05-10T02:00:00Z")
+          const phase = (changes: Partial<typeof demand>, t = early) =>
+            Phase.phaseOf({ ...demand, ...changes }, t, settings)
+          assert.strictEqual(phase({ state: "draft" }), "not_published")
+          assert.strictEqual(phase({ state: "pending_review" }), "not_published")
+          assert.strictEqual(phase({ state: "rejected" }), "not_published")
+          assert.strictEqual(phase({ state: "solved" }), "selection_over")
+          // R24: an adoption closes intake before the deadline
+          assert.strictEqual(phase({ intakeClosedAt: early, adoptedCount: 1 }), "selecting")
+          assert.strictEqual(
+            Phase.phaseOf({ ...demand, intakeClosedAt: early, adoptedCount: 1 }, early, {
+              ...settings,
+              singleAdoption: true
+            }),
+            "selection_over"
+          )
+          assert.strictEqual(phase({ selectionEndedAt: early }), "selection_over")
+          // R14: a service mode without responses
+          assert.strictEqual(
+            phase({ form: { ...demand.form, serviceMode: "institution_service" } }),
+            "no_responses"
+          )
+          assert.strictEqual(
+            phase(
+              { form: { ...demand.form, serviceMode: "institution_service" } },
+              instant(firstMomentAfterSelection)
+            ),
+            "no_responses"
+          )
+        })
+      )
+    )
+  })
+
+  describe("R13: the services at the boundary instants", () => {
+    it.effect("R13: a response at 2026-05-20T15:59:59.999Z is accepted; at 16:00:00.000Z refused (R20)", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const publishing = yield* Publishing.Publishing
+          const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+            responseDeadline: "2026-05-20"
+          })
+          const view = yield* publishing.get(world.institute.account, { demandId: demand.id })
+          assert.strictEqual(iso(view.deadlineEndsAt), lastMomentToRespond)
+
+          yield* at(lastMomentToRespond)
+          const seen = yield* publishing.get(world.expert.account, { demandId: demand.id })
+          assert.strictEqual(seen.phase, "taking_responses")
+          assert.include([...seen.actions], "respond")
+          const response = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal
+          })
+          assert.strictEqual(response.status, "submitted")
+
+          yield* at(firstMomentAfterDeadline)
+          const after = yield* publishing.get(world.expert.account, { demandId: demand.id })
+          assert.strictEqual(after.phase, "selecting")
+          assert.notInclude([...after.actions], "respond")
+          yield* expectError(
+            responding.respond(world.expert.account, { demandId: demand.id, proposal }),
+            "InvalidState",
+            "R20"
+          )
+          const read = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+          assert.strictEqual(read.demand.responseCount, 1)
+        })
+      )
+    )
+
+    it.effect(
+      "R13: adoption is allowed until deadline + 14 days 23:59:59.999 Shanghai, refused 1 ms later (R23)",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const selection = yield* Selection.Selection
+            const publishing = yield* Publishing.Publishing
+            const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+              responseDeadline: "2026-05-20"
+            })
+            const first = yield* responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal
+            })
+            const second = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+
+            yield* at(lastMomentToAdopt)
+            const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+            assert.strictEqual(view.phase, "selecting")
+            assert.strictEqual(
+              view.selectionEndsAt === null ? null : iso(view.selectionEndsAt),
+              lastMomentToAdopt
+            )
+            const adopted = yield* selection.adopt(world.enterprise.account, { responseId: first.id })
+            assert.strictEqual(adopted.status, "adopted")
+
+            yield* at(firstMomentAfterSelection)
+            const over = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+            assert.strictEqual(over.phase, "selection_over")
+            assert.notInclude([...over.actions], "adopt")
+            yield* expectError(
+              selection.adopt(world.enterprise.account, { responseId: second.id }),
+              "InvalidState",
+              "R23"
+            )
+          })
+        )
+    )
+  })
+})

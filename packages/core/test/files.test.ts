@@ -1,0 +1,345 @@
+import { createHash } from "node:crypto"
+import { assert, describe, it } from "@effect/vitest"
+import {
+  type Errors,
+  Files,
+  FileStore,
+  type Ids,
+  Membership,
+  Persistence,
+  PersistenceMemory,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Context, Effect, Layer, Option, Ref } from "effect"
+import { at, type Env, expectError, start, withWorld } from "./helpers.js"
+
+const ascii = (text: string) => Array.from(text, (c) => c.charCodeAt(0))
+
+/** A small but well-formed-looking PDF of `size` bytes (at least 16). */
+const pdf = (size = 64) => {
+  const bytes = new Uint8Array(size).fill(0x20)
+  bytes.set(ascii("%PDF-1.7\n"), 0)
+  bytes.set(ascii("%%EOF"), size - 5)
+  return bytes
+}
+
+const png = () =>
+  Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, ...ascii("IHDR")])
+const jpeg = () => Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, ...ascii("JFIF"), 0])
+const gif = () => Uint8Array.from([...ascii("GIF89a"), 1, 0, 1, 0, 0, 0, 0])
+const webp = () => Uint8Array.from([...ascii("RIFF"), 26, 0, 0, 0, ...ascii("WEBPVP8 "), 0, 0, 0, 0])
+
+/** A ZIP archive (entries stored, empty) whose central directory lists `names`. */
+const zip = (names: ReadonlyArray<string>) => {
+  const out: Array<number> = []
+  const u16 = (n: number) => [n & 0xff, (n >> 8) & 0xff]
+  const u32 = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff]
+  const offsets: Array<number> = []
+  for (const name of names) {
+    offsets.push(out.length)
+    const n = ascii(name)
+    out.push(...[0x50, 0x4b, 0x03, 0x04], ...u16(20), ...u16(0), ...u16(0), ...u16(0), ...u16(0))
+    out.push(...u32(0), ...u32(0), ...u32(0), ...u16(n.length), ...u16(0), ...n)
+  }
+  const directory = out.length
+  names.forEach((name, i) => {
+    const n = ascii(name)
+    out.push(...[0x50, 0x4b, 0x01, 0x02], ...u16(20), ...u16(20), ...u16(0), ...u16(0), ...u16(0), ...u16(0))
+    out.push(...u32(0), ...u32(0), ...u32(0), ...u16(n.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0))
+    out.push(...u32(0), ...u32(offsets[i]!), ...n)
+  })
+  const size = out.length - directory
+  out.push(...[0x50, 0x4b, 0x05, 0x06], ...u16(0), ...u16(0), ...u16(names.length), ...u16(names.length))
+  out.push(...u32(size), ...u32(directory), ...u16(0))
+  return Uint8Array.from(out)
+}
+
+/** An OLE compound file whose directory (after the 512-byte header) names `stream`. */
+const ole = (stream: string) => {
+  const bytes = new Uint8Array(1024)
+  bytes.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0)
+  bytes.set(
+    ascii("Root Entry").flatMap((c) => [c, 0]),
+    512
+  )
+  bytes.set(Array.from(stream, (c) => [c.charCodeAt(0), 0]).flat(), 640)
+  return bytes
+}
+
+const hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
+
+/** Memory ports whose file store counts `put` calls. */
+const withProbe = <A, E>(
+  body: (world: Fixtures.World, puts: Ref.Ref<number>) => Effect.Effect<A, E, Env>,
+  overrides: Partial<Settings.PlatformSettings> = {}
+) =>
+  Effect.gen(function* () {
+    const puts = yield* Ref.make(0)
+    const ports = Layer.map(PersistenceMemory.layerMemory, (context) => {
+      const store = Context.get(context, FileStore.FileStore)
+      return Context.add(context, FileStore.FileStore, {
+        ...store,
+        put: (file, bytes) =>
+          Effect.zipRight(
+            Ref.update(puts, (n) => n + 1),
+            store.put(file, bytes)
+          )
+      })
+    })
+    const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer(overrides))))
+    return yield* Effect.gen(function* () {
+      yield* at(start)
+      return yield* body(yield* Fixtures.makeWorld, puts)
+    }).pipe(Effect.provide(Layer.fresh(layer)))
+  }).pipe(Effect.orDie)
+
+const fileTrail = () =>
+  Effect.gen(function* () {
+    const audit = yield* Persistence.AuditRepository
+    const events = yield* audit.list({ limit: 1000 })
+    return events.filter((e) => e.entity === "file")
+  })
+
+describe("Files", () => {
+  it.effect("R54: a file's type comes from its bytes and its SHA-256 matches node:crypto", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        const bytes = pdf(4096)
+        const stored = yield* files.upload(world.institution.account, { name: "技术合同.png", bytes })
+        assert.strictEqual(stored.contentType, "application/pdf")
+        assert.strictEqual(stored.size, 4096)
+        assert.strictEqual(stored.sha256, hex(bytes))
+        assert.strictEqual(stored.name, "技术合同.png")
+        assert.strictEqual(stored.ownerMemberId, world.institution.member.id)
+
+        const down = yield* files.download(world.institution.account, { fileId: stored.id })
+        assert.deepStrictEqual(down.file, stored)
+        assert.deepStrictEqual(Array.from(down.bytes), Array.from(bytes))
+        assert.strictEqual(hex(down.bytes), stored.sha256)
+        assert.deepStrictEqual(yield* files.info(world.institution.account, { fileId: stored.id }), stored)
+
+        const photo = yield* files.upload(world.institution.account, { name: "发票.pdf", bytes: jpeg() })
+        assert.strictEqual(photo.contentType, "image/jpeg")
+        assert.strictEqual(photo.sha256, hex(jpeg()))
+      })
+    )
+  )
+
+  it.effect("R54: a type outside the allow-list is refused before anything is stored", () =>
+    withProbe((world, puts) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        const refused = [
+          Uint8Array.from([...ascii("MZ"), 0x90, 0, 3, 0, 0, 0]),
+          Uint8Array.from(ascii("合同内容 plain text, not a PDF")),
+          Uint8Array.from(ascii("<html><body>%PDF-1.7</body></html>")),
+          zip(["[Content_Types].xml", "payload.exe"]),
+          zip(["word/document.xml"]),
+          ole("__substg1.0_0037001F"),
+          new Uint8Array(0)
+        ]
+        for (const bytes of refused) {
+          const error = yield* expectError(
+            files.upload(world.institution.account, { name: "证明材料.pdf", bytes }),
+            "InvalidInput",
+            "R54",
+            "bytes"
+          )
+          assert.strictEqual((error as Errors.InvalidInput).code, "file.type_not_allowed")
+        }
+        assert.strictEqual(yield* Ref.get(puts), 0)
+        assert.deepStrictEqual(yield* fileTrail(), [])
+      })
+    )
+  )
+
+  it.effect(
+    "R54: a file over the size limit is refused before anything is stored; at the limit it is kept",
+    () =>
+      withProbe(
+        (world, puts) =>
+          Effect.gen(function* () {
+            const files = yield* Files.Files
+            const error = yield* expectError(
+              files.upload(world.institution.account, { name: "大文件.pdf", bytes: pdf(1025) }),
+              "InvalidInput",
+              "R54",
+              "bytes"
+            )
+            assert.strictEqual((error as Errors.InvalidInput).code, "file.too_large")
+            assert.strictEqual(yield* Ref.get(puts), 0)
+            const kept = yield* files.upload(world.institution.account, {
+              name: "刚好.pdf",
+              bytes: pdf(1024)
+            })
+            assert.strictEqual(kept.size, 1024)
+            assert.strictEqual(yield* Ref.get(puts), 1)
+          }),
+        { fileSizeLimitBytes: 1024 }
+      )
+  )
+
+  it.effect("R54: the default size limit is 20 MiB", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        yield* expectError(
+          files.upload(world.institution.account, { name: "超限.pdf", bytes: pdf(20 * 1024 * 1024 + 1) }),
+          "InvalidInput",
+          "R54",
+          "bytes"
+        )
+      })
+    )
+  )
+
+  it.effect("R54: a stored file is never overwritten, nor changed by its uploader's buffer", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        const store = yield* FileStore.FileStore
+        const bytes = pdf(256)
+        const original = hex(bytes)
+        const stored = yield* files.upload(world.institution.account, { name: "合同.pdf", bytes })
+        bytes.fill(0)
+
+        const other = png()
+        const error = yield* Effect.flip(
+          store.put(
+            { ...stored, contentType: "image/png", size: other.length, sha256: hex(other) as never },
+            other
+          )
+        )
+        assert.strictEqual(error._tag, "UniqueViolation")
+
+        const found = Option.getOrThrow(yield* store.get(stored.id))
+        assert.deepStrictEqual(found.file, stored)
+        assert.strictEqual(hex(found.bytes), original)
+        found.bytes.fill(1)
+        assert.strictEqual(hex(Option.getOrThrow(yield* store.get(stored.id)).bytes), original)
+      })
+    )
+  )
+
+  it.effect("R54: images by their signature, office documents by their internal part", () =>
+    Effect.sync(() => {
+      const expect = (bytes: Uint8Array, type: string | undefined) =>
+        assert.strictEqual(FileStore.contentTypeOf(bytes), type)
+      expect(pdf(), "application/pdf")
+      expect(png(), "image/png")
+      expect(jpeg(), "image/jpeg")
+      expect(gif(), "image/gif")
+      expect(Uint8Array.from([...ascii("GIF87a"), 1, 0]), "image/gif")
+      expect(webp(), "image/webp")
+      expect(Uint8Array.from([...ascii("RIFF"), 0, 0, 0, 0, ...ascii("WAVEfmt ")]), undefined)
+      expect(
+        zip(["[Content_Types].xml", "_rels/.rels", "word/document.xml", "word/styles.xml"]),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+      )
+      expect(
+        zip(["[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"]),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+      )
+      expect(
+        zip(["[Content_Types].xml", "ppt/presentation.xml"]),
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+      )
+      expect(zip(["[Content_Types].xml", "content.xml"]), undefined)
+      expect(ole("WordDocument"), "application/msword")
+      expect(ole("Workbook"), "application/vnd.ms-excel")
+      expect(ole("PowerPoint Document"), "application/vnd.ms-powerpoint")
+      expect(ole("SummaryInformation"), undefined)
+    })
+  )
+
+  it.effect("R54, R5: a file is downloaded by its owner's accounts and operators; others find nothing", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        const membership = yield* Membership.Membership
+        const stored = yield* files.upload(world.institution.account, { name: "发票.pdf", bytes: pdf() })
+        const colleague = yield* membership.createAccount(world.operator, {
+          memberId: world.institution.member.id,
+          name: "第二联系人",
+          phone: Fixtures.nextPhone()
+        })
+        assert.strictEqual((yield* files.download(colleague.id, { fileId: stored.id })).file.id, stored.id)
+        assert.strictEqual((yield* files.download(world.operator, { fileId: stored.id })).file.id, stored.id)
+        yield* expectError(files.download(world.enterprise.account, { fileId: stored.id }), "NotFound", "R5")
+        yield* expectError(files.info(world.enterprise.account, { fileId: stored.id }), "NotFound", "R5")
+        yield* expectError(
+          files.download(world.enterprise.account, { fileId: "no-such-file" }),
+          "NotFound",
+          "R5"
+        )
+      })
+    )
+  )
+
+  it.effect("R54: an operator account, belonging to no member, uploads no file", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        yield* expectError(files.upload(world.operator, { name: "a.pdf", bytes: pdf() }), "Denied", "R54")
+      })
+    )
+  )
+
+  it.effect(
+    "R63: an upload repeated with its key returns the first file; another file under the key is refused",
+    () =>
+      withProbe((world, puts) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          const options = { idempotencyKey: "upload-1" }
+          const first = yield* files.upload(
+            world.institution.account,
+            { name: "合同.pdf", bytes: pdf() },
+            options
+          )
+          const again = yield* files.upload(
+            world.institution.account,
+            { name: "合同.pdf", bytes: pdf() },
+            options
+          )
+          assert.deepStrictEqual(again, first)
+          assert.strictEqual(yield* Ref.get(puts), 1)
+          yield* expectError(
+            files.upload(world.institution.account, { name: "合同.pdf", bytes: pdf(65) }, options),
+            "IdempotencyKeyReused",
+            "R63"
+          )
+          const events = yield* fileTrail()
+          assert.strictEqual(events.length, 1)
+          assert.strictEqual(events[0]!.entityId, first.id)
+        })
+      )
+  )
+
+  it.effect("R54: a failed unit of work leaves no file behind", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const store = yield* FileStore.FileStore
+        const uow = yield* Persistence.UnitOfWork
+        const bytes = pdf()
+        const file: FileStore.StoredFile = {
+          id: "rolled-back" as Ids.FileId,
+          ownerMemberId: world.institution.member.id,
+          name: "x.pdf",
+          contentType: "application/pdf",
+          size: bytes.length,
+          sha256: hex(bytes) as FileStore.Sha256,
+          createdAt: start
+        }
+        const failed = yield* Effect.either(
+          uow.transaction(Effect.zipRight(store.put(file, bytes), Effect.fail("boom" as const)))
+        )
+        assert.isTrue(failed._tag === "Left")
+        assert.isTrue(Option.isNone(yield* store.head(file.id)))
+      })
+    )
+  )
+})

@@ -1,0 +1,242 @@
+import { assert, describe, it } from "@effect/vitest"
+import { AuditTrail, Lists, Outcome, Publishing, Responding, Selection } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect, Either } from "effect"
+import { expectError, withWorld } from "./helpers.js"
+import { notices, proposal } from "./support.js"
+
+const key = { idempotencyKey: "respond-7f3a9c" }
+
+describe("Idempotency", () => {
+  it.effect("R63: a repeat with the same key and input returns the first result and changes nothing", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const trail = yield* AuditTrail.AuditTrail
+        const publishing = yield* Publishing.Publishing
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const input = { demandId: demand.id, proposal: proposal() }
+
+        const first = yield* responding.respond(world.institute.account, input, key)
+        const again = yield* responding.respond(world.institute.account, input, key)
+        const third = yield* responding.respond(world.institute.account, { ...input }, key)
+        assert.deepStrictEqual(again, first)
+        assert.deepStrictEqual(third, first)
+
+        const stored = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          stored.items.map((r) => r.id),
+          [first.id]
+        )
+        const events = (yield* trail.list(world.enterprise.account, { demandId: demand.id, limit: 100 }))
+          .items
+        assert.lengthOf(
+          events.filter((e) => e.action === "response.submitted"),
+          1
+        )
+        assert.lengthOf(yield* notices("response_received"), 1)
+        assert.strictEqual(
+          (yield* publishing.get(world.enterprise.account, { demandId: demand.id })).demand.responseCount,
+          1
+        )
+      })
+    )
+  )
+
+  it.effect("R63: the same input in another key order is the same input", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const p = proposal()
+        const first = yield* responding.respond(
+          world.institute.account,
+          { demandId: demand.id, proposal: { title: p.title, content: p.content } },
+          key
+        )
+        const again = yield* responding.respond(
+          world.institute.account,
+          { proposal: { content: p.content, title: p.title }, demandId: demand.id },
+          key
+        )
+        assert.strictEqual(again.id, first.id)
+      })
+    )
+  )
+
+  it.effect("R63: a repeat returns the first result even after the state has moved on", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const input = { demandId: demand.id, proposal: proposal() }
+        const first = yield* responding.respond(world.institute.account, input, key)
+        const adoptKey = { idempotencyKey: "adopt-1" }
+        const adopted = yield* selection.adopt(world.enterprise.account, { responseId: first.id }, adoptKey)
+        // Intake is closed now, yet the repeat is answered from the first run.
+        const again = yield* responding.respond(world.institute.account, input, key)
+        assert.deepStrictEqual(again, first)
+        // And the adoption repeated does not notify twice.
+        const adoptedAgain = yield* selection.adopt(
+          world.enterprise.account,
+          { responseId: first.id },
+          adoptKey
+        )
+        assert.deepStrictEqual(adoptedAgain, adopted)
+        assert.lengthOf(yield* notices("response_adopted"), 1)
+        // Without the key, the adoption is refused as it should be.
+        yield* expectError(
+          selection.adopt(world.enterprise.account, { responseId: first.id }),
+          "InvalidState",
+          "R23"
+        )
+      })
+    )
+  )
+
+  it.effect("R63: the same key with a different input is refused", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const first = yield* responding.respond(
+          world.institute.account,
+          { demandId: demand.id, proposal: proposal() },
+          key
+        )
+        yield* expectError(
+          responding.respond(
+            world.institute.account,
+            { demandId: demand.id, proposal: proposal("另一方案") },
+            key
+          ),
+          "IdempotencyKeyReused",
+          "R63",
+          "idempotencyKey"
+        )
+        const other = yield* Fixtures.publish(world, world.enterprise2.account)
+        yield* expectError(
+          responding.respond(world.institute.account, { demandId: other.id, proposal: proposal() }, key),
+          "IdempotencyKeyReused",
+          "R63"
+        )
+        // Another command with the same key.
+        yield* expectError(
+          responding.withdraw(world.institute.account, { responseId: first.id }, key),
+          "IdempotencyKeyReused",
+          "R63"
+        )
+        const stored = yield* lists.response(world.institute.account, { responseId: first.id })
+        assert.strictEqual(stored.status, "submitted")
+        assert.strictEqual(stored.proposal.title, first.proposal.title)
+        const mine = yield* lists.myResponses(world.institute.account, {})
+        assert.deepStrictEqual(
+          mine.items.map((r) => r.id),
+          [first.id]
+        )
+      })
+    )
+  )
+
+  it.effect("R63: keys belong to the account that sent them", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const input = { demandId: demand.id, proposal: proposal() }
+        const a = yield* responding.respond(world.institute.account, input, key)
+        const b = yield* responding.respond(world.expert.account, input, key)
+        assert.notStrictEqual(a.id, b.id)
+        assert.strictEqual(b.responderId, world.expert.member.id)
+      })
+    )
+  )
+
+  it.effect("R63: a failed command stores nothing under its key", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const outcome = yield* Outcome.Outcome
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const earlier = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal("先前的方案")
+        })
+        const input = { demandId: demand.id, proposal: proposal("新方案") }
+        yield* expectError(responding.respond(world.institute.account, input, key), "InvalidState", "R21")
+        yield* responding.withdraw(world.institute.account, { responseId: earlier.id })
+        const retried = yield* responding.respond(world.institute.account, input, key)
+        assert.strictEqual(retried.status, "submitted")
+        assert.strictEqual(retried.proposal.title, "新方案")
+        assert.deepStrictEqual(yield* responding.respond(world.institute.account, input, key), retried)
+
+        // A refused input (R31) leaves the key free for the corrected request.
+        const own = yield* Fixtures.publish(world, world.institution.account, Fixtures.onBehalf(world))
+        const solveKey = { idempotencyKey: "solve-1" }
+        yield* expectError(
+          outcome.solved(world.institution.account, { demandId: own.id }, solveKey),
+          "InvalidInput",
+          "R31"
+        )
+        const solved = yield* outcome.solved(
+          world.institution.account,
+          { demandId: own.id, serviceFee: 300_000 },
+          solveKey
+        )
+        assert.strictEqual(solved.state, "solved")
+      })
+    )
+  )
+
+  it.effect("R63: concurrent repeats with one key run the command once", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const input = { demandId: demand.id, proposal: proposal() }
+        const results = yield* Effect.all(
+          Array.from({ length: 6 }, () =>
+            Effect.either(responding.respond(world.institute.account, input, key))
+          ),
+          { concurrency: "unbounded" }
+        )
+        assert.isTrue(results.every(Either.isRight))
+        const ids = new Set(results.map((r) => Either.getOrThrow(r).id))
+        assert.strictEqual(ids.size, 1)
+        const stored = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+        assert.lengthOf(stored.items, 1)
+        assert.lengthOf(yield* notices("response_received"), 1)
+      })
+    )
+  )
+
+  it.effect("R63: a malformed key is refused before anything runs", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        for (const idempotencyKey of ["", "has space", "键", "x".repeat(256)]) {
+          yield* expectError(
+            responding.respond(
+              world.institute.account,
+              { demandId: demand.id, proposal: proposal() },
+              { idempotencyKey }
+            ),
+            "InvalidInput",
+            "R63",
+            "idempotencyKey"
+          )
+        }
+        assert.lengthOf(
+          (yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })).items,
+          0
+        )
+      })
+    )
+  )
+})

@@ -1,0 +1,464 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Consulting, Lists, Outcome, Pagination, Publishing, Responding, Selection } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Effect, TestClock } from "effect"
+import { at, expectError, start, withWorld } from "./helpers.js"
+import { deadlineEnd, justAfter, proposal, selectionEnd } from "./support.js"
+
+const tick = TestClock.adjust("1 second")
+
+type Paged<A> = { readonly items: ReadonlyArray<A>; readonly nextCursor: string | null }
+
+/** Follows `nextCursor` to the end; returns the pages' sizes and every item in order. */
+const walk = <A, E, R>(page: (cursor: string | undefined) => Effect.Effect<Paged<A>, E, R>) =>
+  Effect.gen(function* () {
+    const sizes: Array<number> = []
+    const items: Array<A> = []
+    let cursor: string | undefined
+    do {
+      const next = yield* page(cursor)
+      sizes.push(next.items.length)
+      items.push(...next.items)
+      cursor = next.nextCursor ?? undefined
+    } while (cursor !== undefined && sizes.length < 100)
+    return { sizes, items }
+  })
+
+const chipForm = {
+  title: "车规级芯片封装可靠性提升",
+  summary: {
+    mainProblem: "车规级芯片在高温循环下焊点开裂",
+    keyTechnology: "-40℃至150℃循环1000次无失效",
+    expectedGoal: "通过AEC-Q100认证"
+  },
+  keywords: ["芯片", "封装"],
+  field: "电子信息",
+  region: "北京市"
+}
+
+const riceForm = {
+  title: "盐碱地水稻耐盐品种选育",
+  summary: {
+    mainProblem: "滨海盐碱地水稻产量低",
+    keyTechnology: "耐盐度达到千分之六",
+    expectedGoal: "亩产提高百分之二十"
+  },
+  keywords: ["水稻", "耐盐"],
+  field: "现代农业"
+}
+
+describe("Lists", () => {
+  it.effect(
+    "§9: my demands show number, status, counts, deadline, selection end and the actions allowed now",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          const publishing = yield* Publishing.Publishing
+          const responding = yield* Responding.Responding
+          const draft = yield* publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ title: "草稿需求" })
+          )
+          yield* tick
+          const pending = yield* publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ title: "待审需求" })
+          )
+          yield* publishing.submit(world.enterprise.account, { demandId: pending.id })
+          yield* tick
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+          yield* responding.respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal("专家方案")
+          })
+          yield* Fixtures.publish(world, world.enterprise2.account)
+
+          const mine = yield* lists.myDemands(world.enterprise.account, {})
+          assert.deepStrictEqual(
+            mine.items.map((d) => d.id),
+            [demand.id, pending.id, draft.id]
+          )
+          const [published, waiting, drafted] = mine.items
+          assert.strictEqual(published!.number, "ZB20260001")
+          assert.strictEqual(published!.title, demand.form.title)
+          assert.strictEqual(published!.field, "新材料及应用")
+          assert.strictEqual(published!.state, "published")
+          assert.strictEqual(published!.phase, "taking_responses")
+          assert.strictEqual(published!.responseCount, 2)
+          assert.strictEqual(published!.responseDeadline, "2026-06-03")
+          assert.isTrue(DateTime.Equivalence(published!.publishedAt!, DateTime.add(start, { seconds: 2 })))
+          assert.strictEqual(DateTime.formatIso(published!.selectionEndsAt!), "2026-06-17T15:59:59.999Z")
+          assert.deepStrictEqual([...published!.actions].sort(), [
+            "adopt",
+            "end_selection",
+            "log_service",
+            "record_solved",
+            "record_unsolved",
+            "view_responses"
+          ])
+          assert.strictEqual(waiting!.state, "pending_review")
+          assert.isNull(waiting!.number)
+          assert.deepStrictEqual(waiting!.actions, [])
+          assert.strictEqual(drafted!.state, "draft")
+          assert.deepStrictEqual([...drafted!.actions].sort(), ["edit", "submit"])
+
+          // After the deadline: still selecting, and the demand may be restarted.
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          const later = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] }))
+            .items[0]!
+          assert.strictEqual(later.phase, "selecting")
+          assert.include(later.actions, "adopt")
+          assert.include(later.actions, "restart")
+          // After the selection window: no adoption any more.
+          yield* at(justAfter(yield* selectionEnd(demand)))
+          const over = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] })).items[0]!
+          assert.strictEqual(over.phase, "selection_over")
+          assert.notInclude(over.actions, "adopt")
+          assert.notInclude(over.actions, "end_selection")
+          assert.include(over.actions, "view_responses")
+
+          // Filters.
+          const drafts = yield* lists.myDemands(world.enterprise.account, {
+            states: ["draft", "pending_review"]
+          })
+          assert.deepStrictEqual(
+            drafts.items.map((d) => d.id),
+            [pending.id, draft.id]
+          )
+          const found = yield* lists.myDemands(world.enterprise.account, { keyword: "待审" })
+          assert.deepStrictEqual(
+            found.items.map((d) => d.id),
+            [pending.id]
+          )
+          yield* expectError(lists.myDemands(null, {}), "Denied", "R5")
+        })
+      )
+  )
+
+  it.effect("§9: the public hall shows the actions a reader may take now", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const actionsFor = (account: typeof world.operator | null) =>
+          Effect.map(lists.hall(account, {}), (page) => [...page.items[0]!.actions].sort())
+        assert.deepStrictEqual(yield* actionsFor(world.institute.account), ["consult", "respond"])
+        assert.deepStrictEqual(yield* actionsFor(null), [])
+        assert.notInclude(yield* actionsFor(world.enterprise.account), "respond")
+        const r = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: r.id })
+        assert.deepStrictEqual(yield* actionsFor(world.expert.account), ["consult"])
+      })
+    )
+  )
+
+  it.effect("§9: responses submitted to me show demand, responder, time, status and consult thread", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const elsewhere = yield* Fixtures.publish(world, world.enterprise2.account)
+        const { thread } = yield* consulting.ask(world.institute.account, {
+          demandId: demand.id,
+          text: "请问预算？"
+        })
+        const a = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        yield* tick
+        const b = yield* responding.respond(world.expert.account, {
+          demandId: demand.id,
+          proposal: proposal("专家方案")
+        })
+        yield* tick
+        const c = yield* responding.respond(world.serviceInstitution.account, {
+          demandId: demand.id,
+          proposal: proposal("服务机构方案")
+        })
+        yield* tick
+        yield* responding.respond(world.institute.account, { demandId: elsewhere.id, proposal: proposal() })
+        yield* responding.withdraw(world.serviceInstitution.account, { responseId: c.id })
+        yield* selection.adopt(world.enterprise.account, { responseId: a.id })
+
+        const toMe = yield* lists.responsesToMe(world.enterprise.account, {})
+        assert.deepStrictEqual(
+          toMe.items.map((r) => [r.id, r.status]),
+          [
+            [c.id, "withdrawn"],
+            [b.id, "submitted"],
+            [a.id, "adopted"]
+          ]
+        )
+        const first = toMe.items[2]!
+        assert.strictEqual(first.demandId, demand.id)
+        assert.strictEqual(first.demandNumber, demand.number)
+        assert.strictEqual(first.demandTitle, demand.form.title)
+        assert.strictEqual(first.responderId, world.institute.member.id)
+        assert.strictEqual(first.responderName, world.institute.member.name)
+        assert.strictEqual(first.proposalTitle, a.proposal.title)
+        assert.isTrue(DateTime.Equivalence(first.submittedAt, a.submittedAt))
+        assert.strictEqual(first.threadId, thread.id)
+        assert.isNull(toMe.items[1]!.threadId)
+
+        // Filters; and once selection ends the open one reads as not adopted.
+        const adopted = yield* lists.responsesToMe(world.enterprise.account, { statuses: ["adopted"] })
+        assert.deepStrictEqual(
+          adopted.items.map((r) => r.id),
+          [a.id]
+        )
+        yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+        const after = yield* lists.responsesToMe(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          after.items.map((r) => r.status),
+          ["withdrawn", "not_adopted", "adopted"]
+        )
+        // Another member gets none of them.
+        const theirs = yield* lists.responsesToMe(world.enterprise2.account, {})
+        assert.deepStrictEqual(
+          theirs.items.map((r) => r.demandId),
+          [elsewhere.id]
+        )
+      })
+    )
+  )
+
+  it.effect("§9: my responses list the responder's own responses only", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const responding = yield* Responding.Responding
+        const outcome = yield* Outcome.Outcome
+        const one = yield* Fixtures.publish(world, world.enterprise.account)
+        const two = yield* Fixtures.publish(world, world.enterprise2.account, chipForm)
+        const a = yield* responding.respond(world.institute.account, {
+          demandId: one.id,
+          proposal: proposal()
+        })
+        yield* tick
+        const b = yield* responding.respond(world.institute.account, {
+          demandId: two.id,
+          proposal: proposal("芯片方案")
+        })
+        yield* responding.respond(world.expert.account, { demandId: one.id, proposal: proposal("专家方案") })
+        yield* outcome.solved(world.enterprise.account, { demandId: one.id })
+
+        const mine = yield* lists.myResponses(world.institute.account, {})
+        assert.deepStrictEqual(
+          mine.items.map((r) => [r.id, r.demandNumber, r.demandTitle, r.status]),
+          [
+            [b.id, two.number, chipForm.title, "submitted"],
+            [a.id, one.number, one.form.title, "not_adopted"]
+          ]
+        )
+        for (const r of mine.items) assert.strictEqual(r.responderId, world.institute.member.id)
+        const onlyTwo = yield* lists.myResponses(world.institute.account, { demandId: two.id })
+        assert.deepStrictEqual(
+          onlyTwo.items.map((r) => r.id),
+          [b.id]
+        )
+        assert.lengthOf((yield* lists.myResponses(world.serviceInstitution.account, {})).items, 0)
+      })
+    )
+  )
+
+  it.effect("§9: the public hall finds Chinese keywords in title, summary and keywords", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        const graphene = yield* Fixtures.publish(world, world.enterprise.account)
+        const chip = yield* Fixtures.publish(world, world.enterprise2.account, chipForm)
+        const rice = yield* Fixtures.publish(world, world.enterprise.account, riceForm)
+        // Not public: a draft that would match.
+        yield* publishing.draft(world.enterprise.account, yield* Fixtures.form({ title: "芯片草稿" }))
+        const search = (keyword: string) =>
+          Effect.map(lists.hall(null, { keyword }), (page) => page.items.map((d) => d.id).sort())
+
+        assert.deepStrictEqual(yield* search("石墨烯"), [graphene.id])
+        assert.deepStrictEqual(yield* search("芯片"), [chip.id])
+        assert.deepStrictEqual(yield* search("良率"), [graphene.id])
+        assert.deepStrictEqual(yield* search("耐盐"), [rice.id])
+        assert.deepStrictEqual(yield* search("AEC-q100"), [chip.id])
+        assert.deepStrictEqual(yield* search("  水稻 "), [rice.id])
+        assert.deepStrictEqual(yield* search("量子"), [])
+      })
+    )
+  )
+
+  it.effect("§9: the public hall filters by field, region, state and intake", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const outcome = yield* Outcome.Outcome
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const graphene = yield* Fixtures.publish(world, world.enterprise.account)
+        const chip = yield* Fixtures.publish(world, world.enterprise2.account, chipForm)
+        const rice = yield* Fixtures.publish(world, world.enterprise.account, {
+          ...riceForm,
+          region: "天津市"
+        })
+        const solved = yield* Fixtures.publish(world, world.enterprise2.account, {
+          title: "已解决的石墨烯需求"
+        })
+        yield* outcome.solved(world.enterprise2.account, { demandId: solved.id })
+        const closed = yield* Fixtures.publish(world, world.enterprise.account, {
+          title: "已采纳的石墨烯需求"
+        })
+        const r = yield* responding.respond(world.institute.account, {
+          demandId: closed.id,
+          proposal: proposal()
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: r.id })
+
+        const ids = (input: Parameters<typeof lists.hall>[1]) =>
+          Effect.map(lists.hall(null, input), (page) => page.items.map((d) => d.id).sort())
+        const sorted = (...xs: ReadonlyArray<string>) => [...xs].sort()
+
+        assert.deepStrictEqual(yield* ids({}), sorted(graphene.id, chip.id, rice.id, solved.id, closed.id))
+        assert.deepStrictEqual(yield* ids({ field: "电子信息" }), [chip.id])
+        assert.deepStrictEqual(yield* ids({ field: "现代农业" }), [rice.id])
+        assert.deepStrictEqual(yield* ids({ region: "北京市" }), [chip.id])
+        assert.deepStrictEqual(
+          yield* ids({ region: "天津市" }),
+          sorted(graphene.id, rice.id, solved.id, closed.id)
+        )
+        assert.deepStrictEqual(
+          yield* ids({ region: "天津市", field: "新材料及应用", keyword: "石墨烯" }),
+          sorted(graphene.id, solved.id, closed.id)
+        )
+        assert.deepStrictEqual(yield* ids({ states: ["solved"] }), [solved.id])
+        assert.deepStrictEqual(yield* ids({ takingResponses: true }), sorted(graphene.id, chip.id, rice.id))
+        assert.deepStrictEqual(yield* ids({ field: "海洋" }), [])
+      })
+    )
+  )
+
+  it.effect("§9: cursor pages walk 45 demands 10 at a time with no duplicate and no gap", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const published: Array<string> = []
+        for (let i = 0; i < 45; i++) {
+          // Every third demand shares its publication instant with the previous ones: ties break by id.
+          if (i % 3 === 0) yield* tick
+          const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10 + (i % 7))
+          published.push(demand.id)
+        }
+        const all = [...published].sort()
+
+        const hall = yield* walk((cursor) => lists.hall(null, { limit: 10, ...(cursor ? { cursor } : {}) }))
+        assert.deepStrictEqual(hall.sizes, [10, 10, 10, 10, 5])
+        assert.strictEqual(new Set(hall.items.map((d) => d.id)).size, 45)
+        assert.deepStrictEqual(hall.items.map((d) => d.id).sort(), all)
+        const whole = yield* lists.hall(null, { limit: 100 })
+        assert.deepStrictEqual(
+          hall.items.map((d) => d.id),
+          whole.items.map((d) => d.id)
+        )
+        for (let i = 1; i < hall.items.length; i++) {
+          assert.isTrue(
+            DateTime.greaterThanOrEqualTo(hall.items[i - 1]!.publishedAt!, hall.items[i]!.publishedAt!)
+          )
+        }
+
+        const byDeadline = yield* walk((cursor) =>
+          lists.myDemands(world.enterprise.account, {
+            sort: "deadline",
+            limit: 10,
+            ...(cursor ? { cursor } : {})
+          })
+        )
+        assert.deepStrictEqual(byDeadline.sizes, [10, 10, 10, 10, 5])
+        assert.deepStrictEqual(byDeadline.items.map((d) => d.id).sort(), all)
+        for (let i = 1; i < byDeadline.items.length; i++) {
+          assert.isTrue(byDeadline.items[i - 1]!.responseDeadline <= byDeadline.items[i]!.responseDeadline)
+        }
+
+        // Every page size walks the same order.
+        for (const limit of [1, 7, 44, 45]) {
+          const pages = yield* walk((cursor) => lists.hall(null, { limit, ...(cursor ? { cursor } : {}) }))
+          assert.deepStrictEqual(
+            pages.items.map((d) => d.id),
+            whole.items.map((d) => d.id)
+          )
+          assert.strictEqual(pages.sizes.length, Math.ceil(45 / limit))
+        }
+      })
+    )
+  )
+
+  it.effect("§9: demands published between pages neither repeat nor hide rows", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const original: Array<string> = []
+        for (let i = 0; i < 25; i++) {
+          if (i % 2 === 0) yield* tick
+          original.push((yield* Fixtures.publish(world, world.enterprise.account)).id)
+        }
+        const seen: Array<string> = []
+        let cursor: string | undefined
+        let pages = 0
+        do {
+          const page = yield* lists.hall(null, { limit: 10, ...(cursor ? { cursor } : {}) })
+          seen.push(...page.items.map((d) => d.id))
+          cursor = page.nextCursor ?? undefined
+          pages++
+          // Newer demands arrive while the reader pages.
+          yield* tick
+          yield* Fixtures.publish(world, world.enterprise2.account)
+        } while (cursor !== undefined && pages < 10)
+        assert.strictEqual(new Set(seen).size, seen.length)
+        assert.deepStrictEqual([...seen].sort(), [...original].sort())
+      })
+    )
+  )
+
+  it.effect("§9: an invalid cursor is refused on the field cursor", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        for (let i = 0; i < 3; i++) yield* Fixtures.publish(world, world.enterprise.account)
+        const bad = [
+          "not-a-cursor",
+          "%%%",
+          Pagination.encodeCursor(["only-one-part"]),
+          Pagination.encodeCursor([1, "a", "b"]),
+          "x".repeat(600)
+        ]
+        for (const cursor of bad) {
+          yield* expectError(lists.hall(null, { cursor }), "InvalidInput", "§9", "cursor")
+          yield* expectError(
+            lists.myDemands(world.enterprise.account, { cursor }),
+            "InvalidInput",
+            "§9",
+            "cursor"
+          )
+          yield* expectError(
+            lists.responsesToMe(world.enterprise.account, { cursor }),
+            "InvalidInput",
+            "§9",
+            "cursor"
+          )
+        }
+        // A cursor this list handed out is accepted.
+        const first = yield* lists.hall(null, { limit: 1 })
+        const second = yield* lists.hall(null, { limit: 1, cursor: first.nextCursor! })
+        assert.lengthOf(second.items, 1)
+        assert.notStrictEqual(second.items[0]!.id, first.items[0]!.id)
+      })
+    )
+  )
+})

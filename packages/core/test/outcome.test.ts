@@ -1,0 +1,404 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Lists, Outcome, Publishing, Responding, Review, Selection } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect } from "effect"
+import { at, expectError, withWorld } from "./helpers.js"
+import { activeCommission, deadlineEnd, justAfter, notices, phoneOf, proposal } from "./support.js"
+
+const entry = (date: string, text: string) => ({ date, text })
+
+describe("Outcome", () => {
+  it.effect("R30: the managing side appends service-log entries, listed in order", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const texts = ["与研究所首次对接", "签订技术开发合同", "完成中试样品"]
+        for (const [i, text] of texts.entries()) {
+          const appended = yield* outcome.appendLog(world.enterprise.account, {
+            demandId: demand.id,
+            entry: entry(`2026-05-0${5 + i}`, text)
+          })
+          assert.strictEqual(appended.seq, i + 1)
+          assert.strictEqual(appended.authorAccountId, world.enterprise.account)
+        }
+        const log = yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          log.map((e) => [e.seq, e.date, e.text]),
+          texts.map((t, i) => [i + 1, `2026-05-0${5 + i}`, t])
+        )
+        const rest = yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id, afterSeq: 1 })
+        assert.deepStrictEqual(
+          rest.map((e) => e.seq),
+          [2, 3]
+        )
+      })
+    )
+  )
+
+  it.effect("R30: only the managing side appends; the client reads the log; others do not find it", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        yield* activeCommission(world)
+        const demand = yield* Fixtures.publish(
+          world,
+          world.institution.account,
+          Fixtures.onBehalf(world, world.enterprise.member.id)
+        )
+        yield* outcome.appendLog(world.institution.account, {
+          demandId: demand.id,
+          entry: entry("2026-05-04", "走访企业，梳理技术需求")
+        })
+        // The commissioning enterprise follows the progress but does not act (R2).
+        const read = yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          read.map((e) => e.text),
+          ["走访企业，梳理技术需求"]
+        )
+        yield* expectError(
+          outcome.appendLog(world.enterprise.account, {
+            demandId: demand.id,
+            entry: entry("2026-05-04", "企业补充")
+          }),
+          "Denied",
+          "R2"
+        )
+        // Others: no writing, and the log is not found.
+        yield* expectError(
+          outcome.appendLog(world.institute.account, {
+            demandId: demand.id,
+            entry: entry("2026-05-04", "冒充")
+          }),
+          "Denied",
+          "R2"
+        )
+        for (const other of [world.institute.account, world.enterprise2.account]) {
+          yield* expectError(outcome.serviceLog(other, { demandId: demand.id }), "NotFound", "R5")
+        }
+        yield* expectError(outcome.serviceLog(null, { demandId: demand.id }), "Denied", "R5")
+        assert.lengthOf(yield* outcome.serviceLog(world.operator, { demandId: demand.id }), 1)
+      })
+    )
+  )
+
+  it.effect("R30: entries are appended to a published demand only", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const publishing = yield* Publishing.Publishing
+        const draft = yield* publishing.draft(world.enterprise.account, yield* Fixtures.form())
+        yield* expectError(
+          outcome.appendLog(world.enterprise.account, {
+            demandId: draft.id,
+            entry: entry("2026-05-04", "草稿")
+          }),
+          "InvalidState",
+          "R30"
+        )
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+        yield* expectError(
+          outcome.appendLog(world.enterprise.account, {
+            demandId: demand.id,
+            entry: entry("2026-05-04", "已解决")
+          }),
+          "InvalidState",
+          "R30"
+        )
+      })
+    )
+  )
+
+  it.effect("R31: an institution's solved demand needs its service fee", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const publishing = yield* Publishing.Publishing
+        const demand = yield* Fixtures.publish(world, world.institution.account, Fixtures.onBehalf(world))
+        yield* expectError(
+          outcome.solved(world.institution.account, { demandId: demand.id }),
+          "InvalidInput",
+          "R31",
+          "serviceFee"
+        )
+        yield* expectError(
+          outcome.solved(world.institution.account, { demandId: demand.id, serviceFee: -1 }),
+          "InvalidInput",
+          "R31",
+          "serviceFee"
+        )
+        yield* expectError(
+          outcome.solved(world.institution.account, { demandId: demand.id, serviceFee: 12.5 }),
+          "InvalidInput",
+          "R31",
+          "serviceFee"
+        )
+        assert.strictEqual(
+          (yield* publishing.get(world.institution.account, { demandId: demand.id })).demand.state,
+          "published"
+        )
+        const solved = yield* outcome.solved(world.institution.account, {
+          demandId: demand.id,
+          serviceFee: 8_000_000
+        })
+        assert.strictEqual(solved.state, "solved")
+        assert.strictEqual(solved.outcome, "solved")
+        assert.strictEqual(solved.serviceFee, 8_000_000)
+        assert.isNotNull(solved.closedAt)
+      })
+    )
+  )
+
+  it.effect("R31: an enterprise's own demand is solved without a fee", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const solved = yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(solved.state, "solved")
+        assert.isNull(solved.serviceFee)
+        yield* expectError(
+          outcome.solved(world.enterprise.account, { demandId: demand.id }),
+          "InvalidState",
+          "R31"
+        )
+      })
+    )
+  )
+
+  it.effect("R31: solving closes the demand and ends selection with its notices", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const publishing = yield* Publishing.Publishing
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const adopted = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        const other = yield* responding.respond(world.expert.account, {
+          demandId: demand.id,
+          proposal: proposal("专家方案")
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: adopted.id })
+        yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+
+        const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(view.demand.state, "solved")
+        assert.strictEqual(view.phase, "selection_over")
+        assert.notInclude(view.actions, "adopt")
+        const sent = yield* notices("response_not_adopted")
+        assert.deepStrictEqual(
+          sent.map((m) => m.recipientPhone),
+          [yield* phoneOf(world.expert.account)]
+        )
+        assert.strictEqual(
+          (yield* lists.response(world.expert.account, { responseId: other.id })).status,
+          "not_adopted"
+        )
+        assert.strictEqual(
+          (yield* lists.response(world.institute.account, { responseId: adopted.id })).status,
+          "adopted"
+        )
+        yield* expectError(
+          selection.adopt(world.enterprise.account, { responseId: other.id }),
+          "InvalidState",
+          "R23"
+        )
+        yield* expectError(
+          responding.respond(world.serviceInstitution.account, { demandId: demand.id, proposal: proposal() }),
+          "InvalidState",
+          "R20"
+        )
+      })
+    )
+  )
+
+  it.effect("R31: only the managing side records the outcome", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        yield* activeCommission(world)
+        const demand = yield* Fixtures.publish(
+          world,
+          world.institution.account,
+          Fixtures.onBehalf(world, world.enterprise.member.id)
+        )
+        yield* expectError(outcome.solved(world.enterprise.account, { demandId: demand.id }), "Denied", "R2")
+        yield* expectError(
+          outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
+          "Denied",
+          "R2"
+        )
+        yield* expectError(outcome.solved(world.institute.account, { demandId: demand.id }), "Denied", "R2")
+      })
+    )
+  )
+
+  it.effect("R32: unsolved before the deadline keeps the demand published and its responses adoptable", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const first = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        const unsolved = yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(unsolved.state, "published")
+        assert.strictEqual(unsolved.outcome, "unsolved")
+
+        const page = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          page.items.map((r) => r.id),
+          [first.id]
+        )
+        const adopted = yield* selection.adopt(world.enterprise.account, { responseId: first.id })
+        assert.strictEqual(adopted.status, "adopted")
+        assert.lengthOf(yield* notices("response_adopted"), 1)
+        // Not a restart: before the deadline it is refused (R33).
+        yield* expectError(
+          outcome.restart(world.enterprise.account, {
+            demandId: demand.id,
+            form: yield* Fixtures.form({}, 60)
+          }),
+          "InvalidState",
+          "R33"
+        )
+      })
+    )
+  )
+
+  it.effect("R33: a demand is restarted only after its response deadline", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const end = yield* deadlineEnd(demand)
+        yield* at(end)
+        yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+        yield* expectError(
+          outcome.restart(world.enterprise.account, {
+            demandId: demand.id,
+            form: yield* Fixtures.form({}, 30)
+          }),
+          "InvalidState",
+          "R33"
+        )
+        yield* at(justAfter(end))
+        const restarted = yield* outcome.restart(world.enterprise.account, {
+          demandId: demand.id,
+          form: yield* Fixtures.form({}, 30)
+        })
+        assert.strictEqual(restarted.state, "pending_review")
+      })
+    )
+  )
+
+  it.effect(
+    "R33: restart: new deadline, back to review, same number, round 2, earlier responses read-only",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const review = yield* Review.Review
+          const lists = yield* Lists.Lists
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          assert.strictEqual(demand.number, "ZB20260001")
+          const old = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          const oldExpert = yield* responding.respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal("专家方案")
+          })
+          // Another demand takes the next number meanwhile.
+          const other = yield* Fixtures.publish(world, world.enterprise2.account)
+          assert.strictEqual(other.number, "ZB20260002")
+
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          const form = yield* Fixtures.form({ title: "石墨烯散热膜量产工艺（第二轮）" }, 45)
+          const restarted = yield* outcome.restart(world.enterprise.account, { demandId: demand.id, form })
+          assert.strictEqual(restarted.state, "pending_review")
+          assert.strictEqual(restarted.round, 2)
+          assert.strictEqual(restarted.number, "ZB20260001")
+          assert.strictEqual(restarted.form.responseDeadline, form.responseDeadline)
+          assert.strictEqual(restarted.form.title, "石墨烯散热膜量产工艺（第二轮）")
+
+          // The old round's selection ended: its responders are told, and its responses read as not adopted.
+          assert.deepStrictEqual(
+            (yield* notices("response_not_adopted")).map((m) => m.recipientPhone).sort(),
+            [yield* phoneOf(world.institute.account), yield* phoneOf(world.expert.account)].sort()
+          )
+          for (const r of [old, oldExpert]) {
+            assert.strictEqual(
+              (yield* lists.response(world.enterprise.account, { responseId: r.id })).status,
+              "not_adopted"
+            )
+          }
+
+          const approved = yield* review.approve(world.operator, { demandId: demand.id })
+          assert.strictEqual(approved.state, "published")
+          assert.strictEqual(approved.number, "ZB20260001")
+          assert.strictEqual(approved.round, 2)
+
+          yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: old.id }),
+            "InvalidState",
+            "R33"
+          )
+          yield* expectError(
+            responding.revise(world.institute.account, { responseId: old.id, proposal: proposal("改") }),
+            "InvalidState",
+            "R21"
+          )
+          const responses = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+          for (const item of responses.items) {
+            assert.strictEqual(item.round, 1)
+            assert.strictEqual(item.status, "not_adopted")
+          }
+
+          // The new round takes responses again, the same responder included.
+          const fresh = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal("第二轮方案")
+          })
+          assert.strictEqual(fresh.round, 2)
+          const adopted = yield* selection.adopt(world.enterprise.account, { responseId: fresh.id })
+          assert.strictEqual(adopted.status, "adopted")
+          // The not-adopted notices of round 1 were not repeated.
+          assert.lengthOf(yield* notices("response_not_adopted"), 2)
+        })
+      )
+  )
+
+  it.effect("R33: a solved demand is not restarted", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+        yield* expectError(
+          outcome.restart(world.enterprise.account, {
+            demandId: demand.id,
+            form: yield* Fixtures.form({}, 30)
+          }),
+          "InvalidState",
+          "R33"
+        )
+      })
+    )
+  )
+})

@@ -1,0 +1,660 @@
+import { assert, describe, it } from "@effect/vitest"
+import { AuditTrail, Commissioning, Lists, Membership, Outcome, Publishing, Selection } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect } from "effect"
+import { auditIds, commission, draft, type FormOverrides, myDemandIds } from "./demandHelpers.js"
+import { expectError, withWorld } from "./helpers.js"
+
+describe("publishing", () => {
+  describe("R1: who publishes", () => {
+    it.effect(
+      "R1: a registered institution publishes on behalf of its client and names a technology manager",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            yield* commission(world)
+            const demand = yield* Fixtures.publish(
+              world,
+              world.institution.account,
+              Fixtures.onBehalf(world, world.enterprise.member.id)
+            )
+            assert.strictEqual(demand.state, "published")
+            assert.strictEqual(demand.publisherId, world.institution.member.id)
+            assert.strictEqual(demand.createdBy, world.institution.account)
+            assert.strictEqual(demand.form.clientId, world.enterprise.member.id)
+            assert.strictEqual(demand.form.technologyManagerId, world.manager)
+            assert.strictEqual(demand.number, "ZB20260001")
+
+            const trail = yield* AuditTrail.AuditTrail
+            const events = yield* trail.list(world.operator, { demandId: demand.id, limit: 100 })
+            const drafted = events.items.find((e) => e.action === "demand.drafted")
+            assert.isDefined(drafted)
+            assert.strictEqual(drafted?.onBehalfOf, world.enterprise.member.id)
+            assert.strictEqual(drafted?.actorMemberId, world.institution.member.id)
+          })
+        )
+    )
+
+    it.effect(
+      "R1: a registered institution may also publish its own demand, naming a technology manager",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const demand = yield* Fixtures.publish(world, world.institution.account, Fixtures.onBehalf(world))
+            assert.strictEqual(demand.publisherId, world.institution.member.id)
+            assert.isUndefined(demand.form.clientId)
+            assert.strictEqual(demand.form.technologyManagerId, world.manager)
+          })
+        )
+    )
+
+    it.effect("R1: an institution's demand must name a technology manager", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* expectError(draft(world.institution.account), "InvalidInput", "R10", "technologyManagerId")
+          assert.deepStrictEqual(yield* myDemandIds(world.institution.account), [])
+        })
+      )
+    )
+
+    it.effect("R1: an institution names only its own technology managers", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          yield* membership.registerInstitution(world.operator, { memberId: world.unregistered.member.id })
+          const otherManager = yield* membership.addTechnologyManager(world.unregistered.account, {
+            name: "赵经理",
+            phone: Fixtures.nextPhone()
+          })
+          yield* expectError(
+            draft(world.institution.account, { technologyManagerId: otherManager.id }),
+            "InvalidInput",
+            "R1",
+            "technologyManagerId"
+          )
+          yield* expectError(
+            draft(world.institution.account, { technologyManagerId: "no-such-manager" }),
+            "InvalidInput",
+            "R1",
+            "technologyManagerId"
+          )
+        })
+      )
+    )
+
+    it.effect("R1: an unregistered institution can neither publish nor name a technology manager", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* expectError(draft(world.unregistered.account), "Denied", "R1")
+          yield* expectError(draft(world.unregistered.account, Fixtures.onBehalf(world)), "Denied", "R1")
+          const membership = yield* Membership.Membership
+          yield* expectError(
+            membership.addTechnologyManager(world.unregistered.account, {
+              name: "赵经理",
+              phone: Fixtures.nextPhone()
+            }),
+            "Denied",
+            "R1"
+          )
+          assert.deepStrictEqual(yield* myDemandIds(world.unregistered.account), [])
+        })
+      )
+    )
+
+    it.effect("R1: once registered by the operator, the institution publishes", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          yield* expectError(draft(world.unregistered.account), "Denied", "R1")
+          yield* membership.registerInstitution(world.operator, { memberId: world.unregistered.member.id })
+          const manager = yield* membership.addTechnologyManager(world.unregistered.account, {
+            name: "赵经理",
+            phone: Fixtures.nextPhone()
+          })
+          const demand = yield* Fixtures.publish(world, world.unregistered.account, {
+            technologyManagerId: manager.id
+          })
+          assert.strictEqual(demand.state, "published")
+          assert.strictEqual(demand.publisherId, world.unregistered.member.id)
+        })
+      )
+    )
+
+    it.effect("R1: research institutes, experts and service institutions cannot draft demands", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          for (const party of [world.institute, world.expert, world.serviceInstitution]) {
+            yield* expectError(draft(party.account), "Denied", "R1")
+            assert.deepStrictEqual(yield* myDemandIds(party.account), [])
+          }
+        })
+      )
+    )
+
+    it.effect("R1: an enterprise cannot name a technology manager or publish on behalf of a client", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const before = yield* auditIds(world)
+          yield* expectError(
+            draft(world.enterprise.account, { technologyManagerId: world.manager }),
+            "Denied",
+            "R1"
+          )
+          yield* expectError(
+            draft(world.enterprise.account, { clientId: world.enterprise2.member.id }),
+            "Denied",
+            "R1"
+          )
+          yield* expectError(
+            draft(world.enterprise.account, Fixtures.onBehalf(world, world.enterprise2.member.id)),
+            "Denied",
+            "R1"
+          )
+          assert.deepStrictEqual(yield* myDemandIds(world.enterprise.account), [])
+          assert.deepStrictEqual(yield* auditIds(world), before)
+        })
+      )
+    )
+
+    it.effect("R1: an enterprise cannot name a technology manager when editing its draft either", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const d = yield* draft(world.enterprise.account)
+          const form = yield* Fixtures.form({ technologyManagerId: world.manager })
+          yield* expectError(
+            publishing.edit(world.enterprise.account, { demandId: d.id, form }),
+            "Denied",
+            "R1"
+          )
+          const read = yield* publishing.get(world.enterprise.account, { demandId: d.id })
+          assert.isUndefined(read.demand.form.technologyManagerId)
+          assert.strictEqual(read.demand.version, 1)
+        })
+      )
+    )
+  })
+
+  describe("R41: publishing for a client needs an active commission", () => {
+    it.effect("R41: without a commission the institution cannot name a client", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* expectError(
+            draft(world.institution.account, Fixtures.onBehalf(world, world.enterprise.member.id)),
+            "Denied",
+            "R41"
+          )
+          assert.deepStrictEqual(yield* myDemandIds(world.enterprise.account), [])
+        })
+      )
+    )
+
+    it.effect("R41: a requested, declined or ended commission does not allow it; an active one does", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          const forClient = (client: Fixtures.Party) =>
+            draft(world.institution.account, Fixtures.onBehalf(world, client.member.id))
+
+          const requested = yield* commissioning.request(world.enterprise.account, {
+            institutionId: world.institution.member.id,
+            message: "请代为发布"
+          })
+          yield* expectError(forClient(world.enterprise), "Denied", "R41")
+
+          yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
+          const d = yield* forClient(world.enterprise)
+          assert.strictEqual(d.form.clientId, world.enterprise.member.id)
+          // the commission is with enterprise, not enterprise2
+          yield* expectError(forClient(world.enterprise2), "Denied", "R41")
+
+          yield* commissioning.end(world.enterprise.account, { commissionId: requested.id })
+          yield* expectError(forClient(world.enterprise), "Denied", "R41")
+
+          const declined = yield* commissioning.request(world.enterprise2.account, {
+            institutionId: world.institution.member.id,
+            message: "请代为发布"
+          })
+          yield* commissioning.decline(world.institution.account, { commissionId: declined.id })
+          yield* expectError(forClient(world.enterprise2), "Denied", "R41")
+        })
+      )
+    )
+
+    it.effect("R41: the commissioning enterprise fills in nothing and finds the demand in its list", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* commission(world)
+          const demand = yield* Fixtures.publish(
+            world,
+            world.institution.account,
+            Fixtures.onBehalf(world, world.enterprise.member.id)
+          )
+          const lists = yield* Lists.Lists
+          const mine = yield* lists.myDemands(world.enterprise.account, { role: "client" })
+          assert.deepStrictEqual(
+            mine.items.map((d) => d.id),
+            [demand.id]
+          )
+          const published = yield* lists.myDemands(world.enterprise.account, { role: "publisher" })
+          assert.deepStrictEqual(published.items, [])
+          assert.notStrictEqual(demand.createdBy, world.enterprise.account)
+        })
+      )
+    )
+  })
+
+  describe("R2: only the publisher manages; the client reads", () => {
+    it.effect(
+      "R2: the commissioning enterprise reads its unpublished demand but cannot edit or submit it",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            yield* commission(world)
+            const publishing = yield* Publishing.Publishing
+            const d = yield* draft(
+              world.institution.account,
+              Fixtures.onBehalf(world, world.enterprise.member.id)
+            )
+
+            const read = yield* publishing.get(world.enterprise.account, { demandId: d.id })
+            assert.strictEqual(read.demand.id, d.id)
+            assert.strictEqual(read.demand.state, "draft")
+            assert.deepStrictEqual(read.actions, [])
+
+            const form = yield* Fixtures.form({
+              ...Fixtures.onBehalf(world, world.enterprise.member.id),
+              title: "改名"
+            })
+            yield* expectError(
+              publishing.edit(world.enterprise.account, { demandId: d.id, form }),
+              "Denied",
+              "R2"
+            )
+            yield* expectError(
+              publishing.submit(world.enterprise.account, { demandId: d.id }),
+              "Denied",
+              "R2"
+            )
+
+            const after = yield* publishing.get(world.institution.account, { demandId: d.id })
+            assert.strictEqual(after.demand.state, "draft")
+            assert.strictEqual(after.demand.form.title, d.form.title)
+            assert.strictEqual(after.demand.version, d.version)
+            assert.includeMembers([...after.actions], ["edit", "submit"])
+          })
+        )
+    )
+
+    it.effect("R2: the commissioning enterprise does not act on its published demand either", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* commission(world)
+          const demand = yield* Fixtures.publish(
+            world,
+            world.institution.account,
+            Fixtures.onBehalf(world, world.enterprise.member.id)
+          )
+          const outcome = yield* Outcome.Outcome
+          const selection = yield* Selection.Selection
+          yield* expectError(
+            outcome.appendLog(world.enterprise.account, {
+              demandId: demand.id,
+              entry: { date: "2026-05-04", text: "走访企业" }
+            }),
+            "Denied",
+            "R2"
+          )
+          yield* expectError(
+            outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
+            "Denied",
+            "R2"
+          )
+          yield* expectError(
+            outcome.solved(world.enterprise.account, { demandId: demand.id }),
+            "Denied",
+            "R2"
+          )
+          yield* expectError(
+            selection.endSelection(world.enterprise.account, { demandId: demand.id }),
+            "Denied",
+            "R2"
+          )
+          const publishing = yield* Publishing.Publishing
+          const read = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+          assert.strictEqual(read.demand.state, "published")
+          assert.strictEqual(read.demand.version, demand.version)
+          assert.deepStrictEqual(read.actions, [])
+        })
+      )
+    )
+
+    it.effect("R2: the commissioning enterprise follows its demand's progress; other members do not", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* commission(world)
+          const outcome = yield* Outcome.Outcome
+          const demand = yield* Fixtures.publish(
+            world,
+            world.institution.account,
+            Fixtures.onBehalf(world, world.enterprise.member.id)
+          )
+          yield* outcome.appendLog(world.institution.account, {
+            demandId: demand.id,
+            entry: { date: "2026-05-04", text: "走访企业，确认技术指标" }
+          })
+          const seen = yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id })
+          assert.deepStrictEqual(
+            seen.map((e) => e.text),
+            ["走访企业，确认技术指标"]
+          )
+          yield* expectError(
+            outcome.serviceLog(world.enterprise2.account, { demandId: demand.id }),
+            "NotFound",
+            "R5"
+          )
+        })
+      )
+    )
+
+    it.effect("R2: other members get NotFound (R5) for an unpublished demand; operators read it", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* commission(world)
+          const publishing = yield* Publishing.Publishing
+          const d = yield* draft(
+            world.institution.account,
+            Fixtures.onBehalf(world, world.enterprise.member.id)
+          )
+          for (const other of [
+            world.enterprise2,
+            world.institute,
+            world.expert,
+            world.serviceInstitution,
+            world.unregistered
+          ]) {
+            const error = yield* expectError(
+              publishing.get(other.account, { demandId: d.id }),
+              "NotFound",
+              "R5"
+            )
+            assert.strictEqual((error as { code?: string }).code, "demand.not_found")
+            yield* expectError(publishing.submit(other.account, { demandId: d.id }), "NotFound", "R5")
+          }
+          yield* expectError(publishing.get(null, { demandId: d.id }), "NotFound", "R5")
+          const byOperator = yield* publishing.get(world.operator, { demandId: d.id })
+          assert.strictEqual(byOperator.demand.id, d.id)
+
+          yield* publishing.submit(world.institution.account, { demandId: d.id })
+          yield* expectError(publishing.get(world.enterprise2.account, { demandId: d.id }), "NotFound", "R5")
+        })
+      )
+    )
+
+    it.effect("R2: another member reads a published demand but cannot edit it", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const publishing = yield* Publishing.Publishing
+          const read = yield* publishing.get(world.enterprise2.account, { demandId: demand.id })
+          assert.strictEqual(read.demand.id, demand.id)
+          yield* expectError(
+            publishing.submit(world.enterprise2.account, { demandId: demand.id }),
+            "Denied",
+            "R2"
+          )
+          const outcome = yield* Outcome.Outcome
+          yield* expectError(
+            outcome.appendLog(world.enterprise2.account, {
+              demandId: demand.id,
+              entry: { date: "2026-05-04", text: "走访企业" }
+            }),
+            "Denied",
+            "R2"
+          )
+        })
+      )
+    )
+  })
+
+  describe("R10: every field is validated", () => {
+    const long = (n: number) => "测".repeat(n)
+    const summary = {
+      mainProblem: "主要问题",
+      keyTechnology: "技术关键",
+      expectedGoal: "预期目标"
+    }
+    const invalid: ReadonlyArray<readonly [string, FormOverrides, string, string]> = [
+      ["empty title", { title: "" }, "title", "R10"],
+      ["blank title", { title: "   " }, "title", "R10"],
+      ["61-character title", { title: long(61) }, "title", "R10"],
+      ["empty main problem", { summary: { ...summary, mainProblem: "" } }, "summary.mainProblem", "R10"],
+      [
+        "501-character key technology",
+        { summary: { ...summary, keyTechnology: long(501) } },
+        "summary.keyTechnology",
+        "R10"
+      ],
+      [
+        "501-character expected goal",
+        { summary: { ...summary, expectedGoal: long(501) } },
+        "summary.expectedGoal",
+        "R10"
+      ],
+      ["no keywords", { keywords: [] }, "keywords", "R10"],
+      ["six keywords", { keywords: ["一", "二", "三", "四", "五", "六"] }, "keywords", "R10"],
+      ["field outside the taxonomy", { field: "航空航天" }, "field", "R10"],
+      ["negative investment", { intendedInvestment: -1 }, "intendedInvestment", "R10"],
+      ["fractional investment", { intendedInvestment: 100.5 }, "intendedInvestment", "R10"],
+      ["unsafe investment", { intendedInvestment: 2 ** 53 }, "intendedInvestment", "R10"],
+      ["unknown solving way", { solvingWay: "magic" as "other" }, "solvingWay", "R10"],
+      ["51-character region", { region: long(51) }, "region", "R10"],
+      ["unknown service mode", { serviceMode: "crowd_auction" }, "serviceMode", "R14"],
+      ["invalid contact phone", { contact: { name: "张工", phone: "12345" } }, "contact.phone", "R10"]
+    ]
+
+    for (const [name, overrides, field, rule] of invalid) {
+      it.effect(`R10: ${name} is refused naming "${field}", and nothing changes`, () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const before = yield* auditIds(world)
+            const error = yield* expectError(
+              draft(world.enterprise.account, overrides),
+              "InvalidInput",
+              rule,
+              field
+            )
+            assert.include(error.message, field)
+            assert.isString((error as { code?: string }).code)
+            assert.deepStrictEqual(yield* myDemandIds(world.enterprise.account), [])
+            assert.deepStrictEqual(yield* auditIds(world), before)
+          })
+        )
+      )
+    }
+
+    for (const [name, deadline] of [
+      ["a date that is not in the calendar", "2026-02-30"],
+      ["a 29 February of a common year", "2027-02-29"],
+      ["a date not written YYYY-MM-DD", "2026/06/30"]
+    ] as const) {
+      it.effect(`R10: responseDeadline ${name} (${deadline}) is refused, and nothing changes`, () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const before = yield* auditIds(world)
+            const error = (yield* Effect.flip(
+              draft(world.enterprise.account, { responseDeadline: deadline })
+            )) as { _tag: string; rule?: string; field?: string; message: string }
+            assert.strictEqual(error._tag, "InvalidInput")
+            assert.strictEqual(error.field, "responseDeadline")
+            // the deadline field is R10's (a calendar date) and R13's (the deadline rule)
+            assert.oneOf(error.rule, ["R10", "R13"])
+            assert.include(error.message, "responseDeadline")
+            assert.deepStrictEqual(yield* myDemandIds(world.enterprise.account), [])
+            assert.deepStrictEqual(yield* auditIds(world), before)
+          })
+        )
+      )
+    }
+
+    it.effect("R10: a form at every limit is accepted, and its values are kept (phone normalised)", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const d = yield* draft(world.enterprise.account, {
+            title: long(60),
+            summary: { mainProblem: long(500), keyTechnology: "一", expectedGoal: long(500) },
+            keywords: ["一", "二", "三", "四", "五"],
+            field: "其他",
+            intendedInvestment: 0,
+            region: long(50),
+            responseDeadline: "2028-02-29",
+            contact: { name: "张工", phone: "138 1234 5678" }
+          })
+          assert.strictEqual(d.state, "draft")
+          assert.strictEqual(d.form.title.length, 60)
+          assert.strictEqual(d.form.intendedInvestment, 0)
+          assert.strictEqual(d.form.responseDeadline, "2028-02-29")
+          assert.strictEqual(d.form.contact?.phone, "+8613812345678")
+          assert.deepStrictEqual(yield* myDemandIds(world.enterprise.account), [d.id])
+        })
+      )
+    )
+
+    it.effect("R10: every default technical field of the taxonomy is accepted", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          for (const field of [
+            "电子信息",
+            "光机电一体化",
+            "生物技术与制药",
+            "新材料及应用",
+            "现代农业",
+            "新能源与高效节能",
+            "资源与环境",
+            "高科技服务业",
+            "海洋",
+            "社会公共事业",
+            "医疗卫生",
+            "其他"
+          ]) {
+            const d = yield* draft(world.enterprise.account, { field })
+            assert.strictEqual(d.form.field, field)
+          }
+        })
+      )
+    )
+
+    it.effect("R10: title length counts characters, so 60 CJK Extension B characters fit", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          // U+20000 (𠀀) is one character but two UTF-16 code units
+          const title = "𠀀".repeat(60)
+          assert.strictEqual([...title].length, 60)
+          const d = yield* draft(world.enterprise.account, { title })
+          assert.strictEqual(d.form.title, title)
+          yield* expectError(
+            draft(world.enterprise.account, { title: "𠀀".repeat(61) }),
+            "InvalidInput",
+            "R10",
+            "title"
+          )
+        })
+      )
+    )
+
+    it.effect("R10: an invalid edit names the field and leaves the demand as it was", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const d = yield* draft(world.enterprise.account)
+          const before = yield* auditIds(world)
+          for (const [overrides, field] of [
+            [{ title: long(61) }, "form.title"],
+            [{ field: "航空航天" }, "form.field"],
+            [{ keywords: [] }, "form.keywords"]
+          ] as const) {
+            const form = yield* Fixtures.form(overrides)
+            const error = yield* expectError(
+              publishing.edit(world.enterprise.account, { demandId: d.id, form }),
+              "InvalidInput",
+              "R10"
+            )
+            // the input nests the form: "form.title", or the bare field name
+            assert.oneOf(error.field, [field, field.slice("form.".length)])
+          }
+          const read = yield* publishing.get(world.enterprise.account, { demandId: d.id })
+          assert.deepStrictEqual(read.demand, d)
+          assert.deepStrictEqual(yield* auditIds(world), before)
+        })
+      )
+    )
+  })
+
+  describe("R11: submitting", () => {
+    it.effect(
+      "R11: submitting sends a draft to review; a pending demand is neither edited nor resubmitted",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const d = yield* draft(world.enterprise.account)
+            assert.strictEqual(d.state, "draft")
+            assert.isNull(d.number)
+            const pending = yield* publishing.submit(world.enterprise.account, { demandId: d.id })
+            assert.strictEqual(pending.state, "pending_review")
+            assert.isNotNull(pending.submittedAt)
+            assert.isNull(pending.number)
+
+            const form = yield* Fixtures.form({ title: "改名" })
+            yield* expectError(
+              publishing.edit(world.enterprise.account, { demandId: d.id, form }),
+              "InvalidState",
+              "R11"
+            )
+            yield* expectError(
+              publishing.submit(world.enterprise.account, { demandId: d.id }),
+              "InvalidState",
+              "R11"
+            )
+            const read = yield* publishing.get(world.enterprise.account, { demandId: d.id })
+            assert.strictEqual(read.demand.state, "pending_review")
+            assert.strictEqual(read.demand.form.title, d.form.title)
+          })
+        )
+    )
+
+    it.effect("R11: a draft may be edited before it is submitted", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const d = yield* draft(world.enterprise.account)
+          const form = yield* Fixtures.form({ title: "碳化硅功率器件封装" })
+          const edited = yield* publishing.edit(world.enterprise.account, { demandId: d.id, form })
+          assert.strictEqual(edited.state, "draft")
+          assert.strictEqual(edited.form.title, "碳化硅功率器件封装")
+          assert.strictEqual(edited.version, d.version + 1)
+        })
+      )
+    )
+
+    it.effect("R11: a published demand can no longer be edited or submitted", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const form = yield* Fixtures.form({ title: "改名" })
+          yield* expectError(
+            publishing.edit(world.enterprise.account, { demandId: demand.id, form }),
+            "InvalidState",
+            "R11"
+          )
+          yield* expectError(
+            publishing.submit(world.enterprise.account, { demandId: demand.id }),
+            "InvalidState",
+            "R11"
+          )
+        })
+      )
+    )
+  })
+})

@@ -1,0 +1,362 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Lists, Outcome, Publishing, Responding, Selection } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Effect, Either } from "effect"
+import { at, expectError, withWorld } from "./helpers.js"
+import { activeCommission, deadlineEnd, justAfter, proposal, secondAccount } from "./support.js"
+
+describe("Responding", () => {
+  it.effect("R20: a published cooperative demand takes responses until the end of its deadline date", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        assert.strictEqual(demand.form.responseDeadline, "2026-06-03")
+        const end = yield* deadlineEnd(demand)
+        assert.strictEqual(DateTime.formatIso(end), "2026-06-03T15:59:59.999Z")
+
+        yield* at(end)
+        const response = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        assert.strictEqual(response.status, "submitted")
+        assert.strictEqual(response.round, 1)
+        assert.strictEqual(response.responderId, world.institute.member.id)
+        assert.strictEqual(response.demandId, demand.id)
+
+        yield* at(justAfter(end))
+        yield* expectError(
+          responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal() }),
+          "InvalidState",
+          "R20"
+        )
+      })
+    )
+  )
+
+  it.effect("R20: only a published demand takes responses", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const publishing = yield* Publishing.Publishing
+        const outcome = yield* Outcome.Outcome
+        const respond = (demandId: string) =>
+          responding.respond(world.institute.account, { demandId, proposal: proposal() })
+
+        const draft = yield* publishing.draft(world.enterprise.account, yield* Fixtures.form())
+        yield* expectError(respond(draft.id), "NotFound", "R5")
+        yield* publishing.submit(world.enterprise.account, { demandId: draft.id })
+        yield* expectError(respond(draft.id), "NotFound", "R5")
+
+        const solved = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* outcome.solved(world.enterprise.account, { demandId: solved.id })
+        yield* expectError(respond(solved.id), "InvalidState", "R20")
+      })
+    )
+  )
+
+  it.effect("R20: a demand whose service mode takes no responses refuses them (R14)", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.institution.account, {
+          serviceMode: "institution_service",
+          ...Fixtures.onBehalf(world)
+        })
+        assert.strictEqual(demand.state, "published")
+        yield* expectError(
+          responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() }),
+          "InvalidState",
+          "R14"
+        )
+      })
+    )
+  )
+
+  it.effect("R20: no response is taken once one is adopted in the round", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const first = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: first.id })
+        yield* expectError(
+          responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal() }),
+          "InvalidState",
+          "R24"
+        )
+      })
+    )
+  )
+
+  it.effect("R20: responses are submitted by members, not by operators", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* expectError(
+          responding.respond(world.operator, { demandId: demand.id, proposal: proposal() }),
+          "Denied",
+          "R20"
+        )
+      })
+    )
+  )
+
+  it.effect("R3: a member cannot respond to its own demand or one published on its behalf", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const own = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* expectError(
+          responding.respond(world.enterprise.account, { demandId: own.id, proposal: proposal() }),
+          "Denied",
+          "R3"
+        )
+        yield* activeCommission(world)
+        const commissioned = yield* Fixtures.publish(
+          world,
+          world.institution.account,
+          Fixtures.onBehalf(world, world.enterprise.member.id)
+        )
+        yield* expectError(
+          responding.respond(world.enterprise.account, { demandId: commissioned.id, proposal: proposal() }),
+          "Denied",
+          "R3"
+        )
+        yield* expectError(
+          responding.respond(world.institution.account, { demandId: commissioned.id, proposal: proposal() }),
+          "Denied",
+          "R3"
+        )
+      })
+    )
+  )
+
+  it.effect("R21: one active response per responder per round", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+        yield* expectError(
+          responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal("第二方案")
+          }),
+          "InvalidState",
+          "R21"
+        )
+        const colleague = yield* secondAccount(world, world.institute)
+        yield* expectError(
+          responding.respond(colleague, { demandId: demand.id, proposal: proposal("同事的方案") }),
+          "InvalidState",
+          "R21"
+        )
+        const page = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(page.items.length, 1)
+        const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+          demandId: demand.id
+        })
+        assert.strictEqual(view.demand.responseCount, 1)
+      })
+    )
+  )
+
+  it.effect("R21: concurrent responses of one responder leave exactly one active", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const results = yield* Effect.all(
+          Array.from({ length: 8 }, (_, i) =>
+            responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal: proposal(`方案${i}`)
+            })
+          ),
+          { concurrency: "unbounded", mode: "either" }
+        )
+        const ok = results.filter(Either.isRight)
+        assert.strictEqual(ok.length, 1)
+        for (const failure of results.filter(Either.isLeft)) {
+          assert.strictEqual(failure.left._tag, "InvalidState")
+          assert.strictEqual((failure.left as { rule?: string }).rule, "R21")
+        }
+        const page = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          page.items.map((r) => r.id),
+          ok.map((r) => r.right.id)
+        )
+      })
+    )
+  )
+
+  it.effect("R21: the responder revises and withdraws until the deadline", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const mine = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        const end = yield* deadlineEnd(demand)
+        yield* at(end)
+        const revised = yield* responding.revise(world.institute.account, {
+          responseId: mine.id,
+          proposal: proposal("修订后的方案")
+        })
+        assert.strictEqual(revised.id, mine.id)
+        assert.strictEqual(revised.proposal.title, "修订后的方案")
+        assert.strictEqual(revised.status, "submitted")
+        assert.isTrue(revised.version > mine.version)
+
+        yield* at(justAfter(end))
+        yield* expectError(
+          responding.revise(world.institute.account, { responseId: mine.id, proposal: proposal("再修订") }),
+          "InvalidState",
+          "R21"
+        )
+        yield* expectError(
+          responding.withdraw(world.institute.account, { responseId: mine.id }),
+          "InvalidState",
+          "R21"
+        )
+        const stored = yield* (yield* Lists.Lists).response(world.institute.account, { responseId: mine.id })
+        assert.strictEqual(stored.proposal.title, "修订后的方案")
+        assert.strictEqual(stored.status, "submitted")
+      })
+    )
+  )
+
+  it.effect("R21: an adopted or not adopted response can no longer be revised or withdrawn", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const adopted = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        const other = yield* responding.respond(world.expert.account, {
+          demandId: demand.id,
+          proposal: proposal("专家方案")
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: adopted.id })
+        yield* expectError(
+          responding.revise(world.institute.account, { responseId: adopted.id, proposal: proposal("改") }),
+          "InvalidState",
+          "R21"
+        )
+        yield* expectError(
+          responding.withdraw(world.institute.account, { responseId: adopted.id }),
+          "InvalidState",
+          "R21"
+        )
+        yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+        yield* expectError(
+          responding.revise(world.expert.account, { responseId: other.id, proposal: proposal("改") }),
+          "InvalidState",
+          "R21"
+        )
+        yield* expectError(
+          responding.withdraw(world.expert.account, { responseId: other.id }),
+          "InvalidState",
+          "R21"
+        )
+      })
+    )
+  )
+
+  it.effect("R21: after withdrawing, the responder may respond again", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const first = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        const withdrawn = yield* responding.withdraw(world.institute.account, { responseId: first.id })
+        assert.strictEqual(withdrawn.status, "withdrawn")
+        assert.strictEqual(
+          (yield* publishing.get(world.enterprise.account, { demandId: demand.id })).demand.responseCount,
+          0
+        )
+        yield* expectError(
+          responding.revise(world.institute.account, { responseId: first.id, proposal: proposal("改") }),
+          "InvalidState",
+          "R21"
+        )
+
+        const second = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal("重新提交的方案")
+        })
+        assert.notStrictEqual(second.id, first.id)
+        assert.strictEqual(
+          (yield* publishing.get(world.enterprise.account, { demandId: demand.id })).demand.responseCount,
+          1
+        )
+        const mine = yield* lists.myResponses(world.institute.account, { demandId: demand.id })
+        assert.deepStrictEqual(
+          new Map(mine.items.map((r) => [r.id, r.status])),
+          new Map([
+            [first.id, "withdrawn"],
+            [second.id, "submitted"]
+          ])
+        )
+      })
+    )
+  )
+
+  it.effect("R21: only the responder revises or withdraws its response (R4)", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const mine = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        yield* responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal("专家") })
+        // Another responder does not even see it.
+        yield* expectError(
+          responding.revise(world.expert.account, { responseId: mine.id, proposal: proposal("篡改") }),
+          "NotFound",
+          "R4"
+        )
+        yield* expectError(
+          responding.withdraw(world.serviceInstitution.account, { responseId: mine.id }),
+          "NotFound",
+          "R4"
+        )
+        // The demand's side and operators see it but may not change it.
+        yield* expectError(
+          responding.revise(world.enterprise.account, { responseId: mine.id, proposal: proposal("篡改") }),
+          "Denied",
+          "R21"
+        )
+        yield* expectError(responding.withdraw(world.operator, { responseId: mine.id }), "Denied", "R21")
+        // Another account of the responder member may.
+        const colleague = yield* secondAccount(world, world.institute)
+        const revised = yield* responding.revise(colleague, {
+          responseId: mine.id,
+          proposal: proposal("同事修订")
+        })
+        assert.strictEqual(revised.proposal.title, "同事修订")
+      })
+    )
+  )
+})

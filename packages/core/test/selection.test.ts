@@ -1,0 +1,614 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Errors,
+  Lists,
+  Outcome,
+  Persistence,
+  PersistenceMemory,
+  Publishing,
+  Responding,
+  Selection,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Context, DateTime, Effect, Either, Layer, TestClock } from "effect"
+import { at, type Env, expectError, start, withWorld } from "./helpers.js"
+import {
+  deadlineEnd,
+  demandTrail,
+  justAfter,
+  moreResponders,
+  notices,
+  phoneOf,
+  proposal,
+  selectionEnd
+} from "./support.js"
+
+/** A demand of the world's enterprise with responses of the institute, the expert and the service institution. */
+const demandWithResponses = (world: Fixtures.World) =>
+  Effect.gen(function* () {
+    const responding = yield* Responding.Responding
+    const demand = yield* Fixtures.publish(world, world.enterprise.account)
+    const institute = yield* responding.respond(world.institute.account, {
+      demandId: demand.id,
+      proposal: proposal("研究所方案")
+    })
+    const expert = yield* responding.respond(world.expert.account, {
+      demandId: demand.id,
+      proposal: proposal("专家方案")
+    })
+    const service = yield* responding.respond(world.serviceInstitution.account, {
+      demandId: demand.id,
+      proposal: proposal("服务机构方案")
+    })
+    return { demand, institute, expert, service }
+  })
+
+/** Like `withWorld`, on memory ports whose outbox refuses "response adopted" notices. */
+const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect.Effect<A, E, Env>) => {
+  const ports = Layer.map(PersistenceMemory.layerMemory, (context) => {
+    const outbox = Context.get(context, Persistence.Outbox)
+    return Context.add(context, Persistence.Outbox, {
+      ...outbox,
+      enqueue: (messages) =>
+        messages.some((m) => m.event === "response_adopted")
+          ? Effect.fail(new Errors.InfrastructureError({ port: "Outbox", message: "SMS outbox unavailable" }))
+          : outbox.enqueue(messages)
+    })
+  })
+  const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer())))
+  return Effect.gen(function* () {
+    yield* at(start)
+    return yield* body(yield* Fixtures.makeWorld)
+  }).pipe(Effect.provide(Layer.fresh(layer)), Effect.orDie)
+}
+
+describe("Selection", () => {
+  it.effect("R23: the submitter adopts until the end of the selection window, also after the deadline", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        const end = yield* selectionEnd(demand)
+        assert.strictEqual(DateTime.formatIso(end), "2026-06-17T15:59:59.999Z")
+
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        const first = yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+        assert.strictEqual(first.status, "adopted")
+
+        yield* at(end)
+        const second = yield* selection.adopt(world.enterprise.account, { responseId: expert.id })
+        assert.strictEqual(second.status, "adopted")
+
+        yield* at(justAfter(end))
+        yield* expectError(
+          selection.adopt(world.enterprise.account, { responseId: service.id }),
+          "InvalidState",
+          "R23"
+        )
+        const lists = yield* Lists.Lists
+        const stored = yield* lists.response(world.enterprise.account, { responseId: service.id })
+        assert.strictEqual(stored.status, "not_adopted")
+        assert.deepStrictEqual(
+          (yield* notices("response_adopted")).map((m) => m.recipientPhone).sort(),
+          [yield* phoneOf(world.institute.account), yield* phoneOf(world.expert.account)].sort()
+        )
+      })
+    )
+  )
+
+  it.effect("R23: responses can be viewed at any time by the demand's side only", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const outcome = yield* Outcome.Outcome
+        const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        const all = [institute.id, expert.id, service.id].sort()
+        const view = (account = world.enterprise.account) =>
+          Effect.map(lists.demandResponses(account, { demandId: demand.id }), (page) =>
+            page.items.map((r) => r.id).sort()
+          )
+
+        assert.deepStrictEqual(yield* view(), all)
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        assert.deepStrictEqual(yield* view(), all)
+        yield* at(justAfter(yield* selectionEnd(demand)))
+        assert.deepStrictEqual(yield* view(), all)
+        yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+        assert.deepStrictEqual(yield* view(), all)
+        assert.deepStrictEqual(yield* view(world.operator), all)
+
+        yield* expectError(
+          lists.demandResponses(world.institute.account, { demandId: demand.id }),
+          "NotFound",
+          "R4"
+        )
+        yield* expectError(
+          lists.demandResponses(world.enterprise2.account, { demandId: demand.id }),
+          "NotFound",
+          "R4"
+        )
+      })
+    )
+  )
+
+  it.effect("R23: only the demand's managing side adopts", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { institute } = yield* demandWithResponses(world)
+        yield* expectError(
+          selection.adopt(world.institute.account, { responseId: institute.id }),
+          "Denied",
+          "R2"
+        )
+        yield* expectError(
+          selection.adopt(world.expert.account, { responseId: institute.id }),
+          "NotFound",
+          "R4"
+        )
+        yield* expectError(
+          selection.adopt(world.enterprise2.account, { responseId: institute.id }),
+          "NotFound",
+          "R4"
+        )
+        assert.lengthOf(yield* notices("response_adopted"), 0)
+      })
+    )
+  )
+
+  it.effect("R24: the first adoption closes intake at once, before the deadline", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const responding = yield* Responding.Responding
+        const publishing = yield* Publishing.Publishing
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const response = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        assert.strictEqual((yield* publishing.get(null, { demandId: demand.id })).phase, "taking_responses")
+        yield* selection.adopt(world.enterprise.account, { responseId: response.id })
+
+        const view = yield* publishing.get(world.expert.account, { demandId: demand.id })
+        assert.strictEqual(view.phase, "selecting")
+        assert.notInclude(view.actions, "respond")
+        assert.isNotNull(view.demand.intakeClosedAt)
+        yield* expectError(
+          responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal() }),
+          "InvalidState",
+          "R24"
+        )
+        const open = yield* lists.hall(null, { takingResponses: true })
+        assert.notInclude(
+          open.items.map((d) => d.id),
+          demand.id
+        )
+      })
+    )
+  )
+
+  it.effect("R24: further responses already received may also be adopted", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const publishing = yield* Publishing.Publishing
+        const { demand, institute, expert } = yield* demandWithResponses(world)
+        yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+        const second = yield* selection.adopt(world.enterprise.account, { responseId: expert.id })
+        assert.strictEqual(second.status, "adopted")
+        assert.strictEqual(
+          (yield* publishing.get(world.enterprise.account, { demandId: demand.id })).demand.adoptedCount,
+          2
+        )
+        yield* expectError(
+          selection.adopt(world.enterprise.account, { responseId: expert.id }),
+          "InvalidState",
+          "R23"
+        )
+      })
+    )
+  )
+
+  it.effect("R24: with singleAdoption on, a second adoption is refused", () =>
+    withWorld(
+      (world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const lists = yield* Lists.Lists
+          const { institute, expert } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: expert.id }),
+            "InvalidState",
+            "R24"
+          )
+          const stored = yield* lists.response(world.enterprise.account, { responseId: expert.id })
+          assert.notStrictEqual(stored.status, "adopted")
+          assert.lengthOf(yield* notices("response_adopted"), 1)
+        }),
+      { singleAdoption: true }
+    )
+  )
+
+  it.effect("R25: each adoption notifies its responder", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, institute, expert } = yield* demandWithResponses(world)
+        yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+        const adopted = yield* notices("response_adopted")
+        assert.lengthOf(adopted, 1)
+        assert.strictEqual(adopted[0]!.recipientPhone, yield* phoneOf(world.institute.account))
+        assert.deepStrictEqual(adopted[0]!.params, { number: demand.number!, title: demand.form.title })
+
+        yield* TestClock.adjust("1 second")
+        yield* selection.adopt(world.enterprise.account, { responseId: expert.id })
+        assert.deepStrictEqual(
+          (yield* notices("response_adopted")).map((m) => m.recipientPhone),
+          [yield* phoneOf(world.institute.account), yield* phoneOf(world.expert.account)]
+        )
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+      })
+    )
+  )
+
+  it.effect("R25: ending selection notifies every responder not adopted, exactly once", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const responding = yield* Responding.Responding
+        const outcome = yield* Outcome.Outcome
+        const lists = yield* Lists.Lists
+        const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        const [extra] = yield* moreResponders(world, 1)
+        const withdrawn = yield* responding.respond(extra!.account, {
+          demandId: demand.id,
+          proposal: proposal("撤回的方案")
+        })
+        yield* responding.withdraw(extra!.account, { responseId: withdrawn.id })
+        yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+
+        const ended = yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+        assert.isNotNull(ended.selectionEndedAt)
+        const expected = [
+          yield* phoneOf(world.expert.account),
+          yield* phoneOf(world.serviceInstitution.account)
+        ]
+        const sent = yield* notices("response_not_adopted")
+        assert.deepStrictEqual(sent.map((m) => m.recipientPhone).sort(), [...expected].sort())
+        for (const m of sent) assert.strictEqual(m.params.number, demand.number)
+
+        for (const id of [expert.id, service.id]) {
+          assert.strictEqual(
+            (yield* lists.response(world.enterprise.account, { responseId: id })).status,
+            "not_adopted"
+          )
+        }
+        assert.strictEqual(
+          (yield* lists.response(world.enterprise.account, { responseId: institute.id })).status,
+          "adopted"
+        )
+
+        // Again: refused, and no notice is written twice.
+        yield* expectError(
+          selection.endSelection(world.enterprise.account, { demandId: demand.id }),
+          "InvalidState",
+          "R25"
+        )
+        yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+        assert.lengthOf(yield* notices("response_not_adopted"), 2)
+        yield* expectError(
+          selection.adopt(world.enterprise.account, { responseId: expert.id }),
+          "InvalidState",
+          "R23"
+        )
+      })
+    )
+  )
+
+  it.effect("R25: only the managing side ends selection", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand } = yield* demandWithResponses(world)
+        yield* expectError(
+          selection.endSelection(world.institute.account, { demandId: demand.id }),
+          "Denied",
+          "R2"
+        )
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+      })
+    )
+  )
+
+  it.effect("R25: with singleAdoption the adoption ends selection and notifies the others once", () =>
+    withWorld(
+      (world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const lists = yield* Lists.Lists
+          const { institute, expert, service } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          // Selection is over for this round: the others read as not adopted …
+          for (const id of [expert.id, service.id]) {
+            assert.strictEqual(
+              (yield* lists.response(world.enterprise.account, { responseId: id })).status,
+              "not_adopted"
+            )
+          }
+          // … so their responders are told so, once each (R25).
+          assert.deepStrictEqual(
+            (yield* notices("response_not_adopted")).map((m) => m.recipientPhone).sort(),
+            [yield* phoneOf(world.expert.account), yield* phoneOf(world.serviceInstitution.account)].sort()
+          )
+        }),
+      { singleAdoption: true }
+    )
+  )
+
+  it.effect("R26: no response is accepted after an adoption commits", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        const responders = yield* moreResponders(world, 30)
+        let acceptedTotal = 0
+        let refusedTotal = 0
+        for (let round = 0; round < 5; round++) {
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const first = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          // Responses and the adoption race; each first moves the clock on, and every command
+          // reads the clock inside its unit of work, so `now` follows the commit order.
+          const racer = <A, E>(effect: Effect.Effect<A, E, Env>) =>
+            Effect.either(Effect.zipRight(TestClock.adjust("1 millis"), effect))
+          const attempts = responders.map((p, i) =>
+            racer(responding.respond(p.account, { demandId: demand.id, proposal: proposal(`并发方案${i}`) }))
+          )
+          const adoption = racer(selection.adopt(world.enterprise.account, { responseId: first.id }))
+          const position = 3 + round * 6
+          const results = yield* Effect.all(
+            [...attempts.slice(0, position), adoption, ...attempts.slice(position)],
+            { concurrency: "unbounded" }
+          )
+          const adopted = results[position]!
+          assert.isTrue(Either.isRight(adopted))
+          const adoptedAt = Either.getOrThrow(adopted).adoptedAt!
+          const others = results.filter((_, i) => i !== position)
+          const accepted = others.filter(Either.isRight).map((r) => r.right)
+          for (const r of others.filter(Either.isLeft)) {
+            assert.strictEqual(r.left._tag, "InvalidState")
+            assert.strictEqual((r.left as { rule?: string }).rule, "R24")
+          }
+          for (const r of accepted) assert.isTrue(DateTime.lessThan(r.submittedAt, adoptedAt))
+          acceptedTotal += accepted.length
+          refusedTotal += others.length - accepted.length
+
+          const stored = yield* lists.demandResponses(world.enterprise.account, {
+            demandId: demand.id,
+            limit: 100
+          })
+          assert.deepStrictEqual(
+            stored.items.map((r) => r.id).sort(),
+            [first.id, ...accepted.map((r) => r.id)].sort()
+          )
+          for (const r of stored.items) assert.isTrue(DateTime.lessThanOrEqualTo(r.submittedAt, adoptedAt))
+          const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+          assert.strictEqual(view.demand.responseCount, accepted.length + 1)
+          assert.strictEqual(view.demand.adoptedCount, 1)
+          const adoptedNotices = (yield* notices("response_adopted")).filter(
+            (m) => m.params.number === demand.number
+          )
+          assert.lengthOf(adoptedNotices, 1)
+        }
+        // The race was real: some responses landed before the adoption, some after it.
+        assert.isAbove(acceptedTotal, 0)
+        assert.isAbove(refusedTotal, 0)
+      })
+    )
+  )
+
+  it.effect("R26: concurrent adoptions are all kept, each with its notice", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const publishing = yield* Publishing.Publishing
+        const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        const results = yield* Effect.all(
+          [institute, expert, service, institute, expert].map((r) =>
+            Effect.either(selection.adopt(world.enterprise.account, { responseId: r.id }))
+          ),
+          { concurrency: "unbounded" }
+        )
+        assert.strictEqual(results.filter(Either.isRight).length, 3)
+        for (const r of results.filter(Either.isLeft)) assert.strictEqual(r.left._tag, "InvalidState")
+        const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(view.demand.adoptedCount, 3)
+        assert.deepStrictEqual(
+          (yield* notices("response_adopted")).map((m) => m.recipientPhone).sort(),
+          [
+            yield* phoneOf(world.institute.account),
+            yield* phoneOf(world.expert.account),
+            yield* phoneOf(world.serviceInstitution.account)
+          ].sort()
+        )
+      })
+    )
+  )
+
+  it.effect("R26: an adoption whose notice cannot be written changes nothing", () =>
+    withBrokenAdoptionNotices((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        const { demand, institute } = yield* demandWithResponses(world)
+        const failure = yield* Effect.flip(
+          selection.adopt(world.enterprise.account, { responseId: institute.id })
+        )
+        assert.strictEqual(failure._tag, "InfrastructureError")
+
+        assert.strictEqual(
+          (yield* lists.response(world.enterprise.account, { responseId: institute.id })).status,
+          "submitted"
+        )
+        const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+        assert.isNull(view.demand.intakeClosedAt)
+        assert.strictEqual(view.demand.adoptedCount, 0)
+        assert.strictEqual(view.phase, "taking_responses")
+        const trail = yield* demandTrail(world.enterprise.account, demand.id)
+        assert.notInclude(
+          trail.map((e) => e.action),
+          "response.adopted"
+        )
+        // Intake is still open.
+        const [late] = yield* moreResponders(world, 1)
+        yield* responding.respond(late!.account, { demandId: demand.id, proposal: proposal() })
+      })
+    )
+  )
+
+  it.effect("R61: the not-adopted notice carries the feedback reason", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        const [extra] = yield* moreResponders(world, 1)
+        const silent = yield* (yield* Responding.Responding).respond(extra!.account, {
+          demandId: demand.id,
+          proposal: proposal("无反馈方案")
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+        const given = yield* selection.giveFeedback(world.enterprise.account, {
+          responseId: expert.id,
+          feedback: { reason: "maturity_too_low" }
+        })
+        assert.deepStrictEqual(given.feedback, { reason: "maturity_too_low" })
+        yield* selection.endSelection(world.enterprise.account, {
+          demandId: demand.id,
+          feedback: [{ responseId: service.id, feedback: { reason: "cost_too_high" } }]
+        })
+        const byPhone = new Map(
+          (yield* notices("response_not_adopted")).map((m) => [m.recipientPhone, m.params])
+        )
+        assert.strictEqual(byPhone.size, 3)
+        assert.strictEqual(byPhone.get(yield* phoneOf(world.expert.account))?.reason, "技术成熟度不足")
+        assert.strictEqual(byPhone.get(yield* phoneOf(world.serviceInstitution.account))?.reason, "成本过高")
+        assert.strictEqual(byPhone.get(yield* phoneOf(extra!.account))?.reason, "")
+        assert.isFalse(byPhone.has(yield* phoneOf(world.institute.account)))
+        const stored = yield* (yield* Lists.Lists).response(world.serviceInstitution.account, {
+          responseId: service.id
+        })
+        assert.deepStrictEqual(stored.feedback, { reason: "cost_too_high" })
+        assert.strictEqual(silent.status, "submitted")
+      })
+    )
+  )
+
+  it.effect("R61: the not-adopted notice carries the feedback text", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, expert } = yield* demandWithResponses(world)
+        yield* selection.endSelection(world.enterprise.account, {
+          demandId: demand.id,
+          feedback: [{ responseId: expert.id, feedback: { reason: "other", text: "已与其他单位签约" } }]
+        })
+        const phone = yield* phoneOf(world.expert.account)
+        const notice = (yield* notices("response_not_adopted")).find((m) => m.recipientPhone === phone)
+        assert.isDefined(notice)
+        assert.include(notice!.params.reason, "其他")
+        // The text the submitter wrote reaches the responder (in whichever template parameter).
+        assert.isTrue(
+          Object.values(notice!.params).some((v) => v.includes("已与其他单位签约")),
+          `the notice's params ${JSON.stringify(notice!.params)} do not carry the feedback text`
+        )
+      })
+    )
+  )
+
+  it.effect("R61: a reason 'other' needs a text", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, expert } = yield* demandWithResponses(world)
+        yield* expectError(
+          selection.giveFeedback(world.enterprise.account, {
+            responseId: expert.id,
+            feedback: { reason: "other" }
+          }),
+          "InvalidInput",
+          "R61",
+          "feedback"
+        )
+        yield* expectError(
+          selection.endSelection(world.enterprise.account, {
+            demandId: demand.id,
+            feedback: [{ responseId: expert.id, feedback: { reason: "other" } }]
+          }),
+          "InvalidInput",
+          "R61"
+        )
+        yield* expectError(
+          selection.giveFeedback(world.enterprise.account, {
+            responseId: expert.id,
+            feedback: { reason: "too_late" as "other", text: "x" }
+          }),
+          "InvalidInput",
+          "R61"
+        )
+        // Nothing changed: selection still open, no notices.
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+        const withText = yield* selection.giveFeedback(world.enterprise.account, {
+          responseId: expert.id,
+          feedback: { reason: "other", text: "已与其他单位签约" }
+        })
+        assert.deepStrictEqual(withText.feedback, { reason: "other", text: "已与其他单位签约" })
+      })
+    )
+  )
+
+  it.effect("R61: feedback is for responses not adopted, from the managing side", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, institute, expert } = yield* demandWithResponses(world)
+        yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+        yield* expectError(
+          selection.giveFeedback(world.enterprise.account, {
+            responseId: institute.id,
+            feedback: { reason: "not_relevant" }
+          }),
+          "InvalidState",
+          "R61"
+        )
+        yield* expectError(
+          selection.giveFeedback(world.expert.account, {
+            responseId: expert.id,
+            feedback: { reason: "not_relevant" }
+          }),
+          "Denied",
+          "R2"
+        )
+        yield* expectError(
+          selection.endSelection(world.enterprise.account, {
+            demandId: demand.id,
+            feedback: [{ responseId: institute.id, feedback: { reason: "not_relevant" } }]
+          }),
+          "InvalidInput",
+          "R61",
+          "feedback.0.responseId"
+        )
+      })
+    )
+  )
+})

@@ -1,0 +1,384 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Lists, Persistence, Publishing, Responding, Selection, Settings, Zhongbao } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect, Layer } from "effect"
+import { commission, draft, proposal } from "./demandHelpers.js"
+import { at, expectError, withWorld } from "./helpers.js"
+
+const defaultFields = [
+  "电子信息",
+  "光机电一体化",
+  "生物技术与制药",
+  "新材料及应用",
+  "现代农业",
+  "新能源与高效节能",
+  "资源与环境",
+  "高科技服务业",
+  "海洋",
+  "社会公共事业",
+  "医疗卫生",
+  "其他"
+]
+
+const events = [
+  "response_adopted",
+  "response_not_adopted",
+  "demand_approved",
+  "demand_rejected",
+  "response_received",
+  "consultation_message",
+  "commission_requested",
+  "commission_accepted",
+  "commission_declined",
+  "reward_approved",
+  "reward_rejected"
+]
+
+describe("settings", () => {
+  describe("§10: defaults", () => {
+    it.effect(
+      "§10: the defaults are prefix ZB, width 4, Asia/Shanghai, window 14 days, single adoption off",
+      () =>
+        Effect.gen(function* () {
+          const s = yield* Settings.make()
+          assert.strictEqual(s.numberingPrefix, "ZB")
+          assert.strictEqual(s.sequenceWidth, 4)
+          assert.strictEqual(s.timeZone, "Asia/Shanghai")
+          assert.strictEqual(s.selectionWindowDays, 14)
+          assert.strictEqual(s.minDeadlineDays, 1)
+          assert.isFalse(s.singleAdoption)
+          assert.strictEqual(s.fileSizeLimitBytes, 20 * 1024 * 1024)
+        })
+    )
+
+    it.effect(
+      "§10: the default service modes are cooperative (responses) and institution_service (none)",
+      () =>
+        Effect.gen(function* () {
+          const s = yield* Settings.make()
+          assert.deepStrictEqual(
+            s.serviceModes.map((m) => [m.id, m.acceptsResponses]),
+            [
+              ["cooperative", true],
+              ["institution_service", false]
+            ]
+          )
+          assert.strictEqual(Settings.serviceMode(s, "cooperative")?.name, "合作服务")
+          assert.isUndefined(Settings.serviceMode(s, "auction"))
+        })
+    )
+
+    it.effect(
+      "§10: the default taxonomy is the twelve fields of R10, and every notifying event has a template",
+      () =>
+        Effect.gen(function* () {
+          const s = yield* Settings.make()
+          assert.deepStrictEqual([...s.technicalFields], defaultFields)
+          assert.sameMembers(Object.keys(s.smsTemplates), events)
+          assert.sameMembers([...Settings.NotificationEvent.literals], events)
+          for (const event of events) {
+            assert.isNotEmpty(s.smsTemplates[event as Settings.NotificationEvent].templateId)
+          }
+        })
+    )
+
+    it.effect("§10: the services run with the defaults when nothing is overridden", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const s = yield* Settings.Settings
+          const { zone: _zone, ...chosen } = s
+          assert.deepStrictEqual(chosen, Settings.defaults)
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          assert.strictEqual(demand.number, "ZB20260001")
+        })
+      )
+    )
+  })
+
+  describe("§10: overrides", () => {
+    it.effect("§10: an override replaces only what it names", () =>
+      Effect.gen(function* () {
+        const s = yield* Settings.make({ numberingPrefix: "TJ", selectionWindowDays: 7 })
+        assert.strictEqual(s.numberingPrefix, "TJ")
+        assert.strictEqual(s.selectionWindowDays, 7)
+        assert.strictEqual(s.sequenceWidth, 4)
+        assert.strictEqual(s.timeZone, "Asia/Shanghai")
+        assert.deepStrictEqual(s.serviceModes, Settings.defaults.serviceModes)
+      })
+    )
+
+    for (const [name, overrides, field] of [
+      ["a lower-case prefix", { numberingPrefix: "zb" }, "numberingPrefix"],
+      ["a width of 0", { sequenceWidth: 0 }, "sequenceWidth"],
+      ["a fractional width", { sequenceWidth: 2.5 }, "sequenceWidth"],
+      ["an unknown time zone", { timeZone: "Mars/Olympus_Mons" }, "timeZone"],
+      ["a negative selection window", { selectionWindowDays: -1 }, "selectionWindowDays"],
+      ["no service modes", { serviceModes: [] }, "serviceModes"],
+      ["an empty taxonomy", { technicalFields: [] }, "technicalFields"],
+      ["a zero file size limit", { fileSizeLimitBytes: 0 }, "fileSizeLimitBytes"]
+    ] as const) {
+      it.effect(`§10: ${name} is refused naming "${field}"`, () =>
+        Effect.gen(function* () {
+          const error = yield* Effect.flip(Settings.make(overrides))
+          assert.strictEqual(error._tag, "InvalidInput")
+          assert.strictEqual(error.rule, "§10")
+          assert.strictEqual(error.field, field)
+          // the service layer refuses to build with it as well
+          const built = yield* Effect.flip(Layer.build(Zhongbao.layerMemory(overrides)).pipe(Effect.scoped))
+          assert.strictEqual(built._tag, "InvalidInput")
+        })
+      )
+    }
+
+    it.effect("§10: the selection window is a setting (7 days: adopt until deadline + 7, R23)", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const selection = yield* Selection.Selection
+            const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+              responseDeadline: "2026-05-20"
+            })
+            const first = yield* responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal
+            })
+            const second = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+            yield* at("2026-05-27T15:59:59.999Z")
+            yield* selection.adopt(world.enterprise.account, { responseId: first.id })
+            yield* at("2026-05-27T16:00:00.000Z")
+            yield* expectError(
+              selection.adopt(world.enterprise.account, { responseId: second.id }),
+              "InvalidState",
+              "R23"
+            )
+          }),
+        { selectionWindowDays: 7 }
+      )
+    )
+
+    it.effect("§10: single adoption on refuses a second adoption in the round (R24)", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const selection = yield* Selection.Selection
+            const publishing = yield* Publishing.Publishing
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const first = yield* responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal
+            })
+            const second = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+            yield* selection.adopt(world.enterprise.account, { responseId: first.id })
+            yield* expectError(
+              selection.adopt(world.enterprise.account, { responseId: second.id }),
+              "InvalidState",
+              "R24"
+            )
+            const read = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+            assert.strictEqual(read.demand.adoptedCount, 1)
+          }),
+        { singleAdoption: true }
+      )
+    )
+
+    it.effect("§10: with single adoption off, a second response may be adopted (R24)", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const first = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+          const second = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+          yield* selection.adopt(world.enterprise.account, { responseId: first.id })
+          const adopted = yield* selection.adopt(world.enterprise.account, { responseId: second.id })
+          assert.strictEqual(adopted.status, "adopted")
+        })
+      )
+    )
+
+    it.effect("§10: the technical taxonomy is a setting (R10)", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const d = yield* draft(world.enterprise.account, { field: "航空航天" })
+            assert.strictEqual(d.form.field, "航空航天")
+            yield* expectError(
+              draft(world.enterprise.account, { field: "新材料及应用" }),
+              "InvalidInput",
+              "R10",
+              "field"
+            )
+          }),
+        { technicalFields: ["航空航天", "智能制造"] }
+      )
+    )
+
+    it.effect("§10: the time zone is a setting: a deadline ends at 23:59:59.999 local time (R13)", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+              responseDeadline: "2026-05-20"
+            })
+            // 2026-05-20 23:59:59.999 in Berlin (CEST, UTC+2)
+            yield* at("2026-05-20T21:59:59.999Z")
+            yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+            yield* at("2026-05-20T22:00:00.000Z")
+            yield* expectError(
+              responding.respond(world.expert.account, { demandId: demand.id, proposal }),
+              "InvalidState",
+              "R20"
+            )
+          }),
+        { timeZone: "Europe/Berlin" }
+      )
+    )
+
+    it.effect("§10: SMS templates are settings: the approval notice uses the configured template (R64)", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const outbox = yield* Persistence.Outbox
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const sent = (yield* outbox.list({ limit: 100 })).filter((m) => m.event === "demand_approved")
+            assert.strictEqual(sent.length, 1)
+            assert.strictEqual(sent[0]?.templateId, "TJ_APPROVED_V2")
+            assert.deepStrictEqual(sent[0]?.params, { number: demand.number ?? "" })
+          }),
+        {
+          smsTemplates: {
+            ...Settings.defaults.smsTemplates,
+            demand_approved: { templateId: "TJ_APPROVED_V2", params: ["number"] }
+          }
+        }
+      )
+    )
+  })
+
+  describe("R14: service modes", () => {
+    it.effect("R14: an institution_service demand accepts no responses; its phase is no_responses", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const publishing = yield* Publishing.Publishing
+          const demand = yield* Fixtures.publish(world, world.institution.account, {
+            ...Fixtures.onBehalf(world),
+            serviceMode: "institution_service"
+          })
+          assert.strictEqual(demand.state, "published")
+          for (const responder of [world.institute, world.expert, world.enterprise]) {
+            yield* expectError(
+              responding.respond(responder.account, { demandId: demand.id, proposal }),
+              "InvalidState",
+              "R14"
+            )
+          }
+          const view = yield* publishing.get(world.institute.account, { demandId: demand.id })
+          assert.strictEqual(view.phase, "no_responses")
+          assert.notInclude([...view.actions], "respond")
+          assert.isNull(view.selectionEndsAt)
+          assert.strictEqual(view.demand.responseCount, 0)
+        })
+      )
+    )
+
+    it.effect("R14: a commissioned institution_service demand accepts no responses either", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* commission(world)
+          const responding = yield* Responding.Responding
+          const demand = yield* Fixtures.publish(world, world.institution.account, {
+            ...Fixtures.onBehalf(world, world.enterprise.member.id),
+            serviceMode: "institution_service"
+          })
+          yield* expectError(
+            responding.respond(world.institute.account, { demandId: demand.id, proposal }),
+            "InvalidState",
+            "R14"
+          )
+        })
+      )
+    )
+
+    it.effect(
+      "R14: the public hall lists an institution_service demand but not among those taking responses",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const lists = yield* Lists.Lists
+            const own = yield* Fixtures.publish(world, world.institution.account, {
+              ...Fixtures.onBehalf(world),
+              serviceMode: "institution_service"
+            })
+            const open = yield* Fixtures.publish(world, world.enterprise.account)
+            const hall = yield* lists.hall(null, {})
+            assert.sameMembers(
+              hall.items.map((d) => d.id),
+              [own.id, open.id]
+            )
+            assert.strictEqual(hall.items.find((d) => d.id === own.id)?.phase, "no_responses")
+            const taking = yield* lists.hall(null, { takingResponses: true })
+            assert.deepStrictEqual(
+              taking.items.map((d) => d.id),
+              [open.id]
+            )
+          })
+        )
+    )
+
+    it.effect("R14: service modes are configuration; each declares whether it accepts responses", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const open = yield* Fixtures.publish(world, world.enterprise.account, {
+              serviceMode: "open_call"
+            })
+            const response = yield* responding.respond(world.institute.account, {
+              demandId: open.id,
+              proposal
+            })
+            assert.strictEqual(response.status, "submitted")
+            const closed = yield* Fixtures.publish(world, world.enterprise2.account, {
+              serviceMode: "showcase"
+            })
+            yield* expectError(
+              responding.respond(world.institute.account, { demandId: closed.id, proposal }),
+              "InvalidState",
+              "R14"
+            )
+            // the default modes are gone
+            yield* expectError(
+              draft(world.enterprise.account, { serviceMode: "cooperative" }),
+              "InvalidInput",
+              "R14",
+              "serviceMode"
+            )
+          }),
+        {
+          serviceModes: [
+            { id: "open_call", name: "公开征集", acceptsResponses: true },
+            { id: "showcase", name: "展示", acceptsResponses: false }
+          ]
+        }
+      )
+    )
+
+    it.effect("R14: an unknown service mode is refused naming the field", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const error = yield* expectError(
+            draft(world.enterprise.account, { serviceMode: "auction" }),
+            "InvalidInput",
+            "R14",
+            "serviceMode"
+          )
+          assert.include(error.message, "serviceMode")
+        })
+      )
+    )
+  })
+})

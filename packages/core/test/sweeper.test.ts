@@ -1,0 +1,88 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Deadline,
+  Lists,
+  Persistence,
+  Responding,
+  Selection,
+  Settings,
+  Sweeper,
+  Zhongbao
+} from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { DateTime, Effect, Layer } from "effect"
+import { at, start } from "./helpers.js"
+
+const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
+
+const proposal = { title: "方案", content: "我们有成熟的工艺" }
+
+describe("Sweeper", () => {
+  it.effect(
+    "R25: when the window passes, each responder not adopted is notified once, with its R61 reason",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+        const responding = yield* Responding.Responding
+        const selection = yield* Selection.Selection
+        const a = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+        const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+        const c = yield* responding.respond(world.serviceInstitution.account, {
+          demandId: demand.id,
+          proposal
+        })
+        yield* selection.adopt(world.enterprise.account, { responseId: a.id })
+        yield* selection.giveFeedback(world.enterprise.account, {
+          responseId: b.id,
+          feedback: { reason: "cost_too_high" }
+        })
+        const sweeper = yield* Sweeper.Sweeper
+        const outbox = yield* Persistence.Outbox
+        const notAdopted = Effect.map(outbox.list({ limit: 1000 }), (all) =>
+          all.filter((m) => m.event === "response_not_adopted")
+        )
+
+        const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
+        yield* at(windowEnd)
+        assert.strictEqual(yield* sweeper.sweepOnce(), 0, "the last instant of the window is still inside it")
+        assert.strictEqual((yield* notAdopted).length, 0)
+
+        yield* at(DateTime.add(windowEnd, { millis: 1 }))
+        const [first, second] = yield* Effect.all([sweeper.sweepOnce(), sweeper.sweepOnce()], {
+          concurrency: "unbounded"
+        })
+        assert.strictEqual(first + second, 1, "one sweeper closes the demand, the other finds nothing")
+        assert.strictEqual(yield* sweeper.sweepOnce(), 0)
+        const notices = yield* notAdopted
+        assert.strictEqual(notices.length, 2)
+        const byPhone = new Map(notices.map((n) => [n.dedupeKey.split(":")[1], n]))
+        assert.strictEqual(byPhone.get(b.id)?.params.reason, "成本过高")
+        assert.strictEqual(byPhone.get(c.id)?.params.reason, "")
+        assert.isFalse(byPhone.has(a.id))
+
+        const lists = yield* Lists.Lists
+        const mine = yield* lists.myResponses(world.expert.account, {})
+        assert.strictEqual(mine.items[0]?.status, "not_adopted")
+      }).pipe(Effect.provide(layer))
+  )
+
+  it.effect("R25: a demand whose selection was ended by its side is not swept again", () =>
+    Effect.gen(function* () {
+      yield* at(start)
+      const world = yield* Fixtures.makeWorld
+      const settings = yield* Settings.Settings
+      const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+      const responding = yield* Responding.Responding
+      yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+      yield* (yield* Selection.Selection).endSelection(world.enterprise.account, { demandId: demand.id })
+      const outbox = yield* Persistence.Outbox
+      const before = (yield* outbox.list({ limit: 1000 })).length
+      yield* at(DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { days: 1 }))
+      assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 0)
+      assert.strictEqual((yield* outbox.list({ limit: 1000 })).length, before)
+    }).pipe(Effect.provide(layer))
+  )
+})

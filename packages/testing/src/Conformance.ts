@@ -1,0 +1,126 @@
+/**
+ * The conformance suite of the persistence ports. Every adapter runs it in one test
+ * file against its own layer of `Persistence.Ports`:
+ *
+ * ```ts
+ * import { PersistenceMemory } from "@zhongbao/core"
+ * import { Conformance } from "@zhongbao/testing"
+ *
+ * Conformance.suite("memory", PersistenceMemory.layerMemory)
+ * ```
+ *
+ * The suite is split by capability. An adapter that cannot offer one opts out next
+ * to the call, with the reason, and the capability's tests are reported as skipped
+ * under a title that carries it:
+ *
+ * ```ts
+ * Conformance.suite("sqlite", layer, {
+ *   skip: { races: "SQLite serialises writers; the races need concurrent connections" }
+ * })
+ * ```
+ *
+ * Each test builds the layer afresh (`Layer.fresh`) with `Settings.layerDefault` and
+ * the use cases of `Zhongbao.layer`, under effect's `TestClock` set to
+ * 2026-05-04T02:00:00Z. A build must start from an empty store.
+ *
+ * @since 0.1.0
+ */
+import { describe } from "@effect/vitest"
+import type { Persistence } from "@zhongbao/core"
+import type { Layer } from "effect"
+import { atomicity } from "./internal/atomicity.js"
+import { type Harness, makeHarness } from "./internal/harness.js"
+import { notFound } from "./internal/notFound.js"
+import { pagination } from "./internal/pagination.js"
+import { races } from "./internal/races.js"
+import { roundTrip } from "./internal/roundTrip.js"
+import { uniqueness } from "./internal/uniqueness.js"
+
+/**
+ * What the suite checks, one group of tests each:
+ * - `roundTrip`: insert then find returns an equal value, for every repository;
+ *   versioned updates persist; `findByIds`.
+ * - `notFound`: lookups of unknown ids answer `Option.none`, never an error.
+ * - `uniqueness`: every unique key refuses a second holder with `UniqueViolation`
+ *   (demand number, active response, open commission, idempotency key, thread,
+ *   message and log sequence, ids); the outbox ignores a repeated `dedupeKey`; a
+ *   lost update is a `StaleWrite`.
+ * - `pagination`: every list pages through its documented order (sort key, then
+ *   id) without gap or duplicate, and its filters return exactly the matching rows.
+ * - `atomicity`: a unit of work that fails, dies or is interrupted leaves nothing;
+ *   a nested failure undoes only the nested part; a use case failing midway leaves
+ *   nothing; a rolled-back approval gives its number back (R12).
+ * - `races`: concurrent use cases keep the rules: no response after an adoption
+ *   (R26), gapless yearly numbers (R12), one active response (R21), ordered
+ *   messages (R22).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Capability = "roundTrip" | "notFound" | "uniqueness" | "pagination" | "atomicity" | "races"
+
+/**
+ * Every capability, in the order the suite runs them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const capabilities: ReadonlyArray<Capability> = [
+  "roundTrip",
+  "notFound",
+  "uniqueness",
+  "pagination",
+  "atomicity",
+  "races"
+]
+
+/**
+ * Options of {@link suite}.
+ *
+ * - `skip`: capabilities the adapter opts out of, each with the reason; they are
+ *   registered as skipped, the reason in their title.
+ * - `timeout`: milliseconds per test (default 60 000; the races make several
+ *   hundred use-case calls).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly skip?: Partial<Record<Capability, string>> | undefined
+  readonly timeout?: number | undefined
+}
+
+const groups: Record<Capability, (h: Harness) => void> = {
+  roundTrip,
+  notFound,
+  uniqueness,
+  pagination,
+  atomicity,
+  races
+}
+
+/**
+ * Registers the conformance tests of the persistence ports for an adapter, as
+ * `@effect/vitest` tests under `describe(name)`, one nested `describe` per
+ * capability. Call it at the top level of a test file.
+ *
+ * @since 0.1.0
+ * @category suites
+ */
+export const suite = (
+  name: string,
+  ports: Layer.Layer<Persistence.Ports, unknown>,
+  options: Options = {}
+): void => {
+  const harness = makeHarness(ports, options.timeout ?? 60_000)
+  describe(`persistence conformance: ${name}`, () => {
+    for (const capability of capabilities) {
+      const reason = options.skip?.[capability]
+      if (reason === undefined) {
+        describe(capability, () => groups[capability](harness))
+      } else {
+        describe.skip(`${capability} (skipped: ${reason})`, () => groups[capability](harness))
+      }
+    }
+  })
+}

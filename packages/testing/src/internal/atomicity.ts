@@ -1,0 +1,407 @@
+import { assert, it } from "@effect/vitest"
+import {
+  Demand,
+  Errors,
+  Persistence,
+  Publishing,
+  Responding,
+  Review,
+  Selection,
+  SortKeys
+} from "@zhongbao/core"
+import { Deferred, Effect, Either, Exit, Fiber } from "effect"
+import * as Fixtures from "../Fixtures.js"
+import {
+  failsWith,
+  type Harness,
+  injected,
+  none,
+  readAll,
+  replace,
+  same,
+  some,
+  type Wrap
+} from "./harness.js"
+import * as Rows from "./rows.js"
+
+/** The rows one unit of work writes in the atomicity tests: one of each kind. */
+const writeSome = (p: Rows.Parties, label: string) =>
+  Effect.gen(function* () {
+    const members = yield* Persistence.MemberRepository
+    const accounts = yield* Persistence.AccountRepository
+    const demands = yield* Persistence.DemandRepository
+    const responses = yield* Persistence.ResponseRepository
+    const audit = yield* Persistence.AuditRepository
+    const outbox = yield* Persistence.Outbox
+    const numbering = yield* Persistence.DemandNumbering
+    const member = Rows.member({ name: `${label}有限公司` })
+    yield* members.insert(member)
+    const account = Rows.account(member.id)
+    yield* accounts.insert(account)
+    const sequence = yield* numbering.next("ZB", 2026)
+    const demand = Rows.demand(
+      member.id,
+      account.id,
+      Rows.publishedFields(`ZB2026${String(sequence).padStart(4, "0")}`)
+    )
+    yield* demands.insert(demand)
+    const response = Rows.response(demand, p.responder.id, p.responderAccount.id)
+    yield* responses.insert(response)
+    yield* responses.update({ ...response, status: "adopted", version: 2 })
+    const event = Rows.auditEvent(account.id, [member.id], demand.id)
+    yield* audit.append(event)
+    const message = Rows.outboxMessage()
+    yield* outbox.enqueue([message])
+    return { member, account, demand, response, event, message, sequence }
+  })
+
+type Written = Effect.Effect.Success<ReturnType<typeof writeSome>>
+
+/** Asserts none of a unit's rows remain. */
+const gone = (w: Written, label: string) =>
+  Effect.gen(function* () {
+    none(yield* (yield* Persistence.MemberRepository).findById(w.member.id), `${label}: member`)
+    none(yield* (yield* Persistence.AccountRepository).findById(w.account.id), `${label}: account`)
+    none(yield* (yield* Persistence.DemandRepository).findById(w.demand.id), `${label}: demand`)
+    none(yield* (yield* Persistence.ResponseRepository).findById(w.response.id), `${label}: response`)
+    const events = yield* (yield* Persistence.AuditRepository).list({ demandId: w.demand.id, limit: 10 })
+    assert.deepStrictEqual(events, [], `${label}: audit events`)
+    const outbox = yield* readAll((yield* Persistence.Outbox).list, SortKeys.outbox, 50, "outbox")
+    assert.notInclude(
+      outbox.map((m) => m.id),
+      w.message.id,
+      `${label}: outbox message`
+    )
+  })
+
+/** Asserts all of a unit's rows remain, the response updated. */
+const kept = (w: Written, label: string) =>
+  Effect.gen(function* () {
+    some(yield* (yield* Persistence.MemberRepository).findById(w.member.id), `${label}: member`)
+    some(yield* (yield* Persistence.AccountRepository).findById(w.account.id), `${label}: account`)
+    same(
+      Demand.Demand,
+      some(yield* (yield* Persistence.DemandRepository).findById(w.demand.id), `${label}: demand`),
+      w.demand,
+      `${label}: demand`
+    )
+    const response = some(
+      yield* (yield* Persistence.ResponseRepository).findById(w.response.id),
+      `${label}: response`
+    )
+    assert.strictEqual(response.status, "adopted", `${label}: the response update`)
+    const events = yield* (yield* Persistence.AuditRepository).list({ demandId: w.demand.id, limit: 10 })
+    assert.deepStrictEqual(
+      events.map((e) => e.id),
+      [w.event.id],
+      `${label}: audit event`
+    )
+    const outbox = yield* readAll((yield* Persistence.Outbox).list, SortKeys.outbox, 50, "outbox")
+    assert.include(
+      outbox.map((m) => m.id),
+      w.message.id,
+      `${label}: outbox message`
+    )
+  })
+
+class Boom {
+  readonly _tag = "Boom"
+}
+
+/** Fails the outbox while `failing()` says so (R26, R64: the notification is part of the step). */
+const failingOutbox =
+  (
+    failing: (messages: ReadonlyArray<{ readonly params: Readonly<Record<string, string>> }>) => boolean
+  ): Wrap =>
+  (ports) =>
+    replace(ports, Persistence.Outbox, (outbox) => ({
+      ...outbox,
+      enqueue: (messages) => (failing(messages) ? Effect.fail(injected("Outbox")) : outbox.enqueue(messages))
+    }))
+
+const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
+
+/** @internal A unit of work commits all of its writes or none of them. */
+export const atomicity = (h: Harness): void => {
+  it.effect(
+    "a unit of work that fails leaves none of its writes; one that succeeds keeps them all",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          let written: Written | undefined
+          const result = yield* Effect.either(
+            uow.transaction(
+              Effect.gen(function* () {
+                written = yield* writeSome(p, "失败")
+                return yield* Effect.fail(new Boom())
+              })
+            )
+          )
+          assert.isTrue(
+            Either.isLeft(result) && result.left instanceof Boom,
+            "the unit fails with its own error"
+          )
+          yield* gone(written!, "after failure")
+          const ok = yield* uow.transaction(writeSome(p, "成功"))
+          yield* kept(ok, "after success")
+          assert.strictEqual(ok.sequence, 1, "R12: the failed unit gave its number back")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "a unit of work that dies leaves none of its writes",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          let written: Written | undefined
+          const exit = yield* Effect.exit(
+            uow.transaction(
+              Effect.gen(function* () {
+                written = yield* writeSome(p, "崩溃")
+                return yield* Effect.dieMessage("defect in the middle of a unit")
+              })
+            )
+          )
+          assert.isTrue(Exit.isFailure(exit), "the unit dies")
+          yield* gone(written!, "after a defect")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "a unit of work interrupted midway leaves none of its writes",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const midway = yield* Deferred.make<Written>()
+          const fiber = yield* Effect.fork(
+            uow.transaction(
+              Effect.gen(function* () {
+                const written = yield* writeSome(p, "中断")
+                yield* Deferred.succeed(midway, written)
+                return yield* Effect.never
+              })
+            )
+          )
+          const written = yield* Deferred.await(midway)
+          yield* Fiber.interrupt(fiber)
+          yield* gone(written, "after interruption")
+          const ok = yield* uow.transaction(writeSome(p, "之后"))
+          yield* kept(ok, "a later unit")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "a nested unit that fails, caught by the outer one, undoes only the nested part",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          let inner: Written | undefined
+          const { before, after } = yield* uow.transaction(
+            Effect.gen(function* () {
+              const before = yield* writeSome(p, "外层前")
+              const nested = yield* Effect.either(
+                uow.transaction(
+                  Effect.gen(function* () {
+                    inner = yield* writeSome(p, "内层")
+                    return yield* Effect.fail(new Boom())
+                  })
+                )
+              )
+              assert.isTrue(Either.isLeft(nested), "the nested unit fails")
+              yield* gone(inner!, "inside the outer unit, after the nested failure")
+              const after = yield* writeSome(p, "外层后")
+              return { before, after }
+            })
+          )
+          yield* kept(before, "outer writes before the nested unit")
+          yield* kept(after, "outer writes after the nested unit")
+          yield* gone(inner!, "the nested unit's writes")
+          assert.deepStrictEqual(
+            [before.sequence, after.sequence],
+            [1, 2],
+            "R12: the nested unit gave its number back"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "a nested unit that succeeds is undone with the outer unit that fails",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          let outer: Written | undefined
+          let inner: Written | undefined
+          yield* Effect.either(
+            uow.transaction(
+              Effect.gen(function* () {
+                outer = yield* writeSome(p, "外层")
+                inner = yield* uow.transaction(writeSome(p, "内层"))
+                return yield* Effect.fail(new Boom())
+              })
+            )
+          )
+          yield* gone(outer!, "the outer unit's writes")
+          yield* gone(inner!, "the nested unit's writes")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R26: a respond whose notification fails leaves no response, no audit event and an unchanged demand",
+    () => {
+      let failing = false
+      return h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const responding = yield* Responding.Responding
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const audit = yield* Persistence.AuditRepository
+          const trailBefore = yield* readAll(
+            (range) => audit.list({ demandId: demand.id, ...range }),
+            SortKeys.audit
+          )
+          failing = true
+          const error = yield* failsWith(
+            responding.respond(world.institute.account, { demandId: demand.id, proposal }),
+            "InfrastructureError",
+            "respond with a failing outbox"
+          )
+          assert.instanceOf(error, Errors.InfrastructureError)
+          none(yield* responses.findActive(demand.id, demand.round, world.institute.member.id), "response")
+          assert.deepStrictEqual(yield* responses.listByDemandRound(demand.id, demand.round), [], "responses")
+          same(
+            Demand.Demand,
+            some(yield* demands.findById(demand.id), "demand"),
+            demand,
+            "the demand is unchanged"
+          )
+          const trailAfter = yield* readAll(
+            (range) => audit.list({ demandId: demand.id, ...range }),
+            SortKeys.audit
+          )
+          assert.deepStrictEqual(
+            trailAfter.map((e) => e.id),
+            trailBefore.map((e) => e.id),
+            "no audit event remains"
+          )
+          failing = false
+          const response = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal
+          })
+          assert.strictEqual(
+            some(yield* demands.findById(demand.id), "demand").responseCount,
+            1,
+            "a later respond counts once"
+          )
+          some(yield* responses.findById(response.id), "the later response")
+        }),
+        failingOutbox(() => failing)
+      )
+    },
+    h.timeout
+  )
+
+  it.effect(
+    "R26: an adoption whose notification fails leaves the response submitted and intake open",
+    () => {
+      let failing = false
+      return h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const response = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal
+          })
+          const before = some(yield* demands.findById(demand.id), "demand")
+          failing = true
+          yield* failsWith(
+            selection.adopt(world.enterprise.account, { responseId: response.id }),
+            "InfrastructureError",
+            "adopt with a failing outbox"
+          )
+          same(
+            Demand.Demand,
+            some(yield* demands.findById(demand.id), "demand"),
+            before,
+            "the demand is unchanged"
+          )
+          assert.strictEqual(
+            some(yield* responses.findById(response.id), "response").status,
+            "submitted",
+            "the response is still submitted"
+          )
+          failing = false
+          yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+        }),
+        failingOutbox(() => failing)
+      )
+    },
+    h.timeout
+  )
+
+  it.effect(
+    "R12: an approval rolled back after numbering gives its number back",
+    () => {
+      let failing = false
+      return h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const publishing = yield* Publishing.Publishing
+          const review = yield* Review.Review
+          const demands = yield* Persistence.DemandRepository
+          const draft = (title: string) =>
+            Effect.gen(function* () {
+              const d = yield* publishing.draft(world.enterprise.account, yield* Fixtures.form({ title }))
+              yield* publishing.submit(world.enterprise.account, { demandId: d.id })
+              return d.id
+            })
+          const first = yield* draft("第一项需求")
+          const second = yield* draft("第二项需求")
+          failing = true
+          yield* failsWith(
+            review.approve(world.operator, { demandId: first }),
+            "InfrastructureError",
+            "approve with a failing outbox"
+          )
+          const refused = some(yield* demands.findById(first), "demand")
+          assert.strictEqual(refused.state, "pending_review", "the failed approval changed nothing")
+          assert.isNull(refused.number, "the failed approval left no number")
+          failing = false
+          const approved = yield* review.approve(world.operator, { demandId: second })
+          assert.strictEqual(approved.number, "ZB20260001", "the next approval takes the number back")
+          const later = yield* review.approve(world.operator, { demandId: first })
+          assert.strictEqual(later.number, "ZB20260002")
+        }),
+        failingOutbox(() => failing)
+      )
+    },
+    h.timeout
+  )
+}

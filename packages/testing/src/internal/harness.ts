@@ -1,0 +1,174 @@
+import { assert } from "@effect/vitest"
+import { Errors, Pagination, type Persistence, Settings, Zhongbao } from "@zhongbao/core"
+import { Context, DateTime, Effect, Either, Layer, Option, Schema, TestClock } from "effect"
+
+/** @internal What every conformance test runs with. */
+export type Env = Zhongbao.Services | Persistence.Ports | Settings.Settings
+
+/** @internal Replaces some ports of the adapter's context (failure injection, probes). */
+export type Wrap = (ports: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports>
+
+/** @internal 2026-05-04 10:00 in Asia/Shanghai: the instant every test starts at. */
+export const start: DateTime.Utc = DateTime.unsafeMake("2026-05-04T02:00:00Z")
+
+/** @internal An instant `minutes` after {@link start}, with a millisecond part. */
+export const minutesAfter = (minutes: number, millis = 0): DateTime.Utc =>
+  DateTime.unsafeMake(DateTime.toEpochMillis(start) + minutes * 60_000 + millis)
+
+/** @internal The tests' access to the adapter under test. */
+export interface Harness {
+  /**
+   * Runs `body` on a fresh build of the adapter's ports (optionally wrapped), the
+   * default settings and every use case, with the test clock at {@link start}.
+   */
+  readonly run: <A, E>(body: Effect.Effect<A, E, Env>, wrap?: Wrap) => Effect.Effect<A, unknown>
+  /** Per-test timeout in milliseconds. */
+  readonly timeout: number
+}
+
+/** @internal */
+export const makeHarness = (ports: Layer.Layer<Persistence.Ports, unknown>, timeout: number): Harness => ({
+  timeout,
+  run: (body, wrap) => {
+    const fresh = Layer.fresh(ports)
+    const adapter =
+      wrap === undefined
+        ? fresh
+        : Layer.effectContext(Effect.map(Effect.context<Persistence.Ports>(), wrap)).pipe(
+            Layer.provide(fresh)
+          )
+    const env = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(adapter, Settings.layerDefault)))
+    return Effect.zipRight(TestClock.setTime(DateTime.toEpochMillis(start)), body).pipe(Effect.provide(env))
+  }
+})
+
+/** @internal Replaces one port in a context. */
+export const replace = <I, S>(
+  ports: Context.Context<Persistence.Ports>,
+  tag: Context.Tag<I, S>,
+  f: (service: S) => S
+): Context.Context<Persistence.Ports> =>
+  Context.add(
+    ports,
+    tag,
+    f(Context.get(ports as Context.Context<I>, tag))
+  ) as Context.Context<Persistence.Ports>
+
+/**
+ * @internal
+ * Makes every port call yield to the other fibers before it runs, as a round trip
+ * to a database would, so that concurrent use cases interleave at every call even
+ * over an adapter that never suspends.
+ */
+export const yielding: Wrap = (ports) => {
+  const services = new Map<string, unknown>()
+  for (const [key, service] of ports.unsafeMap) {
+    services.set(
+      key,
+      new Proxy(service as object, {
+        get: (target, property, receiver) => {
+          const value: unknown = Reflect.get(target, property, receiver)
+          return typeof value === "function" && typeof property === "string"
+            ? (...args: Array<unknown>) =>
+                Effect.zipRight(
+                  Effect.yieldNow(),
+                  Effect.suspend(() => value.apply(target, args) as Effect.Effect<unknown, unknown>)
+                )
+            : value
+        }
+      })
+    )
+  }
+  return Context.unsafeMake(services)
+}
+
+/** @internal An injected infrastructure failure. */
+export const injected = (port: string): Errors.InfrastructureError =>
+  new Errors.InfrastructureError({ port, message: "injected failure" })
+
+/** @internal The value inside a `Some`, failing the test on `None`. */
+export const some = <A>(option: Option.Option<A>, label: string): A => {
+  if (Option.isNone(option)) assert.fail(`${label}: expected a row, found none`)
+  return option.value
+}
+
+/** @internal Asserts `None`. */
+export const none = <A>(option: Option.Option<A>, label: string): void => {
+  assert.isTrue(Option.isNone(option), `${label}: expected no row, found ${JSON.stringify(option)}`)
+}
+
+const normal = <A, I>(schema: Schema.Schema<A, I>, value: A): unknown =>
+  JSON.parse(JSON.stringify(Schema.encodeSync(schema)(value)))
+
+/**
+ * @internal
+ * Asserts two rows are the same value: equal once encoded by their schema (instants
+ * as ISO strings to the millisecond), absent and `undefined` optional fields alike.
+ */
+export const same = <A, I>(schema: Schema.Schema<A, I>, actual: A, expected: A, label: string): void => {
+  assert.deepStrictEqual(normal(schema, actual), normal(schema, expected), label)
+}
+
+/** @internal Asserts an effect fails with the tagged error `tag`; returns the error. */
+export const failsWith = <A, E, R>(effect: Effect.Effect<A, E, R>, tag: string, label: string) =>
+  Effect.map(Effect.either(effect), (result) => {
+    if (Either.isRight(result)) return assert.fail(`${label}: expected ${tag}, but it succeeded`)
+    const error = result.left as { readonly _tag?: string }
+    assert.strictEqual(error._tag, tag, `${label}: expected ${tag}, got ${JSON.stringify(error)}`)
+    return result.left
+  })
+
+/**
+ * @internal
+ * Reads a whole list page by page, `limit` rows at a time, continuing after the
+ * position of each page's last row; checks that no page is longer than `limit`.
+ */
+export const readAll = <A, E, R>(
+  fetch: (range: Persistence.Range) => Effect.Effect<ReadonlyArray<A>, E, R>,
+  key: (row: A) => Pagination.Position,
+  limit = 10,
+  label = "list"
+): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Effect.gen(function* () {
+    const rows: Array<A> = []
+    let after: Pagination.Position | undefined
+    for (let page = 0; ; page++) {
+      if (page > 10_000) return assert.fail(`${label}: the list never ends`)
+      const got = yield* fetch({ after, limit })
+      assert.isAtMost(got.length, limit, `${label}: page ${page + 1} has more than ${limit} rows`)
+      rows.push(...got)
+      const last = got[got.length - 1]
+      if (got.length < limit || last === undefined) return rows
+      after = key(last)
+    }
+  })
+
+/**
+ * @internal
+ * Pages through a list and asserts it holds exactly `expected`, in the order of
+ * `key` (then id), without duplicates or gaps.
+ */
+export const expectPages = <A, E, R>(
+  label: string,
+  fetch: (range: Persistence.Range) => Effect.Effect<ReadonlyArray<A>, E, R>,
+  key: (row: A) => Pagination.Position,
+  descending: boolean,
+  expected: ReadonlyArray<A>,
+  id: (row: A) => string,
+  limit = 10
+): Effect.Effect<ReadonlyArray<A>, E, R> =>
+  Effect.gen(function* () {
+    const rows = yield* readAll(fetch, key, limit, label)
+    const ids = rows.map(id)
+    assert.strictEqual(new Set(ids).size, ids.length, `${label}: a row appears twice`)
+    const want = [...expected].sort((a, b) => Pagination.comparePositions(key(a), key(b), descending)).map(id)
+    const missing = want.filter((x) => !ids.includes(x))
+    const extra = ids.filter((x) => !want.includes(x))
+    assert.deepStrictEqual(
+      { missing, extra },
+      { missing: [], extra: [] },
+      `${label}: rows missing from or wrongly in the list`
+    )
+    assert.deepStrictEqual(ids, want, `${label}: rows out of order`)
+    return rows
+  })

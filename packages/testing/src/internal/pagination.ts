@@ -1,0 +1,491 @@
+import { it } from "@effect/vitest"
+import {
+  type Audit,
+  type Commission,
+  type Consultation,
+  Demand,
+  type Ids,
+  type Member,
+  type Notification,
+  Persistence,
+  type Response,
+  SortKeys
+} from "@zhongbao/core"
+import { Effect } from "effect"
+import { expectPages, type Harness, minutesAfter } from "./harness.js"
+import * as Rows from "./rows.js"
+
+const titles = [
+  "石墨烯散热膜量产工艺",
+  "OLED 驱动芯片国产化",
+  "玉米抗旱品种选育",
+  "锂电池回收利用",
+  "智能散热风扇控制",
+  "生物医药冷链监测"
+]
+const fields = ["电子信息", "新材料及应用", "生物技术与制药", "现代农业"]
+const states: ReadonlyArray<Demand.DemandState> = [
+  "draft",
+  "pending_review",
+  "published",
+  "published",
+  "rejected",
+  "solved",
+  "published"
+]
+
+/**
+ * 57 demands of an enterprise and of an institution on its behalf, in every state,
+ * with `createdAt` tied in threes, publication instants tied in fives, deadlines on
+ * nine dates, three regions (one absent), four fields, two service modes, and the
+ * keyword 散热 in titles, a summary or the keywords.
+ */
+const insertDemands = (p: Rows.Parties) =>
+  Effect.gen(function* () {
+    const repo = yield* Persistence.DemandRepository
+    const rows: Array<Demand.Demand> = []
+    for (let i = 0; i < 57; i++) {
+      const state = states[i % states.length]!
+      const live = state === "published" || state === "solved"
+      const viaInstitution = i % 4 === 3
+      const form = Rows.minimalForm({
+        title: `${titles[i % titles.length]}（${i}）`,
+        summary: {
+          mainProblem: `问题${i}`,
+          keyTechnology: i % 11 === 5 ? "微通道散热结构" : `关键技术${i}`,
+          expectedGoal: `目标${i}`
+        },
+        keywords: i % 10 === 7 ? ["散热", "热管理"] : [`词${i % 5}`],
+        field: fields[i % fields.length]!,
+        ...(i % 3 === 2 ? {} : { region: i % 3 === 0 ? "北京市" : "天津市" }),
+        responseDeadline: Rows.date(28 + (i % 9)),
+        serviceMode: i % 8 === 0 ? "institution_service" : "cooperative",
+        ...(viaInstitution ? { technologyManagerId: p.manager.id, clientId: p.enterprise.id } : {})
+      })
+      const published = minutesAfter(100 + (i % 5) * 10)
+      const d = Rows.demand(
+        viaInstitution ? p.institution.id : p.enterprise.id,
+        viaInstitution ? p.institutionAccount.id : p.enterpriseAccount.id,
+        {
+          form,
+          state,
+          number: live ? `ZB2026${String(i + 1).padStart(4, "0")}` : null,
+          rejectionReason: state === "rejected" ? "请补充技术指标" : null,
+          submittedAt: state === "draft" ? null : minutesAfter(50 + i),
+          approvedAt: live ? published : null,
+          firstPublishedAt: live ? published : null,
+          intakeClosedAt: live && i % 2 === 0 ? minutesAfter(200 + i) : null,
+          outcome: state === "solved" ? "solved" : null,
+          closedAt: state === "solved" ? minutesAfter(300) : null,
+          createdAt: minutesAfter(Math.floor(i / 3)),
+          updatedAt: minutesAfter(Math.floor(i / 3))
+        }
+      )
+      yield* repo.insert(d)
+      rows.push(d)
+    }
+    return rows
+  })
+
+type Filters = Omit<Persistence.DemandQuery, "after" | "limit">
+
+/** What a demand query returns, by the letter of its documentation. */
+const matches = (d: Demand.Demand, q: Filters): boolean => {
+  const scope = q.scope
+  const inScope =
+    scope._tag === "all"
+      ? true
+      : scope._tag === "public"
+        ? d.state === "published" || d.state === "solved"
+        : scope.role === "publisher"
+          ? d.publisherId === scope.memberId
+          : scope.role === "client"
+            ? d.form.clientId === scope.memberId
+            : d.publisherId === scope.memberId || d.form.clientId === scope.memberId
+  return (
+    inScope &&
+    (q.sort !== "published" || d.state === "published" || d.state === "solved") &&
+    (q.states === undefined || q.states.includes(d.state)) &&
+    (q.field === undefined || d.form.field === q.field) &&
+    (q.region === undefined || d.form.region === q.region) &&
+    (q.keyword === undefined || Demand.searchText(d.form).includes(q.keyword)) &&
+    (q.deadlineFrom === undefined || d.form.responseDeadline >= q.deadlineFrom) &&
+    (q.deadlineTo === undefined || d.form.responseDeadline <= q.deadlineTo) &&
+    (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
+    (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode))
+  )
+}
+
+const expectDemands = (label: string, rows: ReadonlyArray<Demand.Demand>, q: Filters, limit = 10) =>
+  Effect.flatMap(Persistence.DemandRepository, (repo) =>
+    expectPages(
+      `${label} ${JSON.stringify(q)}`,
+      (range) => repo.list({ ...q, ...range }),
+      (d) => SortKeys.demand(d, q.sort),
+      SortKeys.demandDescending(q.sort),
+      rows.filter((d) => matches(d, q)),
+      (d) => d.id,
+      limit
+    )
+  )
+
+const insertResponders = (n: number) =>
+  Effect.gen(function* () {
+    const members = yield* Persistence.MemberRepository
+    const accounts = yield* Persistence.AccountRepository
+    const kinds: ReadonlyArray<Member.MemberKind> = [
+      "research_institute",
+      "expert",
+      "enterprise",
+      "service_institution"
+    ]
+    const out: Array<{ readonly member: Member.Member; readonly account: Member.Account }> = []
+    for (let i = 0; i < n; i++) {
+      const member = Rows.member({
+        kind: kinds[i % kinds.length]!,
+        name: `应答方${i}`,
+        registered: i % 5 === 0,
+        createdAt: minutesAfter(Math.floor(i / 4), i % 2)
+      })
+      yield* members.insert(member)
+      const account = Rows.account(member.id)
+      yield* accounts.insert(account)
+      out.push({ member, account })
+    }
+    return out
+  })
+
+/** @internal Lists page through without gap or duplicate, in their documented order, and filter exactly. */
+export const pagination = (h: Harness): void => {
+  it.effect(
+    "demands: 57 demands with tied sort keys page through every sort and scope, 10 at a time, in order, without gap or duplicate",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const rows = yield* insertDemands(p)
+          const scopes: ReadonlyArray<Persistence.DemandScope> = [
+            { _tag: "all" },
+            { _tag: "public" },
+            { _tag: "member", memberId: p.enterprise.id, role: "publisher" },
+            { _tag: "member", memberId: p.enterprise.id, role: "client" },
+            { _tag: "member", memberId: p.enterprise.id, role: "any" },
+            { _tag: "member", memberId: p.institution.id, role: "publisher" },
+            { _tag: "member", memberId: p.responder.id, role: "any" }
+          ]
+          for (const sort of ["created", "published", "deadline"] as const) {
+            for (const scope of scopes) yield* expectDemands("list", rows, { scope, sort })
+          }
+          yield* expectDemands("limit 1", rows, { scope: { _tag: "all" }, sort: "created" }, 1)
+          yield* expectDemands("limit 7", rows, { scope: { _tag: "all" }, sort: "deadline" }, 7)
+          yield* expectDemands("limit 100", rows, { scope: { _tag: "all" }, sort: "created" }, 100)
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes) return exactly the matching rows",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const rows = yield* insertDemands(p)
+          const all = { _tag: "all" } as const
+          const pub = { _tag: "public" } as const
+          const queries: ReadonlyArray<Filters> = [
+            { scope: all, sort: "created", states: ["published"] },
+            { scope: all, sort: "created", states: ["draft", "rejected"] },
+            { scope: all, sort: "deadline", states: [] },
+            { scope: all, sort: "created", field: "电子信息" },
+            { scope: pub, sort: "published", field: "现代农业" },
+            { scope: all, sort: "created", region: "北京市" },
+            { scope: all, sort: "deadline", region: "天津市" },
+            { scope: all, sort: "created", keyword: "散热" },
+            { scope: pub, sort: "published", keyword: "散热" },
+            { scope: all, sort: "created", keyword: "热管理" },
+            { scope: all, sort: "created", keyword: "微通道" },
+            { scope: all, sort: "created", keyword: "oled" },
+            { scope: all, sort: "created", keyword: "不存在的词" },
+            { scope: all, sort: "deadline", deadlineFrom: Rows.date(30), deadlineTo: Rows.date(33) },
+            { scope: all, sort: "deadline", deadlineFrom: Rows.date(32), deadlineTo: Rows.date(32) },
+            { scope: all, sort: "created", deadlineFrom: Rows.date(35) },
+            { scope: all, sort: "created", deadlineTo: Rows.date(29) },
+            { scope: pub, sort: "deadline", intakeOpen: true },
+            { scope: pub, sort: "deadline", intakeOpen: false },
+            { scope: all, sort: "created", intakeOpen: true },
+            { scope: all, sort: "created", serviceModes: ["institution_service"] },
+            {
+              scope: { _tag: "member", memberId: p.enterprise.id, role: "any" },
+              sort: "deadline",
+              states: ["published", "solved"],
+              keyword: "散热",
+              intakeOpen: false
+            },
+            {
+              scope: pub,
+              sort: "published",
+              field: "新材料及应用",
+              region: "北京市",
+              serviceModes: ["cooperative"],
+              deadlineFrom: Rows.date(28),
+              deadlineTo: Rows.date(36)
+            }
+          ]
+          for (const q of queries) yield* expectDemands("filter", rows, q)
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "responses: 35 responses with tied submittedAt page through every scope and filter, newest first, without gap or duplicate",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demandRepo = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ResponseRepository
+          const d1 = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+            ...Rows.publishedFields("ZB20260001"),
+            round: 2
+          })
+          const d2 = Rows.demand(p.institution.id, p.institutionAccount.id, {
+            ...Rows.publishedFields("ZB20260002"),
+            form: Rows.fullForm(p.manager.id, p.enterprise.id)
+          })
+          yield* demandRepo.insert(d1)
+          yield* demandRepo.insert(d2)
+          const responders = yield* insertResponders(12)
+          const statuses: ReadonlyArray<Response.ResponseStatus> = [
+            "submitted",
+            "adopted",
+            "not_adopted",
+            "withdrawn"
+          ]
+          const rows: Array<Response.Response> = []
+          const add = (d: Demand.Demand, round: number, k: number, status: Response.ResponseStatus) => {
+            const r = responders[k]!
+            const at = minutesAfter(10 + Math.floor(rows.length / 4))
+            const row = Rows.response({ ...d, round }, r.member.id, r.account.id, {
+              status,
+              submittedAt: at,
+              updatedAt: at,
+              adoptedAt: status === "adopted" ? at : null
+            })
+            rows.push(row)
+            return repo.insert(row)
+          }
+          for (let k = 0; k < 12; k++) yield* add(d1, 1, k, statuses[k % 4]!)
+          for (let k = 0; k < 6; k++) yield* add(d1, 2, k, "submitted")
+          for (let k = 0; k < 5; k++) yield* add(d2, 1, k, "withdrawn")
+          for (let k = 0; k < 12; k++) yield* add(d2, 1, k, statuses[(k + 1) % 4]!)
+          const r0 = responders[0]!.member.id
+          const r3 = responders[3]!.member.id
+          const queries: ReadonlyArray<Omit<Persistence.ResponseQuery, "after" | "limit">> = [
+            { scope: { _tag: "publisher", memberId: p.enterprise.id } },
+            { scope: { _tag: "publisher", memberId: p.institution.id } },
+            { scope: { _tag: "publisher", memberId: p.responder.id } },
+            { scope: { _tag: "responder", memberId: r0 } },
+            { scope: { _tag: "responder", memberId: r3 }, demandId: d2.id },
+            { scope: { _tag: "demand", demandId: d1.id } },
+            { scope: { _tag: "demand", demandId: d1.id }, round: 2 },
+            { scope: { _tag: "demand", demandId: d2.id }, statuses: ["withdrawn"] },
+            { scope: { _tag: "publisher", memberId: p.enterprise.id }, demandId: d1.id, round: 1 },
+            { scope: { _tag: "publisher", memberId: p.enterprise.id }, demandId: d2.id },
+            { scope: { _tag: "publisher", memberId: p.institution.id }, statuses: ["submitted", "adopted"] },
+            { scope: { _tag: "responder", memberId: r0 }, round: 2, statuses: ["submitted"] }
+          ]
+          for (const q of queries) {
+            const scope = q.scope
+            const expected = rows.filter(
+              (r) =>
+                (scope._tag === "publisher"
+                  ? r.demandPublisherId === scope.memberId
+                  : scope._tag === "responder"
+                    ? r.responderId === scope.memberId
+                    : r.demandId === scope.demandId) &&
+                (q.demandId === undefined || r.demandId === q.demandId) &&
+                (q.round === undefined || r.round === q.round) &&
+                (q.statuses === undefined || q.statuses.includes(r.status))
+            )
+            yield* expectPages(
+              `responses ${JSON.stringify(q)}`,
+              (range) => repo.list({ ...q, ...range }),
+              SortKeys.response,
+              true,
+              expected,
+              (r) => r.id
+            )
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "members, threads, commissions, the audit trail and the outbox page through in their order without gap or duplicate",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demandRepo = yield* Persistence.DemandRepository
+          const memberRepo = yield* Persistence.MemberRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const audit = yield* Persistence.AuditRepository
+          const outbox = yield* Persistence.Outbox
+          const responders = yield* insertResponders(23)
+          const members = [p.enterprise, p.institution, p.responder, ...responders.map((r) => r.member)]
+          for (const q of [
+            {},
+            { kind: "transfer_institution" as const },
+            { kind: "enterprise" as const },
+            { registered: true },
+            { kind: "expert" as const, registered: false }
+          ]) {
+            yield* expectPages(
+              `members ${JSON.stringify(q)}`,
+              (range) => memberRepo.list({ ...q, ...range }),
+              SortKeys.member,
+              false,
+              members.filter(
+                (m) =>
+                  ("kind" in q ? m.kind === q.kind : true) &&
+                  ("registered" in q ? m.registered === q.registered : true)
+              ),
+              (m) => m.id
+            )
+          }
+
+          const d1 = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          const d2 = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260002"))
+          yield* demandRepo.insert(d1)
+          yield* demandRepo.insert(d2)
+          const threads: Array<Consultation.Thread> = []
+          for (const [i, r] of responders.entries()) {
+            for (const d of i % 3 === 0 ? [d1, d2] : [d1]) {
+              const t = {
+                ...Rows.thread(d, r.member.id),
+                lastMessageAt: minutesAfter(Math.floor(threads.length / 3))
+              }
+              yield* consultations.insertThread(t)
+              threads.push(t)
+            }
+          }
+          const r0 = responders[0]!.member.id
+          const threadQueries: ReadonlyArray<{
+            readonly demandId?: Ids.DemandId
+            readonly responderId?: Ids.MemberId
+          }> = [
+            {},
+            { demandId: d1.id },
+            { demandId: d2.id },
+            { responderId: r0 },
+            { demandId: d2.id, responderId: r0 }
+          ]
+          for (const q of threadQueries) {
+            yield* expectPages(
+              `threads ${JSON.stringify(q)}`,
+              (range) => consultations.listThreads({ ...q, ...range }),
+              SortKeys.thread,
+              true,
+              threads.filter(
+                (t) =>
+                  (q.demandId === undefined || t.demandId === q.demandId) &&
+                  (q.responderId === undefined || t.responderId === q.responderId)
+              ),
+              (t) => t.id
+            )
+          }
+
+          const commissionStates: ReadonlyArray<Commission.CommissionState> = [
+            "requested",
+            "active",
+            "declined",
+            "ended"
+          ]
+          const commissionRows: Array<Commission.Commission> = []
+          for (const [i, r] of responders.entries()) {
+            const c = Rows.commission(p.enterprise.id, r.member.id, p.enterpriseAccount.id, {
+              state: commissionStates[i % 4]!,
+              createdAt: minutesAfter(Math.floor(i / 3))
+            })
+            yield* commissions.insert(c)
+            commissionRows.push(c)
+          }
+          for (let i = 0; i < 6; i++) {
+            const c = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id, {
+              state: i === 5 ? "active" : "ended",
+              createdAt: minutesAfter(i % 2)
+            })
+            yield* commissions.insert(c)
+            commissionRows.push(c)
+          }
+          for (const q of [
+            { memberId: p.enterprise.id, side: "enterprise" as const },
+            { memberId: p.institution.id, side: "institution" as const },
+            { memberId: p.institution.id, side: "enterprise" as const },
+            {
+              memberId: p.enterprise.id,
+              side: "enterprise" as const,
+              states: ["requested", "active"] as const
+            },
+            { memberId: p.enterprise.id, side: "enterprise" as const, states: ["ended"] as const }
+          ]) {
+            yield* expectPages(
+              `commissions ${JSON.stringify(q)}`,
+              (range) => commissions.list({ ...q, ...range }),
+              SortKeys.commission,
+              true,
+              commissionRows.filter(
+                (c) =>
+                  (q.side === "enterprise" ? c.enterpriseId : c.institutionId) === q.memberId &&
+                  (!("states" in q) || (q.states as ReadonlyArray<string>).includes(c.state))
+              ),
+              (c) => c.id
+            )
+          }
+
+          const events: Array<Audit.AuditEvent> = []
+          for (let i = 0; i < 25; i++) {
+            const e = Rows.auditEvent(
+              p.enterpriseAccount.id,
+              i % 3 === 0 ? [p.enterprise.id, p.responder.id] : [p.enterprise.id],
+              i % 4 === 0 ? d2.id : d1.id,
+              { at: minutesAfter(Math.floor(i / 4)) }
+            )
+            yield* audit.append(e)
+            events.push(e)
+          }
+          for (const q of [
+            {},
+            { demandId: d1.id },
+            { memberId: p.responder.id },
+            { demandId: d2.id, memberId: p.responder.id }
+          ]) {
+            yield* expectPages(
+              `audit ${JSON.stringify(q)}`,
+              (range) => audit.list({ ...q, ...range }),
+              SortKeys.audit,
+              true,
+              events.filter(
+                (e) =>
+                  (!("demandId" in q) || e.demandId === q.demandId) &&
+                  (!("memberId" in q) || e.members.includes(q.memberId))
+              ),
+              (e) => e.id
+            )
+          }
+
+          const messages: Array<Notification.OutboxMessage> = []
+          for (let i = 0; i < 23; i++)
+            messages.push(Rows.outboxMessage({ createdAt: minutesAfter(Math.floor(i / 5)) }))
+          yield* outbox.enqueue(messages.slice(0, 11))
+          yield* outbox.enqueue(messages.slice(11))
+          yield* expectPages("outbox", outbox.list, SortKeys.outbox, false, messages, (m) => m.id)
+        })
+      ),
+    h.timeout
+  )
+}

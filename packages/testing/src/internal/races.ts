@@ -1,0 +1,371 @@
+import { assert, it } from "@effect/vitest"
+import {
+  Consulting,
+  Demand,
+  type Ids,
+  type Member,
+  Membership,
+  Persistence,
+  Publishing,
+  type Response,
+  Responding,
+  Review,
+  Selection,
+  SortKeys
+} from "@zhongbao/core"
+import { Effect, Either } from "effect"
+import * as Fixtures from "../Fixtures.js"
+import { type Harness, injected, readAll, replace, some, type Wrap, yielding } from "./harness.js"
+
+const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
+const kinds: ReadonlyArray<Member.MemberKind> = [
+  "research_institute",
+  "expert",
+  "enterprise",
+  "service_institution"
+]
+
+/** `n` members, each with one account, made by the operator through Membership. */
+const makeResponders = (world: Fixtures.World, n: number) =>
+  Effect.gen(function* () {
+    const membership = yield* Membership.Membership
+    return yield* Effect.forEach(
+      Array.from({ length: n }, (_, i) => i),
+      (i) =>
+        Effect.gen(function* () {
+          const member = yield* membership.createMember(world.operator, {
+            kind: kinds[i % kinds.length]!,
+            name: `应答方${i}`,
+            region: "天津市"
+          })
+          const account = yield* membership.createAccount(world.operator, {
+            memberId: member.id,
+            name: `应答联系人${i}`,
+            phone: Fixtures.nextPhone()
+          })
+          return account.id
+        }),
+      { concurrency: 8 }
+    )
+  })
+
+/** `n` demands of the enterprise, drafted and submitted for review. */
+const pendingDemands = (world: Fixtures.World, n: number, title: (i: number) => string) =>
+  Effect.gen(function* () {
+    const publishing = yield* Publishing.Publishing
+    return yield* Effect.forEach(
+      Array.from({ length: n }, (_, i) => i),
+      (i) =>
+        Effect.gen(function* () {
+          const draft = yield* publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ title: title(i) })
+          )
+          yield* publishing.submit(world.enterprise.account, { demandId: draft.id })
+          return draft.id
+        }),
+      { concurrency: 8 }
+    )
+  })
+
+const numbers = (n: number) => Array.from({ length: n }, (_, i) => Demand.formatNumber("ZB", 2026, i + 1, 4))
+
+const describeError = (error: unknown) => JSON.stringify(error)
+
+/** @internal Concurrent use cases keep the invariants the rules promise. */
+export const races = (h: Harness): void => {
+  it.effect(
+    "R26: 200 concurrent responders against the first adoption → zero responses accepted after it commits",
+    () => {
+      // A logical clock over the adapter's writes: when each response row was
+      // inserted and when the demand's intake was closed, in the order the port
+      // calls completed. With the demand row locked (findByIdForUpdate), a
+      // respond inserts its row while holding the lock, so the order of these
+      // calls is the commit order.
+      let tick = 0
+      const inserted = new Map<string, number>()
+      const intakeClosed: Array<{ readonly tick: number; readonly version: number }> = []
+      const probe: Wrap = (adapter) => {
+        const ports = yielding(adapter)
+        return replace(
+          replace(ports, Persistence.ResponseRepository, (repo) => ({
+            ...repo,
+            insert: (r) => Effect.tap(repo.insert(r), () => Effect.sync(() => inserted.set(r.id, ++tick)))
+          })),
+          Persistence.DemandRepository,
+          (repo) => ({
+            ...repo,
+            update: (d) =>
+              Effect.tap(repo.update(d), () =>
+                Effect.sync(() => {
+                  if (d.intakeClosedAt !== null) intakeClosed.push({ tick: ++tick, version: d.version })
+                })
+              )
+          })
+        )
+      }
+      return h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const first = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+          const responders = yield* makeResponders(world, 200)
+
+          type Outcome = {
+            readonly kind: "adopt" | "respond"
+            readonly result: Either.Either<Response.Response, unknown>
+          }
+          const respond = (account: Ids.AccountId): Effect.Effect<Outcome> =>
+            Effect.map(
+              Effect.either(responding.respond(account, { demandId: demand.id, proposal })),
+              (result) => ({
+                kind: "respond",
+                result
+              })
+            )
+          const adopt: Effect.Effect<Outcome> = Effect.map(
+            Effect.either(selection.adopt(world.enterprise.account, { responseId: first.id })),
+            (result) => ({ kind: "adopt", result })
+          )
+          const racers = [
+            ...responders.slice(0, 100).map(respond),
+            adopt,
+            ...responders.slice(100).map(respond)
+          ]
+          const outcomes = yield* Effect.all(racers, { concurrency: "unbounded" })
+
+          const adoption = outcomes.find((o) => o.kind === "adopt")!.result
+          assert.isTrue(Either.isRight(adoption), `the adoption succeeds: ${describeError(adoption)}`)
+          const responds = outcomes.filter((o) => o.kind === "respond").map((o) => o.result)
+          const accepted = responds.filter(Either.isRight).map((r) => r.right)
+          const refused = responds
+            .filter(Either.isLeft)
+            .map((r) => r.left as { _tag?: string; rule?: string })
+          const wrong = refused.filter((e) => e._tag !== "InvalidState" || e.rule !== "R24")
+          assert.deepStrictEqual(
+            wrong.map(describeError),
+            [],
+            "every refused respond is refused by R24 (intake closed by the adoption)"
+          )
+
+          const final = some(yield* demands.findById(demand.id), "demand")
+          assert.isNotNull(final.intakeClosedAt, "the adoption closed intake")
+          assert.strictEqual(final.adoptedCount, 1, "one adoption")
+          assert.strictEqual(
+            final.responseCount,
+            accepted.length + 1,
+            "responseCount is the first response plus every accepted respond"
+          )
+          const rows = yield* responses.listByDemandRound(demand.id, demand.round)
+          assert.sameMembers(
+            rows.map((r) => r.id),
+            [first.id, ...accepted.map((r) => r.id)],
+            "the stored responses are exactly the first one and the accepted ones"
+          )
+
+          const closing = intakeClosed.find((c) => c.version === final.version)
+          assert.isDefined(closing, "the committed adoption wrote the demand")
+          const late = rows.filter((r) => (inserted.get(r.id) ?? Number.POSITIVE_INFINITY) > closing!.tick)
+          assert.deepStrictEqual(
+            late.map((r) => r.id),
+            [],
+            `no response row was inserted after the adoption closed intake (${accepted.length} accepted before it)`
+          )
+
+          const audit = yield* Persistence.AuditRepository
+          const trail = yield* readAll(
+            (range) => audit.list({ demandId: demand.id, ...range }),
+            SortKeys.audit,
+            100
+          )
+          assert.strictEqual(
+            trail.filter((e) => e.action === "response.submitted").length,
+            accepted.length + 1,
+            "one audit event per stored response"
+          )
+          const outbox = yield* readAll((yield* Persistence.Outbox).list, SortKeys.outbox, 100)
+          assert.strictEqual(
+            outbox.filter((m) => m.event === "response_received").length,
+            accepted.length + 1,
+            "one notification per stored response"
+          )
+          assert.strictEqual(
+            outbox.filter((m) => m.event === "response_adopted").length,
+            1,
+            "one adoption notice"
+          )
+        }),
+        probe
+      )
+    },
+    h.timeout
+  )
+
+  it.effect(
+    "R12: 200 concurrent approvals in one year → numbers 0001…0200 with no gap or duplicate",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const review = yield* Review.Review
+          const demands = yield* Persistence.DemandRepository
+          const ids = yield* pendingDemands(world, 200, (i) => `石墨烯散热膜量产工艺（${i}）`)
+          const results = yield* Effect.all(
+            ids.map((demandId) => Effect.either(review.approve(world.operator, { demandId }))),
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(
+            results.filter(Either.isLeft).map((r) => describeError(r.left)),
+            [],
+            "every approval succeeds"
+          )
+          const given = results.filter(Either.isRight).map((r) => r.right.number ?? "")
+          assert.deepStrictEqual([...given].sort(), numbers(200), "the numbers handed out")
+          const stored = (yield* demands.findByIds(ids)).map((d) => d.number ?? "")
+          assert.deepStrictEqual([...stored].sort(), numbers(200), "the numbers stored")
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R12: 120 concurrent approvals, every fourth rolled back after numbering → the committed numbers are 0001…0090 with no gap",
+    () => {
+      let armed = false
+      const failing: Wrap = (ports) =>
+        replace(yielding(ports), Persistence.Outbox, (outbox) => ({
+          ...outbox,
+          enqueue: (messages) =>
+            armed && messages.some((m) => (m.params.title ?? "").startsWith("回滚"))
+              ? Effect.fail(injected("Outbox"))
+              : outbox.enqueue(messages)
+        }))
+      return h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const review = yield* Review.Review
+          const demands = yield* Persistence.DemandRepository
+          const ids = yield* pendingDemands(world, 120, (i) =>
+            i % 4 === 3 ? `回滚需求（${i}）` : `正常需求（${i}）`
+          )
+          armed = true
+          const results = yield* Effect.all(
+            ids.map((demandId) => Effect.either(review.approve(world.operator, { demandId }))),
+            { concurrency: "unbounded" }
+          )
+          const failed = results.filter(Either.isLeft).map((r) => r.left as { _tag?: string })
+          assert.strictEqual(failed.length, 30, "the injected failures")
+          assert.isTrue(
+            failed.every((e) => e._tag === "InfrastructureError"),
+            "they fail with the injected error"
+          )
+          const stored = yield* demands.findByIds(ids)
+          const committed = stored.filter((d) => d.state === "published").map((d) => d.number ?? "")
+          assert.deepStrictEqual([...committed].sort(), numbers(90), "the committed numbers")
+          const rolledBack = stored.filter((d) => d.form.title.startsWith("回滚"))
+          assert.isTrue(
+            rolledBack.every((d) => d.state === "pending_review" && d.number === null),
+            "rolled-back approvals left their demands unchanged"
+          )
+        }),
+        failing
+      )
+    },
+    h.timeout
+  )
+
+  it.effect(
+    "R21: 50 concurrent responds by one member → exactly one active response",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const responding = yield* Responding.Responding
+          const responses = yield* Persistence.ResponseRepository
+          const demands = yield* Persistence.DemandRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const results = yield* Effect.all(
+            Array.from({ length: 50 }, () =>
+              Effect.either(responding.respond(world.institute.account, { demandId: demand.id, proposal }))
+            ),
+            { concurrency: "unbounded" }
+          )
+          assert.strictEqual(results.filter(Either.isRight).length, 1, "one respond is accepted")
+          const wrong = results
+            .filter(Either.isLeft)
+            .map((r) => r.left as { _tag?: string; rule?: string })
+            .filter((e) => e._tag !== "InvalidState" || (e.rule !== "R21" && e.rule !== "R26"))
+          assert.deepStrictEqual(wrong.map(describeError), [], "the others are refused by R21 (or R26)")
+          assert.strictEqual(
+            (yield* responses.listByDemandRound(demand.id, demand.round)).length,
+            1,
+            "one row"
+          )
+          assert.strictEqual(
+            some(yield* demands.findById(demand.id), "demand").responseCount,
+            1,
+            "counted once"
+          )
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R22: 60 concurrent messages in one thread → seq 1…61, none lost or repeated",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const consulting = yield* Consulting.Consulting
+          const consultations = yield* Persistence.ConsultationRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const opened = yield* consulting.ask(world.expert.account, {
+            demandId: demand.id,
+            text: "请问场地条件？"
+          })
+          const threadId = opened.thread.id
+          const results = yield* Effect.all(
+            Array.from({ length: 60 }, (_, i) =>
+              Effect.either(
+                consulting.reply(i % 2 === 0 ? world.enterprise.account : world.expert.account, {
+                  threadId,
+                  text: `第${i + 2}条留言`
+                })
+              )
+            ),
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(
+            results.filter(Either.isLeft).map((r) => describeError(r.left)),
+            [],
+            "every message is accepted"
+          )
+          const messages = yield* consultations.listMessages(threadId, 0, 100)
+          assert.deepStrictEqual(
+            messages.map((m) => m.seq),
+            Array.from({ length: 61 }, (_, i) => i + 1),
+            "messages numbered 1…61"
+          )
+          assert.sameMembers(
+            messages.slice(1).map((m) => m.id),
+            results.filter(Either.isRight).map((r) => r.right.message.id),
+            "each accepted message is stored"
+          )
+          assert.strictEqual(
+            some(yield* consultations.findThreadById(threadId), "thread").messageCount,
+            61,
+            "the thread counts every message"
+          )
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+}

@@ -1,0 +1,520 @@
+import { assert, it } from "@effect/vitest"
+import {
+  Audit,
+  Commission,
+  Consultation,
+  Demand,
+  Idempotency,
+  Ids,
+  Member,
+  Notification,
+  Persistence,
+  Response,
+  ServiceLog,
+  SortKeys
+} from "@zhongbao/core"
+import { Effect } from "effect"
+import { type Harness, minutesAfter, readAll, same, some } from "./harness.js"
+import * as Rows from "./rows.js"
+
+const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>, id: string, label: string): A => {
+  const found = rows.find((r) => r.id === id)
+  if (found === undefined) return assert.fail(`${label}: row ${id} is not in the list`)
+  return found
+}
+
+/** @internal Insert then find returns an equal value, for every repository. */
+export const roundTrip = (h: Harness): void => {
+  it.effect(
+    "members: insert then findById returns an equal member; update persists",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const repo = yield* Persistence.MemberRepository
+          const plain = Rows.member()
+          const registered = Rows.member({
+            kind: "transfer_institution",
+            name: "滨海技术转移中心",
+            region: "天津市滨海新区",
+            registered: true,
+            createdAt: minutesAfter(90, 999)
+          })
+          yield* repo.insert(plain)
+          yield* repo.insert(registered)
+          same(
+            Member.Member,
+            some(yield* repo.findById(plain.id), "member"),
+            plain,
+            "member with null region"
+          )
+          same(
+            Member.Member,
+            some(yield* repo.findById(registered.id), "member"),
+            registered,
+            "registered member"
+          )
+          const updated = { ...plain, registered: true, name: "天津新材料集团有限公司", region: "北京市" }
+          yield* repo.update(updated)
+          same(
+            Member.Member,
+            some(yield* repo.findById(plain.id), "updated member"),
+            updated,
+            "updated member"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "accounts: insert then findById and listByMember return equal accounts; update persists",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const members = yield* Persistence.MemberRepository
+          const repo = yield* Persistence.AccountRepository
+          const m = Rows.member()
+          yield* members.insert(m)
+          const a1 = Rows.account(m.id)
+          const a2 = Rows.account(m.id, { name: "李四", active: false })
+          const operator = Rows.account(null, { name: "运营管理员" })
+          for (const a of [a1, a2, operator]) yield* repo.insert(a)
+          same(Member.Account, some(yield* repo.findById(a1.id), "account"), a1, "member account")
+          same(
+            Member.Account,
+            some(yield* repo.findById(operator.id), "account"),
+            operator,
+            "operator account"
+          )
+          const listed = yield* repo.listByMember(m.id)
+          assert.sameMembers(
+            listed.map((a) => a.id),
+            [a1.id, a2.id],
+            "listByMember"
+          )
+          same(Member.Account, byId(listed, a2.id, "listByMember"), a2, "listed account")
+          const updated = { ...a1, active: false, phone: Rows.phone() }
+          yield* repo.update(updated)
+          same(
+            Member.Account,
+            some(yield* repo.findById(a1.id), "updated account"),
+            updated,
+            "updated account"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "technology managers: insert then findById and listByInstitution return equal managers",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const members = yield* Persistence.MemberRepository
+          const repo = yield* Persistence.TechnologyManagerRepository
+          const institution = Rows.member({ kind: "transfer_institution", registered: true })
+          const other = Rows.member({ kind: "transfer_institution", registered: true })
+          yield* members.insert(institution)
+          yield* members.insert(other)
+          const m1 = Rows.manager(institution.id)
+          const m2 = { ...Rows.manager(institution.id), name: "赵经理", createdAt: minutesAfter(2) }
+          const elsewhere = Rows.manager(other.id)
+          for (const m of [m1, m2, elsewhere]) yield* repo.insert(m)
+          same(Member.TechnologyManager, some(yield* repo.findById(m1.id), "manager"), m1, "manager")
+          const listed = yield* repo.listByInstitution(institution.id)
+          assert.deepStrictEqual(
+            listed.map((m) => m.id),
+            [m1.id, m2.id],
+            "listByInstitution: the institution's managers by (createdAt, id)"
+          )
+          same(Member.TechnologyManager, byId(listed, m2.id, "listByInstitution"), m2, "listed manager")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "demands: a draft with every nullable field null and only required form fields round-trips",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const draft = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
+          yield* repo.insert(draft)
+          same(Demand.Demand, some(yield* repo.findById(draft.id), "demand"), draft, "draft demand")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "demands: a published demand with the full nested form and every instant set round-trips (findById, findByIdForUpdate, findByIds)",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const uow = yield* Persistence.UnitOfWork
+          const full = Rows.demand(p.institution.id, p.institutionAccount.id, {
+            ...Rows.publishedFields("ZB20260007"),
+            form: Rows.fullForm(p.manager.id, p.enterprise.id),
+            round: 2,
+            rejectionReason: "请补充技术指标",
+            intakeClosedAt: minutesAfter(60, 1),
+            firstAdoptedAt: minutesAfter(60, 1),
+            selectionEndedAt: minutesAfter(61, 2),
+            outcome: "solved",
+            state: "solved",
+            serviceFee: Rows.fen(1_200_050),
+            closedAt: minutesAfter(62, 3),
+            responseCount: 3,
+            adoptedCount: 1,
+            version: 9,
+            updatedAt: minutesAfter(62, 3)
+          })
+          const draft = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
+          yield* repo.insert(full)
+          yield* repo.insert(draft)
+          same(Demand.Demand, some(yield* repo.findById(full.id), "demand"), full, "findById")
+          const locked = yield* uow.transaction(repo.findByIdForUpdate(full.id))
+          same(Demand.Demand, some(locked, "demand for update"), full, "findByIdForUpdate")
+          const found = yield* repo.findByIds([draft.id, Ids.make<Ids.DemandId>(), full.id])
+          assert.sameMembers(
+            found.map((d) => d.id),
+            [draft.id, full.id],
+            "findByIds returns the known ids only"
+          )
+          same(Demand.Demand, byId(found, full.id, "findByIds"), full, "findByIds")
+          same(Demand.Demand, byId(found, draft.id, "findByIds"), draft, "findByIds")
+          assert.deepStrictEqual(yield* repo.findByIds([]), [], "findByIds of no ids")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "demands: update with version + 1 persists every changed field",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const draft = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
+          yield* repo.insert(draft)
+          const submitted: Demand.Demand = {
+            ...draft,
+            state: "pending_review",
+            form: Rows.minimalForm({
+              title: "玉米抗旱品种选育（修订）",
+              keywords: ["玉米", "抗旱"],
+              region: "河北省"
+            }),
+            submittedAt: minutesAfter(30),
+            version: 2,
+            updatedAt: minutesAfter(30)
+          }
+          yield* repo.update(submitted)
+          same(Demand.Demand, some(yield* repo.findById(draft.id), "demand"), submitted, "after first update")
+          const published: Demand.Demand = {
+            ...submitted,
+            ...Rows.publishedFields("ZB20260042", minutesAfter(40, 5)),
+            version: 3,
+            updatedAt: minutesAfter(40, 5)
+          }
+          yield* repo.update(published)
+          same(
+            Demand.Demand,
+            some(yield* repo.findById(draft.id), "demand"),
+            published,
+            "after second update"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "responses: insert then findById, findActive and listByDemandRound return equal responses; update with version + 1 persists",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ResponseRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const r = Rows.response(d, p.responder.id, p.responderAccount.id, {
+            proposal: {
+              title: "卷对卷 CVD 方案",
+              content: "分三期实施。\n第一期：设备改造；第二期：工艺验证。",
+              attachments: [Ids.make<Ids.FileId>()]
+            }
+          })
+          yield* repo.insert(r)
+          same(Response.Response, some(yield* repo.findById(r.id), "response"), r, "findById")
+          same(
+            Response.Response,
+            some(yield* repo.findActive(d.id, d.round, p.responder.id), "active response"),
+            r,
+            "findActive"
+          )
+          const listed = yield* repo.listByDemandRound(d.id, d.round)
+          assert.deepStrictEqual(
+            listed.map((x) => x.id),
+            [r.id],
+            "listByDemandRound"
+          )
+          const decided: Response.Response = {
+            ...r,
+            status: "not_adopted",
+            feedback: { reason: "other", text: "预算不足，暂缓" },
+            updatedAt: minutesAfter(50, 9),
+            version: 2
+          }
+          yield* repo.update(decided)
+          same(Response.Response, some(yield* repo.findById(r.id), "response"), decided, "after update")
+          const adopted: Response.Response = {
+            ...decided,
+            status: "adopted",
+            feedback: null,
+            adoptedAt: minutesAfter(51, 1),
+            version: 3
+          }
+          yield* repo.update(adopted)
+          same(
+            Response.Response,
+            some(yield* repo.findById(r.id), "response"),
+            adopted,
+            "after second update"
+          )
+          assert.deepStrictEqual(
+            (yield* repo.listByDemandRound(d.id, 2)).length,
+            0,
+            "listByDemandRound of another round"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "consultation: a thread and its messages round-trip, messages by seq; updateThread persists",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ConsultationRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const t = Rows.thread(d, p.responder.id)
+          yield* repo.insertThread(t)
+          same(Consultation.Thread, some(yield* repo.findThreadById(t.id), "thread"), t, "findThreadById")
+          same(
+            Consultation.Thread,
+            some(yield* repo.findThread(d.id, p.responder.id), "thread"),
+            t,
+            "findThread"
+          )
+          const messages = [
+            Rows.message(t, 1, p.responderAccount.id, "responder"),
+            Rows.message(t, 2, p.enterpriseAccount.id, "demand"),
+            Rows.message(t, 3, p.responderAccount.id, "responder")
+          ]
+          for (const m of messages) yield* repo.appendMessage(m)
+          const listed = yield* repo.listMessages(t.id, 0, 10)
+          assert.deepStrictEqual(
+            listed.map((m) => m.seq),
+            [1, 2, 3],
+            "listMessages by seq"
+          )
+          for (const [i, m] of listed.entries())
+            same(Consultation.Message, m, messages[i]!, `message ${i + 1}`)
+          assert.deepStrictEqual(
+            (yield* repo.listMessages(t.id, 1, 1)).map((m) => m.seq),
+            [2],
+            "listMessages after seq 1, limit 1"
+          )
+          const updated = { ...t, messageCount: 3, lastMessageAt: messages[2]!.at }
+          yield* repo.updateThread(updated)
+          same(
+            Consultation.Thread,
+            some(yield* repo.findThreadById(t.id), "thread"),
+            updated,
+            "after updateThread"
+          )
+          const locked = yield* (yield* Persistence.UnitOfWork).transaction(repo.findThreadForUpdate(t.id))
+          same(Consultation.Thread, some(locked, "thread for update"), updated, "findThreadForUpdate")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "service log: appended entries round-trip by seq; lastSeq is the last one",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ServiceLogRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const entries = [1, 2, 3].map((seq) => Rows.entry(d.id, seq, p.enterpriseAccount.id))
+          for (const e of entries) yield* repo.append(e)
+          assert.strictEqual(yield* repo.lastSeq(d.id), 3, "lastSeq")
+          const listed = yield* repo.list(d.id, 0, 10)
+          assert.deepStrictEqual(
+            listed.map((e) => e.seq),
+            [1, 2, 3],
+            "list by seq"
+          )
+          for (const [i, e] of listed.entries()) same(ServiceLog.Entry, e, entries[i]!, `entry ${i + 1}`)
+          assert.deepStrictEqual(
+            (yield* repo.list(d.id, 1, 1)).map((e) => e.seq),
+            [2],
+            "list after seq 1, limit 1"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "commissions: insert then findById and findOpen return equal commissions; update with version + 1 persists",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.CommissionRepository
+          const c = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* repo.insert(c)
+          same(Commission.Commission, some(yield* repo.findById(c.id), "commission"), c, "findById")
+          same(
+            Commission.Commission,
+            some(yield* repo.findOpen(p.enterprise.id, p.institution.id), "open commission"),
+            c,
+            "findOpen"
+          )
+          const active = { ...c, state: "active" as const, decidedAt: minutesAfter(8, 8), version: 2 }
+          yield* repo.update(active)
+          same(Commission.Commission, some(yield* repo.findById(c.id), "commission"), active, "after accept")
+          const ended = {
+            ...active,
+            state: "ended" as const,
+            endedAt: minutesAfter(9, 9),
+            endedBy: p.institution.id,
+            version: 3
+          }
+          yield* repo.update(ended)
+          same(Commission.Commission, some(yield* repo.findById(c.id), "commission"), ended, "after end")
+          assert.isTrue(
+            (yield* repo.findOpen(p.enterprise.id, p.institution.id))._tag === "None",
+            "an ended commission is not open"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "audit: an appended event lists equal for its demand and for each of its members",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.AuditRepository
+          const d = Rows.demand(p.institution.id, p.institutionAccount.id)
+          yield* demands.insert(d)
+          const event = Rows.auditEvent(p.institutionAccount.id, [p.institution.id, p.enterprise.id], d.id, {
+            onBehalfOf: p.enterprise.id,
+            reason: "资料齐全"
+          })
+          const memberEvent = Rows.auditEvent(p.operator.id, [p.responder.id], null, {
+            actorMemberId: null,
+            entity: "member",
+            entityId: p.responder.id,
+            action: "member.created",
+            before: null,
+            after: "research_institute"
+          })
+          yield* repo.append(event)
+          yield* repo.append(memberEvent)
+          const forDemand = yield* repo.list({ demandId: d.id, limit: 10 })
+          assert.deepStrictEqual(
+            forDemand.map((e) => e.id),
+            [event.id],
+            "listed for its demand"
+          )
+          same(Audit.AuditEvent, forDemand[0]!, event, "event listed for its demand")
+          for (const memberId of [p.institution.id, p.enterprise.id]) {
+            const listed = yield* repo.list({ memberId, limit: 10 })
+            same(Audit.AuditEvent, byId(listed, event.id, "member trail"), event, "event listed for a member")
+          }
+          const responderTrail = yield* repo.list({ memberId: p.responder.id, limit: 10 })
+          assert.deepStrictEqual(
+            responderTrail.map((e) => e.id),
+            [memberEvent.id],
+            "listed for its member only"
+          )
+          same(Audit.AuditEvent, responderTrail[0]!, memberEvent, "event with no demand")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "idempotency: an inserted record is found equal, its JSON result intact",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.IdempotencyRepository
+          const record = Rows.idempotencyRecord(p.enterpriseAccount.id, "req-2026-05-04-0001")
+          yield* repo.insert(record)
+          same(
+            Idempotency.IdempotencyRecord,
+            some(yield* repo.find(p.enterpriseAccount.id, record.key), "record"),
+            record,
+            "find"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "outbox: enqueued messages list back equal",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const repo = yield* Persistence.Outbox
+          const messages = [
+            Rows.outboxMessage(),
+            Rows.outboxMessage({
+              event: "demand_rejected",
+              templateId: "ZB_DEMAND_REJECTED",
+              params: { title: "散热膜" },
+              createdAt: minutesAfter(8)
+            }),
+            Rows.outboxMessage({ params: {}, createdAt: minutesAfter(9) })
+          ]
+          yield* repo.enqueue(messages.slice(0, 2))
+          yield* repo.enqueue(messages.slice(2))
+          const listed = yield* readAll(repo.list, SortKeys.outbox, 10, "outbox")
+          assert.sameMembers(
+            listed.map((m) => m.id),
+            messages.map((m) => m.id),
+            "outbox holds the enqueued messages"
+          )
+          for (const m of messages) {
+            same(Notification.OutboxMessage, byId(listed, m.id, "outbox"), m, "outbox message")
+          }
+        })
+      ),
+    h.timeout
+  )
+}

@@ -1,0 +1,392 @@
+import { assert, it } from "@effect/vitest"
+import { Commission, Demand, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
+import { Effect, Option } from "effect"
+import { failsWith, type Harness, minutesAfter, none, readAll, same, some } from "./harness.js"
+import * as Rows from "./rows.js"
+
+/** @internal Unique keys refuse a second holder; versioned updates refuse a lost update. */
+export const uniqueness = (h: Harness): void => {
+  it.effect(
+    "R12: a demand number already taken → UniqueViolation, on insert and on update",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const first = Rows.demand(
+            p.enterprise.id,
+            p.enterpriseAccount.id,
+            Rows.publishedFields("ZB20260001")
+          )
+          yield* repo.insert(first)
+          const twin = Rows.demand(
+            p.institution.id,
+            p.institutionAccount.id,
+            Rows.publishedFields("ZB20260001")
+          )
+          yield* failsWith(repo.insert(twin), "UniqueViolation", "insert with a taken number")
+          none(yield* repo.findById(twin.id), "the refused demand")
+          const drafts = [0, 1].map(() => Rows.demand(p.enterprise.id, p.enterpriseAccount.id))
+          for (const d of drafts) yield* repo.insert(d)
+          const draft = drafts[0]!
+          yield* failsWith(
+            repo.update({ ...draft, ...Rows.publishedFields("ZB20260001"), version: 2 }),
+            "UniqueViolation",
+            "update to a taken number"
+          )
+          same(Demand.Demand, some(yield* repo.findById(draft.id), "draft"), draft, "the draft is unchanged")
+          const numbered = { ...draft, ...Rows.publishedFields("ZB20260002"), version: 2 }
+          yield* repo.update(numbered)
+          same(
+            Demand.Demand,
+            some(yield* repo.findById(draft.id), "draft"),
+            numbered,
+            "a free number is taken"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "an insert with an id already stored → UniqueViolation, for every repository",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const audit = yield* Persistence.AuditRepository
+          yield* failsWith(members.insert({ ...p.responder, name: "另一家" }), "UniqueViolation", "member id")
+          yield* failsWith(
+            accounts.insert({ ...p.responderAccount, phone: Rows.phone() }),
+            "UniqueViolation",
+            "account id"
+          )
+          yield* failsWith(managers.insert({ ...p.manager, name: "另一位" }), "UniqueViolation", "manager id")
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          yield* failsWith(
+            demands.insert({ ...d, number: null, state: "draft" }),
+            "UniqueViolation",
+            "demand id"
+          )
+          const r = Rows.response(d, p.responder.id, p.responderAccount.id)
+          yield* responses.insert(r)
+          yield* failsWith(
+            responses.insert({
+              ...r,
+              responderId: p.institution.id,
+              responderAccountId: p.institutionAccount.id
+            }),
+            "UniqueViolation",
+            "response id"
+          )
+          const t = Rows.thread(d, p.responder.id)
+          yield* consultations.insertThread(t)
+          yield* failsWith(
+            consultations.insertThread({ ...t, responderId: p.institution.id }),
+            "UniqueViolation",
+            "thread id"
+          )
+          const c = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id, {
+            state: "declined"
+          })
+          yield* commissions.insert(c)
+          yield* failsWith(
+            commissions.insert({ ...c, message: "再次委托" }),
+            "UniqueViolation",
+            "commission id"
+          )
+          const e = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], d.id)
+          yield* audit.append(e)
+          yield* failsWith(
+            audit.append({ ...e, action: "demand.rejected" }),
+            "UniqueViolation",
+            "audit event id"
+          )
+          same(
+            Response.Response,
+            some(yield* responses.findById(r.id), "response"),
+            r,
+            "the first response stays"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R21: a second active response of one responder in one round → UniqueViolation; allowed once the first is withdrawn",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ResponseRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const first = Rows.response(d, p.responder.id, p.responderAccount.id)
+          yield* repo.insert(first)
+          const second = Rows.response(d, p.responder.id, p.responderAccount.id, {
+            submittedAt: minutesAfter(11)
+          })
+          yield* failsWith(repo.insert(second), "UniqueViolation", "second active response")
+          none(yield* repo.findById(second.id), "the refused response")
+          const adoptedTwin = Rows.response(d, p.responder.id, p.responderAccount.id, { status: "adopted" })
+          yield* failsWith(repo.insert(adoptedTwin), "UniqueViolation", "an adopted response is active too")
+          const otherRound = Rows.response({ ...d, round: 2 }, p.responder.id, p.responderAccount.id)
+          yield* repo.insert(otherRound)
+          const otherResponder = Rows.response(d, p.institution.id, p.institutionAccount.id)
+          yield* repo.insert(otherResponder)
+          const withdrawn = {
+            ...first,
+            status: "withdrawn" as const,
+            version: 2,
+            updatedAt: minutesAfter(12)
+          }
+          yield* repo.update(withdrawn)
+          none(yield* repo.findActive(d.id, d.round, p.responder.id), "no active response once withdrawn")
+          yield* repo.insert(second)
+          same(
+            Response.Response,
+            some(yield* repo.findActive(d.id, d.round, p.responder.id), "active response"),
+            second,
+            "the new response is the active one"
+          )
+          const alsoWithdrawn = Rows.response(d, p.responder.id, p.responderAccount.id, {
+            status: "withdrawn"
+          })
+          yield* repo.insert(alsoWithdrawn)
+          yield* failsWith(
+            repo.update({ ...withdrawn, status: "submitted", version: 3 }),
+            "UniqueViolation",
+            "reactivating a withdrawn response while another is active"
+          )
+          same(
+            Response.Response,
+            some(yield* repo.findById(first.id), "withdrawn"),
+            withdrawn,
+            "the refused update changed nothing"
+          )
+          assert.sameMembers(
+            (yield* repo.listByDemandRound(d.id, d.round)).map((r) => r.id),
+            [first.id, second.id, otherResponder.id, alsoWithdrawn.id],
+            "listByDemandRound"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R40: a second open commission for one enterprise and institution → UniqueViolation; allowed once the first is closed",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const members = yield* Persistence.MemberRepository
+          const repo = yield* Persistence.CommissionRepository
+          const first = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* repo.insert(first)
+          const second = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* failsWith(repo.insert(second), "UniqueViolation", "second requested commission")
+          yield* failsWith(
+            repo.insert({ ...second, state: "active" }),
+            "UniqueViolation",
+            "an active commission is open too"
+          )
+          none(yield* repo.findById(second.id), "the refused commission")
+          const otherInstitution = Rows.member({ kind: "transfer_institution", registered: true })
+          yield* members.insert(otherInstitution)
+          yield* repo.insert(Rows.commission(p.enterprise.id, otherInstitution.id, p.enterpriseAccount.id))
+          yield* repo.insert(
+            Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id, { state: "ended" })
+          )
+          const declined = { ...first, state: "declined" as const, decidedAt: minutesAfter(9), version: 2 }
+          yield* repo.update(declined)
+          yield* repo.insert(second)
+          same(
+            Commission.Commission,
+            some(yield* repo.findOpen(p.enterprise.id, p.institution.id), "open commission"),
+            second,
+            "the new request is the open one"
+          )
+          yield* failsWith(
+            repo.update({ ...declined, state: "requested", version: 3 }),
+            "UniqueViolation",
+            "reopening while another is open"
+          )
+          same(Commission.Commission, some(yield* repo.findById(first.id), "first"), declined, "unchanged")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R63: a second record with the same (account, key) → UniqueViolation; the first is kept",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.IdempotencyRepository
+          const record = Rows.idempotencyRecord(p.enterpriseAccount.id, "order-42")
+          yield* repo.insert(record)
+          yield* failsWith(
+            repo.insert({ ...record, fingerprint: "respond:{}", result: { other: true } }),
+            "UniqueViolation",
+            "duplicate idempotency key"
+          )
+          same(
+            Idempotency.IdempotencyRecord,
+            some(yield* repo.find(p.enterpriseAccount.id, "order-42"), "record"),
+            record,
+            "the first record is kept"
+          )
+          const otherAccount = Rows.idempotencyRecord(p.institutionAccount.id, "order-42")
+          yield* repo.insert(otherAccount)
+          yield* repo.insert(Rows.idempotencyRecord(p.enterpriseAccount.id, "ORDER-42"))
+          assert.isTrue(
+            Option.isSome(yield* repo.find(p.enterpriseAccount.id, "ORDER-42")),
+            "keys are case-sensitive"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: outbox messages whose dedupeKey is already there are ignored, across and within batches",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const repo = yield* Persistence.Outbox
+          const first = Rows.outboxMessage({ dedupeKey: "response_adopted:r1:+8613912345678" })
+          yield* repo.enqueue([first])
+          const again = Rows.outboxMessage({ dedupeKey: first.dedupeKey, createdAt: minutesAfter(30) })
+          const fresh = Rows.outboxMessage({ dedupeKey: "response_adopted:r2:+8613912345678" })
+          const freshTwin = Rows.outboxMessage({ dedupeKey: fresh.dedupeKey })
+          yield* repo.enqueue([again, fresh, freshTwin])
+          yield* repo.enqueue([again])
+          const listed = yield* readAll(repo.list, SortKeys.outbox, 10, "outbox")
+          assert.sameMembers(
+            listed.map((m) => m.id),
+            [first.id, fresh.id],
+            "one message per dedupeKey, the first written"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R22, R30: a second thread per (demand, responder), a repeated message seq or service-log seq → UniqueViolation",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const serviceLog = yield* Persistence.ServiceLogRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const t = Rows.thread(d, p.responder.id)
+          yield* consultations.insertThread(t)
+          const twin = Rows.thread(d, p.responder.id)
+          yield* failsWith(consultations.insertThread(twin), "UniqueViolation", "second thread")
+          none(yield* consultations.findThreadById(twin.id), "the refused thread")
+          const m1 = Rows.message(t, 1, p.responderAccount.id, "responder")
+          yield* consultations.appendMessage(m1)
+          yield* failsWith(
+            consultations.appendMessage(Rows.message(t, 1, p.enterpriseAccount.id, "demand")),
+            "UniqueViolation",
+            "repeated message seq"
+          )
+          assert.deepStrictEqual(
+            (yield* consultations.listMessages(t.id, 0, 10)).map((m) => m.id),
+            [m1.id],
+            "the first message is kept"
+          )
+          const e1 = Rows.entry(d.id, 1, p.enterpriseAccount.id)
+          yield* serviceLog.append(e1)
+          yield* failsWith(
+            serviceLog.append(Rows.entry(d.id, 1, p.enterpriseAccount.id)),
+            "UniqueViolation",
+            "repeated service-log seq"
+          )
+          assert.deepStrictEqual(
+            (yield* serviceLog.list(d.id, 0, 10)).map((e) => e.id),
+            [e1.id],
+            "the first entry is kept"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R26: an update whose version is not the stored one + 1 → StaleWrite, and changes nothing",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+            ...Rows.publishedFields("ZB20260001"),
+            version: 4
+          })
+          yield* demands.insert(d)
+          for (const version of [4, 3, 6, 1]) {
+            yield* failsWith(
+              demands.update({ ...d, responseCount: 1, version }),
+              "StaleWrite",
+              `demand update to version ${version} over version 4`
+            )
+          }
+          same(Demand.Demand, some(yield* demands.findById(d.id), "demand"), d, "the demand is unchanged")
+          const missing = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, { version: 2 })
+          yield* failsWith(demands.update(missing), "StaleWrite", "update of a demand never inserted")
+          none(yield* demands.findById(missing.id), "an update does not insert")
+          const r = Rows.response(d, p.responder.id, p.responderAccount.id)
+          yield* responses.insert(r)
+          for (const version of [1, 3]) {
+            yield* failsWith(
+              responses.update({ ...r, status: "adopted", version }),
+              "StaleWrite",
+              `response update to version ${version} over version 1`
+            )
+          }
+          same(Response.Response, some(yield* responses.findById(r.id), "response"), r, "unchanged response")
+          const c = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* commissions.insert(c)
+          for (const version of [1, 3]) {
+            yield* failsWith(
+              commissions.update({ ...c, state: "active", version }),
+              "StaleWrite",
+              `commission update to version ${version} over version 1`
+            )
+          }
+          same(Commission.Commission, some(yield* commissions.findById(c.id), "commission"), c, "unchanged")
+          yield* demands.update({ ...d, responseCount: 1, version: 5 })
+          yield* failsWith(
+            demands.update({ ...d, responseCount: 2, version: 5 }),
+            "StaleWrite",
+            "a second writer of the same version"
+          )
+          assert.strictEqual(
+            some(yield* demands.findById(d.id), "demand").responseCount,
+            1,
+            "first writer wins"
+          )
+        })
+      ),
+    h.timeout
+  )
+}

@@ -1,0 +1,4 @@
+import { PersistenceMemory } from "@zhongbao/core"
+import { Conformance } from "@zhongbao/testing/conformance"
+
+Conformance.suite("memory", PersistenceMemory.layerMemory)
