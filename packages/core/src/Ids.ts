@@ -58,11 +58,39 @@ export const FileId = Id("FileId")
 /** @since 0.1.0 @category ids */
 export type FileId = typeof FileId.Type
 
+let lastMillis = 0
+let sequence = 0
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
+
 /**
- * A new random identifier (UUID v4). Uses the Web Crypto `randomUUID` available in
- * Node ≥ 20 and browsers; it reads no clock and does no I/O.
+ * A new identifier: a UUID version 7 (RFC 9562), whose first 48 bits are the
+ * creation time in milliseconds and the next 12 a counter within that millisecond,
+ * so identifiers made later in a process sort after earlier ones. Lists order rows
+ * by their sort key and then by id; ids made in one unit of work at one instant
+ * therefore list in the order they were made. The time part reads `Date.now()`
+ * only to order ids, never as a domain instant (those come from effect's `Clock`);
+ * the rest is random from Web Crypto. Hand-written because the `uuid` package's v7
+ * offers no monotonic counter in its CommonJS build.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = <A extends string>(): A => globalThis.crypto.randomUUID() as A
+export const make = <A extends string>(): A => {
+  let millis = Date.now()
+  if (millis <= lastMillis) {
+    millis = lastMillis
+    sequence += 1
+    if (sequence > 0xfff) {
+      millis += 1
+      sequence = 0
+    }
+  } else {
+    sequence = 0
+  }
+  lastMillis = millis
+  const random = globalThis.crypto.getRandomValues(new Uint16Array(4))
+  const high = Math.floor(millis / 0x10000)
+  const low = millis % 0x10000
+  return `${hex(high, 8)}-${hex(low, 4)}-${hex(0x7000 | sequence, 4)}-${hex(0x8000 | (random[0]! & 0x3fff), 4)}-${hex(random[1]!, 4)}${hex(random[2]!, 4)}${hex(random[3]!, 4)}` as A
+}
