@@ -17,7 +17,11 @@ import { cpus } from "node:os"
 
 const total = Number(process.env.BENCH_MESSAGES ?? 50_000)
 const dispatchers = 4
-const outbox = { ...Settings.defaults.outbox, batchSize: 500, sendConcurrency: 64 }
+const outbox = {
+  ...Settings.defaults.outbox,
+  batchSize: Number(process.env.BATCH ?? 500),
+  sendConcurrency: Number(process.env.CONC ?? 64)
+}
 
 const main = Effect.gen(function* () {
   const port = yield* Persistence.Outbox

@@ -6,9 +6,9 @@
  * holder that lost its lease cannot record a result. Safe to run in many fibers and
  * processes at once.
  *
- * Each message's send-and-record runs uninterruptibly (bounded by the send
- * timeout): stopping a dispatcher never leaves a message that was sent but not
- * recorded. A message is sent only while more than half of its lease (and at least
+ * Each message's send-and-record runs in a fiber of its own that only the send
+ * timeout interrupts: stopping a dispatcher never leaves a message that was sent
+ * but not recorded. A message is sent only while more than half of its lease (and at least
  * two send timeouts) remains, so no other dispatcher can claim it before its result
  * is recorded even on a busy machine; what a batch could not start in time waits
  * for its lease to expire. So a message
@@ -18,13 +18,21 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Duration, Effect, Fiber, Random } from "effect"
+import { Clock, DateTime, Duration, Effect, Exit, Fiber, LogLevel, Random } from "effect"
+import type { InfrastructureError } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { maskPhone } from "./Member.js"
 import type { Settlement, Tracked } from "./Notification.js"
 import { Outbox } from "./Persistence.js"
 import { Settings } from "./Settings.js"
 import { type SendResult, SendResult as Result, SmsSender } from "./SmsSender.js"
+
+interface Batch {
+  readonly slots: Effect.Semaphore
+  readonly inflight: Map<Fiber.RuntimeFiber<unknown, unknown>, number>
+  readonly results: Array<"Sent" | "Retry" | "Dead" | "Lost">
+  launching: boolean
+}
 
 /**
  * What one dispatch round did.
@@ -69,95 +77,131 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     const settlementOf = (t: Tracked, result: SendResult, now: DateTime.Utc): Effect.Effect<Settlement> =>
       Effect.gen(function* () {
         const attempts = t.delivery.attempts + 1
-        const unknownOutcomes = t.delivery.unknownOutcomes + (result._tag === "Unknown" ? 1 : 0)
+        const unknownOutcome = result._tag === "Unknown"
         if (result._tag === "Sent") {
-          return {
-            _tag: "Sent",
-            at: now,
-            providerMessageId: result.providerMessageId,
-            attempts,
-            unknownOutcomes
-          }
+          return { _tag: "Sent", at: now, providerMessageId: result.providerMessageId, unknownOutcome }
         }
         const error = `${result._tag}: ${result.reason}`
         if (result._tag === "Permanent" || attempts >= config.maxAttempts) {
-          return { _tag: "Dead", at: now, attempts, unknownOutcomes, error }
+          return { _tag: "Dead", at: now, unknownOutcome, error }
         }
         const delay = Math.max(
           backoffMillis(attempts, config.backoffBaseMillis, config.backoffMaxMillis, yield* Random.next),
           result._tag === "RetryLater" ? (result.retryAfterMillis ?? 0) : 0
         )
-        return {
-          _tag: "Retry",
-          nextAttemptAt: DateTime.add(now, { millis: delay }),
-          attempts,
-          unknownOutcomes,
-          error
-        }
+        return { _tag: "Retry", nextAttemptAt: DateTime.add(now, { millis: delay }), unknownOutcome, error }
       })
 
     const send = (t: Tracked) =>
-      sender
-        .send({
-          messageId: t.message.id,
-          dedupeKey: t.message.dedupeKey,
-          phone: t.message.recipientPhone,
-          templateId: t.message.templateId,
-          params: t.message.params
-        })
-        .pipe(
-          Effect.timeoutTo({
-            duration: Duration.millis(config.sendTimeoutMillis),
-            onSuccess: (r) => r,
-            onTimeout: () => Result.Unknown({ reason: `no answer within ${config.sendTimeoutMillis} ms` })
-          })
-        )
+      sender.send({
+        messageId: t.message.id,
+        dedupeKey: t.message.dedupeKey,
+        phone: t.message.recipientPhone,
+        templateId: t.message.templateId,
+        params: t.message.params
+      })
 
-    const processOne = (owner: string) => (t: Tracked) =>
-      Effect.uninterruptible(
+    const timedOut = Result.Unknown({ reason: `no answer within ${config.sendTimeoutMillis} ms` })
+    const tick = Duration.millis(Math.max(1, Math.floor(config.sendTimeoutMillis / 4)))
+
+    /**
+     * Sends one message and records its result; interrupted only by the batch's
+     * watchdog, which the dispatcher tells about this fiber when it forks it.
+     */
+    const processOne = (owner: string, t: Tracked, batch: Batch, index: number) =>
+      Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
-          const before = yield* DateTime.now
-          if (
-            t.delivery.leaseUntil === null ||
-            DateTime.toEpochMillis(t.delivery.leaseUntil) - DateTime.toEpochMillis(before) <=
-              Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)
-          ) {
-            return "Lost" as const
-          }
-          const fiber = yield* Effect.forkDaemon(Effect.interruptible(send(t)))
-          const result = yield* Fiber.join(fiber)
+          const self = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((fiber) =>
+            Effect.succeed(fiber)
+          )
+          const exit = yield* Effect.exit(restore(send(t)))
+          batch.inflight.delete(self)
+          const result = Exit.isSuccess(exit) ? exit.value : timedOut
           const settlement = yield* settlementOf(t, result, yield* DateTime.now)
           const held = yield* outbox.settle(t.message.id, owner, settlement)
-          yield* Effect.logDebug(held ? `sms ${settlement._tag.toLowerCase()}` : "sms lease lost").pipe(
-            Effect.annotateLogs({
-              messageId: t.message.id,
-              event: t.message.event,
-              to: maskPhone(t.message.recipientPhone),
-              attempts: settlement.attempts,
-              ...(settlement._tag === "Sent" ? {} : { error: settlement.error })
-            })
+          batch.results[index] = held ? settlement._tag : "Lost"
+          yield* Effect.whenLogLevel(
+            Effect.suspend(() =>
+              Effect.logDebug(held ? `sms ${settlement._tag.toLowerCase()}` : "sms lease lost", {
+                messageId: t.message.id,
+                event: t.message.event,
+                to: maskPhone(t.message.recipientPhone),
+                attempts: t.delivery.attempts + 1,
+                ...(settlement._tag === "Sent" ? {} : { error: settlement.error })
+              })
+            ),
+            LogLevel.Debug
           )
-          return held ? settlement._tag : ("Lost" as const)
-        })
+        }).pipe(Effect.ensuring(batch.slots.release(1)))
       )
 
-    /** One round: claim a batch for `owner` and process it. */
-    const dispatchOnce = (
-      owner: string = Ids.make()
-    ): Effect.Effect<Round, import("./Errors.js").InfrastructureError> =>
+    /**
+     * Interrupts the sends of a batch that pass the send timeout. One timer per batch
+     * rather than one per message: a timed-out send counts as an unknown outcome.
+     */
+    const watchdog = (batch: Batch) =>
       Effect.gen(function* () {
-        const batch = yield* outbox.claim({
+        while (batch.launching || batch.inflight.size > 0) {
+          yield* Effect.sleep(tick)
+          const now = yield* Clock.currentTimeMillis
+          for (const [fiber, deadline] of batch.inflight) {
+            if (deadline <= now) {
+              batch.inflight.delete(fiber)
+              yield* Fiber.interruptFork(fiber)
+            }
+          }
+        }
+      })
+
+    /**
+     * One round: claim a batch for `owner` and process it. Each message runs in a
+     * fiber of its own, detached from the caller: interrupting the round stops it
+     * from starting more sends, and the sends already started finish and record
+     * their results.
+     */
+    const dispatchOnce = (owner: string = Ids.make()): Effect.Effect<Round, InfrastructureError> =>
+      Effect.gen(function* () {
+        const claimed = yield* outbox.claim({
           owner,
           now: yield* DateTime.now,
           leaseMillis: config.leaseMillis,
           limit: config.batchSize
         })
-        const results = yield* Effect.forEach(batch, processOne(owner), {
-          concurrency: config.sendConcurrency
-        })
-        const count = (tag: string) => results.filter((r) => r === tag).length
+        if (claimed.length === 0) return { claimed: 0, sent: 0, retried: 0, dead: 0, lost: 0 }
+        const batch: Batch = {
+          slots: yield* Effect.makeSemaphore(config.sendConcurrency),
+          inflight: new Map(),
+          results: claimed.map(() => "Lost" as const),
+          launching: true
+        }
+        yield* Effect.forkDaemon(watchdog(batch))
+        const fibers: Array<Fiber.RuntimeFiber<void, InfrastructureError>> = []
+        yield* Effect.forEach(
+          claimed,
+          (t, index) =>
+            Effect.gen(function* () {
+              yield* batch.slots.take(1)
+              const remaining = (t.delivery.leaseUntil?.epochMillis ?? 0) - (yield* Clock.currentTimeMillis)
+              if (remaining <= Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)) {
+                yield* batch.slots.release(1)
+                return
+              }
+              const fiber = yield* Effect.forkDaemon(processOne(owner, t, batch, index))
+              batch.inflight.set(fiber, (yield* Clock.currentTimeMillis) + config.sendTimeoutMillis)
+              fibers.push(fiber)
+            }),
+          { discard: true }
+        ).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              batch.launching = false
+            })
+          )
+        )
+        yield* Effect.forEach(fibers, Fiber.await, { discard: true })
+        const count = (tag: string) => batch.results.filter((r) => r === tag).length
         return {
-          claimed: batch.length,
+          claimed: claimed.length,
           sent: count("Sent"),
           retried: count("Retry"),
           dead: count("Dead"),

@@ -81,6 +81,9 @@ export type Tracked = typeof Tracked.Type
 
 /**
  * How a dispatcher settles a claimed message: sent, retried later, or dead-lettered.
+ * The store counts the attempt itself (`attempts + 1`, and `unknownOutcomes + 1`
+ * when `unknownOutcome`), so attempts recorded by a holder whose lease expired are
+ * never overwritten.
  *
  * @since 0.1.0
  * @category models
@@ -90,20 +93,17 @@ export type Settlement =
       readonly _tag: "Sent"
       readonly at: DateTime.Utc
       readonly providerMessageId: string
-      readonly attempts: number
-      readonly unknownOutcomes: number
+      readonly unknownOutcome: boolean
     }
   | {
       readonly _tag: "Retry"
       readonly nextAttemptAt: DateTime.Utc
-      readonly attempts: number
-      readonly unknownOutcomes: number
+      readonly unknownOutcome: boolean
       readonly error: string
     }
   | {
       readonly _tag: "Dead"
       readonly at: DateTime.Utc
-      readonly attempts: number
-      readonly unknownOutcomes: number
+      readonly unknownOutcome: boolean
       readonly error: string
     }

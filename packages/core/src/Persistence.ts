@@ -354,7 +354,8 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
     readonly list: (range: Range) => Fx<ReadonlyArray<OutboxMessage>>
     /**
      * Leases up to `limit` due messages (pending, `nextAttemptAt ≤ now`, no live
-     * lease) to `owner` until `now + leaseMillis`, oldest due first. Two claims
+     * lease) to `owner` until `now + leaseMillis`, in the order they became
+     * claimable (the later of `nextAttemptAt` and an expired `leaseUntil`), then id. Two claims
      * never hold the same message at once; a lease that expired is claimable again.
      */
     readonly claim: (options: {
@@ -365,7 +366,8 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
     }) => Fx<ReadonlyArray<Tracked>>
     /**
      * Records the result of a claimed message if `owner` still holds its lease and
-     * answers `true`. Otherwise answers `false` and records one more attempt with an
+     * answers `true`; either way the attempt is counted (`attempts + 1`, and
+     * `unknownOutcomes + 1` when the settlement says so). Otherwise answers `false` and records one more attempt with an
      * unknown outcome: the lease expired before the result was known, so another
      * dispatcher may have sent the message again.
      */

@@ -482,8 +482,8 @@ const makeStore = () => {
         }
         const base = {
           ...d,
-          attempts: s.attempts,
-          unknownOutcomes: s.unknownOutcomes,
+          attempts: d.attempts + 1,
+          unknownOutcomes: d.unknownOutcomes + (s.unknownOutcome ? 1 : 0),
           leaseOwner: null,
           leaseUntil: null
         }

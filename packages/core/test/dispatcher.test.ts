@@ -149,15 +149,41 @@ describe("Dispatcher", () => {
         const late = yield* outbox.settle(m.id, "dead-holder", {
           _tag: "Dead",
           at: yield* DateTime.now,
-          attempts: 1,
-          unknownOutcomes: 0,
+          unknownOutcome: false,
           error: "late"
         })
         assert.isFalse(late)
-        assert.strictEqual(Option.getOrThrow(yield* outbox.find(m.id)).delivery.status, "sent")
+        const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.strictEqual(d.status, "sent")
+        assert.strictEqual(d.attempts, 2, "the late holder's attempt is counted")
+        assert.strictEqual(d.unknownOutcomes, 1, "and its outcome counts as unknown")
       }).pipe(Effect.provide(layer))
     }
   )
+
+  it.effect("R64: a send with no answer within the timeout is an unknown outcome and is retried", () => {
+    const { memory, layer } = setup(
+      { timeoutShare: 1 },
+      outboxSettings({ sendTimeoutMillis: 1000, leaseMillis: 60_000, backoffBaseMillis: 500 })
+    )
+    return Effect.gen(function* () {
+      yield* at(start)
+      const outbox = yield* Persistence.Outbox
+      const m = message("+8613912341111", start)
+      yield* outbox.enqueue([m])
+      const fiber = yield* Effect.fork((yield* Dispatcher.Dispatcher).dispatchOnce("a"))
+      yield* TestClock.adjust("999 millis")
+      assert.isNull(fiber.unsafePoll(), "still waiting before the timeout")
+      yield* TestClock.adjust("2 seconds")
+      const round = yield* Fiber.join(fiber)
+      assert.strictEqual(round.retried, 1)
+      const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+      assert.strictEqual(d.status, "pending")
+      assert.strictEqual(d.unknownOutcomes, 1)
+      assert.match(d.lastError ?? "", /Unknown: no answer within 1000 ms/)
+      assert.strictEqual(memory.log.requests.length, 1)
+    }).pipe(Effect.provide(layer))
+  })
 
   it.effect("R64: two dispatchers claiming at once never hold the same message", () => {
     const { layer } = setup({})

@@ -2,8 +2,8 @@
  * Model-based test of the demand lifecycle (§4), responding and selection (§5) and
  * the outcome (§6): fast-check generates sequences of commands — draft + submit,
  * approve, reject, resubmit, respond, withdraw, adopt, end selection, solved,
- * unsolved, restart, time passing, and two races (respond ‖ adopt, concurrent
- * approvals) — that run against the real services on one fresh memory runtime
+ * unsolved, restart, the selection sweeper, time passing, and two races
+ * (respond ‖ adopt, concurrent approvals) — that run against the real services on one fresh memory runtime
  * (with the test clock) and against a small model. Each command checks its outcome
  * (success, or the error's tag and the rule it names) and then the invariants over
  * the stored data.

@@ -1,0 +1,142 @@
+/**
+ * The selection sweeper (R25, R61): finds demands whose selection window has passed
+ * without the selection being ended, ends it, and writes each "not adopted" notice
+ * with its R61 reason — exactly once, whatever the number of sweepers: each demand
+ * is locked, re-checked and closed in its own unit of work, and the outbox keeps one
+ * message per (event, response, recipient).
+ *
+ * @since 0.1.0
+ */
+import { DateTime, type Duration, Effect, Option } from "effect"
+import { addDays, dateAt, selectionEndsAt } from "../src/Deadline.js"
+import type { InfrastructureError, UniqueViolation } from "../src/Errors.js"
+import type { AuditInput } from "../src/internal/command.js"
+import * as Ids from "../src/Ids.js"
+import type { AccountId, MemberId } from "../src/Ids.js"
+import { makeRoundEnd } from "../src/internal/round.js"
+import { AuditRepository, DemandRepository, UnitOfWork } from "../src/Persistence.js"
+import { acceptsResponses } from "../src/Phase.js"
+import { Settings } from "../src/Settings.js"
+
+/**
+ * The actor recorded in the audit trail for what the platform does by itself.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const systemAccount = "system" as AccountId
+
+/**
+ * The sweeper.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper", {
+  effect: Effect.gen(function* () {
+    const demands = yield* DemandRepository
+    const audit = yield* AuditRepository
+    const uow = yield* UnitOfWork
+    const settings = yield* Settings
+    const endRound = yield* makeRoundEnd
+
+    const systemAudit =
+      (now: DateTime.Utc) =>
+      (event: AuditInput): Effect.Effect<void, InfrastructureError | UniqueViolation> =>
+        audit.append({
+          id: Ids.make(),
+          at: now,
+          actorAccountId: systemAccount,
+          actorMemberId: null,
+          onBehalfOf: event.onBehalfOf ?? null,
+          entity: event.entity,
+          entityId: event.entityId,
+          demandId: event.demandId ?? null,
+          members: [...new Set(event.members ?? [])].filter((m): m is MemberId => m !== null),
+          action: event.action,
+          before: event.before ?? null,
+          after: event.after ?? null,
+          reason: event.reason ?? null
+        })
+
+    const close = (id: import("../src/Ids.js").DemandId) =>
+      uow.transaction(
+        Effect.gen(function* () {
+          const now = yield* DateTime.now
+          const found = yield* demands.findByIdForUpdate(id)
+          console.log("close: found", Option.isSome(found))
+          if (Option.isNone(found)) return false
+          const demand = found.value
+          const endsAt = selectionEndsAt(demand.form.responseDeadline, settings)
+          if (
+            demand.state !== "published" ||
+            demand.selectionEndedAt !== null ||
+            !DateTime.greaterThan(now, endsAt)
+          ) {
+            return false
+          }
+          console.log("close: passed checks")
+          const notices = yield* endRound({ now, settings, audit: systemAudit(now) }, demand)
+          yield* demands.update({
+            ...demand,
+            selectionEndedAt: endsAt,
+            intakeClosedAt: demand.intakeClosedAt ?? endsAt,
+            version: demand.version + 1,
+            updatedAt: now
+          })
+          yield* audit.append({
+            id: Ids.make(),
+            at: now,
+            actorAccountId: systemAccount,
+            actorMemberId: null,
+            onBehalfOf: demand.form.clientId ?? null,
+            entity: "demand",
+            entityId: demand.id,
+            demandId: demand.id,
+            members: [demand.publisherId],
+            action: "selection.window_ended",
+            before: "selecting",
+            after: "selection_over",
+            reason: `${notices} not adopted`
+          })
+          console.log("close: done")
+          return true
+        }).pipe(
+          Effect.tapError((e) => Effect.sync(() => console.log("close: error", JSON.stringify(e)))),
+          Effect.catchTags({
+            UniqueViolation: () => Effect.succeed(false),
+            StaleWrite: () => Effect.succeed(false)
+          })
+        )
+      )
+
+    /** One sweep: ends the selection of up to `limit` demands whose window has passed. */
+    const sweepOnce = (limit = 100): Effect.Effect<number, InfrastructureError> =>
+      Effect.gen(function* () {
+        const now = yield* DateTime.now
+        const q = {
+          scope: { _tag: "all" },
+          sort: "deadline",
+          states: ["published"],
+          selectionOpen: true,
+          deadlineTo: addDays(dateAt(now, settings), -settings.selectionWindowDays - 1),
+          serviceModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id),
+          limit
+        }
+        console.log("sweep q", JSON.stringify(q), DateTime.formatIso(now))
+        const due = yield* demands.list(q as any)
+        console.log("sweep: due", due.length, due.filter((d) => acceptsResponses(d, settings)).length)
+        const closed = yield* Effect.forEach(
+          due.filter((d) => acceptsResponses(d, settings)),
+          (d) => close(d.id)
+        )
+        return closed.filter(Boolean).length
+      })
+
+    /** Sweeps forever, every `every`. */
+    const run = (every: Duration.DurationInput = "1 minute") =>
+      Effect.forever(Effect.zipRight(sweepOnce(), Effect.sleep(every)))
+
+    return { sweepOnce, run }
+  })
+}) {}
