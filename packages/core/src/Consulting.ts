@@ -13,11 +13,11 @@ import { DemandId, ThreadId } from "./Ids.js"
 import type { Ctx, ReadCtx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeNotifier } from "./internal/notify.js"
+import { makeAccountNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
-import { AccountRepository, ConsultationRepository } from "./Persistence.js"
+import { ConsultationRepository } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import type { Demand } from "./Demand.js"
 
@@ -56,8 +56,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
     const { command, query } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const threads = yield* ConsultationRepository
-    const accounts = yield* AccountRepository
-    const notify = yield* makeNotifier
+    const notifyAccount = yield* makeAccountNotifier
 
     const post = (ctx: Ctx, thread: Thread, demand: Demand, side: "responder" | "demand", text: string) =>
       Effect.gen(function* () {
@@ -89,21 +88,10 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
           members: [thread.responderId, demand.publisherId]
         })
         if (side === "responder") {
-          const submitter = yield* accounts.findById(demand.createdBy)
-          if (Option.isSome(submitter)) {
-            yield* notify(
-              [
-                {
-                  event: "consultation_message",
-                  subjectId: message.id,
-                  phone: submitter.value.phone,
-                  values: { number: demand.number ?? "", title: demand.form.title }
-                }
-              ],
-              ctx.settings,
-              ctx.now
-            )
-          }
+          yield* notifyAccount(ctx, demand.createdBy, "consultation_message", message.id, {
+            number: demand.number ?? "",
+            title: demand.form.title
+          })
         }
         return { thread: next, message }
       })

@@ -11,9 +11,9 @@ import * as Ids from "./Ids.js"
 import { DemandId, ResponseId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeNotifier } from "./internal/notify.js"
+import { makeAccountNotifier } from "./internal/notify.js"
 import { isOperator } from "./Member.js"
-import { AccountRepository, ResponseRepository } from "./Persistence.js"
+import { ResponseRepository } from "./Persistence.js"
 import { acceptsResponses } from "./Phase.js"
 import { Proposal, Response } from "./Response.js"
 import type { Actor } from "./Member.js"
@@ -45,8 +45,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
     const { command, settings } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const responses = yield* ResponseRepository
-    const accounts = yield* AccountRepository
-    const notify = yield* makeNotifier
+    const notifyAccount = yield* makeAccountNotifier
 
     /** The actor's own response (R4: others' are not found). */
     const ownResponse = (actor: Actor, id: ResponseId) =>
@@ -170,21 +169,10 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               after: "submitted",
               members: [demand.publisherId]
             })
-            const submitter = yield* accounts.findById(demand.createdBy)
-            if (Option.isSome(submitter)) {
-              yield* notify(
-                [
-                  {
-                    event: "response_received",
-                    subjectId: response.id,
-                    phone: submitter.value.phone,
-                    values: { number: demand.number ?? "", title: demand.form.title }
-                  }
-                ],
-                ctx.settings,
-                ctx.now
-              )
-            }
+            yield* notifyAccount(ctx, demand.createdBy, "response_received", response.id, {
+              number: demand.number ?? "",
+              title: demand.form.title
+            })
             return response
           })
       ),

@@ -12,11 +12,11 @@ import { denied, invalid, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeNotifier } from "./internal/notify.js"
+import { makeAccountNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
-import { AccountRepository, CommissionRepository, DemandNumbering } from "./Persistence.js"
+import { CommissionRepository, DemandNumbering } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import { Option } from "effect"
 
@@ -44,12 +44,8 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
     const { command, query } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const numbering = yield* DemandNumbering
-    const accounts = yield* AccountRepository
     const commissions = yield* CommissionRepository
-    const notify = yield* makeNotifier
-
-    const submitterPhone = (demand: Demand) =>
-      Effect.map(accounts.findById(demand.createdBy), (a) => Option.map(a, (x) => x.phone))
+    const notifyAccount = yield* makeAccountNotifier
 
     return {
       /**
@@ -117,21 +113,10 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               after: `published ${number}`,
               members: [demand.publisherId, demand.form.clientId ?? null]
             })
-            const phone = yield* submitterPhone(demand)
-            if (Option.isSome(phone)) {
-              yield* notify(
-                [
-                  {
-                    event: "demand_approved",
-                    subjectId: `${demand.id}/${demand.round}`,
-                    phone: phone.value,
-                    values: { number, title: demand.form.title }
-                  }
-                ],
-                ctx.settings,
-                ctx.now
-              )
-            }
+            yield* notifyAccount(ctx, demand.createdBy, "demand_approved", `${demand.id}/${demand.round}`, {
+              number,
+              title: demand.form.title
+            })
             return next
           })
       ),
@@ -165,21 +150,13 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               reason: input.reason,
               members: [demand.publisherId, demand.form.clientId ?? null]
             })
-            const phone = yield* submitterPhone(demand)
-            if (Option.isSome(phone)) {
-              yield* notify(
-                [
-                  {
-                    event: "demand_rejected",
-                    subjectId: `${demand.id}/${dateAt(ctx.now, ctx.settings)}/${next.version}`,
-                    phone: phone.value,
-                    values: { title: demand.form.title }
-                  }
-                ],
-                ctx.settings,
-                ctx.now
-              )
-            }
+            yield* notifyAccount(
+              ctx,
+              demand.createdBy,
+              "demand_rejected",
+              `${demand.id}/${dateAt(ctx.now, ctx.settings)}/${next.version}`,
+              { title: demand.form.title }
+            )
             return next
           })
       ),

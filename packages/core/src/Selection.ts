@@ -12,9 +12,9 @@ import { DemandId, ResponseId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeNotifier } from "./internal/notify.js"
+import { makeAccountNotifier } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
-import { AccountRepository, ResponseRepository } from "./Persistence.js"
+import { ResponseRepository } from "./Persistence.js"
 import { selectionOver } from "./Phase.js"
 import { Feedback, Response } from "./Response.js"
 import { selectionEndsAt } from "./Deadline.js"
@@ -51,8 +51,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
     const { command } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const responses = yield* ResponseRepository
-    const accounts = yield* AccountRepository
-    const notify = yield* makeNotifier
+    const notifyAccount = yield* makeAccountNotifier
     const endRound = yield* makeRoundEnd
 
     /** A response of a demand the actor manages, with that demand locked (R2, R4). */
@@ -142,21 +141,10 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               onBehalfOf: demand.form.clientId ?? null,
               members: [response.responderId]
             })
-            const responder = yield* accounts.findById(response.responderAccountId)
-            if (Option.isSome(responder)) {
-              yield* notify(
-                [
-                  {
-                    event: "response_adopted",
-                    subjectId: response.id,
-                    phone: responder.value.phone,
-                    values: { number: demand.number ?? "", title: demand.form.title }
-                  }
-                ],
-                ctx.settings,
-                ctx.now
-              )
-            }
+            yield* notifyAccount(ctx, response.responderAccountId, "response_adopted", response.id, {
+              number: demand.number ?? "",
+              title: demand.form.title
+            })
             return adopted
           })
       ),

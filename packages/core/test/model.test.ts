@@ -834,9 +834,12 @@ describe("model", () => {
   it("R20–R26, R11–R12, R31–R33: random command sequences over demands keep the invariants", async () => {
     await fc.assert(
       fc.asyncProperty(startAt, commands, async (t0, cmds) => {
+        // A new layer value and the runtime's own memo map: one fresh store per run,
+        // shared by the services and the sweeper. (Layer.fresh here would build the
+        // store twice, once for each side of provideMerge.)
         const rt = ManagedRuntime.make(
           Layer.mergeAll(
-            Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Layer.fresh(Zhongbao.layerMemory()))),
+            Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())),
             TestContext.TestContext
           )
         ) as ManagedRuntime.ManagedRuntime<RealEnv, unknown>

@@ -1,7 +1,8 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import * as Ids from "../Ids.js"
 import type { OutboxMessage } from "../Notification.js"
-import { Outbox } from "../Persistence.js"
+import { AccountRepository, Outbox } from "../Persistence.js"
+import type { AccountId } from "../Ids.js"
 import type { NotificationEvent, ResolvedSettings } from "../Settings.js"
 import type { DateTime } from "effect"
 
@@ -39,3 +40,25 @@ export const makeNotifier = Effect.map(
   (outbox) => (notices: ReadonlyArray<Notice>, settings: ResolvedSettings, now: DateTime.Utc) =>
     notices.length === 0 ? Effect.void : outbox.enqueue(toOutbox(notices, settings, now))
 )
+
+/**
+ * @internal
+ * Notifies one account (by its phone) of an event, in the current unit of work; an
+ * account that no longer exists is skipped.
+ */
+export const makeAccountNotifier = Effect.gen(function* () {
+  const notify = yield* makeNotifier
+  const accounts = yield* AccountRepository
+  return (
+    ctx: { readonly settings: ResolvedSettings; readonly now: DateTime.Utc },
+    accountId: AccountId,
+    event: NotificationEvent,
+    subjectId: string,
+    values: Readonly<Record<string, string>>
+  ) =>
+    Effect.flatMap(accounts.findById(accountId), (account) =>
+      Option.isSome(account)
+        ? notify([{ event, subjectId, phone: account.value.phone, values }], ctx.settings, ctx.now)
+        : Effect.void
+    )
+})
