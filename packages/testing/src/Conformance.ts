@@ -29,11 +29,15 @@ import { describe } from "@effect/vitest"
 import type { Persistence } from "@zhongbao/core"
 import type { Layer } from "effect"
 import { atomicity } from "./internal/atomicity.js"
+import { files } from "./internal/files.js"
 import { type Harness, makeHarness } from "./internal/harness.js"
 import { notFound } from "./internal/notFound.js"
+import { outbox } from "./internal/outbox.js"
 import { pagination } from "./internal/pagination.js"
 import { races } from "./internal/races.js"
+import { rewards } from "./internal/rewards.js"
 import { roundTrip } from "./internal/roundTrip.js"
+import { statistics } from "./internal/statistics.js"
 import { uniqueness } from "./internal/uniqueness.js"
 
 /**
@@ -53,11 +57,40 @@ import { uniqueness } from "./internal/uniqueness.js"
  * - `races`: concurrent use cases keep the rules: no response after an adoption
  *   (R26), gapless yearly numbers (R12), one active response (R21), ordered
  *   messages (R22).
+ * - `outbox`: delivery states (R64): `enqueue` creates a pending delivery due at
+ *   `createdAt`; `claim` leases only due messages, in the order they became
+ *   claimable (the later of `nextAttemptAt` and an expired `leaseUntil`, then id),
+ *   at most `limit`, never one message to two claims at once (concurrent claims),
+ *   and reclaims an expired lease, whose old owner's `settle` answers `false` and
+ *   counts an attempt with an unknown outcome that the new holder's result keeps;
+ *   `settle` persists its settlement and counts the attempt itself (`attempts + 1`,
+ *   `unknownOutcomes + 1` when `unknownOutcome`); retries come due at
+ *   `nextAttemptAt`; `listDead` pages through dead letters oldest first; `requeue`;
+ *   claims, settlements and requeues roll back with their unit of work.
+ * - `files`: the file store (R54) keeps bytes byte-exact with their metadata and
+ *   SHA-256, never overwrites an id, answers `none` for unknown ids and takes part
+ *   in the unit of work; the `Files` use case refuses a wrong type or size before
+ *   storing anything.
+ * - `rewards`: rounds, institution profiles and applications (R50–R53) round-trip,
+ *   one application per institution and round, versioned updates, lists in their
+ *   order; one reward flow through the `Rewards` use cases end to end.
+ * - `statistics`: the R62 figures of `StatisticsSource` for a fixed scenario,
+ *   ungrouped and by field and region, and as the `Statistics` use case reports them.
  *
  * @since 0.1.0
  * @category models
  */
-export type Capability = "roundTrip" | "notFound" | "uniqueness" | "pagination" | "atomicity" | "races"
+export type Capability =
+  | "roundTrip"
+  | "notFound"
+  | "uniqueness"
+  | "pagination"
+  | "atomicity"
+  | "races"
+  | "outbox"
+  | "files"
+  | "rewards"
+  | "statistics"
 
 /**
  * Every capability, in the order the suite runs them.
@@ -71,7 +104,11 @@ export const capabilities: ReadonlyArray<Capability> = [
   "uniqueness",
   "pagination",
   "atomicity",
-  "races"
+  "races",
+  "outbox",
+  "files",
+  "rewards",
+  "statistics"
 ]
 
 /**
@@ -96,7 +133,11 @@ const groups: Record<Capability, (h: Harness) => void> = {
   uniqueness,
   pagination,
   atomicity,
-  races
+  races,
+  outbox,
+  files,
+  rewards,
+  statistics
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   Deadline,
   type Demand,
   type Errors,
+  type FileStore,
   type Idempotency,
   Ids,
   type Member,
@@ -12,6 +13,7 @@ import {
   type Notification,
   Persistence,
   type Response,
+  type Reward,
   type ServiceLog
 } from "@zhongbao/core"
 import { type DateTime, Effect } from "effect"
@@ -326,4 +328,109 @@ export const insertParties: Effect.Effect<
     responderAccount,
     operator
   } satisfies Parties
+})
+
+/** @internal Bytes that start like a PDF, then every byte value, `size` long in all. */
+export const pdfBytes = (size: number): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  for (let i = 0; i < size; i++) bytes[i] = (i * 7 + 3) % 256
+  const head = Array.from("%PDF-1.7\n", (c) => c.charCodeAt(0))
+  bytes.set(head.slice(0, size), 0)
+  return bytes
+}
+
+/** @internal A stored-file row of `ownerMemberId`; `sha256` must be the bytes' (the caller computes it). */
+export const storedFile = (
+  ownerMemberId: Ids.MemberId,
+  bytes: Uint8Array,
+  sha256: string,
+  overrides: Partial<FileStore.StoredFile> = {}
+): FileStore.StoredFile => ({
+  id: Ids.make<Ids.FileId>(),
+  ownerMemberId,
+  name: "技术合同（盖章版）.pdf",
+  contentType: "application/pdf",
+  size: bytes.length,
+  sha256: sha256 as FileStore.Sha256,
+  createdAt: minutesAfter(14, 141),
+  ...overrides
+})
+
+/** @internal A valid unified social credit code (R51). */
+export const creditCode = "91350100M000100Y43" as Reward.CreditCode
+
+/** @internal An open reward round row, opened by `openedBy`. */
+export const rewardRound = (
+  openedBy: Ids.AccountId,
+  overrides: Partial<Reward.RewardRound> = {}
+): Reward.RewardRound => ({
+  id: Ids.make<Reward.RewardRoundId>(),
+  title: "2026年度科研众包奖励申报",
+  rules: "对在申报期内解决的众包需求，按服务费用给予奖励；\n每项需求须附技术合同或发票。",
+  periodStart: date(-3),
+  periodEnd: date(27),
+  applicationDeadline: date(42),
+  state: "open",
+  openedBy,
+  openedAt: minutesAfter(11, 111),
+  closedBy: null,
+  closedAt: null,
+  version: 1,
+  ...overrides
+})
+
+/** @internal An institution's basic information (R51). */
+export const profileInfo = (overrides: Partial<Reward.ProfileSnapshot> = {}): Reward.ProfileSnapshot => ({
+  name: "天津技术转移中心",
+  creditCode,
+  address: "天津市南开区科技路1号",
+  contact: "张主任",
+  phone: phone(),
+  bankAccount: {
+    bank: "中国银行天津分行",
+    accountName: "天津技术转移中心",
+    accountNumber: "6217000010001234567"
+  },
+  ...overrides
+})
+
+/** @internal An institution profile row. */
+export const institutionProfile = (
+  memberId: Ids.MemberId,
+  updatedBy: Ids.AccountId,
+  overrides: Partial<Reward.InstitutionProfile> = {}
+): Reward.InstitutionProfile => ({
+  memberId,
+  info: profileInfo(),
+  updatedBy,
+  updatedAt: minutesAfter(12, 121),
+  version: 1,
+  ...overrides
+})
+
+/** @internal A draft reward application row: every nullable field null. */
+export const rewardApplication = (
+  roundId: Reward.RewardRoundId,
+  institutionId: Ids.MemberId,
+  createdBy: Ids.AccountId,
+  items: ReadonlyArray<Reward.ApplicationItem>,
+  overrides: Partial<Reward.RewardApplication> = {}
+): Reward.RewardApplication => ({
+  id: Ids.make<Reward.RewardApplicationId>(),
+  roundId,
+  institutionId,
+  state: "draft",
+  items,
+  note: null,
+  profile: null,
+  amount: null,
+  rejectionReason: null,
+  createdBy,
+  createdAt: minutesAfter(13, 131),
+  updatedAt: minutesAfter(13, 131),
+  submittedAt: null,
+  decidedBy: null,
+  decidedAt: null,
+  version: 1,
+  ...overrides
 })

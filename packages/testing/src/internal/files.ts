@@ -1,0 +1,248 @@
+import { createHash } from "node:crypto"
+import { assert, it } from "@effect/vitest"
+import { FileStore, Files, Ids, Persistence, Settings } from "@zhongbao/core"
+import { Effect, Either } from "effect"
+import * as Fixtures from "../Fixtures.js"
+import { failsWith, type Harness, minutesAfter, none, replace, same, some, type Wrap } from "./harness.js"
+import * as Rows from "./rows.js"
+
+const hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
+
+/** Asserts two byte arrays are equal, byte for byte. */
+const sameBytes = (actual: Uint8Array, expected: Uint8Array, label: string) => {
+  assert.instanceOf(actual, Uint8Array, `${label}: bytes come back as a Uint8Array`)
+  assert.strictEqual(actual.length, expected.length, `${label}: length`)
+  const first = expected.findIndex((b, i) => actual[i] !== b)
+  assert.strictEqual(first, -1, `${label}: the bytes differ from offset ${first}`)
+}
+
+/** A stored file of `owner` with these bytes, its checksum computed here. */
+const fileOf = (owner: Ids.MemberId, bytes: Uint8Array, overrides: Partial<FileStore.StoredFile> = {}) =>
+  Rows.storedFile(owner, bytes, hex(bytes), overrides)
+
+class Boom {
+  readonly _tag = "Boom"
+}
+
+/** The file store counts its `put` calls. */
+const countingPuts =
+  (count: { puts: number }): Wrap =>
+  (ports) =>
+    replace(ports, FileStore.FileStore, (store) => ({
+      ...store,
+      put: (file, bytes) =>
+        Effect.zipRight(
+          Effect.sync(() => count.puts++),
+          store.put(file, bytes)
+        )
+    }))
+
+const fileEvents = Effect.gen(function* () {
+  const audit = yield* Persistence.AuditRepository
+  return (yield* audit.list({ limit: 1000 })).filter((e) => e.entity === "file")
+})
+
+/** @internal The file store (R54): bytes kept exactly, never overwritten, part of the unit of work. */
+export const files = (h: Harness): void => {
+  it.effect(
+    "R54: put then get and head return the bytes byte-exact and the metadata, SHA-256 included",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const store = yield* FileStore.FileStore
+          const pdf = Rows.pdfBytes(70_001)
+          const png = Uint8Array.from([
+            0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0xff, 0x00
+          ])
+          const empty = new Uint8Array(0)
+          const cases = [
+            { file: fileOf(p.institution.id, pdf), bytes: pdf },
+            {
+              file: fileOf(p.enterprise.id, png, {
+                name: "发票 扫描件 2026-05.png",
+                contentType: "image/png",
+                createdAt: minutesAfter(15, 1)
+              }),
+              bytes: png
+            },
+            { file: fileOf(p.institution.id, empty, { name: "空白.pdf" }), bytes: empty }
+          ]
+          for (const { file, bytes } of cases) yield* store.put(file, bytes)
+          for (const { file, bytes } of cases) {
+            const label = file.name
+            const got = some(yield* store.get(file.id), `get ${label}`)
+            same(FileStore.StoredFile, got.file, file, `get ${label}: the metadata`)
+            sameBytes(got.bytes, bytes, `get ${label}`)
+            assert.strictEqual(
+              hex(got.bytes),
+              got.file.sha256,
+              `get ${label}: the stored SHA-256 is the bytes'`
+            )
+            same(
+              FileStore.StoredFile,
+              some(yield* store.head(file.id), `head ${label}`),
+              file,
+              `head ${label}: the metadata`
+            )
+          }
+
+          const original = pdf.slice()
+          pdf.fill(0)
+          sameBytes(
+            some(yield* store.get(cases[0]!.file.id), "get").bytes,
+            original,
+            "the uploader's buffer changed after put"
+          )
+          const read = some(yield* store.get(cases[0]!.file.id), "get").bytes
+          read.fill(1)
+          sameBytes(
+            some(yield* store.get(cases[0]!.file.id), "get").bytes,
+            original,
+            "a reader's buffer changed after get"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R54: a file is never overwritten: a second put with its id → UniqueViolation, the stored bytes and metadata unchanged",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const store = yield* FileStore.FileStore
+          const bytes = Rows.pdfBytes(4096)
+          const file = fileOf(p.institution.id, bytes)
+          yield* store.put(file, bytes)
+          const other = Rows.pdfBytes(100)
+          yield* failsWith(
+            store.put(
+              fileOf(p.enterprise.id, other, { id: file.id, name: "替换.pdf", createdAt: minutesAfter(30) }),
+              other
+            ),
+            "UniqueViolation",
+            "a second put with the id"
+          )
+          yield* failsWith(store.put(file, bytes), "UniqueViolation", "the same file put again")
+          const got = some(yield* store.get(file.id), "the original file")
+          same(FileStore.StoredFile, got.file, file, "the original metadata")
+          sameBytes(got.bytes, bytes, "the original bytes")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R54: get and head of an unknown id answer none",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const store = yield* FileStore.FileStore
+          for (const id of [Ids.make<Ids.FileId>(), "no-such-file" as Ids.FileId]) {
+            none(yield* store.get(id), `get ${id}`)
+            none(yield* store.head(id), `head ${id}`)
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R54: a put inside a failed unit of work leaves no file behind; inside one that commits it stays",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const store = yield* FileStore.FileStore
+          const uow = yield* Persistence.UnitOfWork
+          const bytes = Rows.pdfBytes(2048)
+          const file = fileOf(p.institution.id, bytes)
+          const result = yield* Effect.either(
+            uow.transaction(Effect.zipRight(store.put(file, bytes), Effect.fail(new Boom())))
+          )
+          assert.isTrue(Either.isLeft(result), "the unit of work fails")
+          none(yield* store.get(file.id), "get after the rollback")
+          none(yield* store.head(file.id), "head after the rollback")
+          yield* uow.transaction(store.put(file, bytes))
+          sameBytes(
+            some(yield* store.get(file.id), "committed").bytes,
+            bytes,
+            "the id is free after a rollback"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R54: the Files service refuses a content type outside the allow-list and a size over the limit before anything is stored",
+    () => {
+      const count = { puts: 0 }
+      return h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const files = yield* Files.Files
+          const settings = yield* Settings.Settings
+          const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0))
+          const refused = [
+            { bytes: ascii("合同内容 plain text, not a PDF"), code: "file.type_not_allowed" },
+            { bytes: Uint8Array.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0]), code: "file.type_not_allowed" },
+            { bytes: Rows.pdfBytes(settings.fileSizeLimitBytes + 1), code: "file.too_large" }
+          ]
+          for (const { bytes, code } of refused) {
+            const error = (yield* failsWith(
+              files.upload(world.institution.account, { name: "证明材料.pdf", bytes }),
+              "InvalidInput",
+              code
+            )) as { readonly rule?: string; readonly field?: string; readonly code?: string }
+            assert.deepStrictEqual(
+              { rule: error.rule, field: error.field, code: error.code },
+              { rule: "R54", field: "bytes", code },
+              `refused as ${code}`
+            )
+          }
+          assert.strictEqual(count.puts, 0, "nothing reached the file store")
+          assert.deepStrictEqual(yield* fileEvents, [], "no file was audited")
+        }),
+        countingPuts(count)
+      )
+    },
+    h.timeout
+  )
+
+  it.effect(
+    "R54: an upload through the Files service is stored byte-exact with the SHA-256 node:crypto computes",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const files = yield* Files.Files
+          const store = yield* FileStore.FileStore
+          const bytes = Rows.pdfBytes(100_003)
+          const stored = yield* files.upload(world.institution.account, { name: "技术合同.pdf", bytes })
+          assert.strictEqual(stored.sha256, hex(bytes), "the SHA-256 of the bytes")
+          assert.strictEqual(stored.contentType, "application/pdf", "the type read from the bytes")
+          assert.strictEqual(stored.size, bytes.length, "the size in bytes")
+          assert.strictEqual(
+            stored.ownerMemberId,
+            world.institution.member.id,
+            "owned by the uploader's member"
+          )
+          const got = some(yield* store.get(stored.id), "the uploaded file")
+          same(FileStore.StoredFile, got.file, stored, "stored as returned")
+          sameBytes(got.bytes, bytes, "stored byte-exact")
+          same(FileStore.StoredFile, some(yield* store.head(stored.id), "head"), stored, "head")
+          const down = yield* files.download(world.institution.account, { fileId: stored.id })
+          sameBytes(down.bytes, bytes, "downloaded byte-exact")
+          assert.deepStrictEqual(
+            (yield* fileEvents).map((e) => e.entityId),
+            [stored.id],
+            "the upload is audited with its unit of work"
+          )
+        })
+      ),
+    h.timeout
+  )
+}

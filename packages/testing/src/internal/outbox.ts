@@ -1,0 +1,794 @@
+import { assert, it } from "@effect/vitest"
+import { Ids, Notification, Persistence, SortKeys } from "@zhongbao/core"
+import { type Context, DateTime, Effect, Either, TestClock } from "effect"
+import {
+  expectPages,
+  type Harness,
+  minutesAfter,
+  none,
+  readAll,
+  same,
+  some,
+  start,
+  yielding
+} from "./harness.js"
+import * as Rows from "./rows.js"
+
+type Outbox = Context.Tag.Service<Persistence.Outbox>
+type Delivery = Notification.Delivery
+type Tracked = Notification.Tracked
+type Settlement<Tag extends Notification.Settlement["_tag"]> = Extract<Notification.Settlement, { _tag: Tag }>
+
+const LEASE = 60_000
+
+class Boom {
+  readonly _tag = "Boom"
+}
+
+/** The delivery `enqueue` creates: pending, due at the message's `createdAt`, nothing else set. */
+const pending = (m: Notification.OutboxMessage): Delivery => ({
+  messageId: m.id,
+  status: "pending",
+  attempts: 0,
+  unknownOutcomes: 0,
+  nextAttemptAt: m.createdAt,
+  leaseOwner: null,
+  leaseUntil: null,
+  lastError: null,
+  providerMessageId: null,
+  sentAt: null,
+  deadAt: null
+})
+
+/** A delivery as a claim by `owner` at `now` leaves it. */
+const leased = (d: Delivery, owner: string, now: DateTime.Utc, leaseMillis = LEASE): Delivery => ({
+  ...d,
+  leaseOwner: owner,
+  leaseUntil: DateTime.add(now, { millis: leaseMillis })
+})
+
+const find = (outbox: Outbox, id: Ids.OutboxMessageId, label: string) =>
+  Effect.map(outbox.find(id), (found) => some(found, label))
+
+const claim = (outbox: Outbox, owner: string, now: DateTime.Utc, limit = 100, leaseMillis = LEASE) =>
+  outbox.claim({ owner, now, leaseMillis, limit })
+
+const ids = (rows: ReadonlyArray<Tracked>) => rows.map((t) => t.message.id)
+
+/** Asserts a claimed row is the message as enqueued with the delivery the store now holds. */
+const expectClaimed = (outbox: Outbox, row: Tracked, expected: Delivery, label: string) =>
+  Effect.gen(function* () {
+    same(Notification.Delivery, row.delivery, expected, `${label}: the claimed delivery`)
+    same(
+      Notification.Tracked,
+      yield* find(outbox, row.message.id, label),
+      row,
+      `${label}: find after the claim`
+    )
+  })
+
+/*
+ * Settlements carry no counts: the store counts every attempt itself (`attempts + 1`,
+ * and `unknownOutcomes + 1` when `unknownOutcome`), whether the settling owner still
+ * holds the lease or lost it.
+ */
+const sent = (at: DateTime.Utc, providerMessageId: string, unknownOutcome = false): Settlement<"Sent"> => ({
+  _tag: "Sent",
+  at,
+  providerMessageId,
+  unknownOutcome
+})
+const retry = (nextAttemptAt: DateTime.Utc, error: string, unknownOutcome = false): Settlement<"Retry"> => ({
+  _tag: "Retry",
+  nextAttemptAt,
+  error,
+  unknownOutcome
+})
+const dead = (at: DateTime.Utc, error: string, unknownOutcome = false): Settlement<"Dead"> => ({
+  _tag: "Dead",
+  at,
+  error,
+  unknownOutcome
+})
+
+/** Every message id appears in exactly one claim, and the claims together hold all of `all`. */
+const expectDisjointCover = (
+  claims: ReadonlyArray<ReadonlyArray<Tracked>>,
+  all: ReadonlyArray<Ids.OutboxMessageId>,
+  label: string
+) => {
+  const holders = new Map<string, Array<number>>()
+  claims.forEach((rows, i) => {
+    for (const id of ids(rows)) holders.set(id, [...(holders.get(id) ?? []), i])
+  })
+  const shared = [...holders.entries()].filter(([, who]) => who.length > 1)
+  assert.deepStrictEqual(
+    shared.map(([id, who]) => `${id} held by claims ${who.join(", ")}`),
+    [],
+    `${label}: a message leased to two claims at once`
+  )
+  const missing = all.filter((id) => !holders.has(id))
+  assert.deepStrictEqual(missing, [], `${label}: due messages no claim took`)
+  assert.strictEqual(holders.size, all.length, `${label}: claimed messages that were never enqueued`)
+}
+
+/** @internal The outbox's delivery states (R64): claims under a lease, settlements, dead letters. */
+export const outbox = (h: Harness): void => {
+  it.effect(
+    "R64: enqueue keeps one message per dedupeKey and creates a pending delivery due at its createdAt",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const first = Rows.outboxMessage({ createdAt: minutesAfter(-30, 7) })
+          const twin = Rows.outboxMessage({ dedupeKey: first.dedupeKey, createdAt: minutesAfter(-1) })
+          const second = Rows.outboxMessage({ createdAt: minutesAfter(15, 999), params: {} })
+          const secondTwin = Rows.outboxMessage({ dedupeKey: second.dedupeKey })
+          yield* outbox.enqueue([first])
+          yield* outbox.enqueue([twin, second, secondTwin])
+          yield* outbox.enqueue([])
+          for (const m of [first, second]) {
+            const found = yield* find(outbox, m.id, "an enqueued message")
+            same(Notification.OutboxMessage, found.message, m, "the message as enqueued")
+            same(
+              Notification.Delivery,
+              found.delivery,
+              pending(m),
+              "a new delivery: pending, due at createdAt"
+            )
+          }
+          none(yield* outbox.find(twin.id), "a message whose dedupeKey was there already")
+          none(yield* outbox.find(secondTwin.id), "the second of two messages with one dedupeKey in a batch")
+          none(yield* outbox.find(Ids.make<Ids.OutboxMessageId>()), "an unknown message")
+          const listed = yield* readAll(outbox.list, SortKeys.outbox, 10, "outbox")
+          assert.sameMembers(
+            listed.map((m) => m.id),
+            [first.id, second.id],
+            "list holds one message per dedupeKey"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: claim leases only due messages (nextAttemptAt ≤ now, no live lease), in the order they became claimable (the later of nextAttemptAt and an expired leaseUntil), then id, at most limit",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const a = Rows.outboxMessage({ createdAt: minutesAfter(-20, 123) })
+          const b = Rows.outboxMessage({ createdAt: minutesAfter(-10) })
+          const c = Rows.outboxMessage({ createdAt: minutesAfter(0, -1) })
+          const d = Rows.outboxMessage({ createdAt: start })
+          const e = Rows.outboxMessage({ createdAt: minutesAfter(0, 1) })
+          const f = Rows.outboxMessage({ createdAt: minutesAfter(10) })
+          yield* outbox.enqueue([d, f, b])
+          yield* outbox.enqueue([e, a, c])
+          const now = yield* DateTime.now
+
+          const first = yield* claim(outbox, "dispatcher-a", now, 2)
+          assert.deepStrictEqual(
+            ids(first),
+            [a.id, b.id],
+            "the two messages due first (never leased: claimable at nextAttemptAt), in that order"
+          )
+          for (const [i, m] of [a, b].entries()) {
+            same(Notification.OutboxMessage, first[i]!.message, m, "the claimed message")
+            yield* expectClaimed(outbox, first[i]!, leased(pending(m), "dispatcher-a", now), "claim a")
+          }
+
+          const second = yield* claim(outbox, "dispatcher-b", now, 10)
+          assert.deepStrictEqual(
+            ids(second),
+            [c.id, d.id],
+            "the rest of the due messages (nextAttemptAt ≤ now), in the order they came due; leased and future ones are not"
+          )
+          for (const [i, m] of [c, d].entries()) {
+            yield* expectClaimed(outbox, second[i]!, leased(pending(m), "dispatcher-b", now), "claim b")
+          }
+          assert.deepStrictEqual(
+            yield* claim(outbox, "dispatcher-c", now, 10),
+            [],
+            "nothing is due that is not leased"
+          )
+          for (const m of [e, f]) {
+            same(
+              Notification.Delivery,
+              (yield* find(outbox, m.id, "a future message")).delivery,
+              pending(m),
+              "a message not yet due is left alone"
+            )
+          }
+
+          yield* TestClock.adjust("1 millis")
+          const later = yield* DateTime.now
+          const third = yield* claim(outbox, "dispatcher-c", later, 10)
+          assert.deepStrictEqual(ids(third), [e.id], "a message is due from its createdAt on")
+          yield* expectClaimed(outbox, third[0]!, leased(pending(e), "dispatcher-c", later), "claim c")
+          assert.deepStrictEqual(yield* claim(outbox, "dispatcher-d", later, 0), [], "limit 0 claims nothing")
+
+          // g comes due while a…e are leased; a…d become claimable again when the
+          // leases taken at `now` expire, e 1 ms later. Ordered by nextAttemptAt alone,
+          // g would come last.
+          const g = Rows.outboxMessage({ createdAt: minutesAfter(0, LEASE / 2) })
+          yield* outbox.enqueue([g])
+          yield* TestClock.adjust(`${LEASE + 1} millis`)
+          const expired = yield* DateTime.now
+          const fourth = yield* claim(outbox, "dispatcher-e", expired, 3)
+          assert.deepStrictEqual(
+            ids(fourth),
+            [g.id, a.id, b.id],
+            "g (due before the leases expired) first, then the messages whose leases expired together, by id; at most limit"
+          )
+          const fifth = yield* claim(outbox, "dispatcher-f", expired, 10)
+          assert.deepStrictEqual(
+            ids(fifth),
+            [c.id, d.id, e.id],
+            "then the rest of the expired leases, e (whose lease ran 1 ms longer) last; f is still not due"
+          )
+          for (const [row, m, owner] of [
+            [fourth[0]!, g, "dispatcher-e"],
+            [fourth[1]!, a, "dispatcher-e"],
+            [fifth[2]!, e, "dispatcher-f"]
+          ] as const) {
+            yield* expectClaimed(
+              outbox,
+              row,
+              leased(pending(m), owner, expired),
+              "claimed after an expired lease"
+            )
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: two dispatchers never hold the same message at once: 40 concurrent claims over 300 messages, and again once the leases expired",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const messages = Array.from({ length: 300 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: minutesAfter(-60 + Math.floor(i / 7), i % 3) })
+          )
+          for (let i = 0; i < messages.length; i += 50) yield* outbox.enqueue(messages.slice(i, i + 50))
+          const all = messages.map((m) => m.id)
+          const now = yield* DateTime.now
+          const owners = Array.from({ length: 40 }, (_, i) => `dispatcher-${i}`)
+          const firstRound = yield* Effect.all(
+            owners.map((owner) => claim(outbox, owner, now, 25)),
+            { concurrency: "unbounded" }
+          )
+          expectDisjointCover(firstRound, all, "first round")
+          for (const [i, rows] of firstRound.entries()) {
+            for (const row of rows) {
+              const stored = (yield* find(outbox, row.message.id, "claimed")).delivery
+              assert.strictEqual(stored.leaseOwner, owners[i], "the store names the claim that got it")
+              assert.strictEqual(row.delivery.leaseOwner, owners[i], "the claim returns its own lease")
+            }
+          }
+          assert.deepStrictEqual(
+            yield* claim(outbox, "late", now, 1000),
+            [],
+            "every message is held by a live lease"
+          )
+
+          yield* TestClock.adjust(`${LEASE + 1} millis`)
+          const later = yield* DateTime.now
+          const newOwners = owners.map((o) => `${o}-again`)
+          const secondRound = yield* Effect.all(
+            newOwners.map((owner) => claim(outbox, owner, later, 25)),
+            { concurrency: "unbounded" }
+          )
+          expectDisjointCover(secondRound, all, "after the leases expired")
+
+          const holder = new Map<string, string>()
+          secondRound.forEach((rows, i) => {
+            for (const id of ids(rows)) holder.set(id, newOwners[i]!)
+          })
+          const settlements = yield* Effect.all(
+            [
+              ...firstRound.flatMap((rows, i) =>
+                rows.map((row) =>
+                  Effect.map(
+                    outbox.settle(row.message.id, owners[i]!, sent(later, `old-${row.message.id}`)),
+                    (held) => ({ old: true, held })
+                  )
+                )
+              ),
+              ...secondRound.flatMap((rows, i) =>
+                rows.map((row) =>
+                  Effect.map(
+                    outbox.settle(row.message.id, newOwners[i]!, sent(later, `new-${row.message.id}`)),
+                    (held) => ({ old: false, held })
+                  )
+                )
+              )
+            ],
+            { concurrency: "unbounded" }
+          )
+          assert.isTrue(
+            settlements.filter((s) => s.old).every((s) => !s.held),
+            "an owner whose lease expired cannot settle"
+          )
+          assert.isTrue(
+            settlements.filter((s) => !s.old).every((s) => s.held),
+            "the current holder settles"
+          )
+          for (const id of all) {
+            const d = (yield* find(outbox, id, "settled")).delivery
+            assert.strictEqual(d.status, "sent", "sent by its current holder")
+            assert.strictEqual(d.providerMessageId, `new-${id}`, "the holder's result is recorded")
+            assert.isNull(d.leaseOwner, "the lease is released")
+            assert.strictEqual(d.attempts, 2, "both attempts counted, whichever settle came first")
+            assert.strictEqual(
+              d.unknownOutcomes,
+              1,
+              "the attempt of the lost lease counted as an unknown outcome"
+            )
+          }
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: an expired lease is reclaimed by another owner; the old owner's settle answers false and records one more attempt with an unknown outcome",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const m = Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          yield* outbox.enqueue([m])
+          const t0 = yield* DateTime.now
+          const [byA] = yield* claim(outbox, "dispatcher-a", t0)
+          assert.strictEqual(byA?.message.id, m.id, "A claims the message")
+
+          yield* TestClock.adjust(`${LEASE - 1} millis`)
+          assert.deepStrictEqual(
+            yield* claim(outbox, "dispatcher-b", yield* DateTime.now),
+            [],
+            "a lease is live until leaseUntil"
+          )
+
+          yield* TestClock.adjust("2 millis")
+          const t1 = yield* DateTime.now
+          const reclaimed = yield* claim(outbox, "dispatcher-b", t1)
+          assert.deepStrictEqual(ids(reclaimed), [m.id], "B reclaims the message once A's lease expired")
+          const byB = leased(pending(m), "dispatcher-b", t1)
+          yield* expectClaimed(outbox, reclaimed[0]!, byB, "reclaimed")
+
+          const late = yield* outbox.settle(m.id, "dispatcher-a", sent(t1, "provider-a"))
+          assert.isFalse(late, "A no longer holds the lease")
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m.id, "after A's settle")).delivery,
+            { ...byB, attempts: byB.attempts + 1, unknownOutcomes: byB.unknownOutcomes + 1 },
+            "A's settle records one more attempt with an unknown outcome and leaves B's lease alone"
+          )
+
+          const settledAt = DateTime.add(t1, { millis: 250 })
+          assert.isTrue(
+            yield* outbox.settle(m.id, "dispatcher-b", sent(settledAt, "provider-b")),
+            "B still holds the lease"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m.id, "after B's settle")).delivery,
+            {
+              ...pending(m),
+              status: "sent",
+              attempts: 2,
+              unknownOutcomes: 1,
+              providerMessageId: "provider-b",
+              sentAt: settledAt
+            },
+            "B's result is recorded, after both attempts"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: an attempt recorded by a holder whose lease expired is not overwritten by the new holder's result",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const m = Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          yield* outbox.enqueue([m])
+          const t0 = yield* DateTime.now
+          assert.deepStrictEqual(
+            ids(yield* claim(outbox, "dispatcher-a", t0)),
+            [m.id],
+            "A claims the message"
+          )
+          yield* TestClock.adjust(`${LEASE + 1} millis`)
+          const t1 = yield* DateTime.now
+          const [byB] = yield* claim(outbox, "dispatcher-b", t1)
+          assert.strictEqual(byB?.message.id, m.id, "B reclaims the message once A's lease expired")
+          assert.strictEqual(byB?.delivery.attempts, 0, "B claimed before A's attempt was recorded")
+
+          // A's send timed out after its lease expired: a result it believes known
+          // still counts as an unknown outcome, and changes nothing else.
+          const lateA = retry(DateTime.add(t1, { minutes: 5 }), "RetryLater: 触发流控 (throttled)")
+          assert.isFalse(yield* outbox.settle(m.id, "dispatcher-a", lateA), "A's lease is lost")
+          const afterA = {
+            ...leased(pending(m), "dispatcher-b", t1),
+            attempts: 1,
+            unknownOutcomes: 1
+          }
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m.id, "after A's late settle")).delivery,
+            afterA,
+            "A's attempt recorded: attempts + 1, unknownOutcomes + 1; B's lease, nextAttemptAt and lastError untouched"
+          )
+
+          const settledAt = DateTime.add(t1, { millis: 1_234 })
+          assert.isTrue(
+            yield* outbox.settle(m.id, "dispatcher-b", sent(settledAt, "provider-b", false)),
+            "B still holds the lease"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m.id, "after B's settle")).delivery,
+            {
+              ...pending(m),
+              status: "sent",
+              attempts: 2,
+              unknownOutcomes: 1,
+              providerMessageId: "provider-b",
+              sentAt: settledAt
+            },
+            "B's result on top of A's attempt: attempts counts both, unknownOutcomes stays 1 (B's outcome is known)"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: settle Sent, Retry and Dead persist exactly the fields of the settlement, count the attempt (unknownOutcomes + 1 when unknownOutcome) and release the lease; sent and dead messages are never claimed again",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const toSend = Rows.outboxMessage({ createdAt: minutesAfter(-3, 11) })
+          const toRetry = Rows.outboxMessage({ createdAt: minutesAfter(-2, 22) })
+          const toKill = Rows.outboxMessage({ createdAt: minutesAfter(-1, 33) })
+          yield* outbox.enqueue([toSend, toRetry, toKill])
+          const now = yield* DateTime.now
+          assert.strictEqual((yield* claim(outbox, "dispatcher-a", now)).length, 3, "all three claimed")
+
+          const s = sent(minutesAfter(0, 250), "aliyun-2026050410000001", true)
+          const r = retry(minutesAfter(5, 321), "RetryLater: 触发流控 (throttled)")
+          const k = dead(minutesAfter(0, 999), "Permanent: 号码不存在", true)
+          assert.isTrue(yield* outbox.settle(toSend.id, "dispatcher-a", s), "settle Sent")
+          assert.isTrue(yield* outbox.settle(toRetry.id, "dispatcher-a", r), "settle Retry")
+          assert.isTrue(yield* outbox.settle(toKill.id, "dispatcher-a", k), "settle Dead")
+
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toSend.id, "sent")).delivery,
+            {
+              ...pending(toSend),
+              status: "sent",
+              attempts: 1,
+              unknownOutcomes: 1,
+              providerMessageId: s.providerMessageId,
+              sentAt: s.at
+            },
+            "Sent: status, sentAt, providerMessageId; attempts + 1, unknownOutcomes + 1 (unknownOutcome); the lease released"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toRetry.id, "retried")).delivery,
+            {
+              ...pending(toRetry),
+              attempts: 1,
+              unknownOutcomes: 0,
+              nextAttemptAt: r.nextAttemptAt,
+              lastError: r.error
+            },
+            "Retry: still pending, nextAttemptAt, lastError; attempts + 1, unknownOutcomes unchanged (known outcome); the lease released"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toKill.id, "dead")).delivery,
+            {
+              ...pending(toKill),
+              status: "dead",
+              attempts: 1,
+              unknownOutcomes: 1,
+              deadAt: k.at,
+              lastError: k.error
+            },
+            "Dead: status, deadAt, lastError; attempts + 1, unknownOutcomes + 1 (unknownOutcome); the lease released"
+          )
+
+          const nextDay = DateTime.add(now, { days: 1 })
+          assert.deepStrictEqual(
+            ids(yield* claim(outbox, "dispatcher-b", nextDay)),
+            [toRetry.id],
+            "only the retried message is claimable later; sent and dead ones never are"
+          )
+          const r2 = retry(DateTime.add(nextDay, { minutes: 10 }), "Unknown: 网关超时", true)
+          assert.isTrue(yield* outbox.settle(toRetry.id, "dispatcher-b", r2), "the new holder settles Retry")
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toRetry.id, "retried twice")).delivery,
+            {
+              ...pending(toRetry),
+              attempts: 2,
+              unknownOutcomes: 1,
+              nextAttemptAt: r2.nextAttemptAt,
+              lastError: r2.error
+            },
+            "the counts add up over the attempts: attempts + 1, unknownOutcomes + 1"
+          )
+
+          const again = yield* outbox.settle(toSend.id, "dispatcher-a", sent(minutesAfter(1), "duplicate"))
+          assert.isFalse(again, "a settled message holds no lease: a second settle answers false")
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toSend.id, "sent")).delivery,
+            {
+              ...pending(toSend),
+              status: "sent",
+              attempts: 2,
+              unknownOutcomes: 2,
+              providerMessageId: s.providerMessageId,
+              sentAt: s.at
+            },
+            "the second settle changes no result and records one more attempt with an unknown outcome"
+          )
+          const unknown = Ids.make<Ids.OutboxMessageId>()
+          assert.isFalse(yield* outbox.settle(unknown, "dispatcher-a", s), "settle of an unknown message")
+          none(yield* outbox.find(unknown), "settle creates no message")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: a retried message is not claimable before its nextAttemptAt and is from then on, even while the old lease would still run",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const m = Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          yield* outbox.enqueue([m])
+          const t0 = yield* DateTime.now
+          yield* claim(outbox, "dispatcher-a", t0)
+          const r = retry(DateTime.add(t0, { millis: 30_007 }), "Unknown: 无应答", true)
+          assert.isTrue(yield* outbox.settle(m.id, "dispatcher-a", r), "settle Retry")
+          assert.deepStrictEqual(yield* claim(outbox, "dispatcher-b", t0), [], "not due right away")
+          yield* TestClock.adjust("30006 millis")
+          assert.deepStrictEqual(
+            yield* claim(outbox, "dispatcher-b", yield* DateTime.now),
+            [],
+            "not due 1 ms before nextAttemptAt"
+          )
+          yield* TestClock.adjust("1 millis")
+          const t1 = yield* DateTime.now
+          const due = yield* claim(outbox, "dispatcher-b", t1)
+          assert.deepStrictEqual(ids(due), [m.id], "due at nextAttemptAt")
+          yield* expectClaimed(
+            outbox,
+            due[0]!,
+            leased(
+              {
+                ...pending(m),
+                attempts: 1,
+                unknownOutcomes: 1,
+                nextAttemptAt: r.nextAttemptAt,
+                lastError: r.error
+              },
+              "dispatcher-b",
+              t1
+            ),
+            "claimed after the retry"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: listDead lists the dead letters oldest message first, page by page, and nothing else",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const messages = Array.from({ length: 30 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: minutesAfter(-20 + Math.floor(i / 3), i % 2) })
+          )
+          yield* outbox.enqueue(messages.slice(15))
+          yield* outbox.enqueue(messages.slice(0, 15))
+          const now = yield* DateTime.now
+          assert.strictEqual((yield* claim(outbox, "dispatcher-a", now)).length, 30, "all claimed")
+          const deadIds: Array<Ids.OutboxMessageId> = []
+          for (const [i, m] of [...messages.entries()].reverse()) {
+            const settlement =
+              i % 5 === 1
+                ? sent(minutesAfter(0, i), `p-${i}`)
+                : i % 5 === 3
+                  ? retry(minutesAfter(30), "RetryLater: 限流")
+                  : dead(minutesAfter(1, 30 - i), `Permanent: 第${i}条`)
+            assert.isTrue(yield* outbox.settle(m.id, "dispatcher-a", settlement), "settle")
+            if (settlement._tag === "Dead") deadIds.push(m.id)
+          }
+          assert.deepStrictEqual(yield* outbox.listDead({ limit: 0 }), [], "limit 0")
+          const expected: Array<Tracked> = []
+          for (const id of deadIds) expected.push(yield* find(outbox, id, "dead letter"))
+          const listed = yield* expectPages(
+            "listDead",
+            outbox.listDead,
+            (t) => SortKeys.outbox(t.message),
+            false,
+            expected,
+            (t) => t.message.id,
+            4
+          )
+          for (const row of listed) {
+            same(
+              Notification.Tracked,
+              row,
+              expected.find((t) => t.message.id === row.message.id)!,
+              "a listed dead letter equals find"
+            )
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: requeue turns a dead letter into a pending message due now with its attempts reset; any other message answers false",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const toKill = Rows.outboxMessage({ createdAt: minutesAfter(-3) })
+          const toSend = Rows.outboxMessage({ createdAt: minutesAfter(-2) })
+          const toRetry = Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          yield* outbox.enqueue([toKill, toSend, toRetry])
+          const t0 = yield* DateTime.now
+          yield* claim(outbox, "dispatcher-a", t0)
+          yield* outbox.settle(
+            toKill.id,
+            "dispatcher-a",
+            dead(minutesAfter(0, 5), "Permanent: 模板未审核", true)
+          )
+          yield* outbox.settle(toSend.id, "dispatcher-a", sent(minutesAfter(0, 6), "p-1"))
+          yield* outbox.settle(toRetry.id, "dispatcher-a", retry(minutesAfter(600), "RetryLater: 限流"))
+          const before = {
+            sent: yield* find(outbox, toSend.id, "sent"),
+            retry: yield* find(outbox, toRetry.id, "retried")
+          }
+
+          yield* TestClock.adjust("5 minutes")
+          const t1 = yield* DateTime.now
+          assert.isTrue(yield* outbox.requeue(toKill.id, t1), "a dead letter is re-queued")
+          const requeued = (yield* find(outbox, toKill.id, "re-queued")).delivery
+          assert.strictEqual(requeued.status, "pending", "pending again")
+          assert.strictEqual(requeued.attempts, 0, "attempts reset")
+          same(Notification.Delivery, requeued, { ...requeued, nextAttemptAt: t1 }, "due now")
+          assert.isNull(requeued.leaseOwner, "not leased")
+          assert.isNull(requeued.leaseUntil, "not leased")
+          assert.deepStrictEqual(yield* outbox.listDead({ limit: 10 }), [], "no longer a dead letter")
+
+          assert.isFalse(yield* outbox.requeue(toKill.id, t1), "a pending message is not dead")
+          assert.isFalse(yield* outbox.requeue(toSend.id, t1), "a sent message is not dead")
+          assert.isFalse(yield* outbox.requeue(toRetry.id, t1), "a retried message is not dead")
+          assert.isFalse(
+            yield* outbox.requeue(Ids.make<Ids.OutboxMessageId>(), t1),
+            "an unknown message is not dead"
+          )
+          same(Notification.Tracked, yield* find(outbox, toSend.id, "sent"), before.sent, "sent: unchanged")
+          same(
+            Notification.Tracked,
+            yield* find(outbox, toRetry.id, "retried"),
+            before.retry,
+            "retried: unchanged"
+          )
+
+          const claimed = yield* claim(outbox, "dispatcher-b", t1)
+          assert.deepStrictEqual(ids(claimed), [toKill.id], "the re-queued message is claimable now")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: enqueues, claims, settlements and requeues inside a failed unit of work leave nothing behind",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const uow = yield* Persistence.UnitOfWork
+          const m1 = Rows.outboxMessage({ createdAt: minutesAfter(-2) })
+          const m2 = Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          yield* outbox.enqueue([m1, m2])
+          const now = yield* DateTime.now
+          const fail = <A, E, R>(body: Effect.Effect<A, E, R>) =>
+            Effect.map(
+              Effect.either(uow.transaction(Effect.zipRight(body, Effect.fail(new Boom())))),
+              (result) => assert.isTrue(Either.isLeft(result), "the unit of work fails")
+            )
+
+          yield* fail(
+            Effect.map(claim(outbox, "dispatcher-a", now), (rows) =>
+              assert.strictEqual(rows.length, 2, "the claim inside sees both")
+            )
+          )
+          for (const m of [m1, m2]) {
+            same(
+              Notification.Delivery,
+              (yield* find(outbox, m.id, "after a rolled-back claim")).delivery,
+              pending(m),
+              "a rolled-back claim leaves no lease"
+            )
+          }
+          const claimed = yield* claim(outbox, "dispatcher-b", now)
+          assert.deepStrictEqual(ids(claimed), [m1.id, m2.id], "both are claimable after the rollback")
+
+          yield* fail(
+            Effect.map(outbox.settle(m1.id, "dispatcher-b", sent(now, "p-rolled-back")), (held) =>
+              assert.isTrue(held, "the settle inside holds")
+            )
+          )
+          yield* expectClaimed(
+            outbox,
+            claimed[0]!,
+            leased(pending(m1), "dispatcher-b", now),
+            "after a rolled-back settle"
+          )
+          yield* fail(outbox.settle(m2.id, "dispatcher-x", sent(now, "p-stranger")))
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m2.id, "after a rolled-back foreign settle")).delivery,
+            leased(pending(m2), "dispatcher-b", now),
+            "a rolled-back settle by a stranger records no attempt"
+          )
+          assert.isTrue(yield* outbox.settle(m1.id, "dispatcher-b", sent(now, "p-1")), "the holder settles")
+          assert.isTrue(
+            yield* outbox.settle(m2.id, "dispatcher-b", dead(now, "Permanent: 空号")),
+            "the holder dead-letters"
+          )
+
+          yield* fail(
+            Effect.map(outbox.requeue(m2.id, now), (ok) => assert.isTrue(ok, "the requeue inside succeeds"))
+          )
+          assert.strictEqual(
+            (yield* find(outbox, m2.id, "after a rolled-back requeue")).delivery.status,
+            "dead",
+            "a rolled-back requeue leaves the dead letter dead"
+          )
+          assert.deepStrictEqual(
+            ids(yield* outbox.listDead({ limit: 10 })),
+            [m2.id],
+            "still listed as a dead letter"
+          )
+
+          const m3 = Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          yield* fail(outbox.enqueue([m3]))
+          none(yield* outbox.find(m3.id), "a rolled-back enqueue")
+          const m3again = Rows.outboxMessage({ dedupeKey: m3.dedupeKey, createdAt: minutesAfter(-1) })
+          yield* outbox.enqueue([m3again])
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m3again.id, "re-enqueued")).delivery,
+            pending(m3again),
+            "a rolled-back enqueue does not hold its dedupeKey"
+          )
+        })
+      ),
+    h.timeout
+  )
+}
