@@ -68,14 +68,23 @@ export const addDays = (date: LocalDate, days: number): LocalDate => {
  * @category deadlines
  */
 export const endOfDate = (date: LocalDate, settings: ResolvedSettings): DateTime.Utc => {
+  const key = `${settings.timeZone}|${date}`
+  const cached = endOfDateCache.get(key)
+  if (cached !== undefined) return cached
+  if (endOfDateCache.size >= 10_000) endOfDateCache.clear()
   const [year, month, day] = date.split("-").map(Number) as [number, number, number]
-  return DateTime.toUtc(
+  const end = DateTime.toUtc(
     DateTime.unsafeMakeZoned(
       { year, month, day, hours: 23, minutes: 59, seconds: 59, millis: 999 },
       { timeZone: settings.zone, adjustForTimeZone: true }
     )
   )
+  endOfDateCache.set(key, end)
+  return end
 }
+
+/** The ends of dates already computed: resolving a zone's offset through `Intl` is slow. */
+const endOfDateCache = new Map<string, DateTime.Utc>()
 
 /**
  * R13: the earliest response deadline allowed when approving or submitting at

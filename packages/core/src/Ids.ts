@@ -59,6 +59,8 @@ export const FileId = Id("FileId")
 export type FileId = typeof FileId.Type
 
 let lastMillis = 0
+const pool = new Uint16Array(4096)
+let poolOffset = pool.length
 let sequence = 0
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
@@ -70,7 +72,7 @@ const hex = (n: number, width: number) => n.toString(16).padStart(width, "0")
  * by their sort key and then by id; ids made in one unit of work at one instant
  * therefore list in the order they were made. The time part reads `Date.now()`
  * only to order ids, never as a domain instant (those come from effect's `Clock`);
- * the rest is random from Web Crypto. Hand-written because the `uuid` package's v7
+ * the rest is random from Web Crypto, drawn 8 KiB at a time. Hand-written because the `uuid` package's v7
  * offers no monotonic counter in its CommonJS build.
  *
  * @since 0.1.0
@@ -89,7 +91,12 @@ export const make = <A extends string>(): A => {
     sequence = 0
   }
   lastMillis = millis
-  const random = globalThis.crypto.getRandomValues(new Uint16Array(4))
+  if (poolOffset + 4 > pool.length) {
+    globalThis.crypto.getRandomValues(pool)
+    poolOffset = 0
+  }
+  const random = pool.subarray(poolOffset, poolOffset + 4)
+  poolOffset += 4
   const high = Math.floor(millis / 0x10000)
   const low = millis % 0x10000
   return `${hex(high, 8)}-${hex(low, 4)}-${hex(0x7000 | sequence, 4)}-${hex(0x8000 | (random[0]! & 0x3fff), 4)}-${hex(random[1]!, 4)}${hex(random[2]!, 4)}${hex(random[3]!, 4)}` as A

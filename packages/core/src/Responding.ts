@@ -118,11 +118,13 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               )
             }
             if (demand.intakeClosedAt !== null) {
-              return yield* invalidState(
-                "R24",
-                "respond.intake_closed",
-                "a response has been adopted: intake is closed"
-              )
+              return yield* demand.adoptedCount > 0
+                ? invalidState(
+                    "R24",
+                    "respond.intake_closed",
+                    "a response has been adopted: intake is closed"
+                  )
+                : invalidState("R25", "respond.selection_ended", "the demand's side has ended selection")
             }
             if (!isOnOrBeforeDeadline(ctx.now, demand.form.responseDeadline, ctx.settings)) {
               return yield* invalidState("R20", "respond.deadline_passed", "the response deadline has passed")

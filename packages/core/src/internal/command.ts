@@ -138,25 +138,24 @@ export const makeRunner = Effect.gen(function* () {
    * resolves the actor, applies R63, runs the body and writes its audit events, all
    * in one unit of work.
    */
-  const command =
-    <I, IE, A, AE, E>(
-      spec: {
-        readonly name: string
-        readonly input: Schema.Schema<I, IE>
-        readonly output: Schema.Schema<A, AE>
-        readonly rule: string
-        readonly rules?: Readonly<Record<string, string>>
-      },
-      body: (ctx: Ctx, input: I) => Effect.Effect<A, E | Leftover>
-    ) =>
-    (
+  const command = <I, IE, A, AE, E>(
+    spec: {
+      readonly name: string
+      readonly input: Schema.Schema<I, IE>
+      readonly output: Schema.Schema<A, AE>
+      readonly rule: string
+      readonly rules?: Readonly<Record<string, string>>
+    },
+    body: (ctx: Ctx, input: I) => Effect.Effect<A, E | Leftover>
+  ) => {
+    const decodeInput = Schema.decodeUnknown(spec.input)
+    const encodeOutput = Schema.encode(spec.output)
+    const decodeOutput = Schema.decodeUnknown(spec.output)
+    return (
       accountId: AccountId,
       input: IE,
       options: CommandOptions = {}
     ): Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError> => {
-      const decodeInput = Schema.decodeUnknown(spec.input)
-      const encodeOutput = Schema.encode(spec.output)
-      const decodeOutput = Schema.decodeUnknown(spec.output)
       const key = options.idempotencyKey
       return Effect.gen(function* () {
         if (key !== undefined && !Schema.is(IdempotencyKey)(key)) {
@@ -202,16 +201,19 @@ export const makeRunner = Effect.gen(function* () {
         )
       }) as Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError>
     }
+  }
 
   /** A read: decodes its input and runs in one unit of work for a consistent view. */
-  const query =
-    <I, IE, A, E>(
-      spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
-      body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
-    ) =>
-    (accountId: AccountId | null, input: IE): Effect.Effect<A, E | DomainError | InfrastructureError> => {
-      const decodeInput = Schema.decodeUnknown(spec.input)
-      return Effect.gen(function* () {
+  const query = <I, IE, A, E>(
+    spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
+    body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
+  ) => {
+    const decodeInput = Schema.decodeUnknown(spec.input)
+    return (
+      accountId: AccountId | null,
+      input: IE
+    ): Effect.Effect<A, E | DomainError | InfrastructureError> =>
+      Effect.gen(function* () {
         const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, {}))
         return yield* uow.transaction(
           Effect.gen(function* () {
@@ -224,7 +226,7 @@ export const makeRunner = Effect.gen(function* () {
           })
         )
       })
-    }
+  }
 
   return { command, query, settings, loadActor }
 })
