@@ -314,7 +314,8 @@ export class AuditRepository extends Context.Tag("@zhongbao/core/AuditRepository
 >() {}
 
 /**
- * Idempotency records (R63), unique per `(accountId, key)`.
+ * Idempotency records (R63), unique per `(accountId, key)`. Records are kept at
+ * least `idempotencyKeyHours` (settings); the sweeper purges older ones.
  *
  * @since 0.1.0
  * @category ports
@@ -324,6 +325,8 @@ export class IdempotencyRepository extends Context.Tag("@zhongbao/core/Idempoten
   {
     readonly find: (accountId: AccountId, key: string) => Fx<Option.Option<IdempotencyRecord>>
     readonly insert: (record: IdempotencyRecord) => Insert
+    /** Removes the records created before `before`; answers how many. */
+    readonly purge: (before: DateTime.Utc) => Fx<number>
   }
 >() {}
 

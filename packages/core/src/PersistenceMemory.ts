@@ -407,7 +407,18 @@ const makeStore = () => {
     insert: (r) =>
       idempotency.get(`${r.accountId}/${r.key}`)
         ? unique("idempotency", r.key)
-        : db.write((log) => idempotency.set(`${r.accountId}/${r.key}`, r, log))
+        : db.write((log) => idempotency.set(`${r.accountId}/${r.key}`, r, log)),
+    purge: (before) =>
+      db.write((log) => {
+        let removed = 0
+        for (const [key, record] of [...idempotency.rows]) {
+          if (DateTime.lessThan(record.createdAt, before)) {
+            idempotency.delete(key, log)
+            removed += 1
+          }
+        }
+        return removed
+      })
   })
 
   const numbering = DemandNumbering.of({

@@ -14,7 +14,7 @@ import type { AuditInput } from "./internal/command.js"
 import * as Ids from "./Ids.js"
 import type { AccountId, MemberId } from "./Ids.js"
 import { makeRoundEnd } from "./internal/round.js"
-import { AuditRepository, DemandRepository, UnitOfWork } from "./Persistence.js"
+import { AuditRepository, DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
 import { acceptsResponses } from "./Phase.js"
 import { Settings } from "./Settings.js"
 
@@ -36,6 +36,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
   effect: Effect.gen(function* () {
     const demands = yield* DemandRepository
     const audit = yield* AuditRepository
+    const idempotency = yield* IdempotencyRepository
     const uow = yield* UnitOfWork
     const settings = yield* Settings
     const endRound = yield* makeRoundEnd
@@ -126,10 +127,15 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         return closed.filter(Boolean).length
       })
 
-    /** Sweeps forever, every `every`. */
-    const run = (every: Duration.DurationInput = "1 minute") =>
-      Effect.forever(Effect.zipRight(sweepOnce(), Effect.sleep(every)))
+    /** R63: removes idempotency records older than `idempotencyKeyHours`. */
+    const purgeIdempotency = Effect.flatMap(DateTime.now, (now) =>
+      idempotency.purge(DateTime.subtract(now, { hours: settings.idempotencyKeyHours }))
+    )
 
-    return { sweepOnce, run }
+    /** Sweeps forever, every `every`: ends passed selections, purges old idempotency records. */
+    const run = (every: Duration.DurationInput = "1 minute") =>
+      Effect.forever(Effect.zipRight(Effect.zipRight(sweepOnce(), purgeIdempotency), Effect.sleep(every)))
+
+    return { sweepOnce, purgeIdempotency, run }
   })
 }) {}

@@ -13,8 +13,8 @@ import {
   ServiceLog,
   SortKeys
 } from "@zhongbao/core"
-import { Effect } from "effect"
-import { type Harness, minutesAfter, readAll, same, some } from "./harness.js"
+import { DateTime, Effect, Option } from "effect"
+import { type Harness, minutesAfter, readAll, same, some, start } from "./harness.js"
 import * as Rows from "./rows.js"
 
 const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>, id: string, label: string): A => {
@@ -481,6 +481,37 @@ export const roundTrip = (h: Harness): void => {
             record,
             "find"
           )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R63: purge removes the idempotency records created before the instant, and only those",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.IdempotencyRepository
+          const old = Rows.idempotencyRecord(
+            p.enterpriseAccount.id,
+            "old",
+            DateTime.subtract(start, { hours: 25 })
+          )
+          const edge = Rows.idempotencyRecord(
+            p.enterpriseAccount.id,
+            "edge",
+            DateTime.subtract(start, { hours: 24 })
+          )
+          const fresh = Rows.idempotencyRecord(p.enterpriseAccount.id, "fresh")
+          yield* repo.insert(old)
+          yield* repo.insert(edge)
+          yield* repo.insert(fresh)
+          assert.strictEqual(yield* repo.purge(DateTime.subtract(start, { hours: 24 })), 1)
+          assert.isTrue(Option.isNone(yield* repo.find(p.enterpriseAccount.id, "old")))
+          assert.isTrue(Option.isSome(yield* repo.find(p.enterpriseAccount.id, "edge")))
+          assert.isTrue(Option.isSome(yield* repo.find(p.enterpriseAccount.id, "fresh")))
+          yield* repo.insert(Rows.idempotencyRecord(p.enterpriseAccount.id, "old"))
         })
       ),
     h.timeout

@@ -1,0 +1,57 @@
+/**
+ * A development sender: nothing leaves the machine. Each message is logged at
+ * info level with its masked number (`138****5678`), its template id and its
+ * message id, never its parameters, and answered `Sent` with an id
+ * `console-<n>`. Numbers are validated as by the real senders: an invalid one
+ * is answered `Permanent`.
+ *
+ * @since 0.1.0
+ */
+import { Member, SmsSender } from "@zhongbao/core"
+import { type Context, Effect, Either, Layer } from "effect"
+import { mask } from "./internal/exchange.js"
+import * as Phone from "./Phone.js"
+
+type Sender = Context.Tag.Service<SmsSender.SmsSender>
+
+/**
+ * A console sender with its own counter.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Sender> = Effect.sync(() => {
+  let seq = 0
+  return SmsSender.SmsSender.of({
+    send: (request) =>
+      Effect.gen(function* () {
+        const phone = Phone.normalize(request.phone)
+        if (Either.isLeft(phone)) {
+          yield* Effect.logWarning("sms (console) refused", {
+            messageId: request.messageId,
+            templateId: request.templateId,
+            to: mask(request.phone),
+            reason: phone.left
+          })
+          return SmsSender.SendResult.Permanent({ reason: `console: ${phone.left}` })
+        }
+        seq += 1
+        const providerMessageId = `console-${seq}`
+        yield* Effect.logInfo("sms (console)", {
+          messageId: request.messageId,
+          templateId: request.templateId,
+          to: Member.maskPhone(phone.right),
+          providerMessageId
+        })
+        return SmsSender.SendResult.Sent({ providerMessageId })
+      })
+  })
+})
+
+/**
+ * The console sender as core's `SmsSender`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<SmsSender.SmsSender> = Layer.effect(SmsSender.SmsSender, make)

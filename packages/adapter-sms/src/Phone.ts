@@ -1,0 +1,52 @@
+/**
+ * Recipient numbers (R64): validated and normalised to E.164 with libphonenumber-js
+ * before any provider is called. A number that is not a valid mobile number is a
+ * permanent failure: the senders answer `Permanent` without a request.
+ *
+ * Numbers without a country code are read as mainland China numbers. The reasons
+ * returned here never contain the number.
+ *
+ * @since 0.1.0
+ */
+import { Either } from "effect"
+import type { CountryCode, PhoneNumberType } from "libphonenumber-js"
+import { parsePhoneNumberFromString } from "libphonenumber-js/max"
+
+const mobileTypes: ReadonlyArray<PhoneNumberType | undefined> = ["MOBILE", "FIXED_LINE_OR_MOBILE", undefined]
+
+/**
+ * Normalises a number to E.164 (`+8613812345678`), or answers why it cannot
+ * receive an SMS. Fixed lines, toll-free, premium-rate and similar numbers are
+ * refused; a number whose type the metadata cannot tell is accepted.
+ *
+ * @since 0.1.0
+ * @category normalising
+ */
+export const normalize = (
+  input: string,
+  defaultCountry: CountryCode = "CN"
+): Either.Either<string, string> => {
+  const parsed = parsePhoneNumberFromString(input.trim(), defaultCountry)
+  if (parsed === undefined || !parsed.isValid()) return Either.left("not a valid phone number")
+  const type = parsed.getType()
+  if (!mobileTypes.includes(type)) return Either.left(`not a mobile number (${type?.toLowerCase()})`)
+  return Either.right(parsed.number)
+}
+
+/**
+ * Whether an E.164 number is a mainland China number.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isMainland = (e164: string): boolean => e164.startsWith("+86")
+
+/**
+ * The form Aliyun's `PhoneNumbers` takes: the 11 national digits for mainland
+ * numbers, the country code and number without `+` for all others
+ * (`+85291234567` → `85291234567`).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const toAliyun = (e164: string): string => (isMainland(e164) ? e164.slice(3) : e164.replace(/^\+/, ""))

@@ -1,0 +1,346 @@
+/**
+ * Core's `SmsSender` over Tencent Cloud (腾讯云短信) SendSms, API 3.0 version
+ * `2021-01-11`, signed with `TC3-HMAC-SHA256`, through @effect/platform's
+ * `HttpClient`.
+ *
+ * Each request: the number is normalised to E.164 (an invalid one is answered
+ * `Permanent` without a request), the per-number throttle is consulted, then one
+ * `POST https://sms.tencentcloudapi.com/` carries a JSON body with
+ * `PhoneNumberSet` (the one number), `SmsSdkAppId`, `SignName`, `TemplateId`,
+ * `TemplateParamSet` and `SessionContext` (the outbox message id). Failures of a
+ * number arrive with HTTP 200 inside `SendStatusSet`; the number's own entry is
+ * read (`Classify.tencent`).
+ *
+ * **Parameter order.** Tencent templates take positional parameters
+ * (`{1}`, `{2}`, …) while an outbox message carries its parameters by name. The
+ * order is the template's `params` in core's settings (`smsTemplates`, per event
+ * a `templateId` and its parameter names in order): {@link layer} and
+ * {@link layerConfig} read core's `Settings` from context and look each message
+ * up by `templateId`. A template id that settings do not know is answered
+ * `Configuration` without a request; one template id listed with two different
+ * orders fails the layer.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Settings, SmsSender } from "@zhongbao/core"
+import {
+  Clock,
+  Config,
+  ConfigError,
+  type Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  Redacted
+} from "effect"
+import * as Classify from "./Classify.js"
+import { hmacSha256, sha256Hex } from "./internal/crypto.js"
+import { exchange, logResult } from "./internal/exchange.js"
+import * as Phone from "./Phone.js"
+import * as Throttle from "./Throttle.js"
+
+/**
+ * The signature algorithm's name.
+ *
+ * @since 0.1.0
+ * @category signing
+ */
+export const algorithm = "TC3-HMAC-SHA256"
+
+/**
+ * The API action, version and service name.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const api = { action: "SendSms", version: "2021-01-11", service: "sms" } as const
+
+/**
+ * The request body's content type, exactly as it is signed.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const contentType = "application/json; charset=utf-8"
+
+/**
+ * What a request signature covers.
+ *
+ * @since 0.1.0
+ * @category signing
+ */
+export interface SignInput {
+  readonly host: string
+  readonly payload: string
+  /** Unix time in seconds, also sent as `X-TC-Timestamp`. */
+  readonly timestamp: number
+  readonly secretId: Redacted.Redacted<string>
+  readonly secretKey: Redacted.Redacted<string>
+  readonly service?: string | undefined
+}
+
+/**
+ * A signature: the `Authorization` header and its parts.
+ *
+ * @since 0.1.0
+ * @category signing
+ */
+export interface Signed {
+  readonly authorization: string
+  readonly scope: string
+  readonly signature: string
+}
+
+/**
+ * Signs a `POST /` with a JSON body: canonical request over `content-type` and
+ * `host`, credential scope `<UTC date>/<service>/tc3_request`, signing key derived
+ * from `"TC3" + SecretKey` through the date, the service and `tc3_request`.
+ *
+ * @since 0.1.0
+ * @category signing
+ */
+export const sign = (input: SignInput): Signed => {
+  const service = input.service ?? api.service
+  const date = new Date(input.timestamp * 1000).toISOString().slice(0, 10)
+  const canonicalHeaders = `content-type:${contentType}\nhost:${input.host.trim().toLowerCase()}\n`
+  const signedHeaders = "content-type;host"
+  const canonicalRequest = ["POST", "/", "", canonicalHeaders, signedHeaders, sha256Hex(input.payload)].join(
+    "\n"
+  )
+  const scope = `${date}/${service}/tc3_request`
+  const stringToSign = [algorithm, String(input.timestamp), scope, sha256Hex(canonicalRequest)].join("\n")
+  const kDate = hmacSha256(`TC3${Redacted.value(input.secretKey)}`, date)
+  const kService = hmacSha256(kDate, service)
+  const kSigning = hmacSha256(kService, "tc3_request")
+  const signature = hmacSha256(kSigning, stringToSign).toString("hex")
+  return {
+    scope,
+    signature,
+    authorization: `${algorithm} Credential=${Redacted.value(input.secretId)}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`
+  }
+}
+
+/**
+ * Parameter names in order, per template id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Templates = ReadonlyMap<string, ReadonlyArray<string>>
+
+/**
+ * The parameter order of every template in core's settings, or the first
+ * template id that two events list with different orders.
+ *
+ * @since 0.1.0
+ * @category templates
+ */
+export const templatesFromSettings = (
+  settings: Pick<Settings.PlatformSettings, "smsTemplates">
+): Either.Either<Templates, string> => {
+  const templates = new Map<string, ReadonlyArray<string>>()
+  for (const template of Object.values(settings.smsTemplates)) {
+    const known = templates.get(template.templateId)
+    if (known !== undefined && known.join("\u0000") !== template.params.join("\u0000")) {
+      return Either.left(template.templateId)
+    }
+    templates.set(template.templateId, template.params)
+  }
+  return Either.right(templates)
+}
+
+/**
+ * The sender's settings. `sdkAppId` is the SMS application's `SmsSdkAppId`;
+ * `endpoint` overrides the public one (tests point it at a local server);
+ * `timeout` bounds each request, keep it below the dispatcher's
+ * `outbox.sendTimeoutMillis`; `throttle` defaults to {@link Throttle.defaults},
+ * `{ windows: [] }` turns it off.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly secretId: Redacted.Redacted<string>
+  readonly secretKey: Redacted.Redacted<string>
+  readonly sdkAppId: string
+  readonly signName: string
+  readonly region?: string | undefined
+  readonly endpoint?: string | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly throttle?: Throttle.Options | undefined
+}
+
+/**
+ * `ap-guangzhou`.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaultRegion = "ap-guangzhou"
+
+/**
+ * `https://sms.tencentcloudapi.com/`.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaultEndpoint = "https://sms.tencentcloudapi.com/"
+
+/**
+ * Five seconds.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaultTimeout: Duration.Duration = Duration.seconds(5)
+
+type Sender = Context.Tag.Service<SmsSender.SmsSender>
+
+/**
+ * A sender over the `HttpClient` in context with the given template orders,
+ * throttled.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options,
+  templates: Templates
+): Effect.Effect<Sender, never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const url = yield* Effect.try(() => new URL(options.endpoint ?? defaultEndpoint)).pipe(
+      Effect.orElse(() => Effect.dieMessage("TencentSms: the endpoint is not a URL"))
+    )
+    const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+    const region = options.region ?? defaultRegion
+
+    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
+      Effect.gen(function* () {
+        const phone = Phone.normalize(request.phone)
+        if (Either.isLeft(phone)) {
+          const refused = SmsSender.SendResult.Permanent({ reason: `tencent not called: ${phone.left}` })
+          yield* logResult("tencent", request, request.phone, refused)
+          return refused
+        }
+        const order = templates.get(request.templateId)
+        if (order === undefined) {
+          const refused = SmsSender.SendResult.Configuration({
+            reason: `tencent not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`
+          })
+          yield* logResult("tencent", request, phone.right, refused)
+          return refused
+        }
+        const payload = JSON.stringify({
+          PhoneNumberSet: [phone.right],
+          SmsSdkAppId: options.sdkAppId,
+          SignName: options.signName,
+          TemplateId: request.templateId,
+          TemplateParamSet: order.map((name) => request.params[name] ?? ""),
+          SessionContext: request.messageId
+        })
+        const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const signed = sign({
+          host: url.host,
+          payload,
+          timestamp,
+          secretId: options.secretId,
+          secretKey: options.secretKey
+        })
+        const httpRequest = HttpClientRequest.post(url.toString()).pipe(
+          HttpClientRequest.setHeaders({
+            authorization: signed.authorization,
+            "x-tc-action": api.action,
+            "x-tc-version": api.version,
+            "x-tc-timestamp": String(timestamp),
+            "x-tc-region": region
+          }),
+          HttpClientRequest.bodyText(payload, contentType)
+        )
+        const reply = yield* exchange("tencent", client, httpRequest, timeout)
+        const result = Either.isLeft(reply)
+          ? reply.left
+          : Classify.tencent(
+              reply.right.status,
+              reply.right.body,
+              phone.right,
+              yield* Clock.currentTimeMillis
+            )
+        yield* logResult("tencent", request, phone.right, result)
+        return result
+      }).pipe(
+        Effect.withSpan("TencentSms.send", {
+          kind: "client",
+          attributes: {
+            "sms.provider": "tencent",
+            "sms.template_id": request.templateId,
+            "sms.message_id": request.messageId
+          }
+        })
+      )
+
+    const raw = SmsSender.SmsSender.of({ send })
+    return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
+  })
+
+/**
+ * Settings from the environment: `TENCENT_SMS_SECRET_ID`,
+ * `TENCENT_SMS_SECRET_KEY` (both `Redacted`), `TENCENT_SMS_SDK_APP_ID`,
+ * `TENCENT_SMS_SIGN_NAME`, `TENCENT_SMS_REGION` (default `ap-guangzhou`),
+ * `TENCENT_SMS_ENDPOINT` (optional), `TENCENT_SMS_TIMEOUT` (a duration, default
+ * `5 seconds`) and the throttle's `SMS_THROTTLE_*` ({@link Throttle.config}).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  secretId: Config.redacted("TENCENT_SMS_SECRET_ID"),
+  secretKey: Config.redacted("TENCENT_SMS_SECRET_KEY"),
+  sdkAppId: Config.nonEmptyString("TENCENT_SMS_SDK_APP_ID"),
+  signName: Config.nonEmptyString("TENCENT_SMS_SIGN_NAME"),
+  region: Config.nonEmptyString("TENCENT_SMS_REGION").pipe(Config.withDefault(defaultRegion)),
+  endpoint: Config.option(Config.url("TENCENT_SMS_ENDPOINT")).pipe(
+    Config.map((url) => Option.getOrUndefined(Option.map(url, String)))
+  ),
+  timeout: Config.duration("TENCENT_SMS_TIMEOUT").pipe(Config.withDefault(defaultTimeout)),
+  throttle: Throttle.config
+})
+
+const fromSettings = (options: Options) =>
+  Effect.gen(function* () {
+    const settings = yield* Settings.Settings
+    const templates = yield* Either.mapLeft(templatesFromSettings(settings), (templateId) =>
+      ConfigError.InvalidData(
+        ["smsTemplates"],
+        `template ${templateId} is listed with two different parameter orders; Tencent parameters are positional`
+      )
+    )
+    return yield* make(options, templates)
+  })
+
+/**
+ * The sender as core's `SmsSender`, with the parameter orders of core's
+ * `Settings`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, HttpClient.HttpClient | Settings.Settings> =>
+  Layer.effect(SmsSender.SmsSender, fromSettings(options))
+
+/**
+ * The sender as core's `SmsSender`, configured by {@link config} or the given
+ * `Config`, with the parameter orders of core's `Settings`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  settings: Config.Config<Options> = config
+): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, HttpClient.HttpClient | Settings.Settings> =>
+  Layer.effect(SmsSender.SmsSender, Effect.flatMap(settings, fromSettings))

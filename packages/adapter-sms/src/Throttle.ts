@@ -1,0 +1,230 @@
+/**
+ * A per-number throttle (R64) in front of a sender: at most `limit` messages per
+ * number in each sliding window. A request over a limit is answered
+ * `RetryLater` with `retryAfterMillis` (when the oldest message of the window
+ * leaves it) and the provider is not called, so the providers' own per-number
+ * limits are never reached and the dispatcher reschedules instead of burning
+ * attempts.
+ *
+ * The defaults stay below both providers' defaults: Tencent Cloud allows 1 per
+ * 30 s, 5 per hour and 10 per natural day per number; Aliyun allows 50
+ * notifications a day per number, signature and template. Windows slide, so a
+ * limit per 24 hours also holds for every natural day.
+ *
+ * A slot is taken when the provider is called and given back when the provider
+ * answers that nothing was sent (`RetryLater`, `Permanent`, `Configuration`);
+ * `Sent` and `Unknown` keep it. The counts live in the memory of one process:
+ * with several dispatcher processes each keeps its own, and the providers' limits
+ * (classified `RetryLater`) remain the backstop.
+ *
+ * @since 0.1.0
+ */
+import { Member, SmsSender } from "@zhongbao/core"
+import { Clock, Config, type Context, Effect, Either, Layer } from "effect"
+import * as Phone from "./Phone.js"
+
+/**
+ * One limit: at most `limit` messages per number within `windowMillis`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Window {
+  readonly limit: number
+  readonly windowMillis: number
+}
+
+/**
+ * The limits; no windows turns the throttle off.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly windows: ReadonlyArray<Window>
+}
+
+/**
+ * 1 per 30 seconds, 4 per hour, 9 per 24 hours per number.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults: Options = {
+  windows: [
+    { limit: 1, windowMillis: 30_000 },
+    { limit: 4, windowMillis: 3_600_000 },
+    { limit: 9, windowMillis: 86_400_000 }
+  ]
+}
+
+/**
+ * The throttle's answer: a granted slot, which `release` gives back, or the
+ * time until a slot frees.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision =
+  | { readonly _tag: "Granted"; readonly release: Effect.Effect<void> }
+  | { readonly _tag: "Denied"; readonly retryAfterMillis: number }
+
+/**
+ * A throttle keyed by number.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Throttle {
+  readonly take: (key: string) => Effect.Effect<Decision>
+}
+
+const sweepEvery = 1024
+
+/**
+ * A throttle with its own counts.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = defaults): Effect.Effect<Throttle> =>
+  Effect.sync(() => {
+    const windows = options.windows.filter((w) => w.limit > 0 && w.windowMillis > 0)
+    const longest = Math.max(0, ...windows.map((w) => w.windowMillis))
+    const sent = new Map<string, Array<number>>()
+    let calls = 0
+
+    const prune = (key: string, list: Array<number>, now: number) => {
+      let drop = 0
+      while (drop < list.length && list[drop]! <= now - longest) drop++
+      if (drop > 0) list.splice(0, drop)
+      if (list.length === 0) sent.delete(key)
+    }
+
+    const sweep = (now: number) => {
+      for (const [key, list] of sent) prune(key, list, now)
+    }
+
+    const take = (key: string): Effect.Effect<Decision> =>
+      Effect.map(Clock.currentTimeMillis, (now): Decision => {
+        if (windows.length === 0) return { _tag: "Granted", release: Effect.void }
+        calls += 1
+        if (calls % sweepEvery === 0) sweep(now)
+        const list = sent.get(key) ?? []
+        prune(key, list, now)
+        let wait = 0
+        for (const w of windows) {
+          const first = list.findIndex((t) => t > now - w.windowMillis)
+          const inWindow = first === -1 ? 0 : list.length - first
+          if (inWindow >= w.limit) {
+            const freesAt = list[first + inWindow - w.limit]! + w.windowMillis
+            wait = Math.max(wait, freesAt - now)
+          }
+        }
+        if (wait > 0) return { _tag: "Denied", retryAfterMillis: wait }
+        list.push(now)
+        sent.set(key, list)
+        const release = Effect.sync(() => {
+          const current = sent.get(key)
+          const index = current?.lastIndexOf(now) ?? -1
+          if (current !== undefined && index >= 0) {
+            current.splice(index, 1)
+            if (current.length === 0) sent.delete(key)
+          }
+        })
+        return { _tag: "Granted", release }
+      })
+
+    return { take }
+  })
+
+type Sender = Context.Tag.Service<SmsSender.SmsSender>
+
+const givesBack = new Set(["RetryLater", "Permanent", "Configuration"])
+
+/**
+ * Puts a throttle in front of a sender. Numbers are keyed in E.164; a number that
+ * does not normalise goes straight to the sender, which refuses it.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const wrap =
+  (throttle: Throttle) =>
+  (sender: Sender): Sender =>
+    SmsSender.SmsSender.of({
+      send: (request) =>
+        Effect.gen(function* () {
+          const phone = Phone.normalize(request.phone)
+          if (Either.isLeft(phone)) return yield* sender.send(request)
+          const decision = yield* throttle.take(phone.right)
+          if (decision._tag === "Denied") {
+            yield* Effect.logDebug("sms throttled", {
+              to: Member.maskPhone(phone.right),
+              templateId: request.templateId,
+              messageId: request.messageId,
+              retryAfterMillis: decision.retryAfterMillis
+            })
+            return SmsSender.SendResult.RetryLater({
+              reason: "throttled: per-number limit of this sender reached",
+              retryAfterMillis: decision.retryAfterMillis
+            })
+          }
+          const result = yield* sender.send(request)
+          if (givesBack.has(result._tag)) yield* decision.release
+          return result
+        })
+    })
+
+/**
+ * A layer that throttles the `SmsSender` it is given:
+ * `Throttle.layer().pipe(Layer.provide(ConsoleSms.layer))`. The provider layers
+ * of this package throttle already; do not wrap them twice.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = defaults
+): Layer.Layer<SmsSender.SmsSender, never, SmsSender.SmsSender> =>
+  Layer.effect(
+    SmsSender.SmsSender,
+    Effect.gen(function* () {
+      const inner = yield* SmsSender.SmsSender
+      return wrap(yield* make(options))(inner)
+    })
+  )
+
+const positive = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 })
+  )
+
+/**
+ * The throttle from configuration: `SMS_THROTTLE_ENABLED` (default `true`),
+ * `SMS_THROTTLE_PER_30_SECONDS` (1), `SMS_THROTTLE_PER_HOUR` (4),
+ * `SMS_THROTTLE_PER_DAY` (9, per sliding 24 hours).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  enabled: Config.boolean("SMS_THROTTLE_ENABLED").pipe(Config.withDefault(true)),
+  per30Seconds: positive("SMS_THROTTLE_PER_30_SECONDS", 1),
+  perHour: positive("SMS_THROTTLE_PER_HOUR", 4),
+  perDay: positive("SMS_THROTTLE_PER_DAY", 9)
+}).pipe(
+  Config.map(
+    (c): Options =>
+      c.enabled
+        ? {
+            windows: [
+              { limit: c.per30Seconds, windowMillis: 30_000 },
+              { limit: c.perHour, windowMillis: 3_600_000 },
+              { limit: c.perDay, windowMillis: 86_400_000 }
+            ]
+          }
+        : { windows: [] }
+  )
+)

@@ -1,0 +1,560 @@
+/**
+ * AliyunSms against a local fake Aliyun. The fake recomputes every signature from
+ * the raw request following the documented ACS3-HMAC-SHA256 algorithm (written
+ * here, independently of the signer) and refuses a wrong one as Aliyun does; the
+ * scripted replies replay throttling, invalid numbers, account errors and
+ * outages.
+ */
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { AliyunSms } from "@zhongbao/adapter-sms"
+import { SmsSender } from "@zhongbao/core"
+import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
+import { createHash, createHmac, randomUUID } from "node:crypto"
+import * as Fake from "./support/FakeProvider.js"
+import * as Logs from "./support/Logs.js"
+
+const keyId = "LTAI5tFakeProviderKey"
+const secret = "fake-provider-secret-9f8e7d"
+
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex")
+
+/** RFC 3986, byte by byte over UTF-8. */
+const encode = (text: string) =>
+  [...Buffer.from(text, "utf8")]
+    .map((byte) => {
+      const char = String.fromCharCode(byte)
+      return /[A-Za-z0-9\-_.~]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`
+    })
+    .join("")
+
+/** The decoded query parameters of a raw request. */
+const paramsOf = (request: Fake.RawRequest): Record<string, string> => {
+  const query = request.url.split("?")[1] ?? ""
+  return Object.fromEntries(
+    query
+      .split("&")
+      .filter((pair) => pair !== "")
+      .map((pair) => {
+        const at = pair.indexOf("=")
+        return at < 0
+          ? [decodeURIComponent(pair), ""]
+          : [decodeURIComponent(pair.slice(0, at)), decodeURIComponent(pair.slice(at + 1))]
+      })
+  )
+}
+
+/** The fake Aliyun: checks the signature of the raw request, then answers. */
+const aliyun = () => {
+  const nonces = new Set<string>()
+  let sent = 0
+  return (request: Fake.RawRequest, scripted: () => Fake.Reply | undefined): Fake.Handled => {
+    const RequestId = randomUUID().toUpperCase()
+    const refuse = (status: number, Code: string, Message: string): Fake.Handled => ({
+      verified: false,
+      reply: Fake.json(status, { RequestId, HostId: "dysmsapi.aliyuncs.com", Code, Message })
+    })
+    const auth = /^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]{64})$/.exec(
+      request.headers.authorization ?? ""
+    )
+    if (auth === null)
+      return refuse(400, "IncompleteSignature", "The request signature does not conform to standards.")
+    const [, credential, signedNames, signature] = auth as unknown as [string, string, string, string]
+    if (credential !== keyId)
+      return refuse(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+    const names = signedNames.split(";")
+    const mustSign = ["host", ...Object.keys(request.headers).filter((name) => name.startsWith("x-acs-"))]
+    if (mustSign.some((name) => !names.includes(name))) {
+      return refuse(400, "IncompleteSignature", "A header that must be signed is not.")
+    }
+    const bodyHash = sha256(request.body)
+    if (request.headers["x-acs-content-sha256"] !== bodyHash) {
+      return refuse(400, "SignatureDoesNotMatch", "The body does not match x-acs-content-sha256.")
+    }
+    const path = request.url.split("?")[0]!
+    const canonicalQuery = Object.entries(paramsOf(request))
+      .map(([name, value]) => [encode(name), encode(value)] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, value]) => `${name}=${value}`)
+      .join("&")
+    const canonicalHeaders = [...names]
+      .sort()
+      .map((name) => `${name}:${(request.headers[name] ?? "").trim()}\n`)
+      .join("")
+    const canonicalRequest = [
+      request.method,
+      path,
+      canonicalQuery,
+      canonicalHeaders,
+      names.join(";"),
+      bodyHash
+    ].join("\n")
+    const expected = createHmac("sha256", secret)
+      .update(`ACS3-HMAC-SHA256\n${sha256(canonicalRequest)}`)
+      .digest("hex")
+    if (expected !== signature) {
+      return refuse(400, "SignatureDoesNotMatch", "Specified signature does not match our calculation.")
+    }
+    const nonce = request.headers["x-acs-signature-nonce"] ?? ""
+    if (nonces.has(nonce))
+      return refuse(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+    nonces.add(nonce)
+    const date = request.headers["x-acs-date"] ?? ""
+    if (
+      !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(date) ||
+      Math.abs(Date.parse(date) - Date.now()) > 15 * 60_000
+    ) {
+      return refuse(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+    }
+    if (request.headers["x-acs-action"] !== "SendSms" || request.headers["x-acs-version"] !== "2017-05-25") {
+      return refuse(404, "InvalidAction.NotFound", "Specified api is not found.")
+    }
+    const params = paramsOf(request)
+    if (!params.PhoneNumbers || !params.SignName || !params.TemplateCode) {
+      return refuse(400, "MissingParameter", "A parameter is missing.")
+    }
+    sent += 1
+    return {
+      verified: true,
+      reply: scripted() ?? Fake.json(200, { Code: "OK", Message: "OK", BizId: `90051${sent}^0`, RequestId })
+    }
+  }
+}
+
+let seq = 0
+const message = (overrides: Partial<SmsSender.SmsRequest> = {}): SmsSender.SmsRequest => {
+  seq += 1
+  return {
+    messageId: `msg-${seq}`,
+    dedupeKey: `response_adopted:r-${seq}:+8613812345678`,
+    phone: "+8613812345678",
+    templateId: "SMS_465000001",
+    params: { number: "ZB20260001", title: "石墨烯储能材料" },
+    ...overrides
+  }
+}
+
+const options = (endpoint: string, overrides: Partial<AliyunSms.Options> = {}): AliyunSms.Options => ({
+  accessKeyId: Redacted.make(keyId),
+  accessKeySecret: Redacted.make(secret),
+  signName: "众包平台",
+  endpoint,
+  timeout: "2 seconds",
+  throttle: { windows: [] },
+  ...overrides
+})
+
+const setup = (
+  overrides: Partial<AliyunSms.Options> = {},
+  client: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici
+) =>
+  Effect.gen(function* () {
+    const fake = yield* Fake.start(aliyun())
+    const http = yield* Layer.build(client)
+    const sender = yield* AliyunSms.make(options(fake.url, overrides)).pipe(Effect.provide(http))
+    return { fake, sender }
+  })
+
+const tagOf = (result: SmsSender.SendResult) => result._tag
+
+describe("AliyunSms", () => {
+  it.scopedLive(
+    "R64: a signed SendSms is accepted by the fake provider and answered Sent with the BizId",
+    () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup()
+        const m = message()
+        const result = yield* sender.send(m)
+        assert.deepStrictEqual(result, SmsSender.SendResult.Sent({ providerMessageId: "900511^0" }))
+        assert.strictEqual(fake.requests.length, 1)
+        const request = fake.requests[0]!
+        assert.isTrue(request.verified)
+        assert.strictEqual(request.method, "POST")
+        assert.strictEqual(request.body, "")
+        assert.deepStrictEqual(paramsOf(request), {
+          OutId: m.messageId,
+          PhoneNumbers: "13812345678",
+          SignName: "众包平台",
+          TemplateCode: "SMS_465000001",
+          TemplateParam: '{"number":"ZB20260001","title":"石墨烯储能材料"}'
+        })
+      })
+  )
+
+  it.scopedLive(
+    "R64: numbers are normalised before sending; international numbers keep their country code",
+    () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup()
+        assert.strictEqual(tagOf(yield* sender.send(message({ phone: "138 1234 5679" }))), "Sent")
+        assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+852 5123 4567" }))), "Sent")
+        assert.deepStrictEqual(
+          fake.requests.map((r) => paramsOf(r).PhoneNumbers),
+          ["13812345679", "85251234567"]
+        )
+      })
+  )
+
+  it.scopedLive("R64: a template without parameters sends no TemplateParam", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup()
+      assert.strictEqual(tagOf(yield* sender.send(message({ params: {} }))), "Sent")
+      assert.isUndefined(paramsOf(fake.requests[0]!).TemplateParam)
+    })
+  )
+
+  it.scopedLive(
+    "R64: a wrong secret is refused by the fake provider (SignatureDoesNotMatch): Configuration",
+    () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup({ accessKeySecret: Redacted.make("not-the-secret") })
+        const result = yield* sender.send(message())
+        assert.strictEqual(result._tag, "Configuration")
+        assert.include((result as { reason: string }).reason, "SignatureDoesNotMatch")
+        assert.isFalse(fake.requests[0]!.verified)
+      })
+  )
+
+  it.scopedLive("R64: an unknown access key (InvalidAccessKeyId.NotFound, HTTP 404): Configuration", () =>
+    Effect.gen(function* () {
+      const { sender } = yield* setup({ accessKeyId: Redacted.make("LTAI5tSomeoneElse") })
+      const result = yield* sender.send(message())
+      assert.strictEqual(result._tag, "Configuration")
+      assert.include((result as { reason: string }).reason, "InvalidAccessKeyId.NotFound")
+    })
+  )
+
+  it.scopedLive("R64: every attempt is signed with a fresh nonce", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup()
+      for (let i = 0; i < 5; i++) assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+      assert.strictEqual(new Set(fake.requests.map((r) => r.headers["x-acs-signature-nonce"])).size, 5)
+      assert.isTrue(fake.requests.every((r) => r.verified))
+    })
+  )
+
+  it.scopedLive("R64: the fake provider refuses a request altered after signing, and a replayed nonce", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup()
+      assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+      const signed = fake.requests[0]!
+      const replay = (url: string) =>
+        Effect.promise(() =>
+          fetch(new URL(url, fake.url), {
+            method: "POST",
+            headers: Object.fromEntries(
+              Object.entries(signed.headers).filter(
+                ([name]) => !["host", "content-length", "connection"].includes(name)
+              )
+            )
+          }).then((response) => response.json() as Promise<{ Code: string }>)
+        )
+      const altered = signed.url.replace("TemplateCode=SMS_465000001", "TemplateCode=SMS_465000002")
+      assert.notStrictEqual(altered, signed.url)
+      assert.strictEqual((yield* replay(altered)).Code, "SignatureDoesNotMatch")
+      assert.strictEqual((yield* replay(signed.url)).Code, "SignatureNonceUsed")
+    })
+  )
+
+  const cases: ReadonlyArray<{
+    readonly name: string
+    readonly reply: Fake.Reply
+    readonly expect: SmsSender.SendResult["_tag"]
+    readonly retryAfter?: (millis: number | undefined) => boolean
+  }> = [
+    {
+      name: "per-number minute throttling (isv.BUSINESS_LIMIT_CONTROL) → RetryLater after a minute",
+      reply: Fake.json(200, {
+        Code: "isv.BUSINESS_LIMIT_CONTROL",
+        Message: "触发分钟级流控Permits:1",
+        RequestId: "R1"
+      }),
+      expect: "RetryLater",
+      retryAfter: (ms) => ms === 60_000
+    },
+    {
+      name: "per-number hour throttling → RetryLater after an hour",
+      reply: Fake.json(200, {
+        Code: "isv.BUSINESS_LIMIT_CONTROL",
+        Message: "触发小时级流控Permits:5",
+        RequestId: "R2"
+      }),
+      expect: "RetryLater",
+      retryAfter: (ms) => ms === 3_600_000
+    },
+    {
+      name: "per-number day throttling → RetryLater at the next day in China",
+      reply: Fake.json(200, {
+        Code: "isv.BUSINESS_LIMIT_CONTROL",
+        Message: "触发天级流控Permits:10",
+        RequestId: "R3"
+      }),
+      expect: "RetryLater",
+      retryAfter: (ms) => ms !== undefined && ms > 0 && ms <= 86_400_000
+    },
+    {
+      name: "account daily limit (isv.DAY_LIMIT_CONTROL) → RetryLater",
+      reply: Fake.json(200, { Code: "isv.DAY_LIMIT_CONTROL", Message: "触发日发送限额", RequestId: "R4" }),
+      expect: "RetryLater",
+      retryAfter: (ms) => ms !== undefined && ms > 0 && ms <= 86_400_000
+    },
+    {
+      name: "invalid number (isv.MOBILE_NUMBER_ILLEGAL) → Permanent",
+      reply: Fake.json(200, { Code: "isv.MOBILE_NUMBER_ILLEGAL", Message: "非法手机号", RequestId: "R5" }),
+      expect: "Permanent"
+    },
+    {
+      name: "blocked keyword in a parameter (isv.BLACK_KEY_CONTROL_LIMIT) → Permanent",
+      reply: Fake.json(200, { Code: "isv.BLACK_KEY_CONTROL_LIMIT", Message: "黑名单管控", RequestId: "R6" }),
+      expect: "Permanent"
+    },
+    {
+      name: "balance (isv.AMOUNT_NOT_ENOUGH) → Configuration",
+      reply: Fake.json(200, { Code: "isv.AMOUNT_NOT_ENOUGH", Message: "账户余额不足", RequestId: "R7" }),
+      expect: "Configuration"
+    },
+    {
+      name: "service stopped (isv.OUT_OF_SERVICE) → Configuration",
+      reply: Fake.json(200, { Code: "isv.OUT_OF_SERVICE", Message: "业务停机", RequestId: "R8" }),
+      expect: "Configuration"
+    },
+    {
+      name: "template (isv.SMS_TEMPLATE_ILLEGAL) → Configuration",
+      reply: Fake.json(200, { Code: "isv.SMS_TEMPLATE_ILLEGAL", Message: "模板不合法", RequestId: "R9" }),
+      expect: "Configuration"
+    },
+    {
+      name: "permissions (isp.RAM_PERMISSION_DENY) → Configuration",
+      reply: Fake.json(200, { Code: "isp.RAM_PERMISSION_DENY", Message: "RAM权限DENY", RequestId: "R10" }),
+      expect: "Configuration"
+    },
+    {
+      name: "platform error (isp.SYSTEM_ERROR) → RetryLater",
+      reply: Fake.json(200, { Code: "isp.SYSTEM_ERROR", Message: "系统错误", RequestId: "R11" }),
+      expect: "RetryLater"
+    },
+    {
+      name: "an unlisted isv code → Configuration",
+      reply: Fake.json(200, { Code: "isv.SOMETHING_NEW", Message: "?", RequestId: "R12" }),
+      expect: "Configuration"
+    },
+    {
+      name: "HTTP 500 InternalError → RetryLater",
+      reply: Fake.json(500, { Code: "InternalError", Message: "internal", RequestId: "R13" }),
+      expect: "RetryLater"
+    },
+    {
+      name: "HTTP 503 with an HTML page → RetryLater",
+      reply: Fake.text(503, "<html>503</html>"),
+      expect: "RetryLater"
+    },
+    { name: "HTTP 502 → RetryLater", reply: Fake.text(502, "Bad Gateway"), expect: "RetryLater" },
+    {
+      name: "HTTP 504 (a timeout on the way) → Unknown",
+      reply: Fake.text(504, "Gateway Timeout"),
+      expect: "Unknown"
+    },
+    {
+      name: "a gateway timeout code (ServiceTimeout) → Unknown",
+      reply: Fake.json(200, { Code: "ServiceTimeout", Message: "Service timeout", RequestId: "R14" }),
+      expect: "Unknown"
+    },
+    {
+      name: "HTTP 200 that is not JSON → Unknown",
+      reply: Fake.text(200, "<html>ok?</html>"),
+      expect: "Unknown"
+    },
+    {
+      name: "HTTP 400 without a code → Configuration",
+      reply: Fake.text(400, "bad request"),
+      expect: "Configuration"
+    }
+  ]
+
+  for (const c of cases) {
+    it.scopedLive(`R64: ${c.name}`, () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup()
+        fake.script.push(c.reply)
+        const result = yield* sender.send(message())
+        assert.strictEqual(result._tag, c.expect)
+        assert.isTrue(fake.requests[0]!.verified)
+        if (c.retryAfter !== undefined) {
+          assert.isTrue(c.retryAfter(result._tag === "RetryLater" ? result.retryAfterMillis : undefined))
+        }
+      })
+    )
+  }
+
+  it.scopedLive("R64: the provider's free-text message never reaches the result", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup()
+      fake.script.push(
+        Fake.json(200, {
+          Code: "isv.MOBILE_NUMBER_ILLEGAL",
+          Message: "13812345678 石墨烯储能材料",
+          RequestId: "R1"
+        })
+      )
+      const result = yield* sender.send(message())
+      assert.strictEqual(result._tag, "Permanent")
+      const reason = (result as { reason: string }).reason
+      assert.notInclude(reason, "13812345678")
+      assert.notInclude(reason, "石墨烯")
+      assert.include(reason, "request R1")
+    })
+  )
+
+  it.scopedLive("R64: no reply within the timeout → Unknown, so the dispatcher does not resend blindly", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup({ timeout: "300 millis" })
+      fake.script.push(Fake.hang)
+      const started = Date.now()
+      const result = yield* sender.send(message())
+      assert.strictEqual(result._tag, "Unknown")
+      assert.isBelow(Date.now() - started, 2_000)
+      assert.strictEqual(fake.requests.length, 1)
+    })
+  )
+
+  for (const [name, client] of [
+    ["undici", NodeHttpClient.layerUndici],
+    ["node:http", NodeHttpClient.layer],
+    ["fetch", FetchHttpClient.layer]
+  ] as const) {
+    it.scopedLive(`R64: a connection dropped after the request was read → Unknown (${name})`, () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup({}, client)
+        fake.script.push(Fake.drop)
+        const result = yield* sender.send(message())
+        assert.strictEqual(result._tag, "Unknown")
+        assert.strictEqual(fake.requests.length, 1)
+      })
+    )
+
+    it.scopedLive(`R64: a refused connection sent nothing → RetryLater (${name})`, () =>
+      Effect.gen(function* () {
+        const port = yield* Fake.closedPort
+        const http = yield* Layer.build(client)
+        const sender = yield* AliyunSms.make(options(`http://127.0.0.1:${port}/`)).pipe(Effect.provide(http))
+        const result = yield* sender.send(message())
+        assert.strictEqual(result._tag, "RetryLater")
+        assert.include((result as { reason: string }).reason, "ECONNREFUSED")
+      })
+    )
+  }
+
+  it.scopedLive("R64: an invalid number is Permanent without calling the provider", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup()
+      assert.strictEqual(tagOf(yield* sender.send(message({ phone: "12345" }))), "Permanent")
+      assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+86 10 6552 9988" }))), "Permanent")
+      assert.strictEqual(fake.requests.length, 0)
+    })
+  )
+
+  it.scopedLive(
+    "R64: the throttle answers RetryLater with retryAfterMillis without calling the provider",
+    () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup({ throttle: undefined })
+        assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+        const second = yield* sender.send(message({ phone: "13812345678" }))
+        assert.strictEqual(second._tag, "RetryLater")
+        const after = second._tag === "RetryLater" ? (second.retryAfterMillis ?? 0) : 0
+        assert.isTrue(after > 25_000 && after <= 30_000)
+        assert.strictEqual(fake.requests.length, 1)
+        assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613912345678" }))), "Sent")
+        assert.strictEqual(fake.requests.length, 2)
+      })
+  )
+
+  it.scopedLive("R64: a provider refusal gives the throttle's slot back; an unknown outcome keeps it", () =>
+    Effect.gen(function* () {
+      const { fake, sender } = yield* setup({ throttle: undefined, timeout: "200 millis" })
+      fake.script.push(Fake.text(503, "busy"))
+      assert.strictEqual(tagOf(yield* sender.send(message())), "RetryLater")
+      assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+      assert.strictEqual(fake.requests.length, 2)
+      fake.script.push(Fake.hang)
+      assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613912345678" }))), "Unknown")
+      assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613912345678" }))), "RetryLater")
+      assert.strictEqual(fake.requests.length, 3)
+    })
+  )
+
+  it.scopedLive("R64: logs mask numbers and carry no parameter, body or secret", () => {
+    const logs = Logs.capture()
+    return Effect.gen(function* () {
+      const { fake, sender } = yield* setup({ throttle: undefined, timeout: "200 millis" })
+      fake.script.push(
+        Fake.json(200, { Code: "isv.AMOUNT_NOT_ENOUGH", Message: "13812345678", RequestId: "R1" }),
+        Fake.json(200, { Code: "isv.MOBILE_NUMBER_ILLEGAL", Message: "非法手机号", RequestId: "R2" }),
+        Fake.hang
+      )
+      yield* sender.send(message())
+      yield* sender.send(message())
+      yield* sender.send(message({ phone: "+8613912345678" }))
+      yield* sender.send(message({ phone: "+8613912345678" }))
+      yield* sender.send(message({ phone: "+8613712345678" }))
+      yield* sender.send(message({ phone: "+8613712345678" }))
+      yield* sender.send(message({ phone: "123456789012" }))
+      const text = logs.lines.join("\n")
+      assert.isAbove(logs.lines.length, 5)
+      assert.include(text, "138****5678")
+      assert.include(text, "139****5678")
+      for (const secretText of [
+        "13812345678",
+        "13912345678",
+        "13712345678",
+        "123456789012",
+        "ZB20260001",
+        "石墨烯",
+        "TemplateParam",
+        "PhoneNumbers",
+        secret,
+        keyId,
+        "Signature="
+      ]) {
+        assert.notInclude(text, secretText)
+      }
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.scopedLive("R64: layerConfig reads keys as Redacted, sign name, endpoint and timeout from Config", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake.start(aliyun())
+      const provider = ConfigProvider.fromMap(
+        new Map([
+          ["ALIYUN_SMS_ACCESS_KEY_ID", keyId],
+          ["ALIYUN_SMS_ACCESS_KEY_SECRET", secret],
+          ["ALIYUN_SMS_SIGN_NAME", "众包平台"],
+          ["ALIYUN_SMS_ENDPOINT", fake.url],
+          ["ALIYUN_SMS_TIMEOUT", "1 second"],
+          ["SMS_THROTTLE_PER_30_SECONDS", "2"]
+        ])
+      )
+      const config = yield* Effect.withConfigProvider(AliyunSms.config, provider)
+      assert.strictEqual(String(config.accessKeySecret), "<redacted>")
+      assert.strictEqual(config.region, "cn-hangzhou")
+      assert.deepStrictEqual(config.throttle?.windows[0], { limit: 2, windowMillis: 30_000 })
+      const layer = AliyunSms.layerConfig().pipe(
+        Layer.provide(Layer.merge(NodeHttpClient.layerUndici, Layer.setConfigProvider(provider)))
+      )
+      const sender = yield* Effect.map(Layer.build(layer), Context.get(SmsSender.SmsSender))
+      assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+      assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+      assert.strictEqual(tagOf(yield* sender.send(message())), "RetryLater")
+      assert.strictEqual(fake.requests.length, 2)
+    })
+  )
+
+  it("R64: the endpoint follows the region unless given", () => {
+    assert.strictEqual(AliyunSms.endpointFor("cn-hangzhou"), "https://dysmsapi.aliyuncs.com/")
+    assert.strictEqual(
+      AliyunSms.endpointFor("ap-southeast-1"),
+      "https://dysmsapi.ap-southeast-1.aliyuncs.com/"
+    )
+  })
+})

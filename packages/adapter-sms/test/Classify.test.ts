@@ -1,0 +1,116 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Classify } from "@zhongbao/adapter-sms"
+
+const now = Date.UTC(2025, 2, 1, 8, 0, 0) // 16:00 in Beijing
+
+describe("Classify", () => {
+  it("R64: every listed Aliyun code is classified as its table says", () => {
+    for (const [code, info] of Object.entries(Classify.aliyunCodes)) {
+      const result = Classify.aliyun(200, { Code: code, Message: "x", RequestId: "R" }, now)
+      assert.strictEqual(result._tag, info.result, code)
+      assert.include((result as { reason: string }).reason, code)
+    }
+  })
+
+  it("R64: every listed Tencent code is classified as its table says, per number and per request", () => {
+    for (const [code, info] of Object.entries(Classify.tencentCodes)) {
+      const perNumber = {
+        Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: code }], RequestId: "R" }
+      }
+      const perRequest = { Response: { Error: { Code: code, Message: "x" }, RequestId: "R" } }
+      assert.strictEqual(Classify.tencent(200, perNumber, "+8613812345678", now)._tag, info.result, code)
+      assert.strictEqual(Classify.tencent(200, perRequest, "+8613812345678", now)._tag, info.result, code)
+    }
+  })
+
+  it("R64: the documented classes of the providers' notes", () => {
+    const aliyun = (code: string) => Classify.aliyun(200, { Code: code }, now)._tag
+    assert.strictEqual(aliyun("OK"), "Sent")
+    assert.strictEqual(aliyun("isv.BUSINESS_LIMIT_CONTROL"), "RetryLater")
+    assert.strictEqual(aliyun("isv.DAY_LIMIT_CONTROL"), "RetryLater")
+    assert.strictEqual(aliyun("isv.MOBILE_NUMBER_ILLEGAL"), "Permanent")
+    assert.strictEqual(aliyun("isv.OUT_OF_SERVICE"), "Configuration")
+    assert.strictEqual(aliyun("isv.AMOUNT_NOT_ENOUGH"), "Configuration")
+    assert.strictEqual(aliyun("isp.ANYTHING"), "RetryLater")
+    const tencent = (code: string) =>
+      Classify.tencent(
+        200,
+        { Response: { SendStatusSet: [{ PhoneNumber: "+86138", Code: code }] } },
+        "+86138",
+        now
+      )._tag
+    assert.strictEqual(tencent("Ok"), "Sent")
+    assert.strictEqual(tencent("LimitExceeded.PhoneNumberThirtySecondLimit"), "RetryLater")
+    assert.strictEqual(tencent("LimitExceeded.PhoneNumberOneHourLimit"), "RetryLater")
+    assert.strictEqual(tencent("LimitExceeded.PhoneNumberDailyLimit"), "RetryLater")
+    assert.strictEqual(tencent("InvalidParameterValue.IncorrectPhoneNumber"), "Permanent")
+    assert.strictEqual(tencent("FailedOperation.PhoneNumberInBlacklist"), "Permanent")
+    assert.strictEqual(tencent("FailedOperation.InsufficientBalanceInSmsPackage"), "Configuration")
+    assert.strictEqual(tencent("InternalError.Whatever"), "RetryLater")
+    assert.strictEqual(tencent("FailedOperation.Whatever"), "Configuration")
+  })
+
+  it("R64: HTTP statuses: 5xx and 429 retry, 504 is unknown, 2xx without a code is unknown", () => {
+    assert.strictEqual(Classify.aliyun(500, undefined, now)._tag, "RetryLater")
+    assert.strictEqual(Classify.aliyun(503, { Code: "isv.MOBILE_NUMBER_ILLEGAL" }, now)._tag, "RetryLater")
+    assert.strictEqual(Classify.aliyun(429, undefined, now)._tag, "RetryLater")
+    assert.strictEqual(Classify.aliyun(504, undefined, now)._tag, "Unknown")
+    assert.strictEqual(Classify.aliyun(200, undefined, now)._tag, "Unknown")
+    assert.strictEqual(Classify.aliyun(403, undefined, now)._tag, "Configuration")
+    assert.strictEqual(Classify.tencent(502, undefined, "+86138", now)._tag, "RetryLater")
+    assert.strictEqual(Classify.tencent(200, undefined, "+86138", now)._tag, "Unknown")
+    assert.strictEqual(Classify.tencent(404, "nope", "+86138", now)._tag, "Configuration")
+  })
+
+  it("R64: Sent keeps the provider's id", () => {
+    assert.deepStrictEqual(Classify.aliyun(200, { Code: "OK", BizId: "900619746936498440^0" }, now), {
+      _tag: "Sent",
+      providerMessageId: "900619746936498440^0"
+    } as never)
+  })
+
+  it("R64: throttling hints: Aliyun's period from its message, Tencent's from its code", () => {
+    const after = (message: string) => {
+      const r = Classify.aliyun(200, { Code: "isv.BUSINESS_LIMIT_CONTROL", Message: message }, now)
+      return r._tag === "RetryLater" ? r.retryAfterMillis : undefined
+    }
+    assert.strictEqual(after("触发分钟级流控Permits:1"), 60_000)
+    assert.strictEqual(after("触发小时级流控Permits:5"), 3_600_000)
+    assert.strictEqual(after("触发天级流控Permits:10"), 8 * 3_600_000)
+    assert.strictEqual(after(""), 60_000)
+  })
+
+  it("R64: day and month limits end at midnight China Standard Time", () => {
+    assert.strictEqual(Classify.retryAfterMillis("day", now), 8 * 3_600_000)
+    assert.strictEqual(Classify.retryAfterMillis("day", Date.UTC(2025, 2, 1, 15, 59, 59)), 1_000)
+    assert.strictEqual(Classify.retryAfterMillis("day", Date.UTC(2025, 2, 1, 16, 0, 0)), 86_400_000)
+    // 2025-03-31 16:00 UTC is 2025-04-01 00:00 in Beijing: a whole month (30 days) to wait.
+    assert.strictEqual(Classify.retryAfterMillis("month", Date.UTC(2025, 2, 31, 16, 0, 0)), 30 * 86_400_000)
+    assert.strictEqual(Classify.retryAfterMillis("month", Date.UTC(2025, 3, 30, 15, 0, 0)), 3_600_000)
+  })
+
+  it("R64: transport failures: never connected → RetryLater, anything else → Unknown", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+    assert.strictEqual(Classify.transport("aliyun", refused)._tag, "RetryLater")
+    assert.strictEqual(
+      Classify.transport("aliyun", new TypeError("fetch failed", { cause: refused }))._tag,
+      "RetryLater"
+    )
+    assert.strictEqual(
+      Classify.transport("aliyun", Object.assign(new AggregateError([refused]), { code: undefined }))._tag,
+      "RetryLater"
+    )
+    const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+    assert.strictEqual(Classify.transport("tencent", reset)._tag, "Unknown")
+    assert.strictEqual(Classify.transport("tencent", new Error("?"))._tag, "Unknown")
+    assert.strictEqual(Classify.timeout("tencent", "5 seconds")._tag, "Unknown")
+  })
+
+  it("R64: reasons never carry the provider's free text", () => {
+    const r = Classify.aliyun(200, { Code: "isv.MOBILE_NUMBER_ILLEGAL", Message: "13812345678 is bad" }, now)
+    assert.notInclude((r as { reason: string }).reason, "13812345678")
+    const odd = Classify.aliyun(200, { Code: "13812345678 secret", RequestId: "<script>" }, now)
+    assert.notInclude((odd as { reason: string }).reason, "13812345678")
+    assert.notInclude((odd as { reason: string }).reason, "<script>")
+  })
+})

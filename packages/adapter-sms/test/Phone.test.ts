@@ -1,0 +1,35 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Phone } from "@zhongbao/adapter-sms"
+import { Either } from "effect"
+
+describe("Phone", () => {
+  it("R64: mainland numbers normalise to E.164 with or without +86 and separators", () => {
+    for (const input of [
+      "13812345678",
+      "+8613812345678",
+      "+86 138-1234-5678",
+      " 138 1234 5678 ",
+      "008613812345678"
+    ]) {
+      assert.deepStrictEqual(Phone.normalize(input), Either.right("+8613812345678"), input)
+    }
+  })
+
+  it("R64: other countries keep their code", () => {
+    assert.deepStrictEqual(Phone.normalize("+852 5123 4567"), Either.right("+85251234567"))
+    assert.deepStrictEqual(Phone.normalize("+1 415 555 2671"), Either.right("+14155552671"))
+  })
+
+  it("R64: invalid, fixed-line and toll-free numbers are refused without echoing the number", () => {
+    for (const input of ["12345", "1381234567", "+86 10 6552 9988", "400 810 8888", "not a number", ""]) {
+      const result = Phone.normalize(input)
+      assert.isTrue(Either.isLeft(result), input)
+      if (Either.isLeft(result) && input.length > 0) assert.notInclude(result.left, input)
+    }
+  })
+
+  it("R64: Aliyun takes national digits for mainland numbers and the country code otherwise", () => {
+    assert.strictEqual(Phone.toAliyun("+8613812345678"), "13812345678")
+    assert.strictEqual(Phone.toAliyun("+85251234567"), "85251234567")
+  })
+})

@@ -1,0 +1,110 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Throttle } from "@zhongbao/adapter-sms"
+import { SmsSender } from "@zhongbao/core"
+import { ConfigProvider, Effect, TestClock } from "effect"
+
+const take = (throttle: Throttle.Throttle, key = "+8613812345678") => throttle.take(key)
+
+const request = (phone: string): SmsSender.SmsRequest => ({
+  messageId: "m",
+  dedupeKey: "d",
+  phone,
+  templateId: "T",
+  params: {}
+})
+
+describe("Throttle", () => {
+  it.effect("R64: one per 30 seconds per number; the answer says when the slot frees", () =>
+    Effect.gen(function* () {
+      const throttle = yield* Throttle.make()
+      assert.strictEqual((yield* take(throttle))._tag, "Granted")
+      assert.strictEqual((yield* take(throttle, "+8613912345678"))._tag, "Granted")
+      yield* TestClock.adjust("10 seconds")
+      assert.deepStrictEqual(yield* take(throttle), { _tag: "Denied", retryAfterMillis: 20_000 })
+      yield* TestClock.adjust("20 seconds")
+      assert.strictEqual((yield* take(throttle))._tag, "Granted")
+    })
+  )
+
+  it.effect("R64: four per hour and nine per day by default, below the providers' defaults", () =>
+    Effect.gen(function* () {
+      const throttle = yield* Throttle.make()
+      for (let i = 0; i < 4; i++) {
+        assert.strictEqual((yield* take(throttle))._tag, "Granted")
+        yield* TestClock.adjust("1 minute")
+      }
+      // the first of the four leaves the hour 56 minutes from now
+      assert.deepStrictEqual(yield* take(throttle), { _tag: "Denied", retryAfterMillis: 56 * 60_000 })
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("1 hour")
+        assert.strictEqual((yield* take(throttle))._tag, "Granted")
+      }
+      yield* TestClock.adjust("1 hour")
+      const denied = yield* take(throttle)
+      assert.strictEqual(denied._tag, "Denied")
+      // nine in the last 24 hours: wait until the first leaves the day
+      assert.strictEqual(
+        denied._tag === "Denied" ? denied.retryAfterMillis : 0,
+        24 * 3_600_000 - (4 + 6 * 60) * 60_000
+      )
+    })
+  )
+
+  it.effect("R64: a released slot is given back", () =>
+    Effect.gen(function* () {
+      const throttle = yield* Throttle.make()
+      const first = yield* take(throttle)
+      assert.strictEqual(first._tag, "Granted")
+      if (first._tag === "Granted") yield* first.release
+      assert.strictEqual((yield* take(throttle))._tag, "Granted")
+    })
+  )
+
+  it.effect("R64: no windows, no throttle", () =>
+    Effect.gen(function* () {
+      const throttle = yield* Throttle.make({ windows: [] })
+      for (let i = 0; i < 100; i++) assert.strictEqual((yield* take(throttle))._tag, "Granted")
+    })
+  )
+
+  it.effect("R64: wrap keys numbers in E.164 and answers RetryLater without calling the sender", () =>
+    Effect.gen(function* () {
+      const memory = SmsSender.makeMemory()
+      const sender = Throttle.wrap(yield* Throttle.make())(memory.sender)
+      assert.strictEqual((yield* sender.send(request("+8613812345678")))._tag, "Sent")
+      const second = yield* sender.send(request("138 1234 5678"))
+      assert.deepStrictEqual(
+        second,
+        SmsSender.SendResult.RetryLater({
+          reason: "throttled: per-number limit of this sender reached",
+          retryAfterMillis: 30_000
+        })
+      )
+      assert.strictEqual(memory.log.requests.length, 1)
+    })
+  )
+
+  it.effect("R64: a permanent refusal gives the slot back", () =>
+    Effect.gen(function* () {
+      const memory = SmsSender.makeMemory({ permanentPhones: ["+8613812345678"] })
+      const sender = Throttle.wrap(yield* Throttle.make())(memory.sender)
+      assert.strictEqual((yield* sender.send(request("+8613812345678")))._tag, "Permanent")
+      assert.strictEqual((yield* sender.send(request("+8613812345678")))._tag, "Permanent")
+      assert.strictEqual(memory.log.requests.length, 2)
+    })
+  )
+
+  it.effect("R64: configuration of the throttle", () =>
+    Effect.gen(function* () {
+      const read = (entries: ReadonlyArray<[string, string]>) =>
+        Effect.withConfigProvider(Throttle.config, ConfigProvider.fromMap(new Map(entries)))
+      assert.deepStrictEqual(yield* read([]), Throttle.defaults)
+      assert.deepStrictEqual(yield* read([["SMS_THROTTLE_ENABLED", "false"]]), { windows: [] })
+      assert.deepStrictEqual((yield* read([["SMS_THROTTLE_PER_HOUR", "3"]])).windows[1], {
+        limit: 3,
+        windowMillis: 3_600_000
+      })
+      assert.isTrue((yield* Effect.either(read([["SMS_THROTTLE_PER_DAY", "0"]])))._tag === "Left")
+    })
+  )
+})
