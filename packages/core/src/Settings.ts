@@ -79,6 +79,7 @@ export const PlatformSettings = Schema.Struct({
   ),
   smsTemplates: Schema.Record({ key: NotificationEvent, value: SmsTemplate }),
   fileSizeLimitBytes: Schema.Int.pipe(Schema.between(1, 1024 * 1024 * 1024)),
+  smsParamMaxLength: Schema.Int.pipe(Schema.between(1, 500)),
   idempotencyKeyHours: Schema.Int.pipe(Schema.between(24, 24 * 365)),
   outbox: Schema.Struct({
     batchSize: Schema.Int.pipe(Schema.between(1, 10_000)),
@@ -144,6 +145,7 @@ export const defaults: PlatformSettings = {
     reward_rejected: { templateId: "ZB_REWARD_REJECTED", params: ["round"] }
   },
   fileSizeLimitBytes: 20 * 1024 * 1024,
+  smsParamMaxLength: 20,
   idempotencyKeyHours: 24,
   outbox: {
     batchSize: 100,

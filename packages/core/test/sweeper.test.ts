@@ -86,3 +86,24 @@ describe("Sweeper", () => {
     }).pipe(Effect.provide(layer))
   )
 })
+
+describe("Notification parameters", () => {
+  it.effect("R64: a template value longer than smsParamMaxLength is cut and ends with an ellipsis", () =>
+    Effect.gen(function* () {
+      yield* at(start)
+      const world = yield* Fixtures.makeWorld
+      const title = "超长标题".repeat(10)
+      const demand = yield* Fixtures.publish(world, world.enterprise.account, { title })
+      const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
+        demandId: demand.id,
+        proposal
+      })
+      yield* (yield* Selection.Selection).adopt(world.enterprise.account, { responseId: response.id })
+      const adopted = (yield* (yield* Persistence.Outbox).list({ limit: 100 })).find(
+        (m) => m.event === "response_adopted"
+      )
+      assert.strictEqual(adopted?.params.title, `${title.slice(0, 19)}…`)
+      assert.strictEqual(adopted?.params.number, demand.number)
+    }).pipe(Effect.provide(layer))
+  )
+})

@@ -16,6 +16,17 @@ export interface Notice {
 
 /**
  * @internal
+ * Providers cap a template variable's length and refuse longer values for good
+ * (Aliyun 35 characters, Tencent less for some variable types): values longer than
+ * `smsParamMaxLength` characters are cut and end with "…".
+ */
+export const shorten = (value: string, max: number): string => {
+  const chars = [...value]
+  return chars.length <= max ? value : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`
+}
+
+/**
+ * @internal
  * Builds outbox messages from the settings' templates. Only the parameters a
  * template names are kept, so a message carries no more personal data than it
  * needs (R64); the de-duplication key is (event, subject, recipient).
@@ -29,7 +40,9 @@ export const toOutbox = (notices: ReadonlyArray<Notice>, settings: ResolvedSetti
       dedupeKey: `${n.event}:${n.subjectId}:${n.phone}`,
       recipientPhone: n.phone,
       templateId: template.templateId,
-      params: Object.fromEntries(template.params.map((p) => [p, n.values[p] ?? ""])),
+      params: Object.fromEntries(
+        template.params.map((p) => [p, shorten(n.values[p] ?? "", settings.smsParamMaxLength)])
+      ),
       createdAt: now
     }
   })
