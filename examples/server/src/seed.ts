@@ -1,0 +1,203 @@
+/**
+ * Demo data for the example server: an operator, a registered technology transfer
+ * institution with a technology manager, enterprises, a research institute and an
+ * expert; demands in every state, responses, a consultation, a commission and an
+ * open reward round. Written through core's use cases only, so it obeys every rule.
+ */
+import {
+  Commissioning,
+  Consulting,
+  Deadline,
+  type Demand,
+  type Ids,
+  Membership,
+  Outcome,
+  Persistence,
+  Publishing,
+  Responding,
+  Review,
+  Rewards,
+  Selection,
+  Settings
+} from "@zhongbao/core"
+import { DateTime, Effect } from "effect"
+
+/** A demo account: who it is and its id. */
+export interface DemoAccount {
+  readonly role: string
+  readonly name: string
+  readonly accountId: Ids.AccountId
+}
+
+const summary = (problem: string) => ({
+  mainProblem: problem,
+  keyTechnology: "关键指标需达到行业先进水平，并提供第三方检测报告",
+  expectedGoal: "一年内完成中试并形成可量产的工艺方案"
+})
+
+/** Seeds an empty platform; answers the demo accounts, or `null` when data already exists. */
+export const seed = Effect.gen(function* () {
+  const members = yield* Persistence.MemberRepository
+  if ((yield* members.list({ limit: 1 })).length > 0) return null
+
+  const settings = yield* Settings.Settings
+  const membership = yield* Membership.Membership
+  const publishing = yield* Publishing.Publishing
+  const review = yield* Review.Review
+  const responding = yield* Responding.Responding
+  const consulting = yield* Consulting.Consulting
+  const selection = yield* Selection.Selection
+  const outcome = yield* Outcome.Outcome
+  const commissioning = yield* Commissioning.Commissioning
+  const rewards = yield* Rewards.Rewards
+
+  const today = Deadline.dateAt(yield* DateTime.now, settings)
+  const operator = yield* Membership.bootstrapOperator({ name: "平台运营", phone: "13800000001" })
+  const party = (
+    kind: "enterprise" | "transfer_institution" | "research_institute" | "expert",
+    name: string,
+    phone: string
+  ) =>
+    Effect.gen(function* () {
+      const member = yield* membership.createMember(operator.id, { kind, name, region: "天津市" })
+      if (kind === "transfer_institution")
+        yield* membership.registerInstitution(operator.id, { memberId: member.id })
+      const account = yield* membership.createAccount(operator.id, {
+        memberId: member.id,
+        name: `${name}联系人`,
+        phone
+      })
+      return { member, account: account.id }
+    })
+  const enterprise = yield* party("enterprise", "津沽新材料科技有限公司", "13800000002")
+  const client = yield* party("enterprise", "滨海智能装备有限公司", "13800000003")
+  const institution = yield* party("transfer_institution", "天津市技术转移中心", "13800000004")
+  const institute = yield* party("research_institute", "天津大学材料科学与工程学院", "13800000005")
+  const expert = yield* party("expert", "王建国教授", "13800000006")
+  const manager = yield* membership.addTechnologyManager(institution.account, {
+    name: "李敏",
+    phone: "13800000007"
+  })
+
+  const form = (
+    title: string,
+    problem: string,
+    field: string,
+    days: number,
+    extra: Partial<typeof Demand.DemandForm.Encoded> = {}
+  ) => ({
+    title,
+    summary: summary(problem),
+    keywords: [title.slice(0, 4), field.slice(0, 4)],
+    field,
+    intendedInvestment: 200_000_00,
+    solvingWay: "cooperative_rd" as const,
+    region: "天津市",
+    responseDeadline: Deadline.addDays(today, days),
+    serviceMode: "cooperative",
+    ...extra
+  })
+  const publish = (by: Ids.AccountId, f: ReturnType<typeof form>) =>
+    Effect.gen(function* () {
+      const draft = yield* publishing.draft(by, f)
+      yield* publishing.submit(by, { demandId: draft.id })
+      return yield* review.approve(operator.id, { demandId: draft.id })
+    })
+  const proposal = (title: string) => ({
+    title,
+    content: `${title}：团队具备相关研发经验与中试条件，可在六个月内给出样品。`
+  })
+
+  const graphene = yield* publish(
+    enterprise.account,
+    form("石墨烯散热膜量产工艺", "散热膜量产良率偏低", "新材料及应用", 30)
+  )
+  yield* responding.respond(institute.account, {
+    demandId: graphene.id,
+    proposal: proposal("高导热石墨烯膜连续化制备方案")
+  })
+  yield* responding.respond(expert.account, {
+    demandId: graphene.id,
+    proposal: proposal("石墨烯膜缺陷修复工艺")
+  })
+  yield* consulting.ask(institute.account, {
+    demandId: graphene.id,
+    text: "请问现有产线的烧结温度区间是多少？"
+  })
+
+  const commission = yield* commissioning.request(client.account, {
+    institutionId: institution.member.id,
+    message: "委托贵中心代为征集焊接机器人视觉方案"
+  })
+  yield* commissioning.accept(institution.account, { commissionId: commission.id })
+  const robot = yield* publish(
+    institution.account,
+    form("焊接机器人视觉定位", "复杂焊缝识别精度不足", "光机电一体化", 20, {
+      technologyManagerId: manager.id,
+      clientId: client.member.id
+    })
+  )
+  const adopted = yield* responding.respond(institute.account, {
+    demandId: robot.id,
+    proposal: proposal("基于结构光的焊缝跟踪方案")
+  })
+  yield* responding.respond(expert.account, {
+    demandId: robot.id,
+    proposal: proposal("深度学习焊缝识别算法")
+  })
+  yield* selection.adopt(institution.account, { responseId: adopted.id })
+  yield* outcome.appendLog(institution.account, {
+    demandId: robot.id,
+    entry: { date: today, text: "组织供需双方线上对接，确认样机测试计划" }
+  })
+
+  const battery = yield* publish(
+    institution.account,
+    form("储能电池热失控预警", "电池包热失控难以提前发现", "新能源与高效节能", 10, {
+      technologyManagerId: manager.id
+    })
+  )
+  const solver = yield* responding.respond(institute.account, {
+    demandId: battery.id,
+    proposal: proposal("多传感器融合预警方案")
+  })
+  yield* selection.adopt(institution.account, { responseId: solver.id })
+  yield* outcome.solved(institution.account, { demandId: battery.id, serviceFee: 80_000_00 })
+
+  yield* publish(
+    institution.account,
+    form("园区技术需求调研服务", "需求挖掘缺少系统方法", "高科技服务业", 15, {
+      technologyManagerId: manager.id,
+      serviceMode: "institution_service"
+    })
+  )
+  yield* publishing.draft(enterprise.account, form("芯片封装用导热胶", "导热胶可靠性不足", "电子信息", 40))
+  const pending = yield* publishing.draft(
+    enterprise.account,
+    form("海水淡化膜抗污染改性", "膜污染导致通量衰减", "海洋", 40)
+  )
+  yield* publishing.submit(enterprise.account, { demandId: pending.id })
+  const rejected = yield* publishing.draft(
+    enterprise.account,
+    form("农用无人机续航提升", "续航时间短", "现代农业", 40)
+  )
+  yield* publishing.submit(enterprise.account, { demandId: rejected.id })
+  yield* review.reject(operator.id, { demandId: rejected.id, reason: "请补充预期目标的量化指标" })
+
+  yield* rewards.openRound(operator.id, {
+    title: `${today.slice(0, 4)}年度科研众包对接奖励申报`,
+    rules: "对接成功的需求须上传合同或发票等证明材料；每家机构每批次申报一次。",
+    periodStart: Deadline.addDays(today, -60),
+    periodEnd: Deadline.addDays(today, 60),
+    applicationDeadline: Deadline.addDays(today, 60)
+  })
+
+  return [
+    { role: "operator", name: operator.name, accountId: operator.id },
+    { role: "enterprise", name: enterprise.member.name, accountId: enterprise.account },
+    { role: "commissioning enterprise", name: client.member.name, accountId: client.account },
+    { role: "transfer institution", name: institution.member.name, accountId: institution.account },
+    { role: "research institute", name: institute.member.name, accountId: institute.account },
+    { role: "expert", name: expert.member.name, accountId: expert.account }
+  ] satisfies ReadonlyArray<DemoAccount>
+})
