@@ -1,0 +1,1093 @@
+/**
+ * The HTTP API of zhongbao: every use case of `@zhongbao/core` as an endpoint of one
+ * `HttpApi`, grouped as the member center groups them. This module is the
+ * definition only (paths, schemas, errors with their statuses, OpenAPI summaries);
+ * the implementation is `Http`. Portals derive a typed client from it:
+ *
+ * ```ts
+ * import { HttpApiClient } from "@effect/platform"
+ * import { Api } from "@zhongbao/adapter-http"
+ *
+ * const client = yield* HttpApiClient.make(Api.Api, { baseUrl: "https://portal.example/zhongbao" })
+ * const hall = yield* client.hall.list({ urlParams: { keyword: "石墨烯" } })
+ * ```
+ *
+ * Conventions:
+ * - Inputs reuse core's schemas (`Demand.DemandForm`, `Lists.HallInput` …), so a
+ *   field that core would refuse is refused here with `400` and the field named;
+ *   unknown payload properties are dropped; server-owned fields (state, owner,
+ *   number, timestamps) are never inputs.
+ * - Reads are `GET` with URL parameters (arrays repeat the parameter:
+ *   `?states=published&states=solved`). Commands are `POST` (`PUT` for replacing a
+ *   form, a proposal, a profile or an application) and take an optional
+ *   `Idempotency-Key` header (R63): a repeat with the same key and the same request
+ *   returns the first result and changes nothing; the same key with another request
+ *   is `422`.
+ * - Every endpoint runs `Authentication`; the public ones (hall, institutions, one
+ *   demand, reward rounds, settings) also answer anonymous callers, the others
+ *   answer them `401`.
+ *
+ * @since 0.1.0
+ */
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
+import {
+  Audit,
+  AuditTrail,
+  Commission,
+  Commissioning,
+  Consultation,
+  Consulting,
+  Demand,
+  FileStore,
+  Ids,
+  Lists,
+  Member,
+  Membership,
+  Notifications,
+  Outcome,
+  Pagination,
+  Publishing,
+  Response,
+  Responding,
+  Review,
+  Reward,
+  Rewards,
+  Selection,
+  ServiceLog,
+  Settings,
+  Statistics,
+  View
+} from "@zhongbao/core"
+import { Context, Schema } from "effect"
+import {
+  Denied,
+  IdempotencyKeyReused,
+  InternalError,
+  InvalidInput,
+  InvalidState,
+  NotFound,
+  PayloadTooLarge,
+  RateLimited
+} from "./ApiError.js"
+import { Authentication } from "./Authentication.js"
+
+/**
+ * The rule of domain.md an endpoint serves; a decode failure of its input names it.
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export class Rule extends Context.Tag("@zhongbao/adapter-http/Rule")<Rule, string>() {}
+
+/**
+ * Whether an endpoint answers anonymous callers.
+ *
+ * @since 0.1.0
+ * @category annotations
+ */
+export class Public extends Context.Tag("@zhongbao/adapter-http/Public")<Public, boolean>() {}
+
+// ---------------------------------------------------------------------------
+// Shared parts
+// ---------------------------------------------------------------------------
+
+/**
+ * The `Idempotency-Key` header of commands (R63): 1–255 visible ASCII characters.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const IdempotencyHeaders = Schema.Struct({
+  "idempotency-key": Schema.optional(
+    Schema.String.pipe(
+      Schema.pattern(/^[\x21-\x7e]{1,255}$/, { message: () => "1–255 visible ASCII characters" })
+    ).annotations({
+      description: "R63: a client key; a repeat with the same request returns the first result"
+    })
+  )
+})
+
+const IntParam = (min: number, max: number) =>
+  Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
+
+/** Paging as URL parameters. */
+const PageParams = {
+  cursor: Pagination.PageRequest.fields.cursor,
+  limit: Schema.optional(IntParam(1, 100))
+}
+
+const SeqParams = {
+  afterSeq: Schema.optional(IntParam(0, Number.MAX_SAFE_INTEGER)),
+  limit: Schema.optional(IntParam(1, 200))
+}
+
+const ArrayParam = <A, I extends string, R>(item: Schema.Schema<A, I, R>) =>
+  Schema.optional(Schema.Array(item).pipe(Schema.maxItems(20)))
+
+const DemandPath = Schema.Struct({ demandId: Ids.DemandId })
+const ResponsePath = Schema.Struct({ responseId: Ids.ResponseId })
+const ThreadPath = Schema.Struct({ threadId: Ids.ThreadId })
+const MemberPath = Schema.Struct({ memberId: Ids.MemberId })
+const CommissionPath = Schema.Struct({ commissionId: Ids.CommissionId })
+const RoundPath = Schema.Struct({ roundId: Reward.RewardRoundId })
+const ApplicationPath = Schema.Struct({ applicationId: Reward.RewardApplicationId })
+const FilePath = Schema.Struct({ fileId: Ids.FileId })
+const MessagePath = Schema.Struct({ messageId: Ids.OutboxMessageId })
+
+const describe = (rule: string, description?: string) =>
+  description === undefined ? `Rule ${rule}.` : `${description}\n\nRule ${rule}.`
+
+/** A read: the errors a query may answer. */
+const read = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>,
+  summary: string,
+  rule: string,
+  options: { readonly description?: string; readonly public?: boolean } = {}
+) =>
+  endpoint
+    .addError(InvalidInput)
+    .addError(Denied)
+    .addError(NotFound)
+    .annotate(OpenApi.Summary, summary)
+    .annotate(OpenApi.Description, describe(rule, options.description))
+    .annotate(Rule, rule)
+    .annotate(Public, options.public === true)
+
+/** A command: the idempotency key and the errors a command may answer. */
+const command = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>,
+  summary: string,
+  rule: string,
+  description?: string
+) =>
+  endpoint
+    .setHeaders(IdempotencyHeaders)
+    .addError(InvalidInput)
+    .addError(Denied)
+    .addError(NotFound)
+    .addError(InvalidState)
+    .addError(IdempotencyKeyReused)
+    .annotate(OpenApi.Summary, summary)
+    .annotate(OpenApi.Description, describe(rule, description))
+    .annotate(Rule, rule)
+    .annotate(Public, false)
+
+/** A command under a rate limit. */
+const limited = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>
+) => endpoint.addError(RateLimited)
+
+// ---------------------------------------------------------------------------
+// Outputs not exported by core as schemas
+// ---------------------------------------------------------------------------
+
+/**
+ * A page of demands as stored (the review queue).
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const DemandPage = Pagination.Page(Demand.Demand).annotations({ identifier: "DemandPage" })
+
+/**
+ * A page of consultation threads.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const ThreadPage = Pagination.Page(Consultation.Thread).annotations({ identifier: "ThreadPage" })
+
+/**
+ * A page of commissions.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const CommissionPage = Pagination.Page(Commission.Commission).annotations({
+  identifier: "CommissionPage"
+})
+
+/**
+ * The settings every front end needs to build its forms (§10): taxonomies, service
+ * modes, time zone, windows and the file size limit. SMS templates and outbox
+ * tuning stay private.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const PublicSettings = Schema.Struct({
+  numberingPrefix: Schema.String,
+  sequenceWidth: Schema.Int,
+  timeZone: Schema.String,
+  selectionWindowDays: Schema.Int,
+  minDeadlineDays: Schema.Int,
+  singleAdoption: Schema.Boolean,
+  serviceModes: Schema.Array(Settings.ServiceMode),
+  technicalFields: Schema.Array(Schema.String),
+  fileSizeLimitBytes: Schema.Int
+}).annotations({ identifier: "PublicSettings" })
+
+/**
+ * The bytes of a stored file.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const FileContent = Schema.Uint8ArrayFromSelf.pipe(
+  HttpApiSchema.withEncoding({ kind: "Uint8Array", contentType: "application/octet-stream" })
+).annotations({ description: "The file's bytes, with its own Content-Type" })
+
+/**
+ * The multipart form of an upload: one part `file`, and optionally a field `name`
+ * with the file's name. The content type is read from the bytes (R54), never from
+ * the part's header or name.
+ *
+ * The multipart parser of @effect/platform (multipasta) cannot read a part header
+ * holding raw UTF-8, which is how browsers send a Chinese file name: send such a
+ * name in the field `name` (or as `filename*=UTF-8''…`) and give the file part an
+ * ASCII file name.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const UploadForm = Schema.Struct({
+  file: Schema.Unknown.annotations({ description: "The file (one part named `file`)" }),
+  name: Schema.optional(Schema.String).annotations({
+    description: "The file's name, when it is not ASCII (e.g. 技术合同.pdf)"
+  })
+})
+
+// ---------------------------------------------------------------------------
+// Groups
+// ---------------------------------------------------------------------------
+
+/**
+ * §9 the public hall and the registered institutions.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class HallGroup extends HttpApiGroup.make("hall")
+  .add(
+    read(
+      HttpApiEndpoint.get("list", "/hall")
+        .setUrlParams(
+          Schema.Struct({
+            ...Lists.HallInput.fields,
+            takingResponses: Schema.optional(Schema.BooleanFromString),
+            states: ArrayParam(Schema.Literal("published", "solved")),
+            ...PageParams
+          })
+        )
+        .addSuccess(Lists.DemandListPage),
+      "The public hall: published demands, searchable",
+      "§9",
+      {
+        public: true,
+        description:
+          "Keyword (title, summary, keywords), field, region, state, taking responses now, deadline range; newest first or soonest deadline first."
+      }
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("institutions", "/institutions")
+        .setUrlParams(Schema.Struct(PageParams))
+        .addSuccess(Membership.MemberPage),
+      "Registered technology transfer institutions an enterprise may commission",
+      "R40",
+      { public: true }
+    )
+  )
+  .annotate(OpenApi.Description, "公开需求大厅 — the public hall (no account needed)") {}
+
+/**
+ * §4, R10, R11: demands as their publishers draft, edit and submit them.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class DemandsGroup extends HttpApiGroup.make("demands")
+  .add(
+    command(
+      HttpApiEndpoint.post("draft", "/demands")
+        .setPayload(Demand.DemandForm)
+        .addSuccess(Demand.Demand, { status: 201 }),
+      "Draft a demand",
+      "R10",
+      "An enterprise drafts its own demand; a registered institution one of its own or, naming `clientId`, for a commissioning enterprise (R1, R41)."
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("get", "/demands/:demandId").setPath(DemandPath).addSuccess(View.DemandView),
+      "One demand, with its phase and the actions the caller may take now",
+      "R5",
+      {
+        public: true,
+        description:
+          "Published and solved demands are public; others only for their managing side, client and operators."
+      }
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.put("edit", "/demands/:demandId/form")
+        .setPath(DemandPath)
+        .setPayload(Schema.Struct({ form: Publishing.EditInput.fields.form }))
+        .addSuccess(Demand.Demand),
+      "Edit a draft or rejected demand",
+      "R11"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("submit", "/demands/:demandId/submit")
+        .setPath(DemandPath)
+        .addSuccess(Demand.Demand),
+      "Submit a draft or rejected demand for review",
+      "R11"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("mine", "/my/demands")
+        .setUrlParams(
+          Schema.Struct({
+            ...Lists.MyDemandsInput.fields,
+            states: ArrayParam(Demand.DemandState),
+            ...PageParams
+          })
+        )
+        .addSuccess(Lists.DemandListPage),
+      "My demands: those my member manages or commissioned",
+      "§9"
+    )
+  )
+  .annotate(OpenApi.Description, "需求 — drafting, editing and submitting demands") {}
+
+/**
+ * R11, R12, R13: the operator's review.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class ReviewGroup extends HttpApiGroup.make("review")
+  .add(
+    read(
+      HttpApiEndpoint.get("pending", "/review/pending")
+        .setUrlParams(Schema.Struct(PageParams))
+        .addSuccess(DemandPage),
+      "The review queue (operators)",
+      "R11"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("approve", "/review/demands/:demandId/approve")
+          .setPath(DemandPath)
+          .addSuccess(Demand.Demand),
+        "Approve a demand: it is published and numbered (operators)",
+        "R11",
+        "A first approval numbers the demand (R12); the deadline must be at least a day later (R13). Notifies the submitter by SMS."
+      )
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("reject", "/review/demands/:demandId/reject")
+          .setPath(DemandPath)
+          .setPayload(Schema.Struct({ reason: Review.RejectInput.fields.reason }))
+          .addSuccess(Demand.Demand),
+        "Reject a demand with a reason (operators)",
+        "R11",
+        "Notifies the submitter by SMS."
+      )
+    )
+  )
+  .annotate(OpenApi.Description, "审核 — the operator's review of demands") {}
+
+/**
+ * R20–R26, R61: responses, adoption and selection.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class ResponsesGroup extends HttpApiGroup.make("responses")
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("respond", "/demands/:demandId/responses")
+          .setPath(DemandPath)
+          .setPayload(Schema.Struct({ proposal: Responding.RespondInput.fields.proposal }))
+          .addSuccess(Response.Response, { status: 201 }),
+        "Respond to a demand (立即应答)",
+        "R20",
+        "While the demand is published, cooperative, before its deadline and before any adoption (R14, R20, R24); never to one's own demand (R3); one active response per round (R21). Rate-limited (bucket `responding`)."
+      )
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("get", "/responses/:responseId")
+        .setPath(ResponsePath)
+        .addSuccess(Response.Response),
+      "One response (its responder, the demand's managing side, operators)",
+      "R4"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.put("revise", "/responses/:responseId/proposal")
+          .setPath(ResponsePath)
+          .setPayload(Schema.Struct({ proposal: Responding.ReviseInput.fields.proposal }))
+          .addSuccess(Response.Response),
+        "Revise my response",
+        "R21",
+        "Rate-limited (bucket `responding`)."
+      )
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("withdraw", "/responses/:responseId/withdraw")
+        .setPath(ResponsePath)
+        .addSuccess(Response.Response),
+      "Withdraw my response",
+      "R21"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("adopt", "/responses/:responseId/adopt")
+          .setPath(ResponsePath)
+          .addSuccess(Response.Response),
+        "Adopt a response (采纳)",
+        "R23",
+        "The first adoption closes intake at once (R24); the responder is notified by SMS in the same step (R25, R26). Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("feedback", "/responses/:responseId/feedback")
+        .setPath(ResponsePath)
+        .setPayload(Schema.Struct({ feedback: Selection.FeedbackInput.fields.feedback }))
+        .addSuccess(Response.Response),
+      "Give a response that was not adopted a structured reason",
+      "R61"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("endSelection", "/demands/:demandId/selection/end")
+          .setPath(DemandPath)
+          .setPayload(Schema.Struct({ feedback: Selection.EndSelectionInput.fields.feedback }))
+          .addSuccess(Demand.Demand),
+        "End selection early, with optional feedback per response",
+        "R25",
+        "Every response not adopted gets its “not adopted” SMS with the feedback given (R61). Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("ofDemand", "/demands/:demandId/responses")
+        .setPath(DemandPath)
+        .setUrlParams(Schema.Struct({ statuses: ArrayParam(Response.ResponseStatus), ...PageParams }))
+        .addSuccess(Lists.ResponseListPage),
+      "The responses of a demand, all rounds (its managing side and operators)",
+      "R23"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("mine", "/my/responses")
+        .setUrlParams(
+          Schema.Struct({
+            demandId: Lists.ResponsesInput.fields.demandId,
+            statuses: ArrayParam(Response.ResponseStatus),
+            ...PageParams
+          })
+        )
+        .addSuccess(Lists.ResponseListPage),
+      "My responses",
+      "§9"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("toMe", "/my/received-responses")
+        .setUrlParams(
+          Schema.Struct({
+            demandId: Lists.ResponsesInput.fields.demandId,
+            statuses: ArrayParam(Response.ResponseStatus),
+            ...PageParams
+          })
+        )
+        .addSuccess(Lists.ResponseListPage),
+      "Responses submitted to me (提交给我的应答)",
+      "§9"
+    )
+  )
+  .annotate(OpenApi.Description, "应答与选标 — responses, adoption and selection") {}
+
+/**
+ * R22, R4: consultation threads.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class ConsultationsGroup extends HttpApiGroup.make("consultations")
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("ask", "/demands/:demandId/consultations")
+          .setPath(DemandPath)
+          .setPayload(Schema.Struct({ text: Consulting.AskInput.fields.text }))
+          .addSuccess(Consulting.Posted, { status: 201 }),
+        "Consult on a demand (立即咨询), opening my thread if needed",
+        "R22",
+        "Rate-limited (bucket `consulting`)."
+      )
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("threads", "/demands/:demandId/consultations")
+        .setPath(DemandPath)
+        .setUrlParams(Schema.Struct(PageParams))
+        .addSuccess(ThreadPage),
+      "The consultation threads of a demand (all for its managing side, my own otherwise)",
+      "R4"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("reply", "/consultations/:threadId/messages")
+          .setPath(ThreadPath)
+          .setPayload(Schema.Struct({ text: Consulting.ReplyInput.fields.text }))
+          .addSuccess(Consulting.Posted, { status: 201 }),
+        "Write in a consultation thread",
+        "R22",
+        "Rate-limited (bucket `consulting`)."
+      )
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("messages", "/consultations/:threadId/messages")
+        .setPath(ThreadPath)
+        .setUrlParams(Schema.Struct(SeqParams))
+        .addSuccess(Schema.Array(Consultation.Message)),
+      "The messages of a thread, in order",
+      "R22"
+    )
+  )
+  .annotate(OpenApi.Description, "咨询 — consultation threads between a responder and the demand's side") {}
+
+/**
+ * R30–R33: the service log and the outcome.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
+  .add(
+    command(
+      HttpApiEndpoint.post("append", "/demands/:demandId/service-log")
+        .setPath(DemandPath)
+        .setPayload(Schema.Struct({ entry: Outcome.AppendLogInput.fields.entry }))
+        .addSuccess(ServiceLog.Entry, { status: 201 }),
+      "Append a service-log entry",
+      "R30"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("list", "/demands/:demandId/service-log")
+        .setPath(DemandPath)
+        .setUrlParams(Schema.Struct(SeqParams))
+        .addSuccess(Schema.Array(ServiceLog.Entry)),
+      "The service log (managing side, client, operators)",
+      "R30"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("solved", "/demands/:demandId/outcome/solved")
+          .setPath(DemandPath)
+          .setPayload(Schema.Struct({ serviceFee: Outcome.SolvedInput.fields.serviceFee }))
+          .addSuccess(Demand.Demand),
+        "Record the outcome solved (已解决)",
+        "R31",
+        "An institution's demand records its service fee in fen. The demand closes; selection ends with its “not adopted” SMS (R25). Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("unsolved", "/demands/:demandId/outcome/unsolved")
+        .setPath(DemandPath)
+        .addSuccess(Demand.Demand),
+      "Record the outcome unsolved (未解决)",
+      "R32"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("restart", "/demands/:demandId/restart")
+          .setPath(DemandPath)
+          .setPayload(Schema.Struct({ form: Outcome.RestartInput.fields.form }))
+          .addSuccess(Demand.Demand),
+        "Modify and restart a demand after its deadline",
+        "R33",
+        "Back to review with the same number, round + 1; the old round's selection ends (R25 SMS). Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .annotate(OpenApi.Description, "服务日志 — service log and outcome") {}
+
+/**
+ * R40, R41: commissions.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class CommissionsGroup extends HttpApiGroup.make("commissions")
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("request", "/commissions")
+          .setPayload(Commissioning.RequestInput)
+          .addSuccess(Commission.Commission, { status: 201 }),
+        "Commission a registered institution (enterprises)",
+        "R40",
+        "Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("accept", "/commissions/:commissionId/accept")
+          .setPath(CommissionPath)
+          .addSuccess(Commission.Commission),
+        "Accept a commission (the institution)",
+        "R40",
+        "Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("decline", "/commissions/:commissionId/decline")
+          .setPath(CommissionPath)
+          .addSuccess(Commission.Commission),
+        "Decline a commission (the institution)",
+        "R40",
+        "Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("end", "/commissions/:commissionId/end")
+        .setPath(CommissionPath)
+        .addSuccess(Commission.Commission),
+      "End an active commission (either side)",
+      "R40"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("list", "/commissions")
+        .setUrlParams(Schema.Struct({ states: ArrayParam(Commission.CommissionState), ...PageParams }))
+        .addSuccess(CommissionPage),
+      "My commissions, as enterprise or institution",
+      "R40"
+    )
+  )
+  .annotate(OpenApi.Description, "委托 — enterprises commissioning institutions") {}
+
+/**
+ * R50–R53: reward rounds, basic information and applications.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class RewardsGroup extends HttpApiGroup.make("rewards")
+  .add(
+    command(
+      HttpApiEndpoint.post("openRound", "/reward-rounds")
+        .setPayload(Reward.RoundInput)
+        .addSuccess(Reward.RewardRound, { status: 201 }),
+      "Open a reward round (operators)",
+      "R50"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("closeRound", "/reward-rounds/:roundId/close")
+        .setPath(RoundPath)
+        .addSuccess(Reward.RewardRound),
+      "Close a reward round (operators)",
+      "R50"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("rounds", "/reward-rounds")
+        .setUrlParams(Schema.Struct({ states: ArrayParam(Reward.RoundState), ...PageParams }))
+        .addSuccess(Rewards.RoundPage),
+      "Reward rounds, newest first",
+      "R50",
+      { public: true }
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("round", "/reward-rounds/:roundId")
+        .setPath(RoundPath)
+        .addSuccess(Reward.RewardRound),
+      "One reward round",
+      "R50",
+      { public: true }
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("roundApplications", "/reward-rounds/:roundId/applications")
+        .setPath(RoundPath)
+        .setUrlParams(Schema.Struct({ states: ArrayParam(Reward.ApplicationState), ...PageParams }))
+        .addSuccess(Rewards.ApplicationPage),
+      "The applications of a round (operators)",
+      "R53"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.put("saveProfile", "/institution-profile")
+        .setPayload(Reward.ProfileInput)
+        .addSuccess(Reward.InstitutionProfile),
+      "Save my institution's basic information",
+      "R51"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("profile", "/institution-profile")
+        .setUrlParams(Schema.Struct({ memberId: Schema.optional(Ids.MemberId) }))
+        .addSuccess(Schema.NullOr(Reward.InstitutionProfile)),
+      "An institution's basic information: my own, or any for operators",
+      "R51"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("draft", "/reward-applications")
+        .setPayload(Rewards.DraftInput)
+        .addSuccess(Reward.RewardApplication, { status: 201 }),
+      "Draft a reward application",
+      "R52"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.put("update", "/reward-applications/:applicationId")
+        .setPath(ApplicationPath)
+        .setPayload(
+          Schema.Struct({ items: Rewards.UpdateInput.fields.items, note: Rewards.UpdateInput.fields.note })
+        )
+        .addSuccess(Reward.RewardApplication),
+      "Correct a draft or rejected application",
+      "R52"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("submit", "/reward-applications/:applicationId/submit")
+        .setPath(ApplicationPath)
+        .addSuccess(Reward.RewardApplication),
+      "Submit (or resubmit) an application",
+      "R52"
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("approve", "/reward-applications/:applicationId/approve")
+          .setPath(ApplicationPath)
+          .setPayload(Schema.Struct({ amount: Rewards.ApproveInput.fields.amount }))
+          .addSuccess(Reward.RewardApplication),
+        "Approve an application with an amount in fen (operators)",
+        "R53",
+        "Notifies the institution by SMS. Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("reject", "/reward-applications/:applicationId/reject")
+          .setPath(ApplicationPath)
+          .setPayload(Schema.Struct({ reason: Rewards.RejectInput.fields.reason }))
+          .addSuccess(Reward.RewardApplication),
+        "Reject an application with a reason (operators)",
+        "R53",
+        "Notifies the institution by SMS. Rate-limited (bucket `sms`)."
+      )
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("application", "/reward-applications/:applicationId")
+        .setPath(ApplicationPath)
+        .addSuccess(Reward.RewardApplication),
+      "One application (its institution and operators)",
+      "R52"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("mine", "/my/reward-applications")
+        .setUrlParams(Schema.Struct({ states: ArrayParam(Reward.ApplicationState), ...PageParams }))
+        .addSuccess(Rewards.ApplicationPage),
+      "My institution's applications",
+      "R52"
+    )
+  )
+  .annotate(OpenApi.Description, "奖励申报 — reward rounds and applications") {}
+
+/**
+ * R54: files (proof materials and attachments).
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class FilesGroup extends HttpApiGroup.make("files")
+  .add(
+    command(
+      HttpApiEndpoint.post("upload", "/files")
+        .setPayload(HttpApiSchema.MultipartStream(UploadForm))
+        .addSuccess(FileStore.StoredFile, { status: 201 }),
+      "Upload a file (multipart/form-data, one part `file`)",
+      "R54",
+      "PDF, images (PNG, JPEG, GIF, WebP) or office documents, read from the bytes; at most the platform's file size limit. The SHA-256 is computed; a file is never overwritten."
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("info", "/files/:fileId").setPath(FilePath).addSuccess(FileStore.StoredFile),
+      "A file's description (its owner's accounts and operators)",
+      "R54"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("content", "/files/:fileId/content").setPath(FilePath).addSuccess(FileContent),
+      "A file's bytes (its owner's accounts and operators)",
+      "R54",
+      {
+        description:
+          "Served as an attachment with its stored content type and `X-Content-Type-Options: nosniff`."
+      }
+    )
+  )
+  .annotate(OpenApi.Description, "文件 — proof materials and attachments") {}
+
+/**
+ * R64: notifications the operator manages.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class NotificationsGroup extends HttpApiGroup.make("notifications")
+  .add(
+    read(
+      HttpApiEndpoint.get("deadLetters", "/notifications/dead-letters")
+        .setUrlParams(Schema.Struct(PageParams))
+        .addSuccess(Notifications.DeadLetterPage),
+      "SMS notifications given up on, oldest first, phones masked (operators)",
+      "R64"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("requeue", "/notifications/dead-letters/:messageId/requeue")
+        .setPath(MessagePath)
+        .addSuccess(Schema.Struct({ messageId: Ids.OutboxMessageId })),
+      "Re-queue a dead letter (operators)",
+      "R64"
+    )
+  )
+  .annotate(OpenApi.Description, "通知 — SMS dead letters") {}
+
+/**
+ * R62: operator statistics.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class StatisticsGroup extends HttpApiGroup.make("statistics")
+  .add(
+    read(
+      HttpApiEndpoint.get("figures", "/statistics")
+        .setUrlParams(Statistics.FiguresInput)
+        .addSuccess(Statistics.Report),
+      "Figures of the demands first published in a period, by field or region (operators)",
+      "R62"
+    )
+  )
+  .annotate(OpenApi.Description, "统计 — operator statistics") {}
+
+/**
+ * §10: the settings front ends need.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class SettingsGroup extends HttpApiGroup.make("settings")
+  .add(
+    read(
+      HttpApiEndpoint.get("get", "/settings").addSuccess(PublicSettings),
+      "The platform's taxonomies, service modes, time zone and limits",
+      "§10",
+      { public: true }
+    )
+  )
+  .annotate(OpenApi.Description, "平台设置 — settings (read)") {}
+
+/**
+ * §3, R1: members, accounts and technology managers.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class MembersGroup extends HttpApiGroup.make("members")
+  .add(
+    command(
+      HttpApiEndpoint.post("createMember", "/members")
+        .setPayload(Membership.CreateMemberInput)
+        .addSuccess(Member.Member, { status: 201 }),
+      "Register a member organisation or expert (operators)",
+      "§3"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("registerInstitution", "/members/:memberId/register")
+        .setPath(MemberPath)
+        .addSuccess(Member.Member),
+      "Register a technology transfer institution (operators)",
+      "R1"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("get", "/members/:memberId").setPath(MemberPath).addSuccess(Member.Member),
+      "One member (any signed-in account)",
+      "§3"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("createAccount", "/accounts")
+        .setPayload(Membership.CreateAccountInput)
+        .addSuccess(Member.Account, { status: 201 }),
+      "Create an account for a member, or an operator account (operators)",
+      "§3"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.post("addTechnologyManager", "/technology-managers")
+        .setPayload(Membership.TechnologyManagerInput)
+        .addSuccess(Member.TechnologyManager, { status: 201 }),
+      "Name a technology manager of my institution",
+      "R1"
+    )
+  )
+  .add(
+    read(
+      HttpApiEndpoint.get("technologyManagers", "/members/:memberId/technology-managers")
+        .setPath(MemberPath)
+        .addSuccess(Schema.Array(Member.TechnologyManager)),
+      "The technology managers of an institution (its accounts and operators)",
+      "R1"
+    )
+  )
+  .annotate(OpenApi.Description, "会员与账号 — members, accounts, technology managers (operator setup)") {}
+
+/**
+ * R60: the audit trail.
+ *
+ * @since 0.1.0
+ * @category groups
+ */
+export class AuditGroup extends HttpApiGroup.make("audit")
+  .add(
+    read(
+      HttpApiEndpoint.get("list", "/audit")
+        .setUrlParams(
+          Schema.Struct({
+            demandId: AuditTrail.AuditInput.fields.demandId,
+            memberId: AuditTrail.AuditInput.fields.memberId,
+            ...PageParams
+          })
+        )
+        .addSuccess(AuditTrail.AuditPage),
+      "The audit trail: of a demand, of my member, or (operators) all",
+      "R60"
+    )
+  )
+  .annotate(OpenApi.Description, "操作记录 — the audit trail") {}
+
+/**
+ * The API: every group, the authentication middleware, and the errors any endpoint
+ * may answer (`401`, `413`, `500`).
+ *
+ * @since 0.1.0
+ * @category api
+ */
+export class Api extends HttpApi.make("zhongbao")
+  .add(HallGroup)
+  .add(DemandsGroup)
+  .add(ReviewGroup)
+  .add(ResponsesGroup)
+  .add(ConsultationsGroup)
+  .add(ServiceLogGroup)
+  .add(CommissionsGroup)
+  .add(RewardsGroup)
+  .add(FilesGroup)
+  .add(NotificationsGroup)
+  .add(StatisticsGroup)
+  .add(SettingsGroup)
+  .add(MembersGroup)
+  .add(AuditGroup)
+  .middleware(Authentication)
+  .addError(PayloadTooLarge)
+  .addError(InternalError)
+  .annotate(OpenApi.Title, "zhongbao 科研众包 API")
+  .annotate(
+    OpenApi.Description,
+    "Research crowdsourcing (科研众包): demands, review, responses, adoption, service logs, commissions and rewards. Errors carry the rule of the domain they enforce; messages follow Accept-Language (zh-CN by default, en)."
+  ) {}
+
+/**
+ * The audit event schema, re-exported for clients reading `AuditPage`.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const AuditEvent = Audit.AuditEvent

@@ -1,0 +1,187 @@
+/**
+ * The errors of the HTTP API and their statuses. Core's domain errors carry no HTTP
+ * knowledge; here each gets its status, and the body every client sees:
+ *
+ * | error                  | status | when                                                              |
+ * | ---------------------- | ------ | ----------------------------------------------------------------- |
+ * | `InvalidInput`         | 400    | a request that fails validation, at the HTTP boundary or in core  |
+ * | `Unauthorized`         | 401    | no account where one is needed, or a credential that is not valid |
+ * | `Denied`               | 403    | the account may see the resource but not do this (R1–R3)          |
+ * | `NotFound`             | 404    | absent, or invisible to the caller (R5: no existence leak)        |
+ * | `InvalidState`         | 409    | the command does not fit the resource's state                     |
+ * | `PayloadTooLarge`      | 413    | the request body is over the limit                                |
+ * | `IdempotencyKeyReused` | 422    | R63: the `Idempotency-Key` was used with a different request      |
+ * | `RateLimited`          | 429    | the account's rate limit for this kind of command is spent        |
+ * | `InternalError`        | 500    | a port failed; no internals in the body                           |
+ *
+ * Decided: every invalid input is `400`, whether the HTTP schema or a domain rule
+ * (R10's taxonomy, R13's deadline …) refuses it, so a client handles one status per
+ * field error; `422` is kept for a reused idempotency key, as the IETF draft and
+ * Stripe use it. The body of a domain error is `{ _tag, rule, code, field?, message }`
+ * (`entity` too for `NotFound`); `message` is in the request's language
+ * (`Accept-Language`: `zh-CN` by default, `en`), see `Messages`.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+
+const domainFields = {
+  rule: Schema.String.annotations({ description: "The rule of domain.md the error enforces (R1 … R64, §9)" }),
+  code: Schema.String.annotations({ description: "A stable machine code, e.g. `respond.intake_closed`" }),
+  field: Schema.optional(Schema.String).annotations({
+    description: "The input field concerned, as a dotted path (`form.title`, `items.0.proofs.1`)"
+  }),
+  message: Schema.String.annotations({ description: "A readable message in the request's language" })
+}
+
+/**
+ * 400: the request fails validation; `field` names the input field.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>("InvalidInput")(
+  "InvalidInput",
+  domainFields,
+  HttpApiSchema.annotations({ status: 400, description: "The input is not valid; `field` names it" })
+) {}
+
+/**
+ * 403: the account may see the resource but may not do this.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Denied extends Schema.TaggedError<Denied>("Denied")(
+  "Denied",
+  domainFields,
+  HttpApiSchema.annotations({ status: 403, description: "The account may not do this (the rule is named)" })
+) {}
+
+/**
+ * 404: the resource does not exist or the caller may not see it (R5).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>("NotFound")(
+  "NotFound",
+  { ...domainFields, entity: Schema.String },
+  HttpApiSchema.annotations({
+    status: 404,
+    description: "Not found, or not visible to the caller (R5: no existence leak)"
+  })
+) {}
+
+/**
+ * 409: the command does not fit the current state of the resource.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidState extends Schema.TaggedError<InvalidState>("InvalidState")(
+  "InvalidState",
+  domainFields,
+  HttpApiSchema.annotations({ status: 409, description: "The command does not fit the resource's state" })
+) {}
+
+/**
+ * 422: R63, the idempotency key was used with a different request.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>("IdempotencyKeyReused")(
+  "IdempotencyKeyReused",
+  domainFields,
+  HttpApiSchema.annotations({
+    status: 422,
+    description: "R63: the Idempotency-Key was already used with a different request"
+  })
+) {}
+
+/**
+ * 401: an account is needed and none was presented, or the credential presented is
+ * not valid (expired session, unknown token).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("Unauthorized")(
+  "Unauthorized",
+  {
+    code: Schema.Literal("auth.required", "auth.invalid"),
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 401, description: "Sign in: no valid credential was presented" })
+) {}
+
+/**
+ * 413: the request body is over the limit (`limit` in bytes).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>("PayloadTooLarge")(
+  "PayloadTooLarge",
+  {
+    code: Schema.Literal("body.too_large"),
+    limit: Schema.Int,
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 413, description: "The request body is over the limit" })
+) {}
+
+/**
+ * 429: the account's rate limit for this kind of command is spent; retry after
+ * `retryAfterSeconds` (also sent as `Retry-After`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Schema.TaggedError<RateLimited>("RateLimited")(
+  "RateLimited",
+  {
+    code: Schema.Literal("rate.limited"),
+    bucket: Schema.String,
+    retryAfterSeconds: Schema.Int,
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({
+    status: 429,
+    description: "Too many requests of this kind from this account; see Retry-After"
+  })
+) {}
+
+/**
+ * 500: something outside the domain failed (a port, a defect). The body says no more;
+ * the cause is logged.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InternalError extends Schema.TaggedError<InternalError>("InternalError")(
+  "InternalError",
+  {
+    code: Schema.Literal("internal"),
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 500, description: "An internal failure; details are only logged" })
+) {}
+
+/**
+ * Any domain error as the API answers it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type DomainError = InvalidInput | Denied | NotFound | InvalidState | IdempotencyKeyReused
+
+/**
+ * Any error the API answers with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ApiError = DomainError | Unauthorized | PayloadTooLarge | RateLimited | InternalError

@@ -1,0 +1,241 @@
+/**
+ * Who is calling. The host portal owns the login: zhongbao only needs to know which
+ * core account acts for a request. `Authentication` is the `HttpApiMiddleware` every
+ * endpoint runs; it asks the {@link AccountResolver} port and provides the answer
+ * as {@link CurrentAccount} — an `AccountId`, or `null` for an anonymous caller on
+ * the public endpoints (hall, institutions, published demands, reward rounds,
+ * settings). Endpoints that need an account answer `401` to an anonymous caller.
+ *
+ * A resolver answers "no credential" (`Option.none`, anonymous) or fails with
+ * `Unauthorized` for a credential that is present but not valid, so a client with an
+ * expired session learns it instead of silently reading as anonymous.
+ *
+ * Resolvers shipped here:
+ * - {@link layerBearer} (the default): `Authorization: Bearer <token>` looked up in the
+ *   {@link Sessions} port; {@link layerSessionsMemory} keeps sessions in memory.
+ * - {@link layerCookie}: a session cookie looked up in the same port.
+ * - {@link layerHeader}: a header set by a trusted gateway that has authenticated
+ *   the user (only behind a gateway that strips the header from client requests).
+ * - {@link make}: any function of the request (a JWT verified with the portal's key …).
+ *
+ * @since 0.1.0
+ */
+import { HttpApiMiddleware, HttpApiSecurity, HttpServerRequest, OpenApi } from "@effect/platform"
+import { type Errors, Ids } from "@zhongbao/core"
+import { Clock, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Unauthorized } from "./ApiError.js"
+
+type AccountId = Ids.AccountId
+
+/**
+ * The account acting for the current request; `null` when the caller is anonymous.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CurrentAccount extends Context.Tag("@zhongbao/adapter-http/CurrentAccount")<
+  CurrentAccount,
+  AccountId | null
+>() {}
+
+/**
+ * The middleware that resolves the acting account of every request.
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export class Authentication extends HttpApiMiddleware.Tag<Authentication>()(
+  "@zhongbao/adapter-http/Authentication",
+  {
+    failure: Unauthorized,
+    provides: CurrentAccount,
+    security: {
+      bearer: HttpApiSecurity.bearer.pipe(
+        HttpApiSecurity.annotate(
+          OpenApi.Description,
+          "The default: a session token issued by the host portal. A portal may plug its own " +
+            "resolver instead (session cookie, JWT, gateway header). Public endpoints also " +
+            "answer without a credential."
+        )
+      )
+    }
+  }
+) {}
+
+/**
+ * The port a host portal implements to say which account acts for a request:
+ * `none` for an anonymous request, `Unauthorized` for a credential that is present
+ * but not valid. An `InfrastructureError` (session store down) answers `500`.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class AccountResolver extends Context.Tag("@zhongbao/adapter-http/AccountResolver")<
+  AccountResolver,
+  {
+    readonly resolve: (
+      request: HttpServerRequest.HttpServerRequest
+    ) => Effect.Effect<Option.Option<AccountId>, Unauthorized | Errors.InfrastructureError>
+  }
+>() {}
+
+/**
+ * Sessions of the default resolvers: a token (from a bearer header or a cookie)
+ * names an account until it expires or is revoked. The host portal issues a token
+ * when its user signs in; zhongbao never sees a password.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class Sessions extends Context.Tag("@zhongbao/adapter-http/Sessions")<
+  Sessions,
+  {
+    readonly lookup: (
+      token: Redacted.Redacted<string>
+    ) => Effect.Effect<Option.Option<AccountId>, Errors.InfrastructureError>
+    readonly issue: (
+      accountId: AccountId,
+      options?: { readonly ttlMillis?: number | undefined }
+    ) => Effect.Effect<Redacted.Redacted<string>, Errors.InfrastructureError>
+    readonly revoke: (token: Redacted.Redacted<string>) => Effect.Effect<void, Errors.InfrastructureError>
+  }
+>() {}
+
+/** @internal */
+export const invalidCredential = () =>
+  new Unauthorized({ code: "auth.invalid", message: "the credential presented is not valid" })
+
+/** @internal */
+export const accountRequired = () =>
+  new Unauthorized({ code: "auth.required", message: "sign in: this needs an account" })
+
+const tokenPattern = /^[A-Za-z0-9._~+/=-]{1,512}$/
+
+const lookupToken = (sessions: Sessions["Type"], token: string | undefined) =>
+  token === undefined
+    ? Effect.succeed(Option.none<AccountId>())
+    : !tokenPattern.test(token)
+      ? Effect.fail(invalidCredential())
+      : Effect.flatMap(sessions.lookup(Redacted.make(token)), (found) =>
+          Option.isSome(found) ? Effect.succeed(found) : Effect.fail(invalidCredential())
+        )
+
+/**
+ * A resolver from any function of the request.
+ *
+ * @since 0.1.0
+ * @category resolvers
+ */
+export const make = (resolve: AccountResolver["Type"]["resolve"]): Layer.Layer<AccountResolver> =>
+  Layer.succeed(AccountResolver, { resolve })
+
+/**
+ * The default resolver: `Authorization: Bearer <token>` looked up in {@link Sessions}.
+ * No `Authorization` header is anonymous; any other scheme, or an unknown or expired
+ * token, is `Unauthorized`.
+ *
+ * @since 0.1.0
+ * @category resolvers
+ */
+export const layerBearer: Layer.Layer<AccountResolver, never, Sessions> = Layer.effect(
+  AccountResolver,
+  Effect.map(Sessions, (sessions) => ({
+    resolve: (request) => {
+      const header = request.headers.authorization
+      if (header === undefined || header === "") return Effect.succeed(Option.none())
+      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header)
+      return match === null ? Effect.fail(invalidCredential()) : lookupToken(sessions, match[1])
+    }
+  }))
+)
+
+/**
+ * A session cookie looked up in {@link Sessions}. A portal using cookies must guard
+ * against cross-site requests itself (`SameSite=Strict` or `Lax` cookies, or a CSRF
+ * token checked before the request reaches the API).
+ *
+ * @since 0.1.0
+ * @category resolvers
+ */
+export const layerCookie = (name: string): Layer.Layer<AccountResolver, never, Sessions> =>
+  Layer.effect(
+    AccountResolver,
+    Effect.map(Sessions, (sessions) => ({
+      resolve: (request) => lookupToken(sessions, request.cookies[name])
+    }))
+  )
+
+/**
+ * A header set by a trusted gateway that has authenticated the user, holding the
+ * core account id (e.g. `x-zhongbao-account`). Only safe behind a gateway that
+ * removes the header from what clients send.
+ *
+ * @since 0.1.0
+ * @category resolvers
+ */
+export const layerHeader = (name: string): Layer.Layer<AccountResolver> => {
+  const key = name.toLowerCase()
+  const decode = Schema.decodeUnknownOption(Ids.AccountId)
+  return make((request) => {
+    const value = request.headers[key]
+    if (value === undefined) return Effect.succeed(Option.none())
+    const id = decode(value)
+    return Option.isSome(id) ? Effect.succeed(id) : Effect.fail(invalidCredential())
+  })
+}
+
+const randomToken = () => {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(32))
+  return Buffer.from(bytes).toString("base64url")
+}
+
+/**
+ * In-memory sessions: tokens of 256 random bits, expiring after `ttlMillis` (default
+ * 12 hours) by effect's `Clock`. For tests, demos and single-instance deployments.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {}): Layer.Layer<Sessions> =>
+  Layer.sync(Sessions, () => {
+    const sessions = new Map<string, { readonly accountId: AccountId; readonly expiresAt: number }>()
+    const defaultTtl = options.ttlMillis ?? 12 * 3600_000
+    return {
+      lookup: (token) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const key = Redacted.value(token)
+          const found = sessions.get(key)
+          if (found === undefined) return Option.none()
+          if (found.expiresAt <= now) {
+            sessions.delete(key)
+            return Option.none()
+          }
+          return Option.some(found.accountId)
+        }),
+      issue: (accountId, issueOptions) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const token = randomToken()
+          sessions.set(token, { accountId, expiresAt: now + (issueOptions?.ttlMillis ?? defaultTtl) })
+          return Redacted.make(token)
+        }),
+      revoke: (token) => Effect.sync(() => void sessions.delete(Redacted.value(token)))
+    }
+  })
+
+/**
+ * The middleware over the {@link AccountResolver}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Authentication, never, AccountResolver> = Layer.effect(
+  Authentication,
+  Effect.map(AccountResolver, (resolver) => ({
+    bearer: (_token: Redacted.Redacted<string>) =>
+      HttpServerRequest.HttpServerRequest.pipe(
+        Effect.flatMap(resolver.resolve),
+        Effect.map(Option.getOrNull),
+        Effect.catchTag("InfrastructureError", (error) => Effect.die(error))
+      )
+  }))
+)

@@ -1,0 +1,186 @@
+/**
+ * The language of error messages. Core writes its messages in English and gives
+ * every error a stable `code`; the API answers in the request's language, chosen from
+ * `Accept-Language` (q-values honoured): `zh-CN` by default, `en` on request. A
+ * Chinese message comes from the table below by code; a code without an entry
+ * keeps core's English message, so a new rule never answers with nothing.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The languages the API answers in.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Language = "zh-CN" | "en"
+
+/**
+ * The language for an `Accept-Language` header: the first of `zh*` or `en*` by
+ * preference (q-values, then order); `zh-CN` when neither is asked for.
+ *
+ * @since 0.1.0
+ * @category languages
+ */
+export const languageOf = (acceptLanguage: string | undefined): Language => {
+  if (acceptLanguage === undefined || acceptLanguage === "") return "zh-CN"
+  const ranges = acceptLanguage
+    .split(",")
+    .slice(0, 20)
+    .map((part, index) => {
+      const [tag = "", ...params] = part.trim().split(";")
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)).find((m) => m !== null)
+      return { tag: tag.trim().toLowerCase(), q: q ? Number(q[1]) : 1, index }
+    })
+    .filter((r) => r.q > 0 && !Number.isNaN(r.q))
+    .sort((a, b) => b.q - a.q || a.index - b.index)
+  for (const { tag } of ranges) {
+    if (tag === "zh" || tag.startsWith("zh-")) return "zh-CN"
+    if (tag === "en" || tag.startsWith("en-")) return "en"
+  }
+  return "zh-CN"
+}
+
+const entities: Record<string, string> = {
+  demand: "需求",
+  response: "应答",
+  thread: "咨询",
+  member: "会员",
+  commission: "委托",
+  institution: "技术转移机构",
+  reward_round: "奖励申报批次",
+  reward_application: "奖励申报",
+  profile: "机构基本信息",
+  file: "文件",
+  notification: "通知",
+  route: "接口"
+}
+
+/**
+ * The Chinese message of each code.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const zhCN: Readonly<Record<string, string>> = {
+  // adapter
+  "auth.required": "请先登录：此操作需要账号",
+  "auth.invalid": "登录凭证无效或已过期，请重新登录",
+  "body.too_large": "请求内容过大",
+  "body.invalid": "请求内容无法解析，请提交有效的 JSON",
+  "rate.limited": "操作过于频繁，请稍后再试",
+  internal: "服务暂时不可用，请稍后再试",
+  // core: actors and operators
+  "actor.required": "此操作需要登录账号",
+  "actor.unknown": "当前账号不存在或已停用",
+  "operator.required": "仅平台运营人员可执行此操作",
+  "list.member_required": "此列表仅对会员开放",
+  "member.not_institution": "只有技术转移机构可以登记",
+  "institution.not_registered": "仅已登记的技术转移机构可执行此操作",
+  // demands
+  "demand.publisher_kind": "仅企业和已登记的技术转移机构可以发布需求",
+  "demand.field_unknown": "所属领域不在平台的领域分类中",
+  "demand.service_mode_unknown": "服务方式不在平台的服务方式中",
+  "demand.manager_required": "技术转移机构发布需求须指定技术经理人",
+  "demand.manager_unknown": "技术经理人不属于本机构",
+  "demand.manager_not_allowed": "只有技术转移机构可以指定技术经理人",
+  "demand.client_not_allowed": "只有技术转移机构可以代委托企业发布需求",
+  "demand.deadline_too_soon": "应答截止日期过早：须至少在审核通过一天之后",
+  "demand.not_editable": "只有草稿或被驳回的需求可以修改",
+  "demand.not_submittable": "只有草稿或被驳回的需求可以提交审核",
+  "demand.not_pending": "只有待审核的需求可以审核",
+  "demand.not_manager": "只有需求发布方可以管理此需求",
+  "demand.client_reads_only": "委托企业可以查看但不能操作委托发布的需求",
+  "commission.not_active": "该需求所依据的委托已不再有效",
+  // responses
+  "respond.member_required": "应答须由会员提交",
+  "respond.own_demand": "不能应答本单位发布或委托发布的需求",
+  "respond.not_published": "需求未发布，不能应答",
+  "respond.mode_closed": "该需求的服务方式不接受应答",
+  "respond.intake_closed": "已有应答被采纳，需求不再接收新的应答",
+  "respond.deadline_passed": "应答已截止",
+  "respond.already_responded": "本单位在本轮已有有效应答",
+  "response.not_responder": "只有应答方可以修改或撤回应答",
+  "response.decided": "应答已有结果或属于之前的轮次，不能再修改",
+  "response.deadline_passed": "应答已截止，不能再修改",
+  // consultation
+  "consult.member_required": "咨询须由会员发起",
+  "consult.own_demand": "不能咨询本单位的需求",
+  "consult.not_party": "只有咨询双方可以留言",
+  "consult.not_published": "需求发布期间才可以咨询",
+  // selection
+  "adopt.not_published": "需求未处于发布状态，不能采纳",
+  "adopt.earlier_round": "之前轮次的应答只读，不能采纳",
+  "adopt.single_adoption": "本平台每轮只采纳一个应答",
+  "adopt.not_submitted": "该应答当前不能被采纳",
+  "adopt.selection_over": "选标期已结束",
+  "selection.already_over": "选标已经结束",
+  "feedback.response_unknown": "该应答不是本轮待决定的应答",
+  "feedback.not_applicable": "已采纳或已撤回的应答不能填写未采纳原因",
+  // service log and outcome
+  "log.not_published": "只能为已发布的需求记录服务日志",
+  "outcome.not_published": "需求未处于发布状态",
+  "outcome.fee_required": "技术转移机构的需求标记为已解决时须填写服务费用",
+  "restart.not_published": "只有已发布的需求可以重新启动",
+  "restart.before_deadline": "应答截止后才能修改并重新启动需求",
+  // commissions
+  "commission.enterprise_only": "只有企业可以委托技术转移机构",
+  "commission.institution_decides": "由受托机构接受或拒绝委托",
+  "commission.not_requested": "该委托已处理",
+  "commission.open_exists": "双方之间已有待处理或进行中的委托",
+  // rewards
+  "reward.institution_only": "只有已登记的技术转移机构可以申报奖励",
+  "reward.institution_acts": "只有申报机构可以修改其申报",
+  "reward.round_closed": "该申报批次已关闭",
+  "reward.deadline_passed": "该批次申报已截止",
+  "reward.deadline_past": "申报截止日期不能早于今天",
+  "reward.period_invalid": "统计期的结束日期不能早于开始日期",
+  "reward.demand_twice": "同一需求重复列出",
+  "reward.demand_not_own": "不是本机构发布的需求",
+  "reward.demand_not_solved": "该需求尚未解决",
+  "reward.demand_outside_period": "该需求的解决日期不在本批次的统计期内",
+  "reward.proof_unknown": "证明材料须为本机构上传的文件",
+  "reward.application_exists": "本机构在该批次已有申报",
+  "reward.not_editable": "当前状态的申报不能修改",
+  "reward.not_submittable": "当前状态的申报不能提交",
+  "reward.not_submitted": "只有已提交的申报可以审核",
+  "reward.profile_missing": "请先填写机构基本信息再提交申报",
+  // files
+  "file.member_required": "文件须由会员账号上传",
+  "file.too_large": "文件超过大小限制",
+  "file.type_not_allowed": "文件类型不允许：仅支持 PDF、图片（PNG、JPEG、GIF、WebP）和办公文档",
+  // notifications, statistics, paging, idempotency, concurrency
+  "notification.not_dead": "只有投递失败的通知可以重新发送",
+  "statistics.period_invalid": "统计期的结束日期不能早于开始日期",
+  "page.cursor_invalid": "分页游标无效",
+  "idempotency.key_invalid": "幂等键须为 1–255 个可见 ASCII 字符",
+  "idempotency.key_reused": "该幂等键已用于另一个不同的请求",
+  concurrent_change: "资源已被他人同时修改，请刷新后重试"
+}
+
+/**
+ * The message of an error in `language`. `input.invalid` keeps core's detail after
+ * the field; `<entity>.not_found` is built from the entity.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const translate = (
+  language: Language,
+  error: { readonly code: string; readonly message: string; readonly field?: string | undefined }
+): string => {
+  if (language === "en") return error.message
+  if (error.code === "input.invalid") {
+    const field = error.field ?? "input"
+    const detail = error.message.startsWith(`${field}: `)
+      ? error.message.slice(field.length + 2)
+      : error.message
+    return `${field}：输入无效（${detail}）`
+  }
+  const known = zhCN[error.code]
+  if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`
+  const notFound = /^(.+)\.not_found$/.exec(error.code)
+  if (notFound) return `${entities[notFound[1]!] ?? notFound[1]}不存在或无权查看`
+  return error.message
+}

@@ -1,0 +1,274 @@
+/**
+ * Mounting the API in an existing server. {@link toWebHandler} gives a
+ * `(Request) => Promise<Response>` for any runtime with web requests (Deno, Bun,
+ * Cloudflare, Hono, Next.js route handlers); {@link toNodeListener} gives a
+ * `(req, res, next?)` listener for `node:http`, Express, Fastify and Koa.
+ *
+ * ```ts
+ * import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
+ * import { Zhongbao } from "@zhongbao/core"
+ * import express from "express"
+ *
+ * const zhongbao = Mount.toNodeListener(
+ *   Layer.mergeAll(
+ *     Zhongbao.layerMemory(),
+ *     Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
+ *     RateLimit.layer()
+ *   ),
+ *   { prefix: "/zhongbao" }
+ * )
+ * const app = express()
+ * app.use("/zhongbao", zhongbao.listener)   // Express strips the mount path itself
+ * // node:http: createServer((req, res) => zhongbao.listener(req, res, () => otherRoutes(req, res)))
+ * // Fastify:   app.all("/zhongbao/*", (req, reply) => { reply.hijack(); zhongbao.listener(req.raw, reply.raw) })
+ * // Koa:       app.use((ctx, next) => ctx.path.startsWith("/zhongbao") ? (ctx.respond = false, zhongbao.listener(ctx.req, ctx.res)) : next())
+ *
+ * // the portal's login issues a session token for the signed-in user's account:
+ * const token = await zhongbao.runtime.runPromise(
+ *   Effect.flatMap(Authentication.Sessions, (s) => s.issue(accountId))
+ * )
+ * ```
+ *
+ * The layer is built once, on the first request or the first use of `runtime`; the
+ * two share every service (`runtime` and the handler build over one memo map), so
+ * the sessions the portal issues are those the API reads. `dispose` releases it.
+ *
+ * @since 0.1.0
+ */
+import { HttpApiBuilder, HttpServer } from "@effect/platform"
+import { Layer, ManagedRuntime } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Readable } from "node:stream"
+import * as Http from "./Http.js"
+import { BodyTooLargeName, isUpload } from "./internal/middleware.js"
+
+/**
+ * A mounted API.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WebHandler<R, E> {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly runtime: ManagedRuntime.ManagedRuntime<R, E>
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * A mounted API as a Node listener. `next`, when given, is called for a request
+ * outside the prefix (Express and connect style); without it such a request is
+ * answered `404`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NodeListener<R, E> {
+  readonly listener: (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void) => void
+  readonly runtime: ManagedRuntime.ManagedRuntime<R, E>
+  readonly dispose: () => Promise<void>
+}
+
+const normalizePrefix = (prefix: string | undefined) => {
+  if (prefix === undefined || prefix === "" || prefix === "/") return ""
+  const withSlash = prefix.startsWith("/") ? prefix : `/${prefix}`
+  return withSlash.endsWith("/") ? withSlash.slice(0, -1) : withSlash
+}
+
+/** The path under the prefix, or `undefined` when the path is outside it. */
+const strip = (prefix: string, pathname: string) =>
+  prefix === ""
+    ? pathname
+    : pathname === prefix
+      ? "/"
+      : pathname.startsWith(`${prefix}/`)
+        ? pathname.slice(prefix.length)
+        : undefined
+
+const limitStream = (max: number) => {
+  let seen = 0
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength
+      if (seen > max) {
+        const error = new Error("the request body is over the limit")
+        error.name = BodyTooLargeName
+        controller.error(error)
+        return
+      }
+      controller.enqueue(chunk)
+    }
+  })
+}
+
+const notFound = () =>
+  new Response(JSON.stringify({ _tag: "RouteNotFound", message: "not found" }), {
+    status: 404,
+    headers: { "content-type": "application/json" }
+  })
+
+interface Built<R, E> {
+  readonly inner: (request: Request) => Promise<Response>
+  readonly runtime: ManagedRuntime.ManagedRuntime<R, E>
+  readonly dispose: () => Promise<void>
+  /** Re-issues a request for `pathname`, cutting a body without a length off at the limit. */
+  readonly forward: (
+    url: URL,
+    pathname: string,
+    init: { readonly method: string; readonly headers: Headers; readonly signal: AbortSignal },
+    body: ReadableStream<Uint8Array> | null
+  ) => Promise<Response>
+}
+
+const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, E> => {
+  const prefix = normalizePrefix(options.prefix)
+  const runtime = ManagedRuntime.make(layer)
+  const web = HttpApiBuilder.toWebHandler(
+    Layer.mergeAll(
+      Http.layer({ ...options, prefix: prefix === "" ? undefined : prefix }).pipe(
+        Layer.provide(layer as unknown as Layer.Layer<Http.Requirements, E>)
+      ),
+      HttpServer.layerContext
+    ),
+    { memoMap: runtime.memoMap }
+  )
+  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024
+  const uploadLimit = options.uploadLimitBytes ?? 21 * 1024 * 1024
+  return {
+    inner: web.handler,
+    runtime,
+    dispose: async () => {
+      await web.dispose()
+      await runtime.dispose()
+    },
+    forward: (url, pathname, init, body) => {
+      const target = new URL(url)
+      target.pathname = pathname
+      const request: RequestInit & { duplex?: "half" } = { ...init }
+      if (body !== null) {
+        const max = isUpload(init.method, pathname) ? uploadLimit : bodyLimit
+        request.body = init.headers.has("content-length") ? body : body.pipeThrough(limitStream(max))
+        request.duplex = "half"
+      }
+      return web.handler(new Request(target, request))
+    }
+  }
+}
+
+/**
+ * The API as a web handler over `layer`, which provides core's use cases and
+ * settings, an `AccountResolver` and the rate limiter (see `Http.Requirements`).
+ * Requests outside `options.prefix` are answered `404`; inside it the prefix is
+ * stripped. A body without `Content-Length` is cut off at the limit.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
+  layer: L,
+  options: Http.Options = {}
+): WebHandler<Layer.Layer.Success<L>, Layer.Layer.Error<L>> => {
+  const prefix = normalizePrefix(options.prefix)
+  const built = build(layer as Layer.Layer<Layer.Layer.Success<L>, Layer.Layer.Error<L>>, options)
+  const handler = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url)
+    const pathname = strip(prefix, url.pathname)
+    if (pathname === undefined) return notFound()
+    if (prefix === "" && (request.body === null || request.headers.has("content-length"))) {
+      return built.inner(request)
+    }
+    return built.forward(
+      url,
+      pathname,
+      { method: request.method, headers: request.headers, signal: request.signal },
+      request.body
+    )
+  }
+  return { handler, runtime: built.runtime, dispose: built.dispose }
+}
+
+const toHeaders = (req: IncomingMessage) => {
+  const headers = new Headers()
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined || key.startsWith(":")) continue
+    if (Array.isArray(value)) for (const v of value) headers.append(key, v)
+    else headers.set(key, value)
+  }
+  return headers
+}
+
+const send = async (response: Response, res: ServerResponse) => {
+  res.statusCode = response.status
+  const cookies = response.headers.getSetCookie()
+  response.headers.forEach((value, key) => {
+    if (key !== "set-cookie") res.setHeader(key, value)
+  })
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies)
+  if (response.body === null) {
+    res.end()
+    return
+  }
+  await new Promise<void>((resolve, reject) => {
+    const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>)
+    body.on("error", reject)
+    res.on("finish", resolve)
+    res.on("close", resolve)
+    body.pipe(res)
+  })
+}
+
+/**
+ * The API as a Node request listener over `layer` (see {@link toWebHandler}). Under
+ * Express (`app.use(prefix, listener)`, which strips the mount path itself) the
+ * request path is taken as it is; otherwise `options.prefix` is stripped.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>>(
+  layer: L,
+  options: Http.Options = {}
+): NodeListener<Layer.Layer.Success<L>, Layer.Layer.Error<L>> => {
+  const prefix = normalizePrefix(options.prefix)
+  const built = build(layer as Layer.Layer<Layer.Layer.Success<L>, Layer.Layer.Error<L>>, options)
+  const listener = (
+    req: IncomingMessage & { readonly baseUrl?: string },
+    res: ServerResponse,
+    next?: (error?: unknown) => void
+  ) => {
+    const raw = req.url ?? "/"
+    let url: URL
+    try {
+      url = new URL(raw.startsWith("/") ? raw : `/${raw}`, "http://localhost")
+    } catch {
+      res.statusCode = 400
+      res.end()
+      return
+    }
+    const mounted = typeof req.baseUrl === "string" && req.baseUrl !== ""
+    const pathname = mounted ? url.pathname : strip(prefix, url.pathname)
+    if (pathname === undefined) {
+      if (next !== undefined) return next()
+      res.statusCode = 404
+      res.end()
+      return
+    }
+    const controller = new AbortController()
+    res.on("close", () => {
+      if (!res.writableEnded) controller.abort()
+    })
+    const method = req.method ?? "GET"
+    const body =
+      method === "GET" || method === "HEAD"
+        ? null
+        : (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>)
+    built
+      .forward(url, pathname, { method, headers: toHeaders(req), signal: controller.signal }, body)
+      .then((response) => send(response, res))
+      .catch((error: unknown) => {
+        if (next !== undefined && !res.headersSent) return next(error)
+        if (!res.headersSent) res.statusCode = 500
+        res.end()
+      })
+  }
+  return { listener, runtime: built.runtime, dispose: built.dispose }
+}

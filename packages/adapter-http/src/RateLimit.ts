@@ -1,0 +1,140 @@
+/**
+ * Per-account rate limits (OWASP API4 and API6: an SMS costs money per message, and
+ * responding or consulting in bulk is business-flow abuse). Three buckets, each a
+ * number of requests per window and account:
+ *
+ * - `responding`: respond and revise a response (R20, R21);
+ * - `consulting`: ask and reply in a consultation (R22);
+ * - `sms`: every other command that notifies someone by SMS (R64): adopt, end
+ *   selection, record solved, restart, approve or reject a demand, request, accept or
+ *   decline a commission, approve or reject a reward application.
+ *
+ * A spent bucket answers `429 RateLimited` with `Retry-After`. The counts live behind
+ * the {@link RateLimiter} port: {@link layerMemory} counts in one process; a
+ * deployment of several instances plugs a shared store (Redis, PostgreSQL).
+ *
+ * @since 0.1.0
+ */
+import type { Errors } from "@zhongbao/core"
+import { Clock, Context, Effect, Layer } from "effect"
+
+/**
+ * At most `limit` requests per `windowMillis` per account.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  readonly limit: number
+  readonly windowMillis: number
+}
+
+/**
+ * The buckets.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Bucket = "responding" | "consulting" | "sms"
+
+/**
+ * The policy of every bucket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Policies = { readonly [K in Bucket]: Policy }
+
+/**
+ * The defaults: 30 responses or revisions, 120 consultation messages and 120 other
+ * SMS-sending commands per hour and account.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaults: Policies = {
+  responding: { limit: 30, windowMillis: 3600_000 },
+  consulting: { limit: 120, windowMillis: 3600_000 },
+  sms: { limit: 120, windowMillis: 3600_000 }
+}
+
+/**
+ * The policies in force.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class RateLimits extends Context.Tag("@zhongbao/adapter-http/RateLimits")<RateLimits, Policies>() {}
+
+/**
+ * What {@link RateLimiter.consume} answers: whether the request may go on, and when
+ * the bucket has room again if not.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Decision {
+  readonly allowed: boolean
+  readonly retryAfterMillis: number
+}
+
+/**
+ * The counting port: takes one request from the bucket `key` under `policy`.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export class RateLimiter extends Context.Tag("@zhongbao/adapter-http/RateLimiter")<
+  RateLimiter,
+  {
+    readonly consume: (key: string, policy: Policy) => Effect.Effect<Decision, Errors.InfrastructureError>
+  }
+>() {}
+
+/**
+ * Fixed windows counted in memory, by effect's `Clock`; expired windows are dropped
+ * as the map grows.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () => {
+  const windows = new Map<string, { start: number; count: number; windowMillis: number }>()
+  const prune = (now: number) => {
+    for (const [key, w] of windows) if (now - w.start >= w.windowMillis) windows.delete(key)
+  }
+  return {
+    consume: (key, policy) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        if (windows.size > 10_000) prune(now)
+        let w = windows.get(key)
+        if (w === undefined || now - w.start >= policy.windowMillis) {
+          w = { start: now, count: 0, windowMillis: policy.windowMillis }
+          windows.set(key, w)
+        }
+        if (w.count >= policy.limit) {
+          return { allowed: false, retryAfterMillis: w.start + policy.windowMillis - now }
+        }
+        w.count += 1
+        return { allowed: true, retryAfterMillis: 0 }
+      })
+  }
+})
+
+/**
+ * The policies: the defaults with some buckets overridden.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPolicies = (overrides: Partial<Policies> = {}): Layer.Layer<RateLimits> =>
+  Layer.succeed(RateLimits, { ...defaults, ...overrides })
+
+/**
+ * Counting in memory under the given policies.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (overrides: Partial<Policies> = {}): Layer.Layer<RateLimiter | RateLimits> =>
+  Layer.merge(layerMemory, layerPolicies(overrides))

@@ -1,0 +1,542 @@
+import { HttpApiBuilder, HttpServerResponse, type Multipart } from "@effect/platform"
+import {
+  AuditTrail,
+  Commissioning,
+  Consulting,
+  Files,
+  Lists,
+  Membership,
+  Notifications,
+  Outcome,
+  Publishing,
+  Responding,
+  Review,
+  Rewards,
+  Selection,
+  Settings,
+  Statistics
+} from "@zhongbao/core"
+import { Chunk, Effect, Stream } from "effect"
+import { Api } from "../Api.js"
+import { type InternalError, InvalidInput, PayloadTooLarge } from "../ApiError.js"
+import { account, core, coreRead, internalError, limit, maybeAccount, optionsOf } from "./handle.js"
+
+/** @internal */
+export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
+  Effect.gen(function* () {
+    const lists = yield* Lists.Lists
+    const membership = yield* Membership.Membership
+    return handlers
+      .handle("list", ({ urlParams }) =>
+        Effect.flatMap(maybeAccount, (a) => coreRead(lists.hall(a, urlParams)))
+      )
+      .handle("institutions", ({ urlParams }) =>
+        Effect.flatMap(maybeAccount, (a) => coreRead(membership.registeredInstitutions(a, urlParams)))
+      )
+  })
+)
+
+/** @internal */
+export const DemandsLive = HttpApiBuilder.group(Api, "demands", (handlers) =>
+  Effect.gen(function* () {
+    const publishing = yield* Publishing.Publishing
+    const lists = yield* Lists.Lists
+    return handlers
+      .handle("draft", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(publishing.draft(a, payload, optionsOf(headers))))
+      )
+      .handle("get", ({ path }) => Effect.flatMap(maybeAccount, (a) => coreRead(publishing.get(a, path))))
+      .handle("edit", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          core(publishing.edit(a, { demandId: path.demandId, form: payload.form }, optionsOf(headers)))
+        )
+      )
+      .handle("submit", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(publishing.submit(a, path, optionsOf(headers))))
+      )
+      .handle("mine", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(lists.myDemands(a, urlParams)))
+      )
+  })
+)
+
+/** @internal */
+export const ReviewLive = HttpApiBuilder.group(Api, "review", (handlers) =>
+  Effect.gen(function* () {
+    const review = yield* Review.Review
+    return handlers
+      .handle("pending", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(review.pending(a, urlParams)))
+      )
+      .handle("approve", ({ path, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(review.approve(a, path, optionsOf(headers)))
+        })
+      )
+      .handle("reject", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
+            review.reject(a, { demandId: path.demandId, reason: payload.reason }, optionsOf(headers))
+          )
+        })
+      )
+  })
+)
+
+/** @internal */
+export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =>
+  Effect.gen(function* () {
+    const responding = yield* Responding.Responding
+    const selection = yield* Selection.Selection
+    const lists = yield* Lists.Lists
+    return handlers
+      .handle("respond", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "responding")
+          return yield* core(
+            responding.respond(a, { demandId: path.demandId, proposal: payload.proposal }, optionsOf(headers))
+          )
+        })
+      )
+      .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(lists.response(a, path))))
+      .handle("revise", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "responding")
+          return yield* core(
+            responding.revise(
+              a,
+              { responseId: path.responseId, proposal: payload.proposal },
+              optionsOf(headers)
+            )
+          )
+        })
+      )
+      .handle("withdraw", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(responding.withdraw(a, path, optionsOf(headers))))
+      )
+      .handle("adopt", ({ path, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(selection.adopt(a, path, optionsOf(headers)))
+        })
+      )
+      .handle("feedback", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          core(
+            selection.giveFeedback(
+              a,
+              { responseId: path.responseId, feedback: payload.feedback },
+              optionsOf(headers)
+            )
+          )
+        )
+      )
+      .handle("endSelection", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
+            selection.endSelection(
+              a,
+              payload.feedback === undefined
+                ? { demandId: path.demandId }
+                : { demandId: path.demandId, feedback: payload.feedback },
+              optionsOf(headers)
+            )
+          )
+        })
+      )
+      .handle("ofDemand", ({ path, urlParams }) =>
+        Effect.flatMap(account, (a) =>
+          coreRead(lists.demandResponses(a, { ...urlParams, demandId: path.demandId }))
+        )
+      )
+      .handle("mine", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(lists.myResponses(a, urlParams)))
+      )
+      .handle("toMe", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(lists.responsesToMe(a, urlParams)))
+      )
+  })
+)
+
+/** @internal */
+export const ConsultationsLive = HttpApiBuilder.group(Api, "consultations", (handlers) =>
+  Effect.gen(function* () {
+    const consulting = yield* Consulting.Consulting
+    return handlers
+      .handle("ask", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "consulting")
+          return yield* core(
+            consulting.ask(a, { demandId: path.demandId, text: payload.text }, optionsOf(headers))
+          )
+        })
+      )
+      .handle("threads", ({ path, urlParams }) =>
+        Effect.flatMap(account, (a) =>
+          coreRead(consulting.threads(a, { ...urlParams, demandId: path.demandId }))
+        )
+      )
+      .handle("reply", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "consulting")
+          return yield* core(
+            consulting.reply(a, { threadId: path.threadId, text: payload.text }, optionsOf(headers))
+          )
+        })
+      )
+      .handle("messages", ({ path, urlParams }) =>
+        Effect.flatMap(account, (a) =>
+          coreRead(consulting.messages(a, { ...urlParams, threadId: path.threadId }))
+        )
+      )
+  })
+)
+
+/** @internal */
+export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers) =>
+  Effect.gen(function* () {
+    const outcome = yield* Outcome.Outcome
+    return handlers
+      .handle("append", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          core(outcome.appendLog(a, { demandId: path.demandId, entry: payload.entry }, optionsOf(headers)))
+        )
+      )
+      .handle("list", ({ path, urlParams }) =>
+        Effect.flatMap(account, (a) =>
+          coreRead(outcome.serviceLog(a, { ...urlParams, demandId: path.demandId }))
+        )
+      )
+      .handle("solved", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
+            outcome.solved(
+              a,
+              payload.serviceFee === undefined
+                ? { demandId: path.demandId }
+                : { demandId: path.demandId, serviceFee: payload.serviceFee },
+              optionsOf(headers)
+            )
+          )
+        })
+      )
+      .handle("unsolved", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(outcome.unsolved(a, path, optionsOf(headers))))
+      )
+      .handle("restart", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
+            outcome.restart(a, { demandId: path.demandId, form: payload.form }, optionsOf(headers))
+          )
+        })
+      )
+  })
+)
+
+/** @internal */
+export const CommissionsLive = HttpApiBuilder.group(Api, "commissions", (handlers) =>
+  Effect.gen(function* () {
+    const commissioning = yield* Commissioning.Commissioning
+    return handlers
+      .handle("request", ({ payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(commissioning.request(a, payload, optionsOf(headers)))
+        })
+      )
+      .handle("accept", ({ path, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(commissioning.accept(a, path, optionsOf(headers)))
+        })
+      )
+      .handle("decline", ({ path, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(commissioning.decline(a, path, optionsOf(headers)))
+        })
+      )
+      .handle("end", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(commissioning.end(a, path, optionsOf(headers))))
+      )
+      .handle("list", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(commissioning.list(a, urlParams)))
+      )
+  })
+)
+
+/** @internal */
+export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
+  Effect.gen(function* () {
+    const rewards = yield* Rewards.Rewards
+    return handlers
+      .handle("openRound", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(rewards.openRound(a, payload, optionsOf(headers))))
+      )
+      .handle("closeRound", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(rewards.closeRound(a, path, optionsOf(headers))))
+      )
+      .handle("rounds", ({ urlParams }) =>
+        Effect.flatMap(maybeAccount, (a) => coreRead(rewards.rounds(a, urlParams)))
+      )
+      .handle("round", ({ path }) => Effect.flatMap(maybeAccount, (a) => coreRead(rewards.round(a, path))))
+      .handle("roundApplications", ({ path, urlParams }) =>
+        Effect.flatMap(account, (a) =>
+          coreRead(rewards.roundApplications(a, { ...urlParams, roundId: path.roundId }))
+        )
+      )
+      .handle("saveProfile", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(rewards.saveProfile(a, payload, optionsOf(headers))))
+      )
+      .handle("profile", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(rewards.profile(a, urlParams)))
+      )
+      .handle("draft", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(rewards.draft(a, payload, optionsOf(headers))))
+      )
+      .handle("update", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          core(
+            rewards.update(
+              a,
+              payload.note === undefined
+                ? { applicationId: path.applicationId, items: payload.items }
+                : { applicationId: path.applicationId, items: payload.items, note: payload.note },
+              optionsOf(headers)
+            )
+          )
+        )
+      )
+      .handle("submit", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(rewards.submit(a, path, optionsOf(headers))))
+      )
+      .handle("approve", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
+            rewards.approve(
+              a,
+              { applicationId: path.applicationId, amount: payload.amount },
+              optionsOf(headers)
+            )
+          )
+        })
+      )
+      .handle("reject", ({ path, payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
+            rewards.reject(
+              a,
+              { applicationId: path.applicationId, reason: payload.reason },
+              optionsOf(headers)
+            )
+          )
+        })
+      )
+      .handle("application", ({ path }) =>
+        Effect.flatMap(account, (a) => coreRead(rewards.application(a, path)))
+      )
+      .handle("mine", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(rewards.myApplications(a, urlParams)))
+      )
+  })
+)
+
+const uploadInvalid = (message: string, code = "input.invalid") =>
+  new InvalidInput({ rule: "R54", code, field: "file", message: `file: ${message}` })
+
+const multipartError = (
+  error: Multipart.MultipartError
+): Effect.Effect<never, PayloadTooLarge | InternalError | InvalidInput> =>
+  error.reason === "FileTooLarge" || error.reason === "BodyTooLarge"
+    ? Effect.fail(
+        new PayloadTooLarge({ code: "body.too_large", limit: 0, message: "the upload is too large" })
+      )
+    : error.reason === "InternalError"
+      ? Effect.zipRight(Effect.logError("zhongbao: multipart failed", error), Effect.fail(internalError()))
+      : Effect.fail(uploadInvalid("a multipart/form-data body with one part named `file`"))
+
+/** Reads the part `file` of an upload into memory, refusing more than `max` bytes. */
+const readUpload = (parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>, max: number) =>
+  Effect.gen(function* () {
+    let found: { name: string; bytes: Uint8Array } | undefined
+    let label: string | undefined
+    let unreadable = false
+    let tooLarge = false
+    yield* Stream.runForEach(parts, (part) =>
+      Effect.gen(function* () {
+        if (part._tag === "Field") {
+          if (part.key === "name") label = part.value
+          if (part.key === "") unreadable = true
+          return
+        }
+        if (part.key !== "file" || found !== undefined || tooLarge) {
+          return yield* Stream.runDrain(part.content)
+        }
+        let size = 0
+        const chunks = yield* Stream.runCollect(
+          part.content.pipe(
+            Stream.takeWhile((chunk) => {
+              size += chunk.length
+              return size <= max
+            })
+          )
+        )
+        if (size > max) {
+          tooLarge = true
+          return
+        }
+        const bytes = new Uint8Array(size)
+        let offset = 0
+        for (const chunk of Chunk.toReadonlyArray(chunks)) {
+          bytes.set(chunk, offset)
+          offset += chunk.length
+        }
+        found = { name: part.name, bytes }
+      })
+    )
+    if (tooLarge) {
+      return yield* uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large")
+    }
+    if (found === undefined) {
+      return yield* uploadInvalid(
+        unreadable
+          ? "a part's headers could not be read; send a file name with non-ASCII characters as `filename*=UTF-8''…` or in the field `name`"
+          : "is missing"
+      )
+    }
+    return label === undefined ? found : { ...found, name: label }
+  }).pipe(Effect.catchTag("MultipartError", multipartError))
+
+const contentDisposition = (name: string) =>
+  `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`
+
+/** @internal */
+export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
+  Effect.gen(function* () {
+    const files = yield* Files.Files
+    const settings = yield* Settings.Settings
+    return handlers
+      .handle("upload", ({ payload, headers }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          const upload = yield* readUpload(payload, settings.fileSizeLimitBytes)
+          return yield* core(files.upload(a, upload, optionsOf(headers)))
+        })
+      )
+      .handle("info", ({ path }) => Effect.flatMap(account, (a) => coreRead(files.info(a, path))))
+      .handle("content", ({ path }) =>
+        Effect.gen(function* () {
+          const a = yield* account
+          const { file, bytes } = yield* coreRead(files.download(a, path))
+          return HttpServerResponse.uint8Array(bytes, {
+            contentType: file.contentType,
+            headers: {
+              "content-disposition": contentDisposition(file.name),
+              "x-content-type-options": "nosniff"
+            }
+          })
+        })
+      )
+  })
+)
+
+/** @internal */
+export const NotificationsLive = HttpApiBuilder.group(Api, "notifications", (handlers) =>
+  Effect.gen(function* () {
+    const notifications = yield* Notifications.Notifications
+    return handlers
+      .handle("deadLetters", ({ urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(notifications.deadLetters(a, urlParams)))
+      )
+      .handle("requeue", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(notifications.requeue(a, path, optionsOf(headers))))
+      )
+  })
+)
+
+/** @internal */
+export const StatisticsLive = HttpApiBuilder.group(Api, "statistics", (handlers) =>
+  Effect.gen(function* () {
+    const statistics = yield* Statistics.Statistics
+    return handlers.handle("figures", ({ urlParams }) =>
+      Effect.flatMap(account, (a) => coreRead(statistics.figures(a, urlParams)))
+    )
+  })
+)
+
+/** @internal */
+export const SettingsLive = HttpApiBuilder.group(Api, "settings", (handlers) =>
+  Effect.gen(function* () {
+    const s = yield* Settings.Settings
+    const view = {
+      numberingPrefix: s.numberingPrefix,
+      sequenceWidth: s.sequenceWidth,
+      timeZone: s.timeZone,
+      selectionWindowDays: s.selectionWindowDays,
+      minDeadlineDays: s.minDeadlineDays,
+      singleAdoption: s.singleAdoption,
+      serviceModes: s.serviceModes,
+      technicalFields: s.technicalFields,
+      fileSizeLimitBytes: s.fileSizeLimitBytes
+    }
+    return handlers.handle("get", () => Effect.succeed(view))
+  })
+)
+
+/** @internal */
+export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
+  Effect.gen(function* () {
+    const membership = yield* Membership.Membership
+    return handlers
+      .handle("createMember", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(membership.createMember(a, payload, optionsOf(headers))))
+      )
+      .handle("registerInstitution", ({ path, headers }) =>
+        Effect.flatMap(account, (a) => core(membership.registerInstitution(a, path, optionsOf(headers))))
+      )
+      .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(membership.member(a, path))))
+      .handle("createAccount", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(membership.createAccount(a, payload, optionsOf(headers))))
+      )
+      .handle("addTechnologyManager", ({ payload, headers }) =>
+        Effect.flatMap(account, (a) => core(membership.addTechnologyManager(a, payload, optionsOf(headers))))
+      )
+      .handle("technologyManagers", ({ path }) =>
+        Effect.flatMap(account, (a) =>
+          coreRead(membership.technologyManagers(a, { institutionId: path.memberId }))
+        )
+      )
+  })
+)
+
+/** @internal */
+export const AuditLive = HttpApiBuilder.group(Api, "audit", (handlers) =>
+  Effect.gen(function* () {
+    const trail = yield* AuditTrail.AuditTrail
+    return handlers.handle("list", ({ urlParams }) =>
+      Effect.flatMap(account, (a) => coreRead(trail.list(a, urlParams)))
+    )
+  })
+)

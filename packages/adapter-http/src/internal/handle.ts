@@ -1,0 +1,109 @@
+import { HttpApp, HttpServerResponse } from "@effect/platform"
+import type { Errors, Ids } from "@zhongbao/core"
+import { Effect, Schema } from "effect"
+import {
+  Denied,
+  IdempotencyKeyReused,
+  InternalError,
+  InvalidInput,
+  InvalidState,
+  NotFound,
+  RateLimited,
+  type Unauthorized
+} from "../ApiError.js"
+import { accountRequired, CurrentAccount } from "../Authentication.js"
+import { type Bucket, RateLimiter, RateLimits } from "../RateLimit.js"
+
+/** @internal What a core use case may fail with. */
+export type CoreError = Errors.DomainError | Errors.InfrastructureError
+
+/** @internal A core error as the API answers it. */
+export const toApiError = (
+  error: CoreError
+): Effect.Effect<
+  never,
+  InvalidInput | Denied | NotFound | InvalidState | IdempotencyKeyReused | InternalError
+> => {
+  switch (error._tag) {
+    case "InvalidInput":
+      return Effect.fail(new InvalidInput(fieldsOf(error)))
+    case "Denied":
+      return Effect.fail(new Denied(fieldsOf(error)))
+    case "NotFound":
+      return Effect.fail(new NotFound({ ...fieldsOf(error), entity: error.entity }))
+    case "InvalidState":
+      return Effect.fail(new InvalidState(fieldsOf(error)))
+    case "IdempotencyKeyReused":
+      return Effect.fail(new IdempotencyKeyReused(fieldsOf(error)))
+    case "InfrastructureError":
+      return Effect.zipRight(Effect.logError("zhongbao: a port failed", error), Effect.fail(internalError()))
+  }
+}
+
+const fieldsOf = (error: {
+  readonly rule: string
+  readonly code: string
+  readonly field?: string | undefined
+  readonly message: string
+}) =>
+  error.field === undefined
+    ? { rule: error.rule, code: error.code, message: error.message }
+    : { rule: error.rule, code: error.code, field: error.field, message: error.message }
+
+/** @internal */
+export const internalError = () =>
+  new InternalError({ code: "internal", message: "an internal error occurred; it has been logged" })
+
+/** @internal Runs a core use case, its errors mapped to the API's. */
+export const core = <A, R>(effect: Effect.Effect<A, CoreError, R>) => Effect.catchAll(effect, toApiError)
+
+/** @internal Runs a core read; a read never fails with a state or key error, so one is a defect. */
+export const coreRead = <A, R>(effect: Effect.Effect<A, CoreError, R>) =>
+  Effect.catchAll(effect, (error) =>
+    error._tag === "InvalidState" || error._tag === "IdempotencyKeyReused"
+      ? Effect.zipRight(
+          Effect.logError("zhongbao: a read failed with a command error", error),
+          Effect.fail(internalError())
+        )
+      : toApiError(error)
+  ) as Effect.Effect<A, InvalidInput | Denied | NotFound | InternalError, R>
+
+/** @internal The acting account, or `401` for an anonymous caller. */
+export const account: Effect.Effect<Ids.AccountId, Unauthorized, CurrentAccount> = Effect.flatMap(
+  CurrentAccount,
+  (id) => (id === null ? Effect.fail(accountRequired()) : Effect.succeed(id))
+)
+
+/** @internal The acting account or `null`. */
+export const maybeAccount: Effect.Effect<Ids.AccountId | null, never, CurrentAccount> = CurrentAccount
+
+/** @internal R63: the command options of a request. */
+export const optionsOf = (headers: { readonly "idempotency-key"?: string | undefined }) =>
+  headers["idempotency-key"] === undefined ? {} : { idempotencyKey: headers["idempotency-key"] }
+
+/** @internal The encoded form of a decoded input, as core's use cases take it. */
+export const encoded =
+  <A, I>(schema: Schema.Schema<A, I>) =>
+  (value: A): Effect.Effect<I> =>
+    Effect.orDie(Schema.encode(schema)(value))
+
+/** @internal Takes one request from the account's bucket, or answers `429`. */
+export const limit = (accountId: Ids.AccountId, bucket: Bucket) =>
+  Effect.gen(function* () {
+    const limiter = yield* RateLimiter
+    const policies = yield* RateLimits
+    const decision = yield* limiter
+      .consume(`${bucket}:${accountId}`, policies[bucket])
+      .pipe(Effect.catchAll((error) => toApiError(error)))
+    if (decision.allowed) return
+    const seconds = Math.max(1, Math.ceil(decision.retryAfterMillis / 1000))
+    yield* HttpApp.appendPreResponseHandler((_request, response) =>
+      Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
+    )
+    return yield* new RateLimited({
+      code: "rate.limited",
+      bucket,
+      retryAfterSeconds: seconds,
+      message: `too many requests of this kind; retry in ${seconds} s`
+    })
+  })

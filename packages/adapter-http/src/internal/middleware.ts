@@ -1,0 +1,224 @@
+import {
+  HttpApiError,
+  type HttpApiGroup,
+  HttpApp,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { Cause, Context, Effect, Option } from "effect"
+import { Api, Public, Rule } from "../Api.js"
+import {
+  Denied,
+  IdempotencyKeyReused,
+  InternalError,
+  InvalidInput,
+  InvalidState,
+  NotFound,
+  PayloadTooLarge,
+  RateLimited,
+  Unauthorized
+} from "../ApiError.js"
+import { type Language, languageOf, translate } from "../Messages.js"
+
+/** @internal The limits the middleware enforces. */
+export interface Limits {
+  readonly bodyBytes: number
+  readonly uploadBytes: number
+}
+
+/** @internal The name of the error a limited web body stream fails with. */
+export const BodyTooLargeName = "ZhongbaoBodyTooLarge"
+
+/** @internal Whether an error (or one of its causes) says the body was over the limit. */
+export const isBodyTooLarge = (u: unknown): boolean => {
+  for (let e = u, depth = 0; e !== null && typeof e === "object" && depth < 8; depth++) {
+    const { name, message, cause } = e as { name?: unknown; message?: unknown; cause?: unknown }
+    if (name === BodyTooLargeName || message === "maxBytes exceeded") return true
+    e = cause
+  }
+  return false
+}
+
+/** @internal Whether a request is an upload (its body limit is the upload limit). */
+export const isUpload = (method: string, pathname: string) => method === "POST" && pathname === "/files"
+
+interface Route {
+  readonly method: string
+  readonly pattern: RegExp
+  readonly statics: number
+  readonly rule: string
+  readonly isPublic: boolean
+}
+
+const routes: ReadonlyArray<Route> = Object.values(
+  Api.groups as unknown as Record<string, HttpApiGroup.HttpApiGroup.AnyWithProps>
+)
+  .flatMap((group) => Object.values(group.endpoints))
+  .map((endpoint) => {
+    const segments = endpoint.path.split("/").filter((s) => s !== "")
+    const pattern = new RegExp(
+      `^/${segments.map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`
+    )
+    return {
+      method: endpoint.method,
+      pattern,
+      statics: segments.filter((s) => !s.startsWith(":")).length,
+      rule: Option.getOrElse(Context.getOption(endpoint.annotations, Rule), () => "§input"),
+      isPublic: Option.getOrElse(Context.getOption(endpoint.annotations, Public), () => false)
+    }
+  })
+  .sort((a, b) => b.statics - a.statics)
+
+/** @internal The route of a request, if it is one of the API's. */
+export const routeOf = (method: string, pathname: string): Route | undefined =>
+  routes.find((r) => r.method === method && r.pattern.test(pathname))
+
+/** Rules of fields whose own rule differs from their endpoint's (as core names them). */
+const fieldRules: Readonly<Record<string, string>> = {
+  responseDeadline: "R13",
+  serviceMode: "R14",
+  technologyManagerId: "R1",
+  clientId: "R41",
+  "idempotency-key": "R63",
+  cursor: "§9",
+  limit: "§9",
+  feedback: "R61"
+}
+
+const ruleOfField = (field: string, route: Route | undefined) => {
+  const segments = field.split(".")
+  for (const segment of segments.slice(1)) if (fieldRules[segment] !== undefined) return fieldRules[segment]!
+  return fieldRules[segments[0]!] ?? route?.rule ?? "§input"
+}
+
+const pathnameOf = (url: string) => {
+  const q = url.indexOf("?")
+  return q === -1 ? url : url.slice(0, q)
+}
+
+const withMessage = (language: Language, error: unknown): unknown => {
+  if (error instanceof InvalidInput)
+    return new InvalidInput({ ...error, message: translate(language, error) })
+  if (error instanceof Denied) return new Denied({ ...error, message: translate(language, error) })
+  if (error instanceof NotFound) return new NotFound({ ...error, message: translate(language, error) })
+  if (error instanceof InvalidState)
+    return new InvalidState({ ...error, message: translate(language, error) })
+  if (error instanceof IdempotencyKeyReused)
+    return new IdempotencyKeyReused({ ...error, message: translate(language, error) })
+  if (error instanceof Unauthorized)
+    return new Unauthorized({ ...error, message: translate(language, error) })
+  if (error instanceof InternalError)
+    return new InternalError({ ...error, message: translate(language, error) })
+  if (error instanceof RateLimited)
+    return new RateLimited({
+      ...error,
+      message: language === "en" ? error.message : `操作过于频繁，请在 ${error.retryAfterSeconds} 秒后再试`
+    })
+  return error
+}
+
+const tooLarge = (language: Language, limit: number) =>
+  new PayloadTooLarge({
+    code: "body.too_large",
+    limit,
+    message:
+      language === "en"
+        ? `the request body is over the limit of ${limit} bytes`
+        : `请求内容超过 ${limit} 字节的限制`
+  })
+
+const decodeError = (
+  language: Language,
+  error: HttpApiError.HttpApiDecodeError,
+  route: Route | undefined
+) => {
+  const issue = error.issues[0]
+  const field = issue === undefined || issue.path.length === 0 ? "body" : issue.path.join(".")
+  const detail = issue?.message ?? "invalid"
+  const invalid = {
+    rule: ruleOfField(field, route),
+    code: "input.invalid",
+    field,
+    message: `${field}: ${detail}`
+  }
+  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+}
+
+const malformedBody = (language: Language, route: Route | undefined) => {
+  const invalid = {
+    rule: route?.rule ?? "§input",
+    code: "body.invalid",
+    field: "body",
+    message: "body: the request body is not valid JSON"
+  }
+  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+}
+
+const internal = (language: Language) =>
+  new InternalError({
+    code: "internal",
+    message: translate(language, {
+      code: "internal",
+      message: "an internal error occurred; it has been logged"
+    })
+  })
+
+/**
+ * @internal
+ * The API-wide middleware: the body limit, the language of messages, decode
+ * failures as `InvalidInput`, malformed bodies as `400`, defects as a bare `500`,
+ * and response headers (`Content-Language`, `Cache-Control: no-store`,
+ * `X-Content-Type-Options: nosniff`).
+ */
+export const make =
+  (limits: Limits) =>
+  (app: HttpApp.Default): HttpApp.Default =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const language = languageOf(request.headers["accept-language"])
+      const pathname = pathnameOf(request.url)
+      const route = routeOf(request.method, pathname)
+      const max = isUpload(request.method, pathname) ? limits.uploadBytes : limits.bodyBytes
+      yield* HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.succeed(
+          HttpServerResponse.setHeaders(response, {
+            "content-language": language,
+            "cache-control": response.headers["cache-control"] ?? "no-store",
+            "x-content-type-options": "nosniff"
+          })
+        )
+      )
+      const length = request.headers["content-length"]
+      if (length !== undefined && !(/^\d+$/.test(length) && Number(length) <= max)) {
+        return yield* Effect.fail(
+          /^\d+$/.test(length) ? tooLarge(language, max) : malformedBody(language, route)
+        )
+      }
+      return yield* app.pipe(
+        HttpServerRequest.withMaxBodySize(Option.some(max)),
+        Effect.catchAllCause((cause) => {
+          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+          const failure = Cause.failureOption(cause as Cause.Cause<unknown>)
+          if (Option.isSome(failure)) {
+            const error = failure.value
+            if (error instanceof HttpApiError.HttpApiDecodeError)
+              return Effect.fail(decodeError(language, error, route))
+            if (error instanceof PayloadTooLarge) return Effect.fail(tooLarge(language, max))
+            if (isBodyTooLarge(error)) return Effect.fail(tooLarge(language, max))
+            return Effect.fail(withMessage(language, error))
+          }
+          const defect = Cause.dieOption(cause)
+          if (Option.isSome(defect)) {
+            const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
+            if (isBodyTooLarge(d)) return Effect.fail(tooLarge(language, max))
+            if (d?._tag === "RequestError" && d.reason === "Decode") {
+              return Effect.fail(malformedBody(language, route))
+            }
+          }
+          return Effect.zipRight(
+            Effect.logError("zhongbao: request failed with a defect", cause),
+            Effect.fail(internal(language))
+          )
+        })
+      )
+    }) as HttpApp.Default

@@ -1,0 +1,231 @@
+/**
+ * What surrounds the endpoints: mounting under a prefix (web handler and Node
+ * listener), the OpenAPI document and docs page, authentication failures, the body
+ * limit, the language of messages and the rate limit.
+ */
+import { assert, describe, it, layer } from "@effect/vitest"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { Membership, PersistenceMemory, Zhongbao } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect, Layer, Redacted } from "effect"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Authentication, Mount, RateLimit } from "../src/index.js"
+import { makeServer, tokenFor } from "./harness.js"
+
+const app = () =>
+  Layer.mergeAll(
+    Zhongbao.layerMemory(),
+    Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
+    RateLimit.layer()
+  )
+
+describe("Mount", () => {
+  it("a web handler under a prefix: routes, 404 outside, OpenAPI servers, sessions shared", async () => {
+    const mounted = Mount.toWebHandler(app(), { prefix: "/zhongbao" })
+    try {
+      const settings = await mounted.handler(new Request("http://portal.example/zhongbao/settings"))
+      assert.strictEqual(settings.status, 200)
+      assert.include(((await settings.json()) as { technicalFields: Array<string> }).technicalFields, "海洋")
+      const outside = await mounted.handler(new Request("http://portal.example/settings"))
+      assert.strictEqual(outside.status, 404)
+      const spec = (await (
+        await mounted.handler(new Request("http://portal.example/zhongbao/openapi.json"))
+      ).json()) as {
+        servers: Array<{ url: string }>
+      }
+      assert.strictEqual(spec.servers[0]?.url, "/zhongbao")
+      const token = await mounted.runtime.runPromise(
+        Effect.gen(function* () {
+          const operator = yield* Membership.bootstrapOperator({ name: "运营", phone: "13900000001" })
+          const sessions = yield* Authentication.Sessions
+          return Redacted.value(yield* sessions.issue(operator.id))
+        })
+      )
+      const pending = await mounted.handler(
+        new Request("http://portal.example/zhongbao/review/pending", {
+          headers: { authorization: `Bearer ${token}` }
+        })
+      )
+      assert.strictEqual(pending.status, 200)
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 40; i++) controller.enqueue(new Uint8Array(64 * 1024).fill(32))
+          controller.close()
+        }
+      })
+      const chunked = await mounted.handler(
+        new Request("http://portal.example/zhongbao/demands", {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body,
+          duplex: "half"
+        } as RequestInit)
+      )
+      assert.strictEqual(chunked.status, 413)
+    } finally {
+      await mounted.dispose()
+    }
+  })
+
+  it("a Node listener: the prefix is stripped, other paths go to next()", async () => {
+    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    const server = createServer((req, res) =>
+      mounted.listener(req, res, () => {
+        res.statusCode = 418
+        res.end()
+      })
+    )
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const hall = await fetch(`${base}/zhongbao/hall?keyword=%E7%9F%B3`)
+      assert.strictEqual(hall.status, 200)
+      assert.deepStrictEqual(((await hall.json()) as { items: Array<unknown> }).items, [])
+      const other = await fetch(`${base}/elsewhere`)
+      assert.strictEqual(other.status, 418)
+      const docs = await fetch(`${base}/zhongbao/docs`)
+      assert.strictEqual(docs.status, 200)
+      const html = await docs.text()
+      assert.include(html, "SwaggerUIBundle")
+      assert.notMatch(
+        html,
+        /<script[^>]+src=|<link[^>]+href="https?:/,
+        "the docs page loads nothing from a CDN"
+      )
+      const bad = await fetch(`${base}/zhongbao/demands`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "accept-language": "en" },
+        body: "{not json"
+      })
+      assert.strictEqual(bad.status, 400)
+      assert.strictEqual(((await bad.json()) as { code: string }).code, "body.invalid")
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+})
+
+describe("OpenAPI", () => {
+  it("3.1, a summary on every operation, errors declared with their status", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as {
+        openapi: string
+        paths: Record<string, Record<string, { summary?: string; responses: Record<string, unknown> }>>
+      }
+      assert.strictEqual(spec.openapi, "3.1.0")
+      const operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
+        Object.entries(methods).map(([method, op]) => ({ path, method, op }))
+      )
+      assert.isAtLeast(operations.length, 60)
+      for (const { path, method, op } of operations) {
+        assert.isString(op.summary, `${method} ${path} has a summary`)
+        for (const status of ["400", "401", "403", "404", "500"]) {
+          assert.property(op.responses, status, `${method} ${path} declares ${status}`)
+        }
+        if (method === "post" || method === "put") {
+          for (const status of ["409", "422"])
+            assert.property(op.responses, status, `${method} ${path} declares ${status}`)
+        }
+      }
+    } finally {
+      await mounted.dispose()
+    }
+  })
+})
+
+layer(
+  makeServer(PersistenceMemory.layerMemory, {
+    rateLimits: {
+      responding: { limit: 1, windowMillis: 60_000 },
+      consulting: { limit: 2, windowMillis: 60_000 }
+    }
+  })
+)("errors", (it) => {
+  it.effect("401 without an account where one is needed, and for a bad credential", () =>
+    Effect.gen(function* () {
+      const anonymous = yield* HttpClient.execute(HttpClientRequest.get("/my/demands"))
+      assert.strictEqual(anonymous.status, 401)
+      assert.strictEqual(((yield* anonymous.json) as { code: string }).code, "auth.required")
+      const forged = yield* HttpClient.execute(
+        HttpClientRequest.get("/hall").pipe(HttpClientRequest.bearerToken("forged"))
+      )
+      assert.strictEqual(forged.status, 401)
+      assert.strictEqual(((yield* forged.json) as { code: string }).code, "auth.invalid")
+    })
+  )
+
+  it.effect("413 for a body over the limit", () =>
+    Effect.gen(function* () {
+      const response = yield* HttpClient.execute(
+        HttpClientRequest.post("/demands").pipe(
+          HttpClientRequest.bodyText(
+            JSON.stringify({ title: "x".repeat(2 * 1024 * 1024) }),
+            "application/json"
+          )
+        )
+      )
+      assert.strictEqual(response.status, 413)
+      assert.strictEqual(((yield* response.json) as { _tag: string })._tag, "PayloadTooLarge")
+    })
+  )
+
+  it.effect("messages follow Accept-Language: zh-CN by default, en on request; the field is named", () =>
+    Effect.gen(function* () {
+      const w = yield* Fixtures.makeWorld
+      const token = yield* tokenFor(w.enterprise.account)
+      const send = (language?: string) =>
+        HttpClient.execute(
+          HttpClientRequest.post("/demands").pipe(
+            HttpClientRequest.bearerToken(token),
+            HttpClientRequest.setHeaders(language === undefined ? {} : { "accept-language": language }),
+            HttpClientRequest.bodyUnsafeJson({ title: 1 })
+          )
+        ).pipe(
+          Effect.flatMap((r) =>
+            Effect.map(r.json, (body) => ({ status: r.status, body: body as Record<string, string> }))
+          )
+        )
+      const zh = yield* send()
+      assert.strictEqual(zh.status, 400)
+      assert.strictEqual(zh.body.field, "title")
+      assert.strictEqual(zh.body.rule, "R10")
+      assert.match(zh.body.message!, /输入无效/)
+      const en = yield* send("en-US,en;q=0.9,zh;q=0.5")
+      assert.match(en.body.message!, /^title: /)
+      const domain = yield* HttpClient.execute(
+        HttpClientRequest.post(`/members/${w.expert.member.id}/register`).pipe(
+          HttpClientRequest.bearerToken(token),
+          HttpClientRequest.setHeaders({ "accept-language": "zh-CN" })
+        )
+      )
+      assert.strictEqual(domain.status, 403)
+      assert.strictEqual(((yield* domain.json) as { message: string }).message, "仅平台运营人员可执行此操作")
+    })
+  )
+
+  it.effect("429 with Retry-After once an account's bucket is spent", () =>
+    Effect.gen(function* () {
+      const w = yield* Fixtures.makeWorld
+      const demand = yield* Fixtures.publish(w, w.enterprise.account)
+      const token = yield* tokenFor(w.expert.account)
+      const ask = () =>
+        HttpClient.execute(
+          HttpClientRequest.post(`/demands/${demand.id}/consultations`).pipe(
+            HttpClientRequest.bearerToken(token),
+            HttpClientRequest.bodyUnsafeJson({ text: "请问" })
+          )
+        )
+      assert.strictEqual((yield* ask()).status, 201)
+      assert.strictEqual((yield* ask()).status, 201)
+      const limited = yield* ask()
+      assert.strictEqual(limited.status, 429)
+      assert.isDefined(limited.headers["retry-after"])
+      const body = (yield* limited.json) as { bucket: string; retryAfterSeconds: number }
+      assert.strictEqual(body.bucket, "consulting")
+      assert.isAbove(body.retryAfterSeconds, 0)
+    })
+  )
+})
