@@ -89,8 +89,16 @@ export const actionsOf = (
   return out
 }
 
+/** Anonymous readers do not see the contact person's name and phone (personal data). */
+const withoutContact = (demand: Demand): Demand => {
+  if (demand.form.contact === undefined) return demand
+  const { contact: _contact, ...form } = demand.form
+  return { ...demand, form }
+}
+
 /**
- * The view of `demand` for `actor` at `now`.
+ * The view of `demand` for `actor` at `now`. Anonymous readers get the demand
+ * without its contact person (the name and phone are personal data).
  *
  * @since 0.1.0
  * @category views
@@ -101,7 +109,7 @@ export const view = (
   now: DateTime.Utc,
   settings: ResolvedSettings
 ): DemandView => ({
-  demand,
+  demand: actor === null ? withoutContact(demand) : demand,
   phase: phaseOf(demand, now, settings),
   deadlineEndsAt: endOfDate(demand.form.responseDeadline, settings),
   selectionEndsAt: selectionEndsAtOf(demand, settings),

@@ -351,3 +351,23 @@ describe("access", () => {
     )
   })
 })
+
+describe("personal data", () => {
+  it.effect(
+    "R10: the optional contact of a published demand is shown to members, not to anonymous readers",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+            contact: { name: "张工", phone: "13911112222" }
+          })
+          const publishing = yield* Publishing.Publishing
+          const anonymous = yield* publishing.get(null, { demandId: demand.id })
+          assert.isUndefined(anonymous.demand.form.contact)
+          assert.strictEqual(anonymous.demand.form.title, demand.form.title)
+          const member = yield* publishing.get(world.expert.account, { demandId: demand.id })
+          assert.strictEqual(member.demand.form.contact?.phone, "+8613911112222")
+        })
+      )
+  )
+})
