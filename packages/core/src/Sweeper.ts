@@ -61,51 +61,53 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         })
 
     const close = (id: import("./Ids.js").DemandId) =>
-      uow.transaction(
-        Effect.gen(function* () {
-          const now = yield* DateTime.now
-          const found = yield* demands.findByIdForUpdate(id)
-          if (Option.isNone(found)) return false
-          const demand = found.value
-          const endsAt = selectionEndsAt(demand.form.responseDeadline, settings)
-          if (
-            demand.state !== "published" ||
-            demand.selectionEndedAt !== null ||
-            !DateTime.greaterThan(now, endsAt)
-          ) {
-            return false
-          }
-          const notices = yield* endRound({ now, settings, audit: systemAudit(now) }, demand)
-          yield* demands.update({
-            ...demand,
-            selectionEndedAt: endsAt,
-            intakeClosedAt: demand.intakeClosedAt ?? endsAt,
-            version: demand.version + 1,
-            updatedAt: now
+      uow
+        .transaction(
+          Effect.gen(function* () {
+            const now = yield* DateTime.now
+            const found = yield* demands.findByIdForUpdate(id)
+            if (Option.isNone(found)) return false
+            const demand = found.value
+            const endsAt = selectionEndsAt(demand.form.responseDeadline, settings)
+            if (
+              demand.state !== "published" ||
+              demand.selectionEndedAt !== null ||
+              !DateTime.greaterThan(now, endsAt)
+            ) {
+              return false
+            }
+            const notices = yield* endRound({ now, settings, audit: systemAudit(now) }, demand)
+            yield* demands.update({
+              ...demand,
+              selectionEndedAt: endsAt,
+              intakeClosedAt: demand.intakeClosedAt ?? endsAt,
+              version: demand.version + 1,
+              updatedAt: now
+            })
+            yield* audit.append({
+              id: Ids.make(),
+              at: now,
+              actorAccountId: systemAccount,
+              actorMemberId: null,
+              onBehalfOf: demand.form.clientId ?? null,
+              entity: "demand",
+              entityId: demand.id,
+              demandId: demand.id,
+              members: [demand.publisherId],
+              action: "selection.window_ended",
+              before: "selecting",
+              after: "selection_over",
+              reason: `${notices} not adopted`
+            })
+            return true
           })
-          yield* audit.append({
-            id: Ids.make(),
-            at: now,
-            actorAccountId: systemAccount,
-            actorMemberId: null,
-            onBehalfOf: demand.form.clientId ?? null,
-            entity: "demand",
-            entityId: demand.id,
-            demandId: demand.id,
-            members: [demand.publisherId],
-            action: "selection.window_ended",
-            before: "selecting",
-            after: "selection_over",
-            reason: `${notices} not adopted`
-          })
-          return true
-        }).pipe(
+        )
+        .pipe(
           Effect.catchTags({
             UniqueViolation: () => Effect.succeed(false),
             StaleWrite: () => Effect.succeed(false)
           })
         )
-      )
 
     /** One sweep: ends the selection of up to `limit` demands whose window has passed. */
     const sweepOnce = (limit = 100): Effect.Effect<number, InfrastructureError> =>

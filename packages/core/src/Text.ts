@@ -19,8 +19,13 @@ export const length = (s: string): number => {
   return n
 }
 
+/** Control characters other than tab and line breaks: PostgreSQL text cannot even hold U+0000. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+const controls = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
+
 /**
- * A trimmed string of `min` to `max` characters.
+ * A trimmed string of `min` to `max` characters, with no control characters but
+ * tabs and line breaks.
  *
  * @since 0.1.0
  * @category schemas
@@ -30,10 +35,10 @@ export const Text = (max: number, min = 1) =>
     Schema.filter(
       (s) => {
         const n = length(s)
-        return n >= min && n <= max
+        return n >= min && n <= max && !controls.test(s)
       },
       {
-        message: () => `between ${min} and ${max} characters`,
+        message: () => `between ${min} and ${max} characters, without control characters`,
         jsonSchema: { minLength: min, maxLength: max }
       }
     )

@@ -658,3 +658,19 @@ describe("publishing", () => {
     )
   })
 })
+
+describe("control characters", () => {
+  it.effect("R10: a title with a NUL or other control character is refused, naming the field", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const publishing = yield* Publishing.Publishing
+        const form = yield* Fixtures.form({ title: "石墨烯\u0000散热膜" })
+        yield* expectError(publishing.draft(world.enterprise.account, form), "InvalidInput", "R10", "title")
+        const ok = yield* Fixtures.form({
+          summary: { mainProblem: "第一行\n第二行\t制表", keyTechnology: "关键", expectedGoal: "目标" }
+        })
+        yield* publishing.draft(world.enterprise.account, ok)
+      })
+    )
+  )
+})

@@ -1,0 +1,98 @@
+/**
+ * The example server as a value: the layers of every package composed from the
+ * configuration, mounted on a `node:http` server with health and readiness probes,
+ * the outbox dispatcher and the selection sweeper running, and demo data seeded.
+ */
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { NodeHttpClient } from "@effect/platform-node"
+import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
+import { PgPersistence } from "@zhongbao/adapter-pg"
+import { AliyunSms, ConsoleSms, TencentSms } from "@zhongbao/adapter-sms"
+import { Dispatcher, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
+import { Effect, Fiber, Layer, Logger, Option, Redacted } from "effect"
+import type { ServerConfig } from "./config.js"
+import { type DemoAccount, seed } from "./seed.js"
+
+/** The running server. */
+export interface App {
+  readonly server: Server
+  readonly url: string
+  readonly demo: ReadonlyArray<DemoAccount & { readonly token: string }> | null
+  readonly stop: () => Promise<void>
+}
+
+const persistence = (config: ServerConfig) =>
+  Option.isSome(config.databaseUrl)
+    ? PgPersistence.layerConfig({ schema: config.schema })
+    : PgPersistence.layerEmbedded({ dataDir: config.dataDir, schema: config.schema })
+
+const sms = (config: ServerConfig) =>
+  config.smsProvider === "aliyun"
+    ? AliyunSms.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+    : config.smsProvider === "tencent"
+      ? TencentSms.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+      : ConsoleSms.layer
+
+/** Every service the server runs, over the configured database and SMS provider. */
+export const layer = (config: ServerConfig) => {
+  const settings = Settings.layerDefault
+  const base = Layer.mergeAll(persistence(config), settings, sms(config).pipe(Layer.provide(settings)))
+  const core = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(Layer.provideMerge(base))
+  const auth = Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory()))
+  const logger = config.logFormat === "json" ? Logger.json : Logger.pretty
+  return Layer.mergeAll(core, auth, RateLimit.layer(), logger)
+}
+
+const json = (res: import("node:http").ServerResponse, status: number, body: unknown) => {
+  res.statusCode = status
+  res.setHeader("content-type", "application/json")
+  res.end(JSON.stringify(body))
+}
+
+/**
+ * Starts the server: migrates (through the persistence layer), seeds an empty
+ * database, issues demo tokens, starts the workers, then listens.
+ */
+export const start = async (config: ServerConfig): Promise<App> => {
+  let ready = false
+  const mounted = Mount.toNodeListener(layer(config), { docs: "/docs" })
+  const runtime = mounted.runtime
+  await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
+  const demo = await runtime.runPromise(
+    Effect.gen(function* () {
+      const accounts = config.seed ? yield* seed : null
+      if (accounts === null) return null
+      const sessions = yield* Authentication.Sessions
+      return yield* Effect.forEach(accounts, (account) =>
+        Effect.map(sessions.issue(account.accountId, { ttlMillis: 30 * 24 * 3600_000 }), (token) => ({
+          ...account,
+          token: Redacted.value(token)
+        }))
+      )
+    })
+  )
+  const workers = await runtime.runPromise(
+    Effect.all([
+      Effect.forkDaemon(Effect.flatMap(Dispatcher.Dispatcher, (d) => d.run())),
+      Effect.forkDaemon(Effect.flatMap(Sweeper.Sweeper, (s) => s.run()))
+    ])
+  )
+  const server = createServer((req, res) => {
+    if (req.url === "/health") return json(res, 200, { status: "ok" })
+    if (req.url === "/ready") return json(res, ready ? 200 : 503, { ready })
+    mounted.listener(req, res)
+  })
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve))
+  const address = server.address() as AddressInfo
+  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${address.port}`
+  ready = true
+  await runtime.runPromise(Effect.logInfo("ready").pipe(Effect.annotateLogs({ url, docs: `${url}/docs` })))
+  const stop = async () => {
+    ready = false
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await runtime.runPromise(Effect.forEach(workers, Fiber.interrupt))
+    await mounted.dispose()
+  }
+  return { server, url, demo, stop }
+}

@@ -1,0 +1,33 @@
+/**
+ * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with demo
+ * data and API docs. Stops gracefully on SIGTERM and SIGINT.
+ */
+import { Effect } from "effect"
+import { start } from "./app.js"
+import { ServerConfig } from "./config.js"
+
+const config = await Effect.runPromise(ServerConfig)
+const app = await start(config)
+if (app.demo !== null) {
+  console.log("\nDemo accounts (send as `Authorization: Bearer <token>`):")
+  for (const a of app.demo) console.log(`  ${a.role.padEnd(26)} ${a.name.padEnd(16)} ${a.token}`)
+}
+console.log(
+  `\nzhongbao is ready at ${app.url} — API docs: ${app.url}/docs, OpenAPI: ${app.url}/openapi.json\n`
+)
+
+let stopping = false
+const shutdown = (signal: string) => {
+  if (stopping) return
+  stopping = true
+  console.log(`${signal}: shutting down`)
+  app.stop().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"))
+process.on("SIGINT", () => shutdown("SIGINT"))

@@ -1,0 +1,178 @@
+/**
+ * The guide's whole workflow over HTTP against the example server started as a
+ * child process: publish → review → number → respond → consult → adopt → SMS in the
+ * console sender → service log → solved with fee → reward application with a proof
+ * file → approval; then a graceful stop. On embedded PGlite in a fresh folder, or on
+ * `DATABASE_URL` in a fresh schema.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+let child: ChildProcess
+let output = ""
+let base = ""
+const tokens = new Map<string, string>()
+
+const waitFor = (pattern: RegExp, ms = 90_000) =>
+  new Promise<RegExpExecArray>((resolve, reject) => {
+    const started = Date.now()
+    const check = () => {
+      const match = pattern.exec(output)
+      if (match) return resolve(match)
+      if (Date.now() - started > ms)
+        return reject(new Error(`timed out waiting for ${pattern}\n${output.slice(-2000)}`))
+      setTimeout(check, 50)
+    }
+    check()
+  })
+
+beforeAll(async () => {
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: "0",
+    LOG_FORMAT: "json"
+  }
+  if (process.env.DATABASE_URL)
+    env.DATABASE_SCHEMA = `workflow_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+  else env.DATA_DIR = mkdtempSync(join(tmpdir(), "zhongbao-server-"))
+  child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
+    cwd: join(import.meta.dirname, ".."),
+    env,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  base = (await waitFor(/zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+  for (const line of output.split("\n")) {
+    const match =
+      /^ {2}(operator|enterprise|commissioning enterprise|transfer institution|research institute|expert)\s+\S+\s+(\S+)$/.exec(
+        line
+      )
+    if (match) tokens.set(match[1]!, match[2]!)
+  }
+})
+
+afterAll(async () => {
+  if (child.exitCode === null) {
+    child.kill("SIGTERM")
+    await new Promise((resolve) => child.once("exit", resolve))
+  }
+})
+
+const call = async (role: string, method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${tokens.get(role)}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await res.text()
+  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${text}`)
+  return text === "" ? undefined : JSON.parse(text)
+}
+
+const inDays = (days: number) => {
+  const shanghai = new Date(Date.now() + 8 * 3600_000 + days * 86_400_000)
+  return shanghai.toISOString().slice(0, 10)
+}
+
+describe("example server", () => {
+  it("is healthy and ready, and serves its API docs", async () => {
+    expect((await fetch(`${base}/health`)).status).toBe(200)
+    expect(await (await fetch(`${base}/ready`)).json()).toEqual({ ready: true })
+    expect((await fetch(`${base}/docs`)).status).toBe(200)
+    const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string }
+    expect(openapi.openapi).toMatch(/^3\.1/)
+    expect(tokens.size).toBe(6)
+  })
+
+  it("R11–R64: the guide's whole workflow, from publishing to the reward's approval", async () => {
+    const inst = "transfer institution"
+    const manager = await call(inst, "POST", "/technology-managers", { name: "赵经理", phone: "13912345601" })
+    const draft = await call(inst, "POST", "/demands", {
+      title: "高温合金叶片精密铸造",
+      summary: {
+        mainProblem: "叶片铸造缺陷率高",
+        keyTechnology: "单晶定向凝固",
+        expectedGoal: "合格率提升到95%"
+      },
+      keywords: ["高温合金", "铸造"],
+      field: "新材料及应用",
+      intendedInvestment: 3_000_000_00,
+      responseDeadline: inDays(10),
+      serviceMode: "cooperative",
+      technologyManagerId: manager.id
+    })
+    await call(inst, "POST", `/demands/${draft.id}/submit`)
+    const approved = await call("operator", "POST", `/review/demands/${draft.id}/approve`)
+    expect(approved.state).toBe("published")
+    expect(approved.number).toMatch(/^ZB\d{4}\d{4}$/)
+
+    const response = await call("research institute", "POST", `/demands/${draft.id}/responses`, {
+      proposal: { title: "定向凝固工艺优化", content: "我们有成熟的单晶叶片中试线" }
+    })
+    await call("expert", "POST", `/demands/${draft.id}/consultations`, { text: "请问叶片尺寸范围？" })
+    const adopted = await call(inst, "POST", `/responses/${response.id}/adopt`)
+    expect(adopted.status).toBe("adopted")
+    await waitFor(/ZB_RESPONSE_ADOPTED/)
+    expect(output).not.toMatch(/13800000005/)
+
+    await call(inst, "POST", `/demands/${draft.id}/service-log`, {
+      entry: { date: inDays(0), text: "双方签订技术合同" }
+    })
+    const solved = await call(inst, "POST", `/demands/${draft.id}/outcome/solved`, { serviceFee: 50_000_00 })
+    expect(solved.state).toBe("solved")
+
+    await call(inst, "PUT", "/institution-profile", {
+      name: "天津市技术转移中心",
+      creditCode: "91350100M000100Y43",
+      address: "天津市南开区",
+      contact: "李敏",
+      phone: "13800000004",
+      bankAccount: {
+        bank: "中国银行天津分行",
+        accountName: "天津市技术转移中心",
+        accountNumber: "6216610200001234567"
+      }
+    })
+    const form = new FormData()
+    form.append(
+      "file",
+      new Blob([Buffer.from("%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")], {
+        type: "application/pdf"
+      }),
+      "contract.pdf"
+    )
+    const upload = await fetch(`${base}/files`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens.get(inst)}` },
+      body: form
+    })
+    expect(upload.status).toBeLessThan(300)
+    const file = (await upload.json()) as { id: string; contentType: string }
+    expect(file.contentType).toBe("application/pdf")
+    const rounds = await call(inst, "GET", "/reward-rounds")
+    const application = await call(inst, "POST", "/reward-applications", {
+      roundId: rounds.items[0].id,
+      items: [{ demandId: draft.id, proofs: [file.id] }]
+    })
+    await call(inst, "POST", `/reward-applications/${application.id}/submit`)
+    const decided = await call("operator", "POST", `/reward-applications/${application.id}/approve`, {
+      amount: 10_000_00
+    })
+    expect(decided.state).toBe("approved")
+    expect(decided.amount).toBe(10_000_00)
+  })
+
+  it("stops gracefully on SIGTERM", async () => {
+    child.kill("SIGTERM")
+    const code = await new Promise((resolve) => child.once("exit", resolve))
+    expect(code).toBe(0)
+  })
+})

@@ -1,0 +1,249 @@
+/**
+ * The database connection of the adapter: an `@effect/sql-pg` `PgClient` (which is
+ * also the generic `SqlClient`) over a `pg` pool, either to a PostgreSQL server
+ * (from explicit options or from effect `Config`) or to an embedded PGlite served
+ * by pglite-socket. `PgPersistence` builds the ports on any of these, or on a
+ * client the host already has.
+ *
+ * Pool sizing: every open unit of work holds one connection until it commits, and
+ * every statement outside a unit of work borrows one for its duration. A caller
+ * waiting longer than `connectTimeout` for a free connection fails with an
+ * `InfrastructureError` — `pg`'s pool would otherwise wait forever.
+ *
+ * @since 0.1.0
+ */
+import { PgClient } from "@effect/sql-pg"
+import { SqlError } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
+import type { Errors } from "@zhongbao/core"
+import { Config, type ConfigError, Duration, Effect, Layer, Redacted, type Scope } from "effect"
+import * as Pg from "pg"
+import { infrastructure } from "./internal/db.js"
+import * as Embedded from "./internal/embedded.js"
+
+/**
+ * Options of a pool to a PostgreSQL server. Either `url` or the parts of it.
+ *
+ * - `maxConnections`: the pool size (default 10);
+ * - `connectTimeout`: how long a caller waits to connect or for a free connection
+ *   (default 10 seconds);
+ * - `statementTimeout`: PostgreSQL's `statement_timeout` for every connection
+ *   (default none);
+ * - `idleTimeout`: how long an unused connection stays open (default 10 seconds).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PoolOptions {
+  readonly url?: Redacted.Redacted | undefined
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  readonly database?: string | undefined
+  readonly username?: string | undefined
+  readonly password?: Redacted.Redacted | undefined
+  readonly ssl?: boolean | undefined
+  readonly maxConnections?: number | undefined
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly statementTimeout?: Duration.DurationInput | undefined
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  readonly applicationName?: string | undefined
+}
+
+/**
+ * The pool size when none is given.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxConnections = 10
+
+/**
+ * The connect timeout when none is given.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultConnectTimeout: Duration.Duration = Duration.seconds(10)
+
+const millis = (d: Duration.DurationInput | undefined) =>
+  d === undefined ? undefined : Math.max(1, Math.round(Duration.toMillis(Duration.decode(d))))
+
+const poolConfig = (options: PoolOptions): Pg.PoolConfig => {
+  const statementTimeout = millis(options.statementTimeout)
+  return {
+    ...(options.url === undefined ? {} : { connectionString: Redacted.value(options.url) }),
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.database === undefined ? {} : { database: options.database }),
+    ...(options.username === undefined ? {} : { user: options.username }),
+    ...(options.password === undefined ? {} : { password: Redacted.value(options.password) }),
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    max: options.maxConnections ?? defaultMaxConnections,
+    connectionTimeoutMillis: millis(options.connectTimeout ?? defaultConnectTimeout),
+    idleTimeoutMillis: millis(options.idleTimeout ?? Duration.seconds(10)),
+    ...(statementTimeout === undefined ? {} : { statement_timeout: statementTimeout }),
+    application_name: options.applicationName ?? "zhongbao"
+  }
+}
+
+/**
+ * A pool, checked with one query, ended when the scope closes. An error of an idle
+ * connection (a terminated backend) only removes it from the pool.
+ */
+const acquirePool = (config: Pg.PoolConfig, options: { readonly cancelOnInterrupt: boolean }) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new Pg.Pool(config)
+      pool.on("error", () => {})
+      if (!options.cancelOnInterrupt) {
+        // PgClient cancels an interrupted statement with `pg_cancel_backend(processID)`
+        // on another connection. PGlite runs that query only after the interrupted
+        // connection's transaction ends, which waits for the interruption: without a
+        // process id the statement simply runs to its end instead.
+        pool.on("connect", (client) => {
+          ;(client as { processID?: number | undefined }).processID = undefined
+        })
+      }
+      return pool
+    }),
+    (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+  ).pipe(
+    Effect.tap((pool) =>
+      Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError.SqlError({ cause, message: "PgDatabase: failed to connect" })
+      })
+    )
+  )
+
+const clientLayer = (config: Pg.PoolConfig, options: { readonly cancelOnInterrupt: boolean }) =>
+  PgClient.layerFromPool({ acquire: acquirePool(config, options) }).pipe(
+    Layer.mapError((error) => infrastructure("PgDatabase.connect", error))
+  )
+
+/**
+ * A client over a new pool to a PostgreSQL server.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPool = (
+  options: PoolOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Errors.InfrastructureError> =>
+  clientLayer(poolConfig(options), { cancelOnInterrupt: true })
+
+/**
+ * The options `layerConfig` reads by default: `DATABASE_URL` (required),
+ * `DATABASE_POOL_SIZE` (10), `DATABASE_CONNECT_TIMEOUT` (10 seconds) and
+ * `DATABASE_STATEMENT_TIMEOUT` (30 seconds), durations as effect reads them
+ * (`"5 seconds"`, `"500 millis"`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<PoolOptions> = Config.all({
+  url: Config.redacted("DATABASE_URL"),
+  maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(defaultMaxConnections)),
+  connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(defaultConnectTimeout)),
+  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(
+    Config.withDefault(Duration.seconds(30))
+  )
+})
+
+/**
+ * A client over a new pool configured from effect `Config` ({@link config} by
+ * default).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config<PoolOptions> = config
+): Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient,
+  ConfigError.ConfigError | Errors.InfrastructureError
+> => Layer.unwrapEffect(Effect.map(options, layerPool))
+
+/**
+ * Options of the embedded database.
+ *
+ * - `dataDir`: PGlite's data folder (in memory when absent);
+ * - `maxConnections`: the connections the socket server accepts, and the size of
+ *   the client's pool (default 10);
+ * - `connectTimeout`: how long a caller waits for a free connection (default 30
+ *   seconds: PGlite runs one statement at a time, so waits are longer).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EmbeddedOptions {
+  readonly dataDir?: string | undefined
+  readonly maxConnections?: number | undefined
+  readonly connectTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A running embedded database: PGlite served on `host:port` to at most
+ * `maxConnections` connections.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EmbeddedServer {
+  readonly host: string
+  readonly port: number
+  readonly maxConnections: number
+}
+
+/**
+ * Starts PGlite (with the `pg_trgm` extension) and a pglite-socket server on
+ * 127.0.0.1 and a free port; both stop when the scope closes. PGlite has one
+ * backend: statements of different connections run one after another, a
+ * transaction holds the database until it ends, and `statement_timeout` cannot
+ * cancel a running statement.
+ *
+ * @since 0.1.0
+ * @category embedded
+ */
+export const startEmbedded = (
+  options: Pick<EmbeddedOptions, "dataDir" | "maxConnections"> = {}
+): Effect.Effect<EmbeddedServer, Errors.InfrastructureError, Scope.Scope> =>
+  Embedded.start({
+    dataDir: options.dataDir,
+    maxConnections: options.maxConnections ?? defaultMaxConnections
+  })
+
+/**
+ * A client of a running embedded server, with a pool as large as the server's
+ * connection limit (a larger pool would be refused connections).
+ *
+ * @since 0.1.0
+ * @category embedded
+ */
+export const layerEmbeddedClient = (
+  server: EmbeddedServer,
+  options: Pick<EmbeddedOptions, "connectTimeout"> = {}
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Errors.InfrastructureError> =>
+  clientLayer(
+    poolConfig({
+      host: server.host,
+      port: server.port,
+      username: "postgres",
+      database: "postgres",
+      maxConnections: server.maxConnections,
+      connectTimeout: options.connectTimeout ?? Duration.seconds(30)
+    }),
+    { cancelOnInterrupt: false }
+  )
+
+/**
+ * An embedded database and a client of it: {@link startEmbedded} then
+ * {@link layerEmbeddedClient}. Everything stops when the layer is released.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEmbedded = (
+  options: EmbeddedOptions = {}
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Errors.InfrastructureError> =>
+  Layer.unwrapScoped(Effect.map(startEmbedded(options), (server) => layerEmbeddedClient(server, options)))

@@ -1,0 +1,156 @@
+/**
+ * The schema of the adapter as numbered migrations, run by `@effect/sql`'s
+ * `Migrator` from a record of effects (so they bundle with the code: no migration
+ * files to ship). Every table lives in one PostgreSQL schema (default `zhongbao`),
+ * and so does the migrations table (`<schema>.effect_sql_migrations`): several
+ * schemas in one database are migrated independently, and a host embedding the
+ * adapter in its own database keeps its own migrations apart.
+ *
+ * | id | name                | what                                                        |
+ * | -- | ------------------- | ----------------------------------------------------------- |
+ * | 1  | `parties`           | members, accounts, technology managers                      |
+ * | 2  | `demands`           | demands, number counters, responses, threads, messages, log |
+ * | 3  | `records`           | commissions, audit trail, idempotency records, outbox       |
+ * | 4  | `rewards_and_files` | reward rounds, institution profiles, applications, files    |
+ *
+ * Each migration is one multi-statement SQL string, sent in one round trip.
+ *
+ * @since 0.1.0
+ */
+import { Migrator, SqlClient, type SqlError } from "@effect/sql"
+import { Errors } from "@zhongbao/core"
+import { Effect } from "effect"
+import { infrastructure, isSchemaName, sqlState } from "./internal/db.js"
+import * as Ddl from "./internal/ddl.js"
+
+/**
+ * The schema used when none is given.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSchema = "zhongbao"
+
+/**
+ * The name of the migrations table, inside the adapter's schema.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const migrationsTable = "effect_sql_migrations"
+
+/**
+ * The migrations of a schema, keyed `<id>_<name>` as `Migrator.fromRecord` reads
+ * them. `schema` is the adapter's schema and `trgmSchema` the schema where the
+ * `pg_trgm` extension is installed (its operator class is named with it).
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrations = (
+  schema: string,
+  trgmSchema: string
+): Record<string, Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient>> => {
+  const s = `"${schema}"`
+  const x = `"${trgmSchema.replace(/"/g, '""')}"`
+  const exec = (text: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.asVoid(sql.unsafe(text)))
+  return {
+    "1_parties": exec(Ddl.parties(s)),
+    "2_demands": exec(Ddl.demands(s, x)),
+    "3_records": exec(Ddl.records(s)),
+    "4_rewards_and_files": exec(Ddl.rewards(s))
+  }
+}
+
+/** Runs a statement that a concurrent starter may run at the same time; its loss is no failure. */
+const racing = (effect: Effect.Effect<unknown, SqlError.SqlError>) =>
+  Effect.catchIf(
+    Effect.asVoid(effect),
+    (e) => ["23505", "42P06", "42P07", "42710"].includes(sqlState(e) ?? ""),
+    () => Effect.void
+  )
+
+/**
+ * Finds the schema of the `pg_trgm` extension, creating the extension (in the
+ * database's default schema for new objects, usually `public`) when it is missing.
+ */
+const trgmSchema = (sql: SqlClient.SqlClient) => {
+  const find = Effect.map(
+    sql.unsafe<{ readonly schema: string }>(
+      `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+       WHERE e.extname = 'pg_trgm'`
+    ),
+    (rows) => rows[0]?.schema
+  )
+  return Effect.flatMap(find, (found) =>
+    found !== undefined
+      ? Effect.succeed(found)
+      : Effect.zipRight(
+          racing(sql.unsafe("CREATE EXTENSION IF NOT EXISTS pg_trgm")),
+          Effect.flatMap(find, (again) =>
+            again === undefined
+              ? Effect.dieMessage("pg_trgm was created but cannot be found")
+              : Effect.succeed(again)
+          )
+        )
+  )
+}
+
+/**
+ * Creates the schema if it is missing, makes sure `pg_trgm` is installed and runs
+ * the migrations the schema has not run yet, under the `Migrator`'s table lock
+ * (several instances starting at once migrate once). Answers the migrations run.
+ * Fails with an `InfrastructureError` (port `PgMigrations`) when the schema name
+ * is not a lower-case identifier or the database refuses.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const run = (options: {
+  readonly schema?: string | undefined
+}): Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Errors.InfrastructureError,
+  SqlClient.SqlClient
+> => {
+  const schema = options.schema ?? defaultSchema
+  if (!isSchemaName(schema)) {
+    return Effect.fail(
+      new Errors.InfrastructureError({
+        port: "PgMigrations",
+        message: "the schema name must be a lower-case identifier (a-z, 0-9, _; 63 characters at most)"
+      })
+    )
+  }
+  return Effect.gen(function* () {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    // Existing objects are looked up first: a role without CREATE on the database
+    // (a schema provisioned by a DBA) can still migrate inside its schema.
+    const [found] = yield* sql.unsafe<{ readonly schema: boolean; readonly table: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema,
+         to_regclass($2) IS NOT NULL AS table`,
+      [schema, `"${schema}".${migrationsTable}`]
+    )
+    if (found?.schema !== true) yield* racing(sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`))
+    const trgm = yield* trgmSchema(sql)
+    if (found?.table !== true) {
+      yield* racing(
+        sql.unsafe(`CREATE TABLE IF NOT EXISTS "${schema}".${migrationsTable} (
+          migration_id integer PRIMARY KEY,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          name text NOT NULL)`)
+      )
+    }
+    return yield* Migrator.make({})({
+      loader: Migrator.fromRecord(migrations(schema, trgm)),
+      table: `${schema}.${migrationsTable}`
+    }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+  }).pipe(
+    Effect.catchAll((error) => Effect.fail(infrastructure("PgMigrations.run", unwrap(error)))),
+    Effect.catchAllDefect((defect) => Effect.fail(infrastructure("PgMigrations.run", unwrap(defect))))
+  )
+}
+
+/** A failed migration dies with a `MigrationError` whose cause is the `SqlError`. */
+const unwrap = (error: unknown): unknown =>
+  error instanceof Migrator.MigrationError && error.cause !== undefined ? error.cause : error

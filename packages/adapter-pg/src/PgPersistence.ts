@@ -1,0 +1,138 @@
+/**
+ * Every persistence port of `@zhongbao/core` on PostgreSQL, through `@effect/sql`.
+ * The same code serves a PostgreSQL server and the embedded PGlite:
+ *
+ * ```ts
+ * import { PgPersistence } from "@zhongbao/adapter-pg"
+ * import { Zhongbao, Settings } from "@zhongbao/core"
+ *
+ * // a PostgreSQL server, configured from DATABASE_URL & co.
+ * const ports = PgPersistence.layerConfig()
+ * // or PGlite in a folder, for trying things out
+ * const embedded = PgPersistence.layerEmbedded({ dataDir: "./data" })
+ * // or the host's own SqlClient, tables in the schema "crowd"
+ * const hosted = PgPersistence.layer({ schema: "crowd" })
+ * ```
+ *
+ * Building a layer migrates its schema (see `PgMigrations`). The database holds
+ * the invariants on its own: unique keys, partial unique indexes (one active
+ * response, one open commission), foreign keys and checks. Concurrency is the
+ * database's: units of work are transactions (nested ones savepoints),
+ * `findByIdForUpdate` is `SELECT … FOR UPDATE`, versioned updates compare the
+ * version in their `WHERE`, numbers come from a counter row, the outbox is claimed
+ * with `FOR UPDATE SKIP LOCKED`.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import { Errors, FileStore, Persistence } from "@zhongbao/core"
+import { type ConfigError, Context, Effect, Layer } from "effect"
+import * as PgDatabase from "./PgDatabase.js"
+import * as PgMigrations from "./PgMigrations.js"
+import { makeConsultations, makeServiceLog } from "./internal/consultation.js"
+import { isSchemaName, makeDb } from "./internal/db.js"
+import { makeDemands } from "./internal/demands.js"
+import { makeFiles } from "./internal/files.js"
+import { makeOutbox } from "./internal/outbox.js"
+import { makeAccounts, makeManagers, makeMembers } from "./internal/parties.js"
+import { makeAudit, makeCommissions, makeIdempotency, makeNumbering } from "./internal/records.js"
+import { makeResponses } from "./internal/responses.js"
+import { makeRewards } from "./internal/rewards.js"
+import { makeStatistics } from "./internal/statistics.js"
+import { makeUnitOfWork } from "./internal/unitOfWork.js"
+
+/**
+ * Options of the ports.
+ *
+ * - `schema`: the PostgreSQL schema of every table (default `zhongbao`), created
+ *   if missing; a lower-case identifier;
+ * - `migrate`: whether building the layer runs the migrations (default `true`);
+ *   with `false` the host runs `PgMigrations.run` itself, e.g. in a deploy step.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly schema?: string | undefined
+  readonly migrate?: boolean | undefined
+}
+
+/**
+ * The ports over a client, without migrating.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePorts = (
+  client: SqlClient.SqlClient,
+  schema: string = PgMigrations.defaultSchema
+): Context.Context<Persistence.Ports> => {
+  const db = makeDb(client, schema)
+  return Context.make(Persistence.MemberRepository, makeMembers(db)).pipe(
+    Context.add(Persistence.AccountRepository, makeAccounts(db)),
+    Context.add(Persistence.TechnologyManagerRepository, makeManagers(db)),
+    Context.add(Persistence.DemandRepository, makeDemands(db)),
+    Context.add(Persistence.ResponseRepository, makeResponses(db)),
+    Context.add(Persistence.ConsultationRepository, makeConsultations(db)),
+    Context.add(Persistence.ServiceLogRepository, makeServiceLog(db)),
+    Context.add(Persistence.CommissionRepository, makeCommissions(db)),
+    Context.add(Persistence.AuditRepository, makeAudit(db)),
+    Context.add(Persistence.IdempotencyRepository, makeIdempotency(db)),
+    Context.add(Persistence.DemandNumbering, makeNumbering(db)),
+    Context.add(Persistence.Outbox, makeOutbox(db)),
+    Context.add(Persistence.RewardRepository, makeRewards(db)),
+    Context.add(Persistence.StatisticsSource, makeStatistics(db)),
+    Context.add(FileStore.FileStore, makeFiles(db)),
+    Context.add(Persistence.UnitOfWork, makeUnitOfWork(db))
+  )
+}
+
+/**
+ * Every port of `Persistence.Ports` over the `SqlClient` in context (a `PgClient`
+ * of the host, or one of `PgDatabase`), its schema migrated first.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<Persistence.Ports, Errors.InfrastructureError, SqlClient.SqlClient> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const schema = options.schema ?? PgMigrations.defaultSchema
+      if (options.migrate !== false) yield* PgMigrations.run({ schema })
+      else if (!isSchemaName(schema)) {
+        return yield* new Errors.InfrastructureError({
+          port: "PgPersistence",
+          message: "the schema name must be a lower-case identifier (a-z, 0-9, _; 63 characters at most)"
+        })
+      }
+      return makePorts(yield* SqlClient.SqlClient, schema)
+    })
+  )
+
+/**
+ * Every port over a PostgreSQL server configured from effect `Config`
+ * (`PgDatabase.config`: `DATABASE_URL`, `DATABASE_POOL_SIZE`,
+ * `DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Options & { readonly config?: Parameters<typeof PgDatabase.layerConfig>[0] } = {}
+): Layer.Layer<Persistence.Ports, ConfigError.ConfigError | Errors.InfrastructureError> =>
+  layer(options).pipe(Layer.provide(PgDatabase.layerConfig(options.config)))
+
+/**
+ * Every port over an embedded PGlite served by pglite-socket: in memory, or in
+ * `dataDir`; `maxConnections` is both the socket server's limit and the pool size
+ * (default 10). The database stops when the layer is released.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerEmbedded = (
+  options: Options & PgDatabase.EmbeddedOptions = {}
+): Layer.Layer<Persistence.Ports, Errors.InfrastructureError> =>
+  layer(options).pipe(Layer.provide(PgDatabase.layerEmbedded(options)))

@@ -1,0 +1,210 @@
+import { SqlClient, SqlError } from "@effect/sql"
+import { Errors } from "@zhongbao/core"
+import { DateTime, Effect, Option } from "effect"
+
+/** @internal A row as the driver returns it. */
+export type Row = Readonly<Record<string, unknown>>
+
+/** @internal The SQLSTATE of a failed statement, if the database answered one. */
+export const sqlState = (error: unknown): string | undefined => {
+  const cause = error instanceof SqlError.SqlError ? error.cause : error
+  const code =
+    typeof cause === "object" && cause !== null && "code" in cause
+      ? (cause as { code: unknown }).code
+      : undefined
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
+}
+
+/** @internal SQLSTATEs after which the whole transaction may simply run again. */
+export const retryableStates: ReadonlySet<string> = new Set(["40001", "40P01"])
+
+/** @internal Whether a failure (of a port, or a statement of the host) is a serialization failure or a deadlock. */
+export const isRetryable = (error: unknown): boolean => {
+  const state =
+    error instanceof Errors.InfrastructureError
+      ? sqlState(error.cause)
+      : error instanceof SqlError.SqlError
+        ? sqlState(error)
+        : undefined
+  return state !== undefined && retryableStates.has(state)
+}
+
+const describe = (error: SqlError.SqlError): string => {
+  const state = sqlState(error)
+  if (state === undefined) {
+    const text = `${error.message ?? ""} ${(error.cause as { message?: string } | undefined)?.message ?? ""}`
+    if (/timeout|timed out/i.test(text)) return "no database connection could be used in time"
+    if (/terminat|closed|not queryable|connection error|ECONNRESET|EPIPE/i.test(text))
+      return "the database connection was lost"
+    if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|connect/i.test(text))
+      return "the database could not be reached"
+    return "the database request failed"
+  }
+  if (retryableStates.has(state)) return "a concurrent transaction conflicted with this one"
+  if (state === "57014") return "the database cancelled the statement (timeout)"
+  if (state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") {
+    return "the database connection was lost"
+  }
+  if (state === "53300") return "the database has no free connection"
+  if (state === "25P02") return "the transaction was aborted by an earlier failure"
+  return `the database refused the request (SQLSTATE ${state})`
+}
+
+/**
+ * @internal
+ * An infrastructure error with a message safe to show: the operation and the kind
+ * of failure, never the statement or the values; the `SqlError` stays as `cause`.
+ */
+export const infrastructure = (operation: string, error: unknown): Errors.InfrastructureError => {
+  const port = operation.split(".")[0] ?? operation
+  const reason = error instanceof SqlError.SqlError ? describe(error) : "the database request failed"
+  return new Errors.InfrastructureError({ port, message: `${operation}: ${reason}`, cause: error })
+}
+
+/** @internal The constraint a unique violation names, if any. */
+const constraintOf = (error: SqlError.SqlError): string | undefined => {
+  const cause = error.cause as { constraint?: unknown } | undefined
+  return typeof cause?.constraint === "string" ? cause.constraint : undefined
+}
+
+/** @internal Validates a schema name: an unquoted PostgreSQL identifier in lower case. */
+export const isSchemaName = (name: string): boolean => /^[a-z_][a-z0-9_]{0,62}$/.test(name)
+
+/**
+ * @internal
+ * The adapter's access to the database: schema-qualified table names and
+ * statements whose failures are mapped to the ports' errors.
+ */
+export interface Db {
+  readonly sql: SqlClient.SqlClient
+  readonly schema: string
+  /** A table of the schema, quoted and qualified. */
+  readonly t: (table: string) => string
+  /** Runs a statement; every failure is an `InfrastructureError`. */
+  readonly query: (
+    operation: string,
+    text: string,
+    params?: ReadonlyArray<unknown>
+  ) => Effect.Effect<ReadonlyArray<Row>, Errors.InfrastructureError>
+  /** Runs a write; a unique violation (23505) is a `UniqueViolation` of `entity`. */
+  readonly write: (
+    operation: string,
+    entity: string,
+    text: string,
+    params?: ReadonlyArray<unknown>
+  ) => Effect.Effect<ReadonlyArray<Row>, Errors.InfrastructureError | Errors.UniqueViolation>
+  /** Whether the current fiber runs inside a transaction of this client. */
+  readonly inTransaction: Effect.Effect<boolean>
+}
+
+/** @internal */
+export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
+  const sql = client.withoutTransforms()
+  const quoted = `"${schema}"`
+  const run = (text: string, params: ReadonlyArray<unknown>) =>
+    sql.unsafe<Row>(text, params as Array<unknown>) as unknown as Effect.Effect<
+      ReadonlyArray<Row>,
+      SqlError.SqlError
+    >
+  return {
+    sql,
+    schema,
+    t: (table) => `${quoted}.${table}`,
+    query: (operation, text, params = []) =>
+      Effect.mapError(run(text, params), (error) => infrastructure(operation, error)),
+    write: (operation, entity, text, params = []) =>
+      Effect.mapError(run(text, params), (error) =>
+        sqlState(error) === "23505"
+          ? new Errors.UniqueViolation({ entity, key: constraintOf(error) ?? "unique" })
+          : infrastructure(operation, error)
+      ),
+    inTransaction: Effect.map(Effect.serviceOption(SqlClient.TransactionConnection), Option.isSome)
+  }
+}
+
+/** @internal Collects the parameters of a statement built piece by piece. */
+export class Params {
+  readonly values: Array<unknown> = []
+  /** Adds a value and answers its placeholder. */
+  add(value: unknown): string {
+    this.values.push(value)
+    return `$${this.values.length}`
+  }
+}
+
+/*
+ * Column codecs. Values are selected as text where the driver's parser could be
+ * configured differently by a host (instants, dates, bigints, JSON, arrays), so the
+ * adapter reads the same values whatever `types` the host's pool has.
+ */
+
+/** @internal An instant as epoch milliseconds, in text. */
+export const selTs = (column: string, as: string = column.replace(/^.*\./, "")) =>
+  `(extract(epoch from ${column}) * 1000)::int8::text AS ${as}`
+
+/** @internal A date as `YYYY-MM-DD`. */
+export const selDate = (column: string, as: string = column.replace(/^.*\./, "")) =>
+  `to_char(${column}, 'YYYY-MM-DD') AS ${as}`
+
+/** @internal A bigint, JSON or array value as text. */
+export const selText = (column: string, as: string = column.replace(/^.*\./, "")) =>
+  `${column}::text AS ${as}`
+
+/** @internal A `text[]` as JSON text. */
+export const selArray = (column: string, as: string = column.replace(/^.*\./, "")) =>
+  `to_json(${column})::text AS ${as}`
+
+/** @internal An instant parameter. */
+export const ts = (value: DateTime.Utc): string => DateTime.formatIso(value)
+
+/** @internal A nullable instant parameter. */
+export const tsOrNull = (value: DateTime.Utc | null): string | null => (value === null ? null : ts(value))
+
+/** @internal Readers of row values selected with the codecs above. */
+export const read = {
+  str: (row: Row, key: string): string => row[key] as string,
+  strOrNull: (row: Row, key: string): string | null => (row[key] ?? null) as string | null,
+  int: (row: Row, key: string): number => Number(row[key]),
+  intOrNull: (row: Row, key: string): number | null => (row[key] === null ? null : Number(row[key])),
+  bool: (row: Row, key: string): boolean => row[key] === true,
+  ts: (row: Row, key: string): DateTime.Utc => DateTime.unsafeMake(Number(row[key])),
+  tsOrNull: (row: Row, key: string): DateTime.Utc | null =>
+    row[key] === null || row[key] === undefined ? null : DateTime.unsafeMake(Number(row[key])),
+  json: (row: Row, key: string): unknown => (row[key] === null ? null : JSON.parse(row[key] as string)),
+  strings: (row: Row, key: string): ReadonlyArray<string> => JSON.parse(row[key] as string) as Array<string>,
+  stringsOrNull: (row: Row, key: string): ReadonlyArray<string> | null =>
+    row[key] === null ? null : (JSON.parse(row[key] as string) as Array<string>)
+}
+
+/**
+ * @internal
+ * The comparison that continues a list after a cursor position of `(key, id)`:
+ * `>` ascending, `<` descending; `undefined` when the position cannot be such a key
+ * (the list is then empty, as no row sorts after a position that does not exist).
+ */
+export const after = (
+  p: Params,
+  keyColumn: string,
+  idColumn: string,
+  position: ReadonlyArray<string | number | null> | undefined,
+  kind: "ts" | "date",
+  descending: boolean
+): string | undefined | null => {
+  if (position === undefined) return null
+  const [key, id] = position
+  if (typeof id !== "string" || position.length !== 2) return undefined
+  let value: string
+  if (kind === "ts") {
+    if (typeof key !== "number" || !Number.isFinite(key) || Math.abs(key) > 8.64e15) return undefined
+    value = `${p.add(new Date(key).toISOString())}::timestamptz`
+  } else {
+    if (typeof key !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(key) || Number.isNaN(Date.parse(key))) {
+      return undefined
+    }
+    value = `${p.add(key)}::date`
+  }
+  return `(${keyColumn}, ${idColumn}) ${descending ? "<" : ">"} (${value}, ${p.add(id)})`
+}
+
+/** @internal A `LIMIT` clause for a non-negative integer. */
+export const limit = (p: Params, n: number): string => `LIMIT ${p.add(Math.max(0, Math.floor(n)))}`

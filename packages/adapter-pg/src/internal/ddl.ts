@@ -1,0 +1,339 @@
+/**
+ * @internal
+ * The DDL of every migration, as multi-statement SQL (sent in one round trip each).
+ * `s` is the quoted schema, `x` the quoted schema that holds pg_trgm's operator
+ * classes. Ids and other keys compared in lists use the "C" collation, so that the
+ * database orders them as JavaScript compares strings (the cursors' order).
+ */
+
+/** @internal Members, accounts and technology managers. */
+export const parties = (s: string): string => `
+CREATE TABLE ${s}.member (
+  id text COLLATE "C" PRIMARY KEY,
+  kind text NOT NULL CONSTRAINT member_kind_check
+    CHECK (kind IN ('transfer_institution', 'enterprise', 'research_institute', 'service_institution', 'expert')),
+  name text NOT NULL,
+  region text,
+  registered boolean NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX member_created ON ${s}.member (created_at, id);
+CREATE INDEX member_kind_created ON ${s}.member (kind, created_at, id);
+
+CREATE TABLE ${s}.account (
+  id text COLLATE "C" PRIMARY KEY,
+  member_id text COLLATE "C" REFERENCES ${s}.member (id),
+  role text NOT NULL CONSTRAINT account_role_check CHECK (role IN ('member', 'operator')),
+  name text NOT NULL,
+  phone text NOT NULL,
+  active boolean NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX account_member ON ${s}.account (member_id);
+
+CREATE TABLE ${s}.technology_manager (
+  id text COLLATE "C" PRIMARY KEY,
+  institution_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  name text NOT NULL,
+  phone text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX technology_manager_institution ON ${s}.technology_manager (institution_id, created_at, id);
+`
+
+/** @internal Demands, their numbering, responses, consultation and the service log. */
+export const demands = (s: string, x: string): string => `
+CREATE TABLE ${s}.demand (
+  id text COLLATE "C" PRIMARY KEY,
+  publisher_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  created_by text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  title text NOT NULL,
+  main_problem text NOT NULL,
+  key_technology text NOT NULL,
+  expected_goal text NOT NULL,
+  keywords text[] NOT NULL,
+  field text NOT NULL,
+  intended_investment bigint CONSTRAINT demand_intended_investment_check CHECK (intended_investment >= 0),
+  solving_way text CONSTRAINT demand_solving_way_check
+    CHECK (solving_way IN ('independent_rd', 'commissioned_rd', 'cooperative_rd', 'other')),
+  region text,
+  response_deadline date NOT NULL,
+  service_mode text NOT NULL,
+  technology_manager_id text COLLATE "C" REFERENCES ${s}.technology_manager (id),
+  client_id text COLLATE "C" REFERENCES ${s}.member (id),
+  attachments text[],
+  contact_name text,
+  contact_phone text,
+  state text NOT NULL CONSTRAINT demand_state_check
+    CHECK (state IN ('draft', 'pending_review', 'published', 'rejected', 'solved')),
+  number text COLLATE "C" CONSTRAINT demand_number_key UNIQUE,
+  round integer NOT NULL CHECK (round >= 1),
+  rejection_reason text,
+  submitted_at timestamptz,
+  approved_at timestamptz,
+  first_published_at timestamptz,
+  intake_closed_at timestamptz,
+  first_adopted_at timestamptz,
+  selection_ended_at timestamptz,
+  outcome text CONSTRAINT demand_outcome_check CHECK (outcome IN ('unsolved', 'solved')),
+  service_fee bigint CONSTRAINT demand_service_fee_check CHECK (service_fee >= 0),
+  closed_at timestamptz,
+  response_count integer NOT NULL CHECK (response_count >= 0),
+  adopted_count integer NOT NULL CHECK (adopted_count >= 0),
+  version integer NOT NULL CHECK (version >= 1),
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  search_text text NOT NULL,
+  search_grams text[] NOT NULL,
+  CONSTRAINT demand_contact_check CHECK ((contact_name IS NULL) = (contact_phone IS NULL)),
+  CONSTRAINT demand_number_when_public_check CHECK (state NOT IN ('published', 'solved') OR number IS NOT NULL)
+);
+-- the public hall: published and solved demands, by publication or deadline
+-- (also R62's cohort: the demands first published in a period)
+CREATE INDEX demand_published ON ${s}.demand (first_published_at, id) WHERE first_published_at IS NOT NULL;
+CREATE INDEX demand_hall_deadline ON ${s}.demand (response_deadline, id)
+  WHERE state IN ('published', 'solved');
+CREATE INDEX demand_hall_field ON ${s}.demand (field, first_published_at, id)
+  WHERE state IN ('published', 'solved');
+CREATE INDEX demand_hall_region ON ${s}.demand (region, first_published_at, id)
+  WHERE state IN ('published', 'solved');
+-- keyword search: trigrams for keywords of 3 characters or more, grams for 1 or 2
+CREATE INDEX demand_search_trgm ON ${s}.demand USING gin (search_text ${x}.gin_trgm_ops);
+CREATE INDEX demand_search_grams ON ${s}.demand USING gin (search_grams);
+-- my demands (publisher, client), operators' lists, the sweeper
+CREATE INDEX demand_publisher ON ${s}.demand (publisher_id, created_at, id);
+CREATE INDEX demand_client ON ${s}.demand (client_id, created_at, id) WHERE client_id IS NOT NULL;
+CREATE INDEX demand_created ON ${s}.demand (created_at, id);
+CREATE INDEX demand_state_created ON ${s}.demand (state, created_at, id);
+CREATE INDEX demand_selection_open ON ${s}.demand (response_deadline, id)
+  WHERE state = 'published' AND selection_ended_at IS NULL;
+
+CREATE TABLE ${s}.demand_number_counter (
+  prefix text COLLATE "C" NOT NULL,
+  year integer NOT NULL,
+  last integer NOT NULL CHECK (last >= 1),
+  PRIMARY KEY (prefix, year)
+);
+
+CREATE TABLE ${s}.response (
+  id text COLLATE "C" PRIMARY KEY,
+  demand_id text COLLATE "C" NOT NULL REFERENCES ${s}.demand (id),
+  demand_publisher_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  round integer NOT NULL CHECK (round >= 1),
+  responder_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  responder_account_id text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  proposal_title text NOT NULL,
+  proposal_content text NOT NULL,
+  proposal_attachments text[],
+  status text NOT NULL CONSTRAINT response_status_check
+    CHECK (status IN ('submitted', 'adopted', 'not_adopted', 'withdrawn')),
+  feedback_reason text CONSTRAINT response_feedback_reason_check
+    CHECK (feedback_reason IN ('not_relevant', 'cost_too_high', 'maturity_too_low', 'ip_conflict', 'other')),
+  feedback_text text,
+  submitted_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  adopted_at timestamptz,
+  version integer NOT NULL CHECK (version >= 1),
+  CONSTRAINT response_feedback_check CHECK (feedback_reason IS NOT NULL OR feedback_text IS NULL)
+);
+-- R21: one response that is not withdrawn per responder and round
+CREATE UNIQUE INDEX response_active_key ON ${s}.response (demand_id, round, responder_id)
+  WHERE status <> 'withdrawn';
+CREATE INDEX response_publisher ON ${s}.response (demand_publisher_id, submitted_at, id);
+CREATE INDEX response_responder ON ${s}.response (responder_id, submitted_at, id);
+CREATE INDEX response_demand ON ${s}.response (demand_id, submitted_at, id);
+
+CREATE TABLE ${s}.thread (
+  id text COLLATE "C" PRIMARY KEY,
+  demand_id text COLLATE "C" NOT NULL REFERENCES ${s}.demand (id),
+  demand_publisher_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  responder_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  message_count integer NOT NULL CHECK (message_count >= 0),
+  created_at timestamptz NOT NULL,
+  last_message_at timestamptz NOT NULL,
+  CONSTRAINT thread_demand_responder_key UNIQUE (demand_id, responder_id)
+);
+CREATE INDEX thread_demand ON ${s}.thread (demand_id, last_message_at, id);
+CREATE INDEX thread_responder ON ${s}.thread (responder_id, last_message_at, id);
+CREATE INDEX thread_last_message ON ${s}.thread (last_message_at, id);
+
+CREATE TABLE ${s}.message (
+  id text COLLATE "C" PRIMARY KEY,
+  thread_id text COLLATE "C" NOT NULL REFERENCES ${s}.thread (id),
+  seq integer NOT NULL CHECK (seq >= 1),
+  author_account_id text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  side text NOT NULL CONSTRAINT message_side_check CHECK (side IN ('responder', 'demand')),
+  text text NOT NULL,
+  at timestamptz NOT NULL,
+  CONSTRAINT message_thread_seq_key UNIQUE (thread_id, seq)
+);
+
+CREATE TABLE ${s}.service_log_entry (
+  id text COLLATE "C" PRIMARY KEY,
+  demand_id text COLLATE "C" NOT NULL REFERENCES ${s}.demand (id),
+  seq integer NOT NULL CHECK (seq >= 1),
+  date date NOT NULL,
+  text text NOT NULL,
+  attachments text[] NOT NULL,
+  author_account_id text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  at timestamptz NOT NULL,
+  CONSTRAINT service_log_entry_demand_seq_key UNIQUE (demand_id, seq)
+);
+`
+
+/** @internal Commissions, the audit trail, idempotency records and the outbox. */
+export const records = (s: string): string => `
+CREATE TABLE ${s}.commission (
+  id text COLLATE "C" PRIMARY KEY,
+  enterprise_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  institution_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  message text NOT NULL,
+  state text NOT NULL CONSTRAINT commission_state_check
+    CHECK (state IN ('requested', 'active', 'declined', 'ended')),
+  requested_by text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  created_at timestamptz NOT NULL,
+  decided_at timestamptz,
+  ended_at timestamptz,
+  ended_by text COLLATE "C" REFERENCES ${s}.member (id),
+  version integer NOT NULL CHECK (version >= 1)
+);
+-- R40: one open (requested or active) commission per enterprise and institution
+CREATE UNIQUE INDEX commission_open_key ON ${s}.commission (enterprise_id, institution_id)
+  WHERE state IN ('requested', 'active');
+CREATE INDEX commission_enterprise ON ${s}.commission (enterprise_id, created_at, id);
+CREATE INDEX commission_institution ON ${s}.commission (institution_id, created_at, id);
+
+-- R60: append-only; ids are kept as written (the sweeper acts as the account "system")
+CREATE TABLE ${s}.audit_event (
+  id text COLLATE "C" PRIMARY KEY,
+  at timestamptz NOT NULL,
+  actor_account_id text NOT NULL,
+  actor_member_id text,
+  on_behalf_of text,
+  entity text NOT NULL,
+  entity_id text NOT NULL,
+  demand_id text COLLATE "C",
+  members text[] NOT NULL,
+  action text NOT NULL,
+  before text,
+  after text,
+  reason text
+);
+CREATE INDEX audit_event_at ON ${s}.audit_event (at, id);
+CREATE INDEX audit_event_demand ON ${s}.audit_event (demand_id, at, id) WHERE demand_id IS NOT NULL;
+CREATE TABLE ${s}.audit_event_member (
+  member_id text COLLATE "C" NOT NULL,
+  at timestamptz NOT NULL,
+  event_id text COLLATE "C" NOT NULL REFERENCES ${s}.audit_event (id),
+  PRIMARY KEY (member_id, at, event_id)
+);
+
+CREATE TABLE ${s}.idempotency_record (
+  account_id text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  key text COLLATE "C" NOT NULL,
+  fingerprint text NOT NULL,
+  result json,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (account_id, key)
+);
+CREATE INDEX idempotency_record_created ON ${s}.idempotency_record (created_at);
+
+CREATE TABLE ${s}.outbox_message (
+  id text COLLATE "C" PRIMARY KEY,
+  event text NOT NULL,
+  dedupe_key text COLLATE "C" NOT NULL CONSTRAINT outbox_message_dedupe_key UNIQUE,
+  recipient_phone text NOT NULL,
+  template_id text NOT NULL,
+  params jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  status text NOT NULL CONSTRAINT outbox_message_status_check CHECK (status IN ('pending', 'sent', 'dead')),
+  attempts integer NOT NULL CHECK (attempts >= 0),
+  unknown_outcomes integer NOT NULL CHECK (unknown_outcomes >= 0),
+  next_attempt_at timestamptz NOT NULL,
+  lease_owner text,
+  lease_until timestamptz,
+  last_error text,
+  provider_message_id text,
+  sent_at timestamptz,
+  dead_at timestamptz,
+  CONSTRAINT outbox_message_lease_check CHECK ((lease_owner IS NULL) = (lease_until IS NULL)),
+  CONSTRAINT outbox_message_sent_check CHECK (status <> 'sent' OR sent_at IS NOT NULL),
+  CONSTRAINT outbox_message_dead_check CHECK (status <> 'dead' OR dead_at IS NOT NULL)
+);
+-- claims: pending messages in the order they became claimable
+CREATE INDEX outbox_message_due ON ${s}.outbox_message ((greatest(next_attempt_at, lease_until)), id)
+  WHERE status = 'pending';
+CREATE INDEX outbox_message_created ON ${s}.outbox_message (created_at, id);
+CREATE INDEX outbox_message_dead ON ${s}.outbox_message (created_at, id) WHERE status = 'dead';
+`
+
+/** @internal Reward rounds, institution profiles, applications and stored files. */
+export const rewards = (s: string): string => `
+CREATE TABLE ${s}.reward_round (
+  id text COLLATE "C" PRIMARY KEY,
+  title text NOT NULL,
+  rules text NOT NULL,
+  period_start date NOT NULL,
+  period_end date NOT NULL,
+  application_deadline date NOT NULL,
+  state text NOT NULL CONSTRAINT reward_round_state_check CHECK (state IN ('open', 'closed')),
+  opened_by text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  opened_at timestamptz NOT NULL,
+  closed_by text COLLATE "C" REFERENCES ${s}.account (id),
+  closed_at timestamptz,
+  version integer NOT NULL CHECK (version >= 1)
+);
+CREATE INDEX reward_round_opened ON ${s}.reward_round (opened_at, id);
+
+CREATE TABLE ${s}.institution_profile (
+  member_id text COLLATE "C" PRIMARY KEY REFERENCES ${s}.member (id),
+  info jsonb NOT NULL,
+  updated_by text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  updated_at timestamptz NOT NULL,
+  version integer NOT NULL CHECK (version >= 1)
+);
+
+CREATE TABLE ${s}.reward_application (
+  id text COLLATE "C" PRIMARY KEY,
+  round_id text COLLATE "C" NOT NULL REFERENCES ${s}.reward_round (id),
+  institution_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  state text NOT NULL CONSTRAINT reward_application_state_check
+    CHECK (state IN ('draft', 'submitted', 'approved', 'rejected')),
+  items jsonb NOT NULL,
+  note text,
+  profile jsonb,
+  amount bigint CONSTRAINT reward_application_amount_check CHECK (amount >= 0),
+  rejection_reason text,
+  created_by text COLLATE "C" NOT NULL REFERENCES ${s}.account (id),
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  submitted_at timestamptz,
+  decided_by text COLLATE "C" REFERENCES ${s}.account (id),
+  decided_at timestamptz,
+  version integer NOT NULL CHECK (version >= 1),
+  -- R52: one application per institution and round
+  CONSTRAINT reward_application_round_institution_key UNIQUE (round_id, institution_id)
+);
+CREATE INDEX reward_application_institution ON ${s}.reward_application (institution_id, created_at, id);
+CREATE INDEX reward_application_round ON ${s}.reward_application (round_id, created_at, id);
+
+-- R54: files are written once; bytes are stored uncompressed out of line
+CREATE TABLE ${s}.stored_file (
+  id text COLLATE "C" PRIMARY KEY,
+  owner_member_id text COLLATE "C" NOT NULL REFERENCES ${s}.member (id),
+  name text NOT NULL,
+  content_type text NOT NULL CONSTRAINT stored_file_content_type_check CHECK (content_type IN (
+    'application/pdf', 'image/png', 'image/jpeg', 'image/gif', 'image/webp',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+    'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint'
+  )),
+  size bigint NOT NULL,
+  sha256 text NOT NULL CONSTRAINT stored_file_sha256_check CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz NOT NULL,
+  bytes bytea NOT NULL,
+  CONSTRAINT stored_file_size_check CHECK (size = octet_length(bytes))
+);
+ALTER TABLE ${s}.stored_file ALTER COLUMN bytes SET STORAGE EXTERNAL;
+`

@@ -1,0 +1,184 @@
+import { type Ids, type Notification, Persistence } from "@zhongbao/core"
+import { type Context, DateTime, Effect, Option } from "effect"
+import { after, type Db, limit, Params, type Row, read, selText, selTs, ts } from "./db.js"
+
+const columns = (a: string) =>
+  [
+    `${a}.id`,
+    `${a}.event`,
+    `${a}.dedupe_key`,
+    `${a}.recipient_phone`,
+    `${a}.template_id`,
+    selText(`${a}.params`),
+    selTs(`${a}.created_at`),
+    `${a}.status`,
+    `${a}.attempts`,
+    `${a}.unknown_outcomes`,
+    selTs(`${a}.next_attempt_at`),
+    `${a}.lease_owner`,
+    selTs(`${a}.lease_until`),
+    `${a}.last_error`,
+    `${a}.provider_message_id`,
+    selTs(`${a}.sent_at`),
+    selTs(`${a}.dead_at`)
+  ].join(", ")
+
+const toMessage = (r: Row): Notification.OutboxMessage => ({
+  id: read.str(r, "id") as Ids.OutboxMessageId,
+  event: read.str(r, "event") as Notification.OutboxMessage["event"],
+  dedupeKey: read.str(r, "dedupe_key"),
+  recipientPhone: read.str(r, "recipient_phone"),
+  templateId: read.str(r, "template_id"),
+  params: read.json(r, "params") as Record<string, string>,
+  createdAt: read.ts(r, "created_at")
+})
+
+const toTracked = (r: Row): Notification.Tracked => ({
+  message: toMessage(r),
+  delivery: {
+    messageId: read.str(r, "id") as Ids.OutboxMessageId,
+    status: read.str(r, "status") as Notification.DeliveryStatus,
+    attempts: read.int(r, "attempts"),
+    unknownOutcomes: read.int(r, "unknown_outcomes"),
+    nextAttemptAt: read.ts(r, "next_attempt_at"),
+    leaseOwner: read.strOrNull(r, "lease_owner"),
+    leaseUntil: read.tsOrNull(r, "lease_until"),
+    lastError: read.strOrNull(r, "last_error"),
+    providerMessageId: read.strOrNull(r, "provider_message_id"),
+    sentAt: read.tsOrNull(r, "sent_at"),
+    deadAt: read.tsOrNull(r, "dead_at")
+  }
+})
+
+/**
+ * @internal
+ * The outbox (R64): one row per message with its delivery state. Claims lease the
+ * due rows with `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers never wait for
+ * each other nor take the same row; settlements are one conditional update that
+ * counts the attempt whoever settles.
+ */
+export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
+  const outbox = db.t("outbox_message")
+  const all = columns("o")
+  const due = "greatest(o.next_attempt_at, o.lease_until)"
+
+  return Persistence.Outbox.of({
+    enqueue: (messages) =>
+      messages.length === 0
+        ? Effect.void
+        : Effect.asVoid(
+            db.query(
+              "Outbox.enqueue",
+              `INSERT INTO ${outbox} (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
+                 status, attempts, unknown_outcomes, next_attempt_at)
+               SELECT id, event, dedupe_key, recipient_phone, template_id, params::jsonb, created_at, 'pending', 0, 0,
+                 created_at
+               FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+                 WITH ORDINALITY AS m (id, event, dedupe_key, recipient_phone, template_id, params, created_at, n)
+               ORDER BY n
+               ON CONFLICT (dedupe_key) DO NOTHING`,
+              [
+                messages.map((m) => m.id),
+                messages.map((m) => m.event),
+                messages.map((m) => m.dedupeKey),
+                messages.map((m) => m.recipientPhone),
+                messages.map((m) => m.templateId),
+                messages.map((m) => JSON.stringify(m.params)),
+                messages.map((m) => ts(m.createdAt))
+              ]
+            )
+          ),
+    list: (range) => {
+      const p = new Params()
+      const cursor = after(p, "o.created_at", "o.id", range.after, "ts", false)
+      if (cursor === undefined) return Effect.succeed([])
+      return Effect.map(
+        db.query(
+          "Outbox.list",
+          `SELECT ${all} FROM ${outbox} o ${cursor === null ? "" : `WHERE ${cursor}`}
+           ORDER BY o.created_at, o.id ${limit(p, range.limit)}`,
+          p.values
+        ),
+        (rows) => rows.map(toMessage)
+      )
+    },
+    claim: ({ leaseMillis, limit: count, now, owner }) =>
+      count <= 0
+        ? Effect.succeed([])
+        : Effect.map(
+            db.query(
+              "Outbox.claim",
+              `WITH due AS (
+                 SELECT o.id, ${due} AS available_at FROM ${outbox} o
+                 WHERE o.status = 'pending' AND ${due} <= $1::timestamptz
+                 ORDER BY ${due}, o.id
+                 LIMIT $2
+                 FOR UPDATE SKIP LOCKED),
+               claimed AS (
+                 UPDATE ${outbox} o SET lease_owner = $3, lease_until = $4::timestamptz
+                 FROM due WHERE o.id = due.id
+                 RETURNING ${all}, due.available_at)
+               SELECT * FROM claimed ORDER BY available_at, id`,
+              [ts(now), Math.floor(count), owner, ts(DateTime.add(now, { millis: leaseMillis }))]
+            ),
+            (rows) => rows.map(toTracked)
+          ),
+    settle: (id, owner, s) =>
+      Effect.map(
+        db.query(
+          "Outbox.settle",
+          `WITH current AS (
+             SELECT id, (status = 'pending' AND lease_owner = $2) AS held FROM ${outbox} WHERE id = $1 FOR UPDATE),
+           settled AS (
+             UPDATE ${outbox} o SET
+               attempts = o.attempts + 1,
+               unknown_outcomes = o.unknown_outcomes + CASE WHEN c.held AND NOT $4::bool THEN 0 ELSE 1 END,
+               status = CASE WHEN c.held THEN $3 ELSE o.status END,
+               lease_owner = CASE WHEN c.held THEN NULL ELSE o.lease_owner END,
+               lease_until = CASE WHEN c.held THEN NULL ELSE o.lease_until END,
+               next_attempt_at = CASE WHEN c.held AND $3 = 'pending' THEN $5::timestamptz ELSE o.next_attempt_at END,
+               last_error = CASE WHEN c.held THEN $6 ELSE o.last_error END,
+               sent_at = CASE WHEN c.held AND $3 = 'sent' THEN $7::timestamptz ELSE o.sent_at END,
+               provider_message_id = CASE WHEN c.held AND $3 = 'sent' THEN $8 ELSE o.provider_message_id END,
+               dead_at = CASE WHEN c.held AND $3 = 'dead' THEN $7::timestamptz ELSE o.dead_at END
+             FROM current c WHERE o.id = c.id
+             RETURNING c.held)
+           SELECT held FROM settled`,
+          s._tag === "Sent"
+            ? [id, owner, "sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId]
+            : s._tag === "Retry"
+              ? [id, owner, "pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null]
+              : [id, owner, "dead", s.unknownOutcome, null, s.error, ts(s.at), null]
+        ),
+        (rows) => rows[0]?.held === true
+      ),
+    find: (id) =>
+      Effect.map(db.query("Outbox.find", `SELECT ${all} FROM ${outbox} o WHERE o.id = $1`, [id]), (rows) =>
+        Option.map(Option.fromNullable(rows[0]), toTracked)
+      ),
+    listDead: (range) => {
+      const p = new Params()
+      const cursor = after(p, "o.created_at", "o.id", range.after, "ts", false)
+      if (cursor === undefined) return Effect.succeed([])
+      return Effect.map(
+        db.query(
+          "Outbox.listDead",
+          `SELECT ${all} FROM ${outbox} o WHERE o.status = 'dead' ${cursor === null ? "" : `AND ${cursor}`}
+           ORDER BY o.created_at, o.id ${limit(p, range.limit)}`,
+          p.values
+        ),
+        (rows) => rows.map(toTracked)
+      )
+    },
+    requeue: (id, now) =>
+      Effect.map(
+        db.query(
+          "Outbox.requeue",
+          `UPDATE ${outbox} SET status = 'pending', attempts = 0, next_attempt_at = $2::timestamptz, dead_at = NULL
+           WHERE id = $1 AND status = 'dead' RETURNING id`,
+          [id, ts(now)]
+        ),
+        (rows) => rows.length > 0
+      )
+  })
+}

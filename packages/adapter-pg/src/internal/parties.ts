@@ -1,0 +1,170 @@
+import { type Ids, type Member, Persistence } from "@zhongbao/core"
+import { type Context, Effect, Option } from "effect"
+import { after, type Db, limit, Params, type Row, read, selTs, ts } from "./db.js"
+import { expectOne } from "./writes.js"
+
+const memberColumns = `id, kind, name, region, registered, ${selTs("created_at")}`
+
+const toMember = (r: Row): Member.Member => ({
+  id: read.str(r, "id") as Ids.MemberId,
+  kind: read.str(r, "kind") as Member.MemberKind,
+  name: read.str(r, "name"),
+  region: read.strOrNull(r, "region"),
+  registered: read.bool(r, "registered"),
+  createdAt: read.ts(r, "created_at")
+})
+
+const accountColumns = `id, member_id, role, name, phone, active, ${selTs("created_at")}`
+
+const toAccount = (r: Row): Member.Account => ({
+  id: read.str(r, "id") as Ids.AccountId,
+  memberId: read.strOrNull(r, "member_id") as Ids.MemberId | null,
+  role: read.str(r, "role") as Member.Account["role"],
+  name: read.str(r, "name"),
+  phone: read.str(r, "phone") as Member.PhoneNumber,
+  active: read.bool(r, "active"),
+  createdAt: read.ts(r, "created_at")
+})
+
+const managerColumns = `id, institution_id, name, phone, ${selTs("created_at")}`
+
+const toManager = (r: Row): Member.TechnologyManager => ({
+  id: read.str(r, "id") as Ids.TechnologyManagerId,
+  institutionId: read.str(r, "institution_id") as Ids.MemberId,
+  name: read.str(r, "name"),
+  phone: read.str(r, "phone") as Member.PhoneNumber,
+  createdAt: read.ts(r, "created_at")
+})
+
+/** @internal */
+export const makeMembers = (db: Db): Context.Tag.Service<Persistence.MemberRepository> => {
+  const member = db.t("member")
+  return Persistence.MemberRepository.of({
+    insert: (m) =>
+      Effect.flatMap(
+        db.write(
+          "MemberRepository.insert",
+          "member",
+          `INSERT INTO ${member} (id, kind, name, region, registered, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
+          [m.id, m.kind, m.name, m.region, m.registered, ts(m.createdAt)]
+        ),
+        expectOne("member", m.id)
+      ),
+    update: (m) =>
+      Effect.asVoid(
+        db.write(
+          "MemberRepository.update",
+          "member",
+          `UPDATE ${member} SET kind = $2, name = $3, region = $4, registered = $5, created_at = $6::timestamptz
+           WHERE id = $1`,
+          [m.id, m.kind, m.name, m.region, m.registered, ts(m.createdAt)]
+        )
+      ),
+    findById: (id) =>
+      Effect.map(
+        db.query("MemberRepository.findById", `SELECT ${memberColumns} FROM ${member} WHERE id = $1`, [id]),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toMember)
+      ),
+    list: (q) => {
+      const p = new Params()
+      const where: Array<string> = []
+      if (q.kind !== undefined) where.push(`kind = ${p.add(q.kind)}`)
+      if (q.registered !== undefined) where.push(`registered = ${p.add(q.registered)}`)
+      const cursor = after(p, "m.created_at", "m.id", q.after, "ts", false)
+      if (cursor === undefined) return Effect.succeed([])
+      if (cursor !== null) where.push(cursor)
+      return Effect.map(
+        db.query(
+          "MemberRepository.list",
+          `SELECT ${memberColumns} FROM ${member} m
+           ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+           ORDER BY m.created_at, m.id ${limit(p, q.limit)}`,
+          p.values
+        ),
+        (rows) => rows.map(toMember)
+      )
+    }
+  })
+}
+
+/** @internal */
+export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRepository> => {
+  const account = db.t("account")
+  return Persistence.AccountRepository.of({
+    insert: (a) =>
+      Effect.flatMap(
+        db.write(
+          "AccountRepository.insert",
+          "account",
+          `INSERT INTO ${account} (id, member_id, role, name, phone, active, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
+          [a.id, a.memberId, a.role, a.name, a.phone, a.active, ts(a.createdAt)]
+        ),
+        expectOne("account", a.id)
+      ),
+    update: (a) =>
+      Effect.asVoid(
+        db.write(
+          "AccountRepository.update",
+          "account",
+          `UPDATE ${account}
+           SET member_id = $2, role = $3, name = $4, phone = $5, active = $6, created_at = $7::timestamptz
+           WHERE id = $1`,
+          [a.id, a.memberId, a.role, a.name, a.phone, a.active, ts(a.createdAt)]
+        )
+      ),
+    findById: (id) =>
+      Effect.map(
+        db.query("AccountRepository.findById", `SELECT ${accountColumns} FROM ${account} WHERE id = $1`, [
+          id
+        ]),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toAccount)
+      ),
+    listByMember: (memberId) =>
+      Effect.map(
+        db.query(
+          "AccountRepository.listByMember",
+          `SELECT ${accountColumns} FROM ${account} a WHERE a.member_id = $1 ORDER BY a.created_at, a.id`,
+          [memberId]
+        ),
+        (rows) => rows.map(toAccount)
+      )
+  })
+}
+
+/** @internal */
+export const makeManagers = (db: Db): Context.Tag.Service<Persistence.TechnologyManagerRepository> => {
+  const manager = db.t("technology_manager")
+  return Persistence.TechnologyManagerRepository.of({
+    insert: (m) =>
+      Effect.flatMap(
+        db.write(
+          "TechnologyManagerRepository.insert",
+          "technology_manager",
+          `INSERT INTO ${manager} (id, institution_id, name, phone, created_at)
+           VALUES ($1, $2, $3, $4, $5::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
+          [m.id, m.institutionId, m.name, m.phone, ts(m.createdAt)]
+        ),
+        expectOne("technology_manager", m.id)
+      ),
+    findById: (id) =>
+      Effect.map(
+        db.query(
+          "TechnologyManagerRepository.findById",
+          `SELECT ${managerColumns} FROM ${manager} WHERE id = $1`,
+          [id]
+        ),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
+      ),
+    listByInstitution: (institutionId) =>
+      Effect.map(
+        db.query(
+          "TechnologyManagerRepository.listByInstitution",
+          `SELECT ${managerColumns} FROM ${manager} m WHERE m.institution_id = $1 ORDER BY m.created_at, m.id`,
+          [institutionId]
+        ),
+        (rows) => rows.map(toManager)
+      )
+  })
+}

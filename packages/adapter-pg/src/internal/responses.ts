@@ -1,0 +1,168 @@
+import { type Ids, Persistence, type Response } from "@zhongbao/core"
+import { type Context, Effect, Option } from "effect"
+import { after, type Db, limit, Params, type Row, read, selArray, selTs, ts, tsOrNull } from "./db.js"
+import { expectOne, versioned } from "./writes.js"
+
+const columns = [
+  "id",
+  "demand_id",
+  "demand_publisher_id",
+  "round",
+  "responder_id",
+  "responder_account_id",
+  "proposal_title",
+  "proposal_content",
+  selArray("proposal_attachments"),
+  "status",
+  "feedback_reason",
+  "feedback_text",
+  selTs("submitted_at"),
+  selTs("updated_at"),
+  selTs("adopted_at"),
+  "version"
+].join(", ")
+
+const toResponse = (r: Row): Response.Response => {
+  const attachments = read.stringsOrNull(r, "proposal_attachments")
+  const reason = read.strOrNull(r, "feedback_reason")
+  const text = read.strOrNull(r, "feedback_text")
+  return {
+    id: read.str(r, "id") as Ids.ResponseId,
+    demandId: read.str(r, "demand_id") as Ids.DemandId,
+    demandPublisherId: read.str(r, "demand_publisher_id") as Ids.MemberId,
+    round: read.int(r, "round"),
+    responderId: read.str(r, "responder_id") as Ids.MemberId,
+    responderAccountId: read.str(r, "responder_account_id") as Ids.AccountId,
+    proposal: {
+      title: read.str(r, "proposal_title"),
+      content: read.str(r, "proposal_content"),
+      ...(attachments === null ? {} : { attachments: attachments as ReadonlyArray<Ids.FileId> })
+    },
+    status: read.str(r, "status") as Response.ResponseStatus,
+    feedback:
+      reason === null
+        ? null
+        : { reason: reason as Response.NotAdoptedReason, ...(text === null ? {} : { text }) },
+    submittedAt: read.ts(r, "submitted_at"),
+    updatedAt: read.ts(r, "updated_at"),
+    adoptedAt: read.tsOrNull(r, "adopted_at"),
+    version: read.int(r, "version")
+  }
+}
+
+const values = (r: Response.Response): Array<unknown> => [
+  r.id,
+  r.demandId,
+  r.demandPublisherId,
+  r.round,
+  r.responderId,
+  r.responderAccountId,
+  r.proposal.title,
+  r.proposal.content,
+  r.proposal.attachments === undefined ? null : [...r.proposal.attachments],
+  r.status,
+  r.feedback?.reason ?? null,
+  r.feedback?.text ?? null,
+  ts(r.submittedAt),
+  ts(r.updatedAt),
+  tsOrNull(r.adoptedAt),
+  r.version
+]
+
+/**
+ * @internal
+ * The statement of a response list, newest first (`responsesToMe`, `myResponses`,
+ * a demand's responses). `undefined` when the list is empty by its filters.
+ */
+export const listStatement = (
+  db: Db,
+  q: Persistence.ResponseQuery
+): { readonly text: string; readonly values: ReadonlyArray<unknown> } | undefined => {
+  const p = new Params()
+  const where = [
+    q.scope._tag === "publisher"
+      ? `demand_publisher_id = ${p.add(q.scope.memberId)}`
+      : q.scope._tag === "responder"
+        ? `responder_id = ${p.add(q.scope.memberId)}`
+        : `demand_id = ${p.add(q.scope.demandId)}`
+  ]
+  if (q.demandId !== undefined) where.push(`demand_id = ${p.add(q.demandId)}`)
+  if (q.round !== undefined) where.push(`round = ${p.add(q.round)}::int4`)
+  if (q.statuses !== undefined) {
+    if (q.statuses.length === 0) return undefined
+    where.push(`status = ANY(${p.add([...q.statuses])}::text[])`)
+  }
+  const cursor = after(p, "r.submitted_at", "r.id", q.after, "ts", true)
+  if (cursor === undefined) return undefined
+  if (cursor !== null) where.push(cursor)
+  return {
+    text: `SELECT ${columns} FROM ${db.t("response")} r WHERE ${where.join(" AND ")}
+      ORDER BY r.submitted_at DESC, r.id DESC ${limit(p, q.limit)}`,
+    values: p.values
+  }
+}
+
+/** @internal */
+export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseRepository> => {
+  const response = db.t("response")
+  const insertSql = `INSERT INTO ${response} (id, demand_id, demand_publisher_id, round, responder_id,
+      responder_account_id, proposal_title, proposal_content, proposal_attachments, status, feedback_reason,
+      feedback_text, submitted_at, updated_at, adopted_at, version)
+    VALUES ($1, $2, $3, $4::int4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13::timestamptz,
+      $14::timestamptz, $15::timestamptz, $16::int4)
+    ON CONFLICT DO NOTHING RETURNING id`
+  const updateSql = {
+    conflict: `SELECT 1 FROM ${response} WHERE $10 <> 'withdrawn' AND demand_id = $2 AND round = $4::int4
+      AND responder_id = $5 AND status <> 'withdrawn' AND id <> $1`,
+    update: `UPDATE ${response} SET demand_id = $2, demand_publisher_id = $3, round = $4::int4, responder_id = $5,
+      responder_account_id = $6, proposal_title = $7, proposal_content = $8, proposal_attachments = $9::text[],
+      status = $10, feedback_reason = $11, feedback_text = $12, submitted_at = $13::timestamptz,
+      updated_at = $14::timestamptz, adopted_at = $15::timestamptz, version = $16::int4
+      WHERE id = $1 AND version = $16::int4 - 1 AND NOT $CONFLICT RETURNING 1`
+  }
+  const one = (rows: ReadonlyArray<Row>) => Option.map(Option.fromNullable(rows[0]), toResponse)
+
+  const list = (q: Persistence.ResponseQuery) => {
+    const statement = listStatement(db, q)
+    return statement === undefined
+      ? Effect.succeed([])
+      : Effect.map(db.query("ResponseRepository.list", statement.text, statement.values), (rows) =>
+          rows.map(toResponse)
+        )
+  }
+
+  return Persistence.ResponseRepository.of({
+    insert: (r) =>
+      Effect.flatMap(
+        db.write("ResponseRepository.insert", "response", insertSql, values(r)),
+        expectOne("response", r.id)
+      ),
+    update: (r) => versioned(db, "ResponseRepository.update", "response", r.id, updateSql, values(r)),
+    findById: (id) =>
+      Effect.map(
+        db.query("ResponseRepository.findById", `SELECT ${columns} FROM ${response} WHERE id = $1`, [id]),
+        one
+      ),
+    findActive: (demandId, round, responderId) =>
+      Effect.map(
+        db.query(
+          "ResponseRepository.findActive",
+          `SELECT ${columns} FROM ${response}
+           WHERE demand_id = $1 AND round = $2::int4 AND responder_id = $3 AND status <> 'withdrawn'`,
+          [demandId, round, responderId]
+        ),
+        one
+      ),
+    listByDemandRound: (demandId, round) =>
+      Effect.map(
+        db.query(
+          "ResponseRepository.listByDemandRound",
+          `SELECT ${columns} FROM ${response} r WHERE r.demand_id = $1 AND r.round = $2::int4
+           ORDER BY r.submitted_at, r.id`,
+          [demandId, round]
+        ),
+        (rows) => rows.map(toResponse)
+      ),
+    list
+  })
+}

@@ -1,0 +1,71 @@
+import { SqlError } from "@effect/sql"
+import { type Errors, Persistence } from "@zhongbao/core"
+import { Cause, type Context, Effect, Option } from "effect"
+import { type Db, infrastructure, isRetryable } from "./db.js"
+
+/** @internal How often the outermost unit of work runs again after a serialization failure or deadlock. */
+export const maxRetries = 5
+
+/**
+ * A pause in real time (not effect's `Clock`: units of work run under a
+ * `TestClock` in tests, and the database lives in real time).
+ */
+const pause = (millis: number) =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), millis)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
+ * @internal
+ * `UnitOfWork` as `sql.withTransaction`: the outermost call begins a transaction on
+ * a connection of its own, nested calls become savepoints (a nested failure rolls
+ * back to its savepoint only). A failed COMMIT or ROLLBACK, which the client raises
+ * as a defect, becomes an `InfrastructureError` (the unit's own failure is kept as
+ * it is). The outermost call runs the whole
+ * unit again, at most {@link maxRetries} times after a short random pause, when it
+ * failed with a serialization failure (40001) or a deadlock (40P01).
+ */
+export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWork> => {
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      // When the connection is gone, the ROLLBACK after a failure fails too and the
+      // client dies with it: the unit's own failure is the one to report.
+      let failed: Cause.Cause<E> | undefined
+      const ownFailure = (e: unknown) =>
+        failed !== undefined && Option.exists(Cause.failureOption(failed), (own) => own === e)
+      return db.sql
+        .withTransaction(Effect.tapErrorCause(effect, (cause) => Effect.sync(() => (failed = cause))))
+        .pipe(
+          Effect.catchIf(
+            (e): e is Extract<typeof e, SqlError.SqlError> =>
+              e instanceof SqlError.SqlError && !ownFailure(e),
+            (e) => Effect.fail(infrastructure("UnitOfWork.transaction", e))
+          ),
+          Effect.catchSomeDefect((defect) =>
+            defect instanceof SqlError.SqlError
+              ? Option.some<Effect.Effect<never, E | Errors.InfrastructureError>>(
+                  failed !== undefined && Cause.isFailType(failed)
+                    ? Effect.failCause(failed)
+                    : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
+                )
+              : Option.none<Effect.Effect<never, E | Errors.InfrastructureError>>()
+          )
+        ) as Effect.Effect<A, E | Errors.InfrastructureError, R>
+    })
+
+  const retrying = <A, E, R>(
+    effect: Effect.Effect<A, E, R>,
+    attempt: number
+  ): Effect.Effect<A, E | Errors.InfrastructureError, R> =>
+    Effect.catchIf(
+      once(effect),
+      (e) => attempt < maxRetries && isRetryable(e),
+      () => Effect.zipRight(pause(5 + Math.random() * 20 * (attempt + 1)), retrying(effect, attempt + 1))
+    )
+
+  return Persistence.UnitOfWork.of({
+    transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(db.inTransaction, (nested) => (nested ? once(effect) : retrying(effect, 0)))
+  })
+}

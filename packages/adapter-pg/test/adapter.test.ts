@@ -1,0 +1,576 @@
+/**
+ * What the conformance suite cannot see: the database's plans, faults of the
+ * connection and the pool, how SQL failures are mapped, keyword search in Chinese.
+ * Runs on PostgreSQL when `DATABASE_URL` is set, on PGlite otherwise; the tests
+ * that need concurrent backends are PostgreSQL only.
+ */
+import { SqlClient, SqlError } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import { PgMigrations } from "@zhongbao/adapter-pg"
+import { Demand, Errors, type Ids, Persistence } from "@zhongbao/core"
+import { Cause, Deferred, Effect, Either, Exit, Fiber, Option, Schema } from "effect"
+import * as Pg from "pg"
+import { makeDb } from "../src/internal/db.js"
+import * as Demands from "../src/internal/demands.js"
+import * as Responses from "../src/internal/responses.js"
+import * as Rows from "./rows.js"
+import * as T from "./support.js"
+
+const shared = T.sharedClient(T.backend)
+const onPostgres = T.backend === "postgres"
+const timeout = 120_000
+
+/** Runs `body` on the ports of a fresh schema of this file's client. */
+const withSchema = <A, E>(
+  body: (schema: string) => Effect.Effect<A, E, Persistence.Ports | SqlClient.SqlClient>
+): Effect.Effect<A, unknown> => {
+  const schema = T.freshSchema("zba")
+  return body(schema).pipe(Effect.provide(T.portsIn(schema, shared, { drop: onPostgres })))
+}
+
+/** A connection of its own to the test server (not through the adapter). */
+const withServerClient = <A>(f: (client: Pg.Client) => Promise<A>) =>
+  Effect.acquireUseRelease(
+    Effect.promise(async () => {
+      const client = new Pg.Client({ connectionString: process.env.DATABASE_URL })
+      client.on("error", () => {})
+      await client.connect()
+      return client
+    }),
+    (client) => Effect.promise(() => f(client)),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
+/** The failure of an exit, failing the test when it succeeded or died. */
+const failure = <A, E>(exit: Exit.Exit<A, E>, label: string): E => {
+  if (Exit.isSuccess(exit)) return assert.fail(`${label}: expected a failure, it succeeded`)
+  const failed = Cause.failureOption(exit.cause)
+  if (Option.isNone(failed))
+    return assert.fail(`${label}: expected a failure, got ${Cause.pretty(exit.cause)}`)
+  return failed.value
+}
+
+/** Every index a JSON plan scans. */
+const indexesOf = (plan: unknown): Array<string> => {
+  const out: Array<string> = []
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(walk)
+    else if (node !== null && typeof node === "object") {
+      const record = node as Record<string, unknown>
+      if (typeof record["Index Name"] === "string") out.push(record["Index Name"])
+      Object.values(record).forEach(walk)
+    }
+  }
+  walk(plan)
+  return out
+}
+
+/** 20 000 demands (three in four published) of 100 members and 40 000 responses, then ANALYZE. */
+const seed = (schema: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(`
+      INSERT INTO "${schema}".member (id, kind, name, region, registered, created_at)
+        SELECT 'm' || i, 'enterprise', '企业' || i, '天津市', false, now() FROM generate_series(1, 100) i;
+      INSERT INTO "${schema}".account (id, member_id, role, name, phone, active, created_at)
+        SELECT 'a' || i, 'm' || i, 'member', '联系人', '+8613900000000', true, now() FROM generate_series(1, 100) i;
+      INSERT INTO "${schema}".demand (id, publisher_id, created_by, title, main_problem, key_technology,
+          expected_goal, keywords, field, region, response_deadline, service_mode, state, number, round,
+          approved_at, first_published_at, response_count, adopted_count, version, created_at, updated_at,
+          search_text, search_grams)
+        SELECT 'd' || lpad(i::text, 7, '0'), 'm' || (i % 100 + 1), 'a' || (i % 100 + 1), '需求' || i, '问题', '技术',
+          '目标', ARRAY['词'], '领域' || (i % 20), '天津市', date '2026-06-01' + (i % 60), 'cooperative',
+          CASE WHEN i % 4 = 0 THEN 'draft' ELSE 'published' END, CASE WHEN i % 4 = 0 THEN NULL ELSE 'ZB' || i END, 1,
+          CASE WHEN i % 4 = 0 THEN NULL ELSE timestamptz '2026-01-01 00:00Z' + i * interval '1 minute' END,
+          CASE WHEN i % 4 = 0 THEN NULL ELSE timestamptz '2026-01-01 00:00Z' + i * interval '1 minute' END,
+          0, 0, 1, timestamptz '2026-01-01 00:00Z' + i * interval '1 minute', now(), '需求' || i, ARRAY['需', '求']
+        FROM generate_series(1, 20000) i;
+      INSERT INTO "${schema}".response (id, demand_id, demand_publisher_id, round, responder_id, responder_account_id,
+          proposal_title, proposal_content, status, submitted_at, updated_at, version)
+        SELECT 'r' || i, 'd' || lpad((i % 20000 + 1)::text, 7, '0'), 'm' || ((i % 20000 + 1) % 100 + 1), 1,
+          'm' || (i / 20000 + 1), 'a' || (i / 20000 + 1), '方案', '内容', 'submitted',
+          timestamptz '2026-02-01 00:00Z' + i * interval '1 second', now(), 1
+        FROM generate_series(1, 40000) i;
+      ANALYZE "${schema}".member, "${schema}".account, "${schema}".demand, "${schema}".response;
+    `)
+  )
+
+const explain = (text: string, values: ReadonlyArray<unknown>) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.all({
+      json: Effect.map(
+        sql.unsafe<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, values as Array<unknown>),
+        (rows) => rows[0]?.["QUERY PLAN"]
+      ),
+      text: Effect.map(
+        sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN (COSTS OFF) ${text}`, values as Array<unknown>),
+        (rows) => rows.map((r) => r["QUERY PLAN"]).join("\n")
+      )
+    })
+  )
+
+describe(`adapter-pg on ${T.backend}`, () => {
+  it.live(
+    "EXPLAIN: the public hall and “responses submitted to me” are served by their indexes",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          yield* seed(schema)
+          const db = makeDb(yield* SqlClient.SqlClient, schema)
+          const hall = Demands.listStatement(db, { scope: { _tag: "public" }, sort: "published", limit: 21 })!
+          const byDeadline = Demands.listStatement(db, {
+            scope: { _tag: "public" },
+            sort: "deadline",
+            field: "领域7",
+            after: ["2026-06-10", "d0000000"],
+            limit: 21
+          })!
+          const toMe = Responses.listStatement(db, {
+            scope: { _tag: "publisher", memberId: "m7" as Ids.MemberId },
+            limit: 21
+          })!
+          const plans = {
+            hall: yield* explain(hall.text, hall.values),
+            byDeadline: yield* explain(byDeadline.text, byDeadline.values),
+            toMe: yield* explain(toMe.text, toMe.values)
+          }
+          console.log(
+            `public hall (${T.backend}):\n${plans.hall.text}\n\nhall by deadline and field:\n${plans.byDeadline.text}\n\nresponses submitted to me:\n${plans.toMe.text}`
+          )
+          assert.include(indexesOf(plans.hall.json), "demand_published", "the hall, newest first")
+          assert.isTrue(
+            indexesOf(plans.byDeadline.json).some((i) => i.startsWith("demand_hall_")),
+            "the hall by deadline, filtered by field"
+          )
+          assert.include(indexesOf(plans.toMe.json), "response_publisher", "responses submitted to me")
+          assert.notInclude(plans.hall.text, "Seq Scan", "no sequential scan of demands")
+          assert.notInclude(plans.toMe.text, "Seq Scan", "no sequential scan of responses")
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "keyword search in Chinese: substrings of one, two and more characters, in titles, summaries and keywords",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const demands = yield* Persistence.DemandRepository
+          const m = Rows.member()
+          const a = Rows.account(m.id)
+          yield* members.insert(m)
+          yield* accounts.insert(a)
+          const forms = [
+            Rows.form({ title: "石墨烯散热膜量产工艺", keywords: ["石墨烯", "散热"] }),
+            Rows.form({ title: "车规级芯片封装测试", keywords: ["芯片"] }),
+            Rows.form({
+              title: "固态电池电解质中试",
+              summary: {
+                mainProblem: "界面阻抗高",
+                keyTechnology: "硫化物电解质",
+                expectedGoal: "能量密度提升50%"
+              },
+              keywords: ["储能"]
+            }),
+            Rows.form({ title: "锂电池回收利用", keywords: ["回收"] }),
+            Rows.form({
+              title: "OLED 驱动IC国产化",
+              summary: { mainProblem: "依赖进口芯片", keyTechnology: "显示驱动", expectedGoal: "量产" },
+              keywords: ["显示"]
+            }),
+            Rows.form({ title: "玉米抗旱品种选育", keywords: ["育种"] })
+          ]
+          const rows = forms.map((form, i) => Rows.published(m.id, a.id, i + 1, { form }))
+          for (const d of rows) yield* demands.insert(d)
+          const search = (keyword: string) =>
+            Effect.map(
+              demands.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 100 }),
+              (found) => found.map((d) => d.form.title).sort()
+            )
+          const expected = (keyword: string) =>
+            rows
+              .filter((d) => Demand.searchText(d.form).includes(keyword))
+              .map((d) => d.form.title)
+              .sort()
+          for (const keyword of [
+            "石墨烯",
+            "芯片",
+            "电池",
+            "电",
+            "电解质",
+            "储能",
+            "oled",
+            "50%",
+            "_",
+            "驱动ic",
+            "不存在"
+          ]) {
+            assert.deepStrictEqual(yield* search(keyword), expected(keyword), `keyword ${keyword}`)
+          }
+          assert.deepStrictEqual(yield* search("芯片"), ["OLED 驱动IC国产化", "车规级芯片封装测试"])
+          assert.deepStrictEqual(yield* search("电池"), ["固态电池电解质中试", "锂电池回收利用"])
+          assert.deepStrictEqual(yield* search("石墨烯"), ["石墨烯散热膜量产工艺"])
+          assert.deepStrictEqual(
+            yield* search("50%"),
+            ["固态电池电解质中试"],
+            "% is a character, not a wildcard"
+          )
+          const edited = { ...rows[0]!, form: Rows.form({ title: "碳纤维复合材料" }), version: 2 }
+          yield* demands.update(edited)
+          assert.deepStrictEqual(yield* search("石墨烯"), [], "an update re-indexes the text")
+          assert.deepStrictEqual(yield* search("碳纤维"), ["碳纤维复合材料"])
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "a refused insert (UniqueViolation) leaves the unit of work usable; its other writes commit",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const first = Rows.member()
+          const second = Rows.member()
+          const refused = yield* uow.transaction(
+            Effect.gen(function* () {
+              yield* members.insert(first)
+              const twin = yield* Effect.flip(members.insert({ ...first, name: "另一家" }))
+              yield* members.insert(second)
+              return twin
+            })
+          )
+          assert.instanceOf(refused, Errors.UniqueViolation)
+          assert.isTrue(Option.isSome(yield* members.findById(first.id)))
+          assert.isTrue(Option.isSome(yield* members.findById(second.id)))
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "a demand number taken by a concurrent, uncommitted transaction → UniqueViolation once it commits",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const demands = yield* Persistence.DemandRepository
+          const m = Rows.member()
+          const a = Rows.account(m.id)
+          yield* members.insert(m)
+          yield* accounts.insert(a)
+          const draft = (i: number) =>
+            Rows.published(m.id, a.id, i, { state: "pending_review", number: null, firstPublishedAt: null })
+          const one = draft(1)
+          const two = draft(2)
+          yield* demands.insert(one)
+          yield* demands.insert(two)
+          const numbered = (d: Demand.Demand) => ({
+            ...d,
+            state: "published" as const,
+            number: "ZB20260001",
+            version: 2
+          })
+          const written = yield* Deferred.make<void>()
+          const go = yield* Deferred.make<void>()
+          const holder = yield* Effect.fork(
+            uow.transaction(
+              Effect.gen(function* () {
+                yield* demands.update(numbered(one))
+                yield* Deferred.succeed(written, undefined)
+                yield* Deferred.await(go)
+              })
+            )
+          )
+          yield* Deferred.await(written)
+          const rival = yield* Effect.fork(Effect.either(uow.transaction(demands.update(numbered(two)))))
+          yield* Effect.sleep("300 millis")
+          yield* Deferred.succeed(go, undefined)
+          yield* Fiber.join(holder)
+          const result = yield* Fiber.join(rival)
+          assert.isTrue(Either.isLeft(result), "the rival update is refused")
+          assert.instanceOf(Either.getLeft(result).pipe(Option.getOrUndefined), Errors.UniqueViolation)
+          assert.strictEqual(Option.getOrThrow(yield* demands.findById(two.id)).number, null)
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "a failing statement is an InfrastructureError whose message names the operation, never the SQL; the cause keeps the SQLSTATE",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const members = yield* Persistence.MemberRepository
+          const demands = yield* Persistence.DemandRepository
+          yield* sql.unsafe(`ALTER TABLE "${schema}".demand RENAME TO demand_elsewhere`)
+          const errors = [
+            yield* Effect.flip(demands.findById("d-1" as Ids.DemandId)),
+            yield* Effect.flip(
+              demands.list({ scope: { _tag: "public" }, sort: "published", keyword: "芯片", limit: 5 })
+            ),
+            yield* Effect.flip(demands.insert(Rows.published("m" as Ids.MemberId, "a" as Ids.AccountId, 1)))
+          ]
+          for (const error of errors) {
+            assert.instanceOf(error, Errors.InfrastructureError)
+            const infrastructure = error as Errors.InfrastructureError
+            assert.strictEqual(infrastructure.port, "DemandRepository")
+            assert.match(infrastructure.message, /^DemandRepository\.\w+: /)
+            const shown = JSON.stringify(Schema.encodeSync(Errors.InfrastructureError)(infrastructure))
+            for (const leak of ["SELECT", "INSERT", " FROM ", "WHERE", "$1", schema, "search_text", "芯片"]) {
+              assert.notInclude(infrastructure.message, leak, `message: ${leak}`)
+              assert.notInclude(shown, leak, `encoded: ${leak}`)
+            }
+            assert.instanceOf(infrastructure.cause, SqlError.SqlError, "the cause is kept for logs")
+            assert.strictEqual(
+              (infrastructure.cause as SqlError.SqlError & { cause: { code: string } }).cause.code,
+              "42P01"
+            )
+          }
+          assert.isTrue(
+            Option.isNone(yield* members.findById("m" as Ids.MemberId)),
+            "other tables still answer"
+          )
+        })
+      ),
+    timeout
+  )
+
+  it.effect(
+    "a unit of work interrupted while its statement runs rolls back, without hanging (under effect's TestClock)",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const m = Rows.member()
+          const fiber = yield* Effect.fork(
+            uow.transaction(
+              Effect.gen(function* () {
+                yield* members.insert(m)
+                yield* sql.unsafe("SELECT pg_sleep(1)")
+              })
+            )
+          )
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300)))
+          const started = Date.now()
+          yield* Fiber.interrupt(fiber)
+          // PostgreSQL cancels the statement; PGlite (which cannot) lets it finish.
+          assert.isBelow(Date.now() - started, 5_000, "the interruption completes")
+          assert.isTrue(Option.isNone(yield* members.findById(m.id)), "the insert is rolled back")
+          yield* members.insert(m)
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "a pool exhausted past its connect timeout answers an InfrastructureError, not a hang",
+    () => {
+      const schema = T.freshSchema("zbp")
+      return Effect.gen(function* () {
+        const uow = yield* Persistence.UnitOfWork
+        const members = yield* Persistence.MemberRepository
+        const m = Rows.member()
+        yield* members.insert(m)
+        const holding = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(
+          uow.transaction(
+            Effect.gen(function* () {
+              yield* members.findById(m.id)
+              yield* Deferred.succeed(holding, undefined)
+              yield* Deferred.await(release)
+            })
+          )
+        )
+        yield* Deferred.await(holding)
+        const started = Date.now()
+        const result = yield* Effect.either(members.findById(m.id)).pipe(Effect.timeout("20 seconds"))
+        const waited = Date.now() - started
+        assert.isTrue(Either.isLeft(result), "the statement fails")
+        const error = Either.getLeft(result).pipe(Option.getOrThrow)
+        assert.instanceOf(error, Errors.InfrastructureError)
+        assert.strictEqual(
+          error.message,
+          "MemberRepository.findById: no database connection could be used in time"
+        )
+        assert.isAtLeast(waited, 250, "it waited for the connect timeout")
+        assert.isBelow(waited, 10_000, "and not much longer")
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        assert.isTrue(
+          Option.isSome(yield* members.findById(m.id)),
+          "the pool serves again once a connection is free"
+        )
+      }).pipe(
+        Effect.provide(
+          T.portsWith(schema, T.clientLayer(T.backend, { maxConnections: 1, connectTimeout: "300 millis" }), {
+            drop: onPostgres
+          })
+        )
+      )
+    },
+    timeout
+  )
+
+  it.live(
+    "schemas: each has its own tables and migrations table; migrating twice runs nothing; a bad name is refused",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          assert.deepStrictEqual(yield* PgMigrations.run({ schema }), [], "a migrated schema runs nothing")
+          const applied = yield* sql.unsafe<{ migration_id: number; name: string }>(
+            `SELECT migration_id, name FROM "${schema}".effect_sql_migrations ORDER BY migration_id`
+          )
+          assert.deepStrictEqual(
+            applied.map((r) => `${r.migration_id}_${r.name}`),
+            Object.keys(PgMigrations.migrations(schema, "public"))
+          )
+          const error = yield* Effect.flip(PgMigrations.run({ schema: "Robert'); DROP TABLE x;--" }))
+          assert.instanceOf(error, Errors.InfrastructureError)
+          const members = yield* Persistence.MemberRepository
+          yield* members.insert(Rows.member())
+          const other = T.freshSchema("zbo")
+          const counts = yield* Effect.gen(function* () {
+            const inOther = yield* Persistence.MemberRepository
+            return (yield* inOther.list({ limit: 10 })).length
+          }).pipe(Effect.provide(T.portsIn(other, shared, { drop: onPostgres })))
+          assert.strictEqual(counts, 0, "another schema of the same database is empty")
+          assert.strictEqual((yield* members.list({ limit: 10 })).length, 1)
+        })
+      ),
+    timeout
+  )
+})
+
+describe.skipIf(!onPostgres)(
+  "adapter-pg on a PostgreSQL server (skipped without DATABASE_URL: PGlite has a single backend, so no concurrent transactions, no pg_terminate_backend and no statement timeout)",
+  () => {
+    it.live(
+      "a connection dropped mid-transaction (pg_terminate_backend) leaves nothing half-written and fails with an InfrastructureError",
+      () =>
+        withSchema(() =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const uow = yield* Persistence.UnitOfWork
+            const members = yield* Persistence.MemberRepository
+            const first = Rows.member()
+            const second = Rows.member()
+            const exit = yield* Effect.exit(
+              uow.transaction(
+                Effect.gen(function* () {
+                  yield* members.insert(first)
+                  const [row] = yield* sql.unsafe<{ pid: number }>("SELECT pg_backend_pid() AS pid")
+                  yield* withServerClient((c) => c.query("SELECT pg_terminate_backend($1)", [row!.pid]))
+                  yield* members.insert(second)
+                })
+              )
+            )
+            const error = failure(exit, "the unit of work")
+            assert.instanceOf(error, Errors.InfrastructureError)
+            assert.match(
+              (error as Errors.InfrastructureError).message,
+              /^MemberRepository\.insert: the database connection was lost$/,
+              "the failure of the statement on the dropped connection"
+            )
+            assert.isTrue(Option.isNone(yield* members.findById(first.id)), "the first write is gone")
+            assert.isTrue(Option.isNone(yield* members.findById(second.id)), "the second never happened")
+            yield* uow.transaction(members.insert(second))
+            assert.isTrue(Option.isSome(yield* members.findById(second.id)), "the pool serves new units")
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "a deadlock (40P01) is retried at the outermost unit of work: both units commit",
+      () =>
+        withSchema(() =>
+          Effect.gen(function* () {
+            const uow = yield* Persistence.UnitOfWork
+            const members = yield* Persistence.MemberRepository
+            const accounts = yield* Persistence.AccountRepository
+            const demands = yield* Persistence.DemandRepository
+            const m = Rows.member()
+            const a = Rows.account(m.id)
+            yield* members.insert(m)
+            yield* accounts.insert(a)
+            const one = Rows.published(m.id, a.id, 1)
+            const two = Rows.published(m.id, a.id, 2)
+            yield* demands.insert(one)
+            yield* demands.insert(two)
+            const attempts = { count: 0 }
+            const locked = [yield* Deferred.make<void>(), yield* Deferred.make<void>()] as const
+            const unit = (mine: Demand.Demand, theirs: Demand.Demand, i: 0 | 1) =>
+              uow.transaction(
+                Effect.gen(function* () {
+                  attempts.count++
+                  const d = Option.getOrThrow(yield* demands.findByIdForUpdate(mine.id))
+                  yield* Deferred.succeed(locked[i], undefined)
+                  yield* Deferred.await(locked[1 - i]!)
+                  yield* demands.findByIdForUpdate(theirs.id)
+                  yield* demands.update({ ...d, responseCount: d.responseCount + 1, version: d.version + 1 })
+                })
+              )
+            yield* Effect.all([unit(one, two, 0), unit(two, one, 1)], { concurrency: 2 })
+            assert.strictEqual(attempts.count, 3, "the deadlock victim ran again")
+            for (const d of [one, two]) {
+              assert.strictEqual(Option.getOrThrow(yield* demands.findById(d.id)).responseCount, 1)
+            }
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "a statement waiting past statement_timeout is cancelled: an InfrastructureError, and the row stays as it was",
+      () => {
+        const schema = T.freshSchema("zbs")
+        return Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const m = Rows.member()
+          yield* members.insert(m)
+          const blocker = new Pg.Client({ connectionString: process.env.DATABASE_URL })
+          blocker.on("error", () => {})
+          yield* Effect.promise(async () => {
+            await blocker.connect()
+            await blocker.query("BEGIN")
+            await blocker.query(`UPDATE "${schema}".member SET name = 'locked' WHERE id = $1`, [m.id])
+          })
+          const started = Date.now()
+          const failed = yield* Effect.flip(uow.transaction(members.update({ ...m, name: "改名" })))
+          assert.isBelow(Date.now() - started, 10_000)
+          assert.instanceOf(failed, Errors.InfrastructureError)
+          assert.match(failed.message, /timeout/)
+          yield* Effect.promise(async () => {
+            await blocker.query("ROLLBACK")
+            await blocker.end()
+          })
+          assert.strictEqual(Option.getOrThrow(yield* members.findById(m.id)).name, m.name)
+        }).pipe(
+          Effect.provide(
+            T.portsWith(
+              schema,
+              T.clientLayer("postgres", {
+                maxConnections: 2,
+                connectTimeout: "5 seconds",
+                statementTimeout: "300 millis"
+              }),
+              { drop: true }
+            )
+          )
+        )
+      },
+      timeout
+    )
+  }
+)

@@ -1,0 +1,149 @@
+/**
+ * The layers: embedded PGlite in a data folder (kept across restarts, stopped on
+ * release), from `Config` (a server that cannot be reached fails fast with an
+ * `InfrastructureError`; a reachable one serves the ports).
+ */
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { assert, describe, it } from "@effect/vitest"
+import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
+import { Errors, Persistence } from "@zhongbao/core"
+import { ConfigError, ConfigProvider, Effect, Layer, Option } from "effect"
+import * as Pg from "pg"
+import * as Rows from "./rows.js"
+import * as T from "./support.js"
+
+const timeout = 180_000
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+const reachable = (port: number) =>
+  Effect.promise(async () => {
+    const client = new Pg.Client({
+      host: "127.0.0.1",
+      port,
+      user: "postgres",
+      connectionTimeoutMillis: 2_000
+    })
+    client.on("error", () => {})
+    try {
+      await client.connect()
+      await client.end()
+      return true
+    } catch {
+      return false
+    }
+  })
+
+describe("layers", () => {
+  it.live(
+    "layerEmbedded: PGlite in a data folder keeps its rows across restarts, on a free port, and stops on release",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = yield* Effect.acquireRelease(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
+          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+        )
+        const embedded = PgPersistence.layer().pipe(
+          Layer.provideMerge(PgDatabase.layerEmbedded({ dataDir, maxConnections: 3 }))
+        )
+        const m = Rows.member()
+        const port = yield* Effect.gen(function* () {
+          yield* (yield* Persistence.MemberRepository).insert(m)
+          const client = yield* PgClient.PgClient
+          assert.strictEqual(client.config.host, "127.0.0.1")
+          const [row] = yield* (yield* SqlClient.SqlClient).unsafe<{ size: string }>(
+            "SELECT current_setting('max_connections') AS size"
+          )
+          assert.isDefined(row)
+          return client.config.port!
+        }).pipe(Effect.provide(embedded))
+        assert.isFalse(yield* reachable(port), "the socket server stopped with the layer")
+        const found = yield* Effect.flatMap(Persistence.MemberRepository, (members) =>
+          members.findById(m.id)
+        ).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
+        assert.isTrue(Option.isSome(found), "the member is still there after a restart")
+      }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.live(
+    "layerConfig: a server that cannot be reached fails the layer with an InfrastructureError within the connect timeout",
+    () =>
+      Effect.gen(function* () {
+        const started = Date.now()
+        const error = yield* Effect.flip(
+          Effect.asVoid(Layer.build(PgPersistence.layerConfig())).pipe(
+            Effect.scoped,
+            Effect.withConfigProvider(
+              ConfigProvider.fromMap(
+                new Map([
+                  ["DATABASE_URL", "postgres://postgres@127.0.0.1:1/nothing"],
+                  ["DATABASE_CONNECT_TIMEOUT", "2 seconds"]
+                ])
+              )
+            )
+          )
+        )
+        assert.instanceOf(error, Errors.InfrastructureError)
+        assert.notInclude(
+          (error as Errors.InfrastructureError).message,
+          "127.0.0.1:1",
+          "no address in the message"
+        )
+        assert.isBelow(Date.now() - started, 10_000)
+      }),
+    timeout
+  )
+
+  it.live(
+    "layerConfig: a missing DATABASE_URL is a ConfigError",
+    () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(
+          Effect.asVoid(Layer.build(PgPersistence.layerConfig())).pipe(
+            Effect.scoped,
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+          )
+        )
+        assert.isTrue(ConfigError.isConfigError(error) && ConfigError.isMissingDataOnly(error), String(error))
+      }),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "layerConfig: DATABASE_URL, pool size and timeouts from Config serve the ports in the schema asked for (PostgreSQL only)",
+    () => {
+      const schema = T.freshSchema("zbc")
+      return Effect.gen(function* () {
+        const members = yield* Persistence.MemberRepository
+        const m = Rows.member()
+        yield* members.insert(m)
+        assert.isTrue(Option.isSome(yield* members.findById(m.id)))
+      }).pipe(
+        Effect.provide(PgPersistence.layerConfig({ schema })),
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(
+            new Map([
+              ["DATABASE_URL", process.env.DATABASE_URL ?? ""],
+              ["DATABASE_POOL_SIZE", "3"],
+              ["DATABASE_CONNECT_TIMEOUT", "5 seconds"],
+              ["DATABASE_STATEMENT_TIMEOUT", "5 seconds"]
+            ])
+          )
+        ),
+        Effect.ensuring(
+          Effect.promise(async () => {
+            const client = new Pg.Client({ connectionString: process.env.DATABASE_URL })
+            await client.connect()
+            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+            await client.end()
+          })
+        )
+      )
+    },
+    timeout
+  )
+})

@@ -1,0 +1,70 @@
+/** Rows for the adapter's own tests, written straight through the ports. */
+import { type Deadline, type Demand, Ids, type Member } from "@zhongbao/core"
+import { DateTime } from "effect"
+
+let phones = 0
+const phone = () => `+86139${String(10_000_000 + phones++).padStart(8, "0")}` as Member.PhoneNumber
+
+export const at = (minutes: number): DateTime.Utc =>
+  DateTime.unsafeMake(Date.UTC(2026, 4, 4, 2, 0, 0) + minutes * 60_000)
+
+export const member = (overrides: Partial<Member.Member> = {}): Member.Member => ({
+  id: Ids.make<Ids.MemberId>(),
+  kind: "enterprise",
+  name: "天津新材料有限公司",
+  region: "天津市",
+  registered: false,
+  createdAt: at(0),
+  ...overrides
+})
+
+export const account = (memberId: Ids.MemberId): Member.Account => ({
+  id: Ids.make<Ids.AccountId>(),
+  memberId,
+  role: "member",
+  name: "张联系人",
+  phone: phone(),
+  active: true,
+  createdAt: at(0)
+})
+
+export const form = (overrides: Partial<Demand.DemandForm> = {}): Demand.DemandForm => ({
+  title: "石墨烯散热膜量产工艺",
+  summary: { mainProblem: "量产良率偏低", keyTechnology: "导热系数不低于1500 W/mK", expectedGoal: "中试线" },
+  keywords: ["散热"],
+  field: "新材料及应用",
+  responseDeadline: "2026-06-30" as Deadline.LocalDate,
+  serviceMode: "cooperative",
+  ...overrides
+})
+
+export const published = (
+  publisherId: Ids.MemberId,
+  createdBy: Ids.AccountId,
+  sequence: number,
+  overrides: Partial<Demand.Demand> = {}
+): Demand.Demand => ({
+  id: Ids.make<Ids.DemandId>(),
+  publisherId,
+  createdBy,
+  form: form(),
+  state: "published",
+  number: `ZB2026${String(sequence).padStart(4, "0")}`,
+  round: 1,
+  rejectionReason: null,
+  submittedAt: at(1),
+  approvedAt: at(2 + sequence),
+  firstPublishedAt: at(2 + sequence),
+  intakeClosedAt: null,
+  firstAdoptedAt: null,
+  selectionEndedAt: null,
+  outcome: null,
+  serviceFee: null,
+  closedAt: null,
+  responseCount: 0,
+  adoptedCount: 0,
+  version: 1,
+  createdAt: at(0),
+  updatedAt: at(2 + sequence),
+  ...overrides
+})
