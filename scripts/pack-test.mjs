@@ -1,0 +1,251 @@
+// npm run test:pack — the published packages as a consumer gets them.
+// Packs every published package (npm pack), installs the tarballs into a scratch project
+// in the system's temp folder (outside the workspace: its own package.json, no workspace
+// links, dependencies and peers from the npm cache, or the registry when the cache lacks
+// something), then:
+//   - imports each package from ESM (node --input-type=module) and CommonJS (node -e),
+//     asserting a known export and that dist (not src) was loaded;
+//   - checks @zhongbao/testing/conformance resolves from both (it registers vitest tests,
+//     so it is resolved, not run);
+//   - checks a single copy of effect is installed (the packages take it as a peer);
+//   - type-checks a consumer file of each kind (module node16, ESM and CJS) against the
+//     installed declarations.
+// Set KEEP=1 to keep the scratch folder. Exit code 1 when anything fails.
+import { execFileSync, spawnSync } from "node:child_process"
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { cleanNpmEnv, ensureBuilt, pack, publishedPackages, root } from "./packages.mjs"
+
+const started = Date.now()
+const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
+
+// One known export per entry point: [specifier, binding, property path, expected typeof]
+const probes = [
+  ["@zhongbao/core", "Zhongbao", "layer", "object"],
+  ["@zhongbao/testing", "Fixtures", "makeWorld", "object"],
+  ["@zhongbao/adapter-sms", "ConsoleSms", "layer", "object"],
+  ["@zhongbao/adapter-http", "Api", "Api", "function"],
+  ["@zhongbao/adapter-pg", "PgPersistence", "layer", "function"]
+]
+const resolveOnly = ["@zhongbao/testing/conformance"]
+
+const packages = publishedPackages()
+for (const [spec] of probes) {
+  if (!packages.some((p) => p.name === spec)) throw new Error(`${spec} is not a published package`)
+}
+const missingProbe = packages.filter((p) => !probes.some(([spec]) => spec === p.name))
+if (missingProbe.length > 0)
+  throw new Error(`no import probe for ${missingProbe.map((p) => p.name).join(", ")}`)
+
+const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "zhongbao-pack-")))
+const project = path.join(tmp, "consumer")
+const failures = []
+const check = (label, fn) => {
+  try {
+    const detail = fn()
+    console.log(`  ✓ ${label}${detail ? ` — ${detail}` : ""}`)
+  } catch (e) {
+    failures.push(label)
+    const output = `${e.stdout ?? ""}${e.stderr ?? ""}`.trim() || String(e.message ?? e)
+    console.log(`  ✗ ${label}\n${output.trim().replace(/^/gm, "      ")}`)
+  }
+}
+
+try {
+  const built = ensureBuilt(packages)
+  const tarballs = pack(packages, path.join(tmp, "tarballs"))
+  console.log(
+    `packed ${packages.length} packages${built.length ? ` (built ${built.join(", ")})` : ""} in ${seconds()}`
+  )
+
+  fs.mkdirSync(project)
+  const dependencies = Object.fromEntries(
+    packages.map((p) => [p.name, `file:${path.relative(project, tarballs.get(p.name).file)}`])
+  )
+  fs.writeFileSync(
+    path.join(project, "package.json"),
+    `${JSON.stringify({ name: "zhongbao-consumer", version: "1.0.0", private: true, dependencies }, null, 2)}\n`
+  )
+  const install = (extra) =>
+    spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...extra], {
+      cwd: project,
+      env: cleanNpmEnv(),
+      encoding: "utf8"
+    })
+  let how = "--offline"
+  let result = install(["--offline"])
+  if (result.status !== 0) {
+    console.log(
+      `npm install --offline failed (${result.stderr.trim().split("\n").at(-1)}); trying the registry`
+    )
+    how = "--prefer-offline"
+    result = install(["--prefer-offline"])
+  }
+  if (result.status !== 0) throw new Error(`npm install failed:\n${result.stdout}${result.stderr}`)
+  console.log(`installed the tarballs into ${project} (npm install ${how}) in ${seconds()}`)
+
+  const node = (args) =>
+    execFileSync(process.execPath, args, {
+      cwd: project,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"]
+    }).trim()
+  const underDist = (spec, file, ext) => {
+    const rel = path.relative(path.join(project, "node_modules", spec.split("/").slice(0, 2).join("/")), file)
+    if (!rel.startsWith(`dist${path.sep}`) || !rel.endsWith(ext))
+      throw new Error(`${spec} resolved to ${file}`)
+    return rel
+  }
+
+  console.log("ESM (import):")
+  for (const [spec, binding, prop, type] of probes) {
+    check(`import { ${binding} } from "${spec}"; typeof ${binding}.${prop} === "${type}"`, () => {
+      const out = node([
+        "--input-type=module",
+        "-e",
+        `import { ${binding} } from ${JSON.stringify(spec)}
+         const t = typeof ${binding}?.${prop}
+         if (t !== ${JSON.stringify(type)}) throw new Error("typeof ${binding}.${prop} is " + t)
+         console.log(new URL(import.meta.resolve(${JSON.stringify(spec)})).pathname)`
+      ])
+      return underDist(spec, out, ".js")
+    })
+  }
+  for (const spec of resolveOnly) {
+    check(`import.meta.resolve("${spec}")`, () =>
+      underDist(
+        spec,
+        node([
+          "--input-type=module",
+          "-e",
+          `console.log(new URL(import.meta.resolve(${JSON.stringify(spec)})).pathname)`
+        ]),
+        ".js"
+      )
+    )
+  }
+
+  console.log("CommonJS (require):")
+  for (const [spec, binding, prop, type] of probes) {
+    check(`require("${spec}").${binding}.${prop} is a ${type}`, () => {
+      const out = node([
+        "-e",
+        `const { ${binding} } = require(${JSON.stringify(spec)})
+         const t = typeof ${binding}?.${prop}
+         if (t !== ${JSON.stringify(type)}) throw new Error("typeof ${binding}.${prop} is " + t)
+         console.log(require.resolve(${JSON.stringify(spec)}))`
+      ])
+      return underDist(spec, out, ".cjs")
+    })
+  }
+  for (const spec of resolveOnly) {
+    check(`require.resolve("${spec}")`, () =>
+      underDist(spec, node(["-e", `console.log(require.resolve(${JSON.stringify(spec)}))`]), ".cjs")
+    )
+  }
+
+  console.log("Installed tree:")
+  check("one copy of effect", () => {
+    const copies = []
+    const walk = (dir, depth) => {
+      if (depth > 6 || !fs.existsSync(dir)) return
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!entry.isDirectory()) continue
+        const full = path.join(dir, entry.name)
+        if (entry.name.startsWith("@")) walk(full, depth)
+        else {
+          if (entry.name === "effect") copies.push(path.relative(project, full))
+          walk(path.join(full, "node_modules"), depth + 1)
+        }
+      }
+    }
+    walk(path.join(project, "node_modules"), 0)
+    if (copies.length !== 1) throw new Error(`effect installed ${copies.length} times: ${copies.join(", ")}`)
+    return `${copies[0]}@${JSON.parse(fs.readFileSync(path.join(project, copies[0], "package.json"), "utf8")).version}`
+  })
+
+  console.log("TypeScript (module node16, the installed declarations, skipLibCheck off):")
+  const imports = probes.map(([spec, binding, prop]) => ({ spec, binding, prop }))
+  fs.writeFileSync(
+    path.join(project, "esm.mts"),
+    `${imports.map(({ spec, binding }) => `import { ${binding} as ${binding}_ } from "${spec}"`).join("\n")}
+import type { Conformance } from "@zhongbao/testing/conformance"
+import { Demand, Errors } from "@zhongbao/core"
+export const probes = [${imports.map(({ binding, prop }) => `${binding}_.${prop}`).join(", ")}] as const
+export type Suite = typeof Conformance.suite
+// a namespace member that is both a value and a type keeps both meanings (scripts/fix-dts.mjs)
+export type Failure = Errors.DomainError
+export const formFields: typeof Demand.DemandForm.fields = Demand.DemandForm.fields
+export type Form = Demand.DemandForm
+`
+  )
+  fs.writeFileSync(
+    path.join(project, "cjs.cts"),
+    `${imports.map(({ spec, binding }) => `import ${binding}_ = require("${spec}")`).join("\n")}
+export const probes = [${imports.map(({ binding, prop }) => `${binding}_.${binding}.${prop}`).join(", ")}] as const
+`
+  )
+  fs.writeFileSync(
+    path.join(project, "tsconfig.json"),
+    `${JSON.stringify(
+      {
+        compilerOptions: {
+          module: "node16",
+          moduleResolution: "node16",
+          target: "ES2022",
+          lib: ["ES2023"],
+          types: ["node"],
+          typeRoots: [path.join(root, "node_modules", "@types")],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false
+        },
+        files: ["esm.mts", "cjs.cts"]
+      },
+      null,
+      2
+    )}\n`
+  )
+  check("tsc --noEmit on esm.mts and cjs.cts: no error in @zhongbao declarations or the consumer", () => {
+    // the workspace's TypeScript; the consumer's node_modules supply every declaration but @types/node
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", ".", "--pretty", "false"],
+      { cwd: project, encoding: "utf8" }
+    )
+    // one diagnostic per "file(line,col): error" line, with its continuation lines
+    const diagnostics = tsc.stdout.split(/\n(?=\S)/).filter((d) => /: error TS\d+/.test(d))
+    const ours = diagnostics.filter(
+      (d) => !d.startsWith("node_modules/") || d.startsWith("node_modules/@zhongbao/")
+    )
+    if (tsc.status !== 0 && diagnostics.length === 0) throw new Error(tsc.stdout + tsc.stderr)
+    if (ours.length > 0) throw new Error(ours.join("\n"))
+    const others = [
+      ...new Set(
+        diagnostics.map((d) =>
+          d
+            .split("/")
+            .slice(1, d.startsWith("node_modules/@") ? 3 : 2)
+            .join("/")
+        )
+      )
+    ]
+    return others.length > 0
+      ? `${diagnostics.length} error(s) in third-party declarations (${others.join(", ")}), not ours`
+      : undefined
+  })
+} catch (e) {
+  failures.push("setup")
+  console.log(`✗ ${e.stack ?? e}`)
+} finally {
+  if (process.env.KEEP) console.log(`kept ${tmp}`)
+  else fs.rmSync(tmp, { recursive: true, force: true })
+}
+
+console.log(
+  failures.length === 0
+    ? `test:pack: every package installs and loads from ESM and CommonJS (${seconds()})`
+    : `test:pack: ${failures.length} check(s) failed: ${failures.join("; ")} (${seconds()})`
+)
+process.exit(failures.length === 0 ? 0 : 1)
