@@ -33,7 +33,7 @@ import {
 } from "effect"
 import * as Classify from "./Classify.js"
 import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
-import { exchange, logResult } from "./internal/exchange.js"
+import { deliver, logResult } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
 
@@ -258,12 +258,9 @@ export const make = (options: Options): Effect.Effect<Sender, never, HttpClient.
           HttpClientRequest.setHeaders(signed.headers),
           HttpClientRequest.acceptJson
         )
-        const reply = yield* exchange("aliyun", client, httpRequest, timeout)
-        const result = Either.isLeft(reply)
-          ? reply.left
-          : Classify.aliyun(reply.right.status, reply.right.body, yield* Clock.currentTimeMillis)
-        yield* logResult("aliyun", request, phone.right, result)
-        return result
+        return yield* deliver("aliyun", client, httpRequest, timeout, request, phone.right, (reply, now) =>
+          Classify.aliyun(reply.status, reply.body, now)
+        )
       }).pipe(
         Effect.withSpan("AliyunSms.send", {
           kind: "client",

@@ -38,7 +38,7 @@ import {
 } from "effect"
 import * as Classify from "./Classify.js"
 import { hmacSha256, sha256Hex } from "./internal/crypto.js"
-import { exchange, logResult } from "./internal/exchange.js"
+import { deliver, logResult } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
 
@@ -260,17 +260,9 @@ export const make = (
           }),
           HttpClientRequest.bodyText(payload, contentType)
         )
-        const reply = yield* exchange("tencent", client, httpRequest, timeout)
-        const result = Either.isLeft(reply)
-          ? reply.left
-          : Classify.tencent(
-              reply.right.status,
-              reply.right.body,
-              phone.right,
-              yield* Clock.currentTimeMillis
-            )
-        yield* logResult("tencent", request, phone.right, result)
-        return result
+        return yield* deliver("tencent", client, httpRequest, timeout, request, phone.right, (reply, now) =>
+          Classify.tencent(reply.status, reply.body, phone.right, now)
+        )
       }).pipe(
         Effect.withSpan("TencentSms.send", {
           kind: "client",

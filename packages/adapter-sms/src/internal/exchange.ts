@@ -1,6 +1,6 @@
 import type { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Member, SmsSender } from "@zhongbao/core"
-import { type Duration, Effect, Either } from "effect"
+import { Clock, type Duration, Effect, Either } from "effect"
 import * as Classify from "../Classify.js"
 
 const Result = SmsSender.SendResult
@@ -92,3 +92,24 @@ export const logResult = (
       return Effect.logError("sms provider configuration", annotations)
   }
 }
+
+/**
+ * @internal
+ * One provider call from request to result: the exchange, the provider's
+ * classification of the reply it answered, and the masked log line.
+ */
+export const deliver = (
+  provider: "aliyun" | "tencent",
+  client: HttpClient.HttpClient,
+  httpRequest: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.Duration,
+  request: SmsSender.SmsRequest,
+  phone: string,
+  classify: (reply: Reply, nowMillis: number) => SmsSender.SendResult
+): Effect.Effect<SmsSender.SendResult> =>
+  Effect.gen(function* () {
+    const reply = yield* exchange(provider, client, httpRequest, timeout)
+    const result = Either.isLeft(reply) ? reply.left : classify(reply.right, yield* Clock.currentTimeMillis)
+    yield* logResult(provider, request, phone, result)
+    return result
+  })
