@@ -36,10 +36,20 @@ const sms = (config: ServerConfig) =>
 
 /** Every service the server runs, over the configured database and SMS provider. */
 export const layer = (config: ServerConfig) => {
-  const settings = Settings.layerDefault
+  const { outbox, ...rest } = config.settings
+  const settings = Settings.layer({
+    ...rest,
+    ...(typeof outbox === "object" && outbox !== null
+      ? { outbox: { ...Settings.defaults.outbox, ...outbox } }
+      : {})
+  } as Partial<Settings.PlatformSettings>).pipe(Layer.orDie)
   const base = Layer.mergeAll(persistence(config), settings, sms(config).pipe(Layer.provide(settings)))
   const core = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(Layer.provideMerge(base))
-  const auth = Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory()))
+  const sessions = Option.match(config.sessionSecret, {
+    onNone: () => Authentication.layerSessionsMemory(),
+    onSome: (secret) => Authentication.layerSessionsSigned({ secret })
+  })
+  const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
   const logger = config.logFormat === "json" ? Logger.json : Logger.pretty
   return Layer.mergeAll(core, auth, RateLimit.layer(), logger)
 }
@@ -72,12 +82,14 @@ export const start = async (config: ServerConfig): Promise<App> => {
       )
     })
   )
-  const workers = await runtime.runPromise(
-    Effect.all([
-      Effect.forkDaemon(Effect.flatMap(Dispatcher.Dispatcher, (d) => d.run())),
-      Effect.forkDaemon(Effect.flatMap(Sweeper.Sweeper, (s) => s.run()))
-    ])
-  )
+  const workers = config.workers
+    ? await runtime.runPromise(
+        Effect.all([
+          Effect.forkDaemon(Effect.flatMap(Dispatcher.Dispatcher, (d) => d.run())),
+          Effect.forkDaemon(Effect.flatMap(Sweeper.Sweeper, (s) => s.run()))
+        ])
+      )
+    : []
   const server = createServer((req, res) => {
     if (req.url === "/health") return json(res, 200, { status: "ok" })
     if (req.url === "/ready") return json(res, ready ? 200 : 503, { ready })

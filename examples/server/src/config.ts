@@ -10,9 +10,12 @@
  * | `DATABASE_SCHEMA` | `zhongbao` | the schema zhongbao's tables live in |
  * | `SMS_PROVIDER` | `console` | `console`, `aliyun` or `tencent` (keys: see @zhongbao/adapter-sms) |
  * | `SEED` | `true` | seed demo data into an empty database |
+ * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
+ * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
+ * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (domain.md §10) as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
-import { Config, Option, Redacted } from "effect"
+import { Config, ConfigError, Either, Option, Redacted } from "effect"
 
 export const ServerConfig = Config.all({
   port: Config.integer("PORT").pipe(Config.withDefault(3000)),
@@ -28,7 +31,22 @@ export const ServerConfig = Config.all({
     "tencent"
   )("SMS_PROVIDER").pipe(Config.withDefault("console")),
   seed: Config.boolean("SEED").pipe(Config.withDefault(true)),
-  logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json"))
+  sessionSecret: Config.option(Config.redacted("SESSION_SECRET")).pipe(
+    Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))
+  ),
+  workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
+  logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
+  settings: Config.string("SETTINGS_JSON").pipe(
+    Config.withDefault("{}"),
+    Config.mapOrFail((text) => {
+      try {
+        const value: unknown = JSON.parse(text)
+        if (typeof value === "object" && value !== null && !Array.isArray(value))
+          return Either.right(value as Record<string, unknown>)
+      } catch {}
+      return Either.left(ConfigError.InvalidData([], "SETTINGS_JSON must be a JSON object"))
+    })
+  )
 })
 
 export type ServerConfig = Config.Config.Success<typeof ServerConfig>

@@ -12,7 +12,8 @@
  *
  * Resolvers shipped here:
  * - {@link layerBearer} (the default): `Authorization: Bearer <token>` looked up in the
- *   {@link Sessions} port; {@link layerSessionsMemory} keeps sessions in memory.
+ *   {@link Sessions} port; {@link layerSessionsMemory} keeps sessions in memory,
+ *   {@link layerSessionsSigned} signs them with a secret shared by every instance.
  * - {@link layerCookie}: a session cookie looked up in the same port.
  * - {@link layerHeader}: a header set by a trusted gateway that has authenticated
  *   the user (only behind a gateway that strips the header from client requests).
@@ -20,6 +21,7 @@
  *
  * @since 0.1.0
  */
+import { createHmac, timingSafeEqual } from "node:crypto"
 import { HttpApiMiddleware, HttpApiSecurity, HttpServerRequest, OpenApi } from "@effect/platform"
 import { type Errors, Ids } from "@zhongbao/core"
 import { Clock, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
@@ -221,6 +223,109 @@ export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {
       revoke: (token) => Effect.sync(() => void sessions.delete(Redacted.value(token)))
     }
   })
+
+const signedPrefix = "zb1"
+
+const signature = (secret: Redacted.Redacted<string>, payload: string) =>
+  createHmac("sha256", Redacted.value(secret)).update(payload).digest("base64url")
+
+/**
+ * A signed session token: `zb1.<account id>.<expiry, ms since the epoch, base 36>.<HMAC-SHA256>`,
+ * which {@link layerSessionsSigned} accepts on every instance that holds `secret`. A host
+ * portal can mint tokens with it at sign-in without calling zhongbao.
+ *
+ * @since 0.1.0
+ * @category sessions
+ */
+export const signSession = (
+  secret: Redacted.Redacted<string>,
+  accountId: AccountId,
+  expiresAtMillis: number
+): string => {
+  const payload = `${signedPrefix}.${accountId}.${Math.floor(expiresAtMillis).toString(36)}`
+  return `${payload}.${signature(secret, payload)}`
+}
+
+const decodeAccountId = Schema.decodeUnknownOption(Ids.AccountId)
+
+/**
+ * The account of a signed token when its signature holds and it has not expired at
+ * `nowMillis`; `None` otherwise.
+ *
+ * @since 0.1.0
+ * @category sessions
+ */
+export const verifySession = (
+  secret: Redacted.Redacted<string>,
+  token: string,
+  nowMillis: number
+): Option.Option<AccountId> => {
+  const parts = token.split(".")
+  if (parts.length !== 4 || parts[0] !== signedPrefix) return Option.none()
+  const [, account, expiry, mac] = parts as [string, string, string, string]
+  const expected = Buffer.from(signature(secret, `${signedPrefix}.${account}.${expiry}`))
+  const given = Buffer.from(mac)
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return Option.none()
+  const expiresAt = Number.parseInt(expiry, 36)
+  if (!Number.isFinite(expiresAt) || expiresAt <= nowMillis) return Option.none()
+  return decodeAccountId(account)
+}
+
+/**
+ * Stateless sessions for several instances behind one load balancer: a token is
+ * signed with `secret` (HMAC-SHA256, see {@link signSession}) and names its account
+ * and expiry, so any instance holding the secret verifies it without a shared store.
+ * `revoke` refuses the token on this instance until it expires; a platform that must
+ * revoke everywhere at once keeps its sessions in a shared store behind the
+ * {@link Sessions} port instead, or rotates the secret. The secret must be at least
+ * 32 characters.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSessionsSigned = (options: {
+  readonly secret: Redacted.Redacted<string>
+  readonly ttlMillis?: number
+}): Layer.Layer<Sessions> =>
+  Layer.effect(
+    Sessions,
+    Effect.suspend(() =>
+      Redacted.value(options.secret).length < 32
+        ? Effect.dieMessage("layerSessionsSigned: the secret must be at least 32 characters")
+        : Effect.sync(() => signedSessions(options))
+    )
+  )
+
+const signedSessions = (options: {
+  readonly secret: Redacted.Redacted<string>
+  readonly ttlMillis?: number
+}): Sessions["Type"] => {
+  const revoked = new Map<string, number>()
+  const defaultTtl = options.ttlMillis ?? 12 * 3600_000
+  return {
+    lookup: (token) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const key = Redacted.value(token)
+        const until = revoked.get(key)
+        if (until !== undefined) {
+          if (until > now) return Option.none()
+          revoked.delete(key)
+        }
+        return verifySession(options.secret, key, now)
+      }),
+    issue: (accountId, issueOptions) =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        Redacted.make(signSession(options.secret, accountId, now + (issueOptions?.ttlMillis ?? defaultTtl)))
+      ),
+    revoke: (token) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const key = Redacted.value(token)
+        const expiry = key.split(".")[2]
+        const until = expiry === undefined ? Number.NaN : Number.parseInt(expiry, 36)
+        if (Option.isSome(verifySession(options.secret, key, now))) revoked.set(key, until)
+      })
+  }
+}
 
 /**
  * The middleware over the {@link AccountResolver}.

@@ -1,0 +1,67 @@
+/**
+ * Signed sessions: a token minted on one instance (or by the host portal with the
+ * shared secret) is accepted on another; a forged, expired or revoked one is not.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type { Ids } from "@zhongbao/core"
+import { Effect, Option, Redacted, TestClock } from "effect"
+import { Authentication } from "../src/index.js"
+
+const secret = Redacted.make("a-secret-of-at-least-thirty-two-characters")
+const account = "0193a3c0-0000-7000-8000-000000000001" as Ids.AccountId
+const lookup = (token: string) =>
+  Effect.flatMap(Authentication.Sessions, (sessions) => sessions.lookup(Redacted.make(token)))
+const signed = (options: Parameters<typeof Authentication.layerSessionsSigned>[0] = { secret }) =>
+  Authentication.layerSessionsSigned(options)
+
+describe("Authentication.layerSessionsSigned", () => {
+  it.effect("a token issued by one instance is accepted by another holding the secret", () =>
+    Effect.gen(function* () {
+      const token = yield* Effect.flatMap(Authentication.Sessions, (s) => s.issue(account)).pipe(
+        Effect.provide(signed())
+      )
+      const found = yield* lookup(Redacted.value(token)).pipe(Effect.provide(signed()))
+      assert.deepStrictEqual(found, Option.some(account))
+      const portal = Authentication.signSession(secret, account, Date.now() + 60_000)
+      assert.deepStrictEqual(Authentication.verifySession(secret, portal, Date.now()), Option.some(account))
+    })
+  )
+
+  it.effect("a token signed with another secret, or altered, is refused", () =>
+    Effect.gen(function* () {
+      const other = Authentication.signSession(
+        Redacted.make("another-secret-of-thirty-two-characters!"),
+        account,
+        Date.now() + 60_000
+      )
+      assert.isTrue(Option.isNone(yield* lookup(other)))
+      const good = Authentication.signSession(secret, account, Date.now() + 60_000)
+      const altered = good.replace(account, "0193a3c0-0000-7000-8000-000000000002")
+      assert.isTrue(Option.isNone(yield* lookup(altered)))
+      assert.isTrue(Option.isNone(yield* lookup(`${good}x`)))
+      assert.isTrue(Option.isNone(yield* lookup("zb1.not-an-id.zz.abc")))
+    }).pipe(Effect.provide(signed()))
+  )
+
+  it.effect("a token expires after its time to live, and a revoked one is refused", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      const token = yield* sessions.issue(account, { ttlMillis: 1_000 })
+      assert.deepStrictEqual(yield* sessions.lookup(token), Option.some(account))
+      yield* TestClock.adjust("1 second")
+      assert.isTrue(Option.isNone(yield* sessions.lookup(token)))
+      const second = yield* sessions.issue(account)
+      yield* sessions.revoke(second)
+      assert.isTrue(Option.isNone(yield* sessions.lookup(second)))
+    }).pipe(Effect.provide(signed()))
+  )
+
+  it.effect("a secret shorter than 32 characters is refused at start", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        Effect.provide(Authentication.Sessions, signed({ secret: Redacted.make("short") }))
+      )
+      assert.isTrue(exit._tag === "Failure")
+    })
+  )
+})
