@@ -51,7 +51,8 @@ export const layer = (config: ServerConfig) => {
   })
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
   const logger = config.logFormat === "json" ? Logger.json : Logger.pretty
-  return Layer.mergeAll(core, auth, RateLimit.layer(), logger)
+  const rateLimits = RateLimit.layer(config.rateLimits as Partial<RateLimit.Policies>)
+  return Layer.mergeAll(core, auth, rateLimits, logger)
 }
 
 const json = (res: import("node:http").ServerResponse, status: number, body: unknown) => {

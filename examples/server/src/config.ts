@@ -13,9 +13,23 @@
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
+ * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (domain.md §10) as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
 import { Config, ConfigError, Either, Option, Redacted } from "effect"
+
+const jsonObject = (name: string) =>
+  Config.string(name).pipe(
+    Config.withDefault("{}"),
+    Config.mapOrFail((text) => {
+      try {
+        const value: unknown = JSON.parse(text)
+        if (typeof value === "object" && value !== null && !Array.isArray(value))
+          return Either.right(value as Record<string, unknown>)
+      } catch {}
+      return Either.left(ConfigError.InvalidData([name], `${name} must be a JSON object`))
+    })
+  )
 
 export const ServerConfig = Config.all({
   port: Config.integer("PORT").pipe(Config.withDefault(3000)),
@@ -36,17 +50,8 @@ export const ServerConfig = Config.all({
   ),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
-  settings: Config.string("SETTINGS_JSON").pipe(
-    Config.withDefault("{}"),
-    Config.mapOrFail((text) => {
-      try {
-        const value: unknown = JSON.parse(text)
-        if (typeof value === "object" && value !== null && !Array.isArray(value))
-          return Either.right(value as Record<string, unknown>)
-      } catch {}
-      return Either.left(ConfigError.InvalidData([], "SETTINGS_JSON must be a JSON object"))
-    })
-  )
+  rateLimits: jsonObject("RATE_LIMITS_JSON"),
+  settings: jsonObject("SETTINGS_JSON")
 })
 
 export type ServerConfig = Config.Config.Success<typeof ServerConfig>
