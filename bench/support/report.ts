@@ -17,6 +17,8 @@ export interface Figure {
   readonly met: boolean | undefined
   /** Lines under the table: rounds, percentiles, where the time goes. */
   readonly details?: ReadonlyArray<string>
+  /** What must hold whatever the timing (P4: nothing lost, nothing sent twice); a broken one fails the run. */
+  readonly invariants?: ReadonlyArray<Invariant>
 }
 
 /** One invariant of a reliability scenario, checked after the load. */
