@@ -16,7 +16,8 @@
  *     timed in node-postgres against pgbench -r.
  * (b) the public hall's first page (`Lists.hall`, anonymous, 20 rows of one field,
  *     newest publication first) at 10k and at `HALL_LARGE` (1M) demands, generated
- *     with `INSERT … SELECT … generate_series` from 50 demands the adapter wrote (so
+ *     (`support/demands.ts`, shared with `http-hall.ts`) with
+ *     `INSERT … SELECT … generate_series` from 50 demands the adapter wrote (so
  *     the search columns are the adapter's own), the large set without the demand's
  *     secondary indexes, rebuilt afterwards from their own definitions; median and p95
  *     per call, the ratio of the medians (goal ≤ 1.5) and EXPLAIN ANALYZE of each size.
@@ -29,23 +30,32 @@ import { readdirSync, readFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { SqlClient } from "@effect/sql"
+import type { SqlClient } from "@effect/sql"
 import type { PgClient } from "@effect/sql-pg"
 import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
 import {
-  Demand,
   type Errors,
   type Ids,
   Lists,
-  Persistence,
+  type Persistence,
   Responding,
   Selection,
   Settings,
   Zhongbao
 } from "@zhongbao/core"
-import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Layer, ManagedRuntime, Redacted, Schema, Tracer } from "effect"
+import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import * as Pg from "pg"
+import {
+  exec,
+  type Row,
+  HALL_FIELD,
+  loadHall,
+  publishedPool,
+  responderAccount,
+  setup,
+  table,
+  traced
+} from "./support/demands.js"
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const PGBENCH = process.env.PGBENCH ?? "pgbench"
@@ -75,19 +85,11 @@ const HALL_CALLS = 300
 const HALL_WARMUP = 100
 const HALL_GOAL = 1.5
 
-/** Publishers (enterprises) and responders (research institutes), one account each. */
-const PUBLISHERS = 50
+/** Responders (research institutes), one account each. */
 const RESPONDERS = 1_000
-const publisherMember = (k: number) => String(100_000 + k)
-const publisherAccount = (k: number) => String(110_000 + k)
-const responderAccount = (k: number) => String(210_000 + k)
 /** Demand ids are 8-digit numbers: the adapter's pool, pgbench's pool. */
 const ADAPTER_POOL = 10_000_000
 const PGBENCH_POOL = 20_000_000
-
-const KEYWORDS = Array.from({ length: 50 }, (_, i) => `关键词${String(i).padStart(2, "0")}`)
-const FIELDS = Settings.defaults.technicalFields
-const HALL_FIELD = FIELDS[3]!
 const proposal = { title: "应答方案", content: "采用化学气相沉积工艺提高良率" }
 
 type Services =
@@ -108,195 +110,7 @@ const makeRuntime = (): Runtime =>
     )
   )
 
-type Row = Record<string, unknown>
-
-/** A statement of the bench's own (setup, checks), on a connection of the pool. */
-const exec = (text: string, params: ReadonlyArray<unknown> = []) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    Effect.orDie(sql.unsafe<Row>(text, params as Array<unknown>))
-  ) as Effect.Effect<ReadonlyArray<Row>, never, SqlClient.SqlClient>
-
-const t = (table: string) => `"${SCHEMA}".${table}`
-
-// ---------------------------------------------------------------------------------
-// Data
-
-/** Every written column of `demand`, in the DDL's order. */
-const DEMAND_COLUMNS = [
-  "id",
-  "publisher_id",
-  "created_by",
-  "title",
-  "main_problem",
-  "key_technology",
-  "expected_goal",
-  "keywords",
-  "field",
-  "intended_investment",
-  "solving_way",
-  "region",
-  "response_deadline",
-  "service_mode",
-  "technology_manager_id",
-  "client_id",
-  "attachments",
-  "contact_name",
-  "contact_phone",
-  "state",
-  "number",
-  "round",
-  "rejection_reason",
-  "submitted_at",
-  "approved_at",
-  "first_published_at",
-  "intake_closed_at",
-  "first_adopted_at",
-  "selection_ended_at",
-  "outcome",
-  "service_fee",
-  "closed_at",
-  "response_count",
-  "adopted_count",
-  "version",
-  "created_at",
-  "updated_at",
-  "search_text",
-  "search_grams"
-] as const
-
-/**
- * `INSERT … SELECT` of demands `i` in `[$from, $to]` copied from the template row `t`
- * (a demand the adapter wrote: form and search columns), with `columns` overriding
- * the copied value of some columns (SQL over `i`, `t` and the parameters).
- */
-const copyDemands = (
-  template: string,
-  columns: Partial<Record<(typeof DEMAND_COLUMNS)[number], string>>,
-  from: string,
-  to: string
-) =>
-  `INSERT INTO ${t("demand")} (${DEMAND_COLUMNS.join(", ")})
-   SELECT ${DEMAND_COLUMNS.map((c) => columns[c] ?? `t.${c}`).join(", ")}
-   FROM generate_series(${from}, ${to}) AS i JOIN ${t("bench_template")} t ON t.k = ${template}`
-
-/**
- * Members and accounts in SQL; 50 templates through `DemandRepository.insert` (drafts
- * of the fixtures' form with keyword k in the title and keywords), kept as the rows
- * of `bench_template` and removed from `demand`. Answers the templates' instant.
- */
-const setup = Effect.gen(function* () {
-  const now = yield* DateTime.now
-  const at = DateTime.unsafeMake(Math.floor(DateTime.toEpochMillis(now) / 1000) * 1000 - 86_400_000)
-  const iso = DateTime.formatIso(at)
-  yield* exec(
-    `INSERT INTO ${t("member")} (id, kind, name, region, registered, created_at)
-     SELECT (100000 + k)::text, 'enterprise', '企业' || k, '天津市', false, $1::timestamptz FROM generate_series(1, $2::int) k
-     UNION ALL
-     SELECT (200000 + k)::text, 'research_institute', '研究所' || k, '天津市', false, $1::timestamptz
-     FROM generate_series(1, $3::int) k`,
-    [iso, PUBLISHERS, RESPONDERS]
-  )
-  yield* exec(
-    `INSERT INTO ${t("account")} (id, member_id, role, name, phone, active, created_at)
-     SELECT (110000 + k)::text, (100000 + k)::text, 'member', '联系人' || k, '+86138' || lpad(k::text, 8, '0'), true,
-       $1::timestamptz FROM generate_series(1, $2::int) k
-     UNION ALL
-     SELECT (210000 + k)::text, (200000 + k)::text, 'member', '联系人' || k, '+86139' || lpad(k::text, 8, '0'), true,
-       $1::timestamptz FROM generate_series(1, $3::int) k`,
-    [iso, PUBLISHERS, RESPONDERS]
-  )
-  const repo = yield* Persistence.DemandRepository
-  const base = yield* Schema.decodeUnknown(Demand.DemandForm)(yield* Fixtures.form({}, 60))
-  for (const [k, keyword] of KEYWORDS.entries()) {
-    yield* repo.insert({
-      id: `tpl-${String(k).padStart(2, "0")}` as Ids.DemandId,
-      publisherId: publisherMember(1) as Ids.MemberId,
-      createdBy: publisherAccount(1) as Ids.AccountId,
-      form: { ...base, title: `${base.title} ${keyword}`, keywords: [keyword, "散热"] },
-      state: "draft",
-      number: null,
-      round: 1,
-      rejectionReason: null,
-      submittedAt: null,
-      approvedAt: null,
-      firstPublishedAt: null,
-      intakeClosedAt: null,
-      firstAdoptedAt: null,
-      selectionEndedAt: null,
-      outcome: null,
-      serviceFee: null,
-      closedAt: null,
-      responseCount: 0,
-      adoptedCount: 0,
-      version: 1,
-      createdAt: at,
-      updatedAt: at
-    })
-  }
-  yield* exec(
-    `CREATE TABLE ${t("bench_template")} AS
-       SELECT (row_number() OVER (ORDER BY id) - 1)::int AS k, * FROM ${t("demand")} WHERE id LIKE 'tpl-%'`
-  )
-  yield* exec(`DELETE FROM ${t("demand")} WHERE id LIKE 'tpl-%'`)
-  return iso
-})
-
-/**
- * `count` published demands with ids `pool + 1 …`, publishers in turn, all copies of
- * template 0 with its instant as submission, approval, publication and creation.
- */
-const publishedPool = (pool: number, count: number, at: string) =>
-  exec(
-    copyDemands(
-      "0",
-      {
-        id: `(${pool} + i)::text`,
-        publisher_id: `(100001 + i % ${PUBLISHERS})::text`,
-        created_by: `(110001 + i % ${PUBLISHERS})::text`,
-        state: "'published'",
-        number: `'ZB' || (${pool} + i)`,
-        submitted_at: "$1::timestamptz",
-        approved_at: "$1::timestamptz",
-        first_published_at: "$1::timestamptz",
-        created_at: "$1::timestamptz",
-        updated_at: "$1::timestamptz"
-      },
-      "1",
-      "$2::int"
-    ),
-    [at, count]
-  )
-
-/**
- * Hall demands `i` in `[from, to]` of `HALL_LARGE`: template `i % 50`, field `i % 12`,
- * deadlines over 60 days, one in ten a draft, one in ten pending review, the rest
- * published; instants 30 s apart, the last at `end`.
- */
-const hallDemands = (from: number, to: number, end: string) => {
-  const at = `($2::timestamptz - (${HALL_LARGE} - i) * interval '30 seconds')`
-  return exec(
-    copyDemands(
-      `i % ${KEYWORDS.length}`,
-      {
-        id: `'h' || lpad(i::text, 8, '0')`,
-        publisher_id: `(100001 + i % ${PUBLISHERS})::text`,
-        created_by: `(110001 + i % ${PUBLISHERS})::text`,
-        field: `($1::text[])[1 + i % ${FIELDS.length}]`,
-        response_deadline: "t.response_deadline + (i % 60)",
-        state: "CASE i % 10 WHEN 0 THEN 'draft' WHEN 1 THEN 'pending_review' ELSE 'published' END",
-        number: `CASE WHEN i % 10 >= 2 THEN 'ZB' || lpad(i::text, 8, '0') END`,
-        submitted_at: `CASE WHEN i % 10 <> 0 THEN ${at} END`,
-        approved_at: `CASE WHEN i % 10 >= 2 THEN ${at} END`,
-        first_published_at: `CASE WHEN i % 10 >= 2 THEN ${at} END`,
-        created_at: at,
-        updated_at: at
-      },
-      "$3::int",
-      "$4::int"
-    ),
-    [FIELDS, end, from, to]
-  )
-}
+const t = (name: string) => table(SCHEMA, name)
 
 // ---------------------------------------------------------------------------------
 // Measuring
@@ -392,37 +206,6 @@ const measured = async <A>(f: () => Promise<A>): Promise<Measured<A>> => {
     machineIdle: 1 - (after.busy - machine.busy) / Math.max(1, after.total - machine.total)
   }
 }
-
-/**
- * A tracer that logs the SQL the adapter sends through `@effect/sql`: each statement's
- * text, and BEGIN/COMMIT for the outermost transactions.
- */
-const recordingTracer = (base: Tracer.Tracer, log: Array<string>): Tracer.Tracer =>
-  Tracer.make({
-    span: (name, parent, context, links, startTime, kind, options) => {
-      const span = base.span(name, parent, context, links, startTime, kind, options)
-      if (name === "sql.transaction") log.push("BEGIN")
-      return Object.assign(Object.create(span) as Tracer.Span, {
-        attribute: (key: string, value: unknown) => {
-          if (name === "sql.execute" && key === "db.query.text") log.push(String(value))
-          span.attribute(key, value)
-        },
-        end: (endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]) => {
-          if (name === "sql.transaction") log.push("COMMIT")
-          span.end(endTime, exit)
-        }
-      })
-    },
-    context: (f, fiber) => base.context(f, fiber)
-  })
-
-const traced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const log: Array<string> = []
-    const base = yield* Effect.tracer
-    const result = yield* Effect.withTracer(effect, recordingTracer(base, log))
-    return { result, log }
-  })
 
 /** A statement with its values made comparable: placeholders, literals, NULLs, arrays are "?". */
 const normalise = (text: string) =>
@@ -672,8 +455,8 @@ const partCycles = async (rt: Runtime, publishedAt: string) => {
     rt.runPromise(
       Effect.zipRight(
         Effect.zipRight(
-          publishedPool(ADAPTER_POOL, adapterDemands, publishedAt),
-          publishedPool(PGBENCH_POOL, pgbenchDemands, publishedAt)
+          publishedPool(SCHEMA, ADAPTER_POOL, adapterDemands, publishedAt),
+          publishedPool(SCHEMA, PGBENCH_POOL, pgbenchDemands, publishedAt)
         ),
         exec(`ANALYZE ${t("demand")}, ${t("member")}, ${t("account")}`)
       )
@@ -835,15 +618,6 @@ const printHall = (size: number, r: Awaited<ReturnType<typeof hallLatency>>) => 
   for (const line of r.plan) console.log(`                  │ ${line}`)
 }
 
-/** The demand's indexes that no constraint owns: dropped for the bulk insert, then rebuilt. */
-const secondaryIndexes = exec(
-  `SELECT c.relname AS name, pg_get_indexdef(c.oid) AS def
-   FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-   WHERE x.indrelid = '${t("demand")}'::regclass
-     AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
-   ORDER BY c.relname`
-)
-
 const partHall = async (rt: Runtime) => {
   await rt.runPromise(
     exec(`TRUNCATE ${t("demand")}, ${t("response")}, ${t("audit_event")}, ${t("audit_event_member")},
@@ -857,9 +631,10 @@ const partHall = async (rt: Runtime) => {
 
   const small = await measured(() =>
     rt.runPromise(
-      Effect.zipRight(
-        hallDemands(HALL_LARGE - HALL_SMALL + 1, HALL_LARGE, end),
-        exec(`ANALYZE ${t("demand")}`)
+      loadHall(
+        SCHEMA,
+        { from: HALL_LARGE - HALL_SMALL + 1, to: HALL_LARGE, total: HALL_LARGE, end },
+        { bulk: false }
       )
     )
   )
@@ -869,43 +644,16 @@ const partHall = async (rt: Runtime) => {
     `                  (${HALL_SMALL} demands inserted with the indexes in place in ${seconds(small.wall)})`
   )
 
-  // The rest: without the secondary indexes, in two halves at once, then the indexes
-  // rebuilt from their own definitions: the grams GIN index (the slowest) on one
-  // connection, the others on another.
+  // The rest without the secondary indexes, which are rebuilt afterwards.
   const rest = HALL_LARGE - HALL_SMALL
-  const half = Math.floor(rest / 2)
-  const indexes = await rt.runPromise(secondaryIndexes)
-  const timing = { insert: 0, index: 0 }
   const large = await measured(() =>
-    rt.runPromise(
-      Effect.gen(function* () {
-        yield* exec(indexes.map((i) => `DROP INDEX "${SCHEMA}"."${String(i.name)}";`).join("\n"))
-        let started = performance.now()
-        yield* Effect.all([hallDemands(1, half, end), hallDemands(half + 1, rest, end)], {
-          concurrency: 2,
-          discard: true
-        })
-        timing.insert = performance.now() - started
-        started = performance.now()
-        const grams = indexes.filter((i) => /gin \(search_grams\)/.test(String(i.def)))
-        const others = indexes.filter((i) => !grams.includes(i))
-        yield* Effect.all(
-          [grams, others].map((group) =>
-            exec(
-              `SET maintenance_work_mem = '512MB';\n${group.map((i) => `${String(i.def)};`).join("\n")}\nRESET maintenance_work_mem;`
-            )
-          ),
-          { concurrency: 2, discard: true }
-        )
-        timing.index = performance.now() - started
-        yield* exec(`ANALYZE ${t("demand")}`)
-      })
-    )
+    rt.runPromise(loadHall(SCHEMA, { from: 1, to: rest, total: HALL_LARGE, end }, { bulk: true }))
   )
+  const timing = large.result
   const atLarge = await hallLatency(rt)
   printHall(HALL_LARGE, atLarge)
   console.log(
-    `                  (${rest} more demands in ${seconds(large.wall)}: insert ${seconds(timing.insert)} without the ${indexes.length} secondary indexes, rebuilding them ${seconds(timing.index)})`
+    `                  (${rest} more demands in ${seconds(large.wall)}: insert ${seconds(timing.insert)} without the ${timing.indexes} secondary indexes, rebuilding them ${seconds(timing.index)})`
   )
   const [size] = await rt.runPromise(
     exec(
@@ -948,7 +696,7 @@ const main = async () => {
     )
     console.log(`schema ${SCHEMA} (dropped at the end)`)
     console.log("")
-    const publishedAt = await rt.runPromise(setup)
+    const publishedAt = await rt.runPromise(setup(SCHEMA, { responders: RESPONDERS }))
     if (only === undefined || only === "cycles") await partCycles(rt, publishedAt)
     if (only === undefined || only === "hall") await partHall(rt)
   } finally {

@@ -1,0 +1,223 @@
+/**
+ * The baseline of the public-hall benchmark (`bench/http-hall.ts`): `GET /hall` written
+ * by hand on `node:http` and a node-postgres `Pool`, as a host would without zhongbao.
+ * It runs the statement adapter-pg sends for the hall's first page filtered by field,
+ * newest publication first ({@link hallSql}; the benchmark checks that the two are
+ * the same text), and answers the same JSON as the example server: the anonymous
+ * list items (phase and end of selection computed from the settings it is given, no
+ * actions) and the next cursor. Only `field`, `sort=published` and `limit` are
+ * understood; anything else is a `400`.
+ *
+ * Run as a script: `DATABASE_URL`, `DATABASE_SCHEMA`, `HALL_SETTINGS` (JSON of
+ * {@link HallSettings}), `PORT` (0 for any); prints `baseline is ready at <url>` and
+ * stops on SIGTERM. The pool is the example server's default: 10 connections, a
+ * 30-second statement timeout.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { pathToFileURL } from "node:url"
+import * as Pg from "pg"
+
+/** What the baseline needs of the platform settings to compute a demand's phase. */
+export interface HallSettings {
+  readonly timeZone: string
+  readonly selectionWindowDays: number
+  readonly singleAdoption: boolean
+  /** The service modes that take responses. */
+  readonly acceptingModes: ReadonlyArray<string>
+}
+
+/** The hall's first page of one field, newest publication first: `$1` the field, `$2` the limit + 1. */
+export const hallSql = (schema: string): string =>
+  `SELECT d.id, d.publisher_id, d.created_by, d.title, d.main_problem, d.key_technology, d.expected_goal,
+     to_json(d.keywords)::text AS keywords, d.field, d.intended_investment::text AS intended_investment,
+     d.solving_way, d.region, to_char(d.response_deadline, 'YYYY-MM-DD') AS response_deadline, d.service_mode,
+     d.technology_manager_id, d.client_id, to_json(d.attachments)::text AS attachments, d.contact_name,
+     d.contact_phone, d.state, d.number, d.round, d.rejection_reason,
+     (extract(epoch from d.submitted_at) * 1000)::int8::text AS submitted_at,
+     (extract(epoch from d.approved_at) * 1000)::int8::text AS approved_at,
+     (extract(epoch from d.first_published_at) * 1000)::int8::text AS first_published_at,
+     (extract(epoch from d.intake_closed_at) * 1000)::int8::text AS intake_closed_at,
+     (extract(epoch from d.first_adopted_at) * 1000)::int8::text AS first_adopted_at,
+     (extract(epoch from d.selection_ended_at) * 1000)::int8::text AS selection_ended_at,
+     d.outcome, d.service_fee::text AS service_fee,
+     (extract(epoch from d.closed_at) * 1000)::int8::text AS closed_at,
+     d.response_count, d.adopted_count, d.version,
+     (extract(epoch from d.created_at) * 1000)::int8::text AS created_at,
+     (extract(epoch from d.updated_at) * 1000)::int8::text AS updated_at
+   FROM "${schema}".demand d
+   WHERE d.state IN ('published', 'solved') AND d.field = $1 AND d.first_published_at IS NOT NULL
+   ORDER BY d.first_published_at DESC, d.id DESC LIMIT $2`
+
+interface DemandRow {
+  readonly id: string
+  readonly number: string | null
+  readonly title: string
+  readonly field: string
+  readonly region: string | null
+  readonly state: string
+  readonly service_mode: string
+  readonly response_deadline: string
+  readonly first_published_at: string | null
+  readonly intake_closed_at: string | null
+  readonly selection_ended_at: string | null
+  readonly response_count: number
+  readonly adopted_count: number
+}
+
+const DAY = 86_400_000
+
+/** The offset of `timeZone` from UTC at `utc`, in ms. */
+const offsetAt = (format: Intl.DateTimeFormat, utc: number): number => {
+  const name = format.formatToParts(utc).find((p) => p.type === "timeZoneName")?.value ?? "GMT"
+  const match = /GMT([+-])(\d{2}):(\d{2})/.exec(name)
+  return match === null
+    ? 0
+    : (match[1] === "-" ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3])) * 60_000
+}
+
+const makeDates = (settings: HallSettings) => {
+  const format = new Intl.DateTimeFormat("en-US", { timeZone: settings.timeZone, timeZoneName: "longOffset" })
+  const ends = new Map<string, number>()
+  /** The last millisecond of a date (YYYY-MM-DD, plus `days`) in the platform zone. */
+  const endOf = (date: string, days = 0): number => {
+    const key = `${date}+${days}`
+    const cached = ends.get(key)
+    if (cached !== undefined) return cached
+    const [y, m, d] = date.split("-").map(Number) as [number, number, number]
+    const local = Date.UTC(y, m - 1, d + days) + DAY - 1
+    const end = local - offsetAt(format, local - offsetAt(format, local))
+    if (ends.size >= 10_000) ends.clear()
+    ends.set(key, end)
+    return end
+  }
+  return endOf
+}
+
+const iso = (ms: string | null) => (ms === null ? null : new Date(Number(ms)).toISOString())
+
+const makeItem = (settings: HallSettings) => {
+  const endOf = makeDates(settings)
+  const accepting = new Set(settings.acceptingModes)
+  return (r: DemandRow, now: number) => {
+    const accepts = accepting.has(r.service_mode)
+    const selectionEnd = endOf(r.response_deadline, settings.selectionWindowDays)
+    const phase =
+      r.state === "solved"
+        ? "selection_over"
+        : r.state !== "published"
+          ? "not_published"
+          : !accepts
+            ? "no_responses"
+            : r.selection_ended_at !== null ||
+                (settings.singleAdoption && r.adopted_count > 0) ||
+                now > selectionEnd
+              ? "selection_over"
+              : r.intake_closed_at === null && now <= endOf(r.response_deadline)
+                ? "taking_responses"
+                : "selecting"
+    return {
+      id: r.id,
+      number: r.number,
+      title: r.title,
+      field: r.field,
+      region: r.region,
+      state: r.state,
+      phase,
+      publishedAt: iso(r.first_published_at),
+      responseCount: r.response_count,
+      responseDeadline: r.response_deadline,
+      selectionEndsAt:
+        r.state === "published" && accepts && r.selection_ended_at === null
+          ? new Date(selectionEnd).toISOString()
+          : iso(r.selection_ended_at),
+      actions: []
+    }
+  }
+}
+
+const send = (res: ServerResponse, status: number, body: unknown) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+  res.end(text)
+}
+
+/** Starts the baseline; answers its URL and a stop function. */
+export const startBaseline = async (options: {
+  readonly databaseUrl: string
+  readonly schema: string
+  readonly settings: HallSettings
+  readonly port?: number
+}) => {
+  const pool = new Pg.default.Pool({
+    connectionString: options.databaseUrl,
+    max: 10,
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: 30_000,
+    application_name: "zhongbao-bench-baseline"
+  })
+  pool.on("error", () => {})
+  const sql = hallSql(options.schema)
+  const item = makeItem(options.settings)
+  const hall = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost")
+    if (req.method !== "GET" || url.pathname !== "/hall") return send(res, 404, { _tag: "RouteNotFound" })
+    const field = url.searchParams.get("field")
+    const limit = Number(url.searchParams.get("limit") ?? 20)
+    const known = [...url.searchParams.keys()].every((k) => k === "field" || k === "sort" || k === "limit")
+    const sort = url.searchParams.get("sort") ?? "published"
+    if (
+      field === null ||
+      !known ||
+      sort !== "published" ||
+      !Number.isInteger(limit) ||
+      limit < 1 ||
+      limit > 100
+    )
+      return send(res, 400, { _tag: "InvalidInput" })
+    const { rows } = await pool.query<DemandRow>(sql, [field, limit + 1])
+    const now = Date.now()
+    const shown = rows.slice(0, limit)
+    const last = shown[shown.length - 1]
+    send(res, 200, {
+      items: shown.map((r) => item(r, now)),
+      nextCursor:
+        rows.length > limit && last !== undefined
+          ? Buffer.from(JSON.stringify([Number(last.first_published_at), last.id])).toString("base64url")
+          : null
+    })
+  }
+  const server = createServer((req, res) => {
+    hall(req, res).catch((error: unknown) => {
+      console.error(error)
+      if (!res.headersSent) send(res, 500, { _tag: "InternalError" })
+      else res.end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await pool.end()
+    }
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const baseline = await startBaseline({
+    databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+    schema: process.env.DATABASE_SCHEMA ?? "zhongbao",
+    settings: JSON.parse(process.env.HALL_SETTINGS ?? "null") as HallSettings,
+    port: Number(process.env.PORT ?? 0)
+  })
+  console.log(`baseline is ready at ${baseline.url}`)
+  process.once("SIGTERM", () => {
+    baseline.stop().then(
+      () => process.exit(0),
+      () => process.exit(1)
+    )
+  })
+}

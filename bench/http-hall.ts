@@ -1,0 +1,505 @@
+/**
+ * The public hall over HTTP (issue 8's P1, P3 and P6), measured against the example
+ * server (`bench/support/server.ts`: built packages, local PostgreSQL, `WORKERS=false`)
+ * next to a hand-written `node:http` + node-postgres handler (`bench/baseline/hall-server.ts`)
+ * running the same statement, each a child process, in one schema that is dropped at
+ * the end:
+ *
+ * - data: 50 template demands written through `DemandRepository.insert`, copied in SQL
+ *   into a hall of drafts, demands pending review and published demands in 12 fields
+ *   (`bench/support/demands.ts`); the hall grows by adding older demands, so each size
+ *   contains the smaller ones: P3's small size, then P1's size, then P3's large size.
+ * - the request: `GET /hall?field=…&sort=published&limit=20`, anonymous: the first 20
+ *   published demands of one field (a twelfth of them), newest publication first.
+ *   Before measuring, the SELECT the adapter sends for it (seen through a tracer, in
+ *   process, on the same schema) is compared with the baseline's, and the two servers'
+ *   bodies are compared.
+ * - P1: autocannon in this process, 64 connections, no pipelining: a warm-up of each
+ *   server, then rounds alternating zhongbao and the baseline; the throughput ratio is
+ *   the median of the rounds' ratios, zhongbao's p99 the median of its rounds' p99. CPU
+ *   per request of each server from /proc.
+ * - P6: both servers' RSS (/proc VmRSS) sampled every 100 ms during P1's load: the peak,
+ *   and the idle RSS just before the load.
+ * - P3: sequential requests on one keep-alive connection, at the small and the large
+ *   size (each server warmed up with autocannon first, as P1 warms it up before the
+ *   large size): median and p95 of each; the ratio of the medians. The baseline's medians and
+ *   the statement's EXPLAIN ANALYZE at each size are printed beside them.
+ *
+ * `short` (CI): 5k demands for P1, one round of 2 s; P3 at 2k vs 20k. Full: 100k, five
+ * rounds of 5 s; P3 at 10k vs 1M (the large load takes minutes; its time is printed).
+ * `HALL_SERVER_NODE_OPTIONS` is passed to the example server as `NODE_OPTIONS`, e.g.
+ * `--import /tmp/profile.mjs` with a module that starts `node:inspector`'s profiler
+ * (Node 20 refuses `--cpu-prof` in `NODE_OPTIONS`). Run directly:
+ * `npx tsx --conditions=@zhongbao/source bench/http-hall.ts [--short]`. Goals are
+ * printed, never asserted.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { Agent, get as httpGet } from "node:http"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import type { SqlClient } from "@effect/sql"
+import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
+import { type Errors, Lists, type Persistence, Settings, Zhongbao } from "@zhongbao/core"
+import autocannon from "autocannon"
+import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { type HallSettings, hallSql } from "./baseline/hall-server.js"
+import { exec, HALL_FIELD, type HallLoad, loadHall, setup, traced } from "./support/demands.js"
+import { type Figure, figuresTable, int, median, quantile } from "./support/report.js"
+import { databaseUrl, dropSchema, freshSchema, type ServerProcess, startServer } from "./support/server.js"
+
+const CONNECTIONS = 64
+const THROUGHPUT_GOAL = 0.8
+const P99_GOAL_MS = 25
+const RSS_GOAL_BYTES = 200 * 2 ** 20
+const P3_GOAL = 1.5
+const RSS_EVERY_MS = 100
+const LIMIT = 20
+const HALL_PATH = `/hall?field=${encodeURIComponent(HALL_FIELD)}&sort=published&limit=${LIMIT}`
+
+interface Sizes {
+  /** Demands of P1's hall. */
+  readonly p1: number
+  readonly rounds: number
+  readonly roundSeconds: number
+  readonly warmupSeconds: number
+  /** P3's sizes. */
+  readonly small: number
+  readonly large: number
+  /** P3's sequential requests per size, after a warm-up of `warmupCalls`. */
+  readonly calls: number
+  readonly warmupCalls: number
+}
+
+const sizesOf = (short: boolean): Sizes =>
+  short
+    ? {
+        p1: 5_000,
+        rounds: 1,
+        roundSeconds: 2,
+        warmupSeconds: 1,
+        small: 2_000,
+        large: 20_000,
+        calls: 100,
+        warmupCalls: 30
+      }
+    : {
+        p1: 100_000,
+        rounds: 5,
+        roundSeconds: 5,
+        warmupSeconds: 3,
+        small: 10_000,
+        large: 1_000_000,
+        calls: 500,
+        warmupCalls: 150
+      }
+
+type Services = Zhongbao.Services | Persistence.Ports | Settings.Settings | SqlClient.SqlClient
+
+/** Core over adapter-pg in this process: migrates the schema, writes the data, shows the SQL. */
+const makeRuntime = (schema: string) =>
+  ManagedRuntime.make(
+    Zhongbao.layer.pipe(
+      Layer.provideMerge(Layer.merge(PgPersistence.layer({ schema }), Settings.layerDefault)),
+      Layer.provideMerge(PgDatabase.layerPool({ url: Redacted.make(databaseUrl), maxConnections: 4 }))
+    )
+  ) as ManagedRuntime.ManagedRuntime<Services, Errors.InfrastructureError>
+
+// ---------------------------------------------------------------------------------
+// Processes
+
+/** Resident set size of a process, in bytes (0 once it is gone). */
+const rssOf = (pid: number): number => {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024
+  } catch {
+    return 0
+  }
+}
+
+/** User + system CPU time of a process, in ms (clock ticks of 10 ms). */
+const cpuOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+interface Baseline {
+  readonly url: string
+  readonly pid: number
+  readonly stop: () => Promise<number | null>
+}
+
+const baselineScript = fileURLToPath(new URL("./baseline/hall-server.ts", import.meta.url))
+
+/** The baseline as a child process (`node --import tsx`, as the example server runs). */
+const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline> =>
+  new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", baselineScript], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: schema,
+        HALL_SETTINGS: JSON.stringify(settings),
+        PORT: "0"
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)))
+    const stop = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+      return exited
+    }
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`the baseline was not ready in 60 s:\n${output}`))
+    }, 60_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8")
+      const match = /baseline is ready at (http:\/\/[\d.:]+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve({ url: match[1]!, pid: child.pid!, stop })
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`the baseline exited (${code}):\n${output}`))
+    })
+  })
+
+// ---------------------------------------------------------------------------------
+// Requests
+
+/** One GET on `agent`: status, body and milliseconds. */
+const get = (agent: Agent, url: string) =>
+  new Promise<{ readonly status: number; readonly body: string; readonly ms: number }>((resolve, reject) => {
+    const started = performance.now()
+    httpGet(url, { agent }, (res) => {
+      const chunks: Array<Buffer> = []
+      res.on("data", (chunk: Buffer) => chunks.push(chunk))
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString("utf8"),
+          ms: performance.now() - started
+        })
+      )
+      res.on("error", reject)
+    }).on("error", reject)
+  })
+
+interface Sequential {
+  readonly median: number
+  readonly p95: number
+  readonly failed: number
+}
+
+/** `calls` GETs one after another on one keep-alive connection, after `warmup` more. */
+const sequential = async (url: string, calls: number, warmup: number): Promise<Sequential> => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  try {
+    const samples: Array<number> = []
+    let failed = 0
+    for (let i = 0; i < warmup + calls; i++) {
+      const r = await get(agent, url)
+      if (r.status !== 200) failed++
+      if (i >= warmup) samples.push(r.ms)
+    }
+    samples.sort((a, b) => a - b)
+    return { median: quantile(samples, 0.5), p95: quantile(samples, 0.95), failed }
+  } finally {
+    agent.destroy()
+  }
+}
+
+interface Load {
+  readonly rate: number
+  readonly ok: number
+  readonly failed: number
+  readonly p50: number
+  readonly p99: number
+  /** Server CPU per answered request, in ms. */
+  readonly cpuPerRequest: number
+}
+
+/** autocannon against `url` for `seconds`, with the server's CPU time over the run. */
+const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
+  const cpu = cpuOf(pid)
+  const r = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds })
+  const ok = r["2xx"]
+  return {
+    rate: ok / r.duration,
+    ok,
+    failed: r.non2xx + r.errors,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuPerRequest: (cpuOf(pid) - cpu) / Math.max(1, ok)
+  }
+}
+
+/** Peak and last RSS of processes, sampled every `RSS_EVERY_MS` until `stop`. */
+const sampleRss = (pids: Readonly<Record<string, number>>) => {
+  const peaks: Record<string, number> = {}
+  let samples = 0
+  const take = () => {
+    samples++
+    for (const [name, pid] of Object.entries(pids)) peaks[name] = Math.max(peaks[name] ?? 0, rssOf(pid))
+  }
+  take()
+  const timer = setInterval(take, RSS_EVERY_MS)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      take()
+      return { peaks, samples }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Formatting
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`
+const ms = (x: number, digits = 2) => `${x.toFixed(digits)} ms`
+const seconds = (x: number) => `${(x / 1000).toFixed(1)} s`
+const size = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1_000 ? `${n / 1_000}k` : String(n))
+const describeLoad = (l: HallLoad, wall: number) =>
+  l.indexes === 0
+    ? `${int(l.rows)} demands in ${seconds(wall)} (indexes in place)`
+    : `${int(l.rows)} demands in ${seconds(wall)}: insert ${seconds(l.insert)} without the ${l.indexes} secondary indexes, rebuilding them ${seconds(l.index)}`
+const normalise = (sql: string) => sql.replace(/\s+/g, " ").replace(/\( /g, "(").replace(/ \)/g, ")").trim()
+const log = (line: string) => console.log(`[hall] ${line}`)
+
+// ---------------------------------------------------------------------------------
+
+/**
+ * Runs P1, P6 and P3 (see the module's comment) and answers their figures; `short`
+ * takes small sizes and one short round (well under a minute).
+ */
+export const run = async (options: { readonly short: boolean }): Promise<ReadonlyArray<Figure>> => {
+  const sizes = sizesOf(options.short)
+  const schema = freshSchema("bench_hall")
+  const rt = makeRuntime(schema)
+  let server: ServerProcess | undefined
+  let baseline: Baseline | undefined
+  const timed = async <A>(f: () => Promise<A>) => {
+    const started = performance.now()
+    const result = await f()
+    return { result, wall: performance.now() - started }
+  }
+  try {
+    log(`schema ${schema}; P1 at ${int(sizes.p1)} demands, P3 at ${int(sizes.small)} vs ${int(sizes.large)}`)
+    const end = DateTime.formatIso(DateTime.subtract(DateTime.unsafeNow(), { hours: 1 }))
+    await rt.runPromise(setup(schema, { responders: 10 }))
+    const grow = async (from: number, to: number) => {
+      const { result, wall } = await timed(() =>
+        rt.runPromise(
+          loadHall(schema, { from: sizes.large - to + 1, to: sizes.large - from, total: sizes.large, end })
+        )
+      )
+      const text = describeLoad(result, wall)
+      log(`hall grown to ${int(to)}: ${text}`)
+      return text
+    }
+    const smallLoad = await grow(0, sizes.small)
+
+    const input = { field: HALL_FIELD, sort: "published" as const, limit: LIMIT }
+    const seen = await rt.runPromise(traced(Effect.flatMap(Lists.Lists, (lists) => lists.hall(null, input))))
+    const select = seen.log.find((s) => s.startsWith("SELECT")) ?? ""
+    const sameSql = normalise(select) === normalise(hallSql(schema))
+    const statements = seen.log.map((s) => (s.startsWith("SELECT") ? "SELECT …" : s)).join(", ")
+    log(
+      `the adapter sends ${seen.log.length} statements (${statements}); same SELECT as the baseline: ${sameSql}`
+    )
+    if (!sameSql) log(`adapter:  ${normalise(select)}\n[hall] baseline: ${normalise(hallSql(schema))}`)
+    const explain = async () => {
+      const rows = await rt.runPromise(
+        exec(`EXPLAIN (ANALYZE, COSTS OFF) ${select}`, [HALL_FIELD, LIMIT + 1])
+      )
+      const plan = rows.map((r) => String(r["QUERY PLAN"]))
+      const index = plan.map((l) => /Index Scan(?: Backward)? using (\S+)/.exec(l)?.[1]).find(Boolean)
+      const time = plan.map((l) => /Execution Time: ([\d.]+)/.exec(l)?.[1]).find(Boolean)
+      return `${index === undefined ? plan[0]?.trim() : `index scan of ${index}`}, executed in ${time} ms`
+    }
+
+    const settings = Settings.defaults
+    const started = await timed(() =>
+      Promise.all([
+        startServer({
+          schema,
+          env: {
+            WORKERS: "false",
+            ...(process.env.HALL_SERVER_NODE_OPTIONS === undefined
+              ? {}
+              : { NODE_OPTIONS: process.env.HALL_SERVER_NODE_OPTIONS })
+          }
+        }),
+        startBaseline(schema, {
+          timeZone: settings.timeZone,
+          selectionWindowDays: settings.selectionWindowDays,
+          singleAdoption: settings.singleAdoption,
+          acceptingModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id)
+        })
+      ])
+    )
+    ;[server, baseline] = started.result
+    const zb = { url: server.url + HALL_PATH, pid: server.pid }
+    const bl = { url: baseline.url + HALL_PATH, pid: baseline.pid }
+    const startedRss = { zb: server.rssBytes(), bl: rssOf(bl.pid) }
+    log(`servers ready in ${seconds(started.wall)}: zhongbao ${server.url}, baseline ${baseline.url}`)
+
+    const agent = new Agent({ keepAlive: false })
+    const [zbPage, blPage] = await Promise.all([get(agent, zb.url), get(agent, bl.url)])
+    const page = JSON.parse(zbPage.body) as { items?: ReadonlyArray<unknown>; nextCursor?: unknown }
+    const sameJson =
+      zbPage.status === 200 &&
+      blPage.status === 200 &&
+      JSON.stringify(JSON.parse(zbPage.body)) === JSON.stringify(JSON.parse(blPage.body))
+    const bodies = `${page.items?.length ?? 0} items and a cursor: ${typeof page.nextCursor === "string"}; same JSON from both: ${sameJson}${zbPage.body === blPage.body ? " (byte for byte)" : ""}, ${int(Buffer.byteLength(zbPage.body))} vs ${int(Buffer.byteLength(blPage.body))} bytes`
+    log(bodies)
+    if (!sameJson)
+      log(`zhongbao: ${zbPage.body.slice(0, 600)}\n[hall] baseline: ${blPage.body.slice(0, 600)}`)
+
+    // P3, small size, after the servers are warmed up as they are at the large size
+    await load(zb.url, zb.pid, sizes.warmupSeconds)
+    await load(bl.url, bl.pid, sizes.warmupSeconds)
+    const atSmall = {
+      zb: await sequential(zb.url, sizes.calls, sizes.warmupCalls),
+      bl: await sequential(bl.url, sizes.calls, sizes.warmupCalls),
+      plan: await explain()
+    }
+    log(
+      `P3 at ${int(sizes.small)}: zhongbao median ${ms(atSmall.zb.median)}, baseline ${ms(atSmall.bl.median)}`
+    )
+
+    // P1 and P6
+    const p1Load = await grow(sizes.small, sizes.p1)
+    const idle = { zb: server.rssBytes(), bl: rssOf(bl.pid) }
+    const rss = sampleRss({ zb: zb.pid, bl: bl.pid })
+    await load(zb.url, zb.pid, sizes.warmupSeconds)
+    await load(bl.url, bl.pid, sizes.warmupSeconds)
+    const rounds: Array<{ readonly zb: Load; readonly bl: Load }> = []
+    for (let round = 1; round <= sizes.rounds; round++) {
+      const z = await load(zb.url, zb.pid, sizes.roundSeconds)
+      const b = await load(bl.url, bl.pid, sizes.roundSeconds)
+      rounds.push({ zb: z, bl: b })
+      log(
+        `P1 round ${round}: zhongbao ${int(z.rate)} req/s (p99 ${ms(z.p99, 0)}), baseline ${int(b.rate)} req/s (p99 ${ms(b.p99, 0)}), ratio ${(z.rate / b.rate).toFixed(2)}`
+      )
+    }
+    const sampled = rss.stop()
+    const after = { zb: server.rssBytes(), bl: rssOf(bl.pid) }
+    const plan = await explain()
+
+    // P3, large size
+    const largeLoad = await grow(sizes.p1, sizes.large)
+    const atLarge = {
+      zb: await sequential(zb.url, sizes.calls, sizes.warmupCalls),
+      bl: await sequential(bl.url, sizes.calls, sizes.warmupCalls),
+      plan: await explain()
+    }
+    log(
+      `P3 at ${int(sizes.large)}: zhongbao median ${ms(atLarge.zb.median)}, baseline ${ms(atLarge.bl.median)}`
+    )
+
+    const failed = rounds.reduce((acc, r) => acc + r.zb.failed + r.bl.failed, 0)
+    const valid = sameSql && sameJson && failed === 0
+    const invalid = [
+      ...(sameSql ? [] : ["the baseline's SELECT differs from the adapter's"]),
+      ...(sameJson ? [] : ["the two servers answer different JSON"]),
+      ...(failed === 0 ? [] : [`${int(failed)} requests failed or were not 2xx`])
+    ]
+    const ratio = median(rounds.map((r) => r.zb.rate / r.bl.rate))
+    const zbRate = median(rounds.map((r) => r.zb.rate))
+    const blRate = median(rounds.map((r) => r.bl.rate))
+    const p99 = median(rounds.map((r) => r.zb.p99))
+    const blP99 = median(rounds.map((r) => r.bl.p99))
+    const p1Details = [
+      ...invalid.map((line) => `NOT COMPARABLE: ${line}`),
+      `GET ${HALL_PATH} (anonymous) at ${int(sizes.p1)} demands; autocannon ${CONNECTIONS} connections, no pipelining, ${sizes.rounds} round(s) of ${sizes.roundSeconds} s per side after ${sizes.warmupSeconds} s of warm-up each, alternating`,
+      ...rounds.map(
+        (r, i) =>
+          `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
+      ),
+      `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
+      `statements per request: zhongbao ${seen.log.length} (${statements}), baseline 1 (the same SELECT: ${sameSql}); ${plan}`,
+      `response: ${bodies}`,
+      `both servers: pools of 10 connections, started with node --import tsx (zhongbao from the built packages, WORKERS=false)`
+    ]
+    const p3Ratio = atLarge.zb.median / atSmall.zb.median
+    const p3Failed = atSmall.zb.failed + atLarge.zb.failed + atSmall.bl.failed + atLarge.bl.failed
+    const row = (n: number, s: typeof atSmall, loaded: string) =>
+      `${int(n)} demands: zhongbao median ${ms(s.zb.median)}, p95 ${ms(s.zb.p95)}; baseline median ${ms(s.bl.median)}, p95 ${ms(s.bl.p95)}; ${s.plan}; loaded: ${loaded}`
+    return [
+      {
+        id: "P1",
+        name: `public hall over HTTP (${size(sizes.p1)} demands): throughput of zhongbao / node:http + pg`,
+        measured: `${ratio.toFixed(2)} (${int(zbRate)} vs ${int(blRate)} req/s)`,
+        goal: `≥ ${THROUGHPUT_GOAL.toFixed(2)}`,
+        met: valid ? ratio >= THROUGHPUT_GOAL : undefined,
+        details: p1Details
+      },
+      {
+        id: "P1",
+        name: `public hall over HTTP: zhongbao's p99 at ${CONNECTIONS} connections`,
+        measured: `${ms(p99, 0)} (baseline ${ms(blP99, 0)})`,
+        goal: `≤ ${P99_GOAL_MS} ms`,
+        met: valid ? p99 <= P99_GOAL_MS : undefined,
+        details: [`median of the rounds' p99: ${rounds.map((r) => ms(r.zb.p99, 0)).join(", ")}`]
+      },
+      {
+        id: "P3",
+        name: `public hall latency over HTTP at ${size(sizes.large)} vs ${size(sizes.small)} demands (medians)`,
+        measured: `${p3Ratio.toFixed(2)} (${ms(atLarge.zb.median)} vs ${ms(atSmall.zb.median)})`,
+        goal: `≤ ${P3_GOAL}`,
+        met: p3Failed === 0 && sameJson ? p3Ratio <= P3_GOAL : undefined,
+        details: [
+          ...(p3Failed === 0 ? [] : [`NOT COMPARABLE: ${p3Failed} requests were not 200`]),
+          `${sizes.calls} sequential requests per size and server on one keep-alive connection, after ${sizes.warmupCalls} more`,
+          row(sizes.small, atSmall, smallLoad),
+          row(sizes.large, atLarge, largeLoad),
+          `baseline ratio of medians: ${(atLarge.bl.median / atSmall.bl.median).toFixed(2)}`
+        ]
+      },
+      {
+        id: "P6",
+        name: "server RSS under the P1 load (peak)",
+        measured: `${mb(sampled.peaks.zb ?? 0)} (idle ${mb(idle.zb)}; baseline ${mb(sampled.peaks.bl ?? 0)})`,
+        goal: `≤ ${mb(RSS_GOAL_BYTES)}`,
+        met: valid ? (sampled.peaks.zb ?? 0) <= RSS_GOAL_BYTES : undefined,
+        details: [
+          `VmRSS every ${RSS_EVERY_MS} ms (${sampled.samples} samples) over P1's warm-up and rounds at ${int(sizes.p1)} demands; the hall grown to it in ${p1Load}`,
+          `zhongbao: ${mb(startedRss.zb)} just started, ${mb(idle.zb)} idle before the load, peak ${mb(sampled.peaks.zb ?? 0)}, ${mb(after.zb)} after`,
+          `baseline: ${mb(startedRss.bl)} just started, ${mb(idle.bl)} idle before the load, peak ${mb(sampled.peaks.bl ?? 0)}, ${mb(after.bl)} after`,
+          "both run under node --import tsx, whose loader counts in the RSS of each"
+        ]
+      }
+    ]
+  } finally {
+    const stopped = await Promise.allSettled([server?.stop(), baseline?.stop()])
+    for (const s of stopped) if (s.status === "rejected") console.error("could not stop a server:", s.reason)
+    await rt.dispose().catch((error: unknown) => console.error("could not close the pool:", error))
+    await dropSchema(schema).catch((error: unknown) =>
+      console.error(`could not drop the schema ${schema}:`, error)
+    )
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const short = process.argv.includes("--short")
+  const started = performance.now()
+  try {
+    const figures = await run({ short })
+    console.log(`\n${figuresTable(figures)}\n`)
+    for (const f of figures) for (const line of f.details ?? []) console.log(`- ${f.id}: ${line}`)
+    console.log(`\ntotal ${seconds(performance.now() - started)}`)
+  } catch (error) {
+    console.error(error)
+    process.exitCode = 1
+  }
+}
