@@ -1,0 +1,1199 @@
+/**
+ * Writes over HTTP against the example server (`bench/support/server.ts`) on the local
+ * PostgreSQL (`DATABASE_URL`), in a fresh schema dropped at the end:
+ *
+ * - **P2** respond, `POST /demands/:demandId/responses` with a bearer token and an
+ *   `Idempotency-Key` (rules, one transaction, audit, idempotency record, outbox), by
+ *   autocannon at `concurrency` keep-alive connections (no pipelining; every request
+ *   its own demand, a random responder's token and its own key, set in
+ *   `setupRequest`), next to `pgbench -M extended` running the same statements
+ *   (`bench/respond.pgbench`) with as many clients, one transaction per demand too.
+ *   Before the rounds, the statements the adapter sends for one respond (traced in
+ *   this process on the same core and adapter, with an idempotency key) are compared
+ *   with the script's. Rounds alternate HTTP and pgbench with the same number of
+ *   transactions; the figure is the median of the rounds' ratios (goal ≥ 0.60).
+ *   Printed with where the time goes: CPU per respond of the server, the client and
+ *   PostgreSQL (from /proc; the whole machine's PostgreSQL, other load included), one
+ *   connection against one client (pgbench -r: the round trips alone), and, with
+ *   `--profile`, the server's CPU profile (the inspector's profiler, loaded with
+ *   `NODE_OPTIONS=--import`) by package and function.
+ *   The server runs with `WORKERS=false`, rate limits raised, and a pool of
+ *   `concurrency` connections. Afterwards the rows each side wrote are counted: per
+ *   2xx (per pgbench transaction) one demand updated, one response, one audit event
+ *   with its two member rows, one outbox message and one idempotency record.
+ * - **P4** the outbox drained to the fake Aliyun SMS of adapter-sms's tests (it
+ *   re-checks every ACS3 signature) over HTTP: the outbox messages core wrote while
+ *   setting up (approval, response and adoption notices) copied in SQL to `messages`
+ *   messages, each with a fresh id, dedupe key and phone number (so the sender's
+ *   default per-number throttle lets each through), then an instance with
+ *   `WORKERS=true` and `SMS_PROVIDER=aliyun` started on them. Timed from the first
+ *   delivery the fake sees to the last `sent_at`; goal ≥ 2,000 messages/s, and checked
+ *   by SQL and the fake's log: every message delivered exactly once, every row `sent`
+ *   with the fake's `BizId`, none dead (a broken invariant is a detail line starting
+ *   `INVARIANT BROKEN`).
+ *
+ * Data: the parties of `@zhongbao/testing`'s fixtures and one demand published through
+ * core's use cases; responders (research institutes) and publishers (enterprises) in
+ * SQL; published demands copied in SQL from the one core wrote.
+ *
+ * Run alone: `npx tsx --conditions=@zhongbao/source bench/http-writes.ts [--short]
+ * [--profile] [--only=P2|P4]`. Goals are printed, never asserted.
+ */
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, tmpdir } from "node:os"
+import { join } from "node:path"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
+import { Responding, Selection, Settings, Zhongbao } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import autocannon from "autocannon"
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope, Tracer } from "effect"
+import * as Pg from "pg"
+import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
+import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
+import { type Figure, figuresTable, int, median } from "./support/report.js"
+import {
+  databaseUrl,
+  dropSchema,
+  freshSchema,
+  type ServerProcess,
+  startServer,
+  tokenFor
+} from "./support/server.js"
+
+const PGBENCH = process.env.PGBENCH ?? "pgbench"
+const SCRIPT = fileURLToPath(new URL("./respond.pgbench", import.meta.url))
+
+/** How much of everything a run does. */
+interface Sizes {
+  /** HTTP connections, server pool connections and pgbench clients. */
+  readonly concurrency: number
+  readonly rounds: number
+  /** Responds per round on each side (a multiple of `concurrency`). */
+  readonly perRound: number
+  /** Responds of each side before the rounds. */
+  readonly warmup: number
+  /** Responds of the one-connection comparison. */
+  readonly single: number
+  /** P4's outbox messages. */
+  readonly messages: number
+  /** A CHECKPOINT before each side's round, so that neither pays the other's dirty pages. */
+  readonly checkpoint: boolean
+  /** How long P4 may take to drain, in ms. */
+  readonly drainTimeout: number
+}
+
+const FULL: Sizes = {
+  concurrency: 16,
+  rounds: 5,
+  perRound: 3_008,
+  warmup: 1_008,
+  single: 300,
+  messages: 20_000,
+  checkpoint: true,
+  drainTimeout: 300_000
+}
+
+const SHORT: Sizes = {
+  concurrency: 16,
+  rounds: 1,
+  perRound: 320,
+  warmup: 160,
+  single: 30,
+  messages: 1_000,
+  checkpoint: false,
+  drainTimeout: 30_000
+}
+
+const P2_GOAL = 0.6
+const P4_GOAL = 2_000
+
+/** Rate limits far above the load (the default allows 30 responses an hour per account). */
+const RATE_LIMITS = {
+  responding: { limit: 1_000_000_000, windowMillis: 3_600_000 },
+  sms: { limit: 1_000_000_000, windowMillis: 3_600_000 },
+  consulting: { limit: 1_000_000_000, windowMillis: 3_600_000 }
+}
+
+/** The dispatcher's tuning for P4 (`SETTINGS_JSON`), and the server's pool. */
+const OUTBOX = { batchSize: 500, sendConcurrency: 64 }
+const P4_POOL = 32
+
+/** Publishers (enterprises) and responders (research institutes), one account each. */
+const PUBLISHERS = 50
+const RESPONDERS = 1_000
+const RESPONDER_ACCOUNTS = 210_000
+/** Demand ids are 8-digit numbers: HTTP's pool, pgbench's pool. */
+const HTTP_POOL = 10_000_000
+const PGBENCH_POOL = 20_000_000
+const proposal = { title: "应答方案", content: "采用化学气相沉积工艺提高良率" }
+
+// ---------------------------------------------------------------------------------
+// SQL and the in-process core
+
+type Row = Record<string, unknown>
+
+/** One connection for the bench's own statements. */
+interface Db {
+  readonly query: <R extends Row = Row>(text: string, params?: ReadonlyArray<unknown>) => Promise<Array<R>>
+  readonly end: () => Promise<void>
+}
+
+const connect = async (schema: string): Promise<Db> => {
+  const client = new Pg.default.Client({ connectionString: databaseUrl })
+  await client.connect()
+  await client.query(`SET search_path TO "${schema}"`)
+  return {
+    query: async <R extends Row>(text: string, params: ReadonlyArray<unknown> = []) =>
+      (await client.query(text, params as Array<unknown>)).rows as Array<R>,
+    end: () => client.end()
+  }
+}
+
+const makeRuntime = (schema: string) =>
+  ManagedRuntime.make(
+    Zhongbao.layer.pipe(
+      Layer.provideMerge(Layer.merge(PgPersistence.layer({ schema }), Settings.layerDefault)),
+      Layer.provideMerge(PgDatabase.layerPool({ url: Redacted.make(databaseUrl), maxConnections: 2 }))
+    )
+  )
+
+/** A tracer that logs the SQL sent through `@effect/sql`, BEGIN and COMMIT included. */
+const recordingTracer = (base: Tracer.Tracer, log: Array<string>): Tracer.Tracer =>
+  Tracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const span = base.span(name, parent, context, links, startTime, kind, options)
+      if (name === "sql.transaction") log.push("BEGIN")
+      return Object.assign(Object.create(span) as Tracer.Span, {
+        attribute: (key: string, value: unknown) => {
+          if (name === "sql.execute" && key === "db.query.text") log.push(String(value))
+          span.attribute(key, value)
+        },
+        end: (endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]) => {
+          if (name === "sql.transaction") log.push("COMMIT")
+          span.end(endTime, exit)
+        }
+      })
+    },
+    context: (f, fiber) => base.context(f, fiber)
+  })
+
+/** A statement with its values made comparable: placeholders, literals, NULLs, arrays are "?". */
+const normalise = (text: string) =>
+  text
+    .replace(/"[a-z0-9_]+"\./g, "")
+    .replace(/'(?:[^']|'')*'/g, "?")
+    .replace(/ARRAY\[[^\]]*\]/g, "?")
+    .replace(/\$\d+/g, "?")
+    .replace(/(?<!:):(?!:)[A-Za-z_]\w*/g, "?")
+    .replace(/\bNULL\b/g, "?")
+    .replace(/\b\d+\b/g, "?")
+    .replace(/\s+/g, " ")
+    .replace(/\s*([(),])\s*/g, "$1")
+    .trim()
+
+/** The SQL commands of a pgbench script, without its meta-commands and comments. */
+const scriptStatements = (script: string) =>
+  script
+    .split("\n")
+    .filter((line) => !/^\s*(--|\\set\b)/.test(line))
+    .join("\n")
+    .split(/;[ \t]*$|\\gset[ \t]*\w*[ \t]*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+
+/** Where two statement lists first differ, or `undefined`. */
+const firstDifference = (adapter: ReadonlyArray<string>, script: ReadonlyArray<string>) => {
+  for (let i = 0; i < Math.max(adapter.length, script.length); i++) {
+    const a = adapter[i] === undefined ? undefined : normalise(adapter[i]!)
+    const b = script[i] === undefined ? undefined : normalise(script[i]!)
+    if (a !== b) return { index: i, adapter: a ?? "(none)", script: b ?? "(none)" }
+  }
+  return undefined
+}
+
+/** What the setup leaves for the figures. */
+interface World {
+  /** The statements of one respond as the adapter sent them. */
+  readonly traced: ReadonlyArray<string>
+  /** Outbox messages core wrote: P4's templates. */
+  readonly templateMessages: ReadonlyArray<string>
+  readonly publishedAt: string
+  readonly templateVersion: number
+  readonly keywords: string
+  readonly searchText: string
+  readonly searchGrams: string
+  readonly fingerprint: string
+  readonly result: string
+}
+
+/**
+ * The fixtures' parties and one demand published through core, kept as
+ * `bench_template`; one respond to it traced (with an idempotency key) and the
+ * response adopted; then publishers and responders in SQL.
+ */
+const setup = async (schema: string, db: Db): Promise<World> => {
+  const rt = makeRuntime(schema)
+  try {
+    const traced = await rt.runPromise(
+      Effect.gen(function* () {
+        const world = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* Effect.promise(() =>
+          db.query("CREATE TABLE bench_template AS SELECT * FROM demand WHERE id = $1", [demand.id])
+        )
+        const log: Array<string> = []
+        const responding = yield* Responding.Responding
+        const response = yield* Effect.withTracer(
+          responding.respond(
+            world.institute.account,
+            { demandId: demand.id, proposal },
+            { idempotencyKey: "trace-1" }
+          ),
+          recordingTracer(yield* Effect.tracer, log)
+        )
+        const selection = yield* Selection.Selection
+        yield* selection.adopt(world.enterprise.account, { responseId: response.id })
+        return log
+      })
+    )
+    await db.query(
+      `INSERT INTO member (id, kind, name, region, registered, created_at)
+       SELECT (100000 + k)::text, 'enterprise', '企业' || k, '天津市', false, now() - interval '1 day'
+       FROM generate_series(1, $1::int) k
+       UNION ALL
+       SELECT (200000 + k)::text, 'research_institute', '研究所' || k, '天津市', false, now() - interval '1 day'
+       FROM generate_series(1, $2::int) k`,
+      [PUBLISHERS, RESPONDERS]
+    )
+    await db.query(
+      `INSERT INTO account (id, member_id, role, name, phone, active, created_at)
+       SELECT (110000 + k)::text, (100000 + k)::text, 'member', '联系人' || k, '+86135' || lpad(k::text, 8, '0'), true,
+         now() - interval '1 day' FROM generate_series(1, $1::int) k
+       UNION ALL
+       SELECT (${RESPONDER_ACCOUNTS} + k)::text, (200000 + k)::text, 'member', '联系人' || k,
+         '+86136' || lpad(k::text, 8, '0'), true, now() - interval '1 day' FROM generate_series(1, $2::int) k`,
+      [PUBLISHERS, RESPONDERS]
+    )
+    const [template] = await db.query(
+      `SELECT first_published_at, version, keywords::text AS keywords, search_text, search_grams::text AS search_grams
+       FROM bench_template`
+    )
+    const [record] = await db.query(
+      "SELECT fingerprint, result::text AS result FROM idempotency_record WHERE key = 'trace-1'"
+    )
+    const messages = await db.query<{ id: string }>("SELECT id FROM outbox_message ORDER BY id")
+    return {
+      traced,
+      templateMessages: messages.map((m) => m.id),
+      publishedAt: (template!.first_published_at as Date).toISOString(),
+      templateVersion: Number(template!.version),
+      keywords: String(template!.keywords),
+      searchText: String(template!.search_text),
+      searchGrams: String(template!.search_grams),
+      fingerprint: String(record!.fingerprint),
+      result: String(record!.result)
+    }
+  } finally {
+    await rt.dispose()
+  }
+}
+
+/**
+ * Demands `pool + 1 … pool + count`, copies of the template published at its
+ * publication instant (submission, approval and creation too), publishers in turn.
+ */
+const publishedPool = async (db: Db, pool: number, count: number) => {
+  const columns = (
+    await db.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = 'demand' ORDER BY ordinal_position`
+    )
+  ).map((c) => c.name)
+  const overrides: Record<string, string> = {
+    id: `(${pool} + i)::text`,
+    publisher_id: `(100001 + i % ${PUBLISHERS})::text`,
+    created_by: `(110001 + i % ${PUBLISHERS})::text`,
+    number: `'ZB' || (${pool} + i)`,
+    submitted_at: "t.first_published_at",
+    approved_at: "t.first_published_at",
+    created_at: "t.first_published_at",
+    updated_at: "t.first_published_at"
+  }
+  await db.query(
+    `INSERT INTO demand (${columns.join(", ")})
+     SELECT ${columns.map((c) => overrides[c] ?? `t.${c}`).join(", ")}
+     FROM generate_series(1, $1::int) AS i, bench_template t`,
+    [count]
+  )
+}
+
+// ---------------------------------------------------------------------------------
+// Measuring
+
+const TICK_MS = 10
+
+/** utime + stime of a process, and of its waited-for children, in ms. */
+const procTimes = (pid: string | number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .slice(11, 15)
+    .map((x) => Number(x) * TICK_MS)
+  return { comm, self: f[0]! + f[1]!, system: f[1]!, children: f[2]! + f[3]! }
+}
+
+/** CPU of every `postgres` process on the machine, exited backends included, in ms. */
+const postgresCpu = (): number => {
+  let total = 0
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const p = procTimes(pid)
+      if (p.comm === "postgres") total += p.self + p.children
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return total
+}
+
+const machineCpu = () =>
+  cpus().reduce(
+    (acc, c) => {
+      const total = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle
+      return { busy: acc.busy + total - c.times.idle, total: acc.total + total }
+    },
+    { busy: 0, total: 0 }
+  )
+
+/** CPU in ms over a run: the server, this process, its waited-for children (pgbench), PostgreSQL, the machine. */
+interface Cpu {
+  readonly wall: number
+  readonly server: number
+  /** The server's time in the kernel (sockets, loopback TCP included). */
+  readonly serverSystem: number
+  readonly self: number
+  readonly children: number
+  readonly postgres: number
+  readonly busy: number
+  readonly idle: number
+}
+
+const measured = async <A>(serverPid: number | undefined, f: () => Promise<A>) => {
+  const sample = () => ({
+    server: serverPid === undefined ? { self: 0, system: 0 } : procTimes(serverPid),
+    self: process.cpuUsage(),
+    children: procTimes("self").children,
+    postgres: postgresCpu(),
+    machine: machineCpu(),
+    at: performance.now()
+  })
+  const before = sample()
+  const result = await f()
+  const after = sample()
+  const self = process.cpuUsage(before.self)
+  const cpu: Cpu = {
+    wall: after.at - before.at,
+    server: after.server.self - before.server.self,
+    serverSystem: after.server.system - before.server.system,
+    self: (self.user + self.system) / 1000,
+    children: after.children - before.children,
+    postgres: after.postgres - before.postgres,
+    busy: after.machine.busy - before.machine.busy,
+    idle:
+      1 - (after.machine.busy - before.machine.busy) / Math.max(1, after.machine.total - before.machine.total)
+  }
+  return { result, cpu }
+}
+
+const sumCpu = (runs: ReadonlyArray<Cpu>): Cpu =>
+  runs.reduce(
+    (a, b) => ({
+      wall: a.wall + b.wall,
+      server: a.server + b.server,
+      serverSystem: a.serverSystem + b.serverSystem,
+      self: a.self + b.self,
+      children: a.children + b.children,
+      postgres: a.postgres + b.postgres,
+      busy: a.busy + b.busy,
+      idle: a.idle + b.idle / runs.length
+    }),
+    { wall: 0, server: 0, serverSystem: 0, self: 0, children: 0, postgres: 0, busy: 0, idle: 0 }
+  )
+
+const ms = (x: number, digits = 2) => x.toFixed(digits)
+
+// ---------------------------------------------------------------------------------
+// The two drivers
+
+interface HttpRun {
+  readonly ok: number
+  readonly other: number
+  readonly errors: number
+  readonly statuses: string
+  readonly p50: number
+  readonly p99: number
+  /** Bodies of the first answers that were not 201 (when asked for). */
+  readonly samples: ReadonlyArray<string>
+}
+
+/** `count` GETs of `path` over `connections` keep-alive connections: how many were 200. */
+const httpGet = (url: string, path: string, count: number, connections: number) =>
+  new Promise<number>((resolve, reject) => {
+    autocannon({ url: `${url}${path}`, connections, pipelining: 1, amount: count }, (error, result) =>
+      error ? reject(error) : resolve(result["2xx"])
+    )
+  })
+
+/**
+ * `count` responds over `connections` keep-alive connections, the demands taken in
+ * turn from `nextDemand`, each as a random responder with its own idempotency key.
+ */
+const httpRespond = (
+  url: string,
+  count: number,
+  connections: number,
+  nextDemand: () => number,
+  tokens: ReadonlyArray<string>,
+  keepBodies = false
+) =>
+  new Promise<HttpRun>((resolve, reject) => {
+    const body = JSON.stringify({ proposal })
+    const samples: Array<string> = []
+    autocannon(
+      {
+        url,
+        connections,
+        pipelining: 1,
+        amount: count,
+        timeout: 60,
+        requests: [
+          {
+            method: "POST",
+            setupRequest: (request) => {
+              const demand = nextDemand()
+              return {
+                ...request,
+                path: `/demands/${demand}/responses`,
+                headers: {
+                  "content-type": "application/json",
+                  authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}`,
+                  "idempotency-key": `h-${demand}`
+                },
+                body
+              }
+            },
+            ...(keepBodies
+              ? {
+                  onResponse: (status: number, text: string) => {
+                    if (status !== 201 && samples.length < 3) samples.push(`${status} ${text.slice(0, 300)}`)
+                  }
+                }
+              : {})
+          }
+        ]
+      },
+      (error, result) => {
+        if (error) return reject(error)
+        const statuses = Object.entries(result.statusCodeStats ?? {})
+          .map(([code, s]) => `${code}×${(s as { count: number }).count}`)
+          .join(" ")
+        resolve({
+          ok: result["2xx"],
+          other: result.non2xx,
+          errors: result.errors + result.timeouts,
+          statuses,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          samples
+        })
+      }
+    )
+  })
+
+interface PgbenchRun {
+  readonly tps: number
+  readonly processed: number
+  readonly failed: number
+  readonly latency: number
+  /** With -r: the SQL commands' latencies, in ms. */
+  readonly statements: ReadonlyArray<number>
+}
+
+/** Runs pgbench on the schema: `clients × perClient` responds, demands from `demandsFrom`. */
+const pgbench = (
+  schema: string,
+  world: World,
+  options: {
+    readonly clients: number
+    readonly perClient: number
+    readonly demandsFrom: number
+    readonly base: number
+    readonly perStatement?: boolean
+  }
+) => {
+  const define = {
+    clients: options.clients,
+    seq: 0,
+    base: options.base,
+    demands_from: options.demandsFrom,
+    accounts_from: RESPONDER_ACCOUNTS + 1,
+    accounts_to: RESPONDER_ACCOUNTS + RESPONDERS,
+    now: new Date().toISOString(),
+    published_at: world.publishedAt,
+    keywords: world.keywords,
+    search_text: world.searchText,
+    search_grams: world.searchGrams,
+    fingerprint: world.fingerprint,
+    result: world.result
+  }
+  const args = [
+    "-n",
+    "-M",
+    "extended",
+    "-c",
+    String(options.clients),
+    "-j",
+    String(Math.min(2, options.clients)),
+    ...(options.perStatement === true ? ["-r"] : []),
+    "-t",
+    String(options.perClient),
+    "-f",
+    SCRIPT,
+    ...Object.entries(define).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
+    databaseUrl
+  ]
+  return new Promise<PgbenchRun>((resolve, reject) => {
+    const child = spawn(PGBENCH, args, {
+      env: { ...process.env, PGOPTIONS: `-c search_path=${schema}`, PGAPPNAME: `pgbench_${schema}` },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let out = ""
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8")
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8")
+    })
+    child.once("error", reject)
+    child.once("close", (code) => {
+      if (code !== 0) return reject(new Error(`pgbench exited ${code}:\n${out.slice(-3000)}`))
+      const number = (pattern: RegExp) => Number(pattern.exec(out)?.[1] ?? Number.NaN)
+      resolve({
+        tps: number(/tps = ([\d.]+)/),
+        processed: number(/actually processed: (\d+)/),
+        failed: number(/failed transactions: (\d+)/) || 0,
+        latency: number(/latency average = ([\d.]+) ms/),
+        statements: [...out.matchAll(/^\s+([\d.]+)\s+\d+\s+(\S.*)$/gm)]
+          .filter((m) => !m[2]!.startsWith("\\"))
+          .map((m) => Number(m[1]))
+      })
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------
+// The server's CPU profile
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+  readonly children?: ReadonlyArray<number>
+}
+
+interface CpuProfile {
+  readonly nodes: ReadonlyArray<ProfileNode>
+  readonly samples?: ReadonlyArray<number>
+  readonly timeDeltas?: ReadonlyArray<number>
+}
+
+const PROFILE_FILE = "server.cpuprofile"
+
+/** The package a frame's code belongs to, or the runtime's part for native code and internals. */
+const packageOf = ({ url, functionName }: ProfileNode["callFrame"]) => {
+  if (url === "") return functionName.startsWith("(") ? functionName : "(native)"
+  if (url.startsWith("node:")) return "node internals"
+  const modules = url.lastIndexOf("/node_modules/")
+  if (modules >= 0) {
+    const parts = url.slice(modules + "/node_modules/".length).split("/")
+    return parts[0]!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!
+  }
+  const workspace = /\/packages\/([^/]+)\//.exec(url)
+  if (workspace) return `@zhongbao/${workspace[1]}`
+  if (url.includes("/examples/server/")) return "example server"
+  return url.slice(url.lastIndexOf("/") + 1)
+}
+
+const runtimeParts = new Set(["node internals", "(native)", "(program)", "(garbage collector)", "(root)"])
+
+/**
+ * A module for `--import` that profiles the process it is loaded into between two
+ * SIGUSR2 (the inspector's profiler: `--cpu-prof` is not allowed in `NODE_OPTIONS`,
+ * and would include the start) and writes `<dir>/server.cpuprofile`.
+ */
+const profilerPreload = (dir: string) => {
+  const file = join(dir, "profiler.mjs")
+  writeFileSync(
+    file,
+    `import { Session } from "node:inspector"
+import { writeFileSync } from "node:fs"
+const session = new Session()
+session.connect()
+session.post("Profiler.enable")
+let running = false
+process.on("SIGUSR2", () => {
+  if (!running) {
+    running = true
+    session.post("Profiler.start")
+    return
+  }
+  running = false
+  session.post("Profiler.stop", (error, result) => {
+    if (!error) writeFileSync(${JSON.stringify(join(dir, PROFILE_FILE))}, JSON.stringify(result.profile))
+  })
+})
+`
+  )
+  return pathToFileURL(file).href
+}
+
+/** Asks the profiled server to stop profiling, and waits for its profile. */
+const collectProfile = async (server: ServerProcess, dir: string) => {
+  server.child.kill("SIGUSR2")
+  for (let i = 0; i < 200 && !existsSync(join(dir, PROFILE_FILE)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  return JSON.parse(readFileSync(join(dir, PROFILE_FILE), "utf8")) as CpuProfile
+}
+
+/**
+ * The busy time of a profile: by package of the running code; by the first package up
+ * the stack that is not the runtime (node internals and native code charged to their
+ * caller); and the top functions by self time.
+ */
+const summariseProfile = (
+  profile: CpuProfile,
+  what: { readonly over: string; readonly unit: string; readonly count: number }
+): ReadonlyArray<string> => {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parents = new Map<number, number>()
+  for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id)
+  const owner = new Map<number, string>()
+  const ownerOf = (id: number): string => {
+    const known = owner.get(id)
+    if (known !== undefined) return known
+    const node = nodes.get(id)!
+    const pkg = packageOf(node.callFrame)
+    const parent = parents.get(id)
+    const result = !runtimeParts.has(pkg) || parent === undefined ? pkg : ownerOf(parent)
+    owner.set(id, result === "(root)" ? pkg : result)
+    return owner.get(id)!
+  }
+  const byPackage = new Map<string, number>()
+  const byCaller = new Map<string, number>()
+  const byFunction = new Map<string, number>()
+  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v)
+  const samples = profile.samples ?? []
+  const deltas = profile.timeDeltas ?? []
+  let busy = 0
+  for (let i = 0; i < samples.length; i++) {
+    const node = nodes.get(samples[i]!)
+    const micros = deltas[i + 1] ?? 0
+    if (node === undefined || node.callFrame.functionName === "(idle)") continue
+    const { functionName, url, lineNumber } = node.callFrame
+    const pkg = packageOf(node.callFrame)
+    busy += micros
+    add(byPackage, pkg, micros)
+    add(byCaller, ownerOf(node.id), micros)
+    add(
+      byFunction,
+      pkg === functionName
+        ? pkg
+        : `${functionName || "(anonymous)"} ${url.slice(url.lastIndexOf("/") + 1)}:${lineNumber + 1} [${pkg}]`,
+      micros
+    )
+  }
+  const top = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${k} ${((100 * v) / Math.max(1, busy)).toFixed(1)}%`)
+      .join(", ")
+  return [
+    `server CPU profile ${what.over} (sampled on the wall clock: time the thread was preempted is charged to where it stopped, often writev, which wakes PostgreSQL): ${ms(busy / 1e6, 1)} s busy, ${ms(busy / 1000 / Math.max(1, what.count))} ms per ${what.unit}; self time by package: ${top(byPackage, 10)}`,
+    `server CPU profile, node internals and native code charged to the first package up the stack: ${top(byCaller, 8)}`,
+    `server CPU profile, top functions by self time: ${top(byFunction, 15)}`
+  ]
+}
+
+// ---------------------------------------------------------------------------------
+// P2
+
+/** What a pool's responds wrote, and whether its demands kept their copied columns. */
+const written = async (db: Db, pool: number, count: number, keys: string, templateVersion: number) => {
+  const [row] = await db.query<Record<string, number>>(
+    `WITH d AS (SELECT * FROM demand WHERE id > $1 AND id <= $2),
+          r AS (SELECT r.* FROM response r JOIN d ON d.id = r.demand_id),
+          a AS (SELECT a.* FROM audit_event a JOIN d ON d.id = a.demand_id)
+     SELECT (SELECT count(*) FROM d WHERE version > $3)::int AS demands,
+       (SELECT count(*) FROM d WHERE version = $3 + 1 AND response_count = 1)::int AS responded,
+       (SELECT count(*) FROM d, bench_template t
+          WHERE (d.title, d.main_problem, d.key_technology, d.expected_goal, d.keywords, d.field,
+                 d.intended_investment, d.solving_way, d.region, d.response_deadline, d.service_mode,
+                 d.state, d.intake_closed_at, d.adopted_count, d.search_text, d.search_grams, d.created_at,
+                 d.first_published_at)
+            IS DISTINCT FROM (t.title, t.main_problem, t.key_technology, t.expected_goal, t.keywords, t.field,
+                 t.intended_investment, t.solving_way, t.region, t.response_deadline, t.service_mode,
+                 t.state, t.intake_closed_at, t.adopted_count, t.search_text, t.search_grams, t.first_published_at,
+                 t.first_published_at))::int AS changed,
+       (SELECT count(*) FROM r WHERE status = 'submitted')::int AS responses,
+       (SELECT count(*) FROM a WHERE action = 'response.submitted')::int AS audits,
+       (SELECT count(*) FROM audit_event_member m JOIN a ON a.id = m.event_id)::int AS members,
+       (SELECT count(*) FROM outbox_message o JOIN r ON split_part(o.dedupe_key, ':', 2) = r.id
+          WHERE o.event = 'response_received')::int AS outbox,
+       (SELECT count(*) FROM idempotency_record WHERE key ~ $4)::int AS idempotency`,
+    [String(pool), String(pool + count), templateVersion, keys]
+  )
+  return row!
+}
+
+/** Whether a pool wrote exactly what `n` responds write; the line describing it. */
+const describeWritten = (side: string, n: number, w: Record<string, number>) => {
+  const holds =
+    w.demands === n &&
+    w.responded === n &&
+    w.changed === 0 &&
+    w.responses === n &&
+    w.audits === n &&
+    w.members === 2 * n &&
+    w.outbox === n &&
+    w.idempotency === n
+  return {
+    holds,
+    line: `${holds ? "" : "CHECK FAILED: "}${side}: ${int(n)} responds answered → ${int(w.demands!)} demands updated (${int(w.responded!)} with response_count 1 and version + 1, ${int(w.changed!)} with a copied column changed), ${int(w.responses!)} responses, ${int(w.audits!)} audit events + ${int(w.members!)} member rows, ${int(w.outbox!)} outbox messages, ${int(w.idempotency!)} idempotency records`
+  }
+}
+
+const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: boolean): Promise<Figure> => {
+  const details: Array<string> = []
+  const c = sizes.concurrency
+  const perClient = Math.ceil(sizes.perRound / c)
+  const perRound = perClient * c
+  const warmupPerClient = Math.ceil(sizes.warmup / c)
+  const runs = sizes.rounds + 2
+  const httpDemands = warmupPerClient * c + sizes.rounds * perRound + sizes.single + runs * (c + 2) + 100
+  const pgbenchDemands = warmupPerClient * c + sizes.rounds * perRound + sizes.single
+
+  const generated = await measured(undefined, async () => {
+    await publishedPool(db, HTTP_POOL, httpDemands)
+    await publishedPool(db, PGBENCH_POOL, pgbenchDemands)
+    await db.query("ANALYZE demand, member, account")
+  })
+  details.push(
+    `${int(httpDemands)} + ${int(pgbenchDemands)} published demands copied in SQL from one published through core in ${ms(generated.cpu.wall / 1000, 1)} s; ${RESPONDERS} responder accounts (research institutes), ${PUBLISHERS} publishers`
+  )
+
+  const script = scriptStatements(readFileSync(SCRIPT, "utf8"))
+  const difference = firstDifference(world.traced, script)
+  const trips = world.traced.length
+  if (difference === undefined) {
+    details.push(
+      `one respond = ${trips} round trips (BEGIN and COMMIT included) as the adapter sends them with an Idempotency-Key; respond.pgbench has the same ${script.length} statements`
+    )
+  } else {
+    details.push(
+      `MISMATCH: respond.pgbench differs from the adapter at statement ${difference.index + 1} of ${trips}: adapter \`${difference.adapter.slice(0, 300)}\`, script \`${difference.script.slice(0, 300)}\``
+    )
+  }
+
+  const profileDir = profile ? mkdtempSync(join(tmpdir(), "zb-p2-prof-")) : undefined
+  const server = await startServer({
+    schema,
+    env: {
+      WORKERS: "false",
+      RATE_LIMITS_JSON: JSON.stringify(RATE_LIMITS),
+      DATABASE_POOL_SIZE: String(c),
+      ...(profileDir === undefined
+        ? {}
+        : {
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${profilerPreload(profileDir)}`.trim()
+          })
+    }
+  })
+  let httpOk = 0
+  let pgbenchOk = 0
+  const rounds: Array<{ http: number; pgbench: number }> = []
+  const httpCpu: Array<Cpu> = []
+  const pgbenchCpu: Array<Cpu> = []
+  const profileLines: Array<string> = []
+  try {
+    const tokens = Array.from({ length: RESPONDERS }, (_, i) => tokenFor(String(RESPONDER_ACCOUNTS + 1 + i)))
+    let nextHttp = HTTP_POOL + 1
+    const nextDemand = () => {
+      if (nextHttp > HTTP_POOL + httpDemands) throw new Error("the HTTP pool of demands is spent")
+      return nextHttp++
+    }
+    let nextPgbench = PGBENCH_POOL + 1
+    let base = 1_000_000_000_000_000
+    const runPgbench = (clients: number, each: number, perStatement = false) => {
+      const from = nextPgbench
+      nextPgbench += clients * each
+      base += 1_000_000_000_000
+      return pgbench(schema, world, { clients, perClient: each, demandsFrom: from, base, perStatement })
+    }
+    const checkpoint = () => (sizes.checkpoint ? db.query("CHECKPOINT") : Promise.resolve([]))
+
+    const warm = await httpRespond(server.url, warmupPerClient * c, c, nextDemand, tokens, true)
+    httpOk += warm.ok
+    if (warm.other > 0 || warm.errors > 0) {
+      details.push(
+        `warm-up: ${warm.statuses}, ${warm.errors} errors; first answers that were not 201: ${warm.samples.join(" | ")}`
+      )
+    }
+    const warmBench = await runPgbench(c, warmupPerClient)
+    pgbenchOk += warmBench.processed - warmBench.failed
+
+    const lines: Array<string> = []
+    if (profileDir !== undefined) server.child.kill("SIGUSR2")
+    for (let round = 1; round <= sizes.rounds; round++) {
+      await checkpoint()
+      const http = await measured(server.pid, () => httpRespond(server.url, perRound, c, nextDemand, tokens))
+      await checkpoint()
+      const bench = await measured(server.pid, () => runPgbench(c, perClient))
+      httpOk += http.result.ok
+      pgbenchOk += bench.result.processed - bench.result.failed
+      httpCpu.push(http.cpu)
+      pgbenchCpu.push(bench.cpu)
+      const httpRate = (http.result.ok / http.cpu.wall) * 1000
+      rounds.push({ http: httpRate, pgbench: bench.result.tps })
+      lines.push(
+        `round ${round}: HTTP ${int(httpRate)} responds/s (${http.result.statuses}${http.result.errors > 0 ? `, ${http.result.errors} errors` : ""}; latency p50 ${http.result.p50} ms, p99 ${http.result.p99} ms) · pgbench ${int(bench.result.tps)} tx/s (${int(bench.result.processed)} tx${bench.result.failed > 0 ? `, ${bench.result.failed} failed` : ""}, latency average ${ms(bench.result.latency)} ms) · ratio ${ms(httpRate / bench.result.tps)}`
+      )
+    }
+    details.push(...lines)
+    if (profileDir !== undefined) {
+      profileLines.push(
+        ...summariseProfile(await collectProfile(server, profileDir), {
+          over: "over the HTTP rounds",
+          unit: "respond",
+          count: sizes.rounds * perRound
+        })
+      )
+    }
+
+    const httpRequests = rounds.length * perRound
+    const cpuLine = (side: string, cpu: Cpu, client: number, clientName: string, n: number) => {
+      const per = (x: number) => ms(x / n)
+      const rest = Math.max(0, cpu.busy - cpu.server - client - cpu.postgres)
+      return `${side}: ${side === "HTTP" ? `server node ${per(cpu.server)} (kernel ${per(cpu.serverSystem)}), ` : ""}${clientName} ${per(client)}, PostgreSQL ${per(cpu.postgres)} (every postgres process of the machine), rest of the machine ${per(rest)}; machine idle ${ms(cpu.idle * 100, 0)}%`
+    }
+    const httpTotal = sumCpu(httpCpu)
+    const pgbenchTotal = sumCpu(pgbenchCpu)
+    const perTx = (x: number) => x / Math.max(1, httpRequests)
+    const database = perTx(pgbenchTotal.postgres)
+    const benchSide = perTx(pgbenchTotal.children) + database
+    const httpSide = perTx(httpTotal.server) + perTx(httpTotal.self) + database
+    const ceilingLine = `were both sides bound by this machine's CPU, the CPU per respond alone (PostgreSQL's as measured on the pgbench side, for both) would cap the ratio at ${ms(benchSide / httpSide)}; for ${ms(P2_GOAL)} the server's node CPU per respond must fall to ${ms(Math.max(0, benchSide / P2_GOAL - perTx(httpTotal.self) - database))} ms from ${ms(perTx(httpTotal.server))}`
+    details.push(
+      `CPU ms per respond over the rounds (${cpus().length} cores, shared with other load): ${cpuLine("HTTP", httpTotal, httpTotal.self, "autocannon", httpRequests)} | ${cpuLine("pgbench", pgbenchTotal, pgbenchTotal.children, "pgbench", httpRequests)}`
+    )
+
+    details.push(ceilingLine)
+    const plumbing = async (path: string) => {
+      const count = perRound
+      const run = await measured(server.pid, () => httpGet(server.url, path, count, c))
+      return `GET ${path} ${ms(run.cpu.server / Math.max(1, run.result))} ms (kernel ${ms(run.cpu.serverSystem / Math.max(1, run.result))})${run.result === count ? "" : ` [${count - run.result} not 200]`}`
+    }
+    details.push(
+      `server node CPU per request at ${c} connections, for scale: ${await plumbing("/health")} (node:http alone, before the API), ${await plumbing("/settings")} (Mount's web-standard bridge and the HttpApi, no database), respond ${ms(httpTotal.server / httpRequests)} ms (kernel ${ms(httpTotal.serverSystem / httpRequests)})`
+    )
+
+    const single = await measured(server.pid, () =>
+      httpRespond(server.url, sizes.single, 1, nextDemand, tokens)
+    )
+    httpOk += single.result.ok
+    const alone = await runPgbench(1, sizes.single, true)
+    pgbenchOk += alone.processed - alone.failed
+    const httpMs = single.cpu.wall / Math.max(1, single.result.ok)
+    const statementsMs = alone.statements.reduce((a, b) => a + b, 0)
+    details.push(
+      `one connection, ${sizes.single} responds: HTTP ${ms(httpMs)} ms per respond (server node CPU ${ms(single.cpu.server / Math.max(1, single.result.ok))} ms) vs pgbench ${ms(alone.latency)} ms (${alone.statements.length} statements, their round trips ${ms(statementsMs)} ms, ${ms(statementsMs / Math.max(1, alone.statements.length), 3)} ms each): the server adds ${ms(httpMs - alone.latency)} ms per respond`
+    )
+  } finally {
+    await server.stop()
+    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true })
+  }
+  details.push(...profileLines)
+
+  const httpWritten = describeWritten(
+    "HTTP",
+    httpOk,
+    await written(db, HTTP_POOL, httpDemands, "^h-", world.templateVersion)
+  )
+  const pgbenchWritten = describeWritten(
+    "pgbench",
+    pgbenchOk,
+    await written(db, PGBENCH_POOL, pgbenchDemands, "^[0-9]+$", world.templateVersion)
+  )
+  details.push(httpWritten.line, pgbenchWritten.line)
+  details.push(
+    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}`
+  )
+
+  const ratio = median(rounds.map((r) => r.http / r.pgbench))
+  const valid = difference === undefined && httpWritten.holds && pgbenchWritten.holds
+  return {
+    id: "P2",
+    name: "respond over HTTP vs pgbench, same statements, same concurrency",
+    measured: `${ms(ratio)} (${int(median(rounds.map((r) => r.http)))} vs ${int(median(rounds.map((r) => r.pgbench)))} responds/s, c=${c})`,
+    goal: `≥ ${ms(P2_GOAL)}`,
+    met: valid ? ratio >= P2_GOAL : undefined,
+    details
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// P4
+
+/** What the fake provider saw. */
+interface Deliveries {
+  readonly byOutId: Map<string, { count: number; bizId: string }>
+  first: number
+  last: number
+  refused: number
+}
+
+const p4 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: boolean): Promise<Figure> => {
+  const details: Array<string> = []
+  const n = sizes.messages
+  await db.query("DELETE FROM outbox_message WHERE NOT (id = ANY($1::text[]))", [world.templateMessages])
+  await db.query(
+    `INSERT INTO outbox_message (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
+       status, attempts, unknown_outcomes, next_attempt_at)
+     SELECT gen_random_uuid()::text, t.event, t.event || ':bench-' || i || ':+86137' || lpad(i::text, 8, '0'),
+       '+86137' || lpad(i::text, 8, '0'), t.template_id, t.params, now() - interval '1 minute',
+       'pending', 0, 0, now() - interval '1 minute'
+     FROM generate_series(1, $2::int) AS i
+     JOIN (SELECT (row_number() OVER (ORDER BY id) - 1)::int AS k, * FROM outbox_message WHERE id = ANY($1::text[])) t
+       ON t.k = i % $3::int`,
+    [world.templateMessages, n, world.templateMessages.length]
+  )
+  await db.query("DELETE FROM outbox_message WHERE id = ANY($1::text[])", [world.templateMessages])
+  await db.query("ANALYZE outbox_message")
+  const events = await db.query<{ event: string; count: number }>(
+    "SELECT event, count(*)::int AS count FROM outbox_message GROUP BY event ORDER BY event"
+  )
+  details.push(
+    `${int(n)} pending messages copied in SQL from the ${world.templateMessages.length} core wrote (${events.map((e) => `${e.event} ${int(e.count)}`).join(", ")}), each with a fresh id, dedupe key and phone number`
+  )
+
+  const deliveries: Deliveries = { byOutId: new Map(), first: 0, last: 0, refused: 0 }
+  const profileDir = profile ? mkdtempSync(join(tmpdir(), "zb-p4-prof-")) : undefined
+  const aliyun = FakeAliyun.aliyun()
+  const scope = Effect.runSync(Scope.make())
+  let server: ServerProcess | undefined
+  try {
+    const fake = await Effect.runPromise(
+      Scope.extend(
+        FakeProvider.start((request, scripted) => {
+          const handled = aliyun(request, scripted)
+          if (!handled.verified) {
+            deliveries.refused++
+            return handled
+          }
+          const now = Date.now()
+          if (deliveries.first === 0) deliveries.first = now
+          deliveries.last = now
+          const outId = FakeAliyun.paramsOf(request).OutId ?? ""
+          const reply = handled.reply
+          const bizId = reply._tag === "Json" ? String((reply.body as { BizId?: unknown }).BizId ?? "") : ""
+          const seen = deliveries.byOutId.get(outId)
+          if (seen === undefined) deliveries.byOutId.set(outId, { count: 1, bizId })
+          else seen.count++
+          return handled
+        }),
+        scope
+      )
+    )
+    const started = await measured(undefined, async () => {
+      server = await startServer({
+        schema,
+        env: {
+          WORKERS: "true",
+          SMS_PROVIDER: "aliyun",
+          ALIYUN_SMS_ACCESS_KEY_ID: FakeAliyun.keyId,
+          ALIYUN_SMS_ACCESS_KEY_SECRET: FakeAliyun.secret,
+          ALIYUN_SMS_SIGN_NAME: "科研众包",
+          ALIYUN_SMS_ENDPOINT: fake.url,
+          SETTINGS_JSON: JSON.stringify({ outbox: OUTBOX }),
+          DATABASE_POOL_SIZE: String(P4_POOL),
+          ...(profileDir === undefined
+            ? {}
+            : {
+                NODE_OPTIONS:
+                  `${process.env.NODE_OPTIONS ?? ""} --import=${profilerPreload(profileDir)}`.trim()
+              })
+        }
+      })
+      return server
+    })
+    const instance = started.result
+    if (profileDir !== undefined) instance.child.kill("SIGUSR2")
+    const drain = await measured(instance.pid, async () => {
+      const deadline = Date.now() + sizes.drainTimeout
+      for (;;) {
+        const [left] = await db.query<{ pending: number }>(
+          "SELECT count(*)::int AS pending FROM outbox_message WHERE status = 'pending'"
+        )
+        if (left!.pending === 0 || Date.now() > deadline) return Date.now()
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })
+    if (profileDir !== undefined) {
+      const summary = summariseProfile(await collectProfile(instance, profileDir), {
+        over: "while draining",
+        unit: "message",
+        count: n
+      })
+      details.push(...summary)
+    }
+    await instance.stop()
+    const [state] = await db.query<Record<string, number>>(
+      `SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent,
+         count(*) FILTER (WHERE status = 'pending')::int AS pending,
+         count(*) FILTER (WHERE status = 'dead')::int AS dead,
+         count(*) FILTER (WHERE attempts <> 1)::int AS retried,
+         count(*) FILTER (WHERE unknown_outcomes > 0)::int AS unknown,
+         (extract(epoch from max(sent_at)) * 1000)::float8 AS last_sent
+       FROM outbox_message`
+    )
+    const ids = [...deliveries.byOutId.keys()]
+    const [matched] = await db.query<{ matched: number; strangers: number }>(
+      `SELECT count(o.id) FILTER (WHERE o.status = 'sent' AND o.provider_message_id = f.biz)::int AS matched,
+         count(*) FILTER (WHERE o.id IS NULL)::int AS strangers
+       FROM unnest($1::text[], $2::text[]) AS f (id, biz) LEFT JOIN outbox_message o ON o.id = f.id`,
+      [ids, ids.map((id) => deliveries.byOutId.get(id)!.bizId)]
+    )
+    const counts = [...deliveries.byOutId.values()]
+    const duplicates = counts.reduce((acc, d) => acc + d.count - 1, 0)
+    const deliveredOnce = counts.filter((d) => d.count === 1).length
+    const lost = n - matched!.matched
+    const seconds = (state!.last_sent! - deliveries.first) / 1000
+    const rate = deliveries.first === 0 ? 0 : n / seconds
+    const requests = counts.reduce((acc, d) => acc + d.count, 0)
+    details.push(
+      `drained ${int(state!.sent!)} of ${int(n)} in ${ms(seconds)} s from the first delivery to the last sent_at (the instance was ready ${ms(started.cpu.wall / 1000, 1)} s after spawn; polling every 50 ms saw no message pending ${ms((drain.result - deliveries.first) / 1000)} s after the first delivery)`
+    )
+    details.push(
+      `fake Aliyun: ${int(requests + deliveries.refused)} requests, ${int(requests)} with a valid ACS3 signature, ${deliveries.refused} refused; ${int(deliveries.byOutId.size)} distinct OutIds, ${int(deliveredOnce)} delivered exactly once, ${duplicates} duplicate deliveries, ${matched!.strangers} OutIds not in the outbox; SQL: ${int(state!.sent!)} sent (${int(matched!.matched)} with the fake's BizId), ${state!.pending} pending, ${state!.dead} dead, ${state!.retried} with more than one attempt, ${state!.unknown} with an unknown outcome`
+    )
+    const perMessage = (drain.cpu.server + drain.cpu.self + drain.cpu.postgres) / n
+    details.push(
+      `CPU ms per message while draining: server node ${ms(drain.cpu.server / n, 3)} (kernel ${ms(drain.cpu.serverSystem / n, 3)}), this process (the fake) ${ms(drain.cpu.self / n, 3)}, PostgreSQL ${ms(drain.cpu.postgres / n, 3)} (every postgres process of the machine); machine idle ${ms(drain.cpu.idle * 100, 0)}%; at ${ms(perMessage)} ms of CPU per message the ${cpus().length} cores drain at most ${int((cpus().length * 1000) / perMessage)} messages/s (${int(P4_GOAL)}/s needs ≤ ${ms((cpus().length * 1000) / P4_GOAL)} ms)`
+    )
+    details.push(
+      `server: WORKERS=true, SMS_PROVIDER=aliyun at the fake (keys FakeAliyun.keyId/secret), SETTINGS_JSON {"outbox":${JSON.stringify(OUTBOX)}} (other outbox settings default), DATABASE_POOL_SIZE=${P4_POOL}; the sender's per-number throttle at its defaults (SMS_THROTTLE_* unset: 1 per 30 s, 4 per hour, 9 per day), every message to its own number`
+    )
+    const broken: Array<string> = []
+    if (lost > 0)
+      broken.push(`${int(lost)} messages lost (not delivered once and recorded sent with the fake's BizId)`)
+    if (duplicates > 0) broken.push(`${int(duplicates)} duplicate deliveries`)
+    if (state!.dead! > 0) broken.push(`${state!.dead} messages dead`)
+    if (matched!.strangers > 0) broken.push(`${matched!.strangers} deliveries of messages not in the outbox`)
+    if (broken.length > 0) details.push(`INVARIANT BROKEN: ${broken.join("; ")}`)
+    return {
+      id: "P4",
+      name: "outbox → fake SMS provider over HTTP",
+      measured: `${int(rate)} messages/s (${int(n)} in ${ms(seconds)} s), ${int(lost)} lost, ${int(duplicates)} duplicates`,
+      goal: `≥ ${int(P4_GOAL)} messages/s, 0 lost, 0 duplicates`,
+      met: rate >= P4_GOAL && broken.length === 0,
+      details
+    }
+  } finally {
+    await server?.stop()
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------
+
+const failed = (id: string, name: string, goal: string, error: unknown): Figure => ({
+  id,
+  name,
+  measured: "failed",
+  goal,
+  met: undefined,
+  details: [`${id} failed: ${error instanceof Error ? error.message.slice(0, 2000) : String(error)}`]
+})
+
+/**
+ * P2 and P4 in a schema of their own, dropped at the end. `profile` adds the server's
+ * CPU profile to P2's details; `only` runs one figure.
+ */
+export const run = async (options: {
+  readonly short: boolean
+  readonly profile?: boolean
+  readonly only?: "P2" | "P4" | undefined
+}): Promise<ReadonlyArray<Figure>> => {
+  const sizes = options.short ? SHORT : FULL
+  const schema = freshSchema("zb_writes")
+  const figures: Array<Figure> = []
+  let db: Db | undefined
+  try {
+    // the in-process runtime migrates the schema before the bench's own connection uses it
+    const rt = makeRuntime(schema)
+    await rt.runPromise(Effect.void)
+    await rt.dispose()
+    db = await connect(schema)
+    const world = await setup(schema, db)
+    if (options.only === undefined || options.only === "P2") {
+      figures.push(
+        await p2(schema, db, world, sizes, options.profile === true).catch((error) =>
+          failed("P2", "respond over HTTP vs pgbench", `≥ ${ms(P2_GOAL)}`, error)
+        )
+      )
+    }
+    if (options.only === undefined || options.only === "P4") {
+      figures.push(
+        await p4(schema, db, world, sizes, options.profile === true).catch((error) =>
+          failed(
+            "P4",
+            "outbox → fake SMS provider over HTTP",
+            `≥ ${int(P4_GOAL)} messages/s, 0 lost, 0 duplicates`,
+            error
+          )
+        )
+      )
+    }
+  } finally {
+    await db?.end()
+    await dropSchema(schema)
+  }
+  return figures
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
+
+if (invokedDirectly) {
+  const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length)
+  const started = performance.now()
+  const figures = await run({
+    short: process.argv.includes("--short"),
+    profile: process.argv.includes("--profile"),
+    only: only === "P2" || only === "P4" ? only : undefined
+  })
+  console.log(figuresTable(figures))
+  console.log("")
+  for (const f of figures) for (const line of f.details ?? []) console.log(`- ${f.id}: ${line}`)
+  console.log(`\ntotal ${ms((performance.now() - started) / 1000, 1)} s`)
+  if (figures.some((f) => f.met === undefined || f.details?.some((d) => d.startsWith("INVARIANT BROKEN"))))
+    process.exitCode = 1
+}
