@@ -1,7 +1,7 @@
 /**
  * The example server as a child process, for `npm run bench` and `npm run reliability`:
- * started from the built packages (`npm run build` first; `tsx` only compiles the
- * example's own files), on `DATABASE_URL` in a schema of its own, with signed sessions
+ * started from the built JavaScript (`npm run build` first: the packages and the
+ * example's `dist/main.js`, run by plain `node` as in production), on `DATABASE_URL` in a schema of its own, with signed sessions
  * so that several instances accept the same tokens, and the SMS provider the caller
  * names. Tokens are minted here with the shared secret, as a host portal would.
  */
@@ -20,7 +20,7 @@ export const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.
 export const sessionSecret = "bench-and-reliability-session-secret-0123456789"
 
 const serverDir = fileURLToPath(new URL("../../examples/server/", import.meta.url))
-const builtCore = fileURLToPath(new URL("../../packages/core/dist/index.js", import.meta.url))
+const builtServer = fileURLToPath(new URL("../../examples/server/dist/main.js", import.meta.url))
 
 /** A bearer token for `accountId`, valid for a day. */
 export const tokenFor = (accountId: Ids.AccountId | string): string =>
@@ -78,8 +78,8 @@ export interface ServerOptions {
  * at once), without demo data, and resolves when it listens.
  */
 export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
-  if (!existsSync(builtCore)) throw new Error("the packages are not built: run `npm run build` first")
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  if (!existsSync(builtServer)) throw new Error("the server is not built: run `npm run build` first")
+  const child = spawn(process.execPath, [builtServer], {
     cwd: serverDir,
     env: {
       ...process.env,
