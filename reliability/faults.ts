@@ -813,6 +813,15 @@ const judgeF3 = (run: F3Run): Scenario => {
     const at = killedAt(d.incarnation)
     return at !== null && at < d.receivedAt + outbox.leaseMillis
   }
+  const loggedUnknown = run.incarnations.map((incarnation) => {
+    const counts = new Map<string, number>()
+    for (const line of (incarnation.process?.output() ?? "").split("\n")) {
+      if (!line.includes('"result":"Unknown"')) continue
+      const id = /"messageId":"([^"]+)"/.exec(line)?.[1]
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1)
+    }
+    return counts
+  })
   const t0 = run.provider.deliveries[0]?.receivedAt ?? 0
   const undelivered: Array<string> = []
   const notFromAnOk: Array<string> = []
@@ -823,6 +832,7 @@ const judgeF3 = (run: F3Run): Scenario => {
   let extraLost = 0
   let extraKilled = 0
   let extraTimedOut = 0
+  let timedOutLogged = 0
   let unknownSeen = 0
   for (const row of run.rows) {
     const all = byOutId.get(row.id) ?? []
@@ -844,6 +854,14 @@ const judgeF3 = (run: F3Run): Scenario => {
     extraKilled += accepted.filter((d) => d !== settled && d.fate === "ok" && killedBeforeSettling(d)).length
     const timedOut = Math.min(rest.length, Math.max(0, row.unknown_outcomes - lived))
     extraTimedOut += timedOut
+    for (const k of new Set(rest.map((d) => d.incarnation))) {
+      const logged = loggedUnknown[k]?.get(row.id) ?? 0
+      const lostHere = lost.filter((d) => d.incarnation === k).length
+      timedOutLogged += Math.min(
+        rest.filter((d) => d.incarnation === k).length,
+        Math.max(0, logged - lostHere)
+      )
+    }
     if (rest.length > timedOut) {
       unexplained.push(
         `${row.id} (${all.map((d) => `d${d.incarnation} ${d.fate} +${d.receivedAt - t0} ms`).join(", ")}; ${row.attempts} attempts, ${row.unknown_outcomes} unknown)`
@@ -895,6 +913,7 @@ const judgeF3 = (run: F3Run): Scenario => {
     details: [
       `${int(run.written)} messages written by use cases over HTTP, ${int(run.total - run.written)} SQL copies; seed ${seed}`,
       `fake Aliyun: ${int(requests)} signed requests (${int(run.provider.refused())} refused), ok ${pct(fates("ok"), requests)}, outage ${pct(fates("outage"), requests)}, throttled ${pct(fates("throttled"), requests)}, dropped ${pct(fates("dropped"), requests)}, late ${pct(fates("late"), requests)}`,
+      `answers the fake gave in time that the dispatcher recorded as unknown: ${int(extraTimedOut)}, of which ${int(timedOutLogged)} logged by that process as "sms not sent" (Unknown, the sender's timeout); the rest were cut by the dispatcher's own send timeout`,
       `outbox: ${int(run.rows.reduce((n, r) => n + r.attempts, 0))} recorded attempts, ${int(run.rows.reduce((n, r) => n + r.unknown_outcomes, 0))} unknown outcomes recorded; ${run.incarnations.length} dispatcher processes`,
       `kills at +${run.kills.map((k) => `${((k.at - run.provider.deliveries[0]!.receivedAt) / 1000).toFixed(1)} s (d${k.incarnation}, ${k.sending.length + 1} in flight)`).join(", ")}`,
       `drained in ${(run.millis.drain / 1000).toFixed(1)} s after the dispatchers started; whole scenario ${(run.millis.all / 1000).toFixed(1)} s`
