@@ -13,11 +13,10 @@
  *   with the script's. Rounds alternate HTTP and pgbench with the same number of
  *   transactions; the figure is the median of the rounds' ratios (goal ≥ 0.60).
  *   Printed with where the time goes: CPU per respond of the server, the client and
- *   PostgreSQL (from /proc; the whole machine's PostgreSQL, other load included), one
- *   connection against one client (pgbench -r: the round trips alone), and, with
- *   `--profile`, the server's CPU profile (the inspector's profiler, loaded with
- *   `NODE_OPTIONS=--import`) by package and function.
- *   The server runs with `WORKERS=false`, rate limits raised, and a pool of
+ *   PostgreSQL (from /proc; the whole machine's PostgreSQL, other load included) and
+ *   the ratio that CPU alone allows; the server's CPU per `GET /health` (node:http
+ *   alone) and `GET /settings` (the API without the database) for scale; one
+ *   connection against one client (pgbench -r: the round trips alone). The server runs with `WORKERS=false`, rate limits raised, and a pool of
  *   `concurrency` connections. Afterwards the rows each side wrote are counted: per
  *   2xx (per pgbench transaction) one demand updated, one response, one audit event
  *   with its two member rows, one outbox message and one idempotency record.
@@ -30,7 +29,12 @@
  *   delivery the fake sees to the last `sent_at`; goal ≥ 2,000 messages/s, and checked
  *   by SQL and the fake's log: every message delivered exactly once, every row `sent`
  *   with the fake's `BizId`, none dead (a broken invariant is a detail line starting
- *   `INVARIANT BROKEN`).
+ *   `INVARIANT BROKEN`). Printed with the CPU per message of the server, the fake and
+ *   PostgreSQL, and the rate that CPU allows on this machine.
+ *
+ * `--profile` adds the server's CPU profile over P2's HTTP rounds and over P4's drain
+ * (the inspector's profiler, loaded with `NODE_OPTIONS=--import` and switched by
+ * SIGUSR2), by package and by function.
  *
  * Data: the parties of `@zhongbao/testing`'s fixtures and one demand published through
  * core's use cases; responders (research institutes) and publishers (enterprises) in
@@ -1147,10 +1151,6 @@ export const run = async (options: {
   const figures: Array<Figure> = []
   let db: Db | undefined
   try {
-    // the in-process runtime migrates the schema before the bench's own connection uses it
-    const rt = makeRuntime(schema)
-    await rt.runPromise(Effect.void)
-    await rt.dispose()
     db = await connect(schema)
     const world = await setup(schema, db)
     if (options.only === undefined || options.only === "P2") {
