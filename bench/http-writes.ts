@@ -1088,8 +1088,9 @@ const p4 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     const duplicates = counts.reduce((acc, d) => acc + d.count - 1, 0)
     const deliveredOnce = counts.filter((d) => d.count === 1).length
     const lost = n - matched!.matched
-    const seconds = (state!.last_sent! - deliveries.first) / 1000
-    const rate = deliveries.first === 0 ? 0 : n / seconds
+    const drained = deliveries.first > 0 && state!.sent === n
+    const seconds = drained ? (state!.last_sent! - deliveries.first) / 1000 : Number.NaN
+    const rate = drained ? n / seconds : 0
     const requests = counts.reduce((acc, d) => acc + d.count, 0)
     details.push(
       `drained ${int(state!.sent!)} of ${int(n)} in ${ms(seconds)} s from the first delivery to the last sent_at (the instance was ready ${ms(started.cpu.wall / 1000, 1)} s after spawn; polling every 50 ms saw no message pending ${ms((drain.result - deliveries.first) / 1000)} s after the first delivery)`
