@@ -17,8 +17,9 @@
  * after the sender's timeout). Every dispatcher incarnation gets its own endpoint
  * path (`/d<k>/`), so the fake knows which process sent each request. A dispatcher
  * is `kill -9`ed 5 times (short 2) — alternately with two instances — at the moment
- * the fake has just answered it `OK` (so that process dies between a send and its
- * settlement, with the rest of its batch in flight), and restarted at once. The run
+ * the fake has accepted a message from it and is about to answer `OK` (so that the
+ * process dies between a send and its settlement, with the rest of its batch in
+ * flight; the answer goes to a dead connection), and restarted at once. The run
  * ends when no message is pending.
  *
  * A message is *delivered* once for every request the fake accepted with its OutId
@@ -39,8 +40,8 @@
  * A delivery explained by none of these is a duplicate the dispatcher did not
  * account for, and breaks the invariant.
  *
- * Invariants: every kill hit a process holding claimed messages (the message it had
- * just been answered `OK` for is still pending and leased in SQL after it died);
+ * Invariants: every kill hit a process holding claimed messages (the message the
+ * fake had just accepted from it is still pending and leased in SQL after it died);
  * every message delivered at least once; each settled `sent` from an `OK` the fake
  * gave it; every other delivery had an unknown outcome (a), (b) or (c); none pending
  * or dead at the end; every (a)-outcome seen by a process that was never killed is
@@ -184,6 +185,8 @@ interface Delivery {
   /** The `BizId` of its `OK` answer, when accepted. */
   readonly bizId: string | null
   readonly receivedAt: number
+  /** When the fake wrote its answer (or dropped the connection). */
+  answeredAt: number | null
 }
 
 interface Provider {
@@ -195,7 +198,7 @@ interface Provider {
   readonly oks: () => number
   /** Deliveries of an incarnation not answered yet. */
   readonly inflight: (incarnation: number) => ReadonlyArray<Delivery>
-  /** Called right after an `OK` answer is written. */
+  /** Called right before an `OK` answer is written. */
   onOk: ((delivery: Delivery) => void) | null
   readonly close: () => Promise<void>
 }
@@ -265,13 +268,17 @@ const startProvider = async (random: Random, faultRate: number): Promise<Provide
         fate,
         accepted,
         bizId: accepted ? (body.BizId ?? null) : null,
-        receivedAt: Date.now()
+        receivedAt: Date.now(),
+        answeredAt: null
       }
       deliveries.push(delivery)
       const mine = pending.get(delivery.incarnation) ?? new Set<Delivery>()
       pending.set(delivery.incarnation, mine)
       mine.add(delivery)
-      const done = () => mine.delete(delivery)
+      const done = () => {
+        delivery.answeredAt = Date.now()
+        mine.delete(delivery)
+      }
       const latency = 5 + Math.floor(random() * 40)
       if (fate === "dropped") {
         setTimeout(() => {
@@ -286,11 +293,11 @@ const startProvider = async (random: Random, faultRate: number): Promise<Provide
       } else {
         setTimeout(() => {
           done()
-          write(res, handled.reply)
           if (fate === "ok") {
             oks += 1
             provider.onOk?.(delivery)
           }
+          write(res, handled.reply)
         }, latency)
       }
     })
@@ -631,12 +638,14 @@ interface Incarnation {
 interface Kill {
   readonly at: number
   readonly incarnation: number
-  /** The message whose `OK` the fake had just written when the kill was sent. */
+  /** The message the fake had accepted and was about to answer `OK` when the kill was sent. */
   readonly answered: string
   /** Other messages that process was sending (the fake had not answered yet). */
   readonly sending: ReadonlyArray<string>
   /** Whether SQL shows `answered` still pending and leased after the process died. */
   readonly answeredLeased: boolean
+  /** `answered`'s row then: status, lease, attempts, provider message id. */
+  readonly answeredState: string
   /** How many of `sending` SQL shows still pending and leased after the process died. */
   readonly sendingLeased: number
 }
@@ -728,18 +737,21 @@ export const runF3 = async (options: {
       }
       target.killedAt = killed.at
       await victim.stop("SIGKILL")
-      const leased = await query<{ id: string }>(
-        `SELECT id FROM ${t("outbox_message")}
-         WHERE id = ANY($1::text[]) AND status = 'pending' AND lease_owner IS NOT NULL AND lease_until > now()`,
+      const states = await query<{ id: string; leased: boolean; state: string }>(
+        `SELECT id, status = 'pending' AND lease_owner IS NOT NULL AND lease_until > now() AS leased,
+           status || ', lease ' || coalesce(to_char(lease_until - now(), 'SS.MS'), 'none') || ', attempts ' || attempts
+             || ', provider id ' || coalesce(provider_message_id, 'none') AS state
+         FROM ${t("outbox_message")} WHERE id = ANY($1::text[])`,
         [[killed.answered, ...killed.sending]]
       )
-      const ids = new Set(leased.map((r) => r.id))
+      const ids = new Set(states.filter((r) => r.leased).map((r) => r.id))
       done.push({
         at: killed.at,
         incarnation: target.k,
         answered: killed.answered,
         sending: killed.sending,
         answeredLeased: ids.has(killed.answered),
+        answeredState: states.find((r) => r.id === killed.answered)?.state ?? "no row",
         sendingLeased: killed.sending.filter((id) => ids.has(id)).length
       })
       slots[slot] = launch(slot)
@@ -833,6 +845,7 @@ const judgeF3 = (run: F3Run): Scenario => {
   let extraKilled = 0
   let extraTimedOut = 0
   let timedOutLogged = 0
+  const restDelays: Array<number> = []
   let unknownSeen = 0
   for (const row of run.rows) {
     const all = byOutId.get(row.id) ?? []
@@ -854,6 +867,7 @@ const judgeF3 = (run: F3Run): Scenario => {
     extraKilled += accepted.filter((d) => d !== settled && d.fate === "ok" && killedBeforeSettling(d)).length
     const timedOut = Math.min(rest.length, Math.max(0, row.unknown_outcomes - lived))
     extraTimedOut += timedOut
+    for (const d of rest) restDelays.push((d.answeredAt ?? d.receivedAt) - d.receivedAt)
     for (const k of new Set(rest.map((d) => d.incarnation))) {
       const logged = loggedUnknown[k]?.get(row.id) ?? 0
       const lostHere = lost.filter((d) => d.incarnation === k).length
@@ -877,7 +891,7 @@ const judgeF3 = (run: F3Run): Scenario => {
     {
       name: "each kill hit a dispatcher holding claimed messages",
       holds: run.kills.length === run.planned && answeredLeased === run.kills.length,
-      detail: `${run.kills.length} of ${run.planned} kills, each right after an OK the fake gave that process: that message still leased in SQL after the process died in ${answeredLeased}; ${int(leased)} of ${int(sending)} others it was sending too${sample([...run.missed])}`
+      detail: `${run.kills.length} of ${run.planned} kills, each as the fake accepted a message from that process: that message still pending and leased in SQL after the process died in ${answeredLeased}; ${int(leased)} of ${int(sending)} others it was sending too${sample([...run.missed, ...run.kills.filter((k) => !k.answeredLeased).map((k) => `d${k.incarnation}'s ${k.answered}: ${k.answeredState}`)])}`
     },
     {
       name: "every notification delivered at least once (by OutId)",
@@ -913,7 +927,7 @@ const judgeF3 = (run: F3Run): Scenario => {
     details: [
       `${int(run.written)} messages written by use cases over HTTP, ${int(run.total - run.written)} SQL copies; seed ${seed}`,
       `fake Aliyun: ${int(requests)} signed requests (${int(run.provider.refused())} refused), ok ${pct(fates("ok"), requests)}, outage ${pct(fates("outage"), requests)}, throttled ${pct(fates("throttled"), requests)}, dropped ${pct(fates("dropped"), requests)}, late ${pct(fates("late"), requests)}`,
-      `answers the fake gave in time that the dispatcher recorded as unknown: ${int(extraTimedOut)}, of which ${int(timedOutLogged)} logged by that process as "sms not sent" (Unknown, the sender's timeout); the rest were cut by the dispatcher's own send timeout`,
+      `answers the fake gave in time that the dispatcher recorded as unknown: ${int(extraTimedOut)}, of which ${int(timedOutLogged)} logged by that process as "sms not sent" (Unknown, the sender's timeout), the others cut by the dispatcher's own send timeout${restDelays.length === 0 ? "" : `; the fake wrote those answers ${Math.min(...restDelays)}–${Math.max(...restDelays)} ms after receiving the request`}`,
       `outbox: ${int(run.rows.reduce((n, r) => n + r.attempts, 0))} recorded attempts, ${int(run.rows.reduce((n, r) => n + r.unknown_outcomes, 0))} unknown outcomes recorded; ${run.incarnations.length} dispatcher processes`,
       `kills at +${run.kills.map((k) => `${((k.at - run.provider.deliveries[0]!.receivedAt) / 1000).toFixed(1)} s (d${k.incarnation}, ${k.sending.length + 1} in flight)`).join(", ")}`,
       `drained in ${(run.millis.drain / 1000).toFixed(1)} s after the dispatchers started; whole scenario ${(run.millis.all / 1000).toFixed(1)} s`
