@@ -132,7 +132,7 @@ interface Baseline {
 
 const baselineScript = fileURLToPath(new URL("./baseline/hall-server.ts", import.meta.url))
 
-/** The baseline as a child process (`node --import tsx`, as the example server runs). */
+/** The baseline as a child process (`node --import tsx`: its loader adds to its RSS, not to its speed once loaded). */
 const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", baselineScript], {
@@ -429,7 +429,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
       `statements per request: zhongbao ${seen.log.length} (${statements}), baseline 1 (the same SELECT: ${sameSql}); ${plan}`,
       `response: ${bodies}`,
-      `both servers: pools of 10 connections, started with node --import tsx (zhongbao from the built packages, WORKERS=false)`
+      `both servers: pools of 10 connections; zhongbao is examples/server/dist/main.js under plain node (WORKERS=false), the baseline runs under node --import tsx`
     ]
     const p3Ratio = atLarge.zb.median / atSmall.zb.median
     const p3Failed = atSmall.zb.failed + atLarge.zb.failed + atSmall.bl.failed + atLarge.bl.failed
@@ -476,7 +476,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
           `VmRSS every ${RSS_EVERY_MS} ms (${sampled.samples} samples) over P1's warm-up and rounds at ${int(sizes.p1)} demands; the hall grown to it in ${p1Load}`,
           `zhongbao: ${mb(startedRss.zb)} just started, ${mb(idle.zb)} idle before the load, peak ${mb(sampled.peaks.zb ?? 0)}, ${mb(after.zb)} after`,
           `baseline: ${mb(startedRss.bl)} just started, ${mb(idle.bl)} idle before the load, peak ${mb(sampled.peaks.bl ?? 0)}, ${mb(after.bl)} after`,
-          "both run under node --import tsx, whose loader counts in the RSS of each"
+          "zhongbao runs under plain node from the built JavaScript; the baseline under node --import tsx, whose loader counts in its RSS"
         ]
       }
     ]
