@@ -12,7 +12,6 @@ import { denied, invalid, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeAccountNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
@@ -45,7 +44,6 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
     const demands = yield* makeDemandAccess
     const numbering = yield* DemandNumbering
     const commissions = yield* CommissionRepository
-    const notifyAccount = yield* makeAccountNotifier
 
     return {
       /**
@@ -113,7 +111,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               after: `published ${number}`,
               members: [demand.publisherId, demand.form.clientId ?? null]
             })
-            yield* notifyAccount(ctx, demand.createdBy, "demand_approved", `${demand.id}/${demand.round}`, {
+            yield* ctx.notifyAccount(demand.createdBy, "demand_approved", `${demand.id}/${demand.round}`, {
               number,
               title: demand.form.title
             })
@@ -150,8 +148,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               reason: input.reason,
               members: [demand.publisherId, demand.form.clientId ?? null]
             })
-            yield* notifyAccount(
-              ctx,
+            yield* ctx.notifyAccount(
               demand.createdBy,
               "demand_rejected",
               `${demand.id}/${dateAt(ctx.now, ctx.settings)}/${next.version}`,
