@@ -18,85 +18,123 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
   const account = db.t("account")
   const record = db.t("idempotency_record")
 
+  /**
+   * The statement's text depends only on which parts are present (each column is
+   * one array parameter, whatever the number of rows): built once per shape.
+   */
+  const statement = (hasEvents: boolean, hasMessages: boolean, hasRecord: boolean): string => {
+    const p = new Params()
+    const parts: Array<string> = []
+    const counts: Array<string> = []
+    const arrays = (casts: ReadonlyArray<string>) =>
+      casts.map((cast) => `${p.add(null)}::${cast}[]`).join(", ")
+    if (hasEvents) {
+      parts.push(
+        `e AS (
+           INSERT INTO ${audit} (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id,
+             demand_id, members, action, before, after, reason)
+           SELECT id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
+             ARRAY(SELECT json_array_elements_text(members::json)), action, before, after, reason
+           FROM unnest(${arrays(["text", "timestamptz", ...Array<string>(11).fill("text")])})
+             AS x (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
+               members, action, before, after, reason)
+           ON CONFLICT DO NOTHING RETURNING id, at, members)`,
+        `m AS (
+           INSERT INTO ${auditMember} (member_id, at, event_id)
+           SELECT DISTINCT x, e.at, e.id FROM e, unnest(e.members) AS x)`
+      )
+      counts.push("(SELECT count(*) FROM e)::int AS events")
+    }
+    if (hasMessages) {
+      parts.push(
+        `o AS (
+           INSERT INTO ${outbox} (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
+             status, attempts, unknown_outcomes, next_attempt_at)
+           SELECT n.id, n.event, n.dedupe_key || coalesce(a.phone, ''), coalesce(a.phone, n.recipient_phone),
+             n.template_id, n.params::jsonb, n.created_at, 'pending', 0, 0, n.created_at
+           FROM unnest(${arrays([...Array<string>(7).fill("text"), "timestamptz"])})
+             WITH ORDINALITY AS n (id, event, dedupe_key, recipient_phone, account_id, template_id, params,
+               created_at, k)
+             LEFT JOIN ${account} a ON a.id = n.account_id
+           WHERE n.account_id IS NULL OR a.id IS NOT NULL
+           ORDER BY n.k
+           ON CONFLICT (dedupe_key) DO NOTHING)`
+      )
+    }
+    if (hasRecord) {
+      parts.push(
+        `i AS (
+           INSERT INTO ${record} (account_id, key, fingerprint, result, created_at)
+           VALUES (${p.add(null)}, ${p.add(null)}, ${p.add(null)}, ${p.add(null)}::json, ${p.add(null)}::timestamptz)
+           ON CONFLICT DO NOTHING RETURNING key)`
+      )
+      counts.push("(SELECT count(*) FROM i)::int AS records")
+    }
+    return `WITH ${parts.join(",\n")}
+      SELECT ${counts.length === 0 ? "0 AS none" : counts.join(", ")}`
+  }
+  const statements = new Map<number, string>()
+
   return Persistence.Journal.of({
-    write: (entry) => {
-      const p = new Params()
-      const parts: Array<string> = []
-      const counts: Array<string> = []
-      const { events, messages, accountMessages, idempotency } = entry
-      if (events.length > 0) {
-        const column = <A>(f: (e: (typeof events)[number]) => A) => p.add(events.map(f))
-        parts.push(
-          `e AS (
-             INSERT INTO ${audit} (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id,
-               demand_id, members, action, before, after, reason)
-             SELECT id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
-               ARRAY(SELECT json_array_elements_text(members::json)), action, before, after, reason
-             FROM unnest(${column((e) => e.id)}::text[], ${column((e) => ts(e.at))}::timestamptz[],
-               ${column((e) => e.actorAccountId)}::text[], ${column((e) => e.actorMemberId)}::text[],
-               ${column((e) => e.onBehalfOf)}::text[], ${column((e) => e.entity)}::text[],
-               ${column((e) => e.entityId)}::text[], ${column((e) => e.demandId)}::text[],
-               ${column((e) => JSON.stringify(e.members))}::text[], ${column((e) => e.action)}::text[],
-               ${column((e) => e.before)}::text[], ${column((e) => e.after)}::text[],
-               ${column((e) => e.reason)}::text[])
-               AS x (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
-                 members, action, before, after, reason)
-             ON CONFLICT DO NOTHING RETURNING id, at, members)`,
-          `m AS (
-             INSERT INTO ${auditMember} (member_id, at, event_id)
-             SELECT DISTINCT x, e.at, e.id FROM e, unnest(e.members) AS x)`
-        )
-        counts.push("(SELECT count(*) FROM e)::int AS events")
+    write: ({ events, messages, accountMessages, idempotency }) => {
+      const hasMessages = messages.length + accountMessages.length > 0
+      if (events.length === 0 && !hasMessages && idempotency === null) return Effect.void
+      const shape = (events.length > 0 ? 1 : 0) + (hasMessages ? 2 : 0) + (idempotency !== null ? 4 : 0)
+      let text = statements.get(shape)
+      if (text === undefined) {
+        text = statement(events.length > 0, hasMessages, idempotency !== null)
+        statements.set(shape, text)
       }
-      const all = [
-        ...messages.map((m) => ({ ...m, accountId: null })),
-        ...accountMessages.map((m) => ({
-          ...m.message,
-          dedupeKey: m.dedupeKeyPrefix,
-          recipientPhone: null,
-          accountId: m.accountId
-        }))
-      ]
-      if (all.length > 0) {
-        const column = <A>(f: (m: (typeof all)[number]) => A) => p.add(all.map(f))
-        parts.push(
-          `o AS (
-             INSERT INTO ${outbox} (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
-               status, attempts, unknown_outcomes, next_attempt_at)
-             SELECT n.id, n.event, n.dedupe_key || coalesce(a.phone, ''), coalesce(a.phone, n.recipient_phone),
-               n.template_id, n.params::jsonb, n.created_at, 'pending', 0, 0, n.created_at
-             FROM unnest(${column((m) => m.id)}::text[], ${column((m) => m.event)}::text[],
-               ${column((m) => m.dedupeKey)}::text[], ${column((m) => m.recipientPhone)}::text[],
-               ${column((m) => m.accountId)}::text[], ${column((m) => m.templateId)}::text[],
-               ${column((m) => JSON.stringify(m.params))}::text[], ${column((m) => ts(m.createdAt))}::timestamptz[])
-               WITH ORDINALITY AS n (id, event, dedupe_key, recipient_phone, account_id, template_id, params,
-                 created_at, k)
-               LEFT JOIN ${account} a ON a.id = n.account_id
-             WHERE n.account_id IS NULL OR a.id IS NOT NULL
-             ORDER BY n.k
-             ON CONFLICT (dedupe_key) DO NOTHING)`
+      const values: Array<unknown> = []
+      if (events.length > 0) {
+        values.push(
+          events.map((e) => e.id),
+          events.map((e) => ts(e.at)),
+          events.map((e) => e.actorAccountId),
+          events.map((e) => e.actorMemberId),
+          events.map((e) => e.onBehalfOf),
+          events.map((e) => e.entity),
+          events.map((e) => e.entityId),
+          events.map((e) => e.demandId),
+          events.map((e) => JSON.stringify(e.members)),
+          events.map((e) => e.action),
+          events.map((e) => e.before),
+          events.map((e) => e.after),
+          events.map((e) => e.reason)
+        )
+      }
+      if (hasMessages) {
+        const all = [
+          ...messages.map((m) => ({ ...m, accountId: null })),
+          ...accountMessages.map((m) => ({
+            ...m.message,
+            dedupeKey: m.dedupeKeyPrefix,
+            recipientPhone: null,
+            accountId: m.accountId
+          }))
+        ]
+        values.push(
+          all.map((m) => m.id),
+          all.map((m) => m.event),
+          all.map((m) => m.dedupeKey),
+          all.map((m) => m.recipientPhone),
+          all.map((m) => m.accountId),
+          all.map((m) => m.templateId),
+          all.map((m) => JSON.stringify(m.params)),
+          all.map((m) => ts(m.createdAt))
         )
       }
       if (idempotency !== null) {
-        parts.push(
-          `i AS (
-             INSERT INTO ${record} (account_id, key, fingerprint, result, created_at)
-             VALUES (${p.add(idempotency.accountId)}, ${p.add(idempotency.key)}, ${p.add(idempotency.fingerprint)},
-               ${p.add(idempotency.result === undefined ? null : JSON.stringify(idempotency.result))}::json,
-               ${p.add(ts(idempotency.createdAt))}::timestamptz)
-             ON CONFLICT DO NOTHING RETURNING key)`
+        values.push(
+          idempotency.accountId,
+          idempotency.key,
+          idempotency.fingerprint,
+          idempotency.result === undefined ? null : JSON.stringify(idempotency.result),
+          ts(idempotency.createdAt)
         )
-        counts.push("(SELECT count(*) FROM i)::int AS records")
       }
-      if (parts.length === 0) return Effect.void
       return Effect.flatMap(
-        db.write(
-          "Journal.write",
-          "journal",
-          `WITH ${parts.join(",\n")}
-           SELECT ${counts.length === 0 ? "0 AS none" : counts.join(", ")}`,
-          p.values
-        ),
+        db.write("Journal.write", "journal", text, values),
         (rows): Effect.Effect<void, Errors.UniqueViolation> => {
           const row = rows[0] ?? {}
           if (events.length > 0 && Number(row.events) !== events.length) {
