@@ -29,9 +29,12 @@
  *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Errors, FileStore, Persistence } from "@zhongbao/core"
-import { type ConfigError, Context, Effect, Layer } from "effect"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as PgDatabase from "./PgDatabase.js"
 import * as PgMigrations from "./PgMigrations.js"
 import { makeConsultations, makeServiceLog } from "./internal/consultation.js"

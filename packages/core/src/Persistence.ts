@@ -23,7 +23,10 @@
  *
  * @since 0.1.0
  */
-import { Context, type DateTime, type Effect, type Option } from "effect"
+import * as Context from "effect/Context"
+import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type { AuditEvent } from "./Audit.js"
 import type { Commission, CommissionState } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"

@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { canReadDemand, canSeeResponse, isOwnDemand } from "./Access.js"
 import { isOnOrBeforeDeadline } from "./Deadline.js"
 import { denied, invalidState, notFound } from "./Errors.js"

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { dateAt, earliestDeadline, yearAt } from "./Deadline.js"
 import { Demand, formatNumber } from "./Demand.js"
@@ -17,7 +18,7 @@ import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
 import { CommissionRepository, DemandNumbering } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
-import { Option } from "effect"
+import * as Option from "effect/Option"
 
 /**
  * Input of {@link Review.reject}.

@@ -22,7 +22,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { dateAt } from "./Deadline.js"
 import type { Demand } from "./Demand.js"
 import { denied, invalid, invalidState, notFound } from "./Errors.js"

@@ -4,7 +4,10 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Option, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { Demand } from "./Demand.js"
 import { denied, invalid, invalidState, notFound } from "./Errors.js"

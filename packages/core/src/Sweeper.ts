@@ -7,7 +7,10 @@
  *
  * @since 0.1.0
  */
-import { DateTime, type Duration, Effect, Option } from "effect"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
 import type { InfrastructureError } from "./Errors.js"
 import type { AccountNotice, AuditInput } from "./internal/command.js"

@@ -1,5 +1,6 @@
 import { Errors, Persistence } from "@zhongbao/core"
-import { type Context, Effect } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { type Db, Params, ts } from "./db.js"
 
 /**

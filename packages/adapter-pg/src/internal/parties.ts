@@ -1,5 +1,7 @@
 import { type Ids, type Member, Persistence } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selTs, ts } from "./db.js"
 import { expectOne } from "./writes.js"
 

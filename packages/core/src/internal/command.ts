@@ -1,4 +1,8 @@
-import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type { AuditEvent } from "../Audit.js"
 import {
   type DomainError,

@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { canReadDemand, isClientOf, managesDemand } from "../Access.js"
 import type { Demand } from "../Demand.js"
 import { denied, type InfrastructureError, notFound } from "../Errors.js"

@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { AuditEvent } from "../Audit.js"
 import type { IdempotencyRecord } from "../Idempotency.js"
 import type { OutboxMessage } from "../Notification.js"

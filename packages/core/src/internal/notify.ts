@@ -3,7 +3,7 @@ import type { OutboxMessage } from "../Notification.js"
 import type { AccountMessage } from "../Persistence.js"
 import type { AccountId } from "../Ids.js"
 import type { NotificationEvent, ResolvedSettings } from "../Settings.js"
-import type { DateTime } from "effect"
+import type * as DateTime from "effect/DateTime"
 
 /** @internal One notification to write: the event, what it is about, who gets it, the values. */
 export interface Notice {

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Demand } from "../Demand.js"
 import type { ResponseId } from "../Ids.js"
 import { ResponseRepository } from "../Persistence.js"
