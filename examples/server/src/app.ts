@@ -5,12 +5,16 @@
  */
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { NodeHttpClient } from "@effect/platform-node"
 import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
 import { PgPersistence } from "@zhongbao/adapter-pg"
 import { AliyunSms, ConsoleSms, TencentSms } from "@zhongbao/adapter-sms"
 import { Dispatcher, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
-import { Effect, Fiber, Layer, Logger, Option, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type { ServerConfig } from "./config.js"
 import { type DemoAccount, seed } from "./seed.js"
 
@@ -27,11 +31,19 @@ const persistence = (config: ServerConfig) =>
     ? PgPersistence.layerConfig({ schema: config.schema })
     : PgPersistence.layerEmbedded({ dataDir: config.dataDir, schema: config.schema })
 
+/** The HTTP client of the SMS providers, loaded only when one is configured. */
+const httpClient = Layer.unwrapEffect(
+  Effect.map(
+    Effect.promise(() => import("@effect/platform-node/NodeHttpClient")),
+    (NodeHttpClient) => NodeHttpClient.layerUndici
+  )
+)
+
 const sms = (config: ServerConfig) =>
   config.smsProvider === "aliyun"
-    ? AliyunSms.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+    ? AliyunSms.layerConfig().pipe(Layer.provide(httpClient))
     : config.smsProvider === "tencent"
-      ? TencentSms.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+      ? TencentSms.layerConfig().pipe(Layer.provide(httpClient))
       : ConsoleSms.layer
 
 /** Every service the server runs, over the configured database and SMS provider. */

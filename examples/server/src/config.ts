@@ -16,7 +16,11 @@
  * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (domain.md §10) as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
-import { Config, ConfigError, Either, Option, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 
 const jsonObject = (name: string) =>
   Config.string(name).pipe(

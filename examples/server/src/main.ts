@@ -2,7 +2,7 @@
  * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with demo
  * data and API docs. Stops gracefully on SIGTERM and SIGINT.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { start } from "./app.js"
 import { ServerConfig } from "./config.js"
 

@@ -20,7 +20,8 @@ import {
   Selection,
   Settings
 } from "@zhongbao/core"
-import { DateTime, Effect } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 
 /** A demo account: who it is and its id. */
 export interface DemoAccount {

@@ -23,8 +23,8 @@
  *
  * @since 0.1.0
  */
-import { HttpApiSchema } from "@effect/platform"
-import { Schema } from "effect"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Schema from "effect/Schema"
 
 const domainFields = {
   rule: Schema.String.annotations({ description: "The rule of domain.md the error enforces (R1 … R64, §9)" }),

@@ -22,9 +22,18 @@
  * @since 0.1.0
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
-import { HttpApiMiddleware, HttpApiSecurity, HttpServerRequest, OpenApi } from "@effect/platform"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { type Errors, Ids } from "@zhongbao/core"
-import { Clock, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { Unauthorized } from "./ApiError.js"
 
 type AccountId = Ids.AccountId

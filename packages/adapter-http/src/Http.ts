@@ -4,7 +4,9 @@
  * errors to the API's. Around them, one API-wide middleware enforces the body limit,
  * answers messages in the request's language and turns decode failures, malformed
  * bodies and defects into `400` / `413` / `500` bodies; `/openapi.json` serves the
- * OpenAPI 3.1 document and `/docs` a bundled Swagger UI (no CDN).
+ * OpenAPI 3.1 document and `/docs` a bundled Swagger UI (no CDN), both made on their
+ * first request (the UI's module is loaded then), so a server that is never asked
+ * for them does not hold them in memory.
  *
  * ```ts
  * import { HttpApiBuilder } from "@effect/platform"
@@ -27,9 +29,15 @@
  *
  * @since 0.1.0
  */
-import { type HttpApi, HttpApiBuilder, HttpApiSwagger, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
+import * as Chunk from "effect/Chunk"
 import { Settings, type Zhongbao } from "@zhongbao/core"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { Api } from "./Api.js"
 import * as Authentication from "./Authentication.js"
 import {
@@ -89,6 +97,48 @@ export type Requirements =
   | RateLimiter
   | RateLimits
 
+/**
+ * A `GET` route whose response is made on its first request, then kept; `make`
+ * answers the route's handler.
+ */
+const lazyGet = (
+  path: `/${string}`,
+  make: (api: HttpApi.Api["Type"]) => Effect.Effect<HttpRouter.Route.Handler<never, never>>
+) =>
+  HttpApiBuilder.Router.use((router) =>
+    Effect.gen(function* () {
+      const handler = yield* Effect.cached(make(yield* HttpApi.Api))
+      yield* router.get(path, Effect.flatten(handler))
+    })
+  )
+
+/** The OpenAPI document, built on its first request. */
+const openApiDocument = (path: `/${string}`) =>
+  lazyGet(path, ({ api }) =>
+    Effect.map(
+      Effect.orDie(Effect.suspend(() => HttpServerResponse.json(OpenApi.fromApi(api)))),
+      Effect.succeed
+    )
+  )
+
+/**
+ * The Swagger UI of `@effect/platform` (`HttpApiSwagger`, a bundled page of several
+ * megabytes), its module loaded on the first request: the route it registers on a
+ * router of its own is the handler.
+ */
+const swaggerUi = (path: `/${string}`) =>
+  lazyGet(path, (api) =>
+    Effect.gen(function* () {
+      const Swagger = yield* Effect.promise(() => import("@effect/platform/HttpApiSwagger"))
+      const built = yield* Layer.build(Layer.merge(HttpApiBuilder.Router.Live, Swagger.layer({ path }))).pipe(
+        Effect.flatMap((context) => Effect.provide(HttpApiBuilder.Router.router, context)),
+        Effect.provideService(HttpApi.Api, api),
+        Effect.scoped
+      )
+      return Chunk.unsafeHead(built.routes).handler as HttpRouter.Route.Handler<never, never>
+    })
+  )
+
 /** The implementation of every group, with the authentication middleware. */
 const layerGroups = Layer.mergeAll(
   HallLive,
@@ -125,9 +175,9 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
       })
     )
   )
-  const docs = options.docs === false ? Layer.empty : HttpApiSwagger.layer({ path: options.docs ?? "/docs" })
+  const docs = options.docs === false ? Layer.empty : swaggerUi(options.docs ?? "/docs")
   return Layer.mergeAll(
-    HttpApiBuilder.middlewareOpenApi({ path: options.openApiPath ?? "/openapi.json" }),
+    openApiDocument(options.openApiPath ?? "/openapi.json"),
     docs,
     middleware,
     options.cors === undefined ? Layer.empty : HttpApiBuilder.middlewareCors(options.cors)

@@ -35,8 +35,10 @@
  *
  * @since 0.1.0
  */
-import { HttpApiBuilder, HttpServer } from "@effect/platform"
-import { Layer, ManagedRuntime } from "effect"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Readable } from "node:stream"
 import * as Http from "./Http.js"

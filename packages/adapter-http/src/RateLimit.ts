@@ -16,7 +16,10 @@
  * @since 0.1.0
  */
 import type { Errors } from "@zhongbao/core"
-import { Clock, Context, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 /**
  * At most `limit` requests per `windowMillis` per account.

@@ -12,11 +12,17 @@
  *
  * @since 0.1.0
  */
-import { PgClient } from "@effect/sql-pg"
-import { SqlError } from "@effect/sql"
-import type { SqlClient } from "@effect/sql"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlError from "@effect/sql/SqlError"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Errors } from "@zhongbao/core"
-import { Config, type ConfigError, Duration, Effect, Layer, Redacted, type Scope } from "effect"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as Pg from "pg"
 import { infrastructure } from "./internal/db.js"
 import * as Embedded from "./internal/embedded.js"

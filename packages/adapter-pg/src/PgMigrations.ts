@@ -17,9 +17,11 @@
  *
  * @since 0.1.0
  */
-import { Migrator, SqlClient, type SqlError } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Errors } from "@zhongbao/core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { infrastructure, isSchemaName, sqlState } from "./internal/db.js"
 import * as Ddl from "./internal/ddl.js"
 

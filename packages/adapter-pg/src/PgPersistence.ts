@@ -22,17 +22,26 @@
  * version in their `WHERE`, numbers come from a counter row, the outbox is claimed
  * with `FOR UPDATE SKIP LOCKED`.
  *
+ * Round trips: the adapter has core's optional capabilities, so a command reads its
+ * actor (account and member) in one statement, a response with its demand locked
+ * in one, and writes its audit events, notifications (phones joined from the
+ * accounts) and idempotency record in one (`Persistence.Journal`).
+ *
  * @since 0.1.0
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Errors, FileStore, Persistence } from "@zhongbao/core"
-import { type ConfigError, Context, Effect, Layer } from "effect"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as PgDatabase from "./PgDatabase.js"
 import * as PgMigrations from "./PgMigrations.js"
 import { makeConsultations, makeServiceLog } from "./internal/consultation.js"
 import { isSchemaName, makeDb } from "./internal/db.js"
 import { makeDemands } from "./internal/demands.js"
 import { makeFiles } from "./internal/files.js"
+import { makeJournal } from "./internal/journal.js"
 import { makeOutbox } from "./internal/outbox.js"
 import { makeAccounts, makeManagers, makeMembers } from "./internal/parties.js"
 import { makeAudit, makeCommissions, makeIdempotency, makeNumbering } from "./internal/records.js"
@@ -58,6 +67,15 @@ export interface Options {
 }
 
 /**
+ * What the adapter provides: every port of `Persistence.Ports`, with their optional
+ * one-round-trip capabilities, and the optional `Persistence.Journal`.
+ *
+ * @since 0.1.1
+ * @category models
+ */
+export type Provided = Persistence.Ports | Persistence.Journal
+
+/**
  * The ports over a client, without migrating.
  *
  * @since 0.1.0
@@ -66,7 +84,7 @@ export interface Options {
 export const makePorts = (
   client: SqlClient.SqlClient,
   schema: string = PgMigrations.defaultSchema
-): Context.Context<Persistence.Ports> => {
+): Context.Context<Provided> => {
   const db = makeDb(client, schema)
   return Context.make(Persistence.MemberRepository, makeMembers(db)).pipe(
     Context.add(Persistence.AccountRepository, makeAccounts(db)),
@@ -83,7 +101,8 @@ export const makePorts = (
     Context.add(Persistence.RewardRepository, makeRewards(db)),
     Context.add(Persistence.StatisticsSource, makeStatistics(db)),
     Context.add(FileStore.FileStore, makeFiles(db)),
-    Context.add(Persistence.UnitOfWork, makeUnitOfWork(db))
+    Context.add(Persistence.UnitOfWork, makeUnitOfWork(db)),
+    Context.add(Persistence.Journal, makeJournal(db))
   )
 }
 
@@ -96,7 +115,7 @@ export const makePorts = (
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<Persistence.Ports, Errors.InfrastructureError, SqlClient.SqlClient> =>
+): Layer.Layer<Provided, Errors.InfrastructureError, SqlClient.SqlClient> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const schema = options.schema ?? PgMigrations.defaultSchema
@@ -121,7 +140,7 @@ export const layer = (
  */
 export const layerConfig = (
   options: Options & { readonly config?: Parameters<typeof PgDatabase.layerConfig>[0] } = {}
-): Layer.Layer<Persistence.Ports, ConfigError.ConfigError | Errors.InfrastructureError> =>
+): Layer.Layer<Provided, ConfigError.ConfigError | Errors.InfrastructureError> =>
   layer(options).pipe(Layer.provide(PgDatabase.layerConfig(options.config)))
 
 /**
@@ -134,5 +153,5 @@ export const layerConfig = (
  */
 export const layerEmbedded = (
   options: Options & PgDatabase.EmbeddedOptions = {}
-): Layer.Layer<Persistence.Ports, Errors.InfrastructureError> =>
+): Layer.Layer<Provided, Errors.InfrastructureError> =>
   layer(options).pipe(Layer.provide(PgDatabase.layerEmbedded(options)))

@@ -17,20 +17,19 @@
  *
  * @since 0.1.0
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { SmsSender } from "@zhongbao/core"
-import {
-  Clock,
-  Config,
-  type ConfigError,
-  type Context,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Option,
-  Redacted
-} from "effect"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
 import { deliver, logResult } from "./internal/exchange.js"

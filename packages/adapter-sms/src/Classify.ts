@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 import { SmsSender } from "@zhongbao/core"
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 
 type SendResult = SmsSender.SendResult
 const Result = SmsSender.SendResult

@@ -8,7 +8,10 @@
  * @since 0.1.0
  */
 import { Member, SmsSender } from "@zhongbao/core"
-import { type Context, Effect, Either, Layer } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { mask } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 

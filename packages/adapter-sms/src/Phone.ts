@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { CountryCode, PhoneNumberType } from "libphonenumber-js"
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 

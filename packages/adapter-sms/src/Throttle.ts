@@ -20,7 +20,12 @@
  * @since 0.1.0
  */
 import { Member, SmsSender } from "@zhongbao/core"
-import { Clock, Config, type Context, Effect, Either, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Phone from "./Phone.js"
 
 /**

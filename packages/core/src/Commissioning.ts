@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { Commission, CommissionState } from "./Commission.js"
 import { denied, invalidState, notFound } from "./Errors.js"
@@ -12,7 +14,6 @@ import * as Ids from "./Ids.js"
 import { CommissionId, MemberId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
-import { makeNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isRegisteredInstitution } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
@@ -56,7 +57,6 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
     const commissions = yield* CommissionRepository
     const members = yield* MemberRepository
     const accounts = yield* AccountRepository
-    const notify = yield* makeNotifier
 
     const notifyMember = (
       ctx: Ctx,
@@ -66,11 +66,7 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
       values: Record<string, string>
     ) =>
       Effect.flatMap(accounts.listByMember(memberId), (list) =>
-        notify(
-          list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })),
-          ctx.settings,
-          ctx.now
-        )
+        ctx.notify(list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })))
       )
 
     /** A commission the actor is a party to; others are not found (R5). */

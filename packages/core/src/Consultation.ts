@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { AccountId, DemandId, MemberId, MessageId, ThreadId } from "./Ids.js"
 

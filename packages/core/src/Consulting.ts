@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { isOwnDemand, managesDemand } from "./Access.js"
 import { Message, MessageText, Thread } from "./Consultation.js"
 import { denied, invalidState, notFound } from "./Errors.js"
@@ -13,7 +15,6 @@ import { DemandId, ThreadId } from "./Ids.js"
 import type { Ctx, ReadCtx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeAccountNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
@@ -56,7 +57,6 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
     const { command, query } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const threads = yield* ConsultationRepository
-    const notifyAccount = yield* makeAccountNotifier
 
     const post = (ctx: Ctx, thread: Thread, demand: Demand, side: "responder" | "demand", text: string) =>
       Effect.gen(function* () {
@@ -88,7 +88,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
           members: [thread.responderId, demand.publisherId]
         })
         if (side === "responder") {
-          yield* notifyAccount(ctx, demand.createdBy, "consultation_message", message.id, {
+          yield* ctx.notifyAccount(demand.createdBy, "consultation_message", message.id, {
             number: demand.number ?? "",
             title: demand.form.title
           })

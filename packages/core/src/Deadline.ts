@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Schema from "effect/Schema"
 import type { ResolvedSettings } from "./Settings.js"
 
 const isCalendarDate = (s: string) => {

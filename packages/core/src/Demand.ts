@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { LocalDate } from "./Deadline.js"
 import { AccountId, DemandId, FileId, MemberId, TechnologyManagerId } from "./Ids.js"

@@ -18,7 +18,14 @@
  *
  * @since 0.1.0
  */
-import { Clock, DateTime, Duration, Effect, Exit, Fiber, LogLevel, Random } from "effect"
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as LogLevel from "effect/LogLevel"
+import * as Random from "effect/Random"
 import type { InfrastructureError } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { maskPhone } from "./Member.js"

@@ -11,7 +11,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, type Option, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { InfrastructureError, type UniqueViolation } from "./Errors.js"
 import { FileId, MemberId } from "./Ids.js"
 import { sniff } from "./internal/sniff.js"

@@ -15,7 +15,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { denied, invalid, notFound } from "./Errors.js"
 import { ContentType, contentTypeOf, FileName, FileStore, Sha256, sha256, StoredFile } from "./FileStore.js"
 import * as Ids from "./Ids.js"

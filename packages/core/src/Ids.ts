@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 const Id = <B extends string>(brand: B) =>
   Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64), Schema.brand(brand))

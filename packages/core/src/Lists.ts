@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"

@@ -8,7 +8,9 @@
  * @since 0.1.0
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
-import { type Brand, ParseResult, Schema } from "effect"
+import type * as Brand from "effect/Brand"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { AccountId, MemberId, TechnologyManagerId } from "./Ids.js"
 

@@ -4,7 +4,10 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Option, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { denied, invalid, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"

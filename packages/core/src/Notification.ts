@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-import type { DateTime } from "effect"
+import * as Schema from "effect/Schema"
+import type * as DateTime from "effect/DateTime"
 import { OutboxMessageId } from "./Ids.js"
 import { NotificationEvent } from "./Settings.js"
 

@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { canFollowDemand } from "./Access.js"
 import { endOfDate } from "./Deadline.js"
 import { Demand, DemandForm } from "./Demand.js"

@@ -5,7 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Either, Encoding, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
+import * as Schema from "effect/Schema"
 import { InvalidInput } from "./Errors.js"
 
 /**

@@ -1,8 +1,14 @@
 /**
- * The persistence ports. An adapter provides every tag below; `layerMemory` in
- * `PersistenceMemory` is the reference implementation, and `@zhongbao/testing` is the
- * suite every implementation passes. The file store of R54 is a port of its own
- * module, `FileStore`, and belongs to {@link Ports} as well.
+ * The persistence ports. An adapter provides every tag of {@link Ports};
+ * `layerMemory` in `PersistenceMemory` is the reference implementation, and
+ * `@zhongbao/testing` is the suite every implementation passes. The file store of
+ * R54 is a port of its own module, `FileStore`, and belongs to {@link Ports} as well.
+ *
+ * Optional capabilities let an adapter do in one round trip what core otherwise
+ * does in several, with the same result: `AccountRepository.findWithMember`,
+ * `ResponseRepository.findWithDemandForUpdate` and the {@link Journal} port (not
+ * part of {@link Ports}; core looks for it in the context). The memory adapter has
+ * none of them; the conformance suite checks those an adapter has.
  *
  * Contract shared by all ports:
  * - Methods never fail with domain errors; infrastructure failures are
@@ -17,7 +23,10 @@
  *
  * @since 0.1.0
  */
-import { Context, type DateTime, type Effect, type Option } from "effect"
+import * as Context from "effect/Context"
+import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type { AuditEvent } from "./Audit.js"
 import type { Commission, CommissionState } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
@@ -98,6 +107,17 @@ export class AccountRepository extends Context.Tag("@zhongbao/core/AccountReposi
     readonly update: (account: Account) => Update
     readonly findById: (id: AccountId) => Fx<Option.Option<Account>>
     readonly listByMember: (memberId: MemberId) => Fx<ReadonlyArray<Account>>
+    /**
+     * Optional: the account and its member (`null` without one, or when the member
+     * row is missing) in one read, as `findById` then `MemberRepository.findById`
+     * would answer them. Core reads the acting account of every use case with it
+     * when the adapter has it, and with those two calls otherwise.
+     *
+     * @since 0.1.1
+     */
+    readonly findWithMember?: (
+      id: AccountId
+    ) => Fx<Option.Option<{ readonly account: Account; readonly member: Member | null }>>
   }
 >() {}
 
@@ -230,6 +250,18 @@ export class ResponseRepository extends Context.Tag("@zhongbao/core/ResponseRepo
     ) => Fx<Option.Option<Response>>
     readonly listByDemandRound: (demandId: DemandId, round: number) => Fx<ReadonlyArray<Response>>
     readonly list: (query: ResponseQuery) => Fx<ReadonlyArray<Response>>
+    /**
+     * Optional: a response and its demand, both locked until the unit of work ends
+     * (the demand first, as `DemandRepository.findByIdForUpdate` locks it, then the
+     * response), both as they are once the locks are held. Core reads a response
+     * it is about to change with it when the adapter has it, and otherwise with
+     * `findById`, `DemandRepository.findByIdForUpdate` and `findById` again.
+     *
+     * @since 0.1.1
+     */
+    readonly findWithDemandForUpdate?: (
+      id: ResponseId
+    ) => Fx<Option.Option<{ readonly response: Response; readonly demand: Demand }>>
   }
 >() {}
 
@@ -381,6 +413,53 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
     /** Puts a dead letter back to pending, due now, with its attempts reset; `false` if it is not dead. */
     readonly requeue: (id: OutboxMessageId, now: DateTime.Utc) => Fx<boolean>
   }
+>() {}
+
+/**
+ * A notification to an account whose phone is read when the message is written:
+ * the message's `recipientPhone` is the account's phone and its `dedupeKey` is
+ * `dedupeKeyPrefix` followed by that phone. Nothing is written for an account that
+ * does not exist.
+ *
+ * @since 0.1.1
+ * @category models
+ */
+export interface AccountMessage {
+  readonly accountId: AccountId
+  readonly dedupeKeyPrefix: string
+  readonly message: Omit<OutboxMessage, "recipientPhone" | "dedupeKey">
+}
+
+/**
+ * What a command writes besides its own rows, at its end: its audit events, its
+ * notifications (to phones, and to accounts) and its idempotency record (R63).
+ *
+ * @since 0.1.1
+ * @category models
+ */
+export interface JournalEntry {
+  readonly events: ReadonlyArray<AuditEvent>
+  readonly messages: ReadonlyArray<OutboxMessage>
+  readonly accountMessages: ReadonlyArray<AccountMessage>
+  readonly idempotency: IdempotencyRecord | null
+}
+
+/**
+ * Optional port: writes a {@link JournalEntry} in the current unit of work, as one
+ * statement where the adapter can. Without it, core writes the same through the
+ * other ports: `AuditRepository.append` for each event, `AccountRepository.findById`
+ * for each account message, one `Outbox.enqueue` of every message in order (phone
+ * messages first), then `IdempotencyRepository.insert`. The contract is theirs: an
+ * event id or idempotency key already there is a `UniqueViolation`, a message whose
+ * `dedupeKey` is there (or comes earlier in the entry) is ignored, an account that
+ * does not exist gets no message.
+ *
+ * @since 0.1.1
+ * @category ports
+ */
+export class Journal extends Context.Tag("@zhongbao/core/Journal")<
+  Journal,
+  { readonly write: (entry: JournalEntry) => Insert }
 >() {}
 
 /**

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { DateTime } from "effect"
+import * as DateTime from "effect/DateTime"
 import { endOfDate, selectionEndsAt } from "./Deadline.js"
 import type { Demand } from "./Demand.js"
 import type { Response, ResponseStatus } from "./Response.js"

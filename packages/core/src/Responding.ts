@@ -3,15 +3,16 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
-import { canSeeResponse, isOwnDemand } from "./Access.js"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { canReadDemand, canSeeResponse, isOwnDemand } from "./Access.js"
 import { isOnOrBeforeDeadline } from "./Deadline.js"
 import { denied, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId, ResponseId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeAccountNotifier } from "./internal/notify.js"
 import { isOperator } from "./Member.js"
 import { ResponseRepository } from "./Persistence.js"
 import { acceptsResponses } from "./Phase.js"
@@ -45,29 +46,25 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
     const { command, settings } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const responses = yield* ResponseRepository
-    const notifyAccount = yield* makeAccountNotifier
 
-    /** The actor's own response (R4: others' are not found). */
-    const ownResponse = (actor: Actor, id: ResponseId) =>
+    /**
+     * R21: the actor's own response (R4: others' are not found), with its demand
+     * locked; revising and withdrawing are open until the deadline or a decision.
+     */
+    const changeable = (actor: Actor, id: ResponseId, now: Response["updatedAt"]) =>
       Effect.gen(function* () {
-        const found = yield* responses.findById(id)
-        if (Option.isNone(found) || !canSeeResponse(actor, found.value))
+        const found = yield* demands.withDemandForUpdate(id)
+        if (Option.isNone(found) || !canSeeResponse(actor, found.value.response))
           return yield* notFound("response", "R4")
-        if (actor.member?.id !== found.value.responderId) {
+        const { response, demand } = found.value
+        if (actor.member?.id !== response.responderId) {
           return yield* denied(
             "R21",
             "response.not_responder",
             "only the responder revises or withdraws its response"
           )
         }
-        return found.value
-      })
-
-    /** R21: revising and withdrawing are open until the deadline or a decision. */
-    const changeable = (actor: Actor, id: ResponseId, now: Response["updatedAt"]) =>
-      Effect.gen(function* () {
-        const response = yield* ownResponse(actor, id)
-        const demand = yield* demands.readable(actor, response.demandId, true)
+        if (!canReadDemand(actor, demand)) return yield* notFound("demand")
         if (response.status !== "submitted" || response.round !== demand.round) {
           return yield* invalidState(
             "R21",
@@ -88,8 +85,9 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
       /**
        * R20: respond while the demand is published, takes responses (R14), before
        * the end of its deadline date and before any adoption in the round (R24);
-       * never to one's own demand (R3); one active response per round (R21). The
-       * demand row is locked, so no response lands after an adoption commits (R26).
+       * never to one's own demand (R3); one active response per round (R21: the
+       * repository refuses to insert a second one). The demand row is locked, so no
+       * response lands after an adoption commits (R26).
        */
       respond: command(
         { name: "respond", input: RespondInput, output: Response, rule: "R20" },
@@ -129,13 +127,6 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
             if (!isOnOrBeforeDeadline(ctx.now, demand.form.responseDeadline, ctx.settings)) {
               return yield* invalidState("R20", "respond.deadline_passed", "the response deadline has passed")
             }
-            if (Option.isSome(yield* responses.findActive(demand.id, demand.round, member.id))) {
-              return yield* invalidState(
-                "R21",
-                "respond.already_responded",
-                "this member already has an active response in this round"
-              )
-            }
             const response: Response = {
               id: Ids.make(),
               demandId: demand.id,
@@ -171,7 +162,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               after: "submitted",
               members: [demand.publisherId]
             })
-            yield* notifyAccount(ctx, demand.createdBy, "response_received", response.id, {
+            yield* ctx.notifyAccount(demand.createdBy, "response_received", response.id, {
               number: demand.number ?? "",
               title: demand.form.title
             })

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { dateAt, earliestDeadline, yearAt } from "./Deadline.js"
 import { Demand, formatNumber } from "./Demand.js"
@@ -12,13 +13,12 @@ import { denied, invalid, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeAccountNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
 import { CommissionRepository, DemandNumbering } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
-import { Option } from "effect"
+import * as Option from "effect/Option"
 
 /**
  * Input of {@link Review.reject}.
@@ -45,7 +45,6 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
     const demands = yield* makeDemandAccess
     const numbering = yield* DemandNumbering
     const commissions = yield* CommissionRepository
-    const notifyAccount = yield* makeAccountNotifier
 
     return {
       /**
@@ -113,7 +112,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               after: `published ${number}`,
               members: [demand.publisherId, demand.form.clientId ?? null]
             })
-            yield* notifyAccount(ctx, demand.createdBy, "demand_approved", `${demand.id}/${demand.round}`, {
+            yield* ctx.notifyAccount(demand.createdBy, "demand_approved", `${demand.id}/${demand.round}`, {
               number,
               title: demand.form.title
             })
@@ -150,8 +149,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               reason: input.reason,
               members: [demand.publisherId, demand.form.clientId ?? null]
             })
-            yield* notifyAccount(
-              ctx,
+            yield* ctx.notifyAccount(
               demand.createdBy,
               "demand_rejected",
               `${demand.id}/${dateAt(ctx.now, ctx.settings)}/${next.version}`,

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Schema from "effect/Schema"
 import { endOfDate, LocalDate } from "./Deadline.js"
 import { AccountId, DemandId, FileId, MemberId } from "./Ids.js"
 import { PhoneNumber } from "./Member.js"

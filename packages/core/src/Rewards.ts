@@ -22,7 +22,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { dateAt } from "./Deadline.js"
 import type { Demand } from "./Demand.js"
 import { denied, invalid, invalidState, notFound } from "./Errors.js"
@@ -31,7 +33,6 @@ import * as Ids from "./Ids.js"
 import { MemberId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
-import { makeNotifier } from "./internal/notify.js"
 import { pageOf } from "./internal/paging.js"
 import { type Actor, isOperator, isRegisteredInstitution, type Member } from "./Member.js"
 import { Fen, toYuan } from "./Money.js"
@@ -180,7 +181,6 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     const demands = yield* DemandRepository
     const files = yield* FileStore
     const accounts = yield* AccountRepository
-    const notify = yield* makeNotifier
 
     const findRound = (id: RewardRoundId) =>
       Effect.flatMap(rewards.findRound(id), (found) =>
@@ -292,11 +292,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
       values: Record<string, string>
     ) =>
       Effect.flatMap(accounts.listByMember(application.institutionId), (list) =>
-        notify(
-          list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })),
-          ctx.settings,
-          ctx.now
-        )
+        ctx.notify(list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })))
       )
 
     const saveApplication = (before: RewardApplication, changes: Partial<RewardApplication>, ctx: Ctx) => {

@@ -4,15 +4,17 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Option, Schema } from "effect"
-import { canSeeResponse, managesDemand } from "./Access.js"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { Demand } from "./Demand.js"
 import { denied, invalid, invalidState, notFound } from "./Errors.js"
 import { DemandId, ResponseId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeAccountNotifier } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { ResponseRepository } from "./Persistence.js"
 import { selectionOver } from "./Phase.js"
@@ -51,16 +53,16 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
     const { command } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const responses = yield* ResponseRepository
-    const notifyAccount = yield* makeAccountNotifier
     const endRound = yield* makeRoundEnd
 
     /** A response of a demand the actor manages, with that demand locked (R2, R4). */
     const managedResponse = (ctx: Ctx, id: ResponseId) =>
       Effect.gen(function* () {
-        const found = yield* responses.findById(id)
-        if (Option.isNone(found) || !canSeeResponse(ctx.actor, found.value))
+        const found = yield* demands.withDemandForUpdate(id)
+        if (Option.isNone(found) || !canSeeResponse(ctx.actor, found.value.response))
           return yield* notFound("response", "R4")
-        const demand = yield* demands.readable(ctx.actor, found.value.demandId, true)
+        const { response, demand } = found.value
+        if (!canReadDemand(ctx.actor, demand)) return yield* notFound("demand")
         if (!managesDemand(ctx.actor, demand)) {
           return yield* denied(
             "R2",
@@ -68,7 +70,6 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
             "only the publisher's accounts decide on responses"
           )
         }
-        const response = Option.getOrThrow(yield* responses.findById(id))
         return { response, demand }
       })
 
@@ -141,7 +142,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               onBehalfOf: demand.form.clientId ?? null,
               members: [response.responderId]
             })
-            yield* notifyAccount(ctx, response.responderAccountId, "response_adopted", response.id, {
+            yield* ctx.notifyAccount(response.responderAccountId, "response_adopted", response.id, {
               number: demand.number ?? "",
               title: demand.form.title
             })

@@ -5,7 +5,12 @@
  *
  * @since 0.1.0
  */
-import { Context, DateTime, Effect, Layer, ParseResult, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import { InvalidInput } from "./Errors.js"
 
 /**

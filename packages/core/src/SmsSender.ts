@@ -10,7 +10,12 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, type Duration, Effect, Layer, Random } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
 
 /**
  * One message to send: E.164 phone, the provider's template id and its parameters.

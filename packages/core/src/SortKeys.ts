@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { DateTime } from "effect"
+import * as DateTime from "effect/DateTime"
 import type { AuditEvent } from "./Audit.js"
 import type { Commission } from "./Commission.js"
 import type { Thread } from "./Consultation.js"

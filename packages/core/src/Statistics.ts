@@ -19,7 +19,9 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { addDays, endOfDate, LocalDate } from "./Deadline.js"
 import { denied, invalid } from "./Errors.js"
 import { makeRunner } from "./internal/command.js"

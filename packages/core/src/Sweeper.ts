@@ -7,14 +7,19 @@
  *
  * @since 0.1.0
  */
-import { DateTime, type Duration, Effect, Option } from "effect"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
-import type { InfrastructureError, UniqueViolation } from "./Errors.js"
-import type { AuditInput } from "./internal/command.js"
+import type { InfrastructureError } from "./Errors.js"
+import type { AccountNotice, AuditInput } from "./internal/command.js"
 import * as Ids from "./Ids.js"
-import type { AccountId, MemberId } from "./Ids.js"
+import type { AccountId, DemandId, MemberId } from "./Ids.js"
+import { makeJournal, Pending } from "./internal/journal.js"
+import { toAccountMessage } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
-import { AuditRepository, DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
+import { DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
 import { acceptsResponses } from "./Phase.js"
 import { Settings } from "./Settings.js"
 
@@ -35,32 +40,43 @@ export const systemAccount = "system" as AccountId
 export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper", {
   effect: Effect.gen(function* () {
     const demands = yield* DemandRepository
-    const audit = yield* AuditRepository
+    const journal = yield* makeJournal
     const idempotency = yield* IdempotencyRepository
     const uow = yield* UnitOfWork
     const settings = yield* Settings
     const endRound = yield* makeRoundEnd
 
-    const systemAudit =
-      (now: DateTime.Utc) =>
-      (event: AuditInput): Effect.Effect<void, InfrastructureError | UniqueViolation> =>
-        audit.append({
-          id: Ids.make(),
-          at: now,
-          actorAccountId: systemAccount,
-          actorMemberId: null,
-          onBehalfOf: event.onBehalfOf ?? null,
-          entity: event.entity,
-          entityId: event.entityId,
-          demandId: event.demandId ?? null,
-          members: [...new Set(event.members ?? [])].filter((m): m is MemberId => m !== null),
-          action: event.action,
-          before: event.before ?? null,
-          after: event.after ?? null,
-          reason: event.reason ?? null
-        })
+    /** What the platform records for itself in a unit of work: audit events as the system, notices. */
+    const systemCtx = (now: DateTime.Utc, pending: Pending) => ({
+      now,
+      settings,
+      audit: (event: AuditInput) =>
+        Effect.sync(() => {
+          pending.events.push({
+            id: Ids.make(),
+            at: now,
+            actorAccountId: systemAccount,
+            actorMemberId: null,
+            onBehalfOf: event.onBehalfOf ?? null,
+            entity: event.entity,
+            entityId: event.entityId,
+            demandId: event.demandId ?? null,
+            members: [...new Set(event.members ?? [])].filter((m): m is MemberId => m !== null),
+            action: event.action,
+            before: event.before ?? null,
+            after: event.after ?? null,
+            reason: event.reason ?? null
+          })
+        }),
+      notifyAccount: ((accountId, event, subjectId, values) =>
+        Effect.sync(() => {
+          pending.accountMessages.push(
+            toAccountMessage(accountId, { event, subjectId, values }, settings, now)
+          )
+        })) satisfies AccountNotice
+    })
 
-    const close = (id: import("./Ids.js").DemandId) =>
+    const close = (id: DemandId) =>
       uow
         .transaction(
           Effect.gen(function* () {
@@ -76,7 +92,9 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
             ) {
               return false
             }
-            const notices = yield* endRound({ now, settings, audit: systemAudit(now) }, demand)
+            const pending = new Pending()
+            const ctx = systemCtx(now, pending)
+            const notices = yield* endRound(ctx, demand)
             yield* demands.update({
               ...demand,
               selectionEndedAt: endsAt,
@@ -84,21 +102,18 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
               version: demand.version + 1,
               updatedAt: now
             })
-            yield* audit.append({
-              id: Ids.make(),
-              at: now,
-              actorAccountId: systemAccount,
-              actorMemberId: null,
-              onBehalfOf: demand.form.clientId ?? null,
+            yield* ctx.audit({
               entity: "demand",
               entityId: demand.id,
               demandId: demand.id,
               members: [demand.publisherId],
+              onBehalfOf: demand.form.clientId ?? null,
               action: "selection.window_ended",
               before: "selecting",
               after: "selection_over",
               reason: `${notices} not adopted`
             })
+            yield* journal.flush(pending)
             return true
           })
         )

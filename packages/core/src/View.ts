@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Schema from "effect/Schema"
 import { managesDemand } from "./Access.js"
 import { endOfDate } from "./Deadline.js"
 import { Demand } from "./Demand.js"

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import { AuditTrail } from "./AuditTrail.js"
 import { Commissioning } from "./Commissioning.js"
 import { Consulting } from "./Consulting.js"

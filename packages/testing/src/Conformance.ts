@@ -32,6 +32,7 @@ import { atomicity } from "./internal/atomicity.js"
 import { files } from "./internal/files.js"
 import { type Harness, makeHarness } from "./internal/harness.js"
 import { notFound } from "./internal/notFound.js"
+import { optionalCapabilities } from "./internal/optional.js"
 import { outbox } from "./internal/outbox.js"
 import { pagination } from "./internal/pagination.js"
 import { races } from "./internal/races.js"
@@ -76,6 +77,13 @@ import { uniqueness } from "./internal/uniqueness.js"
  *   order; one reward flow through the `Rewards` use cases end to end.
  * - `statistics`: the R62 figures of `StatisticsSource` for a fixed scenario,
  *   ungrouped and by field and region, and as the `Statistics` use case reports them.
+ * - `optional`: the optional capabilities the adapter has answer what the base
+ *   methods would: `AccountRepository.findWithMember`,
+ *   `ResponseRepository.findWithDemandForUpdate`, and the `Journal` port (events,
+ *   messages with an account's phone joined in, idempotency record, repeated
+ *   `dedupeKey` ignored, taken event id or key refused). An adapter without them
+ *   passes these tests without checking anything; the other groups run the use
+ *   cases through the capabilities it has.
  *
  * @since 0.1.0
  * @category models
@@ -91,6 +99,7 @@ export type Capability =
   | "files"
   | "rewards"
   | "statistics"
+  | "optional"
 
 /**
  * Every capability, in the order the suite runs them.
@@ -108,7 +117,8 @@ export const capabilities: ReadonlyArray<Capability> = [
   "outbox",
   "files",
   "rewards",
-  "statistics"
+  "statistics",
+  "optional"
 ]
 
 /**
@@ -137,7 +147,8 @@ const groups: Record<Capability, (h: Harness) => void> = {
   outbox,
   files,
   rewards,
-  statistics
+  statistics,
+  optional: optionalCapabilities
 }
 
 /**

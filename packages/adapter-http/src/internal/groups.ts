@@ -1,4 +1,6 @@
-import { HttpApiBuilder, HttpServerResponse, type Multipart } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Multipart from "@effect/platform/Multipart"
 import {
   AuditTrail,
   Commissioning,
@@ -16,7 +18,9 @@ import {
   Settings,
   Statistics
 } from "@zhongbao/core"
-import { Chunk, Effect, Stream } from "effect"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { Api } from "../Api.js"
 import { type InternalError, InvalidInput, PayloadTooLarge } from "../ApiError.js"
 import { account, core, coreRead, internalError, limit, maybeAccount, optionsOf } from "./handle.js"

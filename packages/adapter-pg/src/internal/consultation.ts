@@ -1,5 +1,7 @@
 import { type Consultation, type Deadline, type Ids, Persistence, type ServiceLog } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selDate, selTs, ts } from "./db.js"
 import { expectOne } from "./writes.js"
 

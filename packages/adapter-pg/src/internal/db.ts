@@ -1,6 +1,9 @@
-import { SqlClient, SqlError } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlError from "@effect/sql/SqlError"
 import { Errors } from "@zhongbao/core"
-import { DateTime, Effect, Option } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 
 /** @internal A row as the driver returns it. */
 export type Row = Readonly<Record<string, unknown>>

@@ -1,5 +1,7 @@
 import { Demand, type Deadline, type Ids, type Member, type Money, Persistence } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import {
   after,
   type Db,

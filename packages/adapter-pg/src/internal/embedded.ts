@@ -1,5 +1,6 @@
 import { Errors } from "@zhongbao/core"
-import { Effect, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 
 /** @internal A running PGlite behind a pglite-socket server. */
 export interface Server {

@@ -1,5 +1,7 @@
 import { Errors, FileStore, type Ids } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { type Db, type Row, read, selText, selTs, ts } from "./db.js"
 import { expectOne } from "./writes.js"
 

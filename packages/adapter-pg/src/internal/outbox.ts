@@ -1,5 +1,8 @@
 import { type Ids, type Notification, Persistence } from "@zhongbao/core"
-import { type Context, DateTime, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selText, selTs, ts } from "./db.js"
 
 const columns = (a: string) =>

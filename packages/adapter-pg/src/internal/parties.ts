@@ -1,20 +1,33 @@
 import { type Ids, type Member, Persistence } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selTs, ts } from "./db.js"
 import { expectOne } from "./writes.js"
 
 const memberColumns = `id, kind, name, region, registered, ${selTs("created_at")}`
 
-const toMember = (r: Row): Member.Member => ({
-  id: read.str(r, "id") as Ids.MemberId,
-  kind: read.str(r, "kind") as Member.MemberKind,
-  name: read.str(r, "name"),
-  region: read.strOrNull(r, "region"),
-  registered: read.bool(r, "registered"),
-  createdAt: read.ts(r, "created_at")
-})
+/** A member from a row whose member columns are named with `prefix`. */
+const memberFrom =
+  (prefix: string) =>
+  (r: Row): Member.Member => ({
+    id: read.str(r, `${prefix}id`) as Ids.MemberId,
+    kind: read.str(r, `${prefix}kind`) as Member.MemberKind,
+    name: read.str(r, `${prefix}name`),
+    region: read.strOrNull(r, `${prefix}region`),
+    registered: read.bool(r, `${prefix}registered`),
+    createdAt: read.ts(r, `${prefix}created_at`)
+  })
+
+const toMember = memberFrom("")
+const toJoinedMember = memberFrom("m_")
+
+/** The member columns of `m`, named with the prefix "m_", beside an account's. */
+const joinedMemberColumns = `m.id AS m_id, m.kind AS m_kind, m.name AS m_name, m.region AS m_region,
+  m.registered AS m_registered, ${selTs("m.created_at", "m_created_at")}`
 
 const accountColumns = `id, member_id, role, name, phone, active, ${selTs("created_at")}`
+const joinedAccountColumns = `a.id, a.member_id, a.role, a.name, a.phone, a.active, ${selTs("a.created_at")}`
 
 const toAccount = (r: Row): Member.Account => ({
   id: read.str(r, "id") as Ids.AccountId,
@@ -120,6 +133,20 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
           id
         ]),
         (rows) => Option.map(Option.fromNullable(rows[0]), toAccount)
+      ),
+    findWithMember: (id) =>
+      Effect.map(
+        db.query(
+          "AccountRepository.findWithMember",
+          `SELECT ${joinedAccountColumns}, ${joinedMemberColumns}
+           FROM ${account} a LEFT JOIN ${db.t("member")} m ON m.id = a.member_id WHERE a.id = $1`,
+          [id]
+        ),
+        (rows) =>
+          Option.map(Option.fromNullable(rows[0]), (r) => ({
+            account: toAccount(r),
+            member: r.m_id === null ? null : toJoinedMember(r)
+          }))
       ),
     listByMember: (memberId) =>
       Effect.map(

@@ -1,5 +1,7 @@
 import { type Audit, type Commission, type Idempotency, type Ids, Persistence } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import {
   after,
   type Db,

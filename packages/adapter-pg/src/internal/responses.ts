@@ -1,26 +1,40 @@
 import { type Ids, Persistence, type Response } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selTs, ts, tsOrNull } from "./db.js"
+import { demandColumns, toDemand } from "./demands.js"
 import { expectOne, versioned } from "./writes.js"
 
-const columns = [
-  "id",
-  "demand_id",
-  "demand_publisher_id",
-  "round",
-  "responder_id",
-  "responder_account_id",
-  "proposal_title",
-  "proposal_content",
-  selArray("proposal_attachments"),
-  "status",
-  "feedback_reason",
-  "feedback_text",
-  selTs("submitted_at"),
-  selTs("updated_at"),
-  selTs("adopted_at"),
-  "version"
-].join(", ")
+/**
+ * The select list of a response row: the columns of the table alias `a` (none:
+ * unqualified), named with `prefix` (beside another table's columns).
+ */
+const responseColumns = (a: string, prefix: string): string => {
+  const column = (c: string) => (a === "" ? c : `${a}.${c}`)
+  const plain = (c: string) => (a === "" && prefix === "" ? c : `${column(c)} AS ${prefix}${c}`)
+  return [
+    plain("id"),
+    plain("demand_id"),
+    plain("demand_publisher_id"),
+    plain("round"),
+    plain("responder_id"),
+    plain("responder_account_id"),
+    plain("proposal_title"),
+    plain("proposal_content"),
+    selArray(column("proposal_attachments"), `${prefix}proposal_attachments`),
+    plain("status"),
+    plain("feedback_reason"),
+    plain("feedback_text"),
+    selTs(column("submitted_at"), `${prefix}submitted_at`),
+    selTs(column("updated_at"), `${prefix}updated_at`),
+    selTs(column("adopted_at"), `${prefix}adopted_at`),
+    plain("version")
+  ].join(", ")
+}
+
+const columns = responseColumns("", "")
+const joinedColumns = responseColumns("r", "r_")
 
 const toResponse = (r: Row): Response.Response => {
   const attachments = read.stringsOrNull(r, "proposal_attachments")
@@ -48,6 +62,13 @@ const toResponse = (r: Row): Response.Response => {
     adoptedAt: read.tsOrNull(r, "adopted_at"),
     version: read.int(r, "version")
   }
+}
+
+/** A response from a row of `joinedColumns`. */
+const toJoinedResponse = (row: Row): Response.Response => {
+  const r: Record<string, unknown> = {}
+  for (const key in row) if (key.startsWith("r_")) r[key.slice(2)] = row[key]
+  return toResponse(r)
 }
 
 const values = (r: Response.Response): Array<unknown> => [
@@ -163,6 +184,21 @@ export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseR
         ),
         (rows) => rows.map(toResponse)
       ),
-    list
+    list,
+    findWithDemandForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "ResponseRepository.findWithDemandForUpdate",
+          `SELECT ${demandColumns("d")}, ${joinedColumns}
+           FROM ${response} r JOIN ${db.t("demand")} d ON d.id = r.demand_id
+           WHERE r.id = $1 FOR UPDATE OF d FOR NO KEY UPDATE OF r`,
+          [id]
+        ),
+        (rows) =>
+          Option.map(Option.fromNullable(rows[0]), (row) => ({
+            response: toJoinedResponse(row),
+            demand: toDemand(row)
+          }))
+      )
   })
 }

@@ -1,5 +1,7 @@
 import { type Deadline, type Ids, type Money, Persistence, type Reward } from "@zhongbao/core"
-import { type Context, Effect, Option } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selDate, selText, selTs, ts, tsOrNull } from "./db.js"
 import { expectOne, versioned } from "./writes.js"
 

@@ -1,5 +1,6 @@
 import { type Money, Persistence } from "@zhongbao/core"
-import { type Context, Effect } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import { type Db, type Row, ts } from "./db.js"
 
 const zeros = (key: string | null): Persistence.FiguresRow => ({

@@ -1,6 +1,9 @@
-import { SqlError } from "@effect/sql"
+import * as SqlError from "@effect/sql/SqlError"
 import { type Errors, Persistence } from "@zhongbao/core"
-import { Cause, type Context, Effect, Option } from "effect"
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { type Db, infrastructure, isRetryable } from "./db.js"
 
 /** @internal How often the outermost unit of work runs again after a serialization failure or deadlock. */

@@ -1,5 +1,5 @@
 import { Errors } from "@zhongbao/core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Db, Row } from "./db.js"
 
 /**

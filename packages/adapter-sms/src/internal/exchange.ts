@@ -1,6 +1,10 @@
-import type { HttpClient, HttpClientRequest } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Member, SmsSender } from "@zhongbao/core"
-import { Clock, type Duration, Effect, Either } from "effect"
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Classify from "../Classify.js"
 
 const Result = SmsSender.SendResult

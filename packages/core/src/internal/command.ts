@@ -1,4 +1,8 @@
-import { DateTime, Effect, Option, ParseResult, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import type { AuditEvent } from "../Audit.js"
 import {
   type DomainError,
@@ -15,14 +19,10 @@ import { canonicalJson, IdempotencyKey } from "../Idempotency.js"
 import * as Ids from "../Ids.js"
 import type { AccountId, DemandId, MemberId } from "../Ids.js"
 import type { Actor } from "../Member.js"
-import {
-  AccountRepository,
-  AuditRepository,
-  IdempotencyRepository,
-  MemberRepository,
-  UnitOfWork
-} from "../Persistence.js"
-import { type ResolvedSettings, Settings } from "../Settings.js"
+import { AccountRepository, IdempotencyRepository, MemberRepository, UnitOfWork } from "../Persistence.js"
+import { type NotificationEvent, type ResolvedSettings, Settings } from "../Settings.js"
+import { makeJournal, Pending } from "./journal.js"
+import { type Notice, toAccountMessage, toOutbox } from "./notify.js"
 
 /**
  * Options every command takes.
@@ -40,12 +40,29 @@ export type AuditInput = Pick<AuditEvent, "entity" | "entityId" | "action"> &
     readonly members?: ReadonlyArray<MemberId | null>
   }
 
-/** @internal The context of one run of a use case. */
+/** @internal A notice to one account: the event, what it is about, the template's values. */
+export type AccountNotice = (
+  accountId: AccountId,
+  event: NotificationEvent,
+  subjectId: string,
+  values: Readonly<Record<string, string>>
+) => Effect.Effect<void>
+
+/**
+ * @internal
+ * The context of one run of a use case. Audit events and notifications are
+ * collected while the use case runs and written together at its end, in its unit
+ * of work (see `journal.ts`).
+ */
 export interface Ctx {
   readonly actor: Actor
   readonly now: DateTime.Utc
   readonly settings: ResolvedSettings
-  readonly audit: (event: AuditInput) => Effect.Effect<void, InfrastructureError | UniqueViolation>
+  readonly audit: (event: AuditInput) => Effect.Effect<void>
+  /** Notifies phones (R64). */
+  readonly notify: (notices: ReadonlyArray<Notice>) => Effect.Effect<void>
+  /** Notifies an account by its phone; an account that no longer exists is skipped. */
+  readonly notifyAccount: AccountNotice
 }
 
 /** @internal The context of a read that anonymous callers may make. */
@@ -77,19 +94,25 @@ export const makeRunner = Effect.gen(function* () {
   const accounts = yield* AccountRepository
   const members = yield* MemberRepository
   const idempotency = yield* IdempotencyRepository
-  const auditRepo = yield* AuditRepository
+  const journal = yield* makeJournal
   const settings = yield* Settings
 
-  const loadActor = (accountId: AccountId) =>
-    Effect.gen(function* () {
-      const account = yield* accounts.findById(accountId)
-      if (Option.isNone(account) || !account.value.active) {
-        return yield* Effect.fail(denied("R5", "actor.unknown", "the acting account is unknown or inactive"))
-      }
-      const member =
-        account.value.memberId === null ? Option.none() : yield* members.findById(account.value.memberId)
-      return { account: account.value, member: Option.getOrNull(member) } satisfies Actor
-    })
+  const unknownActor = () => denied("R5", "actor.unknown", "the acting account is unknown or inactive")
+  const findWithMember = accounts.findWithMember
+  const loadActor = (accountId: AccountId): Effect.Effect<Actor, DomainError | InfrastructureError> =>
+    findWithMember === undefined
+      ? Effect.gen(function* () {
+          const account = yield* accounts.findById(accountId)
+          if (Option.isNone(account) || !account.value.active) return yield* Effect.fail(unknownActor())
+          const member =
+            account.value.memberId === null ? Option.none() : yield* members.findById(account.value.memberId)
+          return { account: account.value, member: Option.getOrNull(member) } satisfies Actor
+        })
+      : Effect.flatMap(findWithMember(accountId), (found) =>
+          Option.isSome(found) && found.value.account.active
+            ? Effect.succeed<Actor>(found.value)
+            : Effect.fail(unknownActor())
+        )
 
   const settleLeftovers = <A, E>(effect: Effect.Effect<A, E | Leftover>) =>
     Effect.catchIf(
@@ -109,28 +132,35 @@ export const makeRunner = Effect.gen(function* () {
         )
     ) as Effect.Effect<A, Exclude<E, Leftover> | InvalidState>
 
-  const makeCtx = (actor: Actor, now: DateTime.Utc): Ctx => ({
+  const makeCtx = (actor: Actor, now: DateTime.Utc, pending: Pending): Ctx => ({
     actor,
     now,
     settings,
+    notify: (notices) => Effect.sync(() => pending.messages.push(...toOutbox(notices, settings, now))),
+    notifyAccount: (accountId, event, subjectId, values) =>
+      Effect.sync(() =>
+        pending.accountMessages.push(toAccountMessage(accountId, { event, subjectId, values }, settings, now))
+      ),
     audit: (event) =>
-      auditRepo.append({
-        id: Ids.make(),
-        at: now,
-        actorAccountId: actor.account.id,
-        actorMemberId: actor.member?.id ?? null,
-        onBehalfOf: event.onBehalfOf ?? null,
-        entity: event.entity,
-        entityId: event.entityId,
-        demandId: event.demandId ?? null,
-        members: [
-          ...new Set([actor.member?.id ?? null, event.onBehalfOf ?? null, ...(event.members ?? [])])
-        ].filter((m): m is MemberId => m !== null),
-        action: event.action,
-        before: event.before ?? null,
-        after: event.after ?? null,
-        reason: event.reason ?? null
-      })
+      Effect.sync(() =>
+        pending.events.push({
+          id: Ids.make(),
+          at: now,
+          actorAccountId: actor.account.id,
+          actorMemberId: actor.member?.id ?? null,
+          onBehalfOf: event.onBehalfOf ?? null,
+          entity: event.entity,
+          entityId: event.entityId,
+          demandId: event.demandId ?? null,
+          members: [
+            ...new Set([actor.member?.id ?? null, event.onBehalfOf ?? null, ...(event.members ?? [])])
+          ].filter((m): m is MemberId => m !== null),
+          action: event.action,
+          before: event.before ?? null,
+          after: event.after ?? null,
+          reason: event.reason ?? null
+        })
+      )
   })
 
   /**
@@ -186,16 +216,20 @@ export const makeRunner = Effect.gen(function* () {
                 return yield* Effect.orDie(decodeOutput(previous.value.result))
               }
             }
-            const result = yield* body(makeCtx(actor, now), decoded)
-            if (key !== undefined) {
-              yield* idempotency.insert({
-                accountId,
-                key,
-                fingerprint,
-                result: yield* Effect.orDie(encodeOutput(result)),
-                createdAt: now
-              })
-            }
+            const pending = new Pending()
+            const result = yield* body(makeCtx(actor, now, pending), decoded)
+            yield* journal.flush(
+              pending,
+              key === undefined
+                ? null
+                : {
+                    accountId,
+                    key,
+                    fingerprint,
+                    result: yield* Effect.orDie(encodeOutput(result)),
+                    createdAt: now
+                  }
+            )
             return result
           }).pipe(settleLeftovers)
         )

@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { CommissionRepository, TechnologyManagerRepository } from "../Persistence.js"
 import { earliestDeadline } from "../Deadline.js"
 import type { DemandForm } from "../Demand.js"

@@ -1,17 +1,21 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { canReadDemand, isClientOf, managesDemand } from "../Access.js"
 import type { Demand } from "../Demand.js"
-import { denied, notFound } from "../Errors.js"
-import type { DemandId } from "../Ids.js"
+import { denied, type InfrastructureError, notFound } from "../Errors.js"
+import type { DemandId, ResponseId } from "../Ids.js"
 import type { Actor } from "../Member.js"
-import { DemandRepository } from "../Persistence.js"
+import { DemandRepository, ResponseRepository } from "../Persistence.js"
+import type { Response } from "../Response.js"
 
 /**
  * @internal
  * Loads demands for the use cases with the visibility rules applied: what the actor
  * may not read is not found (R5); what it may read but not manage is denied (R2).
  */
-export const makeDemandAccess = Effect.map(DemandRepository, (demands) => {
+export const makeDemandAccess = Effect.gen(function* () {
+  const demands = yield* DemandRepository
+  const responses = yield* ResponseRepository
   const readable = (actor: Actor | null, id: DemandId, forUpdate = false) =>
     Effect.flatMap(forUpdate ? demands.findByIdForUpdate(id) : demands.findById(id), (found) =>
       Option.isSome(found) && canReadDemand(actor, found.value)
@@ -41,5 +45,26 @@ export const makeDemandAccess = Effect.map(DemandRepository, (demands) => {
     return Effect.as(demands.update(next), next)
   }
 
-  return { readable, managed, save, repo: demands }
+  /**
+   * A response and its demand, both as they are once the demand is locked (R26):
+   * in one read where the adapter has `findWithDemandForUpdate`, else the response,
+   * its demand locked, and the response again.
+   */
+  const withDemandForUpdate: (
+    id: ResponseId
+  ) => Effect.Effect<
+    Option.Option<{ readonly response: Response; readonly demand: Demand }>,
+    InfrastructureError
+  > =
+    responses.findWithDemandForUpdate ??
+    ((id) =>
+      Effect.gen(function* () {
+        const first = yield* responses.findById(id)
+        if (Option.isNone(first)) return Option.none()
+        const demand = yield* demands.findByIdForUpdate(first.value.demandId)
+        if (Option.isNone(demand)) return Option.none()
+        return Option.map(yield* responses.findById(id), (response) => ({ response, demand: demand.value }))
+      }))
+
+  return { readable, managed, save, withDemandForUpdate, repo: demands }
 })

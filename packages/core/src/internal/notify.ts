@@ -1,10 +1,9 @@
-import { Effect, Option } from "effect"
 import * as Ids from "../Ids.js"
 import type { OutboxMessage } from "../Notification.js"
-import { AccountRepository, Outbox } from "../Persistence.js"
+import type { AccountMessage } from "../Persistence.js"
 import type { AccountId } from "../Ids.js"
 import type { NotificationEvent, ResolvedSettings } from "../Settings.js"
-import type { DateTime } from "effect"
+import type * as DateTime from "effect/DateTime"
 
 /** @internal One notification to write: the event, what it is about, who gets it, the values. */
 export interface Notice {
@@ -25,6 +24,27 @@ export const shorten = (value: string, max: number): string => {
   return chars.length <= max ? value : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`
 }
 
+/** The message of a notice, but for its recipient. */
+const unaddressed = (
+  n: Omit<Notice, "phone">,
+  settings: ResolvedSettings,
+  now: DateTime.Utc
+): Omit<OutboxMessage, "recipientPhone" | "dedupeKey"> => {
+  const template = settings.smsTemplates[n.event]
+  return {
+    id: Ids.make(),
+    event: n.event,
+    templateId: template.templateId,
+    params: Object.fromEntries(
+      template.params.map((p) => [p, shorten(n.values[p] ?? "", settings.smsParamMaxLength)])
+    ),
+    createdAt: now
+  }
+}
+
+/** The de-duplication key of a notice, but for the recipient's phone that ends it. */
+const dedupeKeyPrefix = (n: Omit<Notice, "phone">) => `${n.event}:${n.subjectId}:`
+
 /**
  * @internal
  * Builds outbox messages from the settings' templates. Only the parameters a
@@ -32,46 +52,26 @@ export const shorten = (value: string, max: number): string => {
  * needs (R64); the de-duplication key is (event, subject, recipient).
  */
 export const toOutbox = (notices: ReadonlyArray<Notice>, settings: ResolvedSettings, now: DateTime.Utc) =>
-  notices.map((n): OutboxMessage => {
-    const template = settings.smsTemplates[n.event]
-    return {
-      id: Ids.make(),
-      event: n.event,
-      dedupeKey: `${n.event}:${n.subjectId}:${n.phone}`,
-      recipientPhone: n.phone,
-      templateId: template.templateId,
-      params: Object.fromEntries(
-        template.params.map((p) => [p, shorten(n.values[p] ?? "", settings.smsParamMaxLength)])
-      ),
-      createdAt: now
-    }
-  })
-
-/** @internal */
-export const makeNotifier = Effect.map(
-  Outbox,
-  (outbox) => (notices: ReadonlyArray<Notice>, settings: ResolvedSettings, now: DateTime.Utc) =>
-    notices.length === 0 ? Effect.void : outbox.enqueue(toOutbox(notices, settings, now))
-)
+  notices.map(
+    (n): OutboxMessage => ({
+      ...unaddressed(n, settings, now),
+      dedupeKey: `${dedupeKeyPrefix(n)}${n.phone}`,
+      recipientPhone: n.phone
+    })
+  )
 
 /**
  * @internal
- * Notifies one account (by its phone) of an event, in the current unit of work; an
- * account that no longer exists is skipped.
+ * The outbox message of a notice to an account, as {@link toOutbox} builds it once
+ * the account's phone is read (when the message is written).
  */
-export const makeAccountNotifier = Effect.gen(function* () {
-  const notify = yield* makeNotifier
-  const accounts = yield* AccountRepository
-  return (
-    ctx: { readonly settings: ResolvedSettings; readonly now: DateTime.Utc },
-    accountId: AccountId,
-    event: NotificationEvent,
-    subjectId: string,
-    values: Readonly<Record<string, string>>
-  ) =>
-    Effect.flatMap(accounts.findById(accountId), (account) =>
-      Option.isSome(account)
-        ? notify([{ event, subjectId, phone: account.value.phone, values }], ctx.settings, ctx.now)
-        : Effect.void
-    )
+export const toAccountMessage = (
+  accountId: AccountId,
+  notice: Omit<Notice, "phone">,
+  settings: ResolvedSettings,
+  now: DateTime.Utc
+): AccountMessage => ({
+  accountId,
+  dedupeKeyPrefix: dedupeKeyPrefix(notice),
+  message: unaddressed(notice, settings, now)
 })

@@ -1,10 +1,9 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
 import type { Demand } from "../Demand.js"
 import type { ResponseId } from "../Ids.js"
-import { AccountRepository, ResponseRepository } from "../Persistence.js"
+import { ResponseRepository } from "../Persistence.js"
 import type { Feedback, Response } from "../Response.js"
 import type { Ctx } from "./command.js"
-import { makeNotifier, type Notice } from "./notify.js"
 
 /** @internal The Chinese label of each R61 reason, as the notice carries it. */
 export const reasonLabel: Record<Feedback["reason"], string> = {
@@ -29,10 +28,8 @@ export const reasonText = (feedback: Feedback): string =>
  */
 export const makeRoundEnd = Effect.gen(function* () {
   const responses = yield* ResponseRepository
-  const accounts = yield* AccountRepository
-  const notify = yield* makeNotifier
   return (
-    ctx: Pick<Ctx, "now" | "settings" | "audit">,
+    ctx: Pick<Ctx, "now" | "settings" | "audit" | "notifyAccount">,
     demand: Demand,
     feedback: ReadonlyMap<ResponseId, Feedback> = new Map()
   ) =>
@@ -40,7 +37,6 @@ export const makeRoundEnd = Effect.gen(function* () {
       const open = (yield* responses.listByDemandRound(demand.id, demand.round)).filter(
         (r) => r.status === "submitted"
       )
-      const notices: Array<Notice> = []
       for (const r of open) {
         const next: Response = {
           ...r,
@@ -61,21 +57,12 @@ export const makeRoundEnd = Effect.gen(function* () {
           onBehalfOf: demand.form.clientId ?? null,
           members: [r.responderId, demand.publisherId]
         })
-        const account = yield* accounts.findById(r.responderAccountId)
-        if (Option.isSome(account)) {
-          notices.push({
-            event: "response_not_adopted",
-            subjectId: r.id,
-            phone: account.value.phone,
-            values: {
-              number: demand.number ?? "",
-              title: demand.form.title,
-              reason: next.feedback === null ? "" : reasonText(next.feedback)
-            }
-          })
-        }
+        yield* ctx.notifyAccount(r.responderAccountId, "response_not_adopted", r.id, {
+          number: demand.number ?? "",
+          title: demand.form.title,
+          reason: next.feedback === null ? "" : reasonText(next.feedback)
+        })
       }
-      yield* notify(notices, ctx.settings, ctx.now)
       return open.length
     })
 })

@@ -11,17 +11,7 @@ import {
 } from "@zhongbao/core"
 import { Deferred, Effect, Either, Exit, Fiber } from "effect"
 import * as Fixtures from "../Fixtures.js"
-import {
-  failsWith,
-  type Harness,
-  injected,
-  none,
-  readAll,
-  replace,
-  same,
-  some,
-  type Wrap
-} from "./harness.js"
+import { failingNotifications, failsWith, type Harness, none, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** The rows one unit of work writes in the atomicity tests: one of each kind. */
@@ -107,17 +97,6 @@ const kept = (w: Written, label: string) =>
 class Boom {
   readonly _tag = "Boom"
 }
-
-/** Fails the outbox while `failing()` says so (R26, R64: the notification is part of the step). */
-const failingOutbox =
-  (
-    failing: (messages: ReadonlyArray<{ readonly params: Readonly<Record<string, string>> }>) => boolean
-  ): Wrap =>
-  (ports) =>
-    replace(ports, Persistence.Outbox, (outbox) => ({
-      ...outbox,
-      enqueue: (messages) => (failing(messages) ? Effect.fail(injected("Outbox")) : outbox.enqueue(messages))
-    }))
 
 const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
 
@@ -317,7 +296,7 @@ export const atomicity = (h: Harness): void => {
           )
           some(yield* responses.findById(response.id), "the later response")
         }),
-        failingOutbox(() => failing)
+        failingNotifications(() => failing)
       )
     },
     h.timeout
@@ -360,7 +339,7 @@ export const atomicity = (h: Harness): void => {
           failing = false
           yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
         }),
-        failingOutbox(() => failing)
+        failingNotifications(() => failing)
       )
     },
     h.timeout
@@ -399,7 +378,7 @@ export const atomicity = (h: Harness): void => {
           const later = yield* review.approve(world.operator, { demandId: first })
           assert.strictEqual(later.number, "ZB20260002")
         }),
-        failingOutbox(() => failing)
+        failingNotifications(() => failing)
       )
     },
     h.timeout

@@ -1,5 +1,5 @@
 import { assert } from "@effect/vitest"
-import { Errors, Pagination, type Persistence, Settings, Zhongbao } from "@zhongbao/core"
+import { Errors, Pagination, Persistence, Settings, Zhongbao } from "@zhongbao/core"
 import { Context, DateTime, Effect, Either, Layer, Option, Schema, TestClock } from "effect"
 
 /** @internal What every conformance test runs with. */
@@ -53,6 +53,35 @@ export const replace = <I, S>(
     tag,
     f(Context.get(ports as Context.Context<I>, tag))
   ) as Context.Context<Persistence.Ports>
+
+/**
+ * @internal
+ * Fails with an injected `Outbox` error every write of notifications that `failing`
+ * picks, however the adapter writes them: `Outbox.enqueue`, or the optional
+ * `Journal` (whose entry's messages and account messages are all looked at).
+ */
+export const failingNotifications =
+  (
+    failing: (messages: ReadonlyArray<{ readonly params: Readonly<Record<string, string>> }>) => boolean
+  ): Wrap =>
+  (ports) => {
+    const withOutbox = replace(ports, Persistence.Outbox, (outbox) => ({
+      ...outbox,
+      enqueue: (messages) => (failing(messages) ? Effect.fail(injected("Outbox")) : outbox.enqueue(messages))
+    }))
+    const journal = Context.getOption(
+      ports as Context.Context<unknown> as Context.Context<Persistence.Journal>,
+      Persistence.Journal
+    )
+    return Option.isNone(journal)
+      ? withOutbox
+      : (Context.add(withOutbox, Persistence.Journal, {
+          write: (entry) =>
+            failing([...entry.messages, ...entry.accountMessages.map((m) => m.message)])
+              ? Effect.fail(injected("Outbox"))
+              : journal.value.write(entry)
+        }) as Context.Context<Persistence.Ports>)
+  }
 
 /**
  * @internal

@@ -15,7 +15,7 @@ import {
 } from "@zhongbao/core"
 import { Effect, Either } from "effect"
 import * as Fixtures from "../Fixtures.js"
-import { type Harness, injected, readAll, replace, some, type Wrap, yielding } from "./harness.js"
+import { failingNotifications, type Harness, readAll, replace, some, type Wrap, yielding } from "./harness.js"
 
 const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
 const kinds: ReadonlyArray<Member.MemberKind> = [
@@ -238,13 +238,9 @@ export const races = (h: Harness): void => {
     () => {
       let armed = false
       const failing: Wrap = (ports) =>
-        replace(yielding(ports), Persistence.Outbox, (outbox) => ({
-          ...outbox,
-          enqueue: (messages) =>
-            armed && messages.some((m) => (m.params.title ?? "").startsWith("回滚"))
-              ? Effect.fail(injected("Outbox"))
-              : outbox.enqueue(messages)
-        }))
+        failingNotifications(
+          (messages) => armed && messages.some((m) => (m.params.title ?? "").startsWith("回滚"))
+        )(yielding(ports))
       return h.run(
         Effect.gen(function* () {
           const world = yield* Fixtures.makeWorld

@@ -1,0 +1,152 @@
+import { Errors, Persistence } from "@zhongbao/core"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { type Db, Params, ts } from "./db.js"
+
+/**
+ * @internal
+ * The journal of a command in one statement: data-modifying CTEs insert its audit
+ * events (and their member rows), its outbox messages (an account's phone joined
+ * in, an account that does not exist skipped) and its idempotency record, each with
+ * `ON CONFLICT DO NOTHING`; a taken event id or idempotency key is then a
+ * `UniqueViolation` (counted from what was inserted) without aborting the
+ * transaction. Only the parts the entry has are in the statement.
+ */
+export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> => {
+  const audit = db.t("audit_event")
+  const auditMember = db.t("audit_event_member")
+  const outbox = db.t("outbox_message")
+  const account = db.t("account")
+  const record = db.t("idempotency_record")
+
+  /**
+   * The statement's text depends only on which parts are present (each column is
+   * one array parameter, whatever the number of rows): built once per shape.
+   */
+  const statement = (hasEvents: boolean, hasMessages: boolean, hasRecord: boolean): string => {
+    const p = new Params()
+    const parts: Array<string> = []
+    const counts: Array<string> = []
+    const arrays = (casts: ReadonlyArray<string>) =>
+      casts.map((cast) => `${p.add(null)}::${cast}[]`).join(", ")
+    if (hasEvents) {
+      parts.push(
+        `e AS (
+           INSERT INTO ${audit} (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id,
+             demand_id, members, action, before, after, reason)
+           SELECT id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
+             ARRAY(SELECT json_array_elements_text(members::json)), action, before, after, reason
+           FROM unnest(${arrays(["text", "timestamptz", ...Array<string>(11).fill("text")])})
+             AS x (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
+               members, action, before, after, reason)
+           ON CONFLICT DO NOTHING RETURNING id, at, members)`,
+        `m AS (
+           INSERT INTO ${auditMember} (member_id, at, event_id)
+           SELECT DISTINCT x, e.at, e.id FROM e, unnest(e.members) AS x)`
+      )
+      counts.push("(SELECT count(*) FROM e)::int AS events")
+    }
+    if (hasMessages) {
+      parts.push(
+        `o AS (
+           INSERT INTO ${outbox} (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
+             status, attempts, unknown_outcomes, next_attempt_at)
+           SELECT n.id, n.event, n.dedupe_key || coalesce(a.phone, ''), coalesce(a.phone, n.recipient_phone),
+             n.template_id, n.params::jsonb, n.created_at, 'pending', 0, 0, n.created_at
+           FROM unnest(${arrays([...Array<string>(7).fill("text"), "timestamptz"])})
+             WITH ORDINALITY AS n (id, event, dedupe_key, recipient_phone, account_id, template_id, params,
+               created_at, k)
+             LEFT JOIN ${account} a ON a.id = n.account_id
+           WHERE n.account_id IS NULL OR a.id IS NOT NULL
+           ORDER BY n.k
+           ON CONFLICT (dedupe_key) DO NOTHING)`
+      )
+    }
+    if (hasRecord) {
+      parts.push(
+        `i AS (
+           INSERT INTO ${record} (account_id, key, fingerprint, result, created_at)
+           VALUES (${p.add(null)}, ${p.add(null)}, ${p.add(null)}, ${p.add(null)}::json, ${p.add(null)}::timestamptz)
+           ON CONFLICT DO NOTHING RETURNING key)`
+      )
+      counts.push("(SELECT count(*) FROM i)::int AS records")
+    }
+    return `WITH ${parts.join(",\n")}
+      SELECT ${counts.length === 0 ? "0 AS none" : counts.join(", ")}`
+  }
+  const statements = new Map<number, string>()
+
+  return Persistence.Journal.of({
+    write: ({ events, messages, accountMessages, idempotency }) => {
+      const hasMessages = messages.length + accountMessages.length > 0
+      if (events.length === 0 && !hasMessages && idempotency === null) return Effect.void
+      const shape = (events.length > 0 ? 1 : 0) + (hasMessages ? 2 : 0) + (idempotency !== null ? 4 : 0)
+      let text = statements.get(shape)
+      if (text === undefined) {
+        text = statement(events.length > 0, hasMessages, idempotency !== null)
+        statements.set(shape, text)
+      }
+      const values: Array<unknown> = []
+      if (events.length > 0) {
+        values.push(
+          events.map((e) => e.id),
+          events.map((e) => ts(e.at)),
+          events.map((e) => e.actorAccountId),
+          events.map((e) => e.actorMemberId),
+          events.map((e) => e.onBehalfOf),
+          events.map((e) => e.entity),
+          events.map((e) => e.entityId),
+          events.map((e) => e.demandId),
+          events.map((e) => JSON.stringify(e.members)),
+          events.map((e) => e.action),
+          events.map((e) => e.before),
+          events.map((e) => e.after),
+          events.map((e) => e.reason)
+        )
+      }
+      if (hasMessages) {
+        const all = [
+          ...messages.map((m) => ({ ...m, accountId: null })),
+          ...accountMessages.map((m) => ({
+            ...m.message,
+            dedupeKey: m.dedupeKeyPrefix,
+            recipientPhone: null,
+            accountId: m.accountId
+          }))
+        ]
+        values.push(
+          all.map((m) => m.id),
+          all.map((m) => m.event),
+          all.map((m) => m.dedupeKey),
+          all.map((m) => m.recipientPhone),
+          all.map((m) => m.accountId),
+          all.map((m) => m.templateId),
+          all.map((m) => JSON.stringify(m.params)),
+          all.map((m) => ts(m.createdAt))
+        )
+      }
+      if (idempotency !== null) {
+        values.push(
+          idempotency.accountId,
+          idempotency.key,
+          idempotency.fingerprint,
+          idempotency.result === undefined ? null : JSON.stringify(idempotency.result),
+          ts(idempotency.createdAt)
+        )
+      }
+      return Effect.flatMap(
+        db.write("Journal.write", "journal", text, values),
+        (rows): Effect.Effect<void, Errors.UniqueViolation> => {
+          const row = rows[0] ?? {}
+          if (events.length > 0 && Number(row.events) !== events.length) {
+            return Effect.fail(new Errors.UniqueViolation({ entity: "audit", key: "audit_event_pkey" }))
+          }
+          if (idempotency !== null && Number(row.records) !== 1) {
+            return Effect.fail(new Errors.UniqueViolation({ entity: "idempotency", key: idempotency.key }))
+          }
+          return Effect.void
+        }
+      )
+    }
+  })
+}

@@ -1,0 +1,204 @@
+import { assert, it } from "@effect/vitest"
+import {
+  Audit,
+  Demand,
+  Ids,
+  Idempotency,
+  Member,
+  Notification,
+  Persistence,
+  Response,
+  SortKeys
+} from "@zhongbao/core"
+import { Context, Effect, Option } from "effect"
+import { failsWith, type Harness, none, readAll, same, some } from "./harness.js"
+import * as Rows from "./rows.js"
+
+/** The adapter's optional capabilities, as the layer under test provides them. */
+const optional = Effect.gen(function* () {
+  const accounts = yield* Persistence.AccountRepository
+  const responses = yield* Persistence.ResponseRepository
+  const context = yield* Effect.context<never>()
+  return {
+    findWithMember: accounts.findWithMember,
+    findWithDemandForUpdate: responses.findWithDemandForUpdate,
+    journal: Context.getOption(context as Context.Context<Persistence.Journal>, Persistence.Journal)
+  }
+})
+
+/**
+ * @internal
+ * The optional capabilities of the ports (`AccountRepository.findWithMember`,
+ * `ResponseRepository.findWithDemandForUpdate`, `Journal`), each checked when the
+ * adapter has it against what the base methods answer; a test of a capability the
+ * adapter lacks checks nothing.
+ */
+export const optionalCapabilities = (h: Harness): void => {
+  it.effect(
+    "AccountRepository.findWithMember answers findById's account and its member",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const { findWithMember } = yield* optional
+          if (findWithMember === undefined) return
+          const p = yield* Rows.insertParties
+          const withMember = some(yield* findWithMember(p.responderAccount.id), "a member's account")
+          same(Member.Account, withMember.account, p.responderAccount, "the account")
+          same(
+            Member.Member,
+            some(Option.fromNullable(withMember.member), "its member"),
+            p.responder,
+            "member"
+          )
+          const operator = some(yield* findWithMember(p.operator.id), "an operator's account")
+          same(Member.Account, operator.account, p.operator, "the operator's account")
+          assert.isNull(operator.member, "an operator has no member")
+          none(yield* findWithMember(Ids.make<Ids.AccountId>()), "an unknown account")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "ResponseRepository.findWithDemandForUpdate answers findById's response and its demand",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const { findWithDemandForUpdate } = yield* optional
+          if (findWithDemandForUpdate === undefined) return
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const uow = yield* Persistence.UnitOfWork
+          const demand = Rows.demand(
+            p.enterprise.id,
+            p.enterpriseAccount.id,
+            Rows.publishedFields("ZB20260001")
+          )
+          yield* demands.insert(demand)
+          const response = Rows.response(demand, p.responder.id, p.responderAccount.id)
+          yield* responses.insert(response)
+          const found = some(
+            yield* uow.transaction(findWithDemandForUpdate(response.id)),
+            "a response with its demand"
+          )
+          same(Response.Response, found.response, response, "the response")
+          same(Demand.Demand, found.demand, demand, "its demand")
+          none(yield* uow.transaction(findWithDemandForUpdate(Ids.make())), "an unknown response")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "Journal.write writes events, messages (an account's phone joined in) and the idempotency record as the ports would",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const { journal } = yield* optional
+          if (Option.isNone(journal)) return
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const audit = yield* Persistence.AuditRepository
+          const outbox = yield* Persistence.Outbox
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const demand = Rows.demand(
+            p.enterprise.id,
+            p.enterpriseAccount.id,
+            Rows.publishedFields("ZB20260001")
+          )
+          yield* demands.insert(demand)
+          const events = [
+            Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id, p.responder.id], demand.id),
+            Rows.auditEvent(p.operator.id, [], demand.id, { actorMemberId: null, reason: "理由" })
+          ]
+          const direct = Rows.outboxMessage()
+          const toAccount = (accountId: Ids.AccountId, subject: string): Persistence.AccountMessage => {
+            const { recipientPhone: _phone, dedupeKey: _key, ...message } = Rows.outboxMessage()
+            return { accountId, dedupeKeyPrefix: `response_received:${subject}:`, message }
+          }
+          const known = toAccount(p.enterpriseAccount.id, "r-1")
+          const unknown = toAccount(Ids.make(), "r-2")
+          const record = Rows.idempotencyRecord(p.responderAccount.id, "键-1")
+          yield* journal.value.write({
+            events,
+            messages: [direct],
+            accountMessages: [known, unknown],
+            idempotency: record
+          })
+
+          const trail = yield* readAll(
+            (range) => audit.list({ demandId: demand.id, ...range }),
+            SortKeys.audit
+          )
+          same(Audit.AuditEvent, trail.find((e) => e.id === events[0]!.id)!, events[0]!, "the first event")
+          assert.sameMembers(
+            trail.map((e) => e.id),
+            events.map((e) => e.id),
+            "both events"
+          )
+          const mine = yield* audit.list({ memberId: p.responder.id, limit: 10 })
+          assert.deepStrictEqual(
+            mine.map((e) => e.id),
+            [events[0]!.id],
+            "an event lists for each of its members"
+          )
+          const written = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
+          same(
+            Notification.OutboxMessage,
+            written.find((m) => m.id === direct.id)!,
+            direct,
+            "the direct message"
+          )
+          same(
+            Notification.OutboxMessage,
+            some(
+              Option.fromNullable(written.find((m) => m.id === known.message.id)),
+              "the account's message"
+            ),
+            {
+              ...known.message,
+              recipientPhone: p.enterpriseAccount.phone,
+              dedupeKey: `response_received:r-1:${p.enterpriseAccount.phone}`
+            },
+            "the account's message, to its phone"
+          )
+          assert.strictEqual(written.length, 2, "no message for an unknown account")
+          same(
+            Idempotency.IdempotencyRecord,
+            some(yield* idempotency.find(record.accountId, record.key), "the idempotency record"),
+            record,
+            "the idempotency record"
+          )
+
+          yield* journal.value.write({
+            events: [],
+            messages: [{ ...Rows.outboxMessage(), dedupeKey: direct.dedupeKey }],
+            accountMessages: [{ ...toAccount(p.enterpriseAccount.id, "r-1") }],
+            idempotency: null
+          })
+          assert.strictEqual(
+            (yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")).length,
+            2,
+            "a repeated dedupeKey is ignored"
+          )
+          yield* failsWith(
+            journal.value.write({
+              events: [events[0]!],
+              messages: [],
+              accountMessages: [],
+              idempotency: null
+            }),
+            "UniqueViolation",
+            "an event id already there"
+          )
+          yield* failsWith(
+            journal.value.write({ events: [], messages: [], accountMessages: [], idempotency: record }),
+            "UniqueViolation",
+            "an idempotency key already there"
+          )
+        })
+      ),
+    h.timeout
+  )
+}
