@@ -476,6 +476,14 @@ export class UnitOfWork extends Context.Tag("@zhongbao/core/UnitOfWork")<
     readonly transaction: <A, E, R>(
       effect: Effect.Effect<A, E, R>
     ) => Effect.Effect<A, E | InfrastructureError, R>
+    /**
+     * Optional: runs a read (the use cases' queries, which write nothing) so that it
+     * sees only committed data. An adapter whose every statement sees a committed
+     * snapshot (PostgreSQL at READ COMMITTED, where a read-only transaction adds no
+     * consistency across statements) runs it as it is, sparing BEGIN, COMMIT and a
+     * pinned connection. Without it, reads run in {@link transaction}.
+     */
+    readonly read?: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | InfrastructureError, R>
   }
 >() {}
 

@@ -66,9 +66,9 @@ export const actionsOf = (
   now: DateTime.DateTime,
   settings: ResolvedSettings
 ): ReadonlyArray<Action> => {
-  const phase = phaseOf(demand, now, settings)
   const out: Array<Action> = []
   if (actor === null) return out
+  const phase = phaseOf(demand, now, settings)
   if (actor.account.role === "operator") {
     if (demand.state === "pending_review") out.push("review")
     if (demand.state !== "draft") out.push("view_responses")

@@ -27,7 +27,10 @@ const pause = (millis: number) =>
  * as a defect, becomes an `InfrastructureError` (the unit's own failure is kept as
  * it is). The outermost call runs the whole
  * unit again, at most {@link maxRetries} times after a short random pause, when it
- * failed with a serialization failure (40001) or a deadlock (40P01).
+ * failed with a serialization failure (40001) or a deadlock (40P01). A read runs
+ * without a transaction: at READ COMMITTED each statement sees committed data, and a
+ * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
+ * of work, its statements join that unit's connection as before).
  */
 export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWork> => {
   const once = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -69,6 +72,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
 
   return Persistence.UnitOfWork.of({
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(db.inTransaction, (nested) => (nested ? once(effect) : retrying(effect, 0)))
+      Effect.flatMap(db.inTransaction, (nested) => (nested ? once(effect) : retrying(effect, 0))),
+    read: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
   })
 }

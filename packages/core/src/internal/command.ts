@@ -91,6 +91,7 @@ export const inputError =
 /** @internal Builds the runner that every use-case service uses. */
 export const makeRunner = Effect.gen(function* () {
   const uow = yield* UnitOfWork
+  const read = uow.read ?? uow.transaction
   const accounts = yield* AccountRepository
   const members = yield* MemberRepository
   const idempotency = yield* IdempotencyRepository
@@ -237,7 +238,7 @@ export const makeRunner = Effect.gen(function* () {
     }
   }
 
-  /** A read: decodes its input and runs in one unit of work for a consistent view. */
+  /** A read: decodes its input and runs as the unit of work's read (committed data only). */
   const query = <I, IE, A, E>(
     spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
     body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
@@ -249,7 +250,7 @@ export const makeRunner = Effect.gen(function* () {
     ): Effect.Effect<A, E | DomainError | InfrastructureError> =>
       Effect.gen(function* () {
         const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, {}))
-        return yield* uow.transaction(
+        return yield* read(
           Effect.gen(function* () {
             const now = yield* DateTime.now
             if (accountId === null && spec.anonymous !== true) {

@@ -182,6 +182,40 @@ export const atomicity = (h: Harness): void => {
   )
 
   it.effect(
+    "a read (UnitOfWork.read, or a transaction without it) never sees what an unfinished unit wrote",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const read = uow.read ?? uow.transaction
+          const demands = yield* Persistence.DemandRepository
+          const midway = yield* Deferred.make<Written>()
+          const release = yield* Deferred.make<void>()
+          const writer = yield* Effect.fork(
+            uow.transaction(
+              Effect.gen(function* () {
+                const written = yield* writeSome(p, "未提交")
+                yield* Deferred.succeed(midway, written)
+                yield* Deferred.await(release)
+                return yield* Effect.fail(new Boom())
+              })
+            )
+          )
+          const written = yield* Deferred.await(midway)
+          const reader = yield* Effect.fork(read(demands.findById(written.demand.id)))
+          // Real time: the read's statement reaches the database while the unit is open.
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+          yield* Deferred.succeed(release, undefined)
+          assert.isTrue(Exit.isFailure(yield* Fiber.await(writer)), "the unit fails")
+          none(yield* Fiber.join(reader), "the read saw the unfinished unit's demand")
+          yield* gone(written, "after the unit failed")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "a nested unit that fails, caught by the outer one, undoes only the nested part",
     () =>
       h.run(
