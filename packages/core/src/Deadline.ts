@@ -104,8 +104,18 @@ export const earliestDeadline = (instant: DateTime.DateTime, settings: ResolvedS
  * @since 0.1.0
  * @category deadlines
  */
-export const selectionEndsAt = (deadline: LocalDate, settings: ResolvedSettings): DateTime.Utc =>
-  endOfDate(addDays(deadline, settings.selectionWindowDays), settings)
+export const selectionEndsAt = (deadline: LocalDate, settings: ResolvedSettings): DateTime.Utc => {
+  const key = `${settings.timeZone}|${settings.selectionWindowDays}|${deadline}`
+  const cached = selectionEndCache.get(key)
+  if (cached !== undefined) return cached
+  if (selectionEndCache.size >= 10_000) selectionEndCache.clear()
+  const end = endOfDate(addDays(deadline, settings.selectionWindowDays), settings)
+  selectionEndCache.set(key, end)
+  return end
+}
+
+/** The ends of selection windows already computed (a date's arithmetic allocates). */
+const selectionEndCache = new Map<string, DateTime.Utc>()
 
 /**
  * Whether `instant` is on or before the end of the deadline date.
