@@ -8,7 +8,7 @@
  * does in several, with the same result: `AccountRepository.findWithMember`,
  * `ResponseRepository.findWithDemandForUpdate` and the {@link Journal} port (not
  * part of {@link Ports}; core looks for it in the context). The memory adapter has
- * none of them; the conformance suite checks those an adapter has.
+ * them all; the conformance suite checks those an adapter has.
  *
  * Contract shared by all ports:
  * - Methods never fail with domain errors; infrastructure failures are

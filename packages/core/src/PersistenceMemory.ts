@@ -34,6 +34,7 @@ import {
   DemandRepository,
   type FiguresRow,
   IdempotencyRepository,
+  Journal,
   MemberRepository,
   Outbox,
   type Ports,
@@ -138,6 +139,13 @@ const makeStore = () => {
       accounts.get(a.id) ? unique("account", a.id) : db.write((log) => accounts.set(a.id, a, log)),
     update: (a) => db.write((log) => accounts.set(a.id, a, log)),
     findById: (id) => get(accounts, id),
+    findWithMember: (id) =>
+      db.read(() => {
+        const account = accounts.get(id)
+        if (account === undefined) return Option.none()
+        const member = account.memberId === null ? null : (members.get(account.memberId) ?? null)
+        return Option.some({ account, member })
+      }),
     listByMember: (memberId) =>
       db.read(() => [...accounts.rows.values()].filter((a) => a.memberId === memberId))
   })
@@ -254,6 +262,14 @@ const makeStore = () => {
     update: (r) =>
       responses.get(r.id)?.version === r.version - 1 ? writeResponse(r) : stale("response", r.id),
     findById: (id) => get(responses, id),
+    findWithDemandForUpdate: (id) =>
+      db.read(() => {
+        const response = responses.get(id)
+        const demand = response === undefined ? undefined : demands.get(response.demandId)
+        return response === undefined || demand === undefined
+          ? Option.none()
+          : Option.some({ response, demand })
+      }),
     findActive: (demandId, round, responderId) =>
       db.read(() =>
         Option.fromNullable(activeResponses.get(`${demandId}/${round}/${responderId}`)).pipe(
@@ -439,33 +455,33 @@ const makeStore = () => {
     const delivery = deliveries.get(id)
     return message && delivery ? { message, delivery } : undefined
   }
+  const enqueueRows = (batch: ReadonlyArray<OutboxMessage>, log: (undo: () => void) => void) => {
+    for (const m of batch) {
+      if (outboxKeys.get(m.dedupeKey) !== undefined) continue
+      outboxKeys.set(m.dedupeKey, m.id, log)
+      outbox.set(m.id, m, log)
+      deliveries.set(
+        m.id,
+        {
+          messageId: m.id,
+          status: "pending",
+          attempts: 0,
+          unknownOutcomes: 0,
+          nextAttemptAt: m.createdAt,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastError: null,
+          providerMessageId: null,
+          sentAt: null,
+          deadAt: null
+        },
+        log
+      )
+      schedule(deliveries.get(m.id)!)
+    }
+  }
   const outboxPort = Outbox.of({
-    enqueue: (batch) =>
-      db.write((log) => {
-        for (const m of batch) {
-          if (outboxKeys.get(m.dedupeKey) !== undefined) continue
-          outboxKeys.set(m.dedupeKey, m.id, log)
-          outbox.set(m.id, m, log)
-          deliveries.set(
-            m.id,
-            {
-              messageId: m.id,
-              status: "pending",
-              attempts: 0,
-              unknownOutcomes: 0,
-              nextAttemptAt: m.createdAt,
-              leaseOwner: null,
-              leaseUntil: null,
-              lastError: null,
-              providerMessageId: null,
-              sentAt: null,
-              deadAt: null
-            },
-            log
-          )
-          schedule(deliveries.get(m.id)!)
-        }
-      }),
+    enqueue: (batch) => db.write((log) => enqueueRows(batch, log)),
     list: (range) =>
       db.read(() => page(outbox.rows.values(), () => true, SortKeys.outbox, false, range.after, range.limit)),
     claim: ({ owner, now, leaseMillis, limit }) =>
@@ -686,6 +702,34 @@ const makeStore = () => {
 
   const unitOfWork = UnitOfWork.of({ transaction: (effect) => db.transaction(effect) })
 
+  /** One write, refused as a whole when an event id or the idempotency key is taken. */
+  const journal = Journal.of({
+    write: (entry) => {
+      const taken = entry.events.find((e) => audit.get(e.id) !== undefined)
+      if (taken !== undefined) return unique("audit", taken.id)
+      const record = entry.idempotency
+      const recordKey = record === null ? "" : `${record.accountId}/${record.key}`
+      if (record !== null && idempotency.get(recordKey) !== undefined)
+        return unique("idempotency", record.key)
+      return db.write((log) => {
+        for (const e of entry.events) audit.set(e.id, e, log)
+        const batch: Array<OutboxMessage> = [...entry.messages]
+        for (const m of entry.accountMessages) {
+          const account = accounts.get(m.accountId)
+          if (account !== undefined) {
+            batch.push({
+              ...m.message,
+              recipientPhone: account.phone,
+              dedupeKey: `${m.dedupeKeyPrefix}${account.phone}`
+            })
+          }
+        }
+        enqueueRows(batch, log)
+        if (record !== null) idempotency.set(recordKey, record, log)
+      })
+    }
+  })
+
   return Context.make(MemberRepository, memberRepo).pipe(
     Context.add(AccountRepository, accountRepo),
     Context.add(TechnologyManagerRepository, managerRepo),
@@ -701,14 +745,16 @@ const makeStore = () => {
     Context.add(RewardRepository, rewardRepo),
     Context.add(StatisticsSource, statistics),
     Context.add(FileStore, fileStore),
-    Context.add(UnitOfWork, unitOfWork)
+    Context.add(UnitOfWork, unitOfWork),
+    Context.add(Journal, journal)
   )
 }
 
 /**
  * Every persistence port in memory, the file store included (its writes are undone
  * with the rest of a failed unit of work), fresh and empty each time the layer is
- * built.
+ * built; with the optional capabilities (`findWithMember`,
+ * `findWithDemandForUpdate`) and the optional `Journal` port.
  *
  * @since 0.1.0
  * @category layers

@@ -45,17 +45,33 @@ const demandWithResponses = (world: Fixtures.World) =>
     return { demand, institute, expert, service }
   })
 
-/** Like `withWorld`, on memory ports whose outbox refuses "response adopted" notices. */
+/**
+ * Like `withWorld`, on memory ports whose outbox refuses "response adopted" notices,
+ * without the optional capabilities (no `Journal`, no one-read lookups): core's
+ * path through the base ports.
+ */
 const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect.Effect<A, E, Env>) => {
-  const ports = Layer.map(PersistenceMemory.layerMemory, (context) => {
+  const ports = Layer.map(PersistenceMemory.layerMemory, (full) => {
+    const context = Context.omit(Persistence.Journal)(full)
     const outbox = Context.get(context, Persistence.Outbox)
-    return Context.add(context, Persistence.Outbox, {
-      ...outbox,
-      enqueue: (messages) =>
-        messages.some((m) => m.event === "response_adopted")
-          ? Effect.fail(new Errors.InfrastructureError({ port: "Outbox", message: "SMS outbox unavailable" }))
-          : outbox.enqueue(messages)
-    })
+    const { findWithMember: _member, ...accounts } = Context.get(context, Persistence.AccountRepository)
+    const { findWithDemandForUpdate: _demand, ...responses } = Context.get(
+      context,
+      Persistence.ResponseRepository
+    )
+    return context.pipe(
+      Context.add(Persistence.AccountRepository, accounts),
+      Context.add(Persistence.ResponseRepository, responses),
+      Context.add(Persistence.Outbox, {
+        ...outbox,
+        enqueue: (messages) =>
+          messages.some((m) => m.event === "response_adopted")
+            ? Effect.fail(
+                new Errors.InfrastructureError({ port: "Outbox", message: "SMS outbox unavailable" })
+              )
+            : outbox.enqueue(messages)
+      })
+    )
   })
   const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer())))
   return Effect.gen(function* () {

@@ -58,13 +58,18 @@ export const makeDemandAccess = Effect.gen(function* () {
   > =
     responses.findWithDemandForUpdate ??
     ((id) =>
-      Effect.gen(function* () {
-        const first = yield* responses.findById(id)
-        if (Option.isNone(first)) return Option.none()
-        const demand = yield* demands.findByIdForUpdate(first.value.demandId)
-        if (Option.isNone(demand)) return Option.none()
-        return Option.map(yield* responses.findById(id), (response) => ({ response, demand: demand.value }))
-      }))
+      Effect.flatMap(responses.findById(id), (first) =>
+        Option.isNone(first)
+          ? Effect.succeedNone
+          : Effect.flatMap(demands.findByIdForUpdate(first.value.demandId), (demand) =>
+              Option.isNone(demand)
+                ? Effect.succeedNone
+                : Effect.map(
+                    responses.findById(id),
+                    Option.map((response) => ({ response, demand: demand.value }))
+                  )
+            )
+      ))
 
   return { readable, managed, save, withDemandForUpdate, repo: demands }
 })

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { AuditEvent } from "../Audit.js"
+import type { InfrastructureError, UniqueViolation } from "../Errors.js"
 import type { IdempotencyRecord } from "../Idempotency.js"
 import type { OutboxMessage } from "../Notification.js"
 import {
@@ -36,20 +37,45 @@ export const makeJournal = Effect.gen(function* () {
   const outbox = yield* Outbox
   const idempotency = yield* IdempotencyRepository
 
-  const throughPorts = (entry: JournalEntry) =>
-    Effect.gen(function* () {
-      for (const event of entry.events) yield* audit.append(event)
-      const messages = [...entry.messages]
-      for (const m of entry.accountMessages) {
-        const account = yield* accounts.findById(m.accountId)
-        if (Option.isSome(account)) {
-          const phone = account.value.phone
-          messages.push({ ...m.message, recipientPhone: phone, dedupeKey: `${m.dedupeKeyPrefix}${phone}` })
-        }
-      }
-      if (messages.length > 0) yield* outbox.enqueue(messages)
-      if (entry.idempotency !== null) yield* idempotency.insert(entry.idempotency)
-    })
+  /** The account messages addressed to the accounts that exist, after `messages`. */
+  const addressed = (
+    messages: ReadonlyArray<OutboxMessage>,
+    accountMessages: ReadonlyArray<AccountMessage>,
+    i = 0
+  ): Effect.Effect<ReadonlyArray<OutboxMessage>, InfrastructureError> => {
+    const m = accountMessages[i]
+    if (m === undefined) return Effect.succeed(messages)
+    return Effect.flatMap(accounts.findById(m.accountId), (account) =>
+      addressed(
+        Option.isSome(account)
+          ? [
+              ...messages,
+              {
+                ...m.message,
+                recipientPhone: account.value.phone,
+                dedupeKey: `${m.dedupeKeyPrefix}${account.value.phone}`
+              }
+            ]
+          : messages,
+        accountMessages,
+        i + 1
+      )
+    )
+  }
+
+  const throughPorts = (entry: JournalEntry): Effect.Effect<void, InfrastructureError | UniqueViolation> => {
+    let effect: Effect.Effect<void, InfrastructureError | UniqueViolation> = Effect.void
+    for (const event of entry.events) effect = Effect.zipRight(effect, audit.append(event))
+    effect = Effect.zipRight(
+      effect,
+      Effect.flatMap(addressed(entry.messages, entry.accountMessages), (messages) =>
+        messages.length === 0 ? Effect.void : outbox.enqueue(messages)
+      )
+    )
+    return entry.idempotency === null
+      ? effect
+      : Effect.zipRight(effect, idempotency.insert(entry.idempotency))
+  }
 
   const write = Option.isSome(port) ? port.value.write : throughPorts
 

@@ -20,6 +20,7 @@ export interface Notice {
  * `smsParamMaxLength` characters are cut and end with "…".
  */
 export const shorten = (value: string, max: number): string => {
+  if (value.length <= max) return value
   const chars = [...value]
   return chars.length <= max ? value : `${chars.slice(0, Math.max(0, max - 1)).join("")}…`
 }
