@@ -264,6 +264,7 @@ export const make = (options: Options): Effect.Effect<Sender, never, HttpClient.
       }).pipe(
         Effect.withSpan("AliyunSms.send", {
           kind: "client",
+          captureStackTrace: false,
           attributes: {
             "sms.provider": "aliyun",
             "sms.template_id": request.templateId,
