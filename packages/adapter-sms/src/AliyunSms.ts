@@ -52,6 +52,10 @@ export const algorithm = "ACS3-HMAC-SHA256"
  */
 export const api = { action: "SendSms", version: "2017-05-25" } as const
 
+const unreserved = /^[A-Za-z0-9\-_.~]*$/
+const reservedByRfc3986 = /[!'()*]/
+const reservedByRfc3986Global = /[!'()*]/g
+
 /**
  * RFC 3986 percent-encoding as the signature requires: everything but
  * `A–Z a–z 0–9 - _ . ~` is encoded, UTF-8, upper-case hex (space is `%20`).
@@ -59,8 +63,13 @@ export const api = { action: "SendSms", version: "2017-05-25" } as const
  * @since 0.1.0
  * @category signing
  */
-export const percentEncode = (value: string): string =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+export const percentEncode = (value: string): string => {
+  if (unreserved.test(value)) return value
+  const encoded = encodeURIComponent(value)
+  return reservedByRfc3986.test(encoded)
+    ? encoded.replace(reservedByRfc3986Global, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    : encoded
+}
 
 /**
  * The canonical query string: parameters sorted by name, names and values
@@ -263,6 +272,7 @@ export const make = (options: Options): Effect.Effect<Sender, never, HttpClient.
       }).pipe(
         Effect.withSpan("AliyunSms.send", {
           kind: "client",
+          captureStackTrace: false,
           attributes: {
             "sms.provider": "aliyun",
             "sms.template_id": request.templateId,

@@ -265,6 +265,7 @@ export const make = (
       }).pipe(
         Effect.withSpan("TencentSms.send", {
           kind: "client",
+          captureStackTrace: false,
           attributes: {
             "sms.provider": "tencent",
             "sms.template_id": request.templateId,

@@ -16,10 +16,19 @@
  * and that attempt is counted. Choose `leaseMillis` well above
  * `(batchSize / sendConcurrency + 2) × sendTimeoutMillis`.
  *
+ * When the outbox has `settleMany`, the results of a batch are recorded together:
+ * a result that arrives while a `settleMany` runs waits for it and is written with
+ * the others that arrived meanwhile in the next one (group commit, no timer). A
+ * send keeps its concurrency slot until its result is recorded, so a process that
+ * dies leaves at most `sendConcurrency` messages sent but not recorded, each for
+ * at most two statements' time — as many as with one `settle` per message. Those
+ * are sent again once their lease expires, as before.
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -39,7 +48,19 @@ interface Batch {
   readonly inflight: Map<Fiber.RuntimeFiber<unknown, unknown>, number>
   readonly results: Array<"Sent" | "Retry" | "Dead" | "Lost">
   launching: boolean
+  /** Settlements waiting for the next `settleMany`, and whether a fiber is writing them. */
+  readonly queue: Array<Queued>
+  settling: boolean
 }
+
+interface Queued {
+  readonly id: Tracked["message"]["id"]
+  readonly settlement: Settlement
+  readonly done: Deferred.Deferred<boolean, InfrastructureError>
+}
+
+/** At most this many settlements in one `settleMany`. */
+const maxSettlements = 1_000
 
 /**
  * What one dispatch round did.
@@ -112,6 +133,65 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     const tick = Duration.millis(Math.max(1, Math.floor(config.sendTimeoutMillis / 4)))
 
     /**
+     * Writes the queued settlements of a batch until none is left, in
+     * `settleMany`s of what queued up while the previous one ran, and tells each
+     * waiting fiber its answer. Taking the next settlements and, when there are
+     * none, stepping down happen in one step, so a settlement queued meanwhile is
+     * never left without a writer.
+     */
+    const writeQueued = (
+      owner: string,
+      batch: Batch,
+      settleMany: NonNullable<typeof outbox.settleMany>
+    ): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        yield* Effect.yieldNow()
+        for (;;) {
+          const next = batch.queue.splice(0, maxSettlements)
+          if (next.length === 0) {
+            batch.settling = false
+            return
+          }
+          const exit = yield* Effect.exit(
+            settleMany(
+              owner,
+              next.map((q) => ({ id: q.id, settlement: q.settlement }))
+            )
+          )
+          for (let i = 0; i < next.length; i++) {
+            yield* Deferred.done(
+              next[i]!.done,
+              Exit.map(exit, (held) => held[i] === true)
+            )
+          }
+        }
+      })
+
+    /**
+     * Records a result. With `settleMany`, the first fiber to find no write under
+     * way writes its own and every settlement queued meanwhile (group commit): a
+     * result waits at most for the statement already running and its own.
+     */
+    const record = (
+      owner: string,
+      batch: Batch,
+      id: Queued["id"],
+      settlement: Settlement
+    ): Effect.Effect<boolean, InfrastructureError> => {
+      const settleMany = outbox.settleMany
+      if (settleMany === undefined) return outbox.settle(id, owner, settlement)
+      return Effect.gen(function* () {
+        const done = yield* Deferred.make<boolean, InfrastructureError>()
+        batch.queue.push({ id, settlement, done })
+        if (!batch.settling) {
+          batch.settling = true
+          yield* writeQueued(owner, batch, settleMany)
+        }
+        return yield* Deferred.await(done)
+      })
+    }
+
+    /**
      * Sends one message and records its result; interrupted only by the batch's
      * watchdog, which the dispatcher tells about this fiber when it forks it.
      */
@@ -125,7 +205,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           batch.inflight.delete(self)
           const result = Exit.isSuccess(exit) ? exit.value : timedOut
           const settlement = yield* settlementOf(t, result, yield* DateTime.now)
-          const held = yield* outbox.settle(t.message.id, owner, settlement)
+          const held = yield* record(owner, batch, t.message.id, settlement)
           batch.results[index] = held ? settlement._tag : "Lost"
           yield* Effect.whenLogLevel(
             Effect.suspend(() =>
@@ -179,7 +259,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           slots: yield* Effect.makeSemaphore(config.sendConcurrency),
           inflight: new Map(),
           results: claimed.map(() => "Lost" as const),
-          launching: true
+          launching: true,
+          queue: [],
+          settling: false
         }
         yield* Effect.forkDaemon(watchdog(batch))
         const fibers: Array<Fiber.RuntimeFiber<void, InfrastructureError>> = []

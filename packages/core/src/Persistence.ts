@@ -407,6 +407,20 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
      * dispatcher may have sent the message again.
      */
     readonly settle: (id: OutboxMessageId, owner: string, settlement: Settlement) => Fx<boolean>
+    /**
+     * Optional: settles several messages for `owner` at once, all or nothing, as
+     * `settle` of each entry one after another in order would, and answers what each
+     * of those calls would answer, in order. The lease is checked for each message on
+     * its own: an entry whose lease `owner` no longer holds records only its
+     * attempt, with an unknown outcome. The dispatcher settles the results of a
+     * batch with it when the adapter has it, and with `settle` otherwise.
+     *
+     * @since 0.1.1
+     */
+    readonly settleMany?: (
+      owner: string,
+      entries: ReadonlyArray<{ readonly id: OutboxMessageId; readonly settlement: Settlement }>
+    ) => Fx<ReadonlyArray<boolean>>
     readonly find: (id: OutboxMessageId) => Fx<Option.Option<Tracked>>
     /** Dead letters, oldest message first. */
     readonly listDead: (range: Range) => Fx<ReadonlyArray<Tracked>>

@@ -23,7 +23,7 @@ import { TimeHeap } from "./internal/heap.js"
 import { MemoryDb, page, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
 import type { Fen } from "./Money.js"
-import type { Delivery, OutboxMessage, Tracked } from "./Notification.js"
+import type { Delivery, OutboxMessage, Settlement, Tracked } from "./Notification.js"
 import {
   AccountRepository,
   AuditRepository,
@@ -480,6 +480,36 @@ const makeStore = () => {
       schedule(deliveries.get(m.id)!)
     }
   }
+  const settleOne = (log: (undo: () => void) => void, id: string, owner: string, s: Settlement): boolean => {
+    const d = deliveries.get(id)
+    if (d === undefined) return false
+    if (d.status !== "pending" || d.leaseOwner !== owner) {
+      deliveries.set(id, { ...d, attempts: d.attempts + 1, unknownOutcomes: d.unknownOutcomes + 1 }, log)
+      return false
+    }
+    const base = {
+      ...d,
+      attempts: d.attempts + 1,
+      unknownOutcomes: d.unknownOutcomes + (s.unknownOutcome ? 1 : 0),
+      leaseOwner: null,
+      leaseUntil: null
+    }
+    const next: Delivery =
+      s._tag === "Sent"
+        ? {
+            ...base,
+            status: "sent",
+            sentAt: s.at,
+            providerMessageId: s.providerMessageId,
+            lastError: null
+          }
+        : s._tag === "Retry"
+          ? { ...base, nextAttemptAt: s.nextAttemptAt, lastError: s.error }
+          : { ...base, status: "dead", deadAt: s.at, lastError: s.error }
+    deliveries.set(id, next, log)
+    schedule(next)
+    return true
+  }
   const outboxPort = Outbox.of({
     enqueue: (batch) => db.write((log) => enqueueRows(batch, log)),
     list: (range) =>
@@ -503,37 +533,9 @@ const makeStore = () => {
         }
         return out
       }),
-    settle: (id, owner, s) =>
-      db.write((log) => {
-        const d = deliveries.get(id)
-        if (d === undefined) return false
-        if (d.status !== "pending" || d.leaseOwner !== owner) {
-          deliveries.set(id, { ...d, attempts: d.attempts + 1, unknownOutcomes: d.unknownOutcomes + 1 }, log)
-          return false
-        }
-        const base = {
-          ...d,
-          attempts: d.attempts + 1,
-          unknownOutcomes: d.unknownOutcomes + (s.unknownOutcome ? 1 : 0),
-          leaseOwner: null,
-          leaseUntil: null
-        }
-        const next: Delivery =
-          s._tag === "Sent"
-            ? {
-                ...base,
-                status: "sent",
-                sentAt: s.at,
-                providerMessageId: s.providerMessageId,
-                lastError: null
-              }
-            : s._tag === "Retry"
-              ? { ...base, nextAttemptAt: s.nextAttemptAt, lastError: s.error }
-              : { ...base, status: "dead", deadAt: s.at, lastError: s.error }
-        deliveries.set(id, next, log)
-        schedule(next)
-        return true
-      }),
+    settle: (id, owner, s) => db.write((log) => settleOne(log, id, owner, s)),
+    settleMany: (owner, entries) =>
+      db.write((log) => entries.map((e) => settleOne(log, e.id, owner, e.settlement))),
     find: (id) => db.read(() => Option.fromNullable(tracked(id))),
     listDead: (range) =>
       db.read(() =>

@@ -1,9 +1,10 @@
+import { SqlError } from "@effect/sql"
 import { type Ids, type Notification, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { after, type Db, limit, Params, type Row, read, selText, selTs, ts } from "./db.js"
+import { after, type Db, infrastructure, limit, Params, type Row, read, selText, selTs, ts } from "./db.js"
 
 const columns = (a: string) =>
   [
@@ -54,16 +55,60 @@ const toTracked = (r: Row): Notification.Tracked => ({
 })
 
 /**
+ * The `SET` list of a settlement: the attempt counted whoever settles, the result
+ * recorded only when `held`. `v` are the expressions of the status, the unknown
+ * outcome, the next attempt, the error, the instant and the provider's id.
+ */
+const settlement = (held: string, v: readonly [string, string, string, string, string, string]) => {
+  const [status, unknown, nextAttemptAt, error, at, providerMessageId] = v
+  return `attempts = o.attempts + 1,
+    unknown_outcomes = o.unknown_outcomes + CASE WHEN ${held} AND NOT ${unknown} THEN 0 ELSE 1 END,
+    status = CASE WHEN ${held} THEN ${status} ELSE o.status END,
+    lease_owner = CASE WHEN ${held} THEN NULL ELSE o.lease_owner END,
+    lease_until = CASE WHEN ${held} THEN NULL ELSE o.lease_until END,
+    next_attempt_at = CASE WHEN ${held} AND ${status} = 'pending' THEN ${nextAttemptAt} ELSE o.next_attempt_at END,
+    last_error = CASE WHEN ${held} THEN ${error} ELSE o.last_error END,
+    sent_at = CASE WHEN ${held} AND ${status} = 'sent' THEN ${at} ELSE o.sent_at END,
+    provider_message_id = CASE WHEN ${held} AND ${status} = 'sent' THEN ${providerMessageId} ELSE o.provider_message_id END,
+    dead_at = CASE WHEN ${held} AND ${status} = 'dead' THEN ${at} ELSE o.dead_at END`
+}
+
+/** The values {@link settlement} reads, in its order. */
+const settlementValues = (s: Notification.Settlement): Array<unknown> =>
+  s._tag === "Sent"
+    ? ["sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId]
+    : s._tag === "Retry"
+      ? ["pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null]
+      : ["dead", s.unknownOutcome, null, s.error, ts(s.at), null]
+
+/**
  * @internal
  * The outbox (R64): one row per message with its delivery state. Claims lease the
  * due rows with `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers never wait for
  * each other nor take the same row; settlements are one conditional update that
- * counts the attempt whoever settles.
+ * counts the attempt whoever settles, for one message or (`settleMany`) for many,
+ * their rows locked in id order.
  */
 export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
   const outbox = db.t("outbox_message")
   const all = columns("o")
   const due = "greatest(o.next_attempt_at, o.lease_until)"
+
+  const settle: Context.Tag.Service<Persistence.Outbox>["settle"] = (id, owner, s) =>
+    Effect.map(
+      db.query(
+        "Outbox.settle",
+        `WITH current AS (
+           SELECT id, (status = 'pending' AND lease_owner = $2) AS held FROM ${outbox} WHERE id = $1 FOR UPDATE),
+         settled AS (
+           UPDATE ${outbox} o SET ${settlement("c.held", ["$3", "$4::bool", "$5::timestamptz", "$6", "$7::timestamptz", "$8"])}
+           FROM current c WHERE o.id = c.id
+           RETURNING c.held)
+         SELECT held FROM settled`,
+        [id, owner, ...settlementValues(s)]
+      ),
+      (rows) => rows[0]?.held === true
+    )
 
   return Persistence.Outbox.of({
     enqueue: (messages) =>
@@ -126,35 +171,39 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
             ),
             (rows) => rows.map(toTracked)
           ),
-    settle: (id, owner, s) =>
-      Effect.map(
+    settle,
+    settleMany: (owner, entries) => {
+      if (entries.length === 0) return Effect.succeed([])
+      if (new Set(entries.map((e) => e.id)).size < entries.length) {
+        return db.sql
+          .withTransaction(Effect.forEach(entries, (e) => settle(e.id, owner, e.settlement)))
+          .pipe(
+            Effect.mapError((error) =>
+              error instanceof SqlError.SqlError ? infrastructure("Outbox.settleMany", error) : error
+            )
+          )
+      }
+      const values = entries.map((e) => settlementValues(e.settlement))
+      return Effect.map(
         db.query(
-          "Outbox.settle",
-          `WITH current AS (
-             SELECT id, (status = 'pending' AND lease_owner = $2) AS held FROM ${outbox} WHERE id = $1 FOR UPDATE),
+          "Outbox.settleMany",
+          `WITH s AS (
+             SELECT * FROM unnest($2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[],
+               $7::timestamptz[], $8::text[]) WITH ORDINALITY
+               AS s (id, status, unknown_outcome, next_attempt_at, error, at, provider_message_id, n)),
+           current AS (
+             SELECT o.id, (o.status = 'pending' AND o.lease_owner = $1) AS held FROM ${outbox} o
+             WHERE o.id = ANY($2::text[]) ORDER BY o.id FOR UPDATE),
            settled AS (
-             UPDATE ${outbox} o SET
-               attempts = o.attempts + 1,
-               unknown_outcomes = o.unknown_outcomes + CASE WHEN c.held AND NOT $4::bool THEN 0 ELSE 1 END,
-               status = CASE WHEN c.held THEN $3 ELSE o.status END,
-               lease_owner = CASE WHEN c.held THEN NULL ELSE o.lease_owner END,
-               lease_until = CASE WHEN c.held THEN NULL ELSE o.lease_until END,
-               next_attempt_at = CASE WHEN c.held AND $3 = 'pending' THEN $5::timestamptz ELSE o.next_attempt_at END,
-               last_error = CASE WHEN c.held THEN $6 ELSE o.last_error END,
-               sent_at = CASE WHEN c.held AND $3 = 'sent' THEN $7::timestamptz ELSE o.sent_at END,
-               provider_message_id = CASE WHEN c.held AND $3 = 'sent' THEN $8 ELSE o.provider_message_id END,
-               dead_at = CASE WHEN c.held AND $3 = 'dead' THEN $7::timestamptz ELSE o.dead_at END
-             FROM current c WHERE o.id = c.id
-             RETURNING c.held)
-           SELECT held FROM settled`,
-          s._tag === "Sent"
-            ? [id, owner, "sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId]
-            : s._tag === "Retry"
-              ? [id, owner, "pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null]
-              : [id, owner, "dead", s.unknownOutcome, null, s.error, ts(s.at), null]
+             UPDATE ${outbox} o SET ${settlement("c.held", ["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.at", "s.provider_message_id"])}
+             FROM current c JOIN s ON s.id = c.id WHERE o.id = c.id
+             RETURNING o.id, c.held)
+           SELECT coalesce(settled.held, false) AS held FROM s LEFT JOIN settled ON settled.id = s.id ORDER BY s.n`,
+          [owner, entries.map((e) => e.id), ...values[0]!.map((_, k) => values.map((v) => v[k]))]
         ),
-        (rows) => rows[0]?.held === true
-      ),
+        (rows) => rows.map((r) => r.held === true)
+      )
+    },
     find: (id) =>
       Effect.map(db.query("Outbox.find", `SELECT ${all} FROM ${outbox} o WHERE o.id = $1`, [id]), (rows) =>
         Option.map(Option.fromNullable(rows[0]), toTracked)

@@ -17,6 +17,7 @@ import * as Rows from "./rows.js"
 type Outbox = Context.Tag.Service<Persistence.Outbox>
 type Delivery = Notification.Delivery
 type Tracked = Notification.Tracked
+type OutboxMessage = Notification.OutboxMessage
 type Settlement<Tag extends Notification.Settlement["_tag"]> = Extract<Notification.Settlement, { _tag: Tag }>
 
 const LEASE = 60_000
@@ -556,6 +557,186 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
+    "R64: settleMany (when the adapter has it) answers and records what settle of each entry one after another would: the lease checked per message, a lost lease, a settled message, a repeated id and an unknown id counted as settle counts them",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const settleMany = outbox.settleMany
+          if (settleMany === undefined) return
+          assert.deepStrictEqual(yield* settleMany("dispatcher-a", []), [], "no entries, no answers")
+          const [reclaimed, toRetry, toKill, toSend, done] = Array.from({ length: 5 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: minutesAfter(-5 + i, i * 11) })
+          ) as [OutboxMessage, OutboxMessage, OutboxMessage, OutboxMessage, OutboxMessage]
+          yield* outbox.enqueue([reclaimed, toRetry, toKill, toSend, done])
+          const t0 = yield* DateTime.now
+          assert.deepStrictEqual(
+            ids(yield* claim(outbox, "dispatcher-a", t0, 1, 1_000)),
+            [reclaimed.id],
+            "A claims the oldest with a short lease"
+          )
+          assert.deepStrictEqual(
+            ids(yield* claim(outbox, "dispatcher-a", t0)),
+            [toRetry.id, toKill.id, toSend.id, done.id],
+            "A claims the others"
+          )
+          yield* TestClock.adjust("1001 millis")
+          const t1 = yield* DateTime.now
+          assert.deepStrictEqual(
+            ids(yield* claim(outbox, "dispatcher-b", t1)),
+            [reclaimed.id],
+            "B reclaims the first once A's lease of it expired"
+          )
+          assert.isTrue(yield* outbox.settle(done.id, "dispatcher-a", sent(t1, "p-done")), "A settles one")
+
+          const s = sent(minutesAfter(0, 250), "aliyun-2026050410000002")
+          const r = retry(minutesAfter(5, 321), "RetryLater: 触发流控 (throttled)", true)
+          const k = dead(minutesAfter(0, 999), "Permanent: 号码不存在")
+          const unknown = Ids.make<Ids.OutboxMessageId>()
+          const answers = yield* settleMany("dispatcher-a", [
+            { id: toRetry.id, settlement: r },
+            { id: reclaimed.id, settlement: s },
+            { id: toKill.id, settlement: k },
+            { id: unknown, settlement: s },
+            { id: done.id, settlement: sent(t1, "p-again") },
+            { id: toSend.id, settlement: sent(minutesAfter(0, 500), "p-toSend") }
+          ])
+          assert.deepStrictEqual(
+            answers,
+            [true, false, true, false, false, true],
+            "held, toSend to B, held, unknown, already settled, held — in the entries' order"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toRetry.id, "retried")).delivery,
+            {
+              ...pending(toRetry),
+              attempts: 1,
+              unknownOutcomes: 1,
+              nextAttemptAt: r.nextAttemptAt,
+              lastError: r.error
+            },
+            "Retry recorded, the lease released"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, reclaimed.id, "toSend")).delivery,
+            { ...leased(pending(reclaimed), "dispatcher-b", t1), attempts: 1, unknownOutcomes: 1 },
+            "A's attempt counted with an unknown outcome; B's lease untouched"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toKill.id, "dead")).delivery,
+            { ...pending(toKill), status: "dead", attempts: 1, deadAt: k.at, lastError: k.error },
+            "Dead recorded"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, done.id, "settled twice")).delivery,
+            {
+              ...pending(done),
+              status: "sent",
+              attempts: 2,
+              unknownOutcomes: 1,
+              providerMessageId: "p-done",
+              sentAt: t1
+            },
+            "a settled message keeps its result and counts one more attempt with an unknown outcome"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toSend.id, "sent")).delivery,
+            {
+              ...pending(toSend),
+              status: "sent",
+              attempts: 1,
+              providerMessageId: "p-toSend",
+              sentAt: minutesAfter(0, 500)
+            },
+            "Sent recorded"
+          )
+          none(yield* outbox.find(unknown), "settleMany creates no message")
+
+          const nextDay = DateTime.add(t1, { days: 1 })
+          assert.deepStrictEqual(
+            ids(yield* claim(outbox, "dispatcher-c", nextDay)),
+            [reclaimed.id, toRetry.id],
+            "B's expired lease and the retry are due"
+          )
+          assert.deepStrictEqual(
+            yield* settleMany("dispatcher-c", [
+              { id: toRetry.id, settlement: sent(nextDay, "p-first") },
+              { id: toRetry.id, settlement: sent(nextDay, "p-second") }
+            ]),
+            [true, false],
+            "a repeated id: the first entry settles, the second finds no lease"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, toRetry.id, "repeated")).delivery,
+            {
+              ...pending(toRetry),
+              status: "sent",
+              nextAttemptAt: r.nextAttemptAt,
+              attempts: 3,
+              unknownOutcomes: 2,
+              providerMessageId: "p-first",
+              sentAt: nextDay
+            },
+            "both entries counted, the second with an unknown outcome"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: concurrent settleMany over the same messages in opposite orders: each message's holder settles it, the other counts an unknown outcome, no deadlock",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const settleMany = outbox.settleMany
+          if (settleMany === undefined) return
+          const messages = Array.from({ length: 60 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: minutesAfter(-60, i) })
+          )
+          yield* outbox.enqueue(messages)
+          const now = yield* DateTime.now
+          const byA = ids(yield* claim(outbox, "dispatcher-a", now, 30))
+          const byB = ids(yield* claim(outbox, "dispatcher-b", now, 30))
+          const all = [...byA, ...byB]
+          assert.strictEqual(new Set(all).size, 60, "A and B hold 30 each")
+          const entries = (tag: string) => all.map((id) => ({ id, settlement: sent(now, `${tag}-${id}`) }))
+          const [answersA, answersB] = yield* Effect.all(
+            [settleMany("dispatcher-a", entries("a")), settleMany("dispatcher-b", entries("b").reverse())],
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(
+            answersA,
+            all.map((id) => byA.includes(id)),
+            "A settles exactly its own"
+          )
+          assert.deepStrictEqual(
+            answersB,
+            [...all].reverse().map((id) => byB.includes(id)),
+            "B settles exactly its own"
+          )
+          for (const id of all) {
+            const d = (yield* find(outbox, id, "settled")).delivery
+            const holder = byA.includes(id) ? "a" : "b"
+            assert.strictEqual(d.status, "sent", "sent")
+            assert.strictEqual(d.providerMessageId, `${holder}-${id}`, "the holder's result")
+            assert.strictEqual(d.attempts, 2, "both attempts counted")
+            assert.strictEqual(d.unknownOutcomes, 1, "the stranger's attempt is an unknown outcome")
+          }
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R64: a retried message is not claimable before its nextAttemptAt and is from then on, even while the old lease would still run",
     () =>
       h.run(
@@ -706,7 +887,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: enqueues, claims, settlements and requeues inside a failed unit of work leave nothing behind",
+    "R64: enqueues, claims, settlements (settle, and settleMany when the adapter has it) and requeues inside a failed unit of work leave nothing behind",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -749,6 +930,20 @@ export const outbox = (h: Harness): void => {
             leased(pending(m1), "dispatcher-b", now),
             "after a rolled-back settle"
           )
+          if (outbox.settleMany !== undefined) {
+            yield* fail(
+              Effect.map(
+                outbox.settleMany("dispatcher-b", [{ id: m1.id, settlement: sent(now, "p-rolled-back") }]),
+                (held) => assert.deepStrictEqual(held, [true], "the settleMany inside holds")
+              )
+            )
+            yield* expectClaimed(
+              outbox,
+              claimed[0]!,
+              leased(pending(m1), "dispatcher-b", now),
+              "after a rolled-back settleMany"
+            )
+          }
           yield* fail(outbox.settle(m2.id, "dispatcher-x", sent(now, "p-stranger")))
           same(
             Notification.Delivery,
