@@ -37,10 +37,14 @@
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Scope from "effect/Scope"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Readable } from "node:stream"
+import { PassThrough } from "node:stream"
 import * as Http from "./Http.js"
 import { BodyTooLargeName, isUpload } from "./internal/middleware.js"
 
@@ -121,18 +125,19 @@ interface Built<R, E> {
   ) => Promise<Response>
 }
 
+/** The API over `layer`, with the services every `HttpApp` needs. */
+const apiLayer = <R, E>(layer: Layer.Layer<R, E>, prefix: string, options: Http.Options) =>
+  Layer.mergeAll(
+    Http.layer({ ...options, prefix: prefix === "" ? undefined : prefix }).pipe(
+      Layer.provide(layer as unknown as Layer.Layer<Http.Requirements, E>)
+    ),
+    HttpServer.layerContext
+  )
+
 const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, E> => {
   const prefix = normalizePrefix(options.prefix)
   const runtime = ManagedRuntime.make(layer)
-  const web = HttpApiBuilder.toWebHandler(
-    Layer.mergeAll(
-      Http.layer({ ...options, prefix: prefix === "" ? undefined : prefix }).pipe(
-        Layer.provide(layer as unknown as Layer.Layer<Http.Requirements, E>)
-      ),
-      HttpServer.layerContext
-    ),
-    { memoMap: runtime.memoMap }
-  )
+  const web = HttpApiBuilder.toWebHandler(apiLayer(layer, prefix, options), { memoMap: runtime.memoMap })
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024
   const uploadLimit = options.uploadLimitBytes ?? 21 * 1024 * 1024
   return {
@@ -188,40 +193,40 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
   return { handler, runtime: built.runtime, dispose: built.dispose }
 }
 
-const toHeaders = (req: IncomingMessage) => {
-  const headers = new Headers()
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || key.startsWith(":")) continue
-    if (Array.isArray(value)) for (const v of value) headers.append(key, v)
-    else headers.set(key, value)
-  }
-  return headers
-}
+const hasUnsizedBody = (req: IncomingMessage) =>
+  req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined
 
-const send = async (response: Response, res: ServerResponse) => {
-  res.statusCode = response.status
-  const cookies = response.headers.getSetCookie()
-  response.headers.forEach((value, key) => {
-    if (key !== "set-cookie") res.setHeader(key, value)
+/**
+ * The request with its body behind a stream of its own. The API destroys the stream
+ * it reads once the body is over the limit: that must not be the request (whose
+ * socket the `413` is written on); the rest of the body is discarded, as Node does
+ * for a body nobody reads.
+ */
+const detached = (req: IncomingMessage): IncomingMessage => {
+  const body = new PassThrough()
+  body.on("close", () => {
+    if (!req.complete) {
+      req.unpipe(body)
+      req.resume()
+    }
   })
-  if (cookies.length > 0) res.setHeader("set-cookie", cookies)
-  if (response.body === null) {
-    res.end()
-    return
-  }
-  await new Promise<void>((resolve, reject) => {
-    const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>)
-    body.on("error", reject)
-    res.on("finish", resolve)
-    res.on("close", resolve)
-    body.pipe(res)
-  })
+  req.pipe(body)
+  return Object.assign(body, {
+    headers: req.headers,
+    method: req.method,
+    url: req.url,
+    socket: req.socket
+  }) as unknown as IncomingMessage
 }
 
 /**
- * The API as a Node request listener over `layer` (see {@link toWebHandler}). Under
- * Express (`app.use(prefix, listener)`, which strips the mount path itself) the
- * request path is taken as it is; otherwise `options.prefix` is stripped.
+ * The API as a Node request listener over `layer` (see {@link toWebHandler}), on
+ * `@effect/platform-node`'s own bridge: the handler reads the Node request and
+ * writes the Node response directly, with no web `Request`/`Response` in between.
+ * Under Express (`app.use(prefix, listener)`, which strips the mount path itself)
+ * the request path is taken as it is; otherwise `options.prefix` is stripped from
+ * `req.url` (the full URL is kept in `req.originalUrl`, as connect does). A body
+ * without `Content-Length` is cut off at the limit (`413`).
  *
  * @since 0.1.0
  * @category constructors
@@ -230,47 +235,69 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
   layer: L,
   options: Http.Options = {}
 ): NodeListener<Layer.Layer.Success<L>, Layer.Layer.Error<L>> => {
+  type R = Layer.Layer.Success<L>
+  type E = Layer.Layer.Error<L>
   const prefix = normalizePrefix(options.prefix)
-  const built = build(layer as Layer.Layer<Layer.Layer.Success<L>, Layer.Layer.Error<L>>, options)
+  const runtime = ManagedRuntime.make(layer as Layer.Layer<R, E>)
+  const scope = Effect.runSync(Scope.make())
+  const served = Layer.mergeAll(
+    apiLayer(layer as Layer.Layer<R, E>, prefix, options),
+    HttpApiBuilder.Router.Live,
+    HttpApiBuilder.Middleware.layer
+  )
+  type Handler = (req: IncomingMessage, res: ServerResponse) => void
+  let handler: Handler | undefined
+  let pending: Promise<Handler> | undefined
+  const make = () =>
+    (pending ??= Effect.gen(function* () {
+      const context = yield* Layer.buildWithMemoMap(served, runtime.memoMap, scope)
+      handler = yield* Effect.flatMap(HttpApiBuilder.httpApp, (app) => NodeHttpServer.makeHandler(app)).pipe(
+        Effect.provide(context)
+      )
+      return handler
+    }).pipe(Effect.runPromise))
+  const fail = (res: ServerResponse, next: ((error?: unknown) => void) | undefined) => (error: unknown) => {
+    if (next !== undefined && !res.headersSent) return next(error)
+    if (!res.headersSent) res.statusCode = 500
+    res.end()
+  }
   const listener = (
-    req: IncomingMessage & { readonly baseUrl?: string },
+    req: IncomingMessage & { readonly baseUrl?: string; originalUrl?: string },
     res: ServerResponse,
     next?: (error?: unknown) => void
   ) => {
     const raw = req.url ?? "/"
-    let url: URL
-    try {
-      url = new URL(raw.startsWith("/") ? raw : `/${raw}`, "http://localhost")
-    } catch {
-      res.statusCode = 400
-      res.end()
-      return
-    }
     const mounted = typeof req.baseUrl === "string" && req.baseUrl !== ""
-    const pathname = mounted ? url.pathname : strip(prefix, url.pathname)
-    if (pathname === undefined) {
-      if (next !== undefined) return next()
-      res.statusCode = 404
-      res.end()
-      return
-    }
-    const controller = new AbortController()
-    res.on("close", () => {
-      if (!res.writableEnded) controller.abort()
-    })
-    const method = req.method ?? "GET"
-    const body =
-      method === "GET" || method === "HEAD"
-        ? null
-        : (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>)
-    built
-      .forward(url, pathname, { method, headers: toHeaders(req), signal: controller.signal }, body)
-      .then((response) => send(response, res))
-      .catch((error: unknown) => {
-        if (next !== undefined && !res.headersSent) return next(error)
-        if (!res.headersSent) res.statusCode = 500
+    if (prefix !== "" && !mounted) {
+      let pathname: string
+      try {
+        pathname = new URL(raw.startsWith("/") ? raw : `/${raw}`, "http://localhost").pathname
+      } catch {
+        res.statusCode = 400
         res.end()
-      })
+        return
+      }
+      const stripped = strip(prefix, pathname)
+      if (stripped === undefined) {
+        if (next !== undefined) return next()
+        res.statusCode = 404
+        res.end()
+        return
+      }
+      const q = raw.indexOf("?")
+      req.originalUrl ??= raw
+      req.url = q === -1 ? stripped : stripped + raw.slice(q)
+    }
+    const source = hasUnsizedBody(req) ? detached(req) : req
+    if (handler !== undefined) return handler(source, res)
+    make().then((h) => h(source, res), fail(res, next))
   }
-  return { listener, runtime: built.runtime, dispose: built.dispose }
+  return {
+    listener,
+    runtime,
+    dispose: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
+    }
+  }
 }

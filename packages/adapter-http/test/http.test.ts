@@ -8,7 +8,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Membership, PersistenceMemory, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer, Redacted } from "effect"
-import { createServer } from "node:http"
+import { createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
 import { makeServer, tokenFor } from "./harness.js"
@@ -100,6 +100,69 @@ describe("Mount", () => {
       })
       assert.strictEqual(bad.status, 400)
       assert.strictEqual(((await bad.json()) as { code: string }).code, "body.invalid")
+      const chunked = await new Promise<{ status: number; code: string }>((resolve, reject) => {
+        const req = request(`${base}/zhongbao/demands`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "transfer-encoding": "chunked" }
+        })
+        let answered = false
+        req.on("response", (res) => {
+          answered = true
+          let text = ""
+          res.on("data", (chunk: Buffer) => {
+            text += chunk.toString()
+          })
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { code: string }).code })
+          )
+        })
+        req.on("error", (error) => {
+          if (!answered) reject(error)
+        })
+        const chunk = Buffer.alloc(64 * 1024, 32)
+        let sent = 0
+        const write = () => {
+          while (sent < 40) {
+            sent++
+            if (!req.write(chunk)) return void req.once("drain", write)
+          }
+          req.end()
+        }
+        write()
+      })
+      assert.deepStrictEqual(chunked, { status: 413, code: "body.too_large" })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
+  it("a Node listener under Express: the mounted path is taken as it is", async () => {
+    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    const server = createServer((req, res) => {
+      const original = req.url ?? "/"
+      if (!original.startsWith("/mounted/")) {
+        res.statusCode = 418
+        return res.end()
+      }
+      Object.assign(req, {
+        baseUrl: "/mounted",
+        originalUrl: original,
+        url: original.slice("/mounted".length)
+      })
+      mounted.listener(req, res, () => {
+        res.statusCode = 418
+        res.end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const settings = await fetch(`${base}/mounted/settings`)
+      assert.strictEqual(settings.status, 200)
+      assert.include(((await settings.json()) as { technicalFields: Array<string> }).technicalFields, "海洋")
+      const missing = await fetch(`${base}/mounted/nowhere`)
+      assert.strictEqual(missing.status, 404)
     } finally {
       await new Promise((resolve) => server.close(resolve))
       await mounted.dispose()

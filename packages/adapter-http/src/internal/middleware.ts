@@ -174,52 +174,53 @@ const internal = (language: Language) =>
 export const make =
   (limits: Limits) =>
   (app: HttpApp.Default): HttpApp.Default =>
-    Effect.gen(function* () {
-      const request = yield* HttpServerRequest.HttpServerRequest
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
       const language = languageOf(request.headers["accept-language"])
       const pathname = pathnameOf(request.url)
-      const route = routeOf(request.method, pathname)
+      const route = () => routeOf(request.method, pathname)
       const max = isUpload(request.method, pathname) ? limits.uploadBytes : limits.bodyBytes
-      yield* HttpApp.appendPreResponseHandler((_request, response) =>
-        Effect.succeed(
-          HttpServerResponse.setHeaders(response, {
-            "content-language": language,
-            "cache-control": response.headers["cache-control"] ?? "no-store",
-            "x-content-type-options": "nosniff"
-          })
-        )
-      )
       const length = request.headers["content-length"]
-      if (length !== undefined && !(/^\d+$/.test(length) && Number(length) <= max)) {
-        return yield* Effect.fail(
-          /^\d+$/.test(length) ? tooLarge(language, max) : malformedBody(language, route)
-        )
-      }
-      return yield* app.pipe(
-        HttpServerRequest.withMaxBodySize(Option.some(max)),
-        Effect.catchAllCause((cause) => {
-          if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-          const failure = Cause.failureOption(cause as Cause.Cause<unknown>)
-          if (Option.isSome(failure)) {
-            const error = failure.value
-            if (error instanceof HttpApiError.HttpApiDecodeError)
-              return Effect.fail(decodeError(language, error, route))
-            if (error instanceof PayloadTooLarge) return Effect.fail(tooLarge(language, max))
-            if (isBodyTooLarge(error)) return Effect.fail(tooLarge(language, max))
-            return Effect.fail(withMessage(language, error))
-          }
-          const defect = Cause.dieOption(cause)
-          if (Option.isSome(defect)) {
-            const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
-            if (isBodyTooLarge(d)) return Effect.fail(tooLarge(language, max))
-            if (d?._tag === "RequestError" && d.reason === "Decode") {
-              return Effect.fail(malformedBody(language, route))
-            }
-          }
-          return Effect.zipRight(
-            Effect.logError("zhongbao: request failed with a defect", cause),
-            Effect.fail(internal(language))
+      const refused =
+        length !== undefined && !(/^\d+$/.test(length) && Number(length) <= max)
+          ? Effect.fail(/^\d+$/.test(length) ? tooLarge(language, max) : malformedBody(language, route()))
+          : undefined
+      return Effect.zipRight(
+        HttpApp.appendPreResponseHandler((_request, response) =>
+          Effect.succeed(
+            HttpServerResponse.setHeaders(response, {
+              "content-language": language,
+              "cache-control": response.headers["cache-control"] ?? "no-store",
+              "x-content-type-options": "nosniff"
+            })
           )
-        })
+        ),
+        refused ??
+          app.pipe(
+            HttpServerRequest.withMaxBodySize(Option.some(max)),
+            Effect.catchAllCause((cause) => {
+              if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+              const failure = Cause.failureOption(cause as Cause.Cause<unknown>)
+              if (Option.isSome(failure)) {
+                const error = failure.value
+                if (error instanceof HttpApiError.HttpApiDecodeError)
+                  return Effect.fail(decodeError(language, error, route()))
+                if (error instanceof PayloadTooLarge) return Effect.fail(tooLarge(language, max))
+                if (isBodyTooLarge(error)) return Effect.fail(tooLarge(language, max))
+                return Effect.fail(withMessage(language, error))
+              }
+              const defect = Cause.dieOption(cause)
+              if (Option.isSome(defect)) {
+                const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
+                if (isBodyTooLarge(d)) return Effect.fail(tooLarge(language, max))
+                if (d?._tag === "RequestError" && d.reason === "Decode") {
+                  return Effect.fail(malformedBody(language, route()))
+                }
+              }
+              return Effect.zipRight(
+                Effect.logError("zhongbao: request failed with a defect", cause),
+                Effect.fail(internal(language))
+              )
+            })
+          )
       )
     }) as HttpApp.Default
