@@ -65,8 +65,11 @@ import { uniqueness } from "./internal/uniqueness.js"
  *   and reclaims an expired lease, whose old owner's `settle` answers `false` and
  *   counts an attempt with an unknown outcome that the new holder's result keeps;
  *   `settle` persists its settlement and counts the attempt itself (`attempts + 1`,
- *   `unknownOutcomes + 1` when `unknownOutcome`); retries come due at
- *   `nextAttemptAt`; `listDead` pages through dead letters oldest first; `requeue`;
+ *   `unknownOutcomes + 1` when `unknownOutcome`); `settleMany`, when the adapter
+ *   has it, answers and records what `settle` of each entry in order would, the
+ *   lease checked per message, without deadlock between concurrent calls;
+ *   retries come due at `nextAttemptAt`; `listDead` pages through dead letters
+ *   oldest first; `requeue`;
  *   claims, settlements and requeues roll back with their unit of work.
  * - `files`: the file store (R54) keeps bytes byte-exact with their metadata and
  *   SHA-256, never overwrites an id, answers `none` for unknown ids and takes part
