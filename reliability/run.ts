@@ -9,9 +9,12 @@
  * - F5 the F1–F3 loads again on two instances sharing one database.
  *
  * Prints one row per invariant and exits non-zero when any does not hold (never on a
- * timing). `--short` runs small trial counts (CI); `--only=F3` runs one scenario.
+ * timing); a full run writes the table to `reliability/RESULTS.md`. `--short` runs small
+ * trial counts (CI); `--only=F3` runs one scenario.
  */
-import { type Scenario, machine, scenariosTable } from "../bench/support/report.js"
+import { writeFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { machine, type Scenario, scenariosTable } from "../bench/support/report.js"
 import * as Faults from "./faults.js"
 import * as Races from "./races.js"
 
@@ -49,18 +52,18 @@ const main = async () => {
   const broken = results.flatMap((s) =>
     s.invariants.filter((i) => !i.holds).map((i) => `${s.id}: ${i.name} (${i.detail})`)
   )
-  console.log(
-    [
-      "",
-      `# Reliability${short ? " (short run)" : ""}`,
-      "",
-      `Taken ${new Date().toISOString()} on ${machine()}, in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
-      "",
-      scenariosTable(results),
-      "",
-      ...results.flatMap((s) => (s.details ?? []).map((line) => `- ${s.id}: ${line}`))
-    ].join("\n")
-  )
+  const report = [
+    `# Reliability${short ? " (short run)" : ""}`,
+    "",
+    `Taken ${new Date().toISOString()} on ${machine()}, in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    "",
+    scenariosTable(results),
+    "",
+    ...results.flatMap((s) => (s.details ?? []).map((line) => `- ${s.id}: ${line}`))
+  ].join("\n")
+  console.log(`\n${report}`)
+  if (!short && only === undefined && errors.length === 0)
+    writeFileSync(fileURLToPath(new URL("./RESULTS.md", import.meta.url)), `${report}\n`)
   for (const line of broken) console.error(`invariant broken: ${line}`)
   if (broken.length > 0 || errors.length > 0) process.exitCode = 1
 }
