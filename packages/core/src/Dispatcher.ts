@@ -13,8 +13,10 @@
  * is recorded even on a busy machine; what a batch could not start in time waits
  * for its lease to expire. So a message
  * reaches a phone twice only when an attempt's outcome was unknown (a timeout),
- * and that attempt is counted. Choose `leaseMillis` well above
- * `(batchSize / sendConcurrency + 2) × sendTimeoutMillis`.
+ * and that attempt is counted. `run` claims the next batch once every send of the
+ * current one has started, so a batch's messages may also wait for the last sends
+ * of the one before: choose `leaseMillis` well above
+ * `(batchSize / sendConcurrency + 3) × sendTimeoutMillis`.
  *
  * When the outbox has `settleMany`, the results of a batch are recorded together:
  * a result that arrives while a `settleMany` runs waits for it and is written with
@@ -233,12 +235,16 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
 
     /**
-     * One round: claim a batch for `owner` and process it. Each message runs in a
-     * fiber of its own, detached from the caller: interrupting the round stops it
-     * from starting more sends, and the sends already started finish and record
-     * their results.
+     * Claims a batch for `owner` and starts its sends, each in a fiber of its own
+     * detached from the caller, as `slots` allow; answers once every send of the
+     * batch has started (or the batch is empty) with what waits for the batch's
+     * end. Interrupting it stops it from starting more sends; the sends already
+     * started finish and record their results.
      */
-    const dispatchOnce = (owner: string = Ids.make()): Effect.Effect<Round, InfrastructureError> =>
+    const launch = (
+      owner: string,
+      slots: Effect.Semaphore
+    ): Effect.Effect<Effect.Effect<Round> | undefined, InfrastructureError> =>
       Effect.gen(function* () {
         const claimed = yield* outbox.claim({
           owner,
@@ -246,9 +252,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           leaseMillis: config.leaseMillis,
           limit: config.batchSize
         })
-        if (claimed.length === 0) return { claimed: 0, sent: 0, retried: 0, dead: 0, lost: 0 }
+        if (claimed.length === 0) return undefined
         const batch: Batch = {
-          slots: yield* Effect.makeSemaphore(config.sendConcurrency),
+          slots,
           inflight: new Map(),
           results: claimed.map(() => "Lost" as const),
           launching: true,
@@ -279,22 +285,46 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
             })
           )
         )
-        yield* Effect.forEach(fibers, Fiber.await, { discard: true })
-        const count = (tag: string) => batch.results.filter((r) => r === tag).length
-        return {
-          claimed: claimed.length,
-          sent: count("Sent"),
-          retried: count("Retry"),
-          dead: count("Dead"),
-          lost: count("Lost")
-        }
+        return Effect.map(Effect.forEach(fibers, Fiber.await, { discard: true }), () => {
+          const count = (tag: string) => batch.results.filter((r) => r === tag).length
+          return {
+            claimed: claimed.length,
+            sent: count("Sent"),
+            retried: count("Retry"),
+            dead: count("Dead"),
+            lost: count("Lost")
+          }
+        })
       })
 
-    /** Dispatches forever, sleeping `idleMillis` when nothing is due. */
+    /**
+     * One round: claim a batch for `owner` and process it, at most
+     * `sendConcurrency` sends at once. Each message runs in a fiber of its own,
+     * detached from the caller: interrupting the round stops it from starting more
+     * sends, and the sends already started finish and record their results.
+     */
+    const dispatchOnce = (owner: string = Ids.make()): Effect.Effect<Round, InfrastructureError> =>
+      Effect.gen(function* () {
+        const launched = yield* launch(owner, yield* Effect.makeSemaphore(config.sendConcurrency))
+        return launched === undefined
+          ? { claimed: 0, sent: 0, retried: 0, dead: 0, lost: 0 }
+          : yield* launched
+      })
+
+    /**
+     * Dispatches forever, sleeping `idleMillis` when nothing is due. Rounds
+     * overlap: the next batch is claimed once every send of the current one has
+     * started, and its sends take the slots the current one frees, so at most
+     * `sendConcurrency` sends run at once and the slots stay busy between batches.
+     * One batch at a time waits for slots: at most `batchSize` claimed messages
+     * wait to start.
+     */
     const run = (owner: string = Ids.make()) =>
-      Effect.forever(
-        Effect.flatMap(dispatchOnce(owner), (round) =>
-          round.claimed === 0 ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
+      Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) =>
+        Effect.forever(
+          Effect.flatMap(launch(owner, slots), (launched) =>
+            launched === undefined ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
+          )
         )
       )
 
