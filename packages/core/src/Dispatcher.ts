@@ -138,33 +138,29 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       batch: Batch,
       settleMany: NonNullable<typeof outbox.settleMany>
     ): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        yield* Effect.yieldNow()
-        for (;;) {
-          const next = batch.queue.splice(0, maxSettlements)
-          if (next.length === 0) {
-            batch.settling = false
-            return
-          }
-          const exit = yield* Effect.exit(
-            settleMany(
-              owner,
-              next.map((q) => ({ id: q.id, settlement: q.settlement }))
-            )
-          )
+      Effect.suspend(() => {
+        const next = batch.queue.splice(0, maxSettlements)
+        if (next.length === 0) {
+          batch.settling = false
+          return Effect.void
+        }
+        const entries = next.map((q) => ({ id: q.id, settlement: q.settlement }))
+        return Effect.flatMap(Effect.exit(settleMany(owner, entries)), (exit) => {
           for (let i = 0; i < next.length; i++) {
-            yield* Deferred.done(
+            Deferred.unsafeDone(
               next[i]!.done,
               Exit.map(exit, (held) => held[i] === true)
             )
           }
-        }
+          return writeQueued(owner, batch, settleMany)
+        })
       })
 
     /**
-     * Records a result. With `settleMany`, the first fiber to find no write under
-     * way writes its own and every settlement queued meanwhile (group commit): a
-     * result waits at most for the statement already running and its own.
+     * Records a result. With `settleMany`, a fiber that finds no write under way
+     * writes its own result, then every result queued meanwhile (group commit); one
+     * that finds a write under way queues its result and waits. A result waits at
+     * most for the statement already running and its own.
      */
     const record = (
       owner: string,
@@ -174,14 +170,19 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     ): Effect.Effect<boolean, InfrastructureError> => {
       const settleMany = outbox.settleMany
       if (settleMany === undefined) return outbox.settle(id, owner, settlement)
-      return Effect.gen(function* () {
-        const done = yield* Deferred.make<boolean, InfrastructureError>()
-        batch.queue.push({ id, settlement, done })
-        if (!batch.settling) {
-          batch.settling = true
-          yield* writeQueued(owner, batch, settleMany)
+      return Effect.withFiberRuntime<boolean, InfrastructureError>((fiber) => {
+        if (batch.settling) {
+          const done = Deferred.unsafeMake<boolean, InfrastructureError>(fiber.id())
+          batch.queue.push({ id, settlement, done })
+          return Deferred.await(done)
         }
-        return yield* Deferred.await(done)
+        batch.settling = true
+        return Effect.flatMap(Effect.exit(settleMany(owner, [{ id, settlement }])), (exit) => {
+          const held = Exit.map(exit, (answers) => answers[0] === true)
+          if (batch.queue.length > 0) return Effect.zipRight(writeQueued(owner, batch, settleMany), held)
+          batch.settling = false
+          return held
+        })
       })
     }
 
