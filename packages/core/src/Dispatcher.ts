@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, DateTime, Deferred, Duration, Effect, Exit, Fiber, LogLevel, Random } from "effect"
+import { Clock, DateTime, Duration, Effect, Exit, Fiber, LogLevel, Random } from "effect"
 import type { InfrastructureError } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { maskPhone } from "./Member.js"
@@ -50,7 +50,8 @@ interface Batch {
 interface Queued {
   readonly id: Tracked["message"]["id"]
   readonly settlement: Settlement
-  readonly done: Deferred.Deferred<boolean, InfrastructureError>
+  /** Resumes the fiber that waits for this settlement's answer. */
+  readonly resume: (answer: Exit.Exit<boolean, InfrastructureError>) => void
 }
 
 /** At most this many settlements in one `settleMany`. */
@@ -146,12 +147,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         }
         const entries = next.map((q) => ({ id: q.id, settlement: q.settlement }))
         return Effect.flatMap(Effect.exit(settleMany(owner, entries)), (exit) => {
-          for (let i = 0; i < next.length; i++) {
-            Deferred.unsafeDone(
-              next[i]!.done,
-              Exit.map(exit, (held) => held[i] === true)
-            )
-          }
+          for (let i = 0; i < next.length; i++) next[i]!.resume(Exit.map(exit, (held) => held[i] === true))
           return writeQueued(owner, batch, settleMany)
         })
       })
@@ -170,19 +166,19 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     ): Effect.Effect<boolean, InfrastructureError> => {
       const settleMany = outbox.settleMany
       if (settleMany === undefined) return outbox.settle(id, owner, settlement)
-      return Effect.withFiberRuntime<boolean, InfrastructureError>((fiber) => {
+      const lead = Effect.flatMap(Effect.exit(settleMany(owner, [{ id, settlement }])), (exit) => {
+        const held = Exit.map(exit, (answers) => answers[0] === true)
+        if (batch.queue.length > 0) return Effect.zipRight(writeQueued(owner, batch, settleMany), held)
+        batch.settling = false
+        return held
+      })
+      return Effect.async<boolean, InfrastructureError>((resume) => {
         if (batch.settling) {
-          const done = Deferred.unsafeMake<boolean, InfrastructureError>(fiber.id())
-          batch.queue.push({ id, settlement, done })
-          return Deferred.await(done)
+          batch.queue.push({ id, settlement, resume })
+        } else {
+          batch.settling = true
+          resume(lead)
         }
-        batch.settling = true
-        return Effect.flatMap(Effect.exit(settleMany(owner, [{ id, settlement }])), (exit) => {
-          const held = Exit.map(exit, (answers) => answers[0] === true)
-          if (batch.queue.length > 0) return Effect.zipRight(writeQueued(owner, batch, settleMany), held)
-          batch.settling = false
-          return held
-        })
       })
     }
 
