@@ -89,7 +89,7 @@ import * as Fake from "../packages/adapter-sms/test/support/FakeProvider.js"
 
 /**
  * The outbox of every instance: short leases and backoff so that a run takes
- * seconds. `leaseMillis` stays well above `(batchSize / sendConcurrency + 2) ×
+ * seconds. `leaseMillis` stays well above `(batchSize / sendConcurrency + 3) ×
  * sendTimeoutMillis` (Dispatcher.ts); `maxAttempts` is high enough that 30% failures
  * never dead-letter a message by chance (0.3^30).
  */

@@ -13,8 +13,10 @@
  * is recorded even on a busy machine; what a batch could not start in time waits
  * for its lease to expire. So a message
  * reaches a phone twice only when an attempt's outcome was unknown (a timeout),
- * and that attempt is counted. Choose `leaseMillis` well above
- * `(batchSize / sendConcurrency + 2) × sendTimeoutMillis`.
+ * and that attempt is counted. `run` claims the next batch once every send of the
+ * current one has started, so a batch's messages may also wait for the last sends
+ * of the one before: choose `leaseMillis` well above
+ * `(batchSize / sendConcurrency + 3) × sendTimeoutMillis`.
  *
  * When the outbox has `settleMany`, the results of a batch are recorded together:
  * a result that arrives while a `settleMany` runs waits for it and is written with
@@ -28,7 +30,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -56,7 +57,8 @@ interface Batch {
 interface Queued {
   readonly id: Tracked["message"]["id"]
   readonly settlement: Settlement
-  readonly done: Deferred.Deferred<boolean, InfrastructureError>
+  /** Resumes the fiber that waits for this settlement's answer. */
+  readonly resume: (answer: Exit.Exit<boolean, InfrastructureError>) => void
 }
 
 /** At most this many settlements in one `settleMany`. */
@@ -144,33 +146,24 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       batch: Batch,
       settleMany: NonNullable<typeof outbox.settleMany>
     ): Effect.Effect<void> =>
-      Effect.gen(function* () {
-        yield* Effect.yieldNow()
-        for (;;) {
-          const next = batch.queue.splice(0, maxSettlements)
-          if (next.length === 0) {
-            batch.settling = false
-            return
-          }
-          const exit = yield* Effect.exit(
-            settleMany(
-              owner,
-              next.map((q) => ({ id: q.id, settlement: q.settlement }))
-            )
-          )
-          for (let i = 0; i < next.length; i++) {
-            yield* Deferred.done(
-              next[i]!.done,
-              Exit.map(exit, (held) => held[i] === true)
-            )
-          }
+      Effect.suspend(() => {
+        const next = batch.queue.splice(0, maxSettlements)
+        if (next.length === 0) {
+          batch.settling = false
+          return Effect.void
         }
+        const entries = next.map((q) => ({ id: q.id, settlement: q.settlement }))
+        return Effect.flatMap(Effect.exit(settleMany(owner, entries)), (exit) => {
+          for (let i = 0; i < next.length; i++) next[i]!.resume(Exit.map(exit, (held) => held[i] === true))
+          return writeQueued(owner, batch, settleMany)
+        })
       })
 
     /**
-     * Records a result. With `settleMany`, the first fiber to find no write under
-     * way writes its own and every settlement queued meanwhile (group commit): a
-     * result waits at most for the statement already running and its own.
+     * Records a result. With `settleMany`, a fiber that finds no write under way
+     * writes its own result, then every result queued meanwhile (group commit); one
+     * that finds a write under way queues its result and waits. A result waits at
+     * most for the statement already running and its own.
      */
     const record = (
       owner: string,
@@ -180,14 +173,19 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     ): Effect.Effect<boolean, InfrastructureError> => {
       const settleMany = outbox.settleMany
       if (settleMany === undefined) return outbox.settle(id, owner, settlement)
-      return Effect.gen(function* () {
-        const done = yield* Deferred.make<boolean, InfrastructureError>()
-        batch.queue.push({ id, settlement, done })
-        if (!batch.settling) {
+      const lead = Effect.flatMap(Effect.exit(settleMany(owner, [{ id, settlement }])), (exit) => {
+        const held = Exit.map(exit, (answers) => answers[0] === true)
+        if (batch.queue.length > 0) return Effect.zipRight(writeQueued(owner, batch, settleMany), held)
+        batch.settling = false
+        return held
+      })
+      return Effect.async<boolean, InfrastructureError>((resume) => {
+        if (batch.settling) {
+          batch.queue.push({ id, settlement, resume })
+        } else {
           batch.settling = true
-          yield* writeQueued(owner, batch, settleMany)
+          resume(lead)
         }
-        return yield* Deferred.await(done)
       })
     }
 
@@ -241,12 +239,16 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
 
     /**
-     * One round: claim a batch for `owner` and process it. Each message runs in a
-     * fiber of its own, detached from the caller: interrupting the round stops it
-     * from starting more sends, and the sends already started finish and record
-     * their results.
+     * Claims a batch for `owner` and starts its sends, each in a fiber of its own
+     * detached from the caller, as `slots` allow; answers once every send of the
+     * batch has started (or the batch is empty) with what waits for the batch's
+     * end. Interrupting it stops it from starting more sends; the sends already
+     * started finish and record their results.
      */
-    const dispatchOnce = (owner: string = Ids.make()): Effect.Effect<Round, InfrastructureError> =>
+    const launch = (
+      owner: string,
+      slots: Effect.Semaphore
+    ): Effect.Effect<Effect.Effect<Round> | undefined, InfrastructureError> =>
       Effect.gen(function* () {
         const claimed = yield* outbox.claim({
           owner,
@@ -254,9 +256,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           leaseMillis: config.leaseMillis,
           limit: config.batchSize
         })
-        if (claimed.length === 0) return { claimed: 0, sent: 0, retried: 0, dead: 0, lost: 0 }
+        if (claimed.length === 0) return undefined
         const batch: Batch = {
-          slots: yield* Effect.makeSemaphore(config.sendConcurrency),
+          slots,
           inflight: new Map(),
           results: claimed.map(() => "Lost" as const),
           launching: true,
@@ -287,22 +289,46 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
             })
           )
         )
-        yield* Effect.forEach(fibers, Fiber.await, { discard: true })
-        const count = (tag: string) => batch.results.filter((r) => r === tag).length
-        return {
-          claimed: claimed.length,
-          sent: count("Sent"),
-          retried: count("Retry"),
-          dead: count("Dead"),
-          lost: count("Lost")
-        }
+        return Effect.map(Effect.forEach(fibers, Fiber.await, { discard: true }), () => {
+          const count = (tag: string) => batch.results.filter((r) => r === tag).length
+          return {
+            claimed: claimed.length,
+            sent: count("Sent"),
+            retried: count("Retry"),
+            dead: count("Dead"),
+            lost: count("Lost")
+          }
+        })
       })
 
-    /** Dispatches forever, sleeping `idleMillis` when nothing is due. */
+    /**
+     * One round: claim a batch for `owner` and process it, at most
+     * `sendConcurrency` sends at once. Each message runs in a fiber of its own,
+     * detached from the caller: interrupting the round stops it from starting more
+     * sends, and the sends already started finish and record their results.
+     */
+    const dispatchOnce = (owner: string = Ids.make()): Effect.Effect<Round, InfrastructureError> =>
+      Effect.gen(function* () {
+        const launched = yield* launch(owner, yield* Effect.makeSemaphore(config.sendConcurrency))
+        return launched === undefined
+          ? { claimed: 0, sent: 0, retried: 0, dead: 0, lost: 0 }
+          : yield* launched
+      })
+
+    /**
+     * Dispatches forever, sleeping `idleMillis` when nothing is due. Rounds
+     * overlap: the next batch is claimed once every send of the current one has
+     * started, and its sends take the slots the current one frees, so at most
+     * `sendConcurrency` sends run at once and the slots stay busy between batches.
+     * One batch at a time waits for slots: at most `batchSize` claimed messages
+     * wait to start.
+     */
     const run = (owner: string = Ids.make()) =>
-      Effect.forever(
-        Effect.flatMap(dispatchOnce(owner), (round) =>
-          round.claimed === 0 ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
+      Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) =>
+        Effect.forever(
+          Effect.flatMap(launch(owner, slots), (launched) =>
+            launched === undefined ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
+          )
         )
       )
 
