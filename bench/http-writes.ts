@@ -57,6 +57,7 @@ import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope, Tracer } from "ef
 import * as Pg from "pg"
 import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
 import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
+import { firstDifference, scriptStatements } from "./support/pgbench.js"
 import { type Figure, figuresTable, type Invariant, int, median } from "./support/report.js"
 import {
   databaseUrl,
@@ -183,40 +184,6 @@ const recordingTracer = (base: Tracer.Tracer, log: Array<string>): Tracer.Tracer
     },
     context: (f, fiber) => base.context(f, fiber)
   })
-
-/** A statement with its values made comparable: placeholders, literals, NULLs, arrays are "?". */
-const normalise = (text: string) =>
-  text
-    .replace(/"[a-z0-9_]+"\./g, "")
-    .replace(/'(?:[^']|'')*'/g, "?")
-    .replace(/ARRAY\[[^\]]*\]/g, "?")
-    .replace(/\$\d+/g, "?")
-    .replace(/(?<!:):(?!:)[A-Za-z_]\w*/g, "?")
-    .replace(/\bNULL\b/g, "?")
-    .replace(/\b\d+\b/g, "?")
-    .replace(/\s+/g, " ")
-    .replace(/\s*([(),])\s*/g, "$1")
-    .trim()
-
-/** The SQL commands of a pgbench script, without its meta-commands and comments. */
-const scriptStatements = (script: string) =>
-  script
-    .split("\n")
-    .filter((line) => !/^\s*(--|\\set\b)/.test(line))
-    .join("\n")
-    .split(/;[ \t]*$|\\gset[ \t]*\w*[ \t]*$/m)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-
-/** Where two statement lists first differ, or `undefined`. */
-const firstDifference = (adapter: ReadonlyArray<string>, script: ReadonlyArray<string>) => {
-  for (let i = 0; i < Math.max(adapter.length, script.length); i++) {
-    const a = adapter[i] === undefined ? undefined : normalise(adapter[i]!)
-    const b = script[i] === undefined ? undefined : normalise(script[i]!)
-    if (a !== b) return { index: i, adapter: a ?? "(none)", script: b ?? "(none)" }
-  }
-  return undefined
-}
 
 /** What the setup leaves for the figures. */
 interface World {

@@ -56,6 +56,7 @@ import {
   table,
   traced
 } from "./support/demands.js"
+import { firstDifference, scriptStatements } from "./support/pgbench.js"
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const PGBENCH = process.env.PGBENCH ?? "pgbench"
@@ -205,40 +206,6 @@ const measured = async <A>(f: () => Promise<A>): Promise<Measured<A>> => {
     machineBusy: after.busy - machine.busy,
     machineIdle: 1 - (after.busy - machine.busy) / Math.max(1, after.total - machine.total)
   }
-}
-
-/** A statement with its values made comparable: placeholders, literals, NULLs, arrays are "?". */
-const normalise = (text: string) =>
-  text
-    .replace(/"[a-z0-9_]+"\./g, "")
-    .replace(/'(?:[^']|'')*'/g, "?")
-    .replace(/ARRAY\[[^\]]*\]/g, "?")
-    .replace(/\$\d+/g, "?")
-    .replace(/(?<!:):(?!:)[A-Za-z_]\w*/g, "?")
-    .replace(/\bNULL\b/g, "?")
-    .replace(/\b\d+\b/g, "?")
-    .replace(/\s+/g, " ")
-    .replace(/\s*([(),])\s*/g, "$1")
-    .trim()
-
-/** The SQL commands of a pgbench script, without its meta-commands and comments. */
-const scriptStatements = (script: string) =>
-  script
-    .split("\n")
-    .filter((line) => !/^\s*(--|\\set\b)/.test(line))
-    .join("\n")
-    .split(/;[ \t]*$|\\gset[ \t]*\w*[ \t]*$/m)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-
-/** Where two statement lists first differ, or `undefined`. */
-const firstDifference = (adapter: ReadonlyArray<string>, script: ReadonlyArray<string>) => {
-  for (let i = 0; i < Math.max(adapter.length, script.length); i++) {
-    const a = adapter[i] === undefined ? undefined : normalise(adapter[i]!)
-    const b = script[i] === undefined ? undefined : normalise(script[i]!)
-    if (a !== b) return { index: i, adapter: a ?? "(none)", script: b ?? "(none)" }
-  }
-  return undefined
 }
 
 const quantile = (sorted: ReadonlyArray<number>, q: number) =>
