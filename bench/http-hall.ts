@@ -44,6 +44,7 @@ import { type Errors, Lists, type Persistence, Settings, Zhongbao } from "@zhong
 import autocannon from "autocannon"
 import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { type HallSettings, hallSql } from "./baseline/hall-server.js"
+import { procTimes } from "./support/cpu.js"
 import { exec, HALL_FIELD, type HallLoad, loadHall, setup, traced } from "./support/demands.js"
 import { type Figure, figuresTable, int, median, quantile } from "./support/report.js"
 import { databaseUrl, dropSchema, freshSchema, type ServerProcess, startServer } from "./support/server.js"
@@ -115,13 +116,6 @@ const rssOf = (pid: number): number => {
   } catch {
     return 0
   }
-}
-
-/** User + system CPU time of a process, in ms (clock ticks of 10 ms). */
-const cpuOf = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 interface Baseline {
@@ -229,7 +223,7 @@ interface Load {
 
 /** autocannon against `url` for `seconds`, with the server's CPU time over the run. */
 const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
-  const cpu = cpuOf(pid)
+  const cpu = procTimes(pid).self
   const r = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds })
   const ok = r["2xx"]
   return {
@@ -238,7 +232,7 @@ const load = async (url: string, pid: number, seconds: number): Promise<Load> =>
     failed: r.non2xx + r.errors,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    cpuPerRequest: (cpuOf(pid) - cpu) / Math.max(1, ok)
+    cpuPerRequest: (procTimes(pid).self - cpu) / Math.max(1, ok)
   }
 }
 

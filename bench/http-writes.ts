@@ -44,7 +44,7 @@
  * [--profile] [--only=P2|P4]`. Goals are printed, never asserted.
  */
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
@@ -57,6 +57,7 @@ import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope, Tracer } from "ef
 import * as Pg from "pg"
 import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
 import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
+import { machineCpu, postgresCpu, procTimes } from "./support/cpu.js"
 import { firstDifference, scriptStatements } from "./support/pgbench.js"
 import { type Figure, figuresTable, type Invariant, int, median } from "./support/report.js"
 import {
@@ -304,44 +305,6 @@ const publishedPool = async (db: Db, pool: number, count: number) => {
 // ---------------------------------------------------------------------------------
 // Measuring
 
-const TICK_MS = 10
-
-/** utime + stime of a process, and of its waited-for children, in ms. */
-const procTimes = (pid: string | number) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
-  const f = stat
-    .slice(stat.lastIndexOf(")") + 2)
-    .split(" ")
-    .slice(11, 15)
-    .map((x) => Number(x) * TICK_MS)
-  return { comm, self: f[0]! + f[1]!, system: f[1]!, children: f[2]! + f[3]! }
-}
-
-/** CPU of every `postgres` process on the machine, exited backends included, in ms. */
-const postgresCpu = (): number => {
-  let total = 0
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      const p = procTimes(pid)
-      if (p.comm === "postgres") total += p.self + p.children
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return total
-}
-
-const machineCpu = () =>
-  cpus().reduce(
-    (acc, c) => {
-      const total = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle
-      return { busy: acc.busy + total - c.times.idle, total: acc.total + total }
-    },
-    { busy: 0, total: 0 }
-  )
-
 /** CPU in ms over a run: the server, this process, its waited-for children (pgbench), PostgreSQL, the machine. */
 interface Cpu {
   readonly wall: number
@@ -360,7 +323,7 @@ const measured = async <A>(serverPid: number | undefined, f: () => Promise<A>) =
     server: serverPid === undefined ? { self: 0, system: 0 } : procTimes(serverPid),
     self: process.cpuUsage(),
     children: procTimes("self").children,
-    postgres: postgresCpu(),
+    postgres: postgresCpu() ?? 0,
     machine: machineCpu(),
     at: performance.now()
   })

@@ -26,7 +26,7 @@
  * `HALL_LARGE` the size of the large hall. Timing goals are printed, never asserted.
  */
 import { spawnSync } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -56,6 +56,7 @@ import {
   table,
   traced
 } from "./support/demands.js"
+import { machineCpu, postgresCpu, procTimes } from "./support/cpu.js"
 import { firstDifference, scriptStatements } from "./support/pgbench.js"
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -115,53 +116,6 @@ const t = (name: string) => table(SCHEMA, name)
 
 // ---------------------------------------------------------------------------------
 // Measuring
-
-/** Busy and total CPU time of the machine (all cores), in ms. */
-const machineCpu = () =>
-  cpus().reduce(
-    (acc, c) => {
-      const total = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle
-      return { busy: acc.busy + total - c.times.idle, total: acc.total + total }
-    },
-    { busy: 0, total: 0 }
-  )
-
-const TICK_MS = 10
-
-/** Fields 14–17 of /proc/<pid>/stat (utime, stime, cutime, cstime), in ms. */
-const procTimes = (pid: string) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
-  const f = stat
-    .slice(stat.lastIndexOf(")") + 2)
-    .split(" ")
-    .slice(11, 15)
-    .map((x) => Number(x) * TICK_MS)
-  return { comm, self: f[0]! + f[1]!, children: f[2]! + f[3]! }
-}
-
-/**
- * CPU time of every process named `postgres` on this machine (the server is local
- * here), its exited backends included through the postmaster's children times; in
- * ms, `undefined` without /proc.
- */
-const postgresCpu = (): number | undefined => {
-  try {
-    let total = 0
-    for (const pid of readdirSync("/proc")) {
-      if (!/^\d+$/.test(pid)) continue
-      try {
-        const p = procTimes(pid)
-        if (p.comm === "postgres") total += p.self + p.children
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return total
-  } catch {
-    return undefined
-  }
-}
 
 /** CPU of this process's waited-for children (pgbench), in ms. */
 const childrenCpu = (): number | undefined => {

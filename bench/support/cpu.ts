@@ -1,0 +1,54 @@
+/**
+ * CPU time read from /proc and `os.cpus()`, for the benches' "where the time goes"
+ * lines: per process, every PostgreSQL process of the machine, and the machine.
+ */
+import { readdirSync, readFileSync } from "node:fs"
+import { cpus } from "node:os"
+
+/** Linux's clock tick (USER_HZ = 100). */
+const TICK_MS = 10
+
+/** Fields 14–17 of /proc/<pid>/stat (utime, stime, cutime, cstime), in ms, with the process's name. */
+export const procTimes = (pid: string | number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))
+  const f = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .slice(11, 15)
+    .map((x) => Number(x) * TICK_MS)
+  return { comm, self: f[0]! + f[1]!, system: f[1]!, children: f[2]! + f[3]! }
+}
+
+/**
+ * CPU time of every process named `postgres` on this machine (the server is local
+ * here), its exited backends included through the postmaster's children times; in
+ * ms, `undefined` without /proc.
+ */
+export const postgresCpu = (): number | undefined => {
+  try {
+    let total = 0
+    for (const pid of readdirSync("/proc")) {
+      if (!/^\d+$/.test(pid)) continue
+      try {
+        const p = procTimes(pid)
+        if (p.comm === "postgres") total += p.self + p.children
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return total
+  } catch {
+    return undefined
+  }
+}
+
+/** Busy and total CPU time of the machine (all cores), in ms. */
+export const machineCpu = () =>
+  cpus().reduce(
+    (acc, c) => {
+      const total = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle
+      return { busy: acc.busy + total - c.times.idle, total: acc.total + total }
+    },
+    { busy: 0, total: 0 }
+  )
