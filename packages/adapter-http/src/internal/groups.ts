@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { Api } from "../Api.js"
 import { type InternalError, InvalidInput, PayloadTooLarge } from "../ApiError.js"
+import { encodedResponses } from "./encode.js"
 import { account, core, coreRead, internalError, limit, maybeAccount, optionsOf } from "./handle.js"
 
 /** @internal */
@@ -37,7 +38,7 @@ export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
       .handle("institutions", ({ urlParams }) =>
         Effect.flatMap(maybeAccount, (a) => coreRead(membership.registeredInstitutions(a, urlParams)))
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -61,7 +62,7 @@ export const DemandsLive = HttpApiBuilder.group(Api, "demands", (handlers) =>
       .handle("mine", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(lists.myDemands(a, urlParams)))
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -88,7 +89,7 @@ export const ReviewLive = HttpApiBuilder.group(Api, "review", (handlers) =>
           )
         })
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -168,7 +169,7 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
       .handle("toMe", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(lists.responsesToMe(a, urlParams)))
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -204,7 +205,7 @@ export const ConsultationsLive = HttpApiBuilder.group(Api, "consultations", (han
           coreRead(consulting.messages(a, { ...urlParams, threadId: path.threadId }))
         )
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -249,7 +250,7 @@ export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers)
           )
         })
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -284,7 +285,7 @@ export const CommissionsLive = HttpApiBuilder.group(Api, "commissions", (handler
       .handle("list", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(commissioning.list(a, urlParams)))
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -364,7 +365,7 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
       .handle("mine", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(rewards.myApplications(a, urlParams)))
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 const uploadInvalid = (message: string, code = "input.invalid") =>
@@ -463,7 +464,7 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
           })
         })
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -477,7 +478,7 @@ export const NotificationsLive = HttpApiBuilder.group(Api, "notifications", (han
       .handle("requeue", ({ path, headers }) =>
         Effect.flatMap(account, (a) => core(notifications.requeue(a, path, optionsOf(headers))))
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -487,7 +488,7 @@ export const StatisticsLive = HttpApiBuilder.group(Api, "statistics", (handlers)
     return handlers.handle("figures", ({ urlParams }) =>
       Effect.flatMap(account, (a) => coreRead(statistics.figures(a, urlParams)))
     )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -506,7 +507,7 @@ export const SettingsLive = HttpApiBuilder.group(Api, "settings", (handlers) =>
       fileSizeLimitBytes: s.fileSizeLimitBytes
     }
     return handlers.handle("get", () => Effect.succeed(view))
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -532,7 +533,7 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
           coreRead(membership.technologyManagers(a, { institutionId: path.memberId }))
         )
       )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )
 
 /** @internal */
@@ -542,5 +543,5 @@ export const AuditLive = HttpApiBuilder.group(Api, "audit", (handlers) =>
     return handlers.handle("list", ({ urlParams }) =>
       Effect.flatMap(account, (a) => coreRead(trail.list(a, urlParams)))
     )
-  })
+  }).pipe(Effect.map(encodedResponses))
 )

@@ -1,0 +1,197 @@
+import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
+
+/**
+ * @internal
+ * An encoder of a schema's values, compiled once from its AST.
+ *
+ * `Schema.encode` re-runs every refinement of the type side and goes through the
+ * parser's generic machinery for each node: on the public hall it was about a
+ * quarter of the request's CPU (20 list items, issue 8's P1). A response is a value
+ * core built to its type, so this encoder trusts it: refinements are not re-checked,
+ * and structs, arrays and `NullOr` are walked directly. Transformations still run
+ * their own `encode` (a `DateTimeUtc` still becomes its ISO string), unions pick the
+ * first member whose type the value is, and what this does not know how to walk
+ * (struct transformations, declarations with type parameters, effectful
+ * transformations) falls back to `Schema.encode` of that node, so the output is what
+ * `Schema.encode` writes, which the tests check over arbitrary values of every
+ * endpoint's success schema. Excess properties are dropped as `Schema.encode` does.
+ */
+export type Encoder = (value: unknown) => unknown
+
+const identity: Encoder = (value) => value
+
+/** What `Schema.encode` of the node would do, kept for what is not compiled. */
+const slow = (ast: AST.AST): Encoder => {
+  const encode = ParseResult.encodeUnknownSync(Schema.make(ast))
+  return (value) => encode(value)
+}
+
+/** Whether a node's encoded form is its value itself (no transformation inside, no excess properties to drop). */
+const isIdentity = (ast: AST.AST): boolean => {
+  switch (ast._tag) {
+    case "Refinement":
+      return isIdentity(ast.from)
+    case "Union":
+      return ast.types.every(isIdentity)
+    case "Declaration":
+      return ast.typeParameters.length === 0
+    case "Transformation":
+    case "TypeLiteral":
+    case "TupleType":
+    case "Suspend":
+      return false
+    default:
+      return true
+  }
+}
+
+const compileStruct = (ast: AST.TypeLiteral): Encoder => {
+  if (ast.indexSignatures.length > 0) return slow(ast)
+  const properties = ast.propertySignatures.map((ps) => ({
+    name: ps.name,
+    encode: compile(ps.type),
+    optional: ps.isOptional
+  }))
+  return (value) => {
+    const input = value as Record<PropertyKey, unknown>
+    const output: Record<PropertyKey, unknown> = {}
+    for (const p of properties) {
+      if (p.optional && !Object.hasOwn(input, p.name)) continue
+      const v = input[p.name]
+      output[p.name] = p.encode === identity ? v : p.encode(v)
+    }
+    return output
+  }
+}
+
+const compileTuple = (ast: AST.TupleType): Encoder => {
+  if (ast.elements.length > 0 || ast.rest.length !== 1) return slow(ast)
+  const item = compile(ast.rest[0]!.type)
+  return item === identity
+    ? (value) => (value as ReadonlyArray<unknown>).slice()
+    : (value) => (value as ReadonlyArray<unknown>).map((v) => item(v))
+}
+
+const compileUnion = (ast: AST.Union): Encoder => {
+  if (isIdentity(ast)) return identity
+  const members = ast.types.map((member) => ({
+    is: ParseResult.is(Schema.make(AST.typeAST(member))),
+    encode: compile(member)
+  }))
+  return (value) => {
+    for (const m of members) if (m.is(value)) return m.encode(value)
+    return slow(ast)(value)
+  }
+}
+
+const compileTransformation = (ast: AST.Transformation): Encoder => {
+  const to = compile(ast.to)
+  const from = compile(ast.from)
+  const t = ast.transformation
+  switch (t._tag) {
+    case "ComposeTransformation":
+      return (value) => from(to(value))
+    case "FinalTransformation": {
+      const fallback = slow(ast)
+      return (value) => {
+        const result = t.encode(to(value), {}, ast, value)
+        return Either.isEither(result) && Either.isRight(result) ? from(result.right) : fallback(value)
+      }
+    }
+    case "TypeLiteralTransformation":
+      return slow(ast)
+  }
+}
+
+const compiled = new WeakMap<AST.AST, Encoder>()
+
+/** @internal The encoder of `ast` (see {@link Encoder}). */
+export const compile = (ast: AST.AST): Encoder => {
+  const known = compiled.get(ast)
+  if (known !== undefined) return known
+  let encoder: Encoder
+  switch (ast._tag) {
+    case "Refinement":
+      encoder = compile(ast.from)
+      break
+    case "TypeLiteral":
+      encoder = compileStruct(ast)
+      break
+    case "TupleType":
+      encoder = compileTuple(ast)
+      break
+    case "Union":
+      encoder = compileUnion(ast)
+      break
+    case "Transformation":
+      encoder = compileTransformation(ast)
+      break
+    case "Suspend": {
+      let inner: Encoder | undefined
+      encoder = (value) => {
+        inner ??= compile(ast.f())
+        return inner(value)
+      }
+      break
+    }
+    case "Declaration":
+      encoder = ast.typeParameters.length === 0 ? identity : slow(ast)
+      break
+    default:
+      encoder = identity
+  }
+  compiled.set(ast, encoder)
+  return encoder
+}
+
+/**
+ * @internal
+ * The JSON response of an endpoint's success value, encoded by {@link compile}; `undefined`
+ * for the endpoints it does not answer (no content, not JSON, several success
+ * schemas), which keep the builder's own encoding.
+ */
+export const responder = (
+  endpoint: HttpApiEndpoint.HttpApiEndpoint.Any
+): ((value: unknown) => HttpServerResponse.HttpServerResponse) | undefined => {
+  const ast = (endpoint as HttpApiEndpoint.HttpApiEndpoint.AnyWithProps).successSchema.ast
+  if (ast._tag === "Union" || HttpApiSchema.isVoid(ast)) return undefined
+  const encoding = HttpApiSchema.getEncoding(ast)
+  if (encoding.kind !== "Json") return undefined
+  const status = HttpApiSchema.getStatusSuccessAST(ast)
+  const encode = compile(ast)
+  return (value) =>
+    HttpServerResponse.unsafeJson(encode(value), { status, contentType: encoding.contentType })
+}
+
+/**
+ * @internal
+ * A group's handlers answering with {@link responder}: each handler's success value is
+ * encoded and sent as the builder would send it, without `Schema.encode`.
+ */
+export const encodedResponses = <H extends HttpApiBuilder.Handlers.Any>(handlers: H): H => {
+  const self = handlers as unknown as HttpApiBuilder.Handlers<unknown, never, unknown>
+  const items = Chunk.map(self.handlers, (item) => {
+    const respond = responder(item.endpoint)
+    if (respond === undefined) return item
+    const handler = item.handler
+    return {
+      ...item,
+      handler: (request: never) =>
+        Effect.map(handler(request), (value) =>
+          HttpServerResponse.isServerResponse(value) ? value : respond(value)
+        )
+    }
+  })
+  return Object.assign(Object.create(Object.getPrototypeOf(handlers) as object), self, {
+    handlers: items
+  }) as H
+}

@@ -1,0 +1,79 @@
+/**
+ * The compiled response encoder (`src/internal/encode.ts`) writes what `Schema.encode`
+ * writes: for every endpoint it answers, over values `Arbitrary.make` generates from
+ * the endpoint's success schema, the two encodings are the same JSON; and it takes
+ * the same decisions the builder does about which endpoints are JSON.
+ */
+import type { HttpApiEndpoint } from "@effect/platform"
+import { HttpApiSchema } from "@effect/platform"
+import { Arbitrary, DateTime, FastCheck as fc, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { Api } from "../src/index.js"
+import { compile, responder } from "../src/internal/encode.js"
+
+type Endpoint = HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
+
+const endpoints: ReadonlyArray<{ readonly name: string; readonly endpoint: Endpoint }> = Object.values(
+  Api.Api.groups as unknown as Record<string, { identifier: string; endpoints: Record<string, Endpoint> }>
+).flatMap((group) =>
+  Object.values(group.endpoints).map((endpoint) => ({
+    name: `${group.identifier}.${endpoint.name}`,
+    endpoint
+  }))
+)
+
+const RUNS = 40
+
+describe("responses: the compiled encoder", () => {
+  it("answers every JSON endpoint with one success schema, and leaves the others to the builder", () => {
+    const answered = endpoints.filter((e) => responder(e.endpoint) !== undefined)
+    const left = endpoints.filter((e) => responder(e.endpoint) === undefined)
+    for (const { endpoint } of left) {
+      const ast = endpoint.successSchema.ast
+      expect(
+        HttpApiSchema.isVoid(ast) || ast._tag === "Union" || HttpApiSchema.getEncoding(ast).kind !== "Json"
+      ).toBe(true)
+    }
+    expect(answered.length).toBeGreaterThan(endpoints.length / 2)
+  })
+
+  for (const { name, endpoint } of endpoints) {
+    if (responder(endpoint) === undefined) continue
+    it(`${name}: the same JSON as Schema.encode over arbitrary values`, () => {
+      const schema = endpoint.successSchema as Schema.Schema<unknown, unknown, never>
+      const slow = Schema.encodeSync(schema)
+      const fast = compile(schema.ast)
+      fc.assert(
+        fc.property(Arbitrary.make(schema), (value) => {
+          const expected = slow(value)
+          expect(fast(value)).toEqual(expected)
+          expect(JSON.stringify(fast(value))).toBe(JSON.stringify(expected))
+        }),
+        { numRuns: RUNS }
+      )
+    })
+  }
+
+  it("drops excess properties, keeps absent optional ones absent, runs transformations, does not re-check refinements", () => {
+    const Item = Schema.Struct({
+      at: Schema.DateTimeUtc,
+      code: Schema.String.pipe(Schema.pattern(/^[A-Z]+$/)),
+      note: Schema.optional(Schema.String),
+      when: Schema.NullOr(Schema.DateTimeUtc),
+      tags: Schema.Array(Schema.Struct({ name: Schema.String }))
+    })
+    const at = DateTime.unsafeMake(0)
+    const value = {
+      at,
+      code: "AB",
+      when: null,
+      tags: [{ name: "x", extra: 1 }],
+      extra: true
+    }
+    const encoded = compile(Item.ast)(value)
+    expect(encoded).toEqual(Schema.encodeSync(Item)(value as never))
+    expect(encoded).toEqual({ at: "1970-01-01T00:00:00.000Z", code: "AB", when: null, tags: [{ name: "x" }] })
+    expect("note" in (encoded as object)).toBe(false)
+    expect(compile(Item.ast)({ ...value, code: "lower" })).toMatchObject({ code: "lower" })
+  })
+})
