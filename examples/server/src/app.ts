@@ -79,7 +79,8 @@ const json = (res: import("node:http").ServerResponse, status: number, body: unk
  */
 export const start = async (config: ServerConfig): Promise<App> => {
   let ready = false
-  const mounted = Mount.toNodeListener(layer(config), { docs: "/docs" })
+  // No tracer exports spans here, so requests make none (Http.Options.tracing).
+  const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
   const runtime = mounted.runtime
   await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
   const demo = await runtime.runPromise(

@@ -31,12 +31,14 @@
  */
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Chunk from "effect/Chunk"
 import { Settings, type Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
+import { constTrue } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { Api } from "./Api.js"
 import * as Authentication from "./Authentication.js"
@@ -70,6 +72,10 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  * - `docs`: the path of the Swagger UI (default `/docs`), or `false`.
  * - `openApiPath`: the path of the OpenAPI document (default `/openapi.json`).
  * - `cors`: CORS options, when browsers call the API from another origin.
+ * - `tracing`: whether requests make spans (default `true`): the HTTP server span
+ *   with its attributes and every span under it (use cases, SQL statements). Set
+ *   `false` where no tracer exports them, as in the example server: spans nobody
+ *   reads still cost CPU on every request. Honoured by `Mount`'s handlers.
  *
  * @since 0.1.0
  * @category models
@@ -81,7 +87,22 @@ export interface Options {
   readonly docs?: `/${string}` | false | undefined
   readonly openApiPath?: `/${string}` | undefined
   readonly cors?: Parameters<typeof HttpApiBuilder.middlewareCors>[0] | undefined
+  readonly tracing?: boolean | undefined
 }
+
+/**
+ * @internal
+ * Runs `effect` with tracing off (`Options.tracing: false`): no spans, and no HTTP
+ * server span for the requests of a handler made inside it.
+ */
+export const untraced = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locally(Effect.withTracerEnabled(effect, false), HttpMiddleware.currentTracerDisabledWhen, constTrue)
+
+/** @internal The layer that turns tracing off for the runtime built with it. */
+export const layerUntraced: Layer.Layer<never> = Layer.mergeAll(
+  Layer.setTracerEnabled(false),
+  Layer.locallyScoped(HttpMiddleware.currentTracerDisabledWhen, constTrue)
+)
 
 /**
  * What the API needs: core's use cases and settings, an account resolver, and the

@@ -137,7 +137,11 @@ const apiLayer = <R, E>(layer: Layer.Layer<R, E>, prefix: string, options: Http.
 const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, E> => {
   const prefix = normalizePrefix(options.prefix)
   const runtime = ManagedRuntime.make(layer)
-  const web = HttpApiBuilder.toWebHandler(apiLayer(layer, prefix, options), { memoMap: runtime.memoMap })
+  const api = apiLayer(layer, prefix, options)
+  const web = HttpApiBuilder.toWebHandler(
+    options.tracing === false ? Layer.merge(api, Http.layerUntraced) : api,
+    { memoMap: runtime.memoMap }
+  )
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024
   const uploadLimit = options.uploadLimitBytes ?? 21 * 1024 * 1024
   return {
@@ -251,9 +255,8 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
   const make = () =>
     (pending ??= Effect.gen(function* () {
       const context = yield* Layer.buildWithMemoMap(served, runtime.memoMap, scope)
-      handler = yield* Effect.flatMap(HttpApiBuilder.httpApp, (app) => NodeHttpServer.makeHandler(app)).pipe(
-        Effect.provide(context)
-      )
+      const made = Effect.flatMap(HttpApiBuilder.httpApp, (app) => NodeHttpServer.makeHandler(app))
+      handler = yield* (options.tracing === false ? Http.untraced(made) : made).pipe(Effect.provide(context))
       return handler
     }).pipe(Effect.runPromise))
   const fail = (res: ServerResponse, next: ((error?: unknown) => void) | undefined) => (error: unknown) => {

@@ -7,7 +7,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Membership, PersistenceMemory, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
@@ -134,6 +134,48 @@ describe("Mount", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve))
       await mounted.dispose()
+    }
+  })
+
+  it("tracing: requests make spans by default and none with `tracing: false`, on both handlers", async () => {
+    const base = Effect.runSync(Effect.tracer)
+    const spans = (names: Array<string>) =>
+      Layer.setTracer(
+        Tracer.make({
+          span: (name, parent, context, links, startTime, kind, options) => {
+            names.push(name)
+            return base.span(name, parent, context, links, startTime, kind, options)
+          },
+          context: base.context
+        })
+      )
+    const overNode = async (tracing: boolean | undefined) => {
+      const names: Array<string> = []
+      const mounted = Mount.toNodeListener(Layer.merge(app(), spans(names)), { tracing })
+      const server = createServer(mounted.listener)
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+      try {
+        const hall = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hall`)
+        assert.strictEqual(hall.status, 200)
+        return names
+      } finally {
+        await new Promise((resolve) => server.close(resolve))
+        await mounted.dispose()
+      }
+    }
+    const overWeb = async (tracing: boolean | undefined) => {
+      const names: Array<string> = []
+      const mounted = Mount.toWebHandler(Layer.merge(app(), spans(names)), { tracing })
+      try {
+        assert.strictEqual((await mounted.handler(new Request("http://localhost/hall"))).status, 200)
+        return names
+      } finally {
+        await mounted.dispose()
+      }
+    }
+    for (const over of [overNode, overWeb]) {
+      assert.include(await over(undefined), "http.server GET")
+      assert.deepStrictEqual(await over(false), [])
     }
   })
 
