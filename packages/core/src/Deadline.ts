@@ -38,9 +38,29 @@ export type LocalDate = typeof LocalDate.Type
  * @category dates
  */
 export const dateAt = (instant: DateTime.DateTime, settings: ResolvedSettings): LocalDate => {
+  const millis = DateTime.toEpochMillis(instant)
+  const day = currentDay.get(settings.timeZone)
+  if (day !== undefined && millis > day.after && millis <= day.until) return day.date
   const parts = DateTime.toParts(DateTime.setZone(instant, settings.zone))
-  return `${String(parts.year).padStart(4, "0")}-${String(parts.month).padStart(2, "0")}-${String(parts.day).padStart(2, "0")}` as LocalDate
+  const date =
+    `${String(parts.year).padStart(4, "0")}-${String(parts.month).padStart(2, "0")}-${String(parts.day).padStart(2, "0")}` as LocalDate
+  currentDay.set(settings.timeZone, {
+    date,
+    after: DateTime.toEpochMillis(endOfDate(addDays(date, -1), settings)),
+    until: DateTime.toEpochMillis(endOfDate(date, settings))
+  })
+  return date
 }
+
+/**
+ * The last date {@link dateAt} answered in each time zone, with its instants (after
+ * the end of the day before, up to its own end): nearly every call asks for today,
+ * and resolving the zone through `Intl` is slow.
+ */
+const currentDay = new Map<
+  string,
+  { readonly date: LocalDate; readonly after: number; readonly until: number }
+>()
 
 /**
  * The year of an instant in the platform time zone (R12 numbering).

@@ -55,6 +55,33 @@ describe("deadline", () => {
       assert.strictEqual(Deadline.dateAt(instant("2026-12-31T16:30:00Z"), utc), "2026-12-31")
     })
 
+    it("R13: the calendar date of every instant, minute by minute across midnights and a DST change, in two zones at once", () => {
+      const newYork = {
+        ...defaultSettings,
+        timeZone: "America/New_York",
+        zone: DateTime.zoneUnsafeMakeNamed("America/New_York")
+      }
+      const direct = (t: DateTime.Utc, zone: DateTime.TimeZone) => {
+        const p = DateTime.toParts(DateTime.setZone(t, zone))
+        return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`
+      }
+      // 2026-03-08: New York moves from UTC-5 to UTC-4 at 02:00; its midnights are 05:00Z, then 04:00Z
+      const start = DateTime.toEpochMillis(instant("2026-03-06T23:00:00Z"))
+      let seen = 0
+      for (let t = start; t <= start + 4 * 86_400_000; t += 60_000) {
+        for (const settings of [newYork, defaultSettings]) {
+          const at = DateTime.unsafeMake(t)
+          assert.strictEqual(Deadline.dateAt(at, settings), direct(at, settings.zone))
+          seen++
+        }
+      }
+      assert.strictEqual(seen, 2 * (4 * 24 * 60 + 1))
+      assert.strictEqual(Deadline.dateAt(instant("2026-03-09T03:59:59.999Z"), newYork), "2026-03-08")
+      assert.strictEqual(Deadline.dateAt(instant("2026-03-09T04:00:00.000Z"), newYork), "2026-03-09")
+      assert.strictEqual(Deadline.dateAt(instant("2026-03-08T04:59:59.999Z"), newYork), "2026-03-07")
+      assert.strictEqual(Deadline.dateAt(instant("2026-03-08T05:00:00.000Z"), newYork), "2026-03-08")
+    })
+
     it("R13: the earliest deadline is the day after the approval date in Shanghai", () => {
       assert.strictEqual(
         Deadline.earliestDeadline(instant("2026-05-04T15:59:59.999Z"), defaultSettings),

@@ -19,8 +19,19 @@ import {
 import { grams, keywordCondition } from "./search.js"
 import { expectOne, versioned } from "./writes.js"
 
-/** @internal The select list of a demand row, for a table alias. */
-export const demandColumns = (a: string): string =>
+/** @internal The select list of a demand row, for a table alias (built once per alias). */
+export const demandColumns = (a: string): string => {
+  let columns = columnsByAlias.get(a)
+  if (columns === undefined) {
+    columns = selectList(a)
+    columnsByAlias.set(a, columns)
+  }
+  return columns
+}
+
+const columnsByAlias = new Map<string, string>()
+
+const selectList = (a: string): string =>
   [
     `${a}.id`,
     `${a}.publisher_id`,
