@@ -47,7 +47,14 @@ import { type HallSettings, hallSql } from "./baseline/hall-server.js"
 import { procTimes } from "./support/cpu.js"
 import { exec, HALL_FIELD, type HallLoad, loadHall, setup, traced } from "./support/demands.js"
 import { type Figure, figuresTable, int, median, quantile } from "./support/report.js"
-import { databaseUrl, dropSchema, freshSchema, type ServerProcess, startServer } from "./support/server.js"
+import {
+  databaseUrl,
+  dropSchema,
+  freshSchema,
+  type ServerProcess,
+  serverNodeFlags,
+  startServer
+} from "./support/server.js"
 
 const CONNECTIONS = 64
 const THROUGHPUT_GOAL = 0.8
@@ -423,7 +430,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
       `statements per request: zhongbao ${seen.log.length} (${statements}), baseline 1 (the same SELECT: ${sameSql}); ${plan}`,
       `response: ${bodies}`,
-      `both servers: pools of 10 connections; zhongbao is examples/server/dist/main.js under plain node (WORKERS=false), the baseline runs under node --import tsx`
+      `both servers: pools of 10 connections; zhongbao is examples/server/dist/main.js under node ${serverNodeFlags()} (its start:built script; WORKERS=false), the baseline runs under node --import tsx`
     ]
     const p3Ratio = atLarge.zb.median / atSmall.zb.median
     const p3Failed = atSmall.zb.failed + atLarge.zb.failed + atSmall.bl.failed + atLarge.bl.failed
@@ -470,7 +477,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
           `VmRSS every ${RSS_EVERY_MS} ms (${sampled.samples} samples) over P1's warm-up and rounds at ${int(sizes.p1)} demands; the hall grown to it in ${p1Load}`,
           `zhongbao: ${mb(startedRss.zb)} just started, ${mb(idle.zb)} idle before the load, peak ${mb(sampled.peaks.zb ?? 0)}, ${mb(after.zb)} after`,
           `baseline: ${mb(startedRss.bl)} just started, ${mb(idle.bl)} idle before the load, peak ${mb(sampled.peaks.bl ?? 0)}, ${mb(after.bl)} after`,
-          "zhongbao runs under plain node from the built JavaScript; the baseline under node --import tsx, whose loader counts in its RSS"
+          `zhongbao runs from the built JavaScript under node ${serverNodeFlags()} (the example server's start:built script: V8 paces its collections by the heap limit, which by default is a quarter of the machine's memory up to 4 GB); the baseline under node --import tsx, whose loader counts in its RSS`
         ]
       }
     ]

@@ -1,7 +1,8 @@
 /**
  * The example server as a child process, for `npm run bench` and `npm run reliability`:
  * started from the built JavaScript (`npm run build` first: the packages and the
- * example's `dist/main.js`, run by plain `node` as in production), on `DATABASE_URL` in a schema of its own, with signed sessions
+ * example's `dist/main.js`, run by `node` with the flags of the example's `start:built`
+ * script, as in production), on `DATABASE_URL` in a schema of its own, with signed sessions
  * so that several instances accept the same tokens, and the SMS provider the caller
  * names. Tokens are minted here with the shared secret, as a host portal would.
  */
@@ -21,6 +22,22 @@ export const sessionSecret = "bench-and-reliability-session-secret-0123456789"
 
 const serverDir = fileURLToPath(new URL("../../examples/server/", import.meta.url))
 const builtServer = fileURLToPath(new URL("../../examples/server/dist/main.js", import.meta.url))
+
+/**
+ * The flags `node` gets in the example server's `start:built` script (its production
+ * command: the V8 heap limit, source maps), so that the benches run it as deployed.
+ */
+const nodeFlags = (): ReadonlyArray<string> => {
+  const scripts = (
+    JSON.parse(readFileSync(`${serverDir}package.json`, "utf8")) as {
+      scripts: Record<string, string>
+    }
+  ).scripts
+  const words = (scripts["start:built"] ?? "").split(/\s+/)
+  if (words[0] !== "node" || words.at(-1) !== "dist/main.js")
+    throw new Error(`the example server's start:built script is not \`node [flags] dist/main.js\``)
+  return words.slice(1, -1)
+}
 
 /** A bearer token for `accountId`, valid for a day. */
 export const tokenFor = (accountId: Ids.AccountId | string): string =>
@@ -73,13 +90,16 @@ export interface ServerOptions {
   readonly timeoutMillis?: number
 }
 
+/** The node flags the instances run with (the example server's `start:built` script). */
+export const serverNodeFlags = (): string => nodeFlags().join(" ")
+
 /**
  * Starts an instance on `schema` (migrated on start; several instances may start
  * at once), without demo data, and resolves when it listens.
  */
 export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
   if (!existsSync(builtServer)) throw new Error("the server is not built: run `npm run build` first")
-  const child = spawn(process.execPath, [builtServer], {
+  const child = spawn(process.execPath, [...nodeFlags(), builtServer], {
     cwd: serverDir,
     env: {
       ...process.env,
