@@ -4,7 +4,7 @@
  * Runs on PostgreSQL when `DATABASE_URL` is set, on PGlite otherwise; the tests
  * that need concurrent backends are PostgreSQL only.
  */
-import { SqlClient, SqlError } from "@effect/sql"
+import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { PgMigrations } from "@zhongbao/adapter-pg"
 import { Demand, Errors, type Ids, Persistence } from "@zhongbao/core"
@@ -220,6 +220,49 @@ describe(`adapter-pg on ${T.backend}`, () => {
           yield* demands.update(edited)
           assert.deepStrictEqual(yield* search("石墨烯"), [], "an update re-indexes the text")
           assert.deepStrictEqual(yield* search("碳纤维"), ["碳纤维复合材料"])
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "statements of a unit of work: through @effect/sql's Statement with tracing on, straight to the transaction's connection with tracing off; the same rows either way",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          let seen = 0
+          const counted = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Statement.withTransformer(effect, (statement) => {
+              seen++
+              return Effect.succeed(statement)
+            })
+          const write = () => {
+            const a = Rows.member()
+            const b = Rows.member()
+            return Effect.as(uow.transaction(Effect.zipRight(members.insert(a), members.insert(b))), [
+              a,
+              b
+            ] as const)
+          }
+          const traced = yield* counted(write())
+          assert.strictEqual(seen, 2, "two statements through Statement")
+          seen = 0
+          const untraced = yield* counted(Effect.withTracerEnabled(write(), false))
+          assert.strictEqual(seen, 0, "no statement through Statement")
+          for (const m of [...traced, ...untraced]) {
+            assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(m.id)), m)
+          }
+          const refused = yield* Effect.withTracerEnabled(
+            Effect.flip(uow.transaction(members.insert(traced[0]))),
+            false
+          )
+          assert.instanceOf(
+            refused,
+            Errors.UniqueViolation,
+            "a unique violation still maps to the port's error"
+          )
         })
       ),
     timeout

@@ -134,6 +134,15 @@ export const portsWith = (
     )
   )
 
-/** The ports the conformance suite runs on, for a backend. */
-export const ports = (on: Backend): Layer.Layer<Persistence.Ports, unknown> =>
-  freshPorts(sharedClient(on), { drop: on === "postgres" })
+/**
+ * The ports the conformance suite runs on, for a backend; with `tracing: false` the
+ * suite runs untraced, as the example server does, so that statements take the
+ * adapter's direct path to the transaction's connection.
+ */
+export const ports = (
+  on: Backend,
+  options: { readonly tracing: boolean }
+): Layer.Layer<Persistence.Ports, unknown> => {
+  const built = freshPorts(sharedClient(on), { drop: on === "postgres" })
+  return options.tracing ? built : Layer.merge(built, Layer.setTracerEnabled(false))
+}
