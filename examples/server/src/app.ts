@@ -64,7 +64,9 @@ export const layer = (config: ServerConfig) => {
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
   const logger = config.logFormat === "json" ? Logger.json : Logger.pretty
   const rateLimits = RateLimit.layer(config.rateLimits as Partial<RateLimit.Policies>)
-  return Layer.mergeAll(core, auth, rateLimits, logger)
+  // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
+  // and the HTTP handler makes none (`tracing: false` below).
+  return Layer.mergeAll(core, auth, rateLimits, logger, Layer.setTracerEnabled(false))
 }
 
 const json = (res: import("node:http").ServerResponse, status: number, body: unknown) => {
@@ -79,7 +81,6 @@ const json = (res: import("node:http").ServerResponse, status: number, body: unk
  */
 export const start = async (config: ServerConfig): Promise<App> => {
   let ready = false
-  // No tracer exports spans here, so requests make none (Http.Options.tracing).
   const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
   const runtime = mounted.runtime
   await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
