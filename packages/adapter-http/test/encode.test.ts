@@ -6,7 +6,7 @@
  */
 import type { HttpApiEndpoint } from "@effect/platform"
 import { HttpApiSchema } from "@effect/platform"
-import { Arbitrary, DateTime, FastCheck as fc, Schema } from "effect"
+import { Arbitrary, DateTime, FastCheck as fc, ParseResult, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { Api } from "../src/index.js"
 import { compile, responder } from "../src/internal/encode.js"
@@ -53,6 +53,38 @@ describe("responses: the compiled encoder", () => {
       )
     })
   }
+
+  it("what it does not walk is Schema.encode's: unions tagged by literals, empty structs, declarations that change the value", () => {
+    const cases: ReadonlyArray<readonly [Schema.Schema<unknown, unknown>, unknown]> = [
+      [
+        Schema.Union(
+          Schema.Struct({ a: Schema.String }),
+          Schema.Struct({ kind: Schema.Literal("x"), a: Schema.String })
+        ) as never,
+        { kind: "x", a: "s" }
+      ],
+      [
+        Schema.Union(Schema.Struct({ a: Schema.Unknown }), Schema.Struct({ b: Schema.String })) as never,
+        { b: "x" }
+      ],
+      [Schema.Struct({ meta: Schema.Struct({}) }) as never, { meta: { ok: true } }],
+      [
+        Schema.Struct({
+          c: Schema.declare([], {
+            decode: () => (u) => ParseResult.succeed(u),
+            encode: () => (u) => ParseResult.succeed(String(u).toUpperCase())
+          })
+        }) as never,
+        { c: "abc" }
+      ],
+      [Schema.Struct({ at: Schema.NullOr(Schema.DateTimeUtc) }) as never, { at: DateTime.unsafeMake(0) }]
+    ]
+    for (const [schema, value] of cases) {
+      expect(JSON.stringify(compile(schema.ast)(value))).toBe(
+        JSON.stringify(Schema.encodeSync(schema)(value))
+      )
+    }
+  })
 
   it("drops excess properties, keeps absent optional ones absent, runs transformations, does not re-check refinements", () => {
     const Item = Schema.Struct({

@@ -41,21 +41,28 @@ export const dateAt = (instant: DateTime.DateTime, settings: ResolvedSettings): 
   const millis = DateTime.toEpochMillis(instant)
   const day = currentDay.get(settings.timeZone)
   if (day !== undefined && millis > day.after && millis <= day.until) return day.date
-  const parts = DateTime.toParts(DateTime.setZone(instant, settings.zone))
-  const date =
-    `${String(parts.year).padStart(4, "0")}-${String(parts.month).padStart(2, "0")}-${String(parts.day).padStart(2, "0")}` as LocalDate
-  currentDay.set(settings.timeZone, {
-    date,
-    after: DateTime.toEpochMillis(endOfDate(addDays(date, -1), settings)),
-    until: DateTime.toEpochMillis(endOfDate(date, settings))
-  })
+  const date = dateInZone(instant, settings)
+  const after = DateTime.toEpochMillis(endOfDate(addDays(date, -1), settings))
+  const until = DateTime.toEpochMillis(endOfDate(date, settings))
+  if (dateInZone(DateTime.unsafeMake(after + 1), settings) === date) {
+    currentDay.set(settings.timeZone, { date, after, until })
+  }
   return date
+}
+
+const dateInZone = (instant: DateTime.DateTime, settings: ResolvedSettings): LocalDate => {
+  const parts = DateTime.toParts(DateTime.setZone(instant, settings.zone))
+  return `${String(parts.year).padStart(4, "0")}-${String(parts.month).padStart(2, "0")}-${String(parts.day).padStart(2, "0")}` as LocalDate
 }
 
 /**
  * The last date {@link dateAt} answered in each time zone, with its instants (after
  * the end of the day before, up to its own end): nearly every call asks for today,
- * and resolving the zone through `Intl` is slow.
+ * and resolving the zone through `Intl` is slow. A day is kept only when the instant
+ * after the end of the day before is in it: where clocks go back over midnight, the
+ * day before ends twice and {@link endOfDate} gives the earlier end, so that day is
+ * not kept (each of its instants is resolved through `Intl`); its end may come early
+ * too, which only leaves instants out.
  */
 const currentDay = new Map<
   string,

@@ -82,6 +82,29 @@ describe("deadline", () => {
       assert.strictEqual(Deadline.dateAt(instant("2026-03-08T05:00:00.000Z"), newYork), "2026-03-08")
     })
 
+    it("R13: the calendar date where clocks go back over midnight, asked in any order (America/Santiago, 2025-04-06)", () => {
+      const santiago = {
+        ...defaultSettings,
+        timeZone: "America/Santiago",
+        zone: DateTime.zoneUnsafeMakeNamed("America/Santiago")
+      }
+      // Saturday 2025-04-05 24:00 -03 becomes 23:00 -04: Saturday's last hour happens twice, 03:00Z–03:59Z is Saturday
+      assert.strictEqual(Deadline.dateAt(instant("2025-04-06T12:00:00Z"), santiago), "2025-04-06")
+      assert.strictEqual(Deadline.dateAt(instant("2025-04-06T03:30:00Z"), santiago), "2025-04-05")
+      assert.strictEqual(Deadline.dateAt(instant("2025-04-06T12:00:00Z"), santiago), "2025-04-06")
+      assert.strictEqual(Deadline.dateAt(instant("2025-04-06T03:59:59.999Z"), santiago), "2025-04-05")
+      assert.strictEqual(Deadline.dateAt(instant("2025-04-06T04:00:00.000Z"), santiago), "2025-04-06")
+      const direct = (t: DateTime.Utc) => {
+        const p = DateTime.toParts(DateTime.setZone(t, santiago.zone))
+        return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`
+      }
+      const end = DateTime.toEpochMillis(instant("2025-04-07T12:00:00Z"))
+      for (let t = end; t >= end - 3 * 86_400_000; t -= 60_000) {
+        const at = DateTime.unsafeMake(t)
+        assert.strictEqual(Deadline.dateAt(at, santiago), direct(at))
+      }
+    })
+
     it("R13: the earliest deadline is the day after the approval date in Shanghai", () => {
       assert.strictEqual(
         Deadline.earliestDeadline(instant("2026-05-04T15:59:59.999Z"), defaultSettings),

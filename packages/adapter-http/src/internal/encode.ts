@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as AST from "effect/SchemaAST"
+import type * as AST from "effect/SchemaAST"
 
 /**
  * @internal
@@ -17,13 +17,15 @@ import * as AST from "effect/SchemaAST"
  * parser's generic machinery for each node: on the public hall it was about a
  * quarter of the request's CPU (20 list items, issue 8's P1). A response is a value
  * core built to its type, so this encoder trusts it: refinements are not re-checked,
- * and structs, arrays and `NullOr` are walked directly. Transformations still run
- * their own `encode` (a `DateTimeUtc` still becomes its ISO string), unions pick the
- * first member whose type the value is, and what this does not know how to walk
- * (struct transformations, declarations with type parameters, effectful
- * transformations) falls back to `Schema.encode` of that node, so the output is what
- * `Schema.encode` writes, which the tests check over arbitrary values of every
- * endpoint's success schema. Excess properties are dropped as `Schema.encode` does.
+ * and structs, arrays and `NullOr` are walked directly. Transformations and
+ * declarations still run their own `encode` (a `DateTimeUtc` still becomes its ISO
+ * string), and what this does not know how to walk (struct transformations, empty
+ * structs, unions of several non-literal members, declarations with type parameters,
+ * effectful transformations) falls back to `Schema.encode` of that node, so the
+ * output is what `Schema.encode` writes, which the tests check over arbitrary values
+ * of every endpoint's success schema. Excess properties are dropped as
+ * `Schema.encode` does. A value that cannot be encoded is a defect (`500`), where the
+ * builder answered its encoding failure as a decode error.
  */
 export type Encoder = (value: unknown) => unknown
 
@@ -43,7 +45,6 @@ const isIdentity = (ast: AST.AST): boolean => {
     case "Union":
       return ast.types.every(isIdentity)
     case "Declaration":
-      return ast.typeParameters.length === 0
     case "Transformation":
     case "TypeLiteral":
     case "TupleType":
@@ -54,8 +55,16 @@ const isIdentity = (ast: AST.AST): boolean => {
   }
 }
 
+/** The value of a `Literal` node, possibly refined (`null` of `NullOr`, `undefined` of `UndefinedOr`). */
+const literalOf = (ast: AST.AST): { readonly value: unknown } | undefined =>
+  ast._tag === "Literal"
+    ? { value: ast.literal }
+    : ast._tag === "UndefinedKeyword"
+      ? { value: undefined }
+      : undefined
+
 const compileStruct = (ast: AST.TypeLiteral): Encoder => {
-  if (ast.indexSignatures.length > 0) return slow(ast)
+  if (ast.indexSignatures.length > 0 || ast.propertySignatures.length === 0) return slow(ast)
   const properties = ast.propertySignatures.map((ps) => ({
     name: ps.name,
     encode: compile(ps.type),
@@ -81,16 +90,22 @@ const compileTuple = (ast: AST.TupleType): Encoder => {
     : (value) => (value as ReadonlyArray<unknown>).map((v) => item(v))
 }
 
+/**
+ * A union whose members are all identity is the identity; one member and literals
+ * (`NullOr`, `UndefinedOr`) is walked: a literal value is itself, anything else is the
+ * member's. Other unions are left to `Schema.encode`, which picks a member by its
+ * literal tags first.
+ */
 const compileUnion = (ast: AST.Union): Encoder => {
   if (isIdentity(ast)) return identity
-  const members = ast.types.map((member) => ({
-    is: ParseResult.is(Schema.make(AST.typeAST(member))),
-    encode: compile(member)
-  }))
-  return (value) => {
-    for (const m of members) if (m.is(value)) return m.encode(value)
-    return slow(ast)(value)
-  }
+  const others = ast.types.filter((member) => literalOf(member) === undefined)
+  if (others.length !== 1) return slow(ast)
+  const literals = ast.types.flatMap((member) => {
+    const literal = literalOf(member)
+    return literal === undefined ? [] : [literal.value]
+  })
+  const member = compile(others[0]!)
+  return (value) => (literals.includes(value) ? value : member(value))
 }
 
 const compileTransformation = (ast: AST.Transformation): Encoder => {
@@ -109,6 +124,17 @@ const compileTransformation = (ast: AST.Transformation): Encoder => {
     }
     case "TypeLiteralTransformation":
       return slow(ast)
+  }
+}
+
+/** A declaration without type parameters runs its own `encode` (`DateTimeUtcFromSelf` checks and keeps the value). */
+const compileDeclaration = (ast: AST.Declaration): Encoder => {
+  if (ast.typeParameters.length > 0) return slow(ast)
+  const encode = ast.encodeUnknown()
+  const fallback = slow(ast)
+  return (value) => {
+    const result = encode(value, {}, ast)
+    return Either.isEither(result) && Either.isRight(result) ? result.right : fallback(value)
   }
 }
 
@@ -144,7 +170,7 @@ export const compile = (ast: AST.AST): Encoder => {
       break
     }
     case "Declaration":
-      encoder = ast.typeParameters.length === 0 ? identity : slow(ast)
+      encoder = compileDeclaration(ast)
       break
     default:
       encoder = identity
