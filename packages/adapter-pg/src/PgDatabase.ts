@@ -12,11 +12,13 @@
  *
  * @since 0.1.0
  */
+import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlError from "@effect/sql/SqlError"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { Errors } from "@zhongbao/core"
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -24,7 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Pg from "pg"
-import { infrastructure } from "./internal/db.js"
+import { infrastructure, poolOf } from "./internal/db.js"
 import * as Embedded from "./internal/embedded.js"
 
 /**
@@ -122,8 +124,17 @@ const acquirePool = (config: Pg.PoolConfig, options: { readonly cancelOnInterrup
     )
   )
 
+/** The client over a pool of its own; the pool is known to the adapter (`poolOf`) for its direct statements. */
 const clientLayer = (config: Pg.PoolConfig, options: { readonly cancelOnInterrupt: boolean }) =>
-  PgClient.layerFromPool({ acquire: acquirePool(config, options) }).pipe(
+  Layer.scopedContext(
+    Effect.gen(function* () {
+      const pool = yield* acquirePool(config, options)
+      const client = yield* PgClient.fromPool({ acquire: Effect.succeed(pool) })
+      poolOf.set(client, pool)
+      return Context.make(PgClient.PgClient, client).pipe(Context.add(SqlClient.SqlClient, client))
+    })
+  ).pipe(
+    Layer.provide(Reactivity.layer),
     Layer.mapError((error) => infrastructure("PgDatabase.connect", error))
   )
 

@@ -226,7 +226,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
-    "statements of a unit of work: through @effect/sql's Statement with tracing on, straight to the transaction's connection with tracing off; the same rows either way",
+    "statements: through @effect/sql's Statement with tracing on; with tracing off, straight to the transaction's connection in a unit of work and to the pool outside one; the same rows either way",
     () =>
       withSchema(() =>
         Effect.gen(function* () {
@@ -252,7 +252,13 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const untraced = yield* counted(Effect.withTracerEnabled(write(), false))
           assert.strictEqual(seen, 0, "no statement through Statement")
           for (const m of [...traced, ...untraced]) {
-            assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(m.id)), m)
+            seen = 0
+            assert.deepStrictEqual(Option.getOrThrow(yield* counted(members.findById(m.id))), m)
+            assert.strictEqual(seen, 1, "a read outside a unit of work, traced: through Statement")
+            seen = 0
+            const read = yield* counted(Effect.withTracerEnabled(members.findById(m.id), false))
+            assert.deepStrictEqual(Option.getOrThrow(read), m)
+            assert.strictEqual(seen, 0, "untraced: on the pool PgDatabase made")
           }
           const refused = yield* Effect.withTracerEnabled(
             Effect.flip(uow.transaction(members.insert(traced[0]))),
