@@ -4,23 +4,11 @@
  * the endpoint's success schema, the two encodings are the same JSON; and it takes
  * the same decisions the builder does about which endpoints are JSON.
  */
-import type { HttpApiEndpoint } from "@effect/platform"
 import { HttpApiSchema } from "@effect/platform"
 import { Arbitrary, DateTime, FastCheck as fc, ParseResult, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { Api } from "../src/index.js"
 import { compile, responder } from "../src/internal/encode.js"
-
-type Endpoint = HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
-
-const endpoints: ReadonlyArray<{ readonly name: string; readonly endpoint: Endpoint }> = Object.values(
-  Api.Api.groups as unknown as Record<string, { identifier: string; endpoints: Record<string, Endpoint> }>
-).flatMap((group) =>
-  Object.values(group.endpoints).map((endpoint) => ({
-    name: `${group.identifier}.${endpoint.name}`,
-    endpoint
-  }))
-)
+import { endpoints } from "./harness.js"
 
 const RUNS = 40
 

@@ -10,7 +10,7 @@
  * outbox and every demand's version are the same before and after.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { type HttpApiEndpoint, HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import {
   Commissioning,
   Consulting,
@@ -31,8 +31,8 @@ import {
   Schema,
   type SchemaAST
 } from "effect"
-import { Api } from "../src/index.js"
-import { makeServer, tokenFor } from "./harness.js"
+
+import { endpoints, makeServer, tokenFor } from "./harness.js"
 
 const TARGET = 10_000
 
@@ -44,17 +44,6 @@ interface Req {
   readonly headers?: Record<string, string>
   readonly oversized?: boolean
 }
-
-type Endpoint = HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
-
-const endpoints: ReadonlyArray<{ readonly name: string; readonly endpoint: Endpoint }> = Object.values(
-  Api.Api.groups as unknown as Record<string, { identifier: string; endpoints: Record<string, Endpoint> }>
-).flatMap((group) =>
-  Object.values(group.endpoints).map((endpoint) => ({
-    name: `${group.identifier}.${endpoint.name}`,
-    endpoint
-  }))
-)
 
 const isInvalid = (schema: Schema.Schema.Any, value: unknown) =>
   Either.isLeft(Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>)(value))

@@ -3,12 +3,12 @@
  * suites run on core's memory ports now and on adapter-pg's later), served by a
  * real Node server on a random port, with bearer sessions in memory and a client.
  */
-import { HttpApiBuilder, type HttpClient, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, type HttpApiEndpoint, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { createServer } from "node:http"
 import { type Errors, type Ids, type Persistence, Settings, Zhongbao } from "@zhongbao/core"
 import { DateTime, Effect, Layer, Redacted, TestClock } from "effect"
-import { Authentication, Http, RateLimit } from "../src/index.js"
+import { Api, Authentication, Http, RateLimit } from "../src/index.js"
 
 /** 2026-05-04 10:00 in Asia/Shanghai. */
 export const start = DateTime.unsafeMake("2026-05-04T02:00:00Z")
@@ -68,3 +68,16 @@ export const tokenFor = (
   Effect.flatMap(Authentication.Sessions, (sessions) => sessions.issue(account)).pipe(
     Effect.map(Redacted.value)
   )
+
+/** An endpoint of the API with its name (`group.endpoint`). */
+export type Endpoint = HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
+
+/** Every endpoint of the API, named `group.endpoint`. */
+export const endpoints: ReadonlyArray<{ readonly name: string; readonly endpoint: Endpoint }> = Object.values(
+  Api.Api.groups as unknown as Record<string, { identifier: string; endpoints: Record<string, Endpoint> }>
+).flatMap((group) =>
+  Object.values(group.endpoints).map((endpoint) => ({
+    name: `${group.identifier}.${endpoint.name}`,
+    endpoint
+  }))
+)
