@@ -53,12 +53,13 @@ import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
 import { Responding, Selection, Settings, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import autocannon from "autocannon"
-import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope, Tracer } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import * as Pg from "pg"
 import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
 import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
 import { machineCpu, postgresCpu, procTimes } from "./support/cpu.js"
-import { firstDifference, scriptStatements } from "./support/pgbench.js"
+import { traced } from "./support/demands.js"
+import { firstDifference, pgbenchArgs, scriptStatements } from "./support/pgbench.js"
 import { type Figure, figuresTable, type Invariant, int, median } from "./support/report.js"
 import {
   databaseUrl,
@@ -166,26 +167,6 @@ const makeRuntime = (schema: string) =>
     )
   )
 
-/** A tracer that logs the SQL sent through `@effect/sql`, BEGIN and COMMIT included. */
-const recordingTracer = (base: Tracer.Tracer, log: Array<string>): Tracer.Tracer =>
-  Tracer.make({
-    span: (name, parent, context, links, startTime, kind, options) => {
-      const span = base.span(name, parent, context, links, startTime, kind, options)
-      if (name === "sql.transaction") log.push("BEGIN")
-      return Object.assign(Object.create(span) as Tracer.Span, {
-        attribute: (key: string, value: unknown) => {
-          if (name === "sql.execute" && key === "db.query.text") log.push(String(value))
-          span.attribute(key, value)
-        },
-        end: (endTime: bigint, exit: Parameters<Tracer.Span["end"]>[1]) => {
-          if (name === "sql.transaction") log.push("COMMIT")
-          span.end(endTime, exit)
-        }
-      })
-    },
-    context: (f, fiber) => base.context(f, fiber)
-  })
-
 /** What the setup leaves for the figures. */
 interface World {
   /** The statements of one respond as the adapter sent them. */
@@ -209,22 +190,20 @@ interface World {
 const setup = async (schema: string, db: Db): Promise<World> => {
   const rt = makeRuntime(schema)
   try {
-    const traced = await rt.runPromise(
+    const statements = await rt.runPromise(
       Effect.gen(function* () {
         const world = yield* Fixtures.makeWorld
         const demand = yield* Fixtures.publish(world, world.enterprise.account)
         yield* Effect.promise(() =>
           db.query("CREATE TABLE bench_template AS SELECT * FROM demand WHERE id = $1", [demand.id])
         )
-        const log: Array<string> = []
         const responding = yield* Responding.Responding
-        const response = yield* Effect.withTracer(
+        const { result: response, log } = yield* traced(
           responding.respond(
             world.institute.account,
             { demandId: demand.id, proposal },
             { idempotencyKey: "trace-1" }
-          ),
-          recordingTracer(yield* Effect.tracer, log)
+          )
         )
         const selection = yield* Selection.Selection
         yield* selection.adopt(world.enterprise.account, { responseId: response.id })
@@ -258,7 +237,7 @@ const setup = async (schema: string, db: Db): Promise<World> => {
     )
     const messages = await db.query<{ id: string }>("SELECT id FROM outbox_message ORDER BY id")
     return {
-      traced,
+      traced: statements,
       templateMessages: messages.map((m) => m.id),
       publishedAt: (template!.first_published_at as Date).toISOString(),
       templateVersion: Number(template!.version),
@@ -486,22 +465,14 @@ const pgbench = (
     fingerprint: world.fingerprint,
     result: world.result
   }
-  const args = [
-    "-n",
-    "-M",
-    "extended",
-    "-c",
-    String(options.clients),
-    "-j",
-    String(Math.min(2, options.clients)),
-    ...(options.perStatement === true ? ["-r"] : []),
-    "-t",
-    String(options.perClient),
-    "-f",
-    SCRIPT,
-    ...Object.entries(define).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
-    databaseUrl
-  ]
+  const args = pgbenchArgs({
+    clients: options.clients,
+    perStatement: options.perStatement === true,
+    length: { transactions: options.perClient },
+    script: SCRIPT,
+    define,
+    url: databaseUrl
+  })
   return new Promise<PgbenchRun>((resolve, reject) => {
     const child = spawn(PGBENCH, args, {
       env: { ...process.env, PGOPTIONS: `-c search_path=${schema}`, PGAPPNAME: `pgbench_${schema}` },

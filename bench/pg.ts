@@ -57,7 +57,7 @@ import {
   traced
 } from "./support/demands.js"
 import { machineCpu, postgresCpu, procTimes } from "./support/cpu.js"
-import { firstDifference, scriptStatements } from "./support/pgbench.js"
+import { firstDifference, pgbenchArgs, scriptStatements } from "./support/pgbench.js"
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const PGBENCH = process.env.PGBENCH ?? "pgbench"
@@ -202,22 +202,14 @@ const pgbench = (options: {
     search_text: String(options.template.search_text),
     search_grams: String(options.template.search_grams)
   }
-  const args = [
-    "-n",
-    "-M",
-    "extended",
-    "-c",
-    String(options.clients),
-    "-j",
-    String(Math.min(2, options.clients)),
-    ...(options.clients === 1 ? ["-r"] : []),
-    "-T",
-    String(options.seconds),
-    "-f",
-    SCRIPT,
-    ...Object.entries(define).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
-    DATABASE_URL
-  ]
+  const args = pgbenchArgs({
+    clients: options.clients,
+    perStatement: options.clients === 1,
+    length: { seconds: options.seconds },
+    script: SCRIPT,
+    define,
+    url: DATABASE_URL
+  })
   const run = spawnSync(PGBENCH, args, {
     encoding: "utf8",
     env: { ...process.env, PGOPTIONS: `-c search_path=${SCHEMA}` }

@@ -36,3 +36,34 @@ export const firstDifference = (adapter: ReadonlyArray<string>, script: Readonly
   }
   return undefined
 }
+
+/**
+ * pgbench's arguments for a script run the way the adapter sends its statements:
+ * extended protocol (every `:variable` a parameter), `clients` clients on at most two
+ * threads, `-r` for per-statement latencies, a number of transactions per client
+ * (`-t`) or seconds (`-T`), and the script's variables as `-D`.
+ */
+export const pgbenchArgs = (options: {
+  readonly clients: number
+  readonly perStatement: boolean
+  readonly length: { readonly transactions: number } | { readonly seconds: number }
+  readonly script: string
+  readonly define: Readonly<Record<string, string | number>>
+  readonly url: string
+}): Array<string> => [
+  "-n",
+  "-M",
+  "extended",
+  "-c",
+  String(options.clients),
+  "-j",
+  String(Math.min(2, options.clients)),
+  ...(options.perStatement ? ["-r"] : []),
+  ...("transactions" in options.length
+    ? ["-t", String(options.length.transactions)]
+    : ["-T", String(options.length.seconds)]),
+  "-f",
+  options.script,
+  ...Object.entries(options.define).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
+  options.url
+]
