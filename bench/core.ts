@@ -59,33 +59,23 @@ const seed = (count: number, publishers: ReadonlyArray<Fixtures.Party>) =>
       const at = DateTime.unsafeMake(nowMs - (count - i) * 1000)
       const keyword = KEYWORDS[i % KEYWORDS.length]!
       const demand: Demand.Demand = {
-        id: Ids.make<Ids.DemandId>(),
-        publisherId: publisher.member.id,
-        createdBy: publisher.account,
-        form: {
-          ...base,
-          title: `${base.title} ${keyword} 第${i}号`,
-          keywords: [keyword, "散热"],
-          field: FIELDS[i % FIELDS.length]!
-        },
+        ...Demand.draft({
+          id: Ids.make<Ids.DemandId>(),
+          publisherId: publisher.member.id,
+          createdBy: publisher.account,
+          form: {
+            ...base,
+            title: `${base.title} ${keyword} 第${i}号`,
+            keywords: [keyword, "散热"],
+            field: FIELDS[i % FIELDS.length]!
+          },
+          at
+        }),
         state: "published",
         number: Demand.formatNumber("ZB", Number(year), i + 1, 4),
-        round: 1,
-        rejectionReason: null,
         submittedAt: at,
         approvedAt: at,
-        firstPublishedAt: at,
-        intakeClosedAt: null,
-        firstAdoptedAt: null,
-        selectionEndedAt: null,
-        outcome: null,
-        serviceFee: null,
-        closedAt: null,
-        responseCount: 0,
-        adoptedCount: 0,
-        version: 1,
-        createdAt: at,
-        updatedAt: at
+        firstPublishedAt: at
       }
       yield* repo.insert(demand)
       ids.push(demand.id)

@@ -140,30 +140,15 @@ export const setup = (schema: string, options: { readonly responders: number }) 
     const repo = yield* Persistence.DemandRepository
     const base = yield* Schema.decodeUnknown(Demand.DemandForm)(yield* Fixtures.form({}, 60))
     for (const [k, keyword] of KEYWORDS.entries()) {
-      yield* repo.insert({
-        id: `tpl-${String(k).padStart(2, "0")}` as Ids.DemandId,
-        publisherId: publisherMember(1) as Ids.MemberId,
-        createdBy: publisherAccount(1) as Ids.AccountId,
-        form: { ...base, title: `${base.title} ${keyword}`, keywords: [keyword, "散热"] },
-        state: "draft",
-        number: null,
-        round: 1,
-        rejectionReason: null,
-        submittedAt: null,
-        approvedAt: null,
-        firstPublishedAt: null,
-        intakeClosedAt: null,
-        firstAdoptedAt: null,
-        selectionEndedAt: null,
-        outcome: null,
-        serviceFee: null,
-        closedAt: null,
-        responseCount: 0,
-        adoptedCount: 0,
-        version: 1,
-        createdAt: at,
-        updatedAt: at
-      })
+      yield* repo.insert(
+        Demand.draft({
+          id: `tpl-${String(k).padStart(2, "0")}` as Ids.DemandId,
+          publisherId: publisherMember(1) as Ids.MemberId,
+          createdBy: publisherAccount(1) as Ids.AccountId,
+          form: { ...base, title: `${base.title} ${keyword}`, keywords: [keyword, "散热"] },
+          at
+        })
+      )
     }
     yield* exec(
       `CREATE TABLE ${t("bench_template")} AS

@@ -112,6 +112,44 @@ export const Demand = Schema.Struct({
 export type Demand = typeof Demand.Type
 
 /**
+ * R10: a new draft of `publisherId`'s, written by `createdBy` at `at`: no number, the
+ * first round, nothing submitted, published or decided yet, version 1.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const draft = (fields: {
+  readonly id: DemandId
+  readonly publisherId: MemberId
+  readonly createdBy: AccountId
+  readonly form: DemandForm
+  readonly at: Demand["createdAt"]
+}): Demand => ({
+  id: fields.id,
+  publisherId: fields.publisherId,
+  createdBy: fields.createdBy,
+  form: fields.form,
+  state: "draft",
+  number: null,
+  round: 1,
+  rejectionReason: null,
+  submittedAt: null,
+  approvedAt: null,
+  firstPublishedAt: null,
+  intakeClosedAt: null,
+  firstAdoptedAt: null,
+  selectionEndedAt: null,
+  outcome: null,
+  serviceFee: null,
+  closedAt: null,
+  responseCount: 0,
+  adoptedCount: 0,
+  version: 1,
+  createdAt: fields.at,
+  updatedAt: fields.at
+})
+
+/**
  * R12: the demand number, `prefix` + year + the sequence padded to `width` digits;
  * past `10^width - 1` the sequence simply grows wider.
  *

@@ -5,7 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Demand, DemandForm } from "./Demand.js"
+import { Demand, DemandForm, draft as draftDemand } from "./Demand.js"
 import { denied, invalidState } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
@@ -65,30 +65,13 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
               )
             }
             yield* checkForm(ctx, publisher, form, false)
-            const demand: Demand = {
+            const demand = draftDemand({
               id: Ids.make(),
               publisherId: publisher.id,
               createdBy: ctx.actor.account.id,
               form,
-              state: "draft",
-              number: null,
-              round: 1,
-              rejectionReason: null,
-              submittedAt: null,
-              approvedAt: null,
-              firstPublishedAt: null,
-              intakeClosedAt: null,
-              firstAdoptedAt: null,
-              selectionEndedAt: null,
-              outcome: null,
-              serviceFee: null,
-              closedAt: null,
-              responseCount: 0,
-              adoptedCount: 0,
-              version: 1,
-              createdAt: ctx.now,
-              updatedAt: ctx.now
-            }
+              at: ctx.now
+            })
             yield* demands.repo.insert(demand)
             yield* ctx.audit({
               entity: "demand",

@@ -3,7 +3,7 @@ import {
   type Commission,
   type Consultation,
   Deadline,
-  type Demand,
+  Demand,
   type Errors,
   type FileStore,
   type Idempotency,
@@ -108,28 +108,13 @@ export const demand = (
   createdBy: Ids.AccountId,
   overrides: Partial<Demand.Demand> = {}
 ): Demand.Demand => ({
-  id: Ids.make<Ids.DemandId>(),
-  publisherId,
-  createdBy,
-  form: minimalForm(),
-  state: "draft",
-  number: null,
-  round: 1,
-  rejectionReason: null,
-  submittedAt: null,
-  approvedAt: null,
-  firstPublishedAt: null,
-  intakeClosedAt: null,
-  firstAdoptedAt: null,
-  selectionEndedAt: null,
-  outcome: null,
-  serviceFee: null,
-  closedAt: null,
-  responseCount: 0,
-  adoptedCount: 0,
-  version: 1,
-  createdAt: minutesAfter(2, 1),
-  updatedAt: minutesAfter(2, 1),
+  ...Demand.draft({
+    id: Ids.make<Ids.DemandId>(),
+    publisherId,
+    createdBy,
+    form: minimalForm(),
+    at: minutesAfter(2, 1)
+  }),
   ...overrides
 })
 
