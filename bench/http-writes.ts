@@ -175,9 +175,6 @@ interface World {
   readonly templateMessages: ReadonlyArray<string>
   readonly publishedAt: string
   readonly templateVersion: number
-  readonly keywords: string
-  readonly searchText: string
-  readonly searchGrams: string
   readonly fingerprint: string
   readonly result: string
 }
@@ -228,10 +225,7 @@ const setup = async (schema: string, db: Db): Promise<World> => {
          '+86136' || lpad(k::text, 8, '0'), true, now() - interval '1 day' FROM generate_series(1, $2::int) k`,
       [PUBLISHERS, RESPONDERS]
     )
-    const [template] = await db.query(
-      `SELECT first_published_at, version, keywords::text AS keywords, search_text, search_grams::text AS search_grams
-       FROM bench_template`
-    )
+    const [template] = await db.query("SELECT first_published_at, version FROM bench_template")
     const [record] = await db.query(
       "SELECT fingerprint, result::text AS result FROM idempotency_record WHERE key = 'trace-1'"
     )
@@ -241,9 +235,6 @@ const setup = async (schema: string, db: Db): Promise<World> => {
       templateMessages: messages.map((m) => m.id),
       publishedAt: (template!.first_published_at as Date).toISOString(),
       templateVersion: Number(template!.version),
-      keywords: String(template!.keywords),
-      searchText: String(template!.search_text),
-      searchGrams: String(template!.search_grams),
       fingerprint: String(record!.fingerprint),
       result: String(record!.result)
     }
@@ -459,9 +450,6 @@ const pgbench = (
     accounts_to: RESPONDER_ACCOUNTS + RESPONDERS,
     now: new Date().toISOString(),
     published_at: world.publishedAt,
-    keywords: world.keywords,
-    search_text: world.searchText,
-    search_grams: world.searchGrams,
     fingerprint: world.fingerprint,
     result: world.result
   }

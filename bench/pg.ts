@@ -47,7 +47,6 @@ import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import * as Pg from "pg"
 import {
   exec,
-  type Row,
   HALL_FIELD,
   loadHall,
   publishedPool,
@@ -186,7 +185,6 @@ const pgbench = (options: {
   readonly base: number
   readonly now: string
   readonly publishedAt: string
-  readonly template: Row
 }): PgbenchResult => {
   const define = {
     clients: options.clients,
@@ -197,10 +195,7 @@ const pgbench = (options: {
     accounts_from: Number(responderAccount(1)),
     accounts_to: Number(responderAccount(RESPONDERS)),
     now: options.now,
-    published_at: options.publishedAt,
-    keywords: String(options.template.keywords),
-    search_text: String(options.template.search_text),
-    search_grams: String(options.template.search_grams)
+    published_at: options.publishedAt
   }
   const args = pgbenchArgs({
     clients: options.clients,
@@ -378,9 +373,6 @@ const partCycles = async (rt: Runtime, publishedAt: string) => {
   console.log(
     `    ${adapterDemands} + ${pgbenchDemands} published demands generated in SQL in ${seconds(generated.wall)}`
   )
-  const [template] = await rt.runPromise(
-    exec(`SELECT keywords::text, search_text, search_grams::text FROM ${t("bench_template")} WHERE k = 0`)
-  )
 
   // The statements of one cycle, as the adapter sends them, against the script's.
   const warmup = await rt.runPromise(poolDemands(ADAPTER_POOL, 1, WARMUP_CYCLES))
@@ -411,8 +403,7 @@ const partCycles = async (rt: Runtime, publishedAt: string) => {
       demandsCount: count,
       base: (round + 1) * 100_000_000_000_000,
       now,
-      publishedAt,
-      template: template!
+      publishedAt
     })
   await rt.runPromise(cycles(warmup.slice(1)))
   runPgbench(0, PGBENCH_WARMUP_SECONDS, 1, PGBENCH_WARMUP_DEMANDS)

@@ -275,6 +275,89 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
+    "a demand's update writes its form and search columns only when its form may differ from the row's: a form read here as the same demand is not written again",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const demands = yield* Persistence.DemandRepository
+          const m = Rows.member()
+          const a = Rows.account(m.id)
+          yield* members.insert(m)
+          yield* accounts.insert(a)
+          const one = Rows.published(m.id, a.id, 1, { form: Rows.form({ title: "石墨烯散热膜量产工艺" }) })
+          const two = Rows.published(m.id, a.id, 2, { form: Rows.form({ title: "车规级芯片封装测试" }) })
+          yield* demands.insert(one)
+          yield* demands.insert(two)
+          const updates: Array<string> = []
+          const update = (d: Demand.Demand) =>
+            Statement.withTransformer(demands.update(d), (statement) => {
+              const [text] = statement.compile()
+              if (text.includes("UPDATE")) updates.push(text)
+              return Effect.succeed(statement)
+            })
+          const writesForm = () => {
+            assert.strictEqual(updates.length, 1, "one update statement")
+            return updates.pop()!.includes("search_grams")
+          }
+          const search = (keyword: string) =>
+            Effect.map(
+              demands.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
+              (found) => found.map((d) => d.id).sort()
+            )
+          const read = (id: Ids.DemandId) => Effect.map(demands.findByIdForUpdate(id), Option.getOrThrow)
+
+          const first = yield* read(one.id)
+          const counted = { ...first, responseCount: 1, version: first.version + 1 }
+          yield* update(counted)
+          assert.isFalse(writesForm(), "the form it was read with: only the life columns")
+          assert.deepStrictEqual(Option.getOrThrow(yield* demands.findById(one.id)), counted)
+          assert.deepStrictEqual(yield* search("石墨烯"), [one.id], "the search columns are kept")
+
+          const again = yield* read(one.id)
+          const edited = {
+            ...again,
+            form: { ...again.form, title: "碳纤维复合材料" },
+            version: again.version + 1
+          }
+          yield* update(edited)
+          assert.isTrue(writesForm(), "a new form: the form and its search columns")
+          assert.deepStrictEqual(yield* search("石墨烯"), [])
+          assert.deepStrictEqual(yield* search("碳纤维"), [one.id])
+
+          const other = yield* read(two.id)
+          const readAsOne = (yield* read(one.id)).form
+          const borrowed = { ...other, form: readAsOne, version: other.version + 1 }
+          yield* update(borrowed)
+          assert.isTrue(writesForm(), "a form read as another demand: written in full")
+          assert.deepStrictEqual(yield* search("碳纤维"), [one.id, two.id].sort())
+          assert.deepStrictEqual(yield* search("芯片"), [])
+
+          const stale = yield* read(one.id)
+          yield* update({
+            ...stale,
+            form: { ...stale.form, title: "固态电池电解质中试" },
+            version: stale.version + 1
+          })
+          assert.isTrue(writesForm())
+          const refused = yield* Effect.flip(
+            update({ ...stale, responseCount: 2, version: stale.version + 1 })
+          )
+          assert.isFalse(writesForm(), "the form it was read with, but the row moved on")
+          assert.instanceOf(
+            refused,
+            Errors.StaleWrite,
+            "the version guard refuses it: the row's text is not overwritten"
+          )
+          assert.deepStrictEqual(yield* search("电解质"), [one.id])
+          assert.deepStrictEqual(yield* search("碳纤维"), [two.id])
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "a refused insert (UniqueViolation) leaves the unit of work usable; its other writes commit",
     () =>
       withSchema(() =>

@@ -131,96 +131,85 @@ export const toDemand = (r: Row): Demand.Demand => ({
   updatedAt: read.ts(r, "updated_at")
 })
 
-/** The columns a demand writes, in order, and their parameter casts. */
-const writtenColumns: ReadonlyArray<readonly [string, string]> = [
-  ["id", ""],
-  ["publisher_id", ""],
-  ["created_by", ""],
-  ["title", ""],
-  ["main_problem", ""],
-  ["key_technology", ""],
-  ["expected_goal", ""],
-  ["keywords", "::text[]"],
-  ["field", ""],
-  ["intended_investment", "::int8"],
-  ["solving_way", ""],
-  ["region", ""],
-  ["response_deadline", "::date"],
-  ["service_mode", ""],
-  ["technology_manager_id", ""],
-  ["client_id", ""],
-  ["attachments", "::text[]"],
-  ["contact_name", ""],
-  ["contact_phone", ""],
-  ["state", ""],
-  ["number", ""],
-  ["round", "::int4"],
-  ["rejection_reason", ""],
-  ["submitted_at", "::timestamptz"],
-  ["approved_at", "::timestamptz"],
-  ["first_published_at", "::timestamptz"],
-  ["intake_closed_at", "::timestamptz"],
-  ["first_adopted_at", "::timestamptz"],
-  ["selection_ended_at", "::timestamptz"],
-  ["outcome", ""],
-  ["service_fee", "::int8"],
-  ["closed_at", "::timestamptz"],
-  ["response_count", "::int4"],
-  ["adopted_count", "::int4"],
-  ["version", "::int4"],
-  ["created_at", "::timestamptz"],
-  ["updated_at", "::timestamptz"],
-  ["search_text", ""],
-  ["search_grams", "::text[]"]
-]
-
-const values = (d: Demand.Demand): Array<unknown> => {
-  const f = d.form
-  const text = Demand.searchText(f)
-  return [
-    d.id,
-    d.publisherId,
-    d.createdBy,
-    f.title,
-    f.summary.mainProblem,
-    f.summary.keyTechnology,
-    f.summary.expectedGoal,
-    [...f.keywords],
-    f.field,
-    f.intendedInvestment ?? null,
-    f.solvingWay ?? null,
-    f.region ?? null,
-    f.responseDeadline,
-    f.serviceMode,
-    f.technologyManagerId ?? null,
-    f.clientId ?? null,
-    f.attachments === undefined ? null : [...f.attachments],
-    f.contact?.name ?? null,
-    f.contact?.phone ?? null,
-    d.state,
-    d.number,
-    d.round,
-    d.rejectionReason,
-    tsOrNull(d.submittedAt),
-    tsOrNull(d.approvedAt),
-    tsOrNull(d.firstPublishedAt),
-    tsOrNull(d.intakeClosedAt),
-    tsOrNull(d.firstAdoptedAt),
-    tsOrNull(d.selectionEndedAt),
-    d.outcome,
-    d.serviceFee,
-    tsOrNull(d.closedAt),
-    d.responseCount,
-    d.adoptedCount,
-    d.version,
-    ts(d.createdAt),
-    ts(d.updatedAt),
-    text,
-    grams(text)
-  ]
+/** A column a demand writes: its name, its parameter's cast, its value. */
+interface Written {
+  readonly column: string
+  readonly cast: string
+  readonly value: (d: Demand.Demand) => unknown
 }
 
-const placeholders = writtenColumns.map(([, cast], i) => `$${i + 1}${cast}`)
+const col = (column: string, cast: string, value: Written["value"]): Written => ({ column, cast, value })
+
+/** The columns of a demand's life: state, numbering, instants, counts, version. */
+const lifeColumns: ReadonlyArray<Written> = [
+  col("id", "", (d) => d.id),
+  col("publisher_id", "", (d) => d.publisherId),
+  col("created_by", "", (d) => d.createdBy),
+  col("state", "", (d) => d.state),
+  col("number", "", (d) => d.number),
+  col("round", "::int4", (d) => d.round),
+  col("rejection_reason", "", (d) => d.rejectionReason),
+  col("submitted_at", "::timestamptz", (d) => tsOrNull(d.submittedAt)),
+  col("approved_at", "::timestamptz", (d) => tsOrNull(d.approvedAt)),
+  col("first_published_at", "::timestamptz", (d) => tsOrNull(d.firstPublishedAt)),
+  col("intake_closed_at", "::timestamptz", (d) => tsOrNull(d.intakeClosedAt)),
+  col("first_adopted_at", "::timestamptz", (d) => tsOrNull(d.firstAdoptedAt)),
+  col("selection_ended_at", "::timestamptz", (d) => tsOrNull(d.selectionEndedAt)),
+  col("outcome", "", (d) => d.outcome),
+  col("service_fee", "::int8", (d) => d.serviceFee),
+  col("closed_at", "::timestamptz", (d) => tsOrNull(d.closedAt)),
+  col("response_count", "::int4", (d) => d.responseCount),
+  col("adopted_count", "::int4", (d) => d.adoptedCount),
+  col("version", "::int4", (d) => d.version),
+  col("created_at", "::timestamptz", (d) => ts(d.createdAt)),
+  col("updated_at", "::timestamptz", (d) => ts(d.updatedAt))
+]
+
+/** The columns of a demand's form, and the search columns derived from it. */
+const formColumns: ReadonlyArray<Written> = [
+  col("title", "", (d) => d.form.title),
+  col("main_problem", "", (d) => d.form.summary.mainProblem),
+  col("key_technology", "", (d) => d.form.summary.keyTechnology),
+  col("expected_goal", "", (d) => d.form.summary.expectedGoal),
+  col("keywords", "::text[]", (d) => [...d.form.keywords]),
+  col("field", "", (d) => d.form.field),
+  col("intended_investment", "::int8", (d) => d.form.intendedInvestment ?? null),
+  col("solving_way", "", (d) => d.form.solvingWay ?? null),
+  col("region", "", (d) => d.form.region ?? null),
+  col("response_deadline", "::date", (d) => d.form.responseDeadline),
+  col("service_mode", "", (d) => d.form.serviceMode),
+  col("technology_manager_id", "", (d) => d.form.technologyManagerId ?? null),
+  col("client_id", "", (d) => d.form.clientId ?? null),
+  col("attachments", "::text[]", (d) => (d.form.attachments === undefined ? null : [...d.form.attachments])),
+  col("contact_name", "", (d) => d.form.contact?.name ?? null),
+  col("contact_phone", "", (d) => d.form.contact?.phone ?? null),
+  col("search_text", "", (d) => Demand.searchText(d.form)),
+  col("search_grams", "::text[]", (d) => grams(Demand.searchText(d.form)))
+]
+
+/** Every column a demand writes, in order. */
+const writtenColumns: ReadonlyArray<Written> = [...lifeColumns, ...formColumns]
+
+const valuesOf =
+  (columns: ReadonlyArray<Written>) =>
+  (d: Demand.Demand): Array<unknown> =>
+    columns.map((c) => c.value(d))
+
+/**
+ * The `UPDATE` of `columns` (the first, the id, is the key) guarded by the demand's
+ * version and its number's uniqueness (see `versioned`).
+ */
+const updateOf = (demand: string, columns: ReadonlyArray<Written>) => {
+  const at = (name: string) => columns.findIndex((c) => c.column === name) + 1
+  return {
+    conflict: `SELECT 1 FROM ${demand} WHERE number = $${at("number")} AND id <> $1`,
+    update: `UPDATE ${demand} SET ${columns
+      .slice(1)
+      .map((c, i) => `${c.column} = $${i + 2}${c.cast}`)
+      .join(", ")}
+      WHERE id = $1 AND version = $${at("version")} - 1 AND NOT $CONFLICT RETURNING 1`
+  }
+}
 
 const publicStates = `('published', 'solved')`
 
@@ -288,22 +277,46 @@ export const listStatement = (
   }
 }
 
+/*
+ * The forms read through a `Db`, each with the demand it was read as. An update whose
+ * demand carries such a form unchanged writes only the columns of the demand's life:
+ * its version guard holds only if nobody wrote the row since it was read, so the row
+ * still has that form and the search columns made from it. Computing and escaping
+ * the search grams was the largest part of a respond's update (issue 8's P2).
+ */
+const formsRead = new WeakMap<Db, WeakMap<Demand.DemandForm, Ids.DemandId>>()
+
+const formsReadBy = (db: Db): WeakMap<Demand.DemandForm, Ids.DemandId> => {
+  let forms = formsRead.get(db)
+  if (forms === undefined) {
+    forms = new WeakMap()
+    formsRead.set(db, forms)
+  }
+  return forms
+}
+
+/**
+ * @internal
+ * A demand from a row read one at a time (by id, or locked for an update) through
+ * `db`, its form remembered so that updating the demand does not write it again.
+ */
+export const readLocked = (db: Db, r: Row): Demand.Demand => {
+  const d = toDemand(r)
+  formsReadBy(db).set(d.form, d.id)
+  return d
+}
+
 /** @internal */
 export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepository> => {
   const demand = db.t("demand")
   const columns = demandColumns("d")
-  const insertSql = `INSERT INTO ${demand} (${writtenColumns.map(([c]) => c).join(", ")})
-    VALUES (${placeholders.join(", ")}) ON CONFLICT DO NOTHING RETURNING id`
-  const versionIndex = writtenColumns.findIndex(([c]) => c === "version") + 1
-  const numberIndex = writtenColumns.findIndex(([c]) => c === "number") + 1
-  const updateSql = {
-    conflict: `SELECT 1 FROM ${demand} WHERE number = $${numberIndex} AND id <> $1`,
-    update: `UPDATE ${demand} SET ${writtenColumns
-      .slice(1)
-      .map(([c], i) => `${c} = ${placeholders[i + 1]}`)
-      .join(", ")}
-      WHERE id = $1 AND version = $${versionIndex} - 1 AND NOT $CONFLICT RETURNING 1`
-  }
+  const insertSql = `INSERT INTO ${demand} (${writtenColumns.map((c) => c.column).join(", ")})
+    VALUES (${writtenColumns.map((c, i) => `$${i + 1}${c.cast}`).join(", ")}) ON CONFLICT DO NOTHING RETURNING id`
+  const values = valuesOf(writtenColumns)
+  const updateAll = updateOf(demand, writtenColumns)
+  const updateLife = updateOf(demand, lifeColumns)
+  const lifeValues = valuesOf(lifeColumns)
+  const readForms = formsReadBy(db)
 
   const list = (q: Persistence.DemandQuery) => {
     const statement = listStatement(db, q)
@@ -319,7 +332,7 @@ export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepos
       db.query(operation, `SELECT ${columns} FROM ${demand} d WHERE d.id = $1${lock ? " FOR UPDATE" : ""}`, [
         id
       ]),
-      (rows) => Option.map(Option.fromNullable(rows[0]), toDemand)
+      (rows) => Option.map(Option.fromNullable(rows[0]), (r) => readLocked(db, r))
     )
 
   return Persistence.DemandRepository.of({
@@ -328,7 +341,10 @@ export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepos
         db.write("DemandRepository.insert", "demand", insertSql, values(d)),
         expectOne("demand", d.id)
       ),
-    update: (d) => versioned(db, "DemandRepository.update", "demand", d.id, updateSql, values(d)),
+    update: (d) =>
+      readForms.get(d.form) === d.id
+        ? versioned(db, "DemandRepository.update", "demand", d.id, updateLife, lifeValues(d))
+        : versioned(db, "DemandRepository.update", "demand", d.id, updateAll, values(d)),
     findById: findOne("DemandRepository.findById", false),
     findByIdForUpdate: findOne("DemandRepository.findByIdForUpdate", true),
     findByIds: (ids) =>

@@ -3,7 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selTs, ts, tsOrNull } from "./db.js"
-import { demandColumns, toDemand } from "./demands.js"
+import { demandColumns, readLocked } from "./demands.js"
 import { expectOne, versioned } from "./writes.js"
 
 /**
@@ -197,7 +197,7 @@ export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseR
         (rows) =>
           Option.map(Option.fromNullable(rows[0]), (row) => ({
             response: toJoinedResponse(row),
-            demand: toDemand(row)
+            demand: readLocked(db, row)
           }))
       )
   })
