@@ -275,17 +275,20 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
-    "a demand's update writes its form and search columns only when its form may differ from the row's: a form read here as the same demand is not written again",
+    "a demand's update writes its form and search columns unless it carries, for its next version, the form read for it: by id, locked, or locked with a response",
     () =>
       withSchema(() =>
         Effect.gen(function* () {
           const members = yield* Persistence.MemberRepository
           const accounts = yield* Persistence.AccountRepository
           const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
           const m = Rows.member()
           const a = Rows.account(m.id)
-          yield* members.insert(m)
-          yield* accounts.insert(a)
+          const institute = Rows.member({ kind: "research_institute", name: "研究所" })
+          const expert = Rows.account(institute.id)
+          for (const row of [m, institute]) yield* members.insert(row)
+          for (const row of [a, expert]) yield* accounts.insert(row)
           const one = Rows.published(m.id, a.id, 1, { form: Rows.form({ title: "石墨烯散热膜量产工艺" }) })
           const two = Rows.published(m.id, a.id, 2, { form: Rows.form({ title: "车规级芯片封装测试" }) })
           yield* demands.insert(one)
@@ -306,52 +309,73 @@ describe(`adapter-pg on ${T.backend}`, () => {
               demands.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
               (found) => found.map((d) => d.id).sort()
             )
-          const read = (id: Ids.DemandId) => Effect.map(demands.findByIdForUpdate(id), Option.getOrThrow)
+          const locked = (id: Ids.DemandId) => Effect.map(demands.findByIdForUpdate(id), Option.getOrThrow)
+          const next = (d: Demand.Demand, changes: Partial<Demand.Demand> = {}) => ({
+            ...d,
+            responseCount: d.responseCount + 1,
+            ...changes,
+            version: d.version + 1
+          })
 
-          const first = yield* read(one.id)
-          const counted = { ...first, responseCount: 1, version: first.version + 1 }
-          yield* update(counted)
+          const first = yield* locked(one.id)
+          yield* update(next(first))
           assert.isFalse(writesForm(), "the form it was read with: only the life columns")
-          assert.deepStrictEqual(Option.getOrThrow(yield* demands.findById(one.id)), counted)
+          assert.deepStrictEqual(Option.getOrThrow(yield* demands.findById(one.id)), next(first))
           assert.deepStrictEqual(yield* search("石墨烯"), [one.id], "the search columns are kept")
 
-          const again = yield* read(one.id)
-          const edited = {
-            ...again,
-            form: { ...again.form, title: "碳纤维复合材料" },
-            version: again.version + 1
+          const byId = Option.getOrThrow(yield* demands.findById(one.id))
+          yield* update(next(byId))
+          assert.isFalse(writesForm(), "read by id: only the life columns")
+
+          const response = {
+            id: "r-form" as Ids.ResponseId,
+            demandId: two.id,
+            demandPublisherId: m.id,
+            round: 1,
+            responderId: institute.id,
+            responderAccountId: expert.id,
+            proposal: { title: "方案", content: "内容" },
+            status: "submitted" as const,
+            feedback: null,
+            submittedAt: Rows.at(10),
+            updatedAt: Rows.at(10),
+            adoptedAt: null,
+            version: 1
           }
+          yield* responses.insert(response)
+          const findWith = responses.findWithDemandForUpdate
+          if (findWith === undefined) return assert.fail("adapter-pg has findWithDemandForUpdate")
+          const withResponse = Option.getOrThrow(yield* findWith(response.id))
+          yield* update(next(withResponse.demand))
+          assert.isFalse(writesForm(), "read locked with a response: only the life columns")
+
+          const before = yield* locked(one.id)
+          const edited = next(before, { form: { ...before.form, title: "碳纤维复合材料" } })
           yield* update(edited)
           assert.isTrue(writesForm(), "a new form: the form and its search columns")
           assert.deepStrictEqual(yield* search("石墨烯"), [])
           assert.deepStrictEqual(yield* search("碳纤维"), [one.id])
 
-          const other = yield* read(two.id)
-          const readAsOne = (yield* read(one.id)).form
-          const borrowed = { ...other, form: readAsOne, version: other.version + 1 }
-          yield* update(borrowed)
+          const current = yield* locked(one.id)
+          yield* update(next(current, { form: before.form }))
+          assert.isTrue(writesForm(), "a form read at an older version: written in full")
+          assert.deepStrictEqual(yield* search("碳纤维"), [], "the form written back is searched again")
+          assert.deepStrictEqual(yield* search("石墨烯"), [one.id])
+
+          const other = yield* locked(two.id)
+          const readAsOne = (yield* locked(one.id)).form
+          yield* update(next(other, { form: readAsOne }))
           assert.isTrue(writesForm(), "a form read as another demand: written in full")
-          assert.deepStrictEqual(yield* search("碳纤维"), [one.id, two.id].sort())
+          assert.deepStrictEqual(yield* search("石墨烯"), [one.id, two.id].sort())
           assert.deepStrictEqual(yield* search("芯片"), [])
 
-          const stale = yield* read(one.id)
-          yield* update({
-            ...stale,
-            form: { ...stale.form, title: "固态电池电解质中试" },
-            version: stale.version + 1
-          })
+          const stale = yield* locked(one.id)
+          yield* update(next(stale, { form: { ...stale.form, title: "固态电池电解质中试" } }))
           assert.isTrue(writesForm())
-          const refused = yield* Effect.flip(
-            update({ ...stale, responseCount: 2, version: stale.version + 1 })
-          )
+          const refused = yield* Effect.flip(update(next(stale)))
           assert.isFalse(writesForm(), "the form it was read with, but the row moved on")
-          assert.instanceOf(
-            refused,
-            Errors.StaleWrite,
-            "the version guard refuses it: the row's text is not overwritten"
-          )
+          assert.instanceOf(refused, Errors.StaleWrite, "the version guard refuses it: the row's text stays")
           assert.deepStrictEqual(yield* search("电解质"), [one.id])
-          assert.deepStrictEqual(yield* search("碳纤维"), [two.id])
         })
       ),
     timeout

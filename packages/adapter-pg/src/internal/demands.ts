@@ -278,15 +278,21 @@ export const listStatement = (
 }
 
 /*
- * The forms read through a `Db`, each with the demand it was read as. An update whose
- * demand carries such a form unchanged writes only the columns of the demand's life:
- * its version guard holds only if nobody wrote the row since it was read, so the row
- * still has that form and the search columns made from it. Computing and escaping
- * the search grams was the largest part of a respond's update (issue 8's P2).
+ * The forms read through a `Db`, each with the demand and the version it was read
+ * at. An update of that demand to the next version that carries such a form
+ * unchanged (the same object) writes only the columns of the demand's life: its
+ * version guard lets it through only if nobody wrote the row since that read, so
+ * the row still holds that form and the search columns made from it. Computing and
+ * escaping the search grams was the largest part of a respond's update (issue 8's P2).
  */
-const formsRead = new WeakMap<Db, WeakMap<Demand.DemandForm, Ids.DemandId>>()
+interface FormRead {
+  readonly id: Ids.DemandId
+  readonly version: number
+}
 
-const formsReadBy = (db: Db): WeakMap<Demand.DemandForm, Ids.DemandId> => {
+const formsRead = new WeakMap<Db, WeakMap<Demand.DemandForm, FormRead>>()
+
+const formsReadBy = (db: Db): WeakMap<Demand.DemandForm, FormRead> => {
   let forms = formsRead.get(db)
   if (forms === undefined) {
     forms = new WeakMap()
@@ -295,14 +301,20 @@ const formsReadBy = (db: Db): WeakMap<Demand.DemandForm, Ids.DemandId> => {
   return forms
 }
 
+/** Whether `d`'s row still holds the form `d` carries, should `d`'s versioned update succeed. */
+const formStored = (forms: WeakMap<Demand.DemandForm, FormRead>, d: Demand.Demand): boolean => {
+  const read = forms.get(d.form)
+  return read !== undefined && read.id === d.id && read.version === d.version - 1
+}
+
 /**
  * @internal
  * A demand from a row read one at a time (by id, or locked for an update) through
- * `db`, its form remembered so that updating the demand does not write it again.
+ * `db`, its form remembered so that its next version does not write it again.
  */
 export const readLocked = (db: Db, r: Row): Demand.Demand => {
   const d = toDemand(r)
-  formsReadBy(db).set(d.form, d.id)
+  formsReadBy(db).set(d.form, { id: d.id, version: d.version })
   return d
 }
 
@@ -342,7 +354,7 @@ export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepos
         expectOne("demand", d.id)
       ),
     update: (d) =>
-      readForms.get(d.form) === d.id
+      formStored(readForms, d)
         ? versioned(db, "DemandRepository.update", "demand", d.id, updateLife, lifeValues(d))
         : versioned(db, "DemandRepository.update", "demand", d.id, updateAll, values(d)),
     findById: findOne("DemandRepository.findById", false),
