@@ -65,6 +65,16 @@ const indexesOf = (plan: unknown): Array<string> => {
   return out
 }
 
+/** A member (the fixture, with `overrides`) and one account of it, inserted. */
+const memberWithAccount = (overrides: Parameters<typeof Rows.member>[0] = {}) =>
+  Effect.gen(function* () {
+    const m = Rows.member(overrides)
+    const a = Rows.account(m.id)
+    yield* (yield* Persistence.MemberRepository).insert(m)
+    yield* (yield* Persistence.AccountRepository).insert(a)
+    return { m, a }
+  })
+
 /** 20 000 demands (three in four published) of 100 members and 40 000 responses, then ANALYZE. */
 const seed = (schema: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -154,13 +164,8 @@ describe(`adapter-pg on ${T.backend}`, () => {
     () =>
       withSchema(() =>
         Effect.gen(function* () {
-          const members = yield* Persistence.MemberRepository
-          const accounts = yield* Persistence.AccountRepository
           const demands = yield* Persistence.DemandRepository
-          const m = Rows.member()
-          const a = Rows.account(m.id)
-          yield* members.insert(m)
-          yield* accounts.insert(a)
+          const { m, a } = yield* memberWithAccount()
           const forms = [
             Rows.form({ title: "石墨烯散热膜量产工艺", keywords: ["石墨烯", "散热"] }),
             Rows.form({ title: "车规级芯片封装测试", keywords: ["芯片"] }),
@@ -279,16 +284,13 @@ describe(`adapter-pg on ${T.backend}`, () => {
     () =>
       withSchema(() =>
         Effect.gen(function* () {
-          const members = yield* Persistence.MemberRepository
-          const accounts = yield* Persistence.AccountRepository
           const demands = yield* Persistence.DemandRepository
           const responses = yield* Persistence.ResponseRepository
-          const m = Rows.member()
-          const a = Rows.account(m.id)
-          const institute = Rows.member({ kind: "research_institute", name: "研究所" })
-          const expert = Rows.account(institute.id)
-          for (const row of [m, institute]) yield* members.insert(row)
-          for (const row of [a, expert]) yield* accounts.insert(row)
+          const { m, a } = yield* memberWithAccount()
+          const { m: institute, a: expert } = yield* memberWithAccount({
+            kind: "research_institute",
+            name: "研究所"
+          })
           const one = Rows.published(m.id, a.id, 1, { form: Rows.form({ title: "石墨烯散热膜量产工艺" }) })
           const two = Rows.published(m.id, a.id, 2, { form: Rows.form({ title: "车规级芯片封装测试" }) })
           yield* demands.insert(one)
@@ -412,13 +414,8 @@ describe(`adapter-pg on ${T.backend}`, () => {
       withSchema(() =>
         Effect.gen(function* () {
           const uow = yield* Persistence.UnitOfWork
-          const members = yield* Persistence.MemberRepository
-          const accounts = yield* Persistence.AccountRepository
           const demands = yield* Persistence.DemandRepository
-          const m = Rows.member()
-          const a = Rows.account(m.id)
-          yield* members.insert(m)
-          yield* accounts.insert(a)
+          const { m, a } = yield* memberWithAccount()
           const draft = (i: number) =>
             Rows.published(m.id, a.id, i, { state: "pending_review", number: null, firstPublishedAt: null })
           const one = draft(1)
@@ -652,13 +649,8 @@ describe.skipIf(!onPostgres)(
         withSchema(() =>
           Effect.gen(function* () {
             const uow = yield* Persistence.UnitOfWork
-            const members = yield* Persistence.MemberRepository
-            const accounts = yield* Persistence.AccountRepository
             const demands = yield* Persistence.DemandRepository
-            const m = Rows.member()
-            const a = Rows.account(m.id)
-            yield* members.insert(m)
-            yield* accounts.insert(a)
+            const { m, a } = yield* memberWithAccount()
             const one = Rows.published(m.id, a.id, 1)
             const two = Rows.published(m.id, a.id, 2)
             yield* demands.insert(one)
