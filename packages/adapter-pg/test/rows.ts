@@ -1,5 +1,5 @@
 /** Rows for the adapter's own tests, written straight through the ports. */
-import { type Deadline, type Demand, Ids, type Member } from "@zhongbao/core"
+import { type Deadline, Demand, Ids, type Member } from "@zhongbao/core"
 import { DateTime } from "effect"
 
 let phones = 0
@@ -44,27 +44,12 @@ export const published = (
   sequence: number,
   overrides: Partial<Demand.Demand> = {}
 ): Demand.Demand => ({
-  id: Ids.make<Ids.DemandId>(),
-  publisherId,
-  createdBy,
-  form: form(),
+  ...Demand.draft({ id: Ids.make<Ids.DemandId>(), publisherId, createdBy, form: form(), at: at(0) }),
   state: "published",
   number: `ZB2026${String(sequence).padStart(4, "0")}`,
-  round: 1,
-  rejectionReason: null,
   submittedAt: at(1),
   approvedAt: at(2 + sequence),
   firstPublishedAt: at(2 + sequence),
-  intakeClosedAt: null,
-  firstAdoptedAt: null,
-  selectionEndedAt: null,
-  outcome: null,
-  serviceFee: null,
-  closedAt: null,
-  responseCount: 0,
-  adoptedCount: 0,
-  version: 1,
-  createdAt: at(0),
   updatedAt: at(2 + sequence),
   ...overrides
 })
