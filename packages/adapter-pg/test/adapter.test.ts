@@ -280,7 +280,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
-    "a demand's update writes its form and search columns unless it carries, for its next version, the form read for it: by id, locked, or locked with a response",
+    "a demand's update writes its form and search columns unless it carries, for its next version, the form read for it (frozen): by id, locked, or locked with a response",
     () =>
       withSchema(() =>
         Effect.gen(function* () {
@@ -320,6 +320,12 @@ describe(`adapter-pg on ${T.backend}`, () => {
           })
 
           const first = yield* locked(one.id)
+          assert.throws(() => {
+            ;(first.form as { title: string }).title = "改在原处"
+          }, TypeError)
+          assert.throws(() => {
+            ;(first.form.keywords as Array<string>).push("原处")
+          }, TypeError)
           yield* update(next(first))
           assert.isFalse(writesForm(), "the form it was read with: only the life columns")
           assert.deepStrictEqual(Option.getOrThrow(yield* demands.findById(one.id)), next(first))

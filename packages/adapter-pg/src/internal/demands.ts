@@ -307,14 +307,24 @@ const formStored = (forms: WeakMap<Demand.DemandForm, FormRead>, d: Demand.Deman
   return read !== undefined && read.id === d.id && read.version === d.version - 1
 }
 
+/** Freezes a form read from a row: changed in place, it would not be written (see `formStored`). */
+const frozen = (form: Demand.DemandForm): Demand.DemandForm => {
+  Object.freeze(form.summary)
+  Object.freeze(form.keywords)
+  if (form.attachments !== undefined) Object.freeze(form.attachments)
+  if (form.contact !== undefined) Object.freeze(form.contact)
+  return Object.freeze(form)
+}
+
 /**
  * @internal
  * A demand from a row read one at a time (by id, or locked for an update) through
- * `db`, its form remembered so that its next version does not write it again.
+ * `db`, its form frozen and remembered so that its next version does not write it
+ * again.
  */
 export const readLocked = (db: Db, r: Row): Demand.Demand => {
   const d = toDemand(r)
-  formsReadBy(db).set(d.form, { id: d.id, version: d.version })
+  formsReadBy(db).set(frozen(d.form), { id: d.id, version: d.version })
   return d
 }
 
