@@ -131,14 +131,23 @@ export const toDemand = (r: Row): Demand.Demand => ({
   updatedAt: read.ts(r, "updated_at")
 })
 
-/** A column a demand writes: its name, its parameter's cast, its value. */
+/**
+ * A column a demand writes: its name, its parameter's cast, its value (from the
+ * demand and its search text, made once per write by `valuesOf` when a column needs it).
+ */
 interface Written {
   readonly column: string
   readonly cast: string
-  readonly value: (d: Demand.Demand) => unknown
+  readonly value: (d: Demand.Demand, searchText: string) => unknown
+  readonly searched?: boolean
 }
 
-const col = (column: string, cast: string, value: Written["value"]): Written => ({ column, cast, value })
+const col = (column: string, cast: string, value: Written["value"], searched = false): Written => ({
+  column,
+  cast,
+  value,
+  searched
+})
 
 /** The columns of a demand's life: state, numbering, instants, counts, version. */
 const lifeColumns: ReadonlyArray<Written> = [
@@ -183,17 +192,20 @@ const formColumns: ReadonlyArray<Written> = [
   col("attachments", "::text[]", (d) => (d.form.attachments === undefined ? null : [...d.form.attachments])),
   col("contact_name", "", (d) => d.form.contact?.name ?? null),
   col("contact_phone", "", (d) => d.form.contact?.phone ?? null),
-  col("search_text", "", (d) => Demand.searchText(d.form)),
-  col("search_grams", "::text[]", (d) => grams(Demand.searchText(d.form)))
+  col("search_text", "", (_, text) => text, true),
+  col("search_grams", "::text[]", (_, text) => grams(text), true)
 ]
 
 /** Every column a demand writes, in order. */
 const writtenColumns: ReadonlyArray<Written> = [...lifeColumns, ...formColumns]
 
-const valuesOf =
-  (columns: ReadonlyArray<Written>) =>
-  (d: Demand.Demand): Array<unknown> =>
-    columns.map((c) => c.value(d))
+const valuesOf = (columns: ReadonlyArray<Written>) => {
+  const searched = columns.some((c) => c.searched)
+  return (d: Demand.Demand): Array<unknown> => {
+    const text = searched ? Demand.searchText(d.form) : ""
+    return columns.map((c) => c.value(d, text))
+  }
+}
 
 /**
  * The `UPDATE` of `columns` (the first, the id, is the key) guarded by the demand's
