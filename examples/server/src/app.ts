@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
 import { PgPersistence } from "@zhongbao/adapter-pg"
-import { AliyunSms, ConsoleSms, TencentSms } from "@zhongbao/adapter-sms"
+import { AliyunSms, ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Dispatcher, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -31,19 +31,11 @@ const persistence = (config: ServerConfig) =>
     ? PgPersistence.layerConfig({ schema: config.schema })
     : PgPersistence.layerEmbedded({ dataDir: config.dataDir, schema: config.schema })
 
-/** The HTTP client of the SMS providers, loaded only when one is configured. */
-const httpClient = Layer.unwrapEffect(
-  Effect.map(
-    Effect.promise(() => import("@effect/platform-node/NodeHttpClient")),
-    (NodeHttpClient) => NodeHttpClient.layerUndici
-  )
-)
-
 const sms = (config: ServerConfig) =>
   config.smsProvider === "aliyun"
-    ? AliyunSms.layerConfig().pipe(Layer.provide(httpClient))
+    ? AliyunSms.layerConfig().pipe(Layer.provide(Transport.layerNode()))
     : config.smsProvider === "tencent"
-      ? TencentSms.layerConfig().pipe(Layer.provide(httpClient))
+      ? TencentSms.layerConfig().pipe(Layer.provide(Transport.layerNode()))
       : ConsoleSms.layer
 
 /** Every service the server runs, over the configured database and SMS provider. */

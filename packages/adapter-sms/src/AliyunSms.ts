@@ -1,7 +1,8 @@
 /**
  * Core's `SmsSender` over Aliyun (阿里云短信服务) SendSms, API version
- * `2017-05-25`, signed with signature V3 (`ACS3-HMAC-SHA256`), through
- * @effect/platform's `HttpClient`.
+ * `2017-05-25`, signed with signature V3 (`ACS3-HMAC-SHA256`), through the
+ * `Transport` in context (`Transport.layerNode`, or `Transport.layerHttpClient` over
+ * an @effect/platform `HttpClient`).
  *
  * Each request: the number is normalised (an invalid one is answered `Permanent`
  * without a request), the per-number throttle is consulted, then one
@@ -11,14 +12,12 @@
  * echoed in delivery receipts) in the signed query string, as Aliyun's own SDK
  * sends them; the body is empty. The reply is classified by `Classify.aliyun`.
  *
- * The HTTP client's own tracing is turned off for these requests (its span would
- * record the full URL, number and parameters included); the sender opens a span
- * `AliyunSms.send` with the template and message ids instead.
+ * The sender opens a span `AliyunSms.send` with the template and message ids; the
+ * transport records none (an `HttpClient`'s span would record the full URL, number
+ * and parameters included).
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { SmsSender } from "@zhongbao/core"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
@@ -35,6 +34,7 @@ import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
 import { deliver, logResult } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
+import * as Transport from "./Transport.js"
 
 /**
  * The signature algorithm's name.
@@ -221,69 +221,74 @@ export const endpointFor = (region: string): string =>
 type Sender = Context.Tag.Service<SmsSender.SmsSender>
 
 /**
- * A sender over the `HttpClient` in context, throttled.
+ * A sender over the `Transport` in context, throttled.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<Sender, never, HttpClient.HttpClient> =>
+export const make = (options: Options): Effect.Effect<Sender, never, Transport.Transport> =>
   Effect.gen(function* () {
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const transport = yield* Transport.Transport
     const url = yield* Effect.try(
       () => new URL(options.endpoint ?? endpointFor(options.region ?? defaultRegion))
     ).pipe(Effect.orElse(() => Effect.dieMessage("AliyunSms: the endpoint is not a URL")))
-    const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+    const timeoutMillis = Duration.toMillis(Duration.decode(options.timeout ?? defaultTimeout))
 
-    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
-      Effect.gen(function* () {
-        const phone = Phone.normalize(request.phone)
-        if (Either.isLeft(phone)) {
-          const refused = SmsSender.SendResult.Permanent({ reason: `aliyun not called: ${phone.left}` })
-          yield* logResult("aliyun", request, request.phone, refused)
-          return refused
-        }
-        const query: Record<string, string> = {
-          PhoneNumbers: Phone.toAliyun(phone.right),
-          SignName: options.signName,
-          TemplateCode: request.templateId,
-          OutId: request.messageId
-        }
-        if (Object.keys(request.params).length > 0) query.TemplateParam = JSON.stringify(request.params)
-        const signed = sign({
-          method: "POST",
-          host: url.host,
-          path: url.pathname,
-          query,
-          body: "",
-          action: api.action,
-          version: api.version,
-          date: formatDate(yield* Clock.currentTimeMillis),
-          nonce: nonce(),
-          accessKeyId: options.accessKeyId,
-          accessKeySecret: options.accessKeySecret
-        })
-        const httpRequest = HttpClientRequest.post(`${url.origin}${url.pathname}?${signed.queryString}`).pipe(
-          HttpClientRequest.setHeaders(signed.headers),
-          HttpClientRequest.acceptJson
-        )
-        return yield* deliver("aliyun", client, httpRequest, timeout, request, phone.right, (reply, now) =>
-          Classify.aliyun(reply.status, reply.body, now)
-        )
-      }).pipe(
-        Effect.withSpan("AliyunSms.send", {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: {
-            "sms.provider": "aliyun",
-            "sms.template_id": request.templateId,
-            "sms.message_id": request.messageId
-          }
-        })
+    const call = (request: SmsSender.SmsRequest, phone: string, nowMillis: number) => {
+      const query: Record<string, string> = {
+        PhoneNumbers: Phone.toAliyun(phone),
+        SignName: options.signName,
+        TemplateCode: request.templateId,
+        OutId: request.messageId
+      }
+      if (Object.keys(request.params).length > 0) query.TemplateParam = JSON.stringify(request.params)
+      const signed = sign({
+        method: "POST",
+        host: url.host,
+        path: url.pathname,
+        query,
+        body: "",
+        action: api.action,
+        version: api.version,
+        date: formatDate(nowMillis),
+        nonce: nonce(),
+        accessKeyId: options.accessKeyId,
+        accessKeySecret: options.accessKeySecret
+      })
+      const httpRequest: Transport.Request = {
+        url: `${url.origin}${url.pathname}?${signed.queryString}`,
+        headers: { ...signed.headers, accept: "application/json" },
+        body: ""
+      }
+      return deliver("aliyun", transport, httpRequest, timeoutMillis, request, phone, (reply, now) =>
+        Classify.aliyun(reply.status, reply.body, now)
       )
+    }
+
+    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> => {
+      const phone = Phone.normalize(request.phone)
+      const sent = Either.isLeft(phone)
+        ? refuse(request, `aliyun not called: ${phone.left}`)
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => call(request, phone.right, now))
+      return Effect.withSpan(sent, "AliyunSms.send", {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: {
+          "sms.provider": "aliyun",
+          "sms.template_id": request.templateId,
+          "sms.message_id": request.messageId
+        }
+      })
+    }
 
     const raw = SmsSender.SmsSender.of({ send })
     return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
   })
+
+const refuse = (request: SmsSender.SmsRequest, reason: string) => {
+  const refused = SmsSender.SendResult.Permanent({ reason })
+  return Effect.as(logResult("aliyun", request, request.phone, refused), refused)
+}
 
 /**
  * Settings from the environment: `ALIYUN_SMS_ACCESS_KEY_ID`,
@@ -313,7 +318,7 @@ export const config: Config.Config<Options> = Config.all({
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<SmsSender.SmsSender, never, HttpClient.HttpClient> =>
+export const layer = (options: Options): Layer.Layer<SmsSender.SmsSender, never, Transport.Transport> =>
   Layer.effect(SmsSender.SmsSender, make(options))
 
 /**
@@ -325,5 +330,5 @@ export const layer = (options: Options): Layer.Layer<SmsSender.SmsSender, never,
  */
 export const layerConfig = (
   settings: Config.Config<Options> = config
-): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, Transport.Transport> =>
   Layer.effect(SmsSender.SmsSender, Effect.flatMap(settings, make))

@@ -1,7 +1,8 @@
 /**
  * Core's `SmsSender` over Tencent Cloud (腾讯云短信) SendSms, API 3.0 version
- * `2021-01-11`, signed with `TC3-HMAC-SHA256`, through @effect/platform's
- * `HttpClient`.
+ * `2021-01-11`, signed with `TC3-HMAC-SHA256`, through the `Transport` in context
+ * (`Transport.layerNode`, or `Transport.layerHttpClient` over an @effect/platform
+ * `HttpClient`).
  *
  * Each request: the number is normalised to E.164 (an invalid one is answered
  * `Permanent` without a request), the per-number throttle is consulted, then one
@@ -22,8 +23,6 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Settings, SmsSender } from "@zhongbao/core"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
@@ -40,6 +39,7 @@ import { hmacSha256, sha256Hex } from "./internal/crypto.js"
 import { deliver, logResult } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
+import * as Transport from "./Transport.js"
 
 /**
  * The signature algorithm's name.
@@ -199,7 +199,7 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(5)
 type Sender = Context.Tag.Service<SmsSender.SmsSender>
 
 /**
- * A sender over the `HttpClient` in context with the given template orders,
+ * A sender over the `Transport` in context with the given template orders,
  * throttled.
  *
  * @since 0.1.0
@@ -208,75 +208,89 @@ type Sender = Context.Tag.Service<SmsSender.SmsSender>
 export const make = (
   options: Options,
   templates: Templates
-): Effect.Effect<Sender, never, HttpClient.HttpClient> =>
+): Effect.Effect<Sender, never, Transport.Transport> =>
   Effect.gen(function* () {
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
+    const transport = yield* Transport.Transport
     const url = yield* Effect.try(() => new URL(options.endpoint ?? defaultEndpoint)).pipe(
       Effect.orElse(() => Effect.dieMessage("TencentSms: the endpoint is not a URL"))
     )
-    const timeout = Duration.decode(options.timeout ?? defaultTimeout)
+    const timeoutMillis = Duration.toMillis(Duration.decode(options.timeout ?? defaultTimeout))
     const region = options.region ?? defaultRegion
 
-    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
-      Effect.gen(function* () {
-        const phone = Phone.normalize(request.phone)
-        if (Either.isLeft(phone)) {
-          const refused = SmsSender.SendResult.Permanent({ reason: `tencent not called: ${phone.left}` })
-          yield* logResult("tencent", request, request.phone, refused)
-          return refused
-        }
-        const order = templates.get(request.templateId)
-        if (order === undefined) {
-          const refused = SmsSender.SendResult.Configuration({
-            reason: `tencent not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`
-          })
-          yield* logResult("tencent", request, phone.right, refused)
-          return refused
-        }
-        const payload = JSON.stringify({
-          PhoneNumberSet: [phone.right],
-          SmsSdkAppId: options.sdkAppId,
-          SignName: options.signName,
-          TemplateId: request.templateId,
-          TemplateParamSet: order.map((name) => request.params[name] ?? ""),
-          SessionContext: request.messageId
-        })
-        const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        const signed = sign({
-          host: url.host,
-          payload,
-          timestamp,
-          secretId: options.secretId,
-          secretKey: options.secretKey
-        })
-        const httpRequest = HttpClientRequest.post(url.toString()).pipe(
-          HttpClientRequest.setHeaders({
-            authorization: signed.authorization,
-            "x-tc-action": api.action,
-            "x-tc-version": api.version,
-            "x-tc-timestamp": String(timestamp),
-            "x-tc-region": region
-          }),
-          HttpClientRequest.bodyText(payload, contentType)
-        )
-        return yield* deliver("tencent", client, httpRequest, timeout, request, phone.right, (reply, now) =>
-          Classify.tencent(reply.status, reply.body, phone.right, now)
-        )
-      }).pipe(
-        Effect.withSpan("TencentSms.send", {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: {
-            "sms.provider": "tencent",
-            "sms.template_id": request.templateId,
-            "sms.message_id": request.messageId
-          }
-        })
+    const call = (
+      request: SmsSender.SmsRequest,
+      phone: string,
+      order: ReadonlyArray<string>,
+      nowMillis: number
+    ) => {
+      const payload = JSON.stringify({
+        PhoneNumberSet: [phone],
+        SmsSdkAppId: options.sdkAppId,
+        SignName: options.signName,
+        TemplateId: request.templateId,
+        TemplateParamSet: order.map((name) => request.params[name] ?? ""),
+        SessionContext: request.messageId
+      })
+      const timestamp = Math.floor(nowMillis / 1000)
+      const signed = sign({
+        host: url.host,
+        payload,
+        timestamp,
+        secretId: options.secretId,
+        secretKey: options.secretKey
+      })
+      const httpRequest: Transport.Request = {
+        url: url.toString(),
+        headers: {
+          authorization: signed.authorization,
+          "content-type": contentType,
+          "x-tc-action": api.action,
+          "x-tc-version": api.version,
+          "x-tc-timestamp": String(timestamp),
+          "x-tc-region": region
+        },
+        body: payload
+      }
+      return deliver("tencent", transport, httpRequest, timeoutMillis, request, phone, (reply, now) =>
+        Classify.tencent(reply.status, reply.body, phone, now)
       )
+    }
+
+    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> => {
+      const phone = Phone.normalize(request.phone)
+      const order = templates.get(request.templateId)
+      const sent = Either.isLeft(phone)
+        ? refuse(
+            request,
+            request.phone,
+            SmsSender.SendResult.Permanent({ reason: `tencent not called: ${phone.left}` })
+          )
+        : order === undefined
+          ? refuse(
+              request,
+              phone.right,
+              SmsSender.SendResult.Configuration({
+                reason: `tencent not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`
+              })
+            )
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => call(request, phone.right, order, now))
+      return Effect.withSpan(sent, "TencentSms.send", {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: {
+          "sms.provider": "tencent",
+          "sms.template_id": request.templateId,
+          "sms.message_id": request.messageId
+        }
+      })
+    }
 
     const raw = SmsSender.SmsSender.of({ send })
     return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
   })
+
+const refuse = (request: SmsSender.SmsRequest, phone: string, refused: SmsSender.SendResult) =>
+  Effect.as(logResult("tencent", request, phone, refused), refused)
 
 /**
  * Settings from the environment: `TENCENT_SMS_SECRET_ID`,
@@ -322,7 +336,7 @@ const fromSettings = (options: Options) =>
  */
 export const layer = (
   options: Options
-): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, HttpClient.HttpClient | Settings.Settings> =>
+): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, Transport.Transport | Settings.Settings> =>
   Layer.effect(SmsSender.SmsSender, fromSettings(options))
 
 /**
@@ -334,5 +348,5 @@ export const layer = (
  */
 export const layerConfig = (
   settings: Config.Config<Options> = config
-): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, HttpClient.HttpClient | Settings.Settings> =>
+): Layer.Layer<SmsSender.SmsSender, ConfigError.ConfigError, Transport.Transport | Settings.Settings> =>
   Layer.effect(SmsSender.SmsSender, Effect.flatMap(settings, fromSettings))

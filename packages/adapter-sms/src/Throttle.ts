@@ -158,27 +158,28 @@ export const wrap =
   (throttle: Throttle) =>
   (sender: Sender): Sender =>
     SmsSender.SmsSender.of({
-      send: (request) =>
-        Effect.gen(function* () {
-          const phone = Phone.normalize(request.phone)
-          if (Either.isLeft(phone)) return yield* sender.send(request)
-          const decision = yield* throttle.take(phone.right)
-          if (decision._tag === "Denied") {
-            yield* Effect.logDebug("sms throttled", {
-              to: Member.maskPhone(phone.right),
-              templateId: request.templateId,
-              messageId: request.messageId,
-              retryAfterMillis: decision.retryAfterMillis
-            })
-            return SmsSender.SendResult.RetryLater({
-              reason: "throttled: per-number limit of this sender reached",
-              retryAfterMillis: decision.retryAfterMillis
-            })
-          }
-          const result = yield* sender.send(request)
-          if (givesBack.has(result._tag)) yield* decision.release
-          return result
-        })
+      send: (request) => {
+        const phone = Phone.normalize(request.phone)
+        if (Either.isLeft(phone)) return sender.send(request)
+        return Effect.flatMap(throttle.take(phone.right), (decision) =>
+          decision._tag === "Denied"
+            ? Effect.as(
+                Effect.logDebug("sms throttled", {
+                  to: Member.maskPhone(phone.right),
+                  templateId: request.templateId,
+                  messageId: request.messageId,
+                  retryAfterMillis: decision.retryAfterMillis
+                }),
+                SmsSender.SendResult.RetryLater({
+                  reason: "throttled: per-number limit of this sender reached",
+                  retryAfterMillis: decision.retryAfterMillis
+                })
+              )
+            : Effect.flatMap(sender.send(request), (result) =>
+                givesBack.has(result._tag) ? Effect.as(decision.release, result) : Effect.succeed(result)
+              )
+        )
+      }
     })
 
 /**

@@ -5,10 +5,10 @@
  * scripted replies replay throttling, invalid numbers, account errors and
  * outages.
  */
-import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { FetchHttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { AliyunSms } from "@zhongbao/adapter-sms"
+import { AliyunSms, Transport } from "@zhongbao/adapter-sms"
 import { SmsSender } from "@zhongbao/core"
 import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
 import { aliyun, keyId, paramsOf, secret } from "./support/FakeAliyun.js"
@@ -40,14 +40,22 @@ const options = (endpoint: string, overrides: Partial<AliyunSms.Options> = {}): 
 
 const setup = (
   overrides: Partial<AliyunSms.Options> = {},
-  client: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layerUndici
+  transport: Layer.Layer<Transport.Transport> = Transport.layerNode()
 ) =>
   Effect.gen(function* () {
     const fake = yield* Fake.start(aliyun())
-    const http = yield* Layer.build(client)
-    const sender = yield* AliyunSms.make(options(fake.url, overrides)).pipe(Effect.provide(http))
+    const built = yield* Layer.build(transport)
+    const sender = yield* AliyunSms.make(options(fake.url, overrides)).pipe(Effect.provide(built))
     return { fake, sender }
   })
+
+/** The node transport, and the HttpClient adapter over each of @effect/platform's clients. */
+const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [
+  ["node", Transport.layerNode()],
+  ["HttpClient: undici", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layerUndici))],
+  ["HttpClient: node:http", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layer))],
+  ["HttpClient: fetch", Transport.layerHttpClient.pipe(Layer.provide(FetchHttpClient.layer))]
+]
 
 const tagOf = (result: SmsSender.SendResult) => result._tag
 
@@ -311,14 +319,10 @@ describe("AliyunSms", () => {
     })
   )
 
-  for (const [name, client] of [
-    ["undici", NodeHttpClient.layerUndici],
-    ["node:http", NodeHttpClient.layer],
-    ["fetch", FetchHttpClient.layer]
-  ] as const) {
+  for (const [name, transport] of transports) {
     it.scopedLive(`R64: a connection dropped after the request was read → Unknown (${name})`, () =>
       Effect.gen(function* () {
-        const { fake, sender } = yield* setup({}, client)
+        const { fake, sender } = yield* setup({}, transport)
         fake.script.push(Fake.drop)
         const result = yield* sender.send(message())
         assert.strictEqual(result._tag, "Unknown")
@@ -329,8 +333,8 @@ describe("AliyunSms", () => {
     it.scopedLive(`R64: a refused connection sent nothing → RetryLater (${name})`, () =>
       Effect.gen(function* () {
         const port = yield* Fake.closedPort
-        const http = yield* Layer.build(client)
-        const sender = yield* AliyunSms.make(options(`http://127.0.0.1:${port}/`)).pipe(Effect.provide(http))
+        const built = yield* Layer.build(transport)
+        const sender = yield* AliyunSms.make(options(`http://127.0.0.1:${port}/`)).pipe(Effect.provide(built))
         const result = yield* sender.send(message())
         assert.strictEqual(result._tag, "RetryLater")
         assert.include((result as { reason: string }).reason, "ECONNREFUSED")
@@ -433,7 +437,7 @@ describe("AliyunSms", () => {
       assert.strictEqual(config.region, "cn-hangzhou")
       assert.deepStrictEqual(config.throttle?.windows[0], { limit: 2, windowMillis: 30_000 })
       const layer = AliyunSms.layerConfig().pipe(
-        Layer.provide(Layer.merge(NodeHttpClient.layerUndici, Layer.setConfigProvider(provider)))
+        Layer.provide(Layer.merge(Transport.layerNode(), Layer.setConfigProvider(provider)))
       )
       const sender = yield* Effect.map(Layer.build(layer), Context.get(SmsSender.SmsSender))
       assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")

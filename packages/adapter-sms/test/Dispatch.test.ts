@@ -1,9 +1,8 @@
 /**
  * The senders under core's dispatcher: the composition the README shows.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConsoleSms, TencentSms } from "@zhongbao/adapter-sms"
+import { ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Dispatcher, type Ids, Persistence, PersistenceMemory, Settings, Zhongbao } from "@zhongbao/core"
 import { ConfigProvider, DateTime, Effect, Layer } from "effect"
 import * as Logs from "./support/Logs.js"
@@ -45,8 +44,8 @@ describe("with core's dispatcher", () => {
     }
   )
 
-  it("R64: a production composition type-checks: Tencent from Config, settings and an HTTP client", () => {
-    const sms = TencentSms.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+  it("R64: a production composition type-checks: Tencent from Config, settings and a transport", () => {
+    const sms = TencentSms.layerConfig().pipe(Layer.provide(Transport.layerNode()))
     const workers = Zhongbao.layerWorkers.pipe(
       Layer.provide(sms),
       Layer.provide(Layer.merge(PersistenceMemory.layerMemory, Settings.layerDefault))

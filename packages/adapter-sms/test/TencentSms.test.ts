@@ -5,10 +5,8 @@
  * with `AuthFailure.SignatureFailure`; scripted replies replay per-number
  * failures inside HTTP 200, request errors and outages.
  */
-import type { HttpClient } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Classify, TencentSms } from "@zhongbao/adapter-sms"
+import { Classify, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Settings, SmsSender } from "@zhongbao/core"
 import { ConfigProvider, Context, Effect, Either, Exit, Layer, Redacted } from "effect"
 import { createHash, createHmac, randomUUID } from "node:crypto"
@@ -165,12 +163,12 @@ const options = (endpoint: string, overrides: Partial<TencentSms.Options> = {}):
 
 const setup = (
   overrides: Partial<TencentSms.Options> = {},
-  client: Layer.Layer<HttpClient.HttpClient> = NodeHttpClient.layer
+  transport: Layer.Layer<Transport.Transport> = Transport.layerNode()
 ) =>
   Effect.gen(function* () {
     const fake = yield* Fake.start(tencent)
-    const http = yield* Layer.build(client)
-    const sender = yield* TencentSms.make(options(fake.url, overrides), templates).pipe(Effect.provide(http))
+    const built = yield* Layer.build(transport)
+    const sender = yield* TencentSms.make(options(fake.url, overrides), templates).pipe(Effect.provide(built))
     return { fake, sender }
   })
 
@@ -461,7 +459,7 @@ describe("TencentSms", () => {
       })
       const layer = TencentSms.layerConfig().pipe(
         Layer.provide(
-          Layer.mergeAll(NodeHttpClient.layer, Layer.orDie(settings), Layer.setConfigProvider(provider))
+          Layer.mergeAll(Transport.layerNode(), Layer.orDie(settings), Layer.setConfigProvider(provider))
         )
       )
       const sender = yield* Effect.map(Layer.build(layer), Context.get(SmsSender.SmsSender))
@@ -499,7 +497,7 @@ describe("TencentSms", () => {
         Either.left("4001")
       )
       const layer = TencentSms.layer(options("http://127.0.0.1:9/")).pipe(
-        Layer.provide(Layer.merge(NodeHttpClient.layer, Layer.orDie(settings)))
+        Layer.provide(Layer.merge(Transport.layerNode(), Layer.orDie(settings)))
       )
       const exit = yield* Effect.exit(Effect.scoped(Layer.build(layer)))
       assert.isTrue(Exit.isFailure(exit))

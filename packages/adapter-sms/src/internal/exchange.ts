@@ -1,12 +1,10 @@
-import type * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Member, SmsSender } from "@zhongbao/core"
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Classify from "../Classify.js"
+import type * as Transport from "../Transport.js"
 
 const Result = SmsSender.SendResult
 
@@ -26,74 +24,40 @@ const parse = (text: string): unknown => {
 
 /**
  * @internal
- * `self`, or `onTimeout()` once `millis` have passed without its answer; `self` is
- * then interrupted. Cheaper than `Effect.timeout` (which forks `self` and a sleep,
- * races them and joins the winner's fiber refs): one fork and one timer, and the
- * answer arrives as the forked fiber's exit. Interrupting the caller interrupts
- * `self`. The timer is a real one (`setTimeout`), not effect's `Clock`: a
- * provider answers in real time.
- */
-export const timeoutTo = <A, E>(
-  self: Effect.Effect<A, E>,
-  millis: number,
-  onTimeout: () => A
-): Effect.Effect<A, E> =>
-  Effect.flatMap(Effect.forkDaemon(self), (fiber) =>
-    Effect.async<A, E>((resume) => {
-      const timer = setTimeout(() => {
-        fiber.unsafeInterruptAsFork(fiber.id())
-        resume(Effect.sync(onTimeout))
-      }, millis)
-      fiber.addObserver((exit) => {
-        clearTimeout(timer)
-        resume(exit)
-      })
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        fiber.unsafeInterruptAsFork(fiber.id())
-      })
-    })
-  )
-
-/**
- * @internal
- * Sends one request with a timeout. Failures become results: a timeout or a
- * failure after the request may have been written is `Unknown`, a connection
- * that was never made is `RetryLater`, an unreadable body is `Unknown` after a
- * success status and `RetryLater` after a 5xx. Interruption passes through.
+ * Sends one request through the transport. Failures become results: a timeout or a
+ * failure after the request may have been written is `Unknown`, a connection that
+ * was never made is `RetryLater`, an unreadable body is `Unknown` after a success
+ * status and `RetryLater` after a 5xx, a request that could not be built is
+ * `Configuration`. Interruption passes through.
  */
 export const exchange = (
   provider: "aliyun" | "tencent",
-  client: HttpClient.HttpClient,
-  request: HttpClientRequest.HttpClientRequest,
-  timeout: Duration.Duration
+  transport: Transport.Transport["Type"],
+  request: Transport.Request,
+  timeoutMillis: number
 ): Effect.Effect<Either.Either<Reply, SmsSender.SendResult>> =>
-  timeoutTo(
-    Effect.gen(function* () {
-      const response = yield* client.execute(request)
-      const text = yield* Effect.either(response.text)
-      if (Either.isLeft(text)) {
-        return Either.left(
-          Classify.httpStatus(provider, response.status) ??
-            Classify.transport(provider, text.left.cause ?? text.left)
-        )
-      }
-      return Either.right<Reply>({ status: response.status, body: parse(text.right) })
-    }).pipe(
-      Effect.catchAll((error) =>
-        Effect.succeed(
-          Either.left(
-            error._tag === "RequestError" && error.reason !== "Transport"
-              ? Result.Configuration({ reason: `${provider} request could not be built: ${error.reason}` })
-              : Classify.transport(provider, error.cause ?? error)
-          )
-        )
-      ),
-      Effect.catchAllDefect((defect) => Effect.succeed(Either.left(Classify.transport(provider, defect))))
-    ),
-    Duration.toMillis(timeout),
-    () => Either.left(Classify.timeout(provider, timeout))
-  )
+  Effect.match(transport.post(request, timeoutMillis), {
+    onSuccess: (reply) => Either.right<Reply>({ status: reply.status, body: parse(reply.body) }),
+    onFailure: (error) => Either.left(failure(provider, error, timeoutMillis))
+  })
+
+const failure = (
+  provider: "aliyun" | "tencent",
+  error: Transport.TransportError,
+  timeoutMillis: number
+): SmsSender.SendResult => {
+  switch (error.reason) {
+    case "Timeout":
+      return Classify.timeout(provider, timeoutMillis)
+    case "Request":
+      return Result.Configuration({ reason: `${provider} request could not be built` })
+    case "Transport":
+      return (
+        (error.status === undefined ? undefined : Classify.httpStatus(provider, error.status)) ??
+        Classify.transport(provider, error.cause ?? error)
+      )
+  }
+}
 
 /**
  * @internal
@@ -148,16 +112,18 @@ export const logResult = (
  */
 export const deliver = (
   provider: "aliyun" | "tencent",
-  client: HttpClient.HttpClient,
-  httpRequest: HttpClientRequest.HttpClientRequest,
-  timeout: Duration.Duration,
+  transport: Transport.Transport["Type"],
+  httpRequest: Transport.Request,
+  timeoutMillis: number,
   request: SmsSender.SmsRequest,
   phone: string,
   classify: (reply: Reply, nowMillis: number) => SmsSender.SendResult
 ): Effect.Effect<SmsSender.SendResult> =>
-  Effect.gen(function* () {
-    const reply = yield* exchange(provider, client, httpRequest, timeout)
-    const result = Either.isLeft(reply) ? reply.left : classify(reply.right, yield* Clock.currentTimeMillis)
-    yield* logResult(provider, request, phone, result)
-    return result
-  })
+  Effect.flatMap(exchange(provider, transport, httpRequest, timeoutMillis), (reply) =>
+    Effect.flatMap(
+      Either.isLeft(reply)
+        ? Effect.succeed(reply.left)
+        : Effect.map(Clock.currentTimeMillis, (now) => classify(reply.right, now)),
+      (result) => Effect.as(logResult(provider, request, phone, result), result)
+    )
+  )

@@ -1,0 +1,296 @@
+/**
+ * How a sender reaches its provider: one `POST` with a text body, answered by a
+ * status and a text body, within a timeout. `AliyunSms` and `TencentSms` need a
+ * `Transport`; two are given:
+ *
+ * - {@link layerNode}: `node:http`/`node:https` with keep-alive agents. It is the
+ *   one to use on Node: one callback-driven request per message, no more.
+ * - {@link layerHttpClient}: over the @effect/platform `HttpClient` in context, for
+ *   a host that routes its traffic through one (a proxy, a custom dispatcher, a
+ *   runtime other than Node).
+ *
+ * Why a port of our own instead of `HttpClient` directly: the outbox sends every
+ * message through it, and measured per message (issue 8's P4, a sender against the
+ * local fake provider, 64 at a time) the `HttpClient` path with its fork for the
+ * timeout cost about twice the CPU of a plain `node:http` request. The port keeps
+ * what a sender needs (status, body, timeout, interruption) and nothing else, so
+ * either can stand behind it.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as Https from "node:https"
+
+/**
+ * A request to a provider: always `POST`. `headers` are sent as given (names in
+ * lower case); `content-length` is the transport's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/**
+ * A provider's reply: its status and its body as UTF-8 text.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reply {
+  readonly status: number
+  readonly body: string
+}
+
+/**
+ * Why no reply came:
+ *
+ * - `Request`: the request could not be built (a bad URL or header); nothing was sent.
+ * - `Transport`: the connection failed; `cause` carries the error (its `code`,
+ *   `ECONNREFUSED` …, tells whether anything was sent), `status` the reply's status
+ *   when the failure came while reading its body.
+ * - `Timeout`: no complete reply within the timeout; the request was aborted.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly reason: "Request" | "Transport" | "Timeout"
+  readonly status?: number | undefined
+  readonly cause?: unknown
+}> {}
+
+/**
+ * The port. `post` sends one request and fails with {@link TransportError} when no
+ * complete reply arrives within `timeoutMillis`; interrupting it aborts the request.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Transport extends Context.Tag("@zhongbao/adapter-sms/Transport")<
+  Transport,
+  {
+    readonly post: (request: Request, timeoutMillis: number) => Effect.Effect<Reply, TransportError>
+  }
+>() {}
+
+/**
+ * Options of {@link makeNode}: the most sockets open to one provider host
+ * (default 64, the dispatcher's default concurrency is 16), how long an idle
+ * socket is kept (default 4 s, below the usual 5 s of servers, so a socket the
+ * server is about to close is not reused), and the largest reply body read
+ * (default 1 MiB; a provider's reply is a few hundred bytes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NodeOptions {
+  readonly maxSockets?: number | undefined
+  readonly idleMillis?: number | undefined
+  readonly maxReplyBytes?: number | undefined
+}
+
+const replyTooLarge = (max: number) =>
+  Object.assign(new Error(`the reply is over ${max} bytes`), { code: "REPLY_TOO_LARGE" })
+
+/**
+ * A transport over `node:http` and `node:https` with keep-alive agents, destroyed
+ * with the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeNode = (
+  options: NodeOptions = {}
+): Effect.Effect<Context.Tag.Service<Transport>, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const agentOptions = {
+          keepAlive: true,
+          maxSockets: options.maxSockets ?? 64,
+          timeout: options.idleMillis ?? 4_000
+        }
+        return { http: new Http.Agent(agentOptions), https: new Https.Agent(agentOptions) }
+      }),
+      (agents) =>
+        Effect.sync(() => {
+          agents.http.destroy()
+          agents.https.destroy()
+        })
+    ),
+    (agents) => {
+      const maxReplyBytes = options.maxReplyBytes ?? 1024 * 1024
+      const post = (request: Request, timeoutMillis: number) =>
+        Effect.async<Reply, TransportError>((resume) => {
+          let settled = false
+          let client: Http.ClientRequest | undefined
+          const finish = (result: Effect.Effect<Reply, TransportError>) => {
+            if (settled) return
+            settled = true
+            clearTimeout(timer)
+            resume(result)
+          }
+          const fail = (reason: TransportError["reason"], cause: unknown, status?: number) =>
+            finish(Effect.fail(new TransportError({ reason, cause, status })))
+          const timer = setTimeout(() => {
+            fail("Timeout", undefined)
+            client?.destroy()
+          }, timeoutMillis)
+          try {
+            const url = new URL(request.url)
+            const https = url.protocol === "https:"
+            if (!https && url.protocol !== "http:") throw new TypeError(`not an http(s) URL: ${url.protocol}`)
+            const body = Buffer.from(request.body, "utf8")
+            client = (https ? Https.request : Http.request)(
+              url,
+              {
+                method: "POST",
+                agent: https ? agents.https : agents.http,
+                headers: { ...request.headers, "content-length": String(body.length) }
+              },
+              (response) => {
+                const status = response.statusCode ?? 0
+                const chunks: Array<Buffer> = []
+                let size = 0
+                response.on("data", (chunk: Buffer) => {
+                  size += chunk.length
+                  if (size > maxReplyBytes) {
+                    fail("Transport", replyTooLarge(maxReplyBytes), status)
+                    response.destroy()
+                    return
+                  }
+                  chunks.push(chunk)
+                })
+                response.on("end", () =>
+                  finish(Effect.succeed({ status, body: Buffer.concat(chunks, size).toString("utf8") }))
+                )
+                response.on("error", (error) => fail("Transport", error, status))
+                response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), status))
+              }
+            )
+          } catch (error) {
+            fail("Request", error)
+            return
+          }
+          client.on("error", (error) => fail("Transport", error))
+          client.end(request.body)
+          return Effect.sync(() => {
+            settled = true
+            clearTimeout(timer)
+            client?.destroy()
+          })
+        })
+      return Transport.of({ post })
+    }
+  )
+
+/**
+ * {@link makeNode} as a layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNode = (options: NodeOptions = {}): Layer.Layer<Transport> =>
+  Layer.scoped(Transport, makeNode(options))
+
+/**
+ * `self`, or `onTimeout()` once `millis` have passed without its answer; `self` is
+ * then interrupted. Cheaper than `Effect.timeout` (which forks `self` and a sleep,
+ * races them and joins the winner's fiber refs): one fork and one timer, and the
+ * answer arrives as the forked fiber's exit. Interrupting the caller interrupts
+ * `self`. The timer is a real one (`setTimeout`), not effect's `Clock`: a
+ * provider answers in real time.
+ */
+const timeoutTo = <A, E>(
+  self: Effect.Effect<A, E>,
+  millis: number,
+  onTimeout: () => E
+): Effect.Effect<A, E> =>
+  Effect.flatMap(Effect.forkDaemon(self), (fiber) =>
+    Effect.async<A, E>((resume) => {
+      const timer = setTimeout(() => {
+        fiber.unsafeInterruptAsFork(fiber.id())
+        resume(Effect.fail(onTimeout()))
+      }, millis)
+      fiber.addObserver((exit) => {
+        clearTimeout(timer)
+        resume(exit)
+      })
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        fiber.unsafeInterruptAsFork(fiber.id())
+      })
+    })
+  )
+
+/**
+ * A transport over an `HttpClient`. The client's own tracing is turned off for
+ * these requests (its span would record the full URL, number and parameters
+ * included). A request the client could not build is `Request`; any other client
+ * failure, or a defect, is `Transport`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromHttpClient = (client: HttpClient.HttpClient): Context.Tag.Service<Transport> => {
+  const untraced = client.pipe(HttpClient.withTracerDisabledWhen(() => true))
+  const post = (request: Request, timeoutMillis: number) =>
+    timeoutTo(
+      Effect.gen(function* () {
+        const contentType = request.headers["content-type"]
+        const { "content-type": _, ...headers } = request.headers
+        const response = yield* untraced.execute(
+          HttpClientRequest.post(request.url).pipe(
+            HttpClientRequest.setHeaders(headers),
+            HttpClientRequest.bodyText(request.body, contentType)
+          )
+        )
+        const body = yield* Effect.mapError(
+          response.text,
+          (error) =>
+            new TransportError({ reason: "Transport", status: response.status, cause: error.cause ?? error })
+        )
+        return { status: response.status, body }
+      }).pipe(
+        Effect.catchTags({
+          RequestError: (error) =>
+            Effect.fail(
+              new TransportError({
+                reason: error.reason === "Transport" ? "Transport" : "Request",
+                cause: error.cause ?? error
+              })
+            ),
+          ResponseError: (error) =>
+            Effect.fail(new TransportError({ reason: "Transport", cause: error.cause ?? error }))
+        }),
+        Effect.catchAllDefect((defect) =>
+          Effect.fail(new TransportError({ reason: "Transport", cause: defect }))
+        )
+      ),
+      timeoutMillis,
+      () => new TransportError({ reason: "Timeout" })
+    )
+  return Transport.of({ post })
+}
+
+/**
+ * {@link fromHttpClient} over the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttpClient: Layer.Layer<Transport, never, HttpClient.HttpClient> = Layer.effect(
+  Transport,
+  Effect.map(HttpClient.HttpClient, fromHttpClient)
+)

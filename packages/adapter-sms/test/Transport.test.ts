@@ -1,0 +1,209 @@
+/**
+ * The transports against a local server that records what reaches it: the node
+ * transport and the HttpClient adapter must send the same request and answer the
+ * same way (R64: a sender's outcome is classified from what the transport saw).
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Classify, Transport } from "@zhongbao/adapter-sms"
+import { Context, Effect, Either, Fiber, Layer, Schedule } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+
+interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A server answering each request with `answer`; it records requests, connections and closed requests. */
+const server = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse, body: string) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{
+      readonly server: Http.Server
+      readonly url: string
+      readonly seen: Array<Seen>
+      readonly state: { connections: number; closed: number }
+    }>((resume) => {
+      const seen: Array<Seen> = []
+      const state = { connections: 0, closed: 0 }
+      const s = Http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        req.on("data", (chunk: Buffer) => chunks.push(chunk))
+        req.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8")
+          seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body })
+          res.on("close", () => {
+            if (!res.writableFinished) state.closed += 1
+          })
+          answer(req, res, body)
+        })
+      })
+      s.on("connection", () => {
+        state.connections += 1
+      })
+      s.listen(0, "127.0.0.1", () =>
+        resume(
+          Effect.succeed({
+            server: s,
+            url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+            seen,
+            state
+          })
+        )
+      )
+    }),
+    ({ server: s }) =>
+      Effect.async<void>((resume) => {
+        s.closeAllConnections()
+        s.close(() => resume(Effect.void))
+      })
+  )
+
+const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [
+  ["node", Transport.layerNode()],
+  ["HttpClient: undici", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layerUndici))],
+  ["HttpClient: fetch", Transport.layerHttpClient.pipe(Layer.provide(FetchHttpClient.layer))]
+]
+
+const build = (layer: Layer.Layer<Transport.Transport>) =>
+  Effect.map(Layer.build(layer), Context.get(Transport.Transport))
+
+/** Waits until `check` holds, failing after 3 s. */
+const until = (check: () => boolean) =>
+  Effect.repeat(Effect.sync(check), { until: (done) => done, schedule: Schedule.spaced("10 millis") }).pipe(
+    Effect.timeoutFail({
+      duration: "3 seconds",
+      onTimeout: () => new Error("the condition did not hold in 3 s")
+    })
+  )
+
+const failureOf = <A>(result: Either.Either<A, Transport.TransportError>): Transport.TransportError => {
+  if (Either.isRight(result)) throw new Error("the request did not fail")
+  return result.left
+}
+
+describe("Transport", () => {
+  for (const [name, layer] of transports) {
+    it.scopedLive(
+      `R64: a POST carries its headers and body; the reply's status and body come back (${name})`,
+      () =>
+        Effect.gen(function* () {
+          const s = yield* server((_req, res, body) => {
+            res.writeHead(201, { "content-type": "application/json" })
+            res.end(JSON.stringify({ echoed: body.length, 中: "文" }))
+          })
+          const transport = yield* build(layer)
+          const reply = yield* transport.post(
+            {
+              url: `${s.url}/send?To=138&Sig=a%2Fb`,
+              headers: { "content-type": "application/json; charset=utf-8", "x-acs-action": "SendSms" },
+              body: '{"短信":1}'
+            },
+            2_000
+          )
+          assert.deepStrictEqual(reply, { status: 201, body: JSON.stringify({ echoed: 8, 中: "文" }) })
+          const [seen] = s.seen
+          assert.strictEqual(seen?.method, "POST")
+          assert.strictEqual(seen?.url, "/send?To=138&Sig=a%2Fb")
+          assert.strictEqual(seen?.headers["content-type"], "application/json; charset=utf-8")
+          assert.strictEqual(seen?.headers["x-acs-action"], "SendSms")
+          assert.strictEqual(seen?.headers["content-length"], String(Buffer.byteLength('{"短信":1}')))
+          assert.strictEqual(seen?.body, '{"短信":1}')
+        })
+    )
+
+    it.scopedLive(
+      `R64: no reply within the timeout fails with Timeout and the request is aborted (${name})`,
+      () =>
+        Effect.gen(function* () {
+          const s = yield* server(() => {})
+          const transport = yield* build(layer)
+          const started = Date.now()
+          const result = yield* Effect.either(transport.post({ url: s.url, headers: {}, body: "" }, 200))
+          assert.strictEqual(failureOf(result).reason, "Timeout")
+          assert.isBelow(Date.now() - started, 1_500)
+          yield* until(() => s.state.closed === 1)
+        })
+    )
+
+    it.scopedLive(`R64: a refused connection fails with Transport and its ECONNREFUSED (${name})`, () =>
+      Effect.gen(function* () {
+        const s = yield* server(() => {})
+        const url = s.url
+        yield* Effect.async<void>((resume) => {
+          s.server.close(() => resume(Effect.void))
+        })
+        const transport = yield* build(layer)
+        const result = yield* Effect.either(transport.post({ url, headers: {}, body: "" }, 2_000))
+        const error = failureOf(result)
+        assert.strictEqual(error.reason, "Transport")
+        assert.strictEqual(Classify.transport("aliyun", error.cause)._tag, "RetryLater")
+      })
+    )
+  }
+
+  it.scopedLive("R64: interrupting a request aborts it at the provider (node)", () =>
+    Effect.gen(function* () {
+      const s = yield* server(() => {})
+      const transport = yield* build(Transport.layerNode())
+      const fiber = yield* Effect.fork(transport.post({ url: s.url, headers: {}, body: "" }, 10_000))
+      yield* until(() => s.seen.length === 1)
+      yield* Fiber.interrupt(fiber)
+      yield* until(() => s.state.closed === 1)
+    })
+  )
+
+  it.scopedLive("R64: sequential requests reuse one kept-alive connection (node)", () =>
+    Effect.gen(function* () {
+      const s = yield* server((_req, res) => res.end("{}"))
+      const transport = yield* build(Transport.layerNode())
+      for (let i = 0; i < 5; i++) {
+        assert.strictEqual((yield* transport.post({ url: s.url, headers: {}, body: "x" }, 2_000)).status, 200)
+      }
+      assert.strictEqual(s.seen.length, 5)
+      assert.strictEqual(s.state.connections, 1)
+    })
+  )
+
+  it.scopedLive(
+    "R64: a reply body over the limit fails with Transport, its status and REPLY_TOO_LARGE (node)",
+    () =>
+      Effect.gen(function* () {
+        const s = yield* server((_req, res) => {
+          res.writeHead(200)
+          res.end("x".repeat(4_096))
+        })
+        const transport = yield* build(Transport.layerNode({ maxReplyBytes: 1_024 }))
+        const result = yield* Effect.either(transport.post({ url: s.url, headers: {}, body: "" }, 2_000))
+        const error = failureOf(result)
+        assert.strictEqual(error.reason, "Transport")
+        assert.strictEqual(error.status, 200)
+        assert.deepStrictEqual(codes(error.cause), ["REPLY_TOO_LARGE"])
+      })
+  )
+
+  it.scopedLive("R64: a request that cannot be built fails with Request and sends nothing (node)", () =>
+    Effect.gen(function* () {
+      const s = yield* server((_req, res) => res.end("{}"))
+      const transport = yield* build(Transport.layerNode())
+      for (const request of [
+        { url: "not a url", headers: {}, body: "" },
+        { url: "ftp://127.0.0.1/", headers: {}, body: "" },
+        { url: s.url, headers: { "x-bad": "line\nbreak" }, body: "" }
+      ]) {
+        const result = yield* Effect.either(transport.post(request, 2_000))
+        assert.strictEqual(failureOf(result).reason, "Request")
+      }
+      assert.strictEqual(s.seen.length, 0)
+    })
+  )
+})
+
+const codes = (cause: unknown): Array<string> => {
+  const code = (cause as { code?: unknown } | undefined)?.code
+  const nested = (cause as { cause?: unknown } | undefined)?.cause
+  return [...(typeof code === "string" ? [code] : []), ...(nested === undefined ? [] : codes(nested))]
+}
