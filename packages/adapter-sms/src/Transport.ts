@@ -29,8 +29,8 @@ import * as Http from "node:http"
 import * as Https from "node:https"
 
 /**
- * A request to a provider: always `POST`. `headers` are sent as given (names in
- * lower case); `content-length` is the transport's.
+ * A request to a provider: always `POST`. `headers` are sent as given; a
+ * `content-length` among them is replaced by the transport's own.
  *
  * @since 0.1.0
  * @category models
@@ -55,7 +55,9 @@ export interface Reply {
 /**
  * Why no reply came:
  *
- * - `Request`: the request could not be built (a bad URL or header); nothing was sent.
+ * - `Request`: the request could not be built (a bad URL, protocol or header); nothing
+ *   was sent. `cause` is the error, whose `code` (`ERR_INVALID_PROTOCOL` …) or
+ *   `HttpClient` `reason` (`InvalidUrl` …) names why.
  * - `Transport`: the connection failed; `cause` carries the error (its `code`,
  *   `ECONNREFUSED` …, tells whether anything was sent), `status` the reply's status
  *   when the failure came while reading its body.
@@ -87,9 +89,11 @@ export class Transport extends Context.Tag("@zhongbao/adapter-sms/Transport")<
 /**
  * Options of {@link makeNode}: the most sockets open to one provider host
  * (default 64, the dispatcher's default concurrency is 16), how long an idle
- * socket is kept (default 4 s, below the usual 5 s of servers, so a socket the
- * server is about to close is not reused), and the largest reply body read
- * (default 1 MiB; a provider's reply is a few hundred bytes).
+ * socket is kept (default 4 s, below the 5 s many servers keep one: this narrows,
+ * without closing, the race where a reused socket is reset by the server as a
+ * request goes out; such a reset is a `Transport` failure the senders classify
+ * `Unknown`), and the largest reply body read (default 1 MiB; a provider's reply is
+ * a few hundred bytes).
  *
  * @since 0.1.0
  * @category models
@@ -135,6 +139,7 @@ export const makeNode = (
         Effect.async<Reply, TransportError>((resume) => {
           let settled = false
           let client: Http.ClientRequest | undefined
+          let status: number | undefined
           const finish = (result: Effect.Effect<Reply, TransportError>) => {
             if (settled) return
             settled = true
@@ -150,41 +155,54 @@ export const makeNode = (
           try {
             const url = new URL(request.url)
             const https = url.protocol === "https:"
-            if (!https && url.protocol !== "http:") throw new TypeError(`not an http(s) URL: ${url.protocol}`)
+            if (!https && url.protocol !== "http:") {
+              throw Object.assign(new TypeError(`protocol "${url.protocol}" not supported`), {
+                code: "ERR_INVALID_PROTOCOL"
+              })
+            }
             const body = Buffer.from(request.body, "utf8")
+            const headers: Record<string, string> = {}
+            for (const [name, value] of Object.entries(request.headers)) {
+              if (name.toLowerCase() !== "content-length") headers[name] = value
+            }
+            headers["content-length"] = String(body.length)
             client = (https ? Https.request : Http.request)(
               url,
               {
                 method: "POST",
                 agent: https ? agents.https : agents.http,
-                headers: { ...request.headers, "content-length": String(body.length) }
+                headers
               },
               (response) => {
-                const status = response.statusCode ?? 0
+                const answered = response.statusCode ?? 0
+                status = answered
                 const chunks: Array<Buffer> = []
                 let size = 0
                 response.on("data", (chunk: Buffer) => {
                   size += chunk.length
                   if (size > maxReplyBytes) {
-                    fail("Transport", replyTooLarge(maxReplyBytes), status)
+                    fail("Transport", replyTooLarge(maxReplyBytes), answered)
                     response.destroy()
                     return
                   }
                   chunks.push(chunk)
                 })
                 response.on("end", () =>
-                  finish(Effect.succeed({ status, body: Buffer.concat(chunks, size).toString("utf8") }))
+                  finish(
+                    Effect.succeed({ status: answered, body: Buffer.concat(chunks, size).toString("utf8") })
+                  )
                 )
-                response.on("error", (error) => fail("Transport", error, status))
-                response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), status))
+                response.on("error", (error) => fail("Transport", error, answered))
+                response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), answered))
               }
             )
+            client.on("error", (error) => fail("Transport", error, status))
+            client.end(body)
           } catch (error) {
             fail("Request", error)
+            client?.destroy()
             return
           }
-          client.on("error", (error) => fail("Transport", error))
-          client.end(request.body)
           return Effect.sync(() => {
             settled = true
             clearTimeout(timer)
@@ -248,13 +266,18 @@ export const fromHttpClient = (client: HttpClient.HttpClient): Context.Tag.Servi
   const post = (request: Request, timeoutMillis: number) =>
     timeoutTo(
       Effect.gen(function* () {
-        const contentType = request.headers["content-type"]
-        const { "content-type": _, ...headers } = request.headers
+        let contentType: string | undefined
+        const headers: Record<string, string> = {}
+        for (const [name, value] of Object.entries(request.headers)) {
+          const lower = name.toLowerCase()
+          if (lower === "content-type") contentType = value
+          else if (lower !== "content-length") headers[lower] = value
+        }
+        const base = HttpClientRequest.post(request.url).pipe(HttpClientRequest.setHeaders(headers))
         const response = yield* untraced.execute(
-          HttpClientRequest.post(request.url).pipe(
-            HttpClientRequest.setHeaders(headers),
-            HttpClientRequest.bodyText(request.body, contentType)
-          )
+          request.body === "" && contentType === undefined
+            ? base
+            : HttpClientRequest.bodyText(base, request.body, contentType)
         )
         const body = yield* Effect.mapError(
           response.text,
@@ -266,10 +289,9 @@ export const fromHttpClient = (client: HttpClient.HttpClient): Context.Tag.Servi
         Effect.catchTags({
           RequestError: (error) =>
             Effect.fail(
-              new TransportError({
-                reason: error.reason === "Transport" ? "Transport" : "Request",
-                cause: error.cause ?? error
-              })
+              error.reason === "Transport"
+                ? new TransportError({ reason: "Transport", cause: error.cause ?? error })
+                : new TransportError({ reason: "Request", cause: error })
             ),
           ResponseError: (error) =>
             Effect.fail(new TransportError({ reason: "Transport", cause: error.cause ?? error }))

@@ -342,6 +342,33 @@ describe("AliyunSms", () => {
     )
   }
 
+  it.scopedLive(
+    "R64: a request the transport cannot build is Configuration, naming why without the URL",
+    () =>
+      Effect.gen(function* () {
+        const built = yield* Layer.build(Transport.layerNode())
+        const sender = yield* AliyunSms.make(options("ftp://127.0.0.1/")).pipe(Effect.provide(built))
+        const result = yield* sender.send(message())
+        assert.strictEqual(result._tag, "Configuration")
+        const reason = (result as { reason: string }).reason
+        assert.strictEqual(reason, "aliyun request could not be built (ERR_INVALID_PROTOCOL)")
+        assert.notInclude(reason, "13812345678")
+      })
+  )
+
+  it.scopedLive("R64: a transport's defect is Unknown (it may have come after the request was written)", () =>
+    Effect.gen(function* () {
+      const broken = Layer.succeed(
+        Transport.Transport,
+        Transport.Transport.of({ post: () => Effect.die(new Error("socket state corrupted")) })
+      )
+      const built = yield* Layer.build(broken)
+      const sender = yield* AliyunSms.make(options("http://127.0.0.1:1/")).pipe(Effect.provide(built))
+      const result = yield* sender.send(message())
+      assert.strictEqual(result._tag, "Unknown")
+    })
+  )
+
   it.scopedLive("R64: an invalid number is Permanent without calling the provider", () =>
     Effect.gen(function* () {
       const { fake, sender } = yield* setup()

@@ -65,6 +65,7 @@ const server = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse, bo
 const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [
   ["node", Transport.layerNode()],
   ["HttpClient: undici", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layerUndici))],
+  ["HttpClient: node:http", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layer))],
   ["HttpClient: fetch", Transport.layerHttpClient.pipe(Layer.provide(FetchHttpClient.layer))]
 ]
 
@@ -126,6 +127,23 @@ describe("Transport", () => {
           assert.strictEqual(failureOf(result).reason, "Timeout")
           assert.isBelow(Date.now() - started, 1_500)
           yield* until(() => s.state.closed === 1)
+        })
+    )
+
+    it.scopedLive(
+      `R64: a reply cut off after its status fails with Transport and keeps the status (${name})`,
+      () =>
+        Effect.gen(function* () {
+          const s = yield* server((_req, res) => {
+            res.writeHead(503, { "content-type": "application/json", "content-length": "100" })
+            res.write('{"Code":"Throttl', () => res.socket?.destroy())
+          })
+          const transport = yield* build(layer)
+          const error = failureOf(
+            yield* Effect.either(transport.post({ url: s.url, headers: {}, body: "" }, 2_000))
+          )
+          assert.strictEqual(error.reason, "Transport")
+          assert.strictEqual(error.status, 503)
         })
     )
 

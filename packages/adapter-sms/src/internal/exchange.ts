@@ -28,7 +28,8 @@ const parse = (text: string): unknown => {
  * failure after the request may have been written is `Unknown`, a connection that
  * was never made is `RetryLater`, an unreadable body is `Unknown` after a success
  * status and `RetryLater` after a 5xx, a request that could not be built is
- * `Configuration`. Interruption passes through.
+ * `Configuration`, a transport's defect is a transport failure (`Unknown`: it may
+ * have come after the request was written). Interruption passes through.
  */
 export const exchange = (
   provider: "aliyun" | "tencent",
@@ -36,10 +37,26 @@ export const exchange = (
   request: Transport.Request,
   timeoutMillis: number
 ): Effect.Effect<Either.Either<Reply, SmsSender.SendResult>> =>
-  Effect.match(transport.post(request, timeoutMillis), {
-    onSuccess: (reply) => Either.right<Reply>({ status: reply.status, body: parse(reply.body) }),
-    onFailure: (error) => Either.left(failure(provider, error, timeoutMillis))
-  })
+  Effect.catchAllDefect(
+    Effect.match(transport.post(request, timeoutMillis), {
+      onSuccess: (reply) => Either.right<Reply>({ status: reply.status, body: parse(reply.body) }),
+      onFailure: (error) => Either.left(failure(provider, error, timeoutMillis))
+    }),
+    (defect) => Effect.succeed(Either.left(Classify.transport(provider, defect)))
+  )
+
+/**
+ * What names a request error without quoting it: its `code` (`ERR_INVALID_URL` …),
+ * an `HttpClient` error's `reason` (`InvalidUrl`, `Encode`), else its name. Never the
+ * message, which may hold the URL and with it the number and parameters.
+ */
+const detailOf = (cause: unknown): string | undefined => {
+  if (typeof cause !== "object" || cause === null) return undefined
+  const error = cause as { code?: unknown; reason?: unknown; name?: unknown }
+  return [error.code, error.reason, error.name].find(
+    (token): token is string => typeof token === "string" && /^[A-Za-z][A-Za-z0-9_.]{0,39}$/.test(token)
+  )
+}
 
 const failure = (
   provider: "aliyun" | "tencent",
@@ -49,8 +66,12 @@ const failure = (
   switch (error.reason) {
     case "Timeout":
       return Classify.timeout(provider, timeoutMillis)
-    case "Request":
-      return Result.Configuration({ reason: `${provider} request could not be built` })
+    case "Request": {
+      const detail = detailOf(error.cause)
+      return Result.Configuration({
+        reason: `${provider} request could not be built${detail === undefined ? "" : ` (${detail})`}`
+      })
+    }
     case "Transport":
       return (
         (error.status === undefined ? undefined : Classify.httpStatus(provider, error.status)) ??
