@@ -445,7 +445,15 @@ const notSentCodes = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "ENETDOWN",
-  "UND_ERR_CONNECT_TIMEOUT"
+  "UND_ERR_CONNECT_TIMEOUT",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID"
 ])
 
 const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> => {
@@ -459,9 +467,10 @@ const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> =>
 
 /**
  * Classifies a transport failure. A connection that could not be made (refused,
- * unresolvable host, unreachable network, connect timeout) sent nothing:
- * `RetryLater`. Any other failure may have happened after the request was
- * written, so the provider may have sent the message: `Unknown`.
+ * unresolvable host, unreachable network, connect timeout, a provider certificate
+ * that failed verification during the TLS handshake) sent nothing: `RetryLater`.
+ * Any other failure may have happened after the request was written, so the
+ * provider may have sent the message: `Unknown`.
  *
  * @since 0.1.0
  * @category http

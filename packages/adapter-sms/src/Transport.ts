@@ -87,7 +87,8 @@ export class Transport extends Context.Tag("@zhongbao/adapter-sms/Transport")<
 >() {}
 
 /**
- * Options of {@link makeNode}: the most sockets open to one provider host
+ * Options of {@link makeNode}: `ca`, certificates to trust for `https` besides
+ * Node's own (a TLS-inspecting proxy's, a test server's); the most sockets open to one provider host
  * (default 64, the dispatcher's default concurrency is 16), how long an idle
  * socket is kept (default 4 s, below the 5 s many servers keep one: this narrows,
  * without closing, the race where a reused socket is reset by the server as a
@@ -99,6 +100,7 @@ export class Transport extends Context.Tag("@zhongbao/adapter-sms/Transport")<
  * @category models
  */
 export interface NodeOptions {
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
   readonly maxSockets?: number | undefined
   readonly idleMillis?: number | undefined
   readonly maxReplyBytes?: number | undefined
@@ -125,7 +127,20 @@ export const makeNode = (
           maxSockets: options.maxSockets ?? 64,
           timeout: options.idleMillis ?? 4_000
         }
-        return { http: new Http.Agent(agentOptions), https: new Https.Agent(agentOptions) }
+        return {
+          http: new Http.Agent(agentOptions),
+          https: new Https.Agent(
+            options.ca === undefined
+              ? agentOptions
+              : {
+                  ...agentOptions,
+                  ca:
+                    typeof options.ca === "string" || Buffer.isBuffer(options.ca)
+                      ? options.ca
+                      : [...options.ca]
+                }
+          )
+        }
       }),
       (agents) =>
         Effect.sync(() => {

@@ -8,7 +8,9 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Classify, Transport } from "@zhongbao/adapter-sms"
 import { Context, Effect, Either, Fiber, Layer, Schedule } from "effect"
+import { readFileSync } from "node:fs"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import type { AddressInfo } from "node:net"
 
 interface Seen {
@@ -61,6 +63,29 @@ const server = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse, bo
         s.close(() => resume(Effect.void))
       })
   )
+
+const tls = {
+  cert: readFileSync(new URL("./support/tls/cert.pem", import.meta.url)),
+  key: readFileSync(new URL("./support/tls/key.pem", import.meta.url))
+}
+
+/** An HTTPS server with the test certificate, answering `{"ok":true}`. */
+const httpsServer = Effect.acquireRelease(
+  Effect.async<{ readonly server: Https.Server; readonly url: string }>((resume) => {
+    const s = Https.createServer(tls, (req, res) => {
+      req.resume()
+      req.on("end", () => res.end('{"ok":true}'))
+    })
+    s.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({ server: s, url: `https://127.0.0.1:${(s.address() as AddressInfo).port}/` }))
+    )
+  }),
+  ({ server: s }) =>
+    Effect.async<void>((resume) => {
+      s.closeAllConnections()
+      s.close(() => resume(Effect.void))
+    })
+)
 
 const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [
   ["node", Transport.layerNode()],
@@ -159,6 +184,30 @@ describe("Transport", () => {
         const error = failureOf(result)
         assert.strictEqual(error.reason, "Transport")
         assert.strictEqual(Classify.transport("aliyun", error.cause)._tag, "RetryLater")
+      })
+    )
+  }
+
+  it.scopedLive("R64: HTTPS to a provider whose certificate is trusted through `ca` (node)", () =>
+    Effect.gen(function* () {
+      const s = yield* httpsServer
+      const transport = yield* build(Transport.layerNode({ ca: tls.cert }))
+      const reply = yield* transport.post({ url: s.url, headers: {}, body: "" }, 2_000)
+      assert.deepStrictEqual(reply, { status: 200, body: '{"ok":true}' })
+    })
+  )
+
+  for (const [name, layer] of transports) {
+    it.scopedLive(`R64: a certificate that fails verification sent nothing: RetryLater (${name})`, () =>
+      Effect.gen(function* () {
+        const s = yield* httpsServer
+        const transport = yield* build(layer)
+        const error = failureOf(
+          yield* Effect.either(transport.post({ url: s.url, headers: {}, body: "" }, 2_000))
+        )
+        assert.strictEqual(error.reason, "Transport")
+        const result = Classify.transport("aliyun", error.cause)
+        assert.strictEqual(result._tag, "RetryLater")
       })
     )
   }
