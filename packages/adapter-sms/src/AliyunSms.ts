@@ -31,7 +31,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
-import { deliver, logResult } from "./internal/exchange.js"
+import { deliver, logged } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
 import * as Transport from "./Transport.js"
@@ -268,7 +268,12 @@ export const make = (options: Options): Effect.Effect<Sender, never, Transport.T
     const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> => {
       const phone = Phone.normalize(request.phone)
       const sent = Either.isLeft(phone)
-        ? refuse(request, `aliyun not called: ${phone.left}`)
+        ? logged(
+            "aliyun",
+            request,
+            request.phone,
+            SmsSender.SendResult.Permanent({ reason: `aliyun not called: ${phone.left}` })
+          )
         : Effect.flatMap(Clock.currentTimeMillis, (now) => call(request, phone.right, now))
       return Effect.withSpan(sent, "AliyunSms.send", {
         kind: "client",
@@ -284,11 +289,6 @@ export const make = (options: Options): Effect.Effect<Sender, never, Transport.T
     const raw = SmsSender.SmsSender.of({ send })
     return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
   })
-
-const refuse = (request: SmsSender.SmsRequest, reason: string) => {
-  const refused = SmsSender.SendResult.Permanent({ reason })
-  return Effect.as(logResult("aliyun", request, request.phone, refused), refused)
-}
 
 /**
  * Settings from the environment: `ALIYUN_SMS_ACCESS_KEY_ID`,

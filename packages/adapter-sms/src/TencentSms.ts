@@ -36,7 +36,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, sha256Hex } from "./internal/crypto.js"
-import { deliver, logResult } from "./internal/exchange.js"
+import { deliver, logged } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
 import * as Transport from "./Transport.js"
@@ -260,13 +260,15 @@ export const make = (
       const phone = Phone.normalize(request.phone)
       const order = templates.get(request.templateId)
       const sent = Either.isLeft(phone)
-        ? refuse(
+        ? logged(
+            "tencent",
             request,
             request.phone,
             SmsSender.SendResult.Permanent({ reason: `tencent not called: ${phone.left}` })
           )
         : order === undefined
-          ? refuse(
+          ? logged(
+              "tencent",
               request,
               phone.right,
               SmsSender.SendResult.Configuration({
@@ -288,9 +290,6 @@ export const make = (
     const raw = SmsSender.SmsSender.of({ send })
     return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
   })
-
-const refuse = (request: SmsSender.SmsRequest, phone: string, refused: SmsSender.SendResult) =>
-  Effect.as(logResult("tencent", request, phone, refused), refused)
 
 /**
  * Settings from the environment: `TENCENT_SMS_SECRET_ID`,

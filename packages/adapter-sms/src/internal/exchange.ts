@@ -126,6 +126,14 @@ export const logResult = (
   )
 }
 
+/** @internal `result`, once logged by {@link logResult}. */
+export const logged = (
+  provider: string,
+  request: SmsSender.SmsRequest,
+  phone: string,
+  result: SmsSender.SendResult
+): Effect.Effect<SmsSender.SendResult> => Effect.as(logResult(provider, request, phone, result), result)
+
 /**
  * @internal
  * One provider call from request to result: the exchange, the provider's
@@ -145,6 +153,6 @@ export const deliver = (
       Either.isLeft(reply)
         ? Effect.succeed(reply.left)
         : Effect.map(Clock.currentTimeMillis, (now) => classify(reply.right, now)),
-      (result) => Effect.as(logResult(provider, request, phone, result), result)
+      (result) => logged(provider, request, phone, result)
     )
   )
