@@ -19,19 +19,17 @@
  * @since 0.1.0
  */
 import { SmsSender } from "@zhongbao/core"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
-import { deliver, logged } from "./internal/exchange.js"
+import { deliver, sendWith } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
 import * as Transport from "./Transport.js"
@@ -265,26 +263,8 @@ export const make = (options: Options): Effect.Effect<Sender, never, Transport.T
       )
     }
 
-    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> => {
-      const phone = Phone.normalize(request.phone)
-      const sent = Either.isLeft(phone)
-        ? logged(
-            "aliyun",
-            request,
-            request.phone,
-            SmsSender.SendResult.Permanent({ reason: `aliyun not called: ${phone.left}` })
-          )
-        : Effect.flatMap(Clock.currentTimeMillis, (now) => call(request, phone.right, now))
-      return Effect.withSpan(sent, "AliyunSms.send", {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: {
-          "sms.provider": "aliyun",
-          "sms.template_id": request.templateId,
-          "sms.message_id": request.messageId
-        }
-      })
-    }
+    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
+      sendWith("aliyun", "AliyunSms.send", request, (phone, now) => call(request, phone, now))
 
     const raw = SmsSender.SmsSender.of({ send })
     return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)

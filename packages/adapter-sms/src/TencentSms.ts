@@ -24,7 +24,6 @@
  * @since 0.1.0
  */
 import { Settings, SmsSender } from "@zhongbao/core"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
@@ -36,8 +35,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, sha256Hex } from "./internal/crypto.js"
-import { deliver, logged } from "./internal/exchange.js"
-import * as Phone from "./Phone.js"
+import { deliver, logged, sendWith } from "./internal/exchange.js"
 import * as Throttle from "./Throttle.js"
 import * as Transport from "./Transport.js"
 
@@ -256,36 +254,20 @@ export const make = (
       )
     }
 
-    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> => {
-      const phone = Phone.normalize(request.phone)
-      const order = templates.get(request.templateId)
-      const sent = Either.isLeft(phone)
-        ? logged(
-            "tencent",
-            request,
-            request.phone,
-            SmsSender.SendResult.Permanent({ reason: `tencent not called: ${phone.left}` })
-          )
-        : order === undefined
+    const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
+      sendWith("tencent", "TencentSms.send", request, (phone, now) => {
+        const order = templates.get(request.templateId)
+        return order === undefined
           ? logged(
               "tencent",
               request,
-              phone.right,
+              phone,
               SmsSender.SendResult.Configuration({
                 reason: `tencent not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`
               })
             )
-          : Effect.flatMap(Clock.currentTimeMillis, (now) => call(request, phone.right, order, now))
-      return Effect.withSpan(sent, "TencentSms.send", {
-        kind: "client",
-        captureStackTrace: false,
-        attributes: {
-          "sms.provider": "tencent",
-          "sms.template_id": request.templateId,
-          "sms.message_id": request.messageId
-        }
+          : call(request, phone, order, now)
       })
-    }
 
     const raw = SmsSender.SmsSender.of({ send })
     return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Classify from "../Classify.js"
+import * as Phone from "../Phone.js"
 import type * as Transport from "../Transport.js"
 
 const Result = SmsSender.SendResult
@@ -156,3 +157,35 @@ export const deliver = (
       (result) => logged(provider, request, phone, result)
     )
   )
+
+/**
+ * @internal
+ * One send of a provider's sender, in a span `<spanName>` with the template and
+ * message ids: a number that does not normalise is `Permanent` without a call;
+ * otherwise `call` gets the E.164 number and the clock's time.
+ */
+export const sendWith = (
+  provider: "aliyun" | "tencent",
+  spanName: string,
+  request: SmsSender.SmsRequest,
+  call: (phone: string, nowMillis: number) => Effect.Effect<SmsSender.SendResult>
+): Effect.Effect<SmsSender.SendResult> => {
+  const phone = Phone.normalize(request.phone)
+  const sent = Either.isLeft(phone)
+    ? logged(
+        provider,
+        request,
+        request.phone,
+        Result.Permanent({ reason: `${provider} not called: ${phone.left}` })
+      )
+    : Effect.flatMap(Clock.currentTimeMillis, (now) => call(phone.right, now))
+  return Effect.withSpan(sent, spanName, {
+    kind: "client",
+    captureStackTrace: false,
+    attributes: {
+      "sms.provider": provider,
+      "sms.template_id": request.templateId,
+      "sms.message_id": request.messageId
+    }
+  })
+}
