@@ -34,7 +34,8 @@
  *
  * `--profile` adds the server's CPU profile over P2's HTTP rounds and over P4's drain
  * (the inspector's profiler, loaded with `NODE_OPTIONS=--import` and switched by
- * SIGUSR2), by package and by function.
+ * SIGUSR2), by package and by function. With `BENCH_PROFILE_KEEP=1` the profile files
+ * (`server.cpuprofile`, for Chrome's DevTools) are kept and their folder printed.
  *
  * Data: the parties of `@zhongbao/testing`'s fixtures and one demand published through
  * core's use cases; responders (research institutes) and publishers (enterprises) in
@@ -555,6 +556,12 @@ process.on("SIGUSR2", () => {
   return pathToFileURL(file).href
 }
 
+/** Removes a profile's folder, or keeps it and says where with `BENCH_PROFILE_KEEP=1`. */
+const dropProfile = (dir: string) => {
+  if (process.env.BENCH_PROFILE_KEEP === "1") console.error(`profile kept: ${join(dir, PROFILE_FILE)}`)
+  else rmSync(dir, { recursive: true, force: true })
+}
+
 /** Asks the profiled server to stop profiling, and waits for its profile. */
 const collectProfile = async (server: ServerProcess, dir: string) => {
   server.child.kill("SIGUSR2")
@@ -697,7 +704,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   const trips = world.traced.length
   if (difference === undefined) {
     details.push(
-      `one respond = ${trips} round trips (BEGIN and COMMIT included) as the adapter sends them with an Idempotency-Key; respond.pgbench has the same ${script.length} statements`
+      `one respond = ${trips} statements (BEGIN and COMMIT included) as the adapter sends them with an Idempotency-Key, in ${trips - 1} round trips (its client sends BEGIN with the first statement); respond.pgbench has the same ${script.length} statements, one round trip each`
     )
   } else {
     details.push(
@@ -820,7 +827,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     )
   } finally {
     await server.stop()
-    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true })
+    if (profileDir !== undefined) dropProfile(profileDir)
   }
   details.push(...profileLines)
 
@@ -1024,7 +1031,7 @@ const p4 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   } finally {
     await server?.stop()
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true })
+    if (profileDir !== undefined) dropProfile(profileDir)
   }
 }
 

@@ -382,7 +382,7 @@ const partCycles = async (rt: Runtime, publishedAt: string) => {
   const transactions = log.filter((s) => s === "BEGIN").length
   if (difference === undefined) {
     console.log(
-      `    one cycle = ${transactions} transactions, ${log.length} round trips (BEGIN and COMMIT included); respond-adopt.pgbench has the same ${script.length} statements`
+      `    one cycle = ${transactions} transactions, ${log.length} statements (BEGIN and COMMIT included) in ${log.length - transactions} round trips (the adapter's client sends BEGIN with a transaction's first statement); respond-adopt.pgbench has the same ${script.length} statements, one round trip each`
     )
   } else {
     process.exitCode = 1

@@ -26,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Pg from "pg"
+import * as Client from "./internal/client.js"
 import { infrastructure, poolOf } from "./internal/db.js"
 import * as Embedded from "./internal/embedded.js"
 
@@ -98,12 +99,17 @@ const poolConfig = (options: PoolOptions): Pg.PoolConfig => {
  * A pool, checked with one query, ended when the scope closes. An error of an idle
  * connection (a terminated backend) only removes it from the pool.
  */
-const acquirePool = (config: Pg.PoolConfig, options: { readonly cancelOnInterrupt: boolean }) =>
+const acquirePool = (config: Pg.PoolConfig, options: { readonly embedded: boolean }) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const pool = new Pg.Pool(config)
+      const pool = new Pg.Pool({
+        ...config,
+        Client: (options.embedded ? Client.EmbeddedClient : Client.Client) as unknown as NonNullable<
+          Pg.PoolConfig["Client"]
+        >
+      })
       pool.on("error", () => {})
-      if (!options.cancelOnInterrupt) {
+      if (options.embedded) {
         // PgClient cancels an interrupted statement with `pg_cancel_backend(processID)`
         // on another connection. PGlite runs that query only after the interrupted
         // connection's transaction ends, which waits for the interruption: without a
@@ -125,7 +131,7 @@ const acquirePool = (config: Pg.PoolConfig, options: { readonly cancelOnInterrup
   )
 
 /** The client over a pool of its own; the pool is known to the adapter (`poolOf`) for its direct statements. */
-const clientLayer = (config: Pg.PoolConfig, options: { readonly cancelOnInterrupt: boolean }) =>
+const clientLayer = (config: Pg.PoolConfig, options: { readonly embedded: boolean }) =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const pool = yield* acquirePool(config, options)
@@ -147,7 +153,7 @@ const clientLayer = (config: Pg.PoolConfig, options: { readonly cancelOnInterrup
 export const layerPool = (
   options: PoolOptions
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Errors.InfrastructureError> =>
-  clientLayer(poolConfig(options), { cancelOnInterrupt: true })
+  clientLayer(poolConfig(options), { embedded: false })
 
 /**
  * The options `layerConfig` reads by default: `DATABASE_URL` (required),
@@ -250,7 +256,7 @@ export const layerEmbeddedClient = (
       maxConnections: server.maxConnections,
       connectTimeout: options.connectTimeout ?? Duration.seconds(30)
     }),
-    { cancelOnInterrupt: false }
+    { embedded: true }
   )
 
 /**

@@ -1,0 +1,317 @@
+/**
+ * The `pg` client of the pools `PgDatabase` makes (issue 8's P2): a transaction's
+ * BEGIN travels with its first statement, and rows are built without `pg`'s
+ * template clone. Checked on the backend of the run (PostgreSQL with
+ * `DATABASE_URL`, PGlite otherwise) against a plain `pg.Client` on the same
+ * database: the same rows, one round trip less, and every statement of a
+ * transaction inside it.
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { PgClient } from "@effect/sql-pg"
+import { PgDatabase } from "@zhongbao/adapter-pg"
+import { Chunk, Effect, Exit, Scope, Stream } from "effect"
+import * as Pg from "pg"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Client } from "../src/internal/client.js"
+import * as T from "./support.js"
+
+const timeout = 120_000
+
+let scope: Scope.CloseableScope | undefined
+let connection: Pg.PoolConfig = {}
+const pools: Array<Pg.Pool> = []
+
+beforeAll(async () => {
+  if (T.backend === "postgres") {
+    connection = { connectionString: process.env.DATABASE_URL }
+    return
+  }
+  scope = Effect.runSync(Scope.make())
+  const server = await Effect.runPromise(
+    Scope.extend(PgDatabase.startEmbedded({ maxConnections: 16 }), scope)
+  )
+  connection = { host: server.host, port: server.port, user: "postgres", database: "postgres" }
+}, timeout)
+
+const tables: Array<string> = []
+
+afterAll(async () => {
+  if (tables.length > 0) await pool("plain").query(`DROP TABLE IF EXISTS ${tables.join(", ")}`)
+  await Promise.all(pools.map((pool) => pool.end()))
+  if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
+}, timeout)
+
+const made: Partial<Record<"ours" | "plain", Pg.Pool>> = {}
+
+/** The pool of the adapter's client (`ours`) or of `pg.Client`, one of each for the file. */
+const pool = (kind: "ours" | "plain") => {
+  const existing = made[kind]
+  if (existing !== undefined) return existing
+  const created = new Pg.Pool({
+    ...connection,
+    max: 4,
+    ...(kind === "ours" ? { Client: Client as unknown as NonNullable<Pg.PoolConfig["Client"]> } : {})
+  })
+  created.on("error", () => {})
+  pools.push(created)
+  made[kind] = created
+  return created
+}
+
+/** How many times the server said it is ready for a query while `f` ran: its round trips. */
+const roundTrips = async (client: Pg.PoolClient, f: () => Promise<unknown>) => {
+  const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection
+  let n = 0
+  const count = () => n++
+  connection.on("readyForQuery", count)
+  try {
+    await f()
+  } finally {
+    connection.off("readyForQuery", count)
+  }
+  return n
+}
+
+const status = (client: Pg.PoolClient) =>
+  (client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus()
+
+/** A table of its own for a test, and a way to count its rows from another connection. */
+const table = async (on: Pg.Pool) => {
+  const name = `"zbc_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}"`
+  await on.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v text)`)
+  tables.push(name)
+  const count = async () => Number((await pool("plain").query(`SELECT count(*) AS n FROM ${name}`)).rows[0].n)
+  return { name, count }
+}
+
+describe("the adapter's pg client", () => {
+  it(
+    "P2: BEGIN travels with the transaction's first statement (BEGIN, INSERT, COMMIT: two round trips), and the insert commits",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const client = await ours.connect()
+      try {
+        const trips = await roundTrips(client, async () => {
+          expect((await client.query("BEGIN")).command).toBe("BEGIN")
+          const inserted = await client.query(`INSERT INTO ${t.name} VALUES ($1, $2) RETURNING id, v`, [
+            1,
+            "a"
+          ])
+          expect(inserted.rows).toEqual([{ id: 1, v: "a" }])
+          expect(inserted.command).toBe("INSERT")
+          expect(status(client)).toBe("T")
+          await client.query("COMMIT")
+        })
+        expect(trips).toBe(2)
+        expect(status(client)).toBe("I")
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(1)
+
+      const plain = await pool("plain").connect()
+      try {
+        const trips = await roundTrips(plain, async () => {
+          await plain.query("BEGIN")
+          await plain.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [2, "b"])
+          await plain.query("COMMIT")
+        })
+        expect(trips).toBe(3)
+      } finally {
+        plain.release()
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: every statement after a held BEGIN is inside the transaction, with parameters or without (ROLLBACK undoes both)",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const client = await ours.connect()
+      try {
+        await client.query("BEGIN")
+        await client.query(`INSERT INTO ${t.name} VALUES (1, 'literal')`)
+        expect(status(client)).toBe("T")
+        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [2, "parameter"])
+        await client.query("ROLLBACK")
+        await client.query("BEGIN")
+        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [3, "parameter"])
+        await client.query(`INSERT INTO ${t.name} VALUES (4, 'literal')`)
+        await client.query("ROLLBACK")
+        expect(status(client)).toBe("I")
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(0)
+    },
+    timeout
+  )
+
+  it(
+    "P2: a first statement that fails aborts the transaction; ROLLBACK ends it and nothing is written",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const client = await ours.connect()
+      try {
+        await client.query("BEGIN")
+        const error = await client.query(`INSERT INTO ${t.name} VALUES ($1, 'x'), ($1, 'y')`, [1]).then(
+          () => undefined,
+          (e: { code?: string }) => e
+        )
+        expect(error?.code).toBe("23505")
+        const next = await client.query("SELECT $1::int", [1]).then(
+          () => undefined,
+          (e: { code?: string }) => e
+        )
+        expect(next?.code).toBe("25P02")
+        expect(status(client)).toBe("E")
+        await client.query("ROLLBACK")
+        expect(status(client)).toBe("I")
+        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [5, "after"])
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(1)
+    },
+    timeout
+  )
+
+  it(
+    "P2: a transaction without statements sends nothing (BEGIN then COMMIT or ROLLBACK: no round trip)",
+    async () => {
+      const client = await pool("ours").connect()
+      try {
+        const trips = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          expect((await client.query("COMMIT")).command).toBe("COMMIT")
+          await client.query("BEGIN")
+          expect((await client.query("ROLLBACK")).command).toBe("ROLLBACK")
+        })
+        expect(trips).toBe(0)
+        expect(status(client)).toBe("I")
+      } finally {
+        client.release()
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: a BEGIN inside a transaction is sent, not held, so the COMMIT after it commits",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const client = await ours.connect()
+      try {
+        await client.query("BEGIN")
+        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "a"])
+        await client.query("BEGIN")
+        await client.query("COMMIT")
+        expect(status(client)).toBe("I")
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(1)
+    },
+    timeout
+  )
+
+  it(
+    "P2: callbacks are answered as pg answers them, a held BEGIN's included",
+    async () => {
+      const client = await pool("ours").connect()
+      try {
+        const answers: Array<string> = []
+        await new Promise<void>((resolve, reject) => {
+          client.query("BEGIN", (error: Error | undefined, result: Pg.QueryResult) => {
+            if (error) return reject(error)
+            answers.push(result.command)
+            client.query(
+              "SELECT $1::int AS one",
+              [1],
+              (error2: Error | undefined, result2: Pg.QueryResult) => {
+                if (error2) return reject(error2)
+                answers.push(JSON.stringify(result2.rows))
+                client.query("COMMIT", (error3: Error | undefined) => (error3 ? reject(error3) : resolve()))
+              }
+            )
+          })
+        })
+        expect(answers).toEqual(["BEGIN", '[{"one":1}]'])
+      } finally {
+        client.release()
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: rows and fields are those of pg.Client (names, duplicates, nulls, parsed types, arrays, rowMode array, several statements)",
+    async () => {
+      const queries: ReadonlyArray<Pg.QueryConfig | string> = [
+        {
+          text: `SELECT 1::int4 AS a, 2::int4 AS a, NULL::text AS b, 'x'::text AS c, true AS d,
+          '2026-01-02T03:04:05Z'::timestamptz AS e, ARRAY[1, 2]::int4[] AS f, '{"k": [1]}'::json AS g,
+          12.5::numeric AS h, 9007199254740993::int8 AS i, $1::text AS j, '' AS k`,
+          values: ["v"]
+        },
+        { text: `SELECT 'p'::text AS "__proto__", NULL::int4 AS a, $1::text AS "1"`, values: ["one"] },
+        { text: "SELECT $1::int4 AS a, NULL::text AS b, 'c'::text AS c", values: [7], rowMode: "array" },
+        "SELECT 1 AS one; SELECT 'two' AS two",
+        { text: "SELECT g AS n, g::text AS t FROM generate_series(1, $1::int) g", values: [25] }
+      ]
+      const ours = await pool("ours").connect()
+      const plain = await pool("plain").connect()
+      try {
+        for (const q of queries) {
+          const [a, b] = [await ours.query(q), await plain.query(q)]
+          const shape = (r: Pg.QueryResult | Array<Pg.QueryResult>) =>
+            (Array.isArray(r) ? r : [r]).map((x) => ({
+              rows: x.rows.map((row) =>
+                Array.isArray(row) ? row : Object.entries(row).concat([["proto", Object.getPrototypeOf(row)]])
+              ),
+              fields: x.fields.map((f) => [f.name, f.dataTypeID]),
+              command: x.command,
+              rowCount: x.rowCount
+            }))
+          expect(shape(a as unknown as Pg.QueryResult)).toStrictEqual(shape(b as unknown as Pg.QueryResult))
+        }
+      } finally {
+        ours.release()
+        plain.release()
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: a stream (a cursor) after a held BEGIN runs inside the transaction (ROLLBACK undoes its insert)",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const program = Effect.gen(function* () {
+        const sql = yield* PgClient.fromPool({ acquire: Effect.succeed(ours) })
+        const rows = yield* sql
+          .withTransaction(
+            Effect.flatMap(
+              Stream.runCollect(
+                sql.unsafe<{ id: number }>(`INSERT INTO ${t.name} VALUES (1, 'a'), (2, 'b') RETURNING id`)
+                  .stream
+              ),
+              (rows) => Effect.fail({ rollback: Chunk.toReadonlyArray(rows) })
+            )
+          )
+          .pipe(Effect.catchAll((e) => Effect.succeed(e.rollback)))
+        return rows
+      })
+      const rows = await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Reactivity.layer)))
+      expect(rows.map((r) => r.id)).toEqual([1, 2])
+      expect(await t.count()).toBe(0)
+    },
+    timeout
+  )
+})
