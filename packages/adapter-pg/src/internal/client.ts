@@ -77,7 +77,10 @@ const defaultTypes = Pg.types as unknown as NonNullable<ResultInternals["_types"
 class LeanResult extends BaseResult {
   override addFields(fields: ReadonlyArray<Field>): void {
     this._lean = !fields.some((f) => f.name === "__proto__")
-    if (!this._lean) return super.addFields(fields)
+    if (!this._lean) {
+      super.addFields(fields)
+      return
+    }
     this.fields = fields
     if (fields.length > 0) this._parsers = new Array(fields.length)
     const types = this._types ?? defaultTypes
