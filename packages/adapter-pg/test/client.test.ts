@@ -41,6 +41,11 @@ afterAll(async () => {
   if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
 }, timeout)
 
+/** The failure that rolls a test's transaction back, with what it read. */
+class Rollback {
+  constructor(readonly rows: ReadonlyArray<{ readonly id: number }>) {}
+}
+
 const made: Partial<Record<"ours" | "plain", Pg.Pool>> = {}
 
 /** The pool of the adapter's client (`ours`) or of `pg.Client`, one of each for the file. */
@@ -252,7 +257,7 @@ describe("the adapter's pg client", () => {
   it(
     "P2: rows and fields are those of pg.Client (names, duplicates, nulls, parsed types, arrays, rowMode array, several statements)",
     async () => {
-      const queries: ReadonlyArray<Pg.QueryConfig | string> = [
+      const queries: ReadonlyArray<Pg.QueryConfig | Pg.QueryArrayConfig | string> = [
         {
           text: `SELECT 1::int4 AS a, 2::int4 AS a, NULL::text AS b, 'x'::text AS c, true AS d,
           '2026-01-02T03:04:05Z'::timestamptz AS e, ARRAY[1, 2]::int4[] AS f, '{"k": [1]}'::json AS g,
@@ -302,10 +307,15 @@ describe("the adapter's pg client", () => {
                 sql.unsafe<{ id: number }>(`INSERT INTO ${t.name} VALUES (1, 'a'), (2, 'b') RETURNING id`)
                   .stream
               ),
-              (rows) => Effect.fail({ rollback: Chunk.toReadonlyArray(rows) })
+              (rows) => Effect.fail(new Rollback(Chunk.toReadonlyArray(rows)))
             )
           )
-          .pipe(Effect.catchAll((e) => Effect.succeed(e.rollback)))
+          .pipe(
+            Effect.catchIf(
+              (e) => e instanceof Rollback,
+              (e) => Effect.succeed((e as Rollback).rows)
+            )
+          )
         return rows
       })
       const rows = await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Reactivity.layer)))
