@@ -12,7 +12,7 @@ import { PgDatabase } from "@zhongbao/adapter-pg"
 import { Chunk, Effect, Exit, Scope, Stream } from "effect"
 import * as Pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Client } from "../src/internal/client.js"
+import { Client, EmbeddedClient } from "../src/internal/client.js"
 import * as T from "./support.js"
 
 const timeout = 120_000
@@ -46,16 +46,21 @@ class Rollback {
   constructor(readonly rows: ReadonlyArray<{ readonly id: number }>) {}
 }
 
-const made: Partial<Record<"ours" | "plain", Pg.Pool>> = {}
+const made: Partial<Record<"ours" | "plain" | "embedded", Pg.Pool>> = {}
 
-/** The pool of the adapter's client (`ours`) or of `pg.Client`, one of each for the file. */
-const pool = (kind: "ours" | "plain") => {
+const classes = { ours: Client, embedded: EmbeddedClient } as const
+
+/**
+ * The pool of the adapter's client (`ours`), of its embedded database's client
+ * (`embedded`) or of `pg.Client`, one of each for the file.
+ */
+const pool = (kind: "ours" | "plain" | "embedded") => {
   const existing = made[kind]
   if (existing !== undefined) return existing
   const created = new Pg.Pool({
     ...connection,
     max: 4,
-    ...(kind === "ours" ? { Client: Client as unknown as NonNullable<Pg.PoolConfig["Client"]> } : {})
+    ...(kind === "plain" ? {} : { Client: classes[kind] as unknown as NonNullable<Pg.PoolConfig["Client"]> })
   })
   created.on("error", () => {})
   pools.push(created)
@@ -289,6 +294,104 @@ describe("the adapter's pg client", () => {
         ours.release()
         plain.release()
       }
+    },
+    timeout
+  )
+
+  it(
+    "P2: a held BEGIN is answered after the call returns, as pg answers",
+    async () => {
+      const client = await pool("ours").connect()
+      try {
+        let returned = false
+        const answeredLater = await new Promise<boolean>((resolve) => {
+          client.query("BEGIN", () => resolve(returned))
+          returned = true
+        })
+        expect(answeredLater).toBe(true)
+        await client.query("ROLLBACK")
+      } finally {
+        client.release()
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: a statement refused before it is sent leaves BEGIN held: the next statement is still inside the transaction",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const client = await ours.connect()
+      try {
+        await client.query("BEGIN")
+        const refused = await client
+          .query({ text: `INSERT INTO ${t.name} VALUES ($1, 'x')`, values: "1" as unknown as Array<unknown> })
+          .then(
+            () => undefined,
+            (e: Error) => e
+          )
+        expect(refused?.message).toMatch(/array/)
+        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "inside"])
+        expect(status(client)).toBe("T")
+        await client.query("ROLLBACK")
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(0)
+    },
+    timeout
+  )
+
+  it(
+    "P2: a named statement after a held BEGIN gets BEGIN on its own, runs inside the transaction, and stays usable",
+    async () => {
+      const ours = pool("ours")
+      const t = await table(ours)
+      const client = await ours.connect()
+      const named = { name: `zbc_named_${process.pid}`, text: `INSERT INTO ${t.name} VALUES ($1, $2)` }
+      try {
+        const trips = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          await client.query({ ...named, values: [1, "a"] })
+          await client.query("ROLLBACK")
+        })
+        expect(trips).toBe(3)
+        await client.query("BEGIN")
+        await client.query({ ...named, values: [2, "b"] })
+        await client.query("COMMIT")
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(1)
+    },
+    timeout
+  )
+
+  it(
+    "P2: the embedded database's client sends BEGIN on its own (three round trips) and builds the same rows",
+    async () => {
+      const embedded = pool("embedded")
+      const t = await table(embedded)
+      const client = await embedded.connect()
+      try {
+        const trips = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          const rows = await client.query(
+            `INSERT INTO ${t.name} VALUES ($1, NULL), ($2, $3) RETURNING id, v`,
+            [1, 2, "b"]
+          )
+          expect(rows.rows).toStrictEqual([
+            { id: 1, v: null },
+            { id: 2, v: "b" }
+          ])
+          await client.query("COMMIT")
+        })
+        expect(trips).toBe(3)
+      } finally {
+        client.release()
+      }
+      expect(await t.count()).toBe(2)
     },
     timeout
   )

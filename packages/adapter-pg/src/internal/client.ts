@@ -2,30 +2,32 @@ import * as Pg from "pg"
 
 /*
  * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with two changes that
- * no caller can see in its results (issue 8's P2: a respond is 8 statements, and
- * each round trip costs the server CPU and the caller latency).
+ * leave every result as it was (issue 8's P2: a respond is 8 statements, and each
+ * round trip costs the server CPU and the caller latency).
  *
  * 1. BEGIN travels with the transaction's first statement. A `BEGIN` sent on an
  *    idle connection is answered at once and held; the next statement that uses
  *    the extended protocol (every statement with parameters) carries it: Parse,
  *    Bind and Execute of BEGIN, then the statement's own messages, then one Sync.
  *    PostgreSQL runs them in order; should BEGIN fail, it skips the statement up to
- *    the Sync, so the statement never runs outside the transaction. BEGIN stays
- *    the transaction's first command, and a transaction's snapshot is taken at its
- *    first statement anyway, so nothing is seen differently. A COMMIT or ROLLBACK
- *    while BEGIN is held ends a transaction that never started: nothing is sent.
- *    Any other command while BEGIN is held (a statement without parameters, which
- *    `pg` sends with the simple protocol, or a cursor) gets a BEGIN of its own first.
+ *    the Sync, so the statement never runs outside the transaction, and a statement
+ *    that fails before anything is written leaves BEGIN held for the next. Any other
+ *    command while BEGIN is held (a statement without parameters, which `pg` sends
+ *    with the simple protocol, a named statement, a cursor) gets a BEGIN of its own
+ *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
+ *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
+ *    is sent. What moves: the transaction starts with its first statement, so its
+ *    `now()` is that statement's start, and `getTransactionStatus()` says idle while
+ *    BEGIN is held.
  * 2. Rows are built field by field. `pg`'s `Result` clones a null-prototype template
- *    for every statement and row, which V8 does on its slow path (about 6% of the
- *    adapter's CPU for a respond, in `_handleRowDescription`); the rows are the same
- *    plain objects with the same keys in the same order.
+ *    for every statement and row, which V8 does on its slow path; the rows are the
+ *    same plain objects with the same keys in the same order.
  *
- * Both lean on `pg`'s `Query` and `Result` internals (the Submittable protocol,
- * `prepare`, `handleCommandComplete`, `addFields`, `parseRow`, the client's
- * `getTransactionStatus`, its queue), pinned with `pg` in package.json and covered by the adapter's tests
- * against both PostgreSQL and PGlite. Where one is missing (another `pg`), the
- * client behaves as `pg.Client`.
+ * Both lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
+ * protocol, `prepare`, `handleCommandComplete`, `handleError`, `addFields`,
+ * `parseRow`, the client's queue and `getTransactionStatus`). `pg` is pinned in
+ * package.json, and `test/client.test.ts` checks both changes against a plain
+ * `pg.Client`.
  */
 
 type Callback = (error: Error | null | undefined, result?: unknown) => void
@@ -61,8 +63,10 @@ interface QueryInternals {
   types: unknown
   _result: ResultInternals
   _results: unknown
+  readonly name: string | undefined
   requiresPreparation(): boolean
   prepare(connection: Protocol): void
+  handleError(error: unknown, connection: unknown): void
   handleCommandComplete(message: unknown, connection: unknown): void
 }
 
@@ -109,6 +113,9 @@ class LeanResult extends BaseResult {
 class LeanQuery extends BaseQuery {
   private begin = false
   private beginAnswered = false
+  private prepared = false
+  /** Called when the statement fails before anything was written (BEGIN is then still to be sent). */
+  private unsent: (() => void) | undefined
 
   /** A per-statement read timeout, which `pg` reads from the object it queues. */
   readonly query_timeout: number | undefined
@@ -121,19 +128,29 @@ class LeanQuery extends BaseQuery {
       typeof config === "object" ? (config as { query_timeout?: number }).query_timeout : undefined
   }
 
-  /** Sends BEGIN ahead of this statement; the statement must use the extended protocol. */
-  withBegin(): this {
+  /**
+   * Sends BEGIN ahead of this statement (which must use the extended protocol);
+   * `unsent` runs if the statement fails before anything is written.
+   */
+  withBegin(unsent: () => void): this {
     this.begin = true
+    this.unsent = unsent
     return this
   }
 
   override prepare(connection: Protocol): void {
+    this.prepared = true
     if (this.begin) {
       connection.parse({ text: "BEGIN" })
       connection.bind({ values: [] })
       connection.execute({})
     }
     super.prepare(connection)
+  }
+
+  override handleError(error: unknown, connection: unknown): void {
+    if (this.begin && !this.prepared) this.unsent?.()
+    super.handleError(error, connection)
   }
 
   override handleCommandComplete(message: unknown, connection: unknown): void {
@@ -153,8 +170,11 @@ const supported =
 
 interface ClientInternals {
   readonly getTransactionStatus?: () => string | null | undefined
-  readonly _queryQueue?: ReadonlyArray<unknown>
+  readonly _queryQueue?: Array<unknown>
   readonly _activeQuery?: unknown
+  readonly _queryable?: boolean
+  readonly _ending?: boolean
+  readonly connection: unknown
 }
 
 const answered = (command: string): unknown => {
@@ -164,9 +184,6 @@ const answered = (command: string): unknown => {
 }
 
 const isSubmittable = (config: unknown) => typeof (config as { submit?: unknown }).submit === "function"
-
-/** The answer to a BEGIN sent ahead of a command that cannot carry it: BEGIN on an idle connection fails only with the connection, and the command after it with it. */
-const ignore = () => {}
 
 const isCommand = (config: unknown, values: unknown, command: string) =>
   config === command && (values === undefined || (Array.isArray(values) && values.length === 0))
@@ -185,6 +202,8 @@ export class Client extends Pg.Client {
   private idle(): boolean {
     const self = this as unknown as ClientInternals
     return (
+      self._queryable === true &&
+      self._ending !== true &&
       typeof self.getTransactionStatus === "function" &&
       self.getTransactionStatus() === "I" &&
       self._activeQuery == null &&
@@ -193,15 +212,42 @@ export class Client extends Pg.Client {
     )
   }
 
+  /**
+   * Sends BEGIN on its own, then `queued` (by `send`, at once, so that the order of
+   * commands is kept). Should BEGIN fail, `queued` is taken off the queue before it
+   * goes out (BEGIN's error comes before the server is ready for it) and fails with
+   * BEGIN's error: it never runs outside the transaction.
+   */
+  private beginThen(
+    send: (c: unknown, v?: unknown, cb?: unknown) => unknown,
+    queued: unknown,
+    failed: (error: Error) => void,
+    enqueue: () => unknown
+  ): unknown {
+    send("BEGIN", (error: Error | undefined) => {
+      if (!error) return
+      const queue = (this as unknown as ClientInternals)._queryQueue
+      const at = queue?.indexOf(queued) ?? -1
+      if (at >= 0) {
+        queue!.splice(at, 1)
+        failed(error)
+      }
+    })
+    return enqueue()
+  }
+
   // @ts-expect-error `pg.Client#query` is overloaded; this takes every form and passes it on.
   override query(config: unknown, values?: unknown, callback?: unknown): unknown {
     const send = (super.query as (c: unknown, v?: unknown, cb?: unknown) => unknown).bind(this)
     if (!supported || config === null || config === undefined || isSubmittable(config)) {
-      if (this.beginHeld) {
-        this.beginHeld = false
-        send("BEGIN", ignore)
-      }
-      return send(config, values, callback)
+      if (!this.beginHeld) return send(config, values, callback)
+      this.beginHeld = false
+      const failed = (error: Error) =>
+        (config as { handleError?: (e: Error, c: unknown) => void }).handleError?.(
+          error,
+          (this as unknown as ClientInternals).connection
+        )
+      return this.beginThen(send, config, failed, () => send(config, values, callback))
     }
     const args = typeof values === "function" ? undefined : values
     const own = typeof config === "object" ? (config as { callback?: unknown }).callback : undefined
@@ -223,12 +269,20 @@ export class Client extends Pg.Client {
         return promise
       }
       const statement = new LeanQuery(config, args, done)
-      if (statement.requiresPreparation()) {
-        send(statement.withBegin())
+      if (statement.requiresPreparation() && !statement.name) {
+        send(
+          statement.withBegin(() => {
+            this.beginHeld = true
+          })
+        )
         return promise
       }
-      send("BEGIN", ignore)
-      send(statement)
+      this.beginThen(
+        send,
+        statement,
+        (error) => done!(error),
+        () => send(statement)
+      )
       return promise
     }
     if (this.holdsBegin && isCommand(config, args, "BEGIN") && this.idle()) {
