@@ -94,20 +94,41 @@ const table = async (on: Pg.Pool) => {
   return { name, count }
 }
 
+/** Runs `f` on a connection of `kind`'s pool, released afterwards. */
+const withClient = async (
+  kind: "ours" | "plain" | "embedded",
+  f: (client: Pg.PoolClient) => Promise<void>
+) => {
+  const client = await pool(kind).connect()
+  try {
+    await f(client)
+  } finally {
+    client.release()
+  }
+}
+
+/**
+ * Runs `f` on a connection of `kind`'s pool with a table of its own (`name`, columns
+ * `id int PRIMARY KEY, v text`); answers the rows the table has afterwards, counted
+ * from another connection.
+ */
+const onTable = async (
+  kind: "ours" | "plain" | "embedded",
+  f: (client: Pg.PoolClient, name: string) => Promise<void>
+) => {
+  const t = await table(pool(kind))
+  await withClient(kind, (client) => f(client, t.name))
+  return t.count()
+}
+
 describe("the adapter's pg client", () => {
   it(
     "P2: BEGIN travels with the transaction's first statement (BEGIN, INSERT, COMMIT: two round trips), and the insert commits",
     async () => {
-      const ours = pool("ours")
-      const t = await table(ours)
-      const client = await ours.connect()
-      try {
+      const rows = await onTable("ours", async (client, name) => {
         const trips = await roundTrips(client, async () => {
           expect((await client.query("BEGIN")).command).toBe("BEGIN")
-          const inserted = await client.query(`INSERT INTO ${t.name} VALUES ($1, $2) RETURNING id, v`, [
-            1,
-            "a"
-          ])
+          const inserted = await client.query(`INSERT INTO ${name} VALUES ($1, $2) RETURNING id, v`, [1, "a"])
           expect(inserted.rows).toEqual([{ id: 1, v: "a" }])
           expect(inserted.command).toBe("INSERT")
           expect(status(client)).toBe("T")
@@ -115,22 +136,17 @@ describe("the adapter's pg client", () => {
         })
         expect(trips).toBe(2)
         expect(status(client)).toBe("I")
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(1)
+      })
+      expect(rows).toBe(1)
 
-      const plain = await pool("plain").connect()
-      try {
-        const trips = await roundTrips(plain, async () => {
-          await plain.query("BEGIN")
-          await plain.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [2, "b"])
-          await plain.query("COMMIT")
+      await onTable("plain", async (client, name) => {
+        const trips = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [2, "b"])
+          await client.query("COMMIT")
         })
         expect(trips).toBe(3)
-      } finally {
-        plain.release()
-      }
+      })
     },
     timeout
   )
@@ -138,24 +154,19 @@ describe("the adapter's pg client", () => {
   it(
     "P2: every statement after a held BEGIN is inside the transaction, with parameters or without (ROLLBACK undoes both)",
     async () => {
-      const ours = pool("ours")
-      const t = await table(ours)
-      const client = await ours.connect()
-      try {
+      const rows = await onTable("ours", async (client, name) => {
         await client.query("BEGIN")
-        await client.query(`INSERT INTO ${t.name} VALUES (1, 'literal')`)
+        await client.query(`INSERT INTO ${name} VALUES (1, 'literal')`)
         expect(status(client)).toBe("T")
-        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [2, "parameter"])
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [2, "parameter"])
         await client.query("ROLLBACK")
         await client.query("BEGIN")
-        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [3, "parameter"])
-        await client.query(`INSERT INTO ${t.name} VALUES (4, 'literal')`)
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [3, "parameter"])
+        await client.query(`INSERT INTO ${name} VALUES (4, 'literal')`)
         await client.query("ROLLBACK")
         expect(status(client)).toBe("I")
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(0)
+      })
+      expect(rows).toBe(0)
     },
     timeout
   )
@@ -163,12 +174,9 @@ describe("the adapter's pg client", () => {
   it(
     "P2: a first statement that fails aborts the transaction; ROLLBACK ends it and nothing is written",
     async () => {
-      const ours = pool("ours")
-      const t = await table(ours)
-      const client = await ours.connect()
-      try {
+      const rows = await onTable("ours", async (client, name) => {
         await client.query("BEGIN")
-        const error = await client.query(`INSERT INTO ${t.name} VALUES ($1, 'x'), ($1, 'y')`, [1]).then(
+        const error = await client.query(`INSERT INTO ${name} VALUES ($1, 'x'), ($1, 'y')`, [1]).then(
           () => undefined,
           (e: { code?: string }) => e
         )
@@ -181,11 +189,9 @@ describe("the adapter's pg client", () => {
         expect(status(client)).toBe("E")
         await client.query("ROLLBACK")
         expect(status(client)).toBe("I")
-        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [5, "after"])
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(1)
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [5, "after"])
+      })
+      expect(rows).toBe(1)
     },
     timeout
   )
@@ -193,8 +199,7 @@ describe("the adapter's pg client", () => {
   it(
     "P2: a transaction without statements sends nothing (BEGIN then COMMIT or ROLLBACK: no round trip)",
     async () => {
-      const client = await pool("ours").connect()
-      try {
+      await withClient("ours", async (client) => {
         const trips = await roundTrips(client, async () => {
           await client.query("BEGIN")
           expect((await client.query("COMMIT")).command).toBe("COMMIT")
@@ -203,9 +208,7 @@ describe("the adapter's pg client", () => {
         })
         expect(trips).toBe(0)
         expect(status(client)).toBe("I")
-      } finally {
-        client.release()
-      }
+      })
     },
     timeout
   )
@@ -213,19 +216,14 @@ describe("the adapter's pg client", () => {
   it(
     "P2: a BEGIN inside a transaction is sent, not held, so the COMMIT after it commits",
     async () => {
-      const ours = pool("ours")
-      const t = await table(ours)
-      const client = await ours.connect()
-      try {
+      const rows = await onTable("ours", async (client, name) => {
         await client.query("BEGIN")
-        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "a"])
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "a"])
         await client.query("BEGIN")
         await client.query("COMMIT")
         expect(status(client)).toBe("I")
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(1)
+      })
+      expect(rows).toBe(1)
     },
     timeout
   )
@@ -233,8 +231,7 @@ describe("the adapter's pg client", () => {
   it(
     "P2: callbacks are answered as pg answers them, a held BEGIN's included",
     async () => {
-      const client = await pool("ours").connect()
-      try {
+      await withClient("ours", async (client) => {
         const answers: Array<string> = []
         await new Promise<void>((resolve, reject) => {
           client.query("BEGIN", (error: Error | undefined, result: Pg.QueryResult) => {
@@ -252,9 +249,7 @@ describe("the adapter's pg client", () => {
           })
         })
         expect(answers).toEqual(["BEGIN", '[{"one":1}]'])
-      } finally {
-        client.release()
-      }
+      })
     },
     timeout
   )
@@ -301,8 +296,7 @@ describe("the adapter's pg client", () => {
   it(
     "P2: a held BEGIN is answered after the call returns, as pg answers",
     async () => {
-      const client = await pool("ours").connect()
-      try {
+      await withClient("ours", async (client) => {
         let returned = false
         const answeredLater = await new Promise<boolean>((resolve) => {
           client.query("BEGIN", () => resolve(returned))
@@ -310,9 +304,7 @@ describe("the adapter's pg client", () => {
         })
         expect(answeredLater).toBe(true)
         await client.query("ROLLBACK")
-      } finally {
-        client.release()
-      }
+      })
     },
     timeout
   )
@@ -320,25 +312,20 @@ describe("the adapter's pg client", () => {
   it(
     "P2: a statement refused before it is sent leaves BEGIN held: the next statement is still inside the transaction",
     async () => {
-      const ours = pool("ours")
-      const t = await table(ours)
-      const client = await ours.connect()
-      try {
+      const rows = await onTable("ours", async (client, name) => {
         await client.query("BEGIN")
         const refused = await client
-          .query({ text: `INSERT INTO ${t.name} VALUES ($1, 'x')`, values: "1" as unknown as Array<unknown> })
+          .query({ text: `INSERT INTO ${name} VALUES ($1, 'x')`, values: "1" as unknown as Array<unknown> })
           .then(
             () => undefined,
             (e: Error) => e
           )
         expect(refused?.message).toMatch(/array/)
-        await client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "inside"])
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "inside"])
         expect(status(client)).toBe("T")
         await client.query("ROLLBACK")
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(0)
+      })
+      expect(rows).toBe(0)
     },
     timeout
   )
@@ -346,11 +333,8 @@ describe("the adapter's pg client", () => {
   it(
     "P2: a named statement after a held BEGIN gets BEGIN on its own, runs inside the transaction, and stays usable",
     async () => {
-      const ours = pool("ours")
-      const t = await table(ours)
-      const client = await ours.connect()
-      const named = { name: `zbc_named_${process.pid}`, text: `INSERT INTO ${t.name} VALUES ($1, $2)` }
-      try {
+      const rows = await onTable("ours", async (client, name) => {
+        const named = { name: `zbc_named_${process.pid}`, text: `INSERT INTO ${name} VALUES ($1, $2)` }
         const trips = await roundTrips(client, async () => {
           await client.query("BEGIN")
           await client.query({ ...named, values: [1, "a"] })
@@ -360,10 +344,8 @@ describe("the adapter's pg client", () => {
         await client.query("BEGIN")
         await client.query({ ...named, values: [2, "b"] })
         await client.query("COMMIT")
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(1)
+      })
+      expect(rows).toBe(1)
     },
     timeout
   )
@@ -371,16 +353,14 @@ describe("the adapter's pg client", () => {
   it(
     "P2: the embedded database's client sends BEGIN on its own (three round trips) and builds the same rows",
     async () => {
-      const embedded = pool("embedded")
-      const t = await table(embedded)
-      const client = await embedded.connect()
-      try {
+      const rows = await onTable("embedded", async (client, name) => {
         const trips = await roundTrips(client, async () => {
           await client.query("BEGIN")
-          const rows = await client.query(
-            `INSERT INTO ${t.name} VALUES ($1, NULL), ($2, $3) RETURNING id, v`,
-            [1, 2, "b"]
-          )
+          const rows = await client.query(`INSERT INTO ${name} VALUES ($1, NULL), ($2, $3) RETURNING id, v`, [
+            1,
+            2,
+            "b"
+          ])
           expect(rows.rows).toStrictEqual([
             { id: 1, v: null },
             { id: 2, v: "b" }
@@ -388,10 +368,36 @@ describe("the adapter's pg client", () => {
           await client.query("COMMIT")
         })
         expect(trips).toBe(3)
-      } finally {
-        client.release()
+      })
+      expect(rows).toBe(2)
+    },
+    timeout
+  )
+
+  it(
+    "P2: should the BEGIN sent ahead of a statement without parameters fail, that statement fails too and never runs",
+    async () => {
+      type Query = (this: Pg.Client, ...args: Array<unknown>) => unknown
+      const prototype = Pg.Client.prototype as unknown as { query: Query }
+      const original = prototype.query
+      // The server refuses this connection's BEGIN: it is sent as a statement that fails.
+      prototype.query = function (this: Pg.Client, ...args: Array<unknown>) {
+        return original.apply(this, args[0] === "BEGIN" ? ["SELECT 1 / 0", ...args.slice(1)] : args)
       }
-      expect(await t.count()).toBe(2)
+      try {
+        const rows = await onTable("ours", async (client, name) => {
+          await client.query("BEGIN")
+          const error = await client.query(`INSERT INTO ${name} VALUES (1, 'literal')`).then(
+            () => undefined,
+            (e: { code?: string }) => e
+          )
+          expect(error?.code).toBe("22012")
+          await client.query("ROLLBACK")
+        })
+        expect(rows).toBe(0)
+      } finally {
+        prototype.query = original
+      }
     },
     timeout
   )
