@@ -213,27 +213,26 @@ export class Client extends Pg.Client {
   }
 
   /**
-   * Sends BEGIN on its own, then `queued` (by `send`, at once, so that the order of
-   * commands is kept). Should BEGIN fail, `queued` is taken off the queue before it
+   * Sends BEGIN on its own, then the command `args` (at once, so that the order of
+   * commands is kept). Should BEGIN fail, the command is taken off the queue before it
    * goes out (BEGIN's error comes before the server is ready for it) and fails with
    * BEGIN's error: it never runs outside the transaction.
    */
   private beginThen(
     send: (c: unknown, v?: unknown, cb?: unknown) => unknown,
-    queued: unknown,
-    failed: (error: Error) => void,
-    enqueue: () => unknown
+    args: readonly [config: unknown, values?: unknown, callback?: unknown],
+    failed: (error: Error) => void
   ): unknown {
     send("BEGIN", (error: Error | undefined) => {
       if (!error) return
       const queue = (this as unknown as ClientInternals)._queryQueue
-      const at = queue?.indexOf(queued) ?? -1
+      const at = queue?.indexOf(args[0]) ?? -1
       if (at >= 0) {
         queue!.splice(at, 1)
         failed(error)
       }
     })
-    return enqueue()
+    return send(...args)
   }
 
   // @ts-expect-error `pg.Client#query` is overloaded; this takes every form and passes it on.
@@ -247,7 +246,7 @@ export class Client extends Pg.Client {
           error,
           (this as unknown as ClientInternals).connection
         )
-      return this.beginThen(send, config, failed, () => send(config, values, callback))
+      return this.beginThen(send, [config, values, callback], failed)
     }
     const args = typeof values === "function" ? undefined : values
     const own = typeof config === "object" ? (config as { callback?: unknown }).callback : undefined
@@ -277,12 +276,7 @@ export class Client extends Pg.Client {
         )
         return promise
       }
-      this.beginThen(
-        send,
-        statement,
-        (error) => done!(error),
-        () => send(statement)
-      )
+      this.beginThen(send, [statement], (error) => done!(error))
       return promise
     }
     if (this.holdsBegin && isCommand(config, args, "BEGIN") && this.idle()) {
