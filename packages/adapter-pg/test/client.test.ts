@@ -255,7 +255,7 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: rows and fields are those of pg.Client (names, duplicates, nulls, parsed types, arrays, rowMode array, several statements)",
+    "P1, P2: rows and fields are those of pg.Client (names, duplicates, nulls, parsed types, arrays, rowMode array, several statements; a row changed by its caller changes no later row)",
     async () => {
       const queries: ReadonlyArray<Pg.QueryConfig | Pg.QueryArrayConfig | string> = [
         {
@@ -265,6 +265,7 @@ describe("the adapter's pg client", () => {
           values: ["v"]
         },
         { text: `SELECT 'p'::text AS "__proto__", NULL::int4 AS a, $1::text AS "1"`, values: ["one"] },
+        { text: String.raw`SELECT 1 AS "q""uote", 2 AS "back\slash", 3 AS "名 称", 4, 5 AS "2", 6` },
         { text: "SELECT $1::int4 AS a, NULL::text AS b, 'c'::text AS c", values: [7], rowMode: "array" },
         "SELECT 1 AS one; SELECT 'two' AS two",
         { text: "SELECT g AS n, g::text AS t FROM generate_series(1, $1::int) g", values: [25] }
@@ -285,6 +286,15 @@ describe("the adapter's pg client", () => {
             }))
           expect(shape(a as unknown as Pg.QueryResult)).toStrictEqual(shape(b as unknown as Pg.QueryResult))
         }
+        const again = "SELECT g AS n, NULL::text AS t FROM generate_series(1, 2) g"
+        const first = await ours.query(again)
+        first.rows[0].n = "changed"
+        first.rows[0].extra = true
+        delete first.rows[1].t
+        const [second, fromPg] = [await ours.query(again), await plain.query(again)]
+        expect(second.rows.map((r) => Object.entries(r))).toStrictEqual(
+          fromPg.rows.map((r) => Object.entries(r))
+        )
       } finally {
         ours.release()
         plain.release()

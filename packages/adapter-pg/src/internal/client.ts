@@ -19,9 +19,12 @@ import * as Pg from "pg"
  *    is sent. What moves: the transaction starts with its first statement, so its
  *    `now()` is that statement's start, and `getTransactionStatus()` says idle while
  *    BEGIN is held.
- * 2. Rows are built field by field. `pg`'s `Result` clones a null-prototype template
- *    for every statement and row, which V8 does on its slow path; the rows are the
- *    same plain objects with the same keys in the same order.
+ * 2. Rows are copies of a template of their keys made once per list of columns.
+ *    `pg`'s `Result` clones a null-prototype template for every statement and row,
+ *    which V8 does on its slow path; a row grown key by key reallocates its
+ *    properties as it grows (the public hall's 21 rows of 37 columns: 59 of the
+ *    203 KB a request allocated, issue 8's P1). The rows are the same plain objects
+ *    with the same keys in the same order.
  *
  * Both lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `prepare`, `handleCommandComplete`, `handleError`, `addFields`,
@@ -77,8 +80,33 @@ const BaseResult = (Pg as unknown as { readonly Result: ResultClass }).Result
 const BaseQuery = Pg.Query as unknown as QueryClass
 const defaultTypes = Pg.types as unknown as NonNullable<ResultInternals["_types"]>
 
-/** `pg`'s `Result` building rows field by field (see above). */
+/** How many row templates {@link templateOf} keeps, the oldest forgotten first. */
+const templatesKept = 512
+const templates = new Map<string, Readonly<Record<string, null>>>()
+
+/**
+ * An object with a row's keys, in order, each `null`: every row of a statement is a
+ * copy of it (`{ ...template }`), then filled. Made by `JSON.parse`, which gives V8
+ * an object of that shape in one piece; a copy of it is allocated once at its full
+ * size, where a row grown key by key reallocates its properties as it grows.
+ */
+const templateOf = (fields: ReadonlyArray<Field>): Readonly<Record<string, null>> => {
+  const key = fields.map((f) => f.name).join("\u0000")
+  let template = templates.get(key)
+  if (template === undefined) {
+    template = JSON.parse(`{${fields.map((f) => `${JSON.stringify(f.name)}:null`).join(",")}}`) as Record<
+      string,
+      null
+    >
+    if (templates.size >= templatesKept) templates.delete(templates.keys().next().value!)
+    templates.set(key, template)
+  }
+  return template
+}
+
+/** `pg`'s `Result` building rows from a template of their keys (see above). */
 class LeanResult extends BaseResult {
+  _template: Readonly<Record<string, null>> = {}
   override addFields(fields: ReadonlyArray<Field>): void {
     this._lean = !fields.some((f) => f.name === "__proto__")
     if (!this._lean) {
@@ -86,6 +114,7 @@ class LeanResult extends BaseResult {
       return
     }
     this.fields = fields
+    this._template = templateOf(fields)
     if (fields.length > 0) this._parsers = new Array(fields.length)
     const types = this._types ?? defaultTypes
     for (let i = 0; i < fields.length; i++) {
@@ -96,7 +125,7 @@ class LeanResult extends BaseResult {
 
   override parseRow(values: ReadonlyArray<unknown>): unknown {
     if (!this._lean) return super.parseRow(values)
-    const row: Record<string, unknown> = {}
+    const row: Record<string, unknown> = { ...this._template }
     const fields = this.fields
     const parsers = this._parsers!
     for (let i = 0; i < values.length; i++) {
