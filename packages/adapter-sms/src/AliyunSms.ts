@@ -12,8 +12,8 @@
  * echoed in delivery receipts) in the signed query string, as Aliyun's own SDK
  * sends them; the body is empty. The reply is classified by `Classify.aliyun`.
  *
- * The sender opens a span `AliyunSms.send` with the template and message ids; the
- * transport records none (an `HttpClient`'s span would record the full URL, number
+ * With tracing on, the sender opens a span `AliyunSms.send` with the template and
+ * message ids (with tracing off, none: not even a no-op one); the transport records none (an `HttpClient`'s span would record the full URL, number
  * and parameters included).
  *
  * @since 0.1.0

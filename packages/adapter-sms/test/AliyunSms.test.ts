@@ -10,7 +10,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { AliyunSms, Transport } from "@zhongbao/adapter-sms"
 import { SmsSender } from "@zhongbao/core"
-import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Option, Redacted, Tracer } from "effect"
 import { aliyun, keyId, paramsOf, secret } from "./support/FakeAliyun.js"
 import * as Fake from "./support/FakeProvider.js"
 import * as Logs from "./support/Logs.js"
@@ -367,6 +367,65 @@ describe("AliyunSms", () => {
       const result = yield* sender.send(message())
       assert.strictEqual(result._tag, "Unknown")
     })
+  )
+
+  it.scopedLive(
+    "R64: a send is a client span AliyunSms.send with the ids, around the request; with tracing off there is none",
+    () =>
+      Effect.gen(function* () {
+        const around: Array<string | undefined> = []
+        const observed = Layer.effect(
+          Transport.Transport,
+          Effect.map(Transport.Transport, (node) =>
+            Transport.Transport.of({
+              post: (request, timeoutMillis) =>
+                Effect.zipRight(
+                  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+                    Effect.sync(() => around.push(Option.getOrUndefined(span)?.name))
+                  ),
+                  node.post(request, timeoutMillis)
+                )
+            })
+          )
+        ).pipe(Layer.provide(Transport.layerNode()))
+        const { fake, sender } = yield* setup({}, observed)
+        const base = yield* Effect.tracer
+        const spans: Array<Tracer.Span> = []
+        const recording = Tracer.make({
+          span: (...args) => {
+            const span = base.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: base.context
+        })
+        const traced = message()
+        const untraced = message()
+        assert.strictEqual(tagOf(yield* Effect.withTracer(sender.send(traced), recording)), "Sent")
+        assert.strictEqual(
+          tagOf(yield* Effect.withTracer(Effect.withTracerEnabled(sender.send(untraced), false), recording)),
+          "Sent"
+        )
+        assert.deepStrictEqual(
+          spans.map((span) => [span.name, span.kind, Object.fromEntries(span.attributes)]),
+          [
+            [
+              "AliyunSms.send",
+              "client",
+              {
+                "sms.provider": "aliyun",
+                "sms.template_id": traced.templateId,
+                "sms.message_id": traced.messageId
+              }
+            ]
+          ]
+        )
+        assert.deepStrictEqual(around, ["AliyunSms.send", undefined])
+        assert.deepStrictEqual(
+          fake.requests.map((r) => paramsOf(r).OutId),
+          [traced.messageId, untraced.messageId]
+        )
+      })
   )
 
   it.scopedLive("R64: an invalid number is Permanent without calling the provider", () =>
