@@ -14,10 +14,16 @@ import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 
 const mobileTypes: ReadonlyArray<PhoneNumberType | undefined> = ["MOBILE", "FIXED_LINE_OR_MOBILE", undefined]
 
+/*
+ * The type is asked first. Where the metadata has types, libphonenumber-js's
+ * `isValid()` is `getType() !== undefined`, so a number with a type is valid and only
+ * one without is checked again; asking both ran every pattern twice.
+ */
 const parse = (input: string, defaultCountry: CountryCode): Either.Either<string, string> => {
   const parsed = parsePhoneNumberFromString(input.trim(), defaultCountry)
-  if (parsed === undefined || !parsed.isValid()) return Either.left("not a valid phone number")
+  if (parsed === undefined) return Either.left("not a valid phone number")
   const type = parsed.getType()
+  if (type === undefined && !parsed.isValid()) return Either.left("not a valid phone number")
   if (!mobileTypes.includes(type)) return Either.left(`not a mobile number (${type?.toLowerCase()})`)
   return Either.right(parsed.number)
 }

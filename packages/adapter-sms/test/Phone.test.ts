@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Phone } from "@zhongbao/adapter-sms"
-import { Either } from "effect"
+import { Either, FastCheck } from "effect"
+import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 
 describe("Phone", () => {
   it("R64: mainland numbers normalise to E.164 with or without +86 and separators", () => {
@@ -26,6 +27,27 @@ describe("Phone", () => {
       assert.isTrue(Either.isLeft(result), input)
       if (Either.isLeft(result) && input.length > 0) assert.notInclude(result.left, input)
     }
+  })
+
+  it("R64: a number is accepted exactly when libphonenumber-js finds it valid and of a mobile type (or of none)", () => {
+    const mobileTypes = ["MOBILE", "FIXED_LINE_OR_MOBILE", undefined]
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.constantFrom("", "+86", "0086", "+852", "+853", "+886", "+1", "+44", "+81", "+979"),
+        FastCheck.oneof(
+          FastCheck.stringMatching(/^1[3-9][0-9]{9}$/),
+          FastCheck.stringMatching(/^[0-9]{4,13}$/)
+        ),
+        (prefix, digits) => {
+          const input = prefix + digits
+          const parsed = parsePhoneNumberFromString(input, "CN")
+          const mobile = parsed !== undefined && parsed.isValid() && mobileTypes.includes(parsed.getType())
+          const result = Phone.normalize(input)
+          return mobile ? Either.isRight(result) && result.right === parsed.number : Either.isLeft(result)
+        }
+      ),
+      { numRuns: 3000 }
+    )
   })
 
   it("R64: Aliyun takes national digits for mainland numbers and the country code otherwise", () => {
