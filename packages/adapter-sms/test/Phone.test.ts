@@ -41,8 +41,9 @@ describe("Phone", () => {
         (prefix, digits) => {
           const input = prefix + digits
           const parsed = parsePhoneNumberFromString(input, "CN")
-          const mobile = parsed !== undefined && parsed.isValid() && mobileTypes.includes(parsed.getType())
           const result = Phone.normalize(input)
+          if (parsed === undefined) return Either.isLeft(result)
+          const mobile = parsed.isValid() && mobileTypes.includes(parsed.getType())
           return mobile ? Either.isRight(result) && result.right === parsed.number : Either.isLeft(result)
         }
       ),
