@@ -96,10 +96,10 @@ export const addDays = (date: LocalDate, days: number): LocalDate => {
  * @category deadlines
  */
 export const endOfDate = (date: LocalDate, settings: ResolvedSettings): DateTime.Utc => {
-  const key = `${settings.timeZone}|${date}`
-  const cached = endOfDateCache.get(key)
+  const cache = cacheOf(endOfDateCache, settings.timeZone)
+  const cached = cache.get(date)
   if (cached !== undefined) return cached
-  if (endOfDateCache.size >= 10_000) endOfDateCache.clear()
+  if (cache.size >= cacheLimit) cache.clear()
   const [year, month, day] = date.split("-").map(Number) as [number, number, number]
   const end = DateTime.toUtc(
     DateTime.unsafeMakeZoned(
@@ -107,12 +107,29 @@ export const endOfDate = (date: LocalDate, settings: ResolvedSettings): DateTime
       { timeZone: settings.zone, adjustForTimeZone: true }
     )
   )
-  endOfDateCache.set(key, end)
+  cache.set(date, end)
   return end
 }
 
-/** The ends of dates already computed: resolving a zone's offset through `Intl` is slow. */
-const endOfDateCache = new Map<string, DateTime.Utc>()
+/** How many dates each cache below keeps before it starts again. */
+const cacheLimit = 10_000
+
+/**
+ * The cache of `key` (a time zone, a window) in `caches`, made on first use. Caches
+ * are nested by time zone, window and date, so that a look-up builds no key string
+ * (a page of the public hall makes three look-ups per demand).
+ */
+const cacheOf = <K, J, A>(caches: Map<K, Map<J, A>>, key: K): Map<J, A> => {
+  let cache = caches.get(key)
+  if (cache === undefined) {
+    cache = new Map()
+    caches.set(key, cache)
+  }
+  return cache
+}
+
+/** The ends of dates already computed, by time zone: resolving a zone's offset through `Intl` is slow. */
+const endOfDateCache = new Map<string, Map<LocalDate, DateTime.Utc>>()
 
 /**
  * R13: the earliest response deadline allowed when approving or submitting at
@@ -132,17 +149,20 @@ export const earliestDeadline = (instant: DateTime.DateTime, settings: ResolvedS
  * @category deadlines
  */
 export const selectionEndsAt = (deadline: LocalDate, settings: ResolvedSettings): DateTime.Utc => {
-  const key = `${settings.timeZone}|${settings.selectionWindowDays}|${deadline}`
-  const cached = selectionEndCache.get(key)
+  const cache = cacheOf(cacheOf(selectionEndCache, settings.timeZone), settings.selectionWindowDays)
+  const cached = cache.get(deadline)
   if (cached !== undefined) return cached
-  if (selectionEndCache.size >= 10_000) selectionEndCache.clear()
+  if (cache.size >= cacheLimit) cache.clear()
   const end = endOfDate(addDays(deadline, settings.selectionWindowDays), settings)
-  selectionEndCache.set(key, end)
+  cache.set(deadline, end)
   return end
 }
 
-/** The selection ends already computed: every listed demand asks for its own, often more than once. */
-const selectionEndCache = new Map<string, DateTime.Utc>()
+/**
+ * The selection ends already computed, by time zone and window: every listed demand
+ * asks for its own, often more than once.
+ */
+const selectionEndCache = new Map<string, Map<number, Map<LocalDate, DateTime.Utc>>>()
 
 /**
  * Whether `instant` is on or before the end of the deadline date.

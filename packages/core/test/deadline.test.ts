@@ -46,6 +46,33 @@ describe("deadline", () => {
       )
     })
 
+    it("R13: the same date ends at a different instant in each time zone and window, asked in turn (R23)", () => {
+      const newYork = {
+        ...defaultSettings,
+        timeZone: "America/New_York",
+        zone: DateTime.zoneUnsafeMakeNamed("America/New_York")
+      }
+      for (let round = 0; round < 2; round++) {
+        assert.strictEqual(
+          iso(Deadline.endOfDate(date("2026-07-01"), defaultSettings)),
+          "2026-07-01T15:59:59.999Z"
+        )
+        assert.strictEqual(iso(Deadline.endOfDate(date("2026-07-01"), newYork)), "2026-07-02T03:59:59.999Z")
+        assert.strictEqual(
+          iso(Deadline.selectionEndsAt(date("2026-07-01"), defaultSettings)),
+          "2026-07-15T15:59:59.999Z"
+        )
+        assert.strictEqual(
+          iso(Deadline.selectionEndsAt(date("2026-07-01"), newYork)),
+          "2026-07-16T03:59:59.999Z"
+        )
+        assert.strictEqual(
+          iso(Deadline.selectionEndsAt(date("2026-07-01"), { ...newYork, selectionWindowDays: 1 })),
+          "2026-07-03T03:59:59.999Z"
+        )
+      }
+    })
+
     it("R13: the calendar date of an instant is taken in the platform time zone", () => {
       assert.strictEqual(Deadline.dateAt(instant("2026-12-31T15:59:59.999Z"), defaultSettings), "2026-12-31")
       assert.strictEqual(Deadline.dateAt(instant("2026-12-31T16:00:00.000Z"), defaultSettings), "2027-01-01")
