@@ -42,7 +42,7 @@ describe("responses: the compiled encoder", () => {
     })
   }
 
-  it("what it does not walk is Schema.encode's: unions tagged by literals, empty structs, declarations that change the value", () => {
+  it("what it does not walk is Schema.encode's: unions tagged by literals, empty structs, declarations that change the value, a key named __proto__", () => {
     const cases: ReadonlyArray<readonly [Schema.Schema<unknown, unknown>, unknown]> = [
       [
         Schema.Union(
@@ -65,7 +65,11 @@ describe("responses: the compiled encoder", () => {
         }) as never,
         { c: "abc" }
       ],
-      [Schema.Struct({ at: Schema.NullOr(Schema.DateTimeUtc) }) as never, { at: DateTime.unsafeMake(0) }]
+      [Schema.Struct({ at: Schema.NullOr(Schema.DateTimeUtc) }) as never, { at: DateTime.unsafeMake(0) }],
+      [
+        Schema.Struct({ a: Schema.String, ["__proto__"]: Schema.Struct({ b: Schema.String }) }) as never,
+        JSON.parse('{"a":"x","__proto__":{"b":"y"}}')
+      ]
     ]
     for (const [schema, value] of cases) {
       expect(JSON.stringify(compile(schema.ast)(value))).toBe(

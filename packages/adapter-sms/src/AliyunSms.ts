@@ -13,8 +13,9 @@
  * sends them; the body is empty. The reply is classified by `Classify.aliyun`.
  *
  * With tracing on, the sender opens a span `AliyunSms.send` with the template and
- * message ids (with tracing off, none: not even a no-op one); the transport records none (an `HttpClient`'s span would record the full URL, number
- * and parameters included).
+ * message ids (with tracing off, none: not even a no-op one); the transport records
+ * none (an `HttpClient`'s span would record the full URL, number and parameters
+ * included).
  *
  * @since 0.1.0
  */

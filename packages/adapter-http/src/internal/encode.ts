@@ -64,15 +64,16 @@ const literalOf = (ast: AST.AST): { readonly value: unknown } | undefined =>
       : undefined
 
 /**
- * For a struct whose keys are all strings and all required, an object with those
- * keys in order, each `null`: each output is a copy of it, filled. `JSON.parse`
+ * For a struct whose keys are all strings and all required (none `__proto__`, which
+ * `Schema.encode` assigns as the prototype), an object with those keys in order,
+ * each `null`: each output is a copy of it, filled. `JSON.parse`
  * gives V8 an object of that shape in one piece, so a copy is allocated once at its
  * full size, where an output grown key by key reallocates its properties as it grows.
  */
 const templateOf = (
   properties: ReadonlyArray<{ readonly name: PropertyKey; readonly optional: boolean }>
 ): Readonly<Record<string, null>> | undefined =>
-  properties.every((p) => typeof p.name === "string" && !p.optional)
+  properties.every((p) => typeof p.name === "string" && p.name !== "__proto__" && !p.optional)
     ? (JSON.parse(`{${properties.map((p) => `${JSON.stringify(p.name)}:null`).join(",")}}`) as Record<
         string,
         null

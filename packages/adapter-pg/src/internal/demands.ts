@@ -17,9 +17,9 @@ import {
   tsOrNull
 } from "./db.js"
 import { grams, keywordCondition } from "./search.js"
+import { expectOne, versioned } from "./writes.js"
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
-import { expectOne, versioned } from "./writes.js"
 
 /** @internal The select list of a demand row, for a table alias (built once per alias). */
 export const demandColumns = (a: string): string => {
