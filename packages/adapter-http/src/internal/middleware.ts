@@ -165,6 +165,14 @@ const internal = (language: Language) =>
   })
 
 /**
+ * Methods whose requests the API never reads a body of (their inputs are the path and
+ * query): no body limit is provided to them, which saves a context and fiber-refs
+ * copy per request (issue 8's P1). A declared `Content-Length` over the limit is
+ * refused for every method.
+ */
+const hasNoBody = (method: string) => method === "GET" || method === "HEAD"
+
+/**
  * @internal
  * The API-wide middleware: the body limit, the language of messages, decode
  * failures as `InvalidInput`, malformed bodies as `400`, defects as a bare `500`,
@@ -195,8 +203,7 @@ export const make =
           )
         ),
         refused ??
-          app.pipe(
-            HttpServerRequest.withMaxBodySize(Option.some(max)),
+          (hasNoBody(request.method) ? app : HttpServerRequest.withMaxBodySize(app, Option.some(max))).pipe(
             Effect.catchAllCause((cause) => {
               if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
               const failure = Cause.failureOption(cause as Cause.Cause<unknown>)
