@@ -2,6 +2,7 @@ import { Demand, type Deadline, type Ids, type Member, type Money, Persistence }
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Types from "effect/Types"
 import {
   after,
   type Db,
@@ -18,8 +19,6 @@ import {
 } from "./db.js"
 import { grams, keywordCondition } from "./search.js"
 import { expectOne, versioned } from "./writes.js"
-
-type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 /** @internal The select list of a demand row, for a table alias (built once per alias). */
 export const demandColumns = (a: string): string => {
@@ -79,7 +78,7 @@ const selectList = (a: string): string =>
  * than spread from objects made for them: a list reads 21 forms per page.
  */
 const toForm = (r: Row): Demand.DemandForm => {
-  const form: Mutable<Demand.DemandForm> = {
+  const form: Types.Mutable<Demand.DemandForm> = {
     title: read.str(r, "title"),
     summary: {
       mainProblem: read.str(r, "main_problem"),
@@ -88,7 +87,7 @@ const toForm = (r: Row): Demand.DemandForm => {
     },
     keywords: read.strings(r, "keywords"),
     field: read.str(r, "field")
-  } as Mutable<Demand.DemandForm>
+  } as Types.Mutable<Demand.DemandForm>
   const investment = read.intOrNull(r, "intended_investment")
   if (investment !== null) form.intendedInvestment = investment as Money.Fen
   const solvingWay = read.strOrNull(r, "solving_way")
