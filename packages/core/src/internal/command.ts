@@ -74,6 +74,8 @@ export interface ReadCtx {
 
 type Leftover = UniqueViolation | StaleWrite
 
+const isIdempotencyKey = Schema.is(IdempotencyKey)
+
 /** @internal */
 export const inputError =
   (rule: string, rules: Readonly<Record<string, string>>) => (error: ParseResult.ParseError) => {
@@ -167,7 +169,8 @@ export const makeRunner = Effect.gen(function* () {
   /**
    * A mutating command: decodes its input (errors name the field and the rule),
    * resolves the actor, applies R63, runs the body and writes its audit events, all
-   * in one unit of work.
+   * in one unit of work. Written without generators, as the reads: every command
+   * runs it (issue 8's P2).
    */
   const command = <I, IE, A, AE, E>(
     spec: {
@@ -182,85 +185,111 @@ export const makeRunner = Effect.gen(function* () {
     const decodeInput = Schema.decodeUnknown(spec.input)
     const encodeOutput = Schema.encode(spec.output)
     const decodeOutput = Schema.decodeUnknown(spec.output)
+    const invalid = inputError(spec.rule, spec.rules ?? {})
+
+    /** The body and its journal; with a key, its encoded result is recorded too (R63). */
+    const run = (
+      accountId: AccountId,
+      actor: Actor,
+      now: DateTime.Utc,
+      decoded: I,
+      key: string | undefined,
+      fingerprint: string
+    ) =>
+      Effect.suspend(() => {
+        const pending = new Pending()
+        return Effect.flatMap(body(makeCtx(actor, now, pending), decoded), (result) =>
+          key === undefined
+            ? Effect.as(journal.flush(pending, null), result)
+            : Effect.flatMap(Effect.orDie(encodeOutput(result)), (encoded) =>
+                Effect.as(
+                  journal.flush(pending, { accountId, key, fingerprint, result: encoded, createdAt: now }),
+                  result
+                )
+              )
+        )
+      })
+
     return (
       accountId: AccountId,
       input: IE,
       options: CommandOptions = {}
     ): Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError> => {
       const key = options.idempotencyKey
-      return Effect.gen(function* () {
-        if (key !== undefined && !Schema.is(IdempotencyKey)(key)) {
-          return yield* new InvalidInput({
-            rule: "R63",
-            code: "idempotency.key_invalid",
-            field: "idempotencyKey",
-            message: "an idempotency key is 1–255 visible ASCII characters"
-          })
+      return Effect.suspend(() => {
+        if (key !== undefined && !isIdempotencyKey(key)) {
+          return Effect.fail(
+            new InvalidInput({
+              rule: "R63",
+              code: "idempotency.key_invalid",
+              field: "idempotencyKey",
+              message: "an idempotency key is 1–255 visible ASCII characters"
+            })
+          )
         }
-        const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, spec.rules ?? {}))
-        return yield* uow.transaction(
-          Effect.gen(function* () {
-            const now = yield* DateTime.now
-            const actor = yield* loadActor(accountId)
-            const fingerprint = key === undefined ? "" : `${spec.name}:${canonicalJson(input)}`
-            if (key !== undefined) {
-              const previous = yield* idempotency.find(accountId, key)
-              if (Option.isSome(previous)) {
-                if (previous.value.fingerprint !== fingerprint) {
-                  return yield* new IdempotencyKeyReused({
-                    rule: "R63",
-                    code: "idempotency.key_reused",
-                    field: "idempotencyKey",
-                    message: "this idempotency key was used with a different request"
-                  })
-                }
-                return yield* Effect.orDie(decodeOutput(previous.value.result))
-              }
-            }
-            const pending = new Pending()
-            const result = yield* body(makeCtx(actor, now, pending), decoded)
-            yield* journal.flush(
-              pending,
-              key === undefined
-                ? null
-                : {
-                    accountId,
-                    key,
-                    fingerprint,
-                    result: yield* Effect.orDie(encodeOutput(result)),
-                    createdAt: now
+        return Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
+          uow.transaction(
+            settleLeftovers(
+              Effect.flatMap(DateTime.now, (now) =>
+                Effect.flatMap(
+                  loadActor(accountId),
+                  (actor): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
+                    if (key === undefined) return run(accountId, actor, now, decoded, key, "")
+                    const fingerprint = `${spec.name}:${canonicalJson(input)}`
+                    return Effect.flatMap(
+                      idempotency.find(accountId, key),
+                      (previous): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
+                        if (Option.isNone(previous))
+                          return run(accountId, actor, now, decoded, key, fingerprint)
+                        if (previous.value.fingerprint !== fingerprint) {
+                          return Effect.fail(
+                            new IdempotencyKeyReused({
+                              rule: "R63",
+                              code: "idempotency.key_reused",
+                              field: "idempotencyKey",
+                              message: "this idempotency key was used with a different request"
+                            })
+                          )
+                        }
+                        return Effect.orDie(decodeOutput(previous.value.result))
+                      }
+                    )
                   }
+                )
+              )
             )
-            return result
-          }).pipe(settleLeftovers)
+          )
         )
       }) as Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError>
     }
   }
 
-  /** A read: decodes its input and runs as the unit of work's read (committed data only). */
+  /**
+   * A read: decodes its input and runs as the unit of work's read (committed data
+   * only). Written without a generator: every list and page runs it (issue 8's P1).
+   */
   const query = <I, IE, A, E>(
     spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
     body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
   ) => {
     const decodeInput = Schema.decodeUnknown(spec.input)
+    const invalid = inputError(spec.rule, {})
     return (
       accountId: AccountId | null,
       input: IE
     ): Effect.Effect<A, E | DomainError | InfrastructureError> =>
-      Effect.gen(function* () {
-        const decoded = yield* Effect.mapError(decodeInput(input), inputError(spec.rule, {}))
-        return yield* read(
-          Effect.gen(function* () {
-            const now = yield* DateTime.now
-            if (accountId === null && spec.anonymous !== true) {
-              return yield* Effect.fail(denied("R5", "actor.required", "this list needs a signed-in account"))
+      Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
+        read(
+          Effect.flatMap(DateTime.now, (now) => {
+            if (accountId === null) {
+              return spec.anonymous === true
+                ? body({ actor: null, now, settings }, decoded)
+                : Effect.fail(denied("R5", "actor.required", "this list needs a signed-in account"))
             }
-            const actor = accountId === null ? null : yield* loadActor(accountId)
-            return yield* body({ actor, now, settings }, decoded)
+            return Effect.flatMap(loadActor(accountId), (actor) => body({ actor, now, settings }, decoded))
           })
         )
-      })
+      )
   }
 
   return { command, query, settings, loadActor }

@@ -11,7 +11,10 @@ import {
 } from "../Pagination.js"
 import type { Range } from "../Persistence.js"
 
-/** @internal Asks the port for one row more than the page shows and makes the cursor. */
+/**
+ * @internal Asks the port for one row more than the page shows and makes the cursor.
+ * Written without a generator: every page runs it (issue 8's P1).
+ */
 export const pageOf = <A, B = A>(
   request: PageRequest,
   arity: number,
@@ -20,20 +23,18 @@ export const pageOf = <A, B = A>(
   view: (rows: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, InfrastructureError> = (rows) =>
     Effect.succeed(rows as unknown as ReadonlyArray<B>)
 ): Effect.Effect<Page<B>, InfrastructureError | InvalidInput> =>
-  Effect.gen(function* () {
+  Effect.suspend((): Effect.Effect<Page<B>, InfrastructureError | InvalidInput> => {
     const limit = request.limit ?? defaultLimit
-    const after =
-      request.cursor === undefined
-        ? undefined
-        : yield* Either.match(decodeCursor(request.cursor, arity), {
-            onLeft: Effect.fail,
-            onRight: Effect.succeed
-          })
-    const rows = yield* fetch({ after, limit: limit + 1 })
-    const shown = rows.slice(0, limit)
-    const last = shown[shown.length - 1]
-    return {
-      items: yield* view(shown),
-      nextCursor: rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null
+    let after: Position | undefined
+    if (request.cursor !== undefined) {
+      const decoded = decodeCursor(request.cursor, arity)
+      if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+      after = decoded.right
     }
+    return Effect.flatMap(fetch({ after, limit: limit + 1 }), (rows) => {
+      const shown = rows.slice(0, limit)
+      const last = shown[shown.length - 1]
+      const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null
+      return Effect.map(view(shown), (items): Page<B> => ({ items, nextCursor }))
+    })
   })
