@@ -83,14 +83,24 @@ export const canonicalQuery = (query: Readonly<Record<string, string>>): string 
     .map((name) => `${percentEncode(name)}=${percentEncode(query[name]!)}`)
     .join("&")
 
+let dateSecond = Number.NaN
+let dateText = ""
+
 /**
- * `x-acs-date`: UTC ISO 8601 to the second, `2025-03-01T08:00:00Z`.
+ * `x-acs-date`: UTC ISO 8601 to the second, `2025-03-01T08:00:00Z`. The text of the
+ * latest second is kept: every message sent within that second carries it.
  *
  * @since 0.1.0
  * @category signing
  */
-export const formatDate = (epochMillis: number): string =>
-  new Date(epochMillis).toISOString().replace(/\.\d{3}Z$/, "Z")
+export const formatDate = (epochMillis: number): string => {
+  const second = Math.floor(epochMillis / 1000)
+  if (second !== dateSecond) {
+    dateText = new Date(second * 1000).toISOString().replace(/\.000Z$/, "Z")
+    dateSecond = second
+  }
+  return dateText
+}
 
 /**
  * What a request signature covers.

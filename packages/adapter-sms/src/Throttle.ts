@@ -106,8 +106,17 @@ export const make = (options: Options = defaults): Effect.Effect<Throttle> =>
       if (list.length === 0) sent.delete(key)
     }
 
+    /*
+     * `sent` is kept in the order of each number's latest granted message (a grant
+     * moves its number to the end), so the sweep forgets numbers from the oldest
+     * and stops at the first one with a message still in the longest window: its
+     * cost is what it forgets, not how many numbers were texted in that window.
+     */
     const sweep = (now: number) => {
-      for (const [key, list] of sent) prune(key, list, now)
+      for (const [key, list] of sent) {
+        prune(key, list, now)
+        if (list.length > 0) return
+      }
     }
 
     const take = (key: string): Effect.Effect<Decision> =>
@@ -128,6 +137,7 @@ export const make = (options: Options = defaults): Effect.Effect<Throttle> =>
         }
         if (wait > 0) return { _tag: "Denied", retryAfterMillis: wait }
         list.push(now)
+        sent.delete(key)
         sent.set(key, list)
         const release = Effect.sync(() => {
           const current = sent.get(key)
