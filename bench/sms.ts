@@ -5,7 +5,7 @@
  * every signature) running in a child process; the figure is this process's CPU
  * time per send (`process.cpuUsage`), so the fake's own work is not in it.
  *
- * Each transport runs in a process of its own, the two alternating, `PAIRS` times
+ * Each transport runs in a process of its own, the three alternating, `PAIRS` times
  * (default 3); a process runs `ROUNDS` rounds (default 4) of `N` sends (default
  * 4,000) and the first round, which warms the JIT, is left out of its median.
  * Every send must be answered `Sent`, or the run fails.
@@ -26,6 +26,7 @@ const PAIRS = Number(process.env.PAIRS ?? 3)
 const CONCURRENCY = 64
 
 const transports = {
+  undici: Transport.layerUndici(),
   node: Transport.layerNode(),
   "HttpClient (undici)": Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layerUndici))
 } satisfies Record<string, Layer.Layer<Transport.Transport>>

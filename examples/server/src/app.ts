@@ -33,9 +33,9 @@ const persistence = (config: ServerConfig) =>
 
 const sms = (config: ServerConfig) =>
   config.smsProvider === "aliyun"
-    ? AliyunSms.layerConfig().pipe(Layer.provide(Transport.layerNode()))
+    ? AliyunSms.layerConfig().pipe(Layer.provide(Transport.layerUndici()))
     : config.smsProvider === "tencent"
-      ? TencentSms.layerConfig().pipe(Layer.provide(Transport.layerNode()))
+      ? TencentSms.layerConfig().pipe(Layer.provide(Transport.layerUndici()))
       : ConsoleSms.layer
 
 /** Every service the server runs, over the configured database and SMS provider. */

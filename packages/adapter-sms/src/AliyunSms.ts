@@ -1,7 +1,7 @@
 /**
  * Core's `SmsSender` over Aliyun (阿里云短信服务) SendSms, API version
  * `2017-05-25`, signed with signature V3 (`ACS3-HMAC-SHA256`), through the
- * `Transport` in context (`Transport.layerNode`, or `Transport.layerHttpClient` over
+ * `Transport` in context (`Transport.layerUndici`, `Transport.layerNode`, or `Transport.layerHttpClient` over
  * an @effect/platform `HttpClient`).
  *
  * Each request: the number is normalised (an invalid one is answered `Permanent`

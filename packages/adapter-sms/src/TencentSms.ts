@@ -1,7 +1,7 @@
 /**
  * Core's `SmsSender` over Tencent Cloud (腾讯云短信) SendSms, API 3.0 version
  * `2021-01-11`, signed with `TC3-HMAC-SHA256`, through the `Transport` in context
- * (`Transport.layerNode`, or `Transport.layerHttpClient` over an @effect/platform
+ * (`Transport.layerUndici`, `Transport.layerNode`, or `Transport.layerHttpClient` over an @effect/platform
  * `HttpClient`).
  *
  * Each request: the number is normalised to E.164 (an invalid one is answered

@@ -49,9 +49,10 @@ const setup = (
     return { fake, sender }
   })
 
-/** The node transport, and the HttpClient adapter over each of @effect/platform's clients. */
+/** The node and undici transports, and the HttpClient adapter over each of @effect/platform's clients. */
 const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [
   ["node", Transport.layerNode()],
+  ["undici", Transport.layerUndici()],
   ["HttpClient: undici", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layerUndici))],
   ["HttpClient: node:http", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layer))],
   ["HttpClient: fetch", Transport.layerHttpClient.pipe(Layer.provide(FetchHttpClient.layer))]

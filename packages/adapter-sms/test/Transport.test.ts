@@ -87,8 +87,16 @@ const httpsServer = Effect.acquireRelease(
     })
 )
 
+/** The transports of this package's own, with their options. */
+const natives: ReadonlyArray<
+  readonly [string, (options?: Transport.NodeOptions) => Layer.Layer<Transport.Transport>]
+> = [
+  ["node", Transport.layerNode],
+  ["undici", Transport.layerUndici]
+]
+
 const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [
-  ["node", Transport.layerNode()],
+  ...natives.map(([name, make]) => [name, make()] as const),
   ["HttpClient: undici", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layerUndici))],
   ["HttpClient: node:http", Transport.layerHttpClient.pipe(Layer.provide(NodeHttpClient.layer))],
   ["HttpClient: fetch", Transport.layerHttpClient.pipe(Layer.provide(FetchHttpClient.layer))]
@@ -188,14 +196,16 @@ describe("Transport", () => {
     )
   }
 
-  it.scopedLive("R64: HTTPS to a provider whose certificate is trusted through `ca` (node)", () =>
-    Effect.gen(function* () {
-      const s = yield* httpsServer
-      const transport = yield* build(Transport.layerNode({ ca: tls.cert }))
-      const reply = yield* transport.post({ url: s.url, headers: {}, body: "" }, 2_000)
-      assert.deepStrictEqual(reply, { status: 200, body: '{"ok":true}' })
-    })
-  )
+  for (const [name, make] of natives) {
+    it.scopedLive(`R64: HTTPS to a provider whose certificate is trusted through \`ca\` (${name})`, () =>
+      Effect.gen(function* () {
+        const s = yield* httpsServer
+        const transport = yield* build(make({ ca: tls.cert }))
+        const reply = yield* transport.post({ url: s.url, headers: {}, body: "" }, 2_000)
+        assert.deepStrictEqual(reply, { status: 200, body: '{"ok":true}' })
+      })
+    )
+  }
 
   for (const [name, layer] of transports) {
     it.scopedLive(`R64: a certificate that fails verification sent nothing: RetryLater (${name})`, () =>
@@ -212,61 +222,66 @@ describe("Transport", () => {
     )
   }
 
-  it.scopedLive("R64: interrupting a request aborts it at the provider (node)", () =>
-    Effect.gen(function* () {
-      const s = yield* server(() => {})
-      const transport = yield* build(Transport.layerNode())
-      const fiber = yield* Effect.fork(transport.post({ url: s.url, headers: {}, body: "" }, 10_000))
-      yield* until(() => s.seen.length === 1)
-      yield* Fiber.interrupt(fiber)
-      yield* until(() => s.state.closed === 1)
-    })
-  )
-
-  it.scopedLive("R64: sequential requests reuse one kept-alive connection (node)", () =>
-    Effect.gen(function* () {
-      const s = yield* server((_req, res) => res.end("{}"))
-      const transport = yield* build(Transport.layerNode())
-      for (let i = 0; i < 5; i++) {
-        assert.strictEqual((yield* transport.post({ url: s.url, headers: {}, body: "x" }, 2_000)).status, 200)
-      }
-      assert.strictEqual(s.seen.length, 5)
-      assert.strictEqual(s.state.connections, 1)
-    })
-  )
-
-  it.scopedLive(
-    "R64: a reply body over the limit fails with Transport, its status and REPLY_TOO_LARGE (node)",
-    () =>
+  for (const [name, make] of natives) {
+    it.scopedLive(`R64: interrupting a request aborts it at the provider (${name})`, () =>
       Effect.gen(function* () {
-        const s = yield* server((_req, res) => {
-          res.writeHead(200)
-          res.end("x".repeat(4_096))
-        })
-        const transport = yield* build(Transport.layerNode({ maxReplyBytes: 1_024 }))
-        const result = yield* Effect.either(transport.post({ url: s.url, headers: {}, body: "" }, 2_000))
-        const error = failureOf(result)
-        assert.strictEqual(error.reason, "Transport")
-        assert.strictEqual(error.status, 200)
-        assert.deepStrictEqual(codes(error.cause), ["REPLY_TOO_LARGE"])
+        const s = yield* server(() => {})
+        const transport = yield* build(make())
+        const fiber = yield* Effect.fork(transport.post({ url: s.url, headers: {}, body: "" }, 10_000))
+        yield* until(() => s.seen.length === 1)
+        yield* Fiber.interrupt(fiber)
+        yield* until(() => s.state.closed === 1)
       })
-  )
+    )
 
-  it.scopedLive("R64: a request that cannot be built fails with Request and sends nothing (node)", () =>
-    Effect.gen(function* () {
-      const s = yield* server((_req, res) => res.end("{}"))
-      const transport = yield* build(Transport.layerNode())
-      for (const request of [
-        { url: "not a url", headers: {}, body: "" },
-        { url: "ftp://127.0.0.1/", headers: {}, body: "" },
-        { url: s.url, headers: { "x-bad": "line\nbreak" }, body: "" }
-      ]) {
-        const result = yield* Effect.either(transport.post(request, 2_000))
-        assert.strictEqual(failureOf(result).reason, "Request")
-      }
-      assert.strictEqual(s.seen.length, 0)
-    })
-  )
+    it.scopedLive(`R64: 20 sequential requests reuse kept-alive connections, at most two (${name})`, () =>
+      Effect.gen(function* () {
+        const s = yield* server((_req, res) => res.end("{}"))
+        const transport = yield* build(make())
+        for (let i = 0; i < 20; i++) {
+          assert.strictEqual(
+            (yield* transport.post({ url: s.url, headers: {}, body: "x" }, 2_000)).status,
+            200
+          )
+        }
+        assert.strictEqual(s.seen.length, 20)
+        assert.isAtMost(s.state.connections, 2)
+      })
+    )
+
+    it.scopedLive(
+      `R64: a reply body over the limit fails with Transport, its status and REPLY_TOO_LARGE (${name})`,
+      () =>
+        Effect.gen(function* () {
+          const s = yield* server((_req, res) => {
+            res.writeHead(200)
+            res.end("x".repeat(4_096))
+          })
+          const transport = yield* build(make({ maxReplyBytes: 1_024 }))
+          const result = yield* Effect.either(transport.post({ url: s.url, headers: {}, body: "" }, 2_000))
+          const error = failureOf(result)
+          assert.strictEqual(error.reason, "Transport")
+          assert.strictEqual(error.status, 200)
+          assert.deepStrictEqual(codes(error.cause), ["REPLY_TOO_LARGE"])
+        })
+    )
+
+    it.scopedLive(`R64: a request that cannot be built fails with Request and sends nothing (${name})`, () =>
+      Effect.gen(function* () {
+        const s = yield* server((_req, res) => res.end("{}"))
+        const transport = yield* build(make())
+        for (const request of [
+          { url: "not a url", headers: {}, body: "" },
+          { url: "ftp://127.0.0.1/", headers: {}, body: "" },
+          { url: s.url, headers: { "x-bad": "line\nbreak" }, body: "" }
+        ]) {
+          const result = yield* Effect.either(transport.post(request, 2_000))
+          assert.strictEqual(failureOf(result).reason, "Request")
+        }
+        assert.strictEqual(s.seen.length, 0)
+      })
+    )
+  }
 })
 
 const codes = (cause: unknown): Array<string> => {
