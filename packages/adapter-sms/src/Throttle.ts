@@ -110,7 +110,9 @@ export const make = (options: Options = defaults): Effect.Effect<Throttle> =>
      * `sent` is kept in the order of each number's latest granted message (a grant
      * moves its number to the end), so the sweep forgets numbers from the oldest
      * and stops at the first one with a message still in the longest window: its
-     * cost is what it forgets, not how many numbers were texted in that window.
+     * cost is what it forgets, not how many numbers were texted in that window. A
+     * slot given back can leave a number behind a newer one with only older
+     * messages; that number is forgotten at most one longest window later.
      */
     const sweep = (now: number) => {
       for (const [key, list] of sent) {

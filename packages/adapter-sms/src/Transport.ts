@@ -31,6 +31,7 @@ import type * as Scope from "effect/Scope"
 import { EventEmitter } from "node:events"
 import * as Http from "node:http"
 import * as Https from "node:https"
+import * as Tls from "node:tls"
 import type * as Undici from "undici"
 
 /**
@@ -92,14 +93,16 @@ export class Transport extends Context.Tag("@zhongbao/adapter-sms/Transport")<
 >() {}
 
 /**
- * Options of {@link makeNode}: `ca`, certificates to trust for `https` besides
- * Node's own (a TLS-inspecting proxy's, a test server's); the most sockets open to one provider host
- * (default 64, the dispatcher's default concurrency is 16), how long an idle
- * socket is kept (default 4 s, below the 5 s many servers keep one: this narrows,
- * without closing, the race where a reused socket is reset by the server as a
- * request goes out; such a reset is a `Transport` failure the senders classify
- * `Unknown`), and the largest reply body read (default 1 MiB; a provider's reply is
- * a few hundred bytes).
+ * Options of {@link makeUndici} and {@link makeNode}: `ca`, certificates to trust for
+ * `https` besides Node's own root certificates (a TLS-inspecting proxy's, a test
+ * server's); the most connections open to one provider host (default 64, the
+ * dispatcher's default concurrency is 16); how long an idle connection is kept
+ * (default 4 s, below the 5 s many servers keep one: this narrows, without closing,
+ * the race where a reused connection is reset by the server as a request goes out;
+ * such a reset is a `Transport` failure the senders classify `Unknown`; undici
+ * follows a server's own `Keep-Alive: timeout` hint instead, less 2 s), and the
+ * largest reply body read (default 1 MiB; a provider's reply is a few hundred
+ * bytes).
  *
  * @since 0.1.0
  * @category models
@@ -111,8 +114,107 @@ export interface NodeOptions {
   readonly maxReplyBytes?: number | undefined
 }
 
+/** The certificates a TLS connection trusts: Node's root certificates and `ca`. */
+const trusted = (ca: NodeOptions["ca"]): Array<string | Buffer> | undefined =>
+  ca === undefined
+    ? undefined
+    : [...Tls.rootCertificates, ...(typeof ca === "string" || Buffer.isBuffer(ca) ? [ca] : ca)]
+
+/** The options, checked once when a transport is made (a bad one is a defect). */
+const checked = (options: NodeOptions) => {
+  const positive = (name: string, value: number | undefined, fallback: number) => {
+    if (value === undefined) return fallback
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`Transport: ${name} must be a positive integer`)
+    return value
+  }
+  return {
+    maxSockets: positive("maxSockets", options.maxSockets, 64),
+    idleMillis: positive("idleMillis", options.idleMillis, 4_000),
+    maxReplyBytes: positive("maxReplyBytes", options.maxReplyBytes, 1024 * 1024),
+    ca: trusted(options.ca)
+  }
+}
+
 const replyTooLarge = (max: number) =>
   Object.assign(new Error(`the reply is over ${max} bytes`), { code: "REPLY_TOO_LARGE" })
+
+/** Where a request goes: its URL (`http:` or `https:` only) and its headers without `content-length`. */
+const targetOf = (request: Request) => {
+  const url = new URL(request.url)
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw Object.assign(new TypeError(`protocol "${url.protocol}" not supported`), {
+      code: "ERR_INVALID_PROTOCOL"
+    })
+  }
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (name.toLowerCase() !== "content-length") headers[name] = value
+  }
+  return { url, https: url.protocol === "https:", headers }
+}
+
+/** What a native transport's request does with its one answer. */
+interface Exchange {
+  readonly finish: (result: Effect.Effect<Reply, TransportError>) => void
+  readonly fail: (reason: TransportError["reason"], cause: unknown, status?: number) => void
+  /** How to abort the request once it exists: on timeout, interruption or a failure to build it. */
+  readonly onAbort: (abort: () => void) => void
+  /** Reads a reply's body, at most `maxReplyBytes`, and answers it with `status`. */
+  readonly read: (body: NodeJS.ReadableStream & { destroy(): void }, status: number) => void
+}
+
+/**
+ * One request of a native transport: `start` sends it; the first answer wins (the
+ * reply, a failure, or `Timeout` after `timeoutMillis`, which aborts it);
+ * interrupting aborts it too. `start` throwing is a `Request` failure.
+ */
+const postOnce = (timeoutMillis: number, maxReplyBytes: number, start: (exchange: Exchange) => void) =>
+  Effect.async<Reply, TransportError>((resume) => {
+    let settled = false
+    let abort = () => {}
+    const finish = (result: Effect.Effect<Reply, TransportError>) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resume(result)
+    }
+    const fail = (reason: TransportError["reason"], cause: unknown, status?: number) =>
+      finish(Effect.fail(new TransportError({ reason, cause, status })))
+    const timer = setTimeout(() => {
+      fail("Timeout", undefined)
+      abort()
+    }, timeoutMillis)
+    const read: Exchange["read"] = (body, status) => {
+      const chunks: Array<Buffer> = []
+      let size = 0
+      body.on("data", (chunk: Buffer) => {
+        size += chunk.length
+        if (size > maxReplyBytes) {
+          fail("Transport", replyTooLarge(maxReplyBytes), status)
+          body.destroy()
+          return
+        }
+        chunks.push(chunk)
+      })
+      body.on("end", () =>
+        finish(Effect.succeed({ status, body: Buffer.concat(chunks, size).toString("utf8") }))
+      )
+      body.on("error", (error) => fail("Transport", error, status))
+    }
+    try {
+      start({ finish, fail, read, onAbort: (f) => (abort = f) })
+    } catch (error) {
+      fail("Request", error)
+      abort()
+      return
+    }
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
+      abort()
+    })
+  })
 
 /**
  * A transport over `node:http` and `node:https` with keep-alive agents, destroyed
@@ -127,24 +229,12 @@ export const makeNode = (
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
-        const agentOptions = {
-          keepAlive: true,
-          maxSockets: options.maxSockets ?? 64,
-          timeout: options.idleMillis ?? 4_000
-        }
+        const o = checked(options)
+        const agentOptions = { keepAlive: true, maxSockets: o.maxSockets, timeout: o.idleMillis }
         return {
+          o,
           http: new Http.Agent(agentOptions),
-          https: new Https.Agent(
-            options.ca === undefined
-              ? agentOptions
-              : {
-                  ...agentOptions,
-                  ca:
-                    typeof options.ca === "string" || Buffer.isBuffer(options.ca)
-                      ? options.ca
-                      : [...options.ca]
-                }
-          )
+          https: new Https.Agent(o.ca === undefined ? agentOptions : { ...agentOptions, ca: o.ca })
         }
       }),
       (agents) =>
@@ -153,81 +243,26 @@ export const makeNode = (
           agents.https.destroy()
         })
     ),
-    (agents) => {
-      const maxReplyBytes = options.maxReplyBytes ?? 1024 * 1024
+    ({ o, ...agents }) => {
       const post = (request: Request, timeoutMillis: number) =>
-        Effect.async<Reply, TransportError>((resume) => {
-          let settled = false
-          let client: Http.ClientRequest | undefined
+        postOnce(timeoutMillis, o.maxReplyBytes, ({ fail, read, onAbort }) => {
+          const { url, https, headers } = targetOf(request)
+          const body = Buffer.from(request.body, "utf8")
+          headers["content-length"] = String(body.length)
           let status: number | undefined
-          const finish = (result: Effect.Effect<Reply, TransportError>) => {
-            if (settled) return
-            settled = true
-            clearTimeout(timer)
-            resume(result)
-          }
-          const fail = (reason: TransportError["reason"], cause: unknown, status?: number) =>
-            finish(Effect.fail(new TransportError({ reason, cause, status })))
-          const timer = setTimeout(() => {
-            fail("Timeout", undefined)
-            client?.destroy()
-          }, timeoutMillis)
-          try {
-            const url = new URL(request.url)
-            const https = url.protocol === "https:"
-            if (!https && url.protocol !== "http:") {
-              throw Object.assign(new TypeError(`protocol "${url.protocol}" not supported`), {
-                code: "ERR_INVALID_PROTOCOL"
-              })
+          const client = (https ? Https.request : Http.request)(
+            url,
+            { method: "POST", agent: https ? agents.https : agents.http, headers },
+            (response) => {
+              const answered = response.statusCode ?? 0
+              status = answered
+              read(response, answered)
+              response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), answered))
             }
-            const body = Buffer.from(request.body, "utf8")
-            const headers: Record<string, string> = {}
-            for (const [name, value] of Object.entries(request.headers)) {
-              if (name.toLowerCase() !== "content-length") headers[name] = value
-            }
-            headers["content-length"] = String(body.length)
-            client = (https ? Https.request : Http.request)(
-              url,
-              {
-                method: "POST",
-                agent: https ? agents.https : agents.http,
-                headers
-              },
-              (response) => {
-                const answered = response.statusCode ?? 0
-                status = answered
-                const chunks: Array<Buffer> = []
-                let size = 0
-                response.on("data", (chunk: Buffer) => {
-                  size += chunk.length
-                  if (size > maxReplyBytes) {
-                    fail("Transport", replyTooLarge(maxReplyBytes), answered)
-                    response.destroy()
-                    return
-                  }
-                  chunks.push(chunk)
-                })
-                response.on("end", () =>
-                  finish(
-                    Effect.succeed({ status: answered, body: Buffer.concat(chunks, size).toString("utf8") })
-                  )
-                )
-                response.on("error", (error) => fail("Transport", error, answered))
-                response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), answered))
-              }
-            )
-            client.on("error", (error) => fail("Transport", error, status))
-            client.end(body)
-          } catch (error) {
-            fail("Request", error)
-            client?.destroy()
-            return
-          }
-          return Effect.sync(() => {
-            settled = true
-            clearTimeout(timer)
-            client?.destroy()
-          })
+          )
+          onAbort(() => client.destroy())
+          client.on("error", (error) => fail("Transport", error, status))
+          client.end(body)
         })
       return Transport.of({ post })
     }
@@ -244,10 +279,10 @@ export const layerNode = (options: NodeOptions = {}): Layer.Layer<Transport> =>
 
 /**
  * A transport over undici's `Pool`s, one per provider origin (made on its first
- * request), closed with the scope. Takes the options of {@link makeNode}:
- * `maxSockets` is each pool's number of connections, `idleMillis` its keep-alive
- * time, `ca` the certificates its TLS connections trust besides Node's own. undici
- * is loaded when the transport is made, not with this module.
+ * request), closed with the scope; a request after that fails with `Request`
+ * (`TRANSPORT_CLOSED`). Takes the options of {@link makeNode}: `maxSockets` is each
+ * pool's number of connections, `idleMillis` its keep-alive time. undici is loaded
+ * when the transport is made, not with this module.
  *
  * Failures are those of {@link makeNode}: a URL, protocol or header the request
  * cannot be built with is `Request` (nothing was sent), a connection failure is
@@ -263,97 +298,59 @@ export const makeUndici = (
 ): Effect.Effect<Context.Tag.Service<Transport>, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.map(
-        Effect.promise(() => import("undici")),
-        (undici) => ({ undici, pools: new Map<string, Undici.Pool>() })
+      Effect.flatMap(
+        Effect.sync(() => checked(options)),
+        (o) =>
+          Effect.map(
+            Effect.promise(() => import("undici")),
+            (undici) => ({
+              o,
+              undici,
+              pools: new Map<string, Undici.Pool>(),
+              closed: false
+            })
+          )
       ),
-      ({ pools }) =>
-        Effect.promise(() => Promise.allSettled([...pools.values()].map((pool) => pool.destroy())))
+      (state) =>
+        Effect.promise(() => {
+          state.closed = true
+          return Promise.allSettled([...state.pools.values()].map((pool) => pool.destroy()))
+        })
     ),
-    ({ undici, pools }) => {
-      const maxReplyBytes = options.maxReplyBytes ?? 1024 * 1024
-      const ca =
-        options.ca === undefined
-          ? undefined
-          : typeof options.ca === "string" || Buffer.isBuffer(options.ca)
-            ? options.ca
-            : [...options.ca]
+    (state) => {
+      const { o, undici, pools } = state
       const poolFor = (origin: string) => {
+        if (state.closed) {
+          throw Object.assign(new Error("the transport is closed"), { code: "TRANSPORT_CLOSED" })
+        }
         let pool = pools.get(origin)
         if (pool === undefined) {
           pool = new undici.Pool(origin, {
-            connections: options.maxSockets ?? 64,
-            keepAliveTimeout: options.idleMillis ?? 4_000,
-            ...(ca === undefined ? {} : { connect: { ca } })
+            connections: o.maxSockets,
+            keepAliveTimeout: o.idleMillis,
+            ...(o.ca === undefined ? {} : { connect: { ca: o.ca } })
           })
           pools.set(origin, pool)
         }
         return pool
       }
       const post = (request: Request, timeoutMillis: number) =>
-        Effect.async<Reply, TransportError>((resume) => {
-          let settled = false
-          const abort = new EventEmitter()
-          const finish = (result: Effect.Effect<Reply, TransportError>) => {
-            if (settled) return
-            settled = true
-            clearTimeout(timer)
-            resume(result)
-          }
-          const fail = (reason: TransportError["reason"], cause: unknown, status?: number) =>
-            finish(Effect.fail(new TransportError({ reason, cause, status })))
-          const timer = setTimeout(() => {
-            fail("Timeout", undefined)
-            abort.emit("abort")
-          }, timeoutMillis)
-          try {
-            const url = new URL(request.url)
-            if (url.protocol !== "https:" && url.protocol !== "http:") {
-              throw Object.assign(new TypeError(`protocol "${url.protocol}" not supported`), {
-                code: "ERR_INVALID_PROTOCOL"
-              })
-            }
-            const headers: Record<string, string> = {}
-            for (const [name, value] of Object.entries(request.headers)) {
-              if (name.toLowerCase() !== "content-length") headers[name] = value
-            }
-            poolFor(url.origin).request(
-              { path: url.pathname + url.search, method: "POST", headers, body: request.body, signal: abort },
-              (error, data) => {
-                if (error !== null) {
-                  // undici checks a request before it writes anything: a bad header is such a failure
-                  const unsent = (error as { code?: unknown }).code === "UND_ERR_INVALID_ARG"
-                  return fail(unsent ? "Request" : "Transport", error)
-                }
-                const answered = data.statusCode
-                const chunks: Array<Buffer> = []
-                let size = 0
-                data.body.on("data", (chunk: Buffer) => {
-                  size += chunk.length
-                  if (size > maxReplyBytes) {
-                    fail("Transport", replyTooLarge(maxReplyBytes), answered)
-                    data.body.destroy()
-                    return
-                  }
-                  chunks.push(chunk)
-                })
-                data.body.on("end", () =>
-                  finish(
-                    Effect.succeed({ status: answered, body: Buffer.concat(chunks, size).toString("utf8") })
-                  )
-                )
-                data.body.on("error", (cause) => fail("Transport", cause, answered))
+        postOnce(timeoutMillis, o.maxReplyBytes, ({ fail, read, onAbort }) => {
+          const { url, headers } = targetOf(request)
+          const pool = poolFor(url.origin)
+          const signal = new EventEmitter()
+          onAbort(() => signal.emit("abort"))
+          pool.request(
+            { path: url.pathname + url.search, method: "POST", headers, body: request.body, signal },
+            (error, data) => {
+              if (error !== null) {
+                // undici checks a request before it writes anything: a bad header is such a failure
+                const unsent = (error as { code?: unknown }).code === "UND_ERR_INVALID_ARG"
+                return fail(unsent ? "Request" : "Transport", error)
               }
-            )
-          } catch (error) {
-            fail("Request", error)
-            return
-          }
-          return Effect.sync(() => {
-            settled = true
-            clearTimeout(timer)
-            abort.emit("abort")
-          })
+              read(data.body, data.statusCode)
+            }
+          )
         })
       return Transport.of({ post })
     }

@@ -278,16 +278,18 @@ export const makeRunner = Effect.gen(function* () {
       accountId: AccountId | null,
       input: IE
     ): Effect.Effect<A, E | DomainError | InfrastructureError> =>
-      Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
-        read(
-          Effect.flatMap(DateTime.now, (now) => {
-            if (accountId === null) {
-              return spec.anonymous === true
-                ? body({ actor: null, now, settings }, decoded)
-                : Effect.fail(denied("R5", "actor.required", "this list needs a signed-in account"))
-            }
-            return Effect.flatMap(loadActor(accountId), (actor) => body({ actor, now, settings }, decoded))
-          })
+      Effect.suspend(() =>
+        Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
+          read(
+            Effect.flatMap(DateTime.now, (now) => {
+              if (accountId === null) {
+                return spec.anonymous === true
+                  ? body({ actor: null, now, settings }, decoded)
+                  : Effect.fail(denied("R5", "actor.required", "this list needs a signed-in account"))
+              }
+              return Effect.flatMap(loadActor(accountId), (actor) => body({ actor, now, settings }, decoded))
+            })
+          )
         )
       )
   }
