@@ -156,7 +156,6 @@ const targetOf = (request: Request) => {
 
 /** What a native transport's request does with its one answer. */
 interface Exchange {
-  readonly finish: (result: Effect.Effect<Reply, TransportError>) => void
   readonly fail: (reason: TransportError["reason"], cause: unknown, status?: number) => void
   /** How to abort the request once it exists: on timeout, interruption or a failure to build it. */
   readonly onAbort: (abort: () => void) => void
@@ -203,7 +202,7 @@ const postOnce = (timeoutMillis: number, maxReplyBytes: number, start: (exchange
       body.on("error", (error) => fail("Transport", error, status))
     }
     try {
-      start({ finish, fail, read, onAbort: (f) => (abort = f) })
+      start({ fail, read, onAbort: (f) => (abort = f) })
     } catch (error) {
       fail("Request", error)
       abort()
