@@ -193,17 +193,16 @@ export const makeRunner = Effect.gen(function* () {
       actor: Actor,
       now: DateTime.Utc,
       decoded: I,
-      key: string | undefined,
-      fingerprint: string
+      keyed?: { readonly key: string; readonly fingerprint: string }
     ) =>
       Effect.suspend(() => {
         const pending = new Pending()
         return Effect.flatMap(body(makeCtx(actor, now, pending), decoded), (result) =>
-          key === undefined
+          keyed === undefined
             ? Effect.as(journal.flush(pending, null), result)
             : Effect.flatMap(Effect.orDie(encodeOutput(result)), (encoded) =>
                 Effect.as(
-                  journal.flush(pending, { accountId, key, fingerprint, result: encoded, createdAt: now }),
+                  journal.flush(pending, { accountId, ...keyed, result: encoded, createdAt: now }),
                   result
                 )
               )
@@ -234,13 +233,13 @@ export const makeRunner = Effect.gen(function* () {
                 Effect.flatMap(
                   loadActor(accountId),
                   (actor): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
-                    if (key === undefined) return run(accountId, actor, now, decoded, key, "")
+                    if (key === undefined) return run(accountId, actor, now, decoded)
                     const fingerprint = `${spec.name}:${canonicalJson(input)}`
                     return Effect.flatMap(
                       idempotency.find(accountId, key),
                       (previous): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
                         if (Option.isNone(previous))
-                          return run(accountId, actor, now, decoded, key, fingerprint)
+                          return run(accountId, actor, now, decoded, { key, fingerprint })
                         if (previous.value.fingerprint !== fingerprint) {
                           return Effect.fail(
                             new IdempotencyKeyReused({
