@@ -15,8 +15,11 @@
  *   Printed with where the time goes: CPU per respond of the server, the client and
  *   PostgreSQL (from /proc; the whole machine's PostgreSQL, other load included) and
  *   the ratio that CPU alone allows; the server's CPU per `GET /health` (node:http
- *   alone) and `GET /settings` (the API without the database) for scale; one
- *   connection against one client (pgbench -r: the round trips alone). The server runs with `WORKERS=false`, rate limits raised, and a pool of
+ *   alone) and `GET /settings` (the API without the database) for scale; where each
+ *   side's connections were over the rounds (`pg_stat_activity` sampled every 50 ms:
+ *   executing, waiting on a lock or WAL, between the statements of a transaction,
+ *   between transactions); one connection against one client (pgbench -r: the round
+ *   trips alone). The server runs with `WORKERS=false`, rate limits raised, and a pool of
  *   `concurrency` connections. Afterwards the rows each side wrote are counted: per
  *   2xx (per pgbench transaction) one demand updated, one response, one audit event
  *   with its two member rows, one outbox message and one idempotency record.
@@ -132,6 +135,8 @@ const P4_POOL = 32
 /** Publishers (enterprises) and responders (research institutes), one account each. */
 const PUBLISHERS = 50
 const RESPONDERS = 1_000
+/** The `application_name` of the example server's connections: adapter-pg's default, which the server keeps. */
+const SERVER_APPLICATION = "zhongbao"
 const RESPONDER_ACCOUNTS = 210_000
 /** Demand ids are 8-digit numbers: HTTP's pool, pgbench's pool. */
 const HTTP_POOL = 10_000_000
@@ -330,6 +335,73 @@ const sumCpu = (runs: ReadonlyArray<Cpu>): Cpu =>
     }),
     { wall: 0, server: 0, serverSystem: 0, self: 0, children: 0, postgres: 0, busy: 0, idle: 0 }
   )
+
+/** Where a side's connections were, counted over samples of `pg_stat_activity`. */
+interface ConnectionStates {
+  executing: number
+  waitingInPostgres: number
+  betweenStatements: number
+  betweenTransactions: number
+}
+
+const noStates = (): ConnectionStates => ({
+  executing: 0,
+  waitingInPostgres: 0,
+  betweenStatements: 0,
+  betweenTransactions: 0
+})
+
+/**
+ * Samples, every `everyMs`, the state of the connections named `applicationName`
+ * (on a connection of its own) until the returned function is called, which
+ * answers the counts: where a side's round trips wait (issue 8's P2: in the server
+ * or in PostgreSQL).
+ */
+const sampleConnections = async (applicationName: string, everyMs = 50) => {
+  const client = new Pg.default.Client({ connectionString: databaseUrl, application_name: "bench_sampler" })
+  await client.connect()
+  const states = noStates()
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      const answer = await client
+        .query<{ state: string | null; wait: string | null }>(
+          `SELECT state, wait_event_type AS wait FROM pg_stat_activity
+         WHERE backend_type = 'client backend' AND application_name = $1`,
+          [applicationName]
+        )
+        .catch(() => undefined)
+      if (answer === undefined) break
+      for (const r of answer.rows) {
+        if (r.state === "active") {
+          if (r.wait === null || r.wait === "Client") states.executing++
+          else states.waitingInPostgres++
+        } else if (r.state === "idle in transaction") states.betweenStatements++
+        else if (r.state === "idle") states.betweenTransactions++
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs))
+    }
+  })()
+  return async (): Promise<ConnectionStates> => {
+    stopped = true
+    await loop
+    await client.end()
+    return states
+  }
+}
+
+const addStates = (a: ConnectionStates, b: ConnectionStates): ConnectionStates => ({
+  executing: a.executing + b.executing,
+  waitingInPostgres: a.waitingInPostgres + b.waitingInPostgres,
+  betweenStatements: a.betweenStatements + b.betweenStatements,
+  betweenTransactions: a.betweenTransactions + b.betweenTransactions
+})
+
+const describeStates = (s: ConnectionStates): string => {
+  const total = Math.max(1, s.executing + s.waitingInPostgres + s.betweenStatements + s.betweenTransactions)
+  const pct = (n: number) => `${ms((n / total) * 100, 0)}%`
+  return `${pct(s.executing)} executing, ${pct(s.waitingInPostgres)} waiting inside PostgreSQL (locks, WAL), ${pct(s.betweenStatements)} between statements of a transaction, ${pct(s.betweenTransactions)} between transactions`
+}
 
 const ms = (x: number, digits = 2) => x.toFixed(digits)
 
@@ -738,6 +810,8 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   const rounds: Array<{ http: number; pgbench: number }> = []
   const httpCpu: Array<Cpu> = []
   const pgbenchCpu: Array<Cpu> = []
+  let httpStates = noStates()
+  let pgbenchStates = noStates()
   const profileLines: Array<string> = []
   try {
     const tokens = Array.from({ length: RESPONDERS }, (_, i) => tokenFor(String(RESPONDER_ACCOUNTS + 1 + i)))
@@ -770,9 +844,13 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     if (profileDir !== undefined) server.child.kill("SIGUSR2")
     for (let round = 1; round <= sizes.rounds; round++) {
       await checkpoint()
+      const httpSampled = await sampleConnections(SERVER_APPLICATION)
       const http = await measured(server.pid, () => httpRespond(server.url, perRound, c, nextDemand, tokens))
+      httpStates = addStates(httpStates, await httpSampled())
       await checkpoint()
+      const benchSampled = await sampleConnections(`pgbench_${schema}`)
       const bench = await measured(server.pid, () => runPgbench(c, perClient))
+      pgbenchStates = addStates(pgbenchStates, await benchSampled())
       httpOk += http.result.ok
       pgbenchOk += bench.result.processed - bench.result.failed
       httpCpu.push(http.cpu)
@@ -812,6 +890,9 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     )
 
     details.push(ceilingLine)
+    details.push(
+      `where the connections were, sampled every 50 ms over the rounds (pg_stat_activity; "between statements" is the client's turn and also a backend's wait for a CPU, as the machine is busy): the server's ${c}: ${describeStates(httpStates)} | pgbench's ${c}: ${describeStates(pgbenchStates)}`
+    )
     const plumbing = async (path: string) => {
       const count = perRound
       const run = await measured(server.pid, () => httpGet(server.url, path, count, c))
