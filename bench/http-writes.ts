@@ -132,11 +132,11 @@ const RATE_LIMITS = {
 const OUTBOX = { batchSize: 500, sendConcurrency: 64 }
 const P4_POOL = 32
 
+/** The `application_name` of the example server's connections: adapter-pg's default, which the server keeps. */
+const SERVER_APPLICATION = "zhongbao"
 /** Publishers (enterprises) and responders (research institutes), one account each. */
 const PUBLISHERS = 50
 const RESPONDERS = 1_000
-/** The `application_name` of the example server's connections: adapter-pg's default, which the server keeps. */
-const SERVER_APPLICATION = "zhongbao"
 const RESPONDER_ACCOUNTS = 210_000
 /** Demand ids are 8-digit numbers: HTTP's pool, pgbench's pool. */
 const HTTP_POOL = 10_000_000
