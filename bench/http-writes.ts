@@ -16,11 +16,12 @@
  *   PostgreSQL (from /proc; the whole machine's PostgreSQL, other load included) and
  *   the ratio that CPU alone allows; the server's CPU per `GET /health` (node:http
  *   alone) and `GET /settings` (the API without the database) for scale; where each
- *   side's connections were over the rounds (`pg_stat_activity` sampled every 50 ms:
- *   executing, waiting on a lock or WAL, between the statements of a transaction,
- *   between transactions); one connection against one client (pgbench -r: the round
- *   trips alone). The server runs with `WORKERS=false`, rate limits raised, and a pool of
- *   `concurrency` connections. Afterwards the rows each side wrote are counted: per
+ *   side's connections were over the rounds (`pg_stat_activity` sampled every 50 ms,
+ *   the server's connections named by their own `application_name`: active, waiting
+ *   inside PostgreSQL, the client's turn inside a transaction, between transactions);
+ *   one connection against one client (pgbench -r: the round trips alone). The
+ *   server runs with `WORKERS=false`, rate limits raised, and a pool of `concurrency`
+ *   connections. Afterwards the rows each side wrote are counted: per
  *   2xx (per pgbench transaction) one demand updated, one response, one audit event
  *   with its two member rows, one outbox message and one idempotency record.
  * - **P4** the outbox drained to the fake Aliyun SMS of adapter-sms's tests (it
@@ -132,8 +133,6 @@ const RATE_LIMITS = {
 const OUTBOX = { batchSize: 500, sendConcurrency: 64 }
 const P4_POOL = 32
 
-/** The `application_name` of the example server's connections: adapter-pg's default, which the server keeps. */
-const SERVER_APPLICATION = "zhongbao"
 /** Publishers (enterprises) and responders (research institutes), one account each. */
 const PUBLISHERS = 50
 const RESPONDERS = 1_000
@@ -338,69 +337,93 @@ const sumCpu = (runs: ReadonlyArray<Cpu>): Cpu =>
 
 /** Where a side's connections were, counted over samples of `pg_stat_activity`. */
 interface ConnectionStates {
-  executing: number
-  waitingInPostgres: number
-  betweenStatements: number
-  betweenTransactions: number
+  /** `active` without a wait event: on a CPU, or queued for one. */
+  running: number
+  /** `active`, waiting on a lock, an LWLock, I/O, IPC … inside PostgreSQL. */
+  waiting: number
+  /** `idle in transaction`, or `active` on the client's socket: the client's turn (or the backend's wait for a CPU to read it). */
+  clientTurn: number
+  /** `idle`: between transactions. */
+  idle: number
+  /** Any other state (aborted transaction, fast-path call, not visible). */
+  other: number
 }
 
-const noStates = (): ConnectionStates => ({
-  executing: 0,
-  waitingInPostgres: 0,
-  betweenStatements: 0,
-  betweenTransactions: 0
-})
-
 /**
- * Samples, every `everyMs`, the state of the connections named `applicationName`
- * (on a connection of its own) until the returned function is called, which
- * answers the counts: where a side's round trips wait (issue 8's P2: in the server
- * or in PostgreSQL).
+ * Samples `pg_stat_activity` every `everyMs` on a connection of its own, counting
+ * the connections of the application named in `during` while it runs (issue 8's
+ * P2: where each side's round trips wait). A sampler that cannot connect or query
+ * stops counting and `stop` answers `undefined`; it never fails the figure.
  */
-const sampleConnections = async (applicationName: string, everyMs = 50) => {
+const connectionSampler = async (everyMs = 50) => {
   const client = new Pg.default.Client({ connectionString: databaseUrl, application_name: "bench_sampler" })
-  await client.connect()
-  const states = noStates()
-  let stopped = false
+  client.on("error", () => {})
+  let broken = await client.connect().then(
+    () => false,
+    () => true
+  )
+  const states = new Map<string, ConnectionStates>()
+  let side: string | undefined
+  let stopped = broken
+  let ended: Promise<ReadonlyMap<string, ConnectionStates> | undefined> | undefined
   const loop = (async () => {
     while (!stopped) {
-      const answer = await client
-        .query<{ state: string | null; wait: string | null }>(
-          `SELECT state, wait_event_type AS wait FROM pg_stat_activity
-         WHERE backend_type = 'client backend' AND application_name = $1`,
-          [applicationName]
-        )
-        .catch(() => undefined)
-      if (answer === undefined) break
-      for (const r of answer.rows) {
-        if (r.state === "active") {
-          if (r.wait === null || r.wait === "Client") states.executing++
-          else states.waitingInPostgres++
-        } else if (r.state === "idle in transaction") states.betweenStatements++
-        else if (r.state === "idle") states.betweenTransactions++
+      const application = side
+      if (application !== undefined) {
+        const answer = await client
+          .query<{ state: string | null; wait: string | null }>(
+            `SELECT state, wait_event_type AS wait FROM pg_stat_activity
+             WHERE application_name = $1 AND datname = current_database()`,
+            [application]
+          )
+          .catch(() => undefined)
+        if (answer === undefined) {
+          broken = true
+          break
+        }
+        let counts = states.get(application)
+        if (counts === undefined) {
+          counts = { running: 0, waiting: 0, clientTurn: 0, idle: 0, other: 0 }
+          states.set(application, counts)
+        }
+        for (const r of answer.rows) {
+          if (r.state === "active" && r.wait === null) counts.running++
+          else if (r.state === "active" && r.wait === "Client") counts.clientTurn++
+          else if (r.state === "active") counts.waiting++
+          else if (r.state === "idle in transaction") counts.clientTurn++
+          else if (r.state === "idle") counts.idle++
+          else counts.other++
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, everyMs))
     }
   })()
-  return async (): Promise<ConnectionStates> => {
-    stopped = true
-    await loop
-    await client.end()
-    return states
+  return {
+    /** Runs `f`, counting the connections of `application` meanwhile. */
+    during: async <A>(application: string, f: () => Promise<A>): Promise<A> => {
+      side = application
+      try {
+        return await f()
+      } finally {
+        side = undefined
+      }
+    },
+    /** Stops sampling (again, harmlessly): the counts by application, or `undefined` if sampling failed. */
+    stop: (): Promise<ReadonlyMap<string, ConnectionStates> | undefined> =>
+      (ended ??= (async () => {
+        stopped = true
+        await loop
+        await client.end().catch(() => undefined)
+        return broken ? undefined : states
+      })())
   }
 }
 
-const addStates = (a: ConnectionStates, b: ConnectionStates): ConnectionStates => ({
-  executing: a.executing + b.executing,
-  waitingInPostgres: a.waitingInPostgres + b.waitingInPostgres,
-  betweenStatements: a.betweenStatements + b.betweenStatements,
-  betweenTransactions: a.betweenTransactions + b.betweenTransactions
-})
-
-const describeStates = (s: ConnectionStates): string => {
-  const total = Math.max(1, s.executing + s.waitingInPostgres + s.betweenStatements + s.betweenTransactions)
-  const pct = (n: number) => `${ms((n / total) * 100, 0)}%`
-  return `${pct(s.executing)} executing, ${pct(s.waitingInPostgres)} waiting inside PostgreSQL (locks, WAL), ${pct(s.betweenStatements)} between statements of a transaction, ${pct(s.betweenTransactions)} between transactions`
+const describeStates = (s: ConnectionStates | undefined): string => {
+  if (s === undefined) return "no samples"
+  const total = s.running + s.waiting + s.clientTurn + s.idle + s.other
+  const pct = (n: number) => `${ms((n / Math.max(1, total)) * 100, 0)}%`
+  return `${pct(s.running)} active on or queued for a CPU, ${pct(s.waiting)} waiting inside PostgreSQL (locks, I/O, IPC), ${pct(s.clientTurn)} the client's turn inside a transaction, ${pct(s.idle)} between transactions${s.other > 0 ? `, ${pct(s.other)} other` : ""} (${int(total)} connection samples)`
 }
 
 const ms = (x: number, digits = 2) => x.toFixed(digits)
@@ -792,9 +815,13 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   }
 
   const profileDir = profile ? mkdtempSync(join(tmpdir(), "zb-p2-prof-")) : undefined
+  const serverApplication = `zb_p2_${process.pid}`
+  const serverUrl = new URL(databaseUrl)
+  serverUrl.searchParams.set("application_name", serverApplication)
   const server = await startServer({
     schema,
     env: {
+      DATABASE_URL: serverUrl.href,
       WORKERS: "false",
       RATE_LIMITS_JSON: JSON.stringify(RATE_LIMITS),
       DATABASE_POOL_SIZE: String(c),
@@ -810,8 +837,9 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   const rounds: Array<{ http: number; pgbench: number }> = []
   const httpCpu: Array<Cpu> = []
   const pgbenchCpu: Array<Cpu> = []
-  let httpStates = noStates()
-  let pgbenchStates = noStates()
+  const sampler = await connectionSampler()
+  const pgbenchApplication = `pgbench_${schema}`
+  let sampled: ReadonlyMap<string, ConnectionStates> | undefined
   const profileLines: Array<string> = []
   try {
     const tokens = Array.from({ length: RESPONDERS }, (_, i) => tokenFor(String(RESPONDER_ACCOUNTS + 1 + i)))
@@ -844,13 +872,13 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     if (profileDir !== undefined) server.child.kill("SIGUSR2")
     for (let round = 1; round <= sizes.rounds; round++) {
       await checkpoint()
-      const httpSampled = await sampleConnections(SERVER_APPLICATION)
-      const http = await measured(server.pid, () => httpRespond(server.url, perRound, c, nextDemand, tokens))
-      httpStates = addStates(httpStates, await httpSampled())
+      const http = await sampler.during(serverApplication, () =>
+        measured(server.pid, () => httpRespond(server.url, perRound, c, nextDemand, tokens))
+      )
       await checkpoint()
-      const benchSampled = await sampleConnections(`pgbench_${schema}`)
-      const bench = await measured(server.pid, () => runPgbench(c, perClient))
-      pgbenchStates = addStates(pgbenchStates, await benchSampled())
+      const bench = await sampler.during(pgbenchApplication, () =>
+        measured(server.pid, () => runPgbench(c, perClient))
+      )
       httpOk += http.result.ok
       pgbenchOk += bench.result.processed - bench.result.failed
       httpCpu.push(http.cpu)
@@ -890,8 +918,11 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     )
 
     details.push(ceilingLine)
+    sampled = await sampler.stop()
     details.push(
-      `where the connections were, sampled every 50 ms over the rounds (pg_stat_activity; "between statements" is the client's turn and also a backend's wait for a CPU, as the machine is busy): the server's ${c}: ${describeStates(httpStates)} | pgbench's ${c}: ${describeStates(pgbenchStates)}`
+      sampled === undefined
+        ? "where the connections were: pg_stat_activity could not be sampled"
+        : `where the connections were over the rounds (pg_stat_activity every 50 ms; a backend shows its state when it has a CPU to set it, so on this busy machine a wait for a CPU counts as "active" during a statement and as the client's turn between them): the server's ${c}: ${describeStates(sampled.get(serverApplication))} | pgbench's ${c}: ${describeStates(sampled.get(pgbenchApplication))}`
     )
     const plumbing = async (path: string) => {
       const count = perRound
@@ -914,6 +945,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
       `one connection, ${sizes.single} responds: HTTP ${ms(httpMs)} ms per respond (server node CPU ${ms(single.cpu.server / Math.max(1, single.result.ok))} ms) vs pgbench ${ms(alone.latency)} ms (${alone.statements.length} statements, their round trips ${ms(statementsMs)} ms, ${ms(statementsMs / Math.max(1, alone.statements.length), 3)} ms each): the server adds ${ms(httpMs - alone.latency)} ms per respond`
     )
   } finally {
+    await sampler.stop()
     await server.stop()
     if (profileDir !== undefined) dropProfile(profileDir)
   }
