@@ -341,6 +341,83 @@ describe("the adapter's pg client", () => {
   )
 
   it(
+    "P2: a statement refused before it is sent gives BEGIN back at once: a statement queued in the same tick is inside the transaction (ROLLBACK undoes it), as with pg.Client",
+    async () => {
+      for (const kind of ["ours", "plain"] as const) {
+        const rows = await onTable(kind, async (client, name) => {
+          await client.query("BEGIN")
+          const refused = client
+            .query({ text: `INSERT INTO ${name} VALUES ($1, 'x')`, values: "1" as unknown as Array<unknown> })
+            .then(
+              () => undefined,
+              (e: Error) => e
+            )
+          const inserted = client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [2, "same tick"])
+          expect((await refused)?.message).toMatch(/array/)
+          await inserted
+          expect(status(client)).toBe("T")
+          await client.query("ROLLBACK")
+          expect(status(client)).toBe("I")
+        })
+        expect({ kind, rows }).toEqual({ kind, rows: 0 })
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: BEGIN, a statement refused before it is sent and ROLLBACK in one tick leave the connection idle: the next statement commits on its own, as with pg.Client",
+    async () => {
+      for (const kind of ["ours", "plain"] as const) {
+        const rows = await onTable(kind, async (client, name) => {
+          const begun = client.query("BEGIN")
+          const refused = client.query({ text: "SELECT $1", values: "x" as unknown as Array<unknown> }).then(
+            () => undefined,
+            (e: Error) => e
+          )
+          const rolledBack = client.query("ROLLBACK")
+          await begun
+          expect((await refused)?.message).toMatch(/array/)
+          await rolledBack
+          expect(status(client)).toBe("I")
+          await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "autocommit"])
+          expect(status(client)).toBe("I")
+        })
+        expect({ kind, rows }).toEqual({ kind, rows: 1 })
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: a BEGIN and ROLLBACK issued from the callback of a failed first statement are sent, not held: the aborted transaction ends, as with pg.Client",
+    async () => {
+      for (const kind of ["ours", "plain"] as const) {
+        await withClient(kind, async (client) => {
+          await client.query("BEGIN")
+          const codes: Array<string | undefined> = []
+          await new Promise<void>((resolve) => {
+            client.query(
+              "SELECT $1::int",
+              ["not a number"],
+              (error: (Error & { code?: string }) | undefined) => {
+                codes.push(error?.code)
+                client.query("BEGIN", (e: (Error & { code?: string }) | undefined) =>
+                  codes.push(e?.code ?? "ok")
+                )
+                client.query("ROLLBACK", () => resolve())
+              }
+            )
+          })
+          expect({ kind, codes }).toEqual({ kind, codes: ["22P02", "25P02"] })
+          expect({ kind, status: status(client) }).toEqual({ kind, status: "I" })
+        })
+      }
+    },
+    timeout
+  )
+
+  it(
     "P2: a named statement after a held BEGIN gets BEGIN on its own, runs inside the transaction, and stays usable",
     async () => {
       const rows = await onTable("ours", async (client, name) => {
@@ -405,6 +482,34 @@ describe("the adapter's pg client", () => {
           await client.query("ROLLBACK")
         })
         expect(rows).toBe(0)
+      } finally {
+        prototype.query = original
+      }
+    },
+    timeout
+  )
+
+  it(
+    "P2: should the BEGIN sent ahead of a statement with a read timeout fail, the statement's callback is called once, with BEGIN's error",
+    async () => {
+      type Query = (this: Pg.Client, ...args: Array<unknown>) => unknown
+      const prototype = Pg.Client.prototype as unknown as { query: Query }
+      const original = prototype.query
+      prototype.query = function (this: Pg.Client, ...args: Array<unknown>) {
+        return original.apply(this, args[0] === "BEGIN" ? ["SELECT 1 / 0", ...args.slice(1)] : args)
+      }
+      try {
+        await withClient("ours", async (client) => {
+          await client.query("BEGIN")
+          const answers: Array<string | undefined> = []
+          client.query(
+            { text: "SELECT 1", query_timeout: 200 } as Pg.QueryConfig,
+            (error: (Error & { code?: string }) | undefined) => answers.push(error?.code ?? error?.message)
+          )
+          await new Promise((resolve) => setTimeout(resolve, 500))
+          expect(answers).toEqual(["22012"])
+          await client.query("ROLLBACK")
+        })
       } finally {
         prototype.query = original
       }

@@ -6,14 +6,16 @@ import * as Pg from "pg"
  * round trip costs the server CPU and the caller latency).
  *
  * 1. BEGIN travels with the transaction's first statement. A `BEGIN` sent on an
- *    idle connection is answered at once and held; the next statement that uses
- *    the extended protocol (every statement with parameters) carries it: Parse,
+ *    idle connection (the server ready, nothing queued, outside a transaction) is
+ *    answered at once and held; the next statement that uses the extended protocol
+ *    (every statement with parameters) and goes out at once carries it: Parse,
  *    Bind and Execute of BEGIN, then the statement's own messages, then one Sync.
  *    PostgreSQL runs them in order; should BEGIN fail, it skips the statement up to
  *    the Sync, so the statement never runs outside the transaction, and a statement
- *    that fails before anything is written leaves BEGIN held for the next. Any other
- *    command while BEGIN is held (a statement without parameters, which `pg` sends
- *    with the simple protocol, a named statement, a cursor) gets a BEGIN of its own
+ *    that `pg` refuses before anything is written gives BEGIN back at once, held
+ *    for the next. Any other command while BEGIN is held (a statement without
+ *    parameters, which `pg` sends with the simple protocol, a named statement, a
+ *    cursor, a statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
  *    is sent. What moves: the transaction starts with its first statement, so its
@@ -27,8 +29,8 @@ import * as Pg from "pg"
  *    with the same keys in the same order.
  *
  * Both lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
- * protocol, `prepare`, `handleCommandComplete`, `handleError`, `addFields`,
- * `parseRow`, the client's queue and `getTransactionStatus`). `pg` is pinned in
+ * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`, `addFields`,
+ * `parseRow`, the client's queue, `readyForQuery` and `getTransactionStatus`). `pg` is pinned in
  * package.json, and `test/client.test.ts` checks both changes against a plain
  * `pg.Client`.
  */
@@ -68,6 +70,7 @@ interface QueryInternals {
   _results: unknown
   readonly name: string | undefined
   requiresPreparation(): boolean
+  submit(connection: unknown): Error | null
   prepare(connection: Protocol): void
   handleError(error: unknown, connection: unknown): void
   handleCommandComplete(message: unknown, connection: unknown): void
@@ -177,9 +180,28 @@ class LeanQuery extends BaseQuery {
     super.prepare(connection)
   }
 
+  /**
+   * A statement `pg` refuses before writing anything (its values are not an array, a
+   * named statement's text changed) gives BEGIN back at once, before any other
+   * command of the same tick is queued: `pg` reports the refusal only on a later tick.
+   */
+  override submit(connection: unknown): Error | null {
+    const refused = super.submit(connection)
+    if (refused) this.giveBack()
+    return refused
+  }
+
   override handleError(error: unknown, connection: unknown): void {
-    if (this.begin && !this.prepared) this.unsent?.()
+    this.giveBack()
     super.handleError(error, connection)
+  }
+
+  /** Gives the held BEGIN back, once, if it was never written. */
+  private giveBack(): void {
+    if (!this.begin || this.prepared) return
+    const unsent = this.unsent
+    this.unsent = undefined
+    unsent?.()
   }
 
   override handleCommandComplete(message: unknown, connection: unknown): void {
@@ -199,6 +221,7 @@ const supported =
 
 interface ClientInternals {
   readonly getTransactionStatus?: () => string | null | undefined
+  readonly readyForQuery?: boolean
   readonly _queryQueue?: Array<unknown>
   readonly _activeQuery?: unknown
   readonly _queryable?: boolean
@@ -227,17 +250,32 @@ export class Client extends Pg.Client {
   protected readonly holdsBegin: boolean = true
   private beginHeld = false
 
-  /** Whether the connection is known to be idle, outside a transaction, with nothing queued. */
-  private idle(): boolean {
+  /**
+   * Whether a command sent now goes out at once: the server has said it is ready,
+   * nothing is active and nothing waits in the queue.
+   */
+  private ready(): boolean {
     const self = this as unknown as ClientInternals
     return (
       self._queryable === true &&
       self._ending !== true &&
-      typeof self.getTransactionStatus === "function" &&
-      self.getTransactionStatus() === "I" &&
+      self.readyForQuery === true &&
       self._activeQuery == null &&
       Array.isArray(self._queryQueue) &&
       self._queryQueue.length === 0
+    )
+  }
+
+  /**
+   * Whether the connection is known to be idle, outside a transaction, with nothing
+   * queued. The transaction status is the one of the last ReadyForQuery, so it is
+   * only read once the server is ready again (a failed statement's callback runs
+   * before its ReadyForQuery).
+   */
+  private idle(): boolean {
+    const self = this as unknown as ClientInternals
+    return (
+      this.ready() && typeof self.getTransactionStatus === "function" && self.getTransactionStatus() === "I"
     )
   }
 
@@ -297,7 +335,7 @@ export class Client extends Pg.Client {
         return promise
       }
       const statement = new LeanQuery(config, args, done)
-      if (statement.requiresPreparation() && !statement.name) {
+      if (statement.requiresPreparation() && !statement.name && this.ready()) {
         send(
           statement.withBegin(() => {
             this.beginHeld = true
@@ -305,7 +343,9 @@ export class Client extends Pg.Client {
         )
         return promise
       }
-      this.beginThen(send, [statement], (error) => done!(error))
+      this.beginThen(send, [statement], (error) =>
+        statement.handleError(error, (this as unknown as ClientInternals).connection)
+      )
       return promise
     }
     if (this.holdsBegin && isCommand(config, args, "BEGIN") && this.idle()) {
