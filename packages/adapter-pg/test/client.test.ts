@@ -152,6 +152,25 @@ describe("the adapter's pg client", () => {
   )
 
   it(
+    "P2: two transactions in a row on one connection take two round trips each, and both commit",
+    async () => {
+      const rows = await onTable("ours", async (client, name) => {
+        const trips = await roundTrips(client, async () => {
+          for (const id of [1, 2]) {
+            await client.query("BEGIN")
+            await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [id, "row"])
+            await client.query("COMMIT")
+          }
+        })
+        expect(trips).toBe(4)
+        expect(status(client)).toBe("I")
+      })
+      expect(rows).toBe(2)
+    },
+    timeout
+  )
+
+  it(
     "P2: every statement after a held BEGIN is inside the transaction, with parameters or without (ROLLBACK undoes both)",
     async () => {
       const rows = await onTable("ours", async (client, name) => {
@@ -370,15 +389,20 @@ describe("the adapter's pg client", () => {
     async () => {
       for (const kind of ["ours", "plain"] as const) {
         const rows = await onTable(kind, async (client, name) => {
-          const begun = client.query("BEGIN")
+          const order: Array<string> = []
+          const begun = client.query("BEGIN").then(() => order.push("BEGIN"))
           const refused = client.query({ text: "SELECT $1", values: "x" as unknown as Array<unknown> }).then(
             () => undefined,
-            (e: Error) => e
+            (e: Error) => {
+              order.push("refused")
+              return e
+            }
           )
-          const rolledBack = client.query("ROLLBACK")
+          const rolledBack = client.query("ROLLBACK").then(() => order.push("ROLLBACK"))
           await begun
           expect((await refused)?.message).toMatch(/array/)
           await rolledBack
+          expect({ kind, order }).toEqual({ kind, order: ["BEGIN", "refused", "ROLLBACK"] })
           expect(status(client)).toBe("I")
           await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "autocommit"])
           expect(status(client)).toBe("I")
@@ -413,6 +437,31 @@ describe("the adapter's pg client", () => {
           expect({ kind, status: status(client) }).toEqual({ kind, status: "I" })
         })
       }
+    },
+    timeout
+  )
+
+  it(
+    "P2: with pg's pipeline mode no BEGIN is held: a statement refused before it is sent leaves the next one inside the transaction (ROLLBACK undoes it)",
+    async () => {
+      const t = await table(pool("plain"))
+      const client = new Client({ ...connection, pipeline: true } as Pg.ClientConfig) as unknown as Pg.Client
+      await client.connect()
+      try {
+        await client.query("BEGIN")
+        const refused = client.query({ text: "SELECT 1", rows: 1 } as Pg.QueryConfig).then(
+          () => undefined,
+          (e: Error) => e
+        )
+        const inserted = client.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "inside"])
+        expect((await refused)?.message).toMatch(/pipeline/)
+        await inserted
+        expect(client.getTransactionStatus()).toBe("T")
+        await client.query("ROLLBACK")
+      } finally {
+        await client.end()
+      }
+      expect(await t.count()).toBe(0)
     },
     timeout
   )

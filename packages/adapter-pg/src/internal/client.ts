@@ -18,9 +18,11 @@ import * as Pg from "pg"
  *    cursor, a statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
- *    is sent. What moves: the transaction starts with its first statement, so its
- *    `now()` is that statement's start, and `getTransactionStatus()` says idle while
- *    BEGIN is held.
+ *    is sent. Commands answered without the server are answered on the tick queue,
+ *    as `pg` answers a statement it refuses, so answers keep their order. A client
+ *    in `pg`'s pipeline mode holds no BEGIN. What moves: the transaction starts
+ *    with its first statement, so its `now()` is that statement's start, and
+ *    `getTransactionStatus()` says idle while BEGIN is held.
  * 2. Rows are copies of a template of their keys made once per list of columns.
  *    `pg`'s `Result` clones a null-prototype template for every statement and row,
  *    which V8 does on its slow path; a row grown key by key reallocates its
@@ -224,6 +226,8 @@ interface ClientInternals {
   readonly readyForQuery?: boolean
   readonly _queryQueue?: Array<unknown>
   readonly _activeQuery?: unknown
+  /** `pg`'s pipeline mode, where statements are written before earlier ones are answered: no BEGIN is held. */
+  readonly pipeline?: boolean
   readonly _queryable?: boolean
   readonly _ending?: boolean
   readonly connection: unknown
@@ -326,7 +330,8 @@ export class Client extends Pg.Client {
     }
     const answer = (command: string) => {
       const callback = done!
-      queueMicrotask(() => callback(null, answered(command)))
+      // On the tick queue, as pg answers a statement it refuses: answers keep their order.
+      process.nextTick(() => callback(null, answered(command)))
     }
     if (this.beginHeld) {
       this.beginHeld = false
@@ -348,7 +353,12 @@ export class Client extends Pg.Client {
       )
       return promise
     }
-    if (this.holdsBegin && isCommand(config, args, "BEGIN") && this.idle()) {
+    if (
+      this.holdsBegin &&
+      !(this as unknown as ClientInternals).pipeline &&
+      isCommand(config, args, "BEGIN") &&
+      this.idle()
+    ) {
       this.beginHeld = true
       answer("BEGIN")
       return promise
