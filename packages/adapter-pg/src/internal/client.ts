@@ -31,10 +31,10 @@ import * as Pg from "pg"
  *    with the same keys in the same order.
  *
  * Both lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
- * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`, `addFields`,
- * `parseRow`, the client's queue, `readyForQuery` and `getTransactionStatus`). `pg` is pinned in
- * package.json, and `test/client.test.ts` checks both changes against a plain
- * `pg.Client`.
+ * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
+ * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `pipeline` and
+ * `getTransactionStatus`). `pg` is pinned in package.json, and
+ * `test/client.test.ts` checks both changes against a plain `pg.Client`.
  */
 
 type Callback = (error: Error | null | undefined, result?: unknown) => void
@@ -250,8 +250,11 @@ const isCommand = (config: unknown, values: unknown, command: string) =>
  * above).
  */
 export class Client extends Pg.Client {
-  /** Whether BEGIN is held for the next statement (1. above). */
-  protected readonly holdsBegin: boolean = true
+  /**
+   * Whether BEGIN is held for the next statement (1. above): not in `pg`'s pipeline
+   * mode, which `pg`'s constructor has set by the time this is initialised.
+   */
+  protected readonly holdsBegin: boolean = (this as unknown as ClientInternals).pipeline !== true
   private beginHeld = false
 
   /**
@@ -353,12 +356,7 @@ export class Client extends Pg.Client {
       )
       return promise
     }
-    if (
-      this.holdsBegin &&
-      !(this as unknown as ClientInternals).pipeline &&
-      isCommand(config, args, "BEGIN") &&
-      this.idle()
-    ) {
+    if (this.holdsBegin && isCommand(config, args, "BEGIN") && this.idle()) {
       this.beginHeld = true
       answer("BEGIN")
       return promise
