@@ -17,7 +17,9 @@
  * - P1: autocannon in this process, 64 connections, no pipelining: a warm-up of each
  *   server, then rounds alternating zhongbao and the baseline; the throughput ratio is
  *   the median of the rounds' ratios, zhongbao's p99 the median of its rounds' p99. CPU
- *   per request of each server from /proc.
+ *   per request of each server from /proc; for scale, afterwards, the example server's
+ *   CPU per `GET /health` and `GET /settings` and a bare HttpApi's per `GET`
+ *   (`bench/baseline/httpapi-floor.ts`), at the same connections.
  * - P6: both servers' RSS (/proc VmRSS) sampled every 100 ms during P1's load: the peak,
  *   and the idle RSS just before the load.
  * - P3: sequential requests on one keep-alive connection per server, at the small and
@@ -133,19 +135,23 @@ interface Baseline {
 }
 
 const baselineScript = fileURLToPath(new URL("./baseline/hall-server.ts", import.meta.url))
+const floorScript = fileURLToPath(new URL("./baseline/httpapi-floor.ts", import.meta.url))
 
-/** The baseline as a child process (`node --import tsx`: its loader adds to its RSS, not to its speed once loaded). */
-const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline> =>
+/**
+ * A script of `bench/baseline/` as a child process (`node --import tsx`: its loader
+ * adds to its RSS, not to its speed once loaded), ready once it prints
+ * `<name> is ready at <url>`.
+ */
+const startChild = (
+  name: string,
+  script: string,
+  env: Readonly<Record<string, string>>,
+  flags: ReadonlyArray<string> = []
+): Promise<Baseline> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", baselineScript], {
+    const child: ChildProcess = spawn(process.execPath, [...flags, "--import", "tsx", script], {
       cwd: fileURLToPath(new URL("..", import.meta.url)),
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: schema,
-        HALL_SETTINGS: JSON.stringify(settings),
-        PORT: "0"
-      },
+      env: { ...process.env, ...env, PORT: "0" },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
@@ -156,11 +162,12 @@ const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline
     }
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`the baseline was not ready in 60 s:\n${output}`))
+      reject(new Error(`the ${name} was not ready in 60 s:\n${output}`))
     }, 60_000)
+    const ready = new RegExp(`${name} is ready at (http:\\/\\/[\\d.:]+)`)
     const onData = (chunk: Buffer) => {
       output += chunk.toString("utf8")
-      const match = /baseline is ready at (http:\/\/[\d.:]+)/.exec(output)
+      const match = ready.exec(output)
       if (match) {
         clearTimeout(timer)
         resolve({ url: match[1]!, pid: child.pid!, stop })
@@ -170,8 +177,16 @@ const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline
     child.stderr!.on("data", onData)
     child.once("exit", (code) => {
       clearTimeout(timer)
-      reject(new Error(`the baseline exited (${code}):\n${output}`))
+      reject(new Error(`the ${name} exited (${code}):\n${output}`))
     })
+  })
+
+/** The hand-written hall server (see the module's comment). */
+const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline> =>
+  startChild("baseline", baselineScript, {
+    DATABASE_URL: databaseUrl,
+    DATABASE_SCHEMA: schema,
+    HALL_SETTINGS: JSON.stringify(settings)
   })
 
 // ---------------------------------------------------------------------------------
@@ -306,6 +321,38 @@ const log = (line: string) => console.log(`[hall] ${line}`)
 // ---------------------------------------------------------------------------------
 
 /**
+ * The server CPU per request of cheaper requests at P1's connections, after P1's
+ * rounds, for scale: the example server's `GET /health` (answered by its `node:http`
+ * handler before the API), its `GET /settings` (the API with its middleware, no
+ * database), and the floor of any HttpApi request (`bench/baseline/httpapi-floor.ts`:
+ * one endpoint, no middleware, in a process of its own under the example server's
+ * node flags).
+ */
+const forScale = async (server: ServerProcess, sizes: Sizes): Promise<string> => {
+  const floor = await startChild(
+    "floor",
+    floorScript,
+    {},
+    serverNodeFlags()
+      .split(" ")
+      .filter((f) => f !== "")
+  )
+  try {
+    const cpuOf = async (url: string, pid: number) => {
+      await load(url, pid, sizes.warmupSeconds)
+      const run = await load(url, pid, sizes.roundSeconds)
+      return `${ms(run.cpuPerRequest)}${run.failed === 0 ? "" : ` [${int(run.failed)} failed or not 2xx]`}`
+    }
+    const health = await cpuOf(`${server.url}/health`, server.pid)
+    const settings = await cpuOf(`${server.url}/settings`, server.pid)
+    const bare = await cpuOf(`${floor.url}/floor`, floor.pid)
+    return `server CPU per request at ${CONNECTIONS} connections, for scale: zhongbao GET /health ${health} (node:http alone, before the API), GET /settings ${settings} (the API and its middleware, no database); a bare HttpApi GET ${bare} (bench/baseline/httpapi-floor.ts under node ${serverNodeFlags()}: one endpoint, no middleware, served as Mount serves the API: the floor of an HttpApi request on this machine)`
+  } finally {
+    await floor.stop()
+  }
+}
+
+/**
  * Runs P1, P6 and P3 (see the module's comment) and answers their figures; `short`
  * takes small sizes and one short round (well under a minute).
  */
@@ -422,6 +469,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
     const sampled = rss.stop()
     const after = { zb: server.rssBytes(), bl: rssOf(bl.pid) }
     const plan = await explain()
+    const scale = await forScale(server, sizes)
 
     // P3, large size
     const largeLoad = await grow(sizes.p1, sizes.large)
@@ -453,6 +501,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
           `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
       ),
       `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
+      scale,
       `statements per request: zhongbao ${seen.log.length} (${statements}), baseline 1 (the same SELECT: ${sameSql}); ${plan}`,
       `response: ${bodies}`,
       `both servers: pools of 10 connections; zhongbao is examples/server/dist/main.js under node ${serverNodeFlags()} (its start:built script; WORKERS=false), the baseline runs under node --import tsx`

@@ -930,7 +930,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
       return `GET ${path} ${ms(run.cpu.server / Math.max(1, run.result))} ms (kernel ${ms(run.cpu.serverSystem / Math.max(1, run.result))})${run.result === count ? "" : ` [${count - run.result} not 200]`}`
     }
     details.push(
-      `server node CPU per request at ${c} connections, for scale: ${await plumbing("/health")} (node:http alone, before the API), ${await plumbing("/settings")} (Mount's web-standard bridge and the HttpApi, no database), respond ${ms(httpTotal.server / httpRequests)} ms (kernel ${ms(httpTotal.serverSystem / httpRequests)})`
+      `server node CPU per request at ${c} connections, for scale: ${await plumbing("/health")} (node:http alone, before the API), ${await plumbing("/settings")} (Mount's node listener, the API and its middleware, no database), respond ${ms(httpTotal.server / httpRequests)} ms (kernel ${ms(httpTotal.serverSystem / httpRequests)})`
     )
 
     const single = await measured(server.pid, () =>
