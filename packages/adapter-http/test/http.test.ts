@@ -311,6 +311,52 @@ layer(
     })
   )
 
+  it.effect(
+    "every answer carries Content-Language, Cache-Control: no-store and nosniff: success, handler error, decode error, malformed body, 401, unknown route, 413",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.enterprise.account)
+        const answers = {
+          success: HttpClientRequest.get("/settings"),
+          "handler error": HttpClientRequest.get("/demands/nope").pipe(HttpClientRequest.bearerToken(token)),
+          "decode error": HttpClientRequest.get("/hall?limit=abc"),
+          "malformed body": HttpClientRequest.post("/demands").pipe(
+            HttpClientRequest.bearerToken(token),
+            HttpClientRequest.bodyText("{not json", "application/json")
+          ),
+          unauthorized: HttpClientRequest.get("/my/demands"),
+          "unknown route": HttpClientRequest.get("/nowhere"),
+          // on a connection of its own: the server answers before the body is read
+          "over the limit": HttpClientRequest.post("/demands").pipe(
+            HttpClientRequest.setHeader("connection", "close"),
+            HttpClientRequest.bodyText("x".repeat(2 * 1024 * 1024), "application/json")
+          )
+        }
+        const statuses: Record<string, number> = {}
+        for (const [name, request] of Object.entries(answers)) {
+          for (const language of ["zh-CN", "en"] as const) {
+            const response = yield* HttpClient.execute(
+              request.pipe(HttpClientRequest.setHeader("accept-language", language))
+            )
+            statuses[name] = response.status
+            assert.strictEqual(response.headers["content-language"], language, `${name}, ${language}`)
+            assert.strictEqual(response.headers["cache-control"], "no-store", name)
+            assert.strictEqual(response.headers["x-content-type-options"], "nosniff", name)
+          }
+        }
+        assert.deepStrictEqual(statuses, {
+          success: 200,
+          "handler error": 404,
+          "decode error": 400,
+          "malformed body": 400,
+          unauthorized: 401,
+          "unknown route": 404,
+          "over the limit": 413
+        })
+      })
+  )
+
   it.effect("429 with Retry-After once an account's bucket is spent", () =>
     Effect.gen(function* () {
       const w = yield* Fixtures.makeWorld
