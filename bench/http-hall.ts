@@ -18,8 +18,8 @@
  *   server, then rounds alternating zhongbao and the baseline; the throughput ratio is
  *   the median of the rounds' ratios, zhongbao's p99 the median of its rounds' p99. CPU
  *   per request of each server from /proc; for scale, afterwards, the example server's
- *   CPU per `GET /health` and `GET /settings` and a bare HttpApi's per `GET`
- *   (`bench/baseline/httpapi-floor.ts`), at the same connections.
+ *   CPU per `GET /health` and `GET /settings` and a minimal stock HttpApi's per `GET`
+ *   (`bench/baseline/httpapi-minimal.ts`), at the same connections.
  * - P6: both servers' RSS (/proc VmRSS) sampled every 100 ms during P1's load: the peak,
  *   and the idle RSS just before the load.
  * - P3: sequential requests on one keep-alive connection per server, at the small and
@@ -135,7 +135,7 @@ interface Baseline {
 }
 
 const baselineScript = fileURLToPath(new URL("./baseline/hall-server.ts", import.meta.url))
-const floorScript = fileURLToPath(new URL("./baseline/httpapi-floor.ts", import.meta.url))
+const minimalScript = fileURLToPath(new URL("./baseline/httpapi-minimal.ts", import.meta.url))
 
 /**
  * A script of `bench/baseline/` as a child process (`node --import tsx`: its loader
@@ -178,6 +178,10 @@ const startChild = (
     child.once("exit", (code) => {
       clearTimeout(timer)
       reject(new Error(`the ${name} exited (${code}):\n${output}`))
+    })
+    child.once("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
     })
   })
 
@@ -322,22 +326,20 @@ const log = (line: string) => console.log(`[hall] ${line}`)
 
 /**
  * The server CPU per request of cheaper requests at P1's connections, after P1's
- * rounds, for scale: the example server's `GET /health` (answered by its `node:http`
- * handler before the API), its `GET /settings` (the API with its middleware, no
- * database), and the floor of any HttpApi request (`bench/baseline/httpapi-floor.ts`:
- * one endpoint, no middleware, in a process of its own under the example server's
- * node flags).
+ * rounds, for scale (one round each after a warm-up): the example server's
+ * `GET /health` (answered by its `node:http` handler before the API), its
+ * `GET /settings` (the API with its middleware, no database), and a minimal stock
+ * HttpApi's one endpoint (`bench/baseline/httpapi-minimal.ts`, in a process of its
+ * own). A failure here is printed in the line, not thrown: P1's figures stand without it.
  */
 const forScale = async (server: ServerProcess, sizes: Sizes): Promise<string> => {
-  const floor = await startChild(
-    "floor",
-    floorScript,
-    {},
-    serverNodeFlags()
-      .split(" ")
-      .filter((f) => f !== "")
-  )
+  const flags = serverNodeFlags()
+    .split(" ")
+    .filter((f) => f !== "")
+  const prefix = `server CPU per request at ${CONNECTIONS} connections, for scale (one round of ${sizes.roundSeconds} s each after ${sizes.warmupSeconds} s of warm-up)`
+  let minimal: Baseline | undefined
   try {
+    minimal = await startChild("minimal", minimalScript, {}, flags)
     const cpuOf = async (url: string, pid: number) => {
       await load(url, pid, sizes.warmupSeconds)
       const run = await load(url, pid, sizes.roundSeconds)
@@ -345,10 +347,12 @@ const forScale = async (server: ServerProcess, sizes: Sizes): Promise<string> =>
     }
     const health = await cpuOf(`${server.url}/health`, server.pid)
     const settings = await cpuOf(`${server.url}/settings`, server.pid)
-    const bare = await cpuOf(`${floor.url}/floor`, floor.pid)
-    return `server CPU per request at ${CONNECTIONS} connections, for scale: zhongbao GET /health ${health} (node:http alone, before the API), GET /settings ${settings} (the API and its middleware, no database); a bare HttpApi GET ${bare} (bench/baseline/httpapi-floor.ts under node ${serverNodeFlags()}: one endpoint, no middleware, served as Mount serves the API: the floor of an HttpApi request on this machine)`
+    const stock = await cpuOf(`${minimal.url}/minimal`, minimal.pid)
+    return `${prefix}: zhongbao GET /health ${health} (node:http alone, before the API), GET /settings ${settings} (the API and its middleware, no database); a minimal stock HttpApi's one GET ${stock} (bench/baseline/httpapi-minimal.ts: no middleware, a 15-byte answer encoded by HttpApiBuilder, served through platform-node's handler as Mount serves the API; node ${flags.join(" ")} --import tsx, from TypeScript)`
+  } catch (error) {
+    return `${prefix}: unavailable (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`
   } finally {
-    await floor.stop()
+    await minimal?.stop()
   }
 }
 

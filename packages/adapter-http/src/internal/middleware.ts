@@ -180,8 +180,10 @@ const hasNoBody = (method: string) => method === "GET" || method === "HEAD"
  * `X-Content-Type-Options: nosniff`).
  *
  * The headers go on the response the API answers with; only a request that fails
- * here (its error is made a response further out) appends a pre-response handler
- * for them. Appending one on every request sets a fiber ref of the request's fiber:
+ * here (its error is made a response further out: 4xx, 500, or 503 when something
+ * it waited for was interrupted) appends a pre-response handler for them. A request
+ * whose own fiber is interrupted (the client went away, or the server is stopping)
+ * runs none of this and answers its 499 or 503 without them. Appending one on every request sets a fiber ref of the request's fiber:
  * about 4% of the server's CPU per `GET /settings` (issue 8's P1; median of 12 A/B
  * pairs of fresh server processes).
  */
@@ -204,11 +206,12 @@ export const make =
           "cache-control": response.headers["cache-control"] ?? "no-store",
           "x-content-type-options": "nosniff"
         })
-      const failWith = (error: unknown) =>
+      const failing = <E>(cause: Cause.Cause<E>) =>
         Effect.zipRight(
           HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(withHeaders(response))),
-          Effect.fail(error)
+          Effect.failCause(cause)
         )
+      const failWith = (error: unknown) => failing(Cause.fail(error))
       const run: Effect.Effect<
         HttpServerResponse.HttpServerResponse,
         unknown,
@@ -220,7 +223,7 @@ export const make =
         Effect.matchCauseEffect({
           onSuccess: (response) => Effect.succeed(withHeaders(response)),
           onFailure: (cause) => {
-            if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+            if (Cause.isInterruptedOnly(cause)) return failing(cause)
             const failure = Cause.failureOption(cause as Cause.Cause<unknown>)
             if (Option.isSome(failure)) {
               const error = failure.value

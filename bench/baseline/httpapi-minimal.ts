@@ -1,13 +1,14 @@
 /**
- * The floor of an `@effect/platform` HttpApi request, for scale beside P1 (issue 8):
- * an API of one `GET /floor` endpoint answering a constant struct, with no middleware,
- * no authentication and no database, served on `node:http` through
+ * A minimal stock `@effect/platform` HttpApi, for scale beside P1 (issue 8): one
+ * `GET /minimal` endpoint answering a constant struct (15 bytes of JSON, encoded by
+ * `HttpApiBuilder` as any stock API encodes its answers), with no middleware, no
+ * authentication and no database, served on `node:http` through
  * `@effect/platform-node`'s handler with tracing off, as `@zhongbao/adapter-http`'s
- * `Mount.toNodeListener` serves the example server. Whatever a request costs here,
- * every HttpApi request costs at least that on this machine.
+ * `Mount.toNodeListener` serves the example server (which keeps the layer's scope
+ * open; here nothing in the layer is scoped).
  *
- * Run alone: `PORT=0 node --import tsx bench/baseline/httpapi-floor.ts` (prints
- * `floor is ready at <url>`).
+ * Run alone: `PORT=0 node --import tsx bench/baseline/httpapi-minimal.ts` (prints
+ * `minimal is ready at <url>`).
  */
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -21,20 +22,20 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Schema } from "effect"
 
-const Floor = HttpApi.make("floor").add(
-  HttpApiGroup.make("floor").add(
-    HttpApiEndpoint.get("floor", "/floor").addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
+const Minimal = HttpApi.make("minimal").add(
+  HttpApiGroup.make("minimal").add(
+    HttpApiEndpoint.get("minimal", "/minimal").addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
   )
 )
 
-const FloorLive = HttpApiBuilder.group(Floor, "floor", (handlers) =>
-  handlers.handle("floor", () => Effect.succeed({ status: "ok" as const }))
+const MinimalLive = HttpApiBuilder.group(Minimal, "minimal", (handlers) =>
+  handlers.handle("minimal", () => Effect.succeed({ status: "ok" as const }))
 )
 
-/** Starts the floor's server on `port` (0: any free port) and answers its URL. */
+/** Starts the minimal API's server on `port` (0: any free port) and answers its URL. */
 export const start = async (port: number): Promise<string> => {
   const served = Layer.mergeAll(
-    HttpApiBuilder.api(Floor).pipe(Layer.provide(FloorLive)),
+    HttpApiBuilder.api(Minimal).pipe(Layer.provide(MinimalLive)),
     HttpApiBuilder.Router.Live,
     HttpApiBuilder.Middleware.layer,
     HttpServer.layerContext,
@@ -59,5 +60,5 @@ export const start = async (port: number): Promise<string> => {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const url = await start(Number(process.env.PORT ?? 0))
-  console.log(`floor is ready at ${url}`)
+  console.log(`minimal is ready at ${url}`)
 }
