@@ -183,9 +183,10 @@ const hasNoBody = (method: string) => method === "GET" || method === "HEAD"
  * here (its error is made a response further out: 4xx, 500, or 503 when something
  * it waited for was interrupted) appends a pre-response handler for them. A request
  * whose own fiber is interrupted (the client went away, or the server is stopping)
- * runs none of this and answers its 499 or 503 without them. Appending one on every request sets a fiber ref of the request's fiber:
- * about 4% of the server's CPU per `GET /settings` (issue 8's P1; median of 12 A/B
- * pairs of fresh server processes).
+ * runs none of this and answers its 499 or 503 without them. Appending a handler on
+ * every request sets a fiber ref of the request's fiber: about 4% of the server's
+ * CPU per `GET /settings` (issue 8's P1; median of 12 A/B pairs of fresh server
+ * processes).
  */
 export const make =
   (limits: Limits) =>
