@@ -58,6 +58,7 @@ import {
   SettingsLive,
   StatisticsLive
 } from "./internal/groups.js"
+import { keepSuccess } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
 import type { RateLimiter, RateLimits } from "./RateLimit.js"
 
@@ -119,8 +120,9 @@ export type Requirements =
   | RateLimits
 
 /**
- * A `GET` route whose response is made on its first request, then kept; `make`
- * answers the route's handler.
+ * A `GET` route whose response is made on its first request, then kept (a request
+ * that fails or goes away while it is made leaves it to the next); `make` answers
+ * the route's handler.
  */
 const lazyGet = (
   path: `/${string}`,
@@ -128,7 +130,7 @@ const lazyGet = (
 ) =>
   HttpApiBuilder.Router.use((router) =>
     Effect.gen(function* () {
-      const handler = yield* Effect.cached(make(yield* HttpApi.Api))
+      const handler = yield* keepSuccess(make(yield* HttpApi.Api))
       yield* router.get(path, Effect.flatten(handler))
     })
   )
