@@ -6,6 +6,7 @@
  *
  * Optional capabilities let an adapter do in one round trip what core otherwise
  * does in several, with the same result: `AccountRepository.findWithMember`,
+ * `AccountRepository.findWithMemberAndRecord`,
  * `ResponseRepository.findWithDemandForUpdate` and the {@link Journal} port (not
  * part of {@link Ports}; core looks for it in the context). The memory adapter has
  * them all; the conformance suite checks those an adapter has.
@@ -118,6 +119,25 @@ export class AccountRepository extends Context.Tag("@zhongbao/core/AccountReposi
     readonly findWithMember?: (
       id: AccountId
     ) => Fx<Option.Option<{ readonly account: Account; readonly member: Member | null }>>
+    /**
+     * Optional: what `findWithMember(id)` answers, with the account's idempotency
+     * record under `key` (R63) as `IdempotencyRepository.find(id, key)` would answer
+     * it, in one read. Core reads the acting account of every command that carries
+     * an idempotency key with it when the adapter has it, and with `findWithMember`
+     * (or its two calls) then `find` otherwise.
+     *
+     * @since 0.1.1
+     */
+    readonly findWithMemberAndRecord?: (
+      id: AccountId,
+      key: string
+    ) => Fx<
+      Option.Option<{
+        readonly account: Account
+        readonly member: Member | null
+        readonly record: Option.Option<IdempotencyRecord>
+      }>
+    >
   }
 >() {}
 

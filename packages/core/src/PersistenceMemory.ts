@@ -19,6 +19,7 @@ import { type Demand, searchText } from "./Demand.js"
 import { StaleWrite, UniqueViolation } from "./Errors.js"
 import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
+import type { AccountId } from "./Ids.js"
 import { TimeHeap } from "./internal/heap.js"
 import { MemoryDb, page, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
@@ -134,18 +135,28 @@ const makeStore = () => {
       )
   })
 
+  const withMember = (
+    id: AccountId
+  ): Option.Option<{ readonly account: Account; readonly member: Member | null }> => {
+    const account = accounts.get(id)
+    if (account === undefined) return Option.none()
+    const member = account.memberId === null ? null : (members.get(account.memberId) ?? null)
+    return Option.some({ account, member })
+  }
+
   const accountRepo = AccountRepository.of({
     insert: (a) =>
       accounts.get(a.id) ? unique("account", a.id) : db.write((log) => accounts.set(a.id, a, log)),
     update: (a) => db.write((log) => accounts.set(a.id, a, log)),
     findById: (id) => get(accounts, id),
-    findWithMember: (id) =>
-      db.read(() => {
-        const account = accounts.get(id)
-        if (account === undefined) return Option.none()
-        const member = account.memberId === null ? null : (members.get(account.memberId) ?? null)
-        return Option.some({ account, member })
-      }),
+    findWithMember: (id) => db.read(() => withMember(id)),
+    findWithMemberAndRecord: (id, key) =>
+      db.read(() =>
+        Option.map(withMember(id), (found) => ({
+          ...found,
+          record: Option.fromNullable(idempotency.get(`${id}/${key}`))
+        }))
+      ),
     listByMember: (memberId) =>
       db.read(() => [...accounts.rows.values()].filter((a) => a.memberId === memberId))
   })
@@ -756,7 +767,8 @@ const makeStore = () => {
  * Every persistence port in memory, the file store included (its writes are undone
  * with the rest of a failed unit of work), fresh and empty each time the layer is
  * built; with the optional capabilities (`findWithMember`,
- * `findWithDemandForUpdate`) and the optional `Journal` port.
+ * `findWithMemberAndRecord`, `findWithDemandForUpdate`) and the optional `Journal`
+ * port.
  *
  * @since 0.1.0
  * @category layers

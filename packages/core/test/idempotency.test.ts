@@ -1,8 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AuditTrail, Lists, Outcome, Publishing, Responding, Selection } from "@zhongbao/core"
+import {
+  AuditTrail,
+  Lists,
+  Outcome,
+  Persistence,
+  PersistenceMemory,
+  Publishing,
+  Responding,
+  Selection,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Either } from "effect"
-import { expectError, withWorld } from "./helpers.js"
+import { Context, Effect, Either, Layer } from "effect"
+import { at, type Env, expectError, start, withWorld } from "./helpers.js"
 import { notices, proposal } from "./support.js"
 
 const key = { idempotencyKey: "respond-7f3a9c" }
@@ -239,4 +250,74 @@ describe("Idempotency", () => {
       })
     )
   )
+
+  /**
+   * Memory ports that count `IdempotencyRepository.find`, with or without the
+   * one-read lookups of the acting account (`findWithMember`,
+   * `findWithMemberAndRecord`).
+   */
+  const withCountedPorts = <A, E>(
+    oneRead: boolean,
+    body: (world: Fixtures.World, finds: () => number) => Effect.Effect<A, E, Env>
+  ) => {
+    let finds = 0
+    const ports = Layer.map(PersistenceMemory.layerMemory, (full) => {
+      const idempotency = Context.get(full, Persistence.IdempotencyRepository)
+      const counted = Context.add(full, Persistence.IdempotencyRepository, {
+        ...idempotency,
+        find: (accountId, key) =>
+          Effect.zipRight(
+            Effect.sync(() => finds++),
+            idempotency.find(accountId, key)
+          )
+      })
+      if (oneRead) return counted
+      const {
+        findWithMember: _member,
+        findWithMemberAndRecord: _record,
+        ...accounts
+      } = Context.get(full, Persistence.AccountRepository)
+      return Context.add(counted, Persistence.AccountRepository, accounts)
+    })
+    const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer())))
+    return Effect.gen(function* () {
+      yield* at(start)
+      return yield* body(yield* Fixtures.makeWorld, () => finds)
+    }).pipe(Effect.provide(Layer.fresh(layer)), Effect.orDie)
+  }
+
+  for (const oneRead of [true, false]) {
+    it.effect(
+      `R63: ${oneRead ? "with findWithMemberAndRecord, the actor and its record are one read" : "through the base ports, the record is found by IdempotencyRepository.find"}: a repeat answers the first result, another input under the key is refused`,
+      () =>
+        withCountedPorts(oneRead, (world, finds) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const lists = yield* Lists.Lists
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const input = { demandId: demand.id, proposal: proposal() }
+            const before = finds()
+            const first = yield* responding.respond(world.institute.account, input, key)
+            assert.deepStrictEqual(yield* responding.respond(world.institute.account, input, key), first)
+            yield* expectError(
+              responding.respond(
+                world.institute.account,
+                { ...input, proposal: proposal("另一个方案") },
+                key
+              ),
+              "IdempotencyKeyReused",
+              "R63",
+              "idempotencyKey"
+            )
+            assert.strictEqual(finds() - before, oneRead ? 0 : 3, "IdempotencyRepository.find calls")
+            assert.deepStrictEqual(
+              (yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })).items.map(
+                (r) => r.id
+              ),
+              [first.id]
+            )
+          })
+        )
+    )
+  }
 })

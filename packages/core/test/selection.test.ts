@@ -54,7 +54,11 @@ const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect
   const ports = Layer.map(PersistenceMemory.layerMemory, (full) => {
     const context = Context.omit(Persistence.Journal)(full)
     const outbox = Context.get(context, Persistence.Outbox)
-    const { findWithMember: _member, ...accounts } = Context.get(context, Persistence.AccountRepository)
+    const {
+      findWithMember: _member,
+      findWithMemberAndRecord: _record,
+      ...accounts
+    } = Context.get(context, Persistence.AccountRepository)
     const { findWithDemandForUpdate: _demand, ...responses } = Context.get(
       context,
       Persistence.ResponseRepository

@@ -82,6 +82,8 @@ import { uniqueness } from "./internal/uniqueness.js"
  *   ungrouped and by field and region, and as the `Statistics` use case reports them.
  * - `optional`: the optional capabilities the adapter has answer what the base
  *   methods would: `AccountRepository.findWithMember`,
+ *   `AccountRepository.findWithMemberAndRecord` (with the account's idempotency
+ *   record under a key, none under another key or another account's),
  *   `ResponseRepository.findWithDemandForUpdate`, and the `Journal` port (events,
  *   messages with an account's phone joined in, idempotency record, repeated
  *   `dedupeKey` ignored, taken event id or key refused). An adapter without them

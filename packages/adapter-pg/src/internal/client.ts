@@ -2,7 +2,7 @@ import * as Pg from "pg"
 
 /*
  * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with two changes that
- * leave every result as it was (issue 8's P2: a respond is 8 statements, and each
+ * leave every result as it was (issue 8's P2: a respond is 7 statements, and each
  * round trip costs the server CPU and the caller latency).
  *
  * 1. BEGIN travels with the transaction's first statement. A `BEGIN` sent on an

@@ -3,6 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selTs, ts } from "./db.js"
+import { recordColumns, toRecord } from "./records.js"
 import { expectOne } from "./writes.js"
 
 const memberColumns = `id, kind, name, region, registered, ${selTs("created_at")}`
@@ -146,6 +147,23 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
           Option.map(Option.fromNullable(rows[0]), (r) => ({
             account: toAccount(r),
             member: r.m_id === null ? null : toJoinedMember(r)
+          }))
+      ),
+    findWithMemberAndRecord: (id, key) =>
+      Effect.map(
+        db.query(
+          "AccountRepository.findWithMemberAndRecord",
+          `SELECT ${joinedAccountColumns}, ${joinedMemberColumns}, ${recordColumns("r", "r_")}
+           FROM ${account} a LEFT JOIN ${db.t("member")} m ON m.id = a.member_id
+             LEFT JOIN ${db.t("idempotency_record")} r ON r.account_id = a.id AND r.key = $2
+           WHERE a.id = $1`,
+          [id, key]
+        ),
+        (rows) =>
+          Option.map(Option.fromNullable(rows[0]), (r) => ({
+            account: toAccount(r),
+            member: r.m_id === null ? null : toJoinedMember(r),
+            record: toRecord(r, "r_")
           }))
       ),
     listByMember: (memberId) =>

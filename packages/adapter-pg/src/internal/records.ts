@@ -223,6 +223,22 @@ export const makeAudit = (db: Db): Context.Tag.Service<Persistence.AuditReposito
   })
 }
 
+/** @internal The columns of an idempotency record, each named `<prefix><column>`, from the table aliased `alias`. */
+export const recordColumns = (alias: string, prefix: string) =>
+  `${alias}.account_id AS ${prefix}account_id, ${alias}.key AS ${prefix}key, ${alias}.fingerprint AS ${prefix}fingerprint, ${selText(`${alias}.result`, `${prefix}result`)}, ${selTs(`${alias}.created_at`, `${prefix}created_at`)}`
+
+/** @internal The idempotency record of a row read with {@link recordColumns}: none when its key is null (no record joined). */
+export const toRecord = (r: Row, prefix: string): Option.Option<Idempotency.IdempotencyRecord> =>
+  r[`${prefix}key`] === null || r[`${prefix}key`] === undefined
+    ? Option.none()
+    : Option.some({
+        accountId: read.str(r, `${prefix}account_id`) as Ids.AccountId,
+        key: read.str(r, `${prefix}key`),
+        fingerprint: read.str(r, `${prefix}fingerprint`),
+        result: r[`${prefix}result`] === null ? undefined : read.json(r, `${prefix}result`),
+        createdAt: read.ts(r, `${prefix}created_at`)
+      })
+
 /** @internal */
 export const makeIdempotency = (db: Db): Context.Tag.Service<Persistence.IdempotencyRepository> => {
   const record = db.t("idempotency_record")
@@ -231,21 +247,10 @@ export const makeIdempotency = (db: Db): Context.Tag.Service<Persistence.Idempot
       Effect.map(
         db.query(
           "IdempotencyRepository.find",
-          `SELECT account_id, key, fingerprint, ${selText("result")}, ${selTs("created_at")}
-           FROM ${record} WHERE account_id = $1 AND key = $2`,
+          `SELECT ${recordColumns("r", "")} FROM ${record} r WHERE r.account_id = $1 AND r.key = $2`,
           [accountId, key]
         ),
-        (rows) =>
-          Option.map(
-            Option.fromNullable(rows[0]),
-            (r): Idempotency.IdempotencyRecord => ({
-              accountId: read.str(r, "account_id") as Ids.AccountId,
-              key: read.str(r, "key"),
-              fingerprint: read.str(r, "fingerprint"),
-              result: r.result === null ? undefined : read.json(r, "result"),
-              createdAt: read.ts(r, "created_at")
-            })
-          )
+        (rows) => (rows[0] === undefined ? Option.none() : toRecord(rows[0], ""))
       ),
     insert: (r) =>
       Effect.flatMap(

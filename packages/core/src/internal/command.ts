@@ -15,7 +15,7 @@ import {
   type StaleWrite,
   type UniqueViolation
 } from "../Errors.js"
-import { canonicalJson, IdempotencyKey } from "../Idempotency.js"
+import { canonicalJson, IdempotencyKey, type IdempotencyRecord } from "../Idempotency.js"
 import * as Ids from "../Ids.js"
 import type { AccountId, DemandId, MemberId } from "../Ids.js"
 import type { Actor } from "../Member.js"
@@ -114,6 +114,32 @@ export const makeRunner = Effect.gen(function* () {
       : Effect.flatMap(findWithMember(accountId), (found) =>
           Option.isSome(found) && found.value.account.active
             ? Effect.succeed<Actor>(found.value)
+            : Effect.fail(unknownActor())
+        )
+
+  const findWithRecord = accounts.findWithMemberAndRecord
+  /**
+   * The actor and its idempotency record under `key` (R63): one read when the
+   * adapter has `findWithMemberAndRecord`, else the actor then the record. An
+   * unknown or inactive account fails before its record counts (R5).
+   */
+  const loadActorAndRecord = (
+    accountId: AccountId,
+    key: string
+  ): Effect.Effect<
+    { readonly actor: Actor; readonly previous: Option.Option<IdempotencyRecord> },
+    DomainError | InfrastructureError
+  > =>
+    findWithRecord === undefined
+      ? Effect.flatMap(loadActor(accountId), (actor) =>
+          Effect.map(idempotency.find(accountId, key), (previous) => ({ actor, previous }))
+        )
+      : Effect.flatMap(findWithRecord(accountId, key), (found) =>
+          Option.isSome(found) && found.value.account.active
+            ? Effect.succeed({
+                actor: { account: found.value.account, member: found.value.member },
+                previous: found.value.record
+              })
             : Effect.fail(unknownActor())
         )
 
@@ -229,33 +255,33 @@ export const makeRunner = Effect.gen(function* () {
         return Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
           uow.transaction(
             settleLeftovers(
-              Effect.flatMap(DateTime.now, (now) =>
-                Effect.flatMap(
-                  loadActor(accountId),
-                  (actor): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
-                    if (key === undefined) return run(accountId, actor, now, decoded)
-                    const fingerprint = `${spec.name}:${canonicalJson(input)}`
-                    return Effect.flatMap(
-                      idempotency.find(accountId, key),
-                      (previous): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
-                        if (Option.isNone(previous))
-                          return run(accountId, actor, now, decoded, { key, fingerprint })
-                        if (previous.value.fingerprint !== fingerprint) {
-                          return Effect.fail(
-                            new IdempotencyKeyReused({
-                              rule: "R63",
-                              code: "idempotency.key_reused",
-                              field: "idempotencyKey",
-                              message: "this idempotency key was used with a different request"
-                            })
-                          )
-                        }
-                        return Effect.orDie(decodeOutput(previous.value.result))
-                      }
-                    )
+              Effect.flatMap(DateTime.now, (now) => {
+                if (key === undefined) {
+                  return Effect.flatMap(loadActor(accountId), (actor) => run(accountId, actor, now, decoded))
+                }
+                const fingerprint = `${spec.name}:${canonicalJson(input)}`
+                return Effect.flatMap(
+                  loadActorAndRecord(accountId, key),
+                  ({
+                    actor,
+                    previous
+                  }): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
+                    if (Option.isNone(previous))
+                      return run(accountId, actor, now, decoded, { key, fingerprint })
+                    if (previous.value.fingerprint !== fingerprint) {
+                      return Effect.fail(
+                        new IdempotencyKeyReused({
+                          rule: "R63",
+                          code: "idempotency.key_reused",
+                          field: "idempotencyKey",
+                          message: "this idempotency key was used with a different request"
+                        })
+                      )
+                    }
+                    return Effect.orDie(decodeOutput(previous.value.result))
                   }
                 )
-              )
+              })
             )
           )
         )

@@ -21,6 +21,7 @@ const optional = Effect.gen(function* () {
   const context = yield* Effect.context<never>()
   return {
     findWithMember: accounts.findWithMember,
+    findWithMemberAndRecord: accounts.findWithMemberAndRecord,
     findWithDemandForUpdate: responses.findWithDemandForUpdate,
     journal: Context.getOption(context as Context.Context<Persistence.Journal>, Persistence.Journal)
   }
@@ -29,7 +30,8 @@ const optional = Effect.gen(function* () {
 /**
  * @internal
  * The optional capabilities of the ports (`AccountRepository.findWithMember`,
- * `ResponseRepository.findWithDemandForUpdate`, `Journal`), each checked when the
+ * `AccountRepository.findWithMemberAndRecord`, `ResponseRepository.findWithDemandForUpdate`,
+ * `Journal`), each checked when the
  * adapter has it against what the base methods answer; a test of a capability the
  * adapter lacks checks nothing.
  */
@@ -54,6 +56,55 @@ export const optionalCapabilities = (h: Harness): void => {
           same(Member.Account, operator.account, p.operator, "the operator's account")
           assert.isNull(operator.member, "an operator has no member")
           none(yield* findWithMember(Ids.make<Ids.AccountId>()), "an unknown account")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "AccountRepository.findWithMemberAndRecord answers findWithMember's account and member with the record find answers (R63)",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const { findWithMemberAndRecord } = yield* optional
+          if (findWithMemberAndRecord === undefined) return
+          const p = yield* Rows.insertParties
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const record = Rows.idempotencyRecord(p.responderAccount.id, "键-1")
+          yield* idempotency.insert(record)
+          yield* idempotency.insert(Rows.idempotencyRecord(p.operator.id, "键-2"))
+
+          const keyed = some(
+            yield* findWithMemberAndRecord(p.responderAccount.id, "键-1"),
+            "a member's account"
+          )
+          same(Member.Account, keyed.account, p.responderAccount, "the account")
+          same(Member.Member, some(Option.fromNullable(keyed.member), "its member"), p.responder, "member")
+          same(
+            Idempotency.IdempotencyRecord,
+            some(keyed.record, "its record under the key"),
+            some(yield* idempotency.find(p.responderAccount.id, "键-1"), "find's record"),
+            "the record find answers"
+          )
+          same(Idempotency.IdempotencyRecord, some(keyed.record, "its record"), record, "the record inserted")
+
+          const otherKey = some(yield* findWithMemberAndRecord(p.responderAccount.id, "键-3"), "another key")
+          same(Member.Account, otherKey.account, p.responderAccount, "the account under another key")
+          none(otherKey.record, "no record under a key the account never used")
+          none(
+            some(yield* findWithMemberAndRecord(p.responderAccount.id, "键-2"), "another account's key")
+              .record,
+            "another account's record under the same key"
+          )
+
+          const operator = some(
+            yield* findWithMemberAndRecord(p.operator.id, "键-2"),
+            "an operator's account"
+          )
+          same(Member.Account, operator.account, p.operator, "the operator's account")
+          assert.isNull(operator.member, "an operator has no member")
+          some(operator.record, "the operator's own record")
+          none(yield* findWithMemberAndRecord(Ids.make<Ids.AccountId>(), "键-1"), "an unknown account")
         })
       ),
     h.timeout
