@@ -23,7 +23,8 @@
  * with `FOR UPDATE SKIP LOCKED`.
  *
  * Round trips: the adapter has core's optional capabilities, so a command reads its
- * actor (account and member) in one statement, a response with its demand locked
+ * actor (account and member, and with an idempotency key the account's record under
+ * it) in one statement, a response with its demand locked
  * in one, and writes its audit events, notifications (phones joined from the
  * accounts) and idempotency record in one (`Persistence.Journal`).
  *

@@ -288,6 +288,28 @@ describe("Idempotency", () => {
 
   for (const oneRead of [true, false]) {
     it.effect(
+      `R5 before R63 (${oneRead ? "one read" : "base ports"}): an account made inactive is refused, even for a repeat its record would answer`,
+      () =>
+        withCountedPorts(oneRead, (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const accounts = yield* Persistence.AccountRepository
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const input = { demandId: demand.id, proposal: proposal() }
+            yield* responding.respond(world.institute.account, input, key)
+            const account = yield* Effect.flatten(accounts.findById(world.institute.account))
+            yield* accounts.update({ ...account, active: false })
+            yield* expectError(responding.respond(world.institute.account, input, key), "Denied", "R5")
+            yield* expectError(
+              responding.respond("no-such-account" as typeof world.institute.account, input, key),
+              "Denied",
+              "R5"
+            )
+          })
+        )
+    )
+
+    it.effect(
       `R63: ${oneRead ? "with findWithMemberAndRecord, the actor and its record are one read" : "through the base ports, the record is found by IdempotencyRepository.find"}: a repeat answers the first result, another input under the key is refused`,
       () =>
         withCountedPorts(oneRead, (world, finds) =>

@@ -133,7 +133,7 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
   /*
    * With tracing off, a statement skips `@effect/sql`'s `Statement` (its span,
    * compilation and scoped acquisition): inside a unit of work it goes straight to
-   * the transaction's connection (about 80 µs of CPU less per statement, 8 per
+   * the transaction's connection (about 80 µs of CPU less per statement, 7 per
    * respond: issue 8's P2); outside one, on a pool `PgDatabase` made, to
    * `pool.query` (about 160 µs less: the public hall's one statement, P1). With
    * tracing on, statements keep their `sql.execute` spans.

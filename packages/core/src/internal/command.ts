@@ -259,13 +259,13 @@ export const makeRunner = Effect.gen(function* () {
                 if (key === undefined) {
                   return Effect.flatMap(loadActor(accountId), (actor) => run(accountId, actor, now, decoded))
                 }
-                const fingerprint = `${spec.name}:${canonicalJson(input)}`
                 return Effect.flatMap(
                   loadActorAndRecord(accountId, key),
                   ({
                     actor,
                     previous
                   }): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
+                    const fingerprint = `${spec.name}:${canonicalJson(input)}`
                     if (Option.isNone(previous))
                       return run(accountId, actor, now, decoded, { key, fingerprint })
                     if (previous.value.fingerprint !== fingerprint) {

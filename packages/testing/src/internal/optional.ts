@@ -62,7 +62,7 @@ export const optionalCapabilities = (h: Harness): void => {
   )
 
   it.effect(
-    "AccountRepository.findWithMemberAndRecord answers findWithMember's account and member with the record find answers (R63)",
+    "R63: AccountRepository.findWithMemberAndRecord answers the account, its member and the record IdempotencyRepository.find answers under the key",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -70,9 +70,12 @@ export const optionalCapabilities = (h: Harness): void => {
           if (findWithMemberAndRecord === undefined) return
           const p = yield* Rows.insertParties
           const idempotency = yield* Persistence.IdempotencyRepository
+          const accounts = yield* Persistence.AccountRepository
           const record = Rows.idempotencyRecord(p.responderAccount.id, "键-1")
           yield* idempotency.insert(record)
           yield* idempotency.insert(Rows.idempotencyRecord(p.operator.id, "键-2"))
+          const found = (accountId: Ids.AccountId, key: string) =>
+            Effect.map(idempotency.find(accountId, key), (r) => some(r, `find(${key})`))
 
           const keyed = some(
             yield* findWithMemberAndRecord(p.responderAccount.id, "键-1"),
@@ -103,8 +106,56 @@ export const optionalCapabilities = (h: Harness): void => {
           )
           same(Member.Account, operator.account, p.operator, "the operator's account")
           assert.isNull(operator.member, "an operator has no member")
-          some(operator.record, "the operator's own record")
+          same(
+            Idempotency.IdempotencyRecord,
+            some(operator.record, "the operator's own record"),
+            yield* found(p.operator.id, "键-2"),
+            "the operator's record"
+          )
           none(yield* findWithMemberAndRecord(Ids.make<Ids.AccountId>(), "键-1"), "an unknown account")
+
+          // Keys are compared exactly: one differing only in case is another key.
+          const upper = Rows.idempotencyRecord(p.responderAccount.id, "Key-A")
+          yield* idempotency.insert(upper)
+          same(
+            Idempotency.IdempotencyRecord,
+            some(
+              some(yield* findWithMemberAndRecord(p.responderAccount.id, "Key-A"), "Key-A").record,
+              "Key-A"
+            ),
+            upper,
+            "the record under Key-A"
+          )
+          none(
+            some(yield* findWithMemberAndRecord(p.responderAccount.id, "key-a"), "key-a").record,
+            "no record under key-a"
+          )
+
+          // A record without a result is a record (its result column empty, not its key).
+          const bare = { ...Rows.idempotencyRecord(p.responderAccount.id, "bare-1"), result: undefined }
+          yield* idempotency.insert(bare)
+          const withBare = some(yield* findWithMemberAndRecord(p.responderAccount.id, "bare-1"), "bare-1")
+          same(
+            Idempotency.IdempotencyRecord,
+            some(withBare.record, "a record without a result"),
+            yield* found(p.responderAccount.id, "bare-1"),
+            "the record without a result"
+          )
+          assert.isUndefined(some(withBare.record, "bare-1").result, "no result")
+
+          // An inactive account is answered, with its record, as findWithMember answers it.
+          yield* accounts.update({ ...p.responderAccount, active: false })
+          const inactive = some(
+            yield* findWithMemberAndRecord(p.responderAccount.id, "键-1"),
+            "an inactive account"
+          )
+          assert.isFalse(inactive.account.active, "inactive")
+          same(
+            Idempotency.IdempotencyRecord,
+            some(inactive.record, "its record"),
+            record,
+            "an inactive account's record"
+          )
         })
       ),
     h.timeout
