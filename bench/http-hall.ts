@@ -47,7 +47,7 @@ import { type Errors, Lists, type Persistence, Settings, Zhongbao } from "@zhong
 import autocannon from "autocannon"
 import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { type HallSettings, hallSql } from "./baseline/hall-server.js"
-import { procTimes } from "./support/cpu.js"
+import { mainThread, procTimes } from "./support/cpu.js"
 import { exec, HALL_FIELD, type HallLoad, loadHall, setup, traced } from "./support/demands.js"
 import { type Figure, figuresTable, int, median, quantile } from "./support/report.js"
 import {
@@ -272,14 +272,21 @@ interface Load {
   readonly p99: number
   /** Server CPU per answered request, in ms. */
   readonly cpuPerRequest: number
+  /** The server's main thread per answered request: ms runnable but waiting for a CPU, and times preempted. */
+  readonly waitedPerRequest: number
+  readonly preemptedPerRequest: number
 }
 
 /** autocannon against `url` for `seconds`, with the server's CPU time over the run. */
 const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
   const cpu = procTimes(pid).self
+  const thread = mainThread(pid)
   const r = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds })
   const ok = r["2xx"]
+  const after = mainThread(pid)
   return {
+    waitedPerRequest: (after.waitedMs - thread.waitedMs) / Math.max(1, ok),
+    preemptedPerRequest: (after.involuntary - thread.involuntary) / Math.max(1, ok),
     rate: ok / r.duration,
     ok,
     failed: r.non2xx + r.errors,
@@ -505,6 +512,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
           `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
       ),
       `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
+      `server main thread per request (median of the rounds; /proc/<pid>/schedstat and status): zhongbao waited ${ms(median(rounds.map((r) => r.zb.waitedPerRequest)), 3)} for a CPU while runnable, preempted ${median(rounds.map((r) => r.zb.preemptedPerRequest)).toFixed(2)} times; baseline waited ${ms(median(rounds.map((r) => r.bl.waitedPerRequest)), 3)}, preempted ${median(rounds.map((r) => r.bl.preemptedPerRequest)).toFixed(2)} times (each server's one JavaScript thread shares the 2 cores with PostgreSQL's backends, which its statements wake, and autocannon)`,
       scale,
       `statements per request: zhongbao ${seen.log.length} (${statements}), baseline 1 (the same SELECT: ${sameSql}); ${plan}`,
       `response: ${bodies}`,

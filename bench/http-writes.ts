@@ -65,7 +65,7 @@ import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import * as Pg from "pg"
 import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
 import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
-import { machineCpu, postgresCpu, procTimes } from "./support/cpu.js"
+import { machineCpu, mainThread, postgresCpu, procTimes } from "./support/cpu.js"
 import { traced } from "./support/demands.js"
 import { firstDifference, pgbenchArgs, scriptStatements } from "./support/pgbench.js"
 import { type Figure, figuresTable, type Invariant, int, median } from "./support/report.js"
@@ -293,6 +293,10 @@ interface Cpu {
   readonly server: number
   /** The server's time in the kernel (sockets, loopback TCP included). */
   readonly serverSystem: number
+  /** The server's main thread: ms on a CPU, ms runnable but waiting for one, and times preempted. */
+  readonly serverRan: number
+  readonly serverWaited: number
+  readonly serverPreempted: number
   readonly self: number
   readonly children: number
   readonly postgres: number
@@ -303,6 +307,7 @@ interface Cpu {
 const measured = async <A>(serverPid: number | undefined, f: () => Promise<A>) => {
   const sample = () => ({
     server: serverPid === undefined ? { self: 0, system: 0 } : procTimes(serverPid),
+    thread: serverPid === undefined ? { ranMs: 0, waitedMs: 0, involuntary: 0 } : mainThread(serverPid),
     self: process.cpuUsage(),
     children: procTimes("self").children,
     postgres: postgresCpu() ?? 0,
@@ -317,6 +322,9 @@ const measured = async <A>(serverPid: number | undefined, f: () => Promise<A>) =
     wall: after.at - before.at,
     server: after.server.self - before.server.self,
     serverSystem: after.server.system - before.server.system,
+    serverRan: after.thread.ranMs - before.thread.ranMs,
+    serverWaited: after.thread.waitedMs - before.thread.waitedMs,
+    serverPreempted: after.thread.involuntary - before.thread.involuntary,
     self: (self.user + self.system) / 1000,
     children: after.children - before.children,
     postgres: after.postgres - before.postgres,
@@ -333,13 +341,28 @@ const sumCpu = (runs: ReadonlyArray<Cpu>): Cpu =>
       wall: a.wall + b.wall,
       server: a.server + b.server,
       serverSystem: a.serverSystem + b.serverSystem,
+      serverRan: a.serverRan + b.serverRan,
+      serverWaited: a.serverWaited + b.serverWaited,
+      serverPreempted: a.serverPreempted + b.serverPreempted,
       self: a.self + b.self,
       children: a.children + b.children,
       postgres: a.postgres + b.postgres,
       busy: a.busy + b.busy,
       idle: a.idle + b.idle / runs.length
     }),
-    { wall: 0, server: 0, serverSystem: 0, self: 0, children: 0, postgres: 0, busy: 0, idle: 0 }
+    {
+      wall: 0,
+      server: 0,
+      serverSystem: 0,
+      serverRan: 0,
+      serverWaited: 0,
+      serverPreempted: 0,
+      self: 0,
+      children: 0,
+      postgres: 0,
+      busy: 0,
+      idle: 0
+    }
   )
 
 /** Where a side's connections were, counted over samples of `pg_stat_activity`. */
@@ -939,6 +962,9 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     details.push(
       `server node CPU per request at ${c} connections, for scale: ${await plumbing("/health")} (node:http alone, before the API), ${await plumbing("/settings")} (Mount's node listener, the API and its middleware, no database), respond ${ms(httpTotal.server / httpRequests)} ms (kernel ${ms(httpTotal.serverSystem / httpRequests)})`
     )
+    details.push(
+      `server main thread over the HTTP rounds (/proc/<pid>/schedstat and status): per respond it ran ${ms(httpTotal.serverRan / httpRequests)} ms (of the process's ${ms(httpTotal.server / httpRequests)} ms of CPU) and waited ${ms(httpTotal.serverWaited / httpRequests)} ms for a CPU while runnable, preempted ${(httpTotal.serverPreempted / httpRequests).toFixed(2)} times (its one JavaScript thread shares the 2 cores with the PostgreSQL backends its statements wake, autocannon and the rest): it can serve at most ${int(1000 / (httpTotal.serverRan / httpRequests))} responds/s never kept waiting, ${int(1000 / ((httpTotal.serverRan + httpTotal.serverWaited) / httpRequests))} with these waits`
+    )
 
     const single = await measured(server.pid, () =>
       httpRespond(server.url, sizes.single, 1, nextDemand, tokens)
@@ -1132,7 +1158,7 @@ const drainOnce = async (
     details.push(
       `${label}: ${int(rate)} messages/s, drained ${int(state!.sent!)} of ${int(n)} in ${ms(seconds)} s from the first delivery to the last sent_at (the instance was ready ${ms(started.cpu.wall / 1000, 1)} s after spawn; polling every 50 ms saw no message pending ${ms((drain.result - deliveries.first) / 1000)} s after the first delivery)`,
       `${label}: fake Aliyun: ${int(requests + deliveries.refused)} requests, ${int(requests)} with a valid ACS3 signature, ${deliveries.refused} refused; ${int(deliveries.byOutId.size)} distinct OutIds, ${int(deliveredOnce)} delivered exactly once, ${duplicates} duplicate deliveries, ${matched!.strangers} OutIds not in the outbox; SQL: ${int(state!.sent!)} sent (${int(matched!.matched)} with the fake's BizId), ${state!.pending} pending, ${state!.dead} dead, ${state!.retried} with more than one attempt, ${state!.unknown} with an unknown outcome`,
-      `${label}: CPU ms per message while draining: server node ${ms(drain.cpu.server / n, 3)} (kernel ${ms(drain.cpu.serverSystem / n, 3)}), this process (the fake) ${ms(drain.cpu.self / n, 3)}, PostgreSQL ${ms(drain.cpu.postgres / n, 3)} (every postgres process of the machine); machine idle ${ms(drain.cpu.idle * 100, 0)}%; at ${ms(perMessage)} ms of CPU per message the ${cpus().length} cores drain at most ${int((cpus().length * 1000) / perMessage)} messages/s (${int(P4_GOAL)}/s needs ≤ ${ms((cpus().length * 1000) / P4_GOAL)} ms)`
+      `${label}: CPU ms per message while draining: server node ${ms(drain.cpu.server / n, 3)} (kernel ${ms(drain.cpu.serverSystem / n, 3)}; its main thread also waited ${ms(drain.cpu.serverWaited / n, 3)} for a CPU while runnable), this process (the fake) ${ms(drain.cpu.self / n, 3)}, PostgreSQL ${ms(drain.cpu.postgres / n, 3)} (every postgres process of the machine); machine idle ${ms(drain.cpu.idle * 100, 0)}%; at ${ms(perMessage)} ms of CPU per message the ${cpus().length} cores drain at most ${int((cpus().length * 1000) / perMessage)} messages/s (${int(P4_GOAL)}/s needs ≤ ${ms((cpus().length * 1000) / P4_GOAL)} ms)`
     )
     return { rate, lost, duplicates, dead: state!.dead!, strangers: matched!.strangers, details }
   } finally {

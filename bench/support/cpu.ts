@@ -52,3 +52,25 @@ export const machineCpu = () =>
     },
     { busy: 0, total: 0 }
   )
+
+/**
+ * The main thread of a process (the one that runs its JavaScript): the ms it ran
+ * and the ms it was runnable but waited for a CPU (its run-queue delay), from
+ * /proc/<pid>/schedstat, and its involuntary context switches (preempted), from
+ * /proc/<pid>/status. Zeros without /proc.
+ */
+export const mainThread = (pid: string | number) => {
+  try {
+    const [ran, waited] = readFileSync(`/proc/${pid}/schedstat`, "utf8").trim().split(" ").map(Number)
+    const involuntary = /nonvoluntary_ctxt_switches:\s*(\d+)/.exec(
+      readFileSync(`/proc/${pid}/status`, "utf8")
+    )
+    return {
+      ranMs: (ran ?? 0) / 1e6,
+      waitedMs: (waited ?? 0) / 1e6,
+      involuntary: Number(involuntary?.[1] ?? 0)
+    }
+  } catch {
+    return { ranMs: 0, waitedMs: 0, involuntary: 0 }
+  }
+}
