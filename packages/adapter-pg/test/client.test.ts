@@ -132,6 +132,34 @@ const onBoth = async (f: (client: Pg.PoolClient, name: string, kind: "ours" | "p
 
 describe("the adapter's pg client", () => {
   it(
+    "P2: statements go out together at the end of the event loop's turn (the socket corked until setImmediate), answered as pg.Client answers them",
+    async () => {
+      const corked = (client: Pg.PoolClient) =>
+        (client as unknown as { connection: { stream: { writableCorked: number } } }).connection.stream
+          .writableCorked
+      const turn = () => new Promise((resolve) => setImmediate(resolve))
+      const answers: Record<string, unknown> = {}
+      for (const kind of ["ours", "embedded", "plain"] as const) {
+        await withClient(kind, async (client) => {
+          const first = client.query("SELECT $1::int AS n", [1])
+          const second = client.query("SELECT $1::text AS t, 2 AS n", ["二"])
+          expect(corked(client), `${kind}: corked in the turn that sent the statement`).toBe(
+            kind === "plain" ? 0 : 1
+          )
+          await turn()
+          expect(corked(client), `${kind}: written once the turn ended`).toBe(0)
+          answers[kind] = [(await first).rows, (await second).rows]
+          expect(corked(client), `${kind}: the queued statement written too`).toBe(0)
+        })
+      }
+      expect(answers.ours).toEqual(answers.plain)
+      expect(answers.embedded).toEqual(answers.plain)
+      expect(answers.plain).toEqual([[{ n: 1 }], [{ t: "二", n: 2 }]])
+    },
+    timeout
+  )
+
+  it(
     "P2: BEGIN travels with the transaction's first statement (BEGIN, INSERT, COMMIT: two round trips), and the insert commits",
     async () => {
       const rows = await onTable("ours", async (client, name) => {
