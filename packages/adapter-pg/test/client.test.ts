@@ -1,7 +1,7 @@
 /**
  * The `pg` client of the pools `PgDatabase` makes (issue 8's P2): a transaction's
- * BEGIN travels with its first statement, and rows are built without `pg`'s
- * template clone. Checked on the backend of the run (PostgreSQL with
+ * BEGIN travels with its first statement, rows are built without `pg`'s template
+ * clone, and statements are written at the end of the event loop's turn. Checked on the backend of the run (PostgreSQL with
  * `DATABASE_URL`, PGlite otherwise) against a plain `pg.Client` on the same
  * database: the same rows, one round trip less, and every statement of a
  * transaction inside it.
@@ -132,11 +132,14 @@ const onBoth = async (f: (client: Pg.PoolClient, name: string, kind: "ours" | "p
 
 describe("the adapter's pg client", () => {
   it(
-    "P2: statements go out together at the end of the event loop's turn (the socket corked until setImmediate), answered as pg.Client answers them",
+    "P2: a statement is written at the end of the event loop's turn (the socket corked, its bytes buffered, until setImmediate), answered as pg.Client answers it; a refused one leaves the socket uncorked",
     async () => {
       const corked = (client: Pg.PoolClient) =>
         (client as unknown as { connection: { stream: { writableCorked: number } } }).connection.stream
           .writableCorked
+      const buffered = (client: Pg.PoolClient) =>
+        (client as unknown as { connection: { stream: { writableLength: number } } }).connection.stream
+          .writableLength
       const turn = () => new Promise((resolve) => setImmediate(resolve))
       const answers: Record<string, unknown> = {}
       for (const kind of ["ours", "embedded", "plain"] as const) {
@@ -146,10 +149,19 @@ describe("the adapter's pg client", () => {
           expect(corked(client), `${kind}: corked in the turn that sent the statement`).toBe(
             kind === "plain" ? 0 : 1
           )
+          if (kind !== "plain")
+            expect(buffered(client), `${kind}: its bytes still buffered`).toBeGreaterThan(0)
           await turn()
           expect(corked(client), `${kind}: written once the turn ended`).toBe(0)
           answers[kind] = [(await first).rows, (await second).rows]
           expect(corked(client), `${kind}: the queued statement written too`).toBe(0)
+          const refused = client.query("SELECT $1::int AS n", "not an array" as unknown as Array<unknown>)
+          await expect(refused, `${kind}: values that are not an array`).rejects.toThrow()
+          await turn()
+          expect(corked(client), `${kind}: uncorked after a refused statement`).toBe(0)
+          expect((await client.query("SELECT $1::int AS n", [3])).rows, `${kind}: answers after it`).toEqual([
+            { n: 3 }
+          ])
         })
       }
       expect(answers.ours).toEqual(answers.plain)

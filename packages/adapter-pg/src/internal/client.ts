@@ -29,18 +29,25 @@ import * as Pg from "pg"
  *    properties as it grows (the public hall's 21 rows of 37 columns: 59 of the
  *    203 KB a request allocated, issue 8's P1). The rows are the same plain objects
  *    with the same keys in the same order.
- * 3. A statement is written at the end of the event loop's turn (`setImmediate`),
- *    with every other one the turn gave the same connection: `submit` corks the
- *    socket once more and uncorks it then. `pg` corks it while it writes a
- *    statement's messages and uncorks it at once, so each statement woke its
- *    PostgreSQL backend in the middle of the turn; on a machine whose cores are
- *    busy, the woken backend took the core from the server's one JavaScript thread
- *    while that thread still had requests to run (issue 8's P2: 2.4 such
- *    preemptions per respond, its thread waiting as long as it ran). Written at the
- *    end of the turn, the backends wake when the turn's work is done: 2.0
- *    preemptions per respond, 8 % less CPU on the main thread, 6 % more responds
- *    per second (median of four pairs of runs). The bytes, their order and the
- *    answers are as they were; a statement waits at most for the rest of its turn.
+ * 3. A statement sent through `query` is written at the end of the event loop's
+ *    turn (`setImmediate`): `submit` corks the socket once more and uncorks it then
+ *    (in `pg`'s pipeline mode, the turn's statements of a connection go out
+ *    together). `pg` corks it while it writes a statement's
+ *    messages and uncorks it at once, so each statement woke its PostgreSQL backend
+ *    in the middle of the turn; on a machine whose cores are busy, the woken backend
+ *    took the core from the server's one JavaScript thread while that thread still
+ *    had requests to run (issue 8's P2: 2.4 such preemptions per respond, its thread
+ *    waiting as long as it ran). Written at the end of the turn, the backends wake
+ *    when the turn's work is done: 2.0 preemptions per respond, 8 % less CPU on the
+ *    main thread, 6 % more responds per second (median of four pairs of runs). The
+ *    bytes, their order and the answers are as they were. What moves: a statement
+ *    waits for the rest of its turn (for the next turn when it is sent from an
+ *    immediate), so with idle cores and a distant server it overlaps less of the
+ *    turn's other work; and one sent in the turn that ends or destroys its
+ *    connection is not written at all (its caller is told the connection ended, as
+ *    before, but the server never ran it). Cursors and other submittables, the BEGIN
+ *    sent on its own ahead of a command that cannot carry it (1. above), and the
+ *    messages `pg` writes later for a statement go out at once, as before.
  *
  * All three lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
@@ -208,9 +215,13 @@ class LeanQuery extends BaseQuery {
    */
   override submit(connection: unknown): Error | null {
     const stream = (connection as { stream?: Corkable }).stream
-    if (typeof stream?.cork === "function" && typeof stream.uncork === "function") {
-      stream.cork()
+    if (
+      typeof stream?.cork === "function" &&
+      typeof stream.uncork === "function" &&
+      typeof setImmediate === "function"
+    ) {
       setImmediate(() => stream.uncork())
+      stream.cork()
     }
     const refused = super.submit(connection)
     if (refused) this.giveBack()
