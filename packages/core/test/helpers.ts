@@ -1,8 +1,7 @@
 import { assert } from "@effect/vitest"
-import type { Persistence, Settings } from "@zhongbao/core"
-import { Zhongbao } from "@zhongbao/core"
+import { Persistence, PersistenceMemory, Settings, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Layer, TestClock } from "effect"
+import { Context, DateTime, Effect, Layer, TestClock } from "effect"
 
 /** 2026-05-04 10:00 in Asia/Shanghai. */
 export const start = DateTime.unsafeMake("2026-05-04T02:00:00Z")
@@ -26,6 +25,37 @@ export const withWorld = <A, E>(
     const world = yield* Fixtures.makeWorld
     return yield* body(world)
   }).pipe(Effect.provide(Layer.fresh(Zhongbao.layerMemory(overrides))), Effect.orDie)
+
+/**
+ * Like {@link withWorld}, on memory ports that `change` rewrites (a port wrapped, an
+ * optional capability taken away), with the default settings.
+ */
+export const withPorts = <A, E>(
+  change: (ports: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports>,
+  body: (world: Fixtures.World) => Effect.Effect<A, E, Env>
+) => {
+  const layer = Zhongbao.layer.pipe(
+    Layer.provideMerge(Layer.merge(Layer.map(PersistenceMemory.layerMemory, change), Settings.layer()))
+  )
+  return Effect.gen(function* () {
+    yield* at(start)
+    return yield* body(yield* Fixtures.makeWorld)
+  }).pipe(Effect.provide(Layer.fresh(layer)), Effect.orDie)
+}
+
+/**
+ * The ports without the account's one-read lookups (`findWithMember`,
+ * `findWithMemberAndRecord`): core reads the actor with `findById` and
+ * `MemberRepository.findById`, its idempotency record with `IdempotencyRepository.find`.
+ */
+export const withoutOneReadLookups = <C>(ports: Context.Context<C>): Context.Context<C> => {
+  const {
+    findWithMember: _member,
+    findWithMemberAndRecord: _record,
+    ...accounts
+  } = Context.get(ports as Context.Context<Persistence.AccountRepository>, Persistence.AccountRepository)
+  return Context.add(ports, Persistence.AccountRepository, accounts) as Context.Context<C>
+}
 
 /** Runs `effect`, expects it to fail with `tag` naming `rule` (and `field` when given). */
 export const expectError = <A, E extends { readonly _tag: string }, R>(

@@ -1,19 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import {
-  AuditTrail,
-  Lists,
-  Outcome,
-  Persistence,
-  PersistenceMemory,
-  Publishing,
-  Responding,
-  Selection,
-  Settings,
-  Zhongbao
-} from "@zhongbao/core"
+import { AuditTrail, Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Either, Layer } from "effect"
-import { at, type Env, expectError, start, withWorld } from "./helpers.js"
+import { Context, Effect, Either } from "effect"
+import { type Env, expectError, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
 import { notices, proposal } from "./support.js"
 
 const key = { idempotencyKey: "respond-7f3a9c" }
@@ -261,29 +250,21 @@ describe("Idempotency", () => {
     body: (world: Fixtures.World, finds: () => number) => Effect.Effect<A, E, Env>
   ) => {
     let finds = 0
-    const ports = Layer.map(PersistenceMemory.layerMemory, (full) => {
-      const idempotency = Context.get(full, Persistence.IdempotencyRepository)
-      const counted = Context.add(full, Persistence.IdempotencyRepository, {
-        ...idempotency,
-        find: (accountId, key) =>
-          Effect.zipRight(
-            Effect.sync(() => finds++),
-            idempotency.find(accountId, key)
-          )
-      })
-      if (oneRead) return counted
-      const {
-        findWithMember: _member,
-        findWithMemberAndRecord: _record,
-        ...accounts
-      } = Context.get(full, Persistence.AccountRepository)
-      return Context.add(counted, Persistence.AccountRepository, accounts)
-    })
-    const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer())))
-    return Effect.gen(function* () {
-      yield* at(start)
-      return yield* body(yield* Fixtures.makeWorld, () => finds)
-    }).pipe(Effect.provide(Layer.fresh(layer)), Effect.orDie)
+    return withPorts(
+      (full) => {
+        const idempotency = Context.get(full, Persistence.IdempotencyRepository)
+        const counted = Context.add(full, Persistence.IdempotencyRepository, {
+          ...idempotency,
+          find: (accountId, key) =>
+            Effect.zipRight(
+              Effect.sync(() => finds++),
+              idempotency.find(accountId, key)
+            )
+        })
+        return oneRead ? counted : withoutOneReadLookups(counted)
+      },
+      (world) => body(world, () => finds)
+    )
   }
 
   for (const oneRead of [true, false]) {

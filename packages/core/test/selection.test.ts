@@ -1,19 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import {
-  Errors,
-  Lists,
-  Outcome,
-  Persistence,
-  PersistenceMemory,
-  Publishing,
-  Responding,
-  Selection,
-  Settings,
-  Zhongbao
-} from "@zhongbao/core"
+import { Errors, Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Either, Layer, TestClock } from "effect"
-import { at, type Env, expectError, start, withWorld } from "./helpers.js"
+import { Context, DateTime, Effect, Either, TestClock } from "effect"
+import { at, type Env, expectError, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
 import {
   deadlineEnd,
   demandTrail,
@@ -50,21 +39,15 @@ const demandWithResponses = (world: Fixtures.World) =>
  * without the optional capabilities (no `Journal`, no one-read lookups): core's
  * path through the base ports.
  */
-const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect.Effect<A, E, Env>) => {
-  const ports = Layer.map(PersistenceMemory.layerMemory, (full) => {
-    const context = Context.omit(Persistence.Journal)(full)
+const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect.Effect<A, E, Env>) =>
+  withPorts((full) => {
+    const context = withoutOneReadLookups(Context.omit(Persistence.Journal)(full))
     const outbox = Context.get(context, Persistence.Outbox)
-    const {
-      findWithMember: _member,
-      findWithMemberAndRecord: _record,
-      ...accounts
-    } = Context.get(context, Persistence.AccountRepository)
     const { findWithDemandForUpdate: _demand, ...responses } = Context.get(
       context,
       Persistence.ResponseRepository
     )
     return context.pipe(
-      Context.add(Persistence.AccountRepository, accounts),
       Context.add(Persistence.ResponseRepository, responses),
       Context.add(Persistence.Outbox, {
         ...outbox,
@@ -76,13 +59,7 @@ const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect
             : outbox.enqueue(messages)
       })
     )
-  })
-  const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer())))
-  return Effect.gen(function* () {
-    yield* at(start)
-    return yield* body(yield* Fixtures.makeWorld)
-  }).pipe(Effect.provide(Layer.fresh(layer)), Effect.orDie)
-}
+  }, body)
 
 describe("Selection", () => {
   it.effect("R23: the submitter adopts until the end of the selection window, also after the deadline", () =>

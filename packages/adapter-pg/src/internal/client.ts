@@ -32,9 +32,9 @@ import * as Pg from "pg"
  * 3. A statement sent through `query` is written at the end of the event loop's
  *    turn (`setImmediate`): `submit` corks the socket once more and uncorks it then
  *    (in `pg`'s pipeline mode, the turn's statements of a connection go out
- *    together). `pg` corks it while it writes a statement's
- *    messages and uncorks it at once, so each statement woke its PostgreSQL backend
- *    in the middle of the turn; on a machine whose cores are busy, the woken backend
+ *    together). `pg` corks it while it writes a statement's messages and uncorks
+ *    it at once, so each statement woke its PostgreSQL backend in the middle of the
+ *    turn; on a machine whose cores are busy, the woken backend
  *    took the core from the server's one JavaScript thread while that thread still
  *    had requests to run (issue 8's P2: 2.4 such preemptions per respond, its thread
  *    waiting as long as it ran). Written at the end of the turn, the backends wake
@@ -169,7 +169,10 @@ interface Corkable {
   uncork(): void
 }
 
-/** `pg`'s `Query` with lean rows, written at the end of the turn (3. above), and optionally BEGIN before it in the same Sync. */
+/**
+ * `pg`'s `Query` with lean rows, written at the end of the turn (3. above), and
+ * optionally BEGIN before it in the same Sync.
+ */
 class LeanQuery extends BaseQuery {
   private begin = false
   private beginAnswered = false
@@ -404,8 +407,9 @@ export class Client extends Pg.Client {
 /**
  * @internal
  * The client class of the pools `PgDatabase` makes to the embedded database: lean
- * rows and statements written at the end of the turn (2. and 3. above), no BEGIN held. pglite-socket serves PGlite's one backend to every
- * connection, one protocol message at a time; with BEGIN and a statement in one
+ * rows and statements written at the end of the turn (2. and 3. above), no BEGIN
+ * held. pglite-socket serves PGlite's one backend to every connection, one protocol
+ * message at a time; with BEGIN and a statement in one
  * sequence, concurrent connections lost the statement's portal (SQLSTATE 34000, in
  * the conformance suite's races), so BEGIN goes out on its own there.
  */

@@ -40,6 +40,12 @@ const toAccount = (r: Row): Member.Account => ({
   createdAt: read.ts(r, "created_at")
 })
 
+/** An account read with {@link joinedAccountColumns} and its member with {@link joinedMemberColumns} (`null` without one). */
+const withMember = (r: Row): { readonly account: Member.Account; readonly member: Member.Member | null } => ({
+  account: toAccount(r),
+  member: r.m_id === null ? null : toJoinedMember(r)
+})
+
 const managerColumns = `id, institution_id, name, phone, ${selTs("created_at")}`
 
 const toManager = (r: Row): Member.TechnologyManager => ({
@@ -105,6 +111,7 @@ export const makeMembers = (db: Db): Context.Tag.Service<Persistence.MemberRepos
 /** @internal */
 export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRepository> => {
   const account = db.t("account")
+  const accountAndMember = `${account} a LEFT JOIN ${db.t("member")} m ON m.id = a.member_id`
   return Persistence.AccountRepository.of({
     insert: (a) =>
       Effect.flatMap(
@@ -140,31 +147,22 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
         db.query(
           "AccountRepository.findWithMember",
           `SELECT ${joinedAccountColumns}, ${joinedMemberColumns}
-           FROM ${account} a LEFT JOIN ${db.t("member")} m ON m.id = a.member_id WHERE a.id = $1`,
+           FROM ${accountAndMember} WHERE a.id = $1`,
           [id]
         ),
-        (rows) =>
-          Option.map(Option.fromNullable(rows[0]), (r) => ({
-            account: toAccount(r),
-            member: r.m_id === null ? null : toJoinedMember(r)
-          }))
+        (rows) => Option.map(Option.fromNullable(rows[0]), withMember)
       ),
     findWithMemberAndRecord: (id, key) =>
       Effect.map(
         db.query(
           "AccountRepository.findWithMemberAndRecord",
           `SELECT ${joinedAccountColumns}, ${joinedMemberColumns}, ${recordColumns("r", "r_")}
-           FROM ${account} a LEFT JOIN ${db.t("member")} m ON m.id = a.member_id
-             LEFT JOIN ${db.t("idempotency_record")} r ON r.account_id = a.id AND r.key = $2
+           FROM ${accountAndMember} LEFT JOIN ${db.t("idempotency_record")} r ON r.account_id = a.id AND r.key = $2
            WHERE a.id = $1`,
           [id, key]
         ),
         (rows) =>
-          Option.map(Option.fromNullable(rows[0]), (r) => ({
-            account: toAccount(r),
-            member: r.m_id === null ? null : toJoinedMember(r),
-            record: toRecord(r, "r_")
-          }))
+          Option.map(Option.fromNullable(rows[0]), (r) => ({ ...withMember(r), record: toRecord(r, "r_") }))
       ),
     listByMember: (memberId) =>
       Effect.map(
