@@ -38,7 +38,13 @@ import * as Embedded from "./internal/embedded.js"
  *   (default 10 seconds);
  * - `statementTimeout`: PostgreSQL's `statement_timeout` for every connection
  *   (default none);
- * - `idleTimeout`: how long an unused connection stays open (default 10 seconds).
+ * - `idleTimeout`: how long an unused connection stays open (default 10 seconds);
+ * - `pipelining`: `pg`'s pipeline mode (default `true`): statements issued together
+ *   on one connection (the writes a use case defers and its journal, see core's
+ *   `Ctx.writeLater`) are written before the first is answered, in one round trip,
+ *   each with its own Sync, so each is answered (or fails) on its own. `pg` refuses
+ *   cursors (`pg-cursor`, `sql.stream`) on such a connection; set `false` to stream
+ *   rows through this client.
  *
  * @since 0.1.0
  * @category models
@@ -56,6 +62,7 @@ export interface PoolOptions {
   readonly statementTimeout?: Duration.DurationInput | undefined
   readonly idleTimeout?: Duration.DurationInput | undefined
   readonly applicationName?: string | undefined
+  readonly pipelining?: boolean | undefined
 }
 
 /**
@@ -91,7 +98,8 @@ const poolConfig = (options: PoolOptions): Pg.PoolConfig => {
     connectionTimeoutMillis: millis(options.connectTimeout ?? defaultConnectTimeout),
     idleTimeoutMillis: millis(options.idleTimeout ?? Duration.seconds(10)),
     ...(statementTimeout === undefined ? {} : { statement_timeout: statementTimeout }),
-    application_name: options.applicationName ?? "zhongbao"
+    application_name: options.applicationName ?? "zhongbao",
+    ...(options.pipelining === false ? {} : ({ pipeline: true } as Pg.PoolConfig))
   }
 }
 

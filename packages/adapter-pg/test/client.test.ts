@@ -487,7 +487,7 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: with pg's pipeline mode no BEGIN is held: a statement refused before it is sent leaves the next one inside the transaction (ROLLBACK undoes it)",
+    "P2: in pg's pipeline mode a statement pg refuses before sending it (rows) gets BEGIN on its own: the next one runs inside the transaction (ROLLBACK undoes it)",
     async () => {
       const t = await table(pool("plain"))
       const client = new Client({ ...connection, pipeline: true } as Pg.ClientConfig) as unknown as Pg.Client
@@ -507,6 +507,62 @@ describe("the adapter's pg client", () => {
         await client.end()
       }
       expect(await t.count()).toBe(0)
+    },
+    timeout
+  )
+
+  it(
+    "P2: in pg's pipeline mode BEGIN is held too and statements issued together go out in one write: BEGIN, three inserts issued together and COMMIT are 2 writes (pg.Client in pipeline mode: 5), with the same answers; a failure among them aborts the transaction (the next fails with 25P02) and ROLLBACK leaves nothing",
+    async () => {
+      const seen: Record<string, unknown> = {}
+      for (const kind of ["ours", "plain"] as const) {
+        const t = await table(pool("plain"))
+        const Made = kind === "ours" ? Client : Pg.Client
+        const client = new Made({ ...connection, pipeline: true } as Pg.ClientConfig) as unknown as Pg.Client
+        await client.connect()
+        try {
+          const stream = (client as unknown as { connection: { stream: Record<string, unknown> } }).connection
+            .stream
+          const write = stream._writeGeneric as (...args: Array<unknown>) => unknown
+          let writes = 0
+          stream._writeGeneric = function (this: unknown, ...args: Array<unknown>) {
+            writes++
+            return write.apply(this, args)
+          }
+          const insert = (id: number) =>
+            client.query(`INSERT INTO ${t.name} VALUES ($1, $2) RETURNING id`, [id, "together"])
+          await client.query("BEGIN")
+          const committed = (await Promise.all([insert(1), insert(2), insert(3)])).map((r) => r.rows)
+          await client.query("COMMIT")
+          const committedWrites = writes
+          const rows = await t.count()
+          writes = 0
+          await client.query("BEGIN")
+          const failed = await Promise.allSettled([insert(4), insert(1), insert(5)])
+          await client.query("ROLLBACK")
+          seen[kind] = {
+            committed,
+            rows,
+            codes: failed.map((r) =>
+              r.status === "fulfilled" ? "ok" : (r.reason as { code?: string }).code
+            ),
+            after: await t.count(),
+            status: (client as unknown as { getTransactionStatus(): string }).getTransactionStatus()
+          }
+          seen[`${kind} writes`] = committedWrites
+        } finally {
+          await client.end()
+        }
+      }
+      expect(seen.ours).toEqual(seen.plain)
+      expect(seen.plain).toEqual({
+        committed: [[{ id: 1 }], [{ id: 2 }], [{ id: 3 }]],
+        rows: 3,
+        codes: ["ok", "23505", "25P02"],
+        after: 3,
+        status: "I"
+      })
+      expect({ ours: seen["ours writes"], plain: seen["plain writes"] }).toEqual({ ours: 2, plain: 5 })
     },
     timeout
   )

@@ -77,6 +77,22 @@ const dayNumber = (instant: DateTime.Utc, zone: DateTime.TimeZone) => {
 const calendarDays = (from: DateTime.Utc, to: DateTime.Utc, zone: DateTime.TimeZone) =>
   dayNumber(to, zone) - dayNumber(from, zone)
 
+/**
+ * The port with each method's checks made when its effect runs, not when the effect
+ * is made: a write deferred to the end of a unit of work, or issued together with
+ * others (core's `Ctx.writeLater`), sees the rows as they are when it runs.
+ */
+const whenRun = <S extends object>(port: S): S =>
+  Object.fromEntries(
+    Object.entries(port).map(([name, method]) => [
+      name,
+      typeof method === "function"
+        ? (...args: Array<unknown>) =>
+            Effect.suspend(() => method(...args) as Effect.Effect<unknown, unknown>)
+        : method
+    ])
+  ) as S
+
 const unique = (entity: string, key: string) => Effect.fail(new UniqueViolation({ entity, key }))
 const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
 
@@ -743,23 +759,23 @@ const makeStore = () => {
     }
   })
 
-  return Context.make(MemberRepository, memberRepo).pipe(
-    Context.add(AccountRepository, accountRepo),
-    Context.add(TechnologyManagerRepository, managerRepo),
-    Context.add(DemandRepository, demandRepo),
-    Context.add(ResponseRepository, responseRepo),
-    Context.add(ConsultationRepository, consultationRepo),
-    Context.add(ServiceLogRepository, serviceLogRepo),
-    Context.add(CommissionRepository, commissionRepo),
-    Context.add(AuditRepository, auditRepo),
-    Context.add(IdempotencyRepository, idempotencyRepo),
-    Context.add(DemandNumbering, numbering),
-    Context.add(Outbox, outboxPort),
-    Context.add(RewardRepository, rewardRepo),
-    Context.add(StatisticsSource, statistics),
-    Context.add(FileStore, fileStore),
+  return Context.make(MemberRepository, whenRun(memberRepo)).pipe(
+    Context.add(AccountRepository, whenRun(accountRepo)),
+    Context.add(TechnologyManagerRepository, whenRun(managerRepo)),
+    Context.add(DemandRepository, whenRun(demandRepo)),
+    Context.add(ResponseRepository, whenRun(responseRepo)),
+    Context.add(ConsultationRepository, whenRun(consultationRepo)),
+    Context.add(ServiceLogRepository, whenRun(serviceLogRepo)),
+    Context.add(CommissionRepository, whenRun(commissionRepo)),
+    Context.add(AuditRepository, whenRun(auditRepo)),
+    Context.add(IdempotencyRepository, whenRun(idempotencyRepo)),
+    Context.add(DemandNumbering, whenRun(numbering)),
+    Context.add(Outbox, whenRun(outboxPort)),
+    Context.add(RewardRepository, whenRun(rewardRepo)),
+    Context.add(StatisticsSource, whenRun(statistics)),
+    Context.add(FileStore, whenRun(fileStore)),
     Context.add(UnitOfWork, unitOfWork),
-    Context.add(Journal, journal)
+    Context.add(Journal, whenRun(journal))
   )
 }
 

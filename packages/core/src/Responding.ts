@@ -142,18 +142,20 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               adoptedAt: null,
               version: 1
             }
-            yield* responses
-              .insert(response)
-              .pipe(
-                Effect.catchTag("UniqueViolation", () =>
-                  invalidState(
-                    "R21",
-                    "respond.already_responded",
-                    "this member already has an active response in this round"
+            yield* ctx.writeLater(
+              responses
+                .insert(response)
+                .pipe(
+                  Effect.catchTag("UniqueViolation", () =>
+                    invalidState(
+                      "R21",
+                      "respond.already_responded",
+                      "this member already has an active response in this round"
+                    )
                   )
                 )
-              )
-            yield* demands.save(demand, { responseCount: demand.responseCount + 1 }, ctx.now)
+            )
+            yield* ctx.writeLater(demands.save(demand, { responseCount: demand.responseCount + 1 }, ctx.now))
             yield* ctx.audit({
               entity: "response",
               entityId: response.id,

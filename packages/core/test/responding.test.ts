@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Lists, Outcome, Publishing, Responding, Selection } from "@zhongbao/core"
+import { Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, Either } from "effect"
 import { at, expectError, withWorld } from "./helpers.js"
@@ -138,35 +138,41 @@ describe("Responding", () => {
     )
   )
 
-  it.effect("R21: one active response per responder per round", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const responding = yield* Responding.Responding
-        const lists = yield* Lists.Lists
-        const demand = yield* Fixtures.publish(world, world.enterprise.account)
-        yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
-        yield* expectError(
-          responding.respond(world.institute.account, {
-            demandId: demand.id,
-            proposal: proposal("第二方案")
-          }),
-          "InvalidState",
-          "R21"
-        )
-        const colleague = yield* secondAccount(world, world.institute)
-        yield* expectError(
-          responding.respond(colleague, { demandId: demand.id, proposal: proposal("同事的方案") }),
-          "InvalidState",
-          "R21"
-        )
-        const page = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
-        assert.strictEqual(page.items.length, 1)
-        const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
-          demandId: demand.id
+  it.effect(
+    "R21: one active response per responder per round; a refused respond writes nothing (its deferred writes and journal undone)",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const lists = yield* Lists.Lists
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+          yield* expectError(
+            responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal: proposal("第二方案")
+            }),
+            "InvalidState",
+            "R21"
+          )
+          const colleague = yield* secondAccount(world, world.institute)
+          yield* expectError(
+            responding.respond(colleague, { demandId: demand.id, proposal: proposal("同事的方案") }),
+            "InvalidState",
+            "R21"
+          )
+          const page = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
+          assert.strictEqual(page.items.length, 1)
+          const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+            demandId: demand.id
+          })
+          assert.strictEqual(view.demand.responseCount, 1)
+          const events = yield* (yield* Persistence.AuditRepository).list({ demandId: demand.id, limit: 50 })
+          assert.strictEqual(events.filter((e) => e.action === "response.submitted").length, 1)
+          const messages = yield* (yield* Persistence.Outbox).list({ limit: 50 })
+          assert.strictEqual(messages.filter((m) => m.event === "response_received").length, 1)
         })
-        assert.strictEqual(view.demand.responseCount, 1)
-      })
-    )
+      )
   )
 
   it.effect("R21: concurrent responses of one responder leave exactly one active", () =>

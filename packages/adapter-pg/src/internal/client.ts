@@ -15,12 +15,14 @@ import * as Pg from "pg"
  *    that `pg` refuses before anything is written gives BEGIN back at once, held
  *    for the next. Any other command while BEGIN is held (a statement without
  *    parameters, which `pg` sends with the simple protocol, a named statement, a
- *    cursor, a statement that would wait in the queue) gets a BEGIN of its own
+ *    cursor, a statement read in pages in pipeline mode, which `pg` refuses, a
+ *    statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
  *    is sent. Commands answered without the server are answered on the tick queue,
- *    as `pg` answers a statement it refuses, so answers keep their order. A client
- *    in `pg`'s pipeline mode holds no BEGIN. What moves: the transaction starts
+ *    as `pg` answers a statement it refuses, so answers keep their order. In `pg`'s
+ *    pipeline mode BEGIN is held the same way (the statements issued with the first
+ *    one follow it, pipelined). What moves: the transaction starts
  *    with its first statement, so its `now()` is that statement's start, and
  *    `getTransactionStatus()` says idle while BEGIN is held.
  * 2. Rows are copies of a template of their keys made once per list of columns.
@@ -51,7 +53,7 @@ import * as Pg from "pg"
  *
  * All three lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
- * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `pipeline` and
+ * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue` and
  * `getTransactionStatus`; the socket's `cork` and `uncork`). `pg` is pinned in
  * package.json, and `test/client.test.ts` checks the changes against a plain
  * `pg.Client`.
@@ -264,8 +266,10 @@ interface ClientInternals {
   readonly readyForQuery?: boolean
   readonly _queryQueue?: Array<unknown>
   readonly _activeQuery?: unknown
-  /** `pg`'s pipeline mode, where statements are written before earlier ones are answered: no BEGIN is held. */
+  /** `pg`'s pipeline mode, where statements are written before earlier ones are answered. */
   readonly pipeline?: boolean
+  /** Statements written and not yet answered, in `pg`'s pipeline mode. */
+  readonly _sentQueryQueue?: Array<unknown>
   readonly _queryable?: boolean
   readonly _ending?: boolean
   readonly connection: unknown
@@ -288,11 +292,8 @@ const isCommand = (config: unknown, values: unknown, command: string) =>
  * above).
  */
 export class Client extends Pg.Client {
-  /**
-   * Whether BEGIN is held for the next statement (1. above): not in `pg`'s pipeline
-   * mode, which `pg`'s constructor has set by the time this is initialised.
-   */
-  protected readonly holdsBegin: boolean = (this as unknown as ClientInternals).pipeline !== true
+  /** Whether BEGIN is held for the next statement (1. above). */
+  protected readonly holdsBegin: boolean = true
   private beginHeld = false
 
   /**
@@ -307,7 +308,8 @@ export class Client extends Pg.Client {
       self.readyForQuery === true &&
       self._activeQuery == null &&
       Array.isArray(self._queryQueue) &&
-      self._queryQueue.length === 0
+      self._queryQueue.length === 0 &&
+      (self._sentQueryQueue === undefined || self._sentQueryQueue.length === 0)
     )
   }
 
@@ -321,6 +323,20 @@ export class Client extends Pg.Client {
     const self = this as unknown as ClientInternals
     return (
       this.ready() && typeof self.getTransactionStatus === "function" && self.getTransactionStatus() === "I"
+    )
+  }
+
+  /**
+   * Whether `pg` refuses `config` without submitting it, on a later tick, so it
+   * cannot give a BEGIN it carries back in time: in pipeline mode, a statement
+   * reading its rows in pages (`rows`).
+   */
+  private refusesAtOnce(config: unknown): boolean {
+    return (
+      (this as unknown as ClientInternals).pipeline === true &&
+      typeof config === "object" &&
+      config !== null &&
+      (config as { rows?: unknown }).rows !== undefined
     )
   }
 
@@ -381,7 +397,7 @@ export class Client extends Pg.Client {
         return promise
       }
       const statement = new LeanQuery(config, args, done)
-      if (statement.requiresPreparation() && !statement.name && this.ready()) {
+      if (statement.requiresPreparation() && !statement.name && this.ready() && !this.refusesAtOnce(config)) {
         send(
           statement.withBegin(() => {
             this.beginHeld = true

@@ -63,6 +63,14 @@ export interface Ctx {
   readonly notify: (notices: ReadonlyArray<Notice>) => Effect.Effect<void>
   /** Notifies an account by its phone; an account that no longer exists is skipped. */
   readonly notifyAccount: AccountNotice
+  /**
+   * Defers a write whose result the use case does not read to the end of its unit of
+   * work, where the deferred writes and the journal are issued together (an adapter
+   * that pipelines sends them in one round trip). Its failure fails the use case and
+   * undoes the unit, as a write made at once does; the first failure in the order
+   * the writes were deferred is the one reported.
+   */
+  readonly writeLater: (write: Effect.Effect<unknown, LaterError>) => Effect.Effect<void>
 }
 
 /** @internal The context of a read that anonymous callers may make. */
@@ -73,6 +81,9 @@ export interface ReadCtx {
 }
 
 type Leftover = UniqueViolation | StaleWrite
+
+/** @internal What a write deferred with `Ctx.writeLater` may fail with. */
+export type LaterError = DomainError | InfrastructureError | Leftover
 
 const isIdempotencyKey = Schema.is(IdempotencyKey)
 
@@ -161,11 +172,12 @@ export const makeRunner = Effect.gen(function* () {
         )
     ) as Effect.Effect<A, Exclude<E, Leftover> | InvalidState>
 
-  const makeCtx = (actor: Actor, now: DateTime.Utc, pending: Pending): Ctx => ({
+  const makeCtx = (actor: Actor, now: DateTime.Utc, pending: Pending<LaterError>): Ctx => ({
     actor,
     now,
     settings,
     notify: (notices) => Effect.sync(() => pending.messages.push(...toOutbox(notices, settings, now))),
+    writeLater: (write) => Effect.sync(() => pending.writes.push(write)),
     notifyAccount: (accountId, event, subjectId, values) =>
       Effect.sync(() =>
         pending.accountMessages.push(toAccountMessage(accountId, { event, subjectId, values }, settings, now))
@@ -222,7 +234,7 @@ export const makeRunner = Effect.gen(function* () {
       keyed?: { readonly key: string; readonly fingerprint: string }
     ) =>
       Effect.suspend(() => {
-        const pending = new Pending()
+        const pending = new Pending<LaterError>()
         return Effect.flatMap(body(makeCtx(actor, now, pending), decoded), (result) =>
           keyed === undefined
             ? Effect.as(journal.flush(pending, null), result)

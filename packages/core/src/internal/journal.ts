@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { AuditEvent } from "../Audit.js"
 import type { InfrastructureError, UniqueViolation } from "../Errors.js"
@@ -17,13 +18,29 @@ import {
 /**
  * @internal
  * What a unit of work has to write at its end: audit events and notifications,
- * collected while it runs and written together by {@link makeJournal}'s `flush`.
+ * collected while it runs, and the writes the use case deferred (whose results it
+ * does not read, failing with `E`), written together by {@link makeJournal}'s `flush`.
  */
-export class Pending {
+export class Pending<E = never> {
   readonly events: Array<AuditEvent> = []
   readonly messages: Array<OutboxMessage> = []
   readonly accountMessages: Array<AccountMessage> = []
+  readonly writes: Array<Effect.Effect<unknown, E>> = []
 }
+
+/**
+ * Runs `effects` concurrently, each to its end, then fails with the first failure in
+ * their order, if any. Issued together, their statements leave in the same turn, so
+ * an adapter that pipelines a connection's statements (adapter-pg on a PostgreSQL
+ * server) sends them in one round trip; none is interrupted (an interrupted
+ * statement would be cancelled on the server), and which failure is reported does
+ * not depend on which finished first.
+ */
+const together = <E>(effects: ReadonlyArray<Effect.Effect<unknown, E>>): Effect.Effect<void, E> =>
+  Effect.flatMap(Effect.all(effects, { concurrency: "unbounded", mode: "either" }), (results) => {
+    for (const result of results) if (Either.isLeft(result)) return Effect.fail(result.left)
+    return Effect.void
+  })
 
 /**
  * @internal
@@ -79,8 +96,8 @@ export const makeJournal = Effect.gen(function* () {
 
   const write = Option.isSome(port) ? port.value.write : throughPorts
 
-  /** Writes what `pending` collected, and the idempotency record if any. */
-  const flush = (pending: Pending, record: IdempotencyRecord | null = null) =>
+  /** The journal entry of what `pending` collected, and the idempotency record if any. */
+  const entry = <E>(pending: Pending<E>, record: IdempotencyRecord | null) =>
     pending.events.length === 0 &&
     pending.messages.length === 0 &&
     pending.accountMessages.length === 0 &&
@@ -92,6 +109,19 @@ export const makeJournal = Effect.gen(function* () {
           accountMessages: pending.accountMessages,
           idempotency: record
         })
+
+  /**
+   * Writes what `pending` collected, and the idempotency record if any: the deferred
+   * writes, in the order they were deferred, and the journal entry after them, all
+   * issued together (see {@link together}).
+   */
+  const flush = <E>(
+    pending: Pending<E>,
+    record: IdempotencyRecord | null = null
+  ): Effect.Effect<void, E | InfrastructureError | UniqueViolation> =>
+    pending.writes.length === 0
+      ? entry(pending, record)
+      : together<E | InfrastructureError | UniqueViolation>([...pending.writes, entry(pending, record)])
 
   return { flush }
 })

@@ -15,15 +15,20 @@ import { failingNotifications, failsWith, type Harness, none, readAll, same, som
 import * as Rows from "./rows.js"
 
 /** The rows one unit of work writes in the atomicity tests: one of each kind. */
+/** The ports the atomicity tests write through. */
+const ports = Effect.all({
+  members: Persistence.MemberRepository,
+  accounts: Persistence.AccountRepository,
+  demands: Persistence.DemandRepository,
+  responses: Persistence.ResponseRepository,
+  audit: Persistence.AuditRepository,
+  outbox: Persistence.Outbox,
+  numbering: Persistence.DemandNumbering
+})
+
 const writeSome = (p: Rows.Parties, label: string) =>
   Effect.gen(function* () {
-    const members = yield* Persistence.MemberRepository
-    const accounts = yield* Persistence.AccountRepository
-    const demands = yield* Persistence.DemandRepository
-    const responses = yield* Persistence.ResponseRepository
-    const audit = yield* Persistence.AuditRepository
-    const outbox = yield* Persistence.Outbox
-    const numbering = yield* Persistence.DemandNumbering
+    const { members, accounts, demands, responses, audit, outbox, numbering } = yield* ports
     const member = Rows.member({ name: `${label}有限公司` })
     yield* members.insert(member)
     const account = Rows.account(member.id)
@@ -94,6 +99,45 @@ const kept = (w: Written, label: string) =>
     )
   })
 
+/**
+ * Rows of one unit of work, the independent writes issued together as core issues
+ * the writes a use case defers and its journal (`Effect.all`, unbounded, each to its
+ * end): a response, its demand's next version, an audit event and an outbox message;
+ * numbered `number`; with `clash`, a second response with the first one's id among them.
+ */
+const writeTogether = (p: Rows.Parties, label: string, number: string, clash: boolean) =>
+  Effect.gen(function* () {
+    const { members, accounts, demands, responses, audit, outbox } = yield* ports
+    const member = Rows.member({ name: `${label}有限公司` })
+    yield* members.insert(member)
+    const account = Rows.account(member.id)
+    yield* accounts.insert(account)
+    const first = Rows.demand(member.id, account.id, Rows.publishedFields(number))
+    yield* demands.insert(first)
+    const demand = { ...first, responseCount: 1, version: first.version + 1 }
+    const response = Rows.response(first, p.responder.id, p.responderAccount.id)
+    const event = Rows.auditEvent(account.id, [member.id], first.id)
+    const message = Rows.outboxMessage()
+    const results = yield* Effect.all(
+      [
+        responses.insert(response),
+        ...(clash
+          ? [
+              responses.insert({
+                ...Rows.response(first, p.responder.id, p.responderAccount.id),
+                id: response.id
+              })
+            ]
+          : []),
+        demands.update(demand),
+        audit.append(event),
+        outbox.enqueue([message])
+      ],
+      { concurrency: "unbounded", mode: "either" }
+    )
+    return { written: { member, account, demand, response, event, message, sequence: 0 }, results }
+  })
+
 class Boom {
   readonly _tag = "Boom"
 }
@@ -126,6 +170,67 @@ export const atomicity = (h: Harness): void => {
           const ok = yield* uow.transaction(writeSome(p, "成功"))
           yield* kept(ok, "after success")
           assert.strictEqual(ok.sequence, 1, "R12: the failed unit gave its number back")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "writes issued together in one unit of work (core's deferred writes and journal) all apply, in order; when one fails, the unit leaves none of them",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const ok = yield* uow.transaction(writeTogether(p, "并发", "ZB20260901", false))
+          assert.deepStrictEqual(
+            ok.results.map((r) => r._tag),
+            ["Right", "Right", "Right", "Right"],
+            "each write succeeded"
+          )
+          const w = ok.written
+          same(
+            Demand.Demand,
+            some(yield* (yield* Persistence.DemandRepository).findById(w.demand.id), "demand"),
+            w.demand,
+            "the demand's next version"
+          )
+          some(yield* (yield* Persistence.ResponseRepository).findById(w.response.id), "response")
+          const events = yield* (yield* Persistence.AuditRepository).list({
+            demandId: w.demand.id,
+            limit: 10
+          })
+          assert.deepStrictEqual(
+            events.map((e) => e.id),
+            [w.event.id],
+            "audit event"
+          )
+          const outbox = yield* readAll((yield* Persistence.Outbox).list, SortKeys.outbox, 50, "outbox")
+          assert.include(
+            outbox.map((m) => m.id),
+            w.message.id,
+            "outbox message"
+          )
+          let failed: Effect.Effect.Success<ReturnType<typeof writeTogether>> | undefined
+          const result = yield* Effect.either(
+            uow.transaction(
+              Effect.gen(function* () {
+                failed = yield* writeTogether(p, "并发冲突", "ZB20260902", true)
+                const left = failed.results.find(Either.isLeft)
+                return yield* left === undefined ? Effect.void : Effect.fail(left.left)
+              })
+            )
+          )
+          assert.deepStrictEqual(
+            failed?.results.map((r) => (Either.isLeft(r) ? r.left._tag : r._tag)),
+            ["Right", "UniqueViolation", "Right", "Right", "Right"],
+            "only the second response with the same id failed"
+          )
+          assert.isTrue(
+            Either.isLeft(result) && result.left instanceof Errors.UniqueViolation,
+            "the unit fails with that failure"
+          )
+          yield* gone(failed!.written, "after the failure")
         })
       ),
     h.timeout
