@@ -866,7 +866,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   const trips = world.traced.length
   if (difference === undefined) {
     details.push(
-      `one respond = ${trips} statements (BEGIN and COMMIT included) as the adapter sends them with an Idempotency-Key, in ${world.roundTrips} round trips (counted: its client sends BEGIN with the first statement, and the response, the demand's update and the journal, which core issues together, go out pipelined); respond.pgbench has the same ${script.length} statements, one round trip each`
+      `one respond = ${trips} statements (BEGIN and COMMIT included) as the adapter sends them with an Idempotency-Key, in ${world.roundTrips} round trips (counted: its client sends BEGIN with the first statement, and what core issues together goes out pipelined: the actor's read with the demand's lock, and the response, the demand's update and the journal); respond.pgbench has the same ${script.length} statements, one round trip each`
     )
   } else {
     details.push(

@@ -18,6 +18,11 @@
  * - Inside `UnitOfWork.transaction` every method takes part in that transaction:
  *   all of it commits or none of it does. `findByIdForUpdate` locks the row until
  *   the transaction ends (the respond-vs-adopt race of R26).
+ * - A method makes its checks when its effect runs, not when the effect is made,
+ *   and methods may run concurrently in one unit of work (core issues a command's
+ *   actor read with the row it locks, and its deferred writes with its journal,
+ *   together): the adapter runs them in its transaction, in the order they were
+ *   issued where its connection orders them.
  * - Lists return at most `limit` rows after the position `after` in the list's
  *   order (sort key, then id); the caller asks for one more row than it shows to
  *   know whether a next page exists.

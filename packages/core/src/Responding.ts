@@ -87,13 +87,19 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
        * the end of its deadline date and before any adoption in the round (R24);
        * never to one's own demand (R3); one active response per round (R21: the
        * repository refuses to insert a second one). The demand row is locked, so no
-       * response lands after an adoption commits (R26).
+       * response lands after an adoption commits (R26); it is read with the actor.
        */
       respond: command(
-        { name: "respond", input: RespondInput, output: Response, rule: "R20" },
-        (ctx, input) =>
+        {
+          name: "respond",
+          input: RespondInput,
+          output: Response,
+          rule: "R20",
+          prefetch: (input) => demands.repo.findByIdForUpdate(input.demandId)
+        },
+        (ctx, input, locked) =>
           Effect.gen(function* () {
-            const demand = yield* demands.readable(ctx.actor, input.demandId, true)
+            const demand = yield* demands.visible(ctx.actor, locked)
             const member = ctx.actor.member
             if (member === null || isOperator(ctx.actor)) {
               return yield* denied("R20", "respond.member_required", "responses are submitted by members")

@@ -175,6 +175,33 @@ describe("Responding", () => {
       )
   )
 
+  it.effect(
+    "R5: a respond by an unknown account is refused before its demand (read with the actor) is looked at",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const stranger = "no-such-account" as typeof world.operator
+          for (const demandId of [demand.id, "no-such-demand" as typeof demand.id]) {
+            yield* expectError(
+              responding.respond(stranger, { demandId, proposal: proposal() }),
+              "Denied",
+              "R5"
+            )
+          }
+          yield* expectError(
+            responding.respond(world.institute.account, {
+              demandId: "no-such-demand" as typeof demand.id,
+              proposal: proposal()
+            }),
+            "NotFound",
+            "R5"
+          )
+        })
+      )
+  )
+
   it.effect("R21: concurrent responses of one responder leave exactly one active", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -1,5 +1,6 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -100,6 +101,25 @@ export const inputError =
       message: `${field}: ${issue?.message ?? "invalid"}`
     })
   }
+
+/**
+ * Both results, `first`'s and `second`'s, the two issued together (an adapter that
+ * pipelines sends their statements in one round trip), each run to its end;
+ * `first`'s failure is reported before `second`'s.
+ */
+const both = <A, EA, B, EB>(
+  first: Effect.Effect<A, EA>,
+  second: Effect.Effect<B, EB>
+): Effect.Effect<readonly [A, B], EA | EB> =>
+  Effect.flatMap(
+    Effect.all([first, second], { concurrency: "unbounded", mode: "either" }),
+    ([a, b]): Effect.Effect<readonly [A, B], EA | EB> =>
+      Either.isLeft(a)
+        ? Effect.fail(a.left)
+        : Either.isLeft(b)
+          ? Effect.fail(b.left)
+          : Effect.succeed([a.right, b.right] as const)
+  )
 
 /** @internal Builds the runner that every use-case service uses. */
 export const makeRunner = Effect.gen(function* () {
@@ -210,15 +230,22 @@ export const makeRunner = Effect.gen(function* () {
    * in one unit of work. Written without generators, as the reads: every command
    * runs it (issue 8's P2).
    */
-  const command = <I, IE, A, AE, E>(
+  const command = <I, IE, A, AE, E, P = undefined>(
     spec: {
       readonly name: string
       readonly input: Schema.Schema<I, IE>
       readonly output: Schema.Schema<A, AE>
       readonly rule: string
       readonly rules?: Readonly<Record<string, string>>
+      /**
+       * A read the body needs whoever acts (a row to lock), issued together with the
+       * actor's read: an adapter that pipelines sends both in one round trip. Its
+       * result is the body's third argument; a failure of the actor's read (R5) is
+       * reported before its own, and a replayed key (R63) ignores it.
+       */
+      readonly prefetch?: (input: I) => Effect.Effect<P, InfrastructureError>
     },
-    body: (ctx: Ctx, input: I) => Effect.Effect<A, E | Leftover>
+    body: (ctx: Ctx, input: I, prefetched: P) => Effect.Effect<A, E | Leftover>
   ) => {
     const decodeInput = Schema.decodeUnknown(spec.input)
     const encodeOutput = Schema.encode(spec.output)
@@ -231,11 +258,12 @@ export const makeRunner = Effect.gen(function* () {
       actor: Actor,
       now: DateTime.Utc,
       decoded: I,
+      prefetched: P,
       keyed?: { readonly key: string; readonly fingerprint: string }
     ) =>
       Effect.suspend(() => {
         const pending = new Pending<LaterError>()
-        return Effect.flatMap(body(makeCtx(actor, now, pending), decoded), (result) =>
+        return Effect.flatMap(body(makeCtx(actor, now, pending), decoded, prefetched), (result) =>
           keyed === undefined
             ? Effect.as(journal.flush(pending, null), result)
             : Effect.flatMap(Effect.orDie(encodeOutput(result)), (encoded) =>
@@ -268,18 +296,25 @@ export const makeRunner = Effect.gen(function* () {
           uow.transaction(
             settleLeftovers(
               Effect.flatMap(DateTime.now, (now) => {
+                const prefetch = spec.prefetch
+                const withPrefetched = <X, EX>(read: Effect.Effect<X, EX>) =>
+                  prefetch === undefined
+                    ? Effect.map(read, (x) => [x, undefined as P] as const)
+                    : both(read, prefetch(decoded))
                 if (key === undefined) {
-                  return Effect.flatMap(loadActor(accountId), (actor) => run(accountId, actor, now, decoded))
+                  return Effect.flatMap(withPrefetched(loadActor(accountId)), ([actor, prefetched]) =>
+                    run(accountId, actor, now, decoded, prefetched)
+                  )
                 }
                 return Effect.flatMap(
-                  loadActorAndRecord(accountId, key),
-                  ({
-                    actor,
-                    previous
-                  }): Effect.Effect<A, E | Leftover | DomainError | InfrastructureError> => {
+                  withPrefetched(loadActorAndRecord(accountId, key)),
+                  ([{ actor, previous }, prefetched]): Effect.Effect<
+                    A,
+                    E | Leftover | DomainError | InfrastructureError
+                  > => {
                     const fingerprint = `${spec.name}:${canonicalJson(input)}`
                     if (Option.isNone(previous))
-                      return run(accountId, actor, now, decoded, { key, fingerprint })
+                      return run(accountId, actor, now, decoded, prefetched, { key, fingerprint })
                     if (previous.value.fingerprint !== fingerprint) {
                       return Effect.fail(
                         new IdempotencyKeyReused({

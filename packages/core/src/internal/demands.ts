@@ -16,11 +16,15 @@ import type { Response } from "../Response.js"
 export const makeDemandAccess = Effect.gen(function* () {
   const demands = yield* DemandRepository
   const responses = yield* ResponseRepository
+  /** The demand found, if the actor may read it (R5). */
+  const visible = (actor: Actor | null, found: Option.Option<Demand>) =>
+    Option.isSome(found) && canReadDemand(actor, found.value)
+      ? Effect.succeed(found.value)
+      : Effect.fail(notFound("demand"))
+
   const readable = (actor: Actor | null, id: DemandId, forUpdate = false) =>
     Effect.flatMap(forUpdate ? demands.findByIdForUpdate(id) : demands.findById(id), (found) =>
-      Option.isSome(found) && canReadDemand(actor, found.value)
-        ? Effect.succeed(found.value)
-        : Effect.fail(notFound("demand"))
+      visible(actor, found)
     )
 
   /** The demand locked for update, if the actor manages it (R2). */
@@ -71,5 +75,5 @@ export const makeDemandAccess = Effect.gen(function* () {
             )
       ))
 
-  return { readable, managed, save, withDemandForUpdate, repo: demands }
+  return { visible, readable, managed, save, withDemandForUpdate, repo: demands }
 })
