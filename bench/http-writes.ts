@@ -52,7 +52,6 @@
  * [--profile] [--only=P2|P4]`. Goals are printed, never asserted.
  */
 import { spawn } from "node:child_process"
-import { Socket } from "node:net"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -67,7 +66,7 @@ import * as Pg from "pg"
 import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
 import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
 import { machineCpu, mainThread, postgresCpu, procTimes } from "./support/cpu.js"
-import { traced } from "./support/demands.js"
+import { countingWrites, traced } from "./support/demands.js"
 import { firstDifference, pgbenchArgs, scriptStatements } from "./support/pgbench.js"
 import { type Figure, figuresTable, type Invariant, int, median } from "./support/report.js"
 import {
@@ -179,27 +178,6 @@ const makeRuntime = (schema: string) =>
       Layer.provideMerge(PgDatabase.layerPool({ url: Redacted.make(databaseUrl), maxConnections: 2 }))
     )
   )
-
-/**
- * `effect`, and how many times this process wrote to a socket while it ran. In the
- * setup only the runtime's pool writes, and it writes again only once answered
- * (statements issued together go out in one write), so these are a respond's round
- * trips.
- */
-const countingWrites = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    const proto = Socket.prototype as unknown as { _writeGeneric: (...args: Array<unknown>) => unknown }
-    const write = proto._writeGeneric
-    let writes = 0
-    proto._writeGeneric = function (this: unknown, ...args: Array<unknown>) {
-      writes++
-      return write.apply(this, args)
-    }
-    return effect.pipe(
-      Effect.map((result) => ({ result, writes })),
-      Effect.ensuring(Effect.sync(() => (proto._writeGeneric = write)))
-    )
-  })
 
 /** What the setup leaves for the figures. */
 interface World {

@@ -8,6 +8,7 @@
  * definitions). Also `traced`: the statements the adapter sends for an effect.
  * Everything runs on the `SqlClient` in context, in the schema it is given.
  */
+import { Socket } from "node:net"
 import { SqlClient } from "@effect/sql"
 import { Demand, type Ids, Persistence, Settings } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
@@ -311,6 +312,26 @@ const recordingTracer = (base: Tracer.Tracer, log: Array<string>): Tracer.Tracer
       })
     },
     context: (f, fiber) => base.context(f, fiber)
+  })
+
+/**
+ * `effect`, and how many times this process wrote to a socket while it ran. With
+ * only a runtime's pool writing, which writes again only once answered (statements
+ * issued together go out in one write), these are the round trips of `effect`.
+ */
+export const countingWrites = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const proto = Socket.prototype as unknown as { _writeGeneric: (...args: Array<unknown>) => unknown }
+    const write = proto._writeGeneric
+    let writes = 0
+    proto._writeGeneric = function (this: unknown, ...args: Array<unknown>) {
+      writes++
+      return write.apply(this, args)
+    }
+    return effect.pipe(
+      Effect.map((result) => ({ result, writes })),
+      Effect.ensuring(Effect.sync(() => (proto._writeGeneric = write)))
+    )
   })
 
 /** Runs `effect`, answering its result and the statements it sent, in order. */

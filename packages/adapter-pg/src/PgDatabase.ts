@@ -262,7 +262,8 @@ export const layerEmbeddedClient = (
       username: "postgres",
       database: "postgres",
       maxConnections: server.maxConnections,
-      connectTimeout: options.connectTimeout ?? Duration.seconds(30)
+      connectTimeout: options.connectTimeout ?? Duration.seconds(30),
+      pipelining: false
     }),
     { embedded: true }
   )

@@ -11,8 +11,9 @@ import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
 import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
 import { Errors, Persistence } from "@zhongbao/core"
-import { ConfigError, ConfigProvider, Effect, Layer, Option } from "effect"
+import { Chunk, ConfigError, ConfigProvider, Effect, Layer, Option, Redacted, Stream } from "effect"
 import * as Pg from "pg"
+import { poolOf } from "../src/internal/db.js"
 import * as Rows from "./rows.js"
 import * as T from "./support.js"
 
@@ -66,6 +67,39 @@ describe("layers", () => {
         ).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
         assert.isTrue(Option.isSome(found), "the member is still there after a restart")
       }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.live(
+    "P2: layerPool's connections are in pg's pipeline mode unless pipelining is false; the embedded database's are not (its socket server takes one message at a time) and stream rows",
+    () =>
+      Effect.gen(function* () {
+        const pipelined = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          Effect.promise(async () => {
+            const client = await poolOf.get(sql)!.connect()
+            client.release()
+            return (client as unknown as { pipeline: boolean }).pipeline
+          })
+        )
+        const embedded = PgDatabase.layerEmbedded({ maxConnections: 2 })
+        assert.isFalse(yield* pipelined.pipe(Effect.provide(embedded)), "embedded")
+        const streamed = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`SELECT generate_series(1, 3) AS n`.stream.pipe(Stream.runCollect)
+        ).pipe(Effect.provide(embedded))
+        assert.deepStrictEqual(
+          Chunk.toReadonlyArray(streamed).map((r) => Number(r.n)),
+          [1, 2, 3],
+          "embedded: rows streamed through a cursor"
+        )
+        if (T.backend === "postgres") {
+          const url = Redacted.make(process.env.DATABASE_URL!)
+          assert.isTrue(yield* pipelined.pipe(Effect.provide(PgDatabase.layerPool({ url }))), "layerPool")
+          assert.isFalse(
+            yield* pipelined.pipe(Effect.provide(PgDatabase.layerPool({ url, pipelining: false }))),
+            "layerPool, pipelining: false"
+          )
+        }
+      }),
     timeout
   )
 

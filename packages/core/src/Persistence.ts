@@ -22,7 +22,8 @@
  *   and methods may run concurrently in one unit of work (core issues a command's
  *   actor read with the row it locks, and its deferred writes with its journal,
  *   together): the adapter runs them in its transaction, in the order they were
- *   issued where its connection orders them.
+ *   issued where its connection orders them. Nested units of work are not run
+ *   concurrently with one another.
  * - Lists return at most `limit` rows after the position `after` in the list's
  *   order (sort key, then id); the caller asks for one more row than it shows to
  *   know whether a next page exists.

@@ -21,8 +21,11 @@ import * as Pg from "pg"
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
  *    is sent. Commands answered without the server are answered on the tick queue,
  *    as `pg` answers a statement it refuses, so answers keep their order. In `pg`'s
- *    pipeline mode BEGIN is held the same way (the statements issued with the first
- *    one follow it, pipelined). What moves: the transaction starts
+ *    pipeline mode BEGIN is held the same way: the statements issued in the turn of
+ *    the one that carries it are written behind it, each with its own Sync, and
+ *    would run outside the transaction should BEGIN fail (on an idle connection it
+ *    fails only when the connection does, which ends them too). What moves: the
+ *    transaction starts
  *    with its first statement, so its `now()` is that statement's start, and
  *    `getTransactionStatus()` says idle while BEGIN is held.
  * 2. Rows are copies of a template of their keys made once per list of columns.

@@ -240,8 +240,10 @@ export const makeRunner = Effect.gen(function* () {
       /**
        * A read the body needs whoever acts (a row to lock), issued together with the
        * actor's read: an adapter that pipelines sends both in one round trip. Its
-       * result is the body's third argument; a failure of the actor's read (R5) is
-       * reported before its own, and a replayed key (R63) ignores it.
+       * result is the body's third argument. It runs whatever the actor's read finds
+       * (an unknown account's unit locks the row too, until it is undone), but a
+       * failure of the actor's read (R5) is reported before its own; a replayed key
+       * (R63) ignores its result.
        */
       readonly prefetch?: (input: I) => Effect.Effect<P, InfrastructureError>
     },

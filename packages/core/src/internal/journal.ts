@@ -32,15 +32,19 @@ export class Pending<E = never> {
  * Runs `effects` concurrently, each to its end, then fails with the first failure in
  * their order, if any. Issued together, their statements leave in the same turn, so
  * an adapter that pipelines a connection's statements (adapter-pg on a PostgreSQL
- * server) sends them in one round trip; none is interrupted (an interrupted
- * statement would be cancelled on the server), and which failure is reported does
- * not depend on which finished first.
+ * server) sends them in one round trip. Which failure is reported does not depend on
+ * which finished first, and none is interrupted, not even from outside (a client
+ * gone away): they are short writes, and an interrupted statement would have each
+ * of them cancelled on the server by a request of its own; the unit is undone once
+ * they end.
  */
 const together = <E>(effects: ReadonlyArray<Effect.Effect<unknown, E>>): Effect.Effect<void, E> =>
-  Effect.flatMap(Effect.all(effects, { concurrency: "unbounded", mode: "either" }), (results) => {
-    for (const result of results) if (Either.isLeft(result)) return Effect.fail(result.left)
-    return Effect.void
-  })
+  Effect.uninterruptible(
+    Effect.flatMap(Effect.all(effects, { concurrency: "unbounded", mode: "either" }), (results) => {
+      for (const result of results) if (Either.isLeft(result)) return Effect.fail(result.left)
+      return Effect.void
+    })
+  )
 
 /**
  * @internal
