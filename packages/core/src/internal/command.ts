@@ -22,6 +22,7 @@ import type { AccountId, DemandId, MemberId } from "../Ids.js"
 import type { Actor } from "../Member.js"
 import { AccountRepository, IdempotencyRepository, MemberRepository, UnitOfWork } from "../Persistence.js"
 import { type NotificationEvent, type ResolvedSettings, Settings } from "../Settings.js"
+import { concurrently } from "./concurrently.js"
 import { makeJournal, Pending } from "./journal.js"
 import { type Notice, toAccountMessage, toOutbox } from "./notify.js"
 
@@ -112,13 +113,13 @@ const both = <A, EA, B, EB>(
   second: Effect.Effect<B, EB>
 ): Effect.Effect<readonly [A, B], EA | EB> =>
   Effect.flatMap(
-    Effect.all([first, second], { concurrency: "unbounded", mode: "either" }),
-    ([a, b]): Effect.Effect<readonly [A, B], EA | EB> =>
-      Either.isLeft(a)
-        ? Effect.fail(a.left)
-        : Either.isLeft(b)
-          ? Effect.fail(b.left)
-          : Effect.succeed([a.right, b.right] as const)
+    concurrently<A | B, EA | EB>([first, second]),
+    (results): Effect.Effect<readonly [A, B], EA | EB> => {
+      const [a, b] = results as [Either.Either<A, EA>, Either.Either<B, EB>]
+      if (Either.isLeft(a)) return Effect.fail(a.left)
+      if (Either.isLeft(b)) return Effect.fail(b.left)
+      return Effect.succeed([a.right, b.right] as const)
+    }
   )
 
 /** @internal Builds the runner that every use-case service uses. */

@@ -14,6 +14,7 @@ import {
   type JournalEntry,
   Outbox
 } from "../Persistence.js"
+import { concurrently } from "./concurrently.js"
 
 /**
  * @internal
@@ -40,7 +41,7 @@ export class Pending<E = never> {
  */
 const together = <E>(effects: ReadonlyArray<Effect.Effect<unknown, E>>): Effect.Effect<void, E> =>
   Effect.uninterruptible(
-    Effect.flatMap(Effect.all(effects, { concurrency: "unbounded", mode: "either" }), (results) => {
+    Effect.flatMap(concurrently(effects), (results) => {
       for (const result of results) if (Either.isLeft(result)) return Effect.fail(result.left)
       return Effect.void
     })
