@@ -1,6 +1,5 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -22,7 +21,7 @@ import type { AccountId, DemandId, MemberId } from "../Ids.js"
 import type { Actor } from "../Member.js"
 import { AccountRepository, IdempotencyRepository, MemberRepository, UnitOfWork } from "../Persistence.js"
 import { type NotificationEvent, type ResolvedSettings, Settings } from "../Settings.js"
-import { concurrently } from "./concurrently.js"
+import { concurrentlyInOrder } from "./concurrently.js"
 import { makeJournal, Pending } from "./journal.js"
 import { type Notice, toAccountMessage, toOutbox } from "./notify.js"
 
@@ -112,15 +111,7 @@ const both = <A, EA, B, EB>(
   first: Effect.Effect<A, EA>,
   second: Effect.Effect<B, EB>
 ): Effect.Effect<readonly [A, B], EA | EB> =>
-  Effect.flatMap(
-    concurrently<A | B, EA | EB>([first, second]),
-    (results): Effect.Effect<readonly [A, B], EA | EB> => {
-      const [a, b] = results as [Either.Either<A, EA>, Either.Either<B, EB>]
-      if (Either.isLeft(a)) return Effect.fail(a.left)
-      if (Either.isLeft(b)) return Effect.fail(b.left)
-      return Effect.succeed([a.right, b.right] as const)
-    }
-  )
+  Effect.map(concurrentlyInOrder<A | B, EA | EB>([first, second]), ([a, b]) => [a as A, b as B] as const)
 
 /** @internal Builds the runner that every use-case service uses. */
 export const makeRunner = Effect.gen(function* () {

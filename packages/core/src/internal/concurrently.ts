@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 
@@ -44,3 +44,20 @@ export const concurrently = <A, E>(
     )
   )
 }
+
+/**
+ * @internal
+ * {@link concurrently}'s results, or the first failure in the order of `effects`
+ * (whichever finished first), once every one has ended.
+ */
+export const concurrentlyInOrder = <A, E>(
+  effects: ReadonlyArray<Effect.Effect<A, E>>
+): Effect.Effect<Array<A>, E> =>
+  Effect.flatMap(concurrently(effects), (results) => {
+    const values: Array<A> = []
+    for (const result of results) {
+      if (Either.isLeft(result)) return Effect.fail(result.left)
+      values.push(result.right)
+    }
+    return Effect.succeed(values)
+  })

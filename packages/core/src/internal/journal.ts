@@ -1,5 +1,4 @@
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type { AuditEvent } from "../Audit.js"
 import type { InfrastructureError, UniqueViolation } from "../Errors.js"
@@ -14,7 +13,7 @@ import {
   type JournalEntry,
   Outbox
 } from "../Persistence.js"
-import { concurrently } from "./concurrently.js"
+import { concurrentlyInOrder } from "./concurrently.js"
 
 /**
  * @internal
@@ -40,12 +39,7 @@ export class Pending<E = never> {
  * they end.
  */
 const together = <E>(effects: ReadonlyArray<Effect.Effect<unknown, E>>): Effect.Effect<void, E> =>
-  Effect.uninterruptible(
-    Effect.flatMap(concurrently(effects), (results) => {
-      for (const result of results) if (Either.isLeft(result)) return Effect.fail(result.left)
-      return Effect.void
-    })
-  )
+  Effect.uninterruptible(Effect.asVoid(concurrentlyInOrder(effects)))
 
 /**
  * @internal
