@@ -272,6 +272,8 @@ interface Load {
   readonly p99: number
   /** Server CPU per answered request, in ms. */
   readonly cpuPerRequest: number
+  /** The part of it spent in the kernel (system time), in ms. */
+  readonly kernelPerRequest: number
   /** The server's main thread per answered request: ms runnable but waiting for a CPU, and times preempted. */
   readonly waitedPerRequest: number
   readonly preemptedPerRequest: number
@@ -279,7 +281,7 @@ interface Load {
 
 /** autocannon against `url` for `seconds`, with the server's CPU time over the run. */
 const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
-  const cpu = procTimes(pid).self
+  const before = procTimes(pid)
   const thread = mainThread(pid)
   const r = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds })
   const ok = r["2xx"]
@@ -292,7 +294,10 @@ const load = async (url: string, pid: number, seconds: number): Promise<Load> =>
     failed: r.non2xx + r.errors,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    cpuPerRequest: (procTimes(pid).self - cpu) / Math.max(1, ok)
+    ...((end) => ({
+      cpuPerRequest: (end.self - before.self) / Math.max(1, ok),
+      kernelPerRequest: (end.system - before.system) / Math.max(1, ok)
+    }))(procTimes(pid))
   }
 }
 
@@ -509,7 +514,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       `GET ${HALL_PATH} (anonymous) at ${int(sizes.p1)} demands; autocannon ${CONNECTIONS} connections, no pipelining, ${sizes.rounds} round(s) of ${sizes.roundSeconds} s per side after ${sizes.warmupSeconds} s of warm-up each, alternating`,
       ...rounds.map(
         (r, i) =>
-          `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
+          `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req, kernel ${ms(r.zb.kernelPerRequest)}), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req, kernel ${ms(r.bl.kernelPerRequest)}), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
       ),
       `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
       `server main thread per request (median of the rounds; /proc/<pid>/schedstat and status): zhongbao waited ${ms(median(rounds.map((r) => r.zb.waitedPerRequest)), 3)} for a CPU while runnable, preempted ${median(rounds.map((r) => r.zb.preemptedPerRequest)).toFixed(2)} times; baseline waited ${ms(median(rounds.map((r) => r.bl.waitedPerRequest)), 3)}, preempted ${median(rounds.map((r) => r.bl.preemptedPerRequest)).toFixed(2)} times (each server's one JavaScript thread shares the 2 cores with PostgreSQL's backends, which its statements wake, and autocannon)`,
