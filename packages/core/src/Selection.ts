@@ -55,10 +55,16 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
     const responses = yield* ResponseRepository
     const endRound = yield* makeRoundEnd
 
-    /** A response of a demand the actor manages, with that demand locked (R2, R4). */
-    const managedResponse = (ctx: Ctx, id: ResponseId) =>
+    /** A response with its demand, the demand's row locked: read with the actor (`prefetch`). */
+    const lockedResponse = (input: { readonly responseId: ResponseId }) =>
+      demands.withDemandForUpdate(input.responseId)
+
+    /** The locked response and demand, when the actor manages the demand (R2, R4). */
+    const managedResponse = (
+      ctx: Ctx,
+      found: Option.Option<{ readonly response: Response; readonly demand: Demand }>
+    ) =>
       Effect.gen(function* () {
-        const found = yield* demands.withDemandForUpdate(id)
         if (Option.isNone(found) || !canSeeResponse(ctx.actor, found.value.response))
           return yield* notFound("response", "R4")
         const { response, demand } = found.value
@@ -78,13 +84,22 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
        * R23–R26: the managing side adopts a response of the current round while
        * `now ≤ deadline + selection window`; the first adoption closes intake at
        * once (R24), the responder is notified in the same unit of work (R25, R26).
-       * With `singleAdoption` on, only one response is adopted per round.
+       * With `singleAdoption` on, only one response is adopted per round. The
+       * response and its locked demand are read with the actor; the writes go out
+       * with the journal, except, with `singleAdoption`, the adoption itself, which the
+       * end of the round reads.
        */
       adopt: command(
-        { name: "adopt", input: Schema.Struct({ responseId: ResponseId }), output: Response, rule: "R23" },
-        (ctx, input) =>
+        {
+          name: "adopt",
+          input: Schema.Struct({ responseId: ResponseId }),
+          output: Response,
+          rule: "R23",
+          prefetch: lockedResponse
+        },
+        (ctx, _input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* managedResponse(ctx, input.responseId)
+            const { response, demand } = yield* managedResponse(ctx, found)
             if (demand.state !== "published") {
               return yield* invalidState("R23", "adopt.not_published", `the demand is ${demand.state}`)
             }
@@ -119,18 +134,24 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               updatedAt: ctx.now,
               version: response.version + 1
             }
-            yield* responses.update(adopted)
             const single = settingsSingle(ctx)
-            if (single) yield* endRound(ctx, demand)
-            yield* demands.save(
-              demand,
-              {
-                intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
-                firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
-                adoptedCount: demand.adoptedCount + 1,
-                ...(single ? { selectionEndedAt: ctx.now } : {})
-              },
-              ctx.now
+            if (single) {
+              yield* responses.update(adopted)
+              yield* endRound(ctx, demand)
+            } else {
+              yield* ctx.writeLater(responses.update(adopted))
+            }
+            yield* ctx.writeLater(
+              demands.save(
+                demand,
+                {
+                  intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
+                  firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
+                  adoptedCount: demand.adoptedCount + 1,
+                  ...(single ? { selectionEndedAt: ctx.now } : {})
+                },
+                ctx.now
+              )
             )
             yield* ctx.audit({
               entity: "response",
@@ -198,10 +219,16 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
 
       /** R61: the managing side gives a response it did not adopt a structured reason. */
       giveFeedback: command(
-        { name: "giveFeedback", input: FeedbackInput, output: Response, rule: "R61" },
-        (ctx, input) =>
+        {
+          name: "giveFeedback",
+          input: FeedbackInput,
+          output: Response,
+          rule: "R61",
+          prefetch: lockedResponse
+        },
+        (ctx, input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* managedResponse(ctx, input.responseId)
+            const { response, demand } = yield* managedResponse(ctx, found)
             if (response.status === "adopted" || response.status === "withdrawn") {
               return yield* invalidState(
                 "R61",
@@ -215,7 +242,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               updatedAt: ctx.now,
               version: response.version + 1
             }
-            yield* responses.update(next)
+            yield* ctx.writeLater(responses.update(next))
             yield* ctx.audit({
               entity: "response",
               entityId: response.id,

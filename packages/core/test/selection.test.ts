@@ -61,6 +61,19 @@ const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect
     )
   }, body)
 
+/** The memory ports, with a demand update that fails after every other write of its unit was issued. */
+const withBrokenDemandUpdates = <A, E>(body: (world: Fixtures.World) => Effect.Effect<A, E, Env>) =>
+  withPorts((full) => {
+    const demands = Context.get(full, Persistence.DemandRepository)
+    return Context.add(full, Persistence.DemandRepository, {
+      ...demands,
+      update: (demand) =>
+        demand.adoptedCount > 0
+          ? Effect.fail(new Errors.InfrastructureError({ port: "DemandRepository", message: "disk full" }))
+          : demands.update(demand)
+    })
+  }, body)
+
 describe("Selection", () => {
   it.effect("R23: the submitter adopts until the end of the selection window, also after the deadline", () =>
     withWorld((world) =>
@@ -439,6 +452,62 @@ describe("Selection", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R5: an adoption or feedback by an unknown account is refused before its response (read with the actor) is looked at",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const { institute } = yield* demandWithResponses(world)
+          const stranger = "no-such-account" as typeof world.operator
+          const missing = "no-such-response" as typeof institute.id
+          for (const responseId of [institute.id, missing]) {
+            yield* expectError(selection.adopt(stranger, { responseId }), "Denied", "R5")
+            yield* expectError(
+              selection.giveFeedback(stranger, { responseId, feedback: { reason: "cost_too_high" } }),
+              "Denied",
+              "R5"
+            )
+          }
+          yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: missing }),
+            "NotFound",
+            "R4"
+          )
+          assert.lengthOf(yield* notices("response_adopted"), 0)
+        })
+      )
+  )
+
+  it.effect(
+    "R26: an adoption whose demand update fails, after its response's update was issued, changes nothing",
+    () =>
+      withBrokenDemandUpdates((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const lists = yield* Lists.Lists
+          const publishing = yield* Publishing.Publishing
+          const { demand, institute } = yield* demandWithResponses(world)
+          const failure = yield* Effect.flip(
+            selection.adopt(world.enterprise.account, { responseId: institute.id })
+          )
+          assert.strictEqual(failure._tag, "InfrastructureError")
+          assert.strictEqual(
+            (yield* lists.response(world.enterprise.account, { responseId: institute.id })).status,
+            "submitted"
+          )
+          const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+          assert.strictEqual(view.demand.adoptedCount, 0)
+          assert.isNull(view.demand.intakeClosedAt)
+          assert.notInclude(
+            (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action),
+            "response.adopted"
+          )
+          assert.lengthOf(yield* notices("response_adopted"), 0)
+        })
+      )
   )
 
   it.effect("R26: an adoption whose notice cannot be written changes nothing", () =>
