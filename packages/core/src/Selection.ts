@@ -55,7 +55,11 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
     const responses = yield* ResponseRepository
     const endRound = yield* makeRoundEnd
 
-    /** A response with its demand, the demand's row locked: read with the actor (`prefetch`). */
+    /**
+     * A response with its demand, the demand's row locked (R26), read with the actor
+     * (`prefetch`): even for a caller refused afterwards, the lock is held until the
+     * unit of work ends.
+     */
     const lockedResponse = (input: { readonly responseId: ResponseId }) =>
       demands.withDemandForUpdate(input.responseId)
 
@@ -86,8 +90,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
        * once (R24), the responder is notified in the same unit of work (R25, R26).
        * With `singleAdoption` on, only one response is adopted per round. The
        * response and its locked demand are read with the actor; the writes go out
-       * with the journal, except, with `singleAdoption`, the adoption itself, which the
-       * end of the round reads.
+       * with the journal, except, with `singleAdoption`, the adoption and the end of
+       * the round, which reads the round's responses after the adoption.
        */
       adopt: command(
         {

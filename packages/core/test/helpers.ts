@@ -28,14 +28,17 @@ export const withWorld = <A, E>(
 
 /**
  * Like {@link withWorld}, on memory ports that `change` rewrites (a port wrapped, an
- * optional capability taken away), with the default settings.
+ * optional capability taken away), with optional settings.
  */
 export const withPorts = <A, E>(
   change: (ports: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports>,
-  body: (world: Fixtures.World) => Effect.Effect<A, E, Env>
+  body: (world: Fixtures.World) => Effect.Effect<A, E, Env>,
+  overrides: Partial<Settings.PlatformSettings> = {}
 ) => {
   const layer = Zhongbao.layer.pipe(
-    Layer.provideMerge(Layer.merge(Layer.map(PersistenceMemory.layerMemory, change), Settings.layer()))
+    Layer.provideMerge(
+      Layer.merge(Layer.map(PersistenceMemory.layerMemory, change), Settings.layer(overrides))
+    )
   )
   return Effect.gen(function* () {
     yield* at(start)

@@ -1,5 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Errors, Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
+import {
+  Errors,
+  Lists,
+  Outcome,
+  Persistence,
+  Publishing,
+  Responding,
+  Selection,
+  type Settings
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Either, TestClock } from "effect"
 import { at, type Env, expectError, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
@@ -61,18 +70,54 @@ const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect
     )
   }, body)
 
-/** The memory ports, with a demand update that fails after every other write of its unit was issued. */
-const withBrokenDemandUpdates = <A, E>(body: (world: Fixtures.World) => Effect.Effect<A, E, Env>) =>
-  withPorts((full) => {
-    const demands = Context.get(full, Persistence.DemandRepository)
-    return Context.add(full, Persistence.DemandRepository, {
-      ...demands,
-      update: (demand) =>
-        demand.adoptedCount > 0
-          ? Effect.fail(new Errors.InfrastructureError({ port: "DemandRepository", message: "disk full" }))
-          : demands.update(demand)
-    })
-  }, body)
+/** The memory ports, with the update of a demand that has an adoption failing (after the adoption's other writes were issued). */
+const withBrokenDemandUpdates = <A, E>(
+  body: (world: Fixtures.World) => Effect.Effect<A, E, Env>,
+  overrides: Partial<Settings.PlatformSettings> = {}
+) =>
+  withPorts(
+    (full) => {
+      const demands = Context.get(full, Persistence.DemandRepository)
+      return Context.add(full, Persistence.DemandRepository, {
+        ...demands,
+        update: (demand) =>
+          demand.adoptedCount > 0
+            ? Effect.fail(new Errors.InfrastructureError({ port: "DemandRepository", message: "disk full" }))
+            : demands.update(demand)
+      })
+    },
+    body,
+    overrides
+  )
+
+/**
+ * The memory ports, with the read of a response and its locked demand failing while
+ * `lockedReads.failing` is set.
+ */
+const withFailingLockedReads = <A, E>(
+  body: (world: Fixtures.World, lockedReads: { failing: boolean }) => Effect.Effect<A, E, Env>
+) => {
+  const lockedReads = { failing: false }
+  return withPorts(
+    (full) => {
+      const responses = Context.get(full, Persistence.ResponseRepository)
+      const find = responses.findWithDemandForUpdate
+      if (find === undefined) throw new Error("the memory ports read a response with its demand in one read")
+      return Context.add(full, Persistence.ResponseRepository, {
+        ...responses,
+        findWithDemandForUpdate: (id) =>
+          Effect.suspend(() =>
+            lockedReads.failing
+              ? Effect.fail(
+                  new Errors.InfrastructureError({ port: "ResponseRepository", message: "lock timeout" })
+                )
+              : find(id)
+          )
+      })
+    },
+    (world) => body(world, lockedReads)
+  )
+}
 
 describe("Selection", () => {
   it.effect("R23: the submitter adopts until the end of the selection window, also after the deadline", () =>
@@ -455,60 +500,110 @@ describe("Selection", () => {
   )
 
   it.effect(
-    "R5: an adoption or feedback by an unknown account is refused before its response (read with the actor) is looked at",
+    "R5: an adoption or feedback by an unknown account is refused before its response (read with the actor) is looked at, even when that read fails",
     () =>
-      withWorld((world) =>
+      withFailingLockedReads((world, lockedReads) =>
         Effect.gen(function* () {
           const selection = yield* Selection.Selection
           const { institute } = yield* demandWithResponses(world)
           const stranger = "no-such-account" as typeof world.operator
           const missing = "no-such-response" as typeof institute.id
-          for (const responseId of [institute.id, missing]) {
-            yield* expectError(selection.adopt(stranger, { responseId }), "Denied", "R5")
-            yield* expectError(
-              selection.giveFeedback(stranger, { responseId, feedback: { reason: "cost_too_high" } }),
-              "Denied",
-              "R5"
-            )
+          for (const failing of [false, true]) {
+            lockedReads.failing = failing
+            for (const responseId of [institute.id, missing]) {
+              yield* expectError(selection.adopt(stranger, { responseId }), "Denied", "R5")
+              yield* expectError(
+                selection.giveFeedback(stranger, { responseId, feedback: { reason: "cost_too_high" } }),
+                "Denied",
+                "R5"
+              )
+            }
           }
+          const failure = yield* Effect.flip(
+            selection.adopt(world.enterprise.account, { responseId: institute.id })
+          )
+          assert.strictEqual(failure._tag, "InfrastructureError")
+          lockedReads.failing = false
           yield* expectError(
             selection.adopt(world.enterprise.account, { responseId: missing }),
             "NotFound",
             "R4"
           )
-          assert.lengthOf(yield* notices("response_adopted"), 0)
+          assert.strictEqual(
+            (yield* (yield* Lists.Lists).response(world.enterprise.account, { responseId: institute.id }))
+              .status,
+            "submitted"
+          )
         })
       )
   )
 
   it.effect(
-    "R26: an adoption whose demand update fails, after its response's update was issued, changes nothing",
+    "R63: a replayed adoption answers its first result without its response's read (read with the actor), even when that read fails",
     () =>
-      withBrokenDemandUpdates((world) =>
+      withFailingLockedReads((world, lockedReads) =>
         Effect.gen(function* () {
           const selection = yield* Selection.Selection
-          const lists = yield* Lists.Lists
-          const publishing = yield* Publishing.Publishing
-          const { demand, institute } = yield* demandWithResponses(world)
-          const failure = yield* Effect.flip(
-            selection.adopt(world.enterprise.account, { responseId: institute.id })
+          const { institute, expert } = yield* demandWithResponses(world)
+          const options = { idempotencyKey: "adopt-institute-1" }
+          const first = yield* selection.adopt(
+            world.enterprise.account,
+            { responseId: institute.id },
+            options
           )
-          assert.strictEqual(failure._tag, "InfrastructureError")
-          assert.strictEqual(
-            (yield* lists.response(world.enterprise.account, { responseId: institute.id })).status,
-            "submitted"
+          lockedReads.failing = true
+          const again = yield* selection.adopt(
+            world.enterprise.account,
+            { responseId: institute.id },
+            options
           )
-          const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
-          assert.strictEqual(view.demand.adoptedCount, 0)
-          assert.isNull(view.demand.intakeClosedAt)
-          assert.notInclude(
-            (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action),
-            "response.adopted"
+          assert.deepStrictEqual(again, first)
+          yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: expert.id }, options),
+            "IdempotencyKeyReused",
+            "R63"
           )
-          assert.lengthOf(yield* notices("response_adopted"), 0)
+          lockedReads.failing = false
+          assert.lengthOf(yield* notices("response_adopted"), 1)
         })
       )
   )
+
+  for (const singleAdoption of [false, true]) {
+    it.effect(
+      `R26: an adoption whose demand update fails, after its response's update was issued, changes nothing (singleAdoption ${singleAdoption ? "on" : "off"})`,
+      () =>
+        withBrokenDemandUpdates(
+          (world) =>
+            Effect.gen(function* () {
+              const selection = yield* Selection.Selection
+              const lists = yield* Lists.Lists
+              const publishing = yield* Publishing.Publishing
+              const { demand, institute, expert, service } = yield* demandWithResponses(world)
+              const failure = yield* Effect.flip(
+                selection.adopt(world.enterprise.account, { responseId: institute.id })
+              )
+              assert.strictEqual(failure._tag, "InfrastructureError")
+              for (const r of [institute, expert, service]) {
+                assert.strictEqual(
+                  (yield* lists.response(world.enterprise.account, { responseId: r.id })).status,
+                  "submitted"
+                )
+              }
+              const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+              assert.strictEqual(view.demand.adoptedCount, 0)
+              assert.isNull(view.demand.intakeClosedAt)
+              assert.isNull(view.demand.selectionEndedAt)
+              const actions = (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action)
+              assert.notInclude(actions, "response.adopted")
+              assert.notInclude(actions, "response.not_adopted")
+              assert.lengthOf(yield* notices("response_adopted"), 0)
+              assert.lengthOf(yield* notices("response_not_adopted"), 0)
+            }),
+          { singleAdoption }
+        )
+    )
+  }
 
   it.effect("R26: an adoption whose notice cannot be written changes nothing", () =>
     withBrokenAdoptionNotices((world) =>

@@ -1,5 +1,6 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -235,7 +236,7 @@ export const makeRunner = Effect.gen(function* () {
        * result is the body's third argument. It runs whatever the actor's read finds
        * (an unknown account's unit locks the row too, until it is undone), but a
        * failure of the actor's read (R5) is reported before its own; a replayed key
-       * (R63) ignores its result.
+       * (R63) ignores its result, and its failure.
        */
       readonly prefetch?: (input: I) => Effect.Effect<P, InfrastructureError>
     },
@@ -291,13 +292,26 @@ export const makeRunner = Effect.gen(function* () {
             settleLeftovers(
               Effect.flatMap(DateTime.now, (now) => {
                 const prefetch = spec.prefetch
+                /*
+                 * The prefetch's outcome is kept as an Either: a failure of the actor's
+                 * read is reported first, and the prefetch's own failure only when the
+                 * body runs with it (a replayed key answers without it).
+                 */
                 const withPrefetched = <X, EX>(read: Effect.Effect<X, EX>) =>
                   prefetch === undefined
-                    ? Effect.map(read, (x) => [x, undefined as P] as const)
-                    : both(read, prefetch(decoded))
+                    ? Effect.map(read, (x) => [x, Either.right(undefined as P)] as const)
+                    : both(read, Effect.either(prefetch(decoded)))
+                const runWith = (
+                  actor: Actor,
+                  prefetched: Either.Either<P, InfrastructureError>,
+                  keyed?: { readonly key: string; readonly fingerprint: string }
+                ) =>
+                  Either.isLeft(prefetched)
+                    ? Effect.fail(prefetched.left)
+                    : run(accountId, actor, now, decoded, prefetched.right, keyed)
                 if (key === undefined) {
                   return Effect.flatMap(withPrefetched(loadActor(accountId)), ([actor, prefetched]) =>
-                    run(accountId, actor, now, decoded, prefetched)
+                    runWith(actor, prefetched)
                   )
                 }
                 return Effect.flatMap(
@@ -307,8 +321,7 @@ export const makeRunner = Effect.gen(function* () {
                     E | Leftover | DomainError | InfrastructureError
                   > => {
                     const fingerprint = `${spec.name}:${canonicalJson(input)}`
-                    if (Option.isNone(previous))
-                      return run(accountId, actor, now, decoded, prefetched, { key, fingerprint })
+                    if (Option.isNone(previous)) return runWith(actor, prefetched, { key, fingerprint })
                     if (previous.value.fingerprint !== fingerprint) {
                       return Effect.fail(
                         new IdempotencyKeyReused({
