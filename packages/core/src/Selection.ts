@@ -89,9 +89,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
        * `now ≤ deadline + selection window`; the first adoption closes intake at
        * once (R24), the responder is notified in the same unit of work (R25, R26).
        * With `singleAdoption` on, only one response is adopted per round. The
-       * response and its locked demand are read with the actor; the writes go out
-       * with the journal, except, with `singleAdoption`, the adoption and the end of
-       * the round, which reads the round's responses after the adoption.
+       * response and its locked demand are read with the actor; the writes (with
+       * `singleAdoption`, the end of the round's too) go out with the journal.
        */
       adopt: command(
         {
@@ -139,12 +138,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               version: response.version + 1
             }
             const single = settingsSingle(ctx)
-            if (single) {
-              yield* responses.update(adopted)
-              yield* endRound(ctx, demand)
-            } else {
-              yield* ctx.writeLater(responses.update(adopted))
-            }
+            yield* ctx.writeLater(responses.update(adopted))
+            if (single) yield* endRound(ctx, demand, new Map(), response.id)
             yield* ctx.writeLater(
               demands.save(
                 demand,

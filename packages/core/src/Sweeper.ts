@@ -12,7 +12,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
-import type { InfrastructureError } from "./Errors.js"
+import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
 import type { AccountNotice, AuditInput } from "./internal/command.js"
 import * as Ids from "./Ids.js"
 import type { AccountId, DemandId, MemberId } from "./Ids.js"
@@ -47,9 +47,16 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
     const endRound = yield* makeRoundEnd
 
     /** What the platform records for itself in a unit of work: audit events as the system, notices. */
-    const systemCtx = (now: DateTime.Utc, pending: Pending) => ({
+    const systemCtx = (
+      now: DateTime.Utc,
+      pending: Pending<StaleWrite | UniqueViolation | InfrastructureError>
+    ) => ({
       now,
       settings,
+      writeLater: (write: Effect.Effect<unknown, StaleWrite | UniqueViolation | InfrastructureError>) =>
+        Effect.sync(() => {
+          pending.writes.push(write)
+        }),
       audit: (event: AuditInput) =>
         Effect.sync(() => {
           pending.events.push({
@@ -92,7 +99,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
             ) {
               return false
             }
-            const pending = new Pending()
+            const pending = new Pending<StaleWrite | UniqueViolation | InfrastructureError>()
             const ctx = systemCtx(now, pending)
             const notices = yield* endRound(ctx, demand)
             yield* demands.update({

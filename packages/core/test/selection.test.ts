@@ -10,7 +10,7 @@ import {
   type Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Either, TestClock } from "effect"
+import { Context, DateTime, Effect, Either, Option, TestClock } from "effect"
 import { at, type Env, expectError, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
 import {
   deadlineEnd,
@@ -604,6 +604,43 @@ describe("Selection", () => {
         )
     )
   }
+
+  it.effect('R25: ending selection when a "not adopted" update cannot be written changes nothing', () =>
+    withPorts(
+      (full) => {
+        const responses = Context.get(full, Persistence.ResponseRepository)
+        return Context.add(full, Persistence.ResponseRepository, {
+          ...responses,
+          update: (response) =>
+            response.status === "not_adopted"
+              ? Effect.fail(
+                  new Errors.InfrastructureError({ port: "ResponseRepository", message: "disk full" })
+                )
+              : responses.update(response)
+        })
+      },
+      (world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const publishing = yield* Publishing.Publishing
+          const stored = yield* Persistence.ResponseRepository
+          const { demand, institute, expert, service } = yield* demandWithResponses(world)
+          const failure = yield* Effect.flip(
+            selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          )
+          assert.strictEqual(failure._tag, "InfrastructureError")
+          for (const r of [institute, expert, service]) {
+            assert.strictEqual(Option.getOrThrow(yield* stored.findById(r.id)).status, "submitted")
+          }
+          const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+          assert.isNull(view.demand.selectionEndedAt)
+          const actions = (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action)
+          assert.notInclude(actions, "selection.ended")
+          assert.notInclude(actions, "response.not_adopted")
+          assert.lengthOf(yield* notices("response_not_adopted"), 0)
+        })
+    )
+  )
 
   it.effect("R26: an adoption whose notice cannot be written changes nothing", () =>
     withBrokenAdoptionNotices((world) =>

@@ -1,8 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Deadline,
+  Errors,
   Lists,
   Persistence,
+  PersistenceMemory,
+  Publishing,
   Responding,
   Selection,
   Settings,
@@ -10,12 +13,40 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Layer } from "effect"
+import { Context, DateTime, Effect, Layer, Option } from "effect"
 import { at, start } from "./helpers.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
 
 const proposal = { title: "方案", content: "我们有成熟的工艺" }
+
+/** The memory ports and the sweeper, with a response's "not adopted" update failing while `updates.failing` is set. */
+const withFailingNotAdopted = (updates: { failing: boolean }) =>
+  Layer.orDie(
+    Sweeper.Sweeper.Default.pipe(
+      Layer.provideMerge(
+        Zhongbao.layer.pipe(
+          Layer.provideMerge(
+            Layer.merge(
+              Layer.map(PersistenceMemory.layerMemory, (ports) => {
+                const responses = Context.get(ports, Persistence.ResponseRepository)
+                return Context.add(ports, Persistence.ResponseRepository, {
+                  ...responses,
+                  update: (response) =>
+                    updates.failing && response.status === "not_adopted"
+                      ? Effect.fail(
+                          new Errors.InfrastructureError({ port: "ResponseRepository", message: "disk full" })
+                        )
+                      : responses.update(response)
+                })
+              }),
+              Settings.layer()
+            )
+          )
+        )
+      )
+    )
+  )
 
 describe("Sweeper", () => {
   it.effect(
@@ -84,6 +115,50 @@ describe("Sweeper", () => {
       assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 0)
       assert.strictEqual((yield* outbox.list({ limit: 1000 })).length, before)
     }).pipe(Effect.provide(layer))
+  )
+})
+
+describe("Sweeper, atomic", () => {
+  const updates = { failing: false }
+  it.effect(
+    'R25: a sweep whose "not adopted" updates cannot be written changes nothing, and the next sweep ends the selection once',
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+        const responding = yield* Responding.Responding
+        const a = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+        const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+        const outbox = yield* Persistence.Outbox
+        const notAdopted = Effect.map(outbox.list({ limit: 1000 }), (all) =>
+          all.filter((m) => m.event === "response_not_adopted")
+        )
+        const stored = yield* Persistence.ResponseRepository
+        const statuses = Effect.forEach([a, b], (r) =>
+          Effect.map(stored.findById(r.id), (x) => Option.getOrThrow(x).status)
+        )
+        const sweeper = yield* Sweeper.Sweeper
+        yield* at(
+          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
+        )
+
+        updates.failing = true
+        const failure = yield* Effect.flip(sweeper.sweepOnce())
+        assert.strictEqual(failure._tag, "InfrastructureError")
+        assert.deepStrictEqual(yield* statuses, ["submitted", "submitted"])
+        assert.lengthOf(yield* notAdopted, 0)
+        const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+          demandId: demand.id
+        })
+        assert.isNull(view.demand.selectionEndedAt)
+
+        updates.failing = false
+        assert.strictEqual(yield* sweeper.sweepOnce(), 1)
+        assert.deepStrictEqual(yield* statuses, ["not_adopted", "not_adopted"])
+        assert.lengthOf(yield* notAdopted, 2)
+      }).pipe(Effect.provide(withFailingNotAdopted(updates)))
   )
 })
 

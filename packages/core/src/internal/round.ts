@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import type { Demand } from "../Demand.js"
+import type { InfrastructureError, StaleWrite, UniqueViolation } from "../Errors.js"
 import type { ResponseId } from "../Ids.js"
 import { ResponseRepository } from "../Persistence.js"
 import type { Feedback, Response } from "../Response.js"
@@ -23,19 +24,26 @@ export const reasonText = (feedback: Feedback): string =>
 /**
  * @internal
  * R25, R61: ends the selection of a demand's current round: every response still
- * submitted in it becomes not adopted (with its feedback, if given) and its
- * responder is notified once.
+ * submitted in it (but `adopting`, the one an adoption is taking) becomes not adopted
+ * (with its feedback, if given) and its responder is notified once. The updates are
+ * deferred to the journal (`Ctx.writeLater`): with an adapter that pipelines, they
+ * go out in one round trip however many responses the round had.
  */
 export const makeRoundEnd = Effect.gen(function* () {
   const responses = yield* ResponseRepository
   return (
-    ctx: Pick<Ctx, "now" | "settings" | "audit" | "notifyAccount">,
+    ctx: Pick<Ctx, "now" | "settings" | "audit" | "notifyAccount"> & {
+      readonly writeLater: (
+        write: Effect.Effect<unknown, StaleWrite | UniqueViolation | InfrastructureError>
+      ) => Effect.Effect<void>
+    },
     demand: Demand,
-    feedback: ReadonlyMap<ResponseId, Feedback> = new Map()
+    feedback: ReadonlyMap<ResponseId, Feedback> = new Map(),
+    adopting?: ResponseId
   ) =>
     Effect.gen(function* () {
       const open = (yield* responses.listByDemandRound(demand.id, demand.round)).filter(
-        (r) => r.status === "submitted"
+        (r) => r.status === "submitted" && r.id !== adopting
       )
       for (const r of open) {
         const next: Response = {
@@ -45,7 +53,7 @@ export const makeRoundEnd = Effect.gen(function* () {
           updatedAt: ctx.now,
           version: r.version + 1
         }
-        yield* responses.update(next)
+        yield* ctx.writeLater(responses.update(next))
         yield* ctx.audit({
           entity: "response",
           entityId: r.id,
