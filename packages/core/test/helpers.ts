@@ -1,5 +1,13 @@
 import { assert } from "@effect/vitest"
-import { Persistence, PersistenceMemory, Settings, Zhongbao } from "@zhongbao/core"
+import {
+  type Demand,
+  Errors,
+  Persistence,
+  PersistenceMemory,
+  type Response,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Layer, TestClock } from "effect"
 
@@ -45,6 +53,35 @@ export const withPorts = <A, E>(
     return yield* body(yield* Fixtures.makeWorld)
   }).pipe(Effect.provide(Layer.fresh(layer)), Effect.orDie)
 }
+
+/**
+ * The ports with the demand and response updates that `fails` picks failing with an
+ * `InfrastructureError` ("disk full"), the others written as before: a write that
+ * fails after the other writes of its unit were issued.
+ */
+export const failingUpdates =
+  (fails: {
+    readonly demand?: (demand: Demand.Demand) => boolean
+    readonly response?: (response: Response.Response) => boolean
+  }) =>
+  <C>(ports: Context.Context<C>): Context.Context<C> => {
+    const full = ports as Context.Context<Persistence.DemandRepository | Persistence.ResponseRepository>
+    const demands = Context.get(full, Persistence.DemandRepository)
+    const responses = Context.get(full, Persistence.ResponseRepository)
+    const diskFull = (port: string) =>
+      Effect.fail(new Errors.InfrastructureError({ port, message: "disk full" }))
+    return full.pipe(
+      Context.add(Persistence.DemandRepository, {
+        ...demands,
+        update: (demand) => (fails.demand?.(demand) ? diskFull("DemandRepository") : demands.update(demand))
+      }),
+      Context.add(Persistence.ResponseRepository, {
+        ...responses,
+        update: (response) =>
+          fails.response?.(response) ? diskFull("ResponseRepository") : responses.update(response)
+      })
+    ) as Context.Context<C>
+  }
 
 /**
  * The ports without the account's one-read lookups (`findWithMember`,

@@ -11,7 +11,15 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Either, Option, TestClock } from "effect"
-import { at, type Env, expectError, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
+import {
+  at,
+  type Env,
+  expectError,
+  failingUpdates,
+  withoutOneReadLookups,
+  withPorts,
+  withWorld
+} from "./helpers.js"
 import {
   deadlineEnd,
   demandTrail,
@@ -74,21 +82,7 @@ const withBrokenAdoptionNotices = <A, E>(body: (world: Fixtures.World) => Effect
 const withBrokenDemandUpdates = <A, E>(
   body: (world: Fixtures.World) => Effect.Effect<A, E, Env>,
   overrides: Partial<Settings.PlatformSettings> = {}
-) =>
-  withPorts(
-    (full) => {
-      const demands = Context.get(full, Persistence.DemandRepository)
-      return Context.add(full, Persistence.DemandRepository, {
-        ...demands,
-        update: (demand) =>
-          demand.adoptedCount > 0
-            ? Effect.fail(new Errors.InfrastructureError({ port: "DemandRepository", message: "disk full" }))
-            : demands.update(demand)
-      })
-    },
-    body,
-    overrides
-  )
+) => withPorts(failingUpdates({ demand: (d) => d.adoptedCount > 0 }), body, overrides)
 
 /**
  * The memory ports, with the read of a response and its locked demand failing while
@@ -606,39 +600,26 @@ describe("Selection", () => {
   }
 
   it.effect('R25: ending selection when a "not adopted" update cannot be written changes nothing', () =>
-    withPorts(
-      (full) => {
-        const responses = Context.get(full, Persistence.ResponseRepository)
-        return Context.add(full, Persistence.ResponseRepository, {
-          ...responses,
-          update: (response) =>
-            response.status === "not_adopted"
-              ? Effect.fail(
-                  new Errors.InfrastructureError({ port: "ResponseRepository", message: "disk full" })
-                )
-              : responses.update(response)
-        })
-      },
-      (world) =>
-        Effect.gen(function* () {
-          const selection = yield* Selection.Selection
-          const publishing = yield* Publishing.Publishing
-          const stored = yield* Persistence.ResponseRepository
-          const { demand, institute, expert, service } = yield* demandWithResponses(world)
-          const failure = yield* Effect.flip(
-            selection.endSelection(world.enterprise.account, { demandId: demand.id })
-          )
-          assert.strictEqual(failure._tag, "InfrastructureError")
-          for (const r of [institute, expert, service]) {
-            assert.strictEqual(Option.getOrThrow(yield* stored.findById(r.id)).status, "submitted")
-          }
-          const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
-          assert.isNull(view.demand.selectionEndedAt)
-          const actions = (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action)
-          assert.notInclude(actions, "selection.ended")
-          assert.notInclude(actions, "response.not_adopted")
-          assert.lengthOf(yield* notices("response_not_adopted"), 0)
-        })
+    withPorts(failingUpdates({ response: (r) => r.status === "not_adopted" }), (world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const publishing = yield* Publishing.Publishing
+        const stored = yield* Persistence.ResponseRepository
+        const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        const failure = yield* Effect.flip(
+          selection.endSelection(world.enterprise.account, { demandId: demand.id })
+        )
+        assert.strictEqual(failure._tag, "InfrastructureError")
+        for (const r of [institute, expert, service]) {
+          assert.strictEqual(Option.getOrThrow(yield* stored.findById(r.id)).status, "submitted")
+        }
+        const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+        assert.isNull(view.demand.selectionEndedAt)
+        const actions = (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action)
+        assert.notInclude(actions, "selection.ended")
+        assert.notInclude(actions, "response.not_adopted")
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+      })
     )
   )
 

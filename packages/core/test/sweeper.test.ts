@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Deadline,
-  Errors,
   Lists,
   Persistence,
   PersistenceMemory,
@@ -13,8 +12,8 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Layer, Option } from "effect"
-import { at, start } from "./helpers.js"
+import { DateTime, Effect, Layer, Option } from "effect"
+import { at, failingUpdates, start } from "./helpers.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
 
@@ -28,18 +27,10 @@ const withFailingNotAdopted = (updates: { failing: boolean }) =>
         Zhongbao.layer.pipe(
           Layer.provideMerge(
             Layer.merge(
-              Layer.map(PersistenceMemory.layerMemory, (ports) => {
-                const responses = Context.get(ports, Persistence.ResponseRepository)
-                return Context.add(ports, Persistence.ResponseRepository, {
-                  ...responses,
-                  update: (response) =>
-                    updates.failing && response.status === "not_adopted"
-                      ? Effect.fail(
-                          new Errors.InfrastructureError({ port: "ResponseRepository", message: "disk full" })
-                        )
-                      : responses.update(response)
-                })
-              }),
+              Layer.map(
+                PersistenceMemory.layerMemory,
+                failingUpdates({ response: (r) => updates.failing && r.status === "not_adopted" })
+              ),
               Settings.layer()
             )
           )
@@ -47,6 +38,11 @@ const withFailingNotAdopted = (updates: { failing: boolean }) =>
       )
     )
   )
+
+/** The "not adopted" notices in the outbox. */
+const notAdoptedNotices = Effect.flatMap(Persistence.Outbox, (outbox) =>
+  Effect.map(outbox.list({ limit: 1000 }), (all) => all.filter((m) => m.event === "response_not_adopted"))
+)
 
 describe("Sweeper", () => {
   it.effect(
@@ -71,10 +67,7 @@ describe("Sweeper", () => {
           feedback: { reason: "cost_too_high" }
         })
         const sweeper = yield* Sweeper.Sweeper
-        const outbox = yield* Persistence.Outbox
-        const notAdopted = Effect.map(outbox.list({ limit: 1000 }), (all) =>
-          all.filter((m) => m.event === "response_not_adopted")
-        )
+        const notAdopted = notAdoptedNotices
 
         const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
         yield* at(windowEnd)
@@ -131,10 +124,7 @@ describe("Sweeper, atomic", () => {
         const responding = yield* Responding.Responding
         const a = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
         const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
-        const outbox = yield* Persistence.Outbox
-        const notAdopted = Effect.map(outbox.list({ limit: 1000 }), (all) =>
-          all.filter((m) => m.event === "response_not_adopted")
-        )
+        const notAdopted = notAdoptedNotices
         const stored = yield* Persistence.ResponseRepository
         const statuses = Effect.forEach([a, b], (r) =>
           Effect.map(stored.findById(r.id), (x) => Option.getOrThrow(x).status)
