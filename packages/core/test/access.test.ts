@@ -13,7 +13,7 @@ import {
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Option } from "effect"
 import { auditIds, commission, draft, proposal } from "./demandHelpers.js"
-import { expectError, withWorld } from "./helpers.js"
+import { expectError, withWorld, failureOf } from "./helpers.js"
 
 /** The parts of an error a caller can observe. */
 const observable = (error: unknown) => {
@@ -251,8 +251,8 @@ describe("access", () => {
           for (const id of [hidden.id, pending.id]) {
             const existing = attempts(id)
             for (let i = 0; i < unknown.length; i++) {
-              const a = observable(yield* Effect.flip(unknown[i]!))
-              const b = observable(yield* Effect.flip(existing[i]!))
+              const a = observable(yield* failureOf(unknown[i]!))
+              const b = observable(yield* failureOf(existing[i]!))
               assert.strictEqual(a._tag, "NotFound", `attempt ${i}`)
               assert.strictEqual(a.rule, "R5", `attempt ${i}`)
               assert.deepStrictEqual(b, a, `attempt ${i}`)
@@ -299,8 +299,8 @@ describe("access", () => {
             ]
           ]
           for (const [missing, hidden] of pairs) {
-            const a = observable(yield* Effect.flip(missing))
-            const b = observable(yield* Effect.flip(hidden))
+            const a = observable(yield* failureOf(missing))
+            const b = observable(yield* failureOf(hidden))
             assert.strictEqual(a._tag, "NotFound")
             assert.deepStrictEqual(b, a)
           }
@@ -316,12 +316,10 @@ describe("access", () => {
           const demand = yield* Fixtures.publish(world, world.enterprise.account)
           const before = yield* auditIds(world)
           const errors = [
-            yield* Effect.flip(review.approve(world.expert.account, { demandId: demand.id })),
-            yield* Effect.flip(
-              responding.respond(world.enterprise.account, { demandId: demand.id, proposal })
-            ),
-            yield* Effect.flip(draft(world.expert.account)),
-            yield* Effect.flip(responding.respond(world.operator, { demandId: demand.id, proposal }))
+            yield* failureOf(review.approve(world.expert.account, { demandId: demand.id })),
+            yield* failureOf(responding.respond(world.enterprise.account, { demandId: demand.id, proposal })),
+            yield* failureOf(draft(world.expert.account)),
+            yield* failureOf(responding.respond(world.operator, { demandId: demand.id, proposal }))
           ]
           for (const error of errors) {
             const e = observable(error)

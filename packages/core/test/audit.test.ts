@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { AuditTrail, Consulting, Outcome, Publishing, Responding, Review, Selection } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, TestClock } from "effect"
-import { expectError, withWorld } from "./helpers.js"
+import { expectError, withWorld, failureOf } from "./helpers.js"
 import { activeCommission, demandTrail, proposal } from "./support.js"
 
 const tick = TestClock.adjust("1 second")
@@ -251,11 +251,11 @@ describe("AuditTrail", () => {
         })
         const count = Effect.map(trail.list(world.operator, { limit: 100 }), (p) => p.items.length)
         const before = yield* count
-        yield* Effect.flip(
+        yield* failureOf(
           responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
         )
-        yield* Effect.flip(selection.adopt(world.institute.account, { responseId: r.id }))
-        yield* Effect.flip(
+        yield* failureOf(selection.adopt(world.institute.account, { responseId: r.id }))
+        yield* failureOf(
           selection.giveFeedback(world.enterprise.account, {
             responseId: r.id,
             feedback: { reason: "other" }

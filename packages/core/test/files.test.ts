@@ -13,7 +13,7 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Layer, Option, Ref } from "effect"
-import { at, type Env, expectError, start, withWorld } from "./helpers.js"
+import { at, type Env, expectError, start, withWorld, failureOf } from "./helpers.js"
 
 const ascii = (text: string) => Array.from(text, (c) => c.charCodeAt(0))
 
@@ -207,7 +207,7 @@ describe("Files", () => {
         bytes.fill(0)
 
         const other = png()
-        const error = yield* Effect.flip(
+        const error = yield* failureOf(
           store.put(
             { ...stored, contentType: "image/png", size: other.length, sha256: hex(other) as never },
             other

@@ -9,7 +9,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Layer, TestClock } from "effect"
+import { Context, DateTime, Effect, Either, Layer, TestClock } from "effect"
 
 /** 2026-05-04 10:00 in Asia/Shanghai. */
 export const start = DateTime.unsafeMake("2026-05-04T02:00:00Z")
@@ -97,6 +97,25 @@ export const withoutOneReadLookups = <C>(ports: Context.Context<C>): Context.Con
   return Context.add(ports, Persistence.AccountRepository, accounts) as Context.Context<C>
 }
 
+/**
+ * Runs `effect` and returns what it failed with. A success fails the test with an
+ * assertion that names the success's type (`Effect.flip` would make the success the
+ * test's error, a whole domain object that vitest's worker then has to carry back).
+ */
+export const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<E, never, R> =>
+  Effect.flatMap(Effect.either(effect), (result) =>
+    Either.isLeft(result)
+      ? Effect.succeed(result.left)
+      : Effect.sync(() => assert.fail(`expected a failure, got a success (${describe(result.right)})`))
+  )
+
+const describe = (value: unknown): string =>
+  value === null || typeof value !== "object"
+    ? String(value)
+    : "_tag" in value
+      ? String(value._tag)
+      : `object with ${Object.keys(value).slice(0, 5).join(", ")}`
+
 /** Runs `effect`, expects it to fail with `tag` naming `rule` (and `field` when given). */
 export const expectError = <A, E extends { readonly _tag: string }, R>(
   effect: Effect.Effect<A, E, R>,
@@ -105,7 +124,7 @@ export const expectError = <A, E extends { readonly _tag: string }, R>(
   field?: string
 ) =>
   Effect.gen(function* () {
-    const error = (yield* Effect.flip(effect)) as E & { rule?: string; field?: string; message?: string }
+    const error = (yield* failureOf(effect)) as E & { rule?: string; field?: string; message?: string }
     assert.strictEqual(error._tag, tag, `expected ${tag} ${rule}, got ${JSON.stringify(error)}`)
     assert.strictEqual(error.rule, rule, `expected rule ${rule}, got ${JSON.stringify(error)}`)
     if (field !== undefined) assert.strictEqual(error.field, field)

@@ -3,7 +3,7 @@ import { AuditTrail, Commissioning, Lists, Membership, Outcome, Publishing, Sele
 import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
 import { auditIds, commission, draft, type FormOverrides, myDemandIds } from "./demandHelpers.js"
-import { expectError, withWorld } from "./helpers.js"
+import { expectError, withWorld, failureOf } from "./helpers.js"
 
 describe("publishing", () => {
   describe("R1: who publishes", () => {
@@ -482,7 +482,7 @@ describe("publishing", () => {
         withWorld((world) =>
           Effect.gen(function* () {
             const before = yield* auditIds(world)
-            const error = (yield* Effect.flip(
+            const error = (yield* failureOf(
               draft(world.enterprise.account, { responseDeadline: deadline })
             )) as { _tag: string; rule?: string; field?: string; message: string }
             assert.strictEqual(error._tag, "InvalidInput")

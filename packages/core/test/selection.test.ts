@@ -16,6 +16,7 @@ import {
   type Env,
   expectError,
   failingUpdates,
+  failureOf,
   withoutOneReadLookups,
   withPorts,
   withWorld
@@ -513,7 +514,7 @@ describe("Selection", () => {
               )
             }
           }
-          const failure = yield* Effect.flip(
+          const failure = yield* failureOf(
             selection.adopt(world.enterprise.account, { responseId: institute.id })
           )
           assert.strictEqual(failure._tag, "InfrastructureError")
@@ -574,7 +575,7 @@ describe("Selection", () => {
               const lists = yield* Lists.Lists
               const publishing = yield* Publishing.Publishing
               const { demand, institute, expert, service } = yield* demandWithResponses(world)
-              const failure = yield* Effect.flip(
+              const failure = yield* failureOf(
                 selection.adopt(world.enterprise.account, { responseId: institute.id })
               )
               assert.strictEqual(failure._tag, "InfrastructureError")
@@ -606,7 +607,7 @@ describe("Selection", () => {
         const publishing = yield* Publishing.Publishing
         const stored = yield* Persistence.ResponseRepository
         const { demand, institute, expert, service } = yield* demandWithResponses(world)
-        const failure = yield* Effect.flip(
+        const failure = yield* failureOf(
           selection.endSelection(world.enterprise.account, { demandId: demand.id })
         )
         assert.strictEqual(failure._tag, "InfrastructureError")
@@ -631,7 +632,7 @@ describe("Selection", () => {
         const lists = yield* Lists.Lists
         const publishing = yield* Publishing.Publishing
         const { demand, institute } = yield* demandWithResponses(world)
-        const failure = yield* Effect.flip(
+        const failure = yield* failureOf(
           selection.adopt(world.enterprise.account, { responseId: institute.id })
         )
         assert.strictEqual(failure._tag, "InfrastructureError")

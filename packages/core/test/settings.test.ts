@@ -3,7 +3,7 @@ import { Lists, Persistence, Publishing, Responding, Selection, Settings, Zhongb
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer } from "effect"
 import { commission, draft, proposal } from "./demandHelpers.js"
-import { at, expectError, withWorld } from "./helpers.js"
+import { at, expectError, withWorld, failureOf } from "./helpers.js"
 
 const defaultFields = [
   "电子信息",
@@ -119,12 +119,12 @@ describe("settings", () => {
     ] as const) {
       it.effect(`§10: ${name} is refused naming "${field}"`, () =>
         Effect.gen(function* () {
-          const error = yield* Effect.flip(Settings.make(overrides))
+          const error = yield* failureOf(Settings.make(overrides))
           assert.strictEqual(error._tag, "InvalidInput")
           assert.strictEqual(error.rule, "§10")
           assert.strictEqual(error.field, field)
           // the service layer refuses to build with it as well
-          const built = yield* Effect.flip(Layer.build(Zhongbao.layerMemory(overrides)).pipe(Effect.scoped))
+          const built = yield* failureOf(Layer.build(Zhongbao.layerMemory(overrides)).pipe(Effect.scoped))
           assert.strictEqual(built._tag, "InvalidInput")
         })
       )

@@ -13,7 +13,7 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, Layer, Option } from "effect"
-import { at, failingUpdates, start } from "./helpers.js"
+import { at, failingUpdates, start, failureOf } from "./helpers.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
 
@@ -135,7 +135,7 @@ describe("Sweeper, atomic", () => {
         )
 
         updates.failing = true
-        const failure = yield* Effect.flip(sweeper.sweepOnce())
+        const failure = yield* failureOf(sweeper.sweepOnce())
         assert.strictEqual(failure._tag, "InfrastructureError")
         assert.deepStrictEqual(yield* statuses, ["submitted", "submitted"])
         assert.lengthOf(yield* notAdopted, 0)
