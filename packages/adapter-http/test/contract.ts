@@ -15,6 +15,7 @@ import {
   type Ids,
   Persistence,
   type Persistence as P,
+  type Response,
   Reward,
   Settings
 } from "@zhongbao/core"
@@ -90,6 +91,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         demand: Demand.Demand
         own: Demand.Demand
         expertResponse: Ids.ResponseId
+        adopted: Response.Response
         fileId: Ids.FileId
       }
 
@@ -337,9 +339,10 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           const demandId = state.demand.id
           const adopted = yield* state.institution.responses.adopt({
             path: { responseId: state.expertResponse },
-            headers: {}
+            headers: { "idempotency-key": "adopt-1" }
           })
           assert.strictEqual(adopted.status, "adopted")
+          state.adopted = adopted
           const open = yield* state.institution.responses.ofDemand({
             path: { demandId },
             urlParams: { statuses: ["submitted"] }
@@ -358,6 +361,31 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           })
           assert.isNotNull(ended.selectionEndedAt)
         })
+      )
+
+      it.effect(
+        "R63: an adoption replayed with its Idempotency-Key answers its first result, once the round has ended too",
+        () =>
+          Effect.gen(function* () {
+            const replayed = yield* state.institution.responses.adopt({
+              path: { responseId: state.expertResponse },
+              headers: { "idempotency-key": "adopt-1" }
+            })
+            assert.deepStrictEqual(replayed, state.adopted)
+            const trail = yield* state.institution.audit.list({ urlParams: { demandId: state.demand.id } })
+            assert.deepStrictEqual(
+              trail.items.filter((e) => e.action === "response.adopted").map((e) => e.entityId),
+              [state.expertResponse]
+            )
+            const reused = yield* Effect.flip(
+              state.institution.responses.endSelection({
+                path: { demandId: state.demand.id },
+                payload: {},
+                headers: { "idempotency-key": "adopt-1" }
+              })
+            )
+            assert.instanceOf(reused, ApiError.IdempotencyKeyReused)
+          })
       )
 
       it.effect("service log and outcome solved", () =>
