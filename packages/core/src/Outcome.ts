@@ -60,12 +60,21 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
     const checkForm = yield* makeFormCheck
 
     return {
-      /** R30: the managing side appends a service-log entry to a published demand. */
+      /**
+       * R30: the managing side appends a service-log entry to a published demand,
+       * locked with the actor's read.
+       */
       appendLog: command(
-        { name: "appendServiceLog", input: AppendLogInput, output: Entry, rule: "R30" },
-        (ctx, input) =>
+        {
+          name: "appendServiceLog",
+          input: AppendLogInput,
+          output: Entry,
+          rule: "R30",
+          prefetch: demands.lock
+        },
+        (ctx, input, locked) =>
           Effect.gen(function* () {
-            const demand = yield* demands.managed(ctx.actor, input.demandId)
+            const demand = yield* demands.managedOf(ctx.actor, locked)
             if (demand.state !== "published") {
               return yield* invalidState(
                 "R30",
@@ -116,13 +125,14 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
 
       /**
        * R31: outcome solved. An institution's demand needs the service fee; the
-       * demand closes and its selection ends (R25 notices).
+       * demand closes and its selection ends (R25 notices). The demand is locked with
+       * the actor's read; its update and the round's go out with the journal.
        */
       solved: command(
-        { name: "recordSolved", input: SolvedInput, output: Demand, rule: "R31" },
-        (ctx, input) =>
+        { name: "recordSolved", input: SolvedInput, output: Demand, rule: "R31", prefetch: demands.lock },
+        (ctx, input, locked) =>
           Effect.gen(function* () {
-            const demand = yield* demands.managed(ctx.actor, input.demandId)
+            const demand = yield* demands.managedOf(ctx.actor, locked)
             if (demand.state !== "published") {
               return yield* invalidState("R31", "outcome.not_published", `the demand is ${demand.state}`)
             }
@@ -136,18 +146,14 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
               )
             }
             yield* endRound(ctx, demand)
-            const next = yield* demands.save(
-              demand,
-              {
-                state: "solved",
-                outcome: "solved",
-                serviceFee: input.serviceFee ?? null,
-                closedAt: ctx.now,
-                selectionEndedAt: demand.selectionEndedAt ?? ctx.now,
-                intakeClosedAt: demand.intakeClosedAt ?? ctx.now
-              },
-              ctx.now
-            )
+            const next = yield* demands.saveLater(ctx, demand, {
+              state: "solved",
+              outcome: "solved",
+              serviceFee: input.serviceFee ?? null,
+              closedAt: ctx.now,
+              selectionEndedAt: demand.selectionEndedAt ?? ctx.now,
+              intakeClosedAt: demand.intakeClosedAt ?? ctx.now
+            })
             yield* ctx.audit({
               entity: "demand",
               entityId: demand.id,
@@ -164,17 +170,24 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
       /**
        * R32: outcome unsolved. The demand stays published; before the deadline its
        * received responses can still be viewed and adopted; after it, it may be
-       * restarted (R33).
+       * restarted (R33). The demand is locked with the actor's read; its update goes
+       * out with the journal.
        */
       unsolved: command(
-        { name: "recordUnsolved", input: Schema.Struct({ demandId: DemandId }), output: Demand, rule: "R32" },
-        (ctx, input) =>
+        {
+          name: "recordUnsolved",
+          input: Schema.Struct({ demandId: DemandId }),
+          output: Demand,
+          rule: "R32",
+          prefetch: demands.lock
+        },
+        (ctx, _input, locked) =>
           Effect.gen(function* () {
-            const demand = yield* demands.managed(ctx.actor, input.demandId)
+            const demand = yield* demands.managedOf(ctx.actor, locked)
             if (demand.state !== "published") {
               return yield* invalidState("R32", "outcome.not_published", `the demand is ${demand.state}`)
             }
-            const next = yield* demands.save(demand, { outcome: "unsolved" }, ctx.now)
+            const next = yield* demands.saveLater(ctx, demand, { outcome: "unsolved" })
             yield* ctx.audit({
               entity: "demand",
               entityId: demand.id,
@@ -192,6 +205,8 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
        * R33: after the response deadline an unsolved demand is modified and
        * restarted: new form and deadline, back to review, same number, round + 1.
        * The old round's selection ends (R25 notices); its responses stay read-only.
+       * The demand is locked with the actor's read; its update and the round's go out
+       * with the journal.
        */
       restart: command(
         {
@@ -204,11 +219,12 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
             "form.serviceMode": "R14",
             "form.technologyManagerId": "R1",
             "form.clientId": "R41"
-          }
+          },
+          prefetch: demands.lock
         },
-        (ctx, input) =>
+        (ctx, input, locked) =>
           Effect.gen(function* () {
-            const demand = yield* demands.managed(ctx.actor, input.demandId)
+            const demand = yield* demands.managedOf(ctx.actor, locked)
             if (demand.state !== "published") {
               return yield* invalidState("R33", "restart.not_published", `the demand is ${demand.state}`)
             }
@@ -221,21 +237,17 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
             }
             yield* checkForm(ctx, ctx.actor.member!, input.form, true, "form.")
             yield* endRound(ctx, demand)
-            const next = yield* demands.save(
-              demand,
-              {
-                form: input.form,
-                state: "pending_review",
-                round: demand.round + 1,
-                submittedAt: ctx.now,
-                intakeClosedAt: null,
-                selectionEndedAt: null,
-                outcome: null,
-                responseCount: 0,
-                adoptedCount: 0
-              },
-              ctx.now
-            )
+            const next = yield* demands.saveLater(ctx, demand, {
+              form: input.form,
+              state: "pending_review",
+              round: demand.round + 1,
+              submittedAt: ctx.now,
+              intakeClosedAt: null,
+              selectionEndedAt: null,
+              outcome: null,
+              responseCount: 0,
+              adoptedCount: 0
+            })
             yield* ctx.audit({
               entity: "demand",
               entityId: demand.id,

@@ -95,7 +95,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
           input: RespondInput,
           output: Response,
           rule: "R20",
-          prefetch: (input) => demands.repo.findByIdForUpdate(input.demandId)
+          prefetch: demands.lock
         },
         (ctx, input, locked) =>
           Effect.gen(function* () {
@@ -161,7 +161,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
                   )
                 )
             )
-            yield* ctx.writeLater(demands.save(demand, { responseCount: demand.responseCount + 1 }, ctx.now))
+            yield* demands.saveLater(ctx, demand, { responseCount: demand.responseCount + 1 })
             yield* ctx.audit({
               entity: "response",
               entityId: response.id,

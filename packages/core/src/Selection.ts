@@ -140,18 +140,12 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
             const single = settingsSingle(ctx)
             yield* ctx.writeLater(responses.update(adopted))
             if (single) yield* endRound(ctx, demand, new Map(), response.id)
-            yield* ctx.writeLater(
-              demands.save(
-                demand,
-                {
-                  intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
-                  firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
-                  adoptedCount: demand.adoptedCount + 1,
-                  ...(single ? { selectionEndedAt: ctx.now } : {})
-                },
-                ctx.now
-              )
-            )
+            yield* demands.saveLater(ctx, demand, {
+              intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
+              firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
+              adoptedCount: demand.adoptedCount + 1,
+              ...(single ? { selectionEndedAt: ctx.now } : {})
+            })
             yield* ctx.audit({
               entity: "response",
               entityId: response.id,
@@ -173,12 +167,20 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
       /**
        * R25, R61: the managing side ends selection before the window does; every
        * response not adopted gets its "not adopted" notice, with the feedback given.
+       * The demand is locked with the actor's read; its update and the round's go out
+       * with the journal.
        */
       endSelection: command(
-        { name: "endSelection", input: EndSelectionInput, output: Demand, rule: "R61" },
-        (ctx, input) =>
+        {
+          name: "endSelection",
+          input: EndSelectionInput,
+          output: Demand,
+          rule: "R61",
+          prefetch: demands.lock
+        },
+        (ctx, input, locked) =>
           Effect.gen(function* () {
-            const demand = yield* demands.managed(ctx.actor, input.demandId)
+            const demand = yield* demands.managedOf(ctx.actor, locked)
             if (demand.state !== "published" || selectionOver(demand, ctx.now, ctx.settings)) {
               return yield* invalidState("R25", "selection.already_over", "selection is already over")
             }
@@ -198,11 +200,10 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               feedback.set(item.responseId, item.feedback)
             }
             yield* endRound(ctx, demand, feedback)
-            const next = yield* demands.save(
-              demand,
-              { selectionEndedAt: ctx.now, intakeClosedAt: demand.intakeClosedAt ?? ctx.now },
-              ctx.now
-            )
+            const next = yield* demands.saveLater(ctx, demand, {
+              selectionEndedAt: ctx.now,
+              intakeClosedAt: demand.intakeClosedAt ?? ctx.now
+            })
             yield* ctx.audit({
               entity: "demand",
               entityId: demand.id,

@@ -1,11 +1,64 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Lists, Outcome, Publishing, Responding, Review, Selection } from "@zhongbao/core"
+import {
+  type Demand,
+  Errors,
+  Lists,
+  Outcome,
+  Persistence,
+  Publishing,
+  Responding,
+  Review,
+  Selection
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect } from "effect"
-import { at, expectError, withWorld } from "./helpers.js"
-import { activeCommission, deadlineEnd, justAfter, notices, phoneOf, proposal } from "./support.js"
+import { Context, Effect, Option } from "effect"
+import { at, type Env, expectError, failingUpdates, failureOf, withPorts, withWorld } from "./helpers.js"
+import {
+  activeCommission,
+  deadlineEnd,
+  demandTrail,
+  justAfter,
+  notices,
+  phoneOf,
+  proposal
+} from "./support.js"
 
 const entry = (date: string, text: string) => ({ date, text })
+
+/**
+ * The memory ports, with the locked read of a demand (`findByIdForUpdate`, which the
+ * demand's commands issue with the actor's read) failing while `locks.failing` is set.
+ */
+const withFailingLocks = <A, E>(
+  body: (world: Fixtures.World, locks: { failing: boolean }) => Effect.Effect<A, E, Env>
+) => {
+  const locks = { failing: false }
+  return withPorts(
+    (full) => {
+      const demands = Context.get(full, Persistence.DemandRepository)
+      return Context.add(full, Persistence.DemandRepository, {
+        ...demands,
+        findByIdForUpdate: (id) =>
+          Effect.suspend(() =>
+            locks.failing
+              ? Effect.fail(
+                  new Errors.InfrastructureError({ port: "DemandRepository", message: "lock timeout" })
+                )
+              : demands.findByIdForUpdate(id)
+          )
+      })
+    },
+    (world) => body(world, locks)
+  )
+}
+
+/** The demand as stored, and its trail's actions. */
+const stored = (world: Fixtures.World, demand: Demand.Demand) =>
+  Effect.gen(function* () {
+    const found = yield* (yield* Persistence.DemandRepository).findById(demand.id)
+    const actions = (yield* demandTrail(world.enterprise.account, demand.id)).map((e) => e.action)
+    return { demand: Option.getOrThrow(found), actions }
+  })
 
 describe("Outcome", () => {
   it.effect("R30: the managing side appends service-log entries, listed in order", () =>
@@ -400,5 +453,91 @@ describe("Outcome", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R5: a command on a demand by an unknown account is refused before the demand (locked with the actor's read) is looked at, even when that read fails",
+    () =>
+      withFailingLocks((world, locks) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const selection = yield* Selection.Selection
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const stranger = "no-such-account" as typeof world.operator
+          const form = yield* Fixtures.form({}, 30)
+          for (const failing of [false, true]) {
+            locks.failing = failing
+            for (const demandId of [demand.id, "no-such-demand" as typeof demand.id]) {
+              yield* expectError(outcome.solved(stranger, { demandId }), "Denied", "R5")
+              yield* expectError(outcome.unsolved(stranger, { demandId }), "Denied", "R5")
+              yield* expectError(outcome.restart(stranger, { demandId, form }), "Denied", "R5")
+              yield* expectError(
+                outcome.appendLog(stranger, { demandId, entry: entry("2026-05-05", "对接") }),
+                "Denied",
+                "R5"
+              )
+              yield* expectError(selection.endSelection(stranger, { demandId }), "Denied", "R5")
+            }
+          }
+          const failure = yield* failureOf(
+            outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          )
+          assert.strictEqual(failure._tag, "InfrastructureError")
+          locks.failing = false
+          yield* expectError(
+            outcome.unsolved(world.enterprise.account, { demandId: "no-such-demand" as typeof demand.id }),
+            "NotFound",
+            "R5"
+          )
+          const after = yield* stored(world, demand)
+          assert.isNull(after.demand.outcome)
+          assert.strictEqual(after.demand.version, demand.version)
+        })
+      )
+  )
+
+  it.effect(
+    "R31, R32, R33: an outcome whose demand update cannot be written (after the round's other writes were issued) changes nothing",
+    () =>
+      withPorts(
+        failingUpdates({ demand: (d) => d.outcome !== null || d.round > 1 || d.selectionEndedAt !== null }),
+        (world) =>
+          Effect.gen(function* () {
+            const outcome = yield* Outcome.Outcome
+            const selection = yield* Selection.Selection
+            const responding = yield* Responding.Responding
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const response = yield* responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal: proposal()
+            })
+            const before = yield* stored(world, demand)
+            const attempts = [
+              outcome.solved(world.enterprise.account, { demandId: demand.id }),
+              outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
+              selection.endSelection(world.enterprise.account, { demandId: demand.id })
+            ]
+            for (const attempt of attempts) {
+              const failure = yield* failureOf(attempt)
+              assert.strictEqual(failure._tag, "InfrastructureError")
+            }
+            yield* at(justAfter(yield* deadlineEnd(demand)))
+            const restart = yield* failureOf(
+              outcome.restart(world.enterprise.account, {
+                demandId: demand.id,
+                form: yield* Fixtures.form({}, 30)
+              })
+            )
+            assert.strictEqual(restart._tag, "InfrastructureError")
+            const after = yield* stored(world, demand)
+            assert.deepStrictEqual(after, before)
+            const lists = yield* Lists.Lists
+            assert.strictEqual(
+              (yield* lists.response(world.enterprise.account, { responseId: response.id })).status,
+              "submitted"
+            )
+            assert.lengthOf(yield* notices("response_not_adopted"), 0)
+          })
+      )
   )
 })

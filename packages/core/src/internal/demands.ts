@@ -7,6 +7,7 @@ import type { DemandId, ResponseId } from "../Ids.js"
 import type { Actor } from "../Member.js"
 import { DemandRepository, ResponseRepository } from "../Persistence.js"
 import type { Response } from "../Response.js"
+import type { Ctx } from "./command.js"
 
 /**
  * @internal
@@ -27,9 +28,9 @@ export const makeDemandAccess = Effect.gen(function* () {
       visible(actor, found)
     )
 
-  /** The demand locked for update, if the actor manages it (R2). */
-  const managed = (actor: Actor, id: DemandId) =>
-    Effect.flatMap(readable(actor, id, true), (demand) =>
+  /** The demand found, if the actor may read (R5) and manage it (R2). */
+  const managedOf = (actor: Actor, found: Option.Option<Demand>) =>
+    Effect.flatMap(visible(actor, found), (demand) =>
       managesDemand(actor, demand)
         ? Effect.succeed(demand)
         : Effect.fail(
@@ -43,10 +44,42 @@ export const makeDemandAccess = Effect.gen(function* () {
           )
     )
 
+  /** The demand locked for update, if the actor manages it (R2). */
+  const managed = (actor: Actor, id: DemandId) =>
+    Effect.flatMap(demands.findByIdForUpdate(id), (found) => managedOf(actor, found))
+
+  /**
+   * A command's `prefetch` that locks the input's demand, read with the actor; the
+   * command's body then checks it with {@link managedOf} (or `visible`). The lock is
+   * taken before the actor is known, so even a caller refused afterwards holds it
+   * until the unit of work ends.
+   */
+  const lock = (input: { readonly demandId: DemandId }) => demands.findByIdForUpdate(input.demandId)
+
+  const nextOf = (before: Demand, changes: Partial<Demand>, now: Demand["updatedAt"]): Demand => ({
+    ...before,
+    ...changes,
+    version: before.version + 1,
+    updatedAt: now
+  })
+
   /** Writes the next version of a demand. */
   const save = (before: Demand, changes: Partial<Demand>, now: Demand["updatedAt"]) => {
-    const next: Demand = { ...before, ...changes, version: before.version + 1, updatedAt: now }
+    const next = nextOf(before, changes, now)
     return Effect.as(demands.update(next), next)
+  }
+
+  /**
+   * Like {@link save}, the write deferred to the end of the unit of work
+   * (`Ctx.writeLater`): for a command that reads nothing of the demand back after it.
+   */
+  const saveLater = (
+    ctx: Pick<Ctx, "now" | "writeLater">,
+    before: Demand,
+    changes: Partial<Demand>
+  ): Effect.Effect<Demand> => {
+    const next = nextOf(before, changes, ctx.now)
+    return Effect.as(ctx.writeLater(demands.update(next)), next)
   }
 
   /**
@@ -75,5 +108,5 @@ export const makeDemandAccess = Effect.gen(function* () {
             )
       ))
 
-  return { visible, readable, managed, save, withDemandForUpdate, repo: demands }
+  return { visible, readable, managedOf, managed, lock, save, saveLater, withDemandForUpdate, repo: demands }
 })
