@@ -66,18 +66,60 @@ export const CreateAccountInput = Schema.Struct({
 export const TechnologyManagerInput = Schema.Struct({ name: Name, phone: PhoneNumber })
 
 /**
+ * Input of {@link bootstrapOperator}: the operator's name and phone, and optionally
+ * the account's id.
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const BootstrapOperatorInput = Schema.Struct({
+  id: Schema.optional(Ids.AccountId),
+  name: Name,
+  phone: PhoneNumber
+})
+
+/**
  * Creates the first operator account of a deployment, without an acting account.
  * Meant for installation and seeding only; never expose it to callers.
+ *
+ * With an `id`, it is safe to run on every start: an operator account with that id
+ * is returned as it is (its name and phone unchanged), and only a missing one is
+ * created (also when two instances start at once). An account with that id that is
+ * not an operator is refused (`InvalidInput` on `id`). Without an `id`, every call
+ * creates another operator.
  *
  * @since 0.1.0
  * @category bootstrap
  */
-export const bootstrapOperator = (input: { readonly name: string; readonly phone: string }) =>
+export const bootstrapOperator = (input: {
+  readonly id?: AccountId | undefined
+  readonly name: string
+  readonly phone: string
+}) =>
   Effect.gen(function* () {
     const accounts = yield* AccountRepository
-    const decoded = yield* Schema.decodeUnknown(CreateAccountInput)(input)
+    const decoded = yield* Schema.decodeUnknown(BootstrapOperatorInput)(input)
+    const existing = (id: AccountId) =>
+      Effect.flatMap(accounts.findById(id), (found) =>
+        Option.isNone(found)
+          ? Effect.succeedNone
+          : found.value.role === "operator"
+            ? Effect.succeedSome(found.value)
+            : Effect.fail(
+                invalid(
+                  "§3",
+                  "id",
+                  "bootstrap.not_operator",
+                  "id: this account exists and is not an operator"
+                )
+              )
+      )
+    if (decoded.id !== undefined) {
+      const found = yield* existing(decoded.id)
+      if (Option.isSome(found)) return found.value
+    }
     const account: Account = {
-      id: Ids.make(),
+      id: decoded.id ?? Ids.make(),
       memberId: null,
       role: "operator",
       name: decoded.name,
@@ -85,8 +127,19 @@ export const bootstrapOperator = (input: { readonly name: string; readonly phone
       active: true,
       createdAt: yield* DateTime.now
     }
-    yield* accounts.insert(account)
-    return account
+    const id = decoded.id
+    if (id === undefined) {
+      yield* accounts.insert(account)
+      return account
+    }
+    return yield* accounts.insert(account).pipe(
+      Effect.as(account),
+      Effect.catchTag("UniqueViolation", (violation) =>
+        Effect.flatMap(existing(id), (found) =>
+          Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(violation)
+        )
+      )
+    )
   })
 
 /**

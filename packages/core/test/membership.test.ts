@@ -1,0 +1,96 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Ids, Membership, Persistence } from "@zhongbao/core"
+import { Context, Effect, Option } from "effect"
+import { expectError, withPorts, withWorld } from "./helpers.js"
+
+/**
+ * The memory ports, where the first two reads of each account answer that it does not
+ * exist (two instances that start at once, each reading before either creates it).
+ */
+const withFirstReadsMissing = withPorts.bind(null, (ports) => {
+  const accounts = Context.get(ports, Persistence.AccountRepository)
+  const reads = new Map<string, number>()
+  return Context.add(ports, Persistence.AccountRepository, {
+    ...accounts,
+    findById: (id) =>
+      Effect.suspend(() => {
+        const n = (reads.get(id) ?? 0) + 1
+        reads.set(id, n)
+        return n > 2 ? accounts.findById(id) : Effect.succeedNone
+      })
+  })
+})
+
+describe("Membership.bootstrapOperator", () => {
+  it.effect("§3: with an id, the first operator is created once; every later call returns it unchanged", () =>
+    withWorld(() =>
+      Effect.gen(function* () {
+        const accounts = yield* Persistence.AccountRepository
+        const id = Ids.make<Ids.AccountId>()
+        const first = yield* Membership.bootstrapOperator({ id, name: "平台运营", phone: "13800009001" })
+        assert.strictEqual(first.id, id)
+        assert.strictEqual(first.role, "operator")
+        const again = yield* Membership.bootstrapOperator({ id, name: "改名", phone: "13800009002" })
+        assert.deepStrictEqual(again, first)
+        // Instances starting at once: one creates it, the others find it.
+        const other = Ids.make<Ids.AccountId>()
+        const started = yield* Effect.all(
+          Array.from({ length: 5 }, (_, i) =>
+            Membership.bootstrapOperator({ id: other, name: `运营${i}`, phone: "13800009003" })
+          ),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(new Set(started.map((a) => a.id)), new Set([other]))
+        assert.deepStrictEqual(new Set(started.map((a) => a.name)).size, 1)
+        assert.deepStrictEqual(Option.getOrThrow(yield* accounts.findById(other)), started[0])
+      })
+    )
+  )
+
+  it.effect(
+    "§3: with an id, an instance that finds no operator and then loses the race to create it returns the one created",
+    () =>
+      withFirstReadsMissing(() =>
+        Effect.gen(function* () {
+          const id = Ids.make<Ids.AccountId>()
+          const winner = yield* Membership.bootstrapOperator({
+            id,
+            name: "先启动的实例",
+            phone: "13800009006"
+          })
+          const loser = yield* Membership.bootstrapOperator({
+            id,
+            name: "后启动的实例",
+            phone: "13800009007"
+          })
+          assert.deepStrictEqual(loser, winner)
+        })
+      )
+  )
+
+  it.effect("§3: without an id, each call creates another operator", () =>
+    withWorld(() =>
+      Effect.gen(function* () {
+        const a = yield* Membership.bootstrapOperator({ name: "运营甲", phone: "13800009004" })
+        const b = yield* Membership.bootstrapOperator({ name: "运营甲", phone: "13800009004" })
+        assert.notStrictEqual(a.id, b.id)
+      })
+    )
+  )
+
+  it.effect("§3: the id of an account that is not an operator is refused on id, and nothing changes", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const accounts = yield* Persistence.AccountRepository
+        const before = yield* accounts.findById(world.enterprise.account)
+        yield* expectError(
+          Membership.bootstrapOperator({ id: world.enterprise.account, name: "冒充", phone: "13800009005" }),
+          "InvalidInput",
+          "§3",
+          "id"
+        )
+        assert.deepStrictEqual(yield* accounts.findById(world.enterprise.account), before)
+      })
+    )
+  )
+})
