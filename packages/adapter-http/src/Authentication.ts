@@ -112,7 +112,18 @@ export class Sessions extends Context.Tag("@zhongbao/adapter-http/Sessions")<
   }
 >() {}
 
-/** @internal */
+/**
+ * The `Unauthorized` error (`401`, code `auth.invalid`) a resolver fails with when a
+ * credential is present but not valid (an unknown or expired session, a malformed
+ * token, a JWT with a bad signature). For a request without a credential, answer
+ * `Option.none()` instead: the public endpoints then serve it anonymously.
+ *
+ * A resolver given to {@link make} fails with it:
+ * `Effect.fail(Authentication.invalidCredential())`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export const invalidCredential = () =>
   new Unauthorized({ code: "auth.invalid", message: "the credential presented is not valid" })
 

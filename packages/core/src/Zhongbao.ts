@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { AuditTrail } from "./AuditTrail.js"
 import { Commissioning } from "./Commissioning.js"
@@ -80,6 +82,29 @@ export const layer: Layer.Layer<Services, never, Ports | Settings.Settings> = La
  */
 export const layerWorkers: Layer.Layer<Dispatcher | Sweeper, never, Ports | Settings.Settings | SmsSender> =
   Layer.merge(Dispatcher.Default, Sweeper.Default)
+
+/**
+ * The background workers of {@link layerWorkers}, running: building the layer forks
+ * the dispatcher's `run` and the sweeper's `run` into the layer's scope, and closing
+ * that scope (disposing the runtime) stops them; a stopped dispatcher leaves no sent
+ * message unrecorded. Without running workers no SMS is sent and no selection window
+ * ends on time. `owner` names this dispatcher in its leases (a fresh id by default);
+ * `sweepEvery` is the sweeper's period (`"1 minute"` by default).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWorkersRunning = (
+  options: { readonly owner?: string; readonly sweepEvery?: Duration.DurationInput } = {}
+): Layer.Layer<Dispatcher | Sweeper, never, Ports | Settings.Settings | SmsSender> =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const dispatcher = yield* Dispatcher
+      const sweeper = yield* Sweeper
+      yield* Effect.forkScoped(dispatcher.run(options.owner))
+      yield* Effect.forkScoped(sweeper.run(options.sweepEvery))
+    })
+  ).pipe(Layer.provideMerge(layerWorkers))
 
 /**
  * The services on in-memory ports (fresh each build) with the given settings; the

@@ -5,13 +5,29 @@ import {
   Notifications,
   Persistence,
   PersistenceMemory,
+  Responding,
   Settings,
   SmsSender,
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Duration, Effect, Fiber, Layer, Logger, LogLevel, Option, Random, TestClock } from "effect"
+import {
+  Context,
+  DateTime,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Random,
+  Scope,
+  TestClock
+} from "effect"
 import { at, expectError, start } from "./helpers.js"
+import { justAfter, proposal, selectionEnd } from "./support.js"
 
 const outboxSettings = (o: Partial<Settings.PlatformSettings["outbox"]>) => ({
   outbox: { ...Settings.defaults.outbox, ...o }
@@ -42,6 +58,54 @@ const message = (phone: string, createdAt: DateTime.Utc) => {
 }
 
 describe("Dispatcher", () => {
+  it.effect(
+    "R64, R25: Zhongbao.layerWorkersRunning sends due messages and ends passed selections while its scope is open, and stops when it closes",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const memory = SmsSender.makeMemory({})
+        const ports = Layer.merge(PersistenceMemory.layerMemory, Settings.layer({}))
+        const base = Zhongbao.layer.pipe(
+          Layer.provideMerge(Layer.merge(ports, Layer.succeed(SmsSender.SmsSender, memory.sender)))
+        )
+        const built = yield* Layer.build(Layer.fresh(Layer.orDie(base)))
+        const outbox = Context.get(built, Persistence.Outbox)
+        const world = yield* Effect.provide(Fixtures.makeWorld, built)
+        const demand = yield* Effect.provide(Fixtures.publish(world, world.enterprise.account), built)
+        const response = yield* Effect.provide(
+          Effect.flatMap(Responding.Responding, (r) =>
+            r.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+          ),
+          built
+        )
+        yield* at(justAfter(yield* Effect.provide(selectionEnd(demand), built)))
+        const scope = yield* Scope.make()
+        yield* Layer.buildWithScope(
+          Zhongbao.layerWorkersRunning({ owner: "w" }).pipe(Layer.provide(Layer.succeedContext(built))),
+          scope
+        )
+        yield* TestClock.adjust(Duration.millis(Settings.defaults.outbox.idleMillis + 1))
+        const status = Option.getOrThrow(
+          yield* Context.get(built, Persistence.ResponseRepository).findById(response.id)
+        ).status
+        assert.strictEqual(status, "not_adopted")
+        const sent = yield* Effect.filter(yield* outbox.list({ limit: 100 }), (m) =>
+          Effect.map(outbox.find(m.id), (t) => Option.getOrThrow(t).delivery.status === "sent")
+        )
+        assert.include(
+          sent.map((m) => m.event),
+          "response_not_adopted"
+        )
+        assert.strictEqual(memory.log.delivered.length, sent.length)
+        yield* Scope.close(scope, Exit.void)
+        const later = message("+8613912345679", start)
+        yield* outbox.enqueue([later])
+        yield* TestClock.adjust("1 hour")
+        assert.strictEqual(memory.log.delivered.length, sent.length)
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(later.id)).delivery.status, "pending")
+      }).pipe(Effect.scoped)
+  )
+
   it.effect("R64: a due message is sent once and marked sent", () => {
     const { memory, layer } = setup({})
     return Effect.gen(function* () {
