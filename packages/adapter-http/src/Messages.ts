@@ -159,9 +159,75 @@ export const zhCN: Readonly<Record<string, string>> = {
   concurrent_change: "资源已被他人同时修改，请刷新后重试"
 }
 
+/** Core's own wordings of what an input must be, in Chinese. */
+const coreDetails: Readonly<Record<string, string>> = {
+  "a valid phone number": "须为有效的手机号码",
+  "a file name without path separators or control characters": "文件名不能含路径分隔符或控制字符",
+  "an application lists at least one solved demand": "申报须至少列出一个已解决的需求",
+  "an approved amount is at least 1 fen": "核定金额至少为 1 分",
+  "an IANA time zone name": "须为 IANA 时区名称（如 Asia/Shanghai）",
+  "18 characters of 0-9 and A-Y without I, O, S, V, Z":
+    "须为 18 位，由数字和除 I、O、S、V、Z 外的大写字母组成",
+  "the check character (the 18th) does not match the code": "校验码（第 18 位）不正确",
+  "a bank account number of 8–32 digits": "银行账号须为 8–32 位数字",
+  "each demand needs at least one proof material": "每个需求至少需要一份证明材料",
+  "an amount of money must be ≥ 0": "金额不能为负",
+  "a reason 'other' needs a text": "原因为“其他”时须填写说明",
+  "1–255 visible ASCII characters": "须为 1–255 个可见 ASCII 字符",
+  "a date as YYYY-MM-DD": "日期格式须为 YYYY-MM-DD",
+  "a date that exists in the calendar": "日期不存在"
+}
+
+const typeNames: Readonly<Record<string, string>> = {
+  string: "文本",
+  number: "数字",
+  boolean: "true 或 false"
+}
+
+/** effect/Schema's wordings (its default messages) and core's parametrised ones, in Chinese. */
+const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => string]> = [
+  [/^is missing$/, () => "必填"],
+  [/^is unexpected$/, () => "不允许此项"],
+  [/^Expected a string at least (\d+) character\(s\) long,/, (m) => `至少 ${m[1]} 个字符`],
+  [/^Expected a string at most (\d+) character\(s\) long,/, (m) => `最多 ${m[1]} 个字符`],
+  [/^Expected an array of at least (\d+) item\(s\),/, (m) => `至少 ${m[1]} 项`],
+  [/^Expected an array of at most (\d+) item\(s\),/, (m) => `最多 ${m[1]} 项`],
+  [/^Expected a number between (\S+) and (\S+),/, (m) => `须为 ${m[1]} 到 ${m[2]} 之间的数`],
+  [/^Expected a number greater than or equal to (\S+),/, (m) => `不能小于 ${m[1]}`],
+  [/^Expected a number less than or equal to (\S+),/, (m) => `不能大于 ${m[1]}`],
+  [/^Expected a positive number,/, () => "须为正数"],
+  [/^Expected a non-negative number,/, () => "不能为负数"],
+  [/^Expected an integer,/, () => "须为整数"],
+  [/^Expected a string with no leading or trailing whitespace,/, () => "首尾不能有空白"],
+  [/^Expected a string matching the pattern /, () => "格式不正确"],
+  [/^Expected (string|number|boolean), actual /, (m) => `须为${typeNames[m[1]!]}`],
+  [/^Expected ".*", actual /, () => "不是允许的取值"],
+  [/^Unable to decode .* into a DateTime\.Utc$/, () => "须为 ISO 8601 时间（如 2026-05-04T02:00:00Z）"],
+  [/^Unable to decode .* into a number$/, () => "须为数字"],
+  [
+    /^between (\d+) and (\d+) characters, without control characters$/,
+    (m) => `须为 ${m[1]}–${m[2]} 个字符，不含控制字符`
+  ]
+]
+
 /**
- * The message of an error in `language`. `input.invalid` keeps core's detail after
- * the field; `<entity>.not_found` is built from the entity.
+ * The Chinese of an input error's detail (what the field must be), or `undefined`
+ * for a wording not known here.
+ */
+const zhDetail = (detail: string): string | undefined => {
+  const known = coreDetails[detail]
+  if (known !== undefined) return known
+  for (const [pattern, zh] of detailPatterns) {
+    const m = pattern.exec(detail)
+    if (m !== null) return zh(m)
+  }
+  return undefined
+}
+
+/**
+ * The message of an error in `language`. `input.invalid` names the field and, in
+ * Chinese, what it must be: effect/Schema's and core's wordings are translated, any
+ * other detail is kept in parentheses; `<entity>.not_found` is built from the entity.
  *
  * @since 0.1.0
  * @category messages
@@ -176,7 +242,8 @@ export const translate = (
     const detail = error.message.startsWith(`${field}: `)
       ? error.message.slice(field.length + 2)
       : error.message
-    return `${field}：输入无效（${detail}）`
+    const zh = zhDetail(detail)
+    return zh === undefined ? `${field}：输入无效（${detail}）` : `${field}：${zh}`
   }
   const known = zhCN[error.code]
   if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`

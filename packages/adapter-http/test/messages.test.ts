@@ -1,0 +1,100 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Deadline,
+  Demand,
+  FileStore,
+  Idempotency,
+  Member,
+  Money,
+  Response,
+  Reward,
+  Settings,
+  Text
+} from "@zhongbao/core"
+import { Either, ParseResult, Schema } from "effect"
+import { Messages } from "../src/index.js"
+
+/** Latin words a Chinese message may keep: names of formats, example values, the letters a credit code leaves out. */
+const kept = new Set([
+  "ISO",
+  "IANA",
+  "ASCII",
+  "YYYY",
+  "MM",
+  "DD",
+  "Asia",
+  "Shanghai",
+  "true",
+  "false",
+  "T",
+  "Z",
+  "I",
+  "O",
+  "S",
+  "V"
+])
+
+/** Each schema with an input it refuses: effect/Schema's own checks and core's. */
+const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
+  ["missing", Schema.Struct({ title: Schema.String }), {}],
+  ["not a string", Schema.String, 1],
+  ["not a number", Schema.Number, "1"],
+  ["not a boolean", Schema.Boolean, "yes"],
+  ["too short", Schema.String.pipe(Schema.minLength(2)), "a"],
+  ["too long", Schema.String.pipe(Schema.maxLength(2)), "abc"],
+  ["too few items", Schema.Array(Schema.String).pipe(Schema.minItems(1)), []],
+  ["too many items", Schema.Array(Schema.String).pipe(Schema.maxItems(1)), ["a", "b"]],
+  ["out of range", Schema.Number.pipe(Schema.between(1, 100)), 1000],
+  ["below a minimum", Schema.Number.pipe(Schema.greaterThanOrEqualTo(1)), 0],
+  ["above a maximum", Schema.Number.pipe(Schema.lessThanOrEqualTo(1)), 2],
+  ["not positive", Schema.Number.pipe(Schema.positive()), -1],
+  ["negative", Schema.Int.pipe(Schema.nonNegative()), -1],
+  ["not an integer", Schema.Int, 1.5],
+  ["untrimmed", Schema.Trimmed, " a "],
+  ["a pattern", Schema.String.pipe(Schema.pattern(/^\d+$/)), "a"],
+  ["not a literal", Schema.Literal("a", "b"), "c"],
+  ["not an instant", Schema.DateTimeUtc, "soon"],
+  ["not a numeric string", Schema.NumberFromString, "x"],
+  ["an unknown field", Schema.Literal(...Settings.defaults.technicalFields), "炼金术"],
+  ["core: text", Text.Text(5), "一二三四五六"],
+  ["core: phone", Member.PhoneNumber, "12345"],
+  ["core: date format", Deadline.LocalDate, "2026/5/4"],
+  ["core: calendar date", Deadline.LocalDate, "2026-02-30"],
+  ["core: idempotency key", Idempotency.IdempotencyKey, "含中文"],
+  ["core: credit code characters", Reward.CreditCode, "9112011?MA05JQ1X2X"],
+  ["core: credit code check", Reward.CreditCode, "91120116MA05JQ1X20"],
+  ["core: money", Money.Fen, -1],
+  ["core: file name", FileStore.FileName, "a/b.pdf"],
+  ["core: feedback", Response.Feedback, { reason: "other" }],
+  ["core: a demand form", Demand.DemandForm, {}]
+]
+
+/** The first issue of a refusal as core and the middleware report it. */
+const inputError = (schema: Schema.Schema.Any, input: unknown) => {
+  const result = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>)(input)
+  if (Either.isRight(result)) throw new Error(`accepted: ${JSON.stringify(input)}`)
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(result.left)[0]!
+  const field = issue.path.join(".") || "input"
+  return { code: "input.invalid", field, message: `${field}: ${issue.message}` }
+}
+
+describe("Messages", () => {
+  it("§input: a refused input is explained in Chinese, after the field's name", () => {
+    for (const [name, schema, input] of refusals) {
+      const error = inputError(schema, input)
+      const zh = Messages.translate("zh-CN", error)
+      assert.isTrue(zh.startsWith(`${error.field}：`), `${name}: ${zh}`)
+      const words = zh
+        .slice(error.field.length)
+        .match(/[A-Za-z]+/g)
+        ?.filter((w) => !kept.has(w))
+      assert.deepStrictEqual(words ?? [], [], `${name}: ${zh} (from ${error.message})`)
+      assert.strictEqual(Messages.translate("en", error), error.message)
+    }
+  })
+
+  it("§input: a detail not known keeps its words, in parentheses", () => {
+    const error = { code: "input.invalid", field: "x", message: "x: something new" }
+    assert.strictEqual(Messages.translate("zh-CN", error), "x：输入无效（something new）")
+  })
+})
