@@ -277,6 +277,36 @@ layer(
     })
   )
 
+  it.effect("§input: a path or method without an endpoint answers the API's JSON 404 (route.not_found)", () =>
+    Effect.gen(function* () {
+      const send = (request: HttpClientRequest.HttpClientRequest) =>
+        HttpClient.execute(request).pipe(
+          Effect.flatMap((r) =>
+            Effect.map(r.json, (body) => ({
+              status: r.status,
+              type: r.headers["content-type"],
+              body: body as Record<string, string>
+            }))
+          )
+        )
+      for (const request of [
+        HttpClientRequest.get("/no-such-path"),
+        HttpClientRequest.get("/"),
+        HttpClientRequest.del("/hall")
+      ]) {
+        const zh = yield* send(request)
+        assert.strictEqual(zh.status, 404)
+        assert.match(zh.type ?? "", /^application\/json/)
+        assert.deepInclude(zh.body, { _tag: "NotFound", code: "route.not_found", entity: "route" })
+        assert.strictEqual(zh.body.message, "接口不存在或无权查看")
+      }
+      const en = yield* send(
+        HttpClientRequest.get("/no-such-path").pipe(HttpClientRequest.setHeader("accept-language", "en"))
+      )
+      assert.strictEqual(en.body.message, "no such endpoint")
+    })
+  )
+
   it.effect("messages follow Accept-Language: zh-CN by default, en on request; the field is named", () =>
     Effect.gen(function* () {
       const w = yield* Fixtures.makeWorld
@@ -364,7 +394,7 @@ layer(
             "malformed body 400 body.invalid",
             "no credential 401 auth.required",
             "forged credential 401 auth.invalid",
-            "unknown route 404 (no body)",
+            "unknown route 404 route.not_found",
             "over the limit 413 body.too_large"
           ].flatMap((line) => {
             const [name, ...rest] = line.split(/ (?=\d{3})/)

@@ -155,6 +155,12 @@ const malformedBody = (language: Language, route: Route | undefined) => {
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
 
+/** A path and method the API has no endpoint for, answered like the API's other 404s. */
+const routeNotFound = (language: Language) => {
+  const error = { rule: "§input", code: "route.not_found", entity: "route", message: "no such endpoint" }
+  return new NotFound({ ...error, message: translate(language, error) })
+}
+
 const internal = (language: Language) =>
   new InternalError({
     code: "internal",
@@ -175,7 +181,8 @@ const hasNoBody = (method: string) => method === "GET" || method === "HEAD"
 /**
  * @internal
  * The API-wide middleware: the body limit, the language of messages, decode
- * failures as `InvalidInput`, malformed bodies as `400`, defects as a bare `500`,
+ * failures as `InvalidInput`, malformed bodies as `400`, a path or method without an
+ * endpoint as `NotFound` (`route.not_found`), defects as a bare `500`,
  * and response headers (`Content-Language`, `Cache-Control: no-store`,
  * `X-Content-Type-Options: nosniff`).
  *
@@ -232,6 +239,8 @@ export const make =
                 return failWith(decodeError(language, error, route()))
               if (error instanceof PayloadTooLarge) return failWith(tooLarge(language, max))
               if (isBodyTooLarge(error)) return failWith(tooLarge(language, max))
+              if ((error as { readonly _tag?: unknown })?._tag === "RouteNotFound")
+                return failWith(routeNotFound(language))
               return failWith(withMessage(language, error))
             }
             const defect = Cause.dieOption(cause)
