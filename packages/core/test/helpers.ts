@@ -84,6 +84,40 @@ export const failingUpdates =
   }
 
 /**
+ * Like {@link withPorts}, with the locked reads that commands issue with the actor's
+ * read (`DemandRepository.findByIdForUpdate`, `ResponseRepository.findWithDemandForUpdate`)
+ * failing with an `InfrastructureError` ("lock timeout") while `locks.failing` is set.
+ */
+export const withFailingLocks = <A, E>(
+  body: (world: Fixtures.World, locks: { failing: boolean }) => Effect.Effect<A, E, Env>
+) => {
+  const locks = { failing: false }
+  const failing = <X>(port: string, read: Effect.Effect<X, Errors.InfrastructureError>) =>
+    Effect.suspend(() =>
+      locks.failing ? Effect.fail(new Errors.InfrastructureError({ port, message: "lock timeout" })) : read
+    )
+  return withPorts(
+    (full) => {
+      const demands = Context.get(full, Persistence.DemandRepository)
+      const responses = Context.get(full, Persistence.ResponseRepository)
+      const find = responses.findWithDemandForUpdate
+      if (find === undefined) throw new Error("the memory ports read a response with its demand in one read")
+      return full.pipe(
+        Context.add(Persistence.DemandRepository, {
+          ...demands,
+          findByIdForUpdate: (id) => failing("DemandRepository", demands.findByIdForUpdate(id))
+        }),
+        Context.add(Persistence.ResponseRepository, {
+          ...responses,
+          findWithDemandForUpdate: (id) => failing("ResponseRepository", find(id))
+        })
+      )
+    },
+    (world) => body(world, locks)
+  )
+}
+
+/**
  * The ports without the account's one-read lookups (`findWithMember`,
  * `findWithMemberAndRecord`): core reads the actor with `findById` and
  * `MemberRepository.findById`, its idempotency record with `IdempotencyRepository.find`.

@@ -1,7 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   type Demand,
-  Errors,
   Lists,
   Outcome,
   Persistence,
@@ -11,8 +10,16 @@ import {
   Selection
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Option } from "effect"
-import { at, type Env, expectError, failingUpdates, failureOf, withPorts, withWorld } from "./helpers.js"
+import { Effect, Option } from "effect"
+import {
+  at,
+  expectError,
+  failingUpdates,
+  failureOf,
+  withFailingLocks,
+  withPorts,
+  withWorld
+} from "./helpers.js"
 import {
   activeCommission,
   deadlineEnd,
@@ -24,33 +31,6 @@ import {
 } from "./support.js"
 
 const entry = (date: string, text: string) => ({ date, text })
-
-/**
- * The memory ports, with the locked read of a demand (`findByIdForUpdate`, which the
- * demand's commands issue with the actor's read) failing while `locks.failing` is set.
- */
-const withFailingLocks = <A, E>(
-  body: (world: Fixtures.World, locks: { failing: boolean }) => Effect.Effect<A, E, Env>
-) => {
-  const locks = { failing: false }
-  return withPorts(
-    (full) => {
-      const demands = Context.get(full, Persistence.DemandRepository)
-      return Context.add(full, Persistence.DemandRepository, {
-        ...demands,
-        findByIdForUpdate: (id) =>
-          Effect.suspend(() =>
-            locks.failing
-              ? Effect.fail(
-                  new Errors.InfrastructureError({ port: "DemandRepository", message: "lock timeout" })
-                )
-              : demands.findByIdForUpdate(id)
-          )
-      })
-    },
-    (world) => body(world, locks)
-  )
-}
 
 /** The demand as stored, and its trail's actions. */
 const stored = (world: Fixtures.World, demand: Demand.Demand) =>

@@ -17,6 +17,7 @@ import {
   expectError,
   failingUpdates,
   failureOf,
+  withFailingLocks,
   withoutOneReadLookups,
   withPorts,
   withWorld
@@ -84,35 +85,6 @@ const withBrokenDemandUpdates = <A, E>(
   body: (world: Fixtures.World) => Effect.Effect<A, E, Env>,
   overrides: Partial<Settings.PlatformSettings> = {}
 ) => withPorts(failingUpdates({ demand: (d) => d.adoptedCount > 0 }), body, overrides)
-
-/**
- * The memory ports, with the read of a response and its locked demand failing while
- * `lockedReads.failing` is set.
- */
-const withFailingLockedReads = <A, E>(
-  body: (world: Fixtures.World, lockedReads: { failing: boolean }) => Effect.Effect<A, E, Env>
-) => {
-  const lockedReads = { failing: false }
-  return withPorts(
-    (full) => {
-      const responses = Context.get(full, Persistence.ResponseRepository)
-      const find = responses.findWithDemandForUpdate
-      if (find === undefined) throw new Error("the memory ports read a response with its demand in one read")
-      return Context.add(full, Persistence.ResponseRepository, {
-        ...responses,
-        findWithDemandForUpdate: (id) =>
-          Effect.suspend(() =>
-            lockedReads.failing
-              ? Effect.fail(
-                  new Errors.InfrastructureError({ port: "ResponseRepository", message: "lock timeout" })
-                )
-              : find(id)
-          )
-      })
-    },
-    (world) => body(world, lockedReads)
-  )
-}
 
 describe("Selection", () => {
   it.effect("R23: the submitter adopts until the end of the selection window, also after the deadline", () =>
@@ -497,7 +469,7 @@ describe("Selection", () => {
   it.effect(
     "R5: an adoption or feedback by an unknown account is refused before its response (read with the actor) is looked at, even when that read fails",
     () =>
-      withFailingLockedReads((world, lockedReads) =>
+      withFailingLocks((world, lockedReads) =>
         Effect.gen(function* () {
           const selection = yield* Selection.Selection
           const { institute } = yield* demandWithResponses(world)
@@ -536,7 +508,7 @@ describe("Selection", () => {
   it.effect(
     "R63: a replayed adoption answers its first result without its response's read (read with the actor), even when that read fails",
     () =>
-      withFailingLockedReads((world, lockedReads) =>
+      withFailingLocks((world, lockedReads) =>
         Effect.gen(function* () {
           const selection = yield* Selection.Selection
           const { institute, expert } = yield* demandWithResponses(world)
