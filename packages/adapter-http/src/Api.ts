@@ -34,6 +34,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
+import packageJson from "../package.json" with { type: "json" }
 import type { HttpMethod } from "@effect/platform/HttpMethod"
 import {
   Audit,
@@ -1084,6 +1085,7 @@ export class Api extends HttpApi.make("zhongbao")
   .addError(PayloadTooLarge)
   .addError(InternalError)
   .annotate(OpenApi.Title, "zhongbao 科研众包 API")
+  .annotate(OpenApi.Version, packageJson.version)
   .annotate(
     OpenApi.Description,
     "Research crowdsourcing (科研众包): demands, review, responses, adoption, service logs, commissions and rewards. Errors carry the rule of the domain they enforce; messages follow Accept-Language (zh-CN by default, en)."

@@ -12,6 +12,7 @@ import { createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
 import { makeServer, tokenFor } from "./harness.js"
+import packageJson from "../package.json" with { type: "json" }
 
 const app = () =>
   Layer.mergeAll(
@@ -218,9 +219,11 @@ describe("OpenAPI", () => {
     try {
       const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as {
         openapi: string
+        info: { version: string }
         paths: Record<string, Record<string, { summary?: string; responses: Record<string, unknown> }>>
       }
       assert.strictEqual(spec.openapi, "3.1.0")
+      assert.strictEqual(spec.info.version, packageJson.version, "the package's version")
       const operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
         Object.entries(methods).map(([method, op]) => ({ path, method, op }))
       )
