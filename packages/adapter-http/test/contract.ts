@@ -19,7 +19,7 @@ import {
   Reward,
   Settings
 } from "@zhongbao/core"
-import { Fixtures } from "@zhongbao/testing"
+import { Expect, Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, type Layer, Schema, TestClock } from "effect"
 import { Api, ApiError } from "../src/index.js"
 import { makeServer, tokenFor } from "./harness.js"
@@ -155,7 +155,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             managers.map((m) => m.id),
             [manager.id]
           )
-          const denied = yield* Effect.flip(
+          const denied = yield* Expect.failureOf(
             state.expert.members.createMember({ payload: { kind: "expert", name: "冒名" }, headers: {} })
           )
           assert.instanceOf(denied, ApiError.Denied)
@@ -220,7 +220,9 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           )
           const client = yield* state.enterprise.demands.get({ path: { demandId: draft.id } })
           assert.strictEqual(client.demand.state, "pending_review")
-          const hidden = yield* Effect.flip(state.anonymous.demands.get({ path: { demandId: draft.id } }))
+          const hidden = yield* Expect.failureOf(
+            state.anonymous.demands.get({ path: { demandId: draft.id } })
+          )
           assert.instanceOf(hidden, ApiError.NotFound)
           const queue = yield* state.operator.review.pending({ urlParams: {} })
           assert.include(
@@ -297,7 +299,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           )
           const toMe = yield* state.institution.responses.toMe({ urlParams: { demandId } })
           assert.strictEqual(toMe.items.length, 3)
-          const leak = yield* Effect.flip(state.service.responses.get({ path: { responseId: r.id } }))
+          const leak = yield* Expect.failureOf(state.service.responses.get({ path: { responseId: r.id } }))
           assert.instanceOf(leak, ApiError.NotFound)
         })
       )
@@ -377,7 +379,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
               trail.items.filter((e) => e.action === "response.adopted").map((e) => e.entityId),
               [state.expertResponse]
             )
-            const reused = yield* Effect.flip(
+            const reused = yield* Expect.failureOf(
               state.institution.responses.endSelection({
                 path: { demandId: state.demand.id },
                 payload: {},
@@ -426,11 +428,13 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           assert.strictEqual(info.sha256, stored.sha256)
           const bytes = yield* state.institution.files.content({ path: { fileId: stored.id } })
           assert.deepStrictEqual(Array.from(bytes), Array.from(pdf))
-          const leak = yield* Effect.flip(state.expert.files.info({ path: { fileId: stored.id } }))
+          const leak = yield* Expect.failureOf(state.expert.files.info({ path: { fileId: stored.id } }))
           assert.instanceOf(leak, ApiError.NotFound)
           const bad = new FormData()
           bad.append("file", new Blob([new TextEncoder().encode("#!/bin/sh\nrm -rf /\n")]), "x.pdf")
-          const refused = yield* Effect.flip(state.institution.files.upload({ payload: bad, headers: {} }))
+          const refused = yield* Expect.failureOf(
+            state.institution.files.upload({ payload: bad, headers: {} })
+          )
           assert.instanceOf(refused, ApiError.InvalidInput)
           assert.strictEqual(refused.code, "file.type_not_allowed")
         })
@@ -561,7 +565,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             trail.items.map((e) => e.action),
             "demand.approved"
           )
-          const denied = yield* Effect.flip(
+          const denied = yield* Expect.failureOf(
             state.expert.statistics.figures({ urlParams: { from: day, to: day } })
           )
           assert.instanceOf(denied, ApiError.Denied)
@@ -580,7 +584,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             headers: { "idempotency-key": "draft-1" }
           })
           assert.strictEqual(again.id, first.id)
-          const reused = yield* Effect.flip(
+          const reused = yield* Expect.failureOf(
             state.enterprise.demands.draft({
               payload: { ...payload, title: "另一个需求" },
               headers: { "idempotency-key": "draft-1" }

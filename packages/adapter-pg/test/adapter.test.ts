@@ -4,6 +4,7 @@
  * Runs on PostgreSQL when `DATABASE_URL` is set, on PGlite otherwise; the tests
  * that need concurrent backends are PostgreSQL only.
  */
+import { Expect } from "@zhongbao/testing"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { PgMigrations } from "@zhongbao/adapter-pg"
@@ -266,7 +267,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
             assert.strictEqual(seen, 0, "untraced: on the pool PgDatabase made")
           }
           const refused = yield* Effect.withTracerEnabled(
-            Effect.flip(uow.transaction(members.insert(traced[0]))),
+            Expect.failureOf(uow.transaction(members.insert(traced[0]))),
             false
           )
           assert.instanceOf(
@@ -380,7 +381,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const stale = yield* locked(one.id)
           yield* update(next(stale, { form: { ...stale.form, title: "固态电池电解质中试" } }))
           assert.isTrue(writesForm())
-          const refused = yield* Effect.flip(update(next(stale)))
+          const refused = yield* Expect.failureOf(update(next(stale)))
           assert.isFalse(writesForm(), "the form it was read with, but the row moved on")
           assert.instanceOf(refused, Errors.StaleWrite, "the version guard refuses it: the row's text stays")
           assert.deepStrictEqual(yield* search("电解质"), [one.id])
@@ -401,7 +402,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const refused = yield* uow.transaction(
             Effect.gen(function* () {
               yield* members.insert(first)
-              const twin = yield* Effect.flip(members.insert({ ...first, name: "另一家" }))
+              const twin = yield* Expect.failureOf(members.insert({ ...first, name: "另一家" }))
               yield* members.insert(second)
               return twin
             })
@@ -469,11 +470,13 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const demands = yield* Persistence.DemandRepository
           yield* sql.unsafe(`ALTER TABLE "${schema}".demand RENAME TO demand_elsewhere`)
           const errors = [
-            yield* Effect.flip(demands.findById("d-1" as Ids.DemandId)),
-            yield* Effect.flip(
+            yield* Expect.failureOf(demands.findById("d-1" as Ids.DemandId)),
+            yield* Expect.failureOf(
               demands.list({ scope: { _tag: "public" }, sort: "published", keyword: "芯片", limit: 5 })
             ),
-            yield* Effect.flip(demands.insert(Rows.published("m" as Ids.MemberId, "a" as Ids.AccountId, 1)))
+            yield* Expect.failureOf(
+              demands.insert(Rows.published("m" as Ids.MemberId, "a" as Ids.AccountId, 1))
+            )
           ]
           for (const error of errors) {
             assert.instanceOf(error, Errors.InfrastructureError)
@@ -593,7 +596,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
             applied.map((r) => `${r.migration_id}_${r.name}`),
             Object.keys(PgMigrations.migrations(schema, "public"))
           )
-          const error = yield* Effect.flip(PgMigrations.run({ schema: "Robert'); DROP TABLE x;--" }))
+          const error = yield* Expect.failureOf(PgMigrations.run({ schema: "Robert'); DROP TABLE x;--" }))
           assert.instanceOf(error, Errors.InfrastructureError)
           const members = yield* Persistence.MemberRepository
           yield* members.insert(Rows.member())
@@ -701,7 +704,7 @@ describe.skipIf(!onPostgres)(
             await blocker.query(`UPDATE "${schema}".member SET name = 'locked' WHERE id = $1`, [m.id])
           })
           const started = Date.now()
-          const failed = yield* Effect.flip(uow.transaction(members.update({ ...m, name: "改名" })))
+          const failed = yield* Expect.failureOf(uow.transaction(members.update({ ...m, name: "改名" })))
           assert.isBelow(Date.now() - started, 10_000)
           assert.instanceOf(failed, Errors.InfrastructureError)
           assert.match(failed.message, /timeout/)

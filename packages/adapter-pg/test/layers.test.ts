@@ -3,6 +3,7 @@
  * release), from `Config` (a server that cannot be reached fails fast with an
  * `InfrastructureError`; a reachable one serves the ports).
  */
+import { Expect } from "@zhongbao/testing"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -108,7 +109,7 @@ describe("layers", () => {
     () =>
       Effect.gen(function* () {
         const started = Date.now()
-        const error = yield* Effect.flip(
+        const error = yield* Expect.failureOf(
           Effect.asVoid(Layer.build(PgPersistence.layerConfig())).pipe(
             Effect.scoped,
             Effect.withConfigProvider(
@@ -136,7 +137,7 @@ describe("layers", () => {
     "layerConfig: a missing DATABASE_URL is a ConfigError",
     () =>
       Effect.gen(function* () {
-        const error = yield* Effect.flip(
+        const error = yield* Expect.failureOf(
           Effect.asVoid(Layer.build(PgPersistence.layerConfig())).pipe(
             Effect.scoped,
             Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))

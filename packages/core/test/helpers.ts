@@ -8,8 +8,8 @@ import {
   Settings,
   Zhongbao
 } from "@zhongbao/core"
-import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Either, Layer, TestClock } from "effect"
+import { Expect, Fixtures } from "@zhongbao/testing"
+import { Context, DateTime, Effect, Layer, TestClock } from "effect"
 
 /** 2026-05-04 10:00 in Asia/Shanghai. */
 export const start = DateTime.unsafeMake("2026-05-04T02:00:00Z")
@@ -131,24 +131,8 @@ export const withoutOneReadLookups = <C>(ports: Context.Context<C>): Context.Con
   return Context.add(ports, Persistence.AccountRepository, accounts) as Context.Context<C>
 }
 
-/**
- * Runs `effect` and returns what it failed with. A success fails the test with an
- * assertion that names the success's type (`Effect.flip` would make the success the
- * test's error, a whole domain object that vitest's worker then has to carry back).
- */
-export const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<E, never, R> =>
-  Effect.flatMap(Effect.either(effect), (result) =>
-    Either.isLeft(result)
-      ? Effect.succeed(result.left)
-      : Effect.sync(() => assert.fail(`expected a failure, got a success (${describe(result.right)})`))
-  )
-
-const describe = (value: unknown): string =>
-  value === null || typeof value !== "object"
-    ? String(value)
-    : "_tag" in value
-      ? String(value._tag)
-      : `object with ${Object.keys(value).slice(0, 5).join(", ")}`
+/** Runs `effect` and returns what it failed with; a success fails the test (`Expect.failureOf`). */
+export const failureOf = Expect.failureOf
 
 /** Runs `effect`, expects it to fail with `tag` naming `rule` (and `field` when given). */
 export const expectError = <A, E extends { readonly _tag: string }, R>(

@@ -5,4 +5,5 @@
  *
  * @since 0.1.0
  */
+export * as Expect from "./Expect.js"
 export * as Fixtures from "./Fixtures.js"
