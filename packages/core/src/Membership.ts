@@ -114,10 +114,6 @@ export const bootstrapOperator = (input: {
                 )
               )
       )
-    if (decoded.id !== undefined) {
-      const found = yield* existing(decoded.id)
-      if (Option.isSome(found)) return found.value
-    }
     const account: Account = {
       id: decoded.id ?? Ids.make(),
       memberId: null,
@@ -127,13 +123,12 @@ export const bootstrapOperator = (input: {
       active: true,
       createdAt: yield* DateTime.now
     }
+    const insert = Effect.as(accounts.insert(account), account)
     const id = decoded.id
-    if (id === undefined) {
-      yield* accounts.insert(account)
-      return account
-    }
-    return yield* accounts.insert(account).pipe(
-      Effect.as(account),
+    if (id === undefined) return yield* insert
+    const found = yield* existing(id)
+    if (Option.isSome(found)) return found.value
+    return yield* insert.pipe(
       Effect.catchTag("UniqueViolation", (violation) =>
         Effect.flatMap(existing(id), (found) =>
           Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(violation)

@@ -44,19 +44,25 @@ const notAdoptedNotices = Effect.flatMap(Persistence.Outbox, (outbox) =>
   Effect.map(outbox.list({ limit: 1000 }), (all) => all.filter((m) => m.event === "response_not_adopted"))
 )
 
+/** At `start`: the world, a demand published with a 10-day deadline, and the institute's and the expert's responses to it. */
+const publishedWithTwoResponses = Effect.gen(function* () {
+  yield* at(start)
+  const world = yield* Fixtures.makeWorld
+  const settings = yield* Settings.Settings
+  const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+  const responding = yield* Responding.Responding
+  const a = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+  const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+  return { world, settings, demand, responding, a, b }
+})
+
 describe("Sweeper", () => {
   it.effect(
     "R25: when the window passes, each responder not adopted is notified once, with its R61 reason",
     () =>
       Effect.gen(function* () {
-        yield* at(start)
-        const world = yield* Fixtures.makeWorld
-        const settings = yield* Settings.Settings
-        const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
-        const responding = yield* Responding.Responding
+        const { world, settings, demand, responding, a, b } = yield* publishedWithTwoResponses
         const selection = yield* Selection.Selection
-        const a = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
-        const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
         const c = yield* responding.respond(world.serviceInstitution.account, {
           demandId: demand.id,
           proposal
@@ -117,13 +123,7 @@ describe("Sweeper, atomic", () => {
     'R25: a sweep whose "not adopted" updates cannot be written changes nothing, and the next sweep ends the selection once',
     () =>
       Effect.gen(function* () {
-        yield* at(start)
-        const world = yield* Fixtures.makeWorld
-        const settings = yield* Settings.Settings
-        const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
-        const responding = yield* Responding.Responding
-        const a = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
-        const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
+        const { world, settings, demand, a, b } = yield* publishedWithTwoResponses
         const notAdopted = notAdoptedNotices
         const stored = yield* Persistence.ResponseRepository
         const statuses = Effect.forEach([a, b], (r) =>
