@@ -2,8 +2,8 @@
  * The public hall over HTTP (issue 8's P1, P3 and P6), measured against the example
  * server (`bench/support/server.ts`: built packages, local PostgreSQL, `WORKERS=false`)
  * next to a hand-written `node:http` + node-postgres handler (`bench/baseline/hall-server.ts`)
- * running the same statement, each a child process, in one schema that is dropped at
- * the end:
+ * running the same statement, each a child process, in schemas that are dropped at
+ * the end (the hall's, and P3's small hall's):
  *
  * - data: 50 template demands written through `DemandRepository.insert`, copied in SQL
  *   into a hall of drafts, demands pending review and published demands in 12 fields
