@@ -52,7 +52,7 @@ import { type Errors, Lists, type Persistence, Settings, Zhongbao } from "@zhong
 import autocannon from "autocannon"
 import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { type HallSettings, hallSql } from "./baseline/hall-server.js"
-import { mainThread, procTimes } from "./support/cpu.js"
+import { mainThread, postgresCpu, procTimes } from "./support/cpu.js"
 import { exec, HALL_FIELD, type HallLoad, loadHall, setup, traced } from "./support/demands.js"
 import { type Figure, figuresTable, int, median, quantile } from "./support/report.js"
 import {
@@ -281,19 +281,27 @@ interface Load {
   readonly cpuPerRequest: number
   /** The part of it spent in the kernel (system time), in ms. */
   readonly kernelPerRequest: number
+  /** CPU of every PostgreSQL process of the machine per answered request, in ms (`NaN` without /proc). */
+  readonly postgresPerRequest: number
   /** The server's main thread per answered request: ms runnable but waiting for a CPU, and times preempted. */
   readonly waitedPerRequest: number
   readonly preemptedPerRequest: number
 }
 
-/** autocannon against `url` for `seconds`, with the server's CPU time over the run. */
+/** autocannon against `url` for `seconds`, with the server's and PostgreSQL's CPU time over the run. */
 const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
   const before = procTimes(pid)
   const thread = mainThread(pid)
+  const postgresBefore = postgresCpu()
   const r = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds })
   const ok = r["2xx"]
   const after = mainThread(pid)
+  const postgresAfter = postgresCpu()
   return {
+    postgresPerRequest:
+      postgresBefore === undefined || postgresAfter === undefined
+        ? Number.NaN
+        : (postgresAfter - postgresBefore) / Math.max(1, ok),
     waitedPerRequest: (after.waitedMs - thread.waitedMs) / Math.max(1, ok),
     preemptedPerRequest: (after.involuntary - thread.involuntary) / Math.max(1, ok),
     rate: ok / r.duration,
@@ -535,6 +543,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
           `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req, kernel ${ms(r.zb.kernelPerRequest)}), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req, kernel ${ms(r.bl.kernelPerRequest)}), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
       ),
       `server CPU per request (median of the rounds): zhongbao ${ms(median(rounds.map((r) => r.zb.cpuPerRequest)))}, baseline ${ms(median(rounds.map((r) => r.bl.cpuPerRequest)))}`,
+      `PostgreSQL CPU per request (every postgres process of the machine, median of the rounds): with zhongbao ${ms(median(rounds.map((r) => r.zb.postgresPerRequest)))}, with the baseline ${ms(median(rounds.map((r) => r.bl.postgresPerRequest)))} (the same statement; PostgreSQL shares the machine's cores with the server and autocannon)`,
       `server main thread per request (median of the rounds; /proc/<pid>/schedstat and status): zhongbao waited ${ms(median(rounds.map((r) => r.zb.waitedPerRequest)), 3)} for a CPU while runnable, preempted ${median(rounds.map((r) => r.zb.preemptedPerRequest)).toFixed(2)} times; baseline waited ${ms(median(rounds.map((r) => r.bl.waitedPerRequest)), 3)}, preempted ${median(rounds.map((r) => r.bl.preemptedPerRequest)).toFixed(2)} times (each server's one JavaScript thread shares the 2 cores with PostgreSQL's backends, which its statements wake, and autocannon)`,
       scale,
       `statements per request: zhongbao ${seen.log.length} (${statements}), baseline 1 (the same SELECT: ${sameSql}); ${plan}`,
