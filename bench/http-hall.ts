@@ -469,12 +469,17 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
     log(`servers ready in ${seconds(started.wall)}: zhongbao ${server.url}, baseline ${baseline.url}`)
 
     const agent = new Agent({ keepAlive: false })
-    const [zbPage, blPage] = await Promise.all([get(agent, zb.url), get(agent, bl.url)])
+    /** One page from each of a pair of servers, and whether both answered 200 with the same JSON. */
+    const pagesOf = async (zbUrl: string, blUrl: string) => {
+      const [z, b] = await Promise.all([get(agent, zbUrl), get(agent, blUrl)])
+      const same =
+        z.status === 200 &&
+        b.status === 200 &&
+        JSON.stringify(JSON.parse(z.body)) === JSON.stringify(JSON.parse(b.body))
+      return { zbPage: z, blPage: b, same }
+    }
+    const { zbPage, blPage, same: sameJson } = await pagesOf(zb.url, bl.url)
     const page = JSON.parse(zbPage.body) as { items?: ReadonlyArray<unknown>; nextCursor?: unknown }
-    const sameJson =
-      zbPage.status === 200 &&
-      blPage.status === 200 &&
-      JSON.stringify(JSON.parse(zbPage.body)) === JSON.stringify(JSON.parse(blPage.body))
     const bodies = `${page.items?.length ?? 0} items and a cursor: ${typeof page.nextCursor === "string"}; same JSON from both: ${sameJson}${zbPage.body === blPage.body ? " (byte for byte)" : ""}, ${int(Buffer.byteLength(zbPage.body))} vs ${int(Buffer.byteLength(blPage.body))} bytes`
     log(bodies)
     if (!sameJson)
@@ -505,11 +510,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
     ;[smallServer, smallBaseline] = await startPair(smallSchema)
     const zbSmall = { url: smallServer.url + HALL_PATH, pid: smallServer.pid }
     const blSmall = { url: smallBaseline.url + HALL_PATH, pid: smallBaseline.pid }
-    const [zbSmallPage, blSmallPage] = await Promise.all([get(agent, zbSmall.url), get(agent, blSmall.url)])
-    const sameSmallJson =
-      zbSmallPage.status === 200 &&
-      blSmallPage.status === 200 &&
-      JSON.stringify(JSON.parse(zbSmallPage.body)) === JSON.stringify(JSON.parse(blSmallPage.body))
+    const sameSmallJson = (await pagesOf(zbSmall.url, blSmall.url)).same
     for (const side of [zbSmall, blSmall, zb, bl]) await load(side.url, side.pid, sizes.p3WarmupSeconds)
     const [zs, bs, zl, bll] = await sideBySide(
       [zbSmall.url, blSmall.url, zb.url, bl.url],
