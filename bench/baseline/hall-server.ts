@@ -29,22 +29,13 @@ export interface HallSettings {
 
 /** The hall's first page of one field, newest publication first: `$1` the field, `$2` the limit + 1. */
 export const hallSql = (schema: string): string =>
-  `SELECT d.id, d.publisher_id, d.created_by, d.title, d.main_problem, d.key_technology, d.expected_goal,
-     to_json(d.keywords)::text AS keywords, d.field, d.intended_investment::text AS intended_investment,
-     d.solving_way, d.region, to_char(d.response_deadline, 'YYYY-MM-DD') AS response_deadline, d.service_mode,
-     d.technology_manager_id, d.client_id, to_json(d.attachments)::text AS attachments, d.contact_name,
-     d.contact_phone, d.state, d.number, d.round, d.rejection_reason,
-     (extract(epoch from d.submitted_at) * 1000)::int8::text AS submitted_at,
-     (extract(epoch from d.approved_at) * 1000)::int8::text AS approved_at,
+  `SELECT d.id, d.publisher_id, d.title, d.field, d.region,
+     to_char(d.response_deadline, 'YYYY-MM-DD') AS response_deadline, d.service_mode, d.client_id, d.state, d.number,
      (extract(epoch from d.first_published_at) * 1000)::int8::text AS first_published_at,
      (extract(epoch from d.intake_closed_at) * 1000)::int8::text AS intake_closed_at,
-     (extract(epoch from d.first_adopted_at) * 1000)::int8::text AS first_adopted_at,
      (extract(epoch from d.selection_ended_at) * 1000)::int8::text AS selection_ended_at,
-     d.outcome, d.service_fee::text AS service_fee,
-     (extract(epoch from d.closed_at) * 1000)::int8::text AS closed_at,
-     d.response_count, d.adopted_count, d.version,
-     (extract(epoch from d.created_at) * 1000)::int8::text AS created_at,
-     (extract(epoch from d.updated_at) * 1000)::int8::text AS updated_at
+     d.response_count, d.adopted_count,
+     (extract(epoch from d.created_at) * 1000)::int8::text AS created_at
    FROM "${schema}".demand d
    WHERE d.state IN ('published', 'solved') AND d.field = $1 AND d.first_published_at IS NOT NULL
    ORDER BY d.first_published_at DESC, d.id DESC LIMIT $2`

@@ -127,14 +127,22 @@ describe(`adapter-pg on ${T.backend}`, () => {
         Effect.gen(function* () {
           yield* seed(schema)
           const db = makeDb(yield* SqlClient.SqlClient, schema)
-          const hall = Demands.listStatement(db, { scope: { _tag: "public" }, sort: "published", limit: 21 })!
-          const byDeadline = Demands.listStatement(db, {
-            scope: { _tag: "public" },
-            sort: "deadline",
-            field: "领域7",
-            after: ["2026-06-10", "d0000000"],
-            limit: 21
-          })!
+          const hall = Demands.listStatement(
+            db,
+            { scope: { _tag: "public" }, sort: "published", limit: 21 },
+            Demands.briefColumns
+          )!
+          const byDeadline = Demands.listStatement(
+            db,
+            {
+              scope: { _tag: "public" },
+              sort: "deadline",
+              field: "领域7",
+              after: ["2026-06-10", "d0000000"],
+              limit: 21
+            },
+            Demands.briefColumns
+          )!
           const toMe = Responses.listStatement(db, {
             scope: { _tag: "publisher", memberId: "m7" as Ids.MemberId },
             limit: 21

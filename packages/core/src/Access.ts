@@ -13,7 +13,7 @@ import type { Response } from "./Response.js"
  * @since 0.1.0
  * @category predicates
  */
-export const managesDemand = (actor: Actor | null, demand: Demand): boolean =>
+export const managesDemand = (actor: Actor | null, demand: Pick<Demand, "publisherId">): boolean =>
   actor?.member != null && actor.member.id === demand.publisherId
 
 /**

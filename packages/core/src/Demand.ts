@@ -112,6 +112,66 @@ export const Demand = Schema.Struct({
 export type Demand = typeof Demand.Type
 
 /**
+ * The fields of a demand that its list rows read (§9): what they show, what its
+ * phase, end of selection, actions (R23, R24, R31, R33) and sort keys are computed
+ * from. `DemandRepository.listBriefs` answers these, so that a list page does not
+ * read (nor an adapter select) the long texts of 21 forms to show 12 fields.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DemandBrief
+  extends Pick<
+    Demand,
+    | "id"
+    | "publisherId"
+    | "state"
+    | "number"
+    | "firstPublishedAt"
+    | "intakeClosedAt"
+    | "selectionEndedAt"
+    | "responseCount"
+    | "adoptedCount"
+    | "createdAt"
+  > {
+  readonly form: Pick<
+    DemandForm,
+    "title" | "field" | "region" | "responseDeadline" | "serviceMode" | "clientId"
+  >
+}
+
+/**
+ * The brief of a demand: its list fields, the form's optional `region` and
+ * `clientId` present only when the form has them.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const briefOf = (d: DemandBrief): DemandBrief => {
+  const form: { -readonly [K in keyof DemandBrief["form"]]: DemandBrief["form"][K] } = {
+    title: d.form.title,
+    field: d.form.field,
+    responseDeadline: d.form.responseDeadline,
+    serviceMode: d.form.serviceMode
+  }
+  if (d.form.region !== undefined) form.region = d.form.region
+  if (d.form.clientId !== undefined) form.clientId = d.form.clientId
+  return {
+    id: d.id,
+    publisherId: d.publisherId,
+    form,
+    state: d.state,
+    number: d.number,
+    firstPublishedAt: d.firstPublishedAt,
+    intakeClosedAt: d.intakeClosedAt,
+    selectionEndedAt: d.selectionEndedAt,
+    responseCount: d.responseCount,
+    adoptedCount: d.adoptedCount,
+    createdAt: d.createdAt
+  }
+}
+
+/**
  * R10: a new draft of `publisherId`'s, written by `createdBy` at `at`: no number, the
  * first round, nothing submitted, published or decided yet, version 1.
  *

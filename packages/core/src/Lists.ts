@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
-import { type Demand, DemandState } from "./Demand.js"
+import { type DemandBrief, DemandState } from "./Demand.js"
 import { denied, notFound } from "./Errors.js"
 import { DemandId, MemberId, ResponseId, ThreadId } from "./Ids.js"
 import { makeRunner, type ReadCtx } from "./internal/command.js"
@@ -148,7 +148,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
 
     const demandItem =
       (ctx: ReadCtx) =>
-      (d: Demand): DemandListItem => ({
+      (d: DemandBrief): DemandListItem => ({
         id: d.id,
         number: d.number,
         title: d.form.title,
@@ -171,7 +171,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
       pageOf(
         request,
         2,
-        (range) => demands.repo.list({ ...q, ...range }),
+        (range) => demands.repo.listBriefs({ ...q, ...range }),
         (d) => SortKeys.demand(d, q.sort),
         (rows) => Effect.succeed(rows.map(demandItem(ctx)))
       )

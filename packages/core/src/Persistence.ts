@@ -38,7 +38,7 @@ import type { AuditEvent } from "./Audit.js"
 import type { Commission, CommissionState } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
 import type { LocalDate } from "./Deadline.js"
-import type { Demand, DemandState } from "./Demand.js"
+import type { Demand, DemandBrief, DemandState } from "./Demand.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
 import type { FileStore } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
@@ -227,6 +227,8 @@ export class DemandRepository extends Context.Tag("@zhongbao/core/DemandReposito
     readonly findByIdForUpdate: (id: DemandId) => Fx<Option.Option<Demand>>
     readonly findByIds: (ids: ReadonlyArray<DemandId>) => Fx<ReadonlyArray<Demand>>
     readonly list: (query: DemandQuery) => Fx<ReadonlyArray<Demand>>
+    /** The rows of `list` for the same query, in its order, each as `Demand.briefOf` makes it (§9's list pages). */
+    readonly listBriefs: (query: DemandQuery) => Fx<ReadonlyArray<DemandBrief>>
   }
 >() {}
 

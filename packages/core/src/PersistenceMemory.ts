@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import type { AuditEvent } from "./Audit.js"
 import { type Commission, isOpen } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
-import { type Demand, searchText } from "./Demand.js"
+import { briefOf, type Demand, searchText } from "./Demand.js"
 import { StaleWrite, UniqueViolation } from "./Errors.js"
 import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
@@ -236,6 +236,18 @@ const makeStore = () => {
   const numberTaken = (d: Demand) =>
     d.number !== null && demandNumbers.get(d.number) !== undefined && demandNumbers.get(d.number) !== d.id
 
+  const listDemands = (q: DemandQuery) =>
+    db.read(() =>
+      page(
+        demands.rows.values(),
+        (d) => matches(d, q),
+        (d) => SortKeys.demand(d, q.sort),
+        SortKeys.demandDescending(q.sort),
+        q.after,
+        q.limit
+      )
+    )
+
   const demandRepo = DemandRepository.of({
     insert: (d) =>
       demands.get(d.id)
@@ -252,17 +264,8 @@ const makeStore = () => {
     findById: (id) => get(demands, id),
     findByIdForUpdate: (id) => get(demands, id),
     findByIds: (ids) => db.read(() => ids.flatMap((id) => demands.get(id) ?? [])),
-    list: (q) =>
-      db.read(() =>
-        page(
-          demands.rows.values(),
-          (d) => matches(d, q),
-          (d) => SortKeys.demand(d, q.sort),
-          SortKeys.demandDescending(q.sort),
-          q.after,
-          q.limit
-        )
-      )
+    list: listDemands,
+    listBriefs: (q) => Effect.map(listDemands(q), (rows) => rows.map(briefOf))
   })
 
   const activeKey = (r: Response) => `${r.demandId}/${r.round}/${r.responderId}`

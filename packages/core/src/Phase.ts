@@ -7,7 +7,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import { endOfDate, selectionEndsAt } from "./Deadline.js"
-import type { Demand } from "./Demand.js"
+import type { Demand, DemandBrief } from "./Demand.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import { type ResolvedSettings, serviceMode } from "./Settings.js"
 
@@ -30,7 +30,7 @@ export type Phase = "not_published" | "no_responses" | "taking_responses" | "sel
  * @since 0.1.0
  * @category predicates
  */
-export const acceptsResponses = (demand: Demand, settings: ResolvedSettings): boolean =>
+export const acceptsResponses = (demand: DemandBrief, settings: ResolvedSettings): boolean =>
   serviceMode(settings, demand.form.serviceMode)?.acceptsResponses ?? false
 
 /**
@@ -39,7 +39,7 @@ export const acceptsResponses = (demand: Demand, settings: ResolvedSettings): bo
  * @since 0.1.0
  * @category phase
  */
-export const phaseOf = (demand: Demand, now: DateTime.DateTime, settings: ResolvedSettings): Phase => {
+export const phaseOf = (demand: DemandBrief, now: DateTime.DateTime, settings: ResolvedSettings): Phase => {
   if (demand.state === "solved") return "selection_over"
   if (demand.state !== "published") return "not_published"
   if (!acceptsResponses(demand, settings)) return "no_responses"
@@ -59,7 +59,11 @@ export const phaseOf = (demand: Demand, now: DateTime.DateTime, settings: Resolv
  * @since 0.1.0
  * @category phase
  */
-export const selectionOver = (demand: Demand, now: DateTime.DateTime, settings: ResolvedSettings): boolean =>
+export const selectionOver = (
+  demand: DemandBrief,
+  now: DateTime.DateTime,
+  settings: ResolvedSettings
+): boolean =>
   demand.selectionEndedAt !== null ||
   demand.state === "solved" ||
   (settings.singleAdoption && demand.adoptedCount > 0) ||
@@ -72,7 +76,7 @@ export const selectionOver = (demand: Demand, now: DateTime.DateTime, settings: 
  * @since 0.1.0
  * @category phase
  */
-export const selectionEndsAtOf = (demand: Demand, settings: ResolvedSettings): DateTime.Utc | null =>
+export const selectionEndsAtOf = (demand: DemandBrief, settings: ResolvedSettings): DateTime.Utc | null =>
   demand.state === "published" && acceptsResponses(demand, settings) && demand.selectionEndedAt === null
     ? selectionEndsAt(demand.form.responseDeadline, settings)
     : demand.selectionEndedAt

@@ -9,7 +9,7 @@ import * as DateTime from "effect/DateTime"
 import type { AuditEvent } from "./Audit.js"
 import type { Commission } from "./Commission.js"
 import type { Thread } from "./Consultation.js"
-import type { Demand } from "./Demand.js"
+import type { DemandBrief } from "./Demand.js"
 import type { Member } from "./Member.js"
 import type { OutboxMessage } from "./Notification.js"
 import type { Position } from "./Pagination.js"
@@ -19,7 +19,7 @@ import type { Response } from "./Response.js"
 const ms = (t: DateTime.Utc | null) => (t === null ? null : DateTime.toEpochMillis(t))
 
 /** @since 0.1.0 @category keys */
-export const demand = (d: Demand, sort: DemandSort): Position =>
+export const demand = (d: DemandBrief, sort: DemandSort): Position =>
   sort === "created"
     ? [ms(d.createdAt), d.id]
     : sort === "published"

@@ -8,7 +8,7 @@ import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import { managesDemand } from "./Access.js"
 import { endOfDate } from "./Deadline.js"
-import { Demand } from "./Demand.js"
+import { Demand, type DemandBrief } from "./Demand.js"
 import type { Actor } from "./Member.js"
 import { phaseOf, selectionEndsAtOf } from "./Phase.js"
 import type { ResolvedSettings } from "./Settings.js"
@@ -61,7 +61,7 @@ export type DemandView = typeof DemandView.Type
  * @category views
  */
 export const actionsOf = (
-  demand: Demand,
+  demand: DemandBrief,
   actor: Actor | null,
   now: DateTime.DateTime,
   settings: ResolvedSettings

@@ -1,4 +1,4 @@
-import { it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import {
   type Audit,
   type Commission,
@@ -75,8 +75,11 @@ const insertDemands = (p: Rows.Parties) =>
           approvedAt: live ? published : null,
           firstPublishedAt: live ? published : null,
           intakeClosedAt: live && i % 2 === 0 ? minutesAfter(200 + i) : null,
+          selectionEndedAt: live && i % 3 === 1 ? minutesAfter(250 + i) : null,
           outcome: state === "solved" ? "solved" : null,
           closedAt: state === "solved" ? minutesAfter(300) : null,
+          responseCount: live ? i % 4 : 0,
+          adoptedCount: live ? i % 2 : 0,
           createdAt: minutesAfter(Math.floor(i / 3)),
           updatedAt: minutesAfter(Math.floor(i / 3))
         }
@@ -116,18 +119,37 @@ const matches = (d: Demand.Demand, q: Filters): boolean => {
   )
 }
 
+/**
+ * `list` pages through exactly the matching rows in order, and so does `listBriefs`,
+ * each brief equal to `Demand.briefOf` the row as written (§9).
+ */
 const expectDemands = (label: string, rows: ReadonlyArray<Demand.Demand>, q: Filters, limit = 10) =>
-  Effect.flatMap(Persistence.DemandRepository, (repo) =>
-    expectPages(
-      `${label} ${JSON.stringify(q)}`,
+  Effect.gen(function* () {
+    const repo = yield* Persistence.DemandRepository
+    const expected = rows.filter((d) => matches(d, q))
+    const name = `${label} ${JSON.stringify(q)}`
+    yield* expectPages(
+      name,
       (range) => repo.list({ ...q, ...range }),
       (d) => SortKeys.demand(d, q.sort),
       SortKeys.demandDescending(q.sort),
-      rows.filter((d) => matches(d, q)),
+      expected,
       (d) => d.id,
       limit
     )
-  )
+    const briefs = yield* expectPages(
+      `listBriefs ${name}`,
+      (range) => repo.listBriefs({ ...q, ...range }),
+      (d) => SortKeys.demand(d, q.sort),
+      SortKeys.demandDescending(q.sort),
+      expected.map(Demand.briefOf),
+      (d) => d.id,
+      limit
+    )
+    const written = new Map(expected.map((d) => [d.id, Demand.briefOf(d)]))
+    for (const brief of briefs)
+      assert.deepStrictEqual(brief, written.get(brief.id), `listBriefs ${name}: the brief of ${brief.id}`)
+  })
 
 const insertResponders = (n: number) =>
   Effect.gen(function* () {
@@ -158,7 +180,7 @@ const insertResponders = (n: number) =>
 /** @internal Lists page through without gap or duplicate, in their documented order, and filter exactly. */
 export const pagination = (h: Harness): void => {
   it.effect(
-    "demands: 57 demands with tied sort keys page through every sort and scope, 10 at a time, in order, without gap or duplicate",
+    "§9 demands: 57 demands with tied sort keys page through every sort and scope, 10 at a time, in order, without gap or duplicate, as rows and as briefs",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -185,7 +207,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes) return exactly the matching rows",
+    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes) return exactly the matching rows and briefs",
     () =>
       h.run(
         Effect.gen(function* () {
