@@ -135,7 +135,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
     const sweepOnce = (limit = 100): Effect.Effect<number, InfrastructureError> =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
-        const due = yield* demands.list({
+        const due = yield* demands.listBriefs({
           scope: { _tag: "all" },
           sort: "deadline",
           states: ["published"],
