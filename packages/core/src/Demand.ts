@@ -112,10 +112,10 @@ export const Demand = Schema.Struct({
 export type Demand = typeof Demand.Type
 
 /**
- * The fields of a demand that its list rows read (§9): what they show, what its
- * phase, end of selection, actions (R23, R24, R31, R33) and sort keys are computed
- * from. `DemandRepository.listBriefs` answers these, so that a list page does not
- * read (nor an adapter select) the long texts of 21 forms to show 12 fields.
+ * The fields of a demand that its list rows read (§9): what they show, and what
+ * its phase and end of selection (R23, R24, R31, R33), its actions and its sort
+ * keys are computed from. `DemandRepository.listBriefs` answers these, so that a
+ * list page does not read the forms' long texts.
  *
  * @since 0.1.0
  * @category models

@@ -84,7 +84,8 @@ const selectList = (a: string): string =>
 /**
  * @internal
  * The select list of a demand's brief (`Demand.DemandBrief`, what list pages read),
- * for the alias `d`: 16 of the 37 columns, none of the form's long texts.
+ * for the alias `d`: 16 of the 37 columns of {@link demandColumns}, none of the
+ * form's long texts.
  */
 export const briefColumns: string = [
   "d.id",
@@ -109,12 +110,12 @@ export const briefColumns: string = [
 export const toBrief = (r: Row): Demand.DemandBrief => {
   const form: Types.Mutable<Demand.DemandBrief["form"]> = {
     title: read.str(r, "title"),
-    field: read.str(r, "field")
-  } as Types.Mutable<Demand.DemandBrief["form"]>
+    field: read.str(r, "field"),
+    responseDeadline: read.str(r, "response_deadline") as Deadline.LocalDate,
+    serviceMode: read.str(r, "service_mode")
+  }
   const region = read.strOrNull(r, "region")
   if (region !== null) form.region = region
-  form.responseDeadline = read.str(r, "response_deadline") as Deadline.LocalDate
-  form.serviceMode = read.str(r, "service_mode")
   const client = read.strOrNull(r, "client_id")
   if (client !== null) form.clientId = client as Ids.MemberId
   return {
@@ -415,6 +416,7 @@ export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepos
   const lifeValues = valuesOf(lifeColumns)
   const readForms = formsReadBy(db)
 
+  /** A list read: {@link listStatement} with a select list, each row mapped by `row`. */
   const listOf =
     <A>(operation: string, select: string, row: (r: Row) => A) =>
     (q: Persistence.DemandQuery): Effect.Effect<ReadonlyArray<A>, Errors.InfrastructureError> => {

@@ -78,8 +78,9 @@ const insertDemands = (p: Rows.Parties) =>
           selectionEndedAt: live && i % 3 === 1 ? minutesAfter(250 + i) : null,
           outcome: state === "solved" ? "solved" : null,
           closedAt: state === "solved" ? minutesAfter(300) : null,
+          firstAdoptedAt: live && i % 4 === 2 ? minutesAfter(200 + i) : null,
           responseCount: live ? i % 4 : 0,
-          adoptedCount: live ? i % 2 : 0,
+          adoptedCount: live && i % 4 === 2 ? 1 : 0,
           createdAt: minutesAfter(Math.floor(i / 3)),
           updatedAt: minutesAfter(Math.floor(i / 3))
         }
@@ -115,7 +116,8 @@ const matches = (d: Demand.Demand, q: Filters): boolean => {
     (q.deadlineFrom === undefined || d.form.responseDeadline >= q.deadlineFrom) &&
     (q.deadlineTo === undefined || d.form.responseDeadline <= q.deadlineTo) &&
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
-    (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode))
+    (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
+    (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen)
   )
 }
 
@@ -207,7 +209,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes) return exactly the matching rows and briefs",
+    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes, selection open) return exactly the matching rows and briefs",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -237,6 +239,16 @@ export const pagination = (h: Harness): void => {
             { scope: pub, sort: "deadline", intakeOpen: false },
             { scope: all, sort: "created", intakeOpen: true },
             { scope: all, sort: "created", serviceModes: ["institution_service"] },
+            { scope: all, sort: "created", selectionOpen: true },
+            { scope: pub, sort: "published", selectionOpen: false },
+            {
+              scope: all,
+              sort: "deadline",
+              states: ["published"],
+              selectionOpen: true,
+              deadlineTo: Rows.date(32),
+              serviceModes: ["cooperative"]
+            },
             {
               scope: { _tag: "member", memberId: p.enterprise.id, role: "any" },
               sort: "deadline",
