@@ -139,18 +139,19 @@ const expectDemands = (label: string, rows: ReadonlyArray<Demand.Demand>, q: Fil
       (d) => d.id,
       limit
     )
+    const written = expected.map(Demand.briefOf)
     const briefs = yield* expectPages(
       `listBriefs ${name}`,
       (range) => repo.listBriefs({ ...q, ...range }),
       (d) => SortKeys.demand(d, q.sort),
       SortKeys.demandDescending(q.sort),
-      expected.map(Demand.briefOf),
+      written,
       (d) => d.id,
       limit
     )
-    const written = new Map(expected.map((d) => [d.id, Demand.briefOf(d)]))
+    const byId = new Map(written.map((b) => [b.id, b]))
     for (const brief of briefs)
-      assert.deepStrictEqual(brief, written.get(brief.id), `listBriefs ${name}: the brief of ${brief.id}`)
+      assert.deepStrictEqual(brief, byId.get(brief.id), `listBriefs ${name}: the brief of ${brief.id}`)
   })
 
 const insertResponders = (n: number) =>
