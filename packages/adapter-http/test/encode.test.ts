@@ -4,10 +4,10 @@
  * the endpoint's success schema, the two encodings are the same JSON; and it takes
  * the same decisions the builder does about which endpoints are JSON.
  */
-import { HttpApiSchema } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Arbitrary, DateTime, FastCheck as fc, ParseResult, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { compile, responder } from "../src/internal/encode.js"
+import { compile, isoOf, responder } from "../src/internal/encode.js"
 import { endpoints } from "./harness.js"
 
 const RUNS = 40
@@ -99,5 +99,41 @@ describe("responses: the compiled encoder", () => {
     expect(encoded).toEqual({ at: "1970-01-01T00:00:00.000Z", code: "AB", when: null, tags: [{ name: "x" }] })
     expect("note" in (encoded as object)).toBe(false)
     expect(compile(Item.ast)({ ...value, code: "lower" })).toMatchObject({ code: "lower" })
+  })
+
+  it("writes an instant as DateTime.formatIso does, in every year Date knows and at the edges of days, months and years", () => {
+    const instant = fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.getTime()),
+      fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 }),
+      fc
+        .record({
+          year: fc.integer({ min: 0, max: 9999 }),
+          month: fc.integer({ min: 0, max: 11 }),
+          end: fc.boolean()
+        })
+        .map(({ year, month, end }) => {
+          const start = new Date(0)
+          start.setUTCFullYear(year, month + (end ? 1 : 0), 1)
+          return start.getTime() - (end ? 1 : 0)
+        })
+    )
+    fc.assert(
+      fc.property(instant, (ms) => {
+        expect(isoOf(ms)).toBe(DateTime.formatIso(DateTime.unsafeMake(ms)))
+      }),
+      { numRuns: 20_000 }
+    )
+  })
+
+  it("answers JSON with its length in bytes, as the builder does", async () => {
+    const endpoint = HttpApiEndpoint.get("demand", "/demand").addSuccess(
+      Schema.Struct({ title: Schema.String, at: Schema.DateTimeUtc })
+    )
+    const value = { title: "石墨烯散热膜", at: DateTime.unsafeMake(0) }
+    const response = responder(endpoint)!(value)
+    const text = await HttpServerResponse.toWeb(response).text()
+    expect(JSON.parse(text)).toEqual({ title: "石墨烯散热膜", at: "1970-01-01T00:00:00.000Z" })
+    expect(response.headers["content-length"]).toBe(String(new TextEncoder().encode(text).length))
+    expect(response.headers["content-type"]).toBe("application/json")
   })
 })
