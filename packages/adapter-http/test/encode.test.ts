@@ -125,7 +125,7 @@ describe("responses: the compiled encoder", () => {
     )
   })
 
-  it("answers JSON with its length in bytes, as the builder does", async () => {
+  it("answers JSON with its length in bytes", async () => {
     const endpoint = HttpApiEndpoint.get("demand", "/demand").addSuccess(
       Schema.Struct({ title: Schema.String, at: Schema.DateTimeUtc })
     )
