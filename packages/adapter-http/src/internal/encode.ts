@@ -158,6 +158,7 @@ const DAY = 86_400_000
 const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`)
 
 /**
+ * @internal
  * `DateTime.formatIso` of an instant, which is `Date.prototype.toISOString`, written in
  * JavaScript for the years 0000–9999 (other years are left to `toISOString`, whose
  * six-digit form this does not write). V8 answers `toISOString` in its C++ runtime:
