@@ -118,6 +118,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "selection.already_over": "选标已经结束",
   "feedback.response_unknown": "该应答不是本轮待决定的应答",
   "feedback.not_applicable": "已采纳或已撤回的应答不能填写未采纳原因",
+  "feedback.earlier_round": "之前轮次的应答只读，不能填写未采纳原因",
   // service log and outcome
   "log.not_published": "只能为已发布的需求记录服务日志",
   "outcome.not_published": "需求未处于发布状态",

@@ -217,7 +217,10 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
           })
       ),
 
-      /** R61: the managing side gives a response it did not adopt a structured reason. */
+      /**
+       * R61: the managing side gives a response it did not adopt a structured reason;
+       * a response of an earlier round is read-only (R33).
+       */
       giveFeedback: command(
         {
           name: "giveFeedback",
@@ -229,6 +232,13 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
         (ctx, input, found) =>
           Effect.gen(function* () {
             const { response, demand } = yield* managedResponse(ctx, found)
+            if (response.round !== demand.round) {
+              return yield* invalidState(
+                "R33",
+                "feedback.earlier_round",
+                "responses of an earlier round are read-only"
+              )
+            }
             if (response.status === "adopted" || response.status === "withdrawn") {
               return yield* invalidState(
                 "R61",

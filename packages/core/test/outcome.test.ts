@@ -396,6 +396,20 @@ describe("Outcome", () => {
             "InvalidState",
             "R21"
           )
+          const before = yield* lists.response(world.enterprise.account, { responseId: oldExpert.id })
+          yield* expectError(
+            selection.giveFeedback(world.enterprise.account, {
+              responseId: oldExpert.id,
+              feedback: { reason: "other", text: "重启后补充" }
+            }),
+            "InvalidState",
+            "R33"
+          )
+          assert.deepStrictEqual(
+            yield* lists.response(world.enterprise.account, { responseId: oldExpert.id }),
+            before,
+            "an earlier round's response changed"
+          )
           const responses = yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })
           for (const item of responses.items) {
             assert.strictEqual(item.round, 1)
