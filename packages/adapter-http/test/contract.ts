@@ -544,6 +544,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             [claimed!.message.id]
           )
           assert.match(dead.items[0]!.message.recipientPhone, /^\d{3}\*{4}\d{4}$/)
+          assert.notInclude(JSON.stringify(dead.items), claimed!.message.recipientPhone.replace(/^\+86/, ""))
           const requeued = yield* state.operator.notifications.requeue({
             path: { messageId: claimed!.message.id },
             headers: {}

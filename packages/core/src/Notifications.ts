@@ -42,7 +42,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
     const { command, query } = yield* makeRunner
     const outbox = yield* Outbox
     return {
-      /** R64: dead letters, oldest first, phones masked. */
+      /** R64: dead letters, oldest first, phones masked (also where a de-duplication key carries one). */
       deadLetters: query({ input: PageRequest, rule: "R64" }, (ctx, input) =>
         Effect.gen(function* () {
           if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
@@ -53,10 +53,18 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
             (t) => SortKeys.outbox(t.message),
             (rows) =>
               Effect.succeed(
-                rows.map((t) => ({
-                  ...t,
-                  message: { ...t.message, recipientPhone: maskPhone(t.message.recipientPhone) }
-                }))
+                rows.map((t) => {
+                  const phone = t.message.recipientPhone
+                  const masked = maskPhone(phone)
+                  return {
+                    ...t,
+                    message: {
+                      ...t.message,
+                      recipientPhone: masked,
+                      dedupeKey: t.message.dedupeKey.split(phone).join(masked)
+                    }
+                  }
+                })
               )
           )
         })

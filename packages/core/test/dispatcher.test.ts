@@ -163,7 +163,7 @@ describe("Dispatcher", () => {
   )
 
   it.effect(
-    "R64: a permanent failure is dead-lettered at once; an operator lists it masked and re-queues it",
+    "R64: a permanent failure is dead-lettered at once; an operator lists it masked (its de-duplication key too) and re-queues it",
     () => {
       const phone = "+8613812345678"
       const { memory, layer } = setup({ permanentPhones: [phone] })
@@ -179,6 +179,12 @@ describe("Dispatcher", () => {
         const page = yield* notifications.deadLetters(world.operator, {})
         assert.strictEqual(page.items.length, 1)
         assert.strictEqual(page.items[0]!.message.recipientPhone, "138****5678")
+        assert.notInclude(
+          JSON.stringify(page.items),
+          "13812345678",
+          "the full number is in the dead-letter list"
+        )
+        assert.strictEqual(page.items[0]!.message.dedupeKey, m.dedupeKey.replace(phone, "138****5678"))
         yield* expectError(notifications.deadLetters(world.enterprise.account, {}), "Denied", "R64")
         yield* expectError(
           notifications.requeue(world.enterprise.account, { messageId: m.id }),
