@@ -139,6 +139,15 @@ const CommissionPath = Schema.Struct({ commissionId: Ids.CommissionId })
 const RoundPath = Schema.Struct({ roundId: Reward.RewardRoundId })
 const ApplicationPath = Schema.Struct({ applicationId: Reward.RewardApplicationId })
 const FilePath = Schema.Struct({ fileId: Ids.FileId })
+/** Where a reader who is not the file's owner found it attached (R4, R2). */
+const FileWhere = Schema.Struct({
+  demandId: Schema.optional(Ids.DemandId).annotations({
+    description: "A demand the file is attached to: its form, or an entry of its service log"
+  }),
+  responseId: Schema.optional(Ids.ResponseId).annotations({
+    description: "A response whose proposal the file is attached to"
+  })
+})
 const MessagePath = Schema.Struct({ messageId: Ids.OutboxMessageId })
 
 const describe = (rule: string, description?: string) =>
@@ -894,19 +903,29 @@ export class FilesGroup extends HttpApiGroup.make("files")
   )
   .add(
     read(
-      HttpApiEndpoint.get("info", "/files/:fileId").setPath(FilePath).addSuccess(FileStore.StoredFile),
-      "A file's description (its owner's accounts and operators)",
-      "R54"
+      HttpApiEndpoint.get("info", "/files/:fileId")
+        .setPath(FilePath)
+        .setUrlParams(FileWhere)
+        .addSuccess(FileStore.StoredFile),
+      "A file's description (its owner's accounts, operators, and readers of what it is attached to)",
+      "R54",
+      {
+        description:
+          "Whoever may read a demand reads its form's attachments with `demandId`; whoever follows it (its managing side and client) its service log's. Whoever sees a response (its responder and the demand's managing side) reads its proposal's attachments with `responseId`."
+      }
     )
   )
   .add(
     read(
-      HttpApiEndpoint.get("content", "/files/:fileId/content").setPath(FilePath).addSuccess(FileContent),
-      "A file's bytes (its owner's accounts and operators)",
+      HttpApiEndpoint.get("content", "/files/:fileId/content")
+        .setPath(FilePath)
+        .setUrlParams(FileWhere)
+        .addSuccess(FileContent),
+      "A file's bytes (its owner's accounts, operators, and readers of what it is attached to)",
       "R54",
       {
         description:
-          "Served as an attachment with its stored content type and `X-Content-Type-Options: nosniff`."
+          "Served as an attachment with its stored content type and `X-Content-Type-Options: nosniff`. Readers who are not the file's owner name where they found it attached, as for the description."
       }
     )
   )

@@ -151,6 +151,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "file.member_required": "文件须由会员账号上传",
   "file.too_large": "文件超过大小限制",
   "file.type_not_allowed": "文件类型不允许：仅支持 PDF、图片（PNG、JPEG、GIF、WebP）和办公文档",
+  "attachment.unknown": "附件须为本单位上传的文件",
   // notifications, statistics, paging, idempotency, concurrency
   "notification.not_dead": "只有投递失败的通知可以重新发送",
   "statistics.period_invalid": "统计期的结束日期不能早于开始日期",

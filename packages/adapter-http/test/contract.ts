@@ -424,11 +424,13 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           assert.strictEqual(stored.name, "技术合同.pdf")
           assert.strictEqual(stored.size, pdf.length)
           state.fileId = stored.id
-          const info = yield* state.institution.files.info({ path: { fileId: stored.id } })
+          const info = yield* state.institution.files.info({ path: { fileId: stored.id }, urlParams: {} })
           assert.strictEqual(info.sha256, stored.sha256)
-          const bytes = yield* state.institution.files.content({ path: { fileId: stored.id } })
+          const bytes = yield* state.institution.files.content({ path: { fileId: stored.id }, urlParams: {} })
           assert.deepStrictEqual(Array.from(bytes), Array.from(pdf))
-          const leak = yield* Expect.failureOf(state.expert.files.info({ path: { fileId: stored.id } }))
+          const leak = yield* Expect.failureOf(
+            state.expert.files.info({ path: { fileId: stored.id }, urlParams: {} })
+          )
           assert.instanceOf(leak, ApiError.NotFound)
           const bad = new FormData()
           bad.append("file", new Blob([new TextEncoder().encode("#!/bin/sh\nrm -rf /\n")]), "x.pdf")
@@ -571,6 +573,41 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           )
           assert.instanceOf(denied, ApiError.Denied)
         })
+      )
+
+      it.effect(
+        "R54, R4: an attachment is the member's own file; attached to a demand, its readers read it naming the demand",
+        () =>
+          Effect.gen(function* () {
+            const mine = new FormData()
+            mine.append("name", "需求说明.pdf")
+            mine.append("file", new Blob([pdf], { type: "application/pdf" }), "demand.pdf")
+            const attached = yield* state.enterprise.files.upload({ payload: mine, headers: {} })
+            const foreign = yield* Expect.failureOf(
+              state.enterprise.demands.draft({
+                payload: yield* form({ attachments: [state.fileId] }),
+                headers: {}
+              })
+            )
+            assert.instanceOf(foreign, ApiError.InvalidInput)
+            assert.strictEqual(foreign.code, "attachment.unknown")
+            assert.strictEqual(foreign.field, "attachments.0")
+            const d = yield* state.enterprise.demands.draft({
+              payload: yield* form({ attachments: [attached.id] }),
+              headers: {}
+            })
+            yield* state.enterprise.demands.submit({ path: { demandId: d.id }, headers: {} })
+            yield* state.operator.review.approve({ path: { demandId: d.id }, headers: {} })
+            const read = yield* state.expert.files.content({
+              path: { fileId: attached.id },
+              urlParams: { demandId: d.id }
+            })
+            assert.deepStrictEqual(Array.from(read), Array.from(pdf))
+            const unnamed = yield* Expect.failureOf(
+              state.expert.files.content({ path: { fileId: attached.id }, urlParams: {} })
+            )
+            assert.instanceOf(unnamed, ApiError.NotFound)
+          })
       )
 
       it.effect("R63: a repeated Idempotency-Key returns the first result; another request is 422", () =>

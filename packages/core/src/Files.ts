@@ -13,17 +13,24 @@
  * returns the first `StoredFile` and stores nothing; the same key with another file
  * is `IdempotencyKeyReused`.
  *
+ * A file is read by its owner's accounts and operators. Attached (to a demand's form,
+ * a response's proposal or a service-log entry, each checked to be the attacher's
+ * own file), it is read too by whoever may read what it is attached to, when the
+ * reader names that: `demandId` or `responseId` in {@link FileRef}.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { denied, invalid, notFound } from "./Errors.js"
+import { canFollowDemand, canReadDemand, canSeeResponse } from "./Access.js"
+import { denied, type InfrastructureError, invalid, notFound } from "./Errors.js"
 import { ContentType, contentTypeOf, FileName, FileStore, Sha256, sha256, StoredFile } from "./FileStore.js"
 import * as Ids from "./Ids.js"
-import { type AccountId, FileId } from "./Ids.js"
+import { type AccountId, DemandId, FileId, ResponseId } from "./Ids.js"
 import { type CommandOptions, inputError, makeRunner } from "./internal/command.js"
 import { type Actor, isOperator } from "./Member.js"
+import { DemandRepository, ResponseRepository, ServiceLogRepository } from "./Persistence.js"
 
 /**
  * Input of {@link Files.upload}: the name the uploader gives and the bytes.
@@ -34,12 +41,22 @@ import { type Actor, isOperator } from "./Member.js"
 export const UploadInput = Schema.Struct({ name: FileName, bytes: Schema.Uint8ArrayFromSelf })
 
 /**
- * Input of {@link Files.download} and {@link Files.info}.
+ * Input of {@link Files.download} and {@link Files.info}: the file, and where the
+ * reader found it attached, if it is not the file's owner.
  *
  * @since 0.1.0
  * @category inputs
  */
-export const FileRef = Schema.Struct({ fileId: FileId })
+export const FileRef = Schema.Struct({
+  fileId: FileId,
+  /**
+   * A demand the file is attached to: to its form (for whoever reads the demand,
+   * R4) or to an entry of its service log (for whoever follows it, R2).
+   */
+  demandId: Schema.optional(DemandId),
+  /** A response whose proposal the file is attached to (for whoever sees it, R4). */
+  responseId: Schema.optional(ResponseId)
+})
 
 /** What the upload command sees, and its R63 fingerprint: the bytes stay out of it. */
 const Described = Schema.Struct({
@@ -48,6 +65,9 @@ const Described = Schema.Struct({
   size: Schema.Int,
   sha256: Sha256
 })
+
+/** How many service-log entries are read at a time looking for an attachment. */
+const logPage = 100
 
 const formatBytes = (n: number) =>
   n >= 1024 * 1024
@@ -66,6 +86,9 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
   effect: Effect.gen(function* () {
     const { command, query, settings } = yield* makeRunner
     const store = yield* FileStore
+    const demands = yield* DemandRepository
+    const responses = yield* ResponseRepository
+    const log = yield* ServiceLogRepository
     const decodeUpload = Schema.decodeUnknown(UploadInput)
 
     const storeCommand = (bytes: Uint8Array) =>
@@ -99,11 +122,70 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
         })
       )
 
-    /** The file if the actor may see it: its owner's accounts and operators (R5). */
-    const visible = <A>(actor: Actor, found: Option.Option<A>, file: (a: A) => StoredFile) =>
-      Option.isSome(found) && (isOperator(actor) || actor.member?.id === file(found.value).ownerMemberId)
-        ? Effect.succeed(found.value)
-        : Effect.fail(notFound("file"))
+    /** Whether a service-log entry of the demand, from `afterSeq` on, has the file. */
+    const loggedWith = (
+      demandId: DemandId,
+      fileId: FileId,
+      afterSeq = 0
+    ): Effect.Effect<boolean, InfrastructureError> =>
+      Effect.flatMap(log.list(demandId, afterSeq, logPage), (entries) =>
+        entries.some((e) => e.attachments.includes(fileId))
+          ? Effect.succeed(true)
+          : entries.length < logPage
+            ? Effect.succeed(false)
+            : loggedWith(demandId, fileId, entries[entries.length - 1]!.seq)
+      )
+
+    /**
+     * Whether the file is attached where `ref` says and the actor may read it there:
+     * a response's proposal (R4), a demand's form (whoever reads the demand) or its
+     * service log (whoever follows it, R2). The file must be its attacher's own
+     * (R54), as attaching checks.
+     */
+    const attachedFor = (
+      actor: Actor,
+      ref: typeof FileRef.Type,
+      file: StoredFile
+    ): Effect.Effect<boolean, InfrastructureError> => {
+      if (ref.responseId !== undefined) {
+        return Effect.map(
+          responses.findById(ref.responseId),
+          (found) =>
+            Option.isSome(found) &&
+            canSeeResponse(actor, found.value) &&
+            found.value.responderId === file.ownerMemberId &&
+            (found.value.proposal.attachments ?? []).includes(file.id)
+        )
+      }
+      if (ref.demandId === undefined) return Effect.succeed(false)
+      return Effect.flatMap(demands.findById(ref.demandId), (found) => {
+        if (Option.isNone(found) || found.value.publisherId !== file.ownerMemberId)
+          return Effect.succeed(false)
+        const demand = found.value
+        if (canReadDemand(actor, demand) && (demand.form.attachments ?? []).includes(file.id)) {
+          return Effect.succeed(true)
+        }
+        return canFollowDemand(actor, demand) ? loggedWith(demand.id, file.id) : Effect.succeed(false)
+      })
+    }
+
+    /**
+     * The file if the actor may read it (R5): its owner's accounts and operators, and
+     * whoever may read what `ref` says it is attached to.
+     */
+    const visible = <A>(
+      actor: Actor,
+      ref: typeof FileRef.Type,
+      found: Option.Option<A>,
+      file: (a: A) => StoredFile
+    ) => {
+      if (Option.isNone(found)) return Effect.fail(notFound("file"))
+      const stored = file(found.value)
+      if (isOperator(actor) || actor.member?.id === stored.ownerMemberId) return Effect.succeed(found.value)
+      return Effect.flatMap(attachedFor(actor, ref, stored), (attached) =>
+        attached ? Effect.succeed(found.value) : Effect.fail(notFound("file"))
+      )
+    }
 
     return {
       /**
@@ -140,14 +222,17 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
           )
         }),
 
-      /** R54, R5: the file and its bytes, for its owner's accounts and operators. */
+      /**
+       * R54, R5: the file and its bytes, for its owner's accounts and operators, and
+       * for whoever reads what it is attached to, named in the input (R4, R2).
+       */
       download: query({ input: FileRef, rule: "R54" }, (ctx, input) =>
-        Effect.flatMap(store.get(input.fileId), (found) => visible(ctx.actor!, found, (f) => f.file))
+        Effect.flatMap(store.get(input.fileId), (found) => visible(ctx.actor!, input, found, (f) => f.file))
       ),
 
       /** R54, R5: the file's description without its bytes, for the same readers. */
       info: query({ input: FileRef, rule: "R54" }, (ctx, input) =>
-        Effect.flatMap(store.head(input.fileId), (found) => visible(ctx.actor!, found, (f) => f))
+        Effect.flatMap(store.head(input.fileId), (found) => visible(ctx.actor!, input, found, (f) => f))
       )
     }
   })

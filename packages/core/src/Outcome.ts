@@ -13,6 +13,7 @@ import { invalid, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
+import { makeAttachmentCheck } from "./internal/attachments.js"
 import { makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { makeRoundEnd } from "./internal/round.js"
@@ -58,6 +59,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
     const log = yield* ServiceLogRepository
     const endRound = yield* makeRoundEnd
     const checkForm = yield* makeFormCheck
+    const checkAttachments = yield* makeAttachmentCheck
 
     return {
       /**
@@ -82,6 +84,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
                 "service-log entries are added to a published demand"
               )
             }
+            yield* checkAttachments("R30", "entry.attachments", demand.publisherId, input.entry.attachments)
             const entry: Entry = {
               id: Ids.make(),
               demandId: demand.id,

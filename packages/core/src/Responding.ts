@@ -12,6 +12,7 @@ import { denied, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId, ResponseId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
+import { makeAttachmentCheck } from "./internal/attachments.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { isOperator } from "./Member.js"
 import { ResponseRepository } from "./Persistence.js"
@@ -45,6 +46,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
   effect: Effect.gen(function* () {
     const { command, settings } = yield* makeRunner
     const demands = yield* makeDemandAccess
+    const checkAttachments = yield* makeAttachmentCheck
     const responses = yield* ResponseRepository
 
     /**
@@ -133,6 +135,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
             if (!isOnOrBeforeDeadline(ctx.now, demand.form.responseDeadline, ctx.settings)) {
               return yield* invalidState("R20", "respond.deadline_passed", "the response deadline has passed")
             }
+            yield* checkAttachments("R54", "proposal.attachments", member.id, input.proposal.attachments)
             const response: Response = {
               id: Ids.make(),
               demandId: demand.id,
@@ -184,6 +187,12 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
         (ctx, input) =>
           Effect.gen(function* () {
             const { response, demand } = yield* changeable(ctx.actor, input.responseId, ctx.now)
+            yield* checkAttachments(
+              "R54",
+              "proposal.attachments",
+              response.responderId,
+              input.proposal.attachments
+            )
             const next: Response = {
               ...response,
               proposal: input.proposal,

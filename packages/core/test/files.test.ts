@@ -6,14 +6,18 @@ import {
   FileStore,
   type Ids,
   Membership,
+  Outcome,
   Persistence,
   PersistenceMemory,
+  Publishing,
+  Responding,
   Settings,
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Layer, Option, Ref } from "effect"
 import { at, type Env, expectError, start, withWorld, failureOf } from "./helpers.js"
+import { activeCommission } from "./support.js"
 
 const ascii = (text: string) => Array.from(text, (c) => c.charCodeAt(0))
 
@@ -277,6 +281,185 @@ describe("Files", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R10, R30, R54: attachments name files the attaching member uploaded; another's or an unknown one is refused and changes nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          const publishing = yield* Publishing.Publishing
+          const responding = yield* Responding.Responding
+          const outcome = yield* Outcome.Outcome
+          const audit = yield* Persistence.AuditRepository
+          const own = yield* files.upload(world.enterprise.account, { name: "需求说明.pdf", bytes: pdf() })
+          const others = yield* files.upload(world.expert.account, { name: "专家简历.pdf", bytes: pdf() })
+          const mine = yield* files.upload(world.institute.account, { name: "方案.pdf", bytes: pdf() })
+          const events = () => Effect.map(audit.list({ limit: 1000 }), (all) => all.length)
+          const before = yield* events()
+
+          yield* expectError(
+            publishing.draft(world.enterprise.account, yield* Fixtures.form({ attachments: [others.id] })),
+            "InvalidInput",
+            "R10",
+            "attachments.0"
+          )
+          yield* expectError(
+            publishing.draft(
+              world.enterprise.account,
+              yield* Fixtures.form({ attachments: [own.id, "no-such-file"] })
+            ),
+            "InvalidInput",
+            "R10",
+            "attachments.1"
+          )
+          assert.strictEqual(yield* events(), before, "a refused draft wrote something")
+
+          const draft = yield* publishing.draft(world.enterprise.account, yield* Fixtures.form())
+          yield* expectError(
+            publishing.edit(world.enterprise.account, {
+              demandId: draft.id,
+              form: yield* Fixtures.form({ attachments: [mine.id] })
+            }),
+            "InvalidInput",
+            "R10",
+            "form.attachments.0"
+          )
+          const demand = yield* Fixtures.publish(world, world.enterprise.account, { attachments: [own.id] })
+          assert.deepStrictEqual(demand.form.attachments, [own.id])
+
+          const proposal = (attachments: ReadonlyArray<string>) => ({
+            title: "应答方案",
+            content: "采用化学气相沉积法提高良率",
+            attachments
+          })
+          const afterPublish = yield* events()
+          yield* expectError(
+            responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal: proposal([own.id])
+            }),
+            "InvalidInput",
+            "R54",
+            "proposal.attachments.0"
+          )
+          assert.strictEqual(yield* events(), afterPublish, "a refused response wrote something")
+          const response = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal([mine.id])
+          })
+          yield* expectError(
+            responding.revise(world.institute.account, {
+              responseId: response.id,
+              proposal: proposal([mine.id, others.id])
+            }),
+            "InvalidInput",
+            "R54",
+            "proposal.attachments.1"
+          )
+
+          const afterRespond = yield* events()
+          yield* expectError(
+            outcome.appendLog(world.enterprise.account, {
+              demandId: demand.id,
+              entry: { date: "2026-05-04", text: "组织对接会", attachments: [mine.id] }
+            }),
+            "InvalidInput",
+            "R30",
+            "entry.attachments.0"
+          )
+          assert.strictEqual(yield* events(), afterRespond, "a refused log entry wrote something")
+        })
+      )
+  )
+
+  it.effect(
+    "R4, R2, R54: an attached file is read by whoever may read what it is attached to, when the reader names it; by no one else",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          const responding = yield* Responding.Responding
+          const outcome = yield* Outcome.Outcome
+          yield* activeCommission(world)
+          const formFile = yield* files.upload(world.institution.account, {
+            name: "需求说明.pdf",
+            bytes: pdf()
+          })
+          const logFile = yield* files.upload(world.institution.account, {
+            name: "对接纪要.pdf",
+            bytes: pdf()
+          })
+          const proposalFile = yield* files.upload(world.institute.account, {
+            name: "方案.pdf",
+            bytes: pdf()
+          })
+          const demand = yield* Fixtures.publish(world, world.institution.account, {
+            ...Fixtures.onBehalf(world, world.enterprise.member.id),
+            attachments: [formFile.id]
+          })
+          const other = yield* Fixtures.publish(world, world.enterprise2.account)
+          const response = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: {
+              title: "应答方案",
+              content: "采用化学气相沉积法提高良率",
+              attachments: [proposalFile.id]
+            }
+          })
+          yield* outcome.appendLog(world.institution.account, {
+            demandId: demand.id,
+            entry: { date: "2026-05-04", text: "组织对接会", attachments: [logFile.id] }
+          })
+          const reads = (reader: Ids.AccountId, ref: Parameters<typeof files.download>[1]) =>
+            Effect.map(files.download(reader, ref), ({ file }) => file.id)
+          const refused = (reader: Ids.AccountId, ref: Parameters<typeof files.download>[1]) =>
+            Effect.all([
+              expectError(files.download(reader, ref), "NotFound", "R5"),
+              expectError(files.info(reader, ref), "NotFound", "R5")
+            ])
+
+          // The demand's form: whoever reads the demand, naming it.
+          assert.strictEqual(
+            yield* reads(world.expert.account, { fileId: formFile.id, demandId: demand.id }),
+            formFile.id
+          )
+          assert.strictEqual(
+            (yield* files.info(world.expert.account, { fileId: formFile.id, demandId: demand.id })).id,
+            formFile.id
+          )
+          yield* refused(world.expert.account, { fileId: formFile.id })
+          yield* refused(world.expert.account, { fileId: formFile.id, demandId: other.id })
+          yield* refused(world.expert.account, { fileId: formFile.id, responseId: response.id })
+
+          // The response's proposal: its responder's side and the demand's managing side (R4).
+          assert.strictEqual(
+            yield* reads(world.institution.account, { fileId: proposalFile.id, responseId: response.id }),
+            proposalFile.id
+          )
+          yield* refused(world.expert.account, { fileId: proposalFile.id, responseId: response.id })
+          yield* refused(world.enterprise.account, { fileId: proposalFile.id, responseId: response.id })
+          yield* refused(world.institution.account, { fileId: proposalFile.id, demandId: demand.id })
+          // A file of someone else's, stored as attached (written past the check), stays unreadable.
+          const responses = yield* Persistence.ResponseRepository
+          const foreign = yield* files.upload(world.expert.account, { name: "专家简历.pdf", bytes: pdf() })
+          yield* responses.update({
+            ...response,
+            proposal: { ...response.proposal, attachments: [proposalFile.id, foreign.id] },
+            version: response.version + 1
+          })
+          yield* refused(world.institution.account, { fileId: foreign.id, responseId: response.id })
+
+          // The service log: whoever follows the demand, its client included (R2); not a responder.
+          assert.strictEqual(
+            yield* reads(world.enterprise.account, { fileId: logFile.id, demandId: demand.id }),
+            logFile.id
+          )
+          yield* refused(world.institute.account, { fileId: logFile.id, demandId: demand.id })
+          yield* refused(world.expert.account, { fileId: logFile.id, demandId: demand.id })
+        })
+      )
   )
 
   it.effect("R54: an operator account, belonging to no member, uploads no file", () =>

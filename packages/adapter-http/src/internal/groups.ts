@@ -450,11 +450,13 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
           return yield* core(files.upload(a, upload, optionsOf(headers)))
         })
       )
-      .handle("info", ({ path }) => Effect.flatMap(account, (a) => coreRead(files.info(a, path))))
-      .handle("content", ({ path }) =>
+      .handle("info", ({ path, urlParams }) =>
+        Effect.flatMap(account, (a) => coreRead(files.info(a, { ...urlParams, ...path })))
+      )
+      .handle("content", ({ path, urlParams }) =>
         Effect.gen(function* () {
           const a = yield* account
-          const { file, bytes } = yield* coreRead(files.download(a, path))
+          const { file, bytes } = yield* coreRead(files.download(a, { ...urlParams, ...path }))
           return HttpServerResponse.uint8Array(bytes, {
             contentType: file.contentType,
             headers: {

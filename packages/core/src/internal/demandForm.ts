@@ -6,17 +6,20 @@ import type { DemandForm } from "../Demand.js"
 import { denied, invalid } from "../Errors.js"
 import { type Member, isRegisteredInstitution } from "../Member.js"
 import { serviceMode } from "../Settings.js"
+import { makeAttachmentCheck } from "./attachments.js"
 import type { Ctx } from "./command.js"
 
 /**
  * @internal
  * The checks of a demand form that depend on the platform and the publisher: R10
  * taxonomy, R14 service mode, R1 technology manager and client, R41 active
- * commission, and (when `checkDeadline`) R13.
+ * commission, (when `checkDeadline`) R13, and the attachments (R10, R54: files the
+ * publisher uploaded).
  */
 export const makeFormCheck = Effect.gen(function* () {
   const managers = yield* TechnologyManagerRepository
   const commissions = yield* CommissionRepository
+  const checkAttachments = yield* makeAttachmentCheck
   return (ctx: Ctx, publisher: Member, form: DemandForm, checkDeadline: boolean, prefix = "") =>
     Effect.gen(function* () {
       if (!ctx.settings.technicalFields.includes(form.field)) {
@@ -94,5 +97,6 @@ export const makeFormCheck = Effect.gen(function* () {
           `${prefix}responseDeadline: must be on or after ${earliestDeadline(ctx.now, ctx.settings)}`
         )
       }
+      yield* checkAttachments("R10", `${prefix}attachments`, publisher.id, form.attachments)
     })
 })

@@ -1,0 +1,43 @@
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { type InfrastructureError, type InvalidInput, invalid } from "../Errors.js"
+import { FileStore } from "../FileStore.js"
+import type { FileId, MemberId } from "../Ids.js"
+
+/**
+ * @internal
+ * R10, R54: attachments name files the attaching member uploaded. An unknown id,
+ * or another member's file, is refused as `InvalidInput` on the attachment's own
+ * field (`<field>.<i>`) under `rule`, before anything is written. Once attached, a
+ * file is readable by whoever may read what it is attached to (`Files.download`),
+ * so a member attaches only files of its own.
+ */
+export const makeAttachmentCheck = Effect.map(
+  FileStore,
+  (files) =>
+    (
+      rule: string,
+      field: string,
+      owner: MemberId,
+      ids: ReadonlyArray<FileId> | undefined
+    ): Effect.Effect<void, InvalidInput | InfrastructureError> =>
+      ids === undefined || ids.length === 0
+        ? Effect.void
+        : Effect.forEach(
+            ids,
+            (id, i) =>
+              Effect.flatMap(files.head(id), (found) =>
+                Option.isSome(found) && found.value.ownerMemberId === owner
+                  ? Effect.void
+                  : Effect.fail(
+                      invalid(
+                        rule,
+                        `${field}.${i}`,
+                        "attachment.unknown",
+                        `${field}.${i}: an attachment is a file your organisation uploaded`
+                      )
+                    )
+              ),
+            { discard: true }
+          )
+)
