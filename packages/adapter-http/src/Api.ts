@@ -290,7 +290,10 @@ export class HallGroup extends HttpApiGroup.make("hall")
         .setUrlParams(
           Schema.Struct({
             ...Lists.HallInput.fields,
-            takingResponses: Schema.optional(Schema.BooleanFromString),
+            takingResponses: Schema.optional(Schema.BooleanFromString).annotations({
+              description:
+                "true: only demands taking responses now; false is the same as leaving it out (no such filter)"
+            }),
             states: ArrayParam(Schema.Literal("published", "solved")),
             ...PageParams
           })

@@ -108,6 +108,11 @@ export const HallInput = Schema.Struct({
   field: Schema.optional(Schema.String),
   region: Schema.optional(Schema.String),
   states: Schema.optional(Schema.Array(Schema.Literal("published", "solved"))),
+  /**
+   * `true`: only demands taking responses now (published, cooperative, before the
+   * end of their deadline date, intake open). `false` is the same as leaving it out:
+   * no such filter.
+   */
   takingResponses: Schema.optional(Schema.Boolean),
   deadlineFrom: Schema.optional(LocalDate),
   deadlineTo: Schema.optional(LocalDate),
