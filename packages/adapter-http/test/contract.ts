@@ -538,7 +538,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             _tag: "Dead",
             at: now,
             unknownOutcome: false,
-            error: "provider refused"
+            error: `provider refused ${claimed!.message.recipientPhone}: not a mobile number`
           })
           const dead = yield* state.operator.notifications.deadLetters({ urlParams: {} })
           assert.deepStrictEqual(

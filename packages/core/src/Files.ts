@@ -140,33 +140,38 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
      * Whether the file is attached where `ref` says and the actor may read it there:
      * a response's proposal (R4), a demand's form (whoever reads the demand) or its
      * service log (whoever follows it, R2). The file must be its attacher's own
-     * (R54), as attaching checks.
+     * (R54), as attaching checks. With both `responseId` and `demandId`, either
+     * place will do.
      */
     const attachedFor = (
       actor: Actor,
       ref: typeof FileRef.Type,
       file: StoredFile
     ): Effect.Effect<boolean, InfrastructureError> => {
-      if (ref.responseId !== undefined) {
-        return Effect.map(
-          responses.findById(ref.responseId),
-          (found) =>
-            Option.isSome(found) &&
-            canSeeResponse(actor, found.value) &&
-            found.value.responderId === file.ownerMemberId &&
-            (found.value.proposal.attachments ?? []).includes(file.id)
-        )
-      }
-      if (ref.demandId === undefined) return Effect.succeed(false)
-      return Effect.flatMap(demands.findById(ref.demandId), (found) => {
-        if (Option.isNone(found) || found.value.publisherId !== file.ownerMemberId)
-          return Effect.succeed(false)
-        const demand = found.value
-        if (canReadDemand(actor, demand) && (demand.form.attachments ?? []).includes(file.id)) {
-          return Effect.succeed(true)
-        }
-        return canFollowDemand(actor, demand) ? loggedWith(demand.id, file.id) : Effect.succeed(false)
-      })
+      const viaDemand = (demandId: DemandId | undefined) =>
+        demandId === undefined
+          ? Effect.succeed(false)
+          : Effect.flatMap(demands.findById(demandId), (found) => {
+              if (Option.isNone(found) || found.value.publisherId !== file.ownerMemberId) {
+                return Effect.succeed(false)
+              }
+              const demand = found.value
+              if (canReadDemand(actor, demand) && (demand.form.attachments ?? []).includes(file.id)) {
+                return Effect.succeed(true)
+              }
+              return canFollowDemand(actor, demand) ? loggedWith(demand.id, file.id) : Effect.succeed(false)
+            })
+      if (ref.responseId === undefined) return viaDemand(ref.demandId)
+      return Effect.flatMap(
+        responses.findById(ref.responseId),
+        (found): Effect.Effect<boolean, InfrastructureError> =>
+          Option.isSome(found) &&
+          canSeeResponse(actor, found.value) &&
+          found.value.responderId === file.ownerMemberId &&
+          (found.value.proposal.attachments ?? []).includes(file.id)
+            ? Effect.succeed(true)
+            : viaDemand(ref.demandId)
+      )
     }
 
     /**
@@ -227,7 +232,15 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
        * for whoever reads what it is attached to, named in the input (R4, R2).
        */
       download: query({ input: FileRef, rule: "R54" }, (ctx, input) =>
-        Effect.flatMap(store.get(input.fileId), (found) => visible(ctx.actor!, input, found, (f) => f.file))
+        Effect.flatMap(store.head(input.fileId), (head) =>
+          Effect.flatMap(
+            visible(ctx.actor!, input, head, (f) => f),
+            () =>
+              Effect.flatMap(store.get(input.fileId), (found) =>
+                Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notFound("file"))
+              )
+          )
+        )
       ),
 
       /** R54, R5: the file's description without its bytes, for the same readers. */

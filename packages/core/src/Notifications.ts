@@ -42,7 +42,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
     const { command, query } = yield* makeRunner
     const outbox = yield* Outbox
     return {
-      /** R64: dead letters, oldest first, phones masked (also where a de-duplication key carries one). */
+      /** R64: dead letters, oldest first, phones masked (also in de-duplication keys and the provider's error text). */
       deadLetters: query({ input: PageRequest, rule: "R64" }, (ctx, input) =>
         Effect.gen(function* () {
           if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
@@ -56,12 +56,16 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
                 rows.map((t) => {
                   const phone = t.message.recipientPhone
                   const masked = maskPhone(phone)
+                  const mask = (text: string) => text.split(phone).join(masked)
                   return {
-                    ...t,
                     message: {
                       ...t.message,
                       recipientPhone: masked,
-                      dedupeKey: t.message.dedupeKey.split(phone).join(masked)
+                      dedupeKey: mask(t.message.dedupeKey)
+                    },
+                    delivery: {
+                      ...t.delivery,
+                      lastError: t.delivery.lastError === null ? null : mask(t.delivery.lastError)
                     }
                   }
                 })

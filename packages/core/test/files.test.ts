@@ -432,6 +432,15 @@ describe("Files", () => {
           yield* refused(world.expert.account, { fileId: formFile.id })
           yield* refused(world.expert.account, { fileId: formFile.id, demandId: other.id })
           yield* refused(world.expert.account, { fileId: formFile.id, responseId: response.id })
+          assert.strictEqual(
+            yield* reads(world.expert.account, {
+              fileId: formFile.id,
+              responseId: response.id,
+              demandId: demand.id
+            }),
+            formFile.id,
+            "with both places named, either will do"
+          )
 
           // The response's proposal: its responder's side and the demand's managing side (R4).
           assert.strictEqual(
