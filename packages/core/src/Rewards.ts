@@ -28,7 +28,7 @@ import * as Schema from "effect/Schema"
 import { dateAt } from "./Deadline.js"
 import type { Demand } from "./Demand.js"
 import { denied, invalid, invalidState, notFound } from "./Errors.js"
-import { FileStore } from "./FileStore.js"
+import { makeAttachmentCheck } from "./internal/attachments.js"
 import * as Ids from "./Ids.js"
 import { MemberId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
@@ -179,7 +179,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     const { command, query } = yield* makeRunner
     const rewards = yield* RewardRepository
     const demands = yield* DemandRepository
-    const files = yield* FileStore
+    const checkFiles = yield* makeAttachmentCheck
     const accounts = yield* AccountRepository
 
     const findRound = (id: RewardRoundId) =>
@@ -269,18 +269,10 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
               `${field}: solved on ${solvedOn}, outside the round's period ${round.periodStart} – ${round.periodEnd}`
             )
           }
-          for (const [j, fileId] of item.proofs.entries()) {
-            const file = yield* files.head(fileId)
-            if (Option.isNone(file) || file.value.ownerMemberId !== member.id) {
-              const proofField = `items.${i}.proofs.${j}`
-              return yield* invalid(
-                "R52",
-                proofField,
-                "reward.proof_unknown",
-                `${proofField}: a proof material is a file your institution uploaded`
-              )
-            }
-          }
+          yield* checkFiles("R52", `items.${i}.proofs`, member.id, item.proofs, {
+            code: "reward.proof_unknown",
+            says: "a proof material is a file your institution uploaded"
+          })
         }
       })
 
