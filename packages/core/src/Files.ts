@@ -178,17 +178,12 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
      * The file if the actor may read it (R5): its owner's accounts and operators, and
      * whoever may read what `ref` says it is attached to.
      */
-    const visible = <A>(
-      actor: Actor,
-      ref: typeof FileRef.Type,
-      found: Option.Option<A>,
-      file: (a: A) => StoredFile
-    ) => {
+    const visible = (actor: Actor, ref: typeof FileRef.Type, found: Option.Option<StoredFile>) => {
       if (Option.isNone(found)) return Effect.fail(notFound("file"))
-      const stored = file(found.value)
-      if (isOperator(actor) || actor.member?.id === stored.ownerMemberId) return Effect.succeed(found.value)
-      return Effect.flatMap(attachedFor(actor, ref, stored), (attached) =>
-        attached ? Effect.succeed(found.value) : Effect.fail(notFound("file"))
+      const file = found.value
+      if (isOperator(actor) || actor.member?.id === file.ownerMemberId) return Effect.succeed(file)
+      return Effect.flatMap(attachedFor(actor, ref, file), (attached) =>
+        attached ? Effect.succeed(file) : Effect.fail(notFound("file"))
       )
     }
 
@@ -233,19 +228,17 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
        */
       download: query({ input: FileRef, rule: "R54" }, (ctx, input) =>
         Effect.flatMap(store.head(input.fileId), (head) =>
-          Effect.flatMap(
-            visible(ctx.actor!, input, head, (f) => f),
-            () =>
-              Effect.flatMap(store.get(input.fileId), (found) =>
-                Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notFound("file"))
-              )
+          Effect.flatMap(visible(ctx.actor!, input, head), () =>
+            Effect.flatMap(store.get(input.fileId), (found) =>
+              Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notFound("file"))
+            )
           )
         )
       ),
 
       /** R54, R5: the file's description without its bytes, for the same readers. */
       info: query({ input: FileRef, rule: "R54" }, (ctx, input) =>
-        Effect.flatMap(store.head(input.fileId), (found) => visible(ctx.actor!, input, found, (f) => f))
+        Effect.flatMap(store.head(input.fileId), (found) => visible(ctx.actor!, input, found))
       )
     }
   })

@@ -467,6 +467,25 @@ describe("Files", () => {
           )
           yield* refused(world.institute.account, { fileId: logFile.id, demandId: demand.id })
           yield* refused(world.expert.account, { fileId: logFile.id, demandId: demand.id })
+          // Found however long the log grows.
+          for (let n = 0; n < 120; n++) {
+            yield* outcome.appendLog(world.institution.account, {
+              demandId: demand.id,
+              entry: { date: "2026-05-05", text: `第${n + 1}次回访` }
+            })
+          }
+          const lateFile = yield* files.upload(world.institution.account, {
+            name: "验收报告.pdf",
+            bytes: pdf()
+          })
+          yield* outcome.appendLog(world.institution.account, {
+            demandId: demand.id,
+            entry: { date: "2026-05-06", text: "验收", attachments: [lateFile.id] }
+          })
+          assert.strictEqual(
+            yield* reads(world.enterprise.account, { fileId: lateFile.id, demandId: demand.id }),
+            lateFile.id
+          )
         })
       )
   )
