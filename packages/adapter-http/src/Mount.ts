@@ -80,6 +80,15 @@ const normalizePrefix = (prefix: string | undefined) => {
   return withSlash.endsWith("/") ? withSlash.slice(0, -1) : withSlash
 }
 
+/**
+ * Whether a path under the prefix is free of what a parser would rewrite: dot
+ * segments, backslashes, and encoded dots, slashes or backslashes. The prefix is
+ * matched on the path as it was sent, so that zhongbao serves exactly the paths a
+ * host or proxy routing on the raw path sends it; one of these is refused (`400`)
+ * rather than read as another path.
+ */
+const isPlainPath = (path: string) => !/\\|%2e|%2f|%5c/i.test(path) && !/\/\.\.?(?:\/|$)/.test(path)
+
 /** The path under the prefix, or `undefined` when the path is outside it. */
 const strip = (prefix: string, pathname: string) =>
   prefix === ""
@@ -143,7 +152,6 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
     { memoMap: runtime.memoMap }
   )
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024
-  const uploadLimit = options.uploadLimitBytes ?? 21 * 1024 * 1024
   return {
     inner: web.handler,
     runtime,
@@ -156,8 +164,10 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
       target.pathname = pathname
       const request: RequestInit & { duplex?: "half" } = { ...init }
       if (body !== null) {
-        const max = isUpload(init.method, pathname) ? uploadLimit : bodyLimit
-        request.body = init.headers.has("content-length") ? body : body.pipeThrough(limitStream(max))
+        request.body =
+          init.headers.has("content-length") || isUpload(init.method, pathname)
+            ? body
+            : body.pipeThrough(limitStream(bodyLimit))
         request.duplex = "half"
       }
       return web.handler(new Request(target, request))
@@ -204,15 +214,23 @@ const hasUnsizedBody = (req: IncomingMessage) =>
  * The request with its body behind a stream of its own. The API destroys the stream
  * it reads once the body is over the limit: that must not be the request (whose
  * socket the `413` is written on); the rest of the body is discarded, as Node does
- * for a body nobody reads.
+ * for a body nobody reads, and so it is when the response is sent before the body
+ * was read.
  */
-const detached = (req: IncomingMessage): IncomingMessage => {
+const detached = (req: IncomingMessage, res: ServerResponse): IncomingMessage => {
   const body = new PassThrough()
-  body.on("close", () => {
+  const discard = () => {
     if (!req.complete) {
       req.unpipe(body)
       req.resume()
     }
+  }
+  body.on("close", discard)
+  // Answered without reading the body (a 401 …): the rest is discarded too, or the
+  // connection would wait for a reader that never comes.
+  res.once("finish", () => {
+    discard()
+    body.destroy()
   })
   req.pipe(body)
   return Object.assign(body, {
@@ -272,26 +290,23 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
     const raw = req.url ?? "/"
     const mounted = typeof req.baseUrl === "string" && req.baseUrl !== ""
     if (prefix !== "" && !mounted) {
-      let pathname: string
-      try {
-        pathname = new URL(raw.startsWith("/") ? raw : `/${raw}`, "http://localhost").pathname
-      } catch {
-        res.statusCode = 400
-        res.end()
-        return
-      }
-      const stripped = strip(prefix, pathname)
+      const q = raw.indexOf("?")
+      const stripped = strip(prefix, q === -1 ? raw : raw.slice(0, q))
       if (stripped === undefined) {
         if (next !== undefined) return next()
         res.statusCode = 404
         res.end()
         return
       }
-      const q = raw.indexOf("?")
+      if (!isPlainPath(stripped)) {
+        res.statusCode = 400
+        res.end()
+        return
+      }
       req.originalUrl ??= raw
       req.url = q === -1 ? stripped : stripped + raw.slice(q)
     }
-    const source = hasUnsizedBody(req) ? detached(req) : req
+    const source = hasUnsizedBody(req) ? detached(req, res) : req
     if (handler !== undefined) return handler(source, res)
     make().then((h) => h(source, res), fail(res, next))
   }

@@ -9,7 +9,7 @@ import { Membership, PersistenceMemory, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
-import type { AddressInfo } from "node:net"
+import { type AddressInfo, connect } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
 import { makeServer, tokenFor } from "./harness.js"
 import packageJson from "../package.json" with { type: "json" }
@@ -64,6 +64,27 @@ describe("Mount", () => {
         } as RequestInit)
       )
       assert.strictEqual(chunked.status, 413)
+      // An upload without a length, over the upload limit: 413 as well, not 500.
+      const head = new TextEncoder().encode(
+        '--b\r\nContent-Disposition: form-data; name="extra"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+      )
+      const upload = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(head)
+          for (let i = 0; i < 23 * 16; i++) controller.enqueue(new Uint8Array(64 * 1024).fill(32))
+          controller.enqueue(new TextEncoder().encode("\r\n--b--\r\n"))
+          controller.close()
+        }
+      })
+      const streamed = await mounted.handler(
+        new Request("http://portal.example/zhongbao/files", {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+          body: upload,
+          duplex: "half"
+        } as RequestInit)
+      )
+      assert.strictEqual(streamed.status, 413)
     } finally {
       await mounted.dispose()
     }
@@ -135,6 +156,120 @@ describe("Mount", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve))
       await mounted.dispose()
+    }
+  })
+
+  it("a Node listener matches its prefix on the path as sent; a body left unread does not hold the connection", async () => {
+    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    const server = createServer((req, res) =>
+      mounted.listener(req, res, () => {
+        res.statusCode = 418
+        res.end()
+      })
+    )
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const status = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path, method: "GET" }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on("error", reject)
+        req.end()
+      })
+    try {
+      assert.strictEqual(await status("/zhongbao/settings"), 200)
+      // Outside the prefix as sent, whatever a URL parser would make of them: the host's.
+      for (const path of [
+        "//evil.example/zhongbao/settings",
+        "/other/%2e%2e/zhongbao/settings",
+        "/other\\..\\zhongbao/settings"
+      ]) {
+        assert.strictEqual(await status(path), 418, path)
+      }
+      // Inside it, a path a parser would rewrite is refused, not read as another one.
+      for (const path of [
+        "/zhongbao/x/../settings",
+        "/zhongbao/%2e%2e/zhongbao/settings",
+        "/zhongbao/x\\..\\settings"
+      ]) {
+        assert.strictEqual(await status(path), 400, path)
+      }
+
+      // An upload without a length, answered 401 before its body is read, then a GET on
+      // the same connection: both are answered.
+      const answers = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1")
+        let text = ""
+        const timer = setTimeout(() => {
+          socket.destroy()
+          resolve(text)
+        }, 5_000)
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString("latin1")
+          if ((text.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= 2 && text.includes("technicalFields")) {
+            clearTimeout(timer)
+            socket.destroy()
+            resolve(text)
+          }
+        })
+        socket.on("error", reject)
+        const part = Buffer.alloc(64 * 1024, 32)
+        socket.write(
+          "POST /zhongbao/files HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n" +
+            "Content-Type: multipart/form-data; boundary=b\r\n\r\n"
+        )
+        for (let i = 0; i < 8; i++)
+          socket.write(`${part.length.toString(16)}\r\n${part.toString("latin1")}\r\n`)
+        socket.write("0\r\n\r\nGET /zhongbao/settings HTTP/1.1\r\nHost: x\r\n\r\n")
+      })
+      assert.deepStrictEqual(answers.match(/HTTP\/1\.1 \d{3}/g), ["HTTP/1.1 401", "HTTP/1.1 200"])
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
+  it("R54: an upload that is empty or cut short is refused (400) at once, over both handlers", async () => {
+    const bodies = [
+      "",
+      '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7 cut short',
+      '--b\r\nContent-Disposition: form-data; name="other"; filename="a.pdf"\r\n\r\n%PDF-1.7 cut short'
+    ]
+    const web = Mount.toWebHandler(app())
+    const node = Mount.toNodeListener(app())
+    const server = createServer(node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const tokenOf = (runtime: typeof web.runtime) =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const sessions = yield* Authentication.Sessions
+          return Redacted.value(yield* sessions.issue(world.enterprise.account))
+        })
+      )
+    try {
+      for (const [send, runtime] of [
+        [(init: RequestInit) => web.handler(new Request("http://localhost/files", init)), web.runtime],
+        [(init: RequestInit) => fetch(`${base}/files`, init), node.runtime]
+      ] as const) {
+        const token = await tokenOf(runtime)
+        for (const body of bodies) {
+          const answer = await send({
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+            body
+          })
+          assert.strictEqual(answer.status, 400, JSON.stringify(body))
+          assert.strictEqual(((await answer.json()) as { field: string }).field, "file")
+        }
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await web.dispose()
+      await node.dispose()
     }
   })
 

@@ -30,11 +30,21 @@ export interface Limits {
 /** @internal The name of the error a limited web body stream fails with. */
 export const BodyTooLargeName = "ZhongbaoBodyTooLarge"
 
-/** @internal Whether an error (or one of its causes) says the body was over the limit. */
+/**
+ * @internal
+ * Whether an error (or one of its causes) says the body was over the limit: the
+ * limited web stream's, the platform's `maxBytes`, or a multipart parser's limit
+ * (`ReachedLimit`: total size, part size, file size or number of parts).
+ */
 export const isBodyTooLarge = (u: unknown): boolean => {
   for (let e = u, depth = 0; e !== null && typeof e === "object" && depth < 8; depth++) {
-    const { name, message, cause } = e as { name?: unknown; message?: unknown; cause?: unknown }
-    if (name === BodyTooLargeName || message === "maxBytes exceeded") return true
+    const { name, message, cause, _tag } = e as {
+      name?: unknown
+      message?: unknown
+      cause?: unknown
+      _tag?: unknown
+    }
+    if (name === BodyTooLargeName || message === "maxBytes exceeded" || _tag === "ReachedLimit") return true
     e = cause
   }
   return false
