@@ -79,7 +79,9 @@ export const aliyunCodes: Readonly<Record<string, CodeInfo>> = {
   "Throttling.Api": retry("request rate of the API exceeded"),
   ServiceUnavailable: retry("service unavailable"),
   InternalError: retry("provider internal error"),
-  SignatureNonceUsed: retry("signature nonce already used; the next attempt signs with a new one"),
+  SignatureNonceUsed: unknown(
+    "signature nonce already used: every attempt signs with a new one, so this very request reached the provider before (a retry on the way), and the message may have been sent"
+  ),
   ServiceTimeout: unknown("the provider timed out: the message may have been sent"),
   "isv.MOBILE_NUMBER_ILLEGAL": permanent("invalid number"),
   "isv.NOT_SUPPORTED_COUNTRY": permanent("the number's country is not supported"),
@@ -348,11 +350,17 @@ const businessLimitHint = (message: unknown): RetryHint => {
  * @category aliyun
  */
 export const aliyun = (status: number, body: unknown, nowMillis: number): SendResult => {
-  const byStatus = httpStatus("aliyun", status)
-  if (byStatus !== undefined) return byStatus
   const reply = record(body)
   const code = safeToken(reply?.Code, 100)
   const requestId = safeToken(reply?.RequestId, 100)
+  // A code that says the message may have been sent counts before the status: the
+  // gateway answers its errors with a 4xx or 5xx status.
+  const listed = code === undefined ? undefined : aliyunCodes[code]
+  if (code !== undefined && listed?.result === "Unknown") {
+    return fromCode("aliyun", code, listed, requestId, nowMillis, listed.retry)
+  }
+  const byStatus = httpStatus("aliyun", status)
+  if (byStatus !== undefined) return byStatus
   if (code === undefined) {
     return status >= 200 && status < 300
       ? Result.Unknown({ reason: `aliyun HTTP ${status}: reply without a code${suffix(requestId)}` })

@@ -263,6 +263,16 @@ describe("AliyunSms", () => {
       expect: "Unknown"
     },
     {
+      name: "ServiceTimeout with the gateway's HTTP 503 → Unknown, not an outage to retry",
+      reply: Fake.json(503, { Code: "ServiceTimeout", Message: "Service timeout", RequestId: "R15" }),
+      expect: "Unknown"
+    },
+    {
+      name: "SignatureNonceUsed (this very request arrived before) → Unknown",
+      reply: Fake.json(400, { Code: "SignatureNonceUsed", Message: "nonce used", RequestId: "R16" }),
+      expect: "Unknown"
+    },
+    {
       name: "HTTP 200 that is not JSON → Unknown",
       reply: Fake.text(200, "<html>ok?</html>"),
       expect: "Unknown"
