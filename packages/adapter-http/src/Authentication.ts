@@ -348,19 +348,37 @@ const signedSessions = (options: {
 }
 
 /**
+ * @internal
+ * The middleware over the {@link AccountResolver}. An anonymous caller of an
+ * endpoint for which `answersAnonymous` says no is answered `401` at once, before
+ * its body is read.
+ */
+export const layerWith = (
+  answersAnonymous: (request: HttpServerRequest.HttpServerRequest) => boolean
+): Layer.Layer<Authentication, never, AccountResolver> =>
+  Layer.effect(
+    Authentication,
+    Effect.map(AccountResolver, (resolver) => ({
+      bearer: (_token: Redacted.Redacted<string>) =>
+        HttpServerRequest.HttpServerRequest.pipe(
+          Effect.flatMap((request) =>
+            Effect.flatMap(resolver.resolve(request), (found) =>
+              Option.isSome(found)
+                ? Effect.succeed<AccountId | null>(found.value)
+                : answersAnonymous(request)
+                  ? Effect.succeed(null)
+                  : Effect.fail(accountRequired())
+            )
+          ),
+          Effect.catchTag("InfrastructureError", (error) => Effect.die(error))
+        )
+    }))
+  )
+
+/**
  * The middleware over the {@link AccountResolver}.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Authentication, never, AccountResolver> = Layer.effect(
-  Authentication,
-  Effect.map(AccountResolver, (resolver) => ({
-    bearer: (_token: Redacted.Redacted<string>) =>
-      HttpServerRequest.HttpServerRequest.pipe(
-        Effect.flatMap(resolver.resolve),
-        Effect.map(Option.getOrNull),
-        Effect.catchTag("InfrastructureError", (error) => Effect.die(error))
-      )
-  }))
-)
+export const layer: Layer.Layer<Authentication, never, AccountResolver> = layerWith(() => true)

@@ -162,6 +162,9 @@ const swaggerUi = (path: `/${string}`) =>
     })
   )
 
+/** The authentication middleware: anonymous callers of endpoints that are not public get `401` first. */
+const authentication = Authentication.layerWith(Middleware.answersAnonymous)
+
 /** The implementation of every group, with the authentication middleware. */
 const layerGroups = Layer.mergeAll(
   HallLive,
@@ -178,7 +181,7 @@ const layerGroups = Layer.mergeAll(
   SettingsLive,
   MembersLive,
   AuditLive
-).pipe(Layer.provide(Authentication.layer))
+).pipe(Layer.provide(authentication))
 
 /**
  * The API with its middleware, OpenAPI document and docs UI, ready for
@@ -207,6 +210,6 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(api)),
     Layer.provide(layerGroups),
-    Layer.provide(Authentication.layer)
+    Layer.provide(authentication)
   )
 }

@@ -115,9 +115,28 @@ describe("Mount", () => {
         /<script[^>]+src=|<link[^>]+href="https?:/,
         "the docs page loads nothing from a CDN"
       )
-      const bad = await fetch(`${base}/zhongbao/demands`, {
+      // An anonymous command is 401 before its body is read (Api.ts: public endpoints only answer anonymous callers).
+      const anonymous = await fetch(`${base}/zhongbao/demands`, {
         method: "POST",
         headers: { "content-type": "application/json", "accept-language": "en" },
+        body: "{not json"
+      })
+      assert.strictEqual(anonymous.status, 401)
+      assert.strictEqual(((await anonymous.json()) as { code: string }).code, "auth.required")
+      const token = await mounted.runtime.runPromise(
+        Effect.gen(function* () {
+          const operator = yield* Membership.bootstrapOperator({ name: "运营", phone: "13900000001" })
+          const sessions = yield* Authentication.Sessions
+          return Redacted.value(yield* sessions.issue(operator.id))
+        })
+      )
+      const bad = await fetch(`${base}/zhongbao/demands`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "accept-language": "en"
+        },
         body: "{not json"
       })
       assert.strictEqual(bad.status, 400)
@@ -125,7 +144,11 @@ describe("Mount", () => {
       const chunked = await new Promise<{ status: number; code: string }>((resolve, reject) => {
         const req = request(`${base}/zhongbao/demands`, {
           method: "POST",
-          headers: { "content-type": "application/json", "transfer-encoding": "chunked" }
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            "transfer-encoding": "chunked"
+          }
         })
         let answered = false
         req.on("response", (res) => {

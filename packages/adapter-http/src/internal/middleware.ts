@@ -107,6 +107,10 @@ const pathnameOf = (url: string) => {
   return q === -1 ? url : url.slice(0, q)
 }
 
+/** @internal Whether a request's endpoint answers anonymous callers (the API's `Public` ones). */
+export const answersAnonymous = (request: HttpServerRequest.HttpServerRequest): boolean =>
+  routeOf(request.method, pathnameOf(request.url))?.isPublic !== false
+
 const withMessage = (language: Language, error: unknown): unknown => {
   if (error instanceof InvalidInput)
     return new InvalidInput({ ...error, message: translate(language, error) })
