@@ -198,7 +198,8 @@ export const layerConfig = (
 /**
  * Options of the embedded database.
  *
- * - `dataDir`: PGlite's data folder (in memory when absent);
+ * - `dataDir`: PGlite's data folder, made with its parents when missing (in memory
+ *   when absent);
  * - `maxConnections`: the connections the socket server accepts, and the size of
  *   the client's pool (default 10);
  * - `connectTimeout`: how long a caller waits for a free connection (default 30

@@ -41,13 +41,15 @@ const reachable = (port: number) =>
 
 describe("layers", () => {
   it.live(
-    "layerEmbedded: PGlite in a data folder keeps its rows across restarts, on a free port, and stops on release",
+    "layerEmbedded: PGlite in a data folder (made with its parents) keeps its rows across restarts, on a free port, and stops on release",
     () =>
       Effect.gen(function* () {
-        const dataDir = yield* Effect.acquireRelease(
+        const root = yield* Effect.acquireRelease(
           Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
           (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
         )
+        // A folder whose parent does not exist yet, as `.data/pglite` on a fresh checkout.
+        const dataDir = join(root, ".data", "pglite")
         const embedded = PgPersistence.layer().pipe(
           Layer.provideMerge(PgDatabase.layerEmbedded({ dataDir, maxConnections: 3 }))
         )

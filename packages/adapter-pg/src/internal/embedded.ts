@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -11,8 +12,8 @@ export interface Server {
 
 /**
  * @internal
- * Starts PGlite (PostgreSQL compiled to WASM, with pg_trgm) in `dataDir` (in
- * memory when absent) and serves it over the PostgreSQL wire protocol on
+ * Starts PGlite (PostgreSQL compiled to WASM, with pg_trgm) in `dataDir` (made
+ * with its parents when missing; in memory when absent) and serves it over the PostgreSQL wire protocol on
  * 127.0.0.1, on a free port, to at most `maxConnections` connections. Stops the
  * server and closes the database when the scope closes. The packages are loaded
  * only here, so hosts on a PostgreSQL server never load the WASM.
@@ -24,6 +25,10 @@ export const start = (options: {
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
+        // PGlite makes its own folder but not the folder's parents (`.data/pglite` on a fresh checkout).
+        if (options.dataDir !== undefined && !options.dataDir.includes("://")) {
+          await mkdir(options.dataDir, { recursive: true })
+        }
         const [{ PGlite }, { pg_trgm }, { PGLiteSocketServer }] = await Promise.all([
           import("@electric-sql/pglite"),
           import("@electric-sql/pglite/contrib/pg_trgm"),
