@@ -7,7 +7,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Membership, PersistenceMemory, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Layer, Redacted, Tracer } from "effect"
+import { Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
@@ -20,6 +20,34 @@ const app = () =>
     Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
     RateLimit.layer()
   )
+
+/** A session token of the platform's first operator, made in `runtime`. */
+const operatorToken = (
+  runtime: ManagedRuntime.ManagedRuntime<
+    Layer.Layer.Success<ReturnType<typeof app>>,
+    Layer.Layer.Error<ReturnType<typeof app>>
+  >
+) =>
+  runtime.runPromise(
+    Effect.gen(function* () {
+      const operator = yield* Membership.bootstrapOperator({ name: "运营", phone: "13900000001" })
+      const sessions = yield* Authentication.Sessions
+      return Redacted.value(yield* sessions.issue(operator.id))
+    })
+  )
+
+/** A Node listener under `/zhongbao` on a free port; other paths go to `next()`, answered 418. */
+const underPrefix = async () => {
+  const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+  const server = createServer((req, res) =>
+    mounted.listener(req, res, () => {
+      res.statusCode = 418
+      res.end()
+    })
+  )
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return { mounted, server }
+}
 
 describe("Mount", () => {
   it("a web handler under a prefix: routes, 404 outside, OpenAPI servers, sessions shared", async () => {
@@ -36,13 +64,7 @@ describe("Mount", () => {
         servers: Array<{ url: string }>
       }
       assert.strictEqual(spec.servers[0]?.url, "/zhongbao")
-      const token = await mounted.runtime.runPromise(
-        Effect.gen(function* () {
-          const operator = yield* Membership.bootstrapOperator({ name: "运营", phone: "13900000001" })
-          const sessions = yield* Authentication.Sessions
-          return Redacted.value(yield* sessions.issue(operator.id))
-        })
-      )
+      const token = await operatorToken(mounted.runtime)
       const pending = await mounted.handler(
         new Request("http://portal.example/zhongbao/review/pending", {
           headers: { authorization: `Bearer ${token}` }
@@ -91,14 +113,7 @@ describe("Mount", () => {
   })
 
   it("a Node listener: the prefix is stripped, other paths go to next()", async () => {
-    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
-    const server = createServer((req, res) =>
-      mounted.listener(req, res, () => {
-        res.statusCode = 418
-        res.end()
-      })
-    )
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const { mounted, server } = await underPrefix()
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     try {
       const hall = await fetch(`${base}/zhongbao/hall?keyword=%E7%9F%B3`)
@@ -123,13 +138,7 @@ describe("Mount", () => {
       })
       assert.strictEqual(anonymous.status, 401)
       assert.strictEqual(((await anonymous.json()) as { code: string }).code, "auth.required")
-      const token = await mounted.runtime.runPromise(
-        Effect.gen(function* () {
-          const operator = yield* Membership.bootstrapOperator({ name: "运营", phone: "13900000001" })
-          const sessions = yield* Authentication.Sessions
-          return Redacted.value(yield* sessions.issue(operator.id))
-        })
-      )
+      const token = await operatorToken(mounted.runtime)
       const bad = await fetch(`${base}/zhongbao/demands`, {
         method: "POST",
         headers: {
@@ -183,14 +192,7 @@ describe("Mount", () => {
   })
 
   it("a Node listener matches its prefix on the path as sent; a body left unread does not hold the connection", async () => {
-    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
-    const server = createServer((req, res) =>
-      mounted.listener(req, res, () => {
-        res.statusCode = 418
-        res.end()
-      })
-    )
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const { mounted, server } = await underPrefix()
     const port = (server.address() as AddressInfo).port
     const status = (path: string) =>
       new Promise<number>((resolve, reject) => {

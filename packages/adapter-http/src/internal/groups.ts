@@ -371,6 +371,10 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
   }).pipe(Effect.map(encodedResponses))
 )
 
+/** An upload over the limit (the middleware answers it with the limit, in the request's language). */
+const uploadTooLarge = () =>
+  new PayloadTooLarge({ code: "body.too_large", limit: 0, message: "the upload is too large" })
+
 const uploadInvalid = (message: string, code = "input.invalid") =>
   new InvalidInput({ rule: "R54", code, field: "file", message: `file: ${message}` })
 
@@ -378,9 +382,7 @@ const multipartError = (
   error: Multipart.MultipartError
 ): Effect.Effect<never, PayloadTooLarge | InternalError | InvalidInput> =>
   error.reason === "FileTooLarge" || error.reason === "BodyTooLarge" || isBodyTooLarge(error.cause)
-    ? Effect.fail(
-        new PayloadTooLarge({ code: "body.too_large", limit: 0, message: "the upload is too large" })
-      )
+    ? Effect.fail(uploadTooLarge())
     : error.reason === "InternalError"
       ? Effect.zipRight(Effect.logError("zhongbao: multipart failed", error), Effect.fail(internalError()))
       : Effect.fail(uploadInvalid("a multipart/form-data body with one part named `file`"))
@@ -391,6 +393,17 @@ const boundaryOf = (contentType: string | undefined) =>
     .exec(contentType ?? "")
     ?.slice(1)
     .find((b) => b !== undefined)
+
+/** `chunks` joined into one array of `size` bytes, copied once. */
+const joined = (chunks: ReadonlyArray<Uint8Array>, size: number) => {
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.length
+  }
+  return bytes
+}
 
 /**
  * A request's whole body, within the body limit the middleware set (`413` above it).
@@ -406,22 +419,12 @@ const wholeBody = (request: HttpServerRequest.HttpServerRequest) =>
       Stream.runForEach(Stream.orDie(request.stream), (chunk) => {
         size += chunk.length
         if (size > limit) {
-          return Effect.fail(
-            new PayloadTooLarge({ code: "body.too_large", limit: 0, message: "the upload is too large" })
-          )
+          return Effect.fail(uploadTooLarge())
         }
         chunks.push(chunk)
         return Effect.void
       }),
-      () => {
-        const bytes = new Uint8Array(size)
-        let offset = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset)
-          offset += chunk.length
-        }
-        return bytes
-      }
+      () => joined(chunks, size)
     )
   })
 
@@ -479,13 +482,7 @@ const readUpload = (parts: Stream.Stream<Multipart.Part, Multipart.MultipartErro
           tooLarge = true
           return
         }
-        const bytes = new Uint8Array(size)
-        let offset = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset)
-          offset += chunk.length
-        }
-        found = { name: part.name, bytes }
+        found = { name: part.name, bytes: joined(chunks, size) }
       })
     )
     if (tooLarge) {
