@@ -39,6 +39,32 @@ const reachable = (port: number) =>
     }
   })
 
+/** A statement on the pool's connection, beside the adapter's own. */
+const sqlOn = (sql: SqlClient.SqlClient, text: string) =>
+  Effect.promise(() => poolOf.get(sql)!.query<Record<string, unknown>>(text)).pipe(Effect.map((r) => r.rows))
+
+/**
+ * `body` with the member repository of a fresh schema on a pool of its own, untraced
+ * (statements outside a unit of work go to the pool), dropped afterwards.
+ */
+const onOneConnection = <A, E>(
+  options: PgDatabase.PoolOptions,
+  body: (
+    members: Persistence.MemberRepository["Type"],
+    sql: SqlClient.SqlClient,
+    schema: string
+  ) => Effect.Effect<A, E>
+) => {
+  const schema = T.freshSchema("zbp")
+  return Effect.gen(function* () {
+    return yield* body(yield* Persistence.MemberRepository, yield* SqlClient.SqlClient, schema)
+  }).pipe(
+    Effect.withTracerEnabled(false),
+    Effect.provide(T.portsWith(schema, PgDatabase.layerPool(options), { drop: true })),
+    Effect.scoped
+  )
+}
+
 describe("layers", () => {
   it.live(
     "layerEmbedded: PGlite in a data folder (made with its parents) keeps its rows across restarts, on a free port, and stops on release",
@@ -103,6 +129,79 @@ describe("layers", () => {
           )
         }
       }),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "P1: reads outside a unit of work are named prepared statements on layerPool's connections, each execution planned with its own values; unnamed with preparedStatements: false (PostgreSQL only)",
+    () =>
+      Effect.gen(function* () {
+        const url = T.databaseUrl()
+        const probe = (preparedStatements: boolean) =>
+          onOneConnection({ url, maxConnections: 1, preparedStatements }, (members, sql) =>
+            Effect.gen(function* () {
+              const m = Rows.member()
+              yield* members.insert(m)
+              for (let i = 0; i < 3; i++) {
+                assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(m.id)), m)
+              }
+              return {
+                prepared: yield* sqlOn(
+                  sql,
+                  "SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE '%.member WHERE id = $1'"
+                ),
+                mode: (yield* sqlOn(sql, "SHOW plan_cache_mode"))[0]?.plan_cache_mode
+              }
+            })
+          )
+        const named = yield* probe(true)
+        assert.strictEqual(named.prepared.length, 1, "the look-up is prepared once on its connection")
+        assert.match(String(named.prepared[0]!.name), /^zb_[0-9a-f]{24}$/)
+        assert.strictEqual(named.mode, "force_custom_plan")
+        const unnamed = yield* probe(false)
+        assert.deepStrictEqual(unnamed.prepared, [], "preparedStatements: false")
+        assert.strictEqual(unnamed.mode, "auto")
+      }),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "a read whose prepared statement is gone (DEALLOCATE ALL) or no longer fits its table (a column changed type) answers, sent again unnamed, and its text stays unnamed (PostgreSQL only)",
+    () =>
+      onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, schema) =>
+        Effect.gen(function* () {
+          const m = Rows.member()
+          yield* members.insert(m)
+          const prepared = sqlOn(
+            sql,
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%.member WHERE id = $1'"
+          )
+          assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(m.id)), m)
+          assert.strictEqual((yield* prepared).length, 1)
+          yield* sqlOn(sql, "DEALLOCATE ALL")
+          assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(m.id)), m, "after DEALLOCATE ALL")
+          assert.deepStrictEqual(yield* prepared, [], "sent unnamed, not prepared again")
+
+          const o = Rows.member()
+          yield* members.insert(o)
+          const list = () => members.list({ limit: 10 })
+          assert.strictEqual((yield* list()).length, 2)
+          const listed = sqlOn(
+            sql,
+            "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%LIMIT $1'"
+          )
+          assert.strictEqual((yield* listed).length, 1)
+          yield* sqlOn(sql, `ALTER TABLE "${schema}".member ALTER COLUMN name TYPE varchar(200)`)
+          assert.deepStrictEqual(
+            (yield* list()).map((x) => x.id).sort(),
+            [m.id, o.id].sort(),
+            "after the column changed type"
+          )
+          yield* sqlOn(sql, "DEALLOCATE ALL")
+          assert.strictEqual((yield* list()).length, 2)
+          assert.deepStrictEqual(yield* listed, [], "sent unnamed, not prepared again")
+        })
+      ),
     timeout
   )
 

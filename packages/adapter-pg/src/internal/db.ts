@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as Pg from "pg"
+import { isStalePrepared, type StatementNames } from "./prepared.js"
 
 /** @internal A row as the driver returns it. */
 export type Row = Readonly<Record<string, unknown>>
@@ -110,6 +111,9 @@ export interface Db {
  */
 export const poolOf = new WeakMap<SqlClient.SqlClient, Pg.Pool>()
 
+/** @internal The statement names of the pools `PgDatabase` made that name statements (not the embedded database's). */
+export const statementNamesOf = new WeakMap<Pg.Pool, StatementNames>()
+
 /** @internal */
 export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
   const sql = client.withoutTransforms()
@@ -120,9 +124,10 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
       SqlError.SqlError
     >
   const pool = poolOf.get(client)
-  const pooled = (pool: Pg.Pool, text: string, params: ReadonlyArray<unknown>) =>
+  const names = pool === undefined ? undefined : statementNamesOf.get(pool)
+  const send = (pool: Pg.Pool, config: Pg.QueryConfig<Array<unknown>>) =>
     Effect.async<ReadonlyArray<Row>, SqlError.SqlError>((resume) => {
-      pool.query(text, params as Array<unknown>, (error: Error | undefined, result: Pg.QueryResult<Row>) =>
+      pool.query(config, (error: Error | undefined, result: Pg.QueryResult<Row>) =>
         resume(
           error === undefined || error === null
             ? Effect.succeed(result.rows)
@@ -130,13 +135,29 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
         )
       )
     })
+  /** On the pool, named when the pool names statements (see `StatementNames`). */
+  const pooled = (pool: Pg.Pool, text: string, params: ReadonlyArray<unknown>) => {
+    const values = params as Array<unknown>
+    const name = names?.nameOf(text)
+    if (name === undefined) return send(pool, { text, values })
+    return Effect.catchIf(
+      send(pool, { name, text, values }),
+      (error) => isStalePrepared(error.cause),
+      () =>
+        Effect.suspend(() => {
+          names!.forget(text)
+          return send(pool, { text, values })
+        })
+    )
+  }
   /*
    * With tracing off, a statement skips `@effect/sql`'s `Statement` (its span,
    * compilation and scoped acquisition): inside a unit of work it goes straight to
    * the transaction's connection (about 80 µs of CPU less per statement, 7 per
    * respond: issue 8's P2); outside one, on a pool `PgDatabase` made, to
-   * `pool.query` (about 160 µs less: the public hall's one statement, P1). With
-   * tracing on, statements keep their `sql.execute` spans.
+   * `pool.query` (about 160 µs less: the public hall's one statement, P1), named
+   * when the pool names statements. With tracing on, statements keep their
+   * `sql.execute` spans.
    */
   const run = (text: string, params: ReadonlyArray<unknown>) =>
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
