@@ -612,6 +612,50 @@ describe("the adapter's pg client", () => {
   )
 
   it(
+    "outside pipeline mode (the embedded database, pipelining: false) both clients take one command at a time: commands issued while one runs are held, in order, and handed to pg once it is idle; held ones fail with the connection",
+    async () => {
+      for (const kind of ["embedded", "ours"] as const) {
+        const rows = await onTable(kind, async (client, name) => {
+          const queued = () => (client as unknown as { _queryQueue: Array<unknown> })._queryQueue.length
+          const order: Array<string> = []
+          const insert = (id: number) =>
+            client
+              .query(`INSERT INTO ${name} VALUES ($1, $2) RETURNING id`, [id, `v${id}`])
+              .then((r) => order.push(`insert ${r.rows[0].id}`))
+          const issued = [
+            client.query("BEGIN").then(() => order.push("begin")),
+            insert(1),
+            new Promise<void>((resolve, reject) =>
+              client.query(
+                `SELECT count(*)::int AS n FROM ${name}`,
+                (error: Error | null, r: Pg.QueryResult) => {
+                  if (error) return reject(error)
+                  order.push(`count ${r.rows[0].n}`)
+                  resolve()
+                }
+              )
+            ),
+            insert(2),
+            client.query("COMMIT").then(() => order.push("commit"))
+          ]
+          expect(queued(), "nothing waits in pg's own queue").toBe(0)
+          await Promise.all(issued)
+          expect(order).toStrictEqual(["begin", "insert 1", "count 1", "insert 2", "commit"])
+        })
+        expect(rows).toBe(2)
+
+        const client = await pool(kind).connect()
+        const running = client.query("SELECT pg_sleep(0.2)").catch((e: Error) => e)
+        const held = client.query("SELECT 1").catch((e: Error) => e)
+        client.release(new Error("the test ends this connection"))
+        expect(await held).toBeInstanceOf(Error)
+        await running
+      }
+    },
+    timeout
+  )
+
+  it(
     "P2: should the BEGIN sent ahead of a statement without parameters fail, that statement fails too and never runs",
     async () => {
       type Query = (this: Pg.Client, ...args: Array<unknown>) => unknown

@@ -53,8 +53,17 @@ import * as Pg from "pg"
  *    before, but the server never ran it). Cursors and other submittables, the BEGIN
  *    sent on its own ahead of a command that cannot carry it (1. above), and the
  *    messages `pg` writes later for a statement go out at once, as before.
+ * 4. Outside `pg`'s pipeline mode (the embedded database, `pipelining: false`), a
+ *    command issued while another runs or waits is held here and handed to `pg`
+ *    once `pg` is idle again (its `drain`), in the order issued. `pg` would queue
+ *    it itself, but that is deprecated and refused from `pg` 9 (core issues a unit
+ *    of work's writes together: the example server printed pg's
+ *    DeprecationWarning at its start). A BEGIN sent on its own ahead of a command
+ *    (1. above) is answered before that command goes out; should it fail, the
+ *    command is failed with its error and never sent. Commands still held when the
+ *    connection ends are handed to `pg`, which fails them as it fails its queue.
  *
- * All three lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
+ * All four lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
  * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue` and
  * `getTransactionStatus`; the socket's `cork` and `uncork`). `pg` is pinned in
@@ -298,6 +307,25 @@ export class Client extends Pg.Client {
   /** Whether BEGIN is held for the next statement (1. above). */
   protected readonly holdsBegin: boolean = true
   private beginHeld = false
+  /** Commands issued while another runs or waits, outside pipeline mode (4. above), to hand to `pg` in order. */
+  private readonly held: Array<() => void> = []
+
+  constructor(config?: unknown) {
+    super(config as Pg.ClientConfig)
+    this.on("drain", () => this.held.shift()?.())
+    this.on("end", () => {
+      while (this.held.length > 0) this.held.shift()!()
+    })
+  }
+
+  /** Whether a command issued now must wait for the ones before it (4. above). */
+  private mustWait(): boolean {
+    const self = this as unknown as ClientInternals
+    return (
+      self.pipeline !== true &&
+      (self._activeQuery != null || (self._queryQueue?.length ?? 0) > 0 || this.held.length > 0)
+    )
+  }
 
   /**
    * Whether a command sent now goes out at once: the server has said it is ready,
@@ -354,6 +382,18 @@ export class Client extends Pg.Client {
     args: readonly [config: unknown, values?: unknown, callback?: unknown],
     failed: (error: Error) => void
   ): unknown {
+    if ((this as unknown as ClientInternals).pipeline !== true) {
+      let refused = false
+      send("BEGIN", (error: Error | undefined) => {
+        if (!error) return
+        refused = true
+        failed(error)
+      })
+      this.held.unshift(() => {
+        if (!refused) send(...args)
+      })
+      return isSubmittable(args[0]) ? args[0] : undefined
+    }
     send("BEGIN", (error: Error | undefined) => {
       if (!error) return
       const queue = (this as unknown as ClientInternals)._queryQueue
@@ -368,6 +408,24 @@ export class Client extends Pg.Client {
 
   // @ts-expect-error `pg.Client#query` is overloaded; this takes every form and passes it on.
   override query(config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (config === null || config === undefined || !this.mustWait())
+      return this.issue(config, values, callback)
+    const answers =
+      isSubmittable(config) ||
+      typeof values === "function" ||
+      typeof callback === "function" ||
+      (typeof config === "object" && typeof (config as { callback?: unknown }).callback === "function")
+    if (answers) {
+      this.held.push(() => void this.issue(config, values, callback))
+      return isSubmittable(config) ? config : undefined
+    }
+    return new Promise((resolve, reject) => {
+      this.held.push(() => (this.issue(config, values) as Promise<unknown>).then(resolve, reject))
+    })
+  }
+
+  /** A command handed to `pg` now (1. to 3. above). */
+  private issue(config: unknown, values?: unknown, callback?: unknown): unknown {
     const send = (super.query as (c: unknown, v?: unknown, cb?: unknown) => unknown).bind(this)
     if (!supported || config === null || config === undefined || isSubmittable(config)) {
       if (!this.beginHeld) return send(config, values, callback)
