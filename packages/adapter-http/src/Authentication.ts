@@ -211,9 +211,29 @@ const randomToken = () => {
   return Buffer.from(bytes).toString("base64url")
 }
 
+/** @internal How many entries the in-memory stores below hold (sessions, revoked tokens), for tests. */
+export const entriesHeld = new WeakMap<Sessions["Type"], () => number>()
+
+/**
+ * Drops the entries of `map` that expired by `now` whenever it has grown to twice its
+ * size after the last sweep (and to at least 1,024 entries): the store then holds at
+ * most about twice its live entries, at a constant cost per insertion on average.
+ * Without it, an entry nobody looks up again (a session never used after its
+ * expiry) stays for the life of the process.
+ */
+const sweeper = <V>(map: Map<string, V>, expiresAt: (value: V) => number) => {
+  let next = 1024
+  return (now: number) => {
+    if (map.size < next) return
+    for (const [key, value] of map) if (expiresAt(value) <= now) map.delete(key)
+    next = Math.max(1024, map.size * 2)
+  }
+}
+
 /**
  * In-memory sessions: tokens of 256 random bits, expiring after `ttlMillis` (default
- * 12 hours) by effect's `Clock`. For tests, demos and single-instance deployments.
+ * 12 hours) by effect's `Clock`; expired ones are dropped as new ones are issued.
+ * For tests, demos and single-instance deployments.
  *
  * @since 0.1.0
  * @category layers
@@ -221,8 +241,9 @@ const randomToken = () => {
 export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {}): Layer.Layer<Sessions> =>
   Layer.sync(Sessions, () => {
     const sessions = new Map<string, { readonly accountId: AccountId; readonly expiresAt: number }>()
+    const sweep = sweeper(sessions, (s) => s.expiresAt)
     const defaultTtl = options.ttlMillis ?? 12 * 3600_000
-    return {
+    const service: Sessions["Type"] = {
       lookup: (token) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           const key = Redacted.value(token)
@@ -236,12 +257,15 @@ export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {
         }),
       issue: (accountId, issueOptions) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
+          sweep(now)
           const token = randomToken()
           sessions.set(token, { accountId, expiresAt: now + (issueOptions?.ttlMillis ?? defaultTtl) })
           return Redacted.make(token)
         }),
       revoke: (token) => Effect.sync(() => void sessions.delete(Redacted.value(token)))
     }
+    entriesHeld.set(service, () => sessions.size)
+    return service
   })
 
 const signedPrefix = "zb1"
@@ -295,7 +319,8 @@ export const verifySession = (
  * Stateless sessions for several instances behind one load balancer: a token is
  * signed with `secret` (HMAC-SHA256, see {@link signSession}) and names its account
  * and expiry, so any instance holding the secret verifies it without a shared store.
- * `revoke` refuses the token on this instance until it expires; a platform that must
+ * `revoke` refuses the token on this instance until it expires (the revocations of
+ * expired tokens are dropped as new ones are made); a platform that must
  * revoke everywhere at once keeps its sessions in a shared store behind the
  * {@link Sessions} port instead, or rotates the secret. The secret must be at least
  * 32 characters.
@@ -321,8 +346,9 @@ const signedSessions = (options: {
   readonly ttlMillis?: number
 }): Sessions["Type"] => {
   const revoked = new Map<string, number>()
+  const sweep = sweeper(revoked, (until) => until)
   const defaultTtl = options.ttlMillis ?? 12 * 3600_000
-  return {
+  const service: Sessions["Type"] = {
     lookup: (token) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const key = Redacted.value(token)
@@ -342,9 +368,13 @@ const signedSessions = (options: {
         const key = Redacted.value(token)
         const expiry = key.split(".")[2]
         const until = expiry === undefined ? Number.NaN : Number.parseInt(expiry, 36)
-        if (Option.isSome(verifySession(options.secret, key, now))) revoked.set(key, until)
+        if (Option.isNone(verifySession(options.secret, key, now))) return
+        sweep(now)
+        revoked.set(key, until)
       })
   }
+  entriesHeld.set(service, () => revoked.size)
+  return service
 }
 
 /**

@@ -65,3 +65,43 @@ describe("Authentication.layerSessionsSigned", () => {
     })
   )
 })
+
+describe("the in-memory stores of sessions", () => {
+  const held = Effect.map(Authentication.Sessions, (sessions) => Authentication.entriesHeld.get(sessions)!())
+
+  it.effect("layerSessionsMemory: expired sessions are dropped as new ones are issued; live ones stay", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      const expiring = yield* Effect.forEach(Array.from({ length: 1_500 }), () =>
+        sessions.issue(account, { ttlMillis: 1_000 })
+      )
+      const lasting = yield* sessions.issue(account, { ttlMillis: 60_000 })
+      yield* TestClock.adjust(2_000)
+      for (let i = 0; i < 600; i++) yield* sessions.issue(account, { ttlMillis: 60_000 })
+      const size = yield* held
+      assert.isBelow(size, 1_000, `the 1,500 expired sessions are gone (${size} held)`)
+      assert.isAtLeast(size, 601, "the live ones are kept")
+      assert.deepStrictEqual(yield* sessions.lookup(lasting), Option.some(account))
+      assert.isTrue(Option.isNone(yield* sessions.lookup(expiring[0]!)))
+    }).pipe(Effect.provide(Authentication.layerSessionsMemory()))
+  )
+
+  it.effect("layerSessionsSigned: the revocations of expired tokens are dropped as new ones are made", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      const revoke = (ttlMillis: number) =>
+        Effect.flatMap(sessions.issue(account, { ttlMillis }), (token) =>
+          Effect.as(sessions.revoke(token), token)
+        )
+      // A signed token is its account and expiry: distinct expiries make distinct tokens.
+      yield* Effect.forEach(Array.from({ length: 1_500 }), (_, i) => revoke(1_000 + i))
+      const lasting = yield* revoke(60_000)
+      yield* TestClock.adjust(3_000)
+      for (let i = 0; i < 600; i++) yield* revoke(60_001 + i)
+      const size = yield* held
+      assert.isBelow(size, 1_000, `the 1,500 expired revocations are gone (${size} held)`)
+      assert.isAtLeast(size, 601, "the live ones are kept")
+      assert.isTrue(Option.isNone(yield* sessions.lookup(lasting)), "a live revoked token stays refused")
+    }).pipe(Effect.provide(signed()))
+  )
+})
