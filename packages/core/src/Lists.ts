@@ -26,7 +26,7 @@ import {
   type ResponseScope,
   ResponseRepository
 } from "./Persistence.js"
-import { phaseOf, responseStatus, selectionEndsAtOf } from "./Phase.js"
+import { phaseOf, responseStatus, selectionEndsAtOf, statusViewAt } from "./Phase.js"
 import { type Response, ResponseStatus } from "./Response.js"
 import * as SortKeys from "./SortKeys.js"
 import { Action, actionsOf } from "./View.js"
@@ -185,7 +185,14 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
       pageOf(
         input,
         2,
-        (range) => responses.list({ scope, demandId: input.demandId, statuses: input.statuses, ...range }),
+        (range) =>
+          responses.list({
+            scope,
+            demandId: input.demandId,
+            statuses: input.statuses,
+            shown: statusViewAt(ctx.now, ctx.settings),
+            ...range
+          }),
         SortKeys.response,
         (rows: ReadonlyArray<Response>) =>
           Effect.gen(function* () {

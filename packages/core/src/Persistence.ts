@@ -55,6 +55,7 @@ import type {
 import type { Account, Member, MemberKind, TechnologyManager } from "./Member.js"
 import type { OutboxMessage, Settlement, Tracked } from "./Notification.js"
 import type { Position } from "./Pagination.js"
+import type { StatusView } from "./Phase.js"
 import type { Fen } from "./Money.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import type {
@@ -245,7 +246,10 @@ export type ResponseScope =
   | { readonly _tag: "demand"; readonly demandId: DemandId }
 
 /**
- * A response list query: order `(submittedAt, id)` descending.
+ * A response list query: order `(submittedAt, id)` descending. `statuses` filters
+ * by the stored status, or with `shown` by the status a reader is shown under that
+ * view (`Phase.shownStatus`: a response still `submitted` whose round's selection is
+ * over counts as `not_adopted`), which the lists of §9 ask for.
  *
  * @since 0.1.0
  * @category models
@@ -255,6 +259,7 @@ export interface ResponseQuery extends Range {
   readonly demandId?: DemandId | undefined
   readonly round?: number | undefined
   readonly statuses?: ReadonlyArray<ResponseStatus> | undefined
+  readonly shown?: StatusView | undefined
 }
 
 /**

@@ -48,6 +48,7 @@ import {
   TechnologyManagerRepository,
   UnitOfWork
 } from "./Persistence.js"
+import { shownStatus } from "./Phase.js"
 import { isActive, type Response } from "./Response.js"
 import {
   applicationKey,
@@ -316,7 +317,10 @@ const makeStore = () => {
             responseInScope(r, q) &&
             (q.demandId === undefined || r.demandId === q.demandId) &&
             (q.round === undefined || r.round === q.round) &&
-            (q.statuses === undefined || q.statuses.includes(r.status)),
+            (q.statuses === undefined ||
+              q.statuses.includes(
+                q.shown === undefined ? r.status : shownStatus(r, demands.get(r.demandId)!, q.shown)
+              )),
           SortKeys.response,
           true,
           q.after,

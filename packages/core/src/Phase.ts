@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
-import { endOfDate, selectionEndsAt } from "./Deadline.js"
+import { addDays, dateAt, endOfDate, type LocalDate, selectionEndsAt } from "./Deadline.js"
 import type { Demand, DemandBrief } from "./Demand.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import { type ResolvedSettings, serviceMode } from "./Settings.js"
@@ -99,4 +99,62 @@ export const responseStatus = (
   return (demand.state === "published" || demand.state === "solved") && selectionOver(demand, now, settings)
     ? "not_adopted"
     : "submitted"
+}
+
+/**
+ * What it takes to tell, from stored rows alone, the status a reader is shown at an
+ * instant (§9: the response lists filter by it): a response still `submitted` whose
+ * round's selection window ended reads as `not_adopted` at once, while its stored
+ * status changes only when the sweeper gets to it.
+ *
+ * - `windowOverBefore`: the earliest response deadline whose selection window is not
+ *   over yet (R23): the window of a deadline before it is over.
+ * - `singleAdoption`: the platform setting (R24): one adoption ends selection.
+ *
+ * @since 0.1.0
+ * @category phase
+ */
+export interface StatusView {
+  readonly windowOverBefore: LocalDate
+  readonly singleAdoption: boolean
+}
+
+/**
+ * The {@link StatusView} at `now`: a window is over once `now` is past the end of its
+ * last date (`selectionEndsAt`), that is once the deadline plus the window's days is
+ * before today in the platform zone.
+ *
+ * @since 0.1.0
+ * @category phase
+ */
+export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings): StatusView => ({
+  windowOverBefore: addDays(dateAt(now, settings), -settings.selectionWindowDays),
+  singleAdoption: settings.singleAdoption
+})
+
+/**
+ * The status a reader is shown, under a {@link StatusView}: {@link responseStatus}
+ * at the view's instant, from the response's stored status and round and its demand's
+ * state, round, deadline, end of selection and adoptions. Adapters filter lists by
+ * it (`Persistence.ResponseQuery.shown`).
+ *
+ * @since 0.1.0
+ * @category phase
+ */
+export const shownStatus = (
+  response: Pick<Response, "status" | "round">,
+  demand: Pick<Demand, "state" | "round" | "selectionEndedAt" | "adoptedCount"> & {
+    readonly form: Pick<Demand["form"], "responseDeadline">
+  },
+  view: StatusView
+): ResponseStatus => {
+  if (response.status !== "submitted") return response.status
+  if (response.round < demand.round) return "not_adopted"
+  if (demand.state !== "published" && demand.state !== "solved") return "submitted"
+  const over =
+    demand.selectionEndedAt !== null ||
+    demand.state === "solved" ||
+    (view.singleAdoption && demand.adoptedCount > 0) ||
+    demand.form.responseDeadline < view.windowOverBefore
+  return over ? "not_adopted" : "submitted"
 }

@@ -255,6 +255,81 @@ describe("deadline", () => {
     )
   })
 
+  describe("§9, R25, R33: the status shown, from stored rows (Phase.shownStatus)", () => {
+    it.effect(
+      "§9: the view at an instant tells each response's shown status as responseStatus does, across the window's end, the demand's state, round, end of selection and adoptions, in two zones and windows",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const base = yield* Settings.Settings
+            const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+              responseDeadline: "2026-05-20"
+            })
+            const responding = yield* Responding.Responding
+            const response = yield* responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal
+            })
+            const settingsList: ReadonlyArray<Settings.ResolvedSettings> = [
+              base,
+              { ...base, singleAdoption: !base.singleAdoption },
+              {
+                ...base,
+                timeZone: "America/Santiago",
+                zone: DateTime.zoneUnsafeMakeNamed("America/Santiago"),
+                selectionWindowDays: 3
+              }
+            ]
+            const demands: ReadonlyArray<typeof demand> = [
+              demand,
+              { ...demand, selectionEndedAt: instant("2026-05-25T00:00:00Z") },
+              { ...demand, adoptedCount: 1, intakeClosedAt: instant("2026-05-12T00:00:00Z") },
+              { ...demand, state: "solved" },
+              { ...demand, state: "pending_review", round: 2 },
+              { ...demand, round: 2 },
+              { ...demand, state: "pending_review" },
+              { ...demand, state: "draft" }
+            ]
+            const statuses = ["submitted", "adopted", "not_adopted", "withdrawn"] as const
+            let compared = 0
+            let flipped = 0
+            for (const settings of settingsList) {
+              const end = DateTime.toEpochMillis(
+                Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
+              )
+              const instants = [
+                end - 86_400_000,
+                end - 1,
+                end,
+                end + 1,
+                end + 3_600_000,
+                end + 86_400_000 * 3
+              ]
+              for (const t of instants) {
+                const now = DateTime.unsafeMake(t)
+                const view = Phase.statusViewAt(now, settings)
+                for (const d of demands) {
+                  for (const status of statuses) {
+                    const r = { ...response, status }
+                    const shown = Phase.shownStatus(r, d, view)
+                    assert.strictEqual(
+                      shown,
+                      Phase.responseStatus(r, d, now, settings),
+                      `${settings.timeZone}/${settings.selectionWindowDays}d/${settings.singleAdoption} at ${new Date(t).toISOString()}: ${d.state} round ${d.round}, ${status}`
+                    )
+                    compared++
+                    if (d === demand && status === "submitted" && shown === "not_adopted") flipped++
+                  }
+                }
+              }
+            }
+            assert.strictEqual(compared, 3 * 6 * 8 * 4)
+            assert.strictEqual(flipped, 3 * 3, "after the window's last millisecond, in each of the settings")
+          })
+        )
+    )
+  })
+
   describe("R13: the services at the boundary instants", () => {
     it.effect("R13: a response at 2026-05-20T15:59:59.999Z is accepted; at 16:00:00.000Z refused (R20)", () =>
       withWorld((world) =>

@@ -1,5 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consulting, Lists, Outcome, Pagination, Publishing, Responding, Selection } from "@zhongbao/core"
+import {
+  Consulting,
+  Lists,
+  Outcome,
+  Pagination,
+  Persistence,
+  Publishing,
+  Responding,
+  Selection
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, TestClock } from "effect"
 import { at, expectError, start, withWorld } from "./helpers.js"
@@ -231,6 +240,49 @@ describe("Lists", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "§9: the status filter matches the status shown: once the selection window has passed, before the sweeper runs, a submitted response is listed under not_adopted and no longer under submitted",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          const responding = yield* Responding.Responding
+          const responses = yield* Persistence.ResponseRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const r = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          const ids = (page: { readonly items: ReadonlyArray<{ readonly id: string }> }) =>
+            page.items.map((x) => x.id)
+          const lists4 = (statuses: ReadonlyArray<"submitted" | "not_adopted">) =>
+            Effect.all([
+              lists.responsesToMe(world.enterprise.account, { statuses }),
+              lists.myResponses(world.institute.account, { statuses }),
+              lists.demandResponses(world.enterprise.account, { demandId: demand.id, statuses })
+            ])
+
+          yield* at(yield* selectionEnd(demand))
+          for (const page of yield* lists4(["submitted"]))
+            assert.deepStrictEqual(ids(page), [r.id], "last instant of the window")
+          for (const page of yield* lists4(["not_adopted"])) assert.deepStrictEqual(ids(page), [])
+
+          yield* at(justAfter(yield* selectionEnd(demand)))
+          const stored = yield* responses.findById(r.id)
+          assert.strictEqual(
+            stored._tag === "Some" ? stored.value.status : null,
+            "submitted",
+            "not swept yet"
+          )
+          for (const page of yield* lists4(["not_adopted"])) {
+            assert.deepStrictEqual(ids(page), [r.id])
+            assert.strictEqual(page.items[0]!.status, "not_adopted")
+          }
+          for (const page of yield* lists4(["submitted"])) assert.deepStrictEqual(ids(page), [])
+        })
+      )
   )
 
   it.effect("§9: my responses list the responder's own responses only", () =>

@@ -1,4 +1,4 @@
-import { type Ids, Persistence, type Response } from "@zhongbao/core"
+import { type Ids, Persistence, type Phase, type Response } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -91,6 +91,23 @@ const values = (r: Response.Response): Array<unknown> => [
 ]
 
 /**
+ * The status a reader is shown (core's `Phase.shownStatus`) of the row `r`, from its
+ * demand's row: a response still `submitted` reads as `not_adopted` once it is of an
+ * earlier round, or once its round's selection is over (the demand published or
+ * solved, and its selection ended, or solved, or with a single adoption one made, or
+ * its deadline before the view's `windowOverBefore`).
+ */
+const shownStatus = (db: Db, p: Params, view: Phase.StatusView): string =>
+  `(SELECT CASE
+      WHEN r.status <> 'submitted' THEN r.status
+      WHEN r.round < d.round THEN 'not_adopted'
+      WHEN d.state IN ('published', 'solved') AND (d.selection_ended_at IS NOT NULL OR d.state = 'solved'
+        OR (${p.add(view.singleAdoption)}::bool AND d.adopted_count > 0)
+        OR d.response_deadline < ${p.add(view.windowOverBefore)}::date) THEN 'not_adopted'
+      ELSE 'submitted' END
+    FROM ${db.t("demand")} d WHERE d.id = r.demand_id)`
+
+/**
  * @internal
  * The statement of a response list, newest first (`responsesToMe`, `myResponses`,
  * a demand's responses). `undefined` when the list is empty by its filters.
@@ -111,7 +128,11 @@ export const listStatement = (
   if (q.round !== undefined) where.push(`round = ${p.add(q.round)}::int4`)
   if (q.statuses !== undefined) {
     if (q.statuses.length === 0) return undefined
-    where.push(`status = ANY(${p.add([...q.statuses])}::text[])`)
+    where.push(
+      q.shown === undefined
+        ? `status = ANY(${p.add([...q.statuses])}::text[])`
+        : `${shownStatus(db, p, q.shown)} = ANY(${p.add([...q.statuses])}::text[])`
+    )
   }
   const cursor = after(p, "r.submitted_at", "r.id", q.after, "ts", true)
   if (cursor === undefined) return undefined

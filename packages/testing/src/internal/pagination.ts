@@ -8,6 +8,7 @@ import {
   type Member,
   type Notification,
   Persistence,
+  Phase,
   type Response,
   SortKeys
 } from "@zhongbao/core"
@@ -353,6 +354,100 @@ export const pagination = (h: Harness): void => {
               (r) => r.id
             )
           }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "§9: with a view (`shown`), the status filter reads the status a reader is shown: a submitted response of an earlier round, or whose round's selection is over (window passed, ended, solved, adopted under single adoption), counts as not_adopted",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demandRepo = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ResponseRepository
+          const deadline = Rows.date(20)
+          const published = (n: number, overrides: Partial<Demand.Demand> = {}) =>
+            Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+              ...Rows.publishedFields(`ZB2026${String(n).padStart(4, "0")}`),
+              form: Rows.minimalForm({ responseDeadline: deadline }),
+              ...overrides
+            })
+          const demands = [
+            published(11),
+            published(12, { selectionEndedAt: minutesAfter(40) }),
+            published(13, { adoptedCount: 1 }),
+            published(14, { state: "solved", outcome: "solved", closedAt: minutesAfter(41) }),
+            published(15, { round: 2 }),
+            published(16, { state: "pending_review", round: 2 }),
+            Rows.demand(p.enterprise.id, p.enterpriseAccount.id, { state: "pending_review" })
+          ]
+          for (const d of demands) yield* demandRepo.insert(d)
+          const responders = yield* insertResponders(4)
+          const stored: ReadonlyArray<Response.ResponseStatus> = [
+            "submitted",
+            "adopted",
+            "not_adopted",
+            "withdrawn"
+          ]
+          const rows: Array<Response.Response> = []
+          for (const d of demands) {
+            for (let k = 0; k < 4; k++) {
+              const r = responders[k]!
+              const at = minutesAfter(50 + rows.length)
+              const row = Rows.response({ ...d, round: 1 }, r.member.id, r.account.id, {
+                status: k === 0 || k === 3 ? "submitted" : stored[k]!,
+                submittedAt: at,
+                updatedAt: at,
+                adoptedAt: k === 1 ? at : null
+              })
+              rows.push(row)
+              yield* repo.insert(row)
+            }
+          }
+          const byId = new Map(demands.map((d) => [d.id, d]))
+          const views: ReadonlyArray<Phase.StatusView> = [
+            { windowOverBefore: deadline, singleAdoption: true },
+            { windowOverBefore: Rows.date(21), singleAdoption: true },
+            { windowOverBefore: Rows.date(0), singleAdoption: false }
+          ]
+          const scopes: ReadonlyArray<Persistence.ResponseScope> = [
+            { _tag: "publisher", memberId: p.enterprise.id },
+            { _tag: "responder", memberId: responders[0]!.member.id },
+            { _tag: "demand", demandId: demands[2]!.id }
+          ]
+          const filters: ReadonlyArray<ReadonlyArray<Response.ResponseStatus>> = [
+            ["not_adopted"],
+            ["submitted"],
+            ["submitted", "adopted"]
+          ]
+          let seen = 0
+          for (const view of views) {
+            for (const scope of scopes) {
+              for (const statuses of filters) {
+                const expected = rows.filter(
+                  (r) =>
+                    (scope._tag === "publisher"
+                      ? r.demandPublisherId === scope.memberId
+                      : scope._tag === "responder"
+                        ? r.responderId === scope.memberId
+                        : r.demandId === scope.demandId) &&
+                    statuses.includes(Phase.shownStatus(r, byId.get(r.demandId)!, view))
+                )
+                seen += expected.length
+                yield* expectPages(
+                  `responses shown ${JSON.stringify({ view, scope, statuses })}`,
+                  (range) => repo.list({ scope, statuses, shown: view, ...range }),
+                  SortKeys.response,
+                  true,
+                  expected,
+                  (r) => r.id
+                )
+              }
+            }
+          }
+          assert.isAbove(seen, 0)
         })
       ),
     h.timeout
