@@ -644,6 +644,23 @@ describe("the adapter's pg client", () => {
         })
         expect(rows).toBe(2)
 
+        // Held behind a running statement: a transaction whose BEGIN is held (answered
+        // without the server), then one whose COMMIT is answered without it too.
+        const behind = await onTable(kind, async (client, name) => {
+          const issued = [
+            client.query("SELECT pg_sleep(0.1)"),
+            client.query("BEGIN"),
+            client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "a"]),
+            client.query("COMMIT"),
+            client.query("BEGIN"),
+            client.query("COMMIT"),
+            client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [2, "b"])
+          ]
+          expect((client as unknown as { _queryQueue: Array<unknown> })._queryQueue.length).toBe(0)
+          await Promise.all(issued)
+        })
+        expect(behind, "every held command ran").toBe(2)
+
         const client = await pool(kind).connect()
         const running = client.query("SELECT pg_sleep(0.2)").catch((e: Error) => e)
         const held = client.query("SELECT 1").catch((e: Error) => e)

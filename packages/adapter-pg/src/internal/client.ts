@@ -61,7 +61,9 @@ import * as Pg from "pg"
  *    DeprecationWarning at its start). A BEGIN sent on its own ahead of a command
  *    (1. above) is answered before that command goes out; should it fail, the
  *    command is failed with its error and never sent. Commands still held when the
- *    connection ends are handed to `pg`, which fails them as it fails its queue.
+ *    connection ends are handed to `pg`, which fails them as it fails any command
+ *    on a closed connection. A command's `query_timeout` counts from when it is
+ *    handed to `pg`, not while it is held.
  *
  * All four lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
@@ -312,19 +314,26 @@ export class Client extends Pg.Client {
 
   constructor(config?: unknown) {
     super(config as Pg.ClientConfig)
-    this.on("drain", () => this.held.shift()?.())
+    // Handed over until one of them is with `pg`: a command answered without the
+    // server (a held BEGIN, a COMMIT or ROLLBACK of a transaction that never
+    // started, one whose own BEGIN failed) leaves `pg` idle, with no `drain` to come.
+    this.on("drain", () => {
+      while (this.held.length > 0 && !this.busy()) this.held.shift()!()
+    })
     this.on("end", () => {
       while (this.held.length > 0) this.held.shift()!()
     })
   }
 
+  /** Whether `pg` has a command running or queued. */
+  private busy(): boolean {
+    const self = this as unknown as ClientInternals
+    return self._activeQuery != null || (self._queryQueue?.length ?? 0) > 0
+  }
+
   /** Whether a command issued now must wait for the ones before it (4. above). */
   private mustWait(): boolean {
-    const self = this as unknown as ClientInternals
-    return (
-      self.pipeline !== true &&
-      (self._activeQuery != null || (self._queryQueue?.length ?? 0) > 0 || this.held.length > 0)
-    )
+    return (this as unknown as ClientInternals).pipeline !== true && (this.busy() || this.held.length > 0)
   }
 
   /**
