@@ -120,17 +120,25 @@ export interface StatusView {
 }
 
 /**
- * The {@link StatusView} at `now`: a window is over once `now` is past the end of its
- * last date (`selectionEndsAt`), that is once the deadline plus the window's days is
- * before today in the platform zone.
+ * The {@link StatusView} at `now`. A deadline's window is over once `now` is past
+ * `selectionEndsAt` of it, the end of its last date; `windowOverBefore` is the
+ * earliest deadline for which it is not, so that a deadline before it is over exactly
+ * when {@link selectionOver} says so. That is today less the window's days, or the
+ * day after it where today's last instant has already passed: on a day whose clocks
+ * go back over midnight, the date's last hour comes twice, and its end is the first.
  *
  * @since 0.1.0
  * @category phase
  */
-export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings): StatusView => ({
-  windowOverBefore: addDays(dateAt(now, settings), -settings.selectionWindowDays),
-  singleAdoption: settings.singleAdoption
-})
+export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings): StatusView => {
+  const earliest = addDays(dateAt(now, settings), -settings.selectionWindowDays)
+  return {
+    windowOverBefore: DateTime.greaterThan(now, selectionEndsAt(earliest, settings))
+      ? addDays(earliest, 1)
+      : earliest,
+    singleAdoption: settings.singleAdoption
+  }
+}
 
 /**
  * The status a reader is shown, under a {@link StatusView}: {@link responseStatus}

@@ -325,6 +325,30 @@ describe("deadline", () => {
             }
             assert.strictEqual(compared, 3 * 6 * 8 * 4)
             assert.strictEqual(flipped, 3 * 3, "after the window's last millisecond, in each of the settings")
+
+            // America/Santiago, 2026-04-04: clocks go back from 24:00 to 23:00, so the
+            // date's last hour comes twice; its end is the first 23:59:59.999 (02:59:59.999Z).
+            const santiago = settingsList[2]!
+            const overThere = { ...demand, form: { ...demand.form, responseDeadline: date("2026-04-01") } }
+            const submitted = { ...response, status: "submitted" as const }
+            const seen = [
+              "2026-04-05T02:59:59.999Z",
+              "2026-04-05T03:00:00.000Z",
+              "2026-04-05T03:30:00.000Z",
+              "2026-04-05T03:59:59.999Z",
+              "2026-04-05T04:00:00.000Z"
+            ].map((t) => {
+              const shown = Phase.shownStatus(submitted, overThere, Phase.statusViewAt(instant(t), santiago))
+              assert.strictEqual(shown, Phase.responseStatus(submitted, overThere, instant(t), santiago), t)
+              return shown
+            })
+            assert.deepStrictEqual(seen, [
+              "submitted",
+              "not_adopted",
+              "not_adopted",
+              "not_adopted",
+              "not_adopted"
+            ])
           })
         )
     )
