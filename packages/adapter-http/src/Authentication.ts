@@ -216,8 +216,8 @@ export const entriesHeld = new WeakMap<Sessions["Type"], () => number>()
 
 /**
  * Drops the entries of `map` that expired by `now` whenever it has grown to twice its
- * size after the last sweep (and to at least 1,024 entries): the store then holds at
- * most about twice its live entries, at a constant cost per insertion on average.
+ * size after the last sweep (and to at least 1,024 entries), at a constant cost per
+ * insertion on average: an expired entry stays only until the store has doubled.
  * Without it, an entry nobody looks up again (a session never used after its
  * expiry) stays for the life of the process.
  */

@@ -47,10 +47,10 @@ import * as Prepared from "./internal/prepared.js"
  *   cursors (`pg-cursor`, `sql.stream`) on such a connection; set `false` to stream
  *   rows through this client.
  * - `preparedStatements`: whether statements outside a unit of work (lists,
- *   look-ups) are sent as named prepared statements, parsed once per connection
- *   (default `true`; PostgreSQL's CPU per public-hall page fell by about a quarter).
- *   Every execution is still planned with its own values: the connections set
- *   `plan_cache_mode = force_custom_plan`. Set `false` behind a pooler that does
+ *   look-ups, writes made on their own) are sent as named prepared statements,
+ *   parsed once per connection (default `true`; PostgreSQL's CPU per public-hall
+ *   page fell by about a quarter). Every execution is still planned with its own
+ *   values: the connections set `plan_cache_mode = force_custom_plan`. Set `false` behind a pooler that does
  *   not keep prepared statements per client (PgBouncer before 1.21 in transaction
  *   mode); a prepared statement that has gone missing is otherwise sent again
  *   unnamed, and that text stays unnamed.
