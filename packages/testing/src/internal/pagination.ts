@@ -384,20 +384,21 @@ export const pagination = (h: Harness): void => {
             Rows.demand(p.enterprise.id, p.enterpriseAccount.id, { state: "pending_review" })
           ]
           for (const d of demands) yield* demandRepo.insert(d)
-          const responders = yield* insertResponders(4)
+          const responders = yield* insertResponders(5)
           const stored: ReadonlyArray<Response.ResponseStatus> = [
             "submitted",
             "adopted",
             "not_adopted",
-            "withdrawn"
+            "withdrawn",
+            "submitted"
           ]
           const rows: Array<Response.Response> = []
           for (const d of demands) {
-            for (let k = 0; k < 4; k++) {
+            for (let k = 0; k < stored.length; k++) {
               const r = responders[k]!
               const at = minutesAfter(50 + rows.length)
               const row = Rows.response({ ...d, round: 1 }, r.member.id, r.account.id, {
-                status: k === 0 || k === 3 ? "submitted" : stored[k]!,
+                status: stored[k]!,
                 submittedAt: at,
                 updatedAt: at,
                 adoptedAt: k === 1 ? at : null
@@ -420,7 +421,8 @@ export const pagination = (h: Harness): void => {
           const filters: ReadonlyArray<ReadonlyArray<Response.ResponseStatus>> = [
             ["not_adopted"],
             ["submitted"],
-            ["submitted", "adopted"]
+            ["submitted", "adopted"],
+            ["withdrawn", "not_adopted"]
           ]
           let seen = 0
           for (const view of views) {
