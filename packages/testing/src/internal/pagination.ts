@@ -181,6 +181,14 @@ const insertResponders = (n: number) =>
     return out
   })
 
+/** Whether a response is in a list's scope: its demand's publisher, its responder, or its demand. */
+const responseInScope = (r: Response.Response, scope: Persistence.ResponseScope): boolean =>
+  scope._tag === "publisher"
+    ? r.demandPublisherId === scope.memberId
+    : scope._tag === "responder"
+      ? r.responderId === scope.memberId
+      : r.demandId === scope.demandId
+
 /** @internal Lists page through without gap or duplicate, in their documented order, and filter exactly. */
 export const pagination = (h: Harness): void => {
   it.effect(
@@ -336,11 +344,7 @@ export const pagination = (h: Harness): void => {
             const scope = q.scope
             const expected = rows.filter(
               (r) =>
-                (scope._tag === "publisher"
-                  ? r.demandPublisherId === scope.memberId
-                  : scope._tag === "responder"
-                    ? r.responderId === scope.memberId
-                    : r.demandId === scope.demandId) &&
+                responseInScope(r, scope) &&
                 (q.demandId === undefined || r.demandId === q.demandId) &&
                 (q.round === undefined || r.round === q.round) &&
                 (q.statuses === undefined || q.statuses.includes(r.status))
@@ -430,11 +434,7 @@ export const pagination = (h: Harness): void => {
               for (const statuses of filters) {
                 const expected = rows.filter(
                   (r) =>
-                    (scope._tag === "publisher"
-                      ? r.demandPublisherId === scope.memberId
-                      : scope._tag === "responder"
-                        ? r.responderId === scope.memberId
-                        : r.demandId === scope.demandId) &&
+                    responseInScope(r, scope) &&
                     statuses.includes(Phase.shownStatus(r, byId.get(r.demandId)!, view))
                 )
                 seen += expected.length
