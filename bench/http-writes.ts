@@ -1004,7 +1004,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   )
   details.push(httpWritten.line, pgbenchWritten.line)
   details.push(
-    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}; the server's statements go out as named prepared statements (adapter-pg's preparedStatements: parsed once per connection, every execution planned), but for the one carrying BEGIN, pgbench's unnamed (-M extended); against pgbench -M prepared (parsed and planned once) see bench/EXPERIMENTS.md`
+    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}`
   )
 
   const ratio = median(rounds.map((r) => r.http / r.pgbench))

@@ -46,10 +46,10 @@ import * as Prepared from "./internal/prepared.js"
  *   each with its own Sync, so each is answered (or fails) on its own. `pg` refuses
  *   cursors (`pg-cursor`, `sql.stream`) on such a connection; set `false` to stream
  *   rows through this client.
- * - `preparedStatements`: whether statements with parameters are sent as named
- *   prepared statements, parsed once per connection (default `true`; PostgreSQL's
- *   CPU per public-hall page fell by about a quarter, per respond by a fifth); the
- *   one that carries a unit of work's BEGIN stays unnamed. Every execution is still planned with its own
+ * - `preparedStatements`: whether statements outside a unit of work (lists,
+ *   look-ups, writes made on their own) are sent as named prepared statements,
+ *   parsed once per connection (default `true`; PostgreSQL's CPU per public-hall
+ *   page fell by about a quarter). Every execution is still planned with its own
  *   values: the connections set `plan_cache_mode = force_custom_plan`. Set `false` behind a pooler that does
  *   not keep prepared statements per client (PgBouncer before 1.21 in transaction
  *   mode); a prepared statement that has gone missing is otherwise sent again
@@ -120,11 +120,8 @@ const poolConfig = (options: PoolOptions): Pg.PoolConfig => {
 const acquirePool = (config: Pg.PoolConfig, options: PoolKind) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const names = options.named ? Prepared.makeStatementNames() : undefined
       const pool = new Pg.Pool({
         ...config,
-        // pg-pool hands its options to each client it makes.
-        ...(names === undefined ? {} : { statementNames: names }),
         Client: (options.embedded ? Client.EmbeddedClient : Client.Client) as unknown as NonNullable<
           Pg.PoolConfig["Client"]
         >,
@@ -140,7 +137,7 @@ const acquirePool = (config: Pg.PoolConfig, options: PoolKind) =>
           : {})
       })
       pool.on("error", () => {})
-      if (names !== undefined) statementNamesOf.set(pool, names)
+      if (options.named) statementNamesOf.set(pool, Prepared.makeStatementNames())
       if (options.embedded) {
         // PgClient cancels an interrupted statement with `pg_cancel_backend(processID)`
         // on another connection. PGlite runs that query only after the interrupted

@@ -13,7 +13,6 @@ import { Chunk, Effect, Exit, Scope, Stream } from "effect"
 import * as Pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Client, EmbeddedClient } from "../src/internal/client.js"
-import { makeStatementNames } from "../src/internal/prepared.js"
 import * as T from "./support.js"
 
 const timeout = 120_000
@@ -197,38 +196,6 @@ describe("the adapter's pg client", () => {
         })
         expect(trips).toBe(3)
       })
-    },
-    timeout
-  )
-
-  it(
-    "P2: on a pool that names statements, the statement that carries BEGIN goes unnamed and the next ones named (BEGIN, INSERT, INSERT, COMMIT: three round trips)",
-    async () => {
-      const named = new Pg.Pool({
-        ...connection,
-        max: 1,
-        Client: Client as unknown as NonNullable<Pg.PoolConfig["Client"]>,
-        statementNames: makeStatementNames()
-      } as Pg.PoolConfig)
-      named.on("error", () => {})
-      pools.push(named)
-      const t = await table(named)
-      const client = await named.connect()
-      try {
-        const insert = `INSERT INTO ${t.name} VALUES ($1, $2)`
-        const trips = await roundTrips(client, async () => {
-          await client.query("BEGIN")
-          await client.query(insert, [1, "a"])
-          await client.query(insert, [2, "b"])
-          await client.query("COMMIT")
-        })
-        expect(trips).toBe(3)
-        const prepared = await client.query("SELECT statement FROM pg_prepared_statements")
-        expect(prepared.rows.map((r) => r.statement)).toEqual([insert])
-      } finally {
-        client.release()
-      }
-      expect(await t.count()).toBe(2)
     },
     timeout
   )

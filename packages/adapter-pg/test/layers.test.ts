@@ -205,51 +205,6 @@ describe("layers", () => {
     timeout
   )
 
-  it.live.skipIf(T.backend !== "postgres")(
-    "P2: in a unit of work every statement but the one that carries BEGIN is named; a unit whose prepared statement went stale runs again with it unnamed, all or nothing (PostgreSQL only)",
-    () =>
-      Effect.gen(function* () {
-        const uow = yield* Persistence.UnitOfWork
-        const members = yield* Persistence.MemberRepository
-        const sql = yield* SqlClient.SqlClient
-        const prepared = sqlOn(
-          sql,
-          "SELECT name FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO%member %'"
-        )
-        const pair = () => [Rows.member(), Rows.member()] as const
-        const first = pair()
-        yield* uow.transaction(Effect.zipRight(members.insert(first[0]), members.insert(first[1])))
-        assert.strictEqual((yield* prepared).length, 1, "the second insert is named; the first carried BEGIN")
-        yield* sqlOn(sql, "DEALLOCATE ALL")
-        const second = pair()
-        let runs = 0
-        yield* uow.transaction(
-          Effect.zipRight(
-            Effect.sync(() => runs++),
-            Effect.zipRight(members.insert(second[0]), members.insert(second[1]))
-          )
-        )
-        assert.strictEqual(runs, 2, "the unit ran again")
-        for (const m of [...first, ...second]) assert.isTrue(Option.isSome(yield* members.findById(m.id)))
-        const [count] = yield* sqlOn(
-          sql,
-          "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO%member %'"
-        )
-        assert.strictEqual(count?.n, 0, "the insert goes unnamed from then on")
-      }).pipe(
-        Effect.withTracerEnabled(false),
-        Effect.provide(
-          T.portsWith(
-            T.freshSchema("zbu"),
-            PgDatabase.layerPool({ url: T.databaseUrl(), maxConnections: 1 }),
-            { drop: true }
-          )
-        ),
-        Effect.scoped
-      ),
-    timeout
-  )
-
   it.live(
     "layerConfig: a server that cannot be reached fails the layer with an InfrastructureError within the connect timeout",
     () =>

@@ -1,5 +1,4 @@
 import * as Pg from "pg"
-import { isStalePrepared, type StatementNames } from "./prepared.js"
 
 /*
  * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with three changes that
@@ -65,15 +64,8 @@ import { isStalePrepared, type StatementNames } from "./prepared.js"
  *    connection ends are handed to `pg`, which fails them as it fails any command
  *    on a closed connection. A command's `query_timeout` counts from when it is
  *    handed to `pg`, not while it is held.
- * 5. On a pool that names statements (`PgDatabase`'s `preparedStatements`), a
- *    statement with parameters goes out under its name (see `prepared.ts`), so that
- *    PostgreSQL parses it once per connection, except the one that carries a held
- *    BEGIN (1. above), which a named statement could not. A statement whose prepared
- *    statement failed as such (26000, 0A000) is sent unnamed from then on; the
- *    caller runs it again (a statement outside a unit of work at once, a unit of
- *    work from its start).
  *
- * All five lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
+ * All four lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
  * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue` and
  * `getTransactionStatus`; the socket's `cork` and `uncork`). `pg` is pinned in
@@ -320,12 +312,8 @@ export class Client extends Pg.Client {
   /** Commands issued while another runs or waits, outside pipeline mode (4. above), to hand to `pg` in order. */
   private readonly held: Array<() => void> = []
 
-  /** The pool's statement names, when it names statements (5. above). */
-  private readonly names: StatementNames | undefined
-
   constructor(config?: unknown) {
     super(config as Pg.ClientConfig)
-    this.names = (config as { readonly statementNames?: StatementNames } | undefined)?.statementNames
     // Handed over until one of them is with `pg`: a command answered without the
     // server (a held BEGIN, a COMMIT or ROLLBACK of a transaction that never
     // started, one whose own BEGIN failed) leaves `pg` idle, with no `drain` to come.
@@ -497,29 +485,8 @@ export class Client extends Pg.Client {
       answer("BEGIN")
       return promise
     }
-    send(this.named(config, args, done!))
+    send(new LeanQuery(config, args, done))
     return promise
-  }
-
-  /**
-   * A statement with parameters under its name when the pool names statements (5.
-   * above); a stale prepared statement's text is sent unnamed from then on.
-   */
-  private named(config: unknown, args: unknown, done: Callback): LeanQuery {
-    const name =
-      this.names !== undefined && typeof config === "string" && Array.isArray(args) && args.length > 0
-        ? this.names.nameOf(config)
-        : undefined
-    if (name === undefined) return new LeanQuery(config, args, done)
-    const names = this.names!
-    return new LeanQuery(
-      { name, text: config },
-      args,
-      (error: Error | null | undefined, result?: unknown) => {
-        if (error && isStalePrepared(error)) names.forget(config as string)
-        done(error, result)
-      }
-    )
   }
 }
 

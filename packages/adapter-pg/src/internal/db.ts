@@ -102,8 +102,6 @@ export interface Db {
   ) => Effect.Effect<ReadonlyArray<Row>, Errors.InfrastructureError | Errors.UniqueViolation>
   /** Whether the current fiber runs inside a transaction of this client. */
   readonly inTransaction: Effect.Effect<boolean>
-  /** Whether statements go out named (a pool `PgDatabase` made with `preparedStatements`). */
-  readonly namesStatements: boolean
 }
 
 /**
@@ -127,9 +125,9 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
     >
   const pool = poolOf.get(client)
   const names = pool === undefined ? undefined : statementNamesOf.get(pool)
-  const send = (pool: Pg.Pool, text: string, params: ReadonlyArray<unknown>) =>
+  const send = (pool: Pg.Pool, config: Pg.QueryConfig<Array<unknown>>) =>
     Effect.async<ReadonlyArray<Row>, SqlError.SqlError>((resume) => {
-      pool.query(text, params as Array<unknown>, (error: Error | undefined, result: Pg.QueryResult<Row>) =>
+      pool.query(config, (error: Error | undefined, result: Pg.QueryResult<Row>) =>
         resume(
           error === undefined || error === null
             ? Effect.succeed(result.rows)
@@ -137,29 +135,29 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
         )
       )
     })
-  /**
-   * On the pool. Its client names the statement when the pool names statements; a
-   * stale prepared statement (its text now unnamed) is sent again at once: it failed
-   * before it ran.
-   */
+  /** On the pool, named when the pool names statements (see `StatementNames`). */
   const pooled = (pool: Pg.Pool, text: string, params: ReadonlyArray<unknown>) => {
-    const once = send(pool, text, params)
-    return names === undefined
-      ? once
-      : Effect.catchIf(
-          once,
-          (error) => isStalePrepared(error.cause),
-          () => once
-        )
+    const values = params as Array<unknown>
+    const name = names?.nameOf(text)
+    if (name === undefined) return send(pool, { text, values })
+    return Effect.catchIf(
+      send(pool, { name, text, values }),
+      (error) => isStalePrepared(error.cause),
+      () =>
+        Effect.suspend(() => {
+          names!.forget(text)
+          return send(pool, { text, values })
+        })
+    )
   }
   /*
    * With tracing off, a statement skips `@effect/sql`'s `Statement` (its span,
    * compilation and scoped acquisition): inside a unit of work it goes straight to
    * the transaction's connection (about 80 µs of CPU less per statement, 7 per
    * respond: issue 8's P2); outside one, on a pool `PgDatabase` made, to
-   * `pool.query` (about 160 µs less: the public hall's one statement, P1). With
-   * tracing on, statements keep their `sql.execute` spans. Either way, the client of
-   * a pool that names statements names them.
+   * `pool.query` (about 160 µs less: the public hall's one statement, P1), named
+   * when the pool names statements. With tracing on, statements keep their
+   * `sql.execute` spans.
    */
   const run = (text: string, params: ReadonlyArray<unknown>) =>
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
@@ -184,8 +182,7 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
           ? new Errors.UniqueViolation({ entity, key: constraintOf(error) ?? "unique" })
           : infrastructure(operation, error)
       ),
-    inTransaction: Effect.map(Effect.serviceOption(SqlClient.TransactionConnection), Option.isSome),
-    namesStatements: names !== undefined
+    inTransaction: Effect.map(Effect.serviceOption(SqlClient.TransactionConnection), Option.isSome)
   }
 }
 

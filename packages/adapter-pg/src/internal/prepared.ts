@@ -2,9 +2,9 @@ import { createHash } from "node:crypto"
 
 /**
  * @internal
- * Names of the statements with parameters the clients of a pool of `PgDatabase`'s
- * send (outside units of work and inside them, but for the statement that carries a
- * unit's BEGIN: see `client.ts`, 5.). Sent named,
+ * Names of the statements the adapter sends on a pool of `PgDatabase`'s outside a unit
+ * of work (the public hall's page, the other lists, look-ups by id, and the few
+ * writes made on their own). Sent named,
  * through the extended protocol, a statement is parsed and analysed by PostgreSQL
  * once per connection rather than on every execution: the public hall's statement
  * cost PostgreSQL about a quarter less CPU so (issue 8's P1: 158 → 116 µs per

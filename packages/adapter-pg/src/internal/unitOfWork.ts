@@ -1,18 +1,13 @@
 import * as SqlError from "@effect/sql/SqlError"
-import { Errors, Persistence } from "@zhongbao/core"
+import { type Errors, Persistence } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type Db, infrastructure, isRetryable, sqlState } from "./db.js"
-import { isStalePrepared } from "./prepared.js"
+import { type Db, infrastructure, isRetryable } from "./db.js"
 
 /** @internal How often the outermost unit of work runs again after a serialization failure or deadlock. */
 export const maxRetries = 5
-
-/** A failure of a prepared statement gone stale (its text is unnamed from then on: see `prepared.ts`). */
-const isStale = (e: unknown): boolean =>
-  e instanceof Errors.InfrastructureError && isStalePrepared({ code: sqlState(e.cause) })
 
 /**
  * A pause in real time (not effect's `Clock`: units of work run under a
@@ -32,9 +27,7 @@ const pause = (millis: number) =>
  * as a defect, becomes an `InfrastructureError` (the unit's own failure is kept as
  * it is). The outermost call runs the whole
  * unit again, at most {@link maxRetries} times after a short random pause, when it
- * failed with a serialization failure (40001) or a deadlock (40P01), or (on a pool
- * that names statements) a prepared statement gone stale, whose text then goes
- * unnamed. A read runs
+ * failed with a serialization failure (40001) or a deadlock (40P01). A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
@@ -73,7 +66,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
   ): Effect.Effect<A, E | Errors.InfrastructureError, R> =>
     Effect.catchIf(
       once(effect),
-      (e) => attempt < maxRetries && (isRetryable(e) || (db.namesStatements && isStale(e))),
+      (e) => attempt < maxRetries && isRetryable(e),
       () => Effect.zipRight(pause(5 + Math.random() * 20 * (attempt + 1)), retrying(effect, attempt + 1))
     )
 
