@@ -1,7 +1,7 @@
 import * as Pg from "pg"
 
 /*
- * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with three changes that
+ * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with four changes that
  * leave every result as it was (issue 8's P2: a respond is 7 statements, and each
  * round trip costs the server CPU and the caller latency).
  *

@@ -59,8 +59,9 @@ export const makeStatementNames = (limit: number = defaultNamedStatements): Stat
  * `DISCARD ALL` or `DEALLOCATE`, a pooler between the adapter and the server) or
  * `0A000` ("cached plan must not change result type": a column it reads changed type
  * since it was prepared; the message is not compared, as the server may answer in
- * another language). Both come before the statement runs, so it is sent again
- * unnamed: a `0A000` of the statement itself comes again then, and stands.
+ * another language). Such a statement runs on its own, outside a transaction, so
+ * a failure left nothing behind and it is sent again unnamed: any other `0A000`
+ * ("feature not supported", raised as it ran) comes again then, and stands.
  */
 export const isStalePrepared = (cause: unknown): boolean => {
   const { code } = (typeof cause === "object" && cause !== null ? cause : {}) as { readonly code?: unknown }
