@@ -94,6 +94,10 @@ const table = async (on: Pg.Pool) => {
   return { name, count }
 }
 
+/** How many commands wait in `pg`'s own queue of a connection. */
+const queued = (client: Pg.PoolClient) =>
+  (client as unknown as { _queryQueue: Array<unknown> })._queryQueue.length
+
 /** Runs `f` on a connection of `kind`'s pool, released afterwards. */
 const withClient = async (
   kind: "ours" | "plain" | "embedded",
@@ -616,7 +620,6 @@ describe("the adapter's pg client", () => {
     async () => {
       for (const kind of ["embedded", "ours"] as const) {
         const rows = await onTable(kind, async (client, name) => {
-          const queued = () => (client as unknown as { _queryQueue: Array<unknown> })._queryQueue.length
           const order: Array<string> = []
           const insert = (id: number) =>
             client
@@ -638,7 +641,7 @@ describe("the adapter's pg client", () => {
             insert(2),
             client.query("COMMIT").then(() => order.push("commit"))
           ]
-          expect(queued(), "nothing waits in pg's own queue").toBe(0)
+          expect(queued(client), "nothing waits in pg's own queue").toBe(0)
           await Promise.all(issued)
           expect(order).toStrictEqual(["begin", "insert 1", "count 1", "insert 2", "commit"])
         })
@@ -656,7 +659,7 @@ describe("the adapter's pg client", () => {
             client.query("COMMIT"),
             client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [2, "b"])
           ]
-          expect((client as unknown as { _queryQueue: Array<unknown> })._queryQueue.length).toBe(0)
+          expect(queued(client), "nothing waits in pg's own queue").toBe(0)
           await Promise.all(issued)
         })
         expect(behind, "every held command ran").toBe(2)
