@@ -572,21 +572,58 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: a named statement after a held BEGIN gets BEGIN on its own, runs inside the transaction, and stays usable",
+    "P2: a named statement with its text carries a held BEGIN as an unnamed one (BEGIN, INSERT, ROLLBACK: two round trips) and is named when it does not carry BEGIN; one given by name alone gets BEGIN on its own; all inside their transactions",
     async () => {
-      const rows = await onTable("ours", async (client, name) => {
-        const named = { name: `zbc_named_${process.pid}`, text: `INSERT INTO ${name} VALUES ($1, $2)` }
-        const trips = await roundTrips(client, async () => {
+      const name = `zbc_named_${process.pid}`
+      const prepared = async (client: Pg.PoolClient) =>
+        (await client.query("SELECT name FROM pg_prepared_statements WHERE name = $1", [name])).rows.length
+      const rows = await onTable("ours", async (client, table) => {
+        const named = { name, text: `INSERT INTO ${table} VALUES ($1, $2)` }
+        const carried = await roundTrips(client, async () => {
           await client.query("BEGIN")
           await client.query({ ...named, values: [1, "a"] })
           await client.query("ROLLBACK")
         })
-        expect(trips).toBe(3)
+        expect(carried).toBe(2)
+        expect(await prepared(client)).toBe(0)
         await client.query("BEGIN")
+        await client.query(`SELECT $1::int AS n`, [1])
         await client.query({ ...named, values: [2, "b"] })
         await client.query("COMMIT")
+        expect(await prepared(client)).toBe(1)
+        const byName = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          await client.query({ name, values: [3, "c"] } as unknown as Pg.QueryConfig)
+          await client.query("ROLLBACK")
+        })
+        expect(byName).toBe(3)
       })
       expect(rows).toBe(1)
+    },
+    timeout
+  )
+
+  it(
+    "P2: after the server lost the connection's prepared statements (DEALLOCATE ALL), the statement that finds one missing fails (26000) and every other name is parsed again as it is next sent; pg.Client fails each in turn",
+    async () => {
+      const answers: Record<string, Array<string>> = {}
+      for (const kind of ["ours", "plain"] as const) {
+        await withClient(kind, async (client) => {
+          const a = { name: `zbc_a_${process.pid}_${kind}`, text: "SELECT $1::int AS n" }
+          const b = { name: `zbc_b_${process.pid}_${kind}`, text: "SELECT $1::int + 1 AS n" }
+          await client.query({ ...a, values: [1] })
+          await client.query({ ...b, values: [1] })
+          await client.query("DEALLOCATE ALL")
+          const outcome = (config: { readonly name: string; readonly text: string }) =>
+            client.query({ ...config, values: [1] }).then(
+              (r) => `n=${r.rows[0].n}`,
+              (e: { code?: string }) => `error ${e.code}`
+            )
+          answers[kind] = [await outcome(a), await outcome(b), await outcome(a)]
+        })
+      }
+      expect(answers.plain).toEqual(["error 26000", "error 26000", "error 26000"])
+      expect(answers.ours).toEqual(["error 26000", "n=2", "n=1"])
     },
     timeout
   )

@@ -52,12 +52,18 @@ const onOneConnection = <A, E>(
   body: (
     members: Persistence.MemberRepository["Type"],
     sql: SqlClient.SqlClient,
-    schema: string
+    schema: string,
+    uow: Persistence.UnitOfWork["Type"]
   ) => Effect.Effect<A, E>
 ) => {
   const schema = T.freshSchema("zbp")
   return Effect.gen(function* () {
-    return yield* body(yield* Persistence.MemberRepository, yield* SqlClient.SqlClient, schema)
+    return yield* body(
+      yield* Persistence.MemberRepository,
+      yield* SqlClient.SqlClient,
+      schema,
+      yield* Persistence.UnitOfWork
+    )
   }).pipe(
     Effect.withTracerEnabled(false),
     Effect.provide(T.portsWith(schema, PgDatabase.layerPool(options), { drop: true })),
@@ -200,6 +206,90 @@ describe("layers", () => {
           yield* sqlOn(sql, "DEALLOCATE ALL")
           assert.strictEqual((yield* list()).length, 2)
           assert.deepStrictEqual(yield* listed, [], "sent unnamed, not prepared again")
+        })
+      ),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "P2: in the adapter's units of work every statement but the one that carries BEGIN is named; a unit whose named statement went stale (DEALLOCATE ALL, a column changed type) runs again at once, all or nothing, that text unnamed from then on (PostgreSQL only)",
+    () =>
+      Effect.gen(function* () {
+        const spoilers = {
+          "DEALLOCATE ALL": () => "DEALLOCATE ALL",
+          "a column changed type": (schema: string) =>
+            `ALTER TABLE "${schema}".member ALTER COLUMN name TYPE varchar(200)`
+        }
+        for (const [label, spoil] of Object.entries(spoilers)) {
+          yield* onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, schema, uow) =>
+            Effect.gen(function* () {
+              const named = sqlOn(
+                sql,
+                "SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%.member%' ORDER BY statement"
+              )
+              const seen = Rows.member()
+              yield* members.insert(seen)
+              let runs = 0
+              const unit = () => {
+                const pair = [Rows.member(), Rows.member()] as const
+                return uow
+                  .transaction(
+                    Effect.gen(function* () {
+                      runs++
+                      yield* members.insert(pair[0])
+                      assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(seen.id)), seen)
+                      yield* members.insert(pair[1])
+                    })
+                  )
+                  .pipe(Effect.as(pair))
+              }
+              const first = yield* unit()
+              assert.strictEqual(runs, 1, label)
+              const statements = (yield* named).map((r) => String(r.statement))
+              assert.strictEqual(statements.length, 2, `${label}: the look-up and the insert`)
+              assert.match(statements[0]!, /^INSERT INTO/)
+              assert.match(statements[1]!, /^SELECT/)
+              yield* sqlOn(sql, spoil(schema))
+              const second = yield* unit()
+              assert.strictEqual(runs, 3, `${label}: the unit ran again, once`)
+              for (const m of [seen, ...first, ...second]) {
+                assert.isTrue(Option.isSome(yield* members.findById(m.id)), `${label}: ${m.id}`)
+              }
+              assert.strictEqual((yield* members.list({ limit: 10 })).length, 5, `${label}: nothing twice`)
+              assert.include(
+                (yield* named).map((r) => String(r.statement)),
+                statements[0],
+                `${label}: the insert is (still or again) prepared`
+              )
+            })
+          )
+        }
+      }),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "P2: statements of a transaction the host began itself go unnamed, a unit of work nested in it too: nothing would run them again (PostgreSQL only)",
+    () =>
+      onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
+        Effect.gen(function* () {
+          const named = sqlOn(
+            sql,
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'INSERT%'"
+          )
+          const three = Effect.suspend(() =>
+            Effect.all([
+              members.insert(Rows.member()),
+              members.insert(Rows.member()),
+              members.insert(Rows.member())
+            ])
+          )
+          yield* sql.withTransaction(three)
+          yield* sql.withTransaction(uow.transaction(three))
+          assert.deepStrictEqual(yield* named, [], "unnamed in the host's transaction")
+          yield* uow.transaction(three)
+          assert.strictEqual((yield* named).length, 1, "named in the adapter's own unit of work")
+          assert.strictEqual((yield* members.list({ limit: 20 })).length, 9)
         })
       ),
     timeout

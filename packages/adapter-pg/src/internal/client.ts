@@ -1,7 +1,7 @@
 import * as Pg from "pg"
 
 /*
- * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with four changes that
+ * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with five changes that
  * leave every result as it was (issue 8's P2: a respond is 7 statements, and each
  * round trip costs the server CPU and the caller latency).
  *
@@ -14,8 +14,8 @@ import * as Pg from "pg"
  *    the Sync, so the statement never runs outside the transaction, and a statement
  *    that `pg` refuses before anything is written gives BEGIN back at once, held
  *    for the next. Any other command while BEGIN is held (a statement without
- *    parameters, which `pg` sends with the simple protocol, a named statement, a
- *    cursor, a statement read in pages in pipeline mode, which `pg` refuses, a
+ *    parameters, which `pg` sends with the simple protocol, a named statement given
+ *    without its text, a cursor, a statement read in pages in pipeline mode, which `pg` refuses, a
  *    statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
@@ -27,7 +27,9 @@ import * as Pg from "pg"
  *    fails only when the connection does, which ends them too). What moves: the
  *    transaction starts
  *    with its first statement, so its `now()` is that statement's start, and
- *    `getTransactionStatus()` says idle while BEGIN is held.
+ *    `getTransactionStatus()` says idle while BEGIN is held. A named statement
+ *    with its text (see `prepared.ts`) carries BEGIN as an unnamed one, parsed
+ *    again that once: a named one would cost BEGIN its own round trip.
  * 2. Rows are copies of a template of their keys made once per list of columns.
  *    `pg`'s `Result` clones a null-prototype template for every statement and row,
  *    which V8 does on its slow path; a row grown key by key reallocates its
@@ -64,11 +66,15 @@ import * as Pg from "pg"
  *    connection ends are handed to `pg`, which fails them as it fails any command
  *    on a closed connection. A command's `query_timeout` counts from when it is
  *    handed to `pg`, not while it is held.
+ * 5. A named statement that fails because the server holds no prepared statement of
+ *    its name (26000: a `DEALLOCATE` or `DISCARD ALL` on the connection) makes the
+ *    client forget which names it has parsed on that connection, so that each is
+ *    parsed again as it is next sent, rather than failing in turn.
  *
- * All four lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
+ * All five lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
- * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue` and
- * `getTransactionStatus`; the socket's `cork` and `uncork`). `pg` is pinned in
+ * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue`,
+ * `getTransactionStatus` and the connection's `parsedStatements`; the socket's `cork` and `uncork`). `pg` is pinned in
  * package.json, and `test/client.test.ts` checks the changes against a plain
  * `pg.Client`.
  */
@@ -249,6 +255,10 @@ class LeanQuery extends BaseQuery {
 
   override handleError(error: unknown, connection: unknown): void {
     this.giveBack()
+    // The server has lost a prepared statement `pg` thinks it holds (a `DEALLOCATE`
+    // or `DISCARD ALL`): every name is parsed again on this connection (5. above).
+    if (this.name && (error as { code?: unknown } | null)?.code === "26000")
+      (connection as { parsedStatements: Record<string, string> }).parsedStatements = {}
     super.handleError(error, connection)
   }
 
@@ -293,6 +303,20 @@ const answered = (command: string): unknown => {
   const result = new BaseResult(undefined, undefined) as unknown as { command: string | null }
   result.command = command
   return result
+}
+
+/**
+ * A named statement's config with its text, as an unnamed one (the statement that
+ * carries a held BEGIN, 1. above): `pg` would parse a named statement only once per
+ * connection and skip its Parse from then on, which the messages of a BEGIN ahead of
+ * it would upset. Anything else is left as it is.
+ */
+const unnamed = (config: unknown): unknown => {
+  if (typeof config !== "object" || config === null) return config
+  const { name, text } = config as { readonly name?: unknown; readonly text?: unknown }
+  return typeof name === "string" && name !== "" && typeof text === "string" && text !== ""
+    ? { ...config, name: undefined }
+    : config
 }
 
 const isSubmittable = (config: unknown) => typeof (config as { submit?: unknown }).submit === "function"
@@ -466,7 +490,7 @@ export class Client extends Pg.Client {
         answer(config as string)
         return promise
       }
-      const statement = new LeanQuery(config, args, done)
+      const statement = new LeanQuery(unnamed(config), args, done)
       if (statement.requiresPreparation() && !statement.name && this.ready() && !this.refusesAtOnce(config)) {
         send(
           statement.withBegin(() => {

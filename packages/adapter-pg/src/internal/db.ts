@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
+import type { Connection } from "@effect/sql/SqlConnection"
 import { Errors } from "@zhongbao/core"
 import * as DateTime from "effect/DateTime"
 import * as Context from "effect/Context"
@@ -7,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as Pg from "pg"
-import { isStalePrepared, type StatementNames } from "./prepared.js"
+import { currentUnit, isStalePrepared, type StatementNames, type UnitOfWorkStale } from "./prepared.js"
 
 /** @internal A row as the driver returns it. */
 export type Row = Readonly<Record<string, unknown>>
@@ -150,24 +151,48 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
         })
     )
   }
+  /**
+   * On the transaction's connection; named when the pool names statements and the
+   * adapter's outermost unit of work can run again (see `UnitOfWorkStale`), which a
+   * stale prepared statement then tells. The name goes to `pg` in the statement's
+   * config, through `@effect/sql-pg`'s connection, which keeps its cancel on
+   * interruption.
+   */
+  const transactional = (
+    connection: Connection,
+    unit: UnitOfWorkStale | undefined,
+    text: string,
+    params: ReadonlyArray<unknown>
+  ) => {
+    const name = unit === undefined ? undefined : names?.nameOf(text)
+    const execute = (statement: string | Pg.QueryConfig) =>
+      connection.execute(statement as string, params, undefined) as Effect.Effect<
+        ReadonlyArray<Row>,
+        SqlError.SqlError
+      >
+    if (name === undefined) return execute(text)
+    return Effect.tapError(execute({ name, text }), (error) =>
+      Effect.sync(() => {
+        if (!isStalePrepared(error.cause)) return
+        names!.forget(text)
+        unit!.stale = true
+      })
+    )
+  }
   /*
    * With tracing off, a statement skips `@effect/sql`'s `Statement` (its span,
    * compilation and scoped acquisition): inside a unit of work it goes straight to
    * the transaction's connection (about 80 µs of CPU less per statement, 7 per
    * respond: issue 8's P2); outside one, on a pool `PgDatabase` made, to
-   * `pool.query` (about 160 µs less: the public hall's one statement, P1), named
-   * when the pool names statements. With tracing on, statements keep their
-   * `sql.execute` spans.
+   * `pool.query` (about 160 µs less: the public hall's one statement, P1). Either
+   * way it is named when the pool names statements. With tracing on, statements
+   * keep their `sql.execute` spans and go unnamed.
    */
   const run = (text: string, params: ReadonlyArray<unknown>) =>
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
       if (fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement(text, params)
       const tx = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
-      if (Option.isSome(tx))
-        return tx.value[0].execute(text, params, undefined) as Effect.Effect<
-          ReadonlyArray<Row>,
-          SqlError.SqlError
-        >
+      if (Option.isSome(tx)) return transactional(tx.value[0], fiber.getFiberRef(currentUnit), text, params)
       return pool === undefined ? statement(text, params) : pooled(pool, text, params)
     })
   return {

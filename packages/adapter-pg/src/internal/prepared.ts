@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto"
+import * as FiberRef from "effect/FiberRef"
 
 /**
  * @internal
- * Names of the statements the adapter sends on a pool of `PgDatabase`'s outside a unit
- * of work (the public hall's page, the other lists, look-ups by id, and the few
- * writes made on their own). Sent named,
+ * Names of the statements the adapter sends on a pool of `PgDatabase`'s: outside a
+ * unit of work (the public hall's page, the other lists, look-ups by id, and the few
+ * writes made on their own), and inside the adapter's own units of work (see
+ * {@link UnitOfWorkStale}). Sent named,
  * through the extended protocol, a statement is parsed and analysed by PostgreSQL
  * once per connection rather than on every execution: the public hall's statement
  * cost PostgreSQL about a quarter less CPU so (issue 8's P1: 158 → 116 µs per
@@ -57,16 +59,42 @@ export const makeStatementNames = (limit: number = defaultNamedStatements): Stat
  * Whether a named statement failed because its prepared statement is gone or no
  * longer fits its table: `26000` (it does not exist on the connection: a
  * `DISCARD ALL` or `DEALLOCATE`, a pooler between the adapter and the server) or
- * `0A000` ("cached plan must not change result type": a column it reads changed type
- * since it was prepared; the message is not compared, as the server may answer in
- * another language). Such a statement runs on its own, outside a transaction, so
- * a failure left nothing behind and it is sent again unnamed: any other `0A000`
- * ("feature not supported", raised as it ran) comes again then, and stands.
+ * `0A000` raised where PostgreSQL revalidates a cached statement ("cached plan must
+ * not change result type": a column it reads changed type since it was prepared).
+ * The message is not compared, as the server may answer in another language; the
+ * routine that raised the error is, when the server names it, so that a `0A000`
+ * ("feature not supported") raised as the statement ran is not taken for one. The
+ * caller sends the text again unnamed: a statement on its own at once (its failure
+ * left nothing behind), a unit of work from its start (see {@link UnitOfWorkStale}).
  */
 export const isStalePrepared = (cause: unknown): boolean => {
-  const { code } = (typeof cause === "object" && cause !== null ? cause : {}) as { readonly code?: unknown }
-  return code === "26000" || code === "0A000"
+  const { code, routine } = (typeof cause === "object" && cause !== null ? cause : {}) as {
+    readonly code?: unknown
+    readonly routine?: unknown
+  }
+  return (
+    code === "26000" || (code === "0A000" && (routine === undefined || routine === "RevalidateCachedQuery"))
+  )
 }
+
+/**
+ * @internal
+ * What a run of the adapter's outermost unit of work learns of its named
+ * statements. Inside a transaction, a statement is sent named only while the fiber
+ * carries such a record (`currentUnit`): the unit of work that set it runs the whole
+ * unit again when one of them was found stale, as the failed statement aborted its
+ * transaction. A statement of a transaction the host began itself (and of a unit of
+ * work nested in one) goes unnamed: nothing would run it again.
+ */
+export interface UnitOfWorkStale {
+  /** Whether a statement of this run, sent named, failed as stale (its text is unnamed from then on). */
+  stale: boolean
+}
+
+/** @internal The current run of the adapter's outermost unit of work, inherited by the fibers it forks. */
+export const currentUnit: FiberRef.FiberRef<UnitOfWorkStale | undefined> = FiberRef.unsafeMake<
+  UnitOfWorkStale | undefined
+>(undefined)
 
 /** @internal The setting every connection of a pool that names statements starts with (see {@link StatementNames}). */
 export const customPlans = "SET plan_cache_mode = force_custom_plan"

@@ -1,10 +1,11 @@
 import * as SqlError from "@effect/sql/SqlError"
-import { type Errors, Persistence } from "@zhongbao/core"
+import { Errors, Persistence } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type Db, infrastructure, isRetryable } from "./db.js"
+import { currentUnit, type UnitOfWorkStale } from "./prepared.js"
 
 /** @internal How often the outermost unit of work runs again after a serialization failure or deadlock. */
 export const maxRetries = 5
@@ -27,7 +28,10 @@ const pause = (millis: number) =>
  * as a defect, becomes an `InfrastructureError` (the unit's own failure is kept as
  * it is). The outermost call runs the whole
  * unit again, at most {@link maxRetries} times after a short random pause, when it
- * failed with a serialization failure (40001) or a deadlock (40P01). A read runs
+ * failed with a serialization failure (40001) or a deadlock (40P01); at once, when
+ * it failed on the database after one of its statements, sent as a named prepared
+ * statement, was found stale (its text is sent unnamed from then on: see
+ * `UnitOfWorkStale`). A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
@@ -64,11 +68,18 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
     effect: Effect.Effect<A, E, R>,
     attempt: number
   ): Effect.Effect<A, E | Errors.InfrastructureError, R> =>
-    Effect.catchIf(
-      once(effect),
-      (e) => attempt < maxRetries && isRetryable(e),
-      () => Effect.zipRight(pause(5 + Math.random() * 20 * (attempt + 1)), retrying(effect, attempt + 1))
-    )
+    Effect.suspend(() => {
+      const unit: UnitOfWorkStale = { stale: false }
+      return Effect.catchIf(
+        Effect.locally(once(effect), currentUnit, unit),
+        (e) =>
+          attempt < maxRetries && (isRetryable(e) || (unit.stale && e instanceof Errors.InfrastructureError)),
+        (e) =>
+          isRetryable(e)
+            ? Effect.zipRight(pause(5 + Math.random() * 20 * (attempt + 1)), retrying(effect, attempt + 1))
+            : retrying(effect, attempt + 1)
+      )
+    })
 
   return Persistence.UnitOfWork.of({
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
