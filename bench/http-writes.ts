@@ -19,6 +19,9 @@
  *   side's connections were over the rounds (`pg_stat_activity` sampled every 50 ms,
  *   the server's connections named by their own `application_name`: active, waiting
  *   inside PostgreSQL, the client's turn inside a transaction, between transactions);
+ *   one run of `pgbench -M prepared` after the rounds (the server names its
+ *   statements, pgbench's extended mode does not: the ratio against that run is
+ *   printed for scale, not as the goal);
  *   one connection against one client (pgbench -r: the round trips alone). The
  *   server runs with `WORKERS=false`, rate limits raised, and a pool of `concurrency`
  *   connections. Afterwards the rows each side wrote are counted: per
@@ -580,6 +583,7 @@ const pgbench = (
     readonly demandsFrom: number
     readonly base: number
     readonly perStatement?: boolean
+    readonly mode?: "extended" | "prepared"
   }
 ) => {
   const define = {
@@ -595,6 +599,7 @@ const pgbench = (
     result: world.result
   }
   const args = pgbenchArgs({
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
     clients: options.clients,
     perStatement: options.perStatement === true,
     length: { transactions: options.perClient },
@@ -828,7 +833,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   const warmupPerClient = Math.ceil(sizes.warmup / c)
   const runs = sizes.rounds + 2
   const httpDemands = warmupPerClient * c + sizes.rounds * perRound + sizes.single + runs * (c + 2) + 100
-  const pgbenchDemands = warmupPerClient * c + sizes.rounds * perRound + sizes.single
+  const pgbenchDemands = warmupPerClient * c + (sizes.rounds + 1) * perRound + sizes.single
 
   const generated = await measured(undefined, async () => {
     await publishedPool(db, HTTP_POOL, httpDemands)
@@ -888,11 +893,16 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     }
     let nextPgbench = PGBENCH_POOL + 1
     let base = 1_000_000_000_000_000
-    const runPgbench = (clients: number, each: number, perStatement = false) => {
+    const runPgbench = (
+      clients: number,
+      each: number,
+      perStatement = false,
+      mode: "extended" | "prepared" = "extended"
+    ) => {
       const from = nextPgbench
       nextPgbench += clients * each
       base += 1_000_000_000_000
-      return pgbench(schema, world, { clients, perClient: each, demandsFrom: from, base, perStatement })
+      return pgbench(schema, world, { clients, perClient: each, demandsFrom: from, base, perStatement, mode })
     }
     const checkpoint = () => (sizes.checkpoint ? db.query("CHECKPOINT") : Promise.resolve([]))
 
@@ -956,6 +966,12 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     )
 
     details.push(ceilingLine)
+    await checkpoint()
+    const prepared = await measured(server.pid, () => runPgbench(c, perClient, false, "prepared"))
+    pgbenchOk += prepared.result.processed - prepared.result.failed
+    details.push(
+      `for scale, one run of pgbench -M prepared after the rounds (each statement parsed once per connection and, after five executions, run on a generic plan: as the server's units of work run theirs, but for the statement that carries BEGIN): ${int(prepared.result.tps)} tx/s, PostgreSQL ${ms(prepared.cpu.postgres / Math.max(1, prepared.result.processed))} ms and pgbench ${ms(prepared.cpu.children / Math.max(1, prepared.result.processed))} ms of CPU per respond; the HTTP rounds' median rate is ${ms(median(rounds.map((r) => r.http)) / prepared.result.tps)} of it`
+    )
     sampled = await sampler.stop()
     details.push(
       sampled === undefined
@@ -1004,7 +1020,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   )
   details.push(httpWritten.line, pgbenchWritten.line)
   details.push(
-    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}`
+    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}; the ratio is against pgbench -M extended (each statement sent unnamed, as a plain pg client sends it), while the server's statements go out as named prepared statements (adapter-pg's preparedStatements): see the -M prepared line above`
   )
 
   const ratio = median(rounds.map((r) => r.http / r.pgbench))

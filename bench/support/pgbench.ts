@@ -38,12 +38,14 @@ export const firstDifference = (adapter: ReadonlyArray<string>, script: Readonly
 }
 
 /**
- * pgbench's arguments for a script run the way the adapter sends its statements:
- * extended protocol (every `:variable` a parameter), `clients` clients on at most two
+ * pgbench's arguments for a script run the way a `pg` client sends its statements
+ * unnamed: extended protocol (every `:variable` a parameter; `mode: "prepared"` to
+ * name them, each parsed once per connection), `clients` clients on at most two
  * threads, `-r` for per-statement latencies, a number of transactions per client
  * (`-t`) or seconds (`-T`), and the script's variables as `-D`.
  */
 export const pgbenchArgs = (options: {
+  readonly mode?: "extended" | "prepared"
   readonly clients: number
   readonly perStatement: boolean
   readonly length: { readonly transactions: number } | { readonly seconds: number }
@@ -53,7 +55,7 @@ export const pgbenchArgs = (options: {
 }): Array<string> => [
   "-n",
   "-M",
-  "extended",
+  options.mode ?? "extended",
   "-c",
   String(options.clients),
   "-j",

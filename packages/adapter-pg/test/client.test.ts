@@ -604,26 +604,75 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: after the server lost the connection's prepared statements (DEALLOCATE ALL), the statement that finds one missing fails (26000) and every other name is parsed again as it is next sent; pg.Client fails each in turn",
+    "P2: with beginSetting, a BEGIN carried by a statement is followed by the setting in the same Sync (still two round trips for BEGIN, SELECT, COMMIT): it holds for the transaction only; should it fail, the statement never runs and ROLLBACK leaves nothing",
+    async () => {
+      const made = (beginSetting: string) => {
+        const created = new Pg.Pool({
+          ...connection,
+          max: 1,
+          Client: Client as unknown as NonNullable<Pg.PoolConfig["Client"]>,
+          beginSetting
+        } as Pg.PoolConfig)
+        created.on("error", () => {})
+        pools.push(created)
+        return created
+      }
+      const setting = "SELECT current_setting($1) AS mode"
+      const client = await made("SET LOCAL plan_cache_mode = force_generic_plan").connect()
+      try {
+        await client.query("SET plan_cache_mode = force_custom_plan")
+        let inside: unknown
+        const trips = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          inside = (await client.query(setting, ["plan_cache_mode"])).rows[0].mode
+          await client.query("COMMIT")
+        })
+        expect(inside).toBe("force_generic_plan")
+        expect(trips).toBe(2)
+        expect((await client.query(setting, ["plan_cache_mode"])).rows[0].mode).toBe("force_custom_plan")
+      } finally {
+        client.release()
+      }
+      const failing = made("SET LOCAL plan_cache_mode = nonsense")
+      const t = await table(failing)
+      const other = await failing.connect()
+      try {
+        await other.query("BEGIN")
+        const error = await other.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "a"]).then(
+          () => undefined,
+          (e: { code?: string }) => e.code
+        )
+        expect(error).toBe("22023")
+        await other.query("ROLLBACK")
+        expect(status(other)).toBe("I")
+      } finally {
+        other.release()
+      }
+      expect(await t.count()).toBe(0)
+    },
+    timeout
+  )
+
+  it(
+    "P2: a named statement the server no longer holds (26000, after DEALLOCATE ALL) fails once and is parsed again the next time; a name the server still holds is not (no 42P05); pg.Client fails it every time",
     async () => {
       const answers: Record<string, Array<string>> = {}
       for (const kind of ["ours", "plain"] as const) {
         await withClient(kind, async (client) => {
           const a = { name: `zbc_a_${process.pid}_${kind}`, text: "SELECT $1::int AS n" }
           const b = { name: `zbc_b_${process.pid}_${kind}`, text: "SELECT $1::int + 1 AS n" }
-          await client.query({ ...a, values: [1] })
-          await client.query({ ...b, values: [1] })
-          await client.query("DEALLOCATE ALL")
           const outcome = (config: { readonly name: string; readonly text: string }) =>
             client.query({ ...config, values: [1] }).then(
               (r) => `n=${r.rows[0].n}`,
               (e: { code?: string }) => `error ${e.code}`
             )
-          answers[kind] = [await outcome(a), await outcome(b), await outcome(a)]
+          await outcome(a)
+          await client.query("DEALLOCATE ALL")
+          answers[kind] = [await outcome(b), await outcome(a), await outcome(b), await outcome(a)]
         })
       }
-      expect(answers.plain).toEqual(["error 26000", "error 26000", "error 26000"])
-      expect(answers.ours).toEqual(["error 26000", "n=2", "n=1"])
+      expect(answers.plain).toEqual(["n=2", "error 26000", "n=2", "error 26000"])
+      expect(answers.ours).toEqual(["n=2", "error 26000", "n=2", "n=1"])
     },
     timeout
   )

@@ -139,12 +139,12 @@ describe("layers", () => {
   )
 
   it.live.skipIf(T.backend !== "postgres")(
-    "P1: reads outside a unit of work are named prepared statements on layerPool's connections, each execution planned with its own values; unnamed with preparedStatements: false (PostgreSQL only)",
+    "P1: reads outside a unit of work are named prepared statements on layerPool's connections, each execution planned with its own values, while a unit of work's transaction leaves the choice of plan to PostgreSQL; unnamed with preparedStatements: false (PostgreSQL only)",
     () =>
       Effect.gen(function* () {
         const url = T.databaseUrl()
         const probe = (preparedStatements: boolean) =>
-          onOneConnection({ url, maxConnections: 1, preparedStatements }, (members, sql) =>
+          onOneConnection({ url, maxConnections: 1, preparedStatements }, (members, sql, _schema, uow) =>
             Effect.gen(function* () {
               const m = Rows.member()
               yield* members.insert(m)
@@ -156,7 +156,10 @@ describe("layers", () => {
                   sql,
                   "SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE '%.member WHERE id = $1'"
                 ),
-                mode: (yield* sqlOn(sql, "SHOW plan_cache_mode"))[0]?.plan_cache_mode
+                mode: (yield* sqlOn(sql, "SHOW plan_cache_mode"))[0]?.plan_cache_mode,
+                inUnit: (yield* uow.transaction(
+                  sql.unsafe<{ mode: string }>("SELECT current_setting($1) AS mode", ["plan_cache_mode"])
+                ))[0]?.mode
               }
             })
           )
@@ -164,6 +167,7 @@ describe("layers", () => {
         assert.strictEqual(named.prepared.length, 1, "the look-up is prepared once on its connection")
         assert.match(String(named.prepared[0]!.name), /^zb_[0-9a-f]{24}$/)
         assert.strictEqual(named.mode, "force_custom_plan")
+        assert.strictEqual(named.inUnit, "auto", "a unit of work's transaction: PostgreSQL's own choice")
         const unnamed = yield* probe(false)
         assert.deepStrictEqual(unnamed.prepared, [], "preparedStatements: false")
         assert.strictEqual(unnamed.mode, "auto")
@@ -212,15 +216,18 @@ describe("layers", () => {
   )
 
   it.live.skipIf(T.backend !== "postgres")(
-    "P2: in the adapter's units of work every statement but the one that carries BEGIN is named; a unit whose named statement went stale (DEALLOCATE ALL, a column changed type) runs again at once, all or nothing, that text unnamed from then on (PostgreSQL only)",
+    "P2: in the adapter's units of work every statement but the one that carries BEGIN is named; a unit whose named statement went stale (DEALLOCATE ALL, a column changed type) runs again at once, once per stale text, all or nothing, those texts unnamed from then on (PostgreSQL only)",
     () =>
       Effect.gen(function* () {
-        const spoilers = {
-          "DEALLOCATE ALL": () => "DEALLOCATE ALL",
-          "a column changed type": (schema: string) =>
-            `ALTER TABLE "${schema}".member ALTER COLUMN name TYPE varchar(200)`
-        }
-        for (const [label, spoil] of Object.entries(spoilers)) {
+        const cases = [
+          { label: "DEALLOCATE ALL", spoil: () => "DEALLOCATE ALL", stale: 2 },
+          {
+            label: "a column changed type",
+            spoil: (schema: string) => `ALTER TABLE "${schema}".member ALTER COLUMN name TYPE varchar(200)`,
+            stale: 1
+          }
+        ]
+        for (const { label, spoil, stale } of cases) {
           yield* onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, schema, uow) =>
             Effect.gen(function* () {
               const named = sqlOn(
@@ -228,7 +235,12 @@ describe("layers", () => {
                 "SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%.member%' ORDER BY statement"
               )
               const seen = Rows.member()
-              yield* members.insert(seen)
+              yield* uow.transaction(members.insert(seen))
+              assert.deepStrictEqual(
+                yield* named,
+                [],
+                `${label}: a unit's only statement carries BEGIN, unnamed`
+              )
               let runs = 0
               const unit = () => {
                 const pair = [Rows.member(), Rows.member()] as const
@@ -246,20 +258,22 @@ describe("layers", () => {
               const first = yield* unit()
               assert.strictEqual(runs, 1, label)
               const statements = (yield* named).map((r) => String(r.statement))
-              assert.strictEqual(statements.length, 2, `${label}: the look-up and the insert`)
+              assert.strictEqual(statements.length, 2, `${label}: the look-up and the second insert`)
               assert.match(statements[0]!, /^INSERT INTO/)
               assert.match(statements[1]!, /^SELECT/)
               yield* sqlOn(sql, spoil(schema))
               const second = yield* unit()
-              assert.strictEqual(runs, 3, `${label}: the unit ran again, once`)
+              assert.strictEqual(runs, 2 + stale, `${label}: the unit ran again once per stale text`)
               for (const m of [seen, ...first, ...second]) {
                 assert.isTrue(Option.isSome(yield* members.findById(m.id)), `${label}: ${m.id}`)
               }
               assert.strictEqual((yield* members.list({ limit: 10 })).length, 5, `${label}: nothing twice`)
-              assert.include(
-                (yield* named).map((r) => String(r.statement)),
-                statements[0],
-                `${label}: the insert is (still or again) prepared`
+              yield* sqlOn(sql, spoil(schema).replace("varchar(200)", "varchar(300)"))
+              yield* unit()
+              assert.strictEqual(
+                runs,
+                3 + stale,
+                `${label}: the stale texts go unnamed, so nothing is stale again`
               )
             })
           )
@@ -269,7 +283,38 @@ describe("layers", () => {
   )
 
   it.live.skipIf(T.backend !== "postgres")(
-    "P2: statements of a transaction the host began itself go unnamed, a unit of work nested in it too: nothing would run them again (PostgreSQL only)",
+    "P2: a unit whose stale statement's failure was caught, and whose next statement then failed on the aborted transaction (25P02), runs again at once, all or nothing (PostgreSQL only)",
+    () =>
+      onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
+        Effect.gen(function* () {
+          const seen = Rows.member()
+          yield* uow.transaction(members.insert(seen))
+          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), members.findById(seen.id)))
+          yield* sqlOn(sql, "DEALLOCATE ALL")
+          let runs = 0
+          const other = Rows.member()
+          const listed = yield* uow.transaction(
+            Effect.gen(function* () {
+              runs++
+              yield* members.insert(other)
+              yield* Effect.either(members.findById(seen.id))
+              return yield* members.list({ limit: 10 })
+            })
+          )
+          assert.strictEqual(
+            runs,
+            2,
+            "ran again once: the look-up failed (caught), the list after it with 25P02"
+          )
+          assert.strictEqual(listed.length, 3)
+          assert.strictEqual((yield* members.list({ limit: 10 })).length, 3, "the insert once")
+        })
+      ),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "P2: statements of a transaction the host began itself go unnamed, of a unit of work nested in it or in the adapter's own unit too: nothing would run them again (PostgreSQL only)",
     () =>
       onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
         Effect.gen(function* () {
@@ -286,10 +331,11 @@ describe("layers", () => {
           )
           yield* sql.withTransaction(three)
           yield* sql.withTransaction(uow.transaction(three))
-          assert.deepStrictEqual(yield* named, [], "unnamed in the host's transaction")
+          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), uow.transaction(three)))
+          assert.deepStrictEqual(yield* named, [], "unnamed in the host's transaction and in nested units")
           yield* uow.transaction(three)
           assert.strictEqual((yield* named).length, 1, "named in the adapter's own unit of work")
-          assert.strictEqual((yield* members.list({ limit: 20 })).length, 9)
+          assert.strictEqual((yield* members.list({ limit: 20 })).length, 13)
         })
       ),
     timeout

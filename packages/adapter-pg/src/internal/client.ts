@@ -1,7 +1,7 @@
 import * as Pg from "pg"
 
 /*
- * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with five changes that
+ * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with six changes that
  * leave every result as it was (issue 8's P2: a respond is 7 statements, and each
  * round trip costs the server CPU and the caller latency).
  *
@@ -67,11 +67,19 @@ import * as Pg from "pg"
  *    on a closed connection. A command's `query_timeout` counts from when it is
  *    handed to `pg`, not while it is held.
  * 5. A named statement that fails because the server holds no prepared statement of
- *    its name (26000: a `DEALLOCATE` or `DISCARD ALL` on the connection) makes the
- *    client forget which names it has parsed on that connection, so that each is
- *    parsed again as it is next sent, rather than failing in turn.
+ *    its name (26000: a `DEALLOCATE` or `DISCARD ALL` on the connection) is parsed
+ *    again the next time it is sent on that connection, where `pg` would skip its
+ *    Parse and fail it every time. Only that name is forgotten: another may still be
+ *    held by the server, and parsing it again would fail (42P05).
+ * 6. With `beginSetting` in its config (`PgDatabase`'s pools that name statements:
+ *    `SET LOCAL plan_cache_mode = auto`), a BEGIN carried by a statement (1. above)
+ *    is followed by that statement without parameters, in the same Sync: Parse, Bind
+ *    and Execute of BEGIN, then of the setting, then the statement's own messages.
+ *    Its answer is not the caller's, as BEGIN's is not. Should it fail, the
+ *    transaction is aborted before the statement runs, which fails with its error.
+ *    A BEGIN sent on its own (a command that cannot carry it) goes without it.
  *
- * All five lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
+ * All six lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
  * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue`,
  * `getTransactionStatus` and the connection's `parsedStatements`; the socket's `cork` and `uncork`). `pg` is pinned in
@@ -197,7 +205,10 @@ interface Corkable {
  */
 class LeanQuery extends BaseQuery {
   private begin = false
-  private beginAnswered = false
+  /** A statement without parameters sent right after BEGIN, in the same Sync (6. below). */
+  private setting: string | undefined
+  /** How many of BEGIN's and the setting's CommandCompletes are still to come. */
+  private leading = 0
   private prepared = false
   /** Called when the statement fails before anything was written (BEGIN is then still to be sent). */
   private unsent: (() => void) | undefined
@@ -217,8 +228,10 @@ class LeanQuery extends BaseQuery {
    * Sends BEGIN ahead of this statement (which must use the extended protocol);
    * `unsent` runs if the statement fails before anything is written.
    */
-  withBegin(unsent: () => void): this {
+  withBegin(unsent: () => void, setting?: string): this {
     this.begin = true
+    this.setting = setting
+    this.leading = setting === undefined ? 1 : 2
     this.unsent = unsent
     return this
   }
@@ -226,9 +239,11 @@ class LeanQuery extends BaseQuery {
   override prepare(connection: Protocol): void {
     this.prepared = true
     if (this.begin) {
-      connection.parse({ text: "BEGIN" })
-      connection.bind({ values: [] })
-      connection.execute({})
+      for (const text of this.setting === undefined ? ["BEGIN"] : ["BEGIN", this.setting]) {
+        connection.parse({ text })
+        connection.bind({ values: [] })
+        connection.execute({})
+      }
     }
     super.prepare(connection)
   }
@@ -255,10 +270,9 @@ class LeanQuery extends BaseQuery {
 
   override handleError(error: unknown, connection: unknown): void {
     this.giveBack()
-    // The server has lost a prepared statement `pg` thinks it holds (a `DEALLOCATE`
-    // or `DISCARD ALL`): every name is parsed again on this connection (5. above).
+    // The server has lost a prepared statement `pg` thinks it holds (5. above).
     if (this.name && (error as { code?: unknown } | null)?.code === "26000")
-      (connection as { parsedStatements: Record<string, string> }).parsedStatements = {}
+      delete (connection as { parsedStatements: Record<string, string> }).parsedStatements[this.name]
     super.handleError(error, connection)
   }
 
@@ -271,8 +285,8 @@ class LeanQuery extends BaseQuery {
   }
 
   override handleCommandComplete(message: unknown, connection: unknown): void {
-    if (this.begin && !this.beginAnswered) {
-      this.beginAnswered = true
+    if (this.leading > 0) {
+      this.leading--
       return
     }
     super.handleCommandComplete(message, connection)
@@ -335,9 +349,13 @@ export class Client extends Pg.Client {
   private beginHeld = false
   /** Commands issued while another runs or waits, outside pipeline mode (4. above), to hand to `pg` in order. */
   private readonly held: Array<() => void> = []
+  /** The statement sent right after a BEGIN carried by a statement (6. above), from the config's `beginSetting`. */
+  private readonly beginSetting: string | undefined
 
   constructor(config?: unknown) {
     super(config as Pg.ClientConfig)
+    const setting = (config as { readonly beginSetting?: unknown } | undefined)?.beginSetting
+    this.beginSetting = typeof setting === "string" && setting !== "" ? setting : undefined
     // Handed over until one of them is with `pg`: a command answered without the
     // server (a held BEGIN, a COMMIT or ROLLBACK of a transaction that never
     // started, one whose own BEGIN failed) leaves `pg` idle, with no `drain` to come.
@@ -495,7 +513,7 @@ export class Client extends Pg.Client {
         send(
           statement.withBegin(() => {
             this.beginHeld = true
-          })
+          }, this.beginSetting)
         )
         return promise
       }

@@ -62,8 +62,9 @@ export const makeStatementNames = (limit: number = defaultNamedStatements): Stat
  * `0A000` raised where PostgreSQL revalidates a cached statement ("cached plan must
  * not change result type": a column it reads changed type since it was prepared).
  * The message is not compared, as the server may answer in another language; the
- * routine that raised the error is, when the server names it, so that a `0A000`
- * ("feature not supported") raised as the statement ran is not taken for one. The
+ * routine that raised the error is (PostgreSQL names it in every error), so that a
+ * `0A000` ("feature not supported") raised as the statement ran, or one without a
+ * routine, is not taken for one. The
  * caller sends the text again unnamed: a statement on its own at once (its failure
  * left nothing behind), a unit of work from its start (see {@link UnitOfWorkStale}).
  */
@@ -72,9 +73,7 @@ export const isStalePrepared = (cause: unknown): boolean => {
     readonly code?: unknown
     readonly routine?: unknown
   }
-  return (
-    code === "26000" || (code === "0A000" && (routine === undefined || routine === "RevalidateCachedQuery"))
-  )
+  return code === "26000" || (code === "0A000" && routine === "RevalidateCachedQuery")
 }
 
 /**
@@ -82,9 +81,11 @@ export const isStalePrepared = (cause: unknown): boolean => {
  * What a run of the adapter's outermost unit of work learns of its named
  * statements. Inside a transaction, a statement is sent named only while the fiber
  * carries such a record (`currentUnit`): the unit of work that set it runs the whole
- * unit again when one of them was found stale, as the failed statement aborted its
- * transaction. A statement of a transaction the host began itself (and of a unit of
- * work nested in one) goes unnamed: nothing would run it again.
+ * unit again when one of them was found stale and the unit failed with it (or with
+ * the 25P02 of a statement after it), as the failed statement aborted its
+ * transaction. A statement of a nested unit of work (a savepoint, whose failure its
+ * caller may catch and go on), or of a transaction the host began itself, goes
+ * unnamed: nothing would run it again.
  */
 export interface UnitOfWorkStale {
   /** Whether a statement of this run, sent named, failed as stale (its text is unnamed from then on). */
@@ -98,3 +99,15 @@ export const currentUnit: FiberRef.FiberRef<UnitOfWorkStale | undefined> = Fiber
 
 /** @internal The setting every connection of a pool that names statements starts with (see {@link StatementNames}). */
 export const customPlans = "SET plan_cache_mode = force_custom_plan"
+
+/**
+ * @internal
+ * The setting a transaction on such a pool starts with, sent with its BEGIN (see
+ * `client.ts`, 6.): PostgreSQL's own choice between generic and custom plans, for
+ * the transaction only. A unit of work's statements are writes and look-ups of a
+ * fixed shape, mostly by key, whose best plan does not depend on their values: a
+ * generic plan, made once per connection, serves them (in the respond benchmark,
+ * PostgreSQL's CPU per respond fell from 1.55–1.70 to 1.13–1.20 ms). The lists, outside
+ * transactions, keep a plan made for their own values.
+ */
+export const transactionPlans = "SET LOCAL plan_cache_mode = auto"

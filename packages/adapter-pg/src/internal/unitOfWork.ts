@@ -4,8 +4,8 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type Db, infrastructure, isRetryable } from "./db.js"
-import { currentUnit, type UnitOfWorkStale } from "./prepared.js"
+import { type Db, infrastructure, isRetryable, sqlState } from "./db.js"
+import { currentUnit, defaultNamedStatements, isStalePrepared, type UnitOfWorkStale } from "./prepared.js"
 
 /** @internal How often the outermost unit of work runs again after a serialization failure or deadlock. */
 export const maxRetries = 5
@@ -29,9 +29,9 @@ const pause = (millis: number) =>
  * it is). The outermost call runs the whole
  * unit again, at most {@link maxRetries} times after a short random pause, when it
  * failed with a serialization failure (40001) or a deadlock (40P01); at once, when
- * it failed on the database after one of its statements, sent as a named prepared
- * statement, was found stale (its text is sent unnamed from then on: see
- * `UnitOfWorkStale`). A read runs
+ * one of its statements, sent as a named prepared statement, was found stale and
+ * the unit failed with it (its text is sent unnamed from then on: see
+ * `UnitOfWorkStale`). A nested call's statements go unnamed. A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
@@ -64,26 +64,49 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
         ) as Effect.Effect<A, E | Errors.InfrastructureError, R>
     })
 
+  /**
+   * A failure after which the unit runs again at once: one of its named statements
+   * was found stale (`UnitOfWorkStale`), and the unit failed with that statement's
+   * error or a later statement's 25P02 (the transaction it aborted).
+   */
+  const staleFailure = (unit: UnitOfWorkStale, e: unknown) => {
+    if (!unit.stale || !(e instanceof Errors.InfrastructureError)) return false
+    const cause = e.cause instanceof SqlError.SqlError ? e.cause.cause : e.cause
+    return isStalePrepared(cause) || sqlState(e.cause) === "25P02"
+  }
+
+  /*
+   * Runs after a stale statement do not count toward `maxRetries`: each one found
+   * stale is sent unnamed from then on, on every connection of the pool, so there are
+   * at most as many such runs, over the pool's life, as texts it names
+   * (`defaultNamedStatements`), which bounds them for one unit too.
+   */
   const retrying = <A, E, R>(
     effect: Effect.Effect<A, E, R>,
-    attempt: number
+    attempt: number,
+    staleRuns: number
   ): Effect.Effect<A, E | Errors.InfrastructureError, R> =>
     Effect.suspend(() => {
       const unit: UnitOfWorkStale = { stale: false }
+      const stale = (e: unknown) => staleRuns < defaultNamedStatements && staleFailure(unit, e)
       return Effect.catchIf(
         Effect.locally(once(effect), currentUnit, unit),
+        (e) => stale(e) || (attempt < maxRetries && isRetryable(e)),
         (e) =>
-          attempt < maxRetries && (isRetryable(e) || (unit.stale && e instanceof Errors.InfrastructureError)),
-        (e) =>
-          isRetryable(e)
-            ? Effect.zipRight(pause(5 + Math.random() * 20 * (attempt + 1)), retrying(effect, attempt + 1))
-            : retrying(effect, attempt + 1)
+          stale(e)
+            ? retrying(effect, attempt, staleRuns + 1)
+            : Effect.zipRight(
+                pause(5 + Math.random() * 20 * (attempt + 1)),
+                retrying(effect, attempt + 1, staleRuns)
+              )
       )
     })
 
   return Persistence.UnitOfWork.of({
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(db.inTransaction, (nested) => (nested ? once(effect) : retrying(effect, 0))),
+      Effect.flatMap(db.inTransaction, (nested) =>
+        nested ? Effect.locally(once(effect), currentUnit, undefined) : retrying(effect, 0, 0)
+      ),
     read: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
   })
 }
