@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type { AuditEvent } from "./Audit.js"
 import type { Demand } from "./Demand.js"
 import { type Actor, isOperator } from "./Member.js"
 import type { Response } from "./Response.js"
@@ -46,6 +47,26 @@ export const canReadDemand = (actor: Actor | null, demand: Demand): boolean =>
  */
 export const canFollowDemand = (actor: Actor | null, demand: Demand): boolean =>
   actor !== null && (isOperator(actor) || managesDemand(actor, demand) || isClientOf(actor, demand))
+
+/**
+ * R4: the audit trail's entities whose events belong to a response or its thread.
+ * The demand's client does not see them: neither in the demand's trail nor in its
+ * own (an event done on its behalf leaves it out of `members`).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const responsePrivateEntities: ReadonlyArray<AuditEvent["entity"]> = ["response", "thread"]
+
+/**
+ * R4: whether the audit trail's events of `entity` belong to a response or its
+ * thread (see {@link responsePrivateEntities}).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isResponsePrivate = (entity: AuditEvent["entity"]): boolean =>
+  responsePrivateEntities.includes(entity)
 
 /**
  * R3: a member cannot respond to a demand it published or that was published on

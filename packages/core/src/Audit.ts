@@ -9,7 +9,10 @@ import { AccountId, AuditEventId, DemandId, MemberId } from "./Ids.js"
 
 /**
  * An audit event. `members` lists every member the event concerns (actor's member,
- * on-behalf-of member, owner of the entity) so each can list its own trail.
+ * on-behalf-of member, owner of the entity) so each can list its own trail; a
+ * response's or thread's event leaves out the demand's client, on whose behalf it
+ * may have been done (R4: a response and its thread are visible only to the
+ * responder and the demand's managing side).
  *
  * @since 0.1.0
  * @category models

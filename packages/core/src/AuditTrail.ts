@@ -1,12 +1,13 @@
 /**
- * Reading the audit trail (R60): per demand for its managing side and client, per
- * member for its own accounts, everything for operators.
+ * Reading the audit trail (R60): per demand for its managing side and client (R4:
+ * the client without its responses' and threads' events), per member for its own
+ * accounts, everything for operators.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { canFollowDemand } from "./Access.js"
+import { canFollowDemand, isClientOf, managesDemand, responsePrivateEntities } from "./Access.js"
 import { AuditEvent } from "./Audit.js"
 import { notFound } from "./Errors.js"
 import { DemandId, MemberId } from "./Ids.js"
@@ -45,13 +46,17 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
     const audit = yield* AuditRepository
     const demands = yield* makeDemandAccess
     return {
-      /** R60: the trail the actor may read, newest first. */
+      /** R60: the trail the actor may read, newest first (R4: a demand's client does not see its responses' events). */
       list: query({ input: AuditInput, rule: "R60" }, (ctx, input) =>
         Effect.gen(function* () {
           const actor = ctx.actor!
+          let excludeEntities: ReadonlyArray<AuditEvent["entity"]> | undefined
           if (input.demandId !== undefined) {
             const demand = yield* demands.readable(actor, input.demandId)
             if (!canFollowDemand(actor, demand)) return yield* notFound("demand")
+            if (!isOperator(actor) && !managesDemand(actor, demand) && isClientOf(actor, demand)) {
+              excludeEntities = responsePrivateEntities
+            }
           }
           if (!isOperator(actor) && input.demandId === undefined && input.memberId !== actor.member?.id) {
             return yield* notFound("member")
@@ -59,7 +64,8 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
           return yield* pageOf(
             input,
             2,
-            (range) => audit.list({ demandId: input.demandId, memberId: input.memberId, ...range }),
+            (range) =>
+              audit.list({ demandId: input.demandId, memberId: input.memberId, excludeEntities, ...range }),
             SortKeys.audit
           )
         })

@@ -363,7 +363,9 @@ export class CommissionRepository extends Context.Tag("@zhongbao/core/Commission
 
 /**
  * The audit trail (R60): append-only; listed by `(at, id)` descending, for one
- * demand, one member (events whose `members` contain it) or all.
+ * demand, one member (events whose `members` contain it) or all, without the
+ * events of the entities in `excludeEntities` (R4: a demand's client does not see
+ * its responses' and threads' events).
  *
  * @since 0.1.0
  * @category ports
@@ -373,7 +375,11 @@ export class AuditRepository extends Context.Tag("@zhongbao/core/AuditRepository
   {
     readonly append: (event: AuditEvent) => Insert
     readonly list: (
-      query: { readonly demandId?: DemandId | undefined; readonly memberId?: MemberId | undefined } & Range
+      query: {
+        readonly demandId?: DemandId | undefined
+        readonly memberId?: MemberId | undefined
+        readonly excludeEntities?: ReadonlyArray<AuditEvent["entity"]> | undefined
+      } & Range
     ) => Fx<ReadonlyArray<AuditEvent>>
   }
 >() {}

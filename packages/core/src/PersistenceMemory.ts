@@ -447,7 +447,8 @@ const makeStore = () => {
           audit.rows.values(),
           (e) =>
             (q.demandId === undefined || e.demandId === q.demandId) &&
-            (q.memberId === undefined || e.members.includes(q.memberId)),
+            (q.memberId === undefined || e.members.includes(q.memberId)) &&
+            (q.excludeEntities === undefined || !q.excludeEntities.includes(e.entity)),
           SortKeys.audit,
           true,
           q.after,

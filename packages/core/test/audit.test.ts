@@ -169,16 +169,105 @@ describe("AuditTrail", () => {
           [],
           "events of the institution acting for its client without onBehalfOf"
         )
-        // The client follows the demand's trail and finds the events in its own.
+        // The client finds the demand's events done on its behalf in its own trail,
+        // and none of its responses' (R4).
         const clientTrail = yield* trailService.list(world.enterprise.account, {
           memberId: client,
           limit: 100
         })
         const actions = clientTrail.items.filter((x) => x.demandId === demandId).map((x) => x.action)
-        for (const action of byInstitution.map((x) => x.action)) assert.include(actions, action)
-        assert.isAbove((yield* demandTrail(world.enterprise.account, demandId)).length, 0)
+        assert.deepStrictEqual(
+          actions.filter((a) => byInstitution.some((x) => x.action === a)),
+          ["demand.solved", "service_log.appended", "demand.submitted", "demand.drafted"]
+        )
+        for (const x of byInstitution.filter((x) => x.entity === "response")) {
+          assert.notInclude(x.members, client, `${x.action}: R4 keeps the client out of a response's event`)
+          assert.strictEqual(x.onBehalfOf, client)
+        }
       })
     )
+  )
+
+  it.effect(
+    "R4: the client of a commissioned demand reads neither its responses' nor its threads' events, in the demand's trail or its own; the managing side and operators read them",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const review = yield* Review.Review
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const consulting = yield* Consulting.Consulting
+          const trailService = yield* AuditTrail.AuditTrail
+          const i = world.institution.account
+          const client = world.enterprise.member.id
+          yield* activeCommission(world)
+          const draft = yield* publishing.draft(i, yield* Fixtures.form(Fixtures.onBehalf(world, client)))
+          const demandId = draft.id
+          yield* publishing.submit(i, { demandId })
+          yield* review.approve(world.operator, { demandId })
+          yield* tick
+          const r = yield* responding.respond(world.institute.account, { demandId, proposal: proposal() })
+          const other = yield* responding.respond(world.expert.account, {
+            demandId,
+            proposal: proposal("专家")
+          })
+          const asked = yield* consulting.ask(world.expert.account, { demandId, text: "是否接受分期付款？" })
+          yield* consulting.reply(i, { threadId: asked.thread.id, text: "可以" })
+          yield* tick
+          yield* selection.adopt(i, { responseId: r.id })
+          yield* selection.giveFeedback(i, {
+            responseId: other.id,
+            feedback: { reason: "other", text: "报价超出预算一倍" }
+          })
+          const privateTo = new Set(["response", "thread"])
+          const entities = (events: ReadonlyArray<{ readonly entity: string }>) =>
+            [...new Set(events.map((x) => x.entity))].sort()
+
+          const managing = yield* demandTrail(i, demandId)
+          assert.deepStrictEqual(entities(managing), ["demand", "response", "thread"])
+          assert.deepStrictEqual(entities(yield* demandTrail(world.operator, demandId)), [
+            "demand",
+            "response",
+            "thread"
+          ])
+
+          const clientDemand = yield* demandTrail(world.enterprise.account, demandId)
+          assert.deepStrictEqual(
+            entities(clientDemand),
+            ["demand"],
+            "the client's view of the demand's trail"
+          )
+          assert.deepStrictEqual(
+            clientDemand.map((x) => x.id),
+            managing.filter((x) => !privateTo.has(x.entity)).map((x) => x.id),
+            "every other event of the demand, in order"
+          )
+          const clientOwn = (yield* trailService.list(world.enterprise.account, {
+            memberId: client,
+            limit: 100
+          })).items
+          assert.isTrue(clientOwn.some((x) => x.demandId === demandId))
+          assert.isFalse(
+            clientOwn.some((x) => privateTo.has(x.entity)),
+            "the client's own trail: nothing of a response or thread"
+          )
+          assert.isFalse(
+            JSON.stringify([clientDemand, clientOwn]).includes("报价超出预算一倍"),
+            "not the feedback's text"
+          )
+
+          const responder = (yield* trailService.list(world.expert.account, {
+            memberId: world.expert.member.id,
+            limit: 100
+          })).items
+          assert.includeMembers(
+            responder.map((x) => x.action),
+            ["response.submitted", "message.responder", "message.demand", "response.feedback"],
+            "the responder still reads its own response's and thread's events"
+          )
+        })
+      )
   )
 
   it.effect("R60: each member lists its own trail; operators see everything; no member reads another's", () =>

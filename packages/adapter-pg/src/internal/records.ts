@@ -207,6 +207,9 @@ export const makeAudit = (db: Db): Context.Tag.Service<Persistence.AuditReposito
         where.push(`m.member_id = ${p.add(q.memberId)}`)
       }
       if (q.demandId !== undefined) where.push(`e.demand_id = ${p.add(q.demandId)}`)
+      if (q.excludeEntities !== undefined && q.excludeEntities.length > 0) {
+        where.push(`e.entity <> ALL(${p.add(q.excludeEntities)}::text[])`)
+      }
       const cursor = after(p, key, id, q.after, "ts", true)
       if (cursor === undefined) return Effect.succeed([])
       if (cursor !== null) where.push(cursor)

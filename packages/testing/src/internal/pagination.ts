@@ -456,7 +456,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "members, threads, commissions, the audit trail and the outbox page through in their order without gap or duplicate",
+    "members, threads, commissions, the audit trail (R4: without the entities excluded) and the outbox page through in their order without gap or duplicate",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -585,7 +585,14 @@ export const pagination = (h: Harness): void => {
               p.enterpriseAccount.id,
               i % 3 === 0 ? [p.enterprise.id, p.responder.id] : [p.enterprise.id],
               i % 4 === 0 ? d2.id : d1.id,
-              { at: minutesAfter(Math.floor(i / 4)) }
+              {
+                at: minutesAfter(Math.floor(i / 4)),
+                ...(i % 5 === 1
+                  ? { entity: "response" as const }
+                  : i % 5 === 3
+                    ? { entity: "thread" as const }
+                    : {})
+              }
             )
             yield* audit.append(e)
             events.push(e)
@@ -594,7 +601,10 @@ export const pagination = (h: Harness): void => {
             {},
             { demandId: d1.id },
             { memberId: p.responder.id },
-            { demandId: d2.id, memberId: p.responder.id }
+            { demandId: d2.id, memberId: p.responder.id },
+            { demandId: d1.id, excludeEntities: ["response", "thread"] as const },
+            { memberId: p.enterprise.id, excludeEntities: ["thread"] as const },
+            { excludeEntities: [] as const }
           ]) {
             yield* expectPages(
               `audit ${JSON.stringify(q)}`,
@@ -604,7 +614,9 @@ export const pagination = (h: Harness): void => {
               events.filter(
                 (e) =>
                   (!("demandId" in q) || e.demandId === q.demandId) &&
-                  (!("memberId" in q) || e.members.includes(q.memberId))
+                  (!("memberId" in q) || e.members.includes(q.memberId)) &&
+                  (!("excludeEntities" in q) ||
+                    !(q.excludeEntities as ReadonlyArray<string>).includes(e.entity))
               ),
               (e) => e.id
             )
