@@ -13,6 +13,7 @@ import { Chunk, Effect, Exit, Scope, Stream } from "effect"
 import * as Pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Client, EmbeddedClient } from "../src/internal/client.js"
+import { isStalePrepared, makeStatementNames } from "../src/internal/prepared.js"
 import * as T from "./support.js"
 
 const timeout = 120_000
@@ -572,9 +573,9 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: a named statement with its text carries a held BEGIN as an unnamed one (BEGIN, INSERT, ROLLBACK: two round trips) and is named when it does not carry BEGIN; one given by name alone gets BEGIN on its own; all inside their transactions",
+    "P2: one of the adapter's named statements carries a held BEGIN as an unnamed one (BEGIN, INSERT, ROLLBACK: two round trips) and is named when it does not carry BEGIN; a host's named statement, or one given by name alone, gets BEGIN on its own; all inside their transactions",
     async () => {
-      const name = `zbc_named_${process.pid}`
+      const name = makeStatementNames().nameOf(`client.test ${process.pid} ${Date.now()}`)!
       const prepared = async (client: Pg.PoolClient) =>
         (await client.query("SELECT name FROM pg_prepared_statements WHERE name = $1", [name])).rows.length
       const rows = await onTable("ours", async (client, table) => {
@@ -597,6 +598,16 @@ describe("the adapter's pg client", () => {
           await client.query("ROLLBACK")
         })
         expect(byName).toBe(3)
+        const host = { name: `zbc_host_${process.pid}`, text: named.text }
+        const hosts = await roundTrips(client, async () => {
+          await client.query("BEGIN")
+          await client.query({ ...host, values: [4, "d"] })
+          await client.query("ROLLBACK")
+        })
+        expect(hosts).toBe(3)
+        expect(
+          (await client.query("SELECT name FROM pg_prepared_statements WHERE name = $1", [host.name])).rows
+        ).toHaveLength(1)
       })
       expect(rows).toBe(1)
     },
@@ -604,7 +615,7 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: with beginSetting, a BEGIN carried by a statement is followed by the setting in the same Sync (still two round trips for BEGIN, SELECT, COMMIT): it holds for the transaction only; should it fail, the statement never runs and ROLLBACK leaves nothing",
+    "P2: with beginSetting, a BEGIN carried by a statement is followed by the setting in the same Sync (still two round trips for BEGIN, SELECT, COMMIT): it holds for the transaction only; should it fail, the statement never runs, those issued behind it in pg's pipeline mode fail inside the aborted transaction, and ROLLBACK leaves nothing",
     async () => {
       const made = (beginSetting: string) => {
         const created = new Pg.Pool({
@@ -634,27 +645,54 @@ describe("the adapter's pg client", () => {
         client.release()
       }
       const failing = made("SET LOCAL plan_cache_mode = nonsense")
-      const t = await table(failing)
+      const sequence = `zbc_seq_${process.pid}_${Date.now().toString(36)}`
+      await failing.query(`CREATE SEQUENCE ${sequence}`)
       const other = await failing.connect()
       try {
         await other.query("BEGIN")
-        const error = await other.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [1, "a"]).then(
+        const error = await other.query("SELECT nextval($1::regclass) AS n", [sequence]).then(
           () => undefined,
           (e: { code?: string }) => e.code
         )
         expect(error).toBe("22023")
         await other.query("ROLLBACK")
         expect(status(other)).toBe("I")
+        const [state] = (await other.query(`SELECT is_called FROM ${sequence}`)).rows
+        expect(state.is_called, "nextval never ran (a sequence does not roll back)").toBe(false)
       } finally {
         other.release()
+        await failing.query(`DROP SEQUENCE ${sequence}`)
       }
-      expect(await t.count()).toBe(0)
+      const pipelined = new Client({
+        ...connection,
+        pipeline: true,
+        beginSetting: "SET LOCAL plan_cache_mode = nonsense"
+      } as Pg.ClientConfig) as unknown as Pg.Client
+      pipelined.on("error", () => {})
+      await pipelined.connect()
+      try {
+        const t = await table(pool("plain"))
+        await pipelined.query("BEGIN")
+        const codes = await Promise.all(
+          [1, 2, 3].map((n) =>
+            pipelined.query(`INSERT INTO ${t.name} VALUES ($1, $2)`, [n, "x"]).then(
+              () => "ok",
+              (e: { code?: string }) => e.code
+            )
+          )
+        )
+        expect(codes, "behind the carrier, in the aborted transaction").toEqual(["22023", "25P02", "25P02"])
+        await pipelined.query("ROLLBACK")
+        expect(await t.count()).toBe(0)
+      } finally {
+        await pipelined.end()
+      }
     },
     timeout
   )
 
   it(
-    "P2: a named statement the server no longer holds (26000, after DEALLOCATE ALL) fails once and is parsed again the next time; a name the server still holds is not (no 42P05); pg.Client fails it every time",
+    "P2: a named statement the server no longer holds (26000, after DEALLOCATE ALL) fails once, marked stale, and is parsed again the next time; a name the server still holds is not (no 42P05); pg.Client fails it every time",
     async () => {
       const answers: Record<string, Array<string>> = {}
       for (const kind of ["ours", "plain"] as const) {
@@ -664,7 +702,7 @@ describe("the adapter's pg client", () => {
           const outcome = (config: { readonly name: string; readonly text: string }) =>
             client.query({ ...config, values: [1] }).then(
               (r) => `n=${r.rows[0].n}`,
-              (e: { code?: string }) => `error ${e.code}`
+              (e: { code?: string }) => `error ${e.code}${isStalePrepared(e) ? " stale" : ""}`
             )
           await outcome(a)
           await client.query("DEALLOCATE ALL")
@@ -672,7 +710,31 @@ describe("the adapter's pg client", () => {
         })
       }
       expect(answers.plain).toEqual(["n=2", "error 26000", "n=2", "error 26000"])
-      expect(answers.ours).toEqual(["n=2", "error 26000", "n=2", "n=1"])
+      expect(answers.ours).toEqual(["n=2", "error 26000 stale", "n=2", "n=1"])
+    },
+    timeout
+  )
+
+  it(
+    "P2: in pg's pipeline mode, a text sent twice in one turn whose first Parse fails fails twice, the second with a 26000 that is not taken for a stale statement",
+    async () => {
+      const client = new Client({ ...connection, pipeline: true } as Pg.ClientConfig) as unknown as Pg.Client
+      client.on("error", () => {})
+      await client.connect()
+      try {
+        const config = { name: `zbc_dup_${process.pid}`, text: "SELECT $1::int AS n FROM zbc_no_such_table" }
+        const errors = await Promise.all(
+          [1, 2].map((n) =>
+            client.query({ ...config, values: [n] }).then(
+              () => "ok",
+              (e: { code?: string }) => `${e.code}${isStalePrepared(e) ? " stale" : ""}`
+            )
+          )
+        )
+        expect(errors).toEqual(["42P01", "26000"])
+      } finally {
+        await client.end()
+      }
     },
     timeout
   )

@@ -11,7 +11,7 @@ import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
 import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
-import { Errors, Persistence } from "@zhongbao/core"
+import { Errors, Ids, Persistence } from "@zhongbao/core"
 import { Chunk, ConfigError, ConfigProvider, Effect, Layer, Option, Redacted, Stream } from "effect"
 import * as Pg from "pg"
 import { poolOf } from "../src/internal/db.js"
@@ -47,14 +47,14 @@ const sqlOn = (sql: SqlClient.SqlClient, text: string) =>
  * `body` with the member repository of a fresh schema on a pool of its own, untraced
  * (statements outside a unit of work go to the pool), dropped afterwards.
  */
-const onOneConnection = <A, E>(
+const onOneConnection = <A, E, R extends Persistence.Ports = never>(
   options: PgDatabase.PoolOptions,
   body: (
     members: Persistence.MemberRepository["Type"],
     sql: SqlClient.SqlClient,
     schema: string,
     uow: Persistence.UnitOfWork["Type"]
-  ) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E, R>
 ) => {
   const schema = T.freshSchema("zbp")
   return Effect.gen(function* () {
@@ -314,7 +314,64 @@ describe("layers", () => {
   )
 
   it.live.skipIf(T.backend !== "postgres")(
-    "P2: statements of a transaction the host began itself go unnamed, of a unit of work nested in it or in the adapter's own unit too: nothing would run them again (PostgreSQL only)",
+    "P2: a unit that finds more stale statements than the five retries of serialization failures runs again once per stale text and commits; one that caught a stale statement's failure and went on (its COMMIT a ROLLBACK) runs again too, nothing lost (PostgreSQL only)",
+    () =>
+      onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
+        Effect.gen(function* () {
+          const accounts = yield* Persistence.AccountRepository
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const seen = Rows.member()
+          yield* uow.transaction(members.insert(seen))
+          const lookUps = Effect.all([
+            members.findById(seen.id),
+            members.list({ limit: 10 }),
+            accounts.findById(Ids.make()),
+            managers.findById(Ids.make()),
+            commissions.findById(Ids.make()),
+            demands.findById(Ids.make()),
+            responses.findById(Ids.make())
+          ])
+          let runs = 0
+          const unit = (m: ReturnType<typeof Rows.member>) =>
+            uow.transaction(
+              Effect.gen(function* () {
+                runs++
+                yield* members.insert(m)
+                yield* lookUps
+              })
+            )
+          yield* unit(Rows.member())
+          yield* sqlOn(sql, "DEALLOCATE ALL")
+          runs = 0
+          const many = Rows.member()
+          yield* unit(many)
+          assert.strictEqual(runs, 8, "once, then again for each of the 7 stale look-ups")
+          assert.isTrue(Option.isSome(yield* members.findById(many.id)))
+
+          const fresh = () => demands.findByIdForUpdate(Ids.make())
+          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), fresh()))
+          yield* sqlOn(sql, "DEALLOCATE ALL")
+          runs = 0
+          const caught = Rows.member()
+          yield* uow.transaction(
+            Effect.gen(function* () {
+              runs++
+              yield* members.insert(caught)
+              yield* Effect.option(fresh())
+            })
+          )
+          assert.strictEqual(runs, 2, "ran again after a caught stale failure")
+          assert.isTrue(Option.isSome(yield* members.findById(caught.id)), "its insert is kept")
+        })
+      ),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "P2: statements of a transaction the host began itself go unnamed, of a unit of work nested in it or in the adapter's own unit too, and of a savepoint the host opened in the adapter's unit: nothing would run them again (PostgreSQL only)",
     () =>
       onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
         Effect.gen(function* () {
@@ -332,10 +389,15 @@ describe("layers", () => {
           yield* sql.withTransaction(three)
           yield* sql.withTransaction(uow.transaction(three))
           yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), uow.transaction(three)))
-          assert.deepStrictEqual(yield* named, [], "unnamed in the host's transaction and in nested units")
+          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), sql.withTransaction(three)))
+          assert.deepStrictEqual(
+            yield* named,
+            [],
+            "unnamed in the host's transaction, in nested units and in the host's savepoints"
+          )
           yield* uow.transaction(three)
           assert.strictEqual((yield* named).length, 1, "named in the adapter's own unit of work")
-          assert.strictEqual((yield* members.list({ limit: 20 })).length, 13)
+          assert.strictEqual((yield* members.list({ limit: 30 })).length, 17)
         })
       ),
     timeout

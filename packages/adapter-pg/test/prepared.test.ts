@@ -5,7 +5,7 @@
  * in layers.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { isStalePrepared, makeStatementNames } from "../src/internal/prepared.js"
+import { isOwnName, isStalePrepared, lostPrepared, makeStatementNames } from "../src/internal/prepared.js"
 
 describe("prepared statement names", () => {
   it("P1: one name per text, the same each time; at most `limit` texts named; a forgotten text is unnamed from then on", () => {
@@ -14,6 +14,8 @@ describe("prepared statement names", () => {
     const b = names.nameOf("SELECT 2")
     assert.match(a ?? "", /^zb_[0-9a-f]{24}$/)
     assert.match(b ?? "", /^zb_[0-9a-f]{24}$/)
+    assert.isTrue(isOwnName(a) && isOwnName(b))
+    assert.isFalse(isOwnName("zb_host") || isOwnName(undefined), "a host's names are not the adapter's")
     assert.notStrictEqual(a, b)
     assert.strictEqual(names.nameOf("SELECT 1"), a)
     assert.strictEqual(makeStatementNames().nameOf("SELECT 1"), a, "derived from the text alone")
@@ -25,8 +27,11 @@ describe("prepared statement names", () => {
     assert.strictEqual(names.nameOf("SELECT 2"), b, "forgetting an unnamed text changes nothing")
   })
 
-  it("a prepared statement is stale on 26000, and on 0A000 raised where the server revalidates it, whatever the language of the message", () => {
-    assert.isTrue(isStalePrepared({ code: "26000", message: 'prepared statement "zb_1" does not exist' }))
+  it("a prepared statement is stale on a 26000 the client marked (its Parse had been answered), and on 0A000 raised where the server revalidates it, whatever the language of the message", () => {
+    const lost = { code: "26000", message: 'prepared statement "zb_1" does not exist' }
+    assert.isFalse(isStalePrepared(lost), "a 26000 the client did not mark: its Parse was never answered")
+    lostPrepared.add(lost)
+    assert.isTrue(isStalePrepared(lost))
     assert.isTrue(
       isStalePrepared({
         code: "0A000",

@@ -1,4 +1,5 @@
 import * as Pg from "pg"
+import { isOwnName, lostPrepared } from "./prepared.js"
 
 /*
  * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with six changes that
@@ -14,9 +15,9 @@ import * as Pg from "pg"
  *    the Sync, so the statement never runs outside the transaction, and a statement
  *    that `pg` refuses before anything is written gives BEGIN back at once, held
  *    for the next. Any other command while BEGIN is held (a statement without
- *    parameters, which `pg` sends with the simple protocol, a named statement given
- *    without its text, a cursor, a statement read in pages in pipeline mode, which `pg` refuses, a
- *    statement that would wait in the queue) gets a BEGIN of its own
+ *    parameters, which `pg` sends with the simple protocol, a host's named
+ *    statement, a cursor, a statement read in pages in pipeline mode, which `pg`
+ *    refuses, a statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
  *    is sent. Commands answered without the server are answered on the tick queue,
@@ -27,8 +28,8 @@ import * as Pg from "pg"
  *    fails only when the connection does, which ends them too). What moves: the
  *    transaction starts
  *    with its first statement, so its `now()` is that statement's start, and
- *    `getTransactionStatus()` says idle while BEGIN is held. A named statement
- *    with its text (see `prepared.ts`) carries BEGIN as an unnamed one, parsed
+ *    `getTransactionStatus()` says idle while BEGIN is held. One of the adapter's
+ *    named statements (see `prepared.ts`) carries BEGIN as an unnamed one, parsed
  *    again that once: a named one would cost BEGIN its own round trip.
  * 2. Rows are copies of a template of their keys made once per list of columns.
  *    `pg`'s `Result` clones a null-prototype template for every statement and row,
@@ -70,7 +71,9 @@ import * as Pg from "pg"
  *    its name (26000: a `DEALLOCATE` or `DISCARD ALL` on the connection) is parsed
  *    again the next time it is sent on that connection, where `pg` would skip its
  *    Parse and fail it every time. Only that name is forgotten: another may still be
- *    held by the server, and parsing it again would fail (42P05).
+ *    held by the server, and parsing it again would fail (42P05). When `pg` had seen
+ *    the name's Parse answered before the statement was sent, the error is marked
+ *    (`lostPrepared`): the adapter then sends the text unnamed from then on.
  * 6. With `beginSetting` in its config (`PgDatabase`'s pools that name statements:
  *    `SET LOCAL plan_cache_mode = auto`), a BEGIN carried by a statement (1. above)
  *    is followed by that statement without parameters, in the same Sync: Parse, Bind
@@ -205,6 +208,8 @@ interface Corkable {
  */
 class LeanQuery extends BaseQuery {
   private begin = false
+  /** Whether `pg` had seen this name's Parse answered on the connection when it was sent (5. below). */
+  private parsedBefore = false
   /** A statement without parameters sent right after BEGIN, in the same Sync (6. below). */
   private setting: string | undefined
   /** How many of BEGIN's and the setting's CommandCompletes are still to come. */
@@ -238,6 +243,10 @@ class LeanQuery extends BaseQuery {
 
   override prepare(connection: Protocol): void {
     this.prepared = true
+    this.parsedBefore =
+      this.name !== undefined &&
+      (connection as { parsedStatements?: Record<string, unknown> }).parsedStatements?.[this.name] !==
+        undefined
     if (this.begin) {
       for (const text of this.setting === undefined ? ["BEGIN"] : ["BEGIN", this.setting]) {
         connection.parse({ text })
@@ -271,8 +280,10 @@ class LeanQuery extends BaseQuery {
   override handleError(error: unknown, connection: unknown): void {
     this.giveBack()
     // The server has lost a prepared statement `pg` thinks it holds (5. above).
-    if (this.name && (error as { code?: unknown } | null)?.code === "26000")
+    if (this.name && (error as { code?: unknown } | null)?.code === "26000") {
       delete (connection as { parsedStatements: Record<string, string> }).parsedStatements[this.name]
+      if (this.parsedBefore && typeof error === "object" && error !== null) lostPrepared.add(error)
+    }
     super.handleError(error, connection)
   }
 
@@ -320,17 +331,17 @@ const answered = (command: string): unknown => {
 }
 
 /**
- * A named statement's config with its text, as an unnamed one (the statement that
- * carries a held BEGIN, 1. above): `pg` would parse a named statement only once per
- * connection and skip its Parse from then on, which the messages of a BEGIN ahead of
- * it would upset. Anything else is left as it is.
+ * A config of one of the adapter's named statements (`prepared.ts`), with its text,
+ * as an unnamed one (the statement that carries a held BEGIN, 1. above): `pg` would
+ * parse a named statement only once per connection and skip its Parse from then on,
+ * which the messages of a BEGIN ahead of it would upset. The adapter always sends the
+ * text with the name; a host that names a statement may send its name alone later,
+ * so a host's named statement is left as it is (and gets a BEGIN of its own).
  */
 const unnamed = (config: unknown): unknown => {
   if (typeof config !== "object" || config === null) return config
   const { name, text } = config as { readonly name?: unknown; readonly text?: unknown }
-  return typeof name === "string" && name !== "" && typeof text === "string" && text !== ""
-    ? { ...config, name: undefined }
-    : config
+  return isOwnName(name) && typeof text === "string" && text !== "" ? { ...config, name: undefined } : config
 }
 
 const isSubmittable = (config: unknown) => typeof (config as { submit?: unknown }).submit === "function"

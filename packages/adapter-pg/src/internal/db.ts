@@ -152,19 +152,21 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
     )
   }
   /**
-   * On the transaction's connection; named when the pool names statements and the
+   * On the transaction's connection; named when the pool names statements, the
    * adapter's outermost unit of work can run again (see `UnitOfWorkStale`), which a
-   * stale prepared statement then tells. The name goes to `pg` in the statement's
-   * config, through `@effect/sql-pg`'s connection, which keeps its cancel on
-   * interruption.
+   * stale prepared statement then tells, and no savepoint is open (`depth` 0: a
+   * savepoint rolled back would leave the transaction going with the failure caught).
+   * The name goes to `pg` in the statement's config, through `@effect/sql-pg`'s
+   * connection, which keeps its cancel on interruption.
    */
   const transactional = (
     connection: Connection,
+    depth: number,
     unit: UnitOfWorkStale | undefined,
     text: string,
     params: ReadonlyArray<unknown>
   ) => {
-    const name = unit === undefined ? undefined : names?.nameOf(text)
+    const name = unit === undefined || depth !== 0 ? undefined : names?.nameOf(text)
     const execute = (statement: string | Pg.QueryConfig) =>
       connection.execute(statement as string, params, undefined) as Effect.Effect<
         ReadonlyArray<Row>,
@@ -192,7 +194,9 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
       if (fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement(text, params)
       const tx = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
-      if (Option.isSome(tx)) return transactional(tx.value[0], fiber.getFiberRef(currentUnit), text, params)
+      if (Option.isSome(tx)) {
+        return transactional(tx.value[0], tx.value[1], fiber.getFiberRef(currentUnit), text, params)
+      }
       return pool === undefined ? statement(text, params) : pooled(pool, text, params)
     })
   return {

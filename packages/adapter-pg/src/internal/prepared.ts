@@ -58,7 +58,9 @@ export const makeStatementNames = (limit: number = defaultNamedStatements): Stat
  * @internal
  * Whether a named statement failed because its prepared statement is gone or no
  * longer fits its table: `26000` (it does not exist on the connection: a
- * `DISCARD ALL` or `DEALLOCATE`, a pooler between the adapter and the server) or
+ * `DISCARD ALL` or `DEALLOCATE`, a pooler between the adapter and the server; only
+ * for a statement whose Parse had been answered on its connection: see
+ * {@link lostPrepared}) or
  * `0A000` raised where PostgreSQL revalidates a cached statement ("cached plan must
  * not change result type": a column it reads changed type since it was prepared).
  * The message is not compared, as the server may answer in another language; the
@@ -69,12 +71,25 @@ export const makeStatementNames = (limit: number = defaultNamedStatements): Stat
  * left nothing behind), a unit of work from its start (see {@link UnitOfWorkStale}).
  */
 export const isStalePrepared = (cause: unknown): boolean => {
-  const { code, routine } = (typeof cause === "object" && cause !== null ? cause : {}) as {
-    readonly code?: unknown
-    readonly routine?: unknown
-  }
-  return code === "26000" || (code === "0A000" && routine === "RevalidateCachedQuery")
+  if (typeof cause !== "object" || cause === null) return false
+  const { code, routine } = cause as { readonly code?: unknown; readonly routine?: unknown }
+  return (
+    (code === "26000" && lostPrepared.has(cause)) || (code === "0A000" && routine === "RevalidateCachedQuery")
+  )
 }
+
+/**
+ * @internal
+ * The 26000 errors of named statements whose Parse `pg` had seen answered on their
+ * connection (see `client.ts`, 5.): the server lost a statement it had prepared. A
+ * 26000 of a statement whose Parse was still on its way (the same text twice in one
+ * pipeline, the first copy's Parse failing) says nothing of its name.
+ */
+export const lostPrepared = new WeakSet<object>()
+
+/** @internal Whether `name` is one {@link makeStatementNames} gives. */
+export const isOwnName = (name: unknown): boolean =>
+  typeof name === "string" && /^zb_[0-9a-f]{24}$/.test(name)
 
 /**
  * @internal

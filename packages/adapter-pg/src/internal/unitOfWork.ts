@@ -31,7 +31,8 @@ const pause = (millis: number) =>
  * failed with a serialization failure (40001) or a deadlock (40P01); at once, when
  * one of its statements, sent as a named prepared statement, was found stale and
  * the unit failed with it (its text is sent unnamed from then on: see
- * `UnitOfWorkStale`). A nested call's statements go unnamed. A read runs
+ * `UnitOfWorkStale`), or with it caught (the transaction was aborted all the same,
+ * and its COMMIT rolled it back). A nested call's statements go unnamed. A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
@@ -69,17 +70,18 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
    * was found stale (`UnitOfWorkStale`), and the unit failed with that statement's
    * error or a later statement's 25P02 (the transaction it aborted).
    */
-  const staleFailure = (unit: UnitOfWorkStale, e: unknown) => {
+  const staleFailure = (unit: UnitOfWorkStale, e: unknown): boolean => {
     if (!unit.stale || !(e instanceof Errors.InfrastructureError)) return false
     const cause = e.cause instanceof SqlError.SqlError ? e.cause.cause : e.cause
     return isStalePrepared(cause) || sqlState(e.cause) === "25P02"
   }
 
   /*
-   * Runs after a stale statement do not count toward `maxRetries`: each one found
-   * stale is sent unnamed from then on, on every connection of the pool, so there are
-   * at most as many such runs, over the pool's life, as texts it names
-   * (`defaultNamedStatements`), which bounds them for one unit too.
+   * Runs after a stale statement do not count toward `maxRetries`: each text found
+   * stale is sent unnamed from then on, on every connection of the pool, so a unit
+   * finds at most as many as the pool names (`defaultNamedStatements`), and is not
+   * run more often than that. (Units that sent a text named before it was found
+   * stale, on other connections, may each find it once more.)
    */
   const retrying = <A, E, R>(
     effect: Effect.Effect<A, E, R>,
@@ -89,17 +91,30 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
     Effect.suspend(() => {
       const unit: UnitOfWorkStale = { stale: false }
       const stale = (e: unknown) => staleRuns < defaultNamedStatements && staleFailure(unit, e)
-      return Effect.catchIf(
-        Effect.locally(once(effect), currentUnit, unit),
-        (e) => stale(e) || (attempt < maxRetries && isRetryable(e)),
-        (e) =>
+      return Effect.matchEffect(Effect.locally(once(effect), currentUnit, unit), {
+        onFailure: (e) =>
           stale(e)
             ? retrying(effect, attempt, staleRuns + 1)
-            : Effect.zipRight(
-                pause(5 + Math.random() * 20 * (attempt + 1)),
-                retrying(effect, attempt + 1, staleRuns)
-              )
-      )
+            : attempt < maxRetries && isRetryable(e)
+              ? Effect.zipRight(
+                  pause(5 + Math.random() * 20 * (attempt + 1)),
+                  retrying(effect, attempt + 1, staleRuns)
+                )
+              : Effect.fail(e),
+        // A stale statement aborted the transaction, the unit caught its failure and
+        // went on: its COMMIT was answered as a ROLLBACK, and nothing it wrote is kept.
+        onSuccess: (a) =>
+          !unit.stale
+            ? Effect.succeed(a)
+            : staleRuns < defaultNamedStatements
+              ? retrying(effect, attempt, staleRuns + 1)
+              : Effect.fail(
+                  new Errors.InfrastructureError({
+                    port: "UnitOfWork",
+                    message: "UnitOfWork.transaction: the transaction was aborted by an earlier failure"
+                  })
+                )
+      })
     })
 
   return Persistence.UnitOfWork.of({
