@@ -667,9 +667,9 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
           .setPath(DemandPath)
           .setPayload(Schema.Struct({ form: Outcome.RestartInput.fields.form }))
           .addSuccess(Demand.Demand),
-        "Modify and restart a demand after its deadline",
+        "Modify and restart an unsolved demand after its deadline",
         "R33",
-        "Back to review with the same number, round + 1; the old round's selection ends (R25 SMS). Rate-limited (bucket `sms`)."
+        "Only once its outcome unsolved is recorded (`409` `restart.not_unsolved` otherwise). Back to review with the same number, round + 1; the old round's selection ends (R25 SMS). Rate-limited (bucket `sms`)."
       )
     )
   )

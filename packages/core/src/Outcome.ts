@@ -205,8 +205,9 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
       ),
 
       /**
-       * R33: after the response deadline an unsolved demand is modified and
-       * restarted: new form and deadline, back to review, same number, round + 1.
+       * R33: after the response deadline an unsolved demand (its outcome `unsolved`
+       * recorded, R32) is modified and restarted: new form and deadline, back to
+       * review, same number, round + 1.
        * The old round's selection ends (R25 notices); its responses stay read-only.
        * The demand is locked with the actor's read; its update and the round's go out
        * with the journal.
@@ -236,6 +237,13 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
                 "R33",
                 "restart.before_deadline",
                 "a demand is restarted after its response deadline"
+              )
+            }
+            if (demand.outcome !== "unsolved") {
+              return yield* invalidState(
+                "R33",
+                "restart.not_unsolved",
+                "record the outcome unsolved before restarting the demand"
               )
             }
             yield* checkForm(ctx, ctx.actor.member!, input.form, true, "form.")

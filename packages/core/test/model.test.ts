@@ -734,7 +734,7 @@ const unsolved = index.map((i) =>
 /** R33: after the deadline the demand is restarted: new deadline, review, round + 1. */
 const restart = fc.record({ i: index, days }).map(({ i, days }) =>
   command(`restart(#${i}, +${days}d)`, hasDemands, async (m, r, label) => {
-    const d = pick(m, i, (d) => d.state === "published" && !beforeDeadline(m, d))
+    const d = pick(m, i, (d) => d.state === "published" && !beforeDeadline(m, d) && d.outcome === "unsolved")
     const deadline = plusDays(dateOf(m.now), days)
     const result = await exec(
       label,
@@ -744,7 +744,7 @@ const restart = fc.record({ i: index, days }).map(({ i, days }) =>
         const form = yield* formFor(r.world, d.publisher, d.cooperative, deadline)
         return yield* o.restart(party(r.world, d.publisher).account, { demandId: d.id, form })
       }),
-      d.state !== "published" || beforeDeadline(m, d)
+      d.state !== "published" || beforeDeadline(m, d) || d.outcome !== "unsolved"
         ? ["InvalidState", "R33"]
         : days < 1
           ? ["InvalidInput", "R13"]

@@ -309,6 +309,34 @@ describe("Outcome", () => {
     )
   )
 
+  it.effect(
+    "R33: a demand is restarted only once its outcome unsolved is recorded, after the deadline too",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          const form = yield* Fixtures.form({}, 30)
+          const refused = yield* failureOf(
+            outcome.restart(world.enterprise.account, { demandId: demand.id, form })
+          )
+          assert.strictEqual(refused._tag, "InvalidState")
+          assert.strictEqual((refused as { rule?: string }).rule, "R33")
+          assert.strictEqual((refused as { code?: string }).code, "restart.not_unsolved")
+          const unchanged = Option.getOrThrow(
+            yield* (yield* Persistence.DemandRepository).findById(demand.id)
+          )
+          assert.deepStrictEqual(unchanged, demand, "nothing changed")
+          yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          const restarted = yield* outcome.restart(world.enterprise.account, { demandId: demand.id, form })
+          assert.strictEqual(restarted.state, "pending_review")
+          assert.strictEqual(restarted.round, 2)
+          assert.isNull(restarted.outcome)
+        })
+      )
+  )
+
   it.effect("R33: a demand is restarted only after its response deadline", () =>
     withWorld((world) =>
       Effect.gen(function* () {
@@ -492,9 +520,15 @@ describe("Outcome", () => {
 
   it.effect(
     "R31, R32, R33: an outcome whose demand update cannot be written (after the round's other writes were issued) changes nothing",
-    () =>
-      withPorts(
-        failingUpdates({ demand: (d) => d.outcome !== null || d.round > 1 || d.selectionEndedAt !== null }),
+    () => {
+      let unsolvedWrites = false
+      return withPorts(
+        failingUpdates({
+          demand: (d) =>
+            (d.outcome !== null && !(unsolvedWrites && d.outcome === "unsolved" && d.round === 1)) ||
+            d.round > 1 ||
+            d.selectionEndedAt !== null
+        }),
         (world) =>
           Effect.gen(function* () {
             const outcome = yield* Outcome.Outcome
@@ -515,7 +549,12 @@ describe("Outcome", () => {
               const failure = yield* failureOf(attempt)
               assert.strictEqual(failure._tag, "InfrastructureError")
             }
+            assert.deepStrictEqual(yield* stored(world, demand), before)
             yield* at(justAfter(yield* deadlineEnd(demand)))
+            // R33 restarts an unsolved demand: the outcome is written, the restart's update is not.
+            unsolvedWrites = true
+            yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+            const unsolved = yield* stored(world, demand)
             const restart = yield* failureOf(
               outcome.restart(world.enterprise.account, {
                 demandId: demand.id,
@@ -524,7 +563,7 @@ describe("Outcome", () => {
             )
             assert.strictEqual(restart._tag, "InfrastructureError")
             const after = yield* stored(world, demand)
-            assert.deepStrictEqual(after, before)
+            assert.deepStrictEqual(after, unsolved)
             const lists = yield* Lists.Lists
             assert.strictEqual(
               (yield* lists.response(world.enterprise.account, { responseId: response.id })).status,
@@ -533,5 +572,6 @@ describe("Outcome", () => {
             assert.lengthOf(yield* notices("response_not_adopted"), 0)
           })
       )
+    }
   )
 })
