@@ -27,6 +27,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { EventEmitter } from "node:events"
 import * as Http from "node:http"
@@ -367,18 +368,24 @@ export const layerUndici = (options: NodeOptions = {}): Layer.Layer<Transport> =
 /**
  * `self`, or `onTimeout()` once `millis` have passed without its answer; `self` is
  * then interrupted. Cheaper than `Effect.timeout` (which forks `self` and a sleep,
- * races them and joins the winner's fiber refs): one fork and one timer, and the
- * answer arrives as the forked fiber's exit. Interrupting the caller interrupts
- * `self`. The timer is a real one (`setTimeout`), not effect's `Clock`: a
- * provider answers in real time.
+ * races them and joins the winner's fiber refs): one fiber and one timer, and the
+ * answer arrives as that fiber's exit. Interrupting the caller interrupts `self`, at
+ * once, or when the timer fires should the interruption come as the caller yields
+ * right after registering its wait (`Effect.async` installs the canceler after the
+ * registration): `self` is started, and the timer set, inside the registration, so a
+ * request never runs without its timeout. (Forked before the wait, as it was, a
+ * caller interrupted as it yielded between the fork and the wait left the request
+ * running with no timeout at all.) The timer is a real one (`setTimeout`), not
+ * effect's `Clock`: a provider answers in real time.
  */
 const timeoutTo = <A, E>(
   self: Effect.Effect<A, E>,
   millis: number,
   onTimeout: () => E
 ): Effect.Effect<A, E> =>
-  Effect.flatMap(Effect.forkDaemon(self), (fiber) =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
     Effect.async<A, E>((resume) => {
+      const fiber = Runtime.runFork(runtime)(self)
       const timer = setTimeout(() => {
         fiber.unsafeInterruptAsFork(fiber.id())
         resume(Effect.fail(onTimeout()))

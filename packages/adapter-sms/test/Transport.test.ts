@@ -3,7 +3,7 @@
  * transport and the HttpClient adapter must send the same request and answer the
  * same way (R64: a sender's outcome is classified from what the transport saw).
  */
-import { FetchHttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Classify, Transport } from "@zhongbao/adapter-sms"
@@ -288,6 +288,48 @@ describe("Transport", () => {
       })
     )
   }
+
+  it.live(
+    "R64: fromHttpClient: a request whose caller is interrupted, at whatever point the caller yields, is interrupted with it or at its timeout at the latest: never left running without one",
+    () =>
+      Effect.gen(function* () {
+        const left: Array<string> = []
+        const cases: Array<{ readonly label: string; started: boolean; stopped: boolean }> = []
+        // The caller yields every `budget` operations; `k` operations before the call
+        // move where: one of them falls between the request's start and the wait for it.
+        for (const budget of [12, 32, 48, 64]) {
+          for (let k = 0; k <= budget + 4; k++) {
+            const state = { label: `budget ${budget}, ${k} before`, started: false, stopped: false }
+            cases.push(state)
+            let caller: Fiber.RuntimeFiber<unknown, unknown> | undefined
+            const client = HttpClient.make(() =>
+              Effect.ensuring(
+                Effect.suspend(() => {
+                  state.started = true
+                  caller?.unsafeInterruptAsFork(caller.id())
+                  return Effect.never
+                }),
+                Effect.sync(() => (state.stopped = true))
+              )
+            )
+            let before: Effect.Effect<void> = Effect.void
+            for (let i = 0; i < k; i++) before = Effect.zipRight(before, Effect.void)
+            const call = Effect.zipRight(
+              before,
+              Transport.fromHttpClient(client).post({ url: "http://127.0.0.1:9/", headers: {}, body: "" }, 40)
+            ).pipe(Effect.withMaxOpsBeforeYield(budget))
+            const fiber = Effect.runFork(Effect.zipRight(Effect.yieldNow(), call))
+            caller = fiber
+            const exit = yield* Fiber.await(fiber)
+            assert.isTrue(Exit.isInterrupted(exit), state.label)
+          }
+        }
+        yield* Effect.sleep("150 millis")
+        for (const c of cases) if (c.started && !c.stopped) left.push(c.label)
+        assert.isAbove(cases.filter((c) => c.started).length, 100)
+        assert.deepStrictEqual(left, [], "requests left running")
+      })
+  )
 
   it.scopedLive(
     "R64: a request after the transport's scope closed fails with Request and sends nothing (undici)",
