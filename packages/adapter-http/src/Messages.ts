@@ -125,6 +125,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "outcome.fee_required": "技术转移机构的需求标记为已解决时须填写服务费用",
   "restart.not_published": "只有已发布的需求可以重新启动",
   "restart.before_deadline": "应答截止后才能修改并重新启动需求",
+  "restart.not_unsolved": "须先将需求状态更新为未解决，才能修改并重新启动",
   // commissions
   "commission.enterprise_only": "只有企业可以委托技术转移机构",
   "commission.institution_decides": "由受托机构接受或拒绝委托",

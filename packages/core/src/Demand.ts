@@ -132,6 +132,7 @@ export interface DemandBrief
     | "selectionEndedAt"
     | "responseCount"
     | "adoptedCount"
+    | "outcome"
     | "createdAt"
   > {
   readonly form: Pick<
@@ -167,6 +168,7 @@ export const briefOf = (d: DemandBrief): DemandBrief => {
     selectionEndedAt: d.selectionEndedAt,
     responseCount: d.responseCount,
     adoptedCount: d.adoptedCount,
+    outcome: d.outcome,
     createdAt: d.createdAt
   }
 }

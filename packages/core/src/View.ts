@@ -80,7 +80,12 @@ export const actionsOf = (
     if (phase === "taking_responses" || phase === "selecting") out.push("adopt", "end_selection")
     if (demand.state === "published") {
       out.push("log_service", "record_solved", "record_unsolved")
-      if (DateTime.greaterThan(now, endOfDate(demand.form.responseDeadline, settings))) out.push("restart")
+      if (
+        demand.outcome === "unsolved" &&
+        DateTime.greaterThan(now, endOfDate(demand.form.responseDeadline, settings))
+      ) {
+        out.push("restart")
+      }
     }
     return out
   }

@@ -113,13 +113,18 @@ describe("Lists", () => {
           assert.strictEqual(drafted!.state, "draft")
           assert.deepStrictEqual([...drafted!.actions].sort(), ["edit", "submit"])
 
-          // After the deadline: still selecting, and the demand may be restarted.
+          // After the deadline: still selecting; the demand may be restarted once it is
+          // recorded unsolved (R33).
           yield* at(justAfter(yield* deadlineEnd(demand)))
           const later = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] }))
             .items[0]!
           assert.strictEqual(later.phase, "selecting")
           assert.include(later.actions, "adopt")
-          assert.include(later.actions, "restart")
+          assert.notInclude(later.actions, "restart")
+          yield* (yield* Outcome.Outcome).unsolved(world.enterprise.account, { demandId: demand.id })
+          const unsolved = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] }))
+            .items[0]!
+          assert.include(unsolved.actions, "restart")
           // After the selection window: no adoption any more.
           yield* at(justAfter(yield* selectionEnd(demand)))
           const over = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] })).items[0]!

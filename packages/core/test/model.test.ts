@@ -718,7 +718,8 @@ const solved = fc
 /** R32: outcome unsolved; the demand stays published. */
 const unsolved = index.map((i) =>
   command(`unsolved(#${i})`, hasDemands, async (m, r, label) => {
-    const d = pick(m, i, inState("published"))
+    // Past the deadline by preference, where a restart (R33) may follow.
+    const d = pick(m, i, (d) => d.state === "published" && (i % 2 === 0 || !beforeDeadline(m, d)))
     const result = await exec(
       label,
       r,
@@ -791,7 +792,7 @@ const sweep = command("sweep", hasDemands, async (m, r, label) => {
 const advance = fc
   .oneof(
     { arbitrary: fc.integer({ min: 1, max: 48 }).map((h) => h * HOUR), weight: 3 },
-    { arbitrary: fc.integer({ min: 1, max: 20 }).map((n) => n * DAY), weight: 1 }
+    { arbitrary: fc.integer({ min: 1, max: 20 }).map((n) => n * DAY), weight: 2 }
   )
   .map((ms) =>
     command(
@@ -821,8 +822,8 @@ const commands = fc.commands(
     [race, 1],
     [endSelection, 1],
     [solved, 1],
-    [unsolved, 1],
-    [restart, 1],
+    [unsolved, 2],
+    [restart, 3],
     [fc.constant(sweep), 1],
     [advance, 2]
   ]),

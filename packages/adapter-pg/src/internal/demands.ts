@@ -84,7 +84,7 @@ const selectList = (a: string): string =>
 /**
  * @internal
  * The select list of a demand's brief (`Demand.DemandBrief`, what list pages read),
- * for the alias `d`: 16 of the 37 columns of {@link demandColumns}, none of the
+ * for the alias `d`: 17 of the 37 columns of {@link demandColumns}, none of the
  * form's long texts.
  */
 export const briefColumns: string = [
@@ -103,6 +103,7 @@ export const briefColumns: string = [
   selTs("d.selection_ended_at"),
   "d.response_count",
   "d.adopted_count",
+  "d.outcome",
   selTs("d.created_at")
 ].join(", ")
 
@@ -129,6 +130,7 @@ export const toBrief = (r: Row): Demand.DemandBrief => {
     selectionEndedAt: read.tsOrNull(r, "selection_ended_at"),
     responseCount: read.int(r, "response_count"),
     adoptedCount: read.int(r, "adopted_count"),
+    outcome: read.strOrNull(r, "outcome") as Demand.DemandBrief["outcome"],
     createdAt: read.ts(r, "created_at")
   }
 }
