@@ -26,8 +26,8 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import { EventEmitter } from "node:events"
 import * as Http from "node:http"
@@ -368,37 +368,38 @@ export const layerUndici = (options: NodeOptions = {}): Layer.Layer<Transport> =
 /**
  * `self`, or `onTimeout()` once `millis` have passed without its answer; `self` is
  * then interrupted. Cheaper than `Effect.timeout` (which forks `self` and a sleep,
- * races them and joins the winner's fiber refs): one fiber and one timer, and the
- * answer arrives as that fiber's exit. Interrupting the caller interrupts `self`, at
- * once, or when the timer fires should the interruption come as the caller yields
- * right after registering its wait (`Effect.async` installs the canceler after the
- * registration): `self` is started, and the timer set, inside the registration, so a
- * request never runs without its timeout. (Forked before the wait, as it was, a
- * caller interrupted as it yielded between the fork and the wait left the request
- * running with no timeout at all.) The timer is a real one (`setTimeout`), not
- * effect's `Clock`: a provider answers in real time.
+ * races them and joins the winner's fiber refs): one fork and one timer, and the
+ * answer arrives as the forked fiber's exit. Interrupting the caller interrupts
+ * `self` at once: the fork and the handler that interrupts it are set up while the
+ * caller cannot be interrupted, and only the wait is interruptible. (Forked in an
+ * interruptible region before the wait, as it was, a caller interrupted as it yielded
+ * between the fork and the wait left the request running with no timeout at all.)
+ * The forked fiber answers `self`'s exit as its value, so a failed request is not
+ * reported as an unhandled fiber failure (its cause may hold the request's URL). The
+ * timer is a real one (`setTimeout`), not effect's `Clock`: a provider answers in
+ * real time.
  */
 const timeoutTo = <A, E>(
   self: Effect.Effect<A, E>,
   millis: number,
   onTimeout: () => E
 ): Effect.Effect<A, E> =>
-  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-    Effect.async<A, E>((resume) => {
-      const fiber = Runtime.runFork(runtime)(self)
-      const timer = setTimeout(() => {
-        fiber.unsafeInterruptAsFork(fiber.id())
-        resume(Effect.fail(onTimeout()))
-      }, millis)
-      fiber.addObserver((exit) => {
-        clearTimeout(timer)
-        resume(exit)
-      })
-      return Effect.sync(() => {
-        clearTimeout(timer)
-        fiber.unsafeInterruptAsFork(fiber.id())
-      })
-    })
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.forkDaemon(restore(Effect.exit(self))), (fiber) =>
+      restore(
+        Effect.async<A, E>((resume) => {
+          const timer = setTimeout(() => {
+            fiber.unsafeInterruptAsFork(fiber.id())
+            resume(Effect.fail(onTimeout()))
+          }, millis)
+          fiber.addObserver((exit) => {
+            clearTimeout(timer)
+            resume(Exit.isSuccess(exit) ? exit.value : Effect.failCause(exit.cause))
+          })
+          return Effect.sync(() => clearTimeout(timer))
+        })
+      ).pipe(Effect.onInterrupt(() => Effect.sync(() => fiber.unsafeInterruptAsFork(fiber.id()))))
+    )
   )
 
 /**

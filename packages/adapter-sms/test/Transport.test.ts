@@ -3,11 +3,11 @@
  * transport and the HttpClient adapter must send the same request and answer the
  * same way (R64: a sender's outcome is classified from what the transport saw).
  */
-import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Classify, Transport } from "@zhongbao/adapter-sms"
-import { Context, Effect, Either, Exit, Fiber, Layer, Schedule, Scope } from "effect"
+import { Cause, Context, Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
 import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
@@ -290,7 +290,7 @@ describe("Transport", () => {
   }
 
   it.live(
-    "R64: fromHttpClient: a request whose caller is interrupted, at whatever point the caller yields, is interrupted with it or at its timeout at the latest: never left running without one",
+    "R64: fromHttpClient: a request whose caller is interrupted, at whatever point the caller yields, is interrupted with it, long before its timeout",
     () =>
       Effect.gen(function* () {
         const left: Array<string> = []
@@ -316,7 +316,10 @@ describe("Transport", () => {
             for (let i = 0; i < k; i++) before = Effect.zipRight(before, Effect.void)
             const call = Effect.zipRight(
               before,
-              Transport.fromHttpClient(client).post({ url: "http://127.0.0.1:9/", headers: {}, body: "" }, 40)
+              Transport.fromHttpClient(client).post(
+                { url: "http://127.0.0.1:9/", headers: {}, body: "" },
+                30_000
+              )
             ).pipe(Effect.withMaxOpsBeforeYield(budget))
             const fiber = Effect.runFork(Effect.zipRight(Effect.yieldNow(), call))
             caller = fiber
@@ -324,10 +327,47 @@ describe("Transport", () => {
             assert.isTrue(Exit.isInterrupted(exit), state.label)
           }
         }
-        yield* Effect.sleep("150 millis")
+        yield* Effect.sleep("100 millis")
         for (const c of cases) if (c.started && !c.stopped) left.push(c.label)
         assert.isAbove(cases.filter((c) => c.started).length, 100)
         assert.deepStrictEqual(left, [], "requests left running")
+      })
+  )
+
+  it.live(
+    "R64: fromHttpClient: a failed request is not logged as an unhandled fiber failure (its cause holds the request, whose URL carries the phone number)",
+    () =>
+      Effect.gen(function* () {
+        const logs: Array<string> = []
+        const logger = Logger.make(({ message, cause }) => {
+          logs.push(`${String(message)} ${Cause.pretty(cause)}`)
+        })
+        const client = HttpClient.make((request) =>
+          Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              description: "connection refused"
+            })
+          )
+        )
+        const error = yield* Effect.flip(
+          Transport.fromHttpClient(client).post(
+            { url: "http://127.0.0.1:9/?PhoneNumbers=13912345678", headers: {}, body: "" },
+            5_000
+          )
+        ).pipe(
+          Logger.withMinimumLogLevel(LogLevel.Debug),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+        assert.strictEqual(error.reason, "Transport")
+        yield* Effect.sleep("20 millis")
+        // A logger that writes a failure's cause in full (JSON, say) would write the number.
+        assert.deepStrictEqual(
+          logs.filter((line) => /unhandled/i.test(line)),
+          [],
+          "no fiber failure logged as unhandled"
+        )
       })
   )
 
