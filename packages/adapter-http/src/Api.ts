@@ -1076,7 +1076,11 @@ export class AuditGroup extends HttpApiGroup.make("audit")
         )
         .addSuccess(AuditTrail.AuditPage),
       "The audit trail: of a demand, of my member, or (operators) all",
-      "R60"
+      "R60",
+      {
+        description:
+          "R4: a commissioned demand's client reads neither its responses' nor their threads' events, in the demand's trail or in its own (where what was done on its behalf is listed)."
+      }
     )
   )
   .annotate(OpenApi.Description, "操作记录 — the audit trail") {}

@@ -60,7 +60,8 @@ export const migrations = (
     "1_parties": exec(Ddl.parties(s)),
     "2_demands": exec(Ddl.demands(s, x)),
     "3_records": exec(Ddl.records(s)),
-    "4_rewards_and_files": exec(Ddl.rewards(s))
+    "4_rewards_and_files": exec(Ddl.rewards(s)),
+    "5_audit_shared": exec(Ddl.auditShared(s))
   }
 }
 

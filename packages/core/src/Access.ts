@@ -51,7 +51,7 @@ export const canFollowDemand = (actor: Actor | null, demand: Demand): boolean =>
 /**
  * R4: the audit trail's entities whose events belong to a response or its thread.
  * The demand's client does not see them: neither in the demand's trail nor in its
- * own (an event done on its behalf leaves it out of `members`).
+ * own, where those done on its behalf would otherwise be listed.
  *
  * @since 0.1.0
  * @category predicates

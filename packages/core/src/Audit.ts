@@ -9,10 +9,9 @@ import { AccountId, AuditEventId, DemandId, MemberId } from "./Ids.js"
 
 /**
  * An audit event. `members` lists every member the event concerns (actor's member,
- * on-behalf-of member, owner of the entity) so each can list its own trail; a
- * response's or thread's event leaves out the demand's client, on whose behalf it
- * may have been done (R4: a response and its thread are visible only to the
- * responder and the demand's managing side).
+ * on-behalf-of member, owner of the entity) so each can list its own trail. What a
+ * reader is shown of them is `AuditTrail`'s: R4 keeps a response's and a thread's
+ * events from the demand's client, even those done on its behalf.
  *
  * @since 0.1.0
  * @category models

@@ -16,7 +16,7 @@ import { makeDemandAccess } from "./internal/demands.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { Page, PageRequest } from "./Pagination.js"
-import { AuditRepository } from "./Persistence.js"
+import { type AuditHidden, AuditRepository, isHidden } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 
 /**
@@ -50,22 +50,33 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
       list: query({ input: AuditInput, rule: "R60" }, (ctx, input) =>
         Effect.gen(function* () {
           const actor = ctx.actor!
-          let excludeEntities: ReadonlyArray<AuditEvent["entity"]> | undefined
+          let hide: AuditHidden | undefined
           if (input.demandId !== undefined) {
             const demand = yield* demands.readable(actor, input.demandId)
             if (!canFollowDemand(actor, demand)) return yield* notFound("demand")
             if (!isOperator(actor) && !managesDemand(actor, demand) && isClientOf(actor, demand)) {
-              excludeEntities = responsePrivateEntities
+              hide = { entities: responsePrivateEntities }
             }
           }
           if (!isOperator(actor) && input.demandId === undefined && input.memberId !== actor.member?.id) {
             return yield* notFound("member")
           }
+          if (!isOperator(actor) && input.demandId === undefined && input.memberId !== undefined) {
+            // A member's own trail lists what was done on its behalf as a client (R2),
+            // but not on the responses to its demands or their threads (R4).
+            hide = { entities: responsePrivateEntities, onBehalfOf: input.memberId }
+          }
           return yield* pageOf(
             input,
             2,
             (range) =>
-              audit.list({ demandId: input.demandId, memberId: input.memberId, excludeEntities, ...range }),
+              Effect.flatMap(
+                audit.list({ demandId: input.demandId, memberId: input.memberId, hide, ...range }),
+                (events) =>
+                  events.some((e) => isHidden(e, hide))
+                    ? Effect.dieMessage("AuditRepository.list answered an event its query hides (R4)")
+                    : Effect.succeed(events)
+              ),
             SortKeys.audit
           )
         })

@@ -362,10 +362,32 @@ export class CommissionRepository extends Context.Tag("@zhongbao/core/Commission
 >() {}
 
 /**
+ * What {@link AuditRepository.list} leaves out: the events of `entities`, all of
+ * them, or, with `onBehalfOf`, those done on behalf of that member (R4: a demand's
+ * client does not see its responses' and threads' events).
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export interface AuditHidden {
+  readonly entities: ReadonlyArray<AuditEvent["entity"]>
+  readonly onBehalfOf?: MemberId | undefined
+}
+
+/**
+ * Whether `hide` of {@link AuditRepository.list} leaves `event` out.
+ *
+ * @since 0.1.0
+ * @category ports
+ */
+export const isHidden = (event: AuditEvent, hide: AuditHidden | undefined): boolean =>
+  hide?.entities.includes(event.entity) === true &&
+  (hide.onBehalfOf === undefined || event.onBehalfOf === hide.onBehalfOf)
+
+/**
  * The audit trail (R60): append-only; listed by `(at, id)` descending, for one
- * demand, one member (events whose `members` contain it) or all, without the
- * events of the entities in `excludeEntities` (R4: a demand's client does not see
- * its responses' and threads' events).
+ * demand, one member (events whose `members` contain it) or all, without the events
+ * `hide` leaves out ({@link AuditHidden}).
  *
  * @since 0.1.0
  * @category ports
@@ -378,7 +400,7 @@ export class AuditRepository extends Context.Tag("@zhongbao/core/AuditRepository
       query: {
         readonly demandId?: DemandId | undefined
         readonly memberId?: MemberId | undefined
-        readonly excludeEntities?: ReadonlyArray<AuditEvent["entity"]> | undefined
+        readonly hide?: AuditHidden | undefined
       } & Range
     ) => Fx<ReadonlyArray<AuditEvent>>
   }

@@ -28,6 +28,7 @@ import type { Delivery, OutboxMessage, Settlement, Tracked } from "./Notificatio
 import {
   AccountRepository,
   AuditRepository,
+  isHidden,
   CommissionRepository,
   ConsultationRepository,
   type DemandQuery,
@@ -448,7 +449,7 @@ const makeStore = () => {
           (e) =>
             (q.demandId === undefined || e.demandId === q.demandId) &&
             (q.memberId === undefined || e.members.includes(q.memberId)) &&
-            (q.excludeEntities === undefined || !q.excludeEntities.includes(e.entity)),
+            !isHidden(e, q.hide),
           SortKeys.audit,
           true,
           q.after,

@@ -181,7 +181,11 @@ describe("AuditTrail", () => {
           ["demand.solved", "service_log.appended", "demand.submitted", "demand.drafted"]
         )
         for (const x of byInstitution.filter((x) => x.entity === "response")) {
-          assert.notInclude(x.members, client, `${x.action}: R4 keeps the client out of a response's event`)
+          assert.include(
+            x.members,
+            client,
+            `${x.action}: done on the client's behalf, it concerns the client (R60)`
+          )
           assert.strictEqual(x.onBehalfOf, client)
         }
       })
@@ -251,6 +255,13 @@ describe("AuditTrail", () => {
           assert.isFalse(
             clientOwn.some((x) => privateTo.has(x.entity)),
             "the client's own trail: nothing of a response or thread"
+          )
+          // Operators still find what was done on the client's behalf in its trail (R60).
+          const forOperator = (yield* trailService.list(world.operator, { memberId: client, limit: 100 }))
+            .items
+          assert.includeMembers(
+            forOperator.filter((x) => x.demandId === demandId).map((x) => x.action),
+            ["response.adopted", "response.feedback"]
           )
           assert.isFalse(
             JSON.stringify([clientDemand, clientOwn]).includes("报价超出预算一倍"),

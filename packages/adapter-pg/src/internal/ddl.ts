@@ -267,6 +267,17 @@ CREATE INDEX outbox_message_created ON ${s}.outbox_message (created_at, id);
 CREATE INDEX outbox_message_dead ON ${s}.outbox_message (created_at, id) WHERE status = 'dead';
 `
 
+/**
+ * @internal
+ * R4: a demand's trail as its client reads it, without a response's and a thread's
+ * events, by the same order as `audit_event_demand` (a demand with many consultation
+ * messages would otherwise be read through all of them).
+ */
+export const auditShared = (s: string): string => `
+CREATE INDEX audit_event_demand_shared ON ${s}.audit_event (demand_id, at, id)
+  WHERE demand_id IS NOT NULL AND entity NOT IN ('response', 'thread');
+`
+
 /** @internal Reward rounds, institution profiles, applications and stored files. */
 export const rewards = (s: string): string => `
 CREATE TABLE ${s}.reward_round (

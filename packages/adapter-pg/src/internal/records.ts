@@ -1,4 +1,4 @@
-import { type Audit, type Commission, type Idempotency, type Ids, Persistence } from "@zhongbao/core"
+import { Audit, type Commission, type Idempotency, type Ids, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -120,6 +120,20 @@ export const makeCommissions = (db: Db): Context.Tag.Service<Persistence.Commiss
   })
 }
 
+/**
+ * Entities of the audit trail as SQL literals, sorted: written into the statement
+ * (they are the schema's own names, checked here), so that a demand's trail without a
+ * response's and a thread's events can read the partial index made for it
+ * (`audit_event_demand_shared`); `undefined` for none. A name that is not an entity
+ * of the schema never reaches the statement: no event has it, so it hides nothing.
+ */
+const entityList = (entities: ReadonlyArray<string>): string | undefined => {
+  const names = [...new Set(entities)].filter((name) => auditEntities.has(name)).sort()
+  return names.length === 0 ? undefined : names.map((name) => `'${name}'`).join(", ")
+}
+
+const auditEntities: ReadonlySet<string> = new Set(Audit.AuditEvent.fields.entity.literals)
+
 const auditColumns = (a: string) =>
   [
     `${a}.id`,
@@ -207,8 +221,13 @@ export const makeAudit = (db: Db): Context.Tag.Service<Persistence.AuditReposito
         where.push(`m.member_id = ${p.add(q.memberId)}`)
       }
       if (q.demandId !== undefined) where.push(`e.demand_id = ${p.add(q.demandId)}`)
-      if (q.excludeEntities !== undefined && q.excludeEntities.length > 0) {
-        where.push(`e.entity <> ALL(${p.add(q.excludeEntities)}::text[])`)
+      const hidden = q.hide === undefined ? undefined : entityList(q.hide.entities)
+      if (hidden !== undefined) {
+        where.push(
+          q.hide!.onBehalfOf === undefined
+            ? `e.entity NOT IN (${hidden})`
+            : `NOT (e.entity IN (${hidden}) AND e.on_behalf_of IS NOT DISTINCT FROM ${p.add(q.hide!.onBehalfOf)})`
+        )
       }
       const cursor = after(p, key, id, q.after, "ts", true)
       if (cursor === undefined) return Effect.succeed([])

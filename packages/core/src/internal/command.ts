@@ -4,7 +4,6 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { isResponsePrivate } from "../Access.js"
 import type { AuditEvent } from "../Audit.js"
 import {
   type DomainError,
@@ -208,11 +207,7 @@ export const makeRunner = Effect.gen(function* () {
           entityId: event.entityId,
           demandId: event.demandId ?? null,
           members: [
-            ...new Set([
-              actor.member?.id ?? null,
-              isResponsePrivate(event.entity) ? null : (event.onBehalfOf ?? null),
-              ...(event.members ?? [])
-            ])
+            ...new Set([actor.member?.id ?? null, event.onBehalfOf ?? null, ...(event.members ?? [])])
           ].filter((m): m is MemberId => m !== null),
           action: event.action,
           before: event.before ?? null,

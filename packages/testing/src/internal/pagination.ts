@@ -591,7 +591,8 @@ export const pagination = (h: Harness): void => {
                   ? { entity: "response" as const }
                   : i % 5 === 3
                     ? { entity: "thread" as const }
-                    : {})
+                    : {}),
+                ...(i % 2 === 0 ? { onBehalfOf: p.enterprise.id } : {})
               }
             )
             yield* audit.append(e)
@@ -602,9 +603,13 @@ export const pagination = (h: Harness): void => {
             { demandId: d1.id },
             { memberId: p.responder.id },
             { demandId: d2.id, memberId: p.responder.id },
-            { demandId: d1.id, excludeEntities: ["response", "thread"] as const },
-            { memberId: p.enterprise.id, excludeEntities: ["thread"] as const },
-            { excludeEntities: [] as const }
+            { demandId: d1.id, hide: { entities: ["response", "thread"] as const } },
+            {
+              memberId: p.enterprise.id,
+              hide: { entities: ["response", "thread"] as const, onBehalfOf: p.enterprise.id }
+            },
+            { memberId: p.responder.id, hide: { entities: ["thread"] as const, onBehalfOf: p.responder.id } },
+            { hide: { entities: [] as const } }
           ]) {
             yield* expectPages(
               `audit ${JSON.stringify(q)}`,
@@ -615,8 +620,7 @@ export const pagination = (h: Harness): void => {
                 (e) =>
                   (!("demandId" in q) || e.demandId === q.demandId) &&
                   (!("memberId" in q) || e.members.includes(q.memberId)) &&
-                  (!("excludeEntities" in q) ||
-                    !(q.excludeEntities as ReadonlyArray<string>).includes(e.entity))
+                  !("hide" in q && Persistence.isHidden(e, q.hide))
               ),
               (e) => e.id
             )
