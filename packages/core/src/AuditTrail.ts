@@ -1,7 +1,10 @@
 /**
  * Reading the audit trail (R60): per demand for its managing side and client (R4:
  * the client without its responses' and threads' events), per member for its own
- * accounts, everything for operators.
+ * accounts, everything for operators. A client follows its demand's progress (R2)
+ * by the demand's own events and by the demand itself: an adoption is a response's
+ * event, and the client reads it as the demand's intake closing and its count of
+ * adoptions (`intakeClosedAt`, `adoptedCount`), not as the event.
  *
  * @since 0.1.0
  */
