@@ -7,6 +7,34 @@ import { activeCommission, demandTrail, proposal } from "./support.js"
 
 const tick = TestClock.adjust("1 second")
 
+/**
+ * A demand the institution publishes for its client (R41), approved, with a response
+ * of the institute's (`r`) and one of the expert's (`other`); a second between steps.
+ */
+const commissionedWithTwoResponses = (world: Fixtures.World) =>
+  Effect.gen(function* () {
+    const publishing = yield* Publishing.Publishing
+    const review = yield* Review.Review
+    const responding = yield* Responding.Responding
+    const i = world.institution.account
+    yield* activeCommission(world)
+    const draft = yield* publishing.draft(
+      i,
+      yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise.member.id))
+    )
+    yield* tick
+    const demandId = draft.id
+    yield* publishing.submit(i, { demandId })
+    yield* tick
+    yield* review.approve(world.operator, { demandId })
+    yield* tick
+    const r = yield* responding.respond(world.institute.account, { demandId, proposal: proposal() })
+    yield* tick
+    const other = yield* responding.respond(world.expert.account, { demandId, proposal: proposal("专家") })
+    yield* tick
+    return { demandId, r, other }
+  })
+
 describe("AuditTrail", () => {
   it.effect("R60: every state change of a demand appends an event with actor, before, after and reason", () =>
     withWorld((world) =>
@@ -118,30 +146,12 @@ describe("AuditTrail", () => {
   it.effect("R60: actions on a commissioned demand record the client as on-behalf-of", () =>
     withWorld((world) =>
       Effect.gen(function* () {
-        const publishing = yield* Publishing.Publishing
-        const review = yield* Review.Review
-        const responding = yield* Responding.Responding
         const selection = yield* Selection.Selection
         const outcome = yield* Outcome.Outcome
         const trailService = yield* AuditTrail.AuditTrail
         const i = world.institution.account
         const client = world.enterprise.member.id
-        yield* activeCommission(world)
-
-        const draft = yield* publishing.draft(i, yield* Fixtures.form(Fixtures.onBehalf(world, client)))
-        yield* tick
-        const demandId = draft.id
-        yield* publishing.submit(i, { demandId })
-        yield* tick
-        yield* review.approve(world.operator, { demandId })
-        yield* tick
-        const r = yield* responding.respond(world.institute.account, { demandId, proposal: proposal() })
-        yield* tick
-        const other = yield* responding.respond(world.expert.account, {
-          demandId,
-          proposal: proposal("专家")
-        })
-        yield* tick
+        const { demandId, r, other } = yield* commissionedWithTwoResponses(world)
         yield* selection.adopt(i, { responseId: r.id })
         yield* tick
         yield* selection.giveFeedback(i, { responseId: other.id, feedback: { reason: "cost_too_high" } })
@@ -197,25 +207,12 @@ describe("AuditTrail", () => {
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
-          const publishing = yield* Publishing.Publishing
-          const review = yield* Review.Review
-          const responding = yield* Responding.Responding
           const selection = yield* Selection.Selection
           const consulting = yield* Consulting.Consulting
           const trailService = yield* AuditTrail.AuditTrail
           const i = world.institution.account
           const client = world.enterprise.member.id
-          yield* activeCommission(world)
-          const draft = yield* publishing.draft(i, yield* Fixtures.form(Fixtures.onBehalf(world, client)))
-          const demandId = draft.id
-          yield* publishing.submit(i, { demandId })
-          yield* review.approve(world.operator, { demandId })
-          yield* tick
-          const r = yield* responding.respond(world.institute.account, { demandId, proposal: proposal() })
-          const other = yield* responding.respond(world.expert.account, {
-            demandId,
-            proposal: proposal("专家")
-          })
+          const { demandId, r, other } = yield* commissionedWithTwoResponses(world)
           const asked = yield* consulting.ask(world.expert.account, { demandId, text: "是否接受分期付款？" })
           yield* consulting.reply(i, { threadId: asked.thread.id, text: "可以" })
           yield* tick
