@@ -369,9 +369,11 @@ export const layerUndici = (options: NodeOptions = {}): Layer.Layer<Transport> =
  * `self`, or `onTimeout()` once `millis` have passed without its answer; `self` is
  * then interrupted. Cheaper than `Effect.timeout` (which forks `self` and a sleep,
  * races them and joins the winner's fiber refs): one fork and one timer, and the
- * answer arrives as the forked fiber's exit. Interrupting the caller interrupts
- * `self` at once: the fork and the handler that interrupts it are set up while the
- * caller cannot be interrupted, and only the wait is interruptible. (Forked in an
+ * answer arrives as the forked fiber's exit. Interrupting the caller sends `self`
+ * its interruption at once (without waiting for it to stop): the fork and the
+ * handler that interrupts it are set up while the caller cannot be interrupted, and
+ * only the wait is interruptible. `self` itself is always interruptible, so the
+ * timer stops it even for a caller that cannot be interrupted. (Forked in an
  * interruptible region before the wait, as it was, a caller interrupted as it yielded
  * between the fork and the wait left the request running with no timeout at all.)
  * The forked fiber answers `self`'s exit as its value, so a failed request is not
@@ -385,7 +387,7 @@ const timeoutTo = <A, E>(
   onTimeout: () => E
 ): Effect.Effect<A, E> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.forkDaemon(restore(Effect.exit(self))), (fiber) =>
+    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(Effect.exit(self))), (fiber) =>
       restore(
         Effect.async<A, E>((resume) => {
           const timer = setTimeout(() => {
