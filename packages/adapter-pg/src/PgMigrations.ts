@@ -12,6 +12,8 @@
  * | 2  | `demands`           | demands, number counters, responses, threads, messages, log |
  * | 3  | `records`           | commissions, audit trail, idempotency records, outbox       |
  * | 4  | `rewards_and_files` | reward rounds, institution profiles, applications, files    |
+ * | 5  | `audit_shared`      | R4: index of a demand's trail without response events       |
+ * | 6  | `audit_member_shared` | R4: member rows say whether the member is shown the event |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -61,7 +63,8 @@ export const migrations = (
     "2_demands": exec(Ddl.demands(s, x)),
     "3_records": exec(Ddl.records(s)),
     "4_rewards_and_files": exec(Ddl.rewards(s)),
-    "5_audit_shared": exec(Ddl.auditShared(s))
+    "5_audit_shared": exec(Ddl.auditShared(s)),
+    "6_audit_member_shared": exec(Ddl.auditMemberShared(s))
   }
 }
 

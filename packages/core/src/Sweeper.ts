@@ -68,7 +68,9 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
             entity: event.entity,
             entityId: event.entityId,
             demandId: event.demandId ?? null,
-            members: [...new Set(event.members ?? [])].filter((m): m is MemberId => m !== null),
+            members: [...new Set([event.onBehalfOf ?? null, ...(event.members ?? [])])].filter(
+              (m): m is MemberId => m !== null
+            ),
             action: event.action,
             before: event.before ?? null,
             after: event.after ?? null,

@@ -278,6 +278,21 @@ CREATE INDEX audit_event_demand_shared ON ${s}.audit_event (demand_id, at, id)
   WHERE demand_id IS NOT NULL AND entity NOT IN ('response', 'thread');
 `
 
+/**
+ * @internal
+ * R4: a member's own trail without the events of a response or a thread done on its
+ * behalf (as a demand's client), read from a partial index: each member row says
+ * whether its member is shown the event (`shared`, see `records.ts`). Rows written
+ * before are marked here.
+ */
+export const auditMemberShared = (s: string): string => `
+ALTER TABLE ${s}.audit_event_member ADD COLUMN shared boolean NOT NULL DEFAULT true;
+UPDATE ${s}.audit_event_member m SET shared = false
+  FROM ${s}.audit_event e
+  WHERE e.id = m.event_id AND e.entity IN ('response', 'thread') AND e.on_behalf_of = m.member_id;
+CREATE INDEX audit_event_member_shared ON ${s}.audit_event_member (member_id, at, event_id) WHERE shared;
+`
+
 /** @internal Reward rounds, institution profiles, applications and stored files. */
 export const rewards = (s: string): string => `
 CREATE TABLE ${s}.reward_round (

@@ -2,6 +2,7 @@ import { Errors, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { type Db, Params, ts } from "./db.js"
+import { sharedWith } from "./records.js"
 
 /**
  * @internal
@@ -39,10 +40,10 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
            FROM unnest(${arrays(["text", "timestamptz", ...Array<string>(11).fill("text")])})
              AS x (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
                members, action, before, after, reason)
-           ON CONFLICT DO NOTHING RETURNING id, at, members)`,
+           ON CONFLICT DO NOTHING RETURNING id, at, members, entity, on_behalf_of)`,
         `m AS (
-           INSERT INTO ${auditMember} (member_id, at, event_id)
-           SELECT DISTINCT x, e.at, e.id FROM e, unnest(e.members) AS x)`
+           INSERT INTO ${auditMember} (member_id, at, event_id, shared)
+           SELECT DISTINCT x, e.at, e.id, ${sharedWith("e", "x")} FROM e, unnest(e.members) AS x)`
       )
       counts.push("(SELECT count(*) FROM e)::int AS events")
     }

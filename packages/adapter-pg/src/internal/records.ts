@@ -1,4 +1,4 @@
-import { Audit, type Commission, type Idempotency, type Ids, Persistence } from "@zhongbao/core"
+import { Access, Audit, type Commission, type Idempotency, type Ids, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -134,6 +134,19 @@ const entityList = (entities: ReadonlyArray<string>): string | undefined => {
 
 const auditEntities: ReadonlySet<string> = new Set(Audit.AuditEvent.fields.entity.literals)
 
+/** The entities R4 keeps from a demand's client, as SQL literals. */
+const privateEntities = entityList(Access.responsePrivateEntities)!
+
+/**
+ * @internal
+ * Whether member `member` sees event `event` (aliases) in its own trail, as a row of
+ * `audit_event_member` stores it (`shared`): not an event of a response or a thread
+ * done on that member's behalf (R4). A member's own trail reads the rows `shared`
+ * from a partial index, however many such events it has.
+ */
+export const sharedWith = (event: string, member: string): string =>
+  `NOT (${event}.entity IN (${privateEntities}) AND ${member} IS NOT DISTINCT FROM ${event}.on_behalf_of)`
+
 const auditColumns = (a: string) =>
   [
     `${a}.id`,
@@ -185,10 +198,10 @@ export const makeAudit = (db: Db): Context.Tag.Service<Persistence.AuditReposito
              INSERT INTO ${event} (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id,
                demand_id, members, action, before, after, reason)
              VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11, $12, $13)
-             ON CONFLICT DO NOTHING RETURNING id, at),
+             ON CONFLICT DO NOTHING RETURNING id, at, entity, on_behalf_of),
            m AS (
-             INSERT INTO ${member} (member_id, at, event_id)
-             SELECT DISTINCT x, e.at, e.id FROM e, unnest($9::text[]) AS x)
+             INSERT INTO ${member} (member_id, at, event_id, shared)
+             SELECT DISTINCT x, e.at, e.id, ${sharedWith("e", "x")} FROM e, unnest($9::text[]) AS x)
            SELECT id FROM e`,
           [
             e.id,
@@ -223,11 +236,13 @@ export const makeAudit = (db: Db): Context.Tag.Service<Persistence.AuditReposito
       if (q.demandId !== undefined) where.push(`e.demand_id = ${p.add(q.demandId)}`)
       const hidden = q.hide === undefined ? undefined : entityList(q.hide.entities)
       if (hidden !== undefined) {
-        where.push(
-          q.hide!.onBehalfOf === undefined
-            ? `e.entity NOT IN (${hidden})`
-            : `NOT (e.entity IN (${hidden}) AND e.on_behalf_of IS NOT DISTINCT FROM ${p.add(q.hide!.onBehalfOf)})`
-        )
+        if (q.hide!.onBehalfOf === undefined) where.push(`e.entity NOT IN (${hidden})`)
+        else if (q.memberId !== undefined && q.hide!.onBehalfOf === q.memberId && hidden === privateEntities)
+          where.push("m.shared")
+        else
+          where.push(
+            `NOT (e.entity IN (${hidden}) AND e.on_behalf_of IS NOT DISTINCT FROM ${p.add(q.hide!.onBehalfOf)})`
+          )
       }
       const cursor = after(p, key, id, q.after, "ts", true)
       if (cursor === undefined) return Effect.succeed([])
