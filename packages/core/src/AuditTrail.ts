@@ -3,8 +3,8 @@
  * the client without its responses' and threads' events), per member for its own
  * accounts, everything for operators. A client follows its demand's progress (R2)
  * by the demand's own events and by the demand itself: an adoption is a response's
- * event, and the client reads it as the demand's intake closing and its count of
- * adoptions (`intakeClosedAt`, `adoptedCount`), not as the event.
+ * event, and the client reads it in the demand's `firstAdoptedAt` and its round's
+ * `adoptedCount` (which a restart sets back to 0), not as the event.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
+  AuditTrail,
   Deadline,
   Lists,
   Persistence,
@@ -14,6 +15,7 @@ import {
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { at, failingUpdates, start, failureOf } from "./helpers.js"
+import { activeCommission } from "./support.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
 
@@ -57,6 +59,42 @@ const publishedWithTwoResponses = Effect.gen(function* () {
 })
 
 describe("Sweeper", () => {
+  it.effect(
+    "R60, R25: the end of a commissioned demand's window, done on its client's behalf, is in the client's own trail; its responses' not-adopted events are not (R4)",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const client = world.enterprise.member.id
+        yield* activeCommission(world)
+        const demand = yield* Fixtures.publish(
+          world,
+          world.institution.account,
+          Fixtures.onBehalf(world, client),
+          10
+        )
+        yield* (yield* Responding.Responding).respond(world.institute.account, {
+          demandId: demand.id,
+          proposal
+        })
+        yield* at(
+          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
+        )
+        assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 1)
+        const trail = yield* AuditTrail.AuditTrail
+        const own = (yield* trail.list(world.enterprise.account, { memberId: client, limit: 100 })).items
+        const actions = own.filter((e) => e.demandId === demand.id).map((e) => e.action)
+        assert.include(actions, "selection.window_ended")
+        assert.notInclude(actions, "response.not_adopted")
+        const forOperator = (yield* trail.list(world.operator, { memberId: client, limit: 100 })).items
+        assert.includeMembers(
+          forOperator.filter((e) => e.demandId === demand.id).map((e) => e.action),
+          ["selection.window_ended", "response.not_adopted"]
+        )
+      }).pipe(Effect.provide(layer))
+  )
+
   it.effect(
     "R25: when the window passes, each responder not adopted is notified once, with its R61 reason",
     () =>
