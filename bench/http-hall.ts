@@ -562,7 +562,14 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
         measured: `${ratio.toFixed(2)} (${int(zbRate)} vs ${int(blRate)} req/s)`,
         goal: `≥ ${THROUGHPUT_GOAL.toFixed(2)}`,
         met: valid ? ratio >= THROUGHPUT_GOAL : undefined,
-        details: p1Details
+        details: p1Details,
+        invariants: [
+          {
+            name: "the adapter and the baseline send the same SELECT and answer the same JSON",
+            holds: sameSql && sameJson,
+            detail: `same SELECT: ${sameSql}, same JSON: ${sameJson}`
+          }
+        ]
       },
       {
         id: "P1",

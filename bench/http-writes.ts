@@ -1031,7 +1031,14 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     measured: `${ms(ratio)} (${int(median(rounds.map((r) => r.http)))} vs ${int(median(rounds.map((r) => r.pgbench)))} responds/s, c=${c})`,
     goal: `≥ ${ms(P2_GOAL)}`,
     met: valid ? ratio >= P2_GOAL : undefined,
-    details
+    details,
+    invariants: [
+      {
+        name: "respond.pgbench runs the statements the adapter sends",
+        holds: difference === undefined,
+        detail: difference === undefined ? "the same" : `they differ at statement ${difference.index + 1}`
+      }
+    ]
   }
 }
 

@@ -11,9 +11,9 @@
  *   the same statements; the outbox draining to a local fake SMS provider).
  *
  * `--short` runs small sizes (CI runs it for the invariants it checks: P4's "0 lost,
- * 0 duplicates"); `--only=hall` or `--only=writes` runs one file. Goals are printed,
- * never asserted; the exit code is non-zero only when a run fails or P4 loses or
- * duplicates a message.
+ * 0 duplicates"; P1's and P2's baselines running the statements the adapter sends);
+ * `--only=hall` or `--only=writes` runs one file. Goals are printed, never asserted;
+ * the exit code is non-zero only when a run fails or an invariant breaks.
  */
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"

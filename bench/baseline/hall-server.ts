@@ -34,7 +34,7 @@ export const hallSql = (schema: string): string =>
      (extract(epoch from d.first_published_at) * 1000)::int8::text AS first_published_at,
      (extract(epoch from d.intake_closed_at) * 1000)::int8::text AS intake_closed_at,
      (extract(epoch from d.selection_ended_at) * 1000)::int8::text AS selection_ended_at,
-     d.response_count, d.adopted_count,
+     d.response_count, d.adopted_count, d.outcome,
      (extract(epoch from d.created_at) * 1000)::int8::text AS created_at
    FROM "${schema}".demand d
    WHERE d.state IN ('published', 'solved') AND d.field = $1 AND d.first_published_at IS NOT NULL
