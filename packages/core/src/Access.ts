@@ -59,16 +59,6 @@ export const canFollowDemand = (actor: Actor | null, demand: Demand): boolean =>
 export const responsePrivateEntities: ReadonlyArray<AuditEvent["entity"]> = ["response", "thread"]
 
 /**
- * R4: whether the audit trail's events of `entity` belong to a response or its
- * thread (see {@link responsePrivateEntities}).
- *
- * @since 0.1.0
- * @category predicates
- */
-export const isResponsePrivate = (entity: AuditEvent["entity"]): boolean =>
-  responsePrivateEntities.includes(entity)
-
-/**
  * R3: a member cannot respond to a demand it published or that was published on
  * its behalf.
  *
