@@ -13,9 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
-import type { AccountNotice, AuditInput } from "./internal/command.js"
-import * as Ids from "./Ids.js"
-import type { AccountId, DemandId, MemberId } from "./Ids.js"
+import { type AccountNotice, type AuditInput, auditEventOf } from "./internal/command.js"
+import type { AccountId, DemandId } from "./Ids.js"
 import { makeJournal, Pending } from "./internal/journal.js"
 import { toAccountMessage } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
@@ -59,23 +58,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         }),
       audit: (event: AuditInput) =>
         Effect.sync(() => {
-          pending.events.push({
-            id: Ids.make(),
-            at: now,
-            actorAccountId: systemAccount,
-            actorMemberId: null,
-            onBehalfOf: event.onBehalfOf ?? null,
-            entity: event.entity,
-            entityId: event.entityId,
-            demandId: event.demandId ?? null,
-            members: [...new Set([event.onBehalfOf ?? null, ...(event.members ?? [])])].filter(
-              (m): m is MemberId => m !== null
-            ),
-            action: event.action,
-            before: event.before ?? null,
-            after: event.after ?? null,
-            reason: event.reason ?? null
-          })
+          pending.events.push(auditEventOf(event, systemAccount, null, now))
         }),
       notifyAccount: ((accountId, event, subjectId, values) =>
         Effect.sync(() => {

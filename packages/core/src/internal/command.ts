@@ -42,6 +42,35 @@ export type AuditInput = Pick<AuditEvent, "entity" | "entityId" | "action"> &
     readonly members?: ReadonlyArray<MemberId | null>
   }
 
+/**
+ * @internal
+ * The audit event of `event` done by `actorAccountId` (of `actorMemberId`) at `now`:
+ * its members are the actor's member, the member it was done on behalf of, and the
+ * ones the event names (R60), each once.
+ */
+export const auditEventOf = (
+  event: AuditInput,
+  actorAccountId: AccountId,
+  actorMemberId: MemberId | null,
+  now: DateTime.Utc
+): AuditEvent => ({
+  id: Ids.make(),
+  at: now,
+  actorAccountId,
+  actorMemberId,
+  onBehalfOf: event.onBehalfOf ?? null,
+  entity: event.entity,
+  entityId: event.entityId,
+  demandId: event.demandId ?? null,
+  members: [...new Set([actorMemberId, event.onBehalfOf ?? null, ...(event.members ?? [])])].filter(
+    (m): m is MemberId => m !== null
+  ),
+  action: event.action,
+  before: event.before ?? null,
+  after: event.after ?? null,
+  reason: event.reason ?? null
+})
+
 /** @internal A notice to one account: the event, what it is about, the template's values. */
 export type AccountNotice = (
   accountId: AccountId,
@@ -197,23 +226,7 @@ export const makeRunner = Effect.gen(function* () {
       ),
     audit: (event) =>
       Effect.sync(() =>
-        pending.events.push({
-          id: Ids.make(),
-          at: now,
-          actorAccountId: actor.account.id,
-          actorMemberId: actor.member?.id ?? null,
-          onBehalfOf: event.onBehalfOf ?? null,
-          entity: event.entity,
-          entityId: event.entityId,
-          demandId: event.demandId ?? null,
-          members: [
-            ...new Set([actor.member?.id ?? null, event.onBehalfOf ?? null, ...(event.members ?? [])])
-          ].filter((m): m is MemberId => m !== null),
-          action: event.action,
-          before: event.before ?? null,
-          after: event.after ?? null,
-          reason: event.reason ?? null
-        })
+        pending.events.push(auditEventOf(event, actor.account.id, actor.member?.id ?? null, now))
       )
   })
 
