@@ -492,13 +492,16 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("feedback", "/responses/:responseId/feedback")
-        .setPath(ResponsePath)
-        .setPayload(Schema.Struct({ feedback: Selection.FeedbackInput.fields.feedback }))
-        .addSuccess(Response.Response),
-      "Give a response that was not adopted a structured reason",
-      "R61"
+    limited(
+      command(
+        HttpApiEndpoint.post("feedback", "/responses/:responseId/feedback")
+          .setPath(ResponsePath)
+          .setPayload(Schema.Struct({ feedback: Selection.FeedbackInput.fields.feedback }))
+          .addSuccess(Response.Response),
+        "Give a response that was not adopted a structured reason",
+        "R61",
+        "Until the “not adopted” SMS goes out the reason may be revised, and the SMS carries the last one; a reason given after an SMS without one follows it in a second SMS, and a reason the responder has been told is final. Rate-limited (bucket `sms`)."
+      )
     )
   )
   .add(
@@ -510,7 +513,7 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
           .addSuccess(Demand.Demand),
         "End selection early, with optional feedback per response",
         "R25",
-        "Every response not adopted gets its “not adopted” SMS with the feedback given (R61). Rate-limited (bucket `sms`)."
+        "Once intake has closed (the response deadline passed, or a response adopted; before that, R20). Every response not adopted gets its “not adopted” SMS with the feedback given (R61). Rate-limited (bucket `sms`)."
       )
     )
   )

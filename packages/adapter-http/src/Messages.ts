@@ -116,8 +116,10 @@ export const zhCN: Readonly<Record<string, string>> = {
   "adopt.not_submitted": "该应答当前不能被采纳",
   "adopt.selection_over": "选标期已结束",
   "selection.already_over": "选标已经结束",
+  "selection.intake_open": "应答截止或采纳应答之后才能结束选标",
   "feedback.response_unknown": "该应答不是本轮待决定的应答",
   "feedback.not_applicable": "已采纳或已撤回的应答不能填写未采纳原因",
+  "feedback.already_sent": "未采纳原因已通知应答方，不能再修改",
   "feedback.earlier_round": "之前轮次的应答只读，不能填写未采纳原因",
   // service log and outcome
   "log.not_published": "只能为已发布的需求记录服务日志",

@@ -27,6 +27,7 @@ import {
   Reward,
   Rewards,
   Responding,
+  Selection,
   Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
@@ -292,7 +293,12 @@ const rows: ReadonlyArray<Row> = [
     endpoint: "responses.endSelection",
     expect: { anonymous: 401, unrelated: 403, responder: 403, client: 403, operator: 403, publisher: 200 },
     request: (s) =>
-      Effect.map(freshPublished(s.world), (p) => post(`/demands/${p.demandId}/selection/end`, {}))
+      Effect.gen(function* () {
+        const p = yield* freshPublished(s.world)
+        // Intake closes with the first adoption (R24); selection can end after that (R20).
+        yield* (yield* Selection.Selection).adopt(s.world.institution.account, { responseId: p.responseId })
+        return post(`/demands/${p.demandId}/selection/end`, {})
+      })
   },
   {
     endpoint: "responses.ofDemand",

@@ -15,11 +15,11 @@ import { DemandId, ResponseId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeRoundEnd } from "./internal/round.js"
+import { makeRoundEnd, reasonText } from "./internal/round.js"
 import { ResponseRepository } from "./Persistence.js"
-import { selectionOver } from "./Phase.js"
+import { phaseOf, selectionOver } from "./Phase.js"
 import { Feedback, Response } from "./Response.js"
-import { selectionEndsAt } from "./Deadline.js"
+import { endOfDate, selectionEndsAt } from "./Deadline.js"
 
 /**
  * Input of {@link Selection.endSelection}: optional R61 feedback per response.
@@ -167,6 +167,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
       /**
        * R25, R61: the managing side ends selection before the window does; every
        * response not adopted gets its "not adopted" notice, with the feedback given.
+       * Selection can end only once intake has closed (the deadline passed, or a
+       * response adopted, R24): while R20 holds, responses are still being taken.
        * The demand is locked with the actor's read; its update and the round's go out
        * with the journal.
        */
@@ -183,6 +185,13 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
             const demand = yield* demands.managedOf(ctx.actor, locked)
             if (demand.state !== "published" || selectionOver(demand, ctx.now, ctx.settings)) {
               return yield* invalidState("R25", "selection.already_over", "selection is already over")
+            }
+            if (phaseOf(demand, ctx.now, ctx.settings) === "taking_responses") {
+              return yield* invalidState(
+                "R20",
+                "selection.intake_open",
+                `responses are taken until ${DateTime.formatIso(endOfDate(demand.form.responseDeadline, ctx.settings))} unless one is adopted first; selection can end after that`
+              )
             }
             const open = new Map(
               (yield* responses.listByDemandRound(demand.id, demand.round)).map((r) => [r.id, r])
@@ -219,7 +228,11 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
 
       /**
        * R61: the managing side gives a response it did not adopt a structured reason;
-       * a response of an earlier round is read-only (R33).
+       * a response of an earlier round is read-only (R33). Until the "not adopted"
+       * notice goes out the reason may be revised, and the notice carries the last one.
+       * Once the notice has gone without a reason, the reason given follows it in a
+       * second "not adopted" notice; once the responder has been told a reason, it is
+       * final (`feedback.already_sent`).
        */
       giveFeedback: command(
         {
@@ -246,6 +259,14 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
                 `the response is ${response.status}`
               )
             }
+            const noticeSent = response.status === "not_adopted"
+            if (noticeSent && response.feedback !== null) {
+              return yield* invalidState(
+                "R61",
+                "feedback.already_sent",
+                "the responder has been told the reason already"
+              )
+            }
             const next: Response = {
               ...response,
               feedback: input.feedback,
@@ -263,6 +284,14 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               onBehalfOf: demand.form.clientId ?? null,
               members: [response.responderId]
             })
+            if (noticeSent) {
+              yield* ctx.notifyAccount(
+                response.responderAccountId,
+                "response_not_adopted",
+                `${response.id}:feedback`,
+                { number: demand.number ?? "", title: demand.form.title, reason: reasonText(input.feedback) }
+              )
+            }
             return next
           })
       )

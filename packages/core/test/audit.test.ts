@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { AuditTrail, Consulting, Outcome, Publishing, Responding, Review, Selection } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, TestClock } from "effect"
-import { expectError, withWorld, failureOf } from "./helpers.js"
-import { activeCommission, demandTrail, proposal } from "./support.js"
+import { at, expectError, withWorld, failureOf } from "./helpers.js"
+import { activeCommission, deadlineEnd, demandTrail, justAfter, proposal } from "./support.js"
 
 const tick = TestClock.adjust("1 second")
 
@@ -376,7 +376,7 @@ describe("AuditTrail", () => {
             demandId: demand.id,
             proposal: proposal()
           })
-          yield* tick
+          yield* at(justAfter(yield* deadlineEnd(demand)))
           yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
           const own = yield* trail.list(world.institute.account, {
             memberId: world.institute.member.id,

@@ -666,7 +666,7 @@ const race = fc.record({ i: index, j: index, who: responder }).map(({ i, j, who 
   })
 )
 
-/** R25, R61: the publisher ends selection early. */
+/** R25, R61: the publisher ends selection early, once intake has closed (R20). */
 const endSelection = index.map((i) =>
   command(`endSelection(#${i})`, hasDemands, async (m, r, label) => {
     const d = pick(m, i, inState("published"))
@@ -676,7 +676,11 @@ const endSelection = index.map((i) =>
       Effect.flatMap(Selection.Selection, (selection) =>
         selection.endSelection(party(r.world, d.publisher).account, { demandId: d.id })
       ),
-      d.state !== "published" || selectionOver(m, d) ? ["InvalidState", "R25"] : "ok"
+      d.state !== "published" || selectionOver(m, d)
+        ? ["InvalidState", "R25"]
+        : phaseOf(m, d) === "taking_responses"
+          ? ["InvalidState", "R20"]
+          : "ok"
     )
     if (result === undefined) return
     endRound(d)

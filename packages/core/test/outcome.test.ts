@@ -577,8 +577,7 @@ describe("Outcome", () => {
             const before = yield* stored(world, demand)
             const attempts = [
               outcome.solved(world.enterprise.account, { demandId: demand.id }),
-              outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
-              selection.endSelection(world.enterprise.account, { demandId: demand.id })
+              outcome.unsolved(world.enterprise.account, { demandId: demand.id })
             ]
             for (const attempt of attempts) {
               const failure = yield* failureOf(attempt)
@@ -586,6 +585,11 @@ describe("Outcome", () => {
             }
             assert.deepStrictEqual(yield* stored(world, demand), before)
             yield* at(justAfter(yield* deadlineEnd(demand)))
+            const ending = yield* failureOf(
+              selection.endSelection(world.enterprise.account, { demandId: demand.id })
+            )
+            assert.strictEqual(ending._tag, "InfrastructureError")
+            assert.deepStrictEqual(yield* stored(world, demand), before)
             // R33 restarts an unsolved demand: the outcome is written, the restart's update is not.
             unsolvedWrites = true
             yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })

@@ -347,6 +347,116 @@ describe("Selection", () => {
     )
   )
 
+  it.effect("R20: selection cannot end while responses are still taken", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const publishing = yield* Publishing.Publishing
+        const { demand, expert } = yield* demandWithResponses(world)
+        const end = yield* deadlineEnd(demand)
+        yield* at(end)
+        yield* expectError(
+          selection.endSelection(world.enterprise.account, {
+            demandId: demand.id,
+            feedback: [{ responseId: expert.id, feedback: { reason: "not_relevant" } }]
+          }),
+          "InvalidState",
+          "R20"
+        )
+        const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
+        assert.strictEqual(view.phase, "taking_responses")
+        assert.isNull(view.demand.selectionEndedAt)
+        assert.isNull(view.demand.intakeClosedAt)
+        const lists = yield* Lists.Lists
+        assert.isNull((yield* lists.response(world.enterprise.account, { responseId: expert.id })).feedback)
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+        // Once the deadline has passed, it can.
+        yield* at(justAfter(end))
+        const ended = yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+        assert.isNotNull(ended.selectionEndedAt)
+        assert.lengthOf(yield* notices("response_not_adopted"), 3)
+      })
+    )
+  )
+
+  it.effect(
+    "R61: a reason given after the not-adopted notice follows it in a second notice, and is then final",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const lists = yield* Lists.Lists
+          const { demand, institute, expert, service } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          yield* selection.endSelection(world.enterprise.account, {
+            demandId: demand.id,
+            feedback: [{ responseId: service.id, feedback: { reason: "cost_too_high" } }]
+          })
+          const expertPhone = yield* phoneOf(world.expert.account)
+          const toExpert = Effect.map(notices("response_not_adopted"), (all) =>
+            all.filter((m) => m.recipientPhone === expertPhone).map((m) => m.params.reason)
+          )
+          assert.deepStrictEqual(yield* toExpert, [""])
+
+          const given = yield* selection.giveFeedback(world.enterprise.account, {
+            responseId: expert.id,
+            feedback: { reason: "ip_conflict" }
+          })
+          assert.deepStrictEqual(given.feedback, { reason: "ip_conflict" })
+          assert.deepStrictEqual(yield* toExpert, ["", "知识产权冲突"])
+          for (const m of yield* notices("response_not_adopted"))
+            assert.strictEqual(m.params.number, demand.number)
+
+          // Told once: neither this reason nor one the notice carried can change.
+          for (const responseId of [expert.id, service.id]) {
+            yield* expectError(
+              selection.giveFeedback(world.enterprise.account, {
+                responseId,
+                feedback: { reason: "not_relevant" }
+              }),
+              "InvalidState",
+              "R61"
+            )
+          }
+          assert.deepStrictEqual(
+            (yield* lists.response(world.enterprise.account, { responseId: expert.id })).feedback,
+            { reason: "ip_conflict" }
+          )
+          assert.deepStrictEqual(
+            (yield* lists.response(world.enterprise.account, { responseId: service.id })).feedback,
+            { reason: "cost_too_high" }
+          )
+          assert.lengthOf(yield* notices("response_not_adopted"), 3)
+        })
+      )
+  )
+
+  it.effect("R61: before the notice goes out, a reason may be revised and the notice carries the last", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, institute, expert } = yield* demandWithResponses(world)
+        yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+        yield* selection.giveFeedback(world.enterprise.account, {
+          responseId: expert.id,
+          feedback: { reason: "not_relevant" }
+        })
+        yield* selection.giveFeedback(world.enterprise.account, {
+          responseId: expert.id,
+          feedback: { reason: "maturity_too_low" }
+        })
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+        yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+        const phone = yield* phoneOf(world.expert.account)
+        const toExpert = (yield* notices("response_not_adopted")).filter((m) => m.recipientPhone === phone)
+        assert.deepStrictEqual(
+          toExpert.map((m) => m.params.reason),
+          ["技术成熟度不足"]
+        )
+      })
+    )
+  )
+
   it.effect("R25: with singleAdoption the adoption ends selection and notifies the others once", () =>
     withWorld(
       (world) =>
@@ -579,6 +689,7 @@ describe("Selection", () => {
         const publishing = yield* Publishing.Publishing
         const stored = yield* Persistence.ResponseRepository
         const { demand, institute, expert, service } = yield* demandWithResponses(world)
+        yield* at(justAfter(yield* deadlineEnd(demand)))
         const failure = yield* failureOf(
           selection.endSelection(world.enterprise.account, { demandId: demand.id })
         )
@@ -671,6 +782,7 @@ describe("Selection", () => {
       Effect.gen(function* () {
         const selection = yield* Selection.Selection
         const { demand, expert } = yield* demandWithResponses(world)
+        yield* at(justAfter(yield* deadlineEnd(demand)))
         yield* selection.endSelection(world.enterprise.account, {
           demandId: demand.id,
           feedback: [{ responseId: expert.id, feedback: { reason: "other", text: "已与其他单位签约" } }]

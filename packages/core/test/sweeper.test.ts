@@ -145,6 +145,7 @@ describe("Sweeper", () => {
       const demand = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
       const responding = yield* Responding.Responding
       yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+      yield* at(DateTime.add(Deadline.endOfDate(demand.form.responseDeadline, settings), { millis: 1 }))
       yield* (yield* Selection.Selection).endSelection(world.enterprise.account, { demandId: demand.id })
       const outbox = yield* Persistence.Outbox
       const before = (yield* outbox.list({ limit: 1000 })).length

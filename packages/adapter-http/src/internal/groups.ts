@@ -136,15 +136,17 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
         })
       )
       .handle("feedback", ({ path, payload, headers }) =>
-        Effect.flatMap(account, (a) =>
-          core(
+        Effect.gen(function* () {
+          const a = yield* account
+          yield* limit(a, "sms")
+          return yield* core(
             selection.giveFeedback(
               a,
               { responseId: path.responseId, feedback: payload.feedback },
               optionsOf(headers)
             )
           )
-        )
+        })
       )
       .handle("endSelection", ({ path, payload, headers }) =>
         Effect.gen(function* () {
