@@ -575,7 +575,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Consult on a demand (立即咨询), opening my thread if needed",
         "R22",
-        "Rate-limited (bucket `consulting`)."
+        "While the demand is published, in a service mode that takes responses (R14). Rate-limited (bucket `consulting`)."
       )
     )
   )

@@ -18,6 +18,7 @@ import { makeDemandAccess } from "./internal/demands.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
+import { acceptsResponses } from "./Phase.js"
 import { ConsultationRepository } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import type { Demand } from "./Demand.js"
@@ -65,6 +66,13 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
             "R22",
             "consult.not_published",
             "consultation is open while the demand is published"
+          )
+        }
+        if (!acceptsResponses(demand, ctx.settings)) {
+          return yield* invalidState(
+            "R14",
+            "consult.mode_closed",
+            "this demand's service mode takes no responses, and no consultation"
           )
         }
         const message: Message = {

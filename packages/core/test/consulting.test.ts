@@ -103,13 +103,6 @@ describe("Consulting", () => {
           "R5"
         )
 
-        // A mode that takes no responses can still be consulted.
-        const noResponses = yield* Fixtures.publish(world, world.institution.account, {
-          serviceMode: "institution_service",
-          ...Fixtures.onBehalf(world)
-        })
-        yield* consulting.ask(world.institute.account, { demandId: noResponses.id, text: "可以合作吗？" })
-
         const demand = yield* Fixtures.publish(world, world.enterprise.account)
         const { thread } = yield* consulting.ask(world.institute.account, {
           demandId: demand.id,
@@ -134,6 +127,33 @@ describe("Consulting", () => {
         // The thread stays readable.
         const messages = yield* consulting.messages(world.institute.account, { threadId: thread.id })
         assert.lengthOf(messages, 3)
+      })
+    )
+  )
+
+  it.effect("R14: a demand whose service mode takes no responses takes no consultation either", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const noResponses = yield* Fixtures.publish(world, world.institution.account, {
+          serviceMode: "institution_service",
+          ...Fixtures.onBehalf(world)
+        })
+        yield* expectError(
+          consulting.ask(world.institute.account, { demandId: noResponses.id, text: "可以合作吗？" }),
+          "InvalidState",
+          "R14"
+        )
+        const threads = yield* consulting.threads(world.institution.account, { demandId: noResponses.id })
+        assert.lengthOf(threads.items, 0)
+        assert.lengthOf(yield* notices("consultation_message"), 0)
+        // A cooperative demand of the same publisher takes it.
+        const cooperative = yield* Fixtures.publish(
+          world,
+          world.institution.account,
+          Fixtures.onBehalf(world)
+        )
+        yield* consulting.ask(world.institute.account, { demandId: cooperative.id, text: "可以合作吗？" })
       })
     )
   )
