@@ -18,7 +18,7 @@ import { makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { Fen } from "./Money.js"
-import { ResponseRepository, ServiceLogRepository } from "./Persistence.js"
+import { ServiceLogRepository } from "./Persistence.js"
 import { Entry, EntryInput } from "./ServiceLog.js"
 
 /**
@@ -58,7 +58,6 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
     const demands = yield* makeDemandAccess
     const log = yield* ServiceLogRepository
     const endRound = yield* makeRoundEnd
-    const responses = yield* ResponseRepository
     const checkForm = yield* makeFormCheck
     const checkAttachments = yield* makeAttachmentCheck
 
@@ -208,8 +207,8 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
       /**
        * R33: after the response deadline an unsolved demand (its outcome `unsolved`
        * recorded, R32) is modified and restarted: new form and deadline, back to
-       * review, same number, round + 1. A new client must not have responded to it
-       * (R3: a member does not respond to a demand published on its behalf).
+       * review, same number, round + 1. The client stays the same (the number names
+       * one client's demand, and its service log is that client's to follow, R2).
        * The old round's selection ends (R25 notices); its responses stay read-only.
        * The demand is locked with the actor's read; its update and the round's go out
        * with the journal.
@@ -248,23 +247,15 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
                 "record the outcome unsolved before restarting the demand"
               )
             }
-            yield* checkForm(ctx, ctx.actor.member!, input.form, true, "form.")
-            const client = input.form.clientId
-            if (client !== undefined && client !== demand.form.clientId) {
-              for (let round = 1; round <= demand.round; round++) {
-                const responded = (yield* responses.listByDemandRound(demand.id, round)).some(
-                  (r) => r.responderId === client
-                )
-                if (responded) {
-                  return yield* invalid(
-                    "R3",
-                    "form.clientId",
-                    "restart.client_responded",
-                    "form.clientId: this member responded to the demand, so it cannot be its client"
-                  )
-                }
-              }
+            if ((input.form.clientId ?? null) !== (demand.form.clientId ?? null)) {
+              return yield* invalid(
+                "R33",
+                "form.clientId",
+                "restart.client_changed",
+                "form.clientId: a restarted demand keeps its client; publish a new demand for another"
+              )
             }
+            yield* checkForm(ctx, ctx.actor.member!, input.form, true, "form.")
             yield* endRound(ctx, demand)
             const next = yield* demands.saveLater(ctx, demand, {
               form: input.form,

@@ -337,11 +337,10 @@ describe("Outcome", () => {
       )
   )
 
-  it.effect("R3, R33: a restart cannot name as the new client a member that responded to the demand", () =>
+  it.effect("R33: a restarted demand keeps its client", () =>
     withWorld((world) =>
       Effect.gen(function* () {
         const outcome = yield* Outcome.Outcome
-        const responding = yield* Responding.Responding
         yield* activeCommission(world)
         yield* activeCommission(world, world.enterprise2)
         const demand = yield* Fixtures.publish(
@@ -349,25 +348,28 @@ describe("Outcome", () => {
           world.institution.account,
           Fixtures.onBehalf(world, world.enterprise.member.id)
         )
-        yield* responding.respond(world.enterprise2.account, { demandId: demand.id, proposal: proposal() })
         yield* at(justAfter(yield* deadlineEnd(demand)))
         yield* outcome.unsolved(world.institution.account, { demandId: demand.id })
-        const stored = yield* (yield* Persistence.DemandRepository).findById(demand.id)
-        const refused = yield* failureOf(
-          outcome.restart(world.institution.account, {
-            demandId: demand.id,
-            form: yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise2.member.id), 30)
-          })
-        )
-        assert.strictEqual(refused._tag, "InvalidInput")
-        assert.strictEqual((refused as { rule?: string }).rule, "R3")
-        assert.strictEqual((refused as { field?: string }).field, "form.clientId")
-        assert.deepStrictEqual(yield* (yield* Persistence.DemandRepository).findById(demand.id), stored)
+        const demands = yield* Persistence.DemandRepository
+        const stored = yield* demands.findById(demand.id)
+        for (const client of [Fixtures.onBehalf(world, world.enterprise2.member.id), {}]) {
+          const refused = yield* failureOf(
+            outcome.restart(world.institution.account, {
+              demandId: demand.id,
+              form: yield* Fixtures.form(client, 30)
+            })
+          )
+          assert.strictEqual(refused._tag, "InvalidInput")
+          assert.strictEqual((refused as { rule?: string }).rule, "R33")
+          assert.strictEqual((refused as { field?: string }).field, "form.clientId")
+          assert.deepStrictEqual(yield* demands.findById(demand.id), stored)
+        }
         const restarted = yield* outcome.restart(world.institution.account, {
           demandId: demand.id,
           form: yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise.member.id), 30)
         })
-        assert.strictEqual(restarted.round, 2, "the same client is fine")
+        assert.strictEqual(restarted.round, 2)
+        assert.strictEqual(restarted.form.clientId, world.enterprise.member.id)
       })
     )
   )
