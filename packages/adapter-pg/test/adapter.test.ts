@@ -8,11 +8,12 @@ import { Expect } from "@zhongbao/testing"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { PgMigrations } from "@zhongbao/adapter-pg"
-import { Demand, Errors, type Ids, Persistence } from "@zhongbao/core"
+import { Access, Demand, Errors, type Ids, Persistence } from "@zhongbao/core"
 import { Cause, Deferred, Effect, Either, Exit, Fiber, Option, Schema } from "effect"
 import * as Pg from "pg"
 import { makeDb } from "../src/internal/db.js"
 import * as Demands from "../src/internal/demands.js"
+import * as Records from "../src/internal/records.js"
 import * as Responses from "../src/internal/responses.js"
 import * as Rows from "./rows.js"
 import * as T from "./support.js"
@@ -163,6 +164,79 @@ describe(`adapter-pg on ${T.backend}`, () => {
           assert.include(indexesOf(plans.toMe.json), "response_publisher", "responses submitted to me")
           assert.notInclude(plans.hall.text, "Seq Scan", "no sequential scan of demands")
           assert.notInclude(plans.toMe.text, "Seq Scan", "no sequential scan of responses")
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "EXPLAIN: R4: a client's trails without response and thread events are served by their partial indexes",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          // One demand with 30 000 consultation events done on its client m2's behalf and
+          // 30 of its own, beside 30 000 events of 300 other demands; each event has a
+          // row for the client and one for the responder m3.
+          yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            sql.unsafe(`
+              INSERT INTO "${schema}".audit_event (id, at, actor_account_id, actor_member_id, on_behalf_of,
+                  entity, entity_id, demand_id, members, action)
+                SELECT 'e' || lpad(i::text, 6, '0'), timestamptz '2026-01-01 00:00Z' + i * interval '1 second',
+                  'a3', 'm3', 'm2', CASE WHEN i % 1000 = 0 THEN 'demand' ELSE 'thread' END, 'x' || i, 'd0000001',
+                  ARRAY['m2', 'm3'], 'thread.message'
+                FROM generate_series(1, 30000) i
+                UNION ALL
+                SELECT 'f' || lpad(i::text, 6, '0'), timestamptz '2026-01-01 00:00Z' + i * interval '1 second',
+                  'a4', 'm4', NULL, 'demand', 'd' || (i % 300 + 2), 'd' || lpad((i % 300 + 2)::text, 7, '0'),
+                  ARRAY['m4'], 'demand.updated'
+                FROM generate_series(1, 30000) i;
+              INSERT INTO "${schema}".audit_event_member (member_id, at, event_id, shared)
+                SELECT x, e.at, e.id, NOT (e.entity IN ('response', 'thread') AND e.on_behalf_of = x)
+                FROM "${schema}".audit_event e, unnest(e.members) AS x;
+              ANALYZE "${schema}".audit_event, "${schema}".audit_event_member;
+            `)
+          )
+          const db = makeDb(yield* SqlClient.SqlClient, schema)
+          const hide = { entities: Access.responsePrivateEntities }
+          const demandTrail = Records.auditListStatement(db, {
+            demandId: "d0000001" as Ids.DemandId,
+            hide,
+            limit: 21
+          })!
+          const memberTrail = Records.auditListStatement(db, {
+            memberId: "m2" as Ids.MemberId,
+            hide: { ...hide, onBehalfOf: "m2" as Ids.MemberId },
+            limit: 21
+          })!
+          const plans = {
+            demand: yield* explain(demandTrail.text, demandTrail.values),
+            member: yield* explain(memberTrail.text, memberTrail.values)
+          }
+          console.log(
+            `a demand's trail as its client reads it (${T.backend}):\n${plans.demand.text}\n\nthe client's own trail:\n${plans.member.text}`
+          )
+          assert.include(indexesOf(plans.demand.json), "audit_event_demand_shared", "the demand's trail")
+          assert.include(indexesOf(plans.member.json), "audit_event_member_shared", "the client's own trail")
+          for (const plan of [plans.demand.text, plans.member.text]) {
+            assert.notInclude(plan, "Seq Scan", "no sequential scan of the trail")
+            assert.notInclude(plan, "Sort", "rows come in the order of the index")
+          }
+          // The statements answer what R4 lets the client see: the demand's own events.
+          const sql = yield* SqlClient.SqlClient
+          const seen = yield* sql.unsafe<{ entity: string }>(
+            demandTrail.text,
+            demandTrail.values as Array<unknown>
+          )
+          assert.lengthOf(seen, 21)
+          assert.isTrue(seen.every((r) => r.entity === "demand"))
+          const own = yield* sql.unsafe<{ id: string }>(
+            memberTrail.text,
+            memberTrail.values as Array<unknown>
+          )
+          assert.deepStrictEqual(
+            own.map((r) => r.id),
+            Array.from({ length: 21 }, (_, i) => `e${String((30 - i) * 1000).padStart(6, "0")}`)
+          )
         })
       ),
     timeout

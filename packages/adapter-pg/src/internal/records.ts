@@ -182,6 +182,50 @@ const toAuditEvent = (r: Row): Audit.AuditEvent => ({
 
 /**
  * @internal
+ * The statement of {@link makeAudit}'s `list` (exported for the plan tests); `undefined`
+ * when the query matches nothing. A member's trail reads `audit_event_member` by its
+ * primary key, or by `audit_event_member_shared` when R4 hides the events done on that
+ * member's behalf; a demand's trail reads `audit_event_demand`, or
+ * `audit_event_demand_shared` without a response's and a thread's events.
+ */
+export const auditListStatement = (
+  db: Db,
+  q: Parameters<Context.Tag.Service<Persistence.AuditRepository>["list"]>[0]
+): { readonly text: string; readonly values: ReadonlyArray<unknown> } | undefined => {
+  const p = new Params()
+  const where: Array<string> = []
+  let from = `${db.t("audit_event")} e`
+  let key = "e.at"
+  let id = "e.id"
+  if (q.memberId !== undefined) {
+    from = `${db.t("audit_event_member")} m JOIN ${db.t("audit_event")} e ON e.id = m.event_id`
+    key = "m.at"
+    id = "m.event_id"
+    where.push(`m.member_id = ${p.add(q.memberId)}`)
+  }
+  if (q.demandId !== undefined) where.push(`e.demand_id = ${p.add(q.demandId)}`)
+  const hidden = q.hide === undefined ? undefined : entityList(q.hide.entities)
+  if (hidden !== undefined) {
+    if (q.hide!.onBehalfOf === undefined) where.push(`e.entity NOT IN (${hidden})`)
+    else if (q.memberId !== undefined && q.hide!.onBehalfOf === q.memberId && hidden === privateEntities)
+      where.push("m.shared")
+    else
+      where.push(
+        `NOT (e.entity IN (${hidden}) AND e.on_behalf_of IS NOT DISTINCT FROM ${p.add(q.hide!.onBehalfOf)})`
+      )
+  }
+  const cursor = after(p, key, id, q.after, "ts", true)
+  if (cursor === undefined) return undefined
+  if (cursor !== null) where.push(cursor)
+  return {
+    text: `SELECT ${auditColumns("e")} FROM ${from} ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+           ORDER BY ${key} DESC, ${id} DESC ${limit(p, q.limit)}`,
+    values: p.values
+  }
+}
+
+/**
+ * @internal
  * The audit trail. An event's members are also rows of `audit_event_member`, so a
  * member's trail is a range of one index in `(at, id)` order.
  */
@@ -222,39 +266,10 @@ export const makeAudit = (db: Db): Context.Tag.Service<Persistence.AuditReposito
         expectOne("audit", e.id)
       ),
     list: (q) => {
-      const p = new Params()
-      const where: Array<string> = []
-      let from = `${event} e`
-      let key = "e.at"
-      let id = "e.id"
-      if (q.memberId !== undefined) {
-        from = `${member} m JOIN ${event} e ON e.id = m.event_id`
-        key = "m.at"
-        id = "m.event_id"
-        where.push(`m.member_id = ${p.add(q.memberId)}`)
-      }
-      if (q.demandId !== undefined) where.push(`e.demand_id = ${p.add(q.demandId)}`)
-      const hidden = q.hide === undefined ? undefined : entityList(q.hide.entities)
-      if (hidden !== undefined) {
-        if (q.hide!.onBehalfOf === undefined) where.push(`e.entity NOT IN (${hidden})`)
-        else if (q.memberId !== undefined && q.hide!.onBehalfOf === q.memberId && hidden === privateEntities)
-          where.push("m.shared")
-        else
-          where.push(
-            `NOT (e.entity IN (${hidden}) AND e.on_behalf_of IS NOT DISTINCT FROM ${p.add(q.hide!.onBehalfOf)})`
-          )
-      }
-      const cursor = after(p, key, id, q.after, "ts", true)
-      if (cursor === undefined) return Effect.succeed([])
-      if (cursor !== null) where.push(cursor)
-      return Effect.map(
-        db.query(
-          "AuditRepository.list",
-          `SELECT ${auditColumns("e")} FROM ${from} ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-           ORDER BY ${key} DESC, ${id} DESC ${limit(p, q.limit)}`,
-          p.values
-        ),
-        (rows) => rows.map(toAuditEvent)
+      const statement = auditListStatement(db, q)
+      if (statement === undefined) return Effect.succeed([])
+      return Effect.map(db.query("AuditRepository.list", statement.text, statement.values), (rows) =>
+        rows.map(toAuditEvent)
       )
     }
   })
