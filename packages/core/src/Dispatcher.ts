@@ -41,9 +41,10 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as LogLevel from "effect/LogLevel"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import type { InfrastructureError } from "./Errors.js"
 import * as Ids from "./Ids.js"
-import { maskPhone } from "./Member.js"
+import { maskPhone, maskPhoneIn } from "./Member.js"
 import type { Settlement, Tracked } from "./Notification.js"
 import { Outbox } from "./Persistence.js"
 import { Settings } from "./Settings.js"
@@ -210,7 +211,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
               event: t.message.event,
               to: maskPhone(t.message.recipientPhone),
               attempts: t.delivery.attempts + 1,
-              ...(settlement._tag === "Sent" ? {} : { error: settlement.error })
+              ...(settlement._tag === "Sent"
+                ? {}
+                : { error: maskPhoneIn(settlement.error, t.message.recipientPhone) })
             })
           ),
           LogLevel.Debug
@@ -337,18 +340,32 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
 
     /**
+     * R64: a claim the outbox could not answer (the database away) is logged and tried
+     * again, after `idleMillis`, then twice as long each time, at most 30 times
+     * `idleMillis` apart: the dispatcher outlives an outage and resumes soon after it.
+     */
+    const outage = Schedule.exponential(Duration.millis(config.idleMillis)).pipe(
+      Schedule.union(Schedule.spaced(Duration.millis(config.idleMillis * 30)))
+    )
+
+    /**
      * Dispatches forever, sleeping `idleMillis` when nothing is due. Rounds
      * overlap: the next batch is claimed once every send of the current one has
      * started, and its sends take the slots the current one frees, so at most
      * `sendConcurrency` sends run at once and the slots stay busy between batches.
      * One batch at a time waits for slots: at most `batchSize` claimed messages
-     * wait to start.
+     * wait to start. A failed claim does not end it (see `outage`).
      */
-    const run = (owner: string = Ids.make()) =>
+    const run = (owner: string = Ids.make()): Effect.Effect<never> =>
       Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) =>
         Effect.forever(
-          Effect.flatMap(launch(owner, slots), (launched) =>
-            launched === undefined ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
+          launch(owner, slots).pipe(
+            Effect.tapError((error) => Effect.logWarning("outbox claim failed; trying again", error.message)),
+            Effect.retry(outage),
+            Effect.orDie, // `outage` never ends
+            Effect.flatMap((launched) =>
+              launched === undefined ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
+            )
           )
         )
       )

@@ -67,6 +67,21 @@ export const maskPhone = (phone: string): string => {
   return national.length <= 7 ? "****" : `${national.slice(0, 3)}****${national.slice(-4)}`
 }
 
+/**
+ * Masks every occurrence of `phone` in a text for logs and operators' lists (R64), in
+ * its international form and in its national one (`+8613812345678` and
+ * `13812345678`), as a provider's error text may quote either.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const maskPhoneIn = (text: string, phone: string): string => {
+  const masked = maskPhone(phone)
+  const national = phone.startsWith("+86") ? phone.slice(3) : phone.replace(/^\+/, "")
+  const forms = [phone, national].filter((form) => form.length > 0)
+  return forms.reduce((out, form) => out.split(form).join(masked), text)
+}
+
 /** @internal */
 export const Name = Text(100)
 

@@ -10,7 +10,7 @@ import { denied, invalidState } from "./Errors.js"
 import { OutboxMessageId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { pageOf } from "./internal/paging.js"
-import { isOperator, maskPhone } from "./Member.js"
+import { isOperator, maskPhone, maskPhoneIn } from "./Member.js"
 import { Delivery, OutboxMessage } from "./Notification.js"
 import { Page, PageRequest } from "./Pagination.js"
 import { Outbox } from "./Persistence.js"
@@ -55,12 +55,11 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
               Effect.succeed(
                 rows.map((t) => {
                   const phone = t.message.recipientPhone
-                  const masked = maskPhone(phone)
-                  const mask = (text: string) => text.split(phone).join(masked)
+                  const mask = (text: string) => maskPhoneIn(text, phone)
                   return {
                     message: {
                       ...t.message,
-                      recipientPhone: masked,
+                      recipientPhone: maskPhone(phone),
                       dedupeKey: mask(t.message.dedupeKey)
                     },
                     delivery: {

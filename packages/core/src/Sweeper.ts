@@ -141,9 +141,23 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
       idempotency.purge(DateTime.subtract(now, { hours: settings.idempotencyKeyHours }))
     )
 
-    /** Sweeps forever, every `every`: ends passed selections, purges old idempotency records. */
-    const run = (every: Duration.DurationInput = "1 minute") =>
-      Effect.forever(Effect.zipRight(Effect.zipRight(sweepOnce(), purgeIdempotency), Effect.sleep(every)))
+    /**
+     * Sweeps forever, every `every`: ends passed selections, purges old idempotency
+     * records. A sweep the database could not answer is logged, and the next period
+     * tries again: an outage does not end the sweeper (R25's notices go out late,
+     * never not at all).
+     */
+    const run = (every: Duration.DurationInput = "1 minute"): Effect.Effect<never> =>
+      Effect.forever(
+        Effect.zipRight(
+          Effect.zipRight(sweepOnce(), purgeIdempotency).pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning("sweep failed; trying again next period", error.message)
+            )
+          ),
+          Effect.sleep(every)
+        )
+      )
 
     return { sweepOnce, purgeIdempotency, run }
   })

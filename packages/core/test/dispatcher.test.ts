@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Dispatcher,
+  Errors,
   type Ids,
   Notifications,
   Persistence,
@@ -275,6 +276,98 @@ describe("Dispatcher", () => {
       assert.strictEqual(new Set(ids).size, 300)
     }).pipe(Effect.provide(layer))
   })
+
+  it.effect(
+    "R64: a provider's error quoting the number is masked in log lines and in the dead-letter list",
+    () => {
+      const phone = "+8613712345678"
+      const quoting = SmsSender.SmsSender.of({
+        send: (r) =>
+          Effect.succeed(
+            SmsSender.SendResult.Permanent({
+              reason: `invalid number ${r.phone} (national ${r.phone.slice(3)})`
+            })
+          )
+      })
+      const layer = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            PersistenceMemory.layerMemory,
+            Settings.layer(),
+            Layer.succeed(SmsSender.SmsSender, quoting)
+          )
+        ),
+        Layer.orDie
+      )
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message, annotations }) => {
+        lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
+      })
+      return Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        yield* (yield* Persistence.Outbox).enqueue([message(phone, start)])
+        assert.strictEqual((yield* (yield* Dispatcher.Dispatcher).dispatchOnce("a")).dead, 1)
+        const dead = yield* (yield* Notifications.Notifications).deadLetters(world.operator, {})
+        const logged = lines.join("\n")
+        assert.include(logged, "invalid number 137****5678 (national 137****5678)")
+        assert.notInclude(logged, "13712345678")
+        assert.include(dead.items[0]!.delivery.lastError ?? "", "137****5678")
+        assert.notInclude(JSON.stringify(dead.items), "13712345678")
+      }).pipe(
+        Effect.provide(layer),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+    }
+  )
+
+  it.effect(
+    "R64: an outbox that cannot be read (database away) does not stop the dispatcher: it resumes",
+    () => {
+      const memory = SmsSender.makeMemory({})
+      const outage = { claims: 4 }
+      const flaky = <C>(ports: Context.Context<C>): Context.Context<C> => {
+        const full = ports as Context.Context<Persistence.Outbox>
+        const outbox = Context.get(full, Persistence.Outbox)
+        return full.pipe(
+          Context.add(Persistence.Outbox, {
+            ...outbox,
+            claim: (q) =>
+              outage.claims-- > 0
+                ? Effect.fail(
+                    new Errors.InfrastructureError({ port: "Outbox", message: "connection terminated" })
+                  )
+                : outbox.claim(q)
+          })
+        ) as Context.Context<C>
+      }
+      const layer = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            Layer.map(PersistenceMemory.layerMemory, flaky),
+            Settings.layer(),
+            Layer.succeed(SmsSender.SmsSender, memory.sender)
+          )
+        ),
+        Layer.orDie
+      )
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const m = message("+8613912345678", start)
+        yield* outbox.enqueue([m])
+        const fiber = yield* Effect.fork((yield* Dispatcher.Dispatcher).run("a"))
+        for (let i = 0; i < 60 && outage.claims >= 0; i++) yield* TestClock.adjust("1 second")
+        assert.isBelow(outage.claims, 0, "every failing claim was made")
+        yield* TestClock.adjust("30 seconds")
+        assert.strictEqual(fiber.unsafePoll(), null, "the dispatcher still runs")
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(m.id)).delivery.status, "sent")
+        assert.lengthOf(memory.log.delivered, 1)
+        yield* Fiber.interrupt(fiber)
+      }).pipe(Effect.provide(layer))
+    }
+  )
 
   it.effect("R64: phone numbers appear in log lines only masked", () => {
     const phone = "+8613712345678"

@@ -13,7 +13,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Layer, Option } from "effect"
+import { DateTime, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import { at, failingUpdates, start, failureOf } from "./helpers.js"
 import { activeCommission } from "./support.js"
 
@@ -187,6 +187,35 @@ describe("Sweeper, atomic", () => {
         assert.strictEqual(yield* sweeper.sweepOnce(), 1)
         assert.deepStrictEqual(yield* statuses, ["not_adopted", "not_adopted"])
         assert.lengthOf(yield* notAdopted, 2)
+      }).pipe(Effect.provide(withFailingNotAdopted(updates)))
+  )
+})
+
+describe("Sweeper, running", () => {
+  const updates = { failing: false }
+  it.effect(
+    "R25: a sweep the database cannot answer does not stop the sweeper: the next period ends the selection",
+    () =>
+      Effect.gen(function* () {
+        const { settings, demand, a, b } = yield* publishedWithTwoResponses
+        const stored = yield* Persistence.ResponseRepository
+        const statuses = Effect.forEach([a, b], (r) =>
+          Effect.map(stored.findById(r.id), (x) => Option.getOrThrow(x).status)
+        )
+        yield* at(
+          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
+        )
+        updates.failing = true
+        const fiber = yield* Effect.fork((yield* Sweeper.Sweeper).run("1 minute"))
+        yield* TestClock.adjust("1 second")
+        assert.deepStrictEqual(yield* statuses, ["submitted", "submitted"])
+        assert.strictEqual(fiber.unsafePoll(), null, "the sweeper still runs after a failed sweep")
+        updates.failing = false
+        yield* TestClock.adjust("1 minute")
+        assert.deepStrictEqual(yield* statuses, ["not_adopted", "not_adopted"])
+        assert.lengthOf(yield* notAdoptedNotices, 2)
+        assert.strictEqual(fiber.unsafePoll(), null)
+        yield* Fiber.interrupt(fiber)
       }).pipe(Effect.provide(withFailingNotAdopted(updates)))
   )
 })
