@@ -93,6 +93,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
           demandId: demand.id,
           action: `message.${side}`,
           after: String(message.seq),
+          onBehalfOf: side === "demand" ? (demand.form.clientId ?? null) : null,
           members: [thread.responderId, demand.publisherId]
         })
         if (side === "responder") {

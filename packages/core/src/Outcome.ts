@@ -14,7 +14,7 @@ import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeAttachmentCheck } from "./internal/attachments.js"
-import { makeFormCheck } from "./internal/demandForm.js"
+import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { Fen } from "./Money.js"
@@ -247,14 +247,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
                 "record the outcome unsolved before restarting the demand"
               )
             }
-            if ((input.form.clientId ?? null) !== (demand.form.clientId ?? null)) {
-              return yield* invalid(
-                "R33",
-                "form.clientId",
-                "restart.client_changed",
-                "form.clientId: a restarted demand keeps its client; publish a new demand for another"
-              )
-            }
+            yield* checkClientKept(demand, input.form)
             yield* checkForm(ctx, ctx.actor.member!, input.form, true, "form.")
             yield* endRound(ctx, demand)
             const next = yield* demands.saveLater(ctx, demand, {

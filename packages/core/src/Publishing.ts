@@ -10,7 +10,7 @@ import { denied, invalidState } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
-import { makeFormCheck } from "./internal/demandForm.js"
+import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { DemandView, view } from "./View.js"
 
@@ -85,7 +85,10 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
           })
       ),
 
-      /** R11: a draft or rejected demand is edited by its managing side. */
+      /**
+       * R11: a draft or rejected demand is edited by its managing side. A demand that
+       * has its number (restarted, R33, then rejected) keeps its client.
+       */
       edit: command(
         {
           name: "editDemand",
@@ -104,6 +107,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
                 "only a draft or rejected demand can be edited"
               )
             }
+            yield* checkClientKept(demand, input.form)
             yield* checkForm(ctx, ctx.actor.member!, input.form, false, "form.")
             const next = yield* demands.save(demand, { form: input.form }, ctx.now)
             yield* ctx.audit({

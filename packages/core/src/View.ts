@@ -10,7 +10,7 @@ import { managesDemand } from "./Access.js"
 import { endOfDate } from "./Deadline.js"
 import { Demand, type DemandBrief } from "./Demand.js"
 import type { Actor } from "./Member.js"
-import { phaseOf, selectionEndsAtOf } from "./Phase.js"
+import { acceptsResponses, phaseOf, selectionEndsAtOf } from "./Phase.js"
 import type { ResolvedSettings } from "./Settings.js"
 
 /**
@@ -77,7 +77,8 @@ export const actionsOf = (
   if (managesDemand(actor, demand)) {
     if (demand.state === "draft" || demand.state === "rejected") out.push("edit", "submit")
     if (demand.state === "published" || demand.state === "solved") out.push("view_responses")
-    if (phase === "taking_responses" || phase === "selecting") out.push("adopt", "end_selection")
+    if (phase === "taking_responses" || phase === "selecting") out.push("adopt")
+    if (phase === "selecting") out.push("end_selection")
     if (demand.state === "published") {
       out.push("log_service", "record_solved", "record_unsolved")
       if (
@@ -90,7 +91,7 @@ export const actionsOf = (
     return out
   }
   if (demand.form.clientId === actor.member?.id) return out
-  if (demand.state === "published") out.push("consult")
+  if (demand.state === "published" && acceptsResponses(demand, settings)) out.push("consult")
   if (phase === "taking_responses") out.push("respond")
   return out
 }

@@ -152,6 +152,11 @@ describe("AuditTrail", () => {
         const i = world.institution.account
         const client = world.enterprise.member.id
         const { demandId, r, other } = yield* commissionedWithTwoResponses(world)
+        const consulting = yield* Consulting.Consulting
+        const asked = yield* consulting.ask(world.expert.account, { demandId, text: "请问预算？" })
+        yield* tick
+        yield* consulting.reply(i, { threadId: asked.thread.id, text: "面议。" })
+        yield* tick
         yield* selection.adopt(i, { responseId: r.id })
         yield* tick
         yield* selection.giveFeedback(i, { responseId: other.id, feedback: { reason: "cost_too_high" } })
@@ -166,6 +171,7 @@ describe("AuditTrail", () => {
           [
             "demand.drafted",
             "demand.submitted",
+            "message.demand",
             "response.adopted",
             "response.feedback",
             "service_log.appended",
@@ -190,7 +196,7 @@ describe("AuditTrail", () => {
           actions.filter((a) => byInstitution.some((x) => x.action === a)),
           ["demand.solved", "service_log.appended", "demand.submitted", "demand.drafted"]
         )
-        for (const x of byInstitution.filter((x) => x.entity === "response")) {
+        for (const x of byInstitution.filter((x) => x.entity === "response" || x.entity === "thread")) {
           assert.include(
             x.members,
             client,

@@ -101,7 +101,6 @@ describe("Lists", () => {
           assert.strictEqual(DateTime.formatIso(published!.selectionEndsAt!), "2026-06-17T15:59:59.999Z")
           assert.deepStrictEqual([...published!.actions].sort(), [
             "adopt",
-            "end_selection",
             "log_service",
             "record_solved",
             "record_unsolved",
@@ -120,6 +119,7 @@ describe("Lists", () => {
             .items[0]!
           assert.strictEqual(later.phase, "selecting")
           assert.include(later.actions, "adopt")
+          assert.include(later.actions, "end_selection", "intake closed: selection may end (R20)")
           assert.notInclude(later.actions, "restart")
           yield* (yield* Outcome.Outcome).unsolved(world.enterprise.account, { demandId: demand.id })
           const unsolved = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] }))

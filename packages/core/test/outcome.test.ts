@@ -370,6 +370,32 @@ describe("Outcome", () => {
         })
         assert.strictEqual(restarted.round, 2)
         assert.strictEqual(restarted.form.clientId, world.enterprise.member.id)
+
+        // Rejected in review, the numbered demand is edited: its client stays too.
+        yield* (yield* Review.Review).reject(world.operator, { demandId: demand.id, reason: "截止日期过近" })
+        const publishing = yield* Publishing.Publishing
+        const rejected = yield* demands.findById(demand.id)
+        for (const client of [Fixtures.onBehalf(world, world.enterprise2.member.id), {}]) {
+          yield* expectError(
+            publishing.edit(world.institution.account, {
+              demandId: demand.id,
+              form: yield* Fixtures.form(client, 30)
+            }),
+            "InvalidInput",
+            "R33",
+            "form.clientId"
+          )
+          assert.deepStrictEqual(yield* demands.findById(demand.id), rejected)
+        }
+        const edited = yield* publishing.edit(world.institution.account, {
+          demandId: demand.id,
+          form: yield* Fixtures.form(
+            { ...Fixtures.onBehalf(world, world.enterprise.member.id), title: "修改后的需求" },
+            30
+          )
+        })
+        assert.strictEqual(edited.form.clientId, world.enterprise.member.id)
+        assert.strictEqual(edited.number, demand.number)
       })
     )
   )

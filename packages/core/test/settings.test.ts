@@ -279,6 +279,7 @@ describe("settings", () => {
           const view = yield* publishing.get(world.institute.account, { demandId: demand.id })
           assert.strictEqual(view.phase, "no_responses")
           assert.notInclude([...view.actions], "respond")
+          assert.notInclude([...view.actions], "consult", "no consultation either (R14)")
           assert.isNull(view.selectionEndsAt)
           assert.strictEqual(view.demand.responseCount, 0)
         })

@@ -2,12 +2,28 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CommissionRepository, TechnologyManagerRepository } from "../Persistence.js"
 import { earliestDeadline } from "../Deadline.js"
-import type { DemandForm } from "../Demand.js"
+import type { Demand, DemandForm } from "../Demand.js"
 import { denied, invalid } from "../Errors.js"
 import { type Member, isRegisteredInstitution } from "../Member.js"
 import { serviceMode } from "../Settings.js"
 import { makeAttachmentCheck } from "./attachments.js"
 import type { Ctx } from "./command.js"
+
+/**
+ * @internal
+ * R33: a demand that has its number keeps its client, through a restart and through
+ * the edits after a rejection: the number names one client's demand, and its service
+ * log is that client's to follow (R2).
+ */
+export const checkClientKept = (demand: Pick<Demand, "number" | "form">, form: DemandForm) =>
+  demand.number !== null && (form.clientId ?? null) !== (demand.form.clientId ?? null)
+    ? invalid(
+        "R33",
+        "form.clientId",
+        "restart.client_changed",
+        "form.clientId: a demand keeps the client it was numbered for; publish a new demand for another"
+      )
+    : Effect.void
 
 /**
  * @internal
