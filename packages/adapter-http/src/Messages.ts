@@ -129,7 +129,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "restart.not_published": "只有已发布的需求可以重新启动",
   "restart.before_deadline": "应答截止后才能修改并重新启动需求",
   "restart.not_unsolved": "须先将需求状态更新为未解决，才能修改并重新启动",
-  "restart.client_changed": "重新启动的需求不能更换委托企业，请为其他企业发布新的需求",
+  "restart.client_changed": "已编号的需求不能更换委托企业，请为其他企业发布新的需求",
   // commissions
   "commission.enterprise_only": "只有企业可以委托技术转移机构",
   "commission.institution_decides": "由受托机构接受或拒绝委托",

@@ -494,7 +494,8 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
  * A notification to an account whose phone is read when the message is written:
  * the message's `recipientPhone` is the account's phone and its `dedupeKey` is
  * `dedupeKeyPrefix` followed by that phone. Nothing is written for an account that
- * does not exist.
+ * does not exist or is not active (R64: a deactivated account's phone, that of
+ * someone who may have left the member, is sent nothing more).
  *
  * @since 0.1.1
  * @category models
@@ -527,7 +528,7 @@ export interface JournalEntry {
  * messages first), then `IdempotencyRepository.insert`. The contract is theirs: an
  * event id or idempotency key already there is a `UniqueViolation`, a message whose
  * `dedupeKey` is there (or comes earlier in the entry) is ignored, an account that
- * does not exist gets no message.
+ * does not exist or is not active gets no message.
  *
  * @since 0.1.1
  * @category ports

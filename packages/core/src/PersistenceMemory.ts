@@ -754,7 +754,7 @@ const makeStore = () => {
         const batch: Array<OutboxMessage> = [...entry.messages]
         for (const m of entry.accountMessages) {
           const account = accounts.get(m.accountId)
-          if (account !== undefined) {
+          if (account?.active === true) {
             batch.push({
               ...m.message,
               recipientPhone: account.phone,

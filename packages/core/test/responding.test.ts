@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Either } from "effect"
-import { at, expectError, withWorld } from "./helpers.js"
+import { Context, DateTime, Effect, Either, Option } from "effect"
+import { at, expectError, withPorts, withWorld } from "./helpers.js"
 import { activeCommission, deadlineEnd, justAfter, proposal, secondAccount } from "./support.js"
 
 describe("Responding", () => {
@@ -174,6 +174,41 @@ describe("Responding", () => {
         })
       )
   )
+
+  for (const [label, ports] of [
+    ["through the Journal port", (c: Context.Context<Persistence.Ports>) => c],
+    [
+      "through the base ports",
+      (c: Context.Context<Persistence.Ports>) => Context.omit(Persistence.Journal)(c)
+    ]
+  ] as const) {
+    it.effect(`R64: a deactivated account is sent nothing (${label})`, () =>
+      withPorts(ports, (world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const accounts = yield* Persistence.AccountRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const drafter = Option.getOrThrow(yield* accounts.findById(world.enterprise.account))
+          yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+          yield* accounts.update({ ...drafter, active: false })
+          yield* responding.respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal("专家方案")
+          })
+          const received = (yield* (yield* Persistence.Outbox).list({ limit: 50 })).filter(
+            (m) => m.event === "response_received"
+          )
+          assert.lengthOf(received, 1, "only the notice written while the account was active")
+          assert.strictEqual(received[0]!.recipientPhone, drafter.phone)
+          assert.lengthOf(
+            yield* (yield* Persistence.ResponseRepository).listByDemandRound(demand.id, 1),
+            2,
+            "both responses were accepted"
+          )
+        })
+      )
+    )
+  }
 
   it.effect(
     "R5: a respond by an unknown account is refused before its demand (read with the actor) is looked at",

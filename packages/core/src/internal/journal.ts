@@ -53,7 +53,7 @@ export const makeJournal = Effect.gen(function* () {
   const outbox = yield* Outbox
   const idempotency = yield* IdempotencyRepository
 
-  /** The account messages addressed to the accounts that exist, after `messages`. */
+  /** The account messages addressed to the accounts that exist and are active, after `messages`. */
   const addressed = (
     messages: ReadonlyArray<OutboxMessage>,
     accountMessages: ReadonlyArray<AccountMessage>,
@@ -63,7 +63,7 @@ export const makeJournal = Effect.gen(function* () {
     if (m === undefined) return Effect.succeed(messages)
     return Effect.flatMap(accounts.findById(m.accountId), (account) =>
       addressed(
-        Option.isSome(account)
+        Option.isSome(account) && account.value.active
           ? [
               ...messages,
               {

@@ -193,7 +193,7 @@ export const optionalCapabilities = (h: Harness): void => {
   )
 
   it.effect(
-    "Journal.write writes events, messages (an account's phone joined in) and the idempotency record as the ports would",
+    "Journal.write writes events, messages (an account's phone joined in; none for an unknown or inactive account) and the idempotency record as the ports would",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -221,11 +221,14 @@ export const optionalCapabilities = (h: Harness): void => {
           }
           const known = toAccount(p.enterpriseAccount.id, "r-1")
           const unknown = toAccount(Ids.make(), "r-2")
+          const left = Rows.account(p.enterprise.id, { active: false })
+          yield* (yield* Persistence.AccountRepository).insert(left)
+          const inactive = toAccount(left.id, "r-3")
           const record = Rows.idempotencyRecord(p.responderAccount.id, "键-1")
           yield* journal.value.write({
             events,
             messages: [direct],
-            accountMessages: [known, unknown],
+            accountMessages: [known, unknown, inactive],
             idempotency: record
           })
 
@@ -265,7 +268,11 @@ export const optionalCapabilities = (h: Harness): void => {
             },
             "the account's message, to its phone"
           )
-          assert.strictEqual(written.length, 2, "no message for an unknown account")
+          assert.strictEqual(
+            written.length,
+            2,
+            "no message for an unknown account, nor for an inactive one (R64)"
+          )
           same(
             Idempotency.IdempotencyRecord,
             some(yield* idempotency.find(record.accountId, record.key), "the idempotency record"),
