@@ -341,11 +341,12 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
 
     /**
      * R64: a claim the outbox could not answer (the database away) is logged and tried
-     * again, after `idleMillis`, then twice as long each time, at most 30 times
-     * `idleMillis` apart: the dispatcher outlives an outage and resumes soon after it.
+     * again, after `idleMillis`, then twice as long each time, at most a minute apart
+     * (or `idleMillis`, if longer): the dispatcher outlives an outage and resumes soon
+     * after it.
      */
     const outage = Schedule.exponential(Duration.millis(config.idleMillis)).pipe(
-      Schedule.union(Schedule.spaced(Duration.millis(config.idleMillis * 30)))
+      Schedule.union(Schedule.spaced(Duration.millis(Math.max(config.idleMillis, 60_000))))
     )
 
     /**
@@ -360,7 +361,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) =>
         Effect.forever(
           launch(owner, slots).pipe(
-            Effect.tapError((error) => Effect.logWarning("outbox claim failed; trying again", error.message)),
+            Effect.tapErrorCause((cause) => Effect.logWarning("outbox claim failed; trying again", cause)),
             Effect.retry(outage),
             Effect.orDie, // `outage` never ends
             Effect.flatMap((launched) =>

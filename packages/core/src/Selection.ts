@@ -168,7 +168,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
        * R25, R61: the managing side ends selection before the window does; every
        * response not adopted gets its "not adopted" notice, with the feedback given.
        * Selection can end only once intake has closed (the deadline passed, or a
-       * response adopted, R24): while R20 holds, responses are still being taken.
+       * response adopted, R24): while R20 holds, responses are still being taken. A
+       * demand whose service mode takes no responses has no selection (R14).
        * The demand is locked with the actor's read; its update and the round's go out
        * with the journal.
        */
@@ -186,7 +187,15 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
             if (demand.state !== "published" || selectionOver(demand, ctx.now, ctx.settings)) {
               return yield* invalidState("R25", "selection.already_over", "selection is already over")
             }
-            if (phaseOf(demand, ctx.now, ctx.settings) === "taking_responses") {
+            const phase = phaseOf(demand, ctx.now, ctx.settings)
+            if (phase === "no_responses") {
+              return yield* invalidState(
+                "R14",
+                "selection.mode_closed",
+                "this demand's service mode takes no responses: there is no selection to end"
+              )
+            }
+            if (phase === "taking_responses") {
               return yield* invalidState(
                 "R20",
                 "selection.intake_open",

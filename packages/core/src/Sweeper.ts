@@ -10,6 +10,7 @@
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
@@ -116,7 +117,11 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
           })
         )
 
-    /** One sweep: ends the selection of up to `limit` demands whose window has passed. */
+    /**
+     * One sweep: ends the selection of up to `limit` demands whose window has passed.
+     * Each demand is closed in its own unit of work; one that cannot be closed does not
+     * keep the others open: the sweep goes on, then fails with the first error.
+     */
     const sweepOnce = (limit = 100): Effect.Effect<number, InfrastructureError> =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
@@ -131,9 +136,11 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         })
         const closed = yield* Effect.forEach(
           due.filter((d) => acceptsResponses(d, settings)),
-          (d) => close(d.id)
+          (d) => Effect.either(close(d.id))
         )
-        return closed.filter(Boolean).length
+        const failed = closed.find(Either.isLeft)
+        if (failed !== undefined) return yield* Effect.fail(failed.left)
+        return closed.filter((c) => Either.isRight(c) && c.right).length
       })
 
     /** R63: removes idempotency records older than `idempotencyKeyHours`. */
@@ -141,20 +148,20 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
       idempotency.purge(DateTime.subtract(now, { hours: settings.idempotencyKeyHours }))
     )
 
+    /** Logs a failure of one of `run`'s steps; the next period tries again. */
+    const logged = (step: string) =>
+      Effect.catchAllCause((cause) => Effect.logWarning(`${step} failed; trying again next period`, cause))
+
     /**
      * Sweeps forever, every `every`: ends passed selections, purges old idempotency
-     * records. A sweep the database could not answer is logged, and the next period
+     * records. A step the database could not answer is logged, and the next period
      * tries again: an outage does not end the sweeper (R25's notices go out late,
-     * never not at all).
+     * never not at all), and a failed sweep does not skip the purge.
      */
     const run = (every: Duration.DurationInput = "1 minute"): Effect.Effect<never> =>
       Effect.forever(
         Effect.zipRight(
-          Effect.zipRight(sweepOnce(), purgeIdempotency).pipe(
-            Effect.catchAll((error) =>
-              Effect.logWarning("sweep failed; trying again next period", error.message)
-            )
-          ),
+          Effect.zipRight(logged("sweep")(sweepOnce()), logged("idempotency purge")(purgeIdempotency)),
           Effect.sleep(every)
         )
       )

@@ -666,7 +666,7 @@ const race = fc.record({ i: index, j: index, who: responder }).map(({ i, j, who 
   })
 )
 
-/** R25, R61: the publisher ends selection early, once intake has closed (R20). */
+/** R25, R61: the publisher ends selection early, once intake has closed (R20), where there is one (R14). */
 const endSelection = index.map((i) =>
   command(`endSelection(#${i})`, hasDemands, async (m, r, label) => {
     const d = pick(m, i, inState("published"))
@@ -678,9 +678,11 @@ const endSelection = index.map((i) =>
       ),
       d.state !== "published" || selectionOver(m, d)
         ? ["InvalidState", "R25"]
-        : phaseOf(m, d) === "taking_responses"
-          ? ["InvalidState", "R20"]
-          : "ok"
+        : phaseOf(m, d) === "no_responses"
+          ? ["InvalidState", "R14"]
+          : phaseOf(m, d) === "taking_responses"
+            ? ["InvalidState", "R20"]
+            : "ok"
     )
     if (result === undefined) return
     endRound(d)

@@ -332,6 +332,33 @@ describe("Selection", () => {
     )
   )
 
+  it.effect("R14: a demand whose service mode takes no responses has no selection to end", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const publishing = yield* Publishing.Publishing
+        const demand = yield* Fixtures.publish(world, world.institution.account, {
+          serviceMode: "institution_service",
+          ...Fixtures.onBehalf(world)
+        })
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        yield* expectError(
+          selection.endSelection(world.institution.account, { demandId: demand.id }),
+          "InvalidState",
+          "R14"
+        )
+        const view = yield* publishing.get(world.institution.account, { demandId: demand.id })
+        assert.isNull(view.demand.selectionEndedAt)
+        assert.notInclude(view.actions, "end_selection")
+        const trail = yield* demandTrail(world.institution.account, demand.id)
+        assert.notInclude(
+          trail.map((e) => e.action),
+          "selection.ended"
+        )
+      })
+    )
+  )
+
   it.effect("R25: only the managing side ends selection", () =>
     withWorld((world) =>
       Effect.gen(function* () {

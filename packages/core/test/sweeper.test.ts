@@ -191,6 +191,47 @@ describe("Sweeper, atomic", () => {
   )
 })
 
+describe("Sweeper, one demand failing", () => {
+  const failing = { demandId: "" }
+  const layer = Layer.orDie(
+    Sweeper.Sweeper.Default.pipe(
+      Layer.provideMerge(
+        Zhongbao.layer.pipe(
+          Layer.provideMerge(
+            Layer.merge(
+              Layer.map(
+                PersistenceMemory.layerMemory,
+                failingUpdates({
+                  response: (r) => r.demandId === failing.demandId && r.status === "not_adopted"
+                })
+              ),
+              Settings.layer()
+            )
+          )
+        )
+      )
+    )
+  )
+  it.effect("R25: a demand that cannot be closed does not keep the others' selections open", () =>
+    Effect.gen(function* () {
+      const { world, settings, demand: stuck, responding } = yield* publishedWithTwoResponses
+      const other = yield* Fixtures.publish(world, world.enterprise.account, {}, 11)
+      const r = yield* responding.respond(world.institute.account, { demandId: other.id, proposal })
+      failing.demandId = stuck.id
+      yield* at(DateTime.add(Deadline.selectionEndsAt(other.form.responseDeadline, settings), { millis: 1 }))
+      const failure = yield* failureOf((yield* Sweeper.Sweeper).sweepOnce())
+      assert.strictEqual(failure._tag, "InfrastructureError")
+      const stored = yield* Persistence.ResponseRepository
+      assert.strictEqual(Option.getOrThrow(yield* stored.findById(r.id)).status, "not_adopted")
+      const notices = yield* notAdoptedNotices
+      assert.lengthOf(notices, 1, "the other demand's notice, and none of the stuck one's")
+      failing.demandId = ""
+      assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 1)
+      assert.lengthOf(yield* notAdoptedNotices, 3)
+    }).pipe(Effect.provide(layer))
+  )
+})
+
 describe("Sweeper, running", () => {
   const updates = { failing: false }
   it.effect(
