@@ -1162,7 +1162,11 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
   const orphanOutbox = await rows(
     `WITH expected AS (${expectedOutbox})
      SELECT o.id, o.event, o.dedupe_key FROM ${t("outbox_message")} o
-     WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.dedupe = o.dedupe_key AND e.event = o.event)`
+     WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.dedupe = o.dedupe_key AND e.event = o.event)
+       AND NOT (o.event = 'response_not_adopted' AND EXISTS (SELECT 1 FROM ${t("response")} r
+         JOIN ${t("account")} a ON a.id = r.responder_account_id
+         WHERE r.status = 'not_adopted' AND r.feedback_reason IS NOT NULL
+           AND o.dedupe_key = 'response_not_adopted:' || r.id || ':feedback:' || a.phone))`
   )
   const notifying = await count(`SELECT count(*)::int AS n FROM (${expectedOutbox}) e`)
 

@@ -356,7 +356,8 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
         .setPayload(Schema.Struct({ form: Publishing.EditInput.fields.form }))
         .addSuccess(Demand.Demand),
       "Edit a draft or rejected demand",
-      "R11"
+      "R11",
+      "A demand that has its number (restarted, then rejected in review) keeps its client (`400` `restart.client_changed`, R33)."
     )
   )
   .add(
@@ -598,7 +599,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Write in a consultation thread",
         "R22",
-        "Rate-limited (bucket `consulting`)."
+        "While the demand is published, in a service mode that takes responses (R14). Rate-limited (bucket `consulting`)."
       )
     )
   )

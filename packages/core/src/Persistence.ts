@@ -493,9 +493,11 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
 /**
  * A notification to an account whose phone is read when the message is written:
  * the message's `recipientPhone` is the account's phone and its `dedupeKey` is
- * `dedupeKeyPrefix` followed by that phone. Nothing is written for an account that
- * does not exist or is not active (R64: a deactivated account's phone, that of
- * someone who may have left the member, is sent nothing more).
+ * `dedupeKeyPrefix` followed by that phone. An account that is no longer active is
+ * sent nothing more (R64: its phone may be that of someone who has left the member):
+ * the message goes to the first active account of its member instead (the earliest
+ * created, then the smallest id), and nowhere if it has none. Nothing is written for
+ * an account that does not exist.
  *
  * @since 0.1.1
  * @category models
@@ -528,7 +530,8 @@ export interface JournalEntry {
  * messages first), then `IdempotencyRepository.insert`. The contract is theirs: an
  * event id or idempotency key already there is a `UniqueViolation`, a message whose
  * `dedupeKey` is there (or comes earlier in the entry) is ignored, an account that
- * does not exist or is not active gets no message.
+ * does not exist gets no message, one that is not active is stood in for by its
+ * member's first active account ({@link AccountMessage}).
  *
  * @since 0.1.1
  * @category ports

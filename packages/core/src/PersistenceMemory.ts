@@ -49,6 +49,7 @@ import {
   TechnologyManagerRepository,
   UnitOfWork
 } from "./Persistence.js"
+import { recipientOf } from "./internal/notify.js"
 import { shownStatus } from "./Phase.js"
 import { isActive, type Response } from "./Response.js"
 import {
@@ -754,11 +755,20 @@ const makeStore = () => {
         const batch: Array<OutboxMessage> = [...entry.messages]
         for (const m of entry.accountMessages) {
           const account = accounts.get(m.accountId)
-          if (account?.active === true) {
+          const to =
+            account === undefined
+              ? undefined
+              : recipientOf(
+                  account,
+                  account.active || account.memberId === null
+                    ? []
+                    : [...accounts.rows.values()].filter((a) => a.memberId === account.memberId)
+                )
+          if (to !== undefined) {
             batch.push({
               ...m.message,
-              recipientPhone: account.phone,
-              dedupeKey: `${m.dedupeKeyPrefix}${account.phone}`
+              recipientPhone: to.phone,
+              dedupeKey: `${m.dedupeKeyPrefix}${to.phone}`
             })
           }
         }

@@ -182,31 +182,46 @@ describe("Responding", () => {
       (c: Context.Context<Persistence.Ports>) => Context.omit(Persistence.Journal)(c)
     ]
   ] as const) {
-    it.effect(`R64: a deactivated account is sent nothing (${label})`, () =>
-      withPorts(ports, (world) =>
-        Effect.gen(function* () {
-          const responding = yield* Responding.Responding
-          const accounts = yield* Persistence.AccountRepository
-          const demand = yield* Fixtures.publish(world, world.enterprise.account)
-          const drafter = Option.getOrThrow(yield* accounts.findById(world.enterprise.account))
-          yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
-          yield* accounts.update({ ...drafter, active: false })
-          yield* responding.respond(world.expert.account, {
-            demandId: demand.id,
-            proposal: proposal("专家方案")
+    it.effect(
+      `R64: a deactivated account is sent nothing; its member's first active account is, if it has one (${label})`,
+      () =>
+        withPorts(ports, (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const accounts = yield* Persistence.AccountRepository
+            const outbox = yield* Persistence.Outbox
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const drafter = Option.getOrThrow(yield* accounts.findById(world.enterprise.account))
+            const received = Effect.map(outbox.list({ limit: 50 }), (all) =>
+              all.filter((m) => m.event === "response_received").map((m) => m.recipientPhone)
+            )
+            yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+            assert.deepStrictEqual(yield* received, [drafter.phone])
+
+            // The drafter leaves: the member's only account is inactive, nobody is sent it.
+            yield* accounts.update({ ...drafter, active: false })
+            yield* responding.respond(world.expert.account, {
+              demandId: demand.id,
+              proposal: proposal("专家方案")
+            })
+            assert.deepStrictEqual(yield* received, [drafter.phone])
+
+            // A colleague's account is added: it stands in for the drafter's.
+            const colleague = Option.getOrThrow(
+              yield* accounts.findById(yield* secondAccount(world, world.enterprise))
+            )
+            yield* responding.respond(world.serviceInstitution.account, {
+              demandId: demand.id,
+              proposal: proposal("服务机构方案")
+            })
+            assert.deepStrictEqual(yield* received, [drafter.phone, colleague.phone])
+            assert.lengthOf(
+              yield* (yield* Persistence.ResponseRepository).listByDemandRound(demand.id, 1),
+              3,
+              "every response was accepted"
+            )
           })
-          const received = (yield* (yield* Persistence.Outbox).list({ limit: 50 })).filter(
-            (m) => m.event === "response_received"
-          )
-          assert.lengthOf(received, 1, "only the notice written while the account was active")
-          assert.strictEqual(received[0]!.recipientPhone, drafter.phone)
-          assert.lengthOf(
-            yield* (yield* Persistence.ResponseRepository).listByDemandRound(demand.id, 1),
-            2,
-            "both responses were accepted"
-          )
-        })
-      )
+        )
     )
   }
 

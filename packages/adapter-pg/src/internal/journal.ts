@@ -8,7 +8,8 @@ import { sharedWith } from "./records.js"
  * @internal
  * The journal of a command in one statement: data-modifying CTEs insert its audit
  * events (and their member rows), its outbox messages (an account's phone joined
- * in, an account that does not exist or is not active skipped) and its idempotency record, each with
+ * in: an inactive account's member's first active account stands in for it, an
+ * account that does not exist is skipped) and its idempotency record, each with
  * `ON CONFLICT DO NOTHING`; a taken event id or idempotency key is then a
  * `UniqueViolation` (counted from what was inserted) without aborting the
  * transaction. Only the parts the entry has are in the statement.
@@ -57,8 +58,11 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
            FROM unnest(${arrays([...Array<string>(7).fill("text"), "timestamptz"])})
              WITH ORDINALITY AS n (id, event, dedupe_key, recipient_phone, account_id, template_id, params,
                created_at, k)
-             LEFT JOIN ${account} a ON a.id = n.account_id AND a.active
-           WHERE n.account_id IS NULL OR a.id IS NOT NULL
+             LEFT JOIN LATERAL (
+               SELECT y.phone FROM ${account} x JOIN ${account} y ON y.id = x.id OR y.member_id = x.member_id
+               WHERE x.id = n.account_id AND y.active
+               ORDER BY y.id = x.id DESC, y.created_at, y.id LIMIT 1) a ON true
+           WHERE n.account_id IS NULL OR a.phone IS NOT NULL
            ORDER BY n.k
            ON CONFLICT (dedupe_key) DO NOTHING)`
       )

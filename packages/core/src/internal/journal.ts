@@ -14,6 +14,9 @@ import {
   Outbox
 } from "../Persistence.js"
 import { concurrentlyInOrder } from "./concurrently.js"
+import { recipientOf } from "./notify.js"
+import type { AccountId } from "../Ids.js"
+import type { Account } from "../Member.js"
 
 /**
  * @internal
@@ -53,7 +56,16 @@ export const makeJournal = Effect.gen(function* () {
   const outbox = yield* Outbox
   const idempotency = yield* IdempotencyRepository
 
-  /** The account messages addressed to the accounts that exist and are active, after `messages`. */
+  /** The recipient of a message to `accountId` ({@link recipientOf}), read through the ports. */
+  const recipient = (accountId: AccountId): Effect.Effect<Account | undefined, InfrastructureError> =>
+    Effect.flatMap(accounts.findById(accountId), (found) => {
+      if (Option.isNone(found)) return Effect.succeed(undefined)
+      const account = found.value
+      if (account.active || account.memberId === null) return Effect.succeed(recipientOf(account, []))
+      return Effect.map(accounts.listByMember(account.memberId), (members) => recipientOf(account, members))
+    })
+
+  /** The account messages addressed to their recipients, after `messages`. */
   const addressed = (
     messages: ReadonlyArray<OutboxMessage>,
     accountMessages: ReadonlyArray<AccountMessage>,
@@ -61,18 +73,14 @@ export const makeJournal = Effect.gen(function* () {
   ): Effect.Effect<ReadonlyArray<OutboxMessage>, InfrastructureError> => {
     const m = accountMessages[i]
     if (m === undefined) return Effect.succeed(messages)
-    return Effect.flatMap(accounts.findById(m.accountId), (account) =>
+    return Effect.flatMap(recipient(m.accountId), (to) =>
       addressed(
-        Option.isSome(account) && account.value.active
-          ? [
+        to === undefined
+          ? messages
+          : [
               ...messages,
-              {
-                ...m.message,
-                recipientPhone: account.value.phone,
-                dedupeKey: `${m.dedupeKeyPrefix}${account.value.phone}`
-              }
-            ]
-          : messages,
+              { ...m.message, recipientPhone: to.phone, dedupeKey: `${m.dedupeKeyPrefix}${to.phone}` }
+            ],
         accountMessages,
         i + 1
       )

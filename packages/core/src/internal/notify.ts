@@ -3,7 +3,8 @@ import type { OutboxMessage } from "../Notification.js"
 import type { AccountMessage } from "../Persistence.js"
 import type { AccountId } from "../Ids.js"
 import type { NotificationEvent, ResolvedSettings } from "../Settings.js"
-import type * as DateTime from "effect/DateTime"
+import * as DateTime from "effect/DateTime"
+import type { Account } from "../Member.js"
 
 /** @internal One notification to write: the event, what it is about, who gets it, the values. */
 export interface Notice {
@@ -60,6 +61,24 @@ export const toOutbox = (notices: ReadonlyArray<Notice>, settings: ResolvedSetti
       recipientPhone: n.phone
     })
   )
+
+/**
+ * @internal
+ * R64: who receives a message addressed to `account`: the account while it is
+ * active; otherwise the first active account of its member (`members`: the member's
+ * accounts), the earliest created, then the smallest id; none without one.
+ */
+export const recipientOf = (account: Account, members: ReadonlyArray<Account>): Account | undefined => {
+  if (account.active) return account
+  let first: Account | undefined
+  for (const a of members) {
+    if (!a.active) continue
+    const at = DateTime.toEpochMillis(a.createdAt)
+    const firstAt = first === undefined ? 0 : DateTime.toEpochMillis(first.createdAt)
+    if (first === undefined || at < firstAt || (at === firstAt && a.id < first.id)) first = a
+  }
+  return first
+}
 
 /**
  * @internal
