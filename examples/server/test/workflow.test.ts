@@ -3,16 +3,18 @@
  * child process: publish → review → number → respond → consult → adopt → SMS in the
  * console sender → service log → solved with fee → reward application with a proof
  * file → approval; then a graceful stop. On embedded PGlite in a fresh folder, or on
- * `DATABASE_URL` in a fresh schema.
+ * `DATABASE_URL` in a fresh schema, dropped afterwards.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 let child: ChildProcess
+let schema: string | undefined
 let output = ""
 let base = ""
 const tokens = new Map<string, string>()
@@ -36,9 +38,10 @@ beforeAll(async () => {
     PORT: "0",
     LOG_FORMAT: "json"
   }
-  if (process.env.DATABASE_URL)
-    env.DATABASE_SCHEMA = `workflow_${randomUUID().replaceAll("-", "").slice(0, 12)}`
-  else env.DATA_DIR = mkdtempSync(join(tmpdir(), "zhongbao-server-"))
+  if (process.env.DATABASE_URL) {
+    schema = `workflow_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+    env.DATABASE_SCHEMA = schema
+  } else env.DATA_DIR = mkdtempSync(join(tmpdir(), "zhongbao-server-"))
   child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
     cwd: join(import.meta.dirname, ".."),
     env,
@@ -60,6 +63,12 @@ afterAll(async () => {
   if (child.exitCode === null) {
     child.kill("SIGTERM")
     await new Promise((resolve) => child.once("exit", resolve))
+  }
+  if (schema !== undefined) {
+    const client = new Pg.Client({ connectionString: process.env.DATABASE_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await client.end()
   }
 })
 
