@@ -5,7 +5,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Membership, PersistenceMemory, Zhongbao } from "@zhongbao/core"
+import { Membership, PersistenceMemory, Responding, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
@@ -590,3 +590,38 @@ layer(
     })
   )
 })
+
+layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1, windowMillis: 60_000 } } }))(
+  "the sms bucket",
+  (it) => {
+    it.effect("R61: feedback may send an SMS, so it takes from the account's sms bucket", () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const responding = yield* Responding.Responding
+        const responses = [
+          yield* responding.respond(w.institute.account, {
+            demandId: demand.id,
+            proposal: { title: "方案一", content: "内容" }
+          }),
+          yield* responding.respond(w.expert.account, {
+            demandId: demand.id,
+            proposal: { title: "方案二", content: "内容" }
+          })
+        ]
+        const token = yield* tokenFor(w.enterprise.account)
+        const feedback = (responseId: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(`/responses/${responseId}/feedback`).pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyUnsafeJson({ feedback: { reason: "cost_too_high" } })
+            )
+          )
+        assert.strictEqual((yield* feedback(responses[0]!.id)).status, 200)
+        const limited = yield* feedback(responses[1]!.id)
+        assert.strictEqual(limited.status, 429)
+        assert.strictEqual(((yield* limited.json) as { bucket: string }).bucket, "sms")
+      })
+    )
+  }
+)
