@@ -59,9 +59,11 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
              WITH ORDINALITY AS n (id, event, dedupe_key, recipient_phone, account_id, template_id, params,
                created_at, k)
              LEFT JOIN LATERAL (
-               SELECT y.phone FROM ${account} x JOIN ${account} y ON y.id = x.id OR y.member_id = x.member_id
-               WHERE x.id = n.account_id AND y.active
-               ORDER BY y.id = x.id DESC, y.created_at, y.id LIMIT 1) a ON true
+               (SELECT x.phone FROM ${account} x WHERE x.id = n.account_id AND x.active)
+               UNION ALL
+               (SELECT y.phone FROM ${account} x JOIN ${account} y ON y.member_id = x.member_id AND y.active
+                WHERE x.id = n.account_id AND NOT x.active ORDER BY y.created_at, y.id LIMIT 1)
+               LIMIT 1) a ON true
            WHERE n.account_id IS NULL OR a.phone IS NOT NULL
            ORDER BY n.k
            ON CONFLICT (dedupe_key) DO NOTHING)`
