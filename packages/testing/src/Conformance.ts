@@ -4,7 +4,7 @@
  *
  * ```ts
  * import { PersistenceMemory } from "@zhongbao/core"
- * import { Conformance } from "@zhongbao/testing"
+ * import { Conformance } from "@zhongbao/testing/conformance"
  *
  * Conformance.suite("memory", PersistenceMemory.layerMemory)
  * ```
