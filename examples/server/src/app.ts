@@ -16,7 +16,7 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { ServerConfig } from "./config.js"
-import { type DemoAccount, seed } from "./seed.js"
+import { type DemoAccount, demoAccounts, seed } from "./seed.js"
 
 /** The running server. */
 export interface App {
@@ -69,7 +69,7 @@ const json = (res: import("node:http").ServerResponse, status: number, body: unk
 
 /**
  * Starts the server: migrates (through the persistence layer), seeds an empty
- * database, issues demo tokens, starts the workers, then listens.
+ * database (or finds the demo accounts of one seeded before), issues demo tokens, starts the workers, then listens.
  */
 export const start = async (config: ServerConfig): Promise<App> => {
   let ready = false
@@ -78,7 +78,7 @@ export const start = async (config: ServerConfig): Promise<App> => {
   await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
   const demo = await runtime.runPromise(
     Effect.gen(function* () {
-      const accounts = config.seed ? yield* seed : null
+      const accounts = config.seed ? ((yield* seed) ?? (yield* demoAccounts)) : null
       if (accounts === null) return null
       const sessions = yield* Authentication.Sessions
       return yield* Effect.forEach(accounts, (account) =>

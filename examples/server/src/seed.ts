@@ -3,6 +3,7 @@
  * institution with a technology manager, enterprises, a research institute and an
  * expert; demands in every state, responses, a consultation, a commission and an
  * open reward round. Written through core's use cases only, so it obeys every rule.
+ * On a database seeded before, {@link demoAccounts} finds the demo accounts again.
  */
 import {
   Commissioning,
@@ -22,6 +23,7 @@ import {
 } from "@zhongbao/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 
 /** A demo account: who it is and its id. */
 export interface DemoAccount {
@@ -34,6 +36,58 @@ const summary = (problem: string) => ({
   mainProblem: problem,
   keyTechnology: "关键指标需达到行业先进水平，并提供第三方检测报告",
   expectedGoal: "一年内完成中试并形成可量产的工艺方案"
+})
+
+/** The demo operator's account id: fixed, so that a restart finds it. */
+const operatorId = "demo-operator" as Ids.AccountId
+
+/** The demo members, each with one account. */
+const parties = {
+  enterprise: {
+    role: "enterprise",
+    kind: "enterprise",
+    name: "津沽新材料科技有限公司",
+    phone: "13800000002"
+  },
+  client: {
+    role: "commissioning enterprise",
+    kind: "enterprise",
+    name: "滨海智能装备有限公司",
+    phone: "13800000003"
+  },
+  institution: {
+    role: "transfer institution",
+    kind: "transfer_institution",
+    name: "天津市技术转移中心",
+    phone: "13800000004"
+  },
+  institute: {
+    role: "research institute",
+    kind: "research_institute",
+    name: "天津大学材料科学与工程学院",
+    phone: "13800000005"
+  },
+  expert: { role: "expert", kind: "expert", name: "王建国教授", phone: "13800000006" }
+} as const
+
+/**
+ * The demo accounts of a database {@link seed} filled before (found by the operator's
+ * fixed id and the members' names), or `null` when it holds other data.
+ */
+export const demoAccounts = Effect.gen(function* () {
+  const accounts = yield* Persistence.AccountRepository
+  const members = yield* Persistence.MemberRepository
+  const operator = yield* accounts.findById(operatorId)
+  if (Option.isNone(operator) || operator.value.role !== "operator") return null
+  const found: Array<DemoAccount> = [{ role: "operator", name: operator.value.name, accountId: operatorId }]
+  const all = yield* members.list({ limit: 200 })
+  for (const party of Object.values(parties)) {
+    const member = all.find((m) => m.kind === party.kind && m.name === party.name)
+    if (member === undefined) continue
+    const account = (yield* accounts.listByMember(member.id)).find((a) => a.active)
+    if (account !== undefined) found.push({ role: party.role, name: member.name, accountId: account.id })
+  }
+  return found
 })
 
 /** Seeds an empty platform; answers the demo accounts, or `null` when data already exists. */
@@ -53,12 +107,12 @@ export const seed = Effect.gen(function* () {
   const rewards = yield* Rewards.Rewards
 
   const today = Deadline.dateAt(yield* DateTime.now, settings)
-  const operator = yield* Membership.bootstrapOperator({ name: "平台运营", phone: "13800000001" })
-  const party = (
-    kind: "enterprise" | "transfer_institution" | "research_institute" | "expert",
-    name: string,
-    phone: string
-  ) =>
+  const operator = yield* Membership.bootstrapOperator({
+    id: operatorId,
+    name: "平台运营",
+    phone: "13800000001"
+  })
+  const party = ({ kind, name, phone }: (typeof parties)[keyof typeof parties]) =>
     Effect.gen(function* () {
       const member = yield* membership.createMember(operator.id, { kind, name, region: "天津市" })
       if (kind === "transfer_institution")
@@ -70,11 +124,11 @@ export const seed = Effect.gen(function* () {
       })
       return { member, account: account.id }
     })
-  const enterprise = yield* party("enterprise", "津沽新材料科技有限公司", "13800000002")
-  const client = yield* party("enterprise", "滨海智能装备有限公司", "13800000003")
-  const institution = yield* party("transfer_institution", "天津市技术转移中心", "13800000004")
-  const institute = yield* party("research_institute", "天津大学材料科学与工程学院", "13800000005")
-  const expert = yield* party("expert", "王建国教授", "13800000006")
+  const enterprise = yield* party(parties.enterprise)
+  const client = yield* party(parties.client)
+  const institution = yield* party(parties.institution)
+  const institute = yield* party(parties.institute)
+  const expert = yield* party(parties.expert)
   const manager = yield* membership.addTechnologyManager(institution.account, {
     name: "李敏",
     phone: "13800000007"
@@ -195,10 +249,10 @@ export const seed = Effect.gen(function* () {
 
   return [
     { role: "operator", name: operator.name, accountId: operator.id },
-    { role: "enterprise", name: enterprise.member.name, accountId: enterprise.account },
-    { role: "commissioning enterprise", name: client.member.name, accountId: client.account },
-    { role: "transfer institution", name: institution.member.name, accountId: institution.account },
-    { role: "research institute", name: institute.member.name, accountId: institute.account },
-    { role: "expert", name: expert.member.name, accountId: expert.account }
+    { role: parties.enterprise.role, name: enterprise.member.name, accountId: enterprise.account },
+    { role: parties.client.role, name: client.member.name, accountId: client.account },
+    { role: parties.institution.role, name: institution.member.name, accountId: institution.account },
+    { role: parties.institute.role, name: institute.member.name, accountId: institute.account },
+    { role: parties.expert.role, name: expert.member.name, accountId: expert.account }
   ] satisfies ReadonlyArray<DemoAccount>
 })

@@ -32,16 +32,16 @@ const waitFor = (pattern: RegExp, ms = 90_000) =>
     check()
   })
 
-beforeAll(async () => {
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    PORT: "0",
-    LOG_FORMAT: "json"
-  }
-  if (process.env.DATABASE_URL) {
-    schema = `workflow_${randomUUID().replaceAll("-", "").slice(0, 12)}`
-    env.DATABASE_SCHEMA = schema
-  } else env.DATA_DIR = mkdtempSync(join(tmpdir(), "zhongbao-server-"))
+const env: Record<string, string> = {
+  ...(process.env as Record<string, string>),
+  PORT: "0",
+  LOG_FORMAT: "json"
+}
+
+/** Starts the server on `env`'s data; `base` and `tokens` are what it printed. */
+const launch = async () => {
+  output = ""
+  tokens.clear()
   child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
     cwd: join(import.meta.dirname, ".."),
     env,
@@ -57,6 +57,14 @@ beforeAll(async () => {
       )
     if (match) tokens.set(match[1]!, match[2]!)
   }
+}
+
+beforeAll(async () => {
+  if (process.env.DATABASE_URL) {
+    schema = `workflow_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+    env.DATABASE_SCHEMA = schema
+  } else env.DATA_DIR = mkdtempSync(join(tmpdir(), "zhongbao-server-"))
+  await launch()
 })
 
 afterAll(async () => {
@@ -183,5 +191,26 @@ describe("example server", () => {
     child.kill("SIGTERM")
     const code = await new Promise((resolve) => child.once("exit", resolve))
     expect(code).toBe(0)
+  })
+
+  it("started again on the same data, it keeps the data and prints working tokens for the demo accounts", async () => {
+    await launch()
+    expect([...tokens.keys()].sort()).toEqual([
+      "commissioning enterprise",
+      "enterprise",
+      "expert",
+      "operator",
+      "research institute",
+      "transfer institution"
+    ])
+    const mine = (await call("transfer institution", "GET", "/my/demands?limit=100")) as {
+      items: ReadonlyArray<{ title: string }>
+    }
+    expect(mine.items.map((d) => d.title)).toContain("高温合金叶片精密铸造")
+    expect(await call("operator", "GET", "/review/pending")).toHaveProperty("items")
+    const institutions = (await call("enterprise", "GET", "/institutions?limit=100")) as {
+      items: ReadonlyArray<{ name: string }>
+    }
+    expect(institutions.items.filter((m) => m.name === "天津市技术转移中心")).toHaveLength(1)
   })
 })
