@@ -243,6 +243,38 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
+    "§9: a crafted cursor (a control character, an instant or date PostgreSQL cannot hold) answers an empty page, not a failure",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const demands = yield* Persistence.DemandRepository
+          const audit = yield* Persistence.AuditRepository
+          const { m, a } = yield* memberWithAccount()
+          yield* demands.insert(Rows.published(m.id, a.id, 1))
+          const page = (sort: "published" | "deadline", after: ReadonlyArray<string | number | null>) =>
+            demands.list({ scope: { _tag: "public" }, sort, after, limit: 20 })
+          assert.lengthOf(yield* page("published", [Date.now() + 1000, "z"]), 1, "a cursor before the row")
+          for (const after of [
+            [-8.64e15, "x"],
+            [8.64e15, "x"],
+            [Date.now() + 1000, "\u0000"]
+          ] as const) {
+            assert.lengthOf(yield* page("published", after), 0, JSON.stringify(after))
+          }
+          for (const after of [
+            ["2024-02-31", "x"],
+            ["0000-01-01", "x"],
+            ["2999-01-01", "a\u0000"]
+          ] as const) {
+            assert.lengthOf(yield* page("deadline", after), 0, JSON.stringify(after))
+          }
+          assert.lengthOf(yield* audit.list({ memberId: m.id, after: [-8.64e15, "x"], limit: 20 }), 0)
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "keyword search in Chinese: substrings of one, two and more characters, in titles, summaries and keywords",
     () =>
       withSchema(() =>

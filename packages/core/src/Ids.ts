@@ -6,8 +6,17 @@
  */
 import * as Schema from "effect/Schema"
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
+const controls = /[\u0000-\u001f\u007f]/
+
+/** 1 to 64 characters, none a control character (PostgreSQL text cannot even hold U+0000). */
 const Id = <B extends string>(brand: B) =>
-  Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64), Schema.brand(brand))
+  Schema.String.pipe(
+    Schema.minLength(1),
+    Schema.maxLength(64),
+    Schema.filter((s) => !controls.test(s), { message: () => "an id without control characters" }),
+    Schema.brand(brand)
+  )
 
 /** @since 0.1.0 @category ids */
 export const MemberId = Id("MemberId")

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Text } from "./Text.js"
+import { Filter, Text } from "./Text.js"
 import { canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
 import { type DemandBrief, DemandState } from "./Demand.js"
@@ -89,7 +89,7 @@ export type ResponseListItem = typeof ResponseListItem.Type
 export const MyDemandsInput = Schema.Struct({
   role: Schema.optional(Schema.Literal("publisher", "client", "any")),
   states: Schema.optional(Schema.Array(DemandState)),
-  field: Schema.optional(Schema.String),
+  field: Schema.optional(Filter(100)),
   keyword: Schema.optional(Keyword),
   sort: Schema.optional(Schema.Literal("created", "published", "deadline")),
   ...PageRequest.fields
@@ -105,8 +105,8 @@ export const MyDemandsInput = Schema.Struct({
  */
 export const HallInput = Schema.Struct({
   keyword: Schema.optional(Keyword),
-  field: Schema.optional(Schema.String),
-  region: Schema.optional(Schema.String),
+  field: Schema.optional(Filter(100)),
+  region: Schema.optional(Filter(100)),
   states: Schema.optional(Schema.Array(Schema.Literal("published", "solved"))),
   /**
    * `true`: only demands taking responses now (published, cooperative, before the

@@ -43,3 +43,19 @@ export const Text = (max: number, min = 1) =>
       }
     )
   )
+
+/**
+ * A filter's value: at most `max` characters, with no control characters but tabs and
+ * line breaks (a value that no stored text can equal, or that the database could not
+ * even compare, is refused as input rather than failing in the store).
+ *
+ * @since 0.1.1
+ * @category schemas
+ */
+export const Filter = (max: number) =>
+  Schema.String.pipe(
+    Schema.filter((s) => length(s) <= max && !controls.test(s), {
+      message: () => `at most ${max} characters, without control characters`,
+      jsonSchema: { maxLength: max }
+    })
+  )

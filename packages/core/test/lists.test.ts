@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Consulting,
+  type Ids,
   Lists,
   Outcome,
   Pagination,
@@ -11,7 +12,7 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, TestClock } from "effect"
-import { at, expectError, start, withWorld } from "./helpers.js"
+import { at, expectError, failureOf, start, withWorld } from "./helpers.js"
 import { deadlineEnd, justAfter, proposal, selectionEnd } from "./support.js"
 
 const tick = TestClock.adjust("1 second")
@@ -149,6 +150,32 @@ describe("Lists", () => {
           yield* expectError(lists.myDemands(null, {}), "Denied", "R5")
         })
       )
+  )
+
+  it.effect("§9: an id or a filter with a control character is refused as input, naming the field", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        yield* Fixtures.publish(world, world.enterprise.account)
+        for (const [name, input] of [
+          ["region", { region: "天津\u0000" }],
+          ["field", { field: "\u0000" }]
+        ] as const) {
+          const error = yield* failureOf(lists.hall(null, input))
+          assert.strictEqual(error._tag, "InvalidInput")
+          assert.strictEqual((error as { field?: string }).field, name)
+        }
+        const error = yield* failureOf(publishing.get(null, { demandId: "d\u0000" as Ids.DemandId }))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.strictEqual((error as { field?: string }).field, "demandId")
+        assert.lengthOf(
+          (yield* lists.hall(null, { region: "天津\t市" })).items,
+          0,
+          "a tab is a character like any other"
+        )
+      })
+    )
   )
 
   it.effect("§9: the public hall shows the actions a reader may take now", () =>

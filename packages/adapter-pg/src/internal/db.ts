@@ -1,12 +1,13 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
 import type { Connection } from "@effect/sql/SqlConnection"
-import { Errors } from "@zhongbao/core"
+import { Deadline, Errors } from "@zhongbao/core"
 import * as DateTime from "effect/DateTime"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Pg from "pg"
 import { currentUnit, isStalePrepared, type StatementNames, type UnitOfWorkStale } from "./prepared.js"
 
@@ -281,11 +282,24 @@ export const read = {
     row[key] === null ? null : (JSON.parse(row[key] as string) as Array<string>)
 }
 
+/** The first and last instants PostgreSQL and core both hold: years 1 to 9999. */
+const firstInstant = -62135596800000
+const lastInstant = 253402300799999
+
+/** Control characters, which no stored id has (and U+0000, which PostgreSQL refuses). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+const controls = /[\u0000-\u001f\u007f]/
+
+const isLocalDate = Schema.is(Deadline.LocalDate)
+
 /**
  * @internal
  * The comparison that continues a list after a cursor position of `(key, id)`:
  * `>` ascending, `<` descending; `undefined` when the position cannot be such a key
- * (the list is then empty, as no row sorts after a position that does not exist).
+ * (the list is then empty, as no row sorts after a position that does not exist): an
+ * id with a control character, an instant outside years 1–9999, a date that is not in
+ * the calendar. A crafted cursor thus answers an empty page, never a statement
+ * PostgreSQL refuses.
  */
 export const after = (
   p: Params,
@@ -297,15 +311,14 @@ export const after = (
 ): string | undefined | null => {
   if (position === undefined) return null
   const [key, id] = position
-  if (typeof id !== "string" || position.length !== 2) return undefined
+  if (typeof id !== "string" || position.length !== 2 || controls.test(id)) return undefined
   let value: string
   if (kind === "ts") {
-    if (typeof key !== "number" || !Number.isFinite(key) || Math.abs(key) > 8.64e15) return undefined
+    if (typeof key !== "number" || !Number.isFinite(key) || key < firstInstant || key > lastInstant)
+      return undefined
     value = `${p.add(new Date(key).toISOString())}::timestamptz`
   } else {
-    if (typeof key !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(key) || Number.isNaN(Date.parse(key))) {
-      return undefined
-    }
+    if (typeof key !== "string" || !isLocalDate(key)) return undefined
     value = `${p.add(key)}::date`
   }
   return `(${keyColumn}, ${idColumn}) ${descending ? "<" : ">"} (${value}, ${p.add(id)})`
