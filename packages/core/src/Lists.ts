@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Filter, Text } from "./Text.js"
-import { canSeeResponse, managesDemand } from "./Access.js"
+import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
 import { type DemandBrief, DemandState } from "./Demand.js"
 import { denied, notFound } from "./Errors.js"
@@ -58,7 +58,9 @@ export const DemandListItem = Schema.Struct({
 export type DemandListItem = typeof DemandListItem.Type
 
 /**
- * A row of "responses submitted to me" and "my responses" (§9).
+ * A row of "responses submitted to me" and "my responses" (§9). `demandTitle` is
+ * empty while the reader may not read the demand (R5): a restarted demand's new form
+ * is not public until it is approved again.
  *
  * @since 0.1.0
  * @category outputs
@@ -208,7 +210,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
                   id: r.id,
                   demandId: r.demandId,
                   demandNumber: demand.number,
-                  demandTitle: demand.form.title,
+                  demandTitle: canReadDemand(ctx.actor, demand) ? demand.form.title : "",
                   round: r.round,
                   responderId: r.responderId,
                   responderName: Option.match(responder, { onNone: () => "", onSome: (m) => m.name }),

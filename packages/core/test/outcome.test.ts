@@ -400,6 +400,40 @@ describe("Outcome", () => {
     )
   )
 
+  it.effect(
+    "R5, R33: a restarted demand's new title stays out of its past responders' lists until approved",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const lists = yield* Lists.Lists
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          yield* (yield* Responding.Responding).respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          yield* outcome.restart(world.enterprise.account, {
+            demandId: demand.id,
+            form: yield* Fixtures.form({ title: "重新征集：未公开的新标题" }, 30)
+          })
+          const seen = Effect.map(lists.myResponses(world.institute.account, {}), (page) =>
+            page.items.map((r) => [r.demandNumber, r.demandTitle])
+          )
+          assert.deepStrictEqual(yield* seen, [[demand.number, ""]])
+          const toMe = yield* lists.responsesToMe(world.enterprise.account, {})
+          assert.deepStrictEqual(
+            toMe.items.map((r) => r.demandTitle),
+            ["重新征集：未公开的新标题"],
+            "the managing side reads its own demand"
+          )
+          yield* (yield* Review.Review).approve(world.operator, { demandId: demand.id })
+          assert.deepStrictEqual(yield* seen, [[demand.number, "重新征集：未公开的新标题"]])
+        })
+      )
+  )
+
   it.effect("R33: a demand is restarted only after its response deadline", () =>
     withWorld((world) =>
       Effect.gen(function* () {
