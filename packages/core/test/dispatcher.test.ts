@@ -34,14 +34,28 @@ const outboxSettings = (o: Partial<Settings.PlatformSettings["outbox"]>) => ({
   outbox: { ...Settings.defaults.outbox, ...o }
 })
 
+/** Services and workers over the memory ports (rewritten by `ports`), with `sender`. */
+const layerWith = (
+  sender: SmsSender.SmsSender["Type"],
+  overrides: Partial<Settings.PlatformSettings> = {},
+  ports: (c: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports> = (c) => c
+) =>
+  Layer.orDie(
+    Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
+      Layer.provideMerge(
+        Layer.mergeAll(
+          Layer.map(PersistenceMemory.layerMemory, ports),
+          Settings.layer(overrides),
+          Layer.succeed(SmsSender.SmsSender, sender)
+        )
+      )
+    )
+  )
+
 /** Services, workers and a memory sender with the given behaviour. */
 const setup = (behaviour: SmsSender.MemoryBehaviour, overrides: Partial<Settings.PlatformSettings> = {}) => {
   const memory = SmsSender.makeMemory(behaviour)
-  const base = Layer.merge(PersistenceMemory.layerMemory, Settings.layer(overrides))
-  const layer = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
-    Layer.provideMerge(Layer.merge(base, Layer.succeed(SmsSender.SmsSender, memory.sender)))
-  )
-  return { memory, layer: Layer.orDie(layer) }
+  return { memory, layer: layerWith(memory.sender, overrides) }
 }
 
 let seq = 0
@@ -289,16 +303,7 @@ describe("Dispatcher", () => {
             })
           )
       })
-      const layer = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(
-            PersistenceMemory.layerMemory,
-            Settings.layer(),
-            Layer.succeed(SmsSender.SmsSender, quoting)
-          )
-        ),
-        Layer.orDie
-      )
+      const layer = layerWith(quoting)
       const lines: Array<string> = []
       const logger = Logger.make(({ message, annotations }) => {
         lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
@@ -342,16 +347,7 @@ describe("Dispatcher", () => {
           })
         ) as Context.Context<C>
       }
-      const layer = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(
-            Layer.map(PersistenceMemory.layerMemory, flaky),
-            Settings.layer(),
-            Layer.succeed(SmsSender.SmsSender, memory.sender)
-          )
-        ),
-        Layer.orDie
-      )
+      const layer = layerWith(memory.sender, {}, flaky)
       return Effect.gen(function* () {
         yield* at(start)
         const outbox = yield* Persistence.Outbox

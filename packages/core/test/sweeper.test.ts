@@ -7,6 +7,7 @@ import {
   PersistenceMemory,
   Publishing,
   Responding,
+  type Response,
   Selection,
   Settings,
   Sweeper,
@@ -21,8 +22,8 @@ const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongb
 
 const proposal = { title: "方案", content: "我们有成熟的工艺" }
 
-/** The memory ports and the sweeper, with a response's "not adopted" update failing while `updates.failing` is set. */
-const withFailingNotAdopted = (updates: { failing: boolean }) =>
+/** The memory ports and the sweeper, with the "not adopted" updates of the responses `fails` picks failing. */
+const withFailingNotAdoptedOf = (fails: (response: Response.Response) => boolean) =>
   Layer.orDie(
     Sweeper.Sweeper.Default.pipe(
       Layer.provideMerge(
@@ -31,7 +32,7 @@ const withFailingNotAdopted = (updates: { failing: boolean }) =>
             Layer.merge(
               Layer.map(
                 PersistenceMemory.layerMemory,
-                failingUpdates({ response: (r) => updates.failing && r.status === "not_adopted" })
+                failingUpdates({ response: (r) => r.status === "not_adopted" && fails(r) })
               ),
               Settings.layer()
             )
@@ -40,6 +41,10 @@ const withFailingNotAdopted = (updates: { failing: boolean }) =>
       )
     )
   )
+
+/** The same, with every "not adopted" update failing while `updates.failing` is set. */
+const withFailingNotAdopted = (updates: { failing: boolean }) =>
+  withFailingNotAdoptedOf(() => updates.failing)
 
 /** The "not adopted" notices in the outbox. */
 const notAdoptedNotices = Effect.flatMap(Persistence.Outbox, (outbox) =>
@@ -193,25 +198,7 @@ describe("Sweeper, atomic", () => {
 
 describe("Sweeper, one demand failing", () => {
   const failing = { demandId: "" }
-  const layer = Layer.orDie(
-    Sweeper.Sweeper.Default.pipe(
-      Layer.provideMerge(
-        Zhongbao.layer.pipe(
-          Layer.provideMerge(
-            Layer.merge(
-              Layer.map(
-                PersistenceMemory.layerMemory,
-                failingUpdates({
-                  response: (r) => r.demandId === failing.demandId && r.status === "not_adopted"
-                })
-              ),
-              Settings.layer()
-            )
-          )
-        )
-      )
-    )
-  )
+  const layer = withFailingNotAdoptedOf((r) => r.demandId === failing.demandId)
   it.effect("R25: a demand that cannot be closed does not keep the others' selections open", () =>
     Effect.gen(function* () {
       const { world, settings, demand: stuck, responding } = yield* publishedWithTwoResponses
