@@ -78,7 +78,10 @@ export const start = async (config: ServerConfig): Promise<App> => {
   await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
   const demo = await runtime.runPromise(
     Effect.gen(function* () {
-      const accounts = config.seed ? ((yield* seed) ?? (yield* demoAccounts)) : null
+      // Tokens kept in memory die with the process: a later start finds the demo
+      // accounts again; signed tokens outlive it, so only the seeding start prints them.
+      const again = Option.isNone(config.sessionSecret) ? demoAccounts : Effect.succeed(null)
+      const accounts = config.seed ? ((yield* seed) ?? (yield* again)) : null
       if (accounts === null) return null
       const sessions = yield* Authentication.Sessions
       return yield* Effect.forEach(accounts, (account) =>

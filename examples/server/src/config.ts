@@ -9,12 +9,12 @@
  * | `DATA_DIR` | `.data/pglite` | PGlite's folder |
  * | `DATABASE_SCHEMA` | `zhongbao` | the schema zhongbao's tables live in |
  * | `SMS_PROVIDER` | `console` | `console`, `aliyun` or `tencent` (keys: see @zhongbao/adapter-sms) |
- * | `SEED` | `true` | seed demo data into an empty database; print tokens for the demo accounts (found again on later starts) |
+ * | `SEED` | `true` | seed demo data into an empty database; print tokens for the demo accounts (found again on later starts without `SESSION_SECRET`) |
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
  * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
- * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (domain.md §10) as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
+ * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (core's README, "Settings") as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"

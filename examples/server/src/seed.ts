@@ -71,15 +71,18 @@ const parties = {
 } as const
 
 /**
- * The demo accounts of a database {@link seed} filled before (found by the operator's
- * fixed id and the members' names), or `null` when it holds other data.
+ * The demo accounts of a database {@link seed} filled before, found by the operator's
+ * fixed id and the members' kinds and names (a database seeded by an older version,
+ * whose operator has another id, gives the members only); `null` when none is found.
  */
 export const demoAccounts = Effect.gen(function* () {
   const accounts = yield* Persistence.AccountRepository
   const members = yield* Persistence.MemberRepository
   const operator = yield* accounts.findById(operatorId)
-  if (Option.isNone(operator) || operator.value.role !== "operator") return null
-  const found: Array<DemoAccount> = [{ role: "operator", name: operator.value.name, accountId: operatorId }]
+  const found: Array<DemoAccount> =
+    Option.isSome(operator) && operator.value.role === "operator"
+      ? [{ role: "operator", name: operator.value.name, accountId: operatorId }]
+      : []
   const all = yield* members.list({ limit: 200 })
   for (const party of Object.values(parties)) {
     const member = all.find((m) => m.kind === party.kind && m.name === party.name)
@@ -87,7 +90,7 @@ export const demoAccounts = Effect.gen(function* () {
     const account = (yield* accounts.listByMember(member.id)).find((a) => a.active)
     if (account !== undefined) found.push({ role: party.role, name: member.name, accountId: account.id })
   }
-  return found
+  return found.length === 0 ? null : found
 })
 
 /** Seeds an empty platform; answers the demo accounts, or `null` when data already exists. */

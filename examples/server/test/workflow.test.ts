@@ -18,6 +18,7 @@ let schema: string | undefined
 let output = ""
 let base = ""
 const tokens = new Map<string, string>()
+const names = new Map<string, string>()
 
 const waitFor = (pattern: RegExp, ms = 90_000) =>
   new Promise<RegExpExecArray>((resolve, reject) => {
@@ -32,16 +33,14 @@ const waitFor = (pattern: RegExp, ms = 90_000) =>
     check()
   })
 
-const env: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  PORT: "0",
-  LOG_FORMAT: "json"
-}
+const { SESSION_SECRET: _inMemorySessions, ...inherited } = process.env as Record<string, string>
+const env: Record<string, string> = { ...inherited, PORT: "0", LOG_FORMAT: "json" }
 
 /** Starts the server on `env`'s data; `base` and `tokens` are what it printed. */
 const launch = async () => {
   output = ""
   tokens.clear()
+  names.clear()
   child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
     cwd: join(import.meta.dirname, ".."),
     env,
@@ -52,10 +51,13 @@ const launch = async () => {
   base = (await waitFor(/zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
   for (const line of output.split("\n")) {
     const match =
-      /^ {2}(operator|enterprise|commissioning enterprise|transfer institution|research institute|expert)\s+\S+\s+(\S+)$/.exec(
+      /^ {2}(operator|enterprise|commissioning enterprise|transfer institution|research institute|expert)\s+(\S+)\s+(\S+)$/.exec(
         line
       )
-    if (match) tokens.set(match[1]!, match[2]!)
+    if (match) {
+      names.set(match[1]!, match[2]!)
+      tokens.set(match[1]!, match[3]!)
+    }
   }
 }
 
@@ -194,6 +196,7 @@ describe("example server", () => {
   })
 
   it("started again on the same data, it keeps the data and prints working tokens for the demo accounts", async () => {
+    const first = new Map(names)
     await launch()
     expect([...tokens.keys()].sort()).toEqual([
       "commissioning enterprise",
@@ -203,6 +206,19 @@ describe("example server", () => {
       "research institute",
       "transfer institution"
     ])
+    expect(names).toEqual(first)
+    for (const [role, proposal] of [
+      ["research institute", "高导热石墨烯膜连续化制备方案"],
+      ["expert", "石墨烯膜缺陷修复工艺"]
+    ] as const) {
+      const mine = (await call(role, "GET", "/my/responses")) as {
+        items: ReadonlyArray<{ proposalTitle: string }>
+      }
+      expect(
+        mine.items.map((r) => r.proposalTitle),
+        role
+      ).toContain(proposal)
+    }
     const mine = (await call("transfer institution", "GET", "/my/demands?limit=100")) as {
       items: ReadonlyArray<{ title: string }>
     }

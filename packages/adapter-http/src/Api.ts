@@ -79,7 +79,7 @@ import {
 import { Authentication } from "./Authentication.js"
 
 /**
- * The rule of domain.md an endpoint serves; a decode failure of its input names it.
+ * The domain rule an endpoint serves (core's README maps rules to code); a decode failure of its input names it.
  *
  * @since 0.1.0
  * @category annotations

@@ -27,7 +27,10 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Schema from "effect/Schema"
 
 const domainFields = {
-  rule: Schema.String.annotations({ description: "The rule of domain.md the error enforces (R1 … R64, §9)" }),
+  rule: Schema.String.annotations({
+    description:
+      "The domain rule the error enforces (R1 … R64, §9, §10; @zhongbao/core's README maps each to its code)"
+  }),
   code: Schema.String.annotations({ description: "A stable machine code, e.g. `respond.intake_closed`" }),
   field: Schema.optional(Schema.String).annotations({
     description: "The input field concerned, as a dotted path (`form.title`, `items.0.proofs.1`)"

@@ -1,6 +1,6 @@
 /**
  * Domain errors. Every denial or refusal of the domain is one of the tagged errors
- * below; each names the rule of `domain.md` it enforces (`rule`), the input field it
+ * below; each names the domain rule it enforces (`rule`, as this package's README maps rules to code), the input field it
  * concerns when there is one (`field`), a stable machine code (`code`) and a readable
  * English `message`. Adapters map the tags to their own vocabulary (HTTP statuses,
  * translated messages) without parsing the message.

@@ -1,5 +1,5 @@
 /**
- * Members, accounts, operators and technology managers (domain.md §3).
+ * Members, accounts, operators and technology managers (§3 of the domain).
  *
  * A member is an organisation or an individual expert; its accounts are the people
  * who act for it. An operator account belongs to no member. A technology transfer

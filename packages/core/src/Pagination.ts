@@ -1,5 +1,5 @@
 /**
- * Cursor pagination (domain.md §9). Every list is ordered by a sort key with the id
+ * Cursor pagination (§9 of the domain). Every list is ordered by a sort key with the id
  * as tie-breaker, so an order is total and stable; a cursor carries the last row's
  * key and is opaque to callers.
  *

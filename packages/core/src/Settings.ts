@@ -1,5 +1,5 @@
 /**
- * Platform settings (domain.md §10). Every deployment starts from {@link defaults}
+ * Platform settings (§10 of the domain; the README's "Settings" lists them). Every deployment starts from {@link defaults}
  * and overrides what it chooses through {@link layer}; the settings are validated
  * once, when the layer is built.
  *
@@ -106,7 +106,7 @@ export const PlatformSettings = Schema.Struct({
 export type PlatformSettings = typeof PlatformSettings.Type
 
 /**
- * The defaults of domain.md §10.
+ * The defaults of §10 of the domain.
  *
  * @since 0.1.0
  * @category defaults
