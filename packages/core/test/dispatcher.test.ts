@@ -58,6 +58,20 @@ const setup = (behaviour: SmsSender.MemoryBehaviour, overrides: Partial<Settings
   return { memory, layer: layerWith(memory.sender, overrides) }
 }
 
+/** Every log line written under `logged`, at every level, as JSON of its message and annotations. */
+const capturingLogs = () => {
+  const lines: Array<string> = []
+  const logger = Logger.make(({ message, annotations }) => {
+    lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
+  })
+  const logged = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      Logger.withMinimumLogLevel(LogLevel.All)
+    )
+  return { lines, logged }
+}
+
 let seq = 0
 const message = (phone: string, createdAt: DateTime.Utc) => {
   seq += 1
@@ -304,26 +318,19 @@ describe("Dispatcher", () => {
           )
       })
       const layer = layerWith(quoting)
-      const lines: Array<string> = []
-      const logger = Logger.make(({ message, annotations }) => {
-        lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
-      })
+      const { lines, logged } = capturingLogs()
       return Effect.gen(function* () {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
         yield* (yield* Persistence.Outbox).enqueue([message(phone, start)])
         assert.strictEqual((yield* (yield* Dispatcher.Dispatcher).dispatchOnce("a")).dead, 1)
         const dead = yield* (yield* Notifications.Notifications).deadLetters(world.operator, {})
-        const logged = lines.join("\n")
-        assert.include(logged, "invalid number 137****5678 (national 137****5678)")
-        assert.notInclude(logged, "13712345678")
+        const text = lines.join("\n")
+        assert.include(text, "invalid number 137****5678 (national 137****5678)")
+        assert.notInclude(text, "13712345678")
         assert.include(dead.items[0]!.delivery.lastError ?? "", "137****5678")
         assert.notInclude(JSON.stringify(dead.items), "13712345678")
-      }).pipe(
-        Effect.provide(layer),
-        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-        Logger.withMinimumLogLevel(LogLevel.All)
-      )
+      }).pipe(Effect.provide(layer), logged)
     }
   )
 
@@ -369,10 +376,7 @@ describe("Dispatcher", () => {
   it.effect("R64: phone numbers appear in log lines only masked", () => {
     const phone = "+8613712345678"
     const { layer } = setup({})
-    const lines: Array<string> = []
-    const logger = Logger.make(({ message, annotations }) => {
-      lines.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
-    })
+    const { lines, logged } = capturingLogs()
     return Effect.gen(function* () {
       yield* at(start)
       const outbox = yield* Persistence.Outbox
@@ -381,11 +385,7 @@ describe("Dispatcher", () => {
       assert.isAbove(lines.length, 0)
       assert.isTrue(lines.some((l) => l.includes("137****5678")))
       assert.isFalse(lines.some((l) => l.includes("13712345678")))
-    }).pipe(
-      Effect.provide(layer),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
-      Logger.withMinimumLogLevel(LogLevel.All)
-    )
+    }).pipe(Effect.provide(layer), logged)
   })
 
   it.live(
