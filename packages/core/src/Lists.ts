@@ -14,6 +14,7 @@ import { type DemandBrief, DemandState } from "./Demand.js"
 import { denied, notFound } from "./Errors.js"
 import { DemandId, MemberId, ResponseId, ThreadId } from "./Ids.js"
 import { makeRunner, type ReadCtx } from "./internal/command.js"
+import { type CommissionActive, makeCommissionActive } from "./internal/commissioned.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
@@ -152,9 +153,10 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
     const responses = yield* ResponseRepository
     const members = yield* MemberRepository
     const threads = yield* ConsultationRepository
+    const commissionActive = yield* makeCommissionActive
 
     const demandItem =
-      (ctx: ReadCtx) =>
+      (ctx: ReadCtx, active: CommissionActive) =>
       (d: DemandBrief): DemandListItem => ({
         id: d.id,
         number: d.number,
@@ -167,7 +169,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         responseCount: d.responseCount,
         responseDeadline: d.form.responseDeadline,
         selectionEndsAt: selectionEndsAtOf(d, ctx.settings),
-        actions: actionsOf(d, ctx.actor, ctx.now, ctx.settings)
+        actions: actionsOf(d, ctx.actor, ctx.now, ctx.settings, active(d))
       })
 
     const demandPage = (
@@ -180,7 +182,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         2,
         (range) => demands.repo.listBriefs({ ...q, ...range }),
         (d) => SortKeys.demand(d, q.sort),
-        (rows) => Effect.succeed(rows.map(demandItem(ctx)))
+        (rows) => Effect.map(commissionActive(ctx.actor, rows), (active) => rows.map(demandItem(ctx, active)))
       )
 
     const responsePage = (ctx: ReadCtx, input: typeof ResponsesInput.Type, scope: ResponseScope) =>

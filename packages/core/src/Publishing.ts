@@ -10,6 +10,7 @@ import { denied, invalidState } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
+import { makeCommissionActive } from "./internal/commissioned.js"
 import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { DemandView, view } from "./View.js"
@@ -43,6 +44,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
     const { command, query } = yield* makeRunner
     const checkForm = yield* makeFormCheck
     const demands = yield* makeDemandAccess
+    const commissionActive = yield* makeCommissionActive
 
     return {
       /**
@@ -155,8 +157,10 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
 
       /** R2, R5: one demand as the reader may see it; anonymous readers see published ones. */
       get: query({ input: DemandRef, rule: "R5", anonymous: true }, (ctx, input) =>
-        Effect.map(demands.readable(ctx.actor, input.demandId), (demand) =>
-          view(demand, ctx.actor, ctx.now, ctx.settings)
+        Effect.flatMap(demands.readable(ctx.actor, input.demandId), (demand) =>
+          Effect.map(commissionActive(ctx.actor, [demand]), (active) =>
+            view(demand, ctx.actor, ctx.now, ctx.settings, active(demand))
+          )
         )
       )
     }

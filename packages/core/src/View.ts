@@ -55,7 +55,26 @@ export const DemandView = Schema.Struct({
 export type DemandView = typeof DemandView.Type
 
 /**
+ * R41: whether the actions `actor` may take on `demand` depend on the commission
+ * behind it. A demand that names a client goes to review again (submitted, restarted,
+ * or edited once numbered, which keeps the client: R33) only while the
+ * institution's commission from that client is active.
+ *
+ * @since 0.1.0
+ * @category views
+ */
+export const dependsOnCommission = (demand: DemandBrief, actor: Actor | null): boolean =>
+  demand.form.clientId !== undefined &&
+  managesDemand(actor, demand) &&
+  (demand.state === "draft" ||
+    demand.state === "rejected" ||
+    (demand.state === "published" && demand.outcome === "unsolved"))
+
+/**
  * §9 "actions allowed now": what `actor` may do with `demand` at `now`.
+ * `commissionActive` is whether the commission behind a demand that names a client
+ * is active (R41; see {@link dependsOnCommission}): once it has ended, such a demand
+ * offers no `submit` or `restart`, and no `edit` once numbered.
  *
  * @since 0.1.0
  * @category views
@@ -64,7 +83,8 @@ export const actionsOf = (
   demand: DemandBrief,
   actor: Actor | null,
   now: DateTime.DateTime,
-  settings: ResolvedSettings
+  settings: ResolvedSettings,
+  commissionActive = true
 ): ReadonlyArray<Action> => {
   const out: Array<Action> = []
   if (actor === null) return out
@@ -75,13 +95,18 @@ export const actionsOf = (
     return out
   }
   if (managesDemand(actor, demand)) {
-    if (demand.state === "draft" || demand.state === "rejected") out.push("edit", "submit")
+    const toReview = commissionActive || demand.form.clientId === undefined
+    if (demand.state === "draft" || demand.state === "rejected") {
+      if (toReview || demand.number === null) out.push("edit")
+      if (toReview) out.push("submit")
+    }
     if (demand.state === "published" || demand.state === "solved") out.push("view_responses")
     if (phase === "taking_responses" || phase === "selecting") out.push("adopt")
     if (phase === "selecting") out.push("end_selection")
     if (demand.state === "published") {
       out.push("log_service", "record_solved", "record_unsolved")
       if (
+        toReview &&
         demand.outcome === "unsolved" &&
         DateTime.greaterThan(now, endOfDate(demand.form.responseDeadline, settings))
       ) {
@@ -106,6 +131,7 @@ const withoutContact = (demand: Demand): Demand => {
 /**
  * The view of `demand` for `actor` at `now`. Anonymous readers get the demand
  * without its contact person (the name and phone are personal data).
+ * `commissionActive` as for {@link actionsOf}.
  *
  * @since 0.1.0
  * @category views
@@ -114,11 +140,12 @@ export const view = (
   demand: Demand,
   actor: Actor | null,
   now: DateTime.Utc,
-  settings: ResolvedSettings
+  settings: ResolvedSettings,
+  commissionActive = true
 ): DemandView => ({
   demand: actor === null ? withoutContact(demand) : demand,
   phase: phaseOf(demand, now, settings),
   deadlineEndsAt: endOfDate(demand.form.responseDeadline, settings),
   selectionEndsAt: selectionEndsAtOf(demand, settings),
-  actions: actionsOf(demand, actor, now, settings)
+  actions: actionsOf(demand, actor, now, settings, commissionActive)
 })

@@ -1,9 +1,18 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Commissioning, Lists, Membership, Outcome, Publishing } from "@zhongbao/core"
+import {
+  Commissioning,
+  type Ids,
+  Lists,
+  Membership,
+  Outcome,
+  Publishing,
+  Review,
+  type View
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
-import { expectError, withWorld } from "./helpers.js"
-import { activeCommission, notices, phoneOf } from "./support.js"
+import { at, expectError, withWorld } from "./helpers.js"
+import { activeCommission, deadlineEnd, justAfter, notices, phoneOf } from "./support.js"
 
 const message = "委托贵机构开展需求挖掘与方案征集"
 
@@ -280,5 +289,72 @@ describe("Commissioning", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R41: once the commission ends, its client's demands offer no submit or restart, and no edit once numbered",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const outcome = yield* Outcome.Outcome
+          const lists = yield* Lists.Lists
+          const institution = world.institution.account
+          const forClient = Fixtures.onBehalf(world, world.enterprise.member.id)
+          const commission = yield* activeCommission(world)
+          const published = yield* Fixtures.publish(world, institution, forClient)
+          const toReject = yield* Fixtures.publish(world, institution, forClient)
+          const drafted = yield* publishing.draft(institution, yield* Fixtures.form(forClient))
+          const own = yield* Fixtures.publish(world, institution, Fixtures.onBehalf(world))
+          yield* at(justAfter(yield* deadlineEnd(published)))
+          for (const d of [published, toReject, own]) yield* outcome.unsolved(institution, { demandId: d.id })
+          yield* outcome.restart(institution, {
+            demandId: toReject.id,
+            form: yield* Fixtures.form(forClient, 30)
+          })
+          yield* (yield* Review.Review).reject(world.operator, { demandId: toReject.id, reason: "材料不全" })
+
+          const actions = (demandId: Ids.DemandId) =>
+            Effect.gen(function* () {
+              const listed = (yield* lists.myDemands(institution, {})).items.find((d) => d.id === demandId)!
+              const viewed = (yield* publishing.get(institution, { demandId })).actions
+              assert.deepStrictEqual(listed.actions, viewed)
+              return viewed
+            })
+          const restartOffered: ReadonlyArray<View.Action> = [
+            "view_responses",
+            "adopt",
+            "end_selection",
+            "log_service",
+            "record_solved",
+            "record_unsolved",
+            "restart"
+          ]
+          assert.deepStrictEqual(yield* actions(published.id), restartOffered)
+          assert.deepStrictEqual(yield* actions(toReject.id), ["edit", "submit"])
+          assert.deepStrictEqual(yield* actions(drafted.id), ["edit", "submit"])
+
+          yield* (yield* Commissioning.Commissioning).end(world.enterprise.account, {
+            commissionId: commission.id
+          })
+          assert.deepStrictEqual(yield* actions(published.id), restartOffered.slice(0, -1))
+          assert.deepStrictEqual(yield* actions(toReject.id), [])
+          assert.deepStrictEqual(yield* actions(drafted.id), ["edit"])
+          assert.deepStrictEqual(yield* actions(own.id), restartOffered)
+
+          // What is no longer offered is refused; the draft's edit is not.
+          const form = yield* Fixtures.form(forClient, 30)
+          yield* expectError(outcome.restart(institution, { demandId: published.id, form }), "Denied", "R41")
+          yield* expectError(publishing.submit(institution, { demandId: toReject.id }), "Denied", "R41")
+          yield* expectError(publishing.edit(institution, { demandId: toReject.id, form }), "Denied", "R41")
+          yield* expectError(publishing.submit(institution, { demandId: drafted.id }), "Denied", "R41")
+          const edited = yield* publishing.edit(institution, {
+            demandId: drafted.id,
+            form: yield* Fixtures.form(Fixtures.onBehalf(world), 30)
+          })
+          assert.isUndefined(edited.form.clientId)
+          assert.deepStrictEqual(yield* actions(drafted.id), ["edit", "submit"])
+        })
+      )
   )
 })
