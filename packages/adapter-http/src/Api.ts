@@ -651,7 +651,7 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
           .addSuccess(Demand.Demand),
         "Record the outcome solved (已解决)",
         "R31",
-        "An institution's demand records its service fee in fen. The demand closes; selection ends with its “not adopted” SMS (R25). Rate-limited (bucket `sms`)."
+        "An institution's demand records its service fee in fen; an enterprise's own demand takes none (R31). The demand closes; selection ends with its “not adopted” SMS (R25). Rate-limited (bucket `sms`)."
       )
     )
   )

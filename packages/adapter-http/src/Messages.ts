@@ -127,6 +127,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "log.not_published": "只能为已发布的需求记录服务日志",
   "outcome.not_published": "需求未处于发布状态",
   "outcome.fee_required": "技术转移机构的需求标记为已解决时须填写服务费用",
+  "outcome.fee_not_applicable": "企业自行发布的需求标记为已解决时不填写服务费用",
   "restart.not_published": "只有已发布的需求可以重新启动",
   "restart.before_deadline": "应答截止后才能修改并重新启动需求",
   "restart.not_unsolved": "须先将需求状态更新为未解决，才能修改并重新启动",

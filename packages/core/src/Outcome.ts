@@ -31,7 +31,8 @@ export const AppendLogInput = Schema.Struct({ demandId: DemandId, entry: EntryIn
 
 /**
  * Input of {@link Outcome.solved}: the service fee in fen, required for an
- * institution's demand (R31).
+ * institution's demand and refused for an enterprise's own, which is solved without
+ * a fee (R31; the guide's II.4).
  *
  * @since 0.1.0
  * @category inputs
@@ -127,8 +128,9 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
       ),
 
       /**
-       * R31: outcome solved. An institution's demand needs the service fee; the
-       * demand closes and its selection ends (R25 notices). The demand is locked with
+       * R31: outcome solved. An institution's demand needs the service fee, an
+       * enterprise's own demand takes none (the fee is the institution's, and R62
+       * sums it as such); the demand closes and its selection ends (R25 notices). The demand is locked with
        * the actor's read; its update and the round's go out with the journal.
        */
       solved: command(
@@ -146,6 +148,14 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
                 "serviceFee",
                 "outcome.fee_required",
                 "serviceFee: an institution's solved demand records its service fee"
+              )
+            }
+            if (!institution && input.serviceFee !== undefined) {
+              return yield* invalid(
+                "R31",
+                "serviceFee",
+                "outcome.fee_not_applicable",
+                "serviceFee: an enterprise's own demand is solved without a service fee"
               )
             }
             yield* endRound(ctx, demand)

@@ -691,12 +691,13 @@ const endSelection = index.map((i) =>
   })
 )
 
-/** R31: outcome solved; an institution's demand needs its service fee. */
+/** R31: outcome solved; an institution's demand needs its service fee, an enterprise's takes none. */
 const solved = fc
-  .record({ i: index, fee: fc.integer({ min: 0, max: 3 }).map((n) => n > 0) })
-  .map(({ i, fee }) =>
-    command(`solved(#${i}${fee ? "" : ", no fee"})`, hasDemands, async (m, r, label) => {
+  .record({ i: index, proper: fc.integer({ min: 0, max: 3 }).map((n) => n > 0) })
+  .map(({ i, proper }) =>
+    command(`solved(#${i}${proper ? "" : ", fee wrong"})`, hasDemands, async (m, r, label) => {
       const d = pick(m, i, inState("published"))
+      const fee = (d.publisher === "institution") === proper
       const result = await exec(
         label,
         r,
@@ -706,11 +707,7 @@ const solved = fc
             ...(fee ? { serviceFee: 2_000_00 } : {})
           })
         ),
-        d.state !== "published"
-          ? ["InvalidState", "R31"]
-          : d.publisher === "institution" && !fee
-            ? ["InvalidInput", "R31"]
-            : "ok"
+        d.state !== "published" ? ["InvalidState", "R31"] : proper ? "ok" : ["InvalidInput", "R31"]
       )
       if (result === undefined) return
       endRound(d)

@@ -183,11 +183,23 @@ describe("Outcome", () => {
     )
   )
 
-  it.effect("R31: an enterprise's own demand is solved without a fee", () =>
+  it.effect("R31: an enterprise's own demand is solved without a fee, and refuses one", () =>
     withWorld((world) =>
       Effect.gen(function* () {
         const outcome = yield* Outcome.Outcome
+        const demands = yield* Persistence.DemandRepository
         const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const stored = yield* demands.findById(demand.id)
+        const refused = yield* failureOf(
+          outcome.solved(world.enterprise.account, { demandId: demand.id, serviceFee: 500_000 })
+        )
+        assert.deepInclude(refused, {
+          _tag: "InvalidInput",
+          rule: "R31",
+          field: "serviceFee",
+          code: "outcome.fee_not_applicable"
+        })
+        assert.deepStrictEqual(yield* demands.findById(demand.id), stored)
         const solved = yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
         assert.strictEqual(solved.state, "solved")
         assert.isNull(solved.serviceFee)
