@@ -9,8 +9,14 @@ import * as Schema from "effect/Schema"
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
 const controls = /[\u0000-\u001f\u007f]/
 
-/** 1 to 64 characters, none a control character (PostgreSQL text cannot even hold U+0000). */
-const Id = <B extends string>(brand: B) =>
+/**
+ * An id branded `brand`: 1 to 64 characters, none a control character (PostgreSQL
+ * text cannot even hold U+0000).
+ *
+ * @since 0.1.1
+ * @category ids
+ */
+export const Id = <B extends string>(brand: B) =>
   Schema.String.pipe(
     Schema.minLength(1),
     Schema.maxLength(64),

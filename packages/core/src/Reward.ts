@@ -12,29 +12,22 @@
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import { endOfDate, LocalDate } from "./Deadline.js"
-import { AccountId, DemandId, FileId, MemberId } from "./Ids.js"
+import { AccountId, DemandId, FileId, Id, MemberId } from "./Ids.js"
 import { PhoneNumber } from "./Member.js"
 import { Fen } from "./Money.js"
 import type { Position } from "./Pagination.js"
 import type { ResolvedSettings } from "./Settings.js"
+import { Text } from "./Text.js"
 
-const text = (max: number) => Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(max))
+const text = (max: number) => Text(max)
 
 /** @since 0.1.0 @category ids */
-export const RewardRoundId = Schema.String.pipe(
-  Schema.minLength(1),
-  Schema.maxLength(64),
-  Schema.brand("RewardRoundId")
-)
+export const RewardRoundId = Id("RewardRoundId")
 /** @since 0.1.0 @category ids */
 export type RewardRoundId = typeof RewardRoundId.Type
 
 /** @since 0.1.0 @category ids */
-export const RewardApplicationId = Schema.String.pipe(
-  Schema.minLength(1),
-  Schema.maxLength(64),
-  Schema.brand("RewardApplicationId")
-)
+export const RewardApplicationId = Id("RewardApplicationId")
 /** @since 0.1.0 @category ids */
 export type RewardApplicationId = typeof RewardApplicationId.Type
 

@@ -25,6 +25,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { Text } from "./Text.js"
 import { dateAt } from "./Deadline.js"
 import type { Demand } from "./Demand.js"
 import { denied, invalid, invalidState, notFound } from "./Errors.js"
@@ -67,7 +68,7 @@ export const DraftInput = Schema.Struct({
     Schema.minItems(1, { message: () => "an application lists at least one solved demand" }),
     Schema.maxItems(200)
   ),
-  note: Schema.optional(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(2000)))
+  note: Schema.optional(Text(2000))
 })
 
 /**
@@ -101,7 +102,7 @@ export const ApproveInput = Schema.Struct({
  */
 export const RejectInput = Schema.Struct({
   applicationId: RewardApplicationId,
-  reason: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(1000))
+  reason: Text(1000)
 })
 
 /**

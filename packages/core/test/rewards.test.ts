@@ -231,6 +231,29 @@ describe("Rewards", () => {
     )
   )
 
+  it.effect("R50, R51, R5: reward texts and ids refuse control characters before anything is stored", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const rewards = yield* Rewards.Rewards
+        yield* expectError(
+          rewards.openRound(world.operator, { ...roundInput, title: "奖励\u0000申报" }),
+          "InvalidInput",
+          "R50",
+          "title"
+        )
+        assert.lengthOf((yield* rewards.rounds(null, {})).items, 0)
+        yield* expectError(
+          rewards.saveProfile(world.institution.account, profileInput({ contact: "张\u0001主任" })),
+          "InvalidInput",
+          "R51",
+          "contact"
+        )
+        assert.isNull(yield* rewards.profile(world.institution.account, {}))
+        yield* expectError(rewards.round(null, { roundId: "r\u0000" }), "InvalidInput", "R50", "roundId")
+      })
+    )
+  )
+
   it.effect("R51: a credit code with a wrong check character is refused", () =>
     withWorld((world) =>
       Effect.gen(function* () {
