@@ -9,14 +9,22 @@ import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import type { ResolvedSettings } from "./Settings.js"
 
+/** Midnight UTC of a year, month (1–12) and day; `Date.UTC` would read years 0–99 as 1900–1999. */
+const utcDate = (y: number, m: number, d: number): Date => {
+  const date = new Date(0)
+  date.setUTCFullYear(y, m - 1, d)
+  return date
+}
+
 const isCalendarDate = (s: string) => {
   const [y, m, d] = s.split("-").map(Number) as [number, number, number]
-  const date = new Date(Date.UTC(y, m - 1, d))
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
+  const date = utcDate(y, m, d)
+  return y >= 1 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
 }
 
 /**
- * A calendar date, `YYYY-MM-DD`, with no time and no zone.
+ * A calendar date, `YYYY-MM-DD` of the years 1–9999 (PostgreSQL's `date` has no
+ * year 0), with no time and no zone.
  *
  * @since 0.1.0
  * @category models
@@ -86,7 +94,9 @@ export const yearAt = (instant: DateTime.DateTime, settings: ResolvedSettings): 
  */
 export const addDays = (date: LocalDate, days: number): LocalDate => {
   const [y, m, d] = date.split("-").map(Number) as [number, number, number]
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10) as LocalDate
+  return utcDate(y, m, d + days)
+    .toISOString()
+    .slice(0, 10) as LocalDate
 }
 
 /**
@@ -140,6 +150,17 @@ const endOfDateCache = new Map<string, Map<LocalDate, DateTime.Utc>>()
  */
 export const earliestDeadline = (instant: DateTime.DateTime, settings: ResolvedSettings): LocalDate =>
   addDays(dateAt(instant, settings), settings.minDeadlineDays)
+
+/**
+ * R13, R23: the latest response deadline, the one whose selection window ends on the
+ * last date {@link LocalDate} writes (9999-12-31): later, the window's end would not
+ * be a date of four-digit year.
+ *
+ * @since 0.1.1
+ * @category deadlines
+ */
+export const latestDeadline = (settings: ResolvedSettings): LocalDate =>
+  addDays("9999-12-31" as LocalDate, -settings.selectionWindowDays)
 
 /**
  * R23: the last instant of the selection window, `selectionWindowDays` days after

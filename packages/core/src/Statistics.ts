@@ -154,7 +154,7 @@ export class Statistics extends Effect.Service<Statistics>()("@zhongbao/core/Sta
           }
           const base = {
             since: startOfDate(input.from, ctx.settings),
-            until: startOfDate(addDays(input.to, 1), ctx.settings),
+            until: DateTime.add(endOfDate(input.to, ctx.settings), { millis: 1 }),
             timeZone: ctx.settings.timeZone
           }
           const run = (groupBy: FiguresGroupBy) => source.figures({ ...base, groupBy })

@@ -160,13 +160,18 @@ describe("deadline", () => {
       assert.strictEqual(Deadline.addDays(date("2028-02-28"), 1), "2028-02-29")
       assert.strictEqual(Deadline.addDays(date("2027-02-28"), 1), "2027-03-01")
       assert.strictEqual(Deadline.addDays(date("2026-01-01"), -1), "2025-12-31")
+      // years 1–99 are not read as 1901–1999
+      assert.strictEqual(Deadline.addDays(date("0099-12-31"), 1), "0100-01-01")
+      assert.strictEqual(Deadline.addDays(date("0001-01-02"), -1), "0001-01-01")
+      assert.strictEqual(Deadline.addDays(date("0004-02-28"), 1), "0004-02-29")
     })
 
     it("R13: a deadline is a calendar date that exists", () => {
       const decode = Schema.decodeUnknownEither(Deadline.LocalDate)
-      for (const ok of ["2026-05-20", "2028-02-29", "2026-12-31"])
+      for (const ok of ["2026-05-20", "2028-02-29", "2026-12-31", "0001-01-01", "0004-02-29", "9999-12-31"])
         assert.isTrue(Either.isRight(decode(ok)), ok)
       for (const bad of [
+        "0000-01-01",
         "2026-02-30",
         "2027-02-29",
         "2026-13-01",

@@ -1,5 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AuditTrail, Commissioning, Lists, Membership, Outcome, Publishing, Selection } from "@zhongbao/core"
+import {
+  AuditTrail,
+  Commissioning,
+  Deadline,
+  Lists,
+  Membership,
+  Outcome,
+  Publishing,
+  Selection,
+  Settings
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
 import { auditIds, commission, draft, type FormOverrides, myDemandIds } from "./demandHelpers.js"
@@ -585,6 +595,39 @@ describe("publishing", () => {
           const read = yield* publishing.get(world.enterprise.account, { demandId: d.id })
           assert.deepStrictEqual(read.demand, d)
           assert.deepStrictEqual(yield* auditIds(world), before)
+        })
+      )
+    )
+  })
+
+  describe("R13: submitting", () => {
+    it.effect("R13, R23: a deadline whose selection window would end after 9999-12-31 is not submitted", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const settings = yield* Settings.Settings
+          const latest = Deadline.latestDeadline(settings)
+          assert.strictEqual(latest, "9999-12-17")
+          const late = yield* draft(world.enterprise.account, { responseDeadline: "9999-12-18" })
+          const before = yield* auditIds(world)
+          yield* expectError(
+            publishing.submit(world.enterprise.account, { demandId: late.id }),
+            "InvalidInput",
+            "R13",
+            "responseDeadline"
+          )
+          assert.strictEqual(
+            (yield* publishing.get(world.enterprise.account, { demandId: late.id })).demand.state,
+            "draft"
+          )
+          assert.deepStrictEqual(yield* auditIds(world), before)
+
+          const last = yield* Fixtures.publish(world, world.enterprise.account, { responseDeadline: latest })
+          const view = yield* publishing.get(world.enterprise.account, { demandId: last.id })
+          assert.deepStrictEqual(
+            view.selectionEndsAt,
+            Deadline.endOfDate("9999-12-31" as Deadline.LocalDate, settings)
+          )
         })
       )
     )

@@ -239,6 +239,19 @@ describe("Statistics", () => {
     )
   )
 
+  it.effect("R62: a period may span the whole calendar, 0001-01-01 to 9999-12-31", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        yield* scenario(world)
+        const statistics = yield* Statistics.Statistics
+        const year = yield* statistics.figures(world.operator, { from: "2026-01-01", to: "2026-12-31" })
+        const all = yield* statistics.figures(world.operator, { from: "0001-01-01", to: "9999-12-31" })
+        assert.strictEqual(all.total.demandsPublished, 4)
+        assert.deepStrictEqual(all.total, year.total)
+      })
+    )
+  )
+
   it.effect("R62: only an operator reads the statistics; a period must not end before it starts", () =>
     withWorld((world) =>
       Effect.gen(function* () {

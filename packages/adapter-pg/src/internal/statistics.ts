@@ -1,5 +1,6 @@
 import { type Money, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import { type Db, type Row, ts } from "./db.js"
 
@@ -15,6 +16,16 @@ const zeros = (key: string | null): Persistence.FiguresRow => ({
   serviceFees: 0 as Money.Fen,
   medianDaysToFirstAdoption: null
 })
+
+const first = DateTime.unsafeMake("0001-01-01T00:00:00.000Z")
+const last = DateTime.unsafeMake("9999-12-31T23:59:59.999Z")
+
+/**
+ * A period's bound within the instants PostgreSQL reads in ISO form (years 1–9999 in
+ * UTC): the first date of the calendar begins in year 0 east of UTC, and the last
+ * ends in year 10000 west of it. No demand is published beyond them.
+ */
+const bound = (t: DateTime.Utc): string => ts(DateTime.max(first, DateTime.min(last, t)) as DateTime.Utc)
 
 const toRow = (r: Row): Persistence.FiguresRow => ({
   key: (r.key ?? null) as string | null,
@@ -73,7 +84,7 @@ export const makeStatistics = (db: Db): Context.Tag.Service<Persistence.Statisti
              coalesce(r.responders, 0)::text AS responders, coalesce(r.responses, 0)::text AS responses,
              d.demands_adopted::text, d.demands_solved::text, d.service_fees::text, d.median_days::text
            FROM demands d LEFT JOIN responses r ON r.key IS NOT DISTINCT FROM d.key`,
-          [ts(q.since), ts(q.until), q.groupBy, q.timeZone]
+          [bound(q.since), bound(q.until), q.groupBy, q.timeZone]
         ),
         (rows) => {
           const out = rows.map(toRow)

@@ -486,6 +486,13 @@ export const statistics = (h: Harness): void => {
             { total: withRate(zeros), rows: [] },
             "an empty period"
           )
+          const everything = yield* service.figures(operator, { from: "2000-01-01", to: "2099-12-31" })
+          const calendar = yield* service.figures(operator, { from: "0001-01-01", to: "9999-12-31" })
+          assert.deepStrictEqual(
+            { ...calendar.total },
+            { ...everything.total },
+            "the whole calendar, its first and last dates' instants beyond years 1–9999 in UTC"
+          )
         })
       ),
     h.timeout
