@@ -63,7 +63,14 @@ export const NotificationEvent = Schema.Literal(
 /** @since 0.1.0 @category models */
 export type NotificationEvent = typeof NotificationEvent.Type
 
-const isTimeZone = (zone: string) => DateTime.zoneMakeNamed(zone)._tag === "Some"
+/**
+ * An IANA zone name as `Area/Location` (or `UTC`) that `Intl` knows. Abbreviations and
+ * legacy names are refused: JavaScript resolves `CST` to America/Chicago and `IST` to
+ * Asia/Kolkata, while PostgreSQL's `AT TIME ZONE` reads them as fixed offsets (−6, +2),
+ * so the adapters would disagree on calendar days (R13, R62).
+ */
+const isTimeZone = (zone: string) =>
+  /^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)+)$/.test(zone) && DateTime.zoneMakeNamed(zone)._tag === "Some"
 
 /**
  * The settings a platform chooses. `timeZone` is an IANA name; money is in fen.
@@ -74,7 +81,11 @@ const isTimeZone = (zone: string) => DateTime.zoneMakeNamed(zone)._tag === "Some
 export const PlatformSettings = Schema.Struct({
   numberingPrefix: Schema.String.pipe(Schema.pattern(/^[A-Z]{1,8}$/)),
   sequenceWidth: Schema.Int.pipe(Schema.between(1, 9)),
-  timeZone: Schema.String.pipe(Schema.filter(isTimeZone, { message: () => "an IANA time zone name" })),
+  timeZone: Schema.String.pipe(
+    Schema.filter(isTimeZone, {
+      message: () => "an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
+    })
+  ),
   selectionWindowDays: Schema.Int.pipe(Schema.between(0, 366)),
   minDeadlineDays: Schema.Int.pipe(Schema.between(0, 366)),
   singleAdoption: Schema.Boolean,

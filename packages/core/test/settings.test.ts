@@ -112,6 +112,10 @@ describe("settings", () => {
       ["a width of 0", { sequenceWidth: 0 }, "sequenceWidth"],
       ["a fractional width", { sequenceWidth: 2.5 }, "sequenceWidth"],
       ["an unknown time zone", { timeZone: "Mars/Olympus_Mons" }, "timeZone"],
+      ["the abbreviation CST (Chicago to Intl, UTC-6 to PostgreSQL)", { timeZone: "CST" }, "timeZone"],
+      ["the abbreviation IST (Kolkata to Intl, UTC+2 to PostgreSQL)", { timeZone: "IST" }, "timeZone"],
+      ["the legacy name PRC", { timeZone: "PRC" }, "timeZone"],
+      ["an offset written UTC+8", { timeZone: "UTC+8" }, "timeZone"],
       ["a negative selection window", { selectionWindowDays: -1 }, "selectionWindowDays"],
       ["no service modes", { serviceModes: [] }, "serviceModes"],
       ["an empty taxonomy", { technicalFields: [] }, "technicalFields"],
@@ -129,6 +133,13 @@ describe("settings", () => {
         })
       )
     }
+
+    it.effect("§10: IANA zone names and UTC are accepted", () =>
+      Effect.gen(function* () {
+        for (const timeZone of ["Asia/Shanghai", "UTC", "Etc/GMT-8", "America/Argentina/Buenos_Aires"])
+          assert.strictEqual((yield* Settings.make({ timeZone })).timeZone, timeZone)
+      })
+    )
 
     it.effect("§10: the selection window is a setting (7 days: adopt until deadline + 7, R23)", () =>
       withWorld(
