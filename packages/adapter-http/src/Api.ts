@@ -124,7 +124,7 @@ const PageParams = {
 }
 
 const SeqParams = {
-  afterSeq: Schema.optional(IntParam(0, Number.MAX_SAFE_INTEGER)),
+  afterSeq: Schema.optional(IntParam(0, 2_147_483_647)),
   limit: Schema.optional(IntParam(1, 200))
 }
 

@@ -505,6 +505,28 @@ layer(
   )
 
   it.effect(
+    "R22, R30: afterSeq beyond 2^31 − 1 is refused naming it; the largest answers an empty list",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.enterprise.account)
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const get = (afterSeq: string) =>
+          HttpClient.execute(
+            HttpClientRequest.get(`/demands/${demand.id}/service-log?afterSeq=${afterSeq}`).pipe(
+              HttpClientRequest.bearerToken(token)
+            )
+          )
+        const refused = yield* get("2147483648")
+        assert.strictEqual(refused.status, 400)
+        assert.deepInclude(yield* refused.json, { code: "input.invalid", field: "afterSeq", rule: "R30" })
+        const largest = yield* get("2147483647")
+        assert.strictEqual(largest.status, 200)
+        assert.deepStrictEqual(yield* largest.json, [])
+      })
+  )
+
+  it.effect(
     "every answer carries Content-Language, Cache-Control: no-store and nosniff: success, handler errors, decode error, malformed body, 401 (missing and forged credential), unknown route, 413",
     () =>
       Effect.gen(function* () {

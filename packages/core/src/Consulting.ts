@@ -17,7 +17,7 @@ import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
-import { PageRequest } from "./Pagination.js"
+import { PageRequest, SeqRequest } from "./Pagination.js"
 import { acceptsResponses } from "./Phase.js"
 import { ConsultationRepository } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
@@ -173,8 +173,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
         {
           input: Schema.Struct({
             threadId: ThreadId,
-            afterSeq: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
-            limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 200)))
+            ...SeqRequest.fields
           }),
           rule: "R22"
         },

@@ -12,6 +12,7 @@ import { Demand, DemandForm } from "./Demand.js"
 import { invalid, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
+import { SeqRequest } from "./Pagination.js"
 import { makeRunner } from "./internal/command.js"
 import { makeAttachmentCheck } from "./internal/attachments.js"
 import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
@@ -114,8 +115,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
         {
           input: Schema.Struct({
             demandId: DemandId,
-            afterSeq: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
-            limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 200)))
+            ...SeqRequest.fields
           }),
           rule: "R30"
         },

@@ -25,6 +25,27 @@ export const PageRequest = Schema.Struct({
 export type PageRequest = typeof PageRequest.Type
 
 /**
+ * Where to continue an append-only list numbered from 1 (a consultation thread's
+ * messages, a service log): the last number read, 0 for the start. At most
+ * 2³¹ − 1, as an adapter's integer column holds it.
+ *
+ * @since 0.1.1
+ * @category models
+ */
+export const AfterSeq = Schema.Int.pipe(Schema.between(0, 2_147_483_647))
+
+/**
+ * What a caller asks of an append-only list: the last number read and how many entries.
+ *
+ * @since 0.1.1
+ * @category models
+ */
+export const SeqRequest = Schema.Struct({
+  afterSeq: Schema.optional(AfterSeq),
+  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 200)))
+})
+
+/**
  * A page of a list; `nextCursor` is `null` on the last page.
  *
  * @since 0.1.0

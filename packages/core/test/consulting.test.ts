@@ -51,6 +51,12 @@ describe("Consulting", () => {
           tail.map((m) => m.seq),
           [4, 5]
         )
+        yield* expectError(
+          consulting.messages(world.institute.account, { threadId, afterSeq: 2_147_483_648 }),
+          "InvalidInput",
+          "R22",
+          "afterSeq"
+        )
         const head = yield* consulting.messages(world.institute.account, { threadId, limit: 2 })
         assert.deepStrictEqual(
           head.map((m) => m.seq),

@@ -65,6 +65,17 @@ describe("Outcome", () => {
           rest.map((e) => e.seq),
           [2, 3]
         )
+        const last = yield* outcome.serviceLog(world.enterprise.account, {
+          demandId: demand.id,
+          afterSeq: 2_147_483_647
+        })
+        assert.deepStrictEqual(last, [])
+        yield* expectError(
+          outcome.serviceLog(world.enterprise.account, { demandId: demand.id, afterSeq: 2_147_483_648 }),
+          "InvalidInput",
+          "R30",
+          "afterSeq"
+        )
       })
     )
   )

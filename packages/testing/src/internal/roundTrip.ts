@@ -337,6 +337,11 @@ export const roundTrip = (h: Harness): void => {
             [2],
             "listMessages after seq 1, limit 1"
           )
+          assert.deepStrictEqual(
+            yield* repo.listMessages(t.id, 2_147_483_647, 10),
+            [],
+            "listMessages after the largest seq (Pagination.AfterSeq)"
+          )
           const updated = { ...t, messageCount: 3, lastMessageAt: messages[2]!.at }
           yield* repo.updateThread(updated)
           same(
@@ -376,6 +381,11 @@ export const roundTrip = (h: Harness): void => {
             (yield* repo.list(d.id, 1, 1)).map((e) => e.seq),
             [2],
             "list after seq 1, limit 1"
+          )
+          assert.deepStrictEqual(
+            yield* repo.list(d.id, 2_147_483_647, 10),
+            [],
+            "list after the largest seq (Pagination.AfterSeq)"
           )
         })
       ),
