@@ -114,8 +114,11 @@ export const IdempotencyHeaders = Schema.Struct({
   )
 })
 
+/** An integer query parameter, described in OpenAPI as the integer it is (not as its string). */
 const IntParam = (min: number, max: number) =>
-  Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max))
+  Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max)).annotations({
+    jsonSchema: { type: "integer", minimum: min, maximum: max }
+  })
 
 /** Paging as URL parameters. */
 const PageParams = {
@@ -150,6 +153,20 @@ const FileWhere = Schema.Struct({
 })
 const MessagePath = Schema.Struct({ messageId: Ids.OutboxMessageId })
 
+/**
+ * An operation's security in the OpenAPI document, from the API's `Authentication`
+ * middleware (its `bearer` scheme): required, or optional for a public endpoint
+ * (`{}` is "no credential"). The generated document gives every operation
+ * `security: []` for a middleware added to the whole API, which OpenAPI reads as
+ * "no credential needed", overriding the document's own requirement.
+ */
+const securityOf =
+  (isPublic: boolean) =>
+  (operation: Record<string, unknown>): Record<string, unknown> => ({
+    ...operation,
+    security: isPublic ? [{}, { bearer: [] }] : [{ bearer: [] }]
+  })
+
 const describe = (rule: string, description?: string) =>
   description === undefined ? `Rule ${rule}.` : `${description}\n\nRule ${rule}.`
 
@@ -168,6 +185,7 @@ const read = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
     .annotate(OpenApi.Description, describe(rule, options.description))
     .annotate(Rule, rule)
     .annotate(Public, options.public === true)
+    .annotate(OpenApi.Transform, securityOf(options.public === true))
 
 /** A command: the idempotency key and the errors a command may answer. */
 const command = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
@@ -187,6 +205,7 @@ const command = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, R
     .annotate(OpenApi.Description, describe(rule, description))
     .annotate(Rule, rule)
     .annotate(Public, false)
+    .annotate(OpenApi.Transform, securityOf(false))
 
 /** A command under a rate limit. */
 const limited = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(

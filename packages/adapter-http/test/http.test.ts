@@ -404,6 +404,47 @@ describe("OpenAPI", () => {
   })
 })
 
+describe("OpenAPI security and parameters", () => {
+  it("every operation requires the bearer token, optional on public ones, as an anonymous request finds; integer parameters are integers", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as {
+        paths: Record<string, Record<string, { security?: ReadonlyArray<Record<string, unknown>> }>>
+      }
+      const seen = { public: 0, required: 0 }
+      for (const [path, methods] of Object.entries(spec.paths)) {
+        for (const [method, op] of Object.entries(methods)) {
+          const url = `http://x${path.replace(/\{[^}]+\}/g, "x")}`
+          const answer = await mounted.handler(new Request(url, { method: method.toUpperCase() }))
+          const isPublic = answer.status !== 401
+          seen[isPublic ? "public" : "required"]++
+          assert.deepStrictEqual(
+            op.security,
+            isPublic ? [{}, { bearer: [] }] : [{ bearer: [] }],
+            `${method} ${path} (anonymous: ${answer.status})`
+          )
+        }
+      }
+      assert.isAtLeast(seen.public, 5)
+      assert.isAtLeast(seen.required, 50)
+      const params = (path: string) =>
+        (spec.paths[path]!.get as unknown as { parameters: ReadonlyArray<{ name: string; schema: unknown }> })
+          .parameters
+      assert.deepStrictEqual(params("/hall").find((p) => p.name === "limit")?.schema, {
+        type: "integer",
+        minimum: 1,
+        maximum: 100
+      })
+      assert.deepStrictEqual(
+        params("/consultations/{threadId}/messages").find((p) => p.name === "afterSeq")?.schema,
+        { type: "integer", minimum: 0, maximum: 2_147_483_647 }
+      )
+    } finally {
+      await mounted.dispose()
+    }
+  })
+})
+
 layer(
   makeServer(PersistenceMemory.layerMemory, {
     rateLimits: {
