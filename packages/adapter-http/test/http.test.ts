@@ -298,6 +298,72 @@ describe("Mount", () => {
     }
   })
 
+  it("a body is JSON (multipart for uploads): forms and multipart elsewhere are refused naming content-type, and write nothing", async () => {
+    const web = Mount.toWebHandler(app())
+    try {
+      const { token, demandId } = await web.runtime.runPromise(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const sessions = yield* Authentication.Sessions
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
+        })
+      )
+      const send = (path: string, contentType: string, body: BodyInit) =>
+        web.handler(
+          new Request(`http://localhost${path}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": contentType },
+            body
+          })
+        )
+      const ask = `/demands/${demandId}/consultations`
+      for (const [contentType, body] of [
+        ["application/x-www-form-urlencoded", "text=hi"],
+        [
+          "multipart/form-data; boundary=b",
+          '--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nhi\r\n--b--\r\n'
+        ],
+        ["text/plain", JSON.stringify({ text: "hi" })]
+      ] as const) {
+        const answer = await send(ask, contentType, body)
+        assert.strictEqual(answer.status, 400, contentType)
+        assert.deepInclude(
+          await answer.json(),
+          { code: "body.content_type", field: "content-type" },
+          contentType
+        )
+      }
+      const asked = await send(
+        ask,
+        "application/json; charset=utf-8",
+        JSON.stringify({ text: "请问样品尺寸？" })
+      )
+      assert.strictEqual(asked.status, 201)
+      const threadId = ((await asked.json()) as { thread: { id: string } }).thread.id
+      const messages = await web.handler(
+        new Request(`http://localhost/consultations/${threadId}/messages`, {
+          headers: { authorization: `Bearer ${token}` }
+        })
+      )
+      assert.deepStrictEqual(
+        ((await messages.json()) as Array<{ seq: number }>).map((m) => m.seq),
+        [1],
+        "the refused requests wrote no message"
+      )
+      // An upload spelled //files is an upload: its limit, not the 1 MiB body limit.
+      const pdf = `%PDF-1.7\n${"0".repeat(2 * 1024 * 1024)}\n%%EOF`
+      const upload = await send(
+        "//files",
+        "multipart/form-data; boundary=b",
+        `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n${pdf}\r\n--b--\r\n`
+      )
+      assert.strictEqual(upload.status, 201)
+    } finally {
+      await web.dispose()
+    }
+  })
+
   it("tracing: requests make spans by default and none with `tracing: false`, on both handlers", async () => {
     const base = Effect.runSync(Effect.tracer)
     const spans = (names: Array<string>) =>

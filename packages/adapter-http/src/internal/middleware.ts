@@ -50,8 +50,25 @@ export const isBodyTooLarge = (u: unknown): boolean => {
   return false
 }
 
-/** @internal Whether a request is an upload (its body limit is the upload limit). */
-export const isUpload = (method: string, pathname: string) => method === "POST" && pathname === "/files"
+/**
+ * @internal
+ * Whether a request is an upload (its body limit is the upload limit): `POST /files`,
+ * spelled as the router matches it (repeated slashes, a trailing slash).
+ */
+export const isUpload = (method: string, pathname: string) =>
+  method === "POST" && /^\/+files\/*$/.test(pathname)
+
+/**
+ * The media types a body is read as: JSON, and multipart for an upload. The platform
+ * would also decode forms and multipart bodies into any endpoint's payload, which
+ * the API neither documents nor means (a cross-site form can send those without a
+ * preflight). A body without a `Content-Type` is read as JSON.
+ */
+const acceptsMedia = (contentType: string, upload: boolean) => {
+  const semicolon = contentType.indexOf(";")
+  const media = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
+  return media === "application/json" || (upload && media === "multipart/form-data")
+}
 
 interface Route {
   readonly method: string
@@ -159,6 +176,16 @@ const decodeError = (
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
 
+const unsupportedMedia = (language: Language, route: Route | undefined, upload: boolean) => {
+  const invalid = {
+    rule: route?.rule ?? "§input",
+    code: "body.content_type",
+    field: "content-type",
+    message: `content-type: the request body is sent as ${upload ? "multipart/form-data" : "application/json"}`
+  }
+  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+}
+
 const malformedBody = (language: Language, route: Route | undefined) => {
   const invalid = {
     rule: route?.rule ?? "§input",
@@ -216,12 +243,16 @@ export const make =
       const language = languageOf(request.headers["accept-language"])
       const pathname = pathnameOf(request.url)
       const route = () => routeOf(request.method, pathname)
-      const max = isUpload(request.method, pathname) ? limits.uploadBytes : limits.bodyBytes
+      const upload = isUpload(request.method, pathname)
+      const max = upload ? limits.uploadBytes : limits.bodyBytes
       const length = request.headers["content-length"]
+      const contentType = request.headers["content-type"]
       const refused =
         length !== undefined && !(/^\d+$/.test(length) && Number(length) <= max)
           ? Effect.fail(/^\d+$/.test(length) ? tooLarge(language, max) : malformedBody(language, route()))
-          : undefined
+          : contentType !== undefined && !hasNoBody(request.method) && !acceptsMedia(contentType, upload)
+            ? Effect.fail(unsupportedMedia(language, route(), upload))
+            : undefined
       const withHeaders = (response: HttpServerResponse.HttpServerResponse) =>
         HttpServerResponse.setHeaders(response, {
           "content-language": language,
