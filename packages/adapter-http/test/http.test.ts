@@ -309,7 +309,7 @@ describe("Mount", () => {
           return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
         })
       )
-      const send = (path: string, contentType: string, body: BodyInit) =>
+      const send = (path: string, contentType: string, body: string) =>
         web.handler(
           new Request(`http://localhost${path}`, {
             method: "POST",
