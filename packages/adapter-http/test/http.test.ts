@@ -5,7 +5,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Membership, PersistenceMemory, Responding, Zhongbao } from "@zhongbao/core"
+import { Lists, Membership, PersistenceMemory, Responding, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
@@ -751,6 +751,52 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1,
         assert.strictEqual(limited.status, 429)
         assert.strictEqual(((yield* limited.json) as { bucket: string }).bucket, "sms")
       })
+    )
+
+    it.effect(
+      "R63: a repeat of a keyed command gets its first result when the bucket is spent; a new one gets 429",
+      () =>
+        Effect.gen(function* () {
+          const w = yield* Fixtures.makeWorld
+          const demand = yield* Fixtures.publish(w, w.enterprise.account)
+          const responding = yield* Responding.Responding
+          const response = yield* responding.respond(w.institute.account, {
+            demandId: demand.id,
+            proposal: { title: "方案一", content: "内容" }
+          })
+          const other = yield* Fixtures.publish(w, w.enterprise.account)
+          const token = yield* tokenFor(w.enterprise.account)
+          const adopt = (responseId: string, key: string) =>
+            HttpClient.execute(
+              HttpClientRequest.post(`/responses/${responseId}/adopt`).pipe(
+                HttpClientRequest.bearerToken(token),
+                HttpClientRequest.setHeader("idempotency-key", key)
+              )
+            )
+          const first = yield* adopt(response.id, "adopt-1")
+          assert.strictEqual(first.status, 200)
+          const adopted = yield* first.json
+          for (let i = 0; i < 3; i++) {
+            const repeat = yield* adopt(response.id, "adopt-1")
+            assert.strictEqual(repeat.status, 200, `repeat ${i + 1}`)
+            assert.deepStrictEqual(yield* repeat.json, adopted)
+          }
+          // The same key for another request: 422, as R63 says, not 429.
+          const otherResponse = yield* responding.respond(w.expert.account, {
+            demandId: other.id,
+            proposal: { title: "方案二", content: "内容" }
+          })
+          assert.strictEqual((yield* adopt(otherResponse.id, "adopt-1")).status, 422)
+          // A new key runs nothing: 429, and the response stays submitted.
+          const fresh = yield* adopt(otherResponse.id, "adopt-2")
+          assert.strictEqual(fresh.status, 429)
+          assert.isDefined(fresh.headers["retry-after"])
+          const lists = yield* Lists.Lists
+          assert.strictEqual(
+            (yield* lists.response(w.expert.account, { responseId: otherResponse.id })).status,
+            "submitted"
+          )
+        })
     )
   }
 )

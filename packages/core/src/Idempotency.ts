@@ -10,6 +10,15 @@ import * as Schema from "effect/Schema"
 import { AccountId } from "./Ids.js"
 
 /**
+ * The options every command takes: its idempotency key, and whether to answer only a
+ * repeat of it (`replayOnly`).
+ *
+ * @since 0.1.1
+ * @category models
+ */
+export type { CommandOptions } from "./internal/command.js"
+
+/**
  * A client key: 1–255 visible ASCII characters.
  *
  * @since 0.1.0

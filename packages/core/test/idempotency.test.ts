@@ -44,6 +44,50 @@ describe("Idempotency", () => {
     )
   )
 
+  it.effect("R63: replayOnly answers a repeat of the key and runs nothing new", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const responding = yield* Responding.Responding
+        const lists = yield* Lists.Lists
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const input = { demandId: demand.id, proposal: proposal() }
+        const replayOnly = { idempotencyKey: "respond-1", replayOnly: true }
+        const refused = yield* expectError(
+          responding.respond(world.institute.account, input, replayOnly),
+          "InvalidState",
+          "R63"
+        )
+        assert.strictEqual((refused as { code?: string }).code, "idempotency.not_replayed")
+        yield* expectError(
+          responding.respond(world.institute.account, input, { replayOnly: true }),
+          "InvalidState",
+          "R63"
+        )
+        const responses = () =>
+          Effect.map(lists.demandResponses(world.enterprise.account, { demandId: demand.id }), (page) =>
+            page.items.map((r) => r.id)
+          )
+        assert.deepStrictEqual(yield* responses(), [])
+        assert.lengthOf(yield* notices("response_received"), 0)
+
+        const first = yield* responding.respond(world.institute.account, input, {
+          idempotencyKey: "respond-1"
+        })
+        assert.deepStrictEqual(yield* responding.respond(world.institute.account, input, replayOnly), first)
+        yield* expectError(
+          responding.respond(
+            world.institute.account,
+            { ...input, proposal: proposal("另一方案") },
+            replayOnly
+          ),
+          "IdempotencyKeyReused",
+          "R63"
+        )
+        assert.deepStrictEqual(yield* responses(), [first.id])
+      })
+    )
+  )
+
   it.effect("R63: the same input in another key order is the same input", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -27,7 +27,7 @@ import { Api } from "../Api.js"
 import { type InternalError, InvalidInput, PayloadTooLarge } from "../ApiError.js"
 import { encodedResponses } from "./encode.js"
 import { isBodyTooLarge } from "./middleware.js"
-import { account, core, coreRead, internalError, limit, maybeAccount, optionsOf } from "./handle.js"
+import { account, core, coreRead, internalError, limited, maybeAccount, optionsOf } from "./handle.js"
 
 /** @internal */
 export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
@@ -77,20 +77,16 @@ export const ReviewLive = HttpApiBuilder.group(Api, "review", (handlers) =>
         Effect.flatMap(account, (a) => coreRead(review.pending(a, urlParams)))
       )
       .handle("approve", ({ path, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(review.approve(a, path, optionsOf(headers)))
-        })
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) => core(review.approve(a, path, options)))
+        )
       )
       .handle("reject", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            review.reject(a, { demandId: path.demandId, reason: payload.reason }, optionsOf(headers))
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(review.reject(a, { demandId: path.demandId, reason: payload.reason }, options))
           )
-        })
+        )
       )
   }).pipe(Effect.map(encodedResponses))
 )
@@ -103,65 +99,51 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
     const lists = yield* Lists.Lists
     return handlers
       .handle("respond", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "responding")
-          return yield* core(
-            responding.respond(a, { demandId: path.demandId, proposal: payload.proposal }, optionsOf(headers))
+        Effect.flatMap(account, (a) =>
+          limited(a, "responding", headers, (options) =>
+            core(responding.respond(a, { demandId: path.demandId, proposal: payload.proposal }, options))
           )
-        })
+        )
       )
       .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(lists.response(a, path))))
       .handle("revise", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "responding")
-          return yield* core(
-            responding.revise(
-              a,
-              { responseId: path.responseId, proposal: payload.proposal },
-              optionsOf(headers)
-            )
+        Effect.flatMap(account, (a) =>
+          limited(a, "responding", headers, (options) =>
+            core(responding.revise(a, { responseId: path.responseId, proposal: payload.proposal }, options))
           )
-        })
+        )
       )
       .handle("withdraw", ({ path, headers }) =>
         Effect.flatMap(account, (a) => core(responding.withdraw(a, path, optionsOf(headers))))
       )
       .handle("adopt", ({ path, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(selection.adopt(a, path, optionsOf(headers)))
-        })
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) => core(selection.adopt(a, path, options)))
+        )
       )
       .handle("feedback", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            selection.giveFeedback(
-              a,
-              { responseId: path.responseId, feedback: payload.feedback },
-              optionsOf(headers)
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(
+              selection.giveFeedback(a, { responseId: path.responseId, feedback: payload.feedback }, options)
             )
           )
-        })
+        )
       )
       .handle("endSelection", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            selection.endSelection(
-              a,
-              payload.feedback === undefined
-                ? { demandId: path.demandId }
-                : { demandId: path.demandId, feedback: payload.feedback },
-              optionsOf(headers)
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(
+              selection.endSelection(
+                a,
+                payload.feedback === undefined
+                  ? { demandId: path.demandId }
+                  : { demandId: path.demandId, feedback: payload.feedback },
+                options
+              )
             )
           )
-        })
+        )
       )
       .handle("ofDemand", ({ path, urlParams }) =>
         Effect.flatMap(account, (a) =>
@@ -183,13 +165,11 @@ export const ConsultationsLive = HttpApiBuilder.group(Api, "consultations", (han
     const consulting = yield* Consulting.Consulting
     return handlers
       .handle("ask", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "consulting")
-          return yield* core(
-            consulting.ask(a, { demandId: path.demandId, text: payload.text }, optionsOf(headers))
+        Effect.flatMap(account, (a) =>
+          limited(a, "consulting", headers, (options) =>
+            core(consulting.ask(a, { demandId: path.demandId, text: payload.text }, options))
           )
-        })
+        )
       )
       .handle("threads", ({ path, urlParams }) =>
         Effect.flatMap(account, (a) =>
@@ -197,13 +177,11 @@ export const ConsultationsLive = HttpApiBuilder.group(Api, "consultations", (han
         )
       )
       .handle("reply", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "consulting")
-          return yield* core(
-            consulting.reply(a, { threadId: path.threadId, text: payload.text }, optionsOf(headers))
+        Effect.flatMap(account, (a) =>
+          limited(a, "consulting", headers, (options) =>
+            core(consulting.reply(a, { threadId: path.threadId, text: payload.text }, options))
           )
-        })
+        )
       )
       .handle("messages", ({ path, urlParams }) =>
         Effect.flatMap(account, (a) =>
@@ -229,31 +207,29 @@ export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers)
         )
       )
       .handle("solved", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            outcome.solved(
-              a,
-              payload.serviceFee === undefined
-                ? { demandId: path.demandId }
-                : { demandId: path.demandId, serviceFee: payload.serviceFee },
-              optionsOf(headers)
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(
+              outcome.solved(
+                a,
+                payload.serviceFee === undefined
+                  ? { demandId: path.demandId }
+                  : { demandId: path.demandId, serviceFee: payload.serviceFee },
+                options
+              )
             )
           )
-        })
+        )
       )
       .handle("unsolved", ({ path, headers }) =>
         Effect.flatMap(account, (a) => core(outcome.unsolved(a, path, optionsOf(headers))))
       )
       .handle("restart", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            outcome.restart(a, { demandId: path.demandId, form: payload.form }, optionsOf(headers))
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(outcome.restart(a, { demandId: path.demandId, form: payload.form }, options))
           )
-        })
+        )
       )
   }).pipe(Effect.map(encodedResponses))
 )
@@ -264,25 +240,19 @@ export const CommissionsLive = HttpApiBuilder.group(Api, "commissions", (handler
     const commissioning = yield* Commissioning.Commissioning
     return handlers
       .handle("request", ({ payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(commissioning.request(a, payload, optionsOf(headers)))
-        })
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) => core(commissioning.request(a, payload, options)))
+        )
       )
       .handle("accept", ({ path, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(commissioning.accept(a, path, optionsOf(headers)))
-        })
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) => core(commissioning.accept(a, path, options)))
+        )
       )
       .handle("decline", ({ path, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(commissioning.decline(a, path, optionsOf(headers)))
-        })
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) => core(commissioning.decline(a, path, options)))
+        )
       )
       .handle("end", ({ path, headers }) =>
         Effect.flatMap(account, (a) => core(commissioning.end(a, path, optionsOf(headers))))
@@ -339,30 +309,18 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
         Effect.flatMap(account, (a) => core(rewards.submit(a, path, optionsOf(headers))))
       )
       .handle("approve", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            rewards.approve(
-              a,
-              { applicationId: path.applicationId, amount: payload.amount },
-              optionsOf(headers)
-            )
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(rewards.approve(a, { applicationId: path.applicationId, amount: payload.amount }, options))
           )
-        })
+        )
       )
       .handle("reject", ({ path, payload, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          yield* limit(a, "sms")
-          return yield* core(
-            rewards.reject(
-              a,
-              { applicationId: path.applicationId, reason: payload.reason },
-              optionsOf(headers)
-            )
+        Effect.flatMap(account, (a) =>
+          limited(a, "sms", headers, (options) =>
+            core(rewards.reject(a, { applicationId: path.applicationId, reason: payload.reason }, options))
           )
-        })
+        )
       )
       .handle("application", ({ path }) =>
         Effect.flatMap(account, (a) => coreRead(rewards.application(a, path)))

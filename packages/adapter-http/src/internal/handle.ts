@@ -1,6 +1,6 @@
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import type { Errors, Ids } from "@zhongbao/core"
+import type { Errors, Idempotency, Ids } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import {
@@ -89,23 +89,43 @@ export const encoded =
   (value: A): Effect.Effect<I> =>
     Effect.orDie(Schema.encode(schema)(value))
 
-/** @internal Takes one request from the account's bucket, or answers `429`. */
-export const limit = (accountId: Ids.AccountId, bucket: Bucket) =>
+/**
+ * @internal
+ * A rate-limited command: one request from the account's bucket, then `command` with
+ * the request's options. With the bucket spent, `429` with `Retry-After`, unless the
+ * request repeats an `Idempotency-Key` whose first result is stored (R63): the repeat
+ * gets that result (or `422` for another input) and runs nothing new (`replayOnly`).
+ */
+export const limited = <A, E, R>(
+  accountId: Ids.AccountId,
+  bucket: Bucket,
+  headers: { readonly "idempotency-key"?: string | undefined },
+  command: (options: Idempotency.CommandOptions) => Effect.Effect<A, E, R>
+) =>
   Effect.gen(function* () {
     const limiter = yield* RateLimiter
     const policies = yield* RateLimits
     const decision = yield* limiter
       .consume(`${bucket}:${accountId}`, policies[bucket])
       .pipe(Effect.catchAll((error) => toApiError(error)))
-    if (decision.allowed) return
+    if (decision.allowed) return yield* command(optionsOf(headers))
     const seconds = Math.max(1, Math.ceil(decision.retryAfterMillis / 1000))
-    yield* HttpApp.appendPreResponseHandler((_request, response) =>
-      Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
+    const refused = Effect.zipRight(
+      HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
+      ),
+      new RateLimited({
+        code: "rate.limited",
+        bucket,
+        retryAfterSeconds: seconds,
+        message: `too many requests of this kind; retry in ${seconds} s`
+      })
     )
-    return yield* new RateLimited({
-      code: "rate.limited",
-      bucket,
-      retryAfterSeconds: seconds,
-      message: `too many requests of this kind; retry in ${seconds} s`
-    })
+    if (headers["idempotency-key"] === undefined) return yield* refused
+    return yield* command({ ...optionsOf(headers), replayOnly: true }).pipe(
+      Effect.catchIf(
+        (error): error is E => error instanceof InvalidState && error.code === "idempotency.not_replayed",
+        () => refused
+      )
+    )
   })

@@ -34,6 +34,14 @@ import { type Notice, toAccountMessage, toOutbox } from "./notify.js"
 export interface CommandOptions {
   /** R63: a client key; a repeat with the same input returns the first result. */
   readonly idempotencyKey?: string | undefined
+  /**
+   * R63: answer only a repeat of `idempotencyKey` (its first result, or
+   * `IdempotencyKeyReused`), and run nothing new: without a stored result the command
+   * fails with `InvalidState` (`idempotency.not_replayed`) and changes nothing. For a
+   * caller that refuses new commands for now (a rate limit) but owes a repeat its
+   * first result.
+   */
+  readonly replayOnly?: boolean | undefined
 }
 
 /** @internal What an audit call fills in itself. */
@@ -117,6 +125,14 @@ type Leftover = UniqueViolation | StaleWrite
 export type LaterError = DomainError | InfrastructureError | Leftover
 
 const isIdempotencyKey = Schema.is(IdempotencyKey)
+
+/** R63: what a command asked only for a replay (`replayOnly`) fails with when there is none. */
+const notReplayed = () =>
+  new InvalidState({
+    rule: "R63",
+    code: "idempotency.not_replayed",
+    message: "no first result is stored under this idempotency key"
+  })
 
 /** @internal */
 export const inputError =
@@ -323,6 +339,7 @@ export const makeRunner = Effect.gen(function* () {
                     ? Effect.fail(prefetched.left)
                     : run(accountId, actor, now, decoded, prefetched.right, keyed)
                 if (key === undefined) {
+                  if (options.replayOnly === true) return Effect.fail(notReplayed())
                   return Effect.flatMap(withPrefetched(loadActor(accountId)), ([actor, prefetched]) =>
                     runWith(actor, prefetched)
                   )
@@ -334,7 +351,11 @@ export const makeRunner = Effect.gen(function* () {
                     E | Leftover | DomainError | InfrastructureError
                   > => {
                     const fingerprint = `${spec.name}:${canonicalJson(input)}`
-                    if (Option.isNone(previous)) return runWith(actor, prefetched, { key, fingerprint })
+                    if (Option.isNone(previous)) {
+                      return options.replayOnly === true
+                        ? Effect.fail(notReplayed())
+                        : runWith(actor, prefetched, { key, fingerprint })
+                    }
                     if (previous.value.fingerprint !== fingerprint) {
                       return Effect.fail(
                         new IdempotencyKeyReused({
