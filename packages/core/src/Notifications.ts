@@ -6,7 +6,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { denied, invalidState } from "./Errors.js"
+import * as Option from "effect/Option"
+import { denied, invalidState, notFound } from "./Errors.js"
 import { OutboxMessageId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { pageOf } from "./internal/paging.js"
@@ -73,7 +74,10 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
         })
       ),
 
-      /** R64: an operator re-queues a dead letter; it is due at once with fresh attempts. */
+      /**
+       * R64: an operator re-queues a dead letter; it is due at once with fresh
+       * attempts. An unknown message is not found; one that is not dead, an invalid state.
+       */
       requeue: command(
         {
           name: "requeueNotification",
@@ -85,6 +89,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly
             if (!(yield* outbox.requeue(input.messageId, ctx.now))) {
+              if (Option.isNone(yield* outbox.find(input.messageId))) return yield* notFound("notification")
               return yield* invalidState(
                 "R64",
                 "notification.not_dead",

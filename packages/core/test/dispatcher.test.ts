@@ -223,6 +223,11 @@ describe("Dispatcher", () => {
         memory.log.behaviour = {}
         yield* notifications.requeue(world.operator, { messageId: m.id })
         yield* expectError(notifications.requeue(world.operator, { messageId: m.id }), "InvalidState", "R64")
+        yield* expectError(
+          notifications.requeue(world.operator, { messageId: "no-such-message" }),
+          "NotFound",
+          "R5"
+        )
         assert.strictEqual((yield* dispatcher.dispatchOnce("a")).sent, 1)
         assert.strictEqual((yield* notifications.deadLetters(world.operator, {})).items.length, 0)
       }).pipe(Effect.provide(layer))
