@@ -5,7 +5,7 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Lists, Membership, PersistenceMemory, Responding, Zhongbao } from "@zhongbao/core"
+import { type Ids, Lists, Membership, PersistenceMemory, Responding, Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
@@ -529,6 +529,15 @@ layer(
       )
       assert.strictEqual(forged.status, 401)
       assert.strictEqual(((yield* forged.json) as { code: string }).code, "auth.invalid")
+      // A session whose account is unknown is not a valid credential either.
+      const orphan = yield* tokenFor("no-such-account" as Ids.AccountId)
+      for (const path of ["/hall", "/my/demands"]) {
+        const answer = yield* HttpClient.execute(
+          HttpClientRequest.get(path).pipe(HttpClientRequest.bearerToken(orphan))
+        )
+        assert.strictEqual(answer.status, 401, path)
+        assert.strictEqual(((yield* answer.json) as { code: string }).code, "auth.invalid", path)
+      }
     })
   )
 

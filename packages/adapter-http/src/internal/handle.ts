@@ -13,7 +13,7 @@ import {
   RateLimited,
   type Unauthorized
 } from "../ApiError.js"
-import { accountRequired, CurrentAccount } from "../Authentication.js"
+import { accountRequired, CurrentAccount, invalidCredential } from "../Authentication.js"
 import { type Bucket, RateLimiter, RateLimits } from "../RateLimit.js"
 
 /** @internal What a core use case may fail with. */
@@ -24,13 +24,14 @@ export const toApiError = (
   error: CoreError
 ): Effect.Effect<
   never,
-  InvalidInput | Denied | NotFound | InvalidState | IdempotencyKeyReused | InternalError
+  InvalidInput | Denied | NotFound | InvalidState | IdempotencyKeyReused | InternalError | Unauthorized
 > => {
   switch (error._tag) {
     case "InvalidInput":
       return Effect.fail(new InvalidInput(fieldsOf(error)))
     case "Denied":
-      return Effect.fail(new Denied(fieldsOf(error)))
+      // A credential whose account is unknown or inactive is not a valid credential.
+      return Effect.fail(error.code === "actor.unknown" ? invalidCredential() : new Denied(fieldsOf(error)))
     case "NotFound":
       return Effect.fail(new NotFound({ ...fieldsOf(error), entity: error.entity }))
     case "InvalidState":
@@ -68,7 +69,7 @@ export const coreRead = <A, R>(effect: Effect.Effect<A, CoreError, R>) =>
           Effect.fail(internalError())
         )
       : toApiError(error)
-  ) as Effect.Effect<A, InvalidInput | Denied | NotFound | InternalError, R>
+  ) as Effect.Effect<A, InvalidInput | Denied | NotFound | InternalError | Unauthorized, R>
 
 /** @internal The acting account, or `401` for an anonymous caller. */
 export const account: Effect.Effect<Ids.AccountId, Unauthorized, CurrentAccount> = Effect.flatMap(
