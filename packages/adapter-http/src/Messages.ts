@@ -69,6 +69,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "auth.invalid": "登录凭证无效或已过期，请重新登录",
   "body.too_large": "请求内容过大",
   "body.invalid": "请求内容无法解析，请提交有效的 JSON",
+  "path.invalid": "请求路径无效：路径中不能含有 . 或 .. 段及编码的分隔符",
   "body.content_type": "请求内容类型不受支持：请以 JSON（上传文件以 multipart/form-data）提交",
   "rate.limited": "操作过于频繁，请稍后再试",
   internal: "服务暂时不可用，请稍后再试",

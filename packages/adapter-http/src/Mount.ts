@@ -47,6 +47,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { PassThrough } from "node:stream"
 import * as Http from "./Http.js"
 import { BodyTooLargeName, isUpload } from "./internal/middleware.js"
+import { languageOf, translate } from "./Messages.js"
 
 /**
  * A mounted API.
@@ -115,11 +116,51 @@ const limitStream = (max: number) => {
   })
 }
 
-const notFound = () =>
-  new Response(JSON.stringify({ _tag: "RouteNotFound", message: "not found" }), {
-    status: 404,
-    headers: { "content-type": "application/json" }
-  })
+/**
+ * What Mount answers itself, in the API's shape and headers: a path outside the
+ * prefix (`404`, `route.not_found`), or one with dot segments or encoded separators
+ * (`400`, `path.invalid`), which the node listener does not pass on.
+ */
+const refusal = (status: 400 | 404, acceptLanguage: string | null | undefined) => {
+  const language = languageOf(acceptLanguage ?? undefined)
+  const error =
+    status === 404
+      ? {
+          _tag: "NotFound",
+          rule: "§input",
+          code: "route.not_found",
+          entity: "route",
+          message: "no such endpoint"
+        }
+      : {
+          _tag: "InvalidInput",
+          rule: "§input",
+          code: "path.invalid",
+          field: "path",
+          message: "path: dot segments and encoded separators are not part of the API's paths"
+        }
+  return {
+    status,
+    body: JSON.stringify({ ...error, message: translate(language, error) }),
+    headers: {
+      "content-type": "application/json",
+      "content-language": language,
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff"
+    }
+  }
+}
+
+const notFound = (request: Request) => {
+  const { status, body, headers } = refusal(404, request.headers.get("accept-language"))
+  return new Response(body, { status, headers })
+}
+
+const refuse = (res: ServerResponse, status: 400 | 404, req: IncomingMessage) => {
+  const { body, headers } = refusal(status, req.headers["accept-language"])
+  res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) })
+  res.end(body)
+}
 
 interface Built<R, E> {
   readonly inner: (request: Request) => Promise<Response>
@@ -193,7 +234,7 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
   const handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
     const pathname = strip(prefix, url.pathname)
-    if (pathname === undefined) return notFound()
+    if (pathname === undefined) return notFound(request)
     if (prefix === "" && (request.body === null || request.headers.has("content-length"))) {
       return built.inner(request)
     }
@@ -294,15 +335,9 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
       const stripped = strip(prefix, q === -1 ? raw : raw.slice(0, q))
       if (stripped === undefined) {
         if (next !== undefined) return next()
-        res.statusCode = 404
-        res.end()
-        return
+        return refuse(res, 404, req)
       }
-      if (!isPlainPath(stripped)) {
-        res.statusCode = 400
-        res.end()
-        return
-      }
+      if (!isPlainPath(stripped)) return refuse(res, 400, req)
       req.originalUrl ??= raw
       req.url = q === -1 ? stripped : stripped + raw.slice(q)
     }

@@ -58,6 +58,7 @@ describe("Mount", () => {
       assert.include(((await settings.json()) as { technicalFields: Array<string> }).technicalFields, "海洋")
       const outside = await mounted.handler(new Request("http://portal.example/settings"))
       assert.strictEqual(outside.status, 404)
+      assert.deepInclude(await outside.json(), { _tag: "NotFound", code: "route.not_found", entity: "route" })
       const spec = (await (
         await mounted.handler(new Request("http://portal.example/zhongbao/openapi.json"))
       ).json()) as {
@@ -221,6 +222,29 @@ describe("Mount", () => {
       ]) {
         assert.strictEqual(await status(path), 400, path)
       }
+      const refused = await new Promise<{ language: unknown; body: unknown }>((resolve, reject) => {
+        const req = request(
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/zhongbao/%2e%2e/zhongbao/settings",
+            headers: { "accept-language": "en" }
+          },
+          (res) => {
+            let text = ""
+            res.on("data", (chunk: Buffer) => {
+              text += chunk.toString("utf8")
+            })
+            res.on("end", () =>
+              resolve({ language: res.headers["content-language"], body: JSON.parse(text) })
+            )
+          }
+        )
+        req.on("error", reject)
+        req.end()
+      })
+      assert.strictEqual(refused.language, "en")
+      assert.deepInclude(refused.body, { _tag: "InvalidInput", code: "path.invalid", field: "path" })
 
       // An upload without a length, answered 401 before its body is read, then a GET on
       // the same connection: both are answered.
