@@ -67,10 +67,8 @@ const dateInZone = (instant: DateTime.DateTime, settings: ResolvedSettings): Loc
  * The last date {@link dateAt} answered in each time zone, with its instants (after
  * the end of the day before, up to its own end): nearly every call asks for today,
  * and resolving the zone through `Intl` is slow. A day is kept only when the instant
- * after the end of the day before is in it: where clocks go back over midnight, the
- * day before ends twice and {@link endOfDate} gives the earlier end, so that day is
- * not kept (each of its instants is resolved through `Intl`); its end may come early
- * too, which only leaves instants out.
+ * after the end of the day before is in it ({@link endOfDate} gives each date's last
+ * instant, so this holds but where a date's end could not be read).
  */
 const currentDay = new Map<
   string,
@@ -100,7 +98,8 @@ export const addDays = (date: LocalDate, days: number): LocalDate => {
 }
 
 /**
- * R13: the last instant of a date in the platform time zone, 23:59:59.999.
+ * R13: the last instant of a date in the platform time zone, 23:59:59.999 (the
+ * second one where clocks go back over midnight).
  *
  * @since 0.1.0
  * @category deadlines
@@ -111,12 +110,18 @@ export const endOfDate = (date: LocalDate, settings: ResolvedSettings): DateTime
   if (cached !== undefined) return cached
   if (cache.size >= cacheLimit) cache.clear()
   const [year, month, day] = date.split("-").map(Number) as [number, number, number]
-  const end = DateTime.toUtc(
-    DateTime.unsafeMakeZoned(
-      { year, month, day, hours: 23, minutes: 59, seconds: 59, millis: 999 },
-      { timeZone: settings.zone, adjustForTimeZone: true }
+  const at = (disambiguation: DateTime.Disambiguation) =>
+    DateTime.toUtc(
+      DateTime.unsafeMakeZoned(
+        { year, month, day, hours: 23, minutes: 59, seconds: 59, millis: 999 },
+        { timeZone: settings.zone, adjustForTimeZone: true, disambiguation }
+      )
     )
-  )
+  // Where clocks go back over midnight, 23:59:59.999 happens twice: the date ends at
+  // the later one. Where it does not exist (clocks go forward over it), the later
+  // reading is the next date's, and the date ends before the gap.
+  const later = at("later")
+  const end = dateInZone(later, settings) === date ? later : at("earlier")
   cache.set(date, end)
   return end
 }

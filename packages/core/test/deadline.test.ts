@@ -132,6 +132,27 @@ describe("deadline", () => {
       }
     })
 
+    it("R13: where clocks go back over midnight, a date ends at its second 23:59:59.999 (America/Santiago, 2025-04-05)", () => {
+      const santiago = {
+        ...defaultSettings,
+        timeZone: "America/Santiago",
+        zone: DateTime.zoneUnsafeMakeNamed("America/Santiago")
+      }
+      const date = Deadline.LocalDate.make("2025-04-05" as never)
+      const end = Deadline.endOfDate(date, santiago)
+      assert.strictEqual(DateTime.formatIso(end), "2025-04-06T03:59:59.999Z")
+      assert.strictEqual(Deadline.dateAt(end, santiago), date)
+      assert.strictEqual(Deadline.dateAt(DateTime.add(end, { millis: 1 }), santiago), "2025-04-06")
+      // Inside the hour that happens twice, the deadline date has not passed.
+      assert.isTrue(Deadline.isOnOrBeforeDeadline(instant("2025-04-06T03:30:00Z"), date, santiago))
+      assert.isFalse(Deadline.isOnOrBeforeDeadline(instant("2025-04-06T04:00:00Z"), date, santiago))
+      // The day before, without a change, ends at its only 23:59:59.999.
+      assert.strictEqual(
+        DateTime.formatIso(Deadline.endOfDate(Deadline.LocalDate.make("2025-04-04" as never), santiago)),
+        "2025-04-05T02:59:59.999Z"
+      )
+    })
+
     it("R13: the earliest deadline is the day after the approval date in Shanghai", () => {
       assert.strictEqual(
         Deadline.earliestDeadline(instant("2026-05-04T15:59:59.999Z"), defaultSettings),
@@ -332,7 +353,7 @@ describe("deadline", () => {
             assert.strictEqual(flipped, 3 * 3, "after the window's last millisecond, in each of the settings")
 
             // America/Santiago, 2026-04-04: clocks go back from 24:00 to 23:00, so the
-            // date's last hour comes twice; its end is the first 23:59:59.999 (02:59:59.999Z).
+            // date's last hour comes twice; its end is the second 23:59:59.999 (03:59:59.999Z).
             const santiago = settingsList[2]!
             const overThere = { ...demand, form: { ...demand.form, responseDeadline: date("2026-04-01") } }
             const submitted = { ...response, status: "submitted" as const }
@@ -347,13 +368,7 @@ describe("deadline", () => {
               assert.strictEqual(shown, Phase.responseStatus(submitted, overThere, instant(t), santiago), t)
               return shown
             })
-            assert.deepStrictEqual(seen, [
-              "submitted",
-              "not_adopted",
-              "not_adopted",
-              "not_adopted",
-              "not_adopted"
-            ])
+            assert.deepStrictEqual(seen, ["submitted", "submitted", "submitted", "submitted", "not_adopted"])
           })
         )
     )
