@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { assert, describe, it } from "@effect/vitest"
 import {
   type Errors,
@@ -60,17 +61,57 @@ const zip = (names: ReadonlyArray<string>) => {
   return Uint8Array.from(out)
 }
 
-/** An OLE compound file whose directory (after the 512-byte header) names `stream`. */
-const ole = (stream: string) => {
-  const bytes = new Uint8Array(1024)
+/** An entry under a compound file's root: a stream, or a storage with `children`. */
+interface CfbEntry {
+  readonly name: string
+  readonly children?: ReadonlyArray<CfbEntry>
+}
+
+/**
+ * A compound file (MS-CFB version 3, 512-byte sectors): the header, one FAT sector and
+ * one directory sector of at most four entries, the root storage and `top` under it;
+ * the children of a storage are siblings to the right of one another.
+ */
+const compound = (top: ReadonlyArray<CfbEntry>) => {
+  const bytes = new Uint8Array(512 * 3)
+  const view = new DataView(bytes.buffer)
   bytes.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0)
-  bytes.set(
-    ascii("Root Entry").flatMap((c) => [c, 0]),
-    512
-  )
-  bytes.set(Array.from(stream, (c) => [c.charCodeAt(0), 0]).flat(), 640)
+  view.setUint16(0x18, 0x3e, true)
+  view.setUint16(0x1a, 3, true)
+  view.setUint16(0x1c, 0xfffe, true)
+  view.setUint16(0x1e, 9, true)
+  view.setUint16(0x20, 6, true)
+  view.setUint32(0x2c, 1, true)
+  view.setUint32(0x30, 1, true)
+  view.setUint32(0x38, 4096, true)
+  view.setUint32(0x3c, 0xfffffffe, true)
+  view.setUint32(0x44, 0xfffffffe, true)
+  for (let i = 0; i < 109; i++) view.setUint32(0x4c + 4 * i, i === 0 ? 0 : 0xffffffff, true)
+  for (let i = 0; i < 128; i++) {
+    view.setUint32(512 + 4 * i, i === 0 ? 0xfffffffd : i === 1 ? 0xfffffffe : 0xffffffff, true)
+  }
+  let next = 0
+  const write = (name: string, type: number, children: ReadonlyArray<CfbEntry>): number => {
+    const id = next++
+    const at = 1024 + 128 * id
+    for (let i = 0; i < name.length; i++) view.setUint16(at + 2 * i, name.charCodeAt(i), true)
+    view.setUint16(at + 0x40, 2 * (name.length + 1), true)
+    bytes[at + 0x42] = type
+    for (const field of [0x44, 0x48, 0x4c]) view.setUint32(at + field, 0xffffffff, true)
+    let previous: number | undefined
+    for (const child of children) {
+      const childId = write(child.name, child.children === undefined ? 2 : 1, child.children ?? [])
+      view.setUint32(previous === undefined ? at + 0x4c : 1024 + 128 * previous + 0x48, childId, true)
+      previous = childId
+    }
+    return id
+  }
+  write("Root Entry", 5, top)
   return bytes
 }
+
+/** A compound file whose root storage holds `streams`. */
+const ole = (...streams: ReadonlyArray<string>) => compound(streams.map((name) => ({ name })))
 
 const hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
@@ -256,6 +297,33 @@ describe("Files", () => {
       expect(ole("Workbook"), "application/vnd.ms-excel")
       expect(ole("PowerPoint Document"), "application/vnd.ms-powerpoint")
       expect(ole("SummaryInformation"), undefined)
+      expect(ole("\u0005SummaryInformation", "Book"), "application/vnd.ms-excel")
+      // Written by LibreOffice (Word 97 and Excel 97 filters).
+      const fixture = (name: string) =>
+        new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)))
+      expect(fixture("libreoffice.doc"), "application/msword")
+      expect(fixture("libreoffice.xls"), "application/vnd.ms-excel")
+      // A mail item holds a Word document in an attachment's storage, not at its root.
+      expect(
+        compound([
+          { name: "__substg1.0_0037001F" },
+          { name: "__attach_version1.0_#00000000", children: [{ name: "WordDocument" }] }
+        ]),
+        undefined
+      )
+      // The name as text elsewhere in the file, outside the directory, names no stream.
+      const text = ole("SummaryInformation")
+      text.set(Array.from("WordDocument", (c) => [c.charCodeAt(0), 0]).flat(), 1024 + 128 * 3)
+      expect(text, undefined)
+      // A directory outside the file, or a FAT that loops, is not a compound file.
+      const outside = ole("WordDocument")
+      new DataView(outside.buffer).setUint32(0x30, 99, true)
+      expect(outside, undefined)
+      const loop = ole("WordDocument")
+      new DataView(loop.buffer).setUint32(512 + 4, 1, true)
+      expect(loop, undefined)
+      // Macros make docx a docm, which is another type.
+      expect(zip(["[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"]), undefined)
     })
   )
 

@@ -13,12 +13,14 @@
  *   `GIF89a`; WebP `RIFF····WEBP`.
  * - OOXML (docx, xlsx, pptx): a ZIP archive whose central directory lists
  *   `[Content_Types].xml` and the main part of its kind (`word/document.xml`,
- *   `xl/workbook.xml`, `ppt/presentation.xml`). The central directory is read, not
- *   the local headers, so entries written with data descriptors are found too.
+ *   `xl/workbook.xml`, `ppt/presentation.xml`), and no macros (`vbaProject.bin`:
+ *   docm, xlsm and pptm are other types). The central directory is read, not the
+ *   local headers, so entries written with data descriptors are found too.
  * - Legacy office (doc, xls, ppt): an OLE compound file (`D0 CF 11 E0 A1 B1 1A E1`)
- *   holding the stream of its kind (`WordDocument`, `Workbook` / `Book`,
- *   `PowerPoint Document`, names in UTF-16LE). Other compound files (installers,
- *   mail items) are refused.
+ *   whose root storage holds the stream of its kind (`WordDocument`, `Workbook` /
+ *   `Book`, `PowerPoint Document`), read from its directory. Other compound files
+ *   (installers, mail items, which may hold such a stream deeper, in an attachment)
+ *   are refused.
  */
 import type { ContentType } from "../FileStore.js"
 
@@ -26,19 +28,6 @@ const startsWith = (bytes: Uint8Array, signature: ReadonlyArray<number>, offset 
   bytes.length >= offset + signature.length && signature.every((b, i) => bytes[offset + i] === b)
 
 const ascii = (text: string) => Array.from(text, (c) => c.charCodeAt(0))
-const utf16le = (text: string) => Array.from(text, (c) => [c.charCodeAt(0), 0]).flat()
-
-const indexOf = (bytes: Uint8Array, pattern: ReadonlyArray<number>, from = 0) => {
-  const first = pattern[0]!
-  const last = bytes.length - pattern.length
-  for (let i = bytes.indexOf(first, from); i !== -1 && i <= last; i = bytes.indexOf(first, i + 1)) {
-    let j = 1
-    while (j < pattern.length && bytes[i + j] === pattern[j]) j++
-    if (j === pattern.length) return i
-  }
-  return -1
-}
-
 const u16 = (b: Uint8Array, at: number) => b[at]! | (b[at + 1]! << 8)
 const u32 = (b: Uint8Array, at: number) =>
   (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000
@@ -85,6 +74,7 @@ const zipEntryNames = (bytes: Uint8Array): ReadonlyArray<string> | undefined => 
 const ooxml = (bytes: Uint8Array): ContentType | undefined => {
   const names = zipEntryNames(bytes)
   if (names === undefined || !names.includes("[Content_Types].xml")) return undefined
+  if (names.some((name) => /(^|\/)vbaProject\.bin$/i.test(name))) return undefined
   if (names.includes("word/document.xml"))
     return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
   if (names.includes("xl/workbook.xml"))
@@ -94,19 +84,81 @@ const ooxml = (bytes: Uint8Array): ContentType | undefined => {
   return undefined
 }
 
-const WORD = utf16le("WordDocument")
-const WORKBOOK = utf16le("Workbook")
-const BOOK = utf16le("Book\0")
-const POWERPOINT = utf16le("PowerPoint Document")
+/** Values of a sector or directory id that name no sector or entry (MS-CFB 2.1). */
+const NONE = 0xfffffffa
 
-const legacyOffice = (bytes: Uint8Array): ContentType | undefined =>
-  indexOf(bytes, WORD, 512) !== -1
-    ? "application/msword"
-    : indexOf(bytes, WORKBOOK, 512) !== -1 || indexOf(bytes, BOOK, 512) !== -1
-      ? "application/vnd.ms-excel"
-      : indexOf(bytes, POWERPOINT, 512) !== -1
-        ? "application/vnd.ms-powerpoint"
-        : undefined
+/**
+ * The names of the streams directly under a compound file's root storage (MS-CFB):
+ * the sector size from the header, the FAT's sectors from the header's DIFAT and its
+ * chain, the directory's sectors along the FAT, then the root entry's children (a
+ * tree of left and right siblings). `undefined` when any of it is outside the bytes
+ * or loops: such a file is not one Word, Excel or PowerPoint wrote.
+ */
+const rootStreams = (bytes: Uint8Array): ReadonlySet<string> | undefined => {
+  if (bytes.length < 512) return undefined
+  const shift = u16(bytes, 0x1e)
+  if (shift !== 9 && shift !== 12) return undefined
+  const size = 2 ** shift
+  const sectors = Math.floor(bytes.length / size) - 1
+  const offset = (n: number) => (n + 1) * size
+  const fat: Array<number> = []
+  for (let i = 0; i < 109; i++) {
+    const sector = u32(bytes, 0x4c + 4 * i)
+    if (sector < NONE) fat.push(sector)
+  }
+  const perDifat = size / 4 - 1
+  for (let at = u32(bytes, 0x44), guard = 0; at < NONE; guard++) {
+    if (at >= sectors || guard > sectors) return undefined
+    for (let i = 0; i < perDifat; i++) {
+      const sector = u32(bytes, offset(at) + 4 * i)
+      if (sector < NONE) fat.push(sector)
+    }
+    at = u32(bytes, offset(at) + 4 * perDifat)
+  }
+  const perFat = size / 4
+  const next = (n: number): number | undefined => {
+    const sector = fat[Math.floor(n / perFat)]
+    return sector === undefined || sector >= sectors
+      ? undefined
+      : u32(bytes, offset(sector) + (n % perFat) * 4)
+  }
+  const entries: Array<number> = []
+  for (let at: number | undefined = u32(bytes, 0x30), guard = 0; at !== undefined && at < NONE; guard++) {
+    if (at >= sectors || guard > sectors) return undefined
+    for (let entry = offset(at); entry < offset(at) + size; entry += 128) entries.push(entry)
+    at = next(at)
+    if (at === undefined) return undefined
+  }
+  const root = entries[0]
+  if (root === undefined || bytes[root + 0x42] !== 5) return undefined
+  const names = new Set<string>()
+  const seen = new Set<number>()
+  const pending = [u32(bytes, root + 0x4c)]
+  while (pending.length > 0) {
+    const id = pending.pop()!
+    if (id >= NONE) continue
+    const entry = entries[id]
+    if (entry === undefined || seen.has(id)) return undefined
+    seen.add(id)
+    const length = u16(bytes, entry + 0x40)
+    if (bytes[entry + 0x42] === 2 && length >= 2 && length <= 64) {
+      names.add(
+        String.fromCharCode(...Array.from({ length: length / 2 - 1 }, (_, i) => u16(bytes, entry + 2 * i)))
+      )
+    }
+    pending.push(u32(bytes, entry + 0x44), u32(bytes, entry + 0x48))
+  }
+  return names
+}
+
+const legacyOffice = (bytes: Uint8Array): ContentType | undefined => {
+  const streams = rootStreams(bytes)
+  if (streams === undefined) return undefined
+  if (streams.has("WordDocument")) return "application/msword"
+  if (streams.has("Workbook") || streams.has("Book")) return "application/vnd.ms-excel"
+  if (streams.has("PowerPoint Document")) return "application/vnd.ms-powerpoint"
+  return undefined
+}
 
 /** @internal The allow-listed content type of `bytes`, or `undefined`. */
 export const sniff = (bytes: Uint8Array): ContentType | undefined => {
