@@ -5,8 +5,10 @@
 import { PersistenceMemory } from "@zhongbao/core"
 import { authorizationSuite } from "./authorization.js"
 import { contractSuite } from "./contract.js"
+import { extremesSuite } from "./extremes.js"
 import { fuzzSuite } from "./fuzz.js"
 
 contractSuite("memory", PersistenceMemory.layerMemory)
 authorizationSuite("memory", PersistenceMemory.layerMemory)
 fuzzSuite("memory", PersistenceMemory.layerMemory)
+extremesSuite("memory", PersistenceMemory.layerMemory)

@@ -11,6 +11,7 @@ import { Effect, Layer, Redacted } from "effect"
 import { describe } from "vitest"
 import { authorizationSuite } from "./authorization.js"
 import { contractSuite } from "./contract.js"
+import { extremesSuite } from "./extremes.js"
 import { fuzzSuite } from "./fuzz.js"
 
 const url = process.env.DATABASE_URL
@@ -35,4 +36,5 @@ describe.skipIf(url === undefined)("on PostgreSQL (needs DATABASE_URL)", () => {
   contractSuite("postgres", ports)
   authorizationSuite("postgres", ports)
   fuzzSuite("postgres", ports)
+  extremesSuite("postgres", ports)
 })
