@@ -114,9 +114,17 @@ export const IdempotencyHeaders = Schema.Struct({
   )
 })
 
-/** An integer query parameter, described in OpenAPI as the integer it is (not as its string). */
+/**
+ * An integer query parameter written in decimal digits (not `1e1` or `0x10`, which
+ * `NumberFromString` would read), described in OpenAPI as the integer it is.
+ */
 const IntParam = (min: number, max: number) =>
-  Schema.NumberFromString.pipe(Schema.int(), Schema.between(min, max)).annotations({
+  Schema.String.pipe(
+    Schema.pattern(/^\d{1,16}$/, { message: () => "an integer in decimal digits" }),
+    Schema.compose(Schema.NumberFromString),
+    Schema.int(),
+    Schema.between(min, max)
+  ).annotations({
     jsonSchema: { type: "integer", minimum: min, maximum: max }
   })
 

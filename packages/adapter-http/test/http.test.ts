@@ -645,7 +645,7 @@ layer(
   )
 
   it.effect(
-    "R22, R30: afterSeq beyond 2^31 − 1 is refused naming it; the largest answers an empty list",
+    "R22, R30: afterSeq beyond 2^31 − 1, or not in decimal digits, is refused naming it; the largest answers an empty list",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -663,6 +663,11 @@ layer(
         const largest = yield* get("2147483647")
         assert.strictEqual(largest.status, 200)
         assert.deepStrictEqual(yield* largest.json, [])
+        for (const written of ["1e1", "0x10", "+1", " 1", "1.0"]) {
+          const odd = yield* get(encodeURIComponent(written))
+          assert.strictEqual(odd.status, 400, written)
+          assert.deepInclude(yield* odd.json, { field: "afterSeq" }, written)
+        }
       })
   )
 
