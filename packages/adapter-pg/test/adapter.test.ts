@@ -122,6 +122,39 @@ const explain = (text: string, values: ReadonlyArray<unknown>) =>
 
 describe(`adapter-pg on ${T.backend}`, () => {
   it.live(
+    "all-or-nothing: a unit of work that catches a failed statement (its transaction aborted) and goes on fails, and writes nothing",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const demands = yield* Persistence.DemandRepository
+          const before = Rows.member()
+          const result = yield* Effect.either(
+            uow.transaction(
+              Effect.gen(function* () {
+                yield* members.insert(before)
+                // PostgreSQL refuses the NUL in the parameter: the statement fails, and
+                // with it the transaction.
+                const failed = yield* Effect.either(demands.findById("d\u0000" as Ids.DemandId))
+                assert.isTrue(Either.isLeft(failed), "the statement fails")
+                return "went on"
+              })
+            )
+          )
+          assert.isTrue(
+            Either.isLeft(result) && result.left instanceof Errors.InfrastructureError,
+            "the unit fails instead of answering success for a rolled-back transaction"
+          )
+          assert.isTrue(Option.isNone(yield* members.findById(before.id)), "nothing of the unit is written")
+          // The next unit of work is not affected.
+          yield* uow.transaction(members.insert(Rows.member()))
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "EXPLAIN: the public hall and “responses submitted to me” are served by their indexes",
     () =>
       withSchema((schema) =>

@@ -5,6 +5,7 @@ import { Deadline, Errors } from "@zhongbao/core"
 import * as DateTime from "effect/DateTime"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -191,14 +192,33 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
    * way it is named when the pool names statements. With tracing on, statements
    * keep their `sql.execute` spans and go unnamed.
    */
+  const dispatch = (
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    unit: UnitOfWorkStale | undefined,
+    text: string,
+    params: ReadonlyArray<unknown>
+  ) => {
+    if (fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement(text, params)
+    const tx = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
+    if (Option.isSome(tx)) return transactional(tx.value[0], tx.value[1], unit, text, params)
+    return pool === undefined ? statement(text, params) : pooled(pool, text, params)
+  }
+  /*
+   * A statement of the outermost unit of work that fails has aborted its transaction:
+   * the unit is marked, so that it fails before its COMMIT even if it catches the
+   * failure and goes on (see `UnitOfWorkStale.aborted`).
+   */
   const run = (text: string, params: ReadonlyArray<unknown>) =>
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
-      if (fiber.getFiberRef(FiberRef.currentTracerEnabled)) return statement(text, params)
-      const tx = Context.getOption(fiber.currentContext, SqlClient.TransactionConnection)
-      if (Option.isSome(tx)) {
-        return transactional(tx.value[0], tx.value[1], fiber.getFiberRef(currentUnit), text, params)
-      }
-      return pool === undefined ? statement(text, params) : pooled(pool, text, params)
+      const unit = fiber.getFiberRef(currentUnit)
+      const sent = dispatch(fiber, unit, text, params)
+      return unit === undefined
+        ? sent
+        : Effect.tapError(sent, () =>
+            Effect.sync(() => {
+              unit.aborted = true
+            })
+          )
     })
   return {
     sql,

@@ -3,6 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { type Db, Params, ts } from "./db.js"
 import { sharedWith } from "./records.js"
+import { abortUnit } from "./prepared.js"
 
 /**
  * @internal
@@ -145,11 +146,19 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
         db.write("Journal.write", "journal", text, values),
         (rows): Effect.Effect<void, Errors.UniqueViolation> => {
           const row = rows[0] ?? {}
+          // The statement wrote the rest of the entry: the unit of work may not commit
+          // it (it fails before its COMMIT, even if it catches this and goes on).
           if (events.length > 0 && Number(row.events) !== events.length) {
-            return Effect.fail(new Errors.UniqueViolation({ entity: "audit", key: "audit_event_pkey" }))
+            return Effect.zipRight(
+              abortUnit,
+              Effect.fail(new Errors.UniqueViolation({ entity: "audit", key: "audit_event_pkey" }))
+            )
           }
           if (idempotency !== null && Number(row.records) !== 1) {
-            return Effect.fail(new Errors.UniqueViolation({ entity: "idempotency", key: idempotency.key }))
+            return Effect.zipRight(
+              abortUnit,
+              Effect.fail(new Errors.UniqueViolation({ entity: "idempotency", key: idempotency.key }))
+            )
           }
           return Effect.void
         }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto"
+import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 
 /**
@@ -105,12 +106,30 @@ export const isOwnName = (name: unknown): boolean =>
 export interface UnitOfWorkStale {
   /** Whether a statement of this run, sent named, failed as stale (its text is unnamed from then on). */
   stale: boolean
+  /**
+   * Whether this run may no longer commit: one of its statements failed (which
+   * aborted the transaction: its COMMIT would be answered as a ROLLBACK), or a port
+   * refused a write after part of it was done (`Journal.write`). The unit of work
+   * then fails before its COMMIT, even when the unit caught the failure and went on.
+   */
+  aborted: boolean
 }
 
 /** @internal The current run of the adapter's outermost unit of work, inherited by the fibers it forks. */
 export const currentUnit: FiberRef.FiberRef<UnitOfWorkStale | undefined> = FiberRef.unsafeMake<
   UnitOfWorkStale | undefined
 >(undefined)
+
+/**
+ * @internal
+ * Marks the current run of the outermost unit of work, if any, as one that may not
+ * commit (see {@link UnitOfWorkStale}).
+ */
+export const abortUnit: Effect.Effect<void> = FiberRef.getWith(currentUnit, (unit) =>
+  Effect.sync(() => {
+    if (unit !== undefined) unit.aborted = true
+  })
+)
 
 /** @internal The setting every connection of a pool that names statements starts with (see {@link StatementNames}). */
 export const customPlans = "SET plan_cache_mode = force_custom_plan"

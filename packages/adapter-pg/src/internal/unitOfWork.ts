@@ -20,6 +20,16 @@ const pause = (millis: number) =>
     return Effect.sync(() => clearTimeout(timer))
   })
 
+const abortedMessage =
+  "UnitOfWork.transaction: a statement of the unit failed, or a write was refused after part of it was done, and the unit went on; it was rolled back and nothing of it was written"
+
+/**
+ * The failure of a unit that went on after one of its statements failed (its
+ * transaction aborted) or a write was refused half done: it is rolled back, never
+ * committed, whatever it returned.
+ */
+const aborted = () => new Errors.InfrastructureError({ port: "UnitOfWork", message: abortedMessage })
+
 /**
  * @internal
  * `UnitOfWork` as `sql.withTransaction`: the outermost call begins a transaction on
@@ -31,22 +41,30 @@ const pause = (millis: number) =>
  * failed with a serialization failure (40001) or a deadlock (40P01); at once, when
  * one of its statements, sent as a named prepared statement, was found stale and
  * the unit failed with it (its text is sent unnamed from then on: see
- * `UnitOfWorkStale`), or with it caught (the transaction was aborted all the same,
- * and its COMMIT rolled it back). A nested call's statements go unnamed. A read runs
+ * `UnitOfWorkStale`), or with it caught (the transaction was aborted all the same).
+ * A unit that catches the failure of one of its statements (which aborted its
+ * transaction, as a key taken by a concurrent transaction does) or a write refused
+ * half done (`Journal.write`), and goes on, fails before its COMMIT and is rolled
+ * back: nothing of it is written, and the caller learns it. A nested call's
+ * statements go unnamed. A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
  */
 export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWork> => {
-  const once = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>, unit?: UnitOfWorkStale) =>
     Effect.suspend(() => {
       // When the connection is gone, the ROLLBACK after a failure fails too and the
       // client dies with it: the unit's own failure is the one to report.
-      let failed: Cause.Cause<E> | undefined
+      let failed: Cause.Cause<E | Errors.InfrastructureError> | undefined
       const ownFailure = (e: unknown) =>
         failed !== undefined && Option.exists(Cause.failureOption(failed), (own) => own === e)
+      const body =
+        unit === undefined
+          ? effect
+          : Effect.flatMap(effect, (a) => (unit.aborted ? Effect.fail(aborted()) : Effect.succeed(a)))
       return db.sql
-        .withTransaction(Effect.tapErrorCause(effect, (cause) => Effect.sync(() => (failed = cause))))
+        .withTransaction(Effect.tapErrorCause(body, (cause) => Effect.sync(() => (failed = cause))))
         .pipe(
           Effect.catchIf(
             (e): e is Extract<typeof e, SqlError.SqlError> =>
@@ -73,7 +91,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
   const staleFailure = (unit: UnitOfWorkStale, e: unknown): boolean => {
     if (!unit.stale || !(e instanceof Errors.InfrastructureError)) return false
     const cause = e.cause instanceof SqlError.SqlError ? e.cause.cause : e.cause
-    return isStalePrepared(cause) || sqlState(e.cause) === "25P02"
+    return isStalePrepared(cause) || sqlState(e.cause) === "25P02" || e.message === abortedMessage
   }
 
   /*
@@ -89,9 +107,9 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
     staleRuns: number
   ): Effect.Effect<A, E | Errors.InfrastructureError, R> =>
     Effect.suspend(() => {
-      const unit: UnitOfWorkStale = { stale: false }
+      const unit: UnitOfWorkStale = { stale: false, aborted: false }
       const stale = (e: unknown) => staleRuns < defaultNamedStatements && staleFailure(unit, e)
-      return Effect.matchEffect(Effect.locally(once(effect), currentUnit, unit), {
+      return Effect.matchEffect(Effect.locally(once(effect, unit), currentUnit, unit), {
         onFailure: (e) =>
           stale(e)
             ? retrying(effect, attempt, staleRuns + 1)
@@ -101,19 +119,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
                   retrying(effect, attempt + 1, staleRuns)
                 )
               : Effect.fail(e),
-        // A stale statement aborted the transaction, the unit caught its failure and
-        // went on: its COMMIT was answered as a ROLLBACK, and nothing it wrote is kept.
-        onSuccess: (a) =>
-          !unit.stale
-            ? Effect.succeed(a)
-            : staleRuns < defaultNamedStatements
-              ? retrying(effect, attempt, staleRuns + 1)
-              : Effect.fail(
-                  new Errors.InfrastructureError({
-                    port: "UnitOfWork",
-                    message: "UnitOfWork.transaction: the transaction was aborted by an earlier failure"
-                  })
-                )
+        onSuccess: Effect.succeed
       })
     })
 

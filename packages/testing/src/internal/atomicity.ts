@@ -9,7 +9,7 @@ import {
   Selection,
   SortKeys
 } from "@zhongbao/core"
-import { Deferred, Effect, Either, Exit, Fiber } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Option } from "effect"
 import * as Fixtures from "../Fixtures.js"
 import { failingNotifications, failsWith, type Harness, none, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
@@ -170,6 +170,68 @@ export const atomicity = (h: Harness): void => {
           const ok = yield* uow.transaction(writeSome(p, "成功"))
           yield* kept(ok, "after success")
           assert.strictEqual(ok.sequence, 1, "R12: the failed unit gave its number back")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "a journal entry refused (an event id taken) leaves none of its parts, even where the unit catches the refusal and goes on",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const journal = yield* Effect.serviceOption(Persistence.Journal)
+          if (Option.isNone(journal)) return
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const { audit, outbox, members } = yield* ports
+          const taken = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], null)
+          yield* audit.append(taken)
+          const fresh = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], null)
+          const message = Rows.outboxMessage()
+          const before = Rows.member({ name: "之前写入有限公司" })
+          const result = yield* Effect.either(
+            uow.transaction(
+              Effect.gen(function* () {
+                yield* members.insert(before)
+                const refused = yield* Effect.either(
+                  journal.value.write({
+                    events: [fresh, taken],
+                    messages: [message],
+                    accountMessages: [],
+                    idempotency: null
+                  })
+                )
+                assert.isTrue(
+                  Either.isLeft(refused) && refused.left instanceof Errors.UniqueViolation,
+                  "the entry is refused"
+                )
+              })
+            )
+          )
+          const events = yield* readAll(
+            (range) => audit.list({ memberId: p.enterprise.id, ...range }),
+            SortKeys.audit
+          )
+          assert.deepStrictEqual(
+            events.map((e) => e.id),
+            [taken.id],
+            "no event of the refused entry"
+          )
+          const messages = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
+          assert.notInclude(
+            messages.map((m) => m.id),
+            message.id,
+            "no message of the refused entry"
+          )
+          // The unit either kept its other write (the entry refused whole) or failed
+          // and kept nothing (the adapter could not undo the entry's other parts alone).
+          const kept = yield* members.findById(before.id)
+          if (Either.isRight(result)) some(kept, "the unit's other write, kept with it")
+          else {
+            assert.instanceOf(result.left, Errors.InfrastructureError, "the unit fails as the store's")
+            none(kept, "the failed unit's other write")
+          }
         })
       ),
     h.timeout
