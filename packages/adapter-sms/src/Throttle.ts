@@ -2,9 +2,10 @@
  * A per-number throttle (R64) in front of a sender: at most `limit` messages per
  * number in each sliding window. A request over a limit is answered
  * `RetryLater` with `retryAfterMillis` (when the oldest message of the window
- * leaves it) and the provider is not called, so the providers' own per-number
- * limits are never reached and the dispatcher reschedules instead of burning
- * attempts.
+ * leaves it, and `attempted: false`) and the provider is not called, so the
+ * providers' own per-number limits are never reached and the dispatcher reschedules
+ * without counting an attempt (R64: a burst to one number waits, it is not
+ * dead-lettered).
  *
  * The defaults stay below both providers' defaults: Tencent Cloud allows 1 per
  * 30 s, 5 per hour and 10 per natural day per number; Aliyun allows 50
@@ -184,7 +185,8 @@ export const wrap =
                 }),
                 SmsSender.SendResult.RetryLater({
                   reason: "throttled: per-number limit of this sender reached",
-                  retryAfterMillis: decision.retryAfterMillis
+                  retryAfterMillis: decision.retryAfterMillis,
+                  attempted: false
                 })
               )
             : Effect.flatMap(sender.send(request), (result) =>

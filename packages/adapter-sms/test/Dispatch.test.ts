@@ -2,9 +2,9 @@
  * The senders under core's dispatcher: the composition the README shows.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
+import { ConsoleSms, TencentSms, Throttle, Transport } from "@zhongbao/adapter-sms"
 import { Dispatcher, type Ids, Persistence, PersistenceMemory, Settings, Zhongbao } from "@zhongbao/core"
-import { ConfigProvider, DateTime, Effect, Layer } from "effect"
+import { ConfigProvider, DateTime, Effect, Layer, Option, TestClock } from "effect"
 import * as Logs from "./support/Logs.js"
 
 const message = (id: string, phone: string, now: DateTime.Utc) => ({
@@ -40,6 +40,44 @@ describe("with core's dispatcher", () => {
         assert.include(text, "138****5678")
         assert.notInclude(text, "13812345678")
         assert.notInclude(text, "石墨烯")
+      }).pipe(Effect.provide(Layer.merge(Layer.orDie(platform), logs.layer)))
+    }
+  )
+
+  it.effect(
+    "R64: a burst to one number waits for the throttle's windows and is all delivered: the throttle's refusals use up no attempts",
+    () => {
+      const logs = Logs.capture()
+      const platform = Zhongbao.layerWorkers.pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            PersistenceMemory.layerMemory,
+            Settings.layerDefault,
+            Throttle.layer().pipe(Layer.provide(ConsoleSms.layer))
+          )
+        )
+      )
+      return Effect.gen(function* () {
+        const start = yield* DateTime.now
+        const outbox = yield* Persistence.Outbox
+        const burst = Array.from({ length: 12 }, (_, i) =>
+          message(`0190a000-0000-7000-8000-0000000001${String(i).padStart(2, "0")}`, "+8613812345678", start)
+        )
+        yield* outbox.enqueue(burst)
+        const dispatcher = yield* Dispatcher.Dispatcher
+        // 48 hours in steps of 10 minutes: the defaults let 9 through per day.
+        for (let step = 0; step < 6 * 48; step++) {
+          yield* dispatcher.dispatchOnce("test")
+          yield* TestClock.adjust("10 minutes")
+        }
+        const states = yield* Effect.forEach(burst, (m) => outbox.find(m.id))
+        const delivered = states.map((s) => Option.getOrThrow(s).delivery)
+        assert.deepStrictEqual(
+          delivered.map((d) => d.status),
+          burst.map(() => "sent"),
+          "every message sent, none dead"
+        )
+        assert.isAtMost(Math.max(...delivered.map((d) => d.attempts)), 1, "one attempt each: the provider's")
       }).pipe(Effect.provide(Layer.merge(Layer.orDie(platform), logs.layer)))
     }
   )

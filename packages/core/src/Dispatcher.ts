@@ -111,7 +111,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     const config = settings.outbox
 
     const settlementOf = (t: Tracked, result: SendResult, now: DateTime.Utc): Effect.Effect<Settlement> => {
-      const attempts = t.delivery.attempts + 1
+      // R64: a sender's own throttle (the provider not called) does not use up an attempt.
+      const attempted = !(result._tag === "RetryLater" && result.attempted === false)
+      const attempts = t.delivery.attempts + (attempted ? 1 : 0)
       const unknownOutcome = result._tag === "Unknown"
       if (result._tag === "Sent") {
         return Effect.succeed({
@@ -130,7 +132,13 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           backoffMillis(attempts, config.backoffBaseMillis, config.backoffMaxMillis, random),
           result._tag === "RetryLater" ? (result.retryAfterMillis ?? 0) : 0
         )
-        return { _tag: "Retry", nextAttemptAt: DateTime.add(now, { millis: delay }), unknownOutcome, error }
+        return {
+          _tag: "Retry",
+          nextAttemptAt: DateTime.add(now, { millis: delay }),
+          unknownOutcome,
+          error,
+          ...(attempted ? {} : { attempted: false })
+        }
       })
     }
 

@@ -83,7 +83,7 @@ export type Tracked = typeof Tracked.Type
  * How a dispatcher settles a claimed message: sent, retried later, or dead-lettered.
  * The store counts the attempt itself (`attempts + 1`, and `unknownOutcomes + 1`
  * when `unknownOutcome`), so attempts recorded by a holder whose lease expired are
- * never overwritten.
+ * never overwritten; a `Retry` that was not `attempted` is not counted.
  *
  * @since 0.1.0
  * @category models
@@ -100,6 +100,14 @@ export type Settlement =
       readonly nextAttemptAt: DateTime.Utc
       readonly unknownOutcome: boolean
       readonly error: string
+      /**
+       * `false` when the sender did not try: its own throttle refused before calling
+       * the provider (R64: retried on throttling, never given up for it). Such a
+       * settlement by the lease's holder is not counted as an attempt.
+       *
+       * @since 0.1.1
+       */
+      readonly attempted?: boolean | undefined
     }
   | {
       readonly _tag: "Dead"

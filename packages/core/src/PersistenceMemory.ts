@@ -526,7 +526,7 @@ const makeStore = () => {
     }
     const base = {
       ...d,
-      attempts: d.attempts + 1,
+      attempts: d.attempts + (s._tag === "Retry" && s.attempted === false ? 0 : 1),
       unknownOutcomes: d.unknownOutcomes + (s.unknownOutcome ? 1 : 0),
       leaseOwner: null,
       leaseUntil: null

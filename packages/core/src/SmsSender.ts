@@ -4,7 +4,8 @@
  * A sender answers every request with one of five results; it never fails. The
  * dispatcher decides what each result means for the message: `Sent` is final,
  * `RetryLater` and `Unknown` are retried with backoff (an unknown outcome may have
- * reached the phone, so it is counted), `Permanent` is dead-lettered at once,
+ * reached the phone, so it is counted; a `RetryLater` that was not `attempted`, a
+ * sender's own throttle, uses up none of the message's attempts), `Permanent` is dead-lettered at once,
  * `Configuration` (credentials, template, balance) is retried like an outage so
  * that fixing the configuration delivers the backlog.
  *
@@ -39,7 +40,12 @@ export interface SmsRequest {
  */
 export type SendResult = Data.TaggedEnum<{
   Sent: { readonly providerMessageId: string }
-  RetryLater: { readonly reason: string; readonly retryAfterMillis?: number | undefined }
+  RetryLater: {
+    readonly reason: string
+    readonly retryAfterMillis?: number | undefined
+    /** `false` when the provider was not called (the sender's own throttle): the dispatcher does not count the attempt. */
+    readonly attempted?: boolean | undefined
+  }
   Permanent: { readonly reason: string }
   Configuration: { readonly reason: string }
   Unknown: { readonly reason: string }

@@ -55,13 +55,14 @@ const toTracked = (r: Row): Notification.Tracked => ({
 })
 
 /**
- * The `SET` list of a settlement: the attempt counted whoever settles, the result
- * recorded only when `held`. `v` are the expressions of the status, the unknown
- * outcome, the next attempt, the error, the instant and the provider's id.
+ * The `SET` list of a settlement: the attempt counted whoever settles (but a retry
+ * the holder did not attempt), the result recorded only when `held`. `v` are the
+ * expressions of the status, the unknown outcome, the next attempt, the error, the
+ * instant, the provider's id and whether the holder attempted the send.
  */
-const settlement = (held: string, v: readonly [string, string, string, string, string, string]) => {
-  const [status, unknown, nextAttemptAt, error, at, providerMessageId] = v
-  return `attempts = o.attempts + 1,
+const settlement = (held: string, v: readonly [string, string, string, string, string, string, string]) => {
+  const [status, unknown, nextAttemptAt, error, at, providerMessageId, attempted] = v
+  return `attempts = o.attempts + CASE WHEN ${held} AND NOT ${attempted} THEN 0 ELSE 1 END,
     unknown_outcomes = o.unknown_outcomes + CASE WHEN ${held} AND NOT ${unknown} THEN 0 ELSE 1 END,
     status = CASE WHEN ${held} THEN ${status} ELSE o.status END,
     lease_owner = CASE WHEN ${held} THEN NULL ELSE o.lease_owner END,
@@ -76,10 +77,10 @@ const settlement = (held: string, v: readonly [string, string, string, string, s
 /** The values {@link settlement} reads, in its order. */
 const settlementValues = (s: Notification.Settlement): Array<unknown> =>
   s._tag === "Sent"
-    ? ["sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId]
+    ? ["sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId, true]
     : s._tag === "Retry"
-      ? ["pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null]
-      : ["dead", s.unknownOutcome, null, s.error, ts(s.at), null]
+      ? ["pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null, s.attempted !== false]
+      : ["dead", s.unknownOutcome, null, s.error, ts(s.at), null, true]
 
 /**
  * @internal
@@ -101,7 +102,7 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
         `WITH current AS (
            SELECT id, (status = 'pending' AND lease_owner = $2) AS held FROM ${outbox} WHERE id = $1 FOR UPDATE),
          settled AS (
-           UPDATE ${outbox} o SET ${settlement("c.held", ["$3", "$4::bool", "$5::timestamptz", "$6", "$7::timestamptz", "$8"])}
+           UPDATE ${outbox} o SET ${settlement("c.held", ["$3", "$4::bool", "$5::timestamptz", "$6", "$7::timestamptz", "$8", "$9::bool"])}
            FROM current c WHERE o.id = c.id
            RETURNING c.held)
          SELECT held FROM settled`,
@@ -189,13 +190,13 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
           "Outbox.settleMany",
           `WITH s AS (
              SELECT * FROM unnest($2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[],
-               $7::timestamptz[], $8::text[]) WITH ORDINALITY
-               AS s (id, status, unknown_outcome, next_attempt_at, error, at, provider_message_id, n)),
+               $7::timestamptz[], $8::text[], $9::bool[]) WITH ORDINALITY
+               AS s (id, status, unknown_outcome, next_attempt_at, error, at, provider_message_id, attempted, n)),
            current AS (
              SELECT o.id, (o.status = 'pending' AND o.lease_owner = $1) AS held FROM ${outbox} o
              WHERE o.id = ANY($2::text[]) ORDER BY o.id FOR UPDATE),
            settled AS (
-             UPDATE ${outbox} o SET ${settlement("c.held", ["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.at", "s.provider_message_id"])}
+             UPDATE ${outbox} o SET ${settlement("c.held", ["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.at", "s.provider_message_id", "s.attempted"])}
              FROM current c JOIN s ON s.id = c.id WHERE o.id = c.id
              RETURNING o.id, c.held)
            SELECT coalesce(settled.held, false) AS held FROM s LEFT JOIN settled ON settled.id = s.id ORDER BY s.n`,

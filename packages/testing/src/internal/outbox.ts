@@ -337,6 +337,61 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
+    "R64: a retry the sender did not attempt (its own throttle) is not counted, by settle and by settleMany; an attempted one is",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const messages = [
+            Rows.outboxMessage({ createdAt: minutesAfter(-2) }),
+            Rows.outboxMessage({ createdAt: minutesAfter(-1) })
+          ]
+          yield* outbox.enqueue(messages)
+          const settleAll = (owner: string, settlement: Settlement<"Retry">) =>
+            outbox.settleMany === undefined
+              ? Effect.forEach(messages, (m) => outbox.settle(m.id, owner, settlement))
+              : outbox.settleMany(
+                  owner,
+                  messages.map((m) => ({ id: m.id, settlement }))
+                )
+          const round = (owner: string, settle: (t: DateTime.Utc) => Effect.Effect<unknown, unknown>) =>
+            Effect.gen(function* () {
+              const now = yield* DateTime.now
+              assert.deepStrictEqual(
+                ids(yield* claim(outbox, owner, now)),
+                messages.map((m) => m.id),
+                `${owner} claims both`
+              )
+              yield* settle(now)
+              yield* TestClock.adjust("1 minute")
+            })
+          const attempts = () =>
+            Effect.forEach(messages, (m) =>
+              Effect.map(find(outbox, m.id, "after the round"), (t) => t.delivery.attempts)
+            )
+          yield* round("a", (now) =>
+            outbox
+              .settle(messages[0]!.id, "a", { ...retry(now, "throttled"), attempted: false })
+              .pipe(
+                Effect.zipRight(
+                  outbox.settle(messages[1]!.id, "a", { ...retry(now, "throttled"), attempted: false })
+                )
+              )
+          )
+          assert.deepStrictEqual(yield* attempts(), [0, 0], "settle: not attempted, not counted")
+          yield* round("b", (now) => settleAll("b", { ...retry(now, "throttled"), attempted: false }))
+          assert.deepStrictEqual(yield* attempts(), [0, 0], "settleMany: not attempted, not counted")
+          yield* round("c", (now) => settleAll("c", retry(now, "provider busy")))
+          assert.deepStrictEqual(yield* attempts(), [1, 1], "attempted: counted")
+          const last = yield* find(outbox, messages[0]!.id, "pending")
+          assert.strictEqual(last.delivery.status, "pending")
+          assert.strictEqual(last.delivery.lastError, "provider busy")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R64: an expired lease is reclaimed by another owner; the old owner's settle answers false and records one more attempt with an unknown outcome",
     () =>
       h.run(
