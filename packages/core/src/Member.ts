@@ -57,14 +57,21 @@ export const PhoneNumber = Schema.transformOrFail(
 export type PhoneNumber = typeof PhoneNumber.Type
 
 /**
- * Masks a phone number for logs (R64): `+8613812345678` → `138****5678`.
+ * Masks a phone number for logs (R64): `+8613812345678` → `138****5678`. A number
+ * of 11 characters or more keeps its first 3 and last 4; a shorter one (an invalid
+ * number, or one typed without its country code) keeps a quarter of its characters
+ * at each end, so that half of it or more stays hidden (`91234567` → `91****67`);
+ * one of 7 or fewer shows nothing.
  *
  * @since 0.1.0
  * @category formatting
  */
 export const maskPhone = (phone: string): string => {
   const national = phone.startsWith("+86") ? phone.slice(3) : phone.replace(/^\+/, "")
-  return national.length <= 7 ? "****" : `${national.slice(0, 3)}****${national.slice(-4)}`
+  if (national.length <= 7) return "****"
+  const head = national.length >= 11 ? 3 : Math.floor(national.length / 4)
+  const tail = national.length >= 11 ? 4 : Math.floor(national.length / 4)
+  return `${national.slice(0, head)}****${national.slice(-tail)}`
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   Dispatcher,
   Errors,
   type Ids,
+  Member,
   Notifications,
   Persistence,
   PersistenceMemory,
@@ -377,6 +378,19 @@ describe("Dispatcher", () => {
       }).pipe(Effect.provide(layer))
     }
   )
+
+  it("R64: a masked number shows 3 and 4 digits as 138****5678 does, and of a shorter number no more than half", () => {
+    assert.strictEqual(Member.maskPhone("+8613812345678"), "138****5678")
+    assert.strictEqual(Member.maskPhone("+85291234567"), "852****4567")
+    assert.strictEqual(Member.maskPhone("91234567"), "91****67")
+    assert.strictEqual(Member.maskPhone("6123-4567"), "61****67")
+    assert.strictEqual(Member.maskPhone("1234567"), "****")
+    for (let n = 8; n <= 10; n++) {
+      const digits = "1234567890123456".slice(0, n)
+      const shown = Member.maskPhone(digits).replace("****", "").length
+      assert.isAtMost(shown, n / 2, `${n} digits: ${Member.maskPhone(digits)}`)
+    }
+  })
 
   it.effect("R64: phone numbers appear in log lines only masked", () => {
     const phone = "+8613712345678"
