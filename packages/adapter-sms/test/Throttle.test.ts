@@ -67,21 +67,24 @@ describe("Throttle", () => {
     })
   )
 
-  it.effect("R64: wrap keys numbers in E.164 and answers RetryLater without calling the sender", () =>
-    Effect.gen(function* () {
-      const memory = SmsSender.makeMemory()
-      const sender = Throttle.wrap(yield* Throttle.make())(memory.sender)
-      assert.strictEqual((yield* sender.send(request("+8613812345678")))._tag, "Sent")
-      const second = yield* sender.send(request("138 1234 5678"))
-      assert.deepStrictEqual(
-        second,
-        SmsSender.SendResult.RetryLater({
-          reason: "throttled: per-number limit of this sender reached",
-          retryAfterMillis: 30_000
-        })
-      )
-      assert.strictEqual(memory.log.requests.length, 1)
-    })
+  it.effect(
+    "R64: wrap keys numbers in E.164 and answers RetryLater, not attempted, without calling the sender",
+    () =>
+      Effect.gen(function* () {
+        const memory = SmsSender.makeMemory()
+        const sender = Throttle.wrap(yield* Throttle.make())(memory.sender)
+        assert.strictEqual((yield* sender.send(request("+8613812345678")))._tag, "Sent")
+        const second = yield* sender.send(request("138 1234 5678"))
+        assert.deepStrictEqual(
+          second,
+          SmsSender.SendResult.RetryLater({
+            reason: "throttled: per-number limit of this sender reached",
+            retryAfterMillis: 30_000,
+            attempted: false
+          })
+        )
+        assert.strictEqual(memory.log.requests.length, 1)
+      })
   )
 
   it.effect("R64: a permanent refusal gives the slot back", () =>
