@@ -13,10 +13,9 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Commissioning, Consulting, Files, type Persistence as P, Responding, Rewards } from "@zhongbao/core"
-import { Fixtures } from "@zhongbao/testing"
+import type { Persistence as P } from "@zhongbao/core"
 import { Arbitrary, Effect, FastCheck as fc, type Layer, Option, Schema } from "effect"
-import { endpoints, makeServer, tokenFor } from "./harness.js"
+import { endpoints, makeServer, seedRows } from "./harness.js"
 
 const TARGET = Number(process.env.EXTREMES_TARGET ?? 2_000)
 
@@ -107,52 +106,7 @@ export const extremesSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         `${TARGET} requests that every schema accepts, across every endpoint: no 5xx, every 4xx an API error`,
         () =>
           Effect.gen(function* () {
-            const w = yield* Fixtures.makeWorld
-            const commissioning = yield* Commissioning.Commissioning
-            const c = yield* commissioning.request(w.enterprise.account, {
-              institutionId: w.institution.member.id,
-              message: "委托"
-            })
-            yield* commissioning.accept(w.institution.account, { commissionId: c.id })
-            const demand = yield* Fixtures.publish(
-              w,
-              w.institution.account,
-              Fixtures.onBehalf(w, w.enterprise.member.id)
-            )
-            const response = yield* (yield* Responding.Responding).respond(w.expert.account, {
-              demandId: demand.id,
-              proposal: { title: "方案", content: "内容" }
-            })
-            const posted = yield* (yield* Consulting.Consulting).ask(w.expert.account, {
-              demandId: demand.id,
-              text: "请问"
-            })
-            const file = yield* (yield* Files.Files).upload(w.institution.account, {
-              name: "p.pdf",
-              bytes: new TextEncoder().encode("%PDF-1.4\n%%EOF\n")
-            })
-            const round = yield* (yield* Rewards.Rewards).openRound(w.operator, {
-              title: "批次",
-              rules: "规则",
-              periodStart: "2026-01-01",
-              periodEnd: "2026-12-31",
-              applicationDeadline: "2026-12-31"
-            })
-            const ids: Record<string, string> = {
-              demandId: demand.id,
-              responseId: response.id,
-              threadId: posted.thread.id,
-              memberId: w.institution.member.id,
-              commissionId: c.id,
-              roundId: round.id,
-              fileId: file.id
-            }
-            const tokens = [
-              yield* tokenFor(w.operator),
-              yield* tokenFor(w.institution.account),
-              yield* tokenFor(w.enterprise.account),
-              yield* tokenFor(w.expert.account)
-            ]
+            const { ids, tokens } = yield* seedRows
             const requests = generate(ids, TARGET, Number(process.env.EXTREMES_SEED ?? 20261201))
             assert.isAtLeast(requests.length, TARGET)
             const failures: Array<string> = []

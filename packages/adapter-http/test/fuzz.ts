@@ -11,16 +11,7 @@
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import {
-  Commissioning,
-  Consulting,
-  Files,
-  Persistence,
-  type Persistence as P,
-  Responding,
-  Rewards
-} from "@zhongbao/core"
-import { Fixtures } from "@zhongbao/testing"
+import { Persistence, type Persistence as P } from "@zhongbao/core"
 import {
   Arbitrary,
   Effect,
@@ -32,7 +23,7 @@ import {
   type SchemaAST
 } from "effect"
 
-import { endpoints, makeServer, tokenFor } from "./harness.js"
+import { endpoints, makeServer, seedRows } from "./harness.js"
 
 const TARGET = 10_000
 
@@ -315,56 +306,14 @@ export const fuzzSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         `${TARGET} invalid requests across every endpoint: no 5xx, no state change`,
         () =>
           Effect.gen(function* () {
-            const w = yield* Fixtures.makeWorld
-            const commissioning = yield* Commissioning.Commissioning
-            const c = yield* commissioning.request(w.enterprise.account, {
-              institutionId: w.institution.member.id,
-              message: "委托"
-            })
-            yield* commissioning.accept(w.institution.account, { commissionId: c.id })
-            const demand = yield* Fixtures.publish(
-              w,
-              w.institution.account,
-              Fixtures.onBehalf(w, w.enterprise.member.id)
-            )
-            const response = yield* (yield* Responding.Responding).respond(w.expert.account, {
-              demandId: demand.id,
-              proposal: { title: "方案", content: "内容" }
-            })
-            const posted = yield* (yield* Consulting.Consulting).ask(w.expert.account, {
-              demandId: demand.id,
-              text: "请问"
-            })
-            const file = yield* (yield* Files.Files).upload(w.institution.account, {
-              name: "p.pdf",
-              bytes: new TextEncoder().encode("%PDF-1.4\n%%EOF\n")
-            })
-            const rewards = yield* Rewards.Rewards
-            const round = yield* rewards.openRound(w.operator, {
-              title: "批次",
-              rules: "规则",
-              periodStart: "2026-01-01",
-              periodEnd: "2026-12-31",
-              applicationDeadline: "2026-12-31"
-            })
+            const seeded = yield* seedRows
             const [message] = yield* (yield* Persistence.Outbox).list({ limit: 1 })
             const ids: Record<string, string> = {
-              demandId: demand.id,
-              responseId: response.id,
-              threadId: posted.thread.id,
-              memberId: w.institution.member.id,
-              commissionId: c.id,
-              roundId: round.id,
+              ...seeded.ids,
               applicationId: "01900000-0000-7000-8000-000000000000",
-              fileId: file.id,
               messageId: message!.id
             }
-            const tokens = [
-              yield* tokenFor(w.operator),
-              yield* tokenFor(w.institution.account),
-              yield* tokenFor(w.enterprise.account),
-              yield* tokenFor(w.expert.account)
-            ]
+            const tokens = seeded.tokens
             const requests = generate(ids, TARGET, 20260504)
             assert.isAtLeast(requests.length, TARGET)
             const before = yield* snapshot

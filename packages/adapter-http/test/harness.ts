@@ -6,7 +6,19 @@
 import { HttpApiBuilder, type HttpApiEndpoint, type HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { createServer } from "node:http"
-import { type Errors, type Ids, type Persistence, Settings, Zhongbao } from "@zhongbao/core"
+import {
+  Commissioning,
+  Consulting,
+  type Errors,
+  Files,
+  type Ids,
+  type Persistence,
+  Responding,
+  Rewards,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, Layer, Redacted, TestClock } from "effect"
 import { Api, Authentication, Http, RateLimit } from "../src/index.js"
 
@@ -81,3 +93,67 @@ export const endpoints: ReadonlyArray<{ readonly name: string; readonly endpoint
     endpoint
   }))
 )
+
+/**
+ * One row of each kind the API's paths name, for the suites that send requests to
+ * every endpoint: the world, an institution's demand for its commissioning
+ * enterprise, a response, a consultation thread, an uploaded file, a reward round;
+ * their ids by path parameter, and the tokens of four roles.
+ */
+export const seedRows: Effect.Effect<
+  {
+    readonly world: Fixtures.World
+    readonly ids: Record<string, string>
+    readonly tokens: ReadonlyArray<string>
+  },
+  unknown,
+  Env
+> = Effect.gen(function* () {
+  const w = yield* Fixtures.makeWorld
+  const commissioning = yield* Commissioning.Commissioning
+  const c = yield* commissioning.request(w.enterprise.account, {
+    institutionId: w.institution.member.id,
+    message: "委托"
+  })
+  yield* commissioning.accept(w.institution.account, { commissionId: c.id })
+  const demand = yield* Fixtures.publish(
+    w,
+    w.institution.account,
+    Fixtures.onBehalf(w, w.enterprise.member.id)
+  )
+  const response = yield* (yield* Responding.Responding).respond(w.expert.account, {
+    demandId: demand.id,
+    proposal: { title: "方案", content: "内容" }
+  })
+  const posted = yield* (yield* Consulting.Consulting).ask(w.expert.account, {
+    demandId: demand.id,
+    text: "请问"
+  })
+  const file = yield* (yield* Files.Files).upload(w.institution.account, {
+    name: "p.pdf",
+    bytes: new TextEncoder().encode("%PDF-1.4\n%%EOF\n")
+  })
+  const round = yield* (yield* Rewards.Rewards).openRound(w.operator, {
+    title: "批次",
+    rules: "规则",
+    periodStart: "2026-01-01",
+    periodEnd: "2026-12-31",
+    applicationDeadline: "2026-12-31"
+  })
+  const ids: Record<string, string> = {
+    demandId: demand.id,
+    responseId: response.id,
+    threadId: posted.thread.id,
+    memberId: w.institution.member.id,
+    commissionId: c.id,
+    roundId: round.id,
+    fileId: file.id
+  }
+  const tokens = [
+    yield* tokenFor(w.operator),
+    yield* tokenFor(w.institution.account),
+    yield* tokenFor(w.enterprise.account),
+    yield* tokenFor(w.expert.account)
+  ]
+  return { world: w, ids, tokens }
+})
