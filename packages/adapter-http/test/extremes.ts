@@ -15,7 +15,7 @@ import { assert, describe, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { Persistence as P } from "@zhongbao/core"
 import { Arbitrary, Effect, FastCheck as fc, type Layer, Option, Schema } from "effect"
-import { endpoints, makeServer, seedRows } from "./harness.js"
+import { endpoints, makeServer, roundRobin, seedRows } from "./harness.js"
 
 const TARGET = Number(process.env.EXTREMES_TARGET ?? 2_000)
 
@@ -85,17 +85,7 @@ const generate = (ids: Record<string, string>, target: number, seed: number): Re
       }
     })
   }
-  const out: Array<Req> = []
-  let misses = 0
-  while (out.length < target && misses < target * 5) {
-    for (const g of generators) {
-      if (out.length >= target) break
-      const req = g()
-      if (req === undefined) misses++
-      else out.push(req)
-    }
-  }
-  return out
+  return roundRobin(generators, [], target, target * 5)
 }
 
 /** The valid-extremes suite over `ports`. */

@@ -23,7 +23,7 @@ import {
   type SchemaAST
 } from "effect"
 
-import { endpoints, makeServer, seedRows } from "./harness.js"
+import { endpoints, makeServer, roundRobin, seedRows } from "./harness.js"
 
 const TARGET = 10_000
 
@@ -272,16 +272,7 @@ const generate = (ids: Record<string, string>, target: number, seed: number): Re
       oversized: true
     })
   }
-  let misses = 0
-  while (out.length < target && misses < target * 20) {
-    for (const g of generators) {
-      if (out.length >= target) break
-      const req = g()
-      if (req === undefined) misses++
-      else out.push(req)
-    }
-  }
-  return out
+  return roundRobin(generators, out, target, target * 20)
 }
 
 const snapshot = Effect.gen(function* () {

@@ -157,3 +157,25 @@ export const seedRows: Effect.Effect<
   ]
   return { world: w, ids, tokens }
 })
+
+/**
+ * Draws from `generators` in turn (each answers a request, or `undefined` when its
+ * draw did not fit) into `out` until it holds `target`, or `maxMisses` draws missed.
+ */
+export const roundRobin = <A>(
+  generators: ReadonlyArray<() => A | undefined>,
+  out: Array<A>,
+  target: number,
+  maxMisses: number
+): Array<A> => {
+  let misses = 0
+  while (out.length < target && misses < maxMisses) {
+    for (const g of generators) {
+      if (out.length >= target) break
+      const drawn = g()
+      if (drawn === undefined) misses++
+      else out.push(drawn)
+    }
+  }
+  return out
+}
