@@ -300,14 +300,25 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
           })
       ),
 
-      /** R4: one response, for its responder, the demand's managing side and operators. */
+      /**
+       * R4: one response, for its responder, the demand's managing side and operators.
+       * R61: the responder reads a non-adoption reason once the response shows as not
+       * adopted, not while the demand's side may still adopt it.
+       */
       response: query({ input: Schema.Struct({ responseId: ResponseId }), rule: "R4" }, (ctx, input) =>
         Effect.gen(function* () {
           const found = yield* responses.findById(input.responseId)
           if (Option.isNone(found) || !canSeeResponse(ctx.actor, found.value))
             return yield* notFound("response", "R4")
           const demand = Option.getOrThrow(yield* demands.repo.findById(found.value.demandId))
-          return { ...found.value, status: responseStatus(found.value, demand, ctx.now, ctx.settings) }
+          const status = responseStatus(found.value, demand, ctx.now, ctx.settings)
+          const responder =
+            ctx.actor?.member?.id === found.value.responderId && !managesDemand(ctx.actor, demand)
+          return {
+            ...found.value,
+            status,
+            feedback: responder && status !== "not_adopted" ? null : found.value.feedback
+          }
         })
       )
     }

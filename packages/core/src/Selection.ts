@@ -135,12 +135,13 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               status: "adopted",
               adoptedAt: ctx.now,
               updatedAt: ctx.now,
-              version: response.version + 1
+              version: response.version + 1,
+              feedback: null
             }
             const single = settingsSingle(ctx)
             yield* ctx.writeLater(responses.update(adopted))
             if (single) yield* endRound(ctx, demand, new Map(), response.id)
-            yield* demands.saveLater(ctx, demand, {
+            const next = yield* demands.saveLater(ctx, demand, {
               intakeClosedAt: demand.intakeClosedAt ?? ctx.now,
               firstAdoptedAt: demand.firstAdoptedAt ?? ctx.now,
               adoptedCount: demand.adoptedCount + 1,
@@ -156,6 +157,21 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               onBehalfOf: demand.form.clientId ?? null,
               members: [response.responderId]
             })
+            // R60, R24: the first adoption closes intake; with single adoption it ends
+            // selection too. The demand's phase change is its own event.
+            const phaseBefore = phaseOf(demand, ctx.now, ctx.settings)
+            const phaseAfter = phaseOf(next, ctx.now, ctx.settings)
+            if (phaseAfter !== phaseBefore) {
+              yield* ctx.audit({
+                entity: "demand",
+                entityId: demand.id,
+                demandId: demand.id,
+                action: phaseAfter === "selection_over" ? "selection.ended" : "intake.closed",
+                before: phaseBefore,
+                after: phaseAfter,
+                onBehalfOf: demand.form.clientId ?? null
+              })
+            }
             yield* ctx.notifyAccount(response.responderAccountId, "response_adopted", response.id, {
               number: demand.number ?? "",
               title: demand.form.title

@@ -111,15 +111,20 @@ describe("AuditTrail", () => {
             ["message.responder", null, "1"],
             ["message.demand", null, "2"],
             ["response.adopted", "submitted", "adopted"],
+            ["intake.closed", "taking_responses", "selecting"],
             ["service_log.appended", null, "1"],
             ["demand.unsolved", "none", "unsolved"],
             ["selection.ended", "selecting", "selection_over"],
             ["demand.solved", "published", "solved"]
           ]
         )
-        // Times follow the clock, one second apart.
+        // Times follow the clock, one second apart; the adoption closes intake at its own instant.
         const times = trail.map((x) => DateTime.toEpochMillis(x.at))
-        for (let i = 1; i < times.length; i++) assert.strictEqual(times[i]! - times[i - 1]!, 1000)
+        for (let i = 1; i < times.length; i++)
+          assert.strictEqual(times[i]! - times[i - 1]!, trail[i]!.action === "intake.closed" ? 0 : 1000)
+        const closed = trail[13]!
+        assert.strictEqual(closed.entity, "demand")
+        assert.strictEqual(closed.actorAccountId, e)
 
         const rejected = trail[2]!
         assert.strictEqual(rejected.actorAccountId, world.operator)
@@ -173,6 +178,7 @@ describe("AuditTrail", () => {
             "demand.submitted",
             "message.demand",
             "response.adopted",
+            "intake.closed",
             "response.feedback",
             "service_log.appended",
             "response.not_adopted",
@@ -194,7 +200,7 @@ describe("AuditTrail", () => {
         const actions = clientTrail.items.filter((x) => x.demandId === demandId).map((x) => x.action)
         assert.deepStrictEqual(
           actions.filter((a) => byInstitution.some((x) => x.action === a)),
-          ["demand.solved", "service_log.appended", "demand.submitted", "demand.drafted"]
+          ["demand.solved", "service_log.appended", "intake.closed", "demand.submitted", "demand.drafted"]
         )
         for (const x of byInstitution.filter((x) => x.entity === "response" || x.entity === "thread")) {
           assert.include(

@@ -484,6 +484,55 @@ describe("Selection", () => {
     )
   )
 
+  it.effect(
+    "R61: a reason given before the decision stays with the demand's side: the responder reads it once not adopted, and an adoption clears it",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const lists = yield* Lists.Lists
+          const { demand, institute, expert } = yield* demandWithResponses(world)
+          const reason = { reason: "cost_too_high" } as const
+          for (const r of [institute, expert])
+            yield* selection.giveFeedback(world.enterprise.account, { responseId: r.id, feedback: reason })
+          const asResponder = (account: typeof world.expert.account, responseId: typeof expert.id) =>
+            lists.response(account, { responseId })
+          assert.isNull((yield* asResponder(world.expert.account, expert.id)).feedback, "not decided yet")
+          assert.deepStrictEqual(
+            (yield* lists.response(world.enterprise.account, { responseId: expert.id })).feedback,
+            reason,
+            "the demand's side reads what it gave"
+          )
+          const adopted = yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          assert.isNull(adopted.feedback, "an adopted response has no reason for not being adopted")
+          assert.isNull((yield* asResponder(world.institute.account, institute.id)).feedback)
+          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          const told = yield* asResponder(world.expert.account, expert.id)
+          assert.strictEqual(told.status, "not_adopted")
+          assert.deepStrictEqual(told.feedback, reason, "once not adopted, the responder reads the reason")
+        })
+      )
+  )
+
+  it.effect("R60, R24, R25: the adoption's change of the demand's phase is an event of the demand", () =>
+    withWorld(
+      (world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const { demand, institute } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          const ended = (yield* demandTrail(world.enterprise.account, demand.id)).filter(
+            (e) => e.entity === "demand" && e.action === "selection.ended"
+          )
+          assert.deepStrictEqual(
+            ended.map((e) => [e.before, e.after, e.entityId]),
+            [["taking_responses", "selection_over", demand.id]]
+          )
+        }),
+      { singleAdoption: true }
+    )
+  )
+
   it.effect("R25: with singleAdoption the adoption ends selection and notifies the others once", () =>
     withWorld(
       (world) =>
