@@ -78,10 +78,10 @@ export const start = async (config: ServerConfig): Promise<App> => {
   await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
   const demo = await runtime.runPromise(
     Effect.gen(function* () {
-      // Tokens kept in memory die with the process: a later start finds the demo
-      // accounts again; signed tokens outlive it, so only the seeding start prints them.
-      const again = Option.isNone(config.sessionSecret) ? demoAccounts : Effect.succeed(null)
-      const accounts = config.seed ? ((yield* seed) ?? (yield* again)) : null
+      // A later start finds the demo accounts again and prints fresh tokens: tokens
+      // kept in memory die with the process, and signed ones could not be read again
+      // where the first start had no SESSION_SECRET (or after they expired).
+      const accounts = config.seed ? ((yield* seed) ?? (yield* demoAccounts)) : null
       if (accounts === null) return null
       const sessions = yield* Authentication.Sessions
       return yield* Effect.forEach(accounts, (account) =>

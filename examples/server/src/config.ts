@@ -9,7 +9,7 @@
  * | `DATA_DIR` | `.data/pglite` | PGlite's folder |
  * | `DATABASE_SCHEMA` | `zhongbao` | the schema zhongbao's tables live in |
  * | `SMS_PROVIDER` | `console` | `console`, `aliyun` or `tencent` (keys: see @zhongbao/adapter-sms) |
- * | `SEED` | `true` | seed demo data into an empty database; print tokens for the demo accounts (found again on later starts without `SESSION_SECRET`) |
+ * | `SEED` | `true` | seed demo data into an empty database; print tokens for the demo accounts, found again on every later start |
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |

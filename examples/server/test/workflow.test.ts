@@ -229,4 +229,17 @@ describe("example server", () => {
     }
     expect(institutions.items.filter((m) => m.name === "天津市技术转移中心")).toHaveLength(1)
   })
+
+  it("started again with SESSION_SECRET set, on data seeded without it, it prints working tokens too", async () => {
+    child.kill("SIGTERM")
+    await new Promise((resolve) => child.once("exit", resolve))
+    env.SESSION_SECRET = "workflow-test-session-secret-0123456789abcdef"
+    await launch()
+    expect(tokens.size).toBe(6)
+    expect(await call("operator", "GET", "/review/pending")).toHaveProperty("items")
+    const mine = (await call("transfer institution", "GET", "/my/demands?limit=100")) as {
+      items: ReadonlyArray<{ title: string }>
+    }
+    expect(mine.items.map((d) => d.title)).toContain("高温合金叶片精密铸造")
+  })
 })
