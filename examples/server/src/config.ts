@@ -49,9 +49,14 @@ export const ServerConfig = Config.all({
     "tencent"
   )("SMS_PROVIDER").pipe(Config.withDefault("console")),
   seed: Config.boolean("SEED").pipe(Config.withDefault(true)),
-  sessionSecret: Config.option(Config.redacted("SESSION_SECRET")).pipe(
-    Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))
-  ),
+  sessionSecret: Config.option(
+    Config.redacted("SESSION_SECRET").pipe(
+      Config.validate({
+        message: "SESSION_SECRET: a secret of at least 32 characters (or none: sessions in memory)",
+        validation: (secret) => Redacted.value(secret).trim() === "" || Redacted.value(secret).length >= 32
+      })
+    )
+  ).pipe(Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
   rateLimits: jsonObject("RATE_LIMITS_JSON"),

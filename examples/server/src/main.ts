@@ -6,7 +6,14 @@ import * as Effect from "effect/Effect"
 import { start } from "./app.js"
 import { ServerConfig } from "./config.js"
 
-const config = await Effect.runPromise(ServerConfig)
+const config = await Effect.runPromise(
+  Effect.catchAll(ServerConfig, (error) =>
+    Effect.sync(() => {
+      console.error(`zhongbao: the configuration is not valid: ${String(error)}`)
+      return process.exit(1)
+    })
+  )
+)
 const app = await start(config)
 if (app.demo !== null) {
   console.log("\nDemo accounts (send as `Authorization: Bearer <token>`):")
