@@ -1113,13 +1113,14 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
          WHEN 'demand.approved' THEN a.after = 'published ' || d.number
          WHEN 'selection.ended' THEN d.selection_ended_at IS NOT NULL
          WHEN 'selection.window_ended' THEN d.selection_ended_at IS NOT NULL
+         WHEN 'intake.closed' THEN d.intake_closed_at IS NOT NULL AND d.first_adopted_at IS NOT NULL
          ELSE false END)
        WHEN 'response' THEN EXISTS (SELECT 1 FROM ${t("response")} r WHERE r.id = a.entity_id AND CASE a.action
          WHEN 'response.submitted' THEN true
          WHEN 'response.adopted' THEN r.status = 'adopted'
          WHEN 'response.not_adopted' THEN r.status = 'not_adopted'
          WHEN 'response.withdrawn' THEN r.status = 'withdrawn'
-         WHEN 'response.feedback' THEN r.feedback_reason IS NOT NULL
+         WHEN 'response.feedback' THEN r.feedback_reason IS NOT NULL OR r.status = 'adopted'
          ELSE false END)
        WHEN 'thread' THEN EXISTS (SELECT 1 FROM ${t("message")} m WHERE m.thread_id = a.entity_id
          AND m.seq::text = a.after AND a.action = 'message.' || m.side)

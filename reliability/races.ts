@@ -31,8 +31,9 @@
  *   outbox message to the demand's creator (R60, R64), at most the demand row, and
  *   nothing in any other table;
  * - each adoption answered 200 and wrote exactly its rows (the response adopted, the
- *   demand, one `response.adopted` event with its member rows, one `response_adopted`
- *   message to the responder: R25, R26);
+ *   demand, one `response.adopted` event with its member rows and, where it closed
+ *   intake, the demand's `intake.closed`, one `response_adopted` message to the
+ *   responder: R25, R26, R60);
  * - each refused respond answered 409 with R24's `respond.intake_closed` and wrote
  *   nothing: no row of the schema was written by a transaction other than the
  *   answered responds and adoptions, and the refused responder has no response or
@@ -544,8 +545,15 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
         const ok = exactly(rows, {
           response: (xs) => xs.length === 1 && xs[0]!.id === r.existingId && xs[0]!.status === "adopted",
           demand: (xs) => xs.length === 1 && xs[0]!.id === r.demandId,
+          // the response's event, and the demand's when the adoption closed intake (R60, R24)
           audit_event: (xs) =>
-            xs.length === 1 && xs[0]!.action === "response.adopted" && xs[0]!.entity_id === r.existingId,
+            xs.filter((x) => x.action === "response.adopted" && x.entity_id === r.existingId).length === 1 &&
+            xs.every(
+              (x) =>
+                (x.action === "response.adopted" && x.entity_id === r.existingId) ||
+                (x.action === "intake.closed" && x.entity_id === r.demandId)
+            ) &&
+            xs.length <= 2,
           audit_event_member: (xs) => auditMembers(xs, events),
           outbox_message: (xs) =>
             xs.length === 1 && xs[0]!.dedupe_key === `response_adopted:${r.existingId}:${respondentPhone}`
