@@ -488,13 +488,16 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
       )
     )
     const accounted = new Set<string>()
+    /** The member rows of `events`: for each event, one per member, and no other. */
     const auditMembers = (
       rows: ReadonlyArray<Record<string, unknown>>,
       events: ReadonlyArray<Record<string, unknown>>
     ) =>
-      events.length === 1 &&
-      rows.length === (events[0]!.members as ReadonlyArray<string>).length &&
-      rows.every((m) => m.event_id === events[0]!.id)
+      events.length >= 1 &&
+      rows.every((m) => events.some((e) => e.id === m.event_id)) &&
+      events.every(
+        (e) => rows.filter((m) => m.event_id === e.id).length === (e.members as ReadonlyArray<string>).length
+      )
 
     let accepted = 0
     let acceptedWrong = 0
