@@ -3,7 +3,13 @@
  * suites run on core's memory ports now and on adapter-pg's later), served by a
  * real Node server on a random port, with bearer sessions in memory and a client.
  */
-import { HttpApiBuilder, type HttpApiEndpoint, type HttpClient, HttpServer } from "@effect/platform"
+import {
+  HttpApiBuilder,
+  type HttpApiEndpoint,
+  HttpClient,
+  HttpClientRequest,
+  HttpServer
+} from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { createServer } from "node:http"
 import {
@@ -19,7 +25,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Layer, Redacted, TestClock } from "effect"
+import { DateTime, Effect, Layer, Option, Redacted, TestClock } from "effect"
 import { Api, Authentication, Http, RateLimit } from "../src/index.js"
 
 /** 2026-05-04 10:00 in Asia/Shanghai. */
@@ -179,3 +185,41 @@ export const roundRobin = <A>(
   }
   return out
 }
+
+/** A generated request: its method, path with query, headers and body. */
+export interface Generated {
+  readonly method: string
+  readonly path: string
+  readonly headers?: Record<string, string>
+  readonly body?: { readonly text: string; readonly contentType: string } | { readonly form: FormData }
+}
+
+/** Sends `req` with `token` as its bearer; answers the status and the body's text. */
+export const sendAs = (req: Generated, token: string) =>
+  Effect.gen(function* () {
+    let request = HttpClientRequest.make(req.method as "GET")(req.path).pipe(
+      HttpClientRequest.bearerToken(token),
+      HttpClientRequest.setHeaders(req.headers ?? {})
+    )
+    if (req.body !== undefined) {
+      request =
+        "form" in req.body
+          ? HttpClientRequest.bodyFormData(request, req.body.form)
+          : HttpClientRequest.bodyText(request, req.body.text, req.body.contentType)
+    }
+    const response = yield* HttpClient.execute(request)
+    return { status: response.status, text: yield* response.text }
+  })
+
+/** The endpoints with inputs (path, payload or URL parameters) but `skip` that `hit` lacks. */
+export const unreached = (hit: ReadonlySet<string>, skip: ReadonlyArray<string> = []) =>
+  endpoints
+    .filter(
+      (e) =>
+        !skip.includes(e.name) &&
+        (Option.isSome(e.endpoint.pathSchema) ||
+          Option.isSome(e.endpoint.payloadSchema) ||
+          Option.isSome(e.endpoint.urlParamsSchema))
+    )
+    .map((e) => e.name)
+    .filter((n) => !hit.has(n))
