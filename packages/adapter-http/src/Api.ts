@@ -73,6 +73,7 @@ import {
   InvalidInput,
   InvalidState,
   NotFound,
+  OutcomeUnknown,
   PayloadTooLarge,
   RateLimited
 } from "./ApiError.js"
@@ -1141,6 +1142,7 @@ export class Api extends HttpApi.make("zhongbao")
   .middleware(Authentication)
   .addError(PayloadTooLarge)
   .addError(InternalError)
+  .addError(OutcomeUnknown)
   .annotate(OpenApi.Title, "zhongbao 科研众包 API")
   .annotate(OpenApi.Version, packageJson.version)
   .annotate(

@@ -174,6 +174,28 @@ export class InternalError extends Schema.TaggedError<InternalError>("InternalEr
 ) {}
 
 /**
+ * 503: a command's outcome is unknown. The database connection was lost while the
+ * command committed, so it may have been written or not. Repeating the request
+ * with the same `Idempotency-Key` (R63) answers its result if it was written and
+ * runs it if it was not.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>("OutcomeUnknown")(
+  "OutcomeUnknown",
+  {
+    code: Schema.Literal("outcome.unknown"),
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({
+    status: 503,
+    description:
+      "Whether the command was written is unknown (the database connection was lost while it committed); repeat it with the same Idempotency-Key"
+  })
+) {}
+
+/**
  * Any domain error as the API answers it.
  *
  * @since 0.1.0
@@ -187,4 +209,10 @@ export type DomainError = InvalidInput | Denied | NotFound | InvalidState | Idem
  * @since 0.1.0
  * @category errors
  */
-export type ApiError = DomainError | Unauthorized | PayloadTooLarge | RateLimited | InternalError
+export type ApiError =
+  | DomainError
+  | Unauthorized
+  | PayloadTooLarge
+  | RateLimited
+  | InternalError
+  | OutcomeUnknown

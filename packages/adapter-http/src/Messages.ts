@@ -73,6 +73,8 @@ export const zhCN: Readonly<Record<string, string>> = {
   "body.content_type": "请求内容类型不受支持：请以 JSON（上传文件以 multipart/form-data）提交",
   "rate.limited": "操作过于频繁，请稍后再试",
   internal: "服务暂时不可用，请稍后再试",
+  "outcome.unknown":
+    "提交时与数据库的连接中断，无法确定操作是否已完成：请使用相同的 Idempotency-Key 重新提交以确认",
   // core: actors and operators
   "actor.required": "此操作需要登录账号",
   "actor.unknown": "当前账号不存在或已停用",

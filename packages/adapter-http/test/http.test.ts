@@ -5,9 +5,18 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { type Ids, Lists, Membership, PersistenceMemory, Responding, Zhongbao } from "@zhongbao/core"
+import {
+  Errors,
+  type Ids,
+  Lists,
+  Membership,
+  Persistence,
+  PersistenceMemory,
+  Responding,
+  Zhongbao
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
+import { Context, Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
@@ -838,3 +847,74 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1,
     )
   }
 )
+
+/**
+ * The memory ports, but for a unit of work that, once `unknownOnce` is set, commits
+ * and then fails as a unit whose connection was lost during its COMMIT does.
+ */
+const lostAtCommit = { unknownOnce: false }
+const portsLosingCommits = Layer.map(PersistenceMemory.layerMemory, (context) => {
+  const inner = Context.get(context, Persistence.UnitOfWork)
+  return Context.add(
+    context,
+    Persistence.UnitOfWork,
+    Persistence.UnitOfWork.of({
+      ...inner,
+      transaction: (effect) =>
+        Effect.flatMap(inner.transaction(effect), (a) => {
+          if (!lostAtCommit.unknownOnce) return Effect.succeed(a)
+          lostAtCommit.unknownOnce = false
+          return Effect.fail(
+            new Errors.InfrastructureError({
+              port: "UnitOfWork",
+              message: "UnitOfWork.transaction: whether it was written is unknown",
+              outcome: "unknown"
+            })
+          )
+        })
+    })
+  )
+})
+
+layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it) => {
+  it.effect(
+    "R63: a command whose COMMIT lost its connection answers 503 outcome.unknown; its repeat with the same Idempotency-Key answers its result",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
+          demandId: demand.id,
+          proposal: { title: "方案一", content: "内容" }
+        })
+        const token = yield* tokenFor(w.enterprise.account)
+        const adopt = (language: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(`/responses/${response.id}/adopt`).pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("idempotency-key", "adopt-unknown"),
+              HttpClientRequest.setHeader("accept-language", language)
+            )
+          )
+        lostAtCommit.unknownOnce = true
+        const lost = yield* adopt("en")
+        assert.strictEqual(lost.status, 503)
+        const body = (yield* lost.json) as { _tag: string; code: string; message: string }
+        assert.strictEqual(body._tag, "OutcomeUnknown")
+        assert.strictEqual(body.code, "outcome.unknown")
+        assert.match(body.message, /same Idempotency-Key/)
+        const repeat = yield* adopt("zh-CN")
+        assert.strictEqual(repeat.status, 200)
+        assert.strictEqual(((yield* repeat.json) as { status: string }).status, "adopted")
+        const lists = yield* Lists.Lists
+        assert.strictEqual(
+          (yield* lists.response(w.institute.account, { responseId: response.id })).status,
+          "adopted"
+        )
+        lostAtCommit.unknownOnce = true
+        const zh = (yield* (yield* adopt("zh-CN")).json) as { message: string }
+        assert.match(zh.message, /Idempotency-Key/)
+        assert.notMatch(zh.message, /connection/)
+      })
+  )
+})

@@ -7,9 +7,10 @@
 import { Expect } from "@zhongbao/testing"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
-import { PgMigrations } from "@zhongbao/adapter-pg"
+import { PgDatabase, PgMigrations } from "@zhongbao/adapter-pg"
 import { Access, Demand, Errors, type Ids, Persistence } from "@zhongbao/core"
-import { Cause, Deferred, Effect, Either, Exit, Fiber, Option, Schema } from "effect"
+import { Cause, Deferred, Effect, Either, Exit, Fiber, Option, Redacted, Schema } from "effect"
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net"
 import * as Pg from "pg"
 import { makeDb } from "../src/internal/db.js"
 import * as Demands from "../src/internal/demands.js"
@@ -66,6 +67,69 @@ const indexesOf = (plan: unknown): Array<string> => {
   walk(plan)
   return out
 }
+
+/** A constraint trigger on `member` that fails every COMMIT of a transaction that inserted one. */
+const refuseAtCommit = (sql: SqlClient.SqlClient, schema: string) =>
+  sql.unsafe(`
+    CREATE FUNCTION "${schema}".refuse_commit() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+    CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON "${schema}".member
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "${schema}".refuse_commit();`)
+
+/**
+ * A TCP proxy to the test server whose next COMMIT (once `cutAtCommit` is called)
+ * loses its connection: the COMMIT is passed on (`forward: true`) or not, and the
+ * client's socket is destroyed before any answer comes back.
+ */
+const cuttingProxy = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const upstream = new URL(process.env.DATABASE_URL!)
+    let cut: { readonly forward: boolean } | undefined
+    let cuts = 0
+    const sockets = new Set<Socket>()
+    const server = createNetServer((client) => {
+      const server = connect(Number(upstream.port || 5432), upstream.hostname)
+      for (const s of [client, server]) {
+        sockets.add(s)
+        s.on("error", () => {})
+        s.on("close", () => sockets.delete(s))
+      }
+      server.pipe(client)
+      client.on("data", (chunk: Buffer) => {
+        if (cut !== undefined && chunk.includes("COMMIT")) {
+          const { forward } = cut
+          cut = undefined
+          cuts++
+          if (forward) server.write(chunk)
+          client.destroy()
+          server.end()
+          return
+        }
+        server.write(chunk)
+      })
+      client.on("close", () => server.end())
+      server.on("close", () => client.destroy())
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const url = new URL(upstream.href)
+    url.hostname = "127.0.0.1"
+    url.port = String(port)
+    return {
+      url: url.href,
+      cutAtCommit: (options: { readonly forward: boolean }) => {
+        cut = options
+      },
+      cuts: () => cuts,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy()
+          server.close(() => resolve())
+        })
+    }
+  }),
+  (proxy) => Effect.promise(() => proxy.close())
+)
 
 /** A member (the fixture, with `overrides`) and one account of it, inserted. */
 const memberWithAccount = (overrides: Parameters<typeof Rows.member>[0] = {}) =>
@@ -758,6 +822,28 @@ describe(`adapter-pg on ${T.backend}`, () => {
       ),
     timeout
   )
+
+  it.live(
+    "R63: a COMMIT the server refuses (a deferred constraint) is a known failure: nothing written, no unknown outcome",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          yield* refuseAtCommit(sql, schema)
+          const m = Rows.member()
+          const error = yield* Expect.failureOf(uow.transaction(members.insert(m)))
+          assert.instanceOf(error, Errors.InfrastructureError)
+          assert.isUndefined(
+            (error as Errors.InfrastructureError).outcome,
+            "the server answered: rolled back"
+          )
+          assert.isTrue(Option.isNone(yield* members.findById(m.id)), "nothing written")
+        })
+      ),
+    timeout
+  )
 })
 
 describe.skipIf(!onPostgres)(
@@ -794,6 +880,54 @@ describe.skipIf(!onPostgres)(
             assert.isTrue(Option.isNone(yield* members.findById(second.id)), "the second never happened")
             yield* uow.transaction(members.insert(second))
             assert.isTrue(Option.isSome(yield* members.findById(second.id)), "the pool serves new units")
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R63: a connection lost during COMMIT fails with outcome unknown, not run again, whether it committed or not",
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const proxy = yield* cuttingProxy
+            const schema = T.freshSchema("zbc")
+            for (const forward of [true, false]) {
+              const attempts = { count: 0 }
+              const m = Rows.member()
+              const exit = yield* Effect.gen(function* () {
+                const uow = yield* Persistence.UnitOfWork
+                const members = yield* Persistence.MemberRepository
+                return yield* Effect.exit(
+                  uow.transaction(
+                    Effect.gen(function* () {
+                      attempts.count++
+                      yield* members.insert(m)
+                      proxy.cutAtCommit({ forward })
+                    })
+                  )
+                )
+              }).pipe(
+                Effect.provide(
+                  T.portsWith(
+                    schema,
+                    PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
+                    { drop: false }
+                  )
+                )
+              )
+              const error = failure(exit, `COMMIT cut, ${forward ? "after" : "before"} the server had it`)
+              assert.instanceOf(error, Errors.InfrastructureError)
+              assert.strictEqual((error as Errors.InfrastructureError).outcome, "unknown")
+              assert.match((error as Errors.InfrastructureError).message, /whether it was written is unknown/)
+              assert.strictEqual(attempts.count, 1, "a unit whose outcome is unknown is not run again")
+              const rows = yield* withServerClient((c) =>
+                c.query(`SELECT count(*)::int AS n FROM "${schema}".member WHERE id = $1`, [m.id])
+              )
+              assert.strictEqual(rows.rows[0].n, forward ? 1 : 0, forward ? "it committed" : "it did not")
+            }
+            assert.strictEqual(proxy.cuts(), 2)
+            yield* withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
           })
         ),
       timeout

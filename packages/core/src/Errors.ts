@@ -90,6 +90,12 @@ export const DomainError = Schema.Union(InvalidInput, Denied, NotFound, InvalidS
  * A port failed for reasons outside the domain (connection lost, disk full, timeout).
  * `message` is safe to show; `cause` is for logs only and never crosses the API.
  *
+ * `outcome: "unknown"` says that the port cannot tell whether the change was
+ * written: a unit of work whose connection was lost while it committed may have
+ * committed. Every other `InfrastructureError` changed nothing (R63: repeating the
+ * command with the same idempotency key answers its stored result if it was
+ * written, and runs it if it was not).
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -98,6 +104,7 @@ export class InfrastructureError extends Schema.TaggedError<InfrastructureError>
 )("InfrastructureError", {
   port: Schema.String,
   message: Schema.String,
+  outcome: Schema.optional(Schema.Literal("unknown")),
   cause: Schema.optional(Schema.Defect)
 }) {}
 

@@ -10,6 +10,7 @@ import {
   InvalidInput,
   InvalidState,
   NotFound,
+  OutcomeUnknown,
   RateLimited,
   type Unauthorized
 } from "../ApiError.js"
@@ -24,7 +25,14 @@ export const toApiError = (
   error: CoreError
 ): Effect.Effect<
   never,
-  InvalidInput | Denied | NotFound | InvalidState | IdempotencyKeyReused | InternalError | Unauthorized
+  | InvalidInput
+  | Denied
+  | NotFound
+  | InvalidState
+  | IdempotencyKeyReused
+  | InternalError
+  | OutcomeUnknown
+  | Unauthorized
 > => {
   switch (error._tag) {
     case "InvalidInput":
@@ -39,7 +47,10 @@ export const toApiError = (
     case "IdempotencyKeyReused":
       return Effect.fail(new IdempotencyKeyReused(fieldsOf(error)))
     case "InfrastructureError":
-      return Effect.zipRight(Effect.logError("zhongbao: a port failed", error), Effect.fail(internalError()))
+      return Effect.zipRight(
+        Effect.logError("zhongbao: a port failed", error),
+        Effect.fail(error.outcome === "unknown" ? outcomeUnknown() : internalError())
+      )
   }
 }
 
@@ -52,6 +63,14 @@ const fieldsOf = (error: {
   error.field === undefined
     ? { rule: error.rule, code: error.code, message: error.message }
     : { rule: error.rule, code: error.code, field: error.field, message: error.message }
+
+/** @internal A command that may or may not have been written (see `OutcomeUnknown`). */
+export const outcomeUnknown = () =>
+  new OutcomeUnknown({
+    code: "outcome.unknown",
+    message:
+      "the database connection was lost while the command committed, so whether it was written is unknown; repeat it with the same Idempotency-Key"
+  })
 
 /** @internal */
 export const internalError = () =>

@@ -15,6 +15,7 @@ import {
   InvalidInput,
   InvalidState,
   NotFound,
+  OutcomeUnknown,
   PayloadTooLarge,
   RateLimited,
   Unauthorized
@@ -141,6 +142,8 @@ const withMessage = (language: Language, error: unknown): unknown => {
     return new Unauthorized({ ...error, message: translate(language, error) })
   if (error instanceof InternalError)
     return new InternalError({ ...error, message: translate(language, error) })
+  if (error instanceof OutcomeUnknown)
+    return new OutcomeUnknown({ ...error, message: translate(language, error) })
   if (error instanceof RateLimited)
     return new RateLimited({
       ...error,

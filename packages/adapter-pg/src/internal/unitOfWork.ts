@@ -32,11 +32,36 @@ const aborted = () => new Errors.InfrastructureError({ port: "UnitOfWork", messa
 
 /**
  * @internal
+ * Whether a failed COMMIT may have committed all the same: no answer came (the
+ * connection was lost, or the client stopped waiting), or the server answered with
+ * a connection exception (class 08) or an operator intervention (class 57: a
+ * termination, shutdown or cancellation that PostgreSQL holds off while it commits
+ * and may raise once the commit is done). Any other answer (a serialization failure,
+ * a deferred constraint) says the transaction was rolled back.
+ */
+export const commitOutcomeUnknown = (error: SqlError.SqlError): boolean => {
+  const state = sqlState(error)
+  return state === undefined || state.startsWith("08") || state.startsWith("57")
+}
+
+const outcomeUnknown = (cause: SqlError.SqlError) =>
+  new Errors.InfrastructureError({
+    port: "UnitOfWork",
+    message:
+      "UnitOfWork.transaction: the database connection was lost while the unit committed; whether it was written is unknown",
+    outcome: "unknown",
+    cause
+  })
+
+/**
+ * @internal
  * `UnitOfWork` as `sql.withTransaction`: the outermost call begins a transaction on
  * a connection of its own, nested calls become savepoints (a nested failure rolls
  * back to its savepoint only). A failed COMMIT or ROLLBACK, which the client raises
  * as a defect, becomes an `InfrastructureError` (the unit's own failure is kept as
- * it is). The outermost call runs the whole
+ * it is); a COMMIT that got no answer, or one that may have come after the commit
+ * (see {@link commitOutcomeUnknown}), becomes one with `outcome: "unknown"`, never
+ * run again. The outermost call runs the whole
  * unit again, at most {@link maxRetries} times after a short random pause, when it
  * failed with a serialization failure (40001) or a deadlock (40P01); at once, when
  * one of its statements, sent as a named prepared statement, was found stale and
@@ -57,6 +82,8 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
       // When the connection is gone, the ROLLBACK after a failure fails too and the
       // client dies with it: the unit's own failure is the one to report.
       let failed: Cause.Cause<E | Errors.InfrastructureError> | undefined
+      // Set once the unit's own work succeeded: a failure after it is its COMMIT's.
+      let committing = false
       const ownFailure = (e: unknown) =>
         failed !== undefined && Option.exists(Cause.failureOption(failed), (own) => own === e)
       const body =
@@ -64,7 +91,11 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
           ? effect
           : Effect.flatMap(effect, (a) => (unit.aborted ? Effect.fail(aborted()) : Effect.succeed(a)))
       return db.sql
-        .withTransaction(Effect.tapErrorCause(body, (cause) => Effect.sync(() => (failed = cause))))
+        .withTransaction(
+          Effect.tapErrorCause(body, (cause) => Effect.sync(() => (failed = cause))).pipe(
+            Effect.tap(() => Effect.sync(() => (committing = true)))
+          )
+        )
         .pipe(
           Effect.catchIf(
             (e): e is Extract<typeof e, SqlError.SqlError> =>
@@ -76,7 +107,9 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
               ? Option.some<Effect.Effect<never, E | Errors.InfrastructureError>>(
                   failed !== undefined && Cause.isFailType(failed)
                     ? Effect.failCause(failed)
-                    : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
+                    : committing && commitOutcomeUnknown(defect)
+                      ? Effect.fail(outcomeUnknown(defect))
+                      : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
                 )
               : Option.none<Effect.Effect<never, E | Errors.InfrastructureError>>()
           )
