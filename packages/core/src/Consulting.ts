@@ -151,11 +151,17 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
         })
       ),
 
-      /** R22: either side writes in an existing thread. */
+      /**
+       * R22: either side writes in an existing thread. Like `ask` and every command on
+       * a demand, it locks the demand before the thread (a thread's demand never
+       * changes, so an unlocked read finds it): in the opposite order, a reply and an
+       * `ask` in the same thread would deadlock.
+       */
       reply: command({ name: "reply", input: ReplyInput, output: Posted, rule: "R22" }, (ctx, input) =>
         Effect.gen(function* () {
+          const seen = yield* visibleThread(ctx, input.threadId, false)
+          const demand = yield* demands.readable(ctx.actor, seen.demandId, true)
           const thread = yield* visibleThread(ctx, input.threadId, true)
-          const demand = yield* demands.readable(ctx.actor, thread.demandId, true)
           const side =
             ctx.actor.member?.id === thread.responderId
               ? "responder"

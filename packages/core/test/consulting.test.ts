@@ -1,11 +1,55 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consulting, Outcome, Publishing } from "@zhongbao/core"
+import { Consulting, Outcome, Persistence, Publishing } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect } from "effect"
-import { at, expectError, withWorld } from "./helpers.js"
+import { Context, Effect } from "effect"
+import { at, expectError, withPorts, withWorld } from "./helpers.js"
 import { deadlineEnd, justAfter, notices, phoneOf, secondAccount } from "./support.js"
 
+/** Memory ports that record, in order, each lock a use case takes on a demand or a thread. */
+const recordingLocks = (locks: Array<string>) => (ports: Context.Context<Persistence.Ports>) => {
+  const demands = Context.get(ports, Persistence.DemandRepository)
+  const threads = Context.get(ports, Persistence.ConsultationRepository)
+  return ports.pipe(
+    Context.add(Persistence.DemandRepository, {
+      ...demands,
+      findByIdForUpdate: (id) =>
+        Effect.zipRight(
+          Effect.sync(() => locks.push("demand")),
+          demands.findByIdForUpdate(id)
+        )
+    }),
+    Context.add(Persistence.ConsultationRepository, {
+      ...threads,
+      findThreadForUpdate: (id) =>
+        Effect.zipRight(
+          Effect.sync(() => locks.push("thread")),
+          threads.findThreadForUpdate(id)
+        )
+    })
+  )
+}
+
 describe("Consulting", () => {
+  it.effect("R22: reply locks the demand before the thread, as ask does (no deadlock between them)", () => {
+    const locks: Array<string> = []
+    return withPorts(recordingLocks(locks), (world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const opened = yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "请问" })
+        locks.length = 0
+        yield* consulting.reply(world.enterprise.account, { threadId: opened.thread.id, text: "答复" })
+        assert.deepStrictEqual(locks, ["demand", "thread"], "reply")
+        locks.length = 0
+        yield* consulting.reply(world.institute.account, { threadId: opened.thread.id, text: "追问" })
+        assert.deepStrictEqual(locks, ["demand", "thread"], "the responder's reply")
+        locks.length = 0
+        yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "再问" })
+        assert.deepStrictEqual(locks, ["demand"], "ask locks only the demand, then writes the thread")
+      })
+    )
+  })
+
   it.effect("R22: both sides write in one thread; messages are numbered 1..n in order", () =>
     withWorld((world) =>
       Effect.gen(function* () {
