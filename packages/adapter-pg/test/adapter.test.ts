@@ -8,8 +8,36 @@ import { Expect } from "@zhongbao/testing"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { PgDatabase, PgMigrations } from "@zhongbao/adapter-pg"
-import { Access, Demand, Errors, type Ids, Persistence } from "@zhongbao/core"
-import { Cause, Deferred, Effect, Either, Exit, Fiber, Option, Redacted, Schema } from "effect"
+import {
+  Access,
+  Commissioning,
+  Deadline,
+  Demand,
+  Errors,
+  Files,
+  Outcome,
+  type Ids,
+  Persistence,
+  Publishing,
+  Review,
+  Rewards,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import {
+  Cause,
+  DateTime,
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Redacted,
+  Schema
+} from "effect"
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net"
 import * as Pg from "pg"
 import { makeDb } from "../src/internal/db.js"
@@ -67,6 +95,50 @@ const indexesOf = (plan: unknown): Array<string> => {
   walk(plan)
   return out
 }
+
+/** Core's services over the ports of a fresh schema of this file's client. */
+const withServices = <A, E>(
+  body: Effect.Effect<A, E, Zhongbao.Services | Persistence.Ports | Settings.Settings>
+): Effect.Effect<A, unknown> =>
+  body.pipe(
+    Effect.provide(
+      Zhongbao.layer.pipe(
+        Layer.provideMerge(
+          Layer.merge(T.portsIn(T.freshSchema("zbk"), shared, { drop: onPostgres }), Settings.layerDefault)
+        )
+      )
+    )
+  )
+
+/**
+ * Runs `change` in a unit of work that stays open (holding the rows it changed)
+ * until `check` has run for a while, then commits it; answers how `check` ended and
+ * whether it was still waiting when the change committed.
+ */
+const racingUncommitted = <E, R1, A, E2, R2>(
+  change: Effect.Effect<unknown, E, R1>,
+  check: Effect.Effect<A, E2, R2>
+) =>
+  Effect.gen(function* () {
+    const uow = yield* Persistence.UnitOfWork
+    const changed = yield* Deferred.make<void>()
+    const release = yield* Deferred.make<void>()
+    const changing = yield* Effect.fork(
+      uow.transaction(
+        Effect.zipRight(
+          change,
+          Effect.zipRight(Deferred.succeed(changed, undefined), Deferred.await(release))
+        )
+      )
+    )
+    yield* Deferred.await(changed)
+    const checking = yield* Effect.fork(Effect.either(check))
+    yield* Effect.sleep("300 millis")
+    const waited = Option.isNone(yield* Fiber.poll(checking))
+    yield* Deferred.succeed(release, undefined)
+    yield* Fiber.join(changing)
+    return { result: yield* Fiber.join(checking), waited }
+  })
 
 /** A constraint trigger on `member` that fails every COMMIT of a transaction that inserted one. */
 const refuseAtCommit = (sql: SqlClient.SqlClient, schema: string) =>
@@ -928,6 +1000,97 @@ describe.skipIf(!onPostgres)(
             }
             assert.strictEqual(proxy.cuts(), 2)
             yield* withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R41: an approval on behalf of a client waits for the commission's end to commit, then is refused",
+      () =>
+        withServices(
+          Effect.gen(function* () {
+            const world = yield* Fixtures.makeWorld
+            const commissioning = yield* Commissioning.Commissioning
+            const publishing = yield* Publishing.Publishing
+            const review = yield* Review.Review
+            const commission = yield* commissioning.request(world.enterprise.account, {
+              institutionId: world.institution.member.id,
+              message: "委托发布需求"
+            })
+            yield* commissioning.accept(world.institution.account, { commissionId: commission.id })
+            const draft = yield* publishing.draft(
+              world.institution.account,
+              yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise.member.id))
+            )
+            yield* publishing.submit(world.institution.account, { demandId: draft.id })
+            const { result, waited } = yield* racingUncommitted(
+              commissioning.end(world.enterprise.account, { commissionId: commission.id }),
+              review.approve(world.operator, { demandId: draft.id })
+            )
+            assert.isTrue(waited, "the approval waited for the commission's change")
+            assert.isTrue(Either.isLeft(result), "the approval is refused")
+            const error = (result as Either.Left<{ code?: string; rule?: string }, unknown>).left
+            assert.strictEqual(error.code, "commission.not_active")
+            assert.strictEqual(error.rule, "R41")
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R52: a submission waits for the round's closing to commit, then is refused",
+      () =>
+        withServices(
+          Effect.gen(function* () {
+            const world = yield* Fixtures.makeWorld
+            const rewards = yield* Rewards.Rewards
+            const settings = yield* Settings.Settings
+            const today = Deadline.dateAt(yield* DateTime.now, settings)
+            const round = yield* rewards.openRound(world.operator, {
+              title: "年度奖励申报",
+              rules: "按服务费用给予奖励",
+              periodStart: Deadline.addDays(today, -30),
+              periodEnd: Deadline.addDays(today, 1),
+              applicationDeadline: Deadline.addDays(today, 10)
+            })
+            const published = yield* Fixtures.publish(
+              world,
+              world.institution.account,
+              Fixtures.onBehalf(world)
+            )
+            const solved = yield* (yield* Outcome.Outcome).solved(world.institution.account, {
+              demandId: published.id,
+              serviceFee: 2_000_000
+            })
+            const file = yield* (yield* Files.Files).upload(world.institution.account, {
+              name: "技术合同.pdf",
+              bytes: Uint8Array.from(Array.from("%PDF-1.7\n%%EOF", (c) => c.charCodeAt(0)))
+            })
+            yield* rewards.saveProfile(world.institution.account, {
+              name: "天津技术转移中心",
+              creditCode: "91350100M000100Y43",
+              address: "天津市南开区科技路1号",
+              contact: "张主任",
+              phone: Fixtures.nextPhone(),
+              bankAccount: {
+                bank: "中国银行天津分行",
+                accountName: "天津技术转移中心",
+                accountNumber: "6217000010001234567"
+              }
+            })
+            const application = yield* rewards.draft(world.institution.account, {
+              roundId: round.id,
+              items: [{ demandId: solved.id, proofs: [file.id] }]
+            })
+            const { result, waited } = yield* racingUncommitted(
+              rewards.closeRound(world.operator, { roundId: round.id }),
+              rewards.submit(world.institution.account, { applicationId: application.id })
+            )
+            assert.isTrue(waited, "the submission waited for the round's change")
+            assert.isTrue(Either.isLeft(result), "the submission is refused")
+            const error = (result as Either.Left<{ code?: string; rule?: string }, unknown>).left
+            assert.strictEqual(error.code, "reward.round_closed")
           })
         ),
       timeout

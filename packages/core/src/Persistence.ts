@@ -351,6 +351,17 @@ export class CommissionRepository extends Context.Tag("@zhongbao/core/Commission
     readonly update: (commission: Commission) => Update
     readonly findById: (id: CommissionId) => Fx<Option.Option<Commission>>
     readonly findOpen: (enterpriseId: MemberId, institutionId: MemberId) => Fx<Option.Option<Commission>>
+    /**
+     * As `findOpen`, and the commission found stays as it is until the transaction
+     * ends (a shared row lock: other checks go on, a change waits); a change
+     * committed meanwhile is waited for and read. R41: a demand is submitted or
+     * approved on behalf of a client only while the commission it checked is
+     * still active, never as it ends.
+     */
+    readonly findOpenForShare: (
+      enterpriseId: MemberId,
+      institutionId: MemberId
+    ) => Fx<Option.Option<Commission>>
     readonly list: (
       query: {
         readonly memberId: MemberId
@@ -605,6 +616,13 @@ export class RewardRepository extends Context.Tag("@zhongbao/core/RewardReposito
     readonly insertRound: (round: RewardRound) => Insert
     readonly updateRound: (round: RewardRound) => Update
     readonly findRound: (id: RewardRoundId) => Fx<Option.Option<RewardRound>>
+    /**
+     * As `findRound`, and the round stays as it is until the transaction ends (a
+     * shared row lock; a change committed meanwhile is waited for and read). R52:
+     * an application is drafted, changed or submitted only while the round it
+     * checked is still open, never as it closes.
+     */
+    readonly findRoundForShare: (id: RewardRoundId) => Fx<Option.Option<RewardRound>>
     readonly listRounds: (
       query: { readonly states?: ReadonlyArray<RoundState> | undefined } & Range
     ) => Fx<ReadonlyArray<RewardRound>>

@@ -19,7 +19,7 @@ import { briefOf, type Demand, searchText } from "./Demand.js"
 import { StaleWrite, UniqueViolation } from "./Errors.js"
 import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
-import type { AccountId } from "./Ids.js"
+import type { AccountId, MemberId } from "./Ids.js"
 import { TimeHeap } from "./internal/heap.js"
 import { MemoryDb, page, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
@@ -410,6 +410,12 @@ const makeStore = () => {
     const holder = openCommissions.get(pairKey(c))
     return isOpen(c) && holder !== undefined && holder !== c.id
   }
+  const findOpen = (enterpriseId: MemberId, institutionId: MemberId) =>
+    db.read(() =>
+      Option.fromNullable(openCommissions.get(`${enterpriseId}/${institutionId}`)).pipe(
+        Option.flatMapNullable((id) => commissions.get(id))
+      )
+    )
   const commissionRepo = CommissionRepository.of({
     insert: (c) =>
       commissions.get(c.id) || pairTaken(c) ? unique("commission", pairKey(c)) : writeCommission(c),
@@ -420,12 +426,9 @@ const makeStore = () => {
           ? writeCommission(c)
           : stale("commission", c.id),
     findById: (id) => get(commissions, id),
-    findOpen: (enterpriseId, institutionId) =>
-      db.read(() =>
-        Option.fromNullable(openCommissions.get(`${enterpriseId}/${institutionId}`)).pipe(
-          Option.flatMapNullable((id) => commissions.get(id))
-        )
-      ),
+    findOpen: (enterpriseId, institutionId) => findOpen(enterpriseId, institutionId),
+    // Memory units of work run one at a time: nothing changes a row a unit has read.
+    findOpenForShare: (enterpriseId, institutionId) => findOpen(enterpriseId, institutionId),
     list: (q) =>
       db.read(() =>
         page(
@@ -606,6 +609,8 @@ const makeStore = () => {
         ? db.write((log) => rounds.set(r.id, r, log))
         : stale("reward_round", r.id),
     findRound: (id) => get(rounds, id),
+    // Memory units of work run one at a time: nothing changes a row a unit has read.
+    findRoundForShare: (id) => get(rounds, id),
     listRounds: (q) =>
       db.read(() =>
         page(

@@ -66,7 +66,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               )
             }
             if (demand.form.clientId !== undefined) {
-              const commission = yield* commissions.findOpen(demand.form.clientId, demand.publisherId)
+              const commission = yield* commissions.findOpenForShare(demand.form.clientId, demand.publisherId)
               if (Option.isNone(commission) || commission.value.state !== "active") {
                 return yield* invalidState(
                   "R41",

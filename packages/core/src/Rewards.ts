@@ -183,10 +183,11 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     const checkFiles = yield* makeAttachmentCheck
     const accounts = yield* AccountRepository
 
-    const findRound = (id: RewardRoundId) =>
-      Effect.flatMap(rewards.findRound(id), (found) =>
-        Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notFound("reward_round"))
-      )
+    const found = (round: Option.Option<RewardRound>) =>
+      Option.isSome(round) ? Effect.succeed(round.value) : Effect.fail(notFound("reward_round"))
+    const findRound = (id: RewardRoundId) => Effect.flatMap(rewards.findRound(id), found)
+    /** R52: the round, unchanged until the unit of work ends (it cannot close under an application). */
+    const findRoundForShare = (id: RewardRoundId) => Effect.flatMap(rewards.findRoundForShare(id), found)
 
     /** An application the actor may see: its institution's accounts and operators (R5). */
     const readable = (actor: Actor | null, id: RewardApplicationId) =>
@@ -481,7 +482,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             const member = yield* institutionOf(ctx.actor, "R1")
-            const round = yield* findRound(input.roundId)
+            const round = yield* findRoundForShare(input.roundId)
             yield* requireAccepting(ctx, round, "R52")
             const exists = invalidState(
               "R52",
@@ -540,7 +541,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
                 `a ${application.state} application cannot be changed`
               )
             }
-            const round = yield* findRound(application.roundId)
+            const round = yield* findRoundForShare(application.roundId)
             yield* requireAccepting(ctx, round, application.state === "rejected" ? "R53" : "R52")
             yield* checkItems(ctx, member, round, input.items)
             const next = yield* saveApplication(
@@ -581,7 +582,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
                 `a ${application.state} application cannot be submitted`
               )
             }
-            const round = yield* findRound(application.roundId)
+            const round = yield* findRoundForShare(application.roundId)
             yield* requireAccepting(ctx, round, application.state === "rejected" ? "R53" : "R52")
             const profile = yield* rewards.findProfile(member.id)
             if (Option.isNone(profile)) {

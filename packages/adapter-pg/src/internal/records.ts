@@ -97,6 +97,18 @@ export const makeCommissions = (db: Db): Context.Tag.Service<Persistence.Commiss
         ),
         one
       ),
+    // FOR SHARE waits for a concurrent update of the row (which takes FOR NO KEY
+    // UPDATE) and, at READ COMMITTED, reads its result against the WHERE again.
+    findOpenForShare: (enterpriseId, institutionId) =>
+      Effect.map(
+        db.query(
+          "CommissionRepository.findOpenForShare",
+          `SELECT ${commissionColumns} FROM ${commission}
+           WHERE enterprise_id = $1 AND institution_id = $2 AND state IN ${openStates} FOR SHARE`,
+          [enterpriseId, institutionId]
+        ),
+        one
+      ),
     list: (q) => {
       const p = new Params()
       const where = [`${q.side === "enterprise" ? "enterprise_id" : "institution_id"} = ${p.add(q.memberId)}`]

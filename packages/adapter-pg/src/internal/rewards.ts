@@ -133,6 +133,15 @@ export const makeRewards = (db: Db): Context.Tag.Service<Persistence.RewardRepos
         db.query("RewardRepository.findRound", `SELECT ${roundColumns} FROM ${round} WHERE id = $1`, [id]),
         oneRound
       ),
+    findRoundForShare: (id) =>
+      Effect.map(
+        db.query(
+          "RewardRepository.findRoundForShare",
+          `SELECT ${roundColumns} FROM ${round} WHERE id = $1 FOR SHARE`,
+          [id]
+        ),
+        oneRound
+      ),
     listRounds: (q) => {
       const p = new Params()
       const where: Array<string> = []

@@ -80,7 +80,7 @@ export const makeFormCheck = Effect.gen(function* () {
           )
         }
         if (form.clientId !== undefined) {
-          const commission = yield* commissions.findOpen(form.clientId, publisher.id)
+          const commission = yield* commissions.findOpenForShare(form.clientId, publisher.id)
           if (Option.isNone(commission) || commission.value.state !== "active") {
             return yield* denied(
               "R41",

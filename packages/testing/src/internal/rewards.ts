@@ -61,7 +61,7 @@ const items = (demand: Demand.Demand, proofs: ReadonlyArray<Ids.FileId>): Array<
 /** @internal Reward rounds, institution profiles and applications (R50–R53), and the reward flow. */
 export const rewards = (h: Harness): void => {
   it.effect(
-    "R50: rounds round-trip; closing with version + 1 persists; a lost update → StaleWrite",
+    "R50: rounds round-trip (findRound, findRoundForShare); closing with version + 1 persists; a lost update → StaleWrite",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -79,6 +79,13 @@ export const rewards = (h: Harness): void => {
           }
           yield* repo.updateRound(closed)
           same(Reward.RewardRound, some(yield* repo.findRound(round.id), "round"), closed, "after closing")
+          const uow = yield* Persistence.UnitOfWork
+          same(
+            Reward.RewardRound,
+            some(yield* uow.transaction(repo.findRoundForShare(round.id)), "round"),
+            closed,
+            "findRoundForShare in a unit of work"
+          )
           yield* failsWith(
             repo.updateRound({ ...round, title: "迟到的修改", version: 2 }),
             "StaleWrite",
@@ -97,6 +104,10 @@ export const rewards = (h: Harness): void => {
           )
           none(yield* repo.findRound(Ids.make<Reward.RewardRoundId>()), "an unknown round")
           none(yield* repo.findRound("no-such-round" as Reward.RewardRoundId), "a round id that is no UUID")
+          none(
+            yield* repo.findRoundForShare(Ids.make<Reward.RewardRoundId>()),
+            "findRoundForShare: an unknown round"
+          )
         })
       ),
     h.timeout

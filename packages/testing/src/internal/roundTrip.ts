@@ -393,7 +393,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "commissions: insert then findById and findOpen return equal commissions; update with version + 1 persists",
+    "commissions: insert then findById, findOpen and findOpenForShare return equal commissions; update with version + 1 persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -407,6 +407,16 @@ export const roundTrip = (h: Harness): void => {
             some(yield* repo.findOpen(p.enterprise.id, p.institution.id), "open commission"),
             c,
             "findOpen"
+          )
+          const uow = yield* Persistence.UnitOfWork
+          same(
+            Commission.Commission,
+            some(
+              yield* uow.transaction(repo.findOpenForShare(p.enterprise.id, p.institution.id)),
+              "open commission"
+            ),
+            c,
+            "findOpenForShare in a unit of work"
           )
           const active = { ...c, state: "active" as const, decidedAt: minutesAfter(8, 8), version: 2 }
           yield* repo.update(active)
@@ -423,6 +433,11 @@ export const roundTrip = (h: Harness): void => {
           assert.isTrue(
             (yield* repo.findOpen(p.enterprise.id, p.institution.id))._tag === "None",
             "an ended commission is not open"
+          )
+          assert.isTrue(
+            (yield* uow.transaction(repo.findOpenForShare(p.enterprise.id, p.institution.id)))._tag ===
+              "None",
+            "findOpenForShare: an ended commission is not open"
           )
         })
       ),
