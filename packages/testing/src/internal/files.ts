@@ -107,6 +107,29 @@ export const files = (h: Harness): void => {
   )
 
   it.effect(
+    "R54: files of several MiB, at and around each MiB, read back byte-exact",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const store = yield* FileStore.FileStore
+          const mib = 1024 * 1024
+          for (const size of [mib, mib + 1, 2 * mib + 12_345]) {
+            const bytes = Rows.pdfBytes(size)
+            // Every byte after the header differs from its neighbours a MiB away.
+            for (let i = 16; i < size; i++) bytes[i] = (i * 31 + Math.floor(i / mib) * 97) & 0xff
+            const file = fileOf(p.institution.id, bytes, { name: `大文件-${size}.pdf` })
+            yield* store.put(file, bytes)
+            const got = some(yield* store.get(file.id), `get ${size} bytes`)
+            same(FileStore.StoredFile, got.file, file, `get ${size} bytes: the metadata`)
+            sameBytes(got.bytes, bytes, `get ${size} bytes`)
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R54: a file is never overwritten: a second put with its id → UniqueViolation, the stored bytes and metadata unchanged",
     () =>
       h.run(
