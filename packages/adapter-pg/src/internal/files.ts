@@ -118,13 +118,9 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
 
 /** Decodes one slice (hex text, or bytes) into `out` at `offset`; it must be `length` bytes. */
 const copySlice = (value: unknown, out: Buffer, offset: number, length: number): void => {
-  const written =
-    value instanceof Uint8Array
-      ? (out.set(value, offset), value.length)
-      : typeof value === "string" && value.startsWith("\\x") && value.length === 2 + 2 * length
-        ? out.write(value.slice(2), offset, length, "hex")
-        : -1
-  if (written !== length)
+  if (value instanceof Uint8Array && value.length === length) return out.set(value, offset)
+  const hex = typeof value === "string" && value.startsWith("\\x") && value.length === 2 + 2 * length
+  if (!hex || out.write(value.slice(2), offset, length, "hex") !== length)
     throw new Error("a slice of the stored bytes is not as long as the file's size says")
 }
 
