@@ -118,7 +118,10 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
 
 /** Decodes one slice (hex text, or bytes) into `out` at `offset`; it must be `length` bytes. */
 const copySlice = (value: unknown, out: Buffer, offset: number, length: number): void => {
-  if (value instanceof Uint8Array && value.length === length) return out.set(value, offset)
+  if (value instanceof Uint8Array && value.length === length) {
+    out.set(value, offset)
+    return
+  }
   const hex = typeof value === "string" && value.startsWith("\\x") && value.length === 2 + 2 * length
   if (!hex || out.write(value.slice(2), offset, length, "hex") !== length)
     throw new Error("a slice of the stored bytes is not as long as the file's size says")
