@@ -174,10 +174,12 @@ export class InternalError extends Schema.TaggedError<InternalError>("InternalEr
 ) {}
 
 /**
- * 503: a command's outcome is unknown. The database connection was lost while the
- * command committed, so it may have been written or not. Repeating the request
- * with the same `Idempotency-Key` (R63) answers its result if it was written and
- * runs it if it was not.
+ * 500 with `code: "outcome.unknown"`: a command's outcome is unknown. The database
+ * connection was lost while the command committed, so it may have been written or
+ * not. Repeating the request with the same `Idempotency-Key` (R63) answers its
+ * result if it was written and runs it if it was not; a request sent without a key
+ * is repeated only once the client has checked that it did not take effect. Reads
+ * never answer it.
  *
  * @since 0.1.0
  * @category errors
@@ -189,9 +191,9 @@ export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>("OutcomeU
     message: Schema.String
   },
   HttpApiSchema.annotations({
-    status: 503,
+    status: 500,
     description:
-      "Whether the command was written is unknown (the database connection was lost while it committed); repeat it with the same Idempotency-Key"
+      "outcome.unknown: whether the command was written is unknown (the database connection was lost while it committed); repeat it with the same Idempotency-Key"
   })
 ) {}
 

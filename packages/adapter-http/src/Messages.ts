@@ -74,7 +74,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "rate.limited": "操作过于频繁，请稍后再试",
   internal: "服务暂时不可用，请稍后再试",
   "outcome.unknown":
-    "提交时与数据库的连接中断，无法确定操作是否已完成：请使用相同的 Idempotency-Key 重新提交以确认",
+    "提交时与数据库的连接中断，无法确定操作是否已完成：请使用相同的 Idempotency-Key 重新提交以确认；未带 Idempotency-Key 的请求，请先确认操作未生效再重新提交",
   // core: actors and operators
   "actor.required": "此操作需要登录账号",
   "actor.unknown": "当前账号不存在或已停用",

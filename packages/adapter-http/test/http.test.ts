@@ -878,7 +878,7 @@ const portsLosingCommits = Layer.map(PersistenceMemory.layerMemory, (context) =>
 
 layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it) => {
   it.effect(
-    "R63: a command whose COMMIT lost its connection answers 503 outcome.unknown; its repeat with the same Idempotency-Key answers its result",
+    "R63: a command whose COMMIT lost its connection answers 500 outcome.unknown; its repeat with the same Idempotency-Key answers its result",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -898,7 +898,7 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
           )
         lostAtCommit.unknownOnce = true
         const lost = yield* adopt("en")
-        assert.strictEqual(lost.status, 503)
+        assert.strictEqual(lost.status, 500)
         const body = (yield* lost.json) as { _tag: string; code: string; message: string }
         assert.strictEqual(body._tag, "OutcomeUnknown")
         assert.strictEqual(body.code, "outcome.unknown")

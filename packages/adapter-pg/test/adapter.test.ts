@@ -150,8 +150,9 @@ const refuseAtCommit = (sql: SqlClient.SqlClient, schema: string) =>
 
 /**
  * A TCP proxy to the test server whose next COMMIT (once `cutAtCommit` is called)
- * loses its connection: the COMMIT is passed on (`forward: true`) or not, and the
- * client's socket is destroyed before any answer comes back.
+ * loses its connection: the COMMIT is passed on and answered (`forward: true`: the
+ * client's socket is destroyed as the answer arrives, which it never sees) or not
+ * passed on at all (the socket is destroyed at once).
  */
 const cuttingProxy = Effect.acquireRelease(
   Effect.promise(async () => {
@@ -166,16 +167,19 @@ const cuttingProxy = Effect.acquireRelease(
         s.on("error", () => {})
         s.on("close", () => sockets.delete(s))
       }
-      server.pipe(client)
+      let answered = false
+      const drop = () => {
+        client.destroy()
+        server.end()
+      }
+      server.on("data", (chunk: Buffer) => (answered ? drop() : client.write(chunk)))
       client.on("data", (chunk: Buffer) => {
         if (cut !== undefined && chunk.includes("COMMIT")) {
           const { forward } = cut
           cut = undefined
           cuts++
-          if (forward) server.write(chunk)
-          client.destroy()
-          server.end()
-          return
+          if (!forward) return drop()
+          answered = true
         }
         server.write(chunk)
       })
@@ -964,6 +968,9 @@ describe.skipIf(!onPostgres)(
           Effect.gen(function* () {
             const proxy = yield* cuttingProxy
             const schema = T.freshSchema("zbc")
+            yield* Effect.addFinalizer(() =>
+              withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+            )
             for (const forward of [true, false]) {
               const attempts = { count: 0 }
               const m = Rows.member()
@@ -999,7 +1006,6 @@ describe.skipIf(!onPostgres)(
               assert.strictEqual(rows.rows[0].n, forward ? 1 : 0, forward ? "it committed" : "it did not")
             }
             assert.strictEqual(proxy.cuts(), 2)
-            yield* withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
           })
         ),
       timeout

@@ -92,9 +92,11 @@ export const DomainError = Schema.Union(InvalidInput, Denied, NotFound, InvalidS
  *
  * `outcome: "unknown"` says that the port cannot tell whether the change was
  * written: a unit of work whose connection was lost while it committed may have
- * committed. Every other `InfrastructureError` changed nothing (R63: repeating the
- * command with the same idempotency key answers its stored result if it was
- * written, and runs it if it was not).
+ * committed. A unit of work that failed with any other `InfrastructureError`
+ * wrote nothing; a port's write made outside a unit of work (which commits on its
+ * own) may have been applied all the same. R63: repeating a command with the same
+ * idempotency key answers its stored result if it was written, and runs it if it
+ * was not.
  *
  * @since 0.1.0
  * @category errors

@@ -69,7 +69,7 @@ export const outcomeUnknown = () =>
   new OutcomeUnknown({
     code: "outcome.unknown",
     message:
-      "the database connection was lost while the command committed, so whether it was written is unknown; repeat it with the same Idempotency-Key"
+      "the database connection was lost while the command committed, so whether it was written is unknown: repeat it with the same Idempotency-Key, or, if it was sent without one, check whether it took effect before repeating it"
   })
 
 /** @internal */
@@ -88,7 +88,7 @@ export const coreRead = <A, R>(effect: Effect.Effect<A, CoreError, R>) =>
           Effect.fail(internalError())
         )
       : toApiError(error)
-  ) as Effect.Effect<A, InvalidInput | Denied | NotFound | InternalError | Unauthorized, R>
+  ) as Effect.Effect<A, InvalidInput | Denied | NotFound | InternalError | OutcomeUnknown | Unauthorized, R>
 
 /** @internal The acting account, or `401` for an anonymous caller. */
 export const account: Effect.Effect<Ids.AccountId, Unauthorized, CurrentAccount> = Effect.flatMap(

@@ -18,8 +18,9 @@ export type Row = Readonly<Record<string, unknown>>
 /** @internal The SQLSTATE of a failed statement, if the database answered one. */
 export const sqlState = (error: unknown): string | undefined => {
   const cause = error instanceof SqlError.SqlError ? error.cause : error
+  // Node's system errors (EPIPE, ECONNRESET) have a `code` too, and an `errno`.
   const code =
-    typeof cause === "object" && cause !== null && "code" in cause
+    typeof cause === "object" && cause !== null && "code" in cause && !("errno" in cause)
       ? (cause as { code: unknown }).code
       : undefined
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined

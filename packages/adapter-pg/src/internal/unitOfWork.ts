@@ -48,7 +48,7 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
   new Errors.InfrastructureError({
     port: "UnitOfWork",
     message:
-      "UnitOfWork.transaction: the database connection was lost while the unit committed; whether it was written is unknown",
+      "UnitOfWork.transaction: the unit's COMMIT got no answer, or one that may have come after the commit (the connection was lost, or the server was stopping or cancelled it); whether it was written is unknown",
     outcome: "unknown",
     cause
   })
