@@ -10,7 +10,13 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Pg from "pg"
-import { currentUnit, isStalePrepared, type StatementNames, type UnitOfWorkStale } from "./prepared.js"
+import {
+  currentAbortable,
+  currentUnit,
+  isStalePrepared,
+  type StatementNames,
+  type UnitOfWorkStale
+} from "./prepared.js"
 
 /** @internal A row as the driver returns it. */
 export type Row = Readonly<Record<string, unknown>>
@@ -205,19 +211,20 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
     return pool === undefined ? statement(text, params) : pooled(pool, text, params)
   }
   /*
-   * A statement of the outermost unit of work that fails has aborted its transaction:
-   * the unit is marked, so that it fails before its COMMIT even if it catches the
-   * failure and goes on (see `UnitOfWorkStale.aborted`).
+   * A statement of a unit of work that fails has aborted its transaction: the
+   * innermost unit is marked, so that it fails before its COMMIT (a nested one:
+   * instead of releasing its savepoint) even if it catches the failure and goes on
+   * (see `UnitOfWorkStale.aborted`).
    */
   const run = (text: string, params: ReadonlyArray<unknown>) =>
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
-      const unit = fiber.getFiberRef(currentUnit)
-      const sent = dispatch(fiber, unit, text, params)
-      return unit === undefined
+      const sent = dispatch(fiber, fiber.getFiberRef(currentUnit), text, params)
+      const abortable = fiber.getFiberRef(currentAbortable)
+      return abortable === undefined
         ? sent
         : Effect.tapError(sent, () =>
             Effect.sync(() => {
-              unit.aborted = true
+              abortable.aborted = true
             })
           )
     })

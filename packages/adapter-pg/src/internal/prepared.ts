@@ -122,10 +122,20 @@ export const currentUnit: FiberRef.FiberRef<UnitOfWorkStale | undefined> = Fiber
 
 /**
  * @internal
- * Marks the current run of the outermost unit of work, if any, as one that may not
- * commit (see {@link UnitOfWorkStale}).
+ * The innermost unit of work running (the outermost, or a nested one, a savepoint):
+ * whether it may still commit, or release its savepoint (see
+ * `UnitOfWorkStale.aborted`). The outermost unit's is its `UnitOfWorkStale`.
  */
-export const abortUnit: Effect.Effect<void> = FiberRef.getWith(currentUnit, (unit) =>
+export const currentAbortable: FiberRef.FiberRef<{ aborted: boolean } | undefined> = FiberRef.unsafeMake<
+  { aborted: boolean } | undefined
+>(undefined)
+
+/**
+ * @internal
+ * Marks the innermost unit of work running, if any, as one that may not commit (a
+ * nested one: that may not release its savepoint, so that it rolls back to it).
+ */
+export const abortUnit: Effect.Effect<void> = FiberRef.getWith(currentAbortable, (unit) =>
   Effect.sync(() => {
     if (unit !== undefined) unit.aborted = true
   })

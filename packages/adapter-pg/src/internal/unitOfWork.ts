@@ -5,7 +5,13 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { type Db, infrastructure, isRetryable, sqlState } from "./db.js"
-import { currentUnit, defaultNamedStatements, isStalePrepared, type UnitOfWorkStale } from "./prepared.js"
+import {
+  currentAbortable,
+  currentUnit,
+  defaultNamedStatements,
+  isStalePrepared,
+  type UnitOfWorkStale
+} from "./prepared.js"
 
 /** @internal How often the outermost unit of work runs again after a serialization failure or deadlock. */
 export const maxRetries = 5
@@ -70,14 +76,15 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
  * A unit that catches the failure of one of its statements (which aborted its
  * transaction, as a key taken by a concurrent transaction does) or a write refused
  * half done (`Journal.write`), and goes on, fails before its COMMIT and is rolled
- * back: nothing of it is written, and the caller learns it. A nested call's
- * statements go unnamed. A read runs
+ * back: nothing of it is written, and the caller learns it. A nested call that does
+ * so fails the same way instead of releasing its savepoint, and is rolled back to
+ * it: its caller may go on. A nested call's statements go unnamed. A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
  */
 export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWork> => {
-  const once = <A, E, R>(effect: Effect.Effect<A, E, R>, unit?: UnitOfWorkStale) =>
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>, unit: { aborted: boolean }, outermost: boolean) =>
     Effect.suspend(() => {
       // When the connection is gone, the ROLLBACK after a failure fails too and the
       // client dies with it: the unit's own failure is the one to report.
@@ -86,14 +93,11 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
       let committing = false
       const ownFailure = (e: unknown) =>
         failed !== undefined && Option.exists(Cause.failureOption(failed), (own) => own === e)
-      const body =
-        unit === undefined
-          ? effect
-          : Effect.flatMap(effect, (a) => (unit.aborted ? Effect.fail(aborted()) : Effect.succeed(a)))
+      const body = Effect.flatMap(effect, (a) => (unit.aborted ? Effect.fail(aborted()) : Effect.succeed(a)))
       return db.sql
         .withTransaction(
           Effect.tapErrorCause(body, (cause) => Effect.sync(() => (failed = cause))).pipe(
-            Effect.tap(() => Effect.sync(() => (committing = true)))
+            Effect.tap(() => Effect.sync(() => (committing = outermost)))
           )
         )
         .pipe(
@@ -142,7 +146,11 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
     Effect.suspend(() => {
       const unit: UnitOfWorkStale = { stale: false, aborted: false }
       const stale = (e: unknown) => staleRuns < defaultNamedStatements && staleFailure(unit, e)
-      return Effect.matchEffect(Effect.locally(once(effect, unit), currentUnit, unit), {
+      const run = once(effect, unit, true).pipe(
+        Effect.locally(currentUnit, unit),
+        Effect.locally(currentAbortable, unit)
+      )
+      return Effect.matchEffect(run, {
         onFailure: (e) =>
           stale(e)
             ? retrying(effect, attempt, staleRuns + 1)
@@ -159,7 +167,15 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
   return Persistence.UnitOfWork.of({
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.flatMap(db.inTransaction, (nested) =>
-        nested ? Effect.locally(once(effect), currentUnit, undefined) : retrying(effect, 0, 0)
+        nested
+          ? Effect.suspend(() => {
+              const savepoint = { aborted: false }
+              return once(effect, savepoint, false).pipe(
+                Effect.locally(currentUnit, undefined),
+                Effect.locally(currentAbortable, savepoint)
+              )
+            })
+          : retrying(effect, 0, 0)
       ),
     read: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect
   })

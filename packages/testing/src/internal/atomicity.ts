@@ -175,67 +175,77 @@ export const atomicity = (h: Harness): void => {
     h.timeout
   )
 
-  it.effect(
-    "a journal entry refused (an event id taken) leaves none of its parts, even where the unit catches the refusal and goes on",
-    () =>
-      h.run(
-        Effect.gen(function* () {
-          const journal = yield* Effect.serviceOption(Persistence.Journal)
-          if (Option.isNone(journal)) return
-          const p = yield* Rows.insertParties
-          const uow = yield* Persistence.UnitOfWork
-          const { audit, outbox, members } = yield* ports
-          const taken = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], null)
-          yield* audit.append(taken)
-          const fresh = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], null)
-          const message = Rows.outboxMessage()
-          const before = Rows.member({ name: "之前写入有限公司" })
-          const result = yield* Effect.either(
-            uow.transaction(
-              Effect.gen(function* () {
-                yield* members.insert(before)
-                const refused = yield* Effect.either(
-                  journal.value.write({
-                    events: [fresh, taken],
-                    messages: [message],
-                    accountMessages: [],
-                    idempotency: null
-                  })
-                )
-                assert.isTrue(
-                  Either.isLeft(refused) && refused.left instanceof Errors.UniqueViolation,
-                  "the entry is refused"
-                )
-              })
+  for (const nested of [false, true]) {
+    it.effect(
+      nested
+        ? "a journal entry refused inside a nested unit of work that catches the refusal leaves none of its parts, whatever the outer unit does"
+        : "a journal entry refused (an event id taken) leaves none of its parts, even where the unit catches the refusal and goes on",
+      () =>
+        h.run(
+          Effect.gen(function* () {
+            const journal = yield* Effect.serviceOption(Persistence.Journal)
+            if (Option.isNone(journal)) return
+            const p = yield* Rows.insertParties
+            const uow = yield* Persistence.UnitOfWork
+            const { audit, outbox, members } = yield* ports
+            const taken = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], null)
+            yield* audit.append(taken)
+            const fresh = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], null)
+            const message = Rows.outboxMessage()
+            const before = Rows.member({ name: "之前写入有限公司" })
+            const refusing = Effect.gen(function* () {
+              const refused = yield* Effect.either(
+                journal.value.write({
+                  events: [fresh, taken],
+                  messages: [message],
+                  accountMessages: [],
+                  idempotency: null
+                })
+              )
+              assert.isTrue(
+                Either.isLeft(refused) && refused.left instanceof Errors.UniqueViolation,
+                "the entry is refused"
+              )
+            })
+            const result = yield* Effect.either(
+              uow.transaction(
+                Effect.gen(function* () {
+                  yield* members.insert(before)
+                  // Nested: the outer unit goes on whether the nested one fails or not.
+                  if (nested) yield* Effect.either(uow.transaction(refusing))
+                  else yield* refusing
+                })
+              )
             )
-          )
-          const events = yield* readAll(
-            (range) => audit.list({ memberId: p.enterprise.id, ...range }),
-            SortKeys.audit
-          )
-          assert.deepStrictEqual(
-            events.map((e) => e.id),
-            [taken.id],
-            "no event of the refused entry"
-          )
-          const messages = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
-          assert.notInclude(
-            messages.map((m) => m.id),
-            message.id,
-            "no message of the refused entry"
-          )
-          // The unit either kept its other write (the entry refused whole) or failed
-          // and kept nothing (the adapter could not undo the entry's other parts alone).
-          const kept = yield* members.findById(before.id)
-          if (Either.isRight(result)) some(kept, "the unit's other write, kept with it")
-          else {
-            assert.instanceOf(result.left, Errors.InfrastructureError, "the unit fails as the store's")
-            none(kept, "the failed unit's other write")
-          }
-        })
-      ),
-    h.timeout
-  )
+            const events = yield* readAll(
+              (range) => audit.list({ memberId: p.enterprise.id, ...range }),
+              SortKeys.audit
+            )
+            assert.deepStrictEqual(
+              events.map((e) => e.id),
+              [taken.id],
+              "no event of the refused entry"
+            )
+            const messages = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
+            assert.notInclude(
+              messages.map((m) => m.id),
+              message.id,
+              "no message of the refused entry"
+            )
+            // The unit either kept its other write (the entry refused whole, or the
+            // nested unit rolled back) or failed and kept nothing (the adapter could
+            // not undo the entry's other parts alone).
+            const kept = yield* members.findById(before.id)
+            if (Either.isRight(result)) some(kept, "the unit's other write, kept with it")
+            else {
+              assert.instanceOf(result.left, Errors.InfrastructureError, "the unit fails as the store's")
+              none(kept, "the failed unit's other write")
+            }
+          })
+        ),
+      h.timeout
+    )
+  }
 
   it.effect(
     "writes issued together in one unit of work (core's deferred writes and journal) all apply, in order; when one fails, the unit leaves none of them",
