@@ -295,6 +295,54 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
+    "all-or-nothing: a nested unit of work that catches a failed statement and goes on fails and rolls back to its savepoint; the enclosing unit or host transaction goes on and commits",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const demands = yield* Persistence.DemandRepository
+          for (const enclosing of ["unit of work", "host transaction"] as const) {
+            const [before, inner, after] = [Rows.member(), Rows.member(), Rows.member()]
+            let nested: Either.Either<string, unknown> | undefined
+            const body = Effect.gen(function* () {
+              yield* members.insert(before)
+              nested = yield* Effect.either(
+                uow.transaction(
+                  Effect.gen(function* () {
+                    yield* members.insert(inner)
+                    const failed = yield* Effect.either(demands.findById("d\u0000" as Ids.DemandId))
+                    assert.isTrue(Either.isLeft(failed), "the statement fails")
+                    return "went on"
+                  })
+                )
+              )
+              yield* members.insert(after)
+            })
+            const result = yield* Effect.either(
+              enclosing === "unit of work" ? uow.transaction(body) : sql.withTransaction(body)
+            )
+            assert.isTrue(Either.isRight(result), `${enclosing}: it goes on and commits`)
+            assert.isTrue(
+              nested !== undefined &&
+                Either.isLeft(nested) &&
+                nested.left instanceof Errors.InfrastructureError,
+              `${enclosing}: the nested unit fails`
+            )
+            assert.isTrue(Option.isSome(yield* members.findById(before.id)), `${enclosing}: the write before`)
+            assert.isTrue(
+              Option.isNone(yield* members.findById(inner.id)),
+              `${enclosing}: the nested unit's write`
+            )
+            assert.isTrue(Option.isSome(yield* members.findById(after.id)), `${enclosing}: the write after`)
+          }
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "EXPLAIN: the public hall and “responses submitted to me” are served by their indexes",
     () =>
       withSchema((schema) =>
@@ -1098,6 +1146,56 @@ describe.skipIf(!onPostgres)(
             const error = (result as Either.Left<{ code?: string; rule?: string }, unknown>).left
             assert.strictEqual(error.code, "reward.round_closed")
           })
+        ),
+      timeout
+    )
+
+    it.live(
+      "all-or-nothing: a unit of work that goes on after one of its statements was interrupted (a timeout) fails, and writes nothing",
+      () =>
+        withSchema((schema) =>
+          Effect.gen(function* () {
+            const uow = yield* Persistence.UnitOfWork
+            const members = yield* Persistence.MemberRepository
+            const locked = Rows.member()
+            yield* members.insert(locked)
+            // Another connection holds the row, so that the update waits until it is interrupted.
+            yield* Effect.acquireRelease(
+              Effect.promise(async () => {
+                const blocker = new Pg.Client({ connectionString: process.env.DATABASE_URL })
+                blocker.on("error", () => {})
+                await blocker.connect()
+                await blocker.query("BEGIN")
+                await blocker.query(`UPDATE "${schema}".member SET name = 'locked' WHERE id = $1`, [
+                  locked.id
+                ])
+                return blocker
+              }),
+              (blocker) =>
+                Effect.promise(async () => {
+                  await blocker.query("ROLLBACK").catch(() => undefined)
+                  await blocker.end().catch(() => undefined)
+                })
+            )
+            const before = Rows.member()
+            const result = yield* Effect.either(
+              uow.transaction(
+                Effect.gen(function* () {
+                  yield* members.insert(before)
+                  const timedOut = yield* Effect.either(
+                    Effect.timeout(members.update({ ...locked, name: "改名" }), "300 millis")
+                  )
+                  assert.isTrue(Either.isLeft(timedOut), "the update timed out")
+                  return "went on"
+                })
+              )
+            )
+            assert.isTrue(
+              Either.isLeft(result) && result.left instanceof Errors.InfrastructureError,
+              "the unit fails instead of answering success"
+            )
+            assert.isTrue(Option.isNone(yield* members.findById(before.id)), "nothing of the unit is written")
+          }).pipe(Effect.scoped)
         ),
       timeout
     )

@@ -213,8 +213,9 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
   /*
    * A statement of a unit of work that fails has aborted its transaction: the
    * innermost unit is marked, so that it fails before its COMMIT (a nested one:
-   * instead of releasing its savepoint) even if it catches the failure and goes on
-   * (see `UnitOfWorkStale.aborted`).
+   * instead of keeping its savepoint) even if it catches the failure and goes on
+   * (see `UnitOfWorkStale.aborted`). So is one interrupted (a timeout, a race): the
+   * client cancels it on the server, which aborts the transaction the same way.
    */
   const run = (text: string, params: ReadonlyArray<unknown>) =>
     Effect.withFiberRuntime<ReadonlyArray<Row>, SqlError.SqlError>((fiber) => {
@@ -222,7 +223,7 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
       const abortable = fiber.getFiberRef(currentAbortable)
       return abortable === undefined
         ? sent
-        : Effect.tapError(sent, () =>
+        : Effect.onError(sent, () =>
             Effect.sync(() => {
               abortable.aborted = true
             })

@@ -3,6 +3,7 @@ import { Errors, Persistence } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { type Db, infrastructure, isRetryable, sqlState } from "./db.js"
 import {
@@ -84,7 +85,12 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
  * of work, its statements join that unit's connection as before).
  */
 export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWork> => {
-  const once = <A, E, R>(effect: Effect.Effect<A, E, R>, unit: { aborted: boolean }, outermost: boolean) =>
+  /** `parent`: the enclosing unit's marker, for a nested unit (`undefined` for the outermost). */
+  const once = <A, E, R>(
+    effect: Effect.Effect<A, E, R>,
+    unit: { aborted: boolean },
+    parent: { aborted: boolean } | undefined
+  ) =>
     Effect.suspend(() => {
       // When the connection is gone, the ROLLBACK after a failure fails too and the
       // client dies with it: the unit's own failure is the one to report.
@@ -97,7 +103,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
       return db.sql
         .withTransaction(
           Effect.tapErrorCause(body, (cause) => Effect.sync(() => (failed = cause))).pipe(
-            Effect.tap(() => Effect.sync(() => (committing = outermost)))
+            Effect.tap(() => Effect.sync(() => (committing = parent === undefined)))
           )
         )
         .pipe(
@@ -106,17 +112,20 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
               e instanceof SqlError.SqlError && !ownFailure(e),
             (e) => Effect.fail(infrastructure("UnitOfWork.transaction", e))
           ),
-          Effect.catchSomeDefect((defect) =>
-            defect instanceof SqlError.SqlError
-              ? Option.some<Effect.Effect<never, E | Errors.InfrastructureError>>(
-                  failed !== undefined && Cause.isFailType(failed)
-                    ? Effect.failCause(failed)
-                    : committing && commitOutcomeUnknown(defect)
-                      ? Effect.fail(outcomeUnknown(defect))
-                      : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
-                )
-              : Option.none<Effect.Effect<never, E | Errors.InfrastructureError>>()
-          )
+          Effect.catchSomeDefect((defect) => {
+            if (!(defect instanceof SqlError.SqlError))
+              return Option.none<Effect.Effect<never, E | Errors.InfrastructureError>>()
+            // A nested unit whose savepoint could not be rolled back left the
+            // transaction aborted: the enclosing unit may not commit either.
+            if (parent !== undefined) parent.aborted = true
+            return Option.some<Effect.Effect<never, E | Errors.InfrastructureError>>(
+              failed !== undefined && Cause.isFailType(failed)
+                ? Effect.failCause(failed)
+                : committing && commitOutcomeUnknown(defect)
+                  ? Effect.fail(outcomeUnknown(defect))
+                  : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
+            )
+          })
         ) as Effect.Effect<A, E | Errors.InfrastructureError, R>
     })
 
@@ -146,7 +155,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
     Effect.suspend(() => {
       const unit: UnitOfWorkStale = { stale: false, aborted: false }
       const stale = (e: unknown) => staleRuns < defaultNamedStatements && staleFailure(unit, e)
-      const run = once(effect, unit, true).pipe(
+      const run = once(effect, unit, undefined).pipe(
         Effect.locally(currentUnit, unit),
         Effect.locally(currentAbortable, unit)
       )
@@ -168,9 +177,9 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.flatMap(db.inTransaction, (nested) =>
         nested
-          ? Effect.suspend(() => {
+          ? FiberRef.getWith(currentAbortable, (parent) => {
               const savepoint = { aborted: false }
-              return once(effect, savepoint, false).pipe(
+              return once(effect, savepoint, parent).pipe(
                 Effect.locally(currentUnit, undefined),
                 Effect.locally(currentAbortable, savepoint)
               )
