@@ -1236,6 +1236,42 @@ describe.skipIf(!onPostgres)(
     )
 
     it.live(
+      "a deadlock (40P01) is retried at the outermost unit of work also where the unit caught it and went on: both units commit",
+      () =>
+        withSchema(() =>
+          Effect.gen(function* () {
+            const uow = yield* Persistence.UnitOfWork
+            const demands = yield* Persistence.DemandRepository
+            const { m, a } = yield* memberWithAccount()
+            const one = Rows.published(m.id, a.id, 1)
+            const two = Rows.published(m.id, a.id, 2)
+            yield* demands.insert(one)
+            yield* demands.insert(two)
+            const attempts = { count: 0 }
+            const locked = [yield* Deferred.make<void>(), yield* Deferred.make<void>()] as const
+            const unit = (mine: Demand.Demand, theirs: Demand.Demand, i: 0 | 1) =>
+              uow.transaction(
+                Effect.gen(function* () {
+                  attempts.count++
+                  const d = Option.getOrThrow(yield* demands.findByIdForUpdate(mine.id))
+                  yield* Deferred.succeed(locked[i], undefined)
+                  yield* Deferred.await(locked[1 - i]!)
+                  // The deadlock's victim catches it and goes on: its transaction is aborted all the same.
+                  yield* Effect.either(demands.findByIdForUpdate(theirs.id))
+                  yield* demands.update({ ...d, responseCount: d.responseCount + 1, version: d.version + 1 })
+                })
+              )
+            yield* Effect.all([unit(one, two, 0), unit(two, one, 1)], { concurrency: 2 })
+            assert.strictEqual(attempts.count, 3, "the deadlock victim ran again")
+            for (const d of [one, two]) {
+              assert.strictEqual(Option.getOrThrow(yield* demands.findById(d.id)).responseCount, 1)
+            }
+          })
+        ),
+      timeout
+    )
+
+    it.live(
       "a statement waiting past statement_timeout is cancelled: an InfrastructureError, and the row stays as it was",
       () => {
         const schema = T.freshSchema("zbs")

@@ -3,6 +3,7 @@ import * as SqlError from "@effect/sql/SqlError"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { Deadline, Errors } from "@zhongbao/core"
 import * as DateTime from "effect/DateTime"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -223,8 +224,9 @@ export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
       const abortable = fiber.getFiberRef(currentAbortable)
       return abortable === undefined
         ? sent
-        : Effect.onError(sent, () =>
+        : Effect.onError(sent, (cause) =>
             Effect.sync(() => {
+              if (!abortable.aborted) abortable.cause = Cause.squash(cause)
               abortable.aborted = true
             })
           )

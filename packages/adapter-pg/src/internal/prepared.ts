@@ -103,9 +103,13 @@ export const isOwnName = (name: unknown): boolean =>
  * caller may catch and go on), or of a transaction the host began itself, goes
  * unnamed: nothing would run it again.
  */
-export interface UnitOfWorkStale {
+export interface UnitOfWorkStale extends Abortable {
   /** Whether a statement of this run, sent named, failed as stale (its text is unnamed from then on). */
   stale: boolean
+}
+
+/** @internal Whether a unit of work (the outermost, or a nested one) may still commit. */
+export interface Abortable {
   /**
    * Whether this run may no longer commit: one of its statements failed (which
    * aborted the transaction: its COMMIT would be answered as a ROLLBACK), or a port
@@ -113,6 +117,8 @@ export interface UnitOfWorkStale {
    * then fails before its COMMIT, even when the unit caught the failure and went on.
    */
   aborted: boolean
+  /** The first failed statement's error, if a statement aborted it: the unit's failure carries it. */
+  cause?: unknown
 }
 
 /** @internal The current run of the adapter's outermost unit of work, inherited by the fibers it forks. */
@@ -126,8 +132,8 @@ export const currentUnit: FiberRef.FiberRef<UnitOfWorkStale | undefined> = Fiber
  * whether it may still commit, or release its savepoint (see
  * `UnitOfWorkStale.aborted`). The outermost unit's is its `UnitOfWorkStale`.
  */
-export const currentAbortable: FiberRef.FiberRef<{ aborted: boolean } | undefined> = FiberRef.unsafeMake<
-  { aborted: boolean } | undefined
+export const currentAbortable: FiberRef.FiberRef<Abortable | undefined> = FiberRef.unsafeMake<
+  Abortable | undefined
 >(undefined)
 
 /**

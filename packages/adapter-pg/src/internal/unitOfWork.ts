@@ -7,6 +7,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { type Db, infrastructure, isRetryable, sqlState } from "./db.js"
 import {
+  type Abortable,
   currentAbortable,
   currentUnit,
   defaultNamedStatements,
@@ -35,7 +36,8 @@ const abortedMessage =
  * transaction aborted) or a write was refused half done: it is rolled back, never
  * committed, whatever it returned.
  */
-const aborted = () => new Errors.InfrastructureError({ port: "UnitOfWork", message: abortedMessage })
+const aborted = (unit: Abortable) =>
+  new Errors.InfrastructureError({ port: "UnitOfWork", message: abortedMessage, cause: unit.cause })
 
 /**
  * @internal
@@ -70,7 +72,8 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
  * (see {@link commitOutcomeUnknown}), becomes one with `outcome: "unknown"`, never
  * run again. The outermost call runs the whole
  * unit again, at most {@link maxRetries} times after a short random pause, when it
- * failed with a serialization failure (40001) or a deadlock (40P01); at once, when
+ * failed with a serialization failure (40001) or a deadlock (40P01), or caught one
+ * and went on (the transaction was aborted all the same); at once, when
  * one of its statements, sent as a named prepared statement, was found stale and
  * the unit failed with it (its text is sent unnamed from then on: see
  * `UnitOfWorkStale`), or with it caught (the transaction was aborted all the same).
@@ -86,11 +89,7 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
  */
 export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWork> => {
   /** `parent`: the enclosing unit's marker, for a nested unit (`undefined` for the outermost). */
-  const once = <A, E, R>(
-    effect: Effect.Effect<A, E, R>,
-    unit: { aborted: boolean },
-    parent: { aborted: boolean } | undefined
-  ) =>
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>, unit: Abortable, parent: Abortable | undefined) =>
     Effect.suspend(() => {
       // When the connection is gone, the ROLLBACK after a failure fails too and the
       // client dies with it: the unit's own failure is the one to report.
@@ -99,7 +98,9 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
       let committing = false
       const ownFailure = (e: unknown) =>
         failed !== undefined && Option.exists(Cause.failureOption(failed), (own) => own === e)
-      const body = Effect.flatMap(effect, (a) => (unit.aborted ? Effect.fail(aborted()) : Effect.succeed(a)))
+      const body = Effect.flatMap(effect, (a) =>
+        unit.aborted ? Effect.fail(aborted(unit)) : Effect.succeed(a)
+      )
       return db.sql
         .withTransaction(
           Effect.tapErrorCause(body, (cause) => Effect.sync(() => (failed = cause))).pipe(
@@ -163,7 +164,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
         onFailure: (e) =>
           stale(e)
             ? retrying(effect, attempt, staleRuns + 1)
-            : attempt < maxRetries && isRetryable(e)
+            : attempt < maxRetries && (isRetryable(e) || (unit.aborted && isRetryable(unit.cause)))
               ? Effect.zipRight(
                   pause(5 + Math.random() * 20 * (attempt + 1)),
                   retrying(effect, attempt + 1, staleRuns)
@@ -178,7 +179,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
       Effect.flatMap(db.inTransaction, (nested) =>
         nested
           ? FiberRef.getWith(currentAbortable, (parent) => {
-              const savepoint = { aborted: false }
+              const savepoint: Abortable = { aborted: false }
               return once(effect, savepoint, parent).pipe(
                 Effect.locally(currentUnit, undefined),
                 Effect.locally(currentAbortable, savepoint)
