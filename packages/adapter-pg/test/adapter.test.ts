@@ -15,6 +15,7 @@ import {
   Demand,
   Errors,
   Files,
+  Membership,
   Outcome,
   type Ids,
   Persistence,
@@ -1087,6 +1088,31 @@ describe.skipIf(!onPostgres)(
             const error = (result as Either.Left<{ code?: string; rule?: string }, unknown>).left
             assert.strictEqual(error.code, "commission.not_active")
             assert.strictEqual(error.rule, "R41")
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R1: two registrations of one institution at once register it once (one audit event)",
+      () =>
+        withServices(
+          Effect.gen(function* () {
+            const world = yield* Fixtures.makeWorld
+            const membership = yield* Membership.Membership
+            const memberId = world.unregistered.member.id
+            const register = membership.registerInstitution(world.operator, { memberId })
+            const { result } = yield* racingUncommitted(register, register)
+            assert.isTrue(
+              Either.isRight(result) && result.right.registered,
+              "the second answers it registered"
+            )
+            const events = yield* (yield* Persistence.AuditRepository).list({ memberId, limit: 100 })
+            assert.strictEqual(
+              events.filter((e) => e.action === "institution.registered").length,
+              1,
+              "one institution.registered event"
+            )
           })
         ),
       timeout

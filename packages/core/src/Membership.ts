@@ -150,9 +150,9 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
     const accounts = yield* AccountRepository
     const managers = yield* TechnologyManagerRepository
 
-    const memberOrNotFound = (id: MemberId) =>
+    const memberOrNotFound = (id: MemberId, lock = false) =>
       Effect.flatMap(
-        members.findById(id),
+        lock ? members.findByIdForUpdate(id) : members.findById(id),
         Option.match({ onNone: () => Effect.fail(notFound("member")), onSome: Effect.succeed })
       )
 
@@ -194,7 +194,8 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
         (ctx, input) =>
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly("R1")
-            const member = yield* memberOrNotFound(input.memberId)
+            // Locked: a registration at the same moment waits, then finds it registered.
+            const member = yield* memberOrNotFound(input.memberId, true)
             if (member.kind !== "transfer_institution") {
               return yield* invalid(
                 "R1",

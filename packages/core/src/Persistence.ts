@@ -96,6 +96,13 @@ export class MemberRepository extends Context.Tag("@zhongbao/core/MemberReposito
     readonly insert: (member: Member) => Insert
     readonly update: (member: Member) => Update
     readonly findById: (id: MemberId) => Fx<Option.Option<Member>>
+    /**
+     * As `findById`, and no other unit of work changes the member until the
+     * transaction ends (a change committed meanwhile is waited for and read); writes
+     * that merely refer to the member are not held up. R1: two registrations of one
+     * institution at once register it once.
+     */
+    readonly findByIdForUpdate: (id: MemberId) => Fx<Option.Option<Member>>
     readonly list: (
       query: { readonly kind?: MemberKind | undefined; readonly registered?: boolean | undefined } & Range
     ) => Fx<ReadonlyArray<Member>>

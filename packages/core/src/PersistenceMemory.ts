@@ -139,6 +139,8 @@ const makeStore = () => {
       members.get(m.id) ? unique("member", m.id) : db.write((log) => members.set(m.id, m, log)),
     update: (m) => db.write((log) => members.set(m.id, m, log)),
     findById: (id) => get(members, id),
+    // Memory units of work run one at a time: nothing changes a row a unit has read.
+    findByIdForUpdate: (id) => get(members, id),
     list: (q) =>
       db.read(() =>
         page(

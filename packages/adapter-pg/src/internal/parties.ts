@@ -86,6 +86,16 @@ export const makeMembers = (db: Db): Context.Tag.Service<Persistence.MemberRepos
         db.query("MemberRepository.findById", `SELECT ${memberColumns} FROM ${member} WHERE id = $1`, [id]),
         (rows) => Option.map(Option.fromNullable(rows[0]), toMember)
       ),
+    // FOR NO KEY UPDATE: the rows that refer to the member (their KEY SHARE) are not held up.
+    findByIdForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "MemberRepository.findByIdForUpdate",
+          `SELECT ${memberColumns} FROM ${member} WHERE id = $1 FOR NO KEY UPDATE`,
+          [id]
+        ),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toMember)
+      ),
     list: (q) => {
       const p = new Params()
       const where: Array<string> = []

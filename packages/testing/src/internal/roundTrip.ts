@@ -26,7 +26,7 @@ const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>, id: str
 /** @internal Insert then find returns an equal value, for every repository. */
 export const roundTrip = (h: Harness): void => {
   it.effect(
-    "members: insert then findById returns an equal member; update persists",
+    "members: insert then findById and findByIdForUpdate return an equal member; update persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -52,6 +52,15 @@ export const roundTrip = (h: Harness): void => {
             some(yield* repo.findById(registered.id), "member"),
             registered,
             "registered member"
+          )
+          same(
+            Member.Member,
+            some(
+              yield* (yield* Persistence.UnitOfWork).transaction(repo.findByIdForUpdate(registered.id)),
+              "member"
+            ),
+            registered,
+            "findByIdForUpdate in a unit of work"
           )
           const updated = { ...plain, registered: true, name: "天津新材料集团有限公司", region: "北京市" }
           yield* repo.update(updated)
