@@ -208,6 +208,31 @@ const cuttingProxy = Effect.acquireRelease(
   (proxy) => Effect.promise(() => proxy.close())
 )
 
+/**
+ * A unit of work that writes a member, then runs `failing` (which must fail: `label`)
+ * and goes on: it must fail all the same, and nothing of it be written.
+ */
+const goingOnAfter = <A, E, R>(failing: Effect.Effect<A, E, R>, label: string) =>
+  Effect.gen(function* () {
+    const uow = yield* Persistence.UnitOfWork
+    const members = yield* Persistence.MemberRepository
+    const before = Rows.member()
+    const result = yield* Effect.either(
+      uow.transaction(
+        Effect.gen(function* () {
+          yield* members.insert(before)
+          assert.isTrue(Either.isLeft(yield* Effect.either(failing)), label)
+          return "went on"
+        })
+      )
+    )
+    assert.isTrue(
+      Either.isLeft(result) && result.left instanceof Errors.InfrastructureError,
+      "the unit fails instead of answering success for a rolled-back transaction"
+    )
+    assert.isTrue(Option.isNone(yield* members.findById(before.id)), "nothing of the unit is written")
+  })
+
 /** A member (the fixture, with `overrides`) and one account of it, inserted. */
 const memberWithAccount = (overrides: Parameters<typeof Rows.member>[0] = {}) =>
   Effect.gen(function* () {
@@ -270,24 +295,9 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const uow = yield* Persistence.UnitOfWork
           const members = yield* Persistence.MemberRepository
           const demands = yield* Persistence.DemandRepository
-          const before = Rows.member()
-          const result = yield* Effect.either(
-            uow.transaction(
-              Effect.gen(function* () {
-                yield* members.insert(before)
-                // PostgreSQL refuses the NUL in the parameter: the statement fails, and
-                // with it the transaction.
-                const failed = yield* Effect.either(demands.findById("d\u0000" as Ids.DemandId))
-                assert.isTrue(Either.isLeft(failed), "the statement fails")
-                return "went on"
-              })
-            )
-          )
-          assert.isTrue(
-            Either.isLeft(result) && result.left instanceof Errors.InfrastructureError,
-            "the unit fails instead of answering success for a rolled-back transaction"
-          )
-          assert.isTrue(Option.isNone(yield* members.findById(before.id)), "nothing of the unit is written")
+          // PostgreSQL refuses the NUL in the parameter: the statement fails, and with it
+          // the transaction.
+          yield* goingOnAfter(demands.findById("d\u0000" as Ids.DemandId), "the statement fails")
           // The next unit of work is not affected.
           yield* uow.transaction(members.insert(Rows.member()))
         })
@@ -1181,7 +1191,6 @@ describe.skipIf(!onPostgres)(
       () =>
         withSchema((schema) =>
           Effect.gen(function* () {
-            const uow = yield* Persistence.UnitOfWork
             const members = yield* Persistence.MemberRepository
             const locked = Rows.member()
             yield* members.insert(locked)
@@ -1203,99 +1212,59 @@ describe.skipIf(!onPostgres)(
                   await blocker.end().catch(() => undefined)
                 })
             )
-            const before = Rows.member()
-            const result = yield* Effect.either(
-              uow.transaction(
-                Effect.gen(function* () {
-                  yield* members.insert(before)
-                  const timedOut = yield* Effect.either(
-                    Effect.timeout(members.update({ ...locked, name: "改名" }), "300 millis")
-                  )
-                  assert.isTrue(Either.isLeft(timedOut), "the update timed out")
-                  return "went on"
-                })
-              )
+            yield* goingOnAfter(
+              Effect.timeout(members.update({ ...locked, name: "改名" }), "300 millis"),
+              "the update timed out"
             )
-            assert.isTrue(
-              Either.isLeft(result) && result.left instanceof Errors.InfrastructureError,
-              "the unit fails instead of answering success"
-            )
-            assert.isTrue(Option.isNone(yield* members.findById(before.id)), "nothing of the unit is written")
           }).pipe(Effect.scoped)
         ),
       timeout
     )
 
-    it.live(
-      "a deadlock (40P01) is retried at the outermost unit of work: both units commit",
-      () =>
-        withSchema(() =>
-          Effect.gen(function* () {
-            const uow = yield* Persistence.UnitOfWork
-            const demands = yield* Persistence.DemandRepository
-            const { m, a } = yield* memberWithAccount()
-            const one = Rows.published(m.id, a.id, 1)
-            const two = Rows.published(m.id, a.id, 2)
-            yield* demands.insert(one)
-            yield* demands.insert(two)
-            const attempts = { count: 0 }
-            const locked = [yield* Deferred.make<void>(), yield* Deferred.make<void>()] as const
-            const unit = (mine: Demand.Demand, theirs: Demand.Demand, i: 0 | 1) =>
-              uow.transaction(
-                Effect.gen(function* () {
-                  attempts.count++
-                  const d = Option.getOrThrow(yield* demands.findByIdForUpdate(mine.id))
-                  yield* Deferred.succeed(locked[i], undefined)
-                  yield* Deferred.await(locked[1 - i]!)
-                  yield* demands.findByIdForUpdate(theirs.id)
-                  yield* demands.update({ ...d, responseCount: d.responseCount + 1, version: d.version + 1 })
-                })
-              )
-            yield* Effect.all([unit(one, two, 0), unit(two, one, 1)], { concurrency: 2 })
-            assert.strictEqual(attempts.count, 3, "the deadlock victim ran again")
-            for (const d of [one, two]) {
-              assert.strictEqual(Option.getOrThrow(yield* demands.findById(d.id)).responseCount, 1)
-            }
-          })
-        ),
-      timeout
-    )
-
-    it.live(
-      "a deadlock (40P01) is retried at the outermost unit of work also where the unit caught it and went on: both units commit",
-      () =>
-        withSchema(() =>
-          Effect.gen(function* () {
-            const uow = yield* Persistence.UnitOfWork
-            const demands = yield* Persistence.DemandRepository
-            const { m, a } = yield* memberWithAccount()
-            const one = Rows.published(m.id, a.id, 1)
-            const two = Rows.published(m.id, a.id, 2)
-            yield* demands.insert(one)
-            yield* demands.insert(two)
-            const attempts = { count: 0 }
-            const locked = [yield* Deferred.make<void>(), yield* Deferred.make<void>()] as const
-            const unit = (mine: Demand.Demand, theirs: Demand.Demand, i: 0 | 1) =>
-              uow.transaction(
-                Effect.gen(function* () {
-                  attempts.count++
-                  const d = Option.getOrThrow(yield* demands.findByIdForUpdate(mine.id))
-                  yield* Deferred.succeed(locked[i], undefined)
-                  yield* Deferred.await(locked[1 - i]!)
-                  // The deadlock's victim catches it and goes on: its transaction is aborted all the same.
-                  yield* Effect.either(demands.findByIdForUpdate(theirs.id))
-                  yield* demands.update({ ...d, responseCount: d.responseCount + 1, version: d.version + 1 })
-                })
-              )
-            yield* Effect.all([unit(one, two, 0), unit(two, one, 1)], { concurrency: 2 })
-            assert.strictEqual(attempts.count, 3, "the deadlock victim ran again")
-            for (const d of [one, two]) {
-              assert.strictEqual(Option.getOrThrow(yield* demands.findById(d.id)).responseCount, 1)
-            }
-          })
-        ),
-      timeout
-    )
+    for (const caught of [false, true]) {
+      it.live(
+        caught
+          ? "a deadlock (40P01) is retried at the outermost unit of work also where the unit caught it and went on: both units commit"
+          : "a deadlock (40P01) is retried at the outermost unit of work: both units commit",
+        () =>
+          withSchema(() =>
+            Effect.gen(function* () {
+              const uow = yield* Persistence.UnitOfWork
+              const demands = yield* Persistence.DemandRepository
+              const { m, a } = yield* memberWithAccount()
+              const one = Rows.published(m.id, a.id, 1)
+              const two = Rows.published(m.id, a.id, 2)
+              yield* demands.insert(one)
+              yield* demands.insert(two)
+              const attempts = { count: 0 }
+              const locked = [yield* Deferred.make<void>(), yield* Deferred.make<void>()] as const
+              const unit = (mine: Demand.Demand, theirs: Demand.Demand, i: 0 | 1) =>
+                uow.transaction(
+                  Effect.gen(function* () {
+                    attempts.count++
+                    const d = Option.getOrThrow(yield* demands.findByIdForUpdate(mine.id))
+                    yield* Deferred.succeed(locked[i], undefined)
+                    yield* Deferred.await(locked[1 - i]!)
+                    // Caught: the victim goes on; its transaction is aborted all the same.
+                    const theirsLocked = demands.findByIdForUpdate(theirs.id)
+                    yield* caught ? Effect.either(theirsLocked) : theirsLocked
+                    yield* demands.update({
+                      ...d,
+                      responseCount: d.responseCount + 1,
+                      version: d.version + 1
+                    })
+                  })
+                )
+              yield* Effect.all([unit(one, two, 0), unit(two, one, 1)], { concurrency: 2 })
+              assert.strictEqual(attempts.count, 3, "the deadlock victim ran again")
+              for (const d of [one, two]) {
+                assert.strictEqual(Option.getOrThrow(yield* demands.findById(d.id)).responseCount, 1)
+              }
+            })
+          ),
+        timeout
+      )
+    }
 
     it.live(
       "a statement waiting past statement_timeout is cancelled: an InfrastructureError, and the row stays as it was",
