@@ -1157,18 +1157,7 @@ describe.skipIf(!onPostgres)(
               name: "技术合同.pdf",
               bytes: Uint8Array.from(Array.from("%PDF-1.7\n%%EOF", (c) => c.charCodeAt(0)))
             })
-            yield* rewards.saveProfile(world.institution.account, {
-              name: "天津技术转移中心",
-              creditCode: "91350100M000100Y43",
-              address: "天津市南开区科技路1号",
-              contact: "张主任",
-              phone: Fixtures.nextPhone(),
-              bankAccount: {
-                bank: "中国银行天津分行",
-                accountName: "天津技术转移中心",
-                accountNumber: "6217000010001234567"
-              }
-            })
+            yield* rewards.saveProfile(world.institution.account, Fixtures.profileInput())
             const application = yield* rewards.draft(world.institution.account, {
               roundId: round.id,
               items: [{ demandId: solved.id, proofs: [file.id] }]

@@ -37,19 +37,7 @@ const roundInput = {
   applicationDeadline: "2026-06-15"
 }
 
-const profileInput = (overrides: Partial<typeof Reward.ProfileInput.Encoded> = {}) => ({
-  name: "天津技术转移中心",
-  creditCode: "91350100M000100Y43",
-  address: "天津市南开区科技路1号",
-  contact: "张主任",
-  phone: Fixtures.nextPhone(),
-  bankAccount: {
-    bank: "中国银行天津分行",
-    accountName: "天津技术转移中心",
-    accountNumber: "6217000010001234567"
-  },
-  ...overrides
-})
+const profileInput = Fixtures.profileInput
 
 const pdf = () => Uint8Array.from(Array.from("%PDF-1.7\n证明材料%%EOF", (c) => c.charCodeAt(0) & 0xff))
 

@@ -16,6 +16,7 @@ import {
   type Persistence,
   Publishing,
   Review,
+  type Reward,
   Settings,
   type Zhongbao
 } from "@zhongbao/core"
@@ -190,3 +191,26 @@ export const onBehalf = (world: World, client?: MemberId) => ({
  * @category models
  */
 export type Env = Zhongbao.Services
+
+/**
+ * A valid institution profile (R51, encoded): a credit code with its check digit, a
+ * fresh phone, a bank account; `overrides` replace fields.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const profileInput = (
+  overrides: Partial<typeof Reward.ProfileInput.Encoded> = {}
+): typeof Reward.ProfileInput.Encoded => ({
+  name: "天津技术转移中心",
+  creditCode: "91350100M000100Y43",
+  address: "天津市南开区科技路1号",
+  contact: "张主任",
+  phone: nextPhone(),
+  bankAccount: {
+    bank: "中国银行天津分行",
+    accountName: "天津技术转移中心",
+    accountNumber: "6217000010001234567"
+  },
+  ...overrides
+})

@@ -506,18 +506,7 @@ export const rewards = (h: Harness): void => {
             applicationDeadline: "2026-06-15"
           }
           const round = yield* rewardsService.openRound(world.operator, roundInput)
-          const profileInput = {
-            name: "天津技术转移中心",
-            creditCode: "91350100M000100Y43",
-            address: "天津市南开区科技路1号",
-            contact: "张主任",
-            phone: Fixtures.nextPhone(),
-            bankAccount: {
-              bank: "中国银行天津分行",
-              accountName: "天津技术转移中心",
-              accountNumber: "6217000010001234567"
-            }
-          }
+          const profileInput = Fixtures.profileInput()
           const profile1 = yield* rewardsService.saveProfile(institution.account, profileInput)
           const published = yield* Fixtures.publish(world, institution.account, Fixtures.onBehalf(world))
           const solved = yield* outcome.solved(institution.account, {
