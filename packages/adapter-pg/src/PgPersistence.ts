@@ -18,7 +18,9 @@
  * the invariants on its own: unique keys, partial unique indexes (one active
  * response, one open commission), foreign keys and checks. Concurrency is the
  * database's: units of work are transactions (nested ones savepoints),
- * `findByIdForUpdate` is `SELECT … FOR UPDATE`, versioned updates compare the
+ * a demand's and a thread's `…ForUpdate` reads are `SELECT … FOR UPDATE` (a
+ * member's `FOR NO KEY UPDATE`, a commission's and a round's `…ForShare` reads
+ * `FOR SHARE`), versioned updates compare the
  * version in their `WHERE`, numbers come from a counter row, the outbox is claimed
  * with `FOR UPDATE SKIP LOCKED`.
  *

@@ -111,13 +111,18 @@ export interface UnitOfWorkStale extends Abortable {
 /** @internal Whether a unit of work (the outermost, or a nested one) may still commit. */
 export interface Abortable {
   /**
-   * Whether this run may no longer commit: one of its statements failed (which
-   * aborted the transaction: its COMMIT would be answered as a ROLLBACK), or a port
-   * refused a write after part of it was done (`Journal.write`). The unit of work
-   * then fails before its COMMIT, even when the unit caught the failure and went on.
+   * Whether this run may no longer commit: one of its statements failed or was
+   * interrupted (either aborts the transaction: its COMMIT would be answered as a
+   * ROLLBACK), a port refused a write after part of it was done (`Journal.write`),
+   * or a nested unit in it could not be rolled back to its savepoint. The unit of
+   * work then fails before its COMMIT, even when the unit caught the failure and
+   * went on.
    */
   aborted: boolean
-  /** The first failed statement's error, if a statement aborted it: the unit's failure carries it. */
+  /**
+   * What aborted it first, where that was a statement (its error, or the
+   * interruption) or a failed rollback to a savepoint; the unit's failure carries it.
+   */
   cause?: unknown
 }
 

@@ -77,8 +77,9 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
  * one of its statements, sent as a named prepared statement, was found stale and
  * the unit failed with it (its text is sent unnamed from then on: see
  * `UnitOfWorkStale`), or with it caught (the transaction was aborted all the same).
- * A unit that catches the failure of one of its statements (which aborted its
- * transaction, as a key taken by a concurrent transaction does) or a write refused
+ * A unit that catches the failure or the interruption of one of its statements
+ * (which aborted its transaction, as a key taken by a concurrent transaction does)
+ * or a write refused
  * half done (`Journal.write`), and goes on, fails before its COMMIT and is rolled
  * back: nothing of it is written, and the caller learns it. A nested call that does
  * so fails the same way instead of releasing its savepoint, and is rolled back to
@@ -118,7 +119,10 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
               return Option.none<Effect.Effect<never, E | Errors.InfrastructureError>>()
             // A nested unit whose savepoint could not be rolled back left the
             // transaction aborted: the enclosing unit may not commit either.
-            if (parent !== undefined) parent.aborted = true
+            if (parent !== undefined && !parent.aborted) {
+              parent.aborted = true
+              parent.cause = defect
+            }
             return Option.some<Effect.Effect<never, E | Errors.InfrastructureError>>(
               failed !== undefined && Cause.isFailType(failed)
                 ? Effect.failCause(failed)
