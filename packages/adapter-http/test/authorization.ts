@@ -616,12 +616,7 @@ export const authorizationSuite = (name: string, ports: Layer.Layer<Persistence.
         () =>
           Effect.gen(function* () {
             const w = yield* Fixtures.makeWorld
-            const commissioning = yield* Commissioning.Commissioning
-            const requested = yield* commissioning.request(w.enterprise.account, {
-              institutionId: w.institution.member.id,
-              message: "委托"
-            })
-            yield* commissioning.accept(w.institution.account, { commissionId: requested.id })
+            yield* Fixtures.activeCommission(w)
             const publishing = yield* Publishing.Publishing
             const draft = yield* publishing.draft(
               w.institution.account,

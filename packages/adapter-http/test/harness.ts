@@ -13,7 +13,6 @@ import {
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { createServer } from "node:http"
 import {
-  Commissioning,
   Consulting,
   type Errors,
   Files,
@@ -116,12 +115,7 @@ export const seedRows: Effect.Effect<
   Env
 > = Effect.gen(function* () {
   const w = yield* Fixtures.makeWorld
-  const commissioning = yield* Commissioning.Commissioning
-  const c = yield* commissioning.request(w.enterprise.account, {
-    institutionId: w.institution.member.id,
-    message: "委托"
-  })
-  yield* commissioning.accept(w.institution.account, { commissionId: c.id })
+  const c = yield* Fixtures.activeCommission(w)
   const demand = yield* Fixtures.publish(
     w,
     w.institution.account,

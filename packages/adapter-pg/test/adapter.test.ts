@@ -1079,11 +1079,7 @@ describe.skipIf(!onPostgres)(
             const commissioning = yield* Commissioning.Commissioning
             const publishing = yield* Publishing.Publishing
             const review = yield* Review.Review
-            const commission = yield* commissioning.request(world.enterprise.account, {
-              institutionId: world.institution.member.id,
-              message: "委托发布需求"
-            })
-            yield* commissioning.accept(world.institution.account, { commissionId: commission.id })
+            const commission = yield* Fixtures.activeCommission(world)
             const draft = yield* publishing.draft(
               world.institution.account,
               yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise.member.id))

@@ -1,4 +1,4 @@
-import { AuditTrail, Commissioning, type Demand, type Ids, Lists, Publishing, Settings } from "@zhongbao/core"
+import { AuditTrail, type Demand, type Ids, Lists, Publishing, Settings } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect } from "effect"
 
@@ -24,15 +24,7 @@ export const submitted = (account: Ids.AccountId, overrides: FormOverrides = {},
   })
 
 /** R40: `enterprise` commissions the world's registered institution, which accepts. */
-export const commission = (world: Fixtures.World, enterprise: Fixtures.Party = world.enterprise) =>
-  Effect.gen(function* () {
-    const commissioning = yield* Commissioning.Commissioning
-    const requested = yield* commissioning.request(enterprise.account, {
-      institutionId: world.institution.member.id,
-      message: "请代为发布并跟进技术需求"
-    })
-    return yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
-  })
+export const commission = Fixtures.activeCommission
 
 /** Every audit event id, as an operator lists them (R60), newest first. */
 export const auditIds = (world: Fixtures.World) =>

@@ -1,14 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import {
-  Commissioning,
-  type Demand,
-  Outcome,
-  Publishing,
-  Responding,
-  Review,
-  Selection,
-  Statistics
-} from "@zhongbao/core"
+import { type Demand, Outcome, Publishing, Responding, Review, Selection, Statistics } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
 import { at, expectError, withWorld } from "./helpers.js"
@@ -32,18 +23,13 @@ const proposal = (title: string) => ({ title, content: `${title}：三个月内�
  */
 const scenario = (world: Fixtures.World) =>
   Effect.gen(function* () {
-    const commissioning = yield* Commissioning.Commissioning
     const publishing = yield* Publishing.Publishing
     const review = yield* Review.Review
     const responding = yield* Responding.Responding
     const selection = yield* Selection.Selection
     const outcome = yield* Outcome.Outcome
 
-    const requested = yield* commissioning.request(world.enterprise2.account, {
-      institutionId: world.institution.member.id,
-      message: "委托开展需求征集"
-    })
-    yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
+    yield* Fixtures.activeCommission(world, world.enterprise2)
 
     const d1 = yield* Fixtures.publish(world, world.enterprise.account)
     const d2 = yield* Fixtures.publish(world, world.institution.account, {

@@ -1,7 +1,6 @@
 import { assert } from "@effect/vitest"
 import {
   AuditTrail,
-  Commissioning,
   Deadline,
   type Demand,
   type Ids,
@@ -77,15 +76,7 @@ export const secondAccount = (world: Fixtures.World, party: Fixtures.Party) =>
   })
 
 /** An active commission from the world's enterprise to its registered institution (R40). */
-export const activeCommission = (world: Fixtures.World, enterprise: Fixtures.Party = world.enterprise) =>
-  Effect.gen(function* () {
-    const commissioning = yield* Commissioning.Commissioning
-    const requested = yield* commissioning.request(enterprise.account, {
-      institutionId: world.institution.member.id,
-      message: "委托贵机构开展需求挖掘与方案征集"
-    })
-    return yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
-  })
+export const activeCommission = Fixtures.activeCommission
 
 /** The whole audit trail of a demand for `reader`, oldest first. */
 export const demandTrail = (reader: Ids.AccountId, demandId: Ids.DemandId) =>

@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 import {
+  type Commission,
+  Commissioning,
   Deadline,
   type Demand,
   type Errors,
@@ -214,3 +216,23 @@ export const profileInput = (
   },
   ...overrides
 })
+
+/**
+ * R40: an active commission from `enterprise` (the world's first by default) to the
+ * world's registered institution: requested, then accepted.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const activeCommission = (
+  world: World,
+  enterprise: Party = world.enterprise
+): Effect.Effect<Commission.Commission, FixtureError, Commissioning.Commissioning> =>
+  Effect.gen(function* () {
+    const commissioning = yield* Commissioning.Commissioning
+    const requested = yield* commissioning.request(enterprise.account, {
+      institutionId: world.institution.member.id,
+      message: "委托贵机构代为发布并跟进技术需求"
+    })
+    return yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
+  })
