@@ -354,6 +354,64 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
+    "all-or-nothing: a unit of work whose COMMIT PostgreSQL answers with ROLLBACK fails, and writes nothing: a host's statement that failed inside it and was caught, a statement of a fiber forked in a nested unit that failed after that unit ended; a host transaction that caught its own failed statement fails at its COMMIT",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          yield* goingOnAfter(sql`SELECT 1 / 0`, "the host's statement fails")
+          const forked = Rows.member()
+          let late: Either.Either<unknown, unknown> | undefined
+          const result = yield* Effect.either(
+            uow.transaction(
+              Effect.gen(function* () {
+                yield* members.insert(forked)
+                const started = yield* Deferred.make<void>()
+                const done = yield* Deferred.make<void>()
+                yield* uow.transaction(
+                  Effect.forkDaemon(
+                    Deferred.await(started).pipe(
+                      Effect.zipRight(Effect.either(sql`SELECT 1 / 0`)),
+                      Effect.tap((e) => Effect.sync(() => (late = e))),
+                      Effect.ensuring(Deferred.succeed(done, undefined))
+                    )
+                  )
+                )
+                yield* Deferred.succeed(started, undefined)
+                yield* Deferred.await(done)
+                return "went on"
+              })
+            )
+          )
+          assert.isTrue(late !== undefined && Either.isLeft(late), "the forked fiber's statement failed")
+          assert.isTrue(
+            Either.isLeft(result) && result.left instanceof Errors.InfrastructureError,
+            "the unit fails instead of answering success for a rolled-back transaction"
+          )
+          assert.isTrue(Option.isNone(yield* members.findById(forked.id)), "nothing of the unit is written")
+          const hosts = Rows.member()
+          const host = yield* Effect.exit(
+            sql.withTransaction(
+              Effect.gen(function* () {
+                yield* members.insert(hosts)
+                assert.isTrue(Either.isLeft(yield* Effect.either(sql`SELECT 1 / 0`)), "the statement fails")
+              })
+            )
+          )
+          assert.isTrue(Exit.isFailure(host), "the host's transaction fails at its COMMIT")
+          assert.isTrue(Option.isNone(yield* members.findById(hosts.id)), "nothing of it is written")
+          // The next unit of work is not affected.
+          const next = Rows.member()
+          yield* uow.transaction(members.insert(next))
+          assert.isTrue(Option.isSome(yield* members.findById(next.id)))
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "EXPLAIN: the public hall and “responses submitted to me” are served by their indexes",
     () =>
       withSchema((schema) =>

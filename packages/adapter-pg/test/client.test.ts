@@ -910,4 +910,45 @@ describe("the adapter's pg client", () => {
     },
     timeout
   )
+
+  it(
+    "all-or-nothing: a COMMIT that PostgreSQL answers with ROLLBACK (a statement failed and aborted the transaction) fails with SQLSTATE 25P02, by callback and by promise, where pg.Client answers it as a success; nothing is written and the connection is idle after it",
+    async () => {
+      const commitAfterFailure = async (client: Pg.PoolClient, name: string, by: "promise" | "callback") => {
+        await client.query("BEGIN")
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "a"])
+        await expect(client.query("SELECT 1 / 0")).rejects.toThrow()
+        const answer =
+          by === "promise"
+            ? client.query("COMMIT").then(
+                (result) => ({ command: result.command }),
+                (error: { code?: unknown }) => ({ code: error.code })
+              )
+            : new Promise((resolve) =>
+                client.query("COMMIT", (error: Error | undefined, result: Pg.QueryResult) =>
+                  resolve(error ? { code: (error as { code?: unknown }).code } : { command: result.command })
+                )
+              )
+        return answer
+      }
+      for (const by of ["promise", "callback"] as const) {
+        const answers: Record<string, unknown> = {}
+        const rows = await onBoth(async (client, name, kind) => {
+          answers[kind] = await commitAfterFailure(client, name, by)
+          expect(status(client)).toBe("I")
+          expect((await client.query("SELECT 2 AS two")).rows).toEqual([{ two: 2 }])
+        })
+        expect(answers, by).toEqual({ plain: { command: "ROLLBACK" }, ours: { code: "25P02" } })
+        expect(rows, by).toEqual({ plain: 0, ours: 0 })
+      }
+      // A COMMIT that commits is answered as before.
+      const committed = await onTable("ours", async (client, name) => {
+        await client.query("BEGIN")
+        await client.query(`INSERT INTO ${name} VALUES ($1, $2)`, [1, "a"])
+        expect((await client.query("COMMIT")).command).toBe("COMMIT")
+      })
+      expect(committed).toBe(1)
+    },
+    timeout
+  )
 })

@@ -2,9 +2,10 @@ import * as Pg from "pg"
 import { isOwnName, lostPrepared } from "./prepared.js"
 
 /*
- * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with six changes that
- * leave every result as it was (issue 8's P2: a respond is 7 statements, and each
- * round trip costs the server CPU and the caller latency).
+ * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with seven changes.
+ * The first six leave every result as it was (issue 8's P2: a respond is 7
+ * statements, and each round trip costs the server CPU and the caller latency); the
+ * seventh makes a COMMIT that did not commit fail.
  *
  * 1. BEGIN travels with the transaction's first statement. A `BEGIN` sent on an
  *    idle connection (the server ready, nothing queued, outside a transaction) is
@@ -81,8 +82,17 @@ import { isOwnName, lostPrepared } from "./prepared.js"
  *    Its answer is not the caller's, as BEGIN's is not. Should it fail, the
  *    transaction is aborted before the statement runs, which fails with its error.
  *    A BEGIN sent on its own (a command that cannot carry it) goes without it.
+ * 7. A COMMIT that PostgreSQL answers with ROLLBACK fails, with SQLSTATE 25P02
+ *    (`commitRolledBack`). PostgreSQL ends a transaction that a failed statement
+ *    aborted with a rollback when asked to commit it, and says so only in the
+ *    command's tag; `pg` and `@effect/sql` pass the tag over, so the caller was told
+ *    its transaction committed when nothing of it was written. The adapter's units
+ *    of work do not ask to commit after a failure they know of (`unitOfWork.ts`);
+ *    this catches the ones they cannot see: a host's statement that failed and was
+ *    caught, a statement of a fiber forked in a nested unit that failed after that
+ *    unit ended. A host's own transactions on these pools get the same error.
  *
- * All six lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
+ * The first six lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
  * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue`,
  * `getTransactionStatus` and the connection's `parsedStatements`; the socket's `cork` and `uncork`). `pg` is pinned in
@@ -349,6 +359,28 @@ const isSubmittable = (config: unknown) => typeof (config as { submit?: unknown 
 const isCommand = (config: unknown, values: unknown, command: string) =>
   config === command && (values === undefined || (Array.isArray(values) && values.length === 0))
 
+const isRollback = (result: unknown) =>
+  typeof result === "object" && result !== null && (result as { command?: unknown }).command === "ROLLBACK"
+
+/**
+ * @internal
+ * What a COMMIT answered with ROLLBACK fails with (7. above): SQLSTATE 25P02, the
+ * state of the aborted transaction it ended.
+ */
+export const commitRolledBack = (): Error =>
+  Object.assign(
+    new Error(
+      "COMMIT was answered with ROLLBACK: a statement had failed and aborted the transaction, so nothing of it was written"
+    ),
+    { code: "25P02", severity: "ERROR" }
+  )
+
+/** A COMMIT's callback that takes an answer of ROLLBACK for the failure it is (7. above). */
+const refusingRollback =
+  (done: Callback): Callback =>
+  (error, result) =>
+    error || !isRollback(result) ? done(error, result) : done(commitRolledBack())
+
 /**
  * @internal
  * The client class of the pools `PgDatabase` makes to a PostgreSQL server (see
@@ -470,6 +502,18 @@ export class Client extends Pg.Client {
 
   // @ts-expect-error `pg.Client#query` is overloaded; this takes every form and passes it on.
   override query(config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (!isCommand(config, typeof values === "function" ? undefined : values, "COMMIT"))
+      return this.inOrder(config, values, callback)
+    const done = typeof values === "function" ? values : callback
+    if (typeof done === "function") return this.inOrder(config, undefined, refusingRollback(done as Callback))
+    return (this.inOrder(config, values) as Promise<unknown>).then((result) => {
+      if (isRollback(result)) throw commitRolledBack()
+      return result
+    })
+  }
+
+  /** A command handed to `pg` now, or held until the ones before it are (4. above). */
+  private inOrder(config: unknown, values?: unknown, callback?: unknown): unknown {
     if (config === null || config === undefined || !this.mustWait())
       return this.issue(config, values, callback)
     const answers =

@@ -83,7 +83,12 @@ const outcomeUnknown = (cause: SqlError.SqlError) =>
  * half done (`Journal.write`), and goes on, fails before its COMMIT and is rolled
  * back: nothing of it is written, and the caller learns it. A nested call that does
  * so fails the same way instead of releasing its savepoint, and is rolled back to
- * it: its caller may go on. A nested call's statements go unnamed. A read runs
+ * it: its caller may go on. A failure the unit cannot see (a host's statement that
+ * failed and was caught, a statement of a fiber forked in a nested unit that failed
+ * after that unit ended) still aborted the transaction: PostgreSQL answers its
+ * COMMIT with ROLLBACK, which the client fails (25P02, `client.ts`'s seventh change),
+ * and the unit fails with an `InfrastructureError`, not run again (what failed is
+ * not known). A nested call's statements go unnamed. A read runs
  * without a transaction: at READ COMMITTED each statement sees committed data, and a
  * read-only transaction would add BEGIN and COMMIT and nothing else (inside a unit
  * of work, its statements join that unit's connection as before).
