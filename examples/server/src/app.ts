@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { instanceNumber } from "./cluster.js"
 import type { ServerConfig } from "./config.js"
 import { type DemoAccount, demoAccounts, seed } from "./seed.js"
 
@@ -70,9 +71,12 @@ const json = (res: import("node:http").ServerResponse, status: number, body: unk
 /**
  * Starts the server: migrates (through the persistence layer), seeds an empty
  * database (or finds the demo accounts of one seeded before), issues demo tokens, starts the workers, then listens.
+ * `/health` answers `{ status: "ok" }`, with the instance's number (`instance`) when
+ * it is one of several (`WEB_CONCURRENCY`).
  */
 export const start = async (config: ServerConfig): Promise<App> => {
   let ready = false
+  const instance = instanceNumber()
   const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
   const runtime = mounted.runtime
   await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
@@ -101,7 +105,8 @@ export const start = async (config: ServerConfig): Promise<App> => {
       )
     : []
   const server = createServer((req, res) => {
-    if (req.url === "/health") return json(res, 200, { status: "ok" })
+    if (req.url === "/health")
+      return json(res, 200, instance === null ? { status: "ok" } : { status: "ok", instance })
     if (req.url === "/ready") return json(res, ready ? 200 : 503, { ready })
     mounted.listener(req, res)
   })

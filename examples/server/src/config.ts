@@ -12,6 +12,7 @@
  * | `SEED` | `true` | seed demo data into an empty database; print tokens for the demo accounts, found again on every later start |
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
+ * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
  * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (core's README, "Settings") as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
@@ -19,6 +20,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
+import { availableParallelism } from "node:os"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 
@@ -35,7 +37,23 @@ const jsonObject = (name: string) =>
     })
   )
 
-export const ServerConfig = Config.all({
+const instances = Config.string("WEB_CONCURRENCY").pipe(
+  Config.withDefault("1"),
+  Config.mapOrFail((text) => {
+    const value = text.trim()
+    if (value === "auto") return Either.right(availableParallelism())
+    return /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 256
+      ? Either.right(Number(value))
+      : Either.left(
+          ConfigError.InvalidData(
+            ["WEB_CONCURRENCY"],
+            "WEB_CONCURRENCY must be a whole number from 1 to 256, or auto"
+          )
+        )
+  })
+)
+
+const fields = Config.all({
   port: Config.integer("PORT").pipe(Config.withDefault(3000)),
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")).pipe(
@@ -60,7 +78,33 @@ export const ServerConfig = Config.all({
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
   rateLimits: jsonObject("RATE_LIMITS_JSON"),
-  settings: jsonObject("SETTINGS_JSON")
+  settings: jsonObject("SETTINGS_JSON"),
+  instances
 })
 
-export type ServerConfig = Config.Config.Success<typeof ServerConfig>
+/**
+ * The configuration of the example server. Several instances (`WEB_CONCURRENCY`)
+ * share one PostgreSQL (the embedded database belongs to one process) and accept
+ * one another's tokens (sessions kept in one process's memory would not be).
+ */
+export const ServerConfig = fields.pipe(
+  Config.mapOrFail((config) =>
+    config.instances > 1 && Option.isNone(config.databaseUrl)
+      ? Either.left(
+          ConfigError.InvalidData(
+            ["WEB_CONCURRENCY"],
+            "WEB_CONCURRENCY: more than one instance needs DATABASE_URL (the embedded database belongs to one process)"
+          )
+        )
+      : config.instances > 1 && Option.isNone(config.sessionSecret)
+        ? Either.left(
+            ConfigError.InvalidData(
+              ["WEB_CONCURRENCY"],
+              "WEB_CONCURRENCY: more than one instance needs SESSION_SECRET (each instance must accept the others' tokens)"
+            )
+          )
+        : Either.right(config)
+  )
+)
+
+export type ServerConfig = Config.Config.Success<typeof fields>

@@ -1,9 +1,12 @@
 /**
  * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with demo
- * data and API docs. Stops gracefully on SIGTERM and SIGINT.
+ * data and API docs. Stops gracefully on SIGTERM and SIGINT. With `WEB_CONCURRENCY`
+ * above 1, this process starts that many instances and watches them (`cluster.ts`).
  */
+import cluster from "node:cluster"
 import * as Effect from "effect/Effect"
 import { start } from "./app.js"
+import { instanceNumber, reportReady, runPrimary } from "./cluster.js"
 import { ServerConfig } from "./config.js"
 
 const config = await Effect.runPromise(
@@ -14,20 +17,29 @@ const config = await Effect.runPromise(
     })
   )
 )
+
+if (config.instances > 1 && cluster.isPrimary) {
+  process.exit(await runPrimary(config))
+}
+
+const instance = instanceNumber()
 const app = await start(config)
 if (app.demo !== null) {
   console.log("\nDemo accounts (send as `Authorization: Bearer <token>`):")
   for (const a of app.demo) console.log(`  ${a.role.padEnd(26)} ${a.name.padEnd(16)} ${a.token}`)
 }
-console.log(
-  `\nzhongbao is ready at ${app.url} — API docs: ${app.url}/docs, OpenAPI: ${app.url}/openapi.json\n`
-)
+if (instance === null) {
+  console.log(
+    `\nzhongbao is ready at ${app.url} — API docs: ${app.url}/docs, OpenAPI: ${app.url}/openapi.json\n`
+  )
+}
+reportReady(app.url)
 
 let stopping = false
 const shutdown = (signal: string) => {
   if (stopping) return
   stopping = true
-  console.log(`${signal}: shutting down`)
+  console.log(`${instance === null ? "" : `instance ${instance}: `}${signal}: shutting down`)
   app.stop().then(
     () => process.exit(0),
     (error) => {

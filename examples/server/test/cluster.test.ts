@@ -1,0 +1,159 @@
+/**
+ * Several instances of the example server in one process tree (`WEB_CONCURRENCY`,
+ * `src/cluster.ts`): refused without a shared database and a shared session secret;
+ * on `DATABASE_URL` (a fresh schema, dropped afterwards), instances that share the
+ * port and each other's tokens, one that ends is started again, and SIGTERM stops
+ * them all.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { request } from "node:http"
+import { join } from "node:path"
+import * as Pg from "pg"
+import { afterAll, describe, expect, it } from "vitest"
+
+const { SESSION_SECRET: _secret, DATABASE_URL: _url, ...inherited } = process.env as Record<string, string>
+const databaseUrl = process.env.DATABASE_URL || undefined
+const secret = "cluster-test-session-secret-0123456789abcdef"
+
+interface Started {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+const launch = (env: Record<string, string>): Started => {
+  let output = ""
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...inherited, PORT: "0", LOG_FORMAT: "json", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return { child, output: () => output, exited }
+}
+
+const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
+  const until = Date.now() + ms
+  for (;;) {
+    const match = pattern.exec(started.output())
+    if (match) return match
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${pattern}\n${started.output().slice(-3000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A GET on a connection of its own (closed after), so that each may reach another instance. */
+const get = (url: string, headers: Record<string, string> = {}) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(url, { agent: false, headers: { connection: "close", ...headers } }, (res) => {
+      let body = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk) => (body += chunk))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on("error", reject)
+    req.end()
+  })
+
+/** The instances that answered `count` health checks, each on a new connection. */
+const instancesAnswering = async (base: string, count: number) => {
+  const seen = new Set<number>()
+  for (let i = 0; i < count; i++) {
+    const { body } = await get(`${base}/health`)
+    seen.add((JSON.parse(body) as { instance: number }).instance)
+  }
+  return [...seen].sort()
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe("example server: several instances (WEB_CONCURRENCY)", () => {
+  it("WEB_CONCURRENCY: more than one instance without DATABASE_URL or SESSION_SECRET, or a count that is not one, is refused naming the variable, and nothing starts", async () => {
+    const cases: ReadonlyArray<readonly [Record<string, string>, RegExp]> = [
+      [
+        { WEB_CONCURRENCY: "2", SESSION_SECRET: secret },
+        /WEB_CONCURRENCY: more than one instance needs DATABASE_URL/
+      ],
+      [
+        { WEB_CONCURRENCY: "2", DATABASE_URL: "postgres://127.0.0.1:1/none" },
+        /WEB_CONCURRENCY: more than one instance needs SESSION_SECRET/
+      ],
+      [{ WEB_CONCURRENCY: "0" }, /WEB_CONCURRENCY must be a whole number from 1 to 256, or auto/],
+      [{ WEB_CONCURRENCY: "two" }, /WEB_CONCURRENCY must be a whole number from 1 to 256, or auto/]
+    ]
+    for (const [env, message] of cases) {
+      const started = launch({ ...env, DATA_DIR: join(import.meta.dirname, ".never-created") })
+      expect(await started.exited, JSON.stringify(env)).toBe(1)
+      expect(started.output()).toMatch(message)
+      expect(started.output()).not.toMatch(/is ready/)
+    }
+  })
+
+  describe.runIf(databaseUrl !== undefined)("on DATABASE_URL", () => {
+    const schema = `cluster_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+    let started: Started | undefined
+
+    afterAll(async () => {
+      if (started !== undefined && started.child.exitCode === null) {
+        started.child.kill("SIGKILL")
+        await started.exited
+      }
+      const client = new Pg.Client({ connectionString: databaseUrl })
+      await client.connect()
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await client.end()
+    })
+
+    it("WEB_CONCURRENCY=2: two instances share the port and accept each other's tokens; instance 1 alone seeds and prints the demo tokens; an instance that ends is started again; SIGTERM stops them all", async () => {
+      const s = launch({
+        WEB_CONCURRENCY: "2",
+        DATABASE_URL: databaseUrl!,
+        DATABASE_SCHEMA: schema,
+        SESSION_SECRET: secret
+      })
+      started = s
+      const base = (await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+) .*\(2 instances\)/))[1]!
+      const pids = new Map(
+        [...s.output().matchAll(/instance (\d) \(pid (\d+)\) is ready/g)].map((m) => [
+          Number(m[1]),
+          Number(m[2])
+        ])
+      )
+      expect([...pids.keys()].sort()).toEqual([1, 2])
+      expect(s.output().match(/Demo accounts/g)).toHaveLength(1)
+
+      expect(await instancesAnswering(base, 20)).toEqual([1, 2])
+      const operator = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(s.output())![1]!
+      const pending = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          get(`${base}/review/pending`, { authorization: `Bearer ${operator}` })
+        )
+      )
+      expect(pending.map((r) => r.status)).toEqual(Array(10).fill(200))
+
+      process.kill(pids.get(2)!, "SIGKILL")
+      const again = await waitFor(
+        s,
+        /instance 2 \(pid (\d+)\) ended on SIGKILL; starting it again[\s\S]*instance 2 \(pid (\d+)\) is ready/
+      )
+      const replacement = Number(again[2])
+      expect(replacement).not.toBe(pids.get(2))
+      expect(await instancesAnswering(base, 20)).toEqual([1, 2])
+
+      s.child.kill("SIGTERM")
+      expect(await s.exited).toBe(0)
+      expect([pids.get(1)!, replacement].filter(alive)).toEqual([])
+    })
+  })
+})
