@@ -19,7 +19,11 @@
  *   the median of the rounds' ratios, zhongbao's p99 the median of its rounds' p99. CPU
  *   per request of each server from /proc; for scale, afterwards, the example server's
  *   CPU per `GET /health` and `GET /settings` and a minimal stock HttpApi's per `GET`
- *   (`bench/baseline/httpapi-minimal.ts`), at the same connections.
+ *   (`bench/baseline/httpapi-minimal.ts`), at the same connections. Then P1 once more
+ *   with one instance per core on each side (the example server's `WEB_CONCURRENCY`,
+ *   the baseline's `INSTANCES`: `node:cluster`, the port shared), the same rounds
+ *   after a longer warm-up, CPU summed over each side's processes: one process
+ *   measures what one JavaScript thread serves, this what the machine serves.
  * - P6: both servers' RSS (/proc VmRSS) sampled every 100 ms during P1's load: the peak,
  *   and the idle RSS just before the load.
  * - P3: the small hall also in a schema of its own (the same demands as the large
@@ -44,6 +48,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { Agent, get as httpGet } from "node:http"
+import { availableParallelism } from "node:os"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { SqlClient } from "@effect/sql"
@@ -195,11 +200,12 @@ const startChild = (
   })
 
 /** The hand-written hall server (see the module's comment). */
-const startBaseline = (schema: string, settings: HallSettings): Promise<Baseline> =>
+const startBaseline = (schema: string, settings: HallSettings, instances = 1): Promise<Baseline> =>
   startChild("baseline", baselineScript, {
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
-    HALL_SETTINGS: JSON.stringify(settings)
+    HALL_SETTINGS: JSON.stringify(settings),
+    INSTANCES: String(instances)
   })
 
 // ---------------------------------------------------------------------------------
@@ -316,6 +322,61 @@ const load = async (url: string, pid: number, seconds: number): Promise<Load> =>
   }
 }
 
+/** The live children of a process (the instances a cluster's primary forked). */
+const childrenOf = (pid: number): ReadonlyArray<number> => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** CPU time (ms) of a process and of its live children. */
+const treeCpu = (pid: number): number =>
+  [pid, ...childrenOf(pid)].reduce((sum, p) => {
+    try {
+      return sum + procTimes(p).self
+    } catch {
+      return sum
+    }
+  }, 0)
+
+/** What one round against a cluster measured: as {@link Load}, CPU summed over its processes. */
+interface TreeLoad {
+  readonly rate: number
+  readonly ok: number
+  readonly failed: number
+  readonly p50: number
+  readonly p99: number
+  readonly cpuPerRequest: number
+  readonly postgresPerRequest: number
+}
+
+/** autocannon against `url` for `seconds`, with the CPU of the server's processes over the run. */
+const loadTree = async (url: string, pid: number, seconds: number): Promise<TreeLoad> => {
+  const before = treeCpu(pid)
+  const postgresBefore = postgresCpu()
+  const r = await autocannon({ url, connections: CONNECTIONS, pipelining: 1, duration: seconds })
+  const ok = Math.max(1, r["2xx"])
+  const postgresAfter = postgresCpu()
+  return {
+    rate: r["2xx"] / r.duration,
+    ok: r["2xx"],
+    failed: r.non2xx + r.errors,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuPerRequest: (treeCpu(pid) - before) / ok,
+    postgresPerRequest:
+      postgresBefore === undefined || postgresAfter === undefined
+        ? Number.NaN
+        : (postgresAfter - postgresBefore) / ok
+  }
+}
+
 /** Peak and last RSS of processes, sampled every `RSS_EVERY_MS` until `stop`. */
 const sampleRss = (pids: Readonly<Record<string, number>>) => {
   const peaks: Record<string, number> = {}
@@ -397,6 +458,8 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
   let baseline: Baseline | undefined
   let smallServer: ServerProcess | undefined
   let smallBaseline: Baseline | undefined
+  let clusterServer: ServerProcess | undefined
+  let clusterBaseline: Baseline | undefined
   const timed = async <A>(f: () => Promise<A>) => {
     const started = performance.now()
     const result = await f()
@@ -505,6 +568,30 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
     const plan = await explain(rt, select)
     const scale = await forScale(server, sizes)
 
+    // P1 once more with one instance per core on both sides (the example server's
+    // WEB_CONCURRENCY, the baseline's INSTANCES): the machine's capacity, where the
+    // rounds above measure one JavaScript thread each
+    const cores = availableParallelism()
+    ;[clusterServer, clusterBaseline] = await Promise.all([
+      startServer({ schema, env: { WORKERS: "false", WEB_CONCURRENCY: String(cores) } }),
+      startBaseline(schema, hallSettings, cores)
+    ])
+    const zbc = { url: clusterServer.url + HALL_PATH, pid: clusterServer.pid }
+    const blc = { url: clusterBaseline.url + HALL_PATH, pid: clusterBaseline.pid }
+    const sameClusterJson = (await pagesOf(zbc.url, blc.url)).same
+    await loadTree(zbc.url, zbc.pid, sizes.warmupSeconds * 3)
+    await loadTree(blc.url, blc.pid, sizes.warmupSeconds * 3)
+    const capacity: Array<{ readonly zb: TreeLoad; readonly bl: TreeLoad }> = []
+    for (let round = 1; round <= sizes.rounds; round++) {
+      const z = await loadTree(zbc.url, zbc.pid, sizes.roundSeconds)
+      const b = await loadTree(blc.url, blc.pid, sizes.roundSeconds)
+      capacity.push({ zb: z, bl: b })
+      log(
+        `P1 with ${cores} instances each, round ${round}: zhongbao ${int(z.rate)} req/s (p99 ${ms(z.p99, 0)}), baseline ${int(b.rate)} req/s (p99 ${ms(b.p99, 0)}), ratio ${(z.rate / b.rate).toFixed(2)}`
+      )
+    }
+    await Promise.allSettled([clusterServer.stop(), clusterBaseline.stop()])
+
     // P3: the large hall, and the small one in a schema of its own, side by side
     const largeLoad = await grow(rt, schema, sizes.p1, sizes.large)
     ;[smallServer, smallBaseline] = await startPair(smallSchema)
@@ -551,6 +638,9 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       `response: ${bodies}`,
       `both servers: pools of 10 connections; zhongbao is examples/server/dist/main.js under node ${serverNodeFlags()} (its start:built script; WORKERS=false), the baseline runs under node --import tsx`
     ]
+    const capacityRatio = median(capacity.map((r) => r.zb.rate / r.bl.rate))
+    const capacityFailed = capacity.reduce((acc, r) => acc + r.zb.failed + r.bl.failed, 0)
+    const capacityValid = valid && sameClusterJson && capacityFailed === 0
     const p3Ratio = atLarge.zb.median / atSmall.zb.median
     const p3Failed = atSmall.zb.failed + atLarge.zb.failed + atSmall.bl.failed + atLarge.bl.failed
     const row = (n: number, s: typeof atSmall, loaded: string) =>
@@ -580,6 +670,25 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
         details: [
           `median of the rounds' p99: ${rounds.map((r) => ms(r.zb.p99, 0)).join(", ")}`,
           `with ${CONNECTIONS} connections always waiting, the mean latency is ${CONNECTIONS} / throughput (Little's law), and the p99 is at least that: ≤ ${P99_GOAL_MS} ms needs ≥ ${int((CONNECTIONS * 1000) / P99_GOAL_MS)} req/s; here the baseline served ${int(blRate)} req/s (mean ${ms((CONNECTIONS * 1000) / blRate, 0)}) and zhongbao ${int(zbRate)} (mean ${ms((CONNECTIONS * 1000) / zbRate, 0)})`
+        ]
+      },
+      {
+        id: "P1",
+        name: `public hall over HTTP (${size(sizes.p1)} demands), ${cores} instances on each side (one per core): throughput of zhongbao / node:http + pg`,
+        measured: `${capacityRatio.toFixed(2)} (${int(median(capacity.map((r) => r.zb.rate)))} vs ${int(median(capacity.map((r) => r.bl.rate)))} req/s; p99 ${ms(median(capacity.map((r) => r.zb.p99)), 0)}, baseline ${ms(median(capacity.map((r) => r.bl.p99)), 0)})`,
+        goal: `≥ ${THROUGHPUT_GOAL.toFixed(2)}`,
+        met: capacityValid ? capacityRatio >= THROUGHPUT_GOAL : undefined,
+        details: [
+          ...(capacityFailed === 0
+            ? []
+            : [`NOT COMPARABLE: ${int(capacityFailed)} requests failed or were not 2xx`]),
+          ...(sameClusterJson ? [] : ["NOT COMPARABLE: the two clusters answer different JSON"]),
+          `the rounds above measure one process on each side (one JavaScript thread, which zhongbao's server fills while the machine has cores to spare); here the example server runs with WEB_CONCURRENCY=${cores} and the baseline with INSTANCES=${cores} (node:cluster, the port shared), the same SELECT and JSON, pools of 10 connections per instance; ${sizes.rounds} round(s) of ${sizes.roundSeconds} s per side after ${sizes.warmupSeconds * 3} s of warm-up each (each instance gets a share of it), alternating`,
+          ...capacity.map(
+            (r, i) =>
+              `round ${i + 1}: zhongbao ${int(r.zb.rate)} req/s (p50 ${ms(r.zb.p50, 0)}, p99 ${ms(r.zb.p99, 0)}, CPU ${ms(r.zb.cpuPerRequest)}/req over its processes, PostgreSQL ${ms(r.zb.postgresPerRequest)}), baseline ${int(r.bl.rate)} req/s (p50 ${ms(r.bl.p50, 0)}, p99 ${ms(r.bl.p99, 0)}, CPU ${ms(r.bl.cpuPerRequest)}/req, PostgreSQL ${ms(r.bl.postgresPerRequest)}), ratio ${(r.zb.rate / r.bl.rate).toFixed(2)}`
+          ),
+          "the p99 goal is the row below's; with one instance per core the servers, PostgreSQL and autocannon share the cores as before"
         ]
       },
       {
@@ -618,7 +727,9 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       server?.stop(),
       baseline?.stop(),
       smallServer?.stop(),
-      smallBaseline?.stop()
+      smallBaseline?.stop(),
+      clusterServer?.stop(),
+      clusterBaseline?.stop()
     ])
     for (const s of stopped) if (s.status === "rejected") console.error("could not stop a server:", s.reason)
     for (const [runtime, name] of [

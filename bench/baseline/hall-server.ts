@@ -9,10 +9,11 @@
  * understood; anything else is a `400`.
  *
  * Run as a script: `DATABASE_URL`, `DATABASE_SCHEMA`, `HALL_SETTINGS` (JSON of
- * {@link HallSettings}), `PORT` (0 for any); prints `baseline is ready at <url>` and
- * stops on SIGTERM. The pool is the example server's default: 10 connections, a
+ * {@link HallSettings}), `PORT` (0 for any), `INSTANCES` (1: processes sharing the
+ * port); prints `baseline is ready at <url>` and stops on SIGTERM. The pool is the example server's default: 10 connections, a
  * 30-second statement timeout.
  */
+import cluster from "node:cluster"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { pathToFileURL } from "node:url"
@@ -197,14 +198,44 @@ export const startBaseline = async (options: {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/**
+ * With `INSTANCES` above 1, the script forks that many instances of itself with
+ * `node:cluster` (they share the port, as the example server's `WEB_CONCURRENCY`
+ * instances do) and prints its ready line once all of them listen.
+ */
+const runPrimary = (instances: number) => {
+  let ready = 0
+  for (let i = 0; i < instances; i++) {
+    cluster.fork().on("message", (message: { readonly ready?: string }) => {
+      if (message.ready !== undefined && ++ready === instances)
+        console.log(`baseline is ready at ${message.ready}`)
+    })
+  }
+  process.once("SIGTERM", () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM")
+    cluster.on("exit", () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+    })
+  })
+}
+
+const instances = Number(process.env.INSTANCES ?? 1)
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  instances > 1 &&
+  cluster.isPrimary
+) {
+  runPrimary(instances)
+} else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const baseline = await startBaseline({
     databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
     schema: process.env.DATABASE_SCHEMA ?? "zhongbao",
     settings: JSON.parse(process.env.HALL_SETTINGS ?? "null") as HallSettings,
     port: Number(process.env.PORT ?? 0)
   })
-  console.log(`baseline is ready at ${baseline.url}`)
+  if (cluster.isWorker) process.send?.({ ready: baseline.url })
+  else console.log(`baseline is ready at ${baseline.url}`)
   process.once("SIGTERM", () => {
     baseline.stop().then(
       () => process.exit(0),
