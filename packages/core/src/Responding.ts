@@ -37,6 +37,12 @@ export const RespondInput = Schema.Struct({ demandId: DemandId, proposal: Propos
 export const ReviseInput = Schema.Struct({ responseId: ResponseId, proposal: Proposal })
 
 /**
+ * R61: a response as its responder reads it while it is not shown as not adopted:
+ * without the reason the demand's side may have given ahead of the decision.
+ */
+const forResponder = (response: Response): Response => ({ ...response, feedback: null })
+
+/**
  * Use cases of responders.
  *
  * @since 0.1.0
@@ -209,7 +215,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               after: "submitted",
               members: [demand.publisherId]
             })
-            return next
+            return forResponder(next)
           })
       ),
 
@@ -241,7 +247,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               after: "withdrawn",
               members: [demand.publisherId]
             })
-            return next
+            return forResponder(next)
           })
       )
     }

@@ -307,7 +307,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               after: input.feedback.reason,
               reason: input.feedback.text ?? null,
               onBehalfOf: demand.form.clientId ?? null,
-              members: [response.responderId]
+              // R61: the responder's own trail lists the reason once it is told it.
+              members: noticeSent ? [response.responderId] : []
             })
             if (noticeSent) {
               yield* ctx.notifyAccount(

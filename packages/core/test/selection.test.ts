@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
+  AuditTrail,
   Errors,
   Lists,
   Outcome,
@@ -510,6 +511,48 @@ describe("Selection", () => {
           const told = yield* asResponder(world.expert.account, expert.id)
           assert.strictEqual(told.status, "not_adopted")
           assert.deepStrictEqual(told.feedback, reason, "once not adopted, the responder reads the reason")
+        })
+      )
+  )
+
+  it.effect(
+    "R61: until the responder is told, no path shows it the reason: its own trail lists no feedback event, revise and withdraw answer none; told after the notice, its trail lists it",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const responding = yield* Responding.Responding
+          const lists = yield* Lists.Lists
+          const trail = yield* AuditTrail.AuditTrail
+          const { demand, institute, expert, service } = yield* demandWithResponses(world)
+          const feedbackEvents = (member: Fixtures.World["expert"]) =>
+            Effect.map(trail.list(member.account, { memberId: member.member.id, limit: 100 }), (page) =>
+              page.items.filter((e) => e.action === "response.feedback").map((e) => [e.after, e.reason])
+            )
+          const reason = { reason: "other", text: "内部评估：报价比竞争方高三成" } as const
+          yield* selection.giveFeedback(world.enterprise.account, { responseId: expert.id, feedback: reason })
+          assert.deepStrictEqual(yield* feedbackEvents(world.expert), [], "the responder's trail")
+          const revised = yield* responding.revise(world.expert.account, {
+            responseId: expert.id,
+            proposal: proposal("改")
+          })
+          assert.isNull(revised.feedback, "revise answers no reason")
+          assert.isNull(
+            (yield* responding.withdraw(world.expert.account, { responseId: expert.id })).feedback
+          )
+          assert.deepStrictEqual(
+            (yield* lists.response(world.enterprise.account, { responseId: expert.id })).feedback,
+            reason,
+            "the demand's side keeps it"
+          )
+          yield* selection.adopt(world.enterprise.account, { responseId: service.id })
+          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          const told = { reason: "maturity_too_low" } as const
+          yield* selection.giveFeedback(world.enterprise.account, {
+            responseId: institute.id,
+            feedback: told
+          })
+          assert.deepStrictEqual(yield* feedbackEvents(world.institute), [["maturity_too_low", null]])
         })
       )
   )
