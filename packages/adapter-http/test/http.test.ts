@@ -289,11 +289,16 @@ describe("Mount", () => {
     }
   })
 
-  it("R54: an upload that is empty or cut short is refused (400) at once, over both handlers", async () => {
-    const bodies = [
+  it("R54: an upload that is empty, cut short (in a part, in a part's headers, after a `--boundary--` inside a part), names two boundaries or an invalid `filename*` is refused (400, field file) at once, over both handlers", async () => {
+    const part = 'Content-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7'
+    const bodies: ReadonlyArray<string | readonly [string, string]> = [
       "",
-      '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7 cut short',
-      '--b\r\nContent-Disposition: form-data; name="other"; filename="a.pdf"\r\n\r\n%PDF-1.7 cut short'
+      `--b\r\n${part} cut short`,
+      '--b\r\nContent-Disposition: form-data; name="other"; filename="a.pdf"\r\n\r\n%PDF-1.7 cut short',
+      `--b\r\n${part} x--b-- cut short`,
+      '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"',
+      [`--c\r\n${part}\r\n--b--\r\n cut short`, "multipart/form-data; boundary=b; boundary=c"],
+      `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"; filename*=UTF-8''%ZZ.pdf\r\n\r\n%PDF-1.7\r\n--b--\r\n`
     ]
     const web = Mount.toWebHandler(app())
     const node = Mount.toNodeListener(app())
@@ -314,15 +319,32 @@ describe("Mount", () => {
         [(init: RequestInit) => fetch(`${base}/files`, init), node.runtime]
       ] as const) {
         const token = await tokenOf(runtime)
-        for (const body of bodies) {
-          const answer = await send({
-            method: "POST",
-            headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
-            body
-          })
+        for (const sent of bodies) {
+          const [body, contentType] =
+            typeof sent === "string" ? [sent, "multipart/form-data; boundary=b"] : sent
+          const answer = await Promise.race([
+            send({
+              method: "POST",
+              headers: { authorization: `Bearer ${token}`, "content-type": contentType },
+              body
+            }),
+            new Promise<never>((_, reject) =>
+              setTimeout(() => reject(new Error(`no answer: ${body}`)), 5_000)
+            )
+          ])
           assert.strictEqual(answer.status, 400, JSON.stringify(body))
-          assert.strictEqual(((await answer.json()) as { field: string }).field, "file")
+          const error = (await answer.json()) as { field: string; rule: string }
+          assert.deepStrictEqual([error.field, error.rule], ["file", "R54"], JSON.stringify(body))
         }
+        // The part named `file` is the file without a `filename` too (RFC 7578 makes it optional).
+        const unnamed = await send({
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+          body: '--b\r\nContent-Disposition: form-data; name="file"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n%%EOF\n\r\n--b\r\nContent-Disposition: form-data; name="name"\r\n\r\n方案.pdf\r\n--b--\r\n'
+        })
+        const stored = (await unnamed.json()) as { name?: string; size?: number }
+        assert.strictEqual(unnamed.status, 201, JSON.stringify(stored))
+        assert.deepStrictEqual([stored.name, stored.size], ["方案.pdf", 15])
       }
     } finally {
       await new Promise((resolve) => server.close(resolve))

@@ -2,7 +2,6 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as Multipart from "@effect/platform/Multipart"
 import {
   AuditTrail,
   Commissioning,
@@ -23,11 +22,11 @@ import {
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
-import { type InternalError, InvalidInput, PayloadTooLarge } from "../ApiError.js"
+import { InvalidInput, PayloadTooLarge } from "../ApiError.js"
 import { encodedResponses } from "./encode.js"
-import { isBodyTooLarge } from "./middleware.js"
-import { account, core, coreRead, internalError, limited, maybeAccount, optionsOf } from "./handle.js"
+import { account, core, coreRead, limited, maybeAccount, optionsOf } from "./handle.js"
 
 /** @internal */
 export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
@@ -338,21 +337,13 @@ const uploadTooLarge = () =>
 const uploadInvalid = (message: string, code = "input.invalid") =>
   new InvalidInput({ rule: "R54", code, field: "file", message: `file: ${message}` })
 
-const multipartError = (
-  error: Multipart.MultipartError
-): Effect.Effect<never, PayloadTooLarge | InternalError | InvalidInput> =>
-  error.reason === "FileTooLarge" || error.reason === "BodyTooLarge" || isBodyTooLarge(error.cause)
-    ? Effect.fail(uploadTooLarge())
-    : error.reason === "InternalError"
-      ? Effect.zipRight(Effect.logError("zhongbao: multipart failed", error), Effect.fail(internalError()))
-      : Effect.fail(uploadInvalid("a multipart/form-data body with one part named `file`"))
+/** What an upload that the parser cannot read fails with. */
+const notMultipart = () => uploadInvalid("a multipart/form-data body with one part named `file`")
 
-/** The `boundary` parameter of a `multipart/form-data` content type. */
-const boundaryOf = (contentType: string | undefined) =>
-  /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i
-    .exec(contentType ?? "")
-    ?.slice(1)
-    .find((b) => b !== undefined)
+const unreadableHeaders = () =>
+  uploadInvalid(
+    "a part's headers could not be read; send a file name with non-ASCII characters as `filename*=UTF-8''…` or in the field `name`"
+  )
 
 /** `chunks` joined into one array of `size` bytes, copied once. */
 const joined = (chunks: ReadonlyArray<Uint8Array>, size: number) => {
@@ -388,75 +379,75 @@ const wholeBody = (request: HttpServerRequest.HttpServerRequest) =>
     )
   })
 
-/**
- * The parts of an upload, parsed from its whole body read first (within the body
- * limit the middleware sets, `413` above it). Only a body that holds its closing
- * delimiter (`--boundary--`) reaches the parser: @effect/platform 0.97's multipart
- * parser never ends when its input ends first (an empty body, a body cut short in a
- * file part). Over the web handler it then loops at full CPU; over Node the request
- * waits forever. Such a body is refused as an invalid upload instead.
- */
-const completeParts = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.flatMap(wholeBody(request), (bytes) => {
-    const boundary = boundaryOf(request.headers["content-type"])
-    const closing = boundary === undefined ? undefined : Buffer.from(`--${boundary}--`, "latin1")
-    if (
-      closing === undefined ||
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(closing) < 0
-    ) {
-      return Effect.fail(uploadInvalid("a multipart/form-data body with one part named `file`"))
-    }
-    return Effect.succeed(
-      Stream.pipeThroughChannel(Stream.succeed(bytes), Multipart.makeChannel<never>(request.headers))
-    )
-  })
+/** The most parts an upload may have (one file and its name are two). */
+const maxParts = 16
 
-/** Reads the part `file` of an upload into memory, refusing more than `max` bytes. */
-const readUpload = (parts: Stream.Stream<Multipart.Part, Multipart.MultipartError>, max: number) =>
-  Effect.gen(function* () {
-    let found: { name: string; bytes: Uint8Array } | undefined
-    let label: string | undefined
-    let unreadable = false
-    let tooLarge = false
-    yield* Stream.runForEach(parts, (part) =>
-      Effect.gen(function* () {
-        if (part._tag === "Field") {
-          if (part.key === "name") label = part.value
-          if (part.key === "") unreadable = true
-          return
+/**
+ * R54: the part `file` of an upload (and its optional field `name`), parsed from the
+ * whole body read first (within the body limit the middleware sets, `413` above it),
+ * keeping at most `max` bytes of the file (`400 file.too_large` above it).
+ *
+ * Parsed with multipasta, the parser @effect/platform's `Multipart` runs, called
+ * directly over the bytes in one synchronous pass: the platform's channel around it
+ * never ends when the body ends before its closing delimiter (an empty body, a body
+ * cut short in a part or in a part's headers, a `--boundary--` inside a part without
+ * the line break before it, a content type naming two boundaries): over the web
+ * handler it looped at full CPU, over Node the request waited forever. Here a body
+ * whose closing delimiter the parser does not reach is refused (`400`), as is a part
+ * whose headers it cannot read or whose `filename*` is not valid percent-encoding
+ * (the parser's `decodeURIComponent` throws). The part named `file` is the file
+ * whether or not it has a `filename` (RFC 7578 makes it optional).
+ */
+const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =>
+  Effect.flatMap(wholeBody(request), (bytes) =>
+    Effect.suspend(() => {
+      let done = false
+      let error: Multipasta.MultipartError | undefined
+      let file: { name: string; chunks: Array<Uint8Array>; size: number } | undefined
+      let label: string | undefined
+      const parser = Multipasta.make({
+        headers: request.headers,
+        maxParts,
+        isFile: (info) => info.name === "file",
+        onFile: (info) => {
+          if (file !== undefined) return () => {}
+          const current = { name: info.filename ?? info.name, chunks: [] as Array<Uint8Array>, size: 0 }
+          file = current
+          return (chunk) => {
+            if (chunk === null) return
+            current.size += chunk.length
+            if (current.size <= max) current.chunks.push(chunk)
+          }
+        },
+        onField: (info, value) => {
+          if (info.name === "name") label = Multipasta.decodeField(info, value)
+        },
+        onError: (e) => {
+          error ??= e
+        },
+        onDone: () => {
+          done = true
         }
-        if (part.key !== "file" || found !== undefined || tooLarge) {
-          return yield* Stream.runDrain(part.content)
-        }
-        // The part is read to its end (the parser waits for that before the next part),
-        // keeping its bytes only while they are within the limit.
-        let size = 0
-        const chunks: Array<Uint8Array> = []
-        yield* Stream.runForEach(part.content, (chunk) =>
-          Effect.sync(() => {
-            size += chunk.length
-            if (size <= max) chunks.push(chunk)
-          })
-        )
-        if (size > max) {
-          tooLarge = true
-          return
-        }
-        found = { name: part.name, bytes: joined(chunks, size) }
       })
-    )
-    if (tooLarge) {
-      return yield* uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large")
-    }
-    if (found === undefined) {
-      return yield* uploadInvalid(
-        unreadable
-          ? "a part's headers could not be read; send a file name with non-ASCII characters as `filename*=UTF-8''…` or in the field `name`"
-          : "is missing"
-      )
-    }
-    return label === undefined ? found : { ...found, name: label }
-  }).pipe(Effect.catchTag("MultipartError", multipartError))
+      try {
+        parser.write(bytes)
+        parser.end()
+      } catch {
+        return Effect.fail(unreadableHeaders())
+      }
+      if (error !== undefined)
+        return Effect.fail(
+          error._tag === "BadHeaders" || error._tag === "InvalidDisposition"
+            ? unreadableHeaders()
+            : notMultipart()
+        )
+      if (!done) return Effect.fail(notMultipart())
+      if (file === undefined) return Effect.fail(uploadInvalid("is missing"))
+      if (file.size > max)
+        return Effect.fail(uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large"))
+      return Effect.succeed({ name: label ?? file.name, bytes: joined(file.chunks, file.size) })
+    })
+  )
 
 const contentDisposition = (name: string) =>
   `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`
@@ -470,7 +461,7 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
       .handle("upload", ({ request, headers }) =>
         Effect.gen(function* () {
           const a = yield* account
-          const upload = yield* readUpload(yield* completeParts(request), settings.fileSizeLimitBytes)
+          const upload = yield* readUpload(request, settings.fileSizeLimitBytes)
           return yield* core(files.upload(a, upload, optionsOf(headers)))
         })
       )
