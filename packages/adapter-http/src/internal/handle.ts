@@ -54,6 +54,9 @@ export const toApiError = (
   }
 }
 
+/** Core's names of inputs that travel in a header over HTTP, by the header's name. */
+const headerFields: Readonly<Record<string, string>> = { idempotencyKey: "idempotency-key" }
+
 const fieldsOf = (error: {
   readonly rule: string
   readonly code: string
@@ -62,7 +65,7 @@ const fieldsOf = (error: {
 }) =>
   error.field === undefined
     ? { rule: error.rule, code: error.code, message: error.message }
-    : { rule: error.rule, code: error.code, field: error.field, message: error.message }
+    : { rule: error.rule, code: error.code, field: headerFields[error.field] ?? error.field, message: error.message }
 
 /** @internal A command that may or may not have been written (see `OutcomeUnknown`). */
 export const outcomeUnknown = () =>
