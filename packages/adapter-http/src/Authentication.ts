@@ -268,15 +268,18 @@ export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {
     return service
   })
 
-const signedPrefix = "zb1"
+const signedPrefix = "zb2"
+/** Tokens of the first format, whose account id went as it is (a `.` in it broke them). */
+const legacyPrefix = "zb1"
 
 const signature = (secret: Redacted.Redacted<string>, payload: string) =>
   createHmac("sha256", Redacted.value(secret)).update(payload).digest("base64url")
 
 /**
- * A signed session token: `zb1.<account id>.<expiry, ms since the epoch, base 36>.<HMAC-SHA256>`,
- * which {@link layerSessionsSigned} accepts on every instance that holds `secret`. A host
- * portal can mint tokens with it at sign-in without calling zhongbao.
+ * A signed session token: `zb2.<account id, UTF-8 in base64url>.<expiry, ms since the
+ * epoch, base 36>.<HMAC-SHA256>`, which {@link layerSessionsSigned} accepts on every
+ * instance that holds `secret`. A host portal can mint tokens with it at sign-in
+ * without calling zhongbao. Any account id fits (`.`, `@` and Chinese included).
  *
  * @since 0.1.0
  * @category sessions
@@ -286,15 +289,18 @@ export const signSession = (
   accountId: AccountId,
   expiresAtMillis: number
 ): string => {
-  const payload = `${signedPrefix}.${accountId}.${Math.floor(expiresAtMillis).toString(36)}`
+  const payload = `${signedPrefix}.${Buffer.from(accountId, "utf8").toString("base64url")}.${Math.floor(expiresAtMillis).toString(36)}`
   return `${payload}.${signature(secret, payload)}`
 }
 
 const decodeAccountId = Schema.decodeUnknownOption(Ids.AccountId)
 
+const base64url = /^[A-Za-z0-9_-]+$/
+
 /**
  * The account of a signed token when its signature holds and it has not expired at
- * `nowMillis`; `None` otherwise.
+ * `nowMillis`; `None` otherwise. Tokens of the first format (`zb1.<account id>.…`,
+ * the id as it is) are still accepted until they expire.
  *
  * @since 0.1.0
  * @category sessions
@@ -305,14 +311,17 @@ export const verifySession = (
   nowMillis: number
 ): Option.Option<AccountId> => {
   const parts = token.split(".")
-  if (parts.length !== 4 || parts[0] !== signedPrefix) return Option.none()
-  const [, account, expiry, mac] = parts as [string, string, string, string]
-  const expected = Buffer.from(signature(secret, `${signedPrefix}.${account}.${expiry}`))
+  if (parts.length !== 4 || (parts[0] !== signedPrefix && parts[0] !== legacyPrefix)) return Option.none()
+  const [prefix, account, expiry, mac] = parts as [string, string, string, string]
+  const expected = Buffer.from(signature(secret, `${prefix}.${account}.${expiry}`))
   const given = Buffer.from(mac)
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return Option.none()
   const expiresAt = Number.parseInt(expiry, 36)
   if (!Number.isFinite(expiresAt) || expiresAt <= nowMillis) return Option.none()
-  return decodeAccountId(account)
+  if (prefix === legacyPrefix) return decodeAccountId(account)
+  return base64url.test(account)
+    ? decodeAccountId(Buffer.from(account, "base64url").toString("utf8"))
+    : Option.none()
 }
 
 /**

@@ -388,7 +388,10 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             )
             assert.instanceOf(reused, ApiError.IdempotencyKeyReused)
             assert.deepStrictEqual(
-              [(reused as ApiError.IdempotencyKeyReused).field, (reused as ApiError.IdempotencyKeyReused).rule],
+              [
+                (reused as ApiError.IdempotencyKeyReused).field,
+                (reused as ApiError.IdempotencyKeyReused).rule
+              ],
               ["idempotency-key", "R63"],
               "the field is named as the request sends it, the header"
             )

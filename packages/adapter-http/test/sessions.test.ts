@@ -1,7 +1,11 @@
 /**
+ * (Accounts are compared as `Option.getOrNull(…)`: chai's deep equality takes
+ * `Option.none()` for equal to any `Option.some(…)`.)
+ *
  * Signed sessions: a token minted on one instance (or by the host portal with the
  * shared secret) is accepted on another; a forged, expired or revoked one is not.
  */
+import { createHmac } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import type { Ids } from "@zhongbao/core"
 import { Effect, Option, Redacted, TestClock } from "effect"
@@ -21,9 +25,9 @@ describe("Authentication.layerSessionsSigned", () => {
         Effect.provide(signed())
       )
       const found = yield* lookup(Redacted.value(token)).pipe(Effect.provide(signed()))
-      assert.deepStrictEqual(found, Option.some(account))
+      assert.strictEqual(Option.getOrNull(found), account)
       const portal = Authentication.signSession(secret, account, Date.now() + 60_000)
-      assert.deepStrictEqual(Authentication.verifySession(secret, portal, Date.now()), Option.some(account))
+      assert.strictEqual(Option.getOrNull(Authentication.verifySession(secret, portal, Date.now())), account)
     })
   )
 
@@ -36,18 +40,43 @@ describe("Authentication.layerSessionsSigned", () => {
       )
       assert.isTrue(Option.isNone(yield* lookup(other)))
       const good = Authentication.signSession(secret, account, Date.now() + 60_000)
-      const altered = good.replace(account, "0193a3c0-0000-7000-8000-000000000002")
+      const [prefix, id, ...rest] = good.split(".")
+      const otherId = Buffer.from("0193a3c0-0000-7000-8000-000000000002").toString("base64url")
+      assert.notStrictEqual(id, otherId)
+      const altered = [prefix, otherId, ...rest].join(".")
       assert.isTrue(Option.isNone(yield* lookup(altered)))
       assert.isTrue(Option.isNone(yield* lookup(`${good}x`)))
       assert.isTrue(Option.isNone(yield* lookup("zb1.not-an-id.zz.abc")))
     }).pipe(Effect.provide(signed()))
   )
 
+  it.effect(
+    "any account id fits a token: ids with `.`, `@`, `+` or Chinese are issued and accepted; tokens of the first format (the id as it is) still are",
+    () =>
+      Effect.gen(function* () {
+        const sessions = yield* Authentication.Sessions
+        for (const id of [
+          "ops.root",
+          "alice@example.com",
+          "a+b/c=d",
+          "运营.管理员",
+          "x".repeat(64)
+        ] as Array<Ids.AccountId>) {
+          const token = yield* sessions.issue(id)
+          assert.strictEqual(Option.getOrNull(yield* sessions.lookup(token)), id, id)
+          assert.strictEqual(Option.getOrNull(yield* lookup(Redacted.value(token))), id, id)
+        }
+        const payload = `zb1.${account}.${(Date.now() + 60_000).toString(36)}`
+        const legacy = `${payload}.${createHmac("sha256", Redacted.value(secret)).update(payload).digest("base64url")}`
+        assert.strictEqual(Option.getOrNull(yield* lookup(legacy)), account)
+      }).pipe(Effect.provide(signed()))
+  )
+
   it.effect("a token expires after its time to live, and a revoked one is refused", () =>
     Effect.gen(function* () {
       const sessions = yield* Authentication.Sessions
       const token = yield* sessions.issue(account, { ttlMillis: 1_000 })
-      assert.deepStrictEqual(yield* sessions.lookup(token), Option.some(account))
+      assert.strictEqual(Option.getOrNull(yield* sessions.lookup(token)), account)
       yield* TestClock.adjust("1 second")
       assert.isTrue(Option.isNone(yield* sessions.lookup(token)))
       const second = yield* sessions.issue(account)
@@ -81,7 +110,7 @@ describe("the in-memory stores of sessions", () => {
       const size = yield* held
       assert.isBelow(size, 1_000, `the 1,500 expired sessions are gone (${size} held)`)
       assert.isAtLeast(size, 601, "the live ones are kept")
-      assert.deepStrictEqual(yield* sessions.lookup(lasting), Option.some(account))
+      assert.strictEqual(Option.getOrNull(yield* sessions.lookup(lasting)), account)
       assert.isTrue(Option.isNone(yield* sessions.lookup(expiring[0]!)))
     }).pipe(Effect.provide(Authentication.layerSessionsMemory()))
   )

@@ -65,7 +65,12 @@ const fieldsOf = (error: {
 }) =>
   error.field === undefined
     ? { rule: error.rule, code: error.code, message: error.message }
-    : { rule: error.rule, code: error.code, field: headerFields[error.field] ?? error.field, message: error.message }
+    : {
+        rule: error.rule,
+        code: error.code,
+        field: headerFields[error.field] ?? error.field,
+        message: error.message
+      }
 
 /** @internal A command that may or may not have been written (see `OutcomeUnknown`). */
 export const outcomeUnknown = () =>
