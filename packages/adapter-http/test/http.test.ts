@@ -353,6 +353,42 @@ describe("Mount", () => {
     }
   })
 
+  it("paths are matched as the API's router matches them (letter case, repeated and trailing slashes): an anonymous command is 401 before its body is read, a malformed body names its endpoint's rule, an upload has the upload limit", async () => {
+    const web = Mount.toWebHandler(app())
+    try {
+      const token = await web.runtime.runPromise(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const sessions = yield* Authentication.Sessions
+          return Redacted.value(yield* sessions.issue(world.enterprise.account))
+        })
+      )
+      const post = (path: string, body: string, headers: Record<string, string>) =>
+        web.handler(new Request(`http://localhost${path}`, { method: "POST", headers, body }))
+      for (const path of ["//demands", "/Demands", "/demands/", "/d%65mands"]) {
+        const anonymous = await post(path, "{not json", { "content-type": "application/json" })
+        assert.strictEqual(anonymous.status, 401, path)
+        assert.strictEqual(((await anonymous.json()) as { code: string }).code, "auth.required", path)
+        const malformed = await post(path, "{not json", {
+          "content-type": "application/json",
+          authorization: `Bearer ${token}`
+        })
+        const error = (await malformed.json()) as { code: string; rule: string }
+        assert.deepStrictEqual([malformed.status, error.code, error.rule], [400, "body.invalid", "R10"], path)
+      }
+      for (const path of ["/FILES", "//files/"]) {
+        const upload = await post(
+          path,
+          `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(2 * 1024 * 1024)}\n%%EOF\n\r\n--b--\r\n`,
+          { "content-type": "multipart/form-data; boundary=b", authorization: `Bearer ${token}` }
+        )
+        assert.strictEqual(upload.status, 201, `${path}: ${upload.status === 201 ? "" : await upload.text()}`)
+      }
+    } finally {
+      await web.dispose()
+    }
+  })
+
   it("a body is JSON (multipart for uploads): forms and multipart elsewhere are refused naming content-type, and write nothing", async () => {
     const web = Mount.toWebHandler(app())
     try {

@@ -52,12 +52,27 @@ export const isBodyTooLarge = (u: unknown): boolean => {
 }
 
 /**
+ * A path as the API's router (find-my-way) reads it before matching: repeated slashes
+ * as one, percent-encoded characters that `decodeURI` decodes decoded. The router also
+ * ignores letter case and a trailing slash, which the patterns below allow.
+ */
+const routedPath = (pathname: string) => {
+  const single = pathname.replace(/\/{2,}/g, "/")
+  try {
+    return decodeURI(single)
+  } catch {
+    return single
+  }
+}
+
+/**
  * @internal
  * Whether a request is an upload (its body limit is the upload limit): `POST /files`,
- * spelled as the router matches it (repeated slashes, a trailing slash).
+ * spelled any way the router matches it (repeated slashes, a trailing slash, letter
+ * case).
  */
 export const isUpload = (method: string, pathname: string) =>
-  method === "POST" && /^\/+files\/*$/.test(pathname)
+  method === "POST" && /^\/files\/?$/i.test(routedPath(pathname))
 
 /**
  * The media types a body is read as: JSON, and multipart for an upload. The platform
@@ -86,7 +101,8 @@ const routes: ReadonlyArray<Route> = Object.values(
   .map((endpoint) => {
     const segments = endpoint.path.split("/").filter((s) => s !== "")
     const pattern = new RegExp(
-      `^/${segments.map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`
+      `^/${segments.map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`,
+      "i"
     )
     return {
       method: endpoint.method,
@@ -98,9 +114,11 @@ const routes: ReadonlyArray<Route> = Object.values(
   })
   .sort((a, b) => b.statics - a.statics)
 
-/** @internal The route of a request, if it is one of the API's. */
-export const routeOf = (method: string, pathname: string): Route | undefined =>
-  routes.find((r) => r.method === method && r.pattern.test(pathname))
+/** @internal The route of a request, if it is one of the API's, spelled any way the router matches it. */
+export const routeOf = (method: string, pathname: string): Route | undefined => {
+  const path = routedPath(pathname)
+  return routes.find((r) => r.method === method && r.pattern.test(path))
+}
 
 /** Rules of fields whose own rule differs from their endpoint's (as core names them). */
 const fieldRules: Readonly<Record<string, string>> = {
