@@ -20,7 +20,12 @@
  * const app = express()
  * app.use("/zhongbao", zhongbao.listener)   // Express strips the mount path itself
  * // node:http: createServer((req, res) => zhongbao.listener(req, res, () => otherRoutes(req, res)))
- * // Fastify:   app.all("/zhongbao/*", (req, reply) => { reply.hijack(); zhongbao.listener(req.raw, reply.raw) })
+ * // Fastify reads bodies before a route runs: give zhongbao's routes a scope without its parsers
+ * // Fastify:   await app.register(async (scope) => {
+ * //              scope.removeAllContentTypeParsers()
+ * //              scope.addContentTypeParser("*", (_req, _payload, done) => done(null))
+ * //              scope.all("/zhongbao/*", (req, reply) => { reply.hijack(); zhongbao.listener(req.raw, reply.raw) })
+ * //            })
  * // Koa:       app.use((ctx, next) => ctx.path.startsWith("/zhongbao") ? (ctx.respond = false, zhongbao.listener(ctx.req, ctx.res)) : next())
  *
  * // the portal's login issues a session token for the signed-in user's account:
