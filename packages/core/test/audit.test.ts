@@ -283,8 +283,13 @@ describe("AuditTrail", () => {
           })).items
           assert.includeMembers(
             responder.map((x) => x.action),
-            ["response.submitted", "message.responder", "message.demand", "response.feedback"],
+            ["response.submitted", "message.responder", "message.demand"],
             "the responder still reads its own response's and thread's events"
+          )
+          assert.notInclude(
+            responder.map((x) => x.action),
+            "response.feedback",
+            "R61: not the reason given before it is told its response was not adopted"
           )
         })
       )
