@@ -73,7 +73,11 @@ const isTimeZone = (zone: string) =>
   /^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)+)$/.test(zone) && DateTime.zoneMakeNamed(zone)._tag === "Some"
 
 /**
- * The settings a platform chooses. `timeZone` is an IANA name; money is in fen.
+ * The settings a platform chooses. `timeZone` is an IANA name; money is in fen. A
+ * demand number (`numberingPrefix`, the year, `sequenceWidth` digits, R12) must fit
+ * `smsParamMaxLength`, which SMS template values are cut to (R64): the approval SMS
+ * carries it whole (a year with more demands than `sequenceWidth` digits count
+ * lengthens its numbers).
  *
  * @since 0.1.0
  * @category models
@@ -111,7 +115,16 @@ export const PlatformSettings = Schema.Struct({
       message: () => "outbox.leaseMillis must exceed twice outbox.sendTimeoutMillis"
     })
   )
-})
+}).pipe(
+  Schema.filter((s) =>
+    s.numberingPrefix.length + 4 + s.sequenceWidth <= s.smsParamMaxLength
+      ? undefined
+      : {
+          path: ["sequenceWidth"],
+          message: `a demand number (numberingPrefix, the year's 4 digits, sequenceWidth digits) must fit smsParamMaxLength (${s.smsParamMaxLength}) characters, so that the approval SMS carries it whole (R12, R64)`
+        }
+  )
+)
 
 /** @since 0.1.0 @category models */
 export type PlatformSettings = typeof PlatformSettings.Type

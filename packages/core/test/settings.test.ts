@@ -119,7 +119,17 @@ describe("settings", () => {
       ["a negative selection window", { selectionWindowDays: -1 }, "selectionWindowDays"],
       ["no service modes", { serviceModes: [] }, "serviceModes"],
       ["an empty taxonomy", { technicalFields: [] }, "technicalFields"],
-      ["a zero file size limit", { fileSizeLimitBytes: 0 }, "fileSizeLimitBytes"]
+      ["a zero file size limit", { fileSizeLimitBytes: 0 }, "fileSizeLimitBytes"],
+      [
+        "R12, R64: a demand number longer than an SMS value (8 + 4 + 9 > 20 characters)",
+        { numberingPrefix: "TJKJCGZB", sequenceWidth: 9 },
+        "sequenceWidth"
+      ],
+      [
+        "R12, R64: a demand number longer than a shorter SMS value (2 + 4 + 4 > 9)",
+        { smsParamMaxLength: 9 },
+        "sequenceWidth"
+      ]
     ] as const) {
       it.effect(`§10: ${name} is refused naming "${field}"`, () =>
         Effect.gen(function* () {
@@ -133,6 +143,13 @@ describe("settings", () => {
         })
       )
     }
+
+    it.effect("R12, R64: a demand number that fits an SMS value exactly is accepted (8 + 4 + 8 = 20)", () =>
+      Effect.gen(function* () {
+        const s = yield* Settings.make({ numberingPrefix: "TJKJCGZB", sequenceWidth: 8 })
+        assert.strictEqual(s.numberingPrefix.length + 4 + s.sequenceWidth, s.smsParamMaxLength)
+      })
+    )
 
     it.effect("§10: IANA zone names and UTC are accepted", () =>
       Effect.gen(function* () {
