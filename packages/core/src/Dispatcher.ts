@@ -13,7 +13,9 @@
  * is recorded even on a busy machine; what a batch could not start in time waits
  * for its lease to expire. So a message
  * reaches a phone twice only when an attempt's outcome was unknown (a timeout),
- * and that attempt is counted. `run` claims the next batch once every send of the
+ * and that attempt is counted, or when its result could not be written before its
+ * lease expired (the database away that long: tried again until then, and logged
+ * as an error). `run` claims the next batch once every send of the
  * current one has started, so a batch's messages may also wait for the last sends
  * of the one before: choose `leaseMillis` well above
  * `(batchSize / sendConcurrency + 3) × sendTimeoutMillis`.
@@ -153,6 +155,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
 
     const timedOut = Result.Unknown({ reason: `no answer within ${config.sendTimeoutMillis} ms` })
     const tick = Duration.millis(Math.max(1, Math.floor(config.sendTimeoutMillis / 4)))
+    /** Pauses between tries to record a result: 50 ms, doubling, at most 1 s. */
+    const recordRetries = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
 
     /**
      * Writes the queued settlements of a batch until none is left, in
@@ -229,6 +233,43 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       )
 
     /**
+     * Records a message's result, again and again while its claim's lease holds
+     * when the write fails (the database went away for a moment): once the lease
+     * expires another dispatcher may claim the message and send it again, and this
+     * attempt, whose result was never written, would not count. Each failure is a
+     * warning; the last, when the lease ran out, an error saying the message will be
+     * sent again.
+     */
+    const recordWhileLeased = (
+      owner: string,
+      batch: Batch,
+      t: Tracked,
+      settlement: Settlement
+    ): Effect.Effect<boolean, InfrastructureError> => {
+      const leaseUntil = t.delivery.leaseUntil?.epochMillis ?? 0
+      const about = (error: InfrastructureError) => ({
+        messageId: t.message.id,
+        event: t.message.event,
+        to: maskPhone(t.message.recipientPhone),
+        result: settlement._tag,
+        error: maskPhoneIn(error.message, t.message.recipientPhone)
+      })
+      return Effect.suspend(() => record(owner, batch, t.message.id, settlement)).pipe(
+        Effect.tapError((error) => Effect.logWarning("sms result not recorded; trying again", about(error))),
+        Effect.retry({
+          schedule: recordRetries,
+          while: () => Effect.map(Clock.currentTimeMillis, (now) => now < leaseUntil)
+        }),
+        Effect.tapError((error) =>
+          Effect.logError(
+            "sms result not recorded before its lease expired: the message will be sent again, this attempt uncounted",
+            about(error)
+          )
+        )
+      )
+    }
+
+    /**
      * Sends one message and records its result; interrupted only by the batch's
      * watchdog, which the dispatcher tells about this fiber when it forks it.
      */
@@ -240,7 +281,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
             const result = Exit.isSuccess(exit) ? exit.value : timedOut
             return Effect.flatMap(DateTime.now, (now) =>
               Effect.flatMap(settlementOf(t, result, now), (settlement) =>
-                Effect.flatMap(record(owner, batch, t.message.id, settlement), (held) => {
+                Effect.flatMap(recordWhileLeased(owner, batch, t, settlement), (held) => {
                   batch.results[index] = held ? settlement._tag : "Lost"
                   return logSettled(t, settlement, held)
                 })
@@ -297,6 +338,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         }
         yield* Effect.forkDaemon(watchdog(batch))
         const fibers: Array<Fiber.RuntimeFiber<void, InfrastructureError>> = []
+        let skipped = 0
         yield* Effect.forEach(
           claimed,
           (t, index) =>
@@ -305,6 +347,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
               Effect.flatMap(Clock.currentTimeMillis, (now) => {
                 const remaining = (t.delivery.leaseUntil?.epochMillis ?? 0) - now
                 if (remaining <= Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)) {
+                  skipped++
                   return batch.slots.release(1)
                 }
                 return Effect.map(Effect.forkDaemon(processOne(owner, t, batch, index)), (fiber) => {
@@ -321,6 +364,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
             })
           )
         )
+        if (skipped > 0)
+          yield* Effect.logWarning(
+            "sms not sent: too little of their lease was left when their turn came; they wait for it to expire (raise outbox.leaseMillis, or lower outbox.batchSize)",
+            { skipped, claimed: claimed.length, leaseMillis: config.leaseMillis }
+          )
         return Effect.map(Effect.forEach(fibers, Fiber.await, { discard: true }), () => {
           const count = (tag: string) => batch.results.filter((r) => r === tag).length
           return {

@@ -111,8 +111,9 @@ export const PlatformSettings = Schema.Struct({
     backoffMaxMillis: Schema.Int.pipe(Schema.between(1, 7 * 24 * 3600_000)),
     idleMillis: Schema.Int.pipe(Schema.between(1, 600_000))
   }).pipe(
-    Schema.filter((o) => o.leaseMillis > 2 * o.sendTimeoutMillis, {
-      message: () => "outbox.leaseMillis must exceed twice outbox.sendTimeoutMillis"
+    Schema.filter((o) => o.leaseMillis >= 3 * o.sendTimeoutMillis, {
+      message: () =>
+        "outbox.leaseMillis must be at least three times outbox.sendTimeoutMillis: a send starts only while more than two send timeouts of its lease remain (R64)"
     })
   )
 }).pipe(

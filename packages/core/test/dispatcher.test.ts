@@ -154,6 +154,117 @@ describe("Dispatcher", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  /** Services over memory ports whose outbox fails `failures` writes of results (`Infinity`: every one). */
+  const failingSettles = (failures: number) => {
+    const memory = SmsSender.makeMemory({})
+    const state = { left: failures }
+    const failed = () =>
+      Effect.fail(new Errors.InfrastructureError({ port: "Outbox", message: "connection reset" }))
+    const layer = layerWith(memory.sender, {}, (ports) => {
+      const outbox = Context.get(ports, Persistence.Outbox)
+      return Context.add(ports, Persistence.Outbox, {
+        ...outbox,
+        settle: (id, owner, settlement) =>
+          state.left-- > 0 ? failed() : outbox.settle(id, owner, settlement),
+        settleMany: (owner, entries) => (state.left-- > 0 ? failed() : outbox.settleMany!(owner, entries))
+      })
+    })
+    return { memory, layer }
+  }
+
+  it.effect(
+    "R64: a result whose write fails is written again while the claim's lease holds: the message reaches the phone once and is recorded sent",
+    () => {
+      const { memory, layer } = failingSettles(3)
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const m = message("+8613612345678", start)
+        yield* outbox.enqueue([m])
+        const round = yield* Effect.fork(dispatcher.dispatchOnce("a"))
+        yield* TestClock.adjust("2 seconds")
+        assert.deepStrictEqual(yield* Fiber.join(round), {
+          claimed: 1,
+          sent: 1,
+          retried: 0,
+          dead: 0,
+          lost: 0
+        })
+        const tracked = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.deepStrictEqual([tracked.status, tracked.attempts], ["sent", 1])
+        yield* TestClock.adjust("61 seconds")
+        assert.strictEqual((yield* dispatcher.dispatchOnce("b")).claimed, 0, "nothing left to claim")
+        assert.strictEqual(memory.log.delivered.length, 1)
+        assert.strictEqual(lines.filter((l) => l.includes("sms result not recorded; trying again")).length, 3)
+        assert.isFalse(
+          lines.some((l) => l.includes("13612345678")),
+          "the phone only masked"
+        )
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
+  it.effect(
+    "R64: a result that cannot be written before the lease expires is logged as an error, phone masked, and the message is sent again once the lease has passed",
+    () => {
+      const { memory, layer } = failingSettles(Number.POSITIVE_INFINITY)
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        yield* outbox.enqueue([message("+8613612345679", start)])
+        const round = yield* Effect.fork(dispatcher.dispatchOnce("a"))
+        yield* TestClock.adjust("61 seconds")
+        assert.strictEqual((yield* Fiber.join(round)).lost, 1)
+        const errors = lines.filter((l) => l.includes("sms result not recorded before its lease expired"))
+        assert.strictEqual(errors.length, 1)
+        assert.isTrue(errors[0]!.includes("136****5679"))
+        assert.isFalse(
+          lines.some((l) => l.includes("13612345679")),
+          "the phone only masked"
+        )
+        assert.strictEqual(memory.log.delivered.length, 1)
+        const again = yield* Effect.fork(dispatcher.dispatchOnce("b"))
+        yield* TestClock.adjust("61 seconds")
+        assert.strictEqual((yield* Fiber.join(again)).claimed, 1, "claimed again once the lease passed")
+        assert.strictEqual(memory.log.delivered.length, 2)
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
+  it.effect(
+    "R64: messages of a batch whose turn comes with too little of their lease left are not sent, and a warning says so; they are sent once the lease has passed",
+    () => {
+      const { memory, layer } = setup(
+        { delay: "600 millis" },
+        outboxSettings({ batchSize: 4, sendConcurrency: 1, leaseMillis: 3_000, sendTimeoutMillis: 1_000 })
+      )
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        yield* outbox.enqueue(Array.from({ length: 4 }, (_, i) => message(`+861391234560${i}`, start)))
+        const round = yield* Effect.fork(dispatcher.dispatchOnce("a"))
+        yield* TestClock.adjust("3 seconds")
+        const first = yield* Fiber.join(round)
+        // sends of 600 ms one at a time: the third would start with 1.8 s of its 3 s lease left, under two send timeouts
+        assert.deepStrictEqual([first.claimed, first.sent], [4, 2])
+        const warnings = lines.filter((l) => l.includes("too little of their lease was left"))
+        assert.strictEqual(warnings.length, 1)
+        assert.include(warnings[0]!, '"skipped":2')
+        const later = yield* Effect.fork(dispatcher.dispatchOnce("b"))
+        yield* TestClock.adjust("3 seconds")
+        assert.deepStrictEqual([(yield* Fiber.join(later)).sent], [2])
+        assert.strictEqual(memory.log.delivered.length, 4)
+        assert.strictEqual(new Set(memory.log.delivered.map((r) => r.messageId)).size, 4)
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
   it.effect(
     "R64: throttling is retried with exponential backoff and jitter, then dead-lettered after the limit",
     () => {

@@ -121,6 +121,11 @@ describe("settings", () => {
       ["an empty taxonomy", { technicalFields: [] }, "technicalFields"],
       ["a zero file size limit", { fileSizeLimitBytes: 0 }, "fileSizeLimitBytes"],
       [
+        "R64: a lease shorter than three send timeouts (no send could start in time)",
+        { outbox: { ...Settings.defaults.outbox, leaseMillis: 2_001, sendTimeoutMillis: 1_000 } },
+        "outbox"
+      ],
+      [
         "R12, R64: a demand number longer than an SMS value (8 + 4 + 9 > 20 characters)",
         { numberingPrefix: "TJKJCGZB", sequenceWidth: 9 },
         "sequenceWidth"
@@ -143,6 +148,15 @@ describe("settings", () => {
         })
       )
     }
+
+    it.effect("R64: a lease of exactly three send timeouts is accepted", () =>
+      Effect.gen(function* () {
+        const s = yield* Settings.make({
+          outbox: { ...Settings.defaults.outbox, leaseMillis: 3_000, sendTimeoutMillis: 1_000 }
+        })
+        assert.strictEqual(s.outbox.leaseMillis, 3 * s.outbox.sendTimeoutMillis)
+      })
+    )
 
     it.effect("R12, R64: a demand number that fits an SMS value exactly is accepted (8 + 4 + 8 = 20)", () =>
       Effect.gen(function* () {
