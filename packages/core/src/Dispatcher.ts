@@ -35,6 +35,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -417,9 +418,19 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) =>
         Effect.forever(
           launch(owner, slots).pipe(
-            Effect.tapErrorCause((cause) => Effect.logWarning("outbox claim failed; trying again", cause)),
+            Effect.tapError((error) => Effect.logWarning("outbox claim failed; trying again", error)),
             Effect.retry(outage),
             Effect.orDie, // `outage` never ends
+            // A defect (a bug of an adapter, say) must not end the dispatcher either.
+            Effect.catchAllDefect((defect) =>
+              Effect.as(
+                Effect.zipRight(
+                  Effect.logError("outbox dispatcher: a round died; going on", Cause.die(defect)),
+                  Effect.sleep(Duration.millis(Math.max(config.idleMillis, 1_000)))
+                ),
+                null
+              )
+            ),
             Effect.flatMap((launched) =>
               launched === undefined ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
             )

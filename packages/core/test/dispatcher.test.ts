@@ -490,6 +490,35 @@ describe("Dispatcher", () => {
     }
   )
 
+  it.effect(
+    "R64: a defect in a round (an adapter's bug) does not stop the dispatcher: it is logged and the next round sends",
+    () => {
+      const memory = SmsSender.makeMemory({})
+      const broken = { claims: 2 }
+      const layer = layerWith(memory.sender, {}, (ports) => {
+        const outbox = Context.get(ports, Persistence.Outbox)
+        return Context.add(ports, Persistence.Outbox, {
+          ...outbox,
+          claim: (q) => (broken.claims-- > 0 ? Effect.dieMessage("a bug in claim") : outbox.claim(q))
+        })
+      })
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const m = message("+8613912345670", start)
+        yield* outbox.enqueue([m])
+        const fiber = yield* Effect.fork((yield* Dispatcher.Dispatcher).run("a"))
+        for (let i = 0; i < 5; i++) yield* TestClock.adjust("1 second")
+        assert.strictEqual(fiber.unsafePoll(), null, "the dispatcher still runs")
+        assert.strictEqual(lines.filter((l) => l.includes("a round died")).length, 2)
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(m.id)).delivery.status, "sent")
+        assert.lengthOf(memory.log.delivered, 1)
+        yield* Fiber.interrupt(fiber)
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
   it("R64: a masked number shows 3 and 4 digits as 138****5678 does, and of a shorter number no more than half", () => {
     assert.strictEqual(Member.maskPhone("+8613812345678"), "138****5678")
     assert.strictEqual(Member.maskPhone("+85291234567"), "852****4567")
