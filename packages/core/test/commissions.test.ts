@@ -251,6 +251,28 @@ describe("Commissioning", () => {
     )
   )
 
+  it.effect(
+    "R41: a demand submitted for a client is not approved once the commission has ended; it stays pending review",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          const publishing = yield* Publishing.Publishing
+          const review = yield* Review.Review
+          const commission = yield* activeCommission(world)
+          const draft = yield* publishing.draft(
+            world.institution.account,
+            yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise.member.id))
+          )
+          yield* publishing.submit(world.institution.account, { demandId: draft.id })
+          yield* commissioning.end(world.enterprise.account, { commissionId: commission.id })
+          yield* expectError(review.approve(world.operator, { demandId: draft.id }), "InvalidState", "R41")
+          const after = yield* publishing.get(world.operator, { demandId: draft.id })
+          assert.deepStrictEqual([after.demand.state, after.demand.number], ["pending_review", null])
+        })
+      )
+  )
+
   it.effect("R41: the client fills in nothing, reads its commissioned demands and does not act on them", () =>
     withWorld((world) =>
       Effect.gen(function* () {

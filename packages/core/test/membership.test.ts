@@ -78,6 +78,28 @@ describe("Membership.bootstrapOperator", () => {
     )
   )
 
+  it.effect(
+    "R1: only a technology transfer institution is registered: an enterprise or an institute is refused on memberId, and nothing changes",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const members = yield* Persistence.MemberRepository
+          for (const party of [world.enterprise, world.institute]) {
+            const before = Option.getOrThrow(yield* members.findById(party.member.id))
+            const refused = yield* expectError(
+              membership.registerInstitution(world.operator, { memberId: party.member.id }),
+              "InvalidInput",
+              "R1",
+              "memberId"
+            )
+            assert.strictEqual((refused as { code?: string }).code, "member.not_institution")
+            assert.deepStrictEqual(Option.getOrThrow(yield* members.findById(party.member.id)), before)
+          }
+        })
+      )
+  )
+
   it.effect("§3: the id of an account that is not an operator is refused on id, and nothing changes", () =>
     withWorld((world) =>
       Effect.gen(function* () {
@@ -89,7 +111,10 @@ describe("Membership.bootstrapOperator", () => {
           "§3",
           "id"
         )
-        assert.deepStrictEqual(yield* accounts.findById(world.enterprise.account), before)
+        assert.deepStrictEqual(
+          Option.getOrThrow(yield* accounts.findById(world.enterprise.account)),
+          Option.getOrThrow(before)
+        )
       })
     )
   )

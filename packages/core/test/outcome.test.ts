@@ -210,7 +210,10 @@ describe("Outcome", () => {
           field: "serviceFee",
           code: "outcome.fee_not_applicable"
         })
-        assert.deepStrictEqual(yield* demands.findById(demand.id), stored)
+        assert.deepStrictEqual(
+          Option.getOrThrow(yield* demands.findById(demand.id)),
+          Option.getOrThrow(stored)
+        )
         const solved = yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
         assert.strictEqual(solved.state, "solved")
         assert.isNull(solved.serviceFee)
@@ -385,7 +388,10 @@ describe("Outcome", () => {
           assert.strictEqual(refused._tag, "InvalidInput")
           assert.strictEqual((refused as { rule?: string }).rule, "R33")
           assert.strictEqual((refused as { field?: string }).field, "form.clientId")
-          assert.deepStrictEqual(yield* demands.findById(demand.id), stored)
+          assert.deepStrictEqual(
+            Option.getOrThrow(yield* demands.findById(demand.id)),
+            Option.getOrThrow(stored)
+          )
         }
         const restarted = yield* outcome.restart(world.institution.account, {
           demandId: demand.id,
@@ -408,7 +414,10 @@ describe("Outcome", () => {
             "R33",
             "form.clientId"
           )
-          assert.deepStrictEqual(yield* demands.findById(demand.id), rejected)
+          assert.deepStrictEqual(
+            Option.getOrThrow(yield* demands.findById(demand.id)),
+            Option.getOrThrow(rejected)
+          )
         }
         const edited = yield* publishing.edit(world.institution.account, {
           demandId: demand.id,

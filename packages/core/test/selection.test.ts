@@ -557,6 +557,29 @@ describe("Selection", () => {
       )
   )
 
+  it.effect(
+    "R23: a response of a demand no longer published (solved) is not adopted, and nothing changes",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const outcome = yield* Outcome.Outcome
+          const lists = yield* Lists.Lists
+          const { demand, institute, expert } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+          const refused = yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: expert.id }),
+            "InvalidState",
+            "R23"
+          )
+          assert.strictEqual((refused as { code?: string }).code, "adopt.not_published")
+          const after = yield* lists.response(world.enterprise.account, { responseId: expert.id })
+          assert.notStrictEqual(after.status, "adopted")
+        })
+      )
+  )
+
   it.effect("R60, R24, R25: the adoption's change of the demand's phase is an event of the demand", () =>
     withWorld(
       (world) =>
