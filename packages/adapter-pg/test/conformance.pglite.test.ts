@@ -10,5 +10,8 @@ import * as TestDatabase from "./support.js"
 
 describe.skipIf(TestDatabase.backend === "pglite")(
   "PGlite besides PostgreSQL (skipped without DATABASE_URL: conformance.test.ts runs on PGlite then)",
-  () => Conformance.suite("adapter-pg (pglite, traced)", TestDatabase.ports("pglite", { tracing: true }))
+  () =>
+    Conformance.suite("adapter-pg (pglite, traced)", TestDatabase.ports("pglite", { tracing: true }), {
+      requireOptional: true
+    })
 )

@@ -8,5 +8,6 @@ import * as TestDatabase from "./support.js"
 
 Conformance.suite(
   `adapter-pg (${TestDatabase.backend}, untraced)`,
-  TestDatabase.ports(TestDatabase.backend, { tracing: false })
+  TestDatabase.ports(TestDatabase.backend, { tracing: false }),
+  { requireOptional: true }
 )

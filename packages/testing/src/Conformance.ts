@@ -133,6 +133,8 @@ export const capabilities: ReadonlyArray<Capability> = [
  *   registered as skipped, the reason in their title.
  * - `timeout`: milliseconds per test (default 60 000; the races make several
  *   hundred use-case calls).
+ * - `requireOptional`: the tests of the optional capabilities fail when the adapter
+ *   lacks one (by default they check nothing then).
  *
  * @since 0.1.0
  * @category models
@@ -140,6 +142,13 @@ export const capabilities: ReadonlyArray<Capability> = [
 export interface Options {
   readonly skip?: Partial<Record<Capability, string>> | undefined
   readonly timeout?: number | undefined
+  /**
+   * The adapter claims every optional capability (`findWithMember`,
+   * `findWithMemberAndRecord`, `findWithDemandForUpdate`, `Journal`,
+   * `Outbox.settleMany`): their tests fail when one is missing, where by default
+   * they check nothing for an adapter without it.
+   */
+  readonly requireOptional?: boolean | undefined
 }
 
 const groups: Record<Capability, (h: Harness) => void> = {
@@ -169,7 +178,7 @@ export const suite = (
   ports: Layer.Layer<Persistence.Ports, unknown>,
   options: Options = {}
 ): void => {
-  const harness = makeHarness(ports, options.timeout ?? 60_000)
+  const harness = makeHarness(ports, options.timeout ?? 60_000, options.requireOptional === true)
   describe(`persistence conformance: ${name}`, () => {
     for (const capability of capabilities) {
       const reason = options.skip?.[capability]

@@ -11,7 +11,7 @@ import {
 } from "@zhongbao/core"
 import { Deferred, Effect, Either, Exit, Fiber, Option } from "effect"
 import * as Fixtures from "../Fixtures.js"
-import { failingNotifications, failsWith, type Harness, none, readAll, same, some } from "./harness.js"
+import { failingNotifications, failsWith, type Harness, lacks, none, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** The rows one unit of work writes in the atomicity tests: one of each kind. */
@@ -184,7 +184,7 @@ export const atomicity = (h: Harness): void => {
         h.run(
           Effect.gen(function* () {
             const journal = yield* Effect.serviceOption(Persistence.Journal)
-            if (Option.isNone(journal)) return
+            if (Option.isNone(journal)) return yield* lacks(h, "Journal")
             const p = yield* Rows.insertParties
             const uow = yield* Persistence.UnitOfWork
             const { audit, outbox, members } = yield* ports

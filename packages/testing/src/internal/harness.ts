@@ -24,11 +24,33 @@ export interface Harness {
   readonly run: <A, E>(body: Effect.Effect<A, E, Env>, wrap?: Wrap) => Effect.Effect<A, unknown>
   /** Per-test timeout in milliseconds. */
   readonly timeout: number
+  /**
+   * The adapter has every optional capability: a test of one fails when the
+   * capability is missing, instead of checking nothing.
+   */
+  readonly requireOptional: boolean
 }
 
+/**
+ * @internal
+ * What a test of the optional capability `name` does when the adapter lacks it:
+ * nothing, or fail when the suite requires every optional capability.
+ */
+export const lacks = (h: Harness, name: string): Effect.Effect<void> =>
+  h.requireOptional
+    ? Effect.sync(() =>
+        assert.fail(`the adapter lacks the optional capability ${name}, which this suite requires`)
+      )
+    : Effect.void
+
 /** @internal */
-export const makeHarness = (ports: Layer.Layer<Persistence.Ports, unknown>, timeout: number): Harness => ({
+export const makeHarness = (
+  ports: Layer.Layer<Persistence.Ports, unknown>,
+  timeout: number,
+  requireOptional = false
+): Harness => ({
   timeout,
+  requireOptional,
   run: (body, wrap) => {
     const fresh = Layer.fresh(ports)
     const adapter =

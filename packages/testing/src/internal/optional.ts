@@ -11,7 +11,7 @@ import {
   SortKeys
 } from "@zhongbao/core"
 import { Context, Effect, Option } from "effect"
-import { failsWith, type Harness, minutesAfter, none, readAll, same, some } from "./harness.js"
+import { failsWith, type Harness, lacks, minutesAfter, none, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** The adapter's optional capabilities, as the layer under test provides them. */
@@ -42,7 +42,7 @@ export const optionalCapabilities = (h: Harness): void => {
       h.run(
         Effect.gen(function* () {
           const { findWithMember } = yield* optional
-          if (findWithMember === undefined) return
+          if (findWithMember === undefined) return yield* lacks(h, "findWithMember")
           const p = yield* Rows.insertParties
           const withMember = some(yield* findWithMember(p.responderAccount.id), "a member's account")
           same(Member.Account, withMember.account, p.responderAccount, "the account")
@@ -67,7 +67,7 @@ export const optionalCapabilities = (h: Harness): void => {
       h.run(
         Effect.gen(function* () {
           const { findWithMemberAndRecord } = yield* optional
-          if (findWithMemberAndRecord === undefined) return
+          if (findWithMemberAndRecord === undefined) return yield* lacks(h, "findWithMemberAndRecord")
           const p = yield* Rows.insertParties
           const idempotency = yield* Persistence.IdempotencyRepository
           const accounts = yield* Persistence.AccountRepository
@@ -167,7 +167,7 @@ export const optionalCapabilities = (h: Harness): void => {
       h.run(
         Effect.gen(function* () {
           const { findWithDemandForUpdate } = yield* optional
-          if (findWithDemandForUpdate === undefined) return
+          if (findWithDemandForUpdate === undefined) return yield* lacks(h, "findWithDemandForUpdate")
           const p = yield* Rows.insertParties
           const demands = yield* Persistence.DemandRepository
           const responses = yield* Persistence.ResponseRepository
@@ -198,7 +198,7 @@ export const optionalCapabilities = (h: Harness): void => {
       h.run(
         Effect.gen(function* () {
           const { journal } = yield* optional
-          if (Option.isNone(journal)) return
+          if (Option.isNone(journal)) return yield* lacks(h, "Journal")
           const members = yield* Persistence.MemberRepository
           const accounts = yield* Persistence.AccountRepository
           const outbox = yield* Persistence.Outbox
@@ -242,7 +242,7 @@ export const optionalCapabilities = (h: Harness): void => {
       h.run(
         Effect.gen(function* () {
           const { journal } = yield* optional
-          if (Option.isNone(journal)) return
+          if (Option.isNone(journal)) return yield* lacks(h, "Journal")
           const p = yield* Rows.insertParties
           const demands = yield* Persistence.DemandRepository
           const audit = yield* Persistence.AuditRepository

@@ -4,6 +4,7 @@ import { type Context, DateTime, Effect, Either, TestClock } from "effect"
 import {
   expectPages,
   type Harness,
+  lacks,
   minutesAfter,
   none,
   readAll,
@@ -618,7 +619,7 @@ export const outbox = (h: Harness): void => {
         Effect.gen(function* () {
           const outbox = yield* Persistence.Outbox
           const settleMany = outbox.settleMany
-          if (settleMany === undefined) return
+          if (settleMany === undefined) return yield* lacks(h, "Outbox.settleMany")
           assert.deepStrictEqual(yield* settleMany("dispatcher-a", []), [], "no entries, no answers")
           const [reclaimed, toRetry, toKill, toSend, done] = Array.from({ length: 5 }, (_, i) =>
             Rows.outboxMessage({ createdAt: minutesAfter(-5 + i, i * 11) })
@@ -752,7 +753,7 @@ export const outbox = (h: Harness): void => {
         Effect.gen(function* () {
           const outbox = yield* Persistence.Outbox
           const settleMany = outbox.settleMany
-          if (settleMany === undefined) return
+          if (settleMany === undefined) return yield* lacks(h, "Outbox.settleMany")
           const messages = Array.from({ length: 60 }, (_, i) =>
             Rows.outboxMessage({ createdAt: minutesAfter(-60, i) })
           )
