@@ -346,15 +346,7 @@ const treeCpu = (pid: number): number =>
   }, 0)
 
 /** What one round against a cluster measured: as {@link Load}, CPU summed over its processes. */
-interface TreeLoad {
-  readonly rate: number
-  readonly ok: number
-  readonly failed: number
-  readonly p50: number
-  readonly p99: number
-  readonly cpuPerRequest: number
-  readonly postgresPerRequest: number
-}
+type TreeLoad = Pick<Load, "rate" | "ok" | "failed" | "p50" | "p99" | "cpuPerRequest" | "postgresPerRequest">
 
 /** autocannon against `url` for `seconds`, with the CPU of the server's processes over the run. */
 const loadTree = async (url: string, pid: number, seconds: number): Promise<TreeLoad> => {
