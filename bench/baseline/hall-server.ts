@@ -31,7 +31,7 @@ export interface HallSettings {
 /** The hall's first page of one field, newest publication first: `$1` the field, `$2` the limit + 1. */
 export const hallSql = (schema: string): string =>
   `SELECT d.id, d.publisher_id, d.title, d.field, d.region,
-     to_char(d.response_deadline, 'YYYY-MM-DD') AS response_deadline, d.service_mode, d.client_id, d.state, d.number,
+     to_char(d.response_deadline, 'YYYY-MM-DD') AS response_deadline, d.service_mode, d.client_id, d.state, d.round, d.number,
      (extract(epoch from d.first_published_at) * 1000)::int8::text AS first_published_at,
      (extract(epoch from d.intake_closed_at) * 1000)::int8::text AS intake_closed_at,
      (extract(epoch from d.selection_ended_at) * 1000)::int8::text AS selection_ended_at,

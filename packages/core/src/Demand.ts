@@ -126,6 +126,7 @@ export interface DemandBrief
     | "id"
     | "publisherId"
     | "state"
+    | "round"
     | "number"
     | "firstPublishedAt"
     | "intakeClosedAt"
@@ -162,6 +163,7 @@ export const briefOf = (d: DemandBrief): DemandBrief => {
     publisherId: d.publisherId,
     form,
     state: d.state,
+    round: d.round,
     number: d.number,
     firstPublishedAt: d.firstPublishedAt,
     intakeClosedAt: d.intakeClosedAt,

@@ -15,6 +15,7 @@ import { denied, notFound } from "./Errors.js"
 import { DemandId, MemberId, ResponseId, ThreadId } from "./Ids.js"
 import { makeRunner, type ReadCtx } from "./internal/command.js"
 import { type CommissionActive, makeCommissionActive } from "./internal/commissioned.js"
+import { makeResponded, type Responded } from "./internal/responded.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
@@ -154,9 +155,10 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
     const members = yield* MemberRepository
     const threads = yield* ConsultationRepository
     const commissionActive = yield* makeCommissionActive
+    const responded = yield* makeResponded
 
     const demandItem =
-      (ctx: ReadCtx, active: CommissionActive) =>
+      (ctx: ReadCtx, active: CommissionActive, answered: Responded) =>
       (d: DemandBrief): DemandListItem => ({
         id: d.id,
         number: d.number,
@@ -169,7 +171,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         responseCount: d.responseCount,
         responseDeadline: d.form.responseDeadline,
         selectionEndsAt: selectionEndsAtOf(d, ctx.settings),
-        actions: actionsOf(d, ctx.actor, ctx.now, ctx.settings, active(d))
+        actions: actionsOf(d, ctx.actor, ctx.now, ctx.settings, active(d), answered(d))
       })
 
     const demandPage = (
@@ -182,7 +184,11 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         2,
         (range) => demands.repo.listBriefs({ ...q, ...range }),
         (d) => SortKeys.demand(d, q.sort),
-        (rows) => Effect.map(commissionActive(ctx.actor, rows), (active) => rows.map(demandItem(ctx, active)))
+        (rows) =>
+          Effect.map(
+            Effect.zip(commissionActive(ctx.actor, rows), responded(ctx.actor, ctx.now, ctx.settings, rows)),
+            ([active, answered]) => rows.map(demandItem(ctx, active, answered))
+          )
       )
 
     const responsePage = (ctx: ReadCtx, input: typeof ResponsesInput.Type, scope: ResponseScope) =>

@@ -302,6 +302,18 @@ export class ResponseRepository extends Context.Tag("@zhongbao/core/ResponseRepo
     readonly findWithDemandForUpdate?: (
       id: ResponseId
     ) => Fx<Option.Option<{ readonly response: Response; readonly demand: Demand }>>
+    /**
+     * Optional: `responderId`'s active responses (not withdrawn) among the given
+     * demands' rounds, in any order — what `findActive` answers for each pair, in one
+     * read. Core reads a list page's worth with it when the adapter has it (§9's
+     * actions, R21), and otherwise calls `findActive` once per demand.
+     *
+     * @since 0.1.1
+     */
+    readonly findActiveAmong?: (
+      responderId: MemberId,
+      rounds: ReadonlyArray<{ readonly demandId: DemandId; readonly round: number }>
+    ) => Fx<ReadonlyArray<Response>>
   }
 >() {}
 

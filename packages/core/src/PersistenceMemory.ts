@@ -311,6 +311,14 @@ const makeStore = () => {
           Option.flatMapNullable((id) => responses.get(id))
         )
       ),
+    findActiveAmong: (responderId, rounds) =>
+      db.read(() =>
+        rounds.flatMap(({ demandId, round }) => {
+          const id = activeResponses.get(`${demandId}/${round}/${responderId}`)
+          const response = id === undefined ? undefined : responses.get(id)
+          return response === undefined ? [] : [response]
+        })
+      ),
     listByDemandRound: (demandId, round) =>
       db.read(() => [...responses.rows.values()].filter((r) => r.demandId === demandId && r.round === round)),
     list: (q) =>
@@ -809,7 +817,7 @@ const makeStore = () => {
  * Every persistence port in memory, the file store included (its writes are undone
  * with the rest of a failed unit of work), fresh and empty each time the layer is
  * built; with the optional capabilities (`findWithMember`,
- * `findWithMemberAndRecord`, `findWithDemandForUpdate`) and the optional `Journal`
+ * `findWithMemberAndRecord`, `findWithDemandForUpdate`, `findActiveAmong`) and the optional `Journal`
  * port.
  *
  * @since 0.1.0

@@ -11,6 +11,7 @@ import * as Ids from "./Ids.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeCommissionActive } from "./internal/commissioned.js"
+import { makeResponded } from "./internal/responded.js"
 import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { DemandView, view } from "./View.js"
@@ -45,6 +46,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
     const checkForm = yield* makeFormCheck
     const demands = yield* makeDemandAccess
     const commissionActive = yield* makeCommissionActive
+    const responded = yield* makeResponded
 
     return {
       /**
@@ -155,11 +157,16 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
         })
       ),
 
-      /** R2, R5: one demand as the reader may see it; anonymous readers see published ones. */
+      /** R2, R5: one demand as the reader may see it; anonymous readers see published ones (actions: §9, R21, R41). */
       get: query({ input: DemandRef, rule: "R5", anonymous: true }, (ctx, input) =>
         Effect.flatMap(demands.readable(ctx.actor, input.demandId), (demand) =>
-          Effect.map(commissionActive(ctx.actor, [demand]), (active) =>
-            view(demand, ctx.actor, ctx.now, ctx.settings, active(demand))
+          Effect.map(
+            Effect.zip(
+              commissionActive(ctx.actor, [demand]),
+              responded(ctx.actor, ctx.now, ctx.settings, [demand])
+            ),
+            ([active, answered]) =>
+              view(demand, ctx.actor, ctx.now, ctx.settings, active(demand), answered(demand))
           )
         )
       )

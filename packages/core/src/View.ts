@@ -71,10 +71,33 @@ export const dependsOnCommission = (demand: DemandBrief, actor: Actor | null): b
     (demand.state === "published" && demand.outcome === "unsolved"))
 
 /**
+ * R21: whether `respond` is offered to `actor` on `demand` at `now` depends on
+ * whether the actor's member already has an active response in the demand's round:
+ * a member that neither manages nor commissioned a demand taking responses.
+ *
+ * @since 0.1.1
+ * @category views
+ */
+export const dependsOnResponse = (
+  demand: DemandBrief,
+  actor: Actor | null,
+  now: DateTime.DateTime,
+  settings: ResolvedSettings
+): boolean =>
+  actor !== null &&
+  actor.member !== null &&
+  actor.account.role !== "operator" &&
+  !managesDemand(actor, demand) &&
+  demand.form.clientId !== actor.member.id &&
+  phaseOf(demand, now, settings) === "taking_responses"
+
+/**
  * §9 "actions allowed now": what `actor` may do with `demand` at `now`.
  * `commissionActive` is whether the commission behind a demand that names a client
  * is active (R41; see {@link dependsOnCommission}): once it has ended, such a demand
- * offers no `submit` or `restart`, and no `edit` once numbered.
+ * offers no `submit` or `restart`, and no `edit` once numbered. `responded` is
+ * whether the actor's member has an active response in the demand's round (R21;
+ * see {@link dependsOnResponse}): then it is offered no `respond`.
  *
  * @since 0.1.0
  * @category views
@@ -84,7 +107,8 @@ export const actionsOf = (
   actor: Actor | null,
   now: DateTime.DateTime,
   settings: ResolvedSettings,
-  commissionActive = true
+  commissionActive = true,
+  responded = false
 ): ReadonlyArray<Action> => {
   const out: Array<Action> = []
   if (actor === null) return out
@@ -117,7 +141,7 @@ export const actionsOf = (
   }
   if (demand.form.clientId === actor.member?.id) return out
   if (demand.state === "published" && acceptsResponses(demand, settings)) out.push("consult")
-  if (phase === "taking_responses") out.push("respond")
+  if (phase === "taking_responses" && !responded) out.push("respond")
   return out
 }
 
@@ -131,7 +155,7 @@ const withoutContact = (demand: Demand): Demand => {
 /**
  * The view of `demand` for `actor` at `now`. Anonymous readers get the demand
  * without its contact person (the name and phone are personal data).
- * `commissionActive` as for {@link actionsOf}.
+ * `commissionActive` and `responded` as for {@link actionsOf}.
  *
  * @since 0.1.0
  * @category views
@@ -141,11 +165,12 @@ export const view = (
   actor: Actor | null,
   now: DateTime.Utc,
   settings: ResolvedSettings,
-  commissionActive = true
+  commissionActive = true,
+  responded = false
 ): DemandView => ({
   demand: actor === null ? withoutContact(demand) : demand,
   phase: phaseOf(demand, now, settings),
   deadlineEndsAt: endOfDate(demand.form.responseDeadline, settings),
   selectionEndsAt: selectionEndsAtOf(demand, settings),
-  actions: actionsOf(demand, actor, now, settings, commissionActive)
+  actions: actionsOf(demand, actor, now, settings, commissionActive, responded)
 })

@@ -11,8 +11,8 @@ import {
   Selection
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, TestClock } from "effect"
-import { at, expectError, failureOf, start, withWorld } from "./helpers.js"
+import { Context, DateTime, Effect, TestClock } from "effect"
+import { at, type Env, expectError, failureOf, start, withPorts, withWorld } from "./helpers.js"
 import { deadlineEnd, justAfter, proposal, selectionEnd } from "./support.js"
 
 const tick = TestClock.adjust("1 second")
@@ -198,6 +198,76 @@ describe("Lists", () => {
         assert.deepStrictEqual(yield* actionsFor(world.expert.account), ["consult"])
       })
     )
+  )
+
+  const respondOfferedOnce = <A, E>(
+    run: (body: (world: Fixtures.World) => Effect.Effect<void, unknown, Env>) => Effect.Effect<A, E>
+  ) =>
+    run((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        const responding = yield* Responding.Responding
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const other = yield* Fixtures.publish(world, world.enterprise.account)
+        const offered = (account: typeof world.operator) =>
+          Effect.gen(function* () {
+            const hall = yield* lists.hall(account, {})
+            const item = (id: Ids.DemandId) => hall.items.find((i) => i.id === id)!
+            const one = yield* publishing.get(account, { demandId: demand.id })
+            return {
+              hall: item(demand.id).actions.includes("respond"),
+              get: one.actions.includes("respond"),
+              other: item(other.id).actions.includes("respond")
+            }
+          })
+        assert.deepStrictEqual(yield* offered(world.institute.account), {
+          hall: true,
+          get: true,
+          other: true
+        })
+        const r = yield* responding.respond(world.institute.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        assert.deepStrictEqual(
+          yield* offered(world.institute.account),
+          { hall: false, get: false, other: true },
+          "not offered where its response is active"
+        )
+        assert.deepStrictEqual(
+          yield* offered(world.expert.account),
+          { hall: true, get: true, other: true },
+          "another member still is"
+        )
+        yield* expectError(
+          responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() }),
+          "InvalidState",
+          "R21"
+        )
+        yield* tick
+        yield* responding.withdraw(world.institute.account, { responseId: r.id })
+        assert.deepStrictEqual(
+          yield* offered(world.institute.account),
+          { hall: true, get: true, other: true },
+          "offered again once it is withdrawn"
+        )
+      })
+    )
+
+  it.effect("R21: respond is not offered to a member whose response in the round is active", () =>
+    respondOfferedOnce((body) => withWorld(body))
+  )
+
+  it.effect(
+    "R21: respond is not offered to a member whose response is active, on ports without findActiveAmong",
+    () =>
+      respondOfferedOnce((body) =>
+        withPorts((ports) => {
+          const { findActiveAmong: _among, ...responses } = Context.get(ports, Persistence.ResponseRepository)
+          return Context.add(ports, Persistence.ResponseRepository, responses)
+        }, body)
+      )
   )
 
   it.effect("§9: responses submitted to me show demand, responder, time, status and consult thread", () =>

@@ -84,7 +84,8 @@ import { uniqueness } from "./internal/uniqueness.js"
  *   methods would: `AccountRepository.findWithMember`,
  *   `AccountRepository.findWithMemberAndRecord` (with the account's idempotency
  *   record under a key, none under another key or another account's),
- *   `ResponseRepository.findWithDemandForUpdate`, and the `Journal` port (events,
+ *   `ResponseRepository.findWithDemandForUpdate`, `ResponseRepository.findActiveAmong`
+ *   (what `findActive` answers for each demand and round), and the `Journal` port (events,
  *   messages with an account's phone joined in, idempotency record, repeated
  *   `dedupeKey` ignored, taken event id or key refused). An adapter without them
  *   passes these tests without checking anything; the other groups run the use
@@ -144,7 +145,7 @@ export interface Options {
   readonly timeout?: number | undefined
   /**
    * The adapter claims every optional capability (`findWithMember`,
-   * `findWithMemberAndRecord`, `findWithDemandForUpdate`, `Journal`,
+   * `findWithMemberAndRecord`, `findWithDemandForUpdate`, `findActiveAmong`, `Journal`,
    * `Outbox.settleMany`): their tests fail when one is missing, where by default
    * they check nothing for an adapter without it.
    */

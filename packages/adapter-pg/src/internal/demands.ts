@@ -84,7 +84,7 @@ const selectList = (a: string): string =>
 /**
  * @internal
  * The select list of a demand's brief (`Demand.DemandBrief`, what list pages read),
- * for the alias `d`: 17 of the 37 columns of {@link demandColumns}, none of the
+ * for the alias `d`: 18 of the 37 columns of {@link demandColumns}, none of the
  * form's long texts.
  */
 export const briefColumns: string = [
@@ -97,6 +97,7 @@ export const briefColumns: string = [
   "d.service_mode",
   "d.client_id",
   "d.state",
+  "d.round",
   "d.number",
   selTs("d.first_published_at"),
   selTs("d.intake_closed_at"),
@@ -124,6 +125,7 @@ export const toBrief = (r: Row): Demand.DemandBrief => {
     publisherId: read.str(r, "publisher_id") as Ids.MemberId,
     form,
     state: read.str(r, "state") as Demand.DemandState,
+    round: read.int(r, "round"),
     number: read.strOrNull(r, "number"),
     firstPublishedAt: read.tsOrNull(r, "first_published_at"),
     intakeClosedAt: read.tsOrNull(r, "intake_closed_at"),

@@ -195,6 +195,19 @@ export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseR
         ),
         one
       ),
+    findActiveAmong: (responderId, rounds) =>
+      rounds.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            db.query(
+              "ResponseRepository.findActiveAmong",
+              `SELECT ${columns} FROM ${response}
+               WHERE responder_id = $1 AND status <> 'withdrawn'
+                 AND (demand_id, round) IN (SELECT * FROM unnest($2::text[], $3::int4[]))`,
+              [responderId, rounds.map((r) => r.demandId), rounds.map((r) => r.round)]
+            ),
+            (rows) => rows.map(toResponse)
+          ),
     listByDemandRound: (demandId, round) =>
       Effect.map(
         db.query(

@@ -23,6 +23,7 @@ const optional = Effect.gen(function* () {
     findWithMember: accounts.findWithMember,
     findWithMemberAndRecord: accounts.findWithMemberAndRecord,
     findWithDemandForUpdate: responses.findWithDemandForUpdate,
+    findActiveAmong: responses.findActiveAmong,
     journal: Context.getOption(context as Context.Context<Persistence.Journal>, Persistence.Journal)
   }
 })
@@ -31,7 +32,7 @@ const optional = Effect.gen(function* () {
  * @internal
  * The optional capabilities of the ports (`AccountRepository.findWithMember`,
  * `AccountRepository.findWithMemberAndRecord`, `ResponseRepository.findWithDemandForUpdate`,
- * `Journal`), each checked when the
+ * `ResponseRepository.findActiveAmong`, `Journal`), each checked when the
  * adapter has it against what the base methods answer; a test of a capability the
  * adapter lacks checks nothing.
  */
@@ -187,6 +188,61 @@ export const optionalCapabilities = (h: Harness): void => {
           same(Response.Response, found.response, response, "the response")
           same(Demand.Demand, found.demand, demand, "its demand")
           none(yield* uow.transaction(findWithDemandForUpdate(Ids.make())), "an unknown response")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R21: ResponseRepository.findActiveAmong answers findActive's response for each demand and round",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const { findActiveAmong } = yield* optional
+          if (findActiveAmong === undefined) return yield* lacks(h, "findActiveAmong")
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const published = (n: number, overrides: Partial<Demand.Demand> = {}) =>
+            Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+              ...Rows.publishedFields(`ZB2026000${n}`),
+              ...overrides
+            })
+          const answered = published(1)
+          const withdrawn = published(2)
+          const byOther = published(3)
+          const restarted = published(4, { round: 2 })
+          const untouched = published(5)
+          for (const d of [answered, withdrawn, byOther, restarted, untouched]) yield* demands.insert(d)
+          const active = Rows.response(answered, p.responder.id, p.responderAccount.id)
+          const pulled = Rows.response(withdrawn, p.responder.id, p.responderAccount.id, {
+            status: "withdrawn"
+          })
+          const other = Rows.response(byOther, p.institution.id, p.institutionAccount.id)
+          const earlier = Rows.response(restarted, p.responder.id, p.responderAccount.id, { round: 1 })
+          for (const r of [active, pulled, other, earlier]) yield* responses.insert(r)
+          const asked = [answered, withdrawn, byOther, restarted, untouched].map((d) => ({
+            demandId: d.id,
+            round: d.round
+          }))
+          const found = yield* findActiveAmong(p.responder.id, asked)
+          assert.strictEqual(found.length, 1, "only the active response in a demand's asked round")
+          same(Response.Response, found[0]!, active, "the active response")
+          const expected = yield* Effect.forEach(asked, (a) =>
+            responses.findActive(a.demandId, a.round, p.responder.id)
+          )
+          assert.deepStrictEqual(
+            found.map((r) => r.id),
+            expected.flatMap((o) => (Option.isSome(o) ? [o.value.id] : [])),
+            "what findActive answers pair by pair"
+          )
+          const earlierRound = yield* findActiveAmong(p.responder.id, [{ demandId: restarted.id, round: 1 }])
+          assert.deepStrictEqual(
+            earlierRound.map((r) => r.id),
+            [earlier.id],
+            "the round asked, not the demand's current one"
+          )
+          assert.deepStrictEqual(yield* findActiveAmong(p.responder.id, []), [], "nothing asked")
         })
       ),
     h.timeout
