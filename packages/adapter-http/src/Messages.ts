@@ -186,7 +186,6 @@ const coreDetails: Readonly<Record<string, string>> = {
   "a bank account number of 8–32 digits": "银行账号须为 8–32 位数字",
   "each demand needs at least one proof material": "每个需求至少需要一份证明材料",
   "an amount of money must be ≥ 0": "金额不能为负",
-  "a reason 'other' needs a text": "原因为“其他”时须填写说明",
   "1–255 visible ASCII characters": "须为 1–255 个可见 ASCII 字符",
   "a date as YYYY-MM-DD": "日期格式须为 YYYY-MM-DD",
   "a date that exists in the calendar": "日期不存在"

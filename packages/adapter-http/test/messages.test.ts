@@ -65,7 +65,7 @@ const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
   ["core: credit code check", Reward.CreditCode, "91120116MA05JQ1X20"],
   ["core: money", Money.Fen, -1],
   ["core: file name", FileStore.FileName, "a/b.pdf"],
-  ["core: feedback", Response.Feedback, { reason: "other" }],
+  ["core: feedback", Response.Feedback, { reason: "too_late" }],
   ["core: a demand form", Demand.DemandForm, {}]
 ]
 

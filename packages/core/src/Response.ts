@@ -52,7 +52,8 @@ export const NotAdoptedReason = Schema.Literal(
 export type NotAdoptedReason = typeof NotAdoptedReason.Type
 
 /**
- * R61 feedback: a reason and an optional text (required when the reason is `other`).
+ * R61 feedback: a structured reason and an optional text, whatever the reason
+ * (`other` included: the reason alone tells the responder it was none of the listed).
  *
  * @since 0.1.0
  * @category models
@@ -60,13 +61,7 @@ export type NotAdoptedReason = typeof NotAdoptedReason.Type
 export const Feedback = Schema.Struct({
   reason: NotAdoptedReason,
   text: Schema.optional(Text(500))
-})
-  .pipe(
-    Schema.filter((f) => f.reason !== "other" || f.text !== undefined, {
-      message: () => "a reason 'other' needs a text"
-    })
-  )
-  .annotations({ identifier: "Feedback" })
+}).annotations({ identifier: "Feedback" })
 
 /** @since 0.1.0 @category models */
 export type Feedback = typeof Feedback.Type

@@ -372,7 +372,7 @@ describe("AuditTrail", () => {
         yield* failureOf(
           selection.giveFeedback(world.enterprise.account, {
             responseId: r.id,
-            feedback: { reason: "other" }
+            feedback: { reason: "other", text: "文".repeat(501) }
           })
         )
         assert.strictEqual(yield* count, before)

@@ -942,45 +942,63 @@ describe("Selection", () => {
     )
   )
 
-  it.effect("R61: a reason 'other' needs a text", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const selection = yield* Selection.Selection
-        const { demand, expert } = yield* demandWithResponses(world)
-        yield* expectError(
-          selection.giveFeedback(world.enterprise.account, {
+  it.effect(
+    "R61: the text is optional for every reason, 'other' included; an unknown reason is refused",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const { demand, institute, expert, service } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          const bare = yield* selection.giveFeedback(world.enterprise.account, {
             responseId: expert.id,
             feedback: { reason: "other" }
-          }),
-          "InvalidInput",
-          "R61",
-          "feedback"
-        )
-        yield* expectError(
-          selection.endSelection(world.enterprise.account, {
+          })
+          assert.deepStrictEqual(bare.feedback, { reason: "other" })
+          yield* expectError(
+            selection.giveFeedback(world.enterprise.account, {
+              responseId: expert.id,
+              feedback: { reason: "too_late" as "other", text: "x" }
+            }),
+            "InvalidInput",
+            "R61"
+          )
+          yield* expectError(
+            selection.giveFeedback(world.enterprise.account, {
+              responseId: expert.id,
+              feedback: { reason: "cost_too_high", text: "贵".repeat(501) }
+            }),
+            "InvalidInput",
+            "R61"
+          )
+          yield* expectError(
+            selection.endSelection(world.enterprise.account, {
+              demandId: demand.id,
+              feedback: [{ responseId: service.id, feedback: { reason: "too_late" as "other" } }]
+            }),
+            "InvalidInput",
+            "R61"
+          )
+          // Nothing changed: the first feedback kept, selection still open, no notices.
+          assert.lengthOf(yield* notices("response_not_adopted"), 0)
+          yield* selection.endSelection(world.enterprise.account, {
             demandId: demand.id,
-            feedback: [{ responseId: expert.id, feedback: { reason: "other" } }]
-          }),
-          "InvalidInput",
-          "R61"
-        )
-        yield* expectError(
-          selection.giveFeedback(world.enterprise.account, {
-            responseId: expert.id,
-            feedback: { reason: "too_late" as "other", text: "x" }
-          }),
-          "InvalidInput",
-          "R61"
-        )
-        // Nothing changed: selection still open, no notices.
-        assert.lengthOf(yield* notices("response_not_adopted"), 0)
-        const withText = yield* selection.giveFeedback(world.enterprise.account, {
-          responseId: expert.id,
-          feedback: { reason: "other", text: "已与其他单位签约" }
+            feedback: [{ responseId: service.id, feedback: { reason: "other" } }]
+          })
+          const sent = yield* notices("response_not_adopted")
+          const reasons = new Map(sent.map((m) => [m.recipientPhone, m.params.reason]))
+          assert.strictEqual(
+            reasons.get(yield* phoneOf(world.expert.account)),
+            "其他",
+            "the expert's reason, given before"
+          )
+          assert.strictEqual(
+            reasons.get(yield* phoneOf(world.serviceInstitution.account)),
+            "其他",
+            "the reason given with the end of selection"
+          )
         })
-        assert.deepStrictEqual(withText.feedback, { reason: "other", text: "已与其他单位签约" })
-      })
-    )
+      )
   )
 
   it.effect("R61: feedback is for responses not adopted, from the managing side", () =>
