@@ -9,7 +9,9 @@
  *   demands it published that were solved within the period (their `closedAt`
  *   date in the platform time zone), each with at least one proof material it
  *   uploaded; it submits before the deadline, and the submission snapshots its
- *   basic information.
+ *   basic information. A demand is claimed once: it is listed by at most one of the
+ *   institution's applications that are submitted or approved, whichever the round
+ *   (rounds whose periods overlap cannot reward it twice).
  * - R53: an operator approves a submitted application with an amount or rejects
  *   it with a reason, also after the round closed; a rejected application is
  *   corrected and resubmitted while the round takes applications. Both decisions
@@ -37,8 +39,8 @@ import { makeRunner } from "./internal/command.js"
 import { pageOf } from "./internal/paging.js"
 import { type Actor, isOperator, isRegisteredInstitution, type Member } from "./Member.js"
 import { Fen, toYuan } from "./Money.js"
-import { Page, PageRequest } from "./Pagination.js"
-import { AccountRepository, DemandRepository, RewardRepository } from "./Persistence.js"
+import { Page, PageRequest, type Position } from "./Pagination.js"
+import { AccountRepository, DemandRepository, MemberRepository, RewardRepository } from "./Persistence.js"
 import {
   ApplicationItem,
   ApplicationState,
@@ -182,6 +184,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     const demands = yield* DemandRepository
     const checkFiles = yield* makeAttachmentCheck
     const accounts = yield* AccountRepository
+    const members = yield* MemberRepository
 
     const found = (round: Option.Option<RewardRound>) =>
       Option.isSome(round) ? Effect.succeed(round.value) : Effect.fail(notFound("reward_round"))
@@ -275,6 +278,45 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
             code: "reward.proof_unknown",
             says: "a proof material is a file your institution uploaded"
           })
+        }
+      })
+
+    /**
+     * R52: none of `application`'s demands is listed by another of the institution's
+     * applications that is submitted or approved, in any round. The caller holds the
+     * institution's member row locked, so two submissions of one institution do not
+     * both pass.
+     */
+    const checkUnclaimed = (application: RewardApplication) =>
+      Effect.gen(function* () {
+        const claimed = new Map<string, RewardRoundId>()
+        const limit = 100
+        let after: Position | undefined
+        for (;;) {
+          const page = yield* rewards.listApplications({
+            scope: { _tag: "institution", memberId: application.institutionId },
+            states: ["submitted", "approved"],
+            after,
+            limit
+          })
+          for (const other of page) {
+            if (other.id !== application.id)
+              for (const item of other.items) claimed.set(item.demandId, other.roundId)
+          }
+          if (page.length < limit) break
+          after = applicationKey(page[page.length - 1]!)
+        }
+        for (const [i, item] of application.items.entries()) {
+          const round = claimed.get(item.demandId)
+          if (round !== undefined) {
+            const field = `items.${i}.demandId`
+            return yield* invalid(
+              "R52",
+              field,
+              "reward.demand_claimed",
+              `${field}: the demand is already claimed by your application to round ${round}`
+            )
+          }
         }
       })
 
@@ -562,7 +604,9 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
 
       /**
        * R52, R53: submits a draft, or resubmits a rejected application, before the
-       * round's deadline; snapshots the institution's basic information (R51).
+       * round's deadline, none of its demands claimed by another of the
+       * institution's submitted or approved applications; snapshots the
+       * institution's basic information (R51).
        */
       submit: command(
         {
@@ -574,6 +618,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             const member = yield* institutionOf(ctx.actor, "R1")
+            yield* members.findByIdForUpdate(member.id)
             const application = yield* own(ctx, input.applicationId)
             if (application.state !== "draft" && application.state !== "rejected") {
               return yield* invalidState(
@@ -593,6 +638,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
               )
             }
             yield* checkItems(ctx, member, round, application.items)
+            yield* checkUnclaimed(application)
             const next = yield* saveApplication(
               application,
               { state: "submitted", profile: profile.value.info, submittedAt: ctx.now },

@@ -618,6 +618,58 @@ describe("Rewards", () => {
       )
   )
 
+  it.effect(
+    "R52: a demand is claimed once: rounds whose periods overlap cannot both take it, until the first application is rejected",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const { rewards, round, first, items } = yield* applying(world)
+          const special = yield* rewards.openRound(world.operator, {
+            ...roundInput,
+            title: "2026年度新材料专项奖励",
+            periodStart: "2026-05-01"
+          })
+          const annual = yield* rewards.draft(world.institution.account, { roundId: round.id, items })
+          yield* rewards.submit(world.institution.account, { applicationId: annual.id })
+          const again = yield* rewards.draft(world.institution.account, {
+            roundId: special.id,
+            items: [items[1]!]
+          })
+          const error = yield* expectError(
+            rewards.submit(world.institution.account, { applicationId: again.id }),
+            "InvalidInput",
+            "R52",
+            "items.0.demandId"
+          )
+          assert.strictEqual((error as Errors.InvalidInput).code, "reward.demand_claimed")
+          const unchanged = yield* rewards.application(world.institution.account, { applicationId: again.id })
+          assert.strictEqual(unchanged.state, "draft", "the refused application stays a draft")
+
+          yield* rewards.reject(world.operator, { applicationId: annual.id, reason: "第二项需求缺少发票" })
+          const moved = yield* rewards.submit(world.institution.account, { applicationId: again.id })
+          assert.strictEqual(moved.state, "submitted", "once rejected, the demand may be claimed elsewhere")
+          yield* rewards.approve(world.operator, { applicationId: again.id, amount: 100_000 })
+          yield* rewards.update(world.institution.account, { applicationId: annual.id, items })
+          yield* expectError(
+            rewards.submit(world.institution.account, { applicationId: annual.id }),
+            "InvalidInput",
+            "R52",
+            "items.1.demandId"
+          )
+          yield* rewards.update(world.institution.account, {
+            applicationId: annual.id,
+            items: items.filter((i) => i.demandId === first.id)
+          })
+          const resubmitted = yield* rewards.submit(world.institution.account, { applicationId: annual.id })
+          assert.deepStrictEqual(
+            resubmitted.items.map((i) => i.demandId),
+            [first.id],
+            "the other demand is still claimed, by the approved application"
+          )
+        })
+      )
+  )
+
   it.effect("R53: only an operator reviews, and only a submitted application", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -2,20 +2,24 @@ import { assert, it } from "@effect/vitest"
 import {
   Consulting,
   Demand,
+  Files,
   type Ids,
   type Member,
   Membership,
+  Outcome,
   Persistence,
   Publishing,
   type Response,
   Responding,
   Review,
+  Rewards,
   Selection,
   SortKeys
 } from "@zhongbao/core"
 import { Effect, Either } from "effect"
 import * as Fixtures from "../Fixtures.js"
 import { failingNotifications, type Harness, readAll, replace, some, type Wrap, yielding } from "./harness.js"
+import * as Rows from "./rows.js"
 
 const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
 const kinds: ReadonlyArray<Member.MemberKind> = [
@@ -307,6 +311,72 @@ export const races = (h: Harness): void => {
             1,
             "counted once"
           )
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R52: one institution's applications to 20 rounds, each listing one solved demand, submitted concurrently → exactly one submitted",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const rewards = yield* Rewards.Rewards
+          const outcome = yield* Outcome.Outcome
+          const files = yield* Files.Files
+          const repo = yield* Persistence.RewardRepository
+          const institution = world.institution
+          const rounds = yield* Effect.forEach(
+            Array.from({ length: 20 }, (_, i) => i),
+            (i) =>
+              rewards.openRound(world.operator, {
+                title: `2026年度科研众包奖励（第${i + 1}批）`,
+                rules: "对在申报期内解决的众包需求，按服务费用给予奖励。",
+                periodStart: "2026-05-01",
+                periodEnd: "2026-05-31",
+                applicationDeadline: "2026-06-15"
+              })
+          )
+          yield* rewards.saveProfile(institution.account, Fixtures.profileInput())
+          const published = yield* Fixtures.publish(world, institution.account, Fixtures.onBehalf(world))
+          const solved = yield* outcome.solved(institution.account, {
+            demandId: published.id,
+            serviceFee: 2_000_000
+          })
+          const proof = yield* files.upload(institution.account, {
+            name: "技术合同.pdf",
+            bytes: Rows.pdfBytes(256)
+          })
+          const drafts = yield* Effect.forEach(rounds, (round) =>
+            rewards.draft(institution.account, {
+              roundId: round.id,
+              items: [{ demandId: solved.id, proofs: [proof.id] }]
+            })
+          )
+          const results = yield* Effect.all(
+            drafts.map((d) => Effect.either(rewards.submit(institution.account, { applicationId: d.id }))),
+            { concurrency: "unbounded" }
+          )
+          assert.strictEqual(results.filter(Either.isRight).length, 1, "one submission is accepted")
+          const wrong = results
+            .filter(Either.isLeft)
+            .map((r) => r.left as { _tag?: string; rule?: string; code?: string })
+            .filter(
+              (e) => e._tag !== "InvalidInput" || e.rule !== "R52" || e.code !== "reward.demand_claimed"
+            )
+          assert.deepStrictEqual(
+            wrong.map(describeError),
+            [],
+            "the others are refused: the demand is claimed (R52)"
+          )
+          const submitted = yield* repo.listApplications({
+            scope: { _tag: "institution", memberId: institution.member.id },
+            states: ["submitted", "approved"],
+            limit: 100
+          })
+          assert.strictEqual(submitted.length, 1, "one application stored as submitted")
         }),
         yielding
       ),
