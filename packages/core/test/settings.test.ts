@@ -1,5 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Lists, Persistence, Publishing, Responding, Selection, Settings, Zhongbao } from "@zhongbao/core"
+import {
+  Dispatcher,
+  Lists,
+  Persistence,
+  Publishing,
+  Responding,
+  Selection,
+  Settings,
+  Zhongbao
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Layer } from "effect"
 import { commission, draft, proposal } from "./demandHelpers.js"
@@ -126,6 +135,11 @@ describe("settings", () => {
         "outbox"
       ],
       [
+        "R64: a backoff cap below its base",
+        { outbox: { ...Settings.defaults.outbox, backoffBaseMillis: 5_000, backoffMaxMillis: 4_999 } },
+        "outbox.backoffMaxMillis"
+      ],
+      [
         "R12, R64: a demand number longer than an SMS value (8 + 4 + 9 > 20 characters)",
         { numberingPrefix: "TJKJCGZB", sequenceWidth: 9 },
         "sequenceWidth"
@@ -157,6 +171,25 @@ describe("settings", () => {
         assert.strictEqual(s.outbox.leaseMillis, 3 * s.outbox.sendTimeoutMillis)
       })
     )
+
+    it.effect("R64: a backoff cap equal to its base is accepted", () =>
+      Effect.gen(function* () {
+        const s = yield* Settings.make({
+          outbox: { ...Settings.defaults.outbox, backoffBaseMillis: 5_000, backoffMaxMillis: 5_000 }
+        })
+        assert.strictEqual(s.outbox.backoffMaxMillis, s.outbox.backoffBaseMillis)
+      })
+    )
+
+    it("R64: by default a message is retried through more than half an hour of a provider's outage before it is dead-lettered", () => {
+      const { maxAttempts, backoffBaseMillis, backoffMaxMillis } = Settings.defaults.outbox
+      const waited = (random: number) =>
+        Array.from({ length: maxAttempts - 1 }, (_, i) =>
+          Dispatcher.backoffMillis(i + 1, backoffBaseMillis, backoffMaxMillis, random)
+        ).reduce((a, b) => a + b, 0)
+      assert.isAbove(waited(0), 30 * 60_000, "the shortest wait, every jitter at its least")
+      assert.isBelow(waited(1), 2 * 3600_000, "the longest wait stays under two hours")
+    })
 
     it.effect("R12, R64: a demand number that fits an SMS value exactly is accepted (8 + 4 + 8 = 20)", () =>
       Effect.gen(function* () {
