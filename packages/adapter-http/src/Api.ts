@@ -167,14 +167,36 @@ const MessagePath = Schema.Struct({ messageId: Ids.OutboxMessageId })
  * middleware (its `bearer` scheme): required, or optional for a public endpoint
  * (`{}` is "no credential"). The generated document gives every operation
  * `security: []` for a middleware added to the whole API, which OpenAPI reads as
- * "no credential needed", overriding the document's own requirement.
+ * "no credential needed", overriding the document's own requirement. A `429`
+ * (a rate-limited command) declares its `Retry-After` header, which the error's
+ * schema cannot.
  */
 const securityOf =
   (isPublic: boolean) =>
-  (operation: Record<string, unknown>): Record<string, unknown> => ({
-    ...operation,
-    security: isPublic ? [{}, { bearer: [] }] : [{ bearer: [] }]
-  })
+  (operation: Record<string, unknown>): Record<string, unknown> => {
+    const responses = operation.responses as Record<string, Record<string, unknown>> | undefined
+    const limited = responses?.["429"]
+    return {
+      ...operation,
+      ...(limited === undefined
+        ? {}
+        : {
+            responses: {
+              ...responses,
+              "429": {
+                ...limited,
+                headers: {
+                  "Retry-After": {
+                    description: "Seconds until the rate limit lets this command through again",
+                    schema: { type: "integer", minimum: 1 }
+                  }
+                }
+              }
+            }
+          }),
+      security: isPublic ? [{}, { bearer: [] }] : [{ bearer: [] }]
+    }
+  }
 
 const describe = (rule: string, description?: string) =>
   description === undefined ? `Rule ${rule}.` : `${description}\n\nRule ${rule}.`

@@ -584,6 +584,19 @@ describe("OpenAPI security and parameters", () => {
       }
       assert.isAtLeast(seen.public, 5)
       assert.isAtLeast(seen.required, 50)
+      const limited = Object.entries(spec.paths).flatMap(([path, methods]) =>
+        Object.entries(methods as Record<string, { responses?: Record<string, { headers?: unknown }> }>)
+          .filter(([, op]) => op.responses?.["429"] !== undefined)
+          .map(([method, op]) => [`${method} ${path}`, op.responses!["429"]!.headers] as const)
+      )
+      assert.isAtLeast(limited.length, 2, "the rate-limited commands answer 429")
+      for (const [name, headers] of limited) {
+        assert.deepStrictEqual(
+          (headers as Record<string, { schema: unknown }> | undefined)?.["Retry-After"]?.schema,
+          { type: "integer", minimum: 1 },
+          `${name}: 429 declares Retry-After`
+        )
+      }
       const params = (path: string) =>
         (spec.paths[path]!.get as unknown as { parameters: ReadonlyArray<{ name: string; schema: unknown }> })
           .parameters
