@@ -1013,6 +1013,16 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
       "R64"
     )
   )
+  .add(
+    command(
+      HttpApiEndpoint.post("requeueDead", "/notifications/dead-letters/requeue")
+        .setPayload(Notifications.RequeueDeadInput)
+        .addSuccess(Notifications.RequeuedDead),
+      "Re-queue the oldest dead letters at once, up to limit (operators)",
+      "R64",
+      "`more` is true while dead letters are left: repeat until it is false."
+    )
+  )
   .annotate(OpenApi.Description, "通知 — SMS dead letters") {}
 
 /**

@@ -127,13 +127,28 @@ const freshRound = (w: Fixtures.World) =>
     })
   })
 
+/** A demand the institution solved, for one application (R52: a demand is claimed by one submitted application). */
+const freshSolved = (w: Fixtures.World) =>
+  Effect.gen(function* () {
+    const demand = yield* Fixtures.publish(
+      w,
+      w.institution.account,
+      Fixtures.onBehalf(w, w.enterprise.member.id)
+    )
+    const solved = yield* (yield* Outcome.Outcome).solved(w.institution.account, {
+      demandId: demand.id,
+      serviceFee: 100
+    })
+    return solved.id
+  })
+
 const freshApplication = (s: Scenario, submit: boolean) =>
   Effect.gen(function* () {
     const rewards = yield* Rewards.Rewards
     const round = yield* freshRound(s.world)
     const application = yield* rewards.draft(s.world.institution.account, {
       roundId: round.id,
-      items: [{ demandId: s.solvedId, proofs: [s.fileId] }]
+      items: [{ demandId: yield* freshSolved(s.world), proofs: [s.fileId] }]
     })
     if (submit) yield* rewards.submit(s.world.institution.account, { applicationId: application.id })
     return application.id
@@ -506,6 +521,11 @@ const rows: ReadonlyArray<Row> = [
         const [message] = yield* outbox.list({ limit: 1 })
         return post(`/notifications/dead-letters/${message!.id}/requeue`)
       })
+  },
+  {
+    endpoint: "notifications.requeueDead",
+    expect: operatorOnly(200),
+    request: () => ok(post("/notifications/dead-letters/requeue", { limit: 10 }))
   },
   {
     endpoint: "statistics.figures",

@@ -560,6 +560,23 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             headers: {}
           })
           assert.strictEqual(requeued.messageId, claimed!.message.id)
+          const [again] = yield* outbox.claim({ owner: "test", now, leaseMillis: 60_000, limit: 1 })
+          assert.strictEqual(again?.message.id, claimed!.message.id, "due again at once")
+          yield* outbox.settle(again!.message.id, "test", {
+            _tag: "Dead",
+            at: now,
+            unknownOutcome: false,
+            error: "still refused"
+          })
+          const all = yield* state.operator.notifications.requeueDead({
+            payload: { limit: 500 },
+            headers: {}
+          })
+          assert.deepStrictEqual(all, { messageIds: [claimed!.message.id], more: false })
+          assert.deepStrictEqual(
+            (yield* state.operator.notifications.deadLetters({ urlParams: {} })).items,
+            []
+          )
         })
       )
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
+  AuditTrail,
   Dispatcher,
   Errors,
   type Ids,
@@ -342,6 +343,80 @@ describe("Dispatcher", () => {
         )
         assert.strictEqual((yield* dispatcher.dispatchOnce("a")).sent, 1)
         assert.strictEqual((yield* notifications.deadLetters(world.operator, {})).items.length, 0)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64, R60: an operator re-queues the oldest dead letters at once, up to a limit, each audited; the rest stay dead",
+    () => {
+      const phones = [
+        "+8613812345601",
+        "+8613812345602",
+        "+8613812345603",
+        "+8613812345604",
+        "+8613812345605"
+      ]
+      const { memory, layer } = setup({ permanentPhones: phones })
+      return Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const notifications = yield* Notifications.Notifications
+        const trail = yield* AuditTrail.AuditTrail
+        const messages = phones.map((phone, i) => message(phone, DateTime.add(start, { seconds: i })))
+        yield* outbox.enqueue(messages)
+        yield* at(DateTime.add(start, { seconds: phones.length }))
+        assert.strictEqual((yield* dispatcher.dispatchOnce("a")).dead, 5)
+        const requeued = () =>
+          Effect.map(trail.list(world.operator, { limit: 100 }), (p) =>
+            p.items.filter((e) => e.action === "notification.requeued").map((e) => e.entityId)
+          )
+        const deadIds = Effect.map(notifications.deadLetters(world.operator, {}), (p) =>
+          p.items.map((t) => t.message.id)
+        )
+        yield* expectError(notifications.requeueDead(world.enterprise.account, {}), "Denied", "R64")
+        yield* expectError(
+          notifications.requeueDead(world.operator, { limit: 0 }),
+          "InvalidInput",
+          "R64",
+          "limit"
+        )
+        yield* expectError(
+          notifications.requeueDead(world.operator, { limit: 501 }),
+          "InvalidInput",
+          "R64",
+          "limit"
+        )
+        assert.deepStrictEqual(yield* requeued(), [], "a refused re-queue audits nothing")
+        assert.lengthOf(yield* deadIds, 5, "and changes nothing")
+
+        const first = yield* notifications.requeueDead(world.operator, { limit: 2 })
+        assert.deepStrictEqual(
+          first,
+          { messageIds: [messages[0]!.id, messages[1]!.id], more: true },
+          "oldest first"
+        )
+        assert.deepStrictEqual(
+          yield* deadIds,
+          messages.slice(2).map((m) => m.id)
+        )
+        const rest = yield* notifications.requeueDead(world.operator, {})
+        assert.deepStrictEqual(rest, { messageIds: messages.slice(2).map((m) => m.id), more: false })
+        assert.deepStrictEqual(yield* deadIds, [])
+        assert.sameMembers(
+          yield* requeued(),
+          messages.map((m) => m.id),
+          "each re-queue audited once"
+        )
+        assert.deepStrictEqual(yield* notifications.requeueDead(world.operator, {}), {
+          messageIds: [],
+          more: false
+        })
+
+        memory.log.behaviour = {}
+        assert.strictEqual((yield* dispatcher.dispatchOnce("a")).sent, 5, "due at once with fresh attempts")
       }).pipe(Effect.provide(layer))
     }
   )
