@@ -96,20 +96,24 @@ export class RateLimiter extends Context.Tag("@zhongbao/adapter-http/RateLimiter
 
 /**
  * Fixed windows counted in memory, by effect's `Clock`; expired windows are dropped
- * as the map grows.
+ * as the map grows: when it holds more than 10,000 windows, and then each time it
+ * has doubled since the last sweep, so that many live windows do not make every
+ * request sweep them all.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () => {
   const windows = new Map<string, { start: number; count: number; windowMillis: number }>()
+  let sweepAbove = 10_000
   const prune = (now: number) => {
     for (const [key, w] of windows) if (now - w.start >= w.windowMillis) windows.delete(key)
+    sweepAbove = Math.max(10_000, 2 * windows.size)
   }
   return {
     consume: (key, policy) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
-        if (windows.size > 10_000) prune(now)
+        if (windows.size > sweepAbove) prune(now)
         let w = windows.get(key)
         if (w === undefined || now - w.start >= policy.windowMillis) {
           w = { start: now, count: 0, windowMillis: policy.windowMillis }
