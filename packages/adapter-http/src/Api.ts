@@ -1016,11 +1016,11 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
   .add(
     command(
       HttpApiEndpoint.post("requeueDead", "/notifications/dead-letters/requeue")
-        .setPayload(Notifications.RequeueDeadInput)
-        .addSuccess(Notifications.RequeuedDead),
-      "Re-queue the oldest dead letters at once, up to limit (operators)",
+        .setUrlParams(Schema.Struct(PageParams))
+        .addSuccess(Notifications.RequeuedPage),
+      "Re-queue the dead letters a page at a time, oldest first (operators)",
       "R64",
-      "`more` is true while dead letters are left: repeat until it is false."
+      "Answers the ids re-queued and the cursor of the next page: call again with it until it is null. A letter that is dead again by then is not taken twice in one walk."
     )
   )
   .annotate(OpenApi.Description, "通知 — SMS dead letters") {}

@@ -80,6 +80,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "actor.unknown": "当前账号不存在或已停用",
   "operator.required": "仅平台运营人员可执行此操作",
   "list.member_required": "此列表仅对会员开放",
+  "bootstrap.not_operator": "该账号已存在且不是运营人员",
   "member.not_institution": "只有技术转移机构可以登记",
   "institution.not_registered": "仅已登记的技术转移机构可执行此操作",
   // demands
@@ -106,6 +107,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "respond.intake_closed": "已有应答被采纳，需求不再接收新的应答",
   "respond.deadline_passed": "应答已截止",
   "respond.already_responded": "本单位在本轮已有有效应答",
+  "respond.selection_ended": "需求方已结束选择，不再接收新的应答",
   "response.not_responder": "只有应答方可以修改或撤回应答",
   "response.decided": "应答已有结果或属于之前的轮次，不能再修改",
   "response.deadline_passed": "应答已截止，不能再修改",
@@ -150,6 +152,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "reward.deadline_past": "申报截止日期不能早于今天",
   "reward.period_invalid": "统计期的结束日期不能早于开始日期",
   "reward.demand_twice": "同一需求重复列出",
+  "reward.demand_claimed": "该需求已列入本机构另一批次已提交或已通过的申报",
   "reward.demand_not_own": "不是本机构发布的需求",
   "reward.demand_not_solved": "该需求尚未解决",
   "reward.demand_outside_period": "该需求的解决日期不在本批次的统计期内",

@@ -525,7 +525,7 @@ const rows: ReadonlyArray<Row> = [
   {
     endpoint: "notifications.requeueDead",
     expect: operatorOnly(200),
-    request: () => ok(post("/notifications/dead-letters/requeue", { limit: 10 }))
+    request: () => ok(post("/notifications/dead-letters/requeue?limit=10"))
   },
   {
     endpoint: "statistics.figures",

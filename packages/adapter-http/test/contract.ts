@@ -575,10 +575,10 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             error: "still refused"
           })
           const all = yield* state.operator.notifications.requeueDead({
-            payload: { limit: 500 },
+            urlParams: { limit: 100 },
             headers: {}
           })
-          assert.deepStrictEqual(all, { messageIds: [claimed!.message.id], more: false })
+          assert.deepStrictEqual(all, { items: [claimed!.message.id], nextCursor: null })
           assert.deepStrictEqual(
             (yield* state.operator.notifications.deadLetters({ urlParams: {} })).items,
             []

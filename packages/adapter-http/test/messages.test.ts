@@ -13,6 +13,9 @@ import {
 } from "@zhongbao/core"
 import { Either, ParseResult, Schema } from "effect"
 import { Messages } from "../src/index.js"
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 
 /** Latin words a Chinese message may keep: names of formats, example values, the letters a credit code leaves out. */
 const kept = new Set([
@@ -91,6 +94,21 @@ describe("Messages", () => {
       assert.deepStrictEqual(words ?? [], [], `${name}: ${zh} (from ${error.message})`)
       assert.strictEqual(Messages.translate("en", error), error.message)
     }
+  })
+
+  it("§errors: every error code core raises has a Chinese message", () => {
+    const raised = new Set<string>()
+    const call = /\b(?:invalid|denied|invalidState)\(\s*"[^"]*",\s*(?:[^,()]+,\s*)?"([a-z_]+\.[a-z_.]+)"/g
+    const walk = (dir: string): ReadonlyArray<string> =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []
+      )
+    for (const file of walk(fileURLToPath(new URL("../../core/src", import.meta.url)))) {
+      for (const match of readFileSync(file, "utf8").matchAll(call)) raised.add(match[1]!)
+    }
+    assert.isAtLeast(raised.size, 60, "the codes were found in core's source")
+    const untranslated = [...raised].filter((code) => Messages.zhCN[code] === undefined)
+    assert.deepStrictEqual(untranslated, [])
   })
 
   it("§input: a detail not known keeps its words, in parentheses", () => {

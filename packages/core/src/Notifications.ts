@@ -31,25 +31,13 @@ export const DeadLetter = Schema.Struct({ message: OutboxMessage, delivery: Deli
 export const DeadLetterPage = Page(DeadLetter)
 
 /**
- * Input of {@link Notifications.requeueDead}: how many dead letters, oldest first.
- *
- * @since 0.1.1
- * @category inputs
- */
-export const RequeueDeadInput = Schema.Struct({
-  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
-}).annotations({ identifier: "RequeueDeadInput" })
-
-/**
- * What {@link Notifications.requeueDead} re-queued, and whether dead letters are left.
+ * What {@link Notifications.requeueDead} answers: the ids it re-queued, and the
+ * cursor to continue from.
  *
  * @since 0.1.1
  * @category outputs
  */
-export const RequeuedDead = Schema.Struct({
-  messageIds: Schema.Array(OutboxMessageId),
-  more: Schema.Boolean
-}).annotations({ identifier: "RequeuedDead" })
+export const RequeuedPage = Page(OutboxMessageId)
 
 const operatorOnly = denied("R64", "operator.required", "only a platform operator manages notifications")
 
@@ -134,31 +122,34 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
       ),
 
       /**
-       * R64: an operator re-queues the oldest dead letters at once (after an outage
-       * of the provider, say), up to `limit` (100 by default, at most 500) in one
-       * unit of work, each audited as {@link requeue} does. `more` says whether dead
-       * letters are left; the operator repeats until it is `false`.
+       * R64: an operator re-queues the dead letters a page at a time, oldest first
+       * (after an outage of the provider, say): each page's in one unit of work,
+       * each audited as {@link requeue} does. The answer lists the ids re-queued and
+       * the cursor of the next page, `null` at the end; a letter that is dead again
+       * by then sorts before the cursor, so a walk to the end takes each letter once.
        */
       requeueDead: command(
         {
           name: "requeueDeadLetters",
-          input: RequeueDeadInput,
-          output: RequeuedDead,
+          input: PageRequest,
+          output: RequeuedPage,
           rule: "R64"
         },
         (ctx, input) =>
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly
-            const limit = input.limit ?? 100
-            const dead = yield* outbox.listDead({ limit: limit + 1 })
-            const messageIds: Array<OutboxMessageId> = []
-            for (const t of dead.slice(0, limit)) {
-              if (yield* outbox.requeue(t.message.id, ctx.now)) {
-                yield* audited(ctx, t.message.id)
-                messageIds.push(t.message.id)
-              }
-            }
-            return { messageIds, more: dead.length > limit }
+            return yield* pageOf(
+              input,
+              2,
+              (range) => outbox.listDead(range),
+              (t) => SortKeys.outbox(t.message),
+              (rows) =>
+                Effect.filter(rows, (t) =>
+                  Effect.flatMap(outbox.requeue(t.message.id, ctx.now), (requeued) =>
+                    requeued ? Effect.as(audited(ctx, t.message.id), true) : Effect.succeed(false)
+                  )
+                ).pipe(Effect.map((done) => done.map((t) => t.message.id)))
+            )
           })
       )
     }

@@ -97,10 +97,12 @@ export class MemberRepository extends Context.Tag("@zhongbao/core/MemberReposito
     readonly update: (member: Member) => Update
     readonly findById: (id: MemberId) => Fx<Option.Option<Member>>
     /**
-     * As `findById`, and no other unit of work changes the member until the
-     * transaction ends (a change committed meanwhile is waited for and read); writes
-     * that merely refer to the member are not held up. R1: two registrations of one
-     * institution at once register it once.
+     * As `findById`, and no other unit of work changes the member or locks it with
+     * `findByIdForUpdate` until the transaction ends: a second call waits, then
+     * reads what the first committed (an exclusive row lock, not a shared one);
+     * writes that merely refer to the member are not held up. R1: two registrations
+     * of one institution at once register it once; R52: two submissions of one
+     * institution's applications are checked one after the other.
      */
     readonly findByIdForUpdate: (id: MemberId) => Fx<Option.Option<Member>>
     readonly list: (
@@ -304,8 +306,8 @@ export class ResponseRepository extends Context.Tag("@zhongbao/core/ResponseRepo
     ) => Fx<Option.Option<{ readonly response: Response; readonly demand: Demand }>>
     /**
      * Optional: `responderId`'s active responses (not withdrawn) among the given
-     * demands' rounds, in any order — what `findActive` answers for each pair, in one
-     * read. Core reads a list page's worth with it when the adapter has it (§9's
+     * demands' rounds, in any order, each once however often its pair is given —
+     * what `findActive` answers for each pair, in one read. Core reads a list page's worth with it when the adapter has it (§9's
      * actions, R21), and otherwise calls `findActive` once per demand.
      *
      * @since 0.1.1

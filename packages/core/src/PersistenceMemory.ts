@@ -312,13 +312,17 @@ const makeStore = () => {
         )
       ),
     findActiveAmong: (responderId, rounds) =>
-      db.read(() =>
-        rounds.flatMap(({ demandId, round }) => {
+      db.read(() => {
+        const ids = new Set<string>()
+        for (const { demandId, round } of rounds) {
           const id = activeResponses.get(`${demandId}/${round}/${responderId}`)
-          const response = id === undefined ? undefined : responses.get(id)
+          if (id !== undefined) ids.add(id)
+        }
+        return [...ids].flatMap((id) => {
+          const response = responses.get(id)
           return response === undefined ? [] : [response]
         })
-      ),
+      }),
     listByDemandRound: (demandId, round) =>
       db.read(() => [...responses.rows.values()].filter((r) => r.demandId === demandId && r.round === round)),
     list: (q) =>

@@ -307,14 +307,16 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
           after = applicationKey(page[page.length - 1]!)
         }
         for (const [i, item] of application.items.entries()) {
-          const round = claimed.get(item.demandId)
-          if (round !== undefined) {
+          const roundId = claimed.get(item.demandId)
+          if (roundId !== undefined) {
             const field = `items.${i}.demandId`
+            const round = yield* rewards.findRound(roundId)
+            const name = Option.match(round, { onNone: () => roundId, onSome: (r) => `"${r.title}"` })
             return yield* invalid(
               "R52",
               field,
               "reward.demand_claimed",
-              `${field}: the demand is already claimed by your application to round ${round}`
+              `${field}: the demand is already claimed by your submitted or approved application to the round ${name}`
             )
           }
         }

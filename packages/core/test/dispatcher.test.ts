@@ -348,7 +348,7 @@ describe("Dispatcher", () => {
   )
 
   it.effect(
-    "R64, R60: an operator re-queues the oldest dead letters at once, up to a limit, each audited; the rest stay dead",
+    "R64, R60: an operator re-queues the dead letters a page at a time, oldest first, each audited; a walk to the end takes each once, though they die again",
     () => {
       const phones = [
         "+8613812345601",
@@ -384,37 +384,49 @@ describe("Dispatcher", () => {
           "limit"
         )
         yield* expectError(
-          notifications.requeueDead(world.operator, { limit: 501 }),
+          notifications.requeueDead(world.operator, { limit: 101 }),
           "InvalidInput",
           "R64",
           "limit"
         )
+        yield* expectError(
+          notifications.requeueDead(world.operator, { cursor: "not-a-cursor" }),
+          "InvalidInput",
+          "§9",
+          "cursor"
+        )
         assert.deepStrictEqual(yield* requeued(), [], "a refused re-queue audits nothing")
         assert.lengthOf(yield* deadIds, 5, "and changes nothing")
 
-        const first = yield* notifications.requeueDead(world.operator, { limit: 2 })
+        // A walk page by page while the provider still refuses: each page's letters die
+        // again before the next page, and the walk still takes each letter once.
+        const pages: Array<ReadonlyArray<string>> = []
+        let cursor: string | undefined
+        do {
+          const page = yield* notifications.requeueDead(world.operator, { limit: 2, cursor })
+          pages.push(page.items)
+          cursor = page.nextCursor ?? undefined
+          assert.strictEqual((yield* dispatcher.dispatchOnce("a")).dead, page.items.length, "dead again")
+        } while (cursor !== undefined && pages.length < 10)
         assert.deepStrictEqual(
-          first,
-          { messageIds: [messages[0]!.id, messages[1]!.id], more: true },
-          "oldest first"
+          pages,
+          [[messages[0]!.id, messages[1]!.id], [messages[2]!.id, messages[3]!.id], [messages[4]!.id]],
+          "oldest first, two at a time, to the end"
         )
-        assert.deepStrictEqual(
-          yield* deadIds,
-          messages.slice(2).map((m) => m.id)
-        )
-        const rest = yield* notifications.requeueDead(world.operator, {})
-        assert.deepStrictEqual(rest, { messageIds: messages.slice(2).map((m) => m.id), more: false })
-        assert.deepStrictEqual(yield* deadIds, [])
         assert.sameMembers(
           yield* requeued(),
           messages.map((m) => m.id),
           "each re-queue audited once"
         )
-        assert.deepStrictEqual(yield* notifications.requeueDead(world.operator, {}), {
-          messageIds: [],
-          more: false
-        })
 
+        memory.log.behaviour = {}
+        const all = yield* notifications.requeueDead(world.operator, {})
+        assert.deepStrictEqual(all, { items: messages.map((m) => m.id), nextCursor: null })
+        assert.deepStrictEqual(yield* deadIds, [])
+        assert.deepStrictEqual(yield* notifications.requeueDead(world.operator, {}), {
+          items: [],
+          nextCursor: null
+        })
         memory.log.behaviour = {}
         assert.strictEqual((yield* dispatcher.dispatchOnce("a")).sent, 5, "due at once with fresh attempts")
       }).pipe(Effect.provide(layer))

@@ -57,7 +57,8 @@ import { uniqueness } from "./internal/uniqueness.js"
  *   nothing; a rolled-back approval gives its number back (R12).
  * - `races`: concurrent use cases keep the rules: no response after an adoption
  *   (R26), gapless yearly numbers (R12), one active response (R21), ordered
- *   messages (R22).
+ *   messages (R22), a demand claimed by one reward application (R52: needs
+ *   `MemberRepository.findByIdForUpdate` to exclude a second caller).
  * - `outbox`: delivery states (R64): `enqueue` creates a pending delivery due at
  *   `createdAt`; `claim` leases only due messages, in the order they became
  *   claimable (the later of `nextAttemptAt` and an expired `leaseUntil`, then id),

@@ -495,8 +495,8 @@ export const NotificationsLive = HttpApiBuilder.group(Api, "notifications", (han
       .handle("requeue", ({ path, headers }) =>
         Effect.flatMap(account, (a) => core(notifications.requeue(a, path, optionsOf(headers))))
       )
-      .handle("requeueDead", ({ payload, headers }) =>
-        Effect.flatMap(account, (a) => core(notifications.requeueDead(a, payload, optionsOf(headers))))
+      .handle("requeueDead", ({ urlParams, headers }) =>
+        Effect.flatMap(account, (a) => core(notifications.requeueDead(a, urlParams, optionsOf(headers))))
       )
   }).pipe(Effect.map(encodedResponses))
 )

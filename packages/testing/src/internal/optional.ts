@@ -243,6 +243,12 @@ export const optionalCapabilities = (h: Harness): void => {
             "the round asked, not the demand's current one"
           )
           assert.deepStrictEqual(yield* findActiveAmong(p.responder.id, []), [], "nothing asked")
+          const twice = yield* findActiveAmong(p.responder.id, [asked[0]!, asked[0]!, asked[4]!])
+          assert.deepStrictEqual(
+            twice.map((r) => r.id),
+            [active.id],
+            "a pair given twice answers its response once"
+          )
         })
       ),
     h.timeout

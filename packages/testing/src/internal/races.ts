@@ -76,6 +76,21 @@ const numbers = (n: number) => Array.from({ length: n }, (_, i) => Demand.format
 
 const describeError = (error: unknown) => JSON.stringify(error)
 
+/**
+ * Yields before every port call, and holds a unit of work for a few milliseconds
+ * after it read reward applications: the window in which another submission would
+ * pass the same R52 check, were submissions not serialised.
+ */
+const slowClaims: Wrap = (ports) =>
+  replace(yielding(ports), Persistence.RewardRepository, (repo) => ({
+    ...repo,
+    listApplications: (query) =>
+      Effect.zipLeft(
+        repo.listApplications(query),
+        Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      )
+  }))
+
 /** @internal Concurrent use cases keep the invariants the rules promise. */
 export const races = (h: Harness): void => {
   it.effect(
@@ -378,7 +393,7 @@ export const races = (h: Harness): void => {
           })
           assert.strictEqual(submitted.length, 1, "one application stored as submitted")
         }),
-        yielding
+        slowClaims
       ),
     h.timeout
   )
