@@ -168,6 +168,19 @@ export const latestDeadline = (settings: ResolvedSettings): LocalDate =>
   addDays("9999-12-31" as LocalDate, -settings.selectionWindowDays)
 
 /**
+ * R13: whether `date` may be a response deadline when a demand is submitted or
+ * approved at `instant`: from {@link earliestDeadline} to {@link latestDeadline}.
+ *
+ * @since 0.1.2
+ * @category deadlines
+ */
+export const isAllowedDeadline = (
+  date: LocalDate,
+  instant: DateTime.DateTime,
+  settings: ResolvedSettings
+): boolean => date >= earliestDeadline(instant, settings) && date <= latestDeadline(settings)
+
+/**
  * R23: the last instant of the selection window, `selectionWindowDays` days after
  * the end of the deadline date.
  *

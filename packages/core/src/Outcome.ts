@@ -15,7 +15,7 @@ import { DemandId } from "./Ids.js"
 import { SeqRequest } from "./Pagination.js"
 import { makeRunner } from "./internal/command.js"
 import { makeAttachmentCheck } from "./internal/attachments.js"
-import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
+import { checkClientKept, formRules, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { Fen } from "./Money.js"
@@ -229,12 +229,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
           input: RestartInput,
           output: Demand,
           rule: "R33",
-          rules: {
-            "form.responseDeadline": "R13",
-            "form.serviceMode": "R14",
-            "form.technologyManagerId": "R1",
-            "form.clientId": "R41"
-          },
+          rules: formRules("form."),
           prefetch: demands.lock
         },
         (ctx, input, locked) =>

@@ -12,11 +12,9 @@ import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeCommissionActive } from "./internal/commissioned.js"
 import { makeResponded } from "./internal/responded.js"
-import { checkClientKept, makeFormCheck } from "./internal/demandForm.js"
+import { checkClientKept, formRules, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { DemandView, view } from "./View.js"
-
-const formRules = { responseDeadline: "R13", serviceMode: "R14", technologyManagerId: "R1", clientId: "R41" }
 
 /**
  * Input of {@link Publishing.edit}.
@@ -54,7 +52,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
        * demand of its own or on behalf of a commissioning enterprise.
        */
       draft: command(
-        { name: "draftDemand", input: DemandForm, output: Demand, rule: "R10", rules: formRules },
+        { name: "draftDemand", input: DemandForm, output: Demand, rule: "R10", rules: formRules() },
         (ctx, form) =>
           Effect.gen(function* () {
             const publisher = ctx.actor.member
@@ -99,7 +97,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
           input: EditInput,
           output: Demand,
           rule: "R10",
-          rules: Object.fromEntries(Object.entries(formRules).map(([k, v]) => [`form.${k}`, v]))
+          rules: formRules("form.")
         },
         (ctx, input) =>
           Effect.gen(function* () {

@@ -103,6 +103,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
           input: RespondInput,
           output: Response,
           rule: "R20",
+          conflictRule: "R26",
           prefetch: demands.lock
         },
         (ctx, input, locked) =>

@@ -98,6 +98,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
           input: Schema.Struct({ responseId: ResponseId }),
           output: Response,
           rule: "R23",
+          conflictRule: "R26",
           prefetch: lockedResponse
         },
         (ctx, _input, found) =>
@@ -194,7 +195,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
           name: "endSelection",
           input: EndSelectionInput,
           output: Demand,
-          rule: "R61",
+          rule: "R25",
+          rules: { feedback: "R61" },
           prefetch: demands.lock
         },
         (ctx, input, locked) =>

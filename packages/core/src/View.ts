@@ -7,7 +7,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import { managesDemand } from "./Access.js"
-import { endOfDate } from "./Deadline.js"
+import { endOfDate, isAllowedDeadline } from "./Deadline.js"
 import { Demand, type DemandBrief } from "./Demand.js"
 import type { Actor } from "./Member.js"
 import { acceptsResponses, phaseOf, selectionEndsAtOf } from "./Phase.js"
@@ -97,7 +97,11 @@ export const dependsOnResponse = (
  * is active (R41; see {@link dependsOnCommission}): once it has ended, such a demand
  * offers no `submit` or `restart`, and no `edit` once numbered. `responded` is
  * whether the actor's member has an active response in the demand's round (R21;
- * see {@link dependsOnResponse}): then it is offered no `respond`.
+ * see {@link dependsOnResponse}): then it is offered no `respond`. `submit` is
+ * offered only while the saved response deadline is one R13 allows at `now` (else
+ * only `edit`, to change it), and `view_responses` to the managing side once the
+ * demand has a number: R23 lets the submitter read responses at any time, and R33
+ * keeps earlier rounds' readable after a restart, under review or rejected.
  *
  * @since 0.1.0
  * @category views
@@ -122,9 +126,9 @@ export const actionsOf = (
     const toReview = commissionActive || demand.form.clientId === undefined
     if (demand.state === "draft" || demand.state === "rejected") {
       if (toReview || demand.number === null) out.push("edit")
-      if (toReview) out.push("submit")
+      if (toReview && isAllowedDeadline(demand.form.responseDeadline, now, settings)) out.push("submit")
     }
-    if (demand.state === "published" || demand.state === "solved") out.push("view_responses")
+    if (demand.number !== null) out.push("view_responses")
     if (phase === "taking_responses" || phase === "selecting") out.push("adopt")
     if (phase === "selecting") out.push("end_selection")
     if (demand.state === "published") {

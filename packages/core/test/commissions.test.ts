@@ -326,7 +326,7 @@ describe("Commissioning", () => {
           const commission = yield* activeCommission(world)
           const published = yield* Fixtures.publish(world, institution, forClient)
           const toReject = yield* Fixtures.publish(world, institution, forClient)
-          const drafted = yield* publishing.draft(institution, yield* Fixtures.form(forClient))
+          const drafted = yield* publishing.draft(institution, yield* Fixtures.form(forClient, 60))
           const own = yield* Fixtures.publish(world, institution, Fixtures.onBehalf(world))
           yield* at(justAfter(yield* deadlineEnd(published)))
           for (const d of [published, toReject, own]) yield* outcome.unsolved(institution, { demandId: d.id })
@@ -353,14 +353,14 @@ describe("Commissioning", () => {
             "restart"
           ]
           assert.deepStrictEqual(yield* actions(published.id), restartOffered)
-          assert.deepStrictEqual(yield* actions(toReject.id), ["edit", "submit"])
+          assert.deepStrictEqual(yield* actions(toReject.id), ["edit", "submit", "view_responses"])
           assert.deepStrictEqual(yield* actions(drafted.id), ["edit", "submit"])
 
           yield* (yield* Commissioning.Commissioning).end(world.enterprise.account, {
             commissionId: commission.id
           })
           assert.deepStrictEqual(yield* actions(published.id), restartOffered.slice(0, -1))
-          assert.deepStrictEqual(yield* actions(toReject.id), [])
+          assert.deepStrictEqual(yield* actions(toReject.id), ["view_responses"])
           assert.deepStrictEqual(yield* actions(drafted.id), ["edit"])
           assert.deepStrictEqual(yield* actions(own.id), restartOffered)
 

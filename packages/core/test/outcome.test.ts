@@ -587,6 +587,81 @@ describe("Outcome", () => {
       )
   )
 
+  it.effect(
+    "R23, R33: a restarted demand offers its managing side view_responses, under review and rejected, as its earlier responses stay readable",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const publishing = yield* Publishing.Publishing
+          const lists = yield* Lists.Lists
+          const me = world.enterprise.account
+          const demand = yield* Fixtures.publish(world, me)
+          yield* (yield* Responding.Responding).respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          yield* outcome.unsolved(me, { demandId: demand.id })
+          yield* outcome.restart(me, { demandId: demand.id, form: yield* Fixtures.form({}, 30) })
+          const offered = (demandId: Demand.Demand["id"]) =>
+            Effect.gen(function* () {
+              const viewed = (yield* publishing.get(me, { demandId })).actions
+              const listed = (yield* lists.myDemands(me, {})).items.find((d) => d.id === demandId)!
+              assert.deepStrictEqual(listed.actions, viewed)
+              return viewed
+            })
+          assert.include(yield* offered(demand.id), "view_responses")
+          assert.lengthOf((yield* lists.demandResponses(me, { demandId: demand.id })).items, 1)
+
+          yield* (yield* Review.Review).reject(world.operator, { demandId: demand.id, reason: "材料不全" })
+          assert.deepStrictEqual(yield* offered(demand.id), ["edit", "submit", "view_responses"])
+          assert.lengthOf((yield* lists.demandResponses(me, { demandId: demand.id })).items, 1)
+
+          // A demand never published has no responses to view.
+          const drafted = yield* publishing.draft(me, yield* Fixtures.form({}, 30))
+          assert.notInclude(yield* offered(drafted.id), "view_responses")
+        })
+      )
+  )
+
+  it.effect("R10: an invalid field of a restart's form names R10, as an edit's does; its deadline R13", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const publishing = yield* Publishing.Publishing
+        const me = world.enterprise.account
+        const demand = yield* Fixtures.publish(world, me)
+        const drafted = yield* publishing.draft(me, yield* Fixtures.form({}, 30))
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        yield* outcome.unsolved(me, { demandId: demand.id })
+        const long = yield* Fixtures.form({ title: "长".repeat(61) }, 30)
+        yield* expectError(
+          publishing.edit(me, { demandId: drafted.id, form: long }),
+          "InvalidInput",
+          "R10",
+          "form.title"
+        )
+        yield* expectError(
+          outcome.restart(me, { demandId: demand.id, form: long }),
+          "InvalidInput",
+          "R10",
+          "form.title"
+        )
+        yield* expectError(
+          outcome.restart(me, {
+            demandId: demand.id,
+            form: { ...long, title: "标题", responseDeadline: "2026-13-01" }
+          }),
+          "InvalidInput",
+          "R13",
+          "form.responseDeadline"
+        )
+        assert.strictEqual((yield* publishing.get(me, { demandId: demand.id })).demand.round, 1)
+      })
+    )
+  )
+
   it.effect("R33: a solved demand is not restarted", () =>
     withWorld((world) =>
       Effect.gen(function* () {

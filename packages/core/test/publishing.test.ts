@@ -3,17 +3,20 @@ import {
   AuditTrail,
   Commissioning,
   Deadline,
+  Errors,
   Lists,
   Membership,
   Outcome,
+  Persistence,
   Publishing,
+  Responding,
   Selection,
   Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect } from "effect"
-import { auditIds, commission, draft, type FormOverrides, myDemandIds } from "./demandHelpers.js"
-import { expectError, withWorld, failureOf } from "./helpers.js"
+import { Context, DateTime, Effect } from "effect"
+import { auditIds, commission, draft, type FormOverrides, myDemandIds, proposal } from "./demandHelpers.js"
+import { at, expectError, failureOf, withPorts, withWorld } from "./helpers.js"
 
 describe("publishing", () => {
   describe("R1: who publishes", () => {
@@ -631,6 +634,40 @@ describe("publishing", () => {
         })
       )
     )
+    it.effect(
+      "R13: a draft whose saved deadline is no longer allowed offers edit, not submit, until it is changed",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const lists = yield* Lists.Lists
+            const me = world.enterprise.account
+            const offered = (demandId: string) =>
+              Effect.gen(function* () {
+                const viewed = (yield* publishing.get(me, { demandId })).actions
+                const listed = (yield* lists.myDemands(me, {})).items.find((d) => d.id === demandId)!
+                assert.deepStrictEqual(listed.actions, viewed)
+                return viewed
+              })
+            const soon = yield* draft(me, {}, 5)
+            const late = yield* draft(me, { responseDeadline: "9999-12-18" })
+            assert.deepStrictEqual(yield* offered(soon.id), ["edit", "submit"])
+            assert.deepStrictEqual(yield* offered(late.id), ["edit"])
+
+            yield* at(DateTime.add(yield* DateTime.now, { days: 5 }))
+            assert.deepStrictEqual(yield* offered(soon.id), ["edit"])
+            yield* expectError(
+              publishing.submit(me, { demandId: soon.id }),
+              "InvalidInput",
+              "R13",
+              "responseDeadline"
+            )
+            yield* publishing.edit(me, { demandId: soon.id, form: yield* Fixtures.form({}, 30) })
+            assert.deepStrictEqual(yield* offered(soon.id), ["edit", "submit"])
+            yield* publishing.submit(me, { demandId: soon.id })
+          })
+        )
+    )
   })
 
   describe("R11: submitting", () => {
@@ -716,4 +753,52 @@ describe("control characters", () => {
       })
     )
   )
+})
+
+describe("R5: a write conflict names the command's rule", () => {
+  /** Memory ports whose demand updates fail as a concurrent writer's would, while `race.on`. */
+  const racing =
+    (race: { on: boolean }) =>
+    (ports: Context.Context<Persistence.Ports>): Context.Context<Persistence.Ports> => {
+      const demands = Context.get(ports, Persistence.DemandRepository)
+      return Context.add(ports, Persistence.DemandRepository, {
+        ...demands,
+        update: (demand) =>
+          race.on
+            ? Effect.fail(new Errors.StaleWrite({ entity: "demand", id: demand.id }))
+            : demands.update(demand)
+      })
+    }
+
+  it.effect("R5: an edit meeting a concurrent change names R10, a respond R26; nothing is written", () => {
+    const race = { on: false }
+    return withPorts(racing(race), (world) =>
+      Effect.gen(function* () {
+        const publishing = yield* Publishing.Publishing
+        const me = world.enterprise.account
+        const drafted = yield* draft(me)
+        const published = yield* Fixtures.publish(world, me)
+        const before = yield* auditIds(world)
+        race.on = true
+        const edit = yield* expectError(
+          publishing.edit(me, { demandId: drafted.id, form: yield* Fixtures.form({ title: "改" }, 30) }),
+          "InvalidState",
+          "R10"
+        )
+        assert.strictEqual((edit as { code?: string }).code, "concurrent_change")
+        const respond = yield* expectError(
+          (yield* Responding.Responding).respond(world.expert.account, {
+            demandId: published.id,
+            proposal
+          }),
+          "InvalidState",
+          "R26"
+        )
+        assert.strictEqual((respond as { code?: string }).code, "concurrent_change")
+        race.on = false
+        assert.deepStrictEqual(yield* auditIds(world), before)
+        assert.notStrictEqual((yield* publishing.get(me, { demandId: drafted.id })).demand.form.title, "改")
+      })
+    )
+  })
 })

@@ -375,6 +375,31 @@ describe("Selection", () => {
     )
   )
 
+  it.effect("R25, R61: ending selection names R25 for a malformed demand, R61 for a malformed reason", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const selection = yield* Selection.Selection
+        const { demand, expert } = yield* demandWithResponses(world)
+        yield* expectError(
+          selection.endSelection(world.enterprise.account, { demandId: "" }),
+          "InvalidInput",
+          "R25",
+          "demandId"
+        )
+        yield* expectError(
+          selection.endSelection(world.enterprise.account, {
+            demandId: demand.id,
+            feedback: [{ responseId: expert.id, feedback: { reason: "no_such_reason" as "other" } }]
+          }),
+          "InvalidInput",
+          "R61",
+          "feedback.0.feedback.reason"
+        )
+        assert.lengthOf(yield* notices("response_not_adopted"), 0)
+      })
+    )
+  )
+
   it.effect("R20: selection cannot end while responses are still taken", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -212,7 +212,8 @@ export const makeRunner = Effect.gen(function* () {
             : Effect.fail(unknownActor())
         )
 
-  const settleLeftovers = <A, E>(effect: Effect.Effect<A, E | Leftover>) =>
+  /** A write conflict the body did not catch, reported under `rule` (R5: errors name their rule). */
+  const settleLeftovers = <A, E>(rule: string, effect: Effect.Effect<A, E | Leftover>) =>
     Effect.catchIf(
       effect,
       (e): e is Leftover =>
@@ -223,7 +224,7 @@ export const makeRunner = Effect.gen(function* () {
       () =>
         Effect.fail(
           new InvalidState({
-            rule: "R26",
+            rule,
             code: "concurrent_change",
             message: "the resource was changed by someone else at the same time; read it again and retry"
           })
@@ -259,6 +260,11 @@ export const makeRunner = Effect.gen(function* () {
       readonly output: Schema.Schema<A, AE>
       readonly rule: string
       readonly rules?: Readonly<Record<string, string>>
+      /**
+       * The rule a write conflict the body does not catch (`concurrent_change`) names;
+       * `rule` when not given.
+       */
+      readonly conflictRule?: string
       /**
        * A read the body needs whoever acts (a row to lock), issued together with the
        * actor's read: an adapter that pipelines sends both in one round trip. Its
@@ -319,6 +325,7 @@ export const makeRunner = Effect.gen(function* () {
         return Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
           uow.transaction(
             settleLeftovers(
+              spec.conflictRule ?? spec.rule,
               Effect.flatMap(DateTime.now, (now) => {
                 const prefetch = spec.prefetch
                 /*

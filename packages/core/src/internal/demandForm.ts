@@ -10,6 +10,19 @@ import { makeAttachmentCheck } from "./attachments.js"
 import type { Ctx } from "./command.js"
 
 /**
+ * @internal R5: the rules a demand form's fields are refused under, where not R10's
+ * (the field checks): by field, or under `prefix` (`form.`) when the form is a field
+ * of the input.
+ */
+export const formRules = (prefix = ""): Readonly<Record<string, string>> => ({
+  ...(prefix === "" ? {} : { [prefix.slice(0, -1)]: "R10" }),
+  [`${prefix}responseDeadline`]: "R13",
+  [`${prefix}serviceMode`]: "R14",
+  [`${prefix}technologyManagerId`]: "R1",
+  [`${prefix}clientId`]: "R41"
+})
+
+/**
  * @internal
  * R33: a demand that has its number keeps its client, through a restart and through
  * the edits after a rejection: the number names one client's demand, and its service
