@@ -136,7 +136,8 @@ export const layer = (
 /**
  * Every port over a PostgreSQL server configured from effect `Config`
  * (`PgDatabase.config`: `DATABASE_URL`, `DATABASE_POOL_SIZE`,
- * `DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`).
+ * `DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`,
+ * `DATABASE_PREPARED_STATEMENTS`).
  *
  * @since 0.1.0
  * @category layers
