@@ -85,7 +85,9 @@ export const ResponseListItem = Schema.Struct({
 export type ResponseListItem = typeof ResponseListItem.Type
 
 /**
- * Filters of "my demands".
+ * Filters of "my demands". `sort`: `created` (the default, newest first),
+ * `published` (last published first, then those never published) or `deadline`
+ * (soonest first).
  *
  * @since 0.1.0
  * @category inputs

@@ -175,7 +175,9 @@ export class TechnologyManagerRepository extends Context.Tag("@zhongbao/core/Tec
 /**
  * Sort orders of demand lists and their keys:
  * - `created`: `(createdAt, id)` descending;
- * - `published`: `(firstPublishedAt, id)` descending (published and solved only);
+ * - `published`: `(firstPublishedAt, id)` descending; a demand never published has
+ *   no such key and comes after those that were (a `null` key sorts below every
+ *   other, as in `comparePositions`), by id;
  * - `deadline`: `(form.responseDeadline, id)` ascending.
  *
  * @since 0.1.0

@@ -222,7 +222,6 @@ const makeStore = () => {
     (q.deadlineTo === undefined || d.form.responseDeadline <= q.deadlineTo) &&
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
-    (q.sort !== "published" || d.firstPublishedAt !== null) &&
     (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
     (q.keyword === undefined || (searchTexts.get(d.id) ?? "").includes(q.keyword))
 

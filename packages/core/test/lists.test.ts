@@ -553,6 +553,38 @@ describe("Lists", () => {
     )
   )
 
+  it.effect("§9: my demands sorted by publication keep those never published, after the others", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const publishing = yield* Publishing.Publishing
+        const me = world.enterprise.account
+        const first = yield* Fixtures.publish(world, me)
+        yield* tick
+        const second = yield* Fixtures.publish(world, me)
+        const drafts: Array<string> = []
+        for (let i = 0; i < 3; i++) drafts.push((yield* publishing.draft(me, yield* Fixtures.form())).id)
+        const pending = yield* publishing.submit(me, { demandId: drafts[0]! })
+
+        const sorted = yield* walk((cursor) =>
+          lists.myDemands(me, { sort: "published", limit: 2, ...(cursor ? { cursor } : {}) })
+        )
+        assert.deepStrictEqual(sorted.sizes, [2, 2, 1])
+        assert.deepStrictEqual(
+          sorted.items.slice(0, 2).map((d) => d.id),
+          [second.id, first.id]
+        )
+        assert.deepStrictEqual(
+          sorted.items.slice(2).map((d) => d.id),
+          [...drafts].sort().reverse()
+        )
+        assert.strictEqual(sorted.items.find((d) => d.id === pending.id)?.publishedAt, null)
+        const byCreation = yield* lists.myDemands(me, { limit: 100 })
+        assert.deepStrictEqual(sorted.items.map((d) => d.id).sort(), byCreation.items.map((d) => d.id).sort())
+      })
+    )
+  )
+
   it.effect("§9: demands published between pages neither repeat nor hide rows", () =>
     withWorld((world) =>
       Effect.gen(function* () {

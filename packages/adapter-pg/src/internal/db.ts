@@ -331,6 +331,10 @@ const isLocalDate = Schema.is(Deadline.LocalDate)
  * id with a control character, an instant outside years 1–9999, a date that is not in
  * the calendar. A crafted cursor thus answers an empty page, never a statement
  * PostgreSQL refuses.
+ *
+ * With `nullable`, the key column may be `NULL`, which sorts below every key as
+ * core's `comparePositions` has it (`DESC NULLS LAST`, `ASC NULLS FIRST`: see
+ * {@link nullsOrder}), and a position's key may be `null`.
  */
 export const after = (
   p: Params,
@@ -338,11 +342,19 @@ export const after = (
   idColumn: string,
   position: ReadonlyArray<string | number | null> | undefined,
   kind: "ts" | "date",
-  descending: boolean
+  descending: boolean,
+  nullable = false
 ): string | undefined | null => {
   if (position === undefined) return null
   const [key, id] = position
   if (typeof id !== "string" || position.length !== 2 || controls.test(id)) return undefined
+  const op = descending ? "<" : ">"
+  if (key === null) {
+    if (!nullable) return undefined
+    return descending
+      ? `(${keyColumn} IS NULL AND ${idColumn} < ${p.add(id)})`
+      : `(${keyColumn} IS NOT NULL OR ${idColumn} > ${p.add(id)})`
+  }
   let value: string
   if (kind === "ts") {
     if (typeof key !== "number" || !Number.isFinite(key) || key < firstInstant || key > lastInstant)
@@ -352,8 +364,15 @@ export const after = (
     if (typeof key !== "string" || !isLocalDate(key)) return undefined
     value = `${p.add(key)}::date`
   }
-  return `(${keyColumn}, ${idColumn}) ${descending ? "<" : ">"} (${value}, ${p.add(id)})`
+  const past = `(${keyColumn}, ${idColumn}) ${op} (${value}, ${p.add(id)})`
+  return nullable && descending ? `(${past} OR ${keyColumn} IS NULL)` : past
 }
+
+/**
+ * @internal The `NULLS` clause that orders a nullable key as {@link after} continues
+ * it: `NULL` below every key.
+ */
+export const nullsOrder = (descending: boolean): string => (descending ? "NULLS LAST" : "NULLS FIRST")
 
 /** @internal A `LIMIT` clause for a non-negative integer. */
 export const limit = (p: Params, n: number): string => `LIMIT ${p.add(Math.max(0, Math.floor(n)))}`

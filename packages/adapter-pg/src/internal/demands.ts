@@ -15,6 +15,7 @@ import {
   after,
   type Db,
   limit,
+  nullsOrder,
   Params,
   type Row,
   read,
@@ -345,14 +346,20 @@ export const listStatement = (
       : q.sort === "published"
         ? (["d.first_published_at", "ts", true] as const)
         : (["d.response_deadline", "date", false] as const)
-  if (q.sort === "published") where.push("d.first_published_at IS NOT NULL")
-  const cursor = after(p, key, "d.id", q.after, kind, descending)
+  /*
+   * Public demands all have a first publication: saying so lets the hall's partial
+   * indexes serve the order. Elsewhere a demand never published sorts last.
+   */
+  const nullable = q.sort === "published" && q.scope._tag !== "public"
+  if (q.sort === "published" && !nullable) where.push("d.first_published_at IS NOT NULL")
+  const cursor = after(p, key, "d.id", q.after, kind, descending, nullable)
   if (cursor === undefined) return undefined
   if (cursor !== null) where.push(cursor)
   const direction = descending ? "DESC" : "ASC"
+  const nulls = nullable ? ` ${nullsOrder(descending)}` : ""
   return {
     text: `SELECT ${select} FROM ${db.t("demand")} d WHERE ${where.join(" AND ")}
-      ORDER BY ${key} ${direction}, d.id ${direction} ${limit(p, q.limit)}`,
+      ORDER BY ${key} ${direction}${nulls}, d.id ${direction} ${limit(p, q.limit)}`,
     values: p.values
   }
 }

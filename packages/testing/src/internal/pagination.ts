@@ -36,8 +36,8 @@ const states: ReadonlyArray<Demand.DemandState> = [
 ]
 
 /**
- * 57 demands of an enterprise and of an institution on its behalf, in every state,
- * with `createdAt` tied in threes, publication instants tied in fives, deadlines on
+ * 57 demands of an enterprise and of an institution on its behalf, in every state
+ * (some under review or rejected after a restart, published once), with `createdAt` tied in threes, publication instants tied in fives, deadlines on
  * nine dates, three regions (one absent), four fields, two service modes, and the
  * keyword 散热 in titles, a summary or the keywords.
  */
@@ -48,6 +48,8 @@ const insertDemands = (p: Rows.Parties) =>
     for (let i = 0; i < 57; i++) {
       const state = states[i % states.length]!
       const live = state === "published" || state === "solved"
+      // Under review or rejected again after a restart (R33): numbered, published once.
+      const restarted = (state === "pending_review" || state === "rejected") && i % 2 === 0
       const viaInstitution = i % 4 === 3
       const form = Rows.minimalForm({
         title: `${titles[i % titles.length]}（${i}）`,
@@ -70,11 +72,12 @@ const insertDemands = (p: Rows.Parties) =>
         {
           form,
           state,
-          number: live ? `ZB2026${String(i + 1).padStart(4, "0")}` : null,
+          number: live || restarted ? `ZB2026${String(i + 1).padStart(4, "0")}` : null,
+          round: restarted ? 2 : 1,
           rejectionReason: state === "rejected" ? "请补充技术指标" : null,
           submittedAt: state === "draft" ? null : minutesAfter(50 + i),
-          approvedAt: live ? published : null,
-          firstPublishedAt: live ? published : null,
+          approvedAt: live || restarted ? published : null,
+          firstPublishedAt: live || restarted ? published : null,
           intakeClosedAt: live && i % 2 === 0 ? minutesAfter(200 + i) : null,
           selectionEndedAt: live && i % 3 === 1 ? minutesAfter(250 + i) : null,
           outcome: state === "solved" ? "solved" : null,
@@ -109,7 +112,6 @@ const matches = (d: Demand.Demand, q: Filters): boolean => {
             : d.publisherId === scope.memberId || d.form.clientId === scope.memberId
   return (
     inScope &&
-    (q.sort !== "published" || d.state === "published" || d.state === "solved") &&
     (q.states === undefined || q.states.includes(d.state)) &&
     (q.field === undefined || d.form.field === q.field) &&
     (q.region === undefined || d.form.region === q.region) &&
