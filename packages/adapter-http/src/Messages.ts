@@ -87,6 +87,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.publisher_kind": "仅企业和已登记的技术转移机构可以发布需求",
   "demand.field_unknown": "所属领域不在平台的领域分类中",
   "demand.service_mode_unknown": "服务方式不在平台的服务方式中",
+  "demand.service_mode_not_allowed": "该服务方式仅限指定类型的发布方选择（如机构自行服务仅限技术转移机构）",
   "demand.manager_required": "技术转移机构发布需求须指定技术经理人",
   "demand.manager_unknown": "技术经理人不属于本机构",
   "demand.manager_not_allowed": "只有技术转移机构可以指定技术经理人",

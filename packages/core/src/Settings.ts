@@ -14,7 +14,10 @@ import * as Schema from "effect/Schema"
 import { InvalidInput } from "./Errors.js"
 
 /**
- * A service mode (R14): whether demands published in it take public responses.
+ * A service mode (R14): whether demands published in it take public responses, and
+ * which kinds of publisher may choose it (`publishers`; any publisher when absent).
+ * The default `institution_service` (机构自行服务: the publishing institution serves
+ * the demand itself) is for transfer institutions only.
  *
  * @since 0.1.0
  * @category models
@@ -22,7 +25,10 @@ import { InvalidInput } from "./Errors.js"
 export const ServiceMode = Schema.Struct({
   id: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]{0,39}$/)),
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)),
-  acceptsResponses: Schema.Boolean
+  acceptsResponses: Schema.Boolean,
+  publishers: Schema.optional(
+    Schema.Array(Schema.Literal("enterprise", "transfer_institution")).pipe(Schema.minItems(1))
+  )
 })
 
 /** @since 0.1.0 @category models */
@@ -156,7 +162,12 @@ export const defaults: PlatformSettings = {
   singleAdoption: false,
   serviceModes: [
     { id: "cooperative", name: "合作服务", acceptsResponses: true },
-    { id: "institution_service", name: "机构自行服务", acceptsResponses: false }
+    {
+      id: "institution_service",
+      name: "机构自行服务",
+      acceptsResponses: false,
+      publishers: ["transfer_institution"]
+    }
   ],
   technicalFields: [
     "电子信息",

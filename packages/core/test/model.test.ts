@@ -451,7 +451,7 @@ const responder = fc.oneof(
   { arbitrary: fc.constantFrom<PartyName>("enterprise", "institution"), weight: 1 }
 )
 
-/** R10, R11, R13: a new demand is drafted and submitted for review. */
+/** R10, R11, R13, R14: a new demand is drafted and submitted for review. */
 const draftSubmit = fc
   .record({
     publisher: fc.constantFrom<Publisher>("enterprise", "institution"),
@@ -465,6 +465,8 @@ const draftSubmit = fc
       async (m, r, label) => {
         const deadline = plusDays(dateOf(m.now), days)
         const account = party(r.world, publisher).account
+        // R14: institution_service is for the institution that serves the demand itself.
+        const allowed = cooperative || publisher === "institution"
         const draft = await exec(
           label,
           r,
@@ -472,8 +474,9 @@ const draftSubmit = fc
             Effect.zip(Publishing.Publishing, formFor(r.world, publisher, cooperative, deadline)),
             ([publishing, form]) => publishing.draft(account, form)
           ),
-          "ok"
+          allowed ? "ok" : ["InvalidInput", "R14"]
         )
+        if (!allowed) return
         const d: MDemand = {
           id: draft!.id,
           publisher,

@@ -361,6 +361,58 @@ describe("settings", () => {
       )
     )
 
+    it.effect(
+      "R14: institution_service is chosen by transfer institutions only; an enterprise is refused naming serviceMode, and nothing changes",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const lists = yield* Lists.Lists
+            const me = world.enterprise.account
+            const refused = yield* expectError(
+              publishing.draft(me, yield* Fixtures.form({ serviceMode: "institution_service" })),
+              "InvalidInput",
+              "R14",
+              "serviceMode"
+            )
+            assert.strictEqual((refused as { code?: string }).code, "demand.service_mode_not_allowed")
+            assert.lengthOf((yield* lists.myDemands(me, {})).items, 0)
+            const drafted = yield* draft(me)
+            yield* expectError(
+              publishing.edit(me, {
+                demandId: drafted.id,
+                form: yield* Fixtures.form({ serviceMode: "institution_service" })
+              }),
+              "InvalidInput",
+              "R14",
+              "form.serviceMode"
+            )
+            assert.strictEqual(
+              (yield* publishing.get(me, { demandId: drafted.id })).demand.form.serviceMode,
+              "cooperative"
+            )
+          })
+        )
+    )
+
+    it.effect("R14: a platform's mode without publishers is open to every publisher", () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const demand = yield* Fixtures.publish(world, world.enterprise.account, {
+              serviceMode: "showcase"
+            })
+            assert.strictEqual(demand.form.serviceMode, "showcase")
+          }),
+        {
+          serviceModes: [
+            { id: "cooperative", name: "合作服务", acceptsResponses: true },
+            { id: "showcase", name: "成果展示", acceptsResponses: false }
+          ]
+        }
+      )
+    )
+
     it.effect("R14: a commissioned institution_service demand accepts no responses either", () =>
       withWorld((world) =>
         Effect.gen(function* () {

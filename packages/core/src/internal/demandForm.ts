@@ -59,12 +59,21 @@ export const makeFormCheck = Effect.gen(function* () {
           `${prefix}field: not one of the platform's technical fields`
         )
       }
-      if (serviceMode(ctx.settings, form.serviceMode) === undefined) {
+      const mode = serviceMode(ctx.settings, form.serviceMode)
+      if (mode === undefined) {
         return yield* invalid(
           "R14",
           `${prefix}serviceMode`,
           "demand.service_mode_unknown",
           `${prefix}serviceMode: not one of the platform's service modes`
+        )
+      }
+      if (mode.publishers !== undefined && !mode.publishers.some((kind) => kind === publisher.kind)) {
+        return yield* invalid(
+          "R14",
+          `${prefix}serviceMode`,
+          "demand.service_mode_not_allowed",
+          `${prefix}serviceMode: ${mode.name} (${mode.id}) is chosen by ${mode.publishers.join(" or ")} publishers only`
         )
       }
       if (publisher.kind === "transfer_institution") {
