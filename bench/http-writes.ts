@@ -1229,7 +1229,7 @@ const p4 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     details.push(...drain.details)
   }
   details.push(
-    `server: WORKERS=true, SMS_PROVIDER=aliyun at the fake (keys FakeAliyun.keyId/secret), SETTINGS_JSON {"outbox":${JSON.stringify(OUTBOX)}} (other outbox settings default), DATABASE_POOL_SIZE=${P4_POOL}; the sender's per-number throttle at its defaults (SMS_THROTTLE_* unset: 1 per 30 s, 4 per hour, 9 per day), every message to its own number`
+    `server: WORKERS=true, SMS_PROVIDER=aliyun at the fake (keys FakeAliyun.keyId/secret), SETTINGS_JSON {"outbox":${JSON.stringify(OUTBOX)}} (other outbox settings default), DATABASE_POOL_SIZE=${P4_POOL}; the sender's per-number throttle at its defaults (SMS_THROTTLE_* unset: 1 per 35 s, 4 per hour, 9 per day), every message to its own number`
   )
   const total = (key: "lost" | "duplicates" | "dead" | "strangers") =>
     drains.reduce((acc, d) => acc + d[key], 0)

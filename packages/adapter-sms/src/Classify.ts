@@ -162,6 +162,8 @@ export const tencentCodes: Readonly<Record<string, CodeInfo>> = {
   ),
   "FailedOperation.MarketingSendTimeConstraint": retry("marketing messages are only sent 8:00–22:00", "hour"),
   RequestLimitExceeded: retry("request rate exceeded"),
+  LimitExceeded: retry("a quota or frequency limit reached"),
+  ServiceUnavailable: retry("service temporarily unavailable"),
   "RequestLimitExceeded.GlobalRegionUinLimitExceeded": retry("request rate of the account exceeded"),
   "RequestLimitExceeded.IPLimitExceeded": retry("request rate of this IP exceeded"),
   "RequestLimitExceeded.UinLimitExceeded": retry("request rate of the account exceeded"),
@@ -310,7 +312,7 @@ const fromCode = (
 }
 
 const unlisted = (code: string): CodeInfo =>
-  /^(isp\.|InternalError|Throttling|RequestLimitExceeded|LimitExceeded\.)/.test(code)
+  /^(isp\.|InternalError|Throttling|ServiceUnavailable|RequestLimitExceeded|LimitExceeded)/.test(code)
     ? retry("unlisted provider code")
     : configuration("unlisted provider code: check the provider's console")
 

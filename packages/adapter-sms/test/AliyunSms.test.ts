@@ -457,7 +457,7 @@ describe("AliyunSms", () => {
         const second = yield* sender.send(message({ phone: "13812345678" }))
         assert.strictEqual(second._tag, "RetryLater")
         const after = second._tag === "RetryLater" ? (second.retryAfterMillis ?? 0) : 0
-        assert.isTrue(after > 25_000 && after <= 30_000)
+        assert.isTrue(after > 30_000 && after <= 35_000)
         assert.strictEqual(fake.requests.length, 1)
         assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613912345678" }))), "Sent")
         assert.strictEqual(fake.requests.length, 2)
@@ -532,7 +532,7 @@ describe("AliyunSms", () => {
       const config = yield* Effect.withConfigProvider(AliyunSms.config, provider)
       assert.strictEqual(String(config.accessKeySecret), "<redacted>")
       assert.strictEqual(config.region, "cn-hangzhou")
-      assert.deepStrictEqual(config.throttle?.windows[0], { limit: 2, windowMillis: 30_000 })
+      assert.deepStrictEqual(config.throttle?.windows[0], { limit: 2, windowMillis: 35_000 })
       const layer = AliyunSms.layerConfig().pipe(
         Layer.provide(Layer.merge(Transport.layerNode(), Layer.setConfigProvider(provider)))
       )

@@ -50,6 +50,26 @@ describe("Classify", () => {
     assert.strictEqual(tencent("FailedOperation.Whatever"), "Configuration")
   })
 
+  it("R64: Tencent's common outage and limit errors (ServiceUnavailable, LimitExceeded) are retried, as are unlisted codes of those families", () => {
+    const error = (code: string) =>
+      Classify.tencent(
+        200,
+        { Response: { Error: { Code: code, Message: "x" }, RequestId: "R" } },
+        "+86138",
+        now
+      )
+    for (const code of [
+      "ServiceUnavailable",
+      "LimitExceeded",
+      "LimitExceeded.SomethingNew",
+      "RequestLimitExceeded.SomethingNew",
+      "ServiceUnavailable.SomethingNew"
+    ]) {
+      assert.strictEqual(error(code)._tag, "RetryLater", code)
+    }
+    assert.strictEqual(error("AuthFailure.SomethingNew")._tag, "Configuration")
+  })
+
   it("R64: HTTP statuses: 5xx and 429 retry, 504 is unknown, 2xx without a code is unknown", () => {
     assert.strictEqual(Classify.aliyun(500, undefined, now)._tag, "RetryLater")
     assert.strictEqual(Classify.aliyun(503, { Code: "isv.MOBILE_NUMBER_ILLEGAL" }, now)._tag, "RetryLater")
