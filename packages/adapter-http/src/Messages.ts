@@ -16,6 +16,9 @@
  */
 export type Language = "zh-CN" | "en"
 
+/** RFC 9110 §12.4.2: a weight, `q=` in any case, 0 to 1 with at most three decimals. */
+const qvalue = /^\s*q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)\s*$/i
+
 /**
  * The language for an `Accept-Language` header: the first of `zh*` or `en*` by
  * preference (q-values, then order); `zh-CN` when neither is asked for.
@@ -30,10 +33,13 @@ export const languageOf = (acceptLanguage: string | undefined): Language => {
     .slice(0, 20)
     .map((part, index) => {
       const [tag = "", ...params] = part.trim().split(";")
-      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)).find((m) => m !== null)
-      return { tag: tag.trim().toLowerCase(), q: q ? Number(q[1]) : 1, index }
+      // RFC 9110 §12.4.2: a weight is `q=` (any case) and 0 to 1 with at most three decimals;
+      // a range whose weight is not one is left out.
+      const weight = params.find((p) => /^\s*q\s*=/i.test(p))
+      const q = weight === undefined ? 1 : Number(qvalue.exec(weight)?.[1] ?? Number.NaN)
+      return { tag: tag.trim().toLowerCase(), q, index }
     })
-    .filter((r) => r.q > 0 && !Number.isNaN(r.q))
+    .filter((r) => r.q > 0)
     .sort((a, b) => b.q - a.q || a.index - b.index)
   for (const { tag } of ranges) {
     if (tag === "zh" || tag.startsWith("zh-")) return "zh-CN"

@@ -37,6 +37,14 @@
  * The layer is built once, on the first request or the first use of `runtime`; the
  * two share every service (`runtime` and the handler build over one memo map), so
  * the sessions the portal issues are those the API reads. `dispose` releases it.
+ * A layer that fails to build (the database not reachable yet, say) is not built
+ * again: its error is logged and every request is answered `500` (or passed to
+ * `next`) until the listener is made anew; a host that would rather not start so
+ * builds it first, e.g. `await zhongbao.runtime.runPromise(Effect.void)`.
+ *
+ * Mount the Node listener before the host's body parsers (`express.json()`,
+ * koa-bodyparser): it reads the body itself, and answers a request whose body was
+ * already read `500`, logging why.
  *
  * @since 0.1.0
  */
@@ -253,6 +261,35 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
   return { handler, runtime: built.runtime, dispose: built.dispose }
 }
 
+/**
+ * A request whose body someone read before the listener (a body parser of the host
+ * mounted in front of it: `express.json()`, koa-bodyparser): the API would wait for
+ * a body that never comes.
+ */
+const bodyAlreadyRead = (req: IncomingMessage) =>
+  req.readableEnded &&
+  (req.headers["transfer-encoding"] !== undefined ||
+    (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0"))
+
+/** `500`, as the API's `InternalError` body: for what fails before the API runs. */
+const internalError = (res: ServerResponse, req: IncomingMessage) => {
+  const language = languageOf(req.headers["accept-language"])
+  const error = {
+    _tag: "InternalError",
+    code: "internal",
+    message: "an internal error occurred; it has been logged"
+  }
+  const body = JSON.stringify({ ...error, message: translate(language, error) })
+  res.writeHead(500, {
+    "content-type": "application/json",
+    "content-language": language,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "content-length": Buffer.byteLength(body)
+  })
+  res.end(body)
+}
+
 const hasUnsizedBody = (req: IncomingMessage) =>
   req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined
 
@@ -323,11 +360,14 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
       handler = yield* (options.tracing === false ? Http.untraced(made) : made).pipe(Effect.provide(context))
       return handler
     }).pipe(Effect.runPromise))
-  const fail = (res: ServerResponse, next: ((error?: unknown) => void) | undefined) => (error: unknown) => {
-    if (next !== undefined && !res.headersSent) return next(error)
-    if (!res.headersSent) res.statusCode = 500
-    res.end()
-  }
+  const fail =
+    (req: IncomingMessage, res: ServerResponse, next: ((error?: unknown) => void) | undefined) =>
+    (error: unknown) => {
+      Effect.runFork(Effect.logError("zhongbao: the API's layer could not be built", error))
+      if (next !== undefined && !res.headersSent) return next(error)
+      if (!res.headersSent) return internalError(res, req)
+      res.end()
+    }
   const listener = (
     req: IncomingMessage & { readonly baseUrl?: string; originalUrl?: string },
     res: ServerResponse,
@@ -346,9 +386,17 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
       req.originalUrl ??= raw
       req.url = q === -1 ? stripped : stripped + raw.slice(q)
     }
+    if (bodyAlreadyRead(req)) {
+      runtime.runFork(
+        Effect.logError(
+          `zhongbao: the body of ${req.method} ${req.originalUrl ?? raw} was read before zhongbao's listener: mount it before the host's body parsers`
+        )
+      )
+      return internalError(res, req)
+    }
     const source = hasUnsizedBody(req) ? detached(req, res) : req
     if (handler !== undefined) return handler(source, res)
-    make().then((h) => h(source, res), fail(res, next))
+    make().then((h) => h(source, res), fail(req, res, next))
   }
   return {
     listener,

@@ -4,7 +4,8 @@
  * limit, the language of messages and the rate limit.
  */
 import { assert, describe, it, layer } from "@effect/vitest"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { vi } from "vitest"
+import { HttpApiError, HttpClient, HttpClientRequest } from "@effect/platform"
 import {
   Errors,
   type Ids,
@@ -16,7 +17,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Layer, type ManagedRuntime, Redacted, Tracer } from "effect"
+import { Context, Effect, Layer, Logger, type ManagedRuntime, type Option, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
@@ -350,6 +351,225 @@ describe("Mount", () => {
       await new Promise((resolve) => server.close(resolve))
       await web.dispose()
       await node.dispose()
+    }
+  })
+
+  it("R54: a file whose name is Chinese, sent as browsers send it (its UTF-8 name raw in the part's headers), is stored under that name and downloaded with it; quotes and apostrophes too", async () => {
+    const web = Mount.toWebHandler(app())
+    const node = Mount.toNodeListener(app())
+    const server = createServer(node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const pdf = new TextEncoder().encode("%PDF-1.7\n%%EOF\n")
+    try {
+      for (const [send, runtime] of [
+        [
+          (path: string, init: RequestInit) => web.handler(new Request(`http://localhost${path}`, init)),
+          web.runtime
+        ],
+        [(path: string, init: RequestInit) => fetch(`${base}${path}`, init), node.runtime]
+      ] as const) {
+        const token = await runtime.runPromise(
+          Effect.gen(function* () {
+            const world = yield* Fixtures.makeWorld
+            const sessions = yield* Authentication.Sessions
+            return Redacted.value(yield* sessions.issue(world.enterprise.account))
+          })
+        )
+        for (const [name, label] of [
+          ["技术合同.pdf", undefined],
+          ["技术合同.pdf", "技术合同（盖章版）.pdf"],
+          ['O\'Brien "报告" (1)*.pdf', undefined]
+        ] as const) {
+          const form = new FormData()
+          if (label !== undefined) form.append("name", label)
+          form.append("file", new File([pdf], name, { type: "application/pdf" }))
+          const answer = await send("/files", {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}` },
+            body: form
+          })
+          const stored = (await answer.json()) as { id?: string; name?: string; size?: number }
+          assert.strictEqual(answer.status, 201, JSON.stringify(stored))
+          assert.deepStrictEqual([stored.name, stored.size], [label ?? name, pdf.length])
+          const download = await send(`/files/${stored.id}/content`, {
+            headers: { authorization: `Bearer ${token}` }
+          })
+          assert.strictEqual(download.status, 200)
+          await download.arrayBuffer()
+          const disposition = download.headers.get("content-disposition") ?? ""
+          // RFC 8187: the extended value is attr-chars and percent-encoded octets only.
+          const extended = /filename\*=UTF-8''([^;]*)/.exec(disposition)?.[1] ?? ""
+          assert.match(extended, /^(?:[A-Za-z0-9!#$&+\-.^_`|~]|%[0-9A-F]{2})+$/, disposition)
+          assert.strictEqual(decodeURIComponent(extended), label ?? name)
+        }
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await web.dispose()
+      await node.dispose()
+    }
+  })
+
+  it("rate limits: a host's limiter answering a wait that is not a finite number, or beyond its window, still gets 429 with a Retry-After within the window", async () => {
+    for (const [wait, expected] of [
+      [Number.NaN, 60],
+      [Number.POSITIVE_INFINITY, 60],
+      [-5, 1],
+      [600_000, 60],
+      [1_500, 2]
+    ] as const) {
+      const web = Mount.toWebHandler(
+        Layer.mergeAll(
+          Zhongbao.layerMemory(),
+          Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
+          RateLimit.layerPolicies({ consulting: { limit: 1, windowMillis: 60_000 } }),
+          Layer.succeed(RateLimit.RateLimiter, {
+            consume: () => Effect.succeed({ allowed: false, retryAfterMillis: wait })
+          })
+        )
+      )
+      try {
+        const [token, demandId] = await web.runtime.runPromise(
+          Effect.gen(function* () {
+            const world = yield* Fixtures.makeWorld
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const sessions = yield* Authentication.Sessions
+            return [Redacted.value(yield* sessions.issue(world.expert.account)), demand.id] as const
+          })
+        )
+        const answer = await web.handler(
+          new Request(`http://localhost/demands/${demandId}/consultations`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ text: "请问" })
+          })
+        )
+        const body = (await answer.json()) as { retryAfterSeconds?: number }
+        assert.strictEqual(answer.status, 429, `${wait}: ${JSON.stringify(body)}`)
+        assert.strictEqual(answer.headers.get("retry-after"), String(expected), String(wait))
+        assert.strictEqual(body.retryAfterSeconds, expected)
+      } finally {
+        await web.dispose()
+      }
+    }
+  })
+
+  it("a host's resolver failing with an error the API does not declare is answered 500 InternalError, in the API's body, and logged", async () => {
+    const logged: Array<string> = []
+    for (const failure of [new HttpApiError.Unauthorized(), new Error("directory down"), "down"]) {
+      const web = Mount.toWebHandler(
+        Layer.mergeAll(
+          Zhongbao.layerMemory(),
+          Authentication.layer.pipe(
+            Layer.provideMerge(
+              Authentication.make(
+                () => Effect.fail(failure) as unknown as Effect.Effect<Option.Option<Ids.AccountId>>
+              )
+            )
+          ),
+          RateLimit.layer(),
+          Logger.replace(
+            Logger.defaultLogger,
+            Logger.make(({ message }) => {
+              logged.push(String(Array.isArray(message) ? message[0] : message))
+            })
+          )
+        )
+      )
+      try {
+        const answer = await web.handler(
+          new Request("http://localhost/hall", { headers: { "accept-language": "en" } })
+        )
+        assert.strictEqual(answer.status, 500)
+        assert.match(answer.headers.get("content-type") ?? "", /application\/json/)
+        assert.deepInclude(await answer.json(), { _tag: "InternalError", code: "internal" })
+      } finally {
+        await web.dispose()
+      }
+    }
+    assert.lengthOf(
+      logged.filter((line) => line.includes("does not declare")),
+      3
+    )
+  })
+
+  it("a Node listener behind a host's body parser that already read the body answers 500 at once, and logs why; a GET through the same parser is served", async () => {
+    const logged: Array<string> = []
+    const node = Mount.toNodeListener(
+      Layer.mergeAll(
+        app(),
+        Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => {
+            logged.push(String(Array.isArray(message) ? message[0] : message))
+          })
+        )
+      ),
+      { prefix: "/zhongbao" }
+    )
+    // What express.json() does: reads the body to its end, then passes the request on.
+    const server = createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (chunk: Buffer) => chunks.push(chunk))
+      req.on("end", () => node.listener(req, res))
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/zhongbao`
+    try {
+      const token = await operatorToken(node.runtime as Parameters<typeof operatorToken>[0])
+      const answer = await Promise.race([
+        fetch(`${base}/members`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            "accept-language": "en"
+          },
+          body: JSON.stringify({ kind: "enterprise", name: "某公司" })
+        }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer")), 5_000))
+      ])
+      assert.strictEqual(answer.status, 500)
+      assert.deepInclude(await answer.json(), { _tag: "InternalError", code: "internal" })
+      assert.isTrue(
+        logged.some((line) => line.includes("before the host's body parsers")),
+        logged.join("\n")
+      )
+      assert.strictEqual((await fetch(`${base}/settings`)).status, 200)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose()
+    }
+  })
+
+  it("a Node listener whose layer cannot be built answers 500 in the API's body and logs the error", async () => {
+    const node = Mount.toNodeListener(
+      Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail("the database is not reachable"))),
+      { prefix: "/zhongbao" }
+    )
+    const server = createServer((req, res) => node.listener(req, res))
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const logged = vi.spyOn(console, "log").mockImplementation(() => undefined)
+    try {
+      for (let i = 0; i < 2; i++) {
+        const answer = await fetch(
+          `http://127.0.0.1:${(server.address() as AddressInfo).port}/zhongbao/settings`
+        )
+        assert.strictEqual(answer.status, 500)
+        assert.deepInclude(await answer.json(), { _tag: "InternalError", code: "internal" })
+      }
+      const lines = logged.mock.calls.map((call) => call.map(String).join(" "))
+      assert.isTrue(
+        lines.some(
+          (line) => line.includes("could not be built") && line.includes("the database is not reachable")
+        ),
+        lines.join("\n")
+      )
+    } finally {
+      logged.mockRestore()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose().catch(() => undefined)
     }
   })
 

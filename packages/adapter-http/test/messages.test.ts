@@ -82,6 +82,24 @@ const inputError = (schema: Schema.Schema.Any, input: unknown) => {
 }
 
 describe("Messages", () => {
+  it("§errors: the answer's language follows Accept-Language's weights (RFC 9110: `q` in any case, 0 to 1)", () => {
+    const cases: ReadonlyArray<readonly [string | undefined, Messages.Language]> = [
+      [undefined, "zh-CN"],
+      ["", "zh-CN"],
+      ["en", "en"],
+      ["en-US,en;q=0.9", "en"],
+      ["zh-CN;q=0.1, en", "en"],
+      ["zh-CN;Q=0.1, en", "en"],
+      ["zh-CN;q=0.1, en;q=0.2", "en"],
+      ["en;q=0.5, zh;q=2", "en"],
+      ["en;q=0, zh-TW", "zh-CN"],
+      ["en;q=0.5, zh;q=1.0", "zh-CN"],
+      ["en;q=1.0001, zh;q=0.001", "zh-CN"],
+      ["fr, de", "zh-CN"]
+    ]
+    for (const [header, language] of cases) assert.strictEqual(Messages.languageOf(header), language, header)
+  })
+
   it("§input: a refused input is explained in Chinese, after the field's name", () => {
     for (const [name, schema, input] of refusals) {
       const error = inputError(schema, input)

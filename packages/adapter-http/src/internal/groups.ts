@@ -383,6 +383,27 @@ const wholeBody = (request: HttpServerRequest.HttpServerRequest) =>
 const maxParts = 16
 
 /**
+ * A parameter of a part's `Content-Disposition` multipasta left out. Browsers (the
+ * WHATWG form encoding) and undici write a file's name raw in UTF-8, escaping only
+ * `"`, CR and LF (`%22`, `%0D`, `%0A`); multipasta reads the header as UTF-8 but its
+ * parameter pattern stops at U+00FF, and then drops the whole disposition: the part
+ * has no name. Read here from the header as the parser decoded it.
+ */
+const dispositionParameter = (info: Multipasta.PartInfo, key: "name" | "filename"): string | undefined => {
+  const header = info.headers["content-disposition"]
+  const text = Array.isArray(header) ? header[0] : header
+  if (text === undefined) return undefined
+  const value = new RegExp(`;\\s*${key}="([^"]*)"`, "i").exec(text)?.[1]
+  return value?.replace(/%(22|0D|0A)/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+}
+
+/** A part's name and file name, read again from its headers when multipasta could not. */
+const partOf = (info: Multipasta.PartInfo) =>
+  info.name !== "" || info.contentDisposition !== ""
+    ? { name: info.name, filename: info.filename }
+    : { name: dispositionParameter(info, "name") ?? "", filename: dispositionParameter(info, "filename") }
+
+/**
  * R54: the part `file` of an upload (and its optional field `name`), parsed from the
  * whole body read first (within the body limit the middleware sets, `413` above it),
  * keeping at most `max` bytes of the file (`400 file.too_large` above it).
@@ -408,10 +429,11 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       const parser = Multipasta.make({
         headers: request.headers,
         maxParts,
-        isFile: (info) => info.name === "file",
+        isFile: (info) => partOf(info).name === "file",
         onFile: (info) => {
           if (file !== undefined) return () => {}
-          const current = { name: info.filename ?? info.name, chunks: [] as Array<Uint8Array>, size: 0 }
+          const part = partOf(info)
+          const current = { name: part.filename ?? part.name, chunks: [] as Array<Uint8Array>, size: 0 }
           file = current
           return (chunk) => {
             if (chunk === null) return
@@ -420,7 +442,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
           }
         },
         onField: (info, value) => {
-          if (info.name === "name") label = Multipasta.decodeField(info, value)
+          if (partOf(info).name === "name") label = Multipasta.decodeField(info, value)
         },
         onError: (e) => {
           error ??= e
@@ -449,8 +471,12 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
     })
   )
 
+/** RFC 8187's value: `encodeURIComponent` leaves `'`, `(`, `)` and `*`, which are not attr-chars. */
+const extendedValue = (name: string) =>
+  encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
 const contentDisposition = (name: string) =>
-  `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`
+  `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${extendedValue(name)}`
 
 /** @internal */
 export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>

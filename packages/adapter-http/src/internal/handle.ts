@@ -118,6 +118,16 @@ export const encoded =
     Effect.orDie(Schema.encode(schema)(value))
 
 /**
+ * @internal `Retry-After` in whole seconds, at least 1 and at most the window: a
+ * host's limiter answering a wait that is not a finite number (or beyond its window)
+ * still gets a `429`, not a `500` from the response's encoding.
+ */
+export const retryAfterSeconds = (millis: number, windowMillis: number): number => {
+  const window = Math.max(1, Math.ceil(windowMillis / 1000))
+  return Number.isFinite(millis) ? Math.min(window, Math.max(1, Math.ceil(millis / 1000))) : window
+}
+
+/**
  * @internal
  * A rate-limited command: one request from the account's bucket, then `command` with
  * the request's options. With the bucket spent, `429` with `Retry-After`, unless the
@@ -137,7 +147,7 @@ export const limited = <A, E, R>(
       .consume(`${bucket}:${accountId}`, policies[bucket])
       .pipe(Effect.catchAll((error) => toApiError(error)))
     if (decision.allowed) return yield* command(optionsOf(headers))
-    const seconds = Math.max(1, Math.ceil(decision.retryAfterMillis / 1000))
+    const seconds = retryAfterSeconds(decision.retryAfterMillis, policies[bucket].windowMillis)
     const refused = Effect.zipRight(
       HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))

@@ -147,6 +147,7 @@ const pathnameOf = (url: string) => {
 export const answersAnonymous = (request: HttpServerRequest.HttpServerRequest): boolean =>
   routeOf(request.method, pathnameOf(request.url))?.isPublic !== false
 
+/** An API error with its message in `language`; `undefined` for any other failure. */
 const withMessage = (language: Language, error: unknown): unknown => {
   if (error instanceof InvalidInput)
     return new InvalidInput({ ...error, message: translate(language, error) })
@@ -167,7 +168,7 @@ const withMessage = (language: Language, error: unknown): unknown => {
       ...error,
       message: language === "en" ? error.message : `操作过于频繁，请在 ${error.retryAfterSeconds} 秒后再试`
     })
-  return error
+  return undefined
 }
 
 const tooLarge = (language: Language, limit: number) =>
@@ -307,7 +308,14 @@ export const make =
               if (isBodyTooLarge(error)) return failWith(tooLarge(language, max))
               if ((error as { readonly _tag?: unknown })?._tag === "RouteNotFound")
                 return failWith(routeNotFound(language))
-              return failWith(withMessage(language, error))
+              const translated = withMessage(language, error)
+              if (translated !== undefined) return failWith(translated)
+              // A failure the API does not declare (a host's resolver failing with an
+              // error of its own, say): the encoder would answer an empty 500.
+              return Effect.zipRight(
+                Effect.logError("zhongbao: request failed with an error the API does not declare", cause),
+                failWith(internal(language))
+              )
             }
             const defect = Cause.dieOption(cause)
             if (Option.isSome(defect)) {
