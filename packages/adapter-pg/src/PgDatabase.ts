@@ -40,6 +40,8 @@ import * as Prepared from "./internal/prepared.js"
  * - `statementTimeout`: PostgreSQL's `statement_timeout` for every connection
  *   (default none);
  * - `idleTimeout`: how long an unused connection stays open (default 10 seconds);
+ *
+ * A timeout of zero (or an infinite one) is none, as `pg` and PostgreSQL read 0.
  * - `pipelining`: `pg`'s pipeline mode (default `true`): statements issued together
  *   on one connection (the writes a use case defers and its journal, see core's
  *   `Ctx.writeLater`) are written before the first is answered, in one round trip,
@@ -96,8 +98,12 @@ export const defaultMaxConnections = 10
  */
 export const defaultConnectTimeout: Duration.Duration = Duration.seconds(10)
 
-const millis = (d: Duration.DurationInput | undefined) =>
-  d === undefined ? undefined : Math.max(1, Math.round(Duration.toMillis(Duration.decode(d))))
+/** A timeout for `pg` and PostgreSQL, where 0 is none: zero or infinite is 0, anything else at least 1 ms. */
+const millis = (d: Duration.DurationInput | undefined) => {
+  if (d === undefined) return undefined
+  const ms = Duration.toMillis(Duration.decode(d))
+  return ms === 0 || !Number.isFinite(ms) ? 0 : Math.max(1, Math.round(ms))
+}
 
 const poolConfig = (options: PoolOptions): Pg.PoolConfig => {
   const statementTimeout = millis(options.statementTimeout)
@@ -205,7 +211,8 @@ export const layerPool = (
  * The options `layerConfig` reads by default: `DATABASE_URL` (required),
  * `DATABASE_POOL_SIZE` (10), `DATABASE_CONNECT_TIMEOUT` (10 seconds),
  * `DATABASE_STATEMENT_TIMEOUT` (30 seconds) and `DATABASE_PREPARED_STATEMENTS`
- * (`true`), durations as effect reads them (`"5 seconds"`, `"500 millis"`).
+ * (`true`), durations as effect reads them (`"5 seconds"`, `"500 millis"`; `"0 seconds"`
+ * is no timeout).
  *
  * @since 0.1.0
  * @category config

@@ -24,7 +24,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
-import { infrastructure, isSchemaName, sqlState } from "./internal/db.js"
+import { infrastructure, isSchemaName, schemaIdentifier, sqlState } from "./internal/db.js"
 import * as Ddl from "./internal/ddl.js"
 
 /**
@@ -46,7 +46,8 @@ export const migrationsTable = "effect_sql_migrations"
 /**
  * The migrations of a schema, keyed `<id>_<name>` as `Migrator.fromRecord` reads
  * them. `schema` is the adapter's schema and `trgmSchema` the schema where the
- * `pg_trgm` extension is installed (its operator class is named with it).
+ * `pg_trgm` extension is installed (its operator class is named with it). Throws a
+ * `TypeError` when `schema` is not a lower-case identifier.
  *
  * @since 0.1.0
  * @category migrations
@@ -55,7 +56,7 @@ export const migrations = (
   schema: string,
   trgmSchema: string
 ): Record<string, Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient>> => {
-  const s = `"${schema}"`
+  const s = schemaIdentifier(schema)
   const x = `"${trgmSchema.replace(/"/g, '""')}"`
   const exec = (text: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.asVoid(sql.unsafe(text)))
   return {

@@ -79,7 +79,8 @@ export interface Options {
 export type Provided = Persistence.Ports | Persistence.Journal
 
 /**
- * The ports over a client, without migrating.
+ * The ports over a client, without migrating. Throws a `TypeError` when `schema` is
+ * not a lower-case identifier (a-z, 0-9, _; 63 characters at most).
  *
  * @since 0.1.0
  * @category constructors

@@ -15,9 +15,10 @@ import {
   Demand,
   Errors,
   Files,
+  Ids,
+  type Member,
   Membership,
   Outcome,
-  type Ids,
   Persistence,
   Publishing,
   Review,
@@ -287,6 +288,82 @@ const explain = (text: string, values: ReadonlyArray<unknown>) =>
   )
 
 describe(`adapter-pg on ${T.backend}`, () => {
+  it.live(
+    "R63: a journal entry refused for its idempotency key or an event id outside a unit of work (alone, or in a host's transaction) writes none of its events and messages",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const journal = Option.getOrThrow(yield* Effect.serviceOption(Persistence.Journal))
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const audit = yield* Persistence.AuditRepository
+          const outbox = yield* Persistence.Outbox
+          const { m, a } = yield* memberWithAccount()
+          const record = {
+            accountId: a.id,
+            key: "k1",
+            fingerprint: "draftDemand:{}",
+            result: { id: "d-1" },
+            createdAt: Rows.at(1)
+          }
+          yield* idempotency.insert(record)
+          const entry = () => {
+            const id = Ids.make<Ids.OutboxMessageId>()
+            return {
+              events: [
+                {
+                  id: Ids.make<Ids.AuditEventId>(),
+                  at: Rows.at(2),
+                  actorAccountId: a.id,
+                  actorMemberId: m.id,
+                  onBehalfOf: null,
+                  entity: "member" as const,
+                  entityId: m.id,
+                  demandId: null,
+                  members: [m.id],
+                  action: "member.updated",
+                  before: null,
+                  after: null,
+                  reason: null
+                }
+              ],
+              messages: [
+                {
+                  id,
+                  event: "response_adopted" as const,
+                  dedupeKey: `response_adopted:${id}:+8613912345678`,
+                  recipientPhone: "+8613912345678" as Member.PhoneNumber,
+                  templateId: "ZB_RESPONSE_ADOPTED",
+                  params: {},
+                  createdAt: Rows.at(2)
+                }
+              ],
+              accountMessages: [],
+              idempotency: record
+            }
+          }
+          for (const [label, around] of [
+            ["alone", <A, E, R>(e: Effect.Effect<A, E, R>) => e],
+            ["in a host's transaction", <A, E, R>(e: Effect.Effect<A, E, R>) => sql.withTransaction(e)]
+          ] as const) {
+            const written = entry()
+            const error = yield* Expect.failureOf(around(journal.write(written)))
+            assert.instanceOf(error, Errors.UniqueViolation, label)
+            assert.deepStrictEqual(yield* audit.list({ memberId: m.id, limit: 10 }), [], label)
+            assert.isTrue(Option.isNone(yield* outbox.find(written.messages[0]!.id)), label)
+          }
+          const fresh = { ...entry(), idempotency: { ...record, key: "k2" } }
+          yield* journal.write(fresh)
+          assert.lengthOf(
+            yield* audit.list({ memberId: m.id, limit: 10 }),
+            1,
+            "an entry not refused is written"
+          )
+        })
+      ),
+    timeout
+  )
+
   it.live(
     "all-or-nothing: a unit of work that catches a failed statement (its transaction aborted) and goes on fails, and writes nothing",
     () =>
@@ -1073,6 +1150,69 @@ describe.skipIf(!onPostgres)(
             assert.isTrue(Option.isNone(yield* members.findById(second.id)), "the second never happened")
             yield* uow.transaction(members.insert(second))
             assert.isTrue(Option.isSome(yield* members.findById(second.id)), "the pool serves new units")
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R64: settleMany with a repeated id (its own transaction) whose connection is lost fails with an InfrastructureError, not a defect",
+      () =>
+        withSchema((schema) =>
+          Effect.gen(function* () {
+            const outbox = yield* Persistence.Outbox
+            const now = Rows.at(10)
+            const id = Ids.make<Ids.OutboxMessageId>()
+            yield* outbox.enqueue([
+              {
+                id,
+                event: "response_adopted",
+                dedupeKey: `response_adopted:${id}:+8613912345678`,
+                recipientPhone: "+8613912345678",
+                templateId: "ZB_RESPONSE_ADOPTED",
+                params: { number: "ZB20260001" },
+                createdAt: now
+              }
+            ])
+            assert.lengthOf(yield* outbox.claim({ owner: "A", now, leaseMillis: 60_000, limit: 10 }), 1)
+            const sent = { _tag: "Sent", at: now, providerMessageId: "p-1", unknownOutcome: false } as const
+            const settleMany = outbox.settleMany!
+            const exit = yield* withServerClient(async (blocker) => {
+              await blocker.query("BEGIN")
+              await blocker.query(`SELECT 1 FROM "${schema}".outbox_message WHERE id = $1 FOR UPDATE`, [id])
+              const running = Effect.runPromiseExit(
+                settleMany("A", [
+                  { id, settlement: sent },
+                  { id, settlement: sent }
+                ])
+              )
+              for (let tries = 0; tries < 250; tries++) {
+                const waiting = await blocker.query<{ pid: number }>(
+                  `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+                     AND query LIKE '%outbox_message%'`
+                )
+                if (waiting.rows[0] !== undefined) {
+                  await blocker.query("SELECT pg_terminate_backend($1)", [waiting.rows[0].pid])
+                  break
+                }
+                await new Promise((resolve) => setTimeout(resolve, 20))
+              }
+              const exit = await running
+              await blocker.query("ROLLBACK")
+              return exit
+            })
+            assert.instanceOf(failure(exit, "settleMany"), Errors.InfrastructureError)
+            const [found] = yield* outbox.claim({
+              owner: "B",
+              now: Rows.at(20),
+              leaseMillis: 60_000,
+              limit: 10
+            })
+            assert.strictEqual(
+              found?.message.id,
+              id,
+              "not settled: its lease expires and it is claimed again"
+            )
           })
         ),
       timeout

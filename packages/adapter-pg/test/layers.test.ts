@@ -10,9 +10,20 @@ import { join } from "node:path"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { PgDatabase, PgPersistence } from "@zhongbao/adapter-pg"
+import { PgDatabase, PgMigrations, PgPersistence } from "@zhongbao/adapter-pg"
 import { Errors, Ids, Persistence } from "@zhongbao/core"
-import { Chunk, ConfigError, ConfigProvider, Effect, Layer, Option, Redacted, Stream } from "effect"
+import {
+  Chunk,
+  ConfigError,
+  ConfigProvider,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Redacted,
+  Stream
+} from "effect"
 import * as Pg from "pg"
 import { poolOf } from "../src/internal/db.js"
 import * as Rows from "./rows.js"
@@ -428,6 +439,56 @@ describe("layers", () => {
           "no address in the message"
         )
         assert.isBelow(Date.now() - started, 10_000)
+      }),
+    timeout
+  )
+
+  it("makePorts and migrations refuse a schema that is not a lower-case identifier: it would be part of every statement", () => {
+    const injected = 'x".member WHERE false UNION ALL SELECT usename::text FROM pg_shadow --'
+    for (const schema of [injected, 'a"b', "Zhongbao", "", "a".repeat(64), "1abc"]) {
+      assert.throws(
+        () => PgPersistence.makePorts({} as SqlClient.SqlClient, schema),
+        TypeError,
+        "lower-case identifier"
+      )
+      assert.throws(() => PgMigrations.migrations(schema, "public"), TypeError, "lower-case identifier")
+    }
+    assert.doesNotThrow(() => PgMigrations.migrations("zb_tenant_1", "public"))
+  })
+
+  it.live.skipIf(T.backend !== "postgres")(
+    'a timeout of zero is none, as pg and PostgreSQL read 0: DATABASE_STATEMENT_TIMEOUT="0 seconds" turns the statement timeout off (PostgreSQL only)',
+    () =>
+      Effect.gen(function* () {
+        const config = (value: string) =>
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(
+              new Map([
+                ["DATABASE_URL", Redacted.value(T.databaseUrl())],
+                ["DATABASE_STATEMENT_TIMEOUT", value]
+              ])
+            )
+          )
+        const timeoutOf = (value: string) =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            return (yield* sqlOn(sql, "SHOW statement_timeout"))[0]?.statement_timeout
+          }).pipe(Effect.provide(PgDatabase.layerConfig()), config(value), Effect.scoped)
+        assert.strictEqual(yield* timeoutOf("0 seconds"), "0")
+        assert.strictEqual(yield* timeoutOf("2 seconds"), "2s")
+        assert.strictEqual(
+          yield* PgDatabase.layerPool({
+            url: T.databaseUrl(),
+            connectTimeout: 0,
+            idleTimeout: Duration.infinity
+          }).pipe(
+            Layer.build,
+            Effect.flatMap((context) => sqlOn(Context.get(context, SqlClient.SqlClient), "SELECT 1 AS one")),
+            Effect.map((rows) => rows[0]?.one),
+            Effect.scoped
+          ),
+          1
+        )
       }),
     timeout
   )

@@ -89,6 +89,19 @@ const constraintOf = (error: SqlError.SqlError): string | undefined => {
 export const isSchemaName = (name: string): boolean => /^[a-z_][a-z0-9_]{0,62}$/.test(name)
 
 /**
+ * @internal The schema as a quoted identifier for the statements' text; a name that
+ * is not a lower-case identifier is refused (thrown: it is a host's programming
+ * error, and it would otherwise become part of every statement).
+ */
+export const schemaIdentifier = (name: string): string => {
+  if (!isSchemaName(name))
+    throw new TypeError(
+      `zhongbao adapter-pg: schema ${JSON.stringify(name)} is not a lower-case identifier (a-z, 0-9, _; 63 characters at most)`
+    )
+  return `"${name}"`
+}
+
+/**
  * @internal
  * The adapter's access to the database: schema-qualified table names and
  * statements whose failures are mapped to the ports' errors.
@@ -127,8 +140,8 @@ export const statementNamesOf = new WeakMap<Pg.Pool, StatementNames>()
 
 /** @internal */
 export const makeDb = (client: SqlClient.SqlClient, schema: string): Db => {
+  const quoted = schemaIdentifier(schema)
   const sql = client.withoutTransforms()
-  const quoted = `"${schema}"`
   const statement = (text: string, params: ReadonlyArray<unknown>) =>
     sql.unsafe<Row>(text, params as Array<unknown>) as unknown as Effect.Effect<
       ReadonlyArray<Row>,

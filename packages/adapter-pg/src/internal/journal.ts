@@ -1,9 +1,12 @@
 import { Errors, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
+import { SqlError } from "@effect/sql"
 import * as Effect from "effect/Effect"
-import { type Db, Params, ts } from "./db.js"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import { type Db, infrastructure, Params, ts } from "./db.js"
 import { sharedWith } from "./records.js"
-import { abortUnit } from "./prepared.js"
+import { abortUnit, currentAbortable } from "./prepared.js"
 
 /**
  * @internal
@@ -142,7 +145,7 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
           ts(idempotency.createdAt)
         )
       }
-      return Effect.flatMap(
+      const written = Effect.flatMap(
         db.write("Journal.write", "journal", text, values),
         (rows): Effect.Effect<void, Errors.UniqueViolation> => {
           const row = rows[0] ?? {}
@@ -162,6 +165,26 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
           }
           return Effect.void
         }
+      )
+      /*
+       * Outside the adapter's unit of work (no transaction, or a host's own) nothing
+       * would undo the rest of a refused entry: the statement runs in a transaction of
+       * its own (a savepoint inside the host's), which the refusal rolls back.
+       */
+      return FiberRef.getWith(currentAbortable, (unit) =>
+        unit !== undefined
+          ? written
+          : db.sql.withTransaction(written).pipe(
+              Effect.catchIf(
+                (e): e is SqlError.SqlError => e instanceof SqlError.SqlError,
+                (e) => Effect.fail(infrastructure("Journal.write", e))
+              ),
+              Effect.catchSomeDefect((defect) =>
+                defect instanceof SqlError.SqlError
+                  ? Option.some(Effect.fail(infrastructure("Journal.write", defect)))
+                  : Option.none()
+              )
+            )
       )
     }
   })

@@ -176,13 +176,17 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
     settleMany: (owner, entries) => {
       if (entries.length === 0) return Effect.succeed([])
       if (new Set(entries.map((e) => e.id)).size < entries.length) {
-        return db.sql
-          .withTransaction(Effect.forEach(entries, (e) => settle(e.id, owner, e.settlement)))
-          .pipe(
-            Effect.mapError((error) =>
-              error instanceof SqlError.SqlError ? infrastructure("Outbox.settleMany", error) : error
-            )
+        return db.sql.withTransaction(Effect.forEach(entries, (e) => settle(e.id, owner, e.settlement))).pipe(
+          Effect.mapError((error) =>
+            error instanceof SqlError.SqlError ? infrastructure("Outbox.settleMany", error) : error
+          ),
+          // @effect/sql turns a failed BEGIN, COMMIT or ROLLBACK (the connection lost) into a defect.
+          Effect.catchSomeDefect((defect) =>
+            defect instanceof SqlError.SqlError
+              ? Option.some(Effect.fail(infrastructure("Outbox.settleMany", defect)))
+              : Option.none()
           )
+        )
       }
       const values = entries.map((e) => settlementValues(e.settlement))
       return Effect.map(
