@@ -386,11 +386,15 @@ const signedSessions = (options: {
   return service
 }
 
+const isAccountId = Schema.is(Ids.AccountId)
+
 /**
  * @internal
  * The middleware over the {@link AccountResolver}. An anonymous caller of an
  * endpoint for which `answersAnonymous` says no is answered `401` at once, before
- * its body is read.
+ * its body is read. An id a host's resolver answers that cannot be an account id (a
+ * control character, over 64 characters) is an invalid credential (`401`), not a
+ * statement the database refuses.
  */
 export const layerWith = (
   answersAnonymous: (request: HttpServerRequest.HttpServerRequest) => boolean
@@ -403,7 +407,9 @@ export const layerWith = (
           Effect.flatMap((request) =>
             Effect.flatMap(resolver.resolve(request), (found) =>
               Option.isSome(found)
-                ? Effect.succeed<AccountId | null>(found.value)
+                ? isAccountId(found.value)
+                  ? Effect.succeed<AccountId | null>(found.value)
+                  : Effect.fail(invalidCredential())
                 : answersAnonymous(request)
                   ? Effect.succeed(null)
                   : Effect.fail(accountRequired())

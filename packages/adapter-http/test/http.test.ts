@@ -17,7 +17,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Layer, Logger, type ManagedRuntime, type Option, Redacted, Tracer } from "effect"
+import { Context, Effect, Layer, Logger, type ManagedRuntime, Option, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
@@ -570,6 +570,29 @@ describe("Mount", () => {
       logged.mockRestore()
       await new Promise((resolve) => server.close(resolve))
       await node.dispose().catch(() => undefined)
+    }
+  })
+
+  it("a host's resolver answering an id that cannot be an account's (empty, over 64 characters, a control character) is an invalid credential: 401", async () => {
+    for (const id of ["", "a".repeat(65), "acc\u0000ount"]) {
+      const web = Mount.toWebHandler(
+        Layer.mergeAll(
+          Zhongbao.layerMemory(),
+          Authentication.layer.pipe(
+            Layer.provideMerge(Authentication.make(() => Effect.succeed(Option.some(id as Ids.AccountId))))
+          ),
+          RateLimit.layer()
+        )
+      )
+      try {
+        for (const path of ["/hall", "/settings", "/my/demands"]) {
+          const answer = await web.handler(new Request(`http://localhost${path}`))
+          assert.strictEqual(answer.status, 401, `${JSON.stringify(id)} ${path}`)
+          assert.deepInclude(await answer.json(), { _tag: "Unauthorized", code: "auth.invalid" })
+        }
+      } finally {
+        await web.dispose()
+      }
     }
   })
 
