@@ -70,6 +70,11 @@ export interface Reply {
  *   when the failure came while reading its body.
  * - `Timeout`: no complete reply within the timeout; the request was aborted.
  *
+ * `sent: false` (of a `Transport` or `Timeout` failure) says that nothing of the
+ * request can have reached the provider: its connection (and TLS handshake) never
+ * completed. The Node and undici transports tell; without it, the request may have
+ * been sent.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -77,6 +82,7 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly reason: "Request" | "Transport" | "Timeout"
   readonly status?: number | undefined
   readonly cause?: unknown
+  readonly sent?: false | undefined
 }> {}
 
 /**
@@ -157,7 +163,10 @@ const targetOf = (request: Request) => {
 
 /** What a native transport's request does with its one answer. */
 interface Exchange {
-  readonly fail: (reason: TransportError["reason"], cause: unknown, status?: number) => void
+  /** Fails the request; `unsent`: nothing of it can have left (see `TransportError.sent`). */
+  readonly fail: (reason: TransportError["reason"], cause: unknown, status?: number, unsent?: boolean) => void
+  /** Says that the request's connection is made (its TLS handshake done): from now on it may be sent. */
+  readonly connected: () => void
   /** How to abort the request once it exists: on timeout, interruption or a failure to build it. */
   readonly onAbort: (abort: () => void) => void
   /** Reads a reply's body, at most `maxReplyBytes`, and answers it with `status`. */
@@ -167,11 +176,19 @@ interface Exchange {
 /**
  * One request of a native transport: `start` sends it; the first answer wins (the
  * reply, a failure, or `Timeout` after `timeoutMillis`, which aborts it);
- * interrupting aborts it too. `start` throwing is a `Request` failure.
+ * interrupting aborts it too. `start` throwing is a `Request` failure. With
+ * `tellsConnection`, `start` calls `connected` once the connection is made, and a
+ * failure before it is `sent: false`.
  */
-const postOnce = (timeoutMillis: number, maxReplyBytes: number, start: (exchange: Exchange) => void) =>
+const postOnce = (
+  timeoutMillis: number,
+  maxReplyBytes: number,
+  start: (exchange: Exchange) => void,
+  tellsConnection = false
+) =>
   Effect.async<Reply, TransportError>((resume) => {
     let settled = false
+    let connected = false
     let abort = () => {}
     const finish = (result: Effect.Effect<Reply, TransportError>) => {
       if (settled) return
@@ -179,8 +196,10 @@ const postOnce = (timeoutMillis: number, maxReplyBytes: number, start: (exchange
       clearTimeout(timer)
       resume(result)
     }
-    const fail = (reason: TransportError["reason"], cause: unknown, status?: number) =>
-      finish(Effect.fail(new TransportError({ reason, cause, status })))
+    const fail = (reason: TransportError["reason"], cause: unknown, status?: number, unsent = false) => {
+      const notSent = reason !== "Request" && (unsent || (tellsConnection && !connected))
+      finish(Effect.fail(new TransportError({ reason, cause, status, ...(notSent ? { sent: false } : {}) })))
+    }
     const timer = setTimeout(() => {
       fail("Timeout", undefined)
       abort()
@@ -203,7 +222,14 @@ const postOnce = (timeoutMillis: number, maxReplyBytes: number, start: (exchange
       body.on("error", (error) => fail("Transport", error, status))
     }
     try {
-      start({ fail, read, onAbort: (f) => (abort = f) })
+      start({
+        fail,
+        read,
+        onAbort: (f) => (abort = f),
+        connected: () => {
+          connected = true
+        }
+      })
     } catch (error) {
       fail("Request", error)
       abort()
@@ -245,25 +271,35 @@ export const makeNode = (
     ),
     ({ o, ...agents }) => {
       const post = (request: Request, timeoutMillis: number) =>
-        postOnce(timeoutMillis, o.maxReplyBytes, ({ fail, read, onAbort }) => {
-          const { url, https, headers } = targetOf(request)
-          const body = Buffer.from(request.body, "utf8")
-          headers["content-length"] = String(body.length)
-          let status: number | undefined
-          const client = (https ? Https.request : Http.request)(
-            url,
-            { method: "POST", agent: https ? agents.https : agents.http, headers },
-            (response) => {
-              const answered = response.statusCode ?? 0
-              status = answered
-              read(response, answered)
-              response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), answered))
-            }
-          )
-          onAbort(() => client.destroy())
-          client.on("error", (error) => fail("Transport", error, status))
-          client.end(body)
-        })
+        postOnce(
+          timeoutMillis,
+          o.maxReplyBytes,
+          ({ fail, read, onAbort, connected }) => {
+            const { url, https, headers } = targetOf(request)
+            const body = Buffer.from(request.body, "utf8")
+            headers["content-length"] = String(body.length)
+            let status: number | undefined
+            const client = (https ? Https.request : Http.request)(
+              url,
+              { method: "POST", agent: https ? agents.https : agents.http, headers },
+              (response) => {
+                const answered = response.statusCode ?? 0
+                status = answered
+                read(response, answered)
+                response.on("aborted", () => fail("Transport", new Error("the reply was cut off"), answered))
+              }
+            )
+            onAbort(() => client.destroy())
+            // A kept-alive socket is connected; a new one once its TCP connection (and TLS handshake) is done.
+            client.on("socket", (socket) => {
+              if (client.reusedSocket) connected()
+              else socket.once(https ? "secureConnect" : "connect", connected)
+            })
+            client.on("error", (error) => fail("Transport", error, status))
+            client.end(body)
+          },
+          true
+        )
       return Transport.of({ post })
     }
   )
@@ -319,7 +355,8 @@ export const makeUndici = (
     ),
     (state) => {
       const { o, undici, pools } = state
-      const poolFor = (origin: string) => {
+      const unconnected = new WeakSet<object>()
+      const poolFor = (origin: string, timeoutMillis: number) => {
         if (state.closed) {
           throw Object.assign(new Error("the transport is closed"), { code: "TRANSPORT_CLOSED" })
         }
@@ -328,7 +365,18 @@ export const makeUndici = (
           pool = new undici.Pool(origin, {
             connections: o.maxSockets,
             keepAliveTimeout: o.idleMillis,
-            ...(o.ca === undefined ? {} : { connect: { ca: o.ca } })
+            // A connection not made within a third of the request's timeout fails as not
+            // made, before the timeout (undici's own default, 10 s, outlasts a sender's
+            // timeout; undici checks connect timeouts about once a second).
+            connect: {
+              timeout: Math.max(1, Math.floor(timeoutMillis / 3)),
+              ...(o.ca === undefined ? {} : { ca: o.ca })
+            }
+          })
+          // undici fails the requests waiting for a connection with the error of the
+          // connection it could not make: nothing of them was sent.
+          pool.on("connectionError", (_origin, _targets, error) => {
+            if (typeof error === "object" && error !== null) unconnected.add(error)
           })
           pools.set(origin, pool)
         }
@@ -337,7 +385,7 @@ export const makeUndici = (
       const post = (request: Request, timeoutMillis: number) =>
         postOnce(timeoutMillis, o.maxReplyBytes, ({ fail, read, onAbort }) => {
           const { url, headers } = targetOf(request)
-          const pool = poolFor(url.origin)
+          const pool = poolFor(url.origin, timeoutMillis)
           const signal = new EventEmitter()
           onAbort(() => signal.emit("abort"))
           pool.request(
@@ -346,7 +394,7 @@ export const makeUndici = (
               if (error !== null) {
                 // undici checks a request before it writes anything: a bad header is such a failure
                 const unsent = (error as { code?: unknown }).code === "UND_ERR_INVALID_ARG"
-                return fail(unsent ? "Request" : "Transport", error)
+                return fail(unsent ? "Request" : "Transport", error, undefined, unconnected.has(error))
               }
               read(data.body, data.statusCode)
             }

@@ -6,11 +6,25 @@
 import { FetchHttpClient, HttpClient, HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Classify, Transport } from "@zhongbao/adapter-sms"
-import { Cause, Context, Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
+import { AliyunSms, Classify, Transport } from "@zhongbao/adapter-sms"
+import {
+  Cause,
+  Context,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Redacted,
+  Schedule,
+  Scope
+} from "effect"
 import { readFileSync } from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
+import * as Net from "node:net"
 import type { AddressInfo } from "node:net"
 
 interface Seen {
@@ -68,6 +82,27 @@ const tls = {
   cert: readFileSync(new URL("./support/tls/cert.pem", import.meta.url)),
   key: readFileSync(new URL("./support/tls/key.pem", import.meta.url))
 }
+
+/**
+ * A TCP server that never completes a TLS handshake: `silent` reads the ClientHello
+ * and says nothing, `reset` resets the connection on it. Answers its port.
+ */
+const tcpServer = (behaviour: "silent" | "reset") =>
+  Effect.acquireRelease(
+    Effect.async<Net.Server>((resume) => {
+      const s = Net.createServer((socket) => {
+        socket.on("error", () => {})
+        socket.once("data", () => {
+          if (behaviour === "reset") socket.resetAndDestroy()
+        })
+      })
+      s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+    }),
+    (s) =>
+      Effect.async<void>((resume) => {
+        s.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map((s) => (s.address() as AddressInfo).port))
 
 /** An HTTPS server with the test certificate, answering `{"ok":true}`. */
 const httpsServer = Effect.acquireRelease(
@@ -223,6 +258,65 @@ describe("Transport", () => {
         const result = Classify.transport("aliyun", error.cause)
         assert.strictEqual(result._tag, "RetryLater")
       })
+    )
+  }
+
+  for (const [name, make] of natives) {
+    it.scopedLive(
+      `R64: a connection whose TLS handshake never completes (silent, or reset) sent nothing: sent false, RetryLater; one made but not answered may have: Unknown (${name})`,
+      () =>
+        Effect.gen(function* () {
+          const transport = yield* build(make({ ca: tls.cert }))
+          // undici checks its connect timeout (a third of this) about once a second.
+          const timeout = 4_000
+          const send = (port: number) =>
+            AliyunSms.make({
+              accessKeyId: Redacted.make("key"),
+              accessKeySecret: Redacted.make("secret"),
+              signName: "众包平台",
+              endpoint: `https://127.0.0.1:${port}/`,
+              timeout: `${timeout} millis`,
+              throttle: { windows: [] }
+            }).pipe(
+              Effect.provideService(Transport.Transport, transport),
+              Effect.flatMap((s) =>
+                s.send({
+                  messageId: "m-1",
+                  dedupeKey: "d-1",
+                  phone: "+8613812345678",
+                  templateId: "SMS_1",
+                  params: {}
+                })
+              )
+            )
+          for (const behaviour of ["silent", "reset"] as const) {
+            const port = yield* tcpServer(behaviour)
+            if (behaviour === "reset") {
+              const direct = failureOf(
+                yield* Effect.either(
+                  transport.post({ url: `https://127.0.0.1:${port}/`, headers: {}, body: "" }, timeout)
+                )
+              )
+              assert.deepStrictEqual([direct.reason, direct.sent], ["Transport", false])
+            }
+            const result = yield* send(port)
+            assert.strictEqual(result._tag, "RetryLater", `${behaviour}: ${JSON.stringify(result)}`)
+          }
+          const answering = yield* Effect.acquireRelease(
+            Effect.async<Https.Server>((resume) => {
+              const s = Https.createServer(tls, () => {})
+              s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+            }),
+            (s) =>
+              Effect.sync(() => {
+                s.closeAllConnections()
+                s.close()
+              })
+          )
+          const unanswered = yield* send((answering.address() as AddressInfo).port)
+          assert.strictEqual(unanswered._tag, "Unknown", JSON.stringify(unanswered))
+        }),
+      20_000
     )
   }
 

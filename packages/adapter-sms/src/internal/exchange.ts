@@ -65,6 +65,12 @@ const failure = (
   error: Transport.TransportError,
   timeoutMillis: number
 ): SmsSender.SendResult => {
+  if (error.sent === false && error.reason !== "Request") {
+    const detail = detailOf(error.cause)
+    return Result.RetryLater({
+      reason: `${provider} not reached: the connection was not made${detail === undefined ? "" : ` (${detail})`}`
+    })
+  }
   switch (error.reason) {
     case "Timeout":
       return Classify.timeout(provider, timeoutMillis)
