@@ -13,6 +13,7 @@ import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
 import { at, expectError, withWorld } from "./helpers.js"
 import { activeCommission, deadlineEnd, justAfter, notices, phoneOf } from "./support.js"
+import { offeredTo } from "./demandHelpers.js"
 
 const message = "委托贵机构开展需求挖掘与方案征集"
 
@@ -320,7 +321,6 @@ describe("Commissioning", () => {
         Effect.gen(function* () {
           const publishing = yield* Publishing.Publishing
           const outcome = yield* Outcome.Outcome
-          const lists = yield* Lists.Lists
           const institution = world.institution.account
           const forClient = Fixtures.onBehalf(world, world.enterprise.member.id)
           const commission = yield* activeCommission(world)
@@ -336,13 +336,7 @@ describe("Commissioning", () => {
           })
           yield* (yield* Review.Review).reject(world.operator, { demandId: toReject.id, reason: "材料不全" })
 
-          const actions = (demandId: Ids.DemandId) =>
-            Effect.gen(function* () {
-              const listed = (yield* lists.myDemands(institution, {})).items.find((d) => d.id === demandId)!
-              const viewed = (yield* publishing.get(institution, { demandId })).actions
-              assert.deepStrictEqual(listed.actions, viewed)
-              return viewed
-            })
+          const actions = (demandId: Ids.DemandId) => offeredTo(institution, demandId)
           const restartOffered: ReadonlyArray<View.Action> = [
             "view_responses",
             "adopt",

@@ -1,3 +1,4 @@
+import { assert } from "@effect/vitest"
 import { AuditTrail, type Demand, type Ids, Lists, Publishing, Settings } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect } from "effect"
@@ -51,3 +52,17 @@ export const defaultSettings: Settings.ResolvedSettings = {
 
 /** An instant from an ISO string. */
 export const instant = (iso: string): DateTime.Utc => DateTime.unsafeMake(iso)
+
+/**
+ * §9: the actions `account` is offered on a demand, read from the demand's view and
+ * checked against its row in "my demands" (the two must agree).
+ */
+export const offeredTo = (account: Ids.AccountId, demandId: string) =>
+  Effect.gen(function* () {
+    const viewed = (yield* (yield* Publishing.Publishing).get(account, { demandId })).actions
+    const listed = (yield* (yield* Lists.Lists).myDemands(account, { limit: 100 })).items.find(
+      (d) => d.id === demandId
+    )
+    assert.deepStrictEqual(listed?.actions, viewed, `${demandId}: "my demands" and the view agree`)
+    return viewed
+  })

@@ -20,6 +20,7 @@ import {
   withPorts,
   withWorld
 } from "./helpers.js"
+import { offeredTo } from "./demandHelpers.js"
 import {
   activeCommission,
   deadlineEnd,
@@ -604,13 +605,7 @@ describe("Outcome", () => {
           yield* at(justAfter(yield* deadlineEnd(demand)))
           yield* outcome.unsolved(me, { demandId: demand.id })
           yield* outcome.restart(me, { demandId: demand.id, form: yield* Fixtures.form({}, 30) })
-          const offered = (demandId: Demand.Demand["id"]) =>
-            Effect.gen(function* () {
-              const viewed = (yield* publishing.get(me, { demandId })).actions
-              const listed = (yield* lists.myDemands(me, {})).items.find((d) => d.id === demandId)!
-              assert.deepStrictEqual(listed.actions, viewed)
-              return viewed
-            })
+          const offered = (demandId: string) => offeredTo(me, demandId)
           assert.include(yield* offered(demand.id), "view_responses")
           assert.lengthOf((yield* lists.demandResponses(me, { demandId: demand.id })).items, 1)
 

@@ -15,7 +15,15 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect } from "effect"
-import { auditIds, commission, draft, type FormOverrides, myDemandIds, proposal } from "./demandHelpers.js"
+import {
+  auditIds,
+  commission,
+  draft,
+  type FormOverrides,
+  myDemandIds,
+  offeredTo,
+  proposal
+} from "./demandHelpers.js"
 import { at, expectError, failureOf, withPorts, withWorld } from "./helpers.js"
 
 describe("publishing", () => {
@@ -640,15 +648,8 @@ describe("publishing", () => {
         withWorld((world) =>
           Effect.gen(function* () {
             const publishing = yield* Publishing.Publishing
-            const lists = yield* Lists.Lists
             const me = world.enterprise.account
-            const offered = (demandId: string) =>
-              Effect.gen(function* () {
-                const viewed = (yield* publishing.get(me, { demandId })).actions
-                const listed = (yield* lists.myDemands(me, {})).items.find((d) => d.id === demandId)!
-                assert.deepStrictEqual(listed.actions, viewed)
-                return viewed
-              })
+            const offered = (demandId: string) => offeredTo(me, demandId)
             const soon = yield* draft(me, {}, 5)
             const late = yield* draft(me, { responseDeadline: "9999-12-18" })
             assert.deepStrictEqual(yield* offered(soon.id), ["edit", "submit"])
