@@ -62,6 +62,9 @@ export const layer = (config: ServerConfig) => {
   return Layer.mergeAll(core, auth, rateLimits, logger, Layer.setTracerEnabled(false))
 }
 
+/** How long a stopping server waits for open connections before it cuts them. */
+const drainMillis = 20_000
+
 const json = (res: import("node:http").ServerResponse, status: number, body: unknown) => {
   res.statusCode = status
   res.setHeader("content-type", "application/json")
@@ -115,9 +118,19 @@ export const start = async (config: ServerConfig): Promise<App> => {
   const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${address.port}`
   ready = true
   await runtime.runPromise(Effect.logInfo("ready").pipe(Effect.annotateLogs({ url, docs: `${url}/docs` })))
+  /**
+   * Stops taking requests and answers those under way: idle keep-alive connections
+   * are closed at once, and any connection still open after `drainMillis` (a client
+   * holding a request half sent) is cut. Then the workers stop (the dispatcher once
+   * its sends are recorded) before the database and transports close.
+   */
   const stop = async () => {
     ready = false
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+    const cut = setTimeout(() => server.closeAllConnections(), drainMillis)
+    await closed
+    clearTimeout(cut)
     await runtime.runPromise(Effect.forEach(workers, Fiber.interrupt))
     await mounted.dispose()
   }

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with demo
- * data and API docs. Stops gracefully on SIGTERM and SIGINT. With `WEB_CONCURRENCY`
+ * data and API docs. Stops gracefully on SIGTERM and SIGINT (a second one exits at
+ * once). With `WEB_CONCURRENCY`
  * above 1, this process starts that many instances and watches them (`cluster.ts`).
  */
 import cluster from "node:cluster"
@@ -37,7 +38,11 @@ reportReady(app.url)
 
 let stopping = false
 const shutdown = (signal: string) => {
-  if (stopping) return
+  // A second signal stops at once: whoever sends it does not want to wait.
+  if (stopping) {
+    console.log(`${instance === null ? "" : `instance ${instance}: `}${signal} again: exiting now`)
+    return process.exit(1)
+  }
   stopping = true
   console.log(`${instance === null ? "" : `instance ${instance}: `}${signal}: shutting down`)
   app.stop().then(

@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
+import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Pg from "pg"
@@ -241,5 +242,24 @@ describe("example server", () => {
       items: ReadonlyArray<{ title: string }>
     }
     expect(mine.items.map((d) => d.title)).toContain("高温合金叶片精密铸造")
+  })
+
+  it("a client holding a request half sent keeps a stopping server draining; a second SIGTERM exits at once", async () => {
+    const { port } = new URL(base)
+    const socket = connect(Number(port), "127.0.0.1")
+    socket.on("error", () => {})
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+    socket.write(
+      "POST /members HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
+    child.kill("SIGTERM")
+    await waitFor(/SIGTERM: shutting down/)
+    expect(child.exitCode).toBeNull()
+    child.kill("SIGTERM")
+    expect(await exited).toBe(1)
+    expect(output).toMatch(/SIGTERM again: exiting now/)
+    socket.destroy()
   })
 })

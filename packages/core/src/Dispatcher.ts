@@ -319,7 +319,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
      */
     const launch = (
       owner: string,
-      slots: Effect.Semaphore
+      slots: Effect.Semaphore,
+      started?: Set<Fiber.RuntimeFiber<void, InfrastructureError>>
     ): Effect.Effect<Effect.Effect<Round> | undefined, InfrastructureError> =>
       Effect.gen(function* () {
         const claimed = yield* outbox.claim({
@@ -354,6 +355,10 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
                 return Effect.map(Effect.forkDaemon(processOne(owner, t, batch, index)), (fiber) => {
                   batch.inflight.set(fiber, now + config.sendTimeoutMillis)
                   fibers.push(fiber)
+                  if (started !== undefined) {
+                    started.add(fiber)
+                    fiber.addObserver(() => started.delete(fiber))
+                  }
                 })
               })
             ),
@@ -412,12 +417,18 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
      * started, and its sends take the slots the current one frees, so at most
      * `sendConcurrency` sends run at once and the slots stay busy between batches.
      * One batch at a time waits for slots: at most `batchSize` claimed messages
-     * wait to start. A failed claim does not end it (see `outage`).
+     * wait to start. A failed claim does not end it (see `outage`). Interrupting it
+     * stops it from claiming and starting sends, and it ends once every send it
+     * started has finished and recorded its result (a send at most its timeout, a
+     * record tried again while the message's lease lasts): a process that stops its
+     * dispatcher before closing its database and transport leaves no message sent
+     * but not recorded.
      */
     const run = (owner: string = Ids.make()): Effect.Effect<never> =>
-      Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) =>
-        Effect.forever(
-          launch(owner, slots).pipe(
+      Effect.flatMap(Effect.makeSemaphore(config.sendConcurrency), (slots) => {
+        const started = new Set<Fiber.RuntimeFiber<void, InfrastructureError>>()
+        return Effect.forever(
+          launch(owner, slots, started).pipe(
             Effect.tapError((error) => Effect.logWarning("outbox claim failed; trying again", error)),
             Effect.retry(outage),
             Effect.orDie, // `outage` never ends
@@ -435,8 +446,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
               launched === undefined ? Effect.sleep(Duration.millis(config.idleMillis)) : Effect.void
             )
           )
-        )
-      )
+        ).pipe(Effect.onInterrupt(() => Effect.forEach([...started], Fiber.await, { discard: true })))
+      })
 
     return { dispatchOnce, run }
   })

@@ -17,10 +17,12 @@ import { Fixtures } from "@zhongbao/testing"
 import {
   Context,
   DateTime,
+  Deferred,
   Duration,
   Effect,
   Exit,
   Fiber,
+  FiberId,
   Layer,
   Logger,
   LogLevel,
@@ -535,6 +537,37 @@ describe("Dispatcher", () => {
         assert.include(dead.items[0]!.delivery.lastError ?? "", "137****5678")
         assert.notInclude(JSON.stringify(dead.items), "13712345678")
       }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
+  it.effect(
+    "R64: interrupting a running dispatcher ends it only once the sends it started are recorded: none is left sent but not recorded",
+    () => {
+      const called = Deferred.unsafeMake<void>(FiberId.none)
+      const gate = Deferred.unsafeMake<void>(FiberId.none)
+      const sender: SmsSender.SmsSender["Type"] = {
+        send: () =>
+          Effect.zipRight(
+            Effect.zipRight(Deferred.succeed(called, undefined), Deferred.await(gate)),
+            Effect.succeed(SmsSender.SendResult.Sent({ providerMessageId: "p-1" }))
+          )
+      }
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const m = message("+8613912345678", start)
+        yield* outbox.enqueue([m])
+        const running = yield* Effect.fork((yield* Dispatcher.Dispatcher).run("a"))
+        yield* Deferred.await(called)
+        const stopping = yield* Effect.fork(Fiber.interrupt(running))
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        assert.isNull(stopping.unsafePoll(), "the dispatcher waits for its send")
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(stopping)
+        const found = Option.getOrThrow(yield* outbox.find(m.id))
+        assert.strictEqual(found.delivery.status, "sent", "recorded before the dispatcher ended")
+        assert.strictEqual(found.delivery.providerMessageId, "p-1")
+      }).pipe(Effect.provide(layerWith(sender)))
     }
   )
 
