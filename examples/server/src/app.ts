@@ -56,7 +56,7 @@ export const layer = (config: ServerConfig) => {
   })
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
   const logger = config.logFormat === "json" ? Logger.json : Logger.pretty
-  const rateLimits = RateLimit.layer(config.rateLimits as Partial<RateLimit.Policies>)
+  const rateLimits = RateLimit.layer(config.rateLimits)
   // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
   // and the HTTP handler makes none (`tracing: false` below).
   return Layer.mergeAll(core, auth, rateLimits, logger, Layer.setTracerEnabled(false))

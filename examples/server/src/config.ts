@@ -17,12 +17,15 @@
  * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (core's README, "Settings") as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
+import { RateLimit } from "@zhongbao/adapter-http"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import { availableParallelism } from "node:os"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 
 const jsonObject = (name: string) =>
   Config.string(name).pipe(
@@ -77,7 +80,22 @@ const fields = Config.all({
   ).pipe(Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
-  rateLimits: jsonObject("RATE_LIMITS_JSON"),
+  rateLimits: jsonObject("RATE_LIMITS_JSON").pipe(
+    Config.mapOrFail((value) =>
+      Either.mapLeft(
+        Schema.decodeUnknownEither(RateLimit.PoliciesInput, { onExcessProperty: "error" })(value),
+        (error) =>
+          ConfigError.InvalidData(
+            ["RATE_LIMITS_JSON"],
+            `RATE_LIMITS_JSON: ${ParseResult.ArrayFormatter.formatErrorSync(error)
+              .map((issue) => `${issue.path.join(".") || "(the object)"}: ${issue.message}`)
+              .join(
+                "; "
+              )} (buckets responding, consulting, sms; each { limit, windowMillis }, positive integers)`
+          )
+      )
+    )
+  ),
   settings: jsonObject("SETTINGS_JSON"),
   instances
 })

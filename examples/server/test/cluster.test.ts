@@ -90,7 +90,11 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
         /WEB_CONCURRENCY: more than one instance needs SESSION_SECRET/
       ],
       [{ WEB_CONCURRENCY: "0" }, /WEB_CONCURRENCY must be a whole number from 1 to 256, or auto/],
-      [{ WEB_CONCURRENCY: "two" }, /WEB_CONCURRENCY must be a whole number from 1 to 256, or auto/]
+      [{ WEB_CONCURRENCY: "two" }, /WEB_CONCURRENCY must be a whole number from 1 to 256, or auto/],
+      // Not the cluster's, but refused the same way before anything starts.
+      [{ RATE_LIMITS_JSON: '{"consulting":{"limit":2}}' }, /RATE_LIMITS_JSON: consulting\.windowMillis/],
+      [{ RATE_LIMITS_JSON: '{"chat":{"limit":2,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: chat/],
+      [{ RATE_LIMITS_JSON: '{"sms":{"limit":0,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: sms\.limit/]
     ]
     for (const [env, message] of cases) {
       const started = launch({ ...env, DATA_DIR: join(import.meta.dirname, ".never-created") })

@@ -20,6 +20,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 
 /**
  * At most `limit` requests per `windowMillis` per account.
@@ -127,6 +128,26 @@ export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () 
       })
   }
 })
+
+/**
+ * Overrides of some buckets' policies as a host's configuration gives them (a JSON
+ * object, say): each a `limit` and a `windowMillis`, positive integers; no other
+ * bucket. Decode with `onExcessProperty: "error"` to refuse an unknown bucket.
+ *
+ * @since 0.1.2
+ * @category schemas
+ */
+export const PoliciesInput = (() => {
+  const policy = Schema.Struct({
+    limit: Schema.Int.pipe(Schema.positive()),
+    windowMillis: Schema.Int.pipe(Schema.positive())
+  })
+  return Schema.Struct({
+    responding: Schema.optionalWith(policy, { exact: true }),
+    consulting: Schema.optionalWith(policy, { exact: true }),
+    sms: Schema.optionalWith(policy, { exact: true })
+  })
+})()
 
 /**
  * The policies: the defaults with some buckets overridden.
