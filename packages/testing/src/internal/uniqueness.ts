@@ -248,8 +248,18 @@ export const uniqueness = (h: Harness): void => {
             record,
             "the first record is kept"
           )
-          const otherAccount = Rows.idempotencyRecord(p.institutionAccount.id, "order-42")
+          none(yield* repo.find(p.responderAccount.id, "order-42"), "another account's key")
+          const otherAccount = {
+            ...Rows.idempotencyRecord(p.institutionAccount.id, "order-42"),
+            result: { institution: true }
+          }
           yield* repo.insert(otherAccount)
+          same(
+            Idempotency.IdempotencyRecord,
+            some(yield* repo.find(p.institutionAccount.id, "order-42"), "the other account's record"),
+            otherAccount,
+            "each account finds its own record under one key"
+          )
           yield* repo.insert(Rows.idempotencyRecord(p.enterpriseAccount.id, "ORDER-42"))
           assert.isTrue(
             Option.isSome(yield* repo.find(p.enterpriseAccount.id, "ORDER-42")),
@@ -285,6 +295,31 @@ export const uniqueness = (h: Harness): void => {
   )
 
   it.effect(
+    "R12: each (prefix, year) is a sequence of its own, starting at 1",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const numbering = yield* Persistence.DemandNumbering
+          const uow = yield* Persistence.UnitOfWork
+          const next = (prefix: string, year: number) => uow.transaction(numbering.next(prefix, year))
+          const drawn: Array<number> = []
+          for (const [prefix, year] of [
+            ["ZB", 2026],
+            ["ZB", 2026],
+            ["ZB", 2026],
+            ["ZB", 2027],
+            ["XQ", 2026],
+            ["ZB", 2026],
+            ["ZB", 2027]
+          ] as const)
+            drawn.push(yield* next(prefix, year))
+          assert.deepStrictEqual(drawn, [1, 2, 3, 1, 1, 4, 2])
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R22, R30: a second thread per (demand, responder), a repeated message seq or service-log seq → UniqueViolation",
     () =>
       h.run(
@@ -297,6 +332,24 @@ export const uniqueness = (h: Harness): void => {
           yield* demands.insert(d)
           const t = Rows.thread(d, p.responder.id)
           yield* consultations.insertThread(t)
+          const other = Rows.demand(
+            p.enterprise.id,
+            p.enterpriseAccount.id,
+            Rows.publishedFields("ZB20260002")
+          )
+          yield* demands.insert(other)
+          const t2 = Rows.thread(other, p.responder.id)
+          yield* consultations.insertThread(t2)
+          assert.strictEqual(
+            some(yield* consultations.findThread(other.id, p.responder.id), "the second demand's thread").id,
+            t2.id,
+            "findThread answers the thread of that demand"
+          )
+          assert.strictEqual(
+            some(yield* consultations.findThread(d.id, p.responder.id), "the thread").id,
+            t.id
+          )
+          none(yield* consultations.findThread(d.id, p.enterprise.id), "another member's thread")
           const twin = Rows.thread(d, p.responder.id)
           yield* failsWith(consultations.insertThread(twin), "UniqueViolation", "second thread")
           none(yield* consultations.findThreadById(twin.id), "the refused thread")
