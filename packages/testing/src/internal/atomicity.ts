@@ -175,6 +175,75 @@ export const atomicity = (h: Harness): void => {
     h.timeout
   )
 
+  it.effect(
+    "a unit of work that fails leaves none of its threads, messages, service-log entries, commissions, reward rows, idempotency records or technology managers, and gives their unique keys back",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const demands = yield* Persistence.DemandRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const serviceLog = yield* Persistence.ServiceLogRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const rewards = yield* Persistence.RewardRepository
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const t = Rows.thread(d, p.responder.id)
+          const m1 = Rows.message(t, 1, p.responderAccount.id, "responder")
+          const e1 = Rows.entry(d.id, 1, p.enterpriseAccount.id)
+          const c = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          const round = Rows.rewardRound(p.operator.id)
+          const profile = Rows.institutionProfile(p.institution.id, p.institutionAccount.id)
+          const application = Rows.rewardApplication(round.id, p.institution.id, p.institutionAccount.id, [])
+          const record = Rows.idempotencyRecord(p.enterpriseAccount.id, "k-rollback")
+          const manager = Rows.manager(p.institution.id)
+          const writeAll = Effect.gen(function* () {
+            yield* consultations.insertThread(t)
+            yield* consultations.appendMessage(m1)
+            yield* serviceLog.append(e1)
+            yield* commissions.insert(c)
+            yield* rewards.insertRound(round)
+            yield* rewards.insertProfile(profile)
+            yield* rewards.insertApplication(application)
+            yield* idempotency.insert(record)
+            yield* managers.insert(manager)
+          })
+          const failed = yield* Effect.either(
+            uow.transaction(Effect.zipRight(writeAll, Effect.fail(new Boom())))
+          )
+          assert.isTrue(
+            Either.isLeft(failed) && failed.left instanceof Boom,
+            "the unit fails with its own error"
+          )
+          none(yield* consultations.findThreadById(t.id), "the thread")
+          none(yield* consultations.findThread(d.id, p.responder.id), "the thread, by demand and responder")
+          assert.deepStrictEqual(yield* consultations.listMessages(t.id, 0, 10), [], "the message")
+          assert.strictEqual(yield* serviceLog.lastSeq(d.id), 0, "the service-log entry")
+          none(yield* commissions.findById(c.id), "the commission")
+          none(yield* commissions.findOpen(p.enterprise.id, p.institution.id), "the open commission")
+          none(yield* rewards.findRound(round.id), "the reward round")
+          none(yield* rewards.findProfile(p.institution.id), "the profile")
+          none(yield* rewards.findApplication(application.id), "the application")
+          none(yield* rewards.findApplicationOf(round.id, p.institution.id), "the application, by round")
+          none(yield* idempotency.find(p.enterpriseAccount.id, "k-rollback"), "the idempotency record")
+          none(yield* managers.findById(manager.id), "the technology manager")
+          // The same rows, with the same unique keys, are written by a unit that succeeds.
+          yield* uow.transaction(writeAll)
+          some(yield* consultations.findThread(d.id, p.responder.id), "the thread written")
+          assert.lengthOf(yield* consultations.listMessages(t.id, 0, 10), 1, "the message written")
+          assert.strictEqual(yield* serviceLog.lastSeq(d.id), 1, "the entry written")
+          some(yield* commissions.findOpen(p.enterprise.id, p.institution.id), "the commission written")
+          some(yield* rewards.findApplicationOf(round.id, p.institution.id), "the application written")
+          some(yield* idempotency.find(p.enterpriseAccount.id, "k-rollback"), "the record written")
+          some(yield* managers.findById(manager.id), "the manager written")
+        })
+      ),
+    h.timeout
+  )
+
   for (const nested of [false, true]) {
     it.effect(
       nested
