@@ -285,6 +285,43 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
+    "§9 demands: keyword search follows a demand's current form, not its first nor a rolled-back one, in rows and in briefs",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const uow = yield* Persistence.UnitOfWork
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+            ...Rows.publishedFields("ZB20260001"),
+            form: Rows.minimalForm({ title: "小麦抗旱品种选育", keywords: ["抗旱"] })
+          })
+          yield* repo.insert(d)
+          const changed = { ...d, form: { ...d.form, title: "石墨烯散热膜量产工艺" }, version: 2 }
+          yield* repo.update(changed)
+          yield* Effect.either(
+            uow.transaction(
+              Effect.zipRight(
+                repo.update({ ...changed, form: { ...changed.form, title: "芯片封装导热胶" }, version: 3 }),
+                Effect.fail("rolled back")
+              )
+            )
+          )
+          const found = (keyword: string) =>
+            Effect.all([
+              repo.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
+              repo.listBriefs({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 })
+            ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+          assert.deepStrictEqual(yield* found("石墨烯"), [[d.id], [d.id]], "the current title")
+          assert.deepStrictEqual(yield* found("散热"), [[d.id], [d.id]], "a two-character keyword of it")
+          assert.deepStrictEqual(yield* found("小麦"), [[], []], "the first title")
+          assert.deepStrictEqual(yield* found("芯片"), [[], []], "the rolled-back title")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "responses: 35 responses with tied submittedAt page through every scope and filter, newest first, without gap or duplicate",
     () =>
       h.run(
