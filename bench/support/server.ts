@@ -24,7 +24,7 @@ const serverDir = fileURLToPath(new URL("../../examples/server/", import.meta.ur
 const builtServer = fileURLToPath(new URL("../../examples/server/dist/main.js", import.meta.url))
 
 /**
- * The flags `node` gets in the example server's `start:built` script (its production
+ * The flags `node` gets in the example server's `start:built` script (`exec node …`, its production
  * command: the V8 heap limit, source maps), so that the benches run it as deployed.
  */
 const nodeFlags = (): ReadonlyArray<string> => {
@@ -33,9 +33,10 @@ const nodeFlags = (): ReadonlyArray<string> => {
       scripts: Record<string, string>
     }
   ).scripts
-  const words = (scripts["start:built"] ?? "").split(/\s+/)
+  // `exec` lets npm's signals reach node; the benches start node themselves.
+  const words = (scripts["start:built"] ?? "").split(/\s+/).filter((w, i) => !(i === 0 && w === "exec"))
   if (words[0] !== "node" || words.at(-1) !== "dist/main.js")
-    throw new Error(`the example server's start:built script is not \`node [flags] dist/main.js\``)
+    throw new Error(`the example server's start:built script is not \`[exec] node [flags] dist/main.js\``)
   return words.slice(1, -1)
 }
 
