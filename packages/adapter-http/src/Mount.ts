@@ -131,27 +131,30 @@ const limitStream = (max: number) => {
 
 /**
  * What Mount answers itself, in the API's shape and headers: a path outside the
- * prefix (`404`, `route.not_found`), or one with dot segments or encoded separators
- * (`400`, `path.invalid`), which the node listener does not pass on.
+ * prefix (`404`, `route.not_found`), one with dot segments or encoded separators
+ * (`400`, `path.invalid`), which the node listener does not pass on, or what failed
+ * before the API could run (`500`, `internal`).
  */
-const refusal = (status: 400 | 404, acceptLanguage: string | null | undefined) => {
+const refusal = (status: 400 | 404 | 500, acceptLanguage: string | null | undefined) => {
   const language = languageOf(acceptLanguage ?? undefined)
   const error =
-    status === 404
-      ? {
-          _tag: "NotFound",
-          rule: "§input",
-          code: "route.not_found",
-          entity: "route",
-          message: "no such endpoint"
-        }
-      : {
-          _tag: "InvalidInput",
-          rule: "§input",
-          code: "path.invalid",
-          field: "path",
-          message: "path: dot segments and encoded separators are not part of the API's paths"
-        }
+    status === 500
+      ? { _tag: "InternalError", code: "internal", message: "an internal error occurred; it has been logged" }
+      : status === 404
+        ? {
+            _tag: "NotFound",
+            rule: "§input",
+            code: "route.not_found",
+            entity: "route",
+            message: "no such endpoint"
+          }
+        : {
+            _tag: "InvalidInput",
+            rule: "§input",
+            code: "path.invalid",
+            field: "path",
+            message: "path: dot segments and encoded separators are not part of the API's paths"
+          }
   return {
     status,
     body: JSON.stringify({ ...error, message: translate(language, error) }),
@@ -169,7 +172,7 @@ const notFound = (request: Request) => {
   return new Response(body, { status, headers })
 }
 
-const refuse = (res: ServerResponse, status: 400 | 404, req: IncomingMessage) => {
+const refuse = (res: ServerResponse, status: 400 | 404 | 500, req: IncomingMessage) => {
   const { body, headers } = refusal(status, req.headers["accept-language"])
   res.writeHead(status, { ...headers, "content-length": Buffer.byteLength(body) })
   res.end(body)
@@ -271,25 +274,6 @@ const bodyAlreadyRead = (req: IncomingMessage) =>
   (req.headers["transfer-encoding"] !== undefined ||
     (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0"))
 
-/** `500`, as the API's `InternalError` body: for what fails before the API runs. */
-const internalError = (res: ServerResponse, req: IncomingMessage) => {
-  const language = languageOf(req.headers["accept-language"])
-  const error = {
-    _tag: "InternalError",
-    code: "internal",
-    message: "an internal error occurred; it has been logged"
-  }
-  const body = JSON.stringify({ ...error, message: translate(language, error) })
-  res.writeHead(500, {
-    "content-type": "application/json",
-    "content-language": language,
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "content-length": Buffer.byteLength(body)
-  })
-  res.end(body)
-}
-
 const hasUnsizedBody = (req: IncomingMessage) =>
   req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined
 
@@ -365,7 +349,7 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
     (error: unknown) => {
       Effect.runFork(Effect.logError("zhongbao: the API's layer could not be built", error))
       if (next !== undefined && !res.headersSent) return next(error)
-      if (!res.headersSent) return internalError(res, req)
+      if (!res.headersSent) return refuse(res, 500, req)
       res.end()
     }
   const listener = (
@@ -392,7 +376,7 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
           `zhongbao: the body of ${req.method} ${req.originalUrl ?? raw} was read before zhongbao's listener: mount it before the host's body parsers`
         )
       )
-      return internalError(res, req)
+      return refuse(res, 500, req)
     }
     const source = hasUnsizedBody(req) ? detached(req, res) : req
     if (handler !== undefined) return handler(source, res)

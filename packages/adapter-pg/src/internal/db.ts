@@ -85,6 +85,25 @@ const constraintOf = (error: SqlError.SqlError): string | undefined => {
   return typeof cause?.constraint === "string" ? cause.constraint : undefined
 }
 
+/**
+ * @internal `effect` in a transaction of its own (a savepoint inside an enclosing
+ * one), the statements' `SqlError`s and those of BEGIN, COMMIT and ROLLBACK (which
+ * @effect/sql raises as defects, the connection lost) failing as `port`'s
+ * `InfrastructureError`.
+ */
+export const ownTransaction = <A, E, R>(db: Db, port: string, effect: Effect.Effect<A, E, R>) =>
+  db.sql.withTransaction(effect).pipe(
+    Effect.catchIf(
+      (e): e is Extract<typeof e, SqlError.SqlError> => e instanceof SqlError.SqlError,
+      (e) => Effect.fail(infrastructure(port, e))
+    ),
+    Effect.catchSomeDefect((defect) =>
+      defect instanceof SqlError.SqlError
+        ? Option.some(Effect.fail(infrastructure(port, defect)))
+        : Option.none()
+    )
+  )
+
 /** @internal Validates a schema name: an unquoted PostgreSQL identifier in lower case. */
 export const isSchemaName = (name: string): boolean => /^[a-z_][a-z0-9_]{0,62}$/.test(name)
 

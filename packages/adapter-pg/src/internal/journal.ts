@@ -1,10 +1,8 @@
 import { Errors, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
-import { SqlError } from "@effect/sql"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
-import * as Option from "effect/Option"
-import { type Db, infrastructure, Params, ts } from "./db.js"
+import { type Db, ownTransaction, Params, ts } from "./db.js"
 import { sharedWith } from "./records.js"
 import { abortUnit, currentAbortable } from "./prepared.js"
 
@@ -172,19 +170,7 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
        * its own (a savepoint inside the host's), which the refusal rolls back.
        */
       return FiberRef.getWith(currentAbortable, (unit) =>
-        unit !== undefined
-          ? written
-          : db.sql.withTransaction(written).pipe(
-              Effect.catchIf(
-                (e): e is SqlError.SqlError => e instanceof SqlError.SqlError,
-                (e) => Effect.fail(infrastructure("Journal.write", e))
-              ),
-              Effect.catchSomeDefect((defect) =>
-                defect instanceof SqlError.SqlError
-                  ? Option.some(Effect.fail(infrastructure("Journal.write", defect)))
-                  : Option.none()
-              )
-            )
+        unit !== undefined ? written : ownTransaction(db, "Journal.write", written)
       )
     }
   })

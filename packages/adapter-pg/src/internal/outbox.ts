@@ -1,10 +1,9 @@
-import { SqlError } from "@effect/sql"
 import { type Ids, type Notification, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { after, type Db, infrastructure, limit, Params, type Row, read, selText, selTs, ts } from "./db.js"
+import { after, type Db, limit, ownTransaction, Params, type Row, read, selText, selTs, ts } from "./db.js"
 
 const columns = (a: string) =>
   [
@@ -176,16 +175,10 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
     settleMany: (owner, entries) => {
       if (entries.length === 0) return Effect.succeed([])
       if (new Set(entries.map((e) => e.id)).size < entries.length) {
-        return db.sql.withTransaction(Effect.forEach(entries, (e) => settle(e.id, owner, e.settlement))).pipe(
-          Effect.mapError((error) =>
-            error instanceof SqlError.SqlError ? infrastructure("Outbox.settleMany", error) : error
-          ),
-          // @effect/sql turns a failed BEGIN, COMMIT or ROLLBACK (the connection lost) into a defect.
-          Effect.catchSomeDefect((defect) =>
-            defect instanceof SqlError.SqlError
-              ? Option.some(Effect.fail(infrastructure("Outbox.settleMany", defect)))
-              : Option.none()
-          )
+        return ownTransaction(
+          db,
+          "Outbox.settleMany",
+          Effect.forEach(entries, (e) => settle(e.id, owner, e.settlement))
         )
       }
       const values = entries.map((e) => settlementValues(e.settlement))
