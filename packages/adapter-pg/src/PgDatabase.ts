@@ -275,7 +275,12 @@ export interface EmbeddedServer {
 
 /**
  * Starts PGlite (with the `pg_trgm` extension) and a pglite-socket server on
- * 127.0.0.1 and a free port; both stop when the scope closes. PGlite has one
+ * 127.0.0.1 and a free port; both stop when the scope closes. One process at a time
+ * may open a data folder: it holds the lock file `zhongbao.lock` in it while it
+ * runs, and another process (or a second layer of the same one) fails with an
+ * `InfrastructureError` that names the holder (PGlite itself has no lock, and two
+ * processes on one folder lose each other's writes). A lock left by a process that
+ * ended is taken over. PGlite has one
  * backend: statements of different connections run one after another, a
  * transaction holds the database until it ends, and `statement_timeout` cannot
  * cancel a running statement.

@@ -4,8 +4,10 @@
  * `InfrastructureError`; a reachable one serves the ports).
  */
 import { Expect } from "@zhongbao/testing"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
@@ -112,6 +114,81 @@ describe("layers", () => {
           members.findById(m.id)
         ).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
         assert.isTrue(Option.isSome(found), "the member is still there after a restart")
+      }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.live(
+    "layerEmbedded: one holder of a data folder at a time; a second fails naming the folder and changes nothing, a later one opens it once the first is released",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.acquireRelease(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
+          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+        )
+        const dataDir = join(root, "pglite")
+        const lockFile = join(dataDir, "zhongbao.lock")
+        const m = Rows.member()
+        yield* Effect.gen(function* () {
+          yield* (yield* Persistence.MemberRepository).insert(m)
+          assert.strictEqual(readFileSync(lockFile, "utf8"), `${process.pid}\n${hostname()}\n`)
+          const second = yield* Expect.failureOf(
+            Effect.provide(
+              Persistence.MemberRepository,
+              PgPersistence.layerEmbedded({ dataDir, maxConnections: 1 })
+            )
+          )
+          assert.instanceOf(second, Errors.InfrastructureError)
+          assert.include(second.message, dataDir)
+          assert.include(second.message, "another layer of this process")
+          assert.strictEqual(
+            readFileSync(lockFile, "utf8"),
+            `${process.pid}\n${hostname()}\n`,
+            "the holder's lock is kept"
+          )
+          assert.isTrue(Option.isSome(yield* (yield* Persistence.MemberRepository).findById(m.id)))
+        }).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
+        assert.isFalse(existsSync(lockFile), "released with the layer")
+        const found = yield* Effect.flatMap(Persistence.MemberRepository, (members) =>
+          members.findById(m.id)
+        ).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
+        assert.isTrue(Option.isSome(found))
+      }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.live(
+    "layerEmbedded: a lock left by a process that ended is taken over; one a running process holds is refused, naming it",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.acquireRelease(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
+          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+        )
+        const dataDir = join(root, "pglite")
+        const lockFile = join(dataDir, "zhongbao.lock")
+        mkdirSync(dataDir)
+        const ended = spawnSync(process.execPath, ["-e", ""]).pid
+        writeFileSync(lockFile, `${ended}\n${hostname()}\n`)
+        const opened = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 AS one`).pipe(
+          Effect.provide(PgDatabase.layerEmbedded({ dataDir, maxConnections: 1 }))
+        )
+        assert.deepStrictEqual(yield* opened, [{ one: 1 }])
+        assert.isFalse(existsSync(lockFile))
+        const running = `${process.ppid}\n${hostname()}\n`
+        writeFileSync(lockFile, running)
+        const refused = yield* Expect.failureOf(opened)
+        assert.instanceOf(refused, Errors.InfrastructureError)
+        assert.include(refused.message, `process ${process.ppid} on ${hostname()}`)
+        assert.include(refused.message, lockFile)
+        assert.strictEqual(readFileSync(lockFile, "utf8"), running, "another's lock is left alone")
+        writeFileSync(lockFile, `${ended}\nanother-host\n`)
+        const elsewhere = yield* Expect.failureOf(opened)
+        assert.include(
+          elsewhere.message,
+          `process ${ended} on another-host`,
+          "a process on another host cannot be checked"
+        )
       }).pipe(Effect.scoped),
     timeout
   )
