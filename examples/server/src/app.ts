@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net"
 import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
 import { PgPersistence } from "@zhongbao/adapter-pg"
 import { AliyunSms, ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
-import { Dispatcher, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
+import { Dispatcher, type Ids, Persistence, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -71,53 +71,55 @@ const json = (res: import("node:http").ServerResponse, status: number, body: unk
   res.end(JSON.stringify(body))
 }
 
+/** How long `/ready` waits for the database's answer. */
+const probeMillis = 2_000
+
+/**
+ * Whether the database answers a read within {@link probeMillis}: an account
+ * looked up by an id no account has (any adapter's ports answer it; a database that
+ * is unreachable, or lacks zhongbao's tables, fails it).
+ */
+const databaseAnswers = Effect.flatMap(Persistence.AccountRepository, (accounts) =>
+  accounts.findById("ready-probe" as Ids.AccountId)
+).pipe(
+  Effect.timeout(probeMillis),
+  Effect.as(true),
+  Effect.catchAllCause(() => Effect.succeed(false))
+)
+
 /**
  * Starts the server: migrates (through the persistence layer), seeds an empty
- * database (or finds the demo accounts of one seeded before), issues demo tokens, starts the workers, then listens.
+ * database (or finds the demo accounts of one seeded before), issues demo tokens,
+ * listens, then starts the workers. What it started is stopped again when a step
+ * fails (the port taken, the database unreachable), and the failure is thrown.
  * `/health` answers `{ status: "ok" }`, with the instance's number (`instance`) when
- * it is one of several (`WEB_CONCURRENCY`).
+ * it is one of several (`WEB_CONCURRENCY`); `/ready` answers 200 `{ ready: true }`
+ * while the server takes requests and its database answers, 503 otherwise (starting,
+ * stopping, or the database unreachable: `reason` says which).
  */
 export const start = async (config: ServerConfig): Promise<App> => {
   let ready = false
   const instance = instanceNumber()
   const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
   const runtime = mounted.runtime
-  await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
-  const demo = await runtime.runPromise(
-    Effect.gen(function* () {
-      // A later start finds the demo accounts again and prints fresh tokens: tokens
-      // kept in memory die with the process, and signed ones could not be read again
-      // where the first start had no SESSION_SECRET (or after they expired).
-      const accounts = config.seed ? ((yield* seed) ?? (yield* demoAccounts)) : null
-      if (accounts === null) return null
-      const sessions = yield* Authentication.Sessions
-      return yield* Effect.forEach(accounts, (account) =>
-        Effect.map(sessions.issue(account.accountId, { ttlMillis: 30 * 24 * 3600_000 }), (token) => ({
-          ...account,
-          token: Redacted.value(token)
-        }))
-      )
-    })
-  )
-  const workers = config.workers
-    ? await runtime.runPromise(
-        Effect.all([
-          Effect.forkDaemon(Effect.flatMap(Dispatcher.Dispatcher, (d) => d.run())),
-          Effect.forkDaemon(Effect.flatMap(Sweeper.Sweeper, (s) => s.run()))
-        ])
-      )
-    : []
   const server = createServer((req, res) => {
     if (req.url === "/health")
       return json(res, 200, instance === null ? { status: "ok" } : { status: "ok", instance })
-    if (req.url === "/ready") return json(res, ready ? 200 : 503, { ready })
+    if (req.url === "/ready") {
+      if (!ready) return json(res, 503, { ready: false, reason: "starting or stopping" })
+      return void runtime
+        .runPromise(databaseAnswers)
+        .then((answers) =>
+          json(
+            res,
+            answers && ready ? 200 : 503,
+            answers ? { ready } : { ready: false, reason: "the database does not answer" }
+          )
+        )
+    }
     mounted.listener(req, res)
   })
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve))
-  const address = server.address() as AddressInfo
-  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${address.port}`
-  ready = true
-  await runtime.runPromise(Effect.logInfo("ready").pipe(Effect.annotateLogs({ url, docs: `${url}/docs` })))
+  let workers: ReadonlyArray<Fiber.RuntimeFiber<never, never>> = []
   /**
    * Stops taking requests and answers those under way: idle keep-alive connections
    * are closed at once, and any connection still open after `drainMillis` (a client
@@ -126,13 +128,66 @@ export const start = async (config: ServerConfig): Promise<App> => {
    */
   const stop = async () => {
     ready = false
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    server.closeIdleConnections()
-    const cut = setTimeout(() => server.closeAllConnections(), drainMillis)
-    await closed
-    clearTimeout(cut)
+    if (server.listening) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const cut = setTimeout(() => server.closeAllConnections(), drainMillis)
+      await closed
+      clearTimeout(cut)
+    }
     await runtime.runPromise(Effect.forEach(workers, Fiber.interrupt))
     await mounted.dispose()
   }
-  return { server, url, demo, stop }
+  try {
+    await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
+    const demo = await runtime.runPromise(
+      Effect.gen(function* () {
+        // A later start finds the demo accounts again and prints fresh tokens: tokens
+        // kept in memory die with the process, and signed ones could not be read again
+        // where the first start had no SESSION_SECRET (or after they expired). A seed
+        // that failed because another process seeded at the same time (see `seed`)
+        // finds that one's demo.
+        const accounts = config.seed
+          ? ((yield* seed.pipe(
+              Effect.catchAll((error) =>
+                Effect.flatMap(demoAccounts, (found) =>
+                  found === null ? Effect.fail(error) : Effect.succeed(found)
+                )
+              )
+            )) ?? (yield* demoAccounts))
+          : null
+        if (accounts === null) return null
+        const sessions = yield* Authentication.Sessions
+        return yield* Effect.forEach(accounts, (account) =>
+          Effect.map(sessions.issue(account.accountId, { ttlMillis: 30 * 24 * 3600_000 }), (token) => ({
+            ...account,
+            token: Redacted.value(token)
+          }))
+        )
+      })
+    )
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject)
+        resolve()
+      })
+    })
+    if (config.workers) {
+      workers = await runtime.runPromise(
+        Effect.all([
+          Effect.forkDaemon(Effect.flatMap(Dispatcher.Dispatcher, (d) => d.run())),
+          Effect.forkDaemon(Effect.flatMap(Sweeper.Sweeper, (s) => s.run()))
+        ])
+      )
+    }
+    const address = server.address() as AddressInfo
+    const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${address.port}`
+    ready = true
+    await runtime.runPromise(Effect.logInfo("ready").pipe(Effect.annotateLogs({ url, docs: `${url}/docs` })))
+    return { server, url, demo, stop }
+  } catch (error) {
+    await stop().catch(() => undefined)
+    throw error
+  }
 }

@@ -20,11 +20,13 @@
 import { RateLimit } from "@zhongbao/adapter-http"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Cause from "effect/Cause"
 import * as Either from "effect/Either"
 import { availableParallelism } from "node:os"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 
 const jsonObject = (name: string) =>
@@ -57,7 +59,16 @@ const instances = Config.string("WEB_CONCURRENCY").pipe(
 )
 
 const fields = Config.all({
-  port: Config.integer("PORT").pipe(Config.withDefault(3000)),
+  port: Config.integer("PORT").pipe(
+    Config.withDefault(3000),
+    Config.mapOrFail((port) =>
+      port >= 0 && port <= 65_535
+        ? Either.right(port)
+        : Either.left(
+            ConfigError.InvalidData(["PORT"], "PORT must be a port number from 0 to 65535 (0: any free port)")
+          )
+    )
+  ),
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")).pipe(
     Config.map(Option.filter((url) => Redacted.value(url).trim() !== ""))
@@ -126,3 +137,24 @@ export const ServerConfig = fields.pipe(
 )
 
 export type ServerConfig = Config.Config.Success<typeof fields>
+
+/**
+ * A failure to start, on one line for the operator who reads it: the error's message
+ * and those of its causes (`InfrastructureError` → the driver's `ECONNREFUSED`), the
+ * squashed cause of a failed effect, without stack traces.
+ */
+export const explain = (error: unknown): string => {
+  const messages: Array<string> = []
+  let current: unknown = Runtime.isFiberFailure(error)
+    ? Cause.squash(error[Runtime.FiberFailureCauseId])
+    : error
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const message =
+      current instanceof Error || (typeof current === "object" && "message" in current)
+        ? String((current as { message: unknown }).message)
+        : String(current)
+    if (message !== "" && !messages.some((m) => m.includes(message))) messages.push(message)
+    current = typeof current === "object" ? (current as { cause?: unknown }).cause : undefined
+  }
+  return messages.join(": ") || "unknown error"
+}

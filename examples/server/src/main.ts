@@ -8,7 +8,7 @@ import cluster from "node:cluster"
 import * as Effect from "effect/Effect"
 import { start } from "./app.js"
 import { instanceNumber, reportReady, runPrimary } from "./cluster.js"
-import { ServerConfig } from "./config.js"
+import { explain, ServerConfig } from "./config.js"
 
 const config = await Effect.runPromise(
   Effect.catchAll(ServerConfig, (error) =>
@@ -24,7 +24,12 @@ if (config.instances > 1 && cluster.isPrimary) {
 }
 
 const instance = instanceNumber()
-const app = await start(config)
+const app = await start(config).catch((error: unknown) => {
+  console.error(
+    `zhongbao: could not start${instance === null ? "" : ` instance ${instance}`}: ${explain(error)}`
+  )
+  return process.exit(1)
+})
 if (app.demo !== null) {
   console.log("\nDemo accounts (send as `Authorization: Bearer <token>`):")
   for (const a of app.demo) console.log(`  ${a.role.padEnd(26)} ${a.name.padEnd(16)} ${a.token}`)

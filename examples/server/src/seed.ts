@@ -93,8 +93,19 @@ export const demoAccounts = Effect.gen(function* () {
   return found.length === 0 ? null : found
 })
 
-/** Seeds an empty platform; answers the demo accounts, or `null` when data already exists. */
-export const seed = Effect.gen(function* () {
+/**
+ * Seeds an empty platform in one unit of work; answers the demo accounts, or `null`
+ * when data already exists. All of it is written or none: a process stopped while
+ * seeding leaves an empty database, seeded on its next start. Two processes that
+ * find the database empty at once (two replicas of a first deployment) both go on to
+ * create the demo operator, whose id is fixed: the second one's insert waits for the
+ * first one's unit to end, and then either fails (its unit rolled back) or, finding
+ * the operator, finds the first one's members too and answers `null`. Either way
+ * only one demo is written; the caller then finds its accounts ({@link demoAccounts}).
+ */
+export const seed = Effect.flatMap(Persistence.UnitOfWork, (unit) => unit.transaction(seedEmpty))
+
+const seedEmpty = Effect.gen(function* () {
   const members = yield* Persistence.MemberRepository
   if ((yield* members.list({ limit: 1 })).length > 0) return null
 
@@ -115,6 +126,7 @@ export const seed = Effect.gen(function* () {
     name: "平台运营",
     phone: "13800000001"
   })
+  if ((yield* members.list({ limit: 1 })).length > 0) return null
   const party = ({ kind, name, phone }: (typeof parties)[keyof typeof parties]) =>
     Effect.gen(function* () {
       const member = yield* membership.createMember(operator.id, { kind, name, region: "天津市" })

@@ -1,0 +1,236 @@
+/**
+ * How the example server starts and fails to: a configuration it cannot use and a
+ * start that fails (the port taken, the data folder held by another process) end
+ * with one line that names the cause and leave nothing behind; `/ready` follows the
+ * database; two processes seeding one empty database write one demo.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { existsSync, mkdtempSync } from "node:fs"
+import { createServer, type Server, type Socket, connect } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as Pg from "pg"
+import { afterAll, describe, expect, it } from "vitest"
+
+const { SESSION_SECRET: _secret, DATABASE_URL: _url, ...inherited } = process.env as Record<string, string>
+const databaseUrl = process.env.DATABASE_URL || undefined
+
+interface Started {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+const running: Array<Started> = []
+
+const launch = (env: Record<string, string>): Started => {
+  let output = ""
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...inherited, PORT: "0", LOG_FORMAT: "json", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const started = { child, output: () => output, exited }
+  running.push(started)
+  return started
+}
+
+const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
+  const until = Date.now() + ms
+  for (;;) {
+    const match = pattern.exec(started.output())
+    if (match) return match
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${pattern}\n${started.output().slice(-3000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const stop = async (started: Started) => {
+  if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGTERM")
+  return started.exited
+}
+
+/** The lines of an output that are not JSON log lines. */
+const plainLines = (output: string) =>
+  output.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("{"))
+
+const dataDir = () => mkdtempSync(join(tmpdir(), "zhongbao-startup-"))
+
+const schemas: Array<string> = []
+const freshSchema = () => {
+  const schema = `startup_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+  schemas.push(schema)
+  return schema
+}
+
+afterAll(async () => {
+  await Promise.all(running.map(stop))
+  if (databaseUrl !== undefined && schemas.length > 0) {
+    const client = new Pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+    await client.end()
+  }
+})
+
+describe("example server: starting", () => {
+  it("PORT outside 0–65535 is refused naming PORT, before anything starts", async () => {
+    const started = launch({ PORT: "70000", DATA_DIR: join(dataDir(), "never") })
+    expect(await started.exited).toBe(1)
+    expect(plainLines(started.output())).toEqual([
+      'zhongbao: the configuration is not valid: (Invalid data at PORT: "PORT must be a port number from 0 to 65535 (0: any free port)")'
+    ])
+  })
+
+  it("a port already taken, or a data folder another process holds: the start fails on one line naming it, gives the folder back, and the first server goes on", async () => {
+    const folder = dataDir()
+    const first = launch({ DATA_DIR: folder })
+    const base = (await waitFor(first, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+    const { port } = new URL(base)
+
+    const other = dataDir()
+    const samePort = launch({ DATA_DIR: other, PORT: port })
+    expect(await samePort.exited).toBe(1)
+    const portLines = plainLines(samePort.output())
+    expect(portLines).toEqual([
+      `zhongbao: could not start: listen EADDRINUSE: address already in use 127.0.0.1:${port}`
+    ])
+    expect(existsSync(join(other, "zhongbao.lock")), "its own folder's lock was given back").toBe(false)
+
+    const sameFolder = launch({ DATA_DIR: folder })
+    expect(await sameFolder.exited).toBe(1)
+    expect(plainLines(sameFolder.output())).toEqual([
+      `zhongbao: could not start: PGlite could not be started: the data folder ${folder} is in use by process ${first.child.pid} on ${(await import("node:os")).hostname()}: PGlite serves one process at a time, and two would overwrite each other's writes. Stop it, or delete ${join(folder, "zhongbao.lock")} if no process uses the folder.`
+    ])
+
+    expect((await fetch(`${base}/ready`)).status).toBe(200)
+    expect(existsSync(join(folder, "zhongbao.lock"))).toBe(true)
+    expect(await stop(first)).toBe(0)
+    expect(existsSync(join(folder, "zhongbao.lock")), "given back on a graceful stop").toBe(false)
+  })
+
+  it("a database that cannot be reached: the start fails on one line naming the address", async () => {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve))
+    const { port } = probe.address() as { port: number }
+    await new Promise((resolve) => probe.close(resolve))
+    const started = launch({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test` })
+    expect(await started.exited).toBe(1)
+    expect(plainLines(started.output())).toEqual([
+      `zhongbao: could not start: PgDatabase.connect: the database could not be reached: PgDatabase: failed to connect: connect ECONNREFUSED 127.0.0.1:${port}`
+    ])
+  })
+})
+
+/**
+ * A TCP proxy to PostgreSQL that can be cut (its connections destroyed, new ones
+ * refused) and mended, so that the database stops answering while it keeps running.
+ */
+const proxy = async (target: URL) => {
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  let port = 0
+  const open = async () => {
+    server = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname)
+      for (const socket of [client, upstream]) {
+        sockets.add(socket)
+        socket.on("error", () => {})
+        socket.on("close", () => {
+          sockets.delete(socket)
+          client.destroy()
+          upstream.destroy()
+        })
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => server!.listen(port, "127.0.0.1", resolve))
+    port = (server.address() as { port: number }).port
+  }
+  await open()
+  return {
+    url: () => {
+      const url = new URL(target)
+      url.hostname = "127.0.0.1"
+      url.port = String(port)
+      return url.toString()
+    },
+    cut: async () => {
+      const closed = new Promise((resolve) => server!.close(resolve))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    },
+    mend: open
+  }
+}
+
+const until = async (what: () => Promise<boolean>, ms = 30_000) => {
+  const end = Date.now() + ms
+  while (!(await what())) {
+    if (Date.now() > end) return false
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return true
+}
+
+describe.skipIf(databaseUrl === undefined)("example server on DATABASE_URL", () => {
+  it("/ready: 503 naming the database while it does not answer, 200 again once it does; /health stays 200", async () => {
+    const database = await proxy(new URL(databaseUrl!))
+    const started = launch({
+      DATABASE_URL: database.url(),
+      DATABASE_SCHEMA: freshSchema(),
+      DATABASE_CONNECT_TIMEOUT: "1 second",
+      SEED: "false",
+      WORKERS: "false"
+    })
+    const base = (await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+    const ready = async () => {
+      const res = await fetch(`${base}/ready`)
+      return { status: res.status, body: await res.json() }
+    }
+    expect(await ready()).toEqual({ status: 200, body: { ready: true } })
+    await database.cut()
+    expect(await until(async () => (await ready()).status === 503)).toBe(true)
+    expect(await ready()).toEqual({
+      status: 503,
+      body: { ready: false, reason: "the database does not answer" }
+    })
+    expect((await fetch(`${base}/health`)).status).toBe(200)
+    await database.mend()
+    expect(await until(async () => (await ready()).status === 200)).toBe(true)
+    expect(await stop(started)).toBe(0)
+  })
+
+  it("three processes that start on one empty database at once write one demo, and all print working tokens", async () => {
+    const schema = freshSchema()
+    const env = { DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema, WORKERS: "false" }
+    const pair = [launch(env), launch(env), launch(env)]
+    const bases = await Promise.all(
+      pair.map(async (s) => (await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!)
+    )
+    const client = new Pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    try {
+      const members = await client.query<{ name: string; n: number }>(
+        `SELECT name, count(*)::int AS n FROM "${schema}".member GROUP BY name ORDER BY name`
+      )
+      expect(members.rows.map((r) => r.n)).toEqual([1, 1, 1, 1, 1])
+      const demands = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".demand`)
+      expect(demands.rows[0]!.n).toBe(7)
+    } finally {
+      await client.end()
+    }
+    for (const [k, s] of pair.entries()) {
+      const token = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(s.output())?.[1]
+      expect(token, `process ${k + 1} printed the operator's token`).toBeDefined()
+      const res = await fetch(`${bases[k]}/review/pending`, { headers: { authorization: `Bearer ${token}` } })
+      expect(res.status).toBe(200)
+    }
+    await Promise.all(pair.map(stop))
+  })
+})
