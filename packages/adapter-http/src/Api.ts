@@ -201,22 +201,34 @@ const securityOf =
 const describe = (rule: string, description?: string) =>
   description === undefined ? `Rule ${rule}.` : `${description}\n\nRule ${rule}.`
 
-/** A read: the errors a query may answer. */
-const read = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
+/** A read's summary, description, rule and security. */
+const described = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>,
   summary: string,
   rule: string,
   options: { readonly description?: string; readonly public?: boolean } = {}
 ) =>
   endpoint
-    .addError(InvalidInput)
-    .addError(Denied)
-    .addError(NotFound)
     .annotate(OpenApi.Summary, summary)
     .annotate(OpenApi.Description, describe(rule, options.description))
     .annotate(Rule, rule)
     .annotate(Public, options.public === true)
     .annotate(OpenApi.Transform, securityOf(options.public === true))
+
+/** A read: the errors a query may answer. */
+const read = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>,
+  summary: string,
+  rule: string,
+  options: { readonly description?: string; readonly public?: boolean } = {}
+) => described(endpoint.addError(InvalidInput).addError(Denied).addError(NotFound), summary, rule, options)
+
+/**
+ * A read with no input that any caller may make: it answers its success, or one of
+ * the errors every endpoint may answer (the API's, and the platform's `400`), never
+ * `403` or `404`.
+ */
+const fixedRead = described
 
 /** A command: the idempotency key and the errors a command may answer. */
 const command = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
@@ -1051,7 +1063,7 @@ export class StatisticsGroup extends HttpApiGroup.make("statistics")
  */
 export class SettingsGroup extends HttpApiGroup.make("settings")
   .add(
-    read(
+    fixedRead(
       HttpApiEndpoint.get("get", "/settings").addSuccess(PublicSettings),
       "The platform's taxonomies, service modes, time zone and limits",
       "§10",
