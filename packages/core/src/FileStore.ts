@@ -44,8 +44,8 @@ export const ContentType = Schema.Literal(
 export type ContentType = typeof ContentType.Type
 
 /**
- * A file name as the uploader gave it: 1–255 characters, no path separators or
- * control characters. It is only a label; the content type never comes from it.
+ * A file name as the uploader gave it: 1–255 characters, no path separators,
+ * control characters or unpaired surrogates. It is only a label; the content type never comes from it.
  *
  * @since 0.1.0
  * @category models
@@ -54,7 +54,7 @@ export const FileName = Schema.Trim.pipe(
   Schema.minLength(1),
   Schema.maxLength(255),
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
-  Schema.pattern(/^[^/\\\u0000-\u001f\u007f]+$/, {
+  Schema.pattern(/^[^/\\\u0000-\u001f\u007f\p{Cs}]+$/u, {
     message: () => "a file name without path separators or control characters"
   })
 )

@@ -7,11 +7,12 @@
 import * as Schema from "effect/Schema"
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
-const controls = /[\u0000-\u001f\u007f]/
+const controls = /[\u0000-\u001f\u007f\p{Cs}]/u
 
 /**
  * An id branded `brand`: 1 to 64 characters, none a control character (PostgreSQL
- * text cannot even hold U+0000).
+ * text cannot even hold U+0000) or an unpaired surrogate (stored as U+FFFD, it
+ * would name another id).
  *
  * @since 0.1.1
  * @category ids

@@ -19,13 +19,18 @@ export const length = (s: string): number => {
   return n
 }
 
-/** Control characters other than tab and line breaks: PostgreSQL text cannot even hold U+0000. */
+/**
+ * Control characters other than tab and line breaks (PostgreSQL text cannot even
+ * hold U+0000), and unpaired UTF-16 surrogates: half a character, which a JSON body
+ * may carry (`"\ud800"`) but no UTF-8 store can, so PostgreSQL would keep U+FFFD in
+ * its place and the text read back would not be the text written.
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-const controls = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/
+const controls = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\p{Cs}]/u
 
 /**
  * A trimmed string of `min` to `max` characters, with no control characters but
- * tabs and line breaks.
+ * tabs and line breaks, and no unpaired surrogates.
  *
  * @since 0.1.0
  * @category schemas
@@ -46,7 +51,7 @@ export const Text = (max: number, min = 1) =>
 
 /**
  * A filter's value: at most `max` characters, with no control characters but tabs and
- * line breaks (a value that no stored text can equal, or that the database could not
+ * line breaks, and no unpaired surrogates (a value that no stored text can equal, or that the database could not
  * even compare, is refused as input rather than failing in the store).
  *
  * @since 0.1.1

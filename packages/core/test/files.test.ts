@@ -227,6 +227,36 @@ describe("Files", () => {
       )
   )
 
+  it.effect(
+    "R54: a file name with a path separator, a control character or half a character (an unpaired surrogate) is refused, naming it; nothing is stored",
+    () =>
+      withProbe((world, puts) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          for (const name of [
+            "合同/发票.pdf",
+            "合同\\发票.pdf",
+            "合同\u0000.pdf",
+            "合同\ud842.pdf",
+            "合同\udfb7.pdf"
+          ]) {
+            yield* expectError(
+              files.upload(world.institution.account, { name, bytes: pdf(64) }),
+              "InvalidInput",
+              "R54",
+              "name"
+            )
+          }
+          assert.strictEqual(yield* Ref.get(puts), 0)
+          const kept = yield* files.upload(world.institution.account, {
+            name: "𠮷野家合同.pdf",
+            bytes: pdf(64)
+          })
+          assert.strictEqual(kept.name, "𠮷野家合同.pdf")
+        })
+      )
+  )
+
   it.effect("R54: the default size limit is 20 MiB", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -152,30 +152,35 @@ describe("Lists", () => {
       )
   )
 
-  it.effect("§9: an id or a filter with a control character is refused as input, naming the field", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const lists = yield* Lists.Lists
-        const publishing = yield* Publishing.Publishing
-        yield* Fixtures.publish(world, world.enterprise.account)
-        for (const [name, input] of [
-          ["region", { region: "天津\u0000" }],
-          ["field", { field: "\u0000" }]
-        ] as const) {
-          const error = yield* failureOf(lists.hall(null, input))
-          assert.strictEqual(error._tag, "InvalidInput")
-          assert.strictEqual((error as { field?: string }).field, name)
-        }
-        const error = yield* failureOf(publishing.get(null, { demandId: "d\u0000" as Ids.DemandId }))
-        assert.strictEqual(error._tag, "InvalidInput")
-        assert.strictEqual((error as { field?: string }).field, "demandId")
-        assert.lengthOf(
-          (yield* lists.hall(null, { region: "天津\t市" })).items,
-          0,
-          "a tab is a character like any other"
-        )
-      })
-    )
+  it.effect(
+    "§9: an id or a filter with a control character or an unpaired surrogate is refused as input, naming the field",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          const publishing = yield* Publishing.Publishing
+          yield* Fixtures.publish(world, world.enterprise.account)
+          for (const [name, input] of [
+            ["region", { region: "天津\u0000" }],
+            ["field", { field: "\u0000" }],
+            ["region", { region: "天津\ud800" }]
+          ] as const) {
+            const error = yield* failureOf(lists.hall(null, input))
+            assert.strictEqual(error._tag, "InvalidInput")
+            assert.strictEqual((error as { field?: string }).field, name)
+          }
+          for (const demandId of ["d\u0000", "d\udc00"]) {
+            const error = yield* failureOf(publishing.get(null, { demandId: demandId as Ids.DemandId }))
+            assert.strictEqual(error._tag, "InvalidInput")
+            assert.strictEqual((error as { field?: string }).field, "demandId")
+          }
+          assert.lengthOf(
+            (yield* lists.hall(null, { region: "天津\t市" })).items,
+            0,
+            "a tab is a character like any other"
+          )
+        })
+      )
   )
 
   it.effect("§9: the public hall shows the actions a reader may take now", () =>

@@ -741,18 +741,36 @@ describe("publishing", () => {
 })
 
 describe("control characters", () => {
-  it.effect("R10: a title with a NUL or other control character is refused, naming the field", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const publishing = yield* Publishing.Publishing
-        const form = yield* Fixtures.form({ title: "石墨烯\u0000散热膜" })
-        yield* expectError(publishing.draft(world.enterprise.account, form), "InvalidInput", "R10", "title")
-        const ok = yield* Fixtures.form({
-          summary: { mainProblem: "第一行\n第二行\t制表", keyTechnology: "关键", expectedGoal: "目标" }
+  it.effect(
+    "R10: a title with a NUL or other control character, or half a character (an unpaired surrogate), is refused, naming the field",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const form = yield* Fixtures.form({ title: "石墨烯\u0000散热膜" })
+          yield* expectError(publishing.draft(world.enterprise.account, form), "InvalidInput", "R10", "title")
+          for (const half of ["\ud842", "\udfb7", "\udfb7\ud842"]) {
+            const broken = yield* Fixtures.form({ title: `石墨烯${half}散热膜` })
+            yield* expectError(
+              publishing.draft(world.enterprise.account, broken),
+              "InvalidInput",
+              "R10",
+              "title"
+            )
+          }
+          const whole = yield* Fixtures.form({ title: "石墨烯\ud842\udfb7散热膜" })
+          const drafted = yield* publishing.draft(world.enterprise.account, whole)
+          assert.strictEqual(
+            drafted.form.title,
+            "石墨烯𠮷散热膜",
+            "a character outside the BMP, both its halves, is one character"
+          )
+          const ok = yield* Fixtures.form({
+            summary: { mainProblem: "第一行\n第二行\t制表", keyTechnology: "关键", expectedGoal: "目标" }
+          })
+          yield* publishing.draft(world.enterprise.account, ok)
         })
-        yield* publishing.draft(world.enterprise.account, ok)
-      })
-    )
+      )
   )
 })
 
