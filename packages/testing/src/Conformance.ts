@@ -43,7 +43,9 @@ import { uniqueness } from "./internal/uniqueness.js"
 
 /**
  * What the suite checks, one group of tests each:
- * - `roundTrip`: insert then find returns an equal value, for every repository;
+ * - `roundTrip`: insert then find returns an equal value, for every repository, at
+ *   the bounds the model admits too (the longest texts in characters outside the
+ *   BMP, the largest amounts, the most list items, the first and last dates);
  *   versioned updates persist; `findByIds`.
  * - `notFound`: lookups of unknown ids answer `Option.none`, never an error.
  * - `uniqueness`: every unique key refuses a second holder with `UniqueViolation`

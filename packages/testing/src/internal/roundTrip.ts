@@ -14,6 +14,7 @@ import {
   SortKeys
 } from "@zhongbao/core"
 import { DateTime, Effect, Option } from "effect"
+import { bounds } from "./bounds.js"
 import { type Harness, minutesAfter, readAll, same, some, start } from "./harness.js"
 import * as Rows from "./rows.js"
 
@@ -23,8 +24,9 @@ const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>, id: str
   return found
 }
 
-/** @internal Insert then find returns an equal value, for every repository. */
+/** @internal Insert then find returns an equal value, for every repository, values at their bounds too. */
 export const roundTrip = (h: Harness): void => {
+  bounds(h)
   it.effect(
     "members: insert then findById and findByIdForUpdate return an equal member; update persists",
     () =>
