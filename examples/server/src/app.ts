@@ -3,14 +3,15 @@
  * configuration, mounted on a `node:http` server with health and readiness probes,
  * the outbox dispatcher and the selection sweeper running, and demo data seeded.
  */
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { type AddressInfo, isIPv6 } from "node:net"
 import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
 import { PgPersistence } from "@zhongbao/adapter-pg"
 import { AliyunSms, ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Dispatcher, type Ids, Persistence, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -55,7 +56,19 @@ export const layer = (config: ServerConfig) => {
     onSome: (secret) => Authentication.layerSessionsSigned({ secret })
   })
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
-  const logger = config.logFormat === "json" ? Logger.json : Logger.pretty
+  const instance = instanceNumber()
+  const format =
+    config.logFormat === "json" ? Logger.withConsoleLog(Logger.jsonLogger) : Logger.prettyLogger()
+  // Every line of an instance of several says which one wrote it.
+  const logger = Logger.replace(
+    Logger.defaultLogger,
+    instance === null
+      ? format
+      : Logger.mapInputOptions(format, (options) => ({
+          ...options,
+          annotations: HashMap.set(options.annotations, "instance", instance)
+        }))
+  )
   const rateLimits = RateLimit.layer(config.rateLimits)
   // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
   // and the HTTP handler makes none (`tracing: false` below).
@@ -69,6 +82,43 @@ const json = (res: import("node:http").ServerResponse, status: number, body: unk
   res.statusCode = status
   res.setHeader("content-type", "application/json")
   res.end(JSON.stringify(body))
+}
+
+/**
+ * The host part of the server's URL: a loopback address for a wildcard one (`0.0.0.0`,
+ * `::`), an IPv6 address in brackets.
+ */
+export const hostOfUrl = (host: string): string =>
+  host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : isIPv6(host) ? `[${host}]` : host
+
+/**
+ * `ACCESS_LOG`: one line per request once its answer is sent (or its connection
+ * closed first): method, path with its query, status, milliseconds. The request's
+ * headers are not logged (they carry tokens).
+ */
+const logRequest = (
+  runtime: { readonly runFork: (effect: Effect.Effect<void>) => unknown },
+  req: IncomingMessage,
+  res: ServerResponse
+) => {
+  const started = performance.now()
+  const done = () => {
+    res.off("finish", done)
+    res.off("close", done)
+    const millis = Math.round((performance.now() - started) * 10) / 10
+    runtime.runFork(
+      Effect.logInfo("request").pipe(
+        Effect.annotateLogs({
+          method: req.method,
+          path: req.url,
+          status: res.writableFinished ? res.statusCode : "closed before the answer was sent",
+          millis
+        })
+      )
+    )
+  }
+  res.on("finish", done)
+  res.on("close", done)
 }
 
 /** How long `/ready` waits for the database's answer. */
@@ -103,6 +153,7 @@ export const start = async (config: ServerConfig): Promise<App> => {
   const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
   const runtime = mounted.runtime
   const server = createServer((req, res) => {
+    if (config.accessLog) logRequest(runtime, req, res)
     if (req.url === "/health")
       return json(res, 200, instance === null ? { status: "ok" } : { status: "ok", instance })
     if (req.url === "/ready") {
@@ -182,7 +233,7 @@ export const start = async (config: ServerConfig): Promise<App> => {
       )
     }
     const address = server.address() as AddressInfo
-    const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${address.port}`
+    const url = `http://${hostOfUrl(config.host)}:${address.port}`
     ready = true
     await runtime.runPromise(Effect.logInfo("ready").pipe(Effect.annotateLogs({ url, docs: `${url}/docs` })))
     return { server, url, demo, stop }

@@ -14,6 +14,7 @@
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
+ * | `ACCESS_LOG` | `false` | log one line per request: method, path, status, milliseconds |
  * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (core's README, "Settings") as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
@@ -91,6 +92,7 @@ const fields = Config.all({
   ).pipe(Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
+  accessLog: Config.boolean("ACCESS_LOG").pipe(Config.withDefault(false)),
   rateLimits: jsonObject("RATE_LIMITS_JSON").pipe(
     Config.mapOrFail((value) =>
       Either.mapLeft(

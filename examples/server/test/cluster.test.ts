@@ -119,7 +119,7 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       await client.end()
     })
 
-    it("WEB_CONCURRENCY=2: two instances share the port and accept each other's tokens; instance 1 alone seeds and prints the demo tokens; an instance that ends is started again; SIGTERM stops them all", async () => {
+    it("WEB_CONCURRENCY=2: two instances share the port and accept each other's tokens; instance 1 alone seeds and prints the demo tokens; each names itself in its log lines; an instance that ends is started again; SIGTERM stops them all", async () => {
       const s = launch({
         WEB_CONCURRENCY: "2",
         DATABASE_URL: databaseUrl!,
@@ -136,6 +136,16 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       )
       expect([...pids.keys()].sort()).toEqual([1, 2])
       expect(s.output().match(/Demo accounts/g)).toHaveLength(1)
+      const readyLines = s
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { message: string; annotations: Record<string, unknown> })
+        .filter((line) => line.message === "ready")
+      expect(
+        readyLines.map((line) => line.annotations.instance).sort(),
+        "each instance's log lines name it"
+      ).toEqual([1, 2])
 
       expect(await instancesAnswering(base, 20)).toEqual([1, 2])
       const operator = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(s.output())![1]!

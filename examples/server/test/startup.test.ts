@@ -114,6 +114,34 @@ describe("example server: starting", () => {
     expect(existsSync(join(folder, "zhongbao.lock")), "given back on a graceful stop").toBe(false)
   })
 
+  it("ACCESS_LOG=true: one log line per request with its method, path, status and milliseconds; HOST=::1 prints a URL with the address in brackets", async () => {
+    const started = launch({ DATA_DIR: dataDir(), ACCESS_LOG: "true", HOST: "::1", SEED: "false" })
+    const base = (await waitFor(started, /zhongbao is ready at (http:\/\/\S+) /))[1]!
+    expect(base).toMatch(/^http:\/\/\[::1\]:\d+$/)
+    expect((await fetch(`${base}/health`)).status).toBe(200)
+    expect((await fetch(`${base}/hall?limit=1`)).status).toBe(200)
+    expect((await fetch(`${base}/nowhere`)).status).toBe(404)
+    await waitFor(started, /"path":"\/nowhere"/)
+    const requests = started
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { message: string; annotations: Record<string, unknown> })
+      .filter((line) => line.message === "request")
+      .map(({ annotations: { method, path, status, millis } }) => ({
+        method,
+        path,
+        status,
+        ms: typeof millis
+      }))
+    expect(requests).toEqual([
+      { method: "GET", path: "/health", status: 200, ms: "number" },
+      { method: "GET", path: "/hall?limit=1", status: 200, ms: "number" },
+      { method: "GET", path: "/nowhere", status: 404, ms: "number" }
+    ])
+    expect(await stop(started)).toBe(0)
+  })
+
   it("a database that cannot be reached: the start fails on one line naming the address", async () => {
     const probe = createServer()
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve))
