@@ -48,7 +48,10 @@ export const layer = (config: ServerConfig) => {
     ...(typeof outbox === "object" && outbox !== null
       ? { outbox: { ...Settings.defaults.outbox, ...outbox } }
       : {})
-  } as Partial<Settings.PlatformSettings>).pipe(Layer.orDie)
+  } as Partial<Settings.PlatformSettings>).pipe(
+    Layer.mapError((error) => new Error(`SETTINGS_JSON: ${error.field}: ${error.message}`)),
+    Layer.orDie
+  )
   const base = Layer.mergeAll(persistence(config), settings, sms(config).pipe(Layer.provide(settings)))
   const core = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(Layer.provideMerge(base))
   const sessions = Option.match(config.sessionSecret, {
@@ -124,6 +127,11 @@ const logRequest = (
 /** How long `/ready` waits for the database's answer. */
 const probeMillis = 2_000
 
+/** How long one answer of the database serves `/ready`'s probes. */
+const probeReuseMillis = 1_000
+
+const notReady = { ready: false, reason: "starting or stopping" }
+
 /**
  * Whether the database answers a read within {@link probeMillis}: an account
  * looked up by an id no account has (any adapter's ports answer it; a database that
@@ -152,21 +160,28 @@ export const start = async (config: ServerConfig): Promise<App> => {
   const instance = instanceNumber()
   const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
   const runtime = mounted.runtime
+  // Probes that arrive together share one read, and its answer serves for a second:
+  // a flood of probes does not take the database from the requests.
+  let probe: { readonly at: number; readonly answer: Promise<boolean> } | undefined
+  const probeDatabase = () => {
+    if (probe === undefined || Date.now() - probe.at > probeReuseMillis) {
+      probe = { at: Date.now(), answer: runtime.runPromise(databaseAnswers).catch(() => false) }
+    }
+    return probe.answer
+  }
   const server = createServer((req, res) => {
     if (config.accessLog) logRequest(runtime, req, res)
     if (req.url === "/health")
       return json(res, 200, instance === null ? { status: "ok" } : { status: "ok", instance })
     if (req.url === "/ready") {
-      if (!ready) return json(res, 503, { ready: false, reason: "starting or stopping" })
-      return void runtime
-        .runPromise(databaseAnswers)
-        .then((answers) =>
-          json(
-            res,
-            answers && ready ? 200 : 503,
-            answers ? { ready } : { ready: false, reason: "the database does not answer" }
-          )
-        )
+      if (!ready) return json(res, 503, notReady)
+      return void probeDatabase().then((answers) =>
+        !ready
+          ? json(res, 503, notReady)
+          : answers
+            ? json(res, 200, { ready: true })
+            : json(res, 503, { ready: false, reason: "the database does not answer" })
+      )
     }
     mounted.listener(req, res)
   })
@@ -186,8 +201,11 @@ export const start = async (config: ServerConfig): Promise<App> => {
       await closed
       clearTimeout(cut)
     }
-    await runtime.runPromise(Effect.forEach(workers, Fiber.interrupt))
-    await mounted.dispose()
+    try {
+      if (workers.length > 0) await runtime.runPromise(Effect.forEach(workers, Fiber.interrupt))
+    } finally {
+      await mounted.dispose()
+    }
   }
   try {
     await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))

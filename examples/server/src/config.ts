@@ -43,6 +43,15 @@ const jsonObject = (name: string) =>
     })
   )
 
+/** Whether a connection string is a URL of PostgreSQL's (the form the `pg` driver reads). */
+const isPostgresUrl = (text: string): boolean => {
+  try {
+    return ["postgres:", "postgresql:"].includes(new URL(text.trim()).protocol)
+  } catch {
+    return false
+  }
+}
+
 const instances = Config.string("WEB_CONCURRENCY").pipe(
   Config.withDefault("1"),
   Config.mapOrFail((text) => {
@@ -72,7 +81,17 @@ const fields = Config.all({
   ),
   host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")).pipe(
-    Config.map(Option.filter((url) => Redacted.value(url).trim() !== ""))
+    Config.map(Option.filter((url) => Redacted.value(url).trim() !== "")),
+    Config.mapOrFail((url) =>
+      Option.isNone(url) || isPostgresUrl(Redacted.value(url.value))
+        ? Either.right(url)
+        : Either.left(
+            ConfigError.InvalidData(
+              ["DATABASE_URL"],
+              "DATABASE_URL must be a PostgreSQL URL, postgres://user@host:port/database"
+            )
+          )
+    )
   ),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault(".data/pglite")),
   schema: Config.string("DATABASE_SCHEMA").pipe(Config.withDefault("zhongbao")),

@@ -79,12 +79,26 @@ afterAll(async () => {
 })
 
 describe("example server: starting", () => {
-  it("PORT outside 0–65535 is refused naming PORT, before anything starts", async () => {
-    const started = launch({ PORT: "70000", DATA_DIR: join(dataDir(), "never") })
-    expect(await started.exited).toBe(1)
-    expect(plainLines(started.output())).toEqual([
-      'zhongbao: the configuration is not valid: (Invalid data at PORT: "PORT must be a port number from 0 to 65535 (0: any free port)")'
-    ])
+  it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a SETTINGS_JSON the platform cannot use: refused on one line naming the variable", async () => {
+    const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
+      [
+        { PORT: "70000" },
+        'zhongbao: the configuration is not valid: (Invalid data at PORT: "PORT must be a port number from 0 to 65535 (0: any free port)")'
+      ],
+      [
+        { DATABASE_URL: "notaurl" },
+        'zhongbao: the configuration is not valid: (Invalid data at DATABASE_URL: "DATABASE_URL must be a PostgreSQL URL, postgres://user@host:port/database")'
+      ],
+      [
+        { SETTINGS_JSON: '{"timeZone":"CST"}', DATA_DIR: dataDir() },
+        "zhongbao: could not start: SETTINGS_JSON: timeZone: an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
+      ]
+    ]
+    for (const [env, line] of cases) {
+      const started = launch({ DATA_DIR: join(dataDir(), "never"), ...env })
+      expect(await started.exited, JSON.stringify(env)).toBe(1)
+      expect(plainLines(started.output()), JSON.stringify(env)).toEqual([line])
+    }
   })
 
   it("a port already taken, or a data folder another process holds: the start fails on one line naming it, gives the folder back, and the first server goes on", async () => {
@@ -105,7 +119,7 @@ describe("example server: starting", () => {
     const sameFolder = launch({ DATA_DIR: folder })
     expect(await sameFolder.exited).toBe(1)
     expect(plainLines(sameFolder.output())).toEqual([
-      `zhongbao: could not start: PGlite could not be started: the data folder ${folder} is in use by process ${first.child.pid} on ${(await import("node:os")).hostname()}: PGlite serves one process at a time, and two would overwrite each other's writes. Stop it, or delete ${join(folder, "zhongbao.lock")} if no process uses the folder.`
+      `zhongbao: could not start: PGlite could not be started: the data folder ${folder} is in use by another process, or another layer of this one (its lock ${join(folder, "zhongbao.lock")} was refreshed within the last 10 seconds, and still was after 12 seconds of waiting): PGlite serves one process at a time, and two would overwrite each other's writes`
     ])
 
     expect((await fetch(`${base}/ready`)).status).toBe(200)

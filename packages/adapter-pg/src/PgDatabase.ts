@@ -249,7 +249,10 @@ export const layerConfig = (
  * - `maxConnections`: the connections the socket server accepts, and the size of
  *   the client's pool (default 10);
  * - `connectTimeout`: how long a caller waits for a free connection (default 30
- *   seconds: PGlite runs one statement at a time, so waits are longer).
+ *   seconds: PGlite runs one statement at a time, so waits are longer);
+ * - `lockTimeout`: how long to wait for the data folder when another process holds
+ *   it (default 12 seconds: a lock its holder stopped refreshing, as a killed process
+ *   does, is taken over after 10; `0`: fail at once).
  *
  * @since 0.1.0
  * @category models
@@ -258,6 +261,7 @@ export interface EmbeddedOptions {
   readonly dataDir?: string | undefined
   readonly maxConnections?: number | undefined
   readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly lockTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -276,11 +280,13 @@ export interface EmbeddedServer {
 /**
  * Starts PGlite (with the `pg_trgm` extension) and a pglite-socket server on
  * 127.0.0.1 and a free port; both stop when the scope closes. One process at a time
- * may open a data folder: it holds the lock file `zhongbao.lock` in it while it
- * runs, and another process (or a second layer of the same one) fails with an
- * `InfrastructureError` that names the holder (PGlite itself has no lock, and two
- * processes on one folder lose each other's writes). A lock left by a process that
- * ended is taken over. PGlite has one
+ * may open a data folder (PGlite itself has no lock, and two processes on one folder
+ * lose each other's writes): it holds the lock `zhongbao.lock` in it, refreshed every
+ * 2 seconds, while it runs; another process (or a second layer of the same one)
+ * waits for it up to `lockTimeout`, then fails with an `InfrastructureError` naming
+ * the folder. A lock not refreshed for 10 seconds (its process killed) is taken
+ * over. A holder whose lock was taken (its process frozen for longer) stops the
+ * process rather than write on. PGlite has one
  * backend: statements of different connections run one after another, a
  * transaction holds the database until it ends, and `statement_timeout` cannot
  * cancel a running statement.
@@ -289,11 +295,15 @@ export interface EmbeddedServer {
  * @category embedded
  */
 export const startEmbedded = (
-  options: Pick<EmbeddedOptions, "dataDir" | "maxConnections"> = {}
+  options: Pick<EmbeddedOptions, "dataDir" | "maxConnections" | "lockTimeout"> = {}
 ): Effect.Effect<EmbeddedServer, Errors.InfrastructureError, Scope.Scope> =>
   Embedded.start({
     dataDir: options.dataDir,
-    maxConnections: options.maxConnections ?? defaultMaxConnections
+    maxConnections: options.maxConnections ?? defaultMaxConnections,
+    lockWaitMillis:
+      options.lockTimeout === undefined
+        ? Embedded.defaultLockWaitMillis
+        : Duration.toMillis(Duration.decode(options.lockTimeout))
   })
 
 /**

@@ -4,11 +4,11 @@
  * `InfrastructureError`; a reachable one serves the ports).
  */
 import { Expect } from "@zhongbao/testing"
-import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, statSync, symlinkSync, utimesSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
-import { hostname, tmpdir } from "node:os"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
@@ -21,6 +21,7 @@ import {
   Context,
   Duration,
   Effect,
+  Either,
   Layer,
   Option,
   Redacted,
@@ -32,6 +33,12 @@ import * as Rows from "./rows.js"
 import * as T from "./support.js"
 
 const timeout = 180_000
+
+/** A folder of its own, removed with the scope. */
+const temporaryFolder = Effect.acquireRelease(
+  Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
+  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+)
 
 /** Whether something accepts connections on 127.0.0.1:port. */
 const reachable = (port: number) =>
@@ -119,76 +126,77 @@ describe("layers", () => {
   )
 
   it.live(
-    "layerEmbedded: one holder of a data folder at a time; a second fails naming the folder and changes nothing, a later one opens it once the first is released",
+    "layerEmbedded: one holder of a data folder at a time, named by its path, a symbolic link to it or a file:// URL; a second fails naming the folder and changes nothing, a later one opens it once the first is released",
     () =>
       Effect.gen(function* () {
-        const root = yield* Effect.acquireRelease(
-          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
-          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-        )
+        const root = yield* temporaryFolder
         const dataDir = join(root, "pglite")
-        const lockFile = join(dataDir, "zhongbao.lock")
+        const link = join(root, "link")
+        const lockDir = join(dataDir, "zhongbao.lock")
         const m = Rows.member()
         yield* Effect.gen(function* () {
           yield* (yield* Persistence.MemberRepository).insert(m)
-          assert.strictEqual(readFileSync(lockFile, "utf8"), `${process.pid}\n${hostname()}\n`)
-          const second = yield* Expect.failureOf(
-            Effect.provide(
-              Persistence.MemberRepository,
-              PgPersistence.layerEmbedded({ dataDir, maxConnections: 1 })
+          assert.isTrue(statSync(lockDir).isDirectory())
+          symlinkSync(dataDir, link)
+          for (const other of [dataDir, link, pathToFileURL(dataDir).href]) {
+            const second = yield* Expect.failureOf(
+              Effect.provide(
+                Persistence.MemberRepository,
+                PgPersistence.layerEmbedded({ dataDir: other, maxConnections: 1, lockTimeout: 0 })
+              )
             )
-          )
-          assert.instanceOf(second, Errors.InfrastructureError)
-          assert.include(second.message, dataDir)
-          assert.include(second.message, "another layer of this process")
-          assert.strictEqual(
-            readFileSync(lockFile, "utf8"),
-            `${process.pid}\n${hostname()}\n`,
-            "the holder's lock is kept"
-          )
+            assert.instanceOf(second, Errors.InfrastructureError)
+            const named = other.startsWith("file:") ? dataDir : other
+            assert.include(second.message, `the data folder ${named} is in use`, other)
+            assert.include(second.message, lockDir, other)
+          }
+          assert.isTrue(existsSync(lockDir), "the holder's lock is kept")
           assert.isTrue(Option.isSome(yield* (yield* Persistence.MemberRepository).findById(m.id)))
         }).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
-        assert.isFalse(existsSync(lockFile), "released with the layer")
+        assert.isFalse(existsSync(lockDir), "released with the layer")
         const found = yield* Effect.flatMap(Persistence.MemberRepository, (members) =>
           members.findById(m.id)
-        ).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
-        assert.isTrue(Option.isSome(found))
+        ).pipe(
+          Effect.provide(
+            PgPersistence.layerEmbedded({ dataDir: pathToFileURL(dataDir).href, maxConnections: 2 })
+          )
+        )
+        assert.isTrue(Option.isSome(found), "the same folder as a file:// URL")
       }).pipe(Effect.scoped),
     timeout
   )
 
   it.live(
-    "layerEmbedded: a lock left by a process that ended is taken over; one a running process holds is refused, naming it",
+    "layerEmbedded: of two layers started at once on one folder, one opens it and the other waits for it; a lock left untouched for longer than it may be (its process killed) is taken over at once",
     () =>
       Effect.gen(function* () {
-        const root = yield* Effect.acquireRelease(
-          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
-          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-        )
+        const root = yield* temporaryFolder
         const dataDir = join(root, "pglite")
-        const lockFile = join(dataDir, "zhongbao.lock")
-        mkdirSync(dataDir)
-        const ended = spawnSync(process.execPath, ["-e", ""]).pid
-        writeFileSync(lockFile, `${ended}\n${hostname()}\n`)
-        const opened = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 AS one`).pipe(
-          Effect.provide(PgDatabase.layerEmbedded({ dataDir, maxConnections: 1 }))
+        const held: Array<readonly [number, number]> = []
+        const opened = Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const from = Date.now()
+          yield* sql`SELECT 1 AS one`
+          yield* Effect.sleep("1500 millis")
+          held.push([from, Date.now()])
+        }).pipe(Effect.provide(PgDatabase.layerEmbedded({ dataDir, maxConnections: 1 })), Effect.either)
+        const both = yield* Effect.all([opened, opened], { concurrency: 2 })
+        assert.deepStrictEqual(
+          both.map((result) => result._tag),
+          ["Right", "Right"],
+          "the second waited for the first"
         )
-        assert.deepStrictEqual(yield* opened, [{ one: 1 }])
-        assert.isFalse(existsSync(lockFile))
-        const running = `${process.ppid}\n${hostname()}\n`
-        writeFileSync(lockFile, running)
-        const refused = yield* Expect.failureOf(opened)
-        assert.instanceOf(refused, Errors.InfrastructureError)
-        assert.include(refused.message, `process ${process.ppid} on ${hostname()}`)
-        assert.include(refused.message, lockFile)
-        assert.strictEqual(readFileSync(lockFile, "utf8"), running, "another's lock is left alone")
-        writeFileSync(lockFile, `${ended}\nanother-host\n`)
-        const elsewhere = yield* Expect.failureOf(opened)
-        assert.include(
-          elsewhere.message,
-          `process ${ended} on another-host`,
-          "a process on another host cannot be checked"
-        )
+        const [a, b] = [...held].sort((x, y) => x[0] - y[0])
+        assert.isAtMost(a![1], b![0], "one after the other, never both at once")
+        const lockDir = join(dataDir, "zhongbao.lock")
+        mkdirSync(lockDir)
+        const past = new Date(Date.now() - 60_000)
+        utimesSync(lockDir, past, past)
+        const started = Date.now()
+        const taken = yield* opened
+        assert.isTrue(Either.isRight(taken), "a stale lock is taken over")
+        assert.isBelow(Date.now() - started, 9_000, "without waiting for it")
+        assert.isFalse(existsSync(lockDir), "and given back")
       }).pipe(Effect.scoped),
     timeout
   )

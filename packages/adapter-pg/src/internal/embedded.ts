@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, unlink } from "node:fs/promises"
-import { hostname } from "node:os"
-import { join, resolve } from "node:path"
+import { mkdir, realpath } from "node:fs/promises"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as lockfile from "proper-lockfile"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -12,69 +13,73 @@ export interface Server {
   readonly maxConnections: number
 }
 
-/** @internal The lock file's name inside a data folder. */
+/** @internal The lock's name inside a data folder (a directory, made atomically). */
 export const lockName = "zhongbao.lock"
 
-/** The lock files this process holds. */
-const held = new Set<string>()
+/**
+ * @internal
+ * How long a lock may go without being refreshed before another process takes it
+ * over, and how often its holder refreshes it.
+ */
+export const lockTiming = { staleMillis: 10_000, refreshMillis: 2_000 } as const
 
-/** Whether a process with this id runs (`EPERM`: it does, as another user). */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
+/** @internal How long a taker waits for a held lock by default: until a lock its holder stopped refreshing is stale. */
+export const defaultLockWaitMillis = lockTiming.staleMillis + 2_000
 
 /** @internal Another process (or another layer of this one) has the data folder open. */
 export class FolderInUse extends Error {}
 
 /**
  * @internal
- * Takes `dataDir`'s lock for this process and answers how to give it back. PGlite
+ * The data folder on disk that `dataDir` names: a path, or a `file://` URL (PGlite
+ * reads both from the disk); `undefined` for the stores that are not a folder
+ * (`memory://`, `idb://` and the like).
+ */
+export const folderOf = (dataDir: string): string | undefined =>
+  dataDir.startsWith("file://") ? fileURLToPath(dataDir) : dataDir.includes("://") ? undefined : dataDir
+
+/**
+ * @internal
+ * Takes the folder's lock for this layer and answers how to give it back. PGlite
  * keeps no lock of its own (its `postmaster.pid` holds a fixed, made-up process id),
  * and two processes on one folder each write over the other's pages: rows one of
- * them committed are lost. So, as PostgreSQL does with `postmaster.pid`, the lock is
- * a file made only if absent (`O_EXCL`), holding the owner's process id and host
- * name. A file left by a process that no longer runs on this host (or by an earlier
- * process with this one's id, as after a container's restart) is taken over; any
- * other holder is refused with a `FolderInUse` that says how to clear a lock that
- * no process holds.
+ * them committed are lost. The lock is proper-lockfile's: a directory made
+ * atomically in the folder (its real path: a folder reached through a symbolic link
+ * is the same folder), which its holder touches every `refreshMillis`; one left
+ * untouched for `staleMillis` (its holder killed, the machine restarted, a container
+ * recreated) is taken over, whatever process ids and host names say. A taker tries
+ * again every half second for `waitMillis` (by default a little over `staleMillis`,
+ * so that a process started again at once after its predecessor was killed gets the
+ * folder), then fails with a `FolderInUse`. A holder that finds its lock taken (its process was frozen longer
+ * than `staleMillis`) cannot go on writing safely: it throws, outside any fiber, and
+ * the process stops.
  */
-export const lockFolder = async (dataDir: string): Promise<() => Promise<void>> => {
-  const path = join(resolve(dataDir), lockName)
-  const mine = `${process.pid}\n${hostname()}\n`
-  const refuse = (holder: string) =>
-    new FolderInUse(
-      `the data folder ${dataDir} is in use by ${holder}: PGlite serves one process at a time, and two would overwrite each other's writes. Stop it, or delete ${path} if no process uses the folder.`
+export const lockFolder = async (folder: string, waitMillis: number): Promise<() => Promise<void>> => {
+  const real = await realpath(folder)
+  const path = join(real, lockName)
+  try {
+    return await lockfile.lock(real, {
+      lockfilePath: path,
+      realpath: false,
+      stale: lockTiming.staleMillis,
+      update: lockTiming.refreshMillis,
+      retries: {
+        retries: Math.ceil(waitMillis / 500),
+        factor: 1,
+        minTimeout: 500,
+        maxTimeout: 500
+      },
+      onCompromised: (error) => {
+        throw new Error(
+          `@zhongbao/adapter-pg: the lock of the data folder ${real} was taken by another process (${error.message}); stopping, since two processes writing one folder lose each other's rows`
+        )
+      }
+    })
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ELOCKED") throw error
+    throw new FolderInUse(
+      `the data folder ${folder} is in use by another process, or another layer of this one (its lock ${path} was refreshed within the last ${lockTiming.staleMillis / 1_000} seconds, and still was after ${waitMillis / 1_000} seconds of waiting): PGlite serves one process at a time, and two would overwrite each other's writes`
     )
-  if (held.has(path)) throw refuse("another layer of this process")
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const file = await open(path, "wx")
-      try {
-        await file.writeFile(mine)
-      } finally {
-        await file.close()
-      }
-      held.add(path)
-      return async () => {
-        held.delete(path)
-        if ((await readFile(path, "utf8").catch(() => "")) === mine) await unlink(path).catch(() => undefined)
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-    }
-    const [pidText = "", host = ""] = (await readFile(path, "utf8").catch(() => "")).split("\n")
-    const pid = Number(pidText)
-    const known = /^[1-9]\d*$/.test(pidText) && host !== ""
-    const stale = known && host === hostname() && (pid === process.pid || !alive(pid))
-    if (!stale || attempt === 2) {
-      throw refuse(known ? `process ${pid} on ${host}` : "a process whose lock file cannot be read")
-    }
-    await unlink(path).catch(() => undefined)
   }
 }
 
@@ -90,15 +95,17 @@ export const lockFolder = async (dataDir: string): Promise<() => Promise<void>> 
 export const start = (options: {
   readonly dataDir?: string | undefined
   readonly maxConnections: number
+  readonly lockWaitMillis: number
 }): Effect.Effect<Server, Errors.InfrastructureError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         // PGlite makes its own folder but not the folder's parents (`.data/pglite` on a fresh checkout).
+        const folder = options.dataDir === undefined ? undefined : folderOf(options.dataDir)
         const unlock =
-          options.dataDir !== undefined && !options.dataDir.includes("://")
-            ? await mkdir(options.dataDir, { recursive: true }).then(() => lockFolder(options.dataDir!))
-            : async () => {}
+          folder === undefined
+            ? async () => {}
+            : await mkdir(folder, { recursive: true }).then(() => lockFolder(folder, options.lockWaitMillis))
         try {
           return { ...(await serve(options)), unlock }
         } catch (error) {
@@ -118,9 +125,12 @@ export const start = (options: {
     }),
     ({ db, server, unlock }) =>
       Effect.promise(async () => {
-        await server.stop()
-        await db.close()
-        await unlock()
+        try {
+          await server.stop()
+          await db.close()
+        } finally {
+          await unlock()
+        }
       })
   ).pipe(Effect.map(({ port }) => ({ host: "127.0.0.1", port, maxConnections: options.maxConnections })))
 
