@@ -130,13 +130,21 @@ export const roundTrip = (h: Harness): void => {
           yield* members.insert(other)
           const m1 = Rows.manager(institution.id)
           const m2 = { ...Rows.manager(institution.id), name: "赵经理", createdAt: minutesAfter(2) }
+          // Added at the same instant as m2, the larger id first: the id decides (code-point order).
+          const tied = ["f-manager-tie", "0-manager-tie"].map((id, i) => ({
+            ...Rows.manager(institution.id),
+            id: id as Ids.TechnologyManagerId,
+            name: `钱经理${i}`,
+            createdAt: minutesAfter(2)
+          }))
           const elsewhere = Rows.manager(other.id)
-          for (const m of [m1, m2, elsewhere]) yield* repo.insert(m)
+          for (const m of [tied[0]!, m1, m2, elsewhere, tied[1]!]) yield* repo.insert(m)
           same(Member.TechnologyManager, some(yield* repo.findById(m1.id), "manager"), m1, "manager")
           const listed = yield* repo.listByInstitution(institution.id)
+          const atTwo = [m2, ...tied].map((m) => m.id).sort()
           assert.deepStrictEqual(
             listed.map((m) => m.id),
-            [m1.id, m2.id],
+            [m1.id, ...atTwo],
             "listByInstitution: the institution's managers by (createdAt, id)"
           )
           same(Member.TechnologyManager, byId(listed, m2.id, "listByInstitution"), m2, "listed manager")
