@@ -219,8 +219,9 @@ export const start = async (config: ServerConfig): Promise<App> => {
         const accounts = config.seed
           ? ((yield* seed.pipe(
               Effect.catchAll((error) =>
-                Effect.flatMap(demoAccounts, (found) =>
-                  found === null ? Effect.fail(error) : Effect.succeed(found)
+                Effect.flatMap(
+                  Effect.orElseSucceed(demoAccounts, () => null),
+                  (found) => (found === null ? Effect.fail(error) : Effect.succeed(found))
                 )
               )
             )) ?? (yield* demoAccounts))
