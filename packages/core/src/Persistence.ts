@@ -225,7 +225,8 @@ export interface DemandQuery extends Range {
 
 /**
  * Demands. `update` writes a demand whose `version` is one more than the stored one,
- * and fails with `StaleWrite` otherwise. `number` is unique.
+ * and fails with `StaleWrite` otherwise. `number` is unique. `findByIds` answers the
+ * demands it finds, in no particular order.
  *
  * @since 0.1.0
  * @category ports
@@ -276,7 +277,9 @@ export interface ResponseQuery extends Range {
 /**
  * Responses. At most one response that is not withdrawn exists per
  * `(demandId, round, responderId)` (R21): `insert` and `update` fail with
- * `UniqueViolation` otherwise.
+ * `UniqueViolation` otherwise. `listByDemandRound` answers the round's responses in
+ * the order they were submitted (`submittedAt`, then `id`): the order of the audit
+ * events and notices of a round that ends.
  *
  * @since 0.1.0
  * @category ports

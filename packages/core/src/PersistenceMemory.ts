@@ -323,7 +323,15 @@ const makeStore = () => {
         })
       }),
     listByDemandRound: (demandId, round) =>
-      db.read(() => [...responses.rows.values()].filter((r) => r.demandId === demandId && r.round === round)),
+      db.read(() =>
+        [...responses.rows.values()]
+          .filter((r) => r.demandId === demandId && r.round === round)
+          .sort(
+            (a, b) =>
+              a.submittedAt.epochMillis - b.submittedAt.epochMillis ||
+              (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+          )
+      ),
     list: (q) =>
       db.read(() =>
         page(

@@ -322,6 +322,40 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
+    "§9 demands: a keyword with %, _ or a backslash matches only as the literal substring, in rows and in briefs",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const titled = (n: number, title: string, keywords: ReadonlyArray<string> = ["测试"]) =>
+            Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+              ...Rows.publishedFields(`ZB2026000${n}`),
+              form: Rows.minimalForm({ title, keywords })
+            })
+          const percent = titled(1, "导热系数100%达标")
+          const wider = titled(2, "导热系数1000达标")
+          const underscore = titled(3, "接口方案", ["a_b"])
+          const anyChar = titled(4, "接口方案", ["axb"])
+          const backslash = titled(5, "数据目录c:\\data迁移")
+          const plain = titled(6, "数据目录c:data迁移")
+          for (const d of [percent, wider, underscore, anyChar, backslash, plain]) yield* repo.insert(d)
+          const found = (keyword: string) =>
+            Effect.all([
+              repo.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
+              repo.listBriefs({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 })
+            ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+          assert.deepStrictEqual(yield* found("100%"), [[percent.id], [percent.id]], "% is a character")
+          assert.deepStrictEqual(yield* found("%"), [[percent.id], [percent.id]], "% alone")
+          assert.deepStrictEqual(yield* found("a_b"), [[underscore.id], [underscore.id]], "_ is a character")
+          assert.deepStrictEqual(yield* found("c:\\d"), [[backslash.id], [backslash.id]], "\\ is a character")
+          assert.deepStrictEqual(yield* found("\\"), [[backslash.id], [backslash.id]], "\\ alone")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "responses: 35 responses with tied submittedAt page through every scope and filter, newest first, without gap or duplicate",
     () =>
       h.run(
@@ -536,9 +570,12 @@ export const pagination = (h: Harness): void => {
           const threads: Array<Consultation.Thread> = []
           for (const [i, r] of responders.entries()) {
             for (const d of i % 3 === 0 ? [d1, d2] : [d1]) {
+              // The latest message's order is neither the insertion order (nor so the ids')
+              // nor the threads' creation order, and some instants are shared.
               const t = {
                 ...Rows.thread(d, r.member.id),
-                lastMessageAt: minutesAfter(Math.floor(threads.length / 3))
+                createdAt: minutesAfter(-threads.length),
+                lastMessageAt: minutesAfter((threads.length * 7) % 11)
               }
               yield* consultations.insertThread(t)
               threads.push(t)

@@ -1,6 +1,6 @@
 import { assert, it } from "@effect/vitest"
 import { Commission, Demand, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
-import { Effect, Option } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import { failsWith, type Harness, minutesAfter, none, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
@@ -159,6 +159,20 @@ export const uniqueness = (h: Harness): void => {
             second,
             "the new response is the active one"
           )
+          const adopted = {
+            ...second,
+            status: "adopted" as const,
+            adoptedAt: minutesAfter(13),
+            updatedAt: minutesAfter(13),
+            version: second.version + 1
+          }
+          yield* repo.update(adopted)
+          same(
+            Response.Response,
+            some(yield* repo.findById(second.id), "adopted"),
+            adopted,
+            "the new active response updates beside its withdrawn predecessor"
+          )
           const alsoWithdrawn = Rows.response(d, p.responder.id, p.responderAccount.id, {
             status: "withdrawn"
           })
@@ -166,7 +180,7 @@ export const uniqueness = (h: Harness): void => {
           yield* failsWith(
             repo.update({ ...withdrawn, status: "submitted", version: 3 }),
             "UniqueViolation",
-            "reactivating a withdrawn response while another is active"
+            "reactivating a withdrawn response while another (adopted) is active"
           )
           same(
             Response.Response,
@@ -174,10 +188,14 @@ export const uniqueness = (h: Harness): void => {
             withdrawn,
             "the refused update changed nothing"
           )
-          assert.sameMembers(
+          const submitted = [first, second, otherResponder, alsoWithdrawn]
+            .map((r) => [DateTime.toEpochMillis(r.submittedAt), r.id] as const)
+            .sort(([at, id], [bt, bid]) => at - bt || (id < bid ? -1 : id > bid ? 1 : 0))
+            .map(([, id]) => id)
+          assert.deepStrictEqual(
             (yield* repo.listByDemandRound(d.id, d.round)).map((r) => r.id),
-            [first.id, second.id, otherResponder.id, alsoWithdrawn.id],
-            "listByDemandRound"
+            submitted,
+            "listByDemandRound: the round's responses by (submittedAt, id)"
           )
         })
       ),
@@ -223,6 +241,23 @@ export const uniqueness = (h: Harness): void => {
             "reopening while another is open"
           )
           same(Commission.Commission, some(yield* repo.findById(first.id), "first"), declined, "unchanged")
+          const accepted = { ...second, state: "active" as const, decidedAt: minutesAfter(10), version: 2 }
+          yield* repo.update(accepted)
+          same(
+            Commission.Commission,
+            some(yield* repo.findById(second.id), "accepted"),
+            accepted,
+            "the new request is accepted beside its declined predecessor"
+          )
+          const ended = {
+            ...accepted,
+            state: "ended" as const,
+            endedAt: minutesAfter(11),
+            endedBy: p.institution.id,
+            version: 3
+          }
+          yield* repo.update(ended)
+          same(Commission.Commission, some(yield* repo.findById(second.id), "ended"), ended, "and ended")
         })
       ),
     h.timeout
