@@ -5,46 +5,15 @@
  * port and each other's tokens, one that ends is started again, and SIGTERM stops
  * them all.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { request } from "node:http"
 import { join } from "node:path"
 import * as Pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
+import { launch, type Started, waitFor } from "./support.js"
 
-const { SESSION_SECRET: _secret, DATABASE_URL: _url, ...inherited } = process.env as Record<string, string>
 const databaseUrl = process.env.DATABASE_URL || undefined
 const secret = "cluster-test-session-secret-0123456789abcdef"
-
-interface Started {
-  readonly child: ChildProcess
-  readonly output: () => string
-  readonly exited: Promise<number | null>
-}
-
-const launch = (env: Record<string, string>): Started => {
-  let output = ""
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
-    cwd: join(import.meta.dirname, ".."),
-    env: { ...inherited, PORT: "0", LOG_FORMAT: "json", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  child.stdout!.on("data", (chunk) => (output += chunk))
-  child.stderr!.on("data", (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  return { child, output: () => output, exited }
-}
-
-const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
-  const until = Date.now() + ms
-  for (;;) {
-    const match = pattern.exec(started.output())
-    if (match) return match
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${pattern}\n${started.output().slice(-3000)}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 /** A GET on a connection of its own (closed after), so that each may reach another instance. */
 const get = (url: string, headers: Record<string, string> = {}) =>

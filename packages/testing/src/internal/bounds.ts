@@ -43,6 +43,14 @@ const longestPhone = () => `+86${Rows.phone().slice(3)}9999`.slice(0, 16) as Mem
 const first = "0001-01-01" as Deadline.LocalDate
 const last = "9999-12-31" as Deadline.LocalDate
 
+/** The parties, and a published demand of the enterprise's. */
+const withPublishedDemand = Effect.gen(function* () {
+  const p = yield* Rows.insertParties
+  const demand = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+  yield* (yield* Persistence.DemandRepository).insert(demand)
+  return { p, demand }
+})
+
 /**
  * @internal
  * Every value at the bounds the model and the use cases' inputs admit survives
@@ -135,13 +143,7 @@ export const bounds = (h: Harness): void => {
     () =>
       h.run(
         Effect.gen(function* () {
-          const p = yield* Rows.insertParties
-          const demand = Rows.demand(
-            p.enterprise.id,
-            p.enterpriseAccount.id,
-            Rows.publishedFields("ZB20260001")
-          )
-          yield* (yield* Persistence.DemandRepository).insert(demand)
+          const { p, demand } = yield* withPublishedDemand
           const repo = yield* Persistence.ResponseRepository
           const response = Rows.response(demand, p.responder.id, p.responderAccount.id, {
             proposal: {
@@ -170,13 +172,7 @@ export const bounds = (h: Harness): void => {
     () =>
       h.run(
         Effect.gen(function* () {
-          const p = yield* Rows.insertParties
-          const demand = Rows.demand(
-            p.enterprise.id,
-            p.enterpriseAccount.id,
-            Rows.publishedFields("ZB20260001")
-          )
-          yield* (yield* Persistence.DemandRepository).insert(demand)
+          const { p, demand } = yield* withPublishedDemand
           const consultations = yield* Persistence.ConsultationRepository
           const thread = Rows.thread(demand, p.responder.id)
           yield* consultations.insertThread(thread)

@@ -191,6 +191,13 @@ const responseInScope = (r: Response.Response, scope: Persistence.ResponseScope)
       ? r.responderId === scope.memberId
       : r.demandId === scope.demandId
 
+/** The ids of the public demands a keyword finds: as rows, and as briefs. */
+const publicIdsFor = (repo: Persistence.DemandRepository["Type"]) => (keyword: string) =>
+  Effect.all([
+    repo.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
+    repo.listBriefs({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 })
+  ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+
 /** @internal Lists page through without gap or duplicate, in their documented order, and filter exactly. */
 export const pagination = (h: Harness): void => {
   it.effect(
@@ -307,11 +314,7 @@ export const pagination = (h: Harness): void => {
               )
             )
           )
-          const found = (keyword: string) =>
-            Effect.all([
-              repo.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
-              repo.listBriefs({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 })
-            ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+          const found = publicIdsFor(repo)
           assert.deepStrictEqual(yield* found("石墨烯"), [[d.id], [d.id]], "the current title")
           assert.deepStrictEqual(yield* found("散热"), [[d.id], [d.id]], "a two-character keyword of it")
           assert.deepStrictEqual(yield* found("小麦"), [[], []], "the first title")
@@ -340,11 +343,7 @@ export const pagination = (h: Harness): void => {
           const backslash = titled(5, "数据目录c:\\data迁移")
           const plain = titled(6, "数据目录c:data迁移")
           for (const d of [percent, wider, underscore, anyChar, backslash, plain]) yield* repo.insert(d)
-          const found = (keyword: string) =>
-            Effect.all([
-              repo.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
-              repo.listBriefs({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 })
-            ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+          const found = publicIdsFor(repo)
           assert.deepStrictEqual(yield* found("100%"), [[percent.id], [percent.id]], "% is a character")
           assert.deepStrictEqual(yield* found("%"), [[percent.id], [percent.id]], "% alone")
           assert.deepStrictEqual(yield* found("a_b"), [[underscore.id], [underscore.id]], "_ is a character")

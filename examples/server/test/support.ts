@@ -1,0 +1,46 @@
+/**
+ * The example server as a child process, for the tests that start it themselves:
+ * from its TypeScript sources, on a free port, logging JSON; its output kept.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { join } from "node:path"
+
+/** The environment the tests start from: without the caller's session secret or database. */
+export const {
+  SESSION_SECRET: _secret,
+  DATABASE_URL: _url,
+  ...inherited
+} = process.env as Record<string, string>
+
+/** A started server process. */
+export interface Started {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+/** Starts the server with `env` over {@link inherited}. */
+export const launch = (env: Record<string, string>): Started => {
+  let output = ""
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...inherited, PORT: "0", LOG_FORMAT: "json", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return { child, output: () => output, exited }
+}
+
+/** The first match of `pattern` in the server's output, waiting for it up to `ms`. */
+export const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
+  const until = Date.now() + ms
+  for (;;) {
+    const match = pattern.exec(started.output())
+    if (match) return match
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${pattern}\n${started.output().slice(-3000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
