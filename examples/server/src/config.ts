@@ -43,10 +43,10 @@ const jsonObject = (name: string) =>
     })
   )
 
-/** Whether a connection string is a URL of PostgreSQL's (the form the `pg` driver reads). */
+/** Whether a connection string is a URL the `pg` driver reads: `postgres://`, `postgresql://` or `socket:`. */
 const isPostgresUrl = (text: string): boolean => {
   try {
-    return ["postgres:", "postgresql:"].includes(new URL(text.trim()).protocol)
+    return ["postgres:", "postgresql:", "socket:"].includes(new URL(text.trim()).protocol)
   } catch {
     return false
   }

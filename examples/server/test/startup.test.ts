@@ -4,7 +4,6 @@
  * with one line that names the cause and leave nothing behind; `/ready` follows the
  * database; two processes seeding one empty database write one demo.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { existsSync, mkdtempSync } from "node:fs"
 import { createServer, type Server, type Socket, connect } from "node:net"
@@ -12,42 +11,16 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
+import { launch as launchServer, type Started, waitFor } from "./support.js"
 
-const { SESSION_SECRET: _secret, DATABASE_URL: _url, ...inherited } = process.env as Record<string, string>
 const databaseUrl = process.env.DATABASE_URL || undefined
-
-interface Started {
-  readonly child: ChildProcess
-  readonly output: () => string
-  readonly exited: Promise<number | null>
-}
 
 const running: Array<Started> = []
 
 const launch = (env: Record<string, string>): Started => {
-  let output = ""
-  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
-    cwd: join(import.meta.dirname, ".."),
-    env: { ...inherited, PORT: "0", LOG_FORMAT: "json", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  child.stdout!.on("data", (chunk) => (output += chunk))
-  child.stderr!.on("data", (chunk) => (output += chunk))
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  const started = { child, output: () => output, exited }
+  const started = launchServer(env)
   running.push(started)
   return started
-}
-
-const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
-  const until = Date.now() + ms
-  for (;;) {
-    const match = pattern.exec(started.output())
-    if (match) return match
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${pattern}\n${started.output().slice(-3000)}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 const stop = async (started: Started) => {
@@ -119,7 +92,7 @@ describe("example server: starting", () => {
     const sameFolder = launch({ DATA_DIR: folder })
     expect(await sameFolder.exited).toBe(1)
     expect(plainLines(sameFolder.output())).toEqual([
-      `zhongbao: could not start: PGlite could not be started: the data folder ${folder} is in use by another process, or another layer of this one (its lock ${join(folder, "zhongbao.lock")} was refreshed within the last 10 seconds, and still was after 12 seconds of waiting): PGlite serves one process at a time, and two would overwrite each other's writes`
+      `zhongbao: could not start: PGlite could not be started: the data folder ${folder} is in use by another process, or another layer of this one (its lock ${join(folder, "zhongbao.lock")} was refreshed within the last 30 seconds, and still was after 5 seconds of waiting): PGlite serves one process at a time, and two would overwrite each other's writes`
     ])
 
     expect((await fetch(`${base}/ready`)).status).toBe(200)

@@ -251,8 +251,9 @@ export const layerConfig = (
  * - `connectTimeout`: how long a caller waits for a free connection (default 30
  *   seconds: PGlite runs one statement at a time, so waits are longer);
  * - `lockTimeout`: how long to wait for the data folder when another process holds
- *   it (default 12 seconds: a lock its holder stopped refreshing, as a killed process
- *   does, is taken over after 10; `0`: fail at once).
+ *   it (default 5 seconds; `0`: fail at once; `Duration.infinity`: wait for it). A
+ *   lock its holder stopped refreshing, as a killed process does, is taken over 30
+ *   seconds after its last refresh.
  *
  * @since 0.1.0
  * @category models
@@ -284,7 +285,7 @@ export interface EmbeddedServer {
  * lose each other's writes): it holds the lock `zhongbao.lock` in it, refreshed every
  * 2 seconds, while it runs; another process (or a second layer of the same one)
  * waits for it up to `lockTimeout`, then fails with an `InfrastructureError` naming
- * the folder. A lock not refreshed for 10 seconds (its process killed) is taken
+ * the folder. A lock not refreshed for 30 seconds (its process killed) is taken
  * over. A holder whose lock was taken (its process frozen for longer) stops the
  * process rather than write on. PGlite has one
  * backend: statements of different connections run one after another, a

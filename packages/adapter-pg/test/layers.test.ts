@@ -179,7 +179,10 @@ describe("layers", () => {
           yield* sql`SELECT 1 AS one`
           yield* Effect.sleep("1500 millis")
           held.push([from, Date.now()])
-        }).pipe(Effect.provide(PgDatabase.layerEmbedded({ dataDir, maxConnections: 1 })), Effect.either)
+        }).pipe(
+          Effect.provide(PgDatabase.layerEmbedded({ dataDir, maxConnections: 1, lockTimeout: "60 seconds" })),
+          Effect.either
+        )
         const both = yield* Effect.all([opened, opened], { concurrency: 2 })
         assert.deepStrictEqual(
           both.map((result) => result._tag),

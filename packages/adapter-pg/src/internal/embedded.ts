@@ -1,6 +1,5 @@
 import { mkdir, realpath } from "node:fs/promises"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as lockfile from "proper-lockfile"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -21,22 +20,26 @@ export const lockName = "zhongbao.lock"
  * How long a lock may go without being refreshed before another process takes it
  * over, and how often its holder refreshes it.
  */
-export const lockTiming = { staleMillis: 10_000, refreshMillis: 2_000 } as const
+export const lockTiming = { staleMillis: 30_000, refreshMillis: 2_000 } as const
 
-/** @internal How long a taker waits for a held lock by default: until a lock its holder stopped refreshing is stale. */
-export const defaultLockWaitMillis = lockTiming.staleMillis + 2_000
+/** @internal How long a taker waits for a held lock by default. */
+export const defaultLockWaitMillis = 5_000
 
 /** @internal Another process (or another layer of this one) has the data folder open. */
 export class FolderInUse extends Error {}
 
 /**
  * @internal
- * The data folder on disk that `dataDir` names: a path, or a `file://` URL (PGlite
- * reads both from the disk); `undefined` for the stores that are not a folder
- * (`memory://`, `idb://` and the like).
+ * The data folder on disk that `dataDir` names: a path, or a `file://` URL, read as
+ * PGlite reads it (the rest of the text is the path, not decoded); `undefined` for
+ * the stores that are not a folder (`memory://`, `idb://` and the like).
  */
 export const folderOf = (dataDir: string): string | undefined =>
-  dataDir.startsWith("file://") ? fileURLToPath(dataDir) : dataDir.includes("://") ? undefined : dataDir
+  dataDir.startsWith("file://")
+    ? dataDir.slice("file://".length)
+    : dataDir.includes("://")
+      ? undefined
+      : dataDir
 
 /**
  * @internal
@@ -47,40 +50,40 @@ export const folderOf = (dataDir: string): string | undefined =>
  * atomically in the folder (its real path: a folder reached through a symbolic link
  * is the same folder), which its holder touches every `refreshMillis`; one left
  * untouched for `staleMillis` (its holder killed, the machine restarted, a container
- * recreated) is taken over, whatever process ids and host names say. A taker tries
- * again every half second for `waitMillis` (by default a little over `staleMillis`,
- * so that a process started again at once after its predecessor was killed gets the
- * folder), then fails with a `FolderInUse`. A holder that finds its lock taken (its process was frozen longer
+ * recreated) is taken over, whatever process ids and host names say. `staleMillis`
+ * is long because PGlite runs each statement on the main thread, where the refresh
+ * waits for it: a statement of several seconds (a migration, an index) must not let
+ * another process take a folder still in use. A taker tries again every half second
+ * for `waitMillis` (any duration, unbounded too), then fails with a `FolderInUse`. A holder that finds its lock taken (its process was frozen longer
  * than `staleMillis`) cannot go on writing safely: it throws, outside any fiber, and
  * the process stops.
  */
 export const lockFolder = async (folder: string, waitMillis: number): Promise<() => Promise<void>> => {
   const real = await realpath(folder)
   const path = join(real, lockName)
-  try {
-    return await lockfile.lock(real, {
-      lockfilePath: path,
-      realpath: false,
-      stale: lockTiming.staleMillis,
-      update: lockTiming.refreshMillis,
-      retries: {
-        retries: Math.ceil(waitMillis / 500),
-        factor: 1,
-        minTimeout: 500,
-        maxTimeout: 500
-      },
-      onCompromised: (error) => {
-        throw new Error(
-          `@zhongbao/adapter-pg: the lock of the data folder ${real} was taken by another process (${error.message}); stopping, since two processes writing one folder lose each other's rows`
-        )
-      }
-    })
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ELOCKED") throw error
-    throw new FolderInUse(
-      `the data folder ${folder} is in use by another process, or another layer of this one (its lock ${path} was refreshed within the last ${lockTiming.staleMillis / 1_000} seconds, and still was after ${waitMillis / 1_000} seconds of waiting): PGlite serves one process at a time, and two would overwrite each other's writes`
-    )
+  const until = Date.now() + waitMillis
+  for (;;) {
+    try {
+      return await lockfile.lock(real, {
+        lockfilePath: path,
+        realpath: false,
+        stale: lockTiming.staleMillis,
+        update: lockTiming.refreshMillis,
+        onCompromised: (error) => {
+          throw new Error(
+            `@zhongbao/adapter-pg: the lock of the data folder ${real} was taken by another process (${error.message}); stopping, since two processes writing one folder lose each other's rows`
+          )
+        }
+      })
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ELOCKED") throw error
+      if (Date.now() >= until) break
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, Math.max(0, until - Date.now()))))
+    }
   }
+  throw new FolderInUse(
+    `the data folder ${folder} is in use by another process, or another layer of this one (its lock ${path} was refreshed within the last ${lockTiming.staleMillis / 1_000} seconds, and still was after ${waitMillis / 1_000} seconds of waiting): PGlite serves one process at a time, and two would overwrite each other's writes`
+  )
 }
 
 /**
@@ -127,10 +130,11 @@ export const start = (options: {
       Effect.promise(async () => {
         try {
           await server.stop()
-          await db.close()
         } finally {
-          await unlock()
+          await db.close()
         }
+        // Only once the database is closed: a folder still open is still in use.
+        await unlock()
       })
   ).pipe(Effect.map(({ port }) => ({ host: "127.0.0.1", port, maxConnections: options.maxConnections })))
 
