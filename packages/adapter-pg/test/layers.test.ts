@@ -167,7 +167,7 @@ describe("layers", () => {
   )
 
   it.live(
-    "layerEmbedded: of two layers started at once on one folder, one opens it and the other waits for it; a lock left untouched for longer than it may be (its process killed) is taken over at once",
+    "layerEmbedded: of two layers started at once on one folder, one opens it and the other waits for it (lockTimeout: infinity); a lock left untouched for longer than it may be (its process killed) is taken over at once",
     () =>
       Effect.gen(function* () {
         const root = yield* temporaryFolder
@@ -180,7 +180,9 @@ describe("layers", () => {
           yield* Effect.sleep("1500 millis")
           held.push([from, Date.now()])
         }).pipe(
-          Effect.provide(PgDatabase.layerEmbedded({ dataDir, maxConnections: 1, lockTimeout: "60 seconds" })),
+          Effect.provide(
+            PgDatabase.layerEmbedded({ dataDir, maxConnections: 1, lockTimeout: Duration.infinity })
+          ),
           Effect.either
         )
         const both = yield* Effect.all([opened, opened], { concurrency: 2 })
