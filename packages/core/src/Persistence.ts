@@ -24,6 +24,11 @@
  *   together): the adapter runs them in its transaction, in the order they were
  *   issued where its connection orders them. Nested units of work are not run
  *   concurrently with one another.
+ * - A unit of work that catches a failure of one of its methods and goes on may
+ *   still fail as a whole: an adapter on a database whose transaction a failed
+ *   statement aborts (PostgreSQL) rolls the unit back and fails it rather than
+ *   commit half of it. To go on after a refused write, run that write in a nested
+ *   unit of work: its failure undoes it alone. Core's use cases never catch and go on.
  * - Lists return at most `limit` rows after the position `after` in the list's
  *   order (sort key, then id); the caller asks for one more row than it shows to
  *   know whether a next page exists.
