@@ -131,6 +131,29 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         })
       )
 
+      it.effect(
+        "R10 bounds over HTTP: a form whose every text is at its longest, in characters outside the BMP with quotes, backslashes and line breaks, and the largest investment, reads back as it was sent",
+        () =>
+          Effect.gen(function* () {
+            const sent = yield* form({
+              title: Fixtures.longest(60),
+              summary: {
+                mainProblem: Fixtures.longest(500),
+                keyTechnology: Fixtures.longest(500),
+                expectedGoal: Fixtures.longest(500)
+              },
+              keywords: [1, 2, 3, 4, 5].map(() => Fixtures.longest(20)),
+              region: Fixtures.longest(50),
+              intendedInvestment: Number.MAX_SAFE_INTEGER,
+              contact: { name: Fixtures.longest(50), phone: "+8613912345678" }
+            })
+            const drafted = yield* state.enterprise.demands.draft({ payload: sent, headers: {} })
+            const read = yield* state.enterprise.demands.get({ path: { demandId: drafted.id } })
+            const encode = Schema.encodeSync(Demand.DemandForm)
+            assert.deepStrictEqual(encode(read.demand.form), encode(sent))
+          })
+      )
+
       it.effect("members: an operator registers members, accounts; an institution names managers", () =>
         Effect.gen(function* () {
           const op = state.operator

@@ -127,6 +127,23 @@ export const makeWorld: Effect.Effect<
   } satisfies World
 })
 
+/** Characters stores and encoders get wrong. */
+const awkward = ["𠮷", "中", "😀", "e", "\u0301", "\n", "'", '"', "\\", "%", "_", "\t", "Ω", " "]
+
+/**
+ * A text of exactly `n` characters (code points, as the model counts them) that
+ * stores and encoders get wrong: mostly outside the BMP (four bytes in UTF-8, two
+ * UTF-16 code units), CJK, an emoji, a combining accent, quotes, a backslash,
+ * `LIKE`'s wildcards, tabs and line breaks; beginning and ending with a character
+ * outside the BMP (texts are trimmed). The longest value a field of at most `n`
+ * characters admits.
+ *
+ * @since 0.1.1
+ * @category constructors
+ */
+export const longest = (n: number): string =>
+  Array.from({ length: n }, (_, i) => (i === 0 || i === n - 1 ? "𠮷" : awkward[i % awkward.length]!)).join("")
+
 /**
  * A valid demand form (encoded), deadline `days` after today in the platform zone.
  *

@@ -13,26 +13,9 @@ import {
   ServiceLog
 } from "@zhongbao/core"
 import { Effect } from "effect"
+import { longest } from "../Fixtures.js"
 import { type Harness, minutesAfter, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
-
-/**
- * Characters stores get wrong: outside the BMP (four bytes in UTF-8, two UTF-16
- * code units), CJK, an emoji, a combining accent, quotes, a backslash, `LIKE`'s
- * wildcards, tabs and line breaks.
- */
-const pool = ["𠮷", "中", "😀", "e", "\u0301", "\n", "'", '"', "\\", "%", "_", "\t", "Ω", " "]
-
-/**
- * @internal
- * A text of exactly `n` characters (code points, as the model counts them), from
- * {@link pool}, beginning and ending with a character outside the BMP (texts are
- * trimmed): the longest a field of at most `n` characters admits.
- */
-export const longest = (n: number): string => {
-  const chars = Array.from({ length: n }, (_, i) => (i === 0 || i === n - 1 ? "𠮷" : pool[i % pool.length]!))
-  return chars.join("")
-}
 
 /** @internal The largest amount the model admits (`Money.Fen`). */
 export const largestFen = Number.MAX_SAFE_INTEGER as Money.Fen
