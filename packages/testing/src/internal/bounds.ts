@@ -12,7 +12,7 @@ import {
   Reward,
   ServiceLog
 } from "@zhongbao/core"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { longest } from "../Fixtures.js"
 import { type Harness, minutesAfter, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
@@ -20,8 +20,14 @@ import * as Rows from "./rows.js"
 /** @internal The largest amount the model admits (`Money.Fen`). */
 export const largestFen = Number.MAX_SAFE_INTEGER as Money.Fen
 
-/** @internal The longest phone number E.164 allows (15 digits). */
-const longestPhone = () => `+86${Rows.phone().slice(3)}9999`.slice(0, 16) as Member.PhoneNumber
+let phoneSeq = 0
+
+/**
+ * A mobile number as long as E.164 allows (15 digits: an Austrian mobile), distinct
+ * per call, and one the model admits (it is decoded here).
+ */
+const longestPhone = (): Member.PhoneNumber =>
+  Schema.decodeUnknownSync(Member.PhoneNumber)(`+4366412345${String(10_000 + (phoneSeq++ % 89_999))}`)
 
 const first = "0001-01-01" as Deadline.LocalDate
 const last = "9999-12-31" as Deadline.LocalDate
