@@ -482,20 +482,22 @@ describe("TencentSms", () => {
       const settings = Settings.layer({
         smsTemplates: {
           ...Settings.defaults.smsTemplates,
-          commission_accepted: { templateId: "4001", params: ["institution"] },
-          commission_declined: { templateId: "4001", params: ["enterprise"] }
+          response_adopted: { templateId: "4001", params: ["number", "title"] },
+          response_received: { templateId: "4001", params: ["title", "number"] }
         }
       })
       assert.deepStrictEqual(
         TencentSms.templatesFromSettings({
           smsTemplates: {
             ...Settings.defaults.smsTemplates,
-            commission_accepted: { templateId: "4001", params: ["institution"] },
-            commission_declined: { templateId: "4001", params: ["enterprise"] }
+            response_adopted: { templateId: "4001", params: ["number", "title"] },
+            response_received: { templateId: "4001", params: ["title", "number"] }
           }
         }),
         Either.left("4001")
       )
+      // the settings themselves are valid: the layer fails on the conflicting orders
+      yield* Effect.scoped(Layer.build(settings))
       const layer = TencentSms.layer(options("http://127.0.0.1:9/")).pipe(
         Layer.provide(Layer.merge(Transport.layerNode(), Layer.orDie(settings)))
       )

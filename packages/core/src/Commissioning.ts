@@ -18,7 +18,7 @@ import { pageOf } from "./internal/paging.js"
 import { isRegisteredInstitution } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
 import { AccountRepository, CommissionRepository, MemberRepository } from "./Persistence.js"
-import type { NotificationEvent } from "./Settings.js"
+import type { EventValues, NotificationEvent } from "./Settings.js"
 import * as SortKeys from "./SortKeys.js"
 
 /**
@@ -58,12 +58,12 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
     const members = yield* MemberRepository
     const accounts = yield* AccountRepository
 
-    const notifyMember = (
+    const notifyMember = <E extends NotificationEvent>(
       ctx: Ctx,
       memberId: MemberId,
-      event: NotificationEvent,
+      event: E,
       subjectId: string,
-      values: Record<string, string>
+      values: EventValues<E>
     ) =>
       Effect.flatMap(accounts.listByMember(memberId), (list) =>
         ctx.notify(list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })))
@@ -80,7 +80,11 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
         return found.value
       })
 
-    const decide = (name: string, to: "active" | "declined", event: NotificationEvent) =>
+    const decide = (
+      name: string,
+      to: "active" | "declined",
+      event: "commission_accepted" | "commission_declined"
+    ) =>
       command({ name, input: Ref, output: Commission, rule: "R40" }, (ctx, input) =>
         Effect.gen(function* () {
           const c = yield* party(ctx, input.commissionId)

@@ -90,8 +90,17 @@ export type Position = ReadonlyArray<string | number | null>
 export const encodeCursor = (position: Position): string => Encoding.encodeBase64Url(JSON.stringify(position))
 
 /**
+ * Control characters and unpaired surrogates, which no key or id a list hands out
+ * holds (a cursor's JSON may spell them, `"\ud800"`, which a store could not even
+ * compare faithfully).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+const controls = /[\u0000-\u001f\u007f\p{Cs}]/u
+
+/**
  * Decodes a cursor made by {@link encodeCursor}; an invalid one is an `InvalidInput`
- * on the field `cursor`.
+ * on the field `cursor`, as is one whose strings hold control characters or unpaired
+ * surrogates.
  *
  * @since 0.1.0
  * @category cursors
@@ -110,7 +119,9 @@ export const decodeCursor = (cursor: string, arity: number): Either.Either<Posit
         const value: unknown = JSON.parse(json)
         return Array.isArray(value) &&
           value.length === arity &&
-          value.every((v) => v === null || typeof v === "string" || typeof v === "number")
+          value.every(
+            (v) => v === null || (typeof v === "string" && !controls.test(v)) || typeof v === "number"
+          )
           ? Either.right(value as Position)
           : Either.left(bad)
       } catch {

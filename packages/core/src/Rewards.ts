@@ -56,7 +56,7 @@ import {
   RoundState,
   roundKey
 } from "./Reward.js"
-import type { NotificationEvent } from "./Settings.js"
+import type { EventValues, NotificationEvent } from "./Settings.js"
 
 /**
  * Input of {@link Rewards.draft}.
@@ -322,12 +322,12 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         }
       })
 
-    const notifyInstitution = (
+    const notifyInstitution = <E extends NotificationEvent>(
       ctx: Ctx,
       application: RewardApplication,
-      event: NotificationEvent,
+      event: E,
       subjectId: string,
-      values: Record<string, string>
+      values: EventValues<E>
     ) =>
       Effect.flatMap(accounts.listByMember(application.institutionId), (list) =>
         ctx.notify(list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })))

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidInput } from "./Errors.js"
+import { Name } from "./Text.js"
 
 /**
  * A service mode (R14): whether demands published in it take public responses, and
@@ -24,7 +25,7 @@ import { InvalidInput } from "./Errors.js"
  */
 export const ServiceMode = Schema.Struct({
   id: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]{0,39}$/)),
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40)),
+  name: Name(40),
   acceptsResponses: Schema.Boolean,
   publishers: Schema.optional(
     Schema.Array(Schema.Literal("enterprise", "transfer_institution")).pipe(Schema.minItems(1))
@@ -42,9 +43,12 @@ export type ServiceMode = typeof ServiceMode.Type
  * @category models
  */
 export const SmsTemplate = Schema.Struct({
-  templateId: Schema.String.pipe(Schema.minLength(1)),
+  templateId: Name(100),
   params: Schema.Array(Schema.String)
 })
+
+/** @since 0.1.2 @category models */
+export type SmsTemplate = typeof SmsTemplate.Type
 
 /**
  * The events that notify (R64).
@@ -68,6 +72,53 @@ export const NotificationEvent = Schema.Literal(
 
 /** @since 0.1.0 @category models */
 export type NotificationEvent = typeof NotificationEvent.Type
+
+/**
+ * The values each notifying event gives its SMS template (R64), by name: a
+ * template's `params` name some of them, in the order its provider expects. A
+ * name that is not among its event's values is refused when the settings are
+ * built: it would be sent empty in every message.
+ *
+ * @since 0.1.2
+ * @category models
+ */
+export const eventValues = {
+  response_adopted: ["number", "title"],
+  response_not_adopted: ["number", "title", "reason"],
+  demand_approved: ["number", "title"],
+  demand_rejected: ["title"],
+  response_received: ["number", "title"],
+  consultation_message: ["number", "title"],
+  commission_requested: ["enterprise"],
+  commission_accepted: ["institution"],
+  commission_declined: ["institution"],
+  reward_approved: ["round", "amount"],
+  reward_rejected: ["round"]
+} as const satisfies { readonly [E in NotificationEvent]: ReadonlyArray<string> }
+
+/**
+ * The values a notification of `E` carries (see {@link eventValues}).
+ *
+ * @since 0.1.2
+ * @category models
+ */
+export type EventValues<E extends NotificationEvent> = {
+  readonly [K in (typeof eventValues)[E][number]]: string
+}
+
+/** The first name of a template that its event does not give, with where it is. */
+const unknownParam = (templates: { readonly [E in NotificationEvent]: SmsTemplate }) => {
+  for (const [event, template] of Object.entries(templates) as Array<[NotificationEvent, SmsTemplate]>) {
+    const known: ReadonlyArray<string> = eventValues[event]
+    const at = template.params.findIndex((name) => !known.includes(name))
+    if (at >= 0)
+      return {
+        path: ["smsTemplates", event, "params", at],
+        message: `${JSON.stringify(template.params[at])} is not a value of ${event}, which gives ${known.join(", ")} (R64)`
+      }
+  }
+  return undefined
+}
 
 /**
  * An IANA zone name as `Area/Location` (or `UTC`) that `Intl` knows. Abbreviations and
@@ -103,9 +154,7 @@ export const PlatformSettings = Schema.Struct({
   minDeadlineDays: Schema.Int.pipe(Schema.between(0, 366)),
   singleAdoption: Schema.Boolean,
   serviceModes: Schema.Array(ServiceMode).pipe(Schema.minItems(1)),
-  technicalFields: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(40))).pipe(
-    Schema.minItems(1)
-  ),
+  technicalFields: Schema.Array(Name(40)).pipe(Schema.minItems(1)),
   smsTemplates: Schema.Record({ key: NotificationEvent, value: SmsTemplate }),
   fileSizeLimitBytes: Schema.Int.pipe(Schema.between(1, 1024 * 1024 * 1024)),
   smsParamMaxLength: Schema.Int.pipe(Schema.between(1, 500)),
@@ -134,6 +183,7 @@ export const PlatformSettings = Schema.Struct({
     )
   )
 }).pipe(
+  Schema.filter((s) => unknownParam(s.smsTemplates)),
   Schema.filter((s) =>
     s.numberingPrefix.length + 4 + s.sequenceWidth <= s.smsParamMaxLength
       ? undefined

@@ -28,6 +28,10 @@ export const length = (s: string): number => {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
 const controls = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\p{Cs}]/u
 
+/** As {@link controls}, tabs and line breaks included. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
+const lineControls = /[\u0000-\u001f\u007f\p{Cs}]/u
+
 /**
  * A trimmed string of `min` to `max` characters, with no control characters but
  * tabs and line breaks, and no unpaired surrogates.
@@ -63,4 +67,30 @@ export const Filter = (max: number) =>
       message: () => `at most ${max} characters, without control characters`,
       jsonSchema: { maxLength: max }
     })
+  )
+
+/**
+ * A name a platform chooses in its settings (a technical field, a service mode's
+ * name, an SMS template id): one line that {@link Text} would accept as it is, so
+ * `min` to `max` characters, no control characters (tabs and line breaks
+ * included), no unpaired surrogates, and no surrounding whitespace (refused, not
+ * trimmed: a demand's field is compared with the settings' names after its own
+ * trimming, so a name with a space around it could never be chosen).
+ *
+ * @since 0.1.2
+ * @category schemas
+ */
+export const Name = (max: number, min = 1) =>
+  Schema.String.pipe(
+    Schema.filter(
+      (s) => {
+        const n = length(s)
+        return n >= min && n <= max && s.trim() === s && !lineControls.test(s)
+      },
+      {
+        message: () =>
+          `one line of ${min} to ${max} characters, without control characters or surrounding whitespace`,
+        jsonSchema: { minLength: min, maxLength: max }
+      }
+    )
   )

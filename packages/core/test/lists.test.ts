@@ -617,39 +617,44 @@ describe("Lists", () => {
     )
   )
 
-  it.effect("§9: an invalid cursor is refused on the field cursor", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const lists = yield* Lists.Lists
-        for (let i = 0; i < 3; i++) yield* Fixtures.publish(world, world.enterprise.account)
-        const bad = [
-          "not-a-cursor",
-          "%%%",
-          Pagination.encodeCursor(["only-one-part"]),
-          Pagination.encodeCursor([1, "a", "b"]),
-          "x".repeat(600)
-        ]
-        for (const cursor of bad) {
-          yield* expectError(lists.hall(null, { cursor }), "InvalidInput", "§9", "cursor")
-          yield* expectError(
-            lists.myDemands(world.enterprise.account, { cursor }),
-            "InvalidInput",
-            "§9",
-            "cursor"
-          )
-          yield* expectError(
-            lists.responsesToMe(world.enterprise.account, { cursor }),
-            "InvalidInput",
-            "§9",
-            "cursor"
-          )
-        }
-        // A cursor this list handed out is accepted.
-        const first = yield* lists.hall(null, { limit: 1 })
-        const second = yield* lists.hall(null, { limit: 1, cursor: first.nextCursor! })
-        assert.lengthOf(second.items, 1)
-        assert.notStrictEqual(second.items[0]!.id, first.items[0]!.id)
-      })
-    )
+  it.effect(
+    "§9: an invalid cursor is refused on the field cursor (control characters and unpaired surrogates too)",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          for (let i = 0; i < 3; i++) yield* Fixtures.publish(world, world.enterprise.account)
+          const bad = [
+            "not-a-cursor",
+            "%%%",
+            Pagination.encodeCursor(["only-one-part"]),
+            Pagination.encodeCursor([1, "a", "b"]),
+            "x".repeat(600),
+            Pagination.encodeCursor([1, "a\u0000"]),
+            Pagination.encodeCursor([1, "\ud800"]),
+            Pagination.encodeCursor(["\udfff", "a"])
+          ]
+          for (const cursor of bad) {
+            yield* expectError(lists.hall(null, { cursor }), "InvalidInput", "§9", "cursor")
+            yield* expectError(
+              lists.myDemands(world.enterprise.account, { cursor }),
+              "InvalidInput",
+              "§9",
+              "cursor"
+            )
+            yield* expectError(
+              lists.responsesToMe(world.enterprise.account, { cursor }),
+              "InvalidInput",
+              "§9",
+              "cursor"
+            )
+          }
+          // A cursor this list handed out is accepted.
+          const first = yield* lists.hall(null, { limit: 1 })
+          const second = yield* lists.hall(null, { limit: 1, cursor: first.nextCursor! })
+          assert.lengthOf(second.items, 1)
+          assert.notStrictEqual(second.items[0]!.id, first.items[0]!.id)
+        })
+      )
   )
 })

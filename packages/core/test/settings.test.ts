@@ -148,6 +148,47 @@ describe("settings", () => {
         "R12, R64: a demand number longer than a shorter SMS value (2 + 4 + 4 > 9)",
         { smsParamMaxLength: 9 },
         "sequenceWidth"
+      ],
+      [
+        "R10: a technical field with spaces around it (a demand's trimmed field never equals it)",
+        { technicalFields: [...defaultFields, " 海洋 "] },
+        "technicalFields.12"
+      ],
+      ["R10: a technical field with U+0000", { technicalFields: ["电子\u0000信息"] }, "technicalFields.0"],
+      [
+        "R10: a technical field with an unpaired surrogate",
+        { technicalFields: ["海\ud800洋"] },
+        "technicalFields.0"
+      ],
+      [
+        "R10: a technical field of 41 characters",
+        { technicalFields: ["海".repeat(41)] },
+        "technicalFields.0"
+      ],
+      [
+        "R14: a service mode's name with a line break",
+        { serviceModes: [{ id: "cooperative", name: "合作\n服务", acceptsResponses: true }] },
+        "serviceModes.0.name"
+      ],
+      [
+        "R64: an SMS template id with a control character",
+        {
+          smsTemplates: {
+            ...Settings.defaults.smsTemplates,
+            demand_approved: { templateId: "SMS_1\u0007", params: ["number"] }
+          }
+        },
+        "smsTemplates.demand_approved.templateId"
+      ],
+      [
+        "R64: an SMS template naming a value its event does not give (it would be sent empty)",
+        {
+          smsTemplates: {
+            ...Settings.defaults.smsTemplates,
+            demand_rejected: { templateId: "ZB_DEMAND_REJECTED", params: ["title", "number"] }
+          }
+        },
+        "smsTemplates.demand_rejected.params.1"
       ]
     ] as const) {
       it.effect(`§10: ${name} is refused naming "${field}"`, () =>
@@ -162,6 +203,36 @@ describe("settings", () => {
         })
       )
     }
+
+    it.effect(
+      "R10: a technical field of 40 characters outside the BMP is accepted, as a demand's field holds it",
+      () =>
+        Effect.gen(function* () {
+          const field = "𠀀".repeat(40)
+          const s = yield* Settings.make({ technicalFields: [field] })
+          assert.deepStrictEqual(s.technicalFields, [field])
+        })
+    )
+
+    it.effect("R64: a template may name its event's values in any order, or some of them", () =>
+      Effect.gen(function* () {
+        const s = yield* Settings.make({
+          smsTemplates: {
+            ...Settings.defaults.smsTemplates,
+            response_not_adopted: { templateId: "SMS_2", params: ["reason", "number"] },
+            reward_approved: { templateId: "SMS_3", params: [] }
+          }
+        })
+        assert.deepStrictEqual(s.smsTemplates.response_not_adopted.params, ["reason", "number"])
+      })
+    )
+
+    it("R64: the default templates name only values their events give", () => {
+      for (const [event, template] of Object.entries(Settings.defaults.smsTemplates)) {
+        const given: ReadonlyArray<string> = Settings.eventValues[event as Settings.NotificationEvent]
+        for (const name of template.params) assert.include(given, name, `${event}: ${name}`)
+      }
+    })
 
     it.effect("R64: a lease of exactly three send timeouts is accepted", () =>
       Effect.gen(function* () {

@@ -21,7 +21,7 @@ import * as Ids from "../Ids.js"
 import type { AccountId, DemandId, MemberId } from "../Ids.js"
 import type { Actor } from "../Member.js"
 import { AccountRepository, IdempotencyRepository, MemberRepository, UnitOfWork } from "../Persistence.js"
-import { type NotificationEvent, type ResolvedSettings, Settings } from "../Settings.js"
+import { type EventValues, type NotificationEvent, type ResolvedSettings, Settings } from "../Settings.js"
 import { concurrentlyInOrder } from "./concurrently.js"
 import { makeJournal, Pending } from "./journal.js"
 import { type Notice, toAccountMessage, toOutbox } from "./notify.js"
@@ -80,11 +80,11 @@ export const auditEventOf = (
 })
 
 /** @internal A notice to one account: the event, what it is about, the template's values. */
-export type AccountNotice = (
+export type AccountNotice = <E extends NotificationEvent>(
   accountId: AccountId,
-  event: NotificationEvent,
+  event: E,
   subjectId: string,
-  values: Readonly<Record<string, string>>
+  values: EventValues<E>
 ) => Effect.Effect<void>
 
 /**
