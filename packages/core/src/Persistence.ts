@@ -28,7 +28,10 @@
  *   still fail as a whole: an adapter on a database whose transaction a failed
  *   statement aborts (PostgreSQL) rolls the unit back and fails it rather than
  *   commit half of it. To go on after a refused write, run that write in a nested
- *   unit of work: its failure undoes it alone. Core's use cases never catch and go on.
+ *   unit of work: its failure undoes it alone. Core's use cases never catch and go on;
+ *   `layerMemory` fails a unit that went on after a `UniqueViolation` too (an
+ *   `InfrastructureError` of the port `UnitOfWork`), so that core's tests would find
+ *   one that did.
  * - Lists return at most `limit` rows after the position `after` in the list's
  *   order (sort key, then id); the caller asks for one more row than it shows to
  *   know whether a next page exists.

@@ -21,7 +21,7 @@ import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
 import type { AccountId, MemberId } from "./Ids.js"
 import { TimeHeap } from "./internal/heap.js"
-import { MemoryDb, page, Table } from "./internal/memoryDb.js"
+import { MemoryDb, page, refuse, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
 import type { Fen } from "./Money.js"
 import type { Delivery, OutboxMessage, Settlement, Tracked } from "./Notification.js"
@@ -96,7 +96,9 @@ const whenRun = <S extends object>(port: S): S =>
     ])
   ) as S
 
-const unique = (entity: string, key: string) => Effect.fail(new UniqueViolation({ entity, key }))
+/** A refused write: it marks its unit of work, which then fails even if the refusal is caught (`refuse`). */
+const unique = (entity: string, key: string) =>
+  Effect.zipRight(refuse, Effect.fail(new UniqueViolation({ entity, key })))
 const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
 
 const makeStore = () => {

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import { InfrastructureError } from "../Errors.js"
 import { comparePositions, type Position } from "../Pagination.js"
 
 /** @internal An open memory transaction: undo actions, newest last. */
@@ -10,6 +11,42 @@ export interface Tx {
 
 /** @internal */
 export const currentTx = FiberRef.unsafeMake<Option.Option<Tx>>(Option.none())
+
+/** A unit of work, outermost or nested: whether one of its writes was refused. */
+interface Unit {
+  refused: boolean
+}
+
+const currentUnit = FiberRef.unsafeMake<Unit | undefined>(undefined)
+
+/**
+ * @internal
+ * Marks the innermost unit of work as having had a write refused (a unique key
+ * taken). The unit then fails at its end even if it caught the refusal and went on,
+ * as a PostgreSQL transaction that a failed statement aborted does, so that core's
+ * tests on this adapter find a use case that would go on after one (the port allows
+ * an adapter to fail it: see `Persistence`).
+ */
+export const refuse: Effect.Effect<void> = Effect.map(FiberRef.get(currentUnit), (unit) => {
+  if (unit !== undefined) unit.refused = true
+})
+
+/** The failure of a unit that went on after a refused write. */
+const wentOn = () =>
+  new InfrastructureError({
+    port: "UnitOfWork",
+    message:
+      "UnitOfWork.transaction: the unit went on after one of its writes was refused (a unique key taken); nothing of it was kept. Run a write that may be refused in a nested unit of work."
+  })
+
+/** `effect` as one unit, failing at its end if one of its writes was refused. */
+const asUnit = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InfrastructureError, R> =>
+  Effect.suspend(() => {
+    const unit: Unit = { refused: false }
+    return Effect.flatMap(Effect.locally(effect, currentUnit, unit), (a) =>
+      unit.refused ? Effect.fail(wentOn()) : Effect.succeed(a)
+    )
+  })
 
 /**
  * @internal
@@ -35,19 +72,24 @@ export class MemoryDb {
     return Effect.sync(f)
   }
 
-  transaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+  /**
+   * Runs `effect` as a unit of work (nested in the current one, if any): rolled back
+   * if it fails, dies or is interrupted, and failed, then rolled back, if it went on
+   * after one of its writes was refused (see {@link refuse}).
+   */
+  transaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InfrastructureError, R> {
     return Effect.flatMap(FiberRef.get(currentTx), (outer) => {
       if (Option.isSome(outer)) {
         const tx = outer.value
         return Effect.suspend(() => {
           const mark = tx.undo.length
-          return Effect.onError(effect, () => Effect.sync(() => rollback(tx, mark)))
+          return Effect.onError(asUnit(effect), () => Effect.sync(() => rollback(tx, mark)))
         })
       }
       return this.semaphore.withPermits(1)(
         Effect.suspend(() => {
           const tx: Tx = { undo: [] }
-          return effect.pipe(
+          return asUnit(effect).pipe(
             Effect.locally(currentTx, Option.some(tx)),
             Effect.onError(() => Effect.sync(() => rollback(tx, 0)))
           )
