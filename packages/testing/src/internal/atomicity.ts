@@ -500,6 +500,42 @@ export const atomicity = (h: Harness): void => {
   )
 
   it.effect(
+    "a write refused inside a nested unit (a unique key taken) undoes the nested unit alone; the outer unit goes on, writes and keeps its writes",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const { members } = yield* ports
+          let inner: Written | undefined
+          const { before, after } = yield* uow.transaction(
+            Effect.gen(function* () {
+              const before = yield* writeSome(p, "外层前")
+              const nested = yield* Effect.either(
+                uow.transaction(
+                  Effect.gen(function* () {
+                    inner = yield* writeSome(p, "内层")
+                    yield* members.insert(before.member)
+                  })
+                )
+              )
+              assert.isTrue(
+                Either.isLeft(nested) && nested.left instanceof Errors.UniqueViolation,
+                "the nested unit fails with the refusal"
+              )
+              const after = yield* writeSome(p, "外层后")
+              return { before, after }
+            })
+          )
+          yield* kept(before, "outer writes before the nested unit")
+          yield* kept(after, "outer writes after the nested unit")
+          yield* gone(inner!, "the nested unit's writes")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "a nested unit that succeeds is undone with the outer unit that fails",
     () =>
       h.run(
