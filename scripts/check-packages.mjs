@@ -2,7 +2,8 @@
 // Builds what is missing or stale, packs each package once (npm pack), then on each
 // tarball runs publint (--strict: warnings fail) and @arethetypeswrong/cli (profile
 // strict: node10, node16 from CJS and from ESM, bundler), plus this workspace's own
-// package.json rules (exports map shape, exact versions, files, metadata).
+// package.json rules (exports map shape, exact versions, peers as a caret on the tested
+// version, files, metadata).
 // Exit code 1 when anything fails.
 import { execFile } from "node:child_process"
 import fs from "node:fs"
@@ -17,6 +18,17 @@ const started = Date.now()
 const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
 
 const exact = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/
+
+/**
+ * A peer's range: a caret on the version this workspace installs and tests it with
+ * (`node_modules`), so that a host on a later patch (or, from 1.0, a later minor)
+ * installs without ERESOLVE, and never on another major (effect 4 needs Node 22).
+ */
+const peerRange = (name, range) => {
+  const file = path.join(root, "node_modules", name, "package.json")
+  const tested = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")).version : undefined
+  return tested !== undefined && range === `^${tested}`
+}
 
 /** This workspace's rules; returns [errors, warnings]. */
 const ownRules = (p, files, workspace) => {
@@ -95,6 +107,11 @@ const ownRules = (p, files, workspace) => {
         if (range !== workspace.get(name)) {
           errors.push(`${field}["${name}"] is "${range}", the workspace has ${workspace.get(name)}`)
         }
+      } else if (field === "peerDependencies") {
+        if (!peerRange(name, range))
+          errors.push(
+            `peerDependencies["${name}"] is "${range}", not a caret on the exact version the workspace tests`
+          )
       } else if (!exact.test(range)) {
         errors.push(`${field}["${name}"] is "${range}", not an exact version`)
       }

@@ -5,11 +5,14 @@
  * R54 is a port of its own module, `FileStore`, and belongs to {@link Ports} as well.
  *
  * Optional capabilities let an adapter do in one round trip what core otherwise
- * does in several, with the same result: `AccountRepository.findWithMember`,
- * `AccountRepository.findWithMemberAndRecord`,
- * `ResponseRepository.findWithDemandForUpdate` and the {@link Journal} port (not
- * part of {@link Ports}; core looks for it in the context). The memory adapter has
- * them all; the conformance suite checks those an adapter has.
+ * does in several, with the same result. This is the whole list:
+ * `AccountRepository.findWithMember`, `AccountRepository.findWithMemberAndRecord`,
+ * `ResponseRepository.findWithDemandForUpdate`, `ResponseRepository.findActiveAmong`,
+ * `Outbox.settleMany`, `UnitOfWork.read` and the {@link Journal} port (not part of
+ * {@link Ports}; core looks for it in the context). The memory adapter has them all
+ * but `UnitOfWork.read` (its writes apply in place, so a read outside a unit could see
+ * an unfinished one's); the conformance suite checks those an adapter has and reports
+ * the tests of the others skipped.
  *
  * Contract shared by all ports:
  * - Methods never fail with domain errors; infrastructure failures are
@@ -32,6 +35,16 @@
  *   `layerMemory` fails a unit that went on after a `UniqueViolation` too (an
  *   `InfrastructureError` of the port `UnitOfWork`), so that core's tests would find
  *   one that did.
+ * - Reads see what had committed when each of them started (PostgreSQL's READ
+ *   COMMITTED), inside a unit of work as outside: core reads a row again after it
+ *   locked another, and expects the latest. A store whose transactions read one
+ *   snapshot from their first read on (MySQL's default REPEATABLE READ) runs its
+ *   units at READ COMMITTED.
+ * - Text compares exactly, code point by code point (a binary collation): ids,
+ *   unique keys (an idempotency key `ORDER-42` is not `order-42`) and filters
+ *   (`field`, `region`). A keyword matches as a substring of the lower-cased title,
+ *   summary or keywords, lower-cased as JavaScript's `toLowerCase` does, without
+ *   folding accents or full-width letters (`ＯＬＥＤ` is not `oled`).
  * - Lists return at most `limit` rows after the position `after` in the list's
  *   order (sort key, then id); the caller asks for one more row than it shows to
  *   know whether a next page exists.

@@ -829,11 +829,11 @@ const makeStore = () => {
 /**
  * Every persistence port in memory, the file store included (its writes are undone
  * with the rest of a failed unit of work), fresh and empty each time the layer is
- * built; with the optional capabilities (`findWithMember`,
- * `findWithMemberAndRecord`, `findWithDemandForUpdate`, `findActiveAmong`) and the optional `Journal`
- * port.
+ * built; with every optional capability (the list is in `Persistence`), the
+ * optional `Journal` port among them, but `UnitOfWork.read`: its writes apply in
+ * place and are undone on failure, so its reads run in a unit of their own.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<Ports> = Layer.effectContext(Effect.sync(makeStore))
+export const layerMemory: Layer.Layer<Ports | Journal> = Layer.effectContext(Effect.sync(makeStore))

@@ -249,11 +249,11 @@ export const atomicity = (h: Harness): void => {
       nested
         ? "a journal entry refused inside a nested unit of work that catches the refusal leaves none of its parts, whatever the outer unit does"
         : "a journal entry refused (an event id taken) leaves none of its parts, even where the unit catches the refusal and goes on",
-      () =>
+      (ctx) =>
         h.run(
           Effect.gen(function* () {
             const journal = yield* Effect.serviceOption(Persistence.Journal)
-            if (Option.isNone(journal)) return yield* lacks(h, "Journal")
+            if (Option.isNone(journal)) return yield* lacks(h, "Journal", ctx)
             const p = yield* Rows.insertParties
             const uow = yield* Persistence.UnitOfWork
             const { audit, outbox, members } = yield* ports

@@ -1,6 +1,17 @@
 import { assert } from "@effect/vitest"
 import { Errors, Pagination, Persistence, Settings, Zhongbao } from "@zhongbao/core"
-import { Context, DateTime, Effect, Either, Layer, Option, Schema, TestClock } from "effect"
+import {
+  Context,
+  DateTime,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  Schema,
+  Scope,
+  TestClock,
+  TestServices
+} from "effect"
 
 /** @internal What every conformance test runs with. */
 export type Env = Zhongbao.Services | Persistence.Ports | Settings.Settings
@@ -31,17 +42,23 @@ export interface Harness {
   readonly requireOptional: boolean
 }
 
+/** @internal What {@link lacks} needs of vitest's test context. */
+export interface Skippable {
+  readonly skip: (note?: string) => void
+}
+
 /**
  * @internal
- * What a test of the optional capability `name` does when the adapter lacks it:
- * nothing, or fail when the suite requires every optional capability.
+ * What a test of the optional capability `name` does when the adapter lacks it: it
+ * is reported skipped (vitest's `ctx.skip`, with the reason), or it fails when the
+ * suite requires every optional capability.
  */
-export const lacks = (h: Harness, name: string): Effect.Effect<void> =>
-  h.requireOptional
-    ? Effect.sync(() =>
-        assert.fail(`the adapter lacks the optional capability ${name}, which this suite requires`)
-      )
-    : Effect.void
+export const lacks = (h: Harness, name: string, ctx: Skippable): Effect.Effect<void> =>
+  Effect.sync(() =>
+    h.requireOptional
+      ? assert.fail(`the adapter lacks the optional capability ${name}, which this suite requires`)
+      : ctx.skip(`the adapter lacks the optional capability ${name}`)
+  )
 
 /** @internal */
 export const makeHarness = (
@@ -59,8 +76,23 @@ export const makeHarness = (
         : Layer.effectContext(Effect.map(Effect.context<Persistence.Ports>(), wrap)).pipe(
             Layer.provide(fresh)
           )
-    const env = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(adapter, Settings.layerDefault)))
-    return Effect.zipRight(TestClock.setTime(DateTime.toEpochMillis(start)), body).pipe(Effect.provide(env))
+    // The adapter is built and released on effect's live clock (a connection retried
+    // with a sleep, a pool drained with a timeout); only the test's body runs under
+    // the TestClock, where time moves only when the test moves it.
+    return Effect.acquireUseRelease(
+      Scope.make(),
+      (scope) =>
+        Effect.flatMap(TestServices.provideLive(Layer.buildWithScope(adapter, scope)), (built) =>
+          Effect.zipRight(TestClock.setTime(DateTime.toEpochMillis(start)), body).pipe(
+            Effect.provide(
+              Zhongbao.layer.pipe(
+                Layer.provideMerge(Layer.merge(Layer.succeedContext(built), Settings.layerDefault))
+              )
+            )
+          )
+        ),
+      (scope, exit) => TestServices.provideLive(Scope.close(scope, exit))
+    )
   }
 })
 
@@ -143,10 +175,24 @@ export const some = <A>(option: Option.Option<A>, label: string): A => {
   return option.value
 }
 
+/** A found value for a failure message: bytes by their length, not one key per byte. */
+const shown = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v))
+
 /** @internal Asserts `None`. */
 export const none = <A>(option: Option.Option<A>, label: string): void => {
-  assert.isTrue(Option.isNone(option), `${label}: expected no row, found ${JSON.stringify(option)}`)
+  if (Option.isSome(option)) assert.fail(`${label}: expected no row, found ${shown(option.value)}`)
 }
+
+/**
+ * @internal
+ * Runs an effect that must succeed; its failure fails the test under `label`
+ * (which says what the contract expects), not as the port's bare error.
+ */
+export const succeeds = <A, E, R>(effect: Effect.Effect<A, E, R>, label: string) =>
+  Effect.catchAll(effect, (error) =>
+    Effect.sync(() => assert.fail(`${label}: expected a success, got ${shown(error)}`))
+  )
 
 const normal = <A, I>(schema: Schema.Schema<A, I>, value: A): unknown =>
   JSON.parse(JSON.stringify(Schema.encodeSync(schema)(value)))
@@ -197,7 +243,8 @@ export const readAll = <A, E, R>(
 /**
  * @internal
  * Pages through a list and asserts it holds exactly `expected`, in the order of
- * `key` (then id), without duplicates or gaps.
+ * `key` (then id), without duplicates or gaps. A failure names the order and
+ * shows the keys read.
  */
 export const expectPages = <A, E, R>(
   label: string,
@@ -220,6 +267,14 @@ export const expectPages = <A, E, R>(
       { missing: [], extra: [] },
       `${label}: rows missing from or wrongly in the list`
     )
-    assert.deepStrictEqual(ids, want, `${label}: rows out of order`)
+    const order = `${descending ? "descending" : "ascending"} by the sort key, then by id (each list's order is in its port's docs, Persistence)`
+    if (ids.some((x, i) => x !== want[i])) {
+      const keys = rows.map((row) => JSON.stringify(key(row)))
+      assert.deepStrictEqual(
+        ids,
+        want,
+        `${label}: rows out of order: expected ${order}; read ${keys.join(" ")}`
+      )
+    }
     return rows
   })

@@ -39,11 +39,11 @@ const optional = Effect.gen(function* () {
 export const optionalCapabilities = (h: Harness): void => {
   it.effect(
     "AccountRepository.findWithMember answers findById's account and its member",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { findWithMember } = yield* optional
-          if (findWithMember === undefined) return yield* lacks(h, "findWithMember")
+          if (findWithMember === undefined) return yield* lacks(h, "findWithMember", ctx)
           const p = yield* Rows.insertParties
           const withMember = some(yield* findWithMember(p.responderAccount.id), "a member's account")
           same(Member.Account, withMember.account, p.responderAccount, "the account")
@@ -64,11 +64,11 @@ export const optionalCapabilities = (h: Harness): void => {
 
   it.effect(
     "R63: AccountRepository.findWithMemberAndRecord answers the account, its member and the record IdempotencyRepository.find answers under the key",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { findWithMemberAndRecord } = yield* optional
-          if (findWithMemberAndRecord === undefined) return yield* lacks(h, "findWithMemberAndRecord")
+          if (findWithMemberAndRecord === undefined) return yield* lacks(h, "findWithMemberAndRecord", ctx)
           const p = yield* Rows.insertParties
           const idempotency = yield* Persistence.IdempotencyRepository
           const accounts = yield* Persistence.AccountRepository
@@ -164,11 +164,11 @@ export const optionalCapabilities = (h: Harness): void => {
 
   it.effect(
     "ResponseRepository.findWithDemandForUpdate answers findById's response and its demand",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { findWithDemandForUpdate } = yield* optional
-          if (findWithDemandForUpdate === undefined) return yield* lacks(h, "findWithDemandForUpdate")
+          if (findWithDemandForUpdate === undefined) return yield* lacks(h, "findWithDemandForUpdate", ctx)
           const p = yield* Rows.insertParties
           const demands = yield* Persistence.DemandRepository
           const responses = yield* Persistence.ResponseRepository
@@ -195,11 +195,11 @@ export const optionalCapabilities = (h: Harness): void => {
 
   it.effect(
     "R21: ResponseRepository.findActiveAmong answers findActive's response for each demand and round",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { findActiveAmong } = yield* optional
-          if (findActiveAmong === undefined) return yield* lacks(h, "findActiveAmong")
+          if (findActiveAmong === undefined) return yield* lacks(h, "findActiveAmong", ctx)
           const p = yield* Rows.insertParties
           const demands = yield* Persistence.DemandRepository
           const responses = yield* Persistence.ResponseRepository
@@ -256,11 +256,11 @@ export const optionalCapabilities = (h: Harness): void => {
 
   it.effect(
     "R64: Journal.write sends an inactive account's message to its member's first active account, or to no one",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { journal } = yield* optional
-          if (Option.isNone(journal)) return yield* lacks(h, "Journal")
+          if (Option.isNone(journal)) return yield* lacks(h, "Journal", ctx)
           const members = yield* Persistence.MemberRepository
           const accounts = yield* Persistence.AccountRepository
           const outbox = yield* Persistence.Outbox
@@ -300,11 +300,11 @@ export const optionalCapabilities = (h: Harness): void => {
 
   it.effect(
     "Journal.write writes events, messages (an account's phone joined in) and the idempotency record as the ports would",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { journal } = yield* optional
-          if (Option.isNone(journal)) return yield* lacks(h, "Journal")
+          if (Option.isNone(journal)) return yield* lacks(h, "Journal", ctx)
           const p = yield* Rows.insertParties
           const demands = yield* Persistence.DemandRepository
           const audit = yield* Persistence.AuditRepository

@@ -614,12 +614,12 @@ export const outbox = (h: Harness): void => {
 
   it.effect(
     "R64: settleMany (when the adapter has it) answers and records what settle of each entry one after another would: the lease checked per message, a lost lease, a settled message, a repeated id and an unknown id counted as settle counts them",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const outbox = yield* Persistence.Outbox
           const settleMany = outbox.settleMany
-          if (settleMany === undefined) return yield* lacks(h, "Outbox.settleMany")
+          if (settleMany === undefined) return yield* lacks(h, "Outbox.settleMany", ctx)
           assert.deepStrictEqual(yield* settleMany("dispatcher-a", []), [], "no entries, no answers")
           const [reclaimed, toRetry, toKill, toSend, done] = Array.from({ length: 5 }, (_, i) =>
             Rows.outboxMessage({ createdAt: minutesAfter(-5 + i, i * 11) })
@@ -748,12 +748,12 @@ export const outbox = (h: Harness): void => {
 
   it.effect(
     "R64: concurrent settleMany over the same messages in opposite orders: each message's holder settles it, the other counts an unknown outcome, no deadlock",
-    () =>
+    (ctx) =>
       h.run(
         Effect.gen(function* () {
           const outbox = yield* Persistence.Outbox
           const settleMany = outbox.settleMany
-          if (settleMany === undefined) return yield* lacks(h, "Outbox.settleMany")
+          if (settleMany === undefined) return yield* lacks(h, "Outbox.settleMany", ctx)
           const messages = Array.from({ length: 60 }, (_, i) =>
             Rows.outboxMessage({ createdAt: minutesAfter(-60, i) })
           )

@@ -355,6 +355,44 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
+    "§9 demands: text compares exactly: a keyword after lower-casing only (no accent or width folding), field and region as written, in rows and in briefs",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const titled = (n: number, title: string, region: string) =>
+            Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+              ...Rows.publishedFields(`ZB2026000${n}`),
+              form: Rows.minimalForm({ title, keywords: ["测试"], region })
+            })
+          const fullWidth = titled(1, "ＯＬＥＤ柔性屏", "Tianjin")
+          const ascii = titled(2, "OLED柔性屏", "tianjin")
+          const accented = titled(3, "Café设备", "天津市")
+          const plain = titled(4, "cafe设备", "天津")
+          for (const d of [fullWidth, ascii, accented, plain]) yield* repo.insert(d)
+          const found = publicIdsFor(repo)
+          assert.deepStrictEqual(yield* found("oled"), [[ascii.id], [ascii.id]], "OLED, not ＯＬＥＤ")
+          assert.deepStrictEqual(
+            yield* found("ｏｌｅｄ"),
+            [[fullWidth.id], [fullWidth.id]],
+            "ＯＬＥＤ lower-cased"
+          )
+          assert.deepStrictEqual(yield* found("cafe"), [[plain.id], [plain.id]], "cafe, not Café")
+          assert.deepStrictEqual(yield* found("café"), [[accented.id], [accented.id]], "Café lower-cased")
+          const inRegion = (region: string) =>
+            Effect.map(
+              repo.list({ scope: { _tag: "public" }, sort: "published", region, limit: 10 }),
+              (rows) => rows.map((r) => r.id)
+            )
+          assert.deepStrictEqual(yield* inRegion("tianjin"), [ascii.id], "a region's case is kept")
+          assert.deepStrictEqual(yield* inRegion("天津"), [plain.id], "a region is not a prefix")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "responses: 35 responses with tied submittedAt page through every scope and filter, newest first, without gap or duplicate",
     () =>
       h.run(

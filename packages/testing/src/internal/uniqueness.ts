@@ -1,7 +1,7 @@
 import { assert, it } from "@effect/vitest"
 import { Commission, Demand, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
 import { DateTime, Effect, Option } from "effect"
-import { failsWith, type Harness, minutesAfter, none, readAll, same, some } from "./harness.js"
+import { failsWith, type Harness, minutesAfter, none, readAll, same, some, succeeds } from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** @internal Unique keys refuse a second holder; versioned updates refuse a lost update. */
@@ -295,7 +295,10 @@ export const uniqueness = (h: Harness): void => {
             otherAccount,
             "each account finds its own record under one key"
           )
-          yield* repo.insert(Rows.idempotencyRecord(p.enterpriseAccount.id, "ORDER-42"))
+          yield* succeeds(
+            repo.insert(Rows.idempotencyRecord(p.enterpriseAccount.id, "ORDER-42")),
+            "keys are case-sensitive (text compares exactly: Persistence): ORDER-42 beside order-42"
+          )
           assert.isTrue(
             Option.isSome(yield* repo.find(p.enterpriseAccount.id, "ORDER-42")),
             "keys are case-sensitive"
