@@ -28,6 +28,7 @@ import { hallSql } from "./baseline/hall-server.js"
 import { HALL_FIELD, loadHall, setup } from "./support/demands.js"
 import { int, median } from "./support/report.js"
 import { databaseUrl, dropSchema, freshSchema } from "./support/server.js"
+import { callConcurrently } from "./support/cpu.js"
 
 const SIZE = 20_000
 const LIMIT = 20
@@ -48,15 +49,7 @@ const api = Layer.mergeAll(
   RateLimit.layer()
 )
 
-/** `count` calls of `call`, `CONCURRENCY` at a time. */
-const load = async (count: number, call: () => Promise<unknown>) => {
-  let started = 0
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (started++ < count) await call()
-    })
-  )
-}
+const load = (count: number, call: () => Promise<unknown>) => callConcurrently(count, CONCURRENCY, call)
 
 /** This process's CPU time per call, in ms, over `REQUESTS` calls. */
 const cpuPerCall = async (call: () => Promise<unknown>) => {

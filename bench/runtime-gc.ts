@@ -21,6 +21,7 @@ import { PerformanceObserver } from "node:perf_hooks"
 import { Effect } from "effect"
 import * as Pg from "pg"
 import { databaseUrl } from "./support/server.js"
+import { callConcurrently } from "./support/cpu.js"
 
 const CALLS = Number(process.env.CALLS ?? 20_000)
 const ROUNDS = Number(process.env.ROUNDS ?? 3)
@@ -31,14 +32,7 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMillis += entry.duration
 }).observe({ entryTypes: ["gc"] })
 
-const load = async (count: number, call: () => Promise<unknown>) => {
-  let started = 0
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (started++ < count) await call()
-    })
-  )
-}
+const load = (count: number, call: () => Promise<unknown>) => callConcurrently(count, CONCURRENCY, call)
 
 /** CPU per call in µs and the collector's share of it. */
 const measure = async (call: () => Promise<unknown>) => {

@@ -74,3 +74,13 @@ export const mainThread = (pid: string | number) => {
     return { ranMs: 0, waitedMs: 0, involuntary: 0 }
   }
 }
+
+/** `count` calls of `call`, `concurrency` at a time (each lane starts its next call when its last ends). */
+export const callConcurrently = async (count: number, concurrency: number, call: () => Promise<unknown>) => {
+  let started = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started++ < count) await call()
+    })
+  )
+}
