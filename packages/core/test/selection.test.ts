@@ -16,6 +16,7 @@ import {
   at,
   type Env,
   expectError,
+  start,
   failingUpdates,
   failureOf,
   withFailingLocks,
@@ -254,6 +255,69 @@ describe("Selection", () => {
           assert.lengthOf(yield* notices("response_adopted"), 1)
         }),
       { singleAdoption: true }
+    )
+  )
+
+  it.effect(
+    "R24: with singleAdoption on, the adoption ends selection at its instant: the demand and its view say so",
+    () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const selection = yield* Selection.Selection
+            const { demand, institute } = yield* demandWithResponses(world)
+            const adoptedAt = DateTime.add(start, { hours: 3 })
+            yield* at(adoptedAt)
+            yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+            const stored = Option.getOrThrow(yield* (yield* Persistence.DemandRepository).findById(demand.id))
+            assert.isTrue(
+              stored.selectionEndedAt !== null && DateTime.Equivalence(stored.selectionEndedAt, adoptedAt),
+              "the demand's selection ended at the adoption"
+            )
+            const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+              demandId: demand.id
+            })
+            assert.isTrue(
+              view.selectionEndsAt !== null && DateTime.Equivalence(view.selectionEndsAt, adoptedAt)
+            )
+          }),
+        { singleAdoption: true }
+      )
+  )
+
+  it.effect(
+    "R25: selection ended early (after an adoption) ends when the demand's side ended it, in the demand's view",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const { demand, institute } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          const endedAt = DateTime.add(start, { hours: 5 })
+          yield* at(endedAt)
+          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+            demandId: demand.id
+          })
+          assert.isTrue(view.selectionEndsAt !== null && DateTime.Equivalence(view.selectionEndsAt, endedAt))
+        })
+      )
+  )
+
+  it.effect("R61: a withdrawn response gets no feedback", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const { expert } = yield* demandWithResponses(world)
+        yield* (yield* Responding.Responding).withdraw(world.expert.account, { responseId: expert.id })
+        yield* expectError(
+          (yield* Selection.Selection).giveFeedback(world.enterprise.account, {
+            responseId: expert.id,
+            feedback: { reason: "not_relevant" }
+          }),
+          "InvalidState",
+          "R61"
+        )
+      })
     )
   )
 

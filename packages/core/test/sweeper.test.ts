@@ -101,6 +101,21 @@ describe("Sweeper", () => {
   )
 
   it.effect(
+    "R23: a sweep run days after the window passed records the window's end, not the sweep's instant, as the end of selection",
+    () =>
+      Effect.gen(function* () {
+        const { world, settings, demand } = yield* publishedWithTwoResponses
+        const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
+        yield* at(DateTime.add(windowEnd, { days: 2 }))
+        assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 1)
+        const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+          demandId: demand.id
+        })
+        assert.isTrue(view.selectionEndsAt !== null && DateTime.Equivalence(view.selectionEndsAt, windowEnd))
+      }).pipe(Effect.provide(layer))
+  )
+
+  it.effect(
     "R25: when the window passes, each responder not adopted is notified once, with its R61 reason",
     () =>
       Effect.gen(function* () {
