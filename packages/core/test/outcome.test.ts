@@ -10,7 +10,7 @@ import {
   Selection
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Option } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import {
   at,
   expectError,
@@ -362,6 +362,26 @@ describe("Outcome", () => {
           assert.isNull(restarted.outcome)
         })
       )
+  )
+
+  it.effect("R33, R62: a restarted demand approved again keeps the instant it was first published", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const outcome = yield* Outcome.Outcome
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        yield* at(justAfter(yield* deadlineEnd(demand)))
+        yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+        const form = yield* Fixtures.form({}, 30)
+        yield* outcome.restart(world.enterprise.account, { demandId: demand.id, form })
+        const approved = yield* (yield* Review.Review).approve(world.operator, { demandId: demand.id })
+        assert.strictEqual(approved.round, 2)
+        assert.isTrue(
+          approved.firstPublishedAt !== null &&
+            demand.firstPublishedAt !== null &&
+            DateTime.Equivalence(approved.firstPublishedAt, demand.firstPublishedAt)
+        )
+      })
+    )
   )
 
   it.effect("R33: a restarted demand keeps its client", () =>

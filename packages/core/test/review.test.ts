@@ -1,9 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Demand, Outcome, Persistence, Publishing, Review } from "@zhongbao/core"
+import { Commissioning, Demand, Outcome, Persistence, Publishing, Review } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
 import { auditIds, draft, submitted } from "./demandHelpers.js"
 import { at, expectError, withWorld } from "./helpers.js"
+import { notices, phoneOf } from "./support.js"
 
 describe("review", () => {
   describe("R11: the operator approves or rejects with a reason", () => {
@@ -25,6 +26,48 @@ describe("review", () => {
           assert.deepStrictEqual((yield* review.pending(world.operator, {})).items, [])
         })
       )
+    )
+
+    it.effect("R64: a rejection notifies the submitter once, with the demand's title", () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const pending = yield* submitted(world.enterprise.account)
+          yield* (yield* Review.Review).reject(world.operator, {
+            demandId: pending.id,
+            reason: "技术指标描述不清"
+          })
+          const sent = yield* notices("demand_rejected")
+          assert.deepStrictEqual(
+            sent.map((m) => [m.recipientPhone, m.params]),
+            [[yield* phoneOf(world.enterprise.account), { title: pending.form.title }]]
+          )
+        })
+      )
+    )
+
+    it.effect(
+      "R41: a demand published for a client is not approved once its commission is no longer active, even with a new one requested",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const commissioning = yield* Commissioning.Commissioning
+            const commission = yield* Fixtures.activeCommission(world)
+            const pending = yield* submitted(
+              world.institution.account,
+              Fixtures.onBehalf(world, world.enterprise.member.id)
+            )
+            yield* commissioning.end(world.enterprise.account, { commissionId: commission.id })
+            yield* commissioning.request(world.enterprise.account, {
+              institutionId: world.institution.member.id,
+              message: "再次委托发布需求"
+            })
+            yield* expectError(
+              (yield* Review.Review).approve(world.operator, { demandId: pending.id }),
+              "InvalidState",
+              "R41"
+            )
+          })
+        )
     )
 
     it.effect(
