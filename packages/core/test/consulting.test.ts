@@ -114,6 +114,24 @@ describe("Consulting", () => {
     )
   )
 
+  it.effect("R22: an operator, who reads every thread, does not write in one as the demand's side", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const consulting = yield* Consulting.Consulting
+        const demand = yield* Fixtures.publish(world, world.enterprise.account)
+        const opened = yield* consulting.ask(world.institute.account, {
+          demandId: demand.id,
+          text: "请问测试标准？"
+        })
+        yield* expectError(
+          consulting.reply(world.operator, { threadId: opened.thread.id, text: "运营代答" }),
+          "Denied",
+          "R22"
+        )
+      })
+    )
+  )
+
   it.effect("R22: messages are append-only: earlier ones never change", () =>
     withWorld((world) =>
       Effect.gen(function* () {

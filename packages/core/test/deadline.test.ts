@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deadline, Phase, Publishing, Responding, Selection, Settings } from "@zhongbao/core"
+import { Deadline, Phase, Publishing, Responding, Review, Selection, Settings } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, Either, Schema } from "effect"
-import { defaultSettings, instant, proposal } from "./demandHelpers.js"
+import { defaultSettings, draft, instant, offeredTo, proposal } from "./demandHelpers.js"
 import { at, expectError, withWorld } from "./helpers.js"
 
 const date = (s: string) => s as Deadline.LocalDate
@@ -375,6 +375,22 @@ describe("deadline", () => {
   })
 
   describe("R13: the services at the boundary instants", () => {
+    it.effect(
+      "R13: a draft whose deadline is exactly minDeadlineDays after today is offered for submission, one a day sooner is not, and it is approved",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const tomorrow = yield* draft(world.enterprise.account, {}, 1)
+            assert.include(yield* offeredTo(world.enterprise.account, tomorrow.id), "submit")
+            const today = yield* draft(world.enterprise.account, {}, 0)
+            assert.notInclude(yield* offeredTo(world.enterprise.account, today.id), "submit")
+            yield* (yield* Publishing.Publishing).submit(world.enterprise.account, { demandId: tomorrow.id })
+            const approved = yield* (yield* Review.Review).approve(world.operator, { demandId: tomorrow.id })
+            assert.strictEqual(approved.state, "published")
+          })
+        )
+    )
+
     it.effect("R13: a response at 2026-05-20T15:59:59.999Z is accepted; at 16:00:00.000Z refused (R20)", () =>
       withWorld((world) =>
         Effect.gen(function* () {

@@ -22,6 +22,26 @@ const withFirstReadsMissing = withPorts.bind(null, (ports) => {
 })
 
 describe("Membership.bootstrapOperator", () => {
+  it.effect(
+    "§3: only an operator registers members; an enterprise's account is refused and nothing is written",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          yield* expectError(
+            membership.createMember(world.enterprise.account, { kind: "expert", name: "自荐专家" }),
+            "Denied",
+            "§3"
+          )
+          const experts = yield* (yield* Persistence.MemberRepository).list({ kind: "expert", limit: 100 })
+          assert.notInclude(
+            experts.map((m) => m.name),
+            "自荐专家"
+          )
+        })
+      )
+  )
+
   it.effect("§3: with an id, the first operator is created once; every later call returns it unchanged", () =>
     withWorld(() =>
       Effect.gen(function* () {
