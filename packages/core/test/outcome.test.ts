@@ -15,6 +15,7 @@ import {
   at,
   expectError,
   failingUpdates,
+  start,
   failureOf,
   withFailingLocks,
   withPorts,
@@ -297,6 +298,32 @@ describe("Outcome", () => {
         yield* expectError(outcome.solved(world.institute.account, { demandId: demand.id }), "Denied", "R2")
       })
     )
+  )
+
+  it.effect(
+    "R31, R32: solving ends selection at the instant it is recorded; a solved demand is not recorded unsolved",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const solvedAt = DateTime.add(start, { days: 2 })
+          yield* at(solvedAt)
+          const solved = yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+          assert.isTrue(
+            solved.selectionEndedAt !== null && DateTime.Equivalence(solved.selectionEndedAt, solvedAt)
+          )
+          const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+            demandId: demand.id
+          })
+          assert.isTrue(view.selectionEndsAt !== null && DateTime.Equivalence(view.selectionEndsAt, solvedAt))
+          yield* expectError(
+            outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
+            "InvalidState",
+            "R32"
+          )
+        })
+      )
   )
 
   it.effect("R32: unsolved before the deadline keeps the demand published and its responses adoptable", () =>

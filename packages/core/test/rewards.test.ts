@@ -135,39 +135,47 @@ describe("Rewards", () => {
     )
   )
 
-  it.effect("R50: a period ending before it starts, or a deadline already past, is refused", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const rewards = yield* Rewards.Rewards
-        yield* expectError(
-          rewards.openRound(world.operator, {
+  it.effect(
+    "R50: a period ending before it starts, or a deadline already past, is refused; a period of one day and a deadline of today are not",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const rewards = yield* Rewards.Rewards
+          yield* expectError(
+            rewards.openRound(world.operator, {
+              ...roundInput,
+              periodStart: "2026-06-01",
+              periodEnd: "2026-05-31"
+            }),
+            "InvalidInput",
+            "R50",
+            "periodEnd"
+          )
+          yield* expectError(
+            rewards.openRound(world.operator, { ...roundInput, applicationDeadline: "2026-05-03" }),
+            "InvalidInput",
+            "R50",
+            "applicationDeadline"
+          )
+          yield* expectError(
+            rewards.openRound(world.operator, { ...roundInput, applicationDeadline: "2026-02-30" }),
+            "InvalidInput",
+            "R50",
+            "applicationDeadline"
+          )
+          const today = yield* rewards.openRound(world.operator, {
             ...roundInput,
-            periodStart: "2026-06-01",
+            applicationDeadline: "2026-05-04"
+          })
+          assert.strictEqual(today.state, "open")
+          const oneDay = yield* rewards.openRound(world.operator, {
+            ...roundInput,
+            periodStart: "2026-05-31",
             periodEnd: "2026-05-31"
-          }),
-          "InvalidInput",
-          "R50",
-          "periodEnd"
-        )
-        yield* expectError(
-          rewards.openRound(world.operator, { ...roundInput, applicationDeadline: "2026-05-03" }),
-          "InvalidInput",
-          "R50",
-          "applicationDeadline"
-        )
-        yield* expectError(
-          rewards.openRound(world.operator, { ...roundInput, applicationDeadline: "2026-02-30" }),
-          "InvalidInput",
-          "R50",
-          "applicationDeadline"
-        )
-        const today = yield* rewards.openRound(world.operator, {
-          ...roundInput,
-          applicationDeadline: "2026-05-04"
+          })
+          assert.strictEqual(oneDay.periodEnd, oneDay.periodStart, "a period of one day")
         })
-        assert.strictEqual(today.state, "open")
-      })
-    )
+      )
   )
 
   it.effect("R51: the check character follows GB 32100 (checked against an independent calculation)", () =>
@@ -336,6 +344,38 @@ describe("Rewards", () => {
             rewards.submit(world.institution.account, { applicationId: draft.id }),
             "InvalidState",
             "R52"
+          )
+        })
+      )
+  )
+
+  it.effect(
+    "R52: a demand solved on the period's first day, from its first millisecond, counts; one solved the millisecond before does not",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const rewards = yield* Rewards.Rewards
+          const round = yield* rewards.openRound(world.operator, roundInput)
+          yield* at("2026-05-04T15:59:59.999Z")
+          const dayBefore = yield* solvedDemand(world)
+          yield* at("2026-05-04T16:00:00Z")
+          const firstDay = yield* solvedDemand(world)
+          const file = yield* proof(world.institution)
+          yield* expectError(
+            rewards.draft(world.institution.account, {
+              roundId: round.id,
+              items: [{ demandId: dayBefore.id, proofs: [file] }]
+            }),
+            "InvalidInput",
+            "R52"
+          )
+          const drafted = yield* rewards.draft(world.institution.account, {
+            roundId: round.id,
+            items: [{ demandId: firstDay.id, proofs: [file] }]
+          })
+          assert.deepStrictEqual(
+            drafted.items.map((i) => i.demandId),
+            [firstDay.id]
           )
         })
       )
