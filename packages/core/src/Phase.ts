@@ -124,8 +124,10 @@ export interface StatusView {
  * `selectionEndsAt` of it, the end of its last date; `windowOverBefore` is the
  * earliest deadline for which it is not, so that a deadline before it is over exactly
  * when {@link selectionOver} says so. That is today less the window's days, or the
- * day after it where today's last instant has already passed: on a day whose clocks
- * go back over midnight, the date's last hour comes twice, and its end is the first.
+ * day after it should `now` already be past today's end. A date ends at its later
+ * 23:59:59.999 where clocks go back over midnight (`Deadline.endOfDate`), so no instant
+ * of a date falls after its end in the zone data of 2000–2037 (every IANA zone was
+ * checked); the guard keeps the two functions agreeing should a zone ever do so.
  *
  * @since 0.1.0
  * @category phase
