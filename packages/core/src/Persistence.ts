@@ -36,10 +36,11 @@
  *   `InfrastructureError` of the port `UnitOfWork`), so that core's tests would find
  *   one that did.
  * - Reads see what had committed when each of them started (PostgreSQL's READ
- *   COMMITTED), inside a unit of work as outside: core reads a row again after it
- *   locked another, and expects the latest. A store whose transactions read one
- *   snapshot from their first read on (MySQL's default REPEATABLE READ) runs its
- *   units at READ COMMITTED.
+ *   COMMITTED), and inside a unit of work its own writes too: core reads a row again
+ *   after it locked another, and expects the latest. A store whose transactions read
+ *   one snapshot from their first read on (MySQL's default REPEATABLE READ) runs its
+ *   units at READ COMMITTED. (`layerMemory` runs reads outside a unit in a unit of
+ *   their own, as it lacks `UnitOfWork.read`.)
  * - Text compares exactly, code point by code point (a binary collation): ids,
  *   unique keys (an idempotency key `ORDER-42` is not `order-42`) and filters
  *   (`field`, `region`). A keyword matches as a substring of the lower-cased title,

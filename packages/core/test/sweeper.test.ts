@@ -108,6 +108,11 @@ describe("Sweeper", () => {
         const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
         yield* at(DateTime.add(windowEnd, { days: 2 }))
         assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 1)
+        const stored = Option.getOrThrow(yield* (yield* Persistence.DemandRepository).findById(demand.id))
+        assert.isTrue(
+          stored.selectionEndedAt !== null && DateTime.Equivalence(stored.selectionEndedAt, windowEnd),
+          "the demand records the window's end"
+        )
         const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
           demandId: demand.id
         })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { PersistenceMemory } from "@zhongbao/core"
-import { Clock, DateTime, Effect, Either, Layer, Option } from "effect"
+import { Clock, DateTime, Effect, Either, FiberRef, Layer, Option } from "effect"
 import { expectPages, lacks, makeHarness, none, start, succeeds } from "../src/internal/harness.js"
 
 /** The memory store, built after a wait on effect's clock and released after another. */
@@ -24,13 +24,25 @@ describe("the conformance harness", () => {
     5_000
   )
 
+  it.effect("what the adapter's layer sets in the fiber (tracing on or off) reaches the test's body", () =>
+    Effect.gen(function* () {
+      const outside = yield* FiberRef.get(FiberRef.currentTracerEnabled)
+      const flipped = Layer.merge(PersistenceMemory.layerMemory, Layer.setTracerEnabled(!outside))
+      const inside = yield* makeHarness(flipped, 5_000).run(FiberRef.get(FiberRef.currentTracerEnabled))
+      assert.strictEqual(inside, !outside)
+    })
+  )
+
   it.effect("a test of an optional capability the adapter lacks is skipped, naming it", () =>
     Effect.gen(function* () {
       const notes: Array<string | undefined> = []
+      const task = { result: {} as { note?: string | undefined } }
       yield* lacks(makeHarness(PersistenceMemory.layerMemory, 1_000), "Journal", {
-        skip: (note) => void notes.push(note)
+        skip: (note) => void notes.push(note),
+        task
       })
       assert.deepStrictEqual(notes, ["the adapter lacks the optional capability Journal"])
+      assert.strictEqual(task.result.note, notes[0], "the note is on the task, where vitest reports it")
     })
   )
 

@@ -3,6 +3,7 @@
  * minimal adapter would be: it passes, and the tests of the capabilities it lacks
  * are reported skipped (with the capability named), not passed.
  */
+import { afterAll, assert } from "@effect/vitest"
 import { Persistence, PersistenceMemory } from "@zhongbao/core"
 import { Conformance } from "@zhongbao/testing/conformance"
 import { Context, Effect, Layer } from "effect"
@@ -32,3 +33,29 @@ const minimal = Layer.scopedContext(
 )
 
 Conformance.suite("memory without its optional capabilities", minimal)
+
+/** The tests' names and skip notes, depth first. */
+const skipped = (task: { readonly tasks?: ReadonlyArray<unknown> }): Array<string | undefined> =>
+  (task.tasks ?? []).flatMap((t) => {
+    const child = t as {
+      readonly type: string
+      readonly tasks?: ReadonlyArray<unknown>
+      readonly result?: { readonly state?: string; readonly note?: string }
+    }
+    if (child.type !== "test") return skipped(child)
+    return child.result?.state === "skip" ? [child.result.note] : []
+  })
+
+afterAll((file) => {
+  const notes = skipped(file)
+  assert.lengthOf(notes, 10, "the tests of the 7 capabilities the store lacks (Journal's in three groups)")
+  for (const note of notes) assert.match(note ?? "", /^the adapter lacks the optional capability \S+$/)
+  assert.includeMembers(
+    [...new Set(notes)],
+    [
+      "the adapter lacks the optional capability Journal",
+      "the adapter lacks the optional capability Outbox.settleMany",
+      "the adapter lacks the optional capability findWithMember"
+    ]
+  )
+})

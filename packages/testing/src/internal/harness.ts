@@ -45,6 +45,7 @@ export interface Harness {
 /** @internal What {@link lacks} needs of vitest's test context. */
 export interface Skippable {
   readonly skip: (note?: string) => void
+  readonly task?: { readonly result?: object | undefined }
 }
 
 /**
@@ -57,8 +58,19 @@ export const lacks = (h: Harness, name: string, ctx: Skippable): Effect.Effect<v
   Effect.sync(() =>
     h.requireOptional
       ? assert.fail(`the adapter lacks the optional capability ${name}, which this suite requires`)
-      : ctx.skip(`the adapter lacks the optional capability ${name}`)
+      : skipWith(ctx, `the adapter lacks the optional capability ${name}`)
   )
+
+/*
+ * vitest keeps a skip's note only when it sees its own skip error, and
+ * `@effect/vitest` rethrows a copy of what the effect died with: the note is set on
+ * the task first (the skip itself holds, as `ctx.skip` marks the task before it throws).
+ */
+const skipWith = (ctx: Skippable, note: string) => {
+  const result = ctx.task?.result as { note?: string } | undefined
+  if (result !== undefined) result.note = note
+  ctx.skip(note)
+}
 
 /** @internal */
 export const makeHarness = (

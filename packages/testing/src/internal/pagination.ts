@@ -361,15 +361,15 @@ export const pagination = (h: Harness): void => {
         Effect.gen(function* () {
           const p = yield* Rows.insertParties
           const repo = yield* Persistence.DemandRepository
-          const titled = (n: number, title: string, region: string) =>
+          const titled = (n: number, title: string, region: string, field: string) =>
             Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
               ...Rows.publishedFields(`ZB2026000${n}`),
-              form: Rows.minimalForm({ title, keywords: ["测试"], region })
+              form: Rows.minimalForm({ title, keywords: ["测试"], region, field })
             })
-          const fullWidth = titled(1, "ＯＬＥＤ柔性屏", "Tianjin")
-          const ascii = titled(2, "OLED柔性屏", "tianjin")
-          const accented = titled(3, "Café设备", "天津市")
-          const plain = titled(4, "cafe设备", "天津")
+          const fullWidth = titled(1, "ＯＬＥＤ柔性屏", "Tianjin", "Ａ材料")
+          const ascii = titled(2, "OLED柔性屏", "tianjin", "a材料")
+          const accented = titled(3, "Café设备", "天津市", "A材料")
+          const plain = titled(4, "cafe设备", "天津", "其他")
           for (const d of [fullWidth, ascii, accented, plain]) yield* repo.insert(d)
           const found = publicIdsFor(repo)
           assert.deepStrictEqual(yield* found("oled"), [[ascii.id], [ascii.id]], "OLED, not ＯＬＥＤ")
@@ -380,13 +380,31 @@ export const pagination = (h: Harness): void => {
           )
           assert.deepStrictEqual(yield* found("cafe"), [[plain.id], [plain.id]], "cafe, not Café")
           assert.deepStrictEqual(yield* found("café"), [[accented.id], [accented.id]], "Café lower-cased")
-          const inRegion = (region: string) =>
-            Effect.map(
-              repo.list({ scope: { _tag: "public" }, sort: "published", region, limit: 10 }),
-              (rows) => rows.map((r) => r.id)
-            )
-          assert.deepStrictEqual(yield* inRegion("tianjin"), [ascii.id], "a region's case is kept")
-          assert.deepStrictEqual(yield* inRegion("天津"), [plain.id], "a region is not a prefix")
+          const filtered = (filter: { readonly region?: string; readonly field?: string }) =>
+            Effect.all([
+              repo.list({ scope: { _tag: "public" }, sort: "published", ...filter, limit: 10 }),
+              repo.listBriefs({ scope: { _tag: "public" }, sort: "published", ...filter, limit: 10 })
+            ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+          assert.deepStrictEqual(
+            yield* filtered({ region: "tianjin" }),
+            [[ascii.id], [ascii.id]],
+            "a region's case is kept"
+          )
+          assert.deepStrictEqual(
+            yield* filtered({ region: "天津" }),
+            [[plain.id], [plain.id]],
+            "not a prefix"
+          )
+          assert.deepStrictEqual(
+            yield* filtered({ field: "a材料" }),
+            [[ascii.id], [ascii.id]],
+            "a field as written"
+          )
+          assert.deepStrictEqual(
+            yield* filtered({ field: "Ａ材料" }),
+            [[fullWidth.id], [fullWidth.id]],
+            "a full-width field is another field"
+          )
         })
       ),
     h.timeout
