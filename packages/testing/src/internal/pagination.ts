@@ -191,12 +191,18 @@ const responseInScope = (r: Response.Response, scope: Persistence.ResponseScope)
       ? r.responderId === scope.memberId
       : r.demandId === scope.demandId
 
+/** The ids of the public demands a filter finds: as rows, and as briefs. */
+const publicIdsWhere =
+  (repo: Persistence.DemandRepository["Type"]) =>
+  (filter: { readonly keyword?: string; readonly region?: string; readonly field?: string }) =>
+    Effect.all([
+      repo.list({ scope: { _tag: "public" }, sort: "published", ...filter, limit: 10 }),
+      repo.listBriefs({ scope: { _tag: "public" }, sort: "published", ...filter, limit: 10 })
+    ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+
 /** The ids of the public demands a keyword finds: as rows, and as briefs. */
 const publicIdsFor = (repo: Persistence.DemandRepository["Type"]) => (keyword: string) =>
-  Effect.all([
-    repo.list({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 }),
-    repo.listBriefs({ scope: { _tag: "public" }, sort: "published", keyword, limit: 10 })
-  ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+  publicIdsWhere(repo)({ keyword })
 
 /** @internal Lists page through without gap or duplicate, in their documented order, and filter exactly. */
 export const pagination = (h: Harness): void => {
@@ -380,11 +386,7 @@ export const pagination = (h: Harness): void => {
           )
           assert.deepStrictEqual(yield* found("cafe"), [[plain.id], [plain.id]], "cafe, not Café")
           assert.deepStrictEqual(yield* found("café"), [[accented.id], [accented.id]], "Café lower-cased")
-          const filtered = (filter: { readonly region?: string; readonly field?: string }) =>
-            Effect.all([
-              repo.list({ scope: { _tag: "public" }, sort: "published", ...filter, limit: 10 }),
-              repo.listBriefs({ scope: { _tag: "public" }, sort: "published", ...filter, limit: 10 })
-            ]).pipe(Effect.map(([rows, briefs]) => [rows.map((r) => r.id), briefs.map((b) => b.id)]))
+          const filtered = publicIdsWhere(repo)
           assert.deepStrictEqual(
             yield* filtered({ region: "tianjin" }),
             [[ascii.id], [ascii.id]],
