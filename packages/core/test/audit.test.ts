@@ -1,5 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AuditTrail, Consulting, Outcome, Publishing, Responding, Review, Selection } from "@zhongbao/core"
+import {
+  type Audit,
+  AuditTrail,
+  Commissioning,
+  Consulting,
+  Files,
+  type Ids,
+  Membership,
+  Outcome,
+  Publishing,
+  Responding,
+  Review,
+  Rewards,
+  Selection
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, TestClock } from "effect"
 import { at, expectError, withWorld, failureOf } from "./helpers.js"
@@ -404,6 +418,224 @@ describe("AuditTrail", () => {
             .map((x) => `${x.before ?? ""}→${x.after ?? ""}`)
           assert.include(changes, "→submitted")
           assert.include(changes, "submitted→not_adopted")
+        })
+      )
+  )
+})
+
+/** A member's own trail as `reader` reads it, oldest first (one page). */
+const memberTrail = (reader: Ids.AccountId, memberId: Ids.MemberId) =>
+  Effect.gen(function* () {
+    const trail = yield* AuditTrail.AuditTrail
+    const page = yield* trail.list(reader, { memberId, limit: 100 })
+    assert.isNull(page.nextCursor)
+    return [...page.items].reverse()
+  })
+
+/** The events of one entity, oldest first, as the operator reads the whole trail. */
+const entityTrail = (operator: Ids.AccountId, entityId: string) =>
+  Effect.gen(function* () {
+    const trail = yield* AuditTrail.AuditTrail
+    const page = yield* trail.list(operator, { limit: 100 })
+    assert.isNull(page.nextCursor)
+    return [...page.items].reverse().filter((e) => e.entityId === entityId)
+  })
+
+/** What an event says: action, before, after, who acted (account and member), for whom. */
+const said = (e: Audit.AuditEvent) => [
+  e.action,
+  e.before,
+  e.after,
+  e.actorAccountId,
+  e.actorMemberId,
+  e.onBehalfOf
+]
+
+describe("AuditTrail beyond demands", () => {
+  it.effect(
+    "R60: a commission's request, acceptance and end, and a declined one, are in both parties' trails",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          const e = world.enterprise
+          const i = world.institution
+          const requested = yield* commissioning.request(e.account, {
+            institutionId: i.member.id,
+            message: "委托贵机构代为发布"
+          })
+          yield* tick
+          yield* commissioning.accept(i.account, { commissionId: requested.id })
+          yield* tick
+          yield* commissioning.end(e.account, { commissionId: requested.id })
+          yield* tick
+          const other = yield* commissioning.request(world.enterprise2.account, {
+            institutionId: i.member.id,
+            message: "委托"
+          })
+          yield* tick
+          yield* commissioning.decline(i.account, { commissionId: other.id })
+
+          const first = [
+            ["commission.requested", null, "requested", e.account, e.member.id, null],
+            ["commission.active", "requested", "active", i.account, i.member.id, null],
+            ["commission.ended", "active", "ended", e.account, e.member.id, null]
+          ]
+          const declined = [
+            [
+              "commission.requested",
+              null,
+              "requested",
+              world.enterprise2.account,
+              world.enterprise2.member.id,
+              null
+            ],
+            ["commission.declined", "requested", "declined", i.account, i.member.id, null]
+          ]
+          const ofCommission = (events: ReadonlyArray<Audit.AuditEvent>, id: string) =>
+            events.filter((x) => x.entity === "commission" && x.entityId === id).map(said)
+          for (const [reader, member] of [
+            [e.account, e.member.id],
+            [i.account, i.member.id]
+          ] as const) {
+            assert.deepStrictEqual(ofCommission(yield* memberTrail(reader, member), requested.id), first)
+          }
+          assert.deepStrictEqual(ofCommission(yield* memberTrail(e.account, e.member.id), other.id), [])
+          for (const [reader, member] of [
+            [world.enterprise2.account, world.enterprise2.member.id],
+            [i.account, i.member.id]
+          ] as const) {
+            assert.deepStrictEqual(ofCommission(yield* memberTrail(reader, member), other.id), declined)
+          }
+          const times = (yield* entityTrail(world.operator, requested.id)).map((x) =>
+            DateTime.toEpochMillis(x.at)
+          )
+          assert.deepStrictEqual(
+            times.map((t) => t - times[0]!),
+            [0, 1000, 2000],
+            "each event at its command's instant"
+          )
+        })
+      )
+  )
+
+  it.effect(
+    "R60, §3, R1: members and accounts the operator creates, an institution registered, a technology manager added: each appends its event",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const op = world.operator
+          const member = yield* membership.createMember(op, {
+            kind: "transfer_institution",
+            name: "滨海技术转移中心"
+          })
+          yield* tick
+          yield* membership.registerInstitution(op, { memberId: member.id })
+          yield* tick
+          const account = yield* membership.createAccount(op, {
+            memberId: member.id,
+            name: "王经理",
+            phone: Fixtures.nextPhone()
+          })
+          yield* tick
+          const manager = yield* membership.addTechnologyManager(account.id, {
+            name: "李技术经理人",
+            phone: Fixtures.nextPhone()
+          })
+
+          const trail = yield* memberTrail(account.id, member.id)
+          assert.deepStrictEqual(
+            trail.map((x) => [x.entity, x.entityId, ...said(x)]),
+            [
+              ["member", member.id, "member.created", null, "transfer_institution", op, null, null],
+              ["member", member.id, "institution.registered", "unregistered", "registered", op, null, null],
+              ["account", account.id, "account.created", null, "member", op, null, null],
+              ["member", member.id, "technology_manager.added", null, manager.id, account.id, member.id, null]
+            ]
+          )
+        })
+      )
+  )
+
+  it.effect(
+    "R60, R50, R51, R54: a reward round opened and closed, an institution's profile saved and a file uploaded each append their event",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const rewards = yield* Rewards.Rewards
+          const files = yield* Files.Files
+          const op = world.operator
+          const i = world.institution
+          const round = yield* rewards.openRound(op, {
+            title: "2026年度科研众包奖励申报",
+            rules: "按服务费用给予奖励。",
+            periodStart: "2026-05-05",
+            periodEnd: "2026-05-31",
+            applicationDeadline: "2026-06-15"
+          })
+          yield* tick
+          yield* rewards.closeRound(op, { roundId: round.id })
+          yield* tick
+          const profile = Fixtures.profileInput()
+          yield* rewards.saveProfile(i.account, profile)
+          yield* tick
+          const bytes = Uint8Array.from(Array.from("%PDF-1.7\n合同%%EOF", (c) => c.charCodeAt(0) & 0xff))
+          const file = yield* files.upload(i.account, { name: "技术合同.pdf", bytes })
+
+          assert.deepStrictEqual((yield* entityTrail(op, round.id)).map(said), [
+            ["reward_round.opened", null, "open 2026-05-05–2026-05-31, due 2026-06-15", op, null, null],
+            ["reward_round.closed", "open", "closed", op, null, null]
+          ])
+          const own = yield* memberTrail(i.account, i.member.id)
+          assert.deepStrictEqual(own.filter((x) => x.action === "institution_profile.saved").map(said), [
+            [
+              "institution_profile.saved",
+              null,
+              `${profile.name} ${profile.creditCode}`,
+              i.account,
+              i.member.id,
+              null
+            ]
+          ])
+          assert.deepStrictEqual(own.filter((x) => x.entityId === file.id).map(said), [
+            [
+              "file.uploaded",
+              null,
+              `application/pdf ${file.size} sha256:${file.sha256}`,
+              i.account,
+              i.member.id,
+              null
+            ]
+          ])
+        })
+      )
+  )
+
+  it.effect(
+    "R60, R33: a restart appends its event with the round before and after, at the restart's instant",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const e = world.enterprise
+          const demand = yield* Fixtures.publish(world, e.account)
+          yield* outcome.unsolved(e.account, { demandId: demand.id })
+          const restartAt = justAfter(yield* deadlineEnd(demand))
+          yield* at(restartAt)
+          yield* outcome.restart(e.account, { demandId: demand.id, form: yield* Fixtures.form({}, 30) })
+          const trail = yield* demandTrail(e.account, demand.id)
+          const last = trail.at(-1)!
+          assert.deepStrictEqual(said(last), [
+            "demand.restarted",
+            "published round 1",
+            "pending_review round 2",
+            e.account,
+            e.member.id,
+            null
+          ])
+          assert.strictEqual(DateTime.toEpochMillis(last.at), DateTime.toEpochMillis(restartAt))
+          assert.include(last.members, e.member.id)
         })
       )
   )

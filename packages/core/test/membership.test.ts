@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Ids, Membership, Persistence } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Option } from "effect"
 import { expectError, withPorts, withWorld } from "./helpers.js"
 
@@ -38,6 +39,44 @@ describe("Membership.bootstrapOperator", () => {
             experts.map((m) => m.name),
             "自荐专家"
           )
+        })
+      )
+  )
+
+  it.effect(
+    "R1, §3: an institution cannot register itself, nor a member add accounts: both refused, nothing written",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const audit = yield* Persistence.AuditRepository
+          const u = world.unregistered
+          const eventsBefore = (yield* audit.list({ limit: 1000 })).length
+          yield* expectError(
+            membership.registerInstitution(u.account, { memberId: u.member.id }),
+            "Denied",
+            "R1"
+          )
+          assert.isFalse(
+            Option.getOrThrow(yield* members.findById(u.member.id)).registered,
+            "still unregistered"
+          )
+          const phone = Fixtures.nextPhone()
+          yield* expectError(
+            membership.createAccount(u.account, { memberId: u.member.id, name: "自行添加", phone }),
+            "Denied",
+            "§3"
+          )
+          yield* expectError(membership.createAccount(u.account, { name: "自封运营", phone }), "Denied", "§3")
+          const theirs = yield* accounts.listByMember(u.member.id)
+          assert.deepStrictEqual(
+            theirs.map((a) => a.id),
+            [u.account],
+            "no account added"
+          )
+          assert.lengthOf(yield* audit.list({ limit: 1000 }), eventsBefore, "no audit event")
         })
       )
   )
