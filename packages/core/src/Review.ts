@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
-import { dateAt, earliestDeadline, yearAt } from "./Deadline.js"
+import { dateAt, earliestDeadline, latestDeadline, yearAt } from "./Deadline.js"
 import { Demand, formatNumber } from "./Demand.js"
 import { denied, invalid, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
@@ -50,7 +50,9 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
       /**
        * R11, R12, R13: approval publishes the demand; a first approval numbers it
        * with the next number of the approval year in the platform time zone; a
-       * restarted demand keeps its number (R33).
+       * restarted demand keeps its number (R33). The deadline is checked again against
+       * both bounds of `Deadline.isAllowedDeadline`: time has passed since submission,
+       * and the settings may have changed.
        */
       approve: command(
         { name: "approveDemand", input: Schema.Struct({ demandId: DemandId }), output: Demand, rule: "R11" },
@@ -82,6 +84,15 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                 "responseDeadline",
                 "demand.deadline_too_soon",
                 `responseDeadline: must be on or after ${earliest}; reject the demand so it can be corrected`
+              )
+            }
+            const latest = latestDeadline(ctx.settings)
+            if (demand.form.responseDeadline > latest) {
+              return yield* invalid(
+                "R13",
+                "responseDeadline",
+                "demand.deadline_too_late",
+                `responseDeadline: must be on or before ${latest} (the settings changed since it was submitted); reject the demand so it can be corrected`
               )
             }
             const number =

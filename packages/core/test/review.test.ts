@@ -1,7 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Commissioning, Demand, Outcome, Persistence, Publishing, Review } from "@zhongbao/core"
+import {
+  Commissioning,
+  Deadline,
+  Demand,
+  Outcome,
+  Persistence,
+  Publishing,
+  Review,
+  Settings
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { auditIds, draft, submitted } from "./demandHelpers.js"
 import { at, expectError, withWorld } from "./helpers.js"
 import { notices, phoneOf } from "./support.js"
@@ -469,6 +478,46 @@ describe("review", () => {
           assert.strictEqual(read.demand.round, 1)
         })
       )
+    )
+
+    it.effect(
+      "R13: approval refuses a deadline past the latest the settings now allow (they changed since submission), and changes nothing",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const review = yield* Review.Review
+            const demands = yield* Persistence.DemandRepository
+            const e = world.enterprise.account
+            const latest = Deadline.latestDeadline(yield* Settings.Settings)
+            const pending = yield* publishing.draft(e, yield* Fixtures.form({ responseDeadline: latest }))
+            yield* publishing.submit(e, { demandId: pending.id })
+            const before = Option.getOrThrow(yield* demands.findById(pending.id))
+            // The same store, the platform's selection window since made longer.
+            const context = yield* Effect.context<Persistence.Ports>()
+            const longerWindow = yield* Effect.provide(
+              Review.Review,
+              Review.Review.Default.pipe(
+                Layer.provide(Settings.layer({ selectionWindowDays: 30 })),
+                Layer.provide(Layer.succeedContext(context))
+              )
+            )
+            const error = yield* expectError(
+              longerWindow.approve(world.operator, { demandId: pending.id }),
+              "InvalidInput",
+              "R13",
+              "responseDeadline"
+            )
+            assert.strictEqual((error as { code?: string }).code, "demand.deadline_too_late")
+            assert.deepStrictEqual(
+              Option.getOrThrow(yield* demands.findById(pending.id)),
+              before,
+              "nothing changed"
+            )
+            const approved = yield* review.approve(world.operator, { demandId: pending.id })
+            assert.strictEqual(approved.state, "published", "the settings it was submitted under allow it")
+          })
+        )
     )
   })
 })
