@@ -16,7 +16,7 @@ import {
   Selection,
   SortKeys
 } from "@zhongbao/core"
-import { Effect, Either } from "effect"
+import { Deferred, Effect, Either } from "effect"
 import * as Fixtures from "../Fixtures.js"
 import { failingNotifications, type Harness, readAll, replace, some, type Wrap, yielding } from "./harness.js"
 import * as Rows from "./rows.js"
@@ -221,6 +221,84 @@ export const races = (h: Harness): void => {
         probe
       )
     },
+    h.timeout
+  )
+
+  it.effect(
+    "R25: 100 concurrent responders against the demand's closing (solved) → every response stored in the round is not adopted and notified once",
+    () =>
+      // A store whose unit of work read one snapshot from its first statement on (MySQL's
+      // REPEATABLE READ) would list the round's responses as they were before a respond
+      // that committed while the closing waited for the demand's lock: that response
+      // would stay submitted on a closed demand, its responder never told (R25).
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const responding = yield* Responding.Responding
+          const outcome = yield* Outcome.Outcome
+          const responses = yield* Persistence.ResponseRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const first = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
+          const responders = yield* makeResponders(world, 100)
+          // The closing starts once ten responds have finished, with the other ninety
+          // on their way: some commit before its lock, some wait for it.
+          const tenFinished = yield* Deferred.make<void>()
+          let finished = 0
+          const respond = (account: Ids.AccountId) =>
+            Effect.either(responding.respond(account, { demandId: demand.id, proposal })).pipe(
+              Effect.tap(() => (++finished === 10 ? Deferred.succeed(tenFinished, undefined) : Effect.void))
+            )
+          const close = Effect.zipRight(
+            Deferred.await(tenFinished),
+            Effect.either(outcome.solved(world.enterprise.account, { demandId: demand.id }))
+          )
+          const raced = yield* Effect.all(
+            { closed: close, responds: Effect.all(responders.map(respond), { concurrency: "unbounded" }) },
+            { concurrency: "unbounded" }
+          )
+          const closed = raced.closed
+          const responds = raced.responds
+          assert.isTrue(Either.isRight(closed), `the demand is solved: ${describeError(closed)}`)
+          const wrong = responds
+            .filter(Either.isLeft)
+            .map((r) => r.left as { _tag?: string; rule?: string })
+            .filter((e) => e._tag !== "InvalidState")
+          assert.deepStrictEqual(
+            wrong.map(describeError),
+            [],
+            "a respond refused is refused by the demand's state"
+          )
+
+          const rows = yield* responses.listByDemandRound(demand.id, demand.round)
+          const accepted = responds.filter(Either.isRight).map((r) => r.right.id)
+          assert.sameMembers(
+            rows.map((r) => r.id),
+            [first.id, ...accepted],
+            "the stored responses are the first one and every accepted respond"
+          )
+          assert.deepStrictEqual(
+            rows.filter((r) => r.status !== "not_adopted").map((r) => `${r.id} ${r.status}`),
+            [],
+            "closing ended every stored response: none left submitted on a solved demand"
+          )
+          const notices = (yield* readAll((yield* Persistence.Outbox).list, SortKeys.outbox, 100)).filter(
+            (m) => m.event === "response_not_adopted"
+          )
+          const unnoticed = rows
+            .map((r) => ({
+              id: r.id,
+              count: notices.filter((m) => m.dedupeKey.startsWith(`response_not_adopted:${r.id}:`)).length
+            }))
+            .filter((x) => x.count !== 1)
+          assert.deepStrictEqual(
+            unnoticed.map((x) => `${x.id}: ${x.count} notices`),
+            [],
+            `each of the ${rows.length} stored responses has exactly one "not adopted" notice`
+          )
+          assert.strictEqual(notices.length, rows.length, "no other notice")
+        }),
+        yielding
+      ),
     h.timeout
   )
 
