@@ -5,12 +5,12 @@
  * scripted replies replay throttling, invalid numbers, account errors and
  * outages.
  */
-import { FetchHttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { AliyunSms, Transport } from "@zhongbao/adapter-sms"
-import { SmsSender } from "@zhongbao/core"
-import { ConfigProvider, Context, Effect, Layer, Option, Redacted, Tracer } from "effect"
+import { AliyunSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
+import { Settings, SmsSender } from "@zhongbao/core"
+import { ConfigProvider, Context, Duration, Effect, Layer, Option, Redacted, Tracer } from "effect"
 import { aliyun, keyId, paramsOf, secret } from "./support/FakeAliyun.js"
 import * as Fake from "./support/FakeProvider.js"
 import * as Logs from "./support/Logs.js"
@@ -341,6 +341,16 @@ describe("AliyunSms", () => {
       })
     )
 
+    it.scopedLive(`R64: a 503 whose body is cut off → RetryLater: the status decides (${name})`, () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup({}, transport)
+        fake.script.push(Fake.cut(503))
+        const result = yield* sender.send(message())
+        assert.strictEqual(result._tag, "RetryLater")
+        assert.include((result as { reason: string }).reason, "HTTP 503")
+      })
+    )
+
     it.scopedLive(`R64: a refused connection sent nothing → RetryLater (${name})`, () =>
       Effect.gen(function* () {
         const port = yield* Fake.closedPort
@@ -378,6 +388,20 @@ describe("AliyunSms", () => {
       const result = yield* sender.send(message())
       assert.strictEqual(result._tag, "Unknown")
     })
+  )
+
+  it.scopedLive(
+    "R64: a defect of the host's HttpClient is Unknown: it may have come after the request was written",
+    () =>
+      Effect.gen(function* () {
+        const broken = Layer.succeed(
+          HttpClient.HttpClient,
+          HttpClient.make(() => Effect.die(new Error("client state corrupted")))
+        )
+        const built = yield* Layer.build(Transport.layerHttpClient.pipe(Layer.provide(broken)))
+        const sender = yield* AliyunSms.make(options("http://127.0.0.1:1/")).pipe(Effect.provide(built))
+        assert.strictEqual((yield* sender.send(message()))._tag, "Unknown")
+      })
   )
 
   it.scopedLive(
@@ -471,10 +495,15 @@ describe("AliyunSms", () => {
       assert.strictEqual(tagOf(yield* sender.send(message())), "RetryLater")
       assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
       assert.strictEqual(fake.requests.length, 2)
+      // An account error (balance) gives it back too: the number is not kept waiting while the account is fixed.
+      fake.script.push(Fake.json(200, { Code: "isv.AMOUNT_NOT_ENOUGH", RequestId: "R" }))
+      assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613612345678" }))), "Configuration")
+      assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613612345678" }))), "Sent")
+      assert.strictEqual(fake.requests.length, 4)
       fake.script.push(Fake.hang)
       assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613912345678" }))), "Unknown")
       assert.strictEqual(tagOf(yield* sender.send(message({ phone: "+8613912345678" }))), "RetryLater")
-      assert.strictEqual(fake.requests.length, 3)
+      assert.strictEqual(fake.requests.length, 5)
     })
   )
 
@@ -533,6 +562,7 @@ describe("AliyunSms", () => {
       assert.strictEqual(String(config.accessKeySecret), "<redacted>")
       assert.strictEqual(config.region, "cn-hangzhou")
       assert.deepStrictEqual(config.throttle?.windows[0], { limit: 2, windowMillis: 35_000 })
+      assert.strictEqual(Duration.toMillis(Duration.decode(config.timeout!)), 1_000)
       const layer = AliyunSms.layerConfig().pipe(
         Layer.provide(Layer.merge(Transport.layerNode(), Layer.setConfigProvider(provider)))
       )
@@ -543,6 +573,26 @@ describe("AliyunSms", () => {
       assert.strictEqual(fake.requests.length, 2)
     })
   )
+
+  it("R64: the senders' default timeouts end before the dispatcher's, so the sender's own classification stands", () => {
+    for (const timeout of [AliyunSms.defaultTimeout, TencentSms.defaultTimeout]) {
+      assert.isBelow(Duration.toMillis(timeout), Settings.defaults.outbox.sendTimeoutMillis)
+    }
+  })
+
+  it.scopedLive("R64: an account error is logged at error level, for the operator who must fix it", () => {
+    const logs = Logs.capture()
+    return Effect.gen(function* () {
+      const { fake, sender } = yield* setup()
+      fake.script.push(Fake.json(200, { Code: "isv.AMOUNT_NOT_ENOUGH", RequestId: "R" }))
+      assert.strictEqual(tagOf(yield* sender.send(message())), "Configuration")
+      const levels = logs.lines.map((line) => JSON.parse(line) as { level: string; message: unknown })
+      assert.deepStrictEqual(
+        levels.filter((l) => String(l.message).includes("configuration")).map((l) => l.level),
+        ["ERROR"]
+      )
+    }).pipe(Effect.provide(logs.layer))
+  })
 
   it("R64: the endpoint follows the region unless given", () => {
     assert.strictEqual(AliyunSms.endpointFor("cn-hangzhou"), "https://dysmsapi.aliyuncs.com/")

@@ -3,6 +3,194 @@ import { Classify } from "@zhongbao/adapter-sms"
 
 const now = Date.UTC(2025, 2, 1, 8, 0, 0) // 16:00 in Beijing
 
+/**
+ * Each code of the providers' tables by what it must give, written out here rather
+ * than read from the tables: a code moved to `Permanent` dead-letters its messages,
+ * one moved out of `Unknown` may send a message twice, a wrong hint retries a daily
+ * limit every hour until its attempts run out (R64). Keys: the result, then the hint.
+ */
+type Expected = Readonly<Record<string, ReadonlyArray<string>>>
+const aliyunExpected: Expected = {
+  "RetryLater minute": ["isv.BUSINESS_LIMIT_CONTROL"],
+  "RetryLater day": ["isv.DAY_LIMIT_CONTROL"],
+  "RetryLater month": ["isv.MONTH_LIMIT_CONTROL"],
+  RetryLater: [
+    "isp.SYSTEM_ERROR",
+    "isp.GATEWAY_ERROR",
+    "isp.UNKNOWN",
+    "Throttling",
+    "Throttling.User",
+    "Throttling.Api",
+    "ServiceUnavailable",
+    "InternalError"
+  ],
+  Unknown: ["SignatureNonceUsed", "ServiceTimeout"],
+  Permanent: [
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.NOT_SUPPORTED_COUNTRY",
+    "isv.SMS_CONTENT_ILLEGAL",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.PARAM_NOT_SUPPORT_URL",
+    "isv.TEMPLATE_PARAMS_ILLEGAL"
+  ],
+  Configuration: [
+    "isp.RAM_PERMISSION_DENY",
+    "isv.OUT_OF_SERVICE",
+    "isv.AMOUNT_NOT_ENOUGH",
+    "isv.PRODUCT_UN_SUBSCRIPT",
+    "isv.PRODUCT_UNSUBSCRIBE",
+    "isv.ACCOUNT_NOT_EXISTS",
+    "isv.ACCOUNT_ABNORMAL",
+    "isv.SMS_TEMPLATE_ILLEGAL",
+    "isv.TEMPLATE_MISSING_PARAMETERS",
+    "isv.SMS_SIGNATURE_ILLEGAL",
+    "isv.SMS_SIGN_ILLEGAL",
+    "isv.SIGN_STATE_ILLEGAL",
+    "isv.SMS_SIGNATURE_SCENE_ILLEGAL",
+    "isv.EXTEND_CODE_ERROR",
+    "isv.DOMESTIC_NUMBER_NOT_SUPPORTED",
+    "isv.DENY_IP_RANGE",
+    "isv.INVALID_PARAMETERS",
+    "isv.INVALID_JSON_PARAM",
+    "isv.MOBILE_COUNT_OVER_LIMIT",
+    "isv.SMS_TEST_SIGN_TEMPLATE_LIMIT",
+    "isv.SMS_TEST_TEMPLATE_PARAMS_ILLEGAL",
+    "isv.SMS_TEST_NUMBER_LIMIT",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidAccessKeyId.NotFound",
+    "InvalidAccessKeyId.Inactive",
+    "Forbidden.AccessKeyDisabled",
+    "Forbidden.RAM",
+    "InvalidTimeStamp.Expired",
+    "InvalidTimeStamp.Format",
+    "MissingParameter",
+    "InvalidParameter",
+    "InvalidVersion",
+    "InvalidAction.NotFound",
+    "UnsupportedHTTPMethod"
+  ]
+}
+const tencentExpected: Expected = {
+  "RetryLater thirtySeconds": [
+    "LimitExceeded.PhoneNumberThirtySecondLimit",
+    "LimitExceeded.DeliveryFrequencyLimit"
+  ],
+  "RetryLater hour": ["LimitExceeded.PhoneNumberOneHourLimit", "FailedOperation.MarketingSendTimeConstraint"],
+  "RetryLater day": [
+    "LimitExceeded.PhoneNumberDailyLimit",
+    "LimitExceeded.PhoneNumberSameContentDailyLimit",
+    "LimitExceeded.DailyLimit",
+    "LimitExceeded.AppDailyLimit",
+    "LimitExceeded.AppGlobalDailyLimit",
+    "LimitExceeded.AppMainlandChinaDailyLimit",
+    "LimitExceeded.AppCountryOrRegionDailyLimit"
+  ],
+  RetryLater: [
+    "RequestLimitExceeded",
+    "LimitExceeded",
+    "ServiceUnavailable",
+    "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+    "RequestLimitExceeded.IPLimitExceeded",
+    "RequestLimitExceeded.UinLimitExceeded",
+    "InternalError",
+    "InternalError.OtherError",
+    "ResourceUnavailable"
+  ],
+  Unknown: ["InternalError.Timeout", "InternalError.SendAndRecvFail"],
+  Permanent: [
+    "InvalidParameterValue.IncorrectPhoneNumber",
+    "FailedOperation.PhoneNumberParseFail",
+    "FailedOperation.PhoneNumberInBlacklist",
+    "FailedOperation.ContainSensitiveWord",
+    "InvalidParameterValue.ContentLengthLimit",
+    "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter",
+    "InvalidParameterValue.TemplateParameterFormatError",
+    "InvalidParameterValue.TemplateParameterLengthLimit",
+    "UnsupportedOperation.UnsupportedRegion"
+  ],
+  Configuration: [
+    "AuthFailure.InvalidAuthorization",
+    "AuthFailure.InvalidSecretId",
+    "AuthFailure.MFAFailure",
+    "AuthFailure.SecretIdNotFound",
+    "AuthFailure.SignatureExpire",
+    "AuthFailure.SignatureFailure",
+    "AuthFailure.TokenFailure",
+    "AuthFailure.UnauthorizedOperation",
+    "ActionOffline",
+    "InvalidAction",
+    "NoSuchProduct",
+    "NoSuchVersion",
+    "InvalidParameter",
+    "InvalidParameterValue",
+    "InvalidRequest",
+    "MissingParameter",
+    "UnknownParameter",
+    "IpInBlacklist",
+    "IpNotInWhitelist",
+    "RequestSizeLimitExceeded",
+    "UnauthorizedOperation",
+    "UnsupportedOperation",
+    "UnsupportedProtocol",
+    "UnsupportedRegion",
+    "DryRunOperation",
+    "FailedOperation",
+    "FailedOperation.FailResolvePacket",
+    "FailedOperation.JsonParseFail",
+    "FailedOperation.InsufficientBalanceInSmsPackage",
+    "FailedOperation.SignatureIncorrectOrUnapproved",
+    "FailedOperation.TemplateIncorrectOrUnapproved",
+    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
+    "FailedOperation.TemplateUnapprovedOrNotExist",
+    "InternalError.RequestTimeException",
+    "InternalError.RestApiInterfaceNotExist",
+    "InternalError.SigFieldMissing",
+    "InternalError.SigVerificationFail",
+    "InternalError.JsonParseFail",
+    "InvalidParameterValue.SdkAppIdNotExist",
+    "LimitExceeded.PhoneNumberCountLimit",
+    "LimitExceeded.AppCountryOrRegionInBlacklist",
+    "MissingParameter.EmptyPhoneNumberSet",
+    "UnauthorizedOperation.IndividualUserMarketingSmsPermissionDeny",
+    "UnauthorizedOperation.RequestIpNotInWhitelist",
+    "UnauthorizedOperation.RequestPermissionDeny",
+    "UnauthorizedOperation.SdkAppIdIsDisabled",
+    "UnauthorizedOperation.ServiceSuspendDueToArrears",
+    "UnauthorizedOperation.SmsSdkAppIdVerifyFail",
+    "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+    "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone",
+    "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone"
+  ]
+}
+
+const checkPinned = (
+  table: Readonly<Record<string, Classify.CodeInfo>>,
+  expected: Expected,
+  results: (
+    code: string
+  ) => ReadonlyArray<{ readonly _tag: string; readonly retryAfterMillis?: number | undefined }>
+) => {
+  assert.sameMembers(
+    Object.values(expected).flat(),
+    Object.keys(table),
+    "the table's codes are the codes pinned here"
+  )
+  for (const [key, codes] of Object.entries(expected)) {
+    const [tag, hint] = key.split(" ") as [string, Classify.RetryHint | undefined]
+    for (const code of codes) {
+      for (const result of results(code)) {
+        assert.strictEqual(result._tag, tag, code)
+        if (tag === "RetryLater") {
+          const wait = hint === undefined ? undefined : Classify.retryAfterMillis(hint, now)
+          assert.strictEqual(result.retryAfterMillis, wait, `${code} waits ${hint ?? "no hint"}`)
+        }
+      }
+    }
+  }
+}
+
 describe("Classify", () => {
   it("R64: every listed Aliyun code is classified as its table says", () => {
     for (const [code, info] of Object.entries(Classify.aliyunCodes)) {
@@ -20,6 +208,62 @@ describe("Classify", () => {
       const perRequest = { Response: { Error: { Code: code, Message: "x" }, RequestId: "R" } }
       assert.strictEqual(Classify.tencent(200, perNumber, "+8613812345678", now)._tag, info.result, code)
       assert.strictEqual(Classify.tencent(200, perRequest, "+8613812345678", now)._tag, info.result, code)
+    }
+  })
+
+  it("R64: each Aliyun code gives the result and the wait pinned here", () =>
+    checkPinned(Classify.aliyunCodes, aliyunExpected, (code) => [
+      Classify.aliyun(200, { Code: code, Message: "x", RequestId: "R" }, now)
+    ]))
+
+  it("R64: each Tencent code gives the result and the wait pinned here, per number and per request", () =>
+    checkPinned(Classify.tencentCodes, tencentExpected, (code) => [
+      Classify.tencent(
+        200,
+        { Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: code }], RequestId: "R" } },
+        "+8613812345678",
+        now
+      ),
+      Classify.tencent(
+        200,
+        { Response: { Error: { Code: code, Message: "x" }, RequestId: "R" } },
+        "+8613812345678",
+        now
+      )
+    ]))
+
+  it("R64: a Tencent status entry without a code is unknown (it may have been sent); an error without a code is the account's to look at", () => {
+    const entry = { Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678" }], RequestId: "R" } }
+    assert.strictEqual(Classify.tencent(200, entry, "+8613812345678", now)._tag, "Unknown")
+    const error = { Response: { Error: { Message: "x" }, RequestId: "R" } }
+    assert.strictEqual(Classify.tencent(200, error, "+8613812345678", now)._tag, "Configuration")
+  })
+
+  it("R64: a connection that was never made, by any of the codes that say so, retries; nothing was sent", () => {
+    for (const code of [
+      "ECONNREFUSED",
+      "ENOTFOUND",
+      "EAI_AGAIN",
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ENETDOWN",
+      "UND_ERR_CONNECT_TIMEOUT",
+      "CERT_HAS_EXPIRED",
+      "CERT_NOT_YET_VALID",
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "UNABLE_TO_GET_ISSUER_CERT",
+      "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "ERR_TLS_CERT_ALTNAME_INVALID"
+    ]) {
+      const error = Object.assign(new Error(code), { code })
+      assert.strictEqual(Classify.transport("aliyun", error)._tag, "RetryLater", code)
+      assert.strictEqual(
+        Classify.transport("tencent", new TypeError("fetch failed", { cause: error }))._tag,
+        "RetryLater",
+        code
+      )
     }
   })
 

@@ -103,6 +103,9 @@ describe("AliyunSms.sign (ACS3-HMAC-SHA256)", () => {
 
   it("R64: RFC 3986 encoding leaves only A–Z a–z 0–9 - _ . ~", () => {
     assert.strictEqual(AliyunSms.percentEncode("a b*~'()!-_.+/:"), "a%20b%2A~%27%28%29%21-_.%2B%2F%3A")
+    // Without a space or a reserved character, on the fast path too.
+    assert.strictEqual(AliyunSms.percentEncode("a+b"), "a%2Bb")
+    assert.strictEqual(AliyunSms.percentEncode("a/b=c"), "a%2Fb%3Dc")
     assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 1, 8, 0, 0, 999)), "2025-03-01T08:00:00Z")
   })
 })

@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Classify, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Settings, SmsSender } from "@zhongbao/core"
-import { ConfigProvider, Context, Effect, Either, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Either, Exit, Layer, Redacted } from "effect"
 import { createHash, createHmac, randomUUID } from "node:crypto"
 import * as Fake from "./support/FakeProvider.js"
 import * as Logs from "./support/Logs.js"
@@ -404,6 +404,20 @@ describe("TencentSms", () => {
     })
   )
 
+  it.scopedLive(
+    "R64: without a throttle given, the default one answers RetryLater to a second message within 30 s",
+    () =>
+      Effect.gen(function* () {
+        const { fake, sender } = yield* setup({ throttle: undefined })
+        assert.strictEqual((yield* sender.send(message()))._tag, "Sent")
+        const second = yield* sender.send(message())
+        assert.strictEqual(second._tag, "RetryLater")
+        const after = second._tag === "RetryLater" ? (second.retryAfterMillis ?? 0) : 0
+        assert.isTrue(after > 30_000 && after <= 35_000)
+        assert.strictEqual(fake.requests.length, 1)
+      })
+  )
+
   it.scopedLive("R64: logs mask numbers and carry no parameter, body or secret", () => {
     const logs = Logs.capture()
     return Effect.gen(function* () {
@@ -448,9 +462,12 @@ describe("TencentSms", () => {
           ["TENCENT_SMS_SIGN_NAME", "众包平台"],
           ["TENCENT_SMS_REGION", "ap-beijing"],
           ["TENCENT_SMS_ENDPOINT", fake.url],
+          ["TENCENT_SMS_TIMEOUT", "1500 millis"],
           ["SMS_THROTTLE_ENABLED", "false"]
         ])
       )
+      const config = yield* Effect.withConfigProvider(TencentSms.config, provider)
+      assert.strictEqual(Duration.toMillis(Duration.decode(config.timeout!)), 1_500)
       const settings = Settings.layer({
         smsTemplates: {
           ...Settings.defaults.smsTemplates,

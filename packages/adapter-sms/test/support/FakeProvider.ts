@@ -22,11 +22,14 @@ export type Reply =
   | { readonly _tag: "Hang" }
   /** Reads the request, then drops the connection without a reply. */
   | { readonly _tag: "Drop" }
+  /** Answers the status and part of a longer body, then drops the connection. */
+  | { readonly _tag: "Cut"; readonly status: number }
 
 export const json = (status: number, body: unknown): Reply => ({ _tag: "Json", status, body })
 export const text = (status: number, body: string): Reply => ({ _tag: "Text", status, body })
 export const hang: Reply = { _tag: "Hang" }
 export const drop: Reply = { _tag: "Drop" }
+export const cut = (status: number): Reply => ({ _tag: "Cut", status })
 
 /** A scripted reply, or one built from the request it answers. */
 export type Scripted = Reply | ((request: RawRequest) => Reply)
@@ -88,6 +91,10 @@ export const start = (
               return
             case "Drop":
               req.socket.destroy()
+              return
+            case "Cut":
+              res.writeHead(reply.status, { "content-type": "application/json", "content-length": "100" })
+              res.write('{"Code":"Throttl', () => res.socket?.destroy())
               return
           }
         })
