@@ -202,6 +202,26 @@ describe("Mount", () => {
     }
   })
 
+  it("a prefix given with a trailing slash is the same prefix", async () => {
+    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao/" })
+    const server = createServer((req, res) =>
+      mounted.listener(req, res, () => {
+        res.statusCode = 418
+        res.end()
+      })
+    )
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      assert.strictEqual((await fetch(`${base}/zhongbao/hall`)).status, 200)
+      assert.strictEqual((await fetch(`${base}/zhongbao/settings`)).status, 200)
+      assert.strictEqual((await fetch(`${base}/hall`)).status, 418)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
   it("a Node listener matches its prefix on the path as sent; a body left unread does not hold the connection", async () => {
     const { mounted, server } = await underPrefix()
     const port = (server.address() as AddressInfo).port
@@ -228,10 +248,15 @@ describe("Mount", () => {
       for (const path of [
         "/zhongbao/x/../settings",
         "/zhongbao/%2e%2e/zhongbao/settings",
-        "/zhongbao/x\\..\\settings"
+        "/zhongbao/x\\..\\settings",
+        "/zhongbao/demands%2Fx",
+        "/zhongbao/demands%2fx",
+        "/zhongbao/demands%5cx"
       ]) {
         assert.strictEqual(await status(path), 400, path)
       }
+      // A path that only begins like the prefix is the host's.
+      assert.strictEqual(await status("/zhongbaox/settings"), 418)
       const refused = await new Promise<{ language: unknown; body: unknown }>((resolve, reject) => {
         const req = request(
           {
@@ -298,6 +323,7 @@ describe("Mount", () => {
       '--b\r\nContent-Disposition: form-data; name="other"; filename="a.pdf"\r\n\r\n%PDF-1.7 cut short',
       `--b\r\n${part} x--b-- cut short`,
       '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"',
+      `--b\r\n${part}\n%%EOF\r\n--b\r\nContent-Disposition: form-data; name="na`,
       [`--c\r\n${part}\r\n--b--\r\n cut short`, "multipart/form-data; boundary=b; boundary=c"],
       `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"; filename*=UTF-8''%ZZ.pdf\r\n\r\n%PDF-1.7\r\n--b--\r\n`
     ]

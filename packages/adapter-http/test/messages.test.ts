@@ -95,7 +95,11 @@ describe("Messages", () => {
       ["en;q=0, zh-TW", "zh-CN"],
       ["en;q=0.5, zh;q=1.0", "zh-CN"],
       ["en;q=1.0001, zh;q=0.001", "zh-CN"],
-      ["fr, de", "zh-CN"]
+      ["fr, de", "zh-CN"],
+      ["en;q=0", "zh-CN"],
+      ["en, zh", "en"],
+      ["zh, en", "zh-CN"],
+      ["en-GB", "en"]
     ]
     for (const [header, language] of cases) assert.strictEqual(Messages.languageOf(header), language, header)
   })

@@ -23,4 +23,25 @@ describe("RateLimit.layerMemory", () => {
         assert.isTrue((yield* limiter.consume("early-0", policy)).allowed, "an expired window starts afresh")
       }).pipe(Effect.provide(RateLimit.layerMemory))
   )
+
+  it.effect("rate limits: a window ends exactly windowMillis after it opened", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimit.RateLimiter
+      assert.isTrue((yield* limiter.consume("a", policy)).allowed)
+      yield* TestClock.adjust("999 millis")
+      assert.isFalse((yield* limiter.consume("a", policy)).allowed, "one millisecond before its end")
+      yield* TestClock.adjust("1 millis")
+      assert.isTrue((yield* limiter.consume("a", policy)).allowed, "at its end a new window opens")
+    }).pipe(Effect.provide(RateLimit.layerMemory))
+  )
+})
+
+describe("RateLimit.defaults", () => {
+  it("rate limits: 30 responses or revisions, 120 consultation messages, 120 SMS-sending commands per account and hour", () => {
+    assert.deepStrictEqual(RateLimit.defaults, {
+      responding: { limit: 30, windowMillis: 3_600_000 },
+      consulting: { limit: 120, windowMillis: 3_600_000 },
+      sms: { limit: 120, windowMillis: 3_600_000 }
+    })
+  })
 })

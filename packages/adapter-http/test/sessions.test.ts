@@ -85,12 +85,18 @@ describe("Authentication.layerSessionsSigned", () => {
     }).pipe(Effect.provide(signed()))
   )
 
-  it.effect("a secret shorter than 32 characters is refused at start", () =>
+  it.effect("a secret shorter than 32 characters is refused at start; 32 are enough", () =>
     Effect.gen(function* () {
-      const exit = yield* Effect.exit(
-        Effect.provide(Authentication.Sessions, signed({ secret: Redacted.make("short") }))
-      )
-      assert.isTrue(exit._tag === "Failure")
+      for (const [text, accepted] of [
+        ["short", false],
+        ["x".repeat(31), false],
+        ["x".repeat(32), true]
+      ] as const) {
+        const exit = yield* Effect.exit(
+          Effect.provide(Authentication.Sessions, signed({ secret: Redacted.make(text) }))
+        )
+        assert.strictEqual(exit._tag === "Success", accepted, `${text.length} characters`)
+      }
     })
   )
 })
@@ -131,6 +137,25 @@ describe("the in-memory stores of sessions", () => {
       assert.isBelow(size, 1_000, `the 1,500 expired revocations are gone (${size} held)`)
       assert.isAtLeast(size, 601, "the live ones are kept")
       assert.isTrue(Option.isNone(yield* sessions.lookup(lasting)), "a live revoked token stays refused")
+    }).pipe(Effect.provide(signed()))
+  )
+
+  it.effect("layerSessionsSigned: revoking a forged, altered or expired token keeps nothing", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      const expired = yield* sessions.issue(account, { ttlMillis: 1_000 })
+      yield* TestClock.adjust(2_000)
+      const good = Redacted.value(yield* sessions.issue(account))
+      for (const token of [
+        "garbage",
+        "zb.x.y.z",
+        `${good}x`,
+        Redacted.value(expired),
+        ...Array.from({ length: 100 }, (_, i) => `zb.${i}.zzzz.forged`)
+      ]) {
+        yield* sessions.revoke(Redacted.make(token))
+      }
+      assert.strictEqual(yield* held, 0)
     }).pipe(Effect.provide(signed()))
   )
 })
