@@ -13,6 +13,7 @@ import {
   Membership,
   Persistence,
   PersistenceMemory,
+  Publishing,
   Responding,
   Zhongbao
 } from "@zhongbao/core"
@@ -1110,7 +1111,87 @@ layer(
       const body = (yield* limited.json) as { bucket: string; retryAfterSeconds: number }
       assert.strictEqual(body.bucket, "consulting")
       assert.isAbove(body.retryAfterSeconds, 0)
+      // Each bucket counts on its own: the spent consulting bucket leaves responding's whole.
+      const respond = yield* HttpClient.execute(
+        HttpClientRequest.post(`/demands/${demand.id}/responses`).pipe(
+          HttpClientRequest.bearerToken(token),
+          HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
+        )
+      )
+      assert.strictEqual(respond.status, 201)
     })
+  )
+
+  it.effect(
+    "§errors: answers name what they are about: the missing entity, a nested field's path, the header's and the cursor's rule, the body limit; a lower-case bearer is a bearer",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.enterprise.account)
+        const answer = (request: HttpClientRequest.HttpClientRequest) =>
+          HttpClient.execute(request.pipe(HttpClientRequest.setHeader("accept-language", "en"))).pipe(
+            Effect.flatMap((r) =>
+              Effect.map(r.json, (body) => ({ status: r.status, body: body as Record<string, unknown> }))
+            )
+          )
+        const authorised = (request: HttpClientRequest.HttpClientRequest) =>
+          answer(request.pipe(HttpClientRequest.bearerToken(token)))
+
+        const missing = yield* authorised(HttpClientRequest.get("/demands/no-such-demand"))
+        assert.strictEqual(missing.status, 404)
+        assert.strictEqual(missing.body.entity, "demand")
+
+        const draft = yield* (yield* Publishing.Publishing).draft(
+          w.enterprise.account,
+          yield* Fixtures.form()
+        )
+        const nested = yield* authorised(
+          HttpClientRequest.put(`/demands/${draft.id}/form`).pipe(
+            HttpClientRequest.bodyUnsafeJson({ form: { ...(yield* Fixtures.form()), title: 1 } })
+          )
+        )
+        assert.strictEqual(nested.status, 400)
+        assert.strictEqual(nested.body.field, "form.title")
+
+        const key = yield* authorised(
+          HttpClientRequest.post("/demands").pipe(
+            HttpClientRequest.setHeader("idempotency-key", "a b"),
+            HttpClientRequest.bodyUnsafeJson(yield* Fixtures.form())
+          )
+        )
+        assert.deepInclude(key.body, { field: "idempotency-key", rule: "R63" })
+        assert.strictEqual(key.status, 400)
+
+        // A cursor core cannot read, and one the API's schema refuses (over 512 characters), on
+        // the hall and on a list whose endpoint names another rule (the audit trail's R60).
+        for (const path of [
+          "/hall?cursor=%21%21%21",
+          `/hall?cursor=${"x".repeat(513)}`,
+          `/audit?cursor=${"x".repeat(513)}`
+        ]) {
+          const cursor = yield* authorised(HttpClientRequest.get(path))
+          assert.strictEqual(cursor.status, 400, path)
+          assert.deepInclude(cursor.body, { field: "cursor", rule: "§9" }, path)
+        }
+
+        const tooLarge = yield* authorised(
+          HttpClientRequest.post("/demands").pipe(
+            HttpClientRequest.bodyText(
+              JSON.stringify({ title: "x".repeat(2 * 1024 * 1024) }),
+              "application/json"
+            )
+          )
+        )
+        assert.strictEqual(tooLarge.status, 413)
+        assert.strictEqual(tooLarge.body.limit, 1024 * 1024)
+
+        const lowerCase = yield* answer(
+          HttpClientRequest.get("/my/demands").pipe(
+            HttpClientRequest.setHeader("authorization", `bearer ${token}`)
+          )
+        )
+        assert.strictEqual(lowerCase.status, 200)
+      })
   )
 })
 
