@@ -119,6 +119,18 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
       it.effect("settings and the public hall answer anonymous callers", () =>
         Effect.gen(function* () {
           const settings = yield* state.anonymous.settings.get()
+          const platform = yield* Settings.Settings
+          assert.deepStrictEqual(settings, {
+            numberingPrefix: platform.numberingPrefix,
+            sequenceWidth: platform.sequenceWidth,
+            timeZone: platform.timeZone,
+            selectionWindowDays: platform.selectionWindowDays,
+            minDeadlineDays: platform.minDeadlineDays,
+            singleAdoption: platform.singleAdoption,
+            serviceModes: platform.serviceModes,
+            technicalFields: platform.technicalFields,
+            fileSizeLimitBytes: platform.fileSizeLimitBytes
+          })
           assert.include(settings.technicalFields, "新材料及应用")
           assert.strictEqual(settings.timeZone, "Asia/Shanghai")
           const institutions = yield* state.anonymous.hall.institutions({ urlParams: {} })
@@ -391,6 +403,13 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             headers: {}
           })
           assert.isNotNull(ended.selectionEndedAt)
+          const told = yield* state.institution.responses.get({ path: { responseId: other.id } })
+          assert.strictEqual(told.status, "not_adopted")
+          assert.strictEqual(
+            told.feedback?.reason,
+            "maturity_too_low",
+            "the feedback sent with the end replaces the earlier one"
+          )
         })
       )
 
