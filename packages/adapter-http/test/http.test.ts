@@ -1346,3 +1346,79 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
       })
   )
 })
+
+layer(
+  makeServer(PersistenceMemory.layerMemory, {
+    rateLimits: {
+      responding: { limit: 1, windowMillis: 60_000 },
+      consulting: { limit: 1, windowMillis: 60_000 },
+      sms: { limit: 1, windowMillis: 60_000 }
+    }
+  })
+)("every rate-limited endpoint", (it) => {
+  it.effect(
+    "rate limits: each limited endpoint draws on its bucket, the second call within the window is 429 naming it",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const membership = yield* Membership.Membership
+        const form = yield* Fixtures.form()
+        // Written out here, not read from the API: which bucket each command spends.
+        const table: ReadonlyArray<readonly [string, "post" | "put", string, unknown, RateLimit.Bucket]> = [
+          ["approve a demand", "post", "/review/demands/d/approve", undefined, "sms"],
+          ["reject a demand", "post", "/review/demands/d/reject", { reason: "不具体" }, "sms"],
+          [
+            "respond",
+            "post",
+            "/demands/d/responses",
+            { proposal: { title: "方案", content: "内容" } },
+            "responding"
+          ],
+          [
+            "revise",
+            "put",
+            "/responses/r/proposal",
+            { proposal: { title: "方案", content: "内容" } },
+            "responding"
+          ],
+          ["adopt", "post", "/responses/r/adopt", undefined, "sms"],
+          ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }, "sms"],
+          ["end selection", "post", "/demands/d/selection/end", {}, "sms"],
+          ["ask", "post", "/demands/d/consultations", { text: "请问" }, "consulting"],
+          ["reply", "post", "/consultations/t/messages", { text: "答复" }, "consulting"],
+          ["record solved", "post", "/demands/d/outcome/solved", {}, "sms"],
+          ["restart", "post", "/demands/d/restart", { form }, "sms"],
+          ["request a commission", "post", "/commissions", { institutionId: "m", message: "委托" }, "sms"],
+          ["accept a commission", "post", "/commissions/c/accept", undefined, "sms"],
+          ["decline a commission", "post", "/commissions/c/decline", undefined, "sms"],
+          ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }, "sms"],
+          ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }, "sms"]
+        ]
+        for (const [i, [name, method, path, body, bucket]] of table.entries()) {
+          // A fresh account each: buckets are per account.
+          const member = yield* membership.createMember(w.operator, { kind: "enterprise", name: `限流${i}` })
+          const account = yield* membership.createAccount(w.operator, {
+            memberId: member.id,
+            name: `联系人${i}`,
+            phone: Fixtures.nextPhone()
+          })
+          const token = yield* tokenFor(account.id)
+          const call = () => {
+            const request = (
+              method === "post" ? HttpClientRequest.post(path) : HttpClientRequest.put(path)
+            ).pipe(HttpClientRequest.bearerToken(token))
+            return HttpClient.execute(
+              body === undefined ? request : HttpClientRequest.bodyUnsafeJson(request, body)
+            )
+          }
+          const first = yield* call()
+          assert.notStrictEqual(first.status, 429, `${name}: the first call is not limited`)
+          assert.notStrictEqual(first.status, 400, `${name}: the table's request is well formed`)
+          const second = yield* call()
+          assert.strictEqual(second.status, 429, name)
+          assert.strictEqual(((yield* second.json) as { bucket: string }).bucket, bucket, name)
+        }
+      }),
+    30_000
+  )
+})
