@@ -8,7 +8,8 @@
 import { createHmac } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import type { Ids } from "@zhongbao/core"
-import { Effect, Option, Redacted, TestClock } from "effect"
+import { HttpServerRequest } from "@effect/platform"
+import { Effect, Layer, Option, Redacted, TestClock } from "effect"
 import { Authentication } from "../src/index.js"
 
 const secret = Redacted.make("a-secret-of-at-least-thirty-two-characters")
@@ -104,6 +105,17 @@ describe("Authentication.layerSessionsSigned", () => {
 describe("the in-memory stores of sessions", () => {
   const held = Effect.map(Authentication.Sessions, (sessions) => Authentication.entriesHeld.get(sessions)!())
 
+  it.effect("layerSessionsMemory: a session ends at its expiry instant", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      const token = yield* sessions.issue(account, { ttlMillis: 1_000 })
+      yield* TestClock.adjust(999)
+      assert.strictEqual(Option.getOrNull(yield* sessions.lookup(token)), account, "a millisecond before")
+      yield* TestClock.adjust(1)
+      assert.isTrue(Option.isNone(yield* sessions.lookup(token)), "at its expiry")
+    }).pipe(Effect.provide(Authentication.layerSessionsMemory()))
+  )
+
   it.effect("layerSessionsMemory: expired sessions are dropped as new ones are issued; live ones stay", () =>
     Effect.gen(function* () {
       const sessions = yield* Authentication.Sessions
@@ -157,5 +169,29 @@ describe("the in-memory stores of sessions", () => {
       }
       assert.strictEqual(yield* held, 0)
     }).pipe(Effect.provide(signed()))
+  )
+})
+
+describe("Authentication.layerCookie", () => {
+  it.effect("reads the session token from the cookie of the name it is given, and only from it", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      const token = Redacted.value(yield* sessions.issue(account))
+      const resolve = (cookie: string) =>
+        Effect.flatMap(Authentication.AccountResolver, (resolver) =>
+          resolver.resolve(
+            HttpServerRequest.fromWeb(new Request("http://localhost/", { headers: { cookie } }))
+          )
+        )
+      assert.strictEqual(Option.getOrNull(yield* resolve(`other=1; zb_session=${token}`)), account)
+      assert.isTrue(Option.isNone(yield* resolve(`session=${token}`)), "another cookie's name")
+      assert.isTrue(Option.isNone(yield* resolve("other=1")), "no cookie of that name: anonymous")
+    }).pipe(
+      Effect.provide(
+        Authentication.layerCookie("zb_session").pipe(
+          Layer.provideMerge(Authentication.layerSessionsMemory())
+        )
+      )
+    )
   )
 })
