@@ -1108,9 +1108,10 @@ layer(
       const limited = yield* ask()
       assert.strictEqual(limited.status, 429)
       assert.isDefined(limited.headers["retry-after"])
-      const body = (yield* limited.json) as { bucket: string; retryAfterSeconds: number }
+      const body = (yield* limited.json) as { bucket: string; retryAfterSeconds: number; message: string }
       assert.strictEqual(body.bucket, "consulting")
       assert.isAbove(body.retryAfterSeconds, 0)
+      assert.strictEqual(body.message, `操作过于频繁，请在 ${body.retryAfterSeconds} 秒后再试`)
       // Each bucket counts on its own: the spent consulting bucket leaves responding's whole.
       const respond = yield* HttpClient.execute(
         HttpClientRequest.post(`/demands/${demand.id}/responses`).pipe(
@@ -1184,6 +1185,30 @@ layer(
         )
         assert.strictEqual(tooLarge.status, 413)
         assert.strictEqual(tooLarge.body.limit, 1024 * 1024)
+
+        // A domain refusal naming a field says the field first, in Chinese too.
+        const early = yield* (yield* Publishing.Publishing).draft(
+          w.enterprise.account,
+          yield* Fixtures.form({ responseDeadline: "2026-05-04" })
+        )
+        const tooSoon = yield* HttpClient.execute(
+          HttpClientRequest.post(`/demands/${early.id}/submit`).pipe(HttpClientRequest.bearerToken(token))
+        ).pipe(Effect.flatMap((r) => r.json))
+        const soon = tooSoon as { field?: string; message: string }
+        assert.strictEqual(soon.field, "responseDeadline")
+        assert.match(soon.message, /^responseDeadline：/)
+
+        // The media type is case-insensitive; a GET's Content-Type is no body to refuse.
+        const mixedCase = yield* authorised(
+          HttpClientRequest.post("/demands").pipe(
+            HttpClientRequest.bodyText(JSON.stringify(yield* Fixtures.form()), "Application/JSON")
+          )
+        )
+        assert.strictEqual(mixedCase.status, 201)
+        const getWithType = yield* authorised(
+          HttpClientRequest.get("/my/demands").pipe(HttpClientRequest.setHeader("content-type", "text/plain"))
+        )
+        assert.strictEqual(getWithType.status, 200)
 
         const lowerCase = yield* answer(
           HttpClientRequest.get("/my/demands").pipe(
