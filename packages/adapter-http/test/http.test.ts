@@ -1447,3 +1447,51 @@ layer(
     30_000
   )
 })
+
+layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes: 2_000 } }))(
+  "uploads at the file size limit",
+  (it) => {
+    it.effect(
+      "R54: a file of exactly the limit is stored and downloaded with its type; one byte more is refused (400 file.too_large, field file)",
+      () =>
+        Effect.gen(function* () {
+          const w = yield* Fixtures.makeWorld
+          const token = yield* tokenFor(w.institution.account)
+          const pdf = (size: number) => {
+            const head = new TextEncoder().encode("%PDF-1.7\n")
+            const bytes = new Uint8Array(size).fill(0x20)
+            bytes.set(head)
+            return bytes
+          }
+          const upload = (size: number) => {
+            const data = new FormData()
+            data.append("file", new Blob([pdf(size)], { type: "application/pdf" }), "合同.pdf")
+            return HttpClient.execute(
+              HttpClientRequest.post("/files").pipe(
+                HttpClientRequest.bearerToken(token),
+                HttpClientRequest.bodyFormData(data)
+              )
+            ).pipe(
+              Effect.flatMap((r) =>
+                Effect.map(r.json, (body) => ({ status: r.status, body: body as Record<string, unknown> }))
+              )
+            )
+          }
+          const stored = yield* upload(2_000)
+          assert.strictEqual(stored.status, 201, JSON.stringify(stored.body))
+          assert.strictEqual(stored.body.size, 2_000)
+          const content = yield* HttpClient.execute(
+            HttpClientRequest.get(`/files/${stored.body.id as string}/content`).pipe(
+              HttpClientRequest.bearerToken(token)
+            )
+          )
+          assert.strictEqual(content.status, 200)
+          assert.strictEqual(content.headers["content-type"], "application/pdf")
+          assert.strictEqual((yield* content.arrayBuffer).byteLength, 2_000)
+          const over = yield* upload(2_001)
+          assert.strictEqual(over.status, 400)
+          assert.deepInclude(over.body, { code: "file.too_large", field: "file", rule: "R54" })
+        })
+    )
+  }
+)
