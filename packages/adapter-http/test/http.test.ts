@@ -600,6 +600,35 @@ describe("Mount", () => {
     }
   })
 
+  it("a Node listener whose layer cannot be built hands the error to the host's next(), when given one", async () => {
+    const node = Mount.toNodeListener(
+      Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail("the database is not reachable")))
+    )
+    const handed: Array<unknown> = []
+    const server = createServer((req, res) =>
+      node.listener(req, res, (error?: unknown) => {
+        handed.push(error)
+        res.statusCode = 503
+        res.end()
+      })
+    )
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const logged = vi.spyOn(console, "log").mockImplementation(() => undefined)
+    try {
+      const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/settings`)
+      assert.strictEqual(answer.status, 503, "the host's error handler answered")
+      assert.lengthOf(handed, 1)
+      assert.include(
+        String((handed[0] as { message?: string })?.message ?? handed[0]),
+        "the database is not reachable"
+      )
+    } finally {
+      logged.mockRestore()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose().catch(() => undefined)
+    }
+  })
+
   it("a host's resolver answering an id that cannot be an account's (empty, over 64 characters, a control character) is an invalid credential: 401", async () => {
     for (const id of ["", "a".repeat(65), "acc\u0000ount"]) {
       const web = Mount.toWebHandler(
