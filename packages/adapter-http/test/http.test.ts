@@ -1214,6 +1214,14 @@ layer(
         )
         assert.strictEqual(tooLarge.status, 413)
         assert.strictEqual(tooLarge.body.limit, 1024 * 1024)
+        // A body of exactly the limit is read (and then refused for what it says, not for its size).
+        const exact = `{"title":"${"x".repeat(1024 * 1024 - 12)}"}`
+        assert.strictEqual(new TextEncoder().encode(exact).byteLength, 1024 * 1024)
+        const atLimit = yield* authorised(
+          HttpClientRequest.post("/demands").pipe(HttpClientRequest.bodyText(exact, "application/json"))
+        )
+        assert.strictEqual(atLimit.status, 400)
+        assert.strictEqual(atLimit.body.rule, "R10")
 
         // A domain refusal naming a field says the field first, in Chinese too.
         const early = yield* (yield* Publishing.Publishing).draft(
