@@ -1633,3 +1633,29 @@ layer(
     30_000
   )
 })
+
+layer(makeServer(PersistenceMemory.layerMemory, { http: { uploadLimitBytes: 1_000 } }))(
+  "an upload limit of the host's",
+  (it) => {
+    it.effect(
+      "R54: uploadLimitBytes bounds an upload's body: over it, 413 naming the limit, in Chinese by default",
+      () =>
+        Effect.gen(function* () {
+          const w = yield* Fixtures.makeWorld
+          const token = yield* tokenFor(w.institution.account)
+          // Sent with its length, as browsers send a form: refused from the header, before the body is read.
+          const multipart = `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7\n${" ".repeat(2_000)}\r\n--b--\r\n`
+          const answer = yield* HttpClient.execute(
+            HttpClientRequest.post("/files").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyText(multipart, "multipart/form-data; boundary=b")
+            )
+          )
+          assert.strictEqual(answer.status, 413)
+          const body = (yield* answer.json) as { limit: number; message: string }
+          assert.strictEqual(body.limit, 1_000)
+          assert.strictEqual(body.message, "请求内容超过 1000 字节的限制")
+        })
+    )
+  }
+)
