@@ -1409,81 +1409,94 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
   )
 })
 
-layer(
-  makeServer(PersistenceMemory.layerMemory, {
-    rateLimits: {
-      responding: { limit: 1, windowMillis: 60_000 },
-      consulting: { limit: 1, windowMillis: 60_000 },
-      sms: { limit: 1, windowMillis: 60_000 }
-    }
-  })
-)("every rate-limited endpoint", (it) => {
-  it.effect(
-    "rate limits: each limited endpoint draws on its bucket, the second call within the window is 429 naming it",
-    () =>
-      Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const membership = yield* Membership.Membership
-        const form = yield* Fixtures.form()
-        // Written out here, not read from the API: which bucket each command spends.
-        const table: ReadonlyArray<readonly [string, "post" | "put", string, unknown, RateLimit.Bucket]> = [
-          ["approve a demand", "post", "/review/demands/d/approve", undefined, "sms"],
-          ["reject a demand", "post", "/review/demands/d/reject", { reason: "不具体" }, "sms"],
-          [
-            "respond",
-            "post",
-            "/demands/d/responses",
-            { proposal: { title: "方案", content: "内容" } },
-            "responding"
-          ],
-          [
-            "revise",
-            "put",
-            "/responses/r/proposal",
-            { proposal: { title: "方案", content: "内容" } },
-            "responding"
-          ],
-          ["adopt", "post", "/responses/r/adopt", undefined, "sms"],
-          ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }, "sms"],
-          ["end selection", "post", "/demands/d/selection/end", {}, "sms"],
-          ["ask", "post", "/demands/d/consultations", { text: "请问" }, "consulting"],
-          ["reply", "post", "/consultations/t/messages", { text: "答复" }, "consulting"],
-          ["record solved", "post", "/demands/d/outcome/solved", {}, "sms"],
-          ["restart", "post", "/demands/d/restart", { form }, "sms"],
-          ["request a commission", "post", "/commissions", { institutionId: "m", message: "委托" }, "sms"],
-          ["accept a commission", "post", "/commissions/c/accept", undefined, "sms"],
-          ["decline a commission", "post", "/commissions/c/decline", undefined, "sms"],
-          ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }, "sms"],
-          ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }, "sms"]
-        ]
-        for (const [i, [name, method, path, body, bucket]] of table.entries()) {
-          // A fresh account each: buckets are per account.
-          const member = yield* membership.createMember(w.operator, { kind: "enterprise", name: `限流${i}` })
-          const account = yield* membership.createAccount(w.operator, {
-            memberId: member.id,
-            name: `联系人${i}`,
-            phone: Fixtures.nextPhone()
-          })
-          const token = yield* tokenFor(account.id)
-          const call = () => {
-            const request = (
-              method === "post" ? HttpClientRequest.post(path) : HttpClientRequest.put(path)
-            ).pipe(HttpClientRequest.bearerToken(token))
-            return HttpClient.execute(
-              body === undefined ? request : HttpClientRequest.bodyUnsafeJson(request, body)
-            )
-          }
-          const first = yield* call()
-          assert.notStrictEqual(first.status, 429, `${name}: the first call is not limited`)
-          assert.notStrictEqual(first.status, 400, `${name}: the table's request is well formed`)
-          const second = yield* call()
-          assert.strictEqual(second.status, 429, name)
-          assert.strictEqual(((yield* second.json) as { bucket: string }).bucket, bucket, name)
-        }
-      }),
-    30_000
-  )
+/** The same policy, per minute, for every bucket. */
+const everyBucket = (limit: number): RateLimit.Policies => ({
+  responding: { limit, windowMillis: 60_000 },
+  consulting: { limit, windowMillis: 60_000 },
+  sms: { limit, windowMillis: 60_000 }
 })
+
+/** A command's request: POST or PUT with a bearer token, headers, and a JSON body when given. */
+const commandRequest = (
+  method: "post" | "put",
+  path: string,
+  token: string,
+  body?: unknown,
+  headers: Readonly<Record<string, string>> = {}
+) => {
+  const request = (method === "post" ? HttpClientRequest.post(path) : HttpClientRequest.put(path)).pipe(
+    HttpClientRequest.bearerToken(token),
+    HttpClientRequest.setHeaders(headers)
+  )
+  return body === undefined ? request : HttpClientRequest.bodyUnsafeJson(request, body)
+}
+
+layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1) }))(
+  "every rate-limited endpoint",
+  (it) => {
+    it.effect(
+      "rate limits: each limited endpoint draws on its bucket, the second call within the window is 429 naming it",
+      () =>
+        Effect.gen(function* () {
+          const w = yield* Fixtures.makeWorld
+          const membership = yield* Membership.Membership
+          const form = yield* Fixtures.form()
+          // Written out here, not read from the API: which bucket each command spends.
+          const table: ReadonlyArray<readonly [string, "post" | "put", string, unknown, RateLimit.Bucket]> = [
+            ["approve a demand", "post", "/review/demands/d/approve", undefined, "sms"],
+            ["reject a demand", "post", "/review/demands/d/reject", { reason: "不具体" }, "sms"],
+            [
+              "respond",
+              "post",
+              "/demands/d/responses",
+              { proposal: { title: "方案", content: "内容" } },
+              "responding"
+            ],
+            [
+              "revise",
+              "put",
+              "/responses/r/proposal",
+              { proposal: { title: "方案", content: "内容" } },
+              "responding"
+            ],
+            ["adopt", "post", "/responses/r/adopt", undefined, "sms"],
+            ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }, "sms"],
+            ["end selection", "post", "/demands/d/selection/end", {}, "sms"],
+            ["ask", "post", "/demands/d/consultations", { text: "请问" }, "consulting"],
+            ["reply", "post", "/consultations/t/messages", { text: "答复" }, "consulting"],
+            ["record solved", "post", "/demands/d/outcome/solved", {}, "sms"],
+            ["restart", "post", "/demands/d/restart", { form }, "sms"],
+            ["request a commission", "post", "/commissions", { institutionId: "m", message: "委托" }, "sms"],
+            ["accept a commission", "post", "/commissions/c/accept", undefined, "sms"],
+            ["decline a commission", "post", "/commissions/c/decline", undefined, "sms"],
+            ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }, "sms"],
+            ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }, "sms"]
+          ]
+          for (const [i, [name, method, path, body, bucket]] of table.entries()) {
+            // A fresh account each: buckets are per account.
+            const member = yield* membership.createMember(w.operator, {
+              kind: "enterprise",
+              name: `限流${i}`
+            })
+            const account = yield* membership.createAccount(w.operator, {
+              memberId: member.id,
+              name: `联系人${i}`,
+              phone: Fixtures.nextPhone()
+            })
+            const token = yield* tokenFor(account.id)
+            const call = () => HttpClient.execute(commandRequest(method, path, token, body))
+            const first = yield* call()
+            assert.notStrictEqual(first.status, 429, `${name}: the first call is not limited`)
+            assert.notStrictEqual(first.status, 400, `${name}: the table's request is well formed`)
+            const second = yield* call()
+            assert.strictEqual(second.status, 429, name)
+            assert.strictEqual(((yield* second.json) as { bucket: string }).bucket, bucket, name)
+          }
+        }),
+      30_000
+    )
+  }
+)
 
 layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes: 2_000 } }))(
   "uploads at the file size limit",
@@ -1533,106 +1546,99 @@ layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes
   }
 )
 
-layer(
-  makeServer(PersistenceMemory.layerMemory, {
-    rateLimits: {
-      responding: { limit: 1_000, windowMillis: 60_000 },
-      consulting: { limit: 1_000, windowMillis: 60_000 },
-      sms: { limit: 1_000, windowMillis: 60_000 }
-    }
-  })
-)("the Idempotency-Key of every command", (it) => {
-  it.effect(
-    "R63: every command endpoint hands its Idempotency-Key to core: a key one command used, sent with another, is 422 naming the header",
-    () =>
-      Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const token = yield* tokenFor(w.operator)
-        const form = yield* Fixtures.form()
-        const key = "shared-key-1"
-        const send = (method: "post" | "put", path: string, body?: unknown) => {
-          const request = (
-            method === "post" ? HttpClientRequest.post(path) : HttpClientRequest.put(path)
-          ).pipe(HttpClientRequest.bearerToken(token), HttpClientRequest.setHeader("idempotency-key", key))
-          return HttpClient.execute(
-            body === undefined ? request : HttpClientRequest.bodyUnsafeJson(request, body)
-          ).pipe(
-            Effect.flatMap((r) =>
-              Effect.map(r.json, (json) => ({ status: r.status, body: json as Record<string, unknown> }))
+layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1_000) }))(
+  "the Idempotency-Key of every command",
+  (it) => {
+    it.effect(
+      "R63: every command endpoint hands its Idempotency-Key to core: a key one command used, sent with another, is 422 naming the header",
+      () =>
+        Effect.gen(function* () {
+          const w = yield* Fixtures.makeWorld
+          const token = yield* tokenFor(w.operator)
+          const form = yield* Fixtures.form()
+          const key = "shared-key-1"
+          const send = (method: "post" | "put", path: string, body?: unknown) =>
+            HttpClient.execute(commandRequest(method, path, token, body, { "idempotency-key": key })).pipe(
+              Effect.flatMap((r) =>
+                Effect.map(r.json, (json) => ({ status: r.status, body: json as Record<string, unknown> }))
+              )
             )
-          )
-        }
-        // The key's first use: the operator creates a member.
-        const first = yield* send("post", "/members", { kind: "expert", name: "键的首次使用" })
-        assert.strictEqual(first.status, 201, JSON.stringify(first.body))
-        const proposal = { title: "方案", content: "内容" }
-        const item = { demandId: "d", proofs: ["f"] }
-        // Written out here: every endpoint that takes an Idempotency-Key, with a well-formed request.
-        const table: ReadonlyArray<readonly [string, "post" | "put", string, unknown?]> = [
-          ["draft a demand", "post", "/demands", form],
-          ["edit a demand", "put", "/demands/d/form", { form }],
-          ["submit a demand", "post", "/demands/d/submit"],
-          ["approve a demand", "post", "/review/demands/d/approve"],
-          ["reject a demand", "post", "/review/demands/d/reject", { reason: "不具体" }],
-          ["respond", "post", "/demands/d/responses", { proposal }],
-          ["revise", "put", "/responses/r/proposal", { proposal }],
-          ["withdraw", "post", "/responses/r/withdraw"],
-          ["adopt", "post", "/responses/r/adopt"],
-          ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }],
-          ["end selection", "post", "/demands/d/selection/end", {}],
-          [
-            "append to the service log",
-            "post",
-            "/demands/d/service-log",
-            { entry: { date: "2026-05-04", text: "会谈" } }
-          ],
-          ["record solved", "post", "/demands/d/outcome/solved", {}],
-          ["record unsolved", "post", "/demands/d/outcome/unsolved"],
-          ["restart", "post", "/demands/d/restart", { form }],
-          ["request a commission", "post", "/commissions", { institutionId: "m", message: "委托" }],
-          ["accept a commission", "post", "/commissions/c/accept"],
-          ["decline a commission", "post", "/commissions/c/decline"],
-          ["end a commission", "post", "/commissions/c/end"],
-          [
-            "open a reward round",
-            "post",
-            "/reward-rounds",
-            {
-              title: "批次",
-              rules: "规则",
-              periodStart: "2026-05-01",
-              periodEnd: "2026-05-31",
-              applicationDeadline: "2026-06-30"
-            }
-          ],
-          ["close a reward round", "post", "/reward-rounds/o/close"],
-          ["save a profile", "put", "/institution-profile", Fixtures.profileInput()],
-          ["draft an application", "post", "/reward-applications", { roundId: "o", items: [item] }],
-          ["update an application", "put", "/reward-applications/a", { items: [item] }],
-          ["submit an application", "post", "/reward-applications/a/submit"],
-          ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }],
-          ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }],
-          ["re-queue a dead letter", "post", "/notifications/dead-letters/m/requeue"],
-          ["register an institution", "post", "/members/m/register"],
-          ["create an account", "post", "/accounts", { name: "联系人", phone: Fixtures.nextPhone() }],
-          [
-            "add a technology manager",
-            "post",
-            "/technology-managers",
-            { name: "经理人", phone: Fixtures.nextPhone() }
+          // The key's first use: the operator creates a member.
+          const first = yield* send("post", "/members", { kind: "expert", name: "键的首次使用" })
+          assert.strictEqual(first.status, 201, JSON.stringify(first.body))
+          const proposal = { title: "方案", content: "内容" }
+          const item = { demandId: "d", proofs: ["f"] }
+          // Written out here: every endpoint that takes an Idempotency-Key, with a well-formed request.
+          const table: ReadonlyArray<readonly [string, "post" | "put", string, unknown?]> = [
+            ["draft a demand", "post", "/demands", form],
+            ["edit a demand", "put", "/demands/d/form", { form }],
+            ["submit a demand", "post", "/demands/d/submit"],
+            ["approve a demand", "post", "/review/demands/d/approve"],
+            ["reject a demand", "post", "/review/demands/d/reject", { reason: "不具体" }],
+            ["respond", "post", "/demands/d/responses", { proposal }],
+            ["revise", "put", "/responses/r/proposal", { proposal }],
+            ["withdraw", "post", "/responses/r/withdraw"],
+            ["adopt", "post", "/responses/r/adopt"],
+            ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }],
+            ["end selection", "post", "/demands/d/selection/end", {}],
+            [
+              "append to the service log",
+              "post",
+              "/demands/d/service-log",
+              { entry: { date: "2026-05-04", text: "会谈" } }
+            ],
+            ["record solved", "post", "/demands/d/outcome/solved", {}],
+            ["record unsolved", "post", "/demands/d/outcome/unsolved"],
+            ["restart", "post", "/demands/d/restart", { form }],
+            ["request a commission", "post", "/commissions", { institutionId: "m", message: "委托" }],
+            ["accept a commission", "post", "/commissions/c/accept"],
+            ["decline a commission", "post", "/commissions/c/decline"],
+            ["end a commission", "post", "/commissions/c/end"],
+            [
+              "open a reward round",
+              "post",
+              "/reward-rounds",
+              {
+                title: "批次",
+                rules: "规则",
+                periodStart: "2026-05-01",
+                periodEnd: "2026-05-31",
+                applicationDeadline: "2026-06-30"
+              }
+            ],
+            ["close a reward round", "post", "/reward-rounds/o/close"],
+            ["save a profile", "put", "/institution-profile", Fixtures.profileInput()],
+            ["draft an application", "post", "/reward-applications", { roundId: "o", items: [item] }],
+            ["update an application", "put", "/reward-applications/a", { items: [item] }],
+            ["submit an application", "post", "/reward-applications/a/submit"],
+            ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }],
+            ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }],
+            ["re-queue a dead letter", "post", "/notifications/dead-letters/m/requeue"],
+            ["register an institution", "post", "/members/m/register"],
+            ["create an account", "post", "/accounts", { name: "联系人", phone: Fixtures.nextPhone() }],
+            [
+              "add a technology manager",
+              "post",
+              "/technology-managers",
+              { name: "经理人", phone: Fixtures.nextPhone() }
+            ]
           ]
-        ]
-        const wrong: Array<string> = []
-        for (const [name, method, path, body] of table) {
-          const answer = yield* send(method, path, body)
-          if (answer.status !== 422 || answer.body.field !== "idempotency-key" || answer.body.rule !== "R63")
-            wrong.push(`${name}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 160)}`)
-        }
-        assert.deepStrictEqual(wrong, [])
-      }),
-    30_000
-  )
-})
+          const wrong: Array<string> = []
+          for (const [name, method, path, body] of table) {
+            const answer = yield* send(method, path, body)
+            if (
+              answer.status !== 422 ||
+              answer.body.field !== "idempotency-key" ||
+              answer.body.rule !== "R63"
+            )
+              wrong.push(`${name}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 160)}`)
+          }
+          assert.deepStrictEqual(wrong, [])
+        }),
+      30_000
+    )
+  }
+)
 
 layer(makeServer(PersistenceMemory.layerMemory, { http: { uploadLimitBytes: 1_000 } }))(
   "an upload limit of the host's",
