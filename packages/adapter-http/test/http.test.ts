@@ -1580,6 +1580,8 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1_000)
             ["withdraw", "post", "/responses/r/withdraw"],
             ["adopt", "post", "/responses/r/adopt"],
             ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }],
+            ["ask", "post", "/demands/d/consultations", { text: "请问" }],
+            ["reply", "post", "/consultations/t/messages", { text: "答复" }],
             ["end selection", "post", "/demands/d/selection/end", {}],
             [
               "append to the service log",
@@ -1614,6 +1616,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1_000)
             ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }],
             ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }],
             ["re-queue a dead letter", "post", "/notifications/dead-letters/m/requeue"],
+            ["re-queue the dead letters", "post", "/notifications/dead-letters/requeue"],
             ["register an institution", "post", "/members/m/register"],
             ["create an account", "post", "/accounts", { name: "联系人", phone: Fixtures.nextPhone() }],
             [
@@ -1624,8 +1627,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1_000)
             ]
           ]
           const wrong: Array<string> = []
-          for (const [name, method, path, body] of table) {
-            const answer = yield* send(method, path, body)
+          const check = (name: string, answer: { status: number; body: Record<string, unknown> }) => {
             if (
               answer.status !== 422 ||
               answer.body.field !== "idempotency-key" ||
@@ -1633,6 +1635,22 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1_000)
             )
               wrong.push(`${name}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 160)}`)
           }
+          for (const [name, method, path, body] of table) check(name, yield* send(method, path, body))
+          // An upload is multipart.
+          const upload = yield* HttpClient.execute(
+            HttpClientRequest.post("/files").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("idempotency-key", key),
+              HttpClientRequest.bodyText(
+                '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7\n%%EOF\n\r\n--b--\r\n',
+                "multipart/form-data; boundary=b"
+              )
+            )
+          )
+          check("upload a file", {
+            status: upload.status,
+            body: (yield* upload.json) as Record<string, unknown>
+          })
           assert.deepStrictEqual(wrong, [])
         }),
       30_000

@@ -92,7 +92,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                 "R13",
                 "responseDeadline",
                 "demand.deadline_too_late",
-                `responseDeadline: must be on or before ${latest} (the settings changed since it was submitted); reject the demand so it can be corrected`
+                `responseDeadline: must be on or before ${latest} (the settings changed since the form was checked); reject the demand so it can be corrected`
               )
             }
             const number =

@@ -481,7 +481,7 @@ describe("review", () => {
     )
 
     it.effect(
-      "R13: approval refuses a deadline past the latest the settings now allow (they changed since submission), and changes nothing",
+      "R13: approval refuses a deadline past the latest the settings now allow (they changed since the form was checked), and changes nothing",
       () =>
         withWorld((world) =>
           Effect.gen(function* () {

@@ -240,24 +240,32 @@ export const races = (h: Harness): void => {
           const demand = yield* Fixtures.publish(world, world.enterprise.account)
           const first = yield* responding.respond(world.institute.account, { demandId: demand.id, proposal })
           const responders = yield* makeResponders(world, 100)
-          // The closing starts once ten responds have finished, with the other ninety
-          // on their way: some commit before its lock, some wait for it.
+          // The closing starts once ten of the first fifty responds have finished, the other
+          // forty on their way (some commit before its lock, some wait for it); the last fifty
+          // start once the closing has, so that some of them come after it.
           const tenFinished = yield* Deferred.make<void>()
+          const closing = yield* Deferred.make<void>()
           let finished = 0
           const respond = (account: Ids.AccountId) =>
             Effect.either(responding.respond(account, { demandId: demand.id, proposal })).pipe(
               Effect.tap(() => (++finished === 10 ? Deferred.succeed(tenFinished, undefined) : Effect.void))
             )
-          const close = Effect.zipRight(
-            Deferred.await(tenFinished),
-            Effect.either(outcome.solved(world.enterprise.account, { demandId: demand.id }))
+          const all = (accounts: ReadonlyArray<Ids.AccountId>) =>
+            Effect.all(accounts.map(respond), { concurrency: "unbounded" })
+          const close = Deferred.await(tenFinished).pipe(
+            Effect.zipRight(Deferred.succeed(closing, undefined)),
+            Effect.zipRight(Effect.either(outcome.solved(world.enterprise.account, { demandId: demand.id })))
           )
           const raced = yield* Effect.all(
-            { closed: close, responds: Effect.all(responders.map(respond), { concurrency: "unbounded" }) },
+            {
+              closed: close,
+              first: all(responders.slice(0, 50)),
+              last: Effect.zipRight(Deferred.await(closing), all(responders.slice(50)))
+            },
             { concurrency: "unbounded" }
           )
           const closed = raced.closed
-          const responds = raced.responds
+          const responds = [...raced.first, ...raced.last]
           assert.isTrue(Either.isRight(closed), `the demand is solved: ${describeError(closed)}`)
           const wrong = responds
             .filter(Either.isLeft)
@@ -267,6 +275,16 @@ export const races = (h: Harness): void => {
             wrong.map(describeError),
             [],
             "a respond refused is refused by the demand's state"
+          )
+          assert.isAtLeast(
+            responds.filter(Either.isRight).length,
+            10,
+            "ten responds finished before the closing began"
+          )
+          assert.isAtLeast(
+            responds.filter(Either.isLeft).length,
+            1,
+            "responds raced the closing: some came after it"
           )
 
           const rows = yield* responses.listByDemandRound(demand.id, demand.round)
