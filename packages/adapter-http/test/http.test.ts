@@ -47,9 +47,9 @@ const operatorToken = (
     })
   )
 
-/** A Node listener under `/zhongbao` on a free port; other paths go to `next()`, answered 418. */
-const underPrefix = async () => {
-  const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+/** A Node listener under `prefix` on a free port; other paths go to `next()`, answered 418. */
+const underPrefix = async (prefix = "/zhongbao") => {
+  const mounted = Mount.toNodeListener(app(), { prefix })
   const server = createServer((req, res) =>
     mounted.listener(req, res, () => {
       res.statusCode = 418
@@ -204,14 +204,7 @@ describe("Mount", () => {
   })
 
   it("a prefix given with a trailing slash is the same prefix", async () => {
-    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao/" })
-    const server = createServer((req, res) =>
-      mounted.listener(req, res, () => {
-        res.statusCode = 418
-        res.end()
-      })
-    )
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const { mounted, server } = await underPrefix("/zhongbao/")
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     try {
       assert.strictEqual((await fetch(`${base}/zhongbao/hall`)).status, 200)

@@ -17,7 +17,7 @@ import {
 import { Fixtures } from "@zhongbao/testing"
 import { DateTime, Effect, TestClock } from "effect"
 import { at, expectError, withWorld, failureOf } from "./helpers.js"
-import { activeCommission, deadlineEnd, demandTrail, justAfter, proposal } from "./support.js"
+import { activeCommission, deadlineEnd, demandTrail, justAfter, proposal, trailOf } from "./support.js"
 
 const tick = TestClock.adjust("1 second")
 
@@ -424,22 +424,11 @@ describe("AuditTrail", () => {
 })
 
 /** A member's own trail as `reader` reads it, oldest first (one page). */
-const memberTrail = (reader: Ids.AccountId, memberId: Ids.MemberId) =>
-  Effect.gen(function* () {
-    const trail = yield* AuditTrail.AuditTrail
-    const page = yield* trail.list(reader, { memberId, limit: 100 })
-    assert.isNull(page.nextCursor)
-    return [...page.items].reverse()
-  })
+const memberTrail = (reader: Ids.AccountId, memberId: Ids.MemberId) => trailOf(reader, { memberId })
 
 /** The events of one entity, oldest first, as the operator reads the whole trail. */
 const entityTrail = (operator: Ids.AccountId, entityId: string) =>
-  Effect.gen(function* () {
-    const trail = yield* AuditTrail.AuditTrail
-    const page = yield* trail.list(operator, { limit: 100 })
-    assert.isNull(page.nextCursor)
-    return [...page.items].reverse().filter((e) => e.entityId === entityId)
-  })
+  Effect.map(trailOf(operator), (events) => events.filter((e) => e.entityId === entityId))
 
 /** What an event says: action, before, after, who acted (account and member), for whom. */
 const said = (e: Audit.AuditEvent) => [

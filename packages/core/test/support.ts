@@ -78,11 +78,17 @@ export const secondAccount = (world: Fixtures.World, party: Fixtures.Party) =>
 /** An active commission from the world's enterprise to its registered institution (R40). */
 export const activeCommission = Fixtures.activeCommission
 
-/** The whole audit trail of a demand for `reader`, oldest first. */
-export const demandTrail = (reader: Ids.AccountId, demandId: Ids.DemandId) =>
+/** The audit trail `reader` reads of a demand, a member, or (operators) all, oldest first: one page. */
+export const trailOf = (
+  reader: Ids.AccountId,
+  input: { readonly demandId?: Ids.DemandId; readonly memberId?: Ids.MemberId } = {}
+) =>
   Effect.gen(function* () {
     const trail = yield* AuditTrail.AuditTrail
-    const page = yield* trail.list(reader, { demandId, limit: 100 })
+    const page = yield* trail.list(reader, { ...input, limit: 100 })
     assert.isNull(page.nextCursor)
     return [...page.items].reverse()
   })
+
+/** The whole audit trail of a demand for `reader`, oldest first. */
+export const demandTrail = (reader: Ids.AccountId, demandId: Ids.DemandId) => trailOf(reader, { demandId })
