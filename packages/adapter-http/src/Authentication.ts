@@ -421,7 +421,12 @@ export const layerWith = (
   )
 
 /**
- * The middleware over the {@link AccountResolver}.
+ * The middleware over the {@link AccountResolver}, for a host's own endpoints: an
+ * `HttpApi` of the host's whose groups use `.middleware(Authentication)` gets the
+ * acting account as {@link CurrentAccount}, `null` for every anonymous caller (the
+ * host's handlers decide what an anonymous caller may do). The API `Http.layer`
+ * mounts does not need it: it provides its own, which answers an anonymous caller
+ * of an endpoint that is not public `401` before reading the body.
  *
  * @since 0.1.0
  * @category layers

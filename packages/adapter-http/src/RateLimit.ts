@@ -95,6 +95,9 @@ export class RateLimiter extends Context.Tag("@zhongbao/adapter-http/RateLimiter
   }
 >() {}
 
+/** @internal How many windows {@link layerMemory}'s limiter holds, for tests. */
+export const windowsHeld = new WeakMap<RateLimiter["Type"], () => number>()
+
 /**
  * Fixed windows counted in memory, by effect's `Clock`; expired windows are dropped
  * as the map grows: when it holds more than 10,000 windows, and then each time it
@@ -111,7 +114,7 @@ export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () 
     for (const [key, w] of windows) if (now - w.start >= w.windowMillis) windows.delete(key)
     sweepAbove = Math.max(10_000, 2 * windows.size)
   }
-  return {
+  const service: RateLimiter["Type"] = {
     consume: (key, policy) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (windows.size > sweepAbove) prune(now)
@@ -127,6 +130,8 @@ export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () 
         return { allowed: true, retryAfterMillis: 0 }
       })
   }
+  windowsHeld.set(service, () => windows.size)
+  return service
 })
 
 /**

@@ -21,7 +21,7 @@ import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Layer, Logger, type ManagedRuntime, Option, Redacted, Tracer } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
-import { Authentication, Mount, RateLimit } from "../src/index.js"
+import { Authentication, type Http, Mount, RateLimit } from "../src/index.js"
 import { makeServer, tokenFor } from "./harness.js"
 import packageJson from "../package.json" with { type: "json" }
 
@@ -48,8 +48,8 @@ const operatorToken = (
   )
 
 /** A Node listener under `prefix` on a free port; other paths go to `next()`, answered 418. */
-const underPrefix = async (prefix = "/zhongbao") => {
-  const mounted = Mount.toNodeListener(app(), { prefix })
+const underPrefix = async (prefix = "/zhongbao", options: Omit<Http.Options, "prefix"> = {}) => {
+  const mounted = Mount.toNodeListener(app(), { ...options, prefix })
   const server = createServer((req, res) =>
     mounted.listener(req, res, () => {
       res.statusCode = 418
@@ -59,6 +59,36 @@ const underPrefix = async (prefix = "/zhongbao") => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   return { mounted, server }
 }
+
+/**
+ * A POST whose body is sent chunked (no length): `chunks` in turn, waiting for the
+ * socket to drain; the answer's status and JSON body. The server may answer before
+ * the body ends and close the connection: an error after the answer is ignored.
+ */
+const postChunked = (url: string, headers: Record<string, string>, chunks: ReadonlyArray<Buffer>) =>
+  new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    const req = request(url, { method: "POST", headers: { ...headers, "transfer-encoding": "chunked" } })
+    let answered = false
+    req.on("response", (res) => {
+      answered = true
+      let text = ""
+      res.on("data", (chunk: Buffer) => {
+        text += chunk.toString()
+      })
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
+    })
+    req.on("error", (error) => {
+      if (!answered) reject(error)
+    })
+    let sent = 0
+    const write = () => {
+      while (sent < chunks.length) {
+        if (!req.write(chunks[sent++])) return void req.once("drain", write)
+      }
+      req.end()
+    }
+    write()
+  })
 
 describe("Mount", () => {
   it("a web handler under a prefix: routes, 404 outside, OpenAPI servers, sessions shared", async () => {
@@ -124,6 +154,39 @@ describe("Mount", () => {
     }
   })
 
+  it("a web handler reads a streamed body (no length) of exactly bodyLimitBytes; one byte more is 413", async () => {
+    const mounted = Mount.toWebHandler(app(), { bodyLimitBytes: 300 })
+    try {
+      const token = await operatorToken(mounted.runtime)
+      const post = (bytes: number) => {
+        const text = `{"title":"${"x".repeat(bytes - 12)}"}`
+        assert.strictEqual(new TextEncoder().encode(text).byteLength, bytes)
+        return mounted.handler(
+          new Request("http://localhost/demands", {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode(text))
+                controller.close()
+              }
+            }),
+            duplex: "half"
+          } as RequestInit)
+        )
+      }
+      const exact = await post(300)
+      const read = (await exact.json()) as { code?: string; field?: string }
+      assert.strictEqual(exact.status, 400, JSON.stringify(read))
+      assert.notStrictEqual(read.code, "body.too_large", "refused for what it says, not for its size")
+      const over = await post(301)
+      assert.strictEqual(over.status, 413)
+      assert.deepInclude(await over.json(), { code: "body.too_large", limit: 300 })
+    } finally {
+      await mounted.dispose()
+    }
+  })
+
   it("a Node listener: the prefix is stripped, other paths go to next()", async () => {
     const { mounted, server } = await underPrefix()
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -162,41 +225,68 @@ describe("Mount", () => {
       })
       assert.strictEqual(bad.status, 400)
       assert.strictEqual(((await bad.json()) as { code: string }).code, "body.invalid")
-      const chunked = await new Promise<{ status: number; code: string }>((resolve, reject) => {
-        const req = request(`${base}/zhongbao/demands`, {
-          method: "POST",
-          headers: {
-            authorization: `Bearer ${token}`,
-            "content-type": "application/json",
-            "transfer-encoding": "chunked"
-          }
-        })
-        let answered = false
-        req.on("response", (res) => {
-          answered = true
-          let text = ""
-          res.on("data", (chunk: Buffer) => {
-            text += chunk.toString()
-          })
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { code: string }).code })
-          )
-        })
-        req.on("error", (error) => {
-          if (!answered) reject(error)
-        })
-        const chunk = Buffer.alloc(64 * 1024, 32)
-        let sent = 0
-        const write = () => {
-          while (sent < 40) {
-            sent++
-            if (!req.write(chunk)) return void req.once("drain", write)
-          }
-          req.end()
-        }
-        write()
+      const chunked = await postChunked(
+        `${base}/zhongbao/demands`,
+        { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        Array.from({ length: 40 }, () => Buffer.alloc(64 * 1024, 32))
+      )
+      assert.deepStrictEqual([chunked.status, chunked.body.code], [413, "body.too_large"])
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
+  it("R54: a streamed upload (chunked, no length) over uploadLimitBytes through the Node listener: 413 naming the limit, in Chinese", async () => {
+    const { mounted, server } = await underPrefix("/zhongbao", { uploadLimitBytes: 1_000 })
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const token = await operatorToken(mounted.runtime)
+      const head =
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n'
+      const answer = await postChunked(
+        `${base}/zhongbao/files`,
+        { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+        [
+          Buffer.from(head),
+          ...Array.from({ length: 8 }, () => Buffer.alloc(1_024, 32)),
+          Buffer.from("\r\n--b--\r\n")
+        ]
+      )
+      assert.strictEqual(answer.status, 413, JSON.stringify(answer.body))
+      assert.deepInclude(answer.body, {
+        code: "body.too_large",
+        limit: 1_000,
+        message: "请求内容超过 1000 字节的限制"
       })
-      assert.deepStrictEqual(chunked, { status: 413, code: "body.too_large" })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
+  it("R54: a streamed upload of exactly uploadLimitBytes is read and stored; one byte more is 413", async () => {
+    const { mounted, server } = await underPrefix("/zhongbao", { uploadLimitBytes: 1_000 })
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const token = await mounted.runtime.runPromise(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const sessions = yield* Authentication.Sessions
+          return Redacted.value(yield* sessions.issue(world.enterprise.account))
+        })
+      )
+      const head = Buffer.from(
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n'
+      )
+      const tail = Buffer.from("\r\n--b--\r\n")
+      const bodyOf = (bytes: number) => [head, Buffer.alloc(bytes - head.length - tail.length, 32), tail]
+      const headers = { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" }
+      const exact = await postChunked(`${base}/zhongbao/files`, headers, bodyOf(1_000))
+      assert.strictEqual(exact.status, 201, JSON.stringify(exact.body))
+      assert.strictEqual(exact.body.size, 1_000 - head.length - tail.length + "%PDF-1.7\n".length)
+      const over = await postChunked(`${base}/zhongbao/files`, headers, bodyOf(1_001))
+      assert.deepStrictEqual([over.status, over.body.code, over.body.limit], [413, "body.too_large", 1_000])
     } finally {
       await new Promise((resolve) => server.close(resolve))
       await mounted.dispose()
@@ -481,12 +571,8 @@ describe("Mount", () => {
       const web = Mount.toWebHandler(
         Layer.mergeAll(
           Zhongbao.layerMemory(),
-          Authentication.layer.pipe(
-            Layer.provideMerge(
-              Authentication.make(
-                () => Effect.fail(failure) as unknown as Effect.Effect<Option.Option<Ids.AccountId>>
-              )
-            )
+          Authentication.make(
+            () => Effect.fail(failure) as unknown as Effect.Effect<Option.Option<Ids.AccountId>>
           ),
           RateLimit.layer(),
           Logger.replace(
@@ -627,9 +713,7 @@ describe("Mount", () => {
       const web = Mount.toWebHandler(
         Layer.mergeAll(
           Zhongbao.layerMemory(),
-          Authentication.layer.pipe(
-            Layer.provideMerge(Authentication.make(() => Effect.succeed(Option.some(id as Ids.AccountId))))
-          ),
+          Authentication.make(() => Effect.succeed(Option.some(id as Ids.AccountId))),
           RateLimit.layer()
         )
       )

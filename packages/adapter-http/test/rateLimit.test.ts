@@ -24,6 +24,40 @@ describe("RateLimit.layerMemory", () => {
       }).pipe(Effect.provide(RateLimit.layerMemory))
   )
 
+  it.effect(
+    "rate limits: the sweep drops the expired windows from memory, and only once the map holds over 10,000",
+    () =>
+      Effect.gen(function* () {
+        const limiter = yield* RateLimit.RateLimiter
+        const held = () => RateLimit.windowsHeld.get(limiter)!()
+        for (let i = 0; i < 10_000; i++) yield* limiter.consume(`early-${i}`, policy)
+        yield* TestClock.adjust("2 seconds")
+        yield* limiter.consume("first-after", policy)
+        assert.strictEqual(held(), 10_001, "10,000 windows are not over 10,000: no sweep yet")
+        yield* limiter.consume("second-after", policy)
+        assert.strictEqual(held(), 2, "over 10,000: the expired ones are dropped, the two live ones kept")
+      }).pipe(Effect.provide(RateLimit.layerMemory))
+  )
+
+  it.effect(
+    "rate limits: after a sweep that found the windows live, the next waits until the map has doubled",
+    () =>
+      Effect.gen(function* () {
+        const limiter = yield* RateLimit.RateLimiter
+        const held = () => RateLimit.windowsHeld.get(limiter)!()
+        const long = { limit: 1, windowMillis: 60_000 }
+        for (let i = 0; i <= 10_001; i++) yield* limiter.consume(`live-${i}`, long)
+        // The 10,002nd request swept 10,001 live windows: the next sweep waits for over 20,002.
+        assert.strictEqual(held(), 10_002)
+        yield* TestClock.adjust("61 seconds")
+        for (let i = 0; i < 10_000; i++) yield* limiter.consume(`later-${i}`, long)
+        assert.strictEqual(held(), 20_002, "all expired, but 20,002 windows are not over twice 10,001")
+        yield* limiter.consume("one-more", long)
+        yield* limiter.consume("and-another", long)
+        assert.strictEqual(held(), 10_002, "over 20,002: the 10,002 expired ones are dropped")
+      }).pipe(Effect.provide(RateLimit.layerMemory))
+  )
+
   it.effect("rate limits: a window ends exactly windowMillis after it opened", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimit.RateLimiter
