@@ -399,7 +399,7 @@ describe("Mount", () => {
     }
   })
 
-  it("R54: an upload that is empty, cut short (in a part, in a part's headers, after a `--boundary--` inside a part), names two boundaries or an invalid `filename*` is refused (400, field file) at once, over both handlers", async () => {
+  it("R54: an upload that is empty, cut short (in a part, in a part's headers, after a `--boundary--` inside a part), names two boundaries or an invalid `filename*`, or has two parts named `file`, is refused (400, field file) at once, over both handlers", async () => {
     const part = 'Content-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7'
     const bodies: ReadonlyArray<string | readonly [string, string]> = [
       "",
@@ -409,7 +409,8 @@ describe("Mount", () => {
       '--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"',
       `--b\r\n${part}\n%%EOF\r\n--b\r\nContent-Disposition: form-data; name="na`,
       [`--c\r\n${part}\r\n--b--\r\n cut short`, "multipart/form-data; boundary=b; boundary=c"],
-      `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"; filename*=UTF-8''%ZZ.pdf\r\n\r\n%PDF-1.7\r\n--b--\r\n`
+      `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"; filename*=UTF-8''%ZZ.pdf\r\n\r\n%PDF-1.7\r\n--b--\r\n`,
+      `--b\r\n${part}\n%%EOF\r\n--b\r\n${part}\n%%EOF\r\n--b--\r\n`
     ]
     const web = Mount.toWebHandler(app())
     const node = Mount.toNodeListener(app())

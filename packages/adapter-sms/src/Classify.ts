@@ -18,7 +18,10 @@
  * Every code of the providers' SendSms references is in {@link aliyunCodes} and
  * {@link tencentCodes}; a code that is not is classified by its family
  * (`isp.*`, `InternalError.*`, throttling families → `RetryLater`) or else as
- * `Configuration`, so that an operator looks at it. Reasons carry the code, a
+ * `Configuration`, so that an operator looks at it. A reply outside 2xx that says
+ * the message was sent (Aliyun's `OK`, Tencent's `Ok` in a `SendStatusSet`) is not
+ * taken as sent: it is `Configuration` too (a proxy or gateway of the host's answering
+ * in the provider's stead is the likely cause). Reasons carry the code, a
  * description and the provider's request id, never the provider's free-text
  * message, which may echo numbers or parameters.
  *
@@ -368,7 +371,9 @@ export const aliyun = (status: number, body: unknown, nowMillis: number): SendRe
       ? Result.Unknown({ reason: `aliyun HTTP ${status}: reply without a code${suffix(requestId)}` })
       : Result.Configuration({ reason: `aliyun HTTP ${status}: reply without a code${suffix(requestId)}` })
   }
-  if (code === "OK" && status >= 200 && status < 300) {
+  if (code === "OK") {
+    if (!(status >= 200 && status < 300))
+      return Result.Configuration({ reason: `aliyun HTTP ${status}: OK outside a 2xx reply${suffix(requestId)}` })
     const bizId = safeToken(reply?.BizId, 100)
     return Result.Sent({ providerMessageId: bizId ?? `request:${requestId ?? "unknown"}` })
   }

@@ -326,6 +326,16 @@ describe("Classify", () => {
     assert.strictEqual(Classify.tencent(404, "nope", "+86138", now)._tag, "Configuration")
   })
 
+  it("R64: a reply outside 2xx that says the message was sent is not taken as sent: Configuration", () => {
+    assert.deepStrictEqual(Classify.aliyun(403, { Code: "OK", BizId: "9", RequestId: "r-1" }, now), {
+      _tag: "Configuration",
+      reason: "aliyun HTTP 403: OK outside a 2xx reply (request r-1)"
+    })
+    const sent = { Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: "Ok", SerialNo: "s" }] } }
+    assert.strictEqual(Classify.tencent(403, sent, "+8613812345678", now)._tag, "Configuration")
+    assert.strictEqual(Classify.tencent(200, sent, "+8613812345678", now)._tag, "Sent")
+  })
+
   it("R64: Sent keeps the provider's id", () => {
     assert.deepStrictEqual(Classify.aliyun(200, { Code: "OK", BizId: "900619746936498440^0" }, now), {
       _tag: "Sent",

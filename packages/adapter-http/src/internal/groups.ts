@@ -417,7 +417,8 @@ const partOf = (info: Multipasta.PartInfo) =>
  * whose closing delimiter the parser does not reach is refused (`400`), as is a part
  * whose headers it cannot read or whose `filename*` is not valid percent-encoding
  * (the parser's `decodeURIComponent` throws). The part named `file` is the file
- * whether or not it has a `filename` (RFC 7578 makes it optional).
+ * whether or not it has a `filename` (RFC 7578 makes it optional); a body with two
+ * such parts is refused rather than one of them stored unasked.
  */
 const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =>
   Effect.flatMap(wholeBody(request), (bytes) =>
@@ -425,12 +426,14 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       let done = false
       let error: Multipasta.MultipartError | undefined
       let file: { name: string; chunks: Array<Uint8Array>; size: number } | undefined
+      let files = 0
       let label: string | undefined
       const parser = Multipasta.make({
         headers: request.headers,
         maxParts,
         isFile: (info) => partOf(info).name === "file",
         onFile: (info) => {
+          files += 1
           if (file !== undefined) return () => {}
           const part = partOf(info)
           const current = { name: part.filename ?? part.name, chunks: [] as Array<Uint8Array>, size: 0 }
@@ -465,6 +468,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
         )
       if (!done) return Effect.fail(notMultipart())
       if (file === undefined) return Effect.fail(uploadInvalid("is missing"))
+      if (files > 1) return Effect.fail(uploadInvalid(`send one part named \`file\`; this body has ${files}`))
       if (file.size > max)
         return Effect.fail(uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large"))
       return Effect.succeed({ name: label ?? file.name, bytes: joined(file.chunks, file.size) })
