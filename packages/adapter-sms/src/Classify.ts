@@ -373,7 +373,9 @@ export const aliyun = (status: number, body: unknown, nowMillis: number): SendRe
   }
   if (code === "OK") {
     if (!(status >= 200 && status < 300))
-      return Result.Configuration({ reason: `aliyun HTTP ${status}: OK outside a 2xx reply${suffix(requestId)}` })
+      return Result.Configuration({
+        reason: `aliyun HTTP ${status}: OK outside a 2xx reply${suffix(requestId)}`
+      })
     const bizId = safeToken(reply?.BizId, 100)
     return Result.Sent({ providerMessageId: bizId ?? `request:${requestId ?? "unknown"}` })
   }

@@ -331,7 +331,9 @@ describe("Classify", () => {
       _tag: "Configuration",
       reason: "aliyun HTTP 403: OK outside a 2xx reply (request r-1)"
     })
-    const sent = { Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: "Ok", SerialNo: "s" }] } }
+    const sent = {
+      Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: "Ok", SerialNo: "s" }] }
+    }
     assert.strictEqual(Classify.tencent(403, sent, "+8613812345678", now)._tag, "Configuration")
     assert.strictEqual(Classify.tencent(200, sent, "+8613812345678", now)._tag, "Sent")
   })
