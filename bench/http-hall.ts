@@ -76,7 +76,8 @@ const RSS_GOAL_BYTES = 200 * 2 ** 20
 const P3_GOAL = 1.5
 const RSS_EVERY_MS = 100
 const LIMIT = 20
-const HALL_PATH = `/hall?field=${encodeURIComponent(HALL_FIELD)}&sort=published&limit=${LIMIT}`
+/** The request of P1: the first page of one field, newest publication first. */
+export const HALL_PATH = `/hall?field=${encodeURIComponent(HALL_FIELD)}&sort=published&limit=${LIMIT}`
 
 interface Sizes {
   /** Demands of P1's hall. */
@@ -122,7 +123,7 @@ const sizesOf = (short: boolean): Sizes =>
 type Services = Zhongbao.Services | Persistence.Ports | Settings.Settings | SqlClient.SqlClient
 
 /** Core over adapter-pg in this process: migrates the schema, writes the data, shows the SQL. */
-const makeRuntime = (schema: string) =>
+export const makeRuntime = (schema: string) =>
   ManagedRuntime.make(
     Zhongbao.layer.pipe(
       Layer.provideMerge(Layer.merge(PgPersistence.layer({ schema }), Settings.layerDefault)),
@@ -142,9 +143,12 @@ const rssOf = (pid: number): number => {
   }
 }
 
-interface Baseline {
+/** A child process of `bench/baseline/`. */
+export interface Baseline {
   readonly url: string
   readonly pid: number
+  /** Everything the process printed so far. */
+  readonly output: () => string
   readonly stop: () => Promise<number | null>
 }
 
@@ -184,7 +188,7 @@ const startChild = (
       const match = ready.exec(output)
       if (match) {
         clearTimeout(timer)
-        resolve({ url: match[1]!, pid: child.pid!, stop })
+        resolve({ url: match[1]!, pid: child.pid!, output: () => output, stop })
       }
     }
     child.stdout!.on("data", onData)
@@ -199,9 +203,26 @@ const startChild = (
     })
   })
 
-/** The hand-written hall server (see the module's comment). */
-const startBaseline = (schema: string, settings: HallSettings, instances = 1): Promise<Baseline> =>
+/** The settings the baseline needs to answer as core does, from core's defaults (the example server's). */
+export const defaultHallSettings = (): HallSettings => {
+  const settings = Settings.defaults
+  return {
+    timeZone: settings.timeZone,
+    selectionWindowDays: settings.selectionWindowDays,
+    singleAdoption: settings.singleAdoption,
+    acceptingModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id)
+  }
+}
+
+/** The hand-written hall server (see the module's comment); `env` adds to its environment. */
+export const startBaseline = (
+  schema: string,
+  settings: HallSettings,
+  instances = 1,
+  env: Readonly<Record<string, string>> = {}
+): Promise<Baseline> =>
   startChild("baseline", baselineScript, {
+    ...env,
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
     HALL_SETTINGS: JSON.stringify(settings),
@@ -277,7 +298,8 @@ const sideBySide = async (
   }
 }
 
-interface Load {
+/** What one round of autocannon on a server measured. */
+export interface Load {
   readonly rate: number
   readonly ok: number
   readonly failed: number
@@ -295,7 +317,8 @@ interface Load {
 }
 
 /** autocannon against `url` for `seconds`, with the server's and PostgreSQL's CPU time over the run. */
-const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
+/** One round of autocannon at 64 connections on `url`, served by process `pid`. */
+export const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
   const before = procTimes(pid)
   const thread = mainThread(pid)
   const postgresBefore = postgresCpu()
@@ -496,13 +519,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       return `${index === undefined ? plan[0]?.trim() : `index scan of ${index}`}, executed in ${time} ms`
     }
 
-    const settings = Settings.defaults
-    const hallSettings: HallSettings = {
-      timeZone: settings.timeZone,
-      selectionWindowDays: settings.selectionWindowDays,
-      singleAdoption: settings.singleAdoption,
-      acceptingModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id)
-    }
+    const hallSettings = defaultHallSettings()
     const startPair = (on: string) =>
       Promise.all([
         startServer({

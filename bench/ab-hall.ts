@@ -1,0 +1,157 @@
+/**
+ * An A/B of P1's hall page (issue 8): two servers on one hall, rounds of autocannon
+ * at 64 connections alternating between them, each side's requests per second and
+ * CPU per page (from /proc), medians printed. How `bench/EXPERIMENTS.md`'s A/Bs are
+ * run: a change to try is put behind an environment variable in a scratch build (or
+ * in `node_modules`), read by one side only.
+ *
+ * - `A_ENV`, `B_ENV`: JSON objects of environment variables for the example server
+ *   of each side (`{}` by default); `B_ENV=baseline` makes side B the hand-written
+ *   `node:http` + `pg` server of `bench/baseline/hall-server.ts` instead.
+ * - `SIZE` (20,000 demands), `ROUNDS` (6 per side), `SECONDS` (4 per round), `WARMUP`
+ *   (3 s per side first); the side that goes first alternates.
+ * - `GC=1`: each server runs with V8's `--trace-gc-nvp` (set at its start through
+ *   `bench/support/trace-gc.mjs`), and what its collector did over the whole run is
+ *   printed: bytes allocated, surviving a scavenge and promoted per page, scavenges
+ *   and their pauses, mark-compacts.
+ *
+ * Run: `npm run build && npx tsx --conditions=@zhongbao/source bench/ab-hall.ts`
+ * (`DATABASE_URL`, the machine's PostgreSQL otherwise; nothing else running). The
+ * hall lives in a schema of its own, dropped at the end. Figures are printed, never
+ * asserted.
+ */
+import { fileURLToPath } from "node:url"
+import { DateTime } from "effect"
+import {
+  type Baseline,
+  defaultHallSettings,
+  HALL_PATH,
+  type Load,
+  load,
+  makeRuntime,
+  startBaseline
+} from "./http-hall.js"
+import { loadHall, setup } from "./support/demands.js"
+import { int, median } from "./support/report.js"
+import { dropSchema, freshSchema, type ServerProcess, startServer } from "./support/server.js"
+
+const SIZE = Number(process.env.SIZE ?? 20_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 6)
+const SECONDS = Number(process.env.SECONDS ?? 4)
+const WARMUP = Number(process.env.WARMUP ?? 3)
+const traceGc = process.env.GC === "1"
+const traceModule = fileURLToPath(new URL("./support/trace-gc.mjs", import.meta.url))
+
+const envOf = (name: string): Record<string, string> => {
+  const text = process.env[name] ?? "{}"
+  const parsed: unknown = JSON.parse(text)
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new Error(`${name} must be a JSON object of environment variables, got ${text}`)
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]))
+}
+
+const withTrace = (env: Record<string, string>): Record<string, string> =>
+  traceGc ? { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --import ${traceModule}`.trim() } : env
+
+/** The collector's work over a run, summed from `--trace-gc-nvp` lines. */
+const gcOf = (output: string) => {
+  let scavenges = 0
+  let markCompacts = 0
+  let allocated = 0
+  let survived = 0
+  let promoted = 0
+  let pauses = 0
+  for (const line of output.split("\n")) {
+    if (/ gc=s /.test(line)) {
+      scavenges++
+      for (const pair of line.split(" ")) {
+        const [key, value] = pair.split("=")
+        if (key === "allocated") allocated += Number(value)
+        else if (key === "new_space_survived") survived += Number(value)
+        else if (key === "promoted") promoted += Number(value)
+        else if (key === "pause") pauses += Number(value)
+      }
+    } else if (/ gc=(mc|mmc|ms) /.test(line)) markCompacts++
+  }
+  return { scavenges, markCompacts, allocated, survived, promoted, pauses }
+}
+
+interface Side {
+  readonly name: string
+  readonly label: string
+  readonly url: string
+  readonly pid: number
+  readonly output: () => string
+  readonly stop: () => Promise<number | null>
+  readonly rounds: Array<Load>
+}
+
+const sideOf = (name: string, label: string, process: ServerProcess | Baseline): Side => ({
+  name,
+  label,
+  url: process.url + HALL_PATH,
+  pid: process.pid,
+  output: process.output,
+  stop: () => process.stop(),
+  rounds: []
+})
+
+const main = async () => {
+  const schema = freshSchema("bench_ab_hall")
+  const runtime = makeRuntime(schema)
+  const aEnv = envOf("A_ENV")
+  const bBaseline = process.env.B_ENV === "baseline"
+  const bEnv = bBaseline ? {} : envOf("B_ENV")
+  const sides: Array<Side> = []
+  try {
+    const end = DateTime.formatIso(DateTime.subtract(DateTime.unsafeNow(), { hours: 1 }))
+    await runtime.runPromise(setup(schema, { responders: 10 }))
+    await runtime.runPromise(loadHall(schema, { from: 1, to: SIZE, total: SIZE, end }))
+    const [a, b] = await Promise.all([
+      startServer({ schema, env: withTrace({ WORKERS: "false", ...aEnv }) }),
+      bBaseline
+        ? startBaseline(schema, defaultHallSettings(), 1, withTrace({}))
+        : startServer({ schema, env: withTrace({ WORKERS: "false", ...bEnv }) })
+    ])
+    sides.push(
+      sideOf("A", JSON.stringify(aEnv), a),
+      sideOf("B", bBaseline ? "baseline" : JSON.stringify(bEnv), b)
+    )
+    for (const side of sides) await load(side.url, side.pid, WARMUP)
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? sides : [...sides].reverse()
+      for (const side of order) side.rounds.push(await load(side.url, side.pid, SECONDS))
+      console.log(
+        `round ${round + 1}: ${sides.map((s) => `${s.name} ${int(s.rounds.at(-1)!.rate)} req/s, ${s.rounds.at(-1)!.cpuPerRequest.toFixed(3)} ms`).join("; ")}`
+      )
+    }
+    console.log(
+      `\n${SIZE} demands, ${ROUNDS} rounds of ${SECONDS} s per side after ${WARMUP} s of warm-up, 64 connections; medians:`
+    )
+    for (const side of sides) {
+      const failed = side.rounds.reduce((sum, r) => sum + r.failed, 0)
+      console.log(
+        `${side.name} ${side.label}: ${int(median(side.rounds.map((r) => r.rate)))} req/s (rounds ${side.rounds.map((r) => int(r.rate)).join(", ")}), ${median(side.rounds.map((r) => r.cpuPerRequest)).toFixed(3)} ms of server CPU per page, p99 ${median(side.rounds.map((r) => r.p99))} ms, ${failed} failed`
+      )
+    }
+    if (traceGc) {
+      for (const side of sides) {
+        const gc = gcOf(side.output())
+        const pages = side.rounds.reduce((sum, r) => sum + r.ok, 0) || 1
+        const kb = (bytes: number) => `${(bytes / pages / 1024).toFixed(1)} KB`
+        console.log(
+          `${side.name} collector (the whole run, warm-up included, per page of the rounds): allocated ${kb(gc.allocated)}, survived a scavenge ${kb(gc.survived)}, promoted ${kb(gc.promoted)}; ${gc.scavenges} scavenges, ${gc.pauses.toFixed(0)} ms of pauses; ${gc.markCompacts} mark-compacts`
+        )
+      }
+    }
+  } finally {
+    await Promise.allSettled(sides.map((s) => s.stop()))
+    await dropSchema(schema)
+    await runtime.dispose()
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
