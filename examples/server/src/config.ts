@@ -9,7 +9,7 @@
  * | `DATA_DIR` | `.data/pglite` | PGlite's folder |
  * | `DATABASE_SCHEMA` | `zhongbao` | the schema zhongbao's tables live in |
  * | `SMS_PROVIDER` | `console` | `console`, `aliyun` or `tencent` (keys: see @zhongbao/adapter-sms) |
- * | `SEED` | `true` | seed demo data into an empty database; print tokens for the demo accounts, found again on every later start |
+ * | `SEED` | `true` without `DATABASE_URL`, `false` with it | seed demo data into an empty database; print tokens for the demo accounts (the operator's among them), found again on every later start |
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
@@ -100,7 +100,7 @@ const fields = Config.all({
     "aliyun",
     "tencent"
   )("SMS_PROVIDER").pipe(Config.withDefault("console")),
-  seed: Config.boolean("SEED").pipe(Config.withDefault(true)),
+  seed: Config.option(Config.boolean("SEED")),
   sessionSecret: Config.option(
     Config.redacted("SESSION_SECRET").pipe(
       Config.validate({
@@ -135,7 +135,10 @@ const fields = Config.all({
 /**
  * The configuration of the example server. Several instances (`WEB_CONCURRENCY`)
  * share one PostgreSQL (the embedded database belongs to one process) and accept
- * one another's tokens (sessions kept in one process's memory would not be).
+ * one another's tokens (sessions kept in one process's memory would not be). Demo
+ * data is seeded by default only on the embedded database: on a `DATABASE_URL`,
+ * which is where a platform deploys, a demo operator whose token every start
+ * prints would be an administrator's key in the logs; `SEED=true` asks for it.
  */
 export const ServerConfig = fields.pipe(
   Config.mapOrFail((config) =>
@@ -153,11 +156,14 @@ export const ServerConfig = fields.pipe(
               "WEB_CONCURRENCY: more than one instance needs SESSION_SECRET (each instance must accept the others' tokens)"
             )
           )
-        : Either.right(config)
+        : Either.right({
+            ...config,
+            seed: Option.getOrElse(config.seed, () => Option.isNone(config.databaseUrl))
+          })
   )
 )
 
-export type ServerConfig = Config.Config.Success<typeof fields>
+export type ServerConfig = Config.Config.Success<typeof ServerConfig>
 
 /**
  * A failure to start, on one line for the operator who reads it: the error's message

@@ -93,7 +93,8 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
         WEB_CONCURRENCY: "2",
         DATABASE_URL: databaseUrl!,
         DATABASE_SCHEMA: schema,
-        SESSION_SECRET: secret
+        SESSION_SECRET: secret,
+        SEED: "true"
       })
       started = s
       const base = (await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+) .*\(2 instances\)/))[1]!

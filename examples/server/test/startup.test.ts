@@ -79,6 +79,15 @@ describe("example server: starting", () => {
     const first = launch({ DATA_DIR: folder })
     const base = (await waitFor(first, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
     const { port } = new URL(base)
+    const operatorToken = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(first.output())?.[1]
+    expect(
+      operatorToken,
+      "on the embedded database SEED defaults to true: the demo's tokens are printed"
+    ).toBeDefined()
+    const pending = await fetch(`${base}/review/pending`, {
+      headers: { authorization: `Bearer ${operatorToken}` }
+    })
+    expect(pending.status).toBe(200)
 
     const other = dataDir()
     const samePort = launch({ DATA_DIR: other, PORT: port })
@@ -221,9 +230,27 @@ describe.skipIf(databaseUrl === undefined)("example server on DATABASE_URL", () 
     expect(await stop(started)).toBe(0)
   })
 
-  it("three processes that start on one empty database at once write one demo, and all print working tokens", async () => {
+  it("SEED defaults to false on DATABASE_URL: an empty database stays empty and no token is printed", async () => {
     const schema = freshSchema()
-    const env = { DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema, WORKERS: "false" }
+    const started = launch({ DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema, WORKERS: "false" })
+    await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/)
+    expect(started.output()).not.toMatch(/^ {2}operator\s/m)
+    const client = new Pg.Client({ connectionString: databaseUrl })
+    await client.connect()
+    try {
+      const members = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".member`)
+      expect(members.rows[0]!.n).toBe(0)
+      const accounts = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".account`)
+      expect(accounts.rows[0]!.n).toBe(0)
+    } finally {
+      await client.end()
+    }
+    expect(await stop(started)).toBe(0)
+  })
+
+  it("three processes that start on one empty database at once with SEED=true write one demo, and all print working tokens", async () => {
+    const schema = freshSchema()
+    const env = { DATABASE_URL: databaseUrl!, DATABASE_SCHEMA: schema, WORKERS: "false", SEED: "true" }
     const pair = [launch(env), launch(env), launch(env)]
     const bases = await Promise.all(
       pair.map(async (s) => (await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!)

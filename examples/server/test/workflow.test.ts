@@ -35,7 +35,7 @@ const waitFor = (pattern: RegExp, ms = 90_000) =>
   })
 
 const { SESSION_SECRET: _inMemorySessions, ...inherited } = process.env as Record<string, string>
-const env: Record<string, string> = { ...inherited, PORT: "0", LOG_FORMAT: "json" }
+const env: Record<string, string> = { ...inherited, PORT: "0", LOG_FORMAT: "json", SEED: "true" }
 
 /** Starts the server on `env`'s data; `base` and `tokens` are what it printed. */
 const launch = async () => {
