@@ -20,6 +20,7 @@
  * hall lives in a schema of its own, dropped at the end. Figures are printed, never
  * asserted.
  */
+import type { ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { DateTime } from "effect"
 import {
@@ -53,27 +54,33 @@ const envOf = (name: string): Record<string, string> => {
 const withTrace = (env: Record<string, string>): Record<string, string> =>
   traceGc ? { ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --import ${traceModule}`.trim() } : env
 
-/** The collector's work over a run, summed from `--trace-gc-nvp` lines. */
-const gcOf = (output: string) => {
-  let scavenges = 0
-  let markCompacts = 0
-  let allocated = 0
-  let survived = 0
-  let promoted = 0
-  let pauses = 0
-  for (const line of output.split("\n")) {
+/**
+ * The collector's work, summed from the `--trace-gc-nvp` lines `child` prints, as
+ * they arrive (the example server's kept output is cut on long runs).
+ */
+const gcCounter = (child: ChildProcess) => {
+  const sums = { scavenges: 0, markCompacts: 0, allocated: 0, survived: 0, promoted: 0, pauses: 0 }
+  const count = (line: string) => {
     if (/ gc=s /.test(line)) {
-      scavenges++
+      sums.scavenges++
       for (const pair of line.split(" ")) {
         const [key, value] = pair.split("=")
-        if (key === "allocated") allocated += Number(value)
-        else if (key === "new_space_survived") survived += Number(value)
-        else if (key === "promoted") promoted += Number(value)
-        else if (key === "pause") pauses += Number(value)
+        if (key === "allocated") sums.allocated += Number(value)
+        else if (key === "new_space_survived") sums.survived += Number(value)
+        else if (key === "promoted") sums.promoted += Number(value)
+        else if (key === "pause") sums.pauses += Number(value)
       }
-    } else if (/ gc=(mc|mmc|ms) /.test(line)) markCompacts++
+    } else if (/ gc=(mc|mmc|ms) /.test(line)) sums.markCompacts++
   }
-  return { scavenges, markCompacts, allocated, survived, promoted, pauses }
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = ""
+    stream?.on("data", (chunk: Buffer) => {
+      const lines = (partial + chunk.toString("utf8")).split("\n")
+      partial = lines.pop() ?? ""
+      for (const line of lines) count(line)
+    })
+  }
+  return sums
 }
 
 interface Side {
@@ -81,7 +88,7 @@ interface Side {
   readonly label: string
   readonly url: string
   readonly pid: number
-  readonly output: () => string
+  readonly gc: ReturnType<typeof gcCounter>
   readonly stop: () => Promise<number | null>
   readonly rounds: Array<Load>
 }
@@ -91,7 +98,7 @@ const sideOf = (name: string, label: string, process: ServerProcess | Baseline):
   label,
   url: process.url + HALL_PATH,
   pid: process.pid,
-  output: process.output,
+  gc: gcCounter(process.child),
   stop: () => process.stop(),
   rounds: []
 })
@@ -107,16 +114,17 @@ const main = async () => {
     const end = DateTime.formatIso(DateTime.subtract(DateTime.unsafeNow(), { hours: 1 }))
     await runtime.runPromise(setup(schema, { responders: 10 }))
     await runtime.runPromise(loadHall(schema, { from: 1, to: SIZE, total: SIZE, end }))
-    const [a, b] = await Promise.all([
+    const [a, b] = await Promise.allSettled([
       startServer({ schema, env: withTrace({ WORKERS: "false", ...aEnv }) }),
       bBaseline
         ? startBaseline(schema, defaultHallSettings(), 1, withTrace({}))
         : startServer({ schema, env: withTrace({ WORKERS: "false", ...bEnv }) })
     ])
-    sides.push(
-      sideOf("A", JSON.stringify(aEnv), a),
-      sideOf("B", bBaseline ? "baseline" : JSON.stringify(bEnv), b)
-    )
+    // A side that started is stopped in `finally` should the other have failed.
+    if (a.status === "fulfilled") sides.push(sideOf("A", JSON.stringify(aEnv), a.value))
+    if (b.status === "fulfilled")
+      sides.push(sideOf("B", bBaseline ? "baseline" : JSON.stringify(bEnv), b.value))
+    for (const started of [a, b]) if (started.status === "rejected") throw started.reason
     for (const side of sides) await load(side.url, side.pid, WARMUP)
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? sides : [...sides].reverse()
@@ -136,7 +144,7 @@ const main = async () => {
     }
     if (traceGc) {
       for (const side of sides) {
-        const gc = gcOf(side.output())
+        const gc = side.gc
         const pages = side.rounds.reduce((sum, r) => sum + r.ok, 0) || 1
         const kb = (bytes: number) => `${(bytes / pages / 1024).toFixed(1)} KB`
         console.log(

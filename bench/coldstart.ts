@@ -50,10 +50,13 @@ for (let i = 0; i < runs; i++) {
   pg.push(
     await once({
       DATABASE_URL: url,
-      DATABASE_SCHEMA: `cold_${randomUUID().replaceAll("-", "").slice(0, 10)}`
+      DATABASE_SCHEMA: `cold_${randomUUID().replaceAll("-", "").slice(0, 10)}`,
+      SEED: "true"
     })
   )
-  lite.push(await once({ DATA_DIR: mkdtempSync(join(tmpdir(), "zhongbao-cold-")), DATABASE_URL: "" }))
+  lite.push(
+    await once({ DATA_DIR: mkdtempSync(join(tmpdir(), "zhongbao-cold-")), DATABASE_URL: "", SEED: "true" })
+  )
 }
 const fmt = (xs: Array<number>) => xs.map((x) => (x / 1000).toFixed(2)).join(" / ")
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! / 1000

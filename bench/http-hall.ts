@@ -149,6 +149,7 @@ export interface Baseline {
   readonly pid: number
   /** Everything the process printed so far. */
   readonly output: () => string
+  readonly child: ChildProcess
   readonly stop: () => Promise<number | null>
 }
 
@@ -188,7 +189,7 @@ const startChild = (
       const match = ready.exec(output)
       if (match) {
         clearTimeout(timer)
-        resolve({ url: match[1]!, pid: child.pid!, output: () => output, stop })
+        resolve({ url: match[1]!, pid: child.pid!, output: () => output, child, stop })
       }
     }
     child.stdout!.on("data", onData)
@@ -316,8 +317,10 @@ export interface Load {
   readonly preemptedPerRequest: number
 }
 
-/** autocannon against `url` for `seconds`, with the server's and PostgreSQL's CPU time over the run. */
-/** One round of autocannon at 64 connections on `url`, served by process `pid`. */
+/**
+ * One round of autocannon at 64 connections against `url` for `seconds`, with the
+ * CPU time of its server (process `pid`) and of PostgreSQL over the run.
+ */
 export const load = async (url: string, pid: number, seconds: number): Promise<Load> => {
   const before = procTimes(pid)
   const thread = mainThread(pid)

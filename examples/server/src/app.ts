@@ -1,7 +1,8 @@
 /**
  * The example server as a value: the layers of every package composed from the
  * configuration, mounted on a `node:http` server with health and readiness probes,
- * the outbox dispatcher and the selection sweeper running, and demo data seeded.
+ * the outbox dispatcher and the selection sweeper running, and demo data seeded as
+ * `SEED` says.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { type AddressInfo, isIPv6 } from "node:net"
@@ -146,8 +147,8 @@ const databaseAnswers = Effect.flatMap(Persistence.AccountRepository, (accounts)
 )
 
 /**
- * Starts the server: migrates (through the persistence layer), seeds an empty
- * database (or finds the demo accounts of one seeded before), issues demo tokens,
+ * Starts the server: migrates (through the persistence layer); with `SEED`, seeds an
+ * empty database (or finds the demo accounts of one seeded before) and issues demo tokens;
  * listens, then starts the workers. What it started is stopped again when a step
  * fails (the port taken, the database unreachable), and the failure is thrown.
  * `/health` answers `{ status: "ok" }`, with the instance's number (`instance`) when

@@ -1,6 +1,6 @@
 /**
- * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with demo
- * data and API docs. Stops gracefully on SIGTERM and SIGINT (a second one exits at
+ * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with API
+ * docs, and demo data as `SEED` says (by default on the embedded database only). Stops gracefully on SIGTERM and SIGINT (a second one exits at
  * once). With `WEB_CONCURRENCY`
  * above 1, this process starts that many instances and watches them (`cluster.ts`).
  */

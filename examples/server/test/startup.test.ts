@@ -74,20 +74,25 @@ describe("example server: starting", () => {
     }
   })
 
+  it("SEED defaults to true on the embedded database: the demo is seeded and its tokens printed, the operator's working", async () => {
+    const started = launch({ DATA_DIR: dataDir(), WORKERS: "false" })
+    const base = (await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+    const operatorToken = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(started.output())?.[1]
+    expect(operatorToken, "the operator's token is printed").toBeDefined()
+    const pending = await fetch(`${base}/review/pending`, {
+      headers: { authorization: `Bearer ${operatorToken}` }
+    })
+    expect(pending.status).toBe(200)
+    const hall = (await (await fetch(`${base}/hall`)).json()) as { items: Array<unknown> }
+    expect(hall.items.length, "the demo's published demands").toBeGreaterThan(0)
+    expect(await stop(started)).toBe(0)
+  })
+
   it("a port already taken, or a data folder another process holds: the start fails on one line naming it, gives the folder back, and the first server goes on", async () => {
     const folder = dataDir()
     const first = launch({ DATA_DIR: folder })
     const base = (await waitFor(first, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
     const { port } = new URL(base)
-    const operatorToken = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(first.output())?.[1]
-    expect(
-      operatorToken,
-      "on the embedded database SEED defaults to true: the demo's tokens are printed"
-    ).toBeDefined()
-    const pending = await fetch(`${base}/review/pending`, {
-      headers: { authorization: `Bearer ${operatorToken}` }
-    })
-    expect(pending.status).toBe(200)
 
     const other = dataDir()
     const samePort = launch({ DATA_DIR: other, PORT: port })

@@ -5,10 +5,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { join } from "node:path"
 
-/** The environment the tests start from: without the caller's session secret or database. */
+/** The environment the tests start from: without the caller's session secret, database or seeding. */
 export const {
   SESSION_SECRET: _secret,
   DATABASE_URL: _url,
+  SEED: _seed,
   ...inherited
 } = process.env as Record<string, string>
 

@@ -331,7 +331,7 @@ export const FileContent = Schema.Uint8ArrayFromSelf.pipe(
 export const UploadForm = Schema.Struct({
   file: Schema.Unknown.annotations({ description: "The file (one part named `file`; two are refused)" }),
   name: Schema.optional(Schema.String).annotations({
-    description: "The file's name, when it is not ASCII (e.g. 技术合同.pdf)"
+    description: "The file's name, when it is not ASCII (e.g. 技术合同.pdf); at most one"
   })
 })
 

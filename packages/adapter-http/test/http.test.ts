@@ -57,6 +57,15 @@ const enterpriseToken = (runtime: Parameters<typeof operatorToken>[0]) =>
     })
   )
 
+/** How many uploads the audit trail of `runtime`'s store records (R60: every stored file is). */
+const uploadsAudited = (runtime: Parameters<typeof operatorToken>[0]) =>
+  runtime.runPromise(
+    Effect.map(
+      Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 10_000 })),
+      (events) => events.filter((event) => event.action === "file.uploaded").length
+    )
+  )
+
 /** A Node listener under `prefix` on a free port; other paths go to `next()`, answered 418. */
 const underPrefix = async (prefix = "/zhongbao", options: Omit<Http.Options, "prefix"> = {}) => {
   const mounted = Mount.toNodeListener(app(), { ...options, prefix })
@@ -421,6 +430,14 @@ describe("Mount", () => {
           const error = (await answer.json()) as { field: string; rule: string }
           assert.deepStrictEqual([error.field, error.rule], ["file", "R54"], JSON.stringify(body))
         }
+        const twoNames = await send({
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+          body: `--b\r\n${part}\n%%EOF\r\n--b\r\nContent-Disposition: form-data; name="name"\r\n\r\n甲.pdf\r\n--b\r\nContent-Disposition: form-data; name="name"\r\n\r\n乙.pdf\r\n--b--\r\n`
+        })
+        assert.strictEqual(twoNames.status, 400)
+        assert.deepInclude(await twoNames.json(), { field: "name", rule: "R54" })
+        assert.strictEqual(await uploadsAudited(runtime), 0, "nothing refused was stored")
         // The part named `file` is the file without a `filename` too (RFC 7578 makes it optional).
         const unnamed = await send({
           method: "POST",
@@ -430,6 +447,7 @@ describe("Mount", () => {
         const stored = (await unnamed.json()) as { name?: string; size?: number }
         assert.strictEqual(unnamed.status, 201, JSON.stringify(stored))
         assert.deepStrictEqual([stored.name, stored.size], ["方案.pdf", 15])
+        assert.strictEqual(await uploadsAudited(runtime), 1)
       }
     } finally {
       await new Promise((resolve) => server.close(resolve))

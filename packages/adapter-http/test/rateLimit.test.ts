@@ -15,13 +15,13 @@ describe("RateLimit.layerMemory", () => {
         yield* TestClock.adjust("500 millis")
         assert.isTrue((yield* limiter.consume("live", policy)).allowed, "the live window's first request")
         assert.strictEqual(held(), 10_001, "10,000 windows are not over 10,000: no sweep yet")
-        yield* TestClock.adjust("600 millis")
-        // 10,001 windows, the early ones expired: this request sweeps them.
+        yield* TestClock.adjust("500 millis")
+        // 10,001 windows, the early ones ending exactly now: this request sweeps them.
         assert.isTrue((yield* limiter.consume("newcomer", policy)).allowed)
         assert.strictEqual(held(), 2, "the expired windows are dropped from memory, the live one kept")
         const live = yield* limiter.consume("live", policy)
         assert.isFalse(live.allowed, "a window still open survives the sweep, its count kept")
-        assert.strictEqual(live.retryAfterMillis, 400)
+        assert.strictEqual(live.retryAfterMillis, 500)
         assert.isFalse((yield* limiter.consume("newcomer", policy)).allowed)
         assert.isTrue((yield* limiter.consume("early-0", policy)).allowed, "an expired window starts afresh")
       }).pipe(Effect.provide(RateLimit.layerMemory))

@@ -20,8 +20,10 @@
  * (`isp.*`, `InternalError.*`, throttling families → `RetryLater`) or else as
  * `Configuration`, so that an operator looks at it. A reply outside 2xx that says
  * the message was sent (Aliyun's `OK`, Tencent's `Ok` in a `SendStatusSet`) is not
- * taken as sent: it is `Configuration` too (a proxy or gateway of the host's answering
- * in the provider's stead is the likely cause). Reasons carry the code, a
+ * taken as sent: with a 3xx or 4xx status it is `Configuration` too (a proxy or
+ * gateway of the host's answering in the provider's stead is the likely cause);
+ * with a 5xx or 429 its status classifies it, as any other reply's (504 `Unknown`,
+ * the others `RetryLater`). Reasons carry the code, a
  * description and the provider's request id, never the provider's free-text
  * message, which may echo numbers or parameters.
  *

@@ -326,7 +326,7 @@ describe("Classify", () => {
     assert.strictEqual(Classify.tencent(404, "nope", "+86138", now)._tag, "Configuration")
   })
 
-  it("R64: a reply outside 2xx that says the message was sent is not taken as sent: Configuration", () => {
+  it("R64: a reply outside 2xx that says the message was sent is not taken as sent: 3xx and 4xx are Configuration, 5xx and 429 go by their status", () => {
     assert.deepStrictEqual(Classify.aliyun(403, { Code: "OK", BizId: "9", RequestId: "r-1" }, now), {
       _tag: "Configuration",
       reason: "aliyun HTTP 403: OK outside a 2xx reply (request r-1)"
@@ -336,6 +336,19 @@ describe("Classify", () => {
     }
     assert.strictEqual(Classify.tencent(403, sent, "+8613812345678", now)._tag, "Configuration")
     assert.strictEqual(Classify.tencent(200, sent, "+8613812345678", now)._tag, "Sent")
+    for (const [status, tag] of [
+      [302, "Configuration"],
+      [429, "RetryLater"],
+      [503, "RetryLater"],
+      [504, "Unknown"]
+    ] as const) {
+      assert.strictEqual(
+        Classify.aliyun(status, { Code: "OK", BizId: "9" }, now)._tag,
+        tag,
+        `aliyun ${status}`
+      )
+      assert.strictEqual(Classify.tencent(status, sent, "+8613812345678", now)._tag, tag, `tencent ${status}`)
+    }
   })
 
   it("R64: Sent keeps the provider's id", () => {

@@ -418,7 +418,7 @@ const partOf = (info: Multipasta.PartInfo) =>
  * whose headers it cannot read or whose `filename*` is not valid percent-encoding
  * (the parser's `decodeURIComponent` throws). The part named `file` is the file
  * whether or not it has a `filename` (RFC 7578 makes it optional); a body with two
- * such parts is refused rather than one of them stored unasked.
+ * such parts, or two fields `name`, is refused rather than one of them taken unasked.
  */
 const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =>
   Effect.flatMap(wholeBody(request), (bytes) =>
@@ -427,6 +427,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       let error: Multipasta.MultipartError | undefined
       let file: { name: string; chunks: Array<Uint8Array>; size: number } | undefined
       let files = 0
+      let labels = 0
       let label: string | undefined
       const parser = Multipasta.make({
         headers: request.headers,
@@ -445,7 +446,9 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
           }
         },
         onField: (info, value) => {
-          if (partOf(info).name === "name") label = Multipasta.decodeField(info, value)
+          if (partOf(info).name !== "name") return
+          labels += 1
+          label = Multipasta.decodeField(info, value)
         },
         onError: (e) => {
           error ??= e
@@ -469,6 +472,15 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       if (!done) return Effect.fail(notMultipart())
       if (file === undefined) return Effect.fail(uploadInvalid("is missing"))
       if (files > 1) return Effect.fail(uploadInvalid(`send one part named \`file\`; this body has ${files}`))
+      if (labels > 1)
+        return Effect.fail(
+          new InvalidInput({
+            rule: "R54",
+            code: "input.invalid",
+            field: "name",
+            message: `name: send at most one field \`name\`; this body has ${labels}`
+          })
+        )
       if (file.size > max)
         return Effect.fail(uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large"))
       return Effect.succeed({ name: label ?? file.name, bytes: joined(file.chunks, file.size) })
