@@ -15,6 +15,7 @@ import {
   Demand,
   Errors,
   Files,
+  FileStore,
   Ids,
   type Member,
   Membership,
@@ -43,6 +44,7 @@ import {
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net"
 import * as Pg from "pg"
 import { makeDb } from "../src/internal/db.js"
+import { commitOutcomeUnknown } from "../src/internal/unitOfWork.js"
 import * as Demands from "../src/internal/demands.js"
 import * as Records from "../src/internal/records.js"
 import * as Responses from "../src/internal/responses.js"
@@ -1077,8 +1079,16 @@ describe(`adapter-pg on ${T.backend}`, () => {
             applied.map((r) => `${r.migration_id}_${r.name}`),
             Object.keys(PgMigrations.migrations(schema, "public"))
           )
-          const error = yield* Expect.failureOf(PgMigrations.run({ schema: "Robert'); DROP TABLE x;--" }))
+          const bad = "Robert'); DROP TABLE x;--"
+          // A schema of that name left by an earlier run that made it would hide a refusal now.
+          yield* sql.unsafe(`DROP SCHEMA IF EXISTS "${bad.replaceAll('"', '""')}" CASCADE`)
+          const error = yield* Expect.failureOf(PgMigrations.run({ schema: bad }))
           assert.instanceOf(error, Errors.InfrastructureError)
+          const created = yield* sql.unsafe<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1",
+            [bad]
+          )
+          assert.strictEqual(created[0]?.n, 0, "refused before any statement: no such schema made")
           const members = yield* Persistence.MemberRepository
           yield* members.insert(Rows.member())
           const other = T.freshSchema("zbo")
@@ -1090,6 +1100,79 @@ describe(`adapter-pg on ${T.backend}`, () => {
           assert.strictEqual((yield* members.list({ limit: 10 })).length, 1)
         })
       ),
+    timeout
+  )
+
+  it("R63: a failed COMMIT's outcome is unknown when no answer came, or a connection exception (08) or an operator intervention (57) did; any other answer rolled it back", () => {
+    const answered = (code: unknown) =>
+      commitOutcomeUnknown(new SqlError.SqlError({ cause: { code, message: "x" }, message: "COMMIT" }))
+    for (const code of ["08006", "08003", "57P01", "57P02", "57014", undefined])
+      assert.isTrue(answered(code), `${code}: unknown`)
+    for (const code of ["40001", "40P01", "23505", "25P02", "42P01", "53300"])
+      assert.isFalse(answered(code), `${code}: rolled back`)
+    const lost = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", errno: -104 })
+    assert.isTrue(
+      commitOutcomeUnknown(new SqlError.SqlError({ cause: lost, message: "COMMIT" })),
+      "the connection lost: no answer"
+    )
+  })
+
+  it.live(
+    "a host's own statement that fails inside a unit of work fails it with its own SqlError, as the unit's own failure is kept",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const sql = yield* SqlClient.SqlClient
+          const failed = yield* Expect.failureOf(uow.transaction(sql.unsafe("SELECT 1/0")))
+          assert.instanceOf(failed, SqlError.SqlError)
+          assert.strictEqual(
+            (failed as SqlError.SqlError & { cause: { code: string } }).cause.code,
+            "22012",
+            "division by zero"
+          )
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "R54: a stored file's bytes come back as a Uint8Array of their own (not a view into Node's shared buffer pool), as they were put",
+    () =>
+      withSchema(() =>
+        Effect.gen(function* () {
+          const store = yield* FileStore.FileStore
+          const { m } = yield* memberWithAccount()
+          const bytes = new TextEncoder().encode("%PDF-1.7\n小文件\n%%EOF\n")
+          const file = FileStore.StoredFile.make({
+            id: Ids.make<Ids.FileId>(),
+            ownerMemberId: m.id,
+            name: "a.pdf",
+            contentType: "application/pdf" as FileStore.StoredFile["contentType"],
+            size: bytes.length,
+            sha256: "0".repeat(64) as FileStore.Sha256,
+            createdAt: Rows.at(0)
+          })
+          yield* store.put(file, bytes)
+          const got = Option.getOrThrow(yield* store.get(file.id)).bytes
+          assert.strictEqual(Object.getPrototypeOf(got), Uint8Array.prototype, "not a Buffer")
+          assert.strictEqual(got.byteOffset, 0)
+          assert.strictEqual(got.buffer.byteLength, got.length, "its ArrayBuffer holds these bytes only")
+          assert.deepStrictEqual([...got], [...bytes])
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "schemas: a schema named by a reserved word (order) is quoted in every statement: migrated, written and read",
+    () =>
+      Effect.gen(function* () {
+        const members = yield* Persistence.MemberRepository
+        const member = Rows.member()
+        yield* members.insert(member)
+        assert.deepStrictEqual(Option.getOrNull(yield* members.findById(member.id)), member)
+      }).pipe(Effect.provide(T.portsIn("order", shared, { drop: true, background: false }))),
     timeout
   )
 
@@ -1150,6 +1233,46 @@ describe.skipIf(!onPostgres)(
             assert.isTrue(Option.isNone(yield* members.findById(second.id)), "the second never happened")
             yield* uow.transaction(members.insert(second))
             assert.isTrue(Option.isSome(yield* members.findById(second.id)), "the pool serves new units")
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "all-or-nothing: a nested unit whose connection is lost (its savepoint cannot be rolled back) stops the enclosing unit, which catches it and goes on: a known failure, nothing written, no COMMIT sent",
+      () =>
+        withSchema(() =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const uow = yield* Persistence.UnitOfWork
+            const members = yield* Persistence.MemberRepository
+            const first = Rows.member()
+            const exit = yield* Effect.exit(
+              uow.transaction(
+                Effect.gen(function* () {
+                  yield* members.insert(first)
+                  const [row] = yield* sql.unsafe<{ pid: number }>("SELECT pg_backend_pid() AS pid")
+                  yield* Effect.ignore(
+                    uow.transaction(
+                      Effect.zipRight(
+                        withServerClient((c) => c.query("SELECT pg_terminate_backend($1)", [row!.pid])),
+                        members.insert(Rows.member())
+                      )
+                    )
+                  )
+                })
+              )
+            )
+            const error = failure(exit, "the enclosing unit")
+            assert.instanceOf(error, Errors.InfrastructureError)
+            assert.isUndefined(
+              (error as Errors.InfrastructureError).outcome,
+              "rolled back, not a COMMIT of unknown outcome"
+            )
+            assert.isTrue(
+              Option.isNone(yield* members.findById(first.id)),
+              "the enclosing unit's write is gone"
+            )
           })
         ),
       timeout

@@ -137,6 +137,34 @@ const onBoth = async (f: (client: Pg.PoolClient, name: string, kind: "ours" | "p
 
 describe("the adapter's pg client", () => {
   it(
+    "rows as pg.Client builds them for a host's statement with a column named __proto__ (an own key, not the row's prototype), and a statement's own query_timeout",
+    async () => {
+      const rows: Record<string, unknown> = {}
+      for (const kind of ["ours", "embedded", "plain"] as const) {
+        await withClient(kind, async (client) => {
+          const answer = await client.query('SELECT 1 AS "__proto__", 2 AS n')
+          const row = answer.rows[0] as Record<string, unknown>
+          expect(Object.hasOwn(row, "__proto__"), `${kind}: an own key`).toBe(true)
+          expect(Object.getOwnPropertyDescriptor(row, "__proto__")?.value, kind).toBe(1)
+          expect(Object.getPrototypeOf(row), `${kind}: the prototype is untouched`).not.toBe(1)
+          rows[kind] = { keys: Object.keys(row), n: row.n }
+        })
+        // The statement goes on in its backend after the timeout: the connection is dropped.
+        const client = await pool(kind).connect()
+        try {
+          const timedOut = client.query({ text: "SELECT pg_sleep(2)", query_timeout: 50 } as Pg.QueryConfig)
+          await expect(timedOut, `${kind}: its query_timeout`).rejects.toThrow(/timeout/i)
+        } finally {
+          client.release(true)
+        }
+      }
+      expect(rows.ours).toEqual(rows.plain)
+      expect(rows.embedded).toEqual(rows.plain)
+    },
+    timeout
+  )
+
+  it(
     "P2: a statement is written at the end of the event loop's turn (the socket corked, its bytes buffered, until setImmediate), answered as pg.Client answers it; a refused one leaves the socket uncorked",
     async () => {
       const corked = (client: Pg.PoolClient) =>
