@@ -1,5 +1,6 @@
 import { assert, it } from "@effect/vitest"
 import {
+  Access,
   Audit,
   Demand,
   Ids,
@@ -10,7 +11,7 @@ import {
   Response,
   SortKeys
 } from "@zhongbao/core"
-import { Context, Effect, Option } from "effect"
+import { Context, DateTime, Effect, Option } from "effect"
 import { failsWith, type Harness, lacks, minutesAfter, none, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
@@ -405,6 +406,82 @@ export const optionalCapabilities = (h: Harness): void => {
             "UniqueViolation",
             "an idempotency key already there"
           )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R4: events Journal.write records of a response and a thread done on a client's behalf are hidden from the client's own trail, as AuditRepository.list hides them",
+    (ctx) =>
+      h.run(
+        Effect.gen(function* () {
+          const { journal } = yield* optional
+          if (Option.isNone(journal)) return yield* lacks(h, "Journal", ctx)
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const audit = yield* Persistence.AuditRepository
+          const demand = Rows.demand(p.institution.id, p.institutionAccount.id, {
+            ...Rows.publishedFields("ZB20260001"),
+            form: Rows.minimalForm({ clientId: p.enterprise.id })
+          })
+          yield* demands.insert(demand)
+          const members = [p.institution.id, p.enterprise.id, p.responder.id]
+          const client = p.enterprise.id
+          const events = [
+            Rows.auditEvent(p.responderAccount.id, members, demand.id, {
+              entity: "response",
+              action: "response.submitted",
+              onBehalfOf: client,
+              at: minutesAfter(6, 1)
+            }),
+            Rows.auditEvent(p.responderAccount.id, members, demand.id, {
+              entity: "thread",
+              action: "thread.message",
+              onBehalfOf: client,
+              at: minutesAfter(6, 2)
+            }),
+            Rows.auditEvent(p.institutionAccount.id, [p.institution.id, p.enterprise.id], demand.id, {
+              onBehalfOf: client,
+              at: minutesAfter(6, 3)
+            }),
+            Rows.auditEvent(p.responderAccount.id, members, demand.id, {
+              entity: "response",
+              action: "response.withdrawn",
+              at: minutesAfter(6, 4)
+            })
+          ]
+          yield* journal.value.write({ events, messages: [], accountMessages: [], idempotency: null })
+          const hide = { entities: Access.responsePrivateEntities, onBehalfOf: client }
+          const trail = (memberId: Ids.MemberId, hidden?: Persistence.AuditHidden) =>
+            Effect.map(
+              readAll((range) => audit.list({ memberId, hide: hidden, ...range }), SortKeys.audit),
+              (listed) => listed.map((e) => e.id)
+            )
+          const expected = (memberId: Ids.MemberId, hidden?: Persistence.AuditHidden) =>
+            events
+              .filter((e) => e.members.includes(memberId) && !Persistence.isHidden(e, hidden))
+              .sort((a, b) => DateTime.toEpochMillis(b.at) - DateTime.toEpochMillis(a.at))
+              .map((e) => e.id)
+          assert.deepStrictEqual(
+            yield* trail(client, hide),
+            expected(client, hide),
+            "the client's own trail without the response's and the thread's events done on its behalf"
+          )
+          assert.notInclude(yield* trail(client, hide), events[0]!.id, "the response's event is hidden")
+          assert.deepStrictEqual(
+            yield* trail(client),
+            expected(client),
+            "the client's trail lists every event without hide"
+          )
+          for (const memberId of [p.institution.id, p.responder.id]) {
+            const own = { entities: Access.responsePrivateEntities, onBehalfOf: memberId }
+            assert.deepStrictEqual(
+              yield* trail(memberId, own),
+              expected(memberId),
+              "the events were not done on the publisher's nor the responder's behalf: their trails keep them"
+            )
+          }
         })
       ),
     h.timeout

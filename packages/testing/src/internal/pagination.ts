@@ -13,7 +13,7 @@ import {
   SortKeys
 } from "@zhongbao/core"
 import { Effect } from "effect"
-import { expectPages, type Harness, minutesAfter } from "./harness.js"
+import { expectPages, type Harness, minutesAfter, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
 const titles = [
@@ -325,6 +325,45 @@ export const pagination = (h: Harness): void => {
           assert.deepStrictEqual(yield* found("散热"), [[d.id], [d.id]], "a two-character keyword of it")
           assert.deepStrictEqual(yield* found("小麦"), [[], []], "the first title")
           assert.deepStrictEqual(yield* found("芯片"), [[], []], "the rolled-back title")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "§9 demands: an update carrying the form read from another demand stores that form, and keyword search follows it, in rows and in briefs",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const repo = yield* Persistence.DemandRepository
+          const a = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+            ...Rows.publishedFields("ZB20260001"),
+            form: Rows.minimalForm({ title: "石墨烯散热膜量产工艺", keywords: ["散热"] })
+          })
+          const b = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+            ...Rows.publishedFields("ZB20260002"),
+            form: Rows.minimalForm({ title: "小麦抗旱品种选育", keywords: ["抗旱"] })
+          })
+          for (const d of [a, b]) yield* repo.insert(d)
+          const readA = some(yield* repo.findById(a.id), "demand A")
+          const readB = some(yield* repo.findById(b.id), "demand B")
+          const copied = { ...readB, form: readA.form, version: readB.version + 1 }
+          yield* repo.update(copied)
+          same(
+            Demand.Demand,
+            some(yield* repo.findById(b.id), "demand B"),
+            copied,
+            "B holds A's form, copied from A as read"
+          )
+          same(Demand.Demand, some(yield* repo.findById(a.id), "demand A"), readA, "A is unchanged")
+          const found = publicIdsFor(repo)
+          assert.deepStrictEqual(
+            (yield* found("石墨烯")).map((ids) => [...ids].sort()),
+            [[a.id, b.id].sort(), [a.id, b.id].sort()],
+            "A's title finds both"
+          )
+          assert.deepStrictEqual(yield* found("小麦"), [[], []], "B's former title finds nothing")
         })
       ),
     h.timeout
@@ -765,6 +804,59 @@ export const pagination = (h: Harness): void => {
           yield* outbox.enqueue(messages.slice(0, 11))
           yield* outbox.enqueue(messages.slice(11))
           yield* expectPages("outbox", outbox.list, SortKeys.outbox, false, messages, (m) => m.id)
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R4: a member's trail hidden on its own behalf leaves out exactly the entities asked for: a thread's events stay when only a response's are hidden, and the other way round",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const audit = yield* Persistence.AuditRepository
+          const d = Rows.demand(p.institution.id, p.institutionAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const client = p.enterprise.id
+          const members = [p.institution.id, client, p.responder.id]
+          const events: Array<Audit.AuditEvent> = []
+          for (const [i, entity, onBehalfOf] of [
+            [0, "response", client],
+            [1, "thread", client],
+            [2, "demand", client],
+            [3, "response", null],
+            [4, "thread", p.institution.id],
+            [5, "response", client],
+            [6, "thread", client]
+          ] as const) {
+            const e = Rows.auditEvent(p.responderAccount.id, members, d.id, {
+              entity,
+              onBehalfOf,
+              at: minutesAfter(Math.floor(i / 2))
+            })
+            yield* audit.append(e)
+            events.push(e)
+          }
+          for (const entities of [
+            ["response"],
+            ["thread"],
+            ["thread", "response"],
+            ["response", "thread", "demand"],
+            ["demand"]
+          ] as const) {
+            const hide = { entities, onBehalfOf: client }
+            yield* expectPages(
+              `the client's trail, hiding ${entities.join(" and ")} on its behalf`,
+              (range) => audit.list({ memberId: client, hide, ...range }),
+              SortKeys.audit,
+              true,
+              events.filter((e) => !Persistence.isHidden(e, hide)),
+              (e) => e.id,
+              3
+            )
+          }
         })
       ),
     h.timeout

@@ -122,7 +122,7 @@ export const uniqueness = (h: Harness): void => {
   )
 
   it.effect(
-    "R21: a second active response of one responder in one round → UniqueViolation; allowed once the first is withdrawn",
+    "R21: a second active response of one responder in one round → UniqueViolation; allowed once the first is withdrawn, which still updates beside the new one",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -188,6 +188,17 @@ export const uniqueness = (h: Harness): void => {
             withdrawn,
             "the refused update changed nothing"
           )
+          const withdrawnAgain = { ...withdrawn, updatedAt: minutesAfter(14), version: 3 }
+          yield* succeeds(
+            repo.update(withdrawnAgain),
+            "updating a withdrawn response that stays withdrawn while another (adopted) is active"
+          )
+          same(
+            Response.Response,
+            some(yield* repo.findById(first.id), "withdrawn"),
+            withdrawnAgain,
+            "the withdrawn response is updated beside the active one"
+          )
           const submitted = [first, second, otherResponder, alsoWithdrawn]
             .map((r) => [DateTime.toEpochMillis(r.submittedAt), r.id] as const)
             .sort(([at, id], [bt, bid]) => at - bt || (id < bid ? -1 : id > bid ? 1 : 0))
@@ -203,7 +214,7 @@ export const uniqueness = (h: Harness): void => {
   )
 
   it.effect(
-    "R40: a second open commission for one enterprise and institution → UniqueViolation; allowed once the first is closed",
+    "R40: a second open commission for one enterprise and institution → UniqueViolation; allowed once the first is closed, which still updates beside the new one",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -248,6 +259,17 @@ export const uniqueness = (h: Harness): void => {
             some(yield* repo.findById(second.id), "accepted"),
             accepted,
             "the new request is accepted beside its declined predecessor"
+          )
+          const declinedAgain = { ...declined, message: "委托说明（补充）", version: 3 }
+          yield* succeeds(
+            repo.update(declinedAgain),
+            "updating a declined commission that stays declined while another is open"
+          )
+          same(
+            Commission.Commission,
+            some(yield* repo.findById(first.id), "declined"),
+            declinedAgain,
+            "the declined commission is updated beside the open one"
           )
           const ended = {
             ...accepted,
