@@ -29,6 +29,7 @@ import {
 } from "effect"
 import * as Pg from "pg"
 import { poolOf } from "../src/internal/db.js"
+import { maxRetries } from "../src/internal/unitOfWork.js"
 import * as Rows from "./rows.js"
 import * as T from "./support.js"
 
@@ -380,6 +381,34 @@ describe("layers", () => {
           )
         }
       }),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "P2: a run again after a stale statement does not count toward the unit's retries of serialization failures: five of them after it are still retried (PostgreSQL only)",
+    () =>
+      onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
+        Effect.gen(function* () {
+          const seen = Rows.member()
+          yield* uow.transaction(members.insert(seen))
+          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), members.findById(seen.id)))
+          yield* sqlOn(sql, "DEALLOCATE ALL")
+          let runs = 0
+          const added = Rows.member()
+          yield* uow.transaction(
+            Effect.gen(function* () {
+              runs++
+              yield* members.insert(added)
+              // The look-up is named: stale in the first run, unnamed from then on.
+              yield* members.findById(seen.id)
+              if (runs >= 2 && runs < 2 + maxRetries)
+                yield* sql.unsafe("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001'; END $$")
+            })
+          )
+          assert.strictEqual(runs, 2 + maxRetries, "one stale run, then every serialization failure retried")
+          assert.isTrue(Option.isSome(yield* members.findById(added.id)), "the last run committed")
+        })
+      ),
     timeout
   )
 
