@@ -76,6 +76,12 @@ const withServerClient = <A>(f: (client: Pg.Client) => Promise<A>) =>
     (client) => Effect.promise(() => client.end().catch(() => undefined))
   )
 
+/** Ends the backend of `sql`'s connection (in a unit of work, the transaction's) from another connection. */
+const terminateOwnBackend = (sql: SqlClient.SqlClient) =>
+  Effect.flatMap(sql.unsafe<{ pid: number }>("SELECT pg_backend_pid() AS pid"), ([row]) =>
+    withServerClient((c) => c.query("SELECT pg_terminate_backend($1)", [row!.pid]))
+  )
+
 /** The failure of an exit, failing the test when it succeeded or died. */
 const failure = <A, E>(exit: Exit.Exit<A, E>, label: string): E => {
   if (Exit.isSuccess(exit)) return assert.fail(`${label}: expected a failure, it succeeded`)
@@ -1216,8 +1222,7 @@ describe.skipIf(!onPostgres)(
               uow.transaction(
                 Effect.gen(function* () {
                   yield* members.insert(first)
-                  const [row] = yield* sql.unsafe<{ pid: number }>("SELECT pg_backend_pid() AS pid")
-                  yield* withServerClient((c) => c.query("SELECT pg_terminate_backend($1)", [row!.pid]))
+                  yield* terminateOwnBackend(sql)
                   yield* members.insert(second)
                 })
               )
@@ -1251,14 +1256,8 @@ describe.skipIf(!onPostgres)(
               uow.transaction(
                 Effect.gen(function* () {
                   yield* members.insert(first)
-                  const [row] = yield* sql.unsafe<{ pid: number }>("SELECT pg_backend_pid() AS pid")
                   yield* Effect.ignore(
-                    uow.transaction(
-                      Effect.zipRight(
-                        withServerClient((c) => c.query("SELECT pg_terminate_backend($1)", [row!.pid])),
-                        members.insert(Rows.member())
-                      )
-                    )
+                    uow.transaction(Effect.zipRight(terminateOwnBackend(sql), members.insert(Rows.member())))
                   )
                 })
               )

@@ -65,6 +65,24 @@ const sqlOn = (sql: SqlClient.SqlClient, text: string) =>
   Effect.promise(() => poolOf.get(sql)!.query<Record<string, unknown>>(text)).pipe(Effect.map((r) => r.rows))
 
 /**
+ * A member stored, and the look-up by id named on the connection by a unit of work
+ * (the statement that carries BEGIN is not), then deallocated: the next unit that
+ * looks it up finds its statement stale.
+ */
+const staleLookUp = (
+  members: Persistence.MemberRepository["Type"],
+  sql: SqlClient.SqlClient,
+  uow: Persistence.UnitOfWork["Type"]
+) =>
+  Effect.gen(function* () {
+    const seen = Rows.member()
+    yield* uow.transaction(members.insert(seen))
+    yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), members.findById(seen.id)))
+    yield* sqlOn(sql, "DEALLOCATE ALL")
+    return seen
+  })
+
+/**
  * `body` with the member repository of a fresh schema on a pool of its own, untraced
  * (statements outside a unit of work go to the pool), dropped afterwards.
  */
@@ -389,10 +407,7 @@ describe("layers", () => {
     () =>
       onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
         Effect.gen(function* () {
-          const seen = Rows.member()
-          yield* uow.transaction(members.insert(seen))
-          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), members.findById(seen.id)))
-          yield* sqlOn(sql, "DEALLOCATE ALL")
+          const seen = yield* staleLookUp(members, sql, uow)
           let runs = 0
           const added = Rows.member()
           yield* uow.transaction(
@@ -417,10 +432,7 @@ describe("layers", () => {
     () =>
       onOneConnection({ url: T.databaseUrl(), maxConnections: 1 }, (members, sql, _schema, uow) =>
         Effect.gen(function* () {
-          const seen = Rows.member()
-          yield* uow.transaction(members.insert(seen))
-          yield* uow.transaction(Effect.zipRight(members.insert(Rows.member()), members.findById(seen.id)))
-          yield* sqlOn(sql, "DEALLOCATE ALL")
+          const seen = yield* staleLookUp(members, sql, uow)
           let runs = 0
           const other = Rows.member()
           const listed = yield* uow.transaction(
