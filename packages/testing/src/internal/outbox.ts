@@ -393,7 +393,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: an expired lease is reclaimed by another owner; the old owner's settle answers false and records one more attempt with an unknown outcome",
+    "R64: an expired lease is reclaimed by another owner; the old owner's settle answers false and records one more attempt with an unknown outcome, even a retry it says it did not attempt",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -426,6 +426,17 @@ export const outbox = (h: Harness): void => {
             { ...byB, attempts: byB.attempts + 1, unknownOutcomes: byB.unknownOutcomes + 1 },
             "A's settle records one more attempt with an unknown outcome and leaves B's lease alone"
           )
+          // Only the holder is believed when it says it did not try: A may have sent it before its lease ran out.
+          assert.isFalse(
+            yield* outbox.settle(m.id, "dispatcher-a", { ...retry(t1, "throttled"), attempted: false }),
+            "A still does not hold the lease"
+          )
+          same(
+            Notification.Delivery,
+            (yield* find(outbox, m.id, "after A's second settle")).delivery,
+            { ...byB, attempts: byB.attempts + 2, unknownOutcomes: byB.unknownOutcomes + 2 },
+            "a late retry not attempted counts as an attempt with an unknown outcome all the same"
+          )
 
           const settledAt = DateTime.add(t1, { millis: 250 })
           assert.isTrue(
@@ -438,12 +449,12 @@ export const outbox = (h: Harness): void => {
             {
               ...pending(m),
               status: "sent",
-              attempts: 2,
-              unknownOutcomes: 1,
+              attempts: 3,
+              unknownOutcomes: 2,
               providerMessageId: "provider-b",
               sentAt: settledAt
             },
-            "B's result is recorded, after both attempts"
+            "B's result is recorded, after all three attempts"
           )
         })
       ),
