@@ -1,10 +1,29 @@
 import { assert, it } from "@effect/vitest"
 import { Commission, Demand, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
-import { DateTime, Effect, Option } from "effect"
+import { DateTime, Effect, Option, type Schema } from "effect"
 import { failsWith, type Harness, minutesAfter, none, readAll, same, some, succeeds } from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** @internal Unique keys refuse a second holder; versioned updates refuse a lost update. */
+/**
+ * `row`, a closed record one version on from the stored one, updated while an open
+ * record holds the unique key, then read back as written.
+ */
+const updatedBeside = <A extends { readonly id: string }, I, E1, R1, E2, R2>(
+  schema: Schema.Schema<A, I>,
+  repo: {
+    readonly update: (row: A) => Effect.Effect<unknown, E1, R1>
+    readonly findById: (id: A["id"]) => Effect.Effect<Option.Option<A>, E2, R2>
+  },
+  row: A,
+  state: string,
+  labels: { readonly update: string; readonly read: string }
+) =>
+  Effect.gen(function* () {
+    yield* succeeds(repo.update(row), labels.update)
+    same(schema, some(yield* repo.findById(row.id), state), row, labels.read)
+  })
+
 export const uniqueness = (h: Harness): void => {
   it.effect(
     "R12: a demand number already taken → UniqueViolation, on insert and on update",
@@ -188,16 +207,15 @@ export const uniqueness = (h: Harness): void => {
             withdrawn,
             "the refused update changed nothing"
           )
-          const withdrawnAgain = { ...withdrawn, updatedAt: minutesAfter(14), version: 3 }
-          yield* succeeds(
-            repo.update(withdrawnAgain),
-            "updating a withdrawn response that stays withdrawn while another (adopted) is active"
-          )
-          same(
+          yield* updatedBeside(
             Response.Response,
-            some(yield* repo.findById(first.id), "withdrawn"),
-            withdrawnAgain,
-            "the withdrawn response is updated beside the active one"
+            repo,
+            { ...withdrawn, updatedAt: minutesAfter(14), version: 3 },
+            "withdrawn",
+            {
+              update: "updating a withdrawn response that stays withdrawn while another (adopted) is active",
+              read: "the withdrawn response is updated beside the active one"
+            }
           )
           const submitted = [first, second, otherResponder, alsoWithdrawn]
             .map((r) => [DateTime.toEpochMillis(r.submittedAt), r.id] as const)
@@ -260,16 +278,15 @@ export const uniqueness = (h: Harness): void => {
             accepted,
             "the new request is accepted beside its declined predecessor"
           )
-          const declinedAgain = { ...declined, message: "委托说明（补充）", version: 3 }
-          yield* succeeds(
-            repo.update(declinedAgain),
-            "updating a declined commission that stays declined while another is open"
-          )
-          same(
+          yield* updatedBeside(
             Commission.Commission,
-            some(yield* repo.findById(first.id), "declined"),
-            declinedAgain,
-            "the declined commission is updated beside the open one"
+            repo,
+            { ...declined, message: "委托说明（补充）", version: 3 },
+            "declined",
+            {
+              update: "updating a declined commission that stays declined while another is open",
+              read: "the declined commission is updated beside the open one"
+            }
           )
           const ended = {
             ...accepted,
