@@ -29,7 +29,8 @@ export interface App {
   readonly stop: () => Promise<void>
 }
 
-const persistence = (config: ServerConfig) =>
+/** The configured database: `DATABASE_URL`'s PostgreSQL or PGlite in `DATA_DIR`, migrated. */
+export const persistence = (config: ServerConfig) =>
   Option.isSome(config.databaseUrl)
     ? PgPersistence.layerConfig({ schema: config.schema })
     : PgPersistence.layerEmbedded({ dataDir: config.dataDir, schema: config.schema })

@@ -101,14 +101,19 @@ const fields = Config.all({
     "tencent"
   )("SMS_PROVIDER").pipe(Config.withDefault("console")),
   seed: Config.option(Config.boolean("SEED")),
-  sessionSecret: Config.option(
-    Config.redacted("SESSION_SECRET").pipe(
-      Config.validate({
-        message: "SESSION_SECRET: a secret of at least 32 characters (or none: sessions in memory)",
-        validation: (secret) => Redacted.value(secret).trim() === "" || Redacted.value(secret).length >= 32
-      })
+  sessionSecret: Config.option(Config.redacted("SESSION_SECRET")).pipe(
+    Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== "")),
+    Config.mapOrFail((secret) =>
+      Option.isNone(secret) || Redacted.value(secret.value).length >= 32
+        ? Either.right(secret)
+        : Either.left(
+            ConfigError.InvalidData(
+              ["SESSION_SECRET"],
+              "SESSION_SECRET must be a secret of at least 32 characters (or none: sessions in memory)"
+            )
+          )
     )
-  ).pipe(Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))),
+  ),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
   accessLog: Config.boolean("ACCESS_LOG").pipe(Config.withDefault(false)),

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the example server on embedded PGlite (or `DATABASE_URL`), with API
- * docs, and demo data as `SEED` says (by default on the embedded database only). Stops gracefully on SIGTERM and SIGINT (a second one exits at
- * once). With `WEB_CONCURRENCY`
+ * docs, and demo data as `SEED` says (by default on the embedded database only). Stops
+ * gracefully on SIGTERM and SIGINT; a second one a second or more after the first
+ * exits at once (see {@link sameStopMillis}). With `WEB_CONCURRENCY`
  * above 1, this process starts that many instances and watches them (`cluster.ts`).
  */
 import cluster from "node:cluster"
@@ -41,14 +42,24 @@ if (instance === null) {
 }
 reportReady(app.url)
 
-let stopping = false
+/**
+ * How long after the first signal another is the same stop passed on, not a second
+ * one. One Ctrl-C under `npm start` reaches the server two or three times within
+ * milliseconds: from the terminal (to the whole process group), from npm passing it
+ * to its script, and from tsx passing it on when its child has not told it in 30 ms
+ * that it got one. A second signal after this exits at once: whoever sends it does
+ * not want to wait.
+ */
+const sameStopMillis = 1_000
+
+let stoppingSince: number | undefined
 const shutdown = (signal: string) => {
-  // A second signal stops at once: whoever sends it does not want to wait.
-  if (stopping) {
+  if (stoppingSince !== undefined) {
+    if (Date.now() - stoppingSince < sameStopMillis) return
     console.log(`${instance === null ? "" : `instance ${instance}: `}${signal} again: exiting now`)
     return process.exit(1)
   }
-  stopping = true
+  stoppingSince = Date.now()
   console.log(`${instance === null ? "" : `instance ${instance}: `}${signal}: shutting down`)
   app.stop().then(
     () => process.exit(0),

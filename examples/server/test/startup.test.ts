@@ -4,6 +4,7 @@
  * with one line that names the cause and leave nothing behind; `/ready` follows the
  * database; two processes seeding one empty database write one demo.
  */
+import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { existsSync, mkdtempSync } from "node:fs"
 import { createServer, type Server, type Socket, connect } from "node:net"
@@ -11,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
-import { launch as launchServer, type Started, waitFor } from "./support.js"
+import { inherited, launch as launchServer, runOperator, type Started, waitFor } from "./support.js"
 
 const databaseUrl = process.env.DATABASE_URL || undefined
 
@@ -52,7 +53,7 @@ afterAll(async () => {
 })
 
 describe("example server: starting", () => {
-  it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a SETTINGS_JSON the platform cannot use: refused on one line naming the variable", async () => {
+  it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a SESSION_SECRET under 32 characters, a SETTINGS_JSON the platform cannot use: refused on one line naming the variable", async () => {
     const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
       [
         { PORT: "70000" },
@@ -61,6 +62,10 @@ describe("example server: starting", () => {
       [
         { DATABASE_URL: "notaurl" },
         'zhongbao: the configuration is not valid: (Invalid data at DATABASE_URL: "DATABASE_URL must be a PostgreSQL URL, postgres://user@host:port/database")'
+      ],
+      [
+        { SESSION_SECRET: "short" },
+        'zhongbao: the configuration is not valid: (Invalid data at SESSION_SECRET: "SESSION_SECRET must be a secret of at least 32 characters (or none: sessions in memory)")'
       ],
       [
         { SETTINGS_JSON: '{"timeZone":"CST"}', DATA_DIR: dataDir() },
@@ -113,6 +118,102 @@ describe("example server: starting", () => {
     expect(existsSync(join(folder, "zhongbao.lock"))).toBe(true)
     expect(await stop(first)).toBe(0)
     expect(existsSync(join(folder, "zhongbao.lock")), "given back on a graceful stop").toBe(false)
+  })
+
+  it("the root README's `npm start`: SIGTERM to npm stops the server it started (a container's stop reaches it; nothing is left running)", async () => {
+    const root = join(import.meta.dirname, "..", "..", "..")
+    let output = ""
+    const npm = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["start"], {
+      cwd: root,
+      env: { ...inherited, PORT: "0", LOG_FORMAT: "json", SEED: "false", DATA_DIR: dataDir() },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true
+    })
+    npm.stdout!.on("data", (chunk) => (output += chunk))
+    npm.stderr!.on("data", (chunk) => (output += chunk))
+    const npmExited = new Promise((resolve) => npm.once("exit", resolve))
+    try {
+      const started = { child: npm, output: () => output, exited: npmExited as Promise<number | null> }
+      const base = (await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+      expect((await fetch(`${base}/health`)).status).toBe(200)
+      npm.kill("SIGTERM")
+      await npmExited
+      await waitFor(started, /SIGTERM: shutting down/, 10_000)
+      const until = Date.now() + 15_000
+      let answering = true
+      while (answering && Date.now() < until) {
+        answering = await fetch(`${base}/health`).then(
+          () => true,
+          () => false
+        )
+        if (answering) await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      expect(answering, "the server still answers after npm was stopped").toBe(false)
+    } finally {
+      try {
+        process.kill(-npm.pid!, "SIGKILL")
+      } catch {
+        // the group has ended
+      }
+    }
+  })
+
+  it("npm run operator: the first operator of a database without the demo, and a token the server accepts; run again, the same account and another token", async () => {
+    const folder = dataDir()
+    const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
+    const first = await runOperator(["王敏", "13800000000"], env)
+    expect(first.code, first.output).toBe(0)
+    expect(first.output).toMatch(/^operator account operator: 王敏, \+8613800000000$/m)
+    const again = await runOperator(["李强", "13900000000"], env)
+    expect(again.code, again.output).toBe(0)
+    expect(again.output, "the account found again, as it was").toMatch(
+      /^operator account operator: 王敏, \+8613800000000$/m
+    )
+    const tokens = [first, again].map((run) => /^Authorization: Bearer (\S+)$/m.exec(run.output)?.[1])
+    expect(tokens[0]).toBeDefined()
+    expect(tokens[1]).toBeDefined()
+    expect(tokens[1]).not.toBe(tokens[0])
+
+    const server = launch({ ...env, SEED: "false", WORKERS: "false" })
+    const base = (await waitFor(server, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+    for (const token of tokens) {
+      const pending = await fetch(`${base}/review/pending`, { headers: { authorization: `Bearer ${token}` } })
+      expect(pending.status, "an operator's endpoint").toBe(200)
+    }
+    const member = await fetch(`${base}/members`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[0]}`, "content-type": "application/json" },
+      body: JSON.stringify({ kind: "enterprise", name: "津南精密制造有限公司", region: "天津市津南区" })
+    })
+    expect(member.status, await member.clone().text()).toBe(201)
+    expect(await stop(server)).toBe(0)
+  })
+
+  it("npm run operator: without SESSION_SECRET, with a phone that is not one, or without its arguments: refused on one line naming it, and the data folder is never made", async () => {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>, string]> = [
+      [
+        ["王敏", "13800000000"],
+        {},
+        "zhongbao operator: SESSION_SECRET is needed, the server's: without one the server keeps its sessions in its own memory, where a token issued here is unknown"
+      ],
+      [
+        ["王敏", "12"],
+        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
+        "zhongbao operator: phone: a valid phone number"
+      ],
+      [
+        ["王敏"],
+        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
+        "zhongbao operator: usage: npm run operator -- <name> <phone>, for example npm run operator -- 王敏 13800000000"
+      ]
+    ]
+    for (const [args, env, line] of cases) {
+      const folder = join(dataDir(), "never")
+      const run = await runOperator(args, { DATA_DIR: folder, ...env })
+      expect(run.code, run.output).toBe(1)
+      expect(plainLines(run.output)).toEqual([line])
+      expect(existsSync(folder), "nothing is written").toBe(false)
+    }
   })
 
   it("ACCESS_LOG=true: one log line per request with its method, path, status and milliseconds; HOST=::1 prints a URL with the address in brackets", async () => {

@@ -45,3 +45,21 @@ export const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) =>
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+/** Runs the first operator's command (`src/operator.ts`) with `args` and `env` over {@link inherited}. */
+export const runOperator = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
+    let output = ""
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@zhongbao/source", "src/operator.ts", ...args],
+      {
+        cwd: join(import.meta.dirname, ".."),
+        env: { ...inherited, ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      }
+    )
+    child.stdout!.on("data", (chunk) => (output += chunk))
+    child.stderr!.on("data", (chunk) => (output += chunk))
+    child.once("exit", (code) => resolve({ code, output }))
+  })

@@ -1,0 +1,78 @@
+/**
+ * `npm run operator -- <name> <phone>` (from the repository's root; in this folder
+ * `npm run operator -- …`): the first operator of a deployment that runs without the
+ * demo (`SEED=false`, the default on `DATABASE_URL`), and a session token for it that
+ * the server accepts. It reads the server's configuration (`DATABASE_URL` or
+ * `DATA_DIR`, `DATABASE_SCHEMA`, `SESSION_SECRET`), migrates the
+ * database as the server does, creates the operator account `operator` with core's
+ * `Membership.bootstrapOperator` — or finds it, when it ran before: its name and
+ * phone stay as they were — and prints `Authorization: Bearer <token>`, signed with
+ * `SESSION_SECRET` and valid for 12 hours. Run it again for another token. The
+ * operator then creates the members and their accounts through the API.
+ *
+ * It needs `SESSION_SECRET`, the server's: a server without one keeps its sessions
+ * in its own memory, where a token issued here is unknown. On the embedded database
+ * run it while the server is stopped (the data folder belongs to one process at a
+ * time). A name or phone that is not one, or a missing secret, is refused on one line
+ * before the database is opened, and nothing is written.
+ */
+import { Authentication } from "@zhongbao/adapter-http"
+import { type Ids, Membership } from "@zhongbao/core"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { persistence } from "./app.js"
+import { explain, ServerConfig } from "./config.js"
+
+/** The operator's account id: fixed, so that running the command again finds it. */
+export const operatorId = "operator" as Ids.AccountId
+
+const refuse = (message: string): never => {
+  console.error(`zhongbao operator: ${message}`)
+  return process.exit(1)
+}
+
+const [name, phone, ...extra] = process.argv.slice(2)
+if (name === undefined || phone === undefined || extra.length > 0)
+  refuse("usage: npm run operator -- <name> <phone>, for example npm run operator -- 王敏 13800000000")
+
+const input = Schema.decodeUnknownEither(Membership.BootstrapOperatorInput)({ id: operatorId, name, phone })
+if (Either.isLeft(input))
+  refuse(
+    ParseResult.ArrayFormatter.formatErrorSync(input.left)
+      .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+      .join("; ")
+  )
+
+const config = await Effect.runPromise(
+  Effect.catchAll(ServerConfig, (error) =>
+    Effect.sync(() => refuse(`the configuration is not valid: ${String(error)}`))
+  )
+)
+if (Option.isNone(config.sessionSecret))
+  refuse(
+    "SESSION_SECRET is needed, the server's: without one the server keeps its sessions in its own memory, where a token issued here is unknown"
+  )
+const secret = Option.getOrThrow(config.sessionSecret)
+
+const operator = Effect.gen(function* () {
+  const account = yield* Membership.bootstrapOperator({ id: operatorId, name: name!, phone: phone! })
+  const sessions = yield* Authentication.Sessions
+  const token = yield* sessions.issue(account.id)
+  return { account, token }
+})
+
+const services = Layer.mergeAll(persistence(config), Authentication.layerSessionsSigned({ secret }))
+
+await Effect.runPromise(Effect.scoped(Effect.provide(operator, services))).then(
+  ({ account, token }) => {
+    console.log(`operator account ${account.id}: ${account.name}, ${account.phone}`)
+    console.log(`Authorization: Bearer ${Redacted.value(token)}`)
+    console.log("(valid for 12 hours; run this again for another)")
+  },
+  (error: unknown) => refuse(`could not create the operator: ${explain(error)}`)
+)
