@@ -8,6 +8,9 @@
  * - `A_ENV`, `B_ENV`: JSON objects of environment variables for the example server
  *   of each side (`{}` by default); `B_ENV=baseline` makes side B the hand-written
  *   `node:http` + `pg` server of `bench/baseline/hall-server.ts` instead.
+ * - `A_SERVER=baseline`: side A is that baseline too, with `A_ENV` as its environment
+ *   (`A_ENV='{"BASELINE_FIBER":"1"}' B_ENV=baseline`: its query in an effect fiber,
+ *   against itself as it is).
  * - `SIZE` (20,000 demands), `ROUNDS` (6 per side), `SECONDS` (4 per round), `WARMUP`
  *   (3 s per side first); the side that goes first alternates.
  * - `GC=1`: each server runs with V8's `--trace-gc-nvp` (set at its start through
@@ -107,6 +110,7 @@ const main = async () => {
   const schema = freshSchema("bench_ab_hall")
   const runtime = makeRuntime(schema)
   const aEnv = envOf("A_ENV")
+  const aBaseline = process.env.A_SERVER === "baseline"
   const bBaseline = process.env.B_ENV === "baseline"
   const bEnv = bBaseline ? {} : envOf("B_ENV")
   const sides: Array<Side> = []
@@ -115,13 +119,16 @@ const main = async () => {
     await runtime.runPromise(setup(schema, { responders: 10 }))
     await runtime.runPromise(loadHall(schema, { from: 1, to: SIZE, total: SIZE, end }))
     const [a, b] = await Promise.allSettled([
-      startServer({ schema, env: withTrace({ WORKERS: "false", ...aEnv }) }),
+      aBaseline
+        ? startBaseline(schema, defaultHallSettings(), 1, withTrace(aEnv))
+        : startServer({ schema, env: withTrace({ WORKERS: "false", ...aEnv }) }),
       bBaseline
         ? startBaseline(schema, defaultHallSettings(), 1, withTrace({}))
         : startServer({ schema, env: withTrace({ WORKERS: "false", ...bEnv }) })
     ])
     // A side that started is stopped in `finally` should the other have failed.
-    if (a.status === "fulfilled") sides.push(sideOf("A", JSON.stringify(aEnv), a.value))
+    if (a.status === "fulfilled")
+      sides.push(sideOf("A", `${aBaseline ? "baseline " : ""}${JSON.stringify(aEnv)}`, a.value))
     if (b.status === "fulfilled")
       sides.push(sideOf("B", bBaseline ? "baseline" : JSON.stringify(bEnv), b.value))
     for (const started of [a, b]) if (started.status === "rejected") throw started.reason

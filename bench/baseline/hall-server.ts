@@ -11,7 +11,10 @@
  * Run as a script: `DATABASE_URL`, `DATABASE_SCHEMA`, `HALL_SETTINGS` (JSON of
  * {@link HallSettings}), `PORT` (0 for any), `INSTANCES` (1: processes sharing the
  * port); prints `baseline is ready at <url>` and stops on SIGTERM. The pool is the example server's default: 10 connections, a
- * 30-second statement timeout.
+ * 30-second statement timeout. `BASELINE_FIBER=1` runs the query in an effect fiber
+ * (`Effect.runPromise(Effect.async(…))`, `pool.query`'s callback resuming it), the
+ * rest as before: what one fiber per request costs a server that does nothing else
+ * (`bench/EXPERIMENTS.md`; `npm run bench:ab-hall` with `A_SERVER=baseline`).
  */
 import cluster from "node:cluster"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -128,6 +131,19 @@ const makeItem = (settings: HallSettings) => {
   }
 }
 
+/** `pool.query` in a fiber of its own, awaited as a promise; effect is loaded only for it. */
+const fiberQuery = async () => {
+  const { Effect } = await import("effect")
+  return (pool: Pg.Pool, text: string, values: Array<unknown>) =>
+    Effect.runPromise(
+      Effect.async<Pg.QueryResult<DemandRow>>((resume) => {
+        pool.query<DemandRow>(text, values, (error: Error | undefined, result: Pg.QueryResult<DemandRow>) =>
+          resume(error ? Effect.die(error) : Effect.succeed(result))
+        )
+      })
+    )
+}
+
 const send = (res: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body)
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
@@ -140,7 +156,10 @@ export const startBaseline = async (options: {
   readonly schema: string
   readonly settings: HallSettings
   readonly port?: number
+  /** Runs the query in an effect fiber (`BASELINE_FIBER`). */
+  readonly queryInFiber?: boolean
 }) => {
+  const inFiber = options.queryInFiber === true ? await fiberQuery() : undefined
   const pool = new Pg.default.Pool({
     connectionString: options.databaseUrl,
     max: 10,
@@ -168,7 +187,10 @@ export const startBaseline = async (options: {
       limit > 100
     )
       return send(res, 400, { _tag: "InvalidInput" })
-    const { rows } = await pool.query<DemandRow>(sql, [field, limit + 1])
+    const { rows } =
+      inFiber === undefined
+        ? await pool.query<DemandRow>(sql, [field, limit + 1])
+        : await inFiber(pool, sql, [field, limit + 1])
     const now = Date.now()
     const shown = rows.slice(0, limit)
     const last = shown[shown.length - 1]
@@ -232,7 +254,8 @@ if (
     databaseUrl: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
     schema: process.env.DATABASE_SCHEMA ?? "zhongbao",
     settings: JSON.parse(process.env.HALL_SETTINGS ?? "null") as HallSettings,
-    port: Number(process.env.PORT ?? 0)
+    port: Number(process.env.PORT ?? 0),
+    queryInFiber: process.env.BASELINE_FIBER === "1"
   })
   if (cluster.isWorker) process.send?.({ ready: baseline.url })
   else console.log(`baseline is ready at ${baseline.url}`)
