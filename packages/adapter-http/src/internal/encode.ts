@@ -155,7 +155,8 @@ const compileTransformation = (ast: AST.Transformation): Encoder => {
 
 const DAY = 86_400_000
 
-const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`)
+/** The character code of a decimal digit. */
+const digit = (n: number): number => 48 + n
 
 /**
  * @internal
@@ -163,9 +164,12 @@ const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`)
  * JavaScript for the years 0000–9999 (other years are left to `toISOString`, whose
  * six-digit form this does not write). V8 answers `toISOString` in its C++ runtime:
  * about 0.75 µs a call here, against 0.27 µs for this, and the public hall's page of
- * 20 items formats 40 instants (issue 8's P1). The date is Howard Hinnant's
- * `civil_from_days` (proleptic Gregorian, as `Date`); the tests compare the two over
- * arbitrary instants.
+ * 20 items formats 40 instants (issue 8's P1). The string is made in one piece from
+ * its character codes (`String.fromCharCode`): a template literal of its parts made
+ * about 530 bytes of intermediate strings per instant, 17 KB of a hall page's 229 KB
+ * of garbage, and took longer (0.27 against 0.46 µs in the same run). The date is
+ * Howard Hinnant's `civil_from_days` (proleptic Gregorian, as `Date`); the tests
+ * compare the two over arbitrary instants.
  */
 export const isoOf = (epochMillis: number): string => {
   const days = Math.floor(epochMillis / DAY)
@@ -192,7 +196,32 @@ export const isoOf = (epochMillis: number): string => {
   rest -= minutes * 60_000
   const seconds = Math.floor(rest / 1000)
   const millis = rest - seconds * 1000
-  return `${String(year).padStart(4, "0")}-${two(month)}-${two(day)}T${two(hours)}:${two(minutes)}:${two(seconds)}.${String(millis).padStart(3, "0")}Z`
+  return String.fromCharCode(
+    digit(Math.floor(year / 1000)),
+    digit(Math.floor(year / 100) % 10),
+    digit(Math.floor(year / 10) % 10),
+    digit(year % 10),
+    45, // -
+    digit(Math.floor(month / 10)),
+    digit(month % 10),
+    45,
+    digit(Math.floor(day / 10)),
+    digit(day % 10),
+    84, // T
+    digit(Math.floor(hours / 10)),
+    digit(hours % 10),
+    58, // :
+    digit(Math.floor(minutes / 10)),
+    digit(minutes % 10),
+    58,
+    digit(Math.floor(seconds / 10)),
+    digit(seconds % 10),
+    46, // .
+    digit(Math.floor(millis / 100)),
+    digit(Math.floor(millis / 10) % 10),
+    digit(millis % 10),
+    90 // Z
+  )
 }
 
 /** The transformation of `Schema.DateTimeUtc` (annotating the schema keeps it). */
