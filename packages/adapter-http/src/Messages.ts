@@ -134,6 +134,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "selection.intake_open": "应答截止或采纳应答之后才能结束选标",
   "selection.mode_closed": "该需求的服务方式不接受应答，没有选标",
   "feedback.response_unknown": "该应答不是本轮待决定的应答",
+  "feedback.response_twice": "同一应答重复给出反馈",
   "feedback.not_applicable": "已采纳或已撤回的应答不能填写未采纳原因",
   "feedback.already_sent": "未采纳原因已通知应答方，不能再修改",
   "feedback.earlier_round": "之前轮次的应答只读，不能填写未采纳原因",

@@ -233,6 +233,14 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
                   `feedback.${i}.responseId: not a response awaiting a decision in this round`
                 )
               }
+              if (feedback.has(item.responseId)) {
+                return yield* invalid(
+                  "R61",
+                  `feedback.${i}.responseId`,
+                  "feedback.response_twice",
+                  `feedback.${i}.responseId: this response is already given feedback earlier in the list`
+                )
+              }
               feedback.set(item.responseId, item.feedback)
             }
             yield* endRound(ctx, demand, feedback)

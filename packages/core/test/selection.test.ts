@@ -464,6 +464,40 @@ describe("Selection", () => {
     )
   )
 
+  it.effect(
+    "R61: feedback that names one response twice is refused naming the second, and selection goes on",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const { demand, institute, expert } = yield* demandWithResponses(world)
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          yield* expectError(
+            selection.endSelection(world.enterprise.account, {
+              demandId: demand.id,
+              feedback: [
+                { responseId: expert.id, feedback: { reason: "other" } },
+                { responseId: expert.id, feedback: { reason: "cost_too_high" } }
+              ]
+            }),
+            "InvalidInput",
+            "R61",
+            "feedback.1.responseId"
+          )
+          assert.lengthOf(yield* notices("response_not_adopted"), 0)
+          const after = yield* (yield* Lists.Lists).response(world.enterprise.account, {
+            responseId: expert.id
+          })
+          assert.strictEqual(after.status, "submitted")
+          assert.isUndefined(after.feedback ?? undefined)
+          const view = yield* (yield* Publishing.Publishing).get(world.enterprise.account, {
+            demandId: demand.id
+          })
+          assert.strictEqual(view.phase, "selecting")
+        })
+      )
+  )
+
   it.effect("R20: selection cannot end while responses are still taken", () =>
     withWorld((world) =>
       Effect.gen(function* () {
