@@ -173,6 +173,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   // files
   "file.member_required": "文件须由会员账号上传",
   "file.too_large": "文件超过大小限制",
+  "file.empty": "文件为空",
   "file.type_not_allowed": "文件类型不允许：仅支持 PDF、图片（PNG、JPEG、GIF、WebP）和办公文档",
   "attachment.unknown": "附件须为本单位上传的文件",
   // notifications, statistics, paging, idempotency, concurrency

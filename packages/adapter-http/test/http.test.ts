@@ -1559,7 +1559,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes
   "uploads at the file size limit",
   (it) => {
     it.effect(
-      "R54: a file of exactly the limit is stored and downloaded with its type; one byte more is refused (400 file.too_large, field file)",
+      "R54: a file of exactly the limit is stored and downloaded with its type; one byte more, a type not allowed or an empty file is refused naming the part file (400 file.too_large, file.type_not_allowed, file.empty)",
       () =>
         Effect.gen(function* () {
           const w = yield* Fixtures.makeWorld
@@ -1598,6 +1598,27 @@ layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes
           const over = yield* upload(2_001)
           assert.strictEqual(over.status, 400)
           assert.deepInclude(over.body, { code: "file.too_large", field: "file", rule: "R54" })
+          const refuse = (bytes: Uint8Array) => {
+            const data = new FormData()
+            data.append("file", new Blob([bytes]), "证明.pdf")
+            return HttpClient.execute(
+              HttpClientRequest.post("/files").pipe(
+                HttpClientRequest.bearerToken(token),
+                HttpClientRequest.bodyFormData(data)
+              )
+            ).pipe(
+              Effect.flatMap((r) =>
+                Effect.map(r.json, (body) => ({ status: r.status, body: body as Record<string, unknown> }))
+              )
+            )
+          }
+          const script = yield* refuse(new TextEncoder().encode("#!/bin/sh\n"))
+          assert.strictEqual(script.status, 400)
+          assert.deepInclude(script.body, { code: "file.type_not_allowed", field: "file", rule: "R54" })
+          assert.match(String(script.body.message), /^file：/)
+          const empty = yield* refuse(new Uint8Array(0))
+          assert.strictEqual(empty.status, 400)
+          assert.deepInclude(empty.body, { code: "file.empty", field: "file", rule: "R54" })
         })
     )
   }

@@ -189,9 +189,9 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
 
     return {
       /**
-       * R54: stores a file for the actor's member. A type outside the allow-list
-       * (read from the bytes) or a size over the limit is refused before anything is
-       * stored (`InvalidInput`, field `bytes`).
+       * R54: stores a file for the actor's member. An empty file, a type outside the
+       * allow-list (read from the bytes) or a size over the limit is refused before
+       * anything is stored (`InvalidInput`, field `bytes`).
        */
       upload: (accountId: AccountId, input: typeof UploadInput.Encoded, options: CommandOptions = {}) =>
         Effect.gen(function* () {
@@ -204,6 +204,9 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
               "file.too_large",
               `bytes: the file is ${formatBytes(bytes.length)}; the limit is ${formatBytes(settings.fileSizeLimitBytes)}`
             )
+          }
+          if (bytes.length === 0) {
+            return yield* invalid("R54", "bytes", "file.empty", "bytes: the file is empty")
           }
           const contentType = contentTypeOf(bytes)
           if (contentType === undefined) {

@@ -183,8 +183,7 @@ describe("Files", () => {
           Uint8Array.from(ascii("<html><body>%PDF-1.7</body></html>")),
           zip(["[Content_Types].xml", "payload.exe"]),
           zip(["word/document.xml"]),
-          ole("__substg1.0_0037001F"),
-          new Uint8Array(0)
+          ole("__substg1.0_0037001F")
         ]
         for (const bytes of refused) {
           const error = yield* expectError(
@@ -195,6 +194,23 @@ describe("Files", () => {
           )
           assert.strictEqual((error as Errors.InvalidInput).code, "file.type_not_allowed")
         }
+        assert.strictEqual(yield* Ref.get(puts), 0)
+        assert.deepStrictEqual(yield* fileTrail(), [])
+      })
+    )
+  )
+
+  it.effect("R54: an empty file is refused as empty before anything is stored", () =>
+    withProbe((world, puts) =>
+      Effect.gen(function* () {
+        const files = yield* Files.Files
+        const error = yield* expectError(
+          files.upload(world.institution.account, { name: "证明材料.pdf", bytes: new Uint8Array(0) }),
+          "InvalidInput",
+          "R54",
+          "bytes"
+        )
+        assert.strictEqual((error as Errors.InvalidInput).code, "file.empty")
         assert.strictEqual(yield* Ref.get(puts), 0)
         assert.deepStrictEqual(yield* fileTrail(), [])
       })

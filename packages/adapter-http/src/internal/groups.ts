@@ -5,6 +5,7 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import {
   AuditTrail,
   Commissioning,
+  Errors,
   Consulting,
   Files,
   Lists,
@@ -26,7 +27,7 @@ import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
 import { InvalidInput, PayloadTooLarge } from "../ApiError.js"
 import { encodedResponses } from "./encode.js"
-import { account, core, coreRead, limited, maybeAccount, optionsOf } from "./handle.js"
+import { type CoreError, account, core, coreRead, limited, maybeAccount, optionsOf } from "./handle.js"
 
 /** @internal */
 export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
@@ -494,6 +495,17 @@ const extendedValue = (name: string) =>
 const contentDisposition = (name: string) =>
   `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${extendedValue(name)}`
 
+/** Core names an upload's content `bytes`; over HTTP it is the multipart part `file`. */
+const asFilePart = (error: CoreError): CoreError =>
+  error._tag === "InvalidInput" && error.field === "bytes"
+    ? new Errors.InvalidInput({
+        rule: error.rule,
+        code: error.code,
+        field: "file",
+        message: error.message.replace(/^bytes:/, "file:")
+      })
+    : error
+
 /** @internal */
 export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
   Effect.gen(function* () {
@@ -504,7 +516,7 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
         Effect.gen(function* () {
           const a = yield* account
           const upload = yield* readUpload(request, settings.fileSizeLimitBytes)
-          return yield* core(files.upload(a, upload, optionsOf(headers)))
+          return yield* core(Effect.mapError(files.upload(a, upload, optionsOf(headers)), asFilePart))
         })
       )
       .handle("info", ({ path, urlParams }) =>
