@@ -1210,7 +1210,7 @@ layer(
   )
 
   it.effect(
-    "§errors: answers name what they are about: the missing entity, a nested field's path, the header's and the cursor's rule, the body limit; a lower-case bearer is a bearer",
+    "§errors: answers name what they are about: the missing entity, a nested field's path and rule (a form's under R10, its deadline under R13), the header's and the cursor's rule, the body limit; a lower-case bearer is a bearer",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -1239,6 +1239,15 @@ layer(
         )
         assert.strictEqual(nested.status, 400)
         assert.strictEqual(nested.body.field, "form.title")
+        assert.strictEqual(nested.body.rule, "R10", "a form's field under R10, as on POST /demands")
+        const nestedDeadline = yield* authorised(
+          HttpClientRequest.put(`/demands/${draft.id}/form`).pipe(
+            HttpClientRequest.bodyUnsafeJson({
+              form: { ...(yield* Fixtures.form()), responseDeadline: "tomorrow" }
+            })
+          )
+        )
+        assert.deepInclude(nestedDeadline.body, { field: "form.responseDeadline", rule: "R13" })
 
         const key = yield* authorised(
           HttpClientRequest.post("/demands").pipe(
@@ -1310,6 +1319,59 @@ layer(
           )
         )
         assert.strictEqual(lowerCase.status, 200)
+      })
+  )
+
+  it.effect(
+    "§errors: a field of the wrong shape is named for a reader (an object, an array expected; R10 for a demand's fields), a value is quoted back only when short, and money past 2^53 − 1 names its range",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.enterprise.account)
+        const post = (body: unknown, language: "en" | "zh-CN") =>
+          HttpClient.execute(
+            HttpClientRequest.post("/demands").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("accept-language", language),
+              HttpClientRequest.bodyUnsafeJson(body)
+            )
+          ).pipe(
+            Effect.flatMap((r) =>
+              Effect.map(r.text, (text) => ({
+                status: r.status,
+                text,
+                body: JSON.parse(text) as Record<string, unknown>
+              }))
+            )
+          )
+        const form = yield* Fixtures.form()
+        const cases: ReadonlyArray<readonly [Record<string, unknown>, string, string, string]> = [
+          [{ summary: "not an object" }, "summary", "summary: Expected an object", "summary：须为对象"],
+          [{ keywords: "石墨烯" }, "keywords", "keywords: Expected an array", "keywords：须为数组"],
+          [
+            { intendedInvestment: 1e300 },
+            "intendedInvestment",
+            "intendedInvestment: an amount in fen: a whole number from 0 to 9007199254740991",
+            "intendedInvestment：金额以分计，须为 0 到 9007199254740991 之间的整数"
+          ],
+          [
+            { intendedInvestment: "题".repeat(200_000) },
+            "intendedInvestment",
+            "intendedInvestment: Expected number",
+            "intendedInvestment：须为数字"
+          ]
+        ]
+        for (const [change, field, en, zh] of cases) {
+          const english = yield* post({ ...form, ...change }, "en")
+          assert.strictEqual(english.status, 400, field)
+          assert.deepInclude(english.body, { field, rule: "R10", message: en })
+          assert.isBelow(english.text.length, 1_000, `${field}: the answer does not quote the value back`)
+          const chinese = yield* post({ ...form, ...change }, "zh-CN")
+          assert.strictEqual(chinese.body.message, zh)
+        }
+        const short = yield* post({ ...form, title: 7 }, "en")
+        assert.deepInclude(short.body, { field: "title", message: "title: Expected string, actual 7" })
+        assert.lengthOf((yield* (yield* Lists.Lists).myDemands(w.enterprise.account, {})).items, 0)
       })
   )
 })

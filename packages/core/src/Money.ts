@@ -13,7 +13,8 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  * @category models
  */
-export const Fen = Schema.Int.pipe(
+export const Fen = Schema.Number.pipe(
+  Schema.int({ message: () => "an amount in fen: a whole number from 0 to 9007199254740991" }),
   Schema.greaterThanOrEqualTo(0, { message: () => "an amount of money must be ≥ 0" }),
   Schema.lessThanOrEqualTo(Number.MAX_SAFE_INTEGER),
   Schema.brand("Fen"),

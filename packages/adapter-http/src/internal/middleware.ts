@@ -120,8 +120,13 @@ export const routeOf = (method: string, pathname: string): Route | undefined => 
   return routes.find((r) => r.method === method && r.pattern.test(path))
 }
 
-/** Rules of fields whose own rule differs from their endpoint's (as core names them). */
+/**
+ * Rules of fields whose own rule differs from their endpoint's (as core names them,
+ * `formRules` of its demand forms): a demand form nested in an edit or a restart is
+ * checked under R10 as it is on `POST /demands`.
+ */
 const fieldRules: Readonly<Record<string, string>> = {
+  form: "R10",
   responseDeadline: "R13",
   serviceMode: "R14",
   technologyManagerId: "R1",
@@ -181,6 +186,25 @@ const tooLarge = (language: Language, limit: number) =>
         : `请求内容超过 ${limit} 字节的限制`
   })
 
+/** How much of a value a refusal quotes back, at most. */
+const quotedChars = 80
+
+/**
+ * effect/Schema's wording of what a field must be, for a reader: an expected struct
+ * or array is named as such instead of its schema's notation, and the value received
+ * is quoted only when short (a body of a megabyte was answered with itself).
+ */
+const plainDetail = (detail: string): string => {
+  if (/^Expected \{/.test(detail)) return "Expected an object"
+  if (/^Expected (ReadonlyArray<|Array<|readonly \[)/.test(detail)) return "Expected an array"
+  const undecoded = /^Unable to decode ([\s\S]*) into /.exec(detail)
+  if (undecoded !== null && undecoded[1]!.length > quotedChars)
+    return `Unable to decode the value into ${detail.slice(undecoded[0].length)}`
+  const actual = detail.indexOf(", actual ")
+  const plain = actual !== -1 && detail.length - actual - 9 > quotedChars ? detail.slice(0, actual) : detail
+  return plain.length > 4 * quotedChars ? `${plain.slice(0, 4 * quotedChars)}…` : plain
+}
+
 const decodeError = (
   language: Language,
   error: HttpApiError.HttpApiDecodeError,
@@ -188,7 +212,7 @@ const decodeError = (
 ) => {
   const issue = error.issues[0]
   const field = issue === undefined || issue.path.length === 0 ? "body" : issue.path.join(".")
-  const detail = issue?.message ?? "invalid"
+  const detail = plainDetail(issue?.message ?? "invalid")
   const invalid = {
     rule: ruleOfField(field, route),
     code: "input.invalid",
