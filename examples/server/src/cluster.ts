@@ -14,10 +14,25 @@
  * after it was ready is started again under its number; one that ends before it
  * was ready stops the others, and the primary exits with 1 (a configuration or
  * database the instances cannot start with). SIGTERM or SIGINT stops every
- * instance gracefully, then the primary.
+ * instance gracefully, then the primary; a signal within {@link sameStopMillis} of the
+ * first is the same stop, a later one ends the instances at once (SIGKILL) and the
+ * primary exits with 1, as it does when an instance ends other than cleanly while
+ * they stop.
  */
 import cluster, { type Worker } from "node:cluster"
 import type { ServerConfig } from "./config.js"
+
+/**
+ * How long after the first signal another is the same stop passed on, not a second
+ * one. One Ctrl-C under `npm start` reaches a process twice within milliseconds:
+ * from the terminal (to the whole process group) and from npm passing it to its
+ * script; an instance also gets the primary's SIGTERM. (`npm start` runs node with
+ * tsx as a loader, `node --import tsx`, not tsx's command: that one passes each
+ * signal on again and kills its child when it has not heard back within 30 ms, which
+ * a server busy stopping often has not.) A signal after this exits at once: whoever
+ * sends it does not want to wait.
+ */
+export const sameStopMillis = 1_000
 
 /** What an instance tells the primary once it listens. */
 export interface Ready {
@@ -98,11 +113,20 @@ export const runPrimary = (config: ServerConfig): Promise<number> =>
           )
           stopAll(1)
         }
-      }
+      } else if (exitCode !== 0 || signal !== null) code = 1
       if (stopping && numbers.size === 0) resolve(code)
     })
 
+    let signalledAt: number | undefined
     const onSignal = (signal: string) => {
+      if (signalledAt !== undefined) {
+        if (performance.now() - signalledAt < sameStopMillis) return
+        console.log(`${signal} again: ending ${numbers.size} instances now`)
+        code = 1
+        for (const worker of numbers.keys()) worker.process.kill("SIGKILL")
+        return
+      }
+      signalledAt = performance.now()
       if (stopping) return
       console.log(`${signal}: stopping ${numbers.size} instances`)
       stopAll(0)

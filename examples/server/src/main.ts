@@ -8,7 +8,7 @@
 import cluster from "node:cluster"
 import * as Effect from "effect/Effect"
 import { start } from "./app.js"
-import { instanceNumber, reportReady, runPrimary } from "./cluster.js"
+import { instanceNumber, reportReady, runPrimary, sameStopMillis } from "./cluster.js"
 import { explain, ServerConfig } from "./config.js"
 
 const config = await Effect.runPromise(
@@ -42,24 +42,14 @@ if (instance === null) {
 }
 reportReady(app.url)
 
-/**
- * How long after the first signal another is the same stop passed on, not a second
- * one. One Ctrl-C under `npm start` reaches the server two or three times within
- * milliseconds: from the terminal (to the whole process group), from npm passing it
- * to its script, and from tsx passing it on when its child has not told it in 30 ms
- * that it got one. A second signal after this exits at once: whoever sends it does
- * not want to wait.
- */
-const sameStopMillis = 1_000
-
 let stoppingSince: number | undefined
 const shutdown = (signal: string) => {
   if (stoppingSince !== undefined) {
-    if (Date.now() - stoppingSince < sameStopMillis) return
+    if (performance.now() - stoppingSince < sameStopMillis) return
     console.log(`${instance === null ? "" : `instance ${instance}: `}${signal} again: exiting now`)
     return process.exit(1)
   }
-  stoppingSince = Date.now()
+  stoppingSince = performance.now()
   console.log(`${instance === null ? "" : `instance ${instance}: `}${signal}: shutting down`)
   app.stop().then(
     () => process.exit(0),

@@ -14,7 +14,8 @@
  * in its own memory, where a token issued here is unknown. On the embedded database
  * run it while the server is stopped (the data folder belongs to one process at a
  * time). A name or phone that is not one, or a missing secret, is refused on one line
- * before the database is opened, and nothing is written.
+ * (npm adds its own lines after it) before the database is opened, and nothing is
+ * written.
  */
 import { Authentication } from "@zhongbao/adapter-http"
 import { type Ids, Membership } from "@zhongbao/core"
@@ -40,13 +41,15 @@ const [name, phone, ...extra] = process.argv.slice(2)
 if (name === undefined || phone === undefined || extra.length > 0)
   refuse("usage: npm run operator -- <name> <phone>, for example npm run operator -- 王敏 13800000000")
 
-const input = Schema.decodeUnknownEither(Membership.BootstrapOperatorInput)({ id: operatorId, name, phone })
-if (Either.isLeft(input))
-  refuse(
-    ParseResult.ArrayFormatter.formatErrorSync(input.left)
-      .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
-      .join("; ")
-  )
+const wanted = Either.getOrElse(
+  Schema.decodeUnknownEither(Membership.BootstrapOperatorInput)({ id: operatorId, name, phone }),
+  (error) =>
+    refuse(
+      ParseResult.ArrayFormatter.formatErrorSync(error)
+        .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+        .join("; ")
+    )
+)
 
 const config = await Effect.runPromise(
   Effect.catchAll(ServerConfig, (error) =>
@@ -70,7 +73,10 @@ const services = Layer.mergeAll(persistence(config), Authentication.layerSession
 
 await Effect.runPromise(Effect.scoped(Effect.provide(operator, services))).then(
   ({ account, token }) => {
-    console.log(`operator account ${account.id}: ${account.name}, ${account.phone}`)
+    const kept = account.name !== wanted.name || account.phone !== wanted.phone
+    console.log(
+      `operator account ${account.id}: ${account.name}, ${account.phone}${kept ? " (there already: its name and phone unchanged)" : ""}`
+    )
     console.log(`Authorization: Bearer ${Redacted.value(token)}`)
     console.log("(valid for 12 hours; run this again for another)")
   },

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { request } from "node:http"
+import { connect } from "node:net"
 import { join } from "node:path"
 import * as Pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
@@ -138,6 +139,46 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       s.child.kill("SIGTERM")
       expect(await s.exited).toBe(0)
       expect([pids.get(1)!, replacement].filter(alive)).toEqual([])
+    })
+
+    it("WEB_CONCURRENCY=2: a signal within a second of the first is the same stop (the instances' draining goes on); a later one ends the instances at once and the process exits with 1", async () => {
+      const s = launch({
+        WEB_CONCURRENCY: "2",
+        DATABASE_URL: databaseUrl!,
+        DATABASE_SCHEMA: schema,
+        SESSION_SECRET: secret,
+        SEED: "false"
+      })
+      started = s
+      const base = (await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+) .*\(2 instances\)/))[1]!
+      const pids = [...s.output().matchAll(/instance \d \(pid (\d+)\) is ready/g)].map((m) => Number(m[1]))
+      // Requests half sent on both instances keep them draining once they stop.
+      const sockets = Array.from({ length: 4 }, () => {
+        const socket = connect(Number(new URL(base).port), "127.0.0.1")
+        socket.on("error", () => {})
+        socket.write(
+          "POST /members HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
+        return socket
+      })
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        s.child.kill("SIGTERM")
+        await waitFor(s, /SIGTERM: stopping 2 instances/)
+        const first = Date.now()
+        s.child.kill("SIGINT")
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, first + 1_200 - Date.now())))
+        expect(s.child.exitCode, "the repeat within the window is the same stop").toBeNull()
+        expect(s.output()).not.toMatch(/again/)
+        const later = Date.now()
+        s.child.kill("SIGTERM")
+        expect(await s.exited).toBe(1)
+        expect(Date.now() - later, "without waiting for the drain").toBeLessThan(10_000)
+        expect(s.output()).toMatch(/SIGTERM again: ending \d instances now/)
+        expect(pids.filter(alive)).toEqual([])
+      } finally {
+        for (const socket of sockets) socket.destroy()
+      }
     })
   })
 })

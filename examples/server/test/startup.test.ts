@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket, connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Pg from "pg"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it, onTestFinished } from "vitest"
 import { inherited, launch as launchServer, runOperator, type Started, waitFor } from "./support.js"
 
 const databaseUrl = process.env.DATABASE_URL || undefined
@@ -120,43 +120,51 @@ describe("example server: starting", () => {
     expect(existsSync(join(folder, "zhongbao.lock")), "given back on a graceful stop").toBe(false)
   })
 
-  it("the root README's `npm start`: SIGTERM to npm stops the server it started (a container's stop reaches it; nothing is left running)", async () => {
-    const root = join(import.meta.dirname, "..", "..", "..")
-    let output = ""
-    const npm = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["start"], {
-      cwd: root,
-      env: { ...inherited, PORT: "0", LOG_FORMAT: "json", SEED: "false", DATA_DIR: dataDir() },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true
-    })
-    npm.stdout!.on("data", (chunk) => (output += chunk))
-    npm.stderr!.on("data", (chunk) => (output += chunk))
-    const npmExited = new Promise((resolve) => npm.once("exit", resolve))
-    try {
-      const started = { child: npm, output: () => output, exited: npmExited as Promise<number | null> }
+  it.each([
+    ["SIGTERM to npm (a container's stop)", "npm"],
+    ["SIGINT to the process group (a terminal's Ctrl-C)", "group"]
+  ] as const)(
+    "the root README's `npm start`: %s stops the server it started gracefully, once: nothing is left running, the data folder's lock is given back",
+    async (_, target) => {
+      const root = join(import.meta.dirname, "..", "..", "..")
+      const folder = dataDir()
+      let output = ""
+      const npm = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["start"], {
+        cwd: root,
+        env: { ...inherited, PORT: "0", LOG_FORMAT: "json", SEED: "false", DATA_DIR: folder },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true
+      })
+      onTestFinished(() => {
+        try {
+          process.kill(-npm.pid!, "SIGKILL")
+        } catch {
+          // the group has ended
+        }
+      })
+      npm.stdout!.on("data", (chunk) => (output += chunk))
+      npm.stderr!.on("data", (chunk) => (output += chunk))
+      const npmExited = new Promise<number | null>((resolve) => npm.once("exit", resolve))
+      const started = { child: npm, output: () => output, exited: npmExited }
       const base = (await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
       expect((await fetch(`${base}/health`)).status).toBe(200)
-      npm.kill("SIGTERM")
-      await npmExited
-      await waitFor(started, /SIGTERM: shutting down/, 10_000)
-      const until = Date.now() + 15_000
-      let answering = true
-      while (answering && Date.now() < until) {
-        answering = await fetch(`${base}/health`).then(
-          () => true,
-          () => false
-        )
-        if (answering) await new Promise((resolve) => setTimeout(resolve, 100))
-      }
+      if (target === "npm") npm.kill("SIGTERM")
+      else process.kill(-npm.pid!, "SIGINT")
+      const code = await Promise.race([
+        npmExited,
+        new Promise((resolve) => setTimeout(() => resolve("still running"), 30_000))
+      ])
+      expect(code, output.slice(-2000)).toBe(0)
+      expect(output).toMatch(target === "npm" ? /SIGTERM: shutting down/ : /SIGINT: shutting down/)
+      expect(output).not.toMatch(/again: exiting now/)
+      const answering = await fetch(`${base}/health`).then(
+        () => true,
+        () => false
+      )
       expect(answering, "the server still answers after npm was stopped").toBe(false)
-    } finally {
-      try {
-        process.kill(-npm.pid!, "SIGKILL")
-      } catch {
-        // the group has ended
-      }
+      expect(existsSync(join(folder, "zhongbao.lock")), "the lock given back").toBe(false)
     }
-  })
+  )
 
   it("npm run operator: the first operator of a database without the demo, and a token the server accepts; run again, the same account and another token", async () => {
     const folder = dataDir()
@@ -167,7 +175,7 @@ describe("example server: starting", () => {
     const again = await runOperator(["李强", "13900000000"], env)
     expect(again.code, again.output).toBe(0)
     expect(again.output, "the account found again, as it was").toMatch(
-      /^operator account operator: 王敏, \+8613800000000$/m
+      /^operator account operator: 王敏, \+8613800000000 \(there already: its name and phone unchanged\)$/m
     )
     const tokens = [first, again].map((run) => /^Authorization: Bearer (\S+)$/m.exec(run.output)?.[1])
     expect(tokens[0]).toBeDefined()

@@ -254,9 +254,10 @@ describe("example server", () => {
     )
     await new Promise((resolve) => setTimeout(resolve, 200))
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve))
-    const first = Date.now()
     child.kill("SIGTERM")
     await waitFor(/SIGTERM: shutting down/)
+    // Printed once the server noted the time: a lower bound of its window's start.
+    const first = Date.now()
     child.kill("SIGINT")
     child.kill("SIGTERM")
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, first + 1_200 - Date.now())))
