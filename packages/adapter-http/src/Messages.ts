@@ -106,6 +106,8 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.not_manager": "只有需求发布方可以管理此需求",
   "demand.client_reads_only": "委托企业可以查看但不能操作委托发布的需求",
   "commission.not_active": "该需求所依据的委托已不再有效",
+  "commission.end_not_active": "只有生效中的委托可以终止",
+  "demand.client_not_commissioning": "本机构没有来自该企业的有效委托",
   // responses
   "respond.member_required": "应答须由会员提交",
   "respond.own_demand": "不能应答本单位发布或委托发布的需求",

@@ -176,7 +176,11 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
         Effect.gen(function* () {
           const c = yield* party(ctx, input.commissionId)
           if (c.state !== "active")
-            return yield* invalidState("R40", "commission.not_active", `the commission is ${c.state}`)
+            return yield* invalidState(
+              "R40",
+              "commission.end_not_active",
+              `only an active commission can be ended; this one is ${c.state}`
+            )
           const next: Commission = {
             ...c,
             state: "ended",

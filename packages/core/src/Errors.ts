@@ -140,7 +140,8 @@ export const invalid = (rule: string, field: string, code: string, message: stri
   new InvalidInput({ rule, field, code, message })
 
 /** @internal */
-export const denied = (rule: string, code: string, message: string) => new Denied({ rule, code, message })
+export const denied = (rule: string, code: string, message: string, field?: string) =>
+  new Denied(field === undefined ? { rule, code, message } : { rule, code, field, message })
 
 /** @internal */
 export const notFound = (entity: string, rule = "R5") =>

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
+  type Errors,
   Commissioning,
   type Ids,
   Lists,
@@ -169,11 +170,12 @@ describe("Commissioning", () => {
           institutionId: world.institution.member.id,
           message
         })
-        yield* expectError(
+        const notYet = yield* expectError(
           commissioning.end(world.enterprise.account, { commissionId: requested.id }),
           "InvalidState",
           "R40"
         )
+        assert.strictEqual((notYet as Errors.InvalidState).code, "commission.end_not_active")
         yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
         yield* expectError(
           commissioning.end(world.enterprise2.account, { commissionId: requested.id }),
@@ -225,15 +227,17 @@ describe("Commissioning", () => {
         assert.strictEqual(demand.form.clientId, world.enterprise.member.id)
         const pending = yield* publishing.draft(world.institution.account, yield* Fixtures.form(forClient))
 
-        // Not for an enterprise that commissioned nothing.
-        yield* expectError(
+        // Not for an enterprise that commissioned nothing; the refusal names the field.
+        const none = yield* expectError(
           publishing.draft(
             world.institution.account,
             yield* Fixtures.form(Fixtures.onBehalf(world, world.enterprise2.member.id))
           ),
           "Denied",
-          "R41"
+          "R41",
+          "clientId"
         )
+        assert.strictEqual((none as Errors.Denied).code, "demand.client_not_commissioning")
 
         yield* commissioning.end(world.enterprise.account, { commissionId: requested.id })
         yield* expectError(

@@ -29,6 +29,38 @@ import { at, expectError, failureOf, withPorts, withWorld } from "./helpers.js"
 describe("publishing", () => {
   describe("R1: who publishes", () => {
     it.effect(
+      "R1: an enterprise that names a technology manager, or a client to publish for, is refused naming the field; nothing is drafted",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const manager = yield* expectError(
+              publishing.draft(
+                world.enterprise.account,
+                yield* Fixtures.form({ technologyManagerId: world.manager })
+              ),
+              "Denied",
+              "R1",
+              "technologyManagerId"
+            )
+            assert.strictEqual((manager as Errors.Denied).code, "demand.manager_not_allowed")
+            const client = yield* expectError(
+              publishing.draft(
+                world.enterprise.account,
+                yield* Fixtures.form({ clientId: world.enterprise2.member.id })
+              ),
+              "Denied",
+              "R1",
+              "clientId"
+            )
+            assert.strictEqual((client as Errors.Denied).code, "demand.client_not_allowed")
+            const mine = yield* (yield* Lists.Lists).myDemands(world.enterprise.account, {})
+            assert.lengthOf(mine.items, 0)
+          })
+        )
+    )
+
+    it.effect(
       "R1: a registered institution publishes on behalf of its client and names a technology manager",
       () =>
         withWorld((world) =>

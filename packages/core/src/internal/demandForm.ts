@@ -106,8 +106,9 @@ export const makeFormCheck = Effect.gen(function* () {
           if (Option.isNone(commission) || commission.value.state !== "active") {
             return yield* denied(
               "R41",
-              "commission.not_active",
-              `${prefix}clientId: the institution has no active commission from this enterprise`
+              "demand.client_not_commissioning",
+              `${prefix}clientId: the institution has no active commission from this enterprise`,
+              `${prefix}clientId`
             )
           }
         }
@@ -116,14 +117,16 @@ export const makeFormCheck = Effect.gen(function* () {
           return yield* denied(
             "R1",
             "demand.manager_not_allowed",
-            `${prefix}technologyManagerId: only a registered institution names a technology manager`
+            `${prefix}technologyManagerId: only a registered institution names a technology manager`,
+            `${prefix}technologyManagerId`
           )
         }
         if (form.clientId !== undefined) {
           return yield* denied(
             "R1",
             "demand.client_not_allowed",
-            `${prefix}clientId: only a registered institution publishes on behalf of another member`
+            `${prefix}clientId: only a registered institution publishes on behalf of another member`,
+            `${prefix}clientId`
           )
         }
       }
