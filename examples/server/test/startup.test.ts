@@ -207,7 +207,7 @@ describe("example server: starting", () => {
       [
         ["王敏", "12"],
         { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
-        "zhongbao operator: phone: a valid phone number"
+        "zhongbao operator: phone: a mobile number that can receive SMS"
       ],
       [
         ["王敏"],

@@ -189,7 +189,8 @@ export const zhCN: Readonly<Record<string, string>> = {
 
 /** Core's own wordings of what an input must be, in Chinese. */
 const coreDetails: Readonly<Record<string, string>> = {
-  "a valid phone number": "须为有效的手机号码",
+  "a valid phone number": "须为有效的电话号码",
+  "a mobile number that can receive SMS": "须为能接收短信的手机号码",
   "a file name without path separators or control characters": "文件名不能含路径分隔符或控制字符",
   "an application lists at least one solved demand": "申报须至少列出一个已解决的需求",
   "an approved amount is at least 1 fen": "核定金额至少为 1 分",

@@ -31,6 +31,23 @@ export const MemberKind = Schema.Literal(
 /** @since 0.1.0 @category models */
 export type MemberKind = typeof MemberKind.Type
 
+/** A phone number in E.164 that libphonenumber-js finds valid and `accepts` by its type. */
+const phoneOf = (accepts: (type: string | undefined) => boolean, message: string) =>
+  Schema.transformOrFail(
+    Schema.String,
+    Schema.String.pipe(Schema.pattern(/^\+[1-9]\d{6,14}$/), Schema.brand("PhoneNumber")),
+    {
+      strict: true,
+      decode: (input, _, ast) => {
+        const parsed = parsePhoneNumberFromString(input, "CN")
+        return parsed?.isValid() && accepts(parsed.getType())
+          ? ParseResult.succeed(parsed.number as string & Brand.Brand<"PhoneNumber">)
+          : ParseResult.fail(new ParseResult.Type(ast, input, message))
+      },
+      encode: ParseResult.succeed
+    }
+  )
+
 /**
  * A phone number, validated and normalised to E.164 with libphonenumber-js; numbers
  * without a country code are read as mainland China numbers.
@@ -38,20 +55,23 @@ export type MemberKind = typeof MemberKind.Type
  * @since 0.1.0
  * @category models
  */
-export const PhoneNumber = Schema.transformOrFail(
-  Schema.String,
-  Schema.String.pipe(Schema.pattern(/^\+[1-9]\d{6,14}$/), Schema.brand("PhoneNumber")),
-  {
-    strict: true,
-    decode: (input, _, ast) => {
-      const parsed = parsePhoneNumberFromString(input, "CN")
-      return parsed?.isValid()
-        ? ParseResult.succeed(parsed.number as string & Brand.Brand<"PhoneNumber">)
-        : ParseResult.fail(new ParseResult.Type(ast, input, "a valid phone number"))
-    },
-    encode: ParseResult.succeed
-  }
-).annotations({ identifier: "PhoneNumber" })
+export const PhoneNumber = phoneOf(() => true, "a valid phone number").annotations({
+  identifier: "PhoneNumber"
+})
+
+/**
+ * A phone number that can receive SMS (R64: notices go to accounts' phones): a
+ * `PhoneNumber` that libphonenumber-js types as mobile (or, where a plan cannot tell,
+ * fixed line or mobile, as in North America). An account's phone is one; a contact's,
+ * a technology manager's or an institution profile's may be a landline.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MobileNumber = phoneOf(
+  (type) => type === "MOBILE" || type === "FIXED_LINE_OR_MOBILE",
+  "a mobile number that can receive SMS"
+).annotations({ identifier: "MobileNumber" })
 
 /** @since 0.1.0 @category models */
 export type PhoneNumber = typeof PhoneNumber.Type

@@ -21,6 +21,7 @@ import {
   Member as MemberSchema,
   MemberKind,
   Name,
+  MobileNumber,
   PhoneNumber,
   TechnologyManager as TechnologyManagerSchema
 } from "./Member.js"
@@ -54,7 +55,7 @@ export const CreateMemberInput = Schema.Struct({
 export const CreateAccountInput = Schema.Struct({
   memberId: Schema.optional(MemberId),
   name: Name,
-  phone: PhoneNumber
+  phone: MobileNumber
 })
 
 /**
@@ -75,7 +76,7 @@ export const TechnologyManagerInput = Schema.Struct({ name: Name, phone: PhoneNu
 export const BootstrapOperatorInput = Schema.Struct({
   id: Schema.optional(Ids.AccountId),
   name: Name,
-  phone: PhoneNumber
+  phone: MobileNumber
 })
 
 /**

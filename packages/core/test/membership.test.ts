@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Ids, Membership, Persistence } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Option } from "effect"
-import { expectError, withPorts, withWorld } from "./helpers.js"
+import { expectError, failureOf, withPorts, withWorld } from "./helpers.js"
 
 /**
  * The memory ports, where the first two reads of each account answer that it does not
@@ -77,6 +77,47 @@ describe("Membership.bootstrapOperator", () => {
             "no account added"
           )
           assert.lengthOf(yield* audit.list({ limit: 1000 }), eventsBefore, "no audit event")
+        })
+      )
+  )
+
+  it.effect(
+    "§3, R64: an account's phone is a mobile number (notices go to it by SMS): a landline is refused naming phone, for a member's account and the first operator; a manager's and a profile's may be one",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const accounts = yield* Persistence.AccountRepository
+          const before = yield* accounts.listByMember(world.enterprise.member.id)
+          for (const phone of ["022-23456789", "+86 10 6552 9988", "+44 20 7183 8750"]) {
+            yield* expectError(
+              membership.createAccount(world.operator, {
+                memberId: world.enterprise.member.id,
+                name: "座机",
+                phone
+              }),
+              "InvalidInput",
+              "§3",
+              "phone"
+            )
+            const refused = yield* failureOf(
+              Membership.bootstrapOperator({ id: "landline-operator" as Ids.AccountId, name: "座机", phone })
+            )
+            assert.strictEqual((refused as { _tag: string })._tag, "ParseError", phone)
+          }
+          assert.deepStrictEqual(yield* accounts.listByMember(world.enterprise.member.id), before)
+          assert.isTrue(Option.isNone(yield* accounts.findById("landline-operator" as Ids.AccountId)))
+          const mobile = yield* membership.createAccount(world.operator, {
+            memberId: world.enterprise.member.id,
+            name: "手机",
+            phone: "+1 415 555 2671"
+          })
+          assert.strictEqual(mobile.phone, "+14155552671")
+          const manager = yield* membership.addTechnologyManager(world.institution.account, {
+            name: "座机经理",
+            phone: "022-23456789"
+          })
+          assert.strictEqual(manager.phone, "+862223456789")
         })
       )
   )
