@@ -15,8 +15,8 @@
  * Conventions:
  * - Inputs reuse core's schemas (`Demand.DemandForm`, `Lists.HallInput` …), so a
  *   field that core would refuse is refused here with `400` and the field named;
- *   unknown payload properties are dropped; server-owned fields (state, owner,
- *   number, timestamps) are never inputs.
+ *   an unknown payload property is refused the same way (a misspelled field would be
+ *   lost); server-owned fields (state, owner, number, timestamps) are never inputs.
  * - Reads are `GET` with URL parameters (arrays repeat the parameter:
  *   `?states=published&states=solved`). Commands are `POST` (`PUT` for replacing a
  *   form, a proposal, a profile or an application) and take an optional
@@ -128,6 +128,15 @@ const IntParam = (min: number, max: number) =>
   ).annotations({
     jsonSchema: { type: "integer", minimum: min, maximum: max }
   })
+
+/**
+ * A payload refusing properties it does not know, at any depth (`400` naming the
+ * property, "is unexpected"): a misspelled optional field would otherwise be dropped
+ * and its value lost without a word. The OpenAPI document says the same
+ * (`additionalProperties: false`).
+ */
+const strict = <S extends Schema.Schema.Any>(schema: S): S =>
+  schema.annotations({ parseOptions: { onExcessProperty: "error" } }) as S
 
 /** Paging as URL parameters. */
 const PageParams = {
@@ -392,7 +401,7 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
   .add(
     command(
       HttpApiEndpoint.post("draft", "/demands")
-        .setPayload(Demand.DemandForm)
+        .setPayload(strict(Demand.DemandForm))
         .addSuccess(Demand.Demand, { status: 201 }),
       "Draft a demand",
       "R10",
@@ -415,7 +424,7 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
     command(
       HttpApiEndpoint.put("edit", "/demands/:demandId/form")
         .setPath(DemandPath)
-        .setPayload(Schema.Struct({ form: Publishing.EditInput.fields.form }))
+        .setPayload(strict(Schema.Struct({ form: Publishing.EditInput.fields.form })))
         .addSuccess(Demand.Demand),
       "Edit a draft or rejected demand",
       "R11",
@@ -481,7 +490,7 @@ export class ReviewGroup extends HttpApiGroup.make("review")
       command(
         HttpApiEndpoint.post("reject", "/review/demands/:demandId/reject")
           .setPath(DemandPath)
-          .setPayload(Schema.Struct({ reason: Review.RejectInput.fields.reason }))
+          .setPayload(strict(Schema.Struct({ reason: Review.RejectInput.fields.reason })))
           .addSuccess(Demand.Demand),
         "Reject a demand with a reason (operators)",
         "R11",
@@ -503,7 +512,7 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
       command(
         HttpApiEndpoint.post("respond", "/demands/:demandId/responses")
           .setPath(DemandPath)
-          .setPayload(Schema.Struct({ proposal: Responding.RespondInput.fields.proposal }))
+          .setPayload(strict(Schema.Struct({ proposal: Responding.RespondInput.fields.proposal })))
           .addSuccess(Response.Response, { status: 201 }),
         "Respond to a demand (立即应答)",
         "R20",
@@ -525,7 +534,7 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
       command(
         HttpApiEndpoint.put("revise", "/responses/:responseId/proposal")
           .setPath(ResponsePath)
-          .setPayload(Schema.Struct({ proposal: Responding.ReviseInput.fields.proposal }))
+          .setPayload(strict(Schema.Struct({ proposal: Responding.ReviseInput.fields.proposal })))
           .addSuccess(Response.Response),
         "Revise my response",
         "R21",
@@ -559,7 +568,7 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
       command(
         HttpApiEndpoint.post("feedback", "/responses/:responseId/feedback")
           .setPath(ResponsePath)
-          .setPayload(Schema.Struct({ feedback: Selection.FeedbackInput.fields.feedback }))
+          .setPayload(strict(Schema.Struct({ feedback: Selection.FeedbackInput.fields.feedback })))
           .addSuccess(Response.Response),
         "Give a response that was not adopted a structured reason",
         "R61",
@@ -572,7 +581,7 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
       command(
         HttpApiEndpoint.post("endSelection", "/demands/:demandId/selection/end")
           .setPath(DemandPath)
-          .setPayload(Schema.Struct({ feedback: Selection.EndSelectionInput.fields.feedback }))
+          .setPayload(strict(Schema.Struct({ feedback: Selection.EndSelectionInput.fields.feedback })))
           .addSuccess(Demand.Demand),
         "End selection early, with optional feedback per response",
         "R25",
@@ -634,7 +643,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
       command(
         HttpApiEndpoint.post("ask", "/demands/:demandId/consultations")
           .setPath(DemandPath)
-          .setPayload(Schema.Struct({ text: Consulting.AskInput.fields.text }))
+          .setPayload(strict(Schema.Struct({ text: Consulting.AskInput.fields.text })))
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Consult on a demand (立即咨询), opening my thread if needed",
         "R22",
@@ -657,7 +666,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
       command(
         HttpApiEndpoint.post("reply", "/consultations/:threadId/messages")
           .setPath(ThreadPath)
-          .setPayload(Schema.Struct({ text: Consulting.ReplyInput.fields.text }))
+          .setPayload(strict(Schema.Struct({ text: Consulting.ReplyInput.fields.text })))
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Write in a consultation thread",
         "R22",
@@ -688,7 +697,7 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
     command(
       HttpApiEndpoint.post("append", "/demands/:demandId/service-log")
         .setPath(DemandPath)
-        .setPayload(Schema.Struct({ entry: Outcome.AppendLogInput.fields.entry }))
+        .setPayload(strict(Schema.Struct({ entry: Outcome.AppendLogInput.fields.entry })))
         .addSuccess(ServiceLog.Entry, { status: 201 }),
       "Append a service-log entry",
       "R30"
@@ -709,7 +718,7 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
       command(
         HttpApiEndpoint.post("solved", "/demands/:demandId/outcome/solved")
           .setPath(DemandPath)
-          .setPayload(Schema.Struct({ serviceFee: Outcome.SolvedInput.fields.serviceFee }))
+          .setPayload(strict(Schema.Struct({ serviceFee: Outcome.SolvedInput.fields.serviceFee })))
           .addSuccess(Demand.Demand),
         "Record the outcome solved (已解决)",
         "R31",
@@ -731,7 +740,7 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
       command(
         HttpApiEndpoint.post("restart", "/demands/:demandId/restart")
           .setPath(DemandPath)
-          .setPayload(Schema.Struct({ form: Outcome.RestartInput.fields.form }))
+          .setPayload(strict(Schema.Struct({ form: Outcome.RestartInput.fields.form })))
           .addSuccess(Demand.Demand),
         "Modify and restart an unsolved demand after its deadline",
         "R33",
@@ -752,7 +761,7 @@ export class CommissionsGroup extends HttpApiGroup.make("commissions")
     limited(
       command(
         HttpApiEndpoint.post("request", "/commissions")
-          .setPayload(Commissioning.RequestInput)
+          .setPayload(strict(Commissioning.RequestInput))
           .addSuccess(Commission.Commission, { status: 201 }),
         "Commission a registered institution (enterprises)",
         "R40",
@@ -814,7 +823,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
   .add(
     command(
       HttpApiEndpoint.post("openRound", "/reward-rounds")
-        .setPayload(Reward.RoundInput)
+        .setPayload(strict(Reward.RoundInput))
         .addSuccess(Reward.RewardRound, { status: 201 }),
       "Open a reward round (operators)",
       "R50"
@@ -862,7 +871,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
   .add(
     command(
       HttpApiEndpoint.put("saveProfile", "/institution-profile")
-        .setPayload(Reward.ProfileInput)
+        .setPayload(strict(Reward.ProfileInput))
         .addSuccess(Reward.InstitutionProfile),
       "Save my institution's basic information",
       "R51"
@@ -880,7 +889,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
   .add(
     command(
       HttpApiEndpoint.post("draft", "/reward-applications")
-        .setPayload(Rewards.DraftInput)
+        .setPayload(strict(Rewards.DraftInput))
         .addSuccess(Reward.RewardApplication, { status: 201 }),
       "Draft a reward application",
       "R52"
@@ -891,7 +900,9 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
       HttpApiEndpoint.put("update", "/reward-applications/:applicationId")
         .setPath(ApplicationPath)
         .setPayload(
-          Schema.Struct({ items: Rewards.UpdateInput.fields.items, note: Rewards.UpdateInput.fields.note })
+          strict(
+            Schema.Struct({ items: Rewards.UpdateInput.fields.items, note: Rewards.UpdateInput.fields.note })
+          )
         )
         .addSuccess(Reward.RewardApplication),
       "Correct a draft or rejected application",
@@ -912,7 +923,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
       command(
         HttpApiEndpoint.post("approve", "/reward-applications/:applicationId/approve")
           .setPath(ApplicationPath)
-          .setPayload(Schema.Struct({ amount: Rewards.ApproveInput.fields.amount }))
+          .setPayload(strict(Schema.Struct({ amount: Rewards.ApproveInput.fields.amount })))
           .addSuccess(Reward.RewardApplication),
         "Approve an application with an amount in fen (operators)",
         "R53",
@@ -925,7 +936,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
       command(
         HttpApiEndpoint.post("reject", "/reward-applications/:applicationId/reject")
           .setPath(ApplicationPath)
-          .setPayload(Schema.Struct({ reason: Rewards.RejectInput.fields.reason }))
+          .setPayload(strict(Schema.Struct({ reason: Rewards.RejectInput.fields.reason })))
           .addSuccess(Reward.RewardApplication),
         "Reject an application with a reason (operators)",
         "R53",
@@ -1082,7 +1093,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
   .add(
     command(
       HttpApiEndpoint.post("createMember", "/members")
-        .setPayload(Membership.CreateMemberInput)
+        .setPayload(strict(Membership.CreateMemberInput))
         .addSuccess(Member.Member, { status: 201 }),
       "Register a member organisation or expert (operators)",
       "§3"
@@ -1107,7 +1118,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
   .add(
     command(
       HttpApiEndpoint.post("createAccount", "/accounts")
-        .setPayload(Membership.CreateAccountInput)
+        .setPayload(strict(Membership.CreateAccountInput))
         .addSuccess(Member.Account, { status: 201 }),
       "Create an account for a member, or an operator account (operators)",
       "§3"
@@ -1116,7 +1127,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
   .add(
     command(
       HttpApiEndpoint.post("addTechnologyManager", "/technology-managers")
-        .setPayload(Membership.TechnologyManagerInput)
+        .setPayload(strict(Membership.TechnologyManagerInput))
         .addSuccess(Member.TechnologyManager, { status: 201 }),
       "Name a technology manager of my institution",
       "R1"

@@ -218,6 +218,10 @@ const typeNames: Readonly<Record<string, string>> = {
 const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => string]> = [
   [/^is missing$/, () => "必填"],
   [/^is unexpected$/, () => "不允许此项"],
+  [
+    /^is unexpected, expected: (.*)$/,
+    (m) => `不允许此项（可用的字段：${m[1]!.replaceAll('"', "").split(" | ").join("、")}）`
+  ],
   [/^Expected a string at least (\d+) character\(s\) long(?:,|$)/, (m) => `至少 ${m[1]} 个字符`],
   [/^Expected a string at most (\d+) character\(s\) long(?:,|$)/, (m) => `最多 ${m[1]} 个字符`],
   [/^Expected an array of at least (\d+) item\(s\)(?:,|$)/, (m) => `至少 ${m[1]} 项`],
@@ -247,7 +251,7 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
  * for a wording not known here.
  */
 const zhDetail = (detail: string): string | undefined => {
-  const known = coreDetails[detail]
+  const known = Object.hasOwn(coreDetails, detail) ? coreDetails[detail] : undefined
   if (known !== undefined) return known
   for (const [pattern, zh] of detailPatterns) {
     const m = pattern.exec(detail)
@@ -277,9 +281,10 @@ export const translate = (
     const zh = zhDetail(detail)
     return zh === undefined ? `${field}：输入无效（${detail}）` : `${field}：${zh}`
   }
-  const known = zhCN[error.code]
+  const known = Object.hasOwn(zhCN, error.code) ? zhCN[error.code] : undefined
   if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`
   const notFound = /^(.+)\.not_found$/.exec(error.code)
-  if (notFound) return `${entities[notFound[1]!] ?? notFound[1]}不存在或无权查看`
+  if (notFound)
+    return `${Object.hasOwn(entities, notFound[1]!) ? entities[notFound[1]!] : notFound[1]}不存在或无权查看`
   return error.message
 }

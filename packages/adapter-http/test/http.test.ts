@@ -1323,7 +1323,7 @@ layer(
   )
 
   it.effect(
-    "§errors: a field of the wrong shape is named for a reader (an object, an array expected; R10 for a demand's fields), a value is quoted back only when short, and money past 2^53 − 1 names its range",
+    "§errors: a field of the wrong shape is named for a reader (an object, an array expected; R10 for a demand's fields), a value is quoted back only when short, money past 2^53 − 1 names its range, and a property the API does not know (toString included) is refused naming it",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -1368,6 +1368,18 @@ layer(
           assert.isBelow(english.text.length, 1_000, `${field}: the answer does not quote the value back`)
           const chinese = yield* post({ ...form, ...change }, "zh-CN")
           assert.strictEqual(chinese.body.message, zh)
+        }
+        // A property the API does not know is refused, at any depth: a misspelled field would be lost.
+        for (const [change, field] of [
+          [{ intendedInvestmnet: 5_000_000 }, "intendedInvestmnet"],
+          [{ summary: { ...form.summary, mainProblm: "拼写" } }, "summary.mainProblm"],
+          [{ toString: "x" }, "toString"],
+          [{ constructor: 1 }, "constructor"]
+        ] as const) {
+          const unknown = yield* post({ ...form, ...change }, "zh-CN")
+          assert.strictEqual(unknown.status, 400, field)
+          assert.deepInclude(unknown.body, { field, rule: "R10" })
+          assert.match(String(unknown.body.message), new RegExp(`^${field}：不允许此项（可用的字段：`))
         }
         const short = yield* post({ ...form, title: 7 }, "en")
         assert.deepInclude(short.body, { field: "title", message: "title: Expected string, actual 7" })

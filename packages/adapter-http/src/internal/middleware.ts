@@ -139,8 +139,13 @@ const fieldRules: Readonly<Record<string, string>> = {
 
 const ruleOfField = (field: string, route: Route | undefined) => {
   const segments = field.split(".")
-  for (const segment of segments.slice(1)) if (fieldRules[segment] !== undefined) return fieldRules[segment]!
-  return fieldRules[segments[0]!] ?? route?.rule ?? "§input"
+  // Own keys only: a body's property may be named `toString` or `__proto__`.
+  const ruleOf = (segment: string) => (Object.hasOwn(fieldRules, segment) ? fieldRules[segment] : undefined)
+  for (const segment of segments.slice(1)) {
+    const rule = ruleOf(segment)
+    if (rule !== undefined) return rule
+  }
+  return ruleOf(segments[0]!) ?? route?.rule ?? "§input"
 }
 
 const pathnameOf = (url: string) => {
