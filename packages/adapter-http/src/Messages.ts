@@ -178,6 +178,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "file.empty": "文件为空",
   "file.type_not_allowed": "文件类型不允许：仅支持 PDF、图片（PNG、JPEG、GIF、WebP）和办公文档",
   "attachment.unknown": "附件须为本单位上传的文件",
+  "attachment.twice": "同一文件重复列出",
   // notifications, statistics, paging, idempotency, concurrency
   "notification.not_dead": "只有投递失败的通知可以重新发送",
   "statistics.period_invalid": "统计期的结束日期不能早于开始日期",
@@ -201,6 +202,7 @@ const coreDetails: Readonly<Record<string, string>> = {
   "a bank account number of 8–32 digits": "银行账号须为 8–32 位数字",
   "each demand needs at least one proof material": "每个需求至少需要一份证明材料",
   "an amount of money must be ≥ 0": "金额不能为负",
+  "a keyword listed once": "关键词不能重复",
   "an amount in fen: a whole number from 0 to 9007199254740991":
     "金额以分计，须为 0 到 9007199254740991 之间的整数",
   "1–255 visible ASCII characters": "须为 1–255 个可见 ASCII 字符",

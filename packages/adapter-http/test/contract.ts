@@ -154,7 +154,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
                 keyTechnology: Fixtures.longest(500),
                 expectedGoal: Fixtures.longest(500)
               },
-              keywords: [1, 2, 3, 4, 5].map(() => Fixtures.longest(20)),
+              keywords: [1, 2, 3, 4, 5].map((i) => `${i}${Fixtures.longest(19)}`),
               region: Fixtures.longest(50),
               intendedInvestment: Number.MAX_SAFE_INTEGER,
               contact: { name: Fixtures.longest(50), phone: "+8613912345678" }

@@ -45,7 +45,14 @@ export const SolvingWay = Schema.Literal("independent_rd", "commissioned_rd", "c
 export const DemandForm = Schema.Struct({
   title: text(60),
   summary: Summary,
-  keywords: Schema.Array(text(20)).pipe(Schema.minItems(1), Schema.maxItems(5)),
+  keywords: Schema.Array(text(20)).pipe(
+    Schema.minItems(1),
+    Schema.maxItems(5),
+    Schema.filter((keywords) => {
+      const again = keywords.findIndex((k, i) => keywords.indexOf(k) !== i)
+      return again === -1 || { path: [again], message: "a keyword listed once" }
+    })
+  ),
   field: text(40),
   intendedInvestment: Schema.optional(Fen),
   solvingWay: Schema.optional(SolvingWay),

@@ -398,7 +398,7 @@ describe("Files", () => {
   )
 
   it.effect(
-    "R10, R30, R54: attachments name files the attaching member uploaded; another's or an unknown one is refused and changes nothing",
+    "R10, R30, R54: attachments name files the attaching member uploaded; another's, an unknown one or one listed twice (a keyword too) is refused naming it and changes nothing",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -427,6 +427,25 @@ describe("Files", () => {
             "InvalidInput",
             "R10",
             "attachments.1"
+          )
+          const twice = yield* expectError(
+            publishing.draft(
+              world.enterprise.account,
+              yield* Fixtures.form({ attachments: [own.id, own.id] })
+            ),
+            "InvalidInput",
+            "R10",
+            "attachments.1"
+          )
+          assert.strictEqual((twice as Errors.InvalidInput).code, "attachment.twice")
+          yield* expectError(
+            publishing.draft(
+              world.enterprise.account,
+              yield* Fixtures.form({ keywords: ["石墨烯", "散热", "石墨烯"] })
+            ),
+            "InvalidInput",
+            "R10",
+            "keywords.2"
           )
           assert.strictEqual(yield* events(), before, "a refused draft wrote something")
 

@@ -19,7 +19,8 @@ const attachment: Refusal = {
  * @internal
  * R10, R52, R54: attachments (and proof materials) name files the attaching member
  * uploaded. An unknown id, or another member's file, is refused as `InvalidInput`
- * on the file's own field (`<field>.<i>`) under `rule`, before anything is written.
+ * on the file's own field (`<field>.<i>`) under `rule`, before anything is written;
+ * so is a file listed twice (`attachment.twice`, naming the second).
  * Once attached, a file is readable by whoever may read what it is attached to
  * (`Files.download`), so a member attaches only files of its own.
  */
@@ -35,16 +36,26 @@ export const makeAttachmentCheck = Effect.map(
     ): Effect.Effect<void, InvalidInput | InfrastructureError> =>
       ids === undefined || ids.length === 0
         ? Effect.void
-        : Effect.forEach(
-            ids,
-            (id, i) =>
-              Effect.flatMap(files.head(id), (found) =>
-                Option.isSome(found) && found.value.ownerMemberId === owner
-                  ? Effect.void
-                  : Effect.fail(
-                      invalid(rule, `${field}.${i}`, refusal.code, `${field}.${i}: ${refusal.says}`)
-                    )
-              ),
-            { discard: true }
-          )
+        : ids.some((id, i) => ids.indexOf(id) !== i)
+          ? Effect.fail(
+              ((i) =>
+                invalid(
+                  rule,
+                  `${field}.${i}`,
+                  "attachment.twice",
+                  `${field}.${i}: the file is listed twice`
+                ))(ids.findIndex((id, i) => ids.indexOf(id) !== i))
+            )
+          : Effect.forEach(
+              ids,
+              (id, i) =>
+                Effect.flatMap(files.head(id), (found) =>
+                  Option.isSome(found) && found.value.ownerMemberId === owner
+                    ? Effect.void
+                    : Effect.fail(
+                        invalid(rule, `${field}.${i}`, refusal.code, `${field}.${i}: ${refusal.says}`)
+                      )
+                ),
+              { discard: true }
+            )
 )

@@ -92,7 +92,8 @@ export const bounds = (h: Harness): void => {
           const form: Demand.DemandForm = {
             title: longest(60),
             summary: { mainProblem: longest(500), keyTechnology: longest(500), expectedGoal: longest(500) },
-            keywords: [longest(20), longest(20), longest(20), longest(20), longest(20)],
+            // Five distinct keywords (R10 lists each once), each of 20 characters.
+            keywords: [1, 2, 3, 4, 5].map((i) => `${i}${longest(19)}`),
             field: longest(40),
             intendedInvestment: largestFen,
             solvingWay: "other",
