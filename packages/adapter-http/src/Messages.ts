@@ -286,7 +286,9 @@ export const translate = (
   const known = Object.hasOwn(zhCN, error.code) ? zhCN[error.code] : undefined
   if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`
   const notFound = /^(.+)\.not_found$/.exec(error.code)
-  if (notFound)
-    return `${Object.hasOwn(entities, notFound[1]!) ? entities[notFound[1]!] : notFound[1]}不存在或无权查看`
+  if (notFound) {
+    const what = `${Object.hasOwn(entities, notFound[1]!) ? entities[notFound[1]!] : notFound[1]}不存在或无权查看`
+    return error.field === undefined ? what : `${error.field}：${what}`
+  }
   return error.message
 }

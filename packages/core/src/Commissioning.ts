@@ -128,7 +128,7 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
             }
             const institution = yield* members.findById(input.institutionId)
             if (Option.isNone(institution) || !isRegisteredInstitution(institution.value)) {
-              return yield* notFound("institution", "R40")
+              return yield* notFound("institution", "R40", "institutionId")
             }
             const conflict = invalidState(
               "R40",

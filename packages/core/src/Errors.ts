@@ -144,8 +144,14 @@ export const denied = (rule: string, code: string, message: string, field?: stri
   new Denied(field === undefined ? { rule, code, message } : { rule, code, field, message })
 
 /** @internal */
-export const notFound = (entity: string, rule = "R5") =>
-  new NotFound({ rule, entity, code: `${entity}.not_found`, message: `${entity} not found` })
+export const notFound = (entity: string, rule = "R5", field?: string) =>
+  new NotFound({
+    rule,
+    entity,
+    code: `${entity}.not_found`,
+    message: field === undefined ? `${entity} not found` : `${field}: ${entity} not found`,
+    ...(field === undefined ? {} : { field })
+  })
 
 /** @internal */
 export const invalidState = (rule: string, code: string, message: string) =>

@@ -154,7 +154,10 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
     const memberOrNotFound = (id: MemberId, lock = false) =>
       Effect.flatMap(
         lock ? members.findByIdForUpdate(id) : members.findById(id),
-        Option.match({ onNone: () => Effect.fail(notFound("member")), onSome: Effect.succeed })
+        Option.match({
+          onNone: () => Effect.fail(notFound("member", "R5", "memberId")),
+          onSome: Effect.succeed
+        })
       )
 
     return {

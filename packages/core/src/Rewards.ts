@@ -186,11 +186,14 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     const accounts = yield* AccountRepository
     const members = yield* MemberRepository
 
-    const found = (round: Option.Option<RewardRound>) =>
-      Option.isSome(round) ? Effect.succeed(round.value) : Effect.fail(notFound("reward_round"))
-    const findRound = (id: RewardRoundId) => Effect.flatMap(rewards.findRound(id), found)
+    /** The round, or `NotFound` (naming `field` when the id is the caller's input). */
+    const found = (field?: string) => (round: Option.Option<RewardRound>) =>
+      Option.isSome(round) ? Effect.succeed(round.value) : Effect.fail(notFound("reward_round", "R5", field))
+    const findRound = (id: RewardRoundId, field?: string) =>
+      Effect.flatMap(rewards.findRound(id), found(field))
     /** R52: the round, unchanged until the unit of work ends (it cannot close under an application). */
-    const findRoundForShare = (id: RewardRoundId) => Effect.flatMap(rewards.findRoundForShare(id), found)
+    const findRoundForShare = (id: RewardRoundId, field?: string) =>
+      Effect.flatMap(rewards.findRoundForShare(id), found(field))
 
     /** An application the actor may see: its institution's accounts and operators (R5). */
     const readable = (actor: Actor | null, id: RewardApplicationId) =>
@@ -436,7 +439,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly("R50")
-            const round = yield* findRound(input.roundId)
+            const round = yield* findRound(input.roundId, "roundId")
             if (round.state !== "open") {
               return yield* invalidState("R50", "reward.round_closed", "the reward round is already closed")
             }
@@ -466,7 +469,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
 
       /** R50: one round; public. */
       round: query({ input: RoundRef, rule: "R50", anonymous: true }, (_ctx, input) =>
-        findRound(input.roundId)
+        findRound(input.roundId, "roundId")
       ),
 
       /** R51: a registered institution saves its basic information. */
@@ -526,7 +529,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             const member = yield* institutionOf(ctx.actor, "R1")
-            const round = yield* findRoundForShare(input.roundId)
+            const round = yield* findRoundForShare(input.roundId, "roundId")
             yield* requireAccepting(ctx, round, "R52")
             const exists = invalidState(
               "R52",
@@ -698,7 +701,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
       roundApplications: query({ input: RoundApplicationsInput, rule: "R53" }, (ctx, input) =>
         Effect.gen(function* () {
           if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly("R53")
-          const round = yield* findRound(input.roundId)
+          const round = yield* findRound(input.roundId, "roundId")
           return yield* pageOf(
             input,
             2,

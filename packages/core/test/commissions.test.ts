@@ -57,32 +57,39 @@ describe("Commissioning", () => {
     )
   )
 
-  it.effect("R40: a commission goes from an enterprise to a registered institution only", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const commissioning = yield* Commissioning.Commissioning
-        for (const institutionId of [
-          world.unregistered.member.id,
-          world.enterprise2.member.id,
-          world.institute.member.id,
-          "no-such-member"
-        ]) {
-          yield* expectError(
-            commissioning.request(world.enterprise.account, { institutionId, message }),
-            "NotFound",
-            "R40"
-          )
-        }
-        for (const requester of [world.institute.account, world.institution.account, world.expert.account]) {
-          yield* expectError(
-            commissioning.request(requester, { institutionId: world.institution.member.id, message }),
-            "Denied",
-            "R40"
-          )
-        }
-        assert.lengthOf(yield* notices("commission_requested"), 0)
-      })
-    )
+  it.effect(
+    "R40: a commission goes from an enterprise to a registered institution only (another id is not found, naming institutionId)",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          for (const institutionId of [
+            world.unregistered.member.id,
+            world.enterprise2.member.id,
+            world.institute.member.id,
+            "no-such-member"
+          ]) {
+            yield* expectError(
+              commissioning.request(world.enterprise.account, { institutionId, message }),
+              "NotFound",
+              "R40",
+              "institutionId"
+            )
+          }
+          for (const requester of [
+            world.institute.account,
+            world.institution.account,
+            world.expert.account
+          ]) {
+            yield* expectError(
+              commissioning.request(requester, { institutionId: world.institution.member.id, message }),
+              "Denied",
+              "R40"
+            )
+          }
+          assert.lengthOf(yield* notices("commission_requested"), 0)
+        })
+      )
   )
 
   it.effect("R40: one open commission per enterprise and institution", () =>

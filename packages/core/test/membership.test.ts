@@ -105,6 +105,16 @@ describe("Membership.bootstrapOperator", () => {
             )
             assert.strictEqual((refused as { _tag: string })._tag, "ParseError", phone)
           }
+          yield* expectError(
+            membership.createAccount(world.operator, {
+              memberId: "no-such-member",
+              name: "某人",
+              phone: "13800000077"
+            }),
+            "NotFound",
+            "R5",
+            "memberId"
+          )
           assert.deepStrictEqual(yield* accounts.listByMember(world.enterprise.member.id), before)
           assert.isTrue(Option.isNone(yield* accounts.findById("landline-operator" as Ids.AccountId)))
           const mobile = yield* membership.createAccount(world.operator, {

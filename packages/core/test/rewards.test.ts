@@ -509,7 +509,8 @@ describe("Rewards", () => {
           yield* expectError(
             rewards.draft(world.institution.account, { roundId: "no-such-round", items }),
             "NotFound",
-            "R5"
+            "R5",
+            "roundId"
           )
         })
       )
