@@ -30,6 +30,12 @@ import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 
+/** A decoding failure's issues on one line: `path: message; …`. */
+export const issuesOf = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => `${issue.path.join(".") || "(the object)"}: ${issue.message}`)
+    .join("; ")
+
 const jsonObject = (name: string) =>
   Config.string(name).pipe(
     Config.withDefault("{}"),
@@ -124,11 +130,7 @@ const fields = Config.all({
         (error) =>
           ConfigError.InvalidData(
             ["RATE_LIMITS_JSON"],
-            `RATE_LIMITS_JSON: ${ParseResult.ArrayFormatter.formatErrorSync(error)
-              .map((issue) => `${issue.path.join(".") || "(the object)"}: ${issue.message}`)
-              .join(
-                "; "
-              )} (buckets responding, consulting, sms; each { limit, windowMillis }, positive integers)`
+            `RATE_LIMITS_JSON: ${issuesOf(error)} (buckets responding, consulting, sms; each { limit, windowMillis }, positive integers)`
           )
       )
     )

@@ -23,11 +23,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { persistence } from "./app.js"
-import { explain, ServerConfig } from "./config.js"
+import { explain, issuesOf, ServerConfig } from "./config.js"
 
 /** The operator's account id: fixed, so that running the command again finds it. */
 export const operatorId = "operator" as Ids.AccountId
@@ -43,12 +42,7 @@ if (name === undefined || phone === undefined || extra.length > 0)
 
 const wanted = Either.getOrElse(
   Schema.decodeUnknownEither(Membership.BootstrapOperatorInput)({ id: operatorId, name, phone }),
-  (error) =>
-    refuse(
-      ParseResult.ArrayFormatter.formatErrorSync(error)
-        .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
-        .join("; ")
-    )
+  (error) => refuse(issuesOf(error))
 )
 
 const config = await Effect.runPromise(

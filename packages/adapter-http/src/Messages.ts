@@ -248,12 +248,16 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
   ]
 ]
 
+/** A table's entry for `key`, its own keys only (a detail or code may read `toString`). */
+const own = (table: Readonly<Record<string, string>>, key: string): string | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined
+
 /**
  * The Chinese of an input error's detail (what the field must be), or `undefined`
  * for a wording not known here.
  */
 const zhDetail = (detail: string): string | undefined => {
-  const known = Object.hasOwn(coreDetails, detail) ? coreDetails[detail] : undefined
+  const known = own(coreDetails, detail)
   if (known !== undefined) return known
   for (const [pattern, zh] of detailPatterns) {
     const m = pattern.exec(detail)
@@ -283,11 +287,11 @@ export const translate = (
     const zh = zhDetail(detail)
     return zh === undefined ? `${field}：输入无效（${detail}）` : `${field}：${zh}`
   }
-  const known = Object.hasOwn(zhCN, error.code) ? zhCN[error.code] : undefined
+  const known = own(zhCN, error.code)
   if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`
   const notFound = /^(.+)\.not_found$/.exec(error.code)
   if (notFound) {
-    const what = `${Object.hasOwn(entities, notFound[1]!) ? entities[notFound[1]!] : notFound[1]}不存在或无权查看`
+    const what = `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`
     return error.field === undefined ? what : `${error.field}：${what}`
   }
   return error.message
