@@ -1,7 +1,8 @@
 /**
  * An A/B of P1's hall page (issue 8): two servers on one hall, rounds of autocannon
  * at 64 connections alternating between them, each side's requests per second and
- * CPU per page (from /proc), medians printed. How `bench/EXPERIMENTS.md`'s A/Bs are
+ * CPU per page (from /proc: the process's, its main thread's and how long that
+ * thread waited for a CPU while runnable), medians printed. How `bench/EXPERIMENTS.md`'s A/Bs are
  * run: a change to try is put behind an environment variable in a scratch build (or
  * in `node_modules`), read by one side only.
  *
@@ -146,7 +147,7 @@ const main = async () => {
     for (const side of sides) {
       const failed = side.rounds.reduce((sum, r) => sum + r.failed, 0)
       console.log(
-        `${side.name} ${side.label}: ${int(median(side.rounds.map((r) => r.rate)))} req/s (rounds ${side.rounds.map((r) => int(r.rate)).join(", ")}), ${median(side.rounds.map((r) => r.cpuPerRequest)).toFixed(3)} ms of server CPU per page, p99 ${median(side.rounds.map((r) => r.p99))} ms, ${failed} failed`
+        `${side.name} ${side.label}: ${int(median(side.rounds.map((r) => r.rate)))} req/s (rounds ${side.rounds.map((r) => int(r.rate)).join(", ")}), ${median(side.rounds.map((r) => r.cpuPerRequest)).toFixed(3)} ms of server CPU per page (its main thread ${median(side.rounds.map((r) => r.ranPerRequest)).toFixed(3)} ms, which also waited ${median(side.rounds.map((r) => r.waitedPerRequest)).toFixed(3)} ms for a CPU; its other threads ${median(side.rounds.map((r) => r.cpuPerRequest - r.ranPerRequest)).toFixed(3)} ms), p99 ${median(side.rounds.map((r) => r.p99))} ms, ${failed} failed`
       )
     }
     if (traceGc) {
