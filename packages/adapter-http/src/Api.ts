@@ -700,7 +700,8 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
         .setPayload(strict(Schema.Struct({ entry: Outcome.AppendLogInput.fields.entry })))
         .addSuccess(ServiceLog.Entry, { status: 201 }),
       "Append a service-log entry",
-      "R30"
+      "R30",
+      "The entry's date is on or before today in the platform's time zone (it records work done; an earlier date is taken)."
     )
   )
   .add(
@@ -826,7 +827,8 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
         .setPayload(strict(Reward.RoundInput))
         .addSuccess(Reward.RewardRound, { status: 201 }),
       "Open a reward round (operators)",
-      "R50"
+      "R50",
+      "The period (the days a claimed demand was solved in) ends on or after it starts; the application deadline is today or later and not before the period starts."
     )
   )
   .add(

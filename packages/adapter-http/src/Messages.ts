@@ -142,6 +142,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "feedback.earlier_round": "之前轮次的应答只读，不能填写未采纳原因",
   // service log and outcome
   "log.not_published": "只能为已发布的需求记录服务日志",
+  "log.date_future": "服务日志的日期不能晚于今天",
   "outcome.not_published": "需求未处于发布状态",
   "outcome.fee_required": "技术转移机构的需求标记为已解决时须填写服务费用",
   "outcome.fee_not_applicable": "企业自行发布的需求标记为已解决时不填写服务费用",
@@ -161,6 +162,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "reward.deadline_passed": "该批次申报已截止",
   "reward.deadline_past": "申报截止日期不能早于今天",
   "reward.period_invalid": "统计期的结束日期不能早于开始日期",
+  "reward.deadline_before_period": "申报截止日期不能早于统计期的开始日期",
   "reward.demand_twice": "同一需求重复列出",
   "reward.demand_claimed": "该需求已列入本机构另一批次已提交或已通过的申报",
   "reward.demand_not_own": "不是本机构发布的需求",

@@ -7,6 +7,7 @@ import { assert, describe, it, layer } from "@effect/vitest"
 import { vi } from "vitest"
 import { HttpApiError, HttpClient, HttpClientRequest } from "@effect/platform"
 import {
+  Deadline,
   Errors,
   type Ids,
   Lists,
@@ -15,10 +16,21 @@ import {
   PersistenceMemory,
   Publishing,
   Responding,
+  Settings,
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Layer, Logger, type ManagedRuntime, Option, Redacted, Tracer } from "effect"
+import {
+  Context,
+  DateTime,
+  Effect,
+  Layer,
+  Logger,
+  type ManagedRuntime,
+  Option,
+  Redacted,
+  Tracer
+} from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Authentication, type Http, Mount, RateLimit } from "../src/index.js"
@@ -1111,6 +1123,39 @@ layer(
           assert.strictEqual(odd.status, 400, written)
           assert.deepInclude(yield* odd.json, { field: "afterSeq" }, written)
         }
+      })
+  )
+
+  it.effect(
+    "R30: a service-log entry dated after today is refused naming entry.date, in Chinese by default, and writes nothing",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.enterprise.account)
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const today = Deadline.dateAt(yield* DateTime.now, yield* Settings.Settings)
+        const append = (date: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(`/demands/${demand.id}/service-log`).pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyUnsafeJson({ entry: { date, text: "走访" } })
+            )
+          )
+        const refused = yield* append(Deadline.addDays(today, 1))
+        assert.strictEqual(refused.status, 400)
+        assert.deepInclude(yield* refused.json, {
+          rule: "R30",
+          code: "log.date_future",
+          field: "entry.date",
+          message: "entry.date：服务日志的日期不能晚于今天"
+        })
+        const log = yield* HttpClient.execute(
+          HttpClientRequest.get(`/demands/${demand.id}/service-log`).pipe(
+            HttpClientRequest.bearerToken(token)
+          )
+        )
+        assert.deepStrictEqual(yield* log.json, [])
+        assert.strictEqual((yield* append(today)).status, 201)
       })
   )
 

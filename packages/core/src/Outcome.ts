@@ -7,7 +7,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { canFollowDemand } from "./Access.js"
-import { endOfDate } from "./Deadline.js"
+import { dateAt, endOfDate } from "./Deadline.js"
 import { Demand, DemandForm } from "./Demand.js"
 import { invalid, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
@@ -66,7 +66,9 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
     return {
       /**
        * R30: the managing side appends a service-log entry to a published demand,
-       * locked with the actor's read.
+       * locked with the actor's read. Decided: the entry's date is on or before
+       * today in the platform time zone (it records work done); an earlier date is
+       * taken, as work may be logged late.
        */
       appendLog: command(
         {
@@ -79,6 +81,15 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
         (ctx, input, locked) =>
           Effect.gen(function* () {
             const demand = yield* demands.managedOf(ctx.actor, locked)
+            const today = dateAt(ctx.now, ctx.settings)
+            if (input.entry.date > today) {
+              return yield* invalid(
+                "R30",
+                "entry.date",
+                "log.date_future",
+                `entry.date: an entry records work done, so it is dated on or before today, ${today}`
+              )
+            }
             if (demand.state !== "published") {
               return yield* invalidState(
                 "R30",

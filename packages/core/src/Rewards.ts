@@ -19,8 +19,9 @@
  *
  * Decided: an application is editable while `draft` or `rejected` (editing a
  * rejected one makes it a draft again); a round cannot be opened with a period
- * ending before it starts or a deadline already past; an approved amount is at
- * least one fen.
+ * ending before it starts, a deadline already past, or a deadline before the
+ * period starts (no demand solved in the period could be claimed by then); an
+ * approved amount is at least one fen.
  *
  * @since 0.1.0
  */
@@ -401,6 +402,14 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
                 "periodEnd",
                 "reward.period_invalid",
                 "periodEnd: the period ends on or after the day it starts"
+              )
+            }
+            if (input.applicationDeadline < input.periodStart) {
+              return yield* invalid(
+                "R50",
+                "applicationDeadline",
+                "reward.deadline_before_period",
+                `applicationDeadline: must be on or after the period's start, ${input.periodStart}: a demand is claimed once it is solved in the period`
               )
             }
             const today = dateAt(ctx.now, ctx.settings)

@@ -604,7 +604,7 @@ describe("Files", () => {
           for (let n = 0; n < 120; n++) {
             yield* outcome.appendLog(world.institution.account, {
               demandId: demand.id,
-              entry: { date: "2026-05-05", text: `第${n + 1}次回访` }
+              entry: { date: "2026-05-03", text: `第${n + 1}次回访` }
             })
           }
           const lateFile = yield* files.upload(world.institution.account, {
@@ -613,7 +613,7 @@ describe("Files", () => {
           })
           yield* outcome.appendLog(world.institution.account, {
             demandId: demand.id,
-            entry: { date: "2026-05-06", text: "验收", attachments: [lateFile.id] }
+            entry: { date: "2026-05-04", text: "验收", attachments: [lateFile.id] }
           })
           assert.strictEqual(
             yield* reads(world.enterprise.account, { fileId: lateFile.id, demandId: demand.id }),

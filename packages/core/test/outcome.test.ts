@@ -52,7 +52,7 @@ describe("Outcome", () => {
         for (const [i, text] of texts.entries()) {
           const appended = yield* outcome.appendLog(world.enterprise.account, {
             demandId: demand.id,
-            entry: entry(`2026-05-0${5 + i}`, text)
+            entry: entry(`2026-05-0${2 + i}`, text)
           })
           assert.strictEqual(appended.seq, i + 1)
           assert.strictEqual(appended.authorAccountId, world.enterprise.account)
@@ -60,7 +60,7 @@ describe("Outcome", () => {
         const log = yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id })
         assert.deepStrictEqual(
           log.map((e) => [e.seq, e.date, e.text]),
-          texts.map((t, i) => [i + 1, `2026-05-0${5 + i}`, t])
+          texts.map((t, i) => [i + 1, `2026-05-0${2 + i}`, t])
         )
         const rest = yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id, afterSeq: 1 })
         assert.deepStrictEqual(
@@ -154,6 +154,44 @@ describe("Outcome", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R30: an entry is dated on or before today in the platform time zone; a later date writes nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          // 23:59:59 on 2026-05-04 in Asia/Shanghai: the 5th is still tomorrow there.
+          yield* at("2026-05-04T15:59:59Z")
+          const refused = yield* expectError(
+            outcome.appendLog(world.enterprise.account, {
+              demandId: demand.id,
+              entry: entry("2026-05-05", "明天的工作")
+            }),
+            "InvalidInput",
+            "R30",
+            "entry.date"
+          )
+          assert.strictEqual((refused as { code?: string }).code, "log.date_future")
+          assert.deepStrictEqual(
+            yield* outcome.serviceLog(world.enterprise.account, { demandId: demand.id }),
+            []
+          )
+          const early = yield* outcome.appendLog(world.enterprise.account, {
+            demandId: demand.id,
+            entry: entry("2025-12-30", "补记去年的走访")
+          })
+          assert.strictEqual(early.seq, 1)
+          yield* at("2026-05-04T16:00:00Z")
+          const today = yield* outcome.appendLog(world.enterprise.account, {
+            demandId: demand.id,
+            entry: entry("2026-05-05", "当天的工作")
+          })
+          assert.strictEqual(today.seq, 2)
+        })
+      )
   )
 
   it.effect("R31: an institution's solved demand needs its service fee", () =>
@@ -740,7 +778,7 @@ describe("Outcome", () => {
               yield* expectError(outcome.unsolved(stranger, { demandId }), "Denied", "R5")
               yield* expectError(outcome.restart(stranger, { demandId, form }), "Denied", "R5")
               yield* expectError(
-                outcome.appendLog(stranger, { demandId, entry: entry("2026-05-05", "对接") }),
+                outcome.appendLog(stranger, { demandId, entry: entry("2026-05-04", "对接") }),
                 "Denied",
                 "R5"
               )

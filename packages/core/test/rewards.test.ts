@@ -136,7 +136,7 @@ describe("Rewards", () => {
   )
 
   it.effect(
-    "R50: a period ending before it starts, or a deadline already past, is refused; a period of one day and a deadline of today are not",
+    "R50: a period ending before it starts, a deadline already past or a deadline before the period starts is refused; a period of one day, a deadline of today and a deadline on the period's first day are not",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -163,11 +163,35 @@ describe("Rewards", () => {
             "R50",
             "applicationDeadline"
           )
+          const beforePeriod = yield* expectError(
+            rewards.openRound(world.operator, {
+              ...roundInput,
+              periodStart: "2026-07-01",
+              periodEnd: "2026-07-31",
+              applicationDeadline: "2026-06-30"
+            }),
+            "InvalidInput",
+            "R50",
+            "applicationDeadline"
+          )
+          assert.strictEqual((beforePeriod as { code?: string }).code, "reward.deadline_before_period")
           const today = yield* rewards.openRound(world.operator, {
             ...roundInput,
+            periodStart: "2026-05-01",
             applicationDeadline: "2026-05-04"
           })
           assert.strictEqual(today.state, "open")
+          const firstDay = yield* rewards.openRound(world.operator, {
+            ...roundInput,
+            periodStart: "2026-06-15",
+            periodEnd: "2026-06-30",
+            applicationDeadline: "2026-06-15"
+          })
+          assert.strictEqual(
+            firstDay.applicationDeadline,
+            firstDay.periodStart,
+            "a deadline on the period's first day"
+          )
           const oneDay = yield* rewards.openRound(world.operator, {
             ...roundInput,
             periodStart: "2026-05-31",
