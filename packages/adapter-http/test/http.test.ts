@@ -936,6 +936,32 @@ describe("OpenAPI", () => {
   })
 })
 
+describe("OpenAPI text fields", () => {
+  it("R10: text fields give their lengths in a schema of their own, not beside a $ref, and the hall's keyword its own in the query", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      const text = await (await mounted.handler(new Request("http://x/openapi.json"))).text()
+      const spec = JSON.parse(text) as {
+        paths: Record<
+          string,
+          Record<string, { parameters?: ReadonlyArray<{ name: string; schema: unknown }> }>
+        >
+        components: { schemas: Record<string, { properties?: Record<string, unknown> }> }
+      }
+      assert.notInclude(text, "#/components/schemas/Trimmed")
+      assert.deepInclude(spec.components.schemas.DemandForm?.properties?.title as object, {
+        type: "string",
+        minLength: 1,
+        maxLength: 60
+      })
+      const keyword = spec.paths["/hall"]!.get!.parameters!.find((p) => p.name === "keyword")
+      assert.deepInclude(keyword?.schema as object, { type: "string", minLength: 1, maxLength: 50 })
+    } finally {
+      await mounted.dispose()
+    }
+  })
+})
+
 describe("OpenAPI security and parameters", () => {
   it("every operation requires the bearer token, optional on public ones, as an anonymous request finds; integer parameters are integers", async () => {
     const mounted = Mount.toWebHandler(app())

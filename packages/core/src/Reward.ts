@@ -96,7 +96,14 @@ export const BankAccount = Schema.Struct({
   bank: text(100),
   accountName: text(100),
   accountNumber: Schema.Trim.pipe(
-    Schema.pattern(/^\d{8,32}$/, { message: () => "a bank account number of 8–32 digits" })
+    Schema.pattern(/^\d{8,32}$/, {
+      message: () => "a bank account number of 8–32 digits",
+      jsonSchema: {
+        type: "string",
+        pattern: "^\\s*\\d{8,32}\\s*$",
+        description: "8–32 digits; surrounding whitespace is trimmed"
+      }
+    })
   )
 })
 

@@ -48,7 +48,14 @@ export const Text = (max: number, min = 1) =>
       },
       {
         message: () => `between ${min} and ${max} characters, without control characters`,
-        jsonSchema: { minLength: min, maxLength: max }
+        // A whole schema, not keywords beside a `$ref` to `Schema.Trim`'s "Trimmed",
+        // which OpenAPI tools (Swagger UI) show without the lengths.
+        jsonSchema: {
+          type: "string",
+          minLength: min,
+          maxLength: max,
+          description: "surrounding whitespace is trimmed; no control characters but tabs and line breaks"
+        }
       }
     )
   )
