@@ -86,6 +86,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "actor.unknown": "当前账号不存在或已停用",
   "operator.required": "仅平台运营人员可执行此操作",
   "list.member_required": "此列表仅对会员开放",
+  "list.range_invalid": "截止日期范围的结束日期不能早于开始日期",
   "bootstrap.not_operator": "该账号已存在且不是运营人员",
   "member.not_institution": "只有技术转移机构可以登记",
   "institution.not_registered": "仅已登记的技术转移机构可执行此操作",

@@ -11,7 +11,7 @@ import { Filter, Text } from "./Text.js"
 import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
 import { type DemandBrief, DemandState } from "./Demand.js"
-import { denied, notFound } from "./Errors.js"
+import { denied, invalid, notFound } from "./Errors.js"
 import { DemandId, MemberId, ResponseId, ThreadId } from "./Ids.js"
 import { makeRunner, type ReadCtx } from "./internal/command.js"
 import { type CommissionActive, makeCommissionActive } from "./internal/commissioned.js"
@@ -255,8 +255,23 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         })
       ),
 
-      /** §9 public hall: published (and solved) demands, for anyone. */
+      /**
+       * §9 public hall: published (and solved) demands, for anyone. A deadline range
+       * that ends before it starts is refused, as a statistics period is (R62).
+       */
       hall: query({ input: HallInput, rule: "§9", anonymous: true }, (ctx, input) => {
+        if (
+          input.deadlineFrom !== undefined &&
+          input.deadlineTo !== undefined &&
+          input.deadlineTo < input.deadlineFrom
+        ) {
+          return invalid(
+            "§9",
+            "deadlineTo",
+            "list.range_invalid",
+            `deadlineTo: the deadline range ends on or after it starts (${input.deadlineFrom})`
+          )
+        }
         const today = dateAt(ctx.now, ctx.settings)
         const taking = input.takingResponses === true
         const deadlineFrom =

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Consulting,
+  Deadline,
   type Ids,
   Lists,
   Outcome,
@@ -502,6 +503,39 @@ describe("Lists", () => {
         assert.deepStrictEqual(yield* ids({ field: "海洋" }), [])
       })
     )
+  )
+
+  it.effect(
+    "§9: a hall deadline range ending before it starts is refused naming deadlineTo; a one-day range finds its day",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const day = demand.form.responseDeadline
+          const refused = yield* expectError(
+            lists.hall(null, { deadlineFrom: day, deadlineTo: Deadline.addDays(day, -1) }),
+            "InvalidInput",
+            "§9",
+            "deadlineTo"
+          )
+          assert.strictEqual((refused as { code?: string }).code, "list.range_invalid")
+          const oneDay = yield* lists.hall(null, { deadlineFrom: day, deadlineTo: day })
+          assert.deepStrictEqual(
+            oneDay.items.map((d) => d.id),
+            [demand.id]
+          )
+          const taking = yield* lists.hall(null, {
+            deadlineFrom: day,
+            deadlineTo: day,
+            takingResponses: true
+          })
+          assert.deepStrictEqual(
+            taking.items.map((d) => d.id),
+            [demand.id]
+          )
+        })
+      )
   )
 
   it.effect("§9: cursor pages walk 45 demands 10 at a time with no duplicate and no gap", () =>
