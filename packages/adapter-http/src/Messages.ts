@@ -246,8 +246,8 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
   [/^Unable to decode .* into a DateTime\.Utc$/, () => "须为 ISO 8601 时间（如 2026-05-04T02:00:00Z）"],
   [/^Unable to decode .* into a number$/, () => "须为数字"],
   [
-    /^between (\d+) and (\d+) characters, without control characters$/,
-    (m) => `须为 ${m[1]}–${m[2]} 个字符，不含控制字符`
+    /^between (\d+) and (\d+) characters(, at least one visible)?, without control characters$/,
+    (m) => `须为 ${m[1]}–${m[2]} 个字符${m[3] === undefined ? "" : "，至少一个可见字符"}，不含控制字符`
   ]
 ]
 

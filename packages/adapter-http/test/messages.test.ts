@@ -60,6 +60,7 @@ const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
   ["not a numeric string", Schema.NumberFromString, "x"],
   ["an unknown field", Schema.Literal(...Settings.defaults.technicalFields), "炼金术"],
   ["core: text", Text.Text(5), "一二三四五六"],
+  ["core: invisible text", Text.Text(5), "\u200b\u200b"],
   ["core: phone", Member.PhoneNumber, "12345"],
   ["core: date format", Deadline.LocalDate, "2026/5/4"],
   ["core: calendar date", Deadline.LocalDate, "2026-02-30"],

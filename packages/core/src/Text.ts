@@ -28,13 +28,22 @@ export const length = (s: string): number => {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
 const controls = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\p{Cs}]/u
 
+/**
+ * A character that shows: not whitespace and not a format character (zero-width
+ * spaces and joiners, direction marks, the word joiner, the byte order mark). A
+ * title of zero-width spaces trims to itself and would be stored as a title that
+ * nobody can see.
+ */
+const visible = /[^\s\p{Cf}]/u
+
 /** As {@link controls}, tabs and line breaks included. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
 const lineControls = /[\u0000-\u001f\u007f\p{Cs}]/u
 
 /**
  * A trimmed string of `min` to `max` characters, with no control characters but
- * tabs and line breaks, and no unpaired surrogates.
+ * tabs and line breaks, and no unpaired surrogates; unless `min` is 0, with at least
+ * one character that shows (not only zero-width or other format characters).
  *
  * @since 0.1.0
  * @category schemas
@@ -44,10 +53,11 @@ export const Text = (max: number, min = 1) =>
     Schema.filter(
       (s) => {
         const n = length(s)
-        return n >= min && n <= max && !controls.test(s)
+        return n >= min && n <= max && !controls.test(s) && (min === 0 || visible.test(s))
       },
       {
-        message: () => `between ${min} and ${max} characters, without control characters`,
+        message: () =>
+          `between ${min} and ${max} characters${min === 0 ? "" : ", at least one visible"}, without control characters`,
         // A whole schema, not keywords beside a `$ref` to `Schema.Trim`'s "Trimmed",
         // which OpenAPI tools (Swagger UI) show without the lengths.
         jsonSchema: {

@@ -806,6 +806,45 @@ describe("control characters", () => {
   )
 })
 
+describe("invisible text", () => {
+  it.effect(
+    "R10: a title, keyword or summary of zero-width or other format characters only is refused, naming the field; one visible character among them is taken",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const summary = { mainProblem: "问题", keyTechnology: "关键", expectedGoal: "目标" }
+          const refusals = [
+            ["title", { title: "\u200b\u200b" }],
+            ["title", { title: "\u2060\u200d\ufeff" }],
+            ["keywords.1", { keywords: ["石墨烯", "\u200b"] }],
+            ["summary.keyTechnology", { summary: { ...summary, keyTechnology: "\u200e\u200f" } }]
+          ] as const
+          for (const [field, overrides] of refusals) {
+            const form = yield* Fixtures.form(overrides)
+            const refused = yield* expectError(
+              publishing.draft(world.enterprise.account, form),
+              "InvalidInput",
+              "R10",
+              field
+            )
+            assert.include(refused.message, "at least one visible", field)
+          }
+          assert.lengthOf(
+            (yield* Lists.Lists.pipe(Effect.flatMap((l) => l.myDemands(world.enterprise.account, {})))).items,
+            0,
+            "nothing was drafted"
+          )
+          const drafted = yield* publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ title: "\u200b石墨烯\u200d膜" })
+          )
+          assert.strictEqual(drafted.form.title, "\u200b石墨烯\u200d膜")
+        })
+      )
+  )
+})
+
 describe("R5: a write conflict names the command's rule", () => {
   /** Memory ports whose demand updates fail as a concurrent writer's would, while `race.on`. */
   const racing =
