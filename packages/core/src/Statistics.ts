@@ -138,7 +138,12 @@ export class Statistics extends Effect.Service<Statistics>()("@zhongbao/core/Sta
     const source = yield* StatisticsSource
 
     return {
-      /** R62: the figures of the demands first published from `from` to `to`, for operators. */
+      /**
+       * R62: the figures of the demands first published from `from` to `to`, for
+       * operators. Money is summed exactly: a period whose total is past the largest
+       * safe integer of fen (about 90 trillion yuan) is refused rather than answered
+       * with a rounded figure; a group's amounts are never more than the total's.
+       */
       figures: query({ input: FiguresInput, rule: "R62" }, (ctx, input) =>
         Effect.gen(function* () {
           if (ctx.actor === null || !isOperator(ctx.actor)) {
@@ -159,6 +164,16 @@ export class Statistics extends Effect.Service<Statistics>()("@zhongbao/core/Sta
           }
           const run = (groupBy: FiguresGroupBy) => source.figures({ ...base, groupBy })
           const total = (yield* run("none"))[0] ?? empty
+          for (const amount of ["intendedInvestment", "serviceFees"] as const) {
+            if (!Number.isSafeInteger(total[amount])) {
+              return yield* invalid(
+                "R62",
+                "to",
+                "statistics.total_too_large",
+                `to: the period's ${amount} adds up to more than ${Number.MAX_SAFE_INTEGER} fen, which no figure holds exactly; ask for a shorter period`
+              )
+            }
+          }
           const rows = input.groupBy === undefined ? [] : yield* run(input.groupBy)
           return {
             from: input.from,

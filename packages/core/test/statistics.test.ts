@@ -238,6 +238,29 @@ describe("Statistics", () => {
     )
   )
 
+  it.effect("R62: money is summed exactly; a total past 2^53 − 1 fen is refused, not rounded", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const statistics = yield* Statistics.Statistics
+        const period = { from: "2026-05-01", to: "2026-05-31" }
+        yield* Fixtures.publish(world, world.enterprise.account, {
+          intendedInvestment: Number.MAX_SAFE_INTEGER - 10
+        })
+        yield* Fixtures.publish(world, world.enterprise2.account, { intendedInvestment: 10 })
+        const exact = yield* statistics.figures(world.operator, { ...period, groupBy: "field" })
+        assert.strictEqual(exact.total.intendedInvestment, Number.MAX_SAFE_INTEGER, "the largest exact total")
+        yield* Fixtures.publish(world, world.enterprise.account, { intendedInvestment: 1 })
+        const refused = yield* expectError(
+          statistics.figures(world.operator, period),
+          "InvalidInput",
+          "R62",
+          "to"
+        )
+        assert.strictEqual((refused as { code?: string }).code, "statistics.total_too_large")
+      })
+    )
+  )
+
   it.effect("R62: only an operator reads the statistics; a period must not end before it starts", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -425,6 +425,42 @@ export const statistics = (h: Harness): void => {
   )
 
   it.effect(
+    "R62: money adds up exactly to 2^53 − 1 fen, and a sum past it is reported past it (neither capped nor wrapped)",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const source = yield* Persistence.StatisticsSource
+          let numbered = 0
+          const publish = (investment: number, fee: number) =>
+            demands.insert(
+              Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+                form: Rows.minimalForm({ intendedInvestment: Rows.fen(investment) }),
+                state: "solved",
+                number: `ZB2026${String(++numbered).padStart(4, "0")}`,
+                firstPublishedAt: utc("2026-05-04T02:00:00.000Z"),
+                outcome: "solved",
+                serviceFee: Rows.fen(fee),
+                closedAt: utc("2026-05-20T02:00:00.000Z")
+              })
+            )
+          const may = shanghai("2026-04-30T16:00:00.000Z", "2026-05-31T16:00:00.000Z", "none")
+          yield* publish(Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER - 2)
+          yield* publish(1, 2)
+          const [exact] = yield* source.figures(may)
+          assert.strictEqual(exact?.intendedInvestment, Number.MAX_SAFE_INTEGER, "intended investment")
+          assert.strictEqual(exact?.serviceFees, Number.MAX_SAFE_INTEGER, "service fees")
+          yield* publish(1, 1)
+          const [past] = yield* source.figures(may)
+          assert.isAbove(past!.intendedInvestment, Number.MAX_SAFE_INTEGER, "intended investment")
+          assert.isAbove(past!.serviceFees, Number.MAX_SAFE_INTEGER, "service fees")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R62: the Statistics service reports these figures with adoption rates, periods as dates in the platform time zone",
     () =>
       h.run(
