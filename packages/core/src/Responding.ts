@@ -188,7 +188,12 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
           })
       ),
 
-      /** R21: the responder revises its proposal. */
+      /**
+       * R21: the responder revises its proposal. A non-adoption reason the demand's
+       * side gave ahead of the decision (R61) was about the proposal as it was, so
+       * the revision clears it: the "not adopted" notice never carries a reason
+       * about a version the responder has replaced.
+       */
       revise: command(
         { name: "reviseResponse", input: ReviseInput, output: Response, rule: "R21" },
         (ctx, input) =>
@@ -203,6 +208,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
             const next: Response = {
               ...response,
               proposal: input.proposal,
+              feedback: null,
               updatedAt: ctx.now,
               version: response.version + 1
             }

@@ -663,10 +663,9 @@ describe("Selection", () => {
           assert.isNull(
             (yield* responding.withdraw(world.expert.account, { responseId: expert.id })).feedback
           )
-          assert.deepStrictEqual(
+          assert.isNull(
             (yield* lists.response(world.enterprise.account, { responseId: expert.id })).feedback,
-            reason,
-            "the demand's side keeps it"
+            "the revision cleared it for the demand's side too (R21)"
           )
           yield* selection.adopt(world.enterprise.account, { responseId: service.id })
           yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
@@ -676,6 +675,51 @@ describe("Selection", () => {
             feedback: told
           })
           assert.deepStrictEqual(yield* feedbackEvents(world.institute), [["maturity_too_low", null]])
+        })
+      )
+  )
+
+  it.effect(
+    "R61, R21: a revision clears a reason given ahead of the decision, so the not-adopted notice carries none about the replaced proposal; a reason given again is carried",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const responding = yield* Responding.Responding
+          const lists = yield* Lists.Lists
+          const { demand, institute, expert, service } = yield* demandWithResponses(world)
+          const stale = { reason: "cost_too_high", text: "报价200万过高" } as const
+          for (const r of [expert, service])
+            yield* selection.giveFeedback(world.enterprise.account, { responseId: r.id, feedback: stale })
+          yield* responding.revise(world.expert.account, {
+            responseId: expert.id,
+            proposal: proposal("降价至50万")
+          })
+          yield* responding.revise(world.serviceInstitution.account, {
+            responseId: service.id,
+            proposal: proposal("分期付款")
+          })
+          assert.isNull((yield* lists.response(world.enterprise.account, { responseId: expert.id })).feedback)
+          const again = { reason: "maturity_too_low" } as const
+          yield* selection.giveFeedback(world.enterprise.account, { responseId: service.id, feedback: again })
+          yield* selection.adopt(world.enterprise.account, { responseId: institute.id })
+          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          const reasonTo = (account: typeof world.expert.account) =>
+            Effect.gen(function* () {
+              const phone = yield* phoneOf(account)
+              return (yield* notices("response_not_adopted"))
+                .filter((m) => m.recipientPhone === phone)
+                .map((m) => m.params.reason)
+            })
+          assert.deepStrictEqual(yield* reasonTo(world.expert.account), [""], "no stale reason")
+          assert.deepStrictEqual(
+            yield* reasonTo(world.serviceInstitution.account),
+            ["技术成熟度不足"],
+            "the reason given again"
+          )
+          const told = yield* lists.response(world.expert.account, { responseId: expert.id })
+          assert.strictEqual(told.status, "not_adopted")
+          assert.isNull(told.feedback)
         })
       )
   )
