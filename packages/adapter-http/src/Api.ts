@@ -308,6 +308,7 @@ export const PublicSettings = Schema.Struct({
   timeZone: Schema.String,
   selectionWindowDays: Schema.Int,
   minDeadlineDays: Schema.Int,
+  maxDeadlineDays: Schema.Int,
   singleAdoption: Schema.Boolean,
   serviceModes: Schema.Array(Settings.ServiceMode),
   technicalFields: Schema.Array(Schema.String),

@@ -100,7 +100,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.manager_not_allowed": "只有技术转移机构可以指定技术经理人",
   "demand.client_not_allowed": "只有技术转移机构可以代委托企业发布需求",
   "demand.deadline_too_soon": "应答截止日期过早：须至少在审核通过一天之后",
-  "demand.deadline_too_late": "应答截止日期过晚，选择期须在日历可表示的日期内结束",
+  "demand.deadline_too_late": "应答截止日期过晚，超出平台允许的最长应答期限",
   "demand.not_editable": "只有草稿或被驳回的需求可以修改",
   "demand.not_submittable": "只有草稿或被驳回的需求可以提交审核",
   "demand.not_pending": "只有待审核的需求可以审核",

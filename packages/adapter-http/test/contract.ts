@@ -126,6 +126,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             timeZone: platform.timeZone,
             selectionWindowDays: platform.selectionWindowDays,
             minDeadlineDays: platform.minDeadlineDays,
+            maxDeadlineDays: platform.maxDeadlineDays,
             singleAdoption: platform.singleAdoption,
             serviceModes: platform.serviceModes,
             technicalFields: platform.technicalFields,

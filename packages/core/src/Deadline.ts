@@ -168,8 +168,23 @@ export const latestDeadline = (settings: ResolvedSettings): LocalDate =>
   addDays("9999-12-31" as LocalDate, -settings.selectionWindowDays)
 
 /**
+ * R13: the latest response deadline allowed when a demand is submitted or approved
+ * at `instant`: the date `maxDeadlineDays` after it (default 365), and never past
+ * {@link latestDeadline}. A deadline years away would keep a demand taking
+ * responses, and its responders waiting for an answer, for as long.
+ *
+ * @since 0.1.3
+ * @category deadlines
+ */
+export const latestDeadlineAt = (instant: DateTime.DateTime, settings: ResolvedSettings): LocalDate => {
+  const bound = latestDeadline(settings)
+  const today = dateAt(instant, settings)
+  return today <= addDays(bound, -settings.maxDeadlineDays) ? addDays(today, settings.maxDeadlineDays) : bound
+}
+
+/**
  * R13: whether `date` may be a response deadline when a demand is submitted or
- * approved at `instant`: from {@link earliestDeadline} to {@link latestDeadline}.
+ * approved at `instant`: from {@link earliestDeadline} to {@link latestDeadlineAt}.
  *
  * @since 0.1.2
  * @category deadlines
@@ -178,7 +193,7 @@ export const isAllowedDeadline = (
   date: LocalDate,
   instant: DateTime.DateTime,
   settings: ResolvedSettings
-): boolean => date >= earliestDeadline(instant, settings) && date <= latestDeadline(settings)
+): boolean => date >= earliestDeadline(instant, settings) && date <= latestDeadlineAt(instant, settings)
 
 /**
  * R23: the last instant of the selection window, `selectionWindowDays` days after

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
-import { dateAt, earliestDeadline, latestDeadline, yearAt } from "./Deadline.js"
+import { dateAt, earliestDeadline, latestDeadlineAt, yearAt } from "./Deadline.js"
 import { Demand, formatNumber } from "./Demand.js"
 import { denied, invalid, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
@@ -86,13 +86,13 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                 `responseDeadline: must be on or after ${earliest}; reject the demand so it can be corrected`
               )
             }
-            const latest = latestDeadline(ctx.settings)
+            const latest = latestDeadlineAt(ctx.now, ctx.settings)
             if (demand.form.responseDeadline > latest) {
               return yield* invalid(
                 "R13",
                 "responseDeadline",
                 "demand.deadline_too_late",
-                `responseDeadline: must be on or before ${latest} (the settings changed since the form was checked); reject the demand so it can be corrected`
+                `responseDeadline: must be on or before ${latest}, ${ctx.settings.maxDeadlineDays} days ahead at most (the settings changed since the form was checked); reject the demand so it can be corrected`
               )
             }
             const number =

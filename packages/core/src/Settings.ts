@@ -152,6 +152,7 @@ export const PlatformSettings = Schema.Struct({
   ),
   selectionWindowDays: Schema.Int.pipe(Schema.between(0, 366)),
   minDeadlineDays: Schema.Int.pipe(Schema.between(0, 366)),
+  maxDeadlineDays: Schema.Int.pipe(Schema.between(1, 36_500)),
   singleAdoption: Schema.Boolean,
   serviceModes: Schema.Array(ServiceMode).pipe(Schema.minItems(1)),
   technicalFields: Schema.Array(Name(40)).pipe(Schema.minItems(1)),
@@ -185,6 +186,14 @@ export const PlatformSettings = Schema.Struct({
 }).pipe(
   Schema.filter((s) => unknownParam(s.smsTemplates)),
   Schema.filter((s) =>
+    s.maxDeadlineDays >= s.minDeadlineDays
+      ? undefined
+      : {
+          path: ["maxDeadlineDays"],
+          message: `maxDeadlineDays (${s.maxDeadlineDays}) must be at least minDeadlineDays (${s.minDeadlineDays}): no deadline could be chosen otherwise (R13)`
+        }
+  ),
+  Schema.filter((s) =>
     s.numberingPrefix.length + 4 + s.sequenceWidth <= s.smsParamMaxLength
       ? undefined
       : {
@@ -209,6 +218,7 @@ export const defaults: PlatformSettings = {
   timeZone: "Asia/Shanghai",
   selectionWindowDays: 14,
   minDeadlineDays: 1,
+  maxDeadlineDays: 365,
   singleAdoption: false,
   serviceModes: [
     { id: "cooperative", name: "合作服务", acceptsResponses: true },

@@ -644,11 +644,67 @@ describe("publishing", () => {
   })
 
   describe("R13: submitting", () => {
+    it.effect(
+      "R13: a deadline more than maxDeadlineDays ahead is not submitted nor restarted with, naming responseDeadline; exactly that many days is taken",
+      () =>
+        withWorld(
+          (world) =>
+            Effect.gen(function* () {
+              const publishing = yield* Publishing.Publishing
+              const outcome = yield* Outcome.Outcome
+              const me = world.enterprise.account
+              const today = Deadline.dateAt(yield* DateTime.now, yield* Settings.Settings)
+              assert.strictEqual(
+                Deadline.latestDeadlineAt(yield* DateTime.now, yield* Settings.Settings),
+                Deadline.addDays(today, 90)
+              )
+              // A draft keeps any deadline; submitting checks it.
+              const saved = yield* draft(me, { responseDeadline: Deadline.addDays(today, 91) })
+              const refused = yield* expectError(
+                publishing.submit(me, { demandId: saved.id }),
+                "InvalidInput",
+                "R13",
+                "responseDeadline"
+              )
+              assert.strictEqual((refused as { code?: string }).code, "demand.deadline_too_late")
+              assert.include(refused.message, Deadline.addDays(today, 90))
+              assert.strictEqual((yield* publishing.get(me, { demandId: saved.id })).demand.state, "draft")
+              const last = yield* Fixtures.publish(world, me, {
+                responseDeadline: Deadline.addDays(today, 90)
+              })
+              assert.strictEqual(last.state, "published")
+              // A restart's new deadline is bounded the same way, from the day of the restart.
+              const soon = yield* Fixtures.publish(world, me, {
+                responseDeadline: Deadline.addDays(today, 1)
+              })
+              yield* outcome.unsolved(me, { demandId: soon.id })
+              yield* at("2026-05-10T02:00:00Z")
+              const restartDay = "2026-05-10" as Deadline.LocalDate
+              yield* expectError(
+                outcome.restart(me, {
+                  demandId: soon.id,
+                  form: yield* Fixtures.form({ responseDeadline: Deadline.addDays(restartDay, 91) })
+                }),
+                "InvalidInput",
+                "R13",
+                "form.responseDeadline"
+              )
+              const restarted = yield* outcome.restart(me, {
+                demandId: soon.id,
+                form: yield* Fixtures.form({ responseDeadline: Deadline.addDays(restartDay, 90) })
+              })
+              assert.strictEqual(restarted.round, 2)
+            }),
+          { maxDeadlineDays: 90 }
+        )
+    )
     it.effect("R13, R23: a deadline whose selection window would end after 9999-12-31 is not submitted", () =>
       withWorld((world) =>
         Effect.gen(function* () {
           const publishing = yield* Publishing.Publishing
           const settings = yield* Settings.Settings
+          // Half a year before the calendar's end, where maxDeadlineDays reaches past it.
+          yield* at("9999-06-01T02:00:00Z")
           const latest = Deadline.latestDeadline(settings)
           assert.strictEqual(latest, "9999-12-17")
           const late = yield* draft(world.enterprise.account, { responseDeadline: "9999-12-18" })

@@ -10,7 +10,7 @@ import {
   Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, DateTime } from "effect"
 import { auditIds, draft, submitted } from "./demandHelpers.js"
 import { at, expectError, withWorld } from "./helpers.js"
 import { notices, phoneOf } from "./support.js"
@@ -489,21 +489,21 @@ describe("review", () => {
             const review = yield* Review.Review
             const demands = yield* Persistence.DemandRepository
             const e = world.enterprise.account
-            const latest = Deadline.latestDeadline(yield* Settings.Settings)
+            const latest = Deadline.latestDeadlineAt(yield* DateTime.now, yield* Settings.Settings)
             const pending = yield* publishing.draft(e, yield* Fixtures.form({ responseDeadline: latest }))
             yield* publishing.submit(e, { demandId: pending.id })
             const before = Option.getOrThrow(yield* demands.findById(pending.id))
-            // The same store, the platform's selection window since made longer.
+            // The same store, the platform's longest deadline since made shorter.
             const context = yield* Effect.context<Persistence.Ports>()
-            const longerWindow = yield* Effect.provide(
+            const shorter = yield* Effect.provide(
               Review.Review,
               Review.Review.Default.pipe(
-                Layer.provide(Settings.layer({ selectionWindowDays: 30 })),
+                Layer.provide(Settings.layer({ maxDeadlineDays: 30 })),
                 Layer.provide(Layer.succeedContext(context))
               )
             )
             const error = yield* expectError(
-              longerWindow.approve(world.operator, { demandId: pending.id }),
+              shorter.approve(world.operator, { demandId: pending.id }),
               "InvalidInput",
               "R13",
               "responseDeadline"

@@ -55,6 +55,7 @@ describe("settings", () => {
           assert.strictEqual(s.timeZone, "Asia/Shanghai")
           assert.strictEqual(s.selectionWindowDays, 14)
           assert.strictEqual(s.minDeadlineDays, 1)
+          assert.strictEqual(s.maxDeadlineDays, 365)
           assert.isFalse(s.singleAdoption)
           assert.strictEqual(s.fileSizeLimitBytes, 20 * 1024 * 1024)
         })
@@ -170,6 +171,12 @@ describe("settings", () => {
         { serviceModes: [{ id: "cooperative", name: "合作\n服务", acceptsResponses: true }] },
         "serviceModes.0.name"
       ],
+      [
+        "R13: a longest deadline shorter than the shortest (no deadline could be chosen)",
+        { minDeadlineDays: 7, maxDeadlineDays: 6 },
+        "maxDeadlineDays"
+      ],
+      ["R13: a longest deadline of 0 days", { maxDeadlineDays: 0 }, "maxDeadlineDays"],
       [
         "R64: an SMS template id with a control character",
         {

@@ -575,6 +575,7 @@ export const SettingsLive = HttpApiBuilder.group(Api, "settings", (handlers) =>
       timeZone: s.timeZone,
       selectionWindowDays: s.selectionWindowDays,
       minDeadlineDays: s.minDeadlineDays,
+      maxDeadlineDays: s.maxDeadlineDays,
       singleAdoption: s.singleAdoption,
       serviceModes: s.serviceModes,
       technicalFields: s.technicalFields,

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CommissionRepository, TechnologyManagerRepository } from "../Persistence.js"
-import { earliestDeadline, latestDeadline } from "../Deadline.js"
+import { earliestDeadline, latestDeadlineAt } from "../Deadline.js"
 import type { Demand, DemandForm } from "../Demand.js"
 import { denied, invalid } from "../Errors.js"
 import { type Member, isRegisteredInstitution } from "../Member.js"
@@ -138,12 +138,12 @@ export const makeFormCheck = Effect.gen(function* () {
           `${prefix}responseDeadline: must be on or after ${earliestDeadline(ctx.now, ctx.settings)}`
         )
       }
-      if (checkDeadline && form.responseDeadline > latestDeadline(ctx.settings)) {
+      if (checkDeadline && form.responseDeadline > latestDeadlineAt(ctx.now, ctx.settings)) {
         return yield* invalid(
           "R13",
           `${prefix}responseDeadline`,
           "demand.deadline_too_late",
-          `${prefix}responseDeadline: must be on or before ${latestDeadline(ctx.settings)}`
+          `${prefix}responseDeadline: must be on or before ${latestDeadlineAt(ctx.now, ctx.settings)} (at most ${ctx.settings.maxDeadlineDays} days ahead)`
         )
       }
       yield* checkAttachments("R10", `${prefix}attachments`, publisher.id, form.attachments)
