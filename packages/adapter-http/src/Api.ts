@@ -800,7 +800,7 @@ export class CommissionsGroup extends HttpApiGroup.make("commissions")
       HttpApiEndpoint.post("end", "/commissions/:commissionId/end")
         .setPath(CommissionPath)
         .addSuccess(Commission.Commission),
-      "End an active commission (either side)",
+      "End an active commission (either side), or withdraw a request not yet answered (the enterprise)",
       "R40"
     )
   )

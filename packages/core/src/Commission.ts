@@ -8,7 +8,8 @@ import * as Schema from "effect/Schema"
 import { AccountId, CommissionId, MemberId } from "./Ids.js"
 
 /**
- * `requested` → `active` | `declined`; `active` → `ended`.
+ * `requested` → `active` | `declined`, or `ended` when the enterprise withdraws its
+ * request; `active` → `ended`.
  *
  * @since 0.1.0
  * @category models

@@ -171,15 +171,23 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
       /** R40: the institution declines. */
       decline: decide("declineCommission", "declined", "commission_declined"),
 
-      /** R40: either side ends an active commission. */
+      /**
+       * R40: either side ends an active commission. Decided: the enterprise also
+       * withdraws its request while the institution has not answered it (the
+       * commission ends, audited as withdrawn), so an institution that never answers
+       * does not keep the pair from another request.
+       */
       end: command({ name: "endCommission", input: Ref, output: Commission, rule: "R40" }, (ctx, input) =>
         Effect.gen(function* () {
           const c = yield* party(ctx, input.commissionId)
-          if (c.state !== "active")
+          const withdrawn = c.state === "requested" && ctx.actor.member!.id === c.enterpriseId
+          if (c.state !== "active" && !withdrawn)
             return yield* invalidState(
               "R40",
               "commission.end_not_active",
-              `only an active commission can be ended; this one is ${c.state}`
+              c.state === "requested"
+                ? "a request is answered by the institution (accepted or declined) or withdrawn by the enterprise that sent it"
+                : `only an active commission can be ended; this one is ${c.state}`
             )
           const next: Commission = {
             ...c,
@@ -192,8 +200,8 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
           yield* ctx.audit({
             entity: "commission",
             entityId: c.id,
-            action: "commission.ended",
-            before: "active",
+            action: withdrawn ? "commission.withdrawn" : "commission.ended",
+            before: c.state,
             after: "ended",
             members: [c.enterpriseId, c.institutionId]
           })

@@ -13,7 +13,7 @@ import {
 import { Fixtures } from "@zhongbao/testing"
 import { Effect } from "effect"
 import { at, expectError, withWorld } from "./helpers.js"
-import { activeCommission, deadlineEnd, justAfter, notices, phoneOf } from "./support.js"
+import { activeCommission, deadlineEnd, justAfter, notices, phoneOf, trailOf } from "./support.js"
 import { offeredTo } from "./demandHelpers.js"
 
 const message = "委托贵机构开展需求挖掘与方案征集"
@@ -178,11 +178,15 @@ describe("Commissioning", () => {
           message
         })
         const notYet = yield* expectError(
-          commissioning.end(world.enterprise.account, { commissionId: requested.id }),
+          commissioning.end(world.institution.account, { commissionId: requested.id }),
           "InvalidState",
           "R40"
         )
-        assert.strictEqual((notYet as Errors.InvalidState).code, "commission.end_not_active")
+        assert.strictEqual(
+          (notYet as Errors.InvalidState).code,
+          "commission.end_not_active",
+          "the institution answers a request; it does not end it"
+        )
         yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
         yield* expectError(
           commissioning.end(world.enterprise2.account, { commissionId: requested.id }),
@@ -208,6 +212,49 @@ describe("Commissioning", () => {
         assert.strictEqual(endedByInstitution.endedBy, world.institution.member.id)
       })
     )
+  )
+
+  it.effect(
+    "R40: the enterprise withdraws a request the institution has not answered; it can then request again, and an answered one is not withdrawn",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          const request = () =>
+            commissioning.request(world.enterprise.account, {
+              institutionId: world.institution.member.id,
+              message
+            })
+          const first = yield* request()
+          const withdrawn = yield* commissioning.end(world.enterprise.account, { commissionId: first.id })
+          assert.strictEqual(withdrawn.state, "ended")
+          assert.strictEqual(withdrawn.endedBy, world.enterprise.member.id)
+          assert.isNull(withdrawn.decidedAt, "never answered")
+          const trail = (yield* trailOf(world.enterprise.account, { memberId: world.enterprise.member.id }))
+            .filter((e) => e.entityId === first.id)
+            .map((e) => [e.action, e.before, e.after])
+          assert.deepStrictEqual(
+            trail.map(([action]) => action),
+            ["commission.requested", "commission.withdrawn"]
+          )
+          assert.deepStrictEqual(trail[1], ["commission.withdrawn", "requested", "ended"])
+          const pending = yield* commissioning.list(world.institution.account, { states: ["requested"] })
+          assert.deepStrictEqual(pending.items, [], "no longer waiting for the institution")
+          yield* expectError(
+            commissioning.accept(world.institution.account, { commissionId: first.id }),
+            "InvalidState",
+            "R40"
+          )
+          const second = yield* request()
+          yield* commissioning.decline(world.institution.account, { commissionId: second.id })
+          const declined = yield* expectError(
+            commissioning.end(world.enterprise.account, { commissionId: second.id }),
+            "InvalidState",
+            "R40"
+          )
+          assert.strictEqual((declined as Errors.InvalidState).code, "commission.end_not_active")
+        })
+      )
   )
 
   it.effect("R41: the institution publishes for its client only while the commission is active", () =>
