@@ -145,6 +145,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "log.not_published": "只能为已发布的需求记录服务日志",
   "log.date_future": "服务日志的日期不能晚于今天",
   "outcome.not_published": "需求未处于发布状态",
+  "outcome.already_unsolved": "该需求已记录为未解决",
   "outcome.fee_required": "技术转移机构的需求标记为已解决时须填写服务费用",
   "outcome.fee_not_applicable": "企业自行发布的需求标记为已解决时不填写服务费用",
   "restart.not_published": "只有已发布的需求可以重新启动",

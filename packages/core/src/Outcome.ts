@@ -211,6 +211,13 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
             if (demand.state !== "published") {
               return yield* invalidState("R32", "outcome.not_published", `the demand is ${demand.state}`)
             }
+            if (demand.outcome === "unsolved") {
+              return yield* invalidState(
+                "R32",
+                "outcome.already_unsolved",
+                "the demand's outcome is already recorded as unsolved"
+              )
+            }
             const next = yield* demands.saveLater(ctx, demand, { outcome: "unsolved" })
             yield* ctx.audit({
               entity: "demand",

@@ -732,7 +732,7 @@ const unsolved = index.map((i) =>
       Effect.flatMap(Outcome.Outcome, (o) =>
         o.unsolved(party(r.world, d.publisher).account, { demandId: d.id })
       ),
-      d.state !== "published" ? ["InvalidState", "R32"] : "ok"
+      d.state !== "published" || d.outcome === "unsolved" ? ["InvalidState", "R32"] : "ok"
     )
     if (result !== undefined) d.outcome = "unsolved"
   })

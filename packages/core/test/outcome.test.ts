@@ -364,6 +364,32 @@ describe("Outcome", () => {
       )
   )
 
+  it.effect(
+    "R32: an outcome already recorded unsolved is not recorded again; the trail keeps one entry",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const first = yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          const again = yield* expectError(
+            outcome.unsolved(world.enterprise.account, { demandId: demand.id }),
+            "InvalidState",
+            "R32"
+          )
+          assert.strictEqual((again as { code?: string }).code, "outcome.already_unsolved")
+          const { demand: after, actions } = yield* stored(world, demand)
+          assert.strictEqual(after.version, first.version, "nothing written")
+          assert.deepStrictEqual(
+            actions.filter((a) => a === "demand.unsolved"),
+            ["demand.unsolved"]
+          )
+          const solved = yield* outcome.solved(world.enterprise.account, { demandId: demand.id })
+          assert.strictEqual(solved.outcome, "solved", "an unsolved demand may still be solved")
+        })
+      )
+  )
+
   it.effect("R32: unsolved before the deadline keeps the demand published and its responses adoptable", () =>
     withWorld((world) =>
       Effect.gen(function* () {
