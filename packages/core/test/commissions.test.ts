@@ -18,6 +18,12 @@ import { offeredTo } from "./demandHelpers.js"
 
 const message = "委托贵机构开展需求挖掘与方案征集"
 
+/** The world's enterprise asks its institution to act for it (R40). */
+const requestOf = (world: Fixtures.World) =>
+  Effect.flatMap(Commissioning.Commissioning, (commissioning) =>
+    commissioning.request(world.enterprise.account, { institutionId: world.institution.member.id, message })
+  )
+
 describe("Commissioning", () => {
   it.effect("R40: an enterprise lists registered institutions and sends a commission request", () =>
     withWorld((world) =>
@@ -96,11 +102,7 @@ describe("Commissioning", () => {
     withWorld((world) =>
       Effect.gen(function* () {
         const commissioning = yield* Commissioning.Commissioning
-        const request = () =>
-          commissioning.request(world.enterprise.account, {
-            institutionId: world.institution.member.id,
-            message
-          })
+        const request = () => requestOf(world)
         const first = yield* request()
         yield* expectError(request(), "InvalidState", "R40")
         yield* commissioning.accept(world.institution.account, { commissionId: first.id })
@@ -220,11 +222,7 @@ describe("Commissioning", () => {
       withWorld((world) =>
         Effect.gen(function* () {
           const commissioning = yield* Commissioning.Commissioning
-          const request = () =>
-            commissioning.request(world.enterprise.account, {
-              institutionId: world.institution.member.id,
-              message
-            })
+          const request = () => requestOf(world)
           const first = yield* request()
           const withdrawn = yield* commissioning.end(world.enterprise.account, { commissionId: first.id })
           assert.strictEqual(withdrawn.state, "ended")
