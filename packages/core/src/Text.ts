@@ -71,19 +71,33 @@ export const Text = (max: number, min = 1) =>
   )
 
 /**
- * A filter's value: at most `max` characters, with no control characters but tabs and
- * line breaks, and no unpaired surrogates (a value that no stored text can equal, or that the database could not
- * even compare, is refused as input rather than failing in the store).
+ * A filter's value (the hall's field or region): trimmed, as the forms' values are
+ * stored trimmed, then 1 to `max` characters, with no control characters but tabs and
+ * line breaks, and no unpaired surrogates. An empty filter is refused rather than
+ * matching nothing, as an empty keyword is; a value that no stored text can equal, or
+ * that the database could not even compare, is refused as input rather than failing
+ * in the store.
  *
  * @since 0.1.1
  * @category schemas
  */
 export const Filter = (max: number) =>
-  Schema.String.pipe(
-    Schema.filter((s) => length(s) <= max && !controls.test(s), {
-      message: () => `at most ${max} characters, without control characters`,
-      jsonSchema: { maxLength: max }
-    })
+  Schema.Trim.pipe(
+    Schema.filter(
+      (s) => {
+        const n = length(s)
+        return n >= 1 && n <= max && !controls.test(s)
+      },
+      {
+        message: () => `between 1 and ${max} characters, without control characters`,
+        jsonSchema: {
+          type: "string",
+          minLength: 1,
+          maxLength: max,
+          description: "surrounding whitespace is trimmed; no control characters but tabs and line breaks"
+        }
+      }
+    )
   )
 
 /**

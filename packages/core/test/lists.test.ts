@@ -154,6 +154,29 @@ describe("Lists", () => {
   )
 
   it.effect(
+    "§9: a hall filter is trimmed as the forms are, and an empty one is refused naming it instead of matching nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const ids = (input: Parameters<typeof lists.hall>[1]) =>
+            Effect.map(lists.hall(null, input), (page) => page.items.map((d) => d.id))
+          assert.deepStrictEqual(yield* ids({ field: " 新材料及应用 " }), [demand.id])
+          assert.deepStrictEqual(yield* ids({ region: "天津市\n" }), [demand.id])
+          for (const [name, input] of [
+            ["field", { field: "" }],
+            ["region", { region: "" }],
+            ["region", { region: "  " }]
+          ] as const) {
+            const error = yield* expectError(lists.hall(null, input), "InvalidInput", "§9", name)
+            assert.include(error.message, "between 1 and 100 characters", name)
+          }
+        })
+      )
+  )
+
+  it.effect(
     "§9: an id or a filter with a control character or an unpaired surrogate is refused as input, naming the field",
     () =>
       withWorld((world) =>
