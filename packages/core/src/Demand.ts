@@ -48,8 +48,10 @@ export const DemandForm = Schema.Struct({
   keywords: Schema.Array(text(20)).pipe(
     Schema.minItems(1),
     Schema.maxItems(5),
+    // Keywords are searched without regard to letter case (Lists), so `AI` and `ai` are one.
     Schema.filter((keywords) => {
-      const again = keywords.findIndex((k, i) => keywords.indexOf(k) !== i)
+      const folded = keywords.map((k) => k.toLowerCase())
+      const again = folded.findIndex((k, i) => folded.indexOf(k) !== i)
       return again === -1 || { path: [again], message: "a keyword listed once" }
     })
   ),

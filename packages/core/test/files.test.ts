@@ -398,7 +398,7 @@ describe("Files", () => {
   )
 
   it.effect(
-    "R10, R30, R54: attachments name files the attaching member uploaded; another's, an unknown one or one listed twice (a keyword too) is refused naming it and changes nothing",
+    "R10, R30, R54: attachments name files the attaching member uploaded; another's, an unknown one or one listed twice (a keyword too, in either letter case) is refused naming it and changes nothing",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -447,7 +447,25 @@ describe("Files", () => {
             "R10",
             "keywords.2"
           )
+          yield* expectError(
+            publishing.draft(
+              world.enterprise.account,
+              yield* Fixtures.form({ keywords: ["AI", "芯片", "ai"] })
+            ),
+            "InvalidInput",
+            "R10",
+            "keywords.2"
+          )
           assert.strictEqual(yield* events(), before, "a refused draft wrote something")
+          const distinct = yield* publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ keywords: ["AI", "ＡＩ"] })
+          )
+          assert.deepStrictEqual(
+            distinct.form.keywords,
+            ["AI", "ＡＩ"],
+            "full-width letters are searched apart"
+          )
 
           const draft = yield* publishing.draft(world.enterprise.account, yield* Fixtures.form())
           yield* expectError(
