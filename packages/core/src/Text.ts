@@ -116,11 +116,13 @@ export const Name = (max: number, min = 1) =>
     Schema.filter(
       (s) => {
         const n = length(s)
-        return n >= min && n <= max && s.trim() === s && !lineControls.test(s)
+        return (
+          n >= min && n <= max && s.trim() === s && !lineControls.test(s) && (min === 0 || visible.test(s))
+        )
       },
       {
         message: () =>
-          `one line of ${min} to ${max} characters, without control characters or surrounding whitespace`,
+          `one line of ${min} to ${max} characters${min === 0 ? "" : ", at least one visible"}, without control characters or surrounding whitespace`,
         jsonSchema: { minLength: min, maxLength: max }
       }
     )

@@ -157,6 +157,11 @@ describe("settings", () => {
       ],
       ["R10: a technical field with U+0000", { technicalFields: ["电子\u0000信息"] }, "technicalFields.0"],
       [
+        "R10: a technical field of zero-width characters only (no form could name it)",
+        { technicalFields: [...defaultFields, "\u200b\u200b"] },
+        "technicalFields.12"
+      ],
+      [
         "R10: a technical field with an unpaired surrogate",
         { technicalFields: ["海\ud800洋"] },
         "technicalFields.0"
