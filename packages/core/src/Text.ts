@@ -41,25 +41,22 @@ const visible = /[^\s\p{Cf}]/u
 const lineControls = /[\u0000-\u001f\u007f\p{Cs}]/u
 
 /**
- * A trimmed string of `min` to `max` characters, with no control characters but
- * tabs and line breaks, and no unpaired surrogates; unless `min` is 0, with at least
- * one character that shows (not only zero-width or other format characters).
- *
- * @since 0.1.0
- * @category schemas
+ * A trimmed string of `min` to `max` characters with no control characters but tabs
+ * and line breaks and no unpaired surrogates, with one character that shows when
+ * `showing`: what {@link Text} and {@link Filter} share. Its JSON Schema is whole, not
+ * keywords beside a `$ref` to `Schema.Trim`'s "Trimmed", which OpenAPI tools (Swagger
+ * UI) show without the lengths.
  */
-export const Text = (max: number, min = 1) =>
+const trimmed = (max: number, min: number, showing: boolean) =>
   Schema.Trim.pipe(
     Schema.filter(
       (s) => {
         const n = length(s)
-        return n >= min && n <= max && !controls.test(s) && (min === 0 || visible.test(s))
+        return n >= min && n <= max && !controls.test(s) && (!showing || visible.test(s))
       },
       {
         message: () =>
-          `between ${min} and ${max} characters${min === 0 ? "" : ", at least one visible"}, without control characters`,
-        // A whole schema, not keywords beside a `$ref` to `Schema.Trim`'s "Trimmed",
-        // which OpenAPI tools (Swagger UI) show without the lengths.
+          `between ${min} and ${max} characters${showing ? ", at least one visible" : ""}, without control characters`,
         jsonSchema: {
           type: "string",
           minLength: min,
@@ -69,6 +66,16 @@ export const Text = (max: number, min = 1) =>
       }
     )
   )
+
+/**
+ * A trimmed string of `min` to `max` characters, with no control characters but
+ * tabs and line breaks, and no unpaired surrogates; unless `min` is 0, with at least
+ * one character that shows (not only zero-width or other format characters).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Text = (max: number, min = 1) => trimmed(max, min, min > 0)
 
 /**
  * A filter's value (the hall's field or region): trimmed, as the forms' values are
@@ -81,24 +88,7 @@ export const Text = (max: number, min = 1) =>
  * @since 0.1.1
  * @category schemas
  */
-export const Filter = (max: number) =>
-  Schema.Trim.pipe(
-    Schema.filter(
-      (s) => {
-        const n = length(s)
-        return n >= 1 && n <= max && !controls.test(s)
-      },
-      {
-        message: () => `between 1 and ${max} characters, without control characters`,
-        jsonSchema: {
-          type: "string",
-          minLength: 1,
-          maxLength: max,
-          description: "surrounding whitespace is trimmed; no control characters but tabs and line breaks"
-        }
-      }
-    )
-  )
+export const Filter = (max: number) => trimmed(max, 1, false)
 
 /**
  * A name a platform chooses in its settings (a technical field, a service mode's

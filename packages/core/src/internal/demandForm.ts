@@ -130,21 +130,25 @@ export const makeFormCheck = Effect.gen(function* () {
           )
         }
       }
-      if (checkDeadline && form.responseDeadline < earliestDeadline(ctx.now, ctx.settings)) {
-        return yield* invalid(
-          "R13",
-          `${prefix}responseDeadline`,
-          "demand.deadline_too_soon",
-          `${prefix}responseDeadline: must be on or after ${earliestDeadline(ctx.now, ctx.settings)}`
-        )
-      }
-      if (checkDeadline && form.responseDeadline > latestDeadlineAt(ctx.now, ctx.settings)) {
-        return yield* invalid(
-          "R13",
-          `${prefix}responseDeadline`,
-          "demand.deadline_too_late",
-          `${prefix}responseDeadline: must be on or before ${latestDeadlineAt(ctx.now, ctx.settings)} (at most ${ctx.settings.maxDeadlineDays} days ahead)`
-        )
+      if (checkDeadline) {
+        const earliest = earliestDeadline(ctx.now, ctx.settings)
+        if (form.responseDeadline < earliest) {
+          return yield* invalid(
+            "R13",
+            `${prefix}responseDeadline`,
+            "demand.deadline_too_soon",
+            `${prefix}responseDeadline: must be on or after ${earliest}`
+          )
+        }
+        const latest = latestDeadlineAt(ctx.now, ctx.settings)
+        if (form.responseDeadline > latest) {
+          return yield* invalid(
+            "R13",
+            `${prefix}responseDeadline`,
+            "demand.deadline_too_late",
+            `${prefix}responseDeadline: must be on or before ${latest} (at most ${ctx.settings.maxDeadlineDays} days ahead)`
+          )
+        }
       }
       yield* checkAttachments("R10", `${prefix}attachments`, publisher.id, form.attachments)
     })
