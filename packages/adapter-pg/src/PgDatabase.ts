@@ -19,9 +19,10 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { Errors } from "@zhongbao/core"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -208,6 +209,24 @@ export const layerPool = (
   clientLayer(poolConfig(options), { embedded: false, named: options.preparedStatements !== false })
 
 /**
+ * `DATABASE_URL`, required and not blank, as `Redacted`. Not `Config.redacted`: its
+ * failures all read `"<redacted>"`, even for a variable that is missing, and it took an
+ * empty one. Here the messages name the variable and never hold its value.
+ */
+const requiredUrl: Config.Config<Redacted.Redacted<string>> = Config.string("DATABASE_URL").pipe(
+  Config.mapOrFail((url) =>
+    url.trim() === ""
+      ? Either.left(
+          ConfigError.InvalidData(
+            [],
+            "DATABASE_URL is empty: it must be a PostgreSQL URL, postgres://user@host:port/database"
+          )
+        )
+      : Either.right(Redacted.make(url))
+  )
+)
+
+/**
  * The options `layerConfig` reads by default: `DATABASE_URL` (required),
  * `DATABASE_POOL_SIZE` (10), `DATABASE_CONNECT_TIMEOUT` (10 seconds),
  * `DATABASE_STATEMENT_TIMEOUT` (30 seconds) and `DATABASE_PREPARED_STATEMENTS`
@@ -218,7 +237,7 @@ export const layerPool = (
  * @category config
  */
 export const config: Config.Config<PoolOptions> = Config.all({
-  url: Config.redacted("DATABASE_URL"),
+  url: requiredUrl,
   maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(defaultMaxConnections)),
   connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(defaultConnectTimeout)),
   statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(

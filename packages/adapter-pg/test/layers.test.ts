@@ -574,6 +574,28 @@ describe("layers", () => {
     timeout
   )
 
+  it.effect('config: a missing or blank DATABASE_URL is refused naming it, never as "<redacted>"', () =>
+    Effect.gen(function* () {
+      const messageOf = (entries: ReadonlyArray<[string, string]>) =>
+        Effect.withConfigProvider(PgDatabase.config, ConfigProvider.fromMap(new Map(entries))).pipe(
+          Effect.flip,
+          Effect.map(String)
+        )
+      const missing = yield* messageOf([])
+      assert.include(missing, "Expected DATABASE_URL to exist")
+      assert.notInclude(missing, "<redacted>")
+      for (const blank of ["", " "]) {
+        assert.include(yield* messageOf([["DATABASE_URL", blank]]), "DATABASE_URL is empty")
+      }
+      const read = yield* Effect.withConfigProvider(
+        PgDatabase.config,
+        ConfigProvider.fromMap(new Map([["DATABASE_URL", "postgres://u:pw@h/db"]]))
+      )
+      assert.strictEqual(Redacted.value(read.url!), "postgres://u:pw@h/db")
+      assert.strictEqual(String(read.url), "<redacted>")
+    })
+  )
+
   it("makePorts and migrations refuse a schema that is not a lower-case identifier: it would be part of every statement", () => {
     const injected = 'x".member WHERE false UNION ALL SELECT usename::text FROM pg_shadow --'
     for (const schema of [injected, 'a"b', "Zhongbao", "", "a".repeat(64), "1abc"]) {

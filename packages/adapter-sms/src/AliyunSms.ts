@@ -30,6 +30,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
+import { secret } from "./internal/secret.js"
 import { deliver, sendWith } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
 import * as Throttle from "./Throttle.js"
@@ -292,8 +293,8 @@ export const make = (options: Options): Effect.Effect<Sender, never, Transport.T
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  accessKeyId: Config.redacted("ALIYUN_SMS_ACCESS_KEY_ID"),
-  accessKeySecret: Config.redacted("ALIYUN_SMS_ACCESS_KEY_SECRET"),
+  accessKeyId: secret("ALIYUN_SMS_ACCESS_KEY_ID"),
+  accessKeySecret: secret("ALIYUN_SMS_ACCESS_KEY_SECRET"),
   signName: Config.nonEmptyString("ALIYUN_SMS_SIGN_NAME"),
   region: Config.nonEmptyString("ALIYUN_SMS_REGION").pipe(Config.withDefault(defaultRegion)),
   endpoint: Config.option(Config.url("ALIYUN_SMS_ENDPOINT")).pipe(

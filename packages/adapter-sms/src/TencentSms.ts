@@ -35,6 +35,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, sha256Hex } from "./internal/crypto.js"
+import { secret } from "./internal/secret.js"
 import { deliver, logged, sendWith } from "./internal/exchange.js"
 import * as Throttle from "./Throttle.js"
 import * as Transport from "./Transport.js"
@@ -284,8 +285,8 @@ export const make = (
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  secretId: Config.redacted("TENCENT_SMS_SECRET_ID"),
-  secretKey: Config.redacted("TENCENT_SMS_SECRET_KEY"),
+  secretId: secret("TENCENT_SMS_SECRET_ID"),
+  secretKey: secret("TENCENT_SMS_SECRET_KEY"),
   sdkAppId: Config.nonEmptyString("TENCENT_SMS_SDK_APP_ID"),
   signName: Config.nonEmptyString("TENCENT_SMS_SIGN_NAME"),
   region: Config.nonEmptyString("TENCENT_SMS_REGION").pipe(Config.withDefault(defaultRegion)),

@@ -10,7 +10,17 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { AliyunSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Settings, SmsSender } from "@zhongbao/core"
-import { ConfigProvider, Context, Duration, Effect, Layer, Option, Redacted, Tracer } from "effect"
+import {
+  type Config,
+  ConfigProvider,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Redacted,
+  Tracer
+} from "effect"
 import { aliyun, keyId, paramsOf, secret } from "./support/FakeAliyun.js"
 import * as Fake from "./support/FakeProvider.js"
 import * as Logs from "./support/Logs.js"
@@ -572,6 +582,48 @@ describe("AliyunSms", () => {
       assert.strictEqual(tagOf(yield* sender.send(message())), "RetryLater")
       assert.strictEqual(fake.requests.length, 2)
     })
+  )
+
+  it.effect(
+    'R64: a missing or blank provider key is refused naming its variable, never as "<redacted>"',
+    () =>
+      Effect.gen(function* () {
+        const full = {
+          aliyun: {
+            ALIYUN_SMS_ACCESS_KEY_ID: keyId,
+            ALIYUN_SMS_ACCESS_KEY_SECRET: secret,
+            ALIYUN_SMS_SIGN_NAME: "众包平台"
+          },
+          tencent: {
+            TENCENT_SMS_SECRET_ID: "AKIDtencent",
+            TENCENT_SMS_SECRET_KEY: "tencent-secret",
+            TENCENT_SMS_SDK_APP_ID: "1400000000",
+            TENCENT_SMS_SIGN_NAME: "众包平台"
+          }
+        }
+        const messageOf = (provider: keyof typeof full, entries: Record<string, string>) => {
+          const config: Config.Config<unknown> = provider === "aliyun" ? AliyunSms.config : TencentSms.config
+          return Effect.withConfigProvider(
+            config,
+            ConfigProvider.fromMap(new Map(Object.entries(entries)))
+          ).pipe(Effect.flip, Effect.map(String))
+        }
+        for (const [provider, variable] of [
+          ["aliyun", "ALIYUN_SMS_ACCESS_KEY_ID"],
+          ["aliyun", "ALIYUN_SMS_ACCESS_KEY_SECRET"],
+          ["tencent", "TENCENT_SMS_SECRET_ID"],
+          ["tencent", "TENCENT_SMS_SECRET_KEY"]
+        ] as const) {
+          const { [variable]: _, ...without } = full[provider] as Record<string, string>
+          const missing = yield* messageOf(provider, without)
+          assert.include(missing, `Expected ${variable} to exist`)
+          assert.notInclude(missing, "<redacted>")
+          for (const blank of ["", "  "]) {
+            const refused = yield* messageOf(provider, { ...full[provider], [variable]: blank })
+            assert.include(refused, `${variable} is empty`)
+          }
+        }
+      })
   )
 
   it("R64: the senders' default timeouts end before the dispatcher's, so the sender's own classification stands", () => {
