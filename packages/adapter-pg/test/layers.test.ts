@@ -23,6 +23,7 @@ import {
   Effect,
   Either,
   Layer,
+  Logger,
   Option,
   Redacted,
   Stream
@@ -112,7 +113,7 @@ const onOneConnection = <A, E, R extends Persistence.Ports = never>(
 
 describe("layers", () => {
   it.live(
-    "layerEmbedded: PGlite in a data folder (made with its parents) keeps its rows across restarts, on a free port, and stops on release",
+    "layerEmbedded: PGlite in a data folder (made with its parents) keeps its rows across restarts, on a free port, and stops on release; only a start that makes the database says so",
     () =>
       Effect.gen(function* () {
         const root = yield* Effect.acquireRelease(
@@ -121,8 +122,14 @@ describe("layers", () => {
         )
         // A folder whose parent does not exist yet, as `.data/pglite` on a fresh checkout.
         const dataDir = join(root, ".data", "pglite")
+        const logged: Array<string> = []
+        const capture = Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => logged.push(String(message)))
+        )
         const embedded = PgPersistence.layer().pipe(
-          Layer.provideMerge(PgDatabase.layerEmbedded({ dataDir, maxConnections: 3 }))
+          Layer.provideMerge(PgDatabase.layerEmbedded({ dataDir, maxConnections: 3 })),
+          Layer.provide(capture)
         )
         const m = Rows.member()
         const port = yield* Effect.gen(function* () {
@@ -138,8 +145,17 @@ describe("layers", () => {
         assert.isFalse(yield* reachable(port), "the socket server stopped with the layer")
         const found = yield* Effect.flatMap(Persistence.MemberRepository, (members) =>
           members.findById(m.id)
-        ).pipe(Effect.provide(PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 })))
+        ).pipe(
+          Effect.provide(
+            PgPersistence.layerEmbedded({ dataDir, maxConnections: 2 }).pipe(Layer.provide(capture))
+          )
+        )
         assert.isTrue(Option.isSome(found), "the member is still there after a restart")
+        assert.deepStrictEqual(
+          logged.filter((line) => line.startsWith("PGlite:")),
+          [`PGlite: making a new database in ${dataDir}; a first start takes several seconds`],
+          "the first start says it makes the database, the restart does not"
+        )
       }).pipe(Effect.scoped),
     timeout
   )

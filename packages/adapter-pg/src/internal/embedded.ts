@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs"
 import { mkdir, realpath } from "node:fs/promises"
 import { join } from "node:path"
 import * as lockfile from "proper-lockfile"
@@ -100,43 +101,62 @@ export const start = (options: {
   readonly maxConnections: number
   readonly lockWaitMillis: number
 }): Effect.Effect<Server, Errors.InfrastructureError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        // PGlite makes its own folder but not the folder's parents (`.data/pglite` on a fresh checkout).
-        const folder = options.dataDir === undefined ? undefined : folderOf(options.dataDir)
-        const unlock =
-          folder === undefined
-            ? async () => {}
-            : await mkdir(folder, { recursive: true }).then(() => lockFolder(folder, options.lockWaitMillis))
-        try {
-          return { ...(await serve(options)), unlock }
-        } catch (error) {
+  Effect.zipRight(
+    announceNewFolder(options.dataDir),
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          // PGlite makes its own folder but not the folder's parents (`.data/pglite` on a fresh checkout).
+          const folder = options.dataDir === undefined ? undefined : folderOf(options.dataDir)
+          const unlock =
+            folder === undefined
+              ? async () => {}
+              : await mkdir(folder, { recursive: true }).then(() =>
+                  lockFolder(folder, options.lockWaitMillis)
+                )
+          try {
+            return { ...(await serve(options)), unlock }
+          } catch (error) {
+            await unlock()
+            throw error
+          }
+        },
+        catch: (cause) =>
+          new Errors.InfrastructureError({
+            port: "PgEmbedded",
+            message:
+              cause instanceof FolderInUse
+                ? `PGlite could not be started: ${cause.message}`
+                : "PGlite could not be started",
+            cause
+          })
+      }),
+      ({ db, server, unlock }) =>
+        Effect.promise(async () => {
+          try {
+            await server.stop()
+          } finally {
+            await db.close()
+          }
+          // Only once the database is closed: a folder still open is still in use.
           await unlock()
-          throw error
-        }
-      },
-      catch: (cause) =>
-        new Errors.InfrastructureError({
-          port: "PgEmbedded",
-          message:
-            cause instanceof FolderInUse
-              ? `PGlite could not be started: ${cause.message}`
-              : "PGlite could not be started",
-          cause
         })
-    }),
-    ({ db, server, unlock }) =>
-      Effect.promise(async () => {
-        try {
-          await server.stop()
-        } finally {
-          await db.close()
-        }
-        // Only once the database is closed: a folder still open is still in use.
-        await unlock()
-      })
-  ).pipe(Effect.map(({ port }) => ({ host: "127.0.0.1", port, maxConnections: options.maxConnections })))
+    ).pipe(Effect.map(({ port }) => ({ host: "127.0.0.1", port, maxConnections: options.maxConnections })))
+  )
+
+/**
+ * Logs, at info level, that PGlite is about to make a new database in `dataDir`'s
+ * folder (one without `PG_VERSION`): its `initdb` runs in WASM for several seconds
+ * (4–6 on two cores), during which nothing else is printed.
+ */
+const announceNewFolder = (dataDir: string | undefined): Effect.Effect<void> => {
+  const folder = dataDir === undefined ? undefined : folderOf(dataDir)
+  return Effect.suspend(() =>
+    folder === undefined || existsSync(join(folder, "PG_VERSION"))
+      ? Effect.void
+      : Effect.logInfo(`PGlite: making a new database in ${folder}; a first start takes several seconds`)
+  )
+}
 
 /** PGlite in `dataDir` and a socket server in front of it. */
 const serve = async (options: { readonly dataDir?: string | undefined; readonly maxConnections: number }) => {
