@@ -6,8 +6,7 @@
  */
 import * as Schema from "effect/Schema"
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them
-const controls = /[\u0000-\u001f\u007f\p{Cs}]/u
+const controls = /[\p{Cc}\p{Cs}]/u
 
 /**
  * An id branded `brand`: 1 to 64 characters, none a control character (PostgreSQL

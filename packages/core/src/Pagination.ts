@@ -94,8 +94,7 @@ export const encodeCursor = (position: Position): string => Encoding.encodeBase6
  * holds (a cursor's JSON may spell them, `"\ud800"`, which a store could not even
  * compare faithfully).
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-const controls = /[\u0000-\u001f\u007f\p{Cs}]/u
+const controls = /[\p{Cc}\p{Cs}]/u
 
 /**
  * Decodes a cursor made by {@link encodeCursor}; an invalid one is an `InvalidInput`

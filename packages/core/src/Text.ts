@@ -20,25 +20,27 @@ export const length = (s: string): number => {
 }
 
 /**
- * Control characters other than tab and line breaks (PostgreSQL text cannot even
- * hold U+0000), and unpaired UTF-16 surrogates: half a character, which a JSON body
- * may carry (`"\ud800"`) but no UTF-8 store can, so PostgreSQL would keep U+FFFD in
- * its place and the text read back would not be the text written.
+ * Control characters other than tab and line breaks, C0 and C1 alike (U+0000–U+001F,
+ * U+007F–U+009F: PostgreSQL text cannot even hold U+0000, and U+0085 or U+009B in a
+ * title is a line break or a terminal escape to whoever prints it), and unpaired
+ * UTF-16 surrogates: half a character, which a JSON body may carry (`"\ud800"`) but
+ * no UTF-8 store can, so PostgreSQL would keep U+FFFD in its place and the text read
+ * back would not be the text written.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-const controls = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\p{Cs}]/u
+const controls = /(?![\t\n\r])[\p{Cc}\p{Cs}]/u
 
 /**
- * A character that shows: not whitespace and not a format character (zero-width
- * spaces and joiners, direction marks, the word joiner, the byte order mark). A
- * title of zero-width spaces trims to itself and would be stored as a title that
- * nobody can see.
+ * A character that shows: not whitespace, not a control or format character
+ * (zero-width spaces and joiners, direction marks, the word joiner, the byte order
+ * mark), not a combining mark on its own, not one of Unicode's default-ignorable
+ * characters (the Hangul fillers among them), and not the blank braille pattern
+ * U+2800. A title of zero-width spaces or fillers trims to itself and would be
+ * stored as a title that nobody can see.
  */
-const visible = /[^\s\p{Cf}]/u
+const visible = /[^\s\p{Cc}\p{Cf}\p{M}\p{Default_Ignorable_Code_Point}\u2800]/u
 
 /** As {@link controls}, tabs and line breaks included. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
-const lineControls = /[\u0000-\u001f\u007f\p{Cs}]/u
+const lineControls = /[\p{Cc}\p{Cs}]/u
 
 /**
  * A trimmed string of `min` to `max` characters with no control characters but tabs

@@ -830,13 +830,20 @@ describe("publishing", () => {
 
 describe("control characters", () => {
   it.effect(
-    "R10: a title with a NUL or other control character, or half a character (an unpaired surrogate), is refused, naming the field",
+    "R10: a title with a NUL or other control character (C0 or C1), or half a character (an unpaired surrogate), is refused, naming the field",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
           const publishing = yield* Publishing.Publishing
-          const form = yield* Fixtures.form({ title: "石墨烯\u0000散热膜" })
-          yield* expectError(publishing.draft(world.enterprise.account, form), "InvalidInput", "R10", "title")
+          for (const control of ["\u0000", "\u001b", "\u007f", "\u0085", "\u009b"]) {
+            const form = yield* Fixtures.form({ title: `石墨烯${control}散热膜` })
+            yield* expectError(
+              publishing.draft(world.enterprise.account, form),
+              "InvalidInput",
+              "R10",
+              "title"
+            )
+          }
           for (const half of ["\ud842", "\udfb7", "\udfb7\ud842"]) {
             const broken = yield* Fixtures.form({ title: `石墨烯${half}散热膜` })
             yield* expectError(
@@ -864,7 +871,7 @@ describe("control characters", () => {
 
 describe("invisible text", () => {
   it.effect(
-    "R10: a title, keyword or summary of zero-width or other format characters only is refused, naming the field; one visible character among them is taken",
+    "R10: a title, keyword or summary of zero-width or other format characters, fillers, a blank braille pattern or combining marks only is refused, naming the field; one visible character among them is taken",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -873,6 +880,10 @@ describe("invisible text", () => {
           const refusals = [
             ["title", { title: "\u200b\u200b" }],
             ["title", { title: "\u2060\u200d\ufeff" }],
+            ["title", { title: "\u2800" }],
+            ["title", { title: "\u3164\u115f" }],
+            ["title", { title: "\u0301" }],
+            ["title", { title: "\u00ad\ufe0f" }],
             ["keywords.1", { keywords: ["石墨烯", "\u200b"] }],
             ["summary.keyTechnology", { summary: { ...summary, keyTechnology: "\u200e\u200f" } }]
           ] as const
@@ -896,6 +907,11 @@ describe("invisible text", () => {
             yield* Fixtures.form({ title: "\u200b石墨烯\u200d膜" })
           )
           assert.strictEqual(drafted.form.title, "\u200b石墨烯\u200d膜")
+          const accented = yield* publishing.draft(
+            world.enterprise.account,
+            yield* Fixtures.form({ title: "Cafe\u0301 ⠁" })
+          )
+          assert.strictEqual(accented.form.title, "Cafe\u0301 ⠁", "a combining mark on a letter shows")
         })
       )
   )
