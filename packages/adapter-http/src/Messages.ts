@@ -75,6 +75,9 @@ export const zhCN: Readonly<Record<string, string>> = {
   "auth.invalid": "登录凭证无效或已过期，请重新登录",
   "body.too_large": "请求内容过大",
   "body.invalid": "请求内容无法解析，请提交有效的 JSON",
+  "body.encoding": "请求内容不是 UTF-8 编码：请以 UTF-8 提交 JSON",
+  "body.too_deep": "请求内容嵌套层级过深",
+  "body.unexpected": "此操作不接受请求内容：请不带内容（或以 {}）提交",
   "path.invalid": "请求路径无效：路径中不能含有 . 或 .. 段及编码的分隔符",
   "body.content_type": "请求内容类型不受支持：请以 JSON（上传文件以 multipart/form-data）提交",
   "rate.limited": "操作过于频繁，请稍后再试",
@@ -212,7 +215,9 @@ const coreDetails: Readonly<Record<string, string>> = {
     "金额以分计，须为 0 到 9007199254740991 之间的整数",
   "1–255 visible ASCII characters": "须为 1–255 个可见 ASCII 字符",
   "a date as YYYY-MM-DD": "日期格式须为 YYYY-MM-DD",
-  "a date that exists in the calendar": "日期不存在"
+  "a date that exists in the calendar": "日期不存在",
+  "an id without control characters": "标识不能含控制字符",
+  "an integer in decimal digits": "须为十进制整数"
 }
 
 const typeNames: Readonly<Record<string, string>> = {
@@ -247,6 +252,15 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
   [/^Expected ".*"(?:, actual |$)/, () => "不是允许的取值"],
   [/^Unable to decode .* into a DateTime\.Utc$/, () => "须为 ISO 8601 时间（如 2026-05-04T02:00:00Z）"],
   [/^Unable to decode .* into a number$/, () => "须为数字"],
+  [/^Expected [A-Z][A-Za-z]*(?:, actual |$)/, () => "类型不正确"],
+  [
+    /^send one part named `file`; this body has (\d+)$/,
+    (m) => `须只有一个名为 file 的部分（此请求有 ${m[1]} 个）`
+  ],
+  [
+    /^send at most one field `name`; this body has (\d+)$/,
+    (m) => `最多一个名为 name 的字段（此请求有 ${m[1]} 个）`
+  ],
   [
     /^between (\d+) and (\d+) characters(, at least one visible)?, without control characters$/,
     (m) => `须为 ${m[1]}–${m[2]} 个字符${m[3] === undefined ? "" : "，至少一个可见字符"}，不含控制字符`

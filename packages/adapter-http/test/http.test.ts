@@ -34,6 +34,7 @@ import {
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Authentication, type Http, Mount, RateLimit } from "../src/index.js"
+import { maxBodyDepth } from "../src/internal/middleware.js"
 import { makeServer, tokenFor } from "./harness.js"
 import packageJson from "../package.json" with { type: "json" }
 
@@ -401,7 +402,7 @@ describe("Mount", () => {
     }
   })
 
-  it("R54: an upload that is empty, cut short (in a part, in a part's headers, after a `--boundary--` inside a part), names two boundaries or an invalid `filename*`, or has two parts named `file`, is refused (400, field file) at once, over both handlers", async () => {
+  it("R54: an upload that is empty, cut short (in a part, in a part's headers, after a `--boundary--` inside a part), names two boundaries or an invalid `filename*`, or has two parts named `file` (or a field it does not take), is refused (400, naming the part) at once, over both handlers", async () => {
     const part = 'Content-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7'
     const bodies: ReadonlyArray<string | readonly [string, string]> = [
       "",
@@ -449,6 +450,21 @@ describe("Mount", () => {
         })
         assert.strictEqual(twoNames.status, 400)
         assert.deepInclude(await twoNames.json(), { field: "name", rule: "R54" })
+        const extra = await send({
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "multipart/form-data; boundary=b",
+            "accept-language": "zh-CN"
+          },
+          body: `--b\r\n${part}\n%%EOF\r\n--b\r\nContent-Disposition: form-data; name="extra"\r\n\r\n1\r\n--b--\r\n`
+        })
+        assert.strictEqual(extra.status, 400, "a field the upload does not take is refused, not dropped")
+        assert.deepInclude(await extra.json(), {
+          field: "extra",
+          rule: "R54",
+          message: "extra：不允许此项（可用的字段：file、name）"
+        })
         assert.strictEqual(await uploadsAudited(runtime), 0, "nothing refused was stored")
         // The part named `file` is the file without a `filename` too (RFC 7578 makes it optional).
         const unnamed = await send({
@@ -818,6 +834,125 @@ describe("Mount", () => {
         `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n${pdf}\r\n--b--\r\n`
       )
       assert.strictEqual(upload.status, 201)
+    } finally {
+      await web.dispose()
+    }
+  })
+
+  it("a JSON body nested deeper than the limit, or not UTF-8 (bytes that are not, or another charset), is refused naming body, after authentication, and writes nothing", async () => {
+    const web = Mount.toWebHandler(app())
+    try {
+      const { token, demandId } = await web.runtime.runPromise(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const sessions = yield* Authentication.Sessions
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
+        })
+      )
+      const ask = `http://localhost/demands/${demandId}/consultations`
+      const send = (body: string | Uint8Array, contentType = "application/json", auth = true) =>
+        web.handler(
+          new Request(ask, {
+            method: "POST",
+            headers: { "content-type": contentType, ...(auth ? { authorization: `Bearer ${token}` } : {}) },
+            body
+          })
+        )
+      const nested = (depth: number) => `{"text":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`
+      for (const depth of [maxBodyDepth + 1, 3_000]) {
+        const deep = await send(nested(depth))
+        assert.strictEqual(deep.status, 400, `depth ${depth}`)
+        assert.deepInclude(await deep.json(), { code: "body.too_deep", field: "body", rule: "R22" })
+      }
+      const anonymous = await send(nested(3_000), "application/json", false)
+      assert.strictEqual(anonymous.status, 401, "an anonymous caller is answered before its body is read")
+      const shallow = await send(nested(maxBodyDepth))
+      assert.deepInclude(
+        await shallow.json(),
+        { code: "input.invalid", field: "text" },
+        "decoded and refused for what it holds"
+      )
+      const gbk = new Uint8Array([
+        ...new TextEncoder().encode('{"text":"'),
+        0xc7,
+        0xeb,
+        0xce,
+        0xca,
+        0x22,
+        0x7d
+      ])
+      const notUtf8 = await send(gbk)
+      assert.strictEqual(notUtf8.status, 400)
+      assert.deepInclude(await notUtf8.json(), { code: "body.encoding", field: "body" })
+      const latin1 = await send(JSON.stringify({ text: "Café?" }), "application/json; charset=iso-8859-1")
+      assert.strictEqual(latin1.status, 400)
+      assert.deepInclude(await latin1.json(), { code: "body.content_type", field: "content-type" })
+      const asked = await send(
+        JSON.stringify({ text: "请问样品尺寸？" }),
+        'application/json; charset="UTF-8"'
+      )
+      assert.strictEqual(asked.status, 201, "UTF-8, named or not, is read")
+      const threadId = ((await asked.json()) as { thread: { id: string } }).thread.id
+      const messages = await web.handler(
+        new Request(`http://localhost/consultations/${threadId}/messages`, {
+          headers: { authorization: `Bearer ${token}` }
+        })
+      )
+      assert.deepStrictEqual(
+        ((await messages.json()) as Array<{ text: string }>).map((m) => m.text),
+        ["请问样品尺寸？"],
+        "the refused requests wrote no message"
+      )
+    } finally {
+      await web.dispose()
+    }
+  })
+
+  it("a command that takes no body refuses one: a field sent to it is named, malformed JSON is body.invalid, and nothing changes; none, {} and null are taken", async () => {
+    const web = Mount.toWebHandler(app())
+    try {
+      const { token, drafts } = await web.runtime.runPromise(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const sessions = yield* Authentication.Sessions
+          const publishing = yield* Publishing.Publishing
+          const drafts: Array<string> = []
+          for (let i = 0; i < 5; i++) {
+            drafts.push((yield* publishing.draft(world.enterprise.account, yield* Fixtures.form())).id)
+          }
+          return { token: Redacted.value(yield* sessions.issue(world.enterprise.account)), drafts }
+        })
+      )
+      const call = (method: string, path: string, body?: string) =>
+        web.handler(
+          new Request(`http://localhost${path}`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            ...(body === undefined ? {} : { body })
+          })
+        )
+      const stateOf = async (id: string) =>
+        ((await (await call("GET", `/demands/${id}`)).json()) as { demand: { state: string } }).demand.state
+      const submit = (id: string) => `/demands/${id}/submit`
+      const field = await call("POST", submit(drafts[0]!), JSON.stringify({ note: "请尽快审核" }))
+      assert.strictEqual(field.status, 400)
+      assert.deepInclude(await field.json(), { code: "body.unexpected", field: "note", rule: "R11" })
+      for (const [body, code] of [
+        ["[1]", "body.unexpected"],
+        ['"x"', "body.unexpected"],
+        ["{not json", "body.invalid"]
+      ] as const) {
+        const refused = await call("POST", submit(drafts[0]!), body)
+        assert.strictEqual(refused.status, 400, body)
+        assert.deepInclude(await refused.json(), { code, field: "body" }, body)
+      }
+      assert.strictEqual(await stateOf(drafts[0]!), "draft", "the refused submissions changed nothing")
+      for (const [i, body] of [undefined, "", " {} ", "null"].entries()) {
+        const taken = await call("POST", submit(drafts[i + 1]!), body)
+        assert.strictEqual(taken.status, 200, `${JSON.stringify(body)}: ${await taken.clone().text()}`)
+        assert.strictEqual(await stateOf(drafts[i + 1]!), "pending_review")
+      }
     } finally {
       await web.dispose()
     }

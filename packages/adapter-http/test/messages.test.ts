@@ -4,6 +4,7 @@ import {
   Demand,
   FileStore,
   Idempotency,
+  Ids,
   Member,
   Money,
   Response,
@@ -70,7 +71,18 @@ const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
   ["core: money", Money.Fen, -1],
   ["core: file name", FileStore.FileName, "a/b.pdf"],
   ["core: feedback", Response.Feedback, { reason: "too_late" }],
-  ["core: a demand form", Demand.DemandForm, {}]
+  ["core: a demand form", Demand.DemandForm, {}],
+  ["core: an id", Ids.DemandId, "a\u0000"],
+  [
+    "a struct named by its identifier",
+    Schema.Struct({ a: Schema.String }).annotations({ identifier: "Proposal" }),
+    "str"
+  ],
+  [
+    "a count in digits",
+    Schema.String.pipe(Schema.pattern(/^\d+$/, { message: () => "an integer in decimal digits" })),
+    "x"
+  ]
 ]
 
 /** The first issue of a refusal as core and the middleware report it. */
@@ -132,6 +144,17 @@ describe("Messages", () => {
     assert.isAtLeast(raised.size, 60, "the codes were found in core's source")
     const untranslated = [...raised].filter((code) => Messages.zhCN[code] === undefined)
     assert.deepStrictEqual(untranslated, [])
+  })
+
+  it("R54: an upload's refusals of its parts are explained in Chinese", () => {
+    for (const [field, detail] of [
+      ["file", "send one part named `file`; this body has 2"],
+      ["name", "send at most one field `name`; this body has 3"]
+    ] as const) {
+      const zh = Messages.translate("zh-CN", { code: "input.invalid", field, message: `${field}: ${detail}` })
+      assert.notInclude(zh, "输入无效", zh)
+      assert.match(zh, /[23] 个）$/, zh)
+    }
   })
 
   it("§input: a detail not known keeps its words, in parentheses", () => {

@@ -27,7 +27,16 @@ import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
 import { InvalidInput, PayloadTooLarge } from "../ApiError.js"
 import { encodedResponses } from "./encode.js"
-import { type CoreError, account, core, coreRead, limited, maybeAccount, optionsOf } from "./handle.js"
+import {
+  type CoreError,
+  account,
+  accountWithoutBody,
+  core,
+  coreRead,
+  limited,
+  maybeAccount,
+  optionsOf
+} from "./handle.js"
 
 /** @internal */
 export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
@@ -60,7 +69,7 @@ export const DemandsLive = HttpApiBuilder.group(Api, "demands", (handlers) =>
         )
       )
       .handle("submit", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(publishing.submit(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(publishing.submit(a, path, optionsOf(headers))))
       )
       .handle("mine", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(lists.myDemands(a, urlParams)))
@@ -77,7 +86,7 @@ export const ReviewLive = HttpApiBuilder.group(Api, "review", (handlers) =>
         Effect.flatMap(account, (a) => coreRead(review.pending(a, urlParams)))
       )
       .handle("approve", ({ path, headers }) =>
-        Effect.flatMap(account, (a) =>
+        Effect.flatMap(accountWithoutBody, (a) =>
           limited(a, "sms", headers, (options) => core(review.approve(a, path, options)))
         )
       )
@@ -114,10 +123,10 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
         )
       )
       .handle("withdraw", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(responding.withdraw(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(responding.withdraw(a, path, optionsOf(headers))))
       )
       .handle("adopt", ({ path, headers }) =>
-        Effect.flatMap(account, (a) =>
+        Effect.flatMap(accountWithoutBody, (a) =>
           limited(a, "sms", headers, (options) => core(selection.adopt(a, path, options)))
         )
       )
@@ -222,7 +231,7 @@ export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers)
         )
       )
       .handle("unsolved", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(outcome.unsolved(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(outcome.unsolved(a, path, optionsOf(headers))))
       )
       .handle("restart", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
@@ -245,17 +254,17 @@ export const CommissionsLive = HttpApiBuilder.group(Api, "commissions", (handler
         )
       )
       .handle("accept", ({ path, headers }) =>
-        Effect.flatMap(account, (a) =>
+        Effect.flatMap(accountWithoutBody, (a) =>
           limited(a, "sms", headers, (options) => core(commissioning.accept(a, path, options)))
         )
       )
       .handle("decline", ({ path, headers }) =>
-        Effect.flatMap(account, (a) =>
+        Effect.flatMap(accountWithoutBody, (a) =>
           limited(a, "sms", headers, (options) => core(commissioning.decline(a, path, options)))
         )
       )
       .handle("end", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(commissioning.end(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(commissioning.end(a, path, optionsOf(headers))))
       )
       .handle("list", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(commissioning.list(a, urlParams)))
@@ -272,7 +281,7 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
         Effect.flatMap(account, (a) => core(rewards.openRound(a, payload, optionsOf(headers))))
       )
       .handle("closeRound", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(rewards.closeRound(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(rewards.closeRound(a, path, optionsOf(headers))))
       )
       .handle("rounds", ({ urlParams }) =>
         Effect.flatMap(maybeAccount, (a) => coreRead(rewards.rounds(a, urlParams)))
@@ -306,7 +315,7 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
         )
       )
       .handle("submit", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(rewards.submit(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(rewards.submit(a, path, optionsOf(headers))))
       )
       .handle("approve", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
@@ -419,7 +428,8 @@ const partOf = (info: Multipasta.PartInfo) =>
  * whose headers it cannot read or whose `filename*` is not valid percent-encoding
  * (the parser's `decodeURIComponent` throws). The part named `file` is the file
  * whether or not it has a `filename` (RFC 7578 makes it optional); a body with two
- * such parts, or two fields `name`, is refused rather than one of them taken unasked.
+ * such parts, or two fields `name`, is refused rather than one of them taken unasked,
+ * as is a field of another name (dropped without a word otherwise).
  */
 const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =>
   Effect.flatMap(wholeBody(request), (bytes) =>
@@ -430,6 +440,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       let files = 0
       let labels = 0
       let label: string | undefined
+      let other: string | undefined
       const parser = Multipasta.make({
         headers: request.headers,
         maxParts,
@@ -447,7 +458,10 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
           }
         },
         onField: (info, value) => {
-          if (partOf(info).name !== "name") return
+          if (partOf(info).name !== "name") {
+            other ??= partOf(info).name
+            return
+          }
           labels += 1
           label = Multipasta.decodeField(info, value)
         },
@@ -473,6 +487,15 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       if (!done) return Effect.fail(notMultipart())
       if (file === undefined) return Effect.fail(uploadInvalid("is missing"))
       if (files > 1) return Effect.fail(uploadInvalid(`send one part named \`file\`; this body has ${files}`))
+      if (other !== undefined)
+        return Effect.fail(
+          new InvalidInput({
+            rule: "R54",
+            code: "input.invalid",
+            field: other,
+            message: `${other}: is unexpected, expected: "file" | "name"`
+          })
+        )
       if (labels > 1)
         return Effect.fail(
           new InvalidInput({
@@ -547,10 +570,12 @@ export const NotificationsLive = HttpApiBuilder.group(Api, "notifications", (han
         Effect.flatMap(account, (a) => coreRead(notifications.deadLetters(a, urlParams)))
       )
       .handle("requeue", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(notifications.requeue(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) => core(notifications.requeue(a, path, optionsOf(headers))))
       )
       .handle("requeueDead", ({ urlParams, headers }) =>
-        Effect.flatMap(account, (a) => core(notifications.requeueDead(a, urlParams, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          core(notifications.requeueDead(a, urlParams, optionsOf(headers)))
+        )
       )
   }).pipe(Effect.map(encodedResponses))
 )
@@ -594,7 +619,9 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
         Effect.flatMap(account, (a) => core(membership.createMember(a, payload, optionsOf(headers))))
       )
       .handle("registerInstitution", ({ path, headers }) =>
-        Effect.flatMap(account, (a) => core(membership.registerInstitution(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          core(membership.registerInstitution(a, path, optionsOf(headers)))
+        )
       )
       .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(membership.member(a, path))))
       .handle("createAccount", ({ payload, headers }) =>

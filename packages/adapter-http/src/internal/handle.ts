@@ -1,4 +1,5 @@
 import * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Errors, Idempotency, Ids } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -16,6 +17,7 @@ import {
 } from "../ApiError.js"
 import { accountRequired, CurrentAccount, invalidCredential } from "../Authentication.js"
 import { type Bucket, RateLimiter, RateLimits } from "../RateLimit.js"
+import { noBody } from "./middleware.js"
 
 /** @internal What a core use case may fail with. */
 export type CoreError = Errors.DomainError | Errors.InfrastructureError
@@ -103,6 +105,17 @@ export const account: Effect.Effect<Ids.AccountId, Unauthorized, CurrentAccount>
   CurrentAccount,
   (id) => (id === null ? Effect.fail(accountRequired()) : Effect.succeed(id))
 )
+
+/**
+ * @internal
+ * The acting account of a command that takes no body, once its body is found empty
+ * (`noBody`: a field sent to it is refused rather than dropped without a word).
+ */
+export const accountWithoutBody: Effect.Effect<
+  Ids.AccountId,
+  Unauthorized | InvalidInput,
+  CurrentAccount | HttpServerRequest.HttpServerRequest
+> = Effect.zipLeft(account, noBody)
 
 /** @internal The acting account or `null`. */
 export const maybeAccount: Effect.Effect<Ids.AccountId | null, never, CurrentAccount> = CurrentAccount

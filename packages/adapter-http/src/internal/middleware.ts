@@ -83,7 +83,17 @@ export const isUpload = (method: string, pathname: string) =>
 const acceptsMedia = (contentType: string, upload: boolean) => {
   const semicolon = contentType.indexOf(";")
   const media = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
-  return media === "application/json" || (upload && media === "multipart/form-data")
+  return (media === "application/json" && isUtf8(contentType)) || (upload && media === "multipart/form-data")
+}
+
+/**
+ * Whether a JSON body's `charset`, if it names one, is UTF-8: the body is read as
+ * UTF-8 whatever it says (JSON between systems is UTF-8, RFC 8259), so Latin-1 or GBK
+ * text would be stored with its characters replaced.
+ */
+const isUtf8 = (contentType: string) => {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)
+  return charset === null || /^utf-?8$/i.test(charset[1]!)
 }
 
 interface Route {
@@ -92,6 +102,8 @@ interface Route {
   readonly statics: number
   readonly rule: string
   readonly isPublic: boolean
+  /** Whether the endpoint reads a body (a payload); a command without one takes none. */
+  readonly hasPayload: boolean
 }
 
 const routes: ReadonlyArray<Route> = Object.values(
@@ -109,7 +121,8 @@ const routes: ReadonlyArray<Route> = Object.values(
       pattern,
       statics: segments.filter((s) => !s.startsWith(":")).length,
       rule: Option.getOrElse(Context.getOption(endpoint.annotations, Rule), () => "§input"),
-      isPublic: Option.getOrElse(Context.getOption(endpoint.annotations, Public), () => false)
+      isPublic: Option.getOrElse(Context.getOption(endpoint.annotations, Public), () => false),
+      hasPayload: Option.isSome(endpoint.payloadSchema)
     }
   })
   .sort((a, b) => b.statics - a.statics)
@@ -232,7 +245,7 @@ const unsupportedMedia = (language: Language, route: Route | undefined, upload: 
     rule: route?.rule ?? "§input",
     code: "body.content_type",
     field: "content-type",
-    message: `content-type: the request body is sent as ${upload ? "multipart/form-data" : "application/json"}`
+    message: `content-type: the request body is sent as ${upload ? "multipart/form-data" : "application/json"}, JSON in UTF-8 (no other charset)`
   }
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
@@ -246,6 +259,122 @@ const malformedBody = (language: Language, route: Route | undefined) => {
   }
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
+
+/**
+ * @internal
+ * How deep a JSON body may nest arrays and objects. The API's deepest payload nests
+ * four levels; effect's formatting of a decoding error recurses once per level of the
+ * value it quotes, and a body of some 2,000 levels overflowed the stack (a `500`).
+ */
+export const maxBodyDepth = 32
+
+/** Whether JSON `text` nests arrays and objects deeper than `max` (strings skipped). */
+const nestedDeeperThan = (text: string, max: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return false
+}
+
+const refusedBody = (language: Language, route: Route | undefined, code: string, message: string) => {
+  const invalid = { rule: route?.rule ?? "§input", code, field: "body", message: `body: ${message}` }
+  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+}
+
+/**
+ * A JSON body's text as the API reads it, refused (as `InvalidInput` naming `body`)
+ * when it holds U+FFFD, the character a UTF-8 reader puts in place of bytes that are
+ * not UTF-8 (a GBK or Latin-1 body would be stored garbled), or nests deeper than
+ * {@link maxBodyDepth}; malformed JSON fails as the platform's own reading does.
+ */
+const checkedJson = (
+  request: HttpServerRequest.HttpServerRequest,
+  language: Language,
+  route: Route | undefined
+): Effect.Effect<unknown, unknown> =>
+  Effect.flatMap(
+    request.text,
+    (text): Effect.Effect<unknown, unknown> =>
+      text.includes("\ufffd")
+        ? Effect.fail(
+            refusedBody(
+              language,
+              route,
+              "body.encoding",
+              "the body is not UTF-8 (it holds U+FFFD, which stands for bytes that are not)"
+            )
+          )
+        : nestedDeeperThan(text, maxBodyDepth)
+          ? Effect.fail(
+              refusedBody(
+                language,
+                route,
+                "body.too_deep",
+                `the body nests deeper than ${maxBodyDepth} levels`
+              )
+            )
+          : request.json
+  )
+
+/**
+ * The request as the API's endpoints see it: the same, but its `json` is
+ * {@link checkedJson}. The endpoints read the body after authentication (an anonymous
+ * caller of a member's endpoint is answered `401` before its body is read), so the
+ * check sits where they read it rather than here.
+ */
+const withCheckedJson = (
+  request: HttpServerRequest.HttpServerRequest,
+  language: Language,
+  route: () => Route | undefined
+): HttpServerRequest.HttpServerRequest =>
+  new Proxy(request, {
+    get: (target, property) =>
+      property === "json" ? checkedJson(target, language, route()) : Reflect.get(target, property, target)
+  })
+
+/**
+ * @internal
+ * A command without a payload refuses a body (a field sent to it would be dropped
+ * without a word: `{"reason": …}` to an endpoint that takes none): nothing, `{}`
+ * or `null` is taken; anything else is `InvalidInput` naming the body, or its first
+ * property. Read after authentication, like the payloads of the other endpoints.
+ */
+export const noBody: Effect.Effect<void, InvalidInput, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
+  HttpServerRequest.HttpServerRequest,
+  (request) =>
+    Effect.flatMap(Effect.orDie(request.text), (text) => {
+      const language = languageOf(request.headers["accept-language"])
+      const route = routeOf(request.method, pathnameOf(request.url))
+      if (text.trim() === "") return Effect.void
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch {
+        return Effect.fail(malformedBody(language, route))
+      }
+      if (value === null || (isPlainObject(value) && Object.keys(value).length === 0)) return Effect.void
+      const first = isPlainObject(value) ? Object.keys(value)[0] : undefined
+      const invalid = {
+        rule: route?.rule ?? "§input",
+        code: "body.unexpected",
+        field: first ?? "body",
+        message: `${first ?? "body"}: this endpoint takes no body (send none, or {})`
+      }
+      return Effect.fail(new InvalidInput({ ...invalid, message: translate(language, invalid) }))
+    })
+)
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** A path and method the API has no endpoint for, answered like the API's other 404s. */
 const routeNotFound = (language: Language) => {
@@ -322,7 +451,18 @@ export const make =
         HttpServerRequest.HttpServerRequest
       > =
         refused ??
-        (hasNoBody(request.method) ? app : HttpServerRequest.withMaxBodySize(app, Option.some(max)))
+        (hasNoBody(request.method)
+          ? app
+          : HttpServerRequest.withMaxBodySize(
+              upload
+                ? app
+                : Effect.provideService(
+                    app,
+                    HttpServerRequest.HttpServerRequest,
+                    withCheckedJson(request, language, route)
+                  ),
+              Option.some(max)
+            ))
       return run.pipe(
         Effect.matchCauseEffect({
           onSuccess: (response) => Effect.succeed(withHeaders(response)),
@@ -350,6 +490,8 @@ export const make =
             if (Option.isSome(defect)) {
               const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
               if (isBodyTooLarge(d)) return failWith(tooLarge(language, max))
+              // checkedJson's refusal, made a defect by the platform's reading of the payload.
+              if (d instanceof InvalidInput) return failWith(d)
               if (d?._tag === "RequestError" && d.reason === "Decode") {
                 return failWith(malformedBody(language, route()))
               }
