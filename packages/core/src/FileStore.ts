@@ -44,8 +44,57 @@ export const ContentType = Schema.Literal(
 export type ContentType = typeof ContentType.Type
 
 /**
+ * R54: the file-name extensions of each content type, the usual one first.
+ *
+ * @since 0.1.3
+ * @category content types
+ */
+export const extensions: Readonly<Record<ContentType, readonly [string, ...Array<string>]>> = {
+  "application/pdf": ["pdf"],
+  "image/png": ["png"],
+  "image/jpeg": ["jpg", "jpeg", "jpe", "jfif"],
+  "image/gif": ["gif"],
+  "image/webp": ["webp"],
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ["docx"],
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ["xlsx"],
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation": ["pptx"],
+  "application/msword": ["doc"],
+  "application/vnd.ms-excel": ["xls"],
+  "application/vnd.ms-powerpoint": ["ppt"]
+}
+
+/**
+ * R54: the name a file is stored and downloaded under: the uploader's, ending with an
+ * extension of the content type read from its bytes. One is added to a name without
+ * one of them (`x.html` of PNG bytes becomes `x.html.png`, `方案1.0` of a PDF
+ * `方案1.0.pdf`): a download saved under the name opens as what it is, never as a page
+ * or a program whose bytes were made to read both ways. Letter case is the uploader's
+ * (`SCAN.JPG` stays). The name is never longer than {@link FileName}'s 255 characters:
+ * a long one gives up its last characters (and dots or spaces left at its end) before
+ * the extension.
+ *
+ * @since 0.1.3
+ * @category content types
+ */
+export const storedName = (name: string, contentType: ContentType): string => {
+  const dot = name.lastIndexOf(".")
+  const own = dot === -1 ? undefined : name.slice(dot + 1).toLowerCase()
+  if (own !== undefined && extensions[contentType].includes(own)) return name
+  const suffix = `.${extensions[contentType][0]}`
+  const chars = Array.from(name)
+  return chars.length + suffix.length <= 255
+    ? `${name}${suffix}`
+    : `${chars
+        .slice(0, 255 - suffix.length)
+        .join("")
+        .replace(/[.\s]+$/u, "")}${suffix}`
+}
+
+/**
  * A file name as the uploader gave it: 1–255 characters, no path separators,
- * control characters or unpaired surrogates. It is only a label; the content type never comes from it.
+ * control characters (C0 or C1) or unpaired surrogates. It is only a label; the
+ * content type never comes from it, and it is stored with an extension of that type
+ * ({@link storedName}).
  *
  * @since 0.1.0
  * @category models
@@ -53,8 +102,7 @@ export type ContentType = typeof ContentType.Type
 export const FileName = Schema.Trim.pipe(
   Schema.minLength(1),
   Schema.maxLength(255),
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
-  Schema.pattern(/^[^/\\\u0000-\u001f\u007f\p{Cs}]+$/u, {
+  Schema.pattern(/^[^/\\\p{Cc}\p{Cs}]+$/u, {
     message: () => "a file name without path separators or control characters"
   })
 )

@@ -25,7 +25,16 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { canFollowDemand, canReadDemand, canSeeResponse } from "./Access.js"
 import { denied, type InfrastructureError, invalid, notFound } from "./Errors.js"
-import { ContentType, contentTypeOf, FileName, FileStore, Sha256, sha256, StoredFile } from "./FileStore.js"
+import {
+  ContentType,
+  contentTypeOf,
+  FileName,
+  FileStore,
+  Sha256,
+  sha256,
+  StoredFile,
+  storedName
+} from "./FileStore.js"
 import * as Ids from "./Ids.js"
 import { type AccountId, DemandId, FileId, ResponseId } from "./Ids.js"
 import { type CommandOptions, inputError, makeRunner } from "./internal/command.js"
@@ -191,7 +200,8 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
       /**
        * R54: stores a file for the actor's member. An empty file, a type outside the
        * allow-list (read from the bytes) or a size over the limit is refused before
-       * anything is stored (`InvalidInput`, field `bytes`).
+       * anything is stored (`InvalidInput`, field `bytes`). Its name ends with an
+       * extension of that type (`FileStore.storedName`).
        */
       upload: (accountId: AccountId, input: typeof UploadInput.Encoded, options: CommandOptions = {}) =>
         Effect.gen(function* () {
@@ -220,7 +230,7 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
           const digest = yield* sha256(bytes)
           return yield* storeCommand(bytes)(
             accountId,
-            { name: decoded.name, contentType, size: bytes.length, sha256: digest },
+            { name: storedName(decoded.name, contentType), contentType, size: bytes.length, sha256: digest },
             options
           )
         }),

@@ -13,6 +13,7 @@ import {
   Publishing,
   Responding,
   Settings,
+  Text,
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
@@ -148,29 +149,55 @@ const fileTrail = () =>
   })
 
 describe("Files", () => {
-  it.effect("R54: a file's type comes from its bytes and its SHA-256 matches node:crypto", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const files = yield* Files.Files
-        const bytes = pdf(4096)
-        const stored = yield* files.upload(world.institution.account, { name: "技术合同.png", bytes })
-        assert.strictEqual(stored.contentType, "application/pdf")
-        assert.strictEqual(stored.size, 4096)
-        assert.strictEqual(stored.sha256, hex(bytes))
-        assert.strictEqual(stored.name, "技术合同.png")
-        assert.strictEqual(stored.ownerMemberId, world.institution.member.id)
+  it.effect(
+    "R54: a file's type comes from its bytes, not its name (which is given that type's extension), and its SHA-256 matches node:crypto",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          const bytes = pdf(4096)
+          const stored = yield* files.upload(world.institution.account, { name: "技术合同.png", bytes })
+          assert.strictEqual(stored.contentType, "application/pdf")
+          assert.strictEqual(stored.size, 4096)
+          assert.strictEqual(stored.sha256, hex(bytes))
+          assert.strictEqual(stored.name, "技术合同.png.pdf")
+          assert.strictEqual(stored.ownerMemberId, world.institution.member.id)
 
-        const down = yield* files.download(world.institution.account, { fileId: stored.id })
-        assert.deepStrictEqual(down.file, stored)
-        assert.deepStrictEqual(Array.from(down.bytes), Array.from(bytes))
-        assert.strictEqual(hex(down.bytes), stored.sha256)
-        assert.deepStrictEqual(yield* files.info(world.institution.account, { fileId: stored.id }), stored)
+          const down = yield* files.download(world.institution.account, { fileId: stored.id })
+          assert.deepStrictEqual(down.file, stored)
+          assert.deepStrictEqual(Array.from(down.bytes), Array.from(bytes))
+          assert.strictEqual(hex(down.bytes), stored.sha256)
+          assert.deepStrictEqual(yield* files.info(world.institution.account, { fileId: stored.id }), stored)
 
-        const photo = yield* files.upload(world.institution.account, { name: "发票.pdf", bytes: jpeg() })
-        assert.strictEqual(photo.contentType, "image/jpeg")
-        assert.strictEqual(photo.sha256, hex(jpeg()))
-      })
-    )
+          const photo = yield* files.upload(world.institution.account, { name: "发票.pdf", bytes: jpeg() })
+          assert.strictEqual(photo.contentType, "image/jpeg")
+          assert.strictEqual(photo.sha256, hex(jpeg()))
+        })
+      )
+  )
+
+  it.effect(
+    "R54: a file is stored under a name ending with an extension of the type read from its bytes: kept when it has one (any letter case), added when not, within 255 characters",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          const nameOf = (name: string, bytes: Uint8Array) =>
+            Effect.map(files.upload(world.institution.account, { name, bytes }), (f) => f.name)
+          assert.strictEqual(yield* nameOf("合同.pdf", pdf()), "合同.pdf")
+          assert.strictEqual(yield* nameOf("SCAN.JPEG", jpeg()), "SCAN.JPEG")
+          assert.strictEqual(yield* nameOf("扫描件.jpg", jpeg()), "扫描件.jpg")
+          assert.strictEqual(yield* nameOf("x.html", png()), "x.html.png")
+          assert.strictEqual(yield* nameOf("evil.exe", pdf()), "evil.exe.pdf")
+          assert.strictEqual(yield* nameOf("方案1.0", pdf()), "方案1.0.pdf")
+          assert.strictEqual(yield* nameOf("无扩展名", jpeg()), "无扩展名.jpg")
+          const long = yield* nameOf(`${"长".repeat(250)}.exe`, pdf())
+          assert.strictEqual(long, `${"长".repeat(250)}.pdf`, "cut to fit, without the dot left at its end")
+          const longer = yield* nameOf(`${"长".repeat(255)}`, pdf())
+          assert.strictEqual(Text.length(longer), 255)
+          assert.strictEqual(longer, `${"长".repeat(251)}.pdf`)
+        })
+      )
   )
 
   it.effect("R54: a type outside the allow-list is refused before anything is stored", () =>
