@@ -77,7 +77,11 @@ export const layer = (config: ServerConfig) => {
   const rateLimits = RateLimit.layer(config.rateLimits)
   // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
   // and the HTTP handler makes none (`tracing: false` below).
-  return Layer.mergeAll(core, auth, rateLimits, logger, Layer.setTracerEnabled(false))
+  // The logger both for the runtime and for building the services (the database's
+  // start logs too).
+  return Layer.mergeAll(core, auth, rateLimits, logger, Layer.setTracerEnabled(false)).pipe(
+    Layer.provide(logger)
+  )
 }
 
 /** How long a stopping server waits for open connections before it cuts them. */

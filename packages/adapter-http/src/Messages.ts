@@ -76,6 +76,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "body.too_large": "请求内容过大",
   "body.invalid": "请求内容无法解析，请提交有效的 JSON",
   "body.encoding": "请求内容不是 UTF-8 编码：请以 UTF-8 提交 JSON",
+  "body.charset": "请求内容按 UTF-8 读取：请以 UTF-8 编码提交 JSON，不要声明其他字符集",
   "body.too_deep": "请求内容嵌套层级过深",
   "body.unexpected": "此操作不接受请求内容：请不带内容（或以 {}）提交",
   "path.invalid": "请求路径无效：路径中不能含有 . 或 .. 段及编码的分隔符",
@@ -196,7 +197,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   concurrent_change: "资源已被他人同时修改，请刷新后重试"
 }
 
-/** Core's own wordings of what an input must be, in Chinese. */
+/** Core's own wordings of what an input must be (and the API's own few), in Chinese. */
 const coreDetails: Readonly<Record<string, string>> = {
   "a valid phone number": "须为有效的电话号码",
   "a mobile number that can receive SMS": "须为能接收短信的手机号码",

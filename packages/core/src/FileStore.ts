@@ -69,9 +69,9 @@ export const extensions: Readonly<Record<ContentType, readonly [string, ...Array
  * one of them (`x.html` of PNG bytes becomes `x.html.png`, `方案1.0` of a PDF
  * `方案1.0.pdf`): a download saved under the name opens as what it is, never as a page
  * or a program whose bytes were made to read both ways. Letter case is the uploader's
- * (`SCAN.JPG` stays). The name is never longer than {@link FileName}'s 255 characters:
- * a long one gives up its last characters (and dots or spaces left at its end) before
- * the extension.
+ * (`SCAN.JPG` stays). Dots and spaces at the end of the name go before the extension
+ * (`x.` of a PDF is `x.pdf`), and the name stays within {@link FileName}'s 255 UTF-16
+ * units: a long one gives up its last characters, whole, before the extension.
  *
  * @since 0.1.3
  * @category content types
@@ -81,13 +81,12 @@ export const storedName = (name: string, contentType: ContentType): string => {
   const own = dot === -1 ? undefined : name.slice(dot + 1).toLowerCase()
   if (own !== undefined && extensions[contentType].includes(own)) return name
   const suffix = `.${extensions[contentType][0]}`
-  const chars = Array.from(name)
-  return chars.length + suffix.length <= 255
-    ? `${name}${suffix}`
-    : `${chars
-        .slice(0, 255 - suffix.length)
-        .join("")
-        .replace(/[.\s]+$/u, "")}${suffix}`
+  let base = ""
+  for (const char of name) {
+    if (base.length + char.length + suffix.length > 255) break
+    base += char
+  }
+  return `${base.replace(/[.\s]+$/u, "") || "file"}${suffix}`
 }
 
 /**

@@ -13,11 +13,10 @@ import {
   Publishing,
   Responding,
   Settings,
-  Text,
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Layer, Option, Ref } from "effect"
+import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
 import { at, type Env, expectError, start, withWorld, failureOf } from "./helpers.js"
 import { activeCommission } from "./support.js"
 
@@ -177,7 +176,7 @@ describe("Files", () => {
   )
 
   it.effect(
-    "R54: a file is stored under a name ending with an extension of the type read from its bytes: kept when it has one (any letter case), added when not, within 255 characters",
+    "R54: a file is stored under a name ending with an extension of the type read from its bytes: kept when it has one (any letter case), added when not, within the name's 255 UTF-16 units",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -194,8 +193,15 @@ describe("Files", () => {
           const long = yield* nameOf(`${"长".repeat(250)}.exe`, pdf())
           assert.strictEqual(long, `${"长".repeat(250)}.pdf`, "cut to fit, without the dot left at its end")
           const longer = yield* nameOf(`${"长".repeat(255)}`, pdf())
-          assert.strictEqual(Text.length(longer), 255)
           assert.strictEqual(longer, `${"长".repeat(251)}.pdf`)
+          const emoji = yield* nameOf("😀".repeat(126), pdf())
+          assert.strictEqual(
+            emoji,
+            `${"😀".repeat(125)}.pdf`,
+            "cut by whole characters, within 255 UTF-16 units"
+          )
+          assert.isTrue(Schema.is(FileStore.FileName)(emoji))
+          assert.strictEqual(yield* nameOf("合同. ", pdf()), "合同.pdf")
         })
       )
   )

@@ -428,8 +428,9 @@ const partOf = (info: Multipasta.PartInfo) =>
  * whose headers it cannot read or whose `filename*` is not valid percent-encoding
  * (the parser's `decodeURIComponent` throws). The part named `file` is the file
  * whether or not it has a `filename` (RFC 7578 makes it optional); a body with two
- * such parts, or two fields `name`, is refused rather than one of them taken unasked,
- * as is a field of another name (dropped without a word otherwise).
+ * such parts, or two fields `name`, is refused rather than one of them taken unasked.
+ * Fields of other names are left alone: upload libraries send their own (Uppy's
+ * `type` and `relativePath`, say).
  */
 const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =>
   Effect.flatMap(wholeBody(request), (bytes) =>
@@ -440,7 +441,6 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       let files = 0
       let labels = 0
       let label: string | undefined
-      let other: string | undefined
       const parser = Multipasta.make({
         headers: request.headers,
         maxParts,
@@ -458,10 +458,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
           }
         },
         onField: (info, value) => {
-          if (partOf(info).name !== "name") {
-            other ??= partOf(info).name
-            return
-          }
+          if (partOf(info).name !== "name") return
           labels += 1
           label = Multipasta.decodeField(info, value)
         },
@@ -487,15 +484,6 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
       if (!done) return Effect.fail(notMultipart())
       if (file === undefined) return Effect.fail(uploadInvalid("is missing"))
       if (files > 1) return Effect.fail(uploadInvalid(`send one part named \`file\`; this body has ${files}`))
-      if (other !== undefined)
-        return Effect.fail(
-          new InvalidInput({
-            rule: "R54",
-            code: "input.invalid",
-            field: other,
-            message: `${other}: is unexpected, expected: "file" | "name"`
-          })
-        )
       if (labels > 1)
         return Effect.fail(
           new InvalidInput({

@@ -1,6 +1,7 @@
 import * as HttpApiError from "@effect/platform/HttpApiError"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Cause from "effect/Cause"
@@ -83,17 +84,7 @@ export const isUpload = (method: string, pathname: string) =>
 const acceptsMedia = (contentType: string, upload: boolean) => {
   const semicolon = contentType.indexOf(";")
   const media = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase()
-  return (media === "application/json" && isUtf8(contentType)) || (upload && media === "multipart/form-data")
-}
-
-/**
- * Whether a JSON body's `charset`, if it names one, is UTF-8: the body is read as
- * UTF-8 whatever it says (JSON between systems is UTF-8, RFC 8259), so Latin-1 or GBK
- * text would be stored with its characters replaced.
- */
-const isUtf8 = (contentType: string) => {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)
-  return charset === null || /^utf-?8$/i.test(charset[1]!)
+  return media === "application/json" || (upload && media === "multipart/form-data")
 }
 
 interface Route {
@@ -102,8 +93,6 @@ interface Route {
   readonly statics: number
   readonly rule: string
   readonly isPublic: boolean
-  /** Whether the endpoint reads a body (a payload); a command without one takes none. */
-  readonly hasPayload: boolean
 }
 
 const routes: ReadonlyArray<Route> = Object.values(
@@ -121,8 +110,7 @@ const routes: ReadonlyArray<Route> = Object.values(
       pattern,
       statics: segments.filter((s) => !s.startsWith(":")).length,
       rule: Option.getOrElse(Context.getOption(endpoint.annotations, Rule), () => "§input"),
-      isPublic: Option.getOrElse(Context.getOption(endpoint.annotations, Public), () => false),
-      hasPayload: Option.isSome(endpoint.payloadSchema)
+      isPublic: Option.getOrElse(Context.getOption(endpoint.annotations, Public), () => false)
     }
   })
   .sort((a, b) => b.statics - a.statics)
@@ -245,7 +233,7 @@ const unsupportedMedia = (language: Language, route: Route | undefined, upload: 
     rule: route?.rule ?? "§input",
     code: "body.content_type",
     field: "content-type",
-    message: `content-type: the request body is sent as ${upload ? "multipart/form-data" : "application/json"}, JSON in UTF-8 (no other charset)`
+    message: `content-type: the request body is sent as ${upload ? "multipart/form-data" : "application/json"}`
   }
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
@@ -285,45 +273,72 @@ const nestedDeeperThan = (text: string, max: number): boolean => {
   return false
 }
 
+/**
+ * A body {@link checkedJson} refused, with the answer: the platform reads a payload
+ * with `Effect.orDie`, so it arrives as a defect, told apart from any other by its class.
+ */
+class RefusedBody {
+  constructor(readonly error: InvalidInput) {}
+}
+
 const refusedBody = (language: Language, route: Route | undefined, code: string, message: string) => {
   const invalid = { rule: route?.rule ?? "§input", code, field: "body", message: `body: ${message}` }
-  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+  return new RefusedBody(new InvalidInput({ ...invalid, message: translate(language, invalid) }))
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * The `charset` a `Content-Type` names, lower-cased, if it names one that is not
+ * UTF-8 or ASCII (which UTF-8 reads alike); `undefined` otherwise.
+ */
+const otherCharset = (contentType: string | undefined): string | undefined => {
+  if (contentType === undefined) return undefined
+  for (const m of contentType.matchAll(/;\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g)) {
+    if (m[1]!.toLowerCase() !== "charset") continue
+    const charset = m[2]!.replace(/^"|"$/g, "").trim().toLowerCase()
+    return charset === "" || /^(utf-?8|us-ascii|ascii)$/.test(charset) ? undefined : charset
+  }
+  return undefined
 }
 
 /**
- * A JSON body's text as the API reads it, refused (as `InvalidInput` naming `body`)
- * when it holds U+FFFD, the character a UTF-8 reader puts in place of bytes that are
- * not UTF-8 (a GBK or Latin-1 body would be stored garbled), or nests deeper than
- * {@link maxBodyDepth}; malformed JSON fails as the platform's own reading does.
+ * A JSON body as the API reads it: its bytes decoded as UTF-8, refused (as
+ * `InvalidInput` naming `body`) when they are not UTF-8 (`body.encoding`: a GBK or
+ * Latin-1 body would be stored with U+FFFD in place of its characters), when the
+ * `Content-Type` names another charset and the body is not plain ASCII
+ * (`body.charset`), when it nests deeper than {@link maxBodyDepth} (`body.too_deep`)
+ * or is not JSON (`body.invalid`). An empty body is `null`, as the Node request reads it.
  */
 const checkedJson = (
   request: HttpServerRequest.HttpServerRequest,
   language: Language,
-  route: Route | undefined
-): Effect.Effect<unknown, unknown> =>
-  Effect.flatMap(
-    request.text,
-    (text): Effect.Effect<unknown, unknown> =>
-      text.includes("\ufffd")
-        ? Effect.fail(
-            refusedBody(
-              language,
-              route,
-              "body.encoding",
-              "the body is not UTF-8 (it holds U+FFFD, which stands for bytes that are not)"
-            )
-          )
-        : nestedDeeperThan(text, maxBodyDepth)
-          ? Effect.fail(
-              refusedBody(
-                language,
-                route,
-                "body.too_deep",
-                `the body nests deeper than ${maxBodyDepth} levels`
-              )
-            )
-          : request.json
-  )
+  route: () => Route | undefined
+): Effect.Effect<unknown, RefusedBody | HttpServerError.RequestError> =>
+  Effect.flatMap(request.arrayBuffer, (buffer) => {
+    const bytes = new Uint8Array(buffer)
+    const charset = otherCharset(request.headers["content-type"])
+    if (charset !== undefined && bytes.some((b) => b >= 0x80))
+      return Effect.fail(
+        refusedBody(language, route(), "body.charset", `the body is read as UTF-8, not as ${charset}`)
+      )
+    let text: string
+    try {
+      text = utf8.decode(bytes)
+    } catch {
+      return Effect.fail(refusedBody(language, route(), "body.encoding", "the body is not UTF-8"))
+    }
+    if (text.trim() === "") return Effect.succeed(null)
+    if (nestedDeeperThan(text, maxBodyDepth))
+      return Effect.fail(
+        refusedBody(language, route(), "body.too_deep", `the body nests deeper than ${maxBodyDepth} levels`)
+      )
+    try {
+      return Effect.succeed(JSON.parse(text) as unknown)
+    } catch {
+      return Effect.fail(new RefusedBody(malformedBody(language, route())))
+    }
+  })
 
 /**
  * The request as the API's endpoints see it: the same, but its `json` is
@@ -338,7 +353,7 @@ const withCheckedJson = (
 ): HttpServerRequest.HttpServerRequest =>
   new Proxy(request, {
     get: (target, property) =>
-      property === "json" ? checkedJson(target, language, route()) : Reflect.get(target, property, target)
+      property === "json" ? checkedJson(target, language, route) : Reflect.get(target, property, target)
   })
 
 /**
@@ -401,8 +416,9 @@ const hasNoBody = (method: string) => method === "GET" || method === "HEAD"
 
 /**
  * @internal
- * The API-wide middleware: the body limit, the language of messages, decode
- * failures as `InvalidInput`, malformed bodies as `400`, a path or method without an
+ * The API-wide middleware: the body limit, the language of messages, JSON bodies
+ * read through {@link checkedJson} (UTF-8, nesting), decode failures as
+ * `InvalidInput`, malformed bodies as `400`, a path or method without an
  * endpoint as `NotFound` (`route.not_found`), defects as a bare `500`,
  * and response headers (`Content-Language`, `Cache-Control: no-store`,
  * `X-Content-Type-Options: nosniff`).
@@ -490,8 +506,7 @@ export const make =
             if (Option.isSome(defect)) {
               const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
               if (isBodyTooLarge(d)) return failWith(tooLarge(language, max))
-              // checkedJson's refusal, made a defect by the platform's reading of the payload.
-              if (d instanceof InvalidInput) return failWith(d)
+              if (d instanceof RefusedBody) return failWith(d.error)
               if (d?._tag === "RequestError" && d.reason === "Decode") {
                 return failWith(malformedBody(language, route()))
               }

@@ -4,6 +4,7 @@ import { join } from "node:path"
 import * as lockfile from "proper-lockfile"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 
 /** @internal A running PGlite behind a pglite-socket server. */
@@ -101,8 +102,7 @@ export const start = (options: {
   readonly maxConnections: number
   readonly lockWaitMillis: number
 }): Effect.Effect<Server, Errors.InfrastructureError, Scope.Scope> =>
-  Effect.zipRight(
-    announceNewFolder(options.dataDir),
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
     Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
@@ -114,6 +114,9 @@ export const start = (options: {
               : await mkdir(folder, { recursive: true }).then(() =>
                   lockFolder(folder, options.lockWaitMillis)
                 )
+          if (folder !== undefined && !existsSync(join(folder, "PG_VERSION"))) {
+            Runtime.runSync(runtime)(Effect.logInfo(announcement(folder)))
+          }
           try {
             return { ...(await serve(options)), unlock }
           } catch (error) {
@@ -145,18 +148,13 @@ export const start = (options: {
   )
 
 /**
- * Logs, at info level, that PGlite is about to make a new database in `dataDir`'s
- * folder (one without `PG_VERSION`): its `initdb` runs in WASM for several seconds
- * (4–6 on two cores), during which nothing else is printed.
+ * What is logged, at info level, once the folder's lock is held, before PGlite makes a
+ * new database in a folder without `PG_VERSION`: its `initdb` runs in WASM for several
+ * seconds (4–6 on two cores), during which nothing else is printed. (In memory it
+ * runs on every start, unannounced.)
  */
-const announceNewFolder = (dataDir: string | undefined): Effect.Effect<void> => {
-  const folder = dataDir === undefined ? undefined : folderOf(dataDir)
-  return Effect.suspend(() =>
-    folder === undefined || existsSync(join(folder, "PG_VERSION"))
-      ? Effect.void
-      : Effect.logInfo(`PGlite: making a new database in ${folder}; a first start takes several seconds`)
-  )
-}
+const announcement = (folder: string) =>
+  `PGlite: making a new database in ${folder}; a first start takes several seconds`
 
 /** PGlite in `dataDir` and a socket server in front of it. */
 const serve = async (options: { readonly dataDir?: string | undefined; readonly maxConnections: number }) => {
