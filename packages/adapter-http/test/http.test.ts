@@ -71,6 +71,41 @@ const enterpriseToken = (runtime: Parameters<typeof operatorToken>[0]) =>
     })
   )
 
+/**
+ * An expert on a demand the enterprise published, over `web`: POSTs as the expert (or
+ * anonymously), the demand's consultation path, and the texts of a thread.
+ */
+const expertOnDemand = async (web: {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly runtime: Parameters<typeof operatorToken>[0]
+}) => {
+  const { token, demandId } = await web.runtime.runPromise(
+    Effect.gen(function* () {
+      const world = yield* Fixtures.makeWorld
+      const sessions = yield* Authentication.Sessions
+      const demand = yield* Fixtures.publish(world, world.enterprise.account)
+      return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
+    })
+  )
+  const send = (path: string, contentType: string, body: string | Uint8Array, signedIn = true) =>
+    web.handler(
+      new Request(`http://localhost${path}`, {
+        method: "POST",
+        headers: { "content-type": contentType, ...(signedIn ? { authorization: `Bearer ${token}` } : {}) },
+        body
+      })
+    )
+  const texts = async (threadId: string) => {
+    const answer = await web.handler(
+      new Request(`http://localhost/consultations/${threadId}/messages`, {
+        headers: { authorization: `Bearer ${token}` }
+      })
+    )
+    return ((await answer.json()) as Array<{ text: string }>).map((m) => m.text)
+  }
+  return { ask: `/demands/${demandId}/consultations`, send, texts }
+}
+
 /** How many uploads the audit trail of `runtime`'s store records (R60: every stored file is). */
 const uploadsAudited = (runtime: Parameters<typeof operatorToken>[0]) =>
   runtime.runPromise(
@@ -762,23 +797,7 @@ describe("Mount", () => {
   it("a body is JSON (multipart for uploads): forms and multipart elsewhere are refused naming content-type, and write nothing", async () => {
     const web = Mount.toWebHandler(app())
     try {
-      const { token, demandId } = await web.runtime.runPromise(
-        Effect.gen(function* () {
-          const world = yield* Fixtures.makeWorld
-          const sessions = yield* Authentication.Sessions
-          const demand = yield* Fixtures.publish(world, world.enterprise.account)
-          return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
-        })
-      )
-      const send = (path: string, contentType: string, body: string) =>
-        web.handler(
-          new Request(`http://localhost${path}`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${token}`, "content-type": contentType },
-            body
-          })
-        )
-      const ask = `/demands/${demandId}/consultations`
+      const { ask, send, texts } = await expertOnDemand(web)
       for (const [contentType, body] of [
         ["application/x-www-form-urlencoded", "text=hi"],
         [
@@ -802,14 +821,9 @@ describe("Mount", () => {
       )
       assert.strictEqual(asked.status, 201)
       const threadId = ((await asked.json()) as { thread: { id: string } }).thread.id
-      const messages = await web.handler(
-        new Request(`http://localhost/consultations/${threadId}/messages`, {
-          headers: { authorization: `Bearer ${token}` }
-        })
-      )
       assert.deepStrictEqual(
-        ((await messages.json()) as Array<{ seq: number }>).map((m) => m.seq),
-        [1],
+        await texts(threadId),
+        ["请问样品尺寸？"],
         "the refused requests wrote no message"
       )
       // An upload spelled //files is an upload: its limit, not the 1 MiB body limit.
@@ -828,23 +842,9 @@ describe("Mount", () => {
   it("a JSON body nested deeper than the limit, or not UTF-8 (bytes that are not, or another charset), is refused naming body, after authentication, and writes nothing", async () => {
     const web = Mount.toWebHandler(app())
     try {
-      const { token, demandId } = await web.runtime.runPromise(
-        Effect.gen(function* () {
-          const world = yield* Fixtures.makeWorld
-          const sessions = yield* Authentication.Sessions
-          const demand = yield* Fixtures.publish(world, world.enterprise.account)
-          return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
-        })
-      )
-      const ask = `http://localhost/demands/${demandId}/consultations`
-      const send = (body: string | Uint8Array, contentType = "application/json", auth = true) =>
-        web.handler(
-          new Request(ask, {
-            method: "POST",
-            headers: { "content-type": contentType, ...(auth ? { authorization: `Bearer ${token}` } : {}) },
-            body
-          })
-        )
+      const consultation = await expertOnDemand(web)
+      const send = (body: string | Uint8Array, contentType = "application/json", signedIn = true) =>
+        consultation.send(consultation.ask, contentType, body, signedIn)
       const nested = (depth: number) => `{"text":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`
       for (const depth of [maxBodyDepth + 1, 3_000]) {
         const deep = await send(nested(depth))
@@ -892,13 +892,8 @@ describe("Mount", () => {
           `${contentType}: ASCII reads alike in any charset; U+FFFD sent as UTF-8 is a character`
         )
       }
-      const messages = await web.handler(
-        new Request(`http://localhost/consultations/${threadId}/messages`, {
-          headers: { authorization: `Bearer ${token}` }
-        })
-      )
       assert.deepStrictEqual(
-        ((await messages.json()) as Array<{ text: string }>).map((m) => m.text),
+        await consultation.texts(threadId),
         ["请问样品尺寸？", "Is a sample available?", "Sample size?", "样品尺寸 \ufffd 请问"],
         "the refused requests wrote no message"
       )

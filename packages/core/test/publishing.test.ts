@@ -835,17 +835,9 @@ describe("control characters", () => {
       withWorld((world) =>
         Effect.gen(function* () {
           const publishing = yield* Publishing.Publishing
-          for (const control of ["\u0000", "\u001b", "\u007f", "\u0085", "\u009b"]) {
-            const form = yield* Fixtures.form({ title: `石墨烯${control}散热膜` })
-            yield* expectError(
-              publishing.draft(world.enterprise.account, form),
-              "InvalidInput",
-              "R10",
-              "title"
-            )
-          }
-          for (const half of ["\ud842", "\udfb7", "\udfb7\ud842"]) {
-            const broken = yield* Fixtures.form({ title: `石墨烯${half}散热膜` })
+          const controls = ["\u0000", "\u001b", "\u007f", "\u0085", "\u009b"]
+          for (const bad of [...controls, "\ud842", "\udfb7", "\udfb7\ud842"]) {
+            const broken = yield* Fixtures.form({ title: `石墨烯${bad}散热膜` })
             yield* expectError(
               publishing.draft(world.enterprise.account, broken),
               "InvalidInput",
