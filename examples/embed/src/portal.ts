@@ -40,7 +40,7 @@ export const startPortal = async (port = 0) => {
       if (!accounts.has(user)) return void res.writeHead(403).end("unknown user")
       const sid = randomUUID()
       sessions.set(sid, user)
-      return void res.writeHead(204, { "set-cookie": `sid=${sid}; HttpOnly; Path=/` }).end()
+      return void res.writeHead(204, { "set-cookie": `sid=${sid}; HttpOnly; SameSite=Lax; Path=/` }).end()
     }
     if (url.pathname === "/")
       return void res.writeHead(200, { "content-type": "text/plain" }).end("portal home")

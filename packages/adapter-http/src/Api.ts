@@ -976,12 +976,14 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
 export class FilesGroup extends HttpApiGroup.make("files")
   .add(
     command(
-      HttpApiEndpoint.post("upload", "/files")
-        .setPayload(HttpApiSchema.MultipartStream(UploadForm))
-        .addSuccess(FileStore.StoredFile, { status: 201 }),
+      limited(
+        HttpApiEndpoint.post("upload", "/files")
+          .setPayload(HttpApiSchema.MultipartStream(UploadForm))
+          .addSuccess(FileStore.StoredFile, { status: 201 })
+      ),
       "Upload a file (multipart/form-data, one part `file`)",
       "R54",
-      "PDF, images (PNG, JPEG, GIF, WebP) or office documents, read from the bytes; at most the platform's file size limit. The SHA-256 is computed; a file is never overwritten."
+      "PDF, images (PNG, JPEG, GIF, WebP) or office documents, read from the bytes; at most the platform's file size limit. The SHA-256 is computed; a file is never overwritten; it is stored under its name with an extension of its type. Rate-limited per account (`uploads`)."
     )
   )
   .add(

@@ -72,7 +72,10 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  *   limit plus 1 MiB of multipart overhead).
  * - `docs`: the path of the Swagger UI (default `/docs`), or `false`.
  * - `openApiPath`: the path of the OpenAPI document (default `/openapi.json`).
- * - `cors`: CORS options, when browsers call the API from another origin.
+ * - `cors`: CORS options, when browsers call the API from another origin. A command a
+ *   page of another site sends with the browser's own credentials (cookies: no
+ *   `Authorization` header) is refused `403` (`request.cross_site`) unless these
+ *   options allow its origin (`allowedOrigins`, every origin when not given).
  * - `tracing`: whether requests make spans (default `true`): the HTTP server span
  *   with its attributes and every span under it (use cases, SQL statements). Set
  *   `false` where no tracer exports them, as in the example server: spans nobody
@@ -104,6 +107,17 @@ export const layerUntraced: Layer.Layer<never> = Layer.mergeAll(
   Layer.setTracerEnabled(false),
   Layer.locallyScoped(HttpMiddleware.currentTracerDisabledWhen, constTrue)
 )
+
+/** Whether the CORS options allow commands from pages of `origin`: none without CORS. */
+const crossSiteAllowed =
+  (cors: Options["cors"]) =>
+  (origin: string): boolean => {
+    if (cors === undefined) return false
+    const allowed = cors.allowedOrigins
+    return (
+      allowed === undefined || (typeof allowed === "function" ? allowed(origin) : allowed.includes(origin))
+    )
+  }
 
 /**
  * What the API needs: core's use cases and settings, an account resolver, and the
@@ -197,7 +211,8 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
     Effect.map(Settings.Settings, (settings) =>
       Middleware.make({
         bodyBytes: options.bodyLimitBytes ?? 1024 * 1024,
-        uploadBytes: options.uploadLimitBytes ?? settings.fileSizeLimitBytes + 1024 * 1024
+        uploadBytes: options.uploadLimitBytes ?? settings.fileSizeLimitBytes + 1024 * 1024,
+        crossSiteAllowed: crossSiteAllowed(options.cors)
       })
     )
   )

@@ -1,13 +1,15 @@
 /**
  * Per-account rate limits (OWASP API4 and API6: an SMS costs money per message, and
- * responding or consulting in bulk is business-flow abuse). Three buckets, each a
- * number of requests per window and account:
+ * responding or consulting in bulk is business-flow abuse, and uploads fill the store).
+ * Four buckets, each a number of requests per window and account:
  *
  * - `responding`: respond and revise a response (R20, R21);
  * - `consulting`: ask and reply in a consultation (R22);
  * - `sms`: every other command that notifies someone by SMS (R64): adopt, end
  *   selection, record solved, restart, approve or reject a demand, request, accept or
- *   decline a commission, approve or reject a reward application.
+ *   decline a commission, approve or reject a reward application;
+ * - `uploads`: files uploaded (R54), each up to the platform's size limit and kept
+ *   for good, counted before the body is read.
  *
  * A spent bucket answers `429 RateLimited` with `Retry-After`. The counts live behind
  * the {@link RateLimiter} port: {@link layerMemory} counts in one process; a
@@ -39,7 +41,7 @@ export interface Policy {
  * @since 0.1.0
  * @category models
  */
-export type Bucket = "responding" | "consulting" | "sms"
+export type Bucket = "responding" | "consulting" | "sms" | "uploads"
 
 /**
  * The policy of every bucket.
@@ -50,8 +52,9 @@ export type Bucket = "responding" | "consulting" | "sms"
 export type Policies = { readonly [K in Bucket]: Policy }
 
 /**
- * The defaults: 30 responses or revisions, 120 consultation messages and 120 other
- * SMS-sending commands per hour and account.
+ * The defaults: 30 responses or revisions, 120 consultation messages, 120 other
+ * SMS-sending commands and 60 uploads (at most 1.2 GB at the default 20 MiB limit)
+ * per hour and account.
  *
  * @since 0.1.0
  * @category defaults
@@ -59,7 +62,8 @@ export type Policies = { readonly [K in Bucket]: Policy }
 export const defaults: Policies = {
   responding: { limit: 30, windowMillis: 3600_000 },
   consulting: { limit: 120, windowMillis: 3600_000 },
-  sms: { limit: 120, windowMillis: 3600_000 }
+  sms: { limit: 120, windowMillis: 3600_000 },
+  uploads: { limit: 60, windowMillis: 3600_000 }
 }
 
 /**
@@ -150,7 +154,8 @@ export const PoliciesInput = (() => {
   return Schema.Struct({
     responding: Schema.optionalWith(policy, { exact: true }),
     consulting: Schema.optionalWith(policy, { exact: true }),
-    sms: Schema.optionalWith(policy, { exact: true })
+    sms: Schema.optionalWith(policy, { exact: true }),
+    uploads: Schema.optionalWith(policy, { exact: true })
   })
 })()
 

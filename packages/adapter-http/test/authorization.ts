@@ -626,7 +626,8 @@ export const authorizationSuite = (name: string, ports: Layer.Layer<Persistence.
         rateLimits: {
           sms: { limit: 10_000, windowMillis: 3600_000 },
           responding: { limit: 10_000, windowMillis: 3600_000 },
-          consulting: { limit: 10_000, windowMillis: 3600_000 }
+          consulting: { limit: 10_000, windowMillis: 3600_000 },
+          uploads: { limit: 10_000, windowMillis: 3600_000 }
         }
       }),
       { timeout: 120_000 }

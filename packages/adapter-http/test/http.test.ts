@@ -952,6 +952,81 @@ describe("Mount", () => {
     }
   })
 
+  it("a command a page of another site sends with the browser's own credentials is refused 403 unless CORS allows its origin; a body without a Content-Type is refused; bearer tokens, same-site and non-browser requests pass", async () => {
+    const plain = Mount.toWebHandler(app())
+    const portal = Mount.toWebHandler(app(), { cors: { allowedOrigins: ["https://portal.example"] } })
+    try {
+      const token = await enterpriseToken(plain.runtime)
+      const post = (
+        web: typeof plain,
+        headers: Record<string, string>,
+        body?: Uint8Array,
+        path = "/demands/x/submit"
+      ): Promise<Response> =>
+        web.handler(
+          new Request(`http://localhost${path}`, {
+            method: "POST",
+            headers,
+            ...(body === undefined ? {} : { body })
+          })
+        )
+      const codeOf = async (answer: Response) => [
+        answer.status,
+        ((await answer.json()) as { code: string }).code
+      ]
+      const crossSite = { "sec-fetch-site": "cross-site", origin: "https://evil.example" }
+      assert.deepStrictEqual(await codeOf(await post(plain, crossSite)), [403, "request.cross_site"])
+      assert.deepStrictEqual(
+        await codeOf(await post(portal, crossSite)),
+        [403, "request.cross_site"],
+        "an origin CORS does not allow"
+      )
+      assert.deepStrictEqual(
+        await codeOf(await post(portal, { ...crossSite, origin: "https://portal.example" })),
+        [401, "auth.required"],
+        "an origin CORS allows goes on (to authentication)"
+      )
+      for (const site of ["same-origin", "same-site", "none"]) {
+        assert.deepStrictEqual(
+          await codeOf(await post(plain, { "sec-fetch-site": site })),
+          [401, "auth.required"],
+          site
+        )
+      }
+      assert.deepStrictEqual(
+        await codeOf(await post(plain, { ...crossSite, authorization: `Bearer ${token}` })),
+        [404, "demand.not_found"],
+        "a bearer token is no ambient credential"
+      )
+      const json = new TextEncoder().encode('{"text":"请问"}')
+      assert.deepStrictEqual(
+        await codeOf(
+          await post(plain, { authorization: `Bearer ${token}` }, json, "/demands/x/consultations")
+        ),
+        [400, "body.content_type"],
+        "a body without a Content-Type, as a page of any site can send it"
+      )
+      assert.deepStrictEqual(
+        await codeOf(
+          await post(
+            plain,
+            { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            json,
+            "/demands/x/consultations"
+          )
+        ),
+        [404, "demand.not_found"]
+      )
+      const listed = await plain.handler(
+        new Request("http://localhost/hall", { headers: { "sec-fetch-site": "cross-site" } })
+      )
+      assert.strictEqual(listed.status, 200, "reads from any site are answered")
+    } finally {
+      await plain.dispose()
+      await portal.dispose()
+    }
+  })
+
   it("every command without a payload refuses a body, naming its field, before it acts", async () => {
     const web = Mount.toWebHandler(app())
     try {
@@ -1775,7 +1850,8 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
 const everyBucket = (limit: number): RateLimit.Policies => ({
   responding: { limit, windowMillis: 60_000 },
   consulting: { limit, windowMillis: 60_000 },
-  sms: { limit, windowMillis: 60_000 }
+  sms: { limit, windowMillis: 60_000 },
+  uploads: { limit, windowMillis: 60_000 }
 })
 
 /** A command's request: POST or PUT with a bearer token, headers, and a JSON body when given. */
@@ -1834,18 +1910,22 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1) }))
             ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }, "sms"],
             ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }, "sms"]
           ]
+          // A fresh account each: buckets are per account.
+          const freshToken = (i: number) =>
+            Effect.gen(function* () {
+              const member = yield* membership.createMember(w.operator, {
+                kind: "enterprise",
+                name: `限流${i}`
+              })
+              const account = yield* membership.createAccount(w.operator, {
+                memberId: member.id,
+                name: `联系人${i}`,
+                phone: Fixtures.nextPhone()
+              })
+              return yield* tokenFor(account.id)
+            })
           for (const [i, [name, method, path, body, bucket]] of table.entries()) {
-            // A fresh account each: buckets are per account.
-            const member = yield* membership.createMember(w.operator, {
-              kind: "enterprise",
-              name: `限流${i}`
-            })
-            const account = yield* membership.createAccount(w.operator, {
-              memberId: member.id,
-              name: `联系人${i}`,
-              phone: Fixtures.nextPhone()
-            })
-            const token = yield* tokenFor(account.id)
+            const token = yield* freshToken(i)
             const call = () => HttpClient.execute(commandRequest(method, path, token, body))
             const first = yield* call()
             assert.notStrictEqual(first.status, 429, `${name}: the first call is not limited`)
@@ -1854,6 +1934,21 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1) }))
             assert.strictEqual(second.status, 429, name)
             assert.strictEqual(((yield* second.json) as { bucket: string }).bucket, bucket, name)
           }
+          const uploader = yield* freshToken(table.length)
+          const upload = () => {
+            const data = new FormData()
+            data.append("file", new Blob(["%PDF-1.7\n%%EOF\n"], { type: "application/pdf" }), "合同.pdf")
+            return HttpClient.execute(
+              HttpClientRequest.post("/files").pipe(
+                HttpClientRequest.bearerToken(uploader),
+                HttpClientRequest.bodyFormData(data)
+              )
+            )
+          }
+          assert.strictEqual((yield* upload()).status, 201, "upload: the first call is stored")
+          const again = yield* upload()
+          assert.strictEqual(again.status, 429, "upload")
+          assert.strictEqual(((yield* again.json) as { bucket: string }).bucket, "uploads")
         }),
       30_000
     )

@@ -524,11 +524,13 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
     const settings = yield* Settings.Settings
     return handlers
       .handle("upload", ({ request, headers }) =>
-        Effect.gen(function* () {
-          const a = yield* account
-          const upload = yield* readUpload(request, settings.fileSizeLimitBytes)
-          return yield* core(Effect.mapError(files.upload(a, upload, optionsOf(headers)), asFilePart))
-        })
+        Effect.flatMap(account, (a) =>
+          limited(a, "uploads", headers, (options) =>
+            Effect.flatMap(readUpload(request, settings.fileSizeLimitBytes), (upload) =>
+              core(Effect.mapError(files.upload(a, upload, options), asFilePart))
+            )
+          )
+        )
       )
       .handle("info", ({ path, urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(files.info(a, { ...urlParams, ...path })))

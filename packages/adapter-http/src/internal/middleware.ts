@@ -27,6 +27,8 @@ import { type Language, languageOf, translate } from "../Messages.js"
 export interface Limits {
   readonly bodyBytes: number
   readonly uploadBytes: number
+  /** Whether a command may come from a page of the site `origin` names (CORS's allowed origins). */
+  readonly crossSiteAllowed: (origin: string) => boolean
 }
 
 /** @internal The name of the error a limited web body stream fails with. */
@@ -303,8 +305,10 @@ const otherCharset = (contentType: string | undefined): string | undefined => {
 }
 
 /**
- * A JSON body as the API reads it: its bytes decoded as UTF-8, refused (as
- * `InvalidInput` naming `body`) when they are not UTF-8 (`body.encoding`: a GBK or
+ * A JSON body as the API reads it: refused without a `Content-Type` (`body.content_type`:
+ * a page of any site can send such a body without a CORS preflight, as it can a
+ * form); its bytes decoded as UTF-8, refused (as `InvalidInput` naming `body`) when
+ * they are not UTF-8 (`body.encoding`: a GBK or
  * Latin-1 body would be stored with U+FFFD in place of its characters), when the
  * `Content-Type` names another charset and the body is not plain ASCII
  * (`body.charset`), when it nests deeper than {@link maxBodyDepth} (`body.too_deep`)
@@ -317,6 +321,8 @@ const checkedJson = (
 ): Effect.Effect<unknown, RefusedBody | HttpServerError.RequestError> =>
   Effect.flatMap(request.arrayBuffer, (buffer) => {
     const bytes = new Uint8Array(buffer)
+    if (request.headers["content-type"] === undefined && bytes.length > 0)
+      return Effect.fail(new RefusedBody(unsupportedMedia(language, route(), false)))
     const charset = otherCharset(request.headers["content-type"])
     if (charset !== undefined && bytes.some((b) => b >= 0x80))
       return Effect.fail(
@@ -391,6 +397,36 @@ export const noBody: Effect.Effect<void, InvalidInput, HttpServerRequest.HttpSer
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
+/**
+ * Whether a command is a cross-site request forgery as far as the request tells: a
+ * browser says it comes from a page of another site (`Sec-Fetch-Site: cross-site`),
+ * it carries no `Authorization` header (so whatever credentials it has are ones the
+ * browser adds by itself: cookies, as a host's resolver may read them), and its
+ * `Origin` is not one CORS allows. A page of another site can send a `POST` without
+ * a body, or with a form's body, without a preflight. Requests not sent by a browser
+ * (no `Sec-Fetch-Site`), from the same site, or with a bearer token, pass.
+ */
+const isForged = (
+  method: string,
+  headers: Readonly<Record<string, string | undefined>>,
+  allowed: (origin: string) => boolean
+) =>
+  !hasNoBody(method) &&
+  method !== "OPTIONS" &&
+  headers["sec-fetch-site"] === "cross-site" &&
+  headers.authorization === undefined &&
+  (headers.origin === undefined || !allowed(headers.origin))
+
+const forged = (language: Language, route: Route | undefined) => {
+  const denied = {
+    rule: route?.rule ?? "§input",
+    code: "request.cross_site",
+    message:
+      "a command from a page of another site, with the credentials the browser adds by itself, is refused (allow the site in the API's CORS options, or send a bearer token)"
+  }
+  return new Denied({ ...denied, message: translate(language, denied) })
+}
+
 /** A path and method the API has no endpoint for, answered like the API's other 404s. */
 const routeNotFound = (language: Language) => {
   const error = { rule: "§input", code: "route.not_found", entity: "route", message: "no such endpoint" }
@@ -448,7 +484,9 @@ export const make =
           ? Effect.fail(/^\d+$/.test(length) ? tooLarge(language, max) : malformedBody(language, route()))
           : contentType !== undefined && !hasNoBody(request.method) && !acceptsMedia(contentType, upload)
             ? Effect.fail(unsupportedMedia(language, route(), upload))
-            : undefined
+            : isForged(request.method, request.headers, limits.crossSiteAllowed)
+              ? Effect.fail(forged(language, route()))
+              : undefined
       const withHeaders = (response: HttpServerResponse.HttpServerResponse) =>
         HttpServerResponse.setHeaders(response, {
           "content-language": language,
