@@ -11,9 +11,13 @@
  * - `uploads`: files uploaded (R54), each up to the platform's size limit and kept
  *   for good, counted before the body is read.
  *
- * A spent bucket answers `429 RateLimited` with `Retry-After`. The counts live behind
- * the {@link RateLimiter} port: {@link layerMemory} counts in one process; a
- * deployment of several instances plugs a shared store (Redis, PostgreSQL).
+ * A spent bucket answers `429 RateLimited` with `Retry-After`. A command the domain
+ * refuses (`400`, `403`, `404`, `409`, `422`: nothing written, no SMS sent) gives its
+ * request back, so that a client retrying a refused command does not lock its
+ * account out of the commands that would succeed; an upload does not, as its body was
+ * read whatever became of it. The counts live behind the {@link RateLimiter} port:
+ * {@link layerMemory} counts in one process; a deployment of several instances plugs
+ * a shared store (Redis, PostgreSQL).
  *
  * @since 0.1.0
  */
@@ -87,7 +91,12 @@ export interface Decision {
 }
 
 /**
- * The counting port: takes one request from the bucket `key` under `policy`.
+ * The counting port: `consume` takes one request from the bucket `key` under
+ * `policy`; `refund` gives back the request taken at `consumedAt` (epoch millis, read
+ * by effect's `Clock` once `consume` returned) after the domain refused its command,
+ * if the window that counted it is still open: a window that has ended keeps its
+ * count, and a window opened after `consumedAt` is not credited. `refund` is
+ * optional: a limiter without it counts refused commands too.
  *
  * @since 0.1.0
  * @category ports
@@ -96,6 +105,12 @@ export class RateLimiter extends Context.Tag("@zhongbao/adapter-http/RateLimiter
   RateLimiter,
   {
     readonly consume: (key: string, policy: Policy) => Effect.Effect<Decision, Errors.InfrastructureError>
+    /** @since 0.1.3 */
+    readonly refund?: (
+      key: string,
+      policy: Policy,
+      consumedAt: number
+    ) => Effect.Effect<void, Errors.InfrastructureError>
   }
 >() {}
 
@@ -132,6 +147,12 @@ export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () 
         }
         w.count += 1
         return { allowed: true, retryAfterMillis: 0 }
+      }),
+    // An ended window's count no longer matters: the next consume replaces it.
+    refund: (key, _policy, consumedAt) =>
+      Effect.sync(() => {
+        const w = windows.get(key)
+        if (w !== undefined && w.start <= consumedAt && w.count > 0) w.count -= 1
       })
   }
   windowsHeld.set(service, () => windows.size)

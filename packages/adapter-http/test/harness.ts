@@ -45,6 +45,8 @@ const testServer = HttpServer.layerTestClient.pipe(
 export interface ServerOptions {
   readonly settings?: Partial<Settings.PlatformSettings>
   readonly rateLimits?: Partial<RateLimit.Policies>
+  /** The limiter in place of `RateLimit.layerMemory`. */
+  readonly limiter?: Layer.Layer<RateLimit.RateLimiter>
   readonly http?: Http.Options
 }
 
@@ -68,7 +70,12 @@ export const makeServer = (
     Layer.provideMerge(Layer.merge(ports, Settings.layer(options.settings ?? {})))
   )
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory()))
-  const deps = Layer.mergeAll(core, auth, RateLimit.layer(options.rateLimits ?? {}))
+  const deps = Layer.mergeAll(
+    core,
+    auth,
+    options.limiter ?? RateLimit.layerMemory,
+    RateLimit.layerPolicies(options.rateLimits ?? {})
+  )
   const server = HttpApiBuilder.serve().pipe(
     Layer.provide(Http.layer(options.http ?? {})),
     Layer.provide(deps),

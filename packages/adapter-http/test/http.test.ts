@@ -1869,11 +1869,17 @@ const commandRequest = (
   return body === undefined ? request : HttpClientRequest.bodyUnsafeJson(request, body)
 }
 
-layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1) }))(
+/** A host's limiter that only counts: without `refund`, refused commands spend their bucket too. */
+const countingOnly = Layer.effect(
+  RateLimit.RateLimiter,
+  Effect.map(RateLimit.RateLimiter, (limiter) => ({ consume: limiter.consume }))
+).pipe(Layer.provide(RateLimit.layerMemory))
+
+layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), limiter: countingOnly }))(
   "every rate-limited endpoint",
   (it) => {
     it.effect(
-      "rate limits: each limited endpoint draws on its bucket, the second call within the window is 429 naming it",
+      "rate limits: each limited endpoint draws on its bucket (a limiter without refund), the second call within the window is 429 naming it",
       () =>
         Effect.gen(function* () {
           const w = yield* Fixtures.makeWorld
@@ -1954,6 +1960,58 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1) }))
     )
   }
 )
+
+layer(
+  makeServer(PersistenceMemory.layerMemory, {
+    rateLimits: {
+      responding: { limit: 2, windowMillis: 60_000 },
+      uploads: { limit: 1, windowMillis: 60_000 }
+    }
+  })
+)("refused commands and the rate limit", (it) => {
+  it.effect(
+    "rate limits: a command the domain refuses (404, 409) gives its request back, the bucket's requests go to the commands that succeed; a refused upload keeps its count",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const second = yield* Fixtures.publish(w, w.enterprise.account)
+        const third = yield* Fixtures.publish(w, w.enterprise.account)
+        const token = yield* tokenFor(w.institute.account)
+        const respond = (demandId: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(`/demands/${demandId}/responses`).pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
+            )
+          )
+        for (let i = 0; i < 3; i++)
+          assert.strictEqual((yield* respond("no-such-demand")).status, 404, `404 #${i + 1}`)
+        assert.strictEqual((yield* respond(demand.id)).status, 201, "the refusals spent nothing")
+        const again = yield* respond(demand.id)
+        assert.strictEqual(again.status, 409, "one response per responder and demand")
+        assert.strictEqual((yield* respond(second.id)).status, 201, "the 409 gave its request back")
+        const spent = yield* respond(third.id)
+        assert.strictEqual(spent.status, 429, "the two successes spent the bucket")
+        assert.strictEqual(((yield* spent.json) as { bucket: string }).bucket, "responding")
+
+        const upload = (content: string, type: string) => {
+          const data = new FormData()
+          data.append("file", new Blob([content], { type }), "附件")
+          return HttpClient.execute(
+            HttpClientRequest.post("/files").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyFormData(data)
+            )
+          )
+        }
+        assert.strictEqual((yield* upload("#!/bin/sh\n", "text/x-sh")).status, 400, "a type not allowed")
+        const after = yield* upload("%PDF-1.7\n%%EOF\n", "application/pdf")
+        assert.strictEqual(after.status, 429, "the refused upload's body was read: it counts")
+        assert.strictEqual(((yield* after.json) as { bucket: string }).bucket, "uploads")
+      })
+  )
+})
 
 layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes: 2_000 } }))(
   "uploads at the file size limit",

@@ -2,6 +2,7 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Errors, Idempotency, Ids } from "@zhongbao/core"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import {
@@ -140,12 +141,23 @@ export const retryAfterSeconds = (millis: number, windowMillis: number): number 
   return Number.isFinite(millis) ? Math.min(window, Math.max(1, Math.ceil(millis / 1000))) : window
 }
 
+/** Refusals of the domain: the command wrote nothing and sent no SMS. */
+const refusedByDomain = (error: unknown): boolean =>
+  error instanceof InvalidInput ||
+  error instanceof Denied ||
+  error instanceof NotFound ||
+  error instanceof InvalidState ||
+  error instanceof IdempotencyKeyReused
+
 /**
  * @internal
  * A rate-limited command: one request from the account's bucket, then `command` with
- * the request's options. With the bucket spent, `429` with `Retry-After`, unless the
- * request repeats an `Idempotency-Key` whose first result is stored (R63): the repeat
- * gets that result (or `422` for another input) and runs nothing new (`replayOnly`).
+ * the request's options; a command the domain refuses gives its request back
+ * (`RateLimiter.refund`, where the limiter has it; not for `uploads`, whose body was
+ * read all the same), and a failure to give it back is logged, not answered. With the
+ * bucket spent, `429` with `Retry-After`, unless the request repeats an
+ * `Idempotency-Key` whose first result is stored (R63): the repeat gets that result
+ * (or `422` for another input) and runs nothing new (`replayOnly`).
  */
 export const limited = <A, E, R>(
   accountId: Ids.AccountId,
@@ -156,10 +168,22 @@ export const limited = <A, E, R>(
   Effect.gen(function* () {
     const limiter = yield* RateLimiter
     const policies = yield* RateLimits
+    const key = `${bucket}:${accountId}`
     const decision = yield* limiter
-      .consume(`${bucket}:${accountId}`, policies[bucket])
+      .consume(key, policies[bucket])
       .pipe(Effect.catchAll((error) => toApiError(error)))
-    if (decision.allowed) return yield* command(optionsOf(headers))
+    const refund = limiter.refund
+    if (decision.allowed) {
+      if (refund === undefined || bucket === "uploads") return yield* command(optionsOf(headers))
+      const consumedAt = yield* Clock.currentTimeMillis
+      return yield* Effect.tapError(command(optionsOf(headers)), (error) =>
+        refusedByDomain(error)
+          ? Effect.catchAll(refund(key, policies[bucket], consumedAt), (cause) =>
+              Effect.logWarning("zhongbao: a rate-limit refund failed", cause)
+            )
+          : Effect.void
+      )
+    }
     const seconds = retryAfterSeconds(decision.retryAfterMillis, policies[bucket].windowMillis)
     const refused = Effect.zipRight(
       HttpApp.appendPreResponseHandler((_request, response) =>
