@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import { type AddressInfo, isIPv6 } from "node:net"
 import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
-import { PgPersistence } from "@zhongbao/adapter-pg"
+import { PgDatabase, PgPersistence, PgRateLimit } from "@zhongbao/adapter-pg"
 import { AliyunSms, ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Dispatcher, type Ids, Persistence, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -29,11 +29,26 @@ export interface App {
   readonly stop: () => Promise<void>
 }
 
-/** The configured database: `DATABASE_URL`'s PostgreSQL or PGlite in `DATA_DIR`, migrated. */
-export const persistence = (config: ServerConfig) =>
+/** The configured database: `DATABASE_URL`'s PostgreSQL or PGlite in `DATA_DIR`. */
+const database = (config: ServerConfig) =>
   Option.isSome(config.databaseUrl)
-    ? PgPersistence.layerConfig({ schema: config.schema })
-    : PgPersistence.layerEmbedded({ dataDir: config.dataDir, schema: config.schema })
+    ? PgDatabase.layerConfig()
+    : PgDatabase.layerEmbedded({ dataDir: config.dataDir })
+
+/** The ports on the configured database, migrated; its `SqlClient` too. */
+export const persistence = (config: ServerConfig) =>
+  PgPersistence.layer({ schema: config.schema }).pipe(Layer.provideMerge(database(config)))
+
+/**
+ * `RATE_LIMIT_STORE`: the limits counted in the database's `rate_limit_window`
+ * table, shared by every instance, or in this process's memory.
+ */
+const rateLimiter = (config: ServerConfig, persisted: ReturnType<typeof persistence>) =>
+  config.rateLimitStore === "memory"
+    ? RateLimit.layerMemory
+    : Layer.effect(RateLimit.RateLimiter, PgRateLimit.make({ schema: config.schema })).pipe(
+        Layer.provide(persisted)
+      )
 
 const sms = (config: ServerConfig) =>
   config.smsProvider === "aliyun"
@@ -54,7 +69,8 @@ export const layer = (config: ServerConfig) => {
     Layer.mapError((error) => new Error(`SETTINGS_JSON: ${error.field}: ${error.message}`)),
     Layer.orDie
   )
-  const base = Layer.mergeAll(persistence(config), settings, sms(config).pipe(Layer.provide(settings)))
+  const persisted = persistence(config)
+  const base = Layer.mergeAll(persisted, settings, sms(config).pipe(Layer.provide(settings)))
   const core = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(Layer.provideMerge(base))
   const sessions = Option.match(config.sessionSecret, {
     onNone: () => Authentication.layerSessionsMemory(),
@@ -74,7 +90,7 @@ export const layer = (config: ServerConfig) => {
           annotations: HashMap.set(options.annotations, "instance", instance)
         }))
   )
-  const rateLimits = RateLimit.layer(config.rateLimits)
+  const rateLimits = Layer.merge(rateLimiter(config, persisted), RateLimit.layerPolicies(config.rateLimits))
   // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
   // and the HTTP handler makes none (`tracing: false` below).
   // The logger both for the runtime and for building the services (the database's

@@ -15,6 +15,7 @@
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
  * | `ACCESS_LOG` | `false` | log one line per request: method, path, status, milliseconds |
+ * | `RATE_LIMIT_STORE` | `database` | where the rate limits count: `database` (shared by every instance on it) or `memory` (each process its own count; one statement less per limited command) |
  * | `RATE_LIMITS_JSON` | `{}` | per-account rate limits by bucket (see @zhongbao/adapter-http `RateLimit`), e.g. `{"responding":{"limit":60,"windowMillis":3600000}}` |
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (core's README, "Settings") as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
@@ -123,6 +124,10 @@ const fields = Config.all({
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
   accessLog: Config.boolean("ACCESS_LOG").pipe(Config.withDefault(false)),
+  rateLimitStore: Config.literal(
+    "database",
+    "memory"
+  )("RATE_LIMIT_STORE").pipe(Config.withDefault("database")),
   rateLimits: jsonObject("RATE_LIMITS_JSON").pipe(
     Config.mapOrFail((value) =>
       Either.mapLeft(

@@ -29,6 +29,27 @@ const get = (url: string, headers: Record<string, string> = {}) =>
     req.end()
   })
 
+/** A POST of JSON on a connection of its own (closed after), as `get`. */
+const post = (url: string, token: string, body: unknown) =>
+  new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: { connection: "close", authorization: `Bearer ${token}`, "content-type": "application/json" }
+      },
+      (res) => {
+        let text = ""
+        res.setEncoding("utf8")
+        res.on("data", (chunk) => (text += chunk))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }))
+      }
+    )
+    req.on("error", reject)
+    req.end(JSON.stringify(body))
+  })
+
 /** The instances that answered `count` health checks, each on a new connection. */
 const instancesAnswering = async (base: string, count: number) => {
   const seen = new Set<number>()
@@ -64,7 +85,8 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       // Not the cluster's, but refused the same way before anything starts.
       [{ RATE_LIMITS_JSON: '{"consulting":{"limit":2}}' }, /RATE_LIMITS_JSON: consulting\.windowMillis/],
       [{ RATE_LIMITS_JSON: '{"chat":{"limit":2,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: chat/],
-      [{ RATE_LIMITS_JSON: '{"sms":{"limit":0,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: sms\.limit/]
+      [{ RATE_LIMITS_JSON: '{"sms":{"limit":0,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: sms\.limit/],
+      [{ RATE_LIMIT_STORE: "redis" }, /RATE_LIMIT_STORE/]
     ]
     for (const [env, message] of cases) {
       const started = launch({ ...env, DATA_DIR: join(import.meta.dirname, ".never-created") })
@@ -89,13 +111,14 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       await client.end()
     })
 
-    it("WEB_CONCURRENCY=2: two instances share the port and accept each other's tokens; instance 1 alone seeds and prints the demo tokens; each names itself in its log lines; an instance that ends is started again; SIGTERM stops them all", async () => {
+    it("WEB_CONCURRENCY=2: two instances share the port and accept each other's tokens and rate limits; instance 1 alone seeds and prints the demo tokens; each names itself in its log lines; an instance that ends is started again; SIGTERM stops them all", async () => {
       const s = launch({
         WEB_CONCURRENCY: "2",
         DATABASE_URL: databaseUrl!,
         DATABASE_SCHEMA: schema,
         SESSION_SECRET: secret,
-        SEED: "true"
+        SEED: "true",
+        RATE_LIMITS_JSON: '{"consulting":{"limit":3,"windowMillis":3600000}}'
       })
       started = s
       const base = (await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+) .*\(2 instances\)/))[1]!
@@ -126,6 +149,22 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
         )
       )
       expect(pending.map((r) => r.status)).toEqual(Array(10).fill(200))
+
+      // RATE_LIMIT_STORE=database (the default): the consulting bucket of 3 counts for both instances.
+      const institute = /^ {2}research institute\s+\S+\s+(\S+)$/m.exec(s.output())![1]!
+      const hall = JSON.parse((await get(`${base}/hall`)).body) as { items: ReadonlyArray<{ id: string }> }
+      const asks: Array<number> = []
+      for (const demand of hall.items) {
+        const first = await post(`${base}/demands/${demand.id}/consultations`, institute, { text: "请问" })
+        if (first.status !== 201) continue
+        asks.push(first.status)
+        for (let i = 0; i < 7; i++)
+          asks.push(
+            (await post(`${base}/demands/${demand.id}/consultations`, institute, { text: "请问" })).status
+          )
+        break
+      }
+      expect(asks).toEqual([201, 201, 201, 429, 429, 429, 429, 429])
 
       process.kill(pids.get(2)!, "SIGKILL")
       const again = await waitFor(

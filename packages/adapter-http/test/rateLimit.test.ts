@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, TestClock } from "effect"
+import { Effect, TestClock } from "effect"
 import { RateLimit } from "../src/index.js"
 
 const policy = { limit: 1, windowMillis: 1_000 }
@@ -44,58 +44,6 @@ describe("RateLimit.layerMemory", () => {
         yield* limiter.consume("and-another", long)
         assert.strictEqual(held(), 10_002, "over 20,002: the 10,002 expired ones are dropped")
       }).pipe(Effect.provide(RateLimit.layerMemory))
-  )
-
-  it.effect(
-    "rate limits: refund gives back a request to the window that counted it, never below zero, never to a window opened since",
-    () =>
-      Effect.gen(function* () {
-        const limiter = yield* RateLimit.RateLimiter
-        const refund = limiter.refund!
-        const two = { limit: 2, windowMillis: 1_000 }
-        const count = (key: string) =>
-          Effect.gen(function* () {
-            let n = 0
-            while ((yield* limiter.consume(key, two)).allowed) n++
-            return n
-          })
-        yield* limiter.consume("a", two)
-        const at = yield* Clock.currentTimeMillis
-        yield* limiter.consume("a", two)
-        yield* refund("a", two, at)
-        assert.strictEqual(yield* count("a"), 1, "one request given back, one taken again")
-
-        yield* refund("a", two, at)
-        yield* refund("a", two, at)
-        yield* refund("a", two, at)
-        assert.strictEqual(
-          yield* count("a"),
-          2,
-          "as many given back as were taken: the window empty, not below"
-        )
-
-        yield* refund("unknown", two, at)
-        assert.strictEqual(yield* count("unknown"), 2, "a refund to no window opens none")
-
-        yield* limiter.consume("c", two)
-        const early = yield* Clock.currentTimeMillis
-        yield* TestClock.adjust("1000 millis")
-        yield* limiter.consume("c", two)
-        yield* limiter.consume("c", two)
-        yield* refund("c", two, early)
-        assert.isFalse((yield* limiter.consume("c", two)).allowed, "the window opened since is not credited")
-      }).pipe(Effect.provide(RateLimit.layerMemory))
-  )
-
-  it.effect("rate limits: a window ends exactly windowMillis after it opened", () =>
-    Effect.gen(function* () {
-      const limiter = yield* RateLimit.RateLimiter
-      assert.isTrue((yield* limiter.consume("a", policy)).allowed)
-      yield* TestClock.adjust("999 millis")
-      assert.isFalse((yield* limiter.consume("a", policy)).allowed, "one millisecond before its end")
-      yield* TestClock.adjust("1 millis")
-      assert.isTrue((yield* limiter.consume("a", policy)).allowed, "at its end a new window opens")
-    }).pipe(Effect.provide(RateLimit.layerMemory))
   )
 })
 

@@ -14,6 +14,7 @@
  * | 4  | `rewards_and_files` | reward rounds, institution profiles, applications, files    |
  * | 5  | `audit_shared`      | R4: index of a demand's trail without response events       |
  * | 6  | `audit_member_shared` | R4: member rows say whether the member is shown the event |
+ * | 7  | `rate_limits`       | rate-limit windows shared by instances (`PgRateLimit`)      |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -65,7 +66,8 @@ export const migrations = (
     "3_records": exec(Ddl.records(s)),
     "4_rewards_and_files": exec(Ddl.rewards(s)),
     "5_audit_shared": exec(Ddl.auditShared(s)),
-    "6_audit_member_shared": exec(Ddl.auditMemberShared(s))
+    "6_audit_member_shared": exec(Ddl.auditMemberShared(s)),
+    "7_rate_limits": exec(Ddl.rateLimits(s))
   }
 }
 

@@ -4,3 +4,4 @@
 export * as PgDatabase from "./PgDatabase.js"
 export * as PgMigrations from "./PgMigrations.js"
 export * as PgPersistence from "./PgPersistence.js"
+export * as PgRateLimit from "./PgRateLimit.js"
