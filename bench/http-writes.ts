@@ -23,7 +23,10 @@
  *   statements, pgbench's extended mode does not: the ratio against that run is
  *   printed for scale, not as the goal);
  *   one connection against one client (pgbench -r: the round trips alone). The
- *   server runs with `WORKERS=false`, rate limits raised, and a pool of `concurrency`
+ *   server runs with `WORKERS=false`, rate limits raised and counted in memory
+ *   (`RATE_LIMIT_STORE=memory`: the default store's statement per respond,
+ *   `PgRateLimit`'s, is not among the statements pgbench runs;
+ *   `P2_RATE_LIMIT_STORE=database` measures with it), and a pool of `concurrency`
  *   connections. Afterwards the rows each side wrote are counted: per
  *   2xx (per pgbench transaction) one demand updated, one response, one audit event
  *   with its two member rows, one outbox message and one idempotency record.
@@ -131,6 +134,9 @@ const SHORT: Sizes = {
 
 const P2_GOAL = 0.6
 const P4_GOAL = 2_000
+
+/** Where the server counts its rate limits in P2 (see the module's documentation). */
+const P2_RATE_LIMIT_STORE = process.env.P2_RATE_LIMIT_STORE === "database" ? "database" : "memory"
 
 /** Rate limits far above the load (the default allows 30 responses an hour per account). */
 const RATE_LIMITS = {
@@ -867,6 +873,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
       DATABASE_URL: serverUrl.href,
       WORKERS: "false",
       RATE_LIMITS_JSON: JSON.stringify(RATE_LIMITS),
+      RATE_LIMIT_STORE: P2_RATE_LIMIT_STORE,
       DATABASE_POOL_SIZE: String(c),
       ...(profileDir === undefined
         ? {}
@@ -1020,7 +1027,7 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   )
   details.push(httpWritten.line, pgbenchWritten.line)
   details.push(
-    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}; the ratio is against pgbench -M extended (each statement sent unnamed, as a plain pg client sends it), while the server's statements go out as named prepared statements (adapter-pg's preparedStatements): see the -M prepared line above`
+    `server: example server from dist, WORKERS=false, DATABASE_POOL_SIZE=${c}, RATE_LIMITS_JSON raised, RATE_LIMIT_STORE=${P2_RATE_LIMIT_STORE}, signed sessions; autocannon ${c} connections, no pipelining; pgbench -c ${c} -j 2 -M extended -t ${perClient}; ${sizes.rounds} rounds of ${int(perRound)} responds each side${sizes.checkpoint ? ", CHECKPOINT before each" : ""}; the ratio is against pgbench -M extended (each statement sent unnamed, as a plain pg client sends it), while the server's statements go out as named prepared statements (adapter-pg's preparedStatements): see the -M prepared line above`
   )
 
   const ratio = median(rounds.map((r) => r.http / r.pgbench))
