@@ -17,7 +17,8 @@
  * account out of the commands that would succeed; an upload does not, as its body was
  * read whatever became of it. The counts live behind the {@link RateLimiter} port:
  * {@link layerMemory} counts in one process; a deployment of several instances plugs
- * a shared store (Redis, PostgreSQL).
+ * a shared store: `@zhongbao/adapter-pg`'s `PgRateLimit` counts in PostgreSQL, and
+ * another store (Redis, say) implements the port's `consume` and `refund`.
  *
  * @since 0.1.0
  */
