@@ -13,9 +13,10 @@
  *
  * A spent bucket answers `429 RateLimited` with `Retry-After`. A command the domain
  * refuses (`400`, `403`, `404`, `409`, `422`: nothing written, no SMS sent) gives its
- * request back, so that a client retrying a refused command does not lock its
- * account out of the commands that would succeed; an upload does not, as its body was
- * read whatever became of it. The counts live behind the {@link RateLimiter} port:
+ * request back, up to a bucket's worth per window, so that a client retrying a
+ * refused command does not lock its account out of the commands that would succeed,
+ * while refusals still cost at most one more bucket; an upload does not, as its body
+ * was read whatever became of it. The counts live behind the {@link RateLimiter} port:
  * {@link layerMemory} counts in one process; a deployment of several instances plugs
  * a shared store: `@zhongbao/adapter-pg`'s `PgRateLimit` counts in PostgreSQL, and
  * another store (Redis, say) implements the port's `consume` and `refund`.
@@ -89,15 +90,23 @@ export class RateLimits extends Context.Tag("@zhongbao/adapter-http/RateLimits")
 export interface Decision {
   readonly allowed: boolean
   readonly retryAfterMillis: number
+  /**
+   * The window that counted an allowed request (its start, epoch millis), for
+   * `refund`; a limiter without `refund` may leave it out.
+   *
+   * @since 0.1.3
+   */
+  readonly windowStart?: number | undefined
 }
 
 /**
- * The counting port: `consume` takes one request from the bucket `key` under
- * `policy`; `refund` gives back the request taken at `consumedAt` (epoch millis, read
- * by effect's `Clock` once `consume` returned) after the domain refused its command,
- * if the window that counted it is still open: a window that has ended keeps its
- * count, and a window opened after `consumedAt` is not credited. `refund` is
- * optional: a limiter without it counts refused commands too.
+ * The counting port. `consume` takes one request from the bucket `key` under
+ * `policy`. `refund` gives back a request that `consume` allowed (`decision` is its
+ * answer) after the domain refused its command: only to the window that counted it
+ * while that window is still the key's (`decision.windowStart`; a window opened
+ * since is not credited), and at most `policy.limit` times per window, so that an
+ * account's refused commands cost at most one more bucket's worth of requests.
+ * `refund` is optional: a limiter without it counts refused commands too.
  *
  * @since 0.1.0
  * @category ports
@@ -110,7 +119,7 @@ export class RateLimiter extends Context.Tag("@zhongbao/adapter-http/RateLimiter
     readonly refund?: (
       key: string,
       policy: Policy,
-      consumedAt: number
+      decision: Decision
     ) => Effect.Effect<void, Errors.InfrastructureError>
   }
 >() {}
@@ -128,7 +137,7 @@ export const windowsHeld = new WeakMap<RateLimiter["Type"], () => number>()
  * @category layers
  */
 export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () => {
-  const windows = new Map<string, { start: number; count: number; windowMillis: number }>()
+  const windows = new Map<string, { start: number; count: number; refunded: number; windowMillis: number }>()
   let sweepAbove = 10_000
   const prune = (now: number) => {
     for (const [key, w] of windows) if (now - w.start >= w.windowMillis) windows.delete(key)
@@ -140,20 +149,22 @@ export const layerMemory: Layer.Layer<RateLimiter> = Layer.sync(RateLimiter, () 
         if (windows.size > sweepAbove) prune(now)
         let w = windows.get(key)
         if (w === undefined || now - w.start >= policy.windowMillis) {
-          w = { start: now, count: 0, windowMillis: policy.windowMillis }
+          w = { start: now, count: 0, refunded: 0, windowMillis: policy.windowMillis }
           windows.set(key, w)
         }
         if (w.count >= policy.limit) {
           return { allowed: false, retryAfterMillis: w.start + policy.windowMillis - now }
         }
         w.count += 1
-        return { allowed: true, retryAfterMillis: 0 }
+        return { allowed: true, retryAfterMillis: 0, windowStart: w.start }
       }),
-    // An ended window's count no longer matters: the next consume replaces it.
-    refund: (key, _policy, consumedAt) =>
+    refund: (key, policy, decision) =>
       Effect.sync(() => {
         const w = windows.get(key)
-        if (w !== undefined && w.start <= consumedAt && w.count > 0) w.count -= 1
+        if (w !== undefined && w.start === decision.windowStart && w.count > 0 && w.refunded < policy.limit) {
+          w.count -= 1
+          w.refunded += 1
+        }
       })
   }
   windowsHeld.set(service, () => windows.size)

@@ -1985,9 +1985,8 @@ layer(
               HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
             )
           )
-        for (let i = 0; i < 3; i++)
-          assert.strictEqual((yield* respond("no-such-demand")).status, 404, `404 #${i + 1}`)
-        assert.strictEqual((yield* respond(demand.id)).status, 201, "the refusals spent nothing")
+        assert.strictEqual((yield* respond("no-such-demand")).status, 404)
+        assert.strictEqual((yield* respond(demand.id)).status, 201, "the refusal spent nothing")
         const again = yield* respond(demand.id)
         assert.strictEqual(again.status, 409, "one response per responder and demand")
         assert.strictEqual((yield* respond(second.id)).status, 201, "the 409 gave its request back")
@@ -2012,6 +2011,95 @@ layer(
       })
   )
 })
+
+/** A host's limiter written as a class, over `layerMemory`: its methods use `this`. */
+class ClassLimiter {
+  constructor(private readonly inner: RateLimit.RateLimiter["Type"]) {}
+  consume(key: string, policy: RateLimit.Policy) {
+    return this.inner.consume(key, policy)
+  }
+  refund(key: string, policy: RateLimit.Policy, decision: RateLimit.Decision) {
+    return this.inner.refund!(key, policy, decision)
+  }
+}
+
+/** What the server logs in the suite of {@link failingRefunds}. */
+const refundLog: Array<unknown> = []
+
+/** A limiter whose refunds fail, as a shared store's may while it is unreachable (and the server's log). */
+const failingRefunds = Layer.effect(
+  RateLimit.RateLimiter,
+  Effect.map(RateLimit.RateLimiter, (limiter) => ({
+    consume: limiter.consume,
+    refund: () => new Errors.InfrastructureError({ port: "RateLimiter", message: "the store is unreachable" })
+  }))
+).pipe(
+  Layer.provide(RateLimit.layerMemory),
+  Layer.merge(
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ message }) => refundLog.push(message))
+    )
+  )
+)
+
+/** One respond to a demand that does not exist, then one to `demandId`: their statuses. */
+const refusedThenValid = (demandId: string, token: string) =>
+  Effect.gen(function* () {
+    const respond = (id: string) =>
+      HttpClient.execute(
+        HttpClientRequest.post(`/demands/${id}/responses`).pipe(
+          HttpClientRequest.bearerToken(token),
+          HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
+        )
+      )
+    return [(yield* respond("no-such-demand")).status, (yield* respond(demandId)).status]
+  })
+
+const respondingOfOne = { responding: { limit: 1, windowMillis: 60_000 } }
+
+layer(
+  makeServer(PersistenceMemory.layerMemory, {
+    rateLimits: respondingOfOne,
+    limiter: Layer.effect(
+      RateLimit.RateLimiter,
+      Effect.map(RateLimit.RateLimiter, (inner) => new ClassLimiter(inner))
+    ).pipe(Layer.provide(RateLimit.layerMemory))
+  })
+)("a host's limiter written as a class", (it) => {
+  it.effect(
+    "rate limits: a limiter's refund is called as its method: a refused command gives its request back",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        assert.deepStrictEqual(
+          yield* refusedThenValid(demand.id, yield* tokenFor(w.institute.account)),
+          [404, 201]
+        )
+      })
+  )
+})
+
+layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: respondingOfOne, limiter: failingRefunds }))(
+  "a limiter whose refunds fail",
+  (it) => {
+    it.effect(
+      "rate limits: a refund that fails is logged, the refusal answered as it was; the request stays counted",
+      () =>
+        Effect.gen(function* () {
+          const w = yield* Fixtures.makeWorld
+          const demand = yield* Fixtures.publish(w, w.enterprise.account)
+          const statuses = yield* refusedThenValid(demand.id, yield* tokenFor(w.institute.account))
+          assert.deepStrictEqual(statuses, [404, 429])
+          assert.isTrue(
+            refundLog.some((m) => JSON.stringify(m).includes("a rate-limit refund failed")),
+            JSON.stringify(refundLog)
+          )
+        })
+    )
+  }
+)
 
 layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes: 2_000 } }))(
   "uploads at the file size limit",

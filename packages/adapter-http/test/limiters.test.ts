@@ -7,7 +7,7 @@
 import { SqlClient } from "@effect/sql"
 import { layer } from "@effect/vitest"
 import { PgDatabase, PgPersistence, PgRateLimit } from "@zhongbao/adapter-pg"
-import { Clock, Effect, Layer, Redacted, TestClock } from "effect"
+import { Effect, Layer, Redacted, TestClock } from "effect"
 import { assert } from "vitest"
 import { RateLimit } from "../src/index.js"
 
@@ -19,11 +19,11 @@ const limiterSuite = (name: string, limiter: Layer.Layer<RateLimit.RateLimiter, 
   layer(limiter, { timeout: 60_000 })(`RateLimiter: ${name}`, (it) => {
     const two = { limit: 2, windowMillis: 1_000 }
 
-    /** How many requests the key's window allows now, taking them all. */
-    const left = (limiter: RateLimit.RateLimiter["Type"], key: string) =>
+    /** How many requests the key's window allows now, taking them all (at most 10). */
+    const left = (limiter: RateLimit.RateLimiter["Type"], key: string, policy = two) =>
       Effect.gen(function* () {
         let n = 0
-        while ((yield* limiter.consume(key, two)).allowed) n++
+        while (n < 10 && (yield* limiter.consume(key, policy)).allowed) n++
         return n
       })
 
@@ -33,12 +33,15 @@ const limiterSuite = (name: string, limiter: Layer.Layer<RateLimit.RateLimiter, 
         Effect.gen(function* () {
           const limiter = yield* RateLimit.RateLimiter
           const key = freshKey("window")
-          assert.deepStrictEqual(yield* limiter.consume(key, two), { allowed: true, retryAfterMillis: 0 })
+          const opened = yield* limiter.consume(key, two)
+          assert.deepInclude(opened, { allowed: true, retryAfterMillis: 0 })
+          if (opened.windowStart !== undefined)
+            assert.strictEqual(opened.windowStart, 0, "the window opened now")
           yield* TestClock.adjust("300 millis")
           assert.isTrue((yield* limiter.consume(key, two)).allowed)
-          assert.deepStrictEqual(yield* limiter.consume(key, two), { allowed: false, retryAfterMillis: 700 })
+          assert.deepInclude(yield* limiter.consume(key, two), { allowed: false, retryAfterMillis: 700 })
           yield* TestClock.adjust("699 millis")
-          assert.deepStrictEqual(yield* limiter.consume(key, two), { allowed: false, retryAfterMillis: 1 })
+          assert.deepInclude(yield* limiter.consume(key, two), { allowed: false, retryAfterMillis: 1 })
           yield* TestClock.adjust("1 millis")
           assert.strictEqual(yield* left(limiter, key), 2, "at its end a new window opens, its limit whole")
           assert.strictEqual(yield* left(limiter, freshKey("other")), 2, "each key counts on its own")
@@ -46,40 +49,62 @@ const limiterSuite = (name: string, limiter: Layer.Layer<RateLimit.RateLimiter, 
     )
 
     it.effect(
-      "rate limits: refund gives back a request to the window that counted it, never below zero, never to a window opened since",
+      "rate limits: refund gives back a request to the window that counted it, at most the limit's worth per window, never below zero, never to a window opened since",
       () =>
         Effect.gen(function* () {
           const limiter = yield* RateLimit.RateLimiter
-          const refund = limiter.refund!
+          const refund = (key: string, decision: RateLimit.Decision, policy = two) =>
+            limiter.refund!(key, policy, decision)
           const a = freshKey("refund")
-          yield* limiter.consume(a, two)
-          const at = yield* Clock.currentTimeMillis
-          yield* limiter.consume(a, two)
-          yield* refund(a, two, at)
+          const first = yield* limiter.consume(a, two)
+          const second = yield* limiter.consume(a, two)
+          yield* refund(a, second)
           assert.strictEqual(yield* left(limiter, a), 1, "one request given back, one taken again")
-
-          yield* refund(a, two, at)
+          yield* refund(a, first)
           assert.strictEqual(yield* left(limiter, a), 1, "after refused requests, a refund frees one request")
-          for (let i = 0; i < 4; i++) yield* refund(a, two, at)
+          yield* refund(a, first)
+          assert.strictEqual(yield* left(limiter, a), 0, "two refunds in a window of two: no third")
+
+          const three = { limit: 3, windowMillis: 1_000 }
+          const b = freshKey("below")
+          const only = yield* limiter.consume(b, three)
+          yield* refund(b, only, three)
+          yield* refund(b, only, three)
           assert.strictEqual(
-            yield* left(limiter, a),
-            2,
+            yield* left(limiter, b, three),
+            3,
             "more given back than taken: the window empty, not below"
           )
 
           const unknown = freshKey("unknown")
-          yield* refund(unknown, two, at)
+          yield* refund(unknown, first)
           assert.strictEqual(yield* left(limiter, unknown), 2, "a refund to no window opens none")
 
           const c = freshKey("later")
-          yield* limiter.consume(c, two)
-          const early = yield* Clock.currentTimeMillis
+          const early = yield* limiter.consume(c, two)
           yield* TestClock.adjust("1000 millis")
           yield* limiter.consume(c, two)
           yield* limiter.consume(c, two)
-          yield* refund(c, two, early)
+          yield* refund(c, early)
           assert.isFalse((yield* limiter.consume(c, two)).allowed, "the window opened since is not credited")
+          yield* refund(c, { allowed: true, retryAfterMillis: 0 })
+          assert.isFalse(
+            (yield* limiter.consume(c, two)).allowed,
+            "a decision naming no window is not refunded"
+          )
         })
+    )
+
+    it.effect('rate limits: a limit beyond 32 bits (a host\'s "unlimited") counts as any other', () =>
+      Effect.gen(function* () {
+        const limiter = yield* RateLimit.RateLimiter
+        const key = freshKey("large")
+        const large = { limit: 10_000_000_000, windowMillis: 1_000 }
+        const decision = yield* limiter.consume(key, large)
+        assert.isTrue(decision.allowed)
+        yield* limiter.refund!(key, large, decision)
+        assert.isTrue((yield* limiter.consume(key, large)).allowed)
+      })
     )
 
     it.effect("rate limits: 50 concurrent requests on a bucket of 10: exactly 10 allowed", () =>

@@ -9,10 +9,11 @@
  * `rate_limit_window` table (migration 7, run by `PgPersistence.layer`), taken by one
  * statement per request, `INSERT … ON CONFLICT DO UPDATE`, so that PostgreSQL's row
  * lock counts concurrent requests of every instance one after another, outside the
- * command's transaction. Times are the instances' effect `Clock`: their clocks
- * should agree to well within a window. A refused request is counted up to one over
- * the limit and no further. A key's row is reused from window to window: the table
- * holds one row per account and bucket that was ever limited.
+ * command's transaction; a refund is one `UPDATE` more. Times are the instances'
+ * effect `Clock`: their clocks should agree to well within a window. A refused
+ * request is counted up to one over the limit and no further. A key's row is reused
+ * from window to window: the table holds one row per account and bucket that was
+ * ever limited.
  *
  * This package does not depend on `@zhongbao/adapter-http`: {@link make} returns
  * the port's shape, and the host provides it under the port's tag:
@@ -50,13 +51,15 @@ export interface Policy {
 export interface Decision {
   readonly allowed: boolean
   readonly retryAfterMillis: number
+  /** The start of the window that counted an allowed request. */
+  readonly windowStart?: number | undefined
 }
 
 /**
  * The limiter: the shape of `@zhongbao/adapter-http`'s `RateLimit.RateLimiter`.
- * `consume` takes a request from the bucket `key`; `refund` gives back the request
- * taken at `consumedAt` (epoch millis, read once `consume` returned) if the window
- * that counted it is still the key's.
+ * `consume` takes a request from the bucket `key`; `refund` gives back a request
+ * `consume` allowed (`decision`) if the window that counted it is still the key's,
+ * at most `policy.limit` times per window.
  *
  * @since 0.1.3
  * @category models
@@ -66,7 +69,7 @@ export interface Limiter {
   readonly refund: (
     key: string,
     policy: Policy,
-    consumedAt: number
+    decision: Decision
   ) => Effect.Effect<void, Errors.InfrastructureError>
 }
 
@@ -94,13 +97,16 @@ export const make = (
     const table = db.t("rate_limit_window")
     // $2 now, $3 the window's length, $4 the limit: a window that has ended starts
     // afresh; in an open one the count goes up, to one over the limit at most.
-    const consumeSql = `INSERT INTO ${table} AS w (key, window_start, count) VALUES ($1, $2::int8, 1)
+    const ended = "w.window_start <= $2::int8 - $3::int8"
+    const consumeSql = `INSERT INTO ${table} AS w (key, window_start, count, refunded) VALUES ($1, $2::int8, 1, 0)
 ON CONFLICT (key) DO UPDATE SET
-  window_start = CASE WHEN w.window_start <= $2::int8 - $3::int8 THEN $2::int8 ELSE w.window_start END,
-  count = CASE WHEN w.window_start <= $2::int8 - $3::int8 THEN 1 ELSE least(w.count + 1, $4::int4 + 1) END
+  window_start = CASE WHEN ${ended} THEN $2::int8 ELSE w.window_start END,
+  count = CASE WHEN ${ended} THEN 1 ELSE least(w.count + 1, $4::int8 + 1) END,
+  refunded = CASE WHEN ${ended} THEN 0 ELSE w.refunded END
 RETURNING window_start, count`
-    const refundSql = `UPDATE ${table} SET count = least(count, $3::int4) - 1
-WHERE key = $1 AND window_start <= $2::int8 AND count > 0`
+    // $2 the window that counted the request, $3 the limit.
+    const refundSql = `UPDATE ${table} SET count = least(count, $3::int8) - 1, refunded = refunded + 1
+WHERE key = $1 AND window_start = $2::int8 AND count > 0 AND refunded < $3::int8`
     return {
       consume: (key, policy) =>
         Effect.gen(function* () {
@@ -112,12 +118,16 @@ WHERE key = $1 AND window_start <= $2::int8 AND count > 0`
             policy.limit
           ])
           const row = rows[0]!
-          const count = read.int(row, "count")
-          return count <= policy.limit
-            ? { allowed: true, retryAfterMillis: 0 }
-            : { allowed: false, retryAfterMillis: read.int(row, "window_start") + policy.windowMillis - now }
+          const windowStart = read.int(row, "window_start")
+          return read.int(row, "count") <= policy.limit
+            ? { allowed: true, retryAfterMillis: 0, windowStart }
+            : { allowed: false, retryAfterMillis: windowStart + policy.windowMillis - now }
         }),
-      refund: (key, policy, consumedAt) =>
-        Effect.asVoid(db.query("RateLimiter.refund", refundSql, [key, consumedAt, policy.limit]))
+      refund: (key, policy, decision) =>
+        decision.windowStart === undefined
+          ? Effect.void
+          : Effect.asVoid(
+              db.query("RateLimiter.refund", refundSql, [key, decision.windowStart, policy.limit])
+            )
     } satisfies Limiter
   })

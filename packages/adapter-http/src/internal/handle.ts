@@ -2,7 +2,6 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Errors, Idempotency, Ids } from "@zhongbao/core"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import {
@@ -172,14 +171,14 @@ export const limited = <A, E, R>(
     const decision = yield* limiter
       .consume(key, policies[bucket])
       .pipe(Effect.catchAll((error) => toApiError(error)))
-    const refund = limiter.refund
     if (decision.allowed) {
-      if (refund === undefined || bucket === "uploads") return yield* command(optionsOf(headers))
-      const consumedAt = yield* Clock.currentTimeMillis
+      if (limiter.refund === undefined || bucket === "uploads") return yield* command(optionsOf(headers))
       return yield* Effect.tapError(command(optionsOf(headers)), (error) =>
         refusedByDomain(error)
-          ? Effect.catchAll(refund(key, policies[bucket], consumedAt), (cause) =>
-              Effect.logWarning("zhongbao: a rate-limit refund failed", cause)
+          ? Effect.suspend(() => limiter.refund!(key, policies[bucket], decision)).pipe(
+              Effect.catchAllCause((cause) =>
+                Effect.logWarning("zhongbao: a rate-limit refund failed", cause)
+              )
             )
           : Effect.void
       )

@@ -366,7 +366,8 @@ ALTER TABLE ${s}.stored_file ALTER COLUMN bytes SET STORAGE EXTERNAL;
 
 /**
  * @internal
- * Rate-limit windows (`PgRateLimit`), one row per bucket key. `UNLOGGED`: counts are
+ * Rate-limit windows (`PgRateLimit`), one row per bucket key: the window's start, the
+ * requests it counted and those it gave back. `UNLOGGED`: counts are
  * no platform data, so their writes, one per limited request, cost no WAL; after a
  * crash of PostgreSQL the table is empty and every window starts afresh.
  */
@@ -374,6 +375,7 @@ export const rateLimits = (s: string): string => `
 CREATE UNLOGGED TABLE ${s}.rate_limit_window (
   key text COLLATE "C" PRIMARY KEY,
   window_start bigint NOT NULL,
-  count integer NOT NULL CHECK (count >= 0)
+  count bigint NOT NULL CHECK (count >= 0),
+  refunded bigint NOT NULL CHECK (refunded >= 0)
 );
 `
