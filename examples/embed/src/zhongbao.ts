@@ -25,7 +25,7 @@ export const mountZhongbao = (accountOf: SessionToAccount) => {
   return {
     /** Answers a request under `/crowdsourcing`; `false` for any other path. */
     handle: (req: IncomingMessage, res: ServerResponse): boolean => {
-      if (!(req.url ?? "").startsWith("/crowdsourcing")) return false
+      if (!/^\/crowdsourcing(?:[/?]|$)/.test(req.url ?? "")) return false
       mounted.listener(req, res)
       return true
     },

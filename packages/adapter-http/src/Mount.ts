@@ -26,7 +26,13 @@
  * //              scope.addContentTypeParser("*", (_req, _payload, done) => done(null))
  * //              scope.all("/zhongbao/*", (req, reply) => { reply.hijack(); zhongbao.listener(req.raw, reply.raw) })
  * //            })
- * // Koa:       app.use((ctx, next) => ctx.path.startsWith("/zhongbao") ? (ctx.respond = false, zhongbao.listener(ctx.req, ctx.res)) : next())
+ * // Koa:       app.use(async (ctx, next) => {
+ * //              if (ctx.path !== "/zhongbao" && !ctx.path.startsWith("/zhongbao/")) return next()
+ * //              ctx.respond = false
+ * //              await new Promise((done) => { ctx.res.once("close", done); zhongbao.listener(ctx.req, ctx.res) })
+ * //            })
+ * // Hono, with toWebHandler's handler: app.all("/zhongbao", h) and app.all("/zhongbao/*", h),
+ * //            h = (c) => web.handler(c.req.raw) (app.mount strips the prefix first)
  *
  * // the portal's login issues a session token for the signed-in user's account:
  * const token = await zhongbao.runtime.runPromise(
@@ -44,7 +50,8 @@
  *
  * Mount the Node listener before the host's body parsers (`express.json()`,
  * koa-bodyparser): it reads the body itself, and answers a request whose body was
- * already read `500`, logging why.
+ * already read `500`, logging why; so does the web handler for a `Request` whose body
+ * was used.
  *
  * @since 0.1.0
  */
@@ -251,6 +258,15 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
     const url = new URL(request.url)
     const pathname = strip(prefix, url.pathname)
     if (pathname === undefined) return notFound(request)
+    if (request.bodyUsed) {
+      built.runtime.runFork(
+        Effect.logError(
+          `zhongbao: the body of ${request.method} ${url.pathname} was read before zhongbao's handler: let no middleware in front of it read the body`
+        )
+      )
+      const { status, body, headers } = refusal(500, request.headers.get("accept-language"))
+      return new Response(body, { status, headers })
+    }
     if (prefix === "" && (request.body === null || request.headers.has("content-length"))) {
       return built.inner(request)
     }
@@ -273,6 +289,26 @@ const bodyAlreadyRead = (req: IncomingMessage) =>
   req.readableEnded &&
   (req.headers["transfer-encoding"] !== undefined ||
     (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0"))
+
+/** The path of a request URL, without its query. */
+const pathOf = (url: string) => {
+  const q = url.indexOf("?")
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/**
+ * Whether a router in front took the prefix off `req.url` itself: Express sets
+ * `baseUrl`; connect and `@fastify/middie` keep the full URL in `originalUrl` only.
+ */
+const mountedBefore = (
+  prefix: string,
+  req: IncomingMessage & { readonly baseUrl?: string; readonly originalUrl?: string },
+  raw: string
+) =>
+  (typeof req.baseUrl === "string" && req.baseUrl !== "") ||
+  (typeof req.originalUrl === "string" &&
+    req.originalUrl !== raw &&
+    strip(prefix, pathOf(req.originalUrl)) === pathOf(raw))
 
 const hasUnsizedBody = (req: IncomingMessage) =>
   req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined
@@ -312,9 +348,11 @@ const detached = (req: IncomingMessage, res: ServerResponse): IncomingMessage =>
  * The API as a Node request listener over `layer` (see {@link toWebHandler}), on
  * `@effect/platform-node`'s own bridge: the handler reads the Node request and
  * writes the Node response directly, with no web `Request`/`Response` in between.
- * Under Express (`app.use(prefix, listener)`, which strips the mount path itself)
- * the request path is taken as it is; otherwise `options.prefix` is stripped from
- * `req.url` (the full URL is kept in `req.originalUrl`, as connect does). A body
+ * Under a router that strips the mount path itself (Express's, connect's or
+ * `@fastify/middie`'s `use(prefix, listener)`: `req.baseUrl` set, or `req.originalUrl`
+ * the prefix and `req.url`) the request path is taken as it is; otherwise
+ * `options.prefix` is stripped from `req.url` (the full URL is kept in
+ * `req.originalUrl`, as connect does). A body
  * without `Content-Length` is cut off at the limit (`413`).
  *
  * @since 0.1.0
@@ -358,10 +396,9 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
     next?: (error?: unknown) => void
   ) => {
     const raw = req.url ?? "/"
-    const mounted = typeof req.baseUrl === "string" && req.baseUrl !== ""
-    if (prefix !== "" && !mounted) {
+    if (prefix !== "" && !mountedBefore(prefix, req, raw)) {
       const q = raw.indexOf("?")
-      const stripped = strip(prefix, q === -1 ? raw : raw.slice(0, q))
+      const stripped = strip(prefix, pathOf(raw))
       if (stripped === undefined) {
         if (next !== undefined) return next()
         return refuse(res, 404, req)

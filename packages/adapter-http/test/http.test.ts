@@ -1100,6 +1100,90 @@ describe("Mount", () => {
     }
   })
 
+  it("a Node listener under connect or @fastify/middie (the prefix taken off req.url, the full URL in req.originalUrl, no baseUrl): the path is taken as it is", async () => {
+    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    // What connect's `app.use("/zhongbao", listener)` does before it calls the listener.
+    const server = createServer((req, res) => {
+      const original = req.url ?? "/"
+      if (!/^\/zhongbao(?:[/?]|$)/.test(original)) {
+        res.statusCode = 418
+        return res.end()
+      }
+      const rest = original.slice("/zhongbao".length)
+      Object.assign(req, { originalUrl: original, url: rest.startsWith("/") ? rest : `/${rest}` })
+      mounted.listener(req, res, () => {
+        res.statusCode = 418
+        res.end()
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      assert.strictEqual((await fetch(`${base}/zhongbao/settings`)).status, 200)
+      const hall = await fetch(`${base}/zhongbao/hall?keyword=%E7%9F%B3`)
+      assert.strictEqual(hall.status, 200)
+      assert.deepStrictEqual(((await hall.json()) as { items: Array<unknown> }).items, [])
+      const missing = await fetch(`${base}/zhongbao/nowhere`)
+      assert.strictEqual(missing.status, 404)
+      assert.strictEqual(
+        ((await missing.json()) as { code: string }).code,
+        "route.not_found",
+        "zhongbao's 404"
+      )
+      // A listener whose prefix is not the mount path passes the request on.
+      const elsewhere = Mount.toNodeListener(app(), { prefix: "/other" })
+      const req = Object.assign(Object.create(null), { url: "/settings", originalUrl: "/zhongbao/settings" })
+      let passed = false
+      elsewhere.listener(req, {} as never, () => {
+        passed = true
+      })
+      assert.isTrue(passed, "outside its prefix: next()")
+      await elsewhere.dispose()
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
+  it("a web handler behind a middleware that already read the body answers 500 in the API's body at once, and logs why", async () => {
+    const logged: Array<string> = []
+    const web = Mount.toWebHandler(
+      Layer.mergeAll(
+        app(),
+        Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => {
+            logged.push(String(Array.isArray(message) ? message[0] : message))
+          })
+        )
+      ),
+      { prefix: "/zhongbao" }
+    )
+    try {
+      for (const headers of [{ "content-type": "application/json" }, { "transfer-encoding": "chunked" }]) {
+        const request = new Request("http://portal.example/zhongbao/members", {
+          method: "POST",
+          headers: { ...headers, "accept-language": "en" },
+          body: JSON.stringify({ kind: "enterprise", name: "某公司" })
+        })
+        await request.json()
+        const answer = await web.handler(request)
+        assert.strictEqual(answer.status, 500)
+        assert.deepInclude(await answer.json(), { _tag: "InternalError", code: "internal" })
+      }
+      assert.lengthOf(
+        logged.filter((line) => line.includes("was read before zhongbao's handler")),
+        2
+      )
+      assert.strictEqual(
+        (await web.handler(new Request("http://portal.example/zhongbao/settings"))).status,
+        200
+      )
+    } finally {
+      await web.dispose()
+    }
+  })
+
   it("a Node listener under Express: the mounted path is taken as it is", async () => {
     const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
     const server = createServer((req, res) => {
