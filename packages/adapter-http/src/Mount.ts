@@ -24,7 +24,9 @@
  * // Fastify:   await app.register(async (scope) => {
  * //              scope.removeAllContentTypeParsers()
  * //              scope.addContentTypeParser("*", (_req, _payload, done) => done(null))
- * //              scope.all("/zhongbao/*", (req, reply) => { reply.hijack(); zhongbao.listener(req.raw, reply.raw) })
+ * //              const serve = (req, reply) => { reply.hijack(); zhongbao.listener(req.raw, reply.raw) }
+ * //              scope.all("/zhongbao", serve)
+ * //              scope.all("/zhongbao/*", serve)
  * //            })
  * // Koa:       app.use(async (ctx, next) => {
  * //              if (ctx.path !== "/zhongbao" && !ctx.path.startsWith("/zhongbao/")) return next()
