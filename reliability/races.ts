@@ -247,12 +247,16 @@ const fire = async (
 // ---------------------------------------------------------------------------------
 // Rows, transactions and commit order
 
-/** The base tables of `schema`. */
+/**
+ * The tables of `schema` that hold the platform's data: every permanent table. The
+ * `UNLOGGED` `rate_limit_window` (adapter-pg's `PgRateLimit`) is not among them: a
+ * limited command counts there before its transaction, whatever its answer.
+ */
 const tables = async (schema: string) =>
   (
     await query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables
-       WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name`,
+      `SELECT c.relname AS table_name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relpersistence = 'p' ORDER BY c.relname`,
       [schema]
     )
   ).map((r) => r.table_name)
