@@ -18,7 +18,10 @@ describe("embedding zhongbao in an existing server", () => {
   it("R2: the portal's session decides the acting account; anonymous and foreign cookies are told apart", async () => {
     expect(await (await fetch(`${portal.url}/`)).text()).toBe("portal home")
     const beside = await fetch(`${portal.url}/crowdsourcing-old/hall`)
-    expect([beside.status, await beside.text()], "a path beside the prefix is the portal's").toEqual([404, ""])
+    expect([beside.status, await beside.text()], "a path beside the prefix is the portal's").toEqual([
+      404,
+      ""
+    ])
     const hall = await fetch(`${portal.url}/crowdsourcing/hall`)
     expect(hall.status).toBe(200)
     expect(await hall.json()).toEqual({ items: [], nextCursor: null })
