@@ -46,6 +46,18 @@ const app = () =>
     RateLimit.layer()
   )
 
+/** {@link app} with a logger that keeps the first part of each message in `lines`. */
+const appLogging = (lines: Array<string>) =>
+  Layer.mergeAll(
+    app(),
+    Logger.replace(
+      Logger.defaultLogger,
+      Logger.make(({ message }) => {
+        lines.push(String(Array.isArray(message) ? message[0] : message))
+      })
+    )
+  )
+
 /** A session token of the platform's first operator, made in `runtime`. */
 const operatorToken = (
   runtime: ManagedRuntime.ManagedRuntime<
@@ -637,18 +649,7 @@ describe("Mount", () => {
 
   it("a Node listener behind a host's body parser that already read the body answers 500 at once, and logs why; a GET through the same parser is served", async () => {
     const logged: Array<string> = []
-    const node = Mount.toNodeListener(
-      Layer.mergeAll(
-        app(),
-        Logger.replace(
-          Logger.defaultLogger,
-          Logger.make(({ message }) => {
-            logged.push(String(Array.isArray(message) ? message[0] : message))
-          })
-        )
-      ),
-      { prefix: "/zhongbao" }
-    )
+    const node = Mount.toNodeListener(appLogging(logged), { prefix: "/zhongbao" })
     // What express.json() does: reads the body to its end, then passes the request on.
     const server = createServer((req, res) => {
       const chunks: Array<Buffer> = []
@@ -1147,18 +1148,7 @@ describe("Mount", () => {
 
   it("a web handler behind a middleware that already read the body answers 500 in the API's body at once, and logs why", async () => {
     const logged: Array<string> = []
-    const web = Mount.toWebHandler(
-      Layer.mergeAll(
-        app(),
-        Logger.replace(
-          Logger.defaultLogger,
-          Logger.make(({ message }) => {
-            logged.push(String(Array.isArray(message) ? message[0] : message))
-          })
-        )
-      ),
-      { prefix: "/zhongbao" }
-    )
+    const web = Mount.toWebHandler(appLogging(logged), { prefix: "/zhongbao" })
     try {
       for (const headers of [{ "content-type": "application/json" }, { "transfer-encoding": "chunked" }]) {
         const request = new Request("http://portal.example/zhongbao/members", {
