@@ -58,6 +58,34 @@ const appLogging = (lines: Array<string>) =>
     )
   )
 
+/**
+ * A server that hands the paths under `mountAt` to `listener` as a router of the host
+ * would, the request's fields set by `fields` from its URL as sent (a path outside
+ * it, or one passed to `next`, is answered 418); its base URL and its `close`.
+ */
+const behindRouter = async (
+  mountAt: string,
+  fields: (original: string) => Record<string, string>,
+  listener: Mount.NodeListener<unknown, unknown>["listener"]
+) => {
+  const server = createServer((req, res) => {
+    const original = req.url ?? "/"
+    const teapot = () => {
+      res.statusCode = 418
+      res.end()
+    }
+    if (original !== mountAt && !original.startsWith(`${mountAt}/`) && !original.startsWith(`${mountAt}?`))
+      return teapot()
+    Object.assign(req, fields(original))
+    listener(req, res, teapot)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(resolve))
+  }
+}
+
 /** A session token of the platform's first operator, made in `runtime`. */
 const operatorToken = (
   runtime: ManagedRuntime.ManagedRuntime<
@@ -1104,21 +1132,14 @@ describe("Mount", () => {
   it("a Node listener under connect or @fastify/middie (the prefix taken off req.url, the full URL in req.originalUrl, no baseUrl): the path is taken as it is", async () => {
     const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
     // What connect's `app.use("/zhongbao", listener)` does before it calls the listener.
-    const server = createServer((req, res) => {
-      const original = req.url ?? "/"
-      if (!/^\/zhongbao(?:[/?]|$)/.test(original)) {
-        res.statusCode = 418
-        return res.end()
-      }
-      const rest = original.slice("/zhongbao".length)
-      Object.assign(req, { originalUrl: original, url: rest.startsWith("/") ? rest : `/${rest}` })
-      mounted.listener(req, res, () => {
-        res.statusCode = 418
-        res.end()
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const { base, close } = await behindRouter(
+      "/zhongbao",
+      (original) => {
+        const rest = original.slice("/zhongbao".length)
+        return { originalUrl: original, url: rest.startsWith("/") ? rest : `/${rest}` }
+      },
+      mounted.listener
+    )
     try {
       assert.strictEqual((await fetch(`${base}/zhongbao/settings`)).status, 200)
       const hall = await fetch(`${base}/zhongbao/hall?keyword=%E7%9F%B3`)
@@ -1141,7 +1162,7 @@ describe("Mount", () => {
       assert.isTrue(passed, "outside its prefix: next()")
       await elsewhere.dispose()
     } finally {
-      await new Promise((resolve) => server.close(resolve))
+      await close()
       await mounted.dispose()
     }
   })
@@ -1176,24 +1197,11 @@ describe("Mount", () => {
 
   it("a Node listener under Express: the mounted path is taken as it is", async () => {
     const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
-    const server = createServer((req, res) => {
-      const original = req.url ?? "/"
-      if (!original.startsWith("/mounted/")) {
-        res.statusCode = 418
-        return res.end()
-      }
-      Object.assign(req, {
-        baseUrl: "/mounted",
-        originalUrl: original,
-        url: original.slice("/mounted".length)
-      })
-      mounted.listener(req, res, () => {
-        res.statusCode = 418
-        res.end()
-      })
-    })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const { base, close } = await behindRouter(
+      "/mounted",
+      (original) => ({ baseUrl: "/mounted", originalUrl: original, url: original.slice("/mounted".length) }),
+      mounted.listener
+    )
     try {
       const settings = await fetch(`${base}/mounted/settings`)
       assert.strictEqual(settings.status, 200)
@@ -1201,7 +1209,7 @@ describe("Mount", () => {
       const missing = await fetch(`${base}/mounted/nowhere`)
       assert.strictEqual(missing.status, 404)
     } finally {
-      await new Promise((resolve) => server.close(resolve))
+      await close()
       await mounted.dispose()
     }
   })
