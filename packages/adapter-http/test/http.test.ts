@@ -9,6 +9,7 @@ import { HttpApiError, type HttpApiGroup, HttpClient, HttpClientRequest } from "
 import {
   Deadline,
   Errors,
+  FileStore,
   type Ids,
   Lists,
   Membership,
@@ -29,6 +30,7 @@ import {
   type ManagedRuntime,
   Option,
   Redacted,
+  Stream,
   Tracer
 } from "effect"
 import { createServer, request } from "node:http"
@@ -588,6 +590,107 @@ describe("Mount", () => {
           assert.match(extended, /^(?:[A-Za-z0-9!#$&+\-.^_`|~]|%[0-9A-F]{2})+$/, disposition)
           assert.strictEqual(decodeURIComponent(extended), label ?? name)
         }
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await web.dispose()
+      await node.dispose()
+    }
+  })
+
+  it("R54: a download streams the file (Content-Length its size, the bytes exact); bytes failing mid-file cut the connection, never a short file taken as whole", async () => {
+    const lines: Array<string> = []
+    const broken = { now: false }
+    const pieces = { served: 0 }
+    /** Memory ports whose file store's read counts its pieces and, when broken, fails after the first. */
+    const ports = Layer.map(PersistenceMemory.layerMemory, (context) => {
+      const store = Context.get(context, FileStore.FileStore)
+      return Context.add(context, FileStore.FileStore, {
+        ...store,
+        read: (file: FileStore.StoredFile) =>
+          Stream.mapEffect(Stream.zipWithIndex(store.read!(file)), ([piece, i]) =>
+            broken.now && i > 0
+              ? Effect.fail(new Errors.InfrastructureError({ port: "FileStore", message: "disk gone" }))
+              : Effect.sync(() => {
+                  pieces.served++
+                  return piece
+                })
+          )
+      })
+    })
+    const layer = () =>
+      Layer.mergeAll(
+        Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer({})))),
+        Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
+        RateLimit.layer(),
+        Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => {
+            lines.push(String(Array.isArray(message) ? message[0] : message))
+          })
+        )
+      )
+    const web = Mount.toWebHandler(layer())
+    const node = Mount.toNodeListener(layer())
+    // Kept alive past the test's timeout: a connection left open after a short body
+    // would hold the client's read until then, not end it.
+    const server = createServer({ keepAliveTimeout: 600_000 }, node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const pdf = new Uint8Array(600 * 1024 + 7).map((_, i) => (i * 7919) & 0xff)
+    pdf.set(new TextEncoder().encode("%PDF-1.7\n"), 0)
+    try {
+      for (const [label, send, runtime] of [
+        [
+          "web handler",
+          (path: string, init: RequestInit) => web.handler(new Request(`http://localhost${path}`, init)),
+          web.runtime
+        ],
+        ["node listener", (path: string, init: RequestInit) => fetch(`${base}${path}`, init), node.runtime]
+      ] as const) {
+        broken.now = false
+        const token = await enterpriseToken(runtime)
+        const form = new FormData()
+        form.append("file", new File([pdf], "方案.pdf", { type: "application/pdf" }))
+        const upload = await send("/files", {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          body: form
+        })
+        const stored = (await upload.json()) as { id: string; size: number }
+        assert.strictEqual(upload.status, 201, `${label}: ${JSON.stringify(stored)}`)
+        const path = `/files/${stored.id}/content`
+        const headers = { authorization: `Bearer ${token}` }
+        pieces.served = 0
+        const whole = await send(path, { headers })
+        assert.strictEqual(whole.status, 200, label)
+        assert.strictEqual(
+          whole.headers.get("content-length"),
+          String(pdf.length),
+          `${label}: Content-Length`
+        )
+        assert.strictEqual(whole.headers.get("content-type"), "application/pdf", label)
+        assert.deepStrictEqual(new Uint8Array(await whole.arrayBuffer()), pdf, `${label}: the bytes`)
+        assert.strictEqual(pieces.served, 3, `${label}: read in the store's pieces of 256 KiB`)
+
+        broken.now = true
+        lines.length = 0
+        const cut = await send(path, { headers })
+        assert.strictEqual(cut.status, 200, `${label}: the status was sent before the bytes failed`)
+        const body = await cut.arrayBuffer().then(
+          (bytes) => `read whole: ${bytes.byteLength} bytes`,
+          () => "failed"
+        )
+        assert.strictEqual(body, "failed", `${label}: the client's read of the body fails`)
+        await vi.waitFor(() =>
+          assert.isTrue(
+            lines.some((line) => line.includes(`file ${stored.id} failed mid-download`)),
+            `${label}: logged: ${lines.join(" | ")}`
+          )
+        )
+        broken.now = false
+        const again = await send(path, { headers })
+        assert.deepStrictEqual(new Uint8Array(await again.arrayBuffer()), pdf, `${label}: served again`)
       }
     } finally {
       await new Promise((resolve) => server.close(resolve))

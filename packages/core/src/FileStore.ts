@@ -15,6 +15,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import { InfrastructureError, type UniqueViolation } from "./Errors.js"
 import { FileId, MemberId } from "./Ids.js"
 import { sniff } from "./internal/sniff.js"
@@ -142,6 +143,14 @@ export type StoredFile = typeof StoredFile.Type
  * never overwritten) and takes part in the current unit of work; `get` returns the
  * bytes as they were put.
  *
+ * `read` is optional: the bytes of a file `head` described, as a stream of pieces,
+ * so that a download holds one piece at a time instead of the whole file (a 20 MiB
+ * file read with `get` is held whole, and more than once while it is decoded). The
+ * pieces, in order, are the bytes as they were put; each is the reader's own. The
+ * stream may run outside any unit of work, after the read that found the file (a
+ * file is never overwritten), and fails with `InfrastructureError` when the bytes
+ * cannot be read. Without it, {@link Files} reads downloads with `get`.
+ *
  * @since 0.1.0
  * @category ports
  */
@@ -159,6 +168,7 @@ export class FileStore extends Context.Tag("@zhongbao/core/FileStore")<
       InfrastructureError
     >
     readonly head: (id: FileId) => Effect.Effect<Option.Option<StoredFile>, InfrastructureError>
+    readonly read?: ((file: StoredFile) => Stream.Stream<Uint8Array, InfrastructureError>) | undefined
   }
 >() {}
 

@@ -23,8 +23,9 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { canFollowDemand, canReadDemand, canSeeResponse } from "./Access.js"
-import { denied, type InfrastructureError, invalid, notFound } from "./Errors.js"
+import { denied, InfrastructureError, invalid, notFound } from "./Errors.js"
 import {
   ContentType,
   contentTypeOf,
@@ -84,6 +85,31 @@ const formatBytes = (n: number) =>
     : n >= 1024
       ? `${(n / 1024).toFixed(1)} KiB`
       : `${n} B`
+
+/**
+ * The pieces of a file's bytes, failing once they go past its `size` or end short
+ * of it: a download's `Content-Length` is the size, so bytes of another length must
+ * not pass for the file.
+ */
+const sized = (
+  file: StoredFile,
+  pieces: Stream.Stream<Uint8Array, InfrastructureError>
+): Stream.Stream<Uint8Array, InfrastructureError> =>
+  Stream.suspend(() => {
+    let read = 0
+    const wrongLength = () =>
+      new InfrastructureError({
+        port: "FileStore",
+        message: `FileStore.read: file ${file.id} is ${file.size} bytes; its stored bytes are ${read}${read > file.size ? " or more" : ""}`
+      })
+    return Stream.concat(
+      Stream.mapEffect(pieces, (piece) => {
+        read += piece.length
+        return read > file.size ? Effect.fail(wrongLength()) : Effect.succeed(piece)
+      }),
+      Stream.suspend(() => (read === file.size ? Stream.empty : Stream.fail(wrongLength())))
+    )
+  })
 
 /**
  * Use cases of files.
@@ -246,6 +272,31 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
               Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(notFound("file"))
             )
           )
+        )
+      ),
+
+      /**
+       * R54, R5: the file and its bytes as a stream of pieces, for the same readers as
+       * {@link download}: for serving a file without holding it whole. The access
+       * check and the file's description are read first (a refusal or `NotFound`
+       * fails the effect, not the stream); the bytes are read as the stream is
+       * pulled, through the store's `read` where it has one (else its `get`, read at
+       * once). The stream fails with `InfrastructureError` if the bytes cannot be
+       * read or add up to another length than the file's `size`.
+       *
+       * @since 0.1.3
+       */
+      open: query({ input: FileRef, rule: "R54" }, (ctx, input) =>
+        Effect.flatMap(store.head(input.fileId), (head) =>
+          Effect.flatMap(visible(ctx.actor!, input, head), (file) => {
+            if (store.read !== undefined)
+              return Effect.succeed({ file, content: sized(file, store.read(file)) })
+            return Effect.flatMap(store.get(input.fileId), (found) =>
+              Option.isSome(found)
+                ? Effect.succeed({ file, content: sized(file, Stream.make(found.value.bytes)) })
+                : Effect.fail(notFound("file"))
+            )
+          })
         )
       ),
 

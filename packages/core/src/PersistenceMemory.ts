@@ -12,11 +12,12 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { AuditEvent } from "./Audit.js"
 import { type Commission, isOpen } from "./Commission.js"
 import type { Message, Thread } from "./Consultation.js"
 import { briefOf, type Demand, searchText } from "./Demand.js"
-import { StaleWrite, UniqueViolation } from "./Errors.js"
+import { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
 import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
 import type { AccountId, MemberId } from "./Ids.js"
@@ -100,6 +101,15 @@ const whenRun = <S extends object>(port: S): S =>
 const unique = (entity: string, key: string) =>
   Effect.zipRight(refuse, Effect.fail(new UniqueViolation({ entity, key })))
 const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
+
+/** The size of the pieces `FileStore.read` streams a stored file in. */
+const memoryPieceBytes = 256 * 1024
+
+const missingBytes = (file: StoredFile) =>
+  new InfrastructureError({
+    port: "FileStore",
+    message: `FileStore.read: no bytes stored for file ${file.id}`
+  })
 
 const makeStore = () => {
   const db = new MemoryDb()
@@ -767,6 +777,21 @@ const makeStore = () => {
     head: (id) => db.read(() => Option.fromNullable(files.get(id)?.file))
   })
 
+  /** `FileStore.read`: the stored bytes in copies of {@link memoryPieceBytes}, each made as it is pulled. */
+  const readFile = (file: StoredFile) =>
+    Stream.unwrap(
+      db.read(() => {
+        const bytes = files.get(file.id)?.bytes
+        if (bytes === undefined) return Stream.fail(missingBytes(file))
+        return Stream.fromIterable({
+          *[Symbol.iterator]() {
+            for (let at = 0; at < bytes.length; at += memoryPieceBytes)
+              yield bytes.slice(at, at + memoryPieceBytes)
+          }
+        })
+      })
+    )
+
   const unitOfWork = UnitOfWork.of({ transaction: (effect) => db.transaction(effect) })
 
   /** One write, refused as a whole when an event id or the idempotency key is taken. */
@@ -820,7 +845,7 @@ const makeStore = () => {
     Context.add(Outbox, whenRun(outboxPort)),
     Context.add(RewardRepository, whenRun(rewardRepo)),
     Context.add(StatisticsSource, whenRun(statistics)),
-    Context.add(FileStore, whenRun(fileStore)),
+    Context.add(FileStore, FileStore.of({ ...whenRun(fileStore), read: readFile })),
     Context.add(UnitOfWork, unitOfWork),
     Context.add(Journal, whenRun(journal))
   )

@@ -16,7 +16,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Layer, Option, Ref, Schema } from "effect"
+import { Chunk, Context, Effect, Either, Layer, Option, Ref, Schema, Stream } from "effect"
 import { at, type Env, expectError, start, withWorld, failureOf } from "./helpers.js"
 import { activeCommission } from "./support.js"
 
@@ -115,30 +115,46 @@ const ole = (...streams: ReadonlyArray<string>) => compound(streams.map((name) =
 
 const hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
+/** Memory ports whose file store `wrap` changes, with the use cases over them. */
+const withStore = <A, E>(
+  wrap: (store: FileStore.FileStore["Type"]) => FileStore.FileStore["Type"],
+  body: (world: Fixtures.World) => Effect.Effect<A, E, Env>,
+  overrides: Partial<Settings.PlatformSettings> = {}
+) =>
+  Effect.gen(function* () {
+    const ports = Layer.map(PersistenceMemory.layerMemory, (context) =>
+      Context.add(context, FileStore.FileStore, wrap(Context.get(context, FileStore.FileStore)))
+    )
+    const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer(overrides))))
+    return yield* Effect.gen(function* () {
+      yield* at(start)
+      return yield* body(yield* Fixtures.makeWorld)
+    }).pipe(Effect.provide(Layer.fresh(layer)))
+  }).pipe(Effect.orDie)
+
 /** Memory ports whose file store counts `put` calls. */
 const withProbe = <A, E>(
   body: (world: Fixtures.World, puts: Ref.Ref<number>) => Effect.Effect<A, E, Env>,
   overrides: Partial<Settings.PlatformSettings> = {}
 ) =>
-  Effect.gen(function* () {
-    const puts = yield* Ref.make(0)
-    const ports = Layer.map(PersistenceMemory.layerMemory, (context) => {
-      const store = Context.get(context, FileStore.FileStore)
-      return Context.add(context, FileStore.FileStore, {
+  Effect.flatMap(Ref.make(0), (puts) =>
+    withStore(
+      (store) => ({
         ...store,
         put: (file, bytes) =>
           Effect.zipRight(
             Ref.update(puts, (n) => n + 1),
             store.put(file, bytes)
           )
-      })
-    })
-    const layer = Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer(overrides))))
-    return yield* Effect.gen(function* () {
-      yield* at(start)
-      return yield* body(yield* Fixtures.makeWorld, puts)
-    }).pipe(Effect.provide(Layer.fresh(layer)))
-  }).pipe(Effect.orDie)
+      }),
+      (world) => body(world, puts),
+      overrides
+    )
+  )
+
+/** The pieces of a stream joined into one array. */
+const joined = <E>(content: Stream.Stream<Uint8Array, E>) =>
+  Effect.map(Stream.runCollect(content), (pieces) => Buffer.concat(Chunk.toReadonlyArray(pieces)))
 
 const fileTrail = () =>
   Effect.gen(function* () {
@@ -736,5 +752,72 @@ describe("Files", () => {
         assert.isTrue(Option.isNone(yield* store.head(file.id)))
       })
     )
+  )
+  it.effect(
+    "R54: Files.open streams a file's bytes to its readers, through the store's read or else its get",
+    () =>
+      Effect.forEach(
+        [
+          (store: FileStore.FileStore["Type"]) => store,
+          ({ read: _read, ...store }: FileStore.FileStore["Type"]) => store
+        ],
+        (wrap, i) =>
+          withStore(wrap, (world) =>
+            Effect.gen(function* () {
+              const files = yield* Files.Files
+              const bytes = pdf(600 * 1024 + 3)
+              const stored = yield* files.upload(world.institution.account, { name: "方案.pdf", bytes })
+              const opened = yield* files.open(world.operator, { fileId: stored.id })
+              assert.deepStrictEqual(opened.file, stored, `case ${i}: the file`)
+              const streamed = yield* joined(opened.content)
+              assert.strictEqual(hex(streamed), hex(bytes), `case ${i}: the bytes`)
+              yield* expectError(
+                files.open(world.enterprise.account, { fileId: stored.id }),
+                "NotFound",
+                "R5"
+              )
+            })
+          ),
+        { discard: true }
+      )
+  )
+
+  it.effect(
+    "R54: Files.open's stream fails when the stored bytes are longer or shorter than the file's size",
+    () =>
+      Effect.forEach(
+        [
+          { extra: Uint8Array.of(0x25), label: "a byte more" },
+          { extra: undefined, label: "a byte less" }
+        ],
+        ({ extra, label }) =>
+          withStore(
+            (store) => ({
+              ...store,
+              read: (file) => {
+                const pieces = store.read!(file)
+                return extra === undefined
+                  ? Stream.map(pieces, (piece) => piece.subarray(0, Math.max(0, piece.length - 1)))
+                  : Stream.concat(pieces, Stream.make(extra))
+              }
+            }),
+            (world) =>
+              Effect.gen(function* () {
+                const files = yield* Files.Files
+                const stored = yield* files.upload(world.institution.account, {
+                  name: "方案.pdf",
+                  bytes: pdf(1000)
+                })
+                const opened = yield* files.open(world.institution.account, { fileId: stored.id })
+                const result = yield* Effect.either(joined(opened.content))
+                assert.isTrue(Either.isLeft(result), `${label}: the stream fails`)
+                if (Either.isLeft(result)) {
+                  assert.strictEqual(result.left._tag, "InfrastructureError", label)
+                  assert.include(result.left.message, `${stored.id} is 1000 bytes`, label)
+                }
+              })
+          ),
+        { discard: true }
+      )
   )
 })

@@ -4,7 +4,7 @@
  * are reported skipped (with the capability named), not passed.
  */
 import { afterAll, assert } from "@effect/vitest"
-import { Persistence, PersistenceMemory } from "@zhongbao/core"
+import { FileStore, Persistence, PersistenceMemory } from "@zhongbao/core"
 import { Conformance } from "@zhongbao/testing/conformance"
 import { Context, Effect, Layer } from "effect"
 
@@ -22,12 +22,14 @@ const minimal = Layer.scopedContext(
     } = Context.get(full, Persistence.ResponseRepository)
     const { settleMany: _s, ...outbox } = Context.get(full, Persistence.Outbox)
     const { read: _read, ...unitOfWork } = Context.get(full, Persistence.UnitOfWork)
+    const { read: _stream, ...fileStore } = Context.get(full, FileStore.FileStore)
     return full.pipe(
       Context.omit(Persistence.Journal),
       Context.add(Persistence.AccountRepository, accounts),
       Context.add(Persistence.ResponseRepository, responses),
       Context.add(Persistence.Outbox, outbox),
-      Context.add(Persistence.UnitOfWork, unitOfWork)
+      Context.add(Persistence.UnitOfWork, unitOfWork),
+      Context.add(FileStore.FileStore, fileStore)
     ) as Context.Context<Persistence.Ports>
   })
 )
@@ -48,12 +50,13 @@ const skipped = (task: { readonly tasks?: ReadonlyArray<unknown> }): Array<strin
 
 afterAll((file) => {
   const notes = skipped(file)
-  assert.lengthOf(notes, 11, "the tests of the 7 capabilities the store lacks (Journal's in three groups)")
+  assert.lengthOf(notes, 13, "the tests of the 8 capabilities the store lacks (Journal's in three groups)")
   for (const note of notes) assert.match(note ?? "", /^the adapter lacks the optional capability \S+$/)
   assert.includeMembers(
     [...new Set(notes)],
     [
       "the adapter lacks the optional capability Journal",
+      "the adapter lacks the optional capability FileStore.read",
       "the adapter lacks the optional capability Outbox.settleMany",
       "the adapter lacks the optional capability findWithMember"
     ]

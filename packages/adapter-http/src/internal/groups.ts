@@ -8,6 +8,7 @@ import {
   Errors,
   Consulting,
   Files,
+  type FileStore,
   Lists,
   Membership,
   Notifications,
@@ -517,6 +518,36 @@ const asFilePart = (error: CoreError): CoreError =>
       })
     : error
 
+/**
+ * A download's bytes as its response streams them (R54: read a piece at a time, never
+ * held whole). Should they fail once the status and `Content-Length` are sent (the
+ * store failing mid-file), the failure is logged and the connection closed: a Node
+ * response would otherwise end as if whole and keep the connection, and the client
+ * would wait for the bytes it was promised. Under a web handler the body's stream
+ * fails instead, which the host's server turns into an aborted response.
+ */
+const cutOnFailure = (
+  request: HttpServerRequest.HttpServerRequest,
+  file: FileStore.StoredFile,
+  content: Stream.Stream<Uint8Array, Errors.InfrastructureError>
+): Stream.Stream<Uint8Array, Errors.InfrastructureError> =>
+  Stream.catchAllCause(content, (cause) =>
+    Stream.unwrap(
+      Effect.as(
+        Effect.zipRight(
+          Effect.logError(
+            `zhongbao: the bytes of file ${file.id} failed mid-download; its connection is closed`,
+            cause
+          ),
+          Effect.sync(() =>
+            (request.source as { readonly socket?: { destroy?: () => void } }).socket?.destroy?.()
+          )
+        ),
+        Stream.failCause(cause)
+      )
+    )
+  )
+
 /** @internal */
 export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
   Effect.gen(function* () {
@@ -535,12 +566,13 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
       .handle("info", ({ path, urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(files.info(a, { ...urlParams, ...path })))
       )
-      .handle("content", ({ path, urlParams }) =>
+      .handle("content", ({ path, urlParams, request }) =>
         Effect.gen(function* () {
           const a = yield* account
-          const { file, bytes } = yield* coreRead(files.download(a, { ...urlParams, ...path }))
-          return HttpServerResponse.uint8Array(bytes, {
+          const { file, content } = yield* coreRead(files.open(a, { ...urlParams, ...path }))
+          return HttpServerResponse.stream(cutOnFailure(request, file, content), {
             contentType: file.contentType,
+            contentLength: file.size,
             headers: {
               "content-disposition": contentDisposition(file.name),
               "x-content-type-options": "nosniff"

@@ -2,6 +2,7 @@ import { Errors, FileStore, type Ids } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { type Db, type Row, read, selText, selTs, ts } from "./db.js"
 import { expectOne } from "./writes.js"
 
@@ -39,7 +40,8 @@ const bytesOf = (value: unknown): Uint8Array => {
  * @internal
  * The file store (R54) in a `bytea` column: an id is written once (`ON CONFLICT DO
  * NOTHING` → `UniqueViolation`), inside the current transaction like every port;
- * `head` never reads the bytes. The `Files` use case of core checks the type, the
+ * `head` never reads the bytes, `read` streams them a slice at a time (one statement
+ * each, outside any transaction: a file is never overwritten). The `Files` use case of core checks the type, the
  * size limit and computes the SHA-256 before `put`; the table checks that the size
  * is the bytes' length and the checksum is 64 hex digits.
  */
@@ -47,22 +49,30 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
   const file = db.t("stored_file")
   const sliceSql = `SELECT substring(bytes FROM $2::int4 FOR $3::int4) AS bytes FROM ${file} WHERE id = $1`
 
+  /** The slice of a file's bytes at `offset`, decoded into `out` at `at`. */
+  const readSlice = (name: string, id: Ids.FileId, size: number, offset: number, out: Buffer, at: number) =>
+    Effect.flatMap(db.query(name, sliceSql, [id, offset + 1, sliceBytes]), (rows) =>
+      Effect.try({
+        try: () => copySlice(rows[0]?.bytes, out, at, Math.min(sliceBytes, size - offset)),
+        catch: infrastructureOf(name)
+      })
+    )
+
+  /** The offsets of a file's slices. */
+  const offsetsOf = (size: number) =>
+    Array.from({ length: Math.ceil(size / sliceBytes) }, (_, i) => i * sliceBytes)
+
   /** A large file's bytes, read one slice at a time into one array of the size its row records. */
   const readSlices = (id: Ids.FileId, size: number) =>
     Effect.suspend(() => {
       const out = Buffer.alloc(size)
-      const offsets = Array.from({ length: Math.ceil(size / sliceBytes) }, (_, i) => i * sliceBytes)
       return Effect.as(
         Effect.forEach(
-          offsets,
-          (offset) =>
-            Effect.flatMap(db.query("FileStore.get", sliceSql, [id, offset + 1, sliceBytes]), (rows) =>
-              Effect.try({
-                try: () => copySlice(rows[0]?.bytes, out, offset, Math.min(sliceBytes, size - offset)),
-                catch: infrastructureOf
-              })
-            ),
-          { discard: true }
+          offsetsOf(size),
+          (offset) => readSlice("FileStore.get", id, size, offset, out, offset),
+          {
+            discard: true
+          }
         ),
         new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
       )
@@ -99,19 +109,33 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
         (rows) => {
           const r = rows[0]
           if (r === undefined) return Effect.succeed(Option.none())
-          return Effect.flatMap(Effect.try({ try: () => toFile(r), catch: infrastructureOf }), (stored) =>
-            r.bytes === null
-              ? Effect.map(readSlices(id, stored.size), (bytes) => Option.some({ file: stored, bytes }))
-              : Effect.try({
-                  try: () => Option.some({ file: stored, bytes: bytesOf(r.bytes) }),
-                  catch: infrastructureOf
-                })
+          return Effect.flatMap(
+            Effect.try({ try: () => toFile(r), catch: infrastructureOf("FileStore.get") }),
+            (stored) =>
+              r.bytes === null
+                ? Effect.map(readSlices(id, stored.size), (bytes) => Option.some({ file: stored, bytes }))
+                : Effect.try({
+                    try: () => Option.some({ file: stored, bytes: bytesOf(r.bytes) }),
+                    catch: infrastructureOf("FileStore.get")
+                  })
           )
         }
       ),
     head: (id) =>
       Effect.map(db.query("FileStore.head", `SELECT ${metadata} FROM ${file} WHERE id = $1`, [id]), (rows) =>
         Option.map(Option.fromNullable(rows[0]), toFile)
+      ),
+    read: (stored) =>
+      Stream.mapEffect(
+        Stream.suspend(() => Stream.fromIterable(offsetsOf(stored.size))),
+        (offset) =>
+          Effect.suspend(() => {
+            const out = Buffer.alloc(Math.min(sliceBytes, stored.size - offset))
+            return Effect.as(
+              readSlice("FileStore.read", stored.id, stored.size, offset, out, 0),
+              new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+            )
+          })
       )
   })
 }
@@ -127,9 +151,9 @@ const copySlice = (value: unknown, out: Buffer, offset: number, length: number):
     throw new Error("a slice of the stored bytes is not as long as the file's size says")
 }
 
-const infrastructureOf = (cause: unknown) =>
+const infrastructureOf = (name: string) => (cause: unknown) =>
   new Errors.InfrastructureError({
     port: "FileStore",
-    message: "FileStore.get: the stored bytes could not be read",
+    message: `${name}: the stored bytes could not be read`,
     cause
   })

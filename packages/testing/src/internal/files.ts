@@ -1,9 +1,19 @@
 import { createHash } from "node:crypto"
 import { assert, it } from "@effect/vitest"
 import { FileStore, Files, Ids, Persistence, Settings } from "@zhongbao/core"
-import { Effect, Either } from "effect"
+import { Chunk, Effect, Either, Stream } from "effect"
 import * as Fixtures from "../Fixtures.js"
-import { failsWith, type Harness, minutesAfter, none, replace, same, some, type Wrap } from "./harness.js"
+import {
+  failsWith,
+  type Harness,
+  lacks,
+  minutesAfter,
+  none,
+  replace,
+  same,
+  some,
+  type Wrap
+} from "./harness.js"
 import * as Rows from "./rows.js"
 
 const hex = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
@@ -19,6 +29,18 @@ const sameBytes = (actual: Uint8Array, expected: Uint8Array, label: string) => {
 /** A stored file of `owner` with these bytes, its checksum computed here. */
 const fileOf = (owner: Ids.MemberId, bytes: Uint8Array, overrides: Partial<FileStore.StoredFile> = {}) =>
   Rows.storedFile(owner, bytes, hex(bytes), overrides)
+
+const mib = 1024 * 1024
+
+/** A PDF of `size` bytes, each byte after the header unlike its neighbours a MiB away. */
+const patterned = (size: number) => {
+  const bytes = Rows.pdfBytes(size)
+  for (let i = 16; i < size; i++) bytes[i] = (i * 31 + Math.floor(i / mib) * 97) & 0xff
+  return bytes
+}
+
+/** The file store and its optional `read`. */
+const storeRead = Effect.map(FileStore.FileStore, (store) => ({ store, read: store.read }))
 
 class Boom {
   readonly _tag = "Boom"
@@ -113,11 +135,8 @@ export const files = (h: Harness): void => {
         Effect.gen(function* () {
           const p = yield* Rows.insertParties
           const store = yield* FileStore.FileStore
-          const mib = 1024 * 1024
           for (const size of [mib, mib + 1, 2 * mib + 12_345]) {
-            const bytes = Rows.pdfBytes(size)
-            // Every byte after the header differs from its neighbours a MiB away.
-            for (let i = 16; i < size; i++) bytes[i] = (i * 31 + Math.floor(i / mib) * 97) & 0xff
+            const bytes = patterned(size)
             const file = fileOf(p.institution.id, bytes, { name: `大文件-${size}.pdf` })
             yield* store.put(file, bytes)
             const got = some(yield* store.get(file.id), `get ${size} bytes`)
@@ -259,6 +278,9 @@ export const files = (h: Harness): void => {
           same(FileStore.StoredFile, some(yield* store.head(stored.id), "head"), stored, "head")
           const down = yield* files.download(world.institution.account, { fileId: stored.id })
           sameBytes(down.bytes, bytes, "downloaded byte-exact")
+          const opened = yield* files.open(world.institution.account, { fileId: stored.id })
+          same(FileStore.StoredFile, opened.file, stored, "opened: the file")
+          sameBytes(yield* joined(opened.content), bytes, "opened: the bytes streamed byte-exact")
           assert.deepStrictEqual(
             (yield* fileEvents).map((e) => e.entityId),
             [stored.id],
@@ -268,4 +290,99 @@ export const files = (h: Harness): void => {
       ),
     h.timeout
   )
+
+  it.effect(
+    "R54: FileStore.read streams the bytes as they were put, in order, each piece the reader's own",
+    (ctx) =>
+      h.run(
+        Effect.gen(function* () {
+          const { store, read } = yield* storeRead
+          if (read === undefined) return yield* lacks(h, "FileStore.read", ctx)
+          const p = yield* Rows.insertParties
+          const cases = [0, 70_001, mib, mib + 1, 2 * mib + 12_345].map((size) => {
+            const bytes = patterned(size)
+            return { bytes, file: fileOf(p.institution.id, bytes, { name: `流-${size}.pdf` }) }
+          })
+          for (const { file, bytes } of cases) yield* store.put(file, bytes)
+          for (const { file, bytes } of cases) {
+            const label = `read ${file.size} bytes`
+            const pieces: ReadonlyArray<Uint8Array> = Chunk.toReadonlyArray(
+              yield* Stream.runCollect(read(file))
+            )
+            for (const piece of pieces)
+              assert.instanceOf(piece, Uint8Array, `${label}: pieces are Uint8Arrays`)
+            sameBytes(concat(pieces), bytes, label)
+            for (const piece of pieces) piece.fill(7)
+            sameBytes(
+              yield* joined(read(file)),
+              bytes,
+              `${label}: again, after the reader changed its pieces`
+            )
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R54: FileStore.read of a file whose bytes were never put fails with InfrastructureError",
+    (ctx) =>
+      h.run(
+        Effect.gen(function* () {
+          const { read } = yield* storeRead
+          if (read === undefined) return yield* lacks(h, "FileStore.read", ctx)
+          const p = yield* Rows.insertParties
+          const bytes = Rows.pdfBytes(4096)
+          const never = fileOf(p.institution.id, bytes)
+          const result = yield* Effect.either(Stream.runCollect(read(never)))
+          assert.isTrue(Either.isLeft(result), "the stream fails")
+          if (Either.isLeft(result))
+            assert.strictEqual(result.left._tag, "InfrastructureError", "as InfrastructureError")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R54: Files.open refuses a reader the file is not shown to before any byte, and names the file it streams",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const files = yield* Files.Files
+          const bytes = Rows.pdfBytes(3 * 1024 * 1024 + 5)
+          const stored = yield* files.upload(world.institution.account, { name: "大附件.pdf", bytes })
+          yield* failsWith(
+            files.open(world.enterprise.account, { fileId: stored.id }),
+            "NotFound",
+            "another member's file, found attached nowhere it names"
+          )
+          yield* failsWith(
+            files.open(world.institution.account, { fileId: Ids.make<Ids.FileId>() }),
+            "NotFound",
+            "an unknown file"
+          )
+          const opened = yield* files.open(world.operator, { fileId: stored.id })
+          same(FileStore.StoredFile, opened.file, stored, "an operator opens it")
+          const streamed = yield* joined(opened.content)
+          sameBytes(streamed, bytes, "streamed byte-exact")
+          assert.strictEqual(hex(streamed), stored.sha256, "its SHA-256 is the file's")
+        })
+      ),
+    h.timeout
+  )
+}
+
+/** The pieces of a stream joined into one array. */
+const joined = <E>(content: Stream.Stream<Uint8Array, E>) =>
+  Effect.map(Stream.runCollect(content), (pieces) => concat(Chunk.toReadonlyArray(pieces)))
+
+const concat = (pieces: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(pieces.reduce((n, piece) => n + piece.length, 0))
+  let at = 0
+  for (const piece of pieces) {
+    out.set(piece, at)
+    at += piece.length
+  }
+  return out
 }
