@@ -56,7 +56,8 @@ import {
   RewardsLive,
   ServiceLogLive,
   SettingsLive,
-  StatisticsLive
+  StatisticsLive,
+  UploadSlots
 } from "./internal/groups.js"
 import { keepSuccess } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
@@ -70,6 +71,11 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  * - `bodyLimitBytes`: the largest request body (default 1 MiB); `413` above it.
  * - `uploadLimitBytes`: the largest upload body (default the platform's file size
  *   limit plus 1 MiB of multipart overhead).
+ * - `uploadConcurrency`: how many uploads are read and stored at once (default 4). An
+ *   upload is held in memory whole while it is parsed, checked and stored (several
+ *   copies of its bytes at its peak); uploads beyond this wait their turn with their
+ *   bodies unread, which TCP holds back, so that memory stays bounded however many
+ *   arrive. A waiting upload whose client goes away leaves the queue.
  * - `docs`: the path of the Swagger UI (default `/docs`), or `false`.
  * - `openApiPath`: the path of the OpenAPI document (default `/openapi.json`).
  * - `cors`: CORS options, when browsers call the API from another origin. A command a
@@ -88,6 +94,7 @@ export interface Options {
   readonly prefix?: string | undefined
   readonly bodyLimitBytes?: number | undefined
   readonly uploadLimitBytes?: number | undefined
+  readonly uploadConcurrency?: number | undefined
   readonly docs?: `/${string}` | false | undefined
   readonly openApiPath?: `/${string}` | undefined
   readonly cors?: Parameters<typeof HttpApiBuilder.middlewareCors>[0] | undefined
@@ -224,7 +231,17 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
     options.cors === undefined ? Layer.empty : HttpApiBuilder.middlewareCors(options.cors)
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(api)),
-    Layer.provide(layerGroups),
+    Layer.provide(Layer.provide(layerGroups, uploadSlots(options.uploadConcurrency ?? 4))),
     Layer.provide(authentication)
   )
 }
+
+/** The permits of `uploadConcurrency`, refused when it is not a positive whole number. */
+const uploadSlots = (concurrency: number) =>
+  Number.isSafeInteger(concurrency) && concurrency > 0
+    ? Layer.effect(UploadSlots, Effect.makeSemaphore(concurrency))
+    : Layer.die(
+        new TypeError(
+          `Http.Options.uploadConcurrency: how many uploads are read at once, a whole number from 1; got ${String(concurrency)}`
+        )
+      )

@@ -22,9 +22,11 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import {
+  Cause,
   Context,
   DateTime,
   Effect,
+  Exit,
   Layer,
   Logger,
   type ManagedRuntime,
@@ -35,7 +37,7 @@ import {
 } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
-import { Authentication, type Http, Mount, RateLimit } from "../src/index.js"
+import { Authentication, Http, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
 import { maxBodyDepth } from "../src/internal/middleware.js"
 import { makeServer, tokenFor } from "./harness.js"
@@ -696,6 +698,91 @@ describe("Mount", () => {
       await new Promise((resolve) => server.close(resolve))
       await web.dispose()
       await node.dispose()
+    }
+  })
+
+  it("R54: uploads beyond uploadConcurrency wait their turn with their bodies unread; one whose client leaves gives its turn up; an uploadConcurrency not a whole number from 1 is refused", async () => {
+    const node = Mount.toNodeListener(app(), { uploadConcurrency: 1 })
+    const server = createServer(node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const token = await enterpriseToken(node.runtime)
+    const body = (name: string) =>
+      Buffer.from(
+        `--b\r\nContent-Disposition: form-data; name="file"; filename="${name}.pdf"\r\n\r\n` +
+          `%PDF-1.7\n${"0".repeat(64 * 1024)}\n%%EOF\r\n--b--\r\n`
+      )
+    /** An upload over a socket of its own, its body sent up to `cut` bytes; the rest sent by `finish`. */
+    const held = (name: string, cut: number) => {
+      const bytes = body(name)
+      const socket = connect(port, "127.0.0.1")
+      let text = ""
+      const answered = new Promise<string>((resolve) => {
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString("utf8")
+          if (/\r\n\r\n[\s\S]*\}$/.test(text)) resolve(text)
+        })
+        socket.on("close", () => resolve(text))
+      })
+      socket.write(
+        `POST /files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${bytes.length}\r\n\r\n`
+      )
+      socket.write(bytes.subarray(0, cut))
+      return { answered, finish: () => socket.write(bytes.subarray(cut)), leave: () => socket.destroy() }
+    }
+    const upload = (name: string) =>
+      fetch(`http://127.0.0.1:${port}/files`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+        body: body(name)
+      }).then(async (answer) => ({ status: answer.status, body: (await answer.json()) as { name?: string } }))
+    const order: Array<string> = []
+    const settled = <A>(label: string, promise: Promise<A>) =>
+      promise.then((value) => {
+        order.push(label)
+        return value
+      })
+    /** Waits up to `ms` for `promise`, then says whether it settled. */
+    const within = (promise: Promise<unknown>, ms: number) =>
+      Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
+    try {
+      const first = held("first", 1000)
+      const second = settled("second", upload("second"))
+      assert.isFalse(
+        await within(second, 1_000),
+        "the second upload waits while the first holds the only turn"
+      )
+      first.finish()
+      const firstAnswer = await settled("first", first.answered)
+      assert.match(firstAnswer, /^HTTP\/1\.1 201/, firstAnswer.slice(0, 200))
+      const secondAnswer = await second
+      assert.strictEqual(secondAnswer.status, 201, JSON.stringify(secondAnswer.body))
+      assert.deepStrictEqual(order, ["first", "second"], "the second stored after the first")
+
+      const leaving = held("leaving", 1000)
+      const next = upload("next")
+      assert.isFalse(await within(next, 500), "waits behind the held upload")
+      leaving.leave()
+      const nextAnswer = await next
+      assert.deepStrictEqual(
+        [nextAnswer.status, nextAnswer.body.name],
+        [201, "next.pdf"],
+        "its turn came once the first left"
+      )
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose()
+    }
+
+    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(Layer.build(Http.layer({ uploadConcurrency: concurrency }).pipe(Layer.provide(app()))))
+      )
+      assert.isTrue(Exit.isFailure(exit), String(concurrency))
+      if (Exit.isFailure(exit))
+        assert.include(String(Cause.squash(exit.cause)), "uploadConcurrency", String(concurrency))
     }
   })
 

@@ -21,6 +21,7 @@ import {
   Settings,
   Statistics
 } from "@zhongbao/core"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -548,17 +549,30 @@ const cutOnFailure = (
     )
   )
 
+/**
+ * @internal
+ * The permits of uploads read and stored at once (`Http.Options.uploadConcurrency`):
+ * an upload takes one before it reads its body and gives it back once stored or refused.
+ */
+export class UploadSlots extends Context.Tag("@zhongbao/adapter-http/UploadSlots")<
+  UploadSlots,
+  Effect.Semaphore
+>() {}
+
 /** @internal */
 export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
   Effect.gen(function* () {
     const files = yield* Files.Files
     const settings = yield* Settings.Settings
+    const slots = yield* UploadSlots
     return handlers
       .handle("upload", ({ request, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "uploads", headers, (options) =>
-            Effect.flatMap(readUpload(request, settings.fileSizeLimitBytes), (upload) =>
-              core(Effect.mapError(files.upload(a, upload, options), asFilePart))
+            slots.withPermits(1)(
+              Effect.flatMap(readUpload(request, settings.fileSizeLimitBytes), (upload) =>
+                core(Effect.mapError(files.upload(a, upload, options), asFilePart))
+              )
             )
           )
         )
