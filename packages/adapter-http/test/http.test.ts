@@ -701,6 +701,76 @@ describe("Mount", () => {
     }
   })
 
+  it("R54: an upload whose body arrives in small pieces (part headers and boundaries split across them, the file full of near-boundaries) is stored byte-exact", async () => {
+    const node = Mount.toNodeListener(app())
+    const server = createServer(node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const token = await enterpriseToken(node.runtime)
+      const file = new Uint8Array(200_003).map((_, i) => (i * 131 + (i >> 9)) & 0xff)
+      file.set(new TextEncoder().encode("%PDF-1.7\n"), 0)
+      const near = new TextEncoder().encode("\r\n--boundar")
+      for (let at = 100; at + near.length < file.length; at += 997) file.set(near, at)
+      const body = Buffer.concat([
+        Buffer.from('--boundary\r\nContent-Disposition: form-data; name="name"\r\n\r\n分片.pdf\r\n'),
+        Buffer.from('--boundary\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'),
+        Buffer.from("Content-Type: application/pdf\r\n\r\n"),
+        file,
+        Buffer.from("\r\n--boundary--\r\n")
+      ])
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1")
+        let text = ""
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString("utf8")
+          if (/\r\n\r\n[\s\S]*\}$/.test(text)) {
+            socket.destroy()
+            resolve(text)
+          }
+        })
+        socket.on("error", reject)
+        socket.write(
+          `POST /files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+            `Content-Type: multipart/form-data; boundary=boundary\r\nContent-Length: ${body.length}\r\n\r\n`
+        )
+        // The head and the tail in pieces of 1 to 13 bytes, each its own TCP segment
+        // (a pause after each), the middle in larger ones.
+        socket.setNoDelay(true)
+        const send = async () => {
+          for (let at = 0, i = 0; at < body.length; i++) {
+            const edge = at < 400 || at > body.length - 120
+            const piece = edge ? [1, 7, 13][i % 3]! : 4093
+            socket.write(body.subarray(at, at + piece))
+            at += piece
+            await new Promise((r) => (edge ? setTimeout(r, 1) : setImmediate(r)))
+          }
+        }
+        send().catch(reject)
+      })
+      assert.match(answer, /^HTTP\/1\.1 201/, answer.slice(0, 300))
+      const stored = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as {
+        name: string
+        size: number
+        sha256: string
+      }
+      assert.deepStrictEqual(
+        [stored.name, stored.size, stored.sha256],
+        [
+          "分片.pdf",
+          file.length,
+          Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", file)), (b) =>
+            b.toString(16).padStart(2, "0")
+          ).join("")
+        ]
+      )
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose()
+    }
+  })
+
   it("R54: uploads beyond uploadConcurrency wait their turn with their bodies unread; one whose client leaves gives its turn up; an uploadConcurrency not a whole number from 1 is refused", async () => {
     const node = Mount.toNodeListener(app(), { uploadConcurrency: 1 })
     const server = createServer(node.listener)

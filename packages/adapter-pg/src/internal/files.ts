@@ -94,7 +94,9 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
             f.size,
             f.sha256,
             ts(f.createdAt),
-            Buffer.from(bytes)
+            // A view, not a copy: the driver copies the bytes into its message as the
+            // statement is sent, before put answers.
+            Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
           ]
         ),
         expectOne("file", f.id)

@@ -1,18 +1,24 @@
 /**
- * File downloads over HTTP (R54, `GET /files/{id}/content`) from the example server on
- * `DATABASE_URL`, in a fresh schema dropped at the end: what serving them costs the
- * server in memory and time. One account uploads a PDF of each size in `SIZES_MIB`
- * (default 1 and 20, the default size limit); then, for each concurrency of
+ * Files over HTTP (R54) on the example server on `DATABASE_URL`, in a fresh schema
+ * dropped at the end: what serving them costs the server in memory and time.
+ *
+ * Downloads (`GET /files/{id}/content`): one account uploads a PDF of each size in
+ * `SIZES_MIB` (default 1 and 20, the default size limit); then, for each concurrency of
  * `CONCURRENCY` (default 1, 8, 32) and each size, `ROUNDS` (default 3) batches of that
- * many simultaneous downloads of the file. Printed per size and concurrency (medians of
- * the rounds): the batch's wall time, MB/s delivered, the median time to the first byte
- * and to the last, and the server's CPU per MiB served. Each row has a fresh instance
- * (RSS seldom shrinks, so a row would carry the last one's peak): its RSS once started
- * and settled, at its highest over the row's rounds (/proc every 5 ms), and that peak
- * over the idle RSS per download in a batch. Each body is hashed as it arrives (the
- * bench holds none whole) and checked against the upload's SHA-256; mismatches are
- * counted. Run with `npm run build && npm run bench:downloads`. Figures are printed,
- * never asserted.
+ * many simultaneous downloads of the file. Printed per row (medians of the rounds): the
+ * batch's wall time, MB/s delivered, the median time to the first byte and to the last,
+ * and the server's CPU per MiB served. Each body is hashed as it arrives (the bench
+ * holds none whole) and checked against the upload's SHA-256; mismatches are counted.
+ *
+ * Uploads (`POST /files`): for each concurrency, `ROUNDS` batches of that many
+ * simultaneous uploads of the largest size (one multipart body, prepared once, sent by
+ * each); printed: the batch's wall time, MB/s received, how many were stored (201), and
+ * the server's CPU per MiB.
+ *
+ * Each row has a fresh instance (RSS seldom shrinks, so a row would carry the last
+ * one's peak): its RSS once started and settled, at its highest over the row's rounds
+ * (/proc every 5 ms), and that peak over the idle RSS per transfer in a batch. Run with
+ * `npm run build && npm run bench:transfers`. Figures are printed, never asserted.
  */
 import { createHash } from "node:crypto"
 import { request } from "node:http"
@@ -78,6 +84,38 @@ const download = (url: string, token: string, start: number) =>
     }
   )
 
+/** A multipart body with `bytes` as its part `file`. */
+const multipart = (bytes: Uint8Array) =>
+  Buffer.concat([
+    Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="bench.pdf"\r\n\r\n'),
+    bytes,
+    Buffer.from("\r\n--b--\r\n")
+  ])
+
+/** One upload of a prepared multipart body; answers its status. */
+const upload = (url: string, token: string, body: Buffer) =>
+  new Promise<number>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "multipart/form-data; boundary=b",
+          "content-length": String(body.length)
+        }
+      },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode ?? 0))
+        res.on("error", reject)
+      }
+    )
+    req.on("error", reject)
+    req.end(body)
+  })
+
 /** Samples the server's RSS every 5 ms until stopped; answers the highest. */
 const sampleRss = (server: ServerProcess) => {
   let peak = server.rssBytes()
@@ -99,7 +137,7 @@ const peakOf = (rounds: ReadonlyArray<{ readonly peak: number }>) => Math.max(..
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500))
 
 const main = async () => {
-  const schema = freshSchema("bench_downloads")
+  const schema = freshSchema("bench_transfers")
   const start = () =>
     startServer({
       schema,
@@ -111,6 +149,7 @@ const main = async () => {
     })
   let server = await start()
   const lines: Array<string> = []
+  const uploadLines: Array<string> = []
   try {
     const at = new Date().toISOString()
     await query(
@@ -193,12 +232,48 @@ const main = async () => {
         console.log(lines.at(-1))
       }
     }
+
+    const largest = Math.max(...SIZES)
+    const body = multipart(pdfOf(largest))
+    uploadLines.push(
+      "| size | at once | batch (median) | MB/s | answered 201 | RSS idle | RSS peak | (peak − idle) per upload | server CPU per MiB |",
+      "|---|---|---|---|---|---|---|---|---|"
+    )
+    for (const concurrency of CONCURRENCY) {
+      await server.stop()
+      server = await start()
+      await settle()
+      const idle = server.rssBytes()
+      const rounds: Array<{ wall: number; peak: number; cpu: number; created: number }> = []
+      for (let round = 0; round < ROUNDS; round++) {
+        await settle()
+        const cpuBefore = procTimes(server.pid).self
+        const stop = sampleRss(server)
+        const begin = performance.now()
+        const statuses = await Promise.all(
+          Array.from({ length: concurrency }, () => upload(`${server.url}/files`, token, body))
+        )
+        const wall = performance.now() - begin
+        rounds.push({
+          wall,
+          peak: stop(),
+          cpu: procTimes(server.pid).self - cpuBefore,
+          created: statuses.filter((status) => status === 201).length
+        })
+      }
+      const m = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f))
+      const sent = (concurrency * largest) / MIB
+      uploadLines.push(
+        `| ${largest / MIB} MiB | ${concurrency} | ${int(m((r) => r.wall))} ms | ${int(sent / (m((r) => r.wall) / 1000))} | ${rounds.reduce((n, r) => n + r.created, 0)} of ${concurrency * ROUNDS} | ${int(idle / MIB)} MB | ${int(peakOf(rounds) / MIB)} MB | ${((peakOf(rounds) - idle) / concurrency / MIB).toFixed(1)} MB | ${(m((r) => r.cpu) / sent).toFixed(1)} ms |`
+      )
+      console.log(uploadLines.at(-1))
+    }
   } finally {
     await server.stop()
     await dropSchema(schema)
   }
   console.log(
-    `\n# File downloads over HTTP\n\nTaken ${new Date().toISOString()} on ${machine()}; ${ROUNDS} round(s) per row, MB = MiB.\n\n${lines.join("\n")}`
+    `\n# Files over HTTP\n\nTaken ${new Date().toISOString()} on ${machine()}; ${ROUNDS} round(s) per row, MB = MiB.\n\n## Downloads\n\n${lines.join("\n")}\n\n## Uploads\n\n${uploadLines.join("\n")}`
   )
 }
 
