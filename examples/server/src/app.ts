@@ -180,7 +180,11 @@ const databaseAnswers = Effect.flatMap(Persistence.AccountRepository, (accounts)
 export const start = async (config: ServerConfig): Promise<App> => {
   let ready = false
   const instance = instanceNumber()
-  const mounted = Mount.toNodeListener(layer(config), { docs: "/docs", tracing: false })
+  const mounted = Mount.toNodeListener(layer(config), {
+    docs: "/docs",
+    tracing: false,
+    uploadConcurrency: config.uploadConcurrency
+  })
   const runtime = mounted.runtime
   // Probes that arrive together share one read, and its answer serves for a second:
   // a flood of probes does not take the database from the requests.

@@ -12,6 +12,7 @@
  * | `SEED` | `true` without `DATABASE_URL`, `false` with it | seed demo data into an empty database; print tokens for the demo accounts (the operator's among them), found again on every later start |
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
+ * | `UPLOAD_CONCURRENCY` | `4` | uploads read and stored at once per instance; others wait their turn (each is held whole in memory until stored) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
  * | `ACCESS_LOG` | `false` | log one line per request: method, path, status, milliseconds |
@@ -122,6 +123,19 @@ const fields = Config.all({
     )
   ),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
+  uploadConcurrency: Config.string("UPLOAD_CONCURRENCY").pipe(
+    Config.withDefault("4"),
+    Config.mapOrFail((text) =>
+      /^\d+$/.test(text.trim()) && Number(text) >= 1 && Number(text) <= 1024
+        ? Either.right(Number(text))
+        : Either.left(
+            ConfigError.InvalidData(
+              ["UPLOAD_CONCURRENCY"],
+              "UPLOAD_CONCURRENCY must be a whole number from 1 to 1024 (uploads read and stored at once)"
+            )
+          )
+    )
+  ),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
   accessLog: Config.boolean("ACCESS_LOG").pipe(Config.withDefault(false)),
   rateLimitStore: Config.literal(

@@ -86,7 +86,9 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       [{ RATE_LIMITS_JSON: '{"consulting":{"limit":2}}' }, /RATE_LIMITS_JSON: consulting\.windowMillis/],
       [{ RATE_LIMITS_JSON: '{"chat":{"limit":2,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: chat/],
       [{ RATE_LIMITS_JSON: '{"sms":{"limit":0,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: sms\.limit/],
-      [{ RATE_LIMIT_STORE: "redis" }, /RATE_LIMIT_STORE/]
+      [{ RATE_LIMIT_STORE: "redis" }, /RATE_LIMIT_STORE/],
+      [{ UPLOAD_CONCURRENCY: "0" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/],
+      [{ UPLOAD_CONCURRENCY: "four" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/]
     ]
     for (const [env, message] of cases) {
       const started = launch({ ...env, DATA_DIR: join(import.meta.dirname, ".never-created") })
