@@ -134,6 +134,24 @@ const sampleRss = (server: ServerProcess) => {
 
 const peakOf = (rounds: ReadonlyArray<{ readonly peak: number }>) => Math.max(...rounds.map((r) => r.peak))
 
+/**
+ * One batch: after a settling pause, `concurrency` transfers at once, each given the
+ * batch's start; its wall time, the server's RSS at its highest and its CPU meanwhile.
+ */
+const batch = async <A>(
+  server: ServerProcess,
+  concurrency: number,
+  transfer: (start: number) => Promise<A>
+) => {
+  await settle()
+  const cpuBefore = procTimes(server.pid).self
+  const stop = sampleRss(server)
+  const start = performance.now()
+  const results = await Promise.all(Array.from({ length: concurrency }, () => transfer(start)))
+  const wall = performance.now() - start
+  return { wall, peak: stop(), cpu: procTimes(server.pid).self - cpuBefore, results }
+}
+
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_500))
 
 const main = async () => {
@@ -194,29 +212,18 @@ const main = async () => {
           wall: number
           first: number
           last: number
-          idle: number
           peak: number
           cpu: number
           wrong: number
         }> = []
         for (let round = 0; round < ROUNDS; round++) {
-          await settle()
-          const cpuBefore = procTimes(server.pid).self
-          const stop = sampleRss(server)
-          const start = performance.now()
-          const results = await Promise.all(
-            Array.from({ length: concurrency }, () =>
-              download(`${server.url}/files/${file.id}/content`, token, start)
-            )
+          const { wall, peak, cpu, results } = await batch(server, concurrency, (start) =>
+            download(`${server.url}/files/${file.id}/content`, token, start)
           )
-          const wall = performance.now() - start
-          const peak = stop()
-          const cpu = procTimes(server.pid).self - cpuBefore
           rounds.push({
             wall,
             first: median(results.map((r) => r.firstMs)),
             last: median(results.map((r) => r.lastMs)),
-            idle,
             peak,
             cpu,
             wrong: results.filter(
@@ -246,20 +253,10 @@ const main = async () => {
       const idle = server.rssBytes()
       const rounds: Array<{ wall: number; peak: number; cpu: number; created: number }> = []
       for (let round = 0; round < ROUNDS; round++) {
-        await settle()
-        const cpuBefore = procTimes(server.pid).self
-        const stop = sampleRss(server)
-        const begin = performance.now()
-        const statuses = await Promise.all(
-          Array.from({ length: concurrency }, () => upload(`${server.url}/files`, token, body))
+        const { wall, peak, cpu, results } = await batch(server, concurrency, () =>
+          upload(`${server.url}/files`, token, body)
         )
-        const wall = performance.now() - begin
-        rounds.push({
-          wall,
-          peak: stop(),
-          cpu: procTimes(server.pid).self - cpuBefore,
-          created: statuses.filter((status) => status === 201).length
-        })
+        rounds.push({ wall, peak, cpu, created: results.filter((status) => status === 201).length })
       }
       const m = (f: (r: (typeof rounds)[number]) => number) => median(rounds.map(f))
       const sent = (concurrency * largest) / MIB
