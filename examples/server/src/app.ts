@@ -10,6 +10,7 @@ import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
 import { PgDatabase, PgPersistence, PgRateLimit } from "@zhongbao/adapter-pg"
 import { AliyunSms, ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Dispatcher, type Ids, Persistence, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as HashMap from "effect/HashMap"
@@ -183,7 +184,8 @@ export const start = async (config: ServerConfig): Promise<App> => {
   const mounted = Mount.toNodeListener(layer(config), {
     docs: "/docs",
     tracing: false,
-    uploadConcurrency: config.uploadConcurrency
+    uploadConcurrency: config.uploadConcurrency,
+    uploadIdleTimeout: Duration.seconds(config.uploadIdleTimeoutSeconds)
   })
   const runtime = mounted.runtime
   // Probes that arrive together share one read, and its answer serves for a second:

@@ -13,6 +13,7 @@
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `UPLOAD_CONCURRENCY` | `4` | uploads read and stored at once per instance; others wait their turn (each is held whole in memory until stored) |
+ * | `UPLOAD_IDLE_TIMEOUT_SECONDS` | `30` | how long an upload's body may stop arriving before it is refused `408` and its turn given up (1 to 3600) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
  * | `ACCESS_LOG` | `false` | log one line per request: method, path, status, milliseconds |
@@ -59,6 +60,17 @@ const isPostgresUrl = (text: string): boolean => {
     return false
   }
 }
+
+/** The variable `name`, a whole number from 1 to `max` (`fallback` when unset), else refused with `message`. */
+const wholeNumber = (name: string, fallback: number, max: number, message: string) =>
+  Config.string(name).pipe(
+    Config.withDefault(String(fallback)),
+    Config.mapOrFail((text) =>
+      /^\d+$/.test(text.trim()) && Number(text) >= 1 && Number(text) <= max
+        ? Either.right(Number(text))
+        : Either.left(ConfigError.InvalidData([name], message))
+    )
+  )
 
 const instances = Config.string("WEB_CONCURRENCY").pipe(
   Config.withDefault("1"),
@@ -123,18 +135,17 @@ const fields = Config.all({
     )
   ),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
-  uploadConcurrency: Config.string("UPLOAD_CONCURRENCY").pipe(
-    Config.withDefault("4"),
-    Config.mapOrFail((text) =>
-      /^\d+$/.test(text.trim()) && Number(text) >= 1 && Number(text) <= 1024
-        ? Either.right(Number(text))
-        : Either.left(
-            ConfigError.InvalidData(
-              ["UPLOAD_CONCURRENCY"],
-              "UPLOAD_CONCURRENCY must be a whole number from 1 to 1024 (uploads read and stored at once)"
-            )
-          )
-    )
+  uploadConcurrency: wholeNumber(
+    "UPLOAD_CONCURRENCY",
+    4,
+    1024,
+    "UPLOAD_CONCURRENCY must be a whole number from 1 to 1024 (uploads read and stored at once)"
+  ),
+  uploadIdleTimeoutSeconds: wholeNumber(
+    "UPLOAD_IDLE_TIMEOUT_SECONDS",
+    30,
+    3600,
+    "UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 3600 (how long an upload's body may stop arriving)"
   ),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json")),
   accessLog: Config.boolean("ACCESS_LOG").pipe(Config.withDefault(false)),

@@ -88,7 +88,12 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       [{ RATE_LIMITS_JSON: '{"sms":{"limit":0,"windowMillis":1000}}' }, /RATE_LIMITS_JSON: sms\.limit/],
       [{ RATE_LIMIT_STORE: "redis" }, /RATE_LIMIT_STORE/],
       [{ UPLOAD_CONCURRENCY: "0" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/],
-      [{ UPLOAD_CONCURRENCY: "four" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/]
+      [{ UPLOAD_CONCURRENCY: "four" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/],
+      [{ UPLOAD_IDLE_TIMEOUT_SECONDS: "0" }, /UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds/],
+      [
+        { UPLOAD_IDLE_TIMEOUT_SECONDS: "1.5" },
+        /UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds/
+      ]
     ]
     for (const [env, message] of cases) {
       const started = launch({ ...env, DATA_DIR: join(import.meta.dirname, ".never-created") })

@@ -75,6 +75,7 @@ import {
   NotFound,
   OutcomeUnknown,
   PayloadTooLarge,
+  RequestTimeout,
   RateLimited
 } from "./ApiError.js"
 import { Authentication } from "./Authentication.js"
@@ -980,10 +981,11 @@ export class FilesGroup extends HttpApiGroup.make("files")
         HttpApiEndpoint.post("upload", "/files")
           .setPayload(HttpApiSchema.MultipartStream(UploadForm))
           .addSuccess(FileStore.StoredFile, { status: 201 })
+          .addError(RequestTimeout)
       ),
       "Upload a file (multipart/form-data, one part `file`)",
       "R54",
-      "PDF, images (PNG, JPEG, GIF, WebP) or office documents, read from the bytes; at most the platform's file size limit. The SHA-256 is computed; a file is never overwritten; it is stored under its name with an extension of its type. Rate-limited per account (`uploads`)."
+      "PDF, images (PNG, JPEG, GIF, WebP) or office documents, read from the bytes; at most the platform's file size limit. The SHA-256 is computed; a file is never overwritten; it is stored under its name with an extension of its type. Rate-limited per account (`uploads`). A body that stops arriving is answered `408` (`body.timeout`) and the connection closed."
     )
   )
   .add(

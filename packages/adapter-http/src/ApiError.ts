@@ -8,6 +8,7 @@
  * | `Unauthorized`         | 401    | no account where one is needed, or a credential that is not valid |
  * | `Denied`               | 403    | the account may see the resource but not do this (R1–R3)          |
  * | `NotFound`             | 404    | absent, or invisible to the caller (R5: no existence leak)        |
+ * | `RequestTimeout`       | 408    | an upload's body stopped arriving (`uploadIdleTimeout`)           |
  * | `InvalidState`         | 409    | the command does not fit the resource's state                     |
  * | `PayloadTooLarge`      | 413    | the request body is over the limit                                |
  * | `IdempotencyKeyReused` | 422    | R63: the `Idempotency-Key` was used with a different request      |
@@ -121,6 +122,24 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("Unauthorized
 ) {}
 
 /**
+ * 408: an upload's body stopped arriving: no byte of it came for `idleSeconds`
+ * (`Http.Options.uploadIdleTimeout`). The upload is not stored and the connection is
+ * closed; send it again.
+ *
+ * @since 0.1.3
+ * @category errors
+ */
+export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("RequestTimeout")(
+  "RequestTimeout",
+  {
+    code: Schema.Literal("body.timeout"),
+    idleSeconds: Schema.Number,
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({ status: 408, description: "The upload's body stopped arriving; send it again" })
+) {}
+
+/**
  * 413: the request body is over the limit (`limit` in bytes).
  *
  * @since 0.1.0
@@ -214,6 +233,7 @@ export type DomainError = InvalidInput | Denied | NotFound | InvalidState | Idem
 export type ApiError =
   | DomainError
   | Unauthorized
+  | RequestTimeout
   | PayloadTooLarge
   | RateLimited
   | InternalError

@@ -36,6 +36,7 @@ import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import { Settings, type Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import { constTrue } from "effect/Function"
@@ -57,7 +58,7 @@ import {
   ServiceLogLive,
   SettingsLive,
   StatisticsLive,
-  UploadSlots
+  Uploads
 } from "./internal/groups.js"
 import { keepSuccess } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
@@ -76,6 +77,11 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  *   copies of its bytes at its peak); uploads beyond this wait their turn with their
  *   bodies unread, which TCP holds back, so that memory stays bounded however many
  *   arrive. A waiting upload whose client goes away leaves the queue.
+ * - `uploadIdleTimeout`: how long an upload's body may stop arriving once its turn
+ *   has come (default 30 seconds): then it is answered `408` (`body.timeout`), nothing
+ *   is stored and the connection is closed, so that a client that stalls, or sends a
+ *   byte now and then, does not keep a turn from others. Node's own `requestTimeout`
+ *   (300 s by default) still bounds the whole request; keep it set.
  * - `docs`: the path of the Swagger UI (default `/docs`), or `false`.
  * - `openApiPath`: the path of the OpenAPI document (default `/openapi.json`).
  * - `cors`: CORS options, when browsers call the API from another origin. A command a
@@ -95,6 +101,7 @@ export interface Options {
   readonly bodyLimitBytes?: number | undefined
   readonly uploadLimitBytes?: number | undefined
   readonly uploadConcurrency?: number | undefined
+  readonly uploadIdleTimeout?: Duration.DurationInput | undefined
   readonly docs?: `/${string}` | false | undefined
   readonly openApiPath?: `/${string}` | undefined
   readonly cors?: Parameters<typeof HttpApiBuilder.middlewareCors>[0] | undefined
@@ -231,17 +238,40 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
     options.cors === undefined ? Layer.empty : HttpApiBuilder.middlewareCors(options.cors)
   ).pipe(
     Layer.provideMerge(HttpApiBuilder.api(api)),
-    Layer.provide(Layer.provide(layerGroups, uploadSlots(options.uploadConcurrency ?? 4))),
+    Layer.provide(
+      Layer.provide(
+        layerGroups,
+        uploads(options.uploadConcurrency ?? 4, options.uploadIdleTimeout ?? "30 seconds")
+      )
+    ),
     Layer.provide(authentication)
   )
 }
 
-/** The permits of `uploadConcurrency`, refused when it is not a positive whole number. */
-const uploadSlots = (concurrency: number) =>
-  Number.isSafeInteger(concurrency) && concurrency > 0
-    ? Layer.effect(UploadSlots, Effect.makeSemaphore(concurrency))
-    : Layer.die(
-        new TypeError(
-          `Http.Options.uploadConcurrency: how many uploads are read at once, a whole number from 1; got ${String(concurrency)}`
-        )
+/**
+ * The turns of `uploadConcurrency` and the `uploadIdleTimeout`, refused when the one is
+ * not a positive whole number or the other not a positive finite duration.
+ */
+const uploads = (concurrency: number, idle: Duration.DurationInput) => {
+  if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
+    return Layer.die(
+      new TypeError(
+        `Http.Options.uploadConcurrency: how many uploads are read at once, a whole number from 1; got ${String(concurrency)}`
       )
+    )
+  const idleTimeout = Duration.decodeUnknown(idle)
+  if (
+    idleTimeout._tag === "None" ||
+    !Duration.isFinite(idleTimeout.value) ||
+    Duration.isZero(idleTimeout.value)
+  )
+    return Layer.die(
+      new TypeError(
+        `Http.Options.uploadIdleTimeout: how long an upload's body may stop arriving, a positive finite duration; got ${String(idle)}`
+      )
+    )
+  return Layer.effect(
+    Uploads,
+    Effect.map(Effect.makeSemaphore(concurrency), (slots) => ({ slots, idleTimeout: idleTimeout.value }))
+  )
+}

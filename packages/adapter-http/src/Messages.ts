@@ -74,6 +74,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "auth.required": "请先登录：此操作需要账号",
   "auth.invalid": "登录凭证无效或已过期，请重新登录",
   "body.too_large": "请求内容过大",
+  "body.timeout": "上传内容长时间未送达，请重新上传",
   "body.invalid": "请求内容无法解析，请提交有效的 JSON",
   "body.encoding": "请求内容不是 UTF-8 编码：请以 UTF-8 提交 JSON",
   "body.charset": "请求内容按 UTF-8 读取：请以 UTF-8 编码提交 JSON，不要声明其他字符集",

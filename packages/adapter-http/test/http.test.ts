@@ -25,6 +25,7 @@ import {
   Cause,
   Context,
   DateTime,
+  type Duration,
   Effect,
   Exit,
   Layer,
@@ -201,6 +202,55 @@ const postChunked = (url: string, headers: Record<string, string>, chunks: Reado
     }
     write()
   })
+
+/** A PDF of 64 KiB in a multipart body, its part boundary `b`. */
+const pdfBody = (name: string) =>
+  Buffer.from(
+    `--b\r\nContent-Disposition: form-data; name="file"; filename="${name}.pdf"\r\n\r\n` +
+      `%PDF-1.7\n${"0".repeat(64 * 1024)}\n%%EOF\r\n--b--\r\n`
+  )
+
+/**
+ * An upload over a socket of its own, its body sent up to `cut` bytes: `answered` is
+ * what came back once the socket closed or a JSON body ended; `finish` sends the rest,
+ * `leave` closes the socket.
+ */
+const heldUpload = (port: number, token: string, name: string, cut: number) => {
+  const bytes = pdfBody(name)
+  const socket = connect(port, "127.0.0.1")
+  let text = ""
+  const answered = new Promise<string>((resolve) => {
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8")
+      if (/\r\n\r\n[\s\S]*\}$/.test(text)) resolve(text)
+    })
+    socket.on("close", () => resolve(text))
+  })
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()))
+  socket.write(
+    `POST /files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+      `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${bytes.length}\r\n\r\n`
+  )
+  socket.write(bytes.subarray(0, cut))
+  return {
+    answered,
+    closed,
+    finish: () => socket.write(bytes.subarray(cut)),
+    leave: () => socket.destroy()
+  }
+}
+
+/** An upload of {@link pdfBody} by fetch: its status and JSON body. */
+const plainUpload = (port: number, token: string, name: string) =>
+  fetch(`http://127.0.0.1:${port}/files`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
+    body: pdfBody(name)
+  }).then(async (answer) => ({ status: answer.status, body: (await answer.json()) as { name?: string } }))
+
+/** Waits up to `ms` for `promise`, then says whether it settled. */
+const within = (promise: Promise<unknown>, ms: number) =>
+  Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
 
 describe("Mount", () => {
   it("a web handler under a prefix: routes, 404 outside, OpenAPI servers, sessions shared", async () => {
@@ -777,45 +827,14 @@ describe("Mount", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     const port = (server.address() as AddressInfo).port
     const token = await enterpriseToken(node.runtime)
-    const body = (name: string) =>
-      Buffer.from(
-        `--b\r\nContent-Disposition: form-data; name="file"; filename="${name}.pdf"\r\n\r\n` +
-          `%PDF-1.7\n${"0".repeat(64 * 1024)}\n%%EOF\r\n--b--\r\n`
-      )
-    /** An upload over a socket of its own, its body sent up to `cut` bytes; the rest sent by `finish`. */
-    const held = (name: string, cut: number) => {
-      const bytes = body(name)
-      const socket = connect(port, "127.0.0.1")
-      let text = ""
-      const answered = new Promise<string>((resolve) => {
-        socket.on("data", (chunk: Buffer) => {
-          text += chunk.toString("utf8")
-          if (/\r\n\r\n[\s\S]*\}$/.test(text)) resolve(text)
-        })
-        socket.on("close", () => resolve(text))
-      })
-      socket.write(
-        `POST /files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
-          `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${bytes.length}\r\n\r\n`
-      )
-      socket.write(bytes.subarray(0, cut))
-      return { answered, finish: () => socket.write(bytes.subarray(cut)), leave: () => socket.destroy() }
-    }
-    const upload = (name: string) =>
-      fetch(`http://127.0.0.1:${port}/files`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "multipart/form-data; boundary=b" },
-        body: body(name)
-      }).then(async (answer) => ({ status: answer.status, body: (await answer.json()) as { name?: string } }))
+    const held = (name: string, cut: number) => heldUpload(port, token, name, cut)
+    const upload = (name: string) => plainUpload(port, token, name)
     const order: Array<string> = []
     const settled = <A>(label: string, promise: Promise<A>) =>
       promise.then((value) => {
         order.push(label)
         return value
       })
-    /** Waits up to `ms` for `promise`, then says whether it settled. */
-    const within = (promise: Promise<unknown>, ms: number) =>
-      Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
     try {
       const first = held("first", 1000)
       const second = settled("second", upload("second"))
@@ -853,6 +872,70 @@ describe("Mount", () => {
       assert.isTrue(Exit.isFailure(exit), String(concurrency))
       if (Exit.isFailure(exit))
         assert.include(String(Cause.squash(exit.cause)), "uploadConcurrency", String(concurrency))
+    }
+  })
+
+  it("R54: an upload whose body stops arriving for uploadIdleTimeout is answered 408 (body.timeout), over Node its connection closed; nothing is stored and the next upload takes its turn; an uploadIdleTimeout not a positive finite duration is refused", async () => {
+    const node = Mount.toNodeListener(app(), { uploadConcurrency: 1, uploadIdleTimeout: "300 millis" })
+    const server = createServer(node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const token = await enterpriseToken(node.runtime)
+    try {
+      const stalled = heldUpload(port, token, "stalled", 1000)
+      const next = plainUpload(port, token, "next")
+      assert.isTrue(await within(stalled.answered, 3_000), "the stalled upload is answered")
+      const answer = await stalled.answered
+      assert.match(answer, /^HTTP\/1\.1 408/, answer.slice(0, 300))
+      assert.match(answer, /\r\nconnection: close\r\n/i, answer.slice(0, 300))
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as Record<string, unknown>
+      assert.deepInclude(body, { _tag: "RequestTimeout", code: "body.timeout", idleSeconds: 0.3 })
+      assert.include(String(body.message), "0.3 秒")
+      assert.isTrue(await within(stalled.closed, 5_000), "the server closed the stalled connection")
+      const nextAnswer = await next
+      assert.deepStrictEqual([nextAnswer.status, nextAnswer.body.name], [201, "next.pdf"])
+      assert.strictEqual(await uploadsAudited(node.runtime), 1, "only the next upload is stored")
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose()
+    }
+
+    const web = Mount.toWebHandler(app(), { uploadIdleTimeout: "300 millis" })
+    try {
+      const webToken = await enterpriseToken(web.runtime)
+      const answer = web.handler(
+        new Request("http://localhost/files", {
+          method: "POST",
+          headers: { authorization: `Bearer ${webToken}`, "content-type": "multipart/form-data; boundary=b" },
+          body: new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(pdfBody("stalled").subarray(0, 1000))
+            }
+          }),
+          duplex: "half"
+        } as RequestInit)
+      )
+      assert.isTrue(await within(answer, 3_000), "the web handler answers the stalled upload")
+      const response = await answer
+      assert.strictEqual(response.status, 408)
+      assert.deepInclude(await response.json(), { code: "body.timeout", idleSeconds: 0.3 })
+      assert.strictEqual(await uploadsAudited(web.runtime), 0)
+    } finally {
+      await web.dispose()
+    }
+
+    for (const idle of [0, -1, "0 millis", Number.POSITIVE_INFINITY, "soon"] as const) {
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(
+          Layer.build(
+            Http.layer({ uploadIdleTimeout: idle as Duration.DurationInput }).pipe(Layer.provide(app()))
+          )
+        )
+      )
+      assert.isTrue(Exit.isFailure(exit), String(idle))
+      if (Exit.isFailure(exit))
+        assert.include(String(Cause.squash(exit.cause)), "uploadIdleTimeout", String(idle))
     }
   })
 

@@ -783,12 +783,11 @@ const makeStore = () => {
       db.read(() => {
         const bytes = files.get(file.id)?.bytes
         if (bytes === undefined) return Stream.fail(missingBytes(file))
-        return Stream.fromIterable({
-          *[Symbol.iterator]() {
-            for (let at = 0; at < bytes.length; at += memoryPieceBytes)
-              yield bytes.slice(at, at + memoryPieceBytes)
-          }
-        })
+        function* pieces(of: Uint8Array) {
+          for (let at = 0; at < of.length; at += memoryPieceBytes) yield of.slice(at, at + memoryPieceBytes)
+        }
+        // One piece per pull: `fromIterable` would take up to 4096 at once, copying the whole file first.
+        return Stream.fromIteratorSucceed(pieces(bytes), 1)
       })
     )
 

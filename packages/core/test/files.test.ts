@@ -783,6 +783,40 @@ describe("Files", () => {
   )
 
   it.effect(
+    "R54: the memory store's read copies a piece only as it is pulled, never the whole file first",
+    () =>
+      withStore(
+        (store) => store,
+        (world) =>
+          Effect.gen(function* () {
+            const files = yield* Files.Files
+            const store = yield* FileStore.FileStore
+            const stored = yield* files.upload(world.institution.account, {
+              name: "方案.pdf",
+              bytes: pdf(8 * 256 * 1024)
+            })
+            const original = Uint8Array.prototype.slice
+            const copies = { made: 0 }
+            const first = yield* Effect.acquireUseRelease(
+              Effect.sync(() => {
+                Uint8Array.prototype.slice = function (this: Uint8Array, ...range) {
+                  copies.made += 1
+                  return original.apply(this, range)
+                }
+              }),
+              () => Stream.runHead(store.read!(stored)),
+              () =>
+                Effect.sync(() => {
+                  Uint8Array.prototype.slice = original
+                })
+            )
+            assert.strictEqual(Option.getOrThrow(first).length, 256 * 1024)
+            assert.isAtMost(copies.made, 1, "one piece copied for the first piece taken, of eight")
+          })
+      )
+  )
+
+  it.effect(
     "R54: Files.open's stream fails when the stored bytes are longer or shorter than the file's size",
     () =>
       Effect.forEach(

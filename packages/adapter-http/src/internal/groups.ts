@@ -1,4 +1,5 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -21,13 +22,18 @@ import {
   Settings,
   Statistics
 } from "@zhongbao/core"
+import * as Cause from "effect/Cause"
+import type * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
-import { InvalidInput, PayloadTooLarge } from "../ApiError.js"
+import { InvalidInput, PayloadTooLarge, RequestTimeout } from "../ApiError.js"
 import { encodedResponses } from "./encode.js"
 import {
   type CoreError,
@@ -349,6 +355,64 @@ const uploadTooLarge = () =>
 const uploadInvalid = (message: string, code = "input.invalid") =>
   new InvalidInput({ rule: "R54", code, field: "file", message: `file: ${message}` })
 
+/** An upload whose body stopped arriving for `idle` (`Http.Options.uploadIdleTimeout`). */
+const stalled = (idle: Duration.Duration) => {
+  const seconds = Duration.toSeconds(idle)
+  return new RequestTimeout({
+    code: "body.timeout",
+    idleSeconds: seconds,
+    message: `no byte of the upload's body came for ${seconds} s; send it again`
+  })
+}
+
+/**
+ * The response closes its connection: the rest of a stalled body is not waited for
+ * (Node would otherwise read and drop it, keeping the connection for it).
+ */
+const closingConnection = HttpApp.appendPreResponseHandler((_request, response) =>
+  Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))
+)
+
+/**
+ * Hands `request`'s body to `f` chunk by chunk as it arrives, failing with
+ * {@link stalled} when no byte comes for `idle`. The body's stream is pulled in a scope
+ * of its own, closed when it ends or fails but left open on that timeout: closing it
+ * destroys a Node request unread to its end, and its socket with it, before the `408`
+ * could be sent. The answer closes the connection instead ({@link closingConnection}),
+ * which ends the request's stream.
+ */
+const eachChunk = <E>(
+  request: HttpServerRequest.HttpServerRequest,
+  idle: Duration.Duration,
+  f: (chunk: Uint8Array) => Effect.Effect<void, E>
+): Effect.Effect<void, E | RequestTimeout> =>
+  Effect.flatMap(Scope.make(), (scope) => {
+    const step = (
+      pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>>
+    ): Effect.Effect<void, E | RequestTimeout> =>
+      Effect.matchEffect(
+        Effect.timeoutFail(pull, { duration: idle, onTimeout: () => Option.some(stalled(idle)) }),
+        {
+          onFailure: (end) =>
+            Option.isNone(end) ? Effect.void : Effect.zipRight(closingConnection, Effect.fail(end.value)),
+          onSuccess: (chunk) =>
+            Effect.zipRight(
+              Effect.forEach(chunk, f, { discard: true }),
+              Effect.suspend(() => step(pull))
+            )
+        }
+      )
+    return Scope.extend(Stream.toPull(Stream.orDie(request.stream)), scope).pipe(
+      Effect.flatMap(step),
+      Effect.onExit((exit) =>
+        Exit.isFailure(exit) &&
+        Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof RequestTimeout)
+          ? Effect.void
+          : Scope.close(scope, exit)
+      )
+    )
+  })
+
 /** What an upload that the parser cannot read fails with. */
 const notMultipart = () => uploadInvalid("a multipart/form-data body with one part named `file`")
 
@@ -415,9 +479,10 @@ const partOf = (info: Multipasta.PartInfo) =>
  * middleware set (`413` above it), and only the file's bytes are kept (views of those
  * chunks), joined once at the end: a 20 MiB upload is not held a second time as its
  * whole body (the platform's `arrayBuffer` over Node, besides, took 4.3 s of CPU to read
- * 19 MiB sent in 64 KiB chunks).
+ * 19 MiB sent in 64 KiB chunks). A body that stops arriving for `idle` is refused
+ * `408` (`body.timeout`) and its connection closed, giving its turn up.
  */
-const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =>
+const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number, idle: Duration.Duration) =>
   Effect.flatMap(IncomingMessage.MaxBodySize, (maxBody) =>
     Effect.suspend(() => {
       const limit = Option.match(maxBody, { onNone: () => Number.POSITIVE_INFINITY, onSome: Number })
@@ -492,7 +557,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number) =
           return Effect.fail(uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large"))
         return Effect.succeed({ name: label ?? file.name, bytes: joined(file.chunks, file.size) })
       }
-      const body = Stream.runForEach(Stream.orDie(request.stream), (chunk) => {
+      const body = eachChunk(request, idle, (chunk) => {
         size += chunk.length
         if (size > limit) return Effect.fail(uploadTooLarge())
         parse(() => parser.write(chunk))
@@ -555,12 +620,13 @@ const cutOnFailure = (
 
 /**
  * @internal
- * The permits of uploads read and stored at once (`Http.Options.uploadConcurrency`):
- * an upload takes one before it reads its body and gives it back once stored or refused.
+ * How uploads are read (`Http.Options.uploadConcurrency`, `uploadIdleTimeout`): an
+ * upload takes one of the `slots` before it reads its body and gives it back once
+ * stored or refused; its body may stop arriving for at most `idleTimeout` meanwhile.
  */
-export class UploadSlots extends Context.Tag("@zhongbao/adapter-http/UploadSlots")<
-  UploadSlots,
-  Effect.Semaphore
+export class Uploads extends Context.Tag("@zhongbao/adapter-http/Uploads")<
+  Uploads,
+  { readonly slots: Effect.Semaphore; readonly idleTimeout: Duration.Duration }
 >() {}
 
 /** @internal */
@@ -568,14 +634,15 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
   Effect.gen(function* () {
     const files = yield* Files.Files
     const settings = yield* Settings.Settings
-    const slots = yield* UploadSlots
+    const uploads = yield* Uploads
     return handlers
       .handle("upload", ({ request, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "uploads", headers, (options) =>
-            slots.withPermits(1)(
-              Effect.flatMap(readUpload(request, settings.fileSizeLimitBytes), (upload) =>
-                core(Effect.mapError(files.upload(a, upload, options), asFilePart))
+            uploads.slots.withPermits(1)(
+              Effect.flatMap(
+                readUpload(request, settings.fileSizeLimitBytes, uploads.idleTimeout),
+                (upload) => core(Effect.mapError(files.upload(a, upload, options), asFilePart))
               )
             )
           )
@@ -590,8 +657,9 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
           const { file, content } = yield* coreRead(files.open(a, { ...urlParams, ...path }))
           return HttpServerResponse.stream(cutOnFailure(request, file, content), {
             contentType: file.contentType,
-            contentLength: file.size,
+            // Set as a header, not `contentLength`, which the platform leaves out when 0.
             headers: {
+              "content-length": String(file.size),
               "content-disposition": contentDisposition(file.name),
               "x-content-type-options": "nosniff"
             }

@@ -19,6 +19,7 @@ import {
   OutcomeUnknown,
   PayloadTooLarge,
   RateLimited,
+  RequestTimeout,
   Unauthorized
 } from "../ApiError.js"
 import { type Language, languageOf, translate } from "../Messages.js"
@@ -176,6 +177,11 @@ const withMessage = (language: Language, error: unknown): unknown => {
     return new InternalError({ ...error, message: translate(language, error) })
   if (error instanceof OutcomeUnknown)
     return new OutcomeUnknown({ ...error, message: translate(language, error) })
+  if (error instanceof RequestTimeout)
+    return new RequestTimeout({
+      ...error,
+      message: language === "en" ? error.message : `上传内容已 ${error.idleSeconds} 秒未送达，请重新上传`
+    })
   if (error instanceof RateLimited)
     return new RateLimited({
       ...error,
