@@ -630,7 +630,7 @@ export const authorizationSuite = (name: string, ports: Layer.Layer<Persistence.
           uploads: { limit: 10_000, windowMillis: 3600_000 }
         }
       }),
-      { timeout: 120_000 }
+      { timeout: 300_000 }
     )((it) => {
       it.effect(
         "every endpoint × role × someone else's resource",

@@ -92,7 +92,7 @@ const generate = (ids: Record<string, string>, target: number, seed: number): Re
 /** The valid-extremes suite over `ports`. */
 export const extremesSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
   describe(`valid extremes (${name})`, () => {
-    layer(makeServer(ports), { timeout: 120_000 })((it) => {
+    layer(makeServer(ports), { timeout: 300_000 })((it) => {
       it.effect(
         `${TARGET} requests that every schema accepts, across every endpoint: no 5xx, every 4xx an API error`,
         () =>
@@ -122,7 +122,7 @@ export const extremesSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             assert.deepStrictEqual(failures.slice(0, 10), [])
             assert.deepStrictEqual(unreached(hit, ["files.upload"]), [], "endpoints never reached")
           }),
-        120_000
+        300_000
       )
     })
   })

@@ -291,7 +291,7 @@ const snapshot = Effect.gen(function* () {
 /** The fuzz suite over `ports`. */
 export const fuzzSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
   describe(`fuzz (${name})`, () => {
-    layer(makeServer(ports), { timeout: 120_000 })((it) => {
+    layer(makeServer(ports), { timeout: 300_000 })((it) => {
       it.effect(
         `${TARGET} invalid requests across every endpoint: no 5xx, no state change`,
         () =>
@@ -335,7 +335,7 @@ export const fuzzSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             assert.strictEqual(after, before, "the fuzz changed the state")
             assert.deepStrictEqual(unreached(hit), [], "endpoints the fuzz never reached")
           }),
-        120_000
+        300_000
       )
     })
   })
