@@ -213,7 +213,7 @@ const pdfBody = (name: string) =>
 /**
  * An upload over a socket of its own, its body sent up to `cut` bytes: `answered` is
  * what came back once the socket closed or a JSON body ended; `finish` sends the rest,
- * `leave` closes the socket.
+ * `send` a piece of it, `leave` closes the socket.
  */
 const heldUpload = (port: number, token: string, name: string, cut: number) => {
   const bytes = pdfBody(name)
@@ -236,6 +236,7 @@ const heldUpload = (port: number, token: string, name: string, cut: number) => {
     answered,
     closed,
     finish: () => socket.write(bytes.subarray(cut)),
+    send: (piece: Uint8Array) => socket.write(piece),
     leave: () => socket.destroy()
   }
 }
@@ -875,7 +876,7 @@ describe("Mount", () => {
     }
   })
 
-  it("R54: an upload whose body stops arriving for uploadIdleTimeout is answered 408 (body.timeout), over Node its connection closed; nothing is stored and the next upload takes its turn; an uploadIdleTimeout not a positive finite duration is refused", async () => {
+  it("R54: an upload whose body stops arriving for uploadIdleTimeout is answered 408 (body.timeout), over Node its connection closed; nothing is stored and the next upload takes its turn; a body slow but never idle that long is stored; an uploadIdleTimeout not a positive finite duration is refused", async () => {
     const node = Mount.toNodeListener(app(), { uploadConcurrency: 1, uploadIdleTimeout: "300 millis" })
     const server = createServer(node.listener)
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
@@ -895,6 +896,21 @@ describe("Mount", () => {
       const nextAnswer = await next
       assert.deepStrictEqual([nextAnswer.status, nextAnswer.body.name], [201, "next.pdf"])
       assert.strictEqual(await uploadsAudited(node.runtime), 1, "only the next upload is stored")
+
+      const bytes = pdfBody("steady")
+      const steady = heldUpload(port, token, "steady", 1000)
+      const pieces = 6
+      const piece = Math.ceil((bytes.length - 1000) / pieces)
+      for (let at = 1000; at < bytes.length; at += piece) {
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        steady.send(bytes.subarray(at, at + piece))
+      }
+      const steadyAnswer = await steady.answered
+      assert.match(
+        steadyAnswer,
+        /^HTTP\/1\.1 201/,
+        "a body arriving slowly, never idle for the timeout, is stored however long it takes in all"
+      )
     } finally {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
