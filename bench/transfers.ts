@@ -162,7 +162,9 @@ const main = async () => {
       env: {
         WORKERS: "false",
         RATE_LIMIT_STORE: "memory",
-        RATE_LIMITS_JSON: JSON.stringify({ uploads: { limit: 1000, windowMillis: 3_600_000 } })
+        RATE_LIMITS_JSON: JSON.stringify({ uploads: { limit: 1000, windowMillis: 3_600_000 } }),
+        // One account stands in for many: its turns are the server's (UPLOAD_CONCURRENCY).
+        UPLOAD_CONCURRENCY_PER_ACCOUNT: process.env.UPLOAD_CONCURRENCY ?? "4"
       }
     })
   let server = await start()

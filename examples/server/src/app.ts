@@ -185,6 +185,7 @@ export const start = async (config: ServerConfig): Promise<App> => {
     docs: "/docs",
     tracing: false,
     uploadConcurrency: config.uploadConcurrency,
+    uploadConcurrencyPerAccount: config.uploadConcurrencyPerAccount,
     uploadIdleTimeout: Duration.seconds(config.uploadIdleTimeoutSeconds)
   })
   const runtime = mounted.runtime

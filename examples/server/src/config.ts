@@ -13,6 +13,7 @@
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |
  * | `UPLOAD_CONCURRENCY` | `4` | uploads read and stored at once per instance; others wait their turn (each is held whole in memory until stored) |
+ * | `UPLOAD_CONCURRENCY_PER_ACCOUNT` | `2` | of those turns, how many one account holds at once; its further uploads wait for one of its own |
  * | `UPLOAD_IDLE_TIMEOUT_SECONDS` | `30` | how long an upload's body may stop arriving before it is refused `408` and its turn given up (1 to 3600) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
@@ -140,6 +141,12 @@ const fields = Config.all({
     4,
     1024,
     "UPLOAD_CONCURRENCY must be a whole number from 1 to 1024 (uploads read and stored at once)"
+  ),
+  uploadConcurrencyPerAccount: wholeNumber(
+    "UPLOAD_CONCURRENCY_PER_ACCOUNT",
+    2,
+    1024,
+    "UPLOAD_CONCURRENCY_PER_ACCOUNT must be a whole number from 1 to 1024 (uploads one account has read at once)"
   ),
   uploadIdleTimeoutSeconds: wholeNumber(
     "UPLOAD_IDLE_TIMEOUT_SECONDS",

@@ -89,6 +89,10 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       [{ RATE_LIMIT_STORE: "redis" }, /RATE_LIMIT_STORE/],
       [{ UPLOAD_CONCURRENCY: "0" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/],
       [{ UPLOAD_CONCURRENCY: "four" }, /UPLOAD_CONCURRENCY must be a whole number from 1 to 1024/],
+      [
+        { UPLOAD_CONCURRENCY_PER_ACCOUNT: "0" },
+        /UPLOAD_CONCURRENCY_PER_ACCOUNT must be a whole number from 1 to 1024/
+      ],
       [{ UPLOAD_IDLE_TIMEOUT_SECONDS: "0" }, /UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds/],
       [
         { UPLOAD_IDLE_TIMEOUT_SECONDS: "1.5" },

@@ -37,10 +37,12 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
-import { Settings, type Zhongbao } from "@zhongbao/core"
+import { type Ids, Settings, type Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import { constTrue } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as RcMap from "effect/RcMap"
+import * as Scope from "effect/Scope"
 import { Api } from "./Api.js"
 import * as Authentication from "./Authentication.js"
 import {
@@ -77,6 +79,10 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  *   copies of its bytes at its peak); uploads beyond this wait their turn with their
  *   bodies unread, which TCP holds back, so that memory stays bounded however many
  *   arrive. A waiting upload whose client goes away leaves the queue.
+ * - `uploadConcurrencyPerAccount`: how many of those turns one account holds at once
+ *   (default 2). Its further uploads wait for one of its own turns, holding none of
+ *   the others', so that one account sending many uploads, or slow ones, does not keep
+ *   every other account waiting. Counted per instance, as `uploadConcurrency` is.
  * - `uploadIdleTimeout`: how long an upload's body may stop arriving once its turn
  *   has come (default 30 seconds): then it is answered `408` (`body.timeout`), nothing
  *   is stored and the connection is closed, so that a client that stalls, or sends a
@@ -101,6 +107,7 @@ export interface Options {
   readonly bodyLimitBytes?: number | undefined
   readonly uploadLimitBytes?: number | undefined
   readonly uploadConcurrency?: number | undefined
+  readonly uploadConcurrencyPerAccount?: number | undefined
   readonly uploadIdleTimeout?: Duration.DurationInput | undefined
   readonly docs?: `/${string}` | false | undefined
   readonly openApiPath?: `/${string}` | undefined
@@ -241,24 +248,34 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
     Layer.provide(
       Layer.provide(
         layerGroups,
-        uploads(options.uploadConcurrency ?? 4, options.uploadIdleTimeout ?? "30 seconds")
+        uploads(
+          options.uploadConcurrency ?? 4,
+          options.uploadConcurrencyPerAccount ?? 2,
+          options.uploadIdleTimeout ?? "30 seconds"
+        )
       )
     ),
     Layer.provide(authentication)
   )
 }
 
+/** A `TypeError` unless `value` is a whole number from 1, naming the option. */
+const wholeFromOne = (option: string, what: string, value: number) =>
+  Number.isSafeInteger(value) && value > 0
+    ? undefined
+    : new TypeError(`Http.Options.${option}: ${what}, a whole number from 1; got ${String(value)}`)
+
 /**
- * The turns of `uploadConcurrency` and the `uploadIdleTimeout`, refused when the one is
- * not a positive whole number or the other not a positive finite duration.
+ * The turns of `uploadConcurrency`, of `uploadConcurrencyPerAccount` for each account
+ * uploading (an account's own turns are dropped once it has no upload in flight:
+ * `RcMap` counts its holders), and the `uploadIdleTimeout`; refused when a count is
+ * not a positive whole number or the timeout not a positive finite duration.
  */
-const uploads = (concurrency: number, idle: Duration.DurationInput) => {
-  if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
-    return Layer.die(
-      new TypeError(
-        `Http.Options.uploadConcurrency: how many uploads are read at once, a whole number from 1; got ${String(concurrency)}`
-      )
-    )
+const uploads = (concurrency: number, perAccount: number, idle: Duration.DurationInput) => {
+  const refused =
+    wholeFromOne("uploadConcurrency", "how many uploads are read at once", concurrency) ??
+    wholeFromOne("uploadConcurrencyPerAccount", "how many uploads one account has read at once", perAccount)
+  if (refused !== undefined) return Layer.die(refused)
   const idleTimeout = Duration.decodeUnknown(idle)
   if (
     idleTimeout._tag === "None" ||
@@ -270,8 +287,25 @@ const uploads = (concurrency: number, idle: Duration.DurationInput) => {
         `Http.Options.uploadIdleTimeout: how long an upload's body may stop arriving, a positive finite duration; got ${String(idle)}`
       )
     )
-  return Layer.effect(
+  return Layer.scoped(
     Uploads,
-    Effect.map(Effect.makeSemaphore(concurrency), (slots) => ({ slots, idleTimeout: idleTimeout.value }))
+    Effect.gen(function* () {
+      const slots = yield* Effect.makeSemaphore(concurrency)
+      const own = yield* RcMap.make({ lookup: (_: Ids.AccountId) => Effect.makeSemaphore(perAccount) })
+      return {
+        idleTimeout: idleTimeout.value,
+        turn:
+          (account: Ids.AccountId) =>
+          <A, E, R>(upload: Effect.Effect<A, E, R>) =>
+            Effect.acquireUseRelease(
+              Scope.make(),
+              (scope) =>
+                Effect.flatMap(Scope.extend(RcMap.get(own, account), scope), (mine) =>
+                  mine.withPermits(1)(slots.withPermits(1)(upload))
+                ),
+              (scope, exit) => Scope.close(scope, exit)
+            )
+      }
+    })
   )
 }

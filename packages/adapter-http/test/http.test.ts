@@ -249,6 +249,16 @@ const plainUpload = (port: number, token: string, name: string) =>
     body: pdfBody(name)
   }).then(async (answer) => ({ status: answer.status, body: (await answer.json()) as { name?: string } }))
 
+/** Asserts that the API's layer with `options` fails to build, naming `option` and its value. */
+const refusedOption = async (options: Http.Options, option: keyof Http.Options) => {
+  const value = String(options[option])
+  const exit = await Effect.runPromiseExit(
+    Effect.scoped(Layer.build(Http.layer(options).pipe(Layer.provide(app()))))
+  )
+  assert.isTrue(Exit.isFailure(exit), `${option}: ${value}`)
+  if (Exit.isFailure(exit)) assert.include(String(Cause.squash(exit.cause)), option, value)
+}
+
 /** Waits up to `ms` for `promise`, then says whether it settled. */
 const within = (promise: Promise<unknown>, ms: number) =>
   Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
@@ -866,15 +876,55 @@ describe("Mount", () => {
       await node.dispose()
     }
 
-    for (const concurrency of [0, -1, 1.5, Number.NaN]) {
-      const exit = await Effect.runPromiseExit(
-        Effect.scoped(Layer.build(Http.layer({ uploadConcurrency: concurrency }).pipe(Layer.provide(app()))))
-      )
-      assert.isTrue(Exit.isFailure(exit), String(concurrency))
-      if (Exit.isFailure(exit))
-        assert.include(String(Cause.squash(exit.cause)), "uploadConcurrency", String(concurrency))
-    }
+    for (const concurrency of [0, -1, 1.5, Number.NaN])
+      await refusedOption({ uploadConcurrency: concurrency }, "uploadConcurrency")
   })
+
+  it("R54: one account holds at most uploadConcurrencyPerAccount turns: its further uploads wait for one of its own, holding none of the others', which another account's upload takes; a value not a whole number from 1 is refused", async () => {
+    const node = Mount.toNodeListener(app(), { uploadConcurrency: 2, uploadConcurrencyPerAccount: 1 })
+    const server = createServer(node.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const port = (server.address() as AddressInfo).port
+    const [enterprise, expert] = await node.runtime.runPromise(
+      Effect.gen(function* () {
+        const world = yield* Fixtures.makeWorld
+        const sessions = yield* Authentication.Sessions
+        return [
+          Redacted.value(yield* sessions.issue(world.enterprise.account)),
+          Redacted.value(yield* sessions.issue(world.expert.account))
+        ] as const
+      })
+    )
+    try {
+      const first = heldUpload(port, enterprise, "first", 1000)
+      const second = plainUpload(port, enterprise, "second")
+      assert.isFalse(
+        await within(second, 1_000),
+        "the enterprise's second upload waits while its first holds its one turn"
+      )
+      const otherUpload = plainUpload(port, expert, "other")
+      assert.isTrue(
+        await within(otherUpload, 15_000),
+        "another account's upload takes the turn the waiting one does not hold"
+      )
+      const other = await otherUpload
+      assert.deepStrictEqual([other.status, other.body.name], [201, "other.pdf"])
+      assert.isFalse(await within(second, 200), "still waiting for the enterprise's own turn")
+      first.finish()
+      assert.match(await first.answered, /^HTTP\/1\.1 201/)
+      const secondAnswer = await second
+      assert.deepStrictEqual([secondAnswer.status, secondAnswer.body.name], [201, "second.pdf"])
+      const again = await plainUpload(port, enterprise, "again")
+      assert.strictEqual(again.status, 201, "the account's turn was given back")
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose()
+    }
+
+    for (const perAccount of [0, -1, 1.5, Number.NaN])
+      await refusedOption({ uploadConcurrencyPerAccount: perAccount }, "uploadConcurrencyPerAccount")
+  }, 30_000)
 
   it("R54: an upload whose body stops arriving for uploadIdleTimeout is answered 408 (body.timeout), over Node its connection closed; nothing is stored and the next upload takes its turn; a body slow but never idle that long is stored; an uploadIdleTimeout not a positive finite duration is refused", async () => {
     const node = Mount.toNodeListener(app(), { uploadConcurrency: 1, uploadIdleTimeout: "300 millis" })
@@ -941,18 +991,8 @@ describe("Mount", () => {
       await web.dispose()
     }
 
-    for (const idle of [0, -1, "0 millis", Number.POSITIVE_INFINITY, "soon"] as const) {
-      const exit = await Effect.runPromiseExit(
-        Effect.scoped(
-          Layer.build(
-            Http.layer({ uploadIdleTimeout: idle as Duration.DurationInput }).pipe(Layer.provide(app()))
-          )
-        )
-      )
-      assert.isTrue(Exit.isFailure(exit), String(idle))
-      if (Exit.isFailure(exit))
-        assert.include(String(Cause.squash(exit.cause)), "uploadIdleTimeout", String(idle))
-    }
+    for (const idle of [0, -1, "0 millis", Number.POSITIVE_INFINITY, "soon"] as const)
+      await refusedOption({ uploadIdleTimeout: idle as Duration.DurationInput }, "uploadIdleTimeout")
   })
 
   it("rate limits: a host's limiter answering a wait that is not a finite number, or beyond its window, still gets 429 with a Retry-After within the window", async () => {

@@ -10,6 +10,7 @@ import {
   Consulting,
   Files,
   type FileStore,
+  type Ids,
   Lists,
   Membership,
   Notifications,
@@ -620,13 +621,19 @@ const cutOnFailure = (
 
 /**
  * @internal
- * How uploads are read (`Http.Options.uploadConcurrency`, `uploadIdleTimeout`): an
- * upload takes one of the `slots` before it reads its body and gives it back once
- * stored or refused; its body may stop arriving for at most `idleTimeout` meanwhile.
+ * How uploads are read (`Http.Options.uploadConcurrency`, `uploadConcurrencyPerAccount`,
+ * `uploadIdleTimeout`): an upload runs in its account's `turn`, taken before it reads
+ * its body and given back once stored or refused; its body may stop arriving for at
+ * most `idleTimeout` meanwhile.
  */
 export class Uploads extends Context.Tag("@zhongbao/adapter-http/Uploads")<
   Uploads,
-  { readonly slots: Effect.Semaphore; readonly idleTimeout: Duration.Duration }
+  {
+    readonly turn: (
+      account: Ids.AccountId
+    ) => <A, E, R>(upload: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    readonly idleTimeout: Duration.Duration
+  }
 >() {}
 
 /** @internal */
@@ -639,7 +646,7 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
       .handle("upload", ({ request, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "uploads", headers, (options) =>
-            uploads.slots.withPermits(1)(
+            uploads.turn(a)(
               Effect.flatMap(
                 readUpload(request, settings.fileSizeLimitBytes, uploads.idleTimeout),
                 (upload) => core(Effect.mapError(files.upload(a, upload, options), asFilePart))
