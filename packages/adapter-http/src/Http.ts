@@ -297,13 +297,10 @@ const uploads = (concurrency: number, perAccount: number, idle: Duration.Duratio
         turn:
           (account: Ids.AccountId) =>
           <A, E, R>(upload: Effect.Effect<A, E, R>) =>
-            Effect.acquireUseRelease(
-              Scope.make(),
-              (scope) =>
-                Effect.flatMap(Scope.extend(RcMap.get(own, account), scope), (mine) =>
-                  mine.withPermits(1)(slots.withPermits(1)(upload))
-                ),
-              (scope, exit) => Scope.close(scope, exit)
+            Effect.scopedWith((scope) =>
+              Effect.flatMap(Scope.extend(RcMap.get(own, account), scope), (mine) =>
+                mine.withPermits(1)(slots.withPermits(1)(upload))
+              )
             )
       }
     })

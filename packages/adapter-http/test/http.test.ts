@@ -259,6 +259,25 @@ const refusedOption = async (options: Http.Options, option: keyof Http.Options) 
   if (Exit.isFailure(exit)) assert.include(String(Cause.squash(exit.cause)), option, value)
 }
 
+/**
+ * `Mount`'s Node listener with `options` on a free port of a server of its own: the
+ * mount, the port, and `close` (connections cut, server closed, mount disposed).
+ */
+const listening = async (options: Http.Options = {}) => {
+  const node = Mount.toNodeListener(app(), options)
+  const server = createServer(node.listener)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    node,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await node.dispose()
+    }
+  }
+}
+
 /** Waits up to `ms` for `promise`, then says whether it settled. */
 const within = (promise: Promise<unknown>, ms: number) =>
   Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
@@ -763,10 +782,7 @@ describe("Mount", () => {
   })
 
   it("R54: an upload whose body arrives in small pieces (part headers and boundaries split across them, the file full of near-boundaries) is stored byte-exact", async () => {
-    const node = Mount.toNodeListener(app())
-    const server = createServer(node.listener)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const port = (server.address() as AddressInfo).port
+    const { node, port, close } = await listening()
     try {
       const token = await enterpriseToken(node.runtime)
       const file = new Uint8Array(200_003).map((_, i) => (i * 131 + (i >> 9)) & 0xff)
@@ -826,17 +842,12 @@ describe("Mount", () => {
         ]
       )
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await node.dispose()
+      await close()
     }
   })
 
   it("R54: uploads beyond uploadConcurrency wait their turn with their bodies unread; one whose client leaves gives its turn up; an uploadConcurrency not a whole number from 1 is refused", async () => {
-    const node = Mount.toNodeListener(app(), { uploadConcurrency: 1 })
-    const server = createServer(node.listener)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const port = (server.address() as AddressInfo).port
+    const { node, port, close } = await listening({ uploadConcurrency: 1 })
     const token = await enterpriseToken(node.runtime)
     const held = (name: string, cut: number) => heldUpload(port, token, name, cut)
     const upload = (name: string) => plainUpload(port, token, name)
@@ -871,9 +882,7 @@ describe("Mount", () => {
         "its turn came once the first left"
       )
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await node.dispose()
+      await close()
     }
 
     for (const concurrency of [0, -1, 1.5, Number.NaN])
@@ -881,10 +890,7 @@ describe("Mount", () => {
   })
 
   it("R54: one account holds at most uploadConcurrencyPerAccount turns: its further uploads wait for one of its own, holding none of the others', which another account's upload takes; a value not a whole number from 1 is refused", async () => {
-    const node = Mount.toNodeListener(app(), { uploadConcurrency: 2, uploadConcurrencyPerAccount: 1 })
-    const server = createServer(node.listener)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const port = (server.address() as AddressInfo).port
+    const { node, port, close } = await listening({ uploadConcurrency: 2, uploadConcurrencyPerAccount: 1 })
     const [enterprise, expert] = await node.runtime.runPromise(
       Effect.gen(function* () {
         const world = yield* Fixtures.makeWorld
@@ -917,9 +923,7 @@ describe("Mount", () => {
       const again = await plainUpload(port, enterprise, "again")
       assert.strictEqual(again.status, 201, "the account's turn was given back")
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await node.dispose()
+      await close()
     }
 
     for (const perAccount of [0, -1, 1.5, Number.NaN])
@@ -927,10 +931,7 @@ describe("Mount", () => {
   }, 30_000)
 
   it("R54: an upload whose body stops arriving for uploadIdleTimeout is answered 408 (body.timeout), over Node its connection closed; nothing is stored and the next upload takes its turn; a body slow but never idle that long is stored; an uploadIdleTimeout not a positive finite duration is refused", async () => {
-    const node = Mount.toNodeListener(app(), { uploadConcurrency: 1, uploadIdleTimeout: "300 millis" })
-    const server = createServer(node.listener)
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-    const port = (server.address() as AddressInfo).port
+    const { node, port, close } = await listening({ uploadConcurrency: 1, uploadIdleTimeout: "300 millis" })
     const token = await enterpriseToken(node.runtime)
     try {
       const stalled = heldUpload(port, token, "stalled", 1000)
@@ -962,9 +963,7 @@ describe("Mount", () => {
         "a body arriving slowly, never idle for the timeout, is stored however long it takes in all"
       )
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await node.dispose()
+      await close()
     }
 
     const web = Mount.toWebHandler(app(), { uploadIdleTimeout: "300 millis" })
