@@ -7,7 +7,9 @@
  * in `node_modules`), read by one side only.
  *
  * - `A_ENV`, `B_ENV`: JSON objects of environment variables for the example server
- *   of each side (`{}` by default); `B_ENV=baseline` makes side B the hand-written
+ *   of each side (`{}` by default; `NODE_FLAGS` among them adds node flags after the
+ *   `start:built` script's, e.g. `{"NODE_FLAGS":"--max-old-space-size=2048"}`);
+ *   `B_ENV=baseline` makes side B the hand-written
  *   `node:http` + `pg` server of `bench/baseline/hall-server.ts` instead.
  * - `A_SERVER=baseline`: side A is that baseline too, with `A_ENV` as its environment
  *   (`A_ENV='{"BASELINE_FIBER":"1"}' B_ENV=baseline`: its query in an effect fiber,
@@ -25,6 +27,7 @@
  * asserted.
  */
 import type { ChildProcess } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { DateTime } from "effect"
 import {
@@ -85,6 +88,16 @@ const gcCounter = (child: ChildProcess) => {
     })
   }
   return sums
+}
+
+/** The process's resident set size at its highest so far (`VmHWM` in /proc), in MB. */
+const peakRss = (pid: number): string => {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
+    return kb === undefined ? "unknown" : `${int(Number(kb) / 1024)} MB`
+  } catch {
+    return "unknown (no /proc)"
+  }
 }
 
 interface Side {
@@ -150,6 +163,7 @@ const main = async () => {
         `${side.name} ${side.label}: ${int(median(side.rounds.map((r) => r.rate)))} req/s (rounds ${side.rounds.map((r) => int(r.rate)).join(", ")}), ${median(side.rounds.map((r) => r.cpuPerRequest)).toFixed(3)} ms of server CPU per page (its main thread ${median(side.rounds.map((r) => r.ranPerRequest)).toFixed(3)} ms, which also waited ${median(side.rounds.map((r) => r.waitedPerRequest)).toFixed(3)} ms for a CPU; its other threads ${median(side.rounds.map((r) => r.cpuPerRequest - r.ranPerRequest)).toFixed(3)} ms), p99 ${median(side.rounds.map((r) => r.p99))} ms, ${failed} failed`
       )
     }
+    for (const side of sides) console.log(`${side.name} RSS at its highest: ${peakRss(side.pid)}`)
     if (traceGc) {
       for (const side of sides) {
         const gc = side.gc

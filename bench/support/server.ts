@@ -85,7 +85,10 @@ export interface ServerProcess {
 /** How to start an instance. */
 export interface ServerOptions {
   readonly schema: string
-  /** More environment: `SMS_PROVIDER`, `ALIYUN_SMS_*`, `SETTINGS_JSON`, `WORKERS` … */
+  /**
+   * More environment: `SMS_PROVIDER`, `ALIYUN_SMS_*`, `SETTINGS_JSON`, `WORKERS` …;
+   * `NODE_FLAGS` (words split on spaces) adds node flags after those of `start:built`.
+   */
   readonly env?: Readonly<Record<string, string>>
   /** Milliseconds to wait for readiness (default 120 s). */
   readonly timeoutMillis?: number
@@ -100,7 +103,8 @@ export const serverNodeFlags = (): string => nodeFlags().join(" ")
  */
 export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
   if (!existsSync(builtServer)) throw new Error("the server is not built: run `npm run build` first")
-  const child = spawn(process.execPath, [...nodeFlags(), builtServer], {
+  const extra = (options.env?.NODE_FLAGS ?? "").split(/\s+/).filter((w) => w !== "")
+  const child = spawn(process.execPath, [...nodeFlags(), ...extra, builtServer], {
     cwd: serverDir,
     env: {
       ...process.env,
