@@ -391,6 +391,23 @@ describe("deadline", () => {
         )
     )
 
+    it.effect(
+      "R13: a draft whose deadline is exactly maxDeadlineDays after today is offered for submission, one a day later is not, and it is approved",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const { maxDeadlineDays } = yield* Settings.Settings
+            const last = yield* draft(world.enterprise.account, {}, maxDeadlineDays)
+            assert.include(yield* offeredTo(world.enterprise.account, last.id), "submit")
+            const tooLate = yield* draft(world.enterprise.account, {}, maxDeadlineDays + 1)
+            assert.notInclude(yield* offeredTo(world.enterprise.account, tooLate.id), "submit")
+            yield* (yield* Publishing.Publishing).submit(world.enterprise.account, { demandId: last.id })
+            const approved = yield* (yield* Review.Review).approve(world.operator, { demandId: last.id })
+            assert.strictEqual(approved.state, "published")
+          })
+        )
+    )
+
     it.effect("R13: a response at 2026-05-20T15:59:59.999Z is accepted; at 16:00:00.000Z refused (R20)", () =>
       withWorld((world) =>
         Effect.gen(function* () {
