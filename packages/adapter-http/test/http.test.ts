@@ -38,6 +38,7 @@ import {
 } from "effect"
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
+import { Validator } from "@seriousme/openapi-schema-validator"
 import { Authentication, Http, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
 import { maxBodyDepth } from "../src/internal/middleware.js"
@@ -1614,6 +1615,47 @@ describe("Mount", () => {
 })
 
 describe("OpenAPI", () => {
+  it("valid OpenAPI 3.1 by the specification's own JSON Schema, every $ref resolving; operation ids unique; every path template's parameter declared, required, in the path", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as {
+        paths: Record<
+          string,
+          Record<
+            string,
+            { operationId?: string; parameters?: Array<{ in: string; name: string; required?: boolean }> }
+          >
+        >
+      }
+      const checked = await new Validator().validate(structuredClone(spec) as Record<string, unknown>)
+      assert.isTrue(
+        checked.valid,
+        JSON.stringify(Array.isArray(checked.errors) ? checked.errors.slice(0, 3) : checked.errors)
+      )
+      const ids = new Set<string>()
+      for (const [path, methods] of Object.entries(spec.paths)) {
+        const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])
+        for (const [method, op] of Object.entries(methods)) {
+          assert.isString(op.operationId, `${method} ${path} has an operationId`)
+          assert.isFalse(
+            ids.has(op.operationId!),
+            `${method} ${path}: operationId ${op.operationId} is unique`
+          )
+          ids.add(op.operationId!)
+          const inPath = (op.parameters ?? []).filter((p) => p.in === "path")
+          assert.sameMembers(
+            inPath.map((p) => p.name),
+            templated,
+            `${method} ${path}: its path parameters are the template's`
+          )
+          for (const p of inPath) assert.isTrue(p.required, `${method} ${path}: ${p.name} is required`)
+        }
+      }
+    } finally {
+      await mounted.dispose()
+    }
+  })
+
   it("3.1, a summary on every operation, errors declared with their status, none that the operation cannot answer", async () => {
     const mounted = Mount.toWebHandler(app())
     try {
