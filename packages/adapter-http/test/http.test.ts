@@ -39,6 +39,11 @@ import {
 import { createServer, request } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { Validator } from "@seriousme/openapi-schema-validator"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import openapiTS, { astToString } from "openapi-typescript"
+import ts from "typescript"
 import { Authentication, Http, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
 import { maxBodyDepth } from "../src/internal/middleware.js"
@@ -1615,6 +1620,31 @@ describe("Mount", () => {
 })
 
 describe("OpenAPI", () => {
+  it("openapi-typescript makes types from the document that a portal's front end compiles against, strictly", async () => {
+    const mounted = Mount.toWebHandler(app())
+    const dir = mkdtempSync(join(tmpdir(), "zhongbao-openapi-"))
+    try {
+      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as object
+      writeFileSync(join(dir, "api.d.ts"), astToString(await openapiTS(spec as never)))
+      writeFileSync(join(dir, "front-end.ts"), frontEnd)
+      const program = ts.createProgram([join(dir, "front-end.ts")], {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        types: []
+      })
+      const errors = ts
+        .getPreEmitDiagnostics(program)
+        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"))
+      assert.deepStrictEqual(errors, [])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      await mounted.dispose()
+    }
+  }, 60_000)
+
   it("valid OpenAPI 3.1 by the specification's own JSON Schema, every $ref resolving; operation ids unique; every path template's parameter declared, required, in the path", async () => {
     const mounted = Mount.toWebHandler(app())
     try {
@@ -1692,6 +1722,30 @@ describe("OpenAPI", () => {
     }
   })
 })
+
+/**
+ * What a portal's front end writes against the types openapi-typescript makes from
+ * the document: the hall's query and page, a response's proposal, an error's rule.
+ * The `@ts-expect-error` lines must be errors, or the directive is one itself.
+ */
+const frontEnd = `import type { paths } from "./api"
+type Hall = paths["/hall"]["get"]
+const query: NonNullable<Hall["parameters"]["query"]> = { field: "新材料及应用", sort: "published", limit: 20 }
+// @ts-expect-error the limit is a number
+const wrong: NonNullable<Hall["parameters"]["query"]> = { limit: "20" }
+declare const page: Hall["responses"][200]["content"]["application/json"]
+const item = page.items[0]!
+const shown: [string, string, number, string | null] = [item.id, item.title, item.responseCount, page.nextCursor]
+// @ts-expect-error a brief has no proposal
+item.proposal
+type Respond = paths["/demands/{demandId}/responses"]["post"]
+const body: Respond["requestBody"] extends { content: { "application/json": infer B } } ? B : never = {
+  proposal: { title: "工艺优化", content: "中试线" }
+}
+declare const refused: Respond["responses"][409]["content"]["application/json"]
+const rule: string = refused.rule
+export { query, wrong, shown, body, rule }
+`
 
 describe("OpenAPI text fields", () => {
   it("R10: text fields give their lengths in a schema of their own, not beside a $ref, and the hall's keyword its own in the query", async () => {
