@@ -185,6 +185,37 @@ describe("Idempotency", () => {
     )
   )
 
+  it.effect(
+    "R63: the same key for another command with the very same input is refused: the command is part of the request",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const selection = yield* Selection.Selection
+          const me = world.enterprise.account
+          const demand = yield* Fixtures.publish(world, me)
+          const same = { idempotencyKey: "outcome-3c1d" }
+          const recorded = yield* outcome.unsolved(me, { demandId: demand.id }, same)
+          assert.strictEqual(recorded.outcome, "unsolved")
+          const trail = yield* AuditTrail.AuditTrail
+          const events = () => trail.list(me, { demandId: demand.id, limit: 100 })
+          const before = yield* events()
+          yield* expectError(
+            selection.endSelection(me, { demandId: demand.id }, same),
+            "IdempotencyKeyReused",
+            "R63",
+            "idempotencyKey"
+          )
+          assert.deepStrictEqual(yield* events(), before)
+          assert.isNull(
+            (yield* (yield* Publishing.Publishing).get(me, { demandId: demand.id })).demand.selectionEndedAt
+          )
+          // The first command's repeat still replays.
+          assert.deepStrictEqual(yield* outcome.unsolved(me, { demandId: demand.id }, same), recorded)
+        })
+      )
+  )
+
   it.effect("R63: keys belong to the account that sent them", () =>
     withWorld((world) =>
       Effect.gen(function* () {
