@@ -28,6 +28,7 @@ import {
   type Duration,
   Effect,
   Exit,
+  identity,
   Layer,
   Logger,
   type ManagedRuntime,
@@ -2584,6 +2585,32 @@ layer(
         const after = yield* upload("%PDF-1.7\n%%EOF\n", "application/pdf")
         assert.strictEqual(after.status, 429, "the refused upload's body was read: it counts")
         assert.strictEqual(((yield* after.json) as { bucket: string }).bucket, "uploads")
+      })
+  )
+
+  it.effect(
+    "rate limits, R63: an Idempotency-Key reused with another input (422) gives its request back",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const first = yield* Fixtures.publish(w, w.enterprise.account)
+        const second = yield* Fixtures.publish(w, w.enterprise.account)
+        const third = yield* Fixtures.publish(w, w.enterprise.account)
+        const token = yield* tokenFor(w.institute.account)
+        const respond = (demandId: string, key?: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(`/demands/${demandId}/responses`).pipe(
+              HttpClientRequest.bearerToken(token),
+              key === undefined ? identity : HttpClientRequest.setHeader("idempotency-key", key),
+              HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
+            )
+          )
+        assert.strictEqual((yield* respond(first.id, "respond-a1")).status, 201)
+        const reused = yield* respond(second.id, "respond-a1")
+        assert.strictEqual(reused.status, 422)
+        assert.strictEqual(((yield* reused.json) as { code: string }).code, "idempotency.key_reused")
+        assert.strictEqual((yield* respond(second.id)).status, 201, "the 422 gave its request back")
+        assert.strictEqual((yield* respond(third.id)).status, 429, "the two successes spent the bucket")
       })
   )
 })
