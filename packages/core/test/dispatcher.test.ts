@@ -139,6 +139,64 @@ describe("Dispatcher", () => {
       }).pipe(Effect.scoped)
   )
 
+  it.effect(
+    "R64: a retry the sender did not attempt (its own throttle) spends none of maxAttempts, and its retryAfterMillis beyond the backoff is waited",
+    () => {
+      const asked: Array<string> = []
+      const sender = {
+        send: (request: SmsSender.SmsRequest) =>
+          Effect.sync(() => {
+            asked.push(request.messageId)
+            return asked.length <= 3
+              ? SmsSender.SendResult.RetryLater({
+                  reason: "throttled: this sender's per-number limit",
+                  retryAfterMillis: 60_000,
+                  attempted: false
+                })
+              : SmsSender.SendResult.Sent({ providerMessageId: "p-1" })
+          })
+      }
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const m = message("+8613612345670", start)
+        yield* outbox.enqueue([m])
+        const delivery = () => Effect.map(outbox.find(m.id), (t) => Option.getOrThrow(t).delivery)
+        for (let round = 1; round <= 3; round++) {
+          assert.strictEqual((yield* dispatcher.dispatchOnce("a")).retried, 1, `round ${round}`)
+          const after = yield* delivery()
+          assert.deepStrictEqual(
+            [after.status, after.attempts],
+            ["pending", 0],
+            `round ${round}: no attempt spent`
+          )
+          const now = yield* DateTime.now
+          assert.isTrue(
+            after.status === "pending" && DateTime.distance(now, after.nextAttemptAt) >= 60_000,
+            `round ${round}: not due before the sender's 60 s (the backoff alone: 1–2 s)`
+          )
+          yield* TestClock.adjust("59 seconds")
+          assert.strictEqual((yield* dispatcher.dispatchOnce("a")).claimed, 0, `round ${round}: not yet due`)
+          yield* TestClock.adjust("2 seconds")
+        }
+        assert.strictEqual((yield* dispatcher.dispatchOnce("a")).sent, 1)
+        assert.deepStrictEqual(
+          [(yield* delivery()).status, (yield* delivery()).attempts],
+          ["sent", 1],
+          "only the call that reached the provider counted"
+        )
+      }).pipe(
+        Effect.provide(
+          layerWith(
+            sender,
+            outboxSettings({ maxAttempts: 2, backoffBaseMillis: 1_000, backoffMaxMillis: 2_000 })
+          )
+        )
+      )
+    }
+  )
+
   it.effect("R64: a due message is sent once and marked sent", () => {
     const { memory, layer } = setup({})
     return Effect.gen(function* () {
