@@ -27,7 +27,6 @@
  * asserted.
  */
 import type { ChildProcess } from "node:child_process"
-import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { DateTime } from "effect"
 import {
@@ -41,7 +40,7 @@ import {
 } from "./http-hall.js"
 import { loadHall, setup } from "./support/demands.js"
 import { int, median } from "./support/report.js"
-import { dropSchema, freshSchema, type ServerProcess, startServer } from "./support/server.js"
+import { dropSchema, freshSchema, memoryOf, type ServerProcess, startServer } from "./support/server.js"
 
 const SIZE = Number(process.env.SIZE ?? 20_000)
 const ROUNDS = Number(process.env.ROUNDS ?? 6)
@@ -90,14 +89,10 @@ const gcCounter = (child: ChildProcess) => {
   return sums
 }
 
-/** The process's resident set size at its highest so far (`VmHWM` in /proc), in MB. */
+/** The process's resident set size at its highest so far (`VmHWM`), in MB. */
 const peakRss = (pid: number): string => {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
-    return kb === undefined ? "unknown" : `${int(Number(kb) / 1024)} MB`
-  } catch {
-    return "unknown (no /proc)"
-  }
+  const bytes = memoryOf(pid, "VmHWM")
+  return bytes === 0 ? "unknown (no /proc)" : `${int(bytes / 1024 / 1024)} MB`
 }
 
 interface Side {

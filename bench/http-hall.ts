@@ -64,6 +64,7 @@ import {
   databaseUrl,
   dropSchema,
   freshSchema,
+  memoryOf,
   type ServerProcess,
   serverNodeFlags,
   startServer
@@ -135,13 +136,7 @@ export const makeRuntime = (schema: string) =>
 // Processes
 
 /** Resident set size of a process, in bytes (0 once it is gone). */
-const rssOf = (pid: number): number => {
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024
-  } catch {
-    return 0
-  }
-}
+const rssOf = (pid: number): number => memoryOf(pid, "VmRSS")
 
 /** A child process of `bench/baseline/`. */
 export interface Baseline {

@@ -40,6 +40,19 @@ const nodeFlags = (): ReadonlyArray<string> => {
   return words.slice(1, -1)
 }
 
+/**
+ * A memory figure of a process from /proc/<pid>/status, in bytes: `VmRSS` its resident
+ * set now, `VmHWM` at its highest so far; 0 once the process is gone (or without /proc).
+ */
+export const memoryOf = (pid: number, field: "VmRSS" | "VmHWM"): number => {
+  try {
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
+    return Number(kb ?? 0) * 1024
+  } catch {
+    return 0
+  }
+}
+
 /** A bearer token for `accountId`, valid for a day. */
 export const tokenFor = (accountId: Ids.AccountId | string): string =>
   Authentication.signSession(
@@ -138,10 +151,7 @@ export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
           pid,
           child,
           output: () => output,
-          rssBytes: () => {
-            const status = readFileSync(`/proc/${pid}/status`, "utf8")
-            return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
-          },
+          rssBytes: () => memoryOf(pid, "VmRSS"),
           stop: (signal = "SIGTERM") => {
             if (child.exitCode !== null || child.signalCode !== null) return exited
             child.kill(signal)
