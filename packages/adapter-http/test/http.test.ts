@@ -1620,12 +1620,21 @@ describe("Mount", () => {
   })
 })
 
+/** The OpenAPI document the API serves, read through a web handler made for it. */
+const openApiDocument = async <A>(): Promise<A> => {
+  const mounted = Mount.toWebHandler(app())
+  try {
+    return (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as A
+  } finally {
+    await mounted.dispose()
+  }
+}
+
 describe("OpenAPI", () => {
   it("openapi-typescript makes types from the document that a portal's front end compiles against, strictly", async () => {
-    const mounted = Mount.toWebHandler(app())
+    const spec = await openApiDocument<object>()
     const dir = mkdtempSync(join(tmpdir(), "zhongbao-openapi-"))
     try {
-      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as object
       writeFileSync(join(dir, "api.d.ts"), astToString(await openapiTS(spec as never)))
       writeFileSync(join(dir, "front-end.ts"), frontEnd)
       const program = ts.createProgram([join(dir, "front-end.ts")], {
@@ -1642,84 +1651,70 @@ describe("OpenAPI", () => {
       assert.deepStrictEqual(errors, [])
     } finally {
       rmSync(dir, { recursive: true, force: true })
-      await mounted.dispose()
     }
   }, 60_000)
 
   it("valid OpenAPI 3.1 by the specification's own JSON Schema, every $ref resolving; operation ids unique; every path template's parameter declared, required, in the path", async () => {
-    const mounted = Mount.toWebHandler(app())
-    try {
-      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as {
-        paths: Record<
+    const spec = await openApiDocument<{
+      paths: Record<
+        string,
+        Record<
           string,
-          Record<
-            string,
-            { operationId?: string; parameters?: Array<{ in: string; name: string; required?: boolean }> }
-          >
+          { operationId?: string; parameters?: Array<{ in: string; name: string; required?: boolean }> }
         >
+      >
+    }>()
+    const checked = await new Validator().validate(structuredClone(spec) as Record<string, unknown>)
+    assert.isTrue(
+      checked.valid,
+      JSON.stringify(Array.isArray(checked.errors) ? checked.errors.slice(0, 3) : checked.errors)
+    )
+    const ids = new Set<string>()
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])
+      for (const [method, op] of Object.entries(methods)) {
+        assert.isString(op.operationId, `${method} ${path} has an operationId`)
+        assert.isFalse(ids.has(op.operationId!), `${method} ${path}: operationId ${op.operationId} is unique`)
+        ids.add(op.operationId!)
+        const inPath = (op.parameters ?? []).filter((p) => p.in === "path")
+        assert.sameMembers(
+          inPath.map((p) => p.name),
+          templated,
+          `${method} ${path}: its path parameters are the template's`
+        )
+        for (const p of inPath) assert.isTrue(p.required, `${method} ${path}: ${p.name} is required`)
       }
-      const checked = await new Validator().validate(structuredClone(spec) as Record<string, unknown>)
-      assert.isTrue(
-        checked.valid,
-        JSON.stringify(Array.isArray(checked.errors) ? checked.errors.slice(0, 3) : checked.errors)
-      )
-      const ids = new Set<string>()
-      for (const [path, methods] of Object.entries(spec.paths)) {
-        const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])
-        for (const [method, op] of Object.entries(methods)) {
-          assert.isString(op.operationId, `${method} ${path} has an operationId`)
-          assert.isFalse(
-            ids.has(op.operationId!),
-            `${method} ${path}: operationId ${op.operationId} is unique`
-          )
-          ids.add(op.operationId!)
-          const inPath = (op.parameters ?? []).filter((p) => p.in === "path")
-          assert.sameMembers(
-            inPath.map((p) => p.name),
-            templated,
-            `${method} ${path}: its path parameters are the template's`
-          )
-          for (const p of inPath) assert.isTrue(p.required, `${method} ${path}: ${p.name} is required`)
-        }
-      }
-    } finally {
-      await mounted.dispose()
     }
   })
 
   it("3.1, a summary on every operation, errors declared with their status, none that the operation cannot answer", async () => {
-    const mounted = Mount.toWebHandler(app())
-    try {
-      const spec = (await (await mounted.handler(new Request("http://x/openapi.json"))).json()) as {
-        openapi: string
-        info: { version: string }
-        paths: Record<string, Record<string, { summary?: string; responses: Record<string, unknown> }>>
+    const spec = await openApiDocument<{
+      openapi: string
+      info: { version: string }
+      paths: Record<string, Record<string, { summary?: string; responses: Record<string, unknown> }>>
+    }>()
+    assert.strictEqual(spec.openapi, "3.1.0")
+    assert.strictEqual(spec.info.version, packageJson.version, "the package's version")
+    const operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ path, method, op }))
+    )
+    assert.isAtLeast(operations.length, 60)
+    for (const { path, method, op } of operations) {
+      assert.isString(op.summary, `${method} ${path} has a summary`)
+      // 400: the platform's HttpApi declares its decoding failure on every operation.
+      for (const status of ["400", "401", "413", "500"]) {
+        assert.property(op.responses, status, `${method} ${path} declares ${status}`)
       }
-      assert.strictEqual(spec.openapi, "3.1.0")
-      assert.strictEqual(spec.info.version, packageJson.version, "the package's version")
-      const operations = Object.entries(spec.paths).flatMap(([path, methods]) =>
-        Object.entries(methods).map(([method, op]) => ({ path, method, op }))
-      )
-      assert.isAtLeast(operations.length, 60)
-      for (const { path, method, op } of operations) {
-        assert.isString(op.summary, `${method} ${path} has a summary`)
-        // 400: the platform's HttpApi declares its decoding failure on every operation.
-        for (const status of ["400", "401", "413", "500"]) {
+      // GET /settings has no input and answers anyone: it cannot answer 403 or 404.
+      const fixed = method === "get" && path === "/settings"
+      for (const status of ["403", "404"]) {
+        if (fixed) assert.notProperty(op.responses, status, `${method} ${path} does not declare ${status}`)
+        else assert.property(op.responses, status, `${method} ${path} declares ${status}`)
+      }
+      if (method === "post" || method === "put") {
+        for (const status of ["409", "422"])
           assert.property(op.responses, status, `${method} ${path} declares ${status}`)
-        }
-        // GET /settings has no input and answers anyone: it cannot answer 403 or 404.
-        const fixed = method === "get" && path === "/settings"
-        for (const status of ["403", "404"]) {
-          if (fixed) assert.notProperty(op.responses, status, `${method} ${path} does not declare ${status}`)
-          else assert.property(op.responses, status, `${method} ${path} declares ${status}`)
-        }
-        if (method === "post" || method === "put") {
-          for (const status of ["409", "422"])
-            assert.property(op.responses, status, `${method} ${path} declares ${status}`)
-        }
       }
-    } finally {
-      await mounted.dispose()
     }
   })
 })
