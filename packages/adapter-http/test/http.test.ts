@@ -2533,6 +2533,16 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
   }
 )
 
+/** `token`'s account responds to `demandId` over HTTP, with an `Idempotency-Key` when given. */
+const respondAs = (token: string) => (demandId: string, key?: string) =>
+  HttpClient.execute(
+    HttpClientRequest.post(`/demands/${demandId}/responses`).pipe(
+      HttpClientRequest.bearerToken(token),
+      key === undefined ? identity : HttpClientRequest.setHeader("idempotency-key", key),
+      HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
+    )
+  )
+
 layer(
   makeServer(PersistenceMemory.layerMemory, {
     rateLimits: {
@@ -2550,13 +2560,7 @@ layer(
         const second = yield* Fixtures.publish(w, w.enterprise.account)
         const third = yield* Fixtures.publish(w, w.enterprise.account)
         const token = yield* tokenFor(w.institute.account)
-        const respond = (demandId: string) =>
-          HttpClient.execute(
-            HttpClientRequest.post(`/demands/${demandId}/responses`).pipe(
-              HttpClientRequest.bearerToken(token),
-              HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
-            )
-          )
+        const respond = respondAs(token)
         assert.strictEqual((yield* respond("no-such-demand")).status, 404)
         assert.strictEqual((yield* respond(demand.id)).status, 201, "the refusal spent nothing")
         const again = yield* respond(demand.id)
@@ -2592,14 +2596,7 @@ layer(
         const second = yield* Fixtures.publish(w, w.enterprise.account)
         const third = yield* Fixtures.publish(w, w.enterprise.account)
         const token = yield* tokenFor(w.institute.account)
-        const respond = (demandId: string, key?: string) =>
-          HttpClient.execute(
-            HttpClientRequest.post(`/demands/${demandId}/responses`).pipe(
-              HttpClientRequest.bearerToken(token),
-              key === undefined ? identity : HttpClientRequest.setHeader("idempotency-key", key),
-              HttpClientRequest.bodyUnsafeJson({ proposal: { title: "方案", content: "内容" } })
-            )
-          )
+        const respond = respondAs(token)
         assert.strictEqual((yield* respond(first.id, "respond-a1")).status, 201)
         const reused = yield* respond(second.id, "respond-a1")
         assert.strictEqual(reused.status, 422)
