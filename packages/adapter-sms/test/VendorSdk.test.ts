@@ -53,6 +53,10 @@ interface TencentSign {
 const aliyunUtil = commonJs<AliyunUtil>(AliyunUtilModule, "getAuthorization")
 const tencentSign = commonJs<TencentSign>(TencentSignModule, "sign3")
 
+/** Made-up credentials, the same for both signers of each provider. */
+const aliyunKey = { id: "LTAI5tExampleKeyId", secret: "ExampleSecretForTests0123456789" }
+const tencentKey = { id: "AKIDExampleSecretId0123456789", secret: "ExampleSecretKey0123456789abcd" }
+
 /** Template parameters with what percent-encoding and JSON treat specially. */
 const awkward: ReadonlyArray<Readonly<Record<string, string>>> = [
   { number: "ZB20260001", title: "石墨烯储能材料" },
@@ -81,16 +85,16 @@ describe("AliyunSms.sign agrees with @alicloud/openapi-util", () => {
         version: "2017-05-25",
         date: "2026-12-04T08:00:00Z",
         nonce: `0123456789abcdef0123456789abcde${i}`,
-        accessKeyId: Redacted.make("LTAI5tExampleKeyId"),
-        accessKeySecret: Redacted.make("ExampleSecretForTests0123456789")
+        accessKeyId: Redacted.make(aliyunKey.id),
+        accessKeySecret: Redacted.make(aliyunKey.secret)
       })
       const { authorization, ...headers } = signed.headers
       const theirs = aliyunUtil.getAuthorization(
         { method: "POST", pathname: "/", query, headers: { host: "dysmsapi.aliyuncs.com", ...headers } },
         "ACS3-HMAC-SHA256",
         headers["x-acs-content-sha256"]!,
-        "LTAI5tExampleKeyId",
-        "ExampleSecretForTests0123456789"
+        aliyunKey.id,
+        aliyunKey.secret
       )
       assert.strictEqual(authorization, theirs)
     })
@@ -154,8 +158,8 @@ describe("TencentSms.sign agrees with tencentcloud-sdk-nodejs-common", () => {
           host: "sms.tencentcloudapi.com",
           payload,
           timestamp,
-          secretId: Redacted.make("AKIDExampleSecretId0123456789"),
-          secretKey: Redacted.make("ExampleSecretKey0123456789abcd")
+          secretId: Redacted.make(tencentKey.id),
+          secretKey: Redacted.make(tencentKey.secret)
         })
         const theirs = tencentSign.sign3({
           method: "POST",
@@ -163,8 +167,8 @@ describe("TencentSms.sign agrees with tencentcloud-sdk-nodejs-common", () => {
           payload: Buffer.from(payload, "utf8"),
           timestamp,
           service: "sms",
-          secretId: "AKIDExampleSecretId0123456789",
-          secretKey: "ExampleSecretKey0123456789abcd",
+          secretId: tencentKey.id,
+          secretKey: tencentKey.secret,
           headers: { "Content-Type": TencentSms.contentType }
         })
         assert.strictEqual(ours.authorization, theirs)
