@@ -21,6 +21,7 @@ import {
   Redacted,
   Tracer
 } from "effect"
+import { options, setup } from "./support/AliyunSender.js"
 import { aliyun, keyId, paramsOf, secret } from "./support/FakeAliyun.js"
 import * as Fake from "./support/FakeProvider.js"
 import * as Logs from "./support/Logs.js"
@@ -37,27 +38,6 @@ const message = (overrides: Partial<SmsSender.SmsRequest> = {}): SmsSender.SmsRe
     ...overrides
   }
 }
-
-const options = (endpoint: string, overrides: Partial<AliyunSms.Options> = {}): AliyunSms.Options => ({
-  accessKeyId: Redacted.make(keyId),
-  accessKeySecret: Redacted.make(secret),
-  signName: "众包平台",
-  endpoint,
-  timeout: "2 seconds",
-  throttle: { windows: [] },
-  ...overrides
-})
-
-const setup = (
-  overrides: Partial<AliyunSms.Options> = {},
-  transport: Layer.Layer<Transport.Transport> = Transport.layerNode()
-) =>
-  Effect.gen(function* () {
-    const fake = yield* Fake.start(aliyun())
-    const built = yield* Layer.build(transport)
-    const sender = yield* AliyunSms.make(options(fake.url, overrides)).pipe(Effect.provide(built))
-    return { fake, sender }
-  })
 
 /** The node and undici transports, and the HttpClient adapter over each of @effect/platform's clients. */
 const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transport>]> = [

@@ -9,12 +9,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as AliyunUtilModule from "@alicloud/openapi-util"
-import { AliyunSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
+import { AliyunSms, TencentSms } from "@zhongbao/adapter-sms"
 import type { SmsSender } from "@zhongbao/core"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import * as TencentSignModule from "tencentcloud-sdk-nodejs-common/tencentcloud/common/sign.js"
-import { aliyun, keyId, paramsOf, secret } from "./support/FakeAliyun.js"
-import * as Fake from "./support/FakeProvider.js"
+import { setup } from "./support/AliyunSender.js"
+import { keyId, paramsOf, secret } from "./support/FakeAliyun.js"
 
 /** A CommonJS module's class, whether the loader hands over `module.exports` or its `default`. */
 const commonJs = <A>(module: unknown, has: string): A => {
@@ -104,16 +104,7 @@ describe("AliyunSms.sign agrees with @alicloud/openapi-util", () => {
     "R64: the request AliyunSms sends (over HTTP to the fake) carries the Authorization openapi-util computes from what arrived",
     () =>
       Effect.gen(function* () {
-        const fake = yield* Fake.start(aliyun())
-        const transport = yield* Layer.build(Transport.layerNode())
-        const sender = yield* AliyunSms.make({
-          accessKeyId: Redacted.make(keyId),
-          accessKeySecret: Redacted.make(secret),
-          signName: "众包平台",
-          endpoint: fake.url,
-          timeout: "2 seconds",
-          throttle: { windows: [] }
-        }).pipe(Effect.provide(transport))
+        const { fake, sender } = yield* setup()
         const result = yield* sender.send({
           messageId: "vendor-1",
           dedupeKey: "response_adopted:r-vendor:+8613812345678",
