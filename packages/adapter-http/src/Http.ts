@@ -32,7 +32,7 @@
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import type * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Chunk from "effect/Chunk"
@@ -219,8 +219,18 @@ const layerGroups = Layer.mergeAll(
 ).pipe(Layer.provide(authentication))
 
 /**
+ * Routing by the path exactly as documented: letter case counts and `//` is not
+ * read as `/` (the platform's router defaults to neither), so that `/Hall` or
+ * `//review/queue` is `404` and not another spelling of an endpoint that a host's
+ * proxy or gateway, matching paths as they are, would route or guard differently.
+ * A trailing slash is still ignored.
+ */
+const exactRouting = HttpRouter.setRouterConfig({ caseSensitive: true, ignoreDuplicateSlashes: false })
+
+/**
  * The API with its middleware, OpenAPI document and docs UI, ready for
- * `HttpApiBuilder.serve` or `HttpApiBuilder.toWebHandler`.
+ * `HttpApiBuilder.serve` or `HttpApiBuilder.toWebHandler`. Paths are matched
+ * exactly: letter case counts and `//` is not `/` (a trailing slash is ignored).
  *
  * @since 0.1.0
  * @category layers
@@ -239,6 +249,7 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
   )
   const docs = options.docs === false ? Layer.empty : swaggerUi(options.docs ?? "/docs")
   return Layer.mergeAll(
+    exactRouting,
     openApiDocument(options.openApiPath ?? "/openapi.json"),
     docs,
     middleware,

@@ -299,6 +299,11 @@ describe("Mount", () => {
       const outside = await mounted.handler(new Request("http://portal.example/settings"))
       assert.strictEqual(outside.status, 404)
       assert.deepInclude(await outside.json(), { _tag: "NotFound", code: "route.not_found", entity: "route" })
+      for (const path of ["/zhongbao/SETTINGS", "/zhongbao//settings"]) {
+        const other = await mounted.handler(new Request(`http://portal.example${path}`))
+        assert.strictEqual(other.status, 404, path)
+        assert.deepInclude(await other.json(), { code: "route.not_found" })
+      }
       const spec = (await (
         await mounted.handler(new Request("http://portal.example/zhongbao/openapi.json"))
       ).json()) as {
@@ -509,8 +514,14 @@ describe("Mount", () => {
       ]) {
         assert.strictEqual(await status(path), 400, path)
       }
-      // A path that only begins like the prefix is the host's.
+      // A path that only begins like the prefix is the host's, and so is the prefix in
+      // other letters; under it, an endpoint is its path as documented, a trailing slash aside.
       assert.strictEqual(await status("/zhongbaox/settings"), 418)
+      assert.strictEqual(await status("/ZhongBao/settings"), 418)
+      for (const path of ["/zhongbao/Settings", "/zhongbao//settings", "/zhongbao/review//pending"]) {
+        assert.strictEqual(await status(path), 404, path)
+      }
+      assert.strictEqual(await status("/zhongbao/settings/"), 200)
       const refused = await new Promise<{ language: unknown; body: unknown }>((resolve, reject) => {
         const req = request(
           {
@@ -1198,13 +1209,19 @@ describe("Mount", () => {
     }
   })
 
-  it("paths are matched as the API's router matches them (letter case, repeated and trailing slashes): an anonymous command is 401 before its body is read, a malformed body names its endpoint's rule, an upload has the upload limit", async () => {
+  it("paths are matched as the API's router matches them (a trailing slash, percent-encoding): an anonymous command is 401 before its body is read, a malformed body names its endpoint's rule, an upload has the upload limit; another letter case or `//` is no endpoint", async () => {
     const web = Mount.toWebHandler(app())
     try {
       const token = await enterpriseToken(web.runtime)
       const post = (path: string, body: string, headers: Record<string, string>) =>
         web.handler(new Request(`http://localhost${path}`, { method: "POST", headers, body }))
-      for (const path of ["//demands", "/Demands", "/demands/", "/d%65mands"]) {
+      const upload = (path: string) =>
+        post(
+          path,
+          `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(2 * 1024 * 1024)}\n%%EOF\n\r\n--b--\r\n`,
+          { "content-type": "multipart/form-data; boundary=b", authorization: `Bearer ${token}` }
+        )
+      for (const path of ["/demands/", "/d%65mands"]) {
         const anonymous = await post(path, "{not json", { "content-type": "application/json" })
         assert.strictEqual(anonymous.status, 401, path)
         assert.strictEqual(((await anonymous.json()) as { code: string }).code, "auth.required", path)
@@ -1215,14 +1232,22 @@ describe("Mount", () => {
         const error = (await malformed.json()) as { code: string; rule: string }
         assert.deepStrictEqual([malformed.status, error.code, error.rule], [400, "body.invalid", "R10"], path)
       }
-      for (const path of ["/FILES", "//files/"]) {
-        const upload = await post(
-          path,
-          `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(2 * 1024 * 1024)}\n%%EOF\n\r\n--b--\r\n`,
-          { "content-type": "multipart/form-data; boundary=b", authorization: `Bearer ${token}` }
-        )
-        assert.strictEqual(upload.status, 201, `${path}: ${upload.status === 201 ? "" : await upload.text()}`)
+      const uploaded = await upload("/files/")
+      assert.strictEqual(uploaded.status, 201, uploaded.status === 201 ? "" : await uploaded.text())
+      for (const path of ["//demands", "/Demands"]) {
+        for (const headers of [{}, { authorization: `Bearer ${token}` }]) {
+          const answer = await post(path, "{not json", { "content-type": "application/json", ...headers })
+          assert.strictEqual(answer.status, 404, path)
+          assert.strictEqual(((await answer.json()) as { code: string }).code, "route.not_found", path)
+        }
       }
+      // Another spelling of /files is not an upload: its multipart body is refused as anywhere else.
+      for (const path of ["/FILES", "//files/"]) {
+        const refused = await upload(path)
+        assert.strictEqual(refused.status, 400, path)
+        assert.strictEqual(((await refused.json()) as { code: string }).code, "body.content_type", path)
+      }
+      assert.strictEqual(await uploadsAudited(web.runtime), 1)
     } finally {
       await web.dispose()
     }
@@ -1260,10 +1285,10 @@ describe("Mount", () => {
         ["请问样品尺寸？"],
         "the refused requests wrote no message"
       )
-      // An upload spelled //files is an upload: its limit, not the 1 MiB body limit.
+      // An upload spelled /files/ is an upload: its limit, not the 1 MiB body limit.
       const pdf = `%PDF-1.7\n${"0".repeat(2 * 1024 * 1024)}\n%%EOF`
       const upload = await send(
-        "//files",
+        "/files/",
         "multipart/form-data; boundary=b",
         `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n${pdf}\r\n--b--\r\n`
       )
@@ -1868,34 +1893,39 @@ layer(
     })
   )
 
-  it.effect("§input: a path or method without an endpoint answers the API's JSON 404 (route.not_found)", () =>
-    Effect.gen(function* () {
-      const send = (request: HttpClientRequest.HttpClientRequest) =>
-        HttpClient.execute(request).pipe(
-          Effect.flatMap((r) =>
-            Effect.map(r.json, (body) => ({
-              status: r.status,
-              type: r.headers["content-type"],
-              body: body as Record<string, string>
-            }))
+  it.effect(
+    "§input: a path or method without an endpoint, letter case and `//` counting, answers the API's JSON 404 (route.not_found)",
+    () =>
+      Effect.gen(function* () {
+        const send = (request: HttpClientRequest.HttpClientRequest) =>
+          HttpClient.execute(request).pipe(
+            Effect.flatMap((r) =>
+              Effect.map(r.json, (body) => ({
+                status: r.status,
+                type: r.headers["content-type"],
+                body: body as Record<string, string>
+              }))
+            )
           )
+        for (const request of [
+          HttpClientRequest.get("/no-such-path"),
+          HttpClientRequest.get("/"),
+          HttpClientRequest.del("/hall"),
+          HttpClientRequest.get("/Hall"),
+          HttpClientRequest.get("//hall"),
+          HttpClientRequest.get("/review/Pending")
+        ]) {
+          const zh = yield* send(request)
+          assert.strictEqual(zh.status, 404)
+          assert.match(zh.type ?? "", /^application\/json/)
+          assert.deepInclude(zh.body, { _tag: "NotFound", code: "route.not_found", entity: "route" })
+          assert.strictEqual(zh.body.message, "接口不存在或无权查看")
+        }
+        const en = yield* send(
+          HttpClientRequest.get("/no-such-path").pipe(HttpClientRequest.setHeader("accept-language", "en"))
         )
-      for (const request of [
-        HttpClientRequest.get("/no-such-path"),
-        HttpClientRequest.get("/"),
-        HttpClientRequest.del("/hall")
-      ]) {
-        const zh = yield* send(request)
-        assert.strictEqual(zh.status, 404)
-        assert.match(zh.type ?? "", /^application\/json/)
-        assert.deepInclude(zh.body, { _tag: "NotFound", code: "route.not_found", entity: "route" })
-        assert.strictEqual(zh.body.message, "接口不存在或无权查看")
-      }
-      const en = yield* send(
-        HttpClientRequest.get("/no-such-path").pipe(HttpClientRequest.setHeader("accept-language", "en"))
-      )
-      assert.strictEqual(en.body.message, "no such endpoint")
-    })
+        assert.strictEqual(en.body.message, "no such endpoint")
+      })
   )
 
   it.effect("messages follow Accept-Language: zh-CN by default, en on request; the field is named", () =>

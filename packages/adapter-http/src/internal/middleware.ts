@@ -56,27 +56,26 @@ export const isBodyTooLarge = (u: unknown): boolean => {
 }
 
 /**
- * A path as the API's router (find-my-way) reads it before matching: repeated slashes
- * as one, percent-encoded characters that `decodeURI` decodes decoded. The router also
- * ignores letter case and a trailing slash, which the patterns below allow.
+ * A path as the API's router (find-my-way, configured by `Http.layer` to match
+ * exactly) reads it before matching: percent-encoded characters that `decodeURI`
+ * decodes decoded. Letter case and repeated slashes count; the router ignores a
+ * trailing slash, which the patterns below allow.
  */
 const routedPath = (pathname: string) => {
-  const single = pathname.replace(/\/{2,}/g, "/")
   try {
-    return decodeURI(single)
+    return decodeURI(pathname)
   } catch {
-    return single
+    return pathname
   }
 }
 
 /**
  * @internal
  * Whether a request is an upload (its body limit is the upload limit): `POST /files`,
- * spelled any way the router matches it (repeated slashes, a trailing slash, letter
- * case).
+ * with or without a trailing slash, as the router matches it.
  */
 export const isUpload = (method: string, pathname: string) =>
-  method === "POST" && /^\/files\/?$/i.test(routedPath(pathname))
+  method === "POST" && /^\/files\/?$/.test(routedPath(pathname))
 
 /**
  * The media types a body is read as: JSON, and multipart for an upload. The platform
@@ -105,8 +104,7 @@ const routes: ReadonlyArray<Route> = Object.values(
   .map((endpoint) => {
     const segments = endpoint.path.split("/").filter((s) => s !== "")
     const pattern = new RegExp(
-      `^/${segments.map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`,
-      "i"
+      `^/${segments.map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`
     )
     return {
       method: endpoint.method,
@@ -118,7 +116,7 @@ const routes: ReadonlyArray<Route> = Object.values(
   })
   .sort((a, b) => b.statics - a.statics)
 
-/** @internal The route of a request, if it is one of the API's, spelled any way the router matches it. */
+/** @internal The route of a request, if it is one of the API's, as the router matches it. */
 export const routeOf = (method: string, pathname: string): Route | undefined => {
   const path = routedPath(pathname)
   return routes.find((r) => r.method === method && r.pattern.test(path))
