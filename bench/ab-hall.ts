@@ -8,7 +8,8 @@
  *
  * - `A_ENV`, `B_ENV`: JSON objects of environment variables for the example server
  *   of each side (`{}` by default; `NODE_FLAGS` among them adds node flags after the
- *   `start:built` script's, e.g. `{"NODE_FLAGS":"--max-old-space-size=2048"}`);
+ *   `start:built` script's, e.g. `{"NODE_FLAGS":"--max-old-space-size=2048"}`, and
+ *   `NODE_BINARY` runs that side's server on another `node`, e.g. another version);
  *   `B_ENV=baseline` makes side B the hand-written
  *   `node:http` + `pg` server of `bench/baseline/hall-server.ts` instead.
  * - `A_SERVER=baseline`: side A is that baseline too, with `A_ENV` as its environment

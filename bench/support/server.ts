@@ -100,7 +100,9 @@ export interface ServerOptions {
   readonly schema: string
   /**
    * More environment: `SMS_PROVIDER`, `ALIYUN_SMS_*`, `SETTINGS_JSON`, `WORKERS` …;
-   * `NODE_FLAGS` (words split on spaces) adds node flags after those of `start:built`.
+   * `NODE_FLAGS` (words split on spaces) adds node flags after those of `start:built`;
+   * `NODE_BINARY` runs the instance on another `node` than this process's (another
+   * Node.js version, side by side with this one).
    */
   readonly env?: Readonly<Record<string, string>>
   /** Milliseconds to wait for readiness (default 120 s). */
@@ -117,7 +119,7 @@ export const serverNodeFlags = (): string => nodeFlags().join(" ")
 export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
   if (!existsSync(builtServer)) throw new Error("the server is not built: run `npm run build` first")
   const extra = (options.env?.NODE_FLAGS ?? "").split(/\s+/).filter((w) => w !== "")
-  const child = spawn(process.execPath, [...nodeFlags(), ...extra, builtServer], {
+  const child = spawn(options.env?.NODE_BINARY ?? process.execPath, [...nodeFlags(), ...extra, builtServer], {
     cwd: serverDir,
     env: {
       ...process.env,
