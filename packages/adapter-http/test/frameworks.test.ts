@@ -1,0 +1,216 @@
+/**
+ * The README's recipes for mounting the API in a host's server, run in the real
+ * frameworks (exact-pinned devDependencies): Express, connect-style `use` through
+ * `@fastify/middie`, Fastify with a scope of its own, Koa, and Hono through
+ * `Mount.toWebHandler`. Each host also has a JSON route of its own behind its own
+ * body parser, registered after zhongbao as the README says.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import middie from "@fastify/middie"
+import { serve } from "@hono/node-server"
+import { bodyParser } from "@koa/bodyparser"
+import { Zhongbao } from "@zhongbao/core"
+import { Fixtures } from "@zhongbao/testing"
+import { Effect, Layer, type ManagedRuntime, Redacted } from "effect"
+import express from "express"
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify"
+import { Hono } from "hono"
+import Koa from "koa"
+import type { Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Authentication, Mount, RateLimit } from "../src/index.js"
+
+const app = () =>
+  Layer.mergeAll(
+    Zhongbao.layerMemory(),
+    Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
+    RateLimit.layer()
+  )
+
+type Runtime = ManagedRuntime.ManagedRuntime<
+  Layer.Layer.Success<ReturnType<typeof app>>,
+  Layer.Layer.Error<ReturnType<typeof app>>
+>
+
+/** The base URL of a `node:http` server listening on a free port. */
+const baseOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+const close = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  })
+
+/**
+ * What every host must get from the mount, at `base`: a public read, a command
+ * whose JSON body reaches zhongbao (an expert's question on a published demand, then
+ * read back), an upload, `404` for a path under the prefix without an endpoint, and
+ * the host's own routes, with their body parsed by the host, untouched.
+ */
+const checkHost = async (base: string, runtime: Runtime) => {
+  const { token, demandId } = await runtime.runPromise(
+    Effect.gen(function* () {
+      const world = yield* Fixtures.makeWorld
+      const sessions = yield* Authentication.Sessions
+      const demand = yield* Fixtures.publish(world, world.enterprise.account)
+      return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
+    })
+  )
+  const signedIn = { authorization: `Bearer ${token}` }
+
+  const settings = await fetch(`${base}/zhongbao/settings`)
+  assert.strictEqual(settings.status, 200)
+  assert.include(((await settings.json()) as { technicalFields: Array<string> }).technicalFields, "海洋")
+
+  const asked = await fetch(`${base}/zhongbao/demands/${demandId}/consultations`, {
+    method: "POST",
+    headers: { ...signedIn, "content-type": "application/json" },
+    body: JSON.stringify({ text: "请问样品尺寸？" })
+  })
+  assert.strictEqual(asked.status, 201, await asked.clone().text())
+  const threadId = ((await asked.json()) as { thread: { id: string } }).thread.id
+  const messages = await fetch(`${base}/zhongbao/consultations/${threadId}/messages`, { headers: signedIn })
+  assert.deepStrictEqual(
+    ((await messages.json()) as Array<{ text: string }>).map((m) => m.text),
+    ["请问样品尺寸？"]
+  )
+
+  const form = new FormData()
+  form.append("file", new Blob(["%PDF-1.7\n%%EOF\n"], { type: "application/pdf" }), "方案.pdf")
+  const uploaded = await fetch(`${base}/zhongbao/files`, { method: "POST", headers: signedIn, body: form })
+  assert.strictEqual(uploaded.status, 201, await uploaded.clone().text())
+  assert.strictEqual(((await uploaded.json()) as { name: string }).name, "方案.pdf")
+
+  const missing = await fetch(`${base}/zhongbao/nowhere`)
+  assert.strictEqual(missing.status, 404)
+  assert.deepInclude(await missing.json(), { code: "route.not_found" })
+
+  const echoed = await fetch(`${base}/echo`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ host: "门户" })
+  })
+  assert.strictEqual(echoed.status, 200)
+  assert.deepStrictEqual(await echoed.json(), { echoed: { host: "门户" } })
+}
+
+/** Waits for `server` to listen, checks the host it serves, then closes it and disposes of `mounted`. */
+const checkServed = async (
+  server: Server,
+  mounted: { readonly runtime: Runtime; readonly dispose: () => Promise<void> }
+) => {
+  if (!server.listening) await new Promise((resolve) => server.once("listening", resolve))
+  try {
+    await checkHost(baseOf(server), mounted.runtime)
+  } finally {
+    await close(server)
+    await mounted.dispose()
+  }
+}
+
+describe("Mount in the host's framework (the README's recipes)", () => {
+  it("Express: app.use(prefix, listener) before express.json()", async () => {
+    const zhongbao = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    const host = express()
+    host.use("/zhongbao", zhongbao.listener)
+    host.use(express.json())
+    host.post("/echo", (req, res) => {
+      res.json({ echoed: req.body })
+    })
+    await checkServed(host.listen(0, "127.0.0.1"), zhongbao)
+  })
+
+  type Listener = Mount.NodeListener<unknown, unknown>["listener"]
+  for (const [how, mount] of [
+    [
+      "a scope of its own without content-type parsers, the reply hijacked",
+      (fastify: FastifyInstance, listener: Listener) =>
+        fastify.register(async (scope) => {
+          scope.removeAllContentTypeParsers()
+          scope.addContentTypeParser("*", (_req, _payload, done) => done(null))
+          const hijacked = (req: FastifyRequest, reply: FastifyReply) => {
+            reply.hijack()
+            listener(req.raw, reply.raw)
+          }
+          scope.all("/zhongbao", hijacked)
+          scope.all("/zhongbao/*", hijacked)
+        })
+    ],
+    [
+      "@fastify/middie's fastify.use(prefix, listener)",
+      async (fastify: FastifyInstance, listener: Listener) => {
+        await fastify.register(middie)
+        fastify.use("/zhongbao", listener)
+      }
+    ]
+  ] as const) {
+    it(`Fastify: ${how}`, async () => {
+      const zhongbao = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+      const fastify = Fastify()
+      await mount(fastify, zhongbao.listener)
+      fastify.post("/echo", async (req) => ({ echoed: req.body }))
+      await fastify.listen({ port: 0, host: "127.0.0.1" })
+      try {
+        await checkHost(baseOf(fastify.server), zhongbao.runtime)
+      } finally {
+        await fastify.close()
+        await zhongbao.dispose()
+      }
+    })
+  }
+
+  it("Koa: a middleware before the body parser that hands the request over and waits for its answer", async () => {
+    const zhongbao = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    const koa = new Koa()
+    koa.use(async (ctx, next) => {
+      if (ctx.path !== "/zhongbao" && !ctx.path.startsWith("/zhongbao/")) return next()
+      ctx.respond = false
+      await new Promise((resolve) => {
+        ctx.res.once("close", resolve)
+        zhongbao.listener(ctx.req, ctx.res)
+      })
+    })
+    koa.use(bodyParser())
+    koa.use(async (ctx) => {
+      if (ctx.method === "POST" && ctx.path === "/echo") ctx.body = { echoed: ctx.request.body }
+    })
+    await checkServed(koa.listen(0, "127.0.0.1"), zhongbao)
+  })
+
+  for (const [how, route] of [
+    [
+      "app.all on the prefix and the paths under it",
+      (hono: Hono, handler: (request: Request) => Promise<Response>) => {
+        hono.all("/zhongbao", (c) => handler(c.req.raw))
+        hono.all("/zhongbao/*", (c) => handler(c.req.raw))
+      }
+    ],
+    [
+      "app.mount with { replaceRequest: false }",
+      (hono: Hono, handler: (request: Request) => Promise<Response>) => {
+        hono.mount("/zhongbao", handler, { replaceRequest: false })
+      }
+    ]
+  ] as const) {
+    it(`Hono: ${how}, to Mount.toWebHandler`, async () => {
+      const web = Mount.toWebHandler(app(), { prefix: "/zhongbao" })
+      const hono = new Hono()
+      route(hono, web.handler)
+      hono.post("/echo", async (c) => c.json({ echoed: await c.req.json() }))
+      await checkServed(serve({ fetch: hono.fetch, port: 0, hostname: "127.0.0.1" }) as Server, web)
+    })
+  }
+
+  it("Hono: app.mount without { replaceRequest: false } takes the prefix off first, so every path is 404 (as the README warns)", async () => {
+    const web = Mount.toWebHandler(app(), { prefix: "/zhongbao" })
+    const hono = new Hono()
+    hono.mount("/zhongbao", web.handler)
+    try {
+      const answer = await hono.request("http://portal.example/zhongbao/settings")
+      assert.strictEqual(answer.status, 404)
+      assert.deepInclude(await answer.json(), { code: "route.not_found" })
+    } finally {
+      await web.dispose()
+    }
+  })
+})
