@@ -122,19 +122,39 @@ const strip = (prefix: string, pathname: string) =>
         ? pathname.slice(prefix.length)
         : undefined
 
-const limitStream = (max: number) => {
+/** Reads and drops what is left in `reader`, cancelling it past `max` more bytes. */
+const discardRest = (reader: ReadableStreamDefaultReader<Uint8Array>, max: number) => {
   let seen = 0
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      seen += chunk.byteLength
-      if (seen > max) {
-        const error = new Error("the request body is over the limit")
-        error.name = BodyTooLargeName
-        controller.error(error)
-        return
-      }
-      controller.enqueue(chunk)
-    }
+  const next = (): Promise<void> =>
+    reader.read().then(({ done, value }) => {
+      if (done) return
+      seen += value.byteLength
+      return seen > max ? reader.cancel() : next()
+    })
+  next().catch(() => undefined)
+}
+
+/**
+ * `source` cut off once over `max` bytes: the stream the API reads fails with the
+ * body-too-large error, and the rest of `source` is read and dropped (up to
+ * `discardMax` bytes) rather than cancelled, so that the host's server can answer
+ * `413` and go on with the connection (see {@link discardUnread}).
+ */
+const limited = (source: ReadableStream<Uint8Array>, max: number, discardMax: number) => {
+  const reader = source.getReader()
+  let seen = 0
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read()
+      if (done) return controller.close()
+      seen += value.byteLength
+      if (seen <= max) return controller.enqueue(value)
+      const error = new Error("the request body is over the limit")
+      error.name = BodyTooLargeName
+      controller.error(error)
+      discardRest(reader, discardMax - seen)
+    },
+    cancel: (reason) => reader.cancel(reason)
   })
 }
 
@@ -187,6 +207,28 @@ const refuse = (res: ServerResponse, status: 400 | 404 | 500, req: IncomingMessa
   res.end(body)
 }
 
+/**
+ * Reads and discards what is left of a body the API answered without reading (a
+ * `401` before an upload, a `404`, a refused media type), as Node does for a body
+ * nobody reads, so that the host's server goes on with the connection:
+ * `@hono/node-server`, for one, waits a moment for a request stream it made to be
+ * drained and then closes the connection, and a client still sending its body sees
+ * the connection reset instead of the answer. Past `max` bytes (declared or read)
+ * the stream is cancelled instead.
+ */
+const discardUnread = (request: Request, max: number) => {
+  const body = request.body
+  if (body === null || request.bodyUsed || body.locked) return
+  if (Number(request.headers.get("content-length") ?? 0) > max) {
+    body.cancel().catch(() => undefined)
+    return
+  }
+  discardRest(body.getReader(), max)
+}
+
+/** The most `discardUnread` reads of a body before it cancels it. */
+const discardMaxBytes = 64 * 1024 * 1024
+
 interface Built<R, E> {
   readonly inner: (request: Request) => Promise<Response>
   readonly runtime: ManagedRuntime.ManagedRuntime<R, E>
@@ -218,8 +260,13 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
     { memoMap: runtime.memoMap }
   )
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024
+  const discardMax = Math.max(options.uploadLimitBytes ?? 0, bodyLimit, discardMaxBytes)
   return {
-    inner: web.handler,
+    inner: (request) =>
+      web.handler(request).then((response) => {
+        discardUnread(request, discardMax)
+        return response
+      }),
     runtime,
     dispose: async () => {
       await web.dispose()
@@ -233,10 +280,14 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
         request.body =
           init.headers.has("content-length") || isUpload(init.method, pathname)
             ? body
-            : body.pipeThrough(limitStream(bodyLimit))
+            : limited(body, bodyLimit, discardMax)
         request.duplex = "half"
       }
-      return web.handler(new Request(target, request))
+      const forwarded = new Request(target, request)
+      return web.handler(forwarded).then((response) => {
+        discardUnread(forwarded, discardMax)
+        return response
+      })
     }
   }
 }

@@ -17,7 +17,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { Hono } from "hono"
 import Koa from "koa"
 import type { Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import { type AddressInfo, connect } from "node:net"
 import { Authentication, Mount, RateLimit } from "../src/index.js"
 
 const app = () =>
@@ -44,7 +44,7 @@ const close = (server: Server) =>
 /**
  * What every host must get from the mount, at `base`: a public read, a command
  * whose JSON body reaches zhongbao (an expert's question on a published demand, then
- * read back), an upload, `404` for a path under the prefix without an endpoint, and
+ * read back), a body without `Content-Length` cut off at the limit (`413`), an upload, `404` for a path under the prefix without an endpoint, and
  * the host's own routes, with their body parsed by the host, untouched.
  */
 const checkHost = async (base: string, runtime: Runtime) => {
@@ -80,6 +80,21 @@ const checkHost = async (base: string, runtime: Runtime) => {
   const uploaded = await fetch(`${base}/zhongbao/files`, { method: "POST", headers: signedIn, body: form })
   assert.strictEqual(uploaded.status, 201, await uploaded.clone().text())
   assert.strictEqual(((await uploaded.json()) as { name: string }).name, "方案.pdf")
+
+  const chunk = new TextEncoder().encode(`{"text":"${"长".repeat(700 * 1024)}"}`)
+  const unsized = await fetch(`${base}/zhongbao/demands/${demandId}/consultations`, {
+    method: "POST",
+    headers: { ...signedIn, "content-type": "application/json" },
+    body: new ReadableStream({
+      start(controller) {
+        controller.enqueue(chunk)
+        controller.close()
+      }
+    }),
+    duplex: "half"
+  } as RequestInit)
+  assert.strictEqual(unsized.status, 413, "a body without Content-Length over the limit")
+  assert.deepInclude(await unsized.json(), { _tag: "PayloadTooLarge" })
 
   const missing = await fetch(`${base}/zhongbao/nowhere`)
   assert.strictEqual(missing.status, 404)
@@ -210,6 +225,51 @@ describe("Mount in the host's framework (the README's recipes)", () => {
       assert.strictEqual(answer.status, 404)
       assert.deepInclude(await answer.json(), { code: "route.not_found" })
     } finally {
+      await web.dispose()
+    }
+  })
+
+  it("Hono: a body the API answers without reading (401 before it) is read and dropped, so the connection goes on", async () => {
+    const web = Mount.toWebHandler(app(), { prefix: "/zhongbao" })
+    const hono = new Hono()
+    hono.all("/zhongbao/*", (c) => web.handler(c.req.raw))
+    const server = serve({ fetch: hono.fetch, port: 0, hostname: "127.0.0.1" }) as Server
+    if (!server.listening) await new Promise((resolve) => server.once("listening", resolve))
+    const port = (server.address() as AddressInfo).port
+    /** What the server answers on one connection to a POST of `body`, then a GET. */
+    const answers = (path: string, contentType: string, body: string, chunked: boolean) =>
+      new Promise<Array<string>>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1")
+        let text = ""
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString("latin1")
+          if (text.includes("technicalFields")) socket.end()
+        })
+        socket.on("close", () => resolve(text.match(/HTTP\/1\.1 \d{3}/g) ?? []))
+        socket.on("error", reject)
+        const length = chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${Buffer.byteLength(body)}`
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\n${length}\r\n\r\n`)
+        socket.write(chunked ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n` : body)
+        socket.write("GET /zhongbao/settings HTTP/1.1\r\nHost: x\r\n\r\n")
+        setTimeout(() => socket.destroy(), 5_000)
+      })
+    try {
+      const json = JSON.stringify({ text: "问".repeat(300_000) })
+      const upload = `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(5 * 1024 * 1024)}\n%%EOF\r\n--b--\r\n`
+      for (const chunked of [false, true]) {
+        assert.deepStrictEqual(
+          await answers("/zhongbao/demands", "application/json", json, chunked),
+          ["HTTP/1.1 401", "HTTP/1.1 200"],
+          `a JSON body of 900 KB${chunked ? ", chunked" : ""}`
+        )
+        assert.deepStrictEqual(
+          await answers("/zhongbao/files", "multipart/form-data; boundary=b", upload, chunked),
+          ["HTTP/1.1 401", "HTTP/1.1 200"],
+          `an upload of 5 MiB${chunked ? ", chunked" : ""}`
+        )
+      }
+    } finally {
+      await close(server)
       await web.dispose()
     }
   })
