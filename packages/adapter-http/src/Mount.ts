@@ -135,15 +135,22 @@ const discardRest = (reader: ReadableStreamDefaultReader<Uint8Array>, max: numbe
 }
 
 /**
- * `source` cut off once over `max` bytes: the stream the API reads fails with the
- * body-too-large error, and the rest of `source` is read and dropped (up to
- * `discardMax` bytes) rather than cancelled, so that the host's server can answer
- * `413` and go on with the connection (see {@link discardUnread}).
+ * `source` as the API reads it, cut off once over `max` bytes (the stream fails with
+ * the body-too-large error), and `rest`, which reads and drops what the API left of
+ * `source` — past the limit, after it cancelled, or unread when it answered — up to
+ * `discardMax` bytes in all, rather than cancelling it, so that the host's server can
+ * send the answer and go on with the connection (see {@link discardUnread}).
  */
-const limited = (source: ReadableStream<Uint8Array>, max: number, discardMax: number) => {
+const forwardedBody = (source: ReadableStream<Uint8Array>, max: number, discardMax: number) => {
   const reader = source.getReader()
   let seen = 0
-  return new ReadableStream<Uint8Array>({
+  let dropping = false
+  const rest = () => {
+    if (dropping) return
+    dropping = true
+    discardRest(reader, discardMax - seen)
+  }
+  const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await reader.read()
       if (done) return controller.close()
@@ -152,10 +159,11 @@ const limited = (source: ReadableStream<Uint8Array>, max: number, discardMax: nu
       const error = new Error("the request body is over the limit")
       error.name = BodyTooLargeName
       controller.error(error)
-      discardRest(reader, discardMax - seen)
+      rest()
     },
-    cancel: (reason) => reader.cancel(reason)
+    cancel: rest
   })
+  return { stream, rest }
 }
 
 /**
@@ -233,7 +241,10 @@ interface Built<R, E> {
   readonly inner: (request: Request) => Promise<Response>
   readonly runtime: ManagedRuntime.ManagedRuntime<R, E>
   readonly dispose: () => Promise<void>
-  /** Re-issues a request for `pathname`, cutting a body without a length off at the limit. */
+  /**
+   * Re-issues a request for `pathname`, cutting a body without a length off at the
+   * limit; what the API leaves of the body is read and dropped once it answers.
+   */
   readonly forward: (
     url: URL,
     pathname: string,
@@ -276,16 +287,16 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
       const target = new URL(url)
       target.pathname = pathname
       const request: RequestInit & { duplex?: "half" } = { ...init }
+      let rest = () => {}
       if (body !== null) {
-        request.body =
-          init.headers.has("content-length") || isUpload(init.method, pathname)
-            ? body
-            : limited(body, bodyLimit, discardMax)
+        const unsized = !init.headers.has("content-length") && !isUpload(init.method, pathname)
+        const forwarded = forwardedBody(body, unsized ? bodyLimit : Number.POSITIVE_INFINITY, discardMax)
+        request.body = forwarded.stream
         request.duplex = "half"
+        rest = forwarded.rest
       }
-      const forwarded = new Request(target, request)
-      return web.handler(forwarded).then((response) => {
-        discardUnread(forwarded, discardMax)
+      return web.handler(new Request(target, request)).then((response) => {
+        rest()
         return response
       })
     }
