@@ -9,23 +9,16 @@ import { assert, describe, it } from "@effect/vitest"
 import middie from "@fastify/middie"
 import { serve } from "@hono/node-server"
 import { bodyParser } from "@koa/bodyparser"
-import { Zhongbao } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Layer, type ManagedRuntime, Redacted } from "effect"
+import { Effect, type Layer, type ManagedRuntime } from "effect"
 import express from "express"
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify"
 import { Hono } from "hono"
 import Koa from "koa"
 import type { Server } from "node:http"
 import { type AddressInfo, connect } from "node:net"
-import { Authentication, Mount, RateLimit } from "../src/index.js"
-
-const app = () =>
-  Layer.mergeAll(
-    Zhongbao.layerMemory(),
-    Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
-    RateLimit.layer()
-  )
+import { Mount } from "../src/index.js"
+import { app, tokenFor } from "./harness.js"
 
 type Runtime = ManagedRuntime.ManagedRuntime<
   Layer.Layer.Success<ReturnType<typeof app>>,
@@ -41,6 +34,16 @@ const close = (server: Server) =>
     server.close(() => resolve())
   })
 
+/** A fresh world's expert's session token, and a demand its enterprise published, made in `runtime`. */
+const expertOnDemand = (runtime: Runtime) =>
+  runtime.runPromise(
+    Effect.gen(function* () {
+      const world = yield* Fixtures.makeWorld
+      const demand = yield* Fixtures.publish(world, world.enterprise.account)
+      return { token: yield* tokenFor(world.expert.account), demandId: demand.id }
+    })
+  )
+
 /**
  * What every host must get from the mount, at `base`: a public read, a command
  * whose JSON body reaches zhongbao (an expert's question on a published demand, then
@@ -48,14 +51,7 @@ const close = (server: Server) =>
  * the host's own routes, with their body parsed by the host, untouched.
  */
 const checkHost = async (base: string, runtime: Runtime) => {
-  const { token, demandId } = await runtime.runPromise(
-    Effect.gen(function* () {
-      const world = yield* Fixtures.makeWorld
-      const sessions = yield* Authentication.Sessions
-      const demand = yield* Fixtures.publish(world, world.enterprise.account)
-      return { token: Redacted.value(yield* sessions.issue(world.expert.account)), demandId: demand.id }
-    })
-  )
+  const { token, demandId } = await expertOnDemand(runtime)
   const signedIn = { authorization: `Bearer ${token}` }
 
   const settings = await fetch(`${base}/zhongbao/settings`)
@@ -236,13 +232,7 @@ describe("Mount in the host's framework (the README's recipes)", () => {
     const server = serve({ fetch: hono.fetch, port: 0, hostname: "127.0.0.1" }) as Server
     if (!server.listening) await new Promise((resolve) => server.once("listening", resolve))
     const port = (server.address() as AddressInfo).port
-    const token = await web.runtime.runPromise(
-      Effect.gen(function* () {
-        const world = yield* Fixtures.makeWorld
-        const sessions = yield* Authentication.Sessions
-        return Redacted.value(yield* sessions.issue(world.expert.account))
-      })
-    )
+    const { token } = await expertOnDemand(web.runtime)
     /** What the server answers on one connection to a POST of `body`, then a GET. */
     const answers = (path: string, contentType: string, body: string, chunked: boolean, token?: string) =>
       new Promise<Array<string>>((resolve, reject) => {

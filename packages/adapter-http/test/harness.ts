@@ -93,6 +93,17 @@ export const tokenFor = (
     Effect.map(Redacted.value)
   )
 
+/**
+ * What `Mount` is given in the tests: core in memory, bearer sessions in memory, the
+ * rate limits at their defaults (the README's own example layer).
+ */
+export const app = () =>
+  Layer.mergeAll(
+    Zhongbao.layerMemory(),
+    Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
+    RateLimit.layer()
+  )
+
 /** An endpoint of the API with its name (`group.endpoint`). */
 export type Endpoint = HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
 

@@ -48,15 +48,8 @@ import ts from "typescript"
 import { Authentication, Http, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
 import { maxBodyDepth } from "../src/internal/middleware.js"
-import { makeServer, tokenFor } from "./harness.js"
+import { app, makeServer, tokenFor } from "./harness.js"
 import packageJson from "../package.json" with { type: "json" }
-
-const app = () =>
-  Layer.mergeAll(
-    Zhongbao.layerMemory(),
-    Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
-    RateLimit.layer()
-  )
 
 /** {@link app} with a logger that keeps the first part of each message in `lines`. */
 const appLogging = (lines: Array<string>) =>
