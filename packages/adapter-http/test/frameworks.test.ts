@@ -225,58 +225,66 @@ describe("Mount in the host's framework (the README's recipes)", () => {
     }
   })
 
-  it("Hono: a body the API answers without reading all of it (401 before it, 413 past the upload limit) is read and dropped, so the connection goes on", async () => {
-    const web = Mount.toWebHandler(app(), { prefix: "/zhongbao", uploadLimitBytes: 3 * 1024 * 1024 })
-    const hono = new Hono()
-    hono.all("/zhongbao/*", (c) => web.handler(c.req.raw))
-    const server = serve({ fetch: hono.fetch, port: 0, hostname: "127.0.0.1" }) as Server
-    if (!server.listening) await new Promise((resolve) => server.once("listening", resolve))
-    const port = (server.address() as AddressInfo).port
-    const { token } = await expertOnDemand(web.runtime)
-    /** What the server answers on one connection to a POST of `body`, then a GET. */
-    const answers = (path: string, contentType: string, body: string, chunked: boolean, token?: string) =>
-      new Promise<Array<string>>((resolve, reject) => {
-        const socket = connect(port, "127.0.0.1")
-        let text = ""
-        socket.on("data", (chunk: Buffer) => {
-          text += chunk.toString("latin1")
-          if (text.includes("technicalFields")) socket.end()
+  for (const prefix of ["/zhongbao", ""]) {
+    it(`Hono: a body the API answers without reading all of it (401 before it, 413 past the upload limit, 400 for a malformed upload) is read and dropped, so the connection goes on (prefix "${prefix}")`, async () => {
+      const web = Mount.toWebHandler(app(), { prefix, uploadLimitBytes: 3 * 1024 * 1024 })
+      const hono = new Hono()
+      hono.all(`${prefix}/*`, (c) => web.handler(c.req.raw))
+      const server = serve({ fetch: hono.fetch, port: 0, hostname: "127.0.0.1" }) as Server
+      if (!server.listening) await new Promise((resolve) => server.once("listening", resolve))
+      const port = (server.address() as AddressInfo).port
+      const { token } = await expertOnDemand(web.runtime)
+      /** What the server answers on one connection to a POST of `body`, then a GET. */
+      const answers = (path: string, contentType: string, body: string, chunked: boolean, token?: string) =>
+        new Promise<Array<string>>((resolve, reject) => {
+          const socket = connect(port, "127.0.0.1")
+          let text = ""
+          socket.on("data", (chunk: Buffer) => {
+            text += chunk.toString("latin1")
+            if (text.includes("technicalFields")) socket.end()
+          })
+          socket.on("close", () => resolve(text.match(/HTTP\/1\.1 \d{3}/g) ?? []))
+          socket.on("error", reject)
+          const length = chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${Buffer.byteLength(body)}`
+          const authorization = token === undefined ? "" : `Authorization: Bearer ${token}\r\n`
+          socket.write(
+            `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\n${authorization}${length}\r\n\r\n`
+          )
+          socket.write(chunked ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n` : body)
+          socket.write(`GET ${prefix}/settings HTTP/1.1\r\nHost: x\r\n\r\n`)
+          setTimeout(() => socket.destroy(), 5_000)
         })
-        socket.on("close", () => resolve(text.match(/HTTP\/1\.1 \d{3}/g) ?? []))
-        socket.on("error", reject)
-        const length = chunked ? "Transfer-Encoding: chunked" : `Content-Length: ${Buffer.byteLength(body)}`
-        const authorization = token === undefined ? "" : `Authorization: Bearer ${token}\r\n`
-        socket.write(
-          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\n${authorization}${length}\r\n\r\n`
-        )
-        socket.write(chunked ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n` : body)
-        socket.write("GET /zhongbao/settings HTTP/1.1\r\nHost: x\r\n\r\n")
-        setTimeout(() => socket.destroy(), 5_000)
-      })
-    try {
-      const json = JSON.stringify({ text: "问".repeat(300_000) })
-      const upload = (mib: number) =>
-        `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(mib * 1024 * 1024)}\n%%EOF\r\n--b--\r\n`
-      for (const chunked of [false, true]) {
-        assert.deepStrictEqual(
-          await answers("/zhongbao/demands", "application/json", json, chunked),
-          ["HTTP/1.1 401", "HTTP/1.1 200"],
-          `a JSON body of 900 KB${chunked ? ", chunked" : ""}`
-        )
-        assert.deepStrictEqual(
-          await answers("/zhongbao/files", "multipart/form-data; boundary=b", upload(2), chunked),
-          ["HTTP/1.1 401", "HTTP/1.1 200"],
-          `an upload of 2 MiB${chunked ? ", chunked" : ""}`
-        )
-        assert.deepStrictEqual(
-          await answers("/zhongbao/files", "multipart/form-data; boundary=b", upload(5), chunked, token),
-          ["HTTP/1.1 413", "HTTP/1.1 200"],
-          `an upload of 5 MiB past the limit of 3 MiB${chunked ? ", chunked" : ""}`
-        )
+      try {
+        const json = JSON.stringify({ text: "问".repeat(300_000) })
+        const upload = (mib: number) =>
+          `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(mib * 1024 * 1024)}\n%%EOF\r\n--b--\r\n`
+        const malformed = `--b\r\nno part headers\r\n\r\n${" ".repeat(2 * 1024 * 1024)}\r\n--b--\r\n`
+        for (const chunked of [false, true]) {
+          assert.deepStrictEqual(
+            await answers(`${prefix}/demands`, "application/json", json, chunked),
+            ["HTTP/1.1 401", "HTTP/1.1 200"],
+            `a JSON body of 900 KB${chunked ? ", chunked" : ""}`
+          )
+          assert.deepStrictEqual(
+            await answers(`${prefix}/files`, "multipart/form-data; boundary=b", upload(2), chunked),
+            ["HTTP/1.1 401", "HTTP/1.1 200"],
+            `an upload of 2 MiB${chunked ? ", chunked" : ""}`
+          )
+          assert.deepStrictEqual(
+            await answers(`${prefix}/files`, "multipart/form-data; boundary=b", upload(5), chunked, token),
+            ["HTTP/1.1 413", "HTTP/1.1 200"],
+            `an upload of 5 MiB past the limit of 3 MiB${chunked ? ", chunked" : ""}`
+          )
+          assert.deepStrictEqual(
+            await answers(`${prefix}/files`, "multipart/form-data; boundary=b", malformed, chunked, token),
+            ["HTTP/1.1 400", "HTTP/1.1 200"],
+            `a malformed upload of 2 MiB${chunked ? ", chunked" : ""}`
+          )
+        }
+      } finally {
+        await close(server)
+        await web.dispose()
       }
-    } finally {
-      await close(server)
-      await web.dispose()
-    }
-  })
+    })
+  }
 })
