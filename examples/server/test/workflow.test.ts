@@ -5,12 +5,13 @@
  * file → approval; then a graceful stop. On embedded PGlite in a fresh folder, or on
  * `DATABASE_URL` in a fresh schema, dropped afterwards.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, readFileSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { promisify } from "node:util"
 import * as Pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
@@ -188,6 +189,47 @@ describe("example server", () => {
     })
     expect(decided.state).toBe("approved")
     expect(decided.amount).toBe(10_000_00)
+  })
+
+  it("the root README's curl workflow, run as written in bash with curl and jq: the demand is numbered, the response adopted with its SMS, the demand solved with its fee", async () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../../README.md"), "utf8")
+    const section = readme.slice(readme.indexOf("## The guide's workflow over HTTP"))
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ""
+    const local = "api=http://127.0.0.1:3000\n"
+    expect(script.startsWith(local), "the README's script starts with the server's default address").toBe(
+      true
+    )
+    const smsBefore = output.match(/ZB_RESPONSE_ADOPTED/g)?.length ?? 0
+    const { stdout } = await promisify(execFile)(
+      "bash",
+      [
+        "-euo",
+        "pipefail",
+        "-c",
+        `api=${base}\n${script.slice(local.length)}\necho; echo "ids $demand $resp"`
+      ],
+      {
+        env: {
+          ...process.env,
+          OP: tokens.get("operator"),
+          INST: tokens.get("transfer institution"),
+          INST_R: tokens.get("research institute")
+        }
+      }
+    )
+    const [, demandId, responseId] = /^ids (\S+) (\S+)$/m.exec(stdout) ?? []
+    const inst = "transfer institution"
+    const { demand } = await call(inst, "GET", `/demands/${demandId}`)
+    expect(demand).toMatchObject({
+      state: "solved",
+      outcome: "solved",
+      serviceFee: 50_000_00,
+      adoptedCount: 1
+    })
+    expect(demand.number).toMatch(/^ZB\d{8}$/)
+    expect(demand.form.technologyManagerId).not.toBeNull()
+    expect(await call(inst, "GET", `/responses/${responseId}`)).toMatchObject({ status: "adopted" })
+    await waitFor(new RegExp(`(?:ZB_RESPONSE_ADOPTED[\\s\\S]*){${smsBefore + 1}}`))
   })
 
   it("stops gracefully on SIGTERM", async () => {
