@@ -416,6 +416,26 @@ describe("Lists", () => {
       )
   )
 
+  it.effect(
+    "§9: my demands, my responses and responses submitted to me belong to a member: an operator gets Denied",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          yield* Fixtures.publish(world, world.enterprise.account)
+          for (const list of [
+            lists.myDemands(world.operator, {}),
+            lists.myResponses(world.operator, {}),
+            lists.responsesToMe(world.operator, {})
+          ]) {
+            const error = yield* expectError(list, "Denied", "§9")
+            assert.strictEqual((error as { code?: string }).code, "list.member_required")
+          }
+          assert.lengthOf((yield* lists.myDemands(world.enterprise.account, {})).items, 1)
+        })
+      )
+  )
+
   it.effect("§9: my responses list the responder's own responses only", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -151,11 +151,21 @@ describe("Rewards", () => {
             "R50",
             "periodEnd"
           )
-          yield* expectError(
-            rewards.openRound(world.operator, { ...roundInput, applicationDeadline: "2026-05-03" }),
+          const past = yield* expectError(
+            rewards.openRound(world.operator, {
+              ...roundInput,
+              periodStart: "2026-04-01",
+              periodEnd: "2026-04-30",
+              applicationDeadline: "2026-05-03"
+            }),
             "InvalidInput",
             "R50",
             "applicationDeadline"
+          )
+          assert.strictEqual(
+            (past as { code?: string }).code,
+            "reward.deadline_past",
+            "a deadline already past"
           )
           yield* expectError(
             rewards.openRound(world.operator, { ...roundInput, applicationDeadline: "2026-02-30" }),
@@ -198,6 +208,8 @@ describe("Rewards", () => {
             periodEnd: "2026-05-31"
           })
           assert.strictEqual(oneDay.periodEnd, oneDay.periodStart, "a period of one day")
+          const opened = (yield* rewards.rounds(null, {})).items.map((round) => round.id)
+          assert.sameMembers(opened, [today.id, firstDay.id, oneDay.id], "the refused rounds were not stored")
         })
       )
   )

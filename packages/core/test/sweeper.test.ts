@@ -14,7 +14,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { Context, DateTime, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import { at, failingUpdates, start, failureOf } from "./helpers.js"
 import { activeCommission } from "./support.js"
 
@@ -178,6 +178,63 @@ describe("Sweeper", () => {
       assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 0)
       assert.strictEqual((yield* outbox.list({ limit: 1000 })).length, before)
     }).pipe(Effect.provide(layer))
+  )
+})
+
+describe("Sweeper, two instances", () => {
+  /** Run once, right after a sweep has listed the demands due (then cleared): another instance's sweep. */
+  const afterListing: { run: Effect.Effect<unknown, unknown> | null } = { run: null }
+  const layer = Layer.orDie(
+    Sweeper.Sweeper.Default.pipe(
+      Layer.provideMerge(
+        Zhongbao.layer.pipe(
+          Layer.provideMerge(
+            Layer.merge(
+              Layer.map(PersistenceMemory.layerMemory, (ports) => {
+                const demands = Context.get(ports, Persistence.DemandRepository)
+                return Context.add(ports, Persistence.DemandRepository, {
+                  ...demands,
+                  listBriefs: (query) =>
+                    Effect.tap(demands.listBriefs(query), () => {
+                      const run = afterListing.run
+                      afterListing.run = null
+                      return run === null ? Effect.void : Effect.orDie(run)
+                    })
+                })
+              }),
+              Settings.layer()
+            )
+          )
+        )
+      )
+    )
+  )
+  it.effect(
+    "R25: a demand another instance's sweep closes after this sweep listed it is not closed again: one window_ended event, one not-adopted notice per response",
+    () =>
+      Effect.gen(function* () {
+        const { world, settings, demand } = yield* publishedWithTwoResponses
+        const sweeper = yield* Sweeper.Sweeper
+        yield* at(
+          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
+        )
+        const other = { closed: -1 }
+        afterListing.run = Effect.map(sweeper.sweepOnce(), (closed) => {
+          other.closed = closed
+        })
+        assert.strictEqual(
+          yield* sweeper.sweepOnce(),
+          0,
+          "this sweep finds the demand closed once it holds it"
+        )
+        assert.strictEqual(other.closed, 1, "the other instance's sweep closed it")
+        assert.lengthOf(yield* notAdoptedNotices, 2)
+        const trail = yield* AuditTrail.AuditTrail
+        const events = (yield* trail.list(world.operator, { demandId: demand.id, limit: 100 })).items
+        const count = (action: string) => events.filter((e) => e.action === action).length
+        assert.strictEqual(count("selection.window_ended"), 1)
+        assert.strictEqual(count("response.not_adopted"), 2)
+      }).pipe(Effect.provide(layer))
   )
 })
 
