@@ -423,14 +423,13 @@ describe("Lists", () => {
         Effect.gen(function* () {
           const lists = yield* Lists.Lists
           yield* Fixtures.publish(world, world.enterprise.account)
-          for (const list of [
-            lists.myDemands(world.operator, {}),
-            lists.myResponses(world.operator, {}),
-            lists.responsesToMe(world.operator, {})
-          ]) {
-            const error = yield* expectError(list, "Denied", "§9")
-            assert.strictEqual((error as { code?: string }).code, "list.member_required")
-          }
+          const refused = (list: Effect.Effect<unknown, { readonly _tag: string }>) =>
+            Effect.map(expectError(list, "Denied", "§9"), (error) =>
+              assert.strictEqual((error as { code?: string }).code, "list.member_required")
+            )
+          yield* refused(lists.myDemands(world.operator, {}))
+          yield* refused(lists.myResponses(world.operator, {}))
+          yield* refused(lists.responsesToMe(world.operator, {}))
           assert.lengthOf((yield* lists.myDemands(world.enterprise.account, {})).items, 1)
         })
       )
