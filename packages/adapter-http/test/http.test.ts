@@ -434,6 +434,23 @@ describe("Mount", () => {
     }
   })
 
+  it("a Node listener given no next() (the README's node:http line) answers a path outside its prefix 404 route.not_found, in the API's shape and the caller's language", async () => {
+    const mounted = Mount.toNodeListener(app(), { prefix: "/zhongbao" })
+    const server = createServer((req, res) => mounted.listener(req, res))
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const outside = await fetch(`${base}/elsewhere`, { headers: { "accept-language": "en" } })
+      assert.strictEqual(outside.status, 404)
+      assert.strictEqual(outside.headers.get("content-language"), "en")
+      assert.deepInclude(await outside.json(), { _tag: "NotFound", code: "route.not_found", entity: "route" })
+      assert.strictEqual((await fetch(`${base}/zhongbao/settings`)).status, 200)
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await mounted.dispose()
+    }
+  })
+
   it("R54: a streamed upload (chunked, no length) through the Node listener of exactly uploadLimitBytes is stored; one byte more is 413 naming the limit, in Chinese", async () => {
     const { mounted, server } = await underPrefix("/zhongbao", { uploadLimitBytes: 1_000 })
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -1887,7 +1904,7 @@ layer(
   )
 
   it.effect(
-    "§input: a path or method without an endpoint, letter case and `//` counting, answers the API's JSON 404 (route.not_found)",
+    "§input: a path or method without an endpoint, letter case and `//` counting, or a path whose percent-encoding is malformed, answers the API's JSON 404 (route.not_found)",
     () =>
       Effect.gen(function* () {
         const send = (request: HttpClientRequest.HttpClientRequest) =>
@@ -1906,7 +1923,9 @@ layer(
           HttpClientRequest.del("/hall"),
           HttpClientRequest.get("/Hall"),
           HttpClientRequest.get("//hall"),
-          HttpClientRequest.get("/review/Pending")
+          HttpClientRequest.get("/review/Pending"),
+          HttpClientRequest.get("/demands/%E0%A4%A"),
+          HttpClientRequest.get("/hall%")
         ]) {
           const zh = yield* send(request)
           assert.strictEqual(zh.status, 404)

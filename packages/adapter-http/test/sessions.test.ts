@@ -195,3 +195,24 @@ describe("Authentication.layerCookie", () => {
     )
   )
 })
+
+describe("Authentication.layerHeader", () => {
+  it.effect(
+    "reads the account id from the gateway's header, its name in any case; no header is anonymous; a value that cannot be an account id is auth.invalid",
+    () =>
+      Effect.gen(function* () {
+        const resolve = (headers: Record<string, string>) =>
+          Effect.flatMap(Authentication.AccountResolver, (resolver) =>
+            resolver.resolve(HttpServerRequest.fromWeb(new Request("http://localhost/", { headers })))
+          )
+        assert.strictEqual(Option.getOrNull(yield* resolve({ "x-zhongbao-account": account })), account)
+        assert.strictEqual(Option.getOrNull(yield* resolve({ "X-ZHONGBAO-ACCOUNT": account })), account)
+        assert.isTrue(Option.isNone(yield* resolve({})), "no header: anonymous")
+        assert.isTrue(Option.isNone(yield* resolve({ "x-account": account })), "another header's name")
+        for (const value of ["", "a".repeat(65)]) {
+          const refused = yield* Effect.flip(resolve({ "x-zhongbao-account": value }))
+          assert.deepInclude(refused, { _tag: "Unauthorized", code: "auth.invalid" }, JSON.stringify(value))
+        }
+      }).pipe(Effect.provide(Authentication.layerHeader("X-Zhongbao-Account")))
+  )
+})
