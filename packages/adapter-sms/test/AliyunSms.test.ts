@@ -535,6 +535,18 @@ describe("AliyunSms", () => {
     }).pipe(Effect.provide(logs.layer))
   })
 
+  it.scopedLive(
+    "R64: layer(options) provides core's SmsSender, which sends through the Transport it is given",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* Fake.start(aliyun())
+        const layer = AliyunSms.layer(options(fake.url)).pipe(Layer.provide(Transport.layerNode()))
+        const sender = yield* Effect.map(Layer.build(layer), Context.get(SmsSender.SmsSender))
+        assert.strictEqual(tagOf(yield* sender.send(message())), "Sent")
+        assert.strictEqual(fake.requests.length, 1)
+      })
+  )
+
   it.scopedLive("R64: layerConfig reads keys as Redacted, sign name, endpoint and timeout from Config", () =>
     Effect.gen(function* () {
       const fake = yield* Fake.start(aliyun())
