@@ -173,26 +173,32 @@ describe("the in-memory stores of sessions", () => {
 })
 
 describe("Authentication.layerCookie", () => {
-  it.effect("reads the session token from the cookie of the name it is given, and only from it", () =>
-    Effect.gen(function* () {
-      const sessions = yield* Authentication.Sessions
-      const token = Redacted.value(yield* sessions.issue(account))
-      const resolve = (cookie: string) =>
-        Effect.flatMap(Authentication.AccountResolver, (resolver) =>
-          resolver.resolve(
-            HttpServerRequest.fromWeb(new Request("http://localhost/", { headers: { cookie } }))
+  it.effect(
+    "reads the session token from the cookie of the name it is given, and only from it; a value not shaped as a token is auth.invalid",
+    () =>
+      Effect.gen(function* () {
+        const sessions = yield* Authentication.Sessions
+        const token = Redacted.value(yield* sessions.issue(account))
+        const resolve = (cookie: string) =>
+          Effect.flatMap(Authentication.AccountResolver, (resolver) =>
+            resolver.resolve(
+              HttpServerRequest.fromWeb(new Request("http://localhost/", { headers: { cookie } }))
+            )
+          )
+        assert.strictEqual(Option.getOrNull(yield* resolve(`other=1; zb_session=${token}`)), account)
+        assert.isTrue(Option.isNone(yield* resolve(`session=${token}`)), "another cookie's name")
+        assert.isTrue(Option.isNone(yield* resolve("other=1")), "no cookie of that name: anonymous")
+        for (const value of ["a".repeat(513), "a%20b", "未知"]) {
+          const refused = yield* Effect.flip(resolve(`zb_session=${encodeURIComponent(value)}`))
+          assert.deepInclude(refused, { _tag: "Unauthorized", code: "auth.invalid" }, "not a token's shape")
+        }
+      }).pipe(
+        Effect.provide(
+          Authentication.layerCookie("zb_session").pipe(
+            Layer.provideMerge(Authentication.layerSessionsMemory())
           )
         )
-      assert.strictEqual(Option.getOrNull(yield* resolve(`other=1; zb_session=${token}`)), account)
-      assert.isTrue(Option.isNone(yield* resolve(`session=${token}`)), "another cookie's name")
-      assert.isTrue(Option.isNone(yield* resolve("other=1")), "no cookie of that name: anonymous")
-    }).pipe(
-      Effect.provide(
-        Authentication.layerCookie("zb_session").pipe(
-          Layer.provideMerge(Authentication.layerSessionsMemory())
-        )
       )
-    )
   )
 })
 
