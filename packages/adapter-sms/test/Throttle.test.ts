@@ -55,6 +55,31 @@ describe("Throttle", () => {
     })
   )
 
+  it.effect(
+    "R64: the sweep every 1,024 takes forgets the numbers past the longest window and none still inside one",
+    () =>
+      Effect.gen(function* () {
+        const throttle = yield* Throttle.make({ windows: [{ limit: 1, windowMillis: 3_600_000 }] })
+        const old = "+8613800000001"
+        const recent = "+8613800000002"
+        assert.strictEqual((yield* take(throttle, old))._tag, "Granted")
+        yield* TestClock.adjust("2 hours")
+        assert.strictEqual((yield* take(throttle, recent))._tag, "Granted")
+        yield* TestClock.adjust("10 minutes")
+        // 1,022 other numbers: the 1,024th take sweeps, and the next takes follow it.
+        for (let i = 0; i < 1_022; i++) {
+          assert.strictEqual((yield* take(throttle, `+86139${String(i).padStart(8, "0")}`))._tag, "Granted")
+        }
+        assert.deepStrictEqual(yield* take(throttle, recent), { _tag: "Denied", retryAfterMillis: 3_000_000 })
+        assert.strictEqual((yield* take(throttle, old))._tag, "Granted")
+        assert.strictEqual(
+          (yield* take(throttle, "+8613900000000"))._tag,
+          "Denied",
+          "a number texted just before the sweep"
+        )
+      })
+  )
+
   it.effect("R64: a released slot is given back", () =>
     Effect.gen(function* () {
       const throttle = yield* Throttle.make()
