@@ -6,6 +6,7 @@
 import { Expect } from "@zhongbao/testing"
 import { existsSync, mkdirSync, statSync, symlinkSync, utimesSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
+import { type AddressInfo, createServer as createNetServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -624,6 +625,47 @@ describe("layers", () => {
     }
     assert.doesNotThrow(() => PgMigrations.migrations("zb_tenant_1", "public"))
   })
+
+  it.live(
+    "a pool to an address where nothing listens fails to build: InfrastructureError 'PgDatabase.connect: the database could not be reached', the password in no message",
+    () =>
+      Effect.gen(function* () {
+        const port = yield* Effect.promise(
+          () =>
+            new Promise<number>((resolve) => {
+              const server = createNetServer().listen(0, "127.0.0.1", () => {
+                const { port } = server.address() as AddressInfo
+                server.close(() => resolve(port))
+              })
+            })
+        )
+        const database = PgDatabase.layerPool({
+          url: Redacted.make(`postgres://postgres:s3cret-pw@127.0.0.1:${port}/test`),
+          connectTimeout: "2 seconds"
+        })
+        const refused = yield* Effect.flip(
+          Effect.scoped(Layer.build(PgPersistence.layer({ migrate: false }).pipe(Layer.provide(database))))
+        )
+        assert.instanceOf(refused, Errors.InfrastructureError)
+        assert.strictEqual(refused.message, "PgDatabase.connect: the database could not be reached")
+        assert.notInclude(JSON.stringify(refused), "s3cret-pw")
+      })
+  )
+
+  it.effect("PgPersistence.layer with migrate: false refuses such a schema too, before any statement", () =>
+    Effect.gen(function* () {
+      const noStatements = Layer.succeed(SqlClient.SqlClient, {} as SqlClient.SqlClient)
+      for (const schema of ['a"b', "Zhongbao", "1abc"]) {
+        const refused = yield* Effect.flip(
+          Effect.scoped(
+            Layer.build(PgPersistence.layer({ schema, migrate: false }).pipe(Layer.provide(noStatements)))
+          )
+        )
+        assert.instanceOf(refused, Errors.InfrastructureError)
+        assert.include(refused.message, "lower-case identifier", schema)
+      }
+    })
+  )
 
   it.live.skipIf(T.backend !== "postgres")(
     'a timeout of zero is none, as pg and PostgreSQL read 0: DATABASE_STATEMENT_TIMEOUT="0 seconds" turns the statement timeout off (PostgreSQL only)',
