@@ -1,7 +1,7 @@
 /**
  * Money (R10 intended investment, R31 service fee, R53 reward amount). Amounts are
  * whole fen (分, 1/100 CNY) held in a safe integer: no floating point ever touches
- * money. `Cny.fromYuan("12.34")` parses a decimal string exactly.
+ * money. `Money.fromYuan("12.34")` parses a decimal string exactly.
  *
  * @since 0.1.0
  */

@@ -94,6 +94,29 @@ describe("Responding", () => {
     )
   )
 
+  it.effect(
+    "R25: once the demand's side has ended selection, a response is refused naming the end of selection (respond.selection_ended), and nothing is stored",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
+          const error = yield* expectError(
+            responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal() }),
+            "InvalidState",
+            "R25"
+          )
+          assert.strictEqual((error as { code?: string }).code, "respond.selection_ended")
+          const stored = yield* Persistence.ResponseRepository
+          assert.lengthOf(yield* stored.listByDemandRound(demand.id, demand.round), 1)
+        })
+      )
+  )
+
   it.effect("R20: responses are submitted by members, not by operators", () =>
     withWorld((world) =>
       Effect.gen(function* () {

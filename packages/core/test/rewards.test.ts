@@ -386,6 +386,31 @@ describe("Rewards", () => {
   )
 
   it.effect(
+    "R1, R52: an operator reads an institution's application but does not update or submit it (Denied: institutions apply); it stays as it was",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const { rewards, round, items } = yield* applying(world)
+          const draft = yield* rewards.draft(world.institution.account, { roundId: round.id, items })
+          assert.strictEqual(
+            (yield* rewards.application(world.operator, { applicationId: draft.id })).id,
+            draft.id
+          )
+          for (const edit of [
+            rewards.update(world.operator, { applicationId: draft.id, items: items.slice(0, 1) }),
+            rewards.submit(world.operator, { applicationId: draft.id })
+          ]) {
+            const error = yield* expectError(edit, "Denied", "R1")
+            assert.strictEqual((error as { code?: string }).code, "reward.institution_only")
+          }
+          const unchanged = yield* rewards.application(world.institution.account, { applicationId: draft.id })
+          assert.strictEqual(unchanged.state, "draft")
+          assert.deepStrictEqual(unchanged.items, items)
+        })
+      )
+  )
+
+  it.effect(
     "R52: a demand solved on the period's first day, from its first millisecond, counts; one solved the millisecond before does not",
     () =>
       withWorld((world) =>
