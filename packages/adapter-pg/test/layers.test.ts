@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { assert, describe, it } from "@effect/vitest"
-import { PgDatabase, PgMigrations, PgPersistence } from "@zhongbao/adapter-pg"
+import { PgDatabase, PgMigrations, PgPersistence, PgRateLimit } from "@zhongbao/adapter-pg"
 import { Errors, Ids, Persistence } from "@zhongbao/core"
 import {
   Chunk,
@@ -652,19 +652,24 @@ describe("layers", () => {
       })
   )
 
-  it.effect("PgPersistence.layer with migrate: false refuses such a schema too, before any statement", () =>
-    Effect.gen(function* () {
-      const noStatements = Layer.succeed(SqlClient.SqlClient, {} as SqlClient.SqlClient)
-      for (const schema of ['a"b', "Zhongbao", "1abc"]) {
-        const refused = yield* Effect.flip(
-          Effect.scoped(
-            Layer.build(PgPersistence.layer({ schema, migrate: false }).pipe(Layer.provide(noStatements)))
-          )
-        )
-        assert.instanceOf(refused, Errors.InfrastructureError)
-        assert.include(refused.message, "lower-case identifier", schema)
-      }
-    })
+  it.effect(
+    "PgPersistence.layer with migrate: false, and PgRateLimit.make, refuse such a schema too, before any statement",
+    () =>
+      Effect.gen(function* () {
+        const noStatements = Layer.succeed(SqlClient.SqlClient, {} as SqlClient.SqlClient)
+        for (const schema of ['a"b', "Zhongbao", "1abc"]) {
+          for (const build of [
+            Effect.scoped(
+              Layer.build(PgPersistence.layer({ schema, migrate: false }).pipe(Layer.provide(noStatements)))
+            ),
+            PgRateLimit.make({ schema }).pipe(Effect.provide(noStatements))
+          ]) {
+            const refused = yield* Effect.flip(build as Effect.Effect<unknown, Errors.InfrastructureError>)
+            assert.instanceOf(refused, Errors.InfrastructureError)
+            assert.include(refused.message, "lower-case identifier", schema)
+          }
+        }
+      })
   )
 
   it.live.skipIf(T.backend !== "postgres")(
