@@ -61,6 +61,31 @@ const zip = (names: ReadonlyArray<string>) => {
   return Uint8Array.from(out)
 }
 
+/**
+ * The header of a compound file (MS-CFB version 3, 512-byte sectors) in `bytes`: its
+ * FAT's and DIFAT's sector counts, the directory's first sector, the first DIFAT sector
+ * (the 109 FAT sectors the header lists are the caller's to write). Its view, for the rest.
+ */
+const cfbHeader = (
+  bytes: Uint8Array,
+  layout: { fatSectors: number; directory: number; difat: number; difatSectors: number }
+) => {
+  const view = new DataView(bytes.buffer)
+  bytes.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0)
+  view.setUint16(0x18, 0x3e, true)
+  view.setUint16(0x1a, 3, true)
+  view.setUint16(0x1c, 0xfffe, true)
+  view.setUint16(0x1e, 9, true)
+  view.setUint16(0x20, 6, true)
+  view.setUint32(0x2c, layout.fatSectors, true)
+  view.setUint32(0x30, layout.directory, true)
+  view.setUint32(0x38, 4096, true)
+  view.setUint32(0x3c, 0xfffffffe, true)
+  view.setUint32(0x44, layout.difat, true)
+  view.setUint32(0x48, layout.difatSectors, true)
+  return view
+}
+
 /** An entry under a compound file's root: a stream, or a storage with `children`. */
 interface CfbEntry {
   readonly name: string
@@ -74,18 +99,7 @@ interface CfbEntry {
  */
 const compound = (top: ReadonlyArray<CfbEntry>) => {
   const bytes = new Uint8Array(512 * 3)
-  const view = new DataView(bytes.buffer)
-  bytes.set([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1], 0)
-  view.setUint16(0x18, 0x3e, true)
-  view.setUint16(0x1a, 3, true)
-  view.setUint16(0x1c, 0xfffe, true)
-  view.setUint16(0x1e, 9, true)
-  view.setUint16(0x20, 6, true)
-  view.setUint32(0x2c, 1, true)
-  view.setUint32(0x30, 1, true)
-  view.setUint32(0x38, 4096, true)
-  view.setUint32(0x3c, 0xfffffffe, true)
-  view.setUint32(0x44, 0xfffffffe, true)
+  const view = cfbHeader(bytes, { fatSectors: 1, directory: 1, difat: 0xfffffffe, difatSectors: 0 })
   for (let i = 0; i < 109; i++) view.setUint32(0x4c + 4 * i, i === 0 ? 0 : 0xffffffff, true)
   for (let i = 0; i < 128; i++) {
     view.setUint32(512 + 4 * i, i === 0 ? 0xfffffffd : i === 1 ? 0xfffffffe : 0xffffffff, true)
@@ -107,6 +121,47 @@ const compound = (top: ReadonlyArray<CfbEntry>) => {
     return id
   }
   write("Root Entry", 5, top)
+  return bytes
+}
+
+/**
+ * A compound file of 14,002 sectors (6.8 MiB) whose directory, in sector 14,000, is
+ * chained in the 110th FAT sector: past the 109 the header lists, that one is found
+ * through a DIFAT sector, as in a Word or Excel file of that size. Under the root, one
+ * stream named `stream`.
+ */
+const largeCompound = (stream: string) => {
+  const fatSectors = 110
+  const difat = fatSectors
+  const directory = 14_000
+  const bytes = new Uint8Array(512 * (directory + 2))
+  const view = cfbHeader(bytes, { fatSectors, directory, difat, difatSectors: 1 })
+  const at = (sector: number) => 512 * (sector + 1)
+  for (let i = 0; i < 109; i++) view.setUint32(0x4c + 4 * i, i, true)
+  for (let i = 0; i < 128; i++) view.setUint32(at(difat) + 4 * i, i === 0 ? 109 : 0xffffffff, true)
+  view.setUint32(at(difat) + 4 * 127, 0xfffffffe, true)
+  for (let sector = 0; sector < fatSectors * 128; sector++) {
+    const entry =
+      sector < fatSectors
+        ? 0xfffffffd
+        : sector === difat
+          ? 0xfffffffc
+          : sector === directory
+            ? 0xfffffffe
+            : 0xffffffff
+    const fat = Math.floor(sector / 128)
+    view.setUint32(at(fat) + 4 * (sector % 128), entry, true)
+  }
+  const entry = (id: number, name: string, type: number) => {
+    const base = at(directory) + 128 * id
+    for (let i = 0; i < name.length; i++) view.setUint16(base + 2 * i, name.charCodeAt(i), true)
+    view.setUint16(base + 0x40, 2 * (name.length + 1), true)
+    bytes[base + 0x42] = type
+    for (const field of [0x44, 0x48, 0x4c]) view.setUint32(base + field, 0xffffffff, true)
+    return base
+  }
+  view.setUint32(entry(0, "Root Entry", 5) + 0x4c, 1, true)
+  entry(1, stream, 2)
   return bytes
 }
 
@@ -398,6 +453,9 @@ describe("Files", () => {
         new Uint8Array(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)))
       expect(fixture("libreoffice.doc"), "application/msword")
       expect(fixture("libreoffice.xls"), "application/vnd.ms-excel")
+      // A large file: its directory's FAT sector is found through a DIFAT sector.
+      expect(largeCompound("WordDocument"), "application/msword")
+      expect(largeCompound("Workbook"), "application/vnd.ms-excel")
       // A mail item holds a Word document in an attachment's storage, not at its root.
       expect(
         compound([
