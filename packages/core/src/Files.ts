@@ -232,19 +232,19 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
       upload: (accountId: AccountId, input: typeof UploadInput.Encoded, options: CommandOptions = {}) =>
         Effect.gen(function* () {
           const decoded = yield* Effect.mapError(decodeUpload(input), inputError("R54", {}))
-          const bytes = decoded.bytes.slice()
-          if (bytes.length > settings.fileSizeLimitBytes) {
+          const given = decoded.bytes
+          if (given.length > settings.fileSizeLimitBytes) {
             return yield* invalid(
               "R54",
               "bytes",
               "file.too_large",
-              `bytes: the file is ${formatBytes(bytes.length)}; the limit is ${formatBytes(settings.fileSizeLimitBytes)}`
+              `bytes: the file is ${formatBytes(given.length)}; the limit is ${formatBytes(settings.fileSizeLimitBytes)}`
             )
           }
-          if (bytes.length === 0) {
+          if (given.length === 0) {
             return yield* invalid("R54", "bytes", "file.empty", "bytes: the file is empty")
           }
-          const contentType = contentTypeOf(bytes)
+          const contentType = contentTypeOf(given)
           if (contentType === undefined) {
             return yield* invalid(
               "R54",
@@ -253,6 +253,9 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
               "bytes: the content is not a PDF, an image (PNG, JPEG, GIF, WebP) or an office document"
             )
           }
+          // Checked above while nothing else ran; copied before the first wait, so a
+          // caller changing its array afterwards changes neither the hash nor what is stored.
+          const bytes = given.slice()
           const digest = yield* sha256(bytes)
           return yield* storeCommand(bytes)(
             accountId,
