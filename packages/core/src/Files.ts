@@ -254,8 +254,9 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
             )
           }
           // Checked above while nothing else ran; copied before the first wait, so a
-          // caller changing its array afterwards changes neither the hash nor what is stored.
-          const bytes = given.slice()
+          // caller changing its array afterwards changes neither the hash nor what is
+          // stored. A copy of the bytes, also of a Node `Buffer`, whose `slice` is a view.
+          const bytes = new Uint8Array(given)
           const digest = yield* sha256(bytes)
           return yield* storeCommand(bytes)(
             accountId,

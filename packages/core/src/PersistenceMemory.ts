@@ -767,7 +767,7 @@ const makeStore = () => {
     put: (file, bytes) =>
       files.get(file.id)
         ? unique("file", file.id)
-        : db.write((log) => files.set(file.id, { file, bytes: bytes.slice() }, log)),
+        : db.write((log) => files.set(file.id, { file, bytes: new Uint8Array(bytes) }, log)),
     get: (id) =>
       db.read(() =>
         Option.fromNullable(files.get(id)).pipe(

@@ -16,7 +16,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Chunk, Context, Effect, Either, Layer, Option, Ref, Schema, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
 import { at, type Env, expectError, start, withWorld, failureOf } from "./helpers.js"
 import { activeCommission } from "./support.js"
 
@@ -417,6 +417,28 @@ describe("Files", () => {
         assert.strictEqual(hex(Option.getOrThrow(yield* store.get(stored.id)).bytes), original)
       })
     )
+  )
+
+  it.effect(
+    "R54: the bytes are copied before the upload waits: a caller changing its array meanwhile (a Node Buffer, whose slice is a view, too) changes neither the hash nor what is stored",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const files = yield* Files.Files
+          const store = yield* FileStore.FileStore
+          for (const bytes of [pdf(4096), Buffer.from(pdf(4096))]) {
+            const original = hex(bytes)
+            const upload = yield* Effect.fork(
+              files.upload(world.institution.account, { name: "合同.pdf", bytes })
+            )
+            yield* Effect.yieldNow()
+            bytes.fill(0x41)
+            const stored = yield* Fiber.join(upload)
+            assert.strictEqual(stored.sha256, original, bytes.constructor.name)
+            assert.strictEqual(hex(Option.getOrThrow(yield* store.get(stored.id)).bytes), original)
+          }
+        })
+      )
   )
 
   it.effect("R54: images by their signature, office documents by their internal part", () =>

@@ -88,7 +88,12 @@ export const files = (h: Harness): void => {
               }),
               bytes: png
             },
-            { file: fileOf(p.institution.id, empty, { name: "空白.pdf" }), bytes: empty }
+            { file: fileOf(p.institution.id, empty, { name: "空白.pdf" }), bytes: empty },
+            // A Node Buffer, as an HTTP layer may hand over: its slice is a view, not a copy.
+            {
+              file: fileOf(p.enterprise.id, Buffer.from(Rows.pdfBytes(9_001)), { name: "缓冲区.pdf" }),
+              bytes: Buffer.from(Rows.pdfBytes(9_001))
+            }
           ]
           for (const { file, bytes } of cases) yield* store.put(file, bytes)
           for (const { file, bytes } of cases) {
@@ -115,6 +120,14 @@ export const files = (h: Harness): void => {
             some(yield* store.get(cases[0]!.file.id), "get").bytes,
             original,
             "the uploader's buffer changed after put"
+          )
+          const buffer = cases[3]!
+          const fromBuffer = Uint8Array.from(buffer.bytes)
+          buffer.bytes.fill(0)
+          sameBytes(
+            some(yield* store.get(buffer.file.id), "get").bytes,
+            fromBuffer,
+            "the uploader's Node Buffer changed after put"
           )
           const read = some(yield* store.get(cases[0]!.file.id), "get").bytes
           read.fill(1)
