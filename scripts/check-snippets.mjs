@@ -65,7 +65,7 @@ const origins = new Map()
 let count = 0
 for (const readme of readmes) {
   for (const [n, block] of blocksOf(readme).entries()) {
-    const name = `${readme.replaceAll("/", "_").replace(/\.md$/, "")}_${n + 1}.ts`
+    const name = `${readme.replace(/[\\/]/g, "_").replace(/\.md$/, "")}_${n + 1}.ts`
     // `export {}` makes a block without imports a module too, so blocks never share names.
     writeFileSync(join(out, "blocks", name), `${block.text}\nexport {}\n`)
     origins.set(name, { readme, line: block.line })

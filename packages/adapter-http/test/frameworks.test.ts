@@ -252,7 +252,7 @@ describe("Mount in the host's framework (the README's recipes)", () => {
           )
           socket.write(chunked ? `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n` : body)
           socket.write(`GET ${prefix}/settings HTTP/1.1\r\nHost: x\r\n\r\n`)
-          setTimeout(() => socket.destroy(), 5_000)
+          setTimeout(() => socket.destroy(), 15_000)
         })
       try {
         const json = JSON.stringify({ text: "问".repeat(300_000) })

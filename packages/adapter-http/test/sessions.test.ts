@@ -9,7 +9,7 @@ import { createHmac } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import type { Ids } from "@zhongbao/core"
 import { HttpServerRequest } from "@effect/platform"
-import { Effect, Layer, Option, Redacted, TestClock } from "effect"
+import { Context, Effect, Layer, Option, Redacted, TestClock } from "effect"
 import { Authentication } from "../src/index.js"
 
 const secret = Redacted.make("a-secret-of-at-least-thirty-two-characters")
@@ -173,6 +173,8 @@ describe("the in-memory stores of sessions", () => {
 })
 
 describe("Authentication.layerCookie", () => {
+  /** How many tokens the sessions were asked to look up. */
+  const looked = { count: 0 }
   it.effect(
     "reads the session token from the cookie of the name it is given, and only from it; a value not shaped as a token is auth.invalid",
     () =>
@@ -188,14 +190,30 @@ describe("Authentication.layerCookie", () => {
         assert.strictEqual(Option.getOrNull(yield* resolve(`other=1; zb_session=${token}`)), account)
         assert.isTrue(Option.isNone(yield* resolve(`session=${token}`)), "another cookie's name")
         assert.isTrue(Option.isNone(yield* resolve("other=1")), "no cookie of that name: anonymous")
+        const before = looked.count
         for (const value of ["a".repeat(513), "a%20b", "未知"]) {
           const refused = yield* Effect.flip(resolve(`zb_session=${encodeURIComponent(value)}`))
           assert.deepInclude(refused, { _tag: "Unauthorized", code: "auth.invalid" }, "not a token's shape")
         }
+        assert.strictEqual(looked.count, before, "refused by its shape, before any lookup")
+        const unknown = yield* Effect.flip(resolve(`zb_session=${"a".repeat(512)}`))
+        assert.deepInclude(unknown, { _tag: "Unauthorized", code: "auth.invalid" }, "a token no session has")
+        assert.strictEqual(looked.count, before + 1, "a token of the shape is looked up")
       }).pipe(
         Effect.provide(
           Authentication.layerCookie("zb_session").pipe(
-            Layer.provideMerge(Authentication.layerSessionsMemory())
+            Layer.provideMerge(
+              Layer.map(Authentication.layerSessionsMemory(), (context) => {
+                const sessions = Context.get(context, Authentication.Sessions)
+                return Context.add(context, Authentication.Sessions, {
+                  ...sessions,
+                  lookup: (token) => {
+                    looked.count += 1
+                    return sessions.lookup(token)
+                  }
+                })
+              })
+            )
           )
         )
       )

@@ -56,7 +56,7 @@ describe("Throttle", () => {
   )
 
   it.effect(
-    "R64: the sweep every 1,024 takes forgets the numbers past the longest window and none still inside one",
+    "R64: the sweep every 1,024 takes, which forgets numbers past the longest window, forgets none still inside one",
     () =>
       Effect.gen(function* () {
         const throttle = yield* Throttle.make({ windows: [{ limit: 1, windowMillis: 3_600_000 }] })
