@@ -8,7 +8,7 @@
 // adapter: that path resolves to a declared stand-in (a `Layer` of core's ports under
 // every name a README imports from it). tsc's errors are reported at the README's line.
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -22,14 +22,7 @@ const readmes = [
       .filter((entry) => entry.isDirectory())
       .map((entry) => join(dir, entry.name, "README.md"))
   )
-].filter((path) => {
-  try {
-    readFileSync(join(root, path))
-    return true
-  } catch {
-    return false
-  }
-})
+].filter((path) => existsSync(join(root, path)))
 
 /** Every ```ts block of `path`: its text and the README line its first line is on. */
 const blocksOf = (path) => {

@@ -86,6 +86,18 @@ const cfbHeader = (
   return view
 }
 
+/**
+ * A directory entry at `at`: its name, of `type` (5 root, 1 storage, 2 stream), with no
+ * siblings or child yet. Its offset, for the caller to link it.
+ */
+const cfbEntry = (view: DataView, at: number, name: string, type: number) => {
+  for (let i = 0; i < name.length; i++) view.setUint16(at + 2 * i, name.charCodeAt(i), true)
+  view.setUint16(at + 0x40, 2 * (name.length + 1), true)
+  view.setUint8(at + 0x42, type)
+  for (const field of [0x44, 0x48, 0x4c]) view.setUint32(at + field, 0xffffffff, true)
+  return at
+}
+
 /** An entry under a compound file's root: a stream, or a storage with `children`. */
 interface CfbEntry {
   readonly name: string
@@ -107,11 +119,7 @@ const compound = (top: ReadonlyArray<CfbEntry>) => {
   let next = 0
   const write = (name: string, type: number, children: ReadonlyArray<CfbEntry>): number => {
     const id = next++
-    const at = 1024 + 128 * id
-    for (let i = 0; i < name.length; i++) view.setUint16(at + 2 * i, name.charCodeAt(i), true)
-    view.setUint16(at + 0x40, 2 * (name.length + 1), true)
-    bytes[at + 0x42] = type
-    for (const field of [0x44, 0x48, 0x4c]) view.setUint32(at + field, 0xffffffff, true)
+    const at = cfbEntry(view, 1024 + 128 * id, name, type)
     let previous: number | undefined
     for (const child of children) {
       const childId = write(child.name, child.children === undefined ? 2 : 1, child.children ?? [])
@@ -152,16 +160,8 @@ const largeCompound = (stream: string) => {
     const fat = Math.floor(sector / 128)
     view.setUint32(at(fat) + 4 * (sector % 128), entry, true)
   }
-  const entry = (id: number, name: string, type: number) => {
-    const base = at(directory) + 128 * id
-    for (let i = 0; i < name.length; i++) view.setUint16(base + 2 * i, name.charCodeAt(i), true)
-    view.setUint16(base + 0x40, 2 * (name.length + 1), true)
-    bytes[base + 0x42] = type
-    for (const field of [0x44, 0x48, 0x4c]) view.setUint32(base + field, 0xffffffff, true)
-    return base
-  }
-  view.setUint32(entry(0, "Root Entry", 5) + 0x4c, 1, true)
-  entry(1, stream, 2)
+  view.setUint32(cfbEntry(view, at(directory), "Root Entry", 5) + 0x4c, 1, true)
+  cfbEntry(view, at(directory) + 128, stream, 2)
   return bytes
 }
 

@@ -16,31 +16,29 @@ import {
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import { at, failingUpdates, start, failureOf } from "./helpers.js"
-import { activeCommission } from "./support.js"
+import { activeCommission, demandTrail } from "./support.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
 
 const proposal = { title: "方案", content: "我们有成熟的工艺" }
 
-/** The memory ports and the sweeper, with the "not adopted" updates of the responses `fails` picks failing. */
-const withFailingNotAdoptedOf = (fails: (response: Response.Response) => boolean) =>
+/** The sweeper and core over the memory ports as `change` makes them. */
+const sweeperOver = (
+  change: (ports: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports>
+) =>
   Layer.orDie(
     Sweeper.Sweeper.Default.pipe(
       Layer.provideMerge(
         Zhongbao.layer.pipe(
-          Layer.provideMerge(
-            Layer.merge(
-              Layer.map(
-                PersistenceMemory.layerMemory,
-                failingUpdates({ response: (r) => r.status === "not_adopted" && fails(r) })
-              ),
-              Settings.layer()
-            )
-          )
+          Layer.provideMerge(Layer.merge(Layer.map(PersistenceMemory.layerMemory, change), Settings.layer()))
         )
       )
     )
   )
+
+/** The memory ports and the sweeper, with the "not adopted" updates of the responses `fails` picks failing. */
+const withFailingNotAdoptedOf = (fails: (response: Response.Response) => boolean) =>
+  sweeperOver(failingUpdates({ response: (r) => r.status === "not_adopted" && fails(r) }))
 
 /** The same, with every "not adopted" update failing while `updates.failing` is set. */
 const withFailingNotAdopted = (updates: { failing: boolean }) =>
@@ -184,31 +182,18 @@ describe("Sweeper", () => {
 describe("Sweeper, two instances", () => {
   /** Run once, right after a sweep has listed the demands due (then cleared): another instance's sweep. */
   const afterListing: { run: Effect.Effect<unknown, unknown> | null } = { run: null }
-  const layer = Layer.orDie(
-    Sweeper.Sweeper.Default.pipe(
-      Layer.provideMerge(
-        Zhongbao.layer.pipe(
-          Layer.provideMerge(
-            Layer.merge(
-              Layer.map(PersistenceMemory.layerMemory, (ports) => {
-                const demands = Context.get(ports, Persistence.DemandRepository)
-                return Context.add(ports, Persistence.DemandRepository, {
-                  ...demands,
-                  listBriefs: (query) =>
-                    Effect.tap(demands.listBriefs(query), () => {
-                      const run = afterListing.run
-                      afterListing.run = null
-                      return run === null ? Effect.void : Effect.orDie(run)
-                    })
-                })
-              }),
-              Settings.layer()
-            )
-          )
-        )
-      )
-    )
-  )
+  const layer = sweeperOver((ports) => {
+    const demands = Context.get(ports, Persistence.DemandRepository)
+    return Context.add(ports, Persistence.DemandRepository, {
+      ...demands,
+      listBriefs: (query) =>
+        Effect.tap(demands.listBriefs(query), () => {
+          const run = afterListing.run
+          afterListing.run = null
+          return run === null ? Effect.void : Effect.orDie(run)
+        })
+    })
+  })
   it.effect(
     "R25: a demand another instance's sweep closes after this sweep listed it is not closed again: one window_ended event, one not-adopted notice per response",
     () =>
@@ -229,8 +214,7 @@ describe("Sweeper, two instances", () => {
         )
         assert.strictEqual(other.closed, 1, "the other instance's sweep closed it")
         assert.lengthOf(yield* notAdoptedNotices, 2)
-        const trail = yield* AuditTrail.AuditTrail
-        const events = (yield* trail.list(world.operator, { demandId: demand.id, limit: 100 })).items
+        const events = yield* demandTrail(world.operator, demand.id)
         const count = (action: string) => events.filter((e) => e.action === action).length
         assert.strictEqual(count("selection.window_ended"), 1)
         assert.strictEqual(count("response.not_adopted"), 2)
