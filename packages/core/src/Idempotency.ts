@@ -3,6 +3,8 @@
  * run stores a fingerprint of its input and its encoded result under (account, key)
  * in the same unit of work as the change. A repeat with the same input returns the
  * stored result and changes nothing; the same key with another input is refused.
+ * A repeat that runs beside the first (it read no record yet) and fails once the
+ * first has committed reads the key's record again and is answered by it.
  *
  * @since 0.1.0
  */

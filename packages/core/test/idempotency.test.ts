@@ -1,11 +1,28 @@
 import { assert, describe, it } from "@effect/vitest"
-import { AuditTrail, Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
+import {
+  AuditTrail,
+  type Ids,
+  Lists,
+  Outcome,
+  Persistence,
+  Publishing,
+  Responding,
+  Selection
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Either } from "effect"
+import { Context, Effect, Either, Option } from "effect"
 import { type Env, expectError, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
 import { notices, proposal } from "./support.js"
 
 const key = { idempotencyKey: "respond-7f3a9c" }
+
+/** The ids of a demand's responses, as its publisher lists them. */
+const responseIds = (world: Fixtures.World, demandId: Ids.DemandId) =>
+  Effect.flatMap(Lists.Lists, (lists) =>
+    Effect.map(lists.demandResponses(world.enterprise.account, { demandId }), (page) =>
+      page.items.map((r) => r.id)
+    )
+  )
 
 describe("Idempotency", () => {
   it.effect("R63: a repeat with the same key and input returns the first result and changes nothing", () =>
@@ -371,7 +388,6 @@ describe("Idempotency", () => {
         withCountedPorts(oneRead, (world, finds) =>
           Effect.gen(function* () {
             const responding = yield* Responding.Responding
-            const lists = yield* Lists.Lists
             const demand = yield* Fixtures.publish(world, world.enterprise.account)
             const input = { demandId: demand.id, proposal: proposal() }
             const before = finds()
@@ -388,12 +404,84 @@ describe("Idempotency", () => {
               "idempotencyKey"
             )
             assert.strictEqual(finds() - before, oneRead ? 0 : 3, "IdempotencyRepository.find calls")
-            assert.deepStrictEqual(
-              (yield* lists.demandResponses(world.enterprise.account, { demandId: demand.id })).items.map(
-                (r) => r.id
+            assert.deepStrictEqual(yield* responseIds(world, demand.id), [first.id])
+          })
+        )
+    )
+  }
+
+  /**
+   * Memory ports whose next lookup of a key's record (through either read) finds
+   * nothing once `blind()` is called: what a repeat sent while the first was still
+   * running reads on PostgreSQL, before the first commits (the race itself runs in
+   * the conformance suite's R63 test on PostgreSQL).
+   */
+  const withBlindLookup = <A, E>(
+    oneRead: boolean,
+    body: (world: Fixtures.World, blind: () => void) => Effect.Effect<A, E, Env>
+  ) => {
+    let misses = 0
+    const miss = () => misses > 0 && misses-- > 0
+    return withPorts(
+      (full) => {
+        const idempotency = Context.get(full, Persistence.IdempotencyRepository)
+        const accounts = Context.get(full, Persistence.AccountRepository)
+        const withRecord = accounts.findWithMemberAndRecord!
+        const blinded = full.pipe(
+          Context.add(Persistence.IdempotencyRepository, {
+            ...idempotency,
+            find: (accountId, key) =>
+              Effect.suspend(() => (miss() ? Effect.succeedNone : idempotency.find(accountId, key)))
+          }),
+          Context.add(Persistence.AccountRepository, {
+            ...accounts,
+            findWithMemberAndRecord: (id, key) =>
+              Effect.map(withRecord(id, key), (found) =>
+                miss() ? Option.map(found, (f) => ({ ...f, record: Option.none() })) : found
+              )
+          })
+        )
+        return oneRead ? blinded : withoutOneReadLookups(blinded)
+      },
+      (world) =>
+        body(world, () => {
+          misses = 1
+        })
+    )
+  }
+
+  for (const oneRead of [true, false]) {
+    it.effect(
+      `R63 (${oneRead ? "one read" : "base ports"}): a repeat that ran beside the first (it read no record, and the first's response refused it, R21) is answered with the first result; another input under the key is refused`,
+      () =>
+        withBlindLookup(oneRead, (world, blind) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const input = { demandId: demand.id, proposal: proposal() }
+            const first = yield* responding.respond(world.institute.account, input, key)
+            blind()
+            assert.deepStrictEqual(yield* responding.respond(world.institute.account, input, key), first)
+            blind()
+            yield* expectError(
+              responding.respond(
+                world.institute.account,
+                { ...input, proposal: proposal("另一个方案") },
+                key
               ),
-              [first.id]
+              "IdempotencyKeyReused",
+              "R63",
+              "idempotencyKey"
             )
+            // Without a record under the key, the refusal stands.
+            blind()
+            yield* expectError(
+              responding.respond(world.institute.account, input, { idempotencyKey: "another-key" }),
+              "InvalidState",
+              "R21"
+            )
+            assert.deepStrictEqual(yield* responseIds(world, demand.id), [first.id])
+            assert.lengthOf(yield* notices("response_received"), 1)
           })
         )
     )

@@ -282,6 +282,43 @@ export const makeRunner = Effect.gen(function* () {
     const decodeOutput = Schema.decodeUnknown(spec.output)
     const invalid = inputError(spec.rule, spec.rules ?? {})
 
+    /**
+     * R63: the answer a stored record gives a repeat: its first result, or
+     * `IdempotencyKeyReused` for another input.
+     */
+    const replay = (record: IdempotencyRecord, fingerprint: string) =>
+      record.fingerprint === fingerprint
+        ? Effect.orDie(decodeOutput(record.result))
+        : Effect.fail(
+            new IdempotencyKeyReused({
+              rule: "R63",
+              code: "idempotency.key_reused",
+              field: "idempotencyKey",
+              message: "this idempotency key was used with a different request"
+            })
+          )
+
+    /**
+     * R63, a repeat sent while the first was still running: it read no record, ran
+     * the body, and failed once the first committed (it waited for the first's row
+     * lock and was refused by what the first did, or its record's insert waited for
+     * the first's and was a unique violation). Read again after the failure, the
+     * key's record answers it as any repeat; without a record the failure stands (a
+     * refusal of its own: nothing of an unfinished first is visible to another unit
+     * of work), as it does when the read itself fails.
+     */
+    const replayAfter = <E>(accountId: AccountId, key: string, fingerprint: string, failure: E) =>
+      Effect.catchAll(
+        read(
+          Effect.flatMap(
+            loadActorAndRecord(accountId, key),
+            ({ previous }): Effect.Effect<A, E | IdempotencyKeyReused> =>
+              Option.isSome(previous) ? replay(previous.value, fingerprint) : Effect.fail(failure)
+          )
+        ),
+        (error) => Effect.fail(error instanceof IdempotencyKeyReused ? error : failure)
+      )
+
     /** The body and its journal; with a key, its encoded result is recorded too (R63). */
     const run = (
       accountId: AccountId,
@@ -322,8 +359,9 @@ export const makeRunner = Effect.gen(function* () {
             })
           )
         }
-        return Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) =>
-          uow.transaction(
+        return Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) => {
+          const fingerprint = key === undefined ? "" : `${spec.name}:${canonicalJson(input)}`
+          const attempt = uow.transaction(
             settleLeftovers(
               spec.conflictRule ?? spec.rule,
               Effect.flatMap(DateTime.now, (now) => {
@@ -357,29 +395,25 @@ export const makeRunner = Effect.gen(function* () {
                     A,
                     E | Leftover | DomainError | InfrastructureError
                   > => {
-                    const fingerprint = `${spec.name}:${canonicalJson(input)}`
                     if (Option.isNone(previous)) {
                       return options.replayOnly === true
                         ? Effect.fail(notReplayed())
                         : runWith(actor, prefetched, { key, fingerprint })
                     }
-                    if (previous.value.fingerprint !== fingerprint) {
-                      return Effect.fail(
-                        new IdempotencyKeyReused({
-                          rule: "R63",
-                          code: "idempotency.key_reused",
-                          field: "idempotencyKey",
-                          message: "this idempotency key was used with a different request"
-                        })
-                      )
-                    }
-                    return Effect.orDie(decodeOutput(previous.value.result))
+                    return replay(previous.value, fingerprint)
                   }
                 )
               })
             )
           )
-        )
+          return key === undefined || options.replayOnly === true
+            ? attempt
+            : Effect.catchAll(attempt, (failure) =>
+                failure instanceof IdempotencyKeyReused
+                  ? Effect.fail(failure)
+                  : replayAfter(accountId, key, fingerprint, failure)
+              )
+        })
       }) as Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError>
     }
   }

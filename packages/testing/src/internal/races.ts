@@ -495,6 +495,94 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "R63: 20 concurrent repeats of one keyed respond → one response stored, every repeat answered with it",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const responding = yield* Responding.Responding
+          const responses = yield* Persistence.ResponseRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const results = yield* Effect.all(
+            Array.from({ length: 20 }, () =>
+              Effect.either(
+                responding.respond(
+                  world.institute.account,
+                  { demandId: demand.id, proposal },
+                  { idempotencyKey: "respond-once" }
+                )
+              )
+            ),
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(
+            results.filter(Either.isLeft).map((r) => describeError(r.left)),
+            [],
+            "every repeat is answered"
+          )
+          const stored = yield* responses.listByDemandRound(demand.id, demand.round)
+          assert.strictEqual(stored.length, 1, "one response stored")
+          assert.deepStrictEqual(
+            [...new Set(results.filter(Either.isRight).map((r) => r.right.id))],
+            [stored[0]!.id],
+            "each repeat answers the stored response"
+          )
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R63: 20 concurrent repeats of one keyed draft → one demand drafted, every repeat answered with it; another input under the key is refused",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const publishing = yield* Publishing.Publishing
+          const demands = yield* Persistence.DemandRepository
+          const form = yield* Fixtures.form({ title: "幂等草稿甲" })
+          const other = yield* Fixtures.form({ title: "幂等草稿乙" })
+          const results = yield* Effect.all(
+            Array.from({ length: 20 }, (_, i) =>
+              Effect.either(
+                publishing.draft(world.enterprise.account, i % 5 === 4 ? other : form, {
+                  idempotencyKey: "draft-once"
+                })
+              )
+            ),
+            { concurrency: "unbounded" }
+          )
+          const drafted = yield* demands.list({
+            scope: { _tag: "member", memberId: world.enterprise.member.id, role: "any" },
+            sort: "created",
+            keyword: "幂等草稿",
+            limit: 100
+          })
+          assert.strictEqual(drafted.length, 1, "one demand drafted")
+          const first = drafted[0]!
+          const firstForm = first.form.title === "幂等草稿甲" ? form : other
+          results.forEach((result, i) => {
+            const sameInput = (i % 5 === 4 ? other : form) === firstForm
+            if (sameInput) {
+              assert.isTrue(
+                Either.isRight(result) && result.right.id === first.id,
+                `repeat ${i} answers the drafted demand: ${Either.isLeft(result) ? describeError(result.left) : "another demand"}`
+              )
+            } else {
+              assert.isTrue(
+                Either.isLeft(result) && (result.left as { code?: string }).code === "idempotency.key_reused",
+                `repeat ${i} with another input is refused as idempotency.key_reused: ${Either.isLeft(result) ? describeError(result.left) : "accepted"}`
+              )
+            }
+          })
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R22: 60 concurrent messages in one thread → seq 1…61, none lost or repeated",
     () =>
       h.run(
