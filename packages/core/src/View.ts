@@ -132,7 +132,8 @@ export const actionsOf = (
     if (phase === "taking_responses" || phase === "selecting") out.push("adopt")
     if (phase === "selecting") out.push("end_selection")
     if (demand.state === "published") {
-      out.push("log_service", "record_solved", "record_unsolved")
+      out.push("log_service", "record_solved")
+      if (demand.outcome !== "unsolved") out.push("record_unsolved")
       if (
         toReview &&
         demand.outcome === "unsolved" &&

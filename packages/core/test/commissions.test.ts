@@ -399,7 +399,6 @@ describe("Commissioning", () => {
             "end_selection",
             "log_service",
             "record_solved",
-            "record_unsolved",
             "restart"
           ]
           assert.deepStrictEqual(yield* actions(published.id), restartOffered)

@@ -127,6 +127,8 @@ describe("Lists", () => {
           const unsolved = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] }))
             .items[0]!
           assert.include(unsolved.actions, "restart")
+          assert.notInclude(unsolved.actions, "record_unsolved", "already recorded unsolved (R32)")
+          assert.include(unsolved.actions, "record_solved", "it may still be solved (R31)")
           // After the selection window: no adoption any more.
           yield* at(justAfter(yield* selectionEnd(demand)))
           const over = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] })).items[0]!
