@@ -13,10 +13,11 @@ import { denied, invalid, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
+import { checkTaxonomy } from "./internal/demandForm.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
-import { CommissionRepository, DemandNumbering } from "./Persistence.js"
+import { CommissionRepository, DemandNumbering, MemberRepository } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import * as Option from "effect/Option"
 
@@ -45,6 +46,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
     const demands = yield* makeDemandAccess
     const numbering = yield* DemandNumbering
     const commissions = yield* CommissionRepository
+    const members = yield* MemberRepository
 
     return {
       /**
@@ -52,7 +54,8 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
        * with the next number of the approval year in the platform time zone; a
        * restarted demand keeps its number (R33). The deadline is checked again against
        * both bounds of `Deadline.isAllowedDeadline`: time has passed since submission,
-       * and the settings may have changed.
+       * and the settings may have changed; so are the technical field (R10) and the
+       * service mode (R14), against the settings now.
        */
       approve: command(
         { name: "approveDemand", input: Schema.Struct({ demandId: DemandId }), output: Demand, rule: "R11" },
@@ -76,6 +79,16 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                   "the commission behind this demand is no longer active; reject the demand"
                 )
               }
+            }
+            const publisher = yield* members.findById(demand.publisherId)
+            if (Option.isSome(publisher)) {
+              yield* checkTaxonomy(
+                ctx.settings,
+                publisher.value,
+                demand.form,
+                "",
+                " (the settings changed since the form was checked); reject the demand so it can be corrected"
+              )
             }
             const earliest = earliestDeadline(ctx.now, ctx.settings)
             if (demand.form.responseDeadline < earliest) {

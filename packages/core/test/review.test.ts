@@ -15,6 +15,18 @@ import { auditIds, draft, submitted } from "./demandHelpers.js"
 import { at, expectError, withWorld } from "./helpers.js"
 import { notices, phoneOf } from "./support.js"
 
+/** Review over the same store, under settings changed since a form was checked. */
+const reviewUnder = (overrides: Partial<Settings.PlatformSettings>) =>
+  Effect.flatMap(Effect.context<Persistence.Ports>(), (context) =>
+    Effect.provide(
+      Review.Review,
+      Review.Review.Default.pipe(
+        Layer.provide(Settings.layer(overrides)),
+        Layer.provide(Layer.succeedContext(context))
+      )
+    )
+  )
+
 describe("review", () => {
   describe("R11: the operator approves or rejects with a reason", () => {
     it.effect("R11: approval publishes a pending demand", () =>
@@ -494,14 +506,7 @@ describe("review", () => {
             yield* publishing.submit(e, { demandId: pending.id })
             const before = Option.getOrThrow(yield* demands.findById(pending.id))
             // The same store, the platform's longest deadline since made shorter.
-            const context = yield* Effect.context<Persistence.Ports>()
-            const shorter = yield* Effect.provide(
-              Review.Review,
-              Review.Review.Default.pipe(
-                Layer.provide(Settings.layer({ maxDeadlineDays: 30 })),
-                Layer.provide(Layer.succeedContext(context))
-              )
-            )
+            const shorter = yield* reviewUnder({ maxDeadlineDays: 30 })
             const error = yield* expectError(
               shorter.approve(world.operator, { demandId: pending.id }),
               "InvalidInput",
@@ -516,6 +521,57 @@ describe("review", () => {
             )
             const approved = yield* review.approve(world.operator, { demandId: pending.id })
             assert.strictEqual(approved.state, "published", "the settings it was submitted under allow it")
+          })
+        )
+    )
+
+    it.effect(
+      "R10, R14: approval refuses a field or a service mode the settings no longer have, or a mode the publisher may no longer choose (they changed since the form was checked), and changes nothing",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const review = yield* Review.Review
+            const demands = yield* Persistence.DemandRepository
+            const defaults = yield* Settings.Settings
+            const e = world.enterprise.account
+            const pending = yield* publishing.draft(e, yield* Fixtures.form())
+            yield* publishing.submit(e, { demandId: pending.id })
+            const before = Option.getOrThrow(yield* demands.findById(pending.id))
+            const others = defaults.serviceModes.filter((m) => m.id !== before.form.serviceMode)
+            const changes: ReadonlyArray<
+              readonly [Partial<Settings.PlatformSettings>, string, string, string]
+            > = [
+              [{ technicalFields: ["电子信息"] }, "R10", "field", "demand.field_unknown"],
+              [{ serviceModes: others }, "R14", "serviceMode", "demand.service_mode_unknown"],
+              [
+                {
+                  serviceModes: defaults.serviceModes.map((m) =>
+                    m.id === before.form.serviceMode ? { ...m, publishers: ["transfer_institution"] } : m
+                  )
+                },
+                "R14",
+                "serviceMode",
+                "demand.service_mode_not_allowed"
+              ]
+            ]
+            for (const [overrides, rule, field, code] of changes) {
+              const error = yield* expectError(
+                (yield* reviewUnder(overrides)).approve(world.operator, { demandId: pending.id }),
+                "InvalidInput",
+                rule,
+                field
+              )
+              assert.strictEqual((error as { code?: string }).code, code)
+              assert.deepStrictEqual(
+                Option.getOrThrow(yield* demands.findById(pending.id)),
+                before,
+                `nothing changed (${code})`
+              )
+            }
+            const approved = yield* review.approve(world.operator, { demandId: pending.id })
+            assert.strictEqual(approved.state, "published", "the settings it was submitted under allow it")
+            assert.strictEqual(approved.number, "ZB20260001", "the refused approvals used no number")
           })
         )
     )

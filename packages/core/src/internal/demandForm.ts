@@ -3,9 +3,9 @@ import * as Option from "effect/Option"
 import { CommissionRepository, TechnologyManagerRepository } from "../Persistence.js"
 import { earliestDeadline, latestDeadlineAt } from "../Deadline.js"
 import type { Demand, DemandForm } from "../Demand.js"
-import { denied, invalid } from "../Errors.js"
+import { denied, type InvalidInput, invalid } from "../Errors.js"
 import { type Member, isRegisteredInstitution } from "../Member.js"
-import { serviceMode } from "../Settings.js"
+import { type PlatformSettings, serviceMode } from "../Settings.js"
 import { makeAttachmentCheck } from "./attachments.js"
 import type { Ctx } from "./command.js"
 
@@ -40,6 +40,48 @@ export const checkClientKept = (demand: Pick<Demand, "number" | "form">, form: D
 
 /**
  * @internal
+ * R10, R14: the form's technical field is one of the platform's, its service mode
+ * exists and is one the publisher's kind may choose, under the settings now: checked
+ * when the form is written, and again on approval (the settings may have changed
+ * since). `suffix` is added to each message (what the operator can do about it).
+ */
+export const checkTaxonomy = (
+  settings: PlatformSettings,
+  publisher: Pick<Member, "kind">,
+  form: Pick<DemandForm, "field" | "serviceMode">,
+  prefix = "",
+  suffix = ""
+): Effect.Effect<void, InvalidInput> => {
+  if (!settings.technicalFields.includes(form.field)) {
+    return invalid(
+      "R10",
+      `${prefix}field`,
+      "demand.field_unknown",
+      `${prefix}field: not one of the platform's technical fields${suffix}`
+    )
+  }
+  const mode = serviceMode(settings, form.serviceMode)
+  if (mode === undefined) {
+    return invalid(
+      "R14",
+      `${prefix}serviceMode`,
+      "demand.service_mode_unknown",
+      `${prefix}serviceMode: not one of the platform's service modes${suffix}`
+    )
+  }
+  if (mode.publishers !== undefined && !mode.publishers.some((kind) => kind === publisher.kind)) {
+    return invalid(
+      "R14",
+      `${prefix}serviceMode`,
+      "demand.service_mode_not_allowed",
+      `${prefix}serviceMode: ${mode.name} (${mode.id}) is chosen by ${mode.publishers.join(" or ")} publishers only${suffix}`
+    )
+  }
+  return Effect.void
+}
+
+/**
+ * @internal
  * The checks of a demand form that depend on the platform and the publisher: R10
  * taxonomy, R14 service mode, R1 technology manager and client, R41 active
  * commission, (when `checkDeadline`) R13, and the attachments (R10, R54: files the
@@ -51,31 +93,7 @@ export const makeFormCheck = Effect.gen(function* () {
   const checkAttachments = yield* makeAttachmentCheck
   return (ctx: Ctx, publisher: Member, form: DemandForm, checkDeadline: boolean, prefix = "") =>
     Effect.gen(function* () {
-      if (!ctx.settings.technicalFields.includes(form.field)) {
-        return yield* invalid(
-          "R10",
-          `${prefix}field`,
-          "demand.field_unknown",
-          `${prefix}field: not one of the platform's technical fields`
-        )
-      }
-      const mode = serviceMode(ctx.settings, form.serviceMode)
-      if (mode === undefined) {
-        return yield* invalid(
-          "R14",
-          `${prefix}serviceMode`,
-          "demand.service_mode_unknown",
-          `${prefix}serviceMode: not one of the platform's service modes`
-        )
-      }
-      if (mode.publishers !== undefined && !mode.publishers.some((kind) => kind === publisher.kind)) {
-        return yield* invalid(
-          "R14",
-          `${prefix}serviceMode`,
-          "demand.service_mode_not_allowed",
-          `${prefix}serviceMode: ${mode.name} (${mode.id}) is chosen by ${mode.publishers.join(" or ")} publishers only`
-        )
-      }
+      yield* checkTaxonomy(ctx.settings, publisher, form, prefix)
       if (publisher.kind === "transfer_institution") {
         if (!isRegisteredInstitution(publisher)) {
           return yield* denied(
