@@ -70,6 +70,27 @@ export const selectionOver = (
   DateTime.greaterThan(now, selectionEndsAt(demand.form.responseDeadline, settings))
 
 /**
+ * R24, R25: whether the current round's selection reads as over only because
+ * `singleAdoption` is on and a response was adopted, with nothing recorded: the
+ * adoption was made while the setting was off (under it, an adoption ends the round
+ * itself). The managing side may still end such a selection, which records it and
+ * sends the round's "not adopted" notices; the window's sweep would, at its end.
+ *
+ * @since 0.1.3
+ * @category phase
+ */
+export const selectionUnrecorded = (
+  demand: DemandBrief,
+  now: DateTime.DateTime,
+  settings: ResolvedSettings
+): boolean =>
+  demand.state === "published" &&
+  demand.selectionEndedAt === null &&
+  settings.singleAdoption &&
+  demand.adoptedCount > 0 &&
+  DateTime.lessThanOrEqualTo(now, selectionEndsAt(demand.form.responseDeadline, settings))
+
+/**
  * The instant selection ends for the current round, if it is still to come or has
  * come by the window (`null` when it ended early or never applies).
  *

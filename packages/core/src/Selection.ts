@@ -17,7 +17,7 @@ import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { makeRoundEnd, reasonText } from "./internal/round.js"
 import { ResponseRepository } from "./Persistence.js"
-import { phaseOf, selectionOver } from "./Phase.js"
+import { phaseOf, selectionOver, selectionUnrecorded } from "./Phase.js"
 import { Feedback, Response } from "./Response.js"
 import { endOfDate, selectionEndsAt } from "./Deadline.js"
 
@@ -186,7 +186,9 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
        * response not adopted gets its "not adopted" notice, with the feedback given.
        * Selection can end only once intake has closed (the deadline passed, or a
        * response adopted, R24): while R20 holds, responses are still being taken. A
-       * demand whose service mode takes no responses has no selection (R14).
+       * demand whose service mode takes no responses has no selection (R14). A
+       * selection that reads as over only by `singleAdoption`, with nothing recorded
+       * (`Phase.selectionUnrecorded`), may still be ended.
        * The demand is locked with the actor's read; its update and the round's go out
        * with the journal.
        */
@@ -202,7 +204,11 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
         (ctx, input, locked) =>
           Effect.gen(function* () {
             const demand = yield* demands.managedOf(ctx.actor, locked)
-            if (demand.state !== "published" || selectionOver(demand, ctx.now, ctx.settings)) {
+            if (
+              demand.state !== "published" ||
+              (selectionOver(demand, ctx.now, ctx.settings) &&
+                !selectionUnrecorded(demand, ctx.now, ctx.settings))
+            ) {
               return yield* invalidState("R25", "selection.already_over", "selection is already over")
             }
             const phase = phaseOf(demand, ctx.now, ctx.settings)

@@ -8,10 +8,11 @@ import {
   Publishing,
   Responding,
   Selection,
-  type Settings
+  Settings,
+  Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Either, Option, TestClock } from "effect"
+import { Context, DateTime, Effect, Either, Layer, Option, TestClock } from "effect"
 import {
   at,
   type Env,
@@ -789,6 +790,54 @@ describe("Selection", () => {
         }),
       { singleAdoption: true }
     )
+  )
+
+  it.effect(
+    "R24, R25: singleAdoption turned on after an adoption: the round reads as over, and the managing side may end it, which records it and notifies the others once",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const { demand, institute, expert, service } = yield* demandWithResponses(world)
+          yield* (yield* Selection.Selection).adopt(world.enterprise.account, { responseId: institute.id })
+          assert.lengthOf(yield* notices("response_not_adopted"), 0, "two may be adopted while it is off")
+          // The same store, the platform since set to adopt one response per round.
+          const ports = yield* Effect.context<Persistence.Ports>()
+          yield* Effect.gen(function* () {
+            const selection = yield* Selection.Selection
+            const publishing = yield* Publishing.Publishing
+            const lists = yield* Lists.Lists
+            const me = world.enterprise.account
+            assert.strictEqual(
+              (yield* lists.response(me, { responseId: expert.id })).status,
+              "not_adopted",
+              "the round reads as over (R24)"
+            )
+            yield* expectError(selection.adopt(me, { responseId: expert.id }), "InvalidState", "R24")
+            assert.include((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
+            const ended = yield* selection.endSelection(me, { demandId: demand.id })
+            assert.isNotNull(ended.selectionEndedAt, "the end is recorded")
+            assert.deepStrictEqual(
+              (yield* notices("response_not_adopted")).map((m) => m.recipientPhone).sort(),
+              [yield* phoneOf(world.expert.account), yield* phoneOf(world.serviceInstitution.account)].sort(),
+              "each responder not adopted is told once (R25)"
+            )
+            for (const id of [expert.id, service.id]) {
+              const response = yield* (yield* Persistence.ResponseRepository).findById(id)
+              assert.strictEqual(Option.getOrThrow(response).status, "not_adopted", "stored as not adopted")
+            }
+            assert.notInclude((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
+            yield* expectError(selection.endSelection(me, { demandId: demand.id }), "InvalidState", "R25")
+          }).pipe(
+            Effect.provide(
+              Zhongbao.layer.pipe(
+                Layer.provideMerge(
+                  Layer.merge(Layer.succeedContext(ports), Settings.layer({ singleAdoption: true }))
+                )
+              )
+            )
+          )
+        })
+      )
   )
 
   it.effect("R26: no response is accepted after an adoption commits", () =>
