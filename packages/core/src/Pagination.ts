@@ -131,8 +131,33 @@ export const decodeCursor = (cursor: string, arity: number): Either.Either<Posit
 }
 
 /**
- * Compares two positions element by element (`null` first), the order every list
- * uses; `descending` flips it.
+ * Compares two strings by Unicode code point, the order of PostgreSQL's "C"
+ * collation over UTF-8 (and of a byte-wise comparison of UTF-8 in any store).
+ * JavaScript's `<` compares UTF-16 code units, which puts a character outside the
+ * Basic Multilingual Plane (an emoji, a rare CJK character: a surrogate pair) before
+ * U+E000–U+FFFF (full-width forms, for one); at the first unit that differs, this
+ * moves the surrogates above that range, so the two orders agree.
+ *
+ * @since 0.1.3
+ * @category cursors
+ */
+export const compareCodePoints = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x !== y) return codePointRank(x) - codePointRank(y)
+  }
+  return a.length - b.length
+}
+
+/** A UTF-16 code unit ranked so that surrogates sort above U+E000–U+FFFF. */
+const codePointRank = (unit: number): number =>
+  unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit
+
+/**
+ * Compares two positions element by element (`null` first; strings by code point,
+ * {@link compareCodePoints}), the order every list uses; `descending` flips it.
  *
  * @since 0.1.0
  * @category cursors
@@ -142,7 +167,16 @@ export const comparePositions = (a: Position, b: Position, descending: boolean):
     const x = a[i] ?? null
     const y = b[i] ?? null
     if (x === y) continue
-    const order = x === null ? -1 : y === null ? 1 : x < y ? -1 : 1
+    const order =
+      x === null
+        ? -1
+        : y === null
+          ? 1
+          : typeof x === "string" && typeof y === "string"
+            ? Math.sign(compareCodePoints(x, y))
+            : x < y
+              ? -1
+              : 1
     return descending ? -order : order
   }
   return 0

@@ -25,6 +25,7 @@ import { TimeHeap } from "./internal/heap.js"
 import { MemoryDb, page, refuse, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
 import type { Fen } from "./Money.js"
+import { compareCodePoints } from "./Pagination.js"
 import type { Delivery, OutboxMessage, Settlement, Tracked } from "./Notification.js"
 import {
   AccountRepository,
@@ -339,9 +340,7 @@ const makeStore = () => {
         [...responses.rows.values()]
           .filter((r) => r.demandId === demandId && r.round === round)
           .sort(
-            (a, b) =>
-              a.submittedAt.epochMillis - b.submittedAt.epochMillis ||
-              (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+            (a, b) => a.submittedAt.epochMillis - b.submittedAt.epochMillis || compareCodePoints(a.id, b.id)
           )
       ),
     list: (q) =>

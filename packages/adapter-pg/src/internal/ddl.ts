@@ -3,7 +3,8 @@
  * The DDL of every migration, as multi-statement SQL (sent in one round trip each).
  * `s` is the quoted schema, `x` the quoted schema that holds pg_trgm's operator
  * classes. Ids and other keys compared in lists use the "C" collation, so that the
- * database orders them as JavaScript compares strings (the cursors' order).
+ * database orders them by code point, as core's `Pagination.compareCodePoints` (the
+ * cursors' order).
  */
 
 /** @internal Members, accounts and technology managers. */

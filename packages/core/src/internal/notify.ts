@@ -5,6 +5,7 @@ import type { AccountId } from "../Ids.js"
 import type { NotificationEvent, ResolvedSettings } from "../Settings.js"
 import * as DateTime from "effect/DateTime"
 import type { Account } from "../Member.js"
+import { compareCodePoints } from "../Pagination.js"
 
 /** @internal One notification to write: the event, what it is about, who gets it, the values. */
 export interface Notice {
@@ -75,7 +76,8 @@ export const recipientOf = (account: Account, members: ReadonlyArray<Account>): 
     if (!a.active) continue
     const at = DateTime.toEpochMillis(a.createdAt)
     const firstAt = first === undefined ? 0 : DateTime.toEpochMillis(first.createdAt)
-    if (first === undefined || at < firstAt || (at === firstAt && a.id < first.id)) first = a
+    if (first === undefined || at < firstAt || (at === firstAt && compareCodePoints(a.id, first.id) < 0))
+      first = a
   }
   return first
 }

@@ -13,7 +13,7 @@ import {
   SortKeys
 } from "@zhongbao/core"
 import { Effect } from "effect"
-import { expectPages, type Harness, minutesAfter, same, some } from "./harness.js"
+import { expectPages, type Harness, minutesAfter, readAll, same, some } from "./harness.js"
 import * as Rows from "./rows.js"
 
 const titles = [
@@ -619,6 +619,33 @@ export const pagination = (h: Harness): void => {
             }
           }
           assert.isAbove(seen, 0)
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    'ids compare by code point (as PostgreSQL\'s "C" collation over UTF-8): members created at one instant, ids differing in a CJK ideograph, a full-width letter (U+FF21) and a character outside the BMP (U+1F600), list and page as a一, aＡ, a😀',
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const members = yield* Persistence.MemberRepository
+          const createdAt = minutesAfter(-90_000)
+          const ids: ReadonlyArray<string> = ["a😀", "aＡ", "a一"]
+          for (const id of ids) yield* members.insert(Rows.member({ id: id as Ids.MemberId, createdAt }))
+          const expected = ["a一", "aＡ", "a😀"]
+          const listed = (yield* members.list({ limit: 100 })).filter((m) => ids.includes(m.id))
+          assert.deepStrictEqual(
+            listed.map((m) => m.id),
+            expected,
+            "in one page"
+          )
+          const paged = yield* readAll((range) => members.list({ ...range, limit: 1 }), SortKeys.member, 1)
+          assert.deepStrictEqual(
+            paged.map((m) => m.id).filter((id) => ids.includes(id)),
+            expected,
+            "a page at a time, each after the last one's position"
+          )
         })
       ),
     h.timeout
