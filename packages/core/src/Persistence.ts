@@ -17,7 +17,7 @@
  * Contract shared by all ports:
  * - Methods never fail with domain errors; infrastructure failures are
  *   `InfrastructureError`, a taken unique key `UniqueViolation`, a lost versioned
- *   update `StaleWrite`.
+ *   update, or an update of an id not stored (an update never inserts), `StaleWrite`.
  * - Inside `UnitOfWork.transaction` every method takes part in that transaction:
  *   all of it commits or none of it does. `findByIdForUpdate` locks the row until
  *   the transaction ends (the respond-vs-adopt race of R26).

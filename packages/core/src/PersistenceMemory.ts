@@ -150,7 +150,8 @@ const makeStore = () => {
   const memberRepo = MemberRepository.of({
     insert: (m) =>
       members.get(m.id) ? unique("member", m.id) : db.write((log) => members.set(m.id, m, log)),
-    update: (m) => db.write((log) => members.set(m.id, m, log)),
+    update: (m) =>
+      members.get(m.id) === undefined ? stale("member", m.id) : db.write((log) => members.set(m.id, m, log)),
     findById: (id) => get(members, id),
     // Memory units of work run one at a time: nothing changes a row a unit has read.
     findByIdForUpdate: (id) => get(members, id),
@@ -181,7 +182,10 @@ const makeStore = () => {
   const accountRepo = AccountRepository.of({
     insert: (a) =>
       accounts.get(a.id) ? unique("account", a.id) : db.write((log) => accounts.set(a.id, a, log)),
-    update: (a) => db.write((log) => accounts.set(a.id, a, log)),
+    update: (a) =>
+      accounts.get(a.id) === undefined
+        ? stale("account", a.id)
+        : db.write((log) => accounts.set(a.id, a, log)),
     findById: (id) => get(accounts, id),
     findWithMember: (id) => db.read(() => withMember(id)),
     findWithMemberAndRecord: (id, key) =>
@@ -371,7 +375,8 @@ const makeStore = () => {
             threads.set(t.id, t, log)
             threadKeys.set(`${t.demandId}/${t.responderId}`, t.id, log)
           }),
-    updateThread: (t) => db.write((log) => threads.set(t.id, t, log)),
+    updateThread: (t) =>
+      threads.get(t.id) === undefined ? stale("thread", t.id) : db.write((log) => threads.set(t.id, t, log)),
     findThreadById: (id) => get(threads, id),
     findThreadForUpdate: (id) => get(threads, id),
     findThread: (demandId, responderId) =>

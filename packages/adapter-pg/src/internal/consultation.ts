@@ -3,7 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selDate, selTs, ts } from "./db.js"
-import { expectOne } from "./writes.js"
+import { expectOne, expectUpdated } from "./writes.js"
 
 const threadColumns = `id, demand_id, demand_publisher_id, responder_id, message_count, ${selTs("created_at")},
   ${selTs("last_message_at")}`
@@ -67,13 +67,13 @@ export const makeConsultations = (db: Db): Context.Tag.Service<Persistence.Consu
         expectOne("thread", `${t.demandId}/${t.responderId}`)
       ),
     updateThread: (t) =>
-      Effect.asVoid(
+      Effect.flatMap(
         db.write(
           "ConsultationRepository.updateThread",
           "thread",
           `UPDATE ${thread} SET demand_id = $2, demand_publisher_id = $3, responder_id = $4, message_count = $5::int4,
              created_at = $6::timestamptz, last_message_at = $7::timestamptz
-           WHERE id = $1`,
+           WHERE id = $1 RETURNING id`,
           [
             t.id,
             t.demandId,
@@ -83,7 +83,8 @@ export const makeConsultations = (db: Db): Context.Tag.Service<Persistence.Consu
             ts(t.createdAt),
             ts(t.lastMessageAt)
           ]
-        )
+        ),
+        expectUpdated("thread", t.id)
       ),
     findThreadById: findThread("ConsultationRepository.findThreadById", false),
     findThreadForUpdate: findThread("ConsultationRepository.findThreadForUpdate", true),

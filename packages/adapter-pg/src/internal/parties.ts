@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selTs, ts } from "./db.js"
 import { recordColumns, toRecord } from "./records.js"
-import { expectOne } from "./writes.js"
+import { expectOne, expectUpdated } from "./writes.js"
 
 const memberColumns = `id, kind, name, region, registered, ${selTs("created_at")}`
 
@@ -72,14 +72,15 @@ export const makeMembers = (db: Db): Context.Tag.Service<Persistence.MemberRepos
         expectOne("member", m.id)
       ),
     update: (m) =>
-      Effect.asVoid(
+      Effect.flatMap(
         db.write(
           "MemberRepository.update",
           "member",
           `UPDATE ${member} SET kind = $2, name = $3, region = $4, registered = $5, created_at = $6::timestamptz
-           WHERE id = $1`,
+           WHERE id = $1 RETURNING id`,
           [m.id, m.kind, m.name, m.region, m.registered, ts(m.createdAt)]
-        )
+        ),
+        expectUpdated("member", m.id)
       ),
     findById: (id) =>
       Effect.map(
@@ -135,15 +136,16 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
         expectOne("account", a.id)
       ),
     update: (a) =>
-      Effect.asVoid(
+      Effect.flatMap(
         db.write(
           "AccountRepository.update",
           "account",
           `UPDATE ${account}
            SET member_id = $2, role = $3, name = $4, phone = $5, active = $6, created_at = $7::timestamptz
-           WHERE id = $1`,
+           WHERE id = $1 RETURNING id`,
           [a.id, a.memberId, a.role, a.name, a.phone, a.active, ts(a.createdAt)]
-        )
+        ),
+        expectUpdated("account", a.id)
       ),
     findById: (id) =>
       Effect.map(

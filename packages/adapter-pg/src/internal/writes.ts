@@ -16,6 +16,16 @@ export const expectOne =
 
 /**
  * @internal
+ * An update without a version (`… WHERE id = … RETURNING id`): no row answered means
+ * the id is not stored, a `StaleWrite` (the port's contract; an update never inserts).
+ */
+export const expectUpdated =
+  (entity: string, id: string) =>
+  (rows: ReadonlyArray<Row>): Effect.Effect<void, Errors.StaleWrite> =>
+    rows.length > 0 ? Effect.void : Effect.fail(new Errors.StaleWrite({ entity, id }))
+
+/**
+ * @internal
  * A versioned update, in one statement: `update` is an `UPDATE … WHERE id = … AND
  * version = … - 1 AND NOT EXISTS (conflict) RETURNING 1` named `u`, and `conflict`
  * a query of another row holding a unique key the update would take (or `false`).

@@ -460,6 +460,38 @@ export const uniqueness = (h: Harness): void => {
   )
 
   it.effect(
+    "an update of a member, an account or a thread never inserted → StaleWrite, and inserts nothing",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const member = Rows.member()
+          yield* failsWith(members.update(member), "StaleWrite", "update of a member never inserted")
+          none(yield* members.findById(member.id), "no member inserted")
+          const account = Rows.account(p.enterprise.id)
+          yield* failsWith(accounts.update(account), "StaleWrite", "update of an account never inserted")
+          none(yield* accounts.findById(account.id), "no account inserted")
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* (yield* Persistence.DemandRepository).insert(d)
+          const thread = Rows.thread(d, p.responder.id)
+          yield* failsWith(
+            consultations.updateThread(thread),
+            "StaleWrite",
+            "update of a thread never inserted"
+          )
+          none(yield* consultations.findThreadById(thread.id), "no thread inserted")
+          // The stored ones update as before.
+          yield* members.update({ ...p.enterprise, name: "改名后的企业" })
+          assert.strictEqual(some(yield* members.findById(p.enterprise.id), "member").name, "改名后的企业")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R26: an update whose version is not the stored one + 1 → StaleWrite, and changes nothing",
     () =>
       h.run(
