@@ -1219,7 +1219,7 @@ describe("Mount", () => {
     }
   })
 
-  it("paths are matched as the API's router matches them (a trailing slash, percent-encoding): an anonymous command is 401 before its body is read, a malformed body names its endpoint's rule, an upload has the upload limit; another letter case or `//` is no endpoint", async () => {
+  it("paths are matched as the API's router matches them (a trailing slash, percent-encoding, the path ending at `;`): an anonymous command is 401 before its body is read, a malformed body names its endpoint's rule, an upload has the upload limit; another letter case or `//` is no endpoint", async () => {
     const web = Mount.toWebHandler(app())
     try {
       const token = await enterpriseToken(web.runtime)
@@ -1231,7 +1231,7 @@ describe("Mount", () => {
           `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7\n${" ".repeat(2 * 1024 * 1024)}\n%%EOF\n\r\n--b--\r\n`,
           { "content-type": "multipart/form-data; boundary=b", authorization: `Bearer ${token}` }
         )
-      for (const path of ["/demands/", "/d%65mands"]) {
+      for (const path of ["/demands/", "/d%65mands", "/demands;jsessionid=1", "/demands/;x"]) {
         const anonymous = await post(path, "{not json", { "content-type": "application/json" })
         assert.strictEqual(anonymous.status, 401, path)
         assert.strictEqual(((await anonymous.json()) as { code: string }).code, "auth.required", path)
@@ -1242,8 +1242,10 @@ describe("Mount", () => {
         const error = (await malformed.json()) as { code: string; rule: string }
         assert.deepStrictEqual([malformed.status, error.code, error.rule], [400, "body.invalid", "R10"], path)
       }
-      const uploaded = await upload("/files/")
-      assert.strictEqual(uploaded.status, 201, uploaded.status === 201 ? "" : await uploaded.text())
+      for (const path of ["/files/", "/files;x"]) {
+        const uploaded = await upload(path)
+        assert.strictEqual(uploaded.status, 201, uploaded.status === 201 ? path : await uploaded.text())
+      }
       for (const path of ["//demands", "/Demands"]) {
         for (const headers of [{}, { authorization: `Bearer ${token}` }]) {
           const answer = await post(path, "{not json", { "content-type": "application/json", ...headers })
@@ -1257,7 +1259,7 @@ describe("Mount", () => {
         assert.strictEqual(refused.status, 400, path)
         assert.strictEqual(((await refused.json()) as { code: string }).code, "body.content_type", path)
       }
-      assert.strictEqual(await uploadsAudited(web.runtime), 1)
+      assert.strictEqual(await uploadsAudited(web.runtime), 2)
     } finally {
       await web.dispose()
     }
@@ -2390,10 +2392,21 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1,
 )
 
 /**
- * The memory ports, but for a unit of work that, once `unknownOnce` is set, commits
- * and then fails as a unit whose connection was lost during its COMMIT does.
+ * The memory ports, but for a unit of work that, once `lost` is set, fails as a unit
+ * whose connection was lost during its COMMIT does: after committing (`"written"`),
+ * or after its writes were undone (`"unwritten"`: the COMMIT never reached the
+ * database).
  */
-const lostAtCommit = { unknownOnce: false }
+const lostAtCommit: { lost: "written" | "unwritten" | null } = { lost: null }
+const outcomeUnknown = () =>
+  new Errors.InfrastructureError({
+    port: "UnitOfWork",
+    message: "UnitOfWork.transaction: whether it was written is unknown",
+    outcome: "unknown"
+  })
+class Undone {
+  readonly _tag = "Undone"
+}
 const portsLosingCommits = Layer.map(PersistenceMemory.layerMemory, (context) => {
   const inner = Context.get(context, Persistence.UnitOfWork)
   return Context.add(
@@ -2402,15 +2415,16 @@ const portsLosingCommits = Layer.map(PersistenceMemory.layerMemory, (context) =>
     Persistence.UnitOfWork.of({
       ...inner,
       transaction: (effect) =>
-        Effect.flatMap(inner.transaction(effect), (a) => {
-          if (!lostAtCommit.unknownOnce) return Effect.succeed(a)
-          lostAtCommit.unknownOnce = false
-          return Effect.fail(
-            new Errors.InfrastructureError({
-              port: "UnitOfWork",
-              message: "UnitOfWork.transaction: whether it was written is unknown",
-              outcome: "unknown"
-            })
+        Effect.suspend(() => {
+          const lost = lostAtCommit.lost
+          lostAtCommit.lost = null
+          if (lost === null) return inner.transaction(effect)
+          if (lost === "written")
+            return Effect.zipRight(inner.transaction(effect), Effect.fail(outcomeUnknown()))
+          return Effect.catchIf(
+            inner.transaction(Effect.zipRight(effect, Effect.fail(new Undone()))),
+            (e): e is Undone => e instanceof Undone,
+            () => Effect.fail(outcomeUnknown())
           )
         })
     })
@@ -2419,7 +2433,7 @@ const portsLosingCommits = Layer.map(PersistenceMemory.layerMemory, (context) =>
 
 layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it) => {
   it.effect(
-    "R63: a command whose COMMIT lost its connection answers 500 outcome.unknown; its repeat with the same Idempotency-Key answers its result",
+    "R63: a command whose COMMIT lost its connection before it was written answers 500 outcome.unknown; its repeat with the same Idempotency-Key runs it; one whose COMMIT was written answers its result at once (its key's record read again)",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -2429,33 +2443,35 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
           proposal: { title: "方案一", content: "内容" }
         })
         const token = yield* tokenFor(w.enterprise.account)
-        const adopt = (language: string) =>
+        const adopt = (language: string, key = "adopt-unknown") =>
           HttpClient.execute(
             HttpClientRequest.post(`/responses/${response.id}/adopt`).pipe(
               HttpClientRequest.bearerToken(token),
-              HttpClientRequest.setHeader("idempotency-key", "adopt-unknown"),
+              HttpClientRequest.setHeader("idempotency-key", key),
               HttpClientRequest.setHeader("accept-language", language)
             )
           )
-        lostAtCommit.unknownOnce = true
+        const lists = yield* Lists.Lists
+        const status = () =>
+          Effect.map(lists.response(w.institute.account, { responseId: response.id }), (r) => r.status)
+        lostAtCommit.lost = "unwritten"
         const lost = yield* adopt("en")
         assert.strictEqual(lost.status, 500)
         const body = (yield* lost.json) as { _tag: string; code: string; message: string }
         assert.strictEqual(body._tag, "OutcomeUnknown")
         assert.strictEqual(body.code, "outcome.unknown")
         assert.match(body.message, /same Idempotency-Key/)
-        const repeat = yield* adopt("zh-CN")
-        assert.strictEqual(repeat.status, 200)
-        assert.strictEqual(((yield* repeat.json) as { status: string }).status, "adopted")
-        const lists = yield* Lists.Lists
-        assert.strictEqual(
-          (yield* lists.response(w.institute.account, { responseId: response.id })).status,
-          "adopted"
-        )
-        lostAtCommit.unknownOnce = true
+        assert.strictEqual(yield* status(), "submitted", "not written")
+        lostAtCommit.lost = "unwritten"
         const zh = (yield* (yield* adopt("zh-CN")).json) as { message: string }
         assert.match(zh.message, /Idempotency-Key/)
         assert.notMatch(zh.message, /connection/)
+        lostAtCommit.lost = "written"
+        const repeat = yield* adopt("zh-CN")
+        assert.strictEqual(repeat.status, 200, "written: the key's record answers")
+        assert.strictEqual(((yield* repeat.json) as { status: string }).status, "adopted")
+        assert.strictEqual(yield* status(), "adopted")
+        assert.strictEqual((yield* adopt("en")).status, 200, "a repeat answers the first result")
       })
   )
 })

@@ -57,15 +57,18 @@ export const isBodyTooLarge = (u: unknown): boolean => {
 
 /**
  * A path as the API's router (find-my-way, configured by `Http.layer` to match
- * exactly) reads it before matching: percent-encoded characters that `decodeURI`
- * decodes decoded. Letter case and repeated slashes count; the router ignores a
- * trailing slash, which the patterns below allow.
+ * exactly) reads it before matching: ended at the first `;`, `?` or `#` (it takes
+ * `/demands;jsessionid=1` for `/demands`), then percent-encoded characters that
+ * `decodeURI` decodes decoded. Letter case and repeated slashes count; the router
+ * ignores a trailing slash, which the patterns below allow.
  */
 const routedPath = (pathname: string) => {
+  const end = pathname.search(/[;?#]/)
+  const path = end === -1 ? pathname : pathname.slice(0, end)
   try {
-    return decodeURI(pathname)
+    return decodeURI(path)
   } catch {
-    return pathname
+    return path
   }
 }
 
