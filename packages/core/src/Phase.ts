@@ -86,6 +86,7 @@ export const selectionUnrecorded = (
 ): boolean =>
   demand.state === "published" &&
   demand.selectionEndedAt === null &&
+  acceptsResponses(demand, settings) &&
   settings.singleAdoption &&
   demand.adoptedCount > 0 &&
   DateTime.lessThanOrEqualTo(now, selectionEndsAt(demand.form.responseDeadline, settings))

@@ -259,7 +259,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               entityId: demand.id,
               demandId: demand.id,
               action: "selection.ended",
-              before: "selecting",
+              before: phase,
               after: "selection_over",
               onBehalfOf: demand.form.clientId ?? null
             })

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Pagination } from "@zhongbao/core"
 import { FastCheck as fc } from "effect"
+import { TimeHeap } from "../src/internal/heap.js"
 
 const utf8Order = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))
 
@@ -37,5 +38,16 @@ describe("Pagination", () => {
     assert.strictEqual(order([null, "z"], [0, "a"]), -1)
     assert.strictEqual(order([2, "a"], [10, "a"]), -1, "numbers as numbers")
     assert.strictEqual(order(["2026-05-04", "b"], ["2026-05-04", "b"]), 0)
+  })
+})
+
+describe("TimeHeap (the memory outbox's claim order)", () => {
+  it("R64: messages due at one instant are claimed by id in code-point order, as on PostgreSQL", () => {
+    const heap = new TimeHeap()
+    for (const id of ["m😀", "mＡ", "m一", "m2"]) heap.push(1_000, id)
+    heap.push(500, "z")
+    const order: Array<string> = []
+    for (let next = heap.pop(); next !== undefined; next = heap.pop()) order.push(next.id)
+    assert.deepStrictEqual(order, ["z", "m2", "m一", "mＡ", "m😀"])
   })
 })

@@ -5,6 +5,7 @@ import {
   Lists,
   Outcome,
   Persistence,
+  Phase,
   Publishing,
   Responding,
   Selection,
@@ -793,7 +794,7 @@ describe("Selection", () => {
   )
 
   it.effect(
-    "R24, R25: singleAdoption turned on after an adoption: the round reads as over, and the managing side may end it, which records it and notifies the others once",
+    "R24, R25: singleAdoption turned on after an adoption: the round reads as over, and the managing side may end it, which records it and notifies each of the others",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -814,6 +815,18 @@ describe("Selection", () => {
             )
             yield* expectError(selection.adopt(me, { responseId: expert.id }), "InvalidState", "R24")
             assert.include((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
+            const settings = yield* Settings.Settings
+            const stored = Option.getOrThrow(yield* (yield* Persistence.DemandRepository).findById(demand.id))
+            const now = yield* DateTime.now
+            assert.isTrue(Phase.selectionUnrecorded(stored, now, settings))
+            const closedModes = {
+              ...settings,
+              serviceModes: settings.serviceModes.map((m) => ({ ...m, acceptsResponses: false }))
+            }
+            assert.isFalse(
+              Phase.selectionUnrecorded(stored, now, closedModes),
+              "a mode that takes no responses has no selection to end (R14)"
+            )
             const ended = yield* selection.endSelection(me, { demandId: demand.id })
             assert.isNotNull(ended.selectionEndedAt, "the end is recorded")
             assert.deepStrictEqual(
@@ -825,6 +838,12 @@ describe("Selection", () => {
               const response = yield* (yield* Persistence.ResponseRepository).findById(id)
               assert.strictEqual(Option.getOrThrow(response).status, "not_adopted", "stored as not adopted")
             }
+            const trail = yield* demandTrail(me, demand.id)
+            assert.deepStrictEqual(
+              trail.filter((e) => e.action === "selection.ended").map((e) => [e.before, e.after]),
+              [["selection_over", "selection_over"]],
+              "the trail says what the phase was: already read as over"
+            )
             assert.notInclude((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
             yield* expectError(selection.endSelection(me, { demandId: demand.id }), "InvalidState", "R25")
           }).pipe(

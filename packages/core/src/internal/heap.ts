@@ -1,3 +1,5 @@
+import { compareCodePoints } from "../Pagination.js"
+
 /**
  * @internal
  * A binary min-heap of (time, id) pairs: the memory outbox's queue of messages by the
@@ -53,7 +55,7 @@ export class TimeHeap {
   private less(a: number, b: number): boolean {
     const x = this.at[a]!
     const y = this.at[b]!
-    return x < y || (x === y && this.ids[a]! < this.ids[b]!)
+    return x < y || (x === y && compareCodePoints(this.ids[a]!, this.ids[b]!) < 0)
   }
 
   private swap(a: number, b: number): void {
