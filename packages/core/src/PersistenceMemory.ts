@@ -146,12 +146,14 @@ const makeStore = () => {
   const applicationKeys = new Table<string, string>(db)
   const files = new Table<string, { readonly file: StoredFile; readonly bytes: Uint8Array }>(db)
   const get = <V>(table: Table<string, V>, id: string) => db.read(() => Option.fromNullable(table.get(id)))
+  /** An update without a version: the row must be stored (an update never inserts). */
+  const updateStored = <V>(table: Table<string, V>, entity: string, id: string, row: V) =>
+    table.get(id) === undefined ? stale(entity, id) : db.write((log) => table.set(id, row, log))
 
   const memberRepo = MemberRepository.of({
     insert: (m) =>
       members.get(m.id) ? unique("member", m.id) : db.write((log) => members.set(m.id, m, log)),
-    update: (m) =>
-      members.get(m.id) === undefined ? stale("member", m.id) : db.write((log) => members.set(m.id, m, log)),
+    update: (m) => updateStored(members, "member", m.id, m),
     findById: (id) => get(members, id),
     // Memory units of work run one at a time: nothing changes a row a unit has read.
     findByIdForUpdate: (id) => get(members, id),
@@ -182,10 +184,7 @@ const makeStore = () => {
   const accountRepo = AccountRepository.of({
     insert: (a) =>
       accounts.get(a.id) ? unique("account", a.id) : db.write((log) => accounts.set(a.id, a, log)),
-    update: (a) =>
-      accounts.get(a.id) === undefined
-        ? stale("account", a.id)
-        : db.write((log) => accounts.set(a.id, a, log)),
+    update: (a) => updateStored(accounts, "account", a.id, a),
     findById: (id) => get(accounts, id),
     findWithMember: (id) => db.read(() => withMember(id)),
     findWithMemberAndRecord: (id, key) =>
@@ -375,8 +374,7 @@ const makeStore = () => {
             threads.set(t.id, t, log)
             threadKeys.set(`${t.demandId}/${t.responderId}`, t.id, log)
           }),
-    updateThread: (t) =>
-      threads.get(t.id) === undefined ? stale("thread", t.id) : db.write((log) => threads.set(t.id, t, log)),
+    updateThread: (t) => updateStored(threads, "thread", t.id, t),
     findThreadById: (id) => get(threads, id),
     findThreadForUpdate: (id) => get(threads, id),
     findThread: (demandId, responderId) =>
