@@ -497,7 +497,9 @@ export class DemandNumbering extends Context.Tag("@zhongbao/core/DemandNumbering
 
 /**
  * The outbox (R64): notifications written in the unit of work of their cause. A
- * message whose `dedupeKey` is already there is ignored.
+ * message whose `dedupeKey` is already there (or comes earlier in the batch) is
+ * ignored; one whose id is already there under another `dedupeKey` is a
+ * `UniqueViolation`, and the earlier message stays as it was.
  *
  * @since 0.1.0
  * @category ports
@@ -505,7 +507,7 @@ export class DemandNumbering extends Context.Tag("@zhongbao/core/DemandNumbering
 export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
   Outbox,
   {
-    readonly enqueue: (messages: ReadonlyArray<OutboxMessage>) => Fx<void>
+    readonly enqueue: (messages: ReadonlyArray<OutboxMessage>) => Insert
     readonly list: (range: Range) => Fx<ReadonlyArray<OutboxMessage>>
     /**
      * Leases up to `limit` due messages (pending, `nextAttemptAt ≤ now`, no live
@@ -588,7 +590,8 @@ export interface JournalEntry {
  * for each account message, one `Outbox.enqueue` of every message in order (phone
  * messages first), then `IdempotencyRepository.insert`. The contract is theirs: an
  * event id or idempotency key already there is a `UniqueViolation`, a message whose
- * `dedupeKey` is there (or comes earlier in the entry) is ignored, an account that
+ * `dedupeKey` is there (or comes earlier in the entry) is ignored, one whose id is
+ * there under another `dedupeKey` is a `UniqueViolation`, an account that
  * does not exist gets no message, one that is not active is stood in for by its
  * member's first active account ({@link AccountMessage}).
  *

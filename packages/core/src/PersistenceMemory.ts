@@ -530,6 +530,18 @@ const makeStore = () => {
     const delivery = deliveries.get(id)
     return message && delivery ? { message, delivery } : undefined
   }
+  /** The first message of a batch that would be stored under an id already taken (by another dedupeKey). */
+  const takenId = (batch: ReadonlyArray<OutboxMessage>): OutboxMessage | undefined => {
+    const keys = new Set<string>()
+    const ids = new Set<string>()
+    for (const m of batch) {
+      if (outboxKeys.get(m.dedupeKey) !== undefined || keys.has(m.dedupeKey)) continue
+      if (outbox.get(m.id) !== undefined || ids.has(m.id)) return m
+      keys.add(m.dedupeKey)
+      ids.add(m.id)
+    }
+    return undefined
+  }
   const enqueueRows = (batch: ReadonlyArray<OutboxMessage>, log: (undo: () => void) => void) => {
     for (const m of batch) {
       if (outboxKeys.get(m.dedupeKey) !== undefined) continue
@@ -586,7 +598,10 @@ const makeStore = () => {
     return true
   }
   const outboxPort = Outbox.of({
-    enqueue: (batch) => db.write((log) => enqueueRows(batch, log)),
+    enqueue: (batch) => {
+      const taken = takenId(batch)
+      return taken === undefined ? db.write((log) => enqueueRows(batch, log)) : unique("outbox", taken.id)
+    },
     list: (range) =>
       db.read(() => page(outbox.rows.values(), () => true, SortKeys.outbox, false, range.after, range.limit)),
     claim: ({ owner, now, leaseMillis, limit }) =>
@@ -795,7 +810,7 @@ const makeStore = () => {
 
   const unitOfWork = UnitOfWork.of({ transaction: (effect) => db.transaction(effect) })
 
-  /** One write, refused as a whole when an event id or the idempotency key is taken. */
+  /** One write, refused as a whole when an event id, a message's id (under another dedupeKey) or the idempotency key is taken. */
   const journal = Journal.of({
     write: (entry) => {
       const taken = entry.events.find((e) => audit.get(e.id) !== undefined)
@@ -804,28 +819,30 @@ const makeStore = () => {
       const recordKey = record === null ? "" : `${record.accountId}/${record.key}`
       if (record !== null && idempotency.get(recordKey) !== undefined)
         return unique("idempotency", record.key)
+      const batch: Array<OutboxMessage> = [...entry.messages]
+      for (const m of entry.accountMessages) {
+        const account = accounts.get(m.accountId)
+        const to =
+          account === undefined
+            ? undefined
+            : recipientOf(
+                account,
+                account.active || account.memberId === null
+                  ? []
+                  : [...accounts.rows.values()].filter((a) => a.memberId === account.memberId)
+              )
+        if (to !== undefined) {
+          batch.push({
+            ...m.message,
+            recipientPhone: to.phone,
+            dedupeKey: `${m.dedupeKeyPrefix}${to.phone}`
+          })
+        }
+      }
+      const takenMessage = takenId(batch)
+      if (takenMessage !== undefined) return unique("outbox", takenMessage.id)
       return db.write((log) => {
         for (const e of entry.events) audit.set(e.id, e, log)
-        const batch: Array<OutboxMessage> = [...entry.messages]
-        for (const m of entry.accountMessages) {
-          const account = accounts.get(m.accountId)
-          const to =
-            account === undefined
-              ? undefined
-              : recipientOf(
-                  account,
-                  account.active || account.memberId === null
-                    ? []
-                    : [...accounts.rows.values()].filter((a) => a.memberId === account.memberId)
-                )
-          if (to !== undefined) {
-            batch.push({
-              ...m.message,
-              recipientPhone: to.phone,
-              dedupeKey: `${m.dedupeKeyPrefix}${to.phone}`
-            })
-          }
-        }
         enqueueRows(batch, log)
         if (record !== null) idempotency.set(recordKey, record, log)
       })

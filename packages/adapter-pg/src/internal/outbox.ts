@@ -115,8 +115,9 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
       messages.length === 0
         ? Effect.void
         : Effect.asVoid(
-            db.query(
+            db.write(
               "Outbox.enqueue",
+              "outbox",
               `INSERT INTO ${outbox} (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
                  status, attempts, unknown_outcomes, next_attempt_at)
                SELECT id, event, dedupe_key, recipient_phone, template_id, params::jsonb, created_at, 'pending', 0, 0,

@@ -406,6 +406,44 @@ export const optionalCapabilities = (h: Harness): void => {
             "UniqueViolation",
             "an idempotency key already there"
           )
+          const unwritten = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], demand.id)
+          yield* failsWith(
+            journal.value.write({
+              events: [unwritten],
+              messages: [Rows.outboxMessage({ id: direct.id })],
+              accountMessages: [],
+              idempotency: null
+            }),
+            "UniqueViolation",
+            "a message id already there under another dedupeKey"
+          )
+          const reused = toAccount(p.enterpriseAccount.id, "r-9")
+          yield* failsWith(
+            journal.value.write({
+              events: [unwritten],
+              messages: [],
+              accountMessages: [{ ...reused, message: { ...reused.message, id: known.message.id } }],
+              idempotency: null
+            }),
+            "UniqueViolation",
+            "an account message's id already there under another dedupeKey"
+          )
+          none(
+            Option.fromNullable(
+              (yield* readAll((range) => audit.list({ demandId: demand.id, ...range }), SortKeys.audit)).find(
+                (e) => e.id === unwritten.id
+              )
+            ),
+            "the event of a refused entry"
+          )
+          const after = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
+          assert.strictEqual(after.length, 2, "a refused entry writes no message")
+          same(
+            Notification.OutboxMessage,
+            after.find((m) => m.id === direct.id)!,
+            direct,
+            "the message whose id was reused, unchanged"
+          )
         })
       ),
     h.timeout

@@ -3,6 +3,7 @@ import { Ids, Notification, Persistence, SortKeys } from "@zhongbao/core"
 import { type Context, DateTime, Effect, Either, TestClock } from "effect"
 import {
   expectPages,
+  failsWith,
   type Harness,
   lacks,
   minutesAfter,
@@ -148,6 +149,32 @@ export const outbox = (h: Harness): void => {
             [first.id, second.id],
             "list holds one message per dedupeKey"
           )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: a message whose id is stored under another dedupeKey → UniqueViolation, the stored message unchanged; with its dedupeKey too, it is ignored",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const first = Rows.outboxMessage()
+          yield* outbox.enqueue([first])
+          const sameId = Rows.outboxMessage({ id: first.id, params: {} })
+          yield* failsWith(outbox.enqueue([sameId]), "UniqueViolation", "a later batch reusing an id")
+          const fresh = Rows.outboxMessage()
+          yield* failsWith(
+            outbox.enqueue([fresh, Rows.outboxMessage({ id: fresh.id })]),
+            "UniqueViolation",
+            "one id twice in a batch, under two dedupeKeys"
+          )
+          none(yield* outbox.find(fresh.id), "the refused batch's first message")
+          yield* outbox.enqueue([{ ...first, params: {} }])
+          const found = yield* find(outbox, first.id, "the stored message")
+          same(Notification.OutboxMessage, found.message, first, "the stored message, unchanged")
+          same(Notification.Delivery, found.delivery, pending(first), "its delivery, unchanged")
         })
       ),
     h.timeout
