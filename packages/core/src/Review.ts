@@ -7,13 +7,13 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
-import { dateAt, earliestDeadline, latestDeadlineAt, yearAt } from "./Deadline.js"
+import { dateAt, yearAt } from "./Deadline.js"
 import { Demand, formatNumber } from "./Demand.js"
-import { denied, invalid, invalidState } from "./Errors.js"
+import { denied, invalidState } from "./Errors.js"
 import { DemandId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { checkTaxonomy } from "./internal/demandForm.js"
+import { checkDeadlineWindow, checkTaxonomy } from "./internal/demandForm.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
@@ -90,24 +90,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                 " (the settings changed since the form was checked); reject the demand so it can be corrected"
               )
             }
-            const earliest = earliestDeadline(ctx.now, ctx.settings)
-            if (demand.form.responseDeadline < earliest) {
-              return yield* invalid(
-                "R13",
-                "responseDeadline",
-                "demand.deadline_too_soon",
-                `responseDeadline: must be on or after ${earliest}; reject the demand so it can be corrected`
-              )
-            }
-            const latest = latestDeadlineAt(ctx.now, ctx.settings)
-            if (demand.form.responseDeadline > latest) {
-              return yield* invalid(
-                "R13",
-                "responseDeadline",
-                "demand.deadline_too_late",
-                `responseDeadline: must be on or before ${latest}, ${ctx.settings.maxDeadlineDays} days ahead at most (the settings changed since the form was checked); reject the demand so it can be corrected`
-              )
-            }
+            yield* checkDeadlineWindow(ctx, demand.form, "", "; reject the demand so it can be corrected")
             const number =
               demand.number ??
               formatNumber(

@@ -82,6 +82,39 @@ export const checkTaxonomy = (
 
 /**
  * @internal
+ * R13: the response deadline lies between the earliest and the latest the settings
+ * allow now: checked when the form is written, and again on approval (time has passed
+ * and the settings may have changed since). `suffix` is added to each message.
+ */
+export const checkDeadlineWindow = (
+  ctx: Pick<Ctx, "now" | "settings">,
+  form: Pick<DemandForm, "responseDeadline">,
+  prefix = "",
+  suffix = ""
+): Effect.Effect<void, InvalidInput> => {
+  const earliest = earliestDeadline(ctx.now, ctx.settings)
+  if (form.responseDeadline < earliest) {
+    return invalid(
+      "R13",
+      `${prefix}responseDeadline`,
+      "demand.deadline_too_soon",
+      `${prefix}responseDeadline: must be on or after ${earliest}${suffix}`
+    )
+  }
+  const latest = latestDeadlineAt(ctx.now, ctx.settings)
+  if (form.responseDeadline > latest) {
+    return invalid(
+      "R13",
+      `${prefix}responseDeadline`,
+      "demand.deadline_too_late",
+      `${prefix}responseDeadline: must be on or before ${latest} (at most ${ctx.settings.maxDeadlineDays} days ahead)${suffix}`
+    )
+  }
+  return Effect.void
+}
+
+/**
+ * @internal
  * The checks of a demand form that depend on the platform and the publisher: R10
  * taxonomy, R14 service mode, R1 technology manager and client, R41 active
  * commission, (when `checkDeadline`) R13, and the attachments (R10, R54: files the
@@ -148,26 +181,7 @@ export const makeFormCheck = Effect.gen(function* () {
           )
         }
       }
-      if (checkDeadline) {
-        const earliest = earliestDeadline(ctx.now, ctx.settings)
-        if (form.responseDeadline < earliest) {
-          return yield* invalid(
-            "R13",
-            `${prefix}responseDeadline`,
-            "demand.deadline_too_soon",
-            `${prefix}responseDeadline: must be on or after ${earliest}`
-          )
-        }
-        const latest = latestDeadlineAt(ctx.now, ctx.settings)
-        if (form.responseDeadline > latest) {
-          return yield* invalid(
-            "R13",
-            `${prefix}responseDeadline`,
-            "demand.deadline_too_late",
-            `${prefix}responseDeadline: must be on or before ${latest} (at most ${ctx.settings.maxDeadlineDays} days ahead)`
-          )
-        }
-      }
+      if (checkDeadline) yield* checkDeadlineWindow(ctx, form, prefix)
       yield* checkAttachments("R10", `${prefix}attachments`, publisher.id, form.attachments)
     })
 })
