@@ -15,9 +15,9 @@ import { DemandId, ResponseId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
-import { makeRoundEnd, reasonText } from "./internal/round.js"
+import { endSelectionRefusal, makeRoundEnd, reasonText } from "./internal/round.js"
 import { ResponseRepository } from "./Persistence.js"
-import { phaseOf, selectionOver, selectionUnrecorded } from "./Phase.js"
+import { phaseOf, selectionOver } from "./Phase.js"
 import { Feedback, Response } from "./Response.js"
 import { endOfDate, selectionEndsAt } from "./Deadline.js"
 
@@ -204,22 +204,18 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
         (ctx, input, locked) =>
           Effect.gen(function* () {
             const demand = yield* demands.managedOf(ctx.actor, locked)
-            if (
-              demand.state !== "published" ||
-              (selectionOver(demand, ctx.now, ctx.settings) &&
-                !selectionUnrecorded(demand, ctx.now, ctx.settings))
-            ) {
+            const refusal = endSelectionRefusal(demand, ctx.now, ctx.settings)
+            if (refusal === "already_over") {
               return yield* invalidState("R25", "selection.already_over", "selection is already over")
             }
-            const phase = phaseOf(demand, ctx.now, ctx.settings)
-            if (phase === "no_responses") {
+            if (refusal === "mode_closed") {
               return yield* invalidState(
                 "R14",
                 "selection.mode_closed",
                 "this demand's service mode takes no responses: there is no selection to end"
               )
             }
-            if (phase === "taking_responses") {
+            if (refusal === "intake_open") {
               return yield* invalidState(
                 "R20",
                 "selection.intake_open",
@@ -259,7 +255,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               entityId: demand.id,
               demandId: demand.id,
               action: "selection.ended",
-              before: phase,
+              before: phaseOf(demand, ctx.now, ctx.settings),
               after: "selection_over",
               onBehalfOf: demand.form.clientId ?? null
             })

@@ -10,7 +10,8 @@ import { managesDemand } from "./Access.js"
 import { endOfDate, isAllowedDeadline } from "./Deadline.js"
 import { Demand, type DemandBrief } from "./Demand.js"
 import type { Actor } from "./Member.js"
-import { acceptsResponses, phaseOf, selectionEndsAtOf, selectionUnrecorded } from "./Phase.js"
+import { acceptsResponses, phaseOf, selectionEndsAtOf } from "./Phase.js"
+import { endSelectionRefusal } from "./internal/round.js"
 import type { ResolvedSettings } from "./Settings.js"
 
 /**
@@ -130,7 +131,7 @@ export const actionsOf = (
     }
     if (demand.number !== null) out.push("view_responses")
     if (phase === "taking_responses" || phase === "selecting") out.push("adopt")
-    if (phase === "selecting" || selectionUnrecorded(demand, now, settings)) out.push("end_selection")
+    if (endSelectionRefusal(demand, now, settings) === undefined) out.push("end_selection")
     if (demand.state === "published") {
       out.push("log_service", "record_solved")
       if (demand.outcome !== "unsolved") out.push("record_unsolved")

@@ -1,9 +1,12 @@
+import type * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import type { Demand } from "../Demand.js"
+import type { Demand, DemandBrief } from "../Demand.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "../Errors.js"
 import type { ResponseId } from "../Ids.js"
 import { ResponseRepository } from "../Persistence.js"
+import { phaseOf, selectionOver, selectionUnrecorded } from "../Phase.js"
 import type { Feedback, Response } from "../Response.js"
+import type { ResolvedSettings } from "../Settings.js"
 import type { Ctx } from "./command.js"
 
 /** @internal The Chinese label of each R61 reason, as the notice carries it. */
@@ -20,6 +23,27 @@ export const reasonText = (feedback: Feedback): string =>
   feedback.text === undefined
     ? reasonLabel[feedback.reason]
     : `${reasonLabel[feedback.reason]}：${feedback.text}`
+
+/**
+ * @internal
+ * R25 (with R14, R20): why the managing side may not end the current round's
+ * selection now, or `undefined` when it may: `endSelection` refuses with the reason,
+ * and `View` offers `end_selection` exactly when there is none.
+ */
+export const endSelectionRefusal = (
+  demand: DemandBrief,
+  now: DateTime.DateTime,
+  settings: ResolvedSettings
+): "already_over" | "mode_closed" | "intake_open" | undefined => {
+  if (
+    demand.state !== "published" ||
+    (selectionOver(demand, now, settings) && !selectionUnrecorded(demand, now, settings))
+  ) {
+    return "already_over"
+  }
+  const phase = phaseOf(demand, now, settings)
+  return phase === "no_responses" ? "mode_closed" : phase === "taking_responses" ? "intake_open" : undefined
+}
 
 /**
  * @internal
