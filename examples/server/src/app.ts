@@ -155,6 +155,12 @@ const probeReuseMillis = 1_000
 
 const notReady = { ready: false, reason: "starting or stopping" }
 
+/** The answer to a request that comes on a kept-alive connection after the server began to stop. */
+const stoppingAnswer = {
+  code: "server.stopping",
+  message: "the server is stopping: send the request again on a new connection"
+}
+
 /**
  * Whether the database answers a read within {@link probeMillis}: an account
  * looked up by an id no account has (any adapter's ports answer it; a database that
@@ -172,13 +178,15 @@ const databaseAnswers = Effect.flatMap(Persistence.AccountRepository, (accounts)
  * Starts the server: migrates (through the persistence layer); with `SEED`, seeds an
  * empty database (or finds the demo accounts of one seeded before) and issues demo tokens;
  * listens, then starts the workers. What it started is stopped again when a step
- * fails (the port taken, the database unreachable), and the failure is thrown.
+ * fails (the port taken, the database unreachable), or when `signal` aborts before
+ * the server is ready (the migration or the seed under way is interrupted, and rolled
+ * back), and the failure is thrown.
  * `/health` answers `{ status: "ok" }`, with the instance's number (`instance`) when
  * it is one of several (`WEB_CONCURRENCY`); `/ready` answers 200 `{ ready: true }`
  * while the server takes requests and its database answers, 503 otherwise (starting,
  * stopping, or the database unreachable: `reason` says which).
  */
-export const start = async (config: ServerConfig): Promise<App> => {
+export const start = async (config: ServerConfig, signal?: AbortSignal): Promise<App> => {
   let ready = false
   const instance = instanceNumber()
   const mounted = Mount.toNodeListener(layer(config), {
@@ -198,8 +206,27 @@ export const start = async (config: ServerConfig): Promise<App> => {
     }
     return probe.answer
   }
+  let stopping = false
+  const underWay = new Set<ServerResponse>()
+  /**
+   * Once the server stops, a response says `Connection: close`, and its connection
+   * ends once it is sent (one whose head was already sent ends after it): a client
+   * that keeps its connections alive gets no further request served on it.
+   */
+  const closeAfter = (req: IncomingMessage, res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader("Connection", "close")
+    else res.once("finish", () => req.socket.end())
+  }
   const server = createServer((req, res) => {
     if (config.accessLog) logRequest(runtime, req, res)
+    if (stopping) {
+      closeAfter(req, res)
+      if (req.url !== "/health" && req.url !== "/ready") return json(res, 503, stoppingAnswer)
+    } else {
+      underWay.add(res)
+      res.once("close", () => underWay.delete(res))
+      res.once("finish", () => underWay.delete(res))
+    }
     if (req.url === "/health")
       return json(res, 200, instance === null ? { status: "ok" } : { status: "ok", instance })
     if (req.url === "/ready") {
@@ -217,12 +244,15 @@ export const start = async (config: ServerConfig): Promise<App> => {
   let workers: ReadonlyArray<Fiber.RuntimeFiber<never, never>> = []
   /**
    * Stops taking requests and answers those under way: idle keep-alive connections
-   * are closed at once, and any connection still open after `drainMillis` (a client
-   * holding a request half sent) is cut. Then the workers stop (the dispatcher once
+   * are closed at once, the others once their response is sent (a request that comes
+   * on one meanwhile is answered 503), and any connection still open after
+   * `drainMillis` (a client holding a request half sent) is cut. Then the workers stop (the dispatcher once
    * its sends are recorded) before the database and transports close.
    */
   const stop = async () => {
     ready = false
+    stopping = true
+    for (const res of underWay) closeAfter(res.req, res)
     if (server.listening) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
@@ -237,7 +267,8 @@ export const start = async (config: ServerConfig): Promise<App> => {
     }
   }
   try {
-    await runtime.runPromise(Effect.logInfo("migrating the database and starting services"))
+    const options = signal === undefined ? undefined : { signal }
+    await runtime.runPromise(Effect.logInfo("migrating the database and starting services"), options)
     const demo = await runtime.runPromise(
       Effect.gen(function* () {
         // A later start finds the demo accounts again and prints fresh tokens: tokens
@@ -263,7 +294,8 @@ export const start = async (config: ServerConfig): Promise<App> => {
             token: Redacted.value(token)
           }))
         )
-      })
+      }),
+      options
     )
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject)
@@ -272,6 +304,7 @@ export const start = async (config: ServerConfig): Promise<App> => {
         resolve()
       })
     })
+    signal?.throwIfAborted()
     if (config.workers) {
       workers = await runtime.runPromise(
         Effect.all([

@@ -7,7 +7,7 @@
  */
 import cluster from "node:cluster"
 import * as Effect from "effect/Effect"
-import { start } from "./app.js"
+import { type App, start } from "./app.js"
 import { instanceNumber, reportReady, runPrimary, sameStopMillis } from "./cluster.js"
 import { explain, ServerConfig } from "./config.js"
 
@@ -25,7 +25,36 @@ if (config.instances > 1 && cluster.isPrimary) {
 }
 
 const instance = instanceNumber()
-const app = await start(config).catch((error: unknown) => {
+const prefix = instance === null ? "" : `instance ${instance}: `
+/** Aborted by a signal that comes while the server starts: `start` stops what it started. */
+const starting = new AbortController()
+let app: App | undefined
+let stoppingSince: number | undefined
+const shutdown = (signal: string) => {
+  if (stoppingSince !== undefined) {
+    if (performance.now() - stoppingSince < sameStopMillis) return
+    console.log(`${prefix}${signal} again: exiting now`)
+    return process.exit(1)
+  }
+  stoppingSince = performance.now()
+  console.log(`${prefix}${signal}: shutting down`)
+  if (app === undefined) return starting.abort()
+  app.stop().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"))
+process.on("SIGINT", () => shutdown("SIGINT"))
+
+app = await start(config, starting.signal).catch((error: unknown) => {
+  if (starting.signal.aborted) {
+    console.log(`${prefix}stopped before it was ready`)
+    return process.exit(0)
+  }
   console.error(
     `zhongbao: could not start${instance === null ? "" : ` instance ${instance}`}: ${explain(error)}`
   )
@@ -41,23 +70,3 @@ if (instance === null) {
   )
 }
 reportReady(app.url)
-
-let stoppingSince: number | undefined
-const shutdown = (signal: string) => {
-  if (stoppingSince !== undefined) {
-    if (performance.now() - stoppingSince < sameStopMillis) return
-    console.log(`${instance === null ? "" : `instance ${instance}: `}${signal} again: exiting now`)
-    return process.exit(1)
-  }
-  stoppingSince = performance.now()
-  console.log(`${instance === null ? "" : `instance ${instance}: `}${signal}: shutting down`)
-  app.stop().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error)
-      process.exit(1)
-    }
-  )
-}
-process.on("SIGTERM", () => shutdown("SIGTERM"))
-process.on("SIGINT", () => shutdown("SIGINT"))

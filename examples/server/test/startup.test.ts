@@ -120,6 +120,22 @@ describe("example server: starting", () => {
     expect(existsSync(join(folder, "zhongbao.lock")), "given back on a graceful stop").toBe(false)
   })
 
+  it("SIGTERM while it starts (the demo being seeded): it stops what it started and exits 0, the data folder's lock given back; started again at once, it comes up with the demo", async () => {
+    const folder = dataDir()
+    const first = launch({ DATA_DIR: folder, SEED: "true" })
+    await waitFor(first, /migrating the database and starting services/)
+    first.child.kill("SIGTERM")
+    expect(await first.exited, first.output().slice(-2000)).toBe(0)
+    expect(first.output()).toMatch(/SIGTERM: shutting down/)
+    expect(first.output()).toMatch(/stopped before it was ready/)
+    expect(first.output()).not.toMatch(/zhongbao is ready at/)
+    expect(existsSync(join(folder, "zhongbao.lock")), "the lock given back").toBe(false)
+    const again = launch({ DATA_DIR: folder, SEED: "true" })
+    await waitFor(again, /zhongbao is ready at/)
+    expect(again.output()).toMatch(/^ {2}operator\s/m)
+    expect(await stop(again)).toBe(0)
+  })
+
   it.each([
     ["SIGTERM to npm (a container's stop)", "npm"],
     ["SIGINT to the process group (a terminal's Ctrl-C)", "group"]

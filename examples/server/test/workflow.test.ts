@@ -243,10 +243,41 @@ describe("example server", () => {
     }
   )
 
-  it("stops gracefully on SIGTERM", async () => {
+  it("stops gracefully on SIGTERM: a request under way on a kept-alive connection is answered with Connection: close, and nothing more is served on that connection", async () => {
+    const { port } = new URL(base)
+    const socket = connect(Number(port), "127.0.0.1")
+    socket.on("error", () => {})
+    let received = ""
+    socket.on("data", (chunk) => (received += chunk))
+    const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()))
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()))
+    const body = JSON.stringify({ name: "x" })
+    const head = (length: number) =>
+      `POST /demands HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nAuthorization: Bearer ${tokens.get("enterprise")}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
+    socket.write(head(body.length) + body.slice(0, 3))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const exited = new Promise((resolve) => child.once("exit", resolve))
     child.kill("SIGTERM")
-    const code = await new Promise((resolve) => child.once("exit", resolve))
-    expect(code).toBe(0)
+    await waitFor(/SIGTERM: shutting down/)
+    socket.write(body.slice(3))
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now()
+      const check = () =>
+        /\r\n\r\n/.test(received)
+          ? resolve()
+          : Date.now() - started > 10_000
+            ? reject(new Error(`no answer: ${received}`))
+            : setTimeout(check, 20)
+      check()
+    })
+    const [status, ...headers] = received.split("\r\n\r\n")[0]!.split("\r\n")
+    expect(status).toMatch(/^HTTP\/1\.1 400 /)
+    expect(headers.map((h) => h.toLowerCase())).toContain("connection: close")
+    // A second request on the same connection is not served: the server ends it.
+    socket.write(`GET /hall HTTP/1.1\r\nHost: x\r\n\r\n`)
+    await ended
+    expect(received.match(/HTTP\/1\.1 /g)).toHaveLength(1)
+    expect(await exited).toBe(0)
   })
 
   it("started again on the same data, it keeps the data and prints working tokens for the demo accounts", async () => {
