@@ -127,7 +127,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         })
       }
       const error = `${result._tag}: ${result.reason}`
-      if (result._tag === "Permanent" || attempts >= config.maxAttempts) {
+      // A throttled send that never reached the provider is retried, never given up for.
+      if (result._tag === "Permanent" || (attempted && attempts >= config.maxAttempts)) {
         return Effect.succeed({ _tag: "Dead", at: now, unknownOutcome, error })
       }
       return Effect.map(Random.next, (random) => {
@@ -311,7 +312,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
 
     /**
-     * Claims a batch for `owner` and starts its sends, each in a fiber of its own
+     * Claims a batch for `owner` (its leases held as `<owner>/<a fresh id>`, so that
+     * a claim is told from the same dispatcher's earlier ones) and starts its sends, each in a fiber of its own
      * detached from the caller, as `slots` allow; answers once every send of the
      * batch has started (or the batch is empty) with what waits for the batch's
      * end. Interrupting it stops it from starting more sends; the sends already
@@ -323,8 +325,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       started?: Set<Fiber.RuntimeFiber<void, InfrastructureError>>
     ): Effect.Effect<Effect.Effect<Round> | undefined, InfrastructureError> =>
       Effect.gen(function* () {
+        // Each claim holds its leases under a name of its own: a late write of an
+        // earlier claim of this dispatcher cannot pass for this one's.
+        const holder = `${owner}/${Ids.make()}`
         const claimed = yield* outbox.claim({
-          owner,
+          owner: holder,
           now: yield* DateTime.now,
           leaseMillis: config.leaseMillis,
           limit: config.batchSize
@@ -352,7 +357,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
                   skipped++
                   return batch.slots.release(1)
                 }
-                return Effect.map(Effect.forkDaemon(processOne(owner, t, batch, index)), (fiber) => {
+                return Effect.map(Effect.forkDaemon(processOne(holder, t, batch, index)), (fiber) => {
                   batch.inflight.set(fiber, now + config.sendTimeoutMillis)
                   fibers.push(fiber)
                   if (started !== undefined) {

@@ -217,6 +217,102 @@ describe("Dispatcher", () => {
   })
 
   /** Services over memory ports whose outbox fails `failures` writes of results (`Infinity`: every one). */
+  it.effect(
+    "R64: a send the sender's own throttle refused is retried, never dead-lettered, even once the message's attempts reach maxAttempts",
+    () => {
+      const sender = {
+        send: () =>
+          Effect.succeed(
+            SmsSender.SendResult.RetryLater({
+              reason: "throttled: this sender's per-number limit",
+              attempted: false
+            })
+          )
+      }
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const m = message("+8613612345671", start)
+        yield* outbox.enqueue([m])
+        // Two attempts recorded by the port itself (as writes of expired claims add them).
+        for (const owner of ["x", "y"]) {
+          const now = yield* DateTime.now
+          assert.lengthOf(yield* outbox.claim({ owner, now, leaseMillis: 60_000, limit: 1 }), 1)
+          assert.isTrue(
+            yield* outbox.settle(m.id, owner, {
+              _tag: "Retry",
+              nextAttemptAt: now,
+              unknownOutcome: false,
+              error: "RetryLater: outage"
+            })
+          )
+        }
+        const before = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.deepStrictEqual([before.status, before.attempts], ["pending", 2])
+        const round = yield* dispatcher.dispatchOnce("a")
+        assert.deepStrictEqual([round.retried, round.dead], [1, 0])
+        const after = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.deepStrictEqual([after.status, after.attempts], ["pending", 2], "retried, no attempt spent")
+      }).pipe(Effect.provide(layerWith(sender, outboxSettings({ maxAttempts: 2 }))))
+    }
+  )
+
+  it.effect(
+    "R64: each claim of a dispatcher holds its leases under a name of its own: a late result of its earlier claim of a message cannot be recorded over its later one",
+    () => {
+      const owners: Array<string> = []
+      const called = Deferred.unsafeMake<void>(FiberId.none)
+      const gate = Deferred.unsafeMake<void>(FiberId.none)
+      let calls = 0
+      const sender = {
+        send: () =>
+          ++calls === 1
+            ? Effect.succeed(SmsSender.SendResult.RetryLater({ reason: "outage" }))
+            : Effect.zipRight(
+                Effect.zipRight(Deferred.succeed(called, undefined), Deferred.await(gate)),
+                Effect.succeed(SmsSender.SendResult.Sent({ providerMessageId: "p-2" }))
+              )
+      }
+      const layer = layerWith(sender, outboxSettings({ backoffBaseMillis: 1_000 }), (ports) => {
+        const outbox = Context.get(ports, Persistence.Outbox)
+        return Context.add(ports, Persistence.Outbox, {
+          ...outbox,
+          claim: (q) =>
+            Effect.zipRight(
+              Effect.sync(() => owners.push(q.owner)),
+              outbox.claim(q)
+            )
+        })
+      })
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const m = message("+8613612345672", start)
+        yield* outbox.enqueue([m])
+        assert.strictEqual((yield* dispatcher.dispatchOnce("w")).retried, 1)
+        yield* TestClock.adjust("5 seconds")
+        const second = yield* Effect.fork(dispatcher.dispatchOnce("w"))
+        yield* Deferred.await(called)
+        assert.lengthOf(owners, 2)
+        assert.notStrictEqual(owners[0], owners[1], "two claims, two names")
+        const late = yield* outbox.settle(m.id, owners[0]!, {
+          _tag: "Retry",
+          nextAttemptAt: yield* DateTime.now,
+          unknownOutcome: false,
+          error: "RetryLater: outage"
+        })
+        assert.isFalse(late, "the first claim's late result is not the holder's")
+        const held = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.strictEqual(held.leaseOwner, owners[1], "the second claim still holds the lease")
+        yield* Deferred.succeed(gate, undefined)
+        assert.strictEqual((yield* Fiber.join(second)).sent, 1)
+        assert.strictEqual(Option.getOrThrow(yield* outbox.find(m.id)).delivery.status, "sent")
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
   const failingSettles = (failures: number) => {
     const memory = SmsSender.makeMemory({})
     const state = { left: failures }
