@@ -29,10 +29,12 @@
  * is one of:
  * (a) the fake accepted it but dropped the connection or answered after the sender's
  *     timeout (the fake's own log says so);
- * (b) the dispatcher process that sent it was `kill -9`ed before that claim's lease
- *     expired (less than `leaseMillis` after the fake received the request, which
- *     may be just after the kill: the request was on its way), i.e. between the
- *     send and the settlement (the kill times say so);
+ * (b) the dispatcher process that sent it was `kill -9`ed while it still held the
+ *     message's claim, i.e. between the send and the settlement: SQL, right after the
+ *     kill, shows the message pending under a lease of that process's claims (each
+ *     process logs its dispatcher's owner name; a claim's lease is held as
+ *     `<owner>/<claim id>`), and the delivery the dispatcher settled came after the
+ *     kill;
  * (c) the fake answered `OK` in time, but the live dispatcher recorded the attempt
  *     as unknown (its own timeout passed first, e.g. on a busy machine): the row's
  *     `unknown_outcomes` must then exceed the (a)-outcomes of surviving processes by
@@ -648,7 +650,13 @@ interface Kill {
   readonly answeredState: string
   /** How many of `sending` SQL shows still pending and leased after the process died. */
   readonly sendingLeased: number
+  /** Every message SQL shows pending under a lease of that process's claims after it died. */
+  readonly held: ReadonlySet<string>
 }
+
+/** The owner name a dispatcher process logged when its dispatcher started. */
+const dispatcherOwner = (output: string): string | undefined =>
+  /"message":"outbox dispatcher started"[^\n]*"owner":"([^"]+)"/.exec(output)?.[1]
 
 /**
  * F3: the SMS provider failing 30% of requests and the dispatcher killed mid-batch
@@ -688,6 +696,11 @@ export const runF3 = async (options: {
        JOIN (SELECT row_number() OVER (ORDER BY id) - 1 AS k, * FROM ${t("outbox_message")}) b ON b.k = i % $2::int`,
       [Math.max(0, total - written), written]
     )
+    const inserted = await count(`SELECT count(*)::int AS n FROM ${t("outbox_message")}`)
+    if (inserted !== Math.max(total, written))
+      throw new Error(
+        `the outbox holds ${inserted} messages after the copies, not ${Math.max(total, written)}`
+      )
 
     const launch = (slot: number): Promise<Incarnation> => {
       const incarnation: Incarnation = { k: incarnations.length, slot, process: null, killedAt: null }
@@ -744,6 +757,14 @@ export const runF3 = async (options: {
          FROM ${t("outbox_message")} WHERE id = ANY($1::text[])`,
         [[killed.answered, ...killed.sending]]
       )
+      const owner = dispatcherOwner(victim.output())
+      const held =
+        owner === undefined
+          ? []
+          : await query<{ id: string }>(
+              `SELECT id FROM ${t("outbox_message")} WHERE status = 'pending' AND starts_with(lease_owner, $1)`,
+              [`${owner}/`]
+            )
       const ids = new Set(states.filter((r) => r.leased).map((r) => r.id))
       done.push({
         at: killed.at,
@@ -752,7 +773,8 @@ export const runF3 = async (options: {
         sending: killed.sending,
         answeredLeased: ids.has(killed.answered),
         answeredState: states.find((r) => r.id === killed.answered)?.state ?? "no row",
-        sendingLeased: killed.sending.filter((id) => ids.has(id)).length
+        sendingLeased: killed.sending.filter((id) => ids.has(id)).length,
+        held: new Set(held.map((r) => r.id))
       })
       slots[slot] = launch(slot)
     }
@@ -774,7 +796,7 @@ export const runF3 = async (options: {
     }>(`SELECT id, status, attempts, unknown_outcomes, provider_message_id FROM ${t("outbox_message")}`)
     return judgeF3({
       options,
-      total: rows.length,
+      total: inserted,
       written,
       rows,
       provider,
@@ -821,9 +843,17 @@ const judgeF3 = (run: F3Run): Scenario => {
     byOutId.set(d.outId, list)
   }
   const killedAt = (k: number) => run.incarnations[k]?.killedAt ?? null
-  const killedBeforeSettling = (d: Delivery) => {
-    const at = killedAt(d.incarnation)
-    return at !== null && at < d.receivedAt + outbox.leaseMillis
+  const killOf = new Map(run.kills.map((kill) => [kill.incarnation, kill]))
+  /** (b): `d`'s process was killed holding the message's claim, and the settled delivery came after the kill. */
+  const killedBeforeSettling = (d: Delivery, settled: Delivery | undefined) => {
+    const kill = killOf.get(d.incarnation)
+    return (
+      kill !== undefined &&
+      kill.held.has(d.outId) &&
+      settled !== undefined &&
+      settled.incarnation !== d.incarnation &&
+      settled.receivedAt > kill.at
+    )
   }
   const loggedUnknown = run.incarnations.map((incarnation) => {
     const counts = new Map<string, number>()
@@ -862,9 +892,11 @@ const judgeF3 = (run: F3Run): Scenario => {
     const lived = lost.filter((d) => killedAt(d.incarnation) === null).length
     unknownSeen += lived
     if (row.unknown_outcomes < lived) uncounted.push(`${row.id} (${row.unknown_outcomes} < ${lived})`)
-    const rest = accepted.filter((d) => d !== settled && d.fate === "ok" && !killedBeforeSettling(d))
+    const rest = accepted.filter((d) => d !== settled && d.fate === "ok" && !killedBeforeSettling(d, settled))
     extraLost += accepted.filter((d) => d !== settled && (d.fate === "dropped" || d.fate === "late")).length
-    extraKilled += accepted.filter((d) => d !== settled && d.fate === "ok" && killedBeforeSettling(d)).length
+    extraKilled += accepted.filter(
+      (d) => d !== settled && d.fate === "ok" && killedBeforeSettling(d, settled)
+    ).length
     const timedOut = Math.min(rest.length, Math.max(0, row.unknown_outcomes - lived))
     extraTimedOut += timedOut
     for (const d of rest) restDelays.push((d.answeredAt ?? d.receivedAt) - d.receivedAt)
@@ -886,12 +918,12 @@ const judgeF3 = (run: F3Run): Scenario => {
   const fates = (fate: Fate) => run.provider.deliveries.filter((d) => d.fate === fate).length
   const sending = run.kills.reduce((n, k) => n + k.sending.length, 0)
   const leased = run.kills.reduce((n, k) => n + k.sendingLeased, 0)
-  const answeredLeased = run.kills.filter((k) => k.answeredLeased).length
+  const answeredLeased = run.kills.filter((k) => k.answeredLeased && k.held.has(k.answered)).length
   const invariants: Array<Invariant> = [
     {
       name: "each kill hit a dispatcher holding claimed messages",
       holds: run.kills.length === run.planned && answeredLeased === run.kills.length,
-      detail: `${run.kills.length} of ${run.planned} kills, each as the fake accepted a message from that process: that message still pending and leased in SQL after the process died in ${answeredLeased}; ${int(leased)} of ${int(sending)} others it was sending too${sample([...run.missed, ...run.kills.filter((k) => !k.answeredLeased).map((k) => `d${k.incarnation}'s ${k.answered}: ${k.answeredState}`)])}`
+      detail: `${run.kills.length} of ${run.planned} kills, each as the fake accepted a message from that process: that message still pending and leased in SQL under that process's claims after it died in ${answeredLeased}; ${int(leased)} of ${int(sending)} others it was sending too; ${run.kills.map((k) => k.held.size).join(", ")} held under its claims${sample([...run.missed, ...run.kills.filter((k) => !k.answeredLeased).map((k) => `d${k.incarnation}'s ${k.answered}: ${k.answeredState}`)])}`
     },
     {
       name: "every notification delivered at least once (by OutId)",

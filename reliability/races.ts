@@ -38,7 +38,9 @@
  *   nothing: no row of the schema was written by a transaction other than the
  *   answered responds and adoptions, and the refused responder has no response or
  *   audit event on the demand; no answer was 5xx or lost;
- * - every demand's `response_count`, `adopted_count` and intake closing match its rows.
+ * - every demand's `response_count`, `adopted_count` and intake closing match its rows;
+ * - the race was run: some trials had responds accepted and refused both (trials that
+ *   ran one after another would pass the checks above without testing anything).
  *
  * **F2 — concurrent approvals (R12).** 500 demands (100 short) pending review, then
  * every `POST /review/demands/:id/approve` by the operator fired at once (alternating
@@ -659,6 +661,11 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
         name: "each demand's counters match its rows",
         holds: countersWrong === 0,
         detail: `${int(countersWrong)} of ${int(trials)} demands`
+      },
+      {
+        name: "the race was run: trials with responds committed on both sides of the adoption",
+        holds: mixed > 0,
+        detail: `${int(mixed)} of ${int(trials)} trials with both accepted and refused responds (trials run one after another would have none)`
       }
     ]
     return {

@@ -34,6 +34,13 @@ const scenarios: ReadonlyArray<readonly [string, () => Promise<Scenario>]> = [
 ]
 
 const main = async () => {
+  if (only !== undefined && !scenarios.some(([id]) => id === only)) {
+    console.error(
+      `--only=${only}: no such scenario (${[...new Set(scenarios.map(([id]) => id))].join(", ")})`
+    )
+    process.exitCode = 2
+    return
+  }
   const started = Date.now()
   const results: Array<Scenario> = []
   const errors: Array<string> = []

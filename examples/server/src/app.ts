@@ -9,7 +9,7 @@ import { type AddressInfo, isIPv6 } from "node:net"
 import { Authentication, Mount, RateLimit } from "@zhongbao/adapter-http"
 import { PgDatabase, PgPersistence, PgRateLimit } from "@zhongbao/adapter-pg"
 import { AliyunSms, ConsoleSms, TencentSms, Transport } from "@zhongbao/adapter-sms"
-import { Dispatcher, type Ids, Persistence, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
+import { Dispatcher, Ids, Persistence, Settings, Sweeper, Zhongbao } from "@zhongbao/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -308,7 +308,15 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     if (config.workers) {
       workers = await runtime.runPromise(
         Effect.all([
-          Effect.forkDaemon(Effect.flatMap(Dispatcher.Dispatcher, (d) => d.run())),
+          Effect.forkDaemon(
+            Effect.flatMap(Dispatcher.Dispatcher, (d) => {
+              const owner = Ids.make()
+              return Effect.zipRight(
+                Effect.logInfo("outbox dispatcher started").pipe(Effect.annotateLogs({ owner })),
+                d.run(owner)
+              )
+            })
+          ),
           Effect.forkDaemon(Effect.flatMap(Sweeper.Sweeper, (s) => s.run()))
         ])
       )
