@@ -618,9 +618,11 @@ const makeStore = () => {
           if (d === undefined || d.status !== "pending" || availableAt(d) !== entry.time) continue
           const leased: Delivery = { ...d, leaseOwner: owner, leaseUntil }
           deliveries.set(d.messageId, leased, log)
-          schedule(leased)
           out.push({ message: outbox.get(d.messageId)!, delivery: leased })
         }
+        // Scheduled once the claim is made: a lease that ends at once (leaseMillis ≤ 0)
+        // makes the message due again, but not within this claim.
+        for (const t of out) schedule(t.delivery)
         return out
       }),
     settle: (id, owner, s) => db.write((log) => settleOne(log, id, owner, s)),

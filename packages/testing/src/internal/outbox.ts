@@ -181,6 +181,25 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
+    "R64: one claim takes each due message once, even with a lease that ends at once (leaseMillis 0)",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const messages = [1, 2, 3].map((i) => Rows.outboxMessage({ createdAt: minutesAfter(-i) }))
+          yield* outbox.enqueue(messages)
+          const claimed = yield* outbox.claim({ owner: "w", now: minutesAfter(0), leaseMillis: 0, limit: 10 })
+          assert.sameMembers(
+            claimed.map((t) => t.message.id),
+            messages.map((m) => m.id),
+            "each due message once"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R64: claim leases only due messages (nextAttemptAt ≤ now, no live lease), in the order they became claimable (the later of nextAttemptAt and an expired leaseUntil), then id, at most limit",
     () =>
       h.run(
