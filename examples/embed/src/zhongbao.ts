@@ -29,6 +29,12 @@ export const mountZhongbao = (accountOf: SessionToAccount) => {
       mounted.listener(req, res)
       return true
     },
+    /**
+     * The mounted listener itself, for a framework that routes by path: as Express
+     * middleware, `app.use("/crowdsourcing", listener)` (Express strips the mount
+     * path, which the listener sees from `req.baseUrl`). `handle` is for `node:http`.
+     */
+    listener: mounted.listener,
     /** Runs a zhongbao effect (setup, seeding) in the mounted runtime. */
     run: mounted.runtime.runPromise,
     close: mounted.dispose

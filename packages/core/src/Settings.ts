@@ -260,7 +260,7 @@ export const defaults: PlatformSettings = {
   smsParamMaxLength: 20,
   idempotencyKeyHours: 24,
   outbox: {
-    batchSize: 100,
+    batchSize: 16,
     sendConcurrency: 8,
     leaseMillis: 60_000,
     sendTimeoutMillis: 10_000,

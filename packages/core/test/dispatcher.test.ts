@@ -313,6 +313,44 @@ describe("Dispatcher", () => {
     }
   )
 
+  it.effect(
+    "R64: under the default outbox settings, a provider that answers just inside the send timeout leaves no claimed message without its turn in the first half of its lease",
+    () => {
+      const { memory, layer } = setup({ delay: "9 seconds" })
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const messages = Array.from({ length: 200 }, (_, i) =>
+          message(`+86139${String(20_000_000 + i).padStart(8, "0")}`, start)
+        )
+        yield* outbox.enqueue(messages)
+        const running = yield* Effect.fork((yield* Dispatcher.Dispatcher).run("a"))
+        for (let s = 0; s < 400 && memory.log.delivered.length < messages.length; s++)
+          yield* TestClock.adjust("1 second")
+        yield* TestClock.adjust("10 seconds")
+        yield* Fiber.interrupt(running)
+        assert.deepStrictEqual(
+          lines.filter((l) => l.includes("too little of their lease")),
+          [],
+          "no message skipped for want of lease"
+        )
+        assert.strictEqual(new Set(memory.log.delivered.map((r) => r.messageId)).size, messages.length)
+        assert.lengthOf(memory.log.delivered, messages.length, "each once")
+        // 200 messages, 8 at a time, 9 s each: 225 s when no send ever waits.
+        const sent = yield* Effect.forEach(messages, (m) =>
+          Effect.map(outbox.find(m.id), (t) => Option.getOrThrow(t).delivery.sentAt)
+        )
+        const last = Math.max(...sent.map((at) => (at === null ? Number.POSITIVE_INFINITY : at.epochMillis)))
+        assert.isAtMost(
+          last - start.epochMillis,
+          240_000,
+          "sent with no message waiting for an expired lease"
+        )
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
   const failingSettles = (failures: number) => {
     const memory = SmsSender.makeMemory({})
     const state = { left: failures }
