@@ -265,8 +265,8 @@ export const layerConfig = (
  *
  * - `dataDir`: PGlite's data folder, made with its parents when missing (in memory
  *   when absent);
- * - `maxConnections`: the connections the socket server accepts, and the size of
- *   the client's pool (default 10);
+ * - `maxConnections`: the connections the socket server accepts (default 10); the
+ *   adapter's own pool has one (see {@link layerEmbeddedClient});
  * - `connectTimeout`: how long a caller waits for a free connection (default 30
  *   seconds: PGlite runs one statement at a time, so waits are longer);
  * - `lockTimeout`: how long to wait for the data folder when another process holds
@@ -327,8 +327,15 @@ export const startEmbedded = (
   })
 
 /**
- * A client of a running embedded server, with a pool as large as the server's
- * connection limit (a larger pool would be refused connections).
+ * A client of a running embedded server, with a pool of one connection.
+ * pglite-socket queues the protocol messages of its connections one by one and, while
+ * no transaction is open, runs them in arrival order: the Parse, Bind and Execute of
+ * two connections' statements interleave on PGlite's one backend, and one connection
+ * binds or runs another's unnamed statement (wrong rows, writes with another
+ * statement's values, `26000`/`34000`). One connection sends one statement at a
+ * time; PGlite runs one at a time anyway. A unit of work holds the connection until
+ * it ends, as it holds the whole database. The server's other connections
+ * (`maxConnections`) are for tools (`psql`), whose statements can interleave so.
  *
  * @since 0.1.0
  * @category embedded
@@ -343,7 +350,7 @@ export const layerEmbeddedClient = (
       port: server.port,
       username: "postgres",
       database: "postgres",
-      maxConnections: server.maxConnections,
+      maxConnections: 1,
       connectTimeout: options.connectTimeout ?? Duration.seconds(30),
       pipelining: false
     }),

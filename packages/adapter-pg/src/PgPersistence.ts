@@ -150,8 +150,9 @@ export const layerConfig = (
 
 /**
  * Every port over an embedded PGlite served by pglite-socket: in memory, or in
- * `dataDir`; `maxConnections` is both the socket server's limit and the pool size
- * (default 10). The database stops when the layer is released.
+ * `dataDir`; `maxConnections` is the socket server's limit (default 10), the
+ * adapter's pool has one connection (`PgDatabase.layerEmbeddedClient`). The database
+ * stops when the layer is released.
  *
  * @since 0.1.0
  * @category layers

@@ -162,6 +162,59 @@ describe("layers", () => {
   )
 
   it.live(
+    "layerEmbedded: concurrent statements each get their own answer: 300 operations 10 at a time, reads with parameters beside units of work that write; every read answers its own values, exactly the units' rows are stored",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const units = yield* Persistence.UnitOfWork
+        yield* sql.unsafe("CREATE TABLE interleave (v int PRIMARY KEY)")
+        const wrong: Array<string> = []
+        const operation = (i: number) =>
+          i % 3 === 0
+            ? units.transaction(
+                Effect.gen(function* () {
+                  yield* sql.unsafe("INSERT INTO interleave (v) VALUES ($1::int)", [i])
+                  yield* Effect.sleep("3 millis")
+                  yield* sql.unsafe("SELECT count(*) FROM interleave")
+                })
+              )
+            : Effect.map(
+                sql.unsafe<{ src: string; v: number }>("SELECT $1::text AS src, $2::int AS v", [
+                  i % 2 === 0 ? "even" : "odd",
+                  i
+                ]),
+                (rows) => {
+                  const expected = { src: i % 2 === 0 ? "even" : "odd", v: i }
+                  if (JSON.stringify(rows) !== JSON.stringify([expected]))
+                    wrong.push(`${JSON.stringify(expected)} answered ${JSON.stringify(rows)}`)
+                }
+              )
+        const exits = yield* Effect.forEach(
+          Array.from({ length: 300 }, (_, i) => i),
+          (i) => Effect.exit(operation(i)),
+          { concurrency: 10 }
+        )
+        assert.deepStrictEqual(
+          exits.flatMap((exit, i) => (exit._tag === "Failure" ? [`${i}: ${exit.cause}`] : [])),
+          [],
+          "no operation failed"
+        )
+        assert.deepStrictEqual(wrong, [], "each read answered its own values")
+        const stored = yield* sql.unsafe<{ v: number }>("SELECT v FROM interleave ORDER BY v")
+        assert.deepStrictEqual(
+          stored.map((r) => r.v),
+          Array.from({ length: 100 }, (_, k) => 3 * k),
+          "exactly the units' rows"
+        )
+      }).pipe(
+        Effect.provide(
+          PgPersistence.layer().pipe(Layer.provideMerge(PgDatabase.layerEmbedded({ maxConnections: 10 })))
+        )
+      ),
+    timeout
+  )
+
+  it.live(
     "layerEmbedded: one holder of a data folder at a time, named by its path, a symbolic link to it or a file:// URL; a second fails naming the folder and changes nothing, a later one opens it once the first is released",
     () =>
       Effect.gen(function* () {
