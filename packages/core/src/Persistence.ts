@@ -606,7 +606,8 @@ export class Journal extends Context.Tag("@zhongbao/core/Journal")<
 /**
  * Runs an effect as one all-or-nothing unit: if it fails, dies or is interrupted,
  * nothing it wrote through the ports remains. Nested calls join the outer unit (a
- * nested failure undoes only the nested part).
+ * nested failure undoes only the nested part); nested units of one unit begun at once
+ * run one after another, each all-or-nothing on its own.
  *
  * @since 0.1.0
  * @category ports

@@ -1,3 +1,4 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlError from "@effect/sql/SqlError"
 import { Errors, Persistence } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
@@ -183,17 +184,37 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
       })
     })
 
+  /**
+   * The permit the nested units of a unit take (keyed by the unit's marker, or by the
+   * connection of a transaction the host began), so that they run one after another:
+   * `sql.withTransaction` names a savepoint after its depth, and concurrent siblings
+   * would roll back and release each other's.
+   */
+  const nestedPermits = new WeakMap<object, Effect.Semaphore>()
+  const permitOf = (key: object) => {
+    let permit = nestedPermits.get(key)
+    if (permit === undefined) {
+      permit = Effect.unsafeMakeSemaphore(1)
+      nestedPermits.set(key, permit)
+    }
+    return permit
+  }
+
   return Persistence.UnitOfWork.of({
     transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(db.inTransaction, (nested) =>
-        nested
-          ? FiberRef.getWith(currentAbortable, (parent) => {
-              const savepoint: Abortable = { aborted: false }
-              return once(effect, savepoint, parent).pipe(
-                Effect.locally(currentUnit, undefined),
-                Effect.locally(currentAbortable, savepoint)
+      Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (tx) =>
+        Option.isSome(tx)
+          ? FiberRef.getWith(currentAbortable, (parent) =>
+              permitOf(parent ?? tx.value[0]).withPermits(1)(
+                Effect.suspend(() => {
+                  const savepoint: Abortable = { aborted: false }
+                  return once(effect, savepoint, parent).pipe(
+                    Effect.locally(currentUnit, undefined),
+                    Effect.locally(currentAbortable, savepoint)
+                  )
+                })
               )
-            })
+            )
           : retrying(effect, 0, 0)
       ),
     read: <A, E, R>(effect: Effect.Effect<A, E, R>) => effect

@@ -12,9 +12,13 @@ export interface Tx {
 /** @internal */
 export const currentTx = FiberRef.unsafeMake<Option.Option<Tx>>(Option.none())
 
-/** A unit of work, outermost or nested: whether one of its writes was refused. */
+/**
+ * A unit of work, outermost or nested: whether one of its writes was refused, and
+ * the permit its nested units take, so that they run one after another.
+ */
 interface Unit {
   refused: boolean
+  readonly nested: Effect.Semaphore
 }
 
 const currentUnit = FiberRef.unsafeMake<Unit | undefined>(undefined)
@@ -42,7 +46,7 @@ const wentOn = () =>
 /** `effect` as one unit, failing at its end if one of its writes was refused. */
 const asUnit = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InfrastructureError, R> =>
   Effect.suspend(() => {
-    const unit: Unit = { refused: false }
+    const unit: Unit = { refused: false, nested: Effect.unsafeMakeSemaphore(1) }
     return Effect.flatMap(Effect.locally(effect, currentUnit, unit), (a) =>
       unit.refused ? Effect.fail(wentOn()) : Effect.succeed(a)
     )
@@ -75,16 +79,21 @@ export class MemoryDb {
   /**
    * Runs `effect` as a unit of work (nested in the current one, if any): rolled back
    * if it fails, dies or is interrupted, and failed, then rolled back, if it went on
-   * after one of its writes was refused (see {@link refuse}).
+   * after one of its writes was refused (see {@link refuse}). Nested units of one
+   * unit run one after another: a rollback undoes the writes made since the nested
+   * unit began, which would otherwise include a concurrent sibling's.
    */
   transaction<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | InfrastructureError, R> {
     return Effect.flatMap(FiberRef.get(currentTx), (outer) => {
       if (Option.isSome(outer)) {
         const tx = outer.value
-        return Effect.suspend(() => {
+        const nested = Effect.suspend(() => {
           const mark = tx.undo.length
           return Effect.onError(asUnit(effect), () => Effect.sync(() => rollback(tx, mark)))
         })
+        return Effect.flatMap(FiberRef.get(currentUnit), (parent) =>
+          parent === undefined ? nested : parent.nested.withPermits(1)(nested)
+        )
       }
       return this.semaphore.withPermits(1)(
         Effect.suspend(() => {

@@ -524,6 +524,43 @@ export const atomicity = (h: Harness): void => {
   }
 
   it.effect(
+    "two nested units begun at once inside one unit are each all-or-nothing: the one that fails leaves nothing, the one that succeeds keeps its writes",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const uow = yield* Persistence.UnitOfWork
+          const members = yield* Persistence.MemberRepository
+          const failing = Rows.member()
+          const succeeding = Rows.member()
+          // Real time, whatever clock the test runs under: the second begins while the first runs.
+          const pause = (millis: number) =>
+            Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+          const [first, second] = yield* uow.transaction(
+            Effect.all(
+              [
+                Effect.either(
+                  uow.transaction(
+                    Effect.zipRight(
+                      members.insert(failing),
+                      Effect.zipRight(pause(60), Effect.fail(new Boom()))
+                    )
+                  )
+                ),
+                Effect.either(uow.transaction(Effect.zipRight(pause(20), members.insert(succeeding))))
+              ],
+              { concurrency: "unbounded" }
+            )
+          )
+          assert.isTrue(Either.isLeft(first), "the first nested unit fails")
+          assert.isTrue(Either.isRight(second), "the second succeeds")
+          none(yield* members.findById(failing.id), "the failed nested unit's member")
+          some(yield* members.findById(succeeding.id), "the other nested unit's member")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "a nested unit that succeeds is undone with the outer unit that fails",
     () =>
       h.run(
