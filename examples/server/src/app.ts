@@ -58,6 +58,22 @@ const sms = (config: ServerConfig) =>
       ? TencentSms.layerConfig().pipe(Layer.provide(Transport.layerUndici()))
       : ConsoleSms.layer
 
+/** The server's logger: JSON lines or pretty ones, each naming its instance when it is one of several. */
+const loggerOf = (config: ServerConfig) => {
+  const instance = instanceNumber()
+  const format =
+    config.logFormat === "json" ? Logger.withConsoleLog(Logger.jsonLogger) : Logger.prettyLogger()
+  return Logger.replace(
+    Logger.defaultLogger,
+    instance === null
+      ? format
+      : Logger.mapInputOptions(format, (options) => ({
+          ...options,
+          annotations: HashMap.set(options.annotations, "instance", instance)
+        }))
+  )
+}
+
 /** Every service the server runs, over the configured database and SMS provider. */
 export const layer = (config: ServerConfig) => {
   const { outbox, ...rest } = config.settings
@@ -78,19 +94,7 @@ export const layer = (config: ServerConfig) => {
     onSome: (secret) => Authentication.layerSessionsSigned({ secret })
   })
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
-  const instance = instanceNumber()
-  const format =
-    config.logFormat === "json" ? Logger.withConsoleLog(Logger.jsonLogger) : Logger.prettyLogger()
-  // Every line of an instance of several says which one wrote it.
-  const logger = Logger.replace(
-    Logger.defaultLogger,
-    instance === null
-      ? format
-      : Logger.mapInputOptions(format, (options) => ({
-          ...options,
-          annotations: HashMap.set(options.annotations, "instance", instance)
-        }))
-  )
+  const logger = loggerOf(config)
   const rateLimits = Layer.merge(rateLimiter(config, persisted), RateLimit.layerPolicies(config.rateLimits))
   // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
   // and the HTTP handler makes none (`tracing: false` below).
@@ -155,6 +159,12 @@ const probeReuseMillis = 1_000
 
 const notReady = { ready: false, reason: "starting or stopping" }
 
+/** The answer to a request that comes while the server starts (a single instance listens from the start). */
+const startingAnswer = {
+  code: "server.starting",
+  message: "the server is starting: its database is being migrated; try again in a few seconds"
+}
+
 /** The answer to a request that comes on a kept-alive connection after the server began to stop. */
 const stoppingAnswer = {
   code: "server.stopping",
@@ -175,9 +185,11 @@ const databaseAnswers = Effect.flatMap(Persistence.AccountRepository, (accounts)
 )
 
 /**
- * Starts the server: migrates (through the persistence layer); with `SEED`, seeds an
- * empty database (or finds the demo accounts of one seeded before) and issues demo tokens;
- * listens, then starts the workers. What it started is stopped again when a step
+ * Starts the server: listens (a single instance; one of several once ready), migrates
+ * (through the persistence layer); with `SEED`, seeds an empty database (or finds the
+ * demo accounts of one seeded before) and issues demo tokens; then starts the workers.
+ * Until it is ready, requests other than `/health` and `/ready` are answered 503
+ * `server.starting`. What it started is stopped again when a step
  * fails (the port taken, the database unreachable), or when `signal` aborts before
  * the server is ready (the migration or the seed under way is interrupted, and rolled
  * back), and the failure is thrown.
@@ -222,6 +234,8 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     if (stopping) {
       closeAfter(req, res)
       if (req.url !== "/health" && req.url !== "/ready") return json(res, 503, stoppingAnswer)
+    } else if (!ready && req.url !== "/health" && req.url !== "/ready") {
+      return json(res, 503, startingAnswer)
     } else {
       underWay.add(res)
       res.once("close", () => underWay.delete(res))
@@ -266,7 +280,29 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
       await mounted.dispose()
     }
   }
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject)
+        resolve()
+      })
+    })
+  const urlOf = () => `http://${hostOfUrl(config.host)}:${(server.address() as AddressInfo).port}`
+  // A single instance listens from the start, so that `/health` answers (and `/ready`
+  // says it is starting) while the database migrates; an instance of several joins the
+  // shared port once ready, so that the others keep serving its share meanwhile.
+  const early = instance === null
   try {
+    if (early) {
+      await listen()
+      await Effect.runPromise(
+        Effect.logInfo("listening: /health answers; migrating the database").pipe(
+          Effect.annotateLogs({ url: urlOf() }),
+          Effect.provide(loggerOf(config))
+        )
+      )
+    }
     const options = signal === undefined ? undefined : { signal }
     await runtime.runPromise(Effect.logInfo("migrating the database and starting services"), options)
     const demo = await runtime.runPromise(
@@ -297,13 +333,7 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
       }),
       options
     )
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject)
-      server.listen(config.port, config.host, () => {
-        server.off("error", reject)
-        resolve()
-      })
-    })
+    if (!early) await listen()
     signal?.throwIfAborted()
     if (config.workers) {
       workers = await runtime.runPromise(
@@ -321,8 +351,7 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
         ])
       )
     }
-    const address = server.address() as AddressInfo
-    const url = `http://${hostOfUrl(config.host)}:${address.port}`
+    const url = urlOf()
     ready = true
     await runtime.runPromise(Effect.logInfo("ready").pipe(Effect.annotateLogs({ url, docs: `${url}/docs` })))
     return { server, url, demo, stop }

@@ -120,6 +120,32 @@ describe("example server: starting", () => {
     expect(existsSync(join(folder, "zhongbao.lock")), "given back on a graceful stop").toBe(false)
   })
 
+  it("while it starts (a new PGlite database, the demo seeded), it already listens: /health answers 200, /ready 503, other requests 503 server.starting; once ready, they are served", async () => {
+    const started = launch({ DATA_DIR: dataDir(), SEED: "true" })
+    const base = (
+      await waitFor(
+        started,
+        /"message":"listening: \/health answers; migrating the database"[^\n]*"url":"(http:\/\/[\d.:]+)"/
+      )
+    )[1]!
+    expect(started.output()).not.toMatch(/zhongbao is ready at/)
+    const [health, ready, hall] = await Promise.all(
+      ["/health", "/ready", "/hall"].map((path) => fetch(`${base}${path}`))
+    )
+    expect(health!.status).toBe(200)
+    expect(ready!.status).toBe(503)
+    expect(await ready!.json()).toEqual({ ready: false, reason: "starting or stopping" })
+    expect(hall!.status).toBe(503)
+    expect(await hall!.json()).toMatchObject({ code: "server.starting" })
+    expect(started.output(), "all three answered before the server was ready").not.toMatch(
+      /zhongbao is ready at/
+    )
+    await waitFor(started, /zhongbao is ready at/)
+    expect((await fetch(`${base}/hall`)).status).toBe(200)
+    expect((await fetch(`${base}/ready`)).status).toBe(200)
+    expect(await stop(started)).toBe(0)
+  })
+
   it("SIGTERM while it starts (the demo being seeded): it stops what it started and exits 0, the data folder's lock given back; started again at once, it comes up with the demo", async () => {
     const folder = dataDir()
     const first = launch({ DATA_DIR: folder, SEED: "true" })
