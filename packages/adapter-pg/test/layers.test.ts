@@ -16,6 +16,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { PgDatabase, PgMigrations, PgPersistence, PgRateLimit } from "@zhongbao/adapter-pg"
 import { Errors, Ids, Persistence } from "@zhongbao/core"
 import {
+  Cause,
   Chunk,
   ConfigError,
   ConfigProvider,
@@ -23,6 +24,7 @@ import {
   Duration,
   Effect,
   Either,
+  Exit,
   Layer,
   Logger,
   Option,
@@ -291,6 +293,61 @@ describe("layers", () => {
         assert.isTrue(Either.isRight(taken), "a stale lock is taken over")
         assert.isBelow(Date.now() - started, 9_000, "without waiting for it")
         assert.isFalse(existsSync(lockDir), "and given back")
+      }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.live.skipIf(T.backend !== "postgres")(
+    "a connection whose backend is terminated during its COMMIT is not given to the next unit of work: the unit's outcome is unknown, the next one succeeds",
+    () =>
+      Effect.gen(function* () {
+        const schema = T.freshSchema("zbfatal")
+        const admin = new Pg.Client({ connectionString: Redacted.value(T.databaseUrl()) })
+        yield* Effect.acquireRelease(
+          Effect.promise(() => admin.connect()),
+          () => Effect.promise(() => admin.end())
+        )
+        yield* Effect.addFinalizer(() =>
+          Effect.promise(() => admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)).pipe(Effect.ignore)
+        )
+        yield* Effect.promise(() =>
+          admin.query(`
+            CREATE SCHEMA ${schema};
+            CREATE TABLE ${schema}.t (v int);
+            CREATE FUNCTION ${schema}.slow() RETURNS trigger LANGUAGE plpgsql AS
+              $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON ${schema}.t
+              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${schema}.slow();`)
+        )
+        const layer = PgPersistence.layer({ schema }).pipe(
+          Layer.provideMerge(PgDatabase.layerPool({ url: T.databaseUrl(), maxConnections: 1 }))
+        )
+        yield* Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const units = yield* Persistence.UnitOfWork
+          const committing = yield* Effect.exit(
+            units.transaction(
+              Effect.gen(function* () {
+                yield* sql.unsafe(`INSERT INTO ${schema}.t (v) VALUES (1)`)
+                const [row] = yield* sql.unsafe<{ pid: number }>("SELECT pg_backend_pid() AS pid")
+                setTimeout(() => void admin.query("SELECT pg_terminate_backend($1)", [row!.pid]), 400)
+              })
+            )
+          )
+          assert.isTrue(Exit.isFailure(committing), "the unit whose COMMIT was cut fails")
+          const failure = Exit.isFailure(committing) ? Cause.failureOption(committing.cause) : Option.none()
+          const error = Option.getOrUndefined(failure)
+          assert.strictEqual(
+            error instanceof Errors.InfrastructureError ? error.outcome : String(error),
+            "unknown",
+            "its outcome unknown"
+          )
+          const next = yield* Effect.exit(units.transaction(sql.unsafe("SELECT 1 AS one")))
+          assert.isTrue(
+            Exit.isSuccess(next),
+            `the next unit succeeds: ${Exit.isFailure(next) ? next.cause : ""}`
+          )
+        }).pipe(Effect.provide(layer))
       }).pipe(Effect.scoped),
     timeout
   )

@@ -408,6 +408,16 @@ export class Client extends Pg.Client {
     this.on("end", () => {
       while (this.held.length > 0) this.held.shift()!()
     })
+    // A FATAL error (the backend terminated, the server shutting down) ends the session:
+    // `pg` hands it to the running statement and learns of the end only when the socket
+    // closes, after the pool may have taken the connection back as healthy. Marked at
+    // once, it is refused for further statements and dropped when released.
+    ;(this as unknown as { connection: Pg.Connection }).connection.on(
+      "errorMessage",
+      (message: { readonly severity?: string }) => {
+        if (message.severity === "FATAL") (this as unknown as { _queryable: boolean })._queryable = false
+      }
+    )
   }
 
   /** Whether `pg` has a command running or queued. */
