@@ -60,6 +60,12 @@ app = await start(config, starting.signal).catch((error: unknown) => {
   )
   return process.exit(1)
 })
+// A signal that came after start's last look at it: the stop it asked for.
+if (starting.signal.aborted) {
+  await app.stop()
+  console.log(`${prefix}stopped`)
+  process.exit(0)
+}
 if (app.demo !== null) {
   console.log("\nDemo accounts (send as `Authorization: Bearer <token>`):")
   for (const a of app.demo) console.log(`  ${a.role.padEnd(26)} ${a.name.padEnd(16)} ${a.token}`)

@@ -216,7 +216,6 @@ describe("Dispatcher", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  /** Services over memory ports whose outbox fails `failures` writes of results (`Infinity`: every one). */
   it.effect(
     "R64: a send the sender's own throttle refused is retried, never dead-lettered, even once the message's attempts reach maxAttempts",
     () => {
@@ -351,6 +350,7 @@ describe("Dispatcher", () => {
     }
   )
 
+  /** Services over memory ports whose outbox fails `failures` writes of results (`Infinity`: every one). */
   const failingSettles = (failures: number) => {
     const memory = SmsSender.makeMemory({})
     const state = { left: failures }

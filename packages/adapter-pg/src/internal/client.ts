@@ -411,11 +411,18 @@ export class Client extends Pg.Client {
     // A FATAL error (the backend terminated, the server shutting down) ends the session:
     // `pg` hands it to the running statement and learns of the end only when the socket
     // closes, after the pool may have taken the connection back as healthy. Marked at
-    // once, it is refused for further statements and dropped when released.
+    // once, it is refused for further statements and dropped when released. Told by
+    // its code, which is never translated (the severity is, in the server's message
+    // language): 57P01–57P03 (terminated, shut down, cannot connect now) and class 08.
     ;(this as unknown as { connection: Pg.Connection }).connection.on(
       "errorMessage",
-      (message: { readonly severity?: string }) => {
-        if (message.severity === "FATAL") (this as unknown as { _queryable: boolean })._queryable = false
+      (message: { readonly code?: string; readonly severity?: string }) => {
+        if (
+          /^(57P0[1-3]|08)/.test(message.code ?? "") ||
+          message.severity === "FATAL" ||
+          message.severity === "PANIC"
+        )
+          (this as unknown as { _queryable: boolean })._queryable = false
       }
     )
   }
