@@ -11,7 +11,7 @@ import { connect } from "node:net"
 import { join } from "node:path"
 import * as Pg from "pg"
 import { afterAll, describe, expect, it } from "vitest"
-import { launch, type Started, waitFor } from "./support.js"
+import { inBatches, launch, type Started, waitFor } from "./support.js"
 
 const databaseUrl = process.env.DATABASE_URL || undefined
 const secret = "cluster-test-session-secret-0123456789abcdef"
@@ -99,12 +99,12 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
         /UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds/
       ]
     ]
-    for (const [env, message] of cases) {
+    await inBatches(cases, async ([env, message]) => {
       const started = launch({ ...env, DATA_DIR: join(import.meta.dirname, ".never-created") })
       expect(await started.exited, JSON.stringify(env)).toBe(1)
       expect(started.output()).toMatch(message)
       expect(started.output()).not.toMatch(/is ready/)
-    }
+    })
   })
 
   describe.runIf(databaseUrl !== undefined)("on DATABASE_URL", () => {

@@ -2,38 +2,18 @@
  * How the example server starts and fails to: a configuration it cannot use and a
  * start that fails (the port taken, the data folder held by another process) end
  * with one line that names the cause and leave nothing behind; `/ready` follows the
- * database; two processes seeding one empty database write one demo.
+ * database; two processes seeding one empty database write one demo. How it stops:
+ * `stopping.test.ts`; the operator's command: `operator.test.ts`.
  */
-import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { existsSync, mkdtempSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { createServer, type Server, type Socket, connect } from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Pg from "pg"
-import { afterAll, describe, expect, it, onTestFinished } from "vitest"
-import { inherited, launch as launchServer, runOperator, type Started, waitFor } from "./support.js"
+import { afterAll, describe, expect, it } from "vitest"
+import { dataDir, inBatches, launch, plainLines, stop, stopAll, waitFor } from "./support.js"
 
 const databaseUrl = process.env.DATABASE_URL || undefined
-
-const running: Array<Started> = []
-
-const launch = (env: Record<string, string>): Started => {
-  const started = launchServer(env)
-  running.push(started)
-  return started
-}
-
-const stop = async (started: Started) => {
-  if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGTERM")
-  return started.exited
-}
-
-/** The lines of an output that are not JSON log lines. */
-const plainLines = (output: string) =>
-  output.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("{"))
-
-const dataDir = () => mkdtempSync(join(tmpdir(), "zhongbao-startup-"))
 
 const schemas: Array<string> = []
 const freshSchema = () => {
@@ -43,7 +23,7 @@ const freshSchema = () => {
 }
 
 afterAll(async () => {
-  await Promise.all(running.map(stop))
+  await stopAll()
   if (databaseUrl !== undefined && schemas.length > 0) {
     const client = new Pg.Client({ connectionString: databaseUrl })
     await client.connect()
@@ -72,11 +52,11 @@ describe("example server: starting", () => {
         "zhongbao: could not start: SETTINGS_JSON: timeZone: an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
       ]
     ]
-    for (const [env, line] of cases) {
+    await inBatches(cases, async ([env, line]) => {
       const started = launch({ DATA_DIR: join(dataDir(), "never"), ...env })
       expect(await started.exited, JSON.stringify(env)).toBe(1)
       expect(plainLines(started.output()), JSON.stringify(env)).toEqual([line])
-    }
+    })
   })
 
   it("SEED defaults to true on the embedded database: the demo is seeded and its tokens printed, the operator's working", async () => {
@@ -144,126 +124,6 @@ describe("example server: starting", () => {
     expect((await fetch(`${base}/hall`)).status).toBe(200)
     expect((await fetch(`${base}/ready`)).status).toBe(200)
     expect(await stop(started)).toBe(0)
-  })
-
-  it("SIGTERM while it starts (the demo being seeded): it stops what it started and exits 0, the data folder's lock given back; started again at once, it comes up with the demo", async () => {
-    const folder = dataDir()
-    const first = launch({ DATA_DIR: folder, SEED: "true" })
-    await waitFor(first, /migrating the database and starting services/)
-    first.child.kill("SIGTERM")
-    expect(await first.exited, first.output().slice(-2000)).toBe(0)
-    expect(first.output()).toMatch(/SIGTERM: shutting down/)
-    expect(first.output()).toMatch(/stopped before it was ready/)
-    expect(first.output()).not.toMatch(/zhongbao is ready at/)
-    expect(existsSync(join(folder, "zhongbao.lock")), "the lock given back").toBe(false)
-    const again = launch({ DATA_DIR: folder, SEED: "true" })
-    await waitFor(again, /zhongbao is ready at/)
-    expect(again.output()).toMatch(/^ {2}operator\s/m)
-    expect(await stop(again)).toBe(0)
-  })
-
-  it.each([
-    ["SIGTERM to npm (a container's stop)", "npm"],
-    ["SIGINT to the process group (a terminal's Ctrl-C)", "group"]
-  ] as const)(
-    "the root README's `npm start`: %s stops the server it started gracefully, once: nothing is left running, the data folder's lock is given back",
-    async (_, target) => {
-      const root = join(import.meta.dirname, "..", "..", "..")
-      const folder = dataDir()
-      let output = ""
-      const npm = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["start"], {
-        cwd: root,
-        env: { ...inherited, PORT: "0", LOG_FORMAT: "json", SEED: "false", DATA_DIR: folder },
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true
-      })
-      onTestFinished(() => {
-        try {
-          process.kill(-npm.pid!, "SIGKILL")
-        } catch {
-          // the group has ended
-        }
-      })
-      npm.stdout!.on("data", (chunk) => (output += chunk))
-      npm.stderr!.on("data", (chunk) => (output += chunk))
-      const npmExited = new Promise<number | null>((resolve) => npm.once("exit", resolve))
-      const started = { child: npm, output: () => output, exited: npmExited }
-      const base = (await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
-      expect((await fetch(`${base}/health`)).status).toBe(200)
-      if (target === "npm") npm.kill("SIGTERM")
-      else process.kill(-npm.pid!, "SIGINT")
-      const code = await Promise.race([
-        npmExited,
-        new Promise((resolve) => setTimeout(() => resolve("still running"), 30_000))
-      ])
-      expect(code, output.slice(-2000)).toBe(0)
-      expect(output).toMatch(target === "npm" ? /SIGTERM: shutting down/ : /SIGINT: shutting down/)
-      expect(output).not.toMatch(/again: exiting now/)
-      const answering = await fetch(`${base}/health`).then(
-        () => true,
-        () => false
-      )
-      expect(answering, "the server still answers after npm was stopped").toBe(false)
-      expect(existsSync(join(folder, "zhongbao.lock")), "the lock given back").toBe(false)
-    }
-  )
-
-  it("npm run operator: the first operator of a database without the demo, and a token the server accepts; run again, the same account and another token", async () => {
-    const folder = dataDir()
-    const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
-    const first = await runOperator(["王敏", "13800000000"], env)
-    expect(first.code, first.output).toBe(0)
-    expect(first.output).toMatch(/^operator account operator: 王敏, \+8613800000000$/m)
-    const again = await runOperator(["李强", "13900000000"], env)
-    expect(again.code, again.output).toBe(0)
-    expect(again.output, "the account found again, as it was").toMatch(
-      /^operator account operator: 王敏, \+8613800000000 \(there already: its name and phone unchanged\)$/m
-    )
-    const tokens = [first, again].map((run) => /^Authorization: Bearer (\S+)$/m.exec(run.output)?.[1])
-    expect(tokens[0]).toBeDefined()
-    expect(tokens[1]).toBeDefined()
-    expect(tokens[1]).not.toBe(tokens[0])
-
-    const server = launch({ ...env, SEED: "false", WORKERS: "false" })
-    const base = (await waitFor(server, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
-    for (const token of tokens) {
-      const pending = await fetch(`${base}/review/pending`, { headers: { authorization: `Bearer ${token}` } })
-      expect(pending.status, "an operator's endpoint").toBe(200)
-    }
-    const member = await fetch(`${base}/members`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${tokens[0]}`, "content-type": "application/json" },
-      body: JSON.stringify({ kind: "enterprise", name: "津南精密制造有限公司", region: "天津市津南区" })
-    })
-    expect(member.status, await member.clone().text()).toBe(201)
-    expect(await stop(server)).toBe(0)
-  })
-
-  it("npm run operator: without SESSION_SECRET, with a phone that is not one, or without its arguments: refused on one line naming it, and the data folder is never made", async () => {
-    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>, string]> = [
-      [
-        ["王敏", "13800000000"],
-        {},
-        "zhongbao operator: SESSION_SECRET is needed, the server's: without one the server keeps its sessions in its own memory, where a token issued here is unknown"
-      ],
-      [
-        ["王敏", "12"],
-        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
-        "zhongbao operator: phone: a mobile number that can receive SMS"
-      ],
-      [
-        ["王敏"],
-        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
-        "zhongbao operator: usage: npm run operator -- <name> <phone>, for example npm run operator -- 王敏 13800000000"
-      ]
-    ]
-    for (const [args, env, line] of cases) {
-      const folder = join(dataDir(), "never")
-      const run = await runOperator(args, { DATA_DIR: folder, ...env })
-      expect(run.code, run.output).toBe(1)
-      expect(plainLines(run.output)).toEqual([line])
-      expect(existsSync(folder), "nothing is written").toBe(false)
-    }
   })
 
   it("ACCESS_LOG=true: one log line per request with its method, path, status and milliseconds; HOST=::1 prints a URL with the address in brackets", async () => {

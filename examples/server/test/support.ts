@@ -3,6 +3,8 @@
  * from its TypeScript sources, on a free port, logging JSON; its output kept.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 /** The environment the tests start from: without the caller's session secret, database or seeding. */
@@ -20,7 +22,9 @@ export interface Started {
   readonly exited: Promise<number | null>
 }
 
-/** Starts the server with `env` over {@link inherited}. */
+const running = new Set<Started>()
+
+/** Starts the server with `env` over {@link inherited}; {@link stopAll} stops it if it still runs. */
 export const launch = (env: Record<string, string>): Started => {
   let output = ""
   const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@zhongbao/source", "src/main.ts"], {
@@ -31,8 +35,27 @@ export const launch = (env: Record<string, string>): Started => {
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
-  return { child, output: () => output, exited }
+  const started = { child, output: () => output, exited }
+  running.add(started)
+  void exited.then(() => running.delete(started))
+  return started
 }
+
+/** Sends SIGTERM to a server that still runs; its exit code. */
+export const stop = async (started: Started) => {
+  if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGTERM")
+  return started.exited
+}
+
+/** Stops every server this file started that still runs (for `afterAll`). */
+export const stopAll = () => Promise.all([...running].map(stop))
+
+/** The lines of an output that are not JSON log lines. */
+export const plainLines = (output: string) =>
+  output.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("{"))
+
+/** A new empty folder under the system's temporary folder. */
+export const dataDir = () => mkdtempSync(join(tmpdir(), "zhongbao-startup-"))
 
 /** The first match of `pattern` in the server's output, waiting for it up to `ms`. */
 export const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
@@ -63,3 +86,11 @@ export const runOperator = (args: ReadonlyArray<string>, env: Record<string, str
     child.stderr!.on("data", (chunk) => (output += chunk))
     child.once("exit", (code) => resolve({ code, output }))
   })
+
+/**
+ * Runs `check` on each case, four at a time: the refusals' processes spend their time
+ * loading, so a few at once take a fraction of the time one after another does.
+ */
+export const inBatches = async <A>(cases: ReadonlyArray<A>, check: (item: A) => Promise<void>) => {
+  for (let i = 0; i < cases.length; i += 4) await Promise.all(cases.slice(i, i + 4).map(check))
+}

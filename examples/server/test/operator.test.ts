@@ -1,0 +1,70 @@
+/**
+ * The first operator's command (`npm run operator`, `src/operator.ts`): an account
+ * and a token the server accepts, and its refusals.
+ */
+import { existsSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, waitFor } from "./support.js"
+
+afterAll(stopAll)
+
+describe("example server: npm run operator", () => {
+  it("npm run operator: the first operator of a database without the demo, and a token the server accepts; run again, the same account and another token", async () => {
+    const folder = dataDir()
+    const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
+    const first = await runOperator(["王敏", "13800000000"], env)
+    expect(first.code, first.output).toBe(0)
+    expect(first.output).toMatch(/^operator account operator: 王敏, \+8613800000000$/m)
+    const again = await runOperator(["李强", "13900000000"], env)
+    expect(again.code, again.output).toBe(0)
+    expect(again.output, "the account found again, as it was").toMatch(
+      /^operator account operator: 王敏, \+8613800000000 \(there already: its name and phone unchanged\)$/m
+    )
+    const tokens = [first, again].map((run) => /^Authorization: Bearer (\S+)$/m.exec(run.output)?.[1])
+    expect(tokens[0]).toBeDefined()
+    expect(tokens[1]).toBeDefined()
+    expect(tokens[1]).not.toBe(tokens[0])
+
+    const server = launch({ ...env, SEED: "false", WORKERS: "false" })
+    const base = (await waitFor(server, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
+    for (const token of tokens) {
+      const pending = await fetch(`${base}/review/pending`, { headers: { authorization: `Bearer ${token}` } })
+      expect(pending.status, "an operator's endpoint").toBe(200)
+    }
+    const member = await fetch(`${base}/members`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[0]}`, "content-type": "application/json" },
+      body: JSON.stringify({ kind: "enterprise", name: "津南精密制造有限公司", region: "天津市津南区" })
+    })
+    expect(member.status, await member.clone().text()).toBe(201)
+    expect(await stop(server)).toBe(0)
+  })
+
+  it("npm run operator: without SESSION_SECRET, with a phone that is not one, or without its arguments: refused on one line naming it, and the data folder is never made", async () => {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Record<string, string>, string]> = [
+      [
+        ["王敏", "13800000000"],
+        {},
+        "zhongbao operator: SESSION_SECRET is needed, the server's: without one the server keeps its sessions in its own memory, where a token issued here is unknown"
+      ],
+      [
+        ["王敏", "12"],
+        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
+        "zhongbao operator: phone: a mobile number that can receive SMS"
+      ],
+      [
+        ["王敏"],
+        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
+        "zhongbao operator: usage: npm run operator -- <name> <phone>, for example npm run operator -- 王敏 13800000000"
+      ]
+    ]
+    await inBatches(cases, async ([args, env, line]) => {
+      const folder = join(dataDir(), "never")
+      const run = await runOperator(args, { DATA_DIR: folder, ...env })
+      expect(run.code, run.output).toBe(1)
+      expect(plainLines(run.output)).toEqual([line])
+      expect(existsSync(folder), "nothing is written").toBe(false)
+    })
+  })
+})
