@@ -15,6 +15,7 @@
  * | 5  | `audit_shared`      | R4: index of a demand's trail without response events       |
  * | 6  | `audit_member_shared` | R4: member rows say whether the member is shown the event |
  * | 7  | `rate_limits`       | rate-limit windows shared by instances (`PgRateLimit`)      |
+ * | 8  | `selection_responded` | R25: the sweeper's index of open rounds holding responses |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -67,7 +68,8 @@ export const migrations = (
     "4_rewards_and_files": exec(Ddl.rewards(s)),
     "5_audit_shared": exec(Ddl.auditShared(s)),
     "6_audit_member_shared": exec(Ddl.auditMemberShared(s)),
-    "7_rate_limits": exec(Ddl.rateLimits(s))
+    "7_rate_limits": exec(Ddl.rateLimits(s)),
+    "8_selection_responded": exec(Ddl.selectionResponded(s))
   }
 }
 

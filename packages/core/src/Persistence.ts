@@ -243,6 +243,13 @@ export interface DemandQuery extends Range {
   readonly serviceModes?: ReadonlyArray<string> | undefined
   /** Only demands whose selection has not been ended (`selectionEndedAt` is null). */
   readonly selectionOpen?: boolean | undefined
+  /**
+   * Only demands whose current round holds responses (`responseCount > 0`), or,
+   * `false`, none.
+   *
+   * @since 0.1.3
+   */
+  readonly hasResponses?: boolean | undefined
 }
 
 /**

@@ -239,6 +239,7 @@ const makeStore = () => {
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
     (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
+    (q.hasResponses === undefined || d.responseCount > 0 === q.hasResponses) &&
     (q.keyword === undefined || (searchTexts.get(d.id) ?? "").includes(q.keyword))
 
   const writeDemand = (d: Demand) =>

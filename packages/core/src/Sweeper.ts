@@ -121,23 +121,35 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
      * One sweep: ends the selection of up to `limit` demands whose window has passed.
      * Each demand is closed in its own unit of work; one that cannot be closed does not
      * keep the others open: the sweep goes on, then fails with the first error.
+     *
+     * Besides the demands of the service modes that take responses, it ends the
+     * rounds that hold responses in a mode that no longer does (R14: the platform
+     * switched it off since): their window ends too, and R25's notices are owed.
      */
     const sweepOnce = (limit = 100): Effect.Effect<number, InfrastructureError> =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
-        const due = yield* demands.listBriefs({
+        const query = {
           scope: { _tag: "all" },
           sort: "deadline",
           states: ["published"],
           selectionOpen: true,
           deadlineTo: addDays(dateAt(now, settings), -settings.selectionWindowDays - 1),
-          serviceModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id),
           limit
+        } as const
+        const taking = yield* demands.listBriefs({
+          ...query,
+          serviceModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id)
         })
-        const closed = yield* Effect.forEach(
-          due.filter((d) => acceptsResponses(d, settings)),
-          (d) => Effect.either(close(d.id))
-        )
+        // Every mode (one the settings no longer name is switched off too); those that
+        // take responses are in `taking` already, all of them when it is not full.
+        const switchedOff =
+          taking.length < limit ? yield* demands.listBriefs({ ...query, hasResponses: true }) : []
+        const due = [
+          ...taking.filter((d) => acceptsResponses(d, settings)),
+          ...switchedOff.filter((d) => !acceptsResponses(d, settings))
+        ].slice(0, limit)
+        const closed = yield* Effect.forEach(due, (d) => Effect.either(close(d.id)))
         const failed = closed.find(Either.isLeft)
         if (failed !== undefined) return yield* Effect.fail(failed.left)
         return closed.filter((c) => Either.isRight(c) && c.right).length

@@ -160,6 +160,55 @@ describe("Sweeper", () => {
       }).pipe(Effect.provide(layer))
   )
 
+  it.scoped(
+    "R25, R14: a round holding responses in a service mode switched off since still ends with its window, each responder notified once; the mode's demands without responses are left alone",
+    () =>
+      Effect.gen(function* () {
+        const ports = yield* Layer.build(PersistenceMemory.layerMemory)
+        const over = (overrides: Partial<Settings.PlatformSettings>) =>
+          Layer.orDie(
+            Sweeper.Sweeper.Default.pipe(
+              Layer.provideMerge(
+                Zhongbao.layer.pipe(
+                  Layer.provideMerge(Layer.merge(Layer.succeedContext(ports), Settings.layer(overrides)))
+                )
+              )
+            )
+          )
+        const { world, settings, demand, a, b } = yield* publishedWithTwoResponses.pipe(
+          Effect.provide(over({}))
+        )
+        const quiet = yield* Fixtures.publish(world, world.enterprise.account, {}, 10).pipe(
+          Effect.provide(over({}))
+        )
+        const switchedOff = {
+          serviceModes: settings.serviceModes.map((m) =>
+            m.id === "cooperative" ? { ...m, acceptsResponses: false } : m
+          )
+        }
+        const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
+        yield* at(DateTime.add(windowEnd, { millis: 1 }))
+        const swept = yield* Effect.flatMap(Sweeper.Sweeper, (sweeper) =>
+          Effect.all([sweeper.sweepOnce(), sweeper.sweepOnce()])
+        ).pipe(Effect.provide(over(switchedOff)))
+        assert.deepStrictEqual(swept, [1, 0], "the round is ended once")
+        const notices = yield* notAdoptedNotices.pipe(Effect.provide(Layer.succeedContext(ports)))
+        assert.sameMembers(
+          notices.map((n) => n.dedupeKey.split(":")[1]),
+          [a.id, b.id]
+        )
+        const repo = Context.get(ports, Persistence.DemandRepository)
+        const ended = Option.getOrThrow(yield* repo.findById(demand.id))
+        assert.isTrue(
+          ended.selectionEndedAt !== null && DateTime.Equivalence(ended.selectionEndedAt, windowEnd)
+        )
+        assert.isNull(
+          Option.getOrThrow(yield* repo.findById(quiet.id)).selectionEndedAt,
+          "no responses, a mode that takes none: no selection to end"
+        )
+      })
+  )
+
   it.effect("R25: a demand whose selection was ended by its side is not swept again", () =>
     Effect.gen(function* () {
       yield* at(start)

@@ -380,3 +380,13 @@ CREATE UNLOGGED TABLE ${s}.rate_limit_window (
   refunded bigint NOT NULL CHECK (refunded >= 0)
 );
 `
+
+/**
+ * R25, R14: the sweeper's second look, for the rounds that hold responses in a service
+ * mode that no longer takes them: without it, it would read every such demand whose
+ * window has passed (institution-served ones never end a selection) each minute.
+ */
+export const selectionResponded = (s: string): string => `
+CREATE INDEX demand_selection_responded ON ${s}.demand (response_deadline, id)
+  WHERE state = 'published' AND selection_ended_at IS NULL AND response_count > 0;
+`

@@ -340,6 +340,7 @@ export const listStatement = (
   if (q.selectionOpen !== undefined) {
     where.push(`d.selection_ended_at IS ${q.selectionOpen ? "" : "NOT "}NULL`)
   }
+  if (q.hasResponses !== undefined) where.push(`d.response_count ${q.hasResponses ? ">" : "="} 0`)
   const [key, kind, descending] =
     q.sort === "created"
       ? (["d.created_at", "ts", true] as const)

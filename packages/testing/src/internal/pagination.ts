@@ -38,8 +38,8 @@ const states: ReadonlyArray<Demand.DemandState> = [
 /**
  * 57 demands of an enterprise and of an institution on its behalf, in every state
  * (some under review or rejected after a restart, published once), with `createdAt` tied in threes, publication instants tied in fives, deadlines on
- * nine dates, three regions (one absent), four fields, two service modes, and the
- * keyword 散热 in titles, a summary or the keywords.
+ * nine dates, three regions (one absent), four fields, two service modes (responses
+ * held in both), and the keyword 散热 in titles, a summary or the keywords.
  */
 const insertDemands = (p: Rows.Parties) =>
   Effect.gen(function* () {
@@ -83,7 +83,7 @@ const insertDemands = (p: Rows.Parties) =>
           outcome: state === "solved" ? "solved" : null,
           closedAt: state === "solved" ? minutesAfter(300) : null,
           firstAdoptedAt: live && i % 4 === 2 ? minutesAfter(200 + i) : null,
-          responseCount: live ? i % 4 : 0,
+          responseCount: live ? i % 4 || (i % 16 === 8 ? 2 : 0) : 0,
           adoptedCount: live && i % 4 === 2 ? 1 : 0,
           createdAt: minutesAfter(Math.floor(i / 3)),
           updatedAt: minutesAfter(Math.floor(i / 3))
@@ -120,7 +120,8 @@ const matches = (d: Demand.Demand, q: Filters): boolean => {
     (q.deadlineTo === undefined || d.form.responseDeadline <= q.deadlineTo) &&
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
-    (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen)
+    (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
+    (q.hasResponses === undefined || d.responseCount > 0 === q.hasResponses)
   )
 }
 
@@ -234,7 +235,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes, selection open) return exactly the matching rows and briefs",
+    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes, selection open, responses held) return exactly the matching rows and briefs",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -273,6 +274,17 @@ export const pagination = (h: Harness): void => {
               selectionOpen: true,
               deadlineTo: Rows.date(32),
               serviceModes: ["cooperative"]
+            },
+            { scope: all, sort: "created", hasResponses: true },
+            { scope: pub, sort: "deadline", hasResponses: false },
+            {
+              scope: all,
+              sort: "deadline",
+              states: ["published"],
+              selectionOpen: true,
+              deadlineTo: Rows.date(34),
+              serviceModes: ["institution_service"],
+              hasResponses: true
             },
             {
               scope: { _tag: "member", memberId: p.enterprise.id, role: "any" },
