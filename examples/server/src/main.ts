@@ -7,7 +7,7 @@
  */
 import cluster from "node:cluster"
 import * as Effect from "effect/Effect"
-import { type App, start } from "./app.js"
+import type { App } from "./app.js"
 import { instanceNumber, reportReady, runPrimary, sameStopMillis } from "./cluster.js"
 import { explain, ServerConfig } from "./config.js"
 
@@ -50,6 +50,9 @@ const shutdown = (signal: string) => {
 process.on("SIGTERM", () => shutdown("SIGTERM"))
 process.on("SIGINT", () => shutdown("SIGINT"))
 
+// Loaded once the configuration holds, and never by a primary of several instances:
+// a refusal comes sooner, and the primary holds none of the server's modules.
+const { start } = await import("./app.js")
 app = await start(config, starting.signal).catch((error: unknown) => {
   if (starting.signal.aborted) {
     console.log(`${prefix}stopped before it was ready`)
