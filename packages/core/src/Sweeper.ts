@@ -31,6 +31,9 @@ import { Settings } from "./Settings.js"
  */
 export const systemAccount = "system" as AccountId
 
+/** How many selections one sweep ends at most, each in its own unit of work. */
+const sweepBatch = 100
+
 /**
  * The sweeper.
  *
@@ -126,7 +129,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
      * rounds that hold responses in a mode that no longer does (R14: the platform
      * switched it off since): their window ends too, and R25's notices are owed.
      */
-    const sweepOnce = (limit = 100): Effect.Effect<number, InfrastructureError> =>
+    const sweepOnce = (limit = sweepBatch): Effect.Effect<number, InfrastructureError> =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
         const query = {
@@ -165,19 +168,33 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
       Effect.catchAllCause((cause) => Effect.logWarning(`${step} failed; trying again next period`, cause))
 
     /**
-     * Sweeps forever, every `every`: ends passed selections, purges old idempotency
-     * records. A step the database could not answer is logged, and the next period
-     * tries again: an outage does not end the sweeper (R25's notices go out late,
-     * never not at all), and a failed sweep does not skip the purge.
+     * Sweeps until a sweep ends fewer selections than it may (all that were due, or
+     * some could not be ended now): a deadline day's thousands of rounds all end
+     * within the period, not a hundred a period. The number it ended.
+     */
+    const sweepDue: Effect.Effect<number, InfrastructureError> = Effect.flatMap(sweepOnce(), (swept) =>
+      swept < sweepBatch
+        ? Effect.succeed(swept)
+        : Effect.map(
+            Effect.suspend(() => sweepDue),
+            (more) => swept + more
+          )
+    )
+
+    /**
+     * Sweeps forever, every `every`: ends passed selections (`sweepDue`), purges old
+     * idempotency records. A step the database could not answer is logged, and the
+     * next period tries again: an outage does not end the sweeper (R25's notices go
+     * out late, never not at all), and a failed sweep does not skip the purge.
      */
     const run = (every: Duration.DurationInput = "1 minute"): Effect.Effect<never> =>
       Effect.forever(
         Effect.zipRight(
-          Effect.zipRight(logged("sweep")(sweepOnce()), logged("idempotency purge")(purgeIdempotency)),
+          Effect.zipRight(logged("sweep")(sweepDue), logged("idempotency purge")(purgeIdempotency)),
           Effect.sleep(every)
         )
       )
 
-    return { sweepOnce, purgeIdempotency, run }
+    return { sweepOnce, sweepDue, purgeIdempotency, run }
   })
 }) {}

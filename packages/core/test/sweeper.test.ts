@@ -209,6 +209,29 @@ describe("Sweeper", () => {
       })
   )
 
+  it.effect(
+    "R25: on a deadline day, every round whose window passed ends within one period of the sweeper's run, not a hundred a period",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const published = yield* Effect.forEach(Array.from({ length: 250 }), () =>
+          Fixtures.publish(world, world.enterprise.account, {}, 10)
+        )
+        const windowEnd = Deadline.selectionEndsAt(published[0]!.form.responseDeadline, settings)
+        yield* at(DateTime.add(windowEnd, { millis: 1 }))
+        const fiber = yield* Effect.fork((yield* Sweeper.Sweeper).run("1 minute"))
+        yield* TestClock.adjust("1 second")
+        const repo = yield* Persistence.DemandRepository
+        const ended = yield* Effect.forEach(published, (d) =>
+          Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
+        )
+        assert.strictEqual(ended.filter(Boolean).length, 250)
+        yield* Fiber.interrupt(fiber)
+      }).pipe(Effect.provide(layer))
+  )
+
   it.effect("R25: a demand whose selection was ended by its side is not swept again", () =>
     Effect.gen(function* () {
       yield* at(start)
