@@ -127,9 +127,10 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
       Effect.map(db.query("FileStore.head", `SELECT ${metadata} FROM ${file} WHERE id = $1`, [id]), (rows) =>
         Option.map(Option.fromNullable(rows[0]), toFile)
       ),
+    // An empty file is still read once: a file never stored fails, as any other.
     read: (stored) =>
       Stream.mapEffect(
-        Stream.suspend(() => Stream.fromIterable(offsetsOf(stored.size))),
+        Stream.suspend(() => Stream.fromIterable(stored.size === 0 ? [0] : offsetsOf(stored.size))),
         (offset) =>
           Effect.suspend(() => {
             const out = Buffer.alloc(Math.min(sliceBytes, stored.size - offset))
@@ -138,7 +139,7 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
               new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
             )
           })
-      )
+      ).pipe(Stream.filter((piece) => piece.length > 0))
   })
 }
 

@@ -338,19 +338,20 @@ export const files = (h: Harness): void => {
   )
 
   it.effect(
-    "R54: FileStore.read of a file whose bytes were never put fails with InfrastructureError",
+    "R54: FileStore.read of a file whose bytes were never put fails with InfrastructureError, an empty one too",
     (ctx) =>
       h.run(
         Effect.gen(function* () {
           const { read } = yield* storeRead
           if (read === undefined) return yield* lacks(h, "FileStore.read", ctx)
           const p = yield* Rows.insertParties
-          const bytes = Rows.pdfBytes(4096)
-          const never = fileOf(p.institution.id, bytes)
-          const result = yield* Effect.either(Stream.runCollect(read(never)))
-          assert.isTrue(Either.isLeft(result), "the stream fails")
-          if (Either.isLeft(result))
-            assert.strictEqual(result.left._tag, "InfrastructureError", "as InfrastructureError")
+          for (const bytes of [Rows.pdfBytes(4096), new Uint8Array(0)]) {
+            const never = fileOf(p.institution.id, bytes)
+            const result = yield* Effect.either(Stream.runCollect(read(never)))
+            assert.isTrue(Either.isLeft(result), `the stream of ${bytes.length} bytes fails`)
+            if (Either.isLeft(result))
+              assert.strictEqual(result.left._tag, "InfrastructureError", "as InfrastructureError")
+          }
         })
       ),
     h.timeout
