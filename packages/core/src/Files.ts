@@ -140,7 +140,8 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
           const file: StoredFile = {
             id: Ids.make(),
             ownerMemberId: member.id,
-            name: input.name,
+            // R63: the name as given is the key's input; two names stored alike are two inputs.
+            name: storedName(input.name, input.contentType),
             contentType: input.contentType,
             size: input.size,
             sha256: input.sha256,
@@ -260,7 +261,7 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
           const digest = yield* sha256(bytes)
           return yield* storeCommand(bytes)(
             accountId,
-            { name: storedName(decoded.name, contentType), contentType, size: bytes.length, sha256: digest },
+            { name: decoded.name, contentType, size: bytes.length, sha256: digest },
             options
           )
         }),

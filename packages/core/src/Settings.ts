@@ -129,6 +129,21 @@ const unknownParam = (templates: { readonly [E in NotificationEvent]: SmsTemplat
 const isTimeZone = (zone: string) =>
   /^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)+)$/.test(zone) && DateTime.zoneMakeNamed(zone)._tag === "Some"
 
+/** The first entry of `list` whose key an earlier one has, as a filter's issue naming it. */
+const repeated = <A>(list: ReadonlyArray<A>, field: string, key: (a: A) => string, what: string) => {
+  const seen = new Set<string>()
+  for (const [i, item] of list.entries()) {
+    const k = key(item)
+    if (seen.has(k))
+      return {
+        path: typeof list[0] === "string" ? [field, i] : [field, i, "id"],
+        message: `${what} is named once: ${JSON.stringify(k)} is repeated`
+      }
+    seen.add(k)
+  }
+  return undefined
+}
+
 /**
  * The settings a platform chooses. `timeZone` is an IANA name; money is in fen. A
  * demand number (`numberingPrefix`, the year, `sequenceWidth` digits, R12) must fit
@@ -184,6 +199,8 @@ export const PlatformSettings = Schema.Struct({
     )
   )
 }).pipe(
+  Schema.filter((s) => repeated(s.serviceModes, "serviceModes", (m) => m.id, "a service mode's id (R14)")),
+  Schema.filter((s) => repeated(s.technicalFields, "technicalFields", (f) => f, "a technical field")),
   Schema.filter((s) => unknownParam(s.smsTemplates)),
   Schema.filter((s) =>
     s.maxDeadlineDays >= s.minDeadlineDays

@@ -780,7 +780,7 @@ describe("Files", () => {
   )
 
   it.effect(
-    "R63: an upload repeated with its key returns the first file; another file under the key is refused",
+    "R63: an upload repeated with its key returns the first file; another file under the key is refused, one under another name too (even a name stored alike)",
     () =>
       withProbe((world, puts) =>
         Effect.gen(function* () {
@@ -800,6 +800,11 @@ describe("Files", () => {
           assert.strictEqual(yield* Ref.get(puts), 1)
           yield* expectError(
             files.upload(world.institution.account, { name: "合同.pdf", bytes: pdf(65) }, options),
+            "IdempotencyKeyReused",
+            "R63"
+          )
+          yield* expectError(
+            files.upload(world.institution.account, { name: "合同", bytes: pdf() }, options),
             "IdempotencyKeyReused",
             "R63"
           )

@@ -129,6 +129,21 @@ describe("settings", () => {
       ["a negative selection window", { selectionWindowDays: -1 }, "selectionWindowDays"],
       ["no service modes", { serviceModes: [] }, "serviceModes"],
       ["an empty taxonomy", { technicalFields: [] }, "technicalFields"],
+      [
+        "R14: a service mode named twice (one taking responses, one not)",
+        {
+          serviceModes: [
+            { id: "cooperative", name: "合作服务", acceptsResponses: false },
+            { id: "cooperative", name: "合作服务（旧）", acceptsResponses: true }
+          ]
+        },
+        "serviceModes.1.id"
+      ],
+      [
+        "a technical field named twice",
+        { technicalFields: ["电子信息", "新材料", "电子信息"] },
+        "technicalFields.2"
+      ],
       ["a zero file size limit", { fileSizeLimitBytes: 0 }, "fileSizeLimitBytes"],
       [
         "R64: a lease shorter than three send timeouts (no send could start in time)",
