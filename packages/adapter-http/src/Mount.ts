@@ -322,6 +322,12 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
     const url = new URL(request.url)
     const pathname = strip(prefix, url.pathname)
     if (pathname === undefined) return notFound(request)
+    // As toNodeListener: under a prefix, encoded separators are refused (the URL
+    // parser has already resolved dot segments).
+    if (prefix !== "" && !isPlainPath(pathname)) {
+      const { status, body, headers } = refusal(400, request.headers.get("accept-language"))
+      return new Response(body, { status, headers })
+    }
     if (request.bodyUsed) {
       built.runtime.runFork(
         Effect.logError(

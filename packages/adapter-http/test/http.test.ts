@@ -297,6 +297,15 @@ describe("Mount", () => {
         assert.strictEqual(other.status, 404, path)
         assert.deepInclude(await other.json(), { code: "route.not_found" })
       }
+      for (const path of [
+        "/zhongbao/demands/a%2Fb",
+        "/zhongbao/review%2Fpending",
+        "/zhongbao/demands/a%5cb"
+      ]) {
+        const refused = await mounted.handler(new Request(`http://portal.example${path}`))
+        assert.strictEqual(refused.status, 400, path)
+        assert.deepInclude(await refused.json(), { code: "path.invalid", field: "path" }, path)
+      }
       const spec = (await (
         await mounted.handler(new Request("http://portal.example/zhongbao/openapi.json"))
       ).json()) as {
@@ -1373,7 +1382,7 @@ describe("Mount", () => {
     }
   })
 
-  it("a command that takes no body refuses one: a field sent to it is named, malformed JSON is body.invalid, and nothing changes; none, {} and null are taken", async () => {
+  it("a command that takes no body refuses one: a field sent to it is named, malformed JSON is body.invalid, and nothing changes; none, {} and null are taken; any body without a Content-Type is body.content_type", async () => {
     const web = Mount.toWebHandler(app())
     try {
       const { token, drafts } = await web.runtime.runPromise(
@@ -1411,6 +1420,15 @@ describe("Mount", () => {
         assert.strictEqual(refused.status, 400, body)
         assert.deepInclude(await refused.json(), { code, field: "body" }, body)
       }
+      const untyped = await web.handler(
+        new Request(`http://localhost${submit(drafts[0]!)}`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          body: new Blob(["{}"])
+        })
+      )
+      assert.strictEqual(untyped.status, 400, "a body without a Content-Type")
+      assert.deepInclude(await untyped.json(), { code: "body.content_type", field: "content-type" })
       assert.strictEqual(await stateOf(drafts[0]!), "draft", "the refused submissions changed nothing")
       for (const [i, body] of [undefined, "", " {} ", "null"].entries()) {
         const charset = i === 2 ? "application/json; charset=iso-8859-1" : undefined

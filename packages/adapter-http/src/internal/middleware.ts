@@ -374,7 +374,7 @@ const withCheckedJson = (
  * A command without a payload refuses a body (a field sent to it would be dropped
  * without a word: `{"reason": …}` to an endpoint that takes none): nothing, `{}`
  * or `null` is taken; anything else is `InvalidInput` naming the body, or its first
- * property. Read after authentication, like the payloads of the other endpoints.
+ * property; any body without a `Content-Type` is `body.content_type`. Read after authentication, like the payloads of the other endpoints.
  */
 export const noBody: Effect.Effect<void, InvalidInput, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
   HttpServerRequest.HttpServerRequest,
@@ -382,6 +382,10 @@ export const noBody: Effect.Effect<void, InvalidInput, HttpServerRequest.HttpSer
     Effect.flatMap(Effect.orDie(request.text), (text) => {
       const language = languageOf(request.headers["accept-language"])
       const route = routeOf(request.method, pathnameOf(request.url))
+      // As a payload's: a body without a Content-Type is refused (a cross-site page can
+      // send one without a preflight), whatever it holds.
+      if (request.headers["content-type"] === undefined && text.length > 0)
+        return Effect.fail(unsupportedMedia(language, route, false))
       if (text.trim() === "") return Effect.void
       let value: unknown
       try {
