@@ -129,19 +129,16 @@ const unknownParam = (templates: { readonly [E in NotificationEvent]: SmsTemplat
 const isTimeZone = (zone: string) =>
   /^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)+)$/.test(zone) && DateTime.zoneMakeNamed(zone)._tag === "Some"
 
-/** The first entry of `list` whose key an earlier one has, as a filter's issue naming it. */
-const repeated = <A>(list: ReadonlyArray<A>, field: string, key: (a: A) => string, what: string) => {
-  const seen = new Set<string>()
-  for (const [i, item] of list.entries()) {
-    const k = key(item)
-    if (seen.has(k))
-      return {
-        path: typeof list[0] === "string" ? [field, i] : [field, i, "id"],
-        message: `${what} is named once: ${JSON.stringify(k)} is repeated`
-      }
-    seen.add(k)
-  }
-  return undefined
+/** The first of `names` an earlier one has, as a filter's issue at `pathOf` its index. */
+const repeated = (
+  names: ReadonlyArray<string>,
+  pathOf: (i: number) => ReadonlyArray<string | number>,
+  what: string
+) => {
+  const i = names.findIndex((name, at) => names.indexOf(name) !== at)
+  return i === -1
+    ? undefined
+    : { path: pathOf(i), message: `${what} is named once: ${JSON.stringify(names[i])} is repeated` }
 }
 
 /**
@@ -199,8 +196,14 @@ export const PlatformSettings = Schema.Struct({
     )
   )
 }).pipe(
-  Schema.filter((s) => repeated(s.serviceModes, "serviceModes", (m) => m.id, "a service mode's id (R14)")),
-  Schema.filter((s) => repeated(s.technicalFields, "technicalFields", (f) => f, "a technical field")),
+  Schema.filter((s) =>
+    repeated(
+      s.serviceModes.map((m) => m.id),
+      (i) => ["serviceModes", i, "id"],
+      "a service mode's id (R14)"
+    )
+  ),
+  Schema.filter((s) => repeated(s.technicalFields, (i) => ["technicalFields", i], "a technical field")),
   Schema.filter((s) => unknownParam(s.smsTemplates)),
   Schema.filter((s) =>
     s.maxDeadlineDays >= s.minDeadlineDays

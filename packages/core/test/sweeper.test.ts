@@ -22,19 +22,23 @@ const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongb
 
 const proposal = { title: "方案", content: "我们有成熟的工艺" }
 
-/** The sweeper and core over the memory ports as `change` makes them. */
-const sweeperOver = (
-  change: (ports: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports>
+/** The sweeper and core over `ports`, with the settings `overrides` makes. */
+const sweeperOn = (
+  ports: Layer.Layer<Persistence.Ports>,
+  overrides: Partial<Settings.PlatformSettings> = {}
 ) =>
   Layer.orDie(
     Sweeper.Sweeper.Default.pipe(
       Layer.provideMerge(
-        Zhongbao.layer.pipe(
-          Layer.provideMerge(Layer.merge(Layer.map(PersistenceMemory.layerMemory, change), Settings.layer()))
-        )
+        Zhongbao.layer.pipe(Layer.provideMerge(Layer.merge(ports, Settings.layer(overrides))))
       )
     )
   )
+
+/** The sweeper and core over the memory ports as `change` makes them. */
+const sweeperOver = (
+  change: (ports: Context.Context<Persistence.Ports>) => Context.Context<Persistence.Ports>
+) => sweeperOn(Layer.map(PersistenceMemory.layerMemory, change))
 
 /** The memory ports and the sweeper, with the "not adopted" updates of the responses `fails` picks failing. */
 const withFailingNotAdoptedOf = (fails: (response: Response.Response) => boolean) =>
@@ -166,15 +170,7 @@ describe("Sweeper", () => {
       Effect.gen(function* () {
         const ports = yield* Layer.build(PersistenceMemory.layerMemory)
         const over = (overrides: Partial<Settings.PlatformSettings>) =>
-          Layer.orDie(
-            Sweeper.Sweeper.Default.pipe(
-              Layer.provideMerge(
-                Zhongbao.layer.pipe(
-                  Layer.provideMerge(Layer.merge(Layer.succeedContext(ports), Settings.layer(overrides)))
-                )
-              )
-            )
-          )
+          sweeperOn(Layer.succeedContext(ports), overrides)
         const { world, settings, demand, a, b } = yield* publishedWithTwoResponses.pipe(
           Effect.provide(over({}))
         )

@@ -374,7 +374,8 @@ const withCheckedJson = (
  * A command without a payload refuses a body (a field sent to it would be dropped
  * without a word: `{"reason": …}` to an endpoint that takes none): nothing, `{}`
  * or `null` is taken; anything else is `InvalidInput` naming the body, or its first
- * property; any body without a `Content-Type` is `body.content_type`. Read after authentication, like the payloads of the other endpoints.
+ * property; any body without a `Content-Type` is `body.content_type`. Read after
+ * authentication, like the payloads of the other endpoints.
  */
 export const noBody: Effect.Effect<void, InvalidInput, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
   HttpServerRequest.HttpServerRequest,

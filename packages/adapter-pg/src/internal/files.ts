@@ -58,9 +58,9 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
       })
     )
 
-  /** The offsets of a file's slices. */
+  /** The offsets of a file's slices: one at least, so that an empty file is looked up too. */
   const offsetsOf = (size: number) =>
-    Array.from({ length: Math.ceil(size / sliceBytes) }, (_, i) => i * sliceBytes)
+    Array.from({ length: Math.max(1, Math.ceil(size / sliceBytes)) }, (_, i) => i * sliceBytes)
 
   /** A large file's bytes, read one slice at a time into one array of the size its row records. */
   const readSlices = (id: Ids.FileId, size: number) =>
@@ -127,10 +127,10 @@ export const makeFiles = (db: Db): Context.Tag.Service<FileStore.FileStore> => {
       Effect.map(db.query("FileStore.head", `SELECT ${metadata} FROM ${file} WHERE id = $1`, [id]), (rows) =>
         Option.map(Option.fromNullable(rows[0]), toFile)
       ),
-    // An empty file is still read once: a file never stored fails, as any other.
+    // An empty file's one slice is empty: looked up (a file never stored fails), not streamed.
     read: (stored) =>
       Stream.mapEffect(
-        Stream.suspend(() => Stream.fromIterable(stored.size === 0 ? [0] : offsetsOf(stored.size))),
+        Stream.suspend(() => Stream.fromIterable(offsetsOf(stored.size))),
         (offset) =>
           Effect.suspend(() => {
             const out = Buffer.alloc(Math.min(sliceBytes, stored.size - offset))
