@@ -121,15 +121,14 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         )
 
     /**
-     * One sweep: ends the selection of up to `limit` demands whose window has passed.
-     * Each demand is closed in its own unit of work; one that cannot be closed does not
-     * keep the others open: the sweep goes on, then fails with the first error.
+     * One pass over up to `limit` due rounds: how many were due, how many it ended,
+     * and the first error of a round it could not end (the others are still tried).
      *
-     * Besides the demands of the service modes that take responses, it ends the
+     * Besides the demands of the service modes that take responses, it takes the
      * rounds that hold responses in a mode that no longer does (R14: the platform
      * switched it off since): their window ends too, and R25's notices are owed.
      */
-    const sweepOnce = (limit = sweepBatch): Effect.Effect<number, InfrastructureError> =>
+    const pass = (limit: number) =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
         const query = {
@@ -150,13 +149,26 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
           taking.length < limit ? yield* demands.listBriefs({ ...query, hasResponses: true }) : []
         const due = [
           ...taking.filter((d) => acceptsResponses(d, settings)),
-          ...switchedOff.filter((d) => !acceptsResponses(d, settings))
+          ...switchedOff.filter((d) => !acceptsResponses(d, settings) && d.responseCount > 0)
         ].slice(0, limit)
         const closed = yield* Effect.forEach(due, (d) => Effect.either(close(d.id)))
-        const failed = closed.find(Either.isLeft)
-        if (failed !== undefined) return yield* Effect.fail(failed.left)
-        return closed.filter((c) => Either.isRight(c) && c.right).length
+        return {
+          due: due.length,
+          ended: closed.filter((c) => Either.isRight(c) && c.right).length,
+          failure: Option.fromNullable(closed.find(Either.isLeft)).pipe(Option.map((f) => f.left))
+        }
       })
+
+    /**
+     * One sweep: ends the selection of up to `limit` demands whose window has passed
+     * (rounds of a switched-off service mode only when they hold responses). Each
+     * demand is closed in its own unit of work; one that cannot be closed does not
+     * keep the others open: the sweep goes on, then fails with the first error.
+     */
+    const sweepOnce = (limit = sweepBatch): Effect.Effect<number, InfrastructureError> =>
+      Effect.flatMap(pass(limit), ({ ended, failure }) =>
+        Option.match(failure, { onNone: () => Effect.succeed(ended), onSome: Effect.fail })
+      )
 
     /** R63: removes idempotency records older than `idempotencyKeyHours`. */
     const purgeIdempotency = Effect.flatMap(DateTime.now, (now) =>
@@ -168,18 +180,23 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
       Effect.catchAllCause((cause) => Effect.logWarning(`${step} failed; trying again next period`, cause))
 
     /**
-     * Sweeps until a sweep ends fewer selections than it may (all that were due, or
-     * some could not be ended now): a deadline day's thousands of rounds all end
-     * within the period, not a hundred a period. The number it ended.
+     * Sweeps batch after batch while a batch finds as many due rounds as it may take
+     * and ends at least one of them: a deadline day's thousands of rounds all end
+     * within the period, not a hundred a period, even when another sweeper ends some
+     * of them first or one round cannot be ended now. The number it ended; it fails
+     * with the first error once it stops.
      */
-    const sweepDue: Effect.Effect<number, InfrastructureError> = Effect.flatMap(sweepOnce(), (swept) =>
-      swept < sweepBatch
-        ? Effect.succeed(swept)
-        : Effect.map(
-            Effect.suspend(() => sweepDue),
-            (more) => swept + more
-          )
-    )
+    const sweepDue: Effect.Effect<number, InfrastructureError> = Effect.gen(function* () {
+      let ended = 0
+      let failure = Option.none<InfrastructureError>()
+      for (;;) {
+        const batch = yield* pass(sweepBatch)
+        ended += batch.ended
+        failure = Option.orElse(failure, () => batch.failure)
+        if (batch.due < sweepBatch || batch.ended === 0) break
+      }
+      return yield* Option.match(failure, { onNone: () => Effect.succeed(ended), onSome: Effect.fail })
+    })
 
     /**
      * Sweeps forever, every `every`: ends passed selections (`sweepDue`), purges old

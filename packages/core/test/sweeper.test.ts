@@ -164,11 +164,23 @@ describe("Sweeper", () => {
       }).pipe(Effect.provide(layer))
   )
 
-  it.scoped(
-    "R25, R14: a round holding responses in a service mode switched off since still ends with its window, each responder notified once; the mode's demands without responses are left alone",
-    () =>
+  /** Memory ports whose listing ignores the `hasResponses` filter, as a careless adapter might. */
+  const ignoringHasResponses = Layer.map(PersistenceMemory.layerMemory, (ports) => {
+    const demands = Context.get(ports, Persistence.DemandRepository)
+    return Context.add(ports, Persistence.DemandRepository, {
+      ...demands,
+      listBriefs: ({ hasResponses: _, ...query }) => demands.listBriefs(query)
+    })
+  })
+
+  it.scoped.each([
+    ["", PersistenceMemory.layerMemory],
+    [" (even when the adapter's listing ignores hasResponses)", ignoringHasResponses]
+  ] as const)(
+    "R25, R14: a round holding responses in a service mode switched off since still ends with its window, each responder notified once; the mode's demands without responses are left alone%s",
+    ([, memory]) =>
       Effect.gen(function* () {
-        const ports = yield* Layer.build(PersistenceMemory.layerMemory)
+        const ports = yield* Layer.build(memory)
         const over = (overrides: Partial<Settings.PlatformSettings>) =>
           sweeperOn(Layer.succeedContext(ports), overrides)
         const { world, settings, demand, a, b } = yield* publishedWithTwoResponses.pipe(
@@ -288,6 +300,30 @@ describe("Sweeper, two instances", () => {
         assert.strictEqual(count("response.not_adopted"), 2)
       }).pipe(Effect.provide(layer))
   )
+
+  it.effect(
+    "R25: when another instance ends some of a full batch first, the sweep still goes on to the deadline day's remaining rounds",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const published = yield* Effect.forEach(Array.from({ length: 250 }), () =>
+          Fixtures.publish(world, world.enterprise.account, {}, 10)
+        )
+        const sweeper = yield* Sweeper.Sweeper
+        yield* at(
+          DateTime.add(Deadline.selectionEndsAt(published[0]!.form.responseDeadline, settings), { millis: 1 })
+        )
+        afterListing.run = sweeper.sweepOnce(1)
+        assert.strictEqual(yield* sweeper.sweepDue, 249, "one round was the other instance's")
+        const repo = yield* Persistence.DemandRepository
+        const ended = yield* Effect.forEach(published, (d) =>
+          Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
+        )
+        assert.strictEqual(ended.filter(Boolean).length, 250)
+      }).pipe(Effect.provide(layer))
+  )
 })
 
 describe("Sweeper, atomic", () => {
@@ -345,6 +381,35 @@ describe("Sweeper, one demand failing", () => {
       assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 1)
       assert.lengthOf(yield* notAdoptedNotices, 3)
     }).pipe(Effect.provide(layer))
+  )
+})
+
+describe("Sweeper, one demand failing on a deadline day", () => {
+  const failing = { demandId: "" }
+  const layer = sweeperOver(failingUpdates({ demand: (d) => d.id === failing.demandId }))
+  it.effect(
+    "R25: a round that cannot be ended does not hold a deadline day's other rounds to one batch a period; the sweep then fails with its error",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const stuck = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+        const others = yield* Effect.forEach(Array.from({ length: 250 }), () =>
+          Fixtures.publish(world, world.enterprise.account, {}, 11)
+        )
+        failing.demandId = stuck.id
+        const windowEnd = Deadline.selectionEndsAt(others[0]!.form.responseDeadline, settings)
+        yield* at(DateTime.add(windowEnd, { millis: 1 }))
+        const failure = yield* failureOf((yield* Sweeper.Sweeper).sweepDue)
+        assert.strictEqual(failure._tag, "InfrastructureError")
+        const repo = yield* Persistence.DemandRepository
+        const ended = yield* Effect.forEach(others, (d) =>
+          Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
+        )
+        assert.strictEqual(ended.filter(Boolean).length, 250, "the earliest round failing in every batch")
+        assert.isNull(Option.getOrThrow(yield* repo.findById(stuck.id)).selectionEndedAt)
+      }).pipe(Effect.provide(layer))
   )
 })
 
