@@ -5,7 +5,13 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import { vi } from "vitest"
-import { HttpApiError, type HttpApiGroup, HttpClient, HttpClientRequest } from "@effect/platform"
+import {
+  HttpApiError,
+  type HttpApiGroup,
+  HttpClient,
+  HttpClientRequest,
+  HttpServerRequest
+} from "@effect/platform"
 import {
   Deadline,
   Errors,
@@ -47,7 +53,7 @@ import openapiTS, { astToString } from "openapi-typescript"
 import ts from "typescript"
 import { Authentication, Http, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
-import { maxBodyDepth } from "../src/internal/middleware.js"
+import { answersAnonymous, maxBodyDepth } from "../src/internal/middleware.js"
 import { app, makeServer, tokenFor } from "./harness.js"
 import packageJson from "../package.json" with { type: "json" }
 
@@ -1269,6 +1275,21 @@ describe("Mount", () => {
         assert.strictEqual(((await refused.json()) as { code: string }).code, "body.content_type", path)
       }
       assert.strictEqual(await uploadsAudited(web.runtime), 2)
+    } finally {
+      await web.dispose()
+    }
+  })
+
+  it("HEAD is matched to its path's GET endpoint: HEAD of the public hall answers anonymous callers, HEAD of a member read is refused before its handler", async () => {
+    const web = Mount.toWebHandler(app())
+    try {
+      const head = (path: string) => web.handler(new Request(`http://localhost${path}`, { method: "HEAD" }))
+      assert.strictEqual((await head("/hall")).status, 200)
+      assert.strictEqual((await head("/my/demands")).status, 401)
+      const asked = (method: string, path: string) =>
+        answersAnonymous(HttpServerRequest.fromWeb(new Request(`http://localhost${path}`, { method })))
+      assert.isTrue(asked("HEAD", "/hall"))
+      assert.isFalse(asked("HEAD", "/my/demands"))
     } finally {
       await web.dispose()
     }

@@ -119,10 +119,14 @@ const routes: ReadonlyArray<Route> = Object.values(
   })
   .sort((a, b) => b.statics - a.statics)
 
-/** @internal The route of a request, if it is one of the API's, as the router matches it. */
+/**
+ * @internal The route of a request, if it is one of the API's, as the router matches
+ * it: a `HEAD` request is routed to its path's `GET` endpoint.
+ */
 export const routeOf = (method: string, pathname: string): Route | undefined => {
   const path = routedPath(pathname)
-  return routes.find((r) => r.method === method && r.pattern.test(path))
+  const routed = method === "HEAD" ? "GET" : method
+  return routes.find((r) => r.method === routed && r.pattern.test(path))
 }
 
 /**
@@ -158,7 +162,11 @@ const pathnameOf = (url: string) => {
   return q === -1 ? url : url.slice(0, q)
 }
 
-/** @internal Whether a request's endpoint answers anonymous callers (the API's `Public` ones). */
+/**
+ * @internal Whether a request's endpoint answers anonymous callers: the API's
+ * `Public` ones, and requests that are no endpoint's (the API's 404 and its docs
+ * answer them; every member handler refuses an anonymous caller itself too).
+ */
 export const answersAnonymous = (request: HttpServerRequest.HttpServerRequest): boolean =>
   routeOf(request.method, pathnameOf(request.url))?.isPublic !== false
 
