@@ -545,6 +545,73 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
+    "EXPLAIN: R25: the sweeper's two lists are served by their partial indexes, in the generic plan a prepared statement settles on too",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          yield* seed(schema)
+          const sql = yield* SqlClient.SqlClient
+          // Most rounds past their window ended; a few still open, some of those with responses.
+          yield* sql.unsafe(`
+            UPDATE "${schema}".demand SET selection_ended_at = now()
+              WHERE state = 'published' AND response_deadline < date '2026-07-20' AND right(id, 2) <> '01';
+            UPDATE "${schema}".demand SET response_count = 2 WHERE right(id, 3) IN ('101', '301', '501');
+            ANALYZE "${schema}".demand;
+          `)
+          const db = makeDb(sql, schema)
+          const query = {
+            scope: { _tag: "all" },
+            sort: "deadline",
+            states: ["published"],
+            selectionOpen: true,
+            deadlineTo: "2026-07-10" as Deadline.LocalDate,
+            limit: 100
+          } as const
+          const taking = Demands.listStatement(db, { ...query, serviceModes: ["cooperative"] }, "d.id")!
+          const responded = Demands.listStatement(db, { ...query, hasResponses: true }, "d.id")!
+          /** The plan of `statement` prepared, as a custom plan and as the generic one. */
+          const plans = (name: string, statement: { text: string; values: ReadonlyArray<unknown> }) =>
+            sql.withTransaction(
+              Effect.gen(function* () {
+                yield* sql.unsafe(`PREPARE ${name} AS ${statement.text}`)
+                // EXECUTE's arguments are literals: a utility statement takes no parameters.
+                const args = statement.values
+                  .map((v) =>
+                    Array.isArray(v) ? `'{${v.join(",")}}'` : typeof v === "number" ? v : `'${v}'`
+                  )
+                  .join(", ")
+                const planned = (mode: string) =>
+                  Effect.zipRight(
+                    sql.unsafe(`SET LOCAL plan_cache_mode = ${mode}`),
+                    Effect.map(
+                      sql.unsafe<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${args})`),
+                      (rows) => rows[0]?.["QUERY PLAN"]
+                    )
+                  )
+                const custom = yield* planned("force_custom_plan")
+                const generic = yield* planned("force_generic_plan")
+                yield* sql.unsafe(`DEALLOCATE ${name}`)
+                return { custom, generic }
+              })
+            )
+          const sweep = {
+            taking: yield* plans("sweep_taking", taking),
+            responded: yield* plans("sweep_responded", responded)
+          }
+          console.log(`the sweeper's lists (${T.backend}): indexes ${JSON.stringify(indexesOf(sweep))}`)
+          for (const plan of [sweep.taking.custom, sweep.taking.generic]) {
+            assert.include(indexesOf(plan), "demand_selection_open", "rounds of the modes taking responses")
+          }
+          for (const plan of [sweep.responded.custom, sweep.responded.generic]) {
+            assert.include(indexesOf(plan), "demand_selection_responded", "rounds holding responses")
+          }
+          assert.notInclude(JSON.stringify(sweep), "Seq Scan", "no sequential scan of demands")
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "EXPLAIN: R4: a client's trails without response and thread events are served by their partial indexes",
     () =>
       withSchema((schema) =>

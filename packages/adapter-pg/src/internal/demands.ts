@@ -293,6 +293,19 @@ const updateOf = (demand: string, columns: ReadonlyArray<Written>) => {
 
 const publicStates = `('published', 'solved')`
 
+/**
+ * A list of demand states as SQL literals, each one of `Demand.DemandState`'s: with
+ * literals, the partial indexes (`state = 'published'`) serve also the generic plan a
+ * prepared statement may settle on, which a parameter's value cannot.
+ */
+const stateLiterals = (states: ReadonlyArray<Demand.DemandState>): string =>
+  `(${states
+    .map((state) => {
+      if (!Demand.DemandState.literals.includes(state)) throw new TypeError(`not a demand state: ${state}`)
+      return `'${state}'`
+    })
+    .join(", ")})`
+
 const scopeCondition = (p: Params, q: Persistence.DemandQuery): string => {
   switch (q.scope._tag) {
     case "public":
@@ -313,8 +326,7 @@ const scopeCondition = (p: Params, q: Persistence.DemandQuery): string => {
 /**
  * @internal
  * The statement of a demand list: scope, filters, the cursor and the order of the
- * sort, written so that the partial indexes of the public hall apply (the scope's
- * states are literals). `undefined` when the list is empty by its filters.
+ * sort, written so that the partial indexes apply (states are literals). `undefined` when the list is empty by its filters.
  */
 export const listStatement = (
   db: Db,
@@ -325,7 +337,7 @@ export const listStatement = (
   const where = [scopeCondition(p, q)]
   if (q.states !== undefined) {
     if (q.states.length === 0) return undefined
-    where.push(`d.state = ANY(${p.add([...q.states])}::text[])`)
+    where.push(`d.state IN ${stateLiterals(q.states)}`)
   }
   if (q.field !== undefined) where.push(`d.field = ${p.add(q.field)}`)
   if (q.region !== undefined) where.push(`d.region = ${p.add(q.region)}`)
