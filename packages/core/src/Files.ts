@@ -38,7 +38,7 @@ import {
 } from "./FileStore.js"
 import * as Ids from "./Ids.js"
 import { type AccountId, DemandId, FileId, ResponseId } from "./Ids.js"
-import { type CommandOptions, inputError, makeRunner } from "./internal/command.js"
+import { type CommandOptions, inputError, makeRunner, strictly } from "./internal/command.js"
 import { type Actor, isOperator } from "./Member.js"
 import { DemandRepository, ResponseRepository, ServiceLogRepository } from "./Persistence.js"
 
@@ -124,7 +124,7 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
     const demands = yield* DemandRepository
     const responses = yield* ResponseRepository
     const log = yield* ServiceLogRepository
-    const decodeUpload = Schema.decodeUnknown(UploadInput)
+    const decodeUpload = Schema.decodeUnknown(UploadInput, strictly)
 
     const storeCommand = (bytes: Uint8Array) =>
       command({ name: "uploadFile", input: Described, output: StoredFile, rule: "R54" }, (ctx, input) =>

@@ -12,7 +12,7 @@ import { Text } from "./Text.js"
 import { denied, invalid, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { type AccountId, MemberId } from "./Ids.js"
-import { makeRunner } from "./internal/command.js"
+import { makeRunner, strictly } from "./internal/command.js"
 import {
   type Account,
   Account as AccountSchema,
@@ -99,7 +99,7 @@ export const bootstrapOperator = (input: {
 }) =>
   Effect.gen(function* () {
     const accounts = yield* AccountRepository
-    const decoded = yield* Schema.decodeUnknown(BootstrapOperatorInput)(input)
+    const decoded = yield* Schema.decodeUnknown(BootstrapOperatorInput, strictly)(input)
     const existing = (id: AccountId) =>
       Effect.flatMap(accounts.findById(id), (found) =>
         Option.isNone(found)

@@ -214,7 +214,7 @@ describe("publishing", () => {
         Effect.gen(function* () {
           const publishing = yield* Publishing.Publishing
           const d = yield* draft(world.enterprise.account)
-          const form = yield* Fixtures.form({ technologyManagerId: world.manager })
+          const form = yield* Fixtures.form(Fixtures.onBehalf(world))
           yield* expectError(
             publishing.edit(world.enterprise.account, { demandId: d.id, form }),
             "Denied",
@@ -471,6 +471,50 @@ describe("publishing", () => {
   })
 
   describe("R10: every field is validated", () => {
+    it.effect(
+      "R10: a field the form does not have (clientID for clientId) is refused naming it, at any depth; nothing is drafted, no response is given",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            yield* Fixtures.activeCommission(world)
+            const form = yield* Fixtures.form(Fixtures.onBehalf(world))
+            const publishing = yield* Publishing.Publishing
+            const misspelt = { ...form, clientID: world.enterprise.member.id } as typeof form
+            yield* expectError(
+              publishing.draft(world.institution.account, misspelt),
+              "InvalidInput",
+              "R10",
+              "clientID"
+            )
+            const nested = {
+              ...form,
+              contact: { name: "张三", phone: "13800000000", mobile: "13800000000" }
+            } as typeof form
+            yield* expectError(
+              publishing.draft(world.institution.account, nested),
+              "InvalidInput",
+              "R10",
+              "contact.mobile"
+            )
+            assert.deepStrictEqual(yield* myDemandIds(world.institution.account), [])
+            const published = yield* Fixtures.publish(world, world.enterprise.account)
+            const responding = yield* Responding.Responding
+            const input = {
+              demandId: published.id,
+              proposal: { ...proposal, attachements: [] } as typeof proposal
+            }
+            yield* expectError(
+              responding.respond(world.expert.account, input),
+              "InvalidInput",
+              "R20",
+              "proposal.attachements"
+            )
+            const lists = yield* Lists.Lists
+            assert.lengthOf((yield* lists.myResponses(world.expert.account, {})).items, 0)
+          })
+        )
+    )
+
     const long = (n: number) => "测".repeat(n)
     const summary = {
       mainProblem: "主要问题",

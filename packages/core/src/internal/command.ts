@@ -126,6 +126,15 @@ export type LaterError = DomainError | InfrastructureError | Leftover
 
 const isIdempotencyKey = Schema.is(IdempotencyKey)
 
+/**
+ * @internal
+ * How inputs are decoded: a property the input's schema does not have, at any depth,
+ * is refused naming it ("is unexpected"). Dropped without a word, a misspelt optional
+ * field (`clientID` for `clientId`, R41) would lose its value (R10: every field is
+ * validated).
+ */
+export const strictly = { onExcessProperty: "error" } as const
+
 /** R63: what a command asked only for a replay (`replayOnly`) fails with when there is none. */
 const notReplayed = () =>
   new InvalidState({
@@ -277,7 +286,7 @@ export const makeRunner = Effect.gen(function* () {
     },
     body: (ctx: Ctx, input: I, prefetched: P) => Effect.Effect<A, E | Leftover>
   ) => {
-    const decodeInput = Schema.decodeUnknown(spec.input)
+    const decodeInput = Schema.decodeUnknown(spec.input, strictly)
     const encodeOutput = Schema.encode(spec.output)
     const decodeOutput = Schema.decodeUnknown(spec.output)
     const invalid = inputError(spec.rule, spec.rules ?? {})
@@ -426,7 +435,7 @@ export const makeRunner = Effect.gen(function* () {
     spec: { readonly input: Schema.Schema<I, IE>; readonly rule: string; readonly anonymous?: boolean },
     body: (ctx: ReadCtx, input: I) => Effect.Effect<A, E>
   ) => {
-    const decodeInput = Schema.decodeUnknown(spec.input)
+    const decodeInput = Schema.decodeUnknown(spec.input, strictly)
     const invalid = inputError(spec.rule, {})
     return (
       accountId: AccountId | null,
