@@ -163,7 +163,7 @@ export const PlatformSettings = Schema.Struct({
     })
   ),
   selectionWindowDays: Schema.Int.pipe(Schema.between(0, 366)),
-  minDeadlineDays: Schema.Int.pipe(Schema.between(0, 366)),
+  minDeadlineDays: Schema.Int.pipe(Schema.between(1, 366)),
   maxDeadlineDays: Schema.Int.pipe(Schema.between(1, 36_500)),
   singleAdoption: Schema.Boolean,
   serviceModes: Schema.Array(ServiceMode).pipe(Schema.minItems(1)),

@@ -198,6 +198,11 @@ describe("settings", () => {
       ],
       ["R13: a longest deadline of 0 days", { maxDeadlineDays: 0 }, "maxDeadlineDays"],
       [
+        "R13: a shortest deadline of 0 days (the rule decides one day after approval at least)",
+        { minDeadlineDays: 0 },
+        "minDeadlineDays"
+      ],
+      [
         "R64: an SMS template id with a control character",
         {
           smsTemplates: {
