@@ -485,20 +485,31 @@ const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> =>
 }
 
 /**
- * Classifies a transport failure. A connection that could not be made (refused,
- * unresolvable host, unreachable network, connect timeout, a provider certificate
- * that failed verification during the TLS handshake) sent nothing: `RetryLater`.
- * Any other failure may have happened after the request was written, so the
- * provider may have sent the message: `Unknown`.
+ * Classifies a transport failure. `sent` is what the transport knows of the
+ * connection (`Transport.TransportError`'s `sent`): `true`, it was made, so the
+ * request may have been written and the provider may have sent the message:
+ * `Unknown` whatever the error's code (an `EHOSTUNREACH` on a connection already
+ * made included). `false`, it never was: `RetryLater`. Not known: a connection that
+ * could not be made by its code (refused, unresolvable host, unreachable network,
+ * connect timeout, a provider certificate that failed verification during the TLS
+ * handshake) sent nothing, `RetryLater`; any other failure may have happened after
+ * the request was written, `Unknown`.
  *
  * @since 0.1.0
  * @category http
  */
-export const transport = (provider: "aliyun" | "tencent", cause: unknown): SendResult => {
+export const transport = (
+  provider: "aliyun" | "tencent",
+  cause: unknown,
+  sent?: boolean | undefined
+): SendResult => {
   const codes = errorCodes(cause)
-  const notSent = codes.find((code) => notSentCodes.has(code))
-  if (notSent !== undefined) return Result.RetryLater({ reason: `${provider} not reached: ${notSent}` })
   const code = codes.find((c) => safeToken(c, 40) !== undefined)
+  if (sent === false) {
+    return Result.RetryLater({ reason: `${provider} not reached: ${code ?? "the connection was not made"}` })
+  }
+  const notSent = sent === true ? undefined : codes.find((c) => notSentCodes.has(c))
+  if (notSent !== undefined) return Result.RetryLater({ reason: `${provider} not reached: ${notSent}` })
   return Result.Unknown({
     reason: `${provider} connection failed${code === undefined ? "" : ` (${code})`}: the message may have been sent`
   })

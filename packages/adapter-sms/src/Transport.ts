@@ -32,6 +32,7 @@ import type * as Scope from "effect/Scope"
 import { EventEmitter } from "node:events"
 import * as Http from "node:http"
 import * as Https from "node:https"
+import type * as Net from "node:net"
 import * as Tls from "node:tls"
 import type * as Undici from "undici"
 
@@ -70,10 +71,12 @@ export interface Reply {
  *   when the failure came while reading its body.
  * - `Timeout`: no complete reply within the timeout; the request was aborted.
  *
- * `sent: false` (of a `Transport` or `Timeout` failure) says that nothing of the
- * request can have reached the provider: its connection (and TLS handshake) never
- * completed. The Node and undici transports tell; without it, the request may have
- * been sent.
+ * `sent` (of a `Transport` or `Timeout` failure) says what the transport knows of
+ * the request's connection. `false`: nothing of the request can have reached the
+ * provider, its connection (and TLS handshake) never completed; the Node and undici
+ * transports tell. `true`: the connection was made, so the request may have reached
+ * the provider whatever the error's code; the Node transport tells. Without it, the
+ * request may have been sent.
  *
  * @since 0.1.0
  * @category errors
@@ -82,7 +85,7 @@ export class TransportError extends Data.TaggedError("TransportError")<{
   readonly reason: "Request" | "Transport" | "Timeout"
   readonly status?: number | undefined
   readonly cause?: unknown
-  readonly sent?: false | undefined
+  readonly sent?: boolean | undefined
 }> {}
 
 /**
@@ -177,8 +180,8 @@ interface Exchange {
  * One request of a native transport: `start` sends it; the first answer wins (the
  * reply, a failure, or `Timeout` after `timeoutMillis`, which aborts it);
  * interrupting aborts it too. `start` throwing is a `Request` failure. With
- * `tellsConnection`, `start` calls `connected` once the connection is made, and a
- * failure before it is `sent: false`.
+ * `tellsConnection`, `start` calls `connected` once the connection is made; a
+ * failure before it is `sent: false`, one after it `sent: true`.
  */
 const postOnce = (
   timeoutMillis: number,
@@ -197,8 +200,10 @@ const postOnce = (
       resume(result)
     }
     const fail = (reason: TransportError["reason"], cause: unknown, status?: number, unsent = false) => {
-      const notSent = reason !== "Request" && (unsent || (tellsConnection && !connected))
-      finish(Effect.fail(new TransportError({ reason, cause, status, ...(notSent ? { sent: false } : {}) })))
+      const sent = reason === "Request" ? undefined : unsent ? false : tellsConnection ? connected : undefined
+      finish(
+        Effect.fail(new TransportError({ reason, cause, status, ...(sent === undefined ? {} : { sent }) }))
+      )
     }
     const timer = setTimeout(() => {
       fail("Timeout", undefined)
@@ -241,6 +246,15 @@ const postOnce = (
       abort()
     })
   })
+
+/**
+ * Whether a socket handed to a request is connected (for `https`, its handshake done
+ * and its certificate verified, which the agent requires): one kept alive, or one
+ * that an earlier request opened while this one waited for a free socket (Node does
+ * not set `reusedSocket` for it, and its connect events have passed).
+ */
+const isConnected = (socket: Net.Socket, https: boolean): boolean =>
+  !socket.connecting && !socket.destroyed && (!https || (socket as Tls.TLSSocket).authorized === true)
 
 /**
  * A transport over `node:http` and `node:https` with keep-alive agents, destroyed
@@ -290,9 +304,9 @@ export const makeNode = (
               }
             )
             onAbort(() => client.destroy())
-            // A kept-alive socket is connected; a new one once its TCP connection (and TLS handshake) is done.
+            // A new socket is connected once its TCP connection (and TLS handshake) is done.
             client.on("socket", (socket) => {
-              if (client.reusedSocket) connected()
+              if (client.reusedSocket || isConnected(socket, https)) connected()
               else socket.once(https ? "secureConnect" : "connect", connected)
             })
             client.on("error", (error) => fail("Transport", error, status))

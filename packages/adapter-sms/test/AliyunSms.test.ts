@@ -367,6 +367,41 @@ describe("AliyunSms", () => {
       })
   )
 
+  it.scopedLive(
+    "R64: a failure after the transport saw the connection made is Unknown whatever its code (EHOSTUNREACH, ENETUNREACH, ENETDOWN), not RetryLater",
+    () =>
+      Effect.gen(function* () {
+        for (const code of ["EHOSTUNREACH", "ENETUNREACH", "ENETDOWN"]) {
+          const failing = (sent: boolean | undefined) =>
+            Layer.succeed(
+              Transport.Transport,
+              Transport.Transport.of({
+                post: () =>
+                  Effect.fail(
+                    new Transport.TransportError({
+                      reason: "Transport",
+                      cause: Object.assign(new Error(`read ${code}`), { code }),
+                      sent
+                    })
+                  )
+              })
+            )
+          const sendOver = (sent: boolean | undefined) =>
+            Effect.flatMap(Layer.build(failing(sent)), (built) =>
+              Effect.flatMap(
+                AliyunSms.make(options("http://127.0.0.1:1/")).pipe(Effect.provide(built)),
+                (sender) => sender.send(message())
+              )
+            )
+          const made = yield* sendOver(true)
+          assert.strictEqual(made._tag, "Unknown", code)
+          assert.include((made as { reason: string }).reason, code)
+          assert.strictEqual((yield* sendOver(false))._tag, "RetryLater", code)
+          assert.strictEqual((yield* sendOver(undefined))._tag, "RetryLater", code)
+        }
+      })
+  )
+
   it.scopedLive("R64: a transport's defect is Unknown (it may have come after the request was written)", () =>
     Effect.gen(function* () {
       const broken = Layer.succeed(

@@ -267,6 +267,35 @@ describe("Classify", () => {
     }
   })
 
+  it("R64: a failure after the transport saw the connection made is Unknown whatever its code; one it saw never made is RetryLater", () => {
+    for (const code of [
+      "EHOSTUNREACH",
+      "ENETUNREACH",
+      "ENETDOWN",
+      "ECONNREFUSED",
+      "EAI_AGAIN",
+      "CERT_HAS_EXPIRED"
+    ]) {
+      const error = Object.assign(new Error(code), { code })
+      const made = Classify.transport("aliyun", error, true)
+      assert.strictEqual(made._tag, "Unknown", code)
+      assert.include((made as { reason: string }).reason, code)
+      assert.strictEqual(
+        Classify.transport("tencent", new TypeError("fetch failed", { cause: error }), true)._tag,
+        "Unknown",
+        code
+      )
+      assert.strictEqual(Classify.transport("aliyun", error, undefined)._tag, "RetryLater", code)
+    }
+    const reset = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+    const unmade = Classify.transport("aliyun", reset, false)
+    assert.deepStrictEqual(
+      [unmade._tag, (unmade as { reason: string }).reason],
+      ["RetryLater", "aliyun not reached: ECONNRESET"]
+    )
+    assert.strictEqual(Classify.transport("aliyun", reset)._tag, "Unknown")
+  })
+
   it("R64: the documented classes of the providers' notes", () => {
     const aliyun = (code: string) => Classify.aliyun(200, { Code: code }, now)._tag
     assert.strictEqual(aliyun("OK"), "Sent")

@@ -123,6 +123,49 @@ const httpsServer = Effect.acquireRelease(
 )
 
 /**
+ * An HTTP or HTTPS server that answers the odd requests it receives (the first of
+ * each pair) after 100 ms with Aliyun's `{"Code":"OK"}`, and leaves the even ones
+ * unanswered (`hang`) or destroys their connection (`reset`). Counts requests and
+ * connections.
+ */
+const pairServer = (scheme: "http" | "https", second: "hang" | "reset") =>
+  Effect.acquireRelease(
+    Effect.async<{
+      readonly server: Http.Server
+      readonly url: string
+      readonly state: { requests: number; connections: number }
+    }>((resume) => {
+      const state = { requests: 0, connections: 0 }
+      const answer = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+        req.resume()
+        req.on("end", () => {
+          state.requests += 1
+          if (state.requests % 2 === 1) setTimeout(() => res.end('{"Code":"OK"}'), 100)
+          else if (second === "reset") req.socket.destroy()
+        })
+      }
+      const s = scheme === "https" ? Https.createServer(tls, answer) : Http.createServer(answer)
+      s.on("connection", () => {
+        state.connections += 1
+      })
+      s.listen(0, "127.0.0.1", () =>
+        resume(
+          Effect.succeed({
+            server: s,
+            url: `${scheme}://127.0.0.1:${(s.address() as AddressInfo).port}/`,
+            state
+          })
+        )
+      )
+    }),
+    ({ server: s }) =>
+      Effect.async<void>((resume) => {
+        s.closeAllConnections()
+        s.close(() => resume(Effect.void))
+      })
+  )
+
+/**
  * The transports of this package's own, with their options, and how many connections
  * sequential requests may open: undici's pool can open a second one when a request
  * is dispatched before the connection that answered the last is marked idle again.
@@ -318,6 +361,58 @@ describe("Transport", () => {
         }),
       20_000
     )
+  }
+
+  for (const scheme of ["http", "https"] as const) {
+    for (const [second, outcome] of [
+      ["hang", "and then timed out"],
+      ["reset", "whose connection was then reset"]
+    ] as const) {
+      it.scopedLive(
+        `R64: a request queued for a busy socket ${outcome} counts as sent (its outcome unknown), not as not reached (node, ${scheme})`,
+        () =>
+          Effect.gen(function* () {
+            const s = yield* pairServer(scheme, second)
+            // One socket: the second request waits for it and is written on it once the first is answered.
+            const transport = yield* build(Transport.layerNode({ maxSockets: 1, ca: tls.cert }))
+            const request = { url: s.url, headers: {}, body: "x" }
+            const [first, queued] = yield* Effect.all(
+              [Effect.either(transport.post(request, 600)), Effect.either(transport.post(request, 600))],
+              { concurrency: 2 }
+            )
+            assert.deepStrictEqual(first, Either.right({ status: 200, body: '{"Code":"OK"}' }))
+            const error = failureOf(queued)
+            assert.deepStrictEqual(
+              [error.reason, error.sent],
+              [second === "hang" ? "Timeout" : "Transport", true]
+            )
+            assert.deepStrictEqual([s.state.requests, s.state.connections], [2, 1])
+            const sender = yield* AliyunSms.make({
+              accessKeyId: Redacted.make("key"),
+              accessKeySecret: Redacted.make("secret"),
+              signName: "众包平台",
+              endpoint: s.url,
+              timeout: "600 millis",
+              throttle: { windows: [] }
+            }).pipe(Effect.provideService(Transport.Transport, transport))
+            const send = (id: string) =>
+              sender.send({
+                messageId: id,
+                dedupeKey: id,
+                phone: "+8613812345678",
+                templateId: "SMS_1",
+                params: {}
+              })
+            const results = yield* Effect.all([send("m-1"), send("m-2")], { concurrency: 2 })
+            assert.deepStrictEqual(
+              results.map((r) => r._tag),
+              ["Sent", "Unknown"],
+              JSON.stringify(results)
+            )
+            assert.strictEqual(s.state.requests, 4)
+          })
+      )
+    }
   }
 
   for (const [name, make, reused] of natives) {

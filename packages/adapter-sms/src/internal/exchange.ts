@@ -27,8 +27,9 @@ const parse = (text: string): unknown => {
 /**
  * @internal
  * Sends one request through the transport. Failures become results: a timeout or a
- * failure after the request may have been written is `Unknown`, a connection that
- * was never made is `RetryLater`, an unreadable body is `Unknown` after a success
+ * failure after the request may have been written (whatever its code once the
+ * transport says the connection was made) is `Unknown`, a connection that was never
+ * made is `RetryLater`, an unreadable body is `Unknown` after a success
  * status and `RetryLater` after a 5xx, a request that could not be built is
  * `Configuration`, a transport's defect is a transport failure (`Unknown`: it may
  * have come after the request was written). Interruption passes through.
@@ -83,7 +84,7 @@ const failure = (
     case "Transport":
       return (
         (error.status === undefined ? undefined : Classify.httpStatus(provider, error.status)) ??
-        Classify.transport(provider, error.cause ?? error)
+        Classify.transport(provider, error.cause ?? error, error.sent)
       )
   }
 }
