@@ -10,12 +10,12 @@
  * timeout interrupts: stopping a dispatcher never leaves a message that was sent
  * but not recorded. A message is sent only while more than half of its lease (and at least
  * two send timeouts) remains, so no other dispatcher can claim it before its result
- * is recorded even on a busy machine; what a batch could not start in time waits
- * for its lease to expire. So a message
- * reaches a phone twice only when an attempt's outcome was unknown (a timeout),
- * and that attempt is counted, or when its result could not be written before its
- * lease expired (the database away that long: tried again until then, and logged
- * as an error). `run` claims the next batch once every send of the
+ * is recorded even on a busy machine; what a batch could not start in time, or did
+ * not start before the dispatcher stopped, is given back unsent. So a message
+ * reaches a phone twice only when an attempt's outcome was unknown, and that attempt
+ * is counted as such: a timeout, or a lease that expired before its result was
+ * written (the holder died, or the database was away that long: tried again until
+ * then, and logged as an error), which the claim that takes the lease over counts. `run` claims the next batch once every send of the
  * current one has started, so a batch's messages may also wait for the last sends
  * of the one before: choose `leaseMillis` well above
  * `(batchSize / sendConcurrency + 3) × sendTimeoutMillis`.
@@ -26,7 +26,7 @@
  * send keeps its concurrency slot until its result is recorded, so a process that
  * dies leaves at most `sendConcurrency` messages sent but not recorded, each for
  * at most two statements' time — as many as with one `settle` per message. Those
- * are sent again once their lease expires, as before.
+ * are sent again once their lease expires, each counted as an unknown outcome.
  *
  * The per-message path (start, send, record) is written as `flatMap` chains, not
  * `Effect.gen`: running a generator costs a few microseconds each time, and the
@@ -237,8 +237,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     /**
      * Records a message's result, again and again while its claim's lease holds
      * when the write fails (the database went away for a moment): once the lease
-     * expires another dispatcher may claim the message and send it again, and this
-     * attempt, whose result was never written, would not count. Each failure is a
+     * expires another dispatcher may claim the message and send it again (that claim
+     * counts this attempt as an unknown outcome). Each failure is a
      * warning; the last, when the lease ran out, an error saying the message will be
      * sent again.
      */
@@ -264,7 +264,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         }),
         Effect.tapError((error) =>
           Effect.logError(
-            "sms result not recorded before its lease expired: the message will be sent again, this attempt uncounted",
+            "sms result not recorded before its lease expired: the message will be sent again, this attempt counted as an unknown outcome",
             about(error)
           )
         )
@@ -312,6 +312,42 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
 
     /**
+     * Gives back the claimed messages a batch did not start (too little of their
+     * lease left, or the dispatcher stopped): due now, their attempts as they were. Left
+     * to expire, their leases would count as attempts with unknown outcomes. A
+     * release the outbox cannot answer is logged; those leases then expire.
+     */
+    const release = (holder: string, unstarted: ReadonlyArray<Tracked>): Effect.Effect<void> =>
+      unstarted.length === 0
+        ? Effect.void
+        : Effect.flatMap(DateTime.now, (now) => {
+            const entries = unstarted.map((t) => ({
+              id: t.message.id,
+              settlement: {
+                _tag: "Retry",
+                nextAttemptAt: now,
+                unknownOutcome: false,
+                error: t.delivery.lastError ?? "not sent yet: released unsent by its dispatcher",
+                attempted: false
+              } satisfies Settlement
+            }))
+            const settleMany = outbox.settleMany
+            return (
+              settleMany === undefined
+                ? Effect.forEach(entries, (e) => outbox.settle(e.id, holder, e.settlement), { discard: true })
+                : settleMany(holder, entries)
+            ).pipe(
+              Effect.asVoid,
+              Effect.catchAll((error) =>
+                Effect.logWarning("sms not released; they wait for their leases to expire", {
+                  messages: unstarted.length,
+                  error: error.message
+                })
+              )
+            )
+          })
+
+    /**
      * Claims a batch for `owner` (its leases held as `<owner>/<a fresh id>`, so that
      * a claim is told from the same dispatcher's earlier ones) and starts its sends, each in a fiber of its own
      * detached from the caller, as `slots` allow; answers once every send of the
@@ -345,16 +381,18 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         }
         yield* Effect.forkDaemon(watchdog(batch))
         const fibers: Array<Fiber.RuntimeFiber<void, InfrastructureError>> = []
-        let skipped = 0
+        const skipped: Array<Tracked> = []
+        let reached = 0
         yield* Effect.forEach(
           claimed,
           (t, index) =>
             Effect.zipRight(
               batch.slots.take(1),
               Effect.flatMap(Clock.currentTimeMillis, (now) => {
+                reached = index + 1
                 const remaining = (t.delivery.leaseUntil?.epochMillis ?? 0) - now
                 if (remaining <= Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)) {
-                  skipped++
+                  skipped.push(t)
                   return batch.slots.release(1)
                 }
                 return Effect.map(Effect.forkDaemon(processOne(holder, t, batch, index)), (fiber) => {
@@ -370,15 +408,16 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           { discard: true }
         ).pipe(
           Effect.ensuring(
-            Effect.sync(() => {
+            Effect.suspend(() => {
               batch.launching = false
+              return release(holder, [...skipped, ...claimed.slice(reached)])
             })
           )
         )
-        if (skipped > 0)
+        if (skipped.length > 0)
           yield* Effect.logWarning(
-            "sms not sent: too little of their lease was left when their turn came; they wait for it to expire (raise outbox.leaseMillis, or lower outbox.batchSize)",
-            { skipped, claimed: claimed.length, leaseMillis: config.leaseMillis }
+            "sms not sent: too little of their lease was left when their turn came; released for the next claim (raise outbox.leaseMillis, or lower outbox.batchSize)",
+            { skipped: skipped.length, claimed: claimed.length, leaseMillis: config.leaseMillis }
           )
         return Effect.map(Effect.forEach(fibers, Fiber.await, { discard: true }), () => {
           const count = (tag: string) => batch.results.filter((r) => r === tag).length

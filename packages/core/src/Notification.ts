@@ -45,8 +45,9 @@ export type DeliveryStatus = typeof DeliveryStatus.Type
 
 /**
  * The delivery state of one outbox message. `unknownOutcomes` counts attempts whose
- * result the dispatcher could not learn (timeouts): only those may have reached the
- * recipient more than once.
+ * result the dispatcher could not learn (timeouts), and those whose lease expired
+ * before their result was recorded (the holder died, or was too slow): only those
+ * may have reached the recipient more than once.
  *
  * @since 0.1.0
  * @category models
@@ -82,8 +83,8 @@ export type Tracked = typeof Tracked.Type
 /**
  * How a dispatcher settles a claimed message: sent, retried later, or dead-lettered.
  * The store counts the attempt itself (`attempts + 1`, and `unknownOutcomes + 1`
- * when `unknownOutcome`), so attempts recorded by a holder whose lease expired are
- * never overwritten; a `Retry` that was not `attempted` is not counted.
+ * when `unknownOutcome`), so attempts counted since the claim are never
+ * overwritten; a `Retry` that was not `attempted` is not counted.
  *
  * @since 0.1.0
  * @category models

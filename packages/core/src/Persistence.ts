@@ -521,6 +521,9 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
      * lease) to `owner` until `now + leaseMillis`, in the order they became
      * claimable (the later of `nextAttemptAt` and an expired `leaseUntil`), then id. Two claims
      * never hold the same message at once; a lease that expired is claimable again.
+     * Taking over a lease that expired unreleased (`leaseOwner` still set) counts its
+     * holder's attempt, with an unknown outcome (`attempts + 1`, `unknownOutcomes + 1`):
+     * the holder may have sent the message and died, or still be sending it.
      */
     readonly claim: (options: {
       readonly owner: string
@@ -529,19 +532,19 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
       readonly limit: number
     }) => Fx<ReadonlyArray<Tracked>>
     /**
-     * Records the result of a claimed message if `owner` still holds its lease and
-     * answers `true`; either way the attempt is counted (`attempts + 1`, and
-     * `unknownOutcomes + 1` when the settlement says so). Otherwise answers `false` and records one more attempt with an
-     * unknown outcome: the lease expired before the result was known, so another
-     * dispatcher may have sent the message again.
+     * Records the result of a claimed message if `owner` still holds its lease (it
+     * may have expired, while no claim took it over) and answers `true`, counting
+     * the attempt (`attempts + 1`, but not for a `Retry` not `attempted`, and
+     * `unknownOutcomes + 1` when the settlement says so), and releases the lease.
+     * Otherwise answers `false` and changes nothing: the claim that took the lease
+     * over counted this attempt, as an unknown outcome.
      */
     readonly settle: (id: OutboxMessageId, owner: string, settlement: Settlement) => Fx<boolean>
     /**
      * Optional: settles several messages for `owner` at once, all or nothing, as
      * `settle` of each entry one after another in order would, and answers what each
      * of those calls would answer, in order. The lease is checked for each message on
-     * its own: an entry whose lease `owner` no longer holds records only its
-     * attempt, with an unknown outcome. The dispatcher settles the results of a
+     * its own: an entry whose lease `owner` no longer holds changes nothing. The dispatcher settles the results of a
      * batch with it when the adapter has it, and with `settle` otherwise.
      *
      * @since 0.1.1

@@ -571,10 +571,8 @@ const makeStore = () => {
   const settleOne = (log: (undo: () => void) => void, id: string, owner: string, s: Settlement): boolean => {
     const d = deliveries.get(id)
     if (d === undefined) return false
-    if (d.status !== "pending" || d.leaseOwner !== owner) {
-      deliveries.set(id, { ...d, attempts: d.attempts + 1, unknownOutcomes: d.unknownOutcomes + 1 }, log)
-      return false
-    }
+    // Not held: the claim that took the expired lease over counted this attempt.
+    if (d.status !== "pending" || d.leaseOwner !== owner) return false
     const base = {
       ...d,
       attempts: d.attempts + (s._tag === "Retry" && s.attempted === false ? 0 : 1),
@@ -617,7 +615,16 @@ const makeStore = () => {
           log(() => due.push(entry.time, entry.id))
           const d = deliveries.get(entry.id)
           if (d === undefined || d.status !== "pending" || availableAt(d) !== entry.time) continue
-          const leased: Delivery = { ...d, leaseOwner: owner, leaseUntil }
+          const leased: Delivery =
+            d.leaseOwner === null
+              ? { ...d, leaseOwner: owner, leaseUntil }
+              : {
+                  ...d,
+                  attempts: d.attempts + 1,
+                  unknownOutcomes: d.unknownOutcomes + 1,
+                  leaseOwner: owner,
+                  leaseUntil
+                }
           deliveries.set(d.messageId, leased, log)
           out.push({ message: outbox.get(d.messageId)!, delivery: leased })
         }

@@ -427,12 +427,18 @@ describe("Dispatcher", () => {
         yield* TestClock.adjust("61 seconds")
         assert.strictEqual((yield* Fiber.join(again)).claimed, 1, "claimed again once the lease passed")
         assert.strictEqual(memory.log.delivered.length, 2)
+        const d = Option.getOrThrow(yield* outbox.find((yield* outbox.list({ limit: 1 }))[0]!.id)).delivery
+        assert.isAtLeast(
+          d.unknownOutcomes,
+          1,
+          "the first attempt, whose result was never written, counted as unknown"
+        )
       }).pipe(Effect.provide(layer), logged)
     }
   )
 
   it.effect(
-    "R64: messages of a batch whose turn comes with too little of their lease left are not sent, and a warning says so; they are sent once the lease has passed",
+    "R64: messages of a batch whose turn comes with too little of their lease left are not sent but given back (due at once, no attempt counted), and a warning says so; the next round sends them",
     () => {
       const { memory, layer } = setup(
         { delay: "600 millis" },
@@ -452,12 +458,98 @@ describe("Dispatcher", () => {
         const warnings = lines.filter((l) => l.includes("too little of their lease was left"))
         assert.strictEqual(warnings.length, 1)
         assert.include(warnings[0]!, '"skipped":2')
+        const given = (yield* outbox.list({ limit: 10 })).slice(2)
+        for (const m of given) {
+          const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+          assert.deepStrictEqual(
+            [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes],
+            ["pending", null, 0, 0]
+          )
+          assert.isTrue(DateTime.lessThanOrEqualTo(d.nextAttemptAt, yield* DateTime.now), "due at once")
+        }
         const later = yield* Effect.fork(dispatcher.dispatchOnce("b"))
-        yield* TestClock.adjust("3 seconds")
-        assert.deepStrictEqual([(yield* Fiber.join(later)).sent], [2])
+        yield* TestClock.adjust("2 seconds")
+        const second = yield* Fiber.join(later)
+        assert.deepStrictEqual(
+          [second.claimed, second.sent],
+          [2, 2],
+          "claimed before their first lease would have passed"
+        )
         assert.strictEqual(memory.log.delivered.length, 4)
         assert.strictEqual(new Set(memory.log.delivered.map((r) => r.messageId)).size, 4)
+        for (const m of given) {
+          const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+          assert.deepStrictEqual(
+            [d.status, d.attempts, d.unknownOutcomes],
+            ["sent", 1, 0],
+            "one attempt, known"
+          )
+        }
       }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
+  it.effect(
+    "R64: a message whose dispatcher died holding it (its lease expired unreleased) is sent again, that attempt counted as an unknown outcome",
+    () => {
+      const { memory, layer } = setup({})
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const m = message("+8613912345671", start)
+        yield* outbox.enqueue([m])
+        // A dispatcher claims it and dies before it records anything.
+        const settings = yield* Settings.Settings
+        yield* outbox.claim({
+          owner: "died",
+          now: start,
+          leaseMillis: settings.outbox.leaseMillis,
+          limit: 10
+        })
+        yield* TestClock.adjust(Duration.millis(settings.outbox.leaseMillis + 1))
+        const round = yield* dispatcher.dispatchOnce("b")
+        assert.deepStrictEqual([round.claimed, round.sent], [1, 1])
+        assert.strictEqual(memory.log.delivered.length, 1)
+        const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.deepStrictEqual([d.status, d.attempts, d.unknownOutcomes], ["sent", 2, 1])
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64: a dispatcher stopped while it starts a batch gives back the messages it did not start: due at once, no attempt counted",
+    () => {
+      const { memory, layer } = setup(
+        { delay: "600 millis" },
+        outboxSettings({ batchSize: 4, sendConcurrency: 1, leaseMillis: 30_000, sendTimeoutMillis: 1_000 })
+      )
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        yield* outbox.enqueue(Array.from({ length: 4 }, (_, i) => message(`+861391234561${i}`, start)))
+        const round = yield* Effect.fork(dispatcher.dispatchOnce("a"))
+        yield* TestClock.adjust("100 millis")
+        yield* Fiber.interrupt(round)
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual(memory.log.delivered.length, 1, "the send already started finished")
+        const states = yield* Effect.forEach(yield* outbox.list({ limit: 10 }), (m) =>
+          Effect.map(outbox.find(m.id), (t) => {
+            const d = Option.getOrThrow(t).delivery
+            return [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes]
+          })
+        )
+        assert.deepStrictEqual(states, [
+          ["sent", null, 1, 0],
+          ["pending", null, 0, 0],
+          ["pending", null, 0, 0],
+          ["pending", null, 0, 0]
+        ])
+        const next = yield* Effect.fork(dispatcher.dispatchOnce("b"))
+        yield* TestClock.adjust("3 seconds")
+        assert.strictEqual((yield* Fiber.join(next)).sent, 3, "claimable at once, not after the lease")
+      }).pipe(Effect.provide(layer))
     }
   )
 

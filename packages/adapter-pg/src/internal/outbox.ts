@@ -54,23 +54,24 @@ const toTracked = (r: Row): Notification.Tracked => ({
 })
 
 /**
- * The `SET` list of a settlement: the attempt counted whoever settles (but a retry
- * the holder did not attempt), the result recorded only when `held`. `v` are the
- * expressions of the status, the unknown outcome, the next attempt, the error, the
- * instant, the provider's id and whether the holder attempted the send.
+ * The `SET` list of a settlement by the lease's holder (the statements update only
+ * rows it holds): the attempt counted (but a retry the holder did not attempt), the
+ * result recorded, the lease released. `v` are the expressions of the status, the
+ * unknown outcome, the next attempt, the error, the instant, the provider's id and
+ * whether the holder attempted the send.
  */
-const settlement = (held: string, v: readonly [string, string, string, string, string, string, string]) => {
+const settlement = (v: readonly [string, string, string, string, string, string, string]) => {
   const [status, unknown, nextAttemptAt, error, at, providerMessageId, attempted] = v
-  return `attempts = o.attempts + CASE WHEN ${held} AND NOT ${attempted} THEN 0 ELSE 1 END,
-    unknown_outcomes = o.unknown_outcomes + CASE WHEN ${held} AND NOT ${unknown} THEN 0 ELSE 1 END,
-    status = CASE WHEN ${held} THEN ${status} ELSE o.status END,
-    lease_owner = CASE WHEN ${held} THEN NULL ELSE o.lease_owner END,
-    lease_until = CASE WHEN ${held} THEN NULL ELSE o.lease_until END,
-    next_attempt_at = CASE WHEN ${held} AND ${status} = 'pending' THEN ${nextAttemptAt} ELSE o.next_attempt_at END,
-    last_error = CASE WHEN ${held} THEN ${error} ELSE o.last_error END,
-    sent_at = CASE WHEN ${held} AND ${status} = 'sent' THEN ${at} ELSE o.sent_at END,
-    provider_message_id = CASE WHEN ${held} AND ${status} = 'sent' THEN ${providerMessageId} ELSE o.provider_message_id END,
-    dead_at = CASE WHEN ${held} AND ${status} = 'dead' THEN ${at} ELSE o.dead_at END`
+  return `attempts = o.attempts + CASE WHEN ${attempted} THEN 1 ELSE 0 END,
+    unknown_outcomes = o.unknown_outcomes + CASE WHEN ${unknown} THEN 1 ELSE 0 END,
+    status = ${status},
+    lease_owner = NULL,
+    lease_until = NULL,
+    next_attempt_at = CASE WHEN ${status} = 'pending' THEN ${nextAttemptAt} ELSE o.next_attempt_at END,
+    last_error = ${error},
+    sent_at = CASE WHEN ${status} = 'sent' THEN ${at} ELSE o.sent_at END,
+    provider_message_id = CASE WHEN ${status} = 'sent' THEN ${providerMessageId} ELSE o.provider_message_id END,
+    dead_at = CASE WHEN ${status} = 'dead' THEN ${at} ELSE o.dead_at END`
 }
 
 /** The values {@link settlement} reads, in its order. */
@@ -85,9 +86,9 @@ const settlementValues = (s: Notification.Settlement): Array<unknown> =>
  * @internal
  * The outbox (R64): one row per message with its delivery state. Claims lease the
  * due rows with `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers never wait for
- * each other nor take the same row; settlements are one conditional update that
- * counts the attempt whoever settles, for one message or (`settleMany`) for many,
- * their rows locked in id order.
+ * each other nor take the same row, and count the attempt of a lease that expired
+ * unreleased; settlements are one update of the rows their owner holds, for one
+ * message or (`settleMany`) for many, their rows locked in id order.
  */
 export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
   const outbox = db.t("outbox_message")
@@ -101,8 +102,8 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
         `WITH current AS (
            SELECT id, (status = 'pending' AND lease_owner = $2) AS held FROM ${outbox} WHERE id = $1 FOR UPDATE),
          settled AS (
-           UPDATE ${outbox} o SET ${settlement("c.held", ["$3", "$4::bool", "$5::timestamptz", "$6", "$7::timestamptz", "$8", "$9::bool"])}
-           FROM current c WHERE o.id = c.id
+           UPDATE ${outbox} o SET ${settlement(["$3", "$4::bool", "$5::timestamptz", "$6", "$7::timestamptz", "$8", "$9::bool"])}
+           FROM current c WHERE o.id = c.id AND c.held
            RETURNING c.held)
          SELECT held FROM settled`,
         [id, owner, ...settlementValues(s)]
@@ -164,7 +165,9 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
                  LIMIT $2
                  FOR UPDATE SKIP LOCKED),
                claimed AS (
-                 UPDATE ${outbox} o SET lease_owner = $3, lease_until = $4::timestamptz
+                 UPDATE ${outbox} o SET lease_owner = $3, lease_until = $4::timestamptz,
+                   attempts = o.attempts + CASE WHEN o.lease_owner IS NULL THEN 0 ELSE 1 END,
+                   unknown_outcomes = o.unknown_outcomes + CASE WHEN o.lease_owner IS NULL THEN 0 ELSE 1 END
                  FROM due WHERE o.id = due.id
                  RETURNING ${all}, due.available_at)
                SELECT * FROM claimed ORDER BY available_at, id`,
@@ -194,8 +197,8 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
              SELECT o.id, (o.status = 'pending' AND o.lease_owner = $1) AS held FROM ${outbox} o
              WHERE o.id = ANY($2::text[]) ORDER BY o.id FOR UPDATE),
            settled AS (
-             UPDATE ${outbox} o SET ${settlement("c.held", ["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.at", "s.provider_message_id", "s.attempted"])}
-             FROM current c JOIN s ON s.id = c.id WHERE o.id = c.id
+             UPDATE ${outbox} o SET ${settlement(["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.at", "s.provider_message_id", "s.attempted"])}
+             FROM current c JOIN s ON s.id = c.id WHERE o.id = c.id AND c.held
              RETURNING o.id, c.held)
            SELECT coalesce(settled.held, false) AS held FROM s LEFT JOIN settled ON settled.id = s.id ORDER BY s.n`,
           [owner, entries.map((e) => e.id), ...values[0]!.map((_, k) => values.map((v) => v[k]))]

@@ -50,6 +50,16 @@ const leased = (d: Delivery, owner: string, now: DateTime.Utc, leaseMillis = LEA
   leaseUntil: DateTime.add(now, { millis: leaseMillis })
 })
 
+/**
+ * A delivery as a claim by `owner` at `now` leaves it when it takes over a lease
+ * that expired unreleased: the holder's attempt counted, with an unknown outcome.
+ */
+const takenOver = (d: Delivery, owner: string, now: DateTime.Utc, leaseMillis = LEASE): Delivery => ({
+  ...leased(d, owner, now, leaseMillis),
+  attempts: d.attempts + 1,
+  unknownOutcomes: d.unknownOutcomes + 1
+})
+
 const find = (outbox: Outbox, id: Ids.OutboxMessageId, label: string) =>
   Effect.map(outbox.find(id), (found) => some(found, label))
 
@@ -71,9 +81,9 @@ const expectClaimed = (outbox: Outbox, row: Tracked, expected: Delivery, label: 
   })
 
 /*
- * Settlements carry no counts: the store counts every attempt itself (`attempts + 1`,
- * and `unknownOutcomes + 1` when `unknownOutcome`), whether the settling owner still
- * holds the lease or lost it.
+ * Settlements carry no counts: the store counts the holder's attempt itself
+ * (`attempts + 1`, and `unknownOutcomes + 1` when `unknownOutcome`); an owner that
+ * lost the lease changes nothing, its attempt counted by the claim that took over.
  */
 const sent = (at: DateTime.Utc, providerMessageId: string, unknownOutcome = false): Settlement<"Sent"> => ({
   _tag: "Sent",
@@ -275,16 +285,21 @@ export const outbox = (h: Harness): void => {
             [c.id, d.id, e.id],
             "then the rest of the expired leases, e (whose lease ran 1 ms longer) last; f is still not due"
           )
+          yield* expectClaimed(
+            outbox,
+            fourth[0]!,
+            leased(pending(g), "dispatcher-e", expired),
+            "claimed for the first time"
+          )
           for (const [row, m, owner] of [
-            [fourth[0]!, g, "dispatcher-e"],
             [fourth[1]!, a, "dispatcher-e"],
             [fifth[2]!, e, "dispatcher-f"]
           ] as const) {
             yield* expectClaimed(
               outbox,
               row,
-              leased(pending(m), owner, expired),
-              "claimed after an expired lease"
+              takenOver(pending(m), owner, expired),
+              "claimed after an expired lease: its holder's attempt counted, its outcome unknown"
             )
           }
         })
@@ -374,7 +389,7 @@ export const outbox = (h: Harness): void => {
             assert.strictEqual(
               d.unknownOutcomes,
               1,
-              "the attempt of the lost lease counted as an unknown outcome"
+              "the attempt of the lost lease counted as an unknown outcome (by the claim that took it over)"
             )
           }
         }),
@@ -439,7 +454,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: an expired lease is reclaimed by another owner; the old owner's settle answers false and records one more attempt with an unknown outcome, even a retry it says it did not attempt",
+    "R64: an expired lease is reclaimed by another owner, which counts the old holder's attempt as an unknown outcome; the old owner's settle then answers false and changes nothing, even a retry it says it did not attempt",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -461,16 +476,17 @@ export const outbox = (h: Harness): void => {
           const t1 = yield* DateTime.now
           const reclaimed = yield* claim(outbox, "dispatcher-b", t1)
           assert.deepStrictEqual(ids(reclaimed), [m.id], "B reclaims the message once A's lease expired")
-          const byB = leased(pending(m), "dispatcher-b", t1)
-          yield* expectClaimed(outbox, reclaimed[0]!, byB, "reclaimed")
+          const byB = takenOver(pending(m), "dispatcher-b", t1)
+          yield* expectClaimed(
+            outbox,
+            reclaimed[0]!,
+            byB,
+            "reclaimed: A's attempt counted, its outcome unknown"
+          )
 
-          const late = yield* outbox.settle(m.id, "dispatcher-a", sent(t1, "provider-a"))
-          assert.isFalse(late, "A no longer holds the lease")
-          same(
-            Notification.Delivery,
-            (yield* find(outbox, m.id, "after A's settle")).delivery,
-            { ...byB, attempts: byB.attempts + 1, unknownOutcomes: byB.unknownOutcomes + 1 },
-            "A's settle records one more attempt with an unknown outcome and leaves B's lease alone"
+          assert.isFalse(
+            yield* outbox.settle(m.id, "dispatcher-a", sent(t1, "provider-a")),
+            "A no longer holds the lease"
           )
           // Only the holder is believed when it says it did not try: A may have sent it before its lease ran out.
           assert.isFalse(
@@ -479,9 +495,9 @@ export const outbox = (h: Harness): void => {
           )
           same(
             Notification.Delivery,
-            (yield* find(outbox, m.id, "after A's second settle")).delivery,
-            { ...byB, attempts: byB.attempts + 2, unknownOutcomes: byB.unknownOutcomes + 2 },
-            "a late retry not attempted counts as an attempt with an unknown outcome all the same"
+            (yield* find(outbox, m.id, "after A's settles")).delivery,
+            byB,
+            "A's late settles change nothing: its attempt was counted when B took the lease over"
           )
 
           const settledAt = DateTime.add(t1, { millis: 250 })
@@ -495,12 +511,12 @@ export const outbox = (h: Harness): void => {
             {
               ...pending(m),
               status: "sent",
-              attempts: 3,
-              unknownOutcomes: 2,
+              attempts: 2,
+              unknownOutcomes: 1,
               providerMessageId: "provider-b",
               sentAt: settledAt
             },
-            "B's result is recorded, after all three attempts"
+            "B's result is recorded, after both attempts: A's (unknown) and B's (known)"
           )
         })
       ),
@@ -508,7 +524,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: an attempt recorded by a holder whose lease expired is not overwritten by the new holder's result",
+    "R64: a holder whose lease expired and was not taken over still settles its message; a lease released by a settlement is not counted again by the next claim",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -523,43 +539,25 @@ export const outbox = (h: Harness): void => {
           )
           yield* TestClock.adjust(`${LEASE + 1} millis`)
           const t1 = yield* DateTime.now
-          const [byB] = yield* claim(outbox, "dispatcher-b", t1)
-          assert.strictEqual(byB?.message.id, m.id, "B reclaims the message once A's lease expired")
-          assert.strictEqual(byB?.delivery.attempts, 0, "B claimed before A's attempt was recorded")
-
-          // A's send timed out after its lease expired: a result it believes known
-          // still counts as an unknown outcome, and changes nothing else.
-          const lateA = retry(DateTime.add(t1, { minutes: 5 }), "RetryLater: 触发流控 (throttled)")
-          assert.isFalse(yield* outbox.settle(m.id, "dispatcher-a", lateA), "A's lease is lost")
-          const afterA = {
-            ...leased(pending(m), "dispatcher-b", t1),
-            attempts: 1,
-            unknownOutcomes: 1
-          }
-          same(
-            Notification.Delivery,
-            (yield* find(outbox, m.id, "after A's late settle")).delivery,
-            afterA,
-            "A's attempt recorded: attempts + 1, unknownOutcomes + 1; B's lease, nextAttemptAt and lastError untouched"
-          )
-
-          const settledAt = DateTime.add(t1, { millis: 1_234 })
+          const lateA = retry(t1, "RetryLater: 触发流控 (throttled)")
           assert.isTrue(
-            yield* outbox.settle(m.id, "dispatcher-b", sent(settledAt, "provider-b", false)),
-            "B still holds the lease"
+            yield* outbox.settle(m.id, "dispatcher-a", lateA),
+            "nobody took A's expired lease over"
           )
+          const afterA: Delivery = { ...pending(m), attempts: 1, nextAttemptAt: t1, lastError: lateA.error }
           same(
             Notification.Delivery,
-            (yield* find(outbox, m.id, "after B's settle")).delivery,
-            {
-              ...pending(m),
-              status: "sent",
-              attempts: 2,
-              unknownOutcomes: 1,
-              providerMessageId: "provider-b",
-              sentAt: settledAt
-            },
-            "B's result on top of A's attempt: attempts counts both, unknownOutcomes stays 1 (B's outcome is known)"
+            (yield* find(outbox, m.id, "after A's settle")).delivery,
+            afterA,
+            "A's result"
+          )
+          const [byB] = yield* claim(outbox, "dispatcher-b", t1)
+          assert.strictEqual(byB?.message.id, m.id, "B claims the retry")
+          yield* expectClaimed(
+            outbox,
+            byB!,
+            leased(afterA, "dispatcher-b", t1),
+            "a released lease: nothing more counted"
           )
         })
       ),
@@ -654,12 +652,12 @@ export const outbox = (h: Harness): void => {
             {
               ...pending(toSend),
               status: "sent",
-              attempts: 2,
-              unknownOutcomes: 2,
+              attempts: 1,
+              unknownOutcomes: 1,
               providerMessageId: s.providerMessageId,
               sentAt: s.at
             },
-            "the second settle changes no result and records one more attempt with an unknown outcome"
+            "the second settle changes nothing"
           )
           const unknown = Ids.make<Ids.OutboxMessageId>()
           assert.isFalse(yield* outbox.settle(unknown, "dispatcher-a", s), "settle of an unknown message")
@@ -670,7 +668,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: settleMany (when the adapter has it) answers and records what settle of each entry one after another would: the lease checked per message, a lost lease, a settled message, a repeated id and an unknown id counted as settle counts them",
+    "R64: settleMany (when the adapter has it) answers and records what settle of each entry one after another would: the lease checked per message, a lost lease, a settled message, a repeated id and an unknown id answered as settle answers them, changing nothing",
     (ctx) =>
       h.run(
         Effect.gen(function* () {
@@ -734,8 +732,8 @@ export const outbox = (h: Harness): void => {
           same(
             Notification.Delivery,
             (yield* find(outbox, reclaimed.id, "toSend")).delivery,
-            { ...leased(pending(reclaimed), "dispatcher-b", t1), attempts: 1, unknownOutcomes: 1 },
-            "A's attempt counted with an unknown outcome; B's lease untouched"
+            takenOver(pending(reclaimed), "dispatcher-b", t1),
+            "A's attempt counted with an unknown outcome when B took its lease over; nothing more, B's lease untouched"
           )
           same(
             Notification.Delivery,
@@ -749,12 +747,11 @@ export const outbox = (h: Harness): void => {
             {
               ...pending(done),
               status: "sent",
-              attempts: 2,
-              unknownOutcomes: 1,
+              attempts: 1,
               providerMessageId: "p-done",
               sentAt: t1
             },
-            "a settled message keeps its result and counts one more attempt with an unknown outcome"
+            "a settled message keeps its result and its count"
           )
           same(
             Notification.Delivery,
@@ -774,7 +771,7 @@ export const outbox = (h: Harness): void => {
           assert.deepStrictEqual(
             ids(yield* claim(outbox, "dispatcher-c", nextDay)),
             [reclaimed.id, toRetry.id],
-            "B's expired lease and the retry are due"
+            "B's expired lease and the retry are due (the retry's lease released: nothing more counted)"
           )
           assert.deepStrictEqual(
             yield* settleMany("dispatcher-c", [
@@ -791,12 +788,12 @@ export const outbox = (h: Harness): void => {
               ...pending(toRetry),
               status: "sent",
               nextAttemptAt: r.nextAttemptAt,
-              attempts: 3,
-              unknownOutcomes: 2,
+              attempts: 2,
+              unknownOutcomes: 1,
               providerMessageId: "p-first",
               sentAt: nextDay
             },
-            "both entries counted, the second with an unknown outcome"
+            "the first entry counted, the second changes nothing"
           )
         })
       ),
@@ -804,7 +801,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: concurrent settleMany over the same messages in opposite orders: each message's holder settles it, the other counts an unknown outcome, no deadlock",
+    "R64: concurrent settleMany over the same messages in opposite orders: each message's holder settles it, the other changes nothing, no deadlock",
     (ctx) =>
       h.run(
         Effect.gen(function* () {
@@ -840,8 +837,12 @@ export const outbox = (h: Harness): void => {
             const holder = byA.includes(id) ? "a" : "b"
             assert.strictEqual(d.status, "sent", "sent")
             assert.strictEqual(d.providerMessageId, `${holder}-${id}`, "the holder's result")
-            assert.strictEqual(d.attempts, 2, "both attempts counted")
-            assert.strictEqual(d.unknownOutcomes, 1, "the stranger's attempt is an unknown outcome")
+            assert.strictEqual(
+              d.attempts,
+              1,
+              "the holder's attempt counted, the stranger's settle changed nothing"
+            )
+            assert.strictEqual(d.unknownOutcomes, 0, "the holder's outcome is known")
           }
         }),
         yielding
