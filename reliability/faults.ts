@@ -45,9 +45,10 @@
  * Invariants: every kill hit a process holding claimed messages (the message the
  * fake had just accepted from it is still pending and leased in SQL after it died);
  * every message delivered at least once; each settled `sent` from an `OK` the fake
- * gave it; every other delivery had an unknown outcome (a), (b) or (c); none pending
- * or dead at the end; every (a)-outcome seen by a process that was never killed is
- * counted in `unknown_outcomes`.
+ * gave it; every other delivery had an unknown outcome (a), (b) or (c), and the row's
+ * own `unknown_outcomes` counts at least as many (a kill's by the claim that took its
+ * lease over); none pending or dead at the end; every (a)-outcome seen by a process
+ * that was never killed is counted in `unknown_outcomes`.
  *
  * **F4 — `kill -9` of the server under write load.** One instance (workers on, the
  * fake Aliyun without faults) takes concurrent HTTP use cases that write several rows
@@ -870,6 +871,8 @@ const judgeF3 = (run: F3Run): Scenario => {
   const unexplained: Array<string> = []
   const unfinished: Array<string> = []
   const uncounted: Array<string> = []
+  const extraUncounted: Array<string> = []
+  let extraCounted = 0
   let twice = 0
   let extraLost = 0
   let extraKilled = 0
@@ -888,6 +891,9 @@ const judgeF3 = (run: F3Run): Scenario => {
     if (row.status === "sent" && settled === undefined)
       notFromAnOk.push(`${row.id} (${row.provider_message_id})`)
     if (accepted.length >= 2) twice += 1
+    const extra = accepted.filter((d) => d !== settled).length
+    extraCounted += extra
+    if (row.unknown_outcomes < extra) extraUncounted.push(`${row.id} (${row.unknown_outcomes} < ${extra})`)
     const lost = all.filter((d) => d.fate === "dropped" || d.fate === "late")
     const lived = lost.filter((d) => killedAt(d.incarnation) === null).length
     unknownSeen += lived
@@ -944,6 +950,11 @@ const judgeF3 = (run: F3Run): Scenario => {
       name: "no message pending or dead at the end",
       holds: unfinished.length === 0 && run.rows.length === run.total,
       detail: `${int(run.rows.length - unfinished.length)} of ${int(run.total)} sent${sample(unfinished)}`
+    },
+    {
+      name: "every delivery besides the settled one is counted as an unknown outcome in the outbox",
+      holds: extraUncounted.length === 0,
+      detail: `${int(extraCounted)} such deliveries (kills included: the claim taking over a dead process's lease counts its attempt), ${int(extraUncounted.length)} messages under-counted${sample(extraUncounted)}`
     },
     {
       name: "every unknown outcome a surviving dispatcher saw is counted",
