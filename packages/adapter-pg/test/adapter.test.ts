@@ -545,7 +545,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
-    "EXPLAIN: R25: the sweeper's two lists are served by their partial indexes, in the generic plan a prepared statement settles on too",
+    "EXPLAIN: R25: the sweeper's two lists are served by their partial indexes, in the generic plan a prepared statement settles on too (states written as literals, one text per set of states)",
     () =>
       withSchema((schema) =>
         Effect.gen(function* () {
@@ -569,6 +569,13 @@ describe(`adapter-pg on ${T.backend}`, () => {
           } as const
           const taking = Demands.listStatement(db, { ...query, serviceModes: ["cooperative"] }, "d.id")!
           const responded = Demands.listStatement(db, { ...query, hasResponses: true }, "d.id")!
+          const textOf = (states: ReadonlyArray<Demand.DemandState>) =>
+            Demands.listStatement(db, { ...query, states }, "d.id")!.text
+          assert.strictEqual(
+            textOf(["solved", "published", "solved"]),
+            textOf(["published", "solved"]),
+            "one text per set of states, whatever their order and repeats (prepared statements stay few)"
+          )
           /** The plan of `statement` prepared, as a custom plan and as the generic one. */
           const plans = (name: string, statement: { text: string; values: ReadonlyArray<unknown> }) =>
             sql.withTransaction(

@@ -294,17 +294,21 @@ const updateOf = (demand: string, columns: ReadonlyArray<Written>) => {
 const publicStates = `('published', 'solved')`
 
 /**
- * A list of demand states as SQL literals, each one of `Demand.DemandState`'s: with
- * literals, the partial indexes (`state = 'published'`) serve also the generic plan a
- * prepared statement may settle on, which a parameter's value cannot.
+ * A list of demand states as SQL literals, each one of `Demand.DemandState`'s, once
+ * and in that list's order: with literals, the partial indexes (`state =
+ * 'published'`) serve also the generic plan a prepared statement may settle on,
+ * which a parameter's value cannot; one text per set of states (not per order or
+ * repeat a caller sent) keeps the named statements to a few.
  */
-const stateLiterals = (states: ReadonlyArray<Demand.DemandState>): string =>
-  `(${states
-    .map((state) => {
-      if (!Demand.DemandState.literals.includes(state)) throw new TypeError(`not a demand state: ${state}`)
-      return `'${state}'`
-    })
+const stateLiterals = (states: ReadonlyArray<Demand.DemandState>): string => {
+  for (const state of states) {
+    if (!Demand.DemandState.literals.includes(state)) throw new TypeError(`not a demand state: ${state}`)
+  }
+  return `(${Demand.DemandState.literals
+    .filter((state) => states.includes(state))
+    .map((state) => `'${state}'`)
     .join(", ")})`
+}
 
 const scopeCondition = (p: Params, q: Persistence.DemandQuery): string => {
   switch (q.scope._tag) {
