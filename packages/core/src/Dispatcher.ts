@@ -272,24 +272,44 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     }
 
     /**
-     * Sends one message and records its result; interrupted only by the batch's
-     * watchdog, which the dispatcher tells about this fiber when it forks it.
+     * R64: a message claimed with its attempts at the limit already (the claims that
+     * took over leases which expired unreleased counted them: its sending may be what
+     * ends its dispatchers) is given up unsent.
+     */
+    const givenUp = (t: Tracked, now: DateTime.Utc): Settlement => ({
+      _tag: "Dead",
+      at: now,
+      unknownOutcome: false,
+      error: `given up unsent: ${t.delivery.attempts} attempts, ${t.delivery.unknownOutcomes} of them with unknown outcomes (leases that expired before a result was recorded)`,
+      attempted: false
+    })
+
+    /**
+     * Sends one message and records its result (or gives it up, see `givenUp`);
+     * interrupted only by the batch's watchdog, which the dispatcher tells about
+     * this fiber when it forks it.
      */
     const processOne = (owner: string, t: Tracked, batch: Batch, index: number) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.withFiberRuntime<void, InfrastructureError>((self) =>
-          Effect.flatMap(Effect.exit(restore(send(t))), (exit) => {
-            batch.inflight.delete(self)
-            const result = Exit.isSuccess(exit) ? exit.value : timedOut
-            return Effect.flatMap(DateTime.now, (now) =>
-              Effect.flatMap(settlementOf(t, result, now), (settlement) =>
-                Effect.flatMap(recordWhileLeased(owner, batch, t, settlement), (held) => {
-                  batch.results[index] = held ? settlement._tag : "Lost"
-                  return logSettled(t, settlement, held)
-                })
+          Effect.flatMap(
+            t.delivery.attempts >= config.maxAttempts ? Effect.succeed(null) : Effect.exit(restore(send(t))),
+            (exit) => {
+              batch.inflight.delete(self)
+              return Effect.flatMap(DateTime.now, (now) =>
+                Effect.flatMap(
+                  exit === null
+                    ? Effect.succeed(givenUp(t, now))
+                    : settlementOf(t, Exit.isSuccess(exit) ? exit.value : timedOut, now),
+                  (settlement) =>
+                    Effect.flatMap(recordWhileLeased(owner, batch, t, settlement), (held) => {
+                      batch.results[index] = held ? settlement._tag : "Lost"
+                      return logSettled(t, settlement, held)
+                    })
+                )
               )
-            )
-          })
+            }
+          )
         ).pipe(Effect.ensuring(batch.slots.release(1)))
       )
 
@@ -352,84 +372,94 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
      * a claim is told from the same dispatcher's earlier ones) and starts its sends, each in a fiber of its own
      * detached from the caller, as `slots` allow; answers once every send of the
      * batch has started (or the batch is empty) with what waits for the batch's
-     * end. Interrupting it stops it from starting more sends; the sends already
-     * started finish and record their results.
+     * end. Interrupting it stops it from starting more sends (once a claim under
+     * way has answered) and gives back the messages it did not start; the sends
+     * already started finish and record their results.
      */
     const launch = (
       owner: string,
       slots: Effect.Semaphore,
       started?: Set<Fiber.RuntimeFiber<void, InfrastructureError>>
     ): Effect.Effect<Effect.Effect<Round> | undefined, InfrastructureError> =>
-      Effect.gen(function* () {
-        // Each claim holds its leases under a name of its own: a late write of an
-        // earlier claim of this dispatcher cannot pass for this one's.
-        const holder = `${owner}/${Ids.make()}`
-        const claimed = yield* outbox.claim({
-          owner: holder,
-          now: yield* DateTime.now,
-          leaseMillis: config.leaseMillis,
-          limit: config.batchSize
-        })
-        if (claimed.length === 0) return undefined
-        const batch: Batch = {
-          slots,
-          inflight: new Map(),
-          results: claimed.map(() => "Lost" as const),
-          launching: true,
-          queue: [],
-          settling: false
-        }
-        yield* Effect.forkDaemon(watchdog(batch))
-        const fibers: Array<Fiber.RuntimeFiber<void, InfrastructureError>> = []
-        const skipped: Array<Tracked> = []
-        let reached = 0
-        yield* Effect.forEach(
-          claimed,
-          (t, index) =>
-            Effect.zipRight(
-              batch.slots.take(1),
-              Effect.flatMap(Clock.currentTimeMillis, (now) => {
-                reached = index + 1
-                const remaining = (t.delivery.leaseUntil?.epochMillis ?? 0) - now
-                if (remaining <= Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)) {
-                  skipped.push(t)
-                  return batch.slots.release(1)
-                }
-                return Effect.map(Effect.forkDaemon(processOne(holder, t, batch, index)), (fiber) => {
-                  batch.inflight.set(fiber, now + config.sendTimeoutMillis)
-                  fibers.push(fiber)
-                  if (started !== undefined) {
-                    started.add(fiber)
-                    fiber.addObserver(() => started.delete(fiber))
-                  }
-                })
-              })
-            ),
-          { discard: true }
-        ).pipe(
-          Effect.ensuring(
-            Effect.suspend(() => {
-              batch.launching = false
-              return release(holder, [...skipped, ...claimed.slice(reached)])
-            })
-          )
-        )
-        if (skipped.length > 0)
-          yield* Effect.logWarning(
-            "sms not sent: too little of their lease was left when their turn came; released for the next claim (raise outbox.leaseMillis, or lower outbox.batchSize)",
-            { skipped: skipped.length, claimed: claimed.length, leaseMillis: config.leaseMillis }
-          )
-        return Effect.map(Effect.forEach(fibers, Fiber.await, { discard: true }), () => {
-          const count = (tag: string) => batch.results.filter((r) => r === tag).length
-          return {
-            claimed: claimed.length,
-            sent: count("Sent"),
-            retried: count("Retry"),
-            dead: count("Dead"),
-            lost: count("Lost")
+      // Only waiting for a free slot is interruptible: a claim made is always met by
+      // the release of what the batch does not start, and a message whose turn came
+      // is started or given back. The fibers it forks are interruptible (the watchdog
+      // interrupts sends).
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          // Each claim holds its leases under a name of its own: a late write of an
+          // earlier claim of this dispatcher cannot pass for this one's.
+          const holder = `${owner}/${Ids.make()}`
+          const claimed = yield* outbox.claim({
+            owner: holder,
+            now: yield* DateTime.now,
+            leaseMillis: config.leaseMillis,
+            limit: config.batchSize
+          })
+          if (claimed.length === 0) return undefined
+          const batch: Batch = {
+            slots,
+            inflight: new Map(),
+            results: claimed.map(() => "Lost" as const),
+            launching: true,
+            queue: [],
+            settling: false
           }
+          yield* Effect.forkDaemon(Effect.interruptible(watchdog(batch)))
+          const fibers: Array<Fiber.RuntimeFiber<void, InfrastructureError>> = []
+          const skipped: Array<Tracked> = []
+          let reached = 0
+          yield* Effect.forEach(
+            claimed,
+            (t, index) =>
+              Effect.zipRight(
+                restore(batch.slots.take(1)),
+                Effect.flatMap(Clock.currentTimeMillis, (now) => {
+                  reached = index + 1
+                  const remaining = (t.delivery.leaseUntil?.epochMillis ?? 0) - now
+                  if (remaining <= Math.max(config.sendTimeoutMillis * 2, config.leaseMillis / 2)) {
+                    skipped.push(t)
+                    return batch.slots.release(1)
+                  }
+                  return Effect.map(
+                    Effect.forkDaemon(Effect.interruptible(processOne(holder, t, batch, index))),
+                    (fiber) => {
+                      batch.inflight.set(fiber, now + config.sendTimeoutMillis)
+                      fibers.push(fiber)
+                      if (started !== undefined) {
+                        started.add(fiber)
+                        fiber.addObserver(() => started.delete(fiber))
+                      }
+                    }
+                  )
+                })
+              ),
+            { discard: true }
+          ).pipe(
+            Effect.ensuring(
+              Effect.suspend(() => {
+                batch.launching = false
+                return release(holder, [...skipped, ...claimed.slice(reached)])
+              })
+            )
+          )
+          if (skipped.length > 0)
+            yield* Effect.logWarning(
+              "sms not sent: too little of their lease was left when their turn came; released for the next claim (raise outbox.leaseMillis, or lower outbox.batchSize)",
+              { skipped: skipped.length, claimed: claimed.length, leaseMillis: config.leaseMillis }
+            )
+          return Effect.map(Effect.forEach(fibers, Fiber.await, { discard: true }), () => {
+            const count = (tag: string) => batch.results.filter((r) => r === tag).length
+            return {
+              claimed: claimed.length,
+              sent: count("Sent"),
+              retried: count("Retry"),
+              dead: count("Dead"),
+              lost: count("Lost")
+            }
+          })
         })
-      })
+      )
 
     /**
      * One round: claim a batch for `owner` and process it, at most

@@ -84,7 +84,7 @@ export type Tracked = typeof Tracked.Type
  * How a dispatcher settles a claimed message: sent, retried later, or dead-lettered.
  * The store counts the attempt itself (`attempts + 1`, and `unknownOutcomes + 1`
  * when `unknownOutcome`), so attempts counted since the claim are never
- * overwritten; a `Retry` that was not `attempted` is not counted.
+ * overwritten; a `Retry` or `Dead` that was not `attempted` is not counted.
  *
  * @since 0.1.0
  * @category models
@@ -115,4 +115,13 @@ export type Settlement =
       readonly at: DateTime.Utc
       readonly unknownOutcome: boolean
       readonly error: string
+      /**
+       * `false` when the holder gave the message up without trying: its attempts
+       * had reached the limit when it was claimed (counted by the claims that took
+       * over expired leases). Such a settlement by the lease's holder is not counted
+       * as an attempt.
+       *
+       * @since 0.2.0
+       */
+      readonly attempted?: boolean | undefined
     }

@@ -534,7 +534,7 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
     /**
      * Records the result of a claimed message if `owner` still holds its lease (it
      * may have expired, while no claim took it over) and answers `true`, counting
-     * the attempt (`attempts + 1`, but not for a `Retry` not `attempted`, and
+     * the attempt (`attempts + 1`, but not for a `Retry` or `Dead` not `attempted`, and
      * `unknownOutcomes + 1` when the settlement says so), and releases the lease.
      * Otherwise answers `false` and changes nothing: the claim that took the lease
      * over counted this attempt, as an unknown outcome.

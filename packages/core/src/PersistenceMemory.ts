@@ -575,7 +575,7 @@ const makeStore = () => {
     if (d.status !== "pending" || d.leaseOwner !== owner) return false
     const base = {
       ...d,
-      attempts: d.attempts + (s._tag === "Retry" && s.attempted === false ? 0 : 1),
+      attempts: d.attempts + (s._tag !== "Sent" && s.attempted === false ? 0 : 1),
       unknownOutcomes: d.unknownOutcomes + (s.unknownOutcome ? 1 : 0),
       leaseOwner: null,
       leaseUntil: null

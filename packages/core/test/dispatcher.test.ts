@@ -217,7 +217,7 @@ describe("Dispatcher", () => {
   })
 
   it.effect(
-    "R64: a send the sender's own throttle refused is retried, never dead-lettered, even once the message's attempts reach maxAttempts",
+    "R64: a send the sender's own throttle refused is retried, never dead-lettered, however often, with the message's attempts one short of maxAttempts",
     () => {
       const sender = {
         send: () =>
@@ -234,7 +234,7 @@ describe("Dispatcher", () => {
         const dispatcher = yield* Dispatcher.Dispatcher
         const m = message("+8613612345671", start)
         yield* outbox.enqueue([m])
-        // Two attempts recorded by the port itself (as writes of expired claims add them).
+        // Two attempts recorded by the port itself, one short of the limit of 3.
         for (const owner of ["x", "y"]) {
           const now = yield* DateTime.now
           assert.lengthOf(yield* outbox.claim({ owner, now, leaseMillis: 60_000, limit: 1 }), 1)
@@ -249,11 +249,14 @@ describe("Dispatcher", () => {
         }
         const before = Option.getOrThrow(yield* outbox.find(m.id)).delivery
         assert.deepStrictEqual([before.status, before.attempts], ["pending", 2])
-        const round = yield* dispatcher.dispatchOnce("a")
-        assert.deepStrictEqual([round.retried, round.dead], [1, 0])
-        const after = Option.getOrThrow(yield* outbox.find(m.id)).delivery
-        assert.deepStrictEqual([after.status, after.attempts], ["pending", 2], "retried, no attempt spent")
-      }).pipe(Effect.provide(layerWith(sender, outboxSettings({ maxAttempts: 2 }))))
+        for (let i = 0; i < 3; i++) {
+          const round = yield* dispatcher.dispatchOnce("a")
+          assert.deepStrictEqual([round.retried, round.dead], [1, 0])
+          const after = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+          assert.deepStrictEqual([after.status, after.attempts], ["pending", 2], "retried, no attempt spent")
+          yield* TestClock.setTime(after.nextAttemptAt.epochMillis)
+        }
+      }).pipe(Effect.provide(layerWith(sender, outboxSettings({ maxAttempts: 3 }))))
     }
   )
 
@@ -513,6 +516,72 @@ describe("Dispatcher", () => {
         assert.strictEqual(memory.log.delivered.length, 1)
         const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
         assert.deepStrictEqual([d.status, d.attempts, d.unknownOutcomes], ["sent", 2, 1])
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64: a message claimed with its attempts at maxAttempts (counted by the claims that took over its dead dispatchers' leases) is given up unsent: dead, no attempt added",
+    () => {
+      const { memory, layer } = setup({}, outboxSettings({ maxAttempts: 2 }))
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const settings = yield* Settings.Settings
+        const m = message("+8613912345672", start)
+        yield* outbox.enqueue([m])
+        for (const owner of ["died-1", "died-2"]) {
+          yield* outbox.claim({
+            owner,
+            now: yield* DateTime.now,
+            leaseMillis: settings.outbox.leaseMillis,
+            limit: 10
+          })
+          yield* TestClock.adjust(Duration.millis(settings.outbox.leaseMillis + 1))
+        }
+        const round = yield* dispatcher.dispatchOnce("b")
+        assert.deepStrictEqual([round.claimed, round.dead, round.sent], [1, 1, 0])
+        assert.lengthOf(memory.log.requests, 0, "not sent a third time")
+        const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.deepStrictEqual([d.status, d.attempts, d.unknownOutcomes, d.leaseOwner], ["dead", 2, 2, null])
+        assert.match(d.lastError ?? "", /given up unsent: 2 attempts/)
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64: a dispatcher stopped while its claim is under way gives the claimed messages back: due at once, no attempt counted",
+    () => {
+      const memory = SmsSender.makeMemory({})
+      const layer = layerWith(memory.sender, {}, (ports) => {
+        const outbox = Context.get(ports, Persistence.Outbox)
+        return Context.add(ports, Persistence.Outbox, {
+          ...outbox,
+          claim: (options) => Effect.zipLeft(outbox.claim(options), Effect.sleep("50 millis"))
+        })
+      })
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        yield* outbox.enqueue([message("+8613912345673", start), message("+8613912345674", start)])
+        const running = yield* Effect.fork(dispatcher.dispatchOnce("a"))
+        yield* TestClock.adjust("10 millis")
+        const stopping = yield* Effect.fork(Fiber.interrupt(running))
+        yield* TestClock.adjust("100 millis")
+        yield* Fiber.join(stopping)
+        assert.lengthOf(memory.log.requests, 0, "nothing sent")
+        const states = yield* Effect.forEach(yield* outbox.list({ limit: 10 }), (m) =>
+          Effect.map(outbox.find(m.id), (t) => {
+            const d = Option.getOrThrow(t).delivery
+            return [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes]
+          })
+        )
+        assert.deepStrictEqual(states, [
+          ["pending", null, 0, 0],
+          ["pending", null, 0, 0]
+        ])
       }).pipe(Effect.provide(layer))
     }
   )

@@ -55,7 +55,7 @@ const toTracked = (r: Row): Notification.Tracked => ({
 
 /**
  * The `SET` list of a settlement by the lease's holder (the statements update only
- * rows it holds): the attempt counted (but a retry the holder did not attempt), the
+ * rows it holds): the attempt counted (but one the holder did not attempt), the
  * result recorded, the lease released. `v` are the expressions of the status, the
  * unknown outcome, the next attempt, the error, the instant, the provider's id and
  * whether the holder attempted the send.
@@ -80,7 +80,7 @@ const settlementValues = (s: Notification.Settlement): Array<unknown> =>
     ? ["sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId, true]
     : s._tag === "Retry"
       ? ["pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null, s.attempted !== false]
-      : ["dead", s.unknownOutcome, null, s.error, ts(s.at), null, true]
+      : ["dead", s.unknownOutcome, null, s.error, ts(s.at), null, s.attempted !== false]
 
 /**
  * @internal

@@ -399,7 +399,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: a retry the sender did not attempt (its own throttle) is not counted, by settle and by settleMany; an attempted one is",
+    "R64: a retry the sender did not attempt (its own throttle), or a message given up unsent, is not counted, by settle and by settleMany; an attempted one is",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -409,7 +409,7 @@ export const outbox = (h: Harness): void => {
             Rows.outboxMessage({ createdAt: minutesAfter(-1) })
           ]
           yield* outbox.enqueue(messages)
-          const settleAll = (owner: string, settlement: Settlement<"Retry">) =>
+          const settleAll = (owner: string, settlement: Settlement<"Retry" | "Dead">) =>
             outbox.settleMany === undefined
               ? Effect.forEach(messages, (m) => outbox.settle(m.id, owner, settlement))
               : outbox.settleMany(
@@ -448,6 +448,13 @@ export const outbox = (h: Harness): void => {
           const last = yield* find(outbox, messages[0]!.id, "pending")
           assert.strictEqual(last.delivery.status, "pending")
           assert.strictEqual(last.delivery.lastError, "provider busy")
+          yield* round("d", (now) => settleAll("d", { ...dead(now, "given up unsent"), attempted: false }))
+          assert.deepStrictEqual(yield* attempts(), [1, 1], "given up unsent: not counted")
+          const given = yield* find(outbox, messages[1]!.id, "dead")
+          assert.deepStrictEqual(
+            [given.delivery.status, given.delivery.lastError, given.delivery.leaseOwner],
+            ["dead", "given up unsent", null]
+          )
         })
       ),
     h.timeout
