@@ -13,10 +13,13 @@ import { type ResolvedSettings, serviceMode } from "./Settings.js"
 
 /**
  * - `not_published`: draft, pending review or rejected.
- * - `no_responses`: published in a service mode that takes no responses (R14).
+ * - `no_responses`: published in a service mode that takes no responses (R14), its
+ *   round holding none.
  * - `taking_responses`: R20 holds: responses are accepted now.
  * - `selecting`: intake closed (deadline passed or first adoption, R24) and the
- *   selection window open (R23).
+ *   selection window open (R23); also a round holding responses in a service mode
+ *   the platform switched off since (R14): it takes no more, and its selection
+ *   runs to its window's end as any other (R25).
  * - `selection_over`: window passed, selection ended, or the demand is solved.
  *
  * @since 0.1.0
@@ -34,6 +37,17 @@ export const acceptsResponses = (demand: DemandBrief, settings: ResolvedSettings
   serviceMode(settings, demand.form.serviceMode)?.acceptsResponses ?? false
 
 /**
+ * R14, R25: whether the current round has a selection: its service mode takes
+ * responses, or the round holds responses taken before the platform switched the
+ * mode off.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const hasSelection = (demand: DemandBrief, settings: ResolvedSettings): boolean =>
+  acceptsResponses(demand, settings) || demand.responseCount > 0
+
+/**
  * The phase of a demand at `now`.
  *
  * @since 0.1.0
@@ -42,8 +56,9 @@ export const acceptsResponses = (demand: DemandBrief, settings: ResolvedSettings
 export const phaseOf = (demand: DemandBrief, now: DateTime.DateTime, settings: ResolvedSettings): Phase => {
   if (demand.state === "solved") return "selection_over"
   if (demand.state !== "published") return "not_published"
-  if (!acceptsResponses(demand, settings)) return "no_responses"
+  if (!hasSelection(demand, settings)) return "no_responses"
   if (selectionOver(demand, now, settings)) return "selection_over"
+  if (!acceptsResponses(demand, settings)) return "selecting"
   if (
     demand.intakeClosedAt === null &&
     DateTime.lessThanOrEqualTo(now, endOfDate(demand.form.responseDeadline, settings))
@@ -86,7 +101,7 @@ export const selectionUnrecorded = (
 ): boolean =>
   demand.state === "published" &&
   demand.selectionEndedAt === null &&
-  acceptsResponses(demand, settings) &&
+  hasSelection(demand, settings) &&
   settings.singleAdoption &&
   demand.adoptedCount > 0 &&
   DateTime.lessThanOrEqualTo(now, selectionEndsAt(demand.form.responseDeadline, settings))
@@ -99,7 +114,7 @@ export const selectionUnrecorded = (
  * @category phase
  */
 export const selectionEndsAtOf = (demand: DemandBrief, settings: ResolvedSettings): DateTime.Utc | null =>
-  demand.state === "published" && acceptsResponses(demand, settings) && demand.selectionEndedAt === null
+  demand.state === "published" && hasSelection(demand, settings) && demand.selectionEndedAt === null
     ? selectionEndsAt(demand.form.responseDeadline, settings)
     : demand.selectionEndedAt
 

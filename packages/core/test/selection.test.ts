@@ -823,9 +823,13 @@ describe("Selection", () => {
               ...settings,
               serviceModes: settings.serviceModes.map((m) => ({ ...m, acceptsResponses: false }))
             }
-            assert.isFalse(
+            assert.isTrue(
               Phase.selectionUnrecorded(stored, now, closedModes),
-              "a mode that takes no responses has no selection to end (R14)"
+              "a round holding responses keeps its selection in a mode switched off since (R14)"
+            )
+            assert.isFalse(
+              Phase.selectionUnrecorded({ ...stored, responseCount: 0 }, now, closedModes),
+              "a mode that takes no responses, its round holding none: no selection to end (R14)"
             )
             const ended = yield* selection.endSelection(me, { demandId: demand.id })
             assert.isNotNull(ended.selectionEndedAt, "the end is recorded")

@@ -217,6 +217,54 @@ describe("Sweeper", () => {
       })
   )
 
+  it.scoped(
+    "R14, R25: a round holding responses in a service mode switched off since reads as selecting until its window ends: its side is offered adopt and end_selection and may end it early, each responder notified once; the mode's demand without responses reads no_responses",
+    () =>
+      Effect.gen(function* () {
+        const ports = yield* Layer.build(PersistenceMemory.layerMemory)
+        const over = (overrides: Partial<Settings.PlatformSettings>) =>
+          sweeperOn(Layer.succeedContext(ports), overrides)
+        const { world, settings, demand, a, b } = yield* publishedWithTwoResponses.pipe(
+          Effect.provide(over({}))
+        )
+        const quiet = yield* Fixtures.publish(world, world.enterprise.account, {}, 10).pipe(
+          Effect.provide(over({}))
+        )
+        const switchedOff = over({
+          serviceModes: settings.serviceModes.map((m) =>
+            m.id === "cooperative" ? { ...m, acceptsResponses: false } : m
+          )
+        })
+        yield* at(DateTime.add(Deadline.endOfDate(demand.form.responseDeadline, settings), { days: 1 }))
+        const read = (id: typeof demand.id) =>
+          Effect.flatMap(Publishing.Publishing, (p) => p.get(world.enterprise.account, { demandId: id }))
+        const before = yield* read(demand.id).pipe(Effect.provide(switchedOff))
+        assert.strictEqual(before.phase, "selecting")
+        assert.includeMembers([...before.actions], ["adopt", "end_selection"])
+        assert.isTrue(
+          before.selectionEndsAt !== null &&
+            DateTime.Equivalence(
+              before.selectionEndsAt,
+              Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
+            ),
+          "its window's end"
+        )
+        const quietView = yield* read(quiet.id).pipe(Effect.provide(switchedOff))
+        assert.strictEqual(quietView.phase, "no_responses")
+        assert.notInclude([...quietView.actions], "end_selection")
+        const ended = yield* Effect.flatMap(Selection.Selection, (s) =>
+          s.endSelection(world.enterprise.account, { demandId: demand.id })
+        ).pipe(Effect.provide(switchedOff))
+        assert.isNotNull(ended.selectionEndedAt)
+        const notices = yield* notAdoptedNotices.pipe(Effect.provide(Layer.succeedContext(ports)))
+        assert.sameMembers(
+          notices.map((n) => n.dedupeKey.split(":")[1]),
+          [a.id, b.id]
+        )
+        assert.strictEqual((yield* read(demand.id).pipe(Effect.provide(switchedOff))).phase, "selection_over")
+      })
+  )
+
   it.effect(
     "R25: on a deadline day, every round whose window passed ends within one period of the sweeper's run, not a hundred a period",
     () =>
