@@ -280,20 +280,23 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       _tag: "Dead",
       at: now,
       unknownOutcome: false,
-      error: `given up unsent: ${t.delivery.attempts} attempts, ${t.delivery.unknownOutcomes} of them with unknown outcomes (leases that expired before a result was recorded)`,
+      error: `given up unsent: ${t.delivery.attempts} attempts counted, ${t.delivery.unknownOutcomes} of them with unknown outcomes (timeouts, or leases that expired before a result was recorded)`,
       attempted: false
     })
 
     /**
-     * Sends one message and records its result (or gives it up, see `givenUp`);
-     * interrupted only by the batch's watchdog, which the dispatcher tells about
-     * this fiber when it forks it.
+     * Sends one message and records its result (or gives it up, see `givenUp`).
+     * Only the send is interruptible, by the batch's watchdog, which the dispatcher
+     * tells about this fiber when it forks it; the result is always recorded and the
+     * slot given back.
      */
     const processOne = (owner: string, t: Tracked, batch: Batch, index: number) =>
-      Effect.uninterruptibleMask((restore) =>
+      Effect.uninterruptible(
         Effect.withFiberRuntime<void, InfrastructureError>((self) =>
           Effect.flatMap(
-            t.delivery.attempts >= config.maxAttempts ? Effect.succeed(null) : Effect.exit(restore(send(t))),
+            t.delivery.attempts >= config.maxAttempts
+              ? Effect.succeed(null)
+              : Effect.exit(Effect.interruptible(send(t))),
             (exit) => {
               batch.inflight.delete(self)
               return Effect.flatMap(DateTime.now, (now) =>
@@ -372,30 +375,42 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
      * a claim is told from the same dispatcher's earlier ones) and starts its sends, each in a fiber of its own
      * detached from the caller, as `slots` allow; answers once every send of the
      * batch has started (or the batch is empty) with what waits for the batch's
-     * end. Interrupting it stops it from starting more sends (once a claim under
-     * way has answered) and gives back the messages it did not start; the sends
-     * already started finish and record their results.
+     * end. Interrupting it stops it from starting more sends and gives back the
+     * messages it did not start (a claim under way gives back what it claims once
+     * it answers); the sends already started finish and record their results.
      */
     const launch = (
       owner: string,
       slots: Effect.Semaphore,
       started?: Set<Fiber.RuntimeFiber<void, InfrastructureError>>
     ): Effect.Effect<Effect.Effect<Round> | undefined, InfrastructureError> =>
-      // Only waiting for a free slot is interruptible: a claim made is always met by
-      // the release of what the batch does not start, and a message whose turn came
-      // is started or given back. The fibers it forks are interruptible (the watchdog
-      // interrupts sends).
+      // Only waiting for the claim or for a free slot is interruptible: a claim made
+      // is always met by the release of what the batch does not start, and a message
+      // whose turn came is started or given back. The watchdog's fiber is
+      // interruptible; a send's is but for its send (see processOne).
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           // Each claim holds its leases under a name of its own: a late write of an
           // earlier claim of this dispatcher cannot pass for this one's.
           const holder = `${owner}/${Ids.make()}`
-          const claimed = yield* outbox.claim({
-            owner: holder,
-            now: yield* DateTime.now,
-            leaseMillis: config.leaseMillis,
-            limit: config.batchSize
-          })
+          // A claim under way is not cut short (the database may still commit it), nor
+          // waited for by a stop: it finishes on its own fiber, which then gives back
+          // what it claimed.
+          const claiming = yield* Effect.forkDaemon(
+            outbox.claim({
+              owner: holder,
+              now: yield* DateTime.now,
+              leaseMillis: config.leaseMillis,
+              limit: config.batchSize
+            })
+          )
+          const claimed = yield* restore(Fiber.join(claiming)).pipe(
+            Effect.onInterrupt(() =>
+              Effect.forkDaemon(
+                Effect.flatMap(Fiber.join(claiming), (late) => release(holder, late)).pipe(Effect.ignore)
+              )
+            )
+          )
           if (claimed.length === 0) return undefined
           const batch: Batch = {
             slots,
@@ -421,17 +436,14 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
                     skipped.push(t)
                     return batch.slots.release(1)
                   }
-                  return Effect.map(
-                    Effect.forkDaemon(Effect.interruptible(processOne(holder, t, batch, index))),
-                    (fiber) => {
-                      batch.inflight.set(fiber, now + config.sendTimeoutMillis)
-                      fibers.push(fiber)
-                      if (started !== undefined) {
-                        started.add(fiber)
-                        fiber.addObserver(() => started.delete(fiber))
-                      }
+                  return Effect.map(Effect.forkDaemon(processOne(holder, t, batch, index)), (fiber) => {
+                    batch.inflight.set(fiber, now + config.sendTimeoutMillis)
+                    fibers.push(fiber)
+                    if (started !== undefined) {
+                      started.add(fiber)
+                      fiber.addObserver(() => started.delete(fiber))
                     }
-                  )
+                  })
                 })
               ),
             { discard: true }

@@ -186,7 +186,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
        * response not adopted gets its "not adopted" notice, with the feedback given.
        * Selection can end only once intake has closed (the deadline passed, or a
        * response adopted, R24): while R20 holds, responses are still being taken. A
-       * demand whose service mode takes no responses has no selection (R14). A
+       * demand whose service mode takes no responses has no selection, unless its round
+       * holds responses taken before the mode was switched off (R14, `Phase.hasSelection`). A
        * selection that reads as over only by `singleAdoption`, with nothing recorded
        * (`Phase.selectionUnrecorded`), may still be ended.
        * The demand is locked with the actor's read; its update and the round's go out
