@@ -34,49 +34,46 @@ interface Seen {
   readonly body: string
 }
 
-/** A server answering each request with `answer`; it records requests, connections and closed requests. */
-const server = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse, body: string) => void) =>
+/**
+ * `s` listening on a free port of 127.0.0.1, closed with the scope (its connections
+ * too); answers its URL.
+ */
+const listening = (s: Http.Server | Https.Server, scheme: "http" | "https") =>
   Effect.acquireRelease(
-    Effect.async<{
-      readonly server: Http.Server
-      readonly url: string
-      readonly seen: Array<Seen>
-      readonly state: { connections: number; closed: number }
-    }>((resume) => {
-      const seen: Array<Seen> = []
-      const state = { connections: 0, closed: 0 }
-      const s = Http.createServer((req, res) => {
-        const chunks: Array<Buffer> = []
-        req.on("data", (chunk: Buffer) => chunks.push(chunk))
-        req.on("end", () => {
-          const body = Buffer.concat(chunks).toString("utf8")
-          seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body })
-          res.on("close", () => {
-            if (!res.writableFinished) state.closed += 1
-          })
-          answer(req, res, body)
-        })
-      })
-      s.on("connection", () => {
-        state.connections += 1
-      })
+    Effect.async<string>((resume) => {
       s.listen(0, "127.0.0.1", () =>
-        resume(
-          Effect.succeed({
-            server: s,
-            url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
-            seen,
-            state
-          })
-        )
+        resume(Effect.succeed(`${scheme}://127.0.0.1:${(s.address() as AddressInfo).port}`))
       )
     }),
-    ({ server: s }) =>
+    () =>
       Effect.async<void>((resume) => {
         s.closeAllConnections()
         s.close(() => resume(Effect.void))
       })
   )
+
+/** A server answering each request with `answer`; it records requests, connections and closed requests. */
+const server = (answer: (req: Http.IncomingMessage, res: Http.ServerResponse, body: string) => void) =>
+  Effect.suspend(() => {
+    const seen: Array<Seen> = []
+    const state = { connections: 0, closed: 0 }
+    const s = Http.createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (chunk: Buffer) => chunks.push(chunk))
+      req.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8")
+        seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body })
+        res.on("close", () => {
+          if (!res.writableFinished) state.closed += 1
+        })
+        answer(req, res, body)
+      })
+    })
+    s.on("connection", () => {
+      state.connections += 1
+    })
+    return Effect.map(listening(s, "http"), (url) => ({ server: s, url, seen, state }))
+  })
 
 const tls = {
   cert: readFileSync(new URL("./support/tls/cert.pem", import.meta.url)),
@@ -105,22 +102,13 @@ const tcpServer = (behaviour: "silent" | "reset") =>
   ).pipe(Effect.map((s) => (s.address() as AddressInfo).port))
 
 /** An HTTPS server with the test certificate, answering `{"ok":true}`. */
-const httpsServer = Effect.acquireRelease(
-  Effect.async<{ readonly server: Https.Server; readonly url: string }>((resume) => {
-    const s = Https.createServer(tls, (req, res) => {
-      req.resume()
-      req.on("end", () => res.end('{"ok":true}'))
-    })
-    s.listen(0, "127.0.0.1", () =>
-      resume(Effect.succeed({ server: s, url: `https://127.0.0.1:${(s.address() as AddressInfo).port}/` }))
-    )
-  }),
-  ({ server: s }) =>
-    Effect.async<void>((resume) => {
-      s.closeAllConnections()
-      s.close(() => resume(Effect.void))
-    })
-)
+const httpsServer = Effect.suspend(() => {
+  const s = Https.createServer(tls, (req, res) => {
+    req.resume()
+    req.on("end", () => res.end('{"ok":true}'))
+  })
+  return Effect.map(listening(s, "https"), (url) => ({ server: s, url: `${url}/` }))
+})
 
 /**
  * An HTTP or HTTPS server that answers the odd requests it receives (the first of
@@ -129,41 +117,22 @@ const httpsServer = Effect.acquireRelease(
  * connections.
  */
 const pairServer = (scheme: "http" | "https", second: "hang" | "reset") =>
-  Effect.acquireRelease(
-    Effect.async<{
-      readonly server: Http.Server
-      readonly url: string
-      readonly state: { requests: number; connections: number }
-    }>((resume) => {
-      const state = { requests: 0, connections: 0 }
-      const answer = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
-        req.resume()
-        req.on("end", () => {
-          state.requests += 1
-          if (state.requests % 2 === 1) setTimeout(() => res.end('{"Code":"OK"}'), 100)
-          else if (second === "reset") req.socket.destroy()
-        })
-      }
-      const s = scheme === "https" ? Https.createServer(tls, answer) : Http.createServer(answer)
-      s.on("connection", () => {
-        state.connections += 1
+  Effect.suspend(() => {
+    const state = { requests: 0, connections: 0 }
+    const answer = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      req.resume()
+      req.on("end", () => {
+        state.requests += 1
+        if (state.requests % 2 === 1) setTimeout(() => res.end('{"Code":"OK"}'), 100)
+        else if (second === "reset") req.socket.destroy()
       })
-      s.listen(0, "127.0.0.1", () =>
-        resume(
-          Effect.succeed({
-            server: s,
-            url: `${scheme}://127.0.0.1:${(s.address() as AddressInfo).port}/`,
-            state
-          })
-        )
-      )
-    }),
-    ({ server: s }) =>
-      Effect.async<void>((resume) => {
-        s.closeAllConnections()
-        s.close(() => resume(Effect.void))
-      })
-  )
+    }
+    const s = scheme === "https" ? Https.createServer(tls, answer) : Http.createServer(answer)
+    s.on("connection", () => {
+      state.connections += 1
+    })
+    return Effect.map(listening(s, scheme), (url) => ({ server: s, url: `${url}/`, state }))
+  })
 
 /**
  * The transports of this package's own, with their options, and how many connections

@@ -15,9 +15,10 @@
  * reaches a phone twice only when an attempt's outcome was unknown, and that attempt
  * is counted as such: a timeout, or a lease that expired before its result was
  * written (the holder died, or the database was away that long: tried again until
- * then, and logged as an error), which the claim that takes the lease over counts. `run` claims the next batch once every send of the
- * current one has started, so a batch's messages may also wait for the last sends
- * of the one before: choose `leaseMillis` well above
+ * then, and logged as an error), which the claim that takes the lease over counts.
+ * `run` claims the next batch once every send of the current one has started, so a
+ * batch's messages may also wait for the last sends of the one before: choose
+ * `leaseMillis` well above
  * `(batchSize / sendConcurrency + 3) × sendTimeoutMillis`.
  *
  * When the outbox has `settleMany`, the results of a batch are recorded together:

@@ -615,16 +615,15 @@ const makeStore = () => {
           log(() => due.push(entry.time, entry.id))
           const d = deliveries.get(entry.id)
           if (d === undefined || d.status !== "pending" || availableAt(d) !== entry.time) continue
-          const leased: Delivery =
-            d.leaseOwner === null
-              ? { ...d, leaseOwner: owner, leaseUntil }
-              : {
-                  ...d,
-                  attempts: d.attempts + 1,
-                  unknownOutcomes: d.unknownOutcomes + 1,
-                  leaseOwner: owner,
-                  leaseUntil
-                }
+          // A lease that expired unreleased: its holder's attempt, outcome unknown.
+          const takenOver = d.leaseOwner === null ? 0 : 1
+          const leased: Delivery = {
+            ...d,
+            attempts: d.attempts + takenOver,
+            unknownOutcomes: d.unknownOutcomes + takenOver,
+            leaseOwner: owner,
+            leaseUntil
+          }
           deliveries.set(d.messageId, leased, log)
           out.push({ message: outbox.get(d.messageId)!, delivery: leased })
         }

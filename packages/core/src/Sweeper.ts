@@ -20,7 +20,7 @@ import { makeJournal, Pending } from "./internal/journal.js"
 import { toAccountMessage } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
-import { acceptsResponses } from "./Phase.js"
+import { acceptsResponses, hasSelection } from "./Phase.js"
 import { Settings } from "./Settings.js"
 
 /**
@@ -149,7 +149,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
           taking.length < limit ? yield* demands.listBriefs({ ...query, hasResponses: true }) : []
         const due = [
           ...taking.filter((d) => acceptsResponses(d, settings)),
-          ...switchedOff.filter((d) => !acceptsResponses(d, settings) && d.responseCount > 0)
+          ...switchedOff.filter((d) => !acceptsResponses(d, settings) && hasSelection(d, settings))
         ].slice(0, limit)
         const closed = yield* Effect.forEach(due, (d) => Effect.either(close(d.id)))
         return {
@@ -159,6 +159,13 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         }
       })
 
+    /** The number of rounds ended, or the first error when one could not be. */
+    const endedOrFailure = (swept: {
+      readonly ended: number
+      readonly failure: Option.Option<InfrastructureError>
+    }): Effect.Effect<number, InfrastructureError> =>
+      Option.match(swept.failure, { onNone: () => Effect.succeed(swept.ended), onSome: Effect.fail })
+
     /**
      * One sweep: ends the selection of up to `limit` demands whose window has passed
      * (rounds of a switched-off service mode only when they hold responses). Each
@@ -166,9 +173,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
      * keep the others open: the sweep goes on, then fails with the first error.
      */
     const sweepOnce = (limit = sweepBatch): Effect.Effect<number, InfrastructureError> =>
-      Effect.flatMap(pass(limit), ({ ended, failure }) =>
-        Option.match(failure, { onNone: () => Effect.succeed(ended), onSome: Effect.fail })
-      )
+      Effect.flatMap(pass(limit), endedOrFailure)
 
     /** R63: removes idempotency records older than `idempotencyKeyHours`. */
     const purgeIdempotency = Effect.flatMap(DateTime.now, (now) =>
@@ -195,7 +200,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         failure = Option.orElse(failure, () => batch.failure)
         if (batch.due < sweepBatch || batch.ended === 0) break
       }
-      return yield* Option.match(failure, { onNone: () => Effect.succeed(ended), onSome: Effect.fail })
+      return yield* endedOrFailure({ ended, failure })
     })
 
     /**

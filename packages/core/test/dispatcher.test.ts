@@ -76,6 +76,18 @@ const capturingLogs = () => {
   return { lines, logged }
 }
 
+/** Each outbox message's delivery, oldest message first: status, lease owner, attempts, unknown outcomes. */
+const deliveryStates = Effect.flatMap(Persistence.Outbox, (outbox) =>
+  Effect.flatMap(outbox.list({ limit: 100 }), (messages) =>
+    Effect.forEach(messages, (m) =>
+      Effect.map(outbox.find(m.id), (t) => {
+        const d = Option.getOrThrow(t).delivery
+        return [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes]
+      })
+    )
+  )
+)
+
 let seq = 0
 const message = (phone: string, createdAt: DateTime.Utc) => {
   seq += 1
@@ -573,12 +585,7 @@ describe("Dispatcher", () => {
         assert.isNotNull(stopping.unsafePoll(), "the stop does not wait for the claim")
         yield* TestClock.adjust("100 millis")
         assert.lengthOf(memory.log.requests, 0, "nothing sent")
-        const states = yield* Effect.forEach(yield* outbox.list({ limit: 10 }), (m) =>
-          Effect.map(outbox.find(m.id), (t) => {
-            const d = Option.getOrThrow(t).delivery
-            return [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes]
-          })
-        )
+        const states = yield* deliveryStates
         assert.deepStrictEqual(states, [
           ["pending", null, 0, 0],
           ["pending", null, 0, 0]
@@ -604,12 +611,7 @@ describe("Dispatcher", () => {
         yield* Fiber.interrupt(round)
         yield* TestClock.adjust("1 second")
         assert.strictEqual(memory.log.delivered.length, 1, "the send already started finished")
-        const states = yield* Effect.forEach(yield* outbox.list({ limit: 10 }), (m) =>
-          Effect.map(outbox.find(m.id), (t) => {
-            const d = Option.getOrThrow(t).delivery
-            return [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes]
-          })
-        )
+        const states = yield* deliveryStates
         assert.deepStrictEqual(states, [
           ["sent", null, 1, 0],
           ["pending", null, 0, 0],

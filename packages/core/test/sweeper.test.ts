@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   AuditTrail,
+  type Ids,
   Deadline,
   Lists,
   Persistence,
@@ -64,6 +65,46 @@ const publishedWithTwoResponses = Effect.gen(function* () {
   const b = yield* responding.respond(world.expert.account, { demandId: demand.id, proposal })
   return { world, settings, demand, responding, a, b }
 })
+
+/** `count` demands published by the enterprise with a deadline `days` after `start`, on the same day. */
+const publishedMany = (world: Fixtures.World, count: number, days: number) =>
+  Effect.forEach(Array.from({ length: count }), () =>
+    Fixtures.publish(world, world.enterprise.account, {}, days)
+  )
+
+/** How many of `demands` have their selection ended, as stored. */
+const endedAmong = (demands: ReadonlyArray<{ readonly id: Ids.DemandId }>) =>
+  Effect.flatMap(Persistence.DemandRepository, (repo) =>
+    Effect.map(
+      Effect.forEach(demands, (d) =>
+        Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
+      ),
+      (ended) => ended.filter(Boolean).length
+    )
+  )
+
+/**
+ * Over the ports `memory` builds (kept across settings): a demand with two responses
+ * and one without, both cooperative, and the settings that switch that mode off since
+ * (R14); `over` gives the services under some settings.
+ */
+const switchedOffRound = (memory: Layer.Layer<Persistence.Ports>) =>
+  Effect.gen(function* () {
+    const ports = yield* Layer.build(memory)
+    const over = (overrides: Partial<Settings.PlatformSettings>) =>
+      sweeperOn(Layer.succeedContext(ports), overrides)
+    const round = yield* publishedWithTwoResponses.pipe(Effect.provide(over({})))
+    const quiet = yield* Fixtures.publish(round.world, round.world.enterprise.account, {}, 10).pipe(
+      Effect.provide(over({}))
+    )
+    const switchedOff = {
+      serviceModes: round.settings.serviceModes.map((m) =>
+        m.id === "cooperative" ? { ...m, acceptsResponses: false } : m
+      )
+    }
+    const notices = notAdoptedNotices.pipe(Effect.provide(Layer.succeedContext(ports)))
+    return { ...round, ports, over, quiet, switchedOff, notices }
+  })
 
 describe("Sweeper", () => {
   it.effect(
@@ -180,29 +221,16 @@ describe("Sweeper", () => {
     "R25, R14: a round holding responses in a service mode switched off since still ends with its window, each responder notified once; the mode's demands without responses are left alone%s",
     ([, memory]) =>
       Effect.gen(function* () {
-        const ports = yield* Layer.build(memory)
-        const over = (overrides: Partial<Settings.PlatformSettings>) =>
-          sweeperOn(Layer.succeedContext(ports), overrides)
-        const { world, settings, demand, a, b } = yield* publishedWithTwoResponses.pipe(
-          Effect.provide(over({}))
-        )
-        const quiet = yield* Fixtures.publish(world, world.enterprise.account, {}, 10).pipe(
-          Effect.provide(over({}))
-        )
-        const switchedOff = {
-          serviceModes: settings.serviceModes.map((m) =>
-            m.id === "cooperative" ? { ...m, acceptsResponses: false } : m
-          )
-        }
+        const { ports, over, settings, demand, a, b, quiet, switchedOff, notices } =
+          yield* switchedOffRound(memory)
         const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
         yield* at(DateTime.add(windowEnd, { millis: 1 }))
         const swept = yield* Effect.flatMap(Sweeper.Sweeper, (sweeper) =>
           Effect.all([sweeper.sweepOnce(), sweeper.sweepOnce()])
         ).pipe(Effect.provide(over(switchedOff)))
         assert.deepStrictEqual(swept, [1, 0], "the round is ended once")
-        const notices = yield* notAdoptedNotices.pipe(Effect.provide(Layer.succeedContext(ports)))
         assert.sameMembers(
-          notices.map((n) => n.dedupeKey.split(":")[1]),
+          (yield* notices).map((n) => n.dedupeKey.split(":")[1]),
           [a.id, b.id]
         )
         const repo = Context.get(ports, Persistence.DemandRepository)
@@ -221,20 +249,9 @@ describe("Sweeper", () => {
     "R14, R25: a round holding responses in a service mode switched off since reads as selecting until its window ends: its side is offered adopt and end_selection and may end it early, each responder notified once; the mode's demand without responses reads no_responses",
     () =>
       Effect.gen(function* () {
-        const ports = yield* Layer.build(PersistenceMemory.layerMemory)
-        const over = (overrides: Partial<Settings.PlatformSettings>) =>
-          sweeperOn(Layer.succeedContext(ports), overrides)
-        const { world, settings, demand, a, b } = yield* publishedWithTwoResponses.pipe(
-          Effect.provide(over({}))
-        )
-        const quiet = yield* Fixtures.publish(world, world.enterprise.account, {}, 10).pipe(
-          Effect.provide(over({}))
-        )
-        const switchedOff = over({
-          serviceModes: settings.serviceModes.map((m) =>
-            m.id === "cooperative" ? { ...m, acceptsResponses: false } : m
-          )
-        })
+        const round = yield* switchedOffRound(PersistenceMemory.layerMemory)
+        const { world, settings, demand, a, b, quiet, notices } = round
+        const switchedOff = round.over(round.switchedOff)
         yield* at(DateTime.add(Deadline.endOfDate(demand.form.responseDeadline, settings), { days: 1 }))
         const read = (id: typeof demand.id) =>
           Effect.flatMap(Publishing.Publishing, (p) => p.get(world.enterprise.account, { demandId: id }))
@@ -256,9 +273,8 @@ describe("Sweeper", () => {
           s.endSelection(world.enterprise.account, { demandId: demand.id })
         ).pipe(Effect.provide(switchedOff))
         assert.isNotNull(ended.selectionEndedAt)
-        const notices = yield* notAdoptedNotices.pipe(Effect.provide(Layer.succeedContext(ports)))
         assert.sameMembers(
-          notices.map((n) => n.dedupeKey.split(":")[1]),
+          (yield* notices).map((n) => n.dedupeKey.split(":")[1]),
           [a.id, b.id]
         )
         assert.strictEqual((yield* read(demand.id).pipe(Effect.provide(switchedOff))).phase, "selection_over")
@@ -272,18 +288,12 @@ describe("Sweeper", () => {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
         const settings = yield* Settings.Settings
-        const published = yield* Effect.forEach(Array.from({ length: 250 }), () =>
-          Fixtures.publish(world, world.enterprise.account, {}, 10)
-        )
+        const published = yield* publishedMany(world, 250, 10)
         const windowEnd = Deadline.selectionEndsAt(published[0]!.form.responseDeadline, settings)
         yield* at(DateTime.add(windowEnd, { millis: 1 }))
         const fiber = yield* Effect.fork((yield* Sweeper.Sweeper).run("1 minute"))
         yield* TestClock.adjust("1 second")
-        const repo = yield* Persistence.DemandRepository
-        const ended = yield* Effect.forEach(published, (d) =>
-          Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
-        )
-        assert.strictEqual(ended.filter(Boolean).length, 250)
+        assert.strictEqual(yield* endedAmong(published), 250)
         yield* Fiber.interrupt(fiber)
       }).pipe(Effect.provide(layer))
   )
@@ -356,20 +366,14 @@ describe("Sweeper, two instances", () => {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
         const settings = yield* Settings.Settings
-        const published = yield* Effect.forEach(Array.from({ length: 250 }), () =>
-          Fixtures.publish(world, world.enterprise.account, {}, 10)
-        )
+        const published = yield* publishedMany(world, 250, 10)
         const sweeper = yield* Sweeper.Sweeper
         yield* at(
           DateTime.add(Deadline.selectionEndsAt(published[0]!.form.responseDeadline, settings), { millis: 1 })
         )
         afterListing.run = sweeper.sweepOnce(1)
         assert.strictEqual(yield* sweeper.sweepDue, 249, "one round was the other instance's")
-        const repo = yield* Persistence.DemandRepository
-        const ended = yield* Effect.forEach(published, (d) =>
-          Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
-        )
-        assert.strictEqual(ended.filter(Boolean).length, 250)
+        assert.strictEqual(yield* endedAmong(published), 250)
       }).pipe(Effect.provide(layer))
   )
 })
@@ -443,19 +447,14 @@ describe("Sweeper, one demand failing on a deadline day", () => {
         const world = yield* Fixtures.makeWorld
         const settings = yield* Settings.Settings
         const stuck = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
-        const others = yield* Effect.forEach(Array.from({ length: 250 }), () =>
-          Fixtures.publish(world, world.enterprise.account, {}, 11)
-        )
+        const others = yield* publishedMany(world, 250, 11)
         failing.demandId = stuck.id
         const windowEnd = Deadline.selectionEndsAt(others[0]!.form.responseDeadline, settings)
         yield* at(DateTime.add(windowEnd, { millis: 1 }))
         const failure = yield* failureOf((yield* Sweeper.Sweeper).sweepDue)
         assert.strictEqual(failure._tag, "InfrastructureError")
+        assert.strictEqual(yield* endedAmong(others), 250, "the earliest round failing in every batch")
         const repo = yield* Persistence.DemandRepository
-        const ended = yield* Effect.forEach(others, (d) =>
-          Effect.map(repo.findById(d.id), (found) => Option.getOrThrow(found).selectionEndedAt !== null)
-        )
-        assert.strictEqual(ended.filter(Boolean).length, 250, "the earliest round failing in every batch")
         assert.isNull(Option.getOrThrow(yield* repo.findById(stuck.id)).selectionEndedAt)
       }).pipe(Effect.provide(layer))
   )
