@@ -7,21 +7,26 @@
  *
  * @since 0.1.0
  */
+import * as Arr from "effect/Array"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Order from "effect/Order"
 import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
 import { type AccountNotice, type AuditInput, auditEventOf } from "./internal/command.js"
+import type { DemandBrief } from "./Demand.js"
 import type { AccountId, DemandId } from "./Ids.js"
 import { makeJournal, Pending } from "./internal/journal.js"
 import { toAccountMessage } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
+import { comparePositions, type Position } from "./Pagination.js"
 import { DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
 import { acceptsResponses, hasSelection } from "./Phase.js"
 import { Settings } from "./Settings.js"
+import * as SortKeys from "./SortKeys.js"
 
 /**
  * The actor recorded in the audit trail for what the platform does by itself.
@@ -33,6 +38,21 @@ export const systemAccount = "system" as AccountId
 
 /** How many selections one sweep ends at most, each in its own unit of work. */
 const sweepBatch = 100
+
+/** The position of a round in the sweeper's lists: its response deadline, the id last. */
+const deadlineKey = (d: DemandBrief): Position => SortKeys.demand(d, "deadline")
+
+const positionOrder: Order.Order<Position> = (a, b) => {
+  const c = comparePositions(a, b, false)
+  return c < 0 ? -1 : c > 0 ? 1 : 0
+}
+
+/** The sweeper's order of rounds, as its lists give them. */
+const byDeadline: Order.Order<DemandBrief> = (a, b) => positionOrder(deadlineKey(a), deadlineKey(b))
+
+/** The last row of a list that came back full: rows past it were not read. */
+const lastOfFull = <A>(rows: ReadonlyArray<A>, limit: number): Option.Option<A> =>
+  rows.length >= limit ? Arr.last(rows) : Option.none()
 
 /**
  * The sweeper.
@@ -121,14 +141,18 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         )
 
     /**
-     * One pass over up to `limit` due rounds: how many were due, how many it ended,
-     * and the first error of a round it could not end (the others are still tried).
+     * One pass over up to `limit` due rounds after the position `after` (in deadline
+     * order, the id last): how many were due, how many it ended, the first error of a
+     * round it could not end (the others are still tried), and, when more may be
+     * due, the position the next pass starts after.
      *
      * Besides the demands of the service modes that take responses, it takes the
      * rounds that hold responses in a mode that no longer does (R14: the platform
-     * switched it off since): their window ends too, and R25's notices are owed.
+     * switched it off since): their window ends too, and R25's notices are owed. The
+     * two lists are merged in their common order; a full list's last row bounds the
+     * pass, so that no round past it in the other list is stepped over.
      */
-    const pass = (limit: number) =>
+    const pass = (limit: number, after?: Position) =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
         const query = {
@@ -137,25 +161,39 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
           states: ["published"],
           selectionOpen: true,
           deadlineTo: addDays(dateAt(now, settings), -settings.selectionWindowDays - 1),
+          after,
           limit
         } as const
         const taking = yield* demands.listBriefs({
           ...query,
           serviceModes: settings.serviceModes.filter((m) => m.acceptsResponses).map((m) => m.id)
         })
-        // Every mode (one the settings no longer name is switched off too); those that
-        // take responses are in `taking` already, all of them when it is not full.
-        const switchedOff =
-          taking.length < limit ? yield* demands.listBriefs({ ...query, hasResponses: true }) : []
-        const due = [
-          ...taking.filter((d) => acceptsResponses(d, settings)),
-          ...switchedOff.filter((d) => !acceptsResponses(d, settings) && hasSelection(d, settings))
-        ].slice(0, limit)
+        // Every mode (one the settings no longer name is switched off too).
+        const switchedOff = yield* demands.listBriefs({ ...query, hasResponses: true })
+        const bound = Arr.head(
+          Arr.sort(Arr.getSomes([lastOfFull(taking, limit), lastOfFull(switchedOff, limit)]), byDeadline)
+        )
+        const candidates = Arr.sort(
+          Arr.dedupeWith(
+            [
+              ...taking.filter((d) => acceptsResponses(d, settings)),
+              ...switchedOff.filter((d) => !acceptsResponses(d, settings) && hasSelection(d, settings))
+            ],
+            (a, b) => a.id === b.id
+          ).filter((d) => Option.isNone(bound) || byDeadline(d, bound.value) <= 0),
+          byDeadline
+        )
+        const due = candidates.slice(0, limit)
         const closed = yield* Effect.forEach(due, (d) => Effect.either(close(d.id)))
         return {
           due: due.length,
           ended: closed.filter((c) => Either.isRight(c) && c.right).length,
-          failure: Option.fromNullable(closed.find(Either.isLeft)).pipe(Option.map((f) => f.left))
+          failure: Option.fromNullable(closed.find(Either.isLeft)).pipe(Option.map((f) => f.left)),
+          next: (candidates.length > limit ? Arr.last(due) : bound).pipe(
+            Option.map(deadlineKey),
+            // Only forward: a store that ignored `after` would hand the same rows again.
+            Option.filter((p) => after === undefined || positionOrder(p, after) > 0)
+          )
         }
       })
 
@@ -185,20 +223,22 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
       Effect.catchAllCause((cause) => Effect.logWarning(`${step} failed; trying again next period`, cause))
 
     /**
-     * Sweeps batch after batch while a batch finds as many due rounds as it may take
-     * and ends at least one of them: a deadline day's thousands of rounds all end
-     * within the period, not a hundred a period, even when another sweeper ends some
-     * of them first or one round cannot be ended now. The number it ended; it fails
-     * with the first error once it stops.
+     * Sweeps batch after batch, each starting where the last one stopped, until the
+     * due rounds are all seen: a deadline day's thousands of rounds all end within
+     * the period, not a hundred a period, even when another sweeper ends some of them
+     * first or some can never be ended now (they are passed over, not met again).
+     * The number it ended; it fails with the first error once it stops.
      */
     const sweepDue: Effect.Effect<number, InfrastructureError> = Effect.gen(function* () {
       let ended = 0
       let failure = Option.none<InfrastructureError>()
+      let after = Option.none<Position>()
       for (;;) {
-        const batch = yield* pass(sweepBatch)
+        const batch = yield* pass(sweepBatch, Option.getOrUndefined(after))
         ended += batch.ended
         failure = Option.orElse(failure, () => batch.failure)
-        if (batch.due < sweepBatch || batch.ended === 0) break
+        if (Option.isNone(batch.next)) break
+        after = batch.next
       }
       return yield* endedOrFailure({ ended, failure })
     })

@@ -67,9 +67,14 @@ const publishedWithTwoResponses = Effect.gen(function* () {
 })
 
 /** `count` demands published by the enterprise with a deadline `days` after `start`, on the same day. */
-const publishedMany = (world: Fixtures.World, count: number, days: number) =>
+const publishedMany = (
+  world: Fixtures.World,
+  count: number,
+  days: number,
+  overrides: Parameters<typeof Fixtures.publish>[2] = {}
+) =>
   Effect.forEach(Array.from({ length: count }), () =>
-    Fixtures.publish(world, world.enterprise.account, {}, days)
+    Fixtures.publish(world, world.enterprise.account, overrides, days)
   )
 
 /** How many of `demands` have their selection ended, as stored. */
@@ -242,6 +247,46 @@ describe("Sweeper", () => {
           Option.getOrThrow(yield* repo.findById(quiet.id)).selectionEndedAt,
           "no responses, a mode that takes none: no selection to end"
         )
+      })
+  )
+
+  it.scoped(
+    "R25, R14: a sweep that reads a full batch of a switched-off mode's rounds without responses (the adapter ignoring hasResponses) does not step over a later round holding responses",
+    () =>
+      Effect.gen(function* () {
+        const ports = yield* Layer.build(ignoringHasResponses)
+        const joint = { id: "joint", name: "联合攻关", acceptsResponses: true } as const
+        const modes = (jointTakes: boolean) => ({
+          serviceModes: [...Settings.defaults.serviceModes, { ...joint, acceptsResponses: jointTakes }]
+        })
+        const over = (jointTakes: boolean) => sweeperOn(Layer.succeedContext(ports), modes(jointTakes))
+        const { held, quiet, cooperative } = yield* Effect.gen(function* () {
+          yield* at(start)
+          const world = yield* Fixtures.makeWorld
+          const responding = yield* Responding.Responding
+          const withResponse = (days: number) =>
+            Effect.tap(
+              Fixtures.publish(world, world.enterprise.account, { serviceMode: "joint" }, days),
+              (d) => responding.respond(world.institute.account, { demandId: d.id, proposal })
+            )
+          const first = yield* withResponse(10)
+          const quiet = yield* publishedMany(world, 99, 11, { serviceMode: "joint" })
+          const last = yield* withResponse(12)
+          const cooperative = yield* publishedMany(world, 100, 13)
+          return { held: [first, last], quiet, cooperative }
+        }).pipe(Effect.provide(over(true)))
+        yield* Effect.gen(function* () {
+          const settings = yield* Settings.Settings
+          yield* at(
+            DateTime.add(Deadline.selectionEndsAt(cooperative[0]!.form.responseDeadline, settings), {
+              millis: 1
+            })
+          )
+          assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepDue, 102)
+          assert.strictEqual(yield* endedAmong(held), 2, "both rounds holding responses")
+          assert.strictEqual(yield* endedAmong(cooperative), 100)
+          assert.strictEqual(yield* endedAmong(quiet), 0)
+        }).pipe(Effect.provide(over(false)))
       })
   )
 
@@ -456,6 +501,30 @@ describe("Sweeper, one demand failing on a deadline day", () => {
         assert.strictEqual(yield* endedAmong(others), 250, "the earliest round failing in every batch")
         const repo = yield* Persistence.DemandRepository
         assert.isNull(Option.getOrThrow(yield* repo.findById(stuck.id)).selectionEndedAt)
+      }).pipe(Effect.provide(layer))
+  )
+})
+
+describe("Sweeper, a full batch that cannot be ended", () => {
+  const stuck = new Set<string>()
+  const layer = sweeperOver(failingUpdates({ demand: (d) => stuck.has(d.id) }))
+  it.effect(
+    "R25: rounds that can never be ended, a whole batch of them, do not keep the later rounds of the period open",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const failing = yield* publishedMany(world, 120, 10)
+        const later = yield* publishedMany(world, 30, 11)
+        for (const d of failing) stuck.add(d.id)
+        yield* at(
+          DateTime.add(Deadline.selectionEndsAt(later[0]!.form.responseDeadline, settings), { millis: 1 })
+        )
+        const failure = yield* failureOf((yield* Sweeper.Sweeper).sweepDue)
+        assert.strictEqual(failure._tag, "InfrastructureError")
+        assert.strictEqual(yield* endedAmong(later), 30)
+        assert.strictEqual(yield* endedAmong(failing), 0)
       }).pipe(Effect.provide(layer))
   )
 })
