@@ -338,7 +338,10 @@ export const layerNode = (options: NodeOptions = {}): Layer.Layer<Transport> =>
  * cannot be built with is `Request` (nothing was sent), a connection failure is
  * `Transport` with undici's error as `cause` (its `code`: `ECONNREFUSED`,
  * `UND_ERR_CONNECT_TIMEOUT`, `UND_ERR_SOCKET` …), no complete reply within the
- * timeout is `Timeout` and aborts the request.
+ * timeout is `Timeout` and aborts the request. Like {@link makeNode}'s, each tells
+ * whether the request had its connection (`sent`): each pool is composed with an
+ * interceptor that sees undici start the request on a connected socket, which it
+ * does just before it writes it.
  *
  * @since 0.1.0
  * @category constructors
@@ -369,14 +372,31 @@ export const makeUndici = (
     ),
     (state) => {
       const { o, undici, pools } = state
-      const unconnected = new WeakSet<object>()
+      // A request's options (undici hands the object it was given to its
+      // interceptors) → what to call once undici starts it on a connected socket.
+      const starts = new WeakMap<object, () => void>()
+      const watchStarts: Undici.Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
+        dispatch(opts, {
+          onRequestStart: (controller, context) => {
+            starts.get(opts)?.()
+            handler.onRequestStart?.(controller, context)
+          },
+          onRequestUpgrade: (controller, status, headers, socket) =>
+            handler.onRequestUpgrade?.(controller, status, headers, socket),
+          onResponseStart: (controller, status, headers, message) =>
+            handler.onResponseStart?.(controller, status, headers, message),
+          onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+          onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+          onResponseError: (controller, error) => handler.onResponseError?.(controller, error)
+        })
+      const dispatchers = new Map<string, Undici.Dispatcher>()
       const poolFor = (origin: string, timeoutMillis: number) => {
         if (state.closed) {
           throw Object.assign(new Error("the transport is closed"), { code: "TRANSPORT_CLOSED" })
         }
-        let pool = pools.get(origin)
-        if (pool === undefined) {
-          pool = new undici.Pool(origin, {
+        let dispatcher = dispatchers.get(origin)
+        if (dispatcher === undefined) {
+          const pool = new undici.Pool(origin, {
             connections: o.maxSockets,
             keepAliveTimeout: o.idleMillis,
             // A connection not made within a third of the request's timeout fails as not
@@ -387,33 +407,40 @@ export const makeUndici = (
               ...(o.ca === undefined ? {} : { ca: o.ca })
             }
           })
-          // undici fails the requests waiting for a connection with the error of the
-          // connection it could not make: nothing of them was sent.
-          pool.on("connectionError", (_origin, _targets, error) => {
-            if (typeof error === "object" && error !== null) unconnected.add(error)
-          })
           pools.set(origin, pool)
+          dispatcher = pool.compose(watchStarts)
+          dispatchers.set(origin, dispatcher)
         }
-        return pool
+        return dispatcher
       }
       const post = (request: Request, timeoutMillis: number) =>
-        postOnce(timeoutMillis, o.maxReplyBytes, ({ fail, read, onAbort }) => {
-          const { url, headers } = targetOf(request)
-          const pool = poolFor(url.origin, timeoutMillis)
-          const signal = new EventEmitter()
-          onAbort(() => signal.emit("abort"))
-          pool.request(
-            { path: url.pathname + url.search, method: "POST", headers, body: request.body, signal },
-            (error, data) => {
+        postOnce(
+          timeoutMillis,
+          o.maxReplyBytes,
+          ({ fail, read, onAbort, connected }) => {
+            const { url, headers } = targetOf(request)
+            const pool = poolFor(url.origin, timeoutMillis)
+            const signal = new EventEmitter()
+            onAbort(() => signal.emit("abort"))
+            const opts = {
+              path: url.pathname + url.search,
+              method: "POST",
+              headers,
+              body: request.body,
+              signal
+            } as const
+            starts.set(opts, connected)
+            pool.request(opts, (error, data) => {
               if (error !== null) {
                 // undici checks a request before it writes anything: a bad header is such a failure
                 const unsent = (error as { code?: unknown }).code === "UND_ERR_INVALID_ARG"
-                return fail(unsent ? "Request" : "Transport", error, undefined, unconnected.has(error))
+                return fail(unsent ? "Request" : "Transport", error)
               }
               read(data.body, data.statusCode)
-            }
-          )
-        })
+            })
+          },
+          true
+        )
       return Transport.of({ post })
     }
   )

@@ -332,55 +332,57 @@ describe("Transport", () => {
     )
   }
 
-  for (const scheme of ["http", "https"] as const) {
-    for (const [second, outcome] of [
-      ["hang", "and then timed out"],
-      ["reset", "whose connection was then reset"]
-    ] as const) {
-      it.scopedLive(
-        `R64: a request queued for a busy socket ${outcome} counts as sent (its outcome unknown), not as not reached (node, ${scheme})`,
-        () =>
-          Effect.gen(function* () {
-            const s = yield* pairServer(scheme, second)
-            // One socket: the second request waits for it and is written on it once the first is answered.
-            const transport = yield* build(Transport.layerNode({ maxSockets: 1, ca: tls.cert }))
-            const request = { url: s.url, headers: {}, body: "x" }
-            const [first, queued] = yield* Effect.all(
-              [Effect.either(transport.post(request, 600)), Effect.either(transport.post(request, 600))],
-              { concurrency: 2 }
-            )
-            assert.deepStrictEqual(first, Either.right({ status: 200, body: '{"Code":"OK"}' }))
-            const error = failureOf(queued)
-            assert.deepStrictEqual(
-              [error.reason, error.sent],
-              [second === "hang" ? "Timeout" : "Transport", true]
-            )
-            assert.deepStrictEqual([s.state.requests, s.state.connections], [2, 1])
-            const sender = yield* AliyunSms.make({
-              accessKeyId: Redacted.make("key"),
-              accessKeySecret: Redacted.make("secret"),
-              signName: "众包平台",
-              endpoint: s.url,
-              timeout: "600 millis",
-              throttle: { windows: [] }
-            }).pipe(Effect.provideService(Transport.Transport, transport))
-            const send = (id: string) =>
-              sender.send({
-                messageId: id,
-                dedupeKey: id,
-                phone: "+8613812345678",
-                templateId: "SMS_1",
-                params: {}
-              })
-            const results = yield* Effect.all([send("m-1"), send("m-2")], { concurrency: 2 })
-            assert.deepStrictEqual(
-              results.map((r) => r._tag),
-              ["Sent", "Unknown"],
-              JSON.stringify(results)
-            )
-            assert.strictEqual(s.state.requests, 4)
-          })
-      )
+  for (const [name, make] of natives) {
+    for (const scheme of ["http", "https"] as const) {
+      for (const [second, outcome] of [
+        ["hang", "and then timed out"],
+        ["reset", "whose connection was then reset"]
+      ] as const) {
+        it.scopedLive(
+          `R64: a request queued for a busy socket ${outcome} counts as sent (its outcome unknown), not as not reached (${name}, ${scheme})`,
+          () =>
+            Effect.gen(function* () {
+              const s = yield* pairServer(scheme, second)
+              // One socket: the second request waits for it and is written on it once the first is answered.
+              const transport = yield* build(make({ maxSockets: 1, ca: tls.cert }))
+              const request = { url: s.url, headers: {}, body: "x" }
+              const [first, queued] = yield* Effect.all(
+                [Effect.either(transport.post(request, 600)), Effect.either(transport.post(request, 600))],
+                { concurrency: 2 }
+              )
+              assert.deepStrictEqual(first, Either.right({ status: 200, body: '{"Code":"OK"}' }))
+              const error = failureOf(queued)
+              assert.deepStrictEqual(
+                [error.reason, error.sent],
+                [second === "hang" ? "Timeout" : "Transport", true]
+              )
+              assert.deepStrictEqual([s.state.requests, s.state.connections], [2, 1])
+              const sender = yield* AliyunSms.make({
+                accessKeyId: Redacted.make("key"),
+                accessKeySecret: Redacted.make("secret"),
+                signName: "众包平台",
+                endpoint: s.url,
+                timeout: "600 millis",
+                throttle: { windows: [] }
+              }).pipe(Effect.provideService(Transport.Transport, transport))
+              const send = (id: string) =>
+                sender.send({
+                  messageId: id,
+                  dedupeKey: id,
+                  phone: "+8613812345678",
+                  templateId: "SMS_1",
+                  params: {}
+                })
+              const results = yield* Effect.all([send("m-1"), send("m-2")], { concurrency: 2 })
+              assert.deepStrictEqual(
+                results.map((r) => r._tag),
+                ["Sent", "Unknown"],
+                JSON.stringify(results)
+              )
+              assert.strictEqual(s.state.requests, 4)
+            })
+        )
+      }
     }
   }
 
