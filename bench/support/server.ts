@@ -7,7 +7,7 @@
  * names. Tokens are minted here with the shared secret, as a host portal would.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Authentication } from "@zhongbao/adapter-http"
 import type { Ids } from "@zhongbao/core"
@@ -109,6 +109,33 @@ export interface ServerOptions {
   readonly timeoutMillis?: number
 }
 
+const root = fileURLToPath(new URL("../../", import.meta.url))
+
+/** Each source folder the instances run, and the file its build writes. */
+const builds: ReadonlyArray<readonly [string, string]> = [
+  ...["core", "adapter-pg", "adapter-http", "adapter-sms"].map(
+    (p) => [`packages/${p}/src`, `packages/${p}/dist/index.js`] as const
+  ),
+  ["examples/server/src", "examples/server/dist/main.js"]
+]
+
+/**
+ * Why the build the instances would run is not the sources' (a folder's source
+ * changed after its build was written), or undefined: a run on a stale `dist` would
+ * measure, or check, code that is no longer there.
+ */
+const staleBuild = (): string | undefined => {
+  for (const [src, built] of builds) {
+    if (!existsSync(`${root}${built}`)) return `${built} is missing`
+    const builtAt = statSync(`${root}${built}`).mtimeMs
+    const newer = readdirSync(`${root}${src}`, { recursive: true, encoding: "utf8" }).find(
+      (f) => statSync(`${root}${src}/${f}`).mtimeMs > builtAt
+    )
+    if (newer !== undefined) return `${src}/${newer} changed after ${built} was built`
+  }
+  return undefined
+}
+
 /** The node flags the instances run with (the example server's `start:built` script). */
 export const serverNodeFlags = (): string => nodeFlags().join(" ")
 
@@ -117,7 +144,9 @@ export const serverNodeFlags = (): string => nodeFlags().join(" ")
  * at once), without demo data, and resolves when it listens.
  */
 export const startServer = (options: ServerOptions): Promise<ServerProcess> => {
-  if (!existsSync(builtServer)) throw new Error("the server is not built: run `npm run build` first")
+  const stale = staleBuild()
+  if (stale !== undefined)
+    throw new Error(`the server's build is stale (${stale}): run \`npm run build\` first`)
   const extra = (options.env?.NODE_FLAGS ?? "").split(/\s+/).filter((w) => w !== "")
   const child = spawn(options.env?.NODE_BINARY ?? process.execPath, [...nodeFlags(), ...extra, builtServer], {
     cwd: serverDir,
