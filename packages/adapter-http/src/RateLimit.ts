@@ -11,7 +11,9 @@
  * - `uploads`: files uploaded (R54), each up to the platform's size limit and kept
  *   for good, counted before the body is read.
  *
- * A spent bucket answers `429 RateLimited` with `Retry-After`. A command the domain
+ * A spent bucket answers `429 RateLimited` with `Retry-After`; a repeat of a keyed
+ * command whose first result is stored still gets that result (R63), except an
+ * upload, refused before its body is read. A command the domain
  * refuses (`400`, `403`, `404`, `409`, `422`: nothing written, no SMS sent) gives its
  * request back, up to a bucket's worth per window, so that a client retrying a
  * refused command does not lock its account out of the commands that would succeed,

@@ -2685,6 +2685,37 @@ layer(
   )
 
   it.effect(
+    "rate limits, R54, R63: with the uploads bucket spent an upload is refused before its body is read, under a new Idempotency-Key or a stored one",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.institute.account)
+        const upload = (key: string, content: string, type: string) => {
+          const data = new FormData()
+          data.append("file", new Blob([content], { type }), "附件")
+          return HttpClient.execute(
+            HttpClientRequest.post("/files").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("idempotency-key", key),
+              HttpClientRequest.bodyFormData(data)
+            )
+          )
+        }
+        const pdf = "%PDF-1.7\n%%EOF\n"
+        assert.strictEqual((yield* upload("upload-1", pdf, "application/pdf")).status, 201)
+        for (const [key, content, type] of [
+          ["upload-2", "#!/bin/sh\n", "text/x-sh"],
+          ["upload-3", pdf, "application/pdf"],
+          ["upload-1", pdf, "application/pdf"]
+        ] as const) {
+          const refused = yield* upload(key, content, type)
+          assert.strictEqual(refused.status, 429, `${key}: not read, so neither 400 nor a replay`)
+          assert.strictEqual(((yield* refused.json) as { bucket: string }).bucket, "uploads")
+        }
+      })
+  )
+
+  it.effect(
     "rate limits, R63: an Idempotency-Key reused with another input (422) gives its request back",
     () =>
       Effect.gen(function* () {

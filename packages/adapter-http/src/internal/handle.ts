@@ -156,7 +156,9 @@ const refusedByDomain = (error: unknown): boolean =>
  * read all the same), and a failure to give it back is logged, not answered. With the
  * bucket spent, `429` with `Retry-After`, unless the request repeats an
  * `Idempotency-Key` whose first result is stored (R63): the repeat gets that result
- * (or `422` for another input) and runs nothing new (`replayOnly`).
+ * (or `422` for another input) and runs nothing new (`replayOnly`). An upload is
+ * refused with its bucket spent, key or not: telling its repeat needs its body read,
+ * and a fresh key each time would otherwise have any number of bodies read.
  */
 export const limited = <A, E, R>(
   accountId: Ids.AccountId,
@@ -195,7 +197,7 @@ export const limited = <A, E, R>(
         message: `too many requests of this kind; retry in ${seconds} s`
       })
     )
-    if (headers["idempotency-key"] === undefined) return yield* refused
+    if (headers["idempotency-key"] === undefined || bucket === "uploads") return yield* refused
     return yield* command({ ...optionsOf(headers), replayOnly: true }).pipe(
       Effect.catchIf(
         (error): error is E => error instanceof InvalidState && error.code === "idempotency.not_replayed",
