@@ -60,10 +60,12 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { PassThrough } from "node:stream"
@@ -303,6 +305,28 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
   }
 }
 
+/** Logs why the API's layer could not be built: the cause itself, rendered as Effect renders causes. */
+const logUnbuilt = (error: unknown) =>
+  Effect.runFork(
+    Effect.logError(
+      "zhongbao: the API's layer could not be built",
+      Runtime.isFiberFailure(error) ? error[Runtime.FiberFailureCauseId] : Cause.die(error)
+    )
+  )
+
+/**
+ * The answer to a request whose handler failed: only a layer that could not be built
+ * fails it (the API answers every other failure itself). The error is logged, never
+ * sent: it may hold a connection string.
+ */
+const unbuilt =
+  (request: Request) =>
+  (error: unknown): Response => {
+    logUnbuilt(error)
+    const { status, body, headers } = refusal(500, request.headers.get("accept-language"))
+    return new Response(body, { status, headers })
+  }
+
 /**
  * The API as a web handler over `layer`, which provides core's use cases and
  * settings, an `AccountResolver` and the rate limiter (see `Http.Requirements`).
@@ -338,14 +362,16 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
       return new Response(body, { status, headers })
     }
     if (prefix === "" && (request.body === null || request.headers.has("content-length"))) {
-      return built.inner(request)
+      return built.inner(request).catch(unbuilt(request))
     }
-    return built.forward(
-      url,
-      pathname,
-      { method: request.method, headers: request.headers, signal: request.signal },
-      request.body
-    )
+    return built
+      .forward(
+        url,
+        pathname,
+        { method: request.method, headers: request.headers, signal: request.signal },
+        request.body
+      )
+      .catch(unbuilt(request))
   }
   return { handler, runtime: built.runtime, dispose: built.dispose }
 }
@@ -455,7 +481,7 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
   const fail =
     (req: IncomingMessage, res: ServerResponse, next: ((error?: unknown) => void) | undefined) =>
     (error: unknown) => {
-      Effect.runFork(Effect.logError("zhongbao: the API's layer could not be built", error))
+      logUnbuilt(error)
       if (next !== undefined && !res.headersSent) return next(error)
       if (!res.headersSent) return refuse(res, 500, req)
       res.end()

@@ -1184,6 +1184,41 @@ describe("Mount", () => {
     }
   })
 
+  it("a web handler whose layer cannot be built answers 500 in the API's body, never its error, and logs the error", async () => {
+    const secret = "connect ECONNREFUSED postgres://admin:hunter2@db:5432/zb"
+    const web = Mount.toWebHandler(
+      Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail(new Error(secret)))),
+      {
+        prefix: "/zhongbao"
+      }
+    )
+    const logged = vi.spyOn(console, "log").mockImplementation(() => undefined)
+    try {
+      for (const request of [
+        new Request("http://localhost/zhongbao/settings"),
+        new Request("http://localhost/zhongbao/settings"),
+        new Request("http://localhost/zhongbao/members", {
+          method: "POST",
+          body: JSON.stringify({ kind: "enterprise", name: "某公司" })
+        })
+      ]) {
+        const answer = await web.handler(request)
+        assert.strictEqual(answer.status, 500)
+        const text = await answer.text()
+        assert.deepInclude(JSON.parse(text), { _tag: "InternalError", code: "internal" })
+        assert.notInclude(text, "hunter2")
+      }
+      const lines = logged.mock.calls.map((call) => call.map(String).join(" "))
+      assert.isTrue(
+        lines.some((line) => line.includes("could not be built") && line.includes("ECONNREFUSED")),
+        lines.join("\n")
+      )
+    } finally {
+      logged.mockRestore()
+      await web.dispose().catch(() => undefined)
+    }
+  })
+
   it("a Node listener whose layer cannot be built hands the error to the host's next(), when given one", async () => {
     const node = Mount.toNodeListener(
       Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail("the database is not reachable")))
