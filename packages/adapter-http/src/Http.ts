@@ -92,8 +92,9 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  * - `openApiPath`: the path of the OpenAPI document (default `/openapi.json`).
  * - `cors`: CORS options, when browsers call the API from another origin. A command a
  *   page of another site sends with the browser's own credentials (cookies: no
- *   `Authorization` header) is refused `403` (`request.cross_site`) unless these
- *   options allow its origin (`allowedOrigins`, every origin when not given).
+ *   `Authorization` header) is refused `403` (`request.cross_site`) unless
+ *   `allowedOrigins` names its origin (a list, or a function that accepts it).
+ *   Without `allowedOrigins` CORS answers every origin, for bearer tokens only.
  * - `tracing`: whether requests make spans (default `true`): the HTTP server span
  *   with its attributes and every span under it (use cases, SQL statements). Set
  *   `false` where no tracer exports them, as in the example server: spans nobody
@@ -129,14 +130,18 @@ export const layerUntraced: Layer.Layer<never> = Layer.mergeAll(
   Layer.locallyScoped(HttpMiddleware.currentTracerDisabledWhen, constTrue)
 )
 
-/** Whether the CORS options allow commands from pages of `origin`: none without CORS. */
+/**
+ * Whether the CORS options allow commands with the browser's own credentials from
+ * pages of `origin`: only an origin `allowedOrigins` names (or its function accepts).
+ * CORS without `allowedOrigins` answers every origin, which suits bearer tokens; it
+ * does not let every site send a signed-in user's cookies with a command.
+ */
 const crossSiteAllowed =
   (cors: Options["cors"]) =>
   (origin: string): boolean => {
-    if (cors === undefined) return false
-    const allowed = cors.allowedOrigins
+    const allowed = cors?.allowedOrigins
     return (
-      allowed === undefined || (typeof allowed === "function" ? allowed(origin) : allowed.includes(origin))
+      allowed !== undefined && (typeof allowed === "function" ? allowed(origin) : allowed.includes(origin))
     )
   }
 

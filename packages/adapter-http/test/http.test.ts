@@ -1500,6 +1500,7 @@ describe("Mount", () => {
   it("a command a page of another site sends with the browser's own credentials is refused 403 unless CORS allows its origin; a body without a Content-Type is refused; bearer tokens, same-site and non-browser requests pass", async () => {
     const plain = Mount.toWebHandler(app())
     const portal = Mount.toWebHandler(app(), { cors: { allowedOrigins: ["https://portal.example"] } })
+    const anyOrigin = Mount.toWebHandler(app(), { cors: {} })
     try {
       const token = await enterpriseToken(plain.runtime)
       const post = (
@@ -1530,6 +1531,21 @@ describe("Mount", () => {
         await codeOf(await post(portal, { ...crossSite, origin: "https://portal.example" })),
         [401, "auth.required"],
         "an origin CORS allows goes on (to authentication)"
+      )
+      assert.deepStrictEqual(
+        await codeOf(await post(anyOrigin, crossSite)),
+        [403, "request.cross_site"],
+        "CORS without allowedOrigins names no site whose pages may send the user's cookies"
+      )
+      assert.deepStrictEqual(
+        await codeOf(
+          await post(anyOrigin, {
+            ...crossSite,
+            authorization: `Bearer ${await enterpriseToken(anyOrigin.runtime)}`
+          })
+        ),
+        [404, "demand.not_found"],
+        "it answers every origin's bearer tokens"
       )
       for (const site of ["same-origin", "same-site", "none"]) {
         assert.deepStrictEqual(
@@ -1567,6 +1583,7 @@ describe("Mount", () => {
       )
       assert.strictEqual(listed.status, 200, "reads from any site are answered")
     } finally {
+      await anyOrigin.dispose()
       await plain.dispose()
       await portal.dispose()
     }
