@@ -142,7 +142,8 @@ const P2_RATE_LIMIT_STORE = process.env.P2_RATE_LIMIT_STORE === "database" ? "da
 const RATE_LIMITS = {
   responding: { limit: 1_000_000_000, windowMillis: 3_600_000 },
   sms: { limit: 1_000_000_000, windowMillis: 3_600_000 },
-  consulting: { limit: 1_000_000_000, windowMillis: 3_600_000 }
+  consulting: { limit: 1_000_000_000, windowMillis: 3_600_000 },
+  writes: { limit: 1_000_000_000, windowMillis: 3_600_000 }
 }
 
 /** The dispatcher's tuning for P4 (`SETTINGS_JSON`), and the server's pool. */

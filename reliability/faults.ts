@@ -113,7 +113,12 @@ const senderTimeoutMillis = 300
 const unlimited = { limit: 1_000_000_000, windowMillis: 3_600_000 }
 
 const baseEnv = {
-  RATE_LIMITS_JSON: JSON.stringify({ responding: unlimited, consulting: unlimited, sms: unlimited }),
+  RATE_LIMITS_JSON: JSON.stringify({
+    responding: unlimited,
+    consulting: unlimited,
+    sms: unlimited,
+    writes: unlimited
+  }),
   SETTINGS_JSON: JSON.stringify({ outbox }),
   SMS_THROTTLE_ENABLED: "false"
 }

@@ -104,7 +104,12 @@ const SETUP_CONCURRENCY = 8
 const unlimited = { limit: 1_000_000_000, windowMillis: 3_600_000 }
 const serverEnv = {
   WORKERS: "false",
-  RATE_LIMITS_JSON: JSON.stringify({ responding: unlimited, consulting: unlimited, sms: unlimited })
+  RATE_LIMITS_JSON: JSON.stringify({
+    responding: unlimited,
+    consulting: unlimited,
+    sms: unlimited,
+    writes: unlimited
+  })
 }
 const proposal = { title: "应答方案", content: "团队具备中试条件，可在六个月内给出样品。" }
 

@@ -167,7 +167,7 @@ const fields = Config.all({
         (error) =>
           ConfigError.InvalidData(
             ["RATE_LIMITS_JSON"],
-            `RATE_LIMITS_JSON: ${issuesOf(error)} (buckets responding, consulting, sms, uploads; each { limit, windowMillis }, positive integers)`
+            `RATE_LIMITS_JSON: ${issuesOf(error)} (buckets responding, consulting, sms, uploads, writes; each { limit, windowMillis }, positive integers)`
           )
       )
     )

@@ -401,13 +401,15 @@ export class HallGroup extends HttpApiGroup.make("hall")
  */
 export class DemandsGroup extends HttpApiGroup.make("demands")
   .add(
-    command(
-      HttpApiEndpoint.post("draft", "/demands")
-        .setPayload(strict(Demand.DemandForm))
-        .addSuccess(Demand.Demand, { status: 201 }),
-      "Draft a demand",
-      "R10",
-      "An enterprise drafts its own demand; a registered institution one of its own or, naming `clientId`, for a commissioning enterprise (R1, R41)."
+    limited(
+      command(
+        HttpApiEndpoint.post("draft", "/demands")
+          .setPayload(strict(Demand.DemandForm))
+          .addSuccess(Demand.Demand, { status: 201 }),
+        "Draft a demand",
+        "R10",
+        "An enterprise drafts its own demand; a registered institution one of its own or, naming `clientId`, for a commissioning enterprise (R1, R41)."
+      )
     )
   )
   .add(
@@ -423,23 +425,27 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.put("edit", "/demands/:demandId/form")
-        .setPath(DemandPath)
-        .setPayload(strict(Schema.Struct({ form: Publishing.EditInput.fields.form })))
-        .addSuccess(Demand.Demand),
-      "Edit a draft or rejected demand",
-      "R11",
-      "A demand that has its number (restarted, then rejected in review) keeps its client (`400` `restart.client_changed`, R33)."
+    limited(
+      command(
+        HttpApiEndpoint.put("edit", "/demands/:demandId/form")
+          .setPath(DemandPath)
+          .setPayload(strict(Schema.Struct({ form: Publishing.EditInput.fields.form })))
+          .addSuccess(Demand.Demand),
+        "Edit a draft or rejected demand",
+        "R11",
+        "A demand that has its number (restarted, then rejected in review) keeps its client (`400` `restart.client_changed`, R33)."
+      )
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("submit", "/demands/:demandId/submit")
-        .setPath(DemandPath)
-        .addSuccess(Demand.Demand),
-      "Submit a draft or rejected demand for review",
-      "R11"
+    limited(
+      command(
+        HttpApiEndpoint.post("submit", "/demands/:demandId/submit")
+          .setPath(DemandPath)
+          .addSuccess(Demand.Demand),
+        "Submit a draft or rejected demand for review",
+        "R11"
+      )
     )
   )
   .add(
@@ -545,12 +551,14 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("withdraw", "/responses/:responseId/withdraw")
-        .setPath(ResponsePath)
-        .addSuccess(Response.Response),
-      "Withdraw my response",
-      "R21"
+    limited(
+      command(
+        HttpApiEndpoint.post("withdraw", "/responses/:responseId/withdraw")
+          .setPath(ResponsePath)
+          .addSuccess(Response.Response),
+        "Withdraw my response",
+        "R21"
+      )
     )
   )
   .add(
@@ -696,14 +704,16 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
  */
 export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
   .add(
-    command(
-      HttpApiEndpoint.post("append", "/demands/:demandId/service-log")
-        .setPath(DemandPath)
-        .setPayload(strict(Schema.Struct({ entry: Outcome.AppendLogInput.fields.entry })))
-        .addSuccess(ServiceLog.Entry, { status: 201 }),
-      "Append a service-log entry",
-      "R30",
-      "The entry's date is on or before today in the platform's time zone (it records work done; an earlier date is taken)."
+    limited(
+      command(
+        HttpApiEndpoint.post("append", "/demands/:demandId/service-log")
+          .setPath(DemandPath)
+          .setPayload(strict(Schema.Struct({ entry: Outcome.AppendLogInput.fields.entry })))
+          .addSuccess(ServiceLog.Entry, { status: 201 }),
+        "Append a service-log entry",
+        "R30",
+        "The entry's date is on or before today in the platform's time zone (it records work done; an earlier date is taken)."
+      )
     )
   )
   .add(
@@ -730,12 +740,14 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("unsolved", "/demands/:demandId/outcome/unsolved")
-        .setPath(DemandPath)
-        .addSuccess(Demand.Demand),
-      "Record the outcome unsolved (未解决)",
-      "R32"
+    limited(
+      command(
+        HttpApiEndpoint.post("unsolved", "/demands/:demandId/outcome/unsolved")
+          .setPath(DemandPath)
+          .addSuccess(Demand.Demand),
+        "Record the outcome unsolved (未解决)",
+        "R32"
+      )
     )
   )
   .add(
@@ -797,12 +809,14 @@ export class CommissionsGroup extends HttpApiGroup.make("commissions")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("end", "/commissions/:commissionId/end")
-        .setPath(CommissionPath)
-        .addSuccess(Commission.Commission),
-      "End an active commission (either side), or withdraw a request not yet answered (the enterprise)",
-      "R40"
+    limited(
+      command(
+        HttpApiEndpoint.post("end", "/commissions/:commissionId/end")
+          .setPath(CommissionPath)
+          .addSuccess(Commission.Commission),
+        "End an active commission (either side), or withdraw a request not yet answered (the enterprise)",
+        "R40"
+      )
     )
   )
   .add(
@@ -873,12 +887,14 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.put("saveProfile", "/institution-profile")
-        .setPayload(strict(Reward.ProfileInput))
-        .addSuccess(Reward.InstitutionProfile),
-      "Save my institution's basic information",
-      "R51"
+    limited(
+      command(
+        HttpApiEndpoint.put("saveProfile", "/institution-profile")
+          .setPayload(strict(Reward.ProfileInput))
+          .addSuccess(Reward.InstitutionProfile),
+        "Save my institution's basic information",
+        "R51"
+      )
     )
   )
   .add(
@@ -891,35 +907,44 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("draft", "/reward-applications")
-        .setPayload(strict(Rewards.DraftInput))
-        .addSuccess(Reward.RewardApplication, { status: 201 }),
-      "Draft a reward application",
-      "R52"
+    limited(
+      command(
+        HttpApiEndpoint.post("draft", "/reward-applications")
+          .setPayload(strict(Rewards.DraftInput))
+          .addSuccess(Reward.RewardApplication, { status: 201 }),
+        "Draft a reward application",
+        "R52"
+      )
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.put("update", "/reward-applications/:applicationId")
-        .setPath(ApplicationPath)
-        .setPayload(
-          strict(
-            Schema.Struct({ items: Rewards.UpdateInput.fields.items, note: Rewards.UpdateInput.fields.note })
+    limited(
+      command(
+        HttpApiEndpoint.put("update", "/reward-applications/:applicationId")
+          .setPath(ApplicationPath)
+          .setPayload(
+            strict(
+              Schema.Struct({
+                items: Rewards.UpdateInput.fields.items,
+                note: Rewards.UpdateInput.fields.note
+              })
+            )
           )
-        )
-        .addSuccess(Reward.RewardApplication),
-      "Correct a draft or rejected application",
-      "R52"
+          .addSuccess(Reward.RewardApplication),
+        "Correct a draft or rejected application",
+        "R52"
+      )
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.post("submit", "/reward-applications/:applicationId/submit")
-        .setPath(ApplicationPath)
-        .addSuccess(Reward.RewardApplication),
-      "Submit (or resubmit) an application",
-      "R52"
+    limited(
+      command(
+        HttpApiEndpoint.post("submit", "/reward-applications/:applicationId/submit")
+          .setPath(ApplicationPath)
+          .addSuccess(Reward.RewardApplication),
+        "Submit (or resubmit) an application",
+        "R52"
+      )
     )
   )
   .add(

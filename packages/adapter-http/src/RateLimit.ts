@@ -1,7 +1,7 @@
 /**
  * Per-account rate limits (OWASP API4 and API6: an SMS costs money per message, and
- * responding or consulting in bulk is business-flow abuse, and uploads fill the store).
- * Four buckets, each a number of requests per window and account:
+ * responding or consulting in bulk is business-flow abuse, and uploads and other
+ * writes fill the store). Five buckets, each a number of requests per window and account:
  *
  * - `responding`: respond and revise a response (R20, R21);
  * - `consulting`: ask and reply in a consultation (R22);
@@ -9,7 +9,12 @@
  *   selection, record solved, restart, approve or reject a demand, request, accept or
  *   decline a commission, approve or reject a reward application;
  * - `uploads`: files uploaded (R54), each up to the platform's size limit and kept
- *   for good, counted before the body is read.
+ *   for good, counted before the body is read;
+ * - `writes`: the other commands a member sends that store what it writes: draft,
+ *   edit and submit a demand (R10, R11), withdraw a response (R21), append to a
+ *   service log (R30, kept for good), record a demand unsolved (R32), end a
+ *   commission (R41), save the institution's profile (R51), draft, update and submit
+ *   a reward application (R52). The operator's commands are not limited.
  *
  * A spent bucket answers `429 RateLimited` with `Retry-After`; a repeat of a keyed
  * command whose first result is stored still gets that result (R63), except an
@@ -49,7 +54,7 @@ export interface Policy {
  * @since 0.1.0
  * @category models
  */
-export type Bucket = "responding" | "consulting" | "sms" | "uploads"
+export type Bucket = "responding" | "consulting" | "sms" | "uploads" | "writes"
 
 /**
  * The policy of every bucket.
@@ -61,8 +66,8 @@ export type Policies = { readonly [K in Bucket]: Policy }
 
 /**
  * The defaults: 30 responses or revisions, 120 consultation messages, 120 other
- * SMS-sending commands and 60 uploads (at most 1.2 GB at the default 20 MiB limit)
- * per hour and account.
+ * SMS-sending commands, 60 uploads (at most 1.2 GB at the default 20 MiB limit) and
+ * 600 other writes per hour and account.
  *
  * @since 0.1.0
  * @category defaults
@@ -71,7 +76,8 @@ export const defaults: Policies = {
   responding: { limit: 30, windowMillis: 3600_000 },
   consulting: { limit: 120, windowMillis: 3600_000 },
   sms: { limit: 120, windowMillis: 3600_000 },
-  uploads: { limit: 60, windowMillis: 3600_000 }
+  uploads: { limit: 60, windowMillis: 3600_000 },
+  writes: { limit: 600, windowMillis: 3600_000 }
 }
 
 /**
@@ -190,7 +196,8 @@ export const PoliciesInput = (() => {
     responding: Schema.optionalWith(policy, { exact: true }),
     consulting: Schema.optionalWith(policy, { exact: true }),
     sms: Schema.optionalWith(policy, { exact: true }),
-    uploads: Schema.optionalWith(policy, { exact: true })
+    uploads: Schema.optionalWith(policy, { exact: true }),
+    writes: Schema.optionalWith(policy, { exact: true })
   })
 })()
 

@@ -23,6 +23,7 @@ import {
   PersistenceMemory,
   Publishing,
   Responding,
+  Reward,
   Settings,
   Zhongbao
 } from "@zhongbao/core"
@@ -2567,12 +2568,19 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
   )
 })
 
+/** A unified social credit code whose check character is right (R51). */
+const creditCode = (() => {
+  const first17 = "91120116MA05JQ1X2"
+  return `${first17}${Reward.creditCodeCheckCharacter(first17)}`
+})()
+
 /** The same policy, per minute, for every bucket. */
 const everyBucket = (limit: number): RateLimit.Policies => ({
   responding: { limit, windowMillis: 60_000 },
   consulting: { limit, windowMillis: 60_000 },
   sms: { limit, windowMillis: 60_000 },
-  uploads: { limit, windowMillis: 60_000 }
+  uploads: { limit, windowMillis: 60_000 },
+  writes: { limit, windowMillis: 60_000 }
 })
 
 /** A command's request: POST or PUT with a bearer token, headers, and a JSON body when given. */
@@ -2635,7 +2643,53 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
             ["accept a commission", "post", "/commissions/c/accept", undefined, "sms"],
             ["decline a commission", "post", "/commissions/c/decline", undefined, "sms"],
             ["approve an application", "post", "/reward-applications/a/approve", { amount: 100 }, "sms"],
-            ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }, "sms"]
+            ["reject an application", "post", "/reward-applications/a/reject", { reason: "材料不全" }, "sms"],
+            ["draft a demand", "post", "/demands", form, "writes"],
+            ["edit a demand", "put", "/demands/d/form", { form }, "writes"],
+            ["submit a demand", "post", "/demands/d/submit", undefined, "writes"],
+            ["withdraw a response", "post", "/responses/r/withdraw", undefined, "writes"],
+            [
+              "append to a service log",
+              "post",
+              "/demands/d/service-log",
+              { entry: { date: "2026-01-05", text: "现场调试" } },
+              "writes"
+            ],
+            ["record unsolved", "post", "/demands/d/outcome/unsolved", undefined, "writes"],
+            ["end a commission", "post", "/commissions/c/end", undefined, "writes"],
+            [
+              "save the institution's profile",
+              "put",
+              "/institution-profile",
+              {
+                name: "天津技术转移中心",
+                creditCode,
+                address: "天津市",
+                contact: "李经理",
+                phone: "13800138002",
+                bankAccount: {
+                  bank: "中国银行",
+                  accountName: "天津技术转移中心",
+                  accountNumber: "6222020000000000"
+                }
+              },
+              "writes"
+            ],
+            [
+              "draft an application",
+              "post",
+              "/reward-applications",
+              { roundId: "g", items: [{ demandId: "d", proofs: ["f"] }] },
+              "writes"
+            ],
+            [
+              "update an application",
+              "put",
+              "/reward-applications/a",
+              { items: [{ demandId: "d", proofs: ["f"] }] },
+              "writes"
+            ],
+            ["submit an application", "post", "/reward-applications/a/submit", undefined, "writes"]
           ]
           // A fresh account each: buckets are per account.
           const freshToken = (i: number) =>

@@ -48,12 +48,13 @@ describe("RateLimit.layerMemory", () => {
 })
 
 describe("RateLimit.defaults", () => {
-  it("rate limits: 30 responses or revisions, 120 consultation messages, 120 SMS-sending commands, 60 uploads per account and hour", () => {
+  it("rate limits: 30 responses or revisions, 120 consultation messages, 120 SMS-sending commands, 60 uploads, 600 other writes per account and hour", () => {
     assert.deepStrictEqual(RateLimit.defaults, {
       responding: { limit: 30, windowMillis: 3_600_000 },
       consulting: { limit: 120, windowMillis: 3_600_000 },
       sms: { limit: 120, windowMillis: 3_600_000 },
-      uploads: { limit: 60, windowMillis: 3_600_000 }
+      uploads: { limit: 60, windowMillis: 3_600_000 },
+      writes: { limit: 600, windowMillis: 3_600_000 }
     })
   })
 })

@@ -69,16 +69,22 @@ export const DemandsLive = HttpApiBuilder.group(Api, "demands", (handlers) =>
     const lists = yield* Lists.Lists
     return handlers
       .handle("draft", ({ payload, headers }) =>
-        Effect.flatMap(account, (a) => core(publishing.draft(a, payload, optionsOf(headers))))
+        Effect.flatMap(account, (a) =>
+          limited(a, "writes", headers, (options) => core(publishing.draft(a, payload, options)))
+        )
       )
       .handle("get", ({ path }) => Effect.flatMap(maybeAccount, (a) => coreRead(publishing.get(a, path))))
       .handle("edit", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          core(publishing.edit(a, { demandId: path.demandId, form: payload.form }, optionsOf(headers)))
+          limited(a, "writes", headers, (options) =>
+            core(publishing.edit(a, { demandId: path.demandId, form: payload.form }, options))
+          )
         )
       )
       .handle("submit", ({ path, headers }) =>
-        Effect.flatMap(accountWithoutBody, (a) => core(publishing.submit(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          limited(a, "writes", headers, (options) => core(publishing.submit(a, path, options)))
+        )
       )
       .handle("mine", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(lists.myDemands(a, urlParams)))
@@ -132,7 +138,9 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
         )
       )
       .handle("withdraw", ({ path, headers }) =>
-        Effect.flatMap(accountWithoutBody, (a) => core(responding.withdraw(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          limited(a, "writes", headers, (options) => core(responding.withdraw(a, path, options)))
+        )
       )
       .handle("adopt", ({ path, headers }) =>
         Effect.flatMap(accountWithoutBody, (a) =>
@@ -216,7 +224,9 @@ export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers)
     return handlers
       .handle("append", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          core(outcome.appendLog(a, { demandId: path.demandId, entry: payload.entry }, optionsOf(headers)))
+          limited(a, "writes", headers, (options) =>
+            core(outcome.appendLog(a, { demandId: path.demandId, entry: payload.entry }, options))
+          )
         )
       )
       .handle("list", ({ path, urlParams }) =>
@@ -240,7 +250,9 @@ export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers)
         )
       )
       .handle("unsolved", ({ path, headers }) =>
-        Effect.flatMap(accountWithoutBody, (a) => core(outcome.unsolved(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          limited(a, "writes", headers, (options) => core(outcome.unsolved(a, path, options)))
+        )
       )
       .handle("restart", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
@@ -273,7 +285,9 @@ export const CommissionsLive = HttpApiBuilder.group(Api, "commissions", (handler
         )
       )
       .handle("end", ({ path, headers }) =>
-        Effect.flatMap(accountWithoutBody, (a) => core(commissioning.end(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          limited(a, "writes", headers, (options) => core(commissioning.end(a, path, options)))
+        )
       )
       .handle("list", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(commissioning.list(a, urlParams)))
@@ -302,29 +316,37 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
         )
       )
       .handle("saveProfile", ({ payload, headers }) =>
-        Effect.flatMap(account, (a) => core(rewards.saveProfile(a, payload, optionsOf(headers))))
+        Effect.flatMap(account, (a) =>
+          limited(a, "writes", headers, (options) => core(rewards.saveProfile(a, payload, options)))
+        )
       )
       .handle("profile", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(rewards.profile(a, urlParams)))
       )
       .handle("draft", ({ payload, headers }) =>
-        Effect.flatMap(account, (a) => core(rewards.draft(a, payload, optionsOf(headers))))
+        Effect.flatMap(account, (a) =>
+          limited(a, "writes", headers, (options) => core(rewards.draft(a, payload, options)))
+        )
       )
       .handle("update", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          core(
-            rewards.update(
-              a,
-              payload.note === undefined
-                ? { applicationId: path.applicationId, items: payload.items }
-                : { applicationId: path.applicationId, items: payload.items, note: payload.note },
-              optionsOf(headers)
+          limited(a, "writes", headers, (options) =>
+            core(
+              rewards.update(
+                a,
+                payload.note === undefined
+                  ? { applicationId: path.applicationId, items: payload.items }
+                  : { applicationId: path.applicationId, items: payload.items, note: payload.note },
+                options
+              )
             )
           )
         )
       )
       .handle("submit", ({ path, headers }) =>
-        Effect.flatMap(accountWithoutBody, (a) => core(rewards.submit(a, path, optionsOf(headers))))
+        Effect.flatMap(accountWithoutBody, (a) =>
+          limited(a, "writes", headers, (options) => core(rewards.submit(a, path, options)))
+        )
       )
       .handle("approve", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
