@@ -110,7 +110,10 @@ const trgmSchema = (sql: SqlClient.SqlClient) => {
 /**
  * Creates the schema if it is missing, makes sure `pg_trgm` is installed and runs
  * the migrations the schema has not run yet, under the `Migrator`'s table lock
- * (several instances starting at once migrate once). Answers the migrations run.
+ * (several instances starting at once migrate once: the others wait for it). The
+ * migrations run without the connection's `statement_timeout`, so that neither a
+ * long migration nor the wait for another instance's is cancelled. Answers the
+ * migrations run.
  * Fails with an `InfrastructureError` (port `PgMigrations`) when the schema name
  * is not a lower-case identifier or the database refuses.
  *
@@ -152,10 +155,21 @@ export const run = (options: {
           name text NOT NULL)`)
       )
     }
-    return yield* Migrator.make({})({
-      loader: Migrator.fromRecord(migrations(schema, trgm)),
-      table: `${schema}.${migrationsTable}`
-    }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+    // The pool's statement_timeout bounds requests, not migrations: an instance
+    // waits for another's migration (the Migrator's table lock) as long as it takes,
+    // and a migration of a large table is not cancelled halfway and retried at every
+    // start. The Migrator's own transaction becomes a savepoint of this one.
+    return yield* sql
+      .withTransaction(
+        Effect.zipRight(
+          sql.unsafe("SET LOCAL statement_timeout = 0"),
+          Migrator.make({})({
+            loader: Migrator.fromRecord(migrations(schema, trgm)),
+            table: `${schema}.${migrationsTable}`
+          })
+        )
+      )
+      .pipe(Effect.provideService(SqlClient.SqlClient, sql))
   }).pipe(
     Effect.catchAll((error) => Effect.fail(infrastructure("PgMigrations.run", unwrap(error)))),
     Effect.catchAllDefect((defect) => Effect.fail(infrastructure("PgMigrations.run", unwrap(defect))))

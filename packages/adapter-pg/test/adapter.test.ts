@@ -1283,6 +1283,40 @@ describe.skipIf(!onPostgres)(
   "adapter-pg on a PostgreSQL server (skipped without DATABASE_URL: PGlite has a single backend, so no concurrent transactions, no pg_terminate_backend and no statement timeout)",
   () => {
     it.live(
+      "migrations: an instance starting while another holds the migrations table waits for it past the pool's statement_timeout, then runs nothing",
+      () => {
+        const schema = T.freshSchema("zbm")
+        return Effect.gen(function* () {
+          const blocker = yield* Effect.promise(async () => {
+            const client = new Pg.Client({ connectionString: process.env.DATABASE_URL })
+            client.on("error", () => {})
+            await client.connect()
+            await client.query("BEGIN")
+            await client.query(`LOCK TABLE "${schema}".effect_sql_migrations IN ACCESS EXCLUSIVE MODE`)
+            return client
+          })
+          const waiting = yield* Effect.fork(PgMigrations.run({ schema }))
+          yield* Effect.sleep("1200 millis")
+          assert.isNull(waiting.unsafePoll(), "still waiting for the other instance, 4 timeouts later")
+          yield* Effect.promise(async () => {
+            await blocker.query("COMMIT")
+            await blocker.end()
+          })
+          assert.deepStrictEqual(yield* Fiber.join(waiting), [])
+        }).pipe(
+          Effect.provide(
+            T.portsWith(
+              schema,
+              T.clientLayer("postgres", { maxConnections: 2, statementTimeout: "300 millis" }),
+              { drop: true }
+            )
+          )
+        )
+      },
+      timeout
+    )
+
+    it.live(
       "a connection dropped mid-transaction (pg_terminate_backend) leaves nothing half-written and fails with an InfrastructureError",
       () =>
         withSchema(() =>
