@@ -66,6 +66,12 @@ const publishedWithTwoResponses = Effect.gen(function* () {
   return { world, settings, demand, responding, a, b }
 })
 
+/** Moves the test clock to just after `demand`'s selection window (R23, R25). */
+const justAfterWindow = (demand: { readonly form: { readonly responseDeadline: Deadline.LocalDate } }) =>
+  Effect.flatMap(Settings.Settings, (settings) =>
+    at(DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 }))
+  )
+
 /** `count` demands published by the enterprise with a deadline `days` after `start`, on the same day. */
 const publishedMany = (
   world: Fixtures.World,
@@ -118,7 +124,6 @@ describe("Sweeper", () => {
       Effect.gen(function* () {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
-        const settings = yield* Settings.Settings
         const client = world.enterprise.member.id
         yield* activeCommission(world)
         const demand = yield* Fixtures.publish(
@@ -131,9 +136,7 @@ describe("Sweeper", () => {
           demandId: demand.id,
           proposal
         })
-        yield* at(
-          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
-        )
+        yield* justAfterWindow(demand)
         assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepOnce(), 1)
         const trail = yield* AuditTrail.AuditTrail
         const own = (yield* trail.list(world.enterprise.account, { memberId: client, limit: 100 })).items
@@ -276,12 +279,7 @@ describe("Sweeper", () => {
           return { held: [first, last], quiet, cooperative }
         }).pipe(Effect.provide(over(true)))
         yield* Effect.gen(function* () {
-          const settings = yield* Settings.Settings
-          yield* at(
-            DateTime.add(Deadline.selectionEndsAt(cooperative[0]!.form.responseDeadline, settings), {
-              millis: 1
-            })
-          )
+          yield* justAfterWindow(cooperative[0]!)
           assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepDue, 102)
           assert.strictEqual(yield* endedAmong(held), 2, "both rounds holding responses")
           assert.strictEqual(yield* endedAmong(cooperative), 100)
@@ -381,11 +379,9 @@ describe("Sweeper, two instances", () => {
     "R25: a demand another instance's sweep closes after this sweep listed it is not closed again: one window_ended event, one not-adopted notice per response",
     () =>
       Effect.gen(function* () {
-        const { world, settings, demand } = yield* publishedWithTwoResponses
+        const { world, demand } = yield* publishedWithTwoResponses
         const sweeper = yield* Sweeper.Sweeper
-        yield* at(
-          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
-        )
+        yield* justAfterWindow(demand)
         const other = { closed: -1 }
         afterListing.run = Effect.map(sweeper.sweepOnce(), (closed) => {
           other.closed = closed
@@ -410,12 +406,9 @@ describe("Sweeper, two instances", () => {
       Effect.gen(function* () {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
-        const settings = yield* Settings.Settings
         const published = yield* publishedMany(world, 250, 10)
         const sweeper = yield* Sweeper.Sweeper
-        yield* at(
-          DateTime.add(Deadline.selectionEndsAt(published[0]!.form.responseDeadline, settings), { millis: 1 })
-        )
+        yield* justAfterWindow(published[0]!)
         afterListing.run = sweeper.sweepOnce(1)
         assert.strictEqual(yield* sweeper.sweepDue, 249, "one round was the other instance's")
         assert.strictEqual(yield* endedAmong(published), 250)
@@ -429,16 +422,14 @@ describe("Sweeper, atomic", () => {
     'R25: a sweep whose "not adopted" updates cannot be written changes nothing, and the next sweep ends the selection once',
     () =>
       Effect.gen(function* () {
-        const { world, settings, demand, a, b } = yield* publishedWithTwoResponses
+        const { world, demand, a, b } = yield* publishedWithTwoResponses
         const notAdopted = notAdoptedNotices
         const stored = yield* Persistence.ResponseRepository
         const statuses = Effect.forEach([a, b], (r) =>
           Effect.map(stored.findById(r.id), (x) => Option.getOrThrow(x).status)
         )
         const sweeper = yield* Sweeper.Sweeper
-        yield* at(
-          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
-        )
+        yield* justAfterWindow(demand)
 
         updates.failing = true
         const failure = yield* failureOf(sweeper.sweepOnce())
@@ -463,11 +454,11 @@ describe("Sweeper, one demand failing", () => {
   const layer = withFailingNotAdoptedOf((r) => r.demandId === failing.demandId)
   it.effect("R25: a demand that cannot be closed does not keep the others' selections open", () =>
     Effect.gen(function* () {
-      const { world, settings, demand: stuck, responding } = yield* publishedWithTwoResponses
+      const { world, demand: stuck, responding } = yield* publishedWithTwoResponses
       const other = yield* Fixtures.publish(world, world.enterprise.account, {}, 11)
       const r = yield* responding.respond(world.institute.account, { demandId: other.id, proposal })
       failing.demandId = stuck.id
-      yield* at(DateTime.add(Deadline.selectionEndsAt(other.form.responseDeadline, settings), { millis: 1 }))
+      yield* justAfterWindow(other)
       const failure = yield* failureOf((yield* Sweeper.Sweeper).sweepOnce())
       assert.strictEqual(failure._tag, "InfrastructureError")
       const stored = yield* Persistence.ResponseRepository
@@ -514,13 +505,10 @@ describe("Sweeper, a full batch that cannot be ended", () => {
       Effect.gen(function* () {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
-        const settings = yield* Settings.Settings
         const failing = yield* publishedMany(world, 120, 10)
         const later = yield* publishedMany(world, 30, 11)
         for (const d of failing) stuck.add(d.id)
-        yield* at(
-          DateTime.add(Deadline.selectionEndsAt(later[0]!.form.responseDeadline, settings), { millis: 1 })
-        )
+        yield* justAfterWindow(later[0]!)
         const failure = yield* failureOf((yield* Sweeper.Sweeper).sweepDue)
         assert.strictEqual(failure._tag, "InfrastructureError")
         assert.strictEqual(yield* endedAmong(later), 30)
@@ -535,14 +523,12 @@ describe("Sweeper, running", () => {
     "R25: a sweep the database cannot answer does not stop the sweeper: the next period ends the selection",
     () =>
       Effect.gen(function* () {
-        const { settings, demand, a, b } = yield* publishedWithTwoResponses
+        const { demand, a, b } = yield* publishedWithTwoResponses
         const stored = yield* Persistence.ResponseRepository
         const statuses = Effect.forEach([a, b], (r) =>
           Effect.map(stored.findById(r.id), (x) => Option.getOrThrow(x).status)
         )
-        yield* at(
-          DateTime.add(Deadline.selectionEndsAt(demand.form.responseDeadline, settings), { millis: 1 })
-        )
+        yield* justAfterWindow(demand)
         updates.failing = true
         const fiber = yield* Effect.fork((yield* Sweeper.Sweeper).run("1 minute"))
         yield* TestClock.adjust("1 second")
