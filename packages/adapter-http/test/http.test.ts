@@ -23,7 +23,6 @@ import {
   PersistenceMemory,
   Publishing,
   Responding,
-  Reward,
   Settings,
   Zhongbao
 } from "@zhongbao/core"
@@ -2568,12 +2567,6 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
   )
 })
 
-/** A unified social credit code whose check character is right (R51). */
-const creditCode = (() => {
-  const first17 = "91120116MA05JQ1X2"
-  return `${first17}${Reward.creditCodeCheckCharacter(first17)}`
-})()
-
 /** The same policy, per minute, for every bucket. */
 const everyBucket = (limit: number): RateLimit.Policies => ({
   responding: { limit, windowMillis: 60_000 },
@@ -2661,18 +2654,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
               "save the institution's profile",
               "put",
               "/institution-profile",
-              {
-                name: "天津技术转移中心",
-                creditCode,
-                address: "天津市",
-                contact: "李经理",
-                phone: "13800138002",
-                bankAccount: {
-                  bank: "中国银行",
-                  accountName: "天津技术转移中心",
-                  accountNumber: "6222020000000000"
-                }
-              },
+              Fixtures.profileInput(),
               "writes"
             ],
             [
@@ -2716,16 +2698,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
             assert.strictEqual(((yield* second.json) as { bucket: string }).bucket, bucket, name)
           }
           const uploader = yield* freshToken(table.length)
-          const upload = () => {
-            const data = new FormData()
-            data.append("file", new Blob(["%PDF-1.7\n%%EOF\n"], { type: "application/pdf" }), "合同.pdf")
-            return HttpClient.execute(
-              HttpClientRequest.post("/files").pipe(
-                HttpClientRequest.bearerToken(uploader),
-                HttpClientRequest.bodyFormData(data)
-              )
-            )
-          }
+          const upload = () => uploadAs(uploader, "%PDF-1.7\n%%EOF\n", "application/pdf")
           assert.strictEqual((yield* upload()).status, 201, "upload: the first call is stored")
           const again = yield* upload()
           assert.strictEqual(again.status, 429, "upload")
@@ -2735,6 +2708,19 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
     )
   }
 )
+
+/** `token`'s account uploads `content` as a part of type `type` over HTTP, with an `Idempotency-Key` when given. */
+const uploadAs = (token: string, content: string, type: string, key?: string) => {
+  const data = new FormData()
+  data.append("file", new Blob([content], { type }), "附件")
+  return HttpClient.execute(
+    HttpClientRequest.post("/files").pipe(
+      HttpClientRequest.bearerToken(token),
+      key === undefined ? identity : HttpClientRequest.setHeader("idempotency-key", key),
+      HttpClientRequest.bodyFormData(data)
+    )
+  )
+}
 
 /** `token`'s account responds to `demandId` over HTTP, with an `Idempotency-Key` when given. */
 const respondAs = (token: string) => (demandId: string, key?: string) =>
@@ -2773,16 +2759,7 @@ layer(
         assert.strictEqual(spent.status, 429, "the two successes spent the bucket")
         assert.strictEqual(((yield* spent.json) as { bucket: string }).bucket, "responding")
 
-        const upload = (content: string, type: string) => {
-          const data = new FormData()
-          data.append("file", new Blob([content], { type }), "附件")
-          return HttpClient.execute(
-            HttpClientRequest.post("/files").pipe(
-              HttpClientRequest.bearerToken(token),
-              HttpClientRequest.bodyFormData(data)
-            )
-          )
-        }
+        const upload = (content: string, type: string) => uploadAs(token, content, type)
         assert.strictEqual((yield* upload("#!/bin/sh\n", "text/x-sh")).status, 400, "a type not allowed")
         const after = yield* upload("%PDF-1.7\n%%EOF\n", "application/pdf")
         assert.strictEqual(after.status, 429, "the refused upload's body was read: it counts")
@@ -2796,17 +2773,7 @@ layer(
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
         const token = yield* tokenFor(w.institute.account)
-        const upload = (key: string, content: string, type: string) => {
-          const data = new FormData()
-          data.append("file", new Blob([content], { type }), "附件")
-          return HttpClient.execute(
-            HttpClientRequest.post("/files").pipe(
-              HttpClientRequest.bearerToken(token),
-              HttpClientRequest.setHeader("idempotency-key", key),
-              HttpClientRequest.bodyFormData(data)
-            )
-          )
-        }
+        const upload = (key: string, content: string, type: string) => uploadAs(token, content, type, key)
         const pdf = "%PDF-1.7\n%%EOF\n"
         assert.strictEqual((yield* upload("upload-1", pdf, "application/pdf")).status, 201)
         for (const [key, content, type] of [
