@@ -1158,9 +1158,11 @@ export class MembersGroup extends HttpApiGroup.make("members")
   )
   .add(
     command(
-      HttpApiEndpoint.post("addTechnologyManager", "/technology-managers")
-        .setPayload(strict(Membership.TechnologyManagerInput))
-        .addSuccess(Member.TechnologyManager, { status: 201 }),
+      limited(
+        HttpApiEndpoint.post("addTechnologyManager", "/technology-managers")
+          .setPayload(strict(Membership.TechnologyManagerInput))
+          .addSuccess(Member.TechnologyManager, { status: 201 })
+      ),
       "Name a technology manager of my institution",
       "R1"
     )

@@ -241,6 +241,8 @@ const discardMaxBytes = 64 * 1024 * 1024
 
 interface Built<R, E> {
   readonly inner: (request: Request) => Promise<Response>
+  /** Reads and drops what is left of a body answered without the API (see {@link discardUnread}). */
+  readonly drop: (request: Request) => void
   readonly runtime: ManagedRuntime.ManagedRuntime<R, E>
   readonly dispose: () => Promise<void>
   /**
@@ -275,11 +277,8 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
   const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024
   const discardMax = Math.max(options.uploadLimitBytes ?? 0, bodyLimit, discardMaxBytes)
   return {
-    inner: (request) =>
-      web.handler(request).then((response) => {
-        discardUnread(request, discardMax)
-        return response
-      }),
+    inner: (request) => web.handler(request).finally(() => discardUnread(request, discardMax)),
+    drop: (request) => discardUnread(request, discardMax),
     runtime,
     dispose: async () => {
       await web.dispose()
@@ -297,35 +296,33 @@ const build = <R, E>(layer: Layer.Layer<R, E>, options: Http.Options): Built<R, 
         request.duplex = "half"
         rest = forwarded.rest
       }
-      return web.handler(new Request(target, request)).then((response) => {
-        rest()
-        return response
-      })
+      return web.handler(new Request(target, request)).finally(rest)
     }
   }
 }
 
-/** Logs why the API's layer could not be built: the cause itself, rendered as Effect renders causes. */
-const logUnbuilt = (error: unknown) =>
-  Effect.runFork(
-    Effect.logError(
-      "zhongbao: the API's layer could not be built",
-      Runtime.isFiberFailure(error) ? error[Runtime.FiberFailureCauseId] : Cause.die(error)
-    )
-  )
-
 /**
- * The answer to a request whose handler failed: only a layer that could not be built
- * fails it (the API answers every other failure itself). The error is logged, never
- * sent: it may hold a connection string.
+ * Logs why the API's layer could not be built, the cause itself rendered as Effect
+ * renders causes, once per handler: a layer that failed stays failed (each request
+ * is answered `500` until the handler is disposed and made again), and a log line per
+ * request would bury it.
  */
-const unbuilt =
-  (request: Request) =>
-  (error: unknown): Response => {
-    logUnbuilt(error)
-    const { status, body, headers } = refusal(500, request.headers.get("accept-language"))
-    return new Response(body, { status, headers })
+const logUnbuiltOnce = () => {
+  let logged = false
+  return (error: unknown) => {
+    if (logged) return
+    logged = true
+    Effect.runFork(
+      Effect.logError(
+        "zhongbao: the API's layer could not be built; every request is answered 500 until the handler is made again",
+        Runtime.isFiberFailure(error) ? error[Runtime.FiberFailureCauseId] : Cause.die(error)
+      )
+    )
   }
+}
+
+/** What a host's `next` is handed when the layer cannot be built: never the error itself, which may hold a connection string (it is logged). */
+const unbuiltError = () => new Error("zhongbao: the API's layer could not be built (its cause is logged)")
 
 /**
  * The API as a web handler over `layer`, which provides core's use cases and
@@ -342,15 +339,32 @@ export const toWebHandler = <L extends Layer.Layer<Http.Requirements, unknown>>(
 ): WebHandler<Layer.Layer.Success<L>, Layer.Layer.Error<L>> => {
   const prefix = normalizePrefix(options.prefix)
   const built = build(layer as Layer.Layer<Layer.Layer.Success<L>, Layer.Layer.Error<L>>, options)
+  const logUnbuilt = logUnbuiltOnce()
+  /**
+   * The answer to a request whose handler failed: only a layer that could not be
+   * built fails it (the API answers every other failure itself). The error is logged,
+   * never sent: it may hold a connection string.
+   */
+  const unbuilt =
+    (request: Request) =>
+    (error: unknown): Response => {
+      logUnbuilt(error)
+      const { status, body, headers } = refusal(500, request.headers.get("accept-language"))
+      return new Response(body, { status, headers })
+    }
+  const answered = (request: Request, response: Response) => {
+    built.drop(request)
+    return response
+  }
   const handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
     const pathname = strip(prefix, url.pathname)
-    if (pathname === undefined) return notFound(request)
+    if (pathname === undefined) return answered(request, notFound(request))
     // As toNodeListener: under a prefix, encoded separators are refused (the URL
     // parser has already resolved dot segments).
     if (prefix !== "" && !isPlainPath(pathname)) {
       const { status, body, headers } = refusal(400, request.headers.get("accept-language"))
-      return new Response(body, { status, headers })
+      return answered(request, new Response(body, { status, headers }))
     }
     if (request.bodyUsed) {
       built.runtime.runFork(
@@ -462,6 +476,7 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
   type E = Layer.Layer.Error<L>
   const prefix = normalizePrefix(options.prefix)
   const runtime = ManagedRuntime.make(layer as Layer.Layer<R, E>)
+  const logUnbuilt = logUnbuiltOnce()
   const scope = Effect.runSync(Scope.make())
   const served = Layer.mergeAll(
     apiLayer(layer as Layer.Layer<R, E>, prefix, options),
@@ -482,7 +497,7 @@ export const toNodeListener = <L extends Layer.Layer<Http.Requirements, unknown>
     (req: IncomingMessage, res: ServerResponse, next: ((error?: unknown) => void) | undefined) =>
     (error: unknown) => {
       logUnbuilt(error)
-      if (next !== undefined && !res.headersSent) return next(error)
+      if (next !== undefined && !res.headersSent) return next(unbuiltError())
       if (!res.headersSent) return refuse(res, 500, req)
       res.end()
     }

@@ -284,12 +284,28 @@ const listening = async (options: Http.Options = {}) => {
   }
 }
 
+/**
+ * A body the client is still sending (three pieces of `{}`), and whether it was read
+ * to its end: a host's server waits for that before it goes on with the connection.
+ */
+const stillSending = () => {
+  let pulled = 0
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++
+      if (pulled > 3) return controller.close()
+      controller.enqueue(new TextEncoder().encode("{}"))
+    }
+  })
+  return { body, ended: () => pulled > 3 }
+}
+
 /** Waits up to `ms` for `promise`, then says whether it settled. */
 const within = (promise: Promise<unknown>, ms: number) =>
   Promise.race([promise.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
 
 describe("Mount", () => {
-  it("a web handler under a prefix: routes, 404 outside, OpenAPI servers, sessions shared", async () => {
+  it("a web handler under a prefix: routes, 404 outside, OpenAPI servers, sessions shared; a body it refuses unread is read to its end", async () => {
     const mounted = Mount.toWebHandler(app(), { prefix: "/zhongbao" })
     try {
       const settings = await mounted.handler(new Request("http://portal.example/zhongbao/settings"))
@@ -311,6 +327,21 @@ describe("Mount", () => {
         const refused = await mounted.handler(new Request(`http://portal.example${path}`))
         assert.strictEqual(refused.status, 400, path)
         assert.deepInclude(await refused.json(), { code: "path.invalid", field: "path" }, path)
+      }
+      for (const [path, status] of [
+        ["/members", 404],
+        ["/zhongbao/demands/a%2Fb", 400]
+      ] as const) {
+        const sent = stillSending()
+        const answer = await mounted.handler(
+          new Request(`http://portal.example${path}`, {
+            method: "POST",
+            body: sent.body,
+            duplex: "half"
+          } as RequestInit)
+        )
+        assert.strictEqual(answer.status, status, path)
+        await vi.waitFor(() => assert.isTrue(sent.ended(), `${path}: the body was read to its end`))
       }
       const spec = (await (
         await mounted.handler(new Request("http://portal.example/zhongbao/openapi.json"))
@@ -1154,7 +1185,7 @@ describe("Mount", () => {
     }
   })
 
-  it("a Node listener whose layer cannot be built answers 500 in the API's body and logs the error", async () => {
+  it("a Node listener whose layer cannot be built answers 500 in the API's body and logs the error once", async () => {
     const node = Mount.toNodeListener(
       Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail("the database is not reachable"))),
       { prefix: "/zhongbao" }
@@ -1171,12 +1202,9 @@ describe("Mount", () => {
         assert.deepInclude(await answer.json(), { _tag: "InternalError", code: "internal" })
       }
       const lines = logged.mock.calls.map((call) => call.map(String).join(" "))
-      assert.isTrue(
-        lines.some(
-          (line) => line.includes("could not be built") && line.includes("the database is not reachable")
-        ),
-        lines.join("\n")
-      )
+      const unbuilt = lines.filter((line) => line.includes("could not be built"))
+      assert.lengthOf(unbuilt, 1, lines.join("\n"))
+      assert.include(unbuilt[0], "the database is not reachable")
     } finally {
       logged.mockRestore()
       await new Promise((resolve) => server.close(resolve))
@@ -1184,7 +1212,7 @@ describe("Mount", () => {
     }
   })
 
-  it("a web handler whose layer cannot be built answers 500 in the API's body, never its error, and logs the error", async () => {
+  it("a web handler whose layer cannot be built answers 500 in the API's body, never its error, logs the error once and reads the body to its end", async () => {
     const secret = "connect ECONNREFUSED postgres://admin:hunter2@db:5432/zb"
     const web = Mount.toWebHandler(
       Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail(new Error(secret)))),
@@ -1194,13 +1222,26 @@ describe("Mount", () => {
     )
     const logged = vi.spyOn(console, "log").mockImplementation(() => undefined)
     try {
+      const unsized = stillSending()
+      const sized = stillSending()
       for (const request of [
         new Request("http://localhost/zhongbao/settings"),
         new Request("http://localhost/zhongbao/settings"),
         new Request("http://localhost/zhongbao/members", {
           method: "POST",
           body: JSON.stringify({ kind: "enterprise", name: "某公司" })
-        })
+        }),
+        new Request("http://localhost/zhongbao/members", {
+          method: "POST",
+          body: unsized.body,
+          duplex: "half"
+        } as RequestInit),
+        new Request("http://localhost/zhongbao/members", {
+          method: "POST",
+          headers: { "content-length": "6" },
+          body: sized.body,
+          duplex: "half"
+        } as RequestInit)
       ]) {
         const answer = await web.handler(request)
         assert.strictEqual(answer.status, 500)
@@ -1208,18 +1249,21 @@ describe("Mount", () => {
         assert.deepInclude(JSON.parse(text), { _tag: "InternalError", code: "internal" })
         assert.notInclude(text, "hunter2")
       }
+      await vi.waitFor(() => {
+        assert.isTrue(unsized.ended(), "a body without a length was read to its end")
+        assert.isTrue(sized.ended(), "a body with a length was read to its end")
+      })
       const lines = logged.mock.calls.map((call) => call.map(String).join(" "))
-      assert.isTrue(
-        lines.some((line) => line.includes("could not be built") && line.includes("ECONNREFUSED")),
-        lines.join("\n")
-      )
+      const unbuilt = lines.filter((line) => line.includes("could not be built"))
+      assert.lengthOf(unbuilt, 1, lines.join("\n"))
+      assert.include(unbuilt[0], "ECONNREFUSED")
     } finally {
       logged.mockRestore()
       await web.dispose().catch(() => undefined)
     }
   })
 
-  it("a Node listener whose layer cannot be built hands the error to the host's next(), when given one", async () => {
+  it("a Node listener whose layer cannot be built hands the host's next() an error that names no cause, when given one (the cause is logged)", async () => {
     const node = Mount.toNodeListener(
       Layer.mergeAll(app(), Layer.effectDiscard(Effect.fail("the database is not reachable")))
     )
@@ -1237,9 +1281,15 @@ describe("Mount", () => {
       const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/settings`)
       assert.strictEqual(answer.status, 503, "the host's error handler answered")
       assert.lengthOf(handed, 1)
-      assert.include(
-        String((handed[0] as { message?: string })?.message ?? handed[0]),
-        "the database is not reachable"
+      assert.instanceOf(handed[0], Error)
+      assert.include((handed[0] as Error).message, "could not be built")
+      assert.notInclude(String((handed[0] as Error).stack), "the database is not reachable")
+      const lines = logged.mock.calls.map((call) => call.map(String).join(" "))
+      assert.isTrue(
+        lines.some(
+          (line) => line.includes("could not be built") && line.includes("the database is not reachable")
+        ),
+        lines.join("\n")
       )
     } finally {
       logged.mockRestore()
@@ -2671,7 +2721,14 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
               { items: [{ demandId: "d", proofs: ["f"] }] },
               "writes"
             ],
-            ["submit an application", "post", "/reward-applications/a/submit", undefined, "writes"]
+            ["submit an application", "post", "/reward-applications/a/submit", undefined, "writes"],
+            [
+              "name a technology manager",
+              "post",
+              "/technology-managers",
+              { name: "技术经理人", phone: Fixtures.nextPhone() },
+              "writes"
+            ]
           ]
           // A fresh account each: buckets are per account.
           const freshToken = (i: number) =>

@@ -765,7 +765,11 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
         Effect.flatMap(account, (a) => core(membership.createAccount(a, payload, optionsOf(headers))))
       )
       .handle("addTechnologyManager", ({ payload, headers }) =>
-        Effect.flatMap(account, (a) => core(membership.addTechnologyManager(a, payload, optionsOf(headers))))
+        Effect.flatMap(account, (a) =>
+          limited(a, "writes", headers, (options) =>
+            core(membership.addTechnologyManager(a, payload, options))
+          )
+        )
       )
       .handle("technologyManagers", ({ path }) =>
         Effect.flatMap(account, (a) =>
