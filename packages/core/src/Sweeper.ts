@@ -170,6 +170,14 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
         })
         // Every mode (one the settings no longer name is switched off too).
         const switchedOff = yield* demands.listBriefs({ ...query, hasResponses: true })
+        if (
+          after !== undefined &&
+          [...taking, ...switchedOff].some((d) => positionOrder(deadlineKey(d), after) <= 0)
+        ) {
+          yield* Effect.logError(
+            "R25: DemandRepository.listBriefs gave a round at or before the position the sweep asked to start after: the adapter ignores `after` (@zhongbao/testing's pagination suite checks it); the sweep may stop before every due round is ended"
+          )
+        }
         const bound = Arr.head(
           Arr.sort(Arr.getSomes([lastOfFull(taking, limit), lastOfFull(switchedOff, limit)]), byDeadline)
         )

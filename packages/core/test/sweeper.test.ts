@@ -15,7 +15,7 @@ import {
   Zhongbao
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Fiber, Layer, Option, TestClock } from "effect"
+import { Context, DateTime, Effect, Fiber, Layer, Logger, Option, TestClock } from "effect"
 import { at, failingUpdates, start, failureOf } from "./helpers.js"
 import { activeCommission, demandTrail } from "./support.js"
 
@@ -321,6 +321,57 @@ describe("Sweeper", () => {
           [a.id, b.id]
         )
         assert.strictEqual((yield* read(demand.id).pipe(Effect.provide(switchedOff))).phase, "selection_over")
+      })
+  )
+
+  it.effect(
+    "R25: a sweep whose adapter ignores the position to start after (on one list) logs it as an error, naming the port",
+    () =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const logger = Logger.make(({ logLevel, message }) =>
+          lines.push(`${logLevel.label} ${String(message)}`)
+        )
+        const stuck = new Set<string>()
+        const failing = failingUpdates({ demand: (d) => stuck.has(d.id) })
+        const ignoringAfter = (ports: Context.Context<Persistence.Ports>) => {
+          const demands = Context.get(ports, Persistence.DemandRepository)
+          return Context.add(ports, Persistence.DemandRepository, {
+            ...demands,
+            listBriefs: (query) =>
+              demands.listBriefs(query.hasResponses === true ? { ...query, after: undefined } : query)
+          })
+        }
+        for (const [name, change, logged] of [
+          ["a careful adapter", failing, 0],
+          [
+            "an adapter ignoring after",
+            (ports: Context.Context<Persistence.Ports>) => ignoringAfter(failing(ports)),
+            1
+          ]
+        ] as const) {
+          lines.length = 0
+          yield* Effect.gen(function* () {
+            yield* at(start)
+            const world = yield* Fixtures.makeWorld
+            // A round holding a response that cannot be ended: it stays due, before every later position.
+            const held = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+            yield* (yield* Responding.Responding).respond(world.institute.account, {
+              demandId: held.id,
+              proposal
+            })
+            stuck.add(held.id)
+            const later = yield* publishedMany(world, 150, 11)
+            yield* justAfterWindow(later[0]!)
+            yield* Effect.either((yield* Sweeper.Sweeper).sweepDue)
+          }).pipe(
+            Effect.provide(sweeperOver(change)),
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+          )
+          const errors = lines.filter((line) => line.startsWith("ERROR") && line.includes("ignores `after`"))
+          assert.lengthOf(errors, logged, `${name}: ${lines.join("\n")}`)
+          if (logged > 0) assert.include(errors[0], "DemandRepository.listBriefs")
+        }
       })
   )
 
