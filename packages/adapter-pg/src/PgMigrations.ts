@@ -16,6 +16,7 @@
  * | 6  | `audit_member_shared` | R4: member rows say whether the member is shown the event |
  * | 7  | `rate_limits`       | rate-limit windows shared by instances (`PgRateLimit`)      |
  * | 8  | `selection_responded` | R25: the sweeper's index of open rounds holding responses |
+ * | 9  | `list_indexes`      | §9: a member's demands by publication or deadline, responses by status, registered institutions |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -69,7 +70,8 @@ export const migrations = (
     "5_audit_shared": exec(Ddl.auditShared(s)),
     "6_audit_member_shared": exec(Ddl.auditMemberShared(s)),
     "7_rate_limits": exec(Ddl.rateLimits(s)),
-    "8_selection_responded": exec(Ddl.selectionResponded(s))
+    "8_selection_responded": exec(Ddl.selectionResponded(s)),
+    "9_list_indexes": exec(Ddl.listIndexes(s))
   }
 }
 

@@ -46,6 +46,7 @@ import * as Pg from "pg"
 import { makeDb } from "../src/internal/db.js"
 import { commitOutcomeUnknown } from "../src/internal/unitOfWork.js"
 import * as Demands from "../src/internal/demands.js"
+import * as Parties from "../src/internal/parties.js"
 import * as Records from "../src/internal/records.js"
 import * as Responses from "../src/internal/responses.js"
 import * as Rows from "./rows.js"
@@ -539,6 +540,82 @@ describe(`adapter-pg on ${T.backend}`, () => {
           assert.include(indexesOf(plans.toMe.json), "response_publisher", "responses submitted to me")
           assert.notInclude(plans.hall.text, "Seq Scan", "no sequential scan of demands")
           assert.notInclude(plans.toMe.text, "Seq Scan", "no sequential scan of responses")
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "EXPLAIN: §9: a member's demands by publication or deadline (as publisher, as client), responses by status and the registered institutions are read from their indexes: in order, or only the rows of the status asked (few here, so sorted)",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          yield* seed(schema)
+          const sql = yield* SqlClient.SqlClient
+          yield* sql.unsafe(`
+            INSERT INTO "${schema}".member (id, kind, name, region, registered, created_at)
+              SELECT 'ti' || i, 'transfer_institution', '机构' || i, '天津市', i % 100 = 0,
+                timestamptz '2026-01-01 00:00Z' + i * interval '1 minute'
+              FROM generate_series(1, 5000) i;
+            UPDATE "${schema}".demand SET client_id = 'm' || ((publisher_id = 'm3')::int + 3) WHERE id < 'd0005000';
+            UPDATE "${schema}".response SET status = 'adopted' WHERE id LIKE '%00';
+            ANALYZE "${schema}".member, "${schema}".demand, "${schema}".response;
+          `)
+          const db = makeDb(sql, schema)
+          const mine = (role: "publisher" | "client", sort: "published" | "deadline") =>
+            Demands.listStatement(
+              db,
+              { scope: { _tag: "member", memberId: "m3" as Ids.MemberId, role }, sort, limit: 21 },
+              Demands.briefColumns
+            )!
+          const responses = (
+            scope: "publisher" | "responder",
+            statuses: ReadonlyArray<"adopted" | "withdrawn">
+          ) =>
+            Responses.listStatement(db, {
+              scope: { _tag: scope, memberId: "m7" as Ids.MemberId },
+              statuses,
+              shown: { singleAdoption: false, windowOverBefore: "2026-01-01" as never },
+              limit: 21
+            })!
+          const cases = [
+            ["my demands by publication", mine("publisher", "published"), "demand_publisher_published", true],
+            ["my demands by deadline", mine("publisher", "deadline"), "demand_publisher_deadline", true],
+            [
+              "demands I am the client of, by publication",
+              mine("client", "published"),
+              "demand_client_published"
+            ],
+            [
+              "demands I am the client of, by deadline",
+              mine("client", "deadline"),
+              "demand_client_deadline",
+              true
+            ],
+            [
+              "responses submitted to me, adopted",
+              responses("publisher", ["adopted"]),
+              "response_publisher_status"
+            ],
+            [
+              "my responses, withdrawn",
+              responses("responder", ["withdrawn"]),
+              "response_responder_status",
+              false
+            ],
+            [
+              "registered institutions",
+              Parties.memberListStatement(db, { kind: "transfer_institution", registered: true, limit: 21 })!,
+              "member_registered",
+              true
+            ]
+          ] as const
+          for (const [name, statement, index, ordered] of cases) {
+            const plan = yield* explain(statement.text, statement.values)
+            assert.include(indexesOf(plan.json), index, `${name}:\n${plan.text}`)
+            assert.notInclude(plan.text, "Seq Scan", `${name}: no sequential scan:\n${plan.text}`)
+            if (ordered) assert.notInclude(plan.text, "Sort", `${name}: no sort:\n${plan.text}`)
+          }
         })
       ),
     timeout

@@ -390,3 +390,25 @@ export const selectionResponded = (s: string): string => `
 CREATE INDEX demand_selection_responded ON ${s}.demand (response_deadline, id)
   WHERE state = 'published' AND selection_ended_at IS NULL AND response_count > 0;
 `
+
+/**
+ * §9: every list answers in time independent of its number of rows. A member's own
+ * demands sorted by publication or deadline (as publisher or as client) read their
+ * page from an index instead of sorting all of them; responses filtered by status
+ * read the rows of those statuses (the list first narrows by the stored status,
+ * see `responses.ts`); R40's registered institutions have an index of their own.
+ * `demand_created` served no list (every list sorted by creation names a member or
+ * states) and the planner took it for a member's first page sorted by creation,
+ * reading past every other member's newer demands.
+ */
+export const listIndexes = (s: string): string => `
+CREATE INDEX demand_publisher_published ON ${s}.demand (publisher_id, first_published_at DESC NULLS LAST, id DESC);
+CREATE INDEX demand_publisher_deadline ON ${s}.demand (publisher_id, response_deadline, id);
+CREATE INDEX demand_client_published ON ${s}.demand (client_id, first_published_at DESC NULLS LAST, id DESC)
+  WHERE client_id IS NOT NULL;
+CREATE INDEX demand_client_deadline ON ${s}.demand (client_id, response_deadline, id) WHERE client_id IS NOT NULL;
+DROP INDEX ${s}.demand_created;
+CREATE INDEX member_registered ON ${s}.member (kind, created_at, id) WHERE registered;
+CREATE INDEX response_publisher_status ON ${s}.response (demand_publisher_id, status, submitted_at, id);
+CREATE INDEX response_responder_status ON ${s}.response (responder_id, status, submitted_at, id);
+`

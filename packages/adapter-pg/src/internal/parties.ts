@@ -8,6 +8,31 @@ import { expectOne, expectUpdated } from "./writes.js"
 
 const memberColumns = `id, kind, name, region, registered, ${selTs("created_at")}`
 
+/**
+ * @internal
+ * The statement of a member list, oldest first. `undefined` when the list is empty
+ * by its cursor.
+ */
+export const memberListStatement = (
+  db: Db,
+  q: Parameters<Context.Tag.Service<Persistence.MemberRepository>["list"]>[0]
+): { readonly text: string; readonly values: ReadonlyArray<unknown> } | undefined => {
+  const p = new Params()
+  const where: Array<string> = []
+  if (q.kind !== undefined) where.push(`kind = ${p.add(q.kind)}`)
+  // A literal: the partial index `member_registered` then serves a generic plan too.
+  if (q.registered !== undefined) where.push(q.registered ? "registered" : "NOT registered")
+  const cursor = after(p, "m.created_at", "m.id", q.after, "ts", false)
+  if (cursor === undefined) return undefined
+  if (cursor !== null) where.push(cursor)
+  return {
+    text: `SELECT ${memberColumns} FROM ${db.t("member")} m
+      ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+      ORDER BY m.created_at, m.id ${limit(p, q.limit)}`,
+    values: p.values
+  }
+}
+
 /** A member from a row whose member columns are named with `prefix`. */
 const memberFrom =
   (prefix: string) =>
@@ -98,23 +123,12 @@ export const makeMembers = (db: Db): Context.Tag.Service<Persistence.MemberRepos
         (rows) => Option.map(Option.fromNullable(rows[0]), toMember)
       ),
     list: (q) => {
-      const p = new Params()
-      const where: Array<string> = []
-      if (q.kind !== undefined) where.push(`kind = ${p.add(q.kind)}`)
-      if (q.registered !== undefined) where.push(`registered = ${p.add(q.registered)}`)
-      const cursor = after(p, "m.created_at", "m.id", q.after, "ts", false)
-      if (cursor === undefined) return Effect.succeed([])
-      if (cursor !== null) where.push(cursor)
-      return Effect.map(
-        db.query(
-          "MemberRepository.list",
-          `SELECT ${memberColumns} FROM ${member} m
-           ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-           ORDER BY m.created_at, m.id ${limit(p, q.limit)}`,
-          p.values
-        ),
-        (rows) => rows.map(toMember)
-      )
+      const statement = memberListStatement(db, q)
+      return statement === undefined
+        ? Effect.succeed([])
+        : Effect.map(db.query("MemberRepository.list", statement.text, statement.values), (rows) =>
+            rows.map(toMember)
+          )
     }
   })
 }
