@@ -546,7 +546,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
-    "EXPLAIN: §9: a member's demands by publication or deadline (as publisher, as client), responses by status and the registered institutions are read from their indexes: in order, or only the rows of the status asked (few here, so sorted)",
+    "EXPLAIN: §9: a member's demands by creation, publication or deadline (as publisher, as client, in either role), responses by status and the registered institutions are read from their indexes: in order, or only the rows of the status asked (few here, so sorted)",
     () =>
       withSchema((schema) =>
         Effect.gen(function* () {
@@ -559,10 +559,11 @@ describe(`adapter-pg on ${T.backend}`, () => {
               FROM generate_series(1, 5000) i;
             UPDATE "${schema}".demand SET client_id = 'm' || ((publisher_id = 'm3')::int + 3) WHERE id < 'd0005000';
             UPDATE "${schema}".response SET status = 'adopted' WHERE id LIKE '%00';
+            UPDATE "${schema}".response SET status = 'withdrawn' WHERE id LIKE '%50';
             ANALYZE "${schema}".member, "${schema}".demand, "${schema}".response;
           `)
           const db = makeDb(sql, schema)
-          const mine = (role: "publisher" | "client", sort: "published" | "deadline") =>
+          const mine = (role: "publisher" | "client" | "any", sort: "created" | "published" | "deadline") =>
             Demands.listStatement(
               db,
               { scope: { _tag: "member", memberId: "m3" as Ids.MemberId, role }, sort, limit: 21 },
@@ -573,7 +574,8 @@ describe(`adapter-pg on ${T.backend}`, () => {
             statuses: ReadonlyArray<"adopted" | "withdrawn">
           ) =>
             Responses.listStatement(db, {
-              scope: { _tag: scope, memberId: "m7" as Ids.MemberId },
+              // m7 received 400 responses; m2 sent 20 000.
+              scope: { _tag: scope, memberId: (scope === "publisher" ? "m7" : "m2") as Ids.MemberId },
               statuses,
               shown: { singleAdoption: false, windowOverBefore: "2026-01-01" as never },
               limit: 21
@@ -610,6 +612,24 @@ describe(`adapter-pg on ${T.backend}`, () => {
               true
             ]
           ] as const
+          // In either role (the default): one ordered read per role, then their first rows merged.
+          for (const sort of ["created", "published", "deadline"] as const) {
+            const statement = mine("any", sort)
+            const plan = yield* explain(statement.text, statement.values)
+            const indexes = indexesOf(plan.json)
+            const suffix = sort === "created" ? "" : `_${sort}`
+            assert.includeMembers(
+              indexes,
+              [`demand_publisher${suffix}`, `demand_client${suffix}`],
+              `any, ${sort}:\n${plan.text}`
+            )
+            assert.notInclude(plan.text, "Seq Scan", `any, ${sort}:\n${plan.text}`)
+            assert.notInclude(
+              plan.text,
+              "Bitmap",
+              `any, ${sort}: no bitmap read of every demand of the member:\n${plan.text}`
+            )
+          }
           for (const [name, statement, index, ordered] of cases) {
             const plan = yield* explain(statement.text, statement.values)
             assert.include(indexesOf(plan.json), index, `${name}:\n${plan.text}`)

@@ -310,19 +310,25 @@ const stateLiterals = (states: ReadonlyArray<Demand.DemandState>): string => {
     .join(", ")})`
 }
 
-const scopeCondition = (p: Params, q: Persistence.DemandQuery): string => {
+/**
+ * The scope's condition, or, for a member in either role, one per role that no row
+ * meets twice: the list is then the union of one ordered, limited read of each
+ * (`publisher_id = m OR client_id = m` has no index that gives its order, so every
+ * demand of the member would be read and sorted for each page).
+ */
+const scopeConditions = (p: Params, q: Persistence.DemandQuery): ReadonlyArray<string> => {
   switch (q.scope._tag) {
     case "public":
-      return `d.state IN ${publicStates}`
+      return [`d.state IN ${publicStates}`]
     case "all":
-      return "true"
+      return ["true"]
     case "member": {
       const member = p.add(q.scope.memberId)
       return q.scope.role === "publisher"
-        ? `d.publisher_id = ${member}`
+        ? [`d.publisher_id = ${member}`]
         : q.scope.role === "client"
-          ? `d.client_id = ${member}`
-          : `(d.publisher_id = ${member} OR d.client_id = ${member})`
+          ? [`d.client_id = ${member}`]
+          : [`d.publisher_id = ${member}`, `d.client_id = ${member} AND d.publisher_id <> ${member}`]
     }
   }
 }
@@ -338,7 +344,8 @@ export const listStatement = (
   select: string = demandColumns("d")
 ): { readonly text: string; readonly values: ReadonlyArray<unknown> } | undefined => {
   const p = new Params()
-  const where = [scopeCondition(p, q)]
+  const scopes = scopeConditions(p, q)
+  const where: Array<string> = []
   if (q.states !== undefined) {
     if (q.states.length === 0) return undefined
     where.push(`d.state IN ${stateLiterals(q.states)}`)
@@ -374,9 +381,16 @@ export const listStatement = (
   if (cursor !== null) where.push(cursor)
   const direction = descending ? "DESC" : "ASC"
   const nulls = nullable ? ` ${nullsOrder(descending)}` : ""
+  const limited = limit(p, q.limit)
+  const read = (scope: string, extra = "") =>
+    `SELECT ${select}${extra} FROM ${db.t("demand")} d WHERE ${[scope, ...where].join(" AND ")}
+      ORDER BY ${key} ${direction}${nulls}, d.id ${direction} ${limited}`
   return {
-    text: `SELECT ${select} FROM ${db.t("demand")} d WHERE ${where.join(" AND ")}
-      ORDER BY ${key} ${direction}${nulls}, d.id ${direction} ${limit(p, q.limit)}`,
+    text:
+      scopes.length === 1
+        ? read(scopes[0]!)
+        : `SELECT * FROM (${scopes.map((scope) => `(${read(scope, `, ${key} AS sort_key, d.id AS sort_id`)})`).join(" UNION ALL ")}) d
+      ORDER BY d.sort_key ${direction}${nulls}, d.sort_id ${direction} ${limited}`,
     values: p.values
   }
 }
