@@ -754,16 +754,28 @@ describe(`adapter-pg on ${T.backend}`, () => {
             hide: { ...hide, onBehalfOf: "m2" as Ids.MemberId },
             limit: 21
           })!
+          // A demand's trail filtered by a member with 30 000 events on 300 demands (§9).
+          const demandAndMember = Records.auditListStatement(db, {
+            demandId: "d0000002" as Ids.DemandId,
+            memberId: "m4" as Ids.MemberId,
+            limit: 21
+          })!
           const plans = {
             demand: yield* explain(demandTrail.text, demandTrail.values),
-            member: yield* explain(memberTrail.text, memberTrail.values)
+            member: yield* explain(memberTrail.text, memberTrail.values),
+            demandAndMember: yield* explain(demandAndMember.text, demandAndMember.values)
           }
           console.log(
             `a demand's trail as its client reads it (${T.backend}):\n${plans.demand.text}\n\nthe client's own trail:\n${plans.member.text}`
           )
           assert.include(indexesOf(plans.demand.json), "audit_event_demand_shared", "the demand's trail")
           assert.include(indexesOf(plans.member.json), "audit_event_member_shared", "the client's own trail")
-          for (const plan of [plans.demand.text, plans.member.text]) {
+          assert.include(
+            indexesOf(plans.demandAndMember.json),
+            "audit_event_demand",
+            `a demand's trail filtered by a member is read from the demand's side:\n${plans.demandAndMember.text}`
+          )
+          for (const plan of [plans.demand.text, plans.member.text, plans.demandAndMember.text]) {
             assert.notInclude(plan, "Seq Scan", "no sequential scan of the trail")
             assert.notInclude(plan, "Sort", "rows come in the order of the index")
           }
@@ -782,6 +794,15 @@ describe(`adapter-pg on ${T.backend}`, () => {
           assert.deepStrictEqual(
             own.map((r) => r.id),
             Array.from({ length: 21 }, (_, i) => `e${String((30 - i) * 1000).padStart(6, "0")}`)
+          )
+          const both = yield* sql.unsafe<{ id: string }>(
+            demandAndMember.text,
+            demandAndMember.values as Array<unknown>
+          )
+          assert.deepStrictEqual(
+            both.map((r) => r.id),
+            Array.from({ length: 21 }, (_, i) => `f${String(30000 - i * 300).padStart(6, "0")}`),
+            "the demand's 21 newest events, each naming the member"
           )
         })
       ),

@@ -198,7 +198,9 @@ const toAuditEvent = (r: Row): Audit.AuditEvent => ({
  * when the query matches nothing. A member's trail reads `audit_event_member` by its
  * primary key, or by `audit_event_member_shared` when R4 hides the events done on that
  * member's behalf; a demand's trail reads `audit_event_demand`, or
- * `audit_event_demand_shared` without a response's and a thread's events.
+ * `audit_event_demand_shared` without a response's and a thread's events, and so does
+ * a demand's trail filtered by a member (the event's `members`): read from the
+ * member's side, it went through every event of the member's (§9).
  */
 export const auditListStatement = (
   db: Db,
@@ -209,17 +211,18 @@ export const auditListStatement = (
   let from = `${db.t("audit_event")} e`
   let key = "e.at"
   let id = "e.id"
-  if (q.memberId !== undefined) {
+  const byMember = q.memberId !== undefined && q.demandId === undefined
+  if (byMember) {
     from = `${db.t("audit_event_member")} m JOIN ${db.t("audit_event")} e ON e.id = m.event_id`
     key = "m.at"
     id = "m.event_id"
     where.push(`m.member_id = ${p.add(q.memberId)}`)
-  }
+  } else if (q.memberId !== undefined) where.push(`${p.add(q.memberId)} = ANY(e.members)`)
   if (q.demandId !== undefined) where.push(`e.demand_id = ${p.add(q.demandId)}`)
   const hidden = q.hide === undefined ? undefined : entityList(q.hide.entities)
   if (hidden !== undefined) {
     if (q.hide!.onBehalfOf === undefined) where.push(`e.entity NOT IN (${hidden})`)
-    else if (q.memberId !== undefined && q.hide!.onBehalfOf === q.memberId && hidden === privateEntities)
+    else if (byMember && q.hide!.onBehalfOf === q.memberId && hidden === privateEntities)
       where.push("m.shared")
     else
       where.push(
