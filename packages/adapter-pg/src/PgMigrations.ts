@@ -71,7 +71,8 @@ export const migrations = (
     "6_audit_member_shared": exec(Ddl.auditMemberShared(s)),
     "7_rate_limits": exec(Ddl.rateLimits(s)),
     "8_selection_responded": exec(Ddl.selectionResponded(s)),
-    "9_list_indexes": exec(Ddl.listIndexes(s))
+    "9_list_indexes": exec(Ddl.listIndexes(s)),
+    "10_selection_mode": exec(Ddl.selectionMode(s))
   }
 }
 

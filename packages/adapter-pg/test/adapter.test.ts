@@ -642,7 +642,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
-    "EXPLAIN: R25: the sweeper's two lists are served by their partial indexes, in the generic plan a prepared statement settles on too (states written as literals, one text per set of states)",
+    "EXPLAIN: R25: the sweeper's two lists are served by their partial indexes, the rounds of each mode taking responses in order past the institution-served ones, in the generic plan a prepared statement settles on too (states written as literals, one text per set of states)",
     () =>
       withSchema((schema) =>
         Effect.gen(function* () {
@@ -653,6 +653,9 @@ describe(`adapter-pg on ${T.backend}`, () => {
             UPDATE "${schema}".demand SET selection_ended_at = now()
               WHERE state = 'published' AND response_deadline < date '2026-07-20' AND right(id, 2) <> '01';
             UPDATE "${schema}".demand SET response_count = 2 WHERE right(id, 3) IN ('101', '301', '501');
+            -- Institution-served demands take no responses: nothing ends their selection.
+            UPDATE "${schema}".demand SET service_mode = 'institution_service', selection_ended_at = NULL
+              WHERE state = 'published' AND right(id, 1) = '7';
             ANALYZE "${schema}".demand;
           `)
           const db = makeDb(sql, schema)
@@ -665,6 +668,11 @@ describe(`adapter-pg on ${T.backend}`, () => {
             limit: 100
           } as const
           const taking = Demands.listStatement(db, { ...query, serviceModes: ["cooperative"] }, "d.id")!
+          const takingTwo = Demands.listStatement(
+            db,
+            { ...query, serviceModes: ["cooperative", "expert_service"] },
+            "d.id"
+          )!
           const responded = Demands.listStatement(db, { ...query, hasResponses: true }, "d.id")!
           const textOf = (states: ReadonlyArray<Demand.DemandState>) =>
             Demands.listStatement(db, { ...query, states }, "d.id")!.text
@@ -700,11 +708,28 @@ describe(`adapter-pg on ${T.backend}`, () => {
             )
           const sweep = {
             taking: yield* plans("sweep_taking", taking),
+            takingTwo: yield* plans("sweep_taking_two", takingTwo),
             responded: yield* plans("sweep_responded", responded)
           }
           console.log(`the sweeper's lists (${T.backend}): indexes ${JSON.stringify(indexesOf(sweep))}`)
           for (const plan of [sweep.taking.custom, sweep.taking.generic]) {
-            assert.include(indexesOf(plan), "demand_selection_open", "rounds of the modes taking responses")
+            assert.deepStrictEqual(
+              indexesOf(plan),
+              ["demand_selection_mode"],
+              "rounds of the modes taking responses"
+            )
+            assert.notInclude(
+              JSON.stringify(plan),
+              '"Sort"',
+              "in the index's order: the institution-served rounds are not read and sorted away"
+            )
+          }
+          for (const plan of [sweep.takingTwo.custom, sweep.takingTwo.generic]) {
+            assert.deepStrictEqual(
+              indexesOf(plan),
+              ["demand_selection_mode", "demand_selection_mode"],
+              "two modes: one ordered read of each"
+            )
           }
           for (const plan of [sweep.responded.custom, sweep.responded.generic]) {
             assert.include(indexesOf(plan), "demand_selection_responded", "rounds holding responses")

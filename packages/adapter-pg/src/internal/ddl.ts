@@ -412,3 +412,16 @@ CREATE INDEX member_registered ON ${s}.member (kind, created_at, id) WHERE regis
 CREATE INDEX response_publisher_status ON ${s}.response (demand_publisher_id, status, submitted_at, id);
 CREATE INDEX response_responder_status ON ${s}.response (responder_id, status, submitted_at, id);
 `
+
+/**
+ * R25: the sweep of the service modes that take responses reads each mode's open
+ * rounds in deadline order (`demands.ts` writes one equality per mode).
+ * `demand_selection_open`, which it replaces, held the published demands of the
+ * modes that take none too, whose selection nothing ends: every pass read past all
+ * of them.
+ */
+export const selectionMode = (s: string): string => `
+CREATE INDEX demand_selection_mode ON ${s}.demand (service_mode, response_deadline, id)
+  WHERE state = 'published' AND selection_ended_at IS NULL;
+DROP INDEX ${s}.demand_selection_open;
+`

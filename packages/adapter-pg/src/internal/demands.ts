@@ -334,6 +334,24 @@ const scopeConditions = (p: Params, q: Persistence.DemandQuery): ReadonlyArray<s
 }
 
 /**
+ * Each scope condition once per service mode asked for (R25's sweep of the modes
+ * that take responses, the hall's `takingResponses`), the mode written as an
+ * equality: the rounds of one mode are read in order from `demand_selection_mode`,
+ * never past the published demands of the modes that take no responses, which
+ * accumulate (nothing ends their selection). `service_mode = ANY(…)` has no index
+ * that gives its order.
+ */
+const withModes = (
+  p: Params,
+  q: Persistence.DemandQuery,
+  scopes: ReadonlyArray<string>
+): ReadonlyArray<string> => {
+  if (q.serviceModes === undefined) return scopes
+  const modes = [...new Set(q.serviceModes)].map((mode) => p.add(mode))
+  return scopes.flatMap((scope) => modes.map((mode) => `${scope} AND d.service_mode = ${mode}`))
+}
+
+/**
  * @internal
  * The statement of a demand list: scope, filters, the cursor and the order of the
  * sort, written so that the partial indexes apply (states are literals). `undefined` when the list is empty by its filters.
@@ -344,7 +362,7 @@ export const listStatement = (
   select: string = demandColumns("d")
 ): { readonly text: string; readonly values: ReadonlyArray<unknown> } | undefined => {
   const p = new Params()
-  const scopes = scopeConditions(p, q)
+  const scopes = withModes(p, q, scopeConditions(p, q))
   const where: Array<string> = []
   if (q.states !== undefined) {
     if (q.states.length === 0) return undefined
@@ -356,10 +374,7 @@ export const listStatement = (
   if (q.deadlineFrom !== undefined) where.push(`d.response_deadline >= ${p.add(q.deadlineFrom)}::date`)
   if (q.deadlineTo !== undefined) where.push(`d.response_deadline <= ${p.add(q.deadlineTo)}::date`)
   if (q.intakeOpen !== undefined) where.push(`d.intake_closed_at IS ${q.intakeOpen ? "" : "NOT "}NULL`)
-  if (q.serviceModes !== undefined) {
-    if (q.serviceModes.length === 0) return undefined
-    where.push(`d.service_mode = ANY(${p.add([...q.serviceModes])}::text[])`)
-  }
+  if (q.serviceModes !== undefined && q.serviceModes.length === 0) return undefined
   if (q.selectionOpen !== undefined) {
     where.push(`d.selection_ended_at IS ${q.selectionOpen ? "" : "NOT "}NULL`)
   }

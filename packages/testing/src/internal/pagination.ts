@@ -235,7 +235,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, service modes, selection open, responses held) return exactly the matching rows and briefs",
+    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, one or several service modes, selection open, responses held) return exactly the matching rows and briefs",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -265,6 +265,13 @@ export const pagination = (h: Harness): void => {
             { scope: pub, sort: "deadline", intakeOpen: false },
             { scope: all, sort: "created", intakeOpen: true },
             { scope: all, sort: "created", serviceModes: ["institution_service"] },
+            { scope: all, sort: "deadline", serviceModes: ["cooperative", "institution_service"] },
+            { scope: pub, sort: "created", serviceModes: ["cooperative", "no_such_mode"] },
+            {
+              scope: { _tag: "member", memberId: p.enterprise.id, role: "any" },
+              sort: "published",
+              serviceModes: ["institution_service", "cooperative", "institution_service"]
+            },
             { scope: all, sort: "created", selectionOpen: true },
             { scope: pub, sort: "published", selectionOpen: false },
             {
