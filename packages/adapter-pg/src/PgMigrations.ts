@@ -72,7 +72,7 @@ export const migrations = (
     "7_rate_limits": exec(Ddl.rateLimits(s)),
     "8_selection_responded": exec(Ddl.selectionResponded(s)),
     "9_list_indexes": exec(Ddl.listIndexes(s)),
-    "10_selection_mode": exec(Ddl.selectionMode(s))
+    "10_open_rounds": exec(Ddl.openRounds(s))
   }
 }
 

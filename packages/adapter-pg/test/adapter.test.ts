@@ -93,6 +93,35 @@ const failure = <A, E>(exit: Exit.Exit<A, E>, label: string): E => {
 }
 
 /** Every index a JSON plan scans. */
+/**
+ * The plan of `statement` prepared as `name`, as a custom plan and as the generic one
+ * a prepared statement may settle on.
+ */
+const preparedPlans = (name: string, statement: { text: string; values: ReadonlyArray<unknown> }) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql.unsafe(`PREPARE ${name} AS ${statement.text}`)
+        // EXECUTE's arguments are literals: a utility statement takes no parameters.
+        const args = statement.values
+          .map((v) => (Array.isArray(v) ? `'{${v.join(",")}}'` : typeof v === "number" ? v : `'${v}'`))
+          .join(", ")
+        const planned = (mode: string) =>
+          Effect.zipRight(
+            sql.unsafe(`SET LOCAL plan_cache_mode = ${mode}`),
+            Effect.map(
+              sql.unsafe<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${args})`),
+              (rows) => rows[0]?.["QUERY PLAN"]
+            )
+          )
+        const custom = yield* planned("force_custom_plan")
+        const generic = yield* planned("force_generic_plan")
+        yield* sql.unsafe(`DEALLOCATE ${name}`)
+        return { custom, generic }
+      })
+    )
+  )
+
 const indexesOf = (plan: unknown): Array<string> => {
   const out: Array<string> = []
   const walk = (node: unknown) => {
@@ -681,35 +710,10 @@ describe(`adapter-pg on ${T.backend}`, () => {
             textOf(["published", "solved"]),
             "one text per set of states, whatever their order and repeats (prepared statements stay few)"
           )
-          /** The plan of `statement` prepared, as a custom plan and as the generic one. */
-          const plans = (name: string, statement: { text: string; values: ReadonlyArray<unknown> }) =>
-            sql.withTransaction(
-              Effect.gen(function* () {
-                yield* sql.unsafe(`PREPARE ${name} AS ${statement.text}`)
-                // EXECUTE's arguments are literals: a utility statement takes no parameters.
-                const args = statement.values
-                  .map((v) =>
-                    Array.isArray(v) ? `'{${v.join(",")}}'` : typeof v === "number" ? v : `'${v}'`
-                  )
-                  .join(", ")
-                const planned = (mode: string) =>
-                  Effect.zipRight(
-                    sql.unsafe(`SET LOCAL plan_cache_mode = ${mode}`),
-                    Effect.map(
-                      sql.unsafe<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) EXECUTE ${name}(${args})`),
-                      (rows) => rows[0]?.["QUERY PLAN"]
-                    )
-                  )
-                const custom = yield* planned("force_custom_plan")
-                const generic = yield* planned("force_generic_plan")
-                yield* sql.unsafe(`DEALLOCATE ${name}`)
-                return { custom, generic }
-              })
-            )
           const sweep = {
-            taking: yield* plans("sweep_taking", taking),
-            takingTwo: yield* plans("sweep_taking_two", takingTwo),
-            responded: yield* plans("sweep_responded", responded)
+            taking: yield* preparedPlans("sweep_taking", taking),
+            takingTwo: yield* preparedPlans("sweep_taking_two", takingTwo),
+            responded: yield* preparedPlans("sweep_responded", responded)
           }
           console.log(`the sweeper's lists (${T.backend}): indexes ${JSON.stringify(indexesOf(sweep))}`)
           for (const plan of [sweep.taking.custom, sweep.taking.generic]) {
@@ -735,6 +739,54 @@ describe(`adapter-pg on ${T.backend}`, () => {
             assert.include(indexesOf(plan), "demand_selection_responded", "rounds holding responses")
           }
           assert.notInclude(JSON.stringify(sweep), "Seq Scan", "no sequential scan of demands")
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "EXPLAIN: §9: the hall's demands taking responses are read newest first from their own index, on the first page and deep after a cursor, never past the ones swept or served by institutions, in the custom and the generic plan",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          yield* seed(schema)
+          const sql = yield* SqlClient.SqlClient
+          // Today is 2026-07-01. Rounds due before 2026-06-20 were swept; institution-served
+          // demands take no responses and nothing closes their intake.
+          yield* sql.unsafe(`
+            UPDATE "${schema}".demand SET intake_closed_at = now(), selection_ended_at = now()
+              WHERE state = 'published' AND response_deadline < date '2026-06-20';
+            UPDATE "${schema}".demand
+              SET service_mode = 'institution_service', intake_closed_at = NULL, selection_ended_at = NULL
+              WHERE state = 'published' AND right(id, 1) IN ('3', '7');
+            ANALYZE "${schema}".demand;
+          `)
+          const db = makeDb(sql, schema)
+          // The query of `Lists.hall` with `takingResponses`.
+          const taking = {
+            scope: { _tag: "public" },
+            sort: "published",
+            states: ["published"],
+            deadlineFrom: "2026-07-01" as Deadline.LocalDate,
+            intakeOpen: true,
+            serviceModes: ["cooperative"],
+            limit: 21
+          } as const
+          const first = Demands.listStatement(db, taking, Demands.briefColumns)!
+          const deep = Demands.listStatement(
+            db,
+            { ...taking, after: [Date.parse("2026-01-02T00:00:00Z"), "d0001440"] },
+            Demands.briefColumns
+          )!
+          const hall = {
+            first: yield* preparedPlans("hall_taking_first", first),
+            deep: yield* preparedPlans("hall_taking_deep", deep)
+          }
+          console.log(`the hall taking responses (${T.backend}): indexes ${JSON.stringify(indexesOf(hall))}`)
+          for (const plan of [hall.first.custom, hall.first.generic, hall.deep.custom, hall.deep.generic]) {
+            assert.deepStrictEqual(indexesOf(plan), ["demand_hall_taking"])
+            assert.notInclude(JSON.stringify(plan), '"Sort"', "in the index's order")
+          }
         })
       ),
     timeout

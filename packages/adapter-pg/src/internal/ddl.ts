@@ -414,14 +414,20 @@ CREATE INDEX response_responder_status ON ${s}.response (responder_id, status, s
 `
 
 /**
- * R25: the sweep of the service modes that take responses reads each mode's open
- * rounds in deadline order (`demands.ts` writes one equality per mode).
- * `demand_selection_open`, which it replaces, held the published demands of the
- * modes that take none too, whose selection nothing ends: every pass read past all
- * of them.
+ * The open rounds by service mode. R25: the sweep of the modes that take responses
+ * reads each mode's open rounds in deadline order (`demands.ts` writes one equality
+ * per mode); `demand_selection_open`, which it replaces, held the published demands
+ * of the modes that take none too, whose selection nothing ends: every pass read
+ * past all of them. §9: the hall's demands taking responses are read newest first
+ * from `demand_hall_taking`, which holds the rounds whose intake is open (not swept,
+ * no adoption), the deadline last so that the rows past it are passed over in the
+ * index: the hall's own indexes read past every older published demand to the end
+ * of the list.
  */
-export const selectionMode = (s: string): string => `
+export const openRounds = (s: string): string => `
 CREATE INDEX demand_selection_mode ON ${s}.demand (service_mode, response_deadline, id)
   WHERE state = 'published' AND selection_ended_at IS NULL;
 DROP INDEX ${s}.demand_selection_open;
+CREATE INDEX demand_hall_taking ON ${s}.demand (service_mode, first_published_at, id, response_deadline)
+  WHERE state = 'published' AND intake_closed_at IS NULL;
 `

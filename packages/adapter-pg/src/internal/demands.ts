@@ -336,10 +336,10 @@ const scopeConditions = (p: Params, q: Persistence.DemandQuery): ReadonlyArray<s
 /**
  * Each scope condition once per service mode asked for (R25's sweep of the modes
  * that take responses, the hall's `takingResponses`), the mode written as an
- * equality: the rounds of one mode are read in order from `demand_selection_mode`,
- * never past the published demands of the modes that take no responses, which
- * accumulate (nothing ends their selection). `service_mode = ANY(…)` has no index
- * that gives its order.
+ * equality: the open rounds of one mode are read in order from
+ * `demand_selection_mode` or `demand_hall_taking`, never past the published demands
+ * of the modes that take no responses, which accumulate (nothing ends their
+ * selection). `service_mode = ANY(…)` has no index that gives its order.
  */
 const withModes = (
   p: Params,
