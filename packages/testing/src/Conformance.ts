@@ -60,7 +60,10 @@ import { uniqueness } from "./internal/uniqueness.js"
  * - `races`: concurrent use cases keep the rules: no response after an adoption
  *   (R26), gapless yearly numbers (R12), one active response (R21), ordered
  *   messages (R22), a demand claimed by one reward application (R52: needs
- *   `MemberRepository.findByIdForUpdate` to exclude a second caller).
+ *   `MemberRepository.findByIdForUpdate` to exclude a second caller); the shared
+ *   row locks of `CommissionRepository.findOpenForShare` (R41) and
+ *   `RewardRepository.findRoundForShare` (R52): a change of the row waits for the
+ *   unit of work that holds it, and a read waits for an uncommitted change.
  * - `outbox`: delivery states (R64): `enqueue` creates a pending delivery due at
  *   `createdAt`; `claim` leases only due messages, in the order they became
  *   claimable (the later of `nextAttemptAt` and an expired `leaseUntil`, then id),

@@ -16,9 +16,19 @@ import {
   Selection,
   SortKeys
 } from "@zhongbao/core"
-import { Deferred, Effect, Either } from "effect"
+import { Deferred, Effect, Either, Fiber, Option } from "effect"
 import * as Fixtures from "../Fixtures.js"
-import { failingNotifications, type Harness, readAll, replace, some, type Wrap, yielding } from "./harness.js"
+import {
+  type Env,
+  failingNotifications,
+  type Harness,
+  minutesAfter,
+  readAll,
+  replace,
+  some,
+  type Wrap,
+  yielding
+} from "./harness.js"
 import * as Rows from "./rows.js"
 
 const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
@@ -90,6 +100,51 @@ const slowClaims: Wrap = (ports) =>
         Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
       )
   }))
+
+/** Real time: a statement sent meanwhile reaches the store, and would have answered were it not held. */
+const meanwhile = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+
+/** Runs `body` in a unit of work that stays open, once `body` ran, until it is released. */
+const openUnit = <A>(body: Effect.Effect<A, unknown, Env>) =>
+  Effect.gen(function* () {
+    const uow = yield* Persistence.UnitOfWork
+    const ran = yield* Deferred.make<A>()
+    const release = yield* Deferred.make<void>()
+    const fiber = yield* Effect.fork(
+      uow.transaction(
+        Effect.tap(body, (a) => Effect.zipRight(Deferred.succeed(ran, a), Deferred.await(release)))
+      )
+    )
+    return {
+      ran: Deferred.await(ran),
+      hasRun: Deferred.isDone(ran),
+      end: Effect.zipRight(Deferred.succeed(release, undefined), Fiber.join(fiber))
+    }
+  })
+
+/**
+ * A shared row lock a rule relies on, both ways. A unit of work that `hold`s the row
+ * keeps it as it is until it ends: a unit that `change`s it meanwhile waits, then
+ * commits. And a unit holding its change uncommitted is waited for: `hold` then reads
+ * what it committed. Answers what `hold` read before the change and after it.
+ */
+const sharedLock = <A>(hold: Effect.Effect<A, unknown, Env>, change: Effect.Effect<unknown, unknown, Env>) =>
+  Effect.gen(function* () {
+    const holder = yield* openUnit(hold)
+    const before = yield* holder.ran
+    const changer = yield* openUnit(change)
+    yield* meanwhile
+    assert.isFalse(yield* changer.hasRun, "a change waits for the unit of work that holds the row")
+    yield* holder.end
+    yield* changer.ran
+    const reader = yield* openUnit(hold)
+    yield* meanwhile
+    assert.isFalse(yield* reader.hasRun, "the row is held for a change not yet committed: waited for")
+    yield* changer.end
+    const after = yield* reader.ran
+    yield* reader.end
+    return { before, after }
+  })
 
 /** @internal Concurrent use cases keep the invariants the rules promise. */
 export const races = (h: Harness): void => {
@@ -630,6 +685,61 @@ export const races = (h: Harness): void => {
           )
         }),
         yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R41: CommissionRepository.findOpenForShare holds the commission until its unit of work ends: ending it waits, and a check made while it ends waits and finds it no longer open",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const commissions = yield* Persistence.CommissionRepository
+          const active = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id, {
+            state: "active",
+            decidedAt: minutesAfter(5, 1)
+          })
+          yield* commissions.insert(active)
+          const { before, after } = yield* sharedLock(
+            commissions.findOpenForShare(p.enterprise.id, p.institution.id),
+            commissions.update({
+              ...active,
+              state: "ended",
+              endedAt: minutesAfter(6, 2),
+              endedBy: p.enterprise.id,
+              version: 2
+            })
+          )
+          assert.strictEqual(some(before, "the active commission").state, "active")
+          assert.isTrue(Option.isNone(after), "once it ended, the commission is not open")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R52: RewardRepository.findRoundForShare holds the round until its unit of work ends: closing it waits, and a check made while it closes waits and finds it closed",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const rewards = yield* Persistence.RewardRepository
+          const open = Rows.rewardRound(p.operator.id)
+          yield* rewards.insertRound(open)
+          const { before, after } = yield* sharedLock(
+            rewards.findRoundForShare(open.id),
+            rewards.updateRound({
+              ...open,
+              state: "closed",
+              closedBy: p.operator.id,
+              closedAt: minutesAfter(12, 3),
+              version: 2
+            })
+          )
+          assert.strictEqual(some(before, "the round").state, "open")
+          assert.strictEqual(some(after, "the round").state, "closed", "read as its closing committed it")
+        })
       ),
     h.timeout
   )

@@ -319,6 +319,55 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
+    "R25: listByDemandRound answers the round's responses in the order they were submitted (submittedAt, then id), withdrawn ones too, whatever order they were stored in; not another round's or demand's",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const repo = yield* Persistence.ResponseRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+            ...Rows.publishedFields("ZB20260001"),
+            round: 2
+          })
+          const other = Rows.demand(
+            p.enterprise.id,
+            p.enterpriseAccount.id,
+            Rows.publishedFields("ZB20260002")
+          )
+          yield* demands.insert(d)
+          yield* demands.insert(other)
+          const at = (minutes: number, id: Ids.ResponseId, member: Ids.MemberId, account: Ids.AccountId) =>
+            Rows.response(d, member, account, {
+              id,
+              submittedAt: minutesAfter(minutes, 7),
+              updatedAt: minutesAfter(minutes, 7)
+            })
+          // Two ids, the later one stored first: a tie on submittedAt is broken by id.
+          const [low, high] = [Ids.make<Ids.ResponseId>(), Ids.make<Ids.ResponseId>()].sort()
+          const withdrawn = (r: Response.Response): Response.Response => ({ ...r, status: "withdrawn" })
+          const late = withdrawn(at(30, Ids.make(), p.responder.id, p.responderAccount.id))
+          const first = at(10, Ids.make(), p.institution.id, p.institutionAccount.id)
+          const tiedHigh = at(15, high!, p.enterprise.id, p.enterpriseAccount.id)
+          const tiedLow = withdrawn(at(15, low!, p.institution.id, p.institutionAccount.id))
+          const middle = at(20, Ids.make(), p.responder.id, p.responderAccount.id)
+          for (const r of [late, middle, tiedHigh, first, tiedLow]) yield* repo.insert(r)
+          yield* repo.insert({
+            ...at(5, Ids.make(), p.responder.id, p.responderAccount.id),
+            round: 1,
+            status: "withdrawn"
+          })
+          yield* repo.insert(Rows.response(other, p.responder.id, p.responderAccount.id))
+          assert.deepStrictEqual(
+            (yield* repo.listByDemandRound(d.id, 2)).map((r) => r.id),
+            [first, tiedLow, tiedHigh, middle, late].map((r) => r.id)
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "consultation: a thread and its messages round-trip, messages by seq; updateThread persists",
     () =>
       h.run(
