@@ -18,7 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { instanceNumber } from "./cluster.js"
+import { instanceNumber, listensEarly } from "./cluster.js"
 import type { ServerConfig } from "./config.js"
 import { type DemoAccount, demoAccounts, seed } from "./seed.js"
 
@@ -185,7 +185,8 @@ const databaseAnswers = Effect.flatMap(Persistence.AccountRepository, (accounts)
 )
 
 /**
- * Starts the server: listens (a single instance; one of several once ready), migrates
+ * Starts the server: listens (a single instance, and the first of several on their first
+ * start; the others once ready), migrates
  * (through the persistence layer); with `SEED`, seeds an empty database (or finds the
  * demo accounts of one seeded before) and issues demo tokens; then starts the workers.
  * Until it is ready, requests other than `/health` and `/ready` are answered 503
@@ -289,10 +290,10 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
       })
     })
   const urlOf = () => `http://${hostOfUrl(config.host)}:${(server.address() as AddressInfo).port}`
-  // A single instance listens from the start, so that `/health` answers (and `/ready`
-  // says it is starting) while the database migrates; an instance of several joins the
-  // shared port once ready, so that the others keep serving its share meanwhile.
-  const early = instance === null
+  // A single instance, and the first of several on their first start, listens from the
+  // start, so that `/health` answers (and `/ready` says it is starting) while the
+  // database migrates; the others join the shared port once ready (`listensEarly`).
+  const early = listensEarly()
   try {
     if (early) {
       await listen()

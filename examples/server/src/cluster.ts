@@ -49,6 +49,16 @@ export const instanceNumber = (): number | null => {
   return cluster.isWorker && Number.isInteger(n) && n >= 1 ? n : null
 }
 
+/**
+ * Whether this instance listens from the start, as a single server does, so that
+ * `/health` answers (and `/ready` says it is starting) while the database migrates:
+ * instance 1 when the instances first start, for a first migration of a large
+ * database can take minutes and a liveness probe would otherwise find nothing
+ * listening. The others, and an instance started again later, join the shared port
+ * once ready: the ones listening serve their share meanwhile.
+ */
+export const listensEarly = (): boolean => !cluster.isWorker || process.env.ZHONGBAO_LISTEN_EARLY === "true"
+
 /** Tells the primary, if there is one, that this instance listens at `url`. */
 export const reportReady = (url: string): void => {
   if (cluster.isWorker) process.send?.({ zhongbao: "ready", url } satisfies Ready)
@@ -69,9 +79,11 @@ export const runPrimary = (config: ServerConfig): Promise<number> =>
     let code = 0
     let url = ""
 
-    const fork = (n: number) => {
+    /** Forks instance `n`; `first`: the instances' first start (see {@link listensEarly}). */
+    const fork = (n: number, first: boolean) => {
       const worker = cluster.fork({
         ZHONGBAO_INSTANCE: String(n),
+        ZHONGBAO_LISTEN_EARLY: String(first && n === 1),
         ...(n === 1 ? {} : { SEED: "false", WORKERS: "false" })
       })
       numbers.set(worker, n)
@@ -106,7 +118,7 @@ export const runPrimary = (config: ServerConfig): Promise<number> =>
         const how = signal === null ? `with code ${exitCode}` : `on ${signal}`
         if (wasReady) {
           console.error(`instance ${n} (pid ${worker.process.pid}) ended ${how}; starting it again`)
-          fork(n)
+          fork(n, false)
         } else {
           console.error(
             `instance ${n} (pid ${worker.process.pid}) ended ${how} before it was ready; stopping`
@@ -134,5 +146,5 @@ export const runPrimary = (config: ServerConfig): Promise<number> =>
     process.on("SIGTERM", () => onSignal("SIGTERM"))
     process.on("SIGINT", () => onSignal("SIGINT"))
 
-    for (let n = 1; n <= config.instances; n++) fork(n)
+    for (let n = 1; n <= config.instances; n++) fork(n, true)
   })

@@ -191,6 +191,65 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
       expect([pids.get(1)!, replacement].filter(alive)).toEqual([])
     })
 
+    it("WEB_CONCURRENCY=2: on the instances' first start instance 1 listens while the database migrates (/health 200, /ready 503, other requests 503 server.starting), the other joins once ready; an instance started again later joins once ready", async () => {
+      const fresh = `cluster_${randomUUID().replaceAll("-", "").slice(0, 12)}`
+      const holder = new Pg.Client({ connectionString: databaseUrl })
+      await holder.connect()
+      let s: Started | undefined
+      try {
+        // The Migrator locks its table: holding that lock holds every instance's migration.
+        await holder.query(`CREATE SCHEMA "${fresh}"`)
+        await holder.query(
+          `CREATE TABLE "${fresh}".effect_sql_migrations (migration_id integer PRIMARY KEY,
+             created_at timestamptz NOT NULL DEFAULT now(), name text NOT NULL)`
+        )
+        await holder.query("BEGIN")
+        await holder.query(`LOCK TABLE "${fresh}".effect_sql_migrations IN ACCESS EXCLUSIVE MODE`)
+        s = launch({
+          WEB_CONCURRENCY: "2",
+          DATABASE_URL: databaseUrl!,
+          DATABASE_SCHEMA: fresh,
+          SESSION_SECRET: secret,
+          SEED: "false"
+        })
+        const base = (
+          await waitFor(
+            s,
+            /"message":"listening: \/health answers; migrating the database"[^\n]*"url":"(http:\/\/[\d.:]+)"/
+          )
+        )[1]!
+        expect(await instancesAnswering(base, 10), "instance 1 answers /health alone").toEqual([1])
+        const [ready, hall] = await Promise.all([get(`${base}/ready`), get(`${base}/hall`)])
+        expect(ready.status).toBe(503)
+        expect(hall.status).toBe(503)
+        expect(JSON.parse(hall.body)).toMatchObject({ code: "server.starting" })
+        expect(s.output(), "still migrating").not.toMatch(/is ready/)
+        await holder.query("COMMIT")
+        await waitFor(s, /zhongbao is ready at (http:\/\/[\d.:]+) .*\(2 instances\)/)
+        expect(await instancesAnswering(base, 20)).toEqual([1, 2])
+        const first = Number(/instance 1 \(pid (\d+)\) is ready/.exec(s.output())![1])
+        process.kill(first, "SIGKILL")
+        await waitFor(
+          s,
+          /instance 1 \(pid \d+\) ended on SIGKILL; starting it again[\s\S]*instance 1 \(pid \d+\) is ready/
+        )
+        expect(
+          s.output().match(/listening: \/health answers/g),
+          "instance 1 started again joined once ready"
+        ).toHaveLength(1)
+        s.child.kill("SIGTERM")
+        expect(await s.exited).toBe(0)
+      } finally {
+        if (s !== undefined && s.child.exitCode === null) {
+          s.child.kill("SIGKILL")
+          await s.exited
+        }
+        await holder.query("ROLLBACK").catch(() => undefined)
+        await holder.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`)
+        await holder.end()
+      }
+    })
+
     it("WEB_CONCURRENCY=2: a signal within a second of the first is the same stop (the instances' draining goes on); a later one ends the instances at once and the process exits with 1", async () => {
       const s = launch({
         WEB_CONCURRENCY: "2",
