@@ -219,14 +219,31 @@ export const defaultRegion = "cn-hangzhou"
 export const defaultTimeout: Duration.Duration = Duration.seconds(5)
 
 /**
- * The public endpoint of a region: `https://dysmsapi.aliyuncs.com/` for
- * `cn-hangzhou`, `https://dysmsapi.<region>.aliyuncs.com/` for the others.
+ * The hosts of the regions that have one of their own. Dysmsapi is a central
+ * product: every other region, the mainland's but Beijing, is served at
+ * `dysmsapi.aliyuncs.com` (there is no `dysmsapi.cn-shanghai.aliyuncs.com`). As
+ * Aliyun's SDKs map them (`dysmsapi` 2017-05-25, endpoint type "central").
+ */
+const regionalHosts: Readonly<Record<string, string>> = {
+  "cn-beijing": "dysmsapi-proxy.cn-beijing.aliyuncs.com",
+  "cn-hongkong": "dysmsapi-xman.cn-hongkong.aliyuncs.com",
+  "ap-southeast-1": "dysmsapi.ap-southeast-1.aliyuncs.com",
+  "ap-southeast-5": "dysmsapi.ap-southeast-5.aliyuncs.com",
+  "eu-central-1": "dysmsapi.eu-central-1.aliyuncs.com",
+  "us-east-1": "dysmsapi.us-east-1.aliyuncs.com"
+}
+
+/**
+ * The public endpoint of a region: the region's own host for the few that have
+ * one (Beijing, Hong Kong, Singapore, Jakarta, Frankfurt, Virginia), else the
+ * central `https://dysmsapi.aliyuncs.com/`. Give `endpoint` for a VPC endpoint or
+ * a host this list does not know.
  *
  * @since 0.1.0
  * @category defaults
  */
 export const endpointFor = (region: string): string =>
-  region === defaultRegion ? "https://dysmsapi.aliyuncs.com/" : `https://dysmsapi.${region}.aliyuncs.com/`
+  `https://${Object.hasOwn(regionalHosts, region) ? regionalHosts[region] : "dysmsapi.aliyuncs.com"}/`
 
 type Sender = Context.Tag.Service<SmsSender.SmsSender>
 

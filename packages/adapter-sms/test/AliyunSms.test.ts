@@ -321,6 +321,22 @@ describe("AliyunSms", () => {
   )
 
   for (const [name, transport] of transports) {
+    it.scopedLive(
+      `R64: a parameter with spaces, a plus and RFC 3986's marks reaches the provider as it was signed (${name})`,
+      () =>
+        Effect.gen(function* () {
+          const { fake, sender } = yield* setup({}, transport)
+          const title = "OLED 散热膜 a+b ~*'()! 100%"
+          const result = yield* sender.send(message({ params: { number: "ZB20260001", title } }))
+          assert.strictEqual(result._tag, "Sent")
+          assert.isTrue(fake.requests[0]!.verified, "the signature matches the query received")
+          assert.strictEqual(
+            paramsOf(fake.requests[0]!).TemplateParam,
+            JSON.stringify({ number: "ZB20260001", title })
+          )
+        })
+    )
+
     it.scopedLive(`R64: a connection dropped after the request was read → Unknown (${name})`, () =>
       Effect.gen(function* () {
         const { fake, sender } = yield* setup({}, transport)
@@ -673,11 +689,22 @@ describe("AliyunSms", () => {
     }).pipe(Effect.provide(logs.layer))
   })
 
-  it("R64: the endpoint follows the region unless given", () => {
-    assert.strictEqual(AliyunSms.endpointFor("cn-hangzhou"), "https://dysmsapi.aliyuncs.com/")
-    assert.strictEqual(
-      AliyunSms.endpointFor("ap-southeast-1"),
-      "https://dysmsapi.ap-southeast-1.aliyuncs.com/"
+  it("R64: the endpoint follows the region unless given: the central one, but for the regions with an endpoint of their own", () => {
+    for (const region of ["cn-hangzhou", "cn-shanghai", "cn-shenzhen", "cn-qingdao", "no-such-region"]) {
+      assert.strictEqual(AliyunSms.endpointFor(region), "https://dysmsapi.aliyuncs.com/", region)
+    }
+    assert.deepStrictEqual(
+      ["ap-southeast-1", "ap-southeast-5", "eu-central-1", "us-east-1", "cn-beijing", "cn-hongkong"].map(
+        AliyunSms.endpointFor
+      ),
+      [
+        "https://dysmsapi.ap-southeast-1.aliyuncs.com/",
+        "https://dysmsapi.ap-southeast-5.aliyuncs.com/",
+        "https://dysmsapi.eu-central-1.aliyuncs.com/",
+        "https://dysmsapi.us-east-1.aliyuncs.com/",
+        "https://dysmsapi-proxy.cn-beijing.aliyuncs.com/",
+        "https://dysmsapi-xman.cn-hongkong.aliyuncs.com/"
+      ]
     )
   })
 })
