@@ -123,7 +123,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "respond.intake_closed": "已有应答被采纳，需求不再接收新的应答",
   "respond.deadline_passed": "应答已截止",
   "respond.already_responded": "本单位在本轮已有有效应答",
-  "respond.selection_ended": "需求方已结束选择，不再接收新的应答",
+  "respond.selection_ended": "本轮选择已结束，不再接收新的应答",
   "response.not_responder": "只有应答方可以修改或撤回应答",
   "response.decided": "应答已有结果或属于之前的轮次，不能再修改",
   "response.deadline_passed": "应答已截止，不能再修改",

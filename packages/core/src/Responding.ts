@@ -130,6 +130,10 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
                 "this demand's service mode takes no responses"
               )
             }
+            /* R20 before R24/R25: a round closed after its deadline (by its side or the sweeper) was closed by the deadline first. */
+            if (!isOnOrBeforeDeadline(ctx.now, demand.form.responseDeadline, ctx.settings)) {
+              return yield* invalidState("R20", "respond.deadline_passed", "the response deadline has passed")
+            }
             if (demand.intakeClosedAt !== null) {
               return yield* demand.adoptedCount > 0
                 ? invalidState(
@@ -137,10 +141,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
                     "respond.intake_closed",
                     "a response has been adopted: intake is closed"
                   )
-                : invalidState("R25", "respond.selection_ended", "the demand's side has ended selection")
-            }
-            if (!isOnOrBeforeDeadline(ctx.now, demand.form.responseDeadline, ctx.settings)) {
-              return yield* invalidState("R20", "respond.deadline_passed", "the response deadline has passed")
+                : invalidState("R25", "respond.selection_ended", "selection of this round has ended")
             }
             yield* checkAttachments("R54", "proposal.attachments", member.id, input.proposal.attachments)
             const response: Response = {

@@ -120,7 +120,7 @@ const phaseOf = (m: Model, d: MDemand) =>
 /** `ok`, or the tag of the error and the rule it must name. */
 type Expected = "ok" | readonly [tag: "InvalidState" | "InvalidInput" | "Denied" | "NotFound", rule: string]
 
-/** R3, R5, R14, R20, R21, R24 (R25 when selection was ended without adoption), in the order core checks them. */
+/** R3, R5, R14, R20 (the deadline before R24/R25), R21, R24 (R25 when selection was ended without adoption), in the order core checks them. */
 const expectRespond = (m: Model, d: MDemand, who: PartyName): Expected =>
   who === d.publisher
     ? ["Denied", "R3"]
@@ -130,12 +130,12 @@ const expectRespond = (m: Model, d: MDemand, who: PartyName): Expected =>
         ? ["InvalidState", "R20"]
         : !d.cooperative
           ? ["InvalidState", "R14"]
-          : d.intakeClosed
-            ? current(d).some((x) => x.status === "adopted")
-              ? ["InvalidState", "R24"]
-              : ["InvalidState", "R25"]
-            : !beforeDeadline(m, d)
-              ? ["InvalidState", "R20"]
+          : !beforeDeadline(m, d)
+            ? ["InvalidState", "R20"]
+            : d.intakeClosed
+              ? current(d).some((x) => x.status === "adopted")
+                ? ["InvalidState", "R24"]
+                : ["InvalidState", "R25"]
               : current(d).some((x) => x.responder === who && x.status !== "withdrawn")
                 ? ["InvalidState", "R21"]
                 : "ok"

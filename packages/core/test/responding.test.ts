@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Lists, Outcome, Persistence, Publishing, Responding, Selection } from "@zhongbao/core"
+import { Lists, Outcome, Persistence, Publishing, Responding, Selection, Sweeper } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Either, Option } from "effect"
 import { at, expectError, withPorts, withWorld } from "./helpers.js"
-import { activeCommission, deadlineEnd, justAfter, proposal, secondAccount } from "./support.js"
+import { activeCommission, deadlineEnd, justAfter, proposal, secondAccount, selectionEnd } from "./support.js"
 
 describe("Responding", () => {
   it.effect("R20: a published cooperative demand takes responses until the end of its deadline date", () =>
@@ -95,24 +95,32 @@ describe("Responding", () => {
   )
 
   it.effect(
-    "R25: once the demand's side has ended selection, a response is refused naming the end of selection (respond.selection_ended), and nothing is stored",
+    "R20: after the deadline a response is refused naming the deadline (respond.deadline_passed), whether the demand's side or the sweeper (R25) ended selection, and nothing is stored",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
           const responding = yield* Responding.Responding
           const selection = yield* Selection.Selection
-          const demand = yield* Fixtures.publish(world, world.enterprise.account)
-          yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
-          yield* at(justAfter(yield* deadlineEnd(demand)))
-          yield* selection.endSelection(world.enterprise.account, { demandId: demand.id })
-          const error = yield* expectError(
-            responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal() }),
-            "InvalidState",
-            "R25"
-          )
-          assert.strictEqual((error as { code?: string }).code, "respond.selection_ended")
+          const byItsSide = yield* Fixtures.publish(world, world.enterprise.account)
+          const bySweeper = yield* Fixtures.publish(world, world.enterprise.account)
+          for (const demand of [byItsSide, bySweeper]) {
+            yield* responding.respond(world.institute.account, { demandId: demand.id, proposal: proposal() })
+          }
+          yield* at(justAfter(yield* deadlineEnd(byItsSide)))
+          yield* selection.endSelection(world.enterprise.account, { demandId: byItsSide.id })
+          yield* at(justAfter(yield* selectionEnd(bySweeper)))
+          const swept = Effect.flatMap(Sweeper.Sweeper, (sweeper) => sweeper.sweepOnce())
+          assert.strictEqual(yield* swept.pipe(Effect.provide(Sweeper.Sweeper.Default)), 1)
           const stored = yield* Persistence.ResponseRepository
-          assert.lengthOf(yield* stored.listByDemandRound(demand.id, demand.round), 1)
+          for (const demand of [byItsSide, bySweeper]) {
+            const error = yield* expectError(
+              responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal() }),
+              "InvalidState",
+              "R20"
+            )
+            assert.strictEqual((error as { code?: string }).code, "respond.deadline_passed")
+            assert.lengthOf(yield* stored.listByDemandRound(demand.id, demand.round), 1)
+          }
         })
       )
   )
