@@ -125,7 +125,8 @@ export const zhCN: Readonly<Record<string, string>> = {
   "respond.already_responded": "本单位在本轮已有有效应答",
   "respond.selection_ended": "本轮选择已结束，不再接收新的应答",
   "response.not_responder": "只有应答方可以修改或撤回应答",
-  "response.decided": "应答已有结果或属于之前的轮次，不能再修改",
+  "response.decided": "应答已有结果，不能再修改",
+  "response.earlier_round": "之前轮次的应答只读，不能修改或撤回",
   "response.deadline_passed": "应答已截止，不能再修改",
   // consultation
   "consult.member_required": "咨询须由会员发起",

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
-import { addDays, dateAt, endOfDate, type LocalDate, selectionEndsAt } from "./Deadline.js"
+import { addDays, dateAt, isOnOrBeforeDeadline, type LocalDate, selectionEndsAt } from "./Deadline.js"
 import type { Demand, DemandBrief } from "./Demand.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import { type ResolvedSettings, serviceMode } from "./Settings.js"
@@ -59,13 +59,9 @@ export const phaseOf = (demand: DemandBrief, now: DateTime.DateTime, settings: R
   if (!hasSelection(demand, settings)) return "no_responses"
   if (selectionOver(demand, now, settings)) return "selection_over"
   if (!acceptsResponses(demand, settings)) return "selecting"
-  if (
-    demand.intakeClosedAt === null &&
-    DateTime.lessThanOrEqualTo(now, endOfDate(demand.form.responseDeadline, settings))
-  ) {
-    return "taking_responses"
-  }
-  return "selecting"
+  return demand.intakeClosedAt === null && isOnOrBeforeDeadline(now, demand.form.responseDeadline, settings)
+    ? "taking_responses"
+    : "selecting"
 }
 
 /**

@@ -58,6 +58,8 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
     /**
      * R21: the actor's own response (R4: others' are not found), with its demand
      * locked; revising and withdrawing are open until the deadline or a decision.
+     * A response of an earlier round is read-only (R33), whatever its demand's
+     * state: named so before the demand under review again reads as not found (R5).
      */
     const changeable = (actor: Actor, id: ResponseId, now: Response["updatedAt"]) =>
       Effect.gen(function* () {
@@ -72,13 +74,16 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
             "only the responder revises or withdraws its response"
           )
         }
-        if (!canReadDemand(actor, demand)) return yield* notFound("demand")
-        if (response.status !== "submitted" || response.round !== demand.round) {
+        if (response.round !== demand.round) {
           return yield* invalidState(
-            "R21",
-            "response.decided",
-            `the response is ${response.round !== demand.round ? "from an earlier round" : response.status}`
+            "R33",
+            "response.earlier_round",
+            "responses of an earlier round are read-only"
           )
+        }
+        if (!canReadDemand(actor, demand)) return yield* notFound("demand")
+        if (response.status !== "submitted") {
+          return yield* invalidState("R21", "response.decided", `the response is ${response.status}`)
         }
         if (
           demand.state !== "published" ||

@@ -85,7 +85,8 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
 
     return {
       /**
-       * R23–R26: the managing side adopts a response of the current round while
+       * R23–R26: the managing side adopts a response of the current round (R33: an
+       * earlier round's is read-only, also while the restarted demand is in review) while
        * `now ≤ deadline + selection window`; the first adoption closes intake at
        * once (R24), the responder is notified in the same unit of work (R25, R26).
        * With `singleAdoption` on, only one response is adopted per round. The
@@ -104,15 +105,15 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
         (ctx, _input, found) =>
           Effect.gen(function* () {
             const { response, demand } = yield* managedResponse(ctx, found)
-            if (demand.state !== "published") {
-              return yield* invalidState("R23", "adopt.not_published", `the demand is ${demand.state}`)
-            }
             if (response.round !== demand.round) {
               return yield* invalidState(
                 "R33",
                 "adopt.earlier_round",
                 "responses of an earlier round are read-only"
               )
+            }
+            if (demand.state !== "published") {
+              return yield* invalidState("R23", "adopt.not_published", `the demand is ${demand.state}`)
             }
             if (settingsSingle(ctx) && demand.adoptedCount > 0) {
               return yield* invalidState(

@@ -142,10 +142,10 @@ const expectRespond = (m: Model, d: MDemand, who: PartyName): Expected =>
 
 /** R23, R33 (singleAdoption is off: further responses may be adopted). */
 const expectAdopt = (m: Model, d: MDemand, x: MResponse): Expected =>
-  d.state !== "published"
-    ? ["InvalidState", "R23"]
-    : x.round !== d.round
-      ? ["InvalidState", "R33"]
+  x.round !== d.round
+    ? ["InvalidState", "R33"]
+    : d.state !== "published"
+      ? ["InvalidState", "R23"]
       : x.status !== "submitted"
         ? ["InvalidState", "R23"]
         : selectionOver(m, d)
@@ -613,15 +613,18 @@ const respond = fc.record({ i: index, who: responder }).map(({ i, who }) =>
   })
 )
 
-/** R21: the responder withdraws its response. */
+/** R21, R33: the responder withdraws its response. */
 const withdraw = fc.record({ i: index, j: index }).map(({ i, j }) =>
   command(`withdraw(#${i}, response #${j})`, hasResponses, async (m, r, label) => {
     const { d, x } = pickResponse(m, i, j)
-    const expected: Expected = !isPublic(d)
-      ? ["NotFound", "R5"]
-      : x.status !== "submitted" || x.round !== d.round || d.state !== "published" || !beforeDeadline(m, d)
-        ? ["InvalidState", "R21"]
-        : "ok"
+    const expected: Expected =
+      x.round !== d.round
+        ? ["InvalidState", "R33"]
+        : !isPublic(d)
+          ? ["NotFound", "R5"]
+          : x.status !== "submitted" || d.state !== "published" || !beforeDeadline(m, d)
+            ? ["InvalidState", "R21"]
+            : "ok"
     const result = await exec(
       label,
       r,

@@ -650,6 +650,29 @@ describe("Outcome", () => {
             )
           }
 
+          // In review again, the old round's responses are read-only, named so (not as unpublished or unseen).
+          const inReview = yield* lists.response(world.enterprise.account, { responseId: old.id })
+          yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: old.id }),
+            "InvalidState",
+            "R33"
+          )
+          yield* expectError(
+            responding.revise(world.institute.account, { responseId: old.id, proposal: proposal("改") }),
+            "InvalidState",
+            "R33"
+          )
+          yield* expectError(
+            responding.withdraw(world.institute.account, { responseId: old.id }),
+            "InvalidState",
+            "R33"
+          )
+          assert.deepStrictEqual(
+            yield* lists.response(world.enterprise.account, { responseId: old.id }),
+            inReview,
+            "an earlier round's response changed in review"
+          )
+
           const approved = yield* review.approve(world.operator, { demandId: demand.id })
           assert.strictEqual(approved.state, "published")
           assert.strictEqual(approved.number, "ZB20260001")
@@ -663,7 +686,7 @@ describe("Outcome", () => {
           yield* expectError(
             responding.revise(world.institute.account, { responseId: old.id, proposal: proposal("改") }),
             "InvalidState",
-            "R21"
+            "R33"
           )
           const before = yield* lists.response(world.enterprise.account, { responseId: oldExpert.id })
           yield* expectError(
