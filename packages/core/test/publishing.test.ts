@@ -135,23 +135,32 @@ describe("publishing", () => {
       )
     )
 
-    it.effect("R1: an unregistered institution can neither publish nor name a technology manager", () =>
-      withWorld((world) =>
-        Effect.gen(function* () {
-          yield* expectError(draft(world.unregistered.account), "Denied", "R1")
-          yield* expectError(draft(world.unregistered.account, Fixtures.onBehalf(world)), "Denied", "R1")
-          const membership = yield* Membership.Membership
-          yield* expectError(
-            membership.addTechnologyManager(world.unregistered.account, {
-              name: "赵经理",
-              phone: Fixtures.nextPhone()
-            }),
-            "Denied",
-            "R1"
-          )
-          assert.deepStrictEqual(yield* myDemandIds(world.unregistered.account), [])
-        })
-      )
+    it.effect(
+      "R1: an unregistered institution can neither publish (whatever its form) nor name a technology manager",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            yield* expectError(draft(world.unregistered.account), "Denied", "R1")
+            yield* expectError(draft(world.unregistered.account, Fixtures.onBehalf(world)), "Denied", "R1")
+            // Told it may not publish, not to mend a field first.
+            yield* expectError(draft(world.unregistered.account, { field: "不在分类中" }), "Denied", "R1")
+            yield* expectError(
+              draft(world.unregistered.account, { serviceMode: "no_such_mode" }),
+              "Denied",
+              "R1"
+            )
+            const membership = yield* Membership.Membership
+            yield* expectError(
+              membership.addTechnologyManager(world.unregistered.account, {
+                name: "赵经理",
+                phone: Fixtures.nextPhone()
+              }),
+              "Denied",
+              "R1"
+            )
+            assert.deepStrictEqual(yield* myDemandIds(world.unregistered.account), [])
+          })
+        )
     )
 
     it.effect("R1: once registered by the operator, the institution publishes", () =>

@@ -115,8 +115,9 @@ export const checkDeadlineWindow = (
 
 /**
  * @internal
- * The checks of a demand form that depend on the platform and the publisher: R10
- * taxonomy, R14 service mode, R1 technology manager and client, R41 active
+ * The checks of a demand form that depend on the platform and the publisher: R1 a
+ * registered institution (first: who may not publish is told so, not to mend a
+ * field), R10 taxonomy, R14 service mode, R1 technology manager and client, R41 active
  * commission, (when `checkDeadline`) R13, and the attachments (R10, R54: files the
  * publisher uploaded).
  */
@@ -126,15 +127,15 @@ export const makeFormCheck = Effect.gen(function* () {
   const checkAttachments = yield* makeAttachmentCheck
   return (ctx: Ctx, publisher: Member, form: DemandForm, checkDeadline: boolean, prefix = "") =>
     Effect.gen(function* () {
+      if (publisher.kind === "transfer_institution" && !isRegisteredInstitution(publisher)) {
+        return yield* denied(
+          "R1",
+          "institution.not_registered",
+          "only a registered technology transfer institution may publish"
+        )
+      }
       yield* checkTaxonomy(ctx.settings, publisher, form, prefix)
       if (publisher.kind === "transfer_institution") {
-        if (!isRegisteredInstitution(publisher)) {
-          return yield* denied(
-            "R1",
-            "institution.not_registered",
-            "only a registered technology transfer institution may publish"
-          )
-        }
         if (form.technologyManagerId === undefined) {
           return yield* invalid(
             "R10",
