@@ -31,7 +31,12 @@ export const MemberKind = Schema.Literal(
 /** @since 0.1.0 @category models */
 export type MemberKind = typeof MemberKind.Type
 
-/** A phone number in E.164 that libphonenumber-js finds valid and `accepts` by its type. */
+/**
+ * A phone number in E.164 that libphonenumber-js finds valid and `accepts` by its
+ * type. The whole input, trimmed, is the number (`extract: false`): by default the
+ * library finds a number inside any text (`call 13912345601 x`, `tel:…`) and drops
+ * the rest. An extension is refused: E.164 has no place for it, so it would be lost.
+ */
 const phoneOf = (accepts: (type: string | undefined) => boolean, message: string) =>
   Schema.transformOrFail(
     Schema.String,
@@ -39,7 +44,10 @@ const phoneOf = (accepts: (type: string | undefined) => boolean, message: string
     {
       strict: true,
       decode: (input, _, ast) => {
-        const parsed = parsePhoneNumberFromString(input, "CN")
+        const parsed = parsePhoneNumberFromString(input.trim(), { defaultCountry: "CN", extract: false })
+        if (parsed?.ext !== undefined) {
+          return ParseResult.fail(new ParseResult.Type(ast, input, `${message}, without an extension`))
+        }
         return parsed?.isValid() && accepts(parsed.getType())
           ? ParseResult.succeed(parsed.number as string & Brand.Brand<"PhoneNumber">)
           : ParseResult.fail(new ParseResult.Type(ast, input, message))
@@ -50,13 +58,17 @@ const phoneOf = (accepts: (type: string | undefined) => boolean, message: string
 
 /**
  * A phone number, validated and normalised to E.164 with libphonenumber-js; numbers
- * without a country code are read as mainland China numbers.
+ * without a country code are read as mainland China numbers. Spaces, dashes,
+ * brackets and full-width digits are taken; other text around the number, or an
+ * extension, is refused.
  *
  * @since 0.1.0
  * @category models
  */
 export const PhoneNumber = phoneOf(() => true, "a valid phone number").annotations({
-  identifier: "PhoneNumber"
+  identifier: "PhoneNumber",
+  description:
+    "A valid phone number, mobile or landline, without an extension: E.164 (`+8613912345678`) or, for mainland China, national (`13912345678`, `022-23456789`); spaces, dashes and brackets are taken. Answered in E.164."
 })
 
 /**
@@ -71,7 +83,11 @@ export const PhoneNumber = phoneOf(() => true, "a valid phone number").annotatio
 export const MobileNumber = phoneOf(
   (type) => type === "MOBILE" || type === "FIXED_LINE_OR_MOBILE",
   "a mobile number that can receive SMS"
-).annotations({ identifier: "MobileNumber" })
+).annotations({
+  identifier: "MobileNumber",
+  description:
+    "A valid mobile number that can receive SMS: E.164 (`+8613912345678`) or, for mainland China, national (`13912345678`); spaces and dashes are taken. Answered in E.164."
+})
 
 /** @since 0.1.0 @category models */
 export type PhoneNumber = typeof PhoneNumber.Type

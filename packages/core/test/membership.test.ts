@@ -132,6 +132,46 @@ describe("Membership.bootstrapOperator", () => {
       )
   )
 
+  it.effect(
+    "§3: a phone is the whole field: text around a number, or an extension, is refused naming phone, not dropped; spacing, dashes, brackets and full-width digits are read",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const before = yield* managers.listByInstitution(world.institution.member.id)
+          for (const phone of [
+            "13912345601x",
+            "call me at 13912345601 please",
+            "tel:13912345601",
+            "13912345601 ext. 5",
+            "022-23456789;ext=8"
+          ]) {
+            const refused = yield* expectError(
+              membership.addTechnologyManager(world.institution.account, { name: "经理", phone }),
+              "InvalidInput",
+              "R1",
+              "phone"
+            )
+            assert.include(refused.message, "phone", phone)
+          }
+          assert.deepStrictEqual(yield* managers.listByInstitution(world.institution.member.id), before)
+          for (const [phone, stored] of [
+            ["139 1234 5601", "+8613912345601"],
+            ["(022) 2345-6789", "+862223456789"],
+            ["１３９１２３４５６０２", "+8613912345602"],
+            [" +86 139-1234-5603 ", "+8613912345603"]
+          ] as const) {
+            const manager = yield* membership.addTechnologyManager(world.institution.account, {
+              name: "经理",
+              phone
+            })
+            assert.strictEqual(manager.phone, stored, phone)
+          }
+        })
+      )
+  )
+
   it.effect("§3: with an id, the first operator is created once; every later call returns it unchanged", () =>
     withWorld(() =>
       Effect.gen(function* () {
