@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { canFollowDemand, isClientOf, managesDemand, responsePrivateEntities } from "./Access.js"
 import { AuditEvent } from "./Audit.js"
-import { notFound } from "./Errors.js"
+import { invalid, notFound } from "./Errors.js"
 import { DemandId, MemberId } from "./Ids.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
@@ -60,6 +60,16 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
             if (!isOperator(actor) && !managesDemand(actor, demand) && isClientOf(actor, demand)) {
               hide = { entities: responsePrivateEntities }
             }
+          }
+          if (!isOperator(actor) && input.demandId === undefined && input.memberId === undefined) {
+            return yield* Effect.fail(
+              invalid(
+                "R60",
+                "memberId",
+                "audit.scope_required",
+                "memberId: give a demand (demandId) or your member (memberId); only operators list the whole trail"
+              )
+            )
           }
           if (!isOperator(actor) && input.demandId === undefined && input.memberId !== actor.member?.id) {
             return yield* notFound("member")

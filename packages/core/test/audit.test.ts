@@ -309,61 +309,64 @@ describe("AuditTrail", () => {
       )
   )
 
-  it.effect("R60: each member lists its own trail; operators see everything; no member reads another's", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const trail = yield* AuditTrail.AuditTrail
-        const responding = yield* Responding.Responding
-        const demand = yield* Fixtures.publish(world, world.enterprise.account)
-        const mine = yield* responding.respond(world.institute.account, {
-          demandId: demand.id,
-          proposal: proposal()
-        })
-        yield* responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal("专家") })
+  it.effect(
+    "R60: each member lists its own trail (naming it); operators see everything; no member reads another's",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const trail = yield* AuditTrail.AuditTrail
+          const responding = yield* Responding.Responding
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const mine = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          yield* responding.respond(world.expert.account, { demandId: demand.id, proposal: proposal("专家") })
 
-        const own = yield* trail.list(world.institute.account, {
-          memberId: world.institute.member.id,
-          limit: 100
-        })
-        assert.isAbove(own.items.length, 0)
-        for (const x of own.items) assert.include(x.members, world.institute.member.id)
-        assert.include(
-          own.items.map((x) => x.entityId),
-          mine.id
-        )
-        // Another responder's response is not in it.
-        assert.isTrue(own.items.every((x) => x.actorMemberId !== world.expert.member.id))
+          const own = yield* trail.list(world.institute.account, {
+            memberId: world.institute.member.id,
+            limit: 100
+          })
+          assert.isAbove(own.items.length, 0)
+          for (const x of own.items) assert.include(x.members, world.institute.member.id)
+          assert.include(
+            own.items.map((x) => x.entityId),
+            mine.id
+          )
+          // Another responder's response is not in it.
+          assert.isTrue(own.items.every((x) => x.actorMemberId !== world.expert.member.id))
 
-        yield* expectError(
-          trail.list(world.enterprise.account, { memberId: world.institute.member.id }),
-          "NotFound",
-          "R5"
-        )
-        yield* expectError(trail.list(world.institute.account, {}), "NotFound", "R5")
-        yield* expectError(trail.list(null, { memberId: world.institute.member.id }), "Denied", "R5")
-        // A responder does not read the demand's trail (it holds others' responses, R4).
-        yield* expectError(trail.list(world.institute.account, { demandId: demand.id }), "NotFound", "R5")
+          yield* expectError(
+            trail.list(world.enterprise.account, { memberId: world.institute.member.id }),
+            "NotFound",
+            "R5"
+          )
+          // Naming neither a demand nor a member is a missing parameter, not someone unseen.
+          yield* expectError(trail.list(world.institute.account, {}), "InvalidInput", "R60", "memberId")
+          yield* expectError(trail.list(null, { memberId: world.institute.member.id }), "Denied", "R5")
+          // A responder does not read the demand's trail (it holds others' responses, R4).
+          yield* expectError(trail.list(world.institute.account, { demandId: demand.id }), "NotFound", "R5")
 
-        const forOperator = yield* trail.list(world.operator, {
-          memberId: world.institute.member.id,
-          limit: 100
+          const forOperator = yield* trail.list(world.operator, {
+            memberId: world.institute.member.id,
+            limit: 100
+          })
+          assert.deepStrictEqual(
+            forOperator.items.map((x) => x.id),
+            own.items.map((x) => x.id)
+          )
+          const everything = yield* trail.list(world.operator, { limit: 100 })
+          const actors = new Set(everything.items.map((x) => x.actorAccountId))
+          for (const a of [
+            world.operator,
+            world.enterprise.account,
+            world.institute.account,
+            world.expert.account
+          ]) {
+            assert.isTrue(actors.has(a))
+          }
         })
-        assert.deepStrictEqual(
-          forOperator.items.map((x) => x.id),
-          own.items.map((x) => x.id)
-        )
-        const everything = yield* trail.list(world.operator, { limit: 100 })
-        const actors = new Set(everything.items.map((x) => x.actorAccountId))
-        for (const a of [
-          world.operator,
-          world.enterprise.account,
-          world.institute.account,
-          world.expert.account
-        ]) {
-          assert.isTrue(actors.has(a))
-        }
-      })
-    )
+      )
   )
 
   it.effect("R60: a refused command appends nothing", () =>
