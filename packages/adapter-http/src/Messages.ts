@@ -194,7 +194,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "notification.not_dead": "只有投递失败的通知可以重新发送",
   "statistics.period_invalid": "统计期的结束日期不能早于开始日期",
   "statistics.total_too_large": "该统计期的金额合计超出可精确表示的范围，请缩短统计期",
-  "page.cursor_invalid": "分页游标无效",
+  "page.cursor_invalid": "分页游标无效：请使用本列表按同一排序返回的游标",
   "audit.scope_required": "请指定需求（demandId）或本单位（memberId）：只有运营方可查看全部日志",
   "idempotency.key_invalid": "幂等键须为 1–255 个可见 ASCII 字符",
   "idempotency.key_reused": "该幂等键已用于另一个不同的请求",

@@ -81,7 +81,7 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
           }
           return yield* pageOf(
             input,
-            2,
+            SortKeys.scopes.audit,
             (range) =>
               Effect.flatMap(
                 audit.list({ demandId: input.demandId, memberId: input.memberId, hide, ...range }),

@@ -217,7 +217,7 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
           const side = member.kind === "enterprise" ? ("enterprise" as const) : ("institution" as const)
           return yield* pageOf(
             input,
-            2,
+            SortKeys.scopes.commission,
             (range) => commissions.list({ memberId: member.id, side, states: input.states, ...range }),
             SortKeys.commission
           )

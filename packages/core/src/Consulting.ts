@@ -205,7 +205,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
             if (!all && responderId === undefined) return { items: [], nextCursor: null }
             return yield* pageOf(
               input,
-              2,
+              SortKeys.scopes.thread,
               (range) =>
                 threads.listThreads({
                   demandId: demand.id,

@@ -183,7 +183,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
     ) =>
       pageOf(
         request,
-        2,
+        SortKeys.demandScope(q.sort),
         (range) => demands.repo.listBriefs({ ...q, ...range }),
         (d) => SortKeys.demand(d, q.sort),
         (rows) =>
@@ -196,7 +196,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
     const responsePage = (ctx: ReadCtx, input: typeof ResponsesInput.Type, scope: ResponseScope) =>
       pageOf(
         input,
-        2,
+        SortKeys.scopes.response,
         (range) =>
           responses.list({
             scope,

@@ -306,7 +306,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
       registeredInstitutions: query({ input: PageRequest, rule: "R40", anonymous: true }, (_ctx, input) =>
         pageOf(
           input,
-          2,
+          SortKeys.scopes.member,
           (range) => members.list({ kind: "transfer_institution", registered: true, ...range }),
           SortKeys.member
         )

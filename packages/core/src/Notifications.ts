@@ -69,7 +69,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
           if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
           return yield* pageOf(
             input,
-            2,
+            SortKeys.scopes.outbox,
             (range) => outbox.listDead(range),
             (t) => SortKeys.outbox(t.message),
             (rows) =>
@@ -140,7 +140,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
             if (!isOperator(ctx.actor)) return yield* operatorOnly
             return yield* pageOf(
               input,
-              2,
+              SortKeys.scopes.outbox,
               (range) => outbox.listDead(range),
               (t) => SortKeys.outbox(t.message),
               (rows) =>

@@ -8,6 +8,7 @@
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Schema from "effect/Schema"
+import { LocalDate } from "./Deadline.js"
 import { InvalidInput } from "./Errors.js"
 
 /**
@@ -82,12 +83,28 @@ export const defaultLimit = 20
 export type Position = ReadonlyArray<string | number | null>
 
 /**
- * Encodes a position as an opaque URL-safe cursor.
+ * What a cursor belongs to: the order it continues (`list`: the rows' kind and, where
+ * a list offers several, its sort) and its sort key's kind, an instant (epoch
+ * milliseconds, `null` for a key a row may lack) or a calendar date; the id comes
+ * last. A cursor continues only the order that handed it out: a position read under
+ * another (a creation time taken as a publication time) would answer a wrong page.
  *
  * @since 0.1.0
  * @category cursors
  */
-export const encodeCursor = (position: Position): string => Encoding.encodeBase64Url(JSON.stringify(position))
+export interface CursorScope {
+  readonly list: string
+  readonly key: "instant" | "date"
+}
+
+/**
+ * Encodes a position of `scope`'s order as an opaque URL-safe cursor.
+ *
+ * @since 0.1.0
+ * @category cursors
+ */
+export const encodeCursor = (scope: CursorScope, position: Position): string =>
+  Encoding.encodeBase64Url(JSON.stringify([scope.list, ...position]))
 
 /**
  * Control characters and unpaired surrogates, which no key or id a list hands out
@@ -96,20 +113,36 @@ export const encodeCursor = (position: Position): string => Encoding.encodeBase6
  */
 const controls = /[\p{Cc}\p{Cs}]/u
 
+/** 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants every store holds. */
+const firstInstant = -62135596800000
+const lastInstant = 253402300799999
+const isLocalDate = Schema.is(LocalDate)
+
+/** Whether `key` can be a sort key of `kind`. */
+const isKey = (key: unknown, kind: CursorScope["key"]): boolean =>
+  kind === "date"
+    ? typeof key === "string" && isLocalDate(key)
+    : key === null ||
+      (Number.isSafeInteger(key) && (key as number) >= firstInstant && (key as number) <= lastInstant)
+
+/** Whether `id` can be a row's id. */
+const isId = (id: unknown): boolean => typeof id === "string" && id.length > 0 && !controls.test(id)
+
 /**
- * Decodes a cursor made by {@link encodeCursor}; an invalid one is an `InvalidInput`
- * on the field `cursor`, as is one whose strings hold control characters or unpaired
- * surrogates.
+ * Decodes a cursor made by {@link encodeCursor} for `scope`. One that is not such a
+ * cursor is an `InvalidInput` on the field `cursor`: one of another order (another
+ * list's, or this list's under another sort), a key not of the scope's kind, an id
+ * that is empty or holds control characters or unpaired surrogates.
  *
  * @since 0.1.0
  * @category cursors
  */
-export const decodeCursor = (cursor: string, arity: number): Either.Either<Position, InvalidInput> => {
+export const decodeCursor = (cursor: string, scope: CursorScope): Either.Either<Position, InvalidInput> => {
   const bad = new InvalidInput({
     rule: "§9",
     code: "page.cursor_invalid",
     field: "cursor",
-    message: "the cursor is not one this list handed out"
+    message: "the cursor is not one this list handed out in this order"
   })
   return Encoding.decodeBase64UrlString(cursor).pipe(
     Either.mapLeft(() => bad),
@@ -117,11 +150,11 @@ export const decodeCursor = (cursor: string, arity: number): Either.Either<Posit
       try {
         const value: unknown = JSON.parse(json)
         return Array.isArray(value) &&
-          value.length === arity &&
-          value.every(
-            (v) => v === null || (typeof v === "string" && !controls.test(v)) || typeof v === "number"
-          )
-          ? Either.right(value as Position)
+          value.length === 3 &&
+          value[0] === scope.list &&
+          isKey(value[1], scope.key) &&
+          isId(value[2])
+          ? Either.right(value.slice(1) as Position)
           : Either.left(bad)
       } catch {
         return Either.left(bad)

@@ -172,7 +172,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
           if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
           return yield* pageOf(
             input,
-            2,
+            SortKeys.demandScope("created"),
             (range) =>
               demands.repo.list({
                 scope: { _tag: "all" },

@@ -58,6 +58,7 @@ import {
   roundKey
 } from "./Reward.js"
 import type { EventValues, NotificationEvent } from "./Settings.js"
+import * as SortKeys from "./SortKeys.js"
 
 /**
  * Input of {@link Rewards.draft}.
@@ -473,7 +474,12 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
 
       /** R50: the rounds, newest first; public. */
       rounds: query({ input: RoundsInput, rule: "R50", anonymous: true }, (_ctx, input) =>
-        pageOf(input, 2, (range) => rewards.listRounds({ states: input.states, ...range }), roundKey)
+        pageOf(
+          input,
+          SortKeys.scopes.rewardRound,
+          (range) => rewards.listRounds({ states: input.states, ...range }),
+          roundKey
+        )
       ),
 
       /** R50: one round; public. */
@@ -694,7 +700,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
           if (!member) return { items: [], nextCursor: null }
           return yield* pageOf(
             input,
-            2,
+            SortKeys.scopes.rewardApplication,
             (range) =>
               rewards.listApplications({
                 scope: { _tag: "institution", memberId: member.id },
@@ -713,7 +719,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
           const round = yield* findRound(input.roundId, "roundId")
           return yield* pageOf(
             input,
-            2,
+            SortKeys.scopes.rewardApplication,
             (range) =>
               rewards.listApplications({
                 scope: { _tag: "round", roundId: round.id },

@@ -1,7 +1,8 @@
 /**
  * The sort keys of every list: each list is ordered by its key, the id last, so the
  * order is total. Instants are epoch milliseconds. Adapters order and compare by
- * the same keys; cursors carry them.
+ * the same keys; cursors carry them, each tied to its order by its scope (`scopes`,
+ * `demandScope`).
  *
  * @since 0.1.0
  */
@@ -12,7 +13,7 @@ import type { Thread } from "./Consultation.js"
 import type { DemandBrief } from "./Demand.js"
 import type { Member } from "./Member.js"
 import type { OutboxMessage } from "./Notification.js"
-import type { Position } from "./Pagination.js"
+import type { CursorScope, Position } from "./Pagination.js"
 import type { DemandSort } from "./Persistence.js"
 import type { Response } from "./Response.js"
 
@@ -46,3 +47,36 @@ export const audit = (e: AuditEvent): Position => [ms(e.at), e.id]
 
 /** Ascending. @since 0.1.0 @category keys */
 export const outbox = (m: OutboxMessage): Position => [ms(m.createdAt), m.id]
+
+/**
+ * The cursor scope of each order below but the demands' (`demandScope`): a cursor
+ * continues only the order that handed it out (`Pagination.decodeCursor`).
+ *
+ * @since 0.1.0
+ * @category cursors
+ */
+export const scopes = {
+  response: { list: "response", key: "instant" },
+  member: { list: "member", key: "instant" },
+  thread: { list: "thread", key: "instant" },
+  commission: { list: "commission", key: "instant" },
+  audit: { list: "audit", key: "instant" },
+  outbox: { list: "outbox", key: "instant" },
+  rewardRound: { list: "reward_round", key: "instant" },
+  rewardApplication: { list: "reward_application", key: "instant" }
+} as const satisfies Record<string, CursorScope>
+
+const demandScopes: Record<DemandSort, CursorScope> = {
+  created: { list: "demand.created", key: "instant" },
+  published: { list: "demand.published", key: "instant" },
+  deadline: { list: "demand.deadline", key: "date" }
+}
+
+/**
+ * The cursor scope of demands in `sort`'s order ({@link demand}): a date for the
+ * deadline, an instant otherwise.
+ *
+ * @since 0.1.0
+ * @category cursors
+ */
+export const demandScope = (sort: DemandSort): CursorScope => demandScopes[sort]

@@ -9,10 +9,11 @@ import {
   Persistence,
   Publishing,
   Responding,
-  Selection
+  Selection,
+  SortKeys
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, TestClock } from "effect"
+import { Context, DateTime, Effect, Encoding, TestClock } from "effect"
 import { at, type Env, expectError, failureOf, start, withPorts, withWorld } from "./helpers.js"
 import { deadlineEnd, justAfter, proposal, selectionEnd } from "./support.js"
 
@@ -696,21 +697,32 @@ describe("Lists", () => {
   )
 
   it.effect(
-    "§9: an invalid cursor is refused on the field cursor (control characters and unpaired surrogates too)",
+    "§9: an invalid cursor is refused on the field cursor: not a cursor, keys of the wrong kind, control characters and unpaired surrogates, another list's or another sort's",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
           const lists = yield* Lists.Lists
           for (let i = 0; i < 3; i++) yield* Fixtures.publish(world, world.enterprise.account)
+          const published = SortKeys.demandScope("published")
+          const raw = (value: unknown) => Encoding.encodeBase64Url(JSON.stringify(value))
           const bad = [
             "not-a-cursor",
             "%%%",
-            Pagination.encodeCursor(["only-one-part"]),
-            Pagination.encodeCursor([1, "a", "b"]),
             "x".repeat(600),
-            Pagination.encodeCursor([1, "a\u0000"]),
-            Pagination.encodeCursor([1, "\ud800"]),
-            Pagination.encodeCursor(["\udfff", "a"])
+            raw(["demand.published", 1, "a", "b"]),
+            raw([1, "a"]),
+            Pagination.encodeCursor(published, ["only-one-part"]),
+            Pagination.encodeCursor(published, ["x", "y"]),
+            Pagination.encodeCursor(published, [1.5, "a"]),
+            Pagination.encodeCursor(published, [1e300, "a"]),
+            Pagination.encodeCursor(published, [-62135596800001, "a"]),
+            Pagination.encodeCursor(published, [1, 2]),
+            Pagination.encodeCursor(published, [1, ""]),
+            Pagination.encodeCursor(published, [1, "a\u0000"]),
+            Pagination.encodeCursor(published, [1, "\ud800"]),
+            Pagination.encodeCursor(published, ["\udfff", "a"]),
+            Pagination.encodeCursor(SortKeys.demandScope("deadline"), ["2026-02-30", "a"]),
+            Pagination.encodeCursor(SortKeys.scopes.audit, [1, "a"])
           ]
           for (const cursor of bad) {
             yield* expectError(lists.hall(null, { cursor }), "InvalidInput", "§9", "cursor")
@@ -732,6 +744,39 @@ describe("Lists", () => {
           const second = yield* lists.hall(null, { limit: 1, cursor: first.nextCursor! })
           assert.lengthOf(second.items, 1)
           assert.notStrictEqual(second.items[0]!.id, first.items[0]!.id)
+          // It continues its order only: a creation time is not read as a publication time.
+          const mine = yield* lists.myDemands(world.enterprise.account, { limit: 1, sort: "created" })
+          for (const sort of ["published", "deadline"] as const) {
+            yield* expectError(
+              lists.myDemands(world.enterprise.account, { limit: 1, sort, cursor: mine.nextCursor! }),
+              "InvalidInput",
+              "§9",
+              "cursor"
+            )
+          }
+          const next = yield* lists.myDemands(world.enterprise.account, {
+            limit: 1,
+            sort: "created",
+            cursor: mine.nextCursor!
+          })
+          assert.lengthOf(next.items, 1)
+          // A list of the same rows in the same order takes it: the hall's is a position among published demands.
+          const mineByPublication = yield* lists.myDemands(world.enterprise.account, {
+            limit: 1,
+            sort: "published",
+            cursor: first.nextCursor!
+          })
+          assert.deepStrictEqual(
+            mineByPublication.items.map((d) => d.id),
+            second.items.map((d) => d.id)
+          )
+          // The instant keys of null (a demand never published) and of the years 1 and 9999 are keys.
+          for (const key of [null, -62135596800000, 253402300799999]) {
+            yield* lists.myDemands(world.enterprise.account, {
+              sort: "published",
+              cursor: Pagination.encodeCursor(published, [key, "a"])
+            })
+          }
         })
       )
   )

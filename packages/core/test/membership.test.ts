@@ -166,7 +166,7 @@ describe("Membership.bootstrapOperator", () => {
               name: "经理",
               phone
             })
-            assert.strictEqual(manager.phone, stored, phone)
+            assert.strictEqual<string>(manager.phone, stored, phone)
           }
         })
       )

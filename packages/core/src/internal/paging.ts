@@ -5,6 +5,7 @@ import {
   decodeCursor,
   defaultLimit,
   encodeCursor,
+  type CursorScope,
   type Page,
   type PageRequest,
   type Position
@@ -12,12 +13,13 @@ import {
 import type { Range } from "../Persistence.js"
 
 /**
- * @internal Asks the port for one row more than the page shows and makes the cursor.
+ * @internal Asks the port for one row more than the page shows and makes the cursor,
+ * of `scope`'s order (`SortKeys`: the one `key` gives positions in).
  * Written without a generator: every page runs it (issue 8's P1).
  */
 export const pageOf = <A, B = A>(
   request: PageRequest,
-  arity: number,
+  scope: CursorScope,
   fetch: (range: Range) => Effect.Effect<ReadonlyArray<A>, InfrastructureError>,
   key: (a: A) => Position,
   view: (rows: ReadonlyArray<A>) => Effect.Effect<ReadonlyArray<B>, InfrastructureError> = (rows) =>
@@ -27,14 +29,14 @@ export const pageOf = <A, B = A>(
     const limit = request.limit ?? defaultLimit
     let after: Position | undefined
     if (request.cursor !== undefined) {
-      const decoded = decodeCursor(request.cursor, arity)
+      const decoded = decodeCursor(request.cursor, scope)
       if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
       after = decoded.right
     }
     return Effect.flatMap(fetch({ after, limit: limit + 1 }), (rows) => {
       const shown = rows.slice(0, limit)
       const last = shown[shown.length - 1]
-      const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null
+      const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(scope, key(last)) : null
       return Effect.map(view(shown), (items): Page<B> => ({ items, nextCursor }))
     })
   })
