@@ -1207,6 +1207,62 @@ export class AuditGroup extends HttpApiGroup.make("audit")
   .annotate(OpenApi.Description, "操作记录 — the audit trail") {}
 
 /**
+ * The document without the platform's `HttpApiDecodeError`, which every operation
+ * declares beside `InvalidInput` for `400`: the API never sends it (its middleware
+ * answers every decoding failure as `InvalidInput`, naming the field and the rule), and
+ * a generated client would otherwise carry a branch that cannot happen.
+ */
+const withoutDecodeError = (spec: Record<string, unknown>): Record<string, unknown> => {
+  const decodeError = "#/components/schemas/HttpApiDecodeError"
+  const source = spec.paths as Record<string, Record<string, DocOperation>>
+  const paths: Record<string, Record<string, DocOperation>> = {}
+  for (const [path, operations] of Object.entries(source)) {
+    paths[path] = {}
+    for (const [method, operation] of Object.entries(operations)) {
+      const invalid = operation.responses?.["400"]
+      const schema = invalid?.content?.["application/json"]?.schema
+      const declared = schema?.anyOf ?? [schema ?? {}]
+      const kept = declared.filter((s) => s.$ref !== decodeError)
+      const [only, ...more]: ReadonlyArray<DocSchema> =
+        kept.length > 0 ? kept : [{ $ref: "#/components/schemas/InvalidInput" }]
+      paths[path][method] =
+        invalid === undefined || kept.length === declared.length
+          ? operation
+          : {
+              ...operation,
+              responses: {
+                ...operation.responses,
+                "400": {
+                  ...invalid,
+                  description: "The input is not valid; `field` names it, `rule` the rule it breaks",
+                  content: {
+                    ...invalid.content,
+                    "application/json": { schema: more.length === 0 && only ? only : { anyOf: kept } }
+                  }
+                }
+              }
+            }
+    }
+  }
+  const components = spec.components as { readonly schemas: Record<string, unknown> }
+  const { HttpApiDecodeError: _decodeError, Issue: _issue, ...schemas } = components.schemas
+  return { ...spec, paths, components: { ...components, schemas } }
+}
+
+/** The parts of an operation of the OpenAPI document that {@link withoutDecodeError} reads. */
+interface DocOperation {
+  readonly responses?: Record<string, DocResponse>
+}
+interface DocResponse {
+  readonly description?: string
+  readonly content?: Record<string, { readonly schema?: DocSchema }>
+}
+interface DocSchema {
+  readonly $ref?: string
+  readonly anyOf?: ReadonlyArray<DocSchema>
+}
+
+/**
  * The API: every group, the authentication middleware, and the errors any endpoint
  * may answer (`401`, `413`, `500`).
  *
@@ -1234,6 +1290,7 @@ export class Api extends HttpApi.make("zhongbao")
   .addError(OutcomeUnknown)
   .annotate(OpenApi.Title, "zhongbao 科研众包 API")
   .annotate(OpenApi.Version, packageJson.version)
+  .annotate(OpenApi.Transform, withoutDecodeError)
   .annotate(
     OpenApi.Description,
     "Research crowdsourcing (科研众包): demands, review, responses, adoption, service logs, commissions and rewards. Errors carry the rule of the domain they enforce; messages follow Accept-Language (zh-CN by default, en)."

@@ -1865,7 +1865,7 @@ describe("OpenAPI", () => {
     }
   })
 
-  it("3.1, a summary on every operation, errors declared with their status, none that the operation cannot answer", async () => {
+  it("3.1, a summary on every operation, errors declared with their status (400 as InvalidInput, the only one sent), none that the operation cannot answer", async () => {
     const spec = await openApiDocument<{
       openapi: string
       info: { version: string }
@@ -1877,12 +1877,23 @@ describe("OpenAPI", () => {
       Object.entries(methods).map(([method, op]) => ({ path, method, op }))
     )
     assert.isAtLeast(operations.length, 60)
+    // The platform's decoding failure is never sent: no operation declares it, nor the document's schemas.
+    assert.notInclude(JSON.stringify(spec), "HttpApiDecodeError")
+    // R51: the credit code is documented as it is accepted (trimmed, any case), not as it is stored.
+    const creditCode = (spec as unknown as { components: { schemas: { CreditCode: { pattern: string } } } })
+      .components.schemas.CreditCode
+    assert.match(` ${Fixtures.profileInput().creditCode.toLowerCase()} `, new RegExp(creditCode.pattern))
     for (const { path, method, op } of operations) {
       assert.isString(op.summary, `${method} ${path} has a summary`)
-      // 400: the platform's HttpApi declares its decoding failure on every operation.
+      // 400 on every operation: InvalidInput, as the middleware answers every decoding failure.
       for (const status of ["400", "401", "413", "500"]) {
         assert.property(op.responses, status, `${method} ${path} declares ${status}`)
       }
+      assert.deepStrictEqual(
+        (op.responses["400"] as { content: unknown }).content,
+        { "application/json": { schema: { $ref: "#/components/schemas/InvalidInput" } } },
+        `${method} ${path}: 400 is InvalidInput`
+      )
       // GET /settings has no input and answers anyone: it cannot answer 403 or 404.
       const fixed = method === "get" && path === "/settings"
       for (const status of ["403", "404"]) {

@@ -80,7 +80,16 @@ export const CreditCode = Schema.compose(Schema.Trim, Schema.Uppercase).pipe(
     message: () => "the check character (the 18th) does not match the code"
   }),
   Schema.brand("CreditCode"),
-  Schema.annotations({ identifier: "CreditCode" })
+  Schema.annotations({
+    identifier: "CreditCode",
+    // What is accepted (the schema's refinements describe the trimmed, upper-cased code).
+    jsonSchema: {
+      type: "string",
+      pattern: "^\\s*[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{18}\\s*$",
+      description:
+        "A unified social credit code (统一社会信用代码): 18 characters of 0-9 and A-Y without I, O, S, V, Z, the 18th the check character of the first 17; surrounding whitespace is trimmed and letters are upper-cased (answered so)"
+    }
+  })
 )
 
 /** @since 0.1.0 @category models */
