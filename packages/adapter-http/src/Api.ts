@@ -178,30 +178,32 @@ const MessagePath = Schema.Struct({ messageId: Ids.OutboxMessageId })
  * (`{}` is "no credential"). The generated document gives every operation
  * `security: []` for a middleware added to the whole API, which OpenAPI reads as
  * "no credential needed", overriding the document's own requirement. A `429`
- * (a rate-limited command) declares its `Retry-After` header, which the error's
- * schema cannot.
+ * (a rate-limited command) declares its `Retry-After` header and a `401` its
+ * `WWW-Authenticate`, which the errors' schemas cannot.
  */
 const securityOf =
   (isPublic: boolean) =>
   (operation: Record<string, unknown>): Record<string, unknown> => {
     const responses = operation.responses as Record<string, Record<string, unknown>> | undefined
-    const limited = responses?.["429"]
+    const withHeader = (status: string, name: string, header: Record<string, unknown>) =>
+      responses?.[status] === undefined
+        ? {}
+        : { [status]: { ...responses[status], headers: { [name]: header } } }
     return {
       ...operation,
-      ...(limited === undefined
+      ...(responses === undefined
         ? {}
         : {
             responses: {
               ...responses,
-              "429": {
-                ...limited,
-                headers: {
-                  "Retry-After": {
-                    description: "Seconds until the rate limit lets this command through again",
-                    schema: { type: "integer", minimum: 1 }
-                  }
-                }
-              }
+              ...withHeader("401", "WWW-Authenticate", {
+                description: 'The challenge of the API\'s scheme: `Bearer realm="zhongbao"`',
+                schema: { type: "string" }
+              }),
+              ...withHeader("429", "Retry-After", {
+                description: "Seconds until the rate limit lets this command through again",
+                schema: { type: "integer", minimum: 1 }
+              })
             }
           }),
       security: isPublic ? [{}, { bearer: [] }] : [{ bearer: [] }]

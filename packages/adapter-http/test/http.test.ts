@@ -455,6 +455,11 @@ describe("Mount", () => {
         body: "{not json"
       })
       assert.strictEqual(anonymous.status, 401)
+      assert.strictEqual(
+        anonymous.headers.get("www-authenticate"),
+        'Bearer realm="zhongbao"',
+        "RFC 9110's challenge"
+      )
       assert.strictEqual(((await anonymous.json()) as { code: string }).code, "auth.required")
       const token = await operatorToken(mounted.runtime)
       const bad = await fetch(`${base}/zhongbao/demands`, {
@@ -1311,6 +1316,11 @@ describe("Mount", () => {
         for (const path of ["/hall", "/settings", "/my/demands"]) {
           const answer = await web.handler(new Request(`http://localhost${path}`))
           assert.strictEqual(answer.status, 401, `${JSON.stringify(id)} ${path}`)
+          assert.strictEqual(
+            answer.headers.get("www-authenticate"),
+            'Bearer realm="zhongbao"',
+            "RFC 9110's challenge"
+          )
           assert.deepInclude(await answer.json(), { _tag: "Unauthorized", code: "auth.invalid" })
         }
       } finally {
@@ -1889,6 +1899,11 @@ describe("OpenAPI", () => {
       for (const status of ["400", "401", "413", "500"]) {
         assert.property(op.responses, status, `${method} ${path} declares ${status}`)
       }
+      assert.property(
+        (op.responses["401"] as { headers?: object }).headers,
+        "WWW-Authenticate",
+        `${method} ${path}: 401 declares its challenge`
+      )
       assert.deepStrictEqual(
         (op.responses["400"] as { content: unknown }).content,
         { "application/json": { schema: { $ref: "#/components/schemas/InvalidInput" } } },

@@ -471,13 +471,20 @@ const internal = (language: Language) =>
 const hasNoBody = (method: string) => method === "GET" || method === "HEAD"
 
 /**
+ * The challenge of a `401` (RFC 9110 §11.6.1 asks one of every `401`): the API's
+ * `bearer` scheme, as its OpenAPI document declares it. A host that signs in by
+ * cookie still answers with it; browsers prompt only for `Basic` and `Digest`.
+ */
+const challenge = 'Bearer realm="zhongbao"'
+
+/**
  * @internal
  * The API-wide middleware: the body limit, the language of messages, JSON bodies
  * read through {@link checkedJson} (UTF-8, nesting), decode failures as
  * `InvalidInput`, malformed bodies as `400`, a path or method without an
  * endpoint as `NotFound` (`route.not_found`), defects as a bare `500`,
  * and response headers (`Content-Language`, `Cache-Control: no-store`,
- * `X-Content-Type-Options: nosniff`).
+ * `X-Content-Type-Options: nosniff`, and on a `401` `WWW-Authenticate`).
  *
  * The headers go on the response the API answers with; only a request that fails
  * here (its error is made a response further out: 4xx, 500, or 503 when something
@@ -511,7 +518,8 @@ export const make =
         HttpServerResponse.setHeaders(response, {
           "content-language": language,
           "cache-control": response.headers["cache-control"] ?? "no-store",
-          "x-content-type-options": "nosniff"
+          "x-content-type-options": "nosniff",
+          ...(response.status === 401 ? { "www-authenticate": challenge } : {})
         })
       const failing = <E>(cause: Cause.Cause<E>) =>
         Effect.zipRight(
