@@ -122,10 +122,10 @@ export const IdempotencyHeaders = Schema.Struct({
  */
 const IntParam = (min: number, max: number) =>
   Schema.String.pipe(
-    Schema.pattern(/^\d{1,16}$/, { message: () => "an integer in decimal digits" }),
+    Schema.pattern(/^\d{1,16}$/, { message: () => `an integer from ${min} to ${max} in decimal digits` }),
     Schema.compose(Schema.NumberFromString),
     Schema.int(),
-    Schema.between(min, max)
+    Schema.between(min, max, { message: () => `an integer from ${min} to ${max} in decimal digits` })
   ).annotations({
     jsonSchema: { type: "integer", minimum: min, maximum: max }
   })

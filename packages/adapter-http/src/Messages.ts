@@ -205,6 +205,8 @@ export const zhCN: Readonly<Record<string, string>> = {
 const coreDetails: Readonly<Record<string, string>> = {
   "a valid phone number": "须为有效的电话号码",
   "a mobile number that can receive SMS": "须为能接收短信的手机号码",
+  "a valid phone number, without an extension": "须为有效的电话号码，不含分机号",
+  "a mobile number that can receive SMS, without an extension": "须为能接收短信的手机号码，不含分机号",
   "a file name without path separators or control characters": "文件名不能含路径分隔符或控制字符",
   "an application lists at least one solved demand": "申报须至少列出一个已解决的需求",
   "an approved amount is at least 1 fen": "核定金额至少为 1 分",
@@ -255,6 +257,7 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
   [/^Expected a string matching the pattern /, () => "格式不正确"],
   [/^Expected (string|number|boolean)(?:, actual |$)/, (m) => `须为${typeNames[m[1]!]}`],
   [/^Expected ".*"(?:, actual |$)/, () => "不是允许的取值"],
+  [/^an integer from (\d+) to (\d+) in decimal digits$/, (m) => `须为 ${m[1]} 到 ${m[2]} 之间的十进制整数`],
   [/^Unable to decode .* into a DateTime\.Utc$/, () => "须为 ISO 8601 时间（如 2026-05-04T02:00:00Z）"],
   [/^Unable to decode .* into a number$/, () => "须为数字"],
   [/^Expected [A-Z][A-Za-z]*(?:, actual |$)/, () => "类型不正确"],

@@ -82,7 +82,16 @@ const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
     "a count in digits",
     Schema.String.pipe(Schema.pattern(/^\d+$/, { message: () => "an integer in decimal digits" })),
     "x"
-  ]
+  ],
+  [
+    "a count in a range (the API's query parameters)",
+    Schema.String.pipe(
+      Schema.pattern(/^\d+$/, { message: () => "an integer from 1 to 100 in decimal digits" })
+    ),
+    "-1"
+  ],
+  ["core: a phone with an extension", Member.PhoneNumber, "13912345601 ext. 5"],
+  ["core: a mobile with an extension", Member.MobileNumber, "13912345601;ext=5"]
 ]
 
 /** The first issue of a refusal as core and the middleware report it. */
@@ -155,6 +164,26 @@ describe("Messages", () => {
       assert.notInclude(zh, "输入无效", zh)
       assert.match(zh, /[23] 个）$/, zh)
     }
+  })
+
+  it("§input: the Chinese says what the value must be: a count's range, a phone without its extension", () => {
+    const zh = (schema: Schema.Schema.Any, input: unknown) =>
+      Messages.translate("zh-CN", inputError(schema, input))
+    assert.strictEqual(
+      zh(
+        Schema.Struct({
+          limit: Schema.String.pipe(
+            Schema.pattern(/^\d+$/, { message: () => "an integer from 1 to 100 in decimal digits" })
+          )
+        }),
+        { limit: "-1" }
+      ),
+      "limit：须为 1 到 100 之间的十进制整数"
+    )
+    assert.strictEqual(
+      zh(Schema.Struct({ phone: Member.PhoneNumber }), { phone: "13912345601 ext. 5" }),
+      "phone：须为有效的电话号码，不含分机号"
+    )
   })
 
   it("§input: a detail not known keeps its words, in parentheses", () => {
