@@ -256,6 +256,10 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
   [/^Expected a string with no leading or trailing whitespace(?:,|$)/, () => "首尾不能有空白"],
   [/^Expected a string matching the pattern /, () => "格式不正确"],
   [/^Expected (string|number|boolean)(?:, actual |$)/, (m) => `须为${typeNames[m[1]!]}`],
+  [
+    /^Expected ("[^"]*"(?: \| "[^"]*")+)(?:, actual |$)/,
+    (m) => `须为以下取值之一：${m[1]!.replaceAll('"', "").split(" | ").join("、")}`
+  ],
   [/^Expected ".*"(?:, actual |$)/, () => "不是允许的取值"],
   [/^an integer from (\d+) to (\d+) in decimal digits$/, (m) => `须为 ${m[1]} 到 ${m[2]} 之间的十进制整数`],
   [/^Unable to decode .* into a DateTime\.Utc$/, () => "须为 ISO 8601 时间（如 2026-05-04T02:00:00Z）"],

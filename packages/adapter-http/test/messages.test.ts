@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   Deadline,
   Demand,
+  Errors,
   FileStore,
   Idempotency,
   Ids,
@@ -98,7 +99,7 @@ const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
 const inputError = (schema: Schema.Schema.Any, input: unknown) => {
   const result = Schema.decodeUnknownEither(schema as Schema.Schema<unknown, unknown>)(input)
   if (Either.isRight(result)) throw new Error(`accepted: ${JSON.stringify(input)}`)
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(result.left)[0]!
+  const issue = Errors.firstIssue(ParseResult.ArrayFormatter.formatErrorSync(result.left))!
   const field = issue.path.join(".") || "input"
   return { code: "input.invalid", field, message: `${field}: ${issue.message}` }
 }
@@ -131,8 +132,10 @@ describe("Messages", () => {
       const error = inputError(schema, input)
       const zh = Messages.translate("zh-CN", error)
       assert.isTrue(zh.startsWith(`${error.field}：`), `${name}: ${zh}`)
+      // The values a choice allows are quoted as they are, not words to translate.
       const words = zh
         .slice(error.field.length)
+        .replace(/(须为以下取值之一：).*$/, "$1")
         .match(/[A-Za-z]+/g)
         ?.filter((w) => !kept.has(w))
       assert.deepStrictEqual(words ?? [], [], `${name}: ${zh} (from ${error.message})`)
@@ -166,9 +169,15 @@ describe("Messages", () => {
     }
   })
 
-  it("§input: the Chinese says what the value must be: a count's range, a phone without its extension", () => {
+  it("§input: the Chinese says what the value must be: a choice's values, a count's range, a phone without its extension", () => {
     const zh = (schema: Schema.Schema.Any, input: unknown) =>
       Messages.translate("zh-CN", inputError(schema, input))
+    assert.strictEqual(
+      zh(Schema.Struct({ sort: Schema.optional(Schema.Literal("created", "published", "deadline")) }), {
+        sort: "x"
+      }),
+      "sort：须为以下取值之一：created、published、deadline"
+    )
     assert.strictEqual(
       zh(
         Schema.Struct({

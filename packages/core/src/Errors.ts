@@ -135,6 +135,46 @@ export class StaleWrite extends Schema.TaggedError<StaleWrite>("@zhongbao/StaleW
   id: Schema.String
 }) {}
 
+/**
+ * One issue of a refused input, as effect/Schema's `ArrayFormatter` lists them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Issue {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+const expected = /^Expected (.+), actual (.*)$/s
+
+/**
+ * The issue an `InvalidInput` reports of a refused input: the first, with the
+ * alternatives effect/Schema lists one by one for the same field merged into one
+ * (`Expected "created" | "published" | "deadline", actual "x"`: the first alone reads
+ * as if `"created"` were the only value allowed). An optional field's
+ * `Expected undefined` is left out of the alternatives.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const firstIssue = <I extends Issue>(issues: ReadonlyArray<I>): I | undefined => {
+  const first = issues[0]
+  const m = first === undefined ? null : expected.exec(first.message)
+  if (first === undefined || m === null) return first
+  const field = first.path.join(".")
+  const alternatives: Array<string> = []
+  for (const issue of issues) {
+    if (issue.path.join(".") !== field) continue
+    const other = expected.exec(issue.message)
+    if (other === null || other[2] !== m[2] || other[1] === "undefined") continue
+    if (!alternatives.includes(other[1]!)) alternatives.push(other[1]!)
+  }
+  return alternatives.length > 1
+    ? { ...first, message: `Expected ${alternatives.join(" | ")}, actual ${m[2]}` }
+    : first
+}
+
 /** @internal */
 export const invalid = (rule: string, field: string, code: string, message: string) =>
   new InvalidInput({ rule, field, code, message })

@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { InvalidInput } from "./Errors.js"
+import { firstIssue, InvalidInput } from "./Errors.js"
 import { Name } from "./Text.js"
 
 /**
@@ -321,7 +321,7 @@ export const make = (
   Schema.decodeUnknown(PlatformSettings)({ ...defaults, ...overrides }).pipe(
     Effect.map((settings) => ({ ...settings, zone: DateTime.zoneUnsafeMakeNamed(settings.timeZone) })),
     Effect.mapError((error) => {
-      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      const issue = firstIssue(ParseResult.ArrayFormatter.formatErrorSync(error))
       return new InvalidInput({
         rule: "§10",
         code: "settings.invalid",

@@ -696,6 +696,24 @@ describe("Lists", () => {
     )
   )
 
+  it.effect("§9: a value outside a choice is refused naming every value allowed, not the first alone", () =>
+    withWorld((world) =>
+      Effect.gen(function* () {
+        const lists = yield* Lists.Lists
+        const refused = yield* expectError(
+          lists.myDemands(world.enterprise.account, { sort: "newest" as "created" }),
+          "InvalidInput",
+          "§9",
+          "sort"
+        )
+        assert.strictEqual(
+          refused.message,
+          'sort: Expected "created" | "published" | "deadline", actual "newest"'
+        )
+      })
+    )
+  )
+
   it.effect(
     "§9: an invalid cursor is refused on the field cursor: not a cursor, keys of the wrong kind, control characters and unpaired surrogates, another list's or another sort's",
     () =>

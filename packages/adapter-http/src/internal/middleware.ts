@@ -4,6 +4,7 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Errors } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -233,7 +234,7 @@ const decodeError = (
   error: HttpApiError.HttpApiDecodeError,
   route: Route | undefined
 ) => {
-  const issue = error.issues[0]
+  const issue = Errors.firstIssue(error.issues)
   const field = issue === undefined || issue.path.length === 0 ? "body" : issue.path.join(".")
   const detail = plainDetail(issue?.message ?? "invalid")
   const invalid = {

@@ -8,6 +8,7 @@ import type { AuditEvent } from "../Audit.js"
 import {
   type DomainError,
   denied,
+  firstIssue,
   IdempotencyKeyReused,
   type InfrastructureError,
   InvalidInput,
@@ -146,7 +147,7 @@ const notReplayed = () =>
 /** @internal */
 export const inputError =
   (rule: string, rules: Readonly<Record<string, string>>) => (error: ParseResult.ParseError) => {
-    const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+    const issue = firstIssue(ParseResult.ArrayFormatter.formatErrorSync(error))
     const field = issue?.path.join(".") || "input"
     const top = String(issue?.path[0] ?? "")
     return new InvalidInput({
