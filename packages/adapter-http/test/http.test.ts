@@ -2299,7 +2299,7 @@ layer(
   )
 
   it.effect(
-    "§errors: answers name what they are about: the missing entity, a nested field's path and rule (a form's under R10, its deadline under R13), the header's and the cursor's rule, the body limit; a lower-case bearer is a bearer",
+    "§errors: answers name what they are about: the missing entity, a nested field's path and rule (a form's under R10, its deadline under R13), every value of a choice, the header's and the cursor's rule, the body limit; a lower-case bearer is a bearer",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -2337,6 +2337,14 @@ layer(
           )
         )
         assert.deepInclude(nestedDeadline.body, { field: "form.responseDeadline", rule: "R13" })
+
+        // A value outside a choice names every value allowed, not the first alone.
+        const sort = yield* answer(HttpClientRequest.get("/hall?sort=newest"))
+        assert.strictEqual(sort.status, 400)
+        assert.deepInclude(sort.body, {
+          field: "sort",
+          message: 'sort: Expected "published" | "deadline", actual "newest"'
+        })
 
         const key = yield* authorised(
           HttpClientRequest.post("/demands").pipe(
