@@ -515,13 +515,16 @@ export const make =
             : isForged(request.method, request.headers, limits.crossSiteAllowed)
               ? Effect.fail(forged(language, route()))
               : undefined
-      const withHeaders = (response: HttpServerResponse.HttpServerResponse) =>
-        HttpServerResponse.setHeaders(response, {
+      const withHeaders = (response: HttpServerResponse.HttpServerResponse) => {
+        const headed = HttpServerResponse.setHeaders(response, {
           "content-language": language,
           "cache-control": response.headers["cache-control"] ?? "no-store",
-          "x-content-type-options": "nosniff",
-          ...(response.status === 401 ? { "www-authenticate": challenge } : {})
+          "x-content-type-options": "nosniff"
         })
+        return response.status === 401
+          ? HttpServerResponse.setHeader(headed, "www-authenticate", challenge)
+          : headed
+      }
       const failing = <E>(cause: Cause.Cause<E>) =>
         Effect.zipRight(
           HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(withHeaders(response))),
