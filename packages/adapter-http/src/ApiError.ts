@@ -30,7 +30,7 @@ import * as Schema from "effect/Schema"
 const domainFields = {
   rule: Schema.String.annotations({
     description:
-      "The domain rule the error enforces (R1 … R64, §9, §10; @zhongbao/core's README maps each to its code)"
+      "The domain rule the error enforces (R1 … R64, §9, §10; @zhongbao/core's README maps each to its code). A refusal before any endpoint takes the request (a path or method without one, a malformed body where no endpoint matched) names `§input`; one of an endpoint's own body or parameters names that endpoint's rule."
   }),
   code: Schema.String.annotations({ description: "A stable machine code, e.g. `respond.intake_closed`" }),
   field: Schema.optional(Schema.String).annotations({
