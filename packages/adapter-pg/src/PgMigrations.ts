@@ -17,6 +17,7 @@
  * | 7  | `rate_limits`       | rate-limit windows shared by instances (`PgRateLimit`)      |
  * | 8  | `selection_responded` | R25: the sweeper's index of open rounds holding responses |
  * | 9  | `list_indexes`      | §9: a member's demands by publication or deadline, responses by status, registered institutions |
+ * | 10 | `open_rounds`       | R25, §9: the sweeper's open rounds per service mode, the hall taking responses |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *

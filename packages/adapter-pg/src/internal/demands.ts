@@ -9,6 +9,7 @@ import {
 } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type * as Types from "effect/Types"
 import {
@@ -26,6 +27,7 @@ import {
   ts,
   tsOrNull
 } from "./db.js"
+import { type Abortable, currentAbortable, rolledBack } from "./prepared.js"
 import { grams, keywordCondition } from "./search.js"
 import { expectOne, versioned } from "./writes.js"
 
@@ -415,12 +417,15 @@ export const listStatement = (
  * at. An update of that demand to the next version that carries such a form
  * unchanged (the same object) writes only the columns of the demand's life: its
  * version guard lets it through only if nobody wrote the row since that read, so
- * the row still holds that form and the search columns made from it. Computing and
- * escaping the search grams was the largest part of a respond's update (issue 8's P2).
+ * the row still holds that form and the search columns made from it, unless the
+ * unit of work the read was made in rolled back (`unit`: a version read there may
+ * have been its own write). Computing and escaping the search grams was the largest
+ * part of a respond's update (issue 8's P2).
  */
 interface FormRead {
   readonly id: Ids.DemandId
   readonly version: number
+  readonly unit: Abortable | undefined
 }
 
 const formsRead = new WeakMap<Db, WeakMap<Demand.DemandForm, FormRead>>()
@@ -434,10 +439,15 @@ const formsReadBy = (db: Db): WeakMap<Demand.DemandForm, FormRead> => {
   return forms
 }
 
-/** Whether `d`'s row still holds the form `d` carries, should `d`'s versioned update succeed. */
+/**
+ * Whether `d`'s row still holds the form `d` carries, should `d`'s versioned update
+ * succeed: the form was read at the version before, in no unit of work that rolled
+ * back since (there, the row read may have been that unit's own write, undone, and
+ * another transaction may have committed another form under the same version).
+ */
 const formStored = (forms: WeakMap<Demand.DemandForm, FormRead>, d: Demand.Demand): boolean => {
   const read = forms.get(d.form)
-  return read !== undefined && read.id === d.id && read.version === d.version - 1
+  return read !== undefined && read.id === d.id && read.version === d.version - 1 && !rolledBack(read.unit)
 }
 
 /** Freezes a form read from a row: changed in place, it would not be written (see `formStored`). */
@@ -455,9 +465,9 @@ const frozen = (form: Demand.DemandForm): Demand.DemandForm => {
  * `db`, its form frozen and remembered so that its next version does not write it
  * again.
  */
-export const readLocked = (db: Db, r: Row): Demand.Demand => {
+export const readLocked = (db: Db, r: Row, unit: Abortable | undefined): Demand.Demand => {
   const d = toDemand(r)
-  formsReadBy(db).set(frozen(d.form), { id: d.id, version: d.version })
+  formsReadBy(db).set(frozen(d.form), { id: d.id, version: d.version, unit })
   return d
 }
 
@@ -484,11 +494,14 @@ export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepos
     }
 
   const findOne = (operation: string, lock: boolean) => (id: Ids.DemandId) =>
-    Effect.map(
+    Effect.flatMap(
       db.query(operation, `SELECT ${columns} FROM ${demand} d WHERE d.id = $1${lock ? " FOR UPDATE" : ""}`, [
         id
       ]),
-      (rows) => Option.map(Option.fromNullable(rows[0]), (r) => readLocked(db, r))
+      (rows) =>
+        FiberRef.getWith(currentAbortable, (unit) =>
+          Effect.succeed(Option.map(Option.fromNullable(rows[0]), (r) => readLocked(db, r, unit)))
+        )
     )
 
   return Persistence.DemandRepository.of({

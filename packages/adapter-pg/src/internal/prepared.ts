@@ -110,6 +110,14 @@ export interface UnitOfWorkStale extends Abortable {
 
 /** @internal Whether a unit of work (the outermost, or a nested one) may still commit. */
 export interface Abortable {
+  /** The enclosing unit's marker, for a nested unit. */
+  readonly parent?: Abortable | undefined
+  /**
+   * Set once this run has failed: its transaction rolled back, or its savepoint was
+   * rolled back to. A row it read may have held its own writes, now undone (see
+   * {@link rolledBack}).
+   */
+  rolledBack?: boolean
   /**
    * Whether this run may no longer commit: one of its statements failed or was
    * interrupted (either aborts the transaction: its COMMIT would be answered as a
@@ -140,6 +148,16 @@ export const currentUnit: FiberRef.FiberRef<UnitOfWorkStale | undefined> = Fiber
 export const currentAbortable: FiberRef.FiberRef<Abortable | undefined> = FiberRef.unsafeMake<
   Abortable | undefined
 >(undefined)
+
+/**
+ * @internal
+ * Whether the unit of work `unit` (a row was read in it), or one enclosing it, has
+ * rolled back: what it read is then not known to be what any transaction committed.
+ */
+export const rolledBack = (unit: Abortable | undefined): boolean => {
+  for (let u = unit; u !== undefined; u = u.parent) if (u.rolledBack === true) return true
+  return false
+}
 
 /**
  * @internal

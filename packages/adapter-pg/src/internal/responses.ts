@@ -1,9 +1,11 @@
 import { type Ids, Persistence, type Phase, type Response } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selTs, ts, tsOrNull } from "./db.js"
 import { demandColumns, readLocked } from "./demands.js"
+import { currentAbortable } from "./prepared.js"
 import { expectOne, versioned } from "./writes.js"
 
 /**
@@ -232,7 +234,7 @@ export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseR
       ),
     list,
     findWithDemandForUpdate: (id) =>
-      Effect.map(
+      Effect.flatMap(
         db.query(
           "ResponseRepository.findWithDemandForUpdate",
           `SELECT ${demandColumns("d")}, ${joinedColumns}
@@ -241,10 +243,14 @@ export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseR
           [id]
         ),
         (rows) =>
-          Option.map(Option.fromNullable(rows[0]), (row) => ({
-            response: toJoinedResponse(row),
-            demand: readLocked(db, row)
-          }))
+          FiberRef.getWith(currentAbortable, (unit) =>
+            Effect.succeed(
+              Option.map(Option.fromNullable(rows[0]), (row) => ({
+                response: toJoinedResponse(row),
+                demand: readLocked(db, row, unit)
+              }))
+            )
+          )
       )
   })
 }

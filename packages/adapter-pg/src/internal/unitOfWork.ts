@@ -136,7 +136,12 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
                   ? Effect.fail(outcomeUnknown(defect))
                   : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
             )
-          })
+          }),
+          Effect.tapErrorCause(() =>
+            Effect.sync(() => {
+              unit.rolledBack = true
+            })
+          )
         ) as Effect.Effect<A, E | Errors.InfrastructureError, R>
     })
 
@@ -207,7 +212,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
           ? FiberRef.getWith(currentAbortable, (parent) =>
               permitOf(parent ?? tx.value[0]).withPermits(1)(
                 Effect.suspend(() => {
-                  const savepoint: Abortable = { aborted: false }
+                  const savepoint: Abortable = { aborted: false, parent }
                   return once(effect, savepoint, parent).pipe(
                     Effect.locally(currentUnit, undefined),
                     Effect.locally(currentAbortable, savepoint)

@@ -561,6 +561,57 @@ export const atomicity = (h: Harness): void => {
   )
 
   it.effect(
+    "a demand read in a unit of work that rolled back (or a nested unit rolled back to its savepoint), then written as the next version of what another unit committed, is stored as written, its form too",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const demands = yield* Persistence.DemandRepository
+          const titled = (d: Demand.Demand, title: string, version: number): Demand.Demand => ({
+            ...d,
+            version,
+            form: { ...d.form, title: title as Demand.Demand["form"]["title"] }
+          })
+          const reads: Array<Demand.Demand> = []
+          /** Writes `title` as the next version and reads it back locked, in a unit that then fails. */
+          const readThenFail = (d: Demand.Demand, title: string) =>
+            Effect.gen(function* () {
+              yield* demands.update(titled(d, title, d.version + 1))
+              const read = Option.getOrThrow(yield* demands.findByIdForUpdate(d.id))
+              assert.strictEqual(read.form.title, title)
+              reads.push(read)
+              return yield* Effect.fail(new Boom())
+            })
+          const outermost = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
+          const nested = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
+          yield* uow.transaction(Effect.all([demands.insert(outermost), demands.insert(nested)]))
+
+          yield* Effect.flip(uow.transaction(readThenFail(outermost, "回滚前的标题")))
+          const rolledBack = reads.pop()!
+          yield* uow.transaction(demands.update(titled(outermost, "他人提交的标题", outermost.version + 1)))
+          yield* uow.transaction(demands.update({ ...rolledBack, version: rolledBack.version + 1 }))
+
+          yield* uow.transaction(
+            Effect.gen(function* () {
+              yield* Effect.flip(uow.transaction(readThenFail(nested, "回滚前的标题")))
+              yield* demands.update(titled(nested, "他人提交的标题", nested.version + 1))
+            })
+          )
+          const undone = reads.pop()!
+          yield* uow.transaction(demands.update({ ...undone, version: undone.version + 1 }))
+
+          for (const d of [outermost, nested]) {
+            const stored = Option.getOrThrow(yield* demands.findById(d.id))
+            assert.strictEqual(stored.version, d.version + 2)
+            assert.strictEqual(stored.form.title, "回滚前的标题", "the form written with the last version")
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "a nested unit that succeeds is undone with the outer unit that fails",
     () =>
       h.run(
