@@ -275,11 +275,18 @@ const legacyPrefix = "zb1"
 const signature = (secret: Redacted.Redacted<string>, payload: string) =>
   createHmac("sha256", Redacted.value(secret)).update(payload).digest("base64url")
 
+/** The shortest secret sessions are signed with: a shorter one (an empty variable) is guessable. */
+const minSecretLength = 32
+
+const strongEnough = (secret: Redacted.Redacted<string>) => Redacted.value(secret).length >= minSecretLength
+
 /**
  * A signed session token: `zb2.<account id, UTF-8 in base64url>.<expiry, ms since the
  * epoch, base 36>.<HMAC-SHA256>`, which {@link layerSessionsSigned} accepts on every
  * instance that holds `secret`. A host portal can mint tokens with it at sign-in
  * without calling zhongbao. Any account id fits (`.`, `@` and Chinese included).
+ * Throws a `RangeError` for a secret under 32 characters, which
+ * {@link layerSessionsSigned} refuses: a token signed with it would never be accepted.
  *
  * @since 0.1.0
  * @category sessions
@@ -289,6 +296,9 @@ export const signSession = (
   accountId: AccountId,
   expiresAtMillis: number
 ): string => {
+  if (!strongEnough(secret)) {
+    throw new RangeError(`signSession: the secret must be at least ${minSecretLength} characters`)
+  }
   const payload = `${signedPrefix}.${Buffer.from(accountId, "utf8").toString("base64url")}.${Math.floor(expiresAtMillis).toString(36)}`
   return `${payload}.${signature(secret, payload)}`
 }
@@ -299,8 +309,9 @@ const base64url = /^[A-Za-z0-9_-]+$/
 
 /**
  * The account of a signed token when its signature holds and it has not expired at
- * `nowMillis`; `None` otherwise. Tokens of the first format (`zb1.<account id>.…`,
- * the id as it is) are still accepted until they expire.
+ * `nowMillis`; `None` otherwise (always, for a secret under 32 characters). Tokens of
+ * the first format (`zb1.<account id>.…`, the id as it is) are still accepted until
+ * they expire.
  *
  * @since 0.1.0
  * @category sessions
@@ -310,6 +321,7 @@ export const verifySession = (
   token: string,
   nowMillis: number
 ): Option.Option<AccountId> => {
+  if (!strongEnough(secret)) return Option.none()
   const parts = token.split(".")
   if (parts.length !== 4 || (parts[0] !== signedPrefix && parts[0] !== legacyPrefix)) return Option.none()
   const [prefix, account, expiry, mac] = parts as [string, string, string, string]
@@ -344,8 +356,8 @@ export const layerSessionsSigned = (options: {
   Layer.effect(
     Sessions,
     Effect.suspend(() =>
-      Redacted.value(options.secret).length < 32
-        ? Effect.dieMessage("layerSessionsSigned: the secret must be at least 32 characters")
+      !strongEnough(options.secret)
+        ? Effect.dieMessage(`layerSessionsSigned: the secret must be at least ${minSecretLength} characters`)
         : Effect.sync(() => signedSessions(options))
     )
   )

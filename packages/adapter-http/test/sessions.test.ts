@@ -32,6 +32,15 @@ describe("Authentication.layerSessionsSigned", () => {
     })
   )
 
+  it("a secret under 32 characters (an empty variable, say) signs nothing and verifies nothing, as the layer refuses it", () => {
+    for (const weak of ["", "x".repeat(31)].map((s) => Redacted.make(s))) {
+      assert.throws(() => Authentication.signSession(weak, account, Date.now() + 60_000), RangeError, /32/)
+    }
+    const payload = `zb2.${Buffer.from(account).toString("base64url")}.${(Date.now() + 60_000).toString(36)}`
+    const signedWithEmpty = `${payload}.${createHmac("sha256", "").update(payload).digest("base64url")}`
+    assert.isTrue(Option.isNone(Authentication.verifySession(Redacted.make(""), signedWithEmpty, Date.now())))
+  })
+
   it.effect("a token signed with another secret, or altered, is refused", () =>
     Effect.gen(function* () {
       const other = Authentication.signSession(
