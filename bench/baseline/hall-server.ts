@@ -198,7 +198,9 @@ export const startBaseline = async (options: {
       items: shown.map((r) => item(r, now)),
       nextCursor:
         rows.length > limit && last !== undefined
-          ? Buffer.from(JSON.stringify([Number(last.first_published_at), last.id])).toString("base64url")
+          ? Buffer.from(
+              JSON.stringify(["demand.published", Number(last.first_published_at), last.id])
+            ).toString("base64url")
           : null
     })
   }
