@@ -1225,8 +1225,12 @@ const withoutDecodeError = (spec: Record<string, unknown>): Record<string, unkno
       const schema = invalid?.content?.["application/json"]?.schema
       const declared = schema?.anyOf ?? [schema ?? {}]
       const kept = declared.filter((s) => s.$ref !== decodeError)
-      const [only, ...more]: ReadonlyArray<DocSchema> =
-        kept.length > 0 ? kept : [{ $ref: "#/components/schemas/InvalidInput" }]
+      const sent: DocSchema =
+        kept.length === 0
+          ? { $ref: "#/components/schemas/InvalidInput" }
+          : kept.length === 1
+            ? kept[0]!
+            : { anyOf: kept }
       paths[path][method] =
         invalid === undefined || kept.length === declared.length
           ? operation
@@ -1239,7 +1243,7 @@ const withoutDecodeError = (spec: Record<string, unknown>): Record<string, unkno
                   description: "The input is not valid; `field` names it, `rule` the rule it breaks",
                   content: {
                     ...invalid.content,
-                    "application/json": { schema: more.length === 0 && only ? only : { anyOf: kept } }
+                    "application/json": { schema: sent }
                   }
                 }
               }

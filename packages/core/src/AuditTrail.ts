@@ -61,20 +61,16 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
               hide = { entities: responsePrivateEntities }
             }
           }
-          if (!isOperator(actor) && input.demandId === undefined && input.memberId === undefined) {
-            return yield* Effect.fail(
-              invalid(
+          if (!isOperator(actor) && input.demandId === undefined) {
+            if (input.memberId === undefined) {
+              return yield* invalid(
                 "R60",
                 "memberId",
                 "audit.scope_required",
                 "memberId: give a demand (demandId) or your member (memberId); only operators list the whole trail"
               )
-            )
-          }
-          if (!isOperator(actor) && input.demandId === undefined && input.memberId !== actor.member?.id) {
-            return yield* notFound("member")
-          }
-          if (!isOperator(actor) && input.demandId === undefined && input.memberId !== undefined) {
+            }
+            if (input.memberId !== actor.member?.id) return yield* notFound("member")
             // A member's own trail lists what was done on its behalf as a client (R2),
             // but not on the responses to its demands or their threads (R4).
             hide = { entities: responsePrivateEntities, onBehalfOf: input.memberId }

@@ -461,15 +461,20 @@ const frozen = (form: Demand.DemandForm): Demand.DemandForm => {
 
 /**
  * @internal
- * A demand from a row read one at a time (by id, or locked for an update) through
- * `db`, its form frozen and remembered so that its next version does not write it
- * again.
+ * `f` given a reader of demands from rows read one at a time (by id, or locked for an
+ * update) through `db`: each demand's form frozen and remembered, with the unit of
+ * work running, so that its next version does not write it again.
  */
-export const readLocked = (db: Db, r: Row, unit: Abortable | undefined): Demand.Demand => {
-  const d = toDemand(r)
-  formsReadBy(db).set(frozen(d.form), { id: d.id, version: d.version, unit })
-  return d
-}
+export const readingLocked = <A>(db: Db, f: (read: (r: Row) => Demand.Demand) => A): Effect.Effect<A> =>
+  FiberRef.getWith(currentAbortable, (unit) =>
+    Effect.sync(() =>
+      f((r) => {
+        const d = toDemand(r)
+        formsReadBy(db).set(frozen(d.form), { id: d.id, version: d.version, unit })
+        return d
+      })
+    )
+  )
 
 /** @internal */
 export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepository> => {
@@ -498,10 +503,7 @@ export const makeDemands = (db: Db): Context.Tag.Service<Persistence.DemandRepos
       db.query(operation, `SELECT ${columns} FROM ${demand} d WHERE d.id = $1${lock ? " FOR UPDATE" : ""}`, [
         id
       ]),
-      (rows) =>
-        FiberRef.getWith(currentAbortable, (unit) =>
-          Effect.succeed(Option.map(Option.fromNullable(rows[0]), (r) => readLocked(db, r, unit)))
-        )
+      (rows) => readingLocked(db, (read) => Option.map(Option.fromNullable(rows[0]), read))
     )
 
   return Persistence.DemandRepository.of({

@@ -1,11 +1,9 @@
 import { type Ids, Persistence, type Phase, type Response } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selTs, ts, tsOrNull } from "./db.js"
-import { demandColumns, readLocked } from "./demands.js"
-import { currentAbortable } from "./prepared.js"
+import { demandColumns, readingLocked } from "./demands.js"
 import { expectOne, versioned } from "./writes.js"
 
 /**
@@ -243,13 +241,11 @@ export const makeResponses = (db: Db): Context.Tag.Service<Persistence.ResponseR
           [id]
         ),
         (rows) =>
-          FiberRef.getWith(currentAbortable, (unit) =>
-            Effect.succeed(
-              Option.map(Option.fromNullable(rows[0]), (row) => ({
-                response: toJoinedResponse(row),
-                demand: readLocked(db, row, unit)
-              }))
-            )
+          readingLocked(db, (read) =>
+            Option.map(Option.fromNullable(rows[0]), (row) => ({
+              response: toJoinedResponse(row),
+              demand: read(row)
+            }))
           )
       )
   })
