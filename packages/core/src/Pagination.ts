@@ -84,8 +84,9 @@ export type Position = ReadonlyArray<string | number | null>
 
 /**
  * What a cursor belongs to: the order it continues (`list`: the rows' kind and, where
- * a list offers several, its sort) and its sort key's kind, an instant (epoch
- * milliseconds, `null` for a key a row may lack) or a calendar date; the id comes
+ * a list offers several, its sort) and its sort key's kind: an instant (epoch
+ * milliseconds), an instant or `null` (`instantOrNull`, for a key a row may lack, as
+ * an unpublished demand lacks its publication), or a calendar date; the id comes
  * last. A cursor continues only the order that handed it out: a position read under
  * another (a creation time taken as a publication time) would answer a wrong page.
  *
@@ -94,7 +95,7 @@ export type Position = ReadonlyArray<string | number | null>
  */
 export interface CursorScope {
   readonly list: string
-  readonly key: "instant" | "date"
+  readonly key: "instant" | "instantOrNull" | "date"
 }
 
 /**
@@ -122,7 +123,7 @@ const isLocalDate = Schema.is(LocalDate)
 const isKey = (key: unknown, kind: CursorScope["key"]): boolean =>
   kind === "date"
     ? typeof key === "string" && isLocalDate(key)
-    : key === null ||
+    : (kind === "instantOrNull" && key === null) ||
       (Number.isSafeInteger(key) && (key as number) >= firstInstant && (key as number) <= lastInstant)
 
 /** Whether `id` can be a row's id. */

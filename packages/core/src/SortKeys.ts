@@ -68,13 +68,13 @@ export const scopes = {
 
 const demandScopes: Record<DemandSort, CursorScope> = {
   created: { list: "demand.created", key: "instant" },
-  published: { list: "demand.published", key: "instant" },
+  published: { list: "demand.published", key: "instantOrNull" },
   deadline: { list: "demand.deadline", key: "date" }
 }
 
 /**
  * The cursor scope of demands in `sort`'s order ({@link demand}): a date for the
- * deadline, an instant otherwise.
+ * deadline, an instant otherwise (or `null` by publication: one not yet published).
  *
  * @since 0.1.0
  * @category cursors

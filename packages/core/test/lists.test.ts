@@ -795,6 +795,24 @@ describe("Lists", () => {
               cursor: Pagination.encodeCursor(published, [key, "a"])
             })
           }
+          // Only there: every creation and submission time is set, so a null one is no position.
+          yield* expectError(
+            lists.myDemands(world.enterprise.account, {
+              sort: "created",
+              cursor: Pagination.encodeCursor(SortKeys.demandScope("created"), [null, "a"])
+            }),
+            "InvalidInput",
+            "§9",
+            "cursor"
+          )
+          yield* expectError(
+            lists.responsesToMe(world.enterprise.account, {
+              cursor: Pagination.encodeCursor(SortKeys.scopes.response, [null, "a"])
+            }),
+            "InvalidInput",
+            "§9",
+            "cursor"
+          )
         })
       )
   )
