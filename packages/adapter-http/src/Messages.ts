@@ -105,7 +105,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.manager_unknown": "技术经理人不属于本机构",
   "demand.manager_not_allowed": "只有技术转移机构可以指定技术经理人",
   "demand.client_not_allowed": "只有技术转移机构可以代委托企业发布需求",
-  "demand.deadline_too_soon": "应答截止日期过早：须至少在审核通过一天之后",
+  "demand.deadline_too_soon": "应答截止日期过早，短于平台要求的最短应答期限",
   "demand.deadline_too_late": "应答截止日期过晚，超出平台允许的最长应答期限",
   "demand.not_editable": "只有草稿或被驳回的需求可以修改",
   "demand.not_submittable": "只有草稿或被驳回的需求可以提交审核",
@@ -199,6 +199,52 @@ export const zhCN: Readonly<Record<string, string>> = {
   "idempotency.key_invalid": "幂等键须为 1–255 个可见 ASCII 字符",
   "idempotency.key_reused": "该幂等键已用于另一个不同的请求",
   concurrent_change: "资源已被他人同时修改，请刷新后重试"
+}
+
+const zhBytes = (size: string) => size.replace(" bytes", " 字节")
+
+/**
+ * The Chinese of refusals whose English message carries the figure to mend the input
+ * by (the limit, the earliest or latest date allowed, today's date): read back from
+ * core's wording, the code's plain message when it does not match.
+ */
+const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArray) => string]>> = {
+  "file.too_large": [
+    /the file is (.+); the limit is (.+)$/,
+    (m) => `文件大小为 ${zhBytes(m[1]!)}，超过上限 ${zhBytes(m[2]!)}`
+  ],
+  "demand.deadline_too_soon": [
+    /must be on or after (\d{4}-\d{2}-\d{2})/,
+    (m) => `应答截止日期过早：最早为 ${m[1]}`
+  ],
+  "demand.deadline_too_late": [
+    /must be on or before (\d{4}-\d{2}-\d{2}) \(at most (\d+) days ahead\)/,
+    (m) => `应答截止日期过晚：最晚为 ${m[1]}（至多 ${m[2]} 天后）`
+  ],
+  "log.date_future": [
+    /on or before today, (\d{4}-\d{2}-\d{2})/,
+    (m) => `服务日志的日期不能晚于今天（${m[1]}）`
+  ],
+  "reward.deadline_past": [
+    /must be on or after (\d{4}-\d{2}-\d{2})$/,
+    (m) => `申报截止日期不能早于今天（${m[1]}）`
+  ],
+  "reward.deadline_before_period": [
+    /the period's start, (\d{4}-\d{2}-\d{2})/,
+    (m) => `申报截止日期不能早于统计期的开始日期（${m[1]}）`
+  ],
+  "reward.demand_outside_period": [
+    /solved on (\d{4}-\d{2}-\d{2}), outside the round's period (\d{4}-\d{2}-\d{2}) – (\d{4}-\d{2}-\d{2})/,
+    (m) => `该需求解决于 ${m[1]}，不在本批次的统计期 ${m[2]} 至 ${m[3]} 内`
+  ]
+}
+
+/** The Chinese of `code`'s refusal with the figures of its English `message`, if it has them. */
+const zhFigures = (code: string, message: string): string | undefined => {
+  if (!Object.hasOwn(zhWithFigures, code)) return undefined
+  const [pattern, zh] = zhWithFigures[code]!
+  const m = pattern.exec(message)
+  return m === null ? undefined : zh(m)
 }
 
 /** Core's own wordings of what an input must be (and the API's own few), in Chinese. */
@@ -300,7 +346,9 @@ const zhDetail = (detail: string): string | undefined => {
 /**
  * The message of an error in `language`. `input.invalid` names the field and, in
  * Chinese, what it must be: effect/Schema's and core's wordings are translated, any
- * other detail is kept in parentheses; `<entity>.not_found` is built from the entity.
+ * other detail is kept in parentheses; a refusal that states a limit or a date (a
+ * file's size, a deadline's earliest or latest date, today) states it in Chinese too;
+ * `<entity>.not_found` is built from the entity.
  *
  * @since 0.1.0
  * @category messages
@@ -318,7 +366,7 @@ export const translate = (
     const zh = zhDetail(detail)
     return zh === undefined ? `${field}：输入无效（${detail}）` : `${field}：${zh}`
   }
-  const known = own(zhCN, error.code)
+  const known = zhFigures(error.code, error.message) ?? own(zhCN, error.code)
   if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`
   const notFound = /^(.+)\.not_found$/.exec(error.code)
   if (notFound) {

@@ -2171,6 +2171,59 @@ layer(
   )
 
   it.effect(
+    "R13, R50: a refusal that states a date states it in Chinese too: a deadline's earliest and latest day, a round's period start and today",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const settings = yield* Settings.Settings
+        const now = yield* DateTime.now
+        const publishing = yield* Publishing.Publishing
+        const token = yield* tokenFor(w.enterprise.account)
+        const post = (path: string, body: unknown, as = token) =>
+          HttpClient.execute(
+            HttpClientRequest.post(path).pipe(
+              HttpClientRequest.bearerToken(as),
+              HttpClientRequest.bodyUnsafeJson(body)
+            )
+          ).pipe(Effect.flatMap((r) => Effect.map(r.json, (json) => ({ status: r.status, json }))))
+        const submitted = (days: number) =>
+          Effect.flatMap(
+            Effect.flatMap(Fixtures.form({}, days), (form) => publishing.draft(w.enterprise.account, form)),
+            (draft) => post(`/demands/${draft.id}/submit`, {})
+          )
+        const soon = yield* submitted(settings.minDeadlineDays - 1)
+        assert.strictEqual(soon.status, 400)
+        assert.deepInclude(soon.json, {
+          code: "demand.deadline_too_soon",
+          message: `responseDeadline：应答截止日期过早：最早为 ${Deadline.earliestDeadline(now, settings)}`
+        })
+        const late = yield* submitted(settings.maxDeadlineDays + 1)
+        assert.deepInclude(late.json, {
+          code: "demand.deadline_too_late",
+          message: `responseDeadline：应答截止日期过晚：最晚为 ${Deadline.latestDeadlineAt(now, settings)}（至多 ${settings.maxDeadlineDays} 天后）`
+        })
+        const operator = yield* tokenFor(w.operator)
+        const today = Deadline.dateAt(now, settings)
+        const round = (periodStart: string, applicationDeadline: string) =>
+          post(
+            "/reward-rounds",
+            { title: "批次", rules: "规则", periodStart, periodEnd: today, applicationDeadline },
+            operator
+          )
+        const beforePeriod = yield* round(today, Deadline.addDays(today, -1))
+        assert.deepInclude(beforePeriod.json, {
+          code: "reward.deadline_before_period",
+          message: `applicationDeadline：申报截止日期不能早于统计期的开始日期（${today}）`
+        })
+        const past = yield* round(Deadline.addDays(today, -30), Deadline.addDays(today, -1))
+        assert.deepInclude(past.json, {
+          code: "reward.deadline_past",
+          message: `applicationDeadline：申报截止日期不能早于今天（${today}）`
+        })
+      })
+  )
+
+  it.effect(
     "R30: a service-log entry dated after today is refused naming entry.date, in Chinese by default, and writes nothing",
     () =>
       Effect.gen(function* () {
@@ -2191,7 +2244,7 @@ layer(
           rule: "R30",
           code: "log.date_future",
           field: "entry.date",
-          message: "entry.date：服务日志的日期不能晚于今天"
+          message: `entry.date：服务日志的日期不能晚于今天（${today}）`
         })
         const log = yield* HttpClient.execute(
           HttpClientRequest.get(`/demands/${demand.id}/service-log`).pipe(
@@ -3031,7 +3084,12 @@ layer(makeServer(PersistenceMemory.layerMemory, { settings: { fileSizeLimitBytes
           assert.strictEqual((yield* content.arrayBuffer).byteLength, 2_000)
           const over = yield* upload(2_001)
           assert.strictEqual(over.status, 400)
-          assert.deepInclude(over.body, { code: "file.too_large", field: "file", rule: "R54" })
+          assert.deepInclude(over.body, {
+            code: "file.too_large",
+            field: "file",
+            rule: "R54",
+            message: "file：文件大小为 2,001 字节，超过上限 2,000 字节"
+          })
           const script = yield* send(new TextEncoder().encode("#!/bin/sh\n"))
           assert.strictEqual(script.status, 400)
           assert.deepInclude(script.body, { code: "file.type_not_allowed", field: "file", rule: "R54" })

@@ -25,7 +25,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { canFollowDemand, canReadDemand, canSeeResponse } from "./Access.js"
-import { denied, InfrastructureError, invalid, notFound } from "./Errors.js"
+import { denied, InfrastructureError, type InvalidInput, invalid, notFound } from "./Errors.js"
 import {
   ContentType,
   contentTypeOf,
@@ -79,12 +79,31 @@ const Described = Schema.Struct({
 /** How many service-log entries are read at a time looking for an attachment. */
 const logPage = 100
 
-const formatBytes = (n: number) =>
-  n >= 1024 * 1024
-    ? `${(n / (1024 * 1024)).toFixed(1)} MiB`
-    : n >= 1024
-      ? `${(n / 1024).toFixed(1)} KiB`
-      : `${n} B`
+/**
+ * A size as people read it: whole mebibytes or kibibytes as such (a limit is one), any
+ * other size in bytes, exactly: one byte over a limit of 2 MiB reads "2,097,153 bytes",
+ * where one decimal of MiB would read "2.0 MiB", the limit itself.
+ */
+const formatBytes = (n: number) => {
+  const [unit, name] = n >= 1024 * 1024 ? [1024 * 1024, "MiB"] : [1024, "KiB"]
+  return n >= unit && n % unit === 0 ? `${n / unit} ${name}` : `${n.toLocaleString("en-US")} bytes`
+}
+
+/**
+ * R54: the refusal of a file of `size` bytes over the platform's `limit`, on the field
+ * `bytes`, stating both. An adapter that sees an upload's size before core does (as
+ * its body streams in) refuses it with this, in core's words.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const tooLarge = (size: number, limit: number): InvalidInput =>
+  invalid(
+    "R54",
+    "bytes",
+    "file.too_large",
+    `bytes: the file is ${formatBytes(size)}; the limit is ${formatBytes(limit)}`
+  )
 
 /**
  * The pieces of a file's bytes, failing once they go past its `size` or end short
@@ -235,12 +254,7 @@ export class Files extends Effect.Service<Files>()("@zhongbao/core/Files", {
           const decoded = yield* Effect.mapError(decodeUpload(input), inputError("R54", {}))
           const given = decoded.bytes
           if (given.length > settings.fileSizeLimitBytes) {
-            return yield* invalid(
-              "R54",
-              "bytes",
-              "file.too_large",
-              `bytes: the file is ${formatBytes(given.length)}; the limit is ${formatBytes(settings.fileSizeLimitBytes)}`
-            )
+            return yield* tooLarge(given.length, settings.fileSizeLimitBytes)
           }
           if (given.length === 0) {
             return yield* invalid("R54", "bytes", "file.empty", "bytes: the file is empty")

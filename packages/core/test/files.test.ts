@@ -335,6 +335,11 @@ describe("Files", () => {
               "bytes"
             )
             assert.strictEqual((error as Errors.InvalidInput).code, "file.too_large")
+            // The sizes tell one byte over apart from the limit.
+            assert.strictEqual(
+              (error as Errors.InvalidInput).message,
+              "bytes: the file is 1,025 bytes; the limit is 1 KiB"
+            )
             assert.strictEqual(yield* Ref.get(puts), 0)
             const kept = yield* files.upload(world.institution.account, {
               name: "刚好.pdf",

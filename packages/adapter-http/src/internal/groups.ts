@@ -375,8 +375,8 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
 const uploadTooLarge = () =>
   new PayloadTooLarge({ code: "body.too_large", limit: 0, message: "the upload is too large" })
 
-const uploadInvalid = (message: string, code = "input.invalid") =>
-  new InvalidInput({ rule: "R54", code, field: "file", message: `file: ${message}` })
+const uploadInvalid = (message: string) =>
+  new InvalidInput({ rule: "R54", code: "input.invalid", field: "file", message: `file: ${message}` })
 
 /** An upload whose body stopped arriving for `idle` (`Http.Options.uploadIdleTimeout`). */
 const stalled = (idle: Duration.Duration) => {
@@ -435,6 +435,12 @@ const eachChunk = <E>(
       )
     )
   })
+
+/** R54's refusal of a file over the limit in core's words (`Files.tooLarge`), on the part `file`. */
+const fileTooLarge = (size: number, max: number) => {
+  const { rule, code, message } = Files.tooLarge(size, max)
+  return new InvalidInput({ rule, code, field: "file", message: message.replace(/^bytes:/, "file:") })
+}
 
 /** What an upload that the parser cannot read fails with. */
 const notMultipart = () => uploadInvalid("a multipart/form-data body with one part named `file`")
@@ -576,8 +582,7 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number, i
               message: `name: send at most one field \`name\`; this body has ${labels}`
             })
           )
-        if (file.size > max)
-          return Effect.fail(uploadInvalid(`the file is over the limit of ${max} bytes`, "file.too_large"))
+        if (file.size > max) return Effect.fail(fileTooLarge(file.size, max))
         return Effect.succeed({ name: label ?? file.name, bytes: joined(file.chunks, file.size) })
       }
       const body = eachChunk(request, idle, (chunk) => {
