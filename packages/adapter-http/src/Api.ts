@@ -342,7 +342,13 @@ export const FileContent = Schema.Uint8ArrayFromSelf.pipe(
  * @category inputs
  */
 export const UploadForm = Schema.Struct({
-  file: Schema.Unknown.annotations({ description: "The file (one part named `file`; two are refused)" }),
+  file: Schema.Unknown.annotations({
+    jsonSchema: {
+      type: "string",
+      format: "binary",
+      description: "The file (one part named `file`; two are refused)"
+    }
+  }),
   name: Schema.optional(Schema.String).annotations({
     description: "The file's name, when it is not ASCII (e.g. 技术合同.pdf); at most one"
   })
@@ -1251,8 +1257,27 @@ const withoutDecodeError = (spec: Record<string, unknown>): Record<string, unkno
     }
   }
   const components = spec.components as { readonly schemas: Record<string, unknown> }
-  const { HttpApiDecodeError: _decodeError, Issue: _issue, ...schemas } = components.schemas
-  return { ...spec, paths, components: { ...components, schemas } }
+  const {
+    HttpApiDecodeError: _decodeError,
+    Issue: _issue,
+    PropertyKey: _propertyKey,
+    ...schemas
+  } = components.schemas
+  return { ...spec, paths, components: { ...components, schemas: { ...schemas, ...asSent } } }
+}
+
+/**
+ * effect/Schema's own schemas as the wire carries them, in place of their
+ * descriptions of decoding ("a string to be decoded into a DateTime.Utc"): an instant
+ * is a `date-time` (generated clients type it so), a flag in a query `true` or `false`.
+ */
+const asSent: Record<string, unknown> = {
+  DateTimeUtc: {
+    type: "string",
+    format: "date-time",
+    description: "An instant in UTC, ISO 8601 (e.g. 2026-05-04T02:00:00.000Z)"
+  },
+  BooleanFromString: { type: "string", enum: ["true", "false"], description: "`true` or `false`" }
 }
 
 /** The parts of an operation of the OpenAPI document that {@link withoutDecodeError} reads. */

@@ -1921,6 +1921,28 @@ describe("OpenAPI", () => {
       }
     }
   })
+
+  it("the schemas say what is sent: every component in use, instants as date-time, an upload's file as binary, R53's approved amount from 1", async () => {
+    const spec = await openApiDocument<{
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >
+      components: { schemas: Record<string, Record<string, unknown>> }
+    }>()
+    const text = JSON.stringify(spec)
+    const unused = Object.keys(spec.components.schemas).filter(
+      (name) => !text.includes(`"#/components/schemas/${name}"`)
+    )
+    assert.deepStrictEqual(unused, [], "no component is left that nothing refers to")
+    assert.include(spec.components.schemas.DateTimeUtc, { type: "string", format: "date-time" })
+    assert.notInclude(text, "to be decoded into")
+    const upload = spec.paths["/files"]!.post!.requestBody!.content["multipart/form-data"]!.schema as {
+      properties: { file: Record<string, unknown> }
+    }
+    assert.include(upload.properties.file, { type: "string", format: "binary" })
+    assert.include(spec.components.schemas.ApprovedAmount, { type: "integer", minimum: 1 })
+  })
 })
 
 /**

@@ -95,7 +95,14 @@ export const UpdateInput = Schema.Struct({
  */
 export const ApproveInput = Schema.Struct({
   applicationId: RewardApplicationId,
-  amount: Fen.pipe(Schema.filter((n) => n >= 1, { message: () => "an approved amount is at least 1 fen" }))
+  amount: Fen.pipe(
+    Schema.filter((n) => n >= 1, {
+      message: () => "an approved amount is at least 1 fen",
+      identifier: "ApprovedAmount",
+      description: "The amount approved, in fen (1/100 yuan): a whole number ≥ 1",
+      jsonSchema: { minimum: 1 }
+    })
+  )
 })
 
 /**
