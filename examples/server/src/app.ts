@@ -159,16 +159,15 @@ const probeReuseMillis = 1_000
 
 const notReady = { ready: false, reason: "starting or stopping" }
 
-/** The answer to a request that comes while the server starts (a single instance listens from the start). */
-const startingAnswer = {
-  code: "server.starting",
-  message: "the server is starting: its database is being migrated; try again in a few seconds"
-}
-
-/** The answer to a request that comes on a kept-alive connection after the server began to stop. */
-const stoppingAnswer = {
-  code: "server.stopping",
-  message: "the server is stopping: send the request again on a new connection"
+/**
+ * The answer to a request that comes while the server starts (a single instance
+ * listens from the start), or on a kept-alive connection after it began to stop: the
+ * API's `503 Unavailable`, in the caller's language.
+ */
+const unavailable = (res: ServerResponse, req: IncomingMessage, reason: "starting" | "stopping") => {
+  const { status, body, headers } = Mount.unavailable(reason, req.headers["accept-language"])
+  res.writeHead(status, headers)
+  res.end(body)
 }
 
 /**
@@ -234,9 +233,9 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     if (config.accessLog) logRequest(runtime, req, res)
     if (stopping) {
       closeAfter(req, res)
-      if (req.url !== "/health" && req.url !== "/ready") return json(res, 503, stoppingAnswer)
+      if (req.url !== "/health" && req.url !== "/ready") return unavailable(res, req, "stopping")
     } else if (!ready && req.url !== "/health" && req.url !== "/ready") {
-      return json(res, 503, startingAnswer)
+      return unavailable(res, req, "starting")
     } else {
       underWay.add(res)
       res.once("close", () => underWay.delete(res))

@@ -116,7 +116,14 @@ describe("example server: starting", () => {
     expect(ready!.status).toBe(503)
     expect(await ready!.json()).toEqual({ ready: false, reason: "starting or stopping" })
     expect(hall!.status).toBe(503)
-    expect(await hall!.json()).toMatchObject({ code: "server.starting" })
+    // The API's declared Unavailable error, in its language, with Retry-After.
+    expect(await hall!.json()).toEqual({
+      _tag: "Unavailable",
+      code: "server.starting",
+      message: "服务正在启动（数据库迁移中），请几秒后重试"
+    })
+    expect(hall!.headers.get("retry-after")).toBe("5")
+    expect(hall!.headers.get("content-language")).toBe("zh-CN")
     expect(started.output(), "all three answered before the server was ready").not.toMatch(
       /zhongbao is ready at/
     )

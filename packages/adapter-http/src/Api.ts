@@ -76,7 +76,8 @@ import {
   OutcomeUnknown,
   PayloadTooLarge,
   RequestTimeout,
-  RateLimited
+  RateLimited,
+  Unavailable
 } from "./ApiError.js"
 import { Authentication } from "./Authentication.js"
 
@@ -178,7 +179,7 @@ const MessagePath = Schema.Struct({ messageId: Ids.OutboxMessageId })
  * (`{}` is "no credential"). The generated document gives every operation
  * `security: []` for a middleware added to the whole API, which OpenAPI reads as
  * "no credential needed", overriding the document's own requirement. A `429`
- * (a rate-limited command) declares its `Retry-After` header and a `401` its
+ * (a rate-limited command) and a `503` declare their `Retry-After` header and a `401` its
  * `WWW-Authenticate`, which the errors' schemas cannot.
  */
 const securityOf =
@@ -202,6 +203,10 @@ const securityOf =
               }),
               ...withHeader("429", "Retry-After", {
                 description: "Seconds until the rate limit lets this command through again",
+                schema: { type: "integer", minimum: 1 }
+              }),
+              ...withHeader("503", "Retry-After", {
+                description: "Seconds to wait before trying again, while the server starts",
                 schema: { type: "integer", minimum: 1 }
               })
             }
@@ -1319,6 +1324,7 @@ export class Api extends HttpApi.make("zhongbao")
   .addError(PayloadTooLarge)
   .addError(InternalError)
   .addError(OutcomeUnknown)
+  .addError(Unavailable)
   .annotate(OpenApi.Title, "zhongbao 科研众包 API")
   .annotate(OpenApi.Version, packageJson.version)
   .annotate(OpenApi.Transform, withoutDecodeError)

@@ -217,6 +217,29 @@ export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>("OutcomeU
 ) {}
 
 /**
+ * 503: the API is not taking requests at the moment: its host is starting
+ * (`server.starting`, its database migrating; retry after `Retry-After` seconds) or
+ * stopping (`server.stopping`; send the request again on a new connection, which
+ * another instance may take). The API never answers it itself; a host that refuses
+ * requests while it starts or stops answers it with `Mount.unavailable`, so that
+ * clients of the document decode it as they decode the API's own errors.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class Unavailable extends Schema.TaggedError<Unavailable>("Unavailable")(
+  "Unavailable",
+  {
+    code: Schema.Literal("server.starting", "server.stopping"),
+    message: Schema.String
+  },
+  HttpApiSchema.annotations({
+    status: 503,
+    description: "The server is starting or stopping (answered by its host, not by the API); see Retry-After"
+  })
+) {}
+
+/**
  * Any domain error as the API answers it.
  *
  * @since 0.1.0
@@ -238,3 +261,4 @@ export type ApiError =
   | RateLimited
   | InternalError
   | OutcomeUnknown
+  | Unavailable

@@ -198,7 +198,9 @@ export const zhCN: Readonly<Record<string, string>> = {
   "audit.scope_required": "请指定需求（demandId）或本单位（memberId）：只有运营方可查看全部日志",
   "idempotency.key_invalid": "幂等键须为 1–255 个可见 ASCII 字符",
   "idempotency.key_reused": "该幂等键已用于另一个不同的请求",
-  concurrent_change: "资源已被他人同时修改，请刷新后重试"
+  concurrent_change: "资源已被他人同时修改，请刷新后重试",
+  "server.starting": "服务正在启动（数据库迁移中），请几秒后重试",
+  "server.stopping": "服务正在停止，请在新的连接上重新发送请求"
 }
 
 const zhBytes = (size: string) => size.replace(" bytes", " 字节")

@@ -175,7 +175,6 @@ const forwardedBody = (source: ReadableStream<Uint8Array>, max: number, discardM
  * before the API could run (`500`, `internal`).
  */
 const refusal = (status: 400 | 404 | 500, acceptLanguage: string | null | undefined) => {
-  const language = languageOf(acceptLanguage ?? undefined)
   const error =
     status === 500
       ? { _tag: "InternalError", code: "internal", message: "an internal error occurred; it has been logged" }
@@ -194,6 +193,17 @@ const refusal = (status: 400 | 404 | 500, acceptLanguage: string | null | undefi
             field: "path",
             message: "path: dot segments and encoded separators are not part of the API's paths"
           }
+  return answer(status, acceptLanguage, error)
+}
+
+/** An error of the API's as it answers it: the body in the caller's language, the API's headers. */
+const answer = <E extends { readonly _tag: string; readonly code: string; readonly message: string }>(
+  status: number,
+  acceptLanguage: string | null | undefined,
+  error: E & { readonly field?: string | undefined },
+  headers: Record<string, string> = {}
+) => {
+  const language = languageOf(acceptLanguage ?? undefined)
   return {
     status,
     body: JSON.stringify({ ...error, message: translate(language, error) }),
@@ -201,9 +211,45 @@ const refusal = (status: 400 | 404 | 500, acceptLanguage: string | null | undefi
       "content-type": "application/json",
       "content-language": language,
       "cache-control": "no-store",
-      "x-content-type-options": "nosniff"
-    }
+      "x-content-type-options": "nosniff",
+      ...headers
+    } as Record<string, string>
   }
+}
+
+/**
+ * A host's `503` while it starts (`server.starting`, with `Retry-After`) or stops
+ * (`server.stopping`), in the API's shape, language and headers: the `Unavailable`
+ * error its document declares, which its clients decode as they decode the API's own.
+ * The example server answers it to every request but its probes until it is ready,
+ * and once it stops.
+ *
+ * @since 0.2.0
+ * @category refusals
+ */
+export const unavailable = (
+  reason: "starting" | "stopping",
+  acceptLanguage: string | null | undefined,
+  retryAfterSeconds = 5
+): { readonly status: 503; readonly body: string; readonly headers: Record<string, string> } => {
+  const { body, headers } =
+    reason === "starting"
+      ? answer(
+          503,
+          acceptLanguage,
+          {
+            _tag: "Unavailable",
+            code: "server.starting",
+            message: "the server is starting: its database is being migrated; try again in a few seconds"
+          },
+          { "retry-after": String(retryAfterSeconds) }
+        )
+      : answer(503, acceptLanguage, {
+          _tag: "Unavailable",
+          code: "server.stopping",
+          message: "the server is stopping: send the request again on a new connection"
+        })
+  return { status: 503, body, headers }
 }
 
 const notFound = (request: Request) => {

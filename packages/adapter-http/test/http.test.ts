@@ -40,6 +40,7 @@ import {
   type ManagedRuntime,
   Option,
   Redacted,
+  Schema,
   Stream,
   Tracer
 } from "effect"
@@ -51,7 +52,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import openapiTS, { astToString } from "openapi-typescript"
 import ts from "typescript"
-import { Authentication, Http, Mount, RateLimit } from "../src/index.js"
+import { ApiError, Authentication, Http, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
 import { answersAnonymous, maxBodyDepth } from "../src/internal/middleware.js"
 import { app, makeServer, tokenFor } from "./harness.js"
@@ -1920,6 +1921,29 @@ describe("OpenAPI", () => {
           assert.property(op.responses, status, `${method} ${path} declares ${status}`)
       }
     }
+  })
+
+  it("a host's 503 while it starts or stops (Mount.unavailable) is the API's declared Unavailable, in the caller's language, Retry-After while starting", async () => {
+    const spec = await openApiDocument<{
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: object }> }>>
+    }>()
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        assert.property(op.responses["503"]?.headers, "Retry-After", `${method} ${path} declares 503`)
+      }
+    }
+    const decode = Schema.decodeUnknownSync(ApiError.Unavailable)
+    const starting = Mount.unavailable("starting", undefined)
+    assert.strictEqual(starting.status, 503)
+    assert.include(starting.headers, { "retry-after": "5", "content-language": "zh-CN" })
+    assert.include(decode(JSON.parse(starting.body)), {
+      code: "server.starting",
+      message: "服务正在启动（数据库迁移中），请几秒后重试"
+    })
+    const stopping = Mount.unavailable("stopping", "en")
+    assert.notProperty(stopping.headers, "retry-after")
+    assert.include(decode(JSON.parse(stopping.body)), { code: "server.stopping" })
+    assert.match(decode(JSON.parse(stopping.body)).message, /^the server is stopping/)
   })
 
   it("the schemas say what is sent: every component in use, instants as date-time, an upload's file as binary, R53's approved amount from 1", async () => {
