@@ -10,8 +10,10 @@
 //   type Demand$1_DemandForm = DemandForm; export { type Demand$1_DemandForm as DemandForm }
 //                                                             (the value is lost)
 // so a consumer's `Errors.DomainError` in a type, or `Demand.DemandForm.fields`, fails to
-// compile (and is silently `any` under skipLibCheck). This adds the missing alias and drops
-// a `type` modifier that hides a value. `node scripts/fix-dts.mjs --check` fails instead of
+// compile (and is silently `any` under skipLibCheck). It also writes a whole clause as
+// type-only, `export type { Audit_AuditEvent as AuditEvent }`, hiding the values it names.
+// This adds the missing alias and drops a `type` modifier that hides a value (moving a
+// clause's to the names that have no value). `node scripts/fix-dts.mjs --check` fails instead of
 // writing when a bundle needs repair.
 import fs from "node:fs"
 import path from "node:path"
@@ -65,12 +67,29 @@ export const fixDeclarations = (text, fileName = "index.d.ts") => {
     for (const inner of stmt.body.statements) {
       if (!ts.isExportDeclaration(inner) || !inner.exportClause || !ts.isNamedExports(inner.exportClause))
         continue
+      // `export type { … }` hides the values it names: the modifier goes to each name
+      // that has no value, and off the clause
+      const clauseTypeOnly =
+        inner.isTypeOnly &&
+        inner.exportClause.elements.some((spec) => {
+          const local = (spec.propertyName ?? spec.name).text
+          return locals.get(local === `${ns}_${spec.name.text}` ? spec.name.text : local)?.value
+        })
+      if (clauseTypeOnly) {
+        const start = inner.getStart(source)
+        const keyword = text.indexOf("type", start)
+        edits.push({ start: keyword, end: keyword + "type ".length, text: "" })
+      }
       for (const spec of inner.exportClause.elements) {
         const local = (spec.propertyName ?? spec.name).text
         const exported = spec.name.text
         // the plugin's alias for a same-named export is `${ns}_${exported}`; else the local itself
         const underlying = local === `${ns}_${exported}` ? exported : local
         const target = locals.get(underlying)
+        if (clauseTypeOnly) {
+          if (target?.value) repairs.push(`${ns}.${exported}: value (type-only export clause)`)
+          else edits.push({ start: spec.getStart(source), end: spec.getStart(source), text: "type " })
+        }
         if (!target) continue
         if (local !== underlying) {
           // an alias declared by the plugin: add the meaning it forgot

@@ -180,6 +180,30 @@ export const formFields: typeof Demand.DemandForm.fields = Demand.DemandForm.fie
 export type Form = Demand.DemandForm
 `
   )
+  // Every value a package's namespaces hold at run time is a value in its declarations
+  // too (a bundle's `export type { … }` once hid five of core's schemas).
+  const members = JSON.parse(
+    node([
+      "--input-type=module",
+      "-e",
+      `const out = {}
+for (const spec of ${JSON.stringify(imports.map(({ spec }) => spec))}) {
+  const m = await import(spec)
+  out[spec] = Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null && typeof v === "object").map(([k, v]) => [k, Object.keys(v)]))
+}
+console.log(JSON.stringify(out))`
+    ])
+  )
+  const valueLines = Object.entries(members).flatMap(([spec, namespaces], i) => [
+    `import * as p${i} from "${spec}"`,
+    ...Object.entries(namespaces).flatMap(([ns, keys]) =>
+      keys.filter((key) => /^[A-Za-z_$][\w$]*$/.test(key)).map((key) => `void p${i}.${ns}.${key}`)
+    )
+  ])
+  fs.writeFileSync(path.join(project, "values.mts"), `${valueLines.join("\n")}\nexport {}\n`)
+  console.log(
+    `  (values.mts: ${valueLines.filter((l) => l.startsWith("void")).length} namespace members as values)`
+  )
   fs.writeFileSync(
     path.join(project, "cjs.cts"),
     `${imports.map(({ spec, binding }) => `import ${binding}_ = require("${spec}")`).join("\n")}
@@ -201,40 +225,43 @@ export const probes = [${imports.map(({ binding, prop }) => `${binding}_.${bindi
           noEmit: true,
           skipLibCheck: false
         },
-        files: ["esm.mts", "cjs.cts"]
+        files: ["esm.mts", "cjs.cts", "values.mts"]
       },
       null,
       2
     )}\n`
   )
-  check("tsc --noEmit on esm.mts and cjs.cts: no error in @zhongbao declarations or the consumer", () => {
-    // the workspace's TypeScript; the consumer's node_modules supply every declaration but @types/node
-    const tsc = spawnSync(
-      process.execPath,
-      [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", ".", "--pretty", "false"],
-      { cwd: project, encoding: "utf8" }
-    )
-    // one diagnostic per "file(line,col): error" line, with its continuation lines
-    const diagnostics = tsc.stdout.split(/\n(?=\S)/).filter((d) => /: error TS\d+/.test(d))
-    const ours = diagnostics.filter(
-      (d) => !d.startsWith("node_modules/") || d.startsWith("node_modules/@zhongbao/")
-    )
-    if (tsc.status !== 0 && diagnostics.length === 0) throw new Error(tsc.stdout + tsc.stderr)
-    if (ours.length > 0) throw new Error(ours.join("\n"))
-    const others = [
-      ...new Set(
-        diagnostics.map((d) =>
-          d
-            .split("/")
-            .slice(1, d.startsWith("node_modules/@") ? 3 : 2)
-            .join("/")
-        )
+  check(
+    "tsc --noEmit on esm.mts, cjs.cts and values.mts: no error in @zhongbao declarations or the consumer",
+    () => {
+      // the workspace's TypeScript; the consumer's node_modules supply every declaration but @types/node
+      const tsc = spawnSync(
+        process.execPath,
+        [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", ".", "--pretty", "false"],
+        { cwd: project, encoding: "utf8" }
       )
-    ]
-    return others.length > 0
-      ? `${diagnostics.length} error(s) in third-party declarations (${others.join(", ")}), not ours`
-      : undefined
-  })
+      // one diagnostic per "file(line,col): error" line, with its continuation lines
+      const diagnostics = tsc.stdout.split(/\n(?=\S)/).filter((d) => /: error TS\d+/.test(d))
+      const ours = diagnostics.filter(
+        (d) => !d.startsWith("node_modules/") || d.startsWith("node_modules/@zhongbao/")
+      )
+      if (tsc.status !== 0 && diagnostics.length === 0) throw new Error(tsc.stdout + tsc.stderr)
+      if (ours.length > 0) throw new Error(ours.join("\n"))
+      const others = [
+        ...new Set(
+          diagnostics.map((d) =>
+            d
+              .split("/")
+              .slice(1, d.startsWith("node_modules/@") ? 3 : 2)
+              .join("/")
+          )
+        )
+      ]
+      return others.length > 0
+        ? `${diagnostics.length} error(s) in third-party declarations (${others.join(", ")}), not ours`
+        : undefined
+    }
+  )
 } catch (e) {
   failures.push("setup")
   console.log(`✗ ${e.stack ?? e}`)
