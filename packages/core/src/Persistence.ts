@@ -8,9 +8,10 @@
  * does in several, with the same result. This is the whole list:
  * `AccountRepository.findWithMember`, `AccountRepository.findWithMemberAndRecord`,
  * `ResponseRepository.findWithDemandForUpdate`, `ResponseRepository.findActiveAmong`,
- * `Outbox.settleMany`, `UnitOfWork.read` and the {@link Journal} port (not part of
- * {@link Ports}; core looks for it in the context). The memory adapter has them all
- * but `UnitOfWork.read` (its writes apply in place, so a read outside a unit could see
+ * `Outbox.settleMany`, `UnitOfWork.read`, `FileStore.read` (a file streamed in pieces
+ * rather than read whole) and the {@link Journal} port (not part of {@link Ports};
+ * core looks for it in the context). The memory adapter has them all but
+ * `UnitOfWork.read` (its writes apply in place, so a read outside a unit could see
  * an unfinished one's); the conformance suite checks those an adapter has and reports
  * the tests of the others skipped.
  *

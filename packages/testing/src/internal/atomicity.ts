@@ -1,14 +1,5 @@
 import { assert, it } from "@effect/vitest"
-import {
-  Demand,
-  Errors,
-  Persistence,
-  Publishing,
-  Responding,
-  Review,
-  Selection,
-  SortKeys
-} from "@zhongbao/core"
+import { Demand, Persistence, Publishing, Responding, Review, Selection, SortKeys } from "@zhongbao/core"
 import { Deferred, Effect, Either, Exit, Fiber, Option } from "effect"
 import * as Fixtures from "../Fixtures.js"
 import { failingNotifications, failsWith, type Harness, lacks, none, readAll, same, some } from "./harness.js"
@@ -142,6 +133,15 @@ class Boom {
   readonly _tag = "Boom"
 }
 
+/**
+ * Whether `error` is core's (or this suite's) error of `tag`, by its tag: the adapter
+ * may construct core's errors from another copy of `@zhongbao/core` than this suite
+ * imports (npm nests one when their versions differ), whose classes `instanceof`
+ * would not recognise.
+ */
+const isTagged = (error: unknown, tag: string): boolean =>
+  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === tag
+
 const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
 
 /** @internal A unit of work commits all of its writes or none of them. */
@@ -272,7 +272,7 @@ export const atomicity = (h: Harness): void => {
                 })
               )
               assert.isTrue(
-                Either.isLeft(refused) && refused.left instanceof Errors.UniqueViolation,
+                Either.isLeft(refused) && isTagged(refused.left, "UniqueViolation"),
                 "the entry is refused"
               )
             })
@@ -307,7 +307,7 @@ export const atomicity = (h: Harness): void => {
             const kept = yield* members.findById(before.id)
             if (Either.isRight(result)) some(kept, "the unit's other write, kept with it")
             else {
-              assert.instanceOf(result.left, Errors.InfrastructureError, "the unit fails as the store's")
+              assert.isTrue(isTagged(result.left, "InfrastructureError"), "the unit fails as the store's")
               none(kept, "the failed unit's other write")
             }
           })
@@ -368,7 +368,7 @@ export const atomicity = (h: Harness): void => {
             "the first response written, the second with its id refused (what follows may fail with it)"
           )
           assert.isTrue(
-            Either.isLeft(result) && result.left instanceof Errors.UniqueViolation,
+            Either.isLeft(result) && isTagged(result.left, "UniqueViolation"),
             "the unit fails with that failure"
           )
           yield* gone(failed!.written, "after the failure")
@@ -470,13 +470,13 @@ export const atomicity = (h: Harness): void => {
     {
       title: "a nested unit that fails, caught by the outer one, undoes only the nested part",
       fail: (_before: Written) => Effect.fail(new Boom()),
-      error: Boom
+      error: "Boom"
     },
     {
       title:
         "a write refused inside a nested unit (a unique key taken) undoes the nested unit alone; the outer unit goes on, writes and keeps its writes",
       fail: (before: Written) => Effect.flatMap(Persistence.MemberRepository, (m) => m.insert(before.member)),
-      error: Errors.UniqueViolation
+      error: "UniqueViolation"
     }
   ] as const
 
@@ -501,8 +501,8 @@ export const atomicity = (h: Harness): void => {
                   )
                 )
                 assert.isTrue(
-                  Either.isLeft(nested) && nested.left instanceof error,
-                  `the nested unit fails with ${error.name}`
+                  Either.isLeft(nested) && isTagged(nested.left, error),
+                  `the nested unit fails with ${error}`
                 )
                 yield* gone(inner!, "inside the outer unit, after the nested failure")
                 const after = yield* writeSome(p, "外层后")
@@ -658,7 +658,7 @@ export const atomicity = (h: Harness): void => {
             "InfrastructureError",
             "respond with a failing outbox"
           )
-          assert.instanceOf(error, Errors.InfrastructureError)
+          assert.isTrue(isTagged(error, "InfrastructureError"), "an InfrastructureError")
           none(yield* responses.findActive(demand.id, demand.round, world.institute.member.id), "response")
           assert.deepStrictEqual(yield* responses.listByDemandRound(demand.id, demand.round), [], "responses")
           same(
