@@ -33,7 +33,7 @@ export interface App {
 /** The configured database: `DATABASE_URL`'s PostgreSQL or PGlite in `DATA_DIR`. */
 const database = (config: ServerConfig) =>
   Option.isSome(config.databaseUrl)
-    ? PgDatabase.layerConfig()
+    ? PgDatabase.layerPool({ url: config.databaseUrl.value, ...config.pool })
     : PgDatabase.layerEmbedded({ dataDir: config.dataDir })
 
 /** The ports on the configured database, migrated; its `SqlClient` too. */

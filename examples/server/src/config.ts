@@ -23,6 +23,7 @@
  * | `SETTINGS_JSON` | `{}` | overrides of the platform settings (core's README, "Settings") as JSON, e.g. `{"numberingPrefix":"TJ","outbox":{"sendConcurrency":32}}`; `outbox` is merged key by key |
  */
 import { RateLimit } from "@zhongbao/adapter-http"
+import { PgDatabase } from "@zhongbao/adapter-pg"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Cause from "effect/Cause"
@@ -116,6 +117,8 @@ const fields = Config.all({
   ),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault(".data/pglite")),
   schema: Config.string("DATABASE_SCHEMA").pipe(Config.withDefault("zhongbao")),
+  /** With `DATABASE_URL`: `DATABASE_POOL_SIZE` & co., read (and refused) before anything starts. */
+  pool: PgDatabase.poolSettingsConfig,
   smsProvider: Config.literal(
     "console",
     "aliyun",

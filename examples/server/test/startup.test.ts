@@ -10,6 +10,7 @@ import { existsSync } from "node:fs"
 import { createServer, type Server, type Socket, connect } from "node:net"
 import { join } from "node:path"
 import * as Pg from "pg"
+import { Settings } from "@zhongbao/core"
 import { afterAll, describe, expect, it } from "vitest"
 import { dataDir, inBatches, launch, plainLines, stop, stopAll, waitFor } from "./support.js"
 
@@ -33,7 +34,7 @@ afterAll(async () => {
 })
 
 describe("example server: starting", () => {
-  it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a SESSION_SECRET under 32 characters, a SETTINGS_JSON the platform cannot use: refused on one line naming the variable", async () => {
+  it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a DATABASE_POOL_SIZE that is not a whole number from 1, a SESSION_SECRET under 32 characters, a SETTINGS_JSON the platform cannot use or with a key that is no setting: refused on one line naming the variable", async () => {
     const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
       [
         { PORT: "70000" },
@@ -46,6 +47,22 @@ describe("example server: starting", () => {
       [
         { SESSION_SECRET: "short" },
         'zhongbao: the configuration is not valid: (Invalid data at SESSION_SECRET: "SESSION_SECRET must be a secret of at least 32 characters (or none: sessions in memory)")'
+      ],
+      [
+        { DATABASE_URL: "postgres://127.0.0.1:1/none", DATABASE_POOL_SIZE: "abc" },
+        `zhongbao: the configuration is not valid: (Invalid data at DATABASE_POOL_SIZE: "Expected an integer value but received "abc"")`
+      ],
+      [
+        { DATABASE_URL: "postgres://127.0.0.1:1/none", DATABASE_POOL_SIZE: "0" },
+        'zhongbao: the configuration is not valid: (Invalid data at DATABASE_POOL_SIZE: "DATABASE_POOL_SIZE must be a whole number from 1")'
+      ],
+      [
+        { SETTINGS_JSON: '{"numberingPrefx":"TJ"}', DATA_DIR: dataDir() },
+        `zhongbao: could not start: SETTINGS_JSON: numberingPrefx: is unexpected, expected: ${Object.keys(
+          Settings.defaults
+        )
+          .map((key) => `"${key}"`)
+          .join(" | ")}`
       ],
       [
         { SETTINGS_JSON: '{"timeZone":"CST"}', DATA_DIR: dataDir() },

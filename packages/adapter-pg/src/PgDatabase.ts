@@ -227,24 +227,51 @@ const requiredUrl: Config.Config<Redacted.Redacted<string>> = Config.string("DAT
 )
 
 /**
- * The options `layerConfig` reads by default: `DATABASE_URL` (required),
- * `DATABASE_POOL_SIZE` (10), `DATABASE_CONNECT_TIMEOUT` (10 seconds),
+ * The pool's options but its address, from effect Config: `DATABASE_POOL_SIZE` (10, a
+ * whole number from 1), `DATABASE_CONNECT_TIMEOUT` (10 seconds),
  * `DATABASE_STATEMENT_TIMEOUT` (30 seconds) and `DATABASE_PREPARED_STATEMENTS`
- * (`true`), durations as effect reads them (`"5 seconds"`, `"500 millis"`; `"0 seconds"`
- * is no timeout).
+ * (`true`), durations as effect reads them (`"5 seconds"`, `"500 millis"`; `"0
+ * seconds"` is no timeout). A value that cannot be read fails naming its variable. A
+ * host that reads its configuration up front (before it starts anything) reads these
+ * with it, and gives them to {@link layerPool} with its own URL.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category config
  */
-export const config: Config.Config<PoolOptions> = Config.all({
-  url: requiredUrl,
-  maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(Config.withDefault(defaultMaxConnections)),
+export const poolSettingsConfig: Config.Config<
+  Required<Pick<PoolOptions, "maxConnections" | "connectTimeout" | "statementTimeout" | "preparedStatements">>
+> = Config.all({
+  maxConnections: Config.integer("DATABASE_POOL_SIZE").pipe(
+    Config.withDefault(defaultMaxConnections),
+    Config.mapOrFail((n) =>
+      n >= 1
+        ? Either.right(n)
+        : Either.left(
+            ConfigError.InvalidData(
+              ["DATABASE_POOL_SIZE"],
+              "DATABASE_POOL_SIZE must be a whole number from 1"
+            )
+          )
+    )
+  ),
   connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(defaultConnectTimeout)),
   statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(
     Config.withDefault(Duration.seconds(30))
   ),
   preparedStatements: Config.boolean("DATABASE_PREPARED_STATEMENTS").pipe(Config.withDefault(true))
 })
+
+/**
+ * The options `layerConfig` reads by default: `DATABASE_URL` (required) and
+ * {@link poolSettingsConfig}.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<PoolOptions> = Config.map(
+  Config.all({ url: requiredUrl, settings: poolSettingsConfig }),
+  ({ url, settings }) => ({ url, ...settings })
+)
 
 /**
  * A client over a new pool configured from effect `Config` ({@link config} by

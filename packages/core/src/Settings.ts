@@ -310,7 +310,9 @@ export interface ResolvedSettings extends PlatformSettings {
 export class Settings extends Context.Tag("@zhongbao/core/Settings")<Settings, ResolvedSettings>() {}
 
 /**
- * Validates a (partial) override of the defaults.
+ * Validates a (partial) override of the defaults. A key that is no setting (a
+ * misspelt `numberingPrefx`, here or in `outbox`) is refused naming it, rather than
+ * ignored while its default applies.
  *
  * @since 0.1.0
  * @category constructors
@@ -318,7 +320,7 @@ export class Settings extends Context.Tag("@zhongbao/core/Settings")<Settings, R
 export const make = (
   overrides: Partial<PlatformSettings> = {}
 ): Effect.Effect<ResolvedSettings, InvalidInput> =>
-  Schema.decodeUnknown(PlatformSettings)({ ...defaults, ...overrides }).pipe(
+  Schema.decodeUnknown(PlatformSettings)({ ...defaults, ...overrides }, { onExcessProperty: "error" }).pipe(
     Effect.map((settings) => ({ ...settings, zone: DateTime.zoneUnsafeMakeNamed(settings.timeZone) })),
     Effect.mapError((error) => {
       const issue = firstIssue(ParseResult.ArrayFormatter.formatErrorSync(error))

@@ -221,6 +221,16 @@ describe("settings", () => {
           }
         },
         "smsTemplates.demand_rejected.params.1"
+      ],
+      [
+        "§10: a key that is no setting (a misspelt numberingPrefix; its default would apply unseen)",
+        { numberingPrefx: "TJ" } as Partial<Settings.PlatformSettings>,
+        "numberingPrefx"
+      ],
+      [
+        "§10: a key that is no outbox setting",
+        { outbox: { ...Settings.defaults.outbox, sendConcurency: 3 } } as Partial<Settings.PlatformSettings>,
+        "outbox.sendConcurency"
       ]
     ] as const) {
       it.effect(`§10: ${name} is refused naming "${field}"`, () =>
