@@ -108,7 +108,10 @@ export const Demand = Schema.Struct({
   firstAdoptedAt: Schema.NullOr(Schema.DateTimeUtc),
   selectionEndedAt: Schema.NullOr(Schema.DateTimeUtc),
   outcome: Schema.NullOr(Schema.Literal("unsolved", "solved")),
-  serviceFee: Schema.NullOr(Fen),
+  serviceFee: Schema.NullOr(Fen).annotations({
+    description:
+      "R31: the fee recorded when an institution's demand is solved; null before, and for readers other than its managing side, its client and operators"
+  }),
   closedAt: Schema.NullOr(Schema.DateTimeUtc),
   responseCount: Schema.Int,
   adoptedCount: Schema.Int,

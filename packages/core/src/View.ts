@@ -6,7 +6,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
-import { managesDemand } from "./Access.js"
+import { canFollowDemand, managesDemand } from "./Access.js"
 import { endOfDate, isAllowedDeadline } from "./Deadline.js"
 import { Demand, type DemandBrief } from "./Demand.js"
 import type { Actor } from "./Member.js"
@@ -159,8 +159,24 @@ const withoutContact = (demand: Demand): Demand => {
 }
 
 /**
+ * R31: a solved demand's service fee is between its institution and its client: only
+ * those who follow the demand's progress (R2) and operators read it.
+ */
+const withoutFee = (demand: Demand): Demand =>
+  demand.serviceFee === null ? demand : { ...demand, serviceFee: null }
+
+/** The demand as `actor` reads it. */
+const shown = (demand: Demand, actor: Actor | null): Demand =>
+  actor === null
+    ? withoutFee(withoutContact(demand))
+    : canFollowDemand(actor, demand)
+      ? demand
+      : withoutFee(demand)
+
+/**
  * The view of `demand` for `actor` at `now`. Anonymous readers get the demand
- * without its contact person (the name and phone are personal data).
+ * without its contact person (the name and phone are personal data); the service fee
+ * (R31) is `null` but for its managing side, its client and operators.
  * `commissionActive` and `responded` as for {@link actionsOf}.
  *
  * @since 0.1.0
@@ -174,7 +190,7 @@ export const view = (
   commissionActive = true,
   responded = false
 ): DemandView => ({
-  demand: actor === null ? withoutContact(demand) : demand,
+  demand: shown(demand, actor),
   phase: phaseOf(demand, now, settings),
   deadlineEndsAt: endOfDate(demand.form.responseDeadline, settings),
   selectionEndsAt: selectionEndsAtOf(demand, settings),

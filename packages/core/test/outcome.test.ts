@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   type Demand,
+  type Ids,
   Lists,
   Outcome,
   Persistence,
@@ -194,44 +195,65 @@ describe("Outcome", () => {
       )
   )
 
-  it.effect("R31: an institution's solved demand needs its service fee", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        const outcome = yield* Outcome.Outcome
-        const publishing = yield* Publishing.Publishing
-        const demand = yield* Fixtures.publish(world, world.institution.account, Fixtures.onBehalf(world))
-        yield* expectError(
-          outcome.solved(world.institution.account, { demandId: demand.id }),
-          "InvalidInput",
-          "R31",
-          "serviceFee"
-        )
-        yield* expectError(
-          outcome.solved(world.institution.account, { demandId: demand.id, serviceFee: -1 }),
-          "InvalidInput",
-          "R31",
-          "serviceFee"
-        )
-        yield* expectError(
-          outcome.solved(world.institution.account, { demandId: demand.id, serviceFee: 12.5 }),
-          "InvalidInput",
-          "R31",
-          "serviceFee"
-        )
-        assert.strictEqual(
-          (yield* publishing.get(world.institution.account, { demandId: demand.id })).demand.state,
-          "published"
-        )
-        const solved = yield* outcome.solved(world.institution.account, {
-          demandId: demand.id,
-          serviceFee: 8_000_000
+  it.effect(
+    "R31: an institution's solved demand needs its service fee, which only its parties and operators read",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const outcome = yield* Outcome.Outcome
+          const publishing = yield* Publishing.Publishing
+          yield* activeCommission(world)
+          const demand = yield* Fixtures.publish(
+            world,
+            world.institution.account,
+            Fixtures.onBehalf(world, world.enterprise.member.id)
+          )
+          yield* expectError(
+            outcome.solved(world.institution.account, { demandId: demand.id }),
+            "InvalidInput",
+            "R31",
+            "serviceFee"
+          )
+          yield* expectError(
+            outcome.solved(world.institution.account, { demandId: demand.id, serviceFee: -1 }),
+            "InvalidInput",
+            "R31",
+            "serviceFee"
+          )
+          yield* expectError(
+            outcome.solved(world.institution.account, { demandId: demand.id, serviceFee: 12.5 }),
+            "InvalidInput",
+            "R31",
+            "serviceFee"
+          )
+          assert.strictEqual(
+            (yield* publishing.get(world.institution.account, { demandId: demand.id })).demand.state,
+            "published"
+          )
+          const solved = yield* outcome.solved(world.institution.account, {
+            demandId: demand.id,
+            serviceFee: 8_000_000
+          })
+          assert.strictEqual(solved.state, "solved")
+          assert.strictEqual(solved.outcome, "solved")
+          assert.strictEqual(solved.serviceFee, 8_000_000)
+          assert.isNotNull(solved.closedAt)
+          // The fee is between the institution and its client: they and operators read it, no one else.
+          const feeFor = (account: Ids.AccountId | null) =>
+            Effect.map(publishing.get(account, { demandId: demand.id }), (v) => v.demand.serviceFee)
+          for (const reader of [world.institution.account, world.enterprise.account, world.operator]) {
+            assert.strictEqual(yield* feeFor(reader), 8_000_000)
+          }
+          for (const other of [
+            world.expert.account,
+            world.institute.account,
+            world.enterprise2.account,
+            null
+          ]) {
+            assert.isNull(yield* feeFor(other), `the fee is not shown to ${other ?? "anonymous readers"}`)
+          }
         })
-        assert.strictEqual(solved.state, "solved")
-        assert.strictEqual(solved.outcome, "solved")
-        assert.strictEqual(solved.serviceFee, 8_000_000)
-        assert.isNotNull(solved.closedAt)
-      })
-    )
+      )
   )
 
   it.effect("R31: an enterprise's own demand is solved without a fee, and refuses one", () =>
