@@ -69,10 +69,13 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
         ctx.notify(list.filter((a) => a.active).map((a) => ({ event, subjectId, phone: a.phone, values })))
       )
 
-    /** A commission the actor is a party to; others are not found (R5). */
+    /**
+     * A commission the actor is a party to, locked until the unit of work ends (R40:
+     * answers to one commission at once are taken in turn); others are not found (R5).
+     */
     const party = (ctx: Ctx, id: CommissionId) =>
       Effect.gen(function* () {
-        const found = yield* commissions.findById(id)
+        const found = yield* commissions.findByIdForUpdate(id)
         const me = ctx.actor.member?.id
         if (Option.isNone(found) || (found.value.enterpriseId !== me && found.value.institutionId !== me)) {
           return yield* notFound("commission")

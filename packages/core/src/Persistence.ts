@@ -406,6 +406,16 @@ export class CommissionRepository extends Context.Tag("@zhongbao/core/Commission
     readonly insert: (commission: Commission) => Insert
     readonly update: (commission: Commission) => Update
     readonly findById: (id: CommissionId) => Fx<Option.Option<Commission>>
+    /**
+     * As `findById`, and the commission stays as it is until the transaction ends
+     * (an exclusive row lock: another `findByIdForUpdate` or a change waits, then
+     * reads what was committed). R40: two answers to one commission at once (an
+     * acceptance and a withdrawal, or both sides ending it) are taken one after the
+     * other, the second answered as the first left it.
+     *
+     * @since 0.2.0
+     */
+    readonly findByIdForUpdate: (id: CommissionId) => Fx<Option.Option<Commission>>
     readonly findOpen: (enterpriseId: MemberId, institutionId: MemberId) => Fx<Option.Option<Commission>>
     /**
      * As `findOpen`, and the commission found stays as it is until the transaction
@@ -695,6 +705,15 @@ export class RewardRepository extends Context.Tag("@zhongbao/core/RewardReposito
     readonly insertApplication: (application: RewardApplication) => Insert
     readonly updateApplication: (application: RewardApplication) => Update
     readonly findApplication: (id: RewardApplicationId) => Fx<Option.Option<RewardApplication>>
+    /**
+     * As `findApplication`, and the application stays as it is until the transaction
+     * ends (an exclusive row lock, as `CommissionRepository.findByIdForUpdate`). R52,
+     * R53: an edit, a submission and a decision of one application at once are
+     * taken one after the other, each answered as the one before left it.
+     *
+     * @since 0.2.0
+     */
+    readonly findApplicationForUpdate: (id: RewardApplicationId) => Fx<Option.Option<RewardApplication>>
     readonly findApplicationOf: (
       roundId: RewardRoundId,
       institutionId: MemberId

@@ -462,6 +462,8 @@ const makeStore = () => {
           ? writeCommission(c)
           : stale("commission", c.id),
     findById: (id) => get(commissions, id),
+    // Memory units of work run one at a time: nothing changes a row a unit has read.
+    findByIdForUpdate: (id) => get(commissions, id),
     findOpen: (enterpriseId, institutionId) => findOpen(enterpriseId, institutionId),
     // Memory units of work run one at a time: nothing changes a row a unit has read.
     findOpenForShare: (enterpriseId, institutionId) => findOpen(enterpriseId, institutionId),
@@ -706,6 +708,7 @@ const makeStore = () => {
       return db.write((log) => applications.set(a.id, a, log))
     },
     findApplication: (id) => get(applications, id),
+    findApplicationForUpdate: (id) => get(applications, id),
     findApplicationOf: (roundId, institutionId) =>
       db.read(() =>
         Option.fromNullable(applicationKeys.get(`${roundId}/${institutionId}`)).pipe(

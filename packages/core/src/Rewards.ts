@@ -204,9 +204,13 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     const findRoundForShare = (id: RewardRoundId, field?: string) =>
       Effect.flatMap(rewards.findRoundForShare(id), found(field))
 
-    /** An application the actor may see: its institution's accounts and operators (R5). */
-    const readable = (actor: Actor | null, id: RewardApplicationId) =>
-      Effect.flatMap(rewards.findApplication(id), (found) =>
+    /**
+     * An application the actor may see: its institution's accounts and operators (R5);
+     * with `lock`, held until the unit of work ends (R52, R53: an edit, a submission
+     * and a decision at once are taken in turn).
+     */
+    const readable = (actor: Actor | null, id: RewardApplicationId, lock = false) =>
+      Effect.flatMap((lock ? rewards.findApplicationForUpdate : rewards.findApplication)(id), (found) =>
         Option.isSome(found) &&
         actor !== null &&
         (isOperator(actor) || actor.member?.id === found.value.institutionId)
@@ -214,9 +218,9 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
           : Effect.fail(notFound("reward_application"))
       )
 
-    /** The actor's own application: others' are not found (R5), an operator is denied. */
+    /** The actor's own application, locked: others' are not found (R5), an operator is denied. */
     const own = (ctx: Ctx, id: RewardApplicationId) =>
-      Effect.flatMap(readable(ctx.actor, id), (application) =>
+      Effect.flatMap(readable(ctx.actor, id, true), (application) =>
         application.institutionId === ctx.actor.member?.id
           ? Effect.succeed(application)
           : Effect.fail(
@@ -363,7 +367,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     ) =>
       Effect.gen(function* () {
         if (!isOperator(ctx.actor)) return yield* operatorOnly("R53")
-        const application = yield* readable(ctx.actor, id)
+        const application = yield* readable(ctx.actor, id, true)
         if (application.state !== "submitted") {
           return yield* invalidState(
             "R53",

@@ -87,6 +87,15 @@ export const makeCommissions = (db: Db): Context.Tag.Service<Persistence.Commiss
         ),
         one
       ),
+    findByIdForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "CommissionRepository.findByIdForUpdate",
+          `SELECT ${commissionColumns} FROM ${commission} WHERE id = $1 FOR NO KEY UPDATE`,
+          [id]
+        ),
+        one
+      ),
     findOpen: (enterpriseId, institutionId) =>
       Effect.map(
         db.query(

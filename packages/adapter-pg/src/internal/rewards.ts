@@ -235,6 +235,15 @@ export const makeRewards = (db: Db): Context.Tag.Service<Persistence.RewardRepos
         ),
         oneApplication
       ),
+    findApplicationForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "RewardRepository.findApplicationForUpdate",
+          `SELECT ${applicationColumns} FROM ${application} WHERE id = $1 FOR NO KEY UPDATE`,
+          [id]
+        ),
+        oneApplication
+      ),
     findApplicationOf: (roundId, institutionId) =>
       Effect.map(
         db.query(

@@ -46,6 +46,10 @@ export const notFound = (h: Harness): void => {
               label("consultations.findThreadForUpdate")
             )
             none(yield* commissions.findById(raw as Ids.CommissionId), label("commissions.findById"))
+            none(
+              yield* uow.transaction(commissions.findByIdForUpdate(raw as Ids.CommissionId)),
+              label("commissions.findByIdForUpdate")
+            )
           }
         })
       ),

@@ -1,5 +1,6 @@
 import { assert, it } from "@effect/vitest"
 import {
+  Commissioning,
   Consulting,
   Demand,
   Files,
@@ -144,6 +145,22 @@ const sharedLock = <A>(hold: Effect.Effect<A, unknown, Env>, change: Effect.Effe
     const after = yield* reader.ran
     yield* reader.end
     return { before, after }
+  })
+
+/**
+ * An exclusive row lock a rule relies on: while a unit of work that `hold`s the row
+ * is open, another that asks for it waits, and goes on once the first ends.
+ */
+const exclusiveLock = (hold: Effect.Effect<unknown, unknown, Env>) =>
+  Effect.gen(function* () {
+    const holder = yield* openUnit(hold)
+    yield* holder.ran
+    const second = yield* openUnit(hold)
+    yield* meanwhile
+    assert.isFalse(yield* second.hasRun, "a second unit asking for the row waits for the first")
+    yield* holder.end
+    yield* second.ran
+    yield* second.end
   })
 
 /** @internal Concurrent use cases keep the invariants the rules promise. */
@@ -714,6 +731,78 @@ export const races = (h: Harness): void => {
           assert.strictEqual(some(before, "the active commission").state, "active")
           assert.isTrue(Option.isNone(after), "once it ended, the commission is not open")
         })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R40: CommissionRepository.findByIdForUpdate holds the commission until its unit of work ends: another unit asking for it waits",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const commissions = yield* Persistence.CommissionRepository
+          const requested = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* commissions.insert(requested)
+          yield* exclusiveLock(commissions.findByIdForUpdate(requested.id))
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R52: RewardRepository.findApplicationForUpdate holds the application until its unit of work ends: another unit asking for it waits",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const rewards = yield* Persistence.RewardRepository
+          const round = Rows.rewardRound(p.operator.id)
+          yield* rewards.insertRound(round)
+          const application = Rows.rewardApplication(round.id, p.institution.id, p.institutionAccount.id, [])
+          yield* rewards.insertApplication(application)
+          yield* exclusiveLock(rewards.findApplicationForUpdate(application.id))
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R40: an acceptance and a withdrawal of one request at once are taken in turn: accepted then ended, or withdrawn and the acceptance refused as not requested; never a conflict to retry",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const commissioning = yield* Commissioning.Commissioning
+          const orders: Array<string> = []
+          for (let trial = 0; trial < 10; trial++) {
+            const requested = yield* commissioning.request(world.enterprise.account, {
+              institutionId: world.institution.member.id,
+              message: "委托"
+            })
+            const [accepted, ended] = yield* Effect.all(
+              [
+                Effect.either(
+                  commissioning.accept(world.institution.account, { commissionId: requested.id })
+                ),
+                Effect.either(commissioning.end(world.enterprise.account, { commissionId: requested.id }))
+              ],
+              { concurrency: "unbounded" }
+            )
+            assert.isTrue(Either.isRight(ended), `the enterprise's end is taken: ${describeError(ended)}`)
+            if (Either.isRight(accepted)) orders.push("accepted, then ended")
+            else {
+              assert.deepInclude(
+                accepted.left,
+                { _tag: "InvalidState", rule: "R40", code: "commission.not_requested" },
+                "refused as the withdrawal left it"
+              )
+              orders.push("withdrawn")
+            }
+          }
+          assert.lengthOf(orders, 10)
+        }),
+        yielding
       ),
     h.timeout
   )

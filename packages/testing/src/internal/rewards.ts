@@ -198,6 +198,15 @@ export const rewards = (h: Harness): void => {
           )
           same(
             Reward.RewardApplication,
+            some(
+              yield* (yield* Persistence.UnitOfWork).transaction(repo.findApplicationForUpdate(draft.id)),
+              "application"
+            ),
+            draft,
+            "findApplicationForUpdate in a unit of work"
+          )
+          same(
+            Reward.RewardApplication,
             some(yield* repo.findApplicationOf(round.id, p.institution.id), "application of"),
             draft,
             "findApplicationOf"
@@ -252,6 +261,12 @@ export const rewards = (h: Harness): void => {
             "unchanged by the lost update"
           )
           none(yield* repo.findApplication(Ids.make<Reward.RewardApplicationId>()), "an unknown application")
+          none(
+            yield* (yield* Persistence.UnitOfWork).transaction(
+              repo.findApplicationForUpdate(Ids.make<Reward.RewardApplicationId>())
+            ),
+            "an unknown application, for update"
+          )
           none(
             yield* repo.findApplicationOf(round.id, p.enterprise.id),
             "a member without an application in the round"

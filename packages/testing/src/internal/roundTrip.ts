@@ -461,7 +461,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "commissions: insert then findById, findOpen and findOpenForShare return equal commissions; update with version + 1 persists",
+    "commissions: insert then findById, findByIdForUpdate, findOpen and findOpenForShare return equal commissions; update with version + 1 persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -485,6 +485,12 @@ export const roundTrip = (h: Harness): void => {
             ),
             c,
             "findOpenForShare in a unit of work"
+          )
+          same(
+            Commission.Commission,
+            some(yield* uow.transaction(repo.findByIdForUpdate(c.id)), "commission"),
+            c,
+            "findByIdForUpdate in a unit of work"
           )
           const active = { ...c, state: "active" as const, decidedAt: minutesAfter(8, 8), version: 2 }
           yield* repo.update(active)
