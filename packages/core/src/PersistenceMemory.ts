@@ -825,7 +825,12 @@ const makeStore = () => {
   /** One write, refused as a whole when an event id, a message's id (under another dedupeKey) or the idempotency key is taken. */
   const journal = Journal.of({
     write: (entry) => {
-      const taken = entry.events.find((e) => audit.get(e.id) !== undefined)
+      const seen = new Set<string>()
+      const taken = entry.events.find((e) => {
+        const twice = seen.has(e.id)
+        seen.add(e.id)
+        return twice || audit.get(e.id) !== undefined
+      })
       if (taken !== undefined) return unique("audit", taken.id)
       const record = entry.idempotency
       const recordKey = record === null ? "" : `${record.accountId}/${record.key}`

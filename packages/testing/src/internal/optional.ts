@@ -401,6 +401,17 @@ export const optionalCapabilities = (h: Harness): void => {
             "UniqueViolation",
             "an event id already there"
           )
+          const twin = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], demand.id)
+          yield* failsWith(
+            journal.value.write({
+              events: [twin, { ...twin, reason: "同一标识的另一事件" }],
+              messages: [],
+              accountMessages: [],
+              idempotency: null
+            }),
+            "UniqueViolation",
+            "two events of one entry under one id"
+          )
           yield* failsWith(
             journal.value.write({ events: [], messages: [], accountMessages: [], idempotency: record }),
             "UniqueViolation",
@@ -431,10 +442,10 @@ export const optionalCapabilities = (h: Harness): void => {
           none(
             Option.fromNullable(
               (yield* readAll((range) => audit.list({ demandId: demand.id, ...range }), SortKeys.audit)).find(
-                (e) => e.id === unwritten.id
+                (e) => e.id === unwritten.id || e.id === twin.id
               )
             ),
-            "the event of a refused entry"
+            "the events of a refused entry"
           )
           const after = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
           assert.strictEqual(after.length, 2, "a refused entry writes no message")
