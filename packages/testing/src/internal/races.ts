@@ -808,6 +808,58 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "R53: an approval and a rejection of one submitted application at once are taken in turn: the second is refused as not submitted; never a conflict to retry",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const rewards = yield* Rewards.Rewards
+          const outcome = yield* Outcome.Outcome
+          const files = yield* Files.Files
+          const institution = world.institution
+          yield* rewards.saveProfile(institution.account, Fixtures.profileInput())
+          const proof = yield* files.upload(institution.account, {
+            name: "技术合同.pdf",
+            bytes: Rows.pdfBytes(256)
+          })
+          for (let trial = 0; trial < 6; trial++) {
+            const round = yield* rewards.openRound(world.operator, {
+              title: `奖励批次${trial + 1}`,
+              rules: "对在申报期内解决的众包需求，按服务费用给予奖励。",
+              periodStart: "2026-05-01",
+              periodEnd: "2026-05-31",
+              applicationDeadline: "2026-06-15"
+            })
+            const published = yield* Fixtures.publish(world, institution.account, Fixtures.onBehalf(world))
+            yield* outcome.solved(institution.account, { demandId: published.id, serviceFee: 1_000_000 })
+            const draft = yield* rewards.draft(institution.account, {
+              roundId: round.id,
+              items: [{ demandId: published.id, proofs: [proof.id] }]
+            })
+            yield* rewards.submit(institution.account, { applicationId: draft.id })
+            const results = yield* Effect.all(
+              [
+                Effect.either(rewards.approve(world.operator, { applicationId: draft.id, amount: 100_000 })),
+                Effect.either(rewards.reject(world.operator, { applicationId: draft.id, reason: "材料不全" }))
+              ],
+              { concurrency: "unbounded" }
+            )
+            assert.strictEqual(results.filter(Either.isRight).length, 1, "one decision is taken")
+            for (const refused of results.filter(Either.isLeft)) {
+              assert.deepInclude(
+                refused.left,
+                { _tag: "InvalidState", rule: "R53", code: "reward.not_submitted" },
+                "the other is refused as the first left the application"
+              )
+            }
+          }
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R52: RewardRepository.findRoundForShare holds the round until its unit of work ends: closing it waits, and a check made while it closes waits and finds it closed",
     () =>
       h.run(
