@@ -235,18 +235,28 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
     /the period's start, (\d{4}-\d{2}-\d{2})/,
     (m) => `申报截止日期不能早于统计期的开始日期（${m[1]}）`
   ],
+  "reward.deadline_passed": [/due by (\d{4}-\d{2}-\d{2})/, (m) => `该批次申报已于 ${m[1]} 截止`],
+  "adopt.selection_over": [/selection ended at (\S+)$/, (m) => `选标期已结束（${m[1]}）`],
+  "selection.intake_open": [
+    /taken until (\S+) unless/,
+    (m) => `应答截止（${m[1]}）或采纳应答之后才能结束选标`
+  ],
   "reward.demand_outside_period": [
     /solved on (\d{4}-\d{2}-\d{2}), outside the round's period (\d{4}-\d{2}-\d{2}) – (\d{4}-\d{2}-\d{2})/,
     (m) => `该需求解决于 ${m[1]}，不在本批次的统计期 ${m[2]} 至 ${m[3]} 内`
   ]
 }
 
+/** What core adds to a refusal at approval (R13): the operator rejects the demand instead. */
+const atApproval = "; reject the demand so it can be corrected"
+
 /** The Chinese of `code`'s refusal with the figures of its English `message`, if it has them. */
 const zhFigures = (code: string, message: string): string | undefined => {
   if (!Object.hasOwn(zhWithFigures, code)) return undefined
   const [pattern, zh] = zhWithFigures[code]!
   const m = pattern.exec(message)
-  return m === null ? undefined : zh(m)
+  if (m === null) return undefined
+  return message.endsWith(atApproval) ? `${zh(m)}；请驳回该需求以便修改` : zh(m)
 }
 
 /** Core's own wordings of what an input must be (and the API's own few), in Chinese. */

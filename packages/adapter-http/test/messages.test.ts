@@ -195,6 +195,45 @@ describe("Messages", () => {
     )
   })
 
+  it("R13, R20, R23, R52: a refusal whose English states a date keeps it in Chinese; at approval, the hint to reject", () => {
+    const zh = (code: string, message: string, field?: string) =>
+      Messages.translate("zh-CN", field === undefined ? { code, message } : { code, message, field })
+    // core's wordings (Rewards.ts, Selection.ts, internal/demandForm.ts)
+    assert.strictEqual(
+      zh("reward.deadline_passed", "applications to this round were due by 2026-06-15"),
+      "该批次申报已于 2026-06-15 截止"
+    )
+    assert.strictEqual(
+      zh("adopt.selection_over", "selection ended at 2026-06-20T15:59:59.999Z"),
+      "选标期已结束（2026-06-20T15:59:59.999Z）"
+    )
+    assert.strictEqual(
+      zh(
+        "selection.intake_open",
+        "responses are taken until 2026-06-10T15:59:59.999Z unless one is adopted first; selection can end after that"
+      ),
+      "应答截止（2026-06-10T15:59:59.999Z）或采纳应答之后才能结束选标"
+    )
+    assert.strictEqual(
+      zh(
+        "reward.demand_outside_period",
+        "items.0.demandId: solved on 2026-04-30, outside the round's period 2026-05-01 – 2026-05-31",
+        "items.0.demandId"
+      ),
+      "items.0.demandId：该需求解决于 2026-04-30，不在本批次的统计期 2026-05-01 至 2026-05-31 内"
+    )
+    assert.strictEqual(
+      zh(
+        "demand.deadline_too_soon",
+        "responseDeadline: must be on or after 2026-05-05; reject the demand so it can be corrected",
+        "responseDeadline"
+      ),
+      "responseDeadline：应答截止日期过早：最早为 2026-05-05；请驳回该需求以便修改"
+    )
+    // A wording it does not know keeps the code's own message.
+    assert.strictEqual(zh("reward.deadline_passed", "closed"), "该批次申报已截止")
+  })
+
   it("§input: a detail not known keeps its words, in parentheses", () => {
     const error = { code: "input.invalid", field: "x", message: "x: something new" }
     assert.strictEqual(Messages.translate("zh-CN", error), "x：输入无效（something new）")

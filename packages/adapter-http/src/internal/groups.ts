@@ -437,10 +437,7 @@ const eachChunk = <E>(
   })
 
 /** R54's refusal of a file over the limit in core's words (`Files.tooLarge`), on the part `file`. */
-const fileTooLarge = (size: number, max: number) => {
-  const { rule, code, message } = Files.tooLarge(size, max)
-  return new InvalidInput({ rule, code, field: "file", message: message.replace(/^bytes:/, "file:") })
-}
+const fileTooLarge = (size: number, max: number) => new InvalidInput(onFilePart(Files.tooLarge(size, max)))
 
 /** What an upload that the parser cannot read fails with. */
 const notMultipart = () => uploadInvalid("a multipart/form-data body with one part named `file`")
@@ -606,14 +603,16 @@ const contentDisposition = (name: string) =>
   `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, "_")}"; filename*=UTF-8''${extendedValue(name)}`
 
 /** Core names an upload's content `bytes`; over HTTP it is the multipart part `file`. */
+const onFilePart = (error: Errors.InvalidInput) => ({
+  rule: error.rule,
+  code: error.code,
+  field: "file",
+  message: error.message.replace(/^bytes:/, "file:")
+})
+
 const asFilePart = (error: CoreError): CoreError =>
   error._tag === "InvalidInput" && error.field === "bytes"
-    ? new Errors.InvalidInput({
-        rule: error.rule,
-        code: error.code,
-        field: "file",
-        message: error.message.replace(/^bytes:/, "file:")
-      })
+    ? new Errors.InvalidInput(onFilePart(error))
     : error
 
 /**

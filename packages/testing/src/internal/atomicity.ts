@@ -2,7 +2,17 @@ import { assert, it } from "@effect/vitest"
 import { Demand, Persistence, Publishing, Responding, Review, Selection, SortKeys } from "@zhongbao/core"
 import { Deferred, Effect, Either, Exit, Fiber, Option } from "effect"
 import * as Fixtures from "../Fixtures.js"
-import { failingNotifications, failsWith, type Harness, lacks, none, readAll, same, some } from "./harness.js"
+import {
+  failingNotifications,
+  failsWith,
+  type Harness,
+  isTagged,
+  lacks,
+  none,
+  readAll,
+  same,
+  some
+} from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** The rows one unit of work writes in the atomicity tests: one of each kind. */
@@ -132,15 +142,6 @@ const writeTogether = (p: Rows.Parties, label: string, number: string, clash: bo
 class Boom {
   readonly _tag = "Boom"
 }
-
-/**
- * Whether `error` is core's (or this suite's) error of `tag`, by its tag: the adapter
- * may construct core's errors from another copy of `@zhongbao/core` than this suite
- * imports (npm nests one when their versions differ), whose classes `instanceof`
- * would not recognise.
- */
-const isTagged = (error: unknown, tag: string): boolean =>
-  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === tag
 
 const proposal = { title: "卷对卷 CVD 方案", content: "分三期实施，良率目标95%以上。" }
 
