@@ -696,6 +696,14 @@ export class RewardRepository extends Context.Tag("@zhongbao/core/RewardReposito
      * checked is still open, never as it closes.
      */
     readonly findRoundForShare: (id: RewardRoundId) => Fx<Option.Option<RewardRound>>
+    /**
+     * As `findRound`, and the round stays as it is until the transaction ends (an
+     * exclusive row lock, as `CommissionRepository.findByIdForUpdate`). R50: two
+     * closings of one round at once are taken in turn, the second refused as closed.
+     *
+     * @since 0.2.0
+     */
+    readonly findRoundForUpdate: (id: RewardRoundId) => Fx<Option.Option<RewardRound>>
     readonly listRounds: (
       query: { readonly states?: ReadonlyArray<RoundState> | undefined } & Range
     ) => Fx<ReadonlyArray<RewardRound>>

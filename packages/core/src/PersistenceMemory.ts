@@ -672,6 +672,7 @@ const makeStore = () => {
     findRound: (id) => get(rounds, id),
     // Memory units of work run one at a time: nothing changes a row a unit has read.
     findRoundForShare: (id) => get(rounds, id),
+    findRoundForUpdate: (id) => get(rounds, id),
     listRounds: (q) =>
       db.read(() =>
         page(

@@ -460,7 +460,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly("R50")
-            const round = yield* findRound(input.roundId, "roundId")
+            const round = yield* Effect.flatMap(rewards.findRoundForUpdate(input.roundId), found("roundId"))
             if (round.state !== "open") {
               return yield* invalidState("R50", "reward.round_closed", "the reward round is already closed")
             }
@@ -509,6 +509,8 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             const member = yield* institutionOf(ctx.actor, "R51")
+            // Two saves at once are taken in turn: the profile may not exist yet to lock.
+            yield* members.findByIdForUpdate(member.id)
             const before = yield* rewards.findProfile(member.id)
             const profile: InstitutionProfile = {
               memberId: member.id,

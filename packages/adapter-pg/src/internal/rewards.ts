@@ -142,6 +142,15 @@ export const makeRewards = (db: Db): Context.Tag.Service<Persistence.RewardRepos
         ),
         oneRound
       ),
+    findRoundForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "RewardRepository.findRoundForUpdate",
+          `SELECT ${roundColumns} FROM ${round} WHERE id = $1 FOR NO KEY UPDATE`,
+          [id]
+        ),
+        oneRound
+      ),
     listRounds: (q) => {
       const p = new Params()
       const where: Array<string> = []

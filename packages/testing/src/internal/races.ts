@@ -860,6 +860,56 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "R50, R51: two closings of one round at once are taken in turn (the second refused as closed), and two saves of one institution's profile at once both saved, the second last; never a conflict to retry",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const rewards = yield* Rewards.Rewards
+          for (let trial = 0; trial < 6; trial++) {
+            const round = yield* rewards.openRound(world.operator, {
+              title: `奖励批次${trial + 1}`,
+              rules: "对在申报期内解决的众包需求，按服务费用给予奖励。",
+              periodStart: "2026-05-01",
+              periodEnd: "2026-05-31",
+              applicationDeadline: "2026-06-15"
+            })
+            const closings = yield* Effect.all(
+              [0, 1].map(() => Effect.either(rewards.closeRound(world.operator, { roundId: round.id }))),
+              { concurrency: "unbounded" }
+            )
+            assert.strictEqual(closings.filter(Either.isRight).length, 1, "one closing is taken")
+            for (const refused of closings.filter(Either.isLeft)) {
+              assert.deepInclude(
+                refused.left,
+                { _tag: "InvalidState", rule: "R50", code: "reward.round_closed" },
+                "the other is refused as the first left the round"
+              )
+            }
+            const saves = yield* Effect.all(
+              ["甲", "乙"].map((name) =>
+                Effect.either(
+                  rewards.saveProfile(
+                    world.institution.account,
+                    Fixtures.profileInput({ name: `天津技术转移中心${name}${trial}` })
+                  )
+                )
+              ),
+              { concurrency: "unbounded" }
+            )
+            assert.deepStrictEqual(
+              saves.filter(Either.isLeft).map((r) => describeError(r.left)),
+              [],
+              "both saves are taken"
+            )
+          }
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R52: RewardRepository.findRoundForShare holds the round until its unit of work ends: closing it waits, and a check made while it closes waits and finds it closed",
     () =>
       h.run(

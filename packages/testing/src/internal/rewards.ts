@@ -61,7 +61,7 @@ const items = (demand: Demand.Demand, proofs: ReadonlyArray<Ids.FileId>): Array<
 /** @internal Reward rounds, institution profiles and applications (R50–R53), and the reward flow. */
 export const rewards = (h: Harness): void => {
   it.effect(
-    "R50: rounds round-trip (findRound, findRoundForShare); closing with version + 1 persists; a lost update → StaleWrite",
+    "R50: rounds round-trip (findRound, findRoundForShare, findRoundForUpdate); closing with version + 1 persists; a lost update → StaleWrite",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -86,6 +86,12 @@ export const rewards = (h: Harness): void => {
             closed,
             "findRoundForShare in a unit of work"
           )
+          same(
+            Reward.RewardRound,
+            some(yield* uow.transaction(repo.findRoundForUpdate(round.id)), "round"),
+            closed,
+            "findRoundForUpdate in a unit of work"
+          )
           yield* failsWith(
             repo.updateRound({ ...round, title: "迟到的修改", version: 2 }),
             "StaleWrite",
@@ -107,6 +113,10 @@ export const rewards = (h: Harness): void => {
           none(
             yield* repo.findRoundForShare(Ids.make<Reward.RewardRoundId>()),
             "findRoundForShare: an unknown round"
+          )
+          none(
+            yield* uow.transaction(repo.findRoundForUpdate(Ids.make<Reward.RewardRoundId>())),
+            "findRoundForUpdate: an unknown round"
           )
         })
       ),
