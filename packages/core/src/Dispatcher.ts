@@ -50,6 +50,7 @@ import type { InfrastructureError } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { maskPhone, maskPhoneIn } from "./Member.js"
 import type { Settlement, Tracked } from "./Notification.js"
+import { compareCodePoints } from "./Pagination.js"
 import { Outbox } from "./Persistence.js"
 import { Settings } from "./Settings.js"
 import { type SendResult, SendResult as Result, SmsSender } from "./SmsSender.js"
@@ -100,6 +101,15 @@ export const backoffMillis = (attempts: number, base: number, max: number, rando
   const ceiling = Math.min(max, base * 2 ** Math.max(0, attempts - 1))
   return Math.round(ceiling / 2 + (ceiling / 2) * random)
 }
+
+/**
+ * A message's parameters with their keys in code-point order, whatever order its
+ * store keeps them in (PostgreSQL's `jsonb` orders keys by length first): every
+ * adapter hands the sender the same object, and a sender that lists or signs them
+ * in the order it reads them sends the same request.
+ */
+const inKeyOrder = (params: Readonly<Record<string, string>>): Readonly<Record<string, string>> =>
+  Object.fromEntries(Object.entries(params).sort(([a], [b]) => compareCodePoints(a, b)))
 
 /**
  * The dispatcher.
@@ -153,7 +163,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         dedupeKey: t.message.dedupeKey,
         phone: t.message.recipientPhone,
         templateId: t.message.templateId,
-        params: t.message.params
+        params: inKeyOrder(t.message.params)
       })
 
     const timedOut = Result.Unknown({ reason: `no answer within ${config.sendTimeoutMillis} ms` })

@@ -29,6 +29,7 @@ export interface SmsRequest {
   readonly dedupeKey: string
   readonly phone: string
   readonly templateId: string
+  /** The template's values by name, the keys in code-point order (the dispatcher sorts them). */
   readonly params: Readonly<Record<string, string>>
 }
 

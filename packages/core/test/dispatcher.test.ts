@@ -223,6 +223,14 @@ describe("Dispatcher", () => {
       assert.strictEqual((yield* dispatcher.dispatchOnce("a")).claimed, 0)
       assert.strictEqual(memory.log.delivered.length, 1)
       const tracked = Option.getOrThrow(yield* outbox.find(m.id))
+      // The sender reads the parameters in key order, whatever order the store keeps.
+      const reordered = {
+        ...message("+8613912345679", start),
+        params: { title: "标题", number: "ZB20260001" }
+      }
+      yield* outbox.enqueue([reordered])
+      yield* dispatcher.dispatchOnce("a")
+      assert.deepStrictEqual(Object.keys(memory.log.delivered[1]!.params), ["number", "title"])
       assert.strictEqual(tracked.delivery.status, "sent")
       assert.strictEqual(tracked.delivery.attempts, 1)
     }).pipe(Effect.provide(layer))
