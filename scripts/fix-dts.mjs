@@ -64,17 +64,18 @@ export const fixDeclarations = (text, fileName = "index.d.ts") => {
     if (!ts.isModuleDeclaration(stmt) || !stmt.body || !ts.isModuleBlock(stmt.body)) continue
     const ns = stmt.name.text
     const inserts = []
+    // the plugin's alias for a same-named export is `${ns}_${exported}`; else the local itself
+    const underlyingOf = (spec) => {
+      const local = (spec.propertyName ?? spec.name).text
+      return local === `${ns}_${spec.name.text}` ? spec.name.text : local
+    }
     for (const inner of stmt.body.statements) {
       if (!ts.isExportDeclaration(inner) || !inner.exportClause || !ts.isNamedExports(inner.exportClause))
         continue
       // `export type { … }` hides the values it names: the modifier goes to each name
       // that has no value, and off the clause
       const clauseTypeOnly =
-        inner.isTypeOnly &&
-        inner.exportClause.elements.some((spec) => {
-          const local = (spec.propertyName ?? spec.name).text
-          return locals.get(local === `${ns}_${spec.name.text}` ? spec.name.text : local)?.value
-        })
+        inner.isTypeOnly && inner.exportClause.elements.some((spec) => locals.get(underlyingOf(spec))?.value)
       if (clauseTypeOnly) {
         const start = inner.getStart(source)
         const keyword = text.indexOf("type", start)
@@ -83,8 +84,7 @@ export const fixDeclarations = (text, fileName = "index.d.ts") => {
       for (const spec of inner.exportClause.elements) {
         const local = (spec.propertyName ?? spec.name).text
         const exported = spec.name.text
-        // the plugin's alias for a same-named export is `${ns}_${exported}`; else the local itself
-        const underlying = local === `${ns}_${exported}` ? exported : local
+        const underlying = underlyingOf(spec)
         const target = locals.get(underlying)
         if (clauseTypeOnly) {
           if (target?.value) repairs.push(`${ns}.${exported}: value (type-only export clause)`)

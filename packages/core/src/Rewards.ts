@@ -203,6 +203,9 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
     /** R52: the round, unchanged until the unit of work ends (it cannot close under an application). */
     const findRoundForShare = (id: RewardRoundId, field?: string) =>
       Effect.flatMap(rewards.findRoundForShare(id), found(field))
+    /** R50: the round, locked until the unit of work ends (two closings are taken in turn). */
+    const findRoundForUpdate = (id: RewardRoundId, field?: string) =>
+      Effect.flatMap(rewards.findRoundForUpdate(id), found(field))
 
     /**
      * An application the actor may see: its institution's accounts and operators (R5);
@@ -460,7 +463,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         (ctx, input) =>
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly("R50")
-            const round = yield* Effect.flatMap(rewards.findRoundForUpdate(input.roundId), found("roundId"))
+            const round = yield* findRoundForUpdate(input.roundId, "roundId")
             if (round.state !== "open") {
               return yield* invalidState("R50", "reward.round_closed", "the reward round is already closed")
             }
