@@ -217,12 +217,16 @@ export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>("OutcomeU
 ) {}
 
 /**
- * 503: the API is not taking requests at the moment: its host is starting
- * (`server.starting`, its database migrating; retry after `Retry-After` seconds) or
- * stopping (`server.stopping`; send the request again on a new connection, which
- * another instance may take). The API never answers it itself; a host that refuses
- * requests while it starts or stops answers it with `Mount.unavailable`, so that
- * clients of the document decode it as they decode the API's own errors.
+ * 503: the API is not taking requests at the moment. Its host is starting
+ * (`server.starting`, its database migrating) or stopping (`server.stopping`; send
+ * the request again on a new connection, which another instance may take): the API
+ * never answers these itself; a host that refuses requests while it starts or stops
+ * answers them with `Mount.unavailable`, so that clients of the document decode them
+ * as they decode the API's own errors. Or its store is out of reach
+ * (`store.unavailable`: the database could not be reached, lost its connection or
+ * had no free one): nothing was written, and the same request may succeed after
+ * `Retry-After` seconds (a command whose COMMIT lost its connection answers
+ * `outcome.unknown` instead).
  *
  * @since 0.2.0
  * @category errors
@@ -230,12 +234,13 @@ export class OutcomeUnknown extends Schema.TaggedError<OutcomeUnknown>("OutcomeU
 export class Unavailable extends Schema.TaggedError<Unavailable>("Unavailable")(
   "Unavailable",
   {
-    code: Schema.Literal("server.starting", "server.stopping"),
+    code: Schema.Literal("server.starting", "server.stopping", "store.unavailable"),
     message: Schema.String
   },
   HttpApiSchema.annotations({
     status: 503,
-    description: "The server is starting or stopping (answered by its host, not by the API); see Retry-After"
+    description:
+      "The server is starting or stopping (answered by its host), or its store is out of reach for the moment; see Retry-After"
   })
 ) {}
 

@@ -200,7 +200,8 @@ export const zhCN: Readonly<Record<string, string>> = {
   "idempotency.key_reused": "该幂等键已用于另一个不同的请求",
   concurrent_change: "资源已被他人同时修改，请刷新后重试",
   "server.starting": "服务正在启动（数据库迁移中），请几秒后重试",
-  "server.stopping": "服务正在停止，请在新的连接上重新发送请求"
+  "server.stopping": "服务正在停止，请在新的连接上重新发送请求",
+  "store.unavailable": "数据库暂时无法连接，本次操作未执行，请稍后重试"
 }
 
 const zhBytes = (size: string) => size.replace(" bytes", " 字节")

@@ -6,6 +6,7 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { vi } from "vitest"
 import {
+  HttpApiClient,
   HttpApiError,
   type HttpApiGroup,
   HttpClient,
@@ -52,7 +53,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import openapiTS, { astToString } from "openapi-typescript"
 import ts from "typescript"
-import { ApiError, Authentication, Http, Mount, RateLimit } from "../src/index.js"
+import { ApiError, Authentication, Http, Messages, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
 import { answersAnonymous, maxBodyDepth } from "../src/internal/middleware.js"
 import { app, makeServer, tokenFor } from "./harness.js"
@@ -2747,6 +2748,101 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
         assert.strictEqual(yield* status(), "adopted")
         assert.strictEqual((yield* adopt("en")).status, 200, "a repeat answers the first result")
       })
+  )
+})
+
+/**
+ * The memory ports, but with the unit of work and the demand repository failing as
+ * an adapter out of reach of its database does (`unavailable: true`) while `down`.
+ */
+const storeDown = { now: false }
+const unreachable = (port: string) =>
+  new Errors.InfrastructureError({
+    port,
+    message: `${port}: the database could not be reached`,
+    unavailable: true
+  })
+const portsGoingDown = Layer.map(PersistenceMemory.layerMemory, (context) => {
+  const uow = Context.get(context, Persistence.UnitOfWork)
+  const demands = Context.get(context, Persistence.DemandRepository)
+  const guarded = Object.fromEntries(
+    Object.entries(demands).map(([name, method]) => [
+      name,
+      typeof method === "function"
+        ? (...args: ReadonlyArray<unknown>) =>
+            storeDown.now
+              ? Effect.fail(unreachable("DemandRepository"))
+              : (method as (...a: ReadonlyArray<unknown>) => unknown)(...args)
+        : method
+    ])
+  ) as unknown as typeof demands
+  return Context.add(
+    Context.add(context, Persistence.DemandRepository, guarded),
+    Persistence.UnitOfWork,
+    Persistence.UnitOfWork.of({
+      ...uow,
+      transaction: (effect) =>
+        Effect.suspend(() =>
+          storeDown.now ? Effect.fail(unreachable("UnitOfWork")) : uow.transaction(effect)
+        )
+    })
+  )
+})
+
+layer(makeServer(portsGoingDown))("a store out of reach", (it) => {
+  it.effect(
+    "§errors: a store out of reach answers 503 store.unavailable with Retry-After, in the caller's language, decoded by the typed client; nothing is written, and the same request succeeds once it is back",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
+          demandId: demand.id,
+          proposal: { title: "方案一", content: "内容" }
+        })
+        const token = yield* tokenFor(w.enterprise.account)
+        const adopt = (language: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(`/responses/${response.id}/adopt`).pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("accept-language", language)
+            )
+          )
+        const lists = yield* Lists.Lists
+        storeDown.now = true
+        for (const [label, send] of [
+          ["a command", adopt("en")],
+          ["a read", HttpClient.get(`/demands/${demand.id}`, { headers: { "accept-language": "en" } })]
+        ] as const) {
+          const refused = yield* send
+          assert.strictEqual(refused.status, 503, label)
+          assert.strictEqual(refused.headers["retry-after"], "5", label)
+          const body = (yield* refused.json) as { _tag: string; code: string; message: string }
+          assert.deepStrictEqual(
+            body,
+            {
+              _tag: "Unavailable",
+              code: "store.unavailable",
+              message:
+                "the database is out of reach for the moment and the request was not carried out; try again in 5 s"
+            },
+            label
+          )
+        }
+        const zh = (yield* (yield* adopt("zh-CN")).json) as { message: string }
+        assert.strictEqual(zh.message, Messages.zhCN["store.unavailable"])
+        const client = yield* HttpApiClient.make(Api)
+        const decoded = yield* Effect.flip(client.demands.get({ path: { demandId: demand.id } }))
+        assert.strictEqual(decoded._tag, "Unavailable")
+        storeDown.now = false
+        assert.strictEqual(
+          (yield* lists.response(w.institute.account, { responseId: response.id })).status,
+          "submitted",
+          "nothing written"
+        )
+        const adopted = yield* adopt("en")
+        assert.strictEqual(adopted.status, 200, "the same request once the store is back")
+      }).pipe(Effect.ensuring(Effect.sync(() => (storeDown.now = false))))
   )
 })
 

@@ -192,7 +192,8 @@ const refuseAtCommit = (sql: SqlClient.SqlClient, schema: string) =>
  * A TCP proxy to the test server whose next COMMIT (once `cutAtCommit` is called)
  * loses its connection: the COMMIT is passed on and answered (`forward: true`: the
  * client's socket is destroyed as the answer arrives, which it never sees) or not
- * passed on at all (the socket is destroyed at once).
+ * passed on at all (the socket is destroyed at once). `down` cuts every connection
+ * and refuses new ones, as a database that went away does; `up` takes them again.
  */
 const cuttingProxy = Effect.acquireRelease(
   Effect.promise(async () => {
@@ -226,22 +227,27 @@ const cuttingProxy = Effect.acquireRelease(
       client.on("close", () => server.end())
       server.on("close", () => client.destroy())
     })
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve))
+    await listen(0)
     const port = (server.address() as AddressInfo).port
     const url = new URL(upstream.href)
     url.hostname = "127.0.0.1"
     url.port = String(port)
+    const close = () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        if (!server.listening) return resolve()
+        server.close(() => resolve())
+      })
     return {
       url: url.href,
       cutAtCommit: (options: { readonly forward: boolean }) => {
         cut = options
       },
       cuts: () => cuts,
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy()
-          server.close(() => resolve())
-        })
+      down: close,
+      up: () => listen(port),
+      close
     }
   }),
   (proxy) => Effect.promise(() => proxy.close())
@@ -1321,6 +1327,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
           error.message,
           "MemberRepository.findById: no database connection could be used in time"
         )
+        assert.strictEqual(error.unavailable, true, "the database is out of reach for the moment")
         assert.isAtLeast(waited, 250, "it waited for the connect timeout")
         assert.isBelow(waited, 10_000, "and not much longer")
         yield* Deferred.succeed(release, undefined)
@@ -1688,6 +1695,55 @@ describe.skipIf(!onPostgres)(
               assert.strictEqual(rows.rows[0].n, forward ? 1 : 0, forward ? "it committed" : "it did not")
             }
             assert.strictEqual(proxy.cuts(), 2)
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "§errors: a database gone away fails reads and units of work as unavailable, writes nothing, and serves again once it is back",
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const proxy = yield* cuttingProxy
+            const schema = T.freshSchema("zbd")
+            yield* Effect.addFinalizer(() =>
+              withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+            )
+            const m = Rows.member()
+            yield* Effect.gen(function* () {
+              const uow = yield* Persistence.UnitOfWork
+              const members = yield* Persistence.MemberRepository
+              yield* members.findById(m.id)
+              yield* Effect.promise(() => proxy.down())
+              for (const [label, call] of [
+                ["a read", members.findById(m.id)],
+                ["a unit of work", uow.transaction(members.insert(m))]
+              ] as const) {
+                const error = failure(yield* Effect.exit(call), label)
+                assert.instanceOf(error, Errors.InfrastructureError, label)
+                const infra = error as Errors.InfrastructureError
+                assert.strictEqual(infra.unavailable, true, `${label}: ${infra.message}`)
+                assert.isUndefined(infra.outcome, `${label}: nothing was committing`)
+              }
+              const rows = yield* withServerClient((c) =>
+                c.query(`SELECT count(*)::int AS n FROM "${schema}".member WHERE id = $1`, [m.id])
+              )
+              assert.strictEqual(rows.rows[0].n, 0, "nothing written")
+              yield* Effect.promise(() => proxy.up())
+              yield* uow.transaction(members.insert(m))
+              assert.isTrue(Option.isSome(yield* members.findById(m.id)), "served again")
+            }).pipe(
+              Effect.provide(
+                T.portsWith(
+                  schema,
+                  PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
+                  {
+                    drop: false
+                  }
+                )
+              )
+            )
           })
         ),
       timeout

@@ -98,6 +98,12 @@ export const DomainError = Schema.Union(InvalidInput, Denied, NotFound, InvalidS
  * idempotency key answers its stored result if it was written, and runs it if it
  * was not.
  *
+ * `unavailable: true` says that the store could not be used at all for the moment
+ * (it could not be reached, the connection was lost, it has no free connection or
+ * is starting or stopping): the same request may succeed later, and an HTTP adapter
+ * answers it as a temporary refusal rather than an internal failure. It describes
+ * the store, not the write: `outcome` still tells whether a unit may have committed.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -107,6 +113,7 @@ export class InfrastructureError extends Schema.TaggedError<InfrastructureError>
   port: Schema.String,
   message: Schema.String,
   outcome: Schema.optional(Schema.Literal("unknown")),
+  unavailable: Schema.optional(Schema.Literal(true)),
   cause: Schema.optional(Schema.Defect)
 }) {}
 

@@ -13,7 +13,8 @@ import {
   NotFound,
   OutcomeUnknown,
   RateLimited,
-  type Unauthorized
+  type Unauthorized,
+  Unavailable
 } from "../ApiError.js"
 import { accountRequired, CurrentAccount, invalidCredential } from "../Authentication.js"
 import { type Bucket, RateLimiter, RateLimits } from "../RateLimit.js"
@@ -35,6 +36,7 @@ export const toApiError = (
   | InternalError
   | OutcomeUnknown
   | Unauthorized
+  | Unavailable
 > => {
   switch (error._tag) {
     case "InvalidInput":
@@ -51,7 +53,11 @@ export const toApiError = (
     case "InfrastructureError":
       return Effect.zipRight(
         Effect.logError("zhongbao: a port failed", error),
-        Effect.fail(error.outcome === "unknown" ? outcomeUnknown() : internalError())
+        error.outcome === "unknown"
+          ? Effect.fail<OutcomeUnknown | Unavailable | InternalError>(outcomeUnknown())
+          : error.unavailable === true
+            ? storeUnavailable
+            : Effect.fail(internalError())
       )
   }
 }
@@ -82,6 +88,22 @@ export const outcomeUnknown = () =>
       "the database connection was lost while the command committed, so whether it was written is unknown: repeat it with the same Idempotency-Key, or, if it was sent without one, check whether it took effect before repeating it"
   })
 
+/** @internal How long a client waits before it sends a request again that met its store out of reach. */
+export const storeRetryAfterSeconds = 5
+
+/** A store out of reach: `503` with `Retry-After`. */
+const storeUnavailable = Effect.zipRight(
+  HttpApp.appendPreResponseHandler((_request, response) =>
+    Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(storeRetryAfterSeconds)))
+  ),
+  Effect.fail(
+    new Unavailable({
+      code: "store.unavailable",
+      message: `the database is out of reach for the moment and the request was not carried out; try again in ${storeRetryAfterSeconds} s`
+    })
+  )
+)
+
 /** @internal */
 export const internalError = () =>
   new InternalError({ code: "internal", message: "an internal error occurred; it has been logged" })
@@ -98,7 +120,11 @@ export const coreRead = <A, R>(effect: Effect.Effect<A, CoreError, R>) =>
           Effect.fail(internalError())
         )
       : toApiError(error)
-  ) as Effect.Effect<A, InvalidInput | Denied | NotFound | InternalError | OutcomeUnknown | Unauthorized, R>
+  ) as Effect.Effect<
+    A,
+    InvalidInput | Denied | NotFound | InternalError | OutcomeUnknown | Unauthorized | Unavailable,
+    R
+  >
 
 /** @internal The acting account, or `401` for an anonymous caller. */
 export const account: Effect.Effect<Ids.AccountId, Unauthorized, CurrentAccount> = Effect.flatMap(

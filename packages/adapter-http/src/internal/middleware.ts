@@ -21,7 +21,8 @@ import {
   PayloadTooLarge,
   RateLimited,
   RequestTimeout,
-  Unauthorized
+  Unauthorized,
+  Unavailable
 } from "../ApiError.js"
 import { type Language, languageOf, translate } from "../Messages.js"
 
@@ -187,6 +188,7 @@ const withMessage = (language: Language, error: unknown): unknown => {
     return new InternalError({ ...error, message: translate(language, error) })
   if (error instanceof OutcomeUnknown)
     return new OutcomeUnknown({ ...error, message: translate(language, error) })
+  if (error instanceof Unavailable) return new Unavailable({ ...error, message: translate(language, error) })
   if (error instanceof RequestTimeout)
     return new RequestTimeout({
       ...error,

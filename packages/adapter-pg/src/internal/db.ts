@@ -47,36 +47,56 @@ export const isRetryable = (error: unknown): boolean => {
   return state !== undefined && retryableStates.has(state)
 }
 
-const describe = (error: SqlError.SqlError): string => {
+/** What a failed request says of the database: a reason safe to show, and whether the database was out of reach. */
+interface Failure {
+  readonly reason: string
+  readonly unavailable: boolean
+}
+
+const lost: Failure = { reason: "the database connection was lost", unavailable: true }
+
+const describe = (error: SqlError.SqlError): Failure => {
   const state = sqlState(error)
   if (state === undefined) {
     const text = `${error.message ?? ""} ${(error.cause as { message?: string } | undefined)?.message ?? ""}`
-    if (/timeout|timed out/i.test(text)) return "no database connection could be used in time"
-    if (/terminat|closed|not queryable|connection error|ECONNRESET|EPIPE/i.test(text))
-      return "the database connection was lost"
+    if (/timeout|timed out/i.test(text))
+      return { reason: "no database connection could be used in time", unavailable: true }
+    if (/terminat|closed|not queryable|connection error|ECONNRESET|EPIPE/i.test(text)) return lost
     if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|connect/i.test(text))
-      return "the database could not be reached"
-    return "the database request failed"
+      return { reason: "the database could not be reached", unavailable: true }
+    return { reason: "the database request failed", unavailable: false }
   }
-  if (retryableStates.has(state)) return "a concurrent transaction conflicted with this one"
-  if (state === "57014") return "the database cancelled the statement (timeout)"
-  if (state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") {
-    return "the database connection was lost"
-  }
-  if (state === "53300") return "the database has no free connection"
-  if (state === "25P02") return "the transaction was aborted by an earlier failure"
-  return `the database refused the request (SQLSTATE ${state})`
+  if (retryableStates.has(state))
+    return { reason: "a concurrent transaction conflicted with this one", unavailable: false }
+  if (state === "57014")
+    return { reason: "the database cancelled the statement (timeout)", unavailable: false }
+  if (state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return lost
+  if (state === "53300") return { reason: "the database has no free connection", unavailable: true }
+  if (state === "25P02")
+    return { reason: "the transaction was aborted by an earlier failure", unavailable: false }
+  return { reason: `the database refused the request (SQLSTATE ${state})`, unavailable: false }
 }
 
 /**
  * @internal
  * An infrastructure error with a message safe to show: the operation and the kind
  * of failure, never the statement or the values; the `SqlError` stays as `cause`.
+ * A database out of reach (not reached, connection lost, no free connection, or
+ * starting or stopping: SQLSTATE classes 08 and 57P01–03, 53300) is marked
+ * `unavailable`.
  */
 export const infrastructure = (operation: string, error: unknown): Errors.InfrastructureError => {
   const port = operation.split(".")[0] ?? operation
-  const reason = error instanceof SqlError.SqlError ? describe(error) : "the database request failed"
-  return new Errors.InfrastructureError({ port, message: `${operation}: ${reason}`, cause: error })
+  const failure: Failure =
+    error instanceof SqlError.SqlError
+      ? describe(error)
+      : { reason: "the database request failed", unavailable: false }
+  return new Errors.InfrastructureError({
+    port,
+    message: `${operation}: ${failure.reason}`,
+    ...(failure.unavailable ? { unavailable: true as const } : {}),
+    cause: error
+  })
 }
 
 /** @internal The constraint a unique violation names, if any. */
