@@ -2751,6 +2751,39 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
   )
 })
 
+layer(makeServer(PersistenceMemory.layerMemory))("bodies left out", (it) => {
+  it.effect(
+    "R25, R31: a command whose fields are all optional takes no body (ending a selection, recording solved); one with a required field names it missing",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const demand = yield* Fixtures.publish(w, w.enterprise.account)
+        const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
+          demandId: demand.id,
+          proposal: { title: "方案一", content: "内容" }
+        })
+        const token = yield* tokenFor(w.enterprise.account)
+        const bare = (path: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post(path).pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("accept-language", "en")
+            )
+          ).pipe(Effect.flatMap((r) => Effect.map(r.json, (body) => ({ status: r.status, body }))))
+        const rejected = yield* bare(`/review/demands/${demand.id}/reject`)
+        assert.strictEqual(rejected.status, 400, JSON.stringify(rejected.body))
+        assert.include(rejected.body as object, { code: "input.invalid", field: "reason" })
+        assert.match((rejected.body as { message: string }).message, /^reason: is missing/)
+        assert.strictEqual((yield* bare(`/responses/${response.id}/adopt`)).status, 200)
+        const ended = yield* bare(`/demands/${demand.id}/selection/end`)
+        assert.strictEqual(ended.status, 200, JSON.stringify(ended.body))
+        const solved = yield* bare(`/demands/${demand.id}/outcome/solved`)
+        assert.strictEqual(solved.status, 200, JSON.stringify(solved.body))
+        assert.include(solved.body as object, { outcome: "solved", serviceFee: null })
+      })
+  )
+})
+
 /**
  * The memory ports, but with the unit of work and the demand repository failing as
  * an adapter out of reach of its database does (`unavailable: true`) while `down`.

@@ -330,7 +330,9 @@ const otherCharset = (contentType: string | undefined): string | undefined => {
  * Latin-1 body would be stored with U+FFFD in place of its characters), when the
  * `Content-Type` names another charset and the body is not plain ASCII
  * (`body.charset`), when it nests deeper than {@link maxBodyDepth} (`body.too_deep`)
- * or is not JSON (`body.invalid`). An empty body is `null`, as the Node request reads it.
+ * or is not JSON (`body.invalid`). An empty body is `{}`: a command whose fields are all
+ * optional (ending a selection without feedback, recording a demand solved without a
+ * fee) takes none, and one with a required field names the field missing.
  */
 const checkedJson = (
   request: HttpServerRequest.HttpServerRequest,
@@ -352,7 +354,7 @@ const checkedJson = (
     } catch {
       return Effect.fail(refusedBody(language, route(), "body.encoding", "the body is not UTF-8"))
     }
-    if (text.trim() === "") return Effect.succeed(null)
+    if (text.trim() === "") return Effect.succeed({})
     if (nestedDeeperThan(text, maxBodyDepth))
       return Effect.fail(
         refusedBody(language, route(), "body.too_deep", `the body nests deeper than ${maxBodyDepth} levels`)
