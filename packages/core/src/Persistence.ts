@@ -626,7 +626,12 @@ export class Journal extends Context.Tag("@zhongbao/core/Journal")<
 
 /**
  * Runs an effect as one all-or-nothing unit: if it fails, dies or is interrupted,
- * nothing it wrote through the ports remains. Nested calls join the outer unit (a
+ * nothing it wrote through the ports remains. An interruption that comes once the
+ * effect has succeeded, while the unit commits, waits for the commit and is
+ * delivered after it: the unit is then written though its caller sees an
+ * interruption, as when the commit's answer is lost (`outcome: "unknown"`); a
+ * caller that interrupts commands (a timeout, a client gone) repeats them with the
+ * same idempotency key to tell (R63). Nested calls join the outer unit (a
  * nested failure undoes only the nested part); nested units of one unit begun at once
  * run one after another, each all-or-nothing on its own.
  *

@@ -281,7 +281,11 @@ export const makeRunner = Effect.gen(function* () {
        * result is the body's third argument. It runs whatever the actor's read finds
        * (an unknown account's unit locks the row too, until it is undone), but a
        * failure of the actor's read (R5) is reported before its own; a replayed key
-       * (R63) ignores its result, and its failure.
+       * (R63) ignores its result, and its failure. The command's instant (`ctx.now`)
+       * is read once it is done: a command that waited for another's lock is timed
+       * after it, so the times the two store follow the order they were taken in (a
+       * response is never stored as submitted after the adoption that closed intake
+       * to it, R24, R26).
        */
       readonly prefetch?: (input: I) => Effect.Effect<P, InfrastructureError>
     },
@@ -374,7 +378,7 @@ export const makeRunner = Effect.gen(function* () {
           const attempt = uow.transaction(
             settleLeftovers(
               spec.conflictRule ?? spec.rule,
-              Effect.flatMap(DateTime.now, (now) => {
+              Effect.suspend(() => {
                 const prefetch = spec.prefetch
                 /*
                  * The prefetch's outcome is kept as an Either: a failure of the actor's
@@ -392,7 +396,9 @@ export const makeRunner = Effect.gen(function* () {
                 ) =>
                   Either.isLeft(prefetched)
                     ? Effect.fail(prefetched.left)
-                    : run(accountId, actor, now, decoded, prefetched.right, keyed)
+                    : Effect.flatMap(DateTime.now, (now) =>
+                        run(accountId, actor, now, decoded, prefetched.right, keyed)
+                      )
                 if (key === undefined) {
                   if (options.replayOnly === true) return Effect.fail(notReplayed())
                   return Effect.flatMap(withPrefetched(loadActor(accountId)), ([actor, prefetched]) =>

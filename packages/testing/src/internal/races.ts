@@ -17,7 +17,7 @@ import {
   Selection,
   SortKeys
 } from "@zhongbao/core"
-import { Deferred, Effect, Either, Fiber, Option } from "effect"
+import { Clock, DateTime, Deferred, Effect, Either, Fiber, Option } from "effect"
 import * as Fixtures from "../Fixtures.js"
 import {
   type Env,
@@ -187,10 +187,27 @@ const oneTaken = (
   }
 }
 
+/**
+ * A clock one millisecond later at every reading, from `start`: the order of two
+ * commands' instants is the order they read the clock in.
+ */
+const ticking = (start: number): Clock.Clock => {
+  let now = start
+  const millis = () => ++now
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    currentTimeMillis: Effect.sync(millis),
+    unsafeCurrentTimeNanos: () => BigInt(millis()) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(millis()) * 1_000_000n),
+    sleep: () => Effect.void
+  }
+}
+
 /** @internal Concurrent use cases keep the invariants the rules promise. */
 export const races = (h: Harness): void => {
   it.effect(
-    "R26: 200 concurrent responders against the first adoption → zero responses accepted after it commits",
+    "R26: 200 concurrent responders against the first adoption → zero responses accepted after it commits, none stored as submitted after intake closed",
     () => {
       // A logical clock over the adapter's writes: when each response row was
       // inserted and when the demand's intake was closed, in the order the port
@@ -251,7 +268,12 @@ export const races = (h: Harness): void => {
             adopt,
             ...responders.slice(100).map(respond)
           ]
-          const outcomes = yield* Effect.all(racers, { concurrency: "unbounded" })
+          // The race's clock ticks at every reading: a command that read it before
+          // waiting for another's lock would store an instant earlier than that one's.
+          const outcomes = yield* Effect.withClock(
+            Effect.all(racers, { concurrency: "unbounded" }),
+            ticking(DateTime.toEpochMillis(yield* DateTime.now))
+          )
 
           const adoption = outcomes.find((o) => o.kind === "adopt")!.result
           assert.isTrue(Either.isRight(adoption), `the adoption succeeds: ${describeError(adoption)}`)
@@ -289,6 +311,13 @@ export const races = (h: Harness): void => {
             late.map((r) => r.id),
             [],
             `no response row was inserted after the adoption closed intake (${accepted.length} accepted before it)`
+          )
+
+          const closedAt = final.intakeClosedAt!
+          assert.deepStrictEqual(
+            rows.filter((r) => DateTime.greaterThan(r.submittedAt, closedAt)).map((r) => r.id),
+            [],
+            "no stored response was submitted after the instant intake closed"
           )
 
           const audit = yield* Persistence.AuditRepository
