@@ -130,7 +130,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "response.deadline_passed": "应答已截止，不能再修改",
   // consultation
   "consult.member_required": "咨询须由会员发起",
-  "consult.own_demand": "不能咨询本单位的需求",
+  "consult.own_demand": "不能咨询本单位发布或委托发布的需求",
   "consult.not_party": "只有咨询双方可以留言",
   "consult.not_published": "需求发布期间才可以咨询",
   "consult.mode_closed": "该需求的服务方式不接受应答和咨询",
@@ -237,9 +237,12 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
     (m) => `申报截止日期不能早于统计期的开始日期（${m[1]}）`
   ],
   "reward.deadline_passed": [/due by (\d{4}-\d{2}-\d{2})/, (m) => `该批次申报已于 ${m[1]} 截止`],
-  "adopt.selection_over": [/selection ended at (\S+)$/, (m) => `选标期已结束（${m[1]}）`],
+  "adopt.selection_over": [
+    /selection ended at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) /,
+    (m) => `选标期已结束（${m[1]}）`
+  ],
   "selection.intake_open": [
-    /taken until (\S+) unless/,
+    /taken until (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) /,
     (m) => `应答截止（${m[1]}）或采纳应答之后才能结束选标`
   ],
   "reward.demand_outside_period": [

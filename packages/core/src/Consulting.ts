@@ -133,7 +133,11 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
           if (member === null || isOperator(ctx.actor))
             return yield* denied("R22", "consult.member_required", "consultations are opened by members")
           if (isOwnDemand(ctx.actor, demand))
-            return yield* denied("R3", "consult.own_demand", "a member does not consult on its own demand")
+            return yield* denied(
+              "R3",
+              "consult.own_demand",
+              "a member does not consult on a demand it published or that was published on its behalf"
+            )
           const existing = yield* threads.findThread(demand.id, member.id)
           const thread: Thread = Option.isSome(existing)
             ? existing.value

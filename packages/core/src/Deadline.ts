@@ -85,6 +85,20 @@ export const yearAt = (instant: DateTime.DateTime, settings: ResolvedSettings): 
   DateTime.toParts(DateTime.setZone(instant, settings.zone)).year
 
 /**
+ * An instant as people of the platform read it: its date and time to the second in
+ * the platform time zone, and the zone's name (`2026-06-20 23:59:59 Asia/Shanghai`),
+ * for messages; a response deadline's end reads as its own date's 23:59:59.
+ *
+ * @since 0.2.0
+ * @category dates
+ */
+export const formatLocal = (instant: DateTime.DateTime, settings: ResolvedSettings): string => {
+  const p = DateTime.toParts(DateTime.setZone(instant, settings.zone))
+  const two = (n: number) => String(n).padStart(2, "0")
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hours)}:${two(p.minutes)}:${two(p.seconds)} ${settings.timeZone}`
+}
+
+/**
  * A date `days` later (or earlier, when negative).
  *
  * @since 0.1.0

@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import { Filter, Text } from "./Text.js"
 import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
-import { type DemandBrief, DemandState } from "./Demand.js"
+import { Demand, type DemandBrief, DemandState } from "./Demand.js"
 import { denied, invalid, notFound } from "./Errors.js"
 import { DemandId, MemberId, ResponseId, ThreadId } from "./Ids.js"
 import { makeRunner, type ReadCtx } from "./internal/command.js"
@@ -48,6 +48,7 @@ export const DemandListItem = Schema.Struct({
   field: Schema.String,
   region: Schema.NullOr(Schema.String),
   state: DemandState,
+  outcome: Demand.fields.outcome,
   phase: Schema.Literal("not_published", "no_responses", "taking_responses", "selecting", "selection_over"),
   publishedAt: Schema.NullOr(Schema.DateTimeUtc),
   responseCount: Schema.Int,
@@ -168,6 +169,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         field: d.form.field,
         region: d.form.region ?? null,
         state: d.state,
+        outcome: d.outcome,
         phase: phaseOf(d, ctx.now, ctx.settings),
         publishedAt: d.firstPublishedAt,
         responseCount: d.responseCount,

@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -19,7 +18,7 @@ import { endSelectionRefusal, makeRoundEnd, reasonText } from "./internal/round.
 import { ResponseRepository } from "./Persistence.js"
 import { phaseOf, selectionOver } from "./Phase.js"
 import { Feedback, Response } from "./Response.js"
-import { endOfDate, selectionEndsAt } from "./Deadline.js"
+import { endOfDate, formatLocal, selectionEndsAt } from "./Deadline.js"
 
 /**
  * Input of {@link Selection.endSelection}: optional R61 feedback per response.
@@ -129,7 +128,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               return yield* invalidState(
                 "R23",
                 "adopt.selection_over",
-                `selection ended at ${DateTime.formatIso(demand.selectionEndedAt ?? selectionEndsAt(demand.form.responseDeadline, ctx.settings))}`
+                `selection ended at ${formatLocal(demand.selectionEndedAt ?? selectionEndsAt(demand.form.responseDeadline, ctx.settings), ctx.settings)}`
               )
             }
             const adopted: Response = {
@@ -221,7 +220,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               return yield* invalidState(
                 "R20",
                 "selection.intake_open",
-                `responses are taken until ${DateTime.formatIso(endOfDate(demand.form.responseDeadline, ctx.settings))} unless one is adopted first; selection can end after that`
+                `responses are taken until ${formatLocal(endOfDate(demand.form.responseDeadline, ctx.settings), ctx.settings)} unless one is adopted first; selection can end after that`
               )
             }
             const open = new Map(

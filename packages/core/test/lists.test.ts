@@ -124,9 +124,16 @@ describe("Lists", () => {
           assert.include(later.actions, "adopt")
           assert.include(later.actions, "end_selection", "intake closed: selection may end (R20)")
           assert.notInclude(later.actions, "restart")
+          assert.isNull(later.outcome, "no outcome recorded yet")
           yield* (yield* Outcome.Outcome).unsolved(world.enterprise.account, { demandId: demand.id })
           const unsolved = (yield* lists.myDemands(world.enterprise.account, { states: ["published"] }))
             .items[0]!
+          assert.strictEqual(unsolved.outcome, "unsolved", "the row tells 未解决 (R32)")
+          assert.strictEqual(
+            (yield* lists.hall(null, {})).items.find((d) => d.id === demand.id)?.outcome,
+            "unsolved",
+            "in the hall too"
+          )
           assert.include(unsolved.actions, "restart")
           assert.notInclude(unsolved.actions, "record_unsolved", "already recorded unsolved (R32)")
           assert.include(unsolved.actions, "record_solved", "it may still be solved (R31)")

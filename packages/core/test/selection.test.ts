@@ -108,10 +108,15 @@ describe("Selection", () => {
         assert.strictEqual(second.status, "adopted")
 
         yield* at(justAfter(end))
-        yield* expectError(
+        const over = yield* expectError(
           selection.adopt(world.enterprise.account, { responseId: service.id }),
           "InvalidState",
           "R23"
+        )
+        assert.strictEqual(
+          over.message,
+          "selection ended at 2026-06-17 23:59:59 Asia/Shanghai",
+          "in local time"
         )
         const lists = yield* Lists.Lists
         const stored = yield* lists.response(world.enterprise.account, { responseId: service.id })
@@ -508,13 +513,18 @@ describe("Selection", () => {
         const { demand, expert } = yield* demandWithResponses(world)
         const end = yield* deadlineEnd(demand)
         yield* at(end)
-        yield* expectError(
+        const open = yield* expectError(
           selection.endSelection(world.enterprise.account, {
             demandId: demand.id,
             feedback: [{ responseId: expert.id, feedback: { reason: "not_relevant" } }]
           }),
           "InvalidState",
           "R20"
+        )
+        assert.include(
+          open.message,
+          `taken until ${demand.form.responseDeadline} 23:59:59 Asia/Shanghai`,
+          "the deadline's end in local time"
         )
         const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })
         assert.strictEqual(view.phase, "taking_responses")
