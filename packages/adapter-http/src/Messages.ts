@@ -79,6 +79,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "body.encoding": "请求内容不是 UTF-8 编码：请以 UTF-8 提交 JSON",
   "body.charset": "请求内容按 UTF-8 读取：请以 UTF-8 编码提交 JSON，不要声明其他字符集",
   "body.too_deep": "请求内容嵌套层级过深",
+  "body.too_many_values": "请求内容包含的值过多（至多 10,000 个）",
   "body.unexpected": "此操作不接受请求内容：请不带内容（或以 {}）提交",
   "request.cross_site": "拒绝来自其他网站页面、仅凭浏览器自动携带的凭证（Cookie）发出的操作请求",
   "path.invalid": "请求路径无效：路径中不能含有 . 或 .. 段及编码的分隔符",

@@ -55,7 +55,7 @@ import openapiTS, { astToString } from "openapi-typescript"
 import ts from "typescript"
 import { ApiError, Authentication, Http, Messages, Mount, RateLimit } from "../src/index.js"
 import { Api } from "../src/Api.js"
-import { answersAnonymous, maxBodyDepth } from "../src/internal/middleware.js"
+import { answersAnonymous, maxBodyDepth, maxBodyValues } from "../src/internal/middleware.js"
 import { app, makeServer, tokenFor } from "./harness.js"
 import packageJson from "../package.json" with { type: "json" }
 
@@ -1456,6 +1456,23 @@ describe("Mount", () => {
         await shallow.json(),
         { code: "input.invalid", field: "text" },
         "decoded and refused for what it holds"
+      )
+      // The body object and the array are two values, each element after the first a third.
+      const holding = (values: number) =>
+        `{"text":[${Array(values - 1)
+          .fill("{}")
+          .join(",")}]}`
+      const many = await send(holding(maxBodyValues + 1))
+      assert.strictEqual(many.status, 400)
+      assert.deepInclude(await many.json(), { code: "body.too_many_values", field: "body", rule: "R22" })
+      const most = await send(holding(maxBodyValues))
+      assert.deepInclude(await most.json(), { code: "input.invalid", field: "text" }, "at the limit: decoded")
+      const commas = await send(`{"text":"${",".repeat(50_000)}"}`)
+      assert.strictEqual(commas.status, 400)
+      assert.deepInclude(
+        await commas.json(),
+        { code: "input.invalid", field: "text" },
+        "commas inside a string are not values"
       )
       const gbk = new Uint8Array([
         ...new TextEncoder().encode('{"text":"'),
