@@ -229,7 +229,8 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     if (!res.headersSent) res.setHeader("Connection", "close")
     else res.once("finish", () => req.socket.end())
   }
-  const server = createServer((req, res) => {
+  // Node's defaults but for the headers' 60 s, written out: a deployment reads them here.
+  const server = createServer({ headersTimeout: 20_000, requestTimeout: 300_000 }, (req, res) => {
     if (config.accessLog) logRequest(runtime, req, res)
     if (stopping) {
       closeAfter(req, res)
@@ -255,6 +256,7 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     }
     mounted.listener(req, res)
   })
+  server.maxConnections = config.maxConnections
   let workers: ReadonlyArray<Fiber.RuntimeFiber<never, never>> = []
   /**
    * Stops taking requests and answers those under way: idle keep-alive connections

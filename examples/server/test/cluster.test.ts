@@ -94,6 +94,7 @@ describe("example server: several instances (WEB_CONCURRENCY)", () => {
         /UPLOAD_CONCURRENCY_PER_ACCOUNT must be a whole number from 1 to 1024/
       ],
       [{ UPLOAD_IDLE_TIMEOUT_SECONDS: "0" }, /UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds/],
+      [{ MAX_CONNECTIONS: "0" }, /MAX_CONNECTIONS must be a whole number from 1 to 1000000/],
       [
         { UPLOAD_IDLE_TIMEOUT_SECONDS: "1.5" },
         /UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds/

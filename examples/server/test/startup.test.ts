@@ -150,6 +150,43 @@ describe("example server: starting", () => {
     expect(await stop(started)).toBe(0)
   })
 
+  it("MAX_CONNECTIONS=2: a third connection held open at once is closed as it comes; once one ends, a new one is served", async () => {
+    const started = launch({ DATA_DIR: dataDir(), MAX_CONNECTIONS: "2", SEED: "false" })
+    const base = new URL((await waitFor(started, /zhongbao is ready at (http:\/\/\S+) /))[1]!)
+    const open = async () => {
+      const socket = connect(Number(base.port), base.hostname)
+      await new Promise<void>((resolve, reject) => {
+        socket.once("connect", resolve)
+        socket.once("error", reject)
+      })
+      socket.on("error", () => {})
+      return socket
+    }
+    /** What a request on `socket` gets: its status line, or `closed` when the server ends the connection. */
+    const ask = (socket: Socket) =>
+      new Promise<string>((resolve) => {
+        let text = ""
+        socket.on("data", (chunk) => {
+          text += chunk
+          if (text.includes("\r\n")) resolve(text.split("\r\n")[0]!)
+        })
+        socket.once("close", () => resolve("closed"))
+        socket.write(`GET /health HTTP/1.1\r\nHost: ${base.host}\r\n\r\n`)
+      })
+    const [first, second] = [await open(), await open()]
+    expect(await ask(first)).toBe("HTTP/1.1 200 OK")
+    const third = await open()
+    expect(await ask(third)).toBe("closed")
+    expect(await ask(second)).toBe("HTTP/1.1 200 OK")
+    first.destroy()
+    second.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const fourth = await open()
+    expect(await ask(fourth)).toBe("HTTP/1.1 200 OK")
+    fourth.destroy()
+    expect(await stop(started)).toBe(0)
+  })
+
   it("ACCESS_LOG=true: one log line per request with its method, path, status and milliseconds; HOST=::1 prints a URL with the address in brackets", async () => {
     const started = launch({ DATA_DIR: dataDir(), ACCESS_LOG: "true", HOST: "::1", SEED: "false" })
     const base = (await waitFor(started, /zhongbao is ready at (http:\/\/\S+) /))[1]!
