@@ -50,6 +50,9 @@ export const languageOf = (acceptLanguage: string | undefined): Language => {
 
 const entities: Record<string, string> = {
   demand: "需求",
+  demand_responses: "该需求的应答",
+  service_log: "该需求的服务日志",
+  audit_trail: "该需求的操作日志",
   response: "应答",
   thread: "咨询",
   member: "会员",

@@ -70,6 +70,12 @@ interface Row {
   readonly request: (s: Scenario) => Effect.Effect<Req, unknown, Env>
   /** Requests of particular roles, when theirs differs (an institution's form names its manager). */
   readonly requestAs?: Partial<Record<Role, (s: Scenario) => Effect.Effect<Req, unknown, Env>>>
+  /**
+   * The code a hidden part of a public demand answers with (its responses, service log
+   * or trail): the demand is no secret, so its part's `404` names the part, and a
+   * missing demand's `demand.not_found`.
+   */
+  readonly partOfPublic?: string
 }
 
 interface Scenario {
@@ -318,6 +324,7 @@ const rows: ReadonlyArray<Row> = [
   {
     endpoint: "responses.ofDemand",
     expect: { anonymous: 401, unrelated: 404, responder: 404, client: 404, operator: 200, publisher: 200 },
+    partOfPublic: "demand_responses.not_found",
     request: (s) => ok(get(`/demands/${s.published.demandId}/responses`))
   },
   {
@@ -362,6 +369,7 @@ const rows: ReadonlyArray<Row> = [
   {
     endpoint: "serviceLog.list",
     expect: { anonymous: 401, unrelated: 404, responder: 404, client: 200, operator: 200, publisher: 200 },
+    partOfPublic: "service_log.not_found",
     request: (s) => ok(get(`/demands/${s.published.demandId}/service-log`))
   },
   ...(["solved", "unsolved"] as const).map(
@@ -573,6 +581,7 @@ const rows: ReadonlyArray<Row> = [
     endpoint: "audit.list",
     label: "of a demand",
     expect: { anonymous: 401, unrelated: 404, responder: 404, client: 200, operator: 200, publisher: 200 },
+    partOfPublic: "audit_trail.not_found",
     request: (s) => ok(get(`/audit?demandId=${s.published.demandId}`))
   },
   {
@@ -719,7 +728,17 @@ export const authorizationSuite = (name: string, ports: Layer.Layer<Persistence.
                 }
                 if (expected === 404) {
                   const absent = yield* send(missingOf(req), tokens[role])
-                  if (absent.status !== got.status || codeOf(absent.text) !== codeOf(got.text)) {
+                  if (row.partOfPublic !== undefined) {
+                    const codes = [codeOf(got.text), codeOf(absent.text)]
+                    if (
+                      codes[0] !== row.partOfPublic ||
+                      codes[1] !== "demand.not_found" ||
+                      absent.status !== 404
+                    )
+                      failures.push(
+                        `${where}: a hidden part of a public demand answers ${codes[0]}, a missing demand ${absent.status} ${codes[1]}`
+                      )
+                  } else if (absent.status !== got.status || codeOf(absent.text) !== codeOf(got.text)) {
                     failures.push(
                       `${where}: a hidden resource answers ${got.status} ${codeOf(got.text)}, a missing one ${absent.status} ${codeOf(absent.text)}`
                     )

@@ -56,7 +56,7 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
           let hide: AuditHidden | undefined
           if (input.demandId !== undefined) {
             const demand = yield* demands.readable(actor, input.demandId)
-            if (!canFollowDemand(actor, demand)) return yield* notFound("demand")
+            if (!canFollowDemand(actor, demand)) return yield* notFound("audit_trail")
             if (!isOperator(actor) && !managesDemand(actor, demand) && isClientOf(actor, demand)) {
               hide = { entities: responsePrivateEntities }
             }

@@ -320,7 +320,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
           Effect.gen(function* () {
             const demand = yield* demands.readable(ctx.actor, input.demandId)
             if (ctx.actor === null || !(isOperator(ctx.actor) || managesDemand(ctx.actor, demand)))
-              return yield* notFound("demand", "R4")
+              return yield* notFound("demand_responses", "R4")
             return yield* responsePage(ctx, input, { _tag: "demand", demandId: demand.id })
           })
       ),

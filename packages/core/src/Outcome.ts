@@ -133,7 +133,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
         (ctx, input) =>
           Effect.gen(function* () {
             const demand = yield* demands.readable(ctx.actor, input.demandId)
-            if (!canFollowDemand(ctx.actor, demand)) return yield* notFound("demand")
+            if (!canFollowDemand(ctx.actor, demand)) return yield* notFound("service_log")
             return yield* log.list(demand.id, input.afterSeq ?? 0, input.limit ?? 50)
           })
       ),
