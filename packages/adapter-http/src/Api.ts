@@ -390,7 +390,7 @@ export class HallGroup extends HttpApiGroup.make("hall")
       {
         public: true,
         description:
-          "Keyword (title, summary, keywords), field, region, state, taking responses now, deadline range; newest first or soonest deadline first."
+          "Keyword (title, summary, keywords, or a demand's whole number such as ZB20260005), field, region, state, taking responses now, deadline range; newest first or soonest deadline first."
       }
     )
   )

@@ -103,7 +103,7 @@ export const MyDemandsInput = Schema.Struct({
 })
 
 /**
- * Filters of the public hall: keyword (title, summary, keywords), field, region,
+ * Filters of the public hall: keyword (title, summary, keywords, or a demand's whole number), field, region,
  * state, whether responses are taken now, deadline range; sorted by publication
  * (newest first) or deadline (soonest first).
  *

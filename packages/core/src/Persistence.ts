@@ -46,7 +46,8 @@
  *   unique keys (an idempotency key `ORDER-42` is not `order-42`) and filters
  *   (`field`, `region`). A keyword matches as a substring of the lower-cased title,
  *   summary or keywords, lower-cased as JavaScript's `toLowerCase` does, without
- *   folding accents or full-width letters (`ＯＬＥＤ` is not `oled`).
+ *   folding accents or full-width letters (`ＯＬＥＤ` is not `oled`), or as the whole
+ *   of a demand's number in upper case (`zb20260005` finds `ZB20260005`).
  * - Lists return at most `limit` rows after the position `after` in the list's
  *   order (sort key, then id); the caller asks for one more row than it shows to
  *   know whether a next page exists.
@@ -225,7 +226,8 @@ export type DemandScope =
 
 /**
  * A demand list query. `keyword` is lower case and matches title, summary or a
- * keyword as a substring (Chinese text included); every other filter is exact or a
+ * keyword as a substring (Chinese text included), or a demand's whole number in
+ * upper case (R12: the number users quote); every other filter is exact or a
  * closed range.
  *
  * @since 0.1.0

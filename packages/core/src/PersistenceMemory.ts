@@ -240,7 +240,9 @@ const makeStore = () => {
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
     (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
     (q.hasResponses === undefined || d.responseCount > 0 === q.hasResponses) &&
-    (q.keyword === undefined || (searchTexts.get(d.id) ?? "").includes(q.keyword))
+    (q.keyword === undefined ||
+      (searchTexts.get(d.id) ?? "").includes(q.keyword) ||
+      d.number === q.keyword.toUpperCase())
 
   const writeDemand = (d: Demand) =>
     db.write((log) => {

@@ -23,12 +23,14 @@ export const likeEscape = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\
  * @internal
  * The condition of a keyword search on `search_text` (lower case, like the
  * keyword): substring semantics, as the memory adapter's `includes`. A keyword of
- * three characters or more is a `LIKE` the trigram index serves; a shorter one is
- * looked up in the grams index and confirmed by `strpos`.
+ * three characters or more is a `LIKE` the trigram index serves, or the whole of a
+ * demand's number in upper case (the number's unique index); a shorter one (no
+ * number is that short) is looked up in the grams index and confirmed by `strpos`.
  */
 export const keywordCondition = (p: Params, alias: string, keyword: string): string => {
   const length = Array.from(keyword).length
   if (length === 0) return "true"
-  if (length >= 3) return `${alias}.search_text LIKE ${p.add(`%${likeEscape(keyword)}%`)}`
+  if (length >= 3)
+    return `(${alias}.search_text LIKE ${p.add(`%${likeEscape(keyword)}%`)} OR ${alias}.number = ${p.add(keyword.toUpperCase())})`
   return `${alias}.search_grams @> ARRAY[${p.add(keyword)}::text] AND strpos(${alias}.search_text, ${p.add(keyword)}) > 0`
 }

@@ -115,7 +115,9 @@ const matches = (d: Demand.Demand, q: Filters): boolean => {
     (q.states === undefined || q.states.includes(d.state)) &&
     (q.field === undefined || d.form.field === q.field) &&
     (q.region === undefined || d.form.region === q.region) &&
-    (q.keyword === undefined || Demand.searchText(d.form).includes(q.keyword)) &&
+    (q.keyword === undefined ||
+      Demand.searchText(d.form).includes(q.keyword) ||
+      d.number === q.keyword.toUpperCase()) &&
     (q.deadlineFrom === undefined || d.form.responseDeadline >= q.deadlineFrom) &&
     (q.deadlineTo === undefined || d.form.responseDeadline <= q.deadlineTo) &&
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
@@ -235,7 +237,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "§9 demands: filters (states, field, region, keyword in Chinese, deadline range, intakeOpen, one or several service modes, selection open, responses held) return exactly the matching rows and briefs",
+    "§9 demands: filters (states, field, region, keyword in Chinese or a demand's number, deadline range, intakeOpen, one or several service modes, selection open, responses held) return exactly the matching rows and briefs",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -257,6 +259,10 @@ export const pagination = (h: Harness): void => {
             { scope: all, sort: "created", keyword: "微通道" },
             { scope: all, sort: "created", keyword: "oled" },
             { scope: all, sort: "created", keyword: "不存在的词" },
+            // R12: the number users quote, in any case; a part of it finds nothing.
+            { scope: pub, sort: "published", keyword: "zb20260008" },
+            { scope: all, sort: "created", keyword: "zb20260003" },
+            { scope: all, sort: "created", keyword: "zb2026000" },
             { scope: all, sort: "deadline", deadlineFrom: Rows.date(30), deadlineTo: Rows.date(33) },
             { scope: all, sort: "deadline", deadlineFrom: Rows.date(32), deadlineTo: Rows.date(32) },
             { scope: all, sort: "created", deadlineFrom: Rows.date(35) },
