@@ -229,8 +229,10 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     if (!res.headersSent) res.setHeader("Connection", "close")
     else res.once("finish", () => req.socket.end())
   }
-  // Node's defaults but for the headers' 60 s, written out: a deployment reads them here.
-  const server = createServer({ headersTimeout: 20_000, requestTimeout: 300_000 }, (req, res) => {
+  // Node's defaults but for the headers' 60 s, written out: a deployment reads them
+  // here; Node checks them every `connectionsCheckingInterval` (30 s by default).
+  const timeouts = { headersTimeout: 20_000, requestTimeout: 300_000, connectionsCheckingInterval: 5_000 }
+  const server = createServer(timeouts, (req, res) => {
     if (config.accessLog) logRequest(runtime, req, res)
     if (stopping) {
       closeAfter(req, res)

@@ -16,7 +16,7 @@
  * | `UPLOAD_CONCURRENCY` | `4` | uploads read and stored at once per instance; others wait their turn (each is held whole in memory until stored) |
  * | `UPLOAD_CONCURRENCY_PER_ACCOUNT` | `2` | of those turns, how many one account holds at once; its further uploads wait for one of its own |
  * | `UPLOAD_IDLE_TIMEOUT_SECONDS` | `30` | how long an upload's body may stop arriving before it is refused `408` and its turn given up (1 to 3600) |
- * | `MAX_CONNECTIONS` | `4096` | connections one instance holds open at once; a further one is closed as it comes (so that idle or slow clients cannot take every file descriptor). A request's headers must arrive within 20 s, the whole request within 300 s |
+ * | `MAX_CONNECTIONS` | `4096` | connections one instance holds open at once; a further one is closed as it comes (so that idle or slow clients cannot take every file descriptor). A request's headers must arrive within 20 s, the whole request within 300 s (checked every 5 s) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
  * | `ACCESS_LOG` | `false` | log one line per request: method, path, status, milliseconds |

@@ -1300,7 +1300,7 @@ interface DocSchema {
 
 /**
  * The API: every group, the authentication middleware, and the errors any endpoint
- * may answer (`401`, `413`, `500`).
+ * may answer (`401`, `413`, `500`, `503`).
  *
  * @since 0.1.0
  * @category api

@@ -76,7 +76,8 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()(
 /**
  * The port a host portal implements to say which account acts for a request:
  * `none` for an anonymous request, `Unauthorized` for a credential that is present
- * but not valid. An `InfrastructureError` (session store down) answers `500`.
+ * but not valid. An `InfrastructureError` (session store down) answers `500`, even
+ * one marked `unavailable` (a port of core's answers `503 store.unavailable`).
  *
  * @since 0.1.0
  * @category ports

@@ -204,13 +204,13 @@ describe("Messages", () => {
       "该批次申报已于 2026-06-15 截止"
     )
     assert.strictEqual(
-      zh("adopt.selection_over", "selection ended at 2026-06-20 23:59:59 Asia/Shanghai"),
+      zh("adopt.selection_over", "selection ended at 2026-06-20 23:59:59 +08:00 Asia/Shanghai"),
       "选标期已结束（2026-06-20 23:59:59）"
     )
     assert.strictEqual(
       zh(
         "selection.intake_open",
-        "responses are taken until 2026-06-10 23:59:59 Asia/Shanghai unless one is adopted first; selection can end after that"
+        "responses are taken until 2026-06-10 23:59:59 +08:00 Asia/Shanghai unless one is adopted first; selection can end after that"
       ),
       "应答截止（2026-06-10 23:59:59）或采纳应答之后才能结束选标"
     )

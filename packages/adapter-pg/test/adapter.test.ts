@@ -43,7 +43,7 @@ import {
 } from "effect"
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net"
 import * as Pg from "pg"
-import { makeDb } from "../src/internal/db.js"
+import { infrastructure, makeDb } from "../src/internal/db.js"
 import { commitOutcomeUnknown } from "../src/internal/unitOfWork.js"
 import * as Demands from "../src/internal/demands.js"
 import * as Parties from "../src/internal/parties.js"
@@ -1396,6 +1396,26 @@ describe(`adapter-pg on ${T.backend}`, () => {
     assert.isTrue(
       commitOutcomeUnknown(new SqlError.SqlError({ cause: lost, message: "COMMIT" })),
       "the connection lost: no answer"
+    )
+  })
+
+  it("§errors: a failure is unavailable when the database is out of reach for the moment (not reached, connection lost, none free, shutting down or starting), not when a request or the client is at fault", () => {
+    const failed = (cause: unknown) =>
+      infrastructure("MemberRepository.findById", new SqlError.SqlError({ cause, message: "x" })).unavailable
+    const state = (code: string) => failed({ code, message: "x" })
+    for (const code of ["08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300"])
+      assert.isTrue(state(code), `${code}: out of reach`)
+    for (const code of ["08P01", "08007", "57014", "40001", "23505", "25P02", "42P01"])
+      assert.isUndefined(state(code), `${code}: not for a retry later`)
+    const system = (code: string) =>
+      Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code, errno: -1 })
+    for (const code of ["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ECONNRESET"])
+      assert.isTrue(failed(system(code)), code)
+    assert.isTrue(failed(new Error("timeout exceeded when trying to connect")), "no connection free in time")
+    assert.isTrue(failed(new Error("Connection terminated unexpectedly")), "the connection lost")
+    assert.isUndefined(
+      failed(new Error("Client has already been connected. You cannot reuse a client.")),
+      "a client's misuse"
     )
   })
 

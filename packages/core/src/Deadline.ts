@@ -86,16 +86,19 @@ export const yearAt = (instant: DateTime.DateTime, settings: ResolvedSettings): 
 
 /**
  * An instant as people of the platform read it: its date and time to the second in
- * the platform time zone, and the zone's name (`2026-06-20 23:59:59 Asia/Shanghai`),
- * for messages; a response deadline's end reads as its own date's 23:59:59.
+ * the platform time zone, the zone's offset then (which tells the two readings of an
+ * hour clocks go back over apart) and the zone's name
+ * (`2026-06-20 23:59:59 +08:00 Asia/Shanghai`), for messages; a response deadline's
+ * end reads as its own date's 23:59:59.
  *
  * @since 0.2.0
  * @category dates
  */
 export const formatLocal = (instant: DateTime.DateTime, settings: ResolvedSettings): string => {
-  const p = DateTime.toParts(DateTime.setZone(instant, settings.zone))
+  const zoned = DateTime.setZone(instant, settings.zone)
+  const p = DateTime.toParts(zoned)
   const two = (n: number) => String(n).padStart(2, "0")
-  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hours)}:${two(p.minutes)}:${two(p.seconds)} ${settings.timeZone}`
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hours)}:${two(p.minutes)}:${two(p.seconds)} ${DateTime.zonedOffsetIso(zoned)} ${settings.timeZone}`
 }
 
 /**

@@ -19,6 +19,7 @@ import { ResponseRepository } from "./Persistence.js"
 import { acceptsResponses } from "./Phase.js"
 import { Proposal, Response } from "./Response.js"
 import type { Actor } from "./Member.js"
+import type { Demand } from "./Demand.js"
 
 /**
  * Input of {@link Responding.respond}.
@@ -57,13 +58,20 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
 
     /**
      * R21: the actor's own response (R4: others' are not found), with its demand
-     * locked; revising and withdrawing are open until the deadline or a decision.
-     * A response of an earlier round is read-only (R33), whatever its demand's
-     * state: named so before the demand under review again reads as not found (R5).
+     * locked (`locked`, the command's prefetch, so that its instant is read once
+     * the lock is held); revising and withdrawing are open until the deadline or a
+     * decision. A response of an earlier round is read-only (R33), whatever its
+     * demand's state: named so before the demand under review again reads as not
+     * found (R5).
      */
-    const changeable = (actor: Actor, id: ResponseId, now: Response["updatedAt"]) =>
+    const locked = (input: { readonly responseId: ResponseId }) =>
+      demands.withDemandForUpdate(input.responseId)
+    const changeable = (
+      actor: Actor,
+      found: Option.Option<{ readonly response: Response; readonly demand: Demand }>,
+      now: Response["updatedAt"]
+    ) =>
       Effect.gen(function* () {
-        const found = yield* demands.withDemandForUpdate(id)
         if (Option.isNone(found) || !canSeeResponse(actor, found.value.response))
           return yield* notFound("response", "R4")
         const { response, demand } = found.value
@@ -201,10 +209,10 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
        * about a version the responder has replaced.
        */
       revise: command(
-        { name: "reviseResponse", input: ReviseInput, output: Response, rule: "R21" },
-        (ctx, input) =>
+        { name: "reviseResponse", input: ReviseInput, output: Response, rule: "R21", prefetch: locked },
+        (ctx, input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* changeable(ctx.actor, input.responseId, ctx.now)
+            const { response, demand } = yield* changeable(ctx.actor, found, ctx.now)
             yield* checkAttachments(
               "R54",
               "proposal.attachments",
@@ -238,11 +246,12 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
           name: "withdrawResponse",
           input: Schema.Struct({ responseId: ResponseId }),
           output: Response,
-          rule: "R21"
+          rule: "R21",
+          prefetch: locked
         },
-        (ctx, input) =>
+        (ctx, _input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* changeable(ctx.actor, input.responseId, ctx.now)
+            const { response, demand } = yield* changeable(ctx.actor, found, ctx.now)
             const next: Response = {
               ...response,
               status: "withdrawn",

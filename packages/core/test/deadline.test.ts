@@ -109,6 +109,25 @@ describe("deadline", () => {
       assert.strictEqual(Deadline.dateAt(instant("2026-03-08T05:00:00.000Z"), newYork), "2026-03-08")
     })
 
+    it("R20, R23: an instant in a message reads in the platform's zone with its offset, which tells the two readings of an hour clocks go back over apart", () => {
+      assert.strictEqual(
+        Deadline.formatLocal(instant("2026-06-20T15:59:59.999Z"), defaultSettings),
+        "2026-06-20 23:59:59 +08:00 Asia/Shanghai"
+      )
+      const newYork = {
+        ...defaultSettings,
+        timeZone: "America/New_York",
+        zone: DateTime.zoneUnsafeMakeNamed("America/New_York")
+      }
+      // 2026-11-01: New York goes back from UTC-4 to UTC-5 at 02:00, living 01:30 twice.
+      assert.deepStrictEqual(
+        [instant("2026-11-01T05:30:00Z"), instant("2026-11-01T06:30:00Z")].map((t) =>
+          Deadline.formatLocal(t, newYork)
+        ),
+        ["2026-11-01 01:30:00 -04:00 America/New_York", "2026-11-01 01:30:00 -05:00 America/New_York"]
+      )
+    })
+
     it("R13: the calendar date where clocks go back over midnight, asked in any order (America/Santiago, 2025-04-06)", () => {
       const santiago = {
         ...defaultSettings,

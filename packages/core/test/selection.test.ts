@@ -115,7 +115,7 @@ describe("Selection", () => {
         )
         assert.strictEqual(
           over.message,
-          "selection ended at 2026-06-17 23:59:59 Asia/Shanghai",
+          "selection ended at 2026-06-17 23:59:59 +08:00 Asia/Shanghai",
           "in local time"
         )
         const lists = yield* Lists.Lists
@@ -523,7 +523,7 @@ describe("Selection", () => {
         )
         assert.include(
           open.message,
-          `taken until ${demand.form.responseDeadline} 23:59:59 Asia/Shanghai`,
+          `taken until ${demand.form.responseDeadline} 23:59:59 +08:00 Asia/Shanghai`,
           "the deadline's end in local time"
         )
         const view = yield* publishing.get(world.enterprise.account, { demandId: demand.id })

@@ -55,6 +55,23 @@ interface Failure {
 
 const lost: Failure = { reason: "the database connection was lost", unavailable: true }
 
+/**
+ * SQLSTATEs of a database out of reach for the moment: the connection's exceptions
+ * but a protocol violation (08P01, a client's bug) and an unknown transaction
+ * resolution (08007, which a unit of work's COMMIT answers as an unknown outcome),
+ * and a server shutting down, crashed or starting (57P01–57P03).
+ */
+const lostStates: ReadonlySet<string> = new Set([
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+  "57P01",
+  "57P02",
+  "57P03"
+])
+
 const describe = (error: SqlError.SqlError): Failure => {
   const state = sqlState(error)
   if (state === undefined) {
@@ -62,7 +79,7 @@ const describe = (error: SqlError.SqlError): Failure => {
     if (/timeout|timed out/i.test(text))
       return { reason: "no database connection could be used in time", unavailable: true }
     if (/terminat|closed|not queryable|connection error|ECONNRESET|EPIPE/i.test(text)) return lost
-    if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|connect/i.test(text))
+    if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN/.test(text))
       return { reason: "the database could not be reached", unavailable: true }
     return { reason: "the database request failed", unavailable: false }
   }
@@ -70,7 +87,8 @@ const describe = (error: SqlError.SqlError): Failure => {
     return { reason: "a concurrent transaction conflicted with this one", unavailable: false }
   if (state === "57014")
     return { reason: "the database cancelled the statement (timeout)", unavailable: false }
-  if (state.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return lost
+  if (lostStates.has(state)) return lost
+  if (state.startsWith("08")) return { reason: "the database connection failed", unavailable: false }
   if (state === "53300") return { reason: "the database has no free connection", unavailable: true }
   if (state === "25P02")
     return { reason: "the transaction was aborted by an earlier failure", unavailable: false }
@@ -82,8 +100,7 @@ const describe = (error: SqlError.SqlError): Failure => {
  * An infrastructure error with a message safe to show: the operation and the kind
  * of failure, never the statement or the values; the `SqlError` stays as `cause`.
  * A database out of reach (not reached, connection lost, no free connection, or
- * starting or stopping: SQLSTATE classes 08 and 57P01–03, 53300) is marked
- * `unavailable`.
+ * starting or stopping: `lostStates` and 53300) is marked `unavailable`.
  */
 export const infrastructure = (operation: string, error: unknown): Errors.InfrastructureError => {
   const port = operation.split(".")[0] ?? operation

@@ -282,10 +282,12 @@ export const makeRunner = Effect.gen(function* () {
        * (an unknown account's unit locks the row too, until it is undone), but a
        * failure of the actor's read (R5) is reported before its own; a replayed key
        * (R63) ignores its result, and its failure. The command's instant (`ctx.now`)
-       * is read once it is done: a command that waited for another's lock is timed
-       * after it, so the times the two store follow the order they were taken in (a
-       * response is never stored as submitted after the adoption that closed intake
-       * to it, R24, R26).
+       * is read once it is done: a command that waited here for another's lock is
+       * timed after it, so the times the two store follow the order they were taken
+       * in (a response is never stored as submitted after the adoption that closed
+       * intake to it, R24, R26). The commands of a demand's responses (respond,
+       * revise, withdraw, adopt, feedback, end of selection, outcomes) lock here; a
+       * lock a body takes later is waited for after the instant was read.
        */
       readonly prefetch?: (input: I) => Effect.Effect<P, InfrastructureError>
     },

@@ -259,8 +259,11 @@ export const pagination = (h: Harness): void => {
             { scope: all, sort: "created", keyword: "微通道" },
             { scope: all, sort: "created", keyword: "oled" },
             { scope: all, sort: "created", keyword: "不存在的词" },
-            // R12: the number users quote, in any case; a part of it finds nothing.
-            { scope: pub, sort: "published", keyword: "zb20260008" },
+            // R12: the number users quote, lower-cased as core passes keywords; a part of
+            // it finds nothing, nor does a number under review again in the public scope.
+            { scope: pub, sort: "published", keyword: "zb20260006" },
+            { scope: pub, sort: "published", keyword: "zb20260009" },
+            { scope: all, sort: "created", keyword: "zb20260009" },
             { scope: all, sort: "created", keyword: "zb20260003" },
             { scope: all, sort: "created", keyword: "zb2026000" },
             { scope: all, sort: "deadline", deadlineFrom: Rows.date(30), deadlineTo: Rows.date(33) },
