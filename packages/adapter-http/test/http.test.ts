@@ -2683,6 +2683,18 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1,
   }
 )
 
+/** A demand the enterprise published, the institute's response to it, and the enterprise's token. */
+const respondedDemand = Effect.gen(function* () {
+  const w = yield* Fixtures.makeWorld
+  const demand = yield* Fixtures.publish(w, w.enterprise.account)
+  const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
+    demandId: demand.id,
+    proposal: { title: "方案一", content: "内容" }
+  })
+  const token = yield* tokenFor(w.enterprise.account)
+  return { w, demand, response, token }
+})
+
 /**
  * The memory ports, but for a unit of work that, once `lost` is set, fails as a unit
  * whose connection was lost during its COMMIT does: after committing (`"written"`),
@@ -2728,13 +2740,7 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
     "R63: a command whose COMMIT lost its connection before it was written answers 500 outcome.unknown; its repeat with the same Idempotency-Key runs it; one whose COMMIT was written answers its result at once (its key's record read again)",
     () =>
       Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const demand = yield* Fixtures.publish(w, w.enterprise.account)
-        const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
-          demandId: demand.id,
-          proposal: { title: "方案一", content: "内容" }
-        })
-        const token = yield* tokenFor(w.enterprise.account)
+        const { w, response, token } = yield* respondedDemand
         const adopt = (language: string, key = "adopt-unknown") =>
           HttpClient.execute(
             HttpClientRequest.post(`/responses/${response.id}/adopt`).pipe(
@@ -2773,13 +2779,7 @@ layer(makeServer(PersistenceMemory.layerMemory))("bodies left out", (it) => {
     "R25, R31: a command whose fields are all optional takes no body (ending a selection, recording solved); one with a required field names it missing",
     () =>
       Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const demand = yield* Fixtures.publish(w, w.enterprise.account)
-        const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
-          demandId: demand.id,
-          proposal: { title: "方案一", content: "内容" }
-        })
-        const token = yield* tokenFor(w.enterprise.account)
+        const { demand, response, token } = yield* respondedDemand
         const bare = (path: string) =>
           HttpClient.execute(
             HttpClientRequest.post(path).pipe(
@@ -2844,13 +2844,7 @@ layer(makeServer(portsGoingDown))("a store out of reach", (it) => {
     "§errors: a store out of reach answers 503 store.unavailable with Retry-After, in the caller's language, decoded by the typed client; nothing is written, and the same request succeeds once it is back",
     () =>
       Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const demand = yield* Fixtures.publish(w, w.enterprise.account)
-        const response = yield* (yield* Responding.Responding).respond(w.institute.account, {
-          demandId: demand.id,
-          proposal: { title: "方案一", content: "内容" }
-        })
-        const token = yield* tokenFor(w.enterprise.account)
+        const { w, demand, response, token } = yield* respondedDemand
         const adopt = (language: string) =>
           HttpClient.execute(
             HttpClientRequest.post(`/responses/${response.id}/adopt`).pipe(
