@@ -51,6 +51,7 @@ interface DemandRow {
   readonly field: string
   readonly region: string | null
   readonly state: string
+  readonly outcome: string | null
   readonly service_mode: string
   readonly response_deadline: string
   readonly first_published_at: string | null
@@ -118,6 +119,7 @@ const makeItem = (settings: HallSettings) => {
       field: r.field,
       region: r.region,
       state: r.state,
+      outcome: r.outcome,
       phase,
       publishedAt: iso(r.first_published_at),
       responseCount: r.response_count,
