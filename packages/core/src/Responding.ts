@@ -58,14 +58,12 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
 
     /**
      * R21: the actor's own response (R4: others' are not found), with its demand
-     * locked (`locked`, the command's prefetch, so that its instant is read once
-     * the lock is held); revising and withdrawing are open until the deadline or a
-     * decision. A response of an earlier round is read-only (R33), whatever its
-     * demand's state: named so before the demand under review again reads as not
-     * found (R5).
+     * locked (`demands.lockResponse`, the command's prefetch, so that its instant is
+     * read once the lock is held); revising and withdrawing are open until the
+     * deadline or a decision. A response of an earlier round is read-only (R33),
+     * whatever its demand's state: named so before the demand under review again
+     * reads as not found (R5).
      */
-    const locked = (input: { readonly responseId: ResponseId }) =>
-      demands.withDemandForUpdate(input.responseId)
     const changeable = (
       actor: Actor,
       found: Option.Option<{ readonly response: Response; readonly demand: Demand }>,
@@ -209,7 +207,13 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
        * about a version the responder has replaced.
        */
       revise: command(
-        { name: "reviseResponse", input: ReviseInput, output: Response, rule: "R21", prefetch: locked },
+        {
+          name: "reviseResponse",
+          input: ReviseInput,
+          output: Response,
+          rule: "R21",
+          prefetch: demands.lockResponse
+        },
         (ctx, input, found) =>
           Effect.gen(function* () {
             const { response, demand } = yield* changeable(ctx.actor, found, ctx.now)
@@ -247,7 +251,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
           input: Schema.Struct({ responseId: ResponseId }),
           output: Response,
           rule: "R21",
-          prefetch: locked
+          prefetch: demands.lockResponse
         },
         (ctx, _input, found) =>
           Effect.gen(function* () {

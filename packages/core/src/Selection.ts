@@ -54,14 +54,6 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
     const responses = yield* ResponseRepository
     const endRound = yield* makeRoundEnd
 
-    /**
-     * A response with its demand, the demand's row locked (R26), read with the actor
-     * (`prefetch`): even for a caller refused afterwards, the lock is held until the
-     * unit of work ends.
-     */
-    const lockedResponse = (input: { readonly responseId: ResponseId }) =>
-      demands.withDemandForUpdate(input.responseId)
-
     /** The locked response and demand, when the actor manages the demand (R2, R4). */
     const managedResponse = (
       ctx: Ctx,
@@ -99,7 +91,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
           output: Response,
           rule: "R23",
           conflictRule: "R26",
-          prefetch: lockedResponse
+          prefetch: demands.lockResponse
         },
         (ctx, _input, found) =>
           Effect.gen(function* () {
@@ -278,7 +270,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
           input: FeedbackInput,
           output: Response,
           rule: "R61",
-          prefetch: lockedResponse
+          prefetch: demands.lockResponse
         },
         (ctx, input, found) =>
           Effect.gen(function* () {

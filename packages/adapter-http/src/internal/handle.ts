@@ -91,17 +91,22 @@ export const outcomeUnknown = () =>
 /** @internal How long a client waits before it sends a request again that met its store out of reach. */
 export const storeRetryAfterSeconds = 5
 
-/** A store out of reach: `503` with `Retry-After`. */
-const storeUnavailable = Effect.zipRight(
-  HttpApp.appendPreResponseHandler((_request, response) =>
-    Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(storeRetryAfterSeconds)))
-  ),
-  Effect.fail(
-    new Unavailable({
-      code: "store.unavailable",
-      message: `the database is out of reach for the moment and the request was not carried out; try again in ${storeRetryAfterSeconds} s`
-    })
+/** `error`, answered with `Retry-After: seconds` (a `429` or a `503`). */
+const retryAfter = <E>(seconds: number, error: E): Effect.Effect<never, E> =>
+  Effect.zipRight(
+    HttpApp.appendPreResponseHandler((_request, response) =>
+      Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
+    ),
+    Effect.fail(error)
   )
+
+/** A store out of reach: `503` with `Retry-After`. */
+const storeUnavailable = retryAfter(
+  storeRetryAfterSeconds,
+  new Unavailable({
+    code: "store.unavailable",
+    message: `the database is out of reach for the moment and the request was not carried out; try again in ${storeRetryAfterSeconds} s`
+  })
 )
 
 /** @internal */
@@ -212,10 +217,8 @@ export const limited = <A, E, R>(
       )
     }
     const seconds = retryAfterSeconds(decision.retryAfterMillis, policies[bucket].windowMillis)
-    const refused = Effect.zipRight(
-      HttpApp.appendPreResponseHandler((_request, response) =>
-        Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
-      ),
+    const refused = retryAfter(
+      seconds,
       new RateLimited({
         code: "rate.limited",
         bucket,

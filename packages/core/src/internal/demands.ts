@@ -108,5 +108,22 @@ export const makeDemandAccess = Effect.gen(function* () {
             )
       ))
 
-  return { visible, readable, managedOf, managed, lock, save, saveLater, withDemandForUpdate, repo: demands }
+  /**
+   * A command's `prefetch` that reads the input's response with its demand locked
+   * ({@link withDemandForUpdate}), as {@link lock} does for a demand.
+   */
+  const lockResponse = (input: { readonly responseId: ResponseId }) => withDemandForUpdate(input.responseId)
+
+  return {
+    visible,
+    readable,
+    managedOf,
+    managed,
+    lock,
+    lockResponse,
+    save,
+    saveLater,
+    withDemandForUpdate,
+    repo: demands
+  }
 })
