@@ -206,7 +206,9 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
     tracing: false,
     uploadConcurrency: config.uploadConcurrency,
     uploadConcurrencyPerAccount: config.uploadConcurrencyPerAccount,
-    uploadIdleTimeout: Duration.seconds(config.uploadIdleTimeoutSeconds)
+    uploadIdleTimeout: Duration.seconds(config.uploadIdleTimeoutSeconds),
+    bodyConcurrencyPerAccount: config.bodyConcurrencyPerAccount,
+    bodyIdleTimeout: Duration.seconds(config.bodyIdleTimeoutSeconds)
   })
   const runtime = mounted.runtime
   // Probes that arrive together share one read, and its answer serves for a second:

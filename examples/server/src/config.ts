@@ -16,6 +16,8 @@
  * | `UPLOAD_CONCURRENCY` | `4` | uploads read and stored at once per instance; others wait their turn (each is held whole in memory until stored) |
  * | `UPLOAD_CONCURRENCY_PER_ACCOUNT` | `2` | of those turns, how many one account holds at once; its further uploads wait for one of its own |
  * | `UPLOAD_IDLE_TIMEOUT_SECONDS` | `30` | how long an upload's body may stop arriving before it is refused `408` and its turn given up (1 to 3600) |
+ * | `BODY_CONCURRENCY_PER_ACCOUNT` | `8` | JSON bodies one account has being read at once; its further requests wait for one of its own turns, their bodies unread |
+ * | `BODY_IDLE_TIMEOUT_SECONDS` | `30` | how long a JSON body may stop arriving before it is refused `408` (1 to 3600) |
  * | `MAX_CONNECTIONS` | `4096` | connections one instance holds open at once; a further one is closed as it comes (so that idle or slow clients cannot take every file descriptor). A request's headers must arrive within 20 s, the whole request within 300 s (checked every 5 s) |
  * | `WEB_CONCURRENCY` | `1` | instances of the server in this container, sharing its port (`auto`: one per core); more than one needs `DATABASE_URL` and `SESSION_SECRET` |
  * | `LOG_FORMAT` | `json` | `json` or `pretty` |
@@ -158,6 +160,18 @@ const fields = Config.all({
     30,
     3600,
     "UPLOAD_IDLE_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 3600 (how long an upload's body may stop arriving)"
+  ),
+  bodyConcurrencyPerAccount: wholeNumber(
+    "BODY_CONCURRENCY_PER_ACCOUNT",
+    8,
+    1024,
+    "BODY_CONCURRENCY_PER_ACCOUNT must be a whole number from 1 to 1024 (JSON bodies one account has read at once)"
+  ),
+  bodyIdleTimeoutSeconds: wholeNumber(
+    "BODY_IDLE_TIMEOUT_SECONDS",
+    30,
+    3600,
+    "BODY_IDLE_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 3600 (how long a JSON body may stop arriving)"
   ),
   maxConnections: wholeNumber(
     "MAX_CONNECTIONS",

@@ -1019,7 +1019,6 @@ export class FilesGroup extends HttpApiGroup.make("files")
         HttpApiEndpoint.post("upload", "/files")
           .setPayload(HttpApiSchema.MultipartStream(UploadForm))
           .addSuccess(FileStore.StoredFile, { status: 201 })
-          .addError(RequestTimeout)
       ),
       "Upload a file (multipart/form-data, one part `file`)",
       "R54",
@@ -1300,7 +1299,7 @@ interface DocSchema {
 
 /**
  * The API: every group, the authentication middleware, and the errors any endpoint
- * may answer (`401`, `413`, `500`, `503`).
+ * may answer (`401`, `408`, `413`, `500`, `503`).
  *
  * @since 0.1.0
  * @category api
@@ -1322,6 +1321,7 @@ export class Api extends HttpApi.make("zhongbao")
   .add(AuditGroup)
   .middleware(Authentication)
   .addError(PayloadTooLarge)
+  .addError(RequestTimeout)
   .addError(InternalError)
   .addError(OutcomeUnknown)
   .addError(Unavailable)

@@ -8,7 +8,7 @@
  * | `Unauthorized`         | 401    | no account where one is needed, or a credential that is not valid |
  * | `Denied`               | 403    | the account may see the resource but not do this (R1–R3)          |
  * | `NotFound`             | 404    | absent, or invisible to the caller (R5: no existence leak)        |
- * | `RequestTimeout`       | 408    | an upload's body stopped arriving (`uploadIdleTimeout`)           |
+ * | `RequestTimeout`       | 408    | a request's body stopped arriving (`bodyIdleTimeout`, `upload…`)  |
  * | `InvalidState`         | 409    | the command does not fit the resource's state                     |
  * | `PayloadTooLarge`      | 413    | the request body is over the limit                                |
  * | `IdempotencyKeyReused` | 422    | R63: the `Idempotency-Key` was used with a different request      |
@@ -122,9 +122,9 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("Unauthorized
 ) {}
 
 /**
- * 408: an upload's body stopped arriving: no byte of it came for `idleSeconds`
- * (`Http.Options.uploadIdleTimeout`). The upload is not stored and the connection is
- * closed; send it again.
+ * 408: a request's body stopped arriving: no byte of it came for `idleSeconds`
+ * (`Http.Options.uploadIdleTimeout` for an upload, `bodyIdleTimeout` for any other
+ * body). Nothing is done and the connection is closed; send it again.
  *
  * @since 0.1.3
  * @category errors
@@ -136,7 +136,10 @@ export class RequestTimeout extends Schema.TaggedError<RequestTimeout>("RequestT
     idleSeconds: Schema.Number,
     message: Schema.String
   },
-  HttpApiSchema.annotations({ status: 408, description: "The upload's body stopped arriving; send it again" })
+  HttpApiSchema.annotations({
+    status: 408,
+    description: "The request's body stopped arriving; send it again"
+  })
 ) {}
 
 /**

@@ -76,8 +76,9 @@ export class Authentication extends HttpApiMiddleware.Tag<Authentication>()(
 /**
  * The port a host portal implements to say which account acts for a request:
  * `none` for an anonymous request, `Unauthorized` for a credential that is present
- * but not valid. An `InfrastructureError` (session store down) answers `500`, even
- * one marked `unavailable` (a port of core's answers `503 store.unavailable`).
+ * but not valid. An `InfrastructureError` (session store down) answers `500`, or,
+ * marked `unavailable: true` (the store out of reach), `503 store.unavailable` with
+ * `Retry-After`, as a port of core's does.
  *
  * @since 0.1.0
  * @category ports

@@ -41,8 +41,6 @@ import { type Ids, Settings, type Zhongbao } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import { constTrue } from "effect/Function"
 import * as Layer from "effect/Layer"
-import * as RcMap from "effect/RcMap"
-import * as Scope from "effect/Scope"
 import { Api } from "./Api.js"
 import * as Authentication from "./Authentication.js"
 import {
@@ -62,6 +60,7 @@ import {
   StatisticsLive,
   Uploads
 } from "./internal/groups.js"
+import { accountTurns } from "./internal/body.js"
 import { keepSuccess } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
 import type { RateLimiter, RateLimits } from "./RateLimit.js"
@@ -88,6 +87,14 @@ import type { RateLimiter, RateLimits } from "./RateLimit.js"
  *   is stored and the connection is closed, so that a client that stalls, or sends a
  *   byte now and then, does not keep a turn from others. Node's own `requestTimeout`
  *   (300 s by default) still bounds the whole request; keep it set.
+ * - `bodyConcurrencyPerAccount`: how many JSON bodies one account has being read at
+ *   once (default 8). Its further requests wait for one of its own turns with their
+ *   bodies unread, which TCP holds back: one account sending many slow bodies holds
+ *   at most this many bodies' bytes in memory, and no other account waits for it.
+ *   Counted per instance.
+ * - `bodyIdleTimeout`: how long a JSON body may stop arriving (default 30 seconds):
+ *   then it is answered `408` (`body.timeout`), nothing is done and the connection is
+ *   closed, giving its turn up.
  * - `docs`: the path of the Swagger UI (default `/docs`), or `false`.
  * - `openApiPath`: the path of the OpenAPI document (default `/openapi.json`).
  * - `cors`: CORS options, when browsers call the API from another origin. A command a
@@ -110,6 +117,8 @@ export interface Options {
   readonly uploadConcurrency?: number | undefined
   readonly uploadConcurrencyPerAccount?: number | undefined
   readonly uploadIdleTimeout?: Duration.DurationInput | undefined
+  readonly bodyConcurrencyPerAccount?: number | undefined
+  readonly bodyIdleTimeout?: Duration.DurationInput | undefined
   readonly docs?: `/${string}` | false | undefined
   readonly openApiPath?: `/${string}` | undefined
   readonly cors?: Parameters<typeof HttpApiBuilder.middlewareCors>[0] | undefined
@@ -244,13 +253,15 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
   const prefix = options.prefix === undefined || options.prefix === "/" ? undefined : options.prefix
   const api = prefix === undefined ? Api : Api.annotate(OpenApi.Servers, [{ url: prefix }])
   const middleware = HttpApiBuilder.middleware(
-    Effect.map(Settings.Settings, (settings) =>
-      Middleware.make({
+    Effect.gen(function* () {
+      const settings = yield* Settings.Settings
+      return Middleware.make({
         bodyBytes: options.bodyLimitBytes ?? 1024 * 1024,
         uploadBytes: options.uploadLimitBytes ?? settings.fileSizeLimitBytes + 1024 * 1024,
-        crossSiteAllowed: crossSiteAllowed(options.cors)
+        crossSiteAllowed: crossSiteAllowed(options.cors),
+        bodies: yield* bodies(options.bodyConcurrencyPerAccount ?? 8, options.bodyIdleTimeout ?? "30 seconds")
       })
-    )
+    })
   )
   const docs = options.docs === false ? Layer.empty : swaggerUi(options.docs ?? "/docs")
   return Layer.mergeAll(
@@ -282,43 +293,60 @@ const wholeFromOne = (option: string, what: string, value: number) =>
     : new TypeError(`Http.Options.${option}: ${what}, a whole number from 1; got ${String(value)}`)
 
 /**
+ * `value` as a positive finite duration, or a `TypeError` naming the option.
+ */
+const positiveDuration = (option: string, what: string, value: Duration.DurationInput) => {
+  const decoded = Duration.decodeUnknown(value)
+  return decoded._tag === "Some" && Duration.isFinite(decoded.value) && !Duration.isZero(decoded.value)
+    ? decoded.value
+    : new TypeError(`Http.Options.${option}: ${what}, a positive finite duration; got ${String(value)}`)
+}
+
+/**
  * The turns of `uploadConcurrency`, of `uploadConcurrencyPerAccount` for each account
- * uploading (an account's own turns are dropped once it has no upload in flight:
- * `RcMap` counts its holders), and the `uploadIdleTimeout`; refused when a count is
- * not a positive whole number or the timeout not a positive finite duration.
+ * uploading, and the `uploadIdleTimeout`; refused when a count is not a positive whole
+ * number or the timeout not a positive finite duration.
  */
 const uploads = (concurrency: number, perAccount: number, idle: Duration.DurationInput) => {
+  const idleTimeout = positiveDuration(
+    "uploadIdleTimeout",
+    "how long an upload's body may stop arriving",
+    idle
+  )
   const refused =
     wholeFromOne("uploadConcurrency", "how many uploads are read at once", concurrency) ??
-    wholeFromOne("uploadConcurrencyPerAccount", "how many uploads one account has read at once", perAccount)
-  if (refused !== undefined) return Layer.die(refused)
-  const idleTimeout = Duration.decodeUnknown(idle)
-  if (
-    idleTimeout._tag === "None" ||
-    !Duration.isFinite(idleTimeout.value) ||
-    Duration.isZero(idleTimeout.value)
-  )
-    return Layer.die(
-      new TypeError(
-        `Http.Options.uploadIdleTimeout: how long an upload's body may stop arriving, a positive finite duration; got ${String(idle)}`
-      )
-    )
+    wholeFromOne(
+      "uploadConcurrencyPerAccount",
+      "how many uploads one account has read at once",
+      perAccount
+    ) ??
+    (idleTimeout instanceof TypeError ? idleTimeout : undefined)
+  if (refused !== undefined || idleTimeout instanceof TypeError) return Layer.die(refused)
   return Layer.scoped(
     Uploads,
     Effect.gen(function* () {
       const slots = yield* Effect.makeSemaphore(concurrency)
-      const own = yield* RcMap.make({ lookup: (_: Ids.AccountId) => Effect.makeSemaphore(perAccount) })
+      const own = yield* accountTurns(perAccount)
       return {
-        idleTimeout: idleTimeout.value,
+        idleTimeout,
         turn:
           (account: Ids.AccountId) =>
           <A, E, R>(upload: Effect.Effect<A, E, R>) =>
-            Effect.scopedWith((scope) =>
-              Effect.flatMap(Scope.extend(RcMap.get(own, account), scope), (mine) =>
-                mine.withPermits(1)(slots.withPermits(1)(upload))
-              )
-            )
+            own(account)(slots.withPermits(1)(upload))
       }
     })
   )
+}
+
+/**
+ * How the API's JSON bodies are read: `bodyConcurrencyPerAccount` turns for each
+ * account and the `bodyIdleTimeout`; refused as {@link uploads}'s are.
+ */
+const bodies = (perAccount: number, idle: Duration.DurationInput) => {
+  const idleTimeout = positiveDuration("bodyIdleTimeout", "how long a request's body may stop arriving", idle)
+  const refused =
+    wholeFromOne("bodyConcurrencyPerAccount", "how many bodies one account has read at once", perAccount) ??
+    (idleTimeout instanceof TypeError ? idleTimeout : undefined)
+  if (refused !== undefined || idleTimeout instanceof TypeError) return Effect.die(refused)
+  return Effect.map(accountTurns(perAccount), (turn): Middleware.Bodies => ({ turn, idleTimeout }))
 }

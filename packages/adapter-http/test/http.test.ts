@@ -159,6 +159,40 @@ const expertOnDemand = async (web: {
   return { ask: `/demands/${demandId}/consultations`, send, texts }
 }
 
+/** A consultation's thread as its answer carries it. */
+interface Thread {
+  readonly thread: { readonly id: string }
+}
+
+/** `value` as the bytes of a JSON body. */
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
+
+/**
+ * An expert's token, the enterprise's, and the consultation path of a demand it published,
+ * in `runtime`'s store, and the texts of a thread read over a Node listener's `port`.
+ */
+const expertAsking = async (runtime: Parameters<typeof operatorToken>[0]) => {
+  const { token, owner, demandId } = await runtime.runPromise(
+    Effect.gen(function* () {
+      const world = yield* Fixtures.makeWorld
+      const sessions = yield* Authentication.Sessions
+      const demand = yield* Fixtures.publish(world, world.enterprise.account)
+      return {
+        token: Redacted.value(yield* sessions.issue(world.expert.account)),
+        owner: Redacted.value(yield* sessions.issue(world.enterprise.account)),
+        demandId: demand.id
+      }
+    })
+  )
+  const texts = async (port: number, threadId: string) => {
+    const answer = await fetch(`http://127.0.0.1:${port}/consultations/${threadId}/messages`, {
+      headers: { authorization: `Bearer ${token}` }
+    })
+    return ((await answer.json()) as Array<{ text: string }>).map((m) => m.text)
+  }
+  return { token, owner, ask: `/demands/${demandId}/consultations`, texts }
+}
+
 /** How many uploads the audit trail of `runtime`'s store records (R60: every stored file is). */
 const uploadsAudited = (runtime: Parameters<typeof operatorToken>[0]) =>
   runtime.runPromise(
@@ -218,13 +252,23 @@ const pdfBody = (name: string) =>
       `%PDF-1.7\n${"0".repeat(64 * 1024)}\n%%EOF\r\n--b--\r\n`
   )
 
+/** An upload of {@link pdfBody} held after `cut` bytes ({@link heldPost}). */
+const heldUpload = (port: number, token: string, name: string, cut: number) =>
+  heldPost(port, token, "/files", "multipart/form-data; boundary=b", pdfBody(name), cut)
+
 /**
- * An upload over a socket of its own, its body sent up to `cut` bytes: `answered` is
- * what came back once the socket closed or a JSON body ended; `finish` sends the rest,
- * `send` a piece of it, `leave` closes the socket.
+ * A POST of `bytes` to `path` over a socket of its own, sent up to `cut` and held
+ * there: its answer as text (once a JSON body has come, or the socket closed), whether
+ * the server closed it, and the rest to send.
  */
-const heldUpload = (port: number, token: string, name: string, cut: number) => {
-  const bytes = pdfBody(name)
+const heldPost = (
+  port: number,
+  token: string,
+  path: string,
+  contentType: string,
+  bytes: Uint8Array,
+  cut: number
+) => {
   const socket = connect(port, "127.0.0.1")
   let text = ""
   const answered = new Promise<string>((resolve) => {
@@ -236,8 +280,8 @@ const heldUpload = (port: number, token: string, name: string, cut: number) => {
   })
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()))
   socket.write(
-    `POST /files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
-      `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: ${bytes.length}\r\n\r\n`
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+      `Content-Type: ${contentType}\r\nContent-Length: ${bytes.length}\r\n\r\n`
   )
   socket.write(bytes.subarray(0, cut))
   return {
@@ -1073,6 +1117,103 @@ describe("Mount", () => {
 
     for (const idle of [0, -1, "0 millis", Number.POSITIVE_INFINITY, "soon"] as const)
       await refusedOption({ uploadIdleTimeout: idle as Duration.DurationInput }, "uploadIdleTimeout")
+  })
+
+  it("a JSON body that stops arriving for bodyIdleTimeout is answered 408 (body.timeout) in the caller's language, over Node its connection closed, and does nothing; a body slow but never idle that long is taken; a bodyIdleTimeout or bodyConcurrencyPerAccount out of range is refused", async () => {
+    const { node, port, close } = await listening({ bodyIdleTimeout: "300 millis" })
+    try {
+      const { token, ask, texts } = await expertAsking(node.runtime)
+      const stalled = heldPost(port, token, ask, "application/json", json({ text: "停顿的提问" }), 5)
+      assert.isTrue(await within(stalled.answered, 3_000), "the stalled body is answered")
+      const answer = await stalled.answered
+      assert.match(answer, /^HTTP\/1\.1 408/, answer.slice(0, 300))
+      assert.match(answer, /\r\nconnection: close\r\n/i, answer.slice(0, 300))
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as Record<string, unknown>
+      assert.deepInclude(body, { _tag: "RequestTimeout", code: "body.timeout", idleSeconds: 0.3 })
+      assert.strictEqual(body.message, "请求内容已 0.3 秒未送达，请重新发送")
+      assert.isTrue(await within(stalled.closed, 5_000), "the server closed the stalled connection")
+
+      const bytes = json({ text: "慢慢送达的提问" })
+      const steady = heldPost(port, token, ask, "application/json", bytes, 3)
+      for (let at = 3; at < bytes.length; at += 8) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        steady.send(bytes.subarray(at, at + 8))
+      }
+      const steadyAnswer = await steady.answered
+      assert.match(steadyAnswer, /^HTTP\/1\.1 201/, "a body arriving slowly, never idle that long, is taken")
+      const threadId = (JSON.parse(steadyAnswer.slice(steadyAnswer.indexOf("\r\n\r\n") + 4)) as Thread).thread
+        .id
+      assert.deepStrictEqual(
+        await texts(port, threadId),
+        ["慢慢送达的提问"],
+        "the stalled request wrote nothing"
+      )
+    } finally {
+      await close()
+    }
+
+    const web = Mount.toWebHandler(app(), { bodyIdleTimeout: "300 millis" })
+    try {
+      const { token, ask } = await expertAsking(web.runtime)
+      const answer = web.handler(
+        new Request(`http://localhost${ask}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${token}`,
+            "content-type": "application/json",
+            "accept-language": "en"
+          },
+          body: new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(json({ text: "stalled" }).subarray(0, 5))
+            }
+          }),
+          duplex: "half"
+        } as RequestInit)
+      )
+      assert.isTrue(await within(answer, 3_000), "the web handler answers the stalled body")
+      const response = await answer
+      assert.strictEqual(response.status, 408)
+      assert.deepInclude(await response.json(), {
+        code: "body.timeout",
+        idleSeconds: 0.3,
+        message: "no byte of the request's body came for 0.3 s; send it again"
+      })
+    } finally {
+      await web.dispose()
+    }
+
+    for (const idle of [0, -1, "0 millis", Number.POSITIVE_INFINITY, "soon"] as const)
+      await refusedOption({ bodyIdleTimeout: idle as Duration.DurationInput }, "bodyIdleTimeout")
+    for (const perAccount of [0, -1, 1.5, Number.NaN])
+      await refusedOption({ bodyConcurrencyPerAccount: perAccount }, "bodyConcurrencyPerAccount")
+  })
+
+  it("bodyConcurrencyPerAccount: an account's JSON bodies beyond its turns wait unread until one of its own is read, while another account's body is read at once", async () => {
+    const { node, port, close } = await listening({ bodyConcurrencyPerAccount: 1 })
+    try {
+      const { token, owner: other, ask, texts } = await expertAsking(node.runtime)
+      const first = heldPost(port, token, ask, "application/json", json({ text: "第一问" }), 5)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const second = heldPost(port, token, ask, "application/json", json({ text: "第二问" }), 0)
+      second.finish()
+      const another = heldPost(port, other, ask, "application/json", json({ text: "另一账号" }), 0)
+      another.finish()
+      assert.isTrue(await within(another.answered, 3_000), "another account's body is read at once")
+      assert.match(
+        await another.answered,
+        /^HTTP\/1\.1 403/,
+        "(the enterprise may not consult on its own demand)"
+      )
+      assert.isFalse(await within(second.answered, 500), "the account's second body waits for its turn")
+      first.finish()
+      const answers = await Promise.all([first.answered, second.answered])
+      for (const text of answers) assert.match(text, /^HTTP\/1\.1 201/, text.slice(0, 300))
+      const threadId = (JSON.parse(answers[0].slice(answers[0].indexOf("\r\n\r\n") + 4)) as Thread).thread.id
+      assert.deepStrictEqual(await texts(port, threadId), ["第一问", "第二问"])
+    } finally {
+      await close()
+    }
   })
 
   it("rate limits: a host's limiter answering a wait that is not a finite number, or beyond its window, still gets 429 with a Retry-After within the window", async () => {
@@ -2888,6 +3029,51 @@ layer(makeServer(portsGoingDown))("a store out of reach", (it) => {
         assert.strictEqual(adopted.status, 200, "the same request once the store is back")
       }).pipe(Effect.ensuring(Effect.sync(() => (storeDown.now = false))))
   )
+})
+
+describe("a host's account resolver failing", () => {
+  it("§errors: a resolver whose session store is out of reach (unavailable: true) answers 503 store.unavailable with Retry-After, in the caller's language; any other failure of it 500 internal", async () => {
+    const failure: { error: Errors.InfrastructureError } = {
+      error: new Errors.InfrastructureError({
+        port: "Sessions",
+        message: "sessions out of reach",
+        unavailable: true
+      })
+    }
+    const web = Mount.toWebHandler(
+      Layer.mergeAll(
+        Zhongbao.layerMemory(),
+        Layer.succeed(Authentication.AccountResolver, {
+          resolve: () => Effect.fail(failure.error)
+        }),
+        RateLimit.layer()
+      )
+    )
+    try {
+      const get = (language: string) =>
+        web.handler(
+          new Request("http://localhost/my/demands", {
+            headers: { authorization: "Bearer t", "accept-language": language }
+          })
+        )
+      const refused = await get("en")
+      assert.strictEqual(refused.status, 503)
+      assert.strictEqual(refused.headers.get("retry-after"), "5")
+      assert.deepInclude(await refused.json(), { _tag: "Unavailable", code: "store.unavailable" })
+      const zh = (await (await get("zh-CN")).json()) as { message: string }
+      assert.strictEqual(zh.message, Messages.zhCN["store.unavailable"])
+      failure.error = new Errors.InfrastructureError({
+        port: "Sessions",
+        message: "a bug in the host's store"
+      })
+      const failed = await get("en")
+      assert.strictEqual(failed.status, 500)
+      assert.isNull(failed.headers.get("retry-after"))
+      assert.deepInclude(await failed.json(), { _tag: "InternalError", code: "internal" })
+    } finally {
+      await web.dispose()
+    }
+  })
 })
 
 /** The same policy, per minute, for every bucket. */

@@ -1,5 +1,4 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -23,18 +22,15 @@ import {
   Settings,
   Statistics
 } from "@zhongbao/core"
-import * as Cause from "effect/Cause"
-import type * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
-import { InvalidInput, PayloadTooLarge, RequestTimeout } from "../ApiError.js"
+import { InvalidInput } from "../ApiError.js"
+import { bodyTooLarge, eachChunk, joined } from "./body.js"
 import { encodedResponses } from "./encode.js"
 import {
   type CoreError,
@@ -371,70 +367,8 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
   }).pipe(Effect.map(encodedResponses))
 )
 
-/** An upload over the limit (the middleware answers it with the limit, in the request's language). */
-const uploadTooLarge = () =>
-  new PayloadTooLarge({ code: "body.too_large", limit: 0, message: "the upload is too large" })
-
 const uploadInvalid = (message: string) =>
   new InvalidInput({ rule: "R54", code: "input.invalid", field: "file", message: `file: ${message}` })
-
-/** An upload whose body stopped arriving for `idle` (`Http.Options.uploadIdleTimeout`). */
-const stalled = (idle: Duration.Duration) => {
-  const seconds = Duration.toSeconds(idle)
-  return new RequestTimeout({
-    code: "body.timeout",
-    idleSeconds: seconds,
-    message: `no byte of the upload's body came for ${seconds} s; send it again`
-  })
-}
-
-/**
- * The response closes its connection: the rest of a stalled body is not waited for
- * (Node would otherwise read and drop it, keeping the connection for it).
- */
-const closingConnection = HttpApp.appendPreResponseHandler((_request, response) =>
-  Effect.succeed(HttpServerResponse.setHeader(response, "connection", "close"))
-)
-
-/**
- * Hands `request`'s body to `f` chunk by chunk as it arrives, failing with
- * {@link stalled} when no byte comes for `idle`. The body's stream is pulled in a scope
- * of its own, closed when it ends or fails but left open on that timeout: closing it
- * destroys a Node request unread to its end, and its socket with it, before the `408`
- * could be sent. The answer closes the connection instead ({@link closingConnection}),
- * which ends the request's stream.
- */
-const eachChunk = <E>(
-  request: HttpServerRequest.HttpServerRequest,
-  idle: Duration.Duration,
-  f: (chunk: Uint8Array) => Effect.Effect<void, E>
-): Effect.Effect<void, E | RequestTimeout> =>
-  Effect.flatMap(Scope.make(), (scope) => {
-    const step = (
-      pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>>
-    ): Effect.Effect<void, E | RequestTimeout> =>
-      Effect.matchEffect(
-        Effect.timeoutFail(pull, { duration: idle, onTimeout: () => Option.some(stalled(idle)) }),
-        {
-          onFailure: (end) =>
-            Option.isNone(end) ? Effect.void : Effect.zipRight(closingConnection, Effect.fail(end.value)),
-          onSuccess: (chunk) =>
-            Effect.zipRight(
-              Effect.forEach(chunk, f, { discard: true }),
-              Effect.suspend(() => step(pull))
-            )
-        }
-      )
-    return Scope.extend(Stream.toPull(Stream.orDie(request.stream)), scope).pipe(
-      Effect.flatMap(step),
-      Effect.onExit((exit) =>
-        Exit.isFailure(exit) &&
-        Option.exists(Cause.failureOption(exit.cause), (e) => e instanceof RequestTimeout)
-          ? Effect.void
-          : Scope.close(scope, exit)
-      )
-    )
-  })
 
 /** R54's refusal of a file over the limit in core's words (`Files.tooLarge`), on the part `file`. */
 const fileTooLarge = (size: number, max: number) => new InvalidInput(onFilePart(Files.tooLarge(size, max)))
@@ -446,17 +380,6 @@ const unreadableHeaders = () =>
   uploadInvalid(
     "a part's headers could not be read; send a file name with non-ASCII characters as `filename*=UTF-8''…` or in the field `name`"
   )
-
-/** `chunks` joined into one array of `size` bytes, copied once. */
-const joined = (chunks: ReadonlyArray<Uint8Array>, size: number) => {
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.length
-  }
-  return bytes
-}
 
 /** The most parts an upload may have (one file and its name are two). */
 const maxParts = 16
@@ -582,9 +505,9 @@ const readUpload = (request: HttpServerRequest.HttpServerRequest, max: number, i
         if (file.size > max) return Effect.fail(fileTooLarge(file.size, max))
         return Effect.succeed({ name: label ?? file.name, bytes: joined(file.chunks, file.size) })
       }
-      const body = eachChunk(request, idle, (chunk) => {
+      const body = eachChunk(request, idle, "upload", (chunk) => {
         size += chunk.length
-        if (size > limit) return Effect.fail(uploadTooLarge())
+        if (size > limit) return Effect.fail(bodyTooLarge())
         parse(() => parser.write(chunk))
         return Effect.void
       })

@@ -1,6 +1,4 @@
-import * as HttpApp from "@effect/platform/HttpApp"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Errors, Idempotency, Ids } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -14,11 +12,12 @@ import {
   OutcomeUnknown,
   RateLimited,
   type Unauthorized,
-  Unavailable
+  type Unavailable
 } from "../ApiError.js"
 import { accountRequired, CurrentAccount, invalidCredential } from "../Authentication.js"
 import { type Bucket, RateLimiter, RateLimits } from "../RateLimit.js"
 import { noBody } from "./middleware.js"
+import { retryAfter, storeUnavailable } from "./retry.js"
 
 /** @internal What a core use case may fail with. */
 export type CoreError = Errors.DomainError | Errors.InfrastructureError
@@ -87,27 +86,6 @@ export const outcomeUnknown = () =>
     message:
       "the database connection was lost while the command committed, so whether it was written is unknown: repeat it with the same Idempotency-Key, or, if it was sent without one, check whether it took effect before repeating it"
   })
-
-/** @internal How long a client waits before it sends a request again that met its store out of reach. */
-export const storeRetryAfterSeconds = 5
-
-/** `error`, answered with `Retry-After: seconds` (a `429` or a `503`). */
-const retryAfter = <E>(seconds: number, error: E): Effect.Effect<never, E> =>
-  Effect.zipRight(
-    HttpApp.appendPreResponseHandler((_request, response) =>
-      Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
-    ),
-    Effect.fail(error)
-  )
-
-/** A store out of reach: `503` with `Retry-After`. */
-const storeUnavailable = retryAfter(
-  storeRetryAfterSeconds,
-  new Unavailable({
-    code: "store.unavailable",
-    message: `the database is out of reach for the moment and the request was not carried out; try again in ${storeRetryAfterSeconds} s`
-  })
-)
 
 /** @internal */
 export const internalError = () =>

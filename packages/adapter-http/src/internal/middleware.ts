@@ -1,12 +1,12 @@
 import * as HttpApiError from "@effect/platform/HttpApiError"
 import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApp from "@effect/platform/HttpApp"
-import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Errors } from "@zhongbao/core"
+import { Errors, type Ids } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Api, Public, Rule } from "../Api.js"
@@ -24,7 +24,20 @@ import {
   Unauthorized,
   Unavailable
 } from "../ApiError.js"
+import { CurrentAccount } from "../Authentication.js"
 import { type Language, languageOf, translate } from "../Messages.js"
+import { wholeBody } from "./body.js"
+import { storeUnavailable } from "./retry.js"
+
+/**
+ * @internal
+ * How JSON bodies are read (`Http.Options.bodyConcurrencyPerAccount`,
+ * `bodyIdleTimeout`): in their account's `turn`, and stopping for at most `idleTimeout`.
+ */
+export interface Bodies {
+  readonly turn: (account: Ids.AccountId) => <A, E, R>(read: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  readonly idleTimeout: Duration.Duration
+}
 
 /** @internal The limits the middleware enforces. */
 export interface Limits {
@@ -32,6 +45,7 @@ export interface Limits {
   readonly uploadBytes: number
   /** Whether a command may come from a page of the site `origin` names (CORS's allowed origins). */
   readonly crossSiteAllowed: (origin: string) => boolean
+  readonly bodies: Bodies
 }
 
 /** @internal The name of the error a limited web body stream fails with. */
@@ -172,8 +186,11 @@ const pathnameOf = (url: string) => {
 export const answersAnonymous = (request: HttpServerRequest.HttpServerRequest): boolean =>
   routeOf(request.method, pathnameOf(request.url))?.isPublic !== false
 
-/** An API error with its message in `language`; `undefined` for any other failure. */
-const withMessage = (language: Language, error: unknown): unknown => {
+/**
+ * An API error with its message in `language` (a timeout's naming an upload's body or
+ * another request's, as `upload` says); `undefined` for any other failure.
+ */
+const withMessage = (language: Language, error: unknown, upload: boolean): unknown => {
   if (error instanceof InvalidInput)
     return new InvalidInput({ ...error, message: translate(language, error) })
   if (error instanceof Denied) return new Denied({ ...error, message: translate(language, error) })
@@ -192,7 +209,12 @@ const withMessage = (language: Language, error: unknown): unknown => {
   if (error instanceof RequestTimeout)
     return new RequestTimeout({
       ...error,
-      message: language === "en" ? error.message : `上传内容已 ${error.idleSeconds} 秒未送达，请重新上传`
+      message:
+        language === "en"
+          ? error.message
+          : upload
+            ? `上传内容已 ${error.idleSeconds} 秒未送达，请重新上传`
+            : `请求内容已 ${error.idleSeconds} 秒未送达，请重新发送`
     })
   if (error instanceof RateLimited)
     return new RateLimited({
@@ -326,7 +348,7 @@ const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c =
  * with `Effect.orDie`, so it arrives as a defect, told apart from any other by its class.
  */
 class RefusedBody {
-  constructor(readonly error: InvalidInput) {}
+  constructor(readonly error: InvalidInput | RequestTimeout | PayloadTooLarge) {}
 }
 
 const refusedBody = (language: Language, route: Route | undefined, code: string, message: string) => {
@@ -366,10 +388,10 @@ const otherCharset = (contentType: string | undefined): string | undefined => {
 const checkedJson = (
   request: HttpServerRequest.HttpServerRequest,
   language: Language,
-  route: () => Route | undefined
-): Effect.Effect<unknown, RefusedBody | HttpServerError.RequestError> =>
-  Effect.flatMap(request.arrayBuffer, (buffer) => {
-    const bytes = new Uint8Array(buffer)
+  route: () => Route | undefined,
+  bodies: Bodies
+): Effect.Effect<unknown, RefusedBody> =>
+  Effect.flatMap(accountBody(request, bodies), (bytes) => {
     if (request.headers["content-type"] === undefined && bytes.length > 0)
       return Effect.fail(new RefusedBody(unsupportedMedia(language, route(), false)))
     const charset = otherCharset(request.headers["content-type"])
@@ -406,6 +428,23 @@ const checkedJson = (
   })
 
 /**
+ * The request's body, read in its account's turn (`Http.Options.bodyConcurrencyPerAccount`:
+ * one account's slow bodies hold at most that many bodies' bytes) and refused `408`
+ * when it stops arriving for `bodies.idleTimeout`, or `413` over the body limit. An
+ * anonymous caller reaches no endpoint that reads a body (the authentication
+ * middleware answers it `401` first), so it takes no turn.
+ */
+const accountBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  bodies: Bodies
+): Effect.Effect<Uint8Array, RefusedBody> =>
+  Effect.flatMap(Effect.serviceOption(CurrentAccount), (current) => {
+    const read = Effect.mapError(wholeBody(request, bodies.idleTimeout), (e) => new RefusedBody(e))
+    const account = Option.getOrNull(current)
+    return account === null ? read : bodies.turn(account)(read)
+  })
+
+/**
  * The request as the API's endpoints see it: the same, but its `json` is
  * {@link checkedJson}. The endpoints read the body after authentication (an anonymous
  * caller of a member's endpoint is answered `401` before its body is read), so the
@@ -414,11 +453,14 @@ const checkedJson = (
 const withCheckedJson = (
   request: HttpServerRequest.HttpServerRequest,
   language: Language,
-  route: () => Route | undefined
+  route: () => Route | undefined,
+  bodies: Bodies
 ): HttpServerRequest.HttpServerRequest =>
   new Proxy(request, {
     get: (target, property) =>
-      property === "json" ? checkedJson(target, language, route) : Reflect.get(target, property, target)
+      property === "json"
+        ? checkedJson(target, language, route, bodies)
+        : Reflect.get(target, property, target)
   })
 
 /**
@@ -588,7 +630,7 @@ export const make =
                 : Effect.provideService(
                     app,
                     HttpServerRequest.HttpServerRequest,
-                    withCheckedJson(request, language, route)
+                    withCheckedJson(request, language, route, limits.bodies)
                   ),
               Option.some(max)
             ))
@@ -606,7 +648,7 @@ export const make =
               if (isBodyTooLarge(error)) return failWith(tooLarge(language, max))
               if ((error as { readonly _tag?: unknown })?._tag === "RouteNotFound")
                 return failWith(routeNotFound(language))
-              const translated = withMessage(language, error)
+              const translated = withMessage(language, error, upload)
               if (translated !== undefined) return failWith(translated)
               // A failure the API does not declare (a host's resolver failing with an
               // error of its own, say): the encoder would answer an empty 500.
@@ -619,7 +661,19 @@ export const make =
             if (Option.isSome(defect)) {
               const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
               if (isBodyTooLarge(d)) return failWith(tooLarge(language, max))
-              if (d instanceof RefusedBody) return failWith(d.error)
+              // The host's resolver failing with its session store out of reach: as a
+              // port of core's would (Authentication.layerWith makes its failure a defect).
+              if (d instanceof Errors.InfrastructureError && d.unavailable === true)
+                return Effect.zipRight(
+                  Effect.logError("zhongbao: the account resolver failed", d),
+                  Effect.catchAll(storeUnavailable, (e) => failWith(withMessage(language, e, upload)))
+                )
+              if (d instanceof RefusedBody)
+                return failWith(
+                  d.error instanceof PayloadTooLarge
+                    ? tooLarge(language, max)
+                    : withMessage(language, d.error, upload)
+                )
               if (d?._tag === "RequestError" && d.reason === "Decode") {
                 return failWith(malformedBody(language, route()))
               }
