@@ -36,9 +36,12 @@
  *     `<owner>/<claim id>`), and the delivery the dispatcher settled came after the
  *     kill;
  * (c) the fake answered `OK` in time, but the live dispatcher recorded the attempt
- *     as unknown (its own timeout passed first, e.g. on a busy machine): the row's
- *     `unknown_outcomes` must then exceed the (a)-outcomes of surviving processes by
- *     at least the number of such deliveries.
+ *     as unknown because a timeout passed first (the sender's or its own, e.g. on a
+ *     busy machine): that process must have logged the timeout for the message (a
+ *     `result: Unknown` line whose reason is a timeout; its (a)-outcomes' timeouts
+ *     left out), and the row's `unknown_outcomes` must exceed the (a)-outcomes of
+ *     surviving processes by at least the number of such deliveries. An `OK` the
+ *     dispatcher misread as unknown for any other reason is not excused.
  * A delivery explained by none of these is a duplicate the dispatcher did not
  * account for, and breaks the invariant.
  *
@@ -59,7 +62,10 @@
  * are retried after the restart with the same key and body (R63). After the load,
  * SQL checks: every change has its audit event (R60) and, where it notifies, its
  * outbox message (R25, R61, R64); no audit event or outbox message exists without
- * its change; idempotency records match committed work both ways (R63); demand
+ * its change; every audit event, idempotency record and outbox message was written
+ * in a transaction that also wrote the change it records (recorded by triggers the
+ * harness adds to its schema: a journal committed apart is seen whether or not a
+ * kill lands between the two); idempotency records match committed work both ways (R63); demand
  * numbers have no gaps (R12); no response was accepted after an adoption had been
  * acknowledged (R24, R26); counters match their rows; every request answered 2xx is
  * fully present; and the outbox resumes: every message sent, none pending or dead.
@@ -854,17 +860,22 @@ const judgeF3 = (run: F3Run): Scenario => {
   const killedBeforeSettling = (d: Delivery, settled: Delivery | undefined) => {
     const kill = killOf.get(d.incarnation)
     return (
-      kill !== undefined &&
-      kill.held.has(d.outId) &&
+      kill?.held.has(d.outId) === true &&
       settled !== undefined &&
       settled.incarnation !== d.incarnation &&
       settled.receivedAt > kill.at
     )
   }
-  const loggedUnknown = run.incarnations.map((incarnation) => {
+  /**
+   * Per process, per message: the unknown outcomes it logged as a timeout, the
+   * sender's ("no reply within") or the dispatcher's own cut ("no answer within"). An
+   * unknown outcome for any other reason (an OK misread, say) excuses no second delivery.
+   */
+  const loggedTimeouts = run.incarnations.map((incarnation) => {
     const counts = new Map<string, number>()
     for (const line of (incarnation.process?.output() ?? "").split("\n")) {
       if (!line.includes('"result":"Unknown"')) continue
+      if (!/"reason":"[^"]*no (?:reply|answer) within \d+ ms/.test(line)) continue
       const id = /"messageId":"([^"]+)"/.exec(line)?.[1]
       if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1)
     }
@@ -882,7 +893,6 @@ const judgeF3 = (run: F3Run): Scenario => {
   let extraLost = 0
   let extraKilled = 0
   let extraTimedOut = 0
-  let timedOutLogged = 0
   const restDelays: Array<number> = []
   let unknownSeen = 0
   for (const row of run.rows) {
@@ -908,17 +918,20 @@ const judgeF3 = (run: F3Run): Scenario => {
     extraKilled += accepted.filter(
       (d) => d !== settled && d.fate === "ok" && killedBeforeSettling(d, settled)
     ).length
-    const timedOut = Math.min(rest.length, Math.max(0, row.unknown_outcomes - lived))
-    extraTimedOut += timedOut
-    for (const d of rest) restDelays.push((d.answeredAt ?? d.receivedAt) - d.receivedAt)
+    // (c): an answer in time that the process recorded as unknown, which it must have
+    // logged as a timeout (the timeouts its dropped and late answers caused left out,
+    // where it lived to log them); and the outbox must have counted it.
+    let logged = 0
     for (const k of new Set(rest.map((d) => d.incarnation))) {
-      const logged = loggedUnknown[k]?.get(row.id) ?? 0
-      const lostHere = lost.filter((d) => d.incarnation === k).length
-      timedOutLogged += Math.min(
+      const lostHere = killedAt(k) === null ? lost.filter((d) => d.incarnation === k).length : 0
+      logged += Math.min(
         rest.filter((d) => d.incarnation === k).length,
-        Math.max(0, logged - lostHere)
+        Math.max(0, (loggedTimeouts[k]?.get(row.id) ?? 0) - lostHere)
       )
     }
+    const timedOut = Math.min(logged, Math.max(0, row.unknown_outcomes - lived))
+    extraTimedOut += timedOut
+    for (const d of rest) restDelays.push((d.answeredAt ?? d.receivedAt) - d.receivedAt)
     if (rest.length > timedOut) {
       unexplained.push(
         `${row.id} (${all.map((d) => `d${d.incarnation} ${d.fate} +${d.receivedAt - t0} ms`).join(", ")}; ${row.attempts} attempts, ${row.unknown_outcomes} unknown)`
@@ -949,7 +962,7 @@ const judgeF3 = (run: F3Run): Scenario => {
     {
       name: "delivered twice only after an unknown outcome",
       holds: unexplained.length === 0,
-      detail: `${int(twice)} messages delivered more than once; extra deliveries: ${int(extraLost)} after an answer the fake dropped or sent late, ${int(extraKilled)} after a kill between send and settle, ${int(extraTimedOut)} after an answer the dispatcher recorded as unknown (its timeout passed first); ${int(unexplained.length)} messages otherwise${sample(unexplained, 2)}`
+      detail: `${int(twice)} messages delivered more than once; extra deliveries: ${int(extraLost)} after an answer the fake dropped or sent late, ${int(extraKilled)} after a kill between send and settle, ${int(extraTimedOut)} after an answer in time that the dispatcher logged as a timeout and counted unknown; ${int(unexplained.length)} messages otherwise${sample(unexplained, 2)}`
     },
     {
       name: "no message pending or dead at the end",
@@ -975,7 +988,7 @@ const judgeF3 = (run: F3Run): Scenario => {
     details: [
       `${int(run.written)} messages written by use cases over HTTP, ${int(run.total - run.written)} SQL copies; seed ${seed}`,
       `fake Aliyun: ${int(requests)} signed requests (${int(run.provider.refused())} refused), ok ${pct(fates("ok"), requests)}, outage ${pct(fates("outage"), requests)}, throttled ${pct(fates("throttled"), requests)}, dropped ${pct(fates("dropped"), requests)}, late ${pct(fates("late"), requests)}`,
-      `answers the fake gave in time that the dispatcher recorded as unknown: ${int(extraTimedOut)}, of which ${int(timedOutLogged)} logged by that process as "sms not sent" (Unknown, the sender's timeout), the others cut by the dispatcher's own send timeout${restDelays.length === 0 ? "" : `; the fake wrote those answers ${Math.min(...restDelays)}–${Math.max(...restDelays)} ms after receiving the request`}`,
+      `answers the fake gave in time that the dispatcher recorded as unknown, each logged by its process as a timeout (the sender's, or the dispatcher's own cut): ${int(extraTimedOut)}${restDelays.length === 0 ? "" : `; the fake wrote those answers ${Math.min(...restDelays)}–${Math.max(...restDelays)} ms after receiving the request`}`,
       `outbox: ${int(run.rows.reduce((n, r) => n + r.attempts, 0))} recorded attempts, ${int(run.rows.reduce((n, r) => n + r.unknown_outcomes, 0))} unknown outcomes recorded; ${run.incarnations.length} dispatcher processes`,
       `kills at +${run.kills.map((k) => `${((k.at - run.provider.deliveries[0]!.receivedAt) / 1000).toFixed(1)} s (d${k.incarnation}, ${k.sending.length + 1} in flight)`).join(", ")}`,
       `drained in ${(run.millis.drain / 1000).toFixed(1)} s after the dispatchers started; whole scenario ${(run.millis.all / 1000).toFixed(1)} s`
@@ -1004,6 +1017,7 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
   try {
     let server = await startServer({ schema, env })
     processes.push(server)
+    const before = await trackTransactions(schema)
     let generation = 0
     let restarting = false
     const target: Target = {
@@ -1077,6 +1091,7 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
     await server.stop()
     return await judgeF4({
       schema,
+      before,
       client,
       provider,
       kills: done,
@@ -1094,8 +1109,81 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
   }
 }
 
+/** The tables of the journal a unit of work writes beside its change (see {@link trackTransactions}). */
+const journalTables = ["audit_event", "idempotency_record", "outbox_message"]
+
+/**
+ * Records, in a table of `schema`'s own, the transaction of every statement that
+ * changes any other table of it (statement-level triggers), and of every outbox
+ * message inserted: so that F4 can tell a journal row (audit event, idempotency
+ * record, outbox message) written in a transaction of its own, apart from the change
+ * it records — a partial write a kill need not land in to be seen. Installed once
+ * the server has migrated the schema, before any load; the rows already there are
+ * left out of the check.
+ */
+const trackTransactions = async (schema: string) => {
+  const t = table(schema)
+  await query(`CREATE TABLE ${t("zb_reliability_tx")} (tbl text NOT NULL, xid text NOT NULL)`)
+  await query(
+    `CREATE FUNCTION ${t("zb_reliability_tx_log")}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       INSERT INTO ${t("zb_reliability_tx")} VALUES (TG_TABLE_NAME, pg_current_xact_id()::xid::text);
+       RETURN NULL;
+     END $$`
+  )
+  const all = await query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> 'zb_reliability_tx'`,
+    [schema]
+  )
+  for (const { relname } of all) {
+    const journal = journalTables.includes(relname)
+    if (journal && relname !== "outbox_message") continue
+    await query(
+      `CREATE TRIGGER zb_reliability_tx AFTER ${journal ? "INSERT" : "INSERT OR UPDATE OR DELETE"}
+       ON ${t(relname)} FOR EACH STATEMENT EXECUTE FUNCTION ${t("zb_reliability_tx_log")}()`
+    )
+  }
+  const before = await query<{ xid: string }>(
+    `SELECT xmin::text AS xid FROM ${t("audit_event")} UNION SELECT xmin::text FROM ${t("idempotency_record")}`
+  )
+  return before.map((r) => r.xid)
+}
+
+/**
+ * The journal rows written after {@link trackTransactions} (whose answer is `before`)
+ * in a transaction that changed no other table: the audit events and idempotency
+ * records by their `xmin` (neither is ever updated), the outbox messages by the
+ * transactions that inserted them; and how many journal transactions were checked.
+ */
+const journalApart = async (schema: string, before: ReadonlyArray<string>) => {
+  const t = table(schema)
+  const work = `SELECT xid FROM ${t("zb_reliability_tx")} WHERE tbl <> 'outbox_message'`
+  const apart = await query<Row>(
+    `SELECT 'audit_event' AS tbl, a.action AS what, a.xmin::text AS xid FROM ${t("audit_event")} a
+       WHERE NOT (a.xmin::text = ANY ($1::text[])) AND a.xmin::text NOT IN (${work})
+     UNION ALL
+     SELECT 'idempotency_record', split_part(r.fingerprint, ':', 1), r.xmin::text FROM ${t("idempotency_record")} r
+       WHERE NOT (r.xmin::text = ANY ($1::text[])) AND r.xmin::text NOT IN (${work})
+     UNION ALL
+     SELECT DISTINCT 'outbox_message', 'inserted', o.xid FROM ${t("zb_reliability_tx")} o
+       WHERE o.tbl = 'outbox_message' AND o.xid NOT IN (${work})`,
+    [before]
+  )
+  const checked = await count(
+    `SELECT count(DISTINCT xid)::int AS n FROM (
+       SELECT xmin::text AS xid FROM ${t("audit_event")} UNION ALL SELECT xmin::text FROM ${t("idempotency_record")}
+       UNION ALL SELECT xid FROM ${t("zb_reliability_tx")} WHERE tbl = 'outbox_message') j
+     WHERE NOT (xid = ANY ($1::text[]))`,
+    [before]
+  )
+  return { apart, checked }
+}
+
 interface F4Run {
   readonly schema: string
+  /** The journal's transactions before the load ({@link trackTransactions}). */
+  readonly before: ReadonlyArray<string>
   readonly client: Client
   readonly provider: Provider
   readonly kills: ReadonlyArray<{
@@ -1296,6 +1384,8 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
      GROUP BY th.id HAVING th.message_count <> count(m.id) OR th.message_count <> coalesce(max(m.seq), 0)`
   )
 
+  const journal = await journalApart(run.schema, run.before)
+
   const recordRows = await rows(records)
   const recordOf = new Map(recordRows.map((r) => [`${r.account_id} ${r.key}`, r]))
   const log = run.client.log
@@ -1362,6 +1452,11 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
       name: "no outbox message without its change",
       holds: orphanOutbox.length === 0,
       detail: `${int(orphanOutbox.length)} of ${int(outboxState.length)} messages${sample(describe(orphanOutbox))}`
+    },
+    {
+      name: "every journal row committed with its change (audit event, idempotency record, outbox message)",
+      holds: journal.apart.length === 0 && journal.checked > 0,
+      detail: `${int(journal.checked)} transactions wrote journal rows, ${int(journal.apart.length)} rows in one that changed nothing else${sample(describe(journal.apart))}`
     },
     {
       name: "idempotency records match committed work (R63)",

@@ -744,7 +744,7 @@ export const runF2 = (options: RaceOptions): Promise<Scenario> =>
     for (const r of rows) {
       const m = r.number === null ? null : pattern.exec(r.number)
       if (r.number === null || r.state !== "published") missing++
-      else if (m === null || m[1] !== r.year) malformed++
+      else if (m === null || m[1] !== r.year || Number(m[2]) < 1) malformed++
       else perYear.set(m[1]!, [...(perYear.get(m[1]!) ?? []), Number(m[2])])
     }
     missing += count - rows.length

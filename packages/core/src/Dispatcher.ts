@@ -246,6 +246,21 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       )
 
     /**
+     * A send the watchdog cut at `outbox.sendTimeoutMillis` (or that died): a warning,
+     * as a sender logs its own timeouts, since its outcome is unknown and the message
+     * will be sent again. A sender that keeps its own timeout below the dispatcher's
+     * never gets here.
+     */
+    const logCut = (t: Tracked): Effect.Effect<void> =>
+      Effect.logWarning("sms send cut by the dispatcher's timeout; it will be sent again", {
+        messageId: t.message.id,
+        event: t.message.event,
+        to: maskPhone(t.message.recipientPhone),
+        result: timedOut._tag,
+        reason: timedOut.reason
+      })
+
+    /**
      * Records a message's result, again and again while its claim's lease holds
      * when the write fails (the database went away for a moment): once the lease
      * expires another dispatcher may claim the message and send it again (that claim
@@ -314,7 +329,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
                 Effect.flatMap(
                   exit === null
                     ? Effect.succeed(givenUp(t, now))
-                    : settlementOf(t, Exit.isSuccess(exit) ? exit.value : timedOut, now),
+                    : Exit.isSuccess(exit)
+                      ? settlementOf(t, exit.value, now)
+                      : Effect.zipRight(logCut(t), settlementOf(t, timedOut, now)),
                   (settlement) =>
                     Effect.flatMap(recordWhileLeased(owner, batch, t, settlement), (held) => {
                       batch.results[index] = held ? settlement._tag : "Lost"

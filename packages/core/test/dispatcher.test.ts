@@ -831,29 +831,40 @@ describe("Dispatcher", () => {
     }
   )
 
-  it.effect("R64: a send with no answer within the timeout is an unknown outcome and is retried", () => {
-    const { memory, layer } = setup(
-      { timeoutShare: 1 },
-      outboxSettings({ sendTimeoutMillis: 1000, leaseMillis: 60_000, backoffBaseMillis: 500 })
-    )
-    return Effect.gen(function* () {
-      yield* at(start)
-      const outbox = yield* Persistence.Outbox
-      const m = message("+8613912341111", start)
-      yield* outbox.enqueue([m])
-      const fiber = yield* Effect.fork((yield* Dispatcher.Dispatcher).dispatchOnce("a"))
-      yield* TestClock.adjust("999 millis")
-      assert.isNull(fiber.unsafePoll(), "still waiting before the timeout")
-      yield* TestClock.adjust("2 seconds")
-      const round = yield* Fiber.join(fiber)
-      assert.strictEqual(round.retried, 1)
-      const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
-      assert.strictEqual(d.status, "pending")
-      assert.strictEqual(d.unknownOutcomes, 1)
-      assert.match(d.lastError ?? "", /Unknown: no answer within 1000 ms/)
-      assert.strictEqual(memory.log.requests.length, 1)
-    }).pipe(Effect.provide(layer))
-  })
+  it.effect(
+    "R64: a send with no answer within the timeout is an unknown outcome and is retried, logged as a warning with the number masked",
+    () => {
+      const { memory, layer } = setup(
+        { timeoutShare: 1 },
+        outboxSettings({ sendTimeoutMillis: 1000, leaseMillis: 60_000, backoffBaseMillis: 500 })
+      )
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const m = message("+8613912341111", start)
+        yield* outbox.enqueue([m])
+        const fiber = yield* Effect.fork((yield* Dispatcher.Dispatcher).dispatchOnce("a"))
+        yield* TestClock.adjust("999 millis")
+        assert.isNull(fiber.unsafePoll(), "still waiting before the timeout")
+        yield* TestClock.adjust("2 seconds")
+        const round = yield* Fiber.join(fiber)
+        assert.strictEqual(round.retried, 1)
+        const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.strictEqual(d.status, "pending")
+        assert.strictEqual(d.unknownOutcomes, 1)
+        assert.match(d.lastError ?? "", /Unknown: no answer within 1000 ms/)
+        assert.strictEqual(memory.log.requests.length, 1)
+        const cut = lines.filter((line) => line.includes("cut by the dispatcher's timeout"))
+        assert.lengthOf(cut, 1)
+        assert.include(cut[0], `"messageId":"${m.id}"`)
+        assert.include(cut[0], '"result":"Unknown"')
+        assert.include(cut[0], '"reason":"no answer within 1000 ms"')
+        assert.include(cut[0], "139****1111")
+        assert.notInclude(cut[0], "13912341111")
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
 
   it.effect("R64: two dispatchers claiming at once never hold the same message", () => {
     const { layer } = setup({})
