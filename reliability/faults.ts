@@ -1110,13 +1110,13 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
 }
 
 /** The tables of the journal a unit of work writes beside its change (see {@link trackTransactions}). */
-const journalTables = ["audit_event", "idempotency_record", "outbox_message"]
+const journalTables = ["audit_event", "audit_event_member", "idempotency_record", "outbox_message"]
 
 /**
  * Records, in a table of `schema`'s own, the transaction of every statement that
- * changes any other table of it (statement-level triggers), and of every outbox
- * message inserted: so that F4 can tell a journal row (audit event, idempotency
- * record, outbox message) written in a transaction of its own, apart from the change
+ * changes any table of it but the journal's (statement-level triggers), and of every outbox
+ * message inserted: so that F4 can tell a journal row (audit event and its members,
+ * idempotency record, outbox message) written in a transaction of its own, apart from the change
  * it records — a partial write a kill need not land in to be seen. Installed once
  * the server has migrated the schema, before any load; the rows already there are
  * left out of the check.
@@ -1145,7 +1145,8 @@ const trackTransactions = async (schema: string) => {
     )
   }
   const before = await query<{ xid: string }>(
-    `SELECT xmin::text AS xid FROM ${t("audit_event")} UNION SELECT xmin::text FROM ${t("idempotency_record")}`
+    `SELECT xmin::text AS xid FROM ${t("audit_event")} UNION SELECT xmin::text FROM ${t("audit_event_member")}
+     UNION SELECT xmin::text FROM ${t("idempotency_record")}`
   )
   return before.map((r) => r.xid)
 }
@@ -1162,6 +1163,9 @@ const journalApart = async (schema: string, before: ReadonlyArray<string>) => {
   const apart = await query<Row>(
     `SELECT 'audit_event' AS tbl, a.action AS what, a.xmin::text AS xid FROM ${t("audit_event")} a
        WHERE NOT (a.xmin::text = ANY ($1::text[])) AND a.xmin::text NOT IN (${work})
+     UNION ALL
+     SELECT 'audit_event_member', m.member_id, m.xmin::text FROM ${t("audit_event_member")} m
+       WHERE NOT (m.xmin::text = ANY ($1::text[])) AND m.xmin::text NOT IN (${work})
      UNION ALL
      SELECT 'idempotency_record', split_part(r.fingerprint, ':', 1), r.xmin::text FROM ${t("idempotency_record")} r
        WHERE NOT (r.xmin::text = ANY ($1::text[])) AND r.xmin::text NOT IN (${work})
@@ -1454,7 +1458,7 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
       detail: `${int(orphanOutbox.length)} of ${int(outboxState.length)} messages${sample(describe(orphanOutbox))}`
     },
     {
-      name: "every journal row committed with its change (audit event, idempotency record, outbox message)",
+      name: "every journal row committed with its change (audit event and its members, idempotency record, outbox message)",
       holds: journal.apart.length === 0 && journal.checked > 0,
       detail: `${int(journal.checked)} transactions wrote journal rows, ${int(journal.apart.length)} rows in one that changed nothing else${sample(describe(journal.apart))}`
     },
