@@ -86,6 +86,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "body.unexpected": "此操作不接受请求内容：请不带内容（或以 {}）提交",
   "request.cross_site": "拒绝来自其他网站页面、仅凭浏览器自动携带的凭证（Cookie）发出的操作请求",
   "path.invalid": "请求路径无效：路径中不能含有 . 或 .. 段及编码的分隔符",
+  "path.encoding": "请求路径无效：路径中的百分号编码无法按 UTF-8 解码",
   "body.content_type": "请求内容类型不受支持：请以 JSON（上传文件以 multipart/form-data）提交",
   "rate.limited": "操作过于频繁，请稍后再试",
   internal: "服务暂时不可用，请稍后再试",

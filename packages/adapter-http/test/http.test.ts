@@ -476,6 +476,36 @@ describe("Mount", () => {
     }
   })
 
+  it("§input: a path whose percent-encoding does not decode (%ZZ, a lone %, half a UTF-8 character) is 400 path.encoding naming the path, in the caller's language; a path that decodes but is no endpoint's stays 404", async () => {
+    const web = Mount.toWebHandler(app())
+    try {
+      for (const path of ["/demands/%ZZ", "/demands/abc%", "/demands/%E4%B8"]) {
+        const answer = await web.handler(new Request(`http://localhost${path}`))
+        assert.strictEqual(answer.status, 400, path)
+        assert.deepStrictEqual(
+          await answer.json(),
+          {
+            _tag: "InvalidInput",
+            rule: "§input",
+            code: "path.encoding",
+            field: "path",
+            message: `path：${Messages.zhCN["path.encoding"]}`
+          },
+          path
+        )
+      }
+      const en = await web.handler(
+        new Request("http://localhost/demands/%ZZ", { headers: { "accept-language": "en" } })
+      )
+      assert.include(((await en.json()) as { message: string }).message, "percent-encoding")
+      const decoded = await web.handler(new Request("http://localhost/demandz/%E4%B8%AD"))
+      assert.strictEqual(decoded.status, 404)
+      assert.deepInclude(await decoded.json(), { code: "route.not_found" })
+    } finally {
+      await web.dispose()
+    }
+  })
+
   it("a Node listener: the prefix is stripped, other paths go to next()", async () => {
     const { mounted, server } = await underPrefix()
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -2278,7 +2308,7 @@ layer(
   )
 
   it.effect(
-    "§input: a path or method without an endpoint, letter case and `//` counting, or a path whose percent-encoding is malformed, answers the API's JSON 404 (route.not_found)",
+    "§input: a path or method without an endpoint, letter case and `//` counting, answers the API's JSON 404 (route.not_found); a path whose percent-encoding is malformed, 400 path.encoding",
     () =>
       Effect.gen(function* () {
         const send = (request: HttpClientRequest.HttpClientRequest) =>
@@ -2297,15 +2327,22 @@ layer(
           HttpClientRequest.del("/hall"),
           HttpClientRequest.get("/Hall"),
           HttpClientRequest.get("//hall"),
-          HttpClientRequest.get("/review/Pending"),
-          HttpClientRequest.get("/demands/%E0%A4%A"),
-          HttpClientRequest.get("/hall%")
+          HttpClientRequest.get("/review/Pending")
         ]) {
           const zh = yield* send(request)
           assert.strictEqual(zh.status, 404)
           assert.match(zh.type ?? "", /^application\/json/)
           assert.deepInclude(zh.body, { _tag: "NotFound", code: "route.not_found", entity: "route" })
           assert.strictEqual(zh.body.message, "接口不存在或无权查看")
+        }
+        for (const path of ["/demands/%E0%A4%A", "/hall%"]) {
+          const malformed = yield* send(HttpClientRequest.get(path))
+          assert.strictEqual(malformed.status, 400, path)
+          assert.deepInclude(
+            malformed.body,
+            { _tag: "InvalidInput", code: "path.encoding", field: "path" },
+            path
+          )
         }
         const en = yield* send(
           HttpClientRequest.get("/no-such-path").pipe(HttpClientRequest.setHeader("accept-language", "en"))

@@ -539,6 +539,31 @@ const routeNotFound = (language: Language) => {
   return new NotFound({ ...error, message: translate(language, error) })
 }
 
+/** Whether every `%` of `pathname` starts an escape that decodes, as UTF-8, with the rest. */
+const decodes = (pathname: string) => {
+  try {
+    decodeURIComponent(pathname)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A path no route matched because its percent-encoding does not decode (`%ZZ`, a
+ * lone `%`, half a UTF-8 character): the endpoint may well exist, the id in it is
+ * what cannot be read.
+ */
+const undecodablePath = (language: Language) => {
+  const invalid = {
+    rule: "§input",
+    code: "path.encoding",
+    field: "path",
+    message: "path: its percent-encoding does not decode as UTF-8"
+  }
+  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+}
+
 const internal = (language: Language) =>
   new InternalError({
     code: "internal",
@@ -647,7 +672,7 @@ export const make =
               if (error instanceof PayloadTooLarge) return failWith(tooLarge(language, max))
               if (isBodyTooLarge(error)) return failWith(tooLarge(language, max))
               if ((error as { readonly _tag?: unknown })?._tag === "RouteNotFound")
-                return failWith(routeNotFound(language))
+                return failWith(decodes(pathname) ? routeNotFound(language) : undecodablePath(language))
               const translated = withMessage(language, error, upload)
               if (translated !== undefined) return failWith(translated)
               // A failure the API does not declare (a host's resolver failing with an
