@@ -6,14 +6,23 @@ import {
   Lists,
   Membership,
   Outcome,
+  Persistence,
   Publishing,
   Review,
   type View
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { at, expectError, withWorld } from "./helpers.js"
-import { activeCommission, deadlineEnd, justAfter, notices, phoneOf, trailOf } from "./support.js"
+import {
+  activeCommission,
+  deadlineEnd,
+  justAfter,
+  notices,
+  phoneOf,
+  secondAccount,
+  trailOf
+} from "./support.js"
 import { offeredTo } from "./demandHelpers.js"
 
 const message = "委托贵机构开展需求挖掘与方案征集"
@@ -61,6 +70,38 @@ describe("Commissioning", () => {
         assert.lengthOf((yield* commissioning.list(world.enterprise2.account, {})).items, 0)
       })
     )
+  )
+
+  it.effect(
+    "R64: a commission request goes to every active account of the institution, its answer to every active account of the enterprise; a deactivated account is sent neither",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          const accounts = yield* Persistence.AccountRepository
+          const colleague = yield* secondAccount(world, world.institution)
+          const left = Option.getOrThrow(
+            yield* accounts.findById(yield* secondAccount(world, world.institution))
+          )
+          yield* accounts.update({ ...left, active: false })
+          const enterpriseColleague = yield* secondAccount(world, world.enterprise)
+          const enterpriseLeft = Option.getOrThrow(
+            yield* accounts.findById(yield* secondAccount(world, world.enterprise))
+          )
+          yield* accounts.update({ ...enterpriseLeft, active: false })
+
+          const requested = yield* requestOf(world)
+          assert.sameMembers(
+            (yield* notices("commission_requested")).map((m) => m.recipientPhone),
+            [yield* phoneOf(world.institution.account), yield* phoneOf(colleague)]
+          )
+          yield* commissioning.accept(world.institution.account, { commissionId: requested.id })
+          assert.sameMembers(
+            (yield* notices("commission_accepted")).map((m) => m.recipientPhone),
+            [yield* phoneOf(world.enterprise.account), yield* phoneOf(enterpriseColleague)]
+          )
+        })
+      )
   )
 
   it.effect(

@@ -10,7 +10,8 @@ const proposal = (title: string) => ({ title, content: `${title}：三个月内�
  * The scenario, in Asia/Shanghai time:
  * - D1, 2026-05-04: the enterprise's own demand, 新材料及应用, 天津市, 5,000,000.00 yuan
  *   intended; responses of the institute and the expert; the institute's adopted
- *   on 05-07 (3 days); solved without fee.
+ *   on 05-07 (3 days), the expert's too on 05-09 00:30, which leaves the first
+ *   adoption where it was; solved without fee.
  * - D2, 2026-05-04: the institution's demand for enterprise2, 电子信息, 北京市,
  *   200,000.00 yuan; responses of the institute, the service institution and the
  *   expert; the expert's adopted on 05-09 00:30 (5 calendar days, 4.6 elapsed);
@@ -43,7 +44,7 @@ const scenario = (world: Fixtures.World) =>
     const respond = (party: Fixtures.Party, demand: Demand.Demand) =>
       responding.respond(party.account, { demandId: demand.id, proposal: proposal(party.member.name) })
     const adopted1 = yield* respond(world.institute, d1)
-    yield* respond(world.expert, d1)
+    const adoptedLater = yield* respond(world.expert, d1)
     yield* respond(world.institute, d2)
     yield* respond(world.serviceInstitution, d2)
     const adopted2 = yield* respond(world.expert, d2)
@@ -52,6 +53,7 @@ const scenario = (world: Fixtures.World) =>
     yield* selection.adopt(world.enterprise.account, { responseId: adopted1.id })
     yield* at("2026-05-08T16:30:00Z")
     yield* selection.adopt(world.institution.account, { responseId: adopted2.id })
+    yield* selection.adopt(world.enterprise.account, { responseId: adoptedLater.id })
     yield* outcome.solved(world.enterprise.account, { demandId: d1.id })
     yield* outcome.solved(world.institution.account, { demandId: d2.id, serviceFee: 3_000_000 })
 
@@ -132,35 +134,37 @@ const may = row(null, {
 } as Omit<Statistics.Figures, "key">)
 
 describe("Statistics", () => {
-  it.effect("R62: the figures of the demands first published in the period, in the platform time zone", () =>
-    withWorld((world) =>
-      Effect.gen(function* () {
-        yield* scenario(world)
-        const statistics = yield* Statistics.Statistics
-        const report = yield* statistics.figures(world.operator, { from: "2026-05-01", to: "2026-05-31" })
-        assert.deepStrictEqual(
-          { ...report },
-          { from: report.from, to: report.to, groupBy: null, total: may, rows: [] }
-        )
-        assert.strictEqual(report.from, "2026-05-01")
-        assert.strictEqual(report.to, "2026-05-31")
+  it.effect(
+    "R62: the figures of the demands first published in the period, in the platform time zone; days to the first adoption, not a later one",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          yield* scenario(world)
+          const statistics = yield* Statistics.Statistics
+          const report = yield* statistics.figures(world.operator, { from: "2026-05-01", to: "2026-05-31" })
+          assert.deepStrictEqual(
+            { ...report },
+            { from: report.from, to: report.to, groupBy: null, total: may, rows: [] }
+          )
+          assert.strictEqual(report.from, "2026-05-01")
+          assert.strictEqual(report.to, "2026-05-31")
 
-        const june = yield* statistics.figures(world.operator, { from: "2026-06-01", to: "2026-06-30" })
-        assert.deepStrictEqual(
-          june.total,
-          row(null, {
-            ...d3,
-            enterprises: 1,
-            intendedInvestment: 500_000_000,
-            responders: 0,
-            responses: 0
-          } as Omit<Statistics.Figures, "key">)
-        )
+          const june = yield* statistics.figures(world.operator, { from: "2026-06-01", to: "2026-06-30" })
+          assert.deepStrictEqual(
+            june.total,
+            row(null, {
+              ...d3,
+              enterprises: 1,
+              intendedInvestment: 500_000_000,
+              responders: 0,
+              responses: 0
+            } as Omit<Statistics.Figures, "key">)
+          )
 
-        const lastDay = yield* statistics.figures(world.operator, { from: "2026-05-31", to: "2026-05-31" })
-        assert.deepStrictEqual(lastDay.total, row(null, d3))
-      })
-    )
+          const lastDay = yield* statistics.figures(world.operator, { from: "2026-05-31", to: "2026-05-31" })
+          assert.deepStrictEqual(lastDay.total, row(null, d3))
+        })
+      )
   )
 
   it.effect("R62: grouped by field and by region (demands without a region form the group null)", () =>
