@@ -370,7 +370,9 @@ describe("Dispatcher", () => {
           "sent with no message waiting for an expired lease"
         )
       }).pipe(Effect.provide(layer), logged)
-    }
+    },
+    // 400 steps of the test clock over 200 sends: about 2 s alone, more on a busy machine.
+    30_000
   )
 
   /** Services over memory ports whose outbox fails `failures` writes of results (`Infinity`: every one). */
