@@ -228,7 +228,13 @@ interface Answer {
   readonly number: string | null
   /** From the request's start to its answer. */
   readonly millis: number
+  /** When it was sent (`performance.now()`). */
+  readonly startedAt: number
 }
+
+/** Whether two requests were in flight at the same moment. */
+const overlapped = (x: Answer, y: Answer) =>
+  x.startedAt < y.startedAt + y.millis && y.startedAt < x.startedAt + x.millis
 
 /** One request after `jitter` ms; a transport failure answers status 0. */
 const fire = async (
@@ -245,9 +251,23 @@ const fire = async (
     const b = res.body ?? {}
     const text = (k: string) => (typeof b[k] === "string" ? (b[k] as string) : null)
     const millis = performance.now() - started
-    return { status: res.status, code: text("code"), id: text("id"), number: text("number"), millis }
+    return {
+      status: res.status,
+      code: text("code"),
+      id: text("id"),
+      number: text("number"),
+      millis,
+      startedAt: started
+    }
   } catch (error) {
-    return { status: 0, code: String(error), id: null, number: null, millis: performance.now() - started }
+    return {
+      status: 0,
+      code: String(error),
+      id: null,
+      number: null,
+      millis: performance.now() - started,
+      startedAt: started
+    }
   }
 }
 
@@ -633,6 +653,7 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
     const mixed = results.filter(
       (r) => r.responds.some((a) => a.status === 201) && r.responds.some((a) => a.status === 409)
     ).length
+    const inFlightTogether = results.filter((r) => r.responds.some((a) => overlapped(a, r.adopt))).length
     const allBefore = results.filter((r) => r.responds.every((a) => a.status === 201)).length
     const allAfter = results.filter((r) => r.responds.every((a) => a.status === 409)).length
 
@@ -670,7 +691,7 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
       {
         name: "the race was run: trials with responds committed on both sides of the adoption",
         holds: mixed > 0,
-        detail: `${int(mixed)} of ${int(trials)} trials with both accepted and refused responds (trials run one after another would have none)`
+        detail: `${int(mixed)} of ${int(trials)} trials with both accepted and refused responds (trials run one after another would have none); in ${int(inFlightTogether)} the adopt and a respond were in flight at the same moment`
       }
     ]
     return {
