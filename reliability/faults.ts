@@ -37,9 +37,10 @@
  *     kill;
  * (c) the fake answered `OK` in time, but the live dispatcher recorded the attempt
  *     as unknown because a timeout passed first (the sender's or its own, e.g. on a
- *     busy machine): that process must have logged the timeout for the message (a
- *     `result: Unknown` line whose reason is a timeout; its (a)-outcomes' timeouts
- *     left out), and the row's `unknown_outcomes` must exceed the (a)-outcomes of
+ *     busy machine), or its result was not recorded before its lease expired: that
+ *     process must have logged it for the message (a `result: Unknown` line whose
+ *     reason is a timeout, its late answers' timeouts left out, or "not recorded
+ *     before its lease expired"), and the row's `unknown_outcomes` must exceed the (a)-outcomes of
  *     surviving processes by at least the number of such deliveries. An `OK` the
  *     dispatcher misread as unknown for any other reason is not excused.
  * A delivery explained by none of these is a duplicate the dispatcher did not
@@ -870,15 +871,18 @@ const judgeF3 = (run: F3Run): Scenario => {
     )
   }
   /**
-   * Per process, per message: the unknown outcomes it logged as a timeout, the
-   * sender's ("no reply within") or the dispatcher's own cut ("no answer within"). An
-   * unknown outcome for any other reason (an OK misread, say) excuses no second delivery.
+   * Per process, per message: the outcomes it logged as unknown for a reason that an
+   * answer in time can have: a timeout, the sender's ("no reply within") or the
+   * dispatcher's own cut ("no answer within"), or a result it could not record before
+   * its lease expired. An unknown outcome for any other reason (an OK misread, say)
+   * excuses no second delivery.
    */
   const loggedTimeouts = run.incarnations.map((incarnation) => {
     const counts = new Map<string, number>()
     for (const line of (incarnation.process?.output() ?? "").split("\n")) {
-      if (!line.includes('"result":"Unknown"')) continue
-      if (!/"reason":"[^"]*no (?:reply|answer) within \d+ ms/.test(line)) continue
+      const timedOut =
+        line.includes('"result":"Unknown"') && /"reason":"[^"]*no (?:reply|answer) within \d+ ms/.test(line)
+      if (!timedOut && !line.includes("sms result not recorded before its lease expired")) continue
       const id = /"messageId":"([^"]+)"/.exec(line)?.[1]
       if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1)
     }
@@ -922,11 +926,13 @@ const judgeF3 = (run: F3Run): Scenario => {
       (d) => d !== settled && d.fate === "ok" && killedBeforeSettling(d, settled)
     ).length
     // (c): an answer in time that the process recorded as unknown, which it must have
-    // logged as a timeout (the timeouts its dropped and late answers caused left out,
-    // where it lived to log them); and the outbox must have counted it.
+    // logged as a timeout or a result not recorded in its lease (the timeouts its late
+    // answers caused left out, where it lived to log them: a dropped answer is logged
+    // as a failed connection, not a timeout); and the outbox must have counted it.
     let logged = 0
     for (const k of new Set(rest.map((d) => d.incarnation))) {
-      const lostHere = killedAt(k) === null ? lost.filter((d) => d.incarnation === k).length : 0
+      const lostHere =
+        killedAt(k) === null ? lost.filter((d) => d.incarnation === k && d.fate === "late").length : 0
       logged += Math.min(
         rest.filter((d) => d.incarnation === k).length,
         Math.max(0, (loggedTimeouts[k]?.get(row.id) ?? 0) - lostHere)
@@ -1020,7 +1026,7 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
   try {
     let server = await startServer({ schema, env })
     processes.push(server)
-    const before = await trackTransactions(schema)
+    await trackTransactions(schema)
     let generation = 0
     let restarting = false
     const target: Target = {
@@ -1106,7 +1112,6 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
     await server.stop()
     return await judgeF4({
       schema,
-      before,
       client,
       provider,
       kills: done,
@@ -1128,21 +1133,25 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
 const journalTables = ["audit_event", "audit_event_member", "idempotency_record", "outbox_message"]
 
 /**
- * Records, in a table of `schema`'s own, the transaction of every statement that
- * changes any table of it but the journal's (statement-level triggers), and of every outbox
- * message inserted: so that F4 can tell a journal row (audit event and its members,
- * idempotency record, outbox message) written in a transaction of its own, apart from the change
- * it records — a partial write a kill need not land in to be seen. Installed once
- * the server has migrated the schema, before any load; the rows already there are
- * left out of the check.
+ * Records, in a table of `schema`'s own, the top-level transaction of every row
+ * inserted, updated or deleted in any table of it (row-level triggers: a statement
+ * that changes no row records nothing; `pg_current_xact_id()` names the top-level
+ * transaction inside a savepoint too), so that F4 can tell a journal row (an audit
+ * event and its members, an idempotency record, an outbox message) written in a
+ * transaction that changed nothing else, apart from the change it records — a
+ * partial write a kill need not land in to be seen. Journal tables record their
+ * inserts only (the dispatcher updates outbox messages in transactions of its own).
+ * Installed once the server has migrated the schema, before any load.
  */
 const trackTransactions = async (schema: string) => {
   const t = table(schema)
-  await query(`CREATE TABLE ${t("zb_reliability_tx")} (tbl text NOT NULL, xid text NOT NULL)`)
+  await query(`CREATE TABLE ${t("zb_reliability_tx")} (tbl text NOT NULL, xid xid8 NOT NULL, what text)`)
+  await query(`CREATE INDEX ON ${t("zb_reliability_tx")} (xid)`)
   await query(
     `CREATE FUNCTION ${t("zb_reliability_tx_log")}() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
-       INSERT INTO ${t("zb_reliability_tx")} VALUES (TG_TABLE_NAME, pg_current_xact_id()::xid::text);
+       INSERT INTO ${t("zb_reliability_tx")}
+         VALUES (TG_TABLE_NAME, pg_current_xact_id(), to_jsonb(coalesce(NEW, OLD))->>'action');
        RETURN NULL;
      END $$`
   )
@@ -1152,57 +1161,33 @@ const trackTransactions = async (schema: string) => {
     [schema]
   )
   for (const { relname } of all) {
-    const journal = journalTables.includes(relname)
-    if (journal && relname !== "outbox_message") continue
     await query(
-      `CREATE TRIGGER zb_reliability_tx AFTER ${journal ? "INSERT" : "INSERT OR UPDATE OR DELETE"}
-       ON ${t(relname)} FOR EACH STATEMENT EXECUTE FUNCTION ${t("zb_reliability_tx_log")}()`
+      `CREATE TRIGGER zb_reliability_tx AFTER ${journalTables.includes(relname) ? "INSERT" : "INSERT OR UPDATE OR DELETE"}
+       ON ${t(relname)} FOR EACH ROW EXECUTE FUNCTION ${t("zb_reliability_tx_log")}()`
     )
   }
-  const before = await query<{ xid: string }>(
-    `SELECT xmin::text AS xid FROM ${t("audit_event")} UNION SELECT xmin::text FROM ${t("audit_event_member")}
-     UNION SELECT xmin::text FROM ${t("idempotency_record")}`
-  )
-  return before.map((r) => r.xid)
 }
 
 /**
- * The journal rows written after {@link trackTransactions} (whose answer is `before`)
- * in a transaction that changed no other table: the audit events and idempotency
- * records by their `xmin` (neither is ever updated), the outbox messages by the
- * transactions that inserted them; and how many journal transactions were checked.
+ * The journal rows written after {@link trackTransactions} in a transaction that
+ * changed no other table, and how many transactions wrote journal rows.
  */
-const journalApart = async (schema: string, before: ReadonlyArray<string>) => {
+const journalApart = async (schema: string) => {
   const t = table(schema)
-  const work = `SELECT xid FROM ${t("zb_reliability_tx")} WHERE tbl <> 'outbox_message'`
+  const journal = `ARRAY[${journalTables.map((name) => `'${name}'`).join(", ")}]`
   const apart = await query<Row>(
-    `SELECT 'audit_event' AS tbl, a.action AS what, a.xmin::text AS xid FROM ${t("audit_event")} a
-       WHERE NOT (a.xmin::text = ANY ($1::text[])) AND a.xmin::text NOT IN (${work})
-     UNION ALL
-     SELECT 'audit_event_member', m.member_id, m.xmin::text FROM ${t("audit_event_member")} m
-       WHERE NOT (m.xmin::text = ANY ($1::text[])) AND m.xmin::text NOT IN (${work})
-     UNION ALL
-     SELECT 'idempotency_record', split_part(r.fingerprint, ':', 1), r.xmin::text FROM ${t("idempotency_record")} r
-       WHERE NOT (r.xmin::text = ANY ($1::text[])) AND r.xmin::text NOT IN (${work})
-     UNION ALL
-     SELECT DISTINCT 'outbox_message', 'inserted', o.xid FROM ${t("zb_reliability_tx")} o
-       WHERE o.tbl = 'outbox_message' AND o.xid NOT IN (${work})`,
-    [before]
+    `SELECT j.tbl, coalesce(j.what, '') AS what, j.xid::text AS xid FROM ${t("zb_reliability_tx")} j
+     WHERE j.tbl = ANY (${journal}) AND NOT EXISTS (
+       SELECT 1 FROM ${t("zb_reliability_tx")} w WHERE w.xid = j.xid AND NOT (w.tbl = ANY (${journal})))`
   )
   const checked = await count(
-    `SELECT count(DISTINCT xid)::int AS n FROM (
-       SELECT xmin::text AS xid FROM ${t("audit_event")} UNION ALL SELECT xmin::text FROM ${t("idempotency_record")}
-       UNION ALL SELECT xid FROM ${t("zb_reliability_tx")} WHERE tbl = 'outbox_message') j
-     WHERE NOT (xid = ANY ($1::text[]))`,
-    [before]
+    `SELECT count(DISTINCT xid)::int AS n FROM ${t("zb_reliability_tx")} WHERE tbl = ANY (${journal})`
   )
   return { apart, checked }
 }
 
 interface F4Run {
   readonly schema: string
-  /** The journal's transactions before the load ({@link trackTransactions}). */
-  readonly before: ReadonlyArray<string>
   readonly client: Client
   readonly provider: Provider
   readonly kills: ReadonlyArray<{
@@ -1403,7 +1388,7 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
      GROUP BY th.id HAVING th.message_count <> count(m.id) OR th.message_count <> coalesce(max(m.seq), 0)`
   )
 
-  const journal = await journalApart(run.schema, run.before)
+  const journal = await journalApart(run.schema)
 
   const recordRows = await rows(records)
   const recordOf = new Map(recordRows.map((r) => [`${r.account_id} ${r.key}`, r]))

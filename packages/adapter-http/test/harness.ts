@@ -57,6 +57,7 @@ export type Env =
   | Settings.Settings
   | Authentication.Sessions
   | HttpClient.HttpClient
+  | HttpServer.HttpServer
 
 /**
  * The test server over `ports`. The clock is effect's `TestClock`, set to

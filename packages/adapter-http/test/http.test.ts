@@ -11,6 +11,7 @@ import {
   type HttpApiGroup,
   HttpClient,
   HttpClientRequest,
+  HttpServer,
   HttpServerRequest
 } from "@effect/platform"
 import {
@@ -2951,6 +2952,52 @@ layer(makeServer(portsLosingCommits))("a command whose outcome is unknown", (it)
       })
   )
 })
+
+layer(makeServer(PersistenceMemory.layerMemory, { http: { bodyLimitBytes: 64 * 1024 } }))(
+  "a JSON body over the limit on the platform's own Node server",
+  (it) => {
+    it.effect(
+      "§input: a chunked JSON body that passes bodyLimitBytes is answered 413 body.too_large as it arrives, and its connection closed",
+      () =>
+        Effect.gen(function* () {
+          const { token } = yield* respondedDemand
+          const address = (yield* HttpServer.HttpServer).address as { readonly port: number }
+          const answer = yield* Effect.promise(
+            () =>
+              new Promise<{ status: number; connection: string | undefined; code: unknown }>(
+                (resolve, reject) => {
+                  const req = request(`http://127.0.0.1:${address.port}/demands`, {
+                    method: "POST",
+                    headers: {
+                      authorization: `Bearer ${token}`,
+                      "content-type": "application/json",
+                      "transfer-encoding": "chunked"
+                    }
+                  })
+                  req.on("response", (res) => {
+                    let text = ""
+                    res.on("data", (c: Buffer) => {
+                      text += c.toString()
+                    })
+                    res.on("end", () =>
+                      resolve({
+                        status: res.statusCode ?? 0,
+                        connection: res.headers.connection,
+                        code: (JSON.parse(text) as { code?: unknown }).code
+                      })
+                    )
+                  })
+                  req.on("error", (e) => reject(e))
+                  const piece = Buffer.alloc(16 * 1024, 32)
+                  for (let i = 0; i < 8; i++) req.write(piece)
+                }
+              )
+          )
+          assert.deepStrictEqual(answer, { status: 413, connection: "close", code: "body.too_large" })
+        })
+    )
+  }
+)
 
 layer(makeServer(PersistenceMemory.layerMemory))("bodies left out", (it) => {
   it.effect(

@@ -167,6 +167,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
 
     const timedOut = Result.Unknown({ reason: `no answer within ${config.sendTimeoutMillis} ms` })
+    const died = Result.Unknown({
+      reason: "the sender failed unexpectedly (logged): the message may have been sent"
+    })
     const tick = Duration.millis(Math.max(1, Math.floor(config.sendTimeoutMillis / 4)))
     /** Pauses between tries to record a result: 50 ms, doubling, at most 1 s. */
     const recordRetries = Schedule.union(Schedule.exponential("50 millis"), Schedule.spaced("1 second"))
@@ -246,18 +249,31 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       )
 
     /**
-     * A send the watchdog cut at `outbox.sendTimeoutMillis` (or that died): a warning,
-     * as a sender logs its own timeouts, since its outcome is unknown and the message
-     * will be sent again. A sender that keeps its own timeout below the dispatcher's
-     * never gets here.
+     * A send the watchdog cut at `outbox.sendTimeoutMillis`: a warning, as a sender logs
+     * its own timeouts, since its outcome is unknown. A sender that keeps its own
+     * timeout below the dispatcher's never gets here.
      */
     const logCut = (t: Tracked): Effect.Effect<void> =>
-      Effect.logWarning("sms send cut by the dispatcher's timeout; it will be sent again", {
+      Effect.logWarning("sms send cut by the dispatcher's timeout; its outcome is unknown", {
         messageId: t.message.id,
         event: t.message.event,
         to: maskPhone(t.message.recipientPhone),
         result: timedOut._tag,
         reason: timedOut.reason
+      })
+
+    /**
+     * A send that died (a defect of the sender's): an error with its cause, the number
+     * masked in it too; its outcome is unknown as a timeout's is.
+     */
+    const logDied = (t: Tracked, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+      Effect.logError("sms sender failed unexpectedly; its outcome is unknown", {
+        messageId: t.message.id,
+        event: t.message.event,
+        to: maskPhone(t.message.recipientPhone),
+        result: died._tag,
+        reason: died.reason,
+        cause: maskPhoneIn(Cause.pretty(cause), t.message.recipientPhone)
       })
 
     /**
@@ -331,7 +347,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
                     ? Effect.succeed(givenUp(t, now))
                     : Exit.isSuccess(exit)
                       ? settlementOf(t, exit.value, now)
-                      : Effect.zipRight(logCut(t), settlementOf(t, timedOut, now)),
+                      : Cause.isInterruptedOnly(exit.cause)
+                        ? Effect.zipRight(logCut(t), settlementOf(t, timedOut, now))
+                        : Effect.zipRight(logDied(t, exit.cause), settlementOf(t, died, now)),
                   (settlement) =>
                     Effect.flatMap(recordWhileLeased(owner, batch, t, settlement), (held) => {
                       batch.results[index] = held ? settlement._tag : "Lost"

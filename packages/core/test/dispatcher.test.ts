@@ -868,6 +868,39 @@ describe("Dispatcher", () => {
     }
   )
 
+  it.effect(
+    "R64: a send whose sender dies is an unknown outcome and is retried; the defect is logged as an error, the number masked in it",
+    () => {
+      const dying = SmsSender.SmsSender.of({
+        send: (request) => Effect.dieMessage(`a bug in the sender, sending to ${request.phone}`)
+      })
+      const layer = layerWith(dying, outboxSettings({ leaseMillis: 60_000, backoffBaseMillis: 500 }))
+      const { lines, logged } = capturingLogs()
+      return Effect.gen(function* () {
+        yield* at(start)
+        const outbox = yield* Persistence.Outbox
+        const m = message("+8613912342222", start)
+        yield* outbox.enqueue([m])
+        const round = yield* (yield* Dispatcher.Dispatcher).dispatchOnce("a")
+        assert.strictEqual(round.retried, 1)
+        const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
+        assert.strictEqual(d.status, "pending")
+        assert.strictEqual(d.unknownOutcomes, 1)
+        assert.match(d.lastError ?? "", /^Unknown: the sender failed unexpectedly/)
+        const died = lines.filter((line) => line.includes("sms sender failed unexpectedly"))
+        assert.lengthOf(died, 1)
+        assert.include(died[0], "a bug in the sender")
+        assert.include(died[0], "139****2222")
+        assert.notInclude(died[0], "13912342222")
+        assert.lengthOf(
+          lines.filter((line) => line.includes("cut by the dispatcher's timeout")),
+          0,
+          "not logged as a timeout"
+        )
+      }).pipe(Effect.provide(layer), logged)
+    }
+  )
+
   it.effect("R64: two dispatchers claiming at once never hold the same message", () => {
     const { layer } = setup({})
     return Effect.gen(function* () {

@@ -119,8 +119,8 @@ export const wholeBody = (
  * timeout per chunk: reading bodies that way, with the first turns, cost a JSON command
  * about 0.6 ms of the server's CPU under load (issue 8's P2; bodies nearly always come
  * in one chunk). A client that goes away before the end interrupts the read, as it
- * does the request. On a timeout the request is paused, not destroyed: the `408`
- * closes the connection.
+ * does the request. On a timeout or past the limit the request is paused, not
+ * destroyed: the `408` or `413` closes the connection.
  */
 const nodeBody = (
   source: NodeIncomingMessage,
@@ -140,7 +140,10 @@ const nodeBody = (
     }
     const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > limit) return settle(Effect.fail(bodyTooLarge()))
+      if (size > limit) {
+        source.pause()
+        return settle(Effect.zipRight(closingConnection, Effect.fail(bodyTooLarge())))
+      }
       chunks.push(chunk)
       timer.refresh()
     }

@@ -686,11 +686,15 @@ export const make =
             if (Option.isSome(defect)) {
               const d = defect.value as { readonly _tag?: unknown; readonly reason?: unknown }
               if (isBodyTooLarge(d)) return failWith(tooLarge(language, max))
-              // The host's resolver failing with its session store out of reach: as a
-              // port of core's would (Authentication.layerWith makes its failure a defect).
-              if (d instanceof Errors.InfrastructureError && d.unavailable === true)
+              // A port out of reach whose failure arrives as a defect (the host's resolver:
+              // Authentication.layerWith makes it one), answered as a port of core's is.
+              if (
+                d instanceof Errors.InfrastructureError &&
+                d.unavailable === true &&
+                d.outcome !== "unknown"
+              )
                 return Effect.zipRight(
-                  Effect.logError("zhongbao: the account resolver failed", d),
+                  Effect.logError("zhongbao: a port failed (out of reach)", d),
                   Effect.catchAll(storeUnavailable, (e) => failWith(withMessage(language, e, upload)))
                 )
               if (d instanceof RefusedBody)
