@@ -190,15 +190,21 @@ export const invalid = (rule: string, field: string, code: string, message: stri
 export const denied = (rule: string, code: string, message: string, field?: string) =>
   new Denied(field === undefined ? { rule, code, message } : { rule, code, field, message })
 
-/** @internal */
-export const notFound = (entity: string, rule = "R5", field?: string) =>
-  new NotFound({
+/**
+ * @internal
+ * `entity` not found; its message names it in words (`reward application not found`),
+ * its code as an identifier (`reward_application.not_found`).
+ */
+export const notFound = (entity: string, rule = "R5", field?: string) => {
+  const words = entity.replaceAll("_", " ")
+  return new NotFound({
     rule,
     entity,
     code: `${entity}.not_found`,
-    message: field === undefined ? `${entity} not found` : `${field}: ${entity} not found`,
+    message: field === undefined ? `${words} not found` : `${field}: ${words} not found`,
     ...(field === undefined ? {} : { field })
   })
+}
 
 /** @internal */
 export const invalidState = (rule: string, code: string, message: string) =>

@@ -222,6 +222,27 @@ describe("access", () => {
   })
 
   describe("R5: what one may not see is not found", () => {
+    it.effect(
+      "R5: a hidden part of a demand one reads is not found in words (service log not found), its code an identifier (service_log.not_found)",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const outcome = yield* Outcome.Outcome
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            const error = yield* Effect.flip(
+              outcome.serviceLog(world.expert.account, { demandId: demand.id })
+            )
+            assert.include(error, {
+              _tag: "NotFound",
+              rule: "R5",
+              entity: "service_log",
+              code: "service_log.not_found",
+              message: "service log not found"
+            })
+          })
+        )
+    )
+
     it.effect("R5: an unknown demand and someone else's unpublished demand fail identically", () =>
       withWorld((world) =>
         Effect.gen(function* () {
