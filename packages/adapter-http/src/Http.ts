@@ -60,7 +60,7 @@ import {
   StatisticsLive,
   Uploads
 } from "./internal/groups.js"
-import { accountTurns } from "./internal/body.js"
+import { accountTurns, type Reading } from "./internal/body.js"
 import { keepSuccess } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
 import type { RateLimiter, RateLimits } from "./RateLimit.js"
@@ -303,50 +303,60 @@ const positiveDuration = (option: string, what: string, value: Duration.Duration
 }
 
 /**
- * The turns of `uploadConcurrency`, of `uploadConcurrencyPerAccount` for each account
- * uploading, and the `uploadIdleTimeout`; refused when a count is not a positive whole
- * number or the timeout not a positive finite duration.
+ * Turns of `perAccount` for each account and an idle timeout, as {@link Reading}; a
+ * defect naming the option when a count is not a positive whole number or the
+ * timeout not a positive finite duration (`refused`: another option's, checked first).
  */
-const uploads = (concurrency: number, perAccount: number, idle: Duration.DurationInput) => {
-  const idleTimeout = positiveDuration(
-    "uploadIdleTimeout",
-    "how long an upload's body may stop arriving",
-    idle
-  )
-  const refused =
-    wholeFromOne("uploadConcurrency", "how many uploads are read at once", concurrency) ??
-    wholeFromOne(
-      "uploadConcurrencyPerAccount",
-      "how many uploads one account has read at once",
-      perAccount
-    ) ??
+const reading = (
+  perAccount: { readonly option: string; readonly what: string; readonly value: number },
+  idle: { readonly option: string; readonly what: string; readonly value: Duration.DurationInput },
+  refused?: TypeError
+): Effect.Effect<Reading> => {
+  const idleTimeout = positiveDuration(idle.option, idle.what, idle.value)
+  const error =
+    refused ??
+    wholeFromOne(perAccount.option, perAccount.what, perAccount.value) ??
     (idleTimeout instanceof TypeError ? idleTimeout : undefined)
-  if (refused !== undefined || idleTimeout instanceof TypeError) return Layer.die(refused)
-  return Layer.scoped(
-    Uploads,
-    Effect.gen(function* () {
-      const slots = yield* Effect.makeSemaphore(concurrency)
-      const own = yield* accountTurns(perAccount)
-      return {
-        idleTimeout,
-        turn:
-          (account: Ids.AccountId) =>
-          <A, E, R>(upload: Effect.Effect<A, E, R>) =>
-            own(account)(slots.withPermits(1)(upload))
-      }
-    })
-  )
+  return error !== undefined || idleTimeout instanceof TypeError
+    ? Effect.die(error)
+    : Effect.map(accountTurns(perAccount.value), (turn) => ({ turn, idleTimeout }))
 }
 
 /**
- * How the API's JSON bodies are read: `bodyConcurrencyPerAccount` turns for each
- * account and the `bodyIdleTimeout`; refused as {@link uploads}'s are.
+ * Uploads read in turns of `uploadConcurrency` in all, inside their account's of
+ * `uploadConcurrencyPerAccount`, each stopping for at most `uploadIdleTimeout`.
  */
-const bodies = (perAccount: number, idle: Duration.DurationInput) => {
-  const idleTimeout = positiveDuration("bodyIdleTimeout", "how long a request's body may stop arriving", idle)
-  const refused =
-    wholeFromOne("bodyConcurrencyPerAccount", "how many bodies one account has read at once", perAccount) ??
-    (idleTimeout instanceof TypeError ? idleTimeout : undefined)
-  if (refused !== undefined || idleTimeout instanceof TypeError) return Effect.die(refused)
-  return Effect.map(accountTurns(perAccount), (turn): Middleware.Bodies => ({ turn, idleTimeout }))
-}
+const uploads = (concurrency: number, perAccount: number, idle: Duration.DurationInput) =>
+  Layer.effect(
+    Uploads,
+    Effect.flatMap(
+      reading(
+        {
+          option: "uploadConcurrencyPerAccount",
+          what: "how many uploads one account has read at once",
+          value: perAccount
+        },
+        { option: "uploadIdleTimeout", what: "how long an upload's body may stop arriving", value: idle },
+        wholeFromOne("uploadConcurrency", "how many uploads are read at once", concurrency)
+      ),
+      ({ turn, idleTimeout }) =>
+        Effect.map(Effect.makeSemaphore(concurrency), (slots) => ({
+          idleTimeout,
+          turn:
+            (account: Ids.AccountId) =>
+            <A, E, R>(upload: Effect.Effect<A, E, R>) =>
+              turn(account)(slots.withPermits(1)(upload))
+        }))
+    )
+  )
+
+/** JSON bodies read in turns of `bodyConcurrencyPerAccount`, each stopping for at most `bodyIdleTimeout`. */
+const bodies = (perAccount: number, idle: Duration.DurationInput) =>
+  reading(
+    {
+      option: "bodyConcurrencyPerAccount",
+      what: "how many bodies one account has read at once",
+      value: perAccount
+    },
+    { option: "bodyIdleTimeout", what: "how long a request's body may stop arriving", value: idle }
+  )

@@ -229,15 +229,20 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       })
     }
 
+    /** What a log line says of a message: its id and event, the number masked (R64). */
+    const logged = (t: Tracked) => ({
+      messageId: t.message.id,
+      event: t.message.event,
+      to: maskPhone(t.message.recipientPhone)
+    })
+
     /** The debug line of a recorded result; nothing is built when debug is not logged. */
     const logSettled = (t: Tracked, settlement: Settlement, held: boolean): Effect.Effect<void> =>
       Effect.asVoid(
         Effect.whenLogLevel(
           Effect.suspend(() =>
             Effect.logDebug(held ? `sms ${settlement._tag.toLowerCase()}` : "sms lease lost", {
-              messageId: t.message.id,
-              event: t.message.event,
-              to: maskPhone(t.message.recipientPhone),
+              ...logged(t),
               attempts: t.delivery.attempts + 1,
               ...(settlement._tag === "Sent"
                 ? {}
@@ -255,9 +260,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
      */
     const logCut = (t: Tracked): Effect.Effect<void> =>
       Effect.logWarning("sms send cut by the dispatcher's timeout; its outcome is unknown", {
-        messageId: t.message.id,
-        event: t.message.event,
-        to: maskPhone(t.message.recipientPhone),
+        ...logged(t),
         result: timedOut._tag,
         reason: timedOut.reason
       })
@@ -268,9 +271,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
      */
     const logDied = (t: Tracked, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
       Effect.logError("sms sender failed unexpectedly; its outcome is unknown", {
-        messageId: t.message.id,
-        event: t.message.event,
-        to: maskPhone(t.message.recipientPhone),
+        ...logged(t),
         result: died._tag,
         reason: died.reason,
         cause: maskPhoneIn(Cause.pretty(cause), t.message.recipientPhone)
@@ -292,9 +293,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
     ): Effect.Effect<boolean, InfrastructureError> => {
       const leaseUntil = t.delivery.leaseUntil?.epochMillis ?? 0
       const about = (error: InfrastructureError) => ({
-        messageId: t.message.id,
-        event: t.message.event,
-        to: maskPhone(t.message.recipientPhone),
+        ...logged(t),
         result: settlement._tag,
         error: maskPhoneIn(error.message, t.message.recipientPhone)
       })

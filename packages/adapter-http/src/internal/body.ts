@@ -21,6 +21,17 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { PayloadTooLarge, RequestTimeout } from "../ApiError.js"
 
+/**
+ * How bodies of one kind are read: each in its account's `turn`, stopping for at most
+ * `idleTimeout` (uploads: `Http.Options.uploadConcurrencyPerAccount` and
+ * `uploadIdleTimeout`, with `uploadConcurrency` in their turn; JSON bodies:
+ * `bodyConcurrencyPerAccount` and `bodyIdleTimeout`).
+ */
+export interface Reading {
+  readonly turn: (account: Ids.AccountId) => <A, E, R>(read: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  readonly idleTimeout: Duration.Duration
+}
+
 /** A body that stopped arriving for `idle`: an upload's, or any other request's. */
 export const stalled = (idle: Duration.Duration, what: "upload" | "request") => {
   const seconds = Duration.toSeconds(idle)

@@ -9,7 +9,6 @@ import {
   Consulting,
   Files,
   type FileStore,
-  type Ids,
   Lists,
   Membership,
   Notifications,
@@ -30,7 +29,7 @@ import * as Stream from "effect/Stream"
 import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
 import { InvalidInput } from "../ApiError.js"
-import { bodyTooLarge, eachChunk, joined } from "./body.js"
+import { bodyTooLarge, eachChunk, joined, type Reading } from "./body.js"
 import { encodedResponses } from "./encode.js"
 import {
   type CoreError,
@@ -575,15 +574,7 @@ const cutOnFailure = (
  * its body and given back once stored or refused; its body may stop arriving for at
  * most `idleTimeout` meanwhile.
  */
-export class Uploads extends Context.Tag("@zhongbao/adapter-http/Uploads")<
-  Uploads,
-  {
-    readonly turn: (
-      account: Ids.AccountId
-    ) => <A, E, R>(upload: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-    readonly idleTimeout: Duration.Duration
-  }
->() {}
+export class Uploads extends Context.Tag("@zhongbao/adapter-http/Uploads")<Uploads, Reading>() {}
 
 /** @internal */
 export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>

@@ -3,10 +3,9 @@ import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Errors, type Ids } from "@zhongbao/core"
+import { Errors } from "@zhongbao/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Api, Public, Rule } from "../Api.js"
@@ -26,18 +25,8 @@ import {
 } from "../ApiError.js"
 import { CurrentAccount } from "../Authentication.js"
 import { type Language, languageOf, translate } from "../Messages.js"
-import { wholeBody } from "./body.js"
+import { type Reading, wholeBody } from "./body.js"
 import { storeUnavailable } from "./retry.js"
-
-/**
- * @internal
- * How JSON bodies are read (`Http.Options.bodyConcurrencyPerAccount`,
- * `bodyIdleTimeout`): in their account's `turn`, and stopping for at most `idleTimeout`.
- */
-export interface Bodies {
-  readonly turn: (account: Ids.AccountId) => <A, E, R>(read: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  readonly idleTimeout: Duration.Duration
-}
 
 /** @internal The limits the middleware enforces. */
 export interface Limits {
@@ -45,7 +34,8 @@ export interface Limits {
   readonly uploadBytes: number
   /** Whether a command may come from a page of the site `origin` names (CORS's allowed origins). */
   readonly crossSiteAllowed: (origin: string) => boolean
-  readonly bodies: Bodies
+  /** How JSON bodies are read (`bodyConcurrencyPerAccount`, `bodyIdleTimeout`). */
+  readonly bodies: Reading
 }
 
 /** @internal The name of the error a limited web body stream fails with. */
@@ -389,7 +379,7 @@ const checkedJson = (
   request: HttpServerRequest.HttpServerRequest,
   language: Language,
   route: () => Route | undefined,
-  bodies: Bodies
+  bodies: Reading
 ): Effect.Effect<unknown, RefusedBody> =>
   Effect.flatMap(accountBody(request, bodies), (bytes) => {
     if (request.headers["content-type"] === undefined && bytes.length > 0)
@@ -436,7 +426,7 @@ const checkedJson = (
  */
 const accountBody = (
   request: HttpServerRequest.HttpServerRequest,
-  bodies: Bodies
+  bodies: Reading
 ): Effect.Effect<Uint8Array, RefusedBody> =>
   Effect.flatMap(Effect.serviceOption(CurrentAccount), (current) => {
     const read = Effect.mapError(wholeBody(request, bodies.idleTimeout), (e) => new RefusedBody(e))
@@ -454,7 +444,7 @@ const withCheckedJson = (
   request: HttpServerRequest.HttpServerRequest,
   language: Language,
   route: () => Route | undefined,
-  bodies: Bodies
+  bodies: Reading
 ): HttpServerRequest.HttpServerRequest =>
   new Proxy(request, {
     get: (target, property) =>
