@@ -44,7 +44,7 @@ import {
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net"
 import * as Pg from "pg"
 import { infrastructure, makeDb } from "../src/internal/db.js"
-import { commitOutcomeUnknown } from "../src/internal/unitOfWork.js"
+import { commitOutcomeUnknown } from "../src/internal/db.js"
 import * as Demands from "../src/internal/demands.js"
 import * as Parties from "../src/internal/parties.js"
 import * as Records from "../src/internal/records.js"
@@ -1715,6 +1715,67 @@ describe.skipIf(!onPostgres)(
               assert.strictEqual(rows.rows[0].n, forward ? 1 : 0, forward ? "it committed" : "it did not")
             }
             assert.strictEqual(proxy.cuts(), 2)
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R63: a journal entry written outside a unit of work (its own transaction) whose COMMIT is cut fails with outcome unknown, whether it committed or not",
+      () =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const proxy = yield* cuttingProxy
+            const schema = T.freshSchema("zbj")
+            yield* Effect.addFinalizer(() =>
+              withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+            )
+            yield* Effect.gen(function* () {
+              const journal = Option.getOrThrow(yield* Effect.serviceOption(Persistence.Journal))
+              const { a } = yield* memberWithAccount()
+              for (const forward of [true, false]) {
+                const key = `cut-${forward}`
+                proxy.cutAtCommit({ forward })
+                const exit = yield* Effect.exit(
+                  journal.write({
+                    events: [],
+                    messages: [],
+                    accountMessages: [],
+                    idempotency: {
+                      accountId: a.id,
+                      key,
+                      fingerprint: "draftDemand:{}",
+                      result: { id: "d-1" },
+                      createdAt: Rows.at(1)
+                    }
+                  })
+                )
+                const label = `COMMIT cut, ${forward ? "after" : "before"} the server had it`
+                const error = failure(exit, label)
+                assert.instanceOf(error, Errors.InfrastructureError, label)
+                assert.strictEqual((error as Errors.InfrastructureError).outcome, "unknown", label)
+                assert.match(
+                  (error as Errors.InfrastructureError).message,
+                  /^Journal\.write: the transaction's COMMIT .* whether it was written is unknown$/
+                )
+                const rows = yield* withServerClient((c) =>
+                  c.query(
+                    `SELECT count(*)::int AS n FROM "${schema}".idempotency_record WHERE account_id = $1 AND key = $2`,
+                    [a.id, key]
+                  )
+                )
+                assert.strictEqual(rows.rows[0].n, forward ? 1 : 0, forward ? "it committed" : "it did not")
+              }
+              assert.strictEqual(proxy.cuts(), 2)
+            }).pipe(
+              Effect.provide(
+                T.portsWith(
+                  schema,
+                  PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
+                  { drop: false }
+                )
+              )
+            )
           })
         ),
       timeout

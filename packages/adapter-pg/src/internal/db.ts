@@ -123,23 +123,70 @@ const constraintOf = (error: SqlError.SqlError): string | undefined => {
 }
 
 /**
+ * @internal
+ * Whether a failed COMMIT may have committed all the same: no answer came (the
+ * connection was lost, or the client stopped waiting), or the server answered with
+ * a connection exception (class 08) or an operator intervention (class 57: a
+ * termination, shutdown or cancellation that PostgreSQL holds off while it commits
+ * and may raise once the commit is done). Any other answer (a serialization failure,
+ * a deferred constraint) says the transaction was rolled back.
+ */
+export const commitOutcomeUnknown = (error: SqlError.SqlError): boolean => {
+  const state = sqlState(error)
+  return state === undefined || state.startsWith("08") || state.startsWith("57")
+}
+
+/**
+ * @internal
+ * The failure of `operation` (`Port.method`) whose COMMIT may have committed
+ * ({@link commitOutcomeUnknown}): `outcome: "unknown"`, so that no caller takes it
+ * for a rollback (R63: a keyed retry is how a client learns what happened).
+ */
+export const outcomeUnknown = (operation: string, what: string, cause: SqlError.SqlError) =>
+  new Errors.InfrastructureError({
+    port: operation.split(".")[0] ?? operation,
+    message: `${operation}: ${what}'s COMMIT got no answer, or one that may have come after the commit (the connection was lost, or the server was stopping or cancelled it); whether it was written is unknown`,
+    outcome: "unknown",
+    cause
+  })
+
+/**
  * @internal `effect` in a transaction of its own (a savepoint inside an enclosing
  * one), the statements' `SqlError`s and those of BEGIN, COMMIT and ROLLBACK (which
- * @effect/sql raises as defects, the connection lost) failing as `port`'s
- * `InfrastructureError`.
+ * @effect/sql raises as defects, the connection lost) failing as `operation`'s
+ * `InfrastructureError`. A COMMIT of its own that may have committed all the same
+ * fails with `outcome: "unknown"`, as a unit of work's does.
  */
-export const ownTransaction = <A, E, R>(db: Db, port: string, effect: Effect.Effect<A, E, R>) =>
-  db.sql.withTransaction(effect).pipe(
-    Effect.catchIf(
-      (e): e is Extract<typeof e, SqlError.SqlError> => e instanceof SqlError.SqlError,
-      (e) => Effect.fail(infrastructure(port, e))
-    ),
-    Effect.catchSomeDefect((defect) =>
-      defect instanceof SqlError.SqlError
-        ? Option.some(Effect.fail(infrastructure(port, defect)))
-        : Option.none()
-    )
-  )
+export const ownTransaction = <A, E, R>(db: Db, operation: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (enclosing) => {
+    // Set once `effect` succeeded in a transaction of its own: a failure after it is its COMMIT's.
+    let committing = false
+    return db.sql
+      .withTransaction(
+        Effect.tap(effect, () =>
+          Effect.sync(() => {
+            committing = Option.isNone(enclosing)
+          })
+        )
+      )
+      .pipe(
+        Effect.catchIf(
+          (e): e is Extract<typeof e, SqlError.SqlError> => e instanceof SqlError.SqlError,
+          (e) => Effect.fail(infrastructure(operation, e))
+        ),
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof SqlError.SqlError
+            ? Option.some(
+                Effect.fail(
+                  committing && commitOutcomeUnknown(defect)
+                    ? outcomeUnknown(operation, "the transaction", defect)
+                    : infrastructure(operation, defect)
+                )
+              )
+            : Option.none()
+        )
+      )
+  })
 
 /** @internal Validates a schema name: an unquoted PostgreSQL identifier in lower case. */
 export const isSchemaName = (name: string): boolean => /^[a-z_][a-z0-9_]{0,62}$/.test(name)

@@ -6,7 +6,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import { type Db, infrastructure, isRetryable, sqlState } from "./db.js"
+import { commitOutcomeUnknown, type Db, infrastructure, isRetryable, outcomeUnknown, sqlState } from "./db.js"
 import {
   type Abortable,
   currentAbortable,
@@ -39,29 +39,6 @@ const abortedMessage =
  */
 const aborted = (unit: Abortable) =>
   new Errors.InfrastructureError({ port: "UnitOfWork", message: abortedMessage, cause: unit.cause })
-
-/**
- * @internal
- * Whether a failed COMMIT may have committed all the same: no answer came (the
- * connection was lost, or the client stopped waiting), or the server answered with
- * a connection exception (class 08) or an operator intervention (class 57: a
- * termination, shutdown or cancellation that PostgreSQL holds off while it commits
- * and may raise once the commit is done). Any other answer (a serialization failure,
- * a deferred constraint) says the transaction was rolled back.
- */
-export const commitOutcomeUnknown = (error: SqlError.SqlError): boolean => {
-  const state = sqlState(error)
-  return state === undefined || state.startsWith("08") || state.startsWith("57")
-}
-
-const outcomeUnknown = (cause: SqlError.SqlError) =>
-  new Errors.InfrastructureError({
-    port: "UnitOfWork",
-    message:
-      "UnitOfWork.transaction: the unit's COMMIT got no answer, or one that may have come after the commit (the connection was lost, or the server was stopping or cancelled it); whether it was written is unknown",
-    outcome: "unknown",
-    cause
-  })
 
 /**
  * @internal
@@ -133,7 +110,7 @@ export const makeUnitOfWork = (db: Db): Context.Tag.Service<Persistence.UnitOfWo
               failed !== undefined && Cause.isFailType(failed)
                 ? Effect.failCause(failed)
                 : committing && commitOutcomeUnknown(defect)
-                  ? Effect.fail(outcomeUnknown(defect))
+                  ? Effect.fail(outcomeUnknown("UnitOfWork.transaction", "the unit", defect))
                   : Effect.fail(infrastructure("UnitOfWork.transaction", defect))
             )
           }),
