@@ -52,7 +52,7 @@ const entities: Record<string, string> = {
   demand: "需求",
   demand_responses: "该需求的应答",
   service_log: "该需求的服务日志",
-  audit_trail: "该需求的操作日志",
+  audit_trail: "该需求的操作记录",
   response: "应答",
   thread: "咨询",
   member: "会员",
@@ -60,10 +60,127 @@ const entities: Record<string, string> = {
   institution: "技术转移机构",
   reward_round: "奖励申报批次",
   reward_application: "奖励申报",
-  profile: "机构基本信息",
+  profile: "单位基本信息",
   file: "文件",
-  notification: "通知",
-  route: "接口"
+  notification: "通知"
+}
+
+/**
+ * The Chinese name of each field a refusal may name, by the last segment of its path
+ * or, where one name means two things, by the last two (`contact.name`).
+ */
+const fieldNames: Readonly<Record<string, string>> = {
+  address: "地址",
+  amount: "核定金额",
+  applicationDeadline: "申报截止日期",
+  applicationId: "申报",
+  attachments: "附件",
+  bankAccount: "银行账户",
+  "bankAccount.accountName": "开户名称",
+  "bankAccount.accountNumber": "银行账号",
+  "bankAccount.bank": "开户银行",
+  bytes: "文件内容",
+  clientId: "委托企业",
+  commissionId: "委托",
+  contact: "联系人",
+  "contact.name": "联系人姓名",
+  "contact.phone": "联系电话",
+  creditCode: "统一社会信用代码",
+  cursor: "分页游标",
+  date: "日期",
+  "entry.date": "服务日志日期",
+  deadlineFrom: "截止日期范围的开始日期",
+  deadlineTo: "截止日期范围的结束日期",
+  demandId: "需求",
+  entry: "服务日志",
+  feedback: "未采纳原因",
+  "feedback.reason": "未采纳原因类别",
+  "feedback.text": "未采纳原因说明",
+  field: "所属领域",
+  file: "文件",
+  fileId: "文件",
+  form: "需求信息",
+  from: "开始日期",
+  groupBy: "分组方式",
+  "idempotency-key": "幂等键",
+  input: "输入",
+  institutionId: "技术转移机构",
+  intendedInvestment: "意向投资金额",
+  items: "申报需求",
+  "items.demandId": "",
+  "feedback.responseId": "",
+  keyword: "搜索关键词",
+  keywords: "关键词",
+  kind: "会员类型",
+  limit: "每页条数",
+  memberId: "会员",
+  message: "留言",
+  messageId: "通知",
+  name: "名称",
+  note: "备注",
+  periodEnd: "统计期结束日期",
+  periodStart: "统计期开始日期",
+  phone: "联系电话",
+  proofs: "证明材料",
+  proposal: "应答方案",
+  "proposal.content": "方案内容",
+  "proposal.title": "方案标题",
+  reason: "原因",
+  region: "所在地区",
+  responseDeadline: "应答截止日期",
+  responseId: "应答",
+  role: "角色",
+  roundId: "申报批次",
+  rules: "申报规则",
+  serviceFee: "服务费用",
+  serviceMode: "服务方式",
+  solvingWay: "解决方式",
+  sort: "排序方式",
+  states: "需求状态",
+  statuses: "应答状态",
+  summary: "需求摘要",
+  "summary.expectedGoal": "预期目标",
+  "summary.keyTechnology": "关键技术",
+  "summary.mainProblem": "主要问题",
+  takingResponses: "是否接收应答",
+  technologyManagerId: "技术经理人",
+  text: "内容",
+  "entry.text": "日志内容",
+  threadId: "咨询",
+  title: "标题",
+  "form.title": "需求名称",
+  to: "结束日期"
+}
+
+/**
+ * A field's path in Chinese: the name of its last segment after the lists it sits
+ * in, with its place in each, counted from one: `keywords.1` is 关键词（第 2 项）,
+ * `items.0.proofs.2` 申报需求（第 1 项）的证明材料（第 3 项）. A path with a name not
+ * known here (a property the API does not know, say) stays as it is.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const zhField = (path: string): string => {
+  if (path === "") return "输入"
+  const segments = path.split(".")
+  const isPlace = (segment: string | undefined) => segment !== undefined && /^\d+$/.test(segment)
+  const parts: Array<string> = []
+  let known = true
+  segments.forEach((segment, i) => {
+    if (isPlace(segment)) {
+      if (parts.length > 0) parts.push(`${parts.pop()}（第 ${Number(segment) + 1} 项）`)
+      return
+    }
+    // Only the field itself and the lists it is in are named: `form.summary.mainProblem` is 主要问题.
+    if (i < segments.length - 1 && !isPlace(segments[i + 1])) return
+    const parent = segments.slice(0, i).findLast((s) => !isPlace(s))
+    const name = own(fieldNames, `${parent}.${segment}`) ?? own(fieldNames, segment)
+    if (name === undefined) known = false
+    // A field named by its list alone: `items.0.demandId` is 申报需求（第 1 项）.
+    else if (name !== "") parts.push(name)
+  })
+  return !known ? path : parts.length === 0 ? "输入" : parts.join("的")
 }
 
 /**
@@ -76,14 +193,14 @@ export const zhCN: Readonly<Record<string, string>> = {
   // adapter
   "auth.required": "请先登录：此操作需要账号",
   "auth.invalid": "登录凭证无效或已过期，请重新登录",
-  "body.too_large": "请求内容过大",
+  "body.too_large": "请求内容超过大小上限",
   "body.timeout": "上传内容长时间未送达，请重新上传",
   "body.invalid": "请求内容无法解析，请提交有效的 JSON",
   "body.encoding": "请求内容不是 UTF-8 编码：请以 UTF-8 提交 JSON",
   "body.charset": "请求内容按 UTF-8 读取：请以 UTF-8 编码提交 JSON，不要声明其他字符集",
   "body.too_deep": "请求内容嵌套层级过深",
   "body.too_many_values": "请求内容包含的值过多（至多 10,000 个）",
-  "body.unexpected": "此操作不接受请求内容：请不带内容（或以 {}）提交",
+  "body.unexpected": "此操作不接受请求内容：请勿附带请求内容（或仅提交 {}）",
   "request.cross_site": "拒绝来自其他网站页面、仅凭浏览器自动携带的凭证（Cookie）发出的操作请求",
   "path.invalid": "请求路径无效：路径中不能含有 . 或 .. 段及编码的分隔符",
   "path.encoding": "请求路径无效：路径中的百分号编码无法按 UTF-8 解码",
@@ -104,7 +221,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   // demands
   "demand.publisher_kind": "仅企业和已登记的技术转移机构可以发布需求",
   "demand.field_unknown": "所属领域不在平台的领域分类中",
-  "demand.service_mode_unknown": "服务方式不在平台的服务方式中",
+  "demand.service_mode_unknown": "所选服务方式不是平台提供的服务方式",
   "demand.service_mode_not_allowed": "该服务方式仅限指定类型的发布方选择（如机构自行服务仅限技术转移机构）",
   "demand.manager_required": "技术转移机构发布需求须指定技术经理人",
   "demand.manager_unknown": "技术经理人不属于本机构",
@@ -122,20 +239,20 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.client_not_commissioning": "本机构没有来自该企业的有效委托",
   // responses
   "respond.member_required": "应答须由会员提交",
-  "respond.own_demand": "不能应答本单位发布或委托发布的需求",
-  "respond.not_published": "需求未发布，不能应答",
+  "respond.own_demand": "不能应答自己发布或委托发布的需求",
+  "respond.not_published": "该需求当前不在发布状态，不能应答",
   "respond.mode_closed": "该需求的服务方式不接受应答",
   "respond.intake_closed": "已有应答被采纳，需求不再接收新的应答",
   "respond.deadline_passed": "应答已截止",
-  "respond.already_responded": "本单位在本轮已有有效应答",
-  "respond.selection_ended": "本轮选择已结束，不再接收新的应答",
+  "respond.already_responded": "您在本轮已有有效应答",
+  "respond.selection_ended": "本轮选标已结束，不再接收新的应答",
   "response.not_responder": "只有应答方可以修改或撤回应答",
-  "response.decided": "应答已有结果，不能再修改",
+  "response.decided": "应答已有结果，不能再修改或撤回",
   "response.earlier_round": "之前轮次的应答只读，不能修改或撤回",
   "response.deadline_passed": "应答已截止，不能再修改",
   // consultation
   "consult.member_required": "咨询须由会员发起",
-  "consult.own_demand": "不能咨询本单位发布或委托发布的需求",
+  "consult.own_demand": "不能咨询自己发布或委托发布的需求",
   "consult.not_party": "只有咨询双方可以留言",
   "consult.not_published": "需求发布期间才可以咨询",
   "consult.mode_closed": "该需求的服务方式不接受应答和咨询",
@@ -149,24 +266,24 @@ export const zhCN: Readonly<Record<string, string>> = {
   "selection.intake_open": "应答截止或采纳应答之后才能结束选标",
   "selection.mode_closed": "该需求的服务方式不接受应答，没有选标",
   "feedback.response_unknown": "该应答不是本轮待决定的应答",
-  "feedback.response_twice": "同一应答重复给出反馈",
+  "feedback.response_twice": "同一应答不能重复填写未采纳原因",
   "feedback.not_applicable": "已采纳或已撤回的应答不能填写未采纳原因",
   "feedback.already_sent": "未采纳原因已通知应答方，不能再修改",
   "feedback.earlier_round": "之前轮次的应答只读，不能填写未采纳原因",
   // service log and outcome
   "log.not_published": "只能为已发布的需求记录服务日志",
-  "log.date_future": "服务日志的日期不能晚于今天",
-  "outcome.not_published": "需求未处于发布状态",
+  "log.date_future": "服务日志日期不能晚于今天",
+  "outcome.not_published": "只有已发布的需求可以更新需求状态",
   "outcome.already_unsolved": "该需求已记录为未解决",
-  "outcome.fee_required": "技术转移机构的需求标记为已解决时须填写服务费用",
+  "outcome.fee_required": "技术转移机构发布的需求标记为已解决时须填写服务费用",
   "outcome.fee_not_applicable": "企业自行发布的需求标记为已解决时不填写服务费用",
-  "restart.not_published": "只有已发布的需求可以重新启动",
-  "restart.before_deadline": "应答截止后才能修改并重新启动需求",
-  "restart.not_unsolved": "须先将需求状态更新为未解决，才能修改并重新启动",
+  "restart.not_published": "只有已发布的需求可以修改并重启众包流程",
+  "restart.before_deadline": "应答截止后才能修改需求并重启众包流程",
+  "restart.not_unsolved": "须先将需求状态更新为未解决，才能修改需求并重启众包流程",
   "restart.client_changed": "已编号的需求不能更换委托企业，请为其他企业发布新的需求",
   // commissions
   "commission.enterprise_only": "只有企业可以委托技术转移机构",
-  "commission.institution_decides": "由受托机构接受或拒绝委托",
+  "commission.institution_decides": "只有受托机构可以接受或拒绝委托",
   "commission.not_requested": "该委托已处理",
   "commission.open_exists": "双方之间已有待处理或进行中的委托",
   // rewards
@@ -180,41 +297,65 @@ export const zhCN: Readonly<Record<string, string>> = {
   "reward.demand_twice": "同一需求重复列出",
   "reward.demand_claimed": "该需求已列入本机构另一批次已提交或已通过的申报",
   "reward.demand_not_own": "不是本机构发布的需求",
-  "reward.demand_not_solved": "该需求尚未解决",
+  "reward.demand_not_solved": "该需求尚未标记为已解决",
   "reward.demand_outside_period": "该需求的解决日期不在本批次的统计期内",
   "reward.proof_unknown": "证明材料须为本机构上传的文件",
   "reward.application_exists": "本机构在该批次已有申报",
   "reward.not_editable": "当前状态的申报不能修改",
   "reward.not_submittable": "当前状态的申报不能提交",
   "reward.not_submitted": "只有已提交的申报可以审核",
-  "reward.profile_missing": "请先填写机构基本信息再提交申报",
+  "reward.profile_missing": "请先填写单位基本信息再提交申报",
   // files
   "file.member_required": "文件须由会员账号上传",
   "file.too_large": "文件超过大小限制",
   "file.empty": "文件为空",
   "file.type_not_allowed": "文件类型不允许：仅支持 PDF、图片（PNG、JPEG、GIF、WebP）和办公文档",
-  "attachment.unknown": "附件须为本单位上传的文件",
+  "attachment.unknown": "附件须为您上传的文件",
   "attachment.twice": "同一文件重复列出",
   // notifications, statistics, paging, idempotency, concurrency
   "notification.not_dead": "只有投递失败的通知可以重新发送",
   "statistics.period_invalid": "统计期的结束日期不能早于开始日期",
   "statistics.total_too_large": "该统计期的金额合计超出可精确表示的范围，请缩短统计期",
   "page.cursor_invalid": "分页游标无效：请使用本列表按同一排序返回的游标",
-  "audit.scope_required": "请指定需求（demandId）或本单位（memberId）：只有运营方可查看全部日志",
+  "audit.scope_required": "请指定要查看的需求或会员；只有平台运营人员可查看全部操作记录",
   "idempotency.key_invalid": "幂等键须为 1–255 个可见 ASCII 字符",
   "idempotency.key_reused": "该幂等键已用于另一个不同的请求",
-  concurrent_change: "资源已被他人同时修改，请刷新后重试",
+  concurrent_change: "该内容已被他人修改，请刷新后重试",
   "server.starting": "服务正在启动（数据库迁移中），请几秒后重试",
   "server.stopping": "服务正在停止，请在新的连接上重新发送请求",
   "store.unavailable": "数据库暂时无法连接，本次操作未执行，请稍后重试"
 }
 
-const zhBytes = (size: string) => size.replace(" bytes", " 字节")
+/** A size as core writes it (`2,097,153 bytes`, `20 MiB`, `512 KiB`), in Chinese. */
+const zhBytes = (size: string) =>
+  size
+    .replace(/ bytes$/, " 字节")
+    .replace(/ MiB$/, " MB")
+    .replace(/ KiB$/, " KB")
+
+/**
+ * A size in bytes as the Chinese of a limit reads it: whole MB or KB (of 1,024) where
+ * it is one, the bytes otherwise.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const zhSize = (bytes: number): string =>
+  bytes >= 2 ** 20 && bytes % 2 ** 20 === 0
+    ? `${bytes / 2 ** 20} MB`
+    : bytes >= 1024 && bytes % 1024 === 0
+      ? `${bytes / 1024} KB`
+      : `${bytes.toLocaleString("en-US")} 字节`
+
+const publisherKinds: Readonly<Record<string, string>> = {
+  enterprise: "企业",
+  transfer_institution: "技术转移机构"
+}
 
 /**
  * The Chinese of refusals whose English message carries the figure to mend the input
- * by (the limit, the earliest or latest date allowed, today's date): read back from
- * core's wording, the code's plain message when it does not match.
+ * by (the limit, the earliest or latest date allowed, today's date, a name): read
+ * back from core's wording, the code's plain message when it does not match.
  */
 const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArray) => string]>> = {
   "file.too_large": [
@@ -227,11 +368,11 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
   ],
   "demand.deadline_too_late": [
     /must be on or before (\d{4}-\d{2}-\d{2}) \(at most (\d+) days ahead\)/,
-    (m) => `应答截止日期过晚：最晚为 ${m[1]}（至多 ${m[2]} 天后）`
+    (m) => `应答截止日期过晚：最晚为 ${m[1]}（自今日起不超过 ${m[2]} 天）`
   ],
   "log.date_future": [
     /on or before today, (\d{4}-\d{2}-\d{2})/,
-    (m) => `服务日志的日期不能晚于今天（${m[1]}）`
+    (m) => `服务日志日期不能晚于今天（${m[1]}）`
   ],
   "reward.deadline_past": [
     /must be on or after (\d{4}-\d{2}-\d{2})$/,
@@ -253,19 +394,57 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
   "reward.demand_outside_period": [
     /solved on (\d{4}-\d{2}-\d{2}), outside the round's period (\d{4}-\d{2}-\d{2}) – (\d{4}-\d{2}-\d{2})/,
     (m) => `该需求解决于 ${m[1]}，不在本批次的统计期 ${m[2]} 至 ${m[3]} 内`
+  ],
+  "list.range_invalid": [
+    /ends on or after it starts \((\d{4}-\d{2}-\d{2})\)/,
+    (m) => `截止日期范围的结束日期不能早于开始日期（${m[1]}）`
+  ],
+  "reward.demand_claimed": [
+    /application to the round (.+)$/,
+    (m) => `该需求已列入本机构在“${m[1]}”批次已提交或已通过的申报`
+  ],
+  "demand.service_mode_not_allowed": [
+    /serviceMode: (.+) \([a-z0-9_]+\) is chosen by ([a-z_ ]+) publishers only/,
+    (m) =>
+      `服务方式“${m[1]}”仅限${m[2]!
+        .split(" or ")
+        .map((kind) => publisherKinds[kind] ?? kind)
+        .join("或")}选择`
+  ],
+  "store.unavailable": [
+    /try again in (\d+) s$/,
+    (m) => `数据库暂时无法连接，本次操作未执行，请 ${m[1]} 秒后重试`
   ]
 }
 
 /** What core adds to a refusal at approval (R13): the operator rejects the demand instead. */
 const atApproval = "; reject the demand so it can be corrected"
 
-/** The Chinese of `code`'s refusal with the figures of its English `message`, if it has them. */
-const zhFigures = (code: string, message: string): string | undefined => {
-  if (!Object.hasOwn(zhWithFigures, code)) return undefined
-  const [pattern, zh] = zhWithFigures[code]!
-  const m = pattern.exec(message)
-  if (m === null) return undefined
-  return message.endsWith(atApproval) ? `${zh(m)}；请驳回该需求以便修改` : zh(m)
+/**
+ * The Chinese of a refusal other than `input.invalid`: with the figures of its
+ * English `message` where it has them, else the code's own; at approval, with the
+ * hint to reject.
+ */
+const zhRefusal = (code: string, message: string): string | undefined => {
+  let zh: string | undefined
+  if (Object.hasOwn(zhWithFigures, code)) {
+    const [pattern, withFigures] = zhWithFigures[code]!
+    const m = pattern.exec(message)
+    if (m !== null) zh = withFigures(m)
+  }
+  zh ??= own(zhCN, code)
+  if (zh === undefined) return undefined
+  return message.endsWith(atApproval) ? `${zh}；请驳回该需求以便修改` : zh
+}
+
+/**
+ * A refusal's Chinese after the Chinese name of the field it names, unless it begins
+ * with that name already (and the field is not in a list, whose place it would lose).
+ */
+const onField = (field: string | undefined, zh: string): string => {
+  if (field === undefined) return zh
+  const name = zhField(field)
+  return zh.startsWith(name) && !name.includes("（") ? zh : `${name}：${zh}`
 }
 
 /** Core's own wordings of what an input must be (and the API's own few), in Chinese. */
@@ -291,22 +470,26 @@ const coreDetails: Readonly<Record<string, string>> = {
   "a date as YYYY-MM-DD": "日期格式须为 YYYY-MM-DD",
   "a date that exists in the calendar": "日期不存在",
   "an id without control characters": "标识不能含控制字符",
-  "an integer in decimal digits": "须为十进制整数"
+  "an integer in decimal digits": "须为十进制整数",
+  "a multipart/form-data body with one part named `file`":
+    "请以 multipart/form-data 上传，且只含一个名为 file 的部分",
+  "a part's headers could not be read; send a file name with non-ASCII characters as `filename*=UTF-8''…` or in the field `name`":
+    "无法读取文件部分的头信息：含中文等非 ASCII 字符的文件名请以 filename*=UTF-8''… 或 name 字段提交"
 }
 
 const typeNames: Readonly<Record<string, string>> = {
   string: "文本",
   number: "数字",
-  boolean: "true 或 false"
+  boolean: "布尔值（true 或 false）"
 }
 
 /** effect/Schema's wordings (its default messages) and core's parametrised ones, in Chinese. */
 const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => string]> = [
   [/^is missing$/, () => "必填"],
-  [/^is unexpected$/, () => "不允许此项"],
+  [/^is unexpected$/, () => "不是可接受的字段"],
   [
     /^is unexpected, expected: (.*)$/,
-    (m) => `不允许此项（可用的字段：${m[1]!.replaceAll('"', "").split(" | ").join("、")}）`
+    (m) => `不是可接受的字段（可用的字段：${m[1]!.replaceAll('"', "").split(" | ").join("、")}）`
   ],
   [/^Expected a string at least (\d+) character\(s\) long(?:,|$)/, (m) => `至少 ${m[1]} 个字符`],
   [/^Expected a string at most (\d+) character\(s\) long(?:,|$)/, (m) => `最多 ${m[1]} 个字符`],
@@ -365,11 +548,13 @@ const zhDetail = (detail: string): string | undefined => {
 }
 
 /**
- * The message of an error in `language`. `input.invalid` names the field and, in
- * Chinese, what it must be: effect/Schema's and core's wordings are translated, any
- * other detail is kept in parentheses; a refusal that states a limit or a date (a
- * file's size, a deadline's earliest or latest date, today) states it in Chinese too;
- * `<entity>.not_found` is built from the entity.
+ * The message of an error in `language`. In Chinese, the field a refusal names is
+ * named in Chinese ({@link zhField}; the answer's `field` keeps its path);
+ * `input.invalid` says what the field must be: effect/Schema's and core's wordings
+ * are translated, any other detail is kept in parentheses; a refusal that states a
+ * limit, a date or a name (a file's size, a deadline's earliest or latest date,
+ * today, a round) states it in Chinese too; `<entity>.not_found` is built from the
+ * entity.
  *
  * @since 0.1.0
  * @category messages
@@ -385,14 +570,12 @@ export const translate = (
       ? error.message.slice(field.length + 2)
       : error.message
     const zh = zhDetail(detail)
-    return zh === undefined ? `${field}：输入无效（${detail}）` : `${field}：${zh}`
+    return `${zhField(field)}：${zh === undefined ? `输入无效（${detail}）` : zh}`
   }
-  const known = zhFigures(error.code, error.message) ?? own(zhCN, error.code)
-  if (known !== undefined) return error.field === undefined ? known : `${error.field}：${known}`
+  const known = zhRefusal(error.code, error.message)
+  if (known !== undefined) return onField(error.field, known)
+  if (error.code === "route.not_found") return "请求的接口不存在"
   const notFound = /^(.+)\.not_found$/.exec(error.code)
-  if (notFound) {
-    const what = `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`
-    return error.field === undefined ? what : `${error.field}：${what}`
-  }
+  if (notFound) return onField(error.field, `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`)
   return error.message
 }

@@ -127,14 +127,15 @@ describe("Messages", () => {
     for (const [header, language] of cases) assert.strictEqual(Messages.languageOf(header), language, header)
   })
 
-  it("§input: a refused input is explained in Chinese, after the field's name", () => {
+  it("§input: a refused input is explained in Chinese, after the field's Chinese name", () => {
     for (const [name, schema, input] of refusals) {
       const error = inputError(schema, input)
       const zh = Messages.translate("zh-CN", error)
-      assert.isTrue(zh.startsWith(`${error.field}：`), `${name}: ${zh}`)
+      const field = Messages.zhField(error.field)
+      assert.isTrue(zh.startsWith(`${field}：`), `${name}: ${zh}`)
       // The values a choice allows are quoted as they are, not words to translate.
       const words = zh
-        .slice(error.field.length)
+        .slice(field.length)
         .replace(/(须为以下取值之一：).*$/, "$1")
         .match(/[A-Za-z]+/g)
         ?.filter((w) => !kept.has(w))
@@ -176,7 +177,7 @@ describe("Messages", () => {
       zh(Schema.Struct({ sort: Schema.optional(Schema.Literal("created", "published", "deadline")) }), {
         sort: "x"
       }),
-      "sort：须为以下取值之一：created、published、deadline"
+      "排序方式：须为以下取值之一：created、published、deadline"
     )
     assert.strictEqual(
       zh(
@@ -187,11 +188,11 @@ describe("Messages", () => {
         }),
         { limit: "-1" }
       ),
-      "limit：须为 1 到 100 之间的十进制整数"
+      "每页条数：须为 1 到 100 之间的十进制整数"
     )
     assert.strictEqual(
       zh(Schema.Struct({ phone: Member.PhoneNumber }), { phone: "13912345601 ext. 5" }),
-      "phone：须为有效的电话号码，不含分机号"
+      "联系电话：须为有效的电话号码，不含分机号"
     )
   })
 
@@ -220,7 +221,7 @@ describe("Messages", () => {
         "items.0.demandId: solved on 2026-04-30, outside the round's period 2026-05-01 – 2026-05-31",
         "items.0.demandId"
       ),
-      "items.0.demandId：该需求解决于 2026-04-30，不在本批次的统计期 2026-05-01 至 2026-05-31 内"
+      "申报需求（第 1 项）：该需求解决于 2026-04-30，不在本批次的统计期 2026-05-01 至 2026-05-31 内"
     )
     assert.strictEqual(
       zh(
@@ -228,7 +229,7 @@ describe("Messages", () => {
         "responseDeadline: must be on or after 2026-05-05; reject the demand so it can be corrected",
         "responseDeadline"
       ),
-      "responseDeadline：应答截止日期过早：最早为 2026-05-05；请驳回该需求以便修改"
+      "应答截止日期过早：最早为 2026-05-05；请驳回该需求以便修改"
     )
     // A wording it does not know keeps the code's own message.
     assert.strictEqual(zh("reward.deadline_passed", "closed"), "该批次申报已截止")
@@ -237,5 +238,94 @@ describe("Messages", () => {
   it("§input: a detail not known keeps its words, in parentheses", () => {
     const error = { code: "input.invalid", field: "x", message: "x: something new" }
     assert.strictEqual(Messages.translate("zh-CN", error), "x：输入无效（something new）")
+  })
+
+  it("§input: a field is named in Chinese, with its place in each list it is in, counted from one; a name not known stays", () => {
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ["title", "标题"],
+      ["form.title", "需求名称"],
+      ["form.summary.mainProblem", "主要问题"],
+      ["summary.keyTechnology", "关键技术"],
+      ["keywords.1", "关键词（第 2 项）"],
+      ["form.attachments.0", "附件（第 1 项）"],
+      ["items.0.demandId", "申报需求（第 1 项）"],
+      ["items.2.proofs.0", "申报需求（第 3 项）的证明材料（第 1 项）"],
+      ["feedback.0.responseId", "未采纳原因（第 1 项）"],
+      ["contact.name", "联系人姓名"],
+      ["bankAccount.accountName", "开户名称"],
+      ["entry.date", "服务日志日期"],
+      ["somethingNew", "somethingNew"],
+      ["summary.mainProblm", "summary.mainProblm"],
+      ["list.3", "list.3"],
+      ["", "输入"]
+    ]
+    for (const [path, zh] of cases) assert.strictEqual(Messages.zhField(path), zh, path)
+    // A refusal that begins with its field's name is not prefixed twice; one in a list keeps its place.
+    const zh = (code: string, message: string, field: string) =>
+      Messages.translate("zh-CN", { code, message, field })
+    assert.strictEqual(
+      zh("attachment.unknown", "form.attachments.1: not a file of yours", "form.attachments.1"),
+      "附件（第 2 项）：附件须为您上传的文件"
+    )
+    assert.strictEqual(
+      zh(
+        "list.range_invalid",
+        "deadlineTo: the deadline range ends on or after it starts (2026-05-04)",
+        "deadlineTo"
+      ),
+      "截止日期范围的结束日期不能早于开始日期（2026-05-04）"
+    )
+  })
+
+  it("R14, R52, R13: a refusal naming a round, a service mode or a wait keeps it in Chinese; every refusal at approval carries the hint to reject", () => {
+    const zh = (code: string, message: string, field?: string) =>
+      Messages.translate("zh-CN", field === undefined ? { code, message } : { code, message, field })
+    assert.strictEqual(
+      zh(
+        "reward.demand_claimed",
+        "items.1.demandId: the demand is already claimed by your submitted or approved application to the round 2026年度第一批",
+        "items.1.demandId"
+      ),
+      "申报需求（第 2 项）：该需求已列入本机构在“2026年度第一批”批次已提交或已通过的申报"
+    )
+    assert.strictEqual(
+      zh(
+        "demand.service_mode_not_allowed",
+        "form.serviceMode: 机构自行服务 (institution_service) is chosen by transfer_institution publishers only",
+        "form.serviceMode"
+      ),
+      "服务方式“机构自行服务”仅限技术转移机构选择"
+    )
+    assert.strictEqual(
+      zh(
+        "demand.service_mode_not_allowed",
+        "serviceMode: 合作 (joint) is chosen by enterprise or transfer_institution publishers only; reject the demand so it can be corrected",
+        "serviceMode"
+      ),
+      "服务方式“合作”仅限企业或技术转移机构选择；请驳回该需求以便修改"
+    )
+    assert.strictEqual(
+      zh(
+        "demand.field_unknown",
+        "field: not one of the platform's technical fields; reject the demand so it can be corrected",
+        "field"
+      ),
+      "所属领域不在平台的领域分类中；请驳回该需求以便修改"
+    )
+    assert.strictEqual(
+      zh(
+        "store.unavailable",
+        "the database is out of reach for the moment and the request was not carried out; try again in 7 s"
+      ),
+      "数据库暂时无法连接，本次操作未执行，请 7 秒后重试"
+    )
+    assert.strictEqual(zh("route.not_found", "no such endpoint"), "请求的接口不存在")
+    assert.deepStrictEqual([2 ** 20, 20 * 2 ** 20, 512 * 1024, 1000, 1_048_577].map(Messages.zhSize), [
+      "1 MB",
+      "20 MB",
+      "512 KB",
+      "1,000 字节",
+      "1,048,577 字节"
+    ])
   })
 })

@@ -24,7 +24,7 @@ import {
   Unavailable
 } from "../ApiError.js"
 import { CurrentAccount } from "../Authentication.js"
-import { type Language, languageOf, translate } from "../Messages.js"
+import { type Language, languageOf, translate, zhSize } from "../Messages.js"
 import { type Reading, wholeBody } from "./body.js"
 import { storeUnavailable } from "./retry.js"
 
@@ -221,7 +221,7 @@ const tooLarge = (language: Language, limit: number) =>
     message:
       language === "en"
         ? `the request body is over the limit of ${limit} bytes`
-        : `请求内容超过 ${limit} 字节的限制`
+        : `请求内容超过上限（${zhSize(limit)}）`
   })
 
 /** How much of a value a refusal quotes back, at most. */
