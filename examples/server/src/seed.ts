@@ -149,6 +149,16 @@ const seedEmpty = Effect.gen(function* () {
     phone: "13800000007"
   })
 
+  /** Each demo demand's keywords, as a submitter would choose them. */
+  const keywordsOf: Readonly<Record<string, ReadonlyArray<string>>> = {
+    石墨烯散热膜量产工艺: ["石墨烯", "散热膜", "量产工艺"],
+    焊接机器人视觉定位: ["焊接机器人", "视觉定位"],
+    储能电池热失控预警: ["储能电池", "热失控", "预警"],
+    园区技术需求调研服务: ["需求调研", "技术服务"],
+    芯片封装用导热胶: ["芯片封装", "导热胶"],
+    海水淡化膜抗污染改性: ["海水淡化", "膜污染"],
+    农用无人机续航提升: ["农用无人机", "续航"]
+  }
   const form = (
     title: string,
     problem: string,
@@ -158,7 +168,7 @@ const seedEmpty = Effect.gen(function* () {
   ) => ({
     title,
     summary: summary(problem),
-    keywords: [title.slice(0, 4), field.slice(0, 4)],
+    keywords: [...(keywordsOf[title] ?? [title])],
     field,
     intendedInvestment: 200_000_00,
     solvingWay: "cooperative_rd" as const,

@@ -18,11 +18,20 @@ export const reasonLabel: Record<Feedback["reason"], string> = {
   other: "其他"
 }
 
-/** @internal R61: the reason as the notice carries it: its label, then the text given. */
-export const reasonText = (feedback: Feedback): string =>
-  feedback.text === undefined
-    ? reasonLabel[feedback.reason]
-    : `${reasonLabel[feedback.reason]}：${feedback.text}`
+/**
+ * @internal R61: the reason as the notice carries it: its label, then the text given;
+ * without feedback, {@link noReason} (a template's variable is never empty: providers
+ * refuse empty values, and the text would end at its colon).
+ */
+export const reasonText = (feedback: Feedback | null): string =>
+  feedback === null
+    ? noReason
+    : feedback.text === undefined
+      ? reasonLabel[feedback.reason]
+      : `${reasonLabel[feedback.reason]}，${feedback.text}`
+
+/** @internal The reason a "not adopted" notice carries when none was given (R25 without R61). */
+export const noReason = "需求方未说明原因"
 
 /**
  * @internal
@@ -92,7 +101,7 @@ export const makeRoundEnd = Effect.gen(function* () {
         yield* ctx.notifyAccount(r.responderAccountId, "response_not_adopted", r.id, {
           number: demand.number ?? "",
           title: demand.form.title,
-          reason: next.feedback === null ? "" : reasonText(next.feedback)
+          reason: reasonText(next.feedback)
         })
       }
       return open.length
