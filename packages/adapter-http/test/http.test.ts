@@ -444,6 +444,37 @@ describe("Mount", () => {
     }
   })
 
+  it("§input: a Content-Length that is not a number of bytes is 400 body.invalid naming the body, in the caller's language, on any method; nothing is read", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      for (const [method, path, body] of [
+        ["POST", "/demands", "{}"],
+        ["GET", "/hall", undefined]
+      ] as const) {
+        for (const [language, message] of [
+          ["en", "body: the request body is not valid JSON"],
+          ["zh-CN", "请求内容无法解析，请提交有效的 JSON"]
+        ] as const) {
+          const answer = await mounted.handler(
+            new Request(`http://localhost${path}`, {
+              method,
+              headers: {
+                "content-length": "abc",
+                "content-type": "application/json",
+                "accept-language": language
+              },
+              ...(body === undefined ? {} : { body })
+            })
+          )
+          assert.strictEqual(answer.status, 400, `${method} ${language}`)
+          assert.deepInclude(await answer.json(), { code: "body.invalid", field: "body", message })
+        }
+      }
+    } finally {
+      await mounted.dispose()
+    }
+  })
+
   it("a web handler reads a streamed body (no length) of exactly bodyLimitBytes; one byte more is 413", async () => {
     const mounted = Mount.toWebHandler(app(), { bodyLimitBytes: 300 })
     try {
@@ -490,7 +521,7 @@ describe("Mount", () => {
             rule: "§input",
             code: "path.encoding",
             field: "path",
-            message: `path：${Messages.zhCN["path.encoding"]}`
+            message: Messages.zhCN["path.encoding"]
           },
           path
         )
@@ -1248,18 +1279,20 @@ describe("Mount", () => {
   })
 
   it("rate limits: a host's limiter answering a wait that is not a finite number, or beyond its window, still gets 429 with a Retry-After within the window", async () => {
-    for (const [wait, expected] of [
-      [Number.NaN, 60],
-      [Number.POSITIVE_INFINITY, 60],
-      [-5, 1],
-      [600_000, 60],
-      [1_500, 2]
+    for (const [wait, expected, windowMillis] of [
+      [Number.NaN, 60, 60_000],
+      [Number.POSITIVE_INFINITY, 60, 60_000],
+      [-5, 1, 60_000],
+      [600_000, 60, 60_000],
+      [1_500, 2, 60_000],
+      // A window of a second and a half is two whole seconds at most, not one.
+      [Number.POSITIVE_INFINITY, 2, 1_500]
     ] as const) {
       const web = Mount.toWebHandler(
         Layer.mergeAll(
           Zhongbao.layerMemory(),
           Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())),
-          RateLimit.layerPolicies({ consulting: { limit: 1, windowMillis: 60_000 } }),
+          RateLimit.layerPolicies({ consulting: { limit: 1, windowMillis } }),
           Layer.succeed(RateLimit.RateLimiter, {
             consume: () => Effect.succeed({ allowed: false, retryAfterMillis: wait })
           })
@@ -1639,6 +1672,19 @@ describe("Mount", () => {
       assert.deepInclude(await many.json(), { code: "body.too_many_values", field: "body", rule: "R22" })
       const most = await send(holding(maxBodyValues))
       assert.deepInclude(await most.json(), { code: "input.invalid", field: "text" }, "at the limit: decoded")
+      // The value past the limit may be a container's first, not one after a comma.
+      const firstOfContainer = (values: number) =>
+        `{"text":[${Array(values - 3)
+          .fill("{}")
+          .join(",")},[0]]}`
+      const overByFirst = await send(firstOfContainer(maxBodyValues + 1))
+      assert.deepInclude(await overByFirst.json(), { code: "body.too_many_values", field: "body" })
+      const atByFirst = await send(firstOfContainer(maxBodyValues))
+      assert.deepInclude(
+        await atByFirst.json(),
+        { code: "input.invalid", field: "text" },
+        "at the limit: decoded"
+      )
       const commas = await send(`{"text":"${",".repeat(50_000)}"}`)
       assert.strictEqual(commas.status, 400)
       assert.deepInclude(
@@ -1670,7 +1716,10 @@ describe("Mount", () => {
       for (const [text, contentType] of [
         ["Is a sample available?", "application/json; charset=iso-8859-1"],
         ["Sample size?", "application/json; charset=us-ascii"],
-        ["样品尺寸 \ufffd 请问", "application/json"]
+        ["样品尺寸 \ufffd 请问", "application/json"],
+        // An escaped quote does not end a string: the brackets after it are text, not nesting.
+        [`引号 " 之后 ${"[".repeat(maxBodyDepth + 8)}${"{".repeat(maxBodyDepth + 8)}`, "application/json"],
+        ["样品尺寸（US-ASCII 声明，按 UTF-8 读取）", "application/json; charset=US-ASCII"]
       ] as const) {
         const taken = await send(JSON.stringify({ text }), contentType)
         assert.strictEqual(
@@ -1681,7 +1730,14 @@ describe("Mount", () => {
       }
       assert.deepStrictEqual(
         await consultation.texts(threadId),
-        ["请问样品尺寸？", "Is a sample available?", "Sample size?", "样品尺寸 \ufffd 请问"],
+        [
+          "请问样品尺寸？",
+          "Is a sample available?",
+          "Sample size?",
+          "样品尺寸 \ufffd 请问",
+          `引号 " 之后 ${"[".repeat(maxBodyDepth + 8)}${"{".repeat(maxBodyDepth + 8)}`,
+          "样品尺寸（US-ASCII 声明，按 UTF-8 读取）"
+        ],
         "the refused requests wrote no message"
       )
     } finally {
@@ -1788,6 +1844,25 @@ describe("Mount", () => {
         [403, "request.cross_site"],
         "CORS without allowedOrigins names no site whose pages may send the user's cookies"
       )
+      const everyOrigin = Mount.toWebHandler(app(), { cors: { allowedOrigins: () => true } })
+      try {
+        assert.deepStrictEqual(
+          await codeOf(await post(everyOrigin, { "sec-fetch-site": "cross-site" })),
+          [403, "request.cross_site"],
+          "a cross-site command without an Origin is no origin CORS allows, whatever the function says"
+        )
+      } finally {
+        await everyOrigin.dispose()
+      }
+      for (const web of [plain, portal]) {
+        const preflight = await web.handler(
+          new Request("http://localhost/demands/x/submit", {
+            method: "OPTIONS",
+            headers: { ...crossSite, "access-control-request-method": "POST" }
+          })
+        )
+        assert.notStrictEqual(preflight.status, 403, "a preflight is CORS's to answer, not a forgery")
+      }
       assert.deepStrictEqual(
         await codeOf(
           await post(anyOrigin, {
@@ -2752,7 +2827,9 @@ layer(
             "intendedInvestment",
             "intendedInvestment: Expected number",
             "意向投资金额：须为数字"
-          ]
+          ],
+          // Past 80 characters a value is not quoted back, however much shorter than the body.
+          [{ title: ["题".repeat(100)] }, "title", "title: Expected string", "标题：须为文本"]
         ]
         for (const [change, field, en, zh] of cases) {
           const english = yield* post({ ...form, ...change }, "en")
@@ -3154,6 +3231,17 @@ describe("a host's account resolver failing", () => {
       assert.strictEqual(failed.status, 500)
       assert.isNull(failed.headers.get("retry-after"))
       assert.deepInclude(await failed.json(), { _tag: "InternalError", code: "internal" })
+      // Out of reach but perhaps done: not a 503 that says nothing was carried out.
+      failure.error = new Errors.InfrastructureError({
+        port: "Sessions",
+        message: "the session's COMMIT got no answer",
+        unavailable: true,
+        outcome: "unknown"
+      })
+      const unknown = await get("en")
+      assert.strictEqual(unknown.status, 500)
+      assert.isNull(unknown.headers.get("retry-after"))
+      assert.deepInclude(await unknown.json(), { _tag: "InternalError", code: "internal" })
     } finally {
       await web.dispose()
     }

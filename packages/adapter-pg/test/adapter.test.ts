@@ -39,13 +39,15 @@ import {
   Layer,
   Option,
   Redacted,
-  Schema
+  Schema,
+  Stream
 } from "effect"
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net"
 import * as Pg from "pg"
 import { infrastructure, makeDb } from "../src/internal/db.js"
 import { commitOutcomeUnknown } from "../src/internal/db.js"
 import * as Demands from "../src/internal/demands.js"
+import { sliceBytes } from "../src/internal/files.js"
 import * as Parties from "../src/internal/parties.js"
 import * as Records from "../src/internal/records.js"
 import * as Responses from "../src/internal/responses.js"
@@ -1467,6 +1469,50 @@ describe(`adapter-pg on ${T.backend}`, () => {
   )
 
   it.live(
+    "R54: a large file whose stored bytes are shorter than its recorded size fails get and read (sliced) with an InfrastructureError, never served padded with zeros",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const store = yield* FileStore.FileStore
+          const { m } = yield* memberWithAccount()
+          const bytes = new Uint8Array(sliceBytes + 10).fill(0x25)
+          const file = FileStore.StoredFile.make({
+            id: Ids.make<Ids.FileId>(),
+            ownerMemberId: m.id,
+            name: "large.pdf",
+            contentType: "application/pdf" as FileStore.StoredFile["contentType"],
+            size: bytes.length,
+            sha256: "0".repeat(64) as FileStore.Sha256,
+            createdAt: Rows.at(0)
+          })
+          yield* store.put(file, bytes)
+          yield* sql.unsafe(`ALTER TABLE "${schema}".stored_file DROP CONSTRAINT stored_file_size_check`)
+          yield* sql.unsafe(
+            `UPDATE "${schema}".stored_file SET bytes = substring(bytes FROM 1 FOR ${bytes.length - 4}) WHERE id = $1`,
+            [file.id]
+          )
+          const calls: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
+            ["FileStore.get", store.get(file.id)],
+            ["FileStore.read", Stream.runCollect(store.read!(file))]
+          ]
+          for (const [name, call] of calls) {
+            const error = yield* Expect.failureOf(call)
+            assert.instanceOf(error, Errors.InfrastructureError, name)
+            const infra = error as Errors.InfrastructureError
+            assert.strictEqual(infra.message, `${name}: the stored bytes could not be read`)
+            assert.match(
+              String((infra.cause as Error | undefined)?.message),
+              /^a slice of the stored bytes is not as long as the file's size says$/,
+              `${name}: the bytes stored are 4 short of the file's size`
+            )
+          }
+        })
+      ),
+    timeout
+  )
+
+  it.live(
     "schemas: a schema named by a reserved word (order) is quoted in every statement: migrated, written and read",
     () =>
       Effect.gen(function* () {
@@ -1664,6 +1710,60 @@ describe.skipIf(!onPostgres)(
               found?.message.id,
               id,
               "not settled: its lease expires and it is claimed again"
+            )
+          })
+        ),
+      timeout
+    )
+
+    it.live(
+      "R64: a claim skips the messages another transaction holds and claims the next due ones, without waiting for it",
+      () =>
+        withSchema((schema) =>
+          Effect.gen(function* () {
+            const outbox = yield* Persistence.Outbox
+            const ids = Array.from({ length: 4 }, () => Ids.make<Ids.OutboxMessageId>())
+            yield* outbox.enqueue(
+              ids.map((id, i) => ({
+                id,
+                event: "response_adopted" as const,
+                dedupeKey: `response_adopted:${id}:+8613912345678`,
+                recipientPhone: "+8613912345678",
+                templateId: "ZB_RESPONSE_ADOPTED",
+                params: { number: `ZB2026000${i + 1}` },
+                createdAt: Rows.at(i + 1)
+              }))
+            )
+            const held = [ids[0]!, ids[2]!]
+            const claimed = yield* withServerClient(async (blocker) => {
+              await blocker.query("BEGIN")
+              try {
+                const locked = await blocker.query(
+                  `SELECT id FROM "${schema}".outbox_message WHERE id = ANY($1) FOR UPDATE`,
+                  [held]
+                )
+                assert.strictEqual(locked.rowCount, 2, "the other transaction holds two messages")
+                const claiming = Effect.runPromiseExit(
+                  outbox.claim({ owner: "A", now: Rows.at(10), leaseMillis: 60_000, limit: 2 })
+                )
+                let timer: ReturnType<typeof setTimeout> | undefined
+                const answered = await Promise.race([
+                  claiming.then((exit) => ({ exit })),
+                  new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5_000)))
+                ])
+                clearTimeout(timer)
+                return answered
+              } finally {
+                await blocker.query("ROLLBACK")
+              }
+            })
+            if (claimed === undefined)
+              return assert.fail("the claim waited for the transaction holding two of the messages")
+            assert.isTrue(Exit.isSuccess(claimed.exit), "the claim succeeded")
+            assert.deepStrictEqual(
+              Exit.isSuccess(claimed.exit) ? claimed.exit.value.map((t) => t.message.id) : [],
+              [ids[1]!, ids[3]!],
+              "the two due messages no one holds, in order"
             )
           })
         ),

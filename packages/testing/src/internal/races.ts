@@ -753,6 +753,24 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "R22: ConsultationRepository.findThreadForUpdate holds the thread until its unit of work ends: another unit asking for it waits",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const t = Rows.thread(d, p.responder.id)
+          yield* consultations.insertThread(t)
+          yield* exclusiveLock(consultations.findThreadForUpdate(t.id))
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R41: CommissionRepository.findOpenForShare holds the commission until its unit of work ends: ending it waits, and a check made while it ends waits and finds it no longer open",
     () =>
       h.run(
