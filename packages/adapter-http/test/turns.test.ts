@@ -107,4 +107,30 @@ describe("turns per account", () => {
         yield* Fiber.joinAll([one, two])
       })
   )
+
+  it.effect(
+    "an account whose effects have all ended, however they ended, holds no entry: turns for many accounts keep no memory",
+    () =>
+      Effect.gen(function* () {
+        const turn = yield* accountTurns(1)
+        const accounts = Array.from({ length: 100 }, (_, i) => `account-${i}` as Ids.AccountId)
+        const gates = yield* Effect.all(accounts.map(() => Deferred.make<void>()))
+        const running = yield* Effect.forEach(accounts, (account, i) =>
+          Effect.fork(turn(account)(Deferred.await(gates[i]!)))
+        )
+        // Each account has one more waiting: every fourth fails, every fourth is interrupted.
+        const waiting = yield* Effect.forEach(accounts, (account, i) =>
+          Effect.fork(Effect.exit(turn(account)(i % 4 === 1 ? Effect.fail("refused") : Effect.void)))
+        )
+        yield* Effect.yieldNow({ priority: 1 })
+        assert.strictEqual(turn.accounts(), 100)
+        yield* Effect.forEach(waiting, (fiber, i) => (i % 4 === 2 ? Fiber.interrupt(fiber) : Effect.void))
+        yield* Effect.forEach(gates, (gate) => Deferred.succeed(gate, undefined))
+        yield* Fiber.joinAll(running)
+        yield* Effect.forEach(waiting, Fiber.await)
+        assert.strictEqual(turn.accounts(), 0, "every account's entry dropped")
+        yield* turn(a)(Effect.void)
+        assert.strictEqual(turn.accounts(), 0)
+      })
+  )
 })

@@ -208,7 +208,8 @@ const streamedBody = (request: HttpServerRequest.HttpServerRequest, idle: Durati
  * Turns per account: at most `perAccount` effects of one account run at once, its
  * further ones waiting, in order, for one of its own turns, holding none of another
  * account's; one that is interrupted while it waits leaves the queue. An account's
- * entry is dropped once none of its effects runs or waits.
+ * entry is dropped once none of its effects runs or waits (`accounts()` counts the
+ * entries kept: an idle account holds no memory).
  *
  * Hand-written rather than a semaphore per account (`RcMap` of `Effect.Semaphore`, as
  * it first was): every JSON command takes a turn, and that cost it about 0.13 ms of
@@ -218,7 +219,8 @@ const streamedBody = (request: HttpServerRequest.HttpServerRequest, idle: Durati
 export const accountTurns = (perAccount: number) =>
   Effect.sync(() => {
     const own = new Map<Ids.AccountId, { running: number; readonly waiting: Array<() => void> }>()
-    return (account: Ids.AccountId) =>
+    const turn =
+      (account: Ids.AccountId) =>
       <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
         Effect.uninterruptibleMask((restore) =>
           Effect.suspend(() => {
@@ -257,4 +259,6 @@ export const accountTurns = (perAccount: number) =>
             )
           })
         )
+    /** How many accounts have an effect running or waiting (their entries kept). */
+    return Object.assign(turn, { accounts: () => own.size })
   })
