@@ -280,6 +280,18 @@ const goingOnAfter = <A, E, R>(failing: Effect.Effect<A, E, R>, label: string) =
     assert.isTrue(Option.isNone(yield* members.findById(before.id)), "nothing of the unit is written")
   })
 
+/** A stored PDF's row: `size` bytes owned by `owner` (the store does not check its checksum). */
+const pdfRow = (owner: Ids.MemberId, name: string, size: number) =>
+  FileStore.StoredFile.make({
+    id: Ids.make<Ids.FileId>(),
+    ownerMemberId: owner,
+    name,
+    contentType: "application/pdf" as FileStore.StoredFile["contentType"],
+    size,
+    sha256: "0".repeat(64) as FileStore.Sha256,
+    createdAt: Rows.at(0)
+  })
+
 /** A member (the fixture, with `overrides`) and one account of it, inserted. */
 const memberWithAccount = (overrides: Parameters<typeof Rows.member>[0] = {}) =>
   Effect.gen(function* () {
@@ -1448,15 +1460,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const store = yield* FileStore.FileStore
           const { m } = yield* memberWithAccount()
           const bytes = new TextEncoder().encode("%PDF-1.7\n小文件\n%%EOF\n")
-          const file = FileStore.StoredFile.make({
-            id: Ids.make<Ids.FileId>(),
-            ownerMemberId: m.id,
-            name: "a.pdf",
-            contentType: "application/pdf" as FileStore.StoredFile["contentType"],
-            size: bytes.length,
-            sha256: "0".repeat(64) as FileStore.Sha256,
-            createdAt: Rows.at(0)
-          })
+          const file = pdfRow(m.id, "a.pdf", bytes.length)
           yield* store.put(file, bytes)
           const got = Option.getOrThrow(yield* store.get(file.id)).bytes
           assert.strictEqual(Object.getPrototypeOf(got), Uint8Array.prototype, "not a Buffer")
@@ -1477,15 +1481,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const store = yield* FileStore.FileStore
           const { m } = yield* memberWithAccount()
           const bytes = new Uint8Array(sliceBytes + 10).fill(0x25)
-          const file = FileStore.StoredFile.make({
-            id: Ids.make<Ids.FileId>(),
-            ownerMemberId: m.id,
-            name: "large.pdf",
-            contentType: "application/pdf" as FileStore.StoredFile["contentType"],
-            size: bytes.length,
-            sha256: "0".repeat(64) as FileStore.Sha256,
-            createdAt: Rows.at(0)
-          })
+          const file = pdfRow(m.id, "large.pdf", bytes.length)
           yield* store.put(file, bytes)
           yield* sql.unsafe(`ALTER TABLE "${schema}".stored_file DROP CONSTRAINT stored_file_size_check`)
           yield* sql.unsafe(
