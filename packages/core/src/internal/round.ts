@@ -5,21 +5,13 @@ import type { InfrastructureError, StaleWrite, UniqueViolation } from "../Errors
 import type { ResponseId } from "../Ids.js"
 import { ResponseRepository } from "../Persistence.js"
 import { phaseOf, selectionOver, selectionUnrecorded } from "../Phase.js"
+import { zhCN } from "../Labels.js"
 import type { Feedback, Response } from "../Response.js"
 import type { ResolvedSettings } from "../Settings.js"
 import type { Ctx } from "./command.js"
 
-/** @internal The Chinese label of each R61 reason, as the notice carries it. */
-export const reasonLabel: Record<Feedback["reason"], string> = {
-  not_relevant: "方案与需求不相关",
-  cost_too_high: "成本过高",
-  maturity_too_low: "技术成熟度不足",
-  ip_conflict: "知识产权冲突",
-  other: "其他"
-}
-
 /**
- * @internal R61: the reason as the notice carries it: its label, then the text given;
+ * @internal R61: the reason as the notice carries it: its name (`Labels.zhCN`), then the text given;
  * without feedback, {@link noReason} (a template's variable is never empty: providers
  * refuse empty values, and the text would end at its colon).
  */
@@ -27,8 +19,8 @@ export const reasonText = (feedback: Feedback | null): string =>
   feedback === null
     ? noReason
     : feedback.text === undefined
-      ? reasonLabel[feedback.reason]
-      : `${reasonLabel[feedback.reason]}，${feedback.text}`
+      ? zhCN.notAdoptedReason[feedback.reason]
+      : `${zhCN.notAdoptedReason[feedback.reason]}，${feedback.text}`
 
 /** @internal The reason a "not adopted" notice carries when none was given (R25 without R61). */
 export const noReason = "需求方未说明原因"
