@@ -8,6 +8,8 @@
  * @since 0.1.0
  */
 
+import { Labels } from "@zhongbao/core"
+
 /**
  * The languages the API answers in.
  *
@@ -533,7 +535,7 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
 ]
 
 /** A table's entry for `key`, its own keys only (a detail or code may read `toString`). */
-const own = (table: Readonly<Record<string, string>>, key: string): string | undefined =>
+const own = <V>(table: Readonly<Record<string, V>>, key: string): V | undefined =>
   Object.hasOwn(table, key) ? table[key] : undefined
 
 /**
@@ -548,6 +550,28 @@ const zhDetail = (detail: string): string | undefined => {
     if (m !== null) return zh(m)
   }
   return undefined
+}
+
+/** The fields whose values are a model's, and the table that names them (`Labels.zhCN`). */
+const valueNames: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  reason: Labels.zhCN.notAdoptedReason,
+  solvingWay: Labels.zhCN.solvingWay,
+  states: Labels.zhCN.demandState,
+  statuses: Labels.zhCN.responseStatus,
+  kind: Labels.zhCN.memberKind
+}
+
+/**
+ * A choice refused on a field whose values are a model's, each value followed by its
+ * Chinese name (`not_relevant（方案与需求不相关）`): the values are what a client sends,
+ * the names what its user reads.
+ */
+const namedChoice = (field: string, detail: string): string | undefined => {
+  const names = own(valueNames, field.slice(field.lastIndexOf(".") + 1))
+  const choice = /^Expected ("[^"]*"(?: \| "[^"]*")+)(?:, actual |$)/.exec(detail)
+  if (names === undefined || choice === null) return undefined
+  const values = choice[1]!.replaceAll('"', "").split(" | ")
+  return `须为以下取值之一：${values.map((v) => (Object.hasOwn(names, v) ? `${v}（${names[v]}）` : v)).join("、")}`
 }
 
 /**
@@ -572,7 +596,7 @@ export const translate = (
     const detail = error.message.startsWith(`${field}: `)
       ? error.message.slice(field.length + 2)
       : error.message
-    const zh = zhDetail(detail)
+    const zh = namedChoice(field, detail) ?? zhDetail(detail)
     return `${zhField(field)}：${zh === undefined ? `输入无效（${detail}）` : zh}`
   }
   const known = zhRefusal(error.code, error.message)

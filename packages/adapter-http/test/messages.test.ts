@@ -180,6 +180,17 @@ describe("Messages", () => {
       "排序方式：须为以下取值之一：created、published、deadline"
     )
     assert.strictEqual(
+      zh(Schema.Struct({ feedback: Response.Feedback }), { feedback: { reason: "too_late" } }),
+      "未采纳原因类别：须为以下取值之一：not_relevant（方案与需求不相关）、cost_too_high（成本过高）、maturity_too_low（技术成熟度不足）、ip_conflict（知识产权冲突）、other（其他）",
+      "a model's values are named as Labels.zhCN names them"
+    )
+    assert.strictEqual(
+      zh(Schema.Struct({ form: Schema.Struct({ solvingWay: Demand.SolvingWay }) }), {
+        form: { solvingWay: "x" }
+      }),
+      "解决方式：须为以下取值之一：independent_rd（独立研发）、commissioned_rd（委托研发）、cooperative_rd（合作研发）、other（其他）"
+    )
+    assert.strictEqual(
       zh(
         Schema.Struct({
           limit: Schema.String.pipe(
