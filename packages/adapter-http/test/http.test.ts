@@ -3073,6 +3073,37 @@ layer(makeServer(PersistenceMemory.layerMemory, { http: { bodyLimitBytes: 64 * 1
           assert.deepStrictEqual(answer, { status: 413, connection: "close", code: "body.too_large" })
         })
     )
+
+    it.effect(
+      "§input: a chunked JSON body of exactly bodyLimitBytes is read (and refused for what it says); one byte more is 413 body.too_large",
+      () =>
+        Effect.gen(function* () {
+          const { token } = yield* respondedDemand
+          const address = (yield* HttpServer.HttpServer).address as { readonly port: number }
+          const post = (bytes: number) => {
+            const text = `{"title":"${"x".repeat(bytes - 12)}"}`
+            assert.strictEqual(Buffer.byteLength(text), bytes)
+            const body = Buffer.from(text)
+            const half = Math.floor(bytes / 2)
+            return Effect.promise(() =>
+              postChunked(
+                `http://127.0.0.1:${address.port}/demands`,
+                { authorization: `Bearer ${token}`, "content-type": "application/json" },
+                [body.subarray(0, half), body.subarray(half)]
+              )
+            )
+          }
+          const exact = yield* post(64 * 1024)
+          assert.strictEqual(exact.status, 400, JSON.stringify(exact.body))
+          assert.notStrictEqual(
+            exact.body.code,
+            "body.too_large",
+            "refused for what it says, not for its size"
+          )
+          const over = yield* post(64 * 1024 + 1)
+          assert.deepStrictEqual([over.status, over.body.code], [413, "body.too_large"])
+        })
+    )
   }
 )
 
