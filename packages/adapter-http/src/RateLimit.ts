@@ -5,17 +5,21 @@
  *
  * - `responding`: respond and revise a response (R20, R21);
  * - `consulting`: ask and reply in a consultation (R22);
- * - `sms`: every other command that notifies someone by SMS (R64): adopt, end
- *   selection, record solved, restart, approve or reject a demand, request, accept or
- *   decline a commission, approve or reject a reward application;
+ * - `sms`: every other command a member sends that notifies someone by SMS (R64):
+ *   adopt, give feedback, end selection, record solved, restart, request, accept or
+ *   decline a commission;
  * - `uploads`: files uploaded (R54), each up to the platform's size limit and kept
  *   for good, counted before the body is read;
  * - `writes`: the other commands a member sends that store what it writes: draft,
  *   edit and submit a demand (R10, R11), withdraw a response (R21), append to a
  *   service log (R30, kept for good), record a demand unsolved (R32), end a
  *   commission (R41), save the institution's profile (R51), draft, update and submit
- *   a reward application (R52), name a technology manager (R1). The operator's
- *   commands are not limited.
+ *   a reward application (R52), name a technology manager (R1).
+ *
+ * The operator's commands are not limited: approving or rejecting demands (R13) and
+ * reward applications (R53) sends SMS too, but a review day's batch is the operator's
+ * work, not abuse, and a member sending them is refused by core (`operator.required`)
+ * before anything is written or sent.
  *
  * A spent bucket answers `429 RateLimited` with `Retry-After`; a repeat of a keyed
  * command whose first result is stored still gets that result (R63), except an

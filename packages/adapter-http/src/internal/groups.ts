@@ -96,15 +96,11 @@ export const ReviewLive = HttpApiBuilder.group(Api, "review", (handlers) =>
         Effect.flatMap(account, (a) => coreRead(review.pending(a, urlParams)))
       )
       .handle("approve", ({ path, headers }) =>
-        Effect.flatMap(accountWithoutBody, (a) =>
-          limited(a, "sms", headers, (options) => core(review.approve(a, path, options)))
-        )
+        Effect.flatMap(accountWithoutBody, (a) => core(review.approve(a, path, optionsOf(headers))))
       )
       .handle("reject", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          limited(a, "sms", headers, (options) =>
-            core(review.reject(a, { demandId: path.demandId, reason: payload.reason }, options))
-          )
+          core(review.reject(a, { demandId: path.demandId, reason: payload.reason }, optionsOf(headers)))
         )
       )
   }).pipe(Effect.map(encodedResponses))
@@ -345,15 +341,23 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
       )
       .handle("approve", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          limited(a, "sms", headers, (options) =>
-            core(rewards.approve(a, { applicationId: path.applicationId, amount: payload.amount }, options))
+          core(
+            rewards.approve(
+              a,
+              { applicationId: path.applicationId, amount: payload.amount },
+              optionsOf(headers)
+            )
           )
         )
       )
       .handle("reject", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          limited(a, "sms", headers, (options) =>
-            core(rewards.reject(a, { applicationId: path.applicationId, reason: payload.reason }, options))
+          core(
+            rewards.reject(
+              a,
+              { applicationId: path.applicationId, reason: payload.reason },
+              optionsOf(headers)
+            )
           )
         )
       )
