@@ -79,6 +79,7 @@ const fieldNames: Readonly<Record<string, string>> = {
   attachments: "附件",
   bankAccount: "银行账户",
   body: "请求内容",
+  "content-length": "请求头 Content-Length",
   "content-type": "请求内容类型",
   path: "请求路径",
   "bankAccount.accountName": "开户名称",
@@ -141,7 +142,7 @@ const fieldNames: Readonly<Record<string, string>> = {
   serviceMode: "服务方式",
   solvingWay: "解决方式",
   sort: "排序方式",
-  states: "需求状态",
+  states: "状态",
   statuses: "应答状态",
   summary: "需求摘要",
   "summary.expectedGoal": "预期目标",
@@ -156,6 +157,17 @@ const fieldNames: Readonly<Record<string, string>> = {
   "form.title": "需求名称",
   to: "结束日期"
 }
+
+/** The fields that are lists, whose items a path numbers. */
+const lists: ReadonlySet<string> = new Set([
+  "attachments",
+  "feedback",
+  "items",
+  "keywords",
+  "proofs",
+  "states",
+  "statuses"
+])
 
 /**
  * A field's path in Chinese: the name of its last segment after the lists it sits
@@ -174,7 +186,9 @@ export const zhField = (path: string): string => {
   let known = true
   segments.forEach((segment, i) => {
     if (isPlace(segment)) {
-      if (parts.length > 0) parts.push(`${parts.pop()}（第 ${Number(segment) + 1} 项）`)
+      // A place only in a list the API takes: a digit key of an object is no place.
+      if (!lists.has(segments[i - 1] ?? "") || segment.length > 6 || parts.length === 0) known = false
+      else parts.push(`${parts.pop()}（第 ${Number(segment) + 1} 项）`)
       return
     }
     // Only the field itself and the lists it is in are named: `form.summary.mainProblem` is 主要问题.
@@ -266,7 +280,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "adopt.earlier_round": "之前轮次的应答只读，不能采纳",
   "adopt.single_adoption": "本平台每轮只采纳一个应答",
   "adopt.not_submitted": "该应答当前不能被采纳",
-  "adopt.selection_over": "选标期已结束",
+  "adopt.selection_over": "选标已结束",
   "selection.already_over": "选标已经结束",
   "selection.intake_open": "应答截止或采纳应答之后才能结束选标",
   "selection.mode_closed": "该需求的服务方式不接受应答，没有选标",
@@ -315,10 +329,10 @@ export const zhCN: Readonly<Record<string, string>> = {
   "file.too_large": "文件超过大小限制",
   "file.empty": "文件为空",
   "file.type_not_allowed": "文件类型不允许：仅支持 PDF、图片（PNG、JPEG、GIF、WebP）和办公文档",
-  "attachment.unknown": "附件须为您上传的文件",
+  "attachment.unknown": "附件须为本会员上传的文件",
   "attachment.twice": "同一文件重复列出",
   // notifications, statistics, paging, idempotency, concurrency
-  "notification.not_dead": "只有投递失败的通知可以重新发送",
+  "notification.not_dead": "只有发送失败的通知可以重新发送",
   "statistics.period_invalid": "统计期的结束日期不能早于开始日期",
   "statistics.total_too_large": "该统计期的金额合计超出可精确表示的范围，请缩短统计期",
   "page.cursor_invalid": "分页游标无效：请使用本列表按同一排序返回的游标",
@@ -390,7 +404,7 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
   "reward.deadline_passed": [/due by (\d{4}-\d{2}-\d{2})/, (m) => `该批次申报已于 ${m[1]} 截止`],
   "adopt.selection_over": [
     /selection ended at (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) /,
-    (m) => `选标期已结束（${m[1]}）`
+    (m) => `选标已结束（${m[1]}）`
   ],
   "selection.intake_open": [
     /taken until (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) /,
@@ -400,13 +414,17 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
     /solved on (\d{4}-\d{2}-\d{2}), outside the round's period (\d{4}-\d{2}-\d{2}) – (\d{4}-\d{2}-\d{2})/,
     (m) => `该需求解决于 ${m[1]}，不在本批次的统计期 ${m[2]} 至 ${m[3]} 内`
   ],
+  "body.invalid": [
+    /the Content-Length header is not a number of bytes/,
+    () => "请求头 Content-Length 须为字节数"
+  ],
   "list.range_invalid": [
     /ends on or after it starts \((\d{4}-\d{2}-\d{2})\)/,
     (m) => `截止日期范围的结束日期不能早于开始日期（${m[1]}）`
   ],
   "reward.demand_claimed": [
     /application to the round (.+)$/,
-    (m) => `该需求已列入本机构在“${m[1]}”批次已提交或已通过的申报`
+    (m) => `该需求已列入本机构在“${m[1]}”${m[1]!.endsWith("批次") ? "" : "批次"}已提交或已通过的申报`
   ],
   "demand.service_mode_not_allowed": [
     /serviceMode: (.+) \([a-z0-9_]+\) is chosen by ([a-z_ ]+) publishers only/,
@@ -443,13 +461,13 @@ const zhRefusal = (code: string, message: string): string | undefined => {
 }
 
 /**
- * A refusal's Chinese after the Chinese name of the field it names, unless it begins
- * with that name already (and the field is not in a list, whose place it would lose).
+ * A refusal's Chinese after the Chinese name of the field it names, unless it names
+ * the field already (and the field is not in a list, whose place it would lose).
  */
 const onField = (field: string | undefined, zh: string): string => {
   if (field === undefined) return zh
   const name = zhField(field)
-  return zh.startsWith(name) && !name.includes("（") ? zh : `${name}：${zh}`
+  return zh.includes(name) && !name.includes("（") ? zh : `${name}：${zh}`
 }
 
 /** Core's own wordings of what an input must be (and the API's own few), in Chinese. */
@@ -552,26 +570,23 @@ const zhDetail = (detail: string): string | undefined => {
   return undefined
 }
 
-/** The fields whose values are a model's, and the table that names them (`Labels.zhCN`). */
-const valueNames: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  reason: Labels.zhCN.notAdoptedReason,
-  solvingWay: Labels.zhCN.solvingWay,
-  states: Labels.zhCN.demandState,
-  statuses: Labels.zhCN.responseStatus,
-  kind: Labels.zhCN.memberKind
-}
+/** Every table of names of `Labels.zhCN`. */
+const valueNames: ReadonlyArray<Readonly<Record<string, string>>> = Object.values(Labels.zhCN)
 
 /**
- * A choice refused on a field whose values are a model's, each value followed by its
- * Chinese name (`not_relevant（方案与需求不相关）`): the values are what a client sends,
- * the names what its user reads.
+ * A refused choice among a model's values, each value followed by its Chinese name
+ * (`not_relevant（方案与需求不相关）`): the values are what a client sends, the names
+ * what its user reads. The model is the one table of `Labels.zhCN` that holds every
+ * value of the choice; where none or several do, the values stay as they are.
  */
-const namedChoice = (field: string, detail: string): string | undefined => {
-  const names = own(valueNames, field.slice(field.lastIndexOf(".") + 1))
+const namedChoice = (detail: string): string | undefined => {
   const choice = /^Expected ("[^"]*"(?: \| "[^"]*")+)(?:, actual |$)/.exec(detail)
-  if (names === undefined || choice === null) return undefined
+  if (choice === null) return undefined
   const values = choice[1]!.replaceAll('"', "").split(" | ")
-  return `须为以下取值之一：${values.map((v) => (Object.hasOwn(names, v) ? `${v}（${names[v]}）` : v)).join("、")}`
+  const holding = valueNames.filter((names) => values.every((v) => Object.hasOwn(names, v)))
+  if (holding.length !== 1) return undefined
+  const names = holding[0]!
+  return `须为以下取值之一：${values.map((v) => `${v}（${names[v]}）`).join("、")}`
 }
 
 /**
@@ -596,7 +611,7 @@ export const translate = (
     const detail = error.message.startsWith(`${field}: `)
       ? error.message.slice(field.length + 2)
       : error.message
-    const zh = namedChoice(field, detail) ?? zhDetail(detail)
+    const zh = namedChoice(detail) ?? zhDetail(detail)
     return `${zhField(field)}：${zh === undefined ? `输入无效（${detail}）` : zh}`
   }
   const known = zhRefusal(error.code, error.message)

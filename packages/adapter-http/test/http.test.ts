@@ -444,7 +444,7 @@ describe("Mount", () => {
     }
   })
 
-  it("§input: a Content-Length that is not a number of bytes is 400 body.invalid naming the body, in the caller's language, on any method; nothing is read", async () => {
+  it("§input: a Content-Length that is not a number of bytes is 400 body.invalid naming the header, in the caller's language, on any method; nothing is read", async () => {
     const mounted = Mount.toWebHandler(app())
     try {
       for (const [method, path, body] of [
@@ -452,8 +452,8 @@ describe("Mount", () => {
         ["GET", "/hall", undefined]
       ] as const) {
         for (const [language, message] of [
-          ["en", "body: the request body is not valid JSON"],
-          ["zh-CN", "请求内容无法解析，请提交有效的 JSON"]
+          ["en", "content-length: the Content-Length header is not a number of bytes"],
+          ["zh-CN", "请求头 Content-Length 须为字节数"]
         ] as const) {
           const answer = await mounted.handler(
             new Request(`http://localhost${path}`, {
@@ -467,9 +467,24 @@ describe("Mount", () => {
             })
           )
           assert.strictEqual(answer.status, 400, `${method} ${language}`)
-          assert.deepInclude(await answer.json(), { code: "body.invalid", field: "body", message })
+          assert.deepInclude(await answer.json(), { code: "body.invalid", field: "content-length", message })
         }
       }
+    } finally {
+      await mounted.dispose()
+    }
+  })
+
+  it("§9: a refused filter value in the query names the list's place and each allowed value in Chinese (Labels.zhCN), the field keeping its path", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      const answer = await mounted.handler(new Request("http://localhost/hall?states=published&states=x"))
+      assert.strictEqual(answer.status, 400)
+      assert.deepInclude(await answer.json(), {
+        code: "input.invalid",
+        field: "states.1",
+        message: "状态（第 2 项）：须为以下取值之一：published（已发布）、solved（已解决）"
+      })
     } finally {
       await mounted.dispose()
     }

@@ -217,7 +217,7 @@ describe("Messages", () => {
     )
     assert.strictEqual(
       zh("adopt.selection_over", "selection ended at 2026-06-20 23:59:59 +08:00 Asia/Shanghai"),
-      "选标期已结束（2026-06-20 23:59:59）"
+      "选标已结束（2026-06-20 23:59:59）"
     )
     assert.strictEqual(
       zh(
@@ -268,6 +268,10 @@ describe("Messages", () => {
       ["somethingNew", "somethingNew"],
       ["summary.mainProblm", "summary.mainProblm"],
       ["list.3", "list.3"],
+      // A digit key of an object is no place in a list; a place past what a list can hold stays as sent.
+      ["form.0", "form.0"],
+      ["0", "0"],
+      ["keywords.99999999999999999999999", "keywords.99999999999999999999999"],
       ["", "输入"]
     ]
     for (const [path, zh] of cases) assert.strictEqual(Messages.zhField(path), zh, path)
@@ -276,7 +280,7 @@ describe("Messages", () => {
       Messages.translate("zh-CN", { code, message, field })
     assert.strictEqual(
       zh("attachment.unknown", "form.attachments.1: not a file of yours", "form.attachments.1"),
-      "附件（第 2 项）：附件须为您上传的文件"
+      "附件（第 2 项）：附件须为本会员上传的文件"
     )
     assert.strictEqual(
       zh(
@@ -329,6 +333,40 @@ describe("Messages", () => {
         "the database is out of reach for the moment and the request was not carried out; try again in 7 s"
       ),
       "数据库暂时无法连接，本次操作未执行，请 7 秒后重试"
+    )
+    assert.strictEqual(
+      zh(
+        "reward.demand_claimed",
+        "items.0.demandId: the demand is already claimed by your submitted or approved application to the round 2026年度奖励申报批次",
+        "items.0.demandId"
+      ),
+      "申报需求（第 1 项）：该需求已列入本机构在“2026年度奖励申报批次”已提交或已通过的申报",
+      "a round named …批次 is not called 批次 twice"
+    )
+    assert.strictEqual(
+      zh("statistics.period_invalid", "to: the period ends on or after it starts", "to"),
+      "统计期的结束日期不能早于开始日期",
+      "a refusal that names its field is not prefixed with it"
+    )
+    // A choice is named from the one model whose values it is, wherever the field is.
+    const choice = (field: string, values: ReadonlyArray<string>) =>
+      Messages.translate("zh-CN", {
+        code: "input.invalid",
+        field,
+        message: `${field}: Expected ${values.map((v) => `"${v}"`).join(" | ")}, actual "x"`
+      })
+    assert.strictEqual(
+      choice("states.0", ["published", "solved"]),
+      "状态（第 1 项）：须为以下取值之一：published（已发布）、solved（已解决）"
+    )
+    assert.strictEqual(
+      choice("states.0", ["draft", "submitted", "approved", "rejected"]),
+      "状态（第 1 项）：须为以下取值之一：draft（草稿）、submitted（已提交）、approved（已通过）、rejected（未通过）"
+    )
+    assert.strictEqual(
+      choice("sort", ["created", "published"]),
+      "排序方式：须为以下取值之一：created、published",
+      "values no model has stay as they are"
     )
     assert.strictEqual(zh("route.not_found", "no such endpoint"), "请求的接口不存在")
     assert.deepStrictEqual([2 ** 20, 20 * 2 ** 20, 512 * 1024, 1000, 1_048_577].map(Messages.zhSize), [

@@ -559,14 +559,14 @@ describe("Selection", () => {
           const toExpert = Effect.map(notices("response_not_adopted"), (all) =>
             all.filter((m) => m.recipientPhone === expertPhone).map((m) => m.params.reason)
           )
-          assert.deepStrictEqual(yield* toExpert, ["需求方未说明原因"])
+          assert.deepStrictEqual(yield* toExpert, ["需求方暂未填写"])
 
           const given = yield* selection.giveFeedback(world.enterprise.account, {
             responseId: expert.id,
             feedback: { reason: "ip_conflict" }
           })
           assert.deepStrictEqual(given.feedback, { reason: "ip_conflict" })
-          assert.deepStrictEqual(yield* toExpert, ["需求方未说明原因", "知识产权冲突"])
+          assert.deepStrictEqual(yield* toExpert, ["需求方暂未填写", "知识产权冲突"])
           for (const m of yield* notices("response_not_adopted"))
             assert.strictEqual(m.params.number, demand.number)
 
@@ -723,11 +723,7 @@ describe("Selection", () => {
                 .filter((m) => m.recipientPhone === phone)
                 .map((m) => m.params.reason)
             })
-          assert.deepStrictEqual(
-            yield* reasonTo(world.expert.account),
-            ["需求方未说明原因"],
-            "no stale reason"
-          )
+          assert.deepStrictEqual(yield* reasonTo(world.expert.account), ["需求方暂未填写"], "no stale reason")
           assert.deepStrictEqual(
             yield* reasonTo(world.serviceInstitution.account),
             ["技术成熟度不足"],
@@ -1161,7 +1157,7 @@ describe("Selection", () => {
         assert.strictEqual(byPhone.size, 3)
         assert.strictEqual(byPhone.get(yield* phoneOf(world.expert.account))?.reason, "技术成熟度不足")
         assert.strictEqual(byPhone.get(yield* phoneOf(world.serviceInstitution.account))?.reason, "成本过高")
-        assert.strictEqual(byPhone.get(yield* phoneOf(extra!.account))?.reason, "需求方未说明原因")
+        assert.strictEqual(byPhone.get(yield* phoneOf(extra!.account))?.reason, "需求方暂未填写")
         assert.isFalse(byPhone.has(yield* phoneOf(world.institute.account)))
         const stored = yield* (yield* Lists.Lists).response(world.serviceInstitution.account, {
           responseId: service.id
@@ -1180,7 +1176,7 @@ describe("Selection", () => {
         yield* at(justAfter(yield* deadlineEnd(demand)))
         yield* selection.endSelection(world.enterprise.account, {
           demandId: demand.id,
-          feedback: [{ responseId: expert.id, feedback: { reason: "other", text: "已与其他单位签约" } }]
+          feedback: [{ responseId: expert.id, feedback: { reason: "other", text: "已与其他单位签约。" } }]
         })
         const phone = yield* phoneOf(world.expert.account)
         const notice = (yield* notices("response_not_adopted")).find((m) => m.recipientPhone === phone)
@@ -1188,7 +1184,7 @@ describe("Selection", () => {
         assert.strictEqual(
           notice!.params.reason,
           "其他，已与其他单位签约",
-          "the label, then the text, one colon in the SMS"
+          "the label, then the text without its full stop (the template ends the sentence), one colon in the SMS"
         )
         // The text the submitter wrote reaches the responder (in whichever template parameter).
         assert.isTrue(

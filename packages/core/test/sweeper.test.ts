@@ -204,7 +204,7 @@ describe("Sweeper", () => {
         assert.strictEqual(notices.length, 2)
         const byPhone = new Map(notices.map((n) => [n.dedupeKey.split(":")[1], n]))
         assert.strictEqual(byPhone.get(b.id)?.params.reason, "成本过高")
-        assert.strictEqual(byPhone.get(c.id)?.params.reason, "需求方未说明原因")
+        assert.strictEqual(byPhone.get(c.id)?.params.reason, "需求方暂未填写")
         assert.isFalse(byPhone.has(a.id))
 
         const lists = yield* Lists.Lists

@@ -270,6 +270,18 @@ const unsupportedMedia = (language: Language, route: Route | undefined, upload: 
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
 
+/**
+ * A `Content-Length` that is not a number of bytes: the request's framing is not to
+ * be trusted. In English: the middleware's answer translates it, as it does every error.
+ */
+const malformedLength = (route: Route | undefined) =>
+  new InvalidInput({
+    rule: route?.rule ?? "§input",
+    code: "body.invalid",
+    field: "content-length",
+    message: "content-length: the Content-Length header is not a number of bytes"
+  })
+
 const malformedBody = (language: Language, route: Route | undefined) => {
   const invalid = {
     rule: route?.rule ?? "§input",
@@ -609,7 +621,7 @@ export const make =
       const contentType = request.headers["content-type"]
       const refused =
         length !== undefined && !(/^\d+$/.test(length) && Number(length) <= max)
-          ? Effect.fail(/^\d+$/.test(length) ? tooLarge(language, max) : malformedBody(language, route()))
+          ? Effect.fail(/^\d+$/.test(length) ? tooLarge(language, max) : malformedLength(route()))
           : contentType !== undefined && !hasNoBody(request.method) && !acceptsMedia(contentType, upload)
             ? Effect.fail(unsupportedMedia(language, route(), upload))
             : isForged(request.method, request.headers, limits.crossSiteAllowed)

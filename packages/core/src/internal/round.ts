@@ -11,7 +11,8 @@ import type { ResolvedSettings } from "../Settings.js"
 import type { Ctx } from "./command.js"
 
 /**
- * @internal R61: the reason as the notice carries it: its name (`Labels.zhCN`), then the text given;
+ * @internal R61: the reason as the notice carries it: its name (`Labels.zhCN`), then
+ * the text given without its closing full stop (the template ends the sentence);
  * without feedback, {@link noReason} (a template's variable is never empty: providers
  * refuse empty values, and the text would end at its colon).
  */
@@ -20,10 +21,10 @@ export const reasonText = (feedback: Feedback | null): string =>
     ? noReason
     : feedback.text === undefined
       ? zhCN.notAdoptedReason[feedback.reason]
-      : `${zhCN.notAdoptedReason[feedback.reason]}，${feedback.text}`
+      : `${zhCN.notAdoptedReason[feedback.reason]}，${feedback.text.replace(/[。.]+$/, "")}`
 
 /** @internal The reason a "not adopted" notice carries when none was given (R25 without R61). */
-export const noReason = "需求方未说明原因"
+export const noReason = "需求方暂未填写"
 
 /**
  * @internal
