@@ -256,6 +256,25 @@ const cuttingProxy = Effect.acquireRelease(
 )
 
 /**
+ * A fresh schema dropped when the scope closes, and the ports on it reached through
+ * a {@link cuttingProxy}.
+ */
+const throughProxy = (prefix: string) =>
+  Effect.gen(function* () {
+    const proxy = yield* cuttingProxy
+    const schema = T.freshSchema(prefix)
+    yield* Effect.addFinalizer(() =>
+      withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
+    )
+    const ports = T.portsWith(
+      schema,
+      PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
+      { drop: false }
+    )
+    return { proxy, schema, ports }
+  })
+
+/**
  * A unit of work that writes a member, then runs `failing` (which must fail: `label`)
  * and goes on: it must fail all the same, and nothing of it be written.
  */
@@ -1771,11 +1790,7 @@ describe.skipIf(!onPostgres)(
       () =>
         Effect.scoped(
           Effect.gen(function* () {
-            const proxy = yield* cuttingProxy
-            const schema = T.freshSchema("zbc")
-            yield* Effect.addFinalizer(() =>
-              withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
-            )
+            const { proxy, schema, ports } = yield* throughProxy("zbc")
             for (const forward of [true, false]) {
               const attempts = { count: 0 }
               const m = Rows.member()
@@ -1791,15 +1806,7 @@ describe.skipIf(!onPostgres)(
                     })
                   )
                 )
-              }).pipe(
-                Effect.provide(
-                  T.portsWith(
-                    schema,
-                    PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
-                    { drop: false }
-                  )
-                )
-              )
+              }).pipe(Effect.provide(ports))
               const error = failure(exit, `COMMIT cut, ${forward ? "after" : "before"} the server had it`)
               assert.instanceOf(error, Errors.InfrastructureError)
               assert.strictEqual((error as Errors.InfrastructureError).outcome, "unknown")
@@ -1821,11 +1828,7 @@ describe.skipIf(!onPostgres)(
       () =>
         Effect.scoped(
           Effect.gen(function* () {
-            const proxy = yield* cuttingProxy
-            const schema = T.freshSchema("zbj")
-            yield* Effect.addFinalizer(() =>
-              withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
-            )
+            const { proxy, schema, ports } = yield* throughProxy("zbj")
             yield* Effect.gen(function* () {
               const journal = Option.getOrThrow(yield* Effect.serviceOption(Persistence.Journal))
               const { a } = yield* memberWithAccount()
@@ -1863,15 +1866,7 @@ describe.skipIf(!onPostgres)(
                 assert.strictEqual(rows.rows[0].n, forward ? 1 : 0, forward ? "it committed" : "it did not")
               }
               assert.strictEqual(proxy.cuts(), 2)
-            }).pipe(
-              Effect.provide(
-                T.portsWith(
-                  schema,
-                  PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
-                  { drop: false }
-                )
-              )
-            )
+            }).pipe(Effect.provide(ports))
           })
         ),
       timeout
@@ -1882,11 +1877,7 @@ describe.skipIf(!onPostgres)(
       () =>
         Effect.scoped(
           Effect.gen(function* () {
-            const proxy = yield* cuttingProxy
-            const schema = T.freshSchema("zbd")
-            yield* Effect.addFinalizer(() =>
-              withServerClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`))
-            )
+            const { proxy, schema, ports } = yield* throughProxy("zbd")
             const m = Rows.member()
             yield* Effect.gen(function* () {
               const uow = yield* Persistence.UnitOfWork
@@ -1910,17 +1901,7 @@ describe.skipIf(!onPostgres)(
               yield* Effect.promise(() => proxy.up())
               yield* uow.transaction(members.insert(m))
               assert.isTrue(Option.isSome(yield* members.findById(m.id)), "served again")
-            }).pipe(
-              Effect.provide(
-                T.portsWith(
-                  schema,
-                  PgDatabase.layerPool({ url: Redacted.make(proxy.url), maxConnections: 2 }),
-                  {
-                    drop: false
-                  }
-                )
-              )
-            )
+            }).pipe(Effect.provide(ports))
           })
         ),
       timeout
