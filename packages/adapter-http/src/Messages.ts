@@ -596,7 +596,7 @@ const namedChoice = (detail: string): string | undefined => {
  * are translated, any other detail is kept in parentheses; a refusal that states a
  * limit, a date or a name (a file's size, a deadline's earliest or latest date,
  * today, a round) states it in Chinese too; `<entity>.not_found` is built from the
- * entity.
+ * field it names (技术经理人不存在或无权查看), else from the entity.
  *
  * @since 0.1.0
  * @category messages
@@ -618,6 +618,12 @@ export const translate = (
   if (known !== undefined) return onField(error.field, known)
   if (error.code === "route.not_found") return "请求的接口不存在"
   const notFound = /^(.+)\.not_found$/.exec(error.code)
-  if (notFound) return onField(error.field, `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`)
+  if (notFound) {
+    // What a field refers to is named by the field (技术经理人, not 会员), where it is known.
+    const named = error.field === undefined ? undefined : zhField(error.field)
+    return named !== undefined && named !== error.field
+      ? `${named}不存在或无权查看`
+      : onField(error.field, `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`)
+  }
   return error.message
 }

@@ -369,6 +369,17 @@ describe("Messages", () => {
       "values no model has stay as they are"
     )
     assert.strictEqual(zh("route.not_found", "no such endpoint"), "请求的接口不存在")
+    // What was not found is named by the field that refers to it, where the field is known.
+    assert.strictEqual(
+      zh("member.not_found", "form.technologyManagerId: member not found", "form.technologyManagerId"),
+      "技术经理人不存在或无权查看"
+    )
+    assert.strictEqual(
+      zh("file.not_found", "items.0.proofs.1: file not found", "items.0.proofs.1"),
+      "申报需求（第 1 项）的证明材料（第 2 项）不存在或无权查看"
+    )
+    assert.strictEqual(zh("demand.not_found", "demand not found"), "需求不存在或无权查看")
+    assert.strictEqual(zh("member.not_found", "odd: member not found", "odd"), "odd：会员不存在或无权查看")
     assert.deepStrictEqual([2 ** 20, 20 * 2 ** 20, 512 * 1024, 1000, 1_048_577].map(Messages.zhSize), [
       "1 MB",
       "20 MB",
