@@ -534,12 +534,12 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
 
     /**
      * R64: a claim the outbox could not answer (the database away) is logged and tried
-     * again, after `idleMillis`, then twice as long each time, at most a minute apart
-     * (or `idleMillis`, if longer): the dispatcher outlives an outage and resumes soon
-     * after it.
+     * again, after `idleMillis`, then twice as long each time, at most ten seconds
+     * apart (or `idleMillis`, if longer): the dispatcher outlives an outage and resumes
+     * within seconds of its end (a claim that cannot connect costs nothing).
      */
     const outage = Schedule.exponential(Duration.millis(config.idleMillis)).pipe(
-      Schedule.union(Schedule.spaced(Duration.millis(Math.max(config.idleMillis, 60_000))))
+      Schedule.union(Schedule.spaced(Duration.millis(Math.max(config.idleMillis, 10_000))))
     )
 
     /**

@@ -983,7 +983,7 @@ describe("Dispatcher", () => {
   )
 
   it.effect(
-    "R64: an outbox that cannot be read (database away) does not stop the dispatcher: it resumes",
+    "R64: an outbox that cannot be read (database away) does not stop the dispatcher: it resumes within ten seconds of the database's return",
     () => {
       const memory = SmsSender.makeMemory({})
       const outage = { claims: 8 }
@@ -1009,9 +1009,9 @@ describe("Dispatcher", () => {
         const m = message("+8613912345678", start)
         yield* outbox.enqueue([m])
         const fiber = yield* Effect.fork((yield* Dispatcher.Dispatcher).run("a"))
-        // Retried after 1, 2, 4 … 32 s, then a minute apart: the ninth claim comes 183 s in.
-        for (let i = 0; i < 190 && outage.claims >= 0; i++) yield* TestClock.adjust("1 second")
-        assert.isBelow(outage.claims, 0, "every failing claim was made, and the next one, within 190 s")
+        // Retried after 1, 2, 4, 8 s, then ten seconds apart: the ninth claim comes 55 s in.
+        for (let i = 0; i < 55 && outage.claims >= 0; i++) yield* TestClock.adjust("1 second")
+        assert.isBelow(outage.claims, 0, "every failing claim was made, and the next one, within 55 s")
         yield* TestClock.adjust("30 seconds")
         assert.strictEqual(fiber.unsafePoll(), null, "the dispatcher still runs")
         assert.strictEqual(Option.getOrThrow(yield* outbox.find(m.id)).delivery.status, "sent")
