@@ -260,37 +260,28 @@ const decodeError = (
   return new InvalidInput({ ...invalid, message: translate(language, invalid) })
 }
 
-const unsupportedMedia = (language: Language, route: Route | undefined, upload: boolean) => {
-  const invalid = {
-    rule: route?.rule ?? "§input",
-    code: "body.content_type",
-    field: "content-type",
-    message: `content-type: the request body is sent as ${upload ? "multipart/form-data" : "application/json"}`
-  }
-  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
-}
-
 /**
- * A `Content-Length` that is not a number of bytes: the request's framing is not to
- * be trusted. In English: the middleware's answer translates it, as it does every error.
+ * A request refused for its framing or body, under the route's rule, in English: the
+ * middleware's answer translates it once, as it does every error
+ * ({@link translate} in `withMessage`).
  */
-const malformedLength = (route: Route | undefined) =>
-  new InvalidInput({
-    rule: route?.rule ?? "§input",
-    code: "body.invalid",
-    field: "content-length",
-    message: "content-length: the Content-Length header is not a number of bytes"
-  })
+const refusal = (route: Route | undefined, code: string, field: string, message: string) =>
+  new InvalidInput({ rule: route?.rule ?? "§input", code, field, message: `${field}: ${message}` })
 
-const malformedBody = (language: Language, route: Route | undefined) => {
-  const invalid = {
-    rule: route?.rule ?? "§input",
-    code: "body.invalid",
-    field: "body",
-    message: "body: the request body is not valid JSON"
-  }
-  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
-}
+const unsupportedMedia = (route: Route | undefined, upload: boolean) =>
+  refusal(
+    route,
+    "body.content_type",
+    "content-type",
+    `the request body is sent as ${upload ? "multipart/form-data" : "application/json"}`
+  )
+
+/** A `Content-Length` that is not a number of bytes: the request's framing is not to be trusted. */
+const malformedLength = (route: Route | undefined) =>
+  refusal(route, "body.invalid", "content-length", "the Content-Length header is not a number of bytes")
+
+const malformedBody = (route: Route | undefined) =>
+  refusal(route, "body.invalid", "body", "the request body is not valid JSON")
 
 /**
  * @internal
@@ -353,10 +344,8 @@ class RefusedBody {
   constructor(readonly error: InvalidInput | RequestTimeout | PayloadTooLarge) {}
 }
 
-const refusedBody = (language: Language, route: Route | undefined, code: string, message: string) => {
-  const invalid = { rule: route?.rule ?? "§input", code, field: "body", message: `body: ${message}` }
-  return new RefusedBody(new InvalidInput({ ...invalid, message: translate(language, invalid) }))
-}
+const refusedBody = (route: Route | undefined, code: string, message: string) =>
+  new RefusedBody(refusal(route, code, "body", message))
 
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
@@ -389,34 +378,30 @@ const otherCharset = (contentType: string | undefined): string | undefined => {
  */
 const checkedJson = (
   request: HttpServerRequest.HttpServerRequest,
-  language: Language,
   route: () => Route | undefined,
   bodies: Reading
 ): Effect.Effect<unknown, RefusedBody> =>
   Effect.flatMap(accountBody(request, bodies), (bytes) => {
     if (request.headers["content-type"] === undefined && bytes.length > 0)
-      return Effect.fail(new RefusedBody(unsupportedMedia(language, route(), false)))
+      return Effect.fail(new RefusedBody(unsupportedMedia(route(), false)))
     const charset = otherCharset(request.headers["content-type"])
     if (charset !== undefined && bytes.some((b) => b >= 0x80))
-      return Effect.fail(
-        refusedBody(language, route(), "body.charset", `the body is read as UTF-8, not as ${charset}`)
-      )
+      return Effect.fail(refusedBody(route(), "body.charset", `the body is read as UTF-8, not as ${charset}`))
     let text: string
     try {
       text = utf8.decode(bytes)
     } catch {
-      return Effect.fail(refusedBody(language, route(), "body.encoding", "the body is not UTF-8"))
+      return Effect.fail(refusedBody(route(), "body.encoding", "the body is not UTF-8"))
     }
     if (text.trim() === "") return Effect.succeed({})
     const shape = shapeRefusal(text, maxBodyDepth, maxBodyValues)
     if (shape === "too_deep")
       return Effect.fail(
-        refusedBody(language, route(), "body.too_deep", `the body nests deeper than ${maxBodyDepth} levels`)
+        refusedBody(route(), "body.too_deep", `the body nests deeper than ${maxBodyDepth} levels`)
       )
     if (shape === "too_many_values")
       return Effect.fail(
         refusedBody(
-          language,
           route(),
           "body.too_many_values",
           `the body holds more than ${maxBodyValues.toLocaleString("en")} values`
@@ -425,7 +410,7 @@ const checkedJson = (
     try {
       return Effect.succeed(JSON.parse(text) as unknown)
     } catch {
-      return Effect.fail(new RefusedBody(malformedBody(language, route())))
+      return Effect.fail(new RefusedBody(malformedBody(route())))
     }
   })
 
@@ -454,15 +439,12 @@ const accountBody = (
  */
 const withCheckedJson = (
   request: HttpServerRequest.HttpServerRequest,
-  language: Language,
   route: () => Route | undefined,
   bodies: Reading
 ): HttpServerRequest.HttpServerRequest =>
   new Proxy(request, {
     get: (target, property) =>
-      property === "json"
-        ? checkedJson(target, language, route, bodies)
-        : Reflect.get(target, property, target)
+      property === "json" ? checkedJson(target, route, bodies) : Reflect.get(target, property, target)
   })
 
 /**
@@ -477,28 +459,23 @@ export const noBody: Effect.Effect<void, InvalidInput, HttpServerRequest.HttpSer
   HttpServerRequest.HttpServerRequest,
   (request) =>
     Effect.flatMap(Effect.orDie(request.text), (text) => {
-      const language = languageOf(request.headers["accept-language"])
       const route = routeOf(request.method, pathnameOf(request.url))
       // As a payload's: a body without a Content-Type is refused (a cross-site page can
       // send one without a preflight), whatever it holds.
       if (request.headers["content-type"] === undefined && text.length > 0)
-        return Effect.fail(unsupportedMedia(language, route, false))
+        return Effect.fail(unsupportedMedia(route, false))
       if (text.trim() === "") return Effect.void
       let value: unknown
       try {
         value = JSON.parse(text)
       } catch {
-        return Effect.fail(malformedBody(language, route))
+        return Effect.fail(malformedBody(route))
       }
       if (value === null || (isPlainObject(value) && Object.keys(value).length === 0)) return Effect.void
       const first = isPlainObject(value) ? Object.keys(value)[0] : undefined
-      const invalid = {
-        rule: route?.rule ?? "§input",
-        code: "body.unexpected",
-        field: first ?? "body",
-        message: `${first ?? "body"}: this endpoint takes no body (send none, or {})`
-      }
-      return Effect.fail(new InvalidInput({ ...invalid, message: translate(language, invalid) }))
+      return Effect.fail(
+        refusal(route, "body.unexpected", first ?? "body", "this endpoint takes no body (send none, or {})")
+      )
     })
 )
 
@@ -525,15 +502,14 @@ const isForged = (
   headers.authorization === undefined &&
   (headers.origin === undefined || !allowed(headers.origin))
 
-const forged = (language: Language, route: Route | undefined) => {
-  const denied = {
+/** In English, as {@link refusal}: the middleware's answer translates it. */
+const forged = (route: Route | undefined) =>
+  new Denied({
     rule: route?.rule ?? "§input",
     code: "request.cross_site",
     message:
       "a command from a page of another site, with the credentials the browser adds by itself, is refused (allow the site in the API's CORS options, or send a bearer token)"
-  }
-  return new Denied({ ...denied, message: translate(language, denied) })
-}
+  })
 
 /** A path and method the API has no endpoint for, answered like the API's other 404s. */
 const routeNotFound = (language: Language) => {
@@ -623,9 +599,9 @@ export const make =
         length !== undefined && !(/^\d+$/.test(length) && Number(length) <= max)
           ? Effect.fail(/^\d+$/.test(length) ? tooLarge(language, max) : malformedLength(route()))
           : contentType !== undefined && !hasNoBody(request.method) && !acceptsMedia(contentType, upload)
-            ? Effect.fail(unsupportedMedia(language, route(), upload))
+            ? Effect.fail(unsupportedMedia(route(), upload))
             : isForged(request.method, request.headers, limits.crossSiteAllowed)
-              ? Effect.fail(forged(language, route()))
+              ? Effect.fail(forged(route()))
               : undefined
       const withHeaders = (response: HttpServerResponse.HttpServerResponse) => {
         const headed = HttpServerResponse.setHeaders(response, {
@@ -657,7 +633,7 @@ export const make =
                 : Effect.provideService(
                     app,
                     HttpServerRequest.HttpServerRequest,
-                    withCheckedJson(request, language, route, limits.bodies)
+                    withCheckedJson(request, route, limits.bodies)
                   ),
               Option.some(max)
             ))
@@ -706,7 +682,7 @@ export const make =
                     : withMessage(language, d.error, upload)
                 )
               if (d?._tag === "RequestError" && d.reason === "Decode") {
-                return failWith(malformedBody(language, route()))
+                return failWith(withMessage(language, malformedBody(route()), upload))
               }
             }
             return Effect.zipRight(
