@@ -187,7 +187,8 @@ export const sign = (input: SignInput): Signed => {
  * The sender's settings. `endpoint` overrides the one derived from `region`
  * (tests point it at a local server); `timeout` bounds each request, keep it
  * below the dispatcher's `outbox.sendTimeoutMillis`; `throttle` defaults to
- * {@link Throttle.defaults}, `{ windows: [] }` turns it off.
+ * {@link Throttle.defaults}, `{ windows: [] }` turns it off; `language` is the
+ * reasons' ({@link Classify.Language}, Chinese by default).
  *
  * @since 0.1.0
  * @category models
@@ -200,6 +201,7 @@ export interface Options {
   readonly endpoint?: string | undefined
   readonly timeout?: Duration.DurationInput | undefined
   readonly throttle?: Throttle.Options | undefined
+  readonly language?: Classify.Language | undefined
 }
 
 /**
@@ -260,6 +262,7 @@ export const make = (options: Options): Effect.Effect<Sender, never, Transport.T
       () => new URL(options.endpoint ?? endpointFor(options.region ?? defaultRegion))
     ).pipe(Effect.orElse(() => Effect.dieMessage("AliyunSms: the endpoint is not a URL")))
     const timeoutMillis = Duration.toMillis(Duration.decode(options.timeout ?? defaultTimeout))
+    const language = options.language ?? Classify.defaultLanguage
 
     const call = (request: SmsSender.SmsRequest, phone: string, nowMillis: number) => {
       const query: Record<string, string> = {
@@ -287,24 +290,32 @@ export const make = (options: Options): Effect.Effect<Sender, never, Transport.T
         headers: { ...signed.headers, accept: "application/json" },
         body: ""
       }
-      return deliver("aliyun", transport, httpRequest, timeoutMillis, request, phone, (reply, now) =>
-        Classify.aliyun(reply.status, reply.body, now)
+      return deliver(
+        "aliyun",
+        language,
+        transport,
+        httpRequest,
+        timeoutMillis,
+        request,
+        phone,
+        (reply, now) => Classify.aliyun(reply.status, reply.body, now, language)
       )
     }
 
     const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
-      sendWith("aliyun", "AliyunSms.send", request, (phone, now) => call(request, phone, now))
+      sendWith("aliyun", language, "AliyunSms.send", request, (phone, now) => call(request, phone, now))
 
     const raw = SmsSender.SmsSender.of({ send })
-    return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
+    return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults), language)(raw)
   })
 
 /**
  * Settings from the environment: `ALIYUN_SMS_ACCESS_KEY_ID`,
  * `ALIYUN_SMS_ACCESS_KEY_SECRET` (both `Redacted`), `ALIYUN_SMS_SIGN_NAME`,
  * `ALIYUN_SMS_REGION` (default `cn-hangzhou`), `ALIYUN_SMS_ENDPOINT` (optional),
- * `ALIYUN_SMS_TIMEOUT` (a duration, default `5 seconds`) and the throttle's
- * `SMS_THROTTLE_*` ({@link Throttle.config}).
+ * `ALIYUN_SMS_TIMEOUT` (a duration, default `5 seconds`), the throttle's
+ * `SMS_THROTTLE_*` ({@link Throttle.config}) and `SMS_LANGUAGE`
+ * ({@link Classify.languageConfig}).
  *
  * @since 0.1.0
  * @category config
@@ -318,7 +329,8 @@ export const config: Config.Config<Options> = Config.all({
     Config.map((url) => Option.getOrUndefined(Option.map(url, String)))
   ),
   timeout: Config.duration("ALIYUN_SMS_TIMEOUT").pipe(Config.withDefault(defaultTimeout)),
-  throttle: Throttle.config
+  throttle: Throttle.config,
+  language: Classify.languageConfig
 })
 
 /**

@@ -30,6 +30,7 @@
  * @since 0.1.0
  */
 import { SmsSender } from "@zhongbao/core"
+import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 
 type SendResult = SmsSender.SendResult
@@ -52,17 +53,53 @@ export type RetryHint = "thirtySeconds" | "minute" | "hour" | "day" | "month"
  */
 export interface CodeInfo {
   readonly result: "RetryLater" | "Permanent" | "Configuration" | "Unknown"
+  /** In English. */
   readonly description: string
+  /** In Chinese, in the providers' own consoles' terms. */
+  readonly zh: string
   readonly retry?: RetryHint
 }
 
-const retry = (description: string, hint?: RetryHint): CodeInfo =>
+/**
+ * The language of the reasons a sender writes (`zh-CN`, the default, or `en`).
+ * Operators read them as a dead letter's `lastError` (R64); the provider's code
+ * and request id are in them either way, as the provider's console names them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Language = "zh-CN" | "en"
+
+/**
+ * The reasons' language when none is given: Chinese.
+ *
+ * @since 0.1.0
+ * @category defaults
+ */
+export const defaultLanguage: Language = "zh-CN"
+
+/**
+ * The reasons' language from `SMS_LANGUAGE` (`zh-CN` or `en`; default `zh-CN`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const languageConfig: Config.Config<Language> = Config.literal(
+  "zh-CN",
+  "en"
+)("SMS_LANGUAGE").pipe(Config.withDefault(defaultLanguage))
+
+const retry = (description: string, zh: string, hint?: RetryHint): CodeInfo =>
   hint === undefined
-    ? { result: "RetryLater", description }
-    : { result: "RetryLater", description, retry: hint }
-const permanent = (description: string): CodeInfo => ({ result: "Permanent", description })
-const configuration = (description: string): CodeInfo => ({ result: "Configuration", description })
-const unknown = (description: string): CodeInfo => ({ result: "Unknown", description })
+    ? { result: "RetryLater", description, zh }
+    : { result: "RetryLater", description, zh, retry: hint }
+const permanent = (description: string, zh: string): CodeInfo => ({ result: "Permanent", description, zh })
+const configuration = (description: string, zh: string): CodeInfo => ({
+  result: "Configuration",
+  description,
+  zh
+})
+const unknown = (description: string, zh: string): CodeInfo => ({ result: "Unknown", description, zh })
 
 /**
  * Aliyun SendSms codes (the SMS API error codes and the OpenAPI gateway's
@@ -73,71 +110,133 @@ const unknown = (description: string): CodeInfo => ({ result: "Unknown", descrip
  * @category aliyun
  */
 export const aliyunCodes: Readonly<Record<string, CodeInfo>> = {
-  "isv.BUSINESS_LIMIT_CONTROL": retry("per-number limit of the provider reached", "minute"),
-  "isv.DAY_LIMIT_CONTROL": retry("the account's daily sending limit reached", "day"),
-  "isv.MONTH_LIMIT_CONTROL": retry("the account's monthly sending limit reached", "month"),
-  "isp.SYSTEM_ERROR": retry("provider system error"),
-  "isp.GATEWAY_ERROR": retry("provider gateway error"),
-  "isp.UNKNOWN": retry("provider error"),
-  Throttling: retry("request rate of the account exceeded"),
-  "Throttling.User": retry("request rate of the account exceeded"),
-  "Throttling.Api": retry("request rate of the API exceeded"),
-  ServiceUnavailable: retry("service unavailable"),
-  InternalError: retry("provider internal error"),
+  "isv.BUSINESS_LIMIT_CONTROL": retry(
+    "per-number limit of the provider reached",
+    "该号码触发服务商的发送频率限制",
+    "minute"
+  ),
+  "isv.DAY_LIMIT_CONTROL": retry(
+    "the account's daily sending limit reached",
+    "账户当日发送量已达上限",
+    "day"
+  ),
+  "isv.MONTH_LIMIT_CONTROL": retry(
+    "the account's monthly sending limit reached",
+    "账户当月发送量已达上限",
+    "month"
+  ),
+  "isp.SYSTEM_ERROR": retry("provider system error", "服务商系统错误"),
+  "isp.GATEWAY_ERROR": retry("provider gateway error", "服务商网关错误"),
+  "isp.UNKNOWN": retry("provider error", "服务商错误"),
+  Throttling: retry("request rate of the account exceeded", "账户请求频率超限"),
+  "Throttling.User": retry("request rate of the account exceeded", "账户请求频率超限"),
+  "Throttling.Api": retry("request rate of the API exceeded", "接口请求频率超限"),
+  ServiceUnavailable: retry("service unavailable", "服务不可用"),
+  InternalError: retry("provider internal error", "服务商内部错误"),
   SignatureNonceUsed: unknown(
-    "signature nonce already used: every attempt signs with a new one, so this very request reached the provider before (a retry on the way), and the message may have been sent"
+    "signature nonce already used: every attempt signs with a new one, so this very request reached the provider before (a retry on the way), and the message may have been sent",
+    "签名随机数已被使用：每次尝试都使用新的随机数，说明同一请求此前已到达服务商（途中被重试），短信可能已发出"
   ),
-  ServiceTimeout: unknown("the provider timed out: the message may have been sent"),
-  "isv.MOBILE_NUMBER_ILLEGAL": permanent("invalid number"),
-  "isv.NOT_SUPPORTED_COUNTRY": permanent("the number's country is not supported"),
-  "isv.SMS_CONTENT_ILLEGAL": permanent("the message contains content that may not be sent"),
-  "isv.BLACK_KEY_CONTROL_LIMIT": permanent("a template parameter contains a blocked keyword"),
-  "isv.PARAM_LENGTH_LIMIT": permanent("a template parameter is too long"),
-  "isv.PARAM_NOT_SUPPORT_URL": permanent("a template parameter contains a URL"),
-  "isv.TEMPLATE_PARAMS_ILLEGAL": permanent("a template parameter does not fit its variable's type"),
-  "isp.RAM_PERMISSION_DENY": configuration("the access key lacks the SMS permission (AliyunDysmsFullAccess)"),
-  "isv.OUT_OF_SERVICE": configuration("service stopped: balance insufficient"),
-  "isv.AMOUNT_NOT_ENOUGH": configuration("balance insufficient"),
-  "isv.PRODUCT_UN_SUBSCRIPT": configuration("SMS service not activated for this account"),
-  "isv.PRODUCT_UNSUBSCRIBE": configuration("product not activated for this account"),
-  "isv.ACCOUNT_NOT_EXISTS": configuration("account does not exist"),
-  "isv.ACCOUNT_ABNORMAL": configuration("account abnormal"),
+  ServiceTimeout: unknown(
+    "the provider timed out: the message may have been sent",
+    "服务商处理超时，短信可能已发出"
+  ),
+  "isv.MOBILE_NUMBER_ILLEGAL": permanent("invalid number", "手机号码格式错误"),
+  "isv.NOT_SUPPORTED_COUNTRY": permanent(
+    "the number's country is not supported",
+    "不支持该号码所属国家或地区"
+  ),
+  "isv.SMS_CONTENT_ILLEGAL": permanent(
+    "the message contains content that may not be sent",
+    "短信内容包含禁止发送的内容"
+  ),
+  "isv.BLACK_KEY_CONTROL_LIMIT": permanent(
+    "a template parameter contains a blocked keyword",
+    "模板变量中包含屏蔽词"
+  ),
+  "isv.PARAM_LENGTH_LIMIT": permanent("a template parameter is too long", "模板变量内容超长"),
+  "isv.PARAM_NOT_SUPPORT_URL": permanent("a template parameter contains a URL", "模板变量中包含网址"),
+  "isv.TEMPLATE_PARAMS_ILLEGAL": permanent(
+    "a template parameter does not fit its variable's type",
+    "模板变量内容与变量类型不符"
+  ),
+  "isp.RAM_PERMISSION_DENY": configuration(
+    "the access key lacks the SMS permission (AliyunDysmsFullAccess)",
+    "AccessKey 缺少短信服务权限（AliyunDysmsFullAccess）"
+  ),
+  "isv.OUT_OF_SERVICE": configuration("service stopped: balance insufficient", "余额不足，业务已停机"),
+  "isv.AMOUNT_NOT_ENOUGH": configuration("balance insufficient", "账户余额不足"),
+  "isv.PRODUCT_UN_SUBSCRIPT": configuration(
+    "SMS service not activated for this account",
+    "账户未开通短信服务"
+  ),
+  "isv.PRODUCT_UNSUBSCRIBE": configuration("product not activated for this account", "账户未开通该产品"),
+  "isv.ACCOUNT_NOT_EXISTS": configuration("account does not exist", "账户不存在"),
+  "isv.ACCOUNT_ABNORMAL": configuration("account abnormal", "账户异常"),
   "isv.SMS_TEMPLATE_ILLEGAL": configuration(
-    "template not found, not approved, or its variables do not match"
+    "template not found, not approved, or its variables do not match",
+    "模板不存在、未审核通过或变量不匹配"
   ),
-  "isv.TEMPLATE_MISSING_PARAMETERS": configuration("a template variable has no parameter"),
-  "isv.SMS_SIGNATURE_ILLEGAL": configuration("signature not found or not approved"),
-  "isv.SMS_SIGN_ILLEGAL": configuration("signature may not be used"),
-  "isv.SIGN_STATE_ILLEGAL": configuration("signature unavailable"),
-  "isv.SMS_SIGNATURE_SCENE_ILLEGAL": configuration("signature type does not match the template type"),
-  "isv.EXTEND_CODE_ERROR": configuration("extension code used by several signatures"),
+  "isv.TEMPLATE_MISSING_PARAMETERS": configuration(
+    "a template variable has no parameter",
+    "模板变量缺少对应参数"
+  ),
+  "isv.SMS_SIGNATURE_ILLEGAL": configuration("signature not found or not approved", "签名不存在或未审核通过"),
+  "isv.SMS_SIGN_ILLEGAL": configuration("signature may not be used", "签名不可用"),
+  "isv.SIGN_STATE_ILLEGAL": configuration("signature unavailable", "签名状态不可用"),
+  "isv.SMS_SIGNATURE_SCENE_ILLEGAL": configuration(
+    "signature type does not match the template type",
+    "签名类型与模板类型不匹配"
+  ),
+  "isv.EXTEND_CODE_ERROR": configuration("extension code used by several signatures", "扩展码被多个签名使用"),
   "isv.DOMESTIC_NUMBER_NOT_SUPPORTED": configuration(
-    "an international template cannot send to mainland numbers"
+    "an international template cannot send to mainland numbers",
+    "国际/港澳台模板不能发送至中国内地号码"
   ),
-  "isv.DENY_IP_RANGE": configuration("requests from this IP region are refused"),
-  "isv.INVALID_PARAMETERS": configuration("invalid request parameters"),
-  "isv.INVALID_JSON_PARAM": configuration("TemplateParam is not valid JSON of strings"),
-  "isv.MOBILE_COUNT_OVER_LIMIT": configuration("too many numbers in one request"),
+  "isv.DENY_IP_RANGE": configuration(
+    "requests from this IP region are refused",
+    "该 IP 所在地区的请求被拒绝"
+  ),
+  "isv.INVALID_PARAMETERS": configuration("invalid request parameters", "请求参数无效"),
+  "isv.INVALID_JSON_PARAM": configuration(
+    "TemplateParam is not valid JSON of strings",
+    "TemplateParam 不是由字符串组成的有效 JSON"
+  ),
+  "isv.MOBILE_COUNT_OVER_LIMIT": configuration("too many numbers in one request", "单次请求的号码数量超限"),
   "isv.SMS_TEST_SIGN_TEMPLATE_LIMIT": configuration(
-    "the test signature and template only send to bound test numbers"
+    "the test signature and template only send to bound test numbers",
+    "测试签名和模板只能发送至已绑定的测试号码"
   ),
-  "isv.SMS_TEST_TEMPLATE_PARAMS_ILLEGAL": configuration("the test template's parameters are invalid"),
-  "isv.SMS_TEST_NUMBER_LIMIT": configuration("the number is not a bound test number"),
-  SignatureDoesNotMatch: configuration("signature does not match: check the access key secret"),
-  IncompleteSignature: configuration("signature incomplete"),
-  "InvalidAccessKeyId.NotFound": configuration("access key id not found"),
-  "InvalidAccessKeyId.Inactive": configuration("access key disabled"),
-  "Forbidden.AccessKeyDisabled": configuration("access key disabled"),
-  "Forbidden.RAM": configuration("the access key is not authorised for this action"),
+  "isv.SMS_TEST_TEMPLATE_PARAMS_ILLEGAL": configuration(
+    "the test template's parameters are invalid",
+    "测试模板的参数无效"
+  ),
+  "isv.SMS_TEST_NUMBER_LIMIT": configuration(
+    "the number is not a bound test number",
+    "该号码不是已绑定的测试号码"
+  ),
+  SignatureDoesNotMatch: configuration(
+    "signature does not match: check the access key secret",
+    "签名不匹配，请检查 AccessKey Secret"
+  ),
+  IncompleteSignature: configuration("signature incomplete", "签名不完整"),
+  "InvalidAccessKeyId.NotFound": configuration("access key id not found", "AccessKey ID 不存在"),
+  "InvalidAccessKeyId.Inactive": configuration("access key disabled", "AccessKey 已禁用"),
+  "Forbidden.AccessKeyDisabled": configuration("access key disabled", "AccessKey 已禁用"),
+  "Forbidden.RAM": configuration(
+    "the access key is not authorised for this action",
+    "AccessKey 无权调用此接口"
+  ),
   "InvalidTimeStamp.Expired": configuration(
-    "request date too far from the provider's clock: check the clock"
+    "request date too far from the provider's clock: check the clock",
+    "请求时间与服务商时间相差过大，请检查服务器时钟"
   ),
-  "InvalidTimeStamp.Format": configuration("request date malformed"),
-  MissingParameter: configuration("a required parameter is missing"),
-  InvalidParameter: configuration("invalid parameter"),
-  InvalidVersion: configuration("API version not supported"),
-  "InvalidAction.NotFound": configuration("API action not found"),
-  UnsupportedHTTPMethod: configuration("HTTP method not supported")
+  "InvalidTimeStamp.Format": configuration("request date malformed", "请求时间格式错误"),
+  MissingParameter: configuration("a required parameter is missing", "缺少必填参数"),
+  InvalidParameter: configuration("invalid parameter", "参数无效"),
+  InvalidVersion: configuration("API version not supported", "不支持该接口版本"),
+  "InvalidAction.NotFound": configuration("API action not found", "接口不存在"),
+  UnsupportedHTTPMethod: configuration("HTTP method not supported", "不支持该 HTTP 方法")
 }
 
 /**
@@ -149,111 +248,211 @@ export const aliyunCodes: Readonly<Record<string, CodeInfo>> = {
  * @category tencent
  */
 export const tencentCodes: Readonly<Record<string, CodeInfo>> = {
-  "LimitExceeded.PhoneNumberThirtySecondLimit": retry("per-number 30-second limit reached", "thirtySeconds"),
-  "LimitExceeded.PhoneNumberOneHourLimit": retry("per-number hourly limit reached", "hour"),
-  "LimitExceeded.PhoneNumberDailyLimit": retry("per-number daily limit reached", "day"),
+  "LimitExceeded.PhoneNumberThirtySecondLimit": retry(
+    "per-number 30-second limit reached",
+    "该号码 30 秒内发送量已达上限",
+    "thirtySeconds"
+  ),
+  "LimitExceeded.PhoneNumberOneHourLimit": retry(
+    "per-number hourly limit reached",
+    "该号码 1 小时内发送量已达上限",
+    "hour"
+  ),
+  "LimitExceeded.PhoneNumberDailyLimit": retry(
+    "per-number daily limit reached",
+    "该号码当日发送量已达上限",
+    "day"
+  ),
   "LimitExceeded.PhoneNumberSameContentDailyLimit": retry(
     "per-number daily limit for the same content reached",
+    "该号码当日相同内容发送量已达上限",
     "day"
   ),
-  "LimitExceeded.DeliveryFrequencyLimit": retry("a sending frequency limit reached", "thirtySeconds"),
-  "LimitExceeded.DailyLimit": retry("the application's daily limit reached", "day"),
-  "LimitExceeded.AppDailyLimit": retry("the application's daily limit reached", "day"),
-  "LimitExceeded.AppGlobalDailyLimit": retry("the application's international daily limit reached", "day"),
-  "LimitExceeded.AppMainlandChinaDailyLimit": retry("the application's mainland daily limit reached", "day"),
+  "LimitExceeded.DeliveryFrequencyLimit": retry(
+    "a sending frequency limit reached",
+    "触发发送频率限制",
+    "thirtySeconds"
+  ),
+  "LimitExceeded.DailyLimit": retry("the application's daily limit reached", "应用当日发送量已达上限", "day"),
+  "LimitExceeded.AppDailyLimit": retry(
+    "the application's daily limit reached",
+    "应用当日发送量已达上限",
+    "day"
+  ),
+  "LimitExceeded.AppGlobalDailyLimit": retry(
+    "the application's international daily limit reached",
+    "应用当日国际/港澳台发送量已达上限",
+    "day"
+  ),
+  "LimitExceeded.AppMainlandChinaDailyLimit": retry(
+    "the application's mainland daily limit reached",
+    "应用当日中国内地发送量已达上限",
+    "day"
+  ),
   "LimitExceeded.AppCountryOrRegionDailyLimit": retry(
     "the daily limit for this country or region reached",
+    "该国家或地区当日发送量已达上限",
     "day"
   ),
-  "FailedOperation.MarketingSendTimeConstraint": retry("marketing messages are only sent 8:00–22:00", "hour"),
-  RequestLimitExceeded: retry("request rate exceeded"),
-  LimitExceeded: retry("a quota or frequency limit reached"),
-  ServiceUnavailable: retry("service temporarily unavailable"),
-  "RequestLimitExceeded.GlobalRegionUinLimitExceeded": retry("request rate of the account exceeded"),
-  "RequestLimitExceeded.IPLimitExceeded": retry("request rate of this IP exceeded"),
-  "RequestLimitExceeded.UinLimitExceeded": retry("request rate of the account exceeded"),
-  InternalError: retry("provider internal error"),
-  "InternalError.OtherError": retry("provider error"),
-  ResourceUnavailable: retry("resource unavailable"),
-  "InternalError.Timeout": unknown("the provider timed out sending: the message may have been sent"),
-  "InternalError.SendAndRecvFail": unknown("the provider's send timed out: the message may have been sent"),
-  "InvalidParameterValue.IncorrectPhoneNumber": permanent("invalid number"),
-  "FailedOperation.PhoneNumberParseFail": permanent("number cannot be parsed"),
-  "FailedOperation.PhoneNumberInBlacklist": permanent("number is on the do-not-disturb list"),
-  "FailedOperation.ContainSensitiveWord": permanent("the message contains sensitive words"),
-  "InvalidParameterValue.ContentLengthLimit": permanent("the message is too long"),
+  "FailedOperation.MarketingSendTimeConstraint": retry(
+    "marketing messages are only sent 8:00–22:00",
+    "营销短信只能在 8:00–22:00 发送",
+    "hour"
+  ),
+  RequestLimitExceeded: retry("request rate exceeded", "请求频率超限"),
+  LimitExceeded: retry("a quota or frequency limit reached", "配额或频率超限"),
+  ServiceUnavailable: retry("service temporarily unavailable", "服务暂时不可用"),
+  "RequestLimitExceeded.GlobalRegionUinLimitExceeded": retry(
+    "request rate of the account exceeded",
+    "账户请求频率超限"
+  ),
+  "RequestLimitExceeded.IPLimitExceeded": retry("request rate of this IP exceeded", "该 IP 请求频率超限"),
+  "RequestLimitExceeded.UinLimitExceeded": retry("request rate of the account exceeded", "账户请求频率超限"),
+  InternalError: retry("provider internal error", "服务商内部错误"),
+  "InternalError.OtherError": retry("provider error", "服务商错误"),
+  ResourceUnavailable: retry("resource unavailable", "资源不可用"),
+  "InternalError.Timeout": unknown(
+    "the provider timed out sending: the message may have been sent",
+    "服务商发送超时，短信可能已发出"
+  ),
+  "InternalError.SendAndRecvFail": unknown(
+    "the provider's send timed out: the message may have been sent",
+    "服务商收发超时，短信可能已发出"
+  ),
+  "InvalidParameterValue.IncorrectPhoneNumber": permanent("invalid number", "手机号码格式错误"),
+  "FailedOperation.PhoneNumberParseFail": permanent("number cannot be parsed", "手机号码无法解析"),
+  "FailedOperation.PhoneNumberInBlacklist": permanent(
+    "number is on the do-not-disturb list",
+    "号码在免打扰名单中"
+  ),
+  "FailedOperation.ContainSensitiveWord": permanent(
+    "the message contains sensitive words",
+    "短信内容包含敏感词"
+  ),
+  "InvalidParameterValue.ContentLengthLimit": permanent("the message is too long", "短信内容超长"),
   "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter": permanent(
-    "a template parameter contains a URL"
+    "a template parameter contains a URL",
+    "模板变量中包含网址"
   ),
   "InvalidParameterValue.TemplateParameterFormatError": permanent(
-    "a template parameter has the wrong format"
+    "a template parameter has the wrong format",
+    "模板变量格式错误"
   ),
-  "InvalidParameterValue.TemplateParameterLengthLimit": permanent("a template parameter is too long"),
-  "UnsupportedOperation.UnsupportedRegion": permanent("SMS to the number's region is not supported"),
-  "AuthFailure.InvalidAuthorization": configuration("Authorization header malformed"),
-  "AuthFailure.InvalidSecretId": configuration("invalid secret id"),
-  "AuthFailure.MFAFailure": configuration("MFA failed"),
-  "AuthFailure.SecretIdNotFound": configuration("secret id not found or disabled"),
-  "AuthFailure.SignatureExpire": configuration("signature expired: check the clock"),
-  "AuthFailure.SignatureFailure": configuration("signature does not match: check the secret key"),
-  "AuthFailure.TokenFailure": configuration("token invalid"),
-  "AuthFailure.UnauthorizedOperation": configuration("the key is not authorised for this action"),
-  ActionOffline: configuration("API action offline"),
-  InvalidAction: configuration("API action not found"),
-  NoSuchProduct: configuration("product not found"),
-  NoSuchVersion: configuration("API version not found"),
-  InvalidParameter: configuration("invalid parameter"),
-  InvalidParameterValue: configuration("invalid parameter value"),
-  InvalidRequest: configuration("request body malformed"),
-  MissingParameter: configuration("a required parameter is missing"),
-  UnknownParameter: configuration("unknown parameter"),
-  IpInBlacklist: configuration("the caller's IP is blacklisted"),
-  IpNotInWhitelist: configuration("the caller's IP is not in the whitelist"),
-  RequestSizeLimitExceeded: configuration("request too large"),
-  UnauthorizedOperation: configuration("operation not authorised"),
-  UnsupportedOperation: configuration("operation not supported"),
-  UnsupportedProtocol: configuration("protocol not supported"),
-  UnsupportedRegion: configuration("region not supported"),
-  DryRunOperation: configuration("dry-run request"),
-  FailedOperation: configuration("operation failed"),
-  "FailedOperation.FailResolvePacket": configuration("request could not be parsed"),
-  "FailedOperation.JsonParseFail": configuration("request JSON could not be parsed"),
-  "FailedOperation.InsufficientBalanceInSmsPackage": configuration("SMS package balance insufficient"),
-  "FailedOperation.SignatureIncorrectOrUnapproved": configuration("signature wrong or not approved"),
-  "FailedOperation.TemplateIncorrectOrUnapproved": configuration("template wrong or not approved"),
+  "InvalidParameterValue.TemplateParameterLengthLimit": permanent(
+    "a template parameter is too long",
+    "模板变量内容超长"
+  ),
+  "UnsupportedOperation.UnsupportedRegion": permanent(
+    "SMS to the number's region is not supported",
+    "不支持向该号码所在地区发送短信"
+  ),
+  "AuthFailure.InvalidAuthorization": configuration(
+    "Authorization header malformed",
+    "Authorization 请求头格式错误"
+  ),
+  "AuthFailure.InvalidSecretId": configuration("invalid secret id", "SecretId 无效"),
+  "AuthFailure.MFAFailure": configuration("MFA failed", "MFA 校验失败"),
+  "AuthFailure.SecretIdNotFound": configuration("secret id not found or disabled", "SecretId 不存在或已禁用"),
+  "AuthFailure.SignatureExpire": configuration(
+    "signature expired: check the clock",
+    "签名已过期，请检查服务器时钟"
+  ),
+  "AuthFailure.SignatureFailure": configuration(
+    "signature does not match: check the secret key",
+    "签名不匹配，请检查 SecretKey"
+  ),
+  "AuthFailure.TokenFailure": configuration("token invalid", "Token 无效"),
+  "AuthFailure.UnauthorizedOperation": configuration(
+    "the key is not authorised for this action",
+    "密钥无权调用此接口"
+  ),
+  ActionOffline: configuration("API action offline", "接口已下线"),
+  InvalidAction: configuration("API action not found", "接口不存在"),
+  NoSuchProduct: configuration("product not found", "产品不存在"),
+  NoSuchVersion: configuration("API version not found", "接口版本不存在"),
+  InvalidParameter: configuration("invalid parameter", "参数无效"),
+  InvalidParameterValue: configuration("invalid parameter value", "参数取值错误"),
+  InvalidRequest: configuration("request body malformed", "请求体格式错误"),
+  MissingParameter: configuration("a required parameter is missing", "缺少必填参数"),
+  UnknownParameter: configuration("unknown parameter", "未知参数"),
+  IpInBlacklist: configuration("the caller's IP is blacklisted", "调用方 IP 在黑名单中"),
+  IpNotInWhitelist: configuration("the caller's IP is not in the whitelist", "调用方 IP 不在白名单中"),
+  RequestSizeLimitExceeded: configuration("request too large", "请求过大"),
+  UnauthorizedOperation: configuration("operation not authorised", "操作未授权"),
+  UnsupportedOperation: configuration("operation not supported", "不支持该操作"),
+  UnsupportedProtocol: configuration("protocol not supported", "不支持该协议"),
+  UnsupportedRegion: configuration("region not supported", "不支持该地域"),
+  DryRunOperation: configuration("dry-run request", "试运行请求"),
+  FailedOperation: configuration("operation failed", "操作失败"),
+  "FailedOperation.FailResolvePacket": configuration("request could not be parsed", "请求解析失败"),
+  "FailedOperation.JsonParseFail": configuration("request JSON could not be parsed", "请求 JSON 解析失败"),
+  "FailedOperation.InsufficientBalanceInSmsPackage": configuration(
+    "SMS package balance insufficient",
+    "短信套餐包余量不足"
+  ),
+  "FailedOperation.SignatureIncorrectOrUnapproved": configuration(
+    "signature wrong or not approved",
+    "签名错误或未审核通过"
+  ),
+  "FailedOperation.TemplateIncorrectOrUnapproved": configuration(
+    "template wrong or not approved",
+    "模板错误或未审核通过"
+  ),
   "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": configuration(
-    "parameters do not match the approved template"
+    "parameters do not match the approved template",
+    "参数与审核通过的模板不匹配"
   ),
-  "FailedOperation.TemplateUnapprovedOrNotExist": configuration("template not approved or not found"),
-  "InternalError.RequestTimeException": configuration("request time differs from the provider's clock"),
-  "InternalError.RestApiInterfaceNotExist": configuration("API interface not found"),
-  "InternalError.SigFieldMissing": configuration("signature field missing"),
-  "InternalError.SigVerificationFail": configuration("signature verification failed"),
-  "InternalError.JsonParseFail": configuration("request JSON could not be parsed"),
-  "InvalidParameterValue.SdkAppIdNotExist": configuration("SmsSdkAppId not found"),
-  "LimitExceeded.PhoneNumberCountLimit": configuration("too many numbers in one request"),
+  "FailedOperation.TemplateUnapprovedOrNotExist": configuration(
+    "template not approved or not found",
+    "模板未审核通过或不存在"
+  ),
+  "InternalError.RequestTimeException": configuration(
+    "request time differs from the provider's clock",
+    "请求时间与服务商时间不一致"
+  ),
+  "InternalError.RestApiInterfaceNotExist": configuration("API interface not found", "接口不存在"),
+  "InternalError.SigFieldMissing": configuration("signature field missing", "缺少签名字段"),
+  "InternalError.SigVerificationFail": configuration("signature verification failed", "签名校验失败"),
+  "InternalError.JsonParseFail": configuration("request JSON could not be parsed", "请求 JSON 解析失败"),
+  "InvalidParameterValue.SdkAppIdNotExist": configuration("SmsSdkAppId not found", "SmsSdkAppId 不存在"),
+  "LimitExceeded.PhoneNumberCountLimit": configuration(
+    "too many numbers in one request",
+    "单次请求的号码数量超限"
+  ),
   "LimitExceeded.AppCountryOrRegionInBlacklist": configuration(
-    "the number's country or region is blocked in the console"
+    "the number's country or region is blocked in the console",
+    "该号码所属国家或地区已在控制台中屏蔽"
   ),
-  "MissingParameter.EmptyPhoneNumberSet": configuration("no number in the request"),
+  "MissingParameter.EmptyPhoneNumberSet": configuration("no number in the request", "请求中没有号码"),
   "UnauthorizedOperation.IndividualUserMarketingSmsPermissionDeny": configuration(
-    "individual accounts may not send marketing messages"
+    "individual accounts may not send marketing messages",
+    "个人认证账户不能发送营销短信"
   ),
   "UnauthorizedOperation.RequestIpNotInWhitelist": configuration(
-    "the caller's IP is not in the SMS whitelist"
+    "the caller's IP is not in the SMS whitelist",
+    "调用方 IP 不在短信白名单中"
   ),
-  "UnauthorizedOperation.RequestPermissionDeny": configuration("request not permitted"),
-  "UnauthorizedOperation.SdkAppIdIsDisabled": configuration("SmsSdkAppId disabled"),
-  "UnauthorizedOperation.ServiceSuspendDueToArrears": configuration("service suspended for arrears"),
-  "UnauthorizedOperation.SmsSdkAppIdVerifyFail": configuration("SmsSdkAppId does not belong to this account"),
+  "UnauthorizedOperation.RequestPermissionDeny": configuration("request not permitted", "请求未获许可"),
+  "UnauthorizedOperation.SdkAppIdIsDisabled": configuration("SmsSdkAppId disabled", "SmsSdkAppId 已禁用"),
+  "UnauthorizedOperation.ServiceSuspendDueToArrears": configuration(
+    "service suspended for arrears",
+    "欠费停服"
+  ),
+  "UnauthorizedOperation.SmsSdkAppIdVerifyFail": configuration(
+    "SmsSdkAppId does not belong to this account",
+    "SmsSdkAppId 不属于该账户"
+  ),
   "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": configuration(
-    "mainland and international numbers in one request"
+    "mainland and international numbers in one request",
+    "同一请求中同时包含中国内地号码和国际/港澳台号码"
   ),
   "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone": configuration(
-    "a mainland template cannot send to international numbers"
+    "a mainland template cannot send to international numbers",
+    "中国内地模板不能发送至国际/港澳台号码"
   ),
   "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone": configuration(
-    "an international template cannot send to mainland numbers"
+    "an international template cannot send to mainland numbers",
+    "国际/港澳台模板不能发送至中国内地号码"
   )
 }
 
@@ -290,36 +489,72 @@ const safeToken = (value: unknown, max: number): string | undefined =>
     ? value
     : undefined
 
-const suffix = (requestId: string | undefined) => (requestId === undefined ? "" : ` (request ${requestId})`)
+/**
+ * A provider's name in the reasons.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export type Provider = "aliyun" | "tencent"
+
+const names: Record<Language, Record<Provider, string>> = {
+  en: { aliyun: "aliyun", tencent: "tencent" },
+  "zh-CN": { aliyun: "阿里云", tencent: "腾讯云" }
+}
+
+/**
+ * A reason in `language`: `<provider> <head>: <text> (request <id>)` in English,
+ * `<服务商> <head>：<说明>（请求 <id>）` in Chinese. `head` (a provider code, an HTTP
+ * status) and the request id are the same in both.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export const reason = (
+  language: Language,
+  provider: Provider,
+  head: string | undefined,
+  text: { readonly en: string; readonly zh: string },
+  requestId?: string | undefined
+): string => {
+  const lead = head === undefined ? names[language][provider] : `${names[language][provider]} ${head}`
+  if (language === "en")
+    return `${lead}: ${text.en}${requestId === undefined ? "" : ` (request ${requestId})`}`
+  return `${lead}：${text.zh}${requestId === undefined ? "" : `（请求 ${requestId}）`}`
+}
 
 const fromCode = (
-  provider: "aliyun" | "tencent",
+  provider: Provider,
   code: string,
   info: CodeInfo,
   requestId: string | undefined,
   nowMillis: number,
+  language: Language,
   hint: RetryHint | undefined = info.retry
 ): SendResult => {
-  const reason = `${provider} ${code}: ${info.description}${suffix(requestId)}`
+  const text = reason(language, provider, code, { en: info.description, zh: info.zh }, requestId)
   switch (info.result) {
     case "RetryLater":
       return Result.RetryLater({
-        reason,
+        reason: text,
         retryAfterMillis: hint === undefined ? undefined : retryAfterMillis(hint, nowMillis)
       })
     case "Permanent":
-      return Result.Permanent({ reason })
+      return Result.Permanent({ reason: text })
     case "Configuration":
-      return Result.Configuration({ reason })
+      return Result.Configuration({ reason: text })
     case "Unknown":
-      return Result.Unknown({ reason })
+      return Result.Unknown({ reason: text })
   }
 }
 
 const unlisted = (code: string): CodeInfo =>
   /^(isp\.|InternalError|Throttling|ServiceUnavailable|RequestLimitExceeded|LimitExceeded)/.test(code)
-    ? retry("unlisted provider code")
-    : configuration("unlisted provider code: check the provider's console")
+    ? retry("unlisted provider code", "未收录的服务商错误码")
+    : configuration(
+        "unlisted provider code: check the provider's console",
+        "未收录的服务商错误码，请在服务商控制台中查看"
+      )
 
 /**
  * The result for an HTTP status that decides alone: 5xx (outage) and 429
@@ -328,11 +563,27 @@ const unlisted = (code: string): CodeInfo =>
  * @since 0.1.0
  * @category http
  */
-export const httpStatus = (provider: "aliyun" | "tencent", status: number): SendResult | undefined => {
+export const httpStatus = (
+  provider: Provider,
+  status: number,
+  language: Language = defaultLanguage
+): SendResult | undefined => {
+  const head = `HTTP ${status}`
   if (status === 504)
-    return Result.Unknown({ reason: `${provider} HTTP 504: gateway timeout, the message may have been sent` })
-  if (status >= 500) return Result.RetryLater({ reason: `${provider} HTTP ${status}: provider outage` })
-  if (status === 429) return Result.RetryLater({ reason: `${provider} HTTP 429: too many requests` })
+    return Result.Unknown({
+      reason: reason(language, provider, head, {
+        en: "gateway timeout, the message may have been sent",
+        zh: "网关超时，短信可能已发出"
+      })
+    })
+  if (status >= 500)
+    return Result.RetryLater({
+      reason: reason(language, provider, head, { en: "provider outage", zh: "服务商故障" })
+    })
+  if (status === 429)
+    return Result.RetryLater({
+      reason: reason(language, provider, head, { en: "too many requests", zh: "请求过于频繁" })
+    })
   return undefined
 }
 
@@ -349,6 +600,8 @@ const businessLimitHint = (message: unknown): RetryHint => {
   return "minute"
 }
 
+const withoutCode = { en: "reply without a code", zh: "回复中没有错误码" }
+
 /**
  * Classifies an Aliyun SendSms reply: its HTTP status and its parsed JSON body
  * (`{ Code, Message, BizId, RequestId }`), or `undefined` when it was not JSON.
@@ -356,7 +609,12 @@ const businessLimitHint = (message: unknown): RetryHint => {
  * @since 0.1.0
  * @category aliyun
  */
-export const aliyun = (status: number, body: unknown, nowMillis: number): SendResult => {
+export const aliyun = (
+  status: number,
+  body: unknown,
+  nowMillis: number,
+  language: Language = defaultLanguage
+): SendResult => {
   const reply = record(body)
   const code = safeToken(reply?.Code, 100)
   const requestId = safeToken(reply?.RequestId, 100)
@@ -364,26 +622,34 @@ export const aliyun = (status: number, body: unknown, nowMillis: number): SendRe
   // gateway answers its errors with a 4xx or 5xx status.
   const listed = code === undefined ? undefined : aliyunCodes[code]
   if (code !== undefined && listed?.result === "Unknown") {
-    return fromCode("aliyun", code, listed, requestId, nowMillis, listed.retry)
+    return fromCode("aliyun", code, listed, requestId, nowMillis, language, listed.retry)
   }
-  const byStatus = httpStatus("aliyun", status)
+  const byStatus = httpStatus("aliyun", status, language)
   if (byStatus !== undefined) return byStatus
+  const head = `HTTP ${status}`
   if (code === undefined) {
+    const text = reason(language, "aliyun", head, withoutCode, requestId)
     return status >= 200 && status < 300
-      ? Result.Unknown({ reason: `aliyun HTTP ${status}: reply without a code${suffix(requestId)}` })
-      : Result.Configuration({ reason: `aliyun HTTP ${status}: reply without a code${suffix(requestId)}` })
+      ? Result.Unknown({ reason: text })
+      : Result.Configuration({ reason: text })
   }
   if (code === "OK") {
     if (!(status >= 200 && status < 300))
       return Result.Configuration({
-        reason: `aliyun HTTP ${status}: OK outside a 2xx reply${suffix(requestId)}`
+        reason: reason(
+          language,
+          "aliyun",
+          head,
+          { en: "OK outside a 2xx reply", zh: "非 2xx 回复中出现 OK" },
+          requestId
+        )
       })
     const bizId = safeToken(reply?.BizId, 100)
     return Result.Sent({ providerMessageId: bizId ?? `request:${requestId ?? "unknown"}` })
   }
   const info = aliyunCodes[code] ?? unlisted(code)
   const hint = code === "isv.BUSINESS_LIMIT_CONTROL" ? businessLimitHint(reply?.Message) : info.retry
-  return fromCode("aliyun", code, info, requestId, nowMillis, hint)
+  return fromCode("aliyun", code, info, requestId, nowMillis, language, hint)
 }
 
 /**
@@ -393,8 +659,13 @@ export const aliyun = (status: number, body: unknown, nowMillis: number): SendRe
  * @since 0.1.0
  * @category tencent
  */
-export const tencentCode = (code: string, requestId: string | undefined, nowMillis: number): SendResult =>
-  fromCode("tencent", code, tencentCodes[code] ?? unlisted(code), requestId, nowMillis)
+export const tencentCode = (
+  code: string,
+  requestId: string | undefined,
+  nowMillis: number,
+  language: Language = defaultLanguage
+): SendResult =>
+  fromCode("tencent", code, tencentCodes[code] ?? unlisted(code), requestId, nowMillis, language)
 
 /**
  * The result for each number of a Tencent Cloud SendSms reply that has a
@@ -404,7 +675,11 @@ export const tencentCode = (code: string, requestId: string | undefined, nowMill
  * @since 0.1.0
  * @category tencent
  */
-export const tencentStatuses = (body: unknown, nowMillis: number): ReadonlyMap<string, SendResult> => {
+export const tencentStatuses = (
+  body: unknown,
+  nowMillis: number,
+  language: Language = defaultLanguage
+): ReadonlyMap<string, SendResult> => {
   const response = record(record(body)?.Response)
   const requestId = safeToken(response?.RequestId, 100)
   const statuses = Array.isArray(response?.SendStatusSet) ? response.SendStatusSet : []
@@ -418,9 +693,20 @@ export const tencentStatuses = (body: unknown, nowMillis: number): ReadonlyMap<s
       const serialNo = safeToken(status?.SerialNo, 100)
       results.set(phone, Result.Sent({ providerMessageId: serialNo ?? `request:${requestId ?? "unknown"}` }))
     } else if (code === undefined) {
-      results.set(phone, Result.Unknown({ reason: `tencent: status without a code${suffix(requestId)}` }))
+      results.set(
+        phone,
+        Result.Unknown({
+          reason: reason(
+            language,
+            "tencent",
+            undefined,
+            { en: "status without a code", zh: "号码的发送状态中没有错误码" },
+            requestId
+          )
+        })
+      )
     } else {
-      results.set(phone, tencentCode(code, requestId, nowMillis))
+      results.set(phone, tencentCode(code, requestId, nowMillis, language))
     }
   }
   return results
@@ -434,26 +720,53 @@ export const tencentStatuses = (body: unknown, nowMillis: number): ReadonlyMap<s
  * @since 0.1.0
  * @category tencent
  */
-export const tencent = (status: number, body: unknown, phone: string, nowMillis: number): SendResult => {
-  const byStatus = httpStatus("tencent", status)
+export const tencent = (
+  status: number,
+  body: unknown,
+  phone: string,
+  nowMillis: number,
+  language: Language = defaultLanguage
+): SendResult => {
+  const byStatus = httpStatus("tencent", status, language)
   if (byStatus !== undefined) return byStatus
+  const head = `HTTP ${status}`
   const response = record(record(body)?.Response)
   const requestId = safeToken(response?.RequestId, 100)
   const error = record(response?.Error)
   if (error !== undefined) {
     const code = safeToken(error.Code, 100)
     return code === undefined
-      ? Result.Configuration({ reason: `tencent HTTP ${status}: error without a code${suffix(requestId)}` })
-      : tencentCode(code, requestId, nowMillis)
+      ? Result.Configuration({
+          reason: reason(
+            language,
+            "tencent",
+            head,
+            { en: "error without a code", zh: "错误回复中没有错误码" },
+            requestId
+          )
+        })
+      : tencentCode(code, requestId, nowMillis, language)
   }
   if (response === undefined || !(status >= 200 && status < 300)) {
     return status >= 200 && status < 300
-      ? Result.Unknown({ reason: `tencent HTTP ${status}: unreadable reply` })
-      : Result.Configuration({ reason: `tencent HTTP ${status}: unexpected reply${suffix(requestId)}` })
+      ? Result.Unknown({
+          reason: reason(language, "tencent", head, { en: "unreadable reply", zh: "回复无法解读" })
+        })
+      : Result.Configuration({
+          reason: reason(language, "tencent", head, { en: "unexpected reply", zh: "意外的回复" }, requestId)
+        })
   }
   return (
-    tencentStatuses(body, nowMillis).get(phone) ??
-    Result.Unknown({ reason: `tencent: no status for the number${suffix(requestId)}` })
+    tencentStatuses(body, nowMillis, language).get(phone) ??
+    Result.Unknown({
+      reason: reason(
+        language,
+        "tencent",
+        undefined,
+        { en: "no status for the number", zh: "回复中没有该号码的发送状态" },
+        requestId
+      )
+    })
   )
 }
 
@@ -485,6 +798,35 @@ const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> =>
 }
 
 /**
+ * A reason that is a phrase about the provider, without a code or status:
+ * `<provider> <phrase>` in English, `<服务商>：<说明>` in Chinese.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export const phrase = (
+  language: Language,
+  provider: Provider,
+  text: { readonly en: string; readonly zh: string }
+): string => (language === "en" ? `${provider} ${text.en}` : `${names[language][provider]}：${text.zh}`)
+
+const inParens = (language: Language, detail: string | undefined) =>
+  detail === undefined ? "" : language === "en" ? ` (${detail})` : `（${detail}）`
+
+/**
+ * The reason of a request that did not reach the provider, for the error `code`
+ * when one is known.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export const notReached = (provider: Provider, code: string | undefined, language: Language): string =>
+  phrase(language, provider, {
+    en: `not reached: ${code ?? "the connection was not made"}`,
+    zh: `未能连接${inParens(language, code)}`
+  })
+
+/**
  * Classifies a transport failure. `sent` is what the transport knows of the
  * connection (`Transport.TransportError`'s `sent`): `true`, it was made, so the
  * request may have been written and the provider may have sent the message:
@@ -499,19 +841,21 @@ const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> =>
  * @category http
  */
 export const transport = (
-  provider: "aliyun" | "tencent",
+  provider: Provider,
   cause: unknown,
-  sent?: boolean | undefined
+  sent?: boolean | undefined,
+  language: Language = defaultLanguage
 ): SendResult => {
   const codes = errorCodes(cause)
   const code = codes.find((c) => safeToken(c, 40) !== undefined)
-  if (sent === false) {
-    return Result.RetryLater({ reason: `${provider} not reached: ${code ?? "the connection was not made"}` })
-  }
+  if (sent === false) return Result.RetryLater({ reason: notReached(provider, code, language) })
   const notSent = sent === true ? undefined : codes.find((c) => notSentCodes.has(c))
-  if (notSent !== undefined) return Result.RetryLater({ reason: `${provider} not reached: ${notSent}` })
+  if (notSent !== undefined) return Result.RetryLater({ reason: notReached(provider, notSent, language) })
   return Result.Unknown({
-    reason: `${provider} connection failed${code === undefined ? "" : ` (${code})`}: the message may have been sent`
+    reason: phrase(language, provider, {
+      en: `connection failed${inParens(language, code)}: the message may have been sent`,
+      zh: `连接中断${inParens(language, code)}，短信可能已发出`
+    })
   })
 }
 
@@ -522,7 +866,14 @@ export const transport = (
  * @since 0.1.0
  * @category http
  */
-export const timeout = (provider: "aliyun" | "tencent", after: Duration.DurationInput): SendResult =>
+export const timeout = (
+  provider: Provider,
+  after: Duration.DurationInput,
+  language: Language = defaultLanguage
+): SendResult =>
   Result.Unknown({
-    reason: `${provider} no reply within ${Duration.toMillis(after)} ms: the message may have been sent`
+    reason: phrase(language, provider, {
+      en: `no reply within ${Duration.toMillis(after)} ms: the message may have been sent`,
+      zh: `${Duration.toMillis(after)} 毫秒内未收到回复，短信可能已发出`
+    })
   })

@@ -36,7 +36,7 @@ export const make: Effect.Effect<Sender> = Effect.sync(() => {
             to: mask(request.phone),
             reason: phone.left
           })
-          return SmsSender.SendResult.Permanent({ reason: `console: ${phone.left}` })
+          return SmsSender.SendResult.Permanent({ reason: `控制台：${phone.left}` })
         }
         seq += 1
         const providerMessageId = `console-${seq}`

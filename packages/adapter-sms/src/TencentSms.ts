@@ -155,7 +155,8 @@ export const templatesFromSettings = (
  * `endpoint` overrides the public one (tests point it at a local server);
  * `timeout` bounds each request, keep it below the dispatcher's
  * `outbox.sendTimeoutMillis`; `throttle` defaults to {@link Throttle.defaults},
- * `{ windows: [] }` turns it off.
+ * `{ windows: [] }` turns it off; `language` is the reasons'
+ * ({@link Classify.Language}, Chinese by default).
  *
  * @since 0.1.0
  * @category models
@@ -169,6 +170,7 @@ export interface Options {
   readonly endpoint?: string | undefined
   readonly timeout?: Duration.DurationInput | undefined
   readonly throttle?: Throttle.Options | undefined
+  readonly language?: Classify.Language | undefined
 }
 
 /**
@@ -214,6 +216,7 @@ export const make = (
       Effect.orElse(() => Effect.dieMessage("TencentSms: the endpoint is not a URL"))
     )
     const timeoutMillis = Duration.toMillis(Duration.decode(options.timeout ?? defaultTimeout))
+    const language = options.language ?? Classify.defaultLanguage
     const region = options.region ?? defaultRegion
 
     const call = (
@@ -250,13 +253,20 @@ export const make = (
         },
         body: payload
       }
-      return deliver("tencent", transport, httpRequest, timeoutMillis, request, phone, (reply, now) =>
-        Classify.tencent(reply.status, reply.body, phone, now)
+      return deliver(
+        "tencent",
+        language,
+        transport,
+        httpRequest,
+        timeoutMillis,
+        request,
+        phone,
+        (reply, now) => Classify.tencent(reply.status, reply.body, phone, now, language)
       )
     }
 
     const send = (request: SmsSender.SmsRequest): Effect.Effect<SmsSender.SendResult> =>
-      sendWith("tencent", "TencentSms.send", request, (phone, now) => {
+      sendWith("tencent", language, "TencentSms.send", request, (phone, now) => {
         const order = templates.get(request.templateId)
         return order === undefined
           ? logged(
@@ -264,14 +274,17 @@ export const make = (
               request,
               phone,
               SmsSender.SendResult.Configuration({
-                reason: `tencent not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`
+                reason: Classify.phrase(language, "tencent", {
+                  en: `not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`,
+                  zh: `未发送：模板 ${request.templateId} 不在 settings.smsTemplates 中，参数顺序未知`
+                })
               })
             )
           : call(request, phone, order, now)
       })
 
     const raw = SmsSender.SmsSender.of({ send })
-    return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults))(raw)
+    return Throttle.wrap(yield* Throttle.make(options.throttle ?? Throttle.defaults), language)(raw)
   })
 
 /**
@@ -279,7 +292,8 @@ export const make = (
  * `TENCENT_SMS_SECRET_KEY` (both `Redacted`), `TENCENT_SMS_SDK_APP_ID`,
  * `TENCENT_SMS_SIGN_NAME`, `TENCENT_SMS_REGION` (default `ap-guangzhou`),
  * `TENCENT_SMS_ENDPOINT` (optional), `TENCENT_SMS_TIMEOUT` (a duration, default
- * `5 seconds`) and the throttle's `SMS_THROTTLE_*` ({@link Throttle.config}).
+ * `5 seconds`), the throttle's `SMS_THROTTLE_*` ({@link Throttle.config}) and
+ * `SMS_LANGUAGE` ({@link Classify.languageConfig}).
  *
  * @since 0.1.0
  * @category config
@@ -294,7 +308,8 @@ export const config: Config.Config<Options> = Config.all({
     Config.map((url) => Option.getOrUndefined(Option.map(url, String)))
   ),
   timeout: Config.duration("TENCENT_SMS_TIMEOUT").pipe(Config.withDefault(defaultTimeout)),
-  throttle: Throttle.config
+  throttle: Throttle.config,
+  language: Classify.languageConfig
 })
 
 const fromSettings = (options: Options) =>

@@ -30,6 +30,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Classify from "./Classify.js"
 import * as Phone from "./Phone.js"
 
 /**
@@ -166,15 +167,19 @@ type Sender = Context.Tag.Service<SmsSender.SmsSender>
 
 const givesBack = new Set(["RetryLater", "Permanent", "Configuration"])
 
+const throttledEn = "throttled: per-number limit of this sender reached"
+const throttledZh = "已限流：本发送方对该号码的发送频率已达上限，未调用服务商"
+
 /**
  * Puts a throttle in front of a sender. Numbers are keyed in E.164; a number that
- * does not normalise goes straight to the sender, which refuses it.
+ * does not normalise goes straight to the sender, which refuses it. A throttled
+ * message's reason is in `language` (Chinese by default).
  *
  * @since 0.1.0
  * @category combinators
  */
 export const wrap =
-  (throttle: Throttle) =>
+  (throttle: Throttle, language: Classify.Language = Classify.defaultLanguage) =>
   (sender: Sender): Sender =>
     SmsSender.SmsSender.of({
       send: (request) => {
@@ -190,7 +195,7 @@ export const wrap =
                   retryAfterMillis: decision.retryAfterMillis
                 }),
                 SmsSender.SendResult.RetryLater({
-                  reason: "throttled: per-number limit of this sender reached",
+                  reason: language === "en" ? throttledEn : throttledZh,
                   retryAfterMillis: decision.retryAfterMillis,
                   attempted: false
                 })
@@ -211,13 +216,14 @@ export const wrap =
  * @category layers
  */
 export const layer = (
-  options: Options = defaults
+  options: Options = defaults,
+  language: Classify.Language = Classify.defaultLanguage
 ): Layer.Layer<SmsSender.SmsSender, never, SmsSender.SmsSender> =>
   Layer.effect(
     SmsSender.SmsSender,
     Effect.gen(function* () {
       const inner = yield* SmsSender.SmsSender
-      return wrap(yield* make(options))(inner)
+      return wrap(yield* make(options), language)(inner)
     })
   )
 

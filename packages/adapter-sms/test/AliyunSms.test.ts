@@ -16,6 +16,7 @@ import {
   Context,
   Duration,
   Effect,
+  Either,
   Layer,
   Option,
   Redacted,
@@ -304,7 +305,7 @@ describe("AliyunSms", () => {
       const reason = (result as { reason: string }).reason
       assert.notInclude(reason, "13812345678")
       assert.notInclude(reason, "石墨烯")
-      assert.include(reason, "request R1")
+      assert.include(reason, "请求 R1")
     })
   )
 
@@ -378,7 +379,7 @@ describe("AliyunSms", () => {
         const result = yield* sender.send(message())
         assert.strictEqual(result._tag, "Configuration")
         const reason = (result as { reason: string }).reason
-        assert.strictEqual(reason, "aliyun request could not be built (ERR_INVALID_PROTOCOL)")
+        assert.strictEqual(reason, "阿里云：请求无法构造（ERR_INVALID_PROTOCOL），请检查发送方的配置")
         assert.notInclude(reason, "13812345678")
       })
   )
@@ -707,4 +708,76 @@ describe("AliyunSms", () => {
       ]
     )
   })
+
+  it.scopedLive("R64: the sender's reasons are in its language, Chinese by default, English when set", () =>
+    Effect.gen(function* () {
+      const zh = yield* setup({ throttle: { windows: [{ limit: 1, windowMillis: 60_000 }] } })
+      const en = yield* setup({ language: "en", throttle: { windows: [{ limit: 1, windowMillis: 60_000 }] } })
+      const reasonOf = (result: SmsSender.SendResult) => (result as { reason: string }).reason
+      const balance = { Code: "isv.AMOUNT_NOT_ENOUGH", Message: "余额不足", RequestId: "R2" }
+      zh.fake.script.push(Fake.json(200, balance))
+      en.fake.script.push(Fake.json(200, balance))
+      assert.strictEqual(
+        reasonOf(yield* zh.sender.send(message())),
+        "阿里云 isv.AMOUNT_NOT_ENOUGH：账户余额不足（请求 R2）"
+      )
+      assert.strictEqual(
+        reasonOf(yield* en.sender.send(message())),
+        "aliyun isv.AMOUNT_NOT_ENOUGH: balance insufficient (request R2)"
+      )
+      assert.strictEqual(
+        reasonOf(yield* zh.sender.send(message({ phone: "12345" }))),
+        "阿里云：未发送：不是有效的电话号码"
+      )
+      assert.strictEqual(
+        reasonOf(yield* en.sender.send(message({ phone: "+86 10 6552 9988" }))),
+        "aliyun not called: not a mobile number (fixed_line)"
+      )
+      const other = "+8613912345678"
+      assert.strictEqual((yield* zh.sender.send(message({ phone: other })))._tag, "Sent")
+      assert.strictEqual(
+        reasonOf(yield* zh.sender.send(message({ phone: other }))),
+        "已限流：本发送方对该号码的发送频率已达上限，未调用服务商"
+      )
+      assert.strictEqual((yield* en.sender.send(message({ phone: other })))._tag, "Sent")
+      assert.strictEqual(
+        reasonOf(yield* en.sender.send(message({ phone: other }))),
+        "throttled: per-number limit of this sender reached"
+      )
+      const built = yield* Layer.build(Transport.layerNode())
+      const unbuildable = yield* AliyunSms.make(options("ftp://127.0.0.1/", { language: "en" })).pipe(
+        Effect.provide(built)
+      )
+      assert.strictEqual(
+        reasonOf(yield* unbuildable.send(message())),
+        "aliyun request could not be built (ERR_INVALID_PROTOCOL)"
+      )
+    })
+  )
+
+  it.effect("R64: SMS_LANGUAGE sets the reasons' language: zh-CN by default, en, nothing else", () =>
+    Effect.gen(function* () {
+      const read = (entries: ReadonlyArray<readonly [string, string]>) =>
+        Effect.either(
+          Effect.withConfigProvider(
+            AliyunSms.config,
+            ConfigProvider.fromMap(
+              new Map([
+                ["ALIYUN_SMS_ACCESS_KEY_ID", keyId],
+                ["ALIYUN_SMS_ACCESS_KEY_SECRET", secret],
+                ["ALIYUN_SMS_SIGN_NAME", "众包平台"],
+                ...entries
+              ])
+            )
+          )
+        )
+      const unset = yield* read([])
+      assert.strictEqual(Either.getOrThrow(unset).language, "zh-CN")
+      const english = yield* read([["SMS_LANGUAGE", "en"]])
+      assert.strictEqual(Either.getOrThrow(english).language, "en")
+      const french = yield* read([["SMS_LANGUAGE", "fr"]])
+      assert.isTrue(Either.isLeft(french))
+      if (Either.isLeft(french)) assert.include(String(french.left), "SMS_LANGUAGE")
+    })
+  )
 })

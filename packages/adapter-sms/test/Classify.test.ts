@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Classify } from "@zhongbao/adapter-sms"
+import type { SmsSender } from "@zhongbao/core"
 
 const now = Date.UTC(2025, 2, 1, 8, 0, 0) // 16:00 in Beijing
 
@@ -291,7 +292,7 @@ describe("Classify", () => {
     const unmade = Classify.transport("aliyun", reset, false)
     assert.deepStrictEqual(
       [unmade._tag, (unmade as { reason: string }).reason],
-      ["RetryLater", "aliyun not reached: ECONNRESET"]
+      ["RetryLater", "阿里云：未能连接（ECONNRESET）"]
     )
     assert.strictEqual(Classify.transport("aliyun", reset)._tag, "Unknown")
   })
@@ -358,7 +359,7 @@ describe("Classify", () => {
   it("R64: a reply outside 2xx that says the message was sent is not taken as sent: 3xx and 4xx are Configuration, 5xx and 429 go by their status", () => {
     assert.deepStrictEqual(Classify.aliyun(403, { Code: "OK", BizId: "9", RequestId: "r-1" }, now), {
       _tag: "Configuration",
-      reason: "aliyun HTTP 403: OK outside a 2xx reply (request r-1)"
+      reason: "阿里云 HTTP 403：非 2xx 回复中出现 OK（请求 r-1）"
     })
     const sent = {
       Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: "Ok", SerialNo: "s" }] }
@@ -430,5 +431,101 @@ describe("Classify", () => {
     const odd = Classify.aliyun(200, { Code: "13812345678 secret", RequestId: "<script>" }, now)
     assert.notInclude((odd as { reason: string }).reason, "13812345678")
     assert.notInclude((odd as { reason: string }).reason, "<script>")
+  })
+
+  it("R64: every listed code has a Chinese description, which the reason carries by default; English when asked", () => {
+    const han = /\p{Script=Han}/u
+    for (const [code, info] of Object.entries(Classify.aliyunCodes)) {
+      assert.match(info.zh, han, code)
+      const body = { Code: code, RequestId: "r-1" }
+      const zh = Classify.aliyun(200, body, now) as { reason: string }
+      assert.strictEqual(zh.reason, `阿里云 ${code}：${info.zh}（请求 r-1）`)
+      const en = Classify.aliyun(200, body, now, "en") as { reason: string }
+      assert.strictEqual(en.reason, `aliyun ${code}: ${info.description} (request r-1)`)
+    }
+    for (const [code, info] of Object.entries(Classify.tencentCodes)) {
+      assert.match(info.zh, han, code)
+      assert.strictEqual(
+        (Classify.tencentCode(code, "r-2", now) as { reason: string }).reason,
+        `腾讯云 ${code}：${info.zh}（请求 r-2）`
+      )
+      assert.strictEqual(
+        (Classify.tencentCode(code, undefined, now, "en") as { reason: string }).reason,
+        `tencent ${code}: ${info.description}`
+      )
+    }
+  })
+
+  it("R64: reasons without a listed code are in the language asked for, Chinese by default", () => {
+    const reasonOf = (result: SmsSender.SendResult) => (result as { reason: string }).reason
+    const pairs: ReadonlyArray<readonly [string, string, string]> = [
+      [
+        reasonOf(Classify.httpStatus("aliyun", 504)!),
+        reasonOf(Classify.httpStatus("aliyun", 504, "en")!),
+        "阿里云 HTTP 504：网关超时，短信可能已发出"
+      ],
+      [
+        reasonOf(Classify.httpStatus("tencent", 503)!),
+        reasonOf(Classify.httpStatus("tencent", 503, "en")!),
+        "腾讯云 HTTP 503：服务商故障"
+      ],
+      [
+        reasonOf(Classify.httpStatus("aliyun", 429)!),
+        reasonOf(Classify.httpStatus("aliyun", 429, "en")!),
+        "阿里云 HTTP 429：请求过于频繁"
+      ],
+      [
+        reasonOf(Classify.aliyun(200, { Code: "isv.SOMETHING_NEW" }, now)),
+        reasonOf(Classify.aliyun(200, { Code: "isv.SOMETHING_NEW" }, now, "en")),
+        "阿里云 isv.SOMETHING_NEW：未收录的服务商错误码，请在服务商控制台中查看"
+      ],
+      [
+        reasonOf(Classify.aliyun(200, {}, now)),
+        reasonOf(Classify.aliyun(200, {}, now, "en")),
+        "阿里云 HTTP 200：回复中没有错误码"
+      ],
+      [
+        reasonOf(Classify.tencent(200, { Response: { RequestId: "r-3" } }, "+8613812345678", now)),
+        reasonOf(Classify.tencent(200, { Response: { RequestId: "r-3" } }, "+8613812345678", now, "en")),
+        "腾讯云：回复中没有该号码的发送状态（请求 r-3）"
+      ],
+      [
+        reasonOf(Classify.transport("tencent", Object.assign(new Error("x"), { code: "ECONNRESET" }))),
+        reasonOf(
+          Classify.transport(
+            "tencent",
+            Object.assign(new Error("x"), { code: "ECONNRESET" }),
+            undefined,
+            "en"
+          )
+        ),
+        "腾讯云：连接中断（ECONNRESET），短信可能已发出"
+      ],
+      [
+        reasonOf(Classify.transport("aliyun", new Error("x"), false)),
+        reasonOf(Classify.transport("aliyun", new Error("x"), false, "en")),
+        "阿里云：未能连接"
+      ],
+      [
+        reasonOf(Classify.timeout("aliyun", "5 seconds")),
+        reasonOf(Classify.timeout("aliyun", "5 seconds", "en")),
+        "阿里云：5000 毫秒内未收到回复，短信可能已发出"
+      ]
+    ]
+    const english = [
+      "aliyun HTTP 504: gateway timeout, the message may have been sent",
+      "tencent HTTP 503: provider outage",
+      "aliyun HTTP 429: too many requests",
+      "aliyun isv.SOMETHING_NEW: unlisted provider code: check the provider's console",
+      "aliyun HTTP 200: reply without a code",
+      "tencent: no status for the number (request r-3)",
+      "tencent connection failed (ECONNRESET): the message may have been sent",
+      "aliyun not reached: the connection was not made",
+      "aliyun no reply within 5000 ms: the message may have been sent"
+    ]
+    pairs.forEach(([zh, en, expected], i) => {
+      assert.strictEqual(zh, expected)
+      assert.strictEqual(en, english[i])
+    })
   })
 })

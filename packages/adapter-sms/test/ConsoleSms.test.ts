@@ -25,7 +25,10 @@ describe("ConsoleSms", () => {
         yield* sender.send(request("13912345678")),
         SmsSender.SendResult.Sent({ providerMessageId: "console-2" })
       )
-      assert.strictEqual((yield* sender.send(request("12345")))._tag, "Permanent")
+      assert.deepStrictEqual(
+        yield* sender.send(request("12345")),
+        SmsSender.SendResult.Permanent({ reason: "控制台：不是有效的电话号码" })
+      )
       const text = logs.lines.join("\n")
       assert.include(text, "138****5678")
       assert.include(text, "ZB_RESPONSE_ADOPTED")

@@ -29,6 +29,18 @@ describe("Phone", () => {
     }
   })
 
+  it("R64: why a number is refused, in Chinese by default and in English when asked", () => {
+    assert.deepStrictEqual(Phone.normalize("12345"), Either.left("不是有效的电话号码"))
+    assert.deepStrictEqual(Phone.normalize("12345", "CN", "en"), Either.left("not a valid phone number"))
+    assert.deepStrictEqual(Phone.normalize("+86 10 6552 9988"), Either.left("不是手机号码（固定电话）"))
+    assert.deepStrictEqual(
+      Phone.normalize("+86 10 6552 9988", "CN", "en"),
+      Either.left("not a mobile number (fixed_line)")
+    )
+    assert.deepStrictEqual(Phone.normalize("400 810 8888"), Either.left("不是手机号码（分摊付费电话）"))
+    assert.deepStrictEqual(Phone.normalize("138 1234 5678", "CN", "en"), Either.right("+8613812345678"))
+  })
+
   it("R64: a number is accepted exactly when libphonenumber-js finds it valid and of a mobile type (or of none)", () => {
     const mobileTypes = ["MOBILE", "FIXED_LINE_OR_MOBILE", undefined]
     FastCheck.assert(

@@ -522,4 +522,28 @@ describe("TencentSms", () => {
       assert.isTrue(Exit.isFailure(exit))
     })
   )
+
+  it.scopedLive("R64: the sender's reasons are in its language, Chinese by default, English when set", () =>
+    Effect.gen(function* () {
+      const reasonOf = (result: SmsSender.SendResult) => (result as { reason: string }).reason
+      const zh = yield* setup({ secretKey: Redacted.make("not-the-key") })
+      const en = yield* setup({ secretKey: Redacted.make("not-the-key"), language: "en" })
+      assert.match(
+        reasonOf(yield* zh.sender.send(message())),
+        /^腾讯云 AuthFailure\.SignatureFailure：签名不匹配，请检查 SecretKey（请求 [^）]+）$/
+      )
+      assert.match(
+        reasonOf(yield* en.sender.send(message())),
+        /^tencent AuthFailure\.SignatureFailure: signature does not match: check the secret key \(request [^)]+\)$/
+      )
+      assert.strictEqual(
+        reasonOf(yield* zh.sender.send(message({ templateId: "9999" }))),
+        "腾讯云：未发送：模板 9999 不在 settings.smsTemplates 中，参数顺序未知"
+      )
+      assert.strictEqual(
+        reasonOf(yield* en.sender.send(message({ templateId: "9999" }))),
+        "tencent not called: template 9999 is not in settings.smsTemplates, its parameter order is unknown"
+      )
+    })
+  )
 })

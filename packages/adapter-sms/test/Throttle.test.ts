@@ -108,7 +108,7 @@ describe("Throttle", () => {
         assert.deepStrictEqual(
           second,
           SmsSender.SendResult.RetryLater({
-            reason: "throttled: per-number limit of this sender reached",
+            reason: "已限流：本发送方对该号码的发送频率已达上限，未调用服务商",
             retryAfterMillis: 35_000,
             attempted: false
           })

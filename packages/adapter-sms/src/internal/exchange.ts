@@ -35,17 +35,18 @@ const parse = (text: string): unknown => {
  * have come after the request was written). Interruption passes through.
  */
 export const exchange = (
-  provider: "aliyun" | "tencent",
+  provider: Classify.Provider,
   transport: Transport.Transport["Type"],
   request: Transport.Request,
-  timeoutMillis: number
+  timeoutMillis: number,
+  language: Classify.Language
 ): Effect.Effect<Either.Either<Reply, SmsSender.SendResult>> =>
   Effect.catchAllDefect(
     Effect.match(transport.post(request, timeoutMillis), {
       onSuccess: (reply) => Either.right<Reply>({ status: reply.status, body: parse(reply.body) }),
-      onFailure: (error) => Either.left(failure(provider, error, timeoutMillis))
+      onFailure: (error) => Either.left(failure(provider, error, timeoutMillis, language))
     }),
-    (defect) => Effect.succeed(Either.left(Classify.transport(provider, defect)))
+    (defect) => Effect.succeed(Either.left(Classify.transport(provider, defect, undefined, language)))
   )
 
 /**
@@ -62,29 +63,30 @@ const detailOf = (cause: unknown): string | undefined => {
 }
 
 const failure = (
-  provider: "aliyun" | "tencent",
+  provider: Classify.Provider,
   error: Transport.TransportError,
-  timeoutMillis: number
+  timeoutMillis: number,
+  language: Classify.Language
 ): SmsSender.SendResult => {
   if (error.sent === false && error.reason !== "Request") {
-    const detail = detailOf(error.cause)
-    return Result.RetryLater({
-      reason: `${provider} not reached: the connection was not made${detail === undefined ? "" : ` (${detail})`}`
-    })
+    return Result.RetryLater({ reason: Classify.notReached(provider, detailOf(error.cause), language) })
   }
   switch (error.reason) {
     case "Timeout":
-      return Classify.timeout(provider, timeoutMillis)
+      return Classify.timeout(provider, timeoutMillis, language)
     case "Request": {
       const detail = detailOf(error.cause)
       return Result.Configuration({
-        reason: `${provider} request could not be built${detail === undefined ? "" : ` (${detail})`}`
+        reason: Classify.phrase(language, provider, {
+          en: `request could not be built${detail === undefined ? "" : ` (${detail})`}`,
+          zh: `请求无法构造${detail === undefined ? "" : `（${detail}）`}，请检查发送方的配置`
+        })
       })
     }
     case "Transport":
       return (
-        (error.status === undefined ? undefined : Classify.httpStatus(provider, error.status)) ??
-        Classify.transport(provider, error.cause ?? error, error.sent)
+        (error.status === undefined ? undefined : Classify.httpStatus(provider, error.status, language)) ??
+        Classify.transport(provider, error.cause ?? error, error.sent, language)
       )
   }
 }
@@ -149,7 +151,8 @@ export const logged = (
  * classification of the reply it answered, and the masked log line.
  */
 export const deliver = (
-  provider: "aliyun" | "tencent",
+  provider: Classify.Provider,
+  language: Classify.Language,
   transport: Transport.Transport["Type"],
   httpRequest: Transport.Request,
   timeoutMillis: number,
@@ -157,7 +160,7 @@ export const deliver = (
   phone: string,
   classify: (reply: Reply, nowMillis: number) => SmsSender.SendResult
 ): Effect.Effect<SmsSender.SendResult> =>
-  Effect.flatMap(exchange(provider, transport, httpRequest, timeoutMillis), (reply) =>
+  Effect.flatMap(exchange(provider, transport, httpRequest, timeoutMillis, language), (reply) =>
     Effect.flatMap(
       Either.isLeft(reply)
         ? Effect.succeed(reply.left)
@@ -177,18 +180,24 @@ export const deliver = (
  * 7 KB allocated per message in the example server (issue 8's P4).
  */
 export const sendWith = (
-  provider: "aliyun" | "tencent",
+  provider: Classify.Provider,
+  language: Classify.Language,
   spanName: string,
   request: SmsSender.SmsRequest,
   call: (phone: string, nowMillis: number) => Effect.Effect<SmsSender.SendResult>
 ): Effect.Effect<SmsSender.SendResult> => {
-  const phone = Phone.normalize(request.phone)
+  const phone = Phone.normalize(request.phone, "CN", language)
   const sent = Either.isLeft(phone)
     ? logged(
         provider,
         request,
         request.phone,
-        Result.Permanent({ reason: `${provider} not called: ${phone.left}` })
+        Result.Permanent({
+          reason: Classify.phrase(language, provider, {
+            en: `not called: ${phone.left}`,
+            zh: `未发送：${phone.left}`
+          })
+        })
       )
     : Effect.flatMap(Clock.currentTimeMillis, (now) => call(phone.right, now))
   return Effect.withFiberRuntime((fiber) =>
