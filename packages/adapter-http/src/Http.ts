@@ -6,7 +6,9 @@
  * bodies and defects into `400` / `413` / `500` bodies; `/openapi.json` serves the
  * OpenAPI 3.1 document and `/docs` a bundled Swagger UI (no CDN), both made on their
  * first request (the UI's module is loaded then), so a server that is never asked
- * for them does not hold them in memory.
+ * for them does not hold them in memory. Both carry an `ETag` and `Cache-Control:
+ * no-cache`, so a browser that has them asks again with `If-None-Match` and gets
+ * `304` without the body.
  *
  * ```ts
  * import { HttpApiBuilder } from "@effect/platform"
@@ -61,7 +63,7 @@ import {
   Uploads
 } from "./internal/groups.js"
 import { accountTurns, type Reading } from "./internal/body.js"
-import { keepSuccess } from "./internal/lazy.js"
+import { keepSuccess, revalidated } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
 import type { RateLimiter, RateLimits } from "./RateLimit.js"
 
@@ -171,7 +173,7 @@ export type Requirements =
 /**
  * A `GET` route whose response is made on its first request, then kept (a request
  * that fails or goes away while it is made leaves it to the next); `make` answers
- * the route's handler.
+ * the route's handler. Its answer carries a validator (`revalidated`).
  */
 const lazyGet = (
   path: `/${string}`,
@@ -180,7 +182,7 @@ const lazyGet = (
   HttpApiBuilder.Router.use((router) =>
     Effect.gen(function* () {
       const handler = yield* keepSuccess(make(yield* HttpApi.Api))
-      yield* router.get(path, Effect.flatten(handler))
+      yield* router.get(path, revalidated(Effect.flatten(handler)))
     })
   )
 

@@ -3842,3 +3842,40 @@ layer(makeServer(PersistenceMemory.layerMemory, { http: { uploadLimitBytes: 1_00
     )
   }
 )
+
+describe("the API's documents", () => {
+  it("the OpenAPI document and the docs UI carry an ETag and Cache-Control: no-cache; If-None-Match naming it is 304 without the body", async () => {
+    const mounted = Mount.toWebHandler(app())
+    try {
+      for (const path of ["/openapi.json", "/docs"]) {
+        const first = await mounted.handler(new Request(`http://x${path}`))
+        assert.strictEqual(first.status, 200, path)
+        const body = await first.text()
+        const etag = first.headers.get("etag")
+        assert.match(etag ?? "", /^"[A-Za-z0-9_-]{43}"$/, path)
+        assert.strictEqual(first.headers.get("cache-control"), "no-cache", path)
+        const again = await mounted.handler(new Request(`http://x${path}`))
+        assert.strictEqual(again.headers.get("etag"), etag, `${path}: the same document, the same tag`)
+        assert.strictEqual(await again.text(), body)
+        for (const ifNoneMatch of [etag!, `W/${etag}`, `"other", ${etag}`, "*"]) {
+          const revalidated = await mounted.handler(
+            new Request(`http://x${path}`, { headers: { "if-none-match": ifNoneMatch } })
+          )
+          assert.strictEqual(revalidated.status, 304, `${path} ${ifNoneMatch}`)
+          assert.strictEqual(await revalidated.text(), "")
+          assert.strictEqual(revalidated.headers.get("etag"), etag)
+        }
+        const stale = await mounted.handler(
+          new Request(`http://x${path}`, { headers: { "if-none-match": '"an-older-document"' } })
+        )
+        assert.strictEqual(stale.status, 200, path)
+        assert.strictEqual(await stale.text(), body)
+      }
+      const api = await mounted.handler(new Request("http://x/settings"))
+      assert.strictEqual(api.headers.get("cache-control"), "no-store", "the API's answers are not kept")
+      assert.isNull(api.headers.get("etag"))
+    } finally {
+      await mounted.dispose()
+    }
+  })
+})
