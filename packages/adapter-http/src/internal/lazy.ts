@@ -35,8 +35,7 @@ const etagOf = (response: HttpServerResponse.HttpServerResponse): string | undef
 
 /** Whether `If-None-Match` names `etag` (weakly compared, as RFC 9110 asks) or is `*`. */
 const matches = (ifNoneMatch: string | undefined, etag: string): boolean =>
-  ifNoneMatch !== undefined &&
-  ifNoneMatch.split(",").some((tag) => {
+  (ifNoneMatch ?? "").split(",").some((tag) => {
     const trimmed = tag.trim()
     return trimmed === "*" || trimmed.replace(/^W\//, "") === etag
   })
