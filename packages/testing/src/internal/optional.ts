@@ -214,27 +214,49 @@ export const optionalCapabilities = (h: Harness): void => {
           const byOther = published(3)
           const restarted = published(4, { round: 2 })
           const untouched = published(5)
-          for (const d of [answered, withdrawn, byOther, restarted, untouched]) yield* demands.insert(d)
+          const adoptedOn = published(6)
+          const declinedOn = published(7)
+          const all = [answered, withdrawn, byOther, restarted, untouched, adoptedOn, declinedOn]
+          for (const d of all) yield* demands.insert(d)
           const active = Rows.response(answered, p.responder.id, p.responderAccount.id)
+          const adopted = Rows.response(adoptedOn, p.responder.id, p.responderAccount.id, {
+            status: "adopted",
+            adoptedAt: minutesAfter(10, 50)
+          })
+          const declined = Rows.response(declinedOn, p.responder.id, p.responderAccount.id, {
+            status: "not_adopted",
+            feedback: { reason: "other", text: "方案与需求方向不符" }
+          })
           const pulled = Rows.response(withdrawn, p.responder.id, p.responderAccount.id, {
             status: "withdrawn"
           })
           const other = Rows.response(byOther, p.institution.id, p.institutionAccount.id)
           const earlier = Rows.response(restarted, p.responder.id, p.responderAccount.id, { round: 1 })
-          for (const r of [active, pulled, other, earlier]) yield* responses.insert(r)
-          const asked = [answered, withdrawn, byOther, restarted, untouched].map((d) => ({
+          for (const r of [active, pulled, other, earlier, adopted, declined]) yield* responses.insert(r)
+          const asked = all.map((d) => ({
             demandId: d.id,
             round: d.round
           }))
           const found = yield* findActiveAmong(p.responder.id, asked)
-          assert.strictEqual(found.length, 1, "only the active response in a demand's asked round")
-          same(Response.Response, found[0]!, active, "the active response")
+          assert.strictEqual(
+            found.length,
+            3,
+            "the active responses in the demands' asked rounds: submitted, adopted and not adopted (R24: an adopted response stays the responder's)"
+          )
+          const byId = new Map(found.map((r) => [r.id, r]))
+          for (const [row, what] of [
+            [active, "the submitted response"],
+            [adopted, "the adopted response"],
+            [declined, "the response not adopted"]
+          ] as const) {
+            same(Response.Response, some(Option.fromNullable(byId.get(row.id)), what), row, what)
+          }
           const expected = yield* Effect.forEach(asked, (a) =>
             responses.findActive(a.demandId, a.round, p.responder.id)
           )
           assert.deepStrictEqual(
-            found.map((r) => r.id),
-            expected.flatMap((o) => (Option.isSome(o) ? [o.value.id] : [])),
+            found.map((r) => r.id).sort(),
+            expected.flatMap((o) => (Option.isSome(o) ? [o.value.id] : [])).sort(),
             "what findActive answers pair by pair"
           )
           const earlierRound = yield* findActiveAmong(p.responder.id, [{ demandId: restarted.id, round: 1 }])
