@@ -780,4 +780,20 @@ describe("AliyunSms", () => {
       if (Either.isLeft(french)) assert.include(String(french.left), "SMS_LANGUAGE")
     })
   )
+
+  it.scopedLive(
+    "R64: a number written with separators is masked by its digits in the logs, the mask no wider",
+    () => {
+      const logs = Logs.capture()
+      return Effect.gen(function* () {
+        const { fake, sender } = yield* setup()
+        const result = yield* sender.send(message({ phone: "138 1234 56" }))
+        assert.strictEqual(result._tag, "Permanent")
+        assert.strictEqual(fake.requests.length, 0, "refused without a request")
+        const text = logs.lines.join("\n")
+        assert.include(text, '"to":"13****56"')
+        assert.notInclude(text, "1234")
+      }).pipe(Effect.provide(logs.layer))
+    }
+  )
 })

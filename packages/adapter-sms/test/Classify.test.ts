@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Classify } from "@zhongbao/adapter-sms"
-import type { SmsSender } from "@zhongbao/core"
+import { SmsSender } from "@zhongbao/core"
 
 const now = Date.UTC(2025, 2, 1, 8, 0, 0) // 16:00 in Beijing
 
@@ -527,5 +527,42 @@ describe("Classify", () => {
       assert.strictEqual(zh, expected)
       assert.strictEqual(en, english[i])
     })
+  })
+
+  it("R64: a reply without a code is Unknown only with a 2xx status (299), the account's to look at from 300", () => {
+    assert.strictEqual(Classify.aliyun(299, {}, now)._tag, "Unknown")
+    assert.strictEqual(Classify.aliyun(300, {}, now)._tag, "Configuration")
+    assert.strictEqual(Classify.aliyun(200, {}, now)._tag, "Unknown")
+    assert.strictEqual(Classify.aliyun(199, {}, now)._tag, "Configuration")
+  })
+
+  it("R64: a sent message without the provider's id is known by its request id, or as unknown", () => {
+    const ok = (response: Record<string, unknown>) => ({
+      Response: { ...response, SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: "Ok" }] }
+    })
+    assert.deepStrictEqual(
+      Classify.tencent(200, ok({ RequestId: "R-1" }), "+8613812345678", now),
+      SmsSender.SendResult.Sent({ providerMessageId: "request:R-1" })
+    )
+    assert.deepStrictEqual(
+      Classify.tencent(200, ok({}), "+8613812345678", now),
+      SmsSender.SendResult.Sent({ providerMessageId: "request:unknown" })
+    )
+    assert.deepStrictEqual(
+      Classify.aliyun(200, { Code: "OK", RequestId: "R-2" }, now),
+      SmsSender.SendResult.Sent({ providerMessageId: "request:R-2" })
+    )
+  })
+
+  it("R64: a provider's id is kept up to 100 characters; a longer one is not taken (the request id stands for it)", () => {
+    const hundred = "9".repeat(100)
+    assert.deepStrictEqual(
+      Classify.aliyun(200, { Code: "OK", BizId: hundred, RequestId: "r" }, now),
+      SmsSender.SendResult.Sent({ providerMessageId: hundred })
+    )
+    assert.deepStrictEqual(
+      Classify.aliyun(200, { Code: "OK", BizId: `${hundred}9`, RequestId: "r" }, now),
+      SmsSender.SendResult.Sent({ providerMessageId: "request:r" })
+    )
   })
 })

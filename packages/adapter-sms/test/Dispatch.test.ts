@@ -79,7 +79,9 @@ describe("with core's dispatcher", () => {
         )
         assert.isAtMost(Math.max(...delivered.map((d) => d.attempts)), 1, "one attempt each: the provider's")
       }).pipe(Effect.provide(Layer.merge(Layer.orDie(platform), logs.layer)))
-    }
+    },
+    // 288 dispatch rounds: seconds on a busy machine, beyond vitest's default 5 s.
+    60_000
   )
 
   it("R64: a production composition type-checks: Tencent from Config, settings and a transport", () => {

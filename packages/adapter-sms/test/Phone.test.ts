@@ -29,6 +29,13 @@ describe("Phone", () => {
     }
   })
 
+  it("R64: a number is read with its own default country, whatever was read before with another", () => {
+    const national = "138 1234 5670"
+    assert.isTrue(Either.isLeft(Phone.normalize(national, "US")))
+    assert.deepStrictEqual(Phone.normalize(national, "CN"), Either.right("+8613812345670"))
+    assert.isTrue(Either.isLeft(Phone.normalize(national, "US")))
+  })
+
   it("R64: why a number is refused, in Chinese by default and in English when asked", () => {
     assert.deepStrictEqual(Phone.normalize("12345"), Either.left("不是有效的电话号码"))
     assert.deepStrictEqual(Phone.normalize("12345", "CN", "en"), Either.left("not a valid phone number"))

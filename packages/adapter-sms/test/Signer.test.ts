@@ -108,6 +108,14 @@ describe("AliyunSms.sign (ACS3-HMAC-SHA256)", () => {
     assert.strictEqual(AliyunSms.percentEncode("a/b=c"), "a%2Fb%3Dc")
     assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 1, 8, 0, 0, 999)), "2025-03-01T08:00:00Z")
   })
+
+  it("R64: x-acs-date follows the clock: the kept text is that of the latest second, made again for another", () => {
+    assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 1, 8, 0, 0)), "2025-03-01T08:00:00Z")
+    assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 1, 8, 0, 0, 400)), "2025-03-01T08:00:00Z")
+    assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 1, 8, 0, 1, 500)), "2025-03-01T08:00:01Z")
+    assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 2, 0, 0, 0)), "2025-03-02T00:00:00Z")
+    assert.strictEqual(AliyunSms.formatDate(Date.UTC(2025, 2, 1, 8, 0, 0)), "2025-03-01T08:00:00Z")
+  })
 })
 
 describe("TencentSms.sign (TC3-HMAC-SHA256)", () => {

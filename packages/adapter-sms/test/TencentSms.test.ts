@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Classify, TencentSms, Transport } from "@zhongbao/adapter-sms"
 import { Settings, SmsSender } from "@zhongbao/core"
-import { ConfigProvider, Context, Duration, Effect, Either, Exit, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Either, Exit, Layer, Redacted, TestClock } from "effect"
 import { createHash, createHmac, randomUUID } from "node:crypto"
 import * as Fake from "./support/FakeProvider.js"
 import * as Logs from "./support/Logs.js"
@@ -544,6 +544,16 @@ describe("TencentSms", () => {
         reasonOf(yield* en.sender.send(message({ templateId: "9999" }))),
         "tencent not called: template 9999 is not in settings.smsTemplates, its parameter order is unknown"
       )
+    })
+  )
+
+  it.scoped("R64: X-TC-Timestamp is the clock's whole seconds, never rounded up", () =>
+    Effect.gen(function* () {
+      const second = Math.floor(Date.now() / 1000)
+      yield* TestClock.setTime(second * 1000 + 999)
+      const { fake, sender } = yield* setup()
+      assert.strictEqual((yield* sender.send(message()))._tag, "Sent")
+      assert.strictEqual(fake.requests[0]!.headers["x-tc-timestamp"], String(second))
     })
   )
 })

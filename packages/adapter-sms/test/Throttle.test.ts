@@ -140,4 +140,20 @@ describe("Throttle", () => {
       assert.isTrue((yield* Effect.either(read([["SMS_THROTTLE_PER_DAY", "0"]])))._tag === "Left")
     })
   )
+
+  it.effect("R64: a window of no length or no limit is left out; the others still hold", () =>
+    Effect.gen(function* () {
+      const throttle = yield* Throttle.make({
+        windows: [
+          { limit: 0, windowMillis: 1_000 },
+          { limit: 3, windowMillis: 0 },
+          { limit: 1, windowMillis: 35_000 }
+        ]
+      })
+      const first = yield* throttle.take("+8613812345678")
+      assert.strictEqual(first._tag, "Granted")
+      const second = yield* throttle.take("+8613812345678")
+      assert.deepStrictEqual(second, { _tag: "Denied", retryAfterMillis: 35_000 })
+    })
+  )
 })

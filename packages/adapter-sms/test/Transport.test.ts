@@ -347,7 +347,10 @@ describe("Transport", () => {
               const transport = yield* build(make({ maxSockets: 1, ca: tls.cert }))
               const request = { url: s.url, headers: {}, body: "x" }
               const [first, queued] = yield* Effect.all(
-                [Effect.either(transport.post(request, 600)), Effect.either(transport.post(request, 600))],
+                [
+                  Effect.either(transport.post(request, 2_000)),
+                  Effect.either(transport.post(request, 2_000))
+                ],
                 { concurrency: 2 }
               )
               assert.deepStrictEqual(first, Either.right({ status: 200, body: '{"Code":"OK"}' }))
@@ -362,7 +365,7 @@ describe("Transport", () => {
                 accessKeySecret: Redacted.make("secret"),
                 signName: "众包平台",
                 endpoint: s.url,
-                timeout: "600 millis",
+                timeout: "2 seconds",
                 throttle: { windows: [] }
               }).pipe(Effect.provideService(Transport.Transport, transport))
               const send = (id: string) =>
@@ -442,10 +445,40 @@ describe("Transport", () => {
           { url: s.url, headers: { "x-bad": "line\nbreak" }, body: "" }
         ]) {
           const result = yield* Effect.either(transport.post(request, 2_000))
-          assert.strictEqual(failureOf(result).reason, "Request")
+          const error = failureOf(result)
+          assert.strictEqual(error.reason, "Request")
+          assert.isUndefined(error.sent, "sent is told only of Transport and Timeout failures")
         }
         assert.strictEqual(s.seen.length, 0)
       })
+    )
+
+    it.scoped(
+      `R64: a limit that is not a positive integer is refused when the transport is made (${name})`,
+      () =>
+        Effect.gen(function* () {
+          for (const options of [
+            { maxReplyBytes: 0 },
+            { maxSockets: 0 },
+            { idleMillis: 0 },
+            { maxSockets: 1.5 },
+            { maxReplyBytes: -1 }
+          ]) {
+            const made = yield* Effect.exit(build(make(options)))
+            const name = Object.keys(options)[0]!
+            assert.isTrue(Exit.isFailure(made), name)
+            if (Exit.isFailure(made)) {
+              const defect = Cause.squash(made.cause)
+              assert.instanceOf(defect, RangeError, name)
+              assert.strictEqual(
+                (defect as RangeError).message,
+                `Transport: ${name} must be a positive integer`
+              )
+            }
+          }
+          const one = yield* build(make({ maxSockets: 1, maxReplyBytes: 1, idleMillis: 1 }))
+          assert.isFunction(one.post, "1 is a positive integer")
+        })
     )
   }
 
