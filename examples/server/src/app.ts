@@ -56,7 +56,7 @@ const sms = (config: ServerConfig) =>
     ? AliyunSms.layerConfig().pipe(Layer.provide(Transport.layerUndici()))
     : config.smsProvider === "tencent"
       ? TencentSms.layerConfig().pipe(Layer.provide(Transport.layerUndici()))
-      : ConsoleSms.layer
+      : ConsoleSms.layerConfig
 
 /** The server's logger: JSON lines or pretty ones, each naming its instance when it is one of several. */
 const loggerOf = (config: ServerConfig) => {

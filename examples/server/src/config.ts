@@ -10,6 +10,7 @@
  * | `DATABASE_SCHEMA` | `zhongbao` | the schema zhongbao's tables live in |
  * | `DATABASE_POOL_SIZE` | `10` | with `DATABASE_URL`: the pool size, a whole number from 1; `DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`, `DATABASE_PREPARED_STATEMENTS` too (`PgDatabase.poolSettingsConfig`); checked at start either way |
  * | `SMS_PROVIDER` | `console` | `console`, `aliyun` or `tencent` (keys: see @zhongbao/adapter-sms) |
+ * | `SMS_LANGUAGE` | `zh-CN` | the language of the senders' failure reasons (dead letters' `lastError`): `zh-CN` or `en` |
  * | `SEED` | `true` without `DATABASE_URL`, `false` with it | seed demo data into an empty database; print tokens for the demo accounts (the operator's among them), found again on every later start |
  * | `SESSION_SECRET` | — | signs session tokens (≥ 32 characters), so that several instances accept one another's; without it, sessions live in this process's memory |
  * | `WORKERS` | `true` | run the outbox dispatcher and the selection sweeper in this process (`false` for API-only instances) |

@@ -32,6 +32,7 @@
 import { SmsSender } from "@zhongbao/core"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
+import { inParens, phrase, reason } from "./internal/reason.js"
 
 type SendResult = SmsSender.SendResult
 const Result = SmsSender.SendResult
@@ -77,6 +78,14 @@ export type Language = "zh-CN" | "en"
  * @category defaults
  */
 export const defaultLanguage: Language = "zh-CN"
+
+/**
+ * A provider, as the reasons name it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Provider = "aliyun" | "tencent"
 
 /**
  * The reasons' language from `SMS_LANGUAGE` (`zh-CN` or `en`; default `zh-CN`).
@@ -489,40 +498,6 @@ const safeToken = (value: unknown, max: number): string | undefined =>
     ? value
     : undefined
 
-/**
- * A provider's name in the reasons.
- *
- * @since 0.1.0
- * @category reasons
- */
-export type Provider = "aliyun" | "tencent"
-
-const names: Record<Language, Record<Provider, string>> = {
-  en: { aliyun: "aliyun", tencent: "tencent" },
-  "zh-CN": { aliyun: "阿里云", tencent: "腾讯云" }
-}
-
-/**
- * A reason in `language`: `<provider> <head>: <text> (request <id>)` in English,
- * `<服务商> <head>：<说明>（请求 <id>）` in Chinese. `head` (a provider code, an HTTP
- * status) and the request id are the same in both.
- *
- * @since 0.1.0
- * @category reasons
- */
-export const reason = (
-  language: Language,
-  provider: Provider,
-  head: string | undefined,
-  text: { readonly en: string; readonly zh: string },
-  requestId?: string | undefined
-): string => {
-  const lead = head === undefined ? names[language][provider] : `${names[language][provider]} ${head}`
-  if (language === "en")
-    return `${lead}: ${text.en}${requestId === undefined ? "" : ` (request ${requestId})`}`
-  return `${lead}：${text.zh}${requestId === undefined ? "" : `（请求 ${requestId}）`}`
-}
-
 const fromCode = (
   provider: Provider,
   code: string,
@@ -753,7 +728,7 @@ export const tencent = (
           reason: reason(language, "tencent", head, { en: "unreadable reply", zh: "回复无法解读" })
         })
       : Result.Configuration({
-          reason: reason(language, "tencent", head, { en: "unexpected reply", zh: "意外的回复" }, requestId)
+          reason: reason(language, "tencent", head, { en: "unexpected reply", zh: "回复格式异常" }, requestId)
         })
   }
   return (
@@ -797,30 +772,8 @@ const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> =>
   return [...own, ...nested, ...errorCodes(error.cause, seen)]
 }
 
-/**
- * A reason that is a phrase about the provider, without a code or status:
- * `<provider> <phrase>` in English, `<服务商>：<说明>` in Chinese.
- *
- * @since 0.1.0
- * @category reasons
- */
-export const phrase = (
-  language: Language,
-  provider: Provider,
-  text: { readonly en: string; readonly zh: string }
-): string => (language === "en" ? `${provider} ${text.en}` : `${names[language][provider]}：${text.zh}`)
-
-const inParens = (language: Language, detail: string | undefined) =>
-  detail === undefined ? "" : language === "en" ? ` (${detail})` : `（${detail}）`
-
-/**
- * The reason of a request that did not reach the provider, for the error `code`
- * when one is known.
- *
- * @since 0.1.0
- * @category reasons
- */
-export const notReached = (provider: Provider, code: string | undefined, language: Language): string =>
+/** A request that did not reach the provider, for the error `code` when one is known. */
+const notReached = (provider: Provider, code: string | undefined, language: Language): string =>
   phrase(language, provider, {
     en: `not reached: ${code ?? "the connection was not made"}`,
     zh: `未能连接${inParens(language, code)}`

@@ -37,6 +37,7 @@ import * as Classify from "./Classify.js"
 import { hmacSha256, sha256Hex } from "./internal/crypto.js"
 import { secret } from "./internal/secret.js"
 import { deliver, logged, sendWith } from "./internal/exchange.js"
+import { phrase } from "./internal/reason.js"
 import * as Throttle from "./Throttle.js"
 import * as Transport from "./Transport.js"
 
@@ -274,9 +275,9 @@ export const make = (
               request,
               phone,
               SmsSender.SendResult.Configuration({
-                reason: Classify.phrase(language, "tencent", {
+                reason: phrase(language, "tencent", {
                   en: `not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`,
-                  zh: `未发送：模板 ${request.templateId} 不在 settings.smsTemplates 中，参数顺序未知`
+                  zh: `未发送（模板 ${request.templateId} 不在 settings.smsTemplates 中，参数顺序未知）`
                 })
               })
             )

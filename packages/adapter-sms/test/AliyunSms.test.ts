@@ -727,7 +727,7 @@ describe("AliyunSms", () => {
       )
       assert.strictEqual(
         reasonOf(yield* zh.sender.send(message({ phone: "12345" }))),
-        "阿里云：未发送：不是有效的电话号码"
+        "阿里云：未发送（不是有效的电话号码）"
       )
       assert.strictEqual(
         reasonOf(yield* en.sender.send(message({ phone: "+86 10 6552 9988" }))),
@@ -752,6 +752,16 @@ describe("AliyunSms", () => {
         reasonOf(yield* unbuildable.send(message())),
         "aliyun request could not be built (ERR_INVALID_PROTOCOL)"
       )
+      const port = yield* Fake.closedPort
+      for (const [language, expected] of [
+        ["en", "aliyun not reached: the connection was not made (ECONNREFUSED)"],
+        ["zh-CN", "阿里云：未能连接（ECONNREFUSED）"]
+      ] as const) {
+        const refused = yield* AliyunSms.make(options(`http://127.0.0.1:${port}/`, { language })).pipe(
+          Effect.provide(built)
+        )
+        assert.strictEqual(reasonOf(yield* refused.send(message())), expected)
+      }
     })
   )
 

@@ -456,6 +456,26 @@ describe("Classify", () => {
     }
   })
 
+  it("R64: the English reasons of listed codes are as before the Chinese ones came", () => {
+    const en = (result: SmsSender.SendResult) => (result as { reason: string }).reason
+    assert.strictEqual(
+      en(Classify.aliyun(200, { Code: "isv.MOBILE_NUMBER_ILLEGAL", RequestId: "r" }, now, "en")),
+      "aliyun isv.MOBILE_NUMBER_ILLEGAL: invalid number (request r)"
+    )
+    assert.strictEqual(
+      en(Classify.aliyun(200, { Code: "isv.OUT_OF_SERVICE" }, now, "en")),
+      "aliyun isv.OUT_OF_SERVICE: service stopped: balance insufficient"
+    )
+    assert.strictEqual(
+      en(Classify.tencentCode("FailedOperation.PhoneNumberInBlacklist", "r", now, "en")),
+      "tencent FailedOperation.PhoneNumberInBlacklist: number is on the do-not-disturb list (request r)"
+    )
+    assert.strictEqual(
+      en(Classify.tencentCode("LimitExceeded.PhoneNumberDailyLimit", undefined, now, "en")),
+      "tencent LimitExceeded.PhoneNumberDailyLimit: per-number daily limit reached"
+    )
+  })
+
   it("R64: reasons without a listed code are in the language asked for, Chinese by default", () => {
     const reasonOf = (result: SmsSender.SendResult) => (result as { reason: string }).reason
     const pairs: ReadonlyArray<readonly [string, string, string]> = [

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConsoleSms, Throttle } from "@zhongbao/adapter-sms"
 import { SmsSender } from "@zhongbao/core"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Context, Effect, Layer } from "effect"
 import * as Logs from "./support/Logs.js"
 
 const request = (phone: string): SmsSender.SmsRequest => ({
@@ -27,7 +27,22 @@ describe("ConsoleSms", () => {
       )
       assert.deepStrictEqual(
         yield* sender.send(request("12345")),
-        SmsSender.SendResult.Permanent({ reason: "控制台：不是有效的电话号码" })
+        SmsSender.SendResult.Permanent({ reason: "开发用发送器：不是有效的电话号码" })
+      )
+      const english = yield* ConsoleSms.make("en")
+      assert.deepStrictEqual(
+        yield* english.send(request("12345")),
+        SmsSender.SendResult.Permanent({ reason: "console: not a valid phone number" })
+      )
+      const configured = yield* Effect.scoped(
+        Effect.flatMap(
+          Effect.map(Layer.build(ConsoleSms.layerConfig), Context.get(SmsSender.SmsSender)),
+          (configured) => configured.send(request("12345"))
+        )
+      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SMS_LANGUAGE", "en"]]))))
+      assert.deepStrictEqual(
+        configured,
+        SmsSender.SendResult.Permanent({ reason: "console: not a valid phone number" })
       )
       const text = logs.lines.join("\n")
       assert.include(text, "138****5678")

@@ -538,7 +538,7 @@ describe("TencentSms", () => {
       )
       assert.strictEqual(
         reasonOf(yield* zh.sender.send(message({ templateId: "9999" }))),
-        "腾讯云：未发送：模板 9999 不在 settings.smsTemplates 中，参数顺序未知"
+        "腾讯云：未发送（模板 9999 不在 settings.smsTemplates 中，参数顺序未知）"
       )
       assert.strictEqual(
         reasonOf(yield* en.sender.send(message({ templateId: "9999" }))),

@@ -6,6 +6,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
 import * as Classify from "../Classify.js"
 import * as Phone from "../Phone.js"
+import { inParens, phrase } from "./reason.js"
 import type * as Transport from "../Transport.js"
 
 const Result = SmsSender.SendResult
@@ -69,7 +70,13 @@ const failure = (
   language: Classify.Language
 ): SmsSender.SendResult => {
   if (error.sent === false && error.reason !== "Request") {
-    return Result.RetryLater({ reason: Classify.notReached(provider, detailOf(error.cause), language) })
+    const detail = detailOf(error.cause)
+    return Result.RetryLater({
+      reason: phrase(language, provider, {
+        en: `not reached: the connection was not made${inParens("en", detail)}`,
+        zh: `未能连接${inParens(language, detail)}`
+      })
+    })
   }
   switch (error.reason) {
     case "Timeout":
@@ -77,9 +84,9 @@ const failure = (
     case "Request": {
       const detail = detailOf(error.cause)
       return Result.Configuration({
-        reason: Classify.phrase(language, provider, {
-          en: `request could not be built${detail === undefined ? "" : ` (${detail})`}`,
-          zh: `请求无法构造${detail === undefined ? "" : `（${detail}）`}，请检查发送方的配置`
+        reason: phrase(language, provider, {
+          en: `request could not be built${inParens("en", detail)}`,
+          zh: `请求无法构造${inParens(language, detail)}，请检查发送方的配置`
         })
       })
     }
@@ -193,9 +200,9 @@ export const sendWith = (
         request,
         request.phone,
         Result.Permanent({
-          reason: Classify.phrase(language, provider, {
+          reason: phrase(language, provider, {
             en: `not called: ${phone.left}`,
-            zh: `未发送：${phone.left}`
+            zh: `未发送（${phone.left}）`
           })
         })
       )
