@@ -776,7 +776,7 @@ const errorCodes = (cause: unknown, seen = new Set<unknown>()): Array<string> =>
 const notReached = (provider: Provider, code: string | undefined, language: Language): string =>
   phrase(language, provider, {
     en: `not reached: ${code ?? "the connection was not made"}`,
-    zh: `未能连接${inParens(language, code)}`
+    zh: `未能连接${inParens("zh-CN", code)}`
   })
 
 /**
@@ -806,8 +806,8 @@ export const transport = (
   if (notSent !== undefined) return Result.RetryLater({ reason: notReached(provider, notSent, language) })
   return Result.Unknown({
     reason: phrase(language, provider, {
-      en: `connection failed${inParens(language, code)}: the message may have been sent`,
-      zh: `连接中断${inParens(language, code)}，短信可能已发出`
+      en: `connection failed${inParens("en", code)}: the message may have been sent`,
+      zh: `连接中断${inParens("zh-CN", code)}，短信可能已发出`
     })
   })
 }

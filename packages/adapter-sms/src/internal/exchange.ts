@@ -74,7 +74,7 @@ const failure = (
     return Result.RetryLater({
       reason: phrase(language, provider, {
         en: `not reached: the connection was not made${inParens("en", detail)}`,
-        zh: `未能连接${inParens(language, detail)}`
+        zh: `未能连接${inParens("zh-CN", detail)}`
       })
     })
   }
@@ -86,7 +86,7 @@ const failure = (
       return Result.Configuration({
         reason: phrase(language, provider, {
           en: `request could not be built${inParens("en", detail)}`,
-          zh: `请求无法构造${inParens(language, detail)}，请检查发送方的配置`
+          zh: `请求无法构造${inParens("zh-CN", detail)}，请检查发送方的配置`
         })
       })
     }
