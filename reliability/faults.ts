@@ -872,18 +872,17 @@ const judgeF3 = (run: F3Run): Scenario => {
   }
   /**
    * Per process, per message: the outcomes it logged as unknown for a reason that an
-   * answer in time can have: a timeout, the sender's ("no reply within", or in the
-   * senders' default Chinese "毫秒内未收到回复") or the dispatcher's own cut ("no answer
-   * within"), or a result it could not record before
-   * its lease expired. An unknown outcome for any other reason (an OK misread, say)
-   * excuses no second delivery.
+   * answer in time can have: a timeout, the sender's (`sender.timeout`) or the
+   * dispatcher's own cut (`dispatcher.timeout`), read from the log line's `code`, the
+   * same in either language, or a result it could not record before its lease
+   * expired. An unknown outcome for any other reason (an OK misread, say) excuses no
+   * second delivery.
    */
   const loggedTimeouts = run.incarnations.map((incarnation) => {
     const counts = new Map<string, number>()
     for (const line of (incarnation.process?.output() ?? "").split("\n")) {
       const timedOut =
-        line.includes('"result":"Unknown"') &&
-        /"reason":"[^"]*(?:no (?:reply|answer) within \d+ ms|\d+ 毫秒内未收到回复)/.test(line)
+        line.includes('"result":"Unknown"') && /"code":"(?:sender|dispatcher)\.timeout"/.test(line)
       if (!timedOut && !line.includes("sms result not recorded before its lease expired")) continue
       const id = /"messageId":"([^"]+)"/.exec(line)?.[1]
       if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1)

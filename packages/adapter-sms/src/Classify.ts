@@ -27,6 +27,27 @@
  * description and the provider's request id, never the provider's free-text
  * message, which may echo numbers or parameters.
  *
+ * Every result but `Sent` also carries a `code` (core's `SmsSender.Failed`), the
+ * same in either language, for log queries and alert rules: the provider's own code
+ * where its reply had one (`isv.AMOUNT_NOT_ENOUGH`, `LimitExceeded.PhoneNumberDailyLimit`,
+ * listed or not), else one of the senders':
+ *
+ * | code                       | when                                                         |
+ * | -------------------------- | ------------------------------------------------------------ |
+ * | `http.<status>`            | the HTTP status decided alone (5xx, 429, 504)                |
+ * | `reply.no_code`            | a reply, an error or a number's status without a code        |
+ * | `reply.ok_not_2xx`         | Aliyun's `OK` outside a 2xx reply                            |
+ * | `reply.unreadable`         | a 2xx reply that could not be read                           |
+ * | `reply.unexpected`         | a reply outside 2xx in no known shape                        |
+ * | `reply.no_status`          | Tencent's reply without a status for the number              |
+ * | `sender.not_reached`       | the connection was not made: nothing was sent                |
+ * | `sender.connection_failed` | the connection failed once made: the message may have gone   |
+ * | `sender.timeout`           | no reply within the sender's timeout                         |
+ * | `sender.request_invalid`   | the request could not be built (the sender's configuration)  |
+ * | `sender.invalid_number`    | not a mobile number: the provider was not called             |
+ * | `sender.unknown_template`  | Tencent: a template without its parameter order in settings  |
+ * | `sender.throttled`         | the sender's own throttle (`Throttle`): not called           |
+ *
  * @since 0.1.0
  */
 import { SmsSender } from "@zhongbao/core"
@@ -507,19 +528,22 @@ const fromCode = (
   language: Language,
   hint: RetryHint | undefined = info.retry
 ): SendResult => {
-  const text = reason(language, provider, code, { en: info.description, zh: info.zh }, requestId)
+  const failed = {
+    reason: reason(language, provider, code, { en: info.description, zh: info.zh }, requestId),
+    code
+  }
   switch (info.result) {
     case "RetryLater":
       return Result.RetryLater({
-        reason: text,
+        ...failed,
         retryAfterMillis: hint === undefined ? undefined : retryAfterMillis(hint, nowMillis)
       })
     case "Permanent":
-      return Result.Permanent({ reason: text })
+      return Result.Permanent(failed)
     case "Configuration":
-      return Result.Configuration({ reason: text })
+      return Result.Configuration(failed)
     case "Unknown":
-      return Result.Unknown({ reason: text })
+      return Result.Unknown(failed)
   }
 }
 
@@ -544,20 +568,24 @@ export const httpStatus = (
   language: Language = defaultLanguage
 ): SendResult | undefined => {
   const head = `HTTP ${status}`
+  const code = `http.${status}`
   if (status === 504)
     return Result.Unknown({
       reason: reason(language, provider, head, {
         en: "gateway timeout, the message may have been sent",
         zh: "网关超时，短信可能已发出"
-      })
+      }),
+      code
     })
   if (status >= 500)
     return Result.RetryLater({
-      reason: reason(language, provider, head, { en: "provider outage", zh: "服务商故障" })
+      reason: reason(language, provider, head, { en: "provider outage", zh: "服务商故障" }),
+      code
     })
   if (status === 429)
     return Result.RetryLater({
-      reason: reason(language, provider, head, { en: "too many requests", zh: "请求过于频繁" })
+      reason: reason(language, provider, head, { en: "too many requests", zh: "请求过于频繁" }),
+      code
     })
   return undefined
 }
@@ -603,10 +631,8 @@ export const aliyun = (
   if (byStatus !== undefined) return byStatus
   const head = `HTTP ${status}`
   if (code === undefined) {
-    const text = reason(language, "aliyun", head, withoutCode, requestId)
-    return status >= 200 && status < 300
-      ? Result.Unknown({ reason: text })
-      : Result.Configuration({ reason: text })
+    const failed = { reason: reason(language, "aliyun", head, withoutCode, requestId), code: "reply.no_code" }
+    return status >= 200 && status < 300 ? Result.Unknown(failed) : Result.Configuration(failed)
   }
   if (code === "OK") {
     if (!(status >= 200 && status < 300))
@@ -617,7 +643,8 @@ export const aliyun = (
           head,
           { en: "OK outside a 2xx reply", zh: "非 2xx 回复中出现 OK" },
           requestId
-        )
+        ),
+        code: "reply.ok_not_2xx"
       })
     const bizId = safeToken(reply?.BizId, 100)
     return Result.Sent({ providerMessageId: bizId ?? `request:${requestId ?? "unknown"}` })
@@ -677,7 +704,8 @@ export const tencentStatuses = (
             undefined,
             { en: "status without a code", zh: "号码的发送状态中没有错误码" },
             requestId
-          )
+          ),
+          code: "reply.no_code"
         })
       )
     } else {
@@ -718,17 +746,26 @@ export const tencent = (
             head,
             { en: "error without a code", zh: "错误回复中没有错误码" },
             requestId
-          )
+          ),
+          code: "reply.no_code"
         })
       : tencentCode(code, requestId, nowMillis, language)
   }
   if (response === undefined || !(status >= 200 && status < 300)) {
     return status >= 200 && status < 300
       ? Result.Unknown({
-          reason: reason(language, "tencent", head, { en: "unreadable reply", zh: "回复无法解读" })
+          reason: reason(language, "tencent", head, { en: "unreadable reply", zh: "回复无法解读" }),
+          code: "reply.unreadable"
         })
       : Result.Configuration({
-          reason: reason(language, "tencent", head, { en: "unexpected reply", zh: "回复格式异常" }, requestId)
+          reason: reason(
+            language,
+            "tencent",
+            head,
+            { en: "unexpected reply", zh: "回复格式异常" },
+            requestId
+          ),
+          code: "reply.unexpected"
         })
   }
   return (
@@ -740,7 +777,8 @@ export const tencent = (
         undefined,
         { en: "no status for the number", zh: "回复中没有该号码的发送状态" },
         requestId
-      )
+      ),
+      code: "reply.no_status"
     })
   )
 }
@@ -801,14 +839,17 @@ export const transport = (
 ): SendResult => {
   const codes = errorCodes(cause)
   const code = codes.find((c) => safeToken(c, 40) !== undefined)
-  if (sent === false) return Result.RetryLater({ reason: notReached(provider, code, language) })
+  if (sent === false)
+    return Result.RetryLater({ reason: notReached(provider, code, language), code: "sender.not_reached" })
   const notSent = sent === true ? undefined : codes.find((c) => notSentCodes.has(c))
-  if (notSent !== undefined) return Result.RetryLater({ reason: notReached(provider, notSent, language) })
+  if (notSent !== undefined)
+    return Result.RetryLater({ reason: notReached(provider, notSent, language), code: "sender.not_reached" })
   return Result.Unknown({
     reason: phrase(language, provider, {
       en: `connection failed${inParens("en", code)}: the message may have been sent`,
       zh: `连接中断${inParens("zh-CN", code)}，短信可能已发出`
-    })
+    }),
+    code: "sender.connection_failed"
   })
 }
 
@@ -828,5 +869,6 @@ export const timeout = (
     reason: phrase(language, provider, {
       en: `no reply within ${Duration.toMillis(after)} ms: the message may have been sent`,
       zh: `${Duration.toMillis(after)} 毫秒内未收到回复，短信可能已发出`
-    })
+    }),
+    code: "sender.timeout"
   })

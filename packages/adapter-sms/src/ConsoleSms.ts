@@ -38,10 +38,12 @@ export const make = (language: Classify.Language = Classify.defaultLanguage): Ef
               messageId: request.messageId,
               templateId: request.templateId,
               to: mask(request.phone),
+              code: "sender.invalid_number",
               reason: phone.left
             })
             return SmsSender.SendResult.Permanent({
-              reason: language === "en" ? `console: ${phone.left}` : `开发用发送器：${phone.left}`
+              reason: language === "en" ? `console: ${phone.left}` : `开发用发送器：${phone.left}`,
+              code: "sender.invalid_number"
             })
           }
           seq += 1

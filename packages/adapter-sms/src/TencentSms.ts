@@ -278,7 +278,8 @@ export const make = (
                 reason: phrase(language, "tencent", {
                   en: `not called: template ${request.templateId} is not in settings.smsTemplates, its parameter order is unknown`,
                   zh: `未发送（模板 ${request.templateId} 不在 settings.smsTemplates 中，参数顺序未知）`
-                })
+                }),
+                code: "sender.unknown_template"
               })
             )
           : call(request, phone, order, now)

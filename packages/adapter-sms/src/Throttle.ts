@@ -196,6 +196,7 @@ export const wrap =
                 }),
                 SmsSender.SendResult.RetryLater({
                   reason: language === "en" ? throttledEn : throttledZh,
+                  code: "sender.throttled",
                   retryAfterMillis: decision.retryAfterMillis,
                   attempted: false
                 })

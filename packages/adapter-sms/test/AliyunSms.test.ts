@@ -316,6 +316,7 @@ describe("AliyunSms", () => {
       const started = Date.now()
       const result = yield* sender.send(message())
       assert.strictEqual(result._tag, "Unknown")
+      assert.strictEqual(result._tag === "Unknown" ? result.code : undefined, "sender.timeout")
       assert.isBelow(Date.now() - started, 2_000)
       assert.strictEqual(fake.requests.length, 1)
     })
@@ -676,19 +677,33 @@ describe("AliyunSms", () => {
     }
   })
 
-  it.scopedLive("R64: an account error is logged at error level, for the operator who must fix it", () => {
-    const logs = Logs.capture()
-    return Effect.gen(function* () {
-      const { fake, sender } = yield* setup()
-      fake.script.push(Fake.json(200, { Code: "isv.AMOUNT_NOT_ENOUGH", RequestId: "R" }))
-      assert.strictEqual(tagOf(yield* sender.send(message())), "Configuration")
-      const levels = logs.lines.map((line) => JSON.parse(line) as { level: string; message: unknown })
-      assert.deepStrictEqual(
-        levels.filter((l) => String(l.message).includes("configuration")).map((l) => l.level),
-        ["ERROR"]
-      )
-    }).pipe(Effect.provide(logs.layer))
-  })
+  it.scopedLive(
+    "R64: an account error is logged at error level, for the operator who must fix it, with the provider's code as its code",
+    () => {
+      const logs = Logs.capture()
+      return Effect.gen(function* () {
+        const { fake, sender } = yield* setup()
+        fake.script.push(Fake.json(200, { Code: "isv.AMOUNT_NOT_ENOUGH", RequestId: "R" }))
+        const m = message()
+        assert.strictEqual(tagOf(yield* sender.send(m)), "Configuration")
+        const levels = logs.lines.map((line) => JSON.parse(line) as { level: string; message: unknown })
+        const configuration = levels.filter((l) => String(l.message).includes("configuration"))
+        assert.deepStrictEqual(
+          configuration.map((l) => l.level),
+          ["ERROR"]
+        )
+        assert.deepInclude(configuration[0]!.message as Array<unknown>, {
+          provider: "aliyun",
+          messageId: m.messageId,
+          templateId: "SMS_465000001",
+          to: "138****5678",
+          result: "Configuration",
+          code: "isv.AMOUNT_NOT_ENOUGH",
+          reason: "阿里云 isv.AMOUNT_NOT_ENOUGH：账户余额不足（请求 R）"
+        })
+      }).pipe(Effect.provide(logs.layer))
+    }
+  )
 
   it("R64: the endpoint follows the region unless given: the central one, but for the regions with an endpoint of their own", () => {
     for (const region of ["cn-hangzhou", "cn-shanghai", "cn-shenzhen", "cn-qingdao", "no-such-region"]) {
@@ -713,7 +728,11 @@ describe("AliyunSms", () => {
     Effect.gen(function* () {
       const zh = yield* setup({ throttle: { windows: [{ limit: 1, windowMillis: 60_000 }] } })
       const en = yield* setup({ language: "en", throttle: { windows: [{ limit: 1, windowMillis: 60_000 }] } })
-      const reasonOf = (result: SmsSender.SendResult) => (result as { reason: string }).reason
+      const codes: Array<string | undefined> = []
+      const reasonOf = (result: SmsSender.SendResult) => {
+        codes.push((result as { code?: string }).code)
+        return (result as { reason: string }).reason
+      }
       const balance = { Code: "isv.AMOUNT_NOT_ENOUGH", Message: "余额不足", RequestId: "R2" }
       zh.fake.script.push(Fake.json(200, balance))
       en.fake.script.push(Fake.json(200, balance))
@@ -762,6 +781,17 @@ describe("AliyunSms", () => {
         )
         assert.strictEqual(reasonOf(yield* refused.send(message())), expected)
       }
+      assert.deepStrictEqual(codes, [
+        "isv.AMOUNT_NOT_ENOUGH",
+        "isv.AMOUNT_NOT_ENOUGH",
+        "sender.invalid_number",
+        "sender.invalid_number",
+        "sender.throttled",
+        "sender.throttled",
+        "sender.request_invalid",
+        "sender.not_reached",
+        "sender.not_reached"
+      ])
     })
   )
 

@@ -359,7 +359,8 @@ describe("Classify", () => {
   it("R64: a reply outside 2xx that says the message was sent is not taken as sent: 3xx and 4xx are Configuration, 5xx and 429 go by their status", () => {
     assert.deepStrictEqual(Classify.aliyun(403, { Code: "OK", BizId: "9", RequestId: "r-1" }, now), {
       _tag: "Configuration",
-      reason: "阿里云 HTTP 403：非 2xx 回复中出现 OK（请求 r-1）"
+      reason: "阿里云 HTTP 403：非 2xx 回复中出现 OK（请求 r-1）",
+      code: "reply.ok_not_2xx"
     })
     const sent = {
       Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678", Code: "Ok", SerialNo: "s" }] }
@@ -546,6 +547,67 @@ describe("Classify", () => {
     pairs.forEach(([zh, en, expected], i) => {
       assert.strictEqual(zh, expected)
       assert.strictEqual(en, english[i])
+    })
+  })
+
+  it("R64: every result but Sent carries a code for machines, the same in either language: the provider's own where it answered one, else the sender's", () => {
+    const codeOf = (result: SmsSender.SendResult | undefined) =>
+      result === undefined || result._tag === "Sent" ? "(none)" : String(result.code)
+    const connectionReset = Object.assign(new Error("x"), { code: "ECONNRESET" })
+    const refused = Object.assign(new Error("x"), { code: "ECONNREFUSED" })
+    const cases: ReadonlyArray<
+      readonly [(language: Classify.Language) => SmsSender.SendResult | undefined, string]
+    > = [
+      [(l) => Classify.aliyun(200, { Code: "isv.AMOUNT_NOT_ENOUGH" }, now, l), "isv.AMOUNT_NOT_ENOUGH"],
+      [
+        (l) => Classify.aliyun(200, { Code: "isv.BUSINESS_LIMIT_CONTROL" }, now, l),
+        "isv.BUSINESS_LIMIT_CONTROL"
+      ],
+      [(l) => Classify.aliyun(200, { Code: "isv.SOMETHING_NEW" }, now, l), "isv.SOMETHING_NEW"],
+      [(l) => Classify.aliyun(200, { Code: "isp.SOMETHING_NEW" }, now, l), "isp.SOMETHING_NEW"],
+      [(l) => Classify.aliyun(500, { Code: "isp.SYSTEM_ERROR" }, now, l), "http.500"],
+      [(l) => Classify.aliyun(200, {}, now, l), "reply.no_code"],
+      [(l) => Classify.aliyun(400, {}, now, l), "reply.no_code"],
+      [(l) => Classify.aliyun(403, { Code: "OK" }, now, l), "reply.ok_not_2xx"],
+      [
+        (l) => Classify.tencentCode("LimitExceeded.PhoneNumberDailyLimit", "r", now, l),
+        "LimitExceeded.PhoneNumberDailyLimit"
+      ],
+      [(l) => Classify.tencentCode("FailedOperation.Brand.New", "r", now, l), "FailedOperation.Brand.New"],
+      [
+        (l) => Classify.tencent(400, { Response: { Error: { Message: "m" } } }, "+8613812345678", now, l),
+        "reply.no_code"
+      ],
+      [
+        (l) =>
+          Classify.tencent(
+            200,
+            { Response: { SendStatusSet: [{ PhoneNumber: "+8613812345678" }] } },
+            "+8613812345678",
+            now,
+            l
+          ),
+        "reply.no_code"
+      ],
+      [(l) => Classify.tencent(200, "<html>", "+8613812345678", now, l), "reply.unreadable"],
+      [(l) => Classify.tencent(403, "<html>", "+8613812345678", now, l), "reply.unexpected"],
+      [
+        (l) => Classify.tencent(200, { Response: { RequestId: "r" } }, "+8613812345678", now, l),
+        "reply.no_status"
+      ],
+      [(l) => Classify.httpStatus("tencent", 504, l), "http.504"],
+      [(l) => Classify.httpStatus("tencent", 503, l), "http.503"],
+      [(l) => Classify.httpStatus("aliyun", 429, l), "http.429"],
+      [(l) => Classify.httpStatus("aliyun", 404, l), "(none)"],
+      [(l) => Classify.transport("aliyun", connectionReset, undefined, l), "sender.connection_failed"],
+      [(l) => Classify.transport("aliyun", refused, true, l), "sender.connection_failed"],
+      [(l) => Classify.transport("aliyun", refused, undefined, l), "sender.not_reached"],
+      [(l) => Classify.transport("tencent", new Error("x"), false, l), "sender.not_reached"],
+      [(l) => Classify.timeout("tencent", "5 seconds", l), "sender.timeout"]
+    ]
+    cases.forEach(([classify, code], i) => {
+      assert.strictEqual(codeOf(classify("zh-CN")), code, `case ${i} in Chinese`)
+      assert.strictEqual(codeOf(classify("en")), code, `case ${i} in English`)
     })
   })
 

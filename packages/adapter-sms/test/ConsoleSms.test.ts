@@ -27,12 +27,18 @@ describe("ConsoleSms", () => {
       )
       assert.deepStrictEqual(
         yield* sender.send(request("12345")),
-        SmsSender.SendResult.Permanent({ reason: "开发用发送器：不是有效的电话号码" })
+        SmsSender.SendResult.Permanent({
+          reason: "开发用发送器：不是有效的电话号码",
+          code: "sender.invalid_number"
+        })
       )
       const english = yield* ConsoleSms.make("en")
       assert.deepStrictEqual(
         yield* english.send(request("12345")),
-        SmsSender.SendResult.Permanent({ reason: "console: not a valid phone number" })
+        SmsSender.SendResult.Permanent({
+          reason: "console: not a valid phone number",
+          code: "sender.invalid_number"
+        })
       )
       const configured = yield* Effect.scoped(
         Effect.flatMap(
@@ -42,7 +48,10 @@ describe("ConsoleSms", () => {
       ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SMS_LANGUAGE", "en"]]))))
       assert.deepStrictEqual(
         configured,
-        SmsSender.SendResult.Permanent({ reason: "console: not a valid phone number" })
+        SmsSender.SendResult.Permanent({
+          reason: "console: not a valid phone number",
+          code: "sender.invalid_number"
+        })
       )
       const text = logs.lines.join("\n")
       assert.include(text, "138****5678")

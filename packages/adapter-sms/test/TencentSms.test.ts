@@ -525,7 +525,11 @@ describe("TencentSms", () => {
 
   it.scopedLive("R64: the sender's reasons are in its language, Chinese by default, English when set", () =>
     Effect.gen(function* () {
-      const reasonOf = (result: SmsSender.SendResult) => (result as { reason: string }).reason
+      const codes: Array<string | undefined> = []
+      const reasonOf = (result: SmsSender.SendResult) => {
+        codes.push((result as { code?: string }).code)
+        return (result as { reason: string }).reason
+      }
       const zh = yield* setup({ secretKey: Redacted.make("not-the-key") })
       const en = yield* setup({ secretKey: Redacted.make("not-the-key"), language: "en" })
       assert.match(
@@ -544,6 +548,12 @@ describe("TencentSms", () => {
         reasonOf(yield* en.sender.send(message({ templateId: "9999" }))),
         "tencent not called: template 9999 is not in settings.smsTemplates, its parameter order is unknown"
       )
+      assert.deepStrictEqual(codes, [
+        "AuthFailure.SignatureFailure",
+        "AuthFailure.SignatureFailure",
+        "sender.unknown_template",
+        "sender.unknown_template"
+      ])
     })
   )
 

@@ -109,6 +109,7 @@ describe("Throttle", () => {
           second,
           SmsSender.SendResult.RetryLater({
             reason: "已限流：本发送方对该号码的发送频率已达上限，未调用服务商",
+            code: "sender.throttled",
             retryAfterMillis: 35_000,
             attempted: false
           })

@@ -166,9 +166,13 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         params: inKeyOrder(t.message.params)
       })
 
-    const timedOut = Result.Unknown({ reason: `no answer within ${config.sendTimeoutMillis} ms` })
+    const timedOut = Result.Unknown({
+      reason: `no answer within ${config.sendTimeoutMillis} ms`,
+      code: "dispatcher.timeout"
+    })
     const died = Result.Unknown({
-      reason: "the sender failed unexpectedly (logged): the message may have been sent"
+      reason: "the sender failed unexpectedly (logged): the message may have been sent",
+      code: "sender.defect"
     })
     const tick = Duration.millis(Math.max(1, Math.floor(config.sendTimeoutMillis / 4)))
     /** Pauses between tries to record a result: 50 ms, doubling, at most 1 s. */
@@ -262,6 +266,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       Effect.logWarning("sms send cut by the dispatcher's timeout; its outcome is unknown", {
         ...logged(t),
         result: timedOut._tag,
+        code: timedOut.code,
         reason: timedOut.reason
       })
 
@@ -273,6 +278,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       Effect.logError("sms sender failed unexpectedly; its outcome is unknown", {
         ...logged(t),
         result: died._tag,
+        code: died.code,
         reason: died.reason,
         cause: maskPhoneIn(Cause.pretty(cause), t.message.recipientPhone)
       })

@@ -9,6 +9,14 @@
  * `Configuration` (credentials, template, balance) is retried like an outage so
  * that fixing the configuration delivers the backlog.
  *
+ * A result other than `Sent` carries its `reason`, a text for people (an operator
+ * reads it as a dead letter's `lastError`), and may carry a `code`, the same reason
+ * for machines: stable across releases and languages, for log queries and alert
+ * rules. A provider's own error code where it answered one (`isv.AMOUNT_NOT_ENOUGH`),
+ * else the sender's: the dispatcher's are `dispatcher.timeout` (a send cut at
+ * `outbox.sendTimeoutMillis`) and `sender.defect` (a sender that died), the memory
+ * sender's `sender.invalid_number` and `sender.throttled`.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
@@ -41,16 +49,27 @@ export interface SmsRequest {
  */
 export type SendResult = Data.TaggedEnum<{
   Sent: { readonly providerMessageId: string }
-  RetryLater: {
-    readonly reason: string
+  RetryLater: Failed & {
     readonly retryAfterMillis?: number | undefined
     /** `false` when the provider was not called (the sender's own throttle): the dispatcher does not count the attempt. */
     readonly attempted?: boolean | undefined
   }
-  Permanent: { readonly reason: string }
-  Configuration: { readonly reason: string }
-  Unknown: { readonly reason: string }
+  Permanent: Failed
+  Configuration: Failed
+  Unknown: Failed
 }>
+
+/**
+ * Why a message was not sent, or may not have been: `reason` for people, `code` for
+ * machines (see the module's docs).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Failed {
+  readonly reason: string
+  readonly code?: string | undefined
+}
 
 /**
  * Constructors of {@link SendResult}.
@@ -115,9 +134,10 @@ export const makeMemory = (behaviour: MemoryBehaviour = {}) => {
       const b = log.behaviour
       if (b.delay !== undefined) yield* Effect.sleep(b.delay)
       if (b.permanentPhones?.includes(request.phone))
-        return SendResult.Permanent({ reason: "invalid number" })
+        return SendResult.Permanent({ reason: "invalid number", code: "sender.invalid_number" })
       const roll = yield* Random.next
-      if (roll < (b.failShare ?? 0)) return SendResult.RetryLater({ reason: "throttled" })
+      if (roll < (b.failShare ?? 0))
+        return SendResult.RetryLater({ reason: "throttled", code: "sender.throttled" })
       if (roll < (b.failShare ?? 0) + (b.timeoutShare ?? 0)) {
         if ((yield* Random.next) < 0.5) log.delivered.push(request)
         return yield* Effect.never

@@ -862,6 +862,7 @@ describe("Dispatcher", () => {
         assert.include(cut[0], `"messageId":"${m.id}"`)
         assert.include(cut[0], '"result":"Unknown"')
         assert.include(cut[0], '"reason":"no answer within 1000 ms"')
+        assert.include(cut[0], '"code":"dispatcher.timeout"')
         assert.include(cut[0], "139****1111")
         assert.notInclude(cut[0], "13912341111")
       }).pipe(Effect.provide(layer), logged)
@@ -890,6 +891,7 @@ describe("Dispatcher", () => {
         const died = lines.filter((line) => line.includes("sms sender failed unexpectedly"))
         assert.lengthOf(died, 1)
         assert.include(died[0], "a bug in the sender")
+        assert.include(died[0], '"code":"sender.defect"')
         assert.include(died[0], "139****2222")
         assert.notInclude(died[0], "13912342222")
         assert.lengthOf(

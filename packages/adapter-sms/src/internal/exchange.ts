@@ -75,7 +75,8 @@ const failure = (
       reason: phrase(language, provider, {
         en: `not reached: the connection was not made${inParens("en", detail)}`,
         zh: `未能连接${inParens("zh-CN", detail)}`
-      })
+      }),
+      code: "sender.not_reached"
     })
   }
   switch (error.reason) {
@@ -87,7 +88,8 @@ const failure = (
         reason: phrase(language, provider, {
           en: `request could not be built${inParens("en", detail)}`,
           zh: `请求无法构造${inParens("zh-CN", detail)}，请检查发送方的配置`
-        })
+        }),
+        code: "sender.request_invalid"
       })
     }
     case "Transport":
@@ -136,7 +138,7 @@ export const logResult = (
           result: result._tag,
           ...(result._tag === "Sent"
             ? { providerMessageId: result.providerMessageId }
-            : { reason: result.reason })
+            : { code: result.code, reason: result.reason })
         })
       ),
       level
@@ -203,7 +205,8 @@ export const sendWith = (
           reason: phrase(language, provider, {
             en: `not called: ${phone.left}`,
             zh: `未发送（${phone.left}）`
-          })
+          }),
+          code: "sender.invalid_number"
         })
       )
     : Effect.flatMap(Clock.currentTimeMillis, (now) => call(phone.right, now))
