@@ -1212,7 +1212,7 @@ export class AuditGroup extends HttpApiGroup.make("audit")
       "R60",
       {
         description:
-          "A member names a demand (`demandId`) or itself (`memberId`); without either, `400 audit.scope_required`: only operators list the whole trail. R4: a commissioned demand's client reads neither its responses' nor their threads' events, in the demand's trail or in its own (where what was done on its behalf is listed)."
+          "A member names a demand (`demandId`) or itself (`memberId`); without either, `400 audit.scope_required`: only operators list the whole trail. R4: a commissioned demand's client reads neither its responses' nor their threads' events, in the demand's trail or in its own (where what was done on its behalf is listed). R5: in the demand's trail its client reads only the events it is among, not those of a client an earlier draft named (`memberId`, if given, must be its own: `404` otherwise)."
       }
     )
   )

@@ -73,7 +73,8 @@ export const migrations = (
     "7_rate_limits": exec(Ddl.rateLimits(s)),
     "8_selection_responded": exec(Ddl.selectionResponded(s)),
     "9_list_indexes": exec(Ddl.listIndexes(s)),
-    "10_open_rounds": exec(Ddl.openRounds(s))
+    "10_open_rounds": exec(Ddl.openRounds(s)),
+    "11_audit_append_only": exec(Ddl.auditAppendOnly(s))
   }
 }
 

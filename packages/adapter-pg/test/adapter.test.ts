@@ -10,6 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { PgDatabase, PgMigrations } from "@zhongbao/adapter-pg"
 import {
   Access,
+  type Audit,
   Commissioning,
   Deadline,
   Demand,
@@ -1377,6 +1378,51 @@ describe(`adapter-pg on ${T.backend}`, () => {
         )
       )
     },
+    timeout
+  )
+
+  it.live(
+    "R60: the audit trail is append-only in the database: an UPDATE or a DELETE of an event or of its member rows is refused, and the event stays as written",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const audit = yield* Persistence.AuditRepository
+          const memberId = Ids.make<Ids.MemberId>()
+          const event: Audit.AuditEvent = {
+            id: Ids.make<Ids.AuditEventId>(),
+            at: Rows.at(1),
+            actorAccountId: Ids.make<Ids.AccountId>(),
+            actorMemberId: memberId,
+            onBehalfOf: null,
+            entity: "member",
+            entityId: memberId,
+            demandId: null,
+            members: [memberId],
+            action: "institution_profile.saved",
+            before: null,
+            after: "天津技术转移中心",
+            reason: null
+          }
+          yield* audit.append(event)
+          for (const statement of [
+            `UPDATE "${schema}".audit_event SET action = 'tampered'`,
+            `UPDATE "${schema}".audit_event SET members = '{}'`,
+            `DELETE FROM "${schema}".audit_event`,
+            `UPDATE "${schema}".audit_event_member SET member_id = 'someone'`,
+            `DELETE FROM "${schema}".audit_event_member`
+          ]) {
+            const error = yield* Expect.failureOf(sql.unsafe(statement))
+            assert.include(
+              String((error as SqlError.SqlError).cause),
+              "R60: the audit trail is append-only",
+              statement
+            )
+          }
+          assert.deepStrictEqual(yield* audit.list({ memberId, limit: 10 }), [event])
+          assert.deepStrictEqual(yield* audit.list({ limit: 10 }), [event])
+        })
+      ),
     timeout
   )
 

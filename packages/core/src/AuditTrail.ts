@@ -1,7 +1,8 @@
 /**
  * Reading the audit trail (R60): per demand for its managing side and client (R4:
- * the client without its responses' and threads' events), per member for its own
- * accounts, everything for operators. A client follows its demand's progress (R2)
+ * the client without its responses' and threads' events, and only the events whose
+ * members it is among: R5, not those of another client a draft named before it), per
+ * member for its own accounts, everything for operators. A client follows its demand's progress (R2)
  * by the demand's own events and by the demand itself: an adoption is a response's
  * event, and the client reads it in the demand's `firstAdoptedAt` and its round's
  * `adoptedCount` (which a restart sets back to 0), not as the event.
@@ -54,11 +55,16 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
         Effect.gen(function* () {
           const actor = ctx.actor!
           let hide: AuditHidden | undefined
+          let memberId = input.memberId
           if (input.demandId !== undefined) {
             const demand = yield* demands.readable(actor, input.demandId)
             if (!canFollowDemand(actor, demand)) return yield* notFound("audit_trail")
             if (!isOperator(actor) && !managesDemand(actor, demand) && isClientOf(actor, demand)) {
               hide = { entities: responsePrivateEntities }
+              // R5: only the events that concern the client itself, not those of a
+              // client the draft named before it.
+              if (memberId !== undefined && memberId !== actor.member!.id) return yield* notFound("member")
+              memberId = actor.member!.id
             }
           }
           if (!isOperator(actor) && input.demandId === undefined) {
@@ -79,12 +85,10 @@ export class AuditTrail extends Effect.Service<AuditTrail>()("@zhongbao/core/Aud
             input,
             SortKeys.scopes.audit,
             (range) =>
-              Effect.flatMap(
-                audit.list({ demandId: input.demandId, memberId: input.memberId, hide, ...range }),
-                (events) =>
-                  events.some((e) => isHidden(e, hide))
-                    ? Effect.dieMessage("AuditRepository.list answered an event its query hides (R4)")
-                    : Effect.succeed(events)
+              Effect.flatMap(audit.list({ demandId: input.demandId, memberId, hide, ...range }), (events) =>
+                events.some((e) => isHidden(e, hide))
+                  ? Effect.dieMessage("AuditRepository.list answered an event its query hides (R4)")
+                  : Effect.succeed(events)
               ),
             SortKeys.audit
           )

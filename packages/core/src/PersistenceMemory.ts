@@ -485,7 +485,14 @@ const makeStore = () => {
   })
 
   const auditRepo = AuditRepository.of({
-    append: (e) => (audit.get(e.id) ? unique("audit", e.id) : db.write((log) => audit.set(e.id, e, log))),
+    // R60: append-only; the stored event is a frozen copy, so that nothing holding
+    // what was appended or listed can change it.
+    append: (e) =>
+      audit.get(e.id)
+        ? unique("audit", e.id)
+        : db.write((log) =>
+            audit.set(e.id, Object.freeze({ ...e, members: Object.freeze([...e.members]) }), log)
+          ),
     list: (q) =>
       db.read(() =>
         page(

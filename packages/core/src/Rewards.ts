@@ -181,6 +181,14 @@ const institutionOf = (actor: Actor, rule: string) =>
       )
 
 /**
+ * R60: a profile as its audit event states it: name, credit code and the last four
+ * digits of the bank account (the part of a change that redirects payments), never
+ * the whole number.
+ */
+const profileSaid = (info: typeof ProfileInput.Type): string =>
+  `${info.name} ${info.creditCode} …${info.bankAccount.accountNumber.slice(-4)}`
+
+/**
  * Use cases of rewards.
  *
  * @since 0.1.0
@@ -527,7 +535,8 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
               entity: "member",
               entityId: member.id,
               action: "institution_profile.saved",
-              after: `${input.name} ${input.creditCode}`
+              before: Option.match(before, { onNone: () => null, onSome: (p) => profileSaid(p.info) }),
+              after: profileSaid(input)
             })
             return profile
           })

@@ -309,6 +309,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               entityId: response.id,
               demandId: demand.id,
               action: "response.feedback",
+              before: response.feedback?.reason ?? null,
               after: input.feedback.reason,
               reason: input.feedback.text ?? null,
               onBehalfOf: demand.form.clientId ?? null,

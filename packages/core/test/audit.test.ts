@@ -5,9 +5,10 @@ import {
   Commissioning,
   Consulting,
   Files,
-  type Ids,
+  Ids,
   Membership,
   Outcome,
+  Persistence,
   Publishing,
   Responding,
   Review,
@@ -229,6 +230,69 @@ describe("AuditTrail", () => {
   )
 
   it.effect(
+    "R5, R60: a draft moved from one client to another shows its new client none of the events done for the first; the institution and operators read them all",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const review = yield* Review.Review
+          const i = world.institution.account
+          const first = world.enterprise.member.id
+          const second = world.enterprise2.member.id
+          yield* activeCommission(world)
+          yield* activeCommission(world, world.enterprise2)
+          const draft = yield* publishing.draft(i, yield* Fixtures.form(Fixtures.onBehalf(world, first)))
+          yield* tick
+          yield* publishing.submit(i, { demandId: draft.id })
+          yield* tick
+          yield* review.reject(world.operator, { demandId: draft.id, reason: "材料不全" })
+          yield* tick
+          yield* publishing.edit(i, {
+            demandId: draft.id,
+            form: yield* Fixtures.form(Fixtures.onBehalf(world, second))
+          })
+          yield* tick
+          yield* publishing.submit(i, { demandId: draft.id })
+
+          const secondReads = yield* demandTrail(world.enterprise2.account, draft.id)
+          assert.deepStrictEqual(
+            secondReads.map((x) => [x.action, x.onBehalfOf]),
+            [
+              ["demand.edited", second],
+              ["demand.submitted", second]
+            ]
+          )
+          for (const reader of [i, world.operator]) {
+            const all = yield* demandTrail(reader, draft.id)
+            assert.deepStrictEqual(
+              all.map((x) => [x.action, x.onBehalfOf]),
+              [
+                ["demand.drafted", first],
+                ["demand.submitted", first],
+                ["demand.rejected", null],
+                ["demand.edited", second],
+                ["demand.submitted", second]
+              ]
+            )
+          }
+          // The first client no longer reads the demand; its own trail keeps what was done for it.
+          yield* expectError(demandTrail(world.enterprise.account, draft.id), "NotFound", "R5")
+          // Nor does the new client read the first one's events by naming it.
+          yield* expectError(
+            trailOf(world.enterprise2.account, { demandId: draft.id, memberId: first }),
+            "NotFound",
+            "R5"
+          )
+          const firstOwn = yield* trailOf(world.enterprise.account, { memberId: first })
+          assert.deepStrictEqual(
+            firstOwn.filter((x) => x.demandId === draft.id).map((x) => x.action),
+            ["demand.drafted", "demand.submitted", "demand.rejected"]
+          )
+        })
+      )
+  )
+
+  it.effect(
     "R4: the client of a commissioned demand reads neither its responses' nor its threads' events, in the demand's trail or its own; the managing side and operators read them",
     () =>
       withWorld((world) =>
@@ -365,6 +429,50 @@ describe("AuditTrail", () => {
           ]) {
             assert.isTrue(actors.has(a))
           }
+        })
+      )
+  )
+
+  it.effect(
+    "R60: the memory adapter keeps events as appended: neither the appended object nor a listed one changes what it stores",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const audit = yield* Persistence.AuditRepository
+          const memberId = world.enterprise.member.id
+          const event: Audit.AuditEvent = {
+            id: Ids.make<Ids.AuditEventId>(),
+            at: DateTime.unsafeMake("2026-05-04T02:00:00Z"),
+            actorAccountId: world.enterprise.account,
+            actorMemberId: memberId,
+            onBehalfOf: null,
+            entity: "member",
+            entityId: memberId,
+            demandId: null,
+            members: [memberId],
+            action: "member.created",
+            before: null,
+            after: "enterprise",
+            reason: null
+          }
+          const appended = { ...event, members: [...event.members] }
+          yield* audit.append(appended)
+          appended.members.push("someone" as Ids.MemberId)
+          ;(appended as { action: string }).action = "tampered"
+          const stored = () =>
+            Effect.map(audit.list({ memberId, limit: 100 }), (events) =>
+              events.find((e) => e.id === event.id)
+            )
+          const listed = (yield* stored())!
+          assert.deepStrictEqual(listed, event)
+          assert.throws(() => {
+            ;(listed as { action: string }).action = "tampered"
+          }, TypeError)
+          assert.throws(
+            () => (listed.members as Array<Ids.MemberId>).push("someone" as Ids.MemberId),
+            TypeError
+          )
+          assert.deepStrictEqual(yield* stored(), event)
         })
       )
   )
@@ -584,7 +692,7 @@ describe("AuditTrail beyond demands", () => {
             [
               "institution_profile.saved",
               null,
-              `${profile.name} ${profile.creditCode}`,
+              `${profile.name} ${profile.creditCode} …${profile.bankAccount.accountNumber.slice(-4)}`,
               i.account,
               i.member.id,
               null
@@ -600,6 +708,58 @@ describe("AuditTrail beyond demands", () => {
               null
             ]
           ])
+        })
+      )
+  )
+
+  it.effect(
+    "R60, R61, R51: a revised feedback and a second profile save state what they replaced, the bank account by its last four digits",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const selection = yield* Selection.Selection
+          const rewards = yield* Rewards.Rewards
+          const i = world.institution
+          const { demandId, other } = yield* commissionedWithTwoResponses(world)
+          yield* selection.giveFeedback(i.account, {
+            responseId: other.id,
+            feedback: { reason: "cost_too_high" }
+          })
+          yield* tick
+          yield* selection.giveFeedback(i.account, {
+            responseId: other.id,
+            feedback: { reason: "ip_conflict" }
+          })
+          const feedback = (yield* demandTrail(i.account, demandId)).filter(
+            (x) => x.action === "response.feedback"
+          )
+          assert.deepStrictEqual(
+            feedback.map((x) => [x.before, x.after]),
+            [
+              [null, "cost_too_high"],
+              ["cost_too_high", "ip_conflict"]
+            ]
+          )
+
+          const first = Fixtures.profileInput()
+          yield* rewards.saveProfile(i.account, first)
+          yield* tick
+          const second = Fixtures.profileInput({
+            bankAccount: { ...first.bankAccount, accountNumber: "6217000010009876543" }
+          })
+          yield* rewards.saveProfile(i.account, second)
+          const saved = (yield* memberTrail(i.account, i.member.id)).filter(
+            (x) => x.action === "institution_profile.saved"
+          )
+          const stated = `${first.name} ${first.creditCode}`
+          assert.deepStrictEqual(
+            saved.map((x) => [x.before, x.after]),
+            [
+              [null, `${stated} …4567`],
+              [`${stated} …4567`, `${stated} …6543`]
+            ]
+          )
+          assert.notInclude(JSON.stringify(saved), "6217000010009876543", "never the whole number")
         })
       )
   )

@@ -431,3 +431,23 @@ DROP INDEX ${s}.demand_selection_open;
 CREATE INDEX demand_hall_taking ON ${s}.demand (service_mode, first_published_at, id, response_deadline)
   WHERE state = 'published' AND intake_closed_at IS NULL;
 `
+
+/**
+ * R60: the audit trail is append-only in the database too, not only in the adapter's
+ * code: a row of `audit_event` or `audit_event_member` that a statement would change
+ * or delete is refused (a host's own SQL, a console session, a bug). `TRUNCATE` and
+ * `DROP` stay the owner's; a later migration that must rewrite rows disables the
+ * triggers for its own transaction.
+ */
+export const auditAppendOnly = (s: string): string => `
+CREATE FUNCTION ${s}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'R60: the audit trail is append-only: % on % refused', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON ${s}.audit_event
+  FOR EACH ROW EXECUTE FUNCTION ${s}.audit_append_only();
+CREATE TRIGGER audit_event_member_append_only BEFORE UPDATE OR DELETE ON ${s}.audit_event_member
+  FOR EACH ROW EXECUTE FUNCTION ${s}.audit_append_only();
+`
