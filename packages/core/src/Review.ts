@@ -160,7 +160,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               demand.createdBy,
               "demand_rejected",
               `${demand.id}/${dateAt(ctx.now, ctx.settings)}/${next.version}`,
-              { title: demand.form.title }
+              { title: demand.form.title, reason: input.reason }
             )
             return next
           })

@@ -407,7 +407,8 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
               amount: toYuan(next.amount!)
             })
           : notifyInstitution(ctx, next, "reward_rejected", `${next.id}/${next.version}`, {
-              round: round.title
+              round: round.title,
+              reason: next.rejectionReason!
             })
         return next
       })

@@ -79,6 +79,11 @@ export type NotificationEvent = typeof NotificationEvent.Type
  * name that is not among its event's values is refused when the settings are
  * built: it would be sent empty in every message.
  *
+ * The rejections' `reason` (R13, R53: the operator's reason, which the recipient
+ * reads in the member center anyway) is offered but named by no default template: a
+ * platform whose provider approves a template with it adds it to `params`. Like every
+ * value it is cut to `smsParamMaxLength`.
+ *
  * @since 0.1.2
  * @category models
  */
@@ -86,14 +91,14 @@ export const eventValues = {
   response_adopted: ["number", "title"],
   response_not_adopted: ["number", "title", "reason"],
   demand_approved: ["number", "title"],
-  demand_rejected: ["title"],
+  demand_rejected: ["title", "reason"],
   response_received: ["number", "title"],
   consultation_message: ["number", "title"],
   commission_requested: ["enterprise"],
   commission_accepted: ["institution"],
   commission_declined: ["institution"],
   reward_approved: ["round", "amount"],
-  reward_rejected: ["round"]
+  reward_rejected: ["round", "reason"]
 } as const satisfies { readonly [E in NotificationEvent]: ReadonlyArray<string> }
 
 /**

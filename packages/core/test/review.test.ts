@@ -67,6 +67,31 @@ describe("review", () => {
     )
 
     it.effect(
+      "R64, R13: a platform whose rejection template names `reason` sends the operator's reason, cut to smsParamMaxLength",
+      () =>
+        withWorld(
+          (world) =>
+            Effect.gen(function* () {
+              const pending = yield* submitted(world.enterprise.account)
+              yield* (yield* Review.Review).reject(world.operator, {
+                demandId: pending.id,
+                reason: "技术指标描述不清，请补充关键参数和应用场景的说明"
+              })
+              const sent = yield* notices("demand_rejected")
+              assert.lengthOf(sent, 1)
+              assert.deepStrictEqual(Object.keys(sent[0]!.params), ["title", "reason"])
+              assert.strictEqual(sent[0]!.params.reason, "技术指标描述不清，请补充关键参数和应用…")
+            }),
+          {
+            smsTemplates: {
+              ...Settings.defaults.smsTemplates,
+              demand_rejected: { templateId: "ZB_DEMAND_REJECTED", params: ["title", "reason"] }
+            }
+          }
+        )
+    )
+
+    it.effect(
       "R41: a demand published for a client is not approved once its commission is no longer active, even with a new one requested",
       () =>
         withWorld((world) =>

@@ -8,7 +8,8 @@ import {
   Persistence,
   Reward,
   Rewards,
-  Publishing
+  Publishing,
+  Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Effect, Option } from "effect"
@@ -673,6 +674,30 @@ describe("Rewards", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R64, R53: a platform whose rejection template names `reason` sends the operator's reason; the default template does not",
+    () =>
+      withWorld(
+        (world) =>
+          Effect.gen(function* () {
+            const { rewards, round, items } = yield* applying(world)
+            const draft = yield* rewards.draft(world.institution.account, { roundId: round.id, items })
+            yield* rewards.submit(world.institution.account, { applicationId: draft.id })
+            yield* rewards.reject(world.operator, { applicationId: draft.id, reason: "第二项需求缺少发票" })
+            const notices = yield* outboxOf("reward_rejected")
+            assert.isAbove(notices.length, 0)
+            for (const notice of notices)
+              assert.deepStrictEqual(notice.params, { reason: "第二项需求缺少发票", round: roundInput.title })
+          }),
+        {
+          smsTemplates: {
+            ...Settings.defaults.smsTemplates,
+            reward_rejected: { templateId: "ZB_REWARD_REJECTED", params: ["round", "reason"] }
+          }
+        }
+      )
   )
 
   it.effect(
