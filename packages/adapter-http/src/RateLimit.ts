@@ -23,7 +23,8 @@
  *
  * A spent bucket answers `429 RateLimited` with `Retry-After`; a repeat of a keyed
  * command whose first result is stored still gets that result (R63), except an
- * upload, refused before its body is read. A command the domain
+ * upload, refused before its body is read, and while the bucket has requests left,
+ * such a repeat gives back the one it took (it ran nothing). A command the domain
  * refuses (`400`, `403`, `404`, `409`, `422`: nothing written, no SMS sent) gives its
  * request back, up to a bucket's worth per window, so that a client retrying a
  * refused command does not lock its account out of the commands that would succeed,

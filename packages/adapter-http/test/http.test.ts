@@ -3553,6 +3553,33 @@ layer(
         assert.strictEqual((yield* respond(third.id)).status, 429, "the two successes spent the bucket")
       })
   )
+
+  it.effect(
+    "rate limits, R63: a repeat answered from its Idempotency-Key's stored result gives its request back: it ran nothing",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const first = yield* Fixtures.publish(w, w.enterprise.account)
+        const second = yield* Fixtures.publish(w, w.enterprise.account)
+        const third = yield* Fixtures.publish(w, w.enterprise.account)
+        const token = yield* tokenFor(w.institute.account)
+        const respond = respondAs(token)
+        const original = yield* respond(first.id, "respond-r1")
+        assert.strictEqual(original.status, 201)
+        const body = yield* original.json
+        // Two: refunds of a window are capped at the bucket's limit, as a refusal's are.
+        for (let i = 0; i < 2; i++) {
+          const repeat = yield* respond(first.id, "respond-r1")
+          assert.strictEqual(repeat.status, 201)
+          assert.deepStrictEqual(yield* repeat.json, body, "the first result")
+        }
+        assert.strictEqual((yield* respond(second.id)).status, 201, "the repeats gave their requests back")
+        assert.strictEqual((yield* respond(third.id)).status, 429, "the two responses spent the bucket")
+        const spent = yield* respond(first.id, "respond-r1")
+        assert.strictEqual(spent.status, 201, "with the bucket spent a repeat still gets its first result")
+        assert.deepStrictEqual(yield* spent.json, body)
+      })
+  )
 })
 
 /** A host's limiter written as a class, over `layerMemory`: its methods use `this`. */

@@ -25,6 +25,45 @@ const responseIds = (world: Fixtures.World, demandId: Ids.DemandId) =>
   )
 
 describe("Idempotency", () => {
+  it.effect(
+    "R63: onReplay runs once a repeat was answered from the key's stored result, never when the command ran or was refused",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const other = yield* Fixtures.publish(world, world.enterprise.account)
+          const input = { demandId: demand.id, proposal: proposal() }
+          let replays = 0
+          const counting = { ...key, onReplay: Effect.sync(() => void replays++) }
+          yield* responding.respond(world.institute.account, input, counting)
+          assert.strictEqual(replays, 0, "the first run")
+          yield* responding.respond(world.institute.account, input, counting)
+          assert.strictEqual(replays, 1, "a repeat")
+          yield* responding.respond(world.institute.account, input, { ...counting, replayOnly: true })
+          assert.strictEqual(replays, 2, "a repeat answered with replayOnly")
+          yield* expectError(
+            responding.respond(world.institute.account, { ...input, demandId: other.id }, counting),
+            "IdempotencyKeyReused",
+            "R63"
+          )
+          yield* responding.respond(world.expert.account, input, {
+            idempotencyKey: "expert-1",
+            onReplay: Effect.sync(() => void replays++)
+          })
+          yield* expectError(
+            responding.respond(world.expert.account, input, {
+              idempotencyKey: "expert-2",
+              onReplay: Effect.sync(() => void replays++)
+            }),
+            "InvalidState",
+            "R21"
+          )
+          assert.strictEqual(replays, 2, "neither the key reused, a new run nor a refusal")
+        })
+      )
+  )
+
   it.effect("R63: a repeat with the same key and input returns the first result and changes nothing", () =>
     withWorld((world) =>
       Effect.gen(function* () {

@@ -160,7 +160,8 @@ const refusedByDomain = (error: unknown): boolean =>
 /**
  * @internal
  * A rate-limited command: one request from the account's bucket, then `command` with
- * the request's options; a command the domain refuses gives its request back
+ * the request's options; a command the domain refuses, or one answered from its
+ * `Idempotency-Key`'s stored result (R63: nothing ran), gives its request back
  * (`RateLimiter.refund`, where the limiter has it; not for `uploads`, whose body was
  * read all the same), and a failure to give it back is logged, not answered. With the
  * bucket spent, `429` with `Retry-After`, unless the request repeats an
@@ -184,14 +185,11 @@ export const limited = <A, E, R>(
       .pipe(Effect.catchAll((error) => toApiError(error)))
     if (decision.allowed) {
       if (limiter.refund === undefined || bucket === "uploads") return yield* command(optionsOf(headers))
-      return yield* Effect.tapError(command(optionsOf(headers)), (error) =>
-        refusedByDomain(error)
-          ? Effect.suspend(() => limiter.refund!(key, policies[bucket], decision)).pipe(
-              Effect.catchAllCause((cause) =>
-                Effect.logWarning("zhongbao: a rate-limit refund failed", cause)
-              )
-            )
-          : Effect.void
+      const refund = Effect.suspend(() => limiter.refund!(key, policies[bucket], decision)).pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning("zhongbao: a rate-limit refund failed", cause))
+      )
+      return yield* Effect.tapError(command({ ...optionsOf(headers), onReplay: refund }), (error) =>
+        refusedByDomain(error) ? refund : Effect.void
       )
     }
     const seconds = retryAfterSeconds(decision.retryAfterMillis, policies[bucket].windowMillis)

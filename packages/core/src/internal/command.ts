@@ -43,6 +43,14 @@ export interface CommandOptions {
    * first result.
    */
   readonly replayOnly?: boolean | undefined
+  /**
+   * R63: run once the command has answered a repeat of `idempotencyKey` from its
+   * stored result (nothing new ran), after its unit of work ended. For a caller that
+   * charged the request for running something (a rate limit gives it back).
+   *
+   * @since 0.2.0
+   */
+  readonly onReplay?: Effect.Effect<void> | undefined
 }
 
 /** @internal What an audit call fills in itself. */
@@ -364,6 +372,12 @@ export const makeRunner = Effect.gen(function* () {
       options: CommandOptions = {}
     ): Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError> => {
       const key = options.idempotencyKey
+      /** Whether the last attempt answered from the key's stored result. */
+      let replayed = false
+      const replaying = <X, EX>(answer: Effect.Effect<X, EX>) =>
+        Effect.tap(answer, () => {
+          replayed = true
+        })
       return Effect.suspend(() => {
         if (key !== undefined && !isIdempotencyKey(key)) {
           return Effect.fail(
@@ -381,6 +395,7 @@ export const makeRunner = Effect.gen(function* () {
             settleLeftovers(
               spec.conflictRule ?? spec.rule,
               Effect.suspend(() => {
+                replayed = false
                 const prefetch = spec.prefetch
                 /*
                  * The prefetch's outcome is kept as an Either: a failure of the actor's
@@ -418,19 +433,24 @@ export const makeRunner = Effect.gen(function* () {
                         ? Effect.fail(notReplayed())
                         : runWith(actor, prefetched, { key, fingerprint })
                     }
-                    return replay(previous.value, fingerprint)
+                    return replaying(replay(previous.value, fingerprint))
                   }
                 )
               })
             )
           )
-          return key === undefined || options.replayOnly === true
-            ? attempt
-            : Effect.catchAll(attempt, (failure) =>
-                failure instanceof IdempotencyKeyReused
-                  ? Effect.fail(failure)
-                  : replayAfter(accountId, key, fingerprint, failure)
-              )
+          const answered =
+            key === undefined || options.replayOnly === true
+              ? attempt
+              : Effect.catchAll(attempt, (failure) =>
+                  failure instanceof IdempotencyKeyReused
+                    ? Effect.fail(failure)
+                    : replaying(replayAfter(accountId, key, fingerprint, failure))
+                )
+          const onReplay = options.onReplay
+          return onReplay === undefined
+            ? answered
+            : Effect.tap(answered, () => (replayed ? onReplay : Effect.void))
         })
       }) as Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError>
     }
