@@ -26,6 +26,31 @@ const responseIds = (world: Fixtures.World, demandId: Ids.DemandId) =>
 
 describe("Idempotency", () => {
   it.effect(
+    "R63: a repeat is the same request when the input's schema reads it alike (a title with surrounding spaces is trimmed), whichever layer decoded it",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const input = { demandId: demand.id, proposal: proposal() }
+          const first = yield* responding.respond(world.institute.account, input, key)
+          const padded = { ...input, proposal: { ...input.proposal, title: `  ${input.proposal.title} ` } }
+          assert.deepStrictEqual(yield* responding.respond(world.institute.account, padded, key), first)
+          yield* expectError(
+            responding.respond(
+              world.institute.account,
+              { ...input, proposal: { ...input.proposal, title: `${input.proposal.title}二` } },
+              key
+            ),
+            "IdempotencyKeyReused",
+            "R63"
+          )
+          assert.deepStrictEqual(yield* responseIds(world, demand.id), [first.id])
+        })
+      )
+  )
+
+  it.effect(
     "R63: onReplay runs once a repeat was answered from the key's stored result, never when the command ran or was refused",
     () =>
       withWorld((world) =>

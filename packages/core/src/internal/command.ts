@@ -302,6 +302,7 @@ export const makeRunner = Effect.gen(function* () {
     body: (ctx: Ctx, input: I, prefetched: P) => Effect.Effect<A, E | Leftover>
   ) => {
     const decodeInput = Schema.decodeUnknown(spec.input, strictly)
+    const encodeInput = Schema.encodeEither(spec.input)
     const encodeOutput = Schema.encode(spec.output)
     const decodeOutput = Schema.decodeUnknown(spec.output)
     const invalid = inputError(spec.rule, spec.rules ?? {})
@@ -390,7 +391,12 @@ export const makeRunner = Effect.gen(function* () {
           )
         }
         return Effect.flatMap(Effect.mapError(decodeInput(input), invalid), (decoded) => {
-          const fingerprint = key === undefined ? "" : `${spec.name}:${canonicalJson(input)}`
+          // R63: the request as decoded (trimmed, normalised), so that inputs the schema
+          // reads alike are one request, whichever layer decoded them first.
+          const fingerprint =
+            key === undefined
+              ? ""
+              : `${spec.name}:${canonicalJson(Either.getOrElse(encodeInput(decoded), () => input))}`
           const attempt = uow.transaction(
             settleLeftovers(
               spec.conflictRule ?? spec.rule,
