@@ -100,7 +100,8 @@ export const dependsOnResponse = (
  * whether the actor's member has an active response in the demand's round (R21;
  * see {@link dependsOnResponse}): then it is offered no `respond`. `submit` is
  * offered only while the saved response deadline is one R13 allows at `now` (else
- * only `edit`, to change it), and `view_responses` to the managing side once the
+ * only `edit`, to change it), `adopt` while the round holds a response not adopted
+ * or withdrawn yet, and `view_responses` to the managing side once the
  * demand has a number: R23 lets the submitter read responses at any time, and R33
  * keeps earlier rounds' readable after a restart, under review or rejected.
  *
@@ -130,7 +131,10 @@ export const actionsOf = (
       if (toReview && isAllowedDeadline(demand.form.responseDeadline, now, settings)) out.push("submit")
     }
     if (demand.number !== null) out.push("view_responses")
-    if (phase === "taking_responses" || phase === "selecting") out.push("adopt")
+    // R23: only while the round holds a response still submitted (withdrawn ones leave
+    // the count, adopted ones stay in it).
+    if ((phase === "taking_responses" || phase === "selecting") && demand.responseCount > demand.adoptedCount)
+      out.push("adopt")
     if (endSelectionRefusal(demand, now, settings) === undefined) out.push("end_selection")
     if (demand.state === "published") {
       out.push("log_service", "record_solved")

@@ -8,6 +8,7 @@ import {
   Outcome,
   Persistence,
   Publishing,
+  Responding,
   Review,
   type View
 } from "@zhongbao/core"
@@ -20,6 +21,7 @@ import {
   justAfter,
   notices,
   phoneOf,
+  proposal,
   secondAccount,
   trailOf
 } from "./support.js"
@@ -425,6 +427,10 @@ describe("Commissioning", () => {
           const toReject = yield* Fixtures.publish(world, institution, forClient)
           const drafted = yield* publishing.draft(institution, yield* Fixtures.form(forClient, 60))
           const own = yield* Fixtures.publish(world, institution, Fixtures.onBehalf(world))
+          // A response each, so that selecting offers `adopt` (R23).
+          const responding = yield* Responding.Responding
+          for (const d of [published, own])
+            yield* responding.respond(world.institute.account, { demandId: d.id, proposal: proposal() })
           yield* at(justAfter(yield* deadlineEnd(published)))
           for (const d of [published, toReject, own]) yield* outcome.unsolved(institution, { demandId: d.id })
           yield* outcome.restart(institution, {

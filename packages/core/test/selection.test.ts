@@ -36,6 +36,7 @@ import {
   proposal,
   selectionEnd
 } from "./support.js"
+import { offeredTo } from "./demandHelpers.js"
 
 /** A demand of the world's enterprise with responses of the institute, the expert and the service institution. */
 const demandWithResponses = (world: Fixtures.World) =>
@@ -91,6 +92,38 @@ const withBrokenDemandUpdates = <A, E>(
 ) => withPorts(failingUpdates({ demand: (d) => d.adoptedCount > 0 }), body, overrides)
 
 describe("Selection", () => {
+  it.effect(
+    "R23, §9: adopt is offered only while the round holds a response still submitted: not before one, not once it is withdrawn or adopted, and again for a new one",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const selection = yield* Selection.Selection
+          const e = world.enterprise.account
+          const demand = yield* Fixtures.publish(world, e)
+          const adoptOffered = Effect.map(offeredTo(e, demand.id), (actions) => actions.includes("adopt"))
+          assert.isFalse(yield* adoptOffered, "no response yet")
+          const first = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          assert.isTrue(yield* adoptOffered, "one submitted")
+          yield* responding.withdraw(world.institute.account, { responseId: first.id })
+          assert.isFalse(yield* adoptOffered, "it was withdrawn")
+          const second = yield* responding.respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal("专家方案")
+          })
+          assert.isTrue(yield* adoptOffered, "a new one")
+          yield* selection.adopt(e, { responseId: second.id })
+          assert.isFalse(yield* adoptOffered, "the only one submitted is adopted (several may be adopted)")
+          yield* expectError(selection.adopt(e, { responseId: second.id }), "InvalidState", "R23")
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          assert.isFalse(yield* adoptOffered, "selecting, with none left to adopt")
+        })
+      )
+  )
+
   it.effect("R23: the submitter adopts until the end of the selection window, also after the deadline", () =>
     withWorld((world) =>
       Effect.gen(function* () {
