@@ -192,6 +192,8 @@ export const wrap =
                   to: Member.maskPhone(phone.right),
                   templateId: request.templateId,
                   messageId: request.messageId,
+                  result: "RetryLater",
+                  code: "sender.throttled",
                   retryAfterMillis: decision.retryAfterMillis
                 }),
                 SmsSender.SendResult.RetryLater({

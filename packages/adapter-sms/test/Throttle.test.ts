@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Throttle } from "@zhongbao/adapter-sms"
 import { SmsSender } from "@zhongbao/core"
 import { ConfigProvider, Effect, TestClock } from "effect"
+import * as Logs from "./support/Logs.js"
 
 const take = (throttle: Throttle.Throttle, key = "+8613812345678") => throttle.take(key)
 
@@ -98,9 +99,10 @@ describe("Throttle", () => {
   )
 
   it.effect(
-    "R64: wrap keys numbers in E.164 and answers RetryLater, not attempted, without calling the sender",
-    () =>
-      Effect.gen(function* () {
+    "R64: wrap keys numbers in E.164 and answers RetryLater, not attempted, without calling the sender; its debug line has the result and code",
+    () => {
+      const logs = Logs.capture()
+      return Effect.gen(function* () {
         const memory = SmsSender.makeMemory()
         const sender = Throttle.wrap(yield* Throttle.make())(memory.sender)
         assert.strictEqual((yield* sender.send(request("+8613812345678")))._tag, "Sent")
@@ -115,7 +117,27 @@ describe("Throttle", () => {
           })
         )
         assert.strictEqual(memory.log.requests.length, 1)
-      })
+        const throttled = logs.lines
+          .map((line) => JSON.parse(line) as { level: string; message: Array<unknown> })
+          .filter((line) => line.message[0] === "sms throttled")
+        assert.deepStrictEqual(
+          throttled.map((line) => [line.level, line.message[1]]),
+          [
+            [
+              "DEBUG",
+              {
+                to: "138****5678",
+                templateId: "T",
+                messageId: "m",
+                result: "RetryLater",
+                code: "sender.throttled",
+                retryAfterMillis: 35_000
+              }
+            ]
+          ]
+        )
+      }).pipe(Effect.provide(logs.layer))
+    }
   )
 
   it.effect("R64: a permanent refusal gives the slot back", () =>

@@ -64,6 +64,12 @@ import {
 import type { Entry } from "./ServiceLog.js"
 import * as SortKeys from "./SortKeys.js"
 
+/**
+ * R60: an audit event as the memory adapter stores it, a frozen copy: nothing that
+ * holds the event a command wrote, or one a list answered, can change the trail.
+ */
+const frozen = (e: AuditEvent): AuditEvent => Object.freeze({ ...e, members: Object.freeze([...e.members]) })
+
 const sum = (amounts: ReadonlyArray<number>) => amounts.reduce((a, b) => a + b, 0) as Fen
 
 const median = (sorted: ReadonlyArray<number>): number | null =>
@@ -485,14 +491,8 @@ const makeStore = () => {
   })
 
   const auditRepo = AuditRepository.of({
-    // R60: append-only; the stored event is a frozen copy, so that nothing holding
-    // what was appended or listed can change it.
     append: (e) =>
-      audit.get(e.id)
-        ? unique("audit", e.id)
-        : db.write((log) =>
-            audit.set(e.id, Object.freeze({ ...e, members: Object.freeze([...e.members]) }), log)
-          ),
+      audit.get(e.id) ? unique("audit", e.id) : db.write((log) => audit.set(e.id, frozen(e), log)),
     list: (q) =>
       db.read(() =>
         page(
@@ -869,7 +869,7 @@ const makeStore = () => {
       const takenMessage = takenId(batch)
       if (takenMessage !== undefined) return unique("outbox", takenMessage.id)
       return db.write((log) => {
-        for (const e of entry.events) audit.set(e.id, e, log)
+        for (const e of entry.events) audit.set(e.id, frozen(e), log)
         enqueueRows(batch, log)
         if (record !== null) idempotency.set(recordKey, record, log)
       })

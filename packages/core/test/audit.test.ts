@@ -434,7 +434,7 @@ describe("AuditTrail", () => {
   )
 
   it.effect(
-    "R60: the memory adapter keeps events as appended: neither the appended object nor a listed one changes what it stores",
+    "R60: the memory adapter keeps events as written, appended or through a command: neither the object given nor a listed one changes what it stores",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -473,6 +473,25 @@ describe("AuditTrail", () => {
             TypeError
           )
           assert.deepStrictEqual(yield* stored(), event)
+
+          // So are the events a command writes (through the Journal).
+          const draft = yield* (yield* Publishing.Publishing).draft(
+            world.enterprise.account,
+            yield* Fixtures.form()
+          )
+          const [drafted] = yield* demandTrail(world.enterprise.account, draft.id)
+          assert.strictEqual(drafted!.action, "demand.drafted")
+          assert.throws(() => {
+            ;(drafted as { action: string }).action = "tampered"
+          }, TypeError)
+          assert.throws(
+            () => (drafted!.members as Array<Ids.MemberId>).push("someone" as Ids.MemberId),
+            TypeError
+          )
+          assert.strictEqual(
+            (yield* demandTrail(world.enterprise.account, draft.id))[0]!.action,
+            "demand.drafted"
+          )
         })
       )
   )

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   AuditTrail,
+  Errors,
   type Ids,
   Lists,
   Outcome,
@@ -25,6 +26,47 @@ const responseIds = (world: Fixtures.World, demandId: Ids.DemandId) =>
   )
 
 describe("Idempotency", () => {
+  it.effect(
+    "R63: a command whose commit landed but was answered with an unknown outcome is answered from its own record, and that is no replay: onReplay does not run",
+    () => {
+      let loseTheNextCommit = false
+      return withPorts(
+        (ports) => {
+          const uow = Context.get(ports, Persistence.UnitOfWork)
+          return Context.add(ports, Persistence.UnitOfWork, {
+            ...uow,
+            transaction: (effect) =>
+              Effect.flatMap(uow.transaction(effect), (a) => {
+                if (!loseTheNextCommit) return Effect.succeed(a)
+                loseTheNextCommit = false
+                return Effect.fail(
+                  new Errors.InfrastructureError({
+                    port: "UnitOfWork",
+                    message: "the connection was lost at COMMIT",
+                    outcome: "unknown"
+                  })
+                )
+              })
+          } as typeof uow)
+        },
+        (world) =>
+          Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const demand = yield* Fixtures.publish(world, world.enterprise.account)
+            let replays = 0
+            const options = { ...key, onReplay: Effect.sync(() => void replays++) }
+            const input = { demandId: demand.id, proposal: proposal() }
+            loseTheNextCommit = true
+            const first = yield* responding.respond(world.institute.account, input, options)
+            assert.deepStrictEqual(yield* responseIds(world, demand.id), [first.id], "it ran once")
+            assert.strictEqual(replays, 0, "it ran: nothing to give back")
+            yield* responding.respond(world.institute.account, input, options)
+            assert.strictEqual(replays, 1, "its repeat is a replay")
+          })
+      )
+    }
+  )
+
   it.effect(
     "R63: a repeat is the same request when the input's schema reads it alike (a title with surrounding spaces is trimmed), whichever layer decoded it",
     () =>

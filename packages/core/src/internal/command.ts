@@ -10,7 +10,7 @@ import {
   denied,
   firstIssue,
   IdempotencyKeyReused,
-  type InfrastructureError,
+  InfrastructureError,
   InvalidInput,
   InvalidState,
   notFound,
@@ -373,13 +373,13 @@ export const makeRunner = Effect.gen(function* () {
       options: CommandOptions = {}
     ): Effect.Effect<A, Exclude<E, Leftover> | DomainError | InfrastructureError> => {
       const key = options.idempotencyKey
-      /** Whether the last attempt answered from the key's stored result. */
-      let replayed = false
-      const replaying = <X, EX>(answer: Effect.Effect<X, EX>) =>
-        Effect.tap(answer, () => {
-          replayed = true
-        })
       return Effect.suspend(() => {
+        /** Whether this run's last attempt answered from the key's stored result. */
+        let replayed = false
+        const replaying = <X, EX>(answer: Effect.Effect<X, EX>) =>
+          Effect.tap(answer, () => {
+            replayed = true
+          })
         if (key !== undefined && !isIdempotencyKey(key)) {
           return Effect.fail(
             new InvalidInput({
@@ -451,7 +451,11 @@ export const makeRunner = Effect.gen(function* () {
               : Effect.catchAll(attempt, (failure) =>
                   failure instanceof IdempotencyKeyReused
                     ? Effect.fail(failure)
-                    : replaying(replayAfter(accountId, key, fingerprint, failure))
+                    : // A commit whose outcome is unknown may have landed: the record
+                      // then found is this run's own, not a replay.
+                      failure instanceof InfrastructureError && failure.outcome === "unknown"
+                      ? replayAfter(accountId, key, fingerprint, failure)
+                      : replaying(replayAfter(accountId, key, fingerprint, failure))
                 )
           const onReplay = options.onReplay
           return onReplay === undefined
