@@ -339,6 +339,8 @@ export const zhCN: Readonly<Record<string, string>> = {
   "audit.scope_required": "请指定要查看的需求或会员；只有平台运营人员可查看全部操作记录",
   "idempotency.key_invalid": "幂等键须为 1–255 个可见 ASCII 字符",
   "idempotency.key_reused": "该幂等键已用于另一个不同的请求",
+  "idempotency.result_unreadable":
+    "该幂等键下保存的首次结果已无法读取；该请求已执行，请查看其结果，勿重复提交",
   concurrent_change: "该内容已被他人修改，请刷新后重试",
   "server.starting": "服务正在启动（数据库迁移中），请几秒后重试",
   "server.stopping": "服务正在停止，请在新的连接上重新发送请求",

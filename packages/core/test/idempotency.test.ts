@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   AuditTrail,
   Errors,
+  Idempotency,
   type Ids,
   Lists,
   Outcome,
@@ -26,6 +27,36 @@ const responseIds = (world: Fixtures.World, demandId: Ids.DemandId) =>
   )
 
 describe("Idempotency", () => {
+  it.effect(
+    "R63: a repeat whose stored first result no longer reads as the command's output (an earlier release's) is refused, naming the rule, and nothing runs again",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const records = yield* Persistence.IdempotencyRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const other = yield* Fixtures.publish(world, world.enterprise.account)
+          const account = world.institute.account
+          yield* responding.respond(account, { demandId: demand.id, proposal: proposal() }, key)
+          const stored = Option.getOrThrow(yield* records.find(account, key.idempotencyKey))
+          const input = { demandId: other.id, proposal: proposal() }
+          yield* records.insert({
+            ...stored,
+            key: "stored-by-an-earlier-release",
+            fingerprint: `respond:${Idempotency.canonicalJson(input)}`,
+            result: { responseId: "r-1", shape: "of an earlier release" }
+          })
+          const error = yield* expectError(
+            responding.respond(account, input, { idempotencyKey: "stored-by-an-earlier-release" }),
+            "InvalidState",
+            "R63"
+          )
+          assert.strictEqual((error as Errors.InvalidState).code, "idempotency.result_unreadable")
+          assert.deepStrictEqual(yield* responseIds(world, other.id), [], "not run again")
+        })
+      )
+  )
+
   it.effect(
     "R63: a command whose commit landed but was answered with an unknown outcome is answered from its own record, and that is no replay: onReplay does not run",
     () => {

@@ -152,6 +152,19 @@ const notReplayed = () =>
     message: "no first result is stored under this idempotency key"
   })
 
+/**
+ * R63: what a repeat fails with when its key's stored first result no longer reads
+ * as the command's output (stored by a release whose output was shaped otherwise,
+ * within the key's hours): its first run committed, so it is not run again.
+ */
+const unreadableResult = () =>
+  new InvalidState({
+    rule: "R63",
+    code: "idempotency.result_unreadable",
+    message:
+      "the first result stored under this idempotency key can no longer be read; the request was done: read what it changed instead of sending it again"
+  })
+
 /** @internal */
 export const inputError =
   (rule: string, rules: Readonly<Record<string, string>>) => (error: ParseResult.ParseError) => {
@@ -311,9 +324,12 @@ export const makeRunner = Effect.gen(function* () {
      * R63: the answer a stored record gives a repeat: its first result, or
      * `IdempotencyKeyReused` for another input.
      */
-    const replay = (record: IdempotencyRecord, fingerprint: string) =>
+    const replay = (
+      record: IdempotencyRecord,
+      fingerprint: string
+    ): Effect.Effect<A, IdempotencyKeyReused | InvalidState> =>
       record.fingerprint === fingerprint
-        ? Effect.orDie(decodeOutput(record.result))
+        ? Effect.mapError(decodeOutput(record.result), unreadableResult)
         : Effect.fail(
             new IdempotencyKeyReused({
               rule: "R63",
@@ -337,11 +353,17 @@ export const makeRunner = Effect.gen(function* () {
         read(
           Effect.flatMap(
             loadActorAndRecord(accountId, key),
-            ({ previous }): Effect.Effect<A, E | IdempotencyKeyReused> =>
+            ({ previous }): Effect.Effect<A, E | IdempotencyKeyReused | InvalidState> =>
               Option.isSome(previous) ? replay(previous.value, fingerprint) : Effect.fail(failure)
           )
         ),
-        (error) => Effect.fail(error instanceof IdempotencyKeyReused ? error : failure)
+        (error) =>
+          Effect.fail(
+            error instanceof IdempotencyKeyReused ||
+              (error instanceof InvalidState && error.code === "idempotency.result_unreadable")
+              ? error
+              : failure
+          )
       )
 
     /** The body and its journal; with a key, its encoded result is recorded too (R63). */
