@@ -3479,6 +3479,18 @@ const respondAs = (token: string) => (demandId: string, key?: string) =>
     )
   )
 
+/** Three demands of a new world's enterprise, and its institute's token and `respondAs`. */
+const threeDemandsToRespond = Effect.gen(function* () {
+  const w = yield* Fixtures.makeWorld
+  const demands = [
+    yield* Fixtures.publish(w, w.enterprise.account),
+    yield* Fixtures.publish(w, w.enterprise.account),
+    yield* Fixtures.publish(w, w.enterprise.account)
+  ] as const
+  const token = yield* tokenFor(w.institute.account)
+  return { demands, token, respond: respondAs(token) }
+})
+
 layer(
   makeServer(PersistenceMemory.layerMemory, {
     rateLimits: {
@@ -3491,12 +3503,11 @@ layer(
     "rate limits: a command the domain refuses (404, 409) gives its request back, the bucket's requests go to the commands that succeed; a refused upload keeps its count",
     () =>
       Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const demand = yield* Fixtures.publish(w, w.enterprise.account)
-        const second = yield* Fixtures.publish(w, w.enterprise.account)
-        const third = yield* Fixtures.publish(w, w.enterprise.account)
-        const token = yield* tokenFor(w.institute.account)
-        const respond = respondAs(token)
+        const {
+          demands: [demand, second, third],
+          respond,
+          token
+        } = yield* threeDemandsToRespond
         assert.strictEqual((yield* respond("no-such-demand")).status, 404)
         assert.strictEqual((yield* respond(demand.id)).status, 201, "the refusal spent nothing")
         const again = yield* respond(demand.id)
@@ -3539,12 +3550,10 @@ layer(
     "rate limits, R63: an Idempotency-Key reused with another input (422) gives its request back",
     () =>
       Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const first = yield* Fixtures.publish(w, w.enterprise.account)
-        const second = yield* Fixtures.publish(w, w.enterprise.account)
-        const third = yield* Fixtures.publish(w, w.enterprise.account)
-        const token = yield* tokenFor(w.institute.account)
-        const respond = respondAs(token)
+        const {
+          demands: [first, second, third],
+          respond
+        } = yield* threeDemandsToRespond
         assert.strictEqual((yield* respond(first.id, "respond-a1")).status, 201)
         const reused = yield* respond(second.id, "respond-a1")
         assert.strictEqual(reused.status, 422)
@@ -3558,12 +3567,10 @@ layer(
     "rate limits, R63: a repeat answered from its Idempotency-Key's stored result gives its request back: it ran nothing",
     () =>
       Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const first = yield* Fixtures.publish(w, w.enterprise.account)
-        const second = yield* Fixtures.publish(w, w.enterprise.account)
-        const third = yield* Fixtures.publish(w, w.enterprise.account)
-        const token = yield* tokenFor(w.institute.account)
-        const respond = respondAs(token)
+        const {
+          demands: [first, second, third],
+          respond
+        } = yield* threeDemandsToRespond
         const original = yield* respond(first.id, "respond-r1")
         assert.strictEqual(original.status, 201)
         const body = yield* original.json
