@@ -1055,6 +1055,12 @@ export class FilesGroup extends HttpApiGroup.make("files")
   )
   .annotate(OpenApi.Description, "文件 — proof materials and attachments") {}
 
+/** R64: a dead letter's `lastCode` to list or re-queue by (`isv.AMOUNT_NOT_ENOUGH`). */
+const DeadLetterCode = Notifications.DeadLetterRequest.fields.code.annotations({
+  description:
+    "only the dead letters whose delivery's lastCode is this: a provider's code (isv.AMOUNT_NOT_ENOUGH) or the sender's (sender.timeout, http.503)"
+})
+
 /**
  * R64: notifications the operator manages.
  *
@@ -1065,10 +1071,11 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
   .add(
     read(
       HttpApiEndpoint.get("deadLetters", "/notifications/dead-letters")
-        .setUrlParams(Schema.Struct(PageParams))
+        .setUrlParams(Schema.Struct({ code: DeadLetterCode, ...PageParams }))
         .addSuccess(Notifications.DeadLetterPage),
       "SMS notifications given up on, oldest first, phones masked (operators)",
-      "R64"
+      "R64",
+      { description: "With code, only those whose delivery's lastCode is it." }
     )
   )
   .add(
@@ -1083,11 +1090,11 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
   .add(
     command(
       HttpApiEndpoint.post("requeueDead", "/notifications/dead-letters/requeue")
-        .setUrlParams(Schema.Struct(PageParams))
+        .setUrlParams(Schema.Struct({ code: DeadLetterCode, ...PageParams }))
         .addSuccess(Notifications.RequeuedPage),
       "Re-queue the dead letters a page at a time, oldest first (operators)",
       "R64",
-      "Answers the ids re-queued and the cursor of the next page: call again with it until it is null. A letter that is dead again by then is not taken twice in one walk."
+      "With code, only those whose delivery's lastCode is it (what one cause killed, once it is fixed). Answers the ids re-queued and the cursor of the next page: call again with it (and the same code) until it is null. A letter that is dead again by then is not taken twice in one walk."
     )
   )
   .annotate(OpenApi.Description, "通知 — SMS dead letters") {}

@@ -585,7 +585,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         })
       )
 
-      it.effect("notifications: dead letters and requeue", () =>
+      it.effect("notifications: dead letters and requeue, by their code (R64)", () =>
         Effect.gen(function* () {
           const outbox = yield* Persistence.Outbox
           const now = yield* DateTime.now
@@ -595,13 +595,20 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             _tag: "Dead",
             at: now,
             unknownOutcome: false,
-            error: `provider refused ${claimed!.message.recipientPhone}: not a mobile number`
+            error: `provider refused ${claimed!.message.recipientPhone}: not a mobile number`,
+            code: "isv.MOBILE_NUMBER_ILLEGAL"
           })
           const dead = yield* state.operator.notifications.deadLetters({ urlParams: {} })
           assert.deepStrictEqual(
-            dead.items.map((d) => d.message.id),
-            [claimed!.message.id]
+            dead.items.map((d) => [d.message.id, d.delivery.lastCode]),
+            [[claimed!.message.id, "isv.MOBILE_NUMBER_ILLEGAL"]]
           )
+          const byCode = (code: string) =>
+            Effect.map(state.operator.notifications.deadLetters({ urlParams: { code } }), (page) =>
+              page.items.map((d) => d.message.id)
+            )
+          assert.deepStrictEqual(yield* byCode("isv.MOBILE_NUMBER_ILLEGAL"), [claimed!.message.id])
+          assert.deepStrictEqual(yield* byCode("isv.AMOUNT_NOT_ENOUGH"), [], "another code lists nothing")
           assert.match(dead.items[0]!.message.recipientPhone, /^\d{3}\*{4}\d{4}$/)
           assert.notInclude(JSON.stringify(dead.items), claimed!.message.recipientPhone.replace(/^\+86/, ""))
           const requeued = yield* state.operator.notifications.requeue({
@@ -615,10 +622,19 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             _tag: "Dead",
             at: now,
             unknownOutcome: false,
-            error: "still refused"
+            error: "still refused",
+            code: "isv.AMOUNT_NOT_ENOUGH"
           })
+          assert.deepStrictEqual(
+            yield* state.operator.notifications.requeueDead({
+              urlParams: { code: "isv.MOBILE_NUMBER_ILLEGAL" },
+              headers: {}
+            }),
+            { items: [], nextCursor: null },
+            "dead again of another cause: not re-queued under the first code"
+          )
           const all = yield* state.operator.notifications.requeueDead({
-            urlParams: { limit: 100 },
+            urlParams: { limit: 100, code: "isv.AMOUNT_NOT_ENOUGH" },
             headers: {}
           })
           assert.deepStrictEqual(all, { items: [claimed!.message.id], nextCursor: null })

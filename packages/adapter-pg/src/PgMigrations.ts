@@ -18,6 +18,8 @@
  * | 8  | `selection_responded` | R25: the sweeper's index of open rounds holding responses |
  * | 9  | `list_indexes`      | §9: a member's demands by publication or deadline, responses by status, registered institutions |
  * | 10 | `open_rounds`       | R25, §9: the sweeper's open rounds per service mode, the hall taking responses |
+ * | 11 | `audit_append_only` | R60: triggers refusing `UPDATE` and `DELETE` of the audit trail's rows |
+ * | 12 | `outbox_last_code`  | R64: a delivery's last failure code, to list dead letters by it |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -74,7 +76,8 @@ export const migrations = (
     "8_selection_responded": exec(Ddl.selectionResponded(s)),
     "9_list_indexes": exec(Ddl.listIndexes(s)),
     "10_open_rounds": exec(Ddl.openRounds(s)),
-    "11_audit_append_only": exec(Ddl.auditAppendOnly(s))
+    "11_audit_append_only": exec(Ddl.auditAppendOnly(s)),
+    "12_outbox_last_code": exec(Ddl.outboxLastCode(s))
   }
 }
 

@@ -29,6 +29,11 @@
  * at most two statements' time — as many as with one `settle` per message. Those
  * are sent again once their lease expires, each counted as an unknown outcome.
  *
+ * A failed attempt's settlement carries the sender's `code` with its reason, which the
+ * outbox keeps as the delivery's `lastCode`. The dispatcher's own: `dispatcher.timeout`
+ * and `sender.defect` (see `SmsSender`), `dispatcher.given_up` for a message given up
+ * unsent, `dispatcher.released` for one given back unsent before any attempt failed.
+ *
  * The per-message path (start, send, record) is written as `flatMap` chains, not
  * `Effect.gen`: running a generator costs a few microseconds each time, and the
  * three a message ran took about a tenth of the dispatcher's CPU per message with
@@ -138,9 +143,10 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
         })
       }
       const error = `${result._tag}: ${result.reason}`
+      const code = result.code
       // A throttled send that never reached the provider is retried, never given up for.
       if (result._tag === "Permanent" || (attempted && attempts >= config.maxAttempts)) {
-        return Effect.succeed({ _tag: "Dead", at: now, unknownOutcome, error })
+        return Effect.succeed({ _tag: "Dead", at: now, unknownOutcome, error, code })
       }
       return Effect.map(Random.next, (random) => {
         const delay = Math.max(
@@ -152,6 +158,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
           nextAttemptAt: DateTime.add(now, { millis: delay }),
           unknownOutcome,
           error,
+          code,
           ...(attempted ? {} : { attempted: false })
         }
       })
@@ -328,6 +335,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
       at: now,
       unknownOutcome: false,
       error: `given up unsent: ${t.delivery.attempts} attempts counted, ${t.delivery.unknownOutcomes} of them with unknown outcomes (timeouts, or leases that expired before a result was recorded)`,
+      code: "dispatcher.given_up",
       attempted: false
     })
 
@@ -401,7 +409,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@zhongbao/core/Dis
                 _tag: "Retry",
                 nextAttemptAt: now,
                 unknownOutcome: false,
-                error: t.delivery.lastError ?? "not sent yet: released unsent by its dispatcher",
+                ...(t.delivery.lastError === null
+                  ? { error: "not sent yet: released unsent by its dispatcher", code: "dispatcher.released" }
+                  : { error: t.delivery.lastError, code: t.delivery.lastCode ?? undefined }),
                 attempted: false
               } satisfies Settlement
             }))

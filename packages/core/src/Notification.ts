@@ -47,7 +47,10 @@ export type DeliveryStatus = typeof DeliveryStatus.Type
  * The delivery state of one outbox message. `unknownOutcomes` counts attempts whose
  * result the dispatcher could not learn (timeouts), and those whose lease expired
  * before their result was recorded (the holder died, or was too slow): only those
- * may have reached the recipient more than once.
+ * may have reached the recipient more than once. `lastError` is the last failed
+ * attempt's reason, for people; `lastCode` the same for machines (a sender's
+ * `SmsSender.Failed.code`: the provider's own code, or the sender's or the
+ * dispatcher's), `null` where the result had none. A send clears both.
  *
  * @since 0.1.0
  * @category models
@@ -61,6 +64,8 @@ export const Delivery = Schema.Struct({
   leaseOwner: Schema.NullOr(Schema.String),
   leaseUntil: Schema.NullOr(Schema.DateTimeUtc),
   lastError: Schema.NullOr(Schema.String),
+  /** @since 0.2.0 */
+  lastCode: Schema.NullOr(Schema.String),
   providerMessageId: Schema.NullOr(Schema.String),
   sentAt: Schema.NullOr(Schema.DateTimeUtc),
   deadAt: Schema.NullOr(Schema.DateTimeUtc)
@@ -102,6 +107,12 @@ export type Settlement =
       readonly unknownOutcome: boolean
       readonly error: string
       /**
+       * The failure's code for machines, stored as the delivery's `lastCode`.
+       *
+       * @since 0.2.0
+       */
+      readonly code?: string | undefined
+      /**
        * `false` when the sender did not try: its own throttle refused before calling
        * the provider (R64: retried on throttling, never given up for it). Such a
        * settlement by the lease's holder is not counted as an attempt.
@@ -115,6 +126,12 @@ export type Settlement =
       readonly at: DateTime.Utc
       readonly unknownOutcome: boolean
       readonly error: string
+      /**
+       * The failure's code for machines, stored as the delivery's `lastCode`.
+       *
+       * @since 0.2.0
+       */
+      readonly code?: string | undefined
       /**
        * `false` when the holder gave the message up without trying: its attempts
        * had reached the limit when it was claimed (counted by the claims that took

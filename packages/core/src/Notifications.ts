@@ -7,15 +7,16 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
-import { denied, invalidState, notFound } from "./Errors.js"
+import { denied, InfrastructureError, invalidState, notFound } from "./Errors.js"
 import { OutboxMessageId } from "./Ids.js"
 import { type Ctx, makeRunner } from "./internal/command.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator, maskPhone, maskPhoneIn } from "./Member.js"
-import { Delivery, OutboxMessage } from "./Notification.js"
+import { Delivery, OutboxMessage, type Tracked } from "./Notification.js"
 import { Page, PageRequest } from "./Pagination.js"
-import { Outbox } from "./Persistence.js"
+import { Outbox, type Range } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
+import * as Text from "./Text.js"
 
 /**
  * A dead letter as operators see it: the phone masked (R64).
@@ -29,6 +30,23 @@ export const DeadLetter = Schema.Struct({ message: OutboxMessage, delivery: Deli
 
 /** @since 0.1.0 @category outputs */
 export const DeadLetterPage = Page(DeadLetter)
+
+/**
+ * Input of {@link Notifications.deadLetters} and {@link Notifications.requeueDead}: a
+ * page of dead letters, and with `code` only those whose delivery's `lastCode` is
+ * it (`isv.AMOUNT_NOT_ENOUGH`, `sender.timeout`: see `SmsSender`), so that what one
+ * cause killed is re-queued once it is fixed, and nothing else.
+ *
+ * @since 0.2.0
+ * @category inputs
+ */
+export const DeadLetterRequest = Schema.Struct({
+  ...PageRequest.fields,
+  code: Schema.optional(Text.Filter(128))
+})
+
+/** @since 0.2.0 @category inputs */
+export type DeadLetterRequest = typeof DeadLetterRequest.Type
 
 /**
  * What {@link Notifications.requeueDead} answers: the ids it re-queued, and the
@@ -52,6 +70,25 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
     const { command, query } = yield* makeRunner
     const outbox = yield* Outbox
 
+    /**
+     * The dead letters of a page, only those of `code` when given. An outbox that
+     * ignored the code would have every dead letter re-queued: its answer is checked.
+     */
+    const deadOf =
+      (code: string | undefined) =>
+      (range: Range): Effect.Effect<ReadonlyArray<Tracked>, InfrastructureError> =>
+        code === undefined
+          ? outbox.listDead(range)
+          : Effect.filterOrFail(
+              outbox.listDead({ ...range, code }),
+              (rows) => rows.every((t) => t.delivery.lastCode === code),
+              () =>
+                new InfrastructureError({
+                  port: "Outbox",
+                  message: "Outbox.listDead answered dead letters of another code than the one asked for"
+                })
+            )
+
     /** R60: a re-queue is an operator's state change, in the audit trail. */
     const audited = (ctx: Ctx, messageId: OutboxMessageId) =>
       ctx.audit({
@@ -63,14 +100,17 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
       })
 
     return {
-      /** R64: dead letters, oldest first, phones masked (also in de-duplication keys and the provider's error text). */
-      deadLetters: query({ input: PageRequest, rule: "R64" }, (ctx, input) =>
+      /**
+       * R64: dead letters, oldest first, only those of `code` when given; phones
+       * masked (also in de-duplication keys and the provider's error text).
+       */
+      deadLetters: query({ input: DeadLetterRequest, rule: "R64" }, (ctx, input) =>
         Effect.gen(function* () {
           if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
           return yield* pageOf(
             input,
             SortKeys.scopes.outbox,
-            (range) => outbox.listDead(range),
+            deadOf(input.code),
             (t) => SortKeys.outbox(t.message),
             (rows) =>
               Effect.succeed(
@@ -122,8 +162,9 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
       ),
 
       /**
-       * R64: an operator re-queues the dead letters a page at a time, oldest first
-       * (after an outage of the provider, say): each page's in one unit of work,
+       * R64: an operator re-queues the dead letters a page at a time, oldest first,
+       * only those of `code` when given (after an outage of the provider, or its
+       * balance topped up): each page's in one unit of work,
        * each audited as {@link requeue} does. The answer lists the ids re-queued and
        * the cursor of the next page, `null` at the end; a letter that is dead again
        * by then sorts before the cursor, so a walk to the end takes each letter once.
@@ -131,7 +172,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
       requeueDead: command(
         {
           name: "requeueDeadLetters",
-          input: PageRequest,
+          input: DeadLetterRequest,
           output: RequeuedPage,
           rule: "R64"
         },
@@ -141,7 +182,7 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
             return yield* pageOf(
               input,
               SortKeys.scopes.outbox,
-              (range) => outbox.listDead(range),
+              deadOf(input.code),
               (t) => SortKeys.outbox(t.message),
               (rows) =>
                 Effect.filter(rows, (t) =>

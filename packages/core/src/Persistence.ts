@@ -516,6 +516,18 @@ export class DemandNumbering extends Context.Tag("@zhongbao/core/DemandNumbering
 >() {}
 
 /**
+ * Which dead letters {@link Outbox.listDead} lists: a page of them, and with `code`
+ * only those whose delivery's `lastCode` is exactly it (an operator re-queues the
+ * letters one cause killed, once it is fixed).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DeadLetterQuery extends Range {
+  readonly code?: string | undefined
+}
+
+/**
  * The outbox (R64): notifications written in the unit of work of their cause. A
  * message whose `dedupeKey` is already there (or comes earlier in the batch) is
  * ignored; one whose id is already there under another `dedupeKey` is a
@@ -567,8 +579,8 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
       entries: ReadonlyArray<{ readonly id: OutboxMessageId; readonly settlement: Settlement }>
     ) => Fx<ReadonlyArray<boolean>>
     readonly find: (id: OutboxMessageId) => Fx<Option.Option<Tracked>>
-    /** Dead letters, oldest message first. */
-    readonly listDead: (range: Range) => Fx<ReadonlyArray<Tracked>>
+    /** Dead letters, oldest message first; with `code`, only those whose `lastCode` is it. */
+    readonly listDead: (query: DeadLetterQuery) => Fx<ReadonlyArray<Tracked>>
     /** Puts a dead letter back to pending, due now, with its attempts reset; `false` if it is not dead. */
     readonly requeue: (id: OutboxMessageId, now: DateTime.Utc) => Fx<boolean>
   }

@@ -570,6 +570,7 @@ const makeStore = () => {
           leaseOwner: null,
           leaseUntil: null,
           lastError: null,
+          lastCode: null,
           providerMessageId: null,
           sentAt: null,
           deadAt: null
@@ -598,11 +599,12 @@ const makeStore = () => {
             status: "sent",
             sentAt: s.at,
             providerMessageId: s.providerMessageId,
-            lastError: null
+            lastError: null,
+            lastCode: null
           }
         : s._tag === "Retry"
-          ? { ...base, nextAttemptAt: s.nextAttemptAt, lastError: s.error }
-          : { ...base, status: "dead", deadAt: s.at, lastError: s.error }
+          ? { ...base, nextAttemptAt: s.nextAttemptAt, lastError: s.error, lastCode: s.code ?? null }
+          : { ...base, status: "dead", deadAt: s.at, lastError: s.error, lastCode: s.code ?? null }
     deliveries.set(id, next, log)
     schedule(next)
     return true
@@ -647,15 +649,18 @@ const makeStore = () => {
     settleMany: (owner, entries) =>
       db.write((log) => entries.map((e) => settleOne(log, e.id, owner, e.settlement))),
     find: (id) => db.read(() => Option.fromNullable(tracked(id))),
-    listDead: (range) =>
+    listDead: (query) =>
       db.read(() =>
         page(
           outbox.rows.values(),
-          (m) => deliveries.get(m.id)?.status === "dead",
+          (m) => {
+            const d = deliveries.get(m.id)
+            return d?.status === "dead" && (query.code === undefined || d.lastCode === query.code)
+          },
           SortKeys.outbox,
           false,
-          range.after,
-          range.limit
+          query.after,
+          query.limit
         ).map((m) => tracked(m.id)!)
       ),
     requeue: (id, now) =>

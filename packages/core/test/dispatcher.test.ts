@@ -490,6 +490,11 @@ describe("Dispatcher", () => {
             [d.status, d.leaseOwner, d.attempts, d.unknownOutcomes],
             ["pending", null, 0, 0]
           )
+          assert.deepStrictEqual(
+            [d.lastError, d.lastCode],
+            ["not sent yet: released unsent by its dispatcher", "dispatcher.released"],
+            "why, for people and for machines"
+          )
           assert.isTrue(DateTime.lessThanOrEqualTo(d.nextAttemptAt, yield* DateTime.now), "due at once")
         }
         const later = yield* Effect.fork(dispatcher.dispatchOnce("b"))
@@ -568,6 +573,7 @@ describe("Dispatcher", () => {
         const d = Option.getOrThrow(yield* outbox.find(m.id)).delivery
         assert.deepStrictEqual([d.status, d.attempts, d.unknownOutcomes, d.leaseOwner], ["dead", 2, 2, null])
         assert.match(d.lastError ?? "", /given up unsent: 2 attempts/)
+        assert.strictEqual(d.lastCode, "dispatcher.given_up", "its code for machines")
       }).pipe(Effect.provide(layer))
     }
   )
@@ -803,6 +809,162 @@ describe("Dispatcher", () => {
   )
 
   it.effect(
+    "R64: a dead letter keeps its sender's code (lastCode); an operator lists and re-queues the dead letters of one code, and no other",
+    () => {
+      const balance = "isv.AMOUNT_NOT_ENOUGH"
+      const broke = ["+8613812345611", "+8613812345612"]
+      const wrong = ["+8613812345621", "+8613812345622"]
+      const mute = "+8613812345631"
+      const state = { topUp: false }
+      const sender = SmsSender.SmsSender.of({
+        send: (request) =>
+          Effect.succeed(
+            broke.includes(request.phone) && !state.topUp
+              ? SmsSender.SendResult.Configuration({ reason: "账户余额不足", code: balance })
+              : wrong.includes(request.phone)
+                ? SmsSender.SendResult.Permanent({ reason: "号码不存在", code: "isv.MOBILE_NUMBER_ILLEGAL" })
+                : request.phone === mute
+                  ? SmsSender.SendResult.Permanent({ reason: "拒收" })
+                  : SmsSender.SendResult.Sent({ providerMessageId: `p-${request.messageId}` })
+          )
+      })
+      const layer = layerWith(sender, outboxSettings({ maxAttempts: 1 }))
+      return Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const outbox = yield* Persistence.Outbox
+        const dispatcher = yield* Dispatcher.Dispatcher
+        const notifications = yield* Notifications.Notifications
+        const trail = yield* AuditTrail.AuditTrail
+        const messages = [broke[0]!, wrong[0]!, mute, broke[1]!, wrong[1]!].map((phone, i) =>
+          message(phone, DateTime.add(start, { seconds: i }))
+        )
+        const [b1, w1, m1, b2, w2] = messages.map((m) => m.id) as [
+          Ids.OutboxMessageId,
+          Ids.OutboxMessageId,
+          Ids.OutboxMessageId,
+          Ids.OutboxMessageId,
+          Ids.OutboxMessageId
+        ]
+        yield* outbox.enqueue(messages)
+        yield* at(DateTime.add(start, { seconds: 5 }))
+        assert.strictEqual((yield* dispatcher.dispatchOnce("a")).dead, 5)
+        const listed = (code?: string) =>
+          Effect.map(notifications.deadLetters(world.operator, code === undefined ? {} : { code }), (p) =>
+            p.items.map((t) => [t.message.id, t.delivery.lastCode, t.delivery.lastError])
+          )
+        assert.deepStrictEqual(yield* listed(balance), [
+          [b1, balance, "Configuration: 账户余额不足"],
+          [b2, balance, "Configuration: 账户余额不足"]
+        ])
+        assert.deepStrictEqual(
+          yield* listed(),
+          [
+            [b1, balance, "Configuration: 账户余额不足"],
+            [w1, "isv.MOBILE_NUMBER_ILLEGAL", "Permanent: 号码不存在"],
+            [m1, null, "Permanent: 拒收"],
+            [b2, balance, "Configuration: 账户余额不足"],
+            [w2, "isv.MOBILE_NUMBER_ILLEGAL", "Permanent: 号码不存在"]
+          ],
+          "without a code, all of them, each with its code or none"
+        )
+        assert.deepStrictEqual(
+          yield* listed(` ${balance} `),
+          yield* listed(balance),
+          "the code is trimmed, as every filter"
+        )
+        yield* expectError(
+          notifications.deadLetters(world.operator, { code: " " }),
+          "InvalidInput",
+          "R64",
+          "code"
+        )
+        yield* expectError(
+          notifications.requeueDead(world.operator, { code: "x".repeat(129) }),
+          "InvalidInput",
+          "R64",
+          "code"
+        )
+
+        const page = yield* notifications.requeueDead(world.operator, { code: balance, limit: 1 })
+        assert.deepStrictEqual(page.items, [b1], "the oldest of the code first")
+        const rest = yield* notifications.requeueDead(world.operator, {
+          code: balance,
+          cursor: page.nextCursor ?? undefined
+        })
+        assert.deepStrictEqual(
+          rest,
+          { items: [b2], nextCursor: null },
+          "then the rest of the code, to the end"
+        )
+        assert.deepStrictEqual(
+          (yield* listed()).map(([id]) => id),
+          [w1, m1, w2],
+          "the letters of other codes, or of none, stay dead"
+        )
+        const requeued = (yield* trail.list(world.operator, { limit: 100 })).items.filter(
+          (e) => e.action === "notification.requeued"
+        )
+        assert.sameMembers(
+          requeued.map((e) => e.entityId),
+          [b1, b2],
+          "each re-queue audited (R60)"
+        )
+        state.topUp = true
+        const round = yield* dispatcher.dispatchOnce("a")
+        assert.deepStrictEqual([round.claimed, round.sent], [2, 2], "the balance topped up, both are sent")
+        const sent = Option.getOrThrow(yield* outbox.find(b1)).delivery
+        assert.deepStrictEqual([sent.status, sent.lastError, sent.lastCode], ["sent", null, null])
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
+    "R64: an outbox that ignores listDead's code would have every dead letter re-queued: core refuses its answer, and nothing is re-queued",
+    () => {
+      const layer = layerWith(
+        SmsSender.makeMemory({ permanentPhones: ["+8613812345641", "+8613812345642"] }).sender,
+        {},
+        (ports) => {
+          const outbox = Context.get(ports, Persistence.Outbox)
+          return Context.add(ports, Persistence.Outbox, {
+            ...outbox,
+            listDead: (query) => outbox.listDead({ after: query.after, limit: query.limit })
+          })
+        }
+      )
+      return Effect.gen(function* () {
+        yield* at(start)
+        const world = yield* Fixtures.makeWorld
+        const outbox = yield* Persistence.Outbox
+        const notifications = yield* Notifications.Notifications
+        yield* outbox.enqueue([message("+8613812345641", start), message("+8613812345642", start)])
+        assert.strictEqual((yield* (yield* Dispatcher.Dispatcher).dispatchOnce("a")).dead, 2)
+        assert.lengthOf((yield* notifications.deadLetters(world.operator, {})).items, 2)
+        const refused = yield* Effect.flip(
+          notifications.requeueDead(world.operator, { code: "isv.AMOUNT_NOT_ENOUGH" })
+        )
+        assert.strictEqual(refused._tag, "InfrastructureError")
+        assert.match(refused.message, /another code/)
+        yield* expectError(
+          Effect.catchTag(
+            notifications.deadLetters(world.operator, { code: "isv.AMOUNT_NOT_ENOUGH" }),
+            "InfrastructureError",
+            (e) => Effect.fail({ _tag: e._tag, rule: "none", message: e.message })
+          ),
+          "InfrastructureError",
+          "none"
+        )
+        assert.lengthOf(
+          (yield* notifications.deadLetters(world.operator, {})).items,
+          2,
+          "both still dead: nothing re-queued"
+        )
+      }).pipe(Effect.provide(layer))
+    }
+  )
+
+  it.effect(
     "R64: a claim whose holder died is reclaimed when its lease expires; the old holder cannot settle",
     () => {
       const { layer } = setup({}, outboxSettings({ leaseMillis: 5000, sendTimeoutMillis: 1000 }))
@@ -856,6 +1018,7 @@ describe("Dispatcher", () => {
         assert.strictEqual(d.status, "pending")
         assert.strictEqual(d.unknownOutcomes, 1)
         assert.match(d.lastError ?? "", /Unknown: no answer within 1000 ms/)
+        assert.strictEqual(d.lastCode, "dispatcher.timeout", "the delivery keeps the code")
         assert.strictEqual(memory.log.requests.length, 1)
         const cut = lines.filter((line) => line.includes("cut by the dispatcher's timeout"))
         assert.lengthOf(cut, 1)
@@ -888,6 +1051,7 @@ describe("Dispatcher", () => {
         assert.strictEqual(d.status, "pending")
         assert.strictEqual(d.unknownOutcomes, 1)
         assert.match(d.lastError ?? "", /^Unknown: the sender failed unexpectedly/)
+        assert.strictEqual(d.lastCode, "sender.defect", "the delivery keeps the code")
         const died = lines.filter((line) => line.includes("sms sender failed unexpectedly"))
         assert.lengthOf(died, 1)
         assert.include(died[0], "a bug in the sender")

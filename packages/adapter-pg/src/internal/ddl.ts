@@ -451,3 +451,12 @@ CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON ${s}.audit_eve
 CREATE TRIGGER audit_event_member_append_only BEFORE UPDATE OR DELETE ON ${s}.audit_event_member
   FOR EACH ROW EXECUTE FUNCTION ${s}.audit_append_only();
 `
+
+/**
+ * R64: a delivery's `lastCode`, the last failed attempt's code for machines beside its
+ * reason (`last_error`), by which operators list and re-queue dead letters. The letters
+ * that died before it have none. Adding a nullable column rewrites no row.
+ */
+export const outboxLastCode = (s: string): string => `
+ALTER TABLE ${s}.outbox_message ADD COLUMN last_code text;
+`

@@ -21,6 +21,7 @@ const columns = (a: string) =>
     `${a}.lease_owner`,
     selTs(`${a}.lease_until`),
     `${a}.last_error`,
+    `${a}.last_code`,
     `${a}.provider_message_id`,
     selTs(`${a}.sent_at`),
     selTs(`${a}.dead_at`)
@@ -47,6 +48,7 @@ const toTracked = (r: Row): Notification.Tracked => ({
     leaseOwner: read.strOrNull(r, "lease_owner"),
     leaseUntil: read.tsOrNull(r, "lease_until"),
     lastError: read.strOrNull(r, "last_error"),
+    lastCode: read.strOrNull(r, "last_code"),
     providerMessageId: read.strOrNull(r, "provider_message_id"),
     sentAt: read.tsOrNull(r, "sent_at"),
     deadAt: read.tsOrNull(r, "dead_at")
@@ -57,11 +59,11 @@ const toTracked = (r: Row): Notification.Tracked => ({
  * The `SET` list of a settlement by the lease's holder (the statements update only
  * rows it holds): the attempt counted (but one the holder did not attempt), the
  * result recorded, the lease released. `v` are the expressions of the status, the
- * unknown outcome, the next attempt, the error, the instant, the provider's id and
- * whether the holder attempted the send.
+ * unknown outcome, the next attempt, the error, its code, the instant, the provider's
+ * id and whether the holder attempted the send.
  */
-const settlement = (v: readonly [string, string, string, string, string, string, string]) => {
-  const [status, unknown, nextAttemptAt, error, at, providerMessageId, attempted] = v
+const settlement = (v: readonly [string, string, string, string, string, string, string, string]) => {
+  const [status, unknown, nextAttemptAt, error, code, at, providerMessageId, attempted] = v
   return `attempts = o.attempts + CASE WHEN ${attempted} THEN 1 ELSE 0 END,
     unknown_outcomes = o.unknown_outcomes + CASE WHEN ${unknown} THEN 1 ELSE 0 END,
     status = ${status},
@@ -69,6 +71,7 @@ const settlement = (v: readonly [string, string, string, string, string, string,
     lease_until = NULL,
     next_attempt_at = CASE WHEN ${status} = 'pending' THEN ${nextAttemptAt} ELSE o.next_attempt_at END,
     last_error = ${error},
+    last_code = ${code},
     sent_at = CASE WHEN ${status} = 'sent' THEN ${at} ELSE o.sent_at END,
     provider_message_id = CASE WHEN ${status} = 'sent' THEN ${providerMessageId} ELSE o.provider_message_id END,
     dead_at = CASE WHEN ${status} = 'dead' THEN ${at} ELSE o.dead_at END`
@@ -77,10 +80,19 @@ const settlement = (v: readonly [string, string, string, string, string, string,
 /** The values {@link settlement} reads, in its order. */
 const settlementValues = (s: Notification.Settlement): Array<unknown> =>
   s._tag === "Sent"
-    ? ["sent", s.unknownOutcome, null, null, ts(s.at), s.providerMessageId, true]
+    ? ["sent", s.unknownOutcome, null, null, null, ts(s.at), s.providerMessageId, true]
     : s._tag === "Retry"
-      ? ["pending", s.unknownOutcome, ts(s.nextAttemptAt), s.error, null, null, s.attempted !== false]
-      : ["dead", s.unknownOutcome, null, s.error, ts(s.at), null, s.attempted !== false]
+      ? [
+          "pending",
+          s.unknownOutcome,
+          ts(s.nextAttemptAt),
+          s.error,
+          s.code ?? null,
+          null,
+          null,
+          s.attempted !== false
+        ]
+      : ["dead", s.unknownOutcome, null, s.error, s.code ?? null, ts(s.at), null, s.attempted !== false]
 
 /**
  * @internal
@@ -102,7 +114,7 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
         `WITH current AS (
            SELECT id, (status = 'pending' AND lease_owner = $2) AS held FROM ${outbox} WHERE id = $1 FOR UPDATE),
          settled AS (
-           UPDATE ${outbox} o SET ${settlement(["$3", "$4::bool", "$5::timestamptz", "$6", "$7::timestamptz", "$8", "$9::bool"])}
+           UPDATE ${outbox} o SET ${settlement(["$3", "$4::bool", "$5::timestamptz", "$6", "$7", "$8::timestamptz", "$9", "$10::bool"])}
            FROM current c WHERE o.id = c.id AND c.held
            RETURNING c.held)
          SELECT held FROM settled`,
@@ -190,14 +202,14 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
         db.query(
           "Outbox.settleMany",
           `WITH s AS (
-             SELECT * FROM unnest($2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[],
-               $7::timestamptz[], $8::text[], $9::bool[]) WITH ORDINALITY
-               AS s (id, status, unknown_outcome, next_attempt_at, error, at, provider_message_id, attempted, n)),
+             SELECT * FROM unnest($2::text[], $3::text[], $4::bool[], $5::timestamptz[], $6::text[], $7::text[],
+               $8::timestamptz[], $9::text[], $10::bool[]) WITH ORDINALITY
+               AS s (id, status, unknown_outcome, next_attempt_at, error, code, at, provider_message_id, attempted, n)),
            current AS (
              SELECT o.id, (o.status = 'pending' AND o.lease_owner = $1) AS held FROM ${outbox} o
              WHERE o.id = ANY($2::text[]) ORDER BY o.id FOR UPDATE),
            settled AS (
-             UPDATE ${outbox} o SET ${settlement(["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.at", "s.provider_message_id", "s.attempted"])}
+             UPDATE ${outbox} o SET ${settlement(["s.status", "s.unknown_outcome", "s.next_attempt_at", "s.error", "s.code", "s.at", "s.provider_message_id", "s.attempted"])}
              FROM current c JOIN s ON s.id = c.id WHERE o.id = c.id AND c.held
              RETURNING o.id, c.held)
            SELECT coalesce(settled.held, false) AS held FROM s LEFT JOIN settled ON settled.id = s.id ORDER BY s.n`,
@@ -210,15 +222,16 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
       Effect.map(db.query("Outbox.find", `SELECT ${all} FROM ${outbox} o WHERE o.id = $1`, [id]), (rows) =>
         Option.map(Option.fromNullable(rows[0]), toTracked)
       ),
-    listDead: (range) => {
+    listDead: (query) => {
       const p = new Params()
-      const cursor = after(p, "o.created_at", "o.id", range.after, "ts", false)
+      const cursor = after(p, "o.created_at", "o.id", query.after, "ts", false)
       if (cursor === undefined) return Effect.succeed([])
+      const code = query.code === undefined ? "" : `AND o.last_code = ${p.add(query.code)}`
       return Effect.map(
         db.query(
           "Outbox.listDead",
-          `SELECT ${all} FROM ${outbox} o WHERE o.status = 'dead' ${cursor === null ? "" : `AND ${cursor}`}
-           ORDER BY o.created_at, o.id ${limit(p, range.limit)}`,
+          `SELECT ${all} FROM ${outbox} o WHERE o.status = 'dead' ${code} ${cursor === null ? "" : `AND ${cursor}`}
+           ORDER BY o.created_at, o.id ${limit(p, query.limit)}`,
           p.values
         ),
         (rows) => rows.map(toTracked)

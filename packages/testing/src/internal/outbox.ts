@@ -38,6 +38,7 @@ const pending = (m: Notification.OutboxMessage): Delivery => ({
   leaseOwner: null,
   leaseUntil: null,
   lastError: null,
+  lastCode: null,
   providerMessageId: null,
   sentAt: null,
   deadAt: null
@@ -91,17 +92,29 @@ const sent = (at: DateTime.Utc, providerMessageId: string, unknownOutcome = fals
   providerMessageId,
   unknownOutcome
 })
-const retry = (nextAttemptAt: DateTime.Utc, error: string, unknownOutcome = false): Settlement<"Retry"> => ({
+const retry = (
+  nextAttemptAt: DateTime.Utc,
+  error: string,
+  unknownOutcome = false,
+  code?: string
+): Settlement<"Retry"> => ({
   _tag: "Retry",
   nextAttemptAt,
   error,
-  unknownOutcome
+  unknownOutcome,
+  ...(code === undefined ? {} : { code })
 })
-const dead = (at: DateTime.Utc, error: string, unknownOutcome = false): Settlement<"Dead"> => ({
+const dead = (
+  at: DateTime.Utc,
+  error: string,
+  unknownOutcome = false,
+  code?: string
+): Settlement<"Dead"> => ({
   _tag: "Dead",
   at,
   error,
-  unknownOutcome
+  unknownOutcome,
+  ...(code === undefined ? {} : { code })
 })
 
 /** Every message id appears in exactly one claim, and the claims together hold all of `all`. */
@@ -572,7 +585,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: settle Sent, Retry and Dead persist exactly the fields of the settlement, count the attempt (unknownOutcomes + 1 when unknownOutcome) and release the lease; sent and dead messages are never claimed again",
+    "R64: settle Sent, Retry and Dead persist exactly the fields of the settlement (the error and its code as lastError and lastCode), count the attempt (unknownOutcomes + 1 when unknownOutcome) and release the lease; sent and dead messages are never claimed again",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -585,8 +598,13 @@ export const outbox = (h: Harness): void => {
           assert.strictEqual((yield* claim(outbox, "dispatcher-a", now)).length, 3, "all three claimed")
 
           const s = sent(minutesAfter(0, 250), "aliyun-2026050410000001", true)
-          const r = retry(minutesAfter(5, 321), "RetryLater: 触发流控 (throttled)")
-          const k = dead(minutesAfter(0, 999), "Permanent: 号码不存在", true)
+          const r = retry(
+            minutesAfter(5, 321),
+            "RetryLater: 触发流控 (throttled)",
+            false,
+            "isv.BUSINESS_LIMIT_CONTROL"
+          )
+          const k = dead(minutesAfter(0, 999), "Permanent: 号码不存在", true, "isv.MOBILE_NUMBER_ILLEGAL")
           assert.isTrue(yield* outbox.settle(toSend.id, "dispatcher-a", s), "settle Sent")
           assert.isTrue(yield* outbox.settle(toRetry.id, "dispatcher-a", r), "settle Retry")
           assert.isTrue(yield* outbox.settle(toKill.id, "dispatcher-a", k), "settle Dead")
@@ -612,9 +630,10 @@ export const outbox = (h: Harness): void => {
               attempts: 1,
               unknownOutcomes: 0,
               nextAttemptAt: r.nextAttemptAt,
-              lastError: r.error
+              lastError: r.error,
+              lastCode: "isv.BUSINESS_LIMIT_CONTROL"
             },
-            "Retry: still pending, nextAttemptAt, lastError; attempts + 1, unknownOutcomes unchanged (known outcome); the lease released"
+            "Retry: still pending, nextAttemptAt, lastError, lastCode; attempts + 1, unknownOutcomes unchanged (known outcome); the lease released"
           )
           same(
             Notification.Delivery,
@@ -625,9 +644,10 @@ export const outbox = (h: Harness): void => {
               attempts: 1,
               unknownOutcomes: 1,
               deadAt: k.at,
-              lastError: k.error
+              lastError: k.error,
+              lastCode: "isv.MOBILE_NUMBER_ILLEGAL"
             },
-            "Dead: status, deadAt, lastError; attempts + 1, unknownOutcomes + 1 (unknownOutcome); the lease released"
+            "Dead: status, deadAt, lastError, lastCode; attempts + 1, unknownOutcomes + 1 (unknownOutcome); the lease released"
           )
 
           const nextDay = DateTime.add(now, { days: 1 })
@@ -646,9 +666,10 @@ export const outbox = (h: Harness): void => {
               attempts: 2,
               unknownOutcomes: 1,
               nextAttemptAt: r2.nextAttemptAt,
-              lastError: r2.error
+              lastError: r2.error,
+              lastCode: null
             },
-            "the counts add up over the attempts: attempts + 1, unknownOutcomes + 1"
+            "the counts add up over the attempts: attempts + 1, unknownOutcomes + 1; a failure without a code keeps none of the one before"
           )
 
           const again = yield* outbox.settle(toSend.id, "dispatcher-a", sent(minutesAfter(1), "duplicate"))
@@ -708,8 +729,8 @@ export const outbox = (h: Harness): void => {
           assert.isTrue(yield* outbox.settle(done.id, "dispatcher-a", sent(t1, "p-done")), "A settles one")
 
           const s = sent(minutesAfter(0, 250), "aliyun-2026050410000002")
-          const r = retry(minutesAfter(5, 321), "RetryLater: 触发流控 (throttled)", true)
-          const k = dead(minutesAfter(0, 999), "Permanent: 号码不存在")
+          const r = retry(minutesAfter(5, 321), "RetryLater: 触发流控 (throttled)", true, "sender.timeout")
+          const k = dead(minutesAfter(0, 999), "Permanent: 号码不存在", false, "isv.MOBILE_NUMBER_ILLEGAL")
           const unknown = Ids.make<Ids.OutboxMessageId>()
           const answers = yield* settleMany("dispatcher-a", [
             { id: toRetry.id, settlement: r },
@@ -732,9 +753,10 @@ export const outbox = (h: Harness): void => {
               attempts: 1,
               unknownOutcomes: 1,
               nextAttemptAt: r.nextAttemptAt,
-              lastError: r.error
+              lastError: r.error,
+              lastCode: "sender.timeout"
             },
-            "Retry recorded, the lease released"
+            "Retry recorded with its code, the lease released"
           )
           same(
             Notification.Delivery,
@@ -745,8 +767,15 @@ export const outbox = (h: Harness): void => {
           same(
             Notification.Delivery,
             (yield* find(outbox, toKill.id, "dead")).delivery,
-            { ...pending(toKill), status: "dead", attempts: 1, deadAt: k.at, lastError: k.error },
-            "Dead recorded"
+            {
+              ...pending(toKill),
+              status: "dead",
+              attempts: 1,
+              deadAt: k.at,
+              lastError: k.error,
+              lastCode: "isv.MOBILE_NUMBER_ILLEGAL"
+            },
+            "Dead recorded with its code"
           )
           same(
             Notification.Delivery,
@@ -800,7 +829,7 @@ export const outbox = (h: Harness): void => {
               providerMessageId: "p-first",
               sentAt: nextDay
             },
-            "the first entry counted, the second changes nothing"
+            "the first entry counted, the second changes nothing; the send clears the earlier error and its code"
           )
         })
       ),
@@ -945,6 +974,113 @@ export const outbox = (h: Harness): void => {
               "a listed dead letter equals find"
             )
           }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: listDead with a code lists only the dead letters whose lastCode is exactly it, oldest first, page by page; a re-queued letter leaves it, and returns under the code it dies with next",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const balance = "isv.AMOUNT_NOT_ENOUGH"
+          const messages = Array.from({ length: 24 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: minutesAfter(-30 + Math.floor(i / 2), i % 2) })
+          )
+          yield* outbox.enqueue(messages)
+          const now = yield* DateTime.now
+          assert.strictEqual((yield* claim(outbox, "dispatcher-a", now)).length, 24, "all claimed")
+          const ofBalance: Array<Ids.OutboxMessageId> = []
+          for (const [i, m] of messages.entries()) {
+            const settlement =
+              i % 4 === 0
+                ? dead(minutesAfter(1, i), "Configuration: 账户余额不足", false, balance)
+                : i % 4 === 1
+                  ? dead(minutesAfter(1, i), "Permanent: 号码不存在", false, "isv.MOBILE_NUMBER_ILLEGAL")
+                  : i % 4 === 2
+                    ? dead(minutesAfter(1, i), "Permanent: 无代码")
+                    : retry(minutesAfter(30), "Configuration: 账户余额不足", false, balance)
+            assert.isTrue(yield* outbox.settle(m.id, "dispatcher-a", settlement), "settle")
+            if (i % 4 === 0) ofBalance.push(m.id)
+          }
+          const byCode = (code: string) => (range: Persistence.Range) => outbox.listDead({ ...range, code })
+          const expected: Array<Tracked> = []
+          for (const id of ofBalance) expected.push(yield* find(outbox, id, "dead of the balance"))
+          const listed = yield* expectPages(
+            "listDead by code",
+            byCode(balance),
+            (t) => SortKeys.outbox(t.message),
+            false,
+            expected,
+            (t) => t.message.id,
+            4
+          )
+          for (const row of listed) {
+            same(
+              Notification.Tracked,
+              row,
+              expected.find((t) => t.message.id === row.message.id)!,
+              "a listed dead letter equals find"
+            )
+          }
+          assert.deepStrictEqual(
+            yield* outbox.listDead({ limit: 50, code: balance.toLowerCase() }),
+            [],
+            "the code is compared exactly: another letter case lists nothing"
+          )
+          assert.deepStrictEqual(
+            yield* outbox.listDead({ limit: 50, code: "sender.timeout" }),
+            [],
+            "a code no dead letter has lists nothing"
+          )
+          assert.strictEqual(
+            (yield* outbox.listDead({ limit: 50 })).length,
+            18,
+            "without a code every dead letter is listed, those without a code among them"
+          )
+
+          const [first, second] = ofBalance as [Ids.OutboxMessageId, Ids.OutboxMessageId]
+          yield* TestClock.adjust("5 minutes")
+          const t1 = yield* DateTime.now
+          assert.isTrue(yield* outbox.requeue(first, t1), "re-queued")
+          assert.isTrue(yield* outbox.requeue(second, t1), "re-queued")
+          assert.deepStrictEqual(
+            ids(yield* outbox.listDead({ limit: 50, code: balance })),
+            ofBalance.slice(2),
+            "re-queued letters are no longer listed under their code"
+          )
+          const reclaimed = yield* claim(outbox, "dispatcher-b", t1)
+          assert.sameMembers(ids(reclaimed), [first, second], "the re-queued letters are claimed again")
+          assert.isTrue(
+            yield* outbox.settle(
+              first,
+              "dispatcher-b",
+              dead(
+                DateTime.add(t1, { seconds: 1 }),
+                "Permanent: 签名不合法",
+                false,
+                "isv.SMS_SIGNATURE_ILLEGAL"
+              )
+            ),
+            "dies again, of another cause"
+          )
+          assert.isTrue(
+            yield* outbox.settle(second, "dispatcher-b", sent(DateTime.add(t1, { seconds: 1 }), "p-2")),
+            "sent this time"
+          )
+          assert.deepStrictEqual(
+            ids(yield* outbox.listDead({ limit: 50, code: "isv.SMS_SIGNATURE_ILLEGAL" })),
+            [first],
+            "listed under the code it died with last"
+          )
+          assert.deepStrictEqual(
+            ids(yield* outbox.listDead({ limit: 50, code: balance })),
+            ofBalance.slice(2),
+            "and no longer under the earlier one"
+          )
+          assert.isNull((yield* find(outbox, second, "sent")).delivery.lastCode, "a send clears the code")
         })
       ),
     h.timeout
