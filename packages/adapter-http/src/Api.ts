@@ -49,6 +49,7 @@ import {
   Lists,
   Member,
   Membership,
+  Notification,
   Notifications,
   Outcome,
   Pagination,
@@ -1058,7 +1059,7 @@ export class FilesGroup extends HttpApiGroup.make("files")
 /** R64: a dead letter's `lastCode` to list or re-queue by (`isv.AMOUNT_NOT_ENOUGH`). */
 const DeadLetterCode = Notifications.DeadLetterRequest.fields.code.annotations({
   description:
-    "only the dead letters whose delivery's lastCode is this: a provider's code (isv.AMOUNT_NOT_ENOUGH) or the sender's (sender.timeout, http.503)"
+    "only the dead letters whose delivery's lastCode is this: a provider's code (isv.AMOUNT_NOT_ENOUGH) or the sender's (sender.timeout, http.503); surrounding whitespace is trimmed, 1 to 128 characters, no control characters"
 })
 
 /**
@@ -1068,6 +1069,17 @@ const DeadLetterCode = Notifications.DeadLetterRequest.fields.code.annotations({
  * @category groups
  */
 export class NotificationsGroup extends HttpApiGroup.make("notifications")
+  .add(
+    read(
+      HttpApiEndpoint.get("summary", "/notifications/summary").addSuccess(Notification.OutboxSummary),
+      "The SMS outbox at a glance: waiting, due now and since when, dead letters by code (operators)",
+      "R64",
+      {
+        description:
+          "For dashboards and monitoring: a growing due count or an old oldestDueAt says the dispatchers fall behind or are stopped; deadByCode says why messages are given up (re-queue them by code once the cause is fixed)."
+      }
+    )
+  )
   .add(
     read(
       HttpApiEndpoint.get("deadLetters", "/notifications/dead-letters")

@@ -516,6 +516,11 @@ const rows: ReadonlyArray<Row> = [
     })
   ),
   {
+    endpoint: "notifications.summary",
+    expect: operatorOnly(200),
+    request: () => ok(get("/notifications/summary"))
+  },
+  {
     endpoint: "notifications.deadLetters",
     expect: operatorOnly(200),
     request: () => ok(get("/notifications/dead-letters"))

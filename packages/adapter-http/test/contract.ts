@@ -609,6 +609,12 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             )
           assert.deepStrictEqual(yield* byCode("isv.MOBILE_NUMBER_ILLEGAL"), [claimed!.message.id])
           assert.deepStrictEqual(yield* byCode("isv.AMOUNT_NOT_ENOUGH"), [], "another code lists nothing")
+          const summary = yield* state.operator.notifications.summary()
+          assert.deepStrictEqual(
+            [summary.dead, summary.deadByCode],
+            [1, [{ code: "isv.MOBILE_NUMBER_ILLEGAL", count: 1 }]],
+            "the summary counts it by its code"
+          )
           assert.match(dead.items[0]!.message.recipientPhone, /^\d{3}\*{4}\d{4}$/)
           assert.notInclude(JSON.stringify(dead.items), claimed!.message.recipientPhone.replace(/^\+86/, ""))
           const requeued = yield* state.operator.notifications.requeue({

@@ -30,9 +30,8 @@
  * are sent again once their lease expires, each counted as an unknown outcome.
  *
  * A failed attempt's settlement carries the sender's `code` with its reason, which the
- * outbox keeps as the delivery's `lastCode`. The dispatcher's own: `dispatcher.timeout`
- * and `sender.defect` (see `SmsSender`), `dispatcher.given_up` for a message given up
- * unsent, `dispatcher.released` for one given back unsent before any attempt failed.
+ * outbox keeps as the delivery's `lastCode`; the dispatcher's own codes are listed in
+ * `SmsSender`'s docs.
  *
  * The per-message path (start, send, record) is written as `flatMap` chains, not
  * `Effect.gen`: running a generator costs a few microseconds each time, and the

@@ -48,9 +48,9 @@ export type DeliveryStatus = typeof DeliveryStatus.Type
  * result the dispatcher could not learn (timeouts), and those whose lease expired
  * before their result was recorded (the holder died, or was too slow): only those
  * may have reached the recipient more than once. `lastError` is the last failed
- * attempt's reason, for people; `lastCode` the same for machines (a sender's
- * `SmsSender.Failed.code`: the provider's own code, or the sender's or the
- * dispatcher's), `null` where the result had none. A send clears both.
+ * attempt's reason, for people; `lastCode` the same for machines (`SmsSender`'s docs
+ * list where codes come from), `null` where the result had none. A send clears both;
+ * a re-queue keeps both.
  *
  * @since 0.1.0
  * @category models
@@ -73,6 +73,28 @@ export const Delivery = Schema.Struct({
 
 /** @since 0.1.0 @category models */
 export type Delivery = typeof Delivery.Type
+
+/**
+ * The outbox at a glance, for operators and monitoring (R64): how many messages wait
+ * (`pending`, leased or not), how many of them are due now (`due`: claimable, their
+ * `nextAttemptAt` and any lease passed) and since when the oldest of those has been
+ * (`oldestDueAt`, `null` when none is due: the dispatchers' lag), how many were given
+ * up (`dead`), and the dead letters by their `lastCode` (`deadByCode`, the most first,
+ * then by code in code-point order, those without a code last).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const OutboxSummary = Schema.Struct({
+  pending: Schema.Int,
+  due: Schema.Int,
+  oldestDueAt: Schema.NullOr(Schema.DateTimeUtc),
+  dead: Schema.Int,
+  deadByCode: Schema.Array(Schema.Struct({ code: Schema.NullOr(Schema.String), count: Schema.Int }))
+}).annotations({ identifier: "OutboxSummary" })
+
+/** @since 0.2.0 @category models */
+export type OutboxSummary = typeof OutboxSummary.Type
 
 /**
  * A message with its delivery state.

@@ -12,8 +12,8 @@ import { OutboxMessageId } from "./Ids.js"
 import { type Ctx, makeRunner } from "./internal/command.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator, maskPhone, maskPhoneIn } from "./Member.js"
-import { Delivery, OutboxMessage, type Tracked } from "./Notification.js"
-import { Page, PageRequest } from "./Pagination.js"
+import { Delivery, OutboxMessage, type OutboxSummary, type Tracked } from "./Notification.js"
+import { compareCodePoints, Page, PageRequest } from "./Pagination.js"
 import { Outbox, type Range } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import * as Text from "./Text.js"
@@ -56,6 +56,11 @@ export type DeadLetterRequest = typeof DeadLetterRequest.Type
  * @category outputs
  */
 export const RequeuedPage = Page(OutboxMessageId)
+
+/** The dead letters' codes, the most first, then in code-point order, those without a code last. */
+const byCount = (a: OutboxSummary["deadByCode"][number], b: OutboxSummary["deadByCode"][number]) =>
+  b.count - a.count ||
+  (a.code === null ? (b.code === null ? 0 : 1) : b.code === null ? -1 : compareCodePoints(a.code, b.code))
 
 const operatorOnly = denied("R64", "operator.required", "only a platform operator manages notifications")
 
@@ -131,6 +136,22 @@ export class Notifications extends Effect.Service<Notifications>()("@zhongbao/co
                 })
               )
           )
+        })
+      ),
+
+      /**
+       * R64: the outbox at a glance (`Notification.OutboxSummary`): messages waiting,
+       * due now and since when, dead letters by code. For operators, and for a host's
+       * monitoring (a growing `due`, an old `oldestDueAt`: the dispatchers fall behind
+       * or are stopped; `deadByCode`: why messages are given up).
+       *
+       * @since 0.2.0
+       */
+      summary: query({ input: Schema.Struct({}), rule: "R64" }, (ctx) =>
+        Effect.gen(function* () {
+          if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly
+          const s = yield* outbox.summary(ctx.now)
+          return { ...s, deadByCode: [...s.deadByCode].sort(byCount) }
         })
       ),
 

@@ -77,7 +77,7 @@ import type {
   ThreadId
 } from "./Ids.js"
 import type { Account, Member, MemberKind, TechnologyManager } from "./Member.js"
-import type { OutboxMessage, Settlement, Tracked } from "./Notification.js"
+import type { OutboxMessage, OutboxSummary, Settlement, Tracked } from "./Notification.js"
 import type { Position } from "./Pagination.js"
 import type { StatusView } from "./Phase.js"
 import type { Fen } from "./Money.js"
@@ -581,8 +581,20 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
     readonly find: (id: OutboxMessageId) => Fx<Option.Option<Tracked>>
     /** Dead letters, oldest message first; with `code`, only those whose `lastCode` is it. */
     readonly listDead: (query: DeadLetterQuery) => Fx<ReadonlyArray<Tracked>>
-    /** Puts a dead letter back to pending, due now, with its attempts reset; `false` if it is not dead. */
+    /**
+     * Puts a dead letter back to pending, due now, with its attempts reset (its
+     * `lastError` and `lastCode` kept until its next attempt); `false` if it is not dead.
+     */
     readonly requeue: (id: OutboxMessageId, now: DateTime.Utc) => Fx<boolean>
+    /**
+     * The outbox at `now` ({@link OutboxSummary}), read at one instant of the store:
+     * `due` counts the pending messages a claim at `now` could take, `oldestDueAt` is
+     * the earliest instant one of them became claimable; `deadByCode` holds one entry
+     * per `lastCode` of the dead letters (`null` for those without), in any order.
+     *
+     * @since 0.2.0
+     */
+    readonly summary: (now: DateTime.Utc) => Fx<OutboxSummary>
   }
 >() {}
 

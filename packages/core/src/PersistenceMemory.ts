@@ -663,6 +663,29 @@ const makeStore = () => {
           query.limit
         ).map((m) => tracked(m.id)!)
       ),
+    summary: (now) =>
+      db.read(() => {
+        let pending = 0
+        let dueCount = 0
+        let oldest: number | undefined
+        const dead = new Map<string | null, number>()
+        for (const d of deliveries.rows.values()) {
+          if (d.status === "dead") dead.set(d.lastCode, (dead.get(d.lastCode) ?? 0) + 1)
+          if (d.status !== "pending") continue
+          pending++
+          const at = availableAt(d)
+          if (at > now.epochMillis) continue
+          dueCount++
+          if (oldest === undefined || at < oldest) oldest = at
+        }
+        return {
+          pending,
+          due: dueCount,
+          oldestDueAt: oldest === undefined ? null : DateTime.unsafeMake(oldest),
+          dead: [...dead.values()].reduce((a, b) => a + b, 0),
+          deadByCode: [...dead].map(([code, count]) => ({ code, count }))
+        }
+      }),
     requeue: (id, now) =>
       db.write((log) => {
         const d = deliveries.get(id)

@@ -12,10 +12,14 @@
  * A result other than `Sent` carries its `reason`, a text for people (an operator
  * reads it as a dead letter's `lastError`), and may carry a `code`, the same reason
  * for machines: stable across releases and languages, for log queries and alert
- * rules. A provider's own error code where it answered one (`isv.AMOUNT_NOT_ENOUGH`),
- * else the sender's: the dispatcher's are `dispatcher.timeout` (a send cut at
- * `outbox.sendTimeoutMillis`) and `sender.defect` (a sender that died), the memory
- * sender's `sender.invalid_number` and `sender.throttled`.
+ * rules, and kept as the delivery's `lastCode`, by which operators list and re-queue
+ * dead letters. A provider's own error code where it answered one
+ * (`isv.AMOUNT_NOT_ENOUGH`), else the sender's: the memory sender's are
+ * `sender.invalid_number` and `sender.throttled`. The dispatcher's own are
+ * `dispatcher.timeout` (a send cut at `outbox.sendTimeoutMillis`), `sender.defect` (a
+ * sender that died), `dispatcher.given_up` (a message given up unsent, its attempts
+ * spent by dispatchers that died) and `dispatcher.released` (one given back unsent
+ * before any attempt failed).
  *
  * @since 0.1.0
  */

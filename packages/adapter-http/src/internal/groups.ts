@@ -625,6 +625,7 @@ export const NotificationsLive = HttpApiBuilder.group(Api, "notifications", (han
   Effect.gen(function* () {
     const notifications = yield* Notifications.Notifications
     return handlers
+      .handle("summary", () => Effect.flatMap(account, (a) => coreRead(notifications.summary(a, {}))))
       .handle("deadLetters", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(notifications.deadLetters(a, urlParams)))
       )

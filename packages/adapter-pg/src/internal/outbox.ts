@@ -237,6 +237,31 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
         (rows) => rows.map(toTracked)
       )
     },
+    summary: (now) =>
+      Effect.map(
+        db.query(
+          "Outbox.summary",
+          `SELECT true AS pending, NULL::text AS code, count(*)::text AS n,
+             count(*) FILTER (WHERE ${due} <= $1::timestamptz)::text AS due,
+             ${selTs(`min(${due}) FILTER (WHERE ${due} <= $1::timestamptz)`, "oldest_due_at")}
+           FROM ${outbox} o WHERE o.status = 'pending'
+           UNION ALL
+           SELECT false, o.last_code, count(*)::text, NULL, NULL FROM ${outbox} o WHERE o.status = 'dead'
+           GROUP BY o.last_code`,
+          [ts(now)]
+        ),
+        (rows): Notification.OutboxSummary => {
+          const waiting = rows.find((r) => r.pending === true)!
+          const dead = rows.filter((r) => r.pending !== true)
+          return {
+            pending: read.int(waiting, "n"),
+            due: read.int(waiting, "due"),
+            oldestDueAt: read.tsOrNull(waiting, "oldest_due_at"),
+            dead: dead.reduce((sum, r) => sum + read.int(r, "n"), 0),
+            deadByCode: dead.map((r) => ({ code: read.strOrNull(r, "code"), count: read.int(r, "n") }))
+          }
+        }
+      ),
     requeue: (id, now) =>
       Effect.map(
         db.query(

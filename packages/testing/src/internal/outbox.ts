@@ -1087,7 +1087,114 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: requeue turns a dead letter into a pending message due now with its attempts reset; any other message answers false",
+    "R64: summary counts the pending messages, those a claim at now could take and the earliest instant one of them became claimable (the later of nextAttemptAt and an expired lease), and the dead letters by code",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const t0 = yield* DateTime.now
+          const at = (minutes: number) => DateTime.add(t0, { minutes })
+          const counts = (now: DateTime.Utc) =>
+            Effect.map(outbox.summary(now), (s) => [s.pending, s.due, s.oldestDueAt])
+          assert.deepStrictEqual(
+            yield* outbox.summary(t0),
+            { pending: 0, due: 0, oldestDueAt: null, dead: 0, deadByCode: [] },
+            "an empty outbox"
+          )
+
+          const messages = Array.from({ length: 9 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: DateTime.add(at(-20 + i), { millis: i * 7 }) })
+          )
+          const [leasedLong, leasedShort, toRetry, toSend, k1, k2, k3, k4, waiting] = messages as [
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage
+          ]
+          const future = Rows.outboxMessage({ createdAt: at(30) })
+          yield* outbox.enqueue([...messages, future])
+          assert.deepStrictEqual(
+            yield* outbox.summary(t0),
+            { pending: 10, due: 9, oldestDueAt: leasedLong.createdAt, dead: 0, deadByCode: [] },
+            "every message pending; nine due, the oldest since its createdAt; the one created later is not due yet"
+          )
+          assert.deepStrictEqual(
+            yield* counts(at(-30)),
+            [10, 0, null],
+            "before any message was created: all pending, none due, no oldest due"
+          )
+
+          assert.deepStrictEqual(ids(yield* claim(outbox, "dispatcher-a", t0, 1, 20 * 60_000)), [
+            leasedLong.id
+          ])
+          assert.deepStrictEqual(ids(yield* claim(outbox, "dispatcher-a", t0, 1, 60_000)), [leasedShort.id])
+          assert.deepStrictEqual(ids(yield* claim(outbox, "dispatcher-a", t0, 6)), [
+            toRetry.id,
+            toSend.id,
+            k1.id,
+            k2.id,
+            k3.id,
+            k4.id
+          ])
+          const settled = [
+            [toRetry, retry(at(10), "RetryLater: 限流", false, "isv.BUSINESS_LIMIT_CONTROL")],
+            [toSend, sent(t0, "p-1")],
+            [k1, dead(t0, "Configuration: 余额不足", false, "isv.AMOUNT_NOT_ENOUGH")],
+            [k2, dead(t0, "Configuration: 余额不足", false, "isv.AMOUNT_NOT_ENOUGH")],
+            [k3, dead(t0, "Permanent: 号码不存在", false, "isv.MOBILE_NUMBER_ILLEGAL")],
+            [k4, dead(t0, "Permanent: 拒收")]
+          ] as const
+          for (const [m, settlement] of settled) {
+            assert.isTrue(yield* outbox.settle(m.id, "dispatcher-a", settlement), "settled")
+          }
+          const summary = yield* outbox.summary(t0)
+          assert.deepStrictEqual(
+            {
+              ...summary,
+              deadByCode: [...summary.deadByCode].sort((a, b) => String(a.code).localeCompare(String(b.code)))
+            },
+            {
+              pending: 5,
+              due: 1,
+              oldestDueAt: waiting.createdAt,
+              dead: 4,
+              deadByCode: [
+                { code: "isv.AMOUNT_NOT_ENOUGH", count: 2 },
+                { code: "isv.MOBILE_NUMBER_ILLEGAL", count: 1 },
+                { code: null, count: 1 }
+              ]
+            },
+            "pending: two leased, one retried, one unclaimed, one not due yet; due: the unclaimed one; the sent one not counted; the dead by code, null for the letter without one"
+          )
+          assert.deepStrictEqual(
+            yield* counts(at(2)),
+            [5, 2, waiting.createdAt],
+            "the short lease expired: its message is due too"
+          )
+          assert.deepStrictEqual(ids(yield* claim(outbox, "dispatcher-b", at(2), 1)), [waiting.id])
+          assert.isTrue(yield* outbox.settle(waiting.id, "dispatcher-b", sent(at(2), "p-2")), "sent")
+          assert.deepStrictEqual(
+            yield* counts(at(11)),
+            [4, 2, at(1)],
+            "the expired lease and the retry are due, the long lease is not; the oldest due since its lease ended, not since it was created"
+          )
+          assert.deepStrictEqual(
+            yield* counts(at(40)),
+            [4, 4, at(1)],
+            "past the long lease and the later message's createdAt: all four due"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: requeue turns a dead letter into a pending message due now with its attempts reset, its lastError and lastCode kept; any other message answers false",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -1101,7 +1208,7 @@ export const outbox = (h: Harness): void => {
           yield* outbox.settle(
             toKill.id,
             "dispatcher-a",
-            dead(minutesAfter(0, 5), "Permanent: 模板未审核", true)
+            dead(minutesAfter(0, 5), "Permanent: 模板未审核", true, "isv.SMS_TEMPLATE_ILLEGAL")
           )
           yield* outbox.settle(toSend.id, "dispatcher-a", sent(minutesAfter(0, 6), "p-1"))
           yield* outbox.settle(toRetry.id, "dispatcher-a", retry(minutesAfter(600), "RetryLater: 限流"))
@@ -1116,6 +1223,11 @@ export const outbox = (h: Harness): void => {
           const requeued = (yield* find(outbox, toKill.id, "re-queued")).delivery
           assert.strictEqual(requeued.status, "pending", "pending again")
           assert.strictEqual(requeued.attempts, 0, "attempts reset")
+          assert.deepStrictEqual(
+            [requeued.lastError, requeued.lastCode],
+            ["Permanent: 模板未审核", "isv.SMS_TEMPLATE_ILLEGAL"],
+            "why it died, kept until its next attempt"
+          )
           same(Notification.Delivery, requeued, { ...requeued, nextAttemptAt: t1 }, "due now")
           assert.isNull(requeued.leaseOwner, "not leased")
           assert.isNull(requeued.leaseUntil, "not leased")
