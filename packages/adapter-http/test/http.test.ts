@@ -2477,6 +2477,34 @@ layer(
   )
 
   it.effect(
+    "R64: a dead-letter code that is blank, over 128 characters or holds a control character is refused naming it, on the list and on the re-queue; a padded one is trimmed",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.operator)
+        const call = (method: "get" | "post", path: string, code: string) =>
+          HttpClient.execute(
+            HttpClientRequest[method](`${path}?code=${encodeURIComponent(code)}`).pipe(
+              HttpClientRequest.bearerToken(token)
+            )
+          )
+        for (const [method, path] of [
+          ["get", "/notifications/dead-letters"],
+          ["post", "/notifications/dead-letters/requeue"]
+        ] as const) {
+          for (const code of ["", "   ", "x".repeat(129), "isv.\u0000"]) {
+            const refused = yield* call(method, path, code)
+            assert.strictEqual(refused.status, 400, `${method} ${JSON.stringify(code)}`)
+            assert.deepInclude(yield* refused.json, { code: "input.invalid", field: "code", rule: "R64" })
+          }
+          const padded = yield* call(method, path, ` ${"x".repeat(128)} `)
+          assert.strictEqual(padded.status, 200, `${method}: 128 characters once trimmed`)
+          assert.deepStrictEqual(yield* padded.json, { items: [], nextCursor: null })
+        }
+      })
+  )
+
+  it.effect(
     "R22, R30: afterSeq beyond 2^31 − 1, or not in decimal digits, is refused naming it; the largest answers an empty list",
     () =>
       Effect.gen(function* () {
