@@ -117,6 +117,38 @@ const dead = (
   ...(code === undefined ? {} : { code })
 })
 
+/**
+ * Asserts that `fetch`, read 4 at a time, lists exactly the dead letters `ids`, oldest
+ * message first, each as `find` reads it.
+ */
+const expectDeadPages = (
+  outbox: Outbox,
+  label: string,
+  fetch: (range: Persistence.Range) => Effect.Effect<ReadonlyArray<Tracked>, unknown>,
+  ids: ReadonlyArray<Ids.OutboxMessageId>
+) =>
+  Effect.gen(function* () {
+    const expected: Array<Tracked> = []
+    for (const id of ids) expected.push(yield* find(outbox, id, label))
+    const listed = yield* expectPages(
+      label,
+      fetch,
+      (t) => SortKeys.outbox(t.message),
+      false,
+      expected,
+      (t) => t.message.id,
+      4
+    )
+    for (const row of listed) {
+      same(
+        Notification.Tracked,
+        row,
+        expected.find((t) => t.message.id === row.message.id)!,
+        `${label}: a listed dead letter equals find`
+      )
+    }
+  })
+
 /** Every message id appears in exactly one claim, and the claims together hold all of `all`. */
 const expectDisjointCover = (
   claims: ReadonlyArray<ReadonlyArray<Tracked>>,
@@ -955,25 +987,7 @@ export const outbox = (h: Harness): void => {
             if (settlement._tag === "Dead") deadIds.push(m.id)
           }
           assert.deepStrictEqual(yield* outbox.listDead({ limit: 0 }), [], "limit 0")
-          const expected: Array<Tracked> = []
-          for (const id of deadIds) expected.push(yield* find(outbox, id, "dead letter"))
-          const listed = yield* expectPages(
-            "listDead",
-            outbox.listDead,
-            (t) => SortKeys.outbox(t.message),
-            false,
-            expected,
-            (t) => t.message.id,
-            4
-          )
-          for (const row of listed) {
-            same(
-              Notification.Tracked,
-              row,
-              expected.find((t) => t.message.id === row.message.id)!,
-              "a listed dead letter equals find"
-            )
-          }
+          yield* expectDeadPages(outbox, "listDead", outbox.listDead, deadIds)
         })
       ),
     h.timeout
@@ -1005,26 +1019,12 @@ export const outbox = (h: Harness): void => {
             assert.isTrue(yield* outbox.settle(m.id, "dispatcher-a", settlement), "settle")
             if (i % 4 === 0) ofBalance.push(m.id)
           }
-          const byCode = (code: string) => (range: Persistence.Range) => outbox.listDead({ ...range, code })
-          const expected: Array<Tracked> = []
-          for (const id of ofBalance) expected.push(yield* find(outbox, id, "dead of the balance"))
-          const listed = yield* expectPages(
+          yield* expectDeadPages(
+            outbox,
             "listDead by code",
-            byCode(balance),
-            (t) => SortKeys.outbox(t.message),
-            false,
-            expected,
-            (t) => t.message.id,
-            4
+            (range) => outbox.listDead({ ...range, code: balance }),
+            ofBalance
           )
-          for (const row of listed) {
-            same(
-              Notification.Tracked,
-              row,
-              expected.find((t) => t.message.id === row.message.id)!,
-              "a listed dead letter equals find"
-            )
-          }
           assert.deepStrictEqual(
             yield* outbox.listDead({ limit: 50, code: balance.toLowerCase() }),
             [],
