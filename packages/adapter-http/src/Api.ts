@@ -1109,7 +1109,7 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
       "With code, only those whose delivery's lastCode is it (what one cause killed, once it is fixed). Answers the ids re-queued and the cursor of the next page: call again with it (and the same code) until it is null. A letter that is dead again by then is not taken twice in one walk."
     )
   )
-  .annotate(OpenApi.Description, "通知 — SMS dead letters") {}
+  .annotate(OpenApi.Description, "通知 — the SMS outbox: its summary and dead letters") {}
 
 /**
  * R62: operator statistics.

@@ -141,7 +141,9 @@ const makeStore = () => {
   const deliveries = new Table<string, Delivery>(db)
   const due = new TimeHeap()
   const availableAt = (d: Delivery) =>
-    Math.max(d.nextAttemptAt.epochMillis, d.leaseUntil === null ? 0 : d.leaseUntil.epochMillis)
+    d.leaseUntil === null
+      ? d.nextAttemptAt.epochMillis
+      : Math.max(d.nextAttemptAt.epochMillis, d.leaseUntil.epochMillis)
   const schedule = (d: Delivery) => {
     if (d.status === "pending") due.push(availableAt(d), d.messageId)
   }

@@ -75,7 +75,9 @@ import { uniqueness } from "./internal/uniqueness.js"
  *   has it, answers and records what `settle` of each entry in order would, the
  *   lease checked per message, without deadlock between concurrent calls;
  *   retries come due at `nextAttemptAt`; `listDead` pages through dead letters
- *   oldest first; `requeue`;
+ *   oldest first, those of one `lastCode` when asked; `requeue` keeps `lastError`
+ *   and `lastCode`; `summary` counts what is pending, due and dead, at the instant
+ *   boundaries `claim` has;
  *   claims, settlements and requeues roll back with their unit of work.
  * - `files`: the file store (R54) keeps bytes byte-exact with their metadata and
  *   SHA-256, never overwrites an id, answers `none` for unknown ids and takes part

@@ -1172,9 +1172,14 @@ export const outbox = (h: Harness): void => {
             "pending: two leased, one retried, one unclaimed, one not due yet; due: the unclaimed one; the sent one not counted; the dead by code, null for the letter without one"
           )
           assert.deepStrictEqual(
-            yield* counts(at(2)),
+            yield* counts(DateTime.subtract(at(1), { millis: 1 })),
+            [5, 1, waiting.createdAt],
+            "a millisecond before the short lease ends, its message is not due"
+          )
+          assert.deepStrictEqual(
+            yield* counts(at(1)),
             [5, 2, waiting.createdAt],
-            "the short lease expired: its message is due too"
+            "from the instant the short lease ends, its message is due too"
           )
           assert.deepStrictEqual(ids(yield* claim(outbox, "dispatcher-b", at(2), 1)), [waiting.id])
           assert.isTrue(yield* outbox.settle(waiting.id, "dispatcher-b", sent(at(2), "p-2")), "sent")
@@ -1187,6 +1192,13 @@ export const outbox = (h: Harness): void => {
             yield* counts(at(40)),
             [4, 4, at(1)],
             "past the long lease and the later message's createdAt: all four due"
+          )
+          const early = Rows.outboxMessage({ createdAt: DateTime.unsafeMake(-10_000) })
+          yield* outbox.enqueue([early])
+          assert.deepStrictEqual(
+            yield* counts(DateTime.unsafeMake(-5_000)),
+            [5, 1, early.createdAt],
+            "an instant before 1970 is an instant like any other"
           )
         })
       ),
