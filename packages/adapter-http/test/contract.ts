@@ -622,6 +622,14 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             headers: {}
           })
           assert.strictEqual(requeued.messageId, claimed!.message.id)
+          const waiting = yield* state.operator.notifications.summary()
+          const later = yield* DateTime.now
+          assert.strictEqual(waiting.dead, 0, "re-queued: no dead letter left")
+          assert.isAtLeast(waiting.due, 1, "the re-queued letter is due at once")
+          assert.isTrue(
+            waiting.oldestDueAt !== null && DateTime.lessThanOrEqualTo(waiting.oldestDueAt, later),
+            "and the oldest due one has waited since then or before"
+          )
           const [again] = yield* outbox.claim({ owner: "test", now, leaseMillis: 60_000, limit: 1 })
           assert.strictEqual(again?.message.id, claimed!.message.id, "due again at once")
           yield* outbox.settle(again!.message.id, "test", {
