@@ -147,6 +147,7 @@ export class AccountRepository extends Context.Tag("@zhongbao/core/AccountReposi
     readonly insert: (account: Account) => Insert
     readonly update: (account: Account) => Update
     readonly findById: (id: AccountId) => Fx<Option.Option<Account>>
+    /** The member's accounts, the earliest created first, then by id (in code-point order). */
     readonly listByMember: (memberId: MemberId) => Fx<ReadonlyArray<Account>>
     /**
      * Optional: the account and its member (`null` without one, or when the member

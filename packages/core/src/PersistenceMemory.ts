@@ -203,7 +203,11 @@ const makeStore = () => {
         }))
       ),
     listByMember: (memberId) =>
-      db.read(() => [...accounts.rows.values()].filter((a) => a.memberId === memberId))
+      db.read(() =>
+        [...accounts.rows.values()]
+          .filter((a) => a.memberId === memberId)
+          .sort((a, b) => a.createdAt.epochMillis - b.createdAt.epochMillis || compareCodePoints(a.id, b.id))
+      )
   })
 
   const managerRepo = TechnologyManagerRepository.of({
@@ -621,6 +625,9 @@ const makeStore = () => {
     claim: ({ owner, now, leaseMillis, limit }) =>
       db.write((log) => {
         const out: Array<Tracked> = []
+        // A message may have two entries at one time (a lease that ended at once, then a
+        // retry due then): the first claims it, the second is passed over.
+        const taken = new Set<string>()
         const leaseUntil = DateTime.add(now, { millis: leaseMillis })
         const nowMillis = now.epochMillis
         while (out.length < limit) {
@@ -629,7 +636,14 @@ const makeStore = () => {
           const entry = due.pop()!
           log(() => due.push(entry.time, entry.id))
           const d = deliveries.get(entry.id)
-          if (d === undefined || d.status !== "pending" || availableAt(d) !== entry.time) continue
+          if (
+            d === undefined ||
+            d.status !== "pending" ||
+            availableAt(d) !== entry.time ||
+            taken.has(entry.id)
+          )
+            continue
+          taken.add(entry.id)
           // A lease that expired unreleased: its holder's attempt, outcome unknown.
           const takenOver = d.leaseOwner === null ? 0 : 1
           const leased: Delivery = {

@@ -236,7 +236,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: one claim takes each due message once, even with a lease that ends at once (leaseMillis 0)",
+    "R64: one claim takes each due message once, even with a lease that ends at once (leaseMillis 0), and a retry due at that same instant",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -248,6 +248,28 @@ export const outbox = (h: Harness): void => {
             claimed.map((t) => t.message.id),
             messages.map((m) => m.id),
             "each due message once"
+          )
+          const [first] = messages as [OutboxMessage]
+          assert.isTrue(
+            yield* outbox.settle(first.id, "w", retry(minutesAfter(0), "RetryLater: 限流")),
+            "retried, due at the instant its lease ended"
+          )
+          const again = yield* outbox.claim({ owner: "v", now: minutesAfter(0), leaseMillis: 0, limit: 10 })
+          assert.sameMembers(
+            again.map((t) => t.message.id),
+            messages.map((m) => m.id),
+            "the retried message once too, beside the two whose leases ended"
+          )
+          same(
+            Notification.Delivery,
+            again.find((t) => t.message.id === first.id)!.delivery,
+            {
+              ...leased(pending(first), "v", minutesAfter(0), 0),
+              attempts: 1,
+              nextAttemptAt: minutesAfter(0),
+              lastError: "RetryLater: 限流"
+            },
+            "claimed once: the retry's attempt counted, no lease taken over"
           )
         })
       ),

@@ -78,7 +78,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "accounts: insert then findById and listByMember return equal accounts; update persists",
+    "accounts: insert then findById and listByMember return equal accounts, the earliest created first; update persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -86,8 +86,8 @@ export const roundTrip = (h: Harness): void => {
           const repo = yield* Persistence.AccountRepository
           const m = Rows.member()
           yield* members.insert(m)
-          const a1 = Rows.account(m.id)
-          const a2 = Rows.account(m.id, { name: "李四", active: false })
+          const a1 = Rows.account(m.id, { createdAt: minutesAfter(-5) })
+          const a2 = Rows.account(m.id, { name: "李四", active: false, createdAt: minutesAfter(-10) })
           const operator = Rows.account(null, { name: "运营管理员" })
           for (const a of [a1, a2, operator]) yield* repo.insert(a)
           same(Member.Account, some(yield* repo.findById(a1.id), "account"), a1, "member account")
@@ -98,10 +98,10 @@ export const roundTrip = (h: Harness): void => {
             "operator account"
           )
           const listed = yield* repo.listByMember(m.id)
-          assert.sameMembers(
+          assert.deepStrictEqual(
             listed.map((a) => a.id),
-            [a1.id, a2.id],
-            "listByMember"
+            [a2.id, a1.id],
+            "listByMember: the member's accounts, the earliest created first, whatever the order they were stored in"
           )
           same(Member.Account, byId(listed, a2.id, "listByMember"), a2, "listed account")
           const updated = { ...a1, active: false, phone: Rows.phone() }
