@@ -102,6 +102,23 @@ const message = (phone: string, createdAt: DateTime.Utc) => {
   }
 }
 
+/** Messages to `phones`, created a second apart from `start`, enqueued; the clock then a second past the last. */
+const enqueuedApart = (phones: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const messages = phones.map((phone, i) => message(phone, DateTime.add(start, { seconds: i })))
+    yield* (yield* Persistence.Outbox).enqueue(messages)
+    yield* at(DateTime.add(start, { seconds: phones.length }))
+    return messages
+  })
+
+/** The ids of the notifications whose re-queue the trail holds (R60), as `operator` reads it. */
+const requeuedIds = (operator: Ids.AccountId) =>
+  Effect.flatMap(AuditTrail.AuditTrail, (trail) =>
+    Effect.map(trail.list(operator, { limit: 100 }), (p) =>
+      p.items.filter((e) => e.action === "notification.requeued").map((e) => e.entityId)
+    )
+  )
+
 describe("Dispatcher", () => {
   it.effect(
     "R64, R25: Zhongbao.layerWorkersRunning sends due messages and ends passed selections while its scope is open, and stops when it closes",
@@ -736,18 +753,11 @@ describe("Dispatcher", () => {
       return Effect.gen(function* () {
         yield* at(start)
         const world = yield* Fixtures.makeWorld
-        const outbox = yield* Persistence.Outbox
         const dispatcher = yield* Dispatcher.Dispatcher
         const notifications = yield* Notifications.Notifications
-        const trail = yield* AuditTrail.AuditTrail
-        const messages = phones.map((phone, i) => message(phone, DateTime.add(start, { seconds: i })))
-        yield* outbox.enqueue(messages)
-        yield* at(DateTime.add(start, { seconds: phones.length }))
+        const messages = yield* enqueuedApart(phones)
         assert.strictEqual((yield* dispatcher.dispatchOnce("a")).dead, 5)
-        const requeued = () =>
-          Effect.map(trail.list(world.operator, { limit: 100 }), (p) =>
-            p.items.filter((e) => e.action === "notification.requeued").map((e) => e.entityId)
-          )
+        const requeued = () => requeuedIds(world.operator)
         const deadIds = Effect.map(notifications.deadLetters(world.operator, {}), (p) =>
           p.items.map((t) => t.message.id)
         )
@@ -835,10 +845,7 @@ describe("Dispatcher", () => {
         const outbox = yield* Persistence.Outbox
         const dispatcher = yield* Dispatcher.Dispatcher
         const notifications = yield* Notifications.Notifications
-        const trail = yield* AuditTrail.AuditTrail
-        const messages = [broke[0]!, wrong[0]!, mute, broke[1]!, wrong[1]!].map((phone, i) =>
-          message(phone, DateTime.add(start, { seconds: i }))
-        )
+        const messages = yield* enqueuedApart([broke[0]!, wrong[0]!, mute, broke[1]!, wrong[1]!])
         const [b1, w1, m1, b2, w2] = messages.map((m) => m.id) as [
           Ids.OutboxMessageId,
           Ids.OutboxMessageId,
@@ -846,8 +853,6 @@ describe("Dispatcher", () => {
           Ids.OutboxMessageId,
           Ids.OutboxMessageId
         ]
-        yield* outbox.enqueue(messages)
-        yield* at(DateTime.add(start, { seconds: 5 }))
         assert.strictEqual((yield* dispatcher.dispatchOnce("a")).dead, 5)
         const listed = (code?: string) =>
           Effect.map(notifications.deadLetters(world.operator, code === undefined ? {} : { code }), (p) =>
@@ -902,14 +907,7 @@ describe("Dispatcher", () => {
           [w1, m1, w2],
           "the letters of other codes, or of none, stay dead"
         )
-        const requeued = (yield* trail.list(world.operator, { limit: 100 })).items.filter(
-          (e) => e.action === "notification.requeued"
-        )
-        assert.sameMembers(
-          requeued.map((e) => e.entityId),
-          [b1, b2],
-          "each re-queue audited (R60)"
-        )
+        assert.sameMembers(yield* requeuedIds(world.operator), [b1, b2], "each re-queue audited (R60)")
         state.topUp = true
         const round = yield* dispatcher.dispatchOnce("a")
         assert.deepStrictEqual([round.claimed, round.sent], [2, 2], "the balance topped up, both are sent")
