@@ -7,14 +7,8 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
+import { utcDate } from "./internal/calendar.js"
 import type { ResolvedSettings } from "./Settings.js"
-
-/** Midnight UTC of a year, month (1–12) and day; `Date.UTC` would read years 0–99 as 1900–1999. */
-const utcDate = (y: number, m: number, d: number): Date => {
-  const date = new Date(0)
-  date.setUTCFullYear(y, m - 1, d)
-  return date
-}
 
 const isCalendarDate = (s: string) => {
   const [y, m, d] = s.split("-").map(Number) as [number, number, number]

@@ -21,6 +21,7 @@ import { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
 import { FileStore, type StoredFile } from "./FileStore.js"
 import type { IdempotencyRecord } from "./Idempotency.js"
 import type { AccountId, MemberId } from "./Ids.js"
+import { utcDate } from "./internal/calendar.js"
 import { TimeHeap } from "./internal/heap.js"
 import { MemoryDb, page, refuse, Table } from "./internal/memoryDb.js"
 import type { Account, Member, TechnologyManager } from "./Member.js"
@@ -81,7 +82,7 @@ const median = (sorted: ReadonlyArray<number>): number | null =>
 
 const dayNumber = (instant: DateTime.Utc, zone: DateTime.TimeZone) => {
   const parts = DateTime.toParts(DateTime.setZone(instant, zone))
-  return Date.UTC(parts.year, parts.month - 1, parts.day) / 86_400_000
+  return utcDate(parts.year, parts.month, parts.day).getTime() / 86_400_000
 }
 
 /** Calendar days between the dates of two instants in a zone. */

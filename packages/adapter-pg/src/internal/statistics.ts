@@ -21,11 +21,13 @@ const first = DateTime.unsafeMake("0001-01-01T00:00:00.000Z")
 const last = DateTime.unsafeMake("9999-12-31T23:59:59.999Z")
 
 /**
- * A period's bound within the instants PostgreSQL reads in ISO form (years 1–9999 in
- * UTC): the first date of the calendar begins in year 0 east of UTC, and the last
- * ends in year 10000 west of it. No demand is published beyond them.
+ * A period's bound as PostgreSQL reads it: an instant of the years 1–9999 in UTC in
+ * ISO form, and beyond them `-infinity` or `infinity` (PostgreSQL reads no ISO year
+ * outside them; the first date of the calendar begins in year 0 east of UTC, and the
+ * last ends in year 10000 west of it).
  */
-const bound = (t: DateTime.Utc): string => ts(DateTime.max(first, DateTime.min(last, t)) as DateTime.Utc)
+const bound = (t: DateTime.Utc): string =>
+  DateTime.lessThan(t, first) ? "-infinity" : DateTime.greaterThan(t, last) ? "infinity" : ts(t)
 
 const toRow = (r: Row): Persistence.FiguresRow => ({
   key: (r.key ?? null) as string | null,

@@ -461,6 +461,53 @@ export const statistics = (h: Harness): void => {
   )
 
   it.effect(
+    "R62: demands first published at the calendar's edges (years 1–99, the last millisecond of 9999) are counted, their days too",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const demands = yield* Persistence.DemandRepository
+          const source = yield* Persistence.StatisticsSource
+          const publish = (number: number, publishedAt: string, adoptedAt: string | null) =>
+            demands.insert(
+              Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+                state: "published",
+                number: `ZB2026${String(number).padStart(4, "0")}`,
+                approvedAt: utc(publishedAt),
+                firstPublishedAt: utc(publishedAt),
+                firstAdoptedAt: adoptedAt === null ? null : utc(adoptedAt),
+                intakeClosedAt: adoptedAt === null ? null : utc(adoptedAt)
+              })
+            )
+          yield* publish(1, "0099-12-31T12:00:00.000Z", "0100-01-02T12:00:00.000Z")
+          yield* publish(2, "9999-12-31T23:59:59.999Z", null)
+          const [calendar] = yield* source.figures({
+            since: DateTime.unsafeMake(-62_135_596_800_000 - 86_400_000),
+            until: DateTime.unsafeMake(253_402_300_800_000 + 86_400_000),
+            groupBy: "none",
+            timeZone: "UTC"
+          })
+          assert.deepStrictEqual(
+            { ...calendar },
+            figures(null, {
+              demandsPublished: 2,
+              enterprises: 1,
+              intendedInvestment: 0,
+              responders: 0,
+              responses: 0,
+              demandsAdopted: 1,
+              demandsSolved: 0,
+              serviceFees: 0,
+              medianDaysToFirstAdoption: 2
+            }),
+            "a period from before year 1 to after 9999: both demands, 2 days from 31 December 99 to 2 January 100"
+          )
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R62: the Statistics service reports these figures with adoption rates, periods as dates in the platform time zone",
     () =>
       h.run(
