@@ -11,7 +11,8 @@
  * Run as a script: `DATABASE_URL`, `DATABASE_SCHEMA`, `HALL_SETTINGS` (JSON of
  * {@link HallSettings}), `PORT` (0 for any), `INSTANCES` (1: processes sharing the
  * port); prints `baseline is ready at <url>` and stops on SIGTERM. The pool is the example server's default: 10 connections, a
- * 30-second statement timeout. `BASELINE_FIBER=1` runs the query in an effect fiber
+ * 30-second statement timeout; the statement is sent named and planned with its own
+ * values each time (`plan_cache_mode = force_custom_plan`), as adapter-pg sends it. `BASELINE_FIBER=1` runs the query in an effect fiber
  * (`Effect.runPromise(Effect.async(…))`, `pool.query`'s callback resuming it), the
  * rest as before: what one fiber per request costs a server that does nothing else
  * (`bench/EXPERIMENTS.md`; `npm run bench:ab-hall` with `A_SERVER=baseline`).
@@ -136,10 +137,10 @@ const makeItem = (settings: HallSettings) => {
 /** `pool.query` in a fiber of its own, awaited as a promise; effect is loaded only for it. */
 const fiberQuery = async () => {
   const { Effect } = await import("effect")
-  return (pool: Pg.Pool, text: string, values: Array<unknown>) =>
+  return (pool: Pg.Pool, query: Pg.QueryConfig) =>
     Effect.runPromise(
       Effect.async<Pg.QueryResult<DemandRow>>((resume) => {
-        pool.query<DemandRow>(text, values, (error: Error | undefined, result: Pg.QueryResult<DemandRow>) =>
+        pool.query<DemandRow>(query, (error: Error | undefined, result: Pg.QueryResult<DemandRow>) =>
           resume(error ? Effect.die(error) : Effect.succeed(result))
         )
       })
@@ -168,7 +169,8 @@ export const startBaseline = async (options: {
     idleTimeoutMillis: 10_000,
     connectionTimeoutMillis: 10_000,
     statement_timeout: 30_000,
-    application_name: "zhongbao-bench-baseline"
+    application_name: "zhongbao-bench-baseline",
+    options: "-c plan_cache_mode=force_custom_plan"
   })
   pool.on("error", () => {})
   const sql = hallSql(options.schema)
@@ -189,10 +191,8 @@ export const startBaseline = async (options: {
       limit > 100
     )
       return send(res, 400, { _tag: "InvalidInput" })
-    const { rows } =
-      inFiber === undefined
-        ? await pool.query<DemandRow>(sql, [field, limit + 1])
-        : await inFiber(pool, sql, [field, limit + 1])
+    const query = { name: "zb_bench_hall", text: sql, values: [field, limit + 1] }
+    const { rows } = inFiber === undefined ? await pool.query<DemandRow>(query) : await inFiber(pool, query)
     const now = Date.now()
     const shown = rows.slice(0, limit)
     const last = shown[shown.length - 1]

@@ -249,12 +249,13 @@ export interface HallLoad {
 export const BULK_ROWS = 50_000
 
 /**
- * Writes the hall demands of `range` (see {@link hallDemands}), then `ANALYZE`. From
- * {@link BULK_ROWS} rows (or with `bulk: true`) without the demand's secondary
+ * Writes the hall demands of `range` (see {@link hallDemands}), then `VACUUM ANALYZE`,
+ * so that autovacuum does not start on the new rows while a benchmark measures and
+ * halls of every size are in the same state (visibility map set, statistics taken).
+ * From {@link BULK_ROWS} rows (or with `bulk: true`) without the demand's secondary
  * indexes, in two halves at once, the indexes rebuilt afterwards from their own
  * definitions (the grams GIN index, the slowest, on one connection, the others on
- * another), then `VACUUM ANALYZE`, so that autovacuum does not start on the new rows
- * while a benchmark measures. Needs a pool of two connections or more.
+ * another). Needs a pool of two connections or more.
  */
 export const loadHall = (schema: string, range: HallRange, options: { readonly bulk?: boolean } = {}) =>
   Effect.gen(function* () {
@@ -264,7 +265,7 @@ export const loadHall = (schema: string, range: HallRange, options: { readonly b
     if (!bulk) {
       yield* hallDemands(schema, range)
       const insert = performance.now() - started
-      yield* exec(`ANALYZE ${table(schema, "demand")}`)
+      yield* exec(`VACUUM ANALYZE ${table(schema, "demand")}`)
       return { rows, insert, index: 0, indexes: 0 } satisfies HallLoad
     }
     const indexes = yield* secondaryIndexes(schema)

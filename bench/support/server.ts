@@ -137,7 +137,7 @@ const staleBuild = (): string | undefined => {
 }
 
 /** The node flags the instances run with (the example server's `start:built` script). */
-export const serverNodeFlags = (): string => nodeFlags().join(" ")
+export const serverNodeFlags = (): ReadonlyArray<string> => nodeFlags()
 
 /**
  * Starts an instance on `schema` (migrated on start; several instances may start
