@@ -127,7 +127,8 @@ const unknownParam = (templates: { readonly [E in NotificationEvent]: SmsTemplat
 
 /**
  * An IANA zone name as `Area/Location` (or `UTC`) that `Intl` knows. Abbreviations and
- * legacy names are refused: JavaScript resolves `CST` to America/Chicago and `IST` to
+ * legacy names without an area (`PRC`, `EST5EDT`) are refused; links with one
+ * (`US/Pacific`) are accepted, as both `Intl` and PostgreSQL resolve them alike: JavaScript resolves `CST` to America/Chicago and `IST` to
  * Asia/Kolkata, while PostgreSQL's `AT TIME ZONE` reads them as fixed offsets (−6, +2),
  * so the adapters would disagree on calendar days (R13, R62).
  */
@@ -187,10 +188,15 @@ export const PlatformSettings = Schema.Struct({
     backoffMaxMillis: Schema.Int.pipe(Schema.between(1, 7 * 24 * 3600_000)),
     idleMillis: Schema.Int.pipe(Schema.between(1, 600_000))
   }).pipe(
-    Schema.filter((o) => o.leaseMillis >= 3 * o.sendTimeoutMillis, {
-      message: () =>
-        "outbox.leaseMillis must be at least three times outbox.sendTimeoutMillis: a send starts only while more than two send timeouts of its lease remain (R64)"
-    }),
+    Schema.filter((o) =>
+      o.leaseMillis >= 3 * o.sendTimeoutMillis
+        ? undefined
+        : {
+            path: ["leaseMillis"],
+            message:
+              "outbox.leaseMillis must be at least three times outbox.sendTimeoutMillis: a send starts only while more than two send timeouts of its lease remain (R64)"
+          }
+    ),
     Schema.filter((o) =>
       o.backoffMaxMillis >= o.backoffBaseMillis
         ? undefined

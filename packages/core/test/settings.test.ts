@@ -148,7 +148,7 @@ describe("settings", () => {
       [
         "R64: a lease shorter than three send timeouts (no send could start in time)",
         { outbox: { ...Settings.defaults.outbox, leaseMillis: 2_001, sendTimeoutMillis: 1_000 } },
-        "outbox"
+        "outbox.leaseMillis"
       ],
       [
         "R64: a backoff cap below its base",
