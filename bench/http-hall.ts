@@ -63,7 +63,7 @@ import { DateTime, Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import { type HallSettings, hallSql } from "./baseline/hall-server.js"
 import { mainThread, postgresCpu, procTimes } from "./support/cpu.js"
 import { exec, HALL_FIELD, type HallLoad, loadHall, setup, traced } from "./support/demands.js"
-import { type Figure, figuresTable, int, median, quantile } from "./support/report.js"
+import { type Figure, figuresTable, inTurn, int, median, quantile, ratioRange } from "./support/report.js"
 import {
   databaseUrl,
   dropSchema,
@@ -471,25 +471,21 @@ const forScale = async (server: ServerProcess, sizes: Sizes): Promise<string> =>
   }
 }
 
-/** The lowest and highest ratio of a run's rounds, `0.58–0.71`. */
-const ratioRange = (
-  rounds: ReadonlyArray<{ readonly zb: { readonly rate: number }; readonly bl: { readonly rate: number } }>
-) => {
-  const ratios = rounds.map((r) => r.zb.rate / r.bl.rate)
-  return `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
-}
-
 /**
- * One round's two loads, zhongbao's first in odd rounds and the baseline's first in
- * even ones, so that neither side always runs after the other (ABBA).
+ * Two processes started side by side; when one fails to start, the other is stopped
+ * before the failure is thrown (it would be left running: no variable holds it yet).
  */
-const inTurn = async <A>(round: number, zb: () => Promise<A>, bl: () => Promise<A>) => {
-  if (round % 2 === 1) {
-    const z = await zb()
-    return { zb: z, bl: await bl() }
-  }
-  const b = await bl()
-  return { zb: await zb(), bl: b }
+const bothStarted = async <
+  A extends { readonly stop: () => Promise<unknown> },
+  B extends { readonly stop: () => Promise<unknown> }
+>(
+  a: Promise<A>,
+  b: Promise<B>
+): Promise<readonly [A, B]> => {
+  const [x, y] = await Promise.allSettled([a, b])
+  if (x.status === "fulfilled" && y.status === "fulfilled") return [x.value, y.value]
+  await Promise.allSettled([x, y].flatMap((s) => (s.status === "fulfilled" ? [s.value.stop()] : [])))
+  throw x.status === "rejected" ? x.reason : (y as PromiseRejectedResult).reason
 }
 
 /**
@@ -554,7 +550,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
 
     const hallSettings = defaultHallSettings()
     const startPair = (on: string) =>
-      Promise.all([
+      bothStarted(
         startServer({
           schema: on,
           env: {
@@ -565,7 +561,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
           }
         }),
         startBaseline(on, hallSettings)
-      ] as const)
+      )
     const started = await timed(() => startPair(schema))
     ;[server, baseline] = started.result
     const zb = { url: server.url + HALL_PATH, pid: server.pid }
@@ -618,10 +614,10 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
     // WEB_CONCURRENCY, the baseline's INSTANCES): the machine's capacity, where the
     // rounds above measure one JavaScript thread each
     const cores = availableParallelism()
-    ;[clusterServer, clusterBaseline] = await Promise.all([
+    ;[clusterServer, clusterBaseline] = await bothStarted(
       startServer({ schema, env: { WORKERS: "false", WEB_CONCURRENCY: String(cores) } }),
       startBaseline(schema, hallSettings, cores)
-    ])
+    )
     const zbc = { url: clusterServer.url + HALL_PATH, pid: clusterServer.pid }
     const blc = { url: clusterBaseline.url + HALL_PATH, pid: clusterBaseline.pid }
     const sameClusterJson = (await pagesOf(zbc.url, blc.url)).same
@@ -709,7 +705,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       {
         id: "P1",
         name: `public hall over HTTP (${size(sizes.p1)} demands): throughput of zhongbao / node:http + pg`,
-        measured: `${ratio.toFixed(2)} (${int(zbRate)} vs ${int(blRate)} req/s; rounds ${ratioRange(rounds)})`,
+        measured: `${ratio.toFixed(2)} (${int(zbRate)} vs ${int(blRate)} req/s; rounds ${ratioRange(rounds.map((r) => r.zb.rate / r.bl.rate))})`,
         goal: `≥ ${THROUGHPUT_GOAL.toFixed(2)}`,
         met: valid ? ratio >= THROUGHPUT_GOAL : undefined,
         details: p1Details,
@@ -735,7 +731,7 @@ export const run = async (options: { readonly short: boolean }): Promise<Readonl
       {
         id: "P1",
         name: `public hall over HTTP (${size(sizes.p1)} demands), ${cores} instances on each side (one per core): throughput of zhongbao / node:http + pg`,
-        measured: `${capacityRatio.toFixed(2)} (${int(median(capacity.map((r) => r.zb.rate)))} vs ${int(median(capacity.map((r) => r.bl.rate)))} req/s; rounds ${ratioRange(capacity)}; p99 ${ms(median(capacity.map((r) => r.zb.p99)), 0)}, baseline ${ms(median(capacity.map((r) => r.bl.p99)), 0)})`,
+        measured: `${capacityRatio.toFixed(2)} (${int(median(capacity.map((r) => r.zb.rate)))} vs ${int(median(capacity.map((r) => r.bl.rate)))} req/s; rounds ${ratioRange(capacity.map((r) => r.zb.rate / r.bl.rate))}; p99 ${ms(median(capacity.map((r) => r.zb.p99)), 0)}, baseline ${ms(median(capacity.map((r) => r.bl.p99)), 0)})`,
         goal: `≥ ${THROUGHPUT_GOAL.toFixed(2)}`,
         met: capacityValid ? capacityRatio >= THROUGHPUT_GOAL : undefined,
         details: [

@@ -89,3 +89,24 @@ export const scenariosTable = (scenarios: ReadonlyArray<Scenario>): string =>
       )
     )
   ].join("\n")
+
+/** The lowest and highest of a run's round ratios, `0.58–0.71`. */
+export const ratioRange = (ratios: ReadonlyArray<number>): string =>
+  `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
+
+/**
+ * One round of two sides (zhongbao and its baseline), `zb`'s first in odd rounds and
+ * `bl`'s first in even ones, so that neither side always runs after the other (ABBA).
+ */
+export const inTurn = async <A, B>(
+  round: number,
+  zb: () => Promise<A>,
+  bl: () => Promise<B>
+): Promise<{ readonly zb: A; readonly bl: B }> => {
+  if (round % 2 === 1) {
+    const z = await zb()
+    return { zb: z, bl: await bl() }
+  }
+  const b = await bl()
+  return { zb: await zb(), bl: b }
+}

@@ -131,19 +131,11 @@ const unknownParam = (templates: { readonly [E in NotificationEvent]: SmsTemplat
  * `CST` to America/Chicago and `IST` to Asia/Kolkata, while PostgreSQL's `AT TIME ZONE`
  * reads them as fixed offsets (−6, +2), so the adapters would disagree on calendar days
  * (R13, R62). Links with an area (`US/Pacific`, `Asia/Kolkata`) are accepted: both
- * resolve them alike. A name in other letter case than the zone database's
- * (`Asia/shanghai`) is refused naming the right one: both would read it, but the
- * platform's messages would show it as written.
+ * resolve them alike. Letter case is not checked (`Intl` and PostgreSQL both read
+ * `Asia/shanghai`); messages show the name as written.
  */
-const timeZoneIssue = (zone: string): true | string => {
-  const named = /^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)+)$/.test(zone)
-    ? DateTime.zoneMakeNamed(zone)
-    : undefined
-  if (named === undefined || named._tag === "None")
-    return "an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
-  const id = named.value.id
-  return id !== zone && id.toLowerCase() === zone.toLowerCase() ? `a time zone name written as ${id}` : true
-}
+const isTimeZone = (zone: string) =>
+  /^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)+)$/.test(zone) && DateTime.zoneMakeNamed(zone)._tag === "Some"
 
 /** The first of `names` an earlier one has, as a filter's issue at `pathOf` its index. */
 const repeated = (
@@ -173,7 +165,11 @@ const repeated = (
 export const PlatformSettings = Schema.Struct({
   numberingPrefix: Schema.String.pipe(Schema.pattern(/^[A-Z]{1,8}$/)),
   sequenceWidth: Schema.Int.pipe(Schema.between(1, 9)),
-  timeZone: Schema.String.pipe(Schema.filter(timeZoneIssue)),
+  timeZone: Schema.String.pipe(
+    Schema.filter(isTimeZone, {
+      message: () => "an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
+    })
+  ),
   selectionWindowDays: Schema.Int.pipe(Schema.between(0, 366)),
   minDeadlineDays: Schema.Int.pipe(Schema.between(1, 366)),
   maxDeadlineDays: Schema.Int.pipe(Schema.between(1, 36_500)),

@@ -429,9 +429,10 @@ export const read = {
     row[key] === null ? null : (JSON.parse(row[key] as string) as Array<string>)
 }
 
-/** The first and last instants PostgreSQL and core both hold: years 1 to 9999. */
-const firstInstant = -62135596800000
-const lastInstant = 253402300799999
+/** @internal The first and last instants PostgreSQL and core both hold (years 1 to 9999 in UTC), in ms since the epoch. */
+export const firstInstant = -62135596800000
+/** @internal See {@link firstInstant}. */
+export const lastInstant = 253402300799999
 
 /** Control characters, which no stored id has (and U+0000, which PostgreSQL refuses). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them

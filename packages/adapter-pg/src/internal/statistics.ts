@@ -2,7 +2,7 @@ import { type Money, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import { type Db, type Row, ts } from "./db.js"
+import { type Db, firstInstant, lastInstant, type Row, ts } from "./db.js"
 
 const zeros = (key: string | null): Persistence.FiguresRow => ({
   key,
@@ -17,17 +17,16 @@ const zeros = (key: string | null): Persistence.FiguresRow => ({
   medianDaysToFirstAdoption: null
 })
 
-const first = DateTime.unsafeMake("0001-01-01T00:00:00.000Z")
-const last = DateTime.unsafeMake("9999-12-31T23:59:59.999Z")
-
 /**
  * A period's bound as PostgreSQL reads it: an instant of the years 1–9999 in UTC in
  * ISO form, and beyond them `-infinity` or `infinity` (PostgreSQL reads no ISO year
  * outside them; the first date of the calendar begins in year 0 east of UTC, and the
  * last ends in year 10000 west of it).
  */
-const bound = (t: DateTime.Utc): string =>
-  DateTime.lessThan(t, first) ? "-infinity" : DateTime.greaterThan(t, last) ? "infinity" : ts(t)
+const bound = (t: DateTime.Utc): string => {
+  const ms = DateTime.toEpochMillis(t)
+  return ms < firstInstant ? "-infinity" : ms > lastInstant ? "infinity" : ts(t)
+}
 
 const toRow = (r: Row): Persistence.FiguresRow => ({
   key: (r.key ?? null) as string | null,

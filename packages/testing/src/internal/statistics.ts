@@ -349,6 +349,20 @@ const shanghai = (since: string, until: string, groupBy: Persistence.FiguresGrou
   timeZone: "Asia/Shanghai"
 })
 
+/** Inserts the parties, and answers a function that inserts a demand of the enterprise's with `overrides`, numbered ZB20260001, ZB20260002… in turn. */
+const enterpriseDemands = Effect.gen(function* () {
+  const p = yield* Rows.insertParties
+  const demands = yield* Persistence.DemandRepository
+  let numbered = 0
+  return (overrides: Partial<Demand.Demand>) =>
+    demands.insert(
+      Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
+        number: `ZB2026${String(++numbered).padStart(4, "0")}`,
+        ...overrides
+      })
+    )
+})
+
 /** @internal R62: the figures the statistics source computes where the data is. */
 export const statistics = (h: Harness): void => {
   it.effect(
@@ -429,22 +443,17 @@ export const statistics = (h: Harness): void => {
     () =>
       h.run(
         Effect.gen(function* () {
-          const p = yield* Rows.insertParties
-          const demands = yield* Persistence.DemandRepository
+          const insert = yield* enterpriseDemands
           const source = yield* Persistence.StatisticsSource
-          let numbered = 0
           const publish = (investment: number, fee: number) =>
-            demands.insert(
-              Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
-                form: Rows.minimalForm({ intendedInvestment: Rows.fen(investment) }),
-                state: "solved",
-                number: `ZB2026${String(++numbered).padStart(4, "0")}`,
-                firstPublishedAt: utc("2026-05-04T02:00:00.000Z"),
-                outcome: "solved",
-                serviceFee: Rows.fen(fee),
-                closedAt: utc("2026-05-20T02:00:00.000Z")
-              })
-            )
+            insert({
+              form: Rows.minimalForm({ intendedInvestment: Rows.fen(investment) }),
+              state: "solved",
+              firstPublishedAt: utc("2026-05-04T02:00:00.000Z"),
+              outcome: "solved",
+              serviceFee: Rows.fen(fee),
+              closedAt: utc("2026-05-20T02:00:00.000Z")
+            })
           const may = shanghai("2026-04-30T16:00:00.000Z", "2026-05-31T16:00:00.000Z", "none")
           yield* publish(Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER - 2)
           yield* publish(1, 2)
@@ -465,25 +474,22 @@ export const statistics = (h: Harness): void => {
     () =>
       h.run(
         Effect.gen(function* () {
-          const p = yield* Rows.insertParties
-          const demands = yield* Persistence.DemandRepository
+          const insert = yield* enterpriseDemands
           const source = yield* Persistence.StatisticsSource
-          const publish = (number: number, publishedAt: string, adoptedAt: string | null) =>
-            demands.insert(
-              Rows.demand(p.enterprise.id, p.enterpriseAccount.id, {
-                state: "published",
-                number: `ZB2026${String(number).padStart(4, "0")}`,
-                approvedAt: utc(publishedAt),
-                firstPublishedAt: utc(publishedAt),
-                firstAdoptedAt: adoptedAt === null ? null : utc(adoptedAt),
-                intakeClosedAt: adoptedAt === null ? null : utc(adoptedAt)
-              })
-            )
-          yield* publish(1, "0099-12-31T12:00:00.000Z", "0100-01-02T12:00:00.000Z")
-          yield* publish(2, "9999-12-31T23:59:59.999Z", null)
+          const publish = (publishedAt: string, adoptedAt: string | null) =>
+            insert({
+              state: "published",
+              approvedAt: utc(publishedAt),
+              firstPublishedAt: utc(publishedAt),
+              firstAdoptedAt: adoptedAt === null ? null : utc(adoptedAt),
+              intakeClosedAt: adoptedAt === null ? null : utc(adoptedAt)
+            })
+          yield* publish("0099-12-31T12:00:00.000Z", "0100-01-02T12:00:00.000Z")
+          yield* publish("9999-12-31T23:59:59.999Z", null)
+          const day = 86_400_000
           const [calendar] = yield* source.figures({
-            since: DateTime.unsafeMake(-62_135_596_800_000 - 86_400_000),
-            until: DateTime.unsafeMake(253_402_300_800_000 + 86_400_000),
+            since: DateTime.unsafeMake(-62_135_596_800_000 - day),
+            until: DateTime.unsafeMake(253_402_300_800_000 + day),
             groupBy: "none",
             timeZone: "UTC"
           })
@@ -502,6 +508,22 @@ export const statistics = (h: Harness): void => {
             }),
             "a period from before year 1 to after 9999: both demands, 2 days from 31 December 99 to 2 January 100"
           )
+          for (const [what, since, until] of [
+            ["after 9999", 253_402_300_800_000, 253_402_300_800_000 + 2 * day],
+            ["before year 1", -62_135_596_800_000 - 2 * day, -62_135_596_800_000 - day]
+          ] as const)
+            assert.deepStrictEqual(
+              plain(
+                yield* source.figures({
+                  since: DateTime.unsafeMake(since),
+                  until: DateTime.unsafeMake(until),
+                  groupBy: "none",
+                  timeZone: "UTC"
+                })
+              ),
+              [zeros],
+              `a period wholly ${what}: one row of zeros`
+            )
         })
       ),
     h.timeout
