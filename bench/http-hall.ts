@@ -117,7 +117,7 @@ const sizesOf = (short: boolean): Sizes =>
         p1: 100_000,
         rounds: 5,
         roundSeconds: 5,
-        warmupSeconds: 3,
+        warmupSeconds: 6,
         small: 10_000,
         large: 1_000_000,
         p3WarmupSeconds: 5,
