@@ -486,13 +486,14 @@ export const statistics = (h: Harness): void => {
             })
           yield* publish("0099-12-31T12:00:00.000Z", "0100-01-02T12:00:00.000Z")
           yield* publish("9999-12-31T23:59:59.999Z", null)
-          const day = 86_400_000
-          const [calendar] = yield* source.figures({
-            since: DateTime.unsafeMake(-62_135_596_800_000 - day),
-            until: DateTime.unsafeMake(253_402_300_800_000 + day),
-            groupBy: "none",
-            timeZone: "UTC"
-          })
+          const inUtc = (since: DateTime.Utc, until: DateTime.Utc) =>
+            source.figures({ since, until, groupBy: "none", timeZone: "UTC" })
+          const firstDay = utc("0001-01-01T00:00:00.000Z")
+          const afterLastDay = utc("+010000-01-01T00:00:00.000Z")
+          const [calendar] = yield* inUtc(
+            DateTime.subtract(firstDay, { days: 1 }),
+            DateTime.add(afterLastDay, { days: 1 })
+          )
           assert.deepStrictEqual(
             { ...calendar },
             figures(null, {
@@ -509,18 +510,15 @@ export const statistics = (h: Harness): void => {
             "a period from before year 1 to after 9999: both demands, 2 days from 31 December 99 to 2 January 100"
           )
           for (const [what, since, until] of [
-            ["after 9999", 253_402_300_800_000, 253_402_300_800_000 + 2 * day],
-            ["before year 1", -62_135_596_800_000 - 2 * day, -62_135_596_800_000 - day]
+            ["after 9999", afterLastDay, DateTime.add(afterLastDay, { days: 2 })],
+            [
+              "before year 1",
+              DateTime.subtract(firstDay, { days: 2 }),
+              DateTime.subtract(firstDay, { days: 1 })
+            ]
           ] as const)
             assert.deepStrictEqual(
-              plain(
-                yield* source.figures({
-                  since: DateTime.unsafeMake(since),
-                  until: DateTime.unsafeMake(until),
-                  groupBy: "none",
-                  timeZone: "UTC"
-                })
-              ),
+              plain(yield* inUtc(since, until)),
               [zeros],
               `a period wholly ${what}: one row of zeros`
             )
