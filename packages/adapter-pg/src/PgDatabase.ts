@@ -54,8 +54,8 @@ import * as Prepared from "./internal/prepared.js"
  *   unit of work (lists, look-ups, writes made on their own), each execution still
  *   planned with its own values (the connections set `plan_cache_mode =
  *   force_custom_plan`; PostgreSQL's CPU per public-hall page fell by about a
- *   quarter), and inside the adapter's own units of work, but for the statement that
- *   carries BEGIN, with PostgreSQL's own choice of plan (`SET LOCAL plan_cache_mode =
+ *   quarter), and inside the adapter's own units of work, the statement that carries
+ *   BEGIN included, with PostgreSQL's own choice of plan (`SET LOCAL plan_cache_mode =
  *   auto` travels with BEGIN; PostgreSQL's CPU per respond fell from about 2.0 to
  *   1.1–1.2 ms). Set `false`
  *   behind a pooler that does not keep prepared statements per client (PgBouncer

@@ -83,6 +83,19 @@ const roundTrips = async (client: Pg.PoolClient, f: () => Promise<unknown>) => {
   return n
 }
 
+/** The names of the statements `client` sends a Parse for from now on, read off its connection. */
+const countParses = (client: Pg.PoolClient) => {
+  const connection = (client as unknown as { connection: { parse(query: { name?: string }): void } })
+    .connection
+  const parse = connection.parse.bind(connection)
+  const names: Array<string> = []
+  connection.parse = (query) => {
+    if (query.name) names.push(query.name)
+    parse(query)
+  }
+  return { named: () => [...names] }
+}
+
 const status = (client: Pg.PoolClient) =>
   (client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus()
 
@@ -601,43 +614,74 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: one of the adapter's named statements carries a held BEGIN as an unnamed one (BEGIN, INSERT, ROLLBACK: two round trips) and is named when it does not carry BEGIN; a host's named statement, or one given by name alone, gets BEGIN on its own; all inside their transactions",
+    "P2: a named statement carries a held BEGIN under its name (BEGIN, INSERT, ROLLBACK: two round trips), parsed once per connection: sent again, by its text or by its name alone, it is bound without a Parse; a host's name alike; all inside their transactions",
     async () => {
       const name = makeStatementNames().nameOf(`client.test ${process.pid} ${Date.now()}`)!
+      const host = `zbc_host_${process.pid}`
       const prepared = async (client: Pg.PoolClient) =>
-        (await client.query("SELECT name FROM pg_prepared_statements WHERE name = $1", [name])).rows.length
+        (
+          await client.query("SELECT name FROM pg_prepared_statements WHERE name = ANY($1) ORDER BY name", [
+            [name, host]
+          ])
+        ).rows.map((r) => r.name)
       const rows = await onTable("ours", async (client, table) => {
-        const named = { name, text: `INSERT INTO ${table} VALUES ($1, $2)` }
-        const carried = await roundTrips(client, async () => {
-          await client.query("BEGIN")
-          await client.query({ ...named, values: [1, "a"] })
-          await client.query("ROLLBACK")
-        })
-        expect(carried).toBe(2)
-        expect(await prepared(client)).toBe(0)
-        await client.query("BEGIN")
-        await client.query(`SELECT $1::int AS n`, [1])
-        await client.query({ ...named, values: [2, "b"] })
-        await client.query("COMMIT")
-        expect(await prepared(client)).toBe(1)
-        const byName = await roundTrips(client, async () => {
-          await client.query("BEGIN")
-          await client.query({ name, values: [3, "c"] } as unknown as Pg.QueryConfig)
-          await client.query("ROLLBACK")
-        })
-        expect(byName).toBe(3)
-        const host = { name: `zbc_host_${process.pid}`, text: named.text }
-        const hosts = await roundTrips(client, async () => {
-          await client.query("BEGIN")
-          await client.query({ ...host, values: [4, "d"] })
-          await client.query("ROLLBACK")
-        })
-        expect(hosts).toBe(3)
-        expect(
-          (await client.query("SELECT name FROM pg_prepared_statements WHERE name = $1", [host.name])).rows
-        ).toHaveLength(1)
+        const text = `INSERT INTO ${table} VALUES ($1, $2)`
+        const parses = countParses(client)
+        const trips = []
+        for (const [config, id] of [
+          [{ name, text }, 1],
+          [{ name, text }, 2],
+          [{ name }, 3],
+          [{ name: host, text }, 4],
+          [{ name: host }, 5]
+        ] as const) {
+          trips.push(
+            await roundTrips(client, async () => {
+              await client.query("BEGIN")
+              await client.query({ ...config, values: [id, "a"] } as Pg.QueryConfig)
+              await client.query(id === 2 ? "COMMIT" : "ROLLBACK")
+              expect(status(client)).toBe("I")
+            })
+          )
+        }
+        expect(trips).toEqual([2, 2, 2, 2, 2])
+        expect(parses.named(), "each name parsed once").toEqual([name, host])
+        expect(await prepared(client)).toEqual([host, name].sort())
       })
-      expect(rows).toBe(1)
+      expect(rows, "the one committed").toBe(1)
+    },
+    timeout
+  )
+
+  it(
+    "P2: when a held BEGIN or the setting after it fails ahead of a named statement, the name is not taken for parsed: sent again outside a transaction, the statement is parsed and runs (pg.Client, taking BEGIN's ParseComplete for the statement's, would bind a statement the server never prepared: 26000)",
+    async () => {
+      const client = new Client({
+        ...connection,
+        beginSetting: "SET LOCAL plan_cache_mode = nonsense"
+      } as Pg.ClientConfig) as unknown as Pg.PoolClient
+      client.on("error", () => {})
+      await client.connect()
+      try {
+        const named = { name: `zbc_after_failed_begin_${process.pid}`, text: "SELECT $1::int AS n" }
+        await client.query("BEGIN")
+        const failed = await client.query({ ...named, values: [1] }).then(
+          () => "ok",
+          (e: { code?: string }) => e.code
+        )
+        expect(failed, "the setting's error, the statement skipped").toBe("22023")
+        await client.query("ROLLBACK")
+        expect((await client.query({ ...named, values: [2] })).rows).toEqual([{ n: 2 }])
+        expect(
+          (
+            await client.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = $1", [
+              named.name
+            ])
+          ).rows[0].n
+        ).toBe(1)
+      } finally {
+        await client.end()
+      }
     },
     timeout
   )

@@ -1,5 +1,5 @@
 import * as Pg from "pg"
-import { isOwnName, lostPrepared } from "./prepared.js"
+import { lostPrepared } from "./prepared.js"
 
 /*
  * The `pg` client of the pools `PgDatabase` makes: `pg.Client` with seven changes.
@@ -16,8 +16,7 @@ import { isOwnName, lostPrepared } from "./prepared.js"
  *    the Sync, so the statement never runs outside the transaction, and a statement
  *    that `pg` refuses before anything is written gives BEGIN back at once, held
  *    for the next. Any other command while BEGIN is held (a statement without
- *    parameters, which `pg` sends with the simple protocol, a host's named
- *    statement, a cursor, a statement read in pages in pipeline mode, which `pg`
+ *    parameters, which `pg` sends with the simple protocol, a cursor, a statement read in pages in pipeline mode, which `pg`
  *    refuses, a statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
@@ -29,9 +28,14 @@ import { isOwnName, lostPrepared } from "./prepared.js"
  *    fails only when the connection does, which ends them too). What moves: the
  *    transaction starts
  *    with its first statement, so its `now()` is that statement's start, and
- *    `getTransactionStatus()` says idle while BEGIN is held. One of the adapter's
- *    named statements (see `prepared.ts`) carries BEGIN as an unnamed one, parsed
- *    again that once: a named one would cost BEGIN its own round trip.
+ *    `getTransactionStatus()` says idle while BEGIN is held. A named statement
+ *    carries BEGIN under its name, so PostgreSQL parses and plans it once per
+ *    connection there too (issue 8's P2: the first statement of a respond cost its
+ *    backend 0.21 ms of CPU a transaction sent unnamed, 0.07 ms named). `pg` takes
+ *    every ParseComplete for the running statement's and records its name as
+ *    parsed on the first, so the client passes over BEGIN's and the setting's
+ *    (`_handleParseComplete`): the name is recorded only once its own Parse is
+ *    answered, and is not should BEGIN fail first.
  * 2. Rows are copies of a template of their keys made once per list of columns.
  *    `pg`'s `Result` clones a null-prototype template for every statement and row,
  *    which V8 does on its slow path; a row grown key by key reallocates its
@@ -224,6 +228,8 @@ class LeanQuery extends BaseQuery {
   private setting: string | undefined
   /** How many of BEGIN's and the setting's CommandCompletes are still to come. */
   private leading = 0
+  /** How many of BEGIN's and the setting's ParseCompletes are still to come (1. above). */
+  leadingParses = 0
   private prepared = false
   /** Called when the statement fails before anything was written (BEGIN is then still to be sent). */
   private unsent: (() => void) | undefined
@@ -247,6 +253,7 @@ class LeanQuery extends BaseQuery {
     this.begin = true
     this.setting = setting
     this.leading = setting === undefined ? 1 : 2
+    this.leadingParses = this.leading
     this.unsent = unsent
     return this
   }
@@ -340,19 +347,9 @@ const answered = (command: string): unknown => {
   return result
 }
 
-/**
- * A config of one of the adapter's named statements (`prepared.ts`), with its text,
- * as an unnamed one (the statement that carries a held BEGIN, 1. above): `pg` would
- * parse a named statement only once per connection and skip its Parse from then on,
- * which the messages of a BEGIN ahead of it would upset. The adapter always sends the
- * text with the name; a host that names a statement may send its name alone later,
- * so a host's named statement is left as it is (and gets a BEGIN of its own).
- */
-const unnamed = (config: unknown): unknown => {
-  if (typeof config !== "object" || config === null) return config
-  const { name, text } = config as { readonly name?: unknown; readonly text?: unknown }
-  return isOwnName(name) && typeof text === "string" && text !== "" ? { ...config, name: undefined } : config
-}
+/** `pg`'s own handling of a ParseComplete, which names the running statement parsed. */
+const baseParseComplete = (Pg.Client.prototype as unknown as { _handleParseComplete(): void })
+  ._handleParseComplete
 
 const isSubmittable = (config: unknown) => typeof (config as { submit?: unknown }).submit === "function"
 
@@ -425,6 +422,19 @@ export class Client extends Pg.Client {
           (this as unknown as { _queryable: boolean })._queryable = false
       }
     )
+  }
+
+  /**
+   * A ParseComplete, which `pg` takes for the running statement's: BEGIN's and the
+   * setting's ahead of a statement that carries them are passed over (1. above).
+   */
+  _handleParseComplete(): void {
+    const active = (this as unknown as ClientInternals)._activeQuery
+    if (active instanceof LeanQuery && active.leadingParses > 0) {
+      active.leadingParses--
+      return
+    }
+    baseParseComplete.call(this)
   }
 
   /** Whether `pg` has a command running or queued. */
@@ -580,8 +590,8 @@ export class Client extends Pg.Client {
         answer(config as string)
         return promise
       }
-      const statement = new LeanQuery(unnamed(config), args, done)
-      if (statement.requiresPreparation() && !statement.name && this.ready() && !this.refusesAtOnce(config)) {
+      const statement = new LeanQuery(config, args, done)
+      if (statement.requiresPreparation() && this.ready() && !this.refusesAtOnce(config)) {
         send(
           statement.withBegin(() => {
             this.beginHeld = true

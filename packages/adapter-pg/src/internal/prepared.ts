@@ -88,10 +88,6 @@ export const isStalePrepared = (cause: unknown): boolean => {
  */
 export const lostPrepared = new WeakSet<object>()
 
-/** @internal Whether `name` is one {@link makeStatementNames} gives. */
-export const isOwnName = (name: unknown): boolean =>
-  typeof name === "string" && /^zb_[0-9a-f]{24}$/.test(name)
-
 /**
  * @internal
  * What a run of the adapter's outermost unit of work learns of its named
