@@ -620,10 +620,10 @@ describe("the adapter's pg client", () => {
       const host = `zbc_host_${process.pid}`
       const prepared = async (client: Pg.PoolClient) =>
         (
-          await client.query("SELECT name FROM pg_prepared_statements WHERE name = ANY($1) ORDER BY name", [
-            [name, host]
-          ])
-        ).rows.map((r) => r.name)
+          await client.query("SELECT name FROM pg_prepared_statements WHERE name = ANY($1)", [[name, host]])
+        ).rows
+          .map((r) => r.name)
+          .sort()
       const rows = await onTable("ours", async (client, table) => {
         const text = `INSERT INTO ${table} VALUES ($1, $2)`
         const parses = countParses(client)
@@ -647,6 +647,21 @@ describe("the adapter's pg client", () => {
         expect(trips).toEqual([2, 2, 2, 2, 2])
         expect(parses.named(), "each name parsed once").toEqual([name, host])
         expect(await prepared(client)).toEqual([host, name].sort())
+        const { parsedStatements, submittedNamedStatements } = (
+          client as unknown as {
+            connection: {
+              parsedStatements: Record<string, string>
+              submittedNamedStatements: Record<string, string>
+            }
+          }
+        ).connection
+        expect(
+          {
+            parsed: [parsedStatements[name], parsedStatements[host]],
+            waiting: Object.keys(submittedNamedStatements)
+          },
+          "pg saw each statement's own Parse answered"
+        ).toEqual({ parsed: [text, text], waiting: [] })
       })
       expect(rows, "the one committed").toBe(1)
     },
@@ -654,7 +669,7 @@ describe("the adapter's pg client", () => {
   )
 
   it(
-    "P2: when a held BEGIN or the setting after it fails ahead of a named statement, the name is not taken for parsed: sent again outside a transaction, the statement is parsed and runs (pg.Client, taking BEGIN's ParseComplete for the statement's, would bind a statement the server never prepared: 26000)",
+    "P2: when the setting after a held BEGIN fails ahead of a named statement, the name is not taken for parsed: sent again outside a transaction, the statement is parsed and runs (pg.Client, taking BEGIN's ParseComplete for the statement's, would bind a statement the server never prepared: 26000)",
     async () => {
       const client = new Client({
         ...connection,

@@ -10,7 +10,8 @@ import { lostPrepared } from "./prepared.js"
  * 1. BEGIN travels with the transaction's first statement. A `BEGIN` sent on an
  *    idle connection (the server ready, nothing queued, outside a transaction) is
  *    answered at once and held; the next statement that uses the extended protocol
- *    (every statement with parameters) and goes out at once carries it: Parse,
+ *    (every statement with parameters, and every named one) and goes out at once
+ *    carries it: Parse,
  *    Bind and Execute of BEGIN, then the statement's own messages, then one Sync.
  *    PostgreSQL runs them in order; should BEGIN fail, it skips the statement up to
  *    the Sync, so the statement never runs outside the transaction, and a statement
@@ -99,7 +100,8 @@ import { lostPrepared } from "./prepared.js"
  * The first six lean on `pg`'s `Query`, `Result` and `Client` internals (the Submittable
  * protocol, `submit`, `prepare`, `handleCommandComplete`, `handleError`,
  * `addFields`, `parseRow`, the client's queue, `readyForQuery`, `_sentQueryQueue`,
- * `getTransactionStatus` and the connection's `parsedStatements`; the socket's `cork` and `uncork`). `pg` is pinned in
+ * `getTransactionStatus`, `_activeQuery`, `_handleParseComplete` and the connection's
+ * `parsedStatements`; the socket's `cork` and `uncork`). `pg` is pinned in
  * package.json, and `test/client.test.ts` checks the changes against a plain
  * `pg.Client`.
  */
@@ -321,8 +323,13 @@ class LeanQuery extends BaseQuery {
   }
 }
 
+/** `pg`'s own handling of a ParseComplete, which names the running statement parsed. */
+const baseParseComplete = (Pg.Client.prototype as unknown as { _handleParseComplete(): void })
+  ._handleParseComplete
+
 const supported =
   typeof BaseResult === "function" &&
+  typeof baseParseComplete === "function" &&
   typeof (BaseResult.prototype as Partial<ResultInternals>).addFields === "function" &&
   typeof (BaseQuery.prototype as Partial<QueryInternals>).prepare === "function" &&
   typeof (BaseQuery.prototype as Partial<QueryInternals>).handleCommandComplete === "function"
@@ -346,10 +353,6 @@ const answered = (command: string): unknown => {
   result.command = command
   return result
 }
-
-/** `pg`'s own handling of a ParseComplete, which names the running statement parsed. */
-const baseParseComplete = (Pg.Client.prototype as unknown as { _handleParseComplete(): void })
-  ._handleParseComplete
 
 const isSubmittable = (config: unknown) => typeof (config as { submit?: unknown }).submit === "function"
 
