@@ -11,13 +11,13 @@ import { lostPrepared } from "./prepared.js"
  *    idle connection (the server ready, nothing queued, outside a transaction) is
  *    answered at once and held; the next statement that uses the extended protocol
  *    (every statement with parameters, and every named one) and goes out at once
- *    carries it: Parse,
- *    Bind and Execute of BEGIN, then the statement's own messages, then one Sync.
- *    PostgreSQL runs them in order; should BEGIN fail, it skips the statement up to
- *    the Sync, so the statement never runs outside the transaction, and a statement
- *    that `pg` refuses before anything is written gives BEGIN back at once, held
- *    for the next. Any other command while BEGIN is held (a statement without
- *    parameters, which `pg` sends with the simple protocol, a cursor, a statement read in pages in pipeline mode, which `pg`
+ *    carries it: Parse, Bind and Execute of BEGIN, then the statement's own
+ *    messages, then one Sync. PostgreSQL runs them in order; should BEGIN fail, it
+ *    skips the statement up to the Sync, so the statement never runs outside the
+ *    transaction, and a statement that `pg` refuses before anything is written
+ *    gives BEGIN back at once, held for the next. Any other command while BEGIN is
+ *    held (a statement without parameters or name, which `pg` sends with the simple
+ *    protocol, a cursor, a statement read in pages in pipeline mode, which `pg`
  *    refuses, a statement that would wait in the queue) gets a BEGIN of its own
  *    first, and is taken off the queue and failed should that BEGIN fail. A COMMIT
  *    or ROLLBACK while BEGIN is held ends a transaction that never started: nothing
