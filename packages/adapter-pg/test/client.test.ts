@@ -702,6 +702,62 @@ describe("the adapter's pg client", () => {
   )
 
   it(
+    "P2: in pg's pipeline mode, a named statement carrying BEGIN and the same name written behind it in its turn are parsed once and answered in order; should the setting fail ahead of it alone, the name is not taken for parsed and the next transaction parses it again",
+    async () => {
+      const outcomes = async (beginSetting: string, statements: ReadonlyArray<number>) => {
+        const client = new Client({
+          ...connection,
+          pipeline: true,
+          beginSetting
+        } as Pg.ClientConfig) as unknown as Pg.Client
+        client.on("error", () => {})
+        await client.connect()
+        try {
+          const named = { name: `zbc_piped_${process.pid}`, text: "SELECT $1::int AS n" }
+          const parses = countParses(client as unknown as Pg.PoolClient)
+          const turn = async () => {
+            await client.query("BEGIN")
+            const answers = await Promise.all(
+              statements.map((n) =>
+                client.query({ ...named, values: [n] }).then(
+                  (r) => `n=${r.rows[0].n}`,
+                  (e: { code?: string }) => `error ${e.code}`
+                )
+              )
+            )
+            await client.query("ROLLBACK")
+            return answers
+          }
+          const first = await turn()
+          const second = await turn()
+          return {
+            first,
+            second,
+            parses: parses.named().length,
+            status: status(client as unknown as Pg.PoolClient)
+          }
+        } finally {
+          await client.end()
+        }
+      }
+      expect(await outcomes("SET LOCAL plan_cache_mode = auto", [1, 2, 3])).toEqual({
+        first: ["n=1", "n=2", "n=3"],
+        second: ["n=1", "n=2", "n=3"],
+        parses: 1,
+        status: "I"
+      })
+      // Alone: with the same name behind it, that one's 26000 would make the client forget the name (5. of client.ts).
+      expect(await outcomes("SET LOCAL plan_cache_mode = nonsense", [1])).toEqual({
+        first: ["error 22023"],
+        second: ["error 22023"],
+        parses: 2,
+        status: "I"
+      })
+    },
+    timeout
+  )
+
+  it(
     "P2: with beginSetting, a BEGIN carried by a statement is followed by the setting in the same Sync (still two round trips for BEGIN, SELECT, COMMIT): it holds for the transaction only; should it fail, the statement never runs, those issued behind it in pg's pipeline mode fail inside the aborted transaction, and ROLLBACK leaves nothing",
     async () => {
       const made = (beginSetting: string) => {
