@@ -403,7 +403,22 @@ interface ConnectionStates {
   idle: number
   /** Any other state (aborted transaction, fast-path call, not visible). */
   other: number
+  /** Each backend's CPU time (ms, /proc) at the first and the last sample that saw it. */
+  readonly backends: Map<number, { readonly first: number; last: number }>
 }
+
+const emptyStates = (): ConnectionStates => ({
+  running: 0,
+  waiting: 0,
+  clientTurn: 0,
+  idle: 0,
+  other: 0,
+  backends: new Map()
+})
+
+/** The CPU the sampled backends spent between the first and the last sample of each, in ms. */
+const backendsCpu = (s: ConnectionStates): number =>
+  [...s.backends.values()].reduce((sum, b) => sum + b.last - b.first, 0)
 
 /**
  * Samples `pg_stat_activity` every `everyMs` on a connection of its own, counting
@@ -427,8 +442,8 @@ const connectionSampler = async (everyMs = 50) => {
       const application = side
       if (application !== undefined) {
         const answer = await client
-          .query<{ state: string | null; wait: string | null }>(
-            `SELECT state, wait_event_type AS wait FROM pg_stat_activity
+          .query<{ pid: number; state: string | null; wait: string | null }>(
+            `SELECT pid, state, wait_event_type AS wait FROM pg_stat_activity
              WHERE application_name = $1 AND datname = current_database()`,
             [application]
           )
@@ -439,10 +454,14 @@ const connectionSampler = async (everyMs = 50) => {
         }
         let counts = states.get(application)
         if (counts === undefined) {
-          counts = { running: 0, waiting: 0, clientTurn: 0, idle: 0, other: 0 }
+          counts = emptyStates()
           states.set(application, counts)
         }
         for (const r of answer.rows) {
+          const cpu = backendCpu(r.pid)
+          const seen = counts.backends.get(r.pid)
+          if (cpu !== undefined && seen === undefined) counts.backends.set(r.pid, { first: cpu, last: cpu })
+          else if (cpu !== undefined && seen !== undefined) seen.last = cpu
           if (r.state === "active" && r.wait === null) counts.running++
           else if (r.state === "active" && r.wait === "Client") counts.clientTurn++
           else if (r.state === "active") counts.waiting++
@@ -472,6 +491,15 @@ const connectionSampler = async (everyMs = 50) => {
         await client.end().catch(() => undefined)
         return broken ? undefined : states
       })())
+  }
+}
+
+/** A backend's CPU time so far (ms), or `undefined` once it has exited or without /proc. */
+const backendCpu = (pid: number): number | undefined => {
+  try {
+    return procTimes(pid).self
+  } catch {
+    return undefined
   }
 }
 
@@ -997,7 +1025,12 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     details.push(
       sampled === undefined
         ? "where the connections were: pg_stat_activity could not be sampled"
-        : `where the connections were over the rounds (pg_stat_activity every 50 ms; a backend shows its state when it has a CPU to set it, so on this busy machine a wait for a CPU counts as "active" during a statement and as the client's turn between them): the server's ${c}: ${describeStates(sampled.get(serverApplication))} | pgbench's ${c}: ${describeStates(sampled.get(pgbenchApplication))}`
+        : `where the connections were over the rounds (pg_stat_activity every 50 ms; a backend shows its state when it has a CPU to set it, so on this busy machine a wait for a CPU counts as "active" during a statement and as the client's turn between them): the server's ${c}: ${describeStates(sampled.get(serverApplication))} | pgbench's ${c}: ${describeStates(sampled.get(pgbenchApplication))}`,
+      ...(sampled === undefined
+        ? []
+        : [
+            `CPU ms per respond of the sides' own backends (read from /proc at each sample above, so a backend's first and last 50 ms or so are left out: pgbench connects anew each round), beside every postgres process of the machine above: the server's ${ms(backendsCpu(sampled.get(serverApplication) ?? emptyStates()) / Math.max(1, httpRequests))}, pgbench's ${ms(backendsCpu(sampled.get(pgbenchApplication) ?? emptyStates()) / Math.max(1, httpRequests))}`
+          ])
     )
     const plumbing = async (path: string) => {
       const count = perRound
