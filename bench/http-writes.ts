@@ -459,9 +459,11 @@ const connectionSampler = async (everyMs = 50) => {
         }
         for (const r of answer.rows) {
           const cpu = backendCpu(r.pid)
-          const seen = counts.backends.get(r.pid)
-          if (cpu !== undefined && seen === undefined) counts.backends.set(r.pid, { first: cpu, last: cpu })
-          else if (cpu !== undefined && seen !== undefined) seen.last = cpu
+          if (cpu !== undefined) {
+            const seen = counts.backends.get(r.pid)
+            if (seen === undefined) counts.backends.set(r.pid, { first: cpu, last: cpu })
+            else seen.last = cpu
+          }
           if (r.state === "active" && r.wait === null) counts.running++
           else if (r.state === "active" && r.wait === "Client") counts.clientTurn++
           else if (r.state === "active") counts.waiting++
@@ -1022,16 +1024,17 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
       `for scale, one run of pgbench -M extended after the rounds (each statement sent unnamed, parsed and planned at every execution, as a plain pg client sends it; one run after the rounds, not interleaved): ${int(extended.result.tps)} tx/s, PostgreSQL ${ms(extended.cpu.postgres / Math.max(1, extended.result.processed))} ms and pgbench ${ms(extended.cpu.children / Math.max(1, extended.result.processed))} ms of CPU per respond; the HTTP rounds' median rate is ${ms(median(rounds.map((r) => r.http)) / extended.result.tps)} of it`
     )
     sampled = await sampler.stop()
-    details.push(
-      sampled === undefined
-        ? "where the connections were: pg_stat_activity could not be sampled"
-        : `where the connections were over the rounds (pg_stat_activity every 50 ms; a backend shows its state when it has a CPU to set it, so on this busy machine a wait for a CPU counts as "active" during a statement and as the client's turn between them): the server's ${c}: ${describeStates(sampled.get(serverApplication))} | pgbench's ${c}: ${describeStates(sampled.get(pgbenchApplication))}`,
-      ...(sampled === undefined
-        ? []
-        : [
-            `CPU ms per respond of the sides' own backends (read from /proc at each sample above, so a backend's first and last 50 ms or so are left out: pgbench connects anew each round), beside every postgres process of the machine above: the server's ${ms(backendsCpu(sampled.get(serverApplication) ?? emptyStates()) / Math.max(1, httpRequests))}, pgbench's ${ms(backendsCpu(sampled.get(pgbenchApplication) ?? emptyStates()) / Math.max(1, httpRequests))}`
-          ])
-    )
+    if (sampled === undefined) {
+      details.push("where the connections were: pg_stat_activity could not be sampled")
+    } else {
+      const states = sampled
+      const backendsPerRespond = (application: string) =>
+        ms(backendsCpu(states.get(application) ?? emptyStates()) / Math.max(1, httpRequests))
+      details.push(
+        `where the connections were over the rounds (pg_stat_activity every 50 ms; a backend shows its state when it has a CPU to set it, so on this busy machine a wait for a CPU counts as "active" during a statement and as the client's turn between them): the server's ${c}: ${describeStates(states.get(serverApplication))} | pgbench's ${c}: ${describeStates(states.get(pgbenchApplication))}`,
+        `CPU ms per respond of the sides' own backends (read from /proc at each sample above, so a backend's first and last 50 ms or so are left out: pgbench connects anew each round), beside every postgres process of the machine above: the server's ${backendsPerRespond(serverApplication)}, pgbench's ${backendsPerRespond(pgbenchApplication)}`
+      )
+    }
     const plumbing = async (path: string) => {
       const count = perRound
       const run = await measured(server.pid, () => httpGet(server.url, path, count, c))
