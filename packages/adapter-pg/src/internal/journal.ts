@@ -6,6 +6,11 @@ import { type Db, ownTransaction, Params, ts } from "./db.js"
 import { sharedWith } from "./records.js"
 import { abortUnit, currentAbortable } from "./prepared.js"
 
+/** Parts of an entry of at most this many rows are written with one parameter per value. */
+const exactRows = 2
+/** A part of more rows than {@link exactRows}. */
+const many = exactRows + 1
+
 /**
  * @internal
  * The journal of a command in one statement: data-modifying CTEs insert its audit
@@ -24,23 +29,39 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
   const record = db.t("idempotency_record")
 
   /**
-   * The statement's text depends only on which parts are present (each column is
-   * one array parameter, whatever the number of rows): built once per shape.
+   * The statement of an entry with `events` audit events and `messages` outbox
+   * messages (0: the part is left out; `many`: more than {@link exactRows}) and,
+   * with `hasRecord`, an idempotency record. A part of at most `exactRows` rows
+   * has one parameter per value, each column an `ARRAY[$1, …]`; a larger one one
+   * array parameter per column. PostgreSQL estimates `unnest` of an array
+   * parameter at 10 rows, so the generic plan of a statement of array parameters
+   * looks ten times dearer than a custom plan of its one row and is never chosen:
+   * the journal, the largest statement of most commands, was planned again at
+   * every execution. An `ARRAY[…]` of parameters has its length known when the
+   * statement is prepared, and the generic plan is kept (planned once per
+   * connection). Larger parts (the sweeper's notices) keep one text for any
+   * number of rows, so that the texts stay few among the pool's named statements.
    */
-  const statement = (hasEvents: boolean, hasMessages: boolean, hasRecord: boolean): string => {
+  const statement = (events: number, messages: number, hasRecord: boolean): string => {
     const p = new Params()
     const parts: Array<string> = []
     const counts: Array<string> = []
-    const arrays = (casts: ReadonlyArray<string>) =>
-      casts.map((cast) => `${p.add(null)}::${cast}[]`).join(", ")
-    if (hasEvents) {
+    const columns = (rows: number, casts: ReadonlyArray<string>) =>
+      casts
+        .map((cast) =>
+          rows === many
+            ? `${p.add(null)}::${cast}[]`
+            : `ARRAY[${Array.from({ length: rows }, () => p.add(null)).join(", ")}]::${cast}[]`
+        )
+        .join(", ")
+    if (events > 0) {
       parts.push(
         `e AS (
            INSERT INTO ${audit} (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id,
              demand_id, members, action, before, after, reason)
            SELECT id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
              ARRAY(SELECT json_array_elements_text(members::json)), action, before, after, reason
-           FROM unnest(${arrays(["text", "timestamptz", ...Array<string>(11).fill("text")])})
+           FROM unnest(${columns(events, ["text", "timestamptz", ...Array<string>(11).fill("text")])})
              AS x (id, at, actor_account_id, actor_member_id, on_behalf_of, entity, entity_id, demand_id,
                members, action, before, after, reason)
            ON CONFLICT DO NOTHING RETURNING id, at, members, entity, on_behalf_of)`,
@@ -50,14 +71,14 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
       )
       counts.push("(SELECT count(*) FROM e)::int AS events")
     }
-    if (hasMessages) {
+    if (messages > 0) {
       parts.push(
         `o AS (
            INSERT INTO ${outbox} (id, event, dedupe_key, recipient_phone, template_id, params, created_at,
              status, attempts, unknown_outcomes, next_attempt_at)
            SELECT n.id, n.event, n.dedupe_key || coalesce(a.phone, ''), coalesce(a.phone, n.recipient_phone),
              n.template_id, n.params::jsonb, n.created_at, 'pending', 0, 0, n.created_at
-           FROM unnest(${arrays([...Array<string>(7).fill("text"), "timestamptz"])})
+           FROM unnest(${columns(messages, [...Array<string>(7).fill("text"), "timestamptz"])})
              WITH ORDINALITY AS n (id, event, dedupe_key, recipient_phone, account_id, template_id, params,
                created_at, k)
              LEFT JOIN LATERAL (
@@ -83,37 +104,44 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
     return `WITH ${parts.join(",\n")}
       SELECT ${counts.length === 0 ? "0 AS none" : counts.join(", ")}`
   }
+  /** Texts by shape: `(events × (many + 1) + messages) × 2 + record`, each count capped at `many`. */
   const statements = new Map<number, string>()
 
   return Persistence.Journal.of({
     write: ({ events, messages, accountMessages, idempotency }) => {
-      const hasMessages = messages.length + accountMessages.length > 0
-      if (events.length === 0 && !hasMessages && idempotency === null) return Effect.void
-      const shape = (events.length > 0 ? 1 : 0) + (hasMessages ? 2 : 0) + (idempotency !== null ? 4 : 0)
+      const messageCount = messages.length + accountMessages.length
+      if (events.length === 0 && messageCount === 0 && idempotency === null) return Effect.void
+      const eventRows = Math.min(events.length, many)
+      const messageRows = Math.min(messageCount, many)
+      const shape = (eventRows * (many + 1) + messageRows) * 2 + (idempotency !== null ? 1 : 0)
       let text = statements.get(shape)
       if (text === undefined) {
-        text = statement(events.length > 0, hasMessages, idempotency !== null)
+        text = statement(eventRows, messageRows, idempotency !== null)
         statements.set(shape, text)
       }
       const values: Array<unknown> = []
-      if (events.length > 0) {
-        values.push(
-          events.map((e) => e.id),
-          events.map((e) => ts(e.at)),
-          events.map((e) => e.actorAccountId),
-          events.map((e) => e.actorMemberId),
-          events.map((e) => e.onBehalfOf),
-          events.map((e) => e.entity),
-          events.map((e) => e.entityId),
-          events.map((e) => e.demandId),
-          events.map((e) => JSON.stringify(e.members)),
-          events.map((e) => e.action),
-          events.map((e) => e.before),
-          events.map((e) => e.after),
-          events.map((e) => e.reason)
-        )
+      /** A column: its values one by one (`exactRows` or fewer rows), or as one array. */
+      const column = (rows: number, xs: ReadonlyArray<unknown>) => {
+        if (rows === many) values.push(xs)
+        else values.push(...xs)
       }
-      if (hasMessages) {
+      if (events.length > 0) {
+        const c = (xs: ReadonlyArray<unknown>) => column(eventRows, xs)
+        c(events.map((e) => e.id))
+        c(events.map((e) => ts(e.at)))
+        c(events.map((e) => e.actorAccountId))
+        c(events.map((e) => e.actorMemberId))
+        c(events.map((e) => e.onBehalfOf))
+        c(events.map((e) => e.entity))
+        c(events.map((e) => e.entityId))
+        c(events.map((e) => e.demandId))
+        c(events.map((e) => JSON.stringify(e.members)))
+        c(events.map((e) => e.action))
+        c(events.map((e) => e.before))
+        c(events.map((e) => e.after))
+        c(events.map((e) => e.reason))
+      }
+      if (messageCount > 0) {
         const all = [
           ...messages.map((m) => ({ ...m, accountId: null })),
           ...accountMessages.map((m) => ({
@@ -123,16 +151,15 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
             accountId: m.accountId
           }))
         ]
-        values.push(
-          all.map((m) => m.id),
-          all.map((m) => m.event),
-          all.map((m) => m.dedupeKey),
-          all.map((m) => m.recipientPhone),
-          all.map((m) => m.accountId),
-          all.map((m) => m.templateId),
-          all.map((m) => JSON.stringify(m.params)),
-          all.map((m) => ts(m.createdAt))
-        )
+        const c = (xs: ReadonlyArray<unknown>) => column(messageRows, xs)
+        c(all.map((m) => m.id))
+        c(all.map((m) => m.event))
+        c(all.map((m) => m.dedupeKey))
+        c(all.map((m) => m.recipientPhone))
+        c(all.map((m) => m.accountId))
+        c(all.map((m) => m.templateId))
+        c(all.map((m) => JSON.stringify(m.params)))
+        c(all.map((m) => ts(m.createdAt)))
       }
       if (idempotency !== null) {
         values.push(

@@ -483,6 +483,109 @@ export const optionalCapabilities = (h: Harness): void => {
   )
 
   it.effect(
+    "Journal.write writes every event and message of an entry with its values, whatever their number (none to five of each, to phones and to accounts, with and without a record)",
+    (ctx) =>
+      h.run(
+        Effect.gen(function* () {
+          const { journal } = yield* optional
+          if (Option.isNone(journal)) return yield* lacks(h, "Journal", ctx)
+          const p = yield* Rows.insertParties
+          const audit = yield* Persistence.AuditRepository
+          const outbox = yield* Persistence.Outbox
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const shapes = [
+            [1, 1],
+            [2, 2],
+            [1, 5],
+            [3, 3],
+            [5, 1],
+            [0, 4],
+            [4, 0]
+          ] as const
+          const allEvents: Array<Audit.AuditEvent> = []
+          const expected: Array<Notification.OutboxMessage> = []
+          for (const [k, [eventCount, messageCount]] of shapes.entries()) {
+            const events = Array.from({ length: eventCount }, (_, i) =>
+              Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id, p.responder.id], null, {
+                at: minutesAfter(8, k * 10 + i),
+                reason: `第${k}条第${i}个`
+              })
+            )
+            const direct = Array.from({ length: Math.ceil(messageCount / 2) }, (_, i) =>
+              Rows.outboxMessage({ params: { number: `ZB2026${k}${i}`, title: `标题${k}-${i}` } })
+            )
+            const toAccounts = Array.from({ length: Math.floor(messageCount / 2) }, (_, i) => {
+              const {
+                recipientPhone: _phone,
+                dedupeKey: _key,
+                ...message
+              } = Rows.outboxMessage({
+                event: "response_received",
+                templateId: "ZB_RESPONSE_RECEIVED"
+              })
+              return {
+                accountId: p.enterpriseAccount.id,
+                dedupeKeyPrefix: `response_received:r-${k}-${i}:`,
+                message
+              } satisfies Persistence.AccountMessage
+            })
+            const record = k % 2 === 0 ? Rows.idempotencyRecord(p.responderAccount.id, `键-${k}`) : null
+            yield* journal.value.write({
+              events,
+              messages: direct,
+              accountMessages: toAccounts,
+              idempotency: record
+            })
+            allEvents.push(...events)
+            expected.push(
+              ...direct,
+              ...toAccounts.map((m) => ({
+                ...m.message,
+                recipientPhone: p.enterpriseAccount.phone,
+                dedupeKey: `${m.dedupeKeyPrefix}${p.enterpriseAccount.phone}`
+              }))
+            )
+            if (record !== null) {
+              same(
+                Idempotency.IdempotencyRecord,
+                some(yield* idempotency.find(record.accountId, record.key), `entry ${k}'s record`),
+                record,
+                `entry ${k}'s record`
+              )
+            }
+          }
+          const trail = yield* readAll(
+            (range) => audit.list({ memberId: p.responder.id, ...range }),
+            SortKeys.audit
+          )
+          assert.sameMembers(
+            trail.map((e) => e.id),
+            allEvents.map((e) => e.id),
+            "every event of every entry"
+          )
+          for (const event of allEvents) {
+            same(Audit.AuditEvent, trail.find((e) => e.id === event.id)!, event, `event ${event.reason}`)
+          }
+          const written = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
+          assert.sameMembers(
+            written.map((m) => m.id),
+            expected.map((m) => m.id),
+            "every message of every entry"
+          )
+          for (const message of expected) {
+            same(
+              Notification.OutboxMessage,
+              written.find((m) => m.id === message.id)!,
+              message,
+              `message ${message.dedupeKey}`
+            )
+          }
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R4: events Journal.write records of a response and a thread done on a client's behalf are hidden from the client's own trail, as AuditRepository.list hides them",
     (ctx) =>
       h.run(
