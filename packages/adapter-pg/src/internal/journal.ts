@@ -7,8 +7,8 @@ import { sharedWith } from "./records.js"
 import { abortUnit, currentAbortable } from "./prepared.js"
 
 /** Parts of an entry of at most this many rows are written with one parameter per value. */
-const exactRows = 2
-/** A part of more rows than {@link exactRows}. */
+const exactRows = 1
+/** The count that stands for any part of more than {@link exactRows} rows. */
 const many = exactRows + 1
 
 /**
@@ -39,8 +39,10 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
    * the journal, the largest statement of most commands, was planned again at
    * every execution. An `ARRAY[…]` of parameters has its length known when the
    * statement is prepared, and the generic plan is kept (planned once per
-   * connection). Larger parts (the sweeper's notices) keep one text for any
-   * number of rows, so that the texts stay few among the pool's named statements.
+   * connection). Larger parts (such as the sweeper's notices) keep one text for
+   * any number of rows, planned at every execution, so that the journal has at
+   * most 17 texts (3 × 3 shapes of its parts, with or without the record, but the
+   * empty entry) among the pool's named statements.
    */
   const statement = (events: number, messages: number, hasRecord: boolean): string => {
     const p = new Params()

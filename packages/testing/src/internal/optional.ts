@@ -494,7 +494,11 @@ export const optionalCapabilities = (h: Harness): void => {
           const outbox = yield* Persistence.Outbox
           const idempotency = yield* Persistence.IdempotencyRepository
           const shapes = [
+            [1, 0],
+            [0, 1],
             [1, 1],
+            [2, 0],
+            [0, 2],
             [2, 2],
             [1, 5],
             [3, 3],
@@ -512,7 +516,10 @@ export const optionalCapabilities = (h: Harness): void => {
               })
             )
             const direct = Array.from({ length: Math.ceil(messageCount / 2) }, (_, i) =>
-              Rows.outboxMessage({ params: { number: `ZB2026${k}${i}`, title: `标题${k}-${i}` } })
+              Rows.outboxMessage({
+                params: { number: `ZB2026${k}${i}`, title: `标题${k}-${i}` },
+                createdAt: minutesAfter(9, k * 10 + i)
+              })
             )
             const toAccounts = Array.from({ length: Math.floor(messageCount / 2) }, (_, i) => {
               const {
@@ -521,7 +528,9 @@ export const optionalCapabilities = (h: Harness): void => {
                 ...message
               } = Rows.outboxMessage({
                 event: "response_received",
-                templateId: "ZB_RESPONSE_RECEIVED"
+                templateId: "ZB_RESPONSE_RECEIVED",
+                params: { number: `ZB2027${k}${i}`, title: `应答${k}-${i}` },
+                createdAt: minutesAfter(9, k * 10 + 5 + i)
               })
               return {
                 accountId: p.enterpriseAccount.id,
