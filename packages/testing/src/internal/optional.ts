@@ -494,6 +494,7 @@ export const optionalCapabilities = (h: Harness): void => {
           const outbox = yield* Persistence.Outbox
           const idempotency = yield* Persistence.IdempotencyRepository
           const shapes = [
+            [0, 0],
             [1, 0],
             [0, 1],
             [1, 1],
