@@ -32,8 +32,8 @@ export const makeJournal = (db: Db): Context.Tag.Service<Persistence.Journal> =>
    * The statement of an entry with `events` audit events and `messages` outbox
    * messages (0: the part is left out; `many`: more than {@link exactRows}) and,
    * with `hasRecord`, an idempotency record. A part of at most `exactRows` rows
-   * has one parameter per value, each column an `ARRAY[$1, …]`; a larger one one
-   * array parameter per column. PostgreSQL estimates `unnest` of an array
+   * has one parameter per value, each column an `ARRAY[$1, …]`; a larger part has
+   * one array parameter per column. PostgreSQL estimates `unnest` of an array
    * parameter at 10 rows, so the generic plan of a statement of array parameters
    * looks ten times dearer than a custom plan of its one row and is never chosen:
    * the journal, the largest statement of most commands, was planned again at
