@@ -22,6 +22,10 @@
  *   one run of `pgbench -M extended` after the rounds (each statement sent unnamed,
  *   as a plain `pg` client sends it, where the server and the rounds' pgbench name
  *   theirs: the ratio against that run is printed for scale, not as the goal);
+ *   one run of `pgbench -M prepared` held to the HTTP rounds' median rate (`-R`),
+ *   whose PostgreSQL CPU per respond is set beside the HTTP rounds' (a transaction
+ *   costs PostgreSQL more when fewer run at once, so the rounds' two sides, at
+ *   different rates, do not compare on it alone);
  *   one connection against one client (pgbench -r: the round trips alone). The
  *   server runs with `WORKERS=false`, rate limits raised and counted in memory
  *   (`RATE_LIMIT_STORE=memory`: the default store's statement per respond,
@@ -629,6 +633,8 @@ const pgbench = (
     readonly base: number
     readonly perStatement?: boolean
     readonly mode?: "extended" | "prepared"
+    /** At most this many transactions a second in all (`-R`). */
+    readonly rate?: number
   }
 ) => {
   const define = {
@@ -645,6 +651,7 @@ const pgbench = (
   }
   const args = pgbenchArgs({
     ...(options.mode === undefined ? {} : { mode: options.mode }),
+    ...(options.rate === undefined ? {} : { rate: options.rate }),
     clients: options.clients,
     perStatement: options.perStatement === true,
     length: { transactions: options.perClient },
@@ -878,7 +885,8 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
   const warmupPerClient = Math.ceil(sizes.warmup / c)
   const runs = sizes.rounds + 2
   const httpDemands = warmupPerClient * c + sizes.rounds * perRound + sizes.single + runs * (c + 2) + 100
-  const pgbenchDemands = warmupPerClient * c + (sizes.rounds + 1) * perRound + sizes.single
+  /** The warm-up, the rounds, the -M extended run, the run held to the HTTP rate, and the one-connection run. */
+  const pgbenchDemands = warmupPerClient * c + (sizes.rounds + 2) * perRound + sizes.single
 
   const generated = await measured(undefined, async () => {
     await publishedPool(db, HTTP_POOL, httpDemands)
@@ -943,12 +951,21 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
       clients: number,
       each: number,
       perStatement = false,
-      mode: "extended" | "prepared" = "extended"
+      mode: "extended" | "prepared" = "extended",
+      rate?: number
     ) => {
       const from = nextPgbench
       nextPgbench += clients * each
       base += 1_000_000_000_000
-      return pgbench(schema, world, { clients, perClient: each, demandsFrom: from, base, perStatement, mode })
+      return pgbench(schema, world, {
+        clients,
+        perClient: each,
+        demandsFrom: from,
+        base,
+        perStatement,
+        mode,
+        ...(rate === undefined ? {} : { rate })
+      })
     }
     const checkpoint = () => (sizes.checkpoint ? db.query("CHECKPOINT") : Promise.resolve([]))
 
@@ -1022,6 +1039,15 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     pgbenchOk += extended.result.processed
     details.push(
       `for scale, one run of pgbench -M extended after the rounds (each statement sent unnamed, parsed and planned at every execution, as a plain pg client sends it; one run after the rounds, not interleaved): ${int(extended.result.tps)} tx/s, PostgreSQL ${ms(extended.cpu.postgres / Math.max(1, extended.result.processed))} ms and pgbench ${ms(extended.cpu.children / Math.max(1, extended.result.processed))} ms of CPU per respond; the HTTP rounds' median rate is ${ms(median(rounds.map((r) => r.http)) / extended.result.tps)} of it`
+    )
+    const medianRate = median(rounds.map((r) => r.http))
+    await checkpoint()
+    const paced = await measured(server.pid, () =>
+      runPgbench(c, perClient, false, "prepared", Math.max(1, Math.round(medianRate)))
+    )
+    pgbenchOk += paced.result.processed
+    details.push(
+      `for scale, one run of pgbench -M prepared held to the HTTP rounds' median rate (-R ${int(medianRate)}; one run after the rounds, not interleaved): ${int(paced.result.tps)} tx/s, PostgreSQL ${ms(paced.cpu.postgres / Math.max(1, paced.result.processed))} ms of CPU per respond (every postgres process of the machine), against the HTTP rounds' ${ms(perTx(httpTotal.postgres))}: what PostgreSQL spends on the same statements at the same rate (a transaction costs it more when fewer run at once)`
     )
     sampled = await sampler.stop()
     if (sampled === undefined) {

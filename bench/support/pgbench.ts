@@ -42,13 +42,15 @@ export const firstDifference = (adapter: ReadonlyArray<string>, script: Readonly
  * unnamed: extended protocol (every `:variable` a parameter; `mode: "prepared"` to
  * name them, each parsed once per connection), `clients` clients on at most two
  * threads, `-r` for per-statement latencies, a number of transactions per client
- * (`-t`) or seconds (`-T`), and the script's variables as `-D`.
+ * (`-t`) or seconds (`-T`), with `rate` at most that many transactions a second in
+ * all (`-R`), and the script's variables as `-D`.
  */
 export const pgbenchArgs = (options: {
   readonly mode?: "extended" | "prepared"
   readonly clients: number
   readonly perStatement: boolean
   readonly length: { readonly transactions: number } | { readonly seconds: number }
+  readonly rate?: number
   readonly script: string
   readonly define: Readonly<Record<string, string | number>>
   readonly url: string
@@ -64,6 +66,7 @@ export const pgbenchArgs = (options: {
   ...("transactions" in options.length
     ? ["-t", String(options.length.transactions)]
     : ["-T", String(options.length.seconds)]),
+  ...(options.rate === undefined ? [] : ["-R", String(options.rate)]),
   "-f",
   options.script,
   ...Object.entries(options.define).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
