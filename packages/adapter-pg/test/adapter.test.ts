@@ -388,23 +388,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
           const entry = () => {
             const id = Ids.make<Ids.OutboxMessageId>()
             return {
-              events: [
-                {
-                  id: Ids.make<Ids.AuditEventId>(),
-                  at: Rows.at(2),
-                  actorAccountId: a.id,
-                  actorMemberId: m.id,
-                  onBehalfOf: null,
-                  entity: "member" as const,
-                  entityId: m.id,
-                  demandId: null,
-                  members: [m.id],
-                  action: "member.updated",
-                  before: null,
-                  after: null,
-                  reason: null
-                }
-              ],
+              events: [Rows.memberEvent(a, m)],
               messages: [
                 {
                   id,

@@ -444,23 +444,7 @@ describe("layers", () => {
           yield* members.insert(m)
           yield* (yield* Persistence.AccountRepository).insert(a)
           const entry = (record: boolean) => ({
-            events: [
-              {
-                id: Ids.make<Ids.AuditEventId>(),
-                at: Rows.at(2),
-                actorAccountId: a.id,
-                actorMemberId: m.id,
-                onBehalfOf: null,
-                entity: "member" as const,
-                entityId: m.id,
-                demandId: null,
-                members: [m.id],
-                action: "member.updated",
-                before: null,
-                after: null,
-                reason: null
-              }
-            ],
+            events: [Rows.memberEvent(a, m)],
             messages: [],
             accountMessages: [
               {

@@ -1,5 +1,5 @@
 /** Rows for the adapter's own tests, written straight through the ports. */
-import { type Deadline, Demand, Ids, type Member } from "@zhongbao/core"
+import { type Audit, type Deadline, Demand, Ids, type Member } from "@zhongbao/core"
 import { DateTime } from "effect"
 
 let phones = 0
@@ -16,6 +16,23 @@ export const member = (overrides: Partial<Member.Member> = {}): Member.Member =>
   registered: false,
   createdAt: at(0),
   ...overrides
+})
+
+/** An event of `member` updated by its `account`, listed for the member alone. */
+export const memberEvent = (account: Member.Account, member: Member.Member): Audit.AuditEvent => ({
+  id: Ids.make<Ids.AuditEventId>(),
+  at: at(2),
+  actorAccountId: account.id,
+  actorMemberId: member.id,
+  onBehalfOf: null,
+  entity: "member",
+  entityId: member.id,
+  demandId: null,
+  members: [member.id],
+  action: "member.updated",
+  before: null,
+  after: null,
+  reason: null
 })
 
 export const account = (memberId: Ids.MemberId): Member.Account => ({
