@@ -75,7 +75,7 @@ import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import * as Pg from "pg"
 import * as FakeAliyun from "../packages/adapter-sms/test/support/FakeAliyun.js"
 import * as FakeProvider from "../packages/adapter-sms/test/support/FakeProvider.js"
-import { machineCpu, mainThread, postgresCpu, procTimes } from "./support/cpu.js"
+import { machineCpu, mainThread, postgresCpu, procTimes, procTimesIfAlive } from "./support/cpu.js"
 import { countingWrites, traced } from "./support/demands.js"
 import { firstDifference, pgbenchArgs, scriptStatements } from "./support/pgbench.js"
 import {
@@ -462,7 +462,7 @@ const connectionSampler = async (everyMs = 50) => {
           states.set(application, counts)
         }
         for (const r of answer.rows) {
-          const cpu = backendCpu(r.pid)
+          const cpu = procTimesIfAlive(r.pid)?.self
           if (cpu !== undefined) {
             const seen = counts.backends.get(r.pid)
             if (seen === undefined) counts.backends.set(r.pid, { first: cpu, last: cpu })
@@ -497,15 +497,6 @@ const connectionSampler = async (everyMs = 50) => {
         await client.end().catch(() => undefined)
         return broken ? undefined : states
       })())
-  }
-}
-
-/** A backend's CPU time so far (ms), or `undefined` once it has exited or without /proc. */
-const backendCpu = (pid: number): number | undefined => {
-  try {
-    return procTimes(pid).self
-  } catch {
-    return undefined
   }
 }
 
@@ -1034,13 +1025,13 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
     )
 
     details.push(ceilingLine)
+    const medianRate = median(rounds.map((r) => r.http))
     await checkpoint()
     const extended = await measured(server.pid, () => runPgbench(c, perClient, false, "extended"))
     pgbenchOk += extended.result.processed
     details.push(
-      `for scale, one run of pgbench -M extended after the rounds (each statement sent unnamed, parsed and planned at every execution, as a plain pg client sends it; one run after the rounds, not interleaved): ${int(extended.result.tps)} tx/s, PostgreSQL ${ms(extended.cpu.postgres / Math.max(1, extended.result.processed))} ms and pgbench ${ms(extended.cpu.children / Math.max(1, extended.result.processed))} ms of CPU per respond; the HTTP rounds' median rate is ${ms(median(rounds.map((r) => r.http)) / extended.result.tps)} of it`
+      `for scale, one run of pgbench -M extended after the rounds (each statement sent unnamed, parsed and planned at every execution, as a plain pg client sends it; one run after the rounds, not interleaved): ${int(extended.result.tps)} tx/s, PostgreSQL ${ms(extended.cpu.postgres / Math.max(1, extended.result.processed))} ms and pgbench ${ms(extended.cpu.children / Math.max(1, extended.result.processed))} ms of CPU per respond; the HTTP rounds' median rate is ${ms(medianRate / extended.result.tps)} of it`
     )
-    const medianRate = median(rounds.map((r) => r.http))
     await checkpoint()
     const paced = await measured(server.pid, () =>
       runPgbench(c, perClient, false, "prepared", Math.max(1, Math.round(medianRate)))

@@ -16,6 +16,9 @@
  * their values (at every execution): inside a unit of work PostgreSQL chooses,
  * and a statement it cannot estimate without its values is planned every time.
  *
+ * `PARTS` (a comma-separated list) keeps only the parts whose names contain one of
+ * its words (`core`, `POST`), for a CPU profile of one.
+ *
  * Each figure is the median of `ROUNDS` rounds of `REQUESTS`, the parts in turn.
  * Run with `npm run bench:respond-parts` after `npm run build`. Figures are printed,
  * never asserted.
@@ -27,7 +30,7 @@ import { type Ids, Responding, Settings, Zhongbao } from "@zhongbao/core"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import * as Pg from "pg"
 import { SqlClient } from "@effect/sql"
-import { procTimes } from "./support/cpu.js"
+import { callConcurrently, procTimesIfAlive } from "./support/cpu.js"
 import { publishedPool, responderAccount, setup } from "./support/demands.js"
 import { int, median } from "./support/report.js"
 import { databaseUrl, dropSchema, freshSchema } from "./support/server.js"
@@ -63,7 +66,7 @@ const api = Layer.mergeAll(
   })
 )
 
-/** CPU of this pool's backends (by application_name), in ms. */
+/** CPU of this process's pools' backends (by application_name), in ms, and of it in the kernel. */
 const backendsCpu = async (db: Pg.default.Client) => {
   const { rows } = await db.query<{ pid: number }>(
     "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
@@ -72,11 +75,11 @@ const backendsCpu = async (db: Pg.default.Client) => {
   let total = 0
   let system = 0
   for (const { pid } of rows) {
-    const t = procTimes(pid)
-    total += t.self
-    system += t.system
+    const t = procTimesIfAlive(pid)
+    total += t?.self ?? 0
+    system += t?.system ?? 0
   }
-  return { total, system, backends: rows.length }
+  return { total, system }
 }
 
 const main = async () => {
@@ -137,14 +140,7 @@ const main = async () => {
     (part) =>
       process.env.PARTS === undefined || process.env.PARTS.split(",").some((n) => part.name.includes(n))
   )
-  const run = async (count: number, call: () => Promise<unknown>) => {
-    let started = 0
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (started++ < count) await call()
-      })
-    )
-  }
+  const run = (count: number, call: () => Promise<unknown>) => callConcurrently(count, CONCURRENCY, call)
   try {
     for (const part of parts) await run(WARMUP, part.call)
     const figures = parts.map(() => ({

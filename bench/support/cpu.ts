@@ -20,6 +20,15 @@ export const procTimes = (pid: string | number) => {
   return { comm, self: f[0]! + f[1]!, system: f[1]!, children: f[2]! + f[3]! }
 }
 
+/** {@link procTimes} of a process that may have exited meanwhile (a backend): `undefined` then, or without /proc. */
+export const procTimesIfAlive = (pid: number) => {
+  try {
+    return procTimes(pid)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * CPU time of every process named `postgres` on this machine (the server is local
  * here), its exited backends included through the postmaster's children times; in
