@@ -20,6 +20,7 @@
  * | 10 | `open_rounds`       | R25, §9: the sweeper's open rounds per service mode, the hall taking responses |
  * | 11 | `audit_append_only` | R60: triggers refusing `UPDATE` and `DELETE` of the audit trail's rows |
  * | 12 | `outbox_last_code`  | R64: a delivery's last failure code, to list dead letters by it |
+ * | 13 | `round_window`      | R23: a round's selection window, fixed when it is approved  |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -77,7 +78,8 @@ export const migrations = (
     "9_list_indexes": exec(Ddl.listIndexes(s)),
     "10_open_rounds": exec(Ddl.openRounds(s)),
     "11_audit_append_only": exec(Ddl.auditAppendOnly(s)),
-    "12_outbox_last_code": exec(Ddl.outboxLastCode(s))
+    "12_outbox_last_code": exec(Ddl.outboxLastCode(s)),
+    "13_round_window": exec(Ddl.roundWindow(s))
   }
 }
 

@@ -630,7 +630,7 @@ describe(`adapter-pg on ${T.backend}`, () => {
               // m7 received 400 responses; m2 sent 20 000.
               scope: { _tag: scope, memberId: (scope === "publisher" ? "m7" : "m2") as Ids.MemberId },
               statuses,
-              shown: { singleAdoption: false, windowOverBefore: "2026-01-01" as never },
+              shown: { singleAdoption: false, overBefore: "2026-01-01" as never, selectionWindowDays: 14 },
               limit: 21
             })!
           const cases = [
@@ -717,6 +717,8 @@ describe(`adapter-pg on ${T.backend}`, () => {
             sort: "deadline",
             states: ["published"],
             selectionOpen: true,
+            // The sweep's shape (core's Sweeper): R23's window over by each round's days.
+            windowOver: { overBefore: "2026-07-11" as Deadline.LocalDate, selectionWindowDays: 14 },
             deadlineTo: "2026-07-10" as Deadline.LocalDate,
             limit: 100
           } as const

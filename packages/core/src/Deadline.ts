@@ -207,18 +207,23 @@ export const isAllowedDeadline = (
 ): boolean => date >= earliestDeadline(instant, settings) && date <= latestDeadlineAt(instant, settings)
 
 /**
- * R23: the last instant of the selection window, `selectionWindowDays` days after
- * the end of the deadline date.
+ * R23: the last instant of the selection window, `days` after the end of the
+ * deadline date: a round's own window (`Demand.selectionWindowDays`), the platform's
+ * `selectionWindowDays` when none is given.
  *
  * @since 0.1.0
  * @category deadlines
  */
-export const selectionEndsAt = (deadline: LocalDate, settings: ResolvedSettings): DateTime.Utc => {
-  const cache = cacheOf(cacheOf(selectionEndCache, settings.timeZone), settings.selectionWindowDays)
+export const selectionEndsAt = (
+  deadline: LocalDate,
+  settings: ResolvedSettings,
+  days: number = settings.selectionWindowDays
+): DateTime.Utc => {
+  const cache = cacheOf(cacheOf(selectionEndCache, settings.timeZone), days)
   const cached = cache.get(deadline)
   if (cached !== undefined) return cached
   if (cache.size >= cacheLimit) cache.clear()
-  const end = endOfDate(addDays(deadline, settings.selectionWindowDays), settings)
+  const end = endOfDate(addDays(deadline, days), settings)
   cache.set(deadline, end)
   return end
 }

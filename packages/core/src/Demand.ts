@@ -87,7 +87,9 @@ export type DemandState = typeof DemandState.Type
  * commissioning enterprise. `round` starts at 1 and grows on each restart (R33);
  * `intakeClosedAt` is the first adoption of the current round (R24);
  * `selectionEndedAt` is set when selection ends before its window does (solved,
- * restart, or ended by the submitter). `version` grows by one on every update.
+ * restart, or ended by the submitter); `selectionWindowDays` is the current round's
+ * window (R23), the platform's setting when the round was approved. `version` grows
+ * by one on every update.
  *
  * @since 0.1.0
  * @category models
@@ -107,6 +109,10 @@ export const Demand = Schema.Struct({
   intakeClosedAt: Schema.NullOr(Schema.DateTimeUtc),
   firstAdoptedAt: Schema.NullOr(Schema.DateTimeUtc),
   selectionEndedAt: Schema.NullOr(Schema.DateTimeUtc),
+  selectionWindowDays: Schema.NullOr(Schema.Int.pipe(Schema.between(0, 366))).annotations({
+    description:
+      "R23: the days of the current round's selection window after its response deadline, fixed when the round is approved (the platform's selectionWindowDays then); null before approval, and for a round approved before rounds kept their window (it takes the platform's current setting)"
+  }),
   outcome: Schema.NullOr(Schema.Literal("unsolved", "solved")),
   serviceFee: Schema.NullOr(Fen).annotations({
     description:
@@ -143,6 +149,7 @@ export interface DemandBrief
     | "firstPublishedAt"
     | "intakeClosedAt"
     | "selectionEndedAt"
+    | "selectionWindowDays"
     | "responseCount"
     | "adoptedCount"
     | "outcome"
@@ -180,6 +187,7 @@ export const briefOf = (d: DemandBrief): DemandBrief => {
     firstPublishedAt: d.firstPublishedAt,
     intakeClosedAt: d.intakeClosedAt,
     selectionEndedAt: d.selectionEndedAt,
+    selectionWindowDays: d.selectionWindowDays,
     responseCount: d.responseCount,
     adoptedCount: d.adoptedCount,
     outcome: d.outcome,
@@ -215,6 +223,7 @@ export const draft = (fields: {
   intakeClosedAt: null,
   firstAdoptedAt: null,
   selectionEndedAt: null,
+  selectionWindowDays: null,
   outcome: null,
   serviceFee: null,
   closedAt: null,

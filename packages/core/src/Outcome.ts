@@ -280,6 +280,7 @@ export class Outcome extends Effect.Service<Outcome>()("@zhongbao/core/Outcome",
               submittedAt: ctx.now,
               intakeClosedAt: null,
               selectionEndedAt: null,
+              selectionWindowDays: null,
               outcome: null,
               responseCount: 0,
               adoptedCount: 0

@@ -79,7 +79,7 @@ import type {
 import type { Account, Member, MemberKind, TechnologyManager } from "./Member.js"
 import type { OutboxMessage, OutboxSummary, Settlement, Tracked } from "./Notification.js"
 import type { Position } from "./Pagination.js"
-import type { StatusView } from "./Phase.js"
+import type { StatusView, WindowView } from "./Phase.js"
 import type { Fen } from "./Money.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import type {
@@ -247,6 +247,15 @@ export interface DemandQuery extends Range {
   readonly serviceModes?: ReadonlyArray<string> | undefined
   /** Only demands whose selection has not been ended (`selectionEndedAt` is null). */
   readonly selectionOpen?: boolean | undefined
+  /**
+   * Only demands whose current round's selection window is over under the view
+   * (R23, `Phase.windowOver`: the response deadline before `overBefore` less the
+   * round's `selectionWindowDays`, or the view's for a round without one). The sweep
+   * finds the rounds due by it.
+   *
+   * @since 0.2.0
+   */
+  readonly windowOver?: WindowView | undefined
   /**
    * Only demands whose current round holds responses (`responseCount > 0`), or,
    * `false`, none.

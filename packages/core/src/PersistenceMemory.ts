@@ -53,7 +53,7 @@ import {
   UnitOfWork
 } from "./Persistence.js"
 import { recipientOf } from "./internal/notify.js"
-import { shownStatus } from "./Phase.js"
+import { shownStatus, windowOver } from "./Phase.js"
 import { isActive, type Response } from "./Response.js"
 import {
   applicationKey,
@@ -252,6 +252,7 @@ const makeStore = () => {
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
     (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
+    (q.windowOver === undefined || windowOver(d, q.windowOver)) &&
     (q.hasResponses === undefined || d.responseCount > 0 === q.hasResponses) &&
     (q.keyword === undefined ||
       (searchTexts.get(d.id) ?? "").includes(q.keyword) ||

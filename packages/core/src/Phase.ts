@@ -6,7 +6,14 @@
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
-import { addDays, dateAt, isOnOrBeforeDeadline, type LocalDate, selectionEndsAt } from "./Deadline.js"
+import {
+  addDays,
+  dateAt,
+  endOfDate,
+  isOnOrBeforeDeadline,
+  type LocalDate,
+  selectionEndsAt
+} from "./Deadline.js"
 import type { Demand, DemandBrief } from "./Demand.js"
 import type { Response, ResponseStatus } from "./Response.js"
 import { type ResolvedSettings, serviceMode } from "./Settings.js"
@@ -48,6 +55,30 @@ export const hasSelection = (demand: DemandBrief, settings: ResolvedSettings): b
   acceptsResponses(demand, settings) || demand.responseCount > 0
 
 /**
+ * R23: the days of the current round's selection window: its own, fixed when it was
+ * approved (`Demand.selectionWindowDays`), or `selectionWindowDays` of the settings
+ * (or of a {@link StatusView}) for a round that has none (approved before rounds
+ * kept their window).
+ *
+ * @since 0.2.0
+ * @category phase
+ */
+export const windowDaysOf = (
+  demand: Pick<DemandBrief, "selectionWindowDays">,
+  settings: Pick<ResolvedSettings, "selectionWindowDays">
+): number => demand.selectionWindowDays ?? settings.selectionWindowDays
+
+/**
+ * R23: the last instant of the current round's selection window, by its own window
+ * ({@link windowDaysOf}).
+ *
+ * @since 0.2.0
+ * @category phase
+ */
+export const roundSelectionEndsAt = (demand: DemandBrief, settings: ResolvedSettings): DateTime.Utc =>
+  selectionEndsAt(demand.form.responseDeadline, settings, windowDaysOf(demand, settings))
+
+/**
  * The phase of a demand at `now`.
  *
  * @since 0.1.0
@@ -78,7 +109,7 @@ export const selectionOver = (
   demand.selectionEndedAt !== null ||
   demand.state === "solved" ||
   (settings.singleAdoption && demand.adoptedCount > 0) ||
-  DateTime.greaterThan(now, selectionEndsAt(demand.form.responseDeadline, settings))
+  DateTime.greaterThan(now, roundSelectionEndsAt(demand, settings))
 
 /**
  * R24, R25: whether the current round's selection reads as over only because
@@ -100,7 +131,7 @@ export const selectionUnrecorded = (
   hasSelection(demand, settings) &&
   settings.singleAdoption &&
   demand.adoptedCount > 0 &&
-  DateTime.lessThanOrEqualTo(now, selectionEndsAt(demand.form.responseDeadline, settings))
+  DateTime.lessThanOrEqualTo(now, roundSelectionEndsAt(demand, settings))
 
 /**
  * The instant selection ends for the current round, if it is still to come or has
@@ -111,7 +142,7 @@ export const selectionUnrecorded = (
  */
 export const selectionEndsAtOf = (demand: DemandBrief, settings: ResolvedSettings): DateTime.Utc | null =>
   demand.state === "published" && hasSelection(demand, settings) && demand.selectionEndedAt === null
-    ? selectionEndsAt(demand.form.responseDeadline, settings)
+    ? roundSelectionEndsAt(demand, settings)
     : demand.selectionEndedAt
 
 /**
@@ -135,50 +166,87 @@ export const responseStatus = (
 }
 
 /**
+ * When selection windows are over at an instant, from stored rows alone (R23): a
+ * round's window is over when its response deadline is before `overBefore` less its
+ * days ({@link windowDaysOf}: the round's own, or `selectionWindowDays` here for a
+ * round that has none). `overBefore` is the earliest date whose end is not past yet:
+ * a window whose last date is before it is over. The sweep lists the rounds due by it
+ * (`Persistence.DemandQuery.windowOver`).
+ *
+ * @since 0.2.0
+ * @category phase
+ */
+export interface WindowView {
+  readonly overBefore: LocalDate
+  readonly selectionWindowDays: number
+}
+
+/**
  * What it takes to tell, from stored rows alone, the status a reader is shown at an
  * instant (§9: the response lists filter by it): a response still `submitted` whose
  * round's selection window ended reads as `not_adopted` at once, while its stored
  * status changes only when the sweeper gets to it.
  *
- * - `windowOverBefore`: the earliest response deadline whose selection window is not
- *   over yet (R23): the window of a deadline before it is over.
+ * - the {@link WindowView}: whether the round's window is over (R23);
  * - `singleAdoption`: the platform setting (R24): one adoption ends selection.
  *
  * @since 0.1.0
  * @category phase
  */
-export interface StatusView {
-  readonly windowOverBefore: LocalDate
+export interface StatusView extends WindowView {
   readonly singleAdoption: boolean
 }
 
 /**
- * The {@link StatusView} at `now`. A deadline's window is over once `now` is past
- * `selectionEndsAt` of it, the end of its last date; `windowOverBefore` is the
- * earliest deadline for which it is not, so that a deadline before it is over exactly
- * when {@link selectionOver} says so. That is today less the window's days, or the
- * day after it should `now` already be past today's end. A date ends at its later
- * 23:59:59.999 where clocks go back over midnight (`Deadline.endOfDate`), so no instant
- * of a date falls after its end in the zone data of 2000–2037 (every IANA zone was
- * checked); the guard keeps the two functions agreeing should a zone ever do so.
+ * The {@link WindowView} at `now`. A window is over once `now` is past the end of its
+ * last date ({@link roundSelectionEndsAt}); `overBefore` is today, or the day after
+ * it should `now` already be past today's end, so that a window is over by the view
+ * exactly when {@link selectionOver} says so. A date ends at its later 23:59:59.999
+ * where clocks go back over midnight (`Deadline.endOfDate`), so no instant of a date
+ * falls after its end in the zone data of 2000–2037 (every IANA zone was checked);
+ * the guard keeps the two functions agreeing should a zone ever do so.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category phase
  */
-export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings): StatusView => {
-  const earliest = addDays(dateAt(now, settings), -settings.selectionWindowDays)
+export const windowViewAt = (now: DateTime.DateTime, settings: ResolvedSettings): WindowView => {
+  const today = dateAt(now, settings)
   return {
-    windowOverBefore: DateTime.greaterThan(now, selectionEndsAt(earliest, settings))
-      ? addDays(earliest, 1)
-      : earliest,
-    singleAdoption: settings.singleAdoption
+    overBefore: DateTime.greaterThan(now, endOfDate(today, settings)) ? addDays(today, 1) : today,
+    selectionWindowDays: settings.selectionWindowDays
   }
 }
 
 /**
+ * R23: whether the current round's selection window is over under a
+ * {@link WindowView}, as adapters tell it from the round's deadline and window.
+ *
+ * @since 0.2.0
+ * @category phase
+ */
+export const windowOver = (
+  demand: Pick<DemandBrief, "selectionWindowDays"> & {
+    readonly form: Pick<Demand["form"], "responseDeadline">
+  },
+  view: WindowView
+): boolean => demand.form.responseDeadline < addDays(view.overBefore, -windowDaysOf(demand, view))
+
+/**
+ * The {@link StatusView} at `now`: the {@link WindowView} and the platform's
+ * `singleAdoption`.
+ *
+ * @since 0.1.0
+ * @category phase
+ */
+export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings): StatusView => ({
+  ...windowViewAt(now, settings),
+  singleAdoption: settings.singleAdoption
+})
+
+/**
  * The status a reader is shown, under a {@link StatusView}: {@link responseStatus}
  * at the view's instant, from the response's stored status and round and its demand's
- * state, round, deadline, end of selection and adoptions. Adapters filter lists by
+ * state, round, deadline and window, end of selection and adoptions. Adapters filter lists by
  * it (`Persistence.ResponseQuery.shown`).
  *
  * @since 0.1.0
@@ -186,7 +254,7 @@ export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings)
  */
 export const shownStatus = (
   response: Pick<Response, "status" | "round">,
-  demand: Pick<Demand, "state" | "round" | "selectionEndedAt" | "adoptedCount"> & {
+  demand: Pick<Demand, "state" | "round" | "selectionEndedAt" | "selectionWindowDays" | "adoptedCount"> & {
     readonly form: Pick<Demand["form"], "responseDeadline">
   },
   view: StatusView
@@ -198,6 +266,6 @@ export const shownStatus = (
     demand.selectionEndedAt !== null ||
     demand.state === "solved" ||
     (view.singleAdoption && demand.adoptedCount > 0) ||
-    demand.form.responseDeadline < view.windowOverBefore
+    windowOver(demand, view)
   return over ? "not_adopted" : "submitted"
 }

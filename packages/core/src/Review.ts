@@ -106,6 +106,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                 number,
                 approvedAt: ctx.now,
                 firstPublishedAt: demand.firstPublishedAt ?? ctx.now,
+                selectionWindowDays: ctx.settings.selectionWindowDays,
                 rejectionReason: null
               },
               ctx.now

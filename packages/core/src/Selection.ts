@@ -16,9 +16,9 @@ import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { endSelectionRefusal, makeRoundEnd, reasonText } from "./internal/round.js"
 import { ResponseRepository } from "./Persistence.js"
-import { phaseOf, selectionOver } from "./Phase.js"
+import { phaseOf, roundSelectionEndsAt, selectionOver } from "./Phase.js"
 import { Feedback, Response } from "./Response.js"
-import { endOfDate, formatLocal, selectionEndsAt } from "./Deadline.js"
+import { endOfDate, formatLocal } from "./Deadline.js"
 
 /**
  * Input of {@link Selection.endSelection}: optional R61 feedback per response.
@@ -120,7 +120,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
               return yield* invalidState(
                 "R23",
                 "adopt.selection_over",
-                `selection ended at ${formatLocal(demand.selectionEndedAt ?? selectionEndsAt(demand.form.responseDeadline, ctx.settings), ctx.settings)}`
+                `selection ended at ${formatLocal(demand.selectionEndedAt ?? roundSelectionEndsAt(demand, ctx.settings), ctx.settings)}`
               )
             }
             const adopted: Response = {

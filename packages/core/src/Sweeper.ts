@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Order from "effect/Order"
-import { addDays, dateAt, selectionEndsAt } from "./Deadline.js"
+import { addDays } from "./Deadline.js"
 import type { InfrastructureError, StaleWrite, UniqueViolation } from "./Errors.js"
 import { type AccountNotice, type AuditInput, auditEventOf } from "./internal/command.js"
 import type { DemandBrief } from "./Demand.js"
@@ -24,7 +24,7 @@ import { toAccountMessage } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { comparePositions, type Position } from "./Pagination.js"
 import { DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
-import { acceptsResponses, hasSelection } from "./Phase.js"
+import { acceptsResponses, hasSelection, roundSelectionEndsAt, windowViewAt } from "./Phase.js"
 import { Settings } from "./Settings.js"
 import * as SortKeys from "./SortKeys.js"
 
@@ -100,7 +100,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
             const found = yield* demands.findByIdForUpdate(id)
             if (Option.isNone(found)) return false
             const demand = found.value
-            const endsAt = selectionEndsAt(demand.form.responseDeadline, settings)
+            const endsAt = roundSelectionEndsAt(demand, settings)
             if (
               demand.state !== "published" ||
               demand.selectionEndedAt !== null ||
@@ -154,13 +154,15 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
      */
     const pass = (limit: number, after?: Position) =>
       Effect.gen(function* () {
-        const now = yield* DateTime.now
+        const window = windowViewAt(yield* DateTime.now, settings)
         const query = {
           scope: { _tag: "all" },
           sort: "deadline",
           states: ["published"],
           selectionOpen: true,
-          deadlineTo: addDays(dateAt(now, settings), -settings.selectionWindowDays - 1),
+          windowOver: window,
+          // A window is no shorter than 0 days: this bounds the deadline order's scan.
+          deadlineTo: addDays(window.overBefore, -1),
           after,
           limit
         } as const

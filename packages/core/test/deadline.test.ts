@@ -302,7 +302,7 @@ describe("deadline", () => {
 
   describe("§9, R25, R33: the status shown, from stored rows (Phase.shownStatus)", () => {
     it.effect(
-      "§9: the view at an instant tells each response's shown status as responseStatus does, across the window's end, the demand's state, round, end of selection and adoptions, in two zones and windows",
+      "§9, R23: the view at an instant tells each response's shown status as responseStatus does, across the window's end, the demand's state, round, end of selection and adoptions, in two zones and windows, by the round's own window or, without one, the settings'",
       () =>
         withWorld((world) =>
           Effect.gen(function* () {
@@ -336,45 +336,60 @@ describe("deadline", () => {
               { ...demand, state: "draft" }
             ]
             const statuses = ["submitted", "adopted", "not_adopted", "withdrawn"] as const
+            // R23: the round's own window (approved under base's), none (a round approved
+            // before rounds kept theirs: the settings' window), and another.
+            assert.strictEqual(demand.selectionWindowDays, base.selectionWindowDays)
+            const windows: ReadonlyArray<number | null> = [demand.selectionWindowDays, null, 5]
             let compared = 0
             let flipped = 0
             for (const settings of settingsList) {
-              const end = DateTime.toEpochMillis(
-                Deadline.selectionEndsAt(demand.form.responseDeadline, settings)
-              )
-              const instants = [
-                end - 86_400_000,
-                end - 1,
-                end,
-                end + 1,
-                end + 3_600_000,
-                end + 86_400_000 * 3
-              ]
-              for (const t of instants) {
-                const now = DateTime.unsafeMake(t)
-                const view = Phase.statusViewAt(now, settings)
-                for (const d of demands) {
-                  for (const status of statuses) {
-                    const r = { ...response, status }
-                    const shown = Phase.shownStatus(r, d, view)
-                    assert.strictEqual(
-                      shown,
-                      Phase.responseStatus(r, d, now, settings),
-                      `${settings.timeZone}/${settings.selectionWindowDays}d/${settings.singleAdoption} at ${new Date(t).toISOString()}: ${d.state} round ${d.round}, ${status}`
-                    )
-                    compared++
-                    if (d === demand && status === "submitted" && shown === "not_adopted") flipped++
+              for (const days of windows) {
+                const end = DateTime.toEpochMillis(
+                  Phase.roundSelectionEndsAt({ ...demand, selectionWindowDays: days }, settings)
+                )
+                const instants = [
+                  end - 86_400_000,
+                  end - 1,
+                  end,
+                  end + 1,
+                  end + 3_600_000,
+                  end + 86_400_000 * 3
+                ]
+                for (const t of instants) {
+                  const now = DateTime.unsafeMake(t)
+                  const view = Phase.statusViewAt(now, settings)
+                  for (const variant of demands) {
+                    const d = { ...variant, selectionWindowDays: days }
+                    for (const status of statuses) {
+                      const r = { ...response, status }
+                      const shown = Phase.shownStatus(r, d, view)
+                      assert.strictEqual(
+                        shown,
+                        Phase.responseStatus(r, d, now, settings),
+                        `${settings.timeZone}/${settings.selectionWindowDays}d/${settings.singleAdoption}, the round's ${days}d, at ${new Date(t).toISOString()}: ${d.state} round ${d.round}, ${status}`
+                      )
+                      compared++
+                      if (variant === demand && status === "submitted" && shown === "not_adopted") flipped++
+                    }
                   }
                 }
               }
             }
-            assert.strictEqual(compared, 3 * 6 * 8 * 4)
-            assert.strictEqual(flipped, 3 * 3, "after the window's last millisecond, in each of the settings")
+            assert.strictEqual(compared, 3 * 3 * 6 * 8 * 4)
+            assert.strictEqual(
+              flipped,
+              3 * 3 * 3,
+              "after the window's last millisecond, in each of the settings and windows"
+            )
 
             // America/Santiago, 2026-04-04: clocks go back from 24:00 to 23:00, so the
             // date's last hour comes twice; its end is the second 23:59:59.999 (03:59:59.999Z).
             const santiago = settingsList[2]!
-            const overThere = { ...demand, form: { ...demand.form, responseDeadline: date("2026-04-01") } }
+            const overThere = {
+              ...demand,
+              selectionWindowDays: null,
+              form: { ...demand.form, responseDeadline: date("2026-04-01") }
+            }
             const submitted = { ...response, status: "submitted" as const }
             const seen = [
               "2026-04-05T02:59:59.999Z",

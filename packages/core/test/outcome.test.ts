@@ -627,7 +627,7 @@ describe("Outcome", () => {
   )
 
   it.effect(
-    "R33: restart: new deadline, back to review, same number, round 2, earlier responses read-only",
+    "R33, R23: restart: new deadline, back to review, same number, round 2, earlier responses read-only, the new round's window fixed at its approval",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -659,6 +659,8 @@ describe("Outcome", () => {
           assert.strictEqual(restarted.number, "ZB20260001")
           assert.strictEqual(restarted.form.responseDeadline, form.responseDeadline)
           assert.strictEqual(restarted.form.title, "石墨烯散热膜量产工艺（第二轮）")
+          assert.strictEqual(demand.selectionWindowDays, 14)
+          assert.isNull(restarted.selectionWindowDays, "R23: the new round's window is fixed at its approval")
 
           // The old round's selection ended: its responders are told, and its responses read as not adopted.
           assert.deepStrictEqual(
@@ -699,6 +701,7 @@ describe("Outcome", () => {
           assert.strictEqual(approved.state, "published")
           assert.strictEqual(approved.number, "ZB20260001")
           assert.strictEqual(approved.round, 2)
+          assert.strictEqual(approved.selectionWindowDays, 14)
 
           yield* expectError(
             selection.adopt(world.enterprise.account, { responseId: old.id }),

@@ -16,7 +16,7 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Fiber, Layer, Logger, Option, TestClock } from "effect"
-import { at, failingUpdates, start, failureOf } from "./helpers.js"
+import { at, expectError, failingUpdates, start, failureOf } from "./helpers.js"
 import { activeCommission, demandTrail } from "./support.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
@@ -149,6 +149,94 @@ describe("Sweeper", () => {
           ["selection.window_ended", "response.not_adopted"]
         )
       }).pipe(Effect.provide(layer))
+  )
+
+  it.scoped(
+    "R23: a round keeps the selection window it was approved with: a selectionWindowDays changed since moves neither its phase, its adoption, its listed status nor its sweep; a round stored without one takes the setting",
+    () =>
+      Effect.gen(function* () {
+        const ports = yield* Layer.build(PersistenceMemory.layerMemory)
+        const under = (selectionWindowDays: number) =>
+          sweeperOn(Layer.succeedContext(ports), { selectionWindowDays })
+        const long = yield* publishedWithTwoResponses.pipe(Effect.provide(under(14)))
+        const { world, settings, demand, a } = long
+        assert.strictEqual(demand.selectionWindowDays, 14, "approval fixes the round's window")
+        const short = yield* Effect.gen(function* () {
+          const d = yield* Fixtures.publish(world, world.enterprise.account, {}, 10)
+          const r = yield* (yield* Responding.Responding).respond(world.institute.account, {
+            demandId: d.id,
+            proposal
+          })
+          return { demand: d, response: r }
+        }).pipe(Effect.provide(under(3)))
+        assert.strictEqual(short.demand.selectionWindowDays, 3)
+        assert.strictEqual(short.demand.form.responseDeadline, demand.form.responseDeadline)
+        // A round approved before rounds kept their window (an adapter's row from then).
+        const repo = Context.get(ports, Persistence.DemandRepository)
+        const legacy = yield* Fixtures.publish(world, world.enterprise.account, {}, 10).pipe(
+          Effect.provide(under(14))
+        )
+        yield* repo.update({ ...legacy, selectionWindowDays: null, version: legacy.version + 1 })
+        const read = (id: Ids.DemandId) =>
+          Effect.flatMap(Publishing.Publishing, (p) => p.get(world.enterprise.account, { demandId: id }))
+        const threeDaysOver = DateTime.add(
+          Deadline.selectionEndsAt(demand.form.responseDeadline, settings, 3),
+          { millis: 1 }
+        )
+
+        // The platform now has a 3-day window; 5 days after the deadline:
+        yield* at(DateTime.add(threeDaysOver, { days: 2 }))
+        yield* Effect.gen(function* () {
+          const view = yield* read(demand.id)
+          assert.strictEqual(view.phase, "selecting", "the 14-day round still selects")
+          assert.isTrue(
+            view.selectionEndsAt !== null &&
+              DateTime.Equivalence(
+                view.selectionEndsAt,
+                Deadline.selectionEndsAt(demand.form.responseDeadline, settings, 14)
+              ),
+            "its window's end is the one it was approved with"
+          )
+          assert.strictEqual((yield* read(short.demand.id)).phase, "selection_over")
+          assert.strictEqual((yield* read(legacy.id)).phase, "selection_over", "the setting's 3 days")
+          const mine = yield* (yield* Lists.Lists).myResponses(world.institute.account, {
+            statuses: ["submitted"]
+          })
+          assert.sameMembers(
+            mine.items.map((r) => r.id),
+            [a.id],
+            "submitted as shown: the 14-day round's response, not the 3-day one's"
+          )
+          assert.strictEqual(
+            yield* (yield* Sweeper.Sweeper).sweepDue,
+            2,
+            "the sweep ends the 3-day round and the one without a window, not the 14-day one"
+          )
+          assert.strictEqual(yield* endedAmong([demand]), 0)
+          assert.strictEqual(yield* endedAmong([short.demand, legacy]), 2)
+          const selection = yield* Selection.Selection
+          yield* expectError(
+            selection.adopt(world.enterprise.account, { responseId: short.response.id }),
+            "InvalidState",
+            "R23"
+          )
+          const adopted = yield* selection.adopt(world.enterprise.account, { responseId: a.id })
+          assert.strictEqual(adopted.status, "adopted", "the 14-day round still adopts")
+        }).pipe(Effect.provide(under(3)))
+
+        // The platform now has a 30-day window; just after the round's own 14 days:
+        const windowEnd = Deadline.selectionEndsAt(demand.form.responseDeadline, settings, 14)
+        yield* at(DateTime.add(windowEnd, { millis: 1 }))
+        yield* Effect.gen(function* () {
+          assert.strictEqual((yield* read(demand.id)).phase, "selection_over")
+          assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepDue, 1)
+          const ended = Option.getOrThrow(yield* repo.findById(demand.id))
+          assert.isTrue(
+            ended.selectionEndedAt !== null && DateTime.Equivalence(ended.selectionEndedAt, windowEnd),
+            "ended at its own window's end"
+          )
+        }).pipe(Effect.provide(under(30)))
+      })
   )
 
   it.effect(

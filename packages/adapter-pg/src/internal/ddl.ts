@@ -460,3 +460,14 @@ CREATE TRIGGER audit_event_member_append_only BEFORE UPDATE OR DELETE ON ${s}.au
 export const outboxLastCode = (s: string): string => `
 ALTER TABLE ${s}.outbox_message ADD COLUMN last_code text;
 `
+
+/**
+ * R23: a round's selection window, its days fixed when the round is approved, so
+ * that a later change of the platform's `selectionWindowDays` moves no round under
+ * way. The rounds approved before it have none and take the platform's setting as
+ * before (core's `Phase.windowDaysOf`). Adding a nullable column rewrites no row.
+ */
+export const roundWindow = (s: string): string => `
+ALTER TABLE ${s}.demand ADD COLUMN selection_window_days int4
+  CHECK (selection_window_days BETWEEN 0 AND 366);
+`

@@ -5,6 +5,7 @@ import {
   type Ids,
   type Member,
   type Money,
+  type Phase,
   Persistence
 } from "@zhongbao/core"
 import type * as Context from "effect/Context"
@@ -74,6 +75,7 @@ const selectList = (a: string): string =>
     selTs(`${a}.intake_closed_at`),
     selTs(`${a}.first_adopted_at`),
     selTs(`${a}.selection_ended_at`),
+    `${a}.selection_window_days`,
     `${a}.outcome`,
     selText(`${a}.service_fee`),
     selTs(`${a}.closed_at`),
@@ -87,7 +89,7 @@ const selectList = (a: string): string =>
 /**
  * @internal
  * The select list of a demand's brief (`Demand.DemandBrief`, what list pages read),
- * for the alias `d`: 18 of the 37 columns of {@link demandColumns}, none of the
+ * for the alias `d`: 19 of the 38 columns of {@link demandColumns}, none of the
  * form's long texts.
  */
 export const briefColumns: string = [
@@ -105,6 +107,7 @@ export const briefColumns: string = [
   selTs("d.first_published_at"),
   selTs("d.intake_closed_at"),
   selTs("d.selection_ended_at"),
+  "d.selection_window_days",
   "d.response_count",
   "d.adopted_count",
   "d.outcome",
@@ -133,6 +136,7 @@ export const toBrief = (r: Row): Demand.DemandBrief => {
     firstPublishedAt: read.tsOrNull(r, "first_published_at"),
     intakeClosedAt: read.tsOrNull(r, "intake_closed_at"),
     selectionEndedAt: read.tsOrNull(r, "selection_ended_at"),
+    selectionWindowDays: read.intOrNull(r, "selection_window_days"),
     responseCount: read.int(r, "response_count"),
     adoptedCount: read.int(r, "adopted_count"),
     outcome: read.strOrNull(r, "outcome") as Demand.DemandBrief["outcome"],
@@ -191,6 +195,7 @@ export const toDemand = (r: Row): Demand.Demand => ({
   intakeClosedAt: read.tsOrNull(r, "intake_closed_at"),
   firstAdoptedAt: read.tsOrNull(r, "first_adopted_at"),
   selectionEndedAt: read.tsOrNull(r, "selection_ended_at"),
+  selectionWindowDays: read.intOrNull(r, "selection_window_days"),
   outcome: read.strOrNull(r, "outcome") as Demand.Demand["outcome"],
   serviceFee: read.intOrNull(r, "service_fee") as Money.Fen | null,
   closedAt: read.tsOrNull(r, "closed_at"),
@@ -234,6 +239,7 @@ const lifeColumns: ReadonlyArray<Written> = [
   col("intake_closed_at", "::timestamptz", (d) => tsOrNull(d.intakeClosedAt)),
   col("first_adopted_at", "::timestamptz", (d) => tsOrNull(d.firstAdoptedAt)),
   col("selection_ended_at", "::timestamptz", (d) => tsOrNull(d.selectionEndedAt)),
+  col("selection_window_days", "::int4", (d) => d.selectionWindowDays),
   col("outcome", "", (d) => d.outcome),
   col("service_fee", "::int8", (d) => d.serviceFee),
   col("closed_at", "::timestamptz", (d) => tsOrNull(d.closedAt)),
@@ -355,6 +361,15 @@ const withModes = (
 
 /**
  * @internal
+ * R23: the demand `d`'s current round's selection window is over under `view` (core's
+ * `Phase.windowOver`): its deadline before the view's `overBefore` less the round's
+ * days, or the view's for a round approved before rounds kept theirs.
+ */
+export const windowOverCondition = (p: Params, view: Phase.WindowView): string =>
+  `d.response_deadline < ${p.add(view.overBefore)}::date - coalesce(d.selection_window_days, ${p.add(view.selectionWindowDays)}::int4)`
+
+/**
+ * @internal
  * The statement of a demand list: scope, filters, the cursor and the order of the
  * sort, written so that the partial indexes apply (states are literals). `undefined` when the list is empty by its filters.
  */
@@ -380,6 +395,7 @@ export const listStatement = (
   if (q.selectionOpen !== undefined) {
     where.push(`d.selection_ended_at IS ${q.selectionOpen ? "" : "NOT "}NULL`)
   }
+  if (q.windowOver !== undefined) where.push(windowOverCondition(p, q.windowOver))
   if (q.hasResponses !== undefined) where.push(`d.response_count ${q.hasResponses ? ">" : "="} 0`)
   const [key, kind, descending] =
     q.sort === "created"

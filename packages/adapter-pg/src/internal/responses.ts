@@ -3,7 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { after, type Db, limit, Params, type Row, read, selArray, selTs, ts, tsOrNull } from "./db.js"
-import { demandColumns, readingLocked } from "./demands.js"
+import { demandColumns, readingLocked, windowOverCondition } from "./demands.js"
 import { expectOne, versioned } from "./writes.js"
 
 /**
@@ -95,7 +95,7 @@ const values = (r: Response.Response): Array<unknown> => [
  * demand's row: a response still `submitted` reads as `not_adopted` once it is of an
  * earlier round, or once its round's selection is over (the demand published or
  * solved, and its selection ended, or solved, or with a single adoption one made, or
- * its deadline before the view's `windowOverBefore`).
+ * its window over by the view, `windowOverCondition`).
  */
 const shownStatus = (db: Db, p: Params, view: Phase.StatusView): string =>
   `(SELECT CASE
@@ -103,7 +103,7 @@ const shownStatus = (db: Db, p: Params, view: Phase.StatusView): string =>
       WHEN r.round < d.round THEN 'not_adopted'
       WHEN d.state IN ('published', 'solved') AND (d.selection_ended_at IS NOT NULL OR d.state = 'solved'
         OR (${p.add(view.singleAdoption)}::bool AND d.adopted_count > 0)
-        OR d.response_deadline < ${p.add(view.windowOverBefore)}::date) THEN 'not_adopted'
+        OR ${windowOverCondition(p, view)}) THEN 'not_adopted'
       ELSE 'submitted' END
     FROM ${db.t("demand")} d WHERE d.id = r.demand_id)`
 

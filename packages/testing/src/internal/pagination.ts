@@ -3,6 +3,7 @@ import {
   type Audit,
   type Commission,
   type Consultation,
+  Deadline,
   Demand,
   type Ids,
   type Member,
@@ -80,6 +81,8 @@ const insertDemands = (p: Rows.Parties) =>
           firstPublishedAt: live || restarted ? published : null,
           intakeClosedAt: live && i % 2 === 0 ? minutesAfter(200 + i) : null,
           selectionEndedAt: live && i % 3 === 1 ? minutesAfter(250 + i) : null,
+          // R23: a round's own window, none for one approved before rounds kept theirs.
+          selectionWindowDays: live ? ([null, 0, 3, 14] as const)[(i >> 1) % 4]! : null,
           outcome: state === "solved" ? "solved" : null,
           closedAt: state === "solved" ? minutesAfter(300) : null,
           firstAdoptedAt: live && i % 4 === 2 ? minutesAfter(200 + i) : null,
@@ -123,6 +126,12 @@ const matches = (d: Demand.Demand, q: Filters): boolean => {
     (q.intakeOpen === undefined || (d.intakeClosedAt === null) === q.intakeOpen) &&
     (q.serviceModes === undefined || q.serviceModes.includes(d.form.serviceMode)) &&
     (q.selectionOpen === undefined || (d.selectionEndedAt === null) === q.selectionOpen) &&
+    (q.windowOver === undefined ||
+      d.form.responseDeadline <
+        Deadline.addDays(
+          q.windowOver.overBefore,
+          -(d.selectionWindowDays ?? q.windowOver.selectionWindowDays)
+        )) &&
     (q.hasResponses === undefined || d.responseCount > 0 === q.hasResponses)
   )
 }
@@ -237,7 +246,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "§9 demands: filters (states, field, region, keyword in Chinese or a demand's number, deadline range, intakeOpen, one or several service modes, selection open, responses held) return exactly the matching rows and briefs",
+    "§9 demands: filters (states, field, region, keyword in Chinese or a demand's number, deadline range, intakeOpen, one or several service modes, selection open, R23's window over by each round's own days or the view's, responses held) return exactly the matching rows and briefs",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -289,6 +298,25 @@ export const pagination = (h: Harness): void => {
               states: ["published"],
               selectionOpen: true,
               deadlineTo: Rows.date(32),
+              serviceModes: ["cooperative"]
+            },
+            {
+              scope: all,
+              sort: "created",
+              windowOver: { overBefore: Rows.date(33), selectionWindowDays: 0 }
+            },
+            {
+              scope: pub,
+              sort: "deadline",
+              windowOver: { overBefore: Rows.date(40), selectionWindowDays: 14 }
+            },
+            {
+              scope: all,
+              sort: "deadline",
+              states: ["published"],
+              selectionOpen: true,
+              windowOver: { overBefore: Rows.date(35), selectionWindowDays: 2 },
+              deadlineTo: Rows.date(34),
               serviceModes: ["cooperative"]
             },
             { scope: all, sort: "created", hasResponses: true },
@@ -561,7 +589,7 @@ export const pagination = (h: Harness): void => {
   )
 
   it.effect(
-    "§9: with a view (`shown`), the status filter reads the status a reader is shown: a submitted response of an earlier round, or whose round's selection is over (window passed, ended, solved, adopted under single adoption), counts as not_adopted",
+    "§9: with a view (`shown`), the status filter reads the status a reader is shown: a submitted response of an earlier round, or whose round's selection is over (window passed by the round's own days or, without them, the view's; ended, solved, adopted under single adoption), counts as not_adopted",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -582,6 +610,9 @@ export const pagination = (h: Harness): void => {
             published(14, { state: "solved", outcome: "solved", closedAt: minutesAfter(41) }),
             published(15, { round: 2 }),
             published(16, { state: "pending_review", round: 2 }),
+            published(17, { selectionWindowDays: null }),
+            published(18, { selectionWindowDays: 3 }),
+            published(19, { selectionWindowDays: 0 }),
             Rows.demand(p.enterprise.id, p.enterpriseAccount.id, { state: "pending_review" })
           ]
           for (const d of demands) yield* demandRepo.insert(d)
@@ -610,9 +641,11 @@ export const pagination = (h: Harness): void => {
           }
           const byId = new Map(demands.map((d) => [d.id, d]))
           const views: ReadonlyArray<Phase.StatusView> = [
-            { windowOverBefore: deadline, singleAdoption: true },
-            { windowOverBefore: Rows.date(21), singleAdoption: true },
-            { windowOverBefore: Rows.date(0), singleAdoption: false }
+            { overBefore: deadline, selectionWindowDays: 0, singleAdoption: true },
+            { overBefore: Rows.date(21), selectionWindowDays: 0, singleAdoption: true },
+            { overBefore: Rows.date(24), selectionWindowDays: 14, singleAdoption: false },
+            { overBefore: Rows.date(35), selectionWindowDays: 14, singleAdoption: false },
+            { overBefore: Rows.date(0), selectionWindowDays: 14, singleAdoption: false }
           ]
           const scopes: ReadonlyArray<Persistence.ResponseScope> = [
             { _tag: "publisher", memberId: p.enterprise.id },

@@ -184,6 +184,7 @@ export const roundTrip = (h: Harness): void => {
             intakeClosedAt: minutesAfter(60, 1),
             firstAdoptedAt: minutesAfter(60, 1),
             selectionEndedAt: minutesAfter(61, 2),
+            selectionWindowDays: 9,
             outcome: "solved",
             state: "solved",
             serviceFee: Rows.fen(1_200_050),

@@ -127,7 +127,8 @@ export const publishedFields = (
   number,
   submittedAt: minutesAfter(2, 500),
   approvedAt: at,
-  firstPublishedAt: at
+  firstPublishedAt: at,
+  selectionWindowDays: 14
 })
 
 /** @internal A response row. */
