@@ -39,7 +39,7 @@ export const hallSql = (schema: string): string =>
      (extract(epoch from d.first_published_at) * 1000)::int8::text AS first_published_at,
      (extract(epoch from d.intake_closed_at) * 1000)::int8::text AS intake_closed_at,
      (extract(epoch from d.selection_ended_at) * 1000)::int8::text AS selection_ended_at,
-     d.response_count, d.adopted_count, d.outcome,
+     d.selection_window_days, d.response_count, d.adopted_count, d.outcome,
      (extract(epoch from d.created_at) * 1000)::int8::text AS created_at
    FROM "${schema}".demand d
    WHERE d.state IN ('published', 'solved') AND d.field = $1 AND d.first_published_at IS NOT NULL
@@ -58,6 +58,7 @@ interface DemandRow {
   readonly first_published_at: string | null
   readonly intake_closed_at: string | null
   readonly selection_ended_at: string | null
+  readonly selection_window_days: number | null
   readonly response_count: number
   readonly adopted_count: number
 }
@@ -98,7 +99,7 @@ const makeItem = (settings: HallSettings) => {
   const accepting = new Set(settings.acceptingModes)
   return (r: DemandRow, now: number) => {
     const accepts = accepting.has(r.service_mode)
-    const selectionEnd = endOf(r.response_deadline, settings.selectionWindowDays)
+    const selectionEnd = endOf(r.response_deadline, r.selection_window_days ?? settings.selectionWindowDays)
     const phase =
       r.state === "solved"
         ? "selection_over"

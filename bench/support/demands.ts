@@ -76,6 +76,7 @@ export const DEMAND_COLUMNS = [
   "intake_closed_at",
   "first_adopted_at",
   "selection_ended_at",
+  "selection_window_days",
   "outcome",
   "service_fee",
   "closed_at",
@@ -177,6 +178,7 @@ export const publishedPool = (schema: string, pool: number, count: number, at: s
         submitted_at: "$1::timestamptz",
         approved_at: "$1::timestamptz",
         first_published_at: "$1::timestamptz",
+        selection_window_days: String(Settings.defaults.selectionWindowDays),
         created_at: "$1::timestamptz",
         updated_at: "$1::timestamptz"
       },
@@ -217,6 +219,7 @@ export const hallDemands = (schema: string, range: HallRange) => {
         submitted_at: `CASE WHEN i % 10 <> 0 THEN ${at} END`,
         approved_at: `CASE WHEN i % 10 >= 2 THEN ${at} END`,
         first_published_at: `CASE WHEN i % 10 >= 2 THEN ${at} END`,
+        selection_window_days: `CASE WHEN i % 10 >= 2 THEN ${Settings.defaults.selectionWindowDays} END`,
         created_at: at,
         updated_at: at
       },
