@@ -45,10 +45,16 @@ const secret = Redacted.make("bench-respond-parts-session-secret-0123456789")
 const proposal = { title: "应答方案", content: "采用化学气相沉积工艺提高良率" }
 
 const schema = freshSchema("bench_respond")
+/*
+ * Connections stay open while the other part runs: a backend that exits takes its CPU
+ * time with it (its /proc entry is gone), and the statements' table below would be
+ * read from a fresh connection.
+ */
 const pool = PgDatabase.layerPool({
   url: Redacted.make(databaseUrl),
   maxConnections: CONCURRENCY,
-  applicationName: APP
+  applicationName: APP,
+  idleTimeout: "1 hour"
 })
 const database = PgPersistence.layer({ schema }).pipe(
   Layer.provideMerge(Settings.layerDefault),
@@ -66,18 +72,32 @@ const api = Layer.mergeAll(
   })
 )
 
-/** CPU of this process's pools' backends (by application_name), in ms, and of it in the kernel. */
+/** CPU of this process's pools' backends (by application_name), by pid, in ms, and of it in the kernel. */
 const backendsCpu = async (db: Pg.default.Client) => {
   const { rows } = await db.query<{ pid: number }>(
     "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
     [APP]
   )
-  let total = 0
-  let system = 0
+  const times = new Map<number, { readonly self: number; readonly system: number }>()
   for (const { pid } of rows) {
     const t = procTimesIfAlive(pid)
-    total += t?.self ?? 0
-    system += t?.system ?? 0
+    if (t !== undefined) times.set(pid, t)
+  }
+  return times
+}
+
+/**
+ * The backends' CPU between two readings: of each backend alive at the second, what
+ * it spent since the first (all of it for one started since). A backend that exited
+ * in between is left out; the pool's long idle timeout keeps that from happening.
+ */
+const backendsSpent = (before: Awaited<ReturnType<typeof backendsCpu>>, after: typeof before) => {
+  let total = 0
+  let system = 0
+  for (const [pid, t] of after) {
+    const b = before.get(pid)
+    total += t.self - (b?.self ?? 0)
+    system += t.system - (b?.system ?? 0)
   }
   return { total, system }
 }
@@ -154,10 +174,10 @@ const main = async () => {
         const before = process.cpuUsage()
         await run(REQUESTS, part.call)
         const used = process.cpuUsage(before)
-        const pgAfter = await backendsCpu(db)
+        const pg = backendsSpent(pgBefore, await backendsCpu(db))
         figures[i]!.self.push((used.user + used.system) / 1000 / REQUESTS)
-        figures[i]!.pg.push((pgAfter.total - pgBefore.total) / REQUESTS)
-        figures[i]!.pgSystem.push((pgAfter.system - pgBefore.system) / REQUESTS)
+        figures[i]!.pg.push(pg.total / REQUESTS)
+        figures[i]!.pgSystem.push(pg.system / REQUESTS)
       }
     }
     console.log(
