@@ -315,7 +315,10 @@ export const PublicSettings = Schema.Struct({
   numberingPrefix: Schema.String,
   sequenceWidth: Schema.Int,
   timeZone: Schema.String,
-  selectionWindowDays: Schema.Int,
+  selectionWindowDays: Schema.Int.annotations({
+    description:
+      "R23: the selection window of the rounds approved from now on; a round keeps the window it was approved with (a demand's selectionWindowDays and selectionEndsAt)"
+  }),
   minDeadlineDays: Schema.Int,
   maxDeadlineDays: Schema.Int,
   singleAdoption: Schema.Boolean,

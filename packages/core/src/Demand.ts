@@ -109,10 +109,17 @@ export const Demand = Schema.Struct({
   intakeClosedAt: Schema.NullOr(Schema.DateTimeUtc),
   firstAdoptedAt: Schema.NullOr(Schema.DateTimeUtc),
   selectionEndedAt: Schema.NullOr(Schema.DateTimeUtc),
-  selectionWindowDays: Schema.NullOr(Schema.Int.pipe(Schema.between(0, 366))).annotations({
-    description:
-      "R23: the days of the current round's selection window after its response deadline, fixed when the round is approved (the platform's selectionWindowDays then); null before approval, and for a round approved before rounds kept their window (it takes the platform's current setting)"
-  }),
+  /*
+   * Absent reads as null: a demand encoded before rounds kept their window (an
+   * idempotency record's stored result, an older server's answer) still decodes.
+   */
+  selectionWindowDays: Schema.optionalWith(
+    Schema.NullOr(Schema.Int.pipe(Schema.between(0, 366))).annotations({
+      description:
+        "R23: the days of the current round's selection window after its response deadline, fixed when the round is approved (the platform's selectionWindowDays then); null before approval, and for a round approved before rounds kept their window (it takes the platform's current setting)"
+    }),
+    { default: () => null }
+  ),
   outcome: Schema.NullOr(Schema.Literal("unsolved", "solved")),
   serviceFee: Schema.NullOr(Fen).annotations({
     description:

@@ -5,6 +5,7 @@ import {
   Persistence,
   PersistenceMemory,
   type Response,
+  Review,
   Settings,
   Zhongbao
 } from "@zhongbao/core"
@@ -149,3 +150,15 @@ export const expectError = <A, E extends { readonly _tag: string }, R>(
     assert.isString(error.message)
     return error
   })
+
+/** Review over the same store, under settings changed since a form was checked or a round approved. */
+export const reviewUnder = (overrides: Partial<Settings.PlatformSettings>) =>
+  Effect.flatMap(Effect.context<Persistence.Ports>(), (context) =>
+    Effect.provide(
+      Review.Review,
+      Review.Review.Default.pipe(
+        Layer.provide(Settings.layer(overrides)),
+        Layer.provide(Layer.succeedContext(context))
+      )
+    )
+  )

@@ -9,6 +9,7 @@ import {
   Persistence,
   Publishing,
   Responding,
+  Review,
   Selection
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
@@ -53,6 +54,33 @@ describe("Idempotency", () => {
           )
           assert.strictEqual((error as Errors.InvalidState).code, "idempotency.result_unreadable")
           assert.deepStrictEqual(yield* responseIds(world, other.id), [], "not run again")
+        })
+      )
+  )
+
+  it.effect(
+    "R63, R23: a repeat whose stored demand was encoded before rounds kept their window (no selectionWindowDays) is answered from it, the window read as none",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const publishing = yield* Publishing.Publishing
+          const review = yield* Review.Review
+          const records = yield* Persistence.IdempotencyRepository
+          const account = world.enterprise.account
+          const draft = yield* publishing.draft(account, yield* Fixtures.form())
+          yield* publishing.submit(account, { demandId: draft.id })
+          const approve = { idempotencyKey: "approve-before-the-window" }
+          const approved = yield* review.approve(world.operator, { demandId: draft.id }, approve)
+          assert.strictEqual(approved.selectionWindowDays, 14)
+          const stored = Option.getOrThrow(yield* records.find(world.operator, approve.idempotencyKey))
+          const { selectionWindowDays: _, ...earlier } = stored.result as Record<string, unknown>
+          yield* records.insert({ ...stored, key: "stored-by-an-earlier-release", result: earlier })
+          const replayed = yield* review.approve(
+            world.operator,
+            { demandId: draft.id },
+            { idempotencyKey: "stored-by-an-earlier-release" }
+          )
+          assert.deepStrictEqual(replayed, { ...approved, selectionWindowDays: null })
         })
       )
   )

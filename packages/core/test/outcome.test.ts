@@ -16,6 +16,7 @@ import {
   at,
   expectError,
   failingUpdates,
+  reviewUnder,
   start,
   failureOf,
   withFailingLocks,
@@ -634,7 +635,6 @@ describe("Outcome", () => {
           const outcome = yield* Outcome.Outcome
           const responding = yield* Responding.Responding
           const selection = yield* Selection.Selection
-          const review = yield* Review.Review
           const lists = yield* Lists.Lists
           const demand = yield* Fixtures.publish(world, world.enterprise.account)
           assert.strictEqual(demand.number, "ZB20260001")
@@ -697,11 +697,14 @@ describe("Outcome", () => {
             "an earlier round's response changed in review"
           )
 
-          const approved = yield* review.approve(world.operator, { demandId: demand.id })
+          // Approved again under a platform window changed since the first round's approval.
+          const approved = yield* (yield* reviewUnder({ selectionWindowDays: 7 })).approve(world.operator, {
+            demandId: demand.id
+          })
           assert.strictEqual(approved.state, "published")
           assert.strictEqual(approved.number, "ZB20260001")
           assert.strictEqual(approved.round, 2)
-          assert.strictEqual(approved.selectionWindowDays, 14)
+          assert.strictEqual(approved.selectionWindowDays, 7)
 
           yield* expectError(
             selection.adopt(world.enterprise.account, { responseId: old.id }),

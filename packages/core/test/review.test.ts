@@ -10,22 +10,10 @@ import {
   Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Effect, Layer, Option, DateTime } from "effect"
+import { Effect, Option, DateTime } from "effect"
 import { auditIds, draft, submitted } from "./demandHelpers.js"
-import { at, expectError, withWorld } from "./helpers.js"
+import { at, expectError, reviewUnder, withWorld } from "./helpers.js"
 import { notices, phoneOf } from "./support.js"
-
-/** Review over the same store, under settings changed since a form was checked. */
-const reviewUnder = (overrides: Partial<Settings.PlatformSettings>) =>
-  Effect.flatMap(Effect.context<Persistence.Ports>(), (context) =>
-    Effect.provide(
-      Review.Review,
-      Review.Review.Default.pipe(
-        Layer.provide(Settings.layer(overrides)),
-        Layer.provide(Layer.succeedContext(context))
-      )
-    )
-  )
 
 describe("review", () => {
   describe("R11: the operator approves or rejects with a reason", () => {

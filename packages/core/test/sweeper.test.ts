@@ -184,7 +184,7 @@ describe("Sweeper", () => {
           { millis: 1 }
         )
 
-        // The platform now has a 3-day window; 5 days after the deadline:
+        // 5 days after the deadline, under a longer window (30 days) set since:
         yield* at(DateTime.add(threeDaysOver, { days: 2 }))
         yield* Effect.gen(function* () {
           const view = yield* read(demand.id)
@@ -197,8 +197,12 @@ describe("Sweeper", () => {
               ),
             "its window's end is the one it was approved with"
           )
-          assert.strictEqual((yield* read(short.demand.id)).phase, "selection_over")
-          assert.strictEqual((yield* read(legacy.id)).phase, "selection_over", "the setting's 3 days")
+          assert.strictEqual(
+            (yield* read(short.demand.id)).phase,
+            "selection_over",
+            "the 3-day round is not reopened"
+          )
+          assert.strictEqual((yield* read(legacy.id)).phase, "selecting", "the setting's 30 days")
           const mine = yield* (yield* Lists.Lists).myResponses(world.institute.account, {
             statuses: ["submitted"]
           })
@@ -207,20 +211,29 @@ describe("Sweeper", () => {
             [a.id],
             "submitted as shown: the 14-day round's response, not the 3-day one's"
           )
-          assert.strictEqual(
-            yield* (yield* Sweeper.Sweeper).sweepDue,
-            2,
-            "the sweep ends the 3-day round and the one without a window, not the 14-day one"
-          )
-          assert.strictEqual(yield* endedAmong([demand]), 0)
-          assert.strictEqual(yield* endedAmong([short.demand, legacy]), 2)
-          const selection = yield* Selection.Selection
+          assert.strictEqual(yield* (yield* Sweeper.Sweeper).sweepDue, 1, "the sweep ends the 3-day round")
+          assert.strictEqual(yield* endedAmong([short.demand]), 1)
           yield* expectError(
-            selection.adopt(world.enterprise.account, { responseId: short.response.id }),
+            (yield* Selection.Selection).adopt(world.enterprise.account, { responseId: short.response.id }),
             "InvalidState",
             "R23"
           )
-          const adopted = yield* selection.adopt(world.enterprise.account, { responseId: a.id })
+        }).pipe(Effect.provide(under(30)))
+
+        // The same instant under a shorter window (3 days) set since:
+        yield* Effect.gen(function* () {
+          assert.strictEqual((yield* read(demand.id)).phase, "selecting", "the 14-day round still selects")
+          assert.strictEqual((yield* read(legacy.id)).phase, "selection_over", "the setting's 3 days")
+          assert.strictEqual(
+            yield* (yield* Sweeper.Sweeper).sweepDue,
+            1,
+            "the sweep ends the round without a window"
+          )
+          assert.strictEqual(yield* endedAmong([demand]), 0)
+          assert.strictEqual(yield* endedAmong([legacy]), 1)
+          const adopted = yield* (yield* Selection.Selection).adopt(world.enterprise.account, {
+            responseId: a.id
+          })
           assert.strictEqual(adopted.status, "adopted", "the 14-day round still adopts")
         }).pipe(Effect.provide(under(3)))
 

@@ -465,9 +465,12 @@ ALTER TABLE ${s}.outbox_message ADD COLUMN last_code text;
  * R23: a round's selection window, its days fixed when the round is approved, so
  * that a later change of the platform's `selectionWindowDays` moves no round under
  * way. The rounds approved before it have none and take the platform's setting as
- * before (core's `Phase.windowDaysOf`). Adding a nullable column rewrites no row.
+ * before (core's `Phase.windowDaysOf`). Adding a nullable column rewrites no row; its
+ * check is added `NOT VALID`, so that the table is not read under the migration's
+ * lock to check rows that all hold null: rows written from now on are checked.
  */
 export const roundWindow = (s: string): string => `
-ALTER TABLE ${s}.demand ADD COLUMN selection_window_days int4
-  CHECK (selection_window_days BETWEEN 0 AND 366);
+ALTER TABLE ${s}.demand ADD COLUMN selection_window_days int4;
+ALTER TABLE ${s}.demand ADD CONSTRAINT demand_selection_window_days
+  CHECK (selection_window_days BETWEEN 0 AND 366) NOT VALID;
 `

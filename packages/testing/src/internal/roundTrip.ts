@@ -215,7 +215,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "demands: update with version + 1 persists every changed field",
+    "demands: update with version + 1 persists every changed field, one set back to null too (R33: a restarted round's window)",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -249,6 +249,22 @@ export const roundTrip = (h: Harness): void => {
             some(yield* repo.findById(draft.id), "demand"),
             published,
             "after second update"
+          )
+          // R33: a restart takes the round back to review; its window is fixed again at approval.
+          const restarted: Demand.Demand = {
+            ...published,
+            state: "pending_review",
+            round: 2,
+            selectionWindowDays: null,
+            version: 4,
+            updatedAt: minutesAfter(50, 6)
+          }
+          yield* repo.update(restarted)
+          same(
+            Demand.Demand,
+            some(yield* repo.findById(draft.id), "demand"),
+            restarted,
+            "after a third update, set fields back to null"
           )
         })
       ),
