@@ -490,6 +490,76 @@ describe("Mount", () => {
     }
   })
 
+  it("a web handler reads a JSON body that arrives in chunks, each within bodyIdleTimeout though the whole takes longer, as one; past bodyLimitBytes it answers 413; a body whose stream fails is a 400 body.invalid that writes nothing", async () => {
+    const web = Mount.toWebHandler(app(), { bodyIdleTimeout: "300 millis", bodyLimitBytes: 300 })
+    try {
+      const { token, ask } = await expertAsking(web.runtime)
+      const post = (body: ReadableStream<Uint8Array>) =>
+        web.handler(
+          new Request(`http://localhost${ask}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body,
+            duplex: "half"
+          } as RequestInit)
+        )
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 100))
+      const bytes = json({ text: "分段送达的提问" })
+      const slow = await post(
+        new ReadableStream<Uint8Array>({
+          async start(controller) {
+            for (let at = 0; at < bytes.length; at += 8) {
+              await pause()
+              controller.enqueue(bytes.subarray(at, at + 8))
+            }
+            controller.close()
+          }
+        })
+      )
+      const taken = (await slow.json()) as { thread: { id: string } }
+      assert.strictEqual(slow.status, 201, JSON.stringify(taken))
+      const read = await web.handler(
+        new Request(`http://localhost/consultations/${taken.thread.id}/messages`, {
+          headers: { authorization: `Bearer ${token}` }
+        })
+      )
+      assert.deepStrictEqual(
+        ((await read.json()) as Array<{ text: string }>).map((m) => m.text),
+        ["分段送达的提问"],
+        "the chunks were joined in order"
+      )
+
+      const endless = await post(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(new Uint8Array(100).fill(32))
+          }
+        })
+      )
+      assert.strictEqual(endless.status, 413)
+      assert.deepInclude(await endless.json(), { code: "body.too_large", limit: 300 })
+
+      const broken = await post(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(bytes.subarray(0, 5))
+            controller.error(new Error("the client's stream broke"))
+          }
+        })
+      )
+      assert.strictEqual(broken.status, 400)
+      assert.deepInclude(await broken.json(), { code: "body.invalid", field: "body" })
+      const after = await web.handler(
+        new Request(`http://localhost/consultations/${taken.thread.id}/messages`, {
+          headers: { authorization: `Bearer ${token}` }
+        })
+      )
+      assert.strictEqual(((await after.json()) as Array<unknown>).length, 1, "the broken body wrote nothing")
+    } finally {
+      await web.dispose()
+    }
+  })
+
   it("a web handler reads a streamed body (no length) of exactly bodyLimitBytes; one byte more is 413", async () => {
     const mounted = Mount.toWebHandler(app(), { bodyLimitBytes: 300 })
     try {
