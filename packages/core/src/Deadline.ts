@@ -209,7 +209,8 @@ export const isAllowedDeadline = (
 /**
  * R23: the last instant of the selection window, `days` after the end of the
  * deadline date: a round's own window (`Demand.selectionWindowDays`), the platform's
- * `selectionWindowDays` when none is given.
+ * `selectionWindowDays` when none is given. A demand's round ends by its own days
+ * (`Phase.roundSelectionEndsAt`), not the platform's current setting.
  *
  * @since 0.1.0
  * @category deadlines
