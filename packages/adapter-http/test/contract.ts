@@ -274,6 +274,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           state.demand = yield* state.operator.review.approve({ path: { demandId: draft.id }, headers: {} })
           assert.strictEqual(state.demand.state, "published")
           assert.match(state.demand.number ?? "", /^ZB2026\d{4}$/)
+          assert.strictEqual(state.demand.selectionWindowDays, 14, "R23: the window approval fixed, sent")
           const hall = yield* state.anonymous.hall.list({
             urlParams: { keyword: "卷对卷", takingResponses: true }
           })
