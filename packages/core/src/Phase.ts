@@ -245,9 +245,9 @@ export const statusViewAt = (now: DateTime.DateTime, settings: ResolvedSettings)
 
 /**
  * The status a reader is shown, under a {@link StatusView}: {@link responseStatus}
- * at the view's instant, from the response's stored status and round and its demand's
- * state, round, deadline and window, end of selection and adoptions. Adapters filter lists by
- * it (`Persistence.ResponseQuery.shown`).
+ * at the view's instant, from the response's stored status and round and its
+ * demand's state, round, deadline and window, end of selection and adoptions.
+ * Adapters filter lists by it (`Persistence.ResponseQuery.shown`).
  *
  * @since 0.1.0
  * @category phase
