@@ -83,6 +83,10 @@ const publishedMany = (
     Fixtures.publish(world, world.enterprise.account, overrides, days)
   )
 
+/** The demand `id` as `account` reads it (its phase, end of selection and actions). */
+const viewedBy = (account: Ids.AccountId, id: Ids.DemandId) =>
+  Effect.flatMap(Publishing.Publishing, (p) => p.get(account, { demandId: id }))
+
 /** How many of `demands` have their selection ended, as stored. */
 const endedAmong = (demands: ReadonlyArray<{ readonly id: Ids.DemandId }>) =>
   Effect.flatMap(Persistence.DemandRepository, (repo) =>
@@ -177,8 +181,7 @@ describe("Sweeper", () => {
           Effect.provide(under(14))
         )
         yield* repo.update({ ...legacy, selectionWindowDays: null, version: legacy.version + 1 })
-        const read = (id: Ids.DemandId) =>
-          Effect.flatMap(Publishing.Publishing, (p) => p.get(world.enterprise.account, { demandId: id }))
+        const read = (id: Ids.DemandId) => viewedBy(world.enterprise.account, id)
         const threeDaysOver = DateTime.add(
           Deadline.selectionEndsAt(demand.form.responseDeadline, settings, 3),
           { millis: 1 }
@@ -397,8 +400,7 @@ describe("Sweeper", () => {
         const { world, settings, demand, a, b, quiet, notices } = round
         const switchedOff = round.over(round.switchedOff)
         yield* at(DateTime.add(Deadline.endOfDate(demand.form.responseDeadline, settings), { days: 1 }))
-        const read = (id: typeof demand.id) =>
-          Effect.flatMap(Publishing.Publishing, (p) => p.get(world.enterprise.account, { demandId: id }))
+        const read = (id: typeof demand.id) => viewedBy(world.enterprise.account, id)
         const before = yield* read(demand.id).pipe(Effect.provide(switchedOff))
         assert.strictEqual(before.phase, "selecting")
         assert.includeMembers([...before.actions], ["adopt", "end_selection"])

@@ -218,6 +218,37 @@ export const same = <A, I>(schema: Schema.Schema<A, I>, actual: A, expected: A, 
   assert.deepStrictEqual(normal(schema, actual), normal(schema, expected), label)
 }
 
+/** @internal The row of `rows` with `id`; fails the test, naming it, when there is none. */
+export const byId = <A extends { readonly id: string }>(
+  rows: ReadonlyArray<A>,
+  id: string,
+  label: string
+): A => {
+  const found = rows.find((r) => r.id === id)
+  if (found === undefined) return assert.fail(`${label}: row ${id} is not in the list`)
+  return found
+}
+
+/**
+ * @internal
+ * Asserts `actual` holds exactly the rows of `expected` (by id, in any order), each
+ * {@link same} as its expected row; `labelOf` names a row in a failure.
+ */
+export const sameRows = <A extends { readonly id: string }, I>(
+  schema: Schema.Schema<A, I>,
+  actual: ReadonlyArray<A>,
+  expected: ReadonlyArray<A>,
+  label: string,
+  labelOf: (row: A) => string = (row) => row.id
+): void => {
+  assert.sameMembers(
+    actual.map((r) => r.id),
+    expected.map((r) => r.id),
+    label
+  )
+  for (const row of expected) same(schema, byId(actual, row.id, label), row, `${label}: ${labelOf(row)}`)
+}
+
 /** @internal Asserts an effect fails with the tagged error `tag`; returns the error. */
 export const failsWith = <A, E, R>(effect: Effect.Effect<A, E, R>, tag: string, label: string) =>
   Effect.map(Effect.either(effect), (result) => {

@@ -12,7 +12,17 @@ import {
   SortKeys
 } from "@zhongbao/core"
 import { Context, DateTime, Effect, Option } from "effect"
-import { failsWith, type Harness, lacks, minutesAfter, none, readAll, same, some } from "./harness.js"
+import {
+  failsWith,
+  type Harness,
+  lacks,
+  minutesAfter,
+  none,
+  readAll,
+  same,
+  sameRows,
+  some
+} from "./harness.js"
 import * as Rows from "./rows.js"
 
 /** The adapter's optional capabilities, as the layer under test provides them. */
@@ -568,28 +578,15 @@ export const optionalCapabilities = (h: Harness): void => {
             (range) => audit.list({ memberId: p.responder.id, ...range }),
             SortKeys.audit
           )
-          assert.sameMembers(
-            trail.map((e) => e.id),
-            allEvents.map((e) => e.id),
-            "every event of every entry"
-          )
-          for (const event of allEvents) {
-            same(Audit.AuditEvent, trail.find((e) => e.id === event.id)!, event, `event ${event.reason}`)
-          }
+          sameRows(Audit.AuditEvent, trail, allEvents, "every event of every entry", (e) => `${e.reason}`)
           const written = yield* readAll(outbox.list, SortKeys.outbox, 50, "outbox")
-          assert.sameMembers(
-            written.map((m) => m.id),
-            expected.map((m) => m.id),
-            "every message of every entry"
+          sameRows(
+            Notification.OutboxMessage,
+            written,
+            expected,
+            "every message of every entry",
+            (m) => m.dedupeKey
           )
-          for (const message of expected) {
-            same(
-              Notification.OutboxMessage,
-              written.find((m) => m.id === message.id)!,
-              message,
-              `message ${message.dedupeKey}`
-            )
-          }
         })
       ),
     h.timeout

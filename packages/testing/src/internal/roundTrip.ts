@@ -15,14 +15,8 @@ import {
 } from "@zhongbao/core"
 import { DateTime, Effect, Option } from "effect"
 import { bounds } from "./bounds.js"
-import { type Harness, minutesAfter, readAll, same, some, start } from "./harness.js"
+import { byId, type Harness, minutesAfter, readAll, same, sameRows, some, start } from "./harness.js"
 import * as Rows from "./rows.js"
-
-const byId = <A extends { readonly id: string }>(rows: ReadonlyArray<A>, id: string, label: string): A => {
-  const found = rows.find((r) => r.id === id)
-  if (found === undefined) return assert.fail(`${label}: row ${id} is not in the list`)
-  return found
-}
 
 /** @internal Insert then find returns an equal value, for every repository, values at their bounds too. */
 export const roundTrip = (h: Harness): void => {
@@ -223,6 +217,12 @@ export const roundTrip = (h: Harness): void => {
           const repo = yield* Persistence.DemandRepository
           const draft = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
           yield* repo.insert(draft)
+          /** Writes `next` over the stored demand and reads it back the same. */
+          const updated = (next: Demand.Demand, label: string) =>
+            Effect.gen(function* () {
+              yield* repo.update(next)
+              same(Demand.Demand, some(yield* repo.findById(draft.id), "demand"), next, label)
+            })
           const submitted: Demand.Demand = {
             ...draft,
             state: "pending_review",
@@ -235,21 +235,14 @@ export const roundTrip = (h: Harness): void => {
             version: 2,
             updatedAt: minutesAfter(30)
           }
-          yield* repo.update(submitted)
-          same(Demand.Demand, some(yield* repo.findById(draft.id), "demand"), submitted, "after first update")
+          yield* updated(submitted, "after first update")
           const published: Demand.Demand = {
             ...submitted,
             ...Rows.publishedFields("ZB20260042", minutesAfter(40, 5)),
             version: 3,
             updatedAt: minutesAfter(40, 5)
           }
-          yield* repo.update(published)
-          same(
-            Demand.Demand,
-            some(yield* repo.findById(draft.id), "demand"),
-            published,
-            "after second update"
-          )
+          yield* updated(published, "after second update")
           // R33: a restart takes the round back to review; its window is fixed again at approval.
           const restarted: Demand.Demand = {
             ...published,
@@ -259,13 +252,7 @@ export const roundTrip = (h: Harness): void => {
             version: 4,
             updatedAt: minutesAfter(50, 6)
           }
-          yield* repo.update(restarted)
-          same(
-            Demand.Demand,
-            some(yield* repo.findById(draft.id), "demand"),
-            restarted,
-            "after a third update, set fields back to null"
-          )
+          yield* updated(restarted, "after a third update, set fields back to null")
         })
       ),
     h.timeout
@@ -652,14 +639,7 @@ export const roundTrip = (h: Harness): void => {
           yield* repo.enqueue(messages.slice(0, 2))
           yield* repo.enqueue(messages.slice(2))
           const listed = yield* readAll(repo.list, SortKeys.outbox, 10, "outbox")
-          assert.sameMembers(
-            listed.map((m) => m.id),
-            messages.map((m) => m.id),
-            "outbox holds the enqueued messages"
-          )
-          for (const m of messages) {
-            same(Notification.OutboxMessage, byId(listed, m.id, "outbox"), m, "outbox message")
-          }
+          sameRows(Notification.OutboxMessage, listed, messages, "outbox holds the enqueued messages")
         })
       ),
     h.timeout
