@@ -236,6 +236,13 @@ export const ServerConfig = fields.pipe(
 export type ServerConfig = Config.Config.Success<typeof ServerConfig>
 
 /**
+ * The one line a configuration `ServerConfig` refuses is printed as, before the
+ * process exits with 1 and nothing started: the variable and what it must be.
+ */
+export const refusalLine = (error: ConfigError.ConfigError): string =>
+  `zhongbao: the configuration is not valid: ${String(error)}`
+
+/**
  * A failure to start, on one line for the operator who reads it: the error's message
  * and those of its causes (`InfrastructureError` → the driver's `ECONNREFUSED`), the
  * squashed cause of a failed effect, without stack traces.

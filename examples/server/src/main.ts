@@ -9,12 +9,12 @@ import cluster from "node:cluster"
 import * as Effect from "effect/Effect"
 import type { App } from "./app.js"
 import { instanceNumber, reportReady, runPrimary, sameStopMillis } from "./cluster.js"
-import { explain, ServerConfig } from "./config.js"
+import { explain, refusalLine, ServerConfig } from "./config.js"
 
 const config = await Effect.runPromise(
   Effect.catchAll(ServerConfig, (error) =>
     Effect.sync(() => {
-      console.error(`zhongbao: the configuration is not valid: ${String(error)}`)
+      console.error(refusalLine(error))
       return process.exit(1)
     })
   )
