@@ -503,6 +503,14 @@ describe("Mount", () => {
             duplex: "half"
           } as RequestInit)
         )
+      const messages = async (thread: string) =>
+        (await (
+          await web.handler(
+            new Request(`http://localhost/consultations/${thread}/messages`, {
+              headers: { authorization: `Bearer ${token}` }
+            })
+          )
+        ).json()) as Array<{ text: string }>
       const pause = () => new Promise((resolve) => setTimeout(resolve, 100))
       const bytes = json({ text: "分段送达的提问" })
       const slow = await post(
@@ -518,13 +526,8 @@ describe("Mount", () => {
       )
       const taken = (await slow.json()) as { thread: { id: string } }
       assert.strictEqual(slow.status, 201, JSON.stringify(taken))
-      const read = await web.handler(
-        new Request(`http://localhost/consultations/${taken.thread.id}/messages`, {
-          headers: { authorization: `Bearer ${token}` }
-        })
-      )
       assert.deepStrictEqual(
-        ((await read.json()) as Array<{ text: string }>).map((m) => m.text),
+        (await messages(taken.thread.id)).map((m) => m.text),
         ["分段送达的提问"],
         "the chunks were joined in order"
       )
@@ -549,12 +552,7 @@ describe("Mount", () => {
       )
       assert.strictEqual(broken.status, 400)
       assert.deepInclude(await broken.json(), { code: "body.invalid", field: "body" })
-      const after = await web.handler(
-        new Request(`http://localhost/consultations/${taken.thread.id}/messages`, {
-          headers: { authorization: `Bearer ${token}` }
-        })
-      )
-      assert.strictEqual(((await after.json()) as Array<unknown>).length, 1, "the broken body wrote nothing")
+      assert.strictEqual((await messages(taken.thread.id)).length, 1, "the broken body wrote nothing")
     } finally {
       await web.dispose()
     }

@@ -107,6 +107,10 @@ export const joined = (chunks: ReadonlyArray<Uint8Array>, size: number) => {
   return bytes
 }
 
+/** A body of `size` bytes read as `chunks`: one chunk (most bodies) as it came, with no copy; more {@link joined}. */
+const whole = (chunks: ReadonlyArray<Uint8Array>, size: number) =>
+  chunks.length === 1 ? chunks[0]! : joined(chunks, size)
+
 /**
  * A request's whole body as it arrives, within the body limit the middleware set
  * ({@link bodyTooLarge} above it, `413`) and failing with {@link stalled} when no byte
@@ -253,8 +257,7 @@ const webBody = (
       reader.read().then(
         (next) => {
           if (settled) return
-          if (next.done)
-            return settle(Effect.succeed(chunks.length === 1 ? chunks[0]! : joined(chunks, size)))
+          if (next.done) return settle(Effect.succeed(whole(chunks, size)))
           size += next.value.length
           if (size > limit) {
             cancel()
@@ -290,8 +293,7 @@ const streamedBody = (request: HttpServerRequest.HttpServerRequest, idle: Durati
       chunks.push(chunk)
       return Effect.void
     })
-    // One chunk (most bodies) is read as it came, with no copy.
-    return Effect.map(read, () => (chunks.length === 1 ? chunks[0]! : joined(chunks, size)))
+    return Effect.map(read, () => whole(chunks, size))
   })
 
 /**
