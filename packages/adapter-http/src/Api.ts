@@ -679,6 +679,19 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
     )
   )
   .add(
+    limited(
+      command(
+        HttpApiEndpoint.post("askResponder", "/responses/:responseId/consultations")
+          .setPath(ResponsePath)
+          .setPayload(strict(Schema.Struct({ text: Consulting.AskResponderInput.fields.text })))
+          .addSuccess(Consulting.Posted, { status: 201 }),
+        "Consult the member that submitted a response (the demand's side), opening their thread if needed",
+        "R22",
+        "By the demand's managing side, while the demand is published, in a service mode that takes responses (R14); the thread is the one `ask` opens, one per demand and responding member. Rate-limited (bucket `consulting`)."
+      )
+    )
+  )
+  .add(
     read(
       HttpApiEndpoint.get("threads", "/demands/:demandId/consultations")
         .setPath(DemandPath)

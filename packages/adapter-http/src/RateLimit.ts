@@ -4,7 +4,7 @@
  * writes fill the store). Five buckets, each a number of requests per window and account:
  *
  * - `responding`: respond and revise a response (R20, R21);
- * - `consulting`: ask and reply in a consultation (R22);
+ * - `consulting`: ask, ask a responder and reply in a consultation (R22);
  * - `sms`: every other command a member sends that notifies someone by SMS (R64):
  *   adopt, give feedback, end selection, record solved, restart, request, accept or
  *   decline a commission;

@@ -343,6 +343,11 @@ const rows: ReadonlyArray<Row> = [
     request: (s) => ok(post(`/demands/${s.published.demandId}/consultations`, { text: "请问" }))
   },
   {
+    endpoint: "consultations.askResponder",
+    expect: { anonymous: 401, unrelated: 404, client: 404, operator: 403, responder: 403, publisher: 201 },
+    request: (s) => ok(post(`/responses/${s.published.responseId}/consultations`, { text: "请补充数据" }))
+  },
+  {
     endpoint: "consultations.threads",
     expect: signed(200),
     request: (s) => ok(get(`/demands/${s.published.demandId}/consultations`))

@@ -379,6 +379,31 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         })
       )
 
+      it.effect(
+        "consultations: the demand's side asks the member that submitted a response, in that member's thread",
+        () =>
+          Effect.gen(function* () {
+            const demandId = state.demand.id
+            // The service institution responded without consulting.
+            const response = (yield* state.service.responses.mine({ urlParams: {} })).items[0]!
+            const asked = yield* state.institution.consultations.askResponder({
+              path: { responseId: response.id },
+              payload: { text: "请补充中试数据。" },
+              headers: {}
+            })
+            assert.deepStrictEqual(
+              [asked.message.side, asked.message.seq, asked.thread.responderId],
+              ["demand", 1, response.responderId]
+            )
+            const answered = yield* state.service.consultations.ask({
+              path: { demandId },
+              payload: { text: "数据已上传。" },
+              headers: {}
+            })
+            assert.strictEqual(answered.thread.id, asked.thread.id)
+          })
+      )
+
       it.effect("selection: adopt, feedback, end selection", () =>
         Effect.gen(function* () {
           const demandId = state.demand.id

@@ -3450,6 +3450,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
             ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }, "sms"],
             ["end selection", "post", "/demands/d/selection/end", {}, "sms"],
             ["ask", "post", "/demands/d/consultations", { text: "请问" }, "consulting"],
+            ["ask a responder", "post", "/responses/r/consultations", { text: "请问" }, "consulting"],
             ["reply", "post", "/consultations/t/messages", { text: "答复" }, "consulting"],
             ["record solved", "post", "/demands/d/outcome/solved", {}, "sms"],
             ["restart", "post", "/demands/d/restart", { form }, "sms"],
@@ -3870,6 +3871,7 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1_000)
             ["adopt", "post", "/responses/r/adopt"],
             ["give feedback", "post", "/responses/r/feedback", { feedback: { reason: "other" } }],
             ["ask", "post", "/demands/d/consultations", { text: "请问" }],
+            ["ask a responder", "post", "/responses/r/consultations", { text: "请问" }],
             ["reply", "post", "/consultations/t/messages", { text: "答复" }],
             ["end selection", "post", "/demands/d/selection/end", {}],
             [

@@ -1,6 +1,9 @@
 /**
  * Consultation (R22, R4): a prospective responder opens a thread on a published
- * demand; both sides append messages; only they and operators read them.
+ * demand, or the demand's managing side opens one with a member that responded to
+ * it (the guide's submitter "talks fully with the responders before deciding whether
+ * to adopt"); both sides append messages; only they and operators read them. A
+ * thread is one per demand and responding member, whichever side opened it.
  *
  * @since 0.1.0
  */
@@ -11,7 +14,7 @@ import { isOwnDemand, managesDemand } from "./Access.js"
 import { Message, MessageText, Thread } from "./Consultation.js"
 import { denied, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
-import { DemandId, ThreadId } from "./Ids.js"
+import { DemandId, type MemberId, ResponseId, ThreadId } from "./Ids.js"
 import type { Ctx, ReadCtx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
 import { makeDemandAccess } from "./internal/demands.js"
@@ -30,6 +33,15 @@ import type { Demand } from "./Demand.js"
  * @category inputs
  */
 export const AskInput = Schema.Struct({ demandId: DemandId, text: MessageText })
+
+/**
+ * Input of {@link Consulting.askResponder}: the response whose responder the demand's
+ * side writes to.
+ *
+ * @since 0.2.0
+ * @category inputs
+ */
+export const AskResponderInput = Schema.Struct({ responseId: ResponseId, text: MessageText })
 
 /**
  * Input of {@link Consulting.reply}.
@@ -105,6 +117,24 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
         return { thread: next, message }
       })
 
+    /** The thread of `demand` with `responderId`, opened if there is none yet. */
+    const threadWith = (ctx: Ctx, demand: Demand, responderId: MemberId) =>
+      Effect.gen(function* () {
+        const existing = yield* threads.findThread(demand.id, responderId)
+        if (Option.isSome(existing)) return existing.value
+        const thread: Thread = {
+          id: Ids.make(),
+          demandId: demand.id,
+          demandPublisherId: demand.publisherId,
+          responderId,
+          messageCount: 0,
+          createdAt: ctx.now,
+          lastMessageAt: ctx.now
+        }
+        yield* threads.insertThread(thread)
+        return thread
+      })
+
     /** R4: the thread, if the actor is its responder, the demand's managing side or an operator. */
     const visibleThread = (ctx: ReadCtx | Ctx, id: ThreadId, forUpdate: boolean) =>
       Effect.gen(function* () {
@@ -138,21 +168,35 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
               "consult.own_demand",
               "a member does not consult on a demand it published or that was published on its behalf"
             )
-          const existing = yield* threads.findThread(demand.id, member.id)
-          const thread: Thread = Option.isSome(existing)
-            ? existing.value
-            : {
-                id: Ids.make(),
-                demandId: demand.id,
-                demandPublisherId: demand.publisherId,
-                responderId: member.id,
-                messageCount: 0,
-                createdAt: ctx.now,
-                lastMessageAt: ctx.now
-              }
-          if (Option.isNone(existing)) yield* threads.insertThread(thread)
+          const thread = yield* threadWith(ctx, demand, member.id)
           return yield* post(ctx, thread, demand, "responder", input.text)
         })
+      ),
+
+      /**
+       * R22: the demand's managing side writes to the member that submitted a response
+       * to it (of any round, in any status), opening their thread if needed, so that
+       * it need not wait for the responder to consult first. Who may not see the
+       * response finds nothing (R4: a commissioning enterprise among them); operators
+       * and the responder see it but are refused (R2). The demand is locked before the
+       * thread, as in `reply`.
+       * No SMS: R64 notifies consultation messages to the demand's side only; the
+       * responder finds the thread on its response in "my responses" (§9).
+       */
+      askResponder: command(
+        {
+          name: "askResponder",
+          input: AskResponderInput,
+          output: Posted,
+          rule: "R22",
+          prefetch: demands.lockResponse
+        },
+        (ctx, input, found) =>
+          Effect.gen(function* () {
+            const { response, demand } = yield* demands.managedResponse(ctx.actor, found)
+            const thread = yield* threadWith(ctx, demand, response.responderId)
+            return yield* post(ctx, thread, demand, "demand", input.text)
+          })
       ),
 
       /**

@@ -5,11 +5,9 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { Demand } from "./Demand.js"
-import { denied, invalid, invalidState, notFound } from "./Errors.js"
+import { invalid, invalidState } from "./Errors.js"
 import { DemandId, ResponseId } from "./Ids.js"
 import type { Ctx } from "./internal/command.js"
 import { makeRunner } from "./internal/command.js"
@@ -54,26 +52,6 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
     const responses = yield* ResponseRepository
     const endRound = yield* makeRoundEnd
 
-    /** The locked response and demand, when the actor manages the demand (R2, R4). */
-    const managedResponse = (
-      ctx: Ctx,
-      found: Option.Option<{ readonly response: Response; readonly demand: Demand }>
-    ) =>
-      Effect.gen(function* () {
-        if (Option.isNone(found) || !canSeeResponse(ctx.actor, found.value.response))
-          return yield* notFound("response", "R4")
-        const { response, demand } = found.value
-        if (!canReadDemand(ctx.actor, demand)) return yield* notFound("demand")
-        if (!managesDemand(ctx.actor, demand)) {
-          return yield* denied(
-            "R2",
-            "demand.not_manager",
-            "only the publisher's accounts decide on responses"
-          )
-        }
-        return { response, demand }
-      })
-
     return {
       /**
        * R23–R26: the managing side adopts a response of the current round (R33: an
@@ -95,7 +73,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
         },
         (ctx, _input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* managedResponse(ctx, found)
+            const { response, demand } = yield* demands.managedResponse(ctx.actor, found)
             if (response.round !== demand.round) {
               return yield* invalidState(
                 "R33",
@@ -274,7 +252,7 @@ export class Selection extends Effect.Service<Selection>()("@zhongbao/core/Selec
         },
         (ctx, input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* managedResponse(ctx, found)
+            const { response, demand } = yield* demands.managedResponse(ctx.actor, found)
             if (response.round !== demand.round) {
               return yield* invalidState(
                 "R33",

@@ -441,6 +441,7 @@ describe("Commissioning", () => {
 
           const actions = (demandId: Ids.DemandId) => offeredTo(institution, demandId)
           const restartOffered: ReadonlyArray<View.Action> = [
+            "consult",
             "view_responses",
             "adopt",
             "end_selection",

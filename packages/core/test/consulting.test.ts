@@ -1,9 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consulting, Outcome, Persistence, Publishing } from "@zhongbao/core"
+import { Consulting, Lists, Outcome, Persistence, Publishing, Responding } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect } from "effect"
 import { at, expectError, withPorts, withWorld } from "./helpers.js"
-import { deadlineEnd, justAfter, notices, phoneOf, secondAccount } from "./support.js"
+import {
+  activeCommission,
+  deadlineEnd,
+  justAfter,
+  notices,
+  phoneOf,
+  proposal,
+  secondAccount
+} from "./support.js"
 
 /** Memory ports that record, in order, each lock a use case takes on a demand or a thread. */
 const recordingLocks = (locks: Array<string>) => (ports: Context.Context<Persistence.Ports>) => {
@@ -289,5 +297,121 @@ describe("Consulting", () => {
         assert.lengthOf(forOther.items, 0)
       })
     )
+  )
+
+  it.effect(
+    "R22: the demand's side writes to a member that responded, opening their thread; the responder's own consultation joins it",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const consulting = yield* Consulting.Consulting
+          const lists = yield* Lists.Lists
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          const threadOf = Effect.map(
+            lists.responsesToMe(world.enterprise.account, {}),
+            (page) => page.items.find((r) => r.id === response.id)!.threadId
+          )
+          assert.isNull(yield* threadOf, "the responder has not consulted")
+
+          const opened = yield* consulting.askResponder(world.enterprise.account, {
+            responseId: response.id,
+            text: "请补充中试数据。"
+          })
+          assert.deepStrictEqual(
+            [opened.message.seq, opened.message.side, opened.thread.responderId, opened.thread.demandId],
+            [1, "demand", world.institute.member.id, demand.id]
+          )
+          assert.strictEqual(yield* threadOf, opened.thread.id, "§9: the row carries the thread")
+          const answer = yield* consulting.ask(world.institute.account, {
+            demandId: demand.id,
+            text: "数据见附件。"
+          })
+          assert.strictEqual(answer.thread.id, opened.thread.id)
+          const colleague = yield* secondAccount(world, world.enterprise)
+          const again = yield* consulting.askResponder(colleague, { responseId: response.id, text: "收到。" })
+          assert.strictEqual(again.thread.id, opened.thread.id)
+          assert.deepStrictEqual(
+            (yield* consulting.messages(world.institute.account, { threadId: opened.thread.id })).map((m) => [
+              m.seq,
+              m.side,
+              m.text
+            ]),
+            [
+              [1, "demand", "请补充中试数据。"],
+              [2, "responder", "数据见附件。"],
+              [3, "demand", "收到。"]
+            ]
+          )
+          assert.lengthOf(
+            (yield* consulting.threads(world.enterprise.account, { demandId: demand.id })).items,
+            1
+          )
+          // R64: consultation messages notify the demand's side only.
+          const toResponder = yield* phoneOf(world.institute.account)
+          const sent = yield* notices("consultation_message")
+          assert.deepStrictEqual(
+            sent.map((m) => m.recipientPhone === toResponder),
+            [false]
+          )
+        })
+      )
+  )
+
+  it.effect(
+    "R22: only the demand's managing side writes to a responder: who may not see the response finds nothing (R4), operators and the responder are refused (R2), and nothing is written",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const consulting = yield* Consulting.Consulting
+          yield* activeCommission(world)
+          const demand = yield* Fixtures.publish(
+            world,
+            world.institution.account,
+            Fixtures.onBehalf(world, world.enterprise.member.id)
+          )
+          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          const write = (account: typeof world.operator) =>
+            consulting.askResponder(account, { responseId: response.id, text: "您好" })
+          yield* expectError(write(world.expert.account), "NotFound", "R4")
+          yield* expectError(write(world.enterprise.account), "NotFound", "R4")
+          yield* expectError(write(world.operator), "Denied", "R2")
+          yield* expectError(write(world.institute.account), "Denied", "R2")
+          assert.lengthOf((yield* consulting.threads(world.operator, { demandId: demand.id })).items, 0)
+          const opened = yield* write(world.institution.account)
+          assert.strictEqual(opened.message.side, "demand")
+        })
+      )
+  )
+
+  it.effect(
+    "R22: the demand's side writes to a responder only while the demand is published, and nothing is written otherwise",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const consulting = yield* Consulting.Consulting
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          yield* (yield* Outcome.Outcome).solved(world.enterprise.account, { demandId: demand.id })
+          yield* expectError(
+            consulting.askResponder(world.enterprise.account, { responseId: response.id, text: "还在吗？" }),
+            "InvalidState",
+            "R22"
+          )
+          assert.lengthOf(
+            (yield* consulting.threads(world.enterprise.account, { demandId: demand.id })).items,
+            0
+          )
+        })
+      )
   )
 })

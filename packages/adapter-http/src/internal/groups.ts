@@ -188,6 +188,13 @@ export const ConsultationsLive = HttpApiBuilder.group(Api, "consultations", (han
           )
         )
       )
+      .handle("askResponder", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          limited(a, "consulting", headers, (options) =>
+            core(consulting.askResponder(a, { responseId: path.responseId, text: payload.text }, options))
+          )
+        )
+      )
       .handle("threads", ({ path, urlParams }) =>
         Effect.flatMap(account, (a) =>
           coreRead(consulting.threads(a, { ...urlParams, demandId: path.demandId }))

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { canReadDemand, isClientOf, managesDemand } from "../Access.js"
+import { canReadDemand, canSeeResponse, isClientOf, managesDemand } from "../Access.js"
 import type { Demand } from "../Demand.js"
 import { denied, type InfrastructureError, notFound } from "../Errors.js"
 import type { DemandId, ResponseId } from "../Ids.js"
@@ -114,6 +114,25 @@ export const makeDemandAccess = Effect.gen(function* () {
    */
   const lockResponse = (input: { readonly responseId: ResponseId }) => withDemandForUpdate(input.responseId)
 
+  /**
+   * The response and demand {@link lockResponse} found, if the actor manages the
+   * demand: a response the actor may not see is not found (R4), nor is a demand it
+   * may not read (R5); one it sees but does not manage is denied (R2).
+   */
+  const managedResponse = (
+    actor: Actor,
+    found: Option.Option<{ readonly response: Response; readonly demand: Demand }>
+  ) =>
+    Effect.gen(function* () {
+      if (Option.isNone(found) || !canSeeResponse(actor, found.value.response))
+        return yield* notFound("response", "R4")
+      const { response, demand } = found.value
+      if (!canReadDemand(actor, demand)) return yield* notFound("demand")
+      if (!managesDemand(actor, demand))
+        return yield* denied("R2", "demand.not_manager", "only the publisher's accounts act on its responses")
+      return { response, demand }
+    })
+
   return {
     visible,
     readable,
@@ -121,6 +140,7 @@ export const makeDemandAccess = Effect.gen(function* () {
     managed,
     lock,
     lockResponse,
+    managedResponse,
     save,
     saveLater,
     withDemandForUpdate,
