@@ -1329,6 +1329,7 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
        WHEN 'adopt' THEN EXISTS (SELECT 1 FROM ${t("response")} x WHERE x.id = r.id AND x.status = 'adopted')
        WHEN 'giveFeedback' THEN EXISTS (SELECT 1 FROM ${t("response")} x WHERE x.id = r.id AND x.feedback_reason IS NOT NULL)
        WHEN 'ask' THEN EXISTS (SELECT 1 FROM ${t("message")} m WHERE m.id = r.message_id)
+       WHEN 'askResponder' THEN EXISTS (SELECT 1 FROM ${t("message")} m WHERE m.id = r.message_id)
        WHEN 'reply' THEN EXISTS (SELECT 1 FROM ${t("message")} m WHERE m.id = r.message_id)
        WHEN 'requestCommission' THEN EXISTS (SELECT 1 FROM ${t("commission")} c WHERE c.id = r.id)
        WHEN 'acceptCommission' THEN EXISTS (SELECT 1 FROM ${t("commission")} c WHERE c.id = r.id AND c.state IN ('active', 'ended'))
@@ -1353,7 +1354,7 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
        UNION ALL SELECT 'declineCommission', id FROM ${t("commission")} WHERE state = 'declined'
        UNION ALL SELECT 'endCommission', id FROM ${t("commission")} WHERE state = 'ended')
      SELECT w.command, w.id FROM work w WHERE NOT EXISTS (SELECT 1 FROM r WHERE
-       CASE WHEN w.command = 'message' THEN r.command IN ('ask', 'reply') AND r.message_id = w.id
+       CASE WHEN w.command = 'message' THEN r.command IN ('ask', 'askResponder', 'reply') AND r.message_id = w.id
          ELSE r.command = w.command AND r.id = w.id END)`,
     [operatorId]
   )

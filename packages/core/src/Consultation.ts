@@ -1,6 +1,6 @@
 /**
- * Consultation (咨询/留言, R22): one thread per demand and prospective responder,
- * with append-only, ordered messages.
+ * Consultation (咨询/留言, R22): one thread per demand and responding member (a
+ * prospective responder or one that responded), with append-only, ordered messages.
  *
  * @since 0.1.0
  */
@@ -9,7 +9,7 @@ import { Text } from "./Text.js"
 import { AccountId, DemandId, MemberId, MessageId, ThreadId } from "./Ids.js"
 
 /**
- * A thread between a prospective responder and the demand's managing side.
+ * A thread between a responding member (`responderId`) and the demand's managing side.
  *
  * @since 0.1.0
  * @category models

@@ -178,8 +178,9 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
        * to it (of any round, in any status), opening their thread if needed, so that
        * it need not wait for the responder to consult first. Who may not see the
        * response finds nothing (R4: a commissioning enterprise among them); operators
-       * and the responder see it but are refused (R2). The demand is locked before the
-       * thread, as in `reply`.
+       * and the responder see it but are refused (R2). As in `ask`, only the demand is
+       * locked (with the response read under it): the thread is read and written
+       * under the demand's lock.
        * No SMS: R64 notifies consultation messages to the demand's side only; the
        * responder finds the thread on its response in "my responses" (§9).
        */

@@ -104,10 +104,10 @@ export const dependsOnResponse = (
  * or withdrawn yet, and `view_responses` to the managing side once the
  * demand has a number: R23 lets the submitter read responses at any time, and R33
  * keeps earlier rounds' readable after a restart, under review or rejected.
- * `consult` is offered while the demand is published in a mode that takes responses
- * (R22, R14): to a prospective responder, to open or write in its thread
- * (`Consulting.ask`); to the managing side, to write in the demand's threads or to a
- * member that responded (`Consulting.reply`, `Consulting.askResponder`).
+ * `consult` is offered to a prospective responder while the demand is published in a
+ * mode that takes responses (R22, R14): `Consulting.ask`, which then succeeds. The
+ * managing side is not offered it on the demand: it writes per thread or per response
+ * (`Consulting.reply`, `Consulting.askResponder`), from the rows of its lists.
  *
  * @since 0.1.0
  * @category views
@@ -134,7 +134,6 @@ export const actionsOf = (
       if (toReview || demand.number === null) out.push("edit")
       if (toReview && isAllowedDeadline(demand.form.responseDeadline, now, settings)) out.push("submit")
     }
-    if (demand.state === "published" && acceptsResponses(demand, settings)) out.push("consult")
     if (demand.number !== null) out.push("view_responses")
     // R23: only while the round holds a response still submitted (withdrawn ones leave
     // the count, adopted ones stay in it).

@@ -441,7 +441,6 @@ describe("Commissioning", () => {
 
           const actions = (demandId: Ids.DemandId) => offeredTo(institution, demandId)
           const restartOffered: ReadonlyArray<View.Action> = [
-            "consult",
             "view_responses",
             "adopt",
             "end_selection",

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consulting, Lists, Outcome, Persistence, Publishing, Responding } from "@zhongbao/core"
+import { Consulting, type Ids, Lists, Outcome, Persistence, Publishing, Responding } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect } from "effect"
 import { at, expectError, withPorts, withWorld } from "./helpers.js"
@@ -17,7 +17,21 @@ import {
 const recordingLocks = (locks: Array<string>) => (ports: Context.Context<Persistence.Ports>) => {
   const demands = Context.get(ports, Persistence.DemandRepository)
   const threads = Context.get(ports, Persistence.ConsultationRepository)
+  const responses = Context.get(ports, Persistence.ResponseRepository)
+  const withDemand = responses.findWithDemandForUpdate
   return ports.pipe(
+    Context.add(Persistence.ResponseRepository, {
+      ...responses,
+      ...(withDemand === undefined
+        ? {}
+        : {
+            findWithDemandForUpdate: (id) =>
+              Effect.zipRight(
+                Effect.sync(() => locks.push("demand")),
+                withDemand(id)
+              )
+          })
+    }),
     Context.add(Persistence.DemandRepository, {
       ...demands,
       findByIdForUpdate: (id) =>
@@ -54,6 +68,13 @@ describe("Consulting", () => {
         locks.length = 0
         yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "再问" })
         assert.deepStrictEqual(locks, ["demand"], "ask locks only the demand, then writes the thread")
+        const response = yield* (yield* Responding.Responding).respond(world.expert.account, {
+          demandId: demand.id,
+          proposal: proposal()
+        })
+        locks.length = 0
+        yield* consulting.askResponder(world.enterprise.account, { responseId: response.id, text: "请补充" })
+        assert.deepStrictEqual(locks, ["demand"], "askResponder, as ask, locks only the demand")
       })
     )
   })
@@ -326,6 +347,12 @@ describe("Consulting", () => {
             [1, "demand", world.institute.member.id, demand.id]
           )
           assert.strictEqual(yield* threadOf, opened.thread.id, "§9: the row carries the thread")
+          const mine = yield* lists.myResponses(world.institute.account, {})
+          assert.deepStrictEqual(
+            mine.items.map((r) => [r.id, r.threadId]),
+            [[response.id, opened.thread.id]],
+            "the responder finds it on its response"
+          )
           const answer = yield* consulting.ask(world.institute.account, {
             demandId: demand.id,
             text: "数据见附件。"
@@ -362,7 +389,7 @@ describe("Consulting", () => {
   )
 
   it.effect(
-    "R22: only the demand's managing side writes to a responder: who may not see the response finds nothing (R4), operators and the responder are refused (R2), and nothing is written",
+    "R22: only the demand's managing side writes to a responder: who may not see the response finds nothing (R4), operators and the responder are refused (R2)",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -391,26 +418,41 @@ describe("Consulting", () => {
   )
 
   it.effect(
-    "R22: the demand's side writes to a responder only while the demand is published, and nothing is written otherwise",
+    "R22: the demand's side writes to a responder only while the demand is published (not solved, not restarted and under review), and a refusal opens no thread",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
           const consulting = yield* Consulting.Consulting
+          const outcome = yield* Outcome.Outcome
+          const respond = (demandId: Ids.DemandId) =>
+            Effect.flatMap(Responding.Responding, (r) =>
+              r.respond(world.institute.account, { demandId, proposal: proposal() })
+            )
+          const threadCount = (demandId: Ids.DemandId) =>
+            Effect.map(
+              consulting.threads(world.enterprise.account, { demandId }),
+              (page) => page.items.length
+            )
+          const write = (responseId: Ids.ResponseId) =>
+            consulting.askResponder(world.enterprise.account, { responseId, text: "还在吗？" })
+
           const demand = yield* Fixtures.publish(world, world.enterprise.account)
-          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
+          const restartedResponse = yield* respond(demand.id)
+          const other = yield* Fixtures.publish(world, world.enterprise.account)
+          const solvedResponse = yield* respond(other.id)
+
+          yield* outcome.solved(world.enterprise.account, { demandId: other.id })
+          yield* expectError(write(solvedResponse.id), "InvalidState", "R22")
+          assert.strictEqual(yield* threadCount(other.id), 0)
+
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          yield* outcome.restart(world.enterprise.account, {
             demandId: demand.id,
-            proposal: proposal()
+            form: yield* Fixtures.form()
           })
-          yield* (yield* Outcome.Outcome).solved(world.enterprise.account, { demandId: demand.id })
-          yield* expectError(
-            consulting.askResponder(world.enterprise.account, { responseId: response.id, text: "还在吗？" }),
-            "InvalidState",
-            "R22"
-          )
-          assert.lengthOf(
-            (yield* consulting.threads(world.enterprise.account, { demandId: demand.id })).items,
-            0
-          )
+          yield* expectError(write(restartedResponse.id), "InvalidState", "R22")
+          assert.strictEqual(yield* threadCount(demand.id), 0)
         })
       )
   )

@@ -104,7 +104,6 @@ describe("Lists", () => {
           assert.strictEqual(DateTime.formatIso(published!.selectionEndsAt!), "2026-06-17T15:59:59.999Z")
           assert.deepStrictEqual([...published!.actions].sort(), [
             "adopt",
-            "consult",
             "log_service",
             "record_solved",
             "record_unsolved",
