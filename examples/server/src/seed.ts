@@ -196,13 +196,17 @@ const seedEmpty = Effect.gen(function* () {
     demandId: graphene.id,
     proposal: proposal("高导热石墨烯膜连续化制备方案")
   })
-  yield* responding.respond(expert.account, {
+  const repair = yield* responding.respond(expert.account, {
     demandId: graphene.id,
     proposal: proposal("石墨烯膜缺陷修复工艺")
   })
   yield* consulting.ask(institute.account, {
     demandId: graphene.id,
     text: "请问现有产线的烧结温度区间是多少？"
+  })
+  yield* consulting.askResponder(enterprise.account, {
+    responseId: repair.id,
+    text: "请补充缺陷修复后的导热系数测试数据。"
   })
 
   const commission = yield* commissioning.request(client.account, {

@@ -147,6 +147,11 @@ describe("example server", () => {
       proposal: { title: "定向凝固工艺优化", content: "我们有成熟的单晶叶片中试线" }
     })
     await call("expert", "POST", `/demands/${draft.id}/consultations`, { text: "请问叶片尺寸范围？" })
+    // R22: before adopting, the demand's side asks the responder about its proposal.
+    const asked = await call(inst, "POST", `/responses/${response.id}/consultations`, {
+      text: "中试线产能如何？"
+    })
+    expect([asked.message.side, asked.thread.responderId]).toEqual(["demand", response.responderId])
     const adopted = await call(inst, "POST", `/responses/${response.id}/adopt`)
     expect(adopted.status).toBe("adopted")
     await waitFor(/ZB_RESPONSE_ADOPTED/)
