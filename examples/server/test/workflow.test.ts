@@ -205,7 +205,7 @@ describe("example server", () => {
   })
 
   it.skipIf(!readmeTools)(
-    "the root README's curl workflow, run as written in bash with curl and jq: the demand is numbered, the response adopted with its SMS, the demand solved with its fee",
+    "the root README's curl workflow, run as written in bash with curl and jq: the demand is numbered, its responder consulted, the response adopted with its SMS, the demand solved with its fee",
     async () => {
       const readme = readFileSync(join(import.meta.dirname, "../../../README.md"), "utf8")
       const section = readme.slice(readme.indexOf("## The guide's workflow over HTTP"))
@@ -243,6 +243,8 @@ describe("example server", () => {
       })
       expect(demand.number).toMatch(/^ZB\d{8}$/)
       expect(demand.form.technologyManagerId).not.toBeNull()
+      const threads = await call(inst, "GET", `/demands/${demandId}/consultations`)
+      expect(threads.items.map((t: { messageCount: number }) => t.messageCount)).toEqual([1])
       expect(await call(inst, "GET", `/responses/${responseId}`)).toMatchObject({ status: "adopted" })
       await waitFor(new RegExp(`(?:ZB_RESPONSE_ADOPTED[\\s\\S]*){${smsBefore + 1}}`))
     }
