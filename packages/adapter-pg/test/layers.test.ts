@@ -4,7 +4,7 @@
  * `InfrastructureError`; a reachable one serves the ports).
  */
 import { Expect } from "@zhongbao/testing"
-import { existsSync, mkdirSync, statSync, symlinkSync, utimesSync } from "node:fs"
+import { existsSync, mkdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { type AddressInfo, createServer as createNetServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -126,6 +126,31 @@ const onOneConnection = <A, E, R extends Persistence.Ports = never>(
 }
 
 describe("layers", () => {
+  it.scopedLive(
+    "layerEmbedded: a data folder that cannot be made fails at once naming it (under a file; under /proc, where Node's own recursive mkdir spins forever), and makes nothing",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.acquireRelease(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
+          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+        )
+        const file = join(root, "a-file")
+        writeFileSync(file, "")
+        const folders = [
+          join(file, "pglite"),
+          ...(existsSync("/proc/self") ? ["/proc/zhongbao-test/pglite"] : [])
+        ]
+        for (const dataDir of folders) {
+          const error = yield* Expect.failureOf(
+            Effect.provide(Persistence.MemberRepository, PgPersistence.layerEmbedded({ dataDir }))
+          )
+          assert.instanceOf(error, Errors.InfrastructureError)
+          assert.include(error.message, `the data folder ${dataDir} could not be made`, dataDir)
+        }
+        assert.isFalse(existsSync(join(file, "pglite")))
+      })
+  )
+
   it.live(
     "layerEmbedded: PGlite in a data folder (made with its parents) keeps its rows across restarts, on a free port, and stops on release; only a start that makes the database says so",
     () =>

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs"
-import { mkdir, realpath } from "node:fs/promises"
-import { join } from "node:path"
+import { mkdir, realpath, stat } from "node:fs/promises"
+import { dirname, join } from "node:path"
 import * as lockfile from "proper-lockfile"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -30,6 +30,9 @@ export const defaultLockWaitMillis = 5_000
 /** @internal Another process (or another layer of this one) has the data folder open. */
 export class FolderInUse extends Error {}
 
+/** @internal The data folder, or one of its parents, could not be made. */
+export class FolderNotMade extends Error {}
+
 /**
  * @internal
  * The data folder on disk that `dataDir` names: a path, or a `file://` URL, read as
@@ -42,6 +45,33 @@ export const folderOf = (dataDir: string): string | undefined =>
     : dataDir.includes("://")
       ? undefined
       : dataDir
+
+/**
+ * Makes `folder` and its missing parents, as `mkdir -p` does. Written out because
+ * Node's `mkdir(folder, { recursive: true })` never returns for a folder under
+ * `/proc`: procfs answers ENOENT for a child of a folder that exists, which Node
+ * takes for a missing parent, makes the parent (EEXIST) and tries the child again,
+ * spinning on a thread of libuv's pool (the process then ignores SIGTERM, whose stop
+ * waits for it). Here each missing folder is tried once more after its parent, and a
+ * second ENOENT is the answer.
+ */
+const makeFolder = async (folder: string): Promise<void> => {
+  try {
+    await mkdir(folder)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === "EEXIST" && (await stat(folder)).isDirectory()) return
+    const parent = dirname(folder)
+    if (code !== "ENOENT" || parent === folder) throw error
+    await makeFolder(parent)
+    try {
+      await mkdir(folder)
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code === "EEXIST" && (await stat(folder)).isDirectory()) return
+      throw again
+    }
+  }
+}
 
 /**
  * @internal
@@ -111,8 +141,11 @@ export const start = (options: {
           const unlock =
             folder === undefined
               ? async () => {}
-              : await mkdir(folder, { recursive: true }).then(() =>
-                  lockFolder(folder, options.lockWaitMillis)
+              : await makeFolder(folder).then(
+                  () => lockFolder(folder, options.lockWaitMillis),
+                  (error: Error) => {
+                    throw new FolderNotMade(`the data folder ${folder} could not be made: ${error.message}`)
+                  }
                 )
           if (folder !== undefined && !existsSync(join(folder, "PG_VERSION"))) {
             Runtime.runSync(runtime)(Effect.logInfo(announcement(folder)))
@@ -128,7 +161,7 @@ export const start = (options: {
           new Errors.InfrastructureError({
             port: "PgEmbedded",
             message:
-              cause instanceof FolderInUse
+              cause instanceof FolderInUse || cause instanceof FolderNotMade
                 ? `PGlite could not be started: ${cause.message}`
                 : "PGlite could not be started",
             cause
