@@ -130,10 +130,7 @@ describe("layers", () => {
     "layerEmbedded: a data folder that cannot be made fails at once naming it (under a file; under /proc, where Node's own recursive mkdir spins forever), and makes nothing",
     () =>
       Effect.gen(function* () {
-        const root = yield* Effect.acquireRelease(
-          Effect.promise(() => mkdtemp(join(tmpdir(), "zhongbao-pglite-"))),
-          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-        )
+        const root = yield* temporaryFolder
         const file = join(root, "a-file")
         writeFileSync(file, "")
         const folders = [

@@ -52,32 +52,38 @@ const recordingLocks = (locks: Array<string>) => (ports: Context.Context<Persist
 }
 
 describe("Consulting", () => {
-  it.effect("R22: reply locks the demand before the thread, as ask does (no deadlock between them)", () => {
-    const locks: Array<string> = []
-    return withPorts(recordingLocks(locks), (world) =>
-      Effect.gen(function* () {
-        const consulting = yield* Consulting.Consulting
-        const demand = yield* Fixtures.publish(world, world.enterprise.account)
-        const opened = yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "请问" })
-        locks.length = 0
-        yield* consulting.reply(world.enterprise.account, { threadId: opened.thread.id, text: "答复" })
-        assert.deepStrictEqual(locks, ["demand", "thread"], "reply")
-        locks.length = 0
-        yield* consulting.reply(world.institute.account, { threadId: opened.thread.id, text: "追问" })
-        assert.deepStrictEqual(locks, ["demand", "thread"], "the responder's reply")
-        locks.length = 0
-        yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "再问" })
-        assert.deepStrictEqual(locks, ["demand"], "ask locks only the demand, then writes the thread")
-        const response = yield* (yield* Responding.Responding).respond(world.expert.account, {
-          demandId: demand.id,
-          proposal: proposal()
+  it.effect(
+    "R22: reply locks the demand before the thread, as ask and askResponder do (no deadlock between them)",
+    () => {
+      const locks: Array<string> = []
+      return withPorts(recordingLocks(locks), (world) =>
+        Effect.gen(function* () {
+          const consulting = yield* Consulting.Consulting
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const opened = yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "请问" })
+          locks.length = 0
+          yield* consulting.reply(world.enterprise.account, { threadId: opened.thread.id, text: "答复" })
+          assert.deepStrictEqual(locks, ["demand", "thread"], "reply")
+          locks.length = 0
+          yield* consulting.reply(world.institute.account, { threadId: opened.thread.id, text: "追问" })
+          assert.deepStrictEqual(locks, ["demand", "thread"], "the responder's reply")
+          locks.length = 0
+          yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "再问" })
+          assert.deepStrictEqual(locks, ["demand"], "ask locks only the demand, then writes the thread")
+          const response = yield* (yield* Responding.Responding).respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          locks.length = 0
+          yield* consulting.askResponder(world.enterprise.account, {
+            responseId: response.id,
+            text: "请补充"
+          })
+          assert.deepStrictEqual(locks, ["demand"], "askResponder, as ask, locks only the demand")
         })
-        locks.length = 0
-        yield* consulting.askResponder(world.enterprise.account, { responseId: response.id, text: "请补充" })
-        assert.deepStrictEqual(locks, ["demand"], "askResponder, as ask, locks only the demand")
-      })
-    )
-  })
+      )
+    }
+  )
 
   it.effect("R22: both sides write in one thread; messages are numbered 1..n in order", () =>
     withWorld((world) =>
