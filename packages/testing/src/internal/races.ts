@@ -753,6 +753,60 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "R22: each side opening the thread with each of 10 responders at once (ask beside askResponder) → one thread per responder, holding both messages",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const consulting = yield* Consulting.Consulting
+          const responding = yield* Responding.Responding
+          const consultations = yield* Persistence.ConsultationRepository
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const responders = yield* makeResponders(world, 10)
+          const responses = yield* Effect.forEach(responders, (account) =>
+            responding.respond(account, { demandId: demand.id, proposal })
+          )
+          const results = yield* Effect.all(
+            responses.flatMap((response, i) => [
+              Effect.either(consulting.ask(responders[i]!, { demandId: demand.id, text: "请问场地条件？" })),
+              Effect.either(
+                consulting.askResponder(world.enterprise.account, {
+                  responseId: response.id,
+                  text: "请补充数据。"
+                })
+              )
+            ]),
+            { concurrency: "unbounded" }
+          )
+          assert.deepStrictEqual(
+            results.filter(Either.isLeft).map((r) => describeError(r.left)),
+            [],
+            "every message is accepted"
+          )
+          const threads = (yield* consulting.threads(world.enterprise.account, {
+            demandId: demand.id,
+            limit: 100
+          })).items
+          assert.sameMembers(
+            threads.map((t) => t.responderId),
+            responses.map((r) => r.responderId),
+            "one thread per responder"
+          )
+          for (const thread of threads) {
+            const messages = yield* consultations.listMessages(thread.id, 0, 10)
+            assert.deepStrictEqual(
+              [messages.map((m) => m.seq), messages.map((m) => m.side).sort(), thread.messageCount],
+              [[1, 2], ["demand", "responder"], 2],
+              "both sides' messages in the one thread"
+            )
+          }
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R22: ConsultationRepository.findThreadForUpdate holds the thread until its unit of work ends: another unit asking for it waits",
     () =>
       h.run(
