@@ -51,6 +51,10 @@ const recordingLocks = (locks: Array<string>) => (ports: Context.Context<Persist
   )
 }
 
+/** `account`'s member responds to the demand with a proposal (R20). */
+const respondTo = (account: Ids.AccountId, demandId: Ids.DemandId) =>
+  Effect.flatMap(Responding.Responding, (r) => r.respond(account, { demandId, proposal: proposal() }))
+
 describe("Consulting", () => {
   it.effect(
     "R22: reply locks the demand before the thread, as ask and askResponder do (no deadlock between them)",
@@ -70,10 +74,7 @@ describe("Consulting", () => {
           locks.length = 0
           yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "再问" })
           assert.deepStrictEqual(locks, ["demand"], "ask locks only the demand, then writes the thread")
-          const response = yield* (yield* Responding.Responding).respond(world.expert.account, {
-            demandId: demand.id,
-            proposal: proposal()
-          })
+          const response = yield* respondTo(world.expert.account, demand.id)
           locks.length = 0
           yield* consulting.askResponder(world.enterprise.account, {
             responseId: response.id,
@@ -334,10 +335,7 @@ describe("Consulting", () => {
           const consulting = yield* Consulting.Consulting
           const lists = yield* Lists.Lists
           const demand = yield* Fixtures.publish(world, world.enterprise.account)
-          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
-            demandId: demand.id,
-            proposal: proposal()
-          })
+          const response = yield* respondTo(world.institute.account, demand.id)
           const threadOf = Effect.map(
             lists.responsesToMe(world.enterprise.account, {}),
             (page) => page.items.find((r) => r.id === response.id)!.threadId
@@ -406,10 +404,7 @@ describe("Consulting", () => {
             world.institution.account,
             Fixtures.onBehalf(world, world.enterprise.member.id)
           )
-          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
-            demandId: demand.id,
-            proposal: proposal()
-          })
+          const response = yield* respondTo(world.institute.account, demand.id)
           const write = (account: typeof world.operator) =>
             consulting.askResponder(account, { responseId: response.id, text: "您好" })
           yield* expectError(write(world.expert.account), "NotFound", "R4")
@@ -430,10 +425,7 @@ describe("Consulting", () => {
         Effect.gen(function* () {
           const consulting = yield* Consulting.Consulting
           const outcome = yield* Outcome.Outcome
-          const respond = (demandId: Ids.DemandId) =>
-            Effect.flatMap(Responding.Responding, (r) =>
-              r.respond(world.institute.account, { demandId, proposal: proposal() })
-            )
+          const respond = (demandId: Ids.DemandId) => respondTo(world.institute.account, demandId)
           const threadCount = (demandId: Ids.DemandId) =>
             Effect.map(
               consulting.threads(world.enterprise.account, { demandId }),

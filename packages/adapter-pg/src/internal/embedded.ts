@@ -55,21 +55,16 @@ export const folderOf = (dataDir: string): string | undefined =>
  * waits for it). Here each missing folder is tried once more after its parent, and a
  * second ENOENT is the answer.
  */
-const makeFolder = async (folder: string): Promise<void> => {
+const makeFolder = async (folder: string, afterParent = false): Promise<void> => {
   try {
     await mkdir(folder)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === "EEXIST" && (await stat(folder)).isDirectory()) return
     const parent = dirname(folder)
-    if (code !== "ENOENT" || parent === folder) throw error
+    if (code !== "ENOENT" || parent === folder || afterParent) throw error
     await makeFolder(parent)
-    try {
-      await mkdir(folder)
-    } catch (again) {
-      if ((again as NodeJS.ErrnoException).code === "EEXIST" && (await stat(folder)).isDirectory()) return
-      throw again
-    }
+    await makeFolder(folder, true)
   }
 }
 
