@@ -1290,6 +1290,8 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
     UNION ALL SELECT 'consultation_message', 'consultation_message:' || m.id || ':' || a.phone
       FROM ${t("message")} m JOIN ${t("thread")} th ON th.id = m.thread_id JOIN ${t("demand")} d ON d.id = th.demand_id
       JOIN ${t("account")} a ON a.id = d.created_by WHERE m.side = 'responder'
+        AND NOT EXISTS (SELECT 1 FROM ${t("message")} p
+          WHERE p.thread_id = m.thread_id AND p.seq = m.seq - 1 AND p.side = 'responder')
     UNION ALL SELECT 'commission_requested', 'commission_requested:' || c.id || ':' || a.phone
       FROM ${t("commission")} c JOIN ${t("account")} a ON a.member_id = c.institution_id AND a.active
     UNION ALL SELECT 'commission_' || CASE WHEN c.state = 'declined' THEN 'declined' ELSE 'accepted' END,

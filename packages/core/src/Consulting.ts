@@ -108,7 +108,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
           onBehalfOf: side === "demand" ? (demand.form.clientId ?? null) : null,
           members: [thread.responderId, demand.publisherId]
         })
-        if (side === "responder") {
+        if (side === "responder" && !(yield* continuesUnanswered(thread))) {
           yield* ctx.notifyAccount(demand.createdBy, "consultation_message", message.id, {
             number: demand.number ?? "",
             title: demand.form.title
@@ -116,6 +116,22 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
         }
         return { thread: next, message }
       })
+
+    /**
+     * R64: whether the thread's last message so far is the responder's, so that a new
+     * one of the responder's continues messages the demand's side has not answered
+     * yet. Only the first of such a run is notified: the notice says "a message on
+     * demand N", and a responder writing many in a row would otherwise send as many
+     * SMS to the demand's side (each paid for, and each using up that phone's
+     * per-number allowance at the provider ahead of its other notices).
+     */
+    const continuesUnanswered = (thread: Thread) =>
+      thread.messageCount === 0
+        ? Effect.succeed(false)
+        : Effect.map(
+            threads.listMessages(thread.id, thread.messageCount - 1, 1),
+            (last) => last[0]?.side === "responder"
+          )
 
     /** The thread of `demand` with `responderId`, opened if there is none yet. */
     const threadWith = (ctx: Ctx, demand: Demand, responderId: MemberId) =>

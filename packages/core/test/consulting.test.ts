@@ -142,12 +142,56 @@ describe("Consulting", () => {
           head.map((m) => m.seq),
           [1, 2]
         )
-        // Each new message sends the demand's side a notice only when the responder writes.
+        // The demand's side is notified when the responder writes after it (1, 3), not of 4.
         const phone = yield* phoneOf(world.enterprise.account)
         const sent = (yield* notices("consultation_message")).filter((m) => m.recipientPhone === phone)
-        assert.lengthOf(sent, 3)
+        assert.lengthOf(sent, 2)
       })
     )
+  )
+
+  it.effect(
+    "R64: a responder's messages in a row notify the demand's side once, and again after it answers",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const consulting = yield* Consulting.Consulting
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const first = yield* consulting.ask(world.institute.account, {
+            demandId: demand.id,
+            text: "第一条"
+          })
+          const threadId = first.thread.id
+          yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "第二条" })
+          yield* consulting.reply(world.institute.account, { threadId, text: "第三条" })
+          const phone = yield* phoneOf(world.enterprise.account)
+          const sentTo = Effect.map(notices("consultation_message"), (all) =>
+            all.filter((m) => m.recipientPhone === phone).map((m) => m.dedupeKey)
+          )
+          assert.deepStrictEqual(yield* sentTo, [`consultation_message:${first.message.id}:${phone}`])
+
+          yield* consulting.reply(world.enterprise.account, { threadId, text: "请讲。" })
+          const after = yield* consulting.reply(world.institute.account, { threadId, text: "第四条" })
+          yield* consulting.reply(world.institute.account, { threadId, text: "第五条" })
+          assert.deepStrictEqual(yield* sentTo, [
+            `consultation_message:${first.message.id}:${phone}`,
+            `consultation_message:${after.message.id}:${phone}`
+          ])
+
+          // The demand's side opening a thread with a responder: the responder's first answer is notified.
+          const response = yield* respondTo(world.expert.account, demand.id)
+          const asked = yield* consulting.askResponder(world.enterprise.account, {
+            responseId: response.id,
+            text: "方案的周期多长？"
+          })
+          const answer = yield* consulting.reply(world.expert.account, {
+            threadId: asked.thread.id,
+            text: "三个月。"
+          })
+          assert.include(yield* sentTo, `consultation_message:${answer.message.id}:${phone}`)
+          assert.lengthOf(yield* sentTo, 3)
+        })
+      )
   )
 
   it.effect("R22: an operator, who reads every thread, does not write in one as the demand's side", () =>
