@@ -2967,6 +2967,64 @@ layer(
         assert.lengthOf((yield* (yield* Lists.Lists).myDemands(w.enterprise.account, {})).items, 0)
       })
   )
+
+  it.effect(
+    "§errors: a query parameter the endpoint does not take is refused naming it and the ones it takes (a misspelled filter would answer the page unfiltered), and the command does nothing; a path's `;` part is not the query",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.enterprise.account)
+        const send = (request: HttpClientRequest.HttpClientRequest, language: "en" | "zh-CN" = "zh-CN") =>
+          HttpClient.execute(
+            request.pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeader("accept-language", language)
+            )
+          ).pipe(
+            Effect.flatMap((r) =>
+              Effect.map(r.json, (body) => ({ status: r.status, body: body as Record<string, unknown> }))
+            )
+          )
+        yield* Fixtures.publish(w, w.enterprise.account)
+        const mine = yield* send(HttpClientRequest.get("/my/demands?state=draft"), "en")
+        assert.strictEqual(mine.status, 400)
+        assert.deepInclude(mine.body, {
+          code: "input.invalid",
+          field: "state",
+          rule: "§9",
+          message:
+            'state: is unexpected, expected: "role" | "states" | "field" | "keyword" | "sort" | "cursor" | "limit"'
+        })
+        const hall = yield* send(HttpClientRequest.get("/hall?feild=%E6%B5%B7%E6%B4%8B&limit=5"))
+        assert.strictEqual(hall.status, 400)
+        assert.deepInclude(hall.body, { code: "input.invalid", field: "feild" })
+        assert.match(
+          String(hall.body.message),
+          /^feild：不是可接受的字段（可用的字段：keyword、field、region、/
+        )
+        // An endpoint that takes no query refuses any.
+        const settings = yield* send(HttpClientRequest.get("/settings?_=1700000000000"))
+        assert.strictEqual(settings.status, 400)
+        assert.deepInclude(settings.body, { field: "_", message: "_：不是可接受的字段" })
+        // A command named with an unknown parameter writes nothing.
+        const form = yield* Fixtures.form()
+        const drafted = yield* send(
+          HttpClientRequest.post("/demands?dryRun=true").pipe(HttpClientRequest.bodyUnsafeJson(form))
+        )
+        assert.strictEqual(drafted.status, 400)
+        assert.deepInclude(drafted.body, { field: "dryRun", rule: "R10" })
+        const drafts = yield* (yield* Lists.Lists).myDemands(w.enterprise.account, { states: ["draft"] })
+        assert.lengthOf(drafts.items, 0)
+        // The parameters an endpoint takes pass, and a servlet host's `;jsessionid=` is the path's.
+        for (const path of [
+          "/my/demands?states=published&limit=5",
+          "/my/demands;jsessionid=1",
+          "/settings?"
+        ]) {
+          assert.strictEqual((yield* send(HttpClientRequest.get(path))).status, 200, path)
+        }
+      })
+  )
 })
 
 layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1, windowMillis: 60_000 } } }))(

@@ -1,10 +1,7 @@
-import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -299,28 +296,4 @@ export const responder = (
   const encode = compile(ast)
   return (value) =>
     HttpServerResponse.unsafeJson(encode(value), { status, contentType: encoding.contentType })
-}
-
-/**
- * @internal
- * A group's handlers answering with {@link responder}: each handler's success value is
- * encoded and sent as the builder would send it, without `Schema.encode`.
- */
-export const encodedResponses = <H extends HttpApiBuilder.Handlers.Any>(handlers: H): H => {
-  const self = handlers as unknown as HttpApiBuilder.Handlers<unknown, never, unknown>
-  const items = Chunk.map(self.handlers, (item) => {
-    const respond = responder(item.endpoint)
-    if (respond === undefined) return item
-    const handler = item.handler
-    return {
-      ...item,
-      handler: (request: never) =>
-        Effect.map(handler(request), (value) =>
-          HttpServerResponse.isServerResponse(value) ? value : respond(value)
-        )
-    }
-  })
-  return Object.assign(Object.create(Object.getPrototypeOf(handlers) as object), self, {
-    handlers: items
-  }) as H
 }

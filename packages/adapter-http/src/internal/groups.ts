@@ -30,7 +30,7 @@ import * as Multipasta from "multipasta"
 import { Api } from "../Api.js"
 import { InvalidInput } from "../ApiError.js"
 import { bodyTooLarge, eachChunk, joined, type Reading } from "./body.js"
-import { encodedResponses } from "./encode.js"
+import { served } from "./served.js"
 import {
   type CoreError,
   account,
@@ -54,7 +54,7 @@ export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
       .handle("institutions", ({ urlParams }) =>
         Effect.flatMap(maybeAccount, (a) => coreRead(membership.registeredInstitutions(a, urlParams)))
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -84,7 +84,7 @@ export const DemandsLive = HttpApiBuilder.group(Api, "demands", (handlers) =>
       .handle("mine", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(lists.myDemands(a, urlParams)))
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -103,7 +103,7 @@ export const ReviewLive = HttpApiBuilder.group(Api, "review", (handlers) =>
           core(review.reject(a, { demandId: path.demandId, reason: payload.reason }, optionsOf(headers)))
         )
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -173,7 +173,7 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
       .handle("toMe", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(lists.responsesToMe(a, urlParams)))
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -212,7 +212,7 @@ export const ConsultationsLive = HttpApiBuilder.group(Api, "consultations", (han
           coreRead(consulting.messages(a, { ...urlParams, threadId: path.threadId }))
         )
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -259,7 +259,7 @@ export const ServiceLogLive = HttpApiBuilder.group(Api, "serviceLog", (handlers)
           )
         )
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -290,7 +290,7 @@ export const CommissionsLive = HttpApiBuilder.group(Api, "commissions", (handler
       .handle("list", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(commissioning.list(a, urlParams)))
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -374,7 +374,7 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
       .handle("mine", ({ urlParams }) =>
         Effect.flatMap(account, (a) => coreRead(rewards.myApplications(a, urlParams)))
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 const uploadInvalid = (message: string) =>
@@ -624,7 +624,7 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
           })
         })
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -644,7 +644,7 @@ export const NotificationsLive = HttpApiBuilder.group(Api, "notifications", (han
           core(notifications.requeueDead(a, urlParams, optionsOf(headers)))
         )
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -654,7 +654,7 @@ export const StatisticsLive = HttpApiBuilder.group(Api, "statistics", (handlers)
     return handlers.handle("figures", ({ urlParams }) =>
       Effect.flatMap(account, (a) => coreRead(statistics.figures(a, urlParams)))
     )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -674,7 +674,7 @@ export const SettingsLive = HttpApiBuilder.group(Api, "settings", (handlers) =>
       fileSizeLimitBytes: s.fileSizeLimitBytes
     }
     return handlers.handle("get", () => Effect.succeed(view))
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -706,7 +706,7 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
           coreRead(membership.technologyManagers(a, { institutionId: path.memberId }))
         )
       )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
 
 /** @internal */
@@ -716,5 +716,5 @@ export const AuditLive = HttpApiBuilder.group(Api, "audit", (handlers) =>
     return handlers.handle("list", ({ urlParams }) =>
       Effect.flatMap(account, (a) => coreRead(trail.list(a, urlParams)))
     )
-  }).pipe(Effect.map(encodedResponses))
+  }).pipe(Effect.map(served))
 )
