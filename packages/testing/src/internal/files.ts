@@ -162,6 +162,26 @@ export const files = (h: Harness): void => {
   )
 
   it.effect(
+    "R54: a file near the default upload limit (fileSizeLimitBytes, 20 MiB), its size a multiple of no chunk, comes back byte-exact from get and from read",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const { store, read } = yield* storeRead
+          const size = Settings.defaults.fileSizeLimitBytes - 12_345
+          const bytes = patterned(size)
+          const file = fileOf(p.institution.id, bytes, { name: "上限大小.pdf" })
+          yield* store.put(file, bytes)
+          const got = some(yield* store.get(file.id), `get ${size} bytes`)
+          sameBytes(got.bytes, bytes, `get ${size} bytes`)
+          assert.strictEqual(hex(got.bytes), file.sha256, `get ${size} bytes: its SHA-256`)
+          if (read !== undefined) sameBytes(yield* joined(read(file)), bytes, `read ${size} bytes`)
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R54: a file is never overwritten: a second put with its id → UniqueViolation, the stored bytes and metadata unchanged",
     () =>
       h.run(
