@@ -245,6 +245,51 @@ export const atomicity = (h: Harness): void => {
     h.timeout
   )
 
+  it.effect(
+    "R40: a unit of work that fails gives the pair's open-commission key back as it was: a request rolled back leaves the pair free for a request of another id; a closure rolled back leaves the first request open, and a second refused",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const uow = yield* Persistence.UnitOfWork
+          const commissions = yield* Persistence.CommissionRepository
+          const rolledBack = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Effect.flatMap(
+              Effect.either(uow.transaction(Effect.zipRight(effect, Effect.fail(new Boom())))),
+              (r) =>
+                Effect.sync(() => assert.isTrue(Either.isLeft(r) && r.left instanceof Boom, "the unit fails"))
+            )
+          const request = () => Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* rolledBack(commissions.insert(request()))
+          none(
+            yield* commissions.findOpen(p.enterprise.id, p.institution.id),
+            "no open commission after the rollback"
+          )
+          const first = request()
+          yield* uow.transaction(commissions.insert(first))
+          assert.strictEqual(
+            some(yield* commissions.findOpen(p.enterprise.id, p.institution.id), "the pair's open commission")
+              .id,
+            first.id,
+            "a request of another id takes the key the rolled-back one gave back"
+          )
+          const ended = { ...first, state: "ended" as const, endedAt: first.createdAt, version: 2 }
+          yield* rolledBack(commissions.update(ended))
+          assert.strictEqual(
+            some(yield* commissions.findOpen(p.enterprise.id, p.institution.id), "still open").id,
+            first.id,
+            "the closure rolled back: the first request is open"
+          )
+          yield* failsWith(
+            uow.transaction(commissions.insert(request())),
+            "UniqueViolation",
+            "a second open commission beside the first, whose closure was rolled back"
+          )
+        })
+      ),
+    h.timeout
+  )
+
   for (const nested of [false, true]) {
     it.effect(
       nested

@@ -430,7 +430,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "service log: appended entries round-trip by seq; lastSeq is the last one",
+    "service log: appended entries round-trip by seq; lastSeq is the last one of that demand's log",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -438,10 +438,19 @@ export const roundTrip = (h: Harness): void => {
           const demands = yield* Persistence.DemandRepository
           const repo = yield* Persistence.ServiceLogRepository
           const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          const other = Rows.demand(
+            p.enterprise.id,
+            p.enterpriseAccount.id,
+            Rows.publishedFields("ZB20260002")
+          )
           yield* demands.insert(d)
+          yield* demands.insert(other)
           const entries = [1, 2, 3].map((seq) => Rows.entry(d.id, seq, p.enterpriseAccount.id))
           for (const e of entries) yield* repo.append(e)
+          for (const seq of [1, 2, 3, 4, 5])
+            yield* repo.append(Rows.entry(other.id, seq, p.enterpriseAccount.id))
           assert.strictEqual(yield* repo.lastSeq(d.id), 3, "lastSeq")
+          assert.strictEqual(yield* repo.lastSeq(other.id), 5, "lastSeq of another demand's log")
           const listed = yield* repo.list(d.id, 0, 10)
           assert.deepStrictEqual(
             listed.map((e) => e.seq),

@@ -1,6 +1,6 @@
 import { assert, it } from "@effect/vitest"
 import { Commission, Demand, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
-import { DateTime, Effect, Option, type Schema } from "effect"
+import { DateTime, Effect, type Option, type Schema } from "effect"
 import { failsWith, type Harness, minutesAfter, none, readAll, same, some, succeeds } from "./harness.js"
 import * as Rows from "./rows.js"
 
@@ -338,10 +338,17 @@ export const uniqueness = (h: Harness): void => {
             repo.insert(Rows.idempotencyRecord(p.enterpriseAccount.id, "ORDER-42")),
             "keys are case-sensitive (text compares exactly: Persistence): ORDER-42 beside order-42"
           )
-          assert.isTrue(
-            Option.isSome(yield* repo.find(p.enterpriseAccount.id, "ORDER-42")),
-            "keys are case-sensitive"
+          assert.strictEqual(
+            some(yield* repo.find(p.enterpriseAccount.id, "ORDER-42"), "ORDER-42").key,
+            "ORDER-42",
+            "keys are case-sensitive: find names the record of that spelling"
           )
+          assert.strictEqual(
+            some(yield* repo.find(p.enterpriseAccount.id, "order-42"), "order-42").key,
+            "order-42",
+            "keys are case-sensitive: the first spelling still finds its own"
+          )
+          none(yield* repo.find(p.enterpriseAccount.id, "Order-42"), "a third spelling finds neither")
         })
       ),
     h.timeout
