@@ -572,7 +572,10 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
      * the attempt (`attempts + 1`, but not for a `Retry` or `Dead` not `attempted`, and
      * `unknownOutcomes + 1` when the settlement says so), and releases the lease.
      * Otherwise answers `false` and changes nothing: the claim that took the lease
-     * over counted this attempt, as an unknown outcome.
+     * over counted this attempt, as an unknown outcome. Whether `owner` holds the
+     * lease is read with the row locked (or in one atomic step with the write): a
+     * claim taking the lease over in a unit of work not yet committed is waited
+     * for, and then found to hold it (testing's races check it).
      */
     readonly settle: (id: OutboxMessageId, owner: string, settlement: Settlement) => Fx<boolean>
     /**

@@ -6,6 +6,7 @@ import {
   Files,
   type Ids,
   type Member,
+  type Notification,
   Membership,
   Outcome,
   Persistence,
@@ -101,6 +102,14 @@ const slowClaims: Wrap = (ports) =>
         Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
       )
   }))
+
+/** A send recorded at `at`. */
+const sentAt = (at: DateTime.Utc): Notification.Settlement => ({
+  _tag: "Sent",
+  at,
+  providerMessageId: "p-raced",
+  unknownOutcome: false
+})
 
 /** Real time: a statement sent meanwhile reaches the store, and would have answered were it not held. */
 const meanwhile = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
@@ -802,6 +811,64 @@ export const races = (h: Harness): void => {
           }
         }),
         yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R64: settle and settleMany by a holder whose lease expired, racing the claim that takes the message over in a unit of work still open, wait for it and answer false: the new holder's lease stays, and nothing is recorded",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const t0 = yield* DateTime.now
+          const t1 = DateTime.add(t0, { seconds: 5 })
+          const settleBy: ReadonlyArray<
+            readonly [
+              string,
+              (id: Ids.OutboxMessageId, owner: string) => Effect.Effect<boolean, unknown, Env>
+            ]
+          > = [
+            ["settle", (id, owner) => outbox.settle(id, owner, sentAt(t1))],
+            ...(outbox.settleMany === undefined
+              ? []
+              : [
+                  [
+                    "settleMany",
+                    (id: Ids.OutboxMessageId, owner: string) =>
+                      Effect.map(
+                        outbox.settleMany!(owner, [{ id, settlement: sentAt(t1) }]),
+                        (r) => r[0] === true
+                      )
+                  ] as const
+                ])
+          ]
+          for (const [name, settle] of settleBy) {
+            const m = Rows.outboxMessage({ createdAt: minutesAfter(-30, 1) })
+            yield* outbox.enqueue([m])
+            const first = `${name}-first`
+            const next = `${name}-next`
+            assert.lengthOf(
+              yield* outbox.claim({ owner: first, now: t0, leaseMillis: 1_000, limit: 10 }),
+              1,
+              `${name}: claimed`
+            )
+            const takeover = yield* openUnit(
+              outbox.claim({ owner: next, now: t1, leaseMillis: 60_000, limit: 10 })
+            )
+            assert.lengthOf(yield* takeover.ran, 1, `${name}: the expired lease is taken over`)
+            const settling = yield* Effect.fork(settle(m.id, first))
+            yield* meanwhile
+            yield* takeover.end
+            assert.isFalse(yield* Fiber.join(settling), `${name}: the first holder no longer holds the lease`)
+            const delivery = some(yield* outbox.find(m.id), `${name}: the message`).delivery
+            assert.deepInclude(
+              delivery,
+              { status: "pending", leaseOwner: next, providerMessageId: null, sentAt: null },
+              `${name}: the new lease stays and no send is recorded`
+            )
+          }
+        })
       ),
     h.timeout
   )
