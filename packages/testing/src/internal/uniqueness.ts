@@ -467,7 +467,7 @@ export const uniqueness = (h: Harness): void => {
   )
 
   it.effect(
-    "an update of a member, an account or a thread never inserted → StaleWrite, and inserts nothing",
+    "an update of a row never inserted → StaleWrite, and inserts nothing, in every repository that updates (at a first version too: an update is no upsert)",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -490,6 +490,38 @@ export const uniqueness = (h: Harness): void => {
             "update of a thread never inserted"
           )
           none(yield* consultations.findThreadById(thread.id), "no thread inserted")
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const rewards = yield* Persistence.RewardRepository
+          const demand = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, { version: 1 })
+          yield* failsWith(demands.update(demand), "StaleWrite", "update of a demand never inserted")
+          none(yield* demands.findById(demand.id), "no demand inserted")
+          const response = Rows.response(d, p.responder.id, p.responderAccount.id)
+          yield* failsWith(responses.update(response), "StaleWrite", "update of a response never inserted")
+          none(yield* responses.findById(response.id), "no response inserted")
+          const commission = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          yield* failsWith(
+            commissions.update(commission),
+            "StaleWrite",
+            "update of a commission never inserted"
+          )
+          none(yield* commissions.findById(commission.id), "no commission inserted")
+          const stored = Rows.rewardRound(p.operator.id)
+          yield* rewards.insertRound(stored)
+          const round = Rows.rewardRound(p.operator.id)
+          yield* failsWith(rewards.updateRound(round), "StaleWrite", "update of a round never inserted")
+          none(yield* rewards.findRound(round.id), "no round inserted")
+          const profile = Rows.institutionProfile(p.institution.id, p.institutionAccount.id)
+          yield* failsWith(rewards.updateProfile(profile), "StaleWrite", "update of a profile never inserted")
+          none(yield* rewards.findProfile(p.institution.id), "no profile inserted")
+          const application = Rows.rewardApplication(stored.id, p.institution.id, p.institutionAccount.id, [])
+          yield* failsWith(
+            rewards.updateApplication(application),
+            "StaleWrite",
+            "update of an application never inserted"
+          )
+          none(yield* rewards.findApplication(application.id), "no application inserted")
           // The stored ones update as before.
           yield* members.update({ ...p.enterprise, name: "改名后的企业" })
           assert.strictEqual(some(yield* members.findById(p.enterprise.id), "member").name, "改名后的企业")
