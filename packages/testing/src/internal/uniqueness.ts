@@ -531,6 +531,120 @@ export const uniqueness = (h: Harness): void => {
   )
 
   it.effect(
+    "a method checks when its effect runs, not when the effect is made: a write made before the one it conflicts with, and run after it, is refused (every port that writes, numbering included)",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const demands = yield* Persistence.DemandRepository
+          const responses = yield* Persistence.ResponseRepository
+          const consultations = yield* Persistence.ConsultationRepository
+          const serviceLog = yield* Persistence.ServiceLogRepository
+          const commissions = yield* Persistence.CommissionRepository
+          const audit = yield* Persistence.AuditRepository
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const rewards = yield* Persistence.RewardRepository
+          const numbering = yield* Persistence.DemandNumbering
+          const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
+          yield* demands.insert(d)
+          const t = Rows.thread(d, p.responder.id)
+          yield* consultations.insertThread(t)
+          const round = Rows.rewardRound(p.operator.id)
+          yield* rewards.insertRound(round)
+          const member = Rows.member()
+          const account = Rows.account(p.enterprise.id)
+          const manager = Rows.manager(p.institution.id)
+          const other = Rows.demand(p.enterprise.id, p.enterpriseAccount.id)
+          const response = Rows.response(d, p.responder.id, p.responderAccount.id)
+          const thread = Rows.thread(d, p.institution.id)
+          const message = Rows.message(t, 1, p.responderAccount.id, "responder")
+          const entry = Rows.entry(d.id, 1, p.enterpriseAccount.id)
+          const commission = Rows.commission(p.enterprise.id, p.institution.id, p.enterpriseAccount.id)
+          const event = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], d.id)
+          const record = Rows.idempotencyRecord(p.enterpriseAccount.id, "made-early")
+          const secondRound = Rows.rewardRound(p.operator.id)
+          const profile = Rows.institutionProfile(p.institution.id, p.institutionAccount.id)
+          const application = Rows.rewardApplication(round.id, p.institution.id, p.institutionAccount.id, [])
+          const cases: ReadonlyArray<
+            readonly [
+              string,
+              Effect.Effect<unknown, unknown, never>,
+              Effect.Effect<unknown, unknown, never>,
+              string
+            ]
+          > = [
+            ["member insert", members.insert(member), members.insert(member), "UniqueViolation"],
+            ["account insert", accounts.insert(account), accounts.insert(account), "UniqueViolation"],
+            [
+              "technology manager insert",
+              managers.insert(manager),
+              managers.insert(manager),
+              "UniqueViolation"
+            ],
+            ["demand insert", demands.insert(other), demands.insert(other), "UniqueViolation"],
+            [
+              "demand update",
+              demands.update({ ...d, responseCount: 1, version: d.version + 1 }),
+              demands.update({ ...d, responseCount: 2, version: d.version + 1 }),
+              "StaleWrite"
+            ],
+            ["response insert", responses.insert(response), responses.insert(response), "UniqueViolation"],
+            [
+              "thread insert",
+              consultations.insertThread(thread),
+              consultations.insertThread(thread),
+              "UniqueViolation"
+            ],
+            [
+              "message append",
+              consultations.appendMessage(message),
+              consultations.appendMessage(message),
+              "UniqueViolation"
+            ],
+            ["service-log append", serviceLog.append(entry), serviceLog.append(entry), "UniqueViolation"],
+            [
+              "commission insert",
+              commissions.insert(commission),
+              commissions.insert(commission),
+              "UniqueViolation"
+            ],
+            ["audit append", audit.append(event), audit.append(event), "UniqueViolation"],
+            ["idempotency insert", idempotency.insert(record), idempotency.insert(record), "UniqueViolation"],
+            [
+              "round insert",
+              rewards.insertRound(secondRound),
+              rewards.insertRound(secondRound),
+              "UniqueViolation"
+            ],
+            [
+              "profile insert",
+              rewards.insertProfile(profile),
+              rewards.insertProfile(profile),
+              "UniqueViolation"
+            ],
+            [
+              "application insert",
+              rewards.insertApplication(application),
+              rewards.insertApplication(application),
+              "UniqueViolation"
+            ]
+          ]
+          for (const [label, madeFirst, runFirst, refusal] of cases) {
+            yield* succeeds(runFirst, `${label}: the write run first`)
+            yield* failsWith(madeFirst, refusal, `${label}: the write made first, run after it`)
+          }
+          const madeFirst = numbering.next("ZB", 2031)
+          const runFirst = yield* numbering.next("ZB", 2031)
+          assert.notStrictEqual(yield* madeFirst, runFirst, "numbering: a number taken when the effect runs")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R26: an update whose version is not the stored one + 1 → StaleWrite, and changes nothing",
     () =>
       h.run(
