@@ -288,7 +288,7 @@ export const optionalCapabilities = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: Journal.write sends an inactive account's message to its member's first active account, or to no one",
+    "R64: Journal.write sends an inactive account's message to its member's first active account (the earliest created, then the smallest id), or to no one",
     (ctx) =>
       h.run(
         Effect.gen(function* () {
@@ -306,11 +306,25 @@ export const optionalCapabilities = (h: Harness): void => {
           const gone = Rows.account(staffed.id, { active: false, createdAt: minutesAfter(0) })
           const alone = Rows.account(deserted.id, { active: false })
           for (const a of [left, later, first, gone, alone]) yield* accounts.insert(a)
+          // Two active accounts created at one instant: the smaller id (in code-point order) is the first.
+          const tied = Rows.member()
+          yield* members.insert(tied)
+          const leaver = Rows.account(tied.id, { active: false, createdAt: minutesAfter(1) })
+          const [smaller, larger] = [
+            Rows.account(tied.id, { createdAt: minutesAfter(2) }),
+            Rows.account(tied.id, { createdAt: minutesAfter(2) })
+          ].sort((a, b) => (a.id < b.id ? -1 : 1)) as [Member.Account, Member.Account]
+          for (const a of [leaver, larger, smaller]) yield* accounts.insert(a)
           const to = (accountId: Ids.AccountId, subject: string): Persistence.AccountMessage => {
             const { recipientPhone: _phone, dedupeKey: _key, ...message } = Rows.outboxMessage()
             return { accountId, dedupeKeyPrefix: `response_received:${subject}:`, message }
           }
-          const messages = [to(left.id, "r-1"), to(alone.id, "r-2"), to(later.id, "r-3")]
+          const messages = [
+            to(left.id, "r-1"),
+            to(alone.id, "r-2"),
+            to(later.id, "r-3"),
+            to(leaver.id, "r-4")
+          ]
           yield* journal.value.write({
             events: [],
             messages: [],
@@ -322,9 +336,10 @@ export const optionalCapabilities = (h: Harness): void => {
             written.map((m) => [m.id, m.recipientPhone, m.dedupeKey]),
             [
               [messages[0]!.message.id, first.phone, `response_received:r-1:${first.phone}`],
-              [messages[2]!.message.id, later.phone, `response_received:r-3:${later.phone}`]
+              [messages[2]!.message.id, later.phone, `response_received:r-3:${later.phone}`],
+              [messages[3]!.message.id, smaller.phone, `response_received:r-4:${smaller.phone}`]
             ],
-            "the inactive account's message to its member's earliest active account, none for a member without one, an active account's to itself"
+            "the inactive account's message to its member's earliest active account (of two as early, the smaller id), none for a member without one, an active account's to itself"
           )
         })
       ),
