@@ -843,7 +843,7 @@ const written = async (db: Db, pool: number, count: number, keys: string, templa
        (SELECT count(*) FROM r WHERE status = 'submitted')::int AS responses,
        (SELECT count(*) FROM a WHERE action = 'response.submitted')::int AS audits,
        (SELECT count(*) FROM audit_event_member m JOIN a ON a.id = m.event_id)::int AS members,
-       (SELECT count(*) FROM outbox_message o JOIN r ON split_part(o.dedupe_key, ':', 2) = r.id
+       (SELECT count(*) FROM outbox_message o JOIN r ON split_part(o.dedupe_key, ':', 2) = r.demand_id || '/' || r.round || '/' || r.responder_id
           WHERE o.event = 'response_received')::int AS outbox,
        (SELECT count(*) FROM idempotency_record WHERE key ~ $4)::int AS idempotency`,
     [String(pool), String(pool + count), templateVersion, keys]

@@ -1282,7 +1282,8 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
   const expectedOutbox = `
     SELECT 'demand_approved' AS event, 'demand_approved:' || d.id || '/' || d.round || ':' || a.phone AS dedupe
       FROM ${t("demand")} d JOIN ${t("account")} a ON a.id = d.created_by WHERE d.number IS NOT NULL
-    UNION ALL SELECT 'response_received', 'response_received:' || r.id || ':' || a.phone
+    UNION ALL SELECT DISTINCT 'response_received',
+        'response_received:' || r.demand_id || '/' || r.round || '/' || r.responder_id || ':' || a.phone
       FROM ${t("response")} r JOIN ${t("demand")} d ON d.id = r.demand_id JOIN ${t("account")} a ON a.id = d.created_by
     UNION ALL SELECT 'response_' || r.status, 'response_' || r.status || ':' || r.id || ':' || a.phone
       FROM ${t("response")} r JOIN ${t("account")} a ON a.id = r.responder_account_id

@@ -28,7 +28,7 @@
  *   not found counts as a failure too;
  * - each 201 respond wrote exactly its rows in one transaction: its response, one
  *   `response.submitted` audit event with its member rows, one `response_received`
- *   outbox message to the demand's creator (R60, R64), at most the demand row, and
+ *   outbox message to the demand's creator, keyed by demand, round and member (R60, R64), at most the demand row, and
  *   nothing in any other table;
  * - each adoption answered 200 and wrote exactly its rows (the response adopted, the
  *   demand, one `response.adopted` event with its member rows and, where it closed
@@ -607,6 +607,7 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
           const rows = byXid.get(row.xid) ?? []
           const events = rows.filter((w) => w.table === "audit_event").map((w) => w.row)
           const creatorPhone = phones.get(world.publisher.account)!
+          const round = rows.find((w) => w.table === "response")?.row.round
           const ok = exactly(rows, {
             response: (xs) =>
               xs.length === 1 &&
@@ -622,7 +623,8 @@ export const runF1 = (options: RaceOptions): Promise<Scenario> =>
               xs[0]!.actor_account_id === racer.account,
             audit_event_member: (xs) => auditMembers(xs, events),
             outbox_message: (xs) =>
-              xs.length === 1 && xs[0]!.dedupe_key === `response_received:${answer.id}:${creatorPhone}`
+              xs.length === 1 &&
+              xs[0]!.dedupe_key === `response_received:${r.demandId}/${round}/${racer.member}:${creatorPhone}`
           })
           if (!ok) acceptedWrong++
         } else if (answer.status === 409 && answer.code === "respond.intake_closed") {

@@ -192,10 +192,16 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
               after: "submitted",
               members: [demand.publisherId]
             })
-            yield* ctx.notifyAccount(demand.createdBy, "response_received", response.id, {
-              number: demand.number ?? "",
-              title: demand.form.title
-            })
+            // R64: once per member and round: a response withdrawn and submitted again is not news.
+            yield* ctx.notifyAccount(
+              demand.createdBy,
+              "response_received",
+              `${demand.id}/${demand.round}/${member.id}`,
+              {
+                number: demand.number ?? "",
+                title: demand.form.title
+              }
+            )
             return response
           })
       ),

@@ -313,6 +313,43 @@ describe("Responding", () => {
     )
   )
 
+  it.effect(
+    "R64: a member's response withdrawn and submitted again does not notify the demand's side again; another member's does",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const outbox = yield* Persistence.Outbox
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const received = Effect.map(outbox.list({ limit: 50 }), (all) =>
+            all.filter((m) => m.event === "response_received").map((m) => m.dedupeKey.split(":")[1])
+          )
+          let current = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          for (const title of ["第二版", "第三版"]) {
+            yield* responding.withdraw(world.institute.account, { responseId: current.id })
+            current = yield* responding.respond(world.institute.account, {
+              demandId: demand.id,
+              proposal: proposal(title)
+            })
+          }
+          assert.deepStrictEqual(yield* received, [
+            `${demand.id}/${demand.round}/${world.institute.member.id}`
+          ])
+          yield* responding.respond(world.expert.account, {
+            demandId: demand.id,
+            proposal: proposal("专家方案")
+          })
+          assert.deepStrictEqual(yield* received, [
+            `${demand.id}/${demand.round}/${world.institute.member.id}`,
+            `${demand.id}/${demand.round}/${world.expert.member.id}`
+          ])
+        })
+      )
+  )
+
   it.effect("R21: the responder revises and withdraws until the deadline", () =>
     withWorld((world) =>
       Effect.gen(function* () {
