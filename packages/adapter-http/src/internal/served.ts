@@ -1,6 +1,6 @@
 import type * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -16,16 +16,17 @@ const quotedChars = 80
 
 /**
  * @internal
- * The refusal of a request whose query (after `?`) names a parameter its endpoint
- * does not take; `undefined` when it names none. The names taken are those of the
- * endpoint's `urlParams` schema as sent (none without one). A path's `;` part
- * (`/demands;jsessionid=…`, which a servlet host may add) is the router's, not the
- * query's, and is not checked. In English, as effect/Schema words an unknown property of a body
- * ("is unexpected, expected: …"); the API's middleware translates it.
+ * The refusal of a request whose query names a parameter its endpoint does not take;
+ * `undefined` when it names none. The names taken are those of the endpoint's
+ * `urlParams` schema as sent (none without one). The query is what the router parsed
+ * and the endpoint decodes (`ParsedSearchParams`): the router starts it at the
+ * first `?` or `;`, so `/demands;x=1` names `x`. In English, as effect/Schema words
+ * an unknown property of a body ("is unexpected, expected: …"); the API's middleware
+ * translates it.
  */
 export const unknownParamOf = (
   endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
-): ((url: string) => InvalidInput | undefined) => {
+): ((params: Readonly<Record<string, unknown>>) => InvalidInput | undefined) => {
   const taken = Option.match(endpoint.urlParamsSchema, {
     onNone: () => [],
     onSome: (schema) =>
@@ -36,10 +37,8 @@ export const unknownParamOf = (
   const known = new Set(taken)
   const expected = taken.map((name) => `"${name}"`).join(" | ")
   const rule = Option.getOrElse(Context.getOption(endpoint.annotations, Rule), () => "§input")
-  return (url) => {
-    const q = url.indexOf("?")
-    if (q === -1) return undefined
-    for (const name of new URLSearchParams(url.slice(q + 1)).keys()) {
+  return (params) => {
+    for (const name of Object.keys(params)) {
       if (known.has(name)) continue
       const field = name.length > quotedChars ? `${name.slice(0, quotedChars)}…` : name
       const detail = expected === "" ? "is unexpected" : `is unexpected, expected: ${expected}`
@@ -77,12 +76,11 @@ export const served = <H extends HttpApiBuilder.Handlers.Any>(handlers: H): H =>
             )
     return {
       ...item,
-      handler: (request: never) => {
-        const refused = unknownParam(
-          (request as { readonly request: HttpServerRequest.HttpServerRequest }).request.url
-        )
-        return refused === undefined ? answered(request) : Effect.fail(refused)
-      }
+      handler: (request: never) =>
+        Effect.flatMap(HttpServerRequest.ParsedSearchParams, (params) => {
+          const refused = unknownParam(params)
+          return refused === undefined ? answered(request) : Effect.fail(refused)
+        })
     }
   })
   return Object.assign(Object.create(Object.getPrototypeOf(handlers) as object), self, {
