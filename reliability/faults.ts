@@ -1292,7 +1292,9 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
       FROM ${t("message")} m JOIN ${t("thread")} th ON th.id = m.thread_id JOIN ${t("demand")} d ON d.id = th.demand_id
       JOIN ${t("account")} a ON a.id = d.created_by WHERE m.side = 'responder'
         AND NOT EXISTS (SELECT 1 FROM ${t("message")} p
-          WHERE p.thread_id = m.thread_id AND p.seq = m.seq - 1 AND p.side = 'responder')
+          WHERE p.thread_id = m.thread_id AND p.seq = m.seq - 1 AND p.side = 'responder'
+            AND NOT EXISTS (SELECT 1 FROM ${t("audit_event")} e WHERE e.entity_id = d.id
+              AND e.action = 'demand.approved' AND e.at > p.at AND e.at <= m.at))
     UNION ALL SELECT 'commission_requested', 'commission_requested:' || c.id || ':' || a.phone
       FROM ${t("commission")} c JOIN ${t("account")} a ON a.member_id = c.institution_id AND a.active
     UNION ALL SELECT 'commission_' || CASE WHEN c.state = 'declined' THEN 'declined' ELSE 'accepted' END,

@@ -7,12 +7,13 @@
  *
  * @since 0.1.0
  */
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { isOwnDemand, managesDemand } from "./Access.js"
 import { Message, MessageText, Thread } from "./Consultation.js"
-import { denied, invalidState, notFound } from "./Errors.js"
+import { denied, type InfrastructureError, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { DemandId, type MemberId, ResponseId, ThreadId } from "./Ids.js"
 import type { Ctx, ReadCtx } from "./internal/command.js"
@@ -108,7 +109,7 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
           onBehalfOf: side === "demand" ? (demand.form.clientId ?? null) : null,
           members: [thread.responderId, demand.publisherId]
         })
-        if (side === "responder" && !(yield* continuesUnanswered(thread))) {
+        if (side === "responder" && !(yield* continuesUnanswered(thread, demand))) {
           yield* ctx.notifyAccount(demand.createdBy, "consultation_message", message.id, {
             number: demand.number ?? "",
             title: demand.form.title
@@ -118,20 +119,29 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
       })
 
     /**
-     * R64: whether the thread's last message so far is the responder's, so that a new
+     * R64: whether the thread's last message before this one is the responder's,
+     * written since the demand was last approved (its current round), so that a new
      * one of the responder's continues messages the demand's side has not answered
      * yet. Only the first of such a run is notified: the notice says "a message on
      * demand N", and a responder writing many in a row would otherwise send as many
      * SMS to the demand's side (each paid for, and each using up that phone's
-     * per-number allowance at the provider ahead of its other notices).
+     * per-number allowance at the provider ahead of its other notices). A restarted
+     * demand's new round starts a new run.
      */
-    const continuesUnanswered = (thread: Thread) =>
-      thread.messageCount === 0
-        ? Effect.succeed(false)
-        : Effect.map(
-            threads.listMessages(thread.id, thread.messageCount - 1, 1),
-            (last) => last[0]?.side === "responder"
-          )
+    const continuesUnanswered = (
+      thread: Thread,
+      demand: Demand
+    ): Effect.Effect<boolean, InfrastructureError> => {
+      const roundSince = demand.approvedAt
+      if (thread.messageCount === 0 || roundSince === null) return Effect.succeed(false)
+      return Effect.map(
+        threads.listMessages(thread.id, thread.messageCount - 1, 1),
+        ([previous]) =>
+          previous !== undefined &&
+          previous.side === "responder" &&
+          DateTime.greaterThanOrEqualTo(previous.at, roundSince)
+      )
+    }
 
     /** The thread of `demand` with `responderId`, opened if there is none yet. */
     const threadWith = (ctx: Ctx, demand: Demand, responderId: MemberId) =>

@@ -1,5 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consulting, type Ids, Lists, Outcome, Persistence, Publishing, Responding } from "@zhongbao/core"
+import {
+  Consulting,
+  type Ids,
+  Lists,
+  Outcome,
+  Persistence,
+  Publishing,
+  Responding,
+  Review
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect } from "effect"
 import { at, expectError, withPorts, withWorld } from "./helpers.js"
@@ -190,6 +199,44 @@ describe("Consulting", () => {
           })
           assert.include(yield* sentTo, `consultation_message:${answer.message.id}:${phone}`)
           assert.lengthOf(yield* sentTo, 3)
+        })
+      )
+  )
+
+  it.effect(
+    "R64: a restarted demand's new round starts a new run: the responder's first message in it is notified though its last one of the round before went unanswered",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const consulting = yield* Consulting.Consulting
+          const outcome = yield* Outcome.Outcome
+          const review = yield* Review.Review
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const phone = yield* phoneOf(world.enterprise.account)
+          const sent = Effect.map(notices("consultation_message"), (all) =>
+            all.filter((m) => m.recipientPhone === phone).map((m) => m.dedupeKey)
+          )
+          const first = yield* consulting.ask(world.institute.account, {
+            demandId: demand.id,
+            text: "第一轮的问题"
+          })
+          yield* at(justAfter(yield* deadlineEnd(demand)))
+          yield* outcome.unsolved(world.enterprise.account, { demandId: demand.id })
+          yield* outcome.restart(world.enterprise.account, {
+            demandId: demand.id,
+            form: yield* Fixtures.form({}, 60)
+          })
+          const restarted = yield* review.approve(world.operator, { demandId: demand.id })
+          assert.strictEqual(restarted.round, 2)
+          const second = yield* consulting.reply(world.institute.account, {
+            threadId: first.thread.id,
+            text: "第二轮的问题"
+          })
+          yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "第二轮的追问" })
+          assert.deepStrictEqual(yield* sent, [
+            `consultation_message:${first.message.id}:${phone}`,
+            `consultation_message:${second.message.id}:${phone}`
+          ])
         })
       )
   )
