@@ -1,6 +1,6 @@
 import { assert, it } from "@effect/vitest"
-import { Commission, Demand, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
-import { DateTime, Effect, type Option, type Schema } from "effect"
+import { Commission, Demand, FileStore, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
+import { DateTime, Effect, Option, type Schema } from "effect"
 import { failsWith, type Harness, minutesAfter, none, readAll, same, some, succeeds } from "./harness.js"
 import * as Rows from "./rows.js"
 
@@ -632,7 +632,39 @@ export const uniqueness = (h: Harness): void => {
               "UniqueViolation"
             ]
           ]
-          for (const [label, madeFirst, runFirst, refusal] of cases) {
+          const files = yield* FileStore.FileStore
+          const outbox = yield* Persistence.Outbox
+          const journal = Option.getOrUndefined(yield* Effect.serviceOption(Persistence.Journal))
+          const bytes = Rows.pdfBytes(2048)
+          const file = Rows.storedFile(p.institution.id, bytes, "0".repeat(64))
+          const notice = Rows.outboxMessage()
+          const journalled = Rows.auditEvent(p.enterpriseAccount.id, [p.enterprise.id], d.id)
+          const journalEntry = (events: ReadonlyArray<typeof journalled>) => ({
+            events,
+            messages: [],
+            accountMessages: [],
+            idempotency: null
+          })
+          const more: typeof cases = [
+            ["file put", files.put(file, bytes), files.put(file, bytes), "UniqueViolation"],
+            [
+              "outbox enqueue",
+              outbox.enqueue([notice]),
+              outbox.enqueue([{ ...notice, dedupeKey: `${notice.dedupeKey}:another` }]),
+              "UniqueViolation"
+            ],
+            ...(journal === undefined
+              ? []
+              : [
+                  [
+                    "journal write",
+                    journal.write(journalEntry([journalled])),
+                    journal.write(journalEntry([journalled])),
+                    "UniqueViolation"
+                  ] as const
+                ])
+          ]
+          for (const [label, madeFirst, runFirst, refusal] of [...cases, ...more]) {
             yield* succeeds(runFirst, `${label}: the write run first`)
             yield* failsWith(madeFirst, refusal, `${label}: the write made first, run after it`)
           }
