@@ -4,6 +4,7 @@
  * Runs on PostgreSQL when `DATABASE_URL` is set, on PGlite otherwise; the tests
  * that need concurrent backends are PostgreSQL only.
  */
+import { inspect } from "node:util"
 import { Expect } from "@zhongbao/testing"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
@@ -1282,6 +1283,41 @@ describe(`adapter-pg on ${T.backend}`, () => {
             Option.isNone(yield* members.findById("m" as Ids.MemberId)),
             "other tables still answer"
           )
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "R64: a row the database refuses is not quoted in the error: the cause's detail, which logs print whole, is withheld, its SQLSTATE and constraint kept; inside a unit of work too",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const members = yield* Persistence.MemberRepository
+          const accounts = yield* Persistence.AccountRepository
+          const uow = yield* Persistence.UnitOfWork
+          const m = Rows.member()
+          yield* members.insert(m)
+          const refused = Rows.account(m.id)
+          const digits = refused.phone.slice(3)
+          yield* sql.unsafe(
+            `ALTER TABLE "${schema}".account ADD CONSTRAINT probe_phone CHECK (phone <> '${refused.phone}') NOT VALID`
+          )
+          const errors = [
+            yield* Expect.failureOf(accounts.insert(refused)),
+            yield* Expect.failureOf(uow.transaction(accounts.insert(refused)))
+          ]
+          for (const error of errors) {
+            assert.instanceOf(error, Errors.InfrastructureError)
+            const cause = (error as Errors.InfrastructureError).cause as SqlError.SqlError & {
+              cause: { code: string; constraint: string; detail: string }
+            }
+            assert.strictEqual(cause.cause.code, "23514", "the SQLSTATE is kept")
+            assert.strictEqual(cause.cause.constraint, "probe_phone", "the constraint is kept")
+            assert.notInclude(cause.cause.detail, digits, "the detail does not quote the row")
+            assert.notInclude(inspect(error, { depth: 10 }), digits, "nothing a log prints quotes the phone")
+          }
         })
       ),
     timeout

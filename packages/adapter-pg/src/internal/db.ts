@@ -95,10 +95,34 @@ const describe = (error: SqlError.SqlError): Failure => {
   return { reason: `the database refused the request (SQLSTATE ${state})`, unavailable: false }
 }
 
+/** What a database error's `detail` reads once withheld. */
+const withheldDetail = "(withheld: it may quote the row's values)"
+
+/**
+ * @internal
+ * `error` with the server's `detail` withheld, in place: PostgreSQL's detail of a
+ * refused row quotes the row ("Failing row contains (…, +8613912345678, …)", "Key
+ * (…)=(…) already exists"), and the cause of an infrastructure error is logged
+ * whole, where phone numbers may appear only masked (R64). The SQLSTATE, the
+ * constraint, table and column names and the message stay. In place, because the
+ * error's identity is how a lost prepared statement is told (`prepared.ts`).
+ */
+export const withoutRowValues = <E>(error: E): E => {
+  const cause = error instanceof SqlError.SqlError ? error.cause : error
+  if (
+    typeof cause === "object" &&
+    cause !== null &&
+    typeof (cause as { detail?: unknown }).detail === "string"
+  )
+    (cause as { detail: string }).detail = withheldDetail
+  return error
+}
+
 /**
  * @internal
  * An infrastructure error with a message safe to show: the operation and the kind
- * of failure, never the statement or the values; the `SqlError` stays as `cause`.
+ * of failure, never the statement or the values; the `SqlError` stays as `cause`,
+ * its detail withheld ({@link withoutRowValues}).
  * A database out of reach (not reached, connection lost, no free connection, or
  * starting or stopping: `lostStates` and 53300) is marked `unavailable`.
  */
@@ -112,7 +136,7 @@ export const infrastructure = (operation: string, error: unknown): Errors.Infras
     port,
     message: `${operation}: ${failure.reason}`,
     ...(failure.unavailable ? { unavailable: true as const } : {}),
-    cause: error
+    cause: withoutRowValues(error)
   })
 }
 
@@ -147,7 +171,7 @@ export const outcomeUnknown = (operation: string, what: string, cause: SqlError.
     port: operation.split(".")[0] ?? operation,
     message: `${operation}: ${what}'s COMMIT got no answer, or one that may have come after the commit (the connection was lost, or the server was stopping or cancelled it); whether it was written is unknown`,
     outcome: "unknown",
-    cause
+    cause: withoutRowValues(cause)
   })
 
 /**

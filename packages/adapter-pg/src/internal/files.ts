@@ -3,7 +3,7 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type Db, type Row, read, selText, selTs, ts } from "./db.js"
+import { type Db, type Row, read, selText, selTs, ts, withoutRowValues } from "./db.js"
 import { expectOne } from "./writes.js"
 
 const metadata = `id, owner_member_id, name, content_type, ${selText("size")}, sha256, ${selTs("created_at")}`
@@ -158,5 +158,5 @@ const infrastructureOf = (name: string) => (cause: unknown) =>
   new Errors.InfrastructureError({
     port: "FileStore",
     message: `${name}: the stored bytes could not be read`,
-    cause
+    cause: withoutRowValues(cause)
   })

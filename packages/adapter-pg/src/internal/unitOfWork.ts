@@ -6,7 +6,15 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import { commitOutcomeUnknown, type Db, infrastructure, isRetryable, outcomeUnknown, sqlState } from "./db.js"
+import {
+  commitOutcomeUnknown,
+  type Db,
+  infrastructure,
+  isRetryable,
+  outcomeUnknown,
+  sqlState,
+  withoutRowValues
+} from "./db.js"
 import {
   type Abortable,
   currentAbortable,
@@ -38,7 +46,11 @@ const abortedMessage =
  * committed, whatever it returned.
  */
 const aborted = (unit: Abortable) =>
-  new Errors.InfrastructureError({ port: "UnitOfWork", message: abortedMessage, cause: unit.cause })
+  new Errors.InfrastructureError({
+    port: "UnitOfWork",
+    message: abortedMessage,
+    cause: withoutRowValues(unit.cause)
+  })
 
 /**
  * @internal
