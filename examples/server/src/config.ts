@@ -245,7 +245,9 @@ export const refusalLine = (error: ConfigError.ConfigError): string =>
 /**
  * A failure to start, on one line for the operator who reads it: the error's message
  * and those of its causes (`InfrastructureError` → the driver's `ECONNREFUSED`), the
- * squashed cause of a failed effect, without stack traces.
+ * squashed cause of a failed effect, without stack traces. A configuration error of a
+ * layer (the SMS sender's `SMS_*`, `ALIYUN_*`, `TENCENT_*`) is printed with the
+ * variable it names.
  */
 export const explain = (error: unknown): string => {
   const messages: Array<string> = []
@@ -253,8 +255,10 @@ export const explain = (error: unknown): string => {
     ? Cause.squash(error[Runtime.FiberFailureCauseId])
     : error
   for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-    const message =
-      current instanceof Error || (typeof current === "object" && "message" in current)
+    // A ConfigError's message leaves out the variable it is about; its text names it.
+    const message = ConfigError.isConfigError(current)
+      ? String(current)
+      : current instanceof Error || (typeof current === "object" && "message" in current)
         ? String((current as { message: unknown }).message)
         : String(current)
     if (message !== "" && !messages.some((m) => m.includes(message))) messages.push(message)

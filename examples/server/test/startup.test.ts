@@ -34,7 +34,7 @@ afterAll(async () => {
 })
 
 describe("example server: starting", () => {
-  it("a configuration it cannot use (PORT outside 0–65535; every refusal: config.test.ts) and a SETTINGS_JSON the platform cannot use or with a key that is no setting: the process exits 1 on one line naming the variable, nothing started", async () => {
+  it("a configuration it cannot use (PORT outside 0–65535; every refusal: config.test.ts) and a SETTINGS_JSON the platform cannot use or with a key that is no setting, an SMS variable its layer refuses: the process exits 1 on one line naming the variable, nothing started", async () => {
     const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
       [
         { PORT: "70000" },
@@ -51,6 +51,22 @@ describe("example server: starting", () => {
       [
         { SETTINGS_JSON: '{"timeZone":"CST"}', DATA_DIR: dataDir() },
         "zhongbao: could not start: SETTINGS_JSON: timeZone: an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
+      ],
+      // The SMS sender's variables, read by its layer, are named as the server's are.
+      [
+        { SMS_LANGUAGE: "fr", DATA_DIR: dataDir() },
+        'zhongbao: could not start: (Invalid data at SMS_LANGUAGE: "Expected one of (zh-CN, en) but received "fr"")'
+      ],
+      [
+        {
+          SMS_PROVIDER: "aliyun",
+          ALIYUN_SMS_ACCESS_KEY_ID: "id",
+          ALIYUN_SMS_ACCESS_KEY_SECRET: "secret",
+          ALIYUN_SMS_SIGN_NAME: "天津科技",
+          SMS_THROTTLE_PER_HOUR: "0",
+          DATA_DIR: dataDir()
+        },
+        'zhongbao: could not start: (Invalid data at SMS_THROTTLE_PER_HOUR: "SMS_THROTTLE_PER_HOUR must be a positive integer")'
       ]
     ]
     await inBatches(cases, async ([env, line]) => {

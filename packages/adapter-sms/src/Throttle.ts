@@ -230,10 +230,11 @@ export const layer = (
     })
   )
 
+/** A positive integer named `name`, `fallback` when it is not set; a refusal names it (validated before the default, which would drop the name). */
 const positive = (name: string, fallback: number) =>
   Config.integer(name).pipe(
-    Config.withDefault(fallback),
-    Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 })
+    Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n >= 1 }),
+    Config.withDefault(fallback)
   )
 
 /**

@@ -150,7 +150,7 @@ describe("Throttle", () => {
     })
   )
 
-  it.effect("R64: configuration of the throttle", () =>
+  it.effect("R64: configuration of the throttle; a refused value names its variable", () =>
     Effect.gen(function* () {
       const read = (entries: ReadonlyArray<[string, string]>) =>
         Effect.withConfigProvider(Throttle.config, ConfigProvider.fromMap(new Map(entries)))
@@ -160,7 +160,10 @@ describe("Throttle", () => {
         limit: 3,
         windowMillis: 3_600_000
       })
-      assert.isTrue((yield* Effect.either(read([["SMS_THROTTLE_PER_DAY", "0"]])))._tag === "Left")
+      for (const name of ["SMS_THROTTLE_PER_30_SECONDS", "SMS_THROTTLE_PER_HOUR", "SMS_THROTTLE_PER_DAY"]) {
+        const refused = yield* Effect.flip(read([[name, "0"]]))
+        assert.strictEqual(String(refused), `(Invalid data at ${name}: "${name} must be a positive integer")`)
+      }
     })
   )
 
