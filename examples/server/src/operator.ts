@@ -6,7 +6,8 @@
  * `DATA_DIR`, `DATABASE_SCHEMA`, `SESSION_SECRET`), migrates the
  * database as the server does, creates the operator account `operator` with core's
  * `Membership.bootstrapOperator` — or finds it, when it ran before: its name and
- * phone stay as they were — and prints `Authorization: Bearer <token>`, signed with
+ * phone stay as they were — and prints the account with its phone masked (R64: the
+ * output of a deploy job ends up in logs), and `Authorization: Bearer <token>`, signed with
  * `SESSION_SECRET` and valid for 12 hours. Run it again for another token. The
  * operator then creates the members and their accounts through the API.
  *
@@ -18,7 +19,7 @@
  * written.
  */
 import { Authentication } from "@zhongbao/adapter-http"
-import { type Ids, Membership } from "@zhongbao/core"
+import { type Ids, Member, Membership } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -69,7 +70,7 @@ await Effect.runPromise(Effect.scoped(Effect.provide(operator, services))).then(
   ({ account, token }) => {
     const kept = account.name !== wanted.name || account.phone !== wanted.phone
     console.log(
-      `operator account ${account.id}: ${account.name}, ${account.phone}${kept ? " (there already: its name and phone unchanged)" : ""}`
+      `operator account ${account.id}: ${account.name}, ${Member.maskPhone(account.phone)}${kept ? " (there already: its name and phone unchanged)" : ""}`
     )
     console.log(`Authorization: Bearer ${Redacted.value(token)}`)
     console.log("(valid for 12 hours; run this again for another)")

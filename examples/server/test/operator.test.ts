@@ -10,16 +10,17 @@ import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, wai
 afterAll(stopAll)
 
 describe("example server: npm run operator", () => {
-  it("npm run operator: the first operator of a database without the demo, and a token the server accepts; run again, the same account and another token", async () => {
+  it("npm run operator: the first operator of a database without the demo, and a token the server accepts, the phone printed masked (R64); run again, the same account and another token", async () => {
     const folder = dataDir()
     const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
     const first = await runOperator(["王敏", "13800000000"], env)
     expect(first.code, first.output).toBe(0)
-    expect(first.output).toMatch(/^operator account operator: 王敏, \+8613800000000$/m)
+    expect(first.output).toMatch(/^operator account operator: 王敏, 138\*\*\*\*0000$/m)
+    expect(first.output, "R64: the phone only masked").not.toContain("13800000000")
     const again = await runOperator(["李强", "13900000000"], env)
     expect(again.code, again.output).toBe(0)
     expect(again.output, "the account found again, as it was").toMatch(
-      /^operator account operator: 王敏, \+8613800000000 \(there already: its name and phone unchanged\)$/m
+      /^operator account operator: 王敏, 138\*\*\*\*0000 \(there already: its name and phone unchanged\)$/m
     )
     const tokens = [first, again].map((run) => /^Authorization: Bearer (\S+)$/m.exec(run.output)?.[1])
     expect(tokens[0]).toBeDefined()
