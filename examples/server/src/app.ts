@@ -31,14 +31,16 @@ export interface App {
 }
 
 /** The configured database: `DATABASE_URL`'s PostgreSQL or PGlite in `DATA_DIR`. */
-const database = (config: ServerConfig) =>
+export const database = (config: ServerConfig) =>
   Option.isSome(config.databaseUrl)
     ? PgDatabase.layerPool({ url: config.databaseUrl.value, ...config.pool })
     : PgDatabase.layerEmbedded({ dataDir: config.dataDir })
 
-/** The ports on the configured database, migrated; its `SqlClient` too. */
+/** The ports on the configured database, migrated unless `MIGRATE=false`; its `SqlClient` too. */
 export const persistence = (config: ServerConfig) =>
-  PgPersistence.layer({ schema: config.schema }).pipe(Layer.provideMerge(database(config)))
+  PgPersistence.layer({ schema: config.schema, migrate: config.migrate }).pipe(
+    Layer.provideMerge(database(config))
+  )
 
 /**
  * `RATE_LIMIT_STORE`: the limits counted in the database's `rate_limit_window`

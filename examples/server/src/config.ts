@@ -144,6 +144,7 @@ const fields = Config.all({
     )
   ),
   workers: Config.boolean("WORKERS").pipe(Config.withDefault(true)),
+  migrate: Config.boolean("MIGRATE").pipe(Config.withDefault(true)),
   uploadConcurrency: wholeNumber(
     "UPLOAD_CONCURRENCY",
     4,

@@ -69,13 +69,13 @@ export const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) =>
   }
 }
 
-/** Runs the first operator's command (`src/operator.ts`) with `args` and `env` over {@link inherited}. */
-export const runOperator = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+/** Runs one of the server's commands (`src/<script>.ts`) with `args` and `env` over {@link inherited}. */
+export const runCommand = (script: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ readonly code: number | null; readonly output: string }>((resolve) => {
     let output = ""
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "--conditions=@zhongbao/source", "src/operator.ts", ...args],
+      ["--import", "tsx", "--conditions=@zhongbao/source", `src/${script}.ts`, ...args],
       {
         cwd: join(import.meta.dirname, ".."),
         env: { ...inherited, ...env },
@@ -86,6 +86,10 @@ export const runOperator = (args: ReadonlyArray<string>, env: Record<string, str
     child.stderr!.on("data", (chunk) => (output += chunk))
     child.once("exit", (code) => resolve({ code, output }))
   })
+
+/** Runs the first operator's command (`src/operator.ts`) with `args` and `env`. */
+export const runOperator = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  runCommand("operator", args, env)
 
 /**
  * Runs `check` on each case, four at a time: the refusals' processes spend their time
