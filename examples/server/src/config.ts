@@ -32,6 +32,7 @@ import { PgDatabase } from "@zhongbao/adapter-pg"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { availableParallelism } from "node:os"
 import * as Option from "effect/Option"
@@ -242,6 +243,25 @@ export type ServerConfig = Config.Config.Success<typeof ServerConfig>
  */
 export const refusalLine = (error: ConfigError.ConfigError): string =>
   `zhongbao: the configuration is not valid: ${String(error)}`
+
+/**
+ * The refusal of one of the server's commands (`npm run operator`, `npm run migrate`):
+ * one line on stderr naming the command, then exit 1.
+ */
+export const refuser =
+  (command: string) =>
+  (message: string): never => {
+    console.error(`zhongbao ${command}: ${message}`)
+    return process.exit(1)
+  }
+
+/** The server's configuration for a command, or `refuse` naming what is not valid. */
+export const commandConfig = (refuse: (message: string) => never): Promise<ServerConfig> =>
+  Effect.runPromise(
+    Effect.catchAll(ServerConfig, (error) =>
+      Effect.sync(() => refuse(`the configuration is not valid: ${String(error)}`))
+    )
+  )
 
 /**
  * A failure to start, on one line for the operator who reads it: the error's message

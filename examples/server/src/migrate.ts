@@ -11,18 +11,11 @@
 import { PgMigrations } from "@zhongbao/adapter-pg"
 import * as Effect from "effect/Effect"
 import { database } from "./app.js"
-import { explain, ServerConfig } from "./config.js"
+import { commandConfig, explain, refuser } from "./config.js"
 
-const refuse = (message: string): never => {
-  console.error(`zhongbao migrate: ${message}`)
-  return process.exit(1)
-}
+const refuse = refuser("migrate")
 
-const config = await Effect.runPromise(
-  Effect.catchAll(ServerConfig, (error) =>
-    Effect.sync(() => refuse(`the configuration is not valid: ${String(error)}`))
-  )
-)
+const config = await commandConfig(refuse)
 
 await Effect.runPromise(
   Effect.scoped(Effect.provide(PgMigrations.run({ schema: config.schema }), database(config)))

@@ -27,15 +27,12 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { persistence } from "./app.js"
-import { explain, issuesOf, ServerConfig } from "./config.js"
+import { commandConfig, explain, issuesOf, refuser } from "./config.js"
 
 /** The operator's account id: fixed, so that running the command again finds it. */
 export const operatorId = "operator" as Ids.AccountId
 
-const refuse = (message: string): never => {
-  console.error(`zhongbao operator: ${message}`)
-  return process.exit(1)
-}
+const refuse = refuser("operator")
 
 const [name, phone, ...extra] = process.argv.slice(2)
 if (name === undefined || phone === undefined || extra.length > 0)
@@ -46,11 +43,7 @@ const wanted = Either.getOrElse(
   (error) => refuse(issuesOf(error))
 )
 
-const config = await Effect.runPromise(
-  Effect.catchAll(ServerConfig, (error) =>
-    Effect.sync(() => refuse(`the configuration is not valid: ${String(error)}`))
-  )
-)
+const config = await commandConfig(refuse)
 if (Option.isNone(config.sessionSecret))
   refuse(
     "SESSION_SECRET is needed, the server's: without one the server keeps its sessions in its own memory, where a token issued here is unknown"

@@ -224,8 +224,8 @@ const tooLarge = (language: Language, limit: number) =>
         : `请求内容超过上限（${zhSize(limit)}）`
   })
 
-/** How much of a value a refusal quotes back, at most. */
-const quotedChars = 80
+/** @internal How much of a value (or an unknown name) a refusal quotes back, at most. */
+export const quotedChars = 80
 
 /**
  * effect/Schema's wording of what a field must be, for a reader: an expected struct

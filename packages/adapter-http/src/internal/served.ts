@@ -10,9 +10,7 @@ import * as AST from "effect/SchemaAST"
 import { Rule } from "../Api.js"
 import { InvalidInput } from "../ApiError.js"
 import { responder } from "./encode.js"
-
-/** How much of an unknown parameter's name a refusal quotes back, at most. */
-const quotedChars = 80
+import { quotedChars } from "./middleware.js"
 
 /**
  * @internal
