@@ -111,7 +111,7 @@ const fieldNames: Readonly<Record<string, string>> = {
   "idempotency-key": "幂等键",
   input: "输入",
   institutionId: "技术转移机构",
-  intendedInvestment: "意向投资金额",
+  intendedInvestment: "拟投入资金",
   items: "申报需求",
   "items.demandId": "",
   "feedback.responseId": "",
@@ -131,7 +131,7 @@ const fieldNames: Readonly<Record<string, string>> = {
   proposal: "应答方案",
   "proposal.content": "方案内容",
   "proposal.title": "方案标题",
-  reason: "原因",
+  reason: "驳回原因",
   region: "所在地区",
   responseDeadline: "应答截止日期",
   responseId: "应答",
@@ -146,7 +146,7 @@ const fieldNames: Readonly<Record<string, string>> = {
   statuses: "应答状态",
   summary: "需求摘要",
   "summary.expectedGoal": "预期目标",
-  "summary.keyTechnology": "关键技术",
+  "summary.keyTechnology": "技术关键",
   "summary.mainProblem": "主要问题",
   takingResponses: "是否接收应答",
   technologyManagerId: "技术经理人",
@@ -156,6 +156,22 @@ const fieldNames: Readonly<Record<string, string>> = {
   title: "标题",
   "form.title": "需求名称",
   to: "结束日期"
+}
+
+/**
+ * Names a field has on one endpoint (`METHOD /path`, as the API declares it), where
+ * the same property means another thing elsewhere: a draft's body is the demand's
+ * form itself, so its `title` is the form's 需求名称 (R10), and a round's title is
+ * the round's; an account's or a technology manager's `name` is a person's 姓名, a
+ * member's its organisation's, an upload's the file's.
+ */
+const endpointFieldNames: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  "POST /demands": { title: "需求名称" },
+  "POST /reward-rounds": { title: "批次名称" },
+  "POST /members": { name: "会员名称" },
+  "POST /accounts": { name: "姓名" },
+  "POST /technology-managers": { name: "姓名" },
+  "POST /files": { name: "文件名" }
 }
 
 /** The fields that are lists, whose items a path numbers. */
@@ -173,13 +189,18 @@ const lists: ReadonlySet<string> = new Set([
  * A field's path in Chinese: the name of its last segment after the lists it sits
  * in, with its place in each, counted from one: `keywords.1` is 关键词（第 2 项）,
  * `items.0.proofs.2` 申报需求（第 1 项）的证明材料（第 3 项）. A path with a name not
- * known here (a property the API does not know, say) stays as it is.
+ * known here (a property the API does not know, say) stays as it is. Given the
+ * `endpoint` it was sent to (`POST /accounts`), a field whose name differs there is
+ * named as it is there (`name` is 姓名 on `POST /accounts`, 会员名称 on `POST /members`).
  *
  * @since 0.1.0
  * @category messages
  */
-export const zhField = (path: string): string => {
+export const zhField = (path: string, endpoint?: string): string => {
   if (path === "") return "输入"
+  const onEndpoint = endpoint === undefined ? undefined : own(endpointFieldNames, endpoint)
+  const named = onEndpoint === undefined ? undefined : own(onEndpoint, path)
+  if (named !== undefined) return named
   const segments = path.split(".")
   const isPlace = (segment: string | undefined) => segment !== undefined && /^\d+$/.test(segment)
   const parts: Array<string> = []
@@ -311,7 +332,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "reward.round_closed": "该申报批次已关闭",
   "reward.deadline_passed": "该批次申报已截止",
   "reward.deadline_past": "申报截止日期不能早于今天",
-  "reward.period_invalid": "统计期的结束日期不能早于开始日期",
+  "reward.period_invalid": "统计期结束日期不能早于统计期开始日期",
   "reward.deadline_before_period": "申报截止日期不能早于统计期的开始日期",
   "reward.demand_twice": "同一需求重复列出",
   "reward.demand_claimed": "该需求已列入本机构另一批次已提交或已通过的申报",
@@ -436,10 +457,24 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
         .map((kind) => publisherKinds[kind] ?? kind)
         .join("或")}选择`
   ],
+  "adopt.not_submitted": [
+    /the response is ([a-z_]+)$/,
+    (m) => (m[1] === "adopted" ? "该应答已采纳，不能重复采纳" : `该应答${responseStatus(m[1]!)}，不能采纳`)
+  ],
+  "response.decided": [
+    /the response is ([a-z_]+)$/,
+    (m) => `该应答${responseStatus(m[1]!)}，不能再修改或撤回`
+  ],
   "store.unavailable": [
     /try again in (\d+) s$/,
     (m) => `数据库暂时无法连接，本次操作未执行，请 ${m[1]} 秒后重试`
   ]
+}
+
+/** A response's status as a refusal states it: 已采纳, or 当前状态为“…” for one the table does not name. */
+const responseStatus = (status: string) => {
+  const name = own(Labels.zhCN.responseStatus, status)
+  return name === undefined ? `当前状态为“${status}”` : name
 }
 
 /** What core adds to a refusal at approval (R13): the operator rejects the demand instead. */
@@ -466,9 +501,9 @@ const zhRefusal = (code: string, message: string): string | undefined => {
  * A refusal's Chinese after the Chinese name of the field it names, unless it names
  * the field already (and the field is not in a list, whose place it would lose).
  */
-const onField = (field: string | undefined, zh: string): string => {
+const onField = (field: string | undefined, zh: string, endpoint: string | undefined): string => {
   if (field === undefined) return zh
-  const name = zhField(field)
+  const name = zhField(field, endpoint)
   return zh.includes(name) && !name.includes("（") ? zh : `${name}：${zh}`
 }
 
@@ -479,16 +514,16 @@ const coreDetails: Readonly<Record<string, string>> = {
   "a valid phone number, without an extension": "须为有效的电话号码，不含分机号",
   "a mobile number that can receive SMS, without an extension": "须为能接收短信的手机号码，不含分机号",
   "a file name without path separators or control characters": "文件名不能含路径分隔符或控制字符",
-  "an application lists at least one solved demand": "申报须至少列出一个已解决的需求",
-  "an approved amount is at least 1 fen": "核定金额至少为 1 分",
+  "an application lists at least one solved demand": "至少列出一个已解决的需求",
+  "an approved amount is at least 1 fen": "至少为 1 分",
   "an IANA time zone name": "须为 IANA 时区名称（如 Asia/Shanghai）",
   "18 characters of 0-9 and A-Y without I, O, S, V, Z":
     "须为 18 位，由数字和除 I、O、S、V、Z 外的大写字母组成",
   "the check character (the 18th) does not match the code": "校验码（第 18 位）不正确",
-  "a bank account number of 8–32 digits": "银行账号须为 8–32 位数字",
-  "each demand needs at least one proof material": "每个需求至少需要一份证明材料",
+  "a bank account number of 8–32 digits": "须为 8–32 位数字",
+  "each demand needs at least one proof material": "至少需要一份",
   "an amount of money must be ≥ 0": "金额不能为负",
-  "a keyword listed once": "关键词不能重复",
+  "a keyword listed once": "与前面的关键词重复",
   "an amount in fen: a whole number from 0 to 9007199254740991":
     "金额以分计，须为 0 到 9007199254740991 之间的整数",
   "1–255 visible ASCII characters": "须为 1–255 个可见 ASCII 字符",
@@ -572,8 +607,21 @@ const zhDetail = (detail: string): string | undefined => {
   return undefined
 }
 
-/** Every table of names of `Labels.zhCN`. */
-const valueNames: ReadonlyArray<Readonly<Record<string, string>>> = Object.values(Labels.zhCN)
+/**
+ * The API's own choices that are no model's values: the orders and groupings a list
+ * or the statistics take, and whose demands "my demands" lists.
+ */
+const listChoices: ReadonlyArray<Readonly<Record<string, string>>> = [
+  { created: "按创建时间", published: "按发布时间", deadline: "按应答截止日期" },
+  { field: "按所属领域", region: "按所在地区" },
+  { publisher: "本会员发布的", client: "受托机构代本会员发布的", any: "全部" }
+]
+
+/** Every table of names of `Labels.zhCN`, and the API's own choices. */
+const valueNames: ReadonlyArray<Readonly<Record<string, string>>> = [
+  ...Object.values(Labels.zhCN),
+  ...listChoices
+]
 
 /**
  * A refused choice among a model's values, each value followed by its Chinese name
@@ -598,14 +646,17 @@ const namedChoice = (detail: string): string | undefined => {
  * are translated, any other detail is kept in parentheses; a refusal that states a
  * limit, a date or a name (a file's size, a deadline's earliest or latest date,
  * today, a round) states it in Chinese too; `<entity>.not_found` is built from the
- * field it names (技术经理人不存在或无权查看), else from the entity.
+ * field it names (技术经理人不存在或无权查看), else from the entity. The `endpoint` the
+ * request was sent to (`POST /accounts`) names the fields whose name differs there
+ * ({@link zhField}).
  *
  * @since 0.1.0
  * @category messages
  */
 export const translate = (
   language: Language,
-  error: { readonly code: string; readonly message: string; readonly field?: string | undefined }
+  error: { readonly code: string; readonly message: string; readonly field?: string | undefined },
+  endpoint?: string
 ): string => {
   if (language === "en") return error.message
   if (error.code === "input.invalid") {
@@ -614,18 +665,18 @@ export const translate = (
       ? error.message.slice(field.length + 2)
       : error.message
     const zh = namedChoice(detail) ?? zhDetail(detail)
-    return `${zhField(field)}：${zh === undefined ? `输入无效（${detail}）` : zh}`
+    return `${zhField(field, endpoint)}：${zh === undefined ? `输入无效（${detail}）` : zh}`
   }
   const known = zhRefusal(error.code, error.message)
-  if (known !== undefined) return onField(error.field, known)
+  if (known !== undefined) return onField(error.field, known, endpoint)
   if (error.code === "route.not_found") return "请求的接口不存在"
   const notFound = /^(.+)\.not_found$/.exec(error.code)
   if (notFound) {
     // What a field refers to is named by the field (技术经理人, not 会员), where it is known.
-    const named = error.field === undefined ? undefined : zhField(error.field)
+    const named = error.field === undefined ? undefined : zhField(error.field, endpoint)
     return named !== undefined && named !== error.field
       ? `${named}不存在或无权查看`
-      : onField(error.field, `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`)
+      : onField(error.field, `${own(entities, notFound[1]!) ?? notFound[1]}不存在或无权查看`, endpoint)
   }
   return error.message
 }

@@ -2530,7 +2530,8 @@ layer(
       assert.strictEqual(zh.status, 400)
       assert.strictEqual(zh.body.field, "title")
       assert.strictEqual(zh.body.rule, "R10")
-      assert.strictEqual(zh.body.message, "标题：须为文本")
+      // R10: a draft's body is the demand's form, whose title is 需求名称.
+      assert.strictEqual(zh.body.message, "需求名称：须为文本")
       const en = yield* send("en-US,en;q=0.9,zh;q=0.5")
       assert.match(en.body.message!, /^title: /)
       const domain = yield* HttpClient.execute(
@@ -2931,16 +2932,16 @@ layer(
             { intendedInvestment: 1e300 },
             "intendedInvestment",
             "intendedInvestment: an amount in fen: a whole number from 0 to 9007199254740991",
-            "意向投资金额：金额以分计，须为 0 到 9007199254740991 之间的整数"
+            "拟投入资金：金额以分计，须为 0 到 9007199254740991 之间的整数"
           ],
           [
             { intendedInvestment: "题".repeat(200_000) },
             "intendedInvestment",
             "intendedInvestment: Expected number",
-            "意向投资金额：须为数字"
+            "拟投入资金：须为数字"
           ],
           // Past 80 characters a value is not quoted back, however much shorter than the body.
-          [{ title: ["题".repeat(100)] }, "title", "title: Expected string", "标题：须为文本"]
+          [{ title: ["题".repeat(100)] }, "title", "title: Expected string", "需求名称：须为文本"]
         ]
         for (const [change, field, en, zh] of cases) {
           const english = yield* post({ ...form, ...change }, "en")

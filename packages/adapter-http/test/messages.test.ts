@@ -177,7 +177,8 @@ describe("Messages", () => {
       zh(Schema.Struct({ sort: Schema.optional(Schema.Literal("created", "published", "deadline")) }), {
         sort: "x"
       }),
-      "排序方式：须为以下取值之一：created、published、deadline"
+      "排序方式：须为以下取值之一：created（按创建时间）、published（按发布时间）、deadline（按应答截止日期）",
+      "the API's own choices are named too"
     )
     assert.strictEqual(
       zh(Schema.Struct({ feedback: Response.Feedback }), { feedback: { reason: "too_late" } }),
@@ -246,6 +247,80 @@ describe("Messages", () => {
     assert.strictEqual(zh("reward.deadline_passed", "closed"), "该批次申报已截止")
   })
 
+  it("R10, §3, R54: a field whose name differs on its endpoint is named as it is there", () => {
+    const named = (field: string, endpoint?: string) =>
+      Messages.translate("zh-CN", { code: "input.invalid", field, message: `${field}: is missing` }, endpoint)
+    assert.strictEqual(
+      named("title", "POST /demands"),
+      "需求名称：必填",
+      "a draft's body is the demand's form"
+    )
+    assert.strictEqual(named("form.title", "PUT /demands/:demandId/form"), "需求名称：必填")
+    assert.strictEqual(named("title", "POST /reward-rounds"), "批次名称：必填")
+    assert.strictEqual(named("name", "POST /accounts"), "姓名：必填")
+    assert.strictEqual(named("name", "POST /technology-managers"), "姓名：必填")
+    assert.strictEqual(named("name", "POST /members"), "会员名称：必填")
+    assert.strictEqual(named("name", "POST /files"), "文件名：必填")
+    // Elsewhere, and on those endpoints for their other fields, the shared names.
+    assert.strictEqual(named("title"), "标题：必填")
+    assert.strictEqual(named("phone", "POST /accounts"), "联系电话：必填")
+    assert.strictEqual(named("proposal.title", "POST /demands/:demandId/responses"), "方案标题：必填")
+    assert.strictEqual(Messages.zhField("name", "POST /accounts"), "姓名")
+    assert.strictEqual(Messages.zhField("name", "GET /toString"), "名称")
+  })
+
+  it("R10, R51, R52, R53, R50: a refusal names its field once", () => {
+    const cases: ReadonlyArray<readonly [string, string, string, string]> = [
+      [
+        "input.invalid",
+        "bankAccount.accountNumber",
+        "a bank account number of 8–32 digits",
+        "银行账号：须为 8–32 位数字"
+      ],
+      ["input.invalid", "amount", "an approved amount is at least 1 fen", "核定金额：至少为 1 分"],
+      [
+        "input.invalid",
+        "items",
+        "an application lists at least one solved demand",
+        "申报需求：至少列出一个已解决的需求"
+      ],
+      [
+        "input.invalid",
+        "items.0.proofs",
+        "each demand needs at least one proof material",
+        "申报需求（第 1 项）的证明材料：至少需要一份"
+      ],
+      ["input.invalid", "keywords.1", "a keyword listed once", "关键词（第 2 项）：与前面的关键词重复"],
+      [
+        "reward.period_invalid",
+        "periodEnd",
+        "the period ends on or after the day it starts",
+        "统计期结束日期不能早于统计期开始日期"
+      ]
+    ]
+    for (const [code, field, detail, zh] of cases)
+      assert.strictEqual(Messages.translate("zh-CN", { code, field, message: `${field}: ${detail}` }), zh)
+  })
+
+  it("R21, R23: a refused adoption or change of a response says what became of the response", () => {
+    const zh = (code: string, status: string) =>
+      Messages.translate("zh-CN", { code, message: `the response is ${status}` })
+    assert.strictEqual(zh("adopt.not_submitted", "adopted"), "该应答已采纳，不能重复采纳")
+    assert.strictEqual(zh("adopt.not_submitted", "withdrawn"), "该应答已撤回，不能采纳")
+    assert.strictEqual(zh("response.decided", "withdrawn"), "该应答已撤回，不能再修改或撤回")
+    assert.strictEqual(zh("response.decided", "not_adopted"), "该应答未采纳，不能再修改或撤回")
+    assert.strictEqual(zh("response.decided", "lost"), "该应答当前状态为“lost”，不能再修改或撤回")
+    assert.strictEqual(
+      zh("response.decided", "constructor"),
+      "该应答当前状态为“constructor”，不能再修改或撤回"
+    )
+    // A wording it does not know keeps the code's own message.
+    assert.strictEqual(
+      Messages.translate("zh-CN", { code: "response.decided", message: "decided" }),
+      "应答已有结果，不能再修改或撤回"
+    )
+  })
+
   it("§input: a detail not known keeps its words, in parentheses", () => {
     const error = { code: "input.invalid", field: "x", message: "x: something new" }
     assert.strictEqual(Messages.translate("zh-CN", error), "x：输入无效（something new）")
@@ -256,7 +331,7 @@ describe("Messages", () => {
       ["title", "标题"],
       ["form.title", "需求名称"],
       ["form.summary.mainProblem", "主要问题"],
-      ["summary.keyTechnology", "关键技术"],
+      ["summary.keyTechnology", "技术关键"],
       ["keywords.1", "关键词（第 2 项）"],
       ["form.attachments.0", "附件（第 1 项）"],
       ["items.0.demandId", "申报需求（第 1 项）"],
@@ -364,9 +439,13 @@ describe("Messages", () => {
       "状态（第 1 项）：须为以下取值之一：draft（草稿）、submitted（已提交）、approved（已通过）、rejected（未通过）"
     )
     assert.strictEqual(
-      choice("sort", ["created", "published"]),
-      "排序方式：须为以下取值之一：created、published",
-      "values no model has stay as they are"
+      choice("groupBy", ["field", "region"]),
+      "分组方式：须为以下取值之一：field（按所属领域）、region（按所在地区）"
+    )
+    assert.strictEqual(
+      choice("sort", ["created", "hot"]),
+      "排序方式：须为以下取值之一：created、hot",
+      "values no table holds all of stay as they are"
     )
     assert.strictEqual(zh("route.not_found", "no such endpoint"), "请求的接口不存在")
     // What was not found is named by the field that refers to it, where the field is known.

@@ -99,6 +99,8 @@ const acceptsMedia = (contentType: string, upload: boolean) => {
 }
 
 interface Route {
+  /** `METHOD /path`, as the API declares it (`POST /demands/:demandId/responses`). */
+  readonly endpoint: string
   readonly method: string
   readonly pattern: RegExp
   readonly statics: number
@@ -116,6 +118,7 @@ const routes: ReadonlyArray<Route> = Object.values(
       `^/${segments.map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))).join("/")}/?$`
     )
     return {
+      endpoint: `${endpoint.method} ${endpoint.path}`,
       method: endpoint.method,
       pattern,
       statics: segments.filter((s) => !s.startsWith(":")).length,
@@ -177,25 +180,27 @@ export const answersAnonymous = (request: HttpServerRequest.HttpServerRequest): 
   routeOf(request.method, pathnameOf(request.url))?.isPublic !== false
 
 /**
- * An API error with its message in `language` (a timeout's naming an upload's body or
- * another request's, as `upload` says); `undefined` for any other failure.
+ * An API error with its message in `language`, its fields named as `route` names them
+ * (a timeout's naming an upload's body or another request's, as `upload` says);
+ * `undefined` for any other failure.
  */
-const withMessage = (language: Language, error: unknown, upload: boolean): unknown => {
-  if (error instanceof InvalidInput)
-    return new InvalidInput({ ...error, message: translate(language, error) })
-  if (error instanceof Denied) return new Denied({ ...error, message: translate(language, error) })
-  if (error instanceof NotFound) return new NotFound({ ...error, message: translate(language, error) })
-  if (error instanceof InvalidState)
-    return new InvalidState({ ...error, message: translate(language, error) })
+const withMessage = (
+  language: Language,
+  error: unknown,
+  upload: boolean,
+  route: Route | undefined
+): unknown => {
+  const message = (e: Parameters<typeof translate>[1]) => translate(language, e, route?.endpoint)
+  if (error instanceof InvalidInput) return new InvalidInput({ ...error, message: message(error) })
+  if (error instanceof Denied) return new Denied({ ...error, message: message(error) })
+  if (error instanceof NotFound) return new NotFound({ ...error, message: message(error) })
+  if (error instanceof InvalidState) return new InvalidState({ ...error, message: message(error) })
   if (error instanceof IdempotencyKeyReused)
-    return new IdempotencyKeyReused({ ...error, message: translate(language, error) })
-  if (error instanceof Unauthorized)
-    return new Unauthorized({ ...error, message: translate(language, error) })
-  if (error instanceof InternalError)
-    return new InternalError({ ...error, message: translate(language, error) })
-  if (error instanceof OutcomeUnknown)
-    return new OutcomeUnknown({ ...error, message: translate(language, error) })
-  if (error instanceof Unavailable) return new Unavailable({ ...error, message: translate(language, error) })
+    return new IdempotencyKeyReused({ ...error, message: message(error) })
+  if (error instanceof Unauthorized) return new Unauthorized({ ...error, message: message(error) })
+  if (error instanceof InternalError) return new InternalError({ ...error, message: message(error) })
+  if (error instanceof OutcomeUnknown) return new OutcomeUnknown({ ...error, message: message(error) })
+  if (error instanceof Unavailable) return new Unavailable({ ...error, message: message(error) })
   if (error instanceof RequestTimeout)
     return new RequestTimeout({
       ...error,
@@ -257,7 +262,7 @@ const decodeError = (
     field,
     message: `${field}: ${detail}`
   }
-  return new InvalidInput({ ...invalid, message: translate(language, invalid) })
+  return new InvalidInput({ ...invalid, message: translate(language, invalid, route?.endpoint) })
 }
 
 /**
@@ -651,7 +656,7 @@ export const make =
               if (isBodyTooLarge(error)) return failWith(tooLarge(language, max))
               if ((error as { readonly _tag?: unknown })?._tag === "RouteNotFound")
                 return failWith(decodes(pathname) ? routeNotFound(language) : undecodablePath(language))
-              const translated = withMessage(language, error, upload)
+              const translated = withMessage(language, error, upload, route())
               if (translated !== undefined) return failWith(translated)
               // A failure the API does not declare (a host's resolver failing with an
               // error of its own, say): the encoder would answer an empty 500.
@@ -673,16 +678,18 @@ export const make =
               )
                 return Effect.zipRight(
                   Effect.logError("zhongbao: a port failed (out of reach)", d),
-                  Effect.catchAll(storeUnavailable, (e) => failWith(withMessage(language, e, upload)))
+                  Effect.catchAll(storeUnavailable, (e) =>
+                    failWith(withMessage(language, e, upload, route()))
+                  )
                 )
               if (d instanceof RefusedBody)
                 return failWith(
                   d.error instanceof PayloadTooLarge
                     ? tooLarge(language, max)
-                    : withMessage(language, d.error, upload)
+                    : withMessage(language, d.error, upload, route())
                 )
               if (d?._tag === "RequestError" && d.reason === "Decode") {
-                return failWith(withMessage(language, malformedBody(route()), upload))
+                return failWith(withMessage(language, malformedBody(route()), upload, route()))
               }
             }
             return Effect.zipRight(
