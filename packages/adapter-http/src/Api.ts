@@ -1195,6 +1195,17 @@ export class MembersGroup extends HttpApiGroup.make("members")
     )
   )
   .add(
+    read(
+      HttpApiEndpoint.get("me", "/me").addSuccess(Membership.Me),
+      "The signed-in account and its member",
+      "§3",
+      {
+        description:
+          "The account the credential names and the member it acts for (`member` is `null` for an operator), as they are now: the member id that member-scoped reads take (`/members/{memberId}/technology-managers`, `/audit?memberId=`). An account no longer active is `403` `actor.unknown`."
+      }
+    )
+  )
+  .add(
     command(
       HttpApiEndpoint.post("createAccount", "/accounts")
         .setPayload(strict(Membership.CreateAccountInput))

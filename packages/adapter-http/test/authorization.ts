@@ -566,6 +566,11 @@ const rows: ReadonlyArray<Row> = [
     request: (s) => ok(get(`/members/${s.world.institution.member.id}`))
   },
   {
+    endpoint: "members.me",
+    expect: signed(200),
+    request: () => ok(get("/me"))
+  },
+  {
     endpoint: "members.createAccount",
     expect: operatorOnly(201),
     request: (s) =>

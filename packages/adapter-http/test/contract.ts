@@ -192,11 +192,19 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             payload: { name: "赵经理", phone: "+8613800138001" as never },
             headers: {}
           })
-          const managers = yield* client.members.technologyManagers({ path: { memberId: member.id } })
+          // §3: the new account learns its member's id from the API, then lists that member's managers.
+          const me = yield* client.members.me()
+          assert.strictEqual(me.account.id, account.id)
+          assert.strictEqual(me.member?.id, member.id)
+          assert.strictEqual(me.member?.name, "滨海技术转移中心")
+          const managers = yield* client.members.technologyManagers({ path: { memberId: me.member!.id } })
           assert.deepStrictEqual(
             managers.map((m) => m.id),
             [manager.id]
           )
+          const operatorMe = yield* op.members.me()
+          assert.strictEqual(operatorMe.account.role, "operator")
+          assert.isNull(operatorMe.member, "an operator's account acts for no member")
           const denied = yield* Expect.failureOf(
             state.expert.members.createMember({ payload: { kind: "expert", name: "冒名" }, headers: {} })
           )

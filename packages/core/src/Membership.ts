@@ -315,10 +315,36 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
       /** A member, for any signed-in account. */
       member: query({ input: Schema.Struct({ memberId: MemberId }), rule: "§3" }, (_ctx, input) =>
         memberOrNotFound(input.memberId)
+      ),
+
+      /**
+       * §3: the signed-in account and the member it acts for (none for an operator), as
+       * the platform holds them now: what a portal shows its user, and the member id
+       * that member-scoped reads take (its technology managers, its audit trail).
+       */
+      me: query({ input: Schema.Struct({}), rule: "§3" }, ({ actor }) =>
+        actor === null
+          ? Effect.fail(denied("R5", "actor.required", "this needs a signed-in account"))
+          : Effect.succeed<Me>({ account: actor.account, member: actor.member })
       )
     }
   })
 }) {}
+
+/**
+ * What {@link Membership}'s `me` answers: the signed-in account and its member, `null`
+ * for an operator's account.
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const Me = Schema.Struct({
+  account: AccountSchema,
+  member: Schema.NullOr(MemberSchema)
+}).annotations({ identifier: "Me" })
+
+/** @since 0.1.0 @category outputs */
+export type Me = typeof Me.Type
 
 /**
  * Schema of a page of members.

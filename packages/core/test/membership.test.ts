@@ -269,3 +269,35 @@ describe("Membership.bootstrapOperator", () => {
     )
   )
 })
+
+describe("Membership.me", () => {
+  it.effect(
+    "§3: an account reads itself and the member it acts for, as they are now; an operator acts for none; an inactive or unknown account is refused (R5)",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const accounts = yield* Persistence.AccountRepository
+          const members = yield* Persistence.MemberRepository
+          const institution = yield* membership.me(world.institution.account, {})
+          assert.strictEqual(institution.account.id, world.institution.account)
+          assert.strictEqual(institution.member?.id, world.institution.member.id)
+          assert.strictEqual(institution.member?.kind, "transfer_institution")
+          const operator = yield* membership.me(world.operator, {})
+          assert.strictEqual(operator.account.role, "operator")
+          assert.isNull(operator.member)
+          // Registered since: read as it is now.
+          const unregistered = yield* membership.me(world.unregistered.account, {})
+          assert.isFalse(unregistered.member?.registered)
+          yield* membership.registerInstitution(world.operator, { memberId: world.unregistered.member.id })
+          assert.isTrue((yield* membership.me(world.unregistered.account, {})).member?.registered)
+          assert.isTrue(Option.getOrThrow(yield* members.findById(world.unregistered.member.id)).registered)
+          const account = Option.getOrThrow(yield* accounts.findById(world.expert.account))
+          yield* accounts.update({ ...account, active: false })
+          yield* expectError(membership.me(world.expert.account, {}), "Denied", "R5")
+          yield* expectError(membership.me(Ids.make() as typeof world.operator, {}), "Denied", "R5")
+          yield* expectError(membership.me(null, {}), "Denied", "R5")
+        })
+      )
+  )
+})

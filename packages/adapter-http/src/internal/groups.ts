@@ -691,6 +691,7 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
         )
       )
       .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(membership.member(a, path))))
+      .handle("me", () => Effect.flatMap(account, (a) => coreRead(membership.me(a, {}))))
       .handle("createAccount", ({ payload, headers }) =>
         Effect.flatMap(account, (a) => core(membership.createAccount(a, payload, optionsOf(headers))))
       )
