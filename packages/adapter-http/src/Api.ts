@@ -789,7 +789,7 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
           .addSuccess(Demand.Demand),
         "Modify and restart an unsolved demand after its deadline",
         "R33",
-        "Only once its outcome unsolved is recorded (`409` `restart.not_unsolved` otherwise), with the same client (`400` `restart.client_changed` otherwise). Back to review with the same number, round + 1; the old round's selection ends (R25 SMS). Rate-limited (bucket `sms`)."
+        "Only after the round's response deadline (`409` `restart.before_deadline` otherwise) and once its outcome unsolved is recorded (`409` `restart.not_unsolved` otherwise), with the same client (`400` `restart.client_changed` otherwise). Back to review with the same number, round + 1; the old round's selection ends (R25 SMS). Rate-limited (bucket `sms`)."
       )
     )
   )
