@@ -461,7 +461,8 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
           .setPath(DemandPath)
           .addSuccess(Demand.Demand),
         "Submit a draft or rejected demand for review",
-        "R11"
+        "R11",
+        "By the demand's managing side (`403` `demand.not_manager`); a demand in another state is `409` `demand.not_submittable`. The operator then approves (numbering it, R12) or rejects it with a reason."
       )
     )
   )
@@ -574,7 +575,8 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
           .setPath(ResponsePath)
           .addSuccess(Response.Response),
         "Withdraw my response",
-        "R21"
+        "R21",
+        "By its responder (`403` `response.not_responder`), while it is submitted (`409` `response.decided` once adopted, not adopted or withdrawn), of the demand's current round (`409` `response.earlier_round`) and before the response deadline (`409` `response.deadline_passed`). The responder may respond again in the round."
       )
     )
   )
@@ -776,7 +778,8 @@ export class ServiceLogGroup extends HttpApiGroup.make("serviceLog")
           .setPath(DemandPath)
           .addSuccess(Demand.Demand),
         "Record the outcome unsolved (未解决)",
-        "R32"
+        "R32",
+        "By the demand's managing side, while it is published (`409` `outcome.not_published`) and not already recorded unsolved (`409` `outcome.already_unsolved`). Responses may still be adopted before the deadline; after it, the demand may be modified and restarted (R33)."
       )
     )
   )
@@ -845,7 +848,8 @@ export class CommissionsGroup extends HttpApiGroup.make("commissions")
           .setPath(CommissionPath)
           .addSuccess(Commission.Commission),
         "End an active commission (either side), or withdraw a request not yet answered (the enterprise)",
-        "R40"
+        "R40",
+        "A commission declined or ended already is `409` `commission.end_not_active`. Once ended, the institution no longer publishes new demands for the enterprise (R41)."
       )
     )
   )
@@ -883,7 +887,8 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
         .setPath(RoundPath)
         .addSuccess(Reward.RewardRound),
       "Close a reward round (operators)",
-      "R50"
+      "R50",
+      "A round closed already is `409` `reward.round_closed`. Its applications can no longer be drafted, corrected or submitted."
     )
   )
   .add(
@@ -943,7 +948,8 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
           .setPayload(strict(Rewards.DraftInput))
           .addSuccess(Reward.RewardApplication, { status: 201 }),
         "Draft a reward application",
-        "R52"
+        "R52",
+        "By a registered institution (`403` `reward.institution_only`), one per round (`409` `reward.application_exists`), while the round is open and before its deadline (`409` `reward.round_closed`, `reward.deadline_passed`). Each item is a demand of the institution's own (`reward.demand_not_own`), solved (`reward.demand_not_solved`) within the round's period (`reward.demand_outside_period`), listed once (`reward.demand_twice`), with at least one proof material uploaded by the institution (`reward.proof_unknown`)."
       )
     )
   )
@@ -962,7 +968,8 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
           )
           .addSuccess(Reward.RewardApplication),
         "Correct a draft or rejected application",
-        "R52"
+        "R52",
+        "An application submitted or approved is `409` `reward.not_editable`; the items are checked as on a draft."
       )
     )
   )
@@ -973,7 +980,8 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
           .setPath(ApplicationPath)
           .addSuccess(Reward.RewardApplication),
         "Submit (or resubmit) an application",
-        "R52"
+        "R52",
+        "A draft or a rejected application (`409` `reward.not_submittable` otherwise), while the round is open and before its deadline (`409` `reward.round_closed`, `reward.deadline_passed`), once the institution's basic information is saved (`409` `reward.profile_missing`, R51): the application keeps a copy of it."
       )
     )
   )
@@ -1112,7 +1120,8 @@ export class NotificationsGroup extends HttpApiGroup.make("notifications")
         .setPath(MessagePath)
         .addSuccess(Schema.Struct({ messageId: Ids.OutboxMessageId })),
       "Re-queue a dead letter (operators)",
-      "R64"
+      "R64",
+      "A message not dead is `409` `notification.not_dead`. The message is sent again with its attempts counted anew."
     )
   )
   .add(
@@ -1184,7 +1193,8 @@ export class MembersGroup extends HttpApiGroup.make("members")
         .setPath(MemberPath)
         .addSuccess(Member.Member),
       "Register a technology transfer institution (operators)",
-      "R1"
+      "R1",
+      "A member of another kind is `403` `member.not_institution`. A registered institution may publish demands, name technology managers and apply for rewards."
     )
   )
   .add(
@@ -1222,7 +1232,8 @@ export class MembersGroup extends HttpApiGroup.make("members")
           .addSuccess(Member.TechnologyManager, { status: 201 })
       ),
       "Name a technology manager of my institution",
-      "R1"
+      "R1",
+      "By an account of a registered institution (`403` `institution.not_registered` otherwise). The institution's demands name one of its managers."
     )
   )
   .add(
