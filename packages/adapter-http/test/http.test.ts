@@ -2168,6 +2168,27 @@ const openApiDocument = async <A>(): Promise<A> => {
 }
 
 describe("OpenAPI", () => {
+  it("§errors: every error code an operation's description names is one the API answers with, under a status the operation declares", async () => {
+    const spec = await openApiDocument<{
+      paths: Record<string, Record<string, { description?: string; responses: Record<string, unknown> }>>
+    }>()
+    let named = 0
+    for (const [path, operations] of Object.entries(spec.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const description = operation.description ?? ""
+        const where = `${method.toUpperCase()} ${path}`
+        for (const [, code] of description.matchAll(/`([a-z_]+\.[a-z_.]+)`/g)) {
+          named++
+          assert.isDefined(Messages.zhCN[code!], `${where}: ${code} is no code the API answers with`)
+        }
+        // "`409` `restart.not_unsolved`", "`409` `reward.round_closed`, `reward.deadline_passed`"
+        for (const [, status] of description.matchAll(/`(\d{3})` `[a-z_]+\.[a-z_.]+`/g))
+          assert.property(operation.responses, status!, `${where}: ${status} is not among its responses`)
+      }
+    }
+    assert.isAtLeast(named, 30, "the descriptions name codes")
+  })
+
   it("openapi-typescript makes types from the document that a portal's front end compiles against, strictly", async () => {
     const spec = await openApiDocument<object>()
     const dir = mkdtempSync(join(tmpdir(), "zhongbao-openapi-"))
