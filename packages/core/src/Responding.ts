@@ -16,7 +16,7 @@ import { makeAttachmentCheck } from "./internal/attachments.js"
 import { makeDemandAccess } from "./internal/demands.js"
 import { isOperator } from "./Member.js"
 import { ResponseRepository } from "./Persistence.js"
-import { acceptsResponses } from "./Phase.js"
+import { acceptsResponses, responseStatus } from "./Phase.js"
 import { Proposal, Response } from "./Response.js"
 import type { Actor } from "./Member.js"
 import type { Demand } from "./Demand.js"
@@ -88,8 +88,11 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
           )
         }
         if (!canReadDemand(actor, demand)) return yield* notFound("demand")
-        if (response.status !== "submitted") {
-          return yield* invalidState("R21", "response.decided", `the response is ${response.status}`)
+        // As it reads: a response whose round's selection is over reads as not adopted
+        // before the sweep records it (singleAdoption turned on after an adoption, R24).
+        const status = responseStatus(response, demand, now, settings)
+        if (status !== "submitted") {
+          return yield* invalidState("R21", "response.decided", `the response is ${status}`)
         }
         if (
           demand.state !== "published" ||

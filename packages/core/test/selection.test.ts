@@ -906,6 +906,56 @@ describe("Selection", () => {
       )
   )
 
+  it.effect(
+    "R21, R24: singleAdoption turned on after an adoption: a response that reads as not adopted is neither revised nor withdrawn, and its R61 reason stays",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const { institute, expert } = yield* demandWithResponses(world)
+          yield* (yield* Selection.Selection).adopt(world.enterprise.account, { responseId: institute.id })
+          yield* (yield* Selection.Selection).giveFeedback(world.enterprise.account, {
+            responseId: expert.id,
+            feedback: { reason: "cost_too_high" }
+          })
+          const ports = yield* Effect.context<Persistence.Ports>()
+          yield* Effect.gen(function* () {
+            const responding = yield* Responding.Responding
+            const lists = yield* Lists.Lists
+            const before = yield* lists.response(world.enterprise.account, { responseId: expert.id })
+            assert.strictEqual(before.status, "not_adopted", "the round reads as over (R24)")
+            const revise = yield* expectError(
+              responding.revise(world.expert.account, {
+                responseId: expert.id,
+                proposal: proposal("改后的方案")
+              }),
+              "InvalidState",
+              "R21"
+            )
+            assert.strictEqual((revise as Errors.InvalidState).code, "response.decided")
+            assert.strictEqual(revise.message, "the response is not_adopted")
+            yield* expectError(
+              responding.withdraw(world.expert.account, { responseId: expert.id }),
+              "InvalidState",
+              "R21"
+            )
+            assert.deepStrictEqual(
+              yield* lists.response(world.enterprise.account, { responseId: expert.id }),
+              before,
+              "nothing changed: its proposal, status and reason as they were"
+            )
+          }).pipe(
+            Effect.provide(
+              Zhongbao.layer.pipe(
+                Layer.provideMerge(
+                  Layer.merge(Layer.succeedContext(ports), Settings.layer({ singleAdoption: true }))
+                )
+              )
+            )
+          )
+        })
+      )
+  )
+
   it.effect("R26: no response is accepted after an adoption commits", () =>
     withWorld((world) =>
       Effect.gen(function* () {
