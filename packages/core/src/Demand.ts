@@ -85,7 +85,9 @@ export type DemandState = typeof DemandState.Type
  * A demand as stored. `publisherId` is the managing member (R2): the institution for
  * a commissioned demand, the enterprise for its own; `form.clientId` names the
  * commissioning enterprise. `round` starts at 1 and grows on each restart (R33);
- * `intakeClosedAt` is the first adoption of the current round (R24);
+ * `intakeClosedAt` records the end of the current round's intake: its first adoption
+ * (R24), else the end of its selection (ended by the submitter, solved, or swept at
+ * the window's end, R25), whichever came first (the deadline alone sets nothing);
  * `selectionEndedAt` is set when selection ends before its window does (solved,
  * restart, or ended by the submitter); `selectionWindowDays` is the current round's
  * window (R23), the platform's setting when the round was approved. `version` grows
