@@ -145,6 +145,40 @@ try {
     )
   }
 
+  // A page the API loads on first use (the Swagger UI, an `import()` in the source) must
+  // come from the same copy of @effect/platform as the rest: in CommonJS an `import()`
+  // loaded its ESM copy, whose router registered nothing (GET /docs answered 500).
+  console.log("adapter-http serves its documents (the OpenAPI document, the Swagger UI):")
+  const serve = `const mounted = Mount.toWebHandler(Layer.mergeAll(Zhongbao.layerMemory(), Authentication.layerBearer.pipe(Layer.provideMerge(Authentication.layerSessionsMemory())), RateLimit.layer()))
+const answers = []
+for (const path of ["/openapi.json", "/docs"]) answers.push(path + " " + (await mounted.handler(new Request("http://x" + path))).status)
+await mounted.dispose()
+if (answers.some((a) => !a.endsWith(" 200"))) throw new Error(answers.join(", "))
+console.log(answers.join(", "))`
+  const bindings = "{ Authentication, Mount, RateLimit }"
+  const coreBindings = "{ Zhongbao }"
+  check("ESM: GET /openapi.json and GET /docs answer 200", () =>
+    node([
+      "--input-type=module",
+      "-e",
+      `import ${bindings} from "@zhongbao/adapter-http"
+import ${coreBindings} from "@zhongbao/core"
+import { Layer } from "effect"
+${serve}`
+    ])
+  )
+  check("CommonJS: GET /openapi.json and GET /docs answer 200", () =>
+    node([
+      "-e",
+      `const ${bindings} = require("@zhongbao/adapter-http")
+const ${coreBindings} = require("@zhongbao/core")
+const { Layer } = require("effect")
+;(async () => {
+${serve}
+})().catch((e) => { console.error(e); process.exit(1) })`
+    ])
+  )
+
   console.log("Installed tree:")
   check("one copy of effect", () => {
     const copies = []

@@ -6,5 +6,11 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  tsconfig: "tsconfig.build.json"
+  tsconfig: "tsconfig.build.json",
+  // In the CommonJS build an `import()` (the Swagger UI, loaded on first use) becomes a
+  // `require`: kept as `import()`, it loaded @effect/platform's ESM copy beside the CJS
+  // one the rest uses, and its route was registered on a router nothing read (500).
+  esbuildOptions: (options, context) => {
+    if (context.format === "cjs") options.supported = { ...options.supported, "dynamic-import": false }
+  }
 })
