@@ -26,13 +26,15 @@ const probes = [
   ["@zhongbao/testing", "Fixtures", "makeWorld", "object"],
   ["@zhongbao/adapter-sms", "ConsoleSms", "layer", "object"],
   ["@zhongbao/adapter-http", "Api", "Api", "function"],
+  ["@zhongbao/adapter-http/api", "Api", "Api", "function"],
   ["@zhongbao/adapter-pg", "PgPersistence", "layer", "function"]
 ]
 const resolveOnly = ["@zhongbao/testing/conformance"]
 
 const packages = publishedPackages()
+const packageOf = (spec) => spec.split("/").slice(0, 2).join("/")
 for (const [spec] of probes) {
-  if (!packages.some((p) => p.name === spec)) throw new Error(`${spec} is not a published package`)
+  if (!packages.some((p) => p.name === packageOf(spec))) throw new Error(`${spec} is not a published package`)
 }
 const missingProbe = packages.filter((p) => !probes.some(([spec]) => spec === p.name))
 if (missingProbe.length > 0)
@@ -179,6 +181,33 @@ ${serve}
     ])
   )
 
+  check(
+    "@zhongbao/adapter-http/api: a typed client of it bundles for a browser (esbuild --platform=browser)",
+    () => {
+      fs.writeFileSync(
+        path.join(project, "client.mjs"),
+        `import { HttpApiClient } from "@effect/platform"
+import { Api } from "@zhongbao/adapter-http/api"
+export const client = HttpApiClient.make(Api.Api, { baseUrl: "/zhongbao" })
+`
+      )
+      const out = path.join(tmp, "client.bundle.js")
+      execFileSync(
+        path.join(root, "node_modules", ".bin", "esbuild"),
+        [
+          "client.mjs",
+          "--bundle",
+          "--platform=browser",
+          "--format=esm",
+          "--log-level=error",
+          `--outfile=${out}`
+        ],
+        { cwd: project, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }
+      )
+      return `${Math.round(fs.statSync(out).size / 1024)} KB unminified`
+    }
+  )
+
   console.log("Installed tree:")
   check("one copy of effect", () => {
     const copies = []
@@ -200,13 +229,18 @@ ${serve}
   })
 
   console.log("TypeScript (module node16, the installed declarations, skipLibCheck off):")
-  const imports = probes.map(([spec, binding, prop]) => ({ spec, binding, prop }))
+  const imports = probes.map(([spec, binding, prop], i) => ({
+    spec,
+    binding,
+    prop,
+    alias: `${binding}_${i}`
+  }))
   fs.writeFileSync(
     path.join(project, "esm.mts"),
-    `${imports.map(({ spec, binding }) => `import { ${binding} as ${binding}_ } from "${spec}"`).join("\n")}
+    `${imports.map(({ spec, binding, alias }) => `import { ${binding} as ${alias} } from "${spec}"`).join("\n")}
 import type { Conformance } from "@zhongbao/testing/conformance"
 import { Demand, Errors } from "@zhongbao/core"
-export const probes = [${imports.map(({ binding, prop }) => `${binding}_.${prop}`).join(", ")}] as const
+export const probes = [${imports.map(({ alias, prop }) => `${alias}.${prop}`).join(", ")}] as const
 export type Suite = typeof Conformance.suite
 // a namespace member that is both a value and a type keeps both meanings (scripts/fix-dts.mjs)
 export type Failure = Errors.DomainError
@@ -240,8 +274,8 @@ console.log(JSON.stringify(out))`
   )
   fs.writeFileSync(
     path.join(project, "cjs.cts"),
-    `${imports.map(({ spec, binding }) => `import ${binding}_ = require("${spec}")`).join("\n")}
-export const probes = [${imports.map(({ binding, prop }) => `${binding}_.${binding}.${prop}`).join(", ")}] as const
+    `${imports.map(({ spec, alias }) => `import ${alias} = require("${spec}")`).join("\n")}
+export const probes = [${imports.map(({ binding, prop, alias }) => `${alias}.${binding}.${prop}`).join(", ")}] as const
 `
   )
   fs.writeFileSync(

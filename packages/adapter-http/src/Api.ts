@@ -2,11 +2,12 @@
  * The HTTP API of zhongbao: every use case of `@zhongbao/core` as an endpoint of one
  * `HttpApi`, grouped as the member center groups them. This module is the
  * definition only (paths, schemas, errors with their statuses, OpenAPI summaries);
- * the implementation is `Http`. Portals derive a typed client from it:
+ * the implementation is `Http`. Portals derive a typed client from it, in a browser
+ * from `@zhongbao/adapter-http/api` (the definition without the server):
  *
  * ```ts
  * import { HttpApiClient } from "@effect/platform"
- * import { Api } from "@zhongbao/adapter-http"
+ * import { Api } from "@zhongbao/adapter-http/api"
  *
  * const client = yield* HttpApiClient.make(Api.Api, { baseUrl: "https://portal.example/zhongbao" })
  * const hall = yield* client.hall.list({ urlParams: { keyword: "石墨烯" } })
@@ -80,7 +81,7 @@ import {
   RateLimited,
   Unavailable
 } from "./ApiError.js"
-import { Authentication } from "./Authentication.js"
+import { Authentication } from "./internal/tags.js"
 
 /**
  * The domain rule an endpoint serves (core's README maps rules to code); a decode failure of its input names it.

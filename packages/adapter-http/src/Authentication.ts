@@ -22,10 +22,7 @@
  * @since 0.1.0
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
-import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
-import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as OpenApi from "@effect/platform/OpenApi"
 import { type Errors, Ids } from "@zhongbao/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -35,43 +32,18 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { Unauthorized } from "./ApiError.js"
+import { Authentication, CurrentAccount } from "./internal/tags.js"
 
 type AccountId = Ids.AccountId
 
 /**
- * The account acting for the current request; `null` when the caller is anonymous.
- *
- * @since 0.1.0
- * @category tags
- */
-export class CurrentAccount extends Context.Tag("@zhongbao/adapter-http/CurrentAccount")<
-  CurrentAccount,
-  AccountId | null
->() {}
-
-/**
- * The middleware that resolves the acting account of every request.
+ * The middleware every endpoint runs ({@link Authentication}) and the account it
+ * provides ({@link CurrentAccount}: an `AccountId`, `null` for an anonymous caller).
  *
  * @since 0.1.0
  * @category middleware
  */
-export class Authentication extends HttpApiMiddleware.Tag<Authentication>()(
-  "@zhongbao/adapter-http/Authentication",
-  {
-    failure: Unauthorized,
-    provides: CurrentAccount,
-    security: {
-      bearer: HttpApiSecurity.bearer.pipe(
-        HttpApiSecurity.annotate(
-          OpenApi.Description,
-          "The default: a session token issued by the host portal. A portal may plug its own " +
-            "resolver instead (session cookie, JWT, gateway header). Public endpoints also " +
-            "answer without a credential."
-        )
-      )
-    }
-  }
-) {}
+export { Authentication, CurrentAccount }
 
 /**
  * The port a host portal implements to say which account acts for a request:
