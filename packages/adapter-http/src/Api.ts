@@ -395,7 +395,7 @@ export class HallGroup extends HttpApiGroup.make("hall")
       {
         public: true,
         description:
-          "Keyword (title, summary, keywords, or a demand's whole number such as ZB20260005), field, region, state, taking responses now, deadline range; newest first or soonest deadline first."
+          "Keyword (title, summary, keywords, or a demand's whole number such as ZB20260005), field, region, state, taking responses now, deadline range; newest first or soonest deadline first. `field` and `region` match a demand's value exactly: the region is free text (R10), so `region=天津市` does not find `天津市滨海新区`."
       }
     )
   )

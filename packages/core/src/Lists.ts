@@ -105,7 +105,10 @@ export const MyDemandsInput = Schema.Struct({
 /**
  * Filters of the public hall: keyword (title, summary, keywords, or a demand's whole number), field, region,
  * state, whether responses are taken now, deadline range; sorted by publication
- * (newest first) or deadline (soonest first).
+ * (newest first) or deadline (soonest first). `field` and `region` match a demand's
+ * own value exactly: the field is one of the platform's taxonomy, while R10 leaves
+ * the region free text, so `天津市` does not find `天津市滨海新区` (search a district
+ * by `keyword` when it is in the title or summary).
  *
  * @since 0.1.0
  * @category inputs
