@@ -182,6 +182,22 @@ ${serve}
   )
 
   check(
+    "@zhongbao/adapter-http/api: its Api and ApiError are the main entry's, in ESM and in CommonJS",
+    () => {
+      const same = "a.Api.Api === i.Api.Api && a.ApiError.Denied === i.ApiError.Denied"
+      const esm = node([
+        "--input-type=module",
+        "-e",
+        `const a = await import("@zhongbao/adapter-http/api"), i = await import("@zhongbao/adapter-http"); console.log(${same})`
+      ])
+      const cjs = node([
+        "-e",
+        `const a = require("@zhongbao/adapter-http/api"), i = require("@zhongbao/adapter-http"); console.log(${same})`
+      ])
+      if (esm !== "true" || cjs !== "true") throw new Error(`the same objects: ESM ${esm}, CommonJS ${cjs}`)
+    }
+  )
+  check(
     "@zhongbao/adapter-http/api: a typed client of it bundles for a browser (esbuild --platform=browser)",
     () => {
       fs.writeFileSync(

@@ -6,6 +6,9 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // Both entries share their modules in CommonJS too, as in ESM: `./api`'s `Api` and
+  // `ApiError` are the main entry's, so an `instanceof` holds across the two.
+  splitting: true,
   tsconfig: "tsconfig.build.json",
   // In the CommonJS build an `import()` (the Swagger UI, loaded on first use) becomes a
   // `require`: kept as `import()`, it loaded @effect/platform's ESM copy beside the CJS

@@ -463,7 +463,7 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
           .addSuccess(Demand.Demand),
         "Submit a draft or rejected demand for review",
         "R11",
-        "By the demand's managing side (`403` `demand.not_manager`); a demand in another state is `409` `demand.not_submittable`. The operator then approves (numbering it, R12) or rejects it with a reason."
+        "By the demand's managing side (`403` `demand.not_manager`; the commissioning enterprise reads it only, `403` `demand.client_reads_only`); a demand in another state is `409` `demand.not_submittable`. The form is checked again as on a draft: its deadline within the platform's limits from today (`400` `demand.deadline_too_soon`, `demand.deadline_too_late`, R13), and, for a commissioned demand, the commission still active (`403` `demand.client_not_commissioning`). The operator then approves (numbering it, R12) or rejects it with a reason."
       )
     )
   )
@@ -577,7 +577,7 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
           .addSuccess(Response.Response),
         "Withdraw my response",
         "R21",
-        "By its responder (`403` `response.not_responder`), while it is submitted (`409` `response.decided` once adopted, not adopted or withdrawn), of the demand's current round (`409` `response.earlier_round`) and before the response deadline (`409` `response.deadline_passed`). The responder may respond again in the round."
+        "By its responder (`403` `response.not_responder`), while it is submitted (`409` `response.decided` once adopted, not adopted or withdrawn), of the demand's current round (`409` `response.earlier_round`) and before the response deadline (`409` `response.deadline_passed`). The responder may respond again while the demand takes responses (before any adoption, R20, R24)."
       )
     )
   )
@@ -850,7 +850,7 @@ export class CommissionsGroup extends HttpApiGroup.make("commissions")
           .addSuccess(Commission.Commission),
         "End an active commission (either side), or withdraw a request not yet answered (the enterprise)",
         "R40",
-        "A commission declined or ended already is `409` `commission.end_not_active`. Once ended, the institution no longer publishes new demands for the enterprise (R41)."
+        "A commission declined or ended already is `409` `commission.end_not_active`, as is one the institution has not answered yet, which only the enterprise may withdraw. Once ended, the institution no longer publishes new demands for the enterprise (R41)."
       )
     )
   )
@@ -982,7 +982,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
           .addSuccess(Reward.RewardApplication),
         "Submit (or resubmit) an application",
         "R52",
-        "A draft or a rejected application (`409` `reward.not_submittable` otherwise), while the round is open and before its deadline (`409` `reward.round_closed`, `reward.deadline_passed`), once the institution's basic information is saved (`409` `reward.profile_missing`, R51): the application keeps a copy of it."
+        "A draft or a rejected application (`409` `reward.not_submittable` otherwise), while the round is open and before its deadline (`409` `reward.round_closed`, `reward.deadline_passed`), once the institution's basic information is saved (`409` `reward.profile_missing`, R51): the application keeps a copy of it. Its items are checked again as on a draft; a demand another of the institution's applications has claimed since is `400` `reward.demand_claimed`."
       )
     )
   )
@@ -1195,7 +1195,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
         .addSuccess(Member.Member),
       "Register a technology transfer institution (operators)",
       "R1",
-      "A member of another kind is `403` `member.not_institution`. A registered institution may publish demands, name technology managers and apply for rewards."
+      "A member of another kind is `400` `member.not_institution`. A registered institution may publish demands, name technology managers and apply for rewards."
     )
   )
   .add(
@@ -1212,7 +1212,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
       "§3",
       {
         description:
-          "The account the credential names and the member it acts for (`member` is `null` for an operator), as they are now: the member id that member-scoped reads take (`/members/{memberId}/technology-managers`, `/audit?memberId=`). An account no longer active is `403` `actor.unknown`."
+          "The account the credential names and the member it acts for (`member` is `null` for an operator), as they are now: the member id that member-scoped reads take (`/members/{memberId}/technology-managers`, `/audit?memberId=`). An account no longer active is `401` `auth.invalid`, as an expired credential is."
       }
     )
   )

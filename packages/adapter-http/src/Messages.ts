@@ -163,7 +163,8 @@ const fieldNames: Readonly<Record<string, string>> = {
  * the same property means another thing elsewhere: a draft's body is the demand's
  * form itself, so its `title` is the form's 需求名称 (R10), and a round's title is
  * the round's; an account's or a technology manager's `name` is a person's 姓名, a
- * member's its organisation's, an upload's the file's.
+ * member's its organisation's, an upload's the file's, an institution profile's the
+ * institution's (R51).
  */
 const endpointFieldNames: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   "POST /demands": { title: "需求名称" },
@@ -171,7 +172,8 @@ const endpointFieldNames: Readonly<Record<string, Readonly<Record<string, string
   "POST /members": { name: "会员名称" },
   "POST /accounts": { name: "姓名" },
   "POST /technology-managers": { name: "姓名" },
-  "POST /files": { name: "文件名" }
+  "POST /files": { name: "文件名" },
+  "PUT /institution-profile": { name: "单位名称" }
 }
 
 /** The fields that are lists, whose items a path numbers. */
@@ -459,7 +461,12 @@ const zhWithFigures: Readonly<Record<string, readonly [RegExp, (m: RegExpExecArr
   ],
   "adopt.not_submitted": [
     /the response is ([a-z_]+)$/,
-    (m) => (m[1] === "adopted" ? "该应答已采纳，不能重复采纳" : `该应答${responseStatus(m[1]!)}，不能采纳`)
+    (m) =>
+      m[1] === "adopted"
+        ? "该应答已采纳，不能重复采纳"
+        : m[1] === "not_adopted"
+          ? "本轮选标已结束，该应答未被采纳，不能再采纳"
+          : `该应答${responseStatus(m[1]!)}，不能采纳`
   ],
   "response.decided": [
     /the response is ([a-z_]+)$/,
@@ -513,7 +520,7 @@ const coreDetails: Readonly<Record<string, string>> = {
   "a mobile number that can receive SMS": "须为能接收短信的手机号码",
   "a valid phone number, without an extension": "须为有效的电话号码，不含分机号",
   "a mobile number that can receive SMS, without an extension": "须为能接收短信的手机号码，不含分机号",
-  "a file name without path separators or control characters": "文件名不能含路径分隔符或控制字符",
+  "a file name without path separators or control characters": "不能含路径分隔符或控制字符",
   "an application lists at least one solved demand": "至少列出一个已解决的需求",
   "an approved amount is at least 1 fen": "至少为 1 分",
   "an IANA time zone name": "须为 IANA 时区名称（如 Asia/Shanghai）",

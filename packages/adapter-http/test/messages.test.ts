@@ -15,9 +15,7 @@ import {
 } from "@zhongbao/core"
 import { Either, ParseResult, Schema } from "effect"
 import { Messages } from "../src/index.js"
-import { readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { coreCodes } from "./coreCodes.js"
 
 /** Latin words a Chinese message may keep: names of formats, example values, the letters a credit code leaves out. */
 const kept = new Set([
@@ -145,17 +143,9 @@ describe("Messages", () => {
   })
 
   it("§errors: every error code core raises has a Chinese message", () => {
-    const raised = new Set<string>()
-    const call = /\b(?:invalid|denied|invalidState)\(\s*"[^"]*",\s*(?:[^,()]+,\s*)?"([a-z_]+\.[a-z_.]+)"/g
-    const walk = (dir: string): ReadonlyArray<string> =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-        e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []
-      )
-    for (const file of walk(fileURLToPath(new URL("../../core/src", import.meta.url)))) {
-      for (const match of readFileSync(file, "utf8").matchAll(call)) raised.add(match[1]!)
-    }
-    assert.isAtLeast(raised.size, 60, "the codes were found in core's source")
-    const untranslated = [...raised].filter((code) => Messages.zhCN[code] === undefined)
+    const raised = [...coreCodes().keys()]
+    assert.isAtLeast(raised.length, 60, "the codes were found in core's source")
+    const untranslated = raised.filter((code) => Messages.zhCN[code] === undefined)
     assert.deepStrictEqual(untranslated, [])
   })
 
@@ -261,6 +251,7 @@ describe("Messages", () => {
     assert.strictEqual(named("name", "POST /technology-managers"), "姓名：必填")
     assert.strictEqual(named("name", "POST /members"), "会员名称：必填")
     assert.strictEqual(named("name", "POST /files"), "文件名：必填")
+    assert.strictEqual(named("name", "PUT /institution-profile"), "单位名称：必填")
     // Elsewhere, and on those endpoints for their other fields, the shared names.
     assert.strictEqual(named("title"), "标题：必填")
     assert.strictEqual(named("phone", "POST /accounts"), "联系电话：必填")
@@ -269,8 +260,8 @@ describe("Messages", () => {
     assert.strictEqual(Messages.zhField("name", "GET /toString"), "名称")
   })
 
-  it("R10, R51, R52, R53, R50: a refusal names its field once", () => {
-    const cases: ReadonlyArray<readonly [string, string, string, string]> = [
+  it("R10, R51, R52, R53, R50, R54: a refusal names its field once", () => {
+    const cases: ReadonlyArray<readonly [string, string, string, string, string?]> = [
       [
         "input.invalid",
         "bankAccount.accountNumber",
@@ -292,14 +283,24 @@ describe("Messages", () => {
       ],
       ["input.invalid", "keywords.1", "a keyword listed once", "关键词（第 2 项）：与前面的关键词重复"],
       [
+        "input.invalid",
+        "name",
+        "a file name without path separators or control characters",
+        "文件名：不能含路径分隔符或控制字符",
+        "POST /files"
+      ],
+      [
         "reward.period_invalid",
         "periodEnd",
         "the period ends on or after the day it starts",
         "统计期结束日期不能早于统计期开始日期"
       ]
     ]
-    for (const [code, field, detail, zh] of cases)
-      assert.strictEqual(Messages.translate("zh-CN", { code, field, message: `${field}: ${detail}` }), zh)
+    for (const [code, field, detail, zh, endpoint] of cases)
+      assert.strictEqual(
+        Messages.translate("zh-CN", { code, field, message: `${field}: ${detail}` }, endpoint),
+        zh
+      )
   })
 
   it("R21, R23: a refused adoption or change of a response says what became of the response", () => {
@@ -307,6 +308,7 @@ describe("Messages", () => {
       Messages.translate("zh-CN", { code, message: `the response is ${status}` })
     assert.strictEqual(zh("adopt.not_submitted", "adopted"), "该应答已采纳，不能重复采纳")
     assert.strictEqual(zh("adopt.not_submitted", "withdrawn"), "该应答已撤回，不能采纳")
+    assert.strictEqual(zh("adopt.not_submitted", "not_adopted"), "本轮选标已结束，该应答未被采纳，不能再采纳")
     assert.strictEqual(zh("response.decided", "withdrawn"), "该应答已撤回，不能再修改或撤回")
     assert.strictEqual(zh("response.decided", "not_adopted"), "该应答未采纳，不能再修改或撤回")
     assert.strictEqual(zh("response.decided", "lost"), "该应答当前状态为“lost”，不能再修改或撤回")
