@@ -7,9 +7,13 @@
  * database as the server does, creates the operator account `operator` with core's
  * `Membership.bootstrapOperator` — or finds it, when it ran before: its name and
  * phone stay as they were — and prints the account with its phone masked (R64: the
- * output of a deploy job ends up in logs), and `Authorization: Bearer <token>`, signed with
- * `SESSION_SECRET` and valid for 12 hours. Run it again for another token. The
- * operator then creates the members and their accounts through the API.
+ * output of a deploy job ends up in logs). Its session token, signed with
+ * `SESSION_SECRET` and valid for 12 hours, is printed as `Authorization: Bearer
+ * <token>` on a terminal only; otherwise (a job, a pipe) it is written to the file
+ * `OPERATOR_TOKEN_FILE` names (default `operator-token` in the working folder),
+ * readable by its owner alone, and the output says where: a bearer token in a job's
+ * log would let whoever reads the log act as the operator. Run it again for another
+ * token. The operator then creates the members and their accounts through the API.
  *
  * It needs `SESSION_SECRET`, the server's: a server without one keeps its sessions
  * in its own memory, where a token issued here is unknown. On the embedded database
@@ -18,6 +22,8 @@
  * (npm adds its own lines after it) before the database is opened, and nothing is
  * written.
  */
+import { closeSync, openSync, rmSync, writeFileSync } from "node:fs"
+import { resolve } from "node:path"
 import { Authentication } from "@zhongbao/adapter-http"
 import { type Ids, Member, Membership } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -28,6 +34,20 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { persistence } from "./app.js"
 import { commandConfig, explain, issuesOf, refuser } from "./config.js"
+
+/**
+ * Writes `text` to a new file at `path` that only its owner may read or write: a file
+ * there before is replaced, not reused, so its mode cannot be a wider one.
+ */
+const writeOwnerOnly = (path: string, text: string) => {
+  rmSync(path, { force: true })
+  const fd = openSync(path, "wx", 0o600)
+  try {
+    writeFileSync(fd, text)
+  } finally {
+    closeSync(fd)
+  }
+}
 
 /** The operator's account id: fixed, so that running the command again finds it. */
 export const operatorId = "operator" as Ids.AccountId
@@ -65,8 +85,17 @@ await Effect.runPromise(Effect.scoped(Effect.provide(operator, services))).then(
     console.log(
       `operator account ${account.id}: ${account.name}, ${Member.maskPhone(account.phone)}${kept ? " (there already: its name and phone unchanged)" : ""}`
     )
-    console.log(`Authorization: Bearer ${Redacted.value(token)}`)
-    console.log("(valid for 12 hours; run this again for another)")
+    const file = process.env.OPERATOR_TOKEN_FILE
+    if (process.stdout.isTTY === true && file === undefined) {
+      console.log(`Authorization: Bearer ${Redacted.value(token)}`)
+      console.log("(valid for 12 hours; run this again for another)")
+    } else {
+      const path = resolve(file ?? "operator-token")
+      writeOwnerOnly(path, `${Redacted.value(token)}\n`)
+      console.log(
+        `the operator's session token is in ${path}, readable by its owner only (send it as Authorization: Bearer <token>; valid for 12 hours; run this again for another): it is not printed where a log would keep it`
+      )
+    }
   },
   (error: unknown) => refuse(`could not create the operator: ${explain(error)}`)
 )

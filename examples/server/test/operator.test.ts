@@ -2,7 +2,7 @@
  * The first operator's command (`npm run operator`, `src/operator.ts`): an account
  * and a token the server accepts, and its refusals.
  */
-import { existsSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, waitFor } from "./support.js"
@@ -10,21 +10,32 @@ import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, wai
 afterAll(stopAll)
 
 describe("example server: npm run operator", () => {
-  it("npm run operator: the first operator of a database without the demo, and a token the server accepts, the phone printed masked (R64); run again, the same account and another token", async () => {
+  it("npm run operator: the first operator of a database without the demo, and a token the server accepts, the phone printed masked (R64), the token written to a file its owner alone reads, not to the output; run again, the same account and another token", async () => {
     const folder = dataDir()
     const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
-    const first = await runOperator(["王敏", "13800000000"], env)
+    mkdirSync(folder, { recursive: true })
+    const files = [join(folder, "first-token"), join(folder, "again-token")]
+    // A file there before, readable by anyone, is replaced by one its owner alone reads.
+    writeFileSync(files[1]!, "old\n", { mode: 0o644 })
+    const first = await runOperator(["王敏", "13800000000"], { ...env, OPERATOR_TOKEN_FILE: files[0]! })
     expect(first.code, first.output).toBe(0)
     expect(first.output).toMatch(/^operator account operator: 王敏, 138\*\*\*\*0000$/m)
     expect(first.output, "R64: the phone only masked").not.toContain("13800000000")
-    const again = await runOperator(["李强", "13900000000"], env)
+    const again = await runOperator(["李强", "13900000000"], { ...env, OPERATOR_TOKEN_FILE: files[1]! })
     expect(again.code, again.output).toBe(0)
     expect(again.output, "the account found again, as it was").toMatch(
       /^operator account operator: 王敏, 138\*\*\*\*0000 \(there already: its name and phone unchanged\)$/m
     )
-    const tokens = [first, again].map((run) => /^Authorization: Bearer (\S+)$/m.exec(run.output)?.[1])
-    expect(tokens[0]).toBeDefined()
-    expect(tokens[1]).toBeDefined()
+    const tokens = files.map((file) => readFileSync(file, "utf8").trim())
+    for (const [i, run] of [first, again].entries()) {
+      expect(run.output).toContain(
+        `the operator's session token is in ${files[i]}, readable by its owner only`
+      )
+      expect(statSync(files[i]!).mode & 0o777, "its owner alone reads it").toBe(0o600)
+      expect(tokens[i]).toMatch(/^\S{20,}$/)
+      expect(run.output, "a job's output ends up in logs: no token in it").not.toContain(tokens[i])
+      expect(run.output).not.toMatch(/Bearer (?!<token>)\S/)
+    }
     expect(tokens[1]).not.toBe(tokens[0])
 
     const server = launch({ ...env, SEED: "false", WORKERS: "false" })
