@@ -79,7 +79,8 @@ export const migrations = (
     "10_open_rounds": exec(Ddl.openRounds(s)),
     "11_audit_append_only": exec(Ddl.auditAppendOnly(s)),
     "12_outbox_last_code": exec(Ddl.outboxLastCode(s)),
-    "13_round_window": exec(Ddl.roundWindow(s))
+    "13_round_window": exec(Ddl.roundWindow(s)),
+    "14_outbox_retention": exec(Ddl.outboxRetention(s))
   }
 }
 

@@ -712,6 +712,23 @@ const makeStore = () => {
         deliveries.set(id, next, log)
         schedule(next)
         return true
+      }),
+    purge: (before, limit) =>
+      db.write((log) => {
+        const settled: Array<{ readonly id: string; readonly at: number }> = []
+        for (const d of deliveries.rows.values()) {
+          const at = d.status === "sent" ? d.sentAt : d.status === "dead" ? d.deadAt : null
+          if (at !== null && DateTime.lessThan(at, before))
+            settled.push({ id: d.messageId, at: at.epochMillis })
+        }
+        settled.sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id))
+        const doomed = settled.slice(0, Math.max(0, limit))
+        for (const { id } of doomed) {
+          outboxKeys.delete(outbox.get(id)!.dedupeKey, log)
+          outbox.delete(id, log)
+          deliveries.delete(id, log)
+        }
+        return doomed.length
       })
   })
 

@@ -157,7 +157,12 @@ const repeated = (
  * lengthens its numbers). The outbox's retries (R64) wait `backoffBaseMillis · 2^n`
  * up to `backoffMaxMillis` (which must not be below the base), half of it random;
  * by default the 14 attempts of a message span 38 to 77 minutes of a provider's
- * outage before it is dead-lettered.
+ * outage before it is dead-lettered. A message sent or dead-lettered more than
+ * `outbox.retentionDays` ago (default 180: six months, the least China's
+ * Cybersecurity Law keeps network logs) is deleted by the sweeper, with the
+ * recipient's phone it holds; its de-duplication goes with it, so a notice whose key
+ * comes again after that (a response withdrawn and sent again in a round longer than
+ * the retention) is sent again.
  *
  * @since 0.1.0
  * @category models
@@ -188,7 +193,8 @@ export const PlatformSettings = Schema.Struct({
     maxAttempts: Schema.Int.pipe(Schema.between(1, 100)),
     backoffBaseMillis: Schema.Int.pipe(Schema.between(1, 3600_000)),
     backoffMaxMillis: Schema.Int.pipe(Schema.between(1, 7 * 24 * 3600_000)),
-    idleMillis: Schema.Int.pipe(Schema.between(1, 600_000))
+    idleMillis: Schema.Int.pipe(Schema.between(1, 600_000)),
+    retentionDays: Schema.Int.pipe(Schema.between(1, 36_500))
   }).pipe(
     Schema.filter((o) =>
       o.leaseMillis >= 3 * o.sendTimeoutMillis
@@ -300,7 +306,8 @@ export const defaults: PlatformSettings = {
     maxAttempts: 14,
     backoffBaseMillis: 2_000,
     backoffMaxMillis: 15 * 60_000,
-    idleMillis: 1_000
+    idleMillis: 1_000,
+    retentionDays: 180
   }
 }
 

@@ -23,7 +23,7 @@ import { makeJournal, Pending } from "./internal/journal.js"
 import { toAccountMessage } from "./internal/notify.js"
 import { makeRoundEnd } from "./internal/round.js"
 import { comparePositions, type Position } from "./Pagination.js"
-import { DemandRepository, IdempotencyRepository, UnitOfWork } from "./Persistence.js"
+import { DemandRepository, IdempotencyRepository, Outbox, UnitOfWork } from "./Persistence.js"
 import { acceptsResponses, hasSelection, roundSelectionEndsAt, windowViewAt } from "./Phase.js"
 import { Settings } from "./Settings.js"
 import * as SortKeys from "./SortKeys.js"
@@ -38,6 +38,9 @@ export const systemAccount = "system" as AccountId
 
 /** How many selections one sweep ends at most, each in its own unit of work. */
 const sweepBatch = 100
+
+/** How many settled outbox messages one statement of the purge deletes at most. */
+const purgeBatch = 1_000
 
 /** The position of a round in the sweeper's lists: its response deadline, the id last. */
 const deadlineKey = (d: DemandBrief): Position => SortKeys.demand(d, "deadline")
@@ -65,6 +68,7 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
     const demands = yield* DemandRepository
     const journal = yield* makeJournal
     const idempotency = yield* IdempotencyRepository
+    const outbox = yield* Outbox
     const uow = yield* UnitOfWork
     const settings = yield* Settings
     const endRound = yield* makeRoundEnd
@@ -228,6 +232,24 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
       idempotency.purge(DateTime.subtract(now, { hours: settings.idempotencyKeyHours }))
     )
 
+    /**
+     * R64: deletes the messages sent or dead-lettered more than `outbox.retentionDays`
+     * ago, a batch at a time (each its own statement, so none holds rows long), until
+     * a batch comes back short; the number deleted. Nothing with an adapter whose
+     * outbox cannot purge.
+     */
+    const purgeOutbox: Effect.Effect<number, InfrastructureError> = Effect.gen(function* () {
+      const purge = outbox.purge
+      if (purge === undefined) return 0
+      const before = DateTime.subtract(yield* DateTime.now, { days: settings.outbox.retentionDays })
+      let deleted = 0
+      for (;;) {
+        const batch = yield* purge(before, purgeBatch)
+        deleted += batch
+        if (batch < purgeBatch) return deleted
+      }
+    })
+
     /** Logs a failure of one of `run`'s steps; the next period tries again. */
     const logged = (step: string) =>
       Effect.catchAllCause((cause) => Effect.logWarning(`${step} failed; trying again next period`, cause))
@@ -255,18 +277,22 @@ export class Sweeper extends Effect.Service<Sweeper>()("@zhongbao/core/Sweeper",
 
     /**
      * Sweeps forever, every `every`: ends passed selections (`sweepDue`), purges old
-     * idempotency records. A step the database could not answer is logged, and the
-     * next period tries again: an outage does not end the sweeper (R25's notices go
-     * out late, never not at all), and a failed sweep does not skip the purge.
+     * idempotency records and settled outbox messages past their retention. A step
+     * the database could not answer is logged, and the next period tries again: an
+     * outage does not end the sweeper (R25's notices go out late, never not at all),
+     * and a failed sweep does not skip the purges.
      */
     const run = (every: Duration.DurationInput = "1 minute"): Effect.Effect<never> =>
       Effect.forever(
         Effect.zipRight(
-          Effect.zipRight(logged("sweep")(sweepDue), logged("idempotency purge")(purgeIdempotency)),
+          Effect.zipRight(
+            Effect.zipRight(logged("sweep")(sweepDue), logged("idempotency purge")(purgeIdempotency)),
+            logged("outbox purge")(purgeOutbox)
+          ),
           Effect.sleep(every)
         )
       )
 
-    return { sweepOnce, sweepDue, purgeIdempotency, run }
+    return { sweepOnce, sweepDue, purgeIdempotency, purgeOutbox, run }
   })
 }) {}

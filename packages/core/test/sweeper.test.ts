@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   AuditTrail,
-  type Ids,
+  Ids,
   Deadline,
   Lists,
   Persistence,
@@ -716,5 +716,79 @@ describe("Notification parameters", () => {
       assert.strictEqual(adopted?.params.title, `${title.slice(0, 19)}…`)
       assert.strictEqual(adopted?.params.number, demand.number)
     }).pipe(Effect.provide(layer))
+  )
+})
+
+describe("Sweeper, outbox retention", () => {
+  /** `n` messages enqueued at `at`, claimed, and settled as sent (or dead) at `at`. */
+  const settledAt = (n: number, dead = false) =>
+    Effect.gen(function* () {
+      const outbox = yield* Persistence.Outbox
+      const now = yield* DateTime.now
+      const messages = Array.from({ length: n }, () => {
+        const id = Ids.make<Ids.OutboxMessageId>()
+        return {
+          id,
+          event: "response_adopted" as const,
+          dedupeKey: `response_adopted:${id}:+8613912345678`,
+          recipientPhone: "+8613912345678",
+          templateId: "ZB_RESPONSE_ADOPTED",
+          params: { number: "ZB20260001", title: "石墨烯" },
+          createdAt: now
+        }
+      })
+      yield* outbox.enqueue(messages)
+      const claimed = yield* outbox.claim({ owner: "d", now, leaseMillis: 60_000, limit: n })
+      yield* outbox.settleMany!(
+        "d",
+        claimed.map((t) => ({
+          id: t.message.id,
+          settlement: dead
+            ? { _tag: "Dead" as const, at: now, error: "Permanent: 号码不存在", unknownOutcome: false }
+            : {
+                _tag: "Sent" as const,
+                at: now,
+                providerMessageId: `p-${t.message.id}`,
+                unknownOutcome: false
+              }
+        }))
+      )
+      return messages.map((m) => m.id)
+    })
+
+  const remaining = Effect.flatMap(Persistence.Outbox, (outbox) =>
+    Effect.map(outbox.list({ limit: 10_000 }), (all) => all.length)
+  )
+
+  it.effect(
+    "R64: the sweeper deletes the messages sent or dead-lettered more than outbox.retentionDays ago (the phones they hold with them), in batches until none is left, and keeps the rest",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const old = yield* settledAt(2_100)
+        const oldDead = yield* settledAt(3, true)
+        yield* TestClock.adjust("10 days")
+        const recent = yield* settledAt(5)
+        const sweeper = yield* Sweeper.Sweeper
+        yield* TestClock.adjust("20 days")
+        assert.strictEqual(yield* sweeper.purgeOutbox, 0, "30 days on, nothing is past 30 days")
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(
+          yield* sweeper.purgeOutbox,
+          old.length + oldDead.length,
+          "past 30 days: all of the first, over several batches"
+        )
+        assert.strictEqual(yield* remaining, recent.length, "those settled 10 days later are kept")
+        const fiber = yield* Effect.fork(sweeper.run("1 day"))
+        yield* TestClock.adjust("10 days")
+        assert.strictEqual(yield* remaining, 0, "the running sweeper purges the rest when their time comes")
+        yield* Fiber.interrupt(fiber)
+      }).pipe(
+        Effect.provide(
+          sweeperOn(PersistenceMemory.layerMemory, {
+            outbox: { ...Settings.defaults.outbox, retentionDays: 30 }
+          })
+        )
+      )
   )
 })

@@ -154,7 +154,7 @@ export interface Options {
   /**
    * The adapter claims every optional capability (`findWithMember`,
    * `findWithMemberAndRecord`, `findWithDemandForUpdate`, `findActiveAmong`, `Journal`,
-   * `Outbox.settleMany`, `FileStore.read`): their tests fail when one is missing, where by default
+   * `Outbox.settleMany`, `Outbox.purge`, `FileStore.read`): their tests fail when one is missing, where by default
    * they check nothing for an adapter without it.
    */
   readonly requireOptional?: boolean | undefined

@@ -474,3 +474,14 @@ ALTER TABLE ${s}.demand ADD COLUMN selection_window_days int4;
 ALTER TABLE ${s}.demand ADD CONSTRAINT demand_selection_window_days
   CHECK (selection_window_days BETWEEN 0 AND 366) NOT VALID;
 `
+
+/**
+ * R64: the settled messages in the order the outbox's purge deletes them
+ * (`outbox.retentionDays`): the sent by when they were sent, the dead by when they
+ * died. Built without `CONCURRENTLY` (a migration runs in a transaction): on a large
+ * outbox it holds its writes for as long as the build takes.
+ */
+export const outboxRetention = (s: string): string => `
+CREATE INDEX outbox_message_sent_at ON ${s}.outbox_message (sent_at, id) WHERE status = 'sent';
+CREATE INDEX outbox_message_dead_at ON ${s}.outbox_message (dead_at, id) WHERE status = 'dead';
+`

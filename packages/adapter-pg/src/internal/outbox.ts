@@ -271,6 +271,32 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
           [id, ts(now)]
         ),
         (rows) => rows.length > 0
+      ),
+    // The oldest settled first, by the partial indexes of migration 14; the outer
+    // condition is checked again on each row once it is locked, so a dead letter
+    // re-queued meanwhile is kept.
+    purge: (before, batch) =>
+      Effect.map(
+        db.query(
+          "Outbox.purge",
+          `WITH doomed AS (
+             SELECT id FROM (
+               (SELECT id, sent_at AS at FROM ${outbox} WHERE status = 'sent' AND sent_at < $1::timestamptz
+                ORDER BY sent_at, id LIMIT $2::int)
+               UNION ALL
+               (SELECT id, dead_at FROM ${outbox} WHERE status = 'dead' AND dead_at < $1::timestamptz
+                ORDER BY dead_at, id LIMIT $2::int)
+             ) settled ORDER BY at, id LIMIT $2::int
+           ), deleted AS (
+             DELETE FROM ${outbox} o USING doomed WHERE o.id = doomed.id
+               AND ((o.status = 'sent' AND o.sent_at < $1::timestamptz)
+                 OR (o.status = 'dead' AND o.dead_at < $1::timestamptz))
+             RETURNING 1
+           )
+           SELECT count(*)::text AS n FROM deleted`,
+          [ts(before), batch]
+        ),
+        (rows) => read.int(rows[0]!, "n")
       )
   })
 }

@@ -750,6 +750,79 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
+    "R64: purge (when the adapter has it) deletes, up to its limit and the longest settled first, the messages sent or dead before the instant, with their dedupe keys; never a pending one (a dead letter re-queued included), nor one settled at or after the instant",
+    (ctx) =>
+      h.run(
+        Effect.gen(function* () {
+          const outbox = yield* Persistence.Outbox
+          const purge = outbox.purge
+          if (purge === undefined) return yield* lacks(h, "Outbox.purge", ctx)
+          const [first, second, third, atCut, after, waiting, requeued] = Array.from({ length: 7 }, (_, i) =>
+            Rows.outboxMessage({ createdAt: minutesAfter(-10 + i, i) })
+          ) as [
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage,
+            OutboxMessage
+          ]
+          const all = [first, second, third, atCut, after, waiting, requeued]
+          yield* outbox.enqueue(all)
+          assert.lengthOf(yield* claim(outbox, "dispatcher-a", yield* DateTime.now), 7)
+          const settle = (m: OutboxMessage, settlement: Notification.Settlement) =>
+            Effect.map(outbox.settle(m.id, "dispatcher-a", settlement), (held) =>
+              assert.isTrue(held, `${m.id} settled`)
+            )
+          // Settled in an order other than their ids' and their creation's.
+          yield* settle(
+            third,
+            dead(minutesAfter(3), "Permanent: 号码不存在", true, "isv.MOBILE_NUMBER_ILLEGAL")
+          )
+          yield* settle(second, sent(minutesAfter(2), "p-second"))
+          yield* settle(first, sent(minutesAfter(1), "p-first"))
+          yield* settle(atCut, sent(minutesAfter(5), "p-at-cut"))
+          yield* settle(after, sent(minutesAfter(5, 1), "p-after"))
+          yield* settle(waiting, retry(minutesAfter(60), "RetryLater: 触发流控 (throttled)", true))
+          yield* settle(requeued, dead(minutesAfter(0), "Permanent: 余额不足", true))
+          assert.isTrue(yield* outbox.requeue(requeued.id, minutesAfter(4)), "a dead letter re-queued")
+          const cut = minutesAfter(5)
+          const present = Effect.map(
+            Effect.forEach(all, (m) => outbox.find(m.id)),
+            (found) => all.filter((_, i) => found[i]!._tag === "Some")
+          )
+
+          assert.strictEqual(yield* purge(cut, 2), 2, "at most its limit")
+          assert.deepStrictEqual(
+            yield* present,
+            [third, atCut, after, waiting, requeued],
+            "the two longest settled went first (sent at minute 1, then 2)"
+          )
+          assert.strictEqual(yield* purge(cut, 100), 1, "then the dead letter of minute 3")
+          assert.strictEqual(yield* purge(cut, 100), 0, "nothing else is due")
+          assert.deepStrictEqual(
+            yield* present,
+            [atCut, after, waiting, requeued],
+            "kept: sent at the instant and after it, pending, and a dead letter re-queued"
+          )
+          assert.deepStrictEqual(
+            (yield* find(outbox, atCut.id, "atCut")).delivery.providerMessageId,
+            "p-at-cut",
+            "a kept message as it was"
+          )
+          // A purged message's dedupe key is free again; a kept one's is not.
+          const again = Rows.outboxMessage({ dedupeKey: first.dedupeKey })
+          const duplicate = Rows.outboxMessage({ dedupeKey: atCut.dedupeKey })
+          yield* outbox.enqueue([again, duplicate])
+          some(yield* outbox.find(again.id), "a message with a purged message's key is enqueued")
+          none(yield* outbox.find(duplicate.id), "a kept message's key still de-duplicates")
+          assert.strictEqual(yield* purge(cut, 0), 0, "a limit of none deletes none")
+        })
+      )
+  )
+
+  it.effect(
     "R64: settleMany (when the adapter has it) answers and records what settle of each entry one after another would: the lease checked per message, a lost lease, a settled message, a repeated id and an unknown id answered as settle answers them, changing nothing",
     (ctx) =>
       h.run(
