@@ -10,8 +10,8 @@
  * output of a deploy job ends up in logs). Its session token, signed with
  * `SESSION_SECRET` and valid for 12 hours, is printed as `Authorization: Bearer
  * <token>` on a terminal only; otherwise (a job, a pipe) it is written to the file
- * `OPERATOR_TOKEN_FILE` names (default `operator-token` in the working folder),
- * readable by its owner alone, and the output says where: a bearer token in a job's
+ * `OPERATOR_TOKEN_FILE` names (default `operator-token`; relative to the folder the
+ * command was run from), readable by its owner alone, and the output says where: a bearer token in a job's
  * log would let whoever reads the log act as the operator. Run it again for another
  * token. The operator then creates the members and their accounts through the API.
  *
@@ -22,8 +22,8 @@
  * (npm adds its own lines after it) before the database is opened, and nothing is
  * written.
  */
-import { closeSync, openSync, rmSync, writeFileSync } from "node:fs"
-import { resolve } from "node:path"
+import { closeSync, openSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { dirname, resolve } from "node:path"
 import { Authentication } from "@zhongbao/adapter-http"
 import { type Ids, Member, Membership } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -70,6 +70,26 @@ if (Option.isNone(config.sessionSecret))
   )
 const secret = Option.getOrThrow(config.sessionSecret)
 
+/**
+ * Where the token goes: `undefined` to print it (a terminal, no `OPERATOR_TOKEN_FILE`),
+ * else the file, relative to the folder the command was run from (npm's `INIT_CWD`:
+ * `npm run -w` runs it in the workspace's folder). A folder that is not there, or a
+ * path that is a folder, is refused before anything is written.
+ */
+const tokenFile = ((): string | undefined => {
+  const file = process.env.OPERATOR_TOKEN_FILE
+  if (process.stdout.isTTY === true && file === undefined) return undefined
+  const path = resolve(
+    process.env.INIT_CWD ?? process.cwd(),
+    file === undefined || file === "" ? "operator-token" : file
+  )
+  const folder = statSync(dirname(path), { throwIfNoEntry: false })
+  if (folder?.isDirectory() !== true) refuse(`OPERATOR_TOKEN_FILE: the folder of ${path} is not there`)
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true)
+    refuse(`OPERATOR_TOKEN_FILE: ${path} is a folder, not a file`)
+  return path
+})()
+
 const operator = Effect.gen(function* () {
   const account = yield* Membership.bootstrapOperator({ id: operatorId, name: name!, phone: phone! })
   const sessions = yield* Authentication.Sessions
@@ -85,17 +105,19 @@ await Effect.runPromise(Effect.scoped(Effect.provide(operator, services))).then(
     console.log(
       `operator account ${account.id}: ${account.name}, ${Member.maskPhone(account.phone)}${kept ? " (there already: its name and phone unchanged)" : ""}`
     )
-    const file = process.env.OPERATOR_TOKEN_FILE
-    if (process.stdout.isTTY === true && file === undefined) {
+    if (tokenFile === undefined) {
       console.log(`Authorization: Bearer ${Redacted.value(token)}`)
       console.log("(valid for 12 hours; run this again for another)")
-    } else {
-      const path = resolve(file ?? "operator-token")
-      writeOwnerOnly(path, `${Redacted.value(token)}\n`)
-      console.log(
-        `the operator's session token is in ${path}, readable by its owner only (send it as Authorization: Bearer <token>; valid for 12 hours; run this again for another): it is not printed where a log would keep it`
-      )
+      return
     }
+    try {
+      writeOwnerOnly(tokenFile, `${Redacted.value(token)}\n`)
+    } catch (error) {
+      refuse(`could not write the token to ${tokenFile} (run this again): ${explain(error)}`)
+    }
+    console.log(
+      `the operator's session token is in ${tokenFile}, readable by its owner only (send it as Authorization: Bearer <token>; valid for 12 hours; run this again for another): it is not printed where a log would keep it`
+    )
   },
   (error: unknown) => refuse(`could not create the operator: ${explain(error)}`)
 )

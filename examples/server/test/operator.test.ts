@@ -3,6 +3,7 @@
  * and a token the server accepts, and its refusals.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, waitFor } from "./support.js"
@@ -21,7 +22,12 @@ describe("example server: npm run operator", () => {
     expect(first.code, first.output).toBe(0)
     expect(first.output).toMatch(/^operator account operator: 王敏, 138\*\*\*\*0000$/m)
     expect(first.output, "R64: the phone only masked").not.toContain("13800000000")
-    const again = await runOperator(["李强", "13900000000"], { ...env, OPERATOR_TOKEN_FILE: files[1]! })
+    // Relative to the folder the command was run from (npm's INIT_CWD), not the workspace's.
+    const again = await runOperator(["李强", "13900000000"], {
+      ...env,
+      INIT_CWD: folder,
+      OPERATOR_TOKEN_FILE: "again-token"
+    })
     expect(again.code, again.output).toBe(0)
     expect(again.output, "the account found again, as it was").toMatch(
       /^operator account operator: 王敏, 138\*\*\*\*0000 \(there already: its name and phone unchanged\)$/m
@@ -69,6 +75,19 @@ describe("example server: npm run operator", () => {
         ["王敏"],
         { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" },
         "zhongbao operator: usage: npm run operator -- <name> <phone>, for example npm run operator -- 王敏 13800000000"
+      ],
+      [
+        ["王敏", "13800000000"],
+        { SESSION_SECRET: "operator-test-session-secret-0123456789abcdef", OPERATOR_TOKEN_FILE: tmpdir() },
+        `zhongbao operator: OPERATOR_TOKEN_FILE: ${tmpdir()} is a folder, not a file`
+      ],
+      [
+        ["王敏", "13800000000"],
+        {
+          SESSION_SECRET: "operator-test-session-secret-0123456789abcdef",
+          OPERATOR_TOKEN_FILE: join(tmpdir(), "zhongbao-no-such-folder", "token")
+        },
+        `zhongbao operator: OPERATOR_TOKEN_FILE: the folder of ${join(tmpdir(), "zhongbao-no-such-folder", "token")} is not there`
       ]
     ]
     await inBatches(cases, async ([args, env, line]) => {

@@ -21,6 +21,7 @@
  * | 11 | `audit_append_only` | R60: triggers refusing `UPDATE` and `DELETE` of the audit trail's rows |
  * | 12 | `outbox_last_code`  | R64: a delivery's last failure code, to list dead letters by it |
  * | 13 | `round_window`      | R23: a round's selection window, fixed when it is approved  |
+ * | 14 | `outbox_retention`  | R64: settled messages by when they settled, for the purge   |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *

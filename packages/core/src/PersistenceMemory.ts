@@ -722,7 +722,7 @@ const makeStore = () => {
             settled.push({ id: d.messageId, at: at.epochMillis })
         }
         settled.sort((a, b) => a.at - b.at || compareCodePoints(a.id, b.id))
-        const doomed = settled.slice(0, Math.max(0, limit))
+        const doomed = Math.floor(limit) > 0 ? settled.slice(0, Math.floor(limit)) : []
         for (const { id } of doomed) {
           outboxKeys.delete(outbox.get(id)!.dedupeKey, log)
           outbox.delete(id, log)

@@ -158,8 +158,8 @@ const repeated = (
  * up to `backoffMaxMillis` (which must not be below the base), half of it random;
  * by default the 14 attempts of a message span 38 to 77 minutes of a provider's
  * outage before it is dead-lettered. A message sent or dead-lettered more than
- * `outbox.retentionDays` ago (default 180: six months, the least China's
- * Cybersecurity Law keeps network logs) is deleted by the sweeper, with the
+ * `outbox.retentionDays` ago (default 184: six months of any calendar, the least
+ * China's Cybersecurity Law keeps network logs) is deleted by the sweeper, with the
  * recipient's phone it holds; its de-duplication goes with it, so a notice whose key
  * comes again after that (a response withdrawn and sent again in a round longer than
  * the retention) is sent again.
@@ -307,7 +307,7 @@ export const defaults: PlatformSettings = {
     backoffBaseMillis: 2_000,
     backoffMaxMillis: 15 * 60_000,
     idleMillis: 1_000,
-    retentionDays: 180
+    retentionDays: 184
   }
 }
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   AuditTrail,
+  Errors,
   Ids,
   Deadline,
   Lists,
@@ -788,6 +789,47 @@ describe("Sweeper, outbox retention", () => {
           sweeperOn(PersistenceMemory.layerMemory, {
             outbox: { ...Settings.defaults.outbox, retentionDays: 30 }
           })
+        )
+      )
+  )
+  const purges = { failing: true, calls: 0 }
+  it.effect(
+    "R64: a purge the database cannot answer does not stop the sweeper: it is tried again each period, and purges once the database answers",
+    () =>
+      Effect.gen(function* () {
+        yield* at(start)
+        const old = yield* settledAt(3)
+        yield* TestClock.adjust("31 days")
+        const fiber = yield* Effect.fork((yield* Sweeper.Sweeper).run("1 minute"))
+        yield* TestClock.adjust("2 minutes")
+        assert.isAtLeast(purges.calls, 2, "tried each period")
+        assert.strictEqual(yield* remaining, old.length)
+        assert.strictEqual(fiber.unsafePoll(), null, "the sweeper still runs after failed purges")
+        purges.failing = false
+        yield* TestClock.adjust("1 minute")
+        assert.strictEqual(yield* remaining, 0, "purged once the database answers")
+        assert.strictEqual(fiber.unsafePoll(), null)
+        yield* Fiber.interrupt(fiber)
+      }).pipe(
+        Effect.provide(
+          sweeperOn(
+            Layer.map(PersistenceMemory.layerMemory, (ports) => {
+              const outbox = Context.get(ports, Persistence.Outbox)
+              return Context.add(ports, Persistence.Outbox, {
+                ...outbox,
+                purge: (before, limit) =>
+                  Effect.suspend(() => {
+                    purges.calls += 1
+                    return purges.failing
+                      ? Effect.fail(
+                          new Errors.InfrastructureError({ port: "Outbox", message: "connection refused" })
+                        )
+                      : outbox.purge!(before, limit)
+                  })
+              })
+            }),
+            { outbox: { ...Settings.defaults.outbox, retentionDays: 30 } }
+          )
         )
       )
   )

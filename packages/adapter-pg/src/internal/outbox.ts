@@ -275,8 +275,10 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
     // The oldest settled first, by the partial indexes of migration 14; the outer
     // condition is checked again on each row once it is locked, so a dead letter
     // re-queued meanwhile is kept.
-    purge: (before, batch) =>
-      Effect.map(
+    purge: (before, limit) => {
+      const batch = Math.floor(limit)
+      if (!(batch > 0)) return Effect.succeed(0)
+      return Effect.map(
         db.query(
           "Outbox.purge",
           `WITH doomed AS (
@@ -298,5 +300,6 @@ export const makeOutbox = (db: Db): Context.Tag.Service<Persistence.Outbox> => {
         ),
         (rows) => read.int(rows[0]!, "n")
       )
+    }
   })
 }

@@ -750,7 +750,7 @@ export const outbox = (h: Harness): void => {
   )
 
   it.effect(
-    "R64: purge (when the adapter has it) deletes, up to its limit and the longest settled first, the messages sent or dead before the instant, with their dedupe keys; never a pending one (a dead letter re-queued included), nor one settled at or after the instant",
+    "R64: purge (when the adapter has it) deletes, up to its limit (a whole number; none below one) and the longest settled first, the messages sent or dead before the instant, with their dedupe keys; never a pending one (a dead letter re-queued included), nor one settled at or after the instant",
     (ctx) =>
       h.run(
         Effect.gen(function* () {
@@ -775,13 +775,13 @@ export const outbox = (h: Harness): void => {
             Effect.map(outbox.settle(m.id, "dispatcher-a", settlement), (held) =>
               assert.isTrue(held, `${m.id} settled`)
             )
-          // Settled in an order other than their ids' and their creation's.
+          // Settled in an order other than their ids' and their creation's: the first created last.
           yield* settle(
             third,
             dead(minutesAfter(3), "Permanent: 号码不存在", true, "isv.MOBILE_NUMBER_ILLEGAL")
           )
           yield* settle(second, sent(minutesAfter(2), "p-second"))
-          yield* settle(first, sent(minutesAfter(1), "p-first"))
+          yield* settle(first, sent(minutesAfter(4), "p-first"))
           yield* settle(atCut, sent(minutesAfter(5), "p-at-cut"))
           yield* settle(after, sent(minutesAfter(5, 1), "p-after"))
           yield* settle(waiting, retry(minutesAfter(60), "RetryLater: 触发流控 (throttled)", true))
@@ -793,13 +793,19 @@ export const outbox = (h: Harness): void => {
             (found) => all.filter((_, i) => found[i]!._tag === "Some")
           )
 
+          assert.strictEqual(yield* purge(cut, 0), 0, "a limit of none deletes none")
+          assert.strictEqual(yield* purge(cut, -1), 0, "nor does one below none")
           assert.strictEqual(yield* purge(cut, 2), 2, "at most its limit")
           assert.deepStrictEqual(
             yield* present,
-            [third, atCut, after, waiting, requeued],
-            "the two longest settled went first (sent at minute 1, then 2)"
+            [first, atCut, after, waiting, requeued],
+            "the two longest settled went first (sent at minute 2, dead at minute 3), not the first created"
           )
-          assert.strictEqual(yield* purge(cut, 100), 1, "then the dead letter of minute 3")
+          assert.strictEqual(
+            yield* purge(cut, 1.5),
+            1,
+            "a limit taken down to a whole number: the one sent at minute 4"
+          )
           assert.strictEqual(yield* purge(cut, 100), 0, "nothing else is due")
           assert.deepStrictEqual(
             yield* present,
@@ -817,7 +823,6 @@ export const outbox = (h: Harness): void => {
           yield* outbox.enqueue([again, duplicate])
           some(yield* outbox.find(again.id), "a message with a purged message's key is enqueued")
           none(yield* outbox.find(duplicate.id), "a kept message's key still de-duplicates")
-          assert.strictEqual(yield* purge(cut, 0), 0, "a limit of none deletes none")
         })
       )
   )
