@@ -612,11 +612,11 @@ export class Outbox extends Context.Tag("@zhongbao/core/Outbox")<
      * Optional: deletes up to `limit` settled messages, those sent before `before`
      * and those dead since before it, the longest settled first, with their
      * deliveries and dedupe keys (a message with the same key may be enqueued again),
-     * and answers how many it deleted; pending messages are never deleted. A `limit`
-     * that is not a whole number is taken down to one; below one, nothing is deleted. The sweeper
-     * calls it in batches to keep `outbox.retentionDays` (R64's records hold the
-     * recipient's phone: kept no longer than the platform says). An adapter without
-     * it keeps every message.
+     * and answers how many it deleted; pending messages are never deleted. `limit` is
+     * taken down to a whole number; below one, nothing is deleted. The sweeper calls
+     * it in batches to keep `outbox.retentionDays` (R64's records hold the recipient's
+     * phone: kept no longer than the platform says). An adapter without it keeps
+     * every message.
      *
      * @since 0.2.0
      */
