@@ -31,7 +31,7 @@ import {
   Scope,
   TestClock
 } from "effect"
-import { at, expectError, start } from "./helpers.js"
+import { at, expectError, outboxMessage as message, start } from "./helpers.js"
 import { justAfter, proposal, selectionEnd } from "./support.js"
 
 const outboxSettings = (o: Partial<Settings.PlatformSettings["outbox"]>) => ({
@@ -87,20 +87,6 @@ const deliveryStates = Effect.flatMap(Persistence.Outbox, (outbox) =>
     )
   )
 )
-
-let seq = 0
-const message = (phone: string, createdAt: DateTime.Utc) => {
-  seq += 1
-  return {
-    id: `m-${seq}` as Ids.OutboxMessageId,
-    event: "response_adopted" as const,
-    dedupeKey: `response_adopted:r-${seq}:${phone}`,
-    recipientPhone: phone,
-    templateId: "T1",
-    params: { number: "ZB20260001", title: "标题" },
-    createdAt
-  }
-}
 
 /** Messages to `phones`, created a second apart from `start`, enqueued; the clock then a second past the last. */
 const enqueuedApart = (phones: ReadonlyArray<string>) =>

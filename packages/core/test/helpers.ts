@@ -2,6 +2,7 @@ import { assert } from "@effect/vitest"
 import {
   type Demand,
   Errors,
+  type Ids,
   Persistence,
   PersistenceMemory,
   type Response,
@@ -162,3 +163,35 @@ export const reviewUnder = (overrides: Partial<Settings.PlatformSettings>) =>
       )
     )
   )
+
+/**
+ * Runs `body` with core's use cases over the same store, under settings changed since
+ * (a platform setting switched while rounds are under way).
+ */
+export const underSettings =
+  (overrides: Partial<Settings.PlatformSettings>) =>
+  <A, E, R>(body: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(Effect.context<Persistence.Ports>(), (ports) =>
+      Effect.provide(
+        body,
+        Zhongbao.layer.pipe(
+          Layer.provideMerge(Layer.merge(Layer.succeedContext(ports), Settings.layer(overrides)))
+        )
+      )
+    )
+
+let messageSeq = 0
+
+/** An outbox message to `phone`, created at `createdAt`, its id and dedupe key new (`m-1`, `m-2` … in this file). */
+export const outboxMessage = (phone: string, createdAt: DateTime.Utc) => {
+  messageSeq += 1
+  return {
+    id: `m-${messageSeq}` as Ids.OutboxMessageId,
+    event: "response_adopted" as const,
+    dedupeKey: `response_adopted:r-${messageSeq}:${phone}`,
+    recipientPhone: phone,
+    templateId: "T1",
+    params: { number: "ZB20260001", title: "标题" },
+    createdAt
+  }
+}

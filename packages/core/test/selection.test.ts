@@ -9,11 +9,10 @@ import {
   Publishing,
   Responding,
   Selection,
-  Settings,
-  Zhongbao
+  Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect, Either, Layer, Option, TestClock } from "effect"
+import { Context, DateTime, Effect, Either, Option, TestClock } from "effect"
 import {
   at,
   type Env,
@@ -23,6 +22,7 @@ import {
   failureOf,
   withFailingLocks,
   withoutOneReadLookups,
+  underSettings,
   withPorts,
   withWorld
 } from "./helpers.js"
@@ -845,62 +845,60 @@ describe("Selection", () => {
           yield* (yield* Selection.Selection).adopt(world.enterprise.account, { responseId: institute.id })
           assert.lengthOf(yield* notices("response_not_adopted"), 0, "two may be adopted while it is off")
           // The same store, the platform since set to adopt one response per round.
-          const ports = yield* Effect.context<Persistence.Ports>()
-          yield* Effect.gen(function* () {
-            const selection = yield* Selection.Selection
-            const publishing = yield* Publishing.Publishing
-            const lists = yield* Lists.Lists
-            const me = world.enterprise.account
-            assert.strictEqual(
-              (yield* lists.response(me, { responseId: expert.id })).status,
-              "not_adopted",
-              "the round reads as over (R24)"
-            )
-            yield* expectError(selection.adopt(me, { responseId: expert.id }), "InvalidState", "R24")
-            assert.include((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
-            const settings = yield* Settings.Settings
-            const stored = Option.getOrThrow(yield* (yield* Persistence.DemandRepository).findById(demand.id))
-            const now = yield* DateTime.now
-            assert.isTrue(Phase.selectionUnrecorded(stored, now, settings))
-            const closedModes = {
-              ...settings,
-              serviceModes: settings.serviceModes.map((m) => ({ ...m, acceptsResponses: false }))
-            }
-            assert.isTrue(
-              Phase.selectionUnrecorded(stored, now, closedModes),
-              "a round holding responses keeps its selection in a mode switched off since (R14)"
-            )
-            assert.isFalse(
-              Phase.selectionUnrecorded({ ...stored, responseCount: 0 }, now, closedModes),
-              "a mode that takes no responses, its round holding none: no selection to end (R14)"
-            )
-            const ended = yield* selection.endSelection(me, { demandId: demand.id })
-            assert.isNotNull(ended.selectionEndedAt, "the end is recorded")
-            assert.deepStrictEqual(
-              (yield* notices("response_not_adopted")).map((m) => m.recipientPhone).sort(),
-              [yield* phoneOf(world.expert.account), yield* phoneOf(world.serviceInstitution.account)].sort(),
-              "each responder not adopted is told once (R25)"
-            )
-            for (const id of [expert.id, service.id]) {
-              const response = yield* (yield* Persistence.ResponseRepository).findById(id)
-              assert.strictEqual(Option.getOrThrow(response).status, "not_adopted", "stored as not adopted")
-            }
-            const trail = yield* demandTrail(me, demand.id)
-            assert.deepStrictEqual(
-              trail.filter((e) => e.action === "selection.ended").map((e) => [e.before, e.after]),
-              [["selection_over", "selection_over"]],
-              "the trail says what the phase was: already read as over"
-            )
-            assert.notInclude((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
-            yield* expectError(selection.endSelection(me, { demandId: demand.id }), "InvalidState", "R25")
-          }).pipe(
-            Effect.provide(
-              Zhongbao.layer.pipe(
-                Layer.provideMerge(
-                  Layer.merge(Layer.succeedContext(ports), Settings.layer({ singleAdoption: true }))
-                )
+          yield* underSettings({ singleAdoption: true })(
+            Effect.gen(function* () {
+              const selection = yield* Selection.Selection
+              const publishing = yield* Publishing.Publishing
+              const lists = yield* Lists.Lists
+              const me = world.enterprise.account
+              assert.strictEqual(
+                (yield* lists.response(me, { responseId: expert.id })).status,
+                "not_adopted",
+                "the round reads as over (R24)"
               )
-            )
+              yield* expectError(selection.adopt(me, { responseId: expert.id }), "InvalidState", "R24")
+              assert.include((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
+              const settings = yield* Settings.Settings
+              const stored = Option.getOrThrow(
+                yield* (yield* Persistence.DemandRepository).findById(demand.id)
+              )
+              const now = yield* DateTime.now
+              assert.isTrue(Phase.selectionUnrecorded(stored, now, settings))
+              const closedModes = {
+                ...settings,
+                serviceModes: settings.serviceModes.map((m) => ({ ...m, acceptsResponses: false }))
+              }
+              assert.isTrue(
+                Phase.selectionUnrecorded(stored, now, closedModes),
+                "a round holding responses keeps its selection in a mode switched off since (R14)"
+              )
+              assert.isFalse(
+                Phase.selectionUnrecorded({ ...stored, responseCount: 0 }, now, closedModes),
+                "a mode that takes no responses, its round holding none: no selection to end (R14)"
+              )
+              const ended = yield* selection.endSelection(me, { demandId: demand.id })
+              assert.isNotNull(ended.selectionEndedAt, "the end is recorded")
+              assert.deepStrictEqual(
+                (yield* notices("response_not_adopted")).map((m) => m.recipientPhone).sort(),
+                [
+                  yield* phoneOf(world.expert.account),
+                  yield* phoneOf(world.serviceInstitution.account)
+                ].sort(),
+                "each responder not adopted is told once (R25)"
+              )
+              for (const id of [expert.id, service.id]) {
+                const response = yield* (yield* Persistence.ResponseRepository).findById(id)
+                assert.strictEqual(Option.getOrThrow(response).status, "not_adopted", "stored as not adopted")
+              }
+              const trail = yield* demandTrail(me, demand.id)
+              assert.deepStrictEqual(
+                trail.filter((e) => e.action === "selection.ended").map((e) => [e.before, e.after]),
+                [["selection_over", "selection_over"]],
+                "the trail says what the phase was: already read as over"
+              )
+              assert.notInclude((yield* publishing.get(me, { demandId: demand.id })).actions, "end_selection")
+              yield* expectError(selection.endSelection(me, { demandId: demand.id }), "InvalidState", "R25")
+            })
           )
         })
       )
@@ -917,40 +915,33 @@ describe("Selection", () => {
             responseId: expert.id,
             feedback: { reason: "cost_too_high" }
           })
-          const ports = yield* Effect.context<Persistence.Ports>()
-          yield* Effect.gen(function* () {
-            const responding = yield* Responding.Responding
-            const lists = yield* Lists.Lists
-            const before = yield* lists.response(world.enterprise.account, { responseId: expert.id })
-            assert.strictEqual(before.status, "not_adopted", "the round reads as over (R24)")
-            const revise = yield* expectError(
-              responding.revise(world.expert.account, {
-                responseId: expert.id,
-                proposal: proposal("改后的方案")
-              }),
-              "InvalidState",
-              "R21"
-            )
-            assert.strictEqual((revise as Errors.InvalidState).code, "response.decided")
-            assert.strictEqual(revise.message, "the response is not_adopted")
-            yield* expectError(
-              responding.withdraw(world.expert.account, { responseId: expert.id }),
-              "InvalidState",
-              "R21"
-            )
-            assert.deepStrictEqual(
-              yield* lists.response(world.enterprise.account, { responseId: expert.id }),
-              before,
-              "nothing changed: its proposal, status and reason as they were"
-            )
-          }).pipe(
-            Effect.provide(
-              Zhongbao.layer.pipe(
-                Layer.provideMerge(
-                  Layer.merge(Layer.succeedContext(ports), Settings.layer({ singleAdoption: true }))
-                )
+          yield* underSettings({ singleAdoption: true })(
+            Effect.gen(function* () {
+              const responding = yield* Responding.Responding
+              const lists = yield* Lists.Lists
+              const before = yield* lists.response(world.enterprise.account, { responseId: expert.id })
+              assert.strictEqual(before.status, "not_adopted", "the round reads as over (R24)")
+              const revise = yield* expectError(
+                responding.revise(world.expert.account, {
+                  responseId: expert.id,
+                  proposal: proposal("改后的方案")
+                }),
+                "InvalidState",
+                "R21"
               )
-            )
+              assert.strictEqual((revise as Errors.InvalidState).code, "response.decided")
+              assert.strictEqual(revise.message, "the response is not_adopted")
+              yield* expectError(
+                responding.withdraw(world.expert.account, { responseId: expert.id }),
+                "InvalidState",
+                "R21"
+              )
+              assert.deepStrictEqual(
+                yield* lists.response(world.enterprise.account, { responseId: expert.id }),
+                before,
+                "nothing changed: its proposal, status and reason as they were"
+              )
+            })
           )
         })
       )

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   AuditTrail,
   Errors,
-  Ids,
+  type Ids,
   Deadline,
   Lists,
   Persistence,
@@ -17,7 +17,7 @@ import {
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, DateTime, Effect, Fiber, Layer, Logger, Option, TestClock } from "effect"
-import { at, expectError, failingUpdates, start, failureOf } from "./helpers.js"
+import { at, expectError, failingUpdates, outboxMessage, start, failureOf } from "./helpers.js"
 import { activeCommission, demandTrail } from "./support.js"
 
 const layer = Layer.orDie(Sweeper.Sweeper.Default.pipe(Layer.provideMerge(Zhongbao.layerMemory())))
@@ -721,23 +721,15 @@ describe("Notification parameters", () => {
 })
 
 describe("Sweeper, outbox retention", () => {
+  /** The platform's settings with messages kept 30 days once settled. */
+  const thirtyDays = { outbox: { ...Settings.defaults.outbox, retentionDays: 30 } }
+
   /** `n` messages enqueued at `at`, claimed, and settled as sent (or dead) at `at`. */
   const settledAt = (n: number, dead = false) =>
     Effect.gen(function* () {
       const outbox = yield* Persistence.Outbox
       const now = yield* DateTime.now
-      const messages = Array.from({ length: n }, () => {
-        const id = Ids.make<Ids.OutboxMessageId>()
-        return {
-          id,
-          event: "response_adopted" as const,
-          dedupeKey: `response_adopted:${id}:+8613912345678`,
-          recipientPhone: "+8613912345678",
-          templateId: "ZB_RESPONSE_ADOPTED",
-          params: { number: "ZB20260001", title: "石墨烯" },
-          createdAt: now
-        }
-      })
+      const messages = Array.from({ length: n }, () => outboxMessage("+8613912345678", now))
       yield* outbox.enqueue(messages)
       const claimed = yield* outbox.claim({ owner: "d", now, leaseMillis: 60_000, limit: n })
       yield* outbox.settleMany!(
@@ -784,13 +776,7 @@ describe("Sweeper, outbox retention", () => {
         yield* TestClock.adjust("10 days")
         assert.strictEqual(yield* remaining, 0, "the running sweeper purges the rest when their time comes")
         yield* Fiber.interrupt(fiber)
-      }).pipe(
-        Effect.provide(
-          sweeperOn(PersistenceMemory.layerMemory, {
-            outbox: { ...Settings.defaults.outbox, retentionDays: 30 }
-          })
-        )
-      )
+      }).pipe(Effect.provide(sweeperOn(PersistenceMemory.layerMemory, thirtyDays)))
   )
   const purges = { failing: true, calls: 0 }
   it.effect(
@@ -828,7 +814,7 @@ describe("Sweeper, outbox retention", () => {
                   })
               })
             }),
-            { outbox: { ...Settings.defaults.outbox, retentionDays: 30 } }
+            thirtyDays
           )
         )
       )
