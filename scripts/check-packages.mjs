@@ -56,8 +56,26 @@ const ownRules = (p, files, workspace) => {
   const dir = path.relative(root, p.dir).split(path.sep).join("/")
   if (pkg.repository?.directory !== dir) errors.push(`"repository.directory" should be "${dir}"`)
 
+  // scripts/declarations.mjs: one declaration per module, for ESM in dist/dts and for
+  // CommonJS in dist/dts-cjs (whose package.json makes them CommonJS), every module's
+  // declarations exported under ./types/* so that a consumer's own declarations can name them
+  const typesOnly = {
+    import: { types: "./dist/dts/*.d.ts" },
+    require: { types: "./dist/dts-cjs/*.d.ts" }
+  }
+  if (JSON.stringify(pkg.exports?.["./types/*"]) !== JSON.stringify(typesOnly))
+    errors.push(`exports["./types/*"] should be ${JSON.stringify(typesOnly)}`)
+  if (!inTarball("dist/dts-cjs/package.json"))
+    errors.push(`dist/dts-cjs/package.json (of "type": "commonjs") is not in the tarball`)
+  else if (
+    JSON.parse(fs.readFileSync(path.join(p.dir, "dist/dts-cjs/package.json"), "utf8")).type !== "commonjs"
+  )
+    errors.push(`dist/dts-cjs/package.json should say "type": "commonjs"`)
+  const stale = files.filter((f) => f.endsWith(".tsbuildinfo"))
+  if (stale.length > 0) errors.push(`build information in the tarball: ${stale.join(", ")}`)
+
   for (const [subpath, entry] of Object.entries(pkg.exports ?? {})) {
-    if (subpath === "./package.json") continue
+    if (subpath === "./package.json" || subpath === "./types/*") continue
     if (typeof entry !== "object" || entry === null) {
       errors.push(`exports["${subpath}"] should be an object of conditions`)
       continue
@@ -68,9 +86,9 @@ const ownRules = (p, files, workspace) => {
     } else if (!/^\.\/src\/.+\.ts$/.test(entry["@zhongbao/source"])) {
       errors.push(`exports["${subpath}"]["@zhongbao/source"] should point at ./src/*.ts`)
     }
-    for (const [condition, types, js] of [
-      ["import", ".d.ts", ".js"],
-      ["require", ".d.cts", ".cjs"]
+    for (const [condition, typesDir, js] of [
+      ["import", "./dist/dts/", ".js"],
+      ["require", "./dist/dts-cjs/", ".cjs"]
     ]) {
       const c = entry[condition]
       if (!c || typeof c !== "object") {
@@ -79,8 +97,10 @@ const ownRules = (p, files, workspace) => {
       }
       if (Object.keys(c)[0] !== "types")
         errors.push(`exports["${subpath}"].${condition}: "types" must come first`)
-      if (!c.types?.startsWith("./dist/") || !c.types.endsWith(types)) {
-        errors.push(`exports["${subpath}"].${condition}.types should be ./dist/*${types}`)
+      if (!c.types?.startsWith(typesDir) || !c.types.endsWith(".d.ts")) {
+        errors.push(`exports["${subpath}"].${condition}.types should be ${typesDir}*.d.ts`)
+      } else if (!inTarball(c.types)) {
+        errors.push(`exports["${subpath}"].${condition}.types names ${c.types}, not in the tarball`)
       }
       if (!c.default?.startsWith("./dist/") || !c.default.endsWith(js)) {
         errors.push(`exports["${subpath}"].${condition}.default should be ./dist/*${js}`)

@@ -9,7 +9,8 @@
 //     so it is resolved, not run);
 //   - checks a single copy of effect is installed (the packages take it as a peer);
 //   - type-checks a consumer file of each kind (module node16, ESM and CJS) against the
-//     installed declarations.
+//     installed declarations, writing the consumer's own declarations of values typed by ours
+//     (as a province's library does with `declaration: true`).
 // Set KEEP=1 to keep the scratch folder. Exit code 1 when anything fails.
 import { execFileSync, spawnSync } from "node:child_process"
 import fs from "node:fs"
@@ -244,7 +245,7 @@ export const client = HttpApiClient.make(Api.Api, { baseUrl: "/zhongbao" })
     return `${copies[0]}@${JSON.parse(fs.readFileSync(path.join(project, copies[0], "package.json"), "utf8")).version}`
   })
 
-  console.log("TypeScript (module node16, the installed declarations, skipLibCheck off):")
+  console.log("TypeScript (module node16, the installed declarations, skipLibCheck off, declaration on):")
   const imports = probes.map(([spec, binding, prop], i) => ({
     spec,
     binding,
@@ -255,13 +256,18 @@ export const client = HttpApiClient.make(Api.Api, { baseUrl: "/zhongbao" })
     path.join(project, "esm.mts"),
     `${imports.map(({ spec, binding, alias }) => `import { ${binding} as ${alias} } from "${spec}"`).join("\n")}
 import type { Conformance } from "@zhongbao/testing/conformance"
-import { Demand, Errors } from "@zhongbao/core"
+import { Demand, Errors, Zhongbao } from "@zhongbao/core"
 export const probes = [${imports.map(({ alias, prop }) => `${alias}.${prop}`).join(", ")}] as const
 export type Suite = typeof Conformance.suite
-// a namespace member that is both a value and a type keeps both meanings (scripts/fix-dts.mjs)
+// a namespace member that is both a value and a type keeps both meanings
 export type Failure = Errors.DomainError
 export const formFields: typeof Demand.DemandForm.fields = Demand.DemandForm.fields
 export type Form = Demand.DemandForm
+// a library of a province's own re-exports values typed by ours (declaration: true): its
+// declarations must name every type they use (TS4023, TS2742 otherwise)
+export const failure = Errors.DomainError
+export const form = Demand.DemandForm
+export const memory = Zhongbao.layerMemory()
 `
   )
   // Every value a package's namespaces hold at run time is a value in its declarations
@@ -306,7 +312,9 @@ export const probes = [${imports.map(({ binding, prop, alias }) => `${alias}.${b
           types: ["node"],
           typeRoots: [path.join(root, "node_modules", "@types")],
           strict: true,
-          noEmit: true,
+          declaration: true,
+          emitDeclarationOnly: true,
+          outDir: "out",
           skipLibCheck: false
         },
         files: ["esm.mts", "cjs.cts", "values.mts"]
@@ -316,7 +324,7 @@ export const probes = [${imports.map(({ binding, prop, alias }) => `${alias}.${b
     )}\n`
   )
   check(
-    "tsc --noEmit on esm.mts, cjs.cts and values.mts: no error in @zhongbao declarations or the consumer",
+    "tsc --declaration on esm.mts, cjs.cts and values.mts (which export values typed by ours): no error in @zhongbao declarations or the consumer",
     () => {
       // the workspace's TypeScript; the consumer's node_modules supply every declaration but @types/node
       const tsc = spawnSync(

@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process"
 import fs from "node:fs"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
-import { fixPackage } from "./fix-dts.mjs"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
@@ -35,7 +34,10 @@ export const publishedPackages = () => {
   return sorted.map(({ dir, pkg }) => ({ name: pkg.name, version: pkg.version, dir, pkg }))
 }
 
-/** The files a package.json points consumers at (exports without the source condition, main, module, types). */
+/**
+ * The files a package.json points consumers at (exports without the source condition, main,
+ * module, types); a pattern (`./types/*`'s `./dist/dts/*.d.ts`) is not a file and is left out.
+ */
 export const publishedTargets = (pkg) => {
   const out = new Set()
   const walk = (value, key) => {
@@ -45,7 +47,7 @@ export const publishedTargets = (pkg) => {
   }
   walk(pkg.exports)
   for (const field of ["main", "module", "types"]) if (pkg[field]) out.add(pkg[field])
-  return [...out].filter((file) => !file.endsWith("package.json"))
+  return [...out].filter((file) => !file.endsWith("package.json") && !file.includes("*"))
 }
 
 const newestMtime = (p) => {
@@ -58,8 +60,8 @@ const newestMtime = (p) => {
 }
 
 /**
- * Builds (tsup) the packages whose dist is missing or older than their sources, then repairs
- * the declaration bundles (scripts/fix-dts.mjs) of every package; returns the names it built.
+ * Builds (their `build`: tsup, then scripts/declarations.mjs) the packages whose dist is
+ * missing or older than their sources; returns the names it built.
  */
 export const ensureBuilt = (packages, log = console.log) => {
   const built = []
@@ -80,8 +82,6 @@ export const ensureBuilt = (packages, log = console.log) => {
       })
       built.push(p.name)
     }
-    for (const { file, repairs } of fixPackage(p.dir))
-      log(`repaired ${repairs.length} namespace members in ${file}`)
   }
   return built
 }

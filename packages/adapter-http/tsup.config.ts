@@ -3,7 +3,6 @@ import { defineConfig } from "tsup"
 export default defineConfig({
   entry: { index: "src/index.ts", api: "src/entry/api.ts" },
   format: ["esm", "cjs"],
-  dts: true,
   sourcemap: true,
   clean: true,
   // Both entries share their modules in CommonJS too, as in ESM: `./api`'s `Api` and
