@@ -84,6 +84,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { Settings } from "@zhongbao/core"
 import { type Invariant, int, type Scenario, scenariosTable } from "../bench/support/report.js"
 import {
   call,
@@ -1295,7 +1296,9 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
           WHERE p.thread_id = m.thread_id AND p.seq = m.seq - 1 AND p.side = 'responder'
             AND NOT EXISTS (SELECT 1 FROM ${t("audit_event")} e WHERE e.entity_id = d.id
               AND e.action = 'demand.approved' AND e.at > p.at AND e.at <= m.at))
-    UNION ALL SELECT 'commission_requested', 'commission_requested:' || c.id || ':' || a.phone
+    UNION ALL SELECT DISTINCT 'commission_requested', 'commission_requested:' || c.enterprise_id || '/'
+        || c.institution_id || '/' || to_char(c.created_at AT TIME ZONE '${Settings.defaults.timeZone}', 'YYYY-MM-DD')
+        || ':' || a.phone
       FROM ${t("commission")} c JOIN ${t("account")} a ON a.member_id = c.institution_id AND a.active
     UNION ALL SELECT 'commission_' || CASE WHEN c.state = 'declined' THEN 'declined' ELSE 'accepted' END,
         'commission_' || CASE WHEN c.state = 'declined' THEN 'declined' ELSE 'accepted' END || ':' || c.id || ':' || a.phone

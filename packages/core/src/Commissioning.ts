@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
 import { Commission, CommissionState } from "./Commission.js"
+import { dateAt } from "./Deadline.js"
 import { denied, invalidState, notFound } from "./Errors.js"
 import * as Ids from "./Ids.js"
 import { CommissionId, MemberId } from "./Ids.js"
@@ -116,7 +117,11 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
       )
 
     return {
-      /** R40: an enterprise asks a registered institution to act for it. */
+      /**
+       * R40: an enterprise asks a registered institution to act for it. The
+       * institution's accounts are told once a day per pair (R64): a request withdrawn
+       * and sent again the same day, in the platform's time zone, sends no second notice.
+       */
       request: command(
         { name: "requestCommission", input: RequestInput, output: Commission, rule: "R40" },
         (ctx, input) =>
@@ -161,9 +166,13 @@ export class Commissioning extends Effect.Service<Commissioning>()("@zhongbao/co
               after: "requested",
               members: [institution.value.id]
             })
-            yield* notifyMember(ctx, institution.value.id, "commission_requested", commission.id, {
-              enterprise: enterprise.name
-            })
+            yield* notifyMember(
+              ctx,
+              institution.value.id,
+              "commission_requested",
+              `${enterprise.id}/${institution.value.id}/${dateAt(ctx.now, ctx.settings)}`,
+              { enterprise: enterprise.name }
+            )
             return commission
           })
       ),

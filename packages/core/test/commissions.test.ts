@@ -298,6 +298,40 @@ describe("Commissioning", () => {
       )
   )
 
+  it.effect(
+    "R64: a commission request withdrawn and sent again is notified once a day per pair: the same day sends nothing more, another enterprise's request and the next day's do",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const commissioning = yield* Commissioning.Commissioning
+          const institutionPhone = yield* phoneOf(world.institution.account)
+          const requestedNotices = Effect.map(notices("commission_requested"), (ms) =>
+            ms.map((m) => [m.recipientPhone, m.params.enterprise])
+          )
+          const requestAndWithdraw = Effect.flatMap(requestOf(world), (c) =>
+            commissioning.end(world.enterprise.account, { commissionId: c.id })
+          )
+          yield* requestAndWithdraw
+          yield* requestAndWithdraw
+          yield* at("2026-05-04T15:59:59.999Z") // 23:59:59.999 in Asia/Shanghai
+          yield* requestAndWithdraw
+          const once = [institutionPhone, world.enterprise.member.name]
+          assert.deepStrictEqual(yield* requestedNotices, [once])
+
+          yield* commissioning.request(world.enterprise2.account, {
+            institutionId: world.institution.member.id,
+            message
+          })
+          const other = [institutionPhone, world.enterprise2.member.name]
+          assert.deepStrictEqual(yield* requestedNotices, [once, other])
+
+          yield* at("2026-05-04T16:00:00Z") // the next day in Asia/Shanghai
+          yield* requestOf(world)
+          assert.deepStrictEqual(yield* requestedNotices, [once, other, once])
+        })
+      )
+  )
+
   it.effect("R41: the institution publishes for its client only while the commission is active", () =>
     withWorld((world) =>
       Effect.gen(function* () {
