@@ -160,6 +160,7 @@ const DemandPath = Schema.Struct({ demandId: Ids.DemandId })
 const ResponsePath = Schema.Struct({ responseId: Ids.ResponseId })
 const ThreadPath = Schema.Struct({ threadId: Ids.ThreadId })
 const MemberPath = Schema.Struct({ memberId: Ids.MemberId })
+const AccountPath = Schema.Struct({ accountId: Ids.AccountId })
 const CommissionPath = Schema.Struct({ commissionId: Ids.CommissionId })
 const RoundPath = Schema.Struct({ roundId: Reward.RewardRoundId })
 const ApplicationPath = Schema.Struct({ applicationId: Reward.RewardApplicationId })
@@ -1223,6 +1224,25 @@ export class MembersGroup extends HttpApiGroup.make("members")
         .addSuccess(Member.Account, { status: 201 }),
       "Create an account for a member, or an operator account (operators)",
       "§3"
+    )
+  )
+  .add(
+    command(
+      HttpApiEndpoint.put("updateAccount", "/accounts/:accountId")
+        .setPath(AccountPath)
+        .setPayload(
+          strict(
+            Schema.Struct({
+              name: Membership.UpdateAccountInput.fields.name,
+              phone: Membership.UpdateAccountInput.fields.phone,
+              active: Membership.UpdateAccountInput.fields.active
+            })
+          )
+        )
+        .addSuccess(Member.Account),
+      "Correct an account's name or phone, deactivate it or make it active again (operators)",
+      "§3",
+      "The body is the account as it is to be, whole. An inactive account's credentials are refused (`401` `auth.invalid`) and it is sent no SMS; its demands' notices go to its member's first active account. An operator does not deactivate its own account (`400` `account.self_deactivation`). Messages already queued keep the phone they were written with."
     )
   )
   .add(

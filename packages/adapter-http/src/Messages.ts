@@ -58,6 +58,7 @@ const entities: Record<string, string> = {
   response: "应答",
   thread: "咨询",
   member: "会员",
+  account: "账号",
   commission: "委托",
   institution: "技术转移机构",
   reward_round: "奖励申报批次",
@@ -72,6 +73,8 @@ const entities: Record<string, string> = {
  * or, where one name means two things, by the last two (`contact.name`).
  */
 const fieldNames: Readonly<Record<string, string>> = {
+  accountId: "账号",
+  active: "是否启用",
   address: "地址",
   amount: "核定金额",
   applicationDeadline: "申报截止日期",
@@ -171,6 +174,7 @@ const endpointFieldNames: Readonly<Record<string, Readonly<Record<string, string
   "POST /reward-rounds": { title: "批次名称" },
   "POST /members": { name: "会员名称" },
   "POST /accounts": { name: "姓名" },
+  "PUT /accounts/:accountId": { name: "姓名" },
   "POST /technology-managers": { name: "姓名" },
   "POST /files": { name: "文件名" },
   "PUT /institution-profile": { name: "单位名称" }
@@ -259,6 +263,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "list.range_invalid": "截止日期范围的结束日期不能早于开始日期",
   "bootstrap.not_operator": "该账号已存在且不是运营人员",
   "member.not_institution": "只有技术转移机构可以登记",
+  "account.self_deactivation": "运营人员不能停用自己的账号",
   "institution.not_registered": "仅已登记的技术转移机构可执行此操作",
   // demands
   "demand.publisher_kind": "仅企业和已登记的技术转移机构可以发布需求",

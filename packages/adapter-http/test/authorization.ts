@@ -31,7 +31,7 @@ import {
   Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, type Layer } from "effect"
+import { DateTime, Effect, type Layer, Option } from "effect"
 import { allEndpoints } from "./contract.js"
 import { type Env, makeServer, tokenFor } from "./harness.js"
 
@@ -581,6 +581,18 @@ const rows: ReadonlyArray<Row> = [
           phone: Fixtures.nextPhone()
         })
       )
+  },
+  {
+    endpoint: "members.updateAccount",
+    expect: operatorOnly(200),
+    request: (s) =>
+      Effect.gen(function* () {
+        const account = yield* Effect.flatMap(Ports.AccountRepository, (accounts) =>
+          accounts.findById(s.world.expert.account)
+        )
+        const { name, phone } = Option.getOrThrow(account)
+        return put(`/accounts/${s.world.expert.account}`, { name, phone, active: true })
+      })
   },
   {
     endpoint: "members.addTechnologyManager",

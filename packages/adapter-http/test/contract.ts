@@ -185,6 +185,14 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             headers: {}
           })
           assert.strictEqual(account.phone, "+8613800138000")
+          // §3: a correction, then the account deactivated: its credential no longer acts.
+          const corrected = yield* op.members.updateAccount({
+            path: { accountId: account.id },
+            payload: { name: "滨海新联系人", phone: "+8613800138009" as never, active: true },
+            headers: {}
+          })
+          assert.strictEqual(corrected.name, "滨海新联系人")
+          assert.strictEqual(corrected.phone, "+8613800138009")
           const got = yield* state.expert.members.get({ path: { memberId: member.id } })
           assert.strictEqual(got.name, "滨海技术转移中心")
           const client = yield* as(account.id)
@@ -202,6 +210,14 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             managers.map((m) => m.id),
             [manager.id]
           )
+          const off = yield* op.members.updateAccount({
+            path: { accountId: account.id },
+            payload: { name: corrected.name, phone: corrected.phone, active: false },
+            headers: {}
+          })
+          assert.isFalse(off.active)
+          const refused = yield* Expect.failureOf(client.members.me())
+          assert.instanceOf(refused, ApiError.Unauthorized)
           const operatorMe = yield* op.members.me()
           assert.strictEqual(operatorMe.account.role, "operator")
           assert.isNull(operatorMe.member, "an operator's account acts for no member")

@@ -248,6 +248,7 @@ describe("Messages", () => {
     assert.strictEqual(named("form.title", "PUT /demands/:demandId/form"), "需求名称：必填")
     assert.strictEqual(named("title", "POST /reward-rounds"), "批次名称：必填")
     assert.strictEqual(named("name", "POST /accounts"), "姓名：必填")
+    assert.strictEqual(named("name", "PUT /accounts/:accountId"), "姓名：必填")
     assert.strictEqual(named("name", "POST /technology-managers"), "姓名：必填")
     assert.strictEqual(named("name", "POST /members"), "会员名称：必填")
     assert.strictEqual(named("name", "POST /files"), "文件名：必填")

@@ -59,6 +59,20 @@ export const CreateAccountInput = Schema.Struct({
 })
 
 /**
+ * Input of {@link Membership.updateAccount}: the account as it is to be, whole (its
+ * name, its mobile number, whether it is active).
+ *
+ * @since 0.1.1
+ * @category inputs
+ */
+export const UpdateAccountInput = Schema.Struct({
+  accountId: Ids.AccountId,
+  name: Name,
+  phone: MobileNumber,
+  active: Schema.Boolean
+})
+
+/**
  * Input of {@link Membership.addTechnologyManager}.
  *
  * @since 0.1.0
@@ -248,6 +262,55 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
               members: [account.memberId]
             })
             return account
+          })
+      ),
+
+      /**
+       * §3: an operator corrects an account's name or phone, deactivates it (its person
+       * left the member) or makes it active again. The input is the account as it is to
+       * be; an input that changes nothing writes nothing. An inactive account no longer
+       * acts (R5: `actor.unknown`) and is sent no SMS: its demands' notices go to its
+       * member's first active account (R64). An operator does not deactivate its own
+       * account (`account.self_deactivation`), so the platform keeps an operator who can
+       * undo it. Messages already in the outbox keep the phone they were written with.
+       * Audited as `account.updated`, `account.deactivated` or `account.reactivated`,
+       * with the account's state before and after (never its phone).
+       */
+      updateAccount: command(
+        { name: "updateAccount", input: UpdateAccountInput, output: AccountSchema, rule: "§3" },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            if (!isOperator(ctx.actor)) return yield* operatorOnly("§3")
+            const found = yield* accounts.findById(input.accountId)
+            if (Option.isNone(found)) return yield* notFound("account", "R5", "accountId")
+            const before = found.value
+            if (!input.active && before.id === ctx.actor.account.id) {
+              return yield* invalid(
+                "§3",
+                "active",
+                "account.self_deactivation",
+                "an operator does not deactivate its own account"
+              )
+            }
+            const after: Account = { ...before, name: input.name, phone: input.phone, active: input.active }
+            if (after.name === before.name && after.phone === before.phone && after.active === before.active)
+              return before
+            yield* accounts.update(after)
+            const state = (a: Account) => (a.active ? "active" : "inactive")
+            yield* ctx.audit({
+              entity: "account",
+              entityId: before.id,
+              action:
+                before.active === after.active
+                  ? "account.updated"
+                  : after.active
+                    ? "account.reactivated"
+                    : "account.deactivated",
+              before: state(before),
+              after: state(after),
+              members: [before.memberId]
+            })
+            return after
           })
       ),
 

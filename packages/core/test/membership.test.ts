@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Ids, Membership, Persistence } from "@zhongbao/core"
+import { Commissioning, type Errors, Ids, Membership, Persistence } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Option } from "effect"
 import { expectError, failureOf, withPorts, withWorld } from "./helpers.js"
+import { notices, phoneOf, secondAccount } from "./support.js"
 
 /**
  * The memory ports, where the first two reads of each account answer that it does not
@@ -297,6 +298,149 @@ describe("Membership.me", () => {
           yield* expectError(membership.me(world.expert.account, {}), "Denied", "R5")
           yield* expectError(membership.me(Ids.make() as typeof world.operator, {}), "Denied", "R5")
           yield* expectError(membership.me(null, {}), "Denied", "R5")
+        })
+      )
+  )
+})
+
+describe("Membership.updateAccount", () => {
+  const accountOf = (id: Ids.AccountId) =>
+    Effect.flatMap(Persistence.AccountRepository, (accounts) => accounts.findById(id)).pipe(
+      Effect.map(Option.getOrThrow)
+    )
+  const accountEvents = (id: Ids.AccountId) =>
+    Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 1000 })).pipe(
+      Effect.map((events) =>
+        events.filter((e) => e.entityId === id).map((e) => [e.action, e.before, e.after, e.actorAccountId])
+      )
+    )
+
+  it.effect(
+    "§3: an operator deactivates an account, which no longer acts (R5) nor is sent SMS (R64); made active again, it acts; both audited",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const commissioning = yield* Commissioning.Commissioning
+          const colleague = yield* secondAccount(world, world.institution)
+          const account = yield* accountOf(colleague)
+          const off = yield* membership.updateAccount(world.operator, {
+            accountId: colleague,
+            name: account.name,
+            phone: account.phone,
+            active: false
+          })
+          assert.isFalse(off.active)
+          assert.isFalse((yield* accountOf(colleague)).active)
+          const refused = yield* expectError(membership.me(colleague, {}), "Denied", "R5")
+          assert.strictEqual((refused as Errors.Denied).code, "actor.unknown")
+          yield* commissioning.request(world.enterprise.account, {
+            institutionId: world.institution.member.id,
+            message: "委托"
+          })
+          assert.deepStrictEqual(
+            (yield* notices("commission_requested")).map((m) => m.recipientPhone),
+            [yield* phoneOf(world.institution.account)],
+            "the deactivated account is sent nothing"
+          )
+
+          const on = yield* membership.updateAccount(world.operator, {
+            accountId: colleague,
+            name: account.name,
+            phone: account.phone,
+            active: true
+          })
+          assert.isTrue(on.active)
+          assert.strictEqual((yield* membership.me(colleague, {})).account.id, colleague)
+          assert.sameDeepMembers((yield* accountEvents(colleague)).slice(0, 2), [
+            ["account.deactivated", "active", "inactive", world.operator],
+            ["account.reactivated", "inactive", "active", world.operator]
+          ])
+        })
+      )
+  )
+
+  it.effect(
+    "§3: an operator corrects an account's name and phone; later notices go to the new phone, and the audit keeps no phone",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const commissioning = yield* Commissioning.Commissioning
+          const phone = `+86${Fixtures.nextPhone()}`
+          const corrected = yield* membership.updateAccount(world.operator, {
+            accountId: world.institution.account,
+            name: "更正后的联系人",
+            phone,
+            active: true
+          })
+          assert.strictEqual(corrected.name, "更正后的联系人")
+          assert.strictEqual(corrected.phone, phone)
+          assert.deepStrictEqual(yield* accountOf(world.institution.account), corrected)
+          yield* commissioning.request(world.enterprise.account, {
+            institutionId: world.institution.member.id,
+            message: "委托"
+          })
+          assert.deepStrictEqual(
+            (yield* notices("commission_requested")).map((m) => m.recipientPhone),
+            [phone]
+          )
+          const events = yield* accountEvents(world.institution.account)
+          assert.deepStrictEqual(events[0], ["account.updated", "active", "active", world.operator])
+          assert.notInclude(JSON.stringify(events), phone.slice(3))
+        })
+      )
+  )
+
+  it.effect(
+    "§3: only an operator updates an account, an unknown one is not found naming accountId, an operator does not deactivate itself, and an unchanged input writes nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const audit = yield* Persistence.AuditRepository
+          const eventsBefore = (yield* audit.list({ limit: 1000 })).length
+          const expert = yield* accountOf(world.expert.account)
+          const operator = yield* accountOf(world.operator)
+          const as = (a: typeof expert, active: boolean) => ({
+            accountId: a.id,
+            name: a.name,
+            phone: a.phone,
+            active
+          })
+          const notOperator = yield* expectError(
+            membership.updateAccount(world.institution.account, as(expert, false)),
+            "Denied",
+            "§3"
+          )
+          assert.strictEqual((notOperator as Errors.Denied).code, "operator.required")
+          const self = yield* expectError(
+            membership.updateAccount(world.expert.account, as(expert, false)),
+            "Denied",
+            "§3"
+          )
+          assert.strictEqual((self as Errors.Denied).code, "operator.required")
+          const missing = yield* expectError(
+            membership.updateAccount(world.operator, { ...as(expert, false), accountId: Ids.make() }),
+            "NotFound",
+            "R5"
+          )
+          assert.strictEqual(missing.field, "accountId")
+          const itself = yield* expectError(
+            membership.updateAccount(world.operator, as(operator, false)),
+            "InvalidInput",
+            "§3"
+          )
+          assert.strictEqual((itself as Errors.InvalidInput).code, "account.self_deactivation")
+          assert.strictEqual(itself.field, "active")
+          assert.deepStrictEqual(yield* membership.updateAccount(world.operator, as(expert, true)), expert)
+          assert.deepStrictEqual(
+            yield* membership.updateAccount(world.operator, as(operator, true)),
+            operator
+          )
+          assert.deepStrictEqual(yield* accountOf(world.expert.account), expert)
+          assert.deepStrictEqual(yield* accountOf(world.operator), operator)
+          assert.lengthOf(yield* audit.list({ limit: 1000 }), eventsBefore)
         })
       )
   )

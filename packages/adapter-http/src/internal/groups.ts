@@ -695,6 +695,11 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
       .handle("createAccount", ({ payload, headers }) =>
         Effect.flatMap(account, (a) => core(membership.createAccount(a, payload, optionsOf(headers))))
       )
+      .handle("updateAccount", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          core(membership.updateAccount(a, { ...payload, accountId: path.accountId }, optionsOf(headers)))
+        )
+      )
       .handle("addTechnologyManager", ({ payload, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "writes", headers, (options) =>
