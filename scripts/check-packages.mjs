@@ -56,15 +56,22 @@ const ownRules = (p, files, workspace) => {
   const dir = path.relative(root, p.dir).split(path.sep).join("/")
   if (pkg.repository?.directory !== dir) errors.push(`"repository.directory" should be "${dir}"`)
 
-  // scripts/declarations.mjs: one declaration per module, for ESM in dist/dts and for
-  // CommonJS in dist/dts-cjs (whose package.json makes them CommonJS), every module's
-  // declarations exported under ./types/* so that a consumer's own declarations can name them
-  const typesOnly = {
-    import: { types: "./dist/dts/*.d.ts" },
-    require: { types: "./dist/dts-cjs/*.d.ts" }
+  // Every module of src/ is a subpath (`@zhongbao/core/Persistence`), as effect's are:
+  // TypeScript names a module's types by it in a consumer's declarations, and an editor
+  // offers it to import from, so it must load at run time too (tsup builds each as an
+  // entry); node10 finds its declarations through typesVersions.
+  const modules = fs
+    .readdirSync(path.join(p.dir, "src"))
+    .filter((name) => name.endsWith(".ts") && name !== "index.ts")
+    .map((name) => name.slice(0, -3))
+  for (const m of modules) {
+    if (pkg.exports?.[`./${m}`]?.["@zhongbao/source"] !== `./src/${m}.ts`)
+      errors.push(`exports has no "./${m}" for src/${m}.ts`)
+    if (pkg.typesVersions?.["*"]?.[m]?.[0] !== `./dist/dts/${m}.d.ts`)
+      errors.push(`typesVersions["*"] has no "${m}": ["./dist/dts/${m}.d.ts"]`)
   }
-  if (JSON.stringify(pkg.exports?.["./types/*"]) !== JSON.stringify(typesOnly))
-    errors.push(`exports["./types/*"] should be ${JSON.stringify(typesOnly)}`)
+  // scripts/declarations.mjs: the declarations for CommonJS are a copy in dist/dts-cjs,
+  // whose package.json makes them CommonJS
   if (!inTarball("dist/dts-cjs/package.json"))
     errors.push(`dist/dts-cjs/package.json (of "type": "commonjs") is not in the tarball`)
   else if (
@@ -75,7 +82,7 @@ const ownRules = (p, files, workspace) => {
   if (stale.length > 0) errors.push(`build information in the tarball: ${stale.join(", ")}`)
 
   for (const [subpath, entry] of Object.entries(pkg.exports ?? {})) {
-    if (subpath === "./package.json" || subpath === "./types/*") continue
+    if (subpath === "./package.json") continue
     if (typeof entry !== "object" || entry === null) {
       errors.push(`exports["${subpath}"] should be an object of conditions`)
       continue
@@ -102,6 +109,8 @@ const ownRules = (p, files, workspace) => {
       } else if (!inTarball(c.types)) {
         errors.push(`exports["${subpath}"].${condition}.types names ${c.types}, not in the tarball`)
       }
+      if (c.default && !inTarball(c.default))
+        errors.push(`exports["${subpath}"].${condition}.default names ${c.default}, not in the tarball`)
       if (!c.default?.startsWith("./dist/") || !c.default.endsWith(js)) {
         errors.push(`exports["${subpath}"].${condition}.default should be ./dist/*${js}`)
       }

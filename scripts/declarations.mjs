@@ -7,8 +7,9 @@
 // cannot name, so a library that exports a value typed by ours with `declaration: true`
 // (`export const layer = Zhongbao.layer`) failed with TS4023; the bundler also dropped a
 // name's value or type meaning (what scripts/fix-dts.mjs used to repair). Per-module
-// declarations keep every module as written, and the package's `./types/*` export lets a
-// consumer's declarations name any of them (`import("@zhongbao/core/types/Persistence")`).
+// declarations keep every module as written, and each module is a subpath of its package
+// (`@zhongbao/core/Persistence`, built by tsup as an entry too), by which a consumer's
+// declarations name its types.
 //
 // Why a copy for CommonJS: the packages are `"type": "module"`, so TypeScript reads a
 // `.d.ts` of theirs as ESM, which a CommonJS consumer cannot `require` (TS1479). The copy's
@@ -25,7 +26,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 
 /** Writes dist/dts (tsc -b) and its CommonJS copy dist/dts-cjs for the package in `dir`. */
 export const writeDeclarations = (dir) => {
-  execFileSync(path.join(root, "node_modules", ".bin", "tsc"), ["-b", "tsconfig.build.json"], {
+  const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc")
+  execFileSync(process.execPath, [tsc, "-b", "tsconfig.build.json"], {
     cwd: dir,
     stdio: "inherit"
   })

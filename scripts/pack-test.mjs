@@ -198,6 +198,54 @@ ${serve}
       if (esm !== "true" || cjs !== "true") throw new Error(`the same objects: ESM ${esm}, CommonJS ${cjs}`)
     }
   )
+  // Each module is a subpath (`@zhongbao/core/Persistence`), which TypeScript names in a
+  // consumer's declarations and an editor offers to import from: it loads, and holds the
+  // main entry's objects (one copy of each tag and error class).
+  // (a module the main entry does not hold, testing's Conformance, which imports vitest, is
+  // resolved only)
+  const moduleSubpaths = packages.flatMap((p) => {
+    const index = fs.readFileSync(path.join(p.dir, "src", "index.ts"), "utf8")
+    return Object.keys(p.pkg.exports)
+      .filter((k) => /^\.\/[A-Z]\w*$/.test(k))
+      .map((k) => ({
+        name: p.name,
+        module: k.slice(2),
+        inMain: index.includes(`export * as ${k.slice(2)} from`)
+      }))
+  })
+  const sameAsMain = (load, resolve) => `const out = []
+for (const { name, module, inMain } of ${JSON.stringify(moduleSubpaths)}) {
+  if (!inMain) { ${resolve('name + "/" + module')}; continue }
+  const sub = ${load('name + "/" + module')}, main = ${load("name")}
+  const keys = Object.keys(sub).filter((k) => k !== "default" && k !== "__esModule")
+  if (keys.length === 0) out.push(name + "/" + module + ": nothing exported")
+  const ns = main[module]
+  if (ns !== undefined)
+    for (const k of keys) if (sub[k] !== ns[k]) out.push(name + "/" + module + "." + k + " is not " + name + "'s " + module + "." + k)
+}
+console.log(out.length === 0 ? "ok" : out.join("\\n"))`
+  check(
+    "every module is a subpath (@zhongbao/core/Persistence) that loads and holds the main entry's objects, in ESM and in CommonJS",
+    () => {
+      const esm = node([
+        "--input-type=module",
+        "-e",
+        sameAsMain(
+          (spec) => `await import(${spec})`,
+          (spec) => `import.meta.resolve(${spec})`
+        )
+      ])
+      const cjs = node([
+        "-e",
+        sameAsMain(
+          (spec) => `require(${spec})`,
+          (spec) => `require.resolve(${spec})`
+        )
+      ])
+      if (esm !== "ok" || cjs !== "ok") throw new Error(`ESM: ${esm}\nCommonJS: ${cjs}`)
+      return `${moduleSubpaths.length} subpaths`
+    }
+  )
   check(
     "@zhongbao/adapter-http/api: a typed client of it bundles for a browser (esbuild --platform=browser)",
     () => {
@@ -268,6 +316,8 @@ export type Form = Demand.DemandForm
 export const failure = Errors.DomainError
 export const form = Demand.DemandForm
 export const memory = Zhongbao.layerMemory()
+// and imports from a module's subpath, as an editor offers it
+export { DemandRepository } from "@zhongbao/core/Persistence"
 `
   )
   // Every value a package's namespaces hold at run time is a value in its declarations

@@ -1,12 +1,13 @@
 import { defineConfig } from "tsup"
 
 export default defineConfig({
-  entry: { index: "src/index.ts", api: "src/entry/api.ts" },
+  // Every module is an entry (a subpath of the package), besides `./api`.
+  entry: ["src/*.ts", "src/entry/api.ts"],
   format: ["esm", "cjs"],
   sourcemap: true,
   clean: true,
-  // Both entries share their modules in CommonJS too, as in ESM: `./api`'s `Api` and
-  // `ApiError` are the main entry's, so an `instanceof` holds across the two.
+  // The entries share their modules in CommonJS too, as in ESM: `./api`'s `Api` and
+  // `ApiError` are the main entry's, so an `instanceof` holds across them.
   splitting: true,
   tsconfig: "tsconfig.build.json",
   // In the CommonJS build an `import()` (the Swagger UI, loaded on first use) becomes a

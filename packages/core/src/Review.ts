@@ -91,14 +91,16 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
               )
             }
             yield* checkDeadlineWindow(ctx, demand.form, "", "; reject the demand so it can be corrected")
+            const year = yearAt(ctx.now, ctx.settings)
             const number =
-              demand.number ??
-              formatNumber(
-                ctx.settings.numberingPrefix,
-                yearAt(ctx.now, ctx.settings),
-                yield* numbering.next(ctx.settings.numberingPrefix, yearAt(ctx.now, ctx.settings)),
-                ctx.settings.sequenceWidth
-              )
+              demand.number !== null
+                ? demand.number
+                : formatNumber(
+                    ctx.settings.numberingPrefix,
+                    year,
+                    yield* numbering.next(ctx.settings.numberingPrefix, year),
+                    ctx.settings.sequenceWidth
+                  )
             const next = yield* demands.save(
               demand,
               {
