@@ -1227,6 +1227,19 @@ export class MembersGroup extends HttpApiGroup.make("members")
     )
   )
   .add(
+    read(
+      HttpApiEndpoint.get("accounts", "/members/:memberId/accounts")
+        .setPath(MemberPath)
+        .addSuccess(Schema.Array(Member.Account)),
+      "A member's accounts, active or not (operators)",
+      "§3",
+      {
+        description:
+          "The earliest created first: what an operator reads to find the account to correct or deactivate (`PUT /accounts/{accountId}`)."
+      }
+    )
+  )
+  .add(
     command(
       HttpApiEndpoint.put("updateAccount", "/accounts/:accountId")
         .setPath(AccountPath)

@@ -583,6 +583,11 @@ const rows: ReadonlyArray<Row> = [
       )
   },
   {
+    endpoint: "members.accounts",
+    expect: operatorOnly(200),
+    request: (s) => ok(get(`/members/${s.world.institution.member.id}/accounts`))
+  },
+  {
     endpoint: "members.updateAccount",
     expect: operatorOnly(200),
     request: (s) =>

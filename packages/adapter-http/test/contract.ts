@@ -216,6 +216,11 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             headers: {}
           })
           assert.isFalse(off.active)
+          const listed = yield* op.members.accounts({ path: { memberId: member.id } })
+          assert.deepStrictEqual(
+            listed.map((a) => [a.id, a.active]),
+            [[account.id, false]]
+          )
           const refused = yield* Expect.failureOf(client.members.me())
           assert.instanceOf(refused, ApiError.Unauthorized)
           const operatorMe = yield* op.members.me()

@@ -365,6 +365,19 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
           })
       ),
 
+      /**
+       * §3: a member's accounts, active or not, the earliest created first (operators):
+       * what an operator reads to find the account to correct or deactivate
+       * ({@link Membership.updateAccount}). An unknown member is not found.
+       */
+      accounts: query({ input: Schema.Struct({ memberId: MemberId }), rule: "§3" }, (ctx, input) =>
+        Effect.gen(function* () {
+          if (ctx.actor === null || !isOperator(ctx.actor)) return yield* operatorOnly("§3")
+          yield* memberOrNotFound(input.memberId)
+          return yield* accounts.listByMember(input.memberId)
+        })
+      ),
+
       /** R40: the registered institutions an enterprise may commission (public). */
       registeredInstitutions: query({ input: PageRequest, rule: "R40", anonymous: true }, (_ctx, input) =>
         pageOf(

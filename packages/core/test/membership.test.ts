@@ -393,6 +393,39 @@ describe("Membership.updateAccount", () => {
   )
 
   it.effect(
+    "§3: an operator lists a member's accounts, a deactivated one included, the earliest created first; a member is refused, an unknown member not found",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const colleague = yield* secondAccount(world, world.institution)
+          const account = yield* accountOf(colleague)
+          yield* membership.updateAccount(world.operator, {
+            accountId: colleague,
+            name: account.name,
+            phone: account.phone,
+            active: false
+          })
+          const listed = yield* membership.accounts(world.operator, { memberId: world.institution.member.id })
+          assert.deepStrictEqual(
+            listed.map((a) => [a.id, a.active]),
+            [
+              [world.institution.account, true],
+              [colleague, false]
+            ]
+          )
+          const refused = yield* expectError(
+            membership.accounts(world.institution.account, { memberId: world.institution.member.id }),
+            "Denied",
+            "§3"
+          )
+          assert.strictEqual((refused as Errors.Denied).code, "operator.required")
+          yield* expectError(membership.accounts(world.operator, { memberId: Ids.make() }), "NotFound", "R5")
+        })
+      )
+  )
+
+  it.effect(
     "§3: only an operator updates an account, an unknown one is not found naming accountId, an operator does not deactivate itself, and an unchanged input writes nothing",
     () =>
       withWorld((world) =>

@@ -695,6 +695,9 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
       .handle("createAccount", ({ payload, headers }) =>
         Effect.flatMap(account, (a) => core(membership.createAccount(a, payload, optionsOf(headers))))
       )
+      .handle("accounts", ({ path }) =>
+        Effect.flatMap(account, (a) => coreRead(membership.accounts(a, path)))
+      )
       .handle("updateAccount", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
           core(membership.updateAccount(a, { ...payload, accountId: path.accountId }, optionsOf(headers)))
