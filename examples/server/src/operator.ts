@@ -92,6 +92,10 @@ const tokenFile = ((): string | undefined => {
 
 const operator = Effect.gen(function* () {
   const account = yield* Membership.bootstrapOperator({ id: operatorId, name: name!, phone: phone! })
+  if (!account.active)
+    refuse(
+      `operator account ${account.id} is deactivated: another operator makes it active again (PUT /accounts/${account.id} with "active": true)`
+    )
   const sessions = yield* Authentication.Sessions
   const token = yield* sessions.issue(account.id)
   return { account, token }

@@ -5,13 +5,16 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Authentication } from "@zhongbao/adapter-http"
+import type { Ids } from "@zhongbao/core"
+import { Effect, Redacted } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, waitFor } from "./support.js"
 
 afterAll(stopAll)
 
 describe("example server: npm run operator", () => {
-  it("npm run operator: the first operator of a database without the demo, and a token the server accepts, the phone printed masked (R64), the token written to a file its owner alone reads, not to the output; run again, the same account and another token", async () => {
+  it("npm run operator: the first operator of a database without the demo, and a token the server accepts, the phone printed masked (R64), the token written to a file its owner alone reads, not to the output; run again, the same account and another token; deactivated by another operator, refused naming how it is made active again (§3)", async () => {
     const folder = dataDir()
     const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
     mkdirSync(folder, { recursive: true })
@@ -56,7 +59,34 @@ describe("example server: npm run operator", () => {
       body: JSON.stringify({ kind: "enterprise", name: "津南精密制造有限公司", region: "天津市津南区" })
     })
     expect(member.status, await member.clone().text()).toBe(201)
+
+    // §3: another operator deactivates this one: the command then refuses it, naming how
+    // it is made active again, and issues no token.
+    const second = await fetch(`${base}/accounts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokens[0]}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "李强", phone: "13900000000" })
+    })
+    expect(second.status, await second.clone().text()).toBe(201)
+    const secondId = ((await second.json()) as { id: Ids.AccountId }).id
+    const secondToken = await Effect.runPromise(
+      Effect.flatMap(Authentication.Sessions, (sessions) => sessions.issue(secondId)).pipe(
+        Effect.provide(Authentication.layerSessionsSigned({ secret: Redacted.make(env.SESSION_SECRET) }))
+      )
+    )
+    const deactivated = await fetch(`${base}/accounts/operator`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${Redacted.value(secondToken)}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "王敏", phone: "13800000000", active: false })
+    })
+    expect(deactivated.status, await deactivated.clone().text()).toBe(200)
     expect(await stop(server)).toBe(0)
+    const refused = await runOperator(["王敏", "13800000000"], { ...env, OPERATOR_TOKEN_FILE: files[0]! })
+    expect(refused.code).toBe(1)
+    expect(plainLines(refused.output)).toContain(
+      'zhongbao operator: operator account operator is deactivated: another operator makes it active again (PUT /accounts/operator with "active": true)'
+    )
+    expect(readFileSync(files[0]!, "utf8").trim(), "no new token written").toBe(tokens[0])
   })
 
   it("npm run operator: without SESSION_SECRET, with a phone that is not one, or without its arguments: refused on one line naming it, and the data folder is never made", async () => {

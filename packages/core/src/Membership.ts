@@ -98,7 +98,8 @@ export const BootstrapOperatorInput = Schema.Struct({
  * Meant for installation and seeding only; never expose it to callers.
  *
  * With an `id`, it is safe to run on every start: an operator account with that id
- * is returned as it is (its name and phone unchanged), and only a missing one is
+ * is returned as it is (its name and phone unchanged, and inactive if an operator
+ * deactivated it: `updateAccount` makes it active again), and only a missing one is
  * created (also when two instances start at once). An account with that id that is
  * not an operator is refused (`InvalidInput` on `id`). Without an `id`, every call
  * creates another operator.
@@ -272,7 +273,11 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
        * acts (R5: `actor.unknown`) and is sent no SMS: its demands' notices go to its
        * member's first active account (R64). An operator does not deactivate its own
        * account (`account.self_deactivation`), so the platform keeps an operator who can
-       * undo it. Messages already in the outbox keep the phone they were written with.
+       * undo it; two deactivating each other at once are taken in turn (the account is
+       * read with `findByIdForUpdate`), and the second is refused as inactive. The body
+       * is the whole account: one sent from an older copy overwrites a change made
+       * since, and is audited as the change it makes. Messages already in the outbox
+       * keep the phone they were written with.
        * Audited as `account.updated`, `account.deactivated` or `account.reactivated`,
        * with the account's state before and after (never its phone).
        */
@@ -281,10 +286,22 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
         (ctx, input) =>
           Effect.gen(function* () {
             if (!isOperator(ctx.actor)) return yield* operatorOnly("§3")
-            const found = yield* accounts.findById(input.accountId)
+            const me = ctx.actor.account.id
+            // Locked, in id order, with the actor's own account when it deactivates
+            // another: two operators deactivating each other at once are taken in turn,
+            // and the second finds itself inactive.
+            const locking =
+              !input.active && input.accountId !== me ? [me, input.accountId].sort() : [input.accountId]
+            const locked = new Map<string, Option.Option<Account>>()
+            for (const id of locking) locked.set(id, yield* accounts.findByIdForUpdate(id))
+            const mine = locked.get(me)
+            if (mine !== undefined && !Option.exists(mine, (a) => a.active)) {
+              return yield* denied("R5", "actor.unknown", "the acting account is unknown or inactive")
+            }
+            const found = locked.get(input.accountId)!
             if (Option.isNone(found)) return yield* notFound("account", "R5", "accountId")
             const before = found.value
-            if (!input.active && before.id === ctx.actor.account.id) {
+            if (!input.active && before.id === me) {
               return yield* invalid(
                 "§3",
                 "active",

@@ -147,6 +147,16 @@ export class AccountRepository extends Context.Tag("@zhongbao/core/AccountReposi
     readonly insert: (account: Account) => Insert
     readonly update: (account: Account) => Update
     readonly findById: (id: AccountId) => Fx<Option.Option<Account>>
+    /**
+     * `findById`, holding the account until the unit of work ends (an exclusive row
+     * lock: another `findByIdForUpdate` or a change waits, then reads what was
+     * committed). §3: an operator's change to an account is taken in turn with another
+     * (`Membership.updateAccount`), so each audits what it found and two operators do
+     * not deactivate each other at once.
+     *
+     * @since 0.1.1
+     */
+    readonly findByIdForUpdate: (id: AccountId) => Fx<Option.Option<Account>>
     /** The member's accounts, the earliest created first, then by id (in code-point order). */
     readonly listByMember: (memberId: MemberId) => Fx<ReadonlyArray<Account>>
     /**

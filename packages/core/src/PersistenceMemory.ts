@@ -195,6 +195,7 @@ const makeStore = () => {
       accounts.get(a.id) ? unique("account", a.id) : db.write((log) => accounts.set(a.id, a, log)),
     update: (a) => updateStored(accounts, "account", a.id, a),
     findById: (id) => get(accounts, id),
+    findByIdForUpdate: (id) => get(accounts, id),
     findWithMember: (id) => db.read(() => withMember(id)),
     findWithMemberAndRecord: (id, key) =>
       db.read(() =>

@@ -168,6 +168,16 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
         ]),
         (rows) => Option.map(Option.fromNullable(rows[0]), toAccount)
       ),
+    // FOR NO KEY UPDATE: the rows that refer to the account (their KEY SHARE) are not held up.
+    findByIdForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "AccountRepository.findByIdForUpdate",
+          `SELECT ${accountColumns} FROM ${account} WHERE id = $1 FOR NO KEY UPDATE`,
+          [id]
+        ),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toAccount)
+      ),
     findWithMember: (id) =>
       Effect.map(
         db.query(

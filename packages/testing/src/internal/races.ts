@@ -936,6 +936,59 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "§3: AccountRepository.findByIdForUpdate holds the account until its unit of work ends: another unit asking for it waits",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const accounts = yield* Persistence.AccountRepository
+          yield* exclusiveLock(accounts.findByIdForUpdate(p.institutionAccount.id))
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "§3: two operators deactivating each other at once are taken in turn: one is deactivated, the other refused as inactive (R5), so an active operator remains",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const world = yield* Fixtures.makeWorld
+          const membership = yield* Membership.Membership
+          const accounts = yield* Persistence.AccountRepository
+          const read = (id: Ids.AccountId) => Effect.map(accounts.findById(id), Option.getOrThrow)
+          for (let trial = 0; trial < 5; trial++) {
+            const a = yield* membership.createAccount(world.operator, {
+              name: "运营甲",
+              phone: Fixtures.nextPhone()
+            })
+            const b = yield* membership.createAccount(world.operator, {
+              name: "运营乙",
+              phone: Fixtures.nextPhone()
+            })
+            const deactivate = (actor: Member.Account, target: Member.Account) =>
+              Effect.either(
+                membership.updateAccount(actor.id, {
+                  accountId: target.id,
+                  name: target.name,
+                  phone: target.phone,
+                  active: false
+                })
+              )
+            const results = yield* Effect.all([deactivate(a, b), deactivate(b, a)], {
+              concurrency: "unbounded"
+            })
+            oneTaken(results, { _tag: "Denied", rule: "R5", code: "actor.unknown" }, "deactivation")
+            const active = [(yield* read(a.id)).active, (yield* read(b.id)).active]
+            assert.sameMembers(active, [true, false], "one of the two is still active")
+          }
+        }),
+        yielding
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "R52: RewardRepository.findApplicationForUpdate holds the application until its unit of work ends: another unit asking for it waits",
     () =>
       h.run(
