@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Commissioning, type Errors, Ids, Membership, Persistence } from "@zhongbao/core"
+import { Commissioning, type Errors, Ids, type Member, Membership, Persistence } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Option } from "effect"
 import { expectError, failureOf, withPorts, withWorld } from "./helpers.js"
@@ -308,6 +308,13 @@ describe("Membership.updateAccount", () => {
     Effect.flatMap(Persistence.AccountRepository, (accounts) => accounts.findById(id)).pipe(
       Effect.map(Option.getOrThrow)
     )
+  /** `updateAccount`'s input: the account as it is, active or not. */
+  const asIt = (a: Member.Account, active: boolean) => ({
+    accountId: a.id,
+    name: a.name,
+    phone: a.phone,
+    active
+  })
   const accountEvents = (id: Ids.AccountId) =>
     Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 1000 })).pipe(
       Effect.map((events) =>
@@ -324,12 +331,7 @@ describe("Membership.updateAccount", () => {
           const commissioning = yield* Commissioning.Commissioning
           const colleague = yield* secondAccount(world, world.institution)
           const account = yield* accountOf(colleague)
-          const off = yield* membership.updateAccount(world.operator, {
-            accountId: colleague,
-            name: account.name,
-            phone: account.phone,
-            active: false
-          })
+          const off = yield* membership.updateAccount(world.operator, asIt(account, false))
           assert.isFalse(off.active)
           assert.isFalse((yield* accountOf(colleague)).active)
           const refused = yield* expectError(membership.me(colleague, {}), "Denied", "R5")
@@ -344,12 +346,7 @@ describe("Membership.updateAccount", () => {
             "the deactivated account is sent nothing"
           )
 
-          const on = yield* membership.updateAccount(world.operator, {
-            accountId: colleague,
-            name: account.name,
-            phone: account.phone,
-            active: true
-          })
+          const on = yield* membership.updateAccount(world.operator, asIt(account, true))
           assert.isTrue(on.active)
           assert.strictEqual((yield* membership.me(colleague, {})).account.id, colleague)
           assert.sameDeepMembers((yield* accountEvents(colleague)).slice(0, 2), [
@@ -403,12 +400,7 @@ describe("Membership.updateAccount", () => {
           const membership = yield* Membership.Membership
           const colleague = yield* secondAccount(world, world.institution)
           const account = yield* accountOf(colleague)
-          yield* membership.updateAccount(world.operator, {
-            accountId: colleague,
-            name: account.name,
-            phone: account.phone,
-            active: false
-          })
+          yield* membership.updateAccount(world.operator, asIt(account, false))
           const listed = yield* membership.accounts(world.operator, { memberId: world.institution.member.id })
           assert.deepStrictEqual(
             listed.map((a) => [a.id, a.active]),
@@ -438,40 +430,34 @@ describe("Membership.updateAccount", () => {
           const eventsBefore = (yield* audit.list({ limit: 1000 })).length
           const expert = yield* accountOf(world.expert.account)
           const operator = yield* accountOf(world.operator)
-          const as = (a: typeof expert, active: boolean) => ({
-            accountId: a.id,
-            name: a.name,
-            phone: a.phone,
-            active
-          })
           const notOperator = yield* expectError(
-            membership.updateAccount(world.institution.account, as(expert, false)),
+            membership.updateAccount(world.institution.account, asIt(expert, false)),
             "Denied",
             "§3"
           )
           assert.strictEqual((notOperator as Errors.Denied).code, "operator.required")
           const self = yield* expectError(
-            membership.updateAccount(world.expert.account, as(expert, false)),
+            membership.updateAccount(world.expert.account, asIt(expert, false)),
             "Denied",
             "§3"
           )
           assert.strictEqual((self as Errors.Denied).code, "operator.required")
           const missing = yield* expectError(
-            membership.updateAccount(world.operator, { ...as(expert, false), accountId: Ids.make() }),
+            membership.updateAccount(world.operator, { ...asIt(expert, false), accountId: Ids.make() }),
             "NotFound",
             "R5"
           )
           assert.strictEqual(missing.field, "accountId")
           const itself = yield* expectError(
-            membership.updateAccount(world.operator, as(operator, false)),
+            membership.updateAccount(world.operator, asIt(operator, false)),
             "InvalidInput",
             "§3"
           )
           assert.strictEqual((itself as Errors.InvalidInput).code, "account.self_deactivation")
           assert.strictEqual(itself.field, "active")
-          assert.deepStrictEqual(yield* membership.updateAccount(world.operator, as(expert, true)), expert)
+          assert.deepStrictEqual(yield* membership.updateAccount(world.operator, asIt(expert, true)), expert)
           assert.deepStrictEqual(
-            yield* membership.updateAccount(world.operator, as(operator, true)),
+            yield* membership.updateAccount(world.operator, asIt(operator, true)),
             operator
           )
           assert.deepStrictEqual(yield* accountOf(world.expert.account), expert)
