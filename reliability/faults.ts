@@ -72,7 +72,8 @@
  * 2xx, with the domain's 409 or with a 503 that did nothing (no 5xx else, none lost);
  * every request answered 2xx is fully present; and the outbox resumes: every message
  * sent, none pending or dead, those a kill left under a lease included (each kill
- * waits, up to 10 s, for a notification to be leased).
+ * waits, up to 10 s, for a notification to be leased; when none of the planned kills
+ * left one, up to three more are made).
  *
  * Both scenarios use short leases and backoff (`SETTINGS_JSON`), the SMS throttle
  * off (its per-number limits would only delay retries; the copies have distinct
@@ -1061,7 +1062,11 @@ export const runF4 = async (options: { readonly short: boolean }): Promise<Scena
       leased: number
       restartMillis: number
     }> = []
-    for (let j = 1; j <= kills; j++) {
+    // Up to three kills more when none of the planned ones left a notification under a
+    // lease (a message is leased for milliseconds when the provider answers at once):
+    // the outbox's recovery from a kill is then exercised whatever the machine's pace.
+    const leftLeased = () => done.some((k) => k.leased > 0)
+    for (let j = 1; j <= kills || (j <= kills + 3 && !leftLeased()); j++) {
       await sleep(phaseMillis)
       // The kill lands with writes in flight and, if it can, notifications under a
       // lease, so that the outbox's recovery after it is exercised too.
@@ -1450,8 +1455,8 @@ const judgeF4 = async (run: F4Run): Promise<Scenario> => {
   const invariants: Array<Invariant> = [
     {
       name: "each kill hit writes in flight",
-      holds: run.kills.length === run.planned && run.kills.every((k) => k.inflight > 0),
-      detail: `${run.kills.length} of ${run.planned} kills; in flight: ${run.kills.map((k) => k.inflight).join(", ")}`
+      holds: run.kills.length >= run.planned && run.kills.every((k) => k.inflight > 0),
+      detail: `${run.kills.length} kills (${run.planned} planned; more when none left a notification leased); in flight: ${run.kills.map((k) => k.inflight).join(", ")}`
     },
     {
       name: "every change has its audit event (R60)",
