@@ -10,7 +10,7 @@ import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { promisify } from "node:util"
-import { ensureBuilt, pack, publishedPackages, root } from "./packages.mjs"
+import { ensureBuilt, modulesOf, pack, publishedPackages, root } from "./packages.mjs"
 
 const run = promisify(execFile)
 const bin = (name) => path.join(root, "node_modules", ".bin", name)
@@ -60,11 +60,7 @@ const ownRules = (p, files, workspace) => {
   // TypeScript names a module's types by it in a consumer's declarations, and an editor
   // offers it to import from, so it must load at run time too (tsup builds each as an
   // entry); node10 finds its declarations through typesVersions.
-  const modules = fs
-    .readdirSync(path.join(p.dir, "src"))
-    .filter((name) => name.endsWith(".ts") && name !== "index.ts")
-    .map((name) => name.slice(0, -3))
-  for (const m of modules) {
+  for (const { module: m } of modulesOf(p)) {
     if (pkg.exports?.[`./${m}`]?.["@zhongbao/source"] !== `./src/${m}.ts`)
       errors.push(`exports has no "./${m}" for src/${m}.ts`)
     if (pkg.typesVersions?.["*"]?.[m]?.[0] !== `./dist/dts/${m}.d.ts`)

@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import fs from "node:fs"
 import os from "node:os"
 import path from "node:path"
-import { cleanNpmEnv, ensureBuilt, pack, publishedPackages, root } from "./packages.mjs"
+import { cleanNpmEnv, ensureBuilt, modulesOf, pack, publishedPackages, root } from "./packages.mjs"
 
 const started = Date.now()
 const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
@@ -203,16 +203,7 @@ ${serve}
   // main entry's objects (one copy of each tag and error class).
   // (a module the main entry does not hold, testing's Conformance, which imports vitest, is
   // resolved only)
-  const moduleSubpaths = packages.flatMap((p) => {
-    const index = fs.readFileSync(path.join(p.dir, "src", "index.ts"), "utf8")
-    return Object.keys(p.pkg.exports)
-      .filter((k) => /^\.\/[A-Z]\w*$/.test(k))
-      .map((k) => ({
-        name: p.name,
-        module: k.slice(2),
-        inMain: index.includes(`export * as ${k.slice(2)} from`)
-      }))
-  })
+  const moduleSubpaths = packages.flatMap((p) => modulesOf(p).map((m) => ({ name: p.name, ...m })))
   const sameAsMain = (load, resolve) => `const out = []
 for (const { name, module, inMain } of ${JSON.stringify(moduleSubpaths)}) {
   if (!inMain) { ${resolve('name + "/" + module')}; continue }

@@ -35,9 +35,19 @@ export const publishedPackages = () => {
 }
 
 /**
- * The files a package.json points consumers at (exports without the source condition, main,
- * module, types); a pattern (`./types/*`'s `./dist/dts/*.d.ts`) is not a file and is left out.
+ * The modules of a package's `src/` (each a subpath of the package, `@zhongbao/core/Persistence`),
+ * and whether the main entry holds each as a namespace (`export * as Persistence from …`).
  */
+export const modulesOf = (p) => {
+  const index = fs.readFileSync(path.join(p.dir, "src", "index.ts"), "utf8")
+  return fs
+    .readdirSync(path.join(p.dir, "src"))
+    .filter((name) => name.endsWith(".ts") && name !== "index.ts")
+    .map((name) => name.slice(0, -3))
+    .map((module) => ({ module, inMain: index.includes(`export * as ${module} from`) }))
+}
+
+/** The files a package.json points consumers at (exports without the source condition, main, module, types). */
 export const publishedTargets = (pkg) => {
   const out = new Set()
   const walk = (value, key) => {
@@ -47,7 +57,7 @@ export const publishedTargets = (pkg) => {
   }
   walk(pkg.exports)
   for (const field of ["main", "module", "types"]) if (pkg[field]) out.add(pkg[field])
-  return [...out].filter((file) => !file.endsWith("package.json") && !file.includes("*"))
+  return [...out].filter((file) => !file.endsWith("package.json"))
 }
 
 const newestMtime = (p) => {
