@@ -3,13 +3,13 @@
  * starts without migrating (`MIGRATE=false`) on the database they made.
  */
 import { afterAll, describe, expect, it } from "vitest"
-import { dataDir, launch, runCommand, stop, stopAll, waitFor } from "./support.js"
+import { databaseDir, dataDir, launch, runCommand, stop, stopAll, waitFor } from "./support.js"
 
 afterAll(stopAll)
 
 describe("example server: npm run migrate", () => {
   it("npm run migrate: a new database migrated, each migration named once; run again, none due; a server with MIGRATE=false serves it, and leaves a new database unmigrated; a schema name it cannot use is refused on one line", async () => {
-    const folder = dataDir()
+    const folder = databaseDir()
     const first = await runCommand("migrate", [], { DATA_DIR: folder })
     expect(first.code, first.output).toBe(0)
     const applied = /^schema zhongbao: applied (.+)$/m.exec(first.output)?.[1]?.split(", ") ?? []
@@ -27,7 +27,7 @@ describe("example server: npm run migrate", () => {
     expect(await stop(server)).toBe(0)
 
     // MIGRATE=false on a new database: the server leaves it unmigrated.
-    const unmigrated = dataDir()
+    const unmigrated = databaseDir()
     const idle = launch({ DATA_DIR: unmigrated, MIGRATE: "false", SEED: "false", WORKERS: "false" })
     await waitFor(idle, /zhongbao is ready at/)
     expect(await stop(idle)).toBe(0)

@@ -9,13 +9,23 @@ import { Authentication } from "@zhongbao/adapter-http"
 import type { Ids } from "@zhongbao/core"
 import { Effect, Redacted } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { dataDir, inBatches, launch, plainLines, runOperator, stop, stopAll, waitFor } from "./support.js"
+import {
+  databaseDir,
+  dataDir,
+  inBatches,
+  launch,
+  plainLines,
+  runOperator,
+  stop,
+  stopAll,
+  waitFor
+} from "./support.js"
 
 afterAll(stopAll)
 
 describe("example server: npm run operator", () => {
   it("npm run operator: the first operator of a database without the demo, and a token the server accepts, the phone printed masked (R64), the token written to a file its owner alone reads, not to the output; run again, the same account and another token; deactivated by another operator, refused naming how it is made active again (§3)", async () => {
-    const folder = dataDir()
+    const folder = databaseDir()
     const env = { DATA_DIR: folder, SESSION_SECRET: "operator-test-session-secret-0123456789abcdef" }
     mkdirSync(folder, { recursive: true })
     const files = [join(folder, "first-token"), join(folder, "again-token")]

@@ -12,7 +12,7 @@ import { join } from "node:path"
 import * as Pg from "pg"
 import { Settings } from "@zhongbao/core"
 import { afterAll, describe, expect, it } from "vitest"
-import { dataDir, inBatches, launch, plainLines, stop, stopAll, waitFor } from "./support.js"
+import { databaseDir, dataDir, inBatches, launch, plainLines, stop, stopAll, waitFor } from "./support.js"
 
 const databaseUrl = process.env.DATABASE_URL || undefined
 
@@ -77,7 +77,7 @@ describe("example server: starting", () => {
   })
 
   it("SEED defaults to true on the embedded database: the demo is seeded and its tokens printed, the operator's working", async () => {
-    const started = launch({ DATA_DIR: dataDir(), WORKERS: "false" })
+    const started = launch({ DATA_DIR: databaseDir(), WORKERS: "false" })
     const base = (await waitFor(started, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
     const operatorToken = /^ {2}operator\s+\S+\s+(\S+)$/m.exec(started.output())?.[1]
     expect(operatorToken, "the operator's token is printed").toBeDefined()
@@ -91,12 +91,12 @@ describe("example server: starting", () => {
   })
 
   it("a port already taken, or a data folder another process holds: the start fails on one line naming it, gives the folder back, and the first server goes on", async () => {
-    const folder = dataDir()
+    const folder = databaseDir()
     const first = launch({ DATA_DIR: folder })
     const base = (await waitFor(first, /zhongbao is ready at (http:\/\/[\d.:]+)/))[1]!
     const { port } = new URL(base)
 
-    const other = dataDir()
+    const other = databaseDir()
     const samePort = launch({ DATA_DIR: other, PORT: port })
     expect(await samePort.exited).toBe(1)
     const portLines = plainLines(samePort.output())
@@ -151,7 +151,7 @@ describe("example server: starting", () => {
   })
 
   it("MAX_CONNECTIONS=2: a third connection held open at once is closed as it comes; once one ends, a new one is served", async () => {
-    const started = launch({ DATA_DIR: dataDir(), MAX_CONNECTIONS: "2", SEED: "false" })
+    const started = launch({ DATA_DIR: databaseDir(), MAX_CONNECTIONS: "2", SEED: "false" })
     const base = new URL((await waitFor(started, /zhongbao is ready at (http:\/\/\S+) /))[1]!)
     const open = async () => {
       const socket = connect(Number(base.port), base.hostname)
@@ -188,7 +188,7 @@ describe("example server: starting", () => {
   })
 
   it("ACCESS_LOG=true: one log line per request with its method, path, status and milliseconds; HOST=::1 prints a URL with the address in brackets", async () => {
-    const started = launch({ DATA_DIR: dataDir(), ACCESS_LOG: "true", HOST: "::1", SEED: "false" })
+    const started = launch({ DATA_DIR: databaseDir(), ACCESS_LOG: "true", HOST: "::1", SEED: "false" })
     const base = (await waitFor(started, /zhongbao is ready at (http:\/\/\S+) /))[1]!
     expect(base).toMatch(/^http:\/\/\[::1\]:\d+$/)
     expect((await fetch(`${base}/health`)).status).toBe(200)

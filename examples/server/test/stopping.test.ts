@@ -6,13 +6,13 @@ import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it, onTestFinished } from "vitest"
-import { dataDir, inherited, launch, stop, stopAll, waitFor } from "./support.js"
+import { databaseDir, inherited, launch, stop, stopAll, waitFor } from "./support.js"
 
 afterAll(stopAll)
 
 describe("example server: stopping", () => {
   it("SIGTERM while it starts (the demo being seeded): it stops what it started and exits 0, the data folder's lock given back; started again at once, it comes up with the demo", async () => {
-    const folder = dataDir()
+    const folder = databaseDir()
     const first = launch({ DATA_DIR: folder, SEED: "true" })
     await waitFor(first, /migrating the database and starting services/)
     first.child.kill("SIGTERM")
@@ -34,7 +34,7 @@ describe("example server: stopping", () => {
     "the root README's `npm start`: %s stops the server it started gracefully, once: nothing is left running, the data folder's lock is given back",
     async (_, target) => {
       const root = join(import.meta.dirname, "..", "..", "..")
-      const folder = dataDir()
+      const folder = databaseDir()
       let output = ""
       const npm = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["start"], {
         cwd: root,

@@ -3,9 +3,10 @@
  * from its TypeScript sources, on a free port, logging JSON; its output kept.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { cpSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { inject } from "vitest"
 
 /** The environment the tests start from: without the caller's session secret, database or seeding. */
 export const {
@@ -47,15 +48,39 @@ export const stop = async (started: Started) => {
   return started.exited
 }
 
-/** Stops every server this file started that still runs (for `afterAll`). */
-export const stopAll = () => Promise.all([...running].map(stop))
+const folders = new Set<string>()
+
+/**
+ * Stops every server this file started that still runs, then removes the folders it
+ * made (for `afterAll`): a PGlite database is some 40 MB.
+ */
+export const stopAll = async () => {
+  await Promise.all([...running].map(stop))
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true })
+  folders.clear()
+}
 
 /** The lines of an output that are not JSON log lines. */
 export const plainLines = (output: string) =>
   output.split("\n").filter((line) => line.trim() !== "" && !line.startsWith("{"))
 
-/** A new empty folder under the system's temporary folder. */
-export const dataDir = () => mkdtempSync(join(tmpdir(), "zhongbao-startup-"))
+/** A new empty folder under the system's temporary folder: the server makes its database there. */
+export const dataDir = () => {
+  const folder = mkdtempSync(join(tmpdir(), "zhongbao-startup-"))
+  folders.add(folder)
+  return folder
+}
+
+/**
+ * A new folder holding a new, empty PGlite database: a copy of the one made once for
+ * the run (`globalSetup.ts`), for the tests that need a database rather than its
+ * making, which takes PGlite 4–6 seconds.
+ */
+export const databaseDir = () => {
+  const folder = dataDir()
+  cpSync(inject("pgliteTemplate"), folder, { recursive: true })
+  return folder
+}
 
 /** The first match of `pattern` in the server's output, waiting for it up to `ms`. */
 export const waitFor = async (started: Started, pattern: RegExp, ms = 90_000) => {
