@@ -46,7 +46,10 @@ export const persistence = (config: ServerConfig) =>
  * `RATE_LIMIT_STORE`: the limits counted in the database's `rate_limit_window`
  * table, shared by every instance, or in this process's memory.
  */
-const rateLimiter = (config: ServerConfig, persisted: ReturnType<typeof persistence>) =>
+const rateLimiter = <E>(
+  config: ServerConfig,
+  persisted: Layer.Layer<Layer.Layer.Success<ReturnType<typeof persistence>>, E>
+) =>
   config.rateLimitStore === "memory"
     ? RateLimit.layerMemory
     : Layer.effect(RateLimit.RateLimiter, PgRateLimit.make({ schema: config.schema })).pipe(
@@ -89,7 +92,11 @@ export const layer = (config: ServerConfig) => {
     Layer.orDie
   )
   const persisted = persistence(config)
-  const base = Layer.mergeAll(persisted, settings, sms(config).pipe(Layer.provide(settings)))
+  // The settings and the SMS sender's configuration first: a value they refuse stops
+  // the start before the database is reached or made.
+  const base = persisted.pipe(
+    Layer.provideMerge(Layer.merge(settings, sms(config).pipe(Layer.provide(settings))))
+  )
   const core = Layer.mergeAll(Zhongbao.layer, Zhongbao.layerWorkers).pipe(Layer.provideMerge(base))
   const sessions = Option.match(config.sessionSecret, {
     onNone: () => Authentication.layerSessionsMemory(),
@@ -97,7 +104,7 @@ export const layer = (config: ServerConfig) => {
   })
   const auth = Authentication.layerBearer.pipe(Layer.provideMerge(sessions))
   const logger = loggerOf(config)
-  const rateLimits = Layer.merge(rateLimiter(config, persisted), RateLimit.layerPolicies(config.rateLimits))
+  const rateLimits = Layer.merge(rateLimiter(config, base), RateLimit.layerPolicies(config.rateLimits))
   // No tracer exports spans here: the runtime (the workers, the seeding) makes none,
   // and the HTTP handler makes none (`tracing: false` below).
   // The logger both for the runtime and for building the services (the database's

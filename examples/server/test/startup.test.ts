@@ -34,14 +34,14 @@ afterAll(async () => {
 })
 
 describe("example server: starting", () => {
-  it("a configuration it cannot use (PORT outside 0–65535; every refusal: config.test.ts) and a SETTINGS_JSON the platform cannot use or with a key that is no setting, an SMS variable its layer refuses: the process exits 1 on one line naming the variable, nothing started", async () => {
+  it("a configuration it cannot use (PORT outside 0–65535; every refusal: config.test.ts) and a SETTINGS_JSON the platform cannot use or with a key that is no setting, an SMS variable its layer refuses: the process exits 1 on one line naming the variable, nothing started: the database neither reached nor made", async () => {
     const cases: ReadonlyArray<readonly [Record<string, string>, string]> = [
       [
         { PORT: "70000" },
         'zhongbao: the configuration is not valid: (Invalid data at PORT: "PORT must be a port number from 0 to 65535 (0: any free port)")'
       ],
       [
-        { SETTINGS_JSON: '{"numberingPrefx":"TJ"}', DATA_DIR: dataDir() },
+        { SETTINGS_JSON: '{"numberingPrefx":"TJ"}' },
         `zhongbao: could not start: SETTINGS_JSON: numberingPrefx: is unexpected, expected: ${Object.keys(
           Settings.defaults
         )
@@ -49,12 +49,12 @@ describe("example server: starting", () => {
           .join(" | ")}`
       ],
       [
-        { SETTINGS_JSON: '{"timeZone":"CST"}', DATA_DIR: dataDir() },
+        { SETTINGS_JSON: '{"timeZone":"CST"}' },
         "zhongbao: could not start: SETTINGS_JSON: timeZone: an IANA time zone name, Area/Location or UTC (not an abbreviation such as CST)"
       ],
       // The SMS sender's variables, read by its layer, are named as the server's are.
       [
-        { SMS_LANGUAGE: "fr", DATA_DIR: dataDir() },
+        { SMS_LANGUAGE: "fr" },
         'zhongbao: could not start: (Invalid data at SMS_LANGUAGE: "Expected one of (zh-CN, en) but received "fr"")'
       ],
       [
@@ -63,16 +63,17 @@ describe("example server: starting", () => {
           ALIYUN_SMS_ACCESS_KEY_ID: "id",
           ALIYUN_SMS_ACCESS_KEY_SECRET: "secret",
           ALIYUN_SMS_SIGN_NAME: "天津科技",
-          SMS_THROTTLE_PER_HOUR: "0",
-          DATA_DIR: dataDir()
+          SMS_THROTTLE_PER_HOUR: "0"
         },
         'zhongbao: could not start: (Invalid data at SMS_THROTTLE_PER_HOUR: "SMS_THROTTLE_PER_HOUR must be a positive integer")'
       ]
     ]
     await inBatches(cases, async ([env, line]) => {
-      const started = launch({ DATA_DIR: join(dataDir(), "never"), ...env })
+      const folder = join(dataDir(), "never")
+      const started = launch({ DATA_DIR: folder, ...env })
       expect(await started.exited, JSON.stringify(env)).toBe(1)
       expect(plainLines(started.output()), JSON.stringify(env)).toEqual([line])
+      expect(existsSync(folder), `${JSON.stringify(env)}: no database made`).toBe(false)
     })
   })
 
