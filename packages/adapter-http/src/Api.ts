@@ -161,6 +161,7 @@ const ResponsePath = Schema.Struct({ responseId: Ids.ResponseId })
 const ThreadPath = Schema.Struct({ threadId: Ids.ThreadId })
 const MemberPath = Schema.Struct({ memberId: Ids.MemberId })
 const AccountPath = Schema.Struct({ accountId: Ids.AccountId })
+const TechnologyManagerPath = Schema.Struct({ technologyManagerId: Ids.TechnologyManagerId })
 const CommissionPath = Schema.Struct({ commissionId: Ids.CommissionId })
 const RoundPath = Schema.Struct({ roundId: Reward.RewardRoundId })
 const ApplicationPath = Schema.Struct({ applicationId: Reward.RewardApplicationId })
@@ -1271,12 +1272,34 @@ export class MembersGroup extends HttpApiGroup.make("members")
     )
   )
   .add(
+    command(
+      HttpApiEndpoint.put("updateTechnologyManager", "/technology-managers/:technologyManagerId")
+        .setPath(TechnologyManagerPath)
+        .setPayload(
+          strict(
+            Schema.Struct({
+              name: Membership.UpdateTechnologyManagerInput.fields.name,
+              phone: Membership.UpdateTechnologyManagerInput.fields.phone,
+              active: Membership.UpdateTechnologyManagerInput.fields.active
+            })
+          )
+        )
+        .addSuccess(Member.TechnologyManager),
+      "Correct a technology manager of my institution, retire it or make it active again",
+      "R1",
+      'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`); the demands that name it keep it.'
+    )
+  )
+  .add(
     read(
       HttpApiEndpoint.get("technologyManagers", "/members/:memberId/technology-managers")
         .setPath(MemberPath)
         .addSuccess(Schema.Array(Member.TechnologyManager)),
-      "The technology managers of an institution (its accounts and operators)",
-      "R1"
+      "The technology managers of an institution, retired ones included (its accounts and operators)",
+      "R1",
+      {
+        description: "The earliest named first, each with `active`: a demand form offers the active ones."
+      }
     )
   )
   .annotate(OpenApi.Description, "会员与账号 — members, accounts, technology managers (operator setup)") {}

@@ -59,6 +59,7 @@ const entities: Record<string, string> = {
   thread: "咨询",
   member: "会员",
   account: "账号",
+  technology_manager: "技术经理人",
   commission: "委托",
   institution: "技术转移机构",
   reward_round: "奖励申报批次",
@@ -176,6 +177,7 @@ const endpointFieldNames: Readonly<Record<string, Readonly<Record<string, string
   "POST /accounts": { name: "姓名" },
   "PUT /accounts/:accountId": { name: "姓名" },
   "POST /technology-managers": { name: "姓名" },
+  "PUT /technology-managers/:technologyManagerId": { name: "姓名" },
   "POST /files": { name: "文件名" },
   "PUT /institution-profile": { name: "单位名称" }
 }
@@ -272,6 +274,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.service_mode_not_allowed": "该服务方式仅限指定类型的发布方选择（如机构自行服务仅限技术转移机构）",
   "demand.manager_required": "技术转移机构发布需求须指定技术经理人",
   "demand.manager_unknown": "技术经理人不属于本机构",
+  "demand.manager_inactive": "该技术经理人已停用，请选择其他技术经理人",
   "demand.manager_not_allowed": "只有技术转移机构可以指定技术经理人",
   "demand.client_not_allowed": "只有技术转移机构可以代委托企业发布需求",
   "demand.deadline_too_soon": "应答截止日期过早，短于平台要求的最短应答期限",

@@ -605,6 +605,18 @@ const rows: ReadonlyArray<Row> = [
     request: () => ok(post("/technology-managers", { name: "王经理", phone: Fixtures.nextPhone() }))
   },
   {
+    endpoint: "members.updateTechnologyManager",
+    expect: { anonymous: 401, unrelated: 403, responder: 403, client: 403, operator: 403, publisher: 200 },
+    request: (s) =>
+      Effect.gen(function* () {
+        const manager = yield* Effect.flatMap(Ports.TechnologyManagerRepository, (managers) =>
+          managers.findById(s.world.manager)
+        )
+        const { name, phone } = Option.getOrThrow(manager)
+        return put(`/technology-managers/${s.world.manager}`, { name, phone, active: true })
+      })
+  },
+  {
     endpoint: "members.technologyManagers",
     expect: { anonymous: 401, unrelated: 404, responder: 404, client: 404, operator: 200, publisher: 200 },
     request: (s) => ok(get(`/members/${s.world.institution.member.id}/technology-managers`))

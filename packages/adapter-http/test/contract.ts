@@ -167,7 +167,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           })
       )
 
-      it.effect("members: an operator registers members, accounts; an institution names managers", () =>
+      it.effect("members: an operator registers members, accounts; an institution names managers and retires one (R1)", () =>
         Effect.gen(function* () {
           const op = state.operator
           const member = yield* op.members.createMember({
@@ -209,6 +209,20 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           assert.deepStrictEqual(
             managers.map((m) => m.id),
             [manager.id]
+          )
+          // R1: the institution retires its manager; the list shows it retired.
+          const retired = yield* client.members.updateTechnologyManager({
+            path: { technologyManagerId: manager.id },
+            payload: { name: "赵经理", phone: "+8613800138002" as never, active: false },
+            headers: {}
+          })
+          assert.deepStrictEqual([retired.phone, retired.active], ["+8613800138002", false])
+          assert.deepStrictEqual(
+            (yield* client.members.technologyManagers({ path: { memberId: member.id } })).map((m) => [
+              m.id,
+              m.active
+            ]),
+            [[manager.id, false]]
           )
           const off = yield* op.members.updateAccount({
             path: { accountId: account.id },

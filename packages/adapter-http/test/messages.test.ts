@@ -250,6 +250,7 @@ describe("Messages", () => {
     assert.strictEqual(named("name", "POST /accounts"), "姓名：必填")
     assert.strictEqual(named("name", "PUT /accounts/:accountId"), "姓名：必填")
     assert.strictEqual(named("name", "POST /technology-managers"), "姓名：必填")
+    assert.strictEqual(named("name", "PUT /technology-managers/:technologyManagerId"), "姓名：必填")
     assert.strictEqual(named("name", "POST /members"), "会员名称：必填")
     assert.strictEqual(named("name", "POST /files"), "文件名：必填")
     assert.strictEqual(named("name", "PUT /institution-profile"), "单位名称：必填")

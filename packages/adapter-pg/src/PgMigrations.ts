@@ -22,6 +22,7 @@
  * | 12 | `outbox_last_code`  | R64: a delivery's last failure code, to list dead letters by it |
  * | 13 | `round_window`      | R23: a round's selection window, fixed when it is approved  |
  * | 14 | `outbox_retention`  | R64: settled messages by when they settled, for the purge   |
+ * | 15 | `manager_active`    | R1: whether a technology manager is active (retired ones are not named again) |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -81,7 +82,8 @@ export const migrations = (
     "11_audit_append_only": exec(Ddl.auditAppendOnly(s)),
     "12_outbox_last_code": exec(Ddl.outboxLastCode(s)),
     "13_round_window": exec(Ddl.roundWindow(s)),
-    "14_outbox_retention": exec(Ddl.outboxRetention(s))
+    "14_outbox_retention": exec(Ddl.outboxRetention(s)),
+    "15_manager_active": exec(Ddl.managerActive(s))
   }
 }
 

@@ -30,6 +30,7 @@ export const AuditEvent = Schema.Struct({
     "commission",
     "member",
     "account",
+    "technology_manager",
     "notification",
     "reward_round",
     "reward_application",

@@ -167,6 +167,8 @@ export type Account = typeof Account.Type
 
 /**
  * A technology manager (技术经理人) of a transfer institution, named on its demands.
+ * One no longer `active` (retired by the institution) is not named on a demand form
+ * again (R1); the demands that name it keep it.
  *
  * @since 0.1.0
  * @category models
@@ -176,6 +178,7 @@ export const TechnologyManager = Schema.Struct({
   institutionId: MemberId,
   name: Name,
   phone: Schema.typeSchema(PhoneNumber),
+  active: Schema.Boolean,
   createdAt: Schema.DateTimeUtc
 })
 

@@ -23,6 +23,7 @@ import {
   Name,
   MobileNumber,
   PhoneNumber,
+  type TechnologyManager,
   TechnologyManager as TechnologyManagerSchema
 } from "./Member.js"
 import { Page, PageRequest } from "./Pagination.js"
@@ -79,6 +80,20 @@ export const UpdateAccountInput = Schema.Struct({
  * @category inputs
  */
 export const TechnologyManagerInput = Schema.Struct({ name: Name, phone: PhoneNumber })
+
+/**
+ * Input of {@link Membership.updateTechnologyManager}: the manager as it is to be,
+ * whole (its name, its phone, whether it is active).
+ *
+ * @since 0.1.1
+ * @category inputs
+ */
+export const UpdateTechnologyManagerInput = Schema.Struct({
+  technologyManagerId: Ids.TechnologyManagerId,
+  name: Name,
+  phone: PhoneNumber,
+  active: Schema.Boolean
+})
 
 /**
  * Input of {@link bootstrapOperator}: the operator's name and phone, and optionally
@@ -354,6 +369,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
               institutionId: member.id,
               name: input.name,
               phone: input.phone,
+              active: true,
               createdAt: ctx.now
             }
             yield* managers.insert(manager)
@@ -367,7 +383,69 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
           })
       ),
 
-      /** The technology managers of an institution (its own accounts and operators). */
+      /**
+       * R1: a registered institution corrects one of its technology managers' name or
+       * phone, retires it (`active: false`: it left, or no longer follows demands) or
+       * makes it active again. The input is the manager as it is to be; an input that
+       * changes nothing writes nothing. A retired manager is not named on a demand form
+       * again (`demand.manager_inactive`); the demands that name it keep it. Another
+       * institution's manager is not found. Audited as `technology_manager.updated`,
+       * `technology_manager.retired` or `technology_manager.reactivated`, with its state
+       * before and after (never its phone).
+       */
+      updateTechnologyManager: command(
+        {
+          name: "updateTechnologyManager",
+          input: UpdateTechnologyManagerInput,
+          output: TechnologyManagerSchema,
+          rule: "R1"
+        },
+        (ctx, input) =>
+          Effect.gen(function* () {
+            const member = ctx.actor.member
+            if (member === null || !isRegisteredInstitution(member)) {
+              return yield* denied(
+                "R1",
+                "institution.not_registered",
+                "only a registered technology transfer institution keeps technology managers"
+              )
+            }
+            const found = yield* managers.findById(input.technologyManagerId)
+            if (Option.isNone(found) || found.value.institutionId !== member.id) {
+              return yield* notFound("technology_manager", "R1", "technologyManagerId")
+            }
+            const before = found.value
+            const after: TechnologyManager = {
+              ...before,
+              name: input.name,
+              phone: input.phone,
+              active: input.active
+            }
+            if (after.name === before.name && after.phone === before.phone && after.active === before.active)
+              return before
+            yield* managers.update(after)
+            const state = (m: TechnologyManager) => (m.active ? "active" : "inactive")
+            yield* ctx.audit({
+              entity: "technology_manager",
+              entityId: before.id,
+              action:
+                before.active === after.active
+                  ? "technology_manager.updated"
+                  : after.active
+                    ? "technology_manager.reactivated"
+                    : "technology_manager.retired",
+              before: state(before),
+              after: state(after),
+              members: [member.id]
+            })
+            return after
+          })
+      ),
+
+      /**
+       * The technology managers of an institution, retired ones included (`active`),
+       * the earliest named first (its own accounts and operators).
+       */
       technologyManagers: query(
         { input: Schema.Struct({ institutionId: MemberId }), rule: "R1" },
         (ctx, input) =>

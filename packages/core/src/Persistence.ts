@@ -202,6 +202,8 @@ export class TechnologyManagerRepository extends Context.Tag("@zhongbao/core/Tec
   TechnologyManagerRepository,
   {
     readonly insert: (manager: TechnologyManager) => Insert
+    /** @since 0.1.1 */
+    readonly update: (manager: TechnologyManager) => Update
     readonly findById: (id: TechnologyManagerId) => Fx<Option.Option<TechnologyManager>>
     readonly listByInstitution: (institutionId: MemberId) => Fx<ReadonlyArray<TechnologyManager>>
   }

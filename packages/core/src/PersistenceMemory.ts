@@ -215,6 +215,7 @@ const makeStore = () => {
   const managerRepo = TechnologyManagerRepository.of({
     insert: (m) =>
       managers.get(m.id) ? unique("technology_manager", m.id) : db.write((log) => managers.set(m.id, m, log)),
+    update: (m) => updateStored(managers, "technology_manager", m.id, m),
     findById: (id) => get(managers, id),
     listByInstitution: (institutionId) =>
       db.read(() =>

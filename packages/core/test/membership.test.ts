@@ -467,3 +467,142 @@ describe("Membership.updateAccount", () => {
       )
   )
 })
+
+describe("Membership.updateTechnologyManager", () => {
+  const managerOf = (id: Ids.TechnologyManagerId) =>
+    Effect.flatMap(Persistence.TechnologyManagerRepository, (managers) => managers.findById(id)).pipe(
+      Effect.map(Option.getOrThrow)
+    )
+  /** `updateTechnologyManager`'s input: the manager as it is, active or not. */
+  const asIt = (m: Member.TechnologyManager, active: boolean) => ({
+    technologyManagerId: m.id,
+    name: m.name,
+    phone: m.phone,
+    active
+  })
+  const managerEvents = (id: Ids.TechnologyManagerId) =>
+    Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 1000 })).pipe(
+      Effect.map((events) =>
+        events
+          .filter((e) => e.entityId === id)
+          .map((e) => [e.entity, e.action, e.before, e.after, e.actorAccountId, e.members])
+      )
+    )
+
+  it.effect(
+    "R1: a registered institution corrects its technology manager's name and phone, retires it and makes it active again; each audited on the institution's trail, never with the phone; the institution's list shows it retired",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const institution = world.institution
+          const manager = yield* managerOf(world.manager)
+          assert.isTrue(manager.active, "a manager is named active")
+          const phone = Fixtures.nextPhone()
+          const corrected = yield* membership.updateTechnologyManager(institution.account, {
+            ...asIt(manager, true),
+            name: "李经理（更正）",
+            phone
+          })
+          assert.deepStrictEqual(corrected, {
+            ...manager,
+            name: "李经理（更正）",
+            phone: corrected.phone
+          })
+          assert.strictEqual(corrected.phone, `+86${phone}`)
+          assert.deepStrictEqual(yield* managerOf(world.manager), corrected)
+          const retired = yield* membership.updateTechnologyManager(
+            institution.account,
+            asIt(corrected, false)
+          )
+          assert.isFalse(retired.active)
+          const listed = yield* membership.technologyManagers(institution.account, {
+            institutionId: institution.member.id
+          })
+          assert.deepStrictEqual(
+            listed.find((m) => m.id === world.manager),
+            retired,
+            "listed, retired"
+          )
+          const again = yield* membership.updateTechnologyManager(institution.account, asIt(retired, true))
+          assert.deepStrictEqual(again, corrected)
+          const events = yield* managerEvents(world.manager)
+          const members = [institution.member.id]
+          assert.sameDeepMembers(events, [
+            [
+              "technology_manager",
+              "technology_manager.updated",
+              "active",
+              "active",
+              institution.account,
+              members
+            ],
+            [
+              "technology_manager",
+              "technology_manager.retired",
+              "active",
+              "inactive",
+              institution.account,
+              members
+            ],
+            [
+              "technology_manager",
+              "technology_manager.reactivated",
+              "inactive",
+              "active",
+              institution.account,
+              members
+            ]
+          ])
+          const trail = JSON.stringify(yield* (yield* Persistence.AuditRepository).list({ limit: 1000 }))
+          for (const number of [manager.phone, corrected.phone, phone]) {
+            assert.notInclude(trail, number, "no phone in the audit trail")
+          }
+        })
+      )
+  )
+
+  it.effect(
+    "R1: only the institution's own accounts update its technology managers: another institution's manager or an unknown one is not found naming technologyManagerId, an enterprise's or an operator's account is refused; an unchanged input writes nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const audit = yield* Persistence.AuditRepository
+          yield* membership.registerInstitution(world.operator, { memberId: world.unregistered.member.id })
+          const theirs = yield* membership.addTechnologyManager(world.unregistered.account, {
+            name: "赵经理",
+            phone: Fixtures.nextPhone()
+          })
+          const mine = yield* managerOf(world.manager)
+          const eventsBefore = (yield* audit.list({ limit: 1000 })).length
+          for (const id of [theirs.id, Ids.make<Ids.TechnologyManagerId>()]) {
+            const missing = yield* expectError(
+              membership.updateTechnologyManager(world.institution.account, {
+                ...asIt(theirs, false),
+                technologyManagerId: id
+              }),
+              "NotFound",
+              "R1"
+            )
+            assert.strictEqual(missing.field, "technologyManagerId")
+          }
+          for (const account of [world.enterprise.account, world.operator]) {
+            const refused = yield* expectError(
+              membership.updateTechnologyManager(account, asIt(mine, false)),
+              "Denied",
+              "R1"
+            )
+            assert.strictEqual((refused as Errors.Denied).code, "institution.not_registered")
+          }
+          assert.deepStrictEqual(
+            yield* membership.updateTechnologyManager(world.institution.account, asIt(mine, true)),
+            mine
+          )
+          assert.deepStrictEqual(yield* managerOf(theirs.id), theirs)
+          assert.deepStrictEqual(yield* managerOf(mine.id), mine)
+          assert.lengthOf(yield* audit.list({ limit: 1000 }), eventsBefore)
+        })
+      )
+  )
+})

@@ -14,7 +14,7 @@ import {
   Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, DateTime, Effect } from "effect"
+import { Context, DateTime, Effect, Option } from "effect"
 import {
   auditIds,
   commission,
@@ -133,6 +133,55 @@ describe("publishing", () => {
           )
         })
       )
+    )
+
+    it.effect(
+      "R1: a retired technology manager is not named on a demand again (drafted, or a draft naming it submitted); the demands that name it keep it; made active again, it is named again",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const membership = yield* Membership.Membership
+            const publishing = yield* Publishing.Publishing
+            const published = yield* Fixtures.publish(
+              world,
+              world.institution.account,
+              Fixtures.onBehalf(world)
+            )
+            const earlier = yield* draft(world.institution.account, { technologyManagerId: world.manager })
+            const manager = (yield* membership.technologyManagers(world.institution.account, {
+              institutionId: world.institution.member.id
+            })).find((m) => m.id === world.manager)!
+            const as = (active: boolean) => ({
+              technologyManagerId: manager.id,
+              name: manager.name,
+              phone: manager.phone,
+              active
+            })
+            yield* membership.updateTechnologyManager(world.institution.account, as(false))
+            const drafts = yield* myDemandIds(world.institution.account)
+            const refused = yield* expectError(
+              draft(world.institution.account, { technologyManagerId: world.manager }),
+              "InvalidInput",
+              "R1",
+              "technologyManagerId"
+            )
+            assert.strictEqual((refused as Errors.InvalidInput).code, "demand.manager_inactive")
+            assert.deepStrictEqual(yield* myDemandIds(world.institution.account), drafts, "nothing drafted")
+            const notSubmitted = yield* expectError(
+              publishing.submit(world.institution.account, { demandId: earlier.id }),
+              "InvalidInput",
+              "R1",
+              "technologyManagerId"
+            )
+            assert.strictEqual((notSubmitted as Errors.InvalidInput).code, "demand.manager_inactive")
+            const kept = yield* (yield* Persistence.DemandRepository).findById(published.id)
+            assert.strictEqual(Option.getOrThrow(kept).form.technologyManagerId, world.manager)
+            assert.strictEqual(Option.getOrThrow(kept).state, "published")
+            yield* membership.updateTechnologyManager(world.institution.account, as(true))
+            const again = yield* publishing.submit(world.institution.account, { demandId: earlier.id })
+            assert.strictEqual(again.state, "pending_review")
+          })
+        )
     )
 
     it.effect(

@@ -710,6 +710,17 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
           )
         )
       )
+      .handle("updateTechnologyManager", ({ path, payload, headers }) =>
+        Effect.flatMap(account, (a) =>
+          core(
+            membership.updateTechnologyManager(
+              a,
+              { ...payload, technologyManagerId: path.technologyManagerId },
+              optionsOf(headers)
+            )
+          )
+        )
+      )
       .handle("technologyManagers", ({ path }) =>
         Effect.flatMap(account, (a) =>
           coreRead(membership.technologyManagers(a, { institutionId: path.memberId }))

@@ -485,3 +485,13 @@ export const outboxRetention = (s: string): string => `
 CREATE INDEX outbox_message_sent_at ON ${s}.outbox_message (sent_at, id) WHERE status = 'sent';
 CREATE INDEX outbox_message_dead_at ON ${s}.outbox_message (dead_at, id) WHERE status = 'dead';
 `
+
+/**
+ * @internal
+ * R1: whether a technology manager is active (one retired is not named on a demand
+ * again). The managers there before are active. A column with a constant default is
+ * added without rewriting the table.
+ */
+export const managerActive = (s: string): string => `
+ALTER TABLE ${s}.technology_manager ADD COLUMN active boolean NOT NULL DEFAULT true;
+`

@@ -71,13 +71,14 @@ const withMember = (r: Row): { readonly account: Member.Account; readonly member
   member: r.m_id === null ? null : toJoinedMember(r)
 })
 
-const managerColumns = `id, institution_id, name, phone, ${selTs("created_at")}`
+const managerColumns = `id, institution_id, name, phone, active, ${selTs("created_at")}`
 
 const toManager = (r: Row): Member.TechnologyManager => ({
   id: read.str(r, "id") as Ids.TechnologyManagerId,
   institutionId: read.str(r, "institution_id") as Ids.MemberId,
   name: read.str(r, "name"),
   phone: read.str(r, "phone") as Member.PhoneNumber,
+  active: read.bool(r, "active"),
   createdAt: read.ts(r, "created_at")
 })
 
@@ -221,11 +222,23 @@ export const makeManagers = (db: Db): Context.Tag.Service<Persistence.Technology
         db.write(
           "TechnologyManagerRepository.insert",
           "technology_manager",
-          `INSERT INTO ${manager} (id, institution_id, name, phone, created_at)
-           VALUES ($1, $2, $3, $4, $5::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
-          [m.id, m.institutionId, m.name, m.phone, ts(m.createdAt)]
+          `INSERT INTO ${manager} (id, institution_id, name, phone, active, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
+          [m.id, m.institutionId, m.name, m.phone, m.active, ts(m.createdAt)]
         ),
         expectOne("technology_manager", m.id)
+      ),
+    update: (m) =>
+      Effect.flatMap(
+        db.write(
+          "TechnologyManagerRepository.update",
+          "technology_manager",
+          `UPDATE ${manager}
+           SET institution_id = $2, name = $3, phone = $4, active = $5, created_at = $6::timestamptz
+           WHERE id = $1 RETURNING id`,
+          [m.id, m.institutionId, m.name, m.phone, m.active, ts(m.createdAt)]
+        ),
+        expectUpdated("technology_manager", m.id)
       ),
     findById: (id) =>
       Effect.map(

@@ -153,6 +153,14 @@ export const makeFormCheck = Effect.gen(function* () {
             `${prefix}technologyManagerId: not a technology manager of this institution`
           )
         }
+        if (!manager.value.active) {
+          return yield* invalid(
+            "R1",
+            `${prefix}technologyManagerId`,
+            "demand.manager_inactive",
+            `${prefix}technologyManagerId: the technology manager is no longer active (retired by the institution)`
+          )
+        }
         if (form.clientId !== undefined) {
           const commission = yield* commissions.findOpenForShare(form.clientId, publisher.id)
           if (Option.isNone(commission) || commission.value.state !== "active") {

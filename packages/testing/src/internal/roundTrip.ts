@@ -112,7 +112,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "technology managers: insert then findById and listByInstitution return equal managers",
+    "technology managers: insert then findById and listByInstitution return equal managers, retired ones included; update persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -123,7 +123,12 @@ export const roundTrip = (h: Harness): void => {
           yield* members.insert(institution)
           yield* members.insert(other)
           const m1 = Rows.manager(institution.id)
-          const m2 = { ...Rows.manager(institution.id), name: "赵经理", createdAt: minutesAfter(2) }
+          const m2 = {
+            ...Rows.manager(institution.id),
+            name: "赵经理",
+            active: false,
+            createdAt: minutesAfter(2)
+          }
           // Added at the same instant as m2, the larger id first: the id decides (code-point order).
           const tied = ["f-manager-tie", "0-manager-tie"].map((id, i) => ({
             ...Rows.manager(institution.id),
@@ -142,6 +147,24 @@ export const roundTrip = (h: Harness): void => {
             "listByInstitution: the institution's managers by (createdAt, id)"
           )
           same(Member.TechnologyManager, byId(listed, m2.id, "listByInstitution"), m2, "listed manager")
+          for (const updated of [
+            { ...m1, name: "孙经理", phone: Rows.phone(), active: false },
+            { ...m1, active: true }
+          ]) {
+            yield* repo.update(updated)
+            same(
+              Member.TechnologyManager,
+              some(yield* repo.findById(m1.id), "updated manager"),
+              updated,
+              "updated manager"
+            )
+          }
+          same(
+            Member.TechnologyManager,
+            some(yield* repo.findById(elsewhere.id), "another institution's manager"),
+            elsewhere,
+            "another institution's manager, unchanged by the update"
+          )
         })
       ),
     h.timeout

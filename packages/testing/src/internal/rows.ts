@@ -62,6 +62,7 @@ export const manager = (institutionId: Ids.MemberId): Member.TechnologyManager =
   institutionId,
   name: "李经理",
   phone: phone(),
+  active: true,
   createdAt: minutesAfter(1, 7)
 })
 

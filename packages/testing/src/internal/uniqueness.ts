@@ -481,6 +481,14 @@ export const uniqueness = (h: Harness): void => {
           const account = Rows.account(p.enterprise.id)
           yield* failsWith(accounts.update(account), "StaleWrite", "update of an account never inserted")
           none(yield* accounts.findById(account.id), "no account inserted")
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const manager = Rows.manager(p.institution.id)
+          yield* failsWith(
+            managers.update(manager),
+            "StaleWrite",
+            "update of a technology manager never inserted"
+          )
+          none(yield* managers.findById(manager.id), "no technology manager inserted")
           const d = Rows.demand(p.enterprise.id, p.enterpriseAccount.id, Rows.publishedFields("ZB20260001"))
           yield* (yield* Persistence.DemandRepository).insert(d)
           const thread = Rows.thread(d, p.responder.id)
