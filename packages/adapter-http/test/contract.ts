@@ -167,85 +167,87 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           })
       )
 
-      it.effect("members: an operator registers members, accounts; an institution names managers and retires one (R1)", () =>
-        Effect.gen(function* () {
-          const op = state.operator
-          const member = yield* op.members.createMember({
-            payload: { kind: "transfer_institution", name: "滨海技术转移中心", region: "天津市" },
-            headers: {}
+      it.effect(
+        "members: an operator registers members, accounts; an institution names managers and retires one (R1)",
+        () =>
+          Effect.gen(function* () {
+            const op = state.operator
+            const member = yield* op.members.createMember({
+              payload: { kind: "transfer_institution", name: "滨海技术转移中心", region: "天津市" },
+              headers: {}
+            })
+            assert.isFalse(member.registered)
+            const registered = yield* op.members.registerInstitution({
+              path: { memberId: member.id },
+              headers: {}
+            })
+            assert.isTrue(registered.registered)
+            const account = yield* op.members.createAccount({
+              payload: { memberId: member.id, name: "滨海联系人", phone: "+8613800138000" as never },
+              headers: {}
+            })
+            assert.strictEqual(account.phone, "+8613800138000")
+            // §3: a correction, then the account deactivated: its credential no longer acts.
+            const corrected = yield* op.members.updateAccount({
+              path: { accountId: account.id },
+              payload: { name: "滨海新联系人", phone: "+8613800138009" as never, active: true },
+              headers: {}
+            })
+            assert.strictEqual(corrected.name, "滨海新联系人")
+            assert.strictEqual(corrected.phone, "+8613800138009")
+            const got = yield* state.expert.members.get({ path: { memberId: member.id } })
+            assert.strictEqual(got.name, "滨海技术转移中心")
+            const client = yield* as(account.id)
+            const manager = yield* client.members.addTechnologyManager({
+              payload: { name: "赵经理", phone: "+8613800138001" as never },
+              headers: {}
+            })
+            // §3: the new account learns its member's id from the API, then lists that member's managers.
+            const me = yield* client.members.me()
+            assert.strictEqual(me.account.id, account.id)
+            assert.strictEqual(me.member?.id, member.id)
+            assert.strictEqual(me.member?.name, "滨海技术转移中心")
+            const managers = yield* client.members.technologyManagers({ path: { memberId: me.member!.id } })
+            assert.deepStrictEqual(
+              managers.map((m) => m.id),
+              [manager.id]
+            )
+            // R1: the institution retires its manager; the list shows it retired.
+            const retired = yield* client.members.updateTechnologyManager({
+              path: { technologyManagerId: manager.id },
+              payload: { name: "赵经理", phone: "+8613800138002" as never, active: false },
+              headers: {}
+            })
+            assert.deepStrictEqual([retired.phone, retired.active], ["+8613800138002", false])
+            assert.deepStrictEqual(
+              (yield* client.members.technologyManagers({ path: { memberId: member.id } })).map((m) => [
+                m.id,
+                m.active
+              ]),
+              [[manager.id, false]]
+            )
+            const off = yield* op.members.updateAccount({
+              path: { accountId: account.id },
+              payload: { name: corrected.name, phone: corrected.phone, active: false },
+              headers: {}
+            })
+            assert.isFalse(off.active)
+            const listed = yield* op.members.accounts({ path: { memberId: member.id } })
+            assert.deepStrictEqual(
+              listed.map((a) => [a.id, a.active]),
+              [[account.id, false]]
+            )
+            const refused = yield* Expect.failureOf(client.members.me())
+            assert.instanceOf(refused, ApiError.Unauthorized)
+            const operatorMe = yield* op.members.me()
+            assert.strictEqual(operatorMe.account.role, "operator")
+            assert.isNull(operatorMe.member, "an operator's account acts for no member")
+            const denied = yield* Expect.failureOf(
+              state.expert.members.createMember({ payload: { kind: "expert", name: "冒名" }, headers: {} })
+            )
+            assert.instanceOf(denied, ApiError.Denied)
+            assert.strictEqual(denied.rule, "§3")
           })
-          assert.isFalse(member.registered)
-          const registered = yield* op.members.registerInstitution({
-            path: { memberId: member.id },
-            headers: {}
-          })
-          assert.isTrue(registered.registered)
-          const account = yield* op.members.createAccount({
-            payload: { memberId: member.id, name: "滨海联系人", phone: "+8613800138000" as never },
-            headers: {}
-          })
-          assert.strictEqual(account.phone, "+8613800138000")
-          // §3: a correction, then the account deactivated: its credential no longer acts.
-          const corrected = yield* op.members.updateAccount({
-            path: { accountId: account.id },
-            payload: { name: "滨海新联系人", phone: "+8613800138009" as never, active: true },
-            headers: {}
-          })
-          assert.strictEqual(corrected.name, "滨海新联系人")
-          assert.strictEqual(corrected.phone, "+8613800138009")
-          const got = yield* state.expert.members.get({ path: { memberId: member.id } })
-          assert.strictEqual(got.name, "滨海技术转移中心")
-          const client = yield* as(account.id)
-          const manager = yield* client.members.addTechnologyManager({
-            payload: { name: "赵经理", phone: "+8613800138001" as never },
-            headers: {}
-          })
-          // §3: the new account learns its member's id from the API, then lists that member's managers.
-          const me = yield* client.members.me()
-          assert.strictEqual(me.account.id, account.id)
-          assert.strictEqual(me.member?.id, member.id)
-          assert.strictEqual(me.member?.name, "滨海技术转移中心")
-          const managers = yield* client.members.technologyManagers({ path: { memberId: me.member!.id } })
-          assert.deepStrictEqual(
-            managers.map((m) => m.id),
-            [manager.id]
-          )
-          // R1: the institution retires its manager; the list shows it retired.
-          const retired = yield* client.members.updateTechnologyManager({
-            path: { technologyManagerId: manager.id },
-            payload: { name: "赵经理", phone: "+8613800138002" as never, active: false },
-            headers: {}
-          })
-          assert.deepStrictEqual([retired.phone, retired.active], ["+8613800138002", false])
-          assert.deepStrictEqual(
-            (yield* client.members.technologyManagers({ path: { memberId: member.id } })).map((m) => [
-              m.id,
-              m.active
-            ]),
-            [[manager.id, false]]
-          )
-          const off = yield* op.members.updateAccount({
-            path: { accountId: account.id },
-            payload: { name: corrected.name, phone: corrected.phone, active: false },
-            headers: {}
-          })
-          assert.isFalse(off.active)
-          const listed = yield* op.members.accounts({ path: { memberId: member.id } })
-          assert.deepStrictEqual(
-            listed.map((a) => [a.id, a.active]),
-            [[account.id, false]]
-          )
-          const refused = yield* Expect.failureOf(client.members.me())
-          assert.instanceOf(refused, ApiError.Unauthorized)
-          const operatorMe = yield* op.members.me()
-          assert.strictEqual(operatorMe.account.role, "operator")
-          assert.isNull(operatorMe.member, "an operator's account acts for no member")
-          const denied = yield* Expect.failureOf(
-            state.expert.members.createMember({ payload: { kind: "expert", name: "冒名" }, headers: {} })
-          )
-          assert.instanceOf(denied, ApiError.Denied)
-          assert.strictEqual(denied.rule, "§3")
-        })
       )
 
       it.effect("commissions: request, accept, decline, list", () =>
