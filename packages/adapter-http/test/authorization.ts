@@ -612,8 +612,13 @@ const rows: ReadonlyArray<Row> = [
         const manager = yield* Effect.flatMap(Ports.TechnologyManagerRepository, (managers) =>
           managers.findById(s.world.manager)
         )
-        const { name, phone } = Option.getOrThrow(manager)
-        return put(`/technology-managers/${s.world.manager}`, { name, phone, active: true })
+        const { name } = Option.getOrThrow(manager)
+        // A new phone each time: the change is written, not answered as unchanged.
+        return put(`/technology-managers/${s.world.manager}`, {
+          name,
+          phone: Fixtures.nextPhone(),
+          active: true
+        })
       })
   },
   {

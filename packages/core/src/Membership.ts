@@ -346,7 +346,11 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
           })
       ),
 
-      /** R1: a registered institution names its technology managers. */
+      /**
+       * R1: a registered institution names its technology managers, active. Audited as
+       * `technology_manager.added` on the manager (entity `technology_manager`, as its
+       * later changes are), on the institution's trail.
+       */
       addTechnologyManager: command(
         {
           name: "addTechnologyManager",
@@ -374,10 +378,11 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
             }
             yield* managers.insert(manager)
             yield* ctx.audit({
-              entity: "member",
-              entityId: member.id,
+              entity: "technology_manager",
+              entityId: manager.id,
               action: "technology_manager.added",
-              after: manager.id
+              after: "active",
+              members: [member.id]
             })
             return manager
           })
@@ -388,7 +393,10 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
        * phone, retires it (`active: false`: it left, or no longer follows demands) or
        * makes it active again. The input is the manager as it is to be; an input that
        * changes nothing writes nothing. A retired manager is not named on a demand form
-       * again (`demand.manager_inactive`); the demands that name it keep it. Another
+       * again (`demand.manager_inactive`), nor is a demand naming it approved; the
+       * demands published naming it keep it. The manager is read with
+       * `findByIdForUpdate` and a form checks it with `findByIdForShare`: a retirement
+       * and a demand naming the manager at once are taken in turn. Another
        * institution's manager is not found. Audited as `technology_manager.updated`,
        * `technology_manager.retired` or `technology_manager.reactivated`, with its state
        * before and after (never its phone).
@@ -410,7 +418,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
                 "only a registered technology transfer institution keeps technology managers"
               )
             }
-            const found = yield* managers.findById(input.technologyManagerId)
+            const found = yield* managers.findByIdForUpdate(input.technologyManagerId)
             if (Option.isNone(found) || found.value.institutionId !== member.id) {
               return yield* notFound("technology_manager", "R1", "technologyManagerId")
             }

@@ -205,6 +205,24 @@ export class TechnologyManagerRepository extends Context.Tag("@zhongbao/core/Tec
     /** @since 0.1.1 */
     readonly update: (manager: TechnologyManager) => Update
     readonly findById: (id: TechnologyManagerId) => Fx<Option.Option<TechnologyManager>>
+    /**
+     * `findById`, and the manager found stays as it is until the transaction ends (a
+     * shared row lock: other checks go on, a change waits); a change committed
+     * meanwhile is waited for and read. R1: a demand names a manager only while the
+     * manager it checked is active, never as it is retired.
+     *
+     * @since 0.1.1
+     */
+    readonly findByIdForShare: (id: TechnologyManagerId) => Fx<Option.Option<TechnologyManager>>
+    /**
+     * `findById`, holding the manager until the unit of work ends (an exclusive row
+     * lock: another `findByIdForUpdate`, a `findByIdForShare` or a change waits, then
+     * reads what was committed). R1: an institution's changes to one manager are taken
+     * in turn, so each audits what it found.
+     *
+     * @since 0.1.1
+     */
+    readonly findByIdForUpdate: (id: TechnologyManagerId) => Fx<Option.Option<TechnologyManager>>
     readonly listByInstitution: (institutionId: MemberId) => Fx<ReadonlyArray<TechnologyManager>>
   }
 >() {}

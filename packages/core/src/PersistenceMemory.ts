@@ -217,6 +217,8 @@ const makeStore = () => {
       managers.get(m.id) ? unique("technology_manager", m.id) : db.write((log) => managers.set(m.id, m, log)),
     update: (m) => updateStored(managers, "technology_manager", m.id, m),
     findById: (id) => get(managers, id),
+    findByIdForShare: (id) => get(managers, id),
+    findByIdForUpdate: (id) => get(managers, id),
     listByInstitution: (institutionId) =>
       db.read(() =>
         page(

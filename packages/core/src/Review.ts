@@ -17,7 +17,12 @@ import { checkDeadlineWindow, checkTaxonomy } from "./internal/demandForm.js"
 import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest } from "./Pagination.js"
-import { CommissionRepository, DemandNumbering, MemberRepository } from "./Persistence.js"
+import {
+  CommissionRepository,
+  DemandNumbering,
+  MemberRepository,
+  TechnologyManagerRepository
+} from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import * as Option from "effect/Option"
 
@@ -47,6 +52,7 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
     const numbering = yield* DemandNumbering
     const commissions = yield* CommissionRepository
     const members = yield* MemberRepository
+    const managers = yield* TechnologyManagerRepository
 
     return {
       /**
@@ -55,7 +61,9 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
        * restarted demand keeps its number (R33). The deadline is checked again against
        * both bounds of `Deadline.isAllowedDeadline`: time has passed since submission,
        * and the settings may have changed; so are the technical field (R10) and the
-       * service mode (R14), against the settings now.
+       * service mode (R14), against the settings now, the commission of a demand
+       * published on behalf (R41) and the technology manager it names, which must
+       * still be active (R1).
        */
       approve: command(
         { name: "approveDemand", input: Schema.Struct({ demandId: DemandId }), output: Demand, rule: "R11" },
@@ -77,6 +85,16 @@ export class Review extends Effect.Service<Review>()("@zhongbao/core/Review", {
                   "R41",
                   "commission.not_active",
                   "the commission behind this demand is no longer active; reject the demand"
+                )
+              }
+            }
+            if (demand.form.technologyManagerId !== undefined) {
+              const manager = yield* managers.findByIdForShare(demand.form.technologyManagerId)
+              if (!Option.exists(manager, (m) => m.active)) {
+                return yield* invalidState(
+                  "R1",
+                  "demand.manager_inactive",
+                  "the technology manager this demand names was retired since it was submitted; reject the demand so it can be corrected"
                 )
               }
             }

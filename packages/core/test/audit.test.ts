@@ -670,7 +670,16 @@ describe("AuditTrail beyond demands", () => {
               ["member", member.id, "member.created", null, "transfer_institution", op, null, null],
               ["member", member.id, "institution.registered", "unregistered", "registered", op, null, null],
               ["account", account.id, "account.created", null, "member", op, null, null],
-              ["member", member.id, "technology_manager.added", null, manager.id, account.id, member.id, null]
+              [
+                "technology_manager",
+                manager.id,
+                "technology_manager.added",
+                null,
+                "active",
+                account.id,
+                member.id,
+                null
+              ]
             ]
           )
         })

@@ -529,6 +529,7 @@ describe("Membership.updateTechnologyManager", () => {
           const events = yield* managerEvents(world.manager)
           const members = [institution.member.id]
           assert.sameDeepMembers(events, [
+            ["technology_manager", "technology_manager.added", null, "active", institution.account, members],
             [
               "technology_manager",
               "technology_manager.updated",

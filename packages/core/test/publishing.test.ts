@@ -10,6 +10,7 @@ import {
   Persistence,
   Publishing,
   Responding,
+  Review,
   Selection,
   Settings
 } from "@zhongbao/core"
@@ -22,7 +23,8 @@ import {
   type FormOverrides,
   myDemandIds,
   offeredTo,
-  proposal
+  proposal,
+  submitted
 } from "./demandHelpers.js"
 import { at, expectError, failureOf, withPorts, withWorld } from "./helpers.js"
 
@@ -136,18 +138,27 @@ describe("publishing", () => {
     )
 
     it.effect(
-      "R1: a retired technology manager is not named on a demand again (drafted, or a draft naming it submitted); the demands that name it keep it; made active again, it is named again",
+      "R1: a retired technology manager is not named on a demand again (drafted, edited into a form, a draft naming it submitted, a demand naming it approved); the demands published naming it keep it; made active again, it is named again",
       () =>
         withWorld((world) =>
           Effect.gen(function* () {
             const membership = yield* Membership.Membership
             const publishing = yield* Publishing.Publishing
+            const review = yield* Review.Review
             const published = yield* Fixtures.publish(
               world,
               world.institution.account,
               Fixtures.onBehalf(world)
             )
             const earlier = yield* draft(world.institution.account, { technologyManagerId: world.manager })
+            const pending = yield* submitted(world.institution.account, {
+              technologyManagerId: world.manager
+            })
+            const other = yield* membership.addTechnologyManager(world.institution.account, {
+              name: "周经理",
+              phone: Fixtures.nextPhone()
+            })
+            const elsewhere = yield* draft(world.institution.account, { technologyManagerId: other.id })
             const manager = (yield* membership.technologyManagers(world.institution.account, {
               institutionId: world.institution.member.id
             })).find((m) => m.id === world.manager)!
@@ -174,6 +185,24 @@ describe("publishing", () => {
               "technologyManagerId"
             )
             assert.strictEqual((notSubmitted as Errors.InvalidInput).code, "demand.manager_inactive")
+            const notEdited = yield* expectError(
+              publishing.edit(world.institution.account, {
+                demandId: elsewhere.id,
+                form: { ...elsewhere.form, technologyManagerId: world.manager }
+              }),
+              "InvalidInput",
+              "R1",
+              "form.technologyManagerId"
+            )
+            assert.strictEqual((notEdited as Errors.InvalidInput).code, "demand.manager_inactive")
+            const notApproved = yield* expectError(
+              review.approve(world.operator, { demandId: pending.id }),
+              "InvalidState",
+              "R1"
+            )
+            assert.strictEqual((notApproved as Errors.InvalidState).code, "demand.manager_inactive")
+            const stillPending = yield* (yield* Persistence.DemandRepository).findById(pending.id)
+            assert.strictEqual(Option.getOrThrow(stillPending).state, "pending_review", "nothing approved")
             const kept = yield* (yield* Persistence.DemandRepository).findById(published.id)
             assert.strictEqual(Option.getOrThrow(kept).form.technologyManagerId, world.manager)
             assert.strictEqual(Option.getOrThrow(kept).state, "published")

@@ -249,6 +249,26 @@ export const makeManagers = (db: Db): Context.Tag.Service<Persistence.Technology
         ),
         (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
       ),
+    // FOR SHARE waits for a concurrent update of the row (which takes FOR NO KEY UPDATE).
+    findByIdForShare: (id) =>
+      Effect.map(
+        db.query(
+          "TechnologyManagerRepository.findByIdForShare",
+          `SELECT ${managerColumns} FROM ${manager} WHERE id = $1 FOR SHARE`,
+          [id]
+        ),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
+      ),
+    // FOR NO KEY UPDATE: the demands that refer to the manager (their KEY SHARE) are not held up.
+    findByIdForUpdate: (id) =>
+      Effect.map(
+        db.query(
+          "TechnologyManagerRepository.findByIdForUpdate",
+          `SELECT ${managerColumns} FROM ${manager} WHERE id = $1 FOR NO KEY UPDATE`,
+          [id]
+        ),
+        (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
+      ),
     listByInstitution: (institutionId) =>
       Effect.map(
         db.query(

@@ -144,7 +144,8 @@ export const makeFormCheck = Effect.gen(function* () {
             `${prefix}technologyManagerId: an institution's demand names a technology manager`
           )
         }
-        const manager = yield* managers.findById(form.technologyManagerId)
+        // Held until the unit of work ends: retiring the manager meanwhile waits (R1).
+        const manager = yield* managers.findByIdForShare(form.technologyManagerId)
         if (Option.isNone(manager) || manager.value.institutionId !== publisher.id) {
           return yield* invalid(
             "R1",

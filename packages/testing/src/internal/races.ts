@@ -936,6 +936,37 @@ export const races = (h: Harness): void => {
   )
 
   it.effect(
+    "R1: TechnologyManagerRepository.findByIdForShare holds the manager until its unit of work ends: retiring it waits, and a check made while it is retired waits and reads it retired",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const managers = yield* Persistence.TechnologyManagerRepository
+          const { before, after } = yield* sharedLock(
+            managers.findByIdForShare(p.manager.id),
+            managers.update({ ...p.manager, active: false })
+          )
+          assert.isTrue(some(before, "the manager").active, "active when first checked")
+          assert.isFalse(some(after, "the manager").active, "once retired, the check reads it retired")
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
+    "R1: TechnologyManagerRepository.findByIdForUpdate holds the manager until its unit of work ends: another unit asking for it waits",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const p = yield* Rows.insertParties
+          const managers = yield* Persistence.TechnologyManagerRepository
+          yield* exclusiveLock(managers.findByIdForUpdate(p.manager.id))
+        })
+      ),
+    h.timeout
+  )
+
+  it.effect(
     "§3: AccountRepository.findByIdForUpdate holds the account until its unit of work ends: another unit asking for it waits",
     () =>
       h.run(
