@@ -1111,6 +1111,16 @@ const p2 = async (schema: string, db: Db, world: World, sizes: Sizes, profile: b
         name: "respond.pgbench runs the statements the adapter sends",
         holds: difference === undefined,
         detail: difference === undefined ? "the same" : `they differ at statement ${difference.index + 1}`
+      },
+      {
+        name: "every respond answered over HTTP wrote its demand's update, response, audit event, notice and idempotency record",
+        holds: httpWritten.holds,
+        detail: httpWritten.line
+      },
+      {
+        name: "respond.pgbench writes what a respond writes (its notice keyed as core keys it included)",
+        holds: pgbenchWritten.holds,
+        detail: pgbenchWritten.line
       }
     ]
   }

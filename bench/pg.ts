@@ -319,7 +319,8 @@ const written = (pool: number, count: number) =>
          (SELECT count(*) FROM r WHERE status = 'adopted')::int AS adopted,
          (SELECT count(*) FROM a)::int AS audits,
          (SELECT count(*) FROM ${t("audit_event_member")} m JOIN a ON a.id = m.event_id)::int AS members,
-         (SELECT count(*) FROM ${t("outbox_message")} o JOIN r ON split_part(o.dedupe_key, ':', 2) = r.id)::int AS outbox`,
+         (SELECT count(*) FROM ${t("outbox_message")} o
+            JOIN r ON split_part(o.dedupe_key, ':', 2) IN (r.id, r.demand_id || '/' || r.round || '/' || r.responder_id))::int AS outbox`,
       [String(pool), String(pool + count)]
     ),
     (rows) => rows[0] as Record<string, number>
