@@ -1287,7 +1287,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
         .addSuccess(Member.TechnologyManager),
       "Correct a technology manager of my institution, retire it or make it active again",
       "R1",
-      'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`); the demands that name it keep it.'
+      'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`), nor is a demand naming it that waits for review approved (`409`, the same code); the demands published naming it keep it.'
     )
   )
   .add(

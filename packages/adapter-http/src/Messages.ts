@@ -274,7 +274,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "demand.service_mode_not_allowed": "该服务方式仅限指定类型的发布方选择（如机构自行服务仅限技术转移机构）",
   "demand.manager_required": "技术转移机构发布需求须指定技术经理人",
   "demand.manager_unknown": "技术经理人不属于本机构",
-  "demand.manager_inactive": "该技术经理人已停用，请选择其他技术经理人",
+  "demand.manager_inactive": "所指定的技术经理人已停用，需求须改选其他技术经理人",
   "demand.manager_not_allowed": "只有技术转移机构可以指定技术经理人",
   "demand.client_not_allowed": "只有技术转移机构可以代委托企业发布需求",
   "demand.deadline_too_soon": "应答截止日期过早，短于平台要求的最短应答期限",

@@ -112,7 +112,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "technology managers: insert then findById and listByInstitution return equal managers, retired ones included; update persists",
+    "technology managers: insert then findById, findByIdForShare, findByIdForUpdate and listByInstitution return equal managers, retired ones included; update persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -147,6 +147,13 @@ export const roundTrip = (h: Harness): void => {
             "listByInstitution: the institution's managers by (createdAt, id)"
           )
           same(Member.TechnologyManager, byId(listed, m2.id, "listByInstitution"), m2, "listed manager")
+          const uow = yield* Persistence.UnitOfWork
+          for (const [read, label] of [
+            [repo.findByIdForShare(m2.id), "findByIdForShare in a unit of work"],
+            [repo.findByIdForUpdate(m2.id), "findByIdForUpdate in a unit of work"]
+          ] as const) {
+            same(Member.TechnologyManager, some(yield* uow.transaction(read), label), m2, label)
+          }
           for (const updated of [
             { ...m1, name: "孙经理", phone: Rows.phone(), active: false },
             { ...m1, active: true }
