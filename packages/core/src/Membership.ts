@@ -15,6 +15,7 @@ import { type AccountId, MemberId } from "./Ids.js"
 import { makeRunner, strictly } from "./internal/command.js"
 import {
   type Account,
+  type Actor,
   Account as AccountSchema,
   isOperator,
   isRegisteredInstitution,
@@ -33,6 +34,47 @@ import * as SortKeys from "./SortKeys.js"
 
 const operatorOnly = (rule: string) =>
   denied(rule, "operator.required", "only a platform operator may do this")
+
+/** R1: the actor's member when it is a registered institution; refused otherwise. */
+const registeredInstitution = (actor: Actor, doing: string) =>
+  actor.member !== null && isRegisteredInstitution(actor.member)
+    ? Effect.succeed(actor.member)
+    : Effect.fail(
+        denied(
+          "R1",
+          "institution.not_registered",
+          `only a registered technology transfer institution ${doing}`
+        )
+      )
+
+/** A person's record as an operator or an institution keeps it: an account, a technology manager. */
+interface Kept {
+  readonly name: string
+  readonly phone: string
+  readonly active: boolean
+}
+
+/** Whether an update leaves a kept record as it was (then it writes nothing). */
+const unchanged = (before: Kept, after: Kept) =>
+  after.name === before.name && after.phone === before.phone && after.active === before.active
+
+/**
+ * The audit of an update of a kept record: `<entity>.updated`, `.reactivated` or
+ * `.<off>` (its deactivation), with its state before and after, never its phone.
+ */
+const updateAudit = (prefix: string, off: string, before: Kept, after: Kept) => {
+  const state = (x: Kept) => (x.active ? "active" : "inactive")
+  return {
+    action:
+      before.active === after.active
+        ? `${prefix}.updated`
+        : after.active
+          ? `${prefix}.reactivated`
+          : `${prefix}.${off}`,
+    before: state(before),
+    after: state(after)
+  }
+}
 
 /**
  * Input of {@link Membership.createMember}.
@@ -325,21 +367,12 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
               )
             }
             const after: Account = { ...before, name: input.name, phone: input.phone, active: input.active }
-            if (after.name === before.name && after.phone === before.phone && after.active === before.active)
-              return before
+            if (unchanged(before, after)) return before
             yield* accounts.update(after)
-            const state = (a: Account) => (a.active ? "active" : "inactive")
             yield* ctx.audit({
               entity: "account",
               entityId: before.id,
-              action:
-                before.active === after.active
-                  ? "account.updated"
-                  : after.active
-                    ? "account.reactivated"
-                    : "account.deactivated",
-              before: state(before),
-              after: state(after),
+              ...updateAudit("account", "deactivated", before, after),
               members: [before.memberId]
             })
             return after
@@ -360,14 +393,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
         },
         (ctx, input) =>
           Effect.gen(function* () {
-            const member = ctx.actor.member
-            if (member === null || !isRegisteredInstitution(member)) {
-              return yield* denied(
-                "R1",
-                "institution.not_registered",
-                "only a registered technology transfer institution names technology managers"
-              )
-            }
+            const member = yield* registeredInstitution(ctx.actor, "names technology managers")
             const manager = {
               id: Ids.make<Ids.TechnologyManagerId>(),
               institutionId: member.id,
@@ -410,14 +436,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
         },
         (ctx, input) =>
           Effect.gen(function* () {
-            const member = ctx.actor.member
-            if (member === null || !isRegisteredInstitution(member)) {
-              return yield* denied(
-                "R1",
-                "institution.not_registered",
-                "only a registered technology transfer institution keeps technology managers"
-              )
-            }
+            const member = yield* registeredInstitution(ctx.actor, "keeps technology managers")
             const found = yield* managers.findByIdForUpdate(input.technologyManagerId)
             if (Option.isNone(found) || found.value.institutionId !== member.id) {
               return yield* notFound("technology_manager", "R1", "technologyManagerId")
@@ -429,21 +448,12 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
               phone: input.phone,
               active: input.active
             }
-            if (after.name === before.name && after.phone === before.phone && after.active === before.active)
-              return before
+            if (unchanged(before, after)) return before
             yield* managers.update(after)
-            const state = (m: TechnologyManager) => (m.active ? "active" : "inactive")
             yield* ctx.audit({
               entity: "technology_manager",
               entityId: before.id,
-              action:
-                before.active === after.active
-                  ? "technology_manager.updated"
-                  : after.active
-                    ? "technology_manager.reactivated"
-                    : "technology_manager.retired",
-              before: state(before),
-              after: state(after),
+              ...updateAudit("technology_manager", "retired", before, after),
               members: [member.id]
             })
             return after
