@@ -68,6 +68,7 @@ import {
 } from "@zhongbao/core"
 import * as Context from "effect/Context"
 import * as Schema from "effect/Schema"
+import * as Struct from "effect/Struct"
 import {
   Denied,
   IdempotencyKeyReused,
@@ -1244,15 +1245,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
     command(
       HttpApiEndpoint.put("updateAccount", "/accounts/:accountId")
         .setPath(AccountPath)
-        .setPayload(
-          strict(
-            Schema.Struct({
-              name: Membership.UpdateAccountInput.fields.name,
-              phone: Membership.UpdateAccountInput.fields.phone,
-              active: Membership.UpdateAccountInput.fields.active
-            })
-          )
-        )
+        .setPayload(strict(Schema.Struct(Struct.omit(Membership.UpdateAccountInput.fields, "accountId"))))
         .addSuccess(Member.Account),
       "Correct an account's name or phone, deactivate it or make it active again (operators)",
       "§3",
@@ -1277,11 +1270,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
         .setPath(TechnologyManagerPath)
         .setPayload(
           strict(
-            Schema.Struct({
-              name: Membership.UpdateTechnologyManagerInput.fields.name,
-              phone: Membership.UpdateTechnologyManagerInput.fields.phone,
-              active: Membership.UpdateTechnologyManagerInput.fields.active
-            })
+            Schema.Struct(Struct.omit(Membership.UpdateTechnologyManagerInput.fields, "technologyManagerId"))
           )
         )
         .addSuccess(Member.TechnologyManager),

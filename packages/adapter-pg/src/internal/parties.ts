@@ -9,6 +9,19 @@ import { expectOne, expectUpdated } from "./writes.js"
 const memberColumns = `id, kind, name, region, registered, ${selTs("created_at")}`
 
 /**
+ * A row of `table` by its id, as the statement `name`, with `lock` after the
+ * `WHERE` (a row lock, or nothing): the repositories' `findById` and their locking
+ * reads.
+ */
+const rowById =
+  <A>(db: Db, name: string, table: string, columns: string, to: (r: Row) => A, lock = "") =>
+  (id: string) =>
+    Effect.map(
+      db.query(name, `SELECT ${columns} FROM ${table} WHERE id = $1${lock === "" ? "" : ` ${lock}`}`, [id]),
+      (rows) => Option.map(Option.fromNullable(rows[0]), to)
+    )
+
+/**
  * @internal
  * The statement of a member list, oldest first. `undefined` when the list is empty
  * by its cursor.
@@ -108,21 +121,16 @@ export const makeMembers = (db: Db): Context.Tag.Service<Persistence.MemberRepos
         ),
         expectUpdated("member", m.id)
       ),
-    findById: (id) =>
-      Effect.map(
-        db.query("MemberRepository.findById", `SELECT ${memberColumns} FROM ${member} WHERE id = $1`, [id]),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toMember)
-      ),
+    findById: rowById(db, "MemberRepository.findById", member, memberColumns, toMember),
     // FOR NO KEY UPDATE: the rows that refer to the member (their KEY SHARE) are not held up.
-    findByIdForUpdate: (id) =>
-      Effect.map(
-        db.query(
-          "MemberRepository.findByIdForUpdate",
-          `SELECT ${memberColumns} FROM ${member} WHERE id = $1 FOR NO KEY UPDATE`,
-          [id]
-        ),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toMember)
-      ),
+    findByIdForUpdate: rowById(
+      db,
+      "MemberRepository.findByIdForUpdate",
+      member,
+      memberColumns,
+      toMember,
+      "FOR NO KEY UPDATE"
+    ),
     list: (q) => {
       const statement = memberListStatement(db, q)
       return statement === undefined
@@ -162,23 +170,16 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
         ),
         expectUpdated("account", a.id)
       ),
-    findById: (id) =>
-      Effect.map(
-        db.query("AccountRepository.findById", `SELECT ${accountColumns} FROM ${account} WHERE id = $1`, [
-          id
-        ]),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toAccount)
-      ),
+    findById: rowById(db, "AccountRepository.findById", account, accountColumns, toAccount),
     // FOR NO KEY UPDATE: the rows that refer to the account (their KEY SHARE) are not held up.
-    findByIdForUpdate: (id) =>
-      Effect.map(
-        db.query(
-          "AccountRepository.findByIdForUpdate",
-          `SELECT ${accountColumns} FROM ${account} WHERE id = $1 FOR NO KEY UPDATE`,
-          [id]
-        ),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toAccount)
-      ),
+    findByIdForUpdate: rowById(
+      db,
+      "AccountRepository.findByIdForUpdate",
+      account,
+      accountColumns,
+      toAccount,
+      "FOR NO KEY UPDATE"
+    ),
     findWithMember: (id) =>
       Effect.map(
         db.query(
@@ -240,35 +241,25 @@ export const makeManagers = (db: Db): Context.Tag.Service<Persistence.Technology
         ),
         expectUpdated("technology_manager", m.id)
       ),
-    findById: (id) =>
-      Effect.map(
-        db.query(
-          "TechnologyManagerRepository.findById",
-          `SELECT ${managerColumns} FROM ${manager} WHERE id = $1`,
-          [id]
-        ),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
-      ),
+    findById: rowById(db, "TechnologyManagerRepository.findById", manager, managerColumns, toManager),
     // FOR SHARE waits for a concurrent update of the row (which takes FOR NO KEY UPDATE).
-    findByIdForShare: (id) =>
-      Effect.map(
-        db.query(
-          "TechnologyManagerRepository.findByIdForShare",
-          `SELECT ${managerColumns} FROM ${manager} WHERE id = $1 FOR SHARE`,
-          [id]
-        ),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
-      ),
+    findByIdForShare: rowById(
+      db,
+      "TechnologyManagerRepository.findByIdForShare",
+      manager,
+      managerColumns,
+      toManager,
+      "FOR SHARE"
+    ),
     // FOR NO KEY UPDATE: the demands that refer to the manager (their KEY SHARE) are not held up.
-    findByIdForUpdate: (id) =>
-      Effect.map(
-        db.query(
-          "TechnologyManagerRepository.findByIdForUpdate",
-          `SELECT ${managerColumns} FROM ${manager} WHERE id = $1 FOR NO KEY UPDATE`,
-          [id]
-        ),
-        (rows) => Option.map(Option.fromNullable(rows[0]), toManager)
-      ),
+    findByIdForUpdate: rowById(
+      db,
+      "TechnologyManagerRepository.findByIdForUpdate",
+      manager,
+      managerColumns,
+      toManager,
+      "FOR NO KEY UPDATE"
+    ),
     listByInstitution: (institutionId) =>
       Effect.map(
         db.query(
