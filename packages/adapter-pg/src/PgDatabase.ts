@@ -333,7 +333,10 @@ export interface EmbeddedServer {
  * waits for it up to `lockTimeout`, then fails with an `InfrastructureError` naming
  * the folder. A lock not refreshed for 30 seconds (its process killed) is taken
  * over. A holder whose lock was taken (its process frozen for longer) stops the
- * process rather than write on. PGlite has one
+ * process rather than write on. In memory (no `dataDir`, or `memory://`), the
+ * process's first start runs PGlite's `initdb` and keeps a dump of the empty
+ * database it made, which later in-memory starts load instead (about twice as
+ * fast). PGlite has one
  * backend: statements of different connections run one after another, a
  * transaction holds the database until it ends, and `statement_timeout` cannot
  * cancel a running statement.

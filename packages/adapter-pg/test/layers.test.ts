@@ -33,6 +33,7 @@ import {
 } from "effect"
 import * as Pg from "pg"
 import { poolOf } from "../src/internal/db.js"
+import * as Embedded from "../src/internal/embedded.js"
 import { maxRetries } from "../src/internal/unitOfWork.js"
 import * as Rows from "./rows.js"
 import * as T from "./support.js"
@@ -192,6 +193,42 @@ describe("layers", () => {
           [`PGlite: making a new database in ${dataDir}; a first start takes several seconds`],
           "the first start says it makes the database, the restart does not"
         )
+      }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.live(
+    "layerEmbedded in memory: every start is a new, empty database, though only the process's first runs initdb (later ones load the dump of its empty database); one started while another holds rows, or after it, has none of them and serves the ports",
+    () =>
+      Effect.gen(function* () {
+        const tables = Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`
+        ).pipe(Effect.map((rows) => rows.map((r) => r.name)))
+        const before = { ...Embedded.inMemoryStarts }
+        const first = yield* Layer.build(PgDatabase.layerEmbedded({ maxConnections: 2 }))
+        yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.unsafe("CREATE TABLE zb_marker (x int); INSERT INTO zb_marker VALUES (1)")
+        ).pipe(Effect.provide(first))
+        assert.deepStrictEqual(yield* tables.pipe(Effect.provide(first)), ["zb_marker"])
+        assert.deepStrictEqual(
+          yield* tables.pipe(Effect.provide(PgDatabase.layerEmbedded({ maxConnections: 2 }))),
+          [],
+          "a second started while the first holds a table"
+        )
+        const m = Rows.member()
+        const found = yield* Effect.flatMap(Persistence.MemberRepository, (members) =>
+          Effect.zipRight(members.insert(m), members.findById(m.id))
+        ).pipe(Effect.provide(PgPersistence.layerEmbedded({ maxConnections: 2 })))
+        assert.deepStrictEqual(
+          found,
+          Option.some(m),
+          "a third one migrated (pg_trgm included) serves the ports"
+        )
+        const after = Embedded.inMemoryStarts
+        assert.strictEqual(after.made + after.loaded - before.made - before.loaded, 3)
+        assert.isAtMost(after.made, 1, "initdb ran once in this process")
+        assert.isAtLeast(after.loaded - before.loaded, 2, "the second and third loaded the first's dump")
       }).pipe(Effect.scoped),
     timeout
   )

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs"
 import { mkdir, realpath, stat } from "node:fs/promises"
 import { dirname, join } from "node:path"
+import type { PGliteOptions } from "@electric-sql/pglite"
 import * as lockfile from "proper-lockfile"
 import { Errors } from "@zhongbao/core"
 import * as Effect from "effect/Effect"
@@ -179,10 +180,56 @@ export const start = (options: {
  * What is logged, at info level, once the folder's lock is held, before PGlite makes a
  * new database in a folder without `PG_VERSION`: its `initdb` runs in WASM for several
  * seconds (4–6 on two cores), during which nothing else is printed. (In memory it
- * runs on every start, unannounced.)
+ * runs unannounced, once a process: see `open`.)
  */
 const announcement = (folder: string) =>
   `PGlite: making a new database in ${folder}; a first start takes several seconds`
+
+type PGliteModule = typeof import("@electric-sql/pglite")
+
+/**
+ * The data folder of a new, empty in-memory database, dumped (gzip, about 4.5 MB) from
+ * the first one this process made, before anything was written to it; `undefined`
+ * until then, or when that dump failed (the next in-memory start tries again).
+ */
+let inMemoryTemplate: Promise<Blob | undefined> | undefined
+
+/** @internal How this process's in-memory databases were made, for tests. */
+export const inMemoryStarts = { made: 0, loaded: 0 }
+
+/** Whether PGlite keeps `dataDir` in memory (no folder): absent, or `memory://…`. */
+const inMemory = (dataDir: string | undefined) => dataDir === undefined || dataDir.startsWith("memory://")
+
+/**
+ * A new PGlite. In memory, PGlite's `initdb` runs in WASM on every start (on two
+ * cores 2.4–3.4 s for a process's first, 1.3–1.6 s to a first answer for later ones)
+ * and makes the same empty database each time, so the first in-memory start of a
+ * process dumps what it made and later ones load that dump (`loadDataDir`, 0.6–0.9 s
+ * to a first answer; `npm run bench:embedded`): a host's tests that start a database
+ * each pay `initdb` once. PGlite offers the dump and the load but no such reuse of its own. A folder
+ * is opened as it is.
+ */
+const open = async (PGlite: PGliteModule["PGlite"], options: PGliteOptions) => {
+  if (!inMemory(options.dataDir)) return PGlite.create(options)
+  const template = await inMemoryTemplate
+  if (template !== undefined) {
+    inMemoryStarts.loaded++
+    return PGlite.create({ ...options, loadDataDir: template })
+  }
+  const db = await PGlite.create(options)
+  inMemoryStarts.made++
+  if (inMemoryTemplate === undefined) {
+    inMemoryTemplate = db.dumpDataDir("gzip").then(
+      (dump) => dump,
+      () => {
+        inMemoryTemplate = undefined
+        return undefined
+      }
+    )
+    await inMemoryTemplate
+  }
+  return db
+}
 
 /** PGlite in `dataDir` and a socket server in front of it. */
 const serve = async (options: { readonly dataDir?: string | undefined; readonly maxConnections: number }) => {
@@ -191,7 +238,7 @@ const serve = async (options: { readonly dataDir?: string | undefined; readonly 
     import("@electric-sql/pglite/contrib/pg_trgm"),
     import("@electric-sql/pglite-socket")
   ])
-  const db = await PGlite.create({
+  const db = await open(PGlite, {
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     extensions: { pg_trgm }
   })
