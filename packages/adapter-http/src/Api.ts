@@ -58,6 +58,7 @@ import {
   Response,
   Responding,
   Review,
+  Revision,
   Reward,
   Rewards,
   Selection,
@@ -75,6 +76,7 @@ import {
   InternalError,
   InvalidInput,
   InvalidState,
+  PreconditionFailed,
   NotFound,
   OutcomeUnknown,
   PayloadTooLarge,
@@ -116,6 +118,50 @@ export const IdempotencyHeaders = Schema.Struct({
       Schema.pattern(/^[\x21-\x7e]{1,255}$/, { message: () => "1–255 visible ASCII characters" })
     ).annotations({
       description: "R63: a client key; a repeat with the same request returns the first result"
+    })
+  )
+})
+
+/** One entity tag of `If-Match`, strong or weak (`W/`), of at most 200 characters. */
+const entityTag = /(W\/)?"([\x21\x23-\x7e]{0,200})"/g
+
+/**
+ * The values of an `If-Match` header: `undefined` for `*` (any revision: the record
+ * exists) or no header; otherwise each entity tag, a weak one (`W/"…"`) kept with its
+ * prefix, so that it matches no revision (`If-Match` compares strongly).
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const ifMatchValues = (header: string | undefined): Revision.Expected | undefined => {
+  if (header === undefined || header.trim() === "*") return undefined
+  const values = Array.from(header.matchAll(entityTag), ([, weak, tag]) => `${weak ?? ""}${tag}`)
+  return values.length === 0 ? undefined : (values as unknown as Revision.Expected)
+}
+
+/**
+ * The headers of a whole-record update: the `Idempotency-Key` of commands, and
+ * `If-Match`, the revisions of the record the caller read, each quoted as an entity
+ * tag (`If-Match: "<revision>"`, at most 20 of them), or `*`. The update is refused
+ * (`412` `revision.stale`) when the record changed since; without `If-Match` it
+ * overwrites whatever the record is.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const ConditionalHeaders = Schema.Struct({
+  ...IdempotencyHeaders.fields,
+  "if-match": Schema.optional(
+    Schema.String.pipe(
+      Schema.pattern(/^\s*(\*|(W\/)?"[\x21\x23-\x7e]{0,200}"(\s*,\s*(W\/)?"[\x21\x23-\x7e]{0,200}")*)\s*$/, {
+        message: () => '`*` or entity tags: `"<revision>"`, separated by commas'
+      }),
+      Schema.filter((header) => (header.match(entityTag)?.length ?? 0) <= 20, {
+        message: () => "at most 20 entity tags"
+      })
+    ).annotations({
+      description:
+        'The revisions of the record read (its `revision`, quoted: `"<revision>"`): the update is refused with `412` if the record changed since'
     })
   )
 })
@@ -272,6 +318,14 @@ const command = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, R
     .annotate(Public, false)
     .annotate(OpenApi.Transform, securityOf(false))
 
+/**
+ * A whole-record update: a command that also takes `If-Match` (the revisions the
+ * caller read) and answers `412` when the record changed since.
+ */
+const conditional = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>
+) => endpoint.setHeaders(ConditionalHeaders).addError(PreconditionFailed)
+
 /** A command under a rate limit. */
 const limited = <N extends string, M extends HttpMethod, P, U, Pl, H, S, E, R, RE>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, Pl, H, S, E, R, RE>
@@ -296,6 +350,34 @@ export const DemandPage = Pagination.Page(Demand.Demand).annotations({ identifie
  * @category outputs
  */
 export const ThreadPage = Pagination.Page(Consultation.Thread).annotations({ identifier: "ThreadPage" })
+
+/**
+ * An account with its revision: what an operator reads to update it
+ * (`If-Match: "<revision>"`).
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const RevisedAccount = Schema.Struct({
+  ...Member.Account.fields,
+  revision: Revision.Revision.annotations({
+    description: 'The account\'s revision: `If-Match: "<revision>"` updates it only if it is still this'
+  })
+}).annotations({ identifier: "RevisedAccount" })
+
+/**
+ * A technology manager with its revision: what its institution reads to update it
+ * (`If-Match: "<revision>"`).
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const RevisedTechnologyManager = Schema.Struct({
+  ...Member.TechnologyManager.fields,
+  revision: Revision.Revision.annotations({
+    description: 'The manager\'s revision: `If-Match: "<revision>"` updates it only if it is still this'
+  })
+}).annotations({ identifier: "RevisedTechnologyManager" })
 
 /**
  * A page of commissions.
@@ -1223,7 +1305,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
     command(
       HttpApiEndpoint.post("createAccount", "/accounts")
         .setPayload(strict(Membership.CreateAccountInput))
-        .addSuccess(Member.Account, { status: 201 }),
+        .addSuccess(RevisedAccount, { status: 201 }),
       "Create an account for a member, or an operator account (operators)",
       "§3"
     )
@@ -1232,7 +1314,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
     read(
       HttpApiEndpoint.get("accounts", "/members/:memberId/accounts")
         .setPath(MemberPath)
-        .addSuccess(Schema.Array(Member.Account)),
+        .addSuccess(Schema.Array(RevisedAccount)),
       "A member's accounts, active or not (operators)",
       "§3",
       {
@@ -1242,14 +1324,20 @@ export class MembersGroup extends HttpApiGroup.make("members")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.put("updateAccount", "/accounts/:accountId")
-        .setPath(AccountPath)
-        .setPayload(strict(Schema.Struct(Struct.omit(Membership.UpdateAccountInput.fields, "accountId"))))
-        .addSuccess(Member.Account),
-      "Correct an account's name or phone, deactivate it or make it active again (operators)",
-      "§3",
-      "The body is the account as it is to be, whole. An inactive account's credentials are refused (`401` `auth.invalid`) and it is sent no SMS; its demands' notices go to its member's first active account. An operator does not deactivate its own account (`400` `account.self_deactivation`). Messages already queued keep the phone they were written with."
+    conditional(
+      command(
+        HttpApiEndpoint.put("updateAccount", "/accounts/:accountId")
+          .setPath(AccountPath)
+          .setPayload(
+            strict(
+              Schema.Struct(Struct.omit(Membership.UpdateAccountInput.fields, "accountId", "ifRevision"))
+            )
+          )
+          .addSuccess(RevisedAccount),
+        "Correct an account's name or phone, deactivate it or make it active again (operators)",
+        "§3",
+        "The body is the account as it is to be, whole. With `If-Match` (the `revision` the account was read at, quoted), a change made since is not overwritten: `412` `revision.stale`. An inactive account's credentials are refused (`401` `auth.invalid`) and it is sent no SMS; its demands' notices go to its member's first active account. An operator does not deactivate its own account (`400` `account.self_deactivation`). Messages already queued keep the phone they were written with."
+      )
     )
   )
   .add(
@@ -1257,7 +1345,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
       limited(
         HttpApiEndpoint.post("addTechnologyManager", "/technology-managers")
           .setPayload(strict(Membership.TechnologyManagerInput))
-          .addSuccess(Member.TechnologyManager, { status: 201 })
+          .addSuccess(RevisedTechnologyManager, { status: 201 })
       ),
       "Name a technology manager of my institution",
       "R1",
@@ -1265,25 +1353,33 @@ export class MembersGroup extends HttpApiGroup.make("members")
     )
   )
   .add(
-    command(
-      HttpApiEndpoint.put("updateTechnologyManager", "/technology-managers/:technologyManagerId")
-        .setPath(TechnologyManagerPath)
-        .setPayload(
-          strict(
-            Schema.Struct(Struct.omit(Membership.UpdateTechnologyManagerInput.fields, "technologyManagerId"))
+    conditional(
+      command(
+        HttpApiEndpoint.put("updateTechnologyManager", "/technology-managers/:technologyManagerId")
+          .setPath(TechnologyManagerPath)
+          .setPayload(
+            strict(
+              Schema.Struct(
+                Struct.omit(
+                  Membership.UpdateTechnologyManagerInput.fields,
+                  "technologyManagerId",
+                  "ifRevision"
+                )
+              )
+            )
           )
-        )
-        .addSuccess(Member.TechnologyManager),
-      "Correct a technology manager of my institution, retire it or make it active again",
-      "R1",
-      'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`), nor is a demand naming it that waits for review approved (`409`, the same code); the demands published naming it keep it.'
+          .addSuccess(RevisedTechnologyManager),
+        "Correct a technology manager of my institution, retire it or make it active again",
+        "R1",
+        'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole; with `If-Match` (the `revision` the manager was read at, quoted), a change made since is not overwritten: `412` `revision.stale`. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`), nor is a demand naming it that waits for review approved (`409`, the same code); the demands published naming it keep it.'
+      )
     )
   )
   .add(
     read(
       HttpApiEndpoint.get("technologyManagers", "/members/:memberId/technology-managers")
         .setPath(MemberPath)
-        .addSuccess(Schema.Array(Member.TechnologyManager)),
+        .addSuccess(Schema.Array(RevisedTechnologyManager)),
       "The technology managers of an institution, retired ones included (its accounts and operators)",
       "R1",
       {

@@ -10,6 +10,7 @@
  * | `NotFound`             | 404    | absent, or invisible to the caller (R5: no existence leak)        |
  * | `RequestTimeout`       | 408    | a request's body stopped arriving (`bodyIdleTimeout`, `upload…`)  |
  * | `InvalidState`         | 409    | the command does not fit the resource's state                     |
+ * | `PreconditionFailed`   | 412    | `If-Match` names a revision the record no longer has              |
  * | `PayloadTooLarge`      | 413    | the request body is over the limit                                |
  * | `IdempotencyKeyReused` | 422    | R63: the `Idempotency-Key` was used with a different request      |
  * | `RateLimited`          | 429    | the account's rate limit for this kind of command is spent        |
@@ -88,6 +89,23 @@ export class InvalidState extends Schema.TaggedError<InvalidState>("InvalidState
   "InvalidState",
   domainFields,
   HttpApiSchema.annotations({ status: 409, description: "The command does not fit the resource's state" })
+) {}
+
+/**
+ * 412: the update's `If-Match` names revisions of the record it no longer has: it
+ * changed since the caller read it (code `revision.stale`), and nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>("PreconditionFailed")(
+  "PreconditionFailed",
+  domainFields,
+  HttpApiSchema.annotations({
+    status: 412,
+    description:
+      "`If-Match` names a revision the record no longer has: it changed since it was read; read it again"
+  })
 ) {}
 
 /**

@@ -266,6 +266,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "bootstrap.not_operator": "该账号已存在且不是运营人员",
   "member.not_institution": "只有技术转移机构可以登记",
   "account.self_deactivation": "运营人员不能停用自己的账号",
+  "revision.stale": "该记录在您读取之后已被修改，请重新读取，在其当前内容上修改后再提交",
   "institution.not_registered": "仅已登记的技术转移机构可执行此操作",
   // demands
   "demand.publisher_kind": "仅企业和已登记的技术转移机构可以发布需求",

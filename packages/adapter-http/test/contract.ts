@@ -250,6 +250,82 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           })
       )
 
+      it.effect(
+        "§3, R1: accounts and technology managers are read with their revision; an update with If-Match of that revision goes ahead, one of an older revision is 412 revision.stale and changes nothing; If-Match * overwrites",
+        () =>
+          Effect.gen(function* () {
+            const op = state.operator
+            const w = state.world
+            const institution = w.institution.member.id
+            const tag = (revision: string) => `"${revision}"`
+            const [read] = (yield* op.members.accounts({ path: { memberId: institution } })).filter(
+              (a) => a.id === w.institution.account
+            )
+            assert.match(read!.revision, /^[0-9a-f]{32}$/)
+            const body = { name: read!.name, phone: read!.phone, active: true }
+            const renamed = yield* op.members.updateAccount({
+              path: { accountId: read!.id },
+              payload: { ...body, name: "新联系人" },
+              headers: { "if-match": tag(read!.revision) }
+            })
+            assert.strictEqual(renamed.name, "新联系人")
+            assert.notStrictEqual(renamed.revision, read!.revision, "the answer carries the new revision")
+            for (const stale of [tag(read!.revision), `W/${tag(renamed.revision)}`]) {
+              const refused = yield* Expect.failureOf(
+                op.members.updateAccount({
+                  path: { accountId: read!.id },
+                  payload: { ...body, name: "旧副本" },
+                  headers: { "if-match": stale }
+                })
+              )
+              assert.instanceOf(refused, ApiError.PreconditionFailed, stale)
+              assert.deepStrictEqual([refused.rule, refused.code], ["§3", "revision.stale"])
+            }
+            const [kept] = (yield* op.members.accounts({ path: { memberId: institution } })).filter(
+              (a) => a.id === read!.id
+            )
+            assert.deepStrictEqual(kept, renamed, "the refused updates changed nothing")
+            const listedAgain = yield* op.members.updateAccount({
+              path: { accountId: read!.id },
+              payload: body,
+              headers: { "if-match": `"0", ${tag(kept!.revision)}` }
+            })
+            assert.strictEqual(listedAgain.revision, read!.revision, "the same record, the same revision")
+            const anyRevision = yield* op.members.updateAccount({
+              path: { accountId: read!.id },
+              payload: { ...body, name: "任意" },
+              headers: { "if-match": "*" }
+            })
+            assert.strictEqual(anyRevision.name, "任意")
+
+            const client = state.institution
+            const [manager] = (yield* client.members.technologyManagers({
+              path: { memberId: institution }
+            })).filter((m) => m.id === w.manager)
+            const managerBody = { name: manager!.name, phone: manager!.phone, active: true }
+            const retired = yield* client.members.updateTechnologyManager({
+              path: { technologyManagerId: manager!.id },
+              payload: { ...managerBody, active: false },
+              headers: { "if-match": tag(manager!.revision) }
+            })
+            const refused = yield* Expect.failureOf(
+              client.members.updateTechnologyManager({
+                path: { technologyManagerId: manager!.id },
+                payload: { ...managerBody, name: "旧副本" },
+                headers: { "if-match": tag(manager!.revision) }
+              })
+            )
+            assert.instanceOf(refused, ApiError.PreconditionFailed)
+            assert.deepStrictEqual([refused.rule, refused.code], ["R1", "revision.stale"])
+            const back = yield* client.members.updateTechnologyManager({
+              path: { technologyManagerId: manager!.id },
+              payload: managerBody,
+              headers: { "if-match": tag(retired.revision) }
+            })
+            assert.deepStrictEqual(back, manager, "made active again: the manager and its revision as read")
+          })
+      )
+
       it.effect("commissions: request, accept, decline, list", () =>
         Effect.gen(function* () {
           const w = state.world

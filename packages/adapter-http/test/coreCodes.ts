@@ -2,14 +2,15 @@
  * The error codes core raises, read from its source, with the status each answers
  * over HTTP: `invalid` 400, `denied` 403, `invalidState` 409 (as `ApiError` maps
  * core's errors), `actor.unknown` 401 (the adapter answers it as an invalid
- * credential, `internal/handle.ts`).
+ * credential, `internal/handle.ts`), `revision.stale` 412 (a failed `If-Match`, the
+ * only way an update names a revision over HTTP).
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const statusOf = { invalid: 400, denied: 403, invalidState: 409 } as const
-const answeredAs: Readonly<Record<string, number>> = { "actor.unknown": 401 }
+const answeredAs: Readonly<Record<string, number>> = { "actor.unknown": 401, "revision.stale": 412 }
 
 /** `invalid(rule, field?, code, …)`, `denied(rule, code, …)`, `invalidState(rule, code, …)`. */
 const call = /\b(invalid|denied|invalidState)\(\s*[^,()]+,\s*(?:[^,()]+,\s*)?"([a-z_]+\.[a-z_.]+)"/g

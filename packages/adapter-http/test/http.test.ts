@@ -18,7 +18,7 @@ import {
   Deadline,
   Errors,
   FileStore,
-  type Ids,
+  Ids,
   Lists,
   Membership,
   Persistence,
@@ -2875,6 +2875,19 @@ layer(
         )
         assert.deepInclude(key.body, { field: "idempotency-key", rule: "R63" })
         assert.strictEqual(key.status, 400)
+
+        // If-Match: entity tags are quoted; at most 20 of them.
+        const manyTags = Array.from({ length: 21 }, (_, i) => `"${i}"`).join(", ")
+        for (const ifMatch of ["0123456789abcdef0123456789abcdef", manyTags, '"a" "b"']) {
+          const refused = yield* authorised(
+            HttpClientRequest.put(`/accounts/${Ids.make<Ids.AccountId>()}`).pipe(
+              HttpClientRequest.setHeader("if-match", ifMatch),
+              HttpClientRequest.bodyUnsafeJson({ name: "王", phone: Fixtures.nextPhone(), active: true })
+            )
+          )
+          assert.strictEqual(refused.status, 400, ifMatch)
+          assert.deepInclude(refused.body, { field: "if-match", rule: "§3" })
+        }
 
         // A cursor core cannot read, and one the API's schema refuses (over 512 characters), on
         // the hall and on a list whose endpoint names another rule (the audit trail's R60).

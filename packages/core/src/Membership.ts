@@ -28,6 +28,7 @@ import {
   TechnologyManager as TechnologyManagerSchema
 } from "./Member.js"
 import { Page, PageRequest } from "./Pagination.js"
+import * as Revision from "./Revision.js"
 import { AccountRepository, MemberRepository, TechnologyManagerRepository } from "./Persistence.js"
 import { pageOf } from "./internal/paging.js"
 import * as SortKeys from "./SortKeys.js"
@@ -103,7 +104,8 @@ export const CreateAccountInput = Schema.Struct({
 
 /**
  * Input of {@link Membership.updateAccount}: the account as it is to be, whole (its
- * name, its mobile number, whether it is active).
+ * name, its mobile number, whether it is active), and optionally the revisions of it
+ * the caller read (`ifRevision`: the update is refused if it changed since).
  *
  * @since 0.1.1
  * @category inputs
@@ -112,7 +114,8 @@ export const UpdateAccountInput = Schema.Struct({
   accountId: Ids.AccountId,
   name: Name,
   phone: MobileNumber,
-  active: Schema.Boolean
+  active: Schema.Boolean,
+  ifRevision: Schema.optional(Revision.Expected)
 })
 
 /**
@@ -125,7 +128,8 @@ export const TechnologyManagerInput = Schema.Struct({ name: Name, phone: PhoneNu
 
 /**
  * Input of {@link Membership.updateTechnologyManager}: the manager as it is to be,
- * whole (its name, its phone, whether it is active).
+ * whole (its name, its phone, whether it is active), and optionally the revisions of
+ * it the caller read (`ifRevision`: the update is refused if it changed since).
  *
  * @since 0.1.1
  * @category inputs
@@ -134,7 +138,8 @@ export const UpdateTechnologyManagerInput = Schema.Struct({
   technologyManagerId: Ids.TechnologyManagerId,
   name: Name,
   phone: PhoneNumber,
-  active: Schema.Boolean
+  active: Schema.Boolean,
+  ifRevision: Schema.optional(Revision.Expected)
 })
 
 /**
@@ -332,8 +337,10 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
        * account (`account.self_deactivation`), so the platform keeps an operator who can
        * undo it; two deactivating each other at once are taken in turn (the account is
        * read with `findByIdForUpdate`), and the second is refused as inactive. The body
-       * is the whole account: one sent from an older copy overwrites a change made
-       * since, and is audited as the change it makes. Messages already in the outbox
+       * is the whole account: one naming the revision it was read at (`ifRevision`) is
+       * refused if the account changed since (`revision.stale`); one without
+       * overwrites a change made since, and is audited as the change it makes.
+       * Messages already in the outbox
        * keep the phone they were written with.
        * Audited as `account.updated`, `account.deactivated` or `account.reactivated`,
        * with the account's state before and after (never its phone).
@@ -358,6 +365,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
             const found = locked.get(input.accountId)!
             if (Option.isNone(found)) return yield* notFound("account", "R5", "accountId")
             const before = found.value
+            yield* Revision.check(AccountSchema, before, input.ifRevision, "§3", "account")
             if (!input.active && before.id === me) {
               return yield* invalid(
                 "§3",
@@ -423,7 +431,9 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
        * demands published naming it keep it. The manager is read with
        * `findByIdForUpdate` and a form checks it with `findByIdForShare`: a retirement
        * and a demand naming the manager at once are taken in turn. Another
-       * institution's manager is not found. Audited as `technology_manager.updated`,
+       * institution's manager is not found. An input naming the revision the manager
+       * was read at (`ifRevision`) is refused if it changed since (`revision.stale`).
+       * Audited as `technology_manager.updated`,
        * `technology_manager.retired` or `technology_manager.reactivated`, with its state
        * before and after (never its phone).
        */
@@ -442,6 +452,13 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
               return yield* notFound("technology_manager", "R1", "technologyManagerId")
             }
             const before = found.value
+            yield* Revision.check(
+              TechnologyManagerSchema,
+              before,
+              input.ifRevision,
+              "R1",
+              "technology manager"
+            )
             const after: TechnologyManager = {
               ...before,
               name: input.name,

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Commissioning, type Errors, Ids, type Member, Membership, Persistence } from "@zhongbao/core"
+import { Commissioning, type Errors, Ids, Member, Membership, Persistence, Revision } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect, Option } from "effect"
 import { expectError, failureOf, withPorts, withWorld } from "./helpers.js"
@@ -603,6 +603,124 @@ describe("Membership.updateTechnologyManager", () => {
           assert.deepStrictEqual(yield* managerOf(theirs.id), theirs)
           assert.deepStrictEqual(yield* managerOf(mine.id), mine)
           assert.lengthOf(yield* audit.list({ limit: 1000 }), eventsBefore)
+        })
+      )
+  )
+})
+
+describe("Membership: updates that name the revision they were read at", () => {
+  const accountOf = (id: Ids.AccountId) =>
+    Effect.flatMap(Persistence.AccountRepository, (accounts) => accounts.findById(id)).pipe(
+      Effect.map(Option.getOrThrow)
+    )
+  const managerOf = (id: Ids.TechnologyManagerId) =>
+    Effect.flatMap(Persistence.TechnologyManagerRepository, (managers) => managers.findById(id)).pipe(
+      Effect.map(Option.getOrThrow)
+    )
+  const eventCount = Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 1000 })).pipe(
+    Effect.map((events) => events.length)
+  )
+  /** `update` is refused as stale under `rule`; the record still reads as `kept`, and nothing is audited. */
+  const refusedAsStale = <A, E extends { readonly _tag: string }, R, K, KE, KR>(
+    update: Effect.Effect<A, E, R>,
+    rule: string,
+    reread: Effect.Effect<K, KE, KR>,
+    kept: K
+  ) =>
+    Effect.gen(function* () {
+      const events = yield* eventCount
+      const stale = yield* expectError(update, "InvalidState", rule)
+      assert.strictEqual((stale as unknown as Errors.InvalidState).code, "revision.stale")
+      assert.deepStrictEqual(yield* reread, kept, "the change made since is kept")
+      assert.strictEqual(yield* eventCount, events, "nothing audited")
+    })
+  const accountRevision = Revision.of(Member.Account)
+  const managerRevision = Revision.of(Member.TechnologyManager)
+
+  it.effect(
+    "§3: an account's update naming the revision it was read at goes ahead; one naming an older revision is refused (revision.stale) and changes and audits nothing; of several revisions named, any one matches; the revision changes with each field an operator updates",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const read = yield* accountOf(yield* secondAccount(world, world.institution))
+          const first = yield* accountRevision(read)
+          assert.match(first, /^[0-9a-f]{32}$/)
+          assert.strictEqual(yield* accountRevision({ ...read }), first, "a digest of the record as it is")
+          const renamed = yield* membership.updateAccount(world.operator, {
+            accountId: read.id,
+            name: "王联系人",
+            phone: read.phone,
+            active: true,
+            ifRevision: [first]
+          })
+          const second = yield* accountRevision(renamed)
+          assert.notStrictEqual(second, first)
+          yield* refusedAsStale(
+            membership.updateAccount(world.operator, {
+              accountId: read.id,
+              name: read.name,
+              phone: read.phone,
+              active: false,
+              ifRevision: [first]
+            }),
+            "§3",
+            accountOf(read.id),
+            renamed
+          )
+          const off = yield* membership.updateAccount(world.operator, {
+            accountId: read.id,
+            name: renamed.name,
+            phone: renamed.phone,
+            active: false,
+            ifRevision: [first, "not-a-revision", second]
+          })
+          assert.isFalse(off.active)
+          const revisions = [first, second, yield* accountRevision(off)]
+          revisions.push(
+            yield* accountRevision({ ...off, phone: `+86${Fixtures.nextPhone()}` as Member.Account["phone"] })
+          )
+          assert.strictEqual(new Set(revisions).size, 4, "name, active and phone each change it")
+        })
+      )
+  )
+
+  it.effect(
+    "R1: a technology manager's update naming the revision it was read at goes ahead; one naming an older revision is refused (revision.stale) and changes and audits nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const membership = yield* Membership.Membership
+          const read = yield* managerOf(world.manager)
+          const first = yield* managerRevision(read)
+          const retired = yield* membership.updateTechnologyManager(world.institution.account, {
+            technologyManagerId: read.id,
+            name: read.name,
+            phone: read.phone,
+            active: false,
+            ifRevision: [first]
+          })
+          yield* refusedAsStale(
+            membership.updateTechnologyManager(world.institution.account, {
+              technologyManagerId: read.id,
+              name: "李经理（更正）",
+              phone: read.phone,
+              active: true,
+              ifRevision: [first]
+            }),
+            "R1",
+            managerOf(read.id),
+            retired
+          )
+          const back = yield* membership.updateTechnologyManager(world.institution.account, {
+            technologyManagerId: read.id,
+            name: read.name,
+            phone: read.phone,
+            active: true,
+            ifRevision: [yield* managerRevision(retired)]
+          })
+          assert.deepStrictEqual(back, read)
+          assert.strictEqual(yield* managerRevision(back), first, "the same record, the same revision")
         })
       )
   )

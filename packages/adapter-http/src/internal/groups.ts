@@ -10,12 +10,14 @@ import {
   Files,
   type FileStore,
   Lists,
+  Member,
   Membership,
   Notifications,
   Outcome,
   Publishing,
   Responding,
   Review,
+  Revision,
   Rewards,
   Selection,
   Settings,
@@ -27,7 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Multipasta from "multipasta"
-import { Api } from "../Api.js"
+import { Api, ifMatchValues } from "../Api.js"
 import { InvalidInput } from "../ApiError.js"
 import { bodyTooLarge, eachChunk, joined, type Reading } from "./body.js"
 import { served } from "./served.js"
@@ -35,6 +37,7 @@ import {
   type CoreError,
   account,
   accountWithoutBody,
+  conditional,
   core,
   coreRead,
   limited,
@@ -677,6 +680,15 @@ export const SettingsLive = HttpApiBuilder.group(Api, "settings", (handlers) =>
   }).pipe(Effect.map(served))
 )
 
+const revisedAccount = Revision.withRevision(Member.Account)
+const revisedManager = Revision.withRevision(Member.TechnologyManager)
+
+/** The core input of an `If-Match` header: the revisions it names (none for `*`). */
+const ifRevisionOf = (headers: { readonly "if-match"?: string | undefined }) => {
+  const ifRevision = ifMatchValues(headers["if-match"])
+  return ifRevision === undefined ? {} : { ifRevision }
+}
+
 /** @internal */
 export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
   Effect.gen(function* () {
@@ -693,37 +705,58 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
       .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(membership.member(a, path))))
       .handle("me", () => Effect.flatMap(account, (a) => coreRead(membership.me(a, {}))))
       .handle("createAccount", ({ payload, headers }) =>
-        Effect.flatMap(account, (a) => core(membership.createAccount(a, payload, optionsOf(headers))))
+        Effect.flatMap(account, (a) =>
+          core(Effect.flatMap(membership.createAccount(a, payload, optionsOf(headers)), revisedAccount))
+        )
       )
       .handle("accounts", ({ path }) =>
-        Effect.flatMap(account, (a) => coreRead(membership.accounts(a, path)))
+        Effect.flatMap(account, (a) =>
+          coreRead(Effect.flatMap(membership.accounts(a, path), Effect.forEach(revisedAccount)))
+        )
       )
       .handle("updateAccount", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          core(membership.updateAccount(a, { ...payload, accountId: path.accountId }, optionsOf(headers)))
+          conditional(
+            Effect.flatMap(
+              membership.updateAccount(
+                a,
+                { ...payload, accountId: path.accountId, ...ifRevisionOf(headers) },
+                optionsOf(headers)
+              ),
+              revisedAccount
+            )
+          )
         )
       )
       .handle("addTechnologyManager", ({ payload, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "writes", headers, (options) =>
-            core(membership.addTechnologyManager(a, payload, options))
+            core(Effect.flatMap(membership.addTechnologyManager(a, payload, options), revisedManager))
           )
         )
       )
       .handle("updateTechnologyManager", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          core(
-            membership.updateTechnologyManager(
-              a,
-              { ...payload, technologyManagerId: path.technologyManagerId },
-              optionsOf(headers)
+          conditional(
+            Effect.flatMap(
+              membership.updateTechnologyManager(
+                a,
+                { ...payload, technologyManagerId: path.technologyManagerId, ...ifRevisionOf(headers) },
+                optionsOf(headers)
+              ),
+              revisedManager
             )
           )
         )
       )
       .handle("technologyManagers", ({ path }) =>
         Effect.flatMap(account, (a) =>
-          coreRead(membership.technologyManagers(a, { institutionId: path.memberId }))
+          coreRead(
+            Effect.flatMap(
+              membership.technologyManagers(a, { institutionId: path.memberId }),
+              Effect.forEach(revisedManager)
+            )
+          )
         )
       )
   }).pipe(Effect.map(served))

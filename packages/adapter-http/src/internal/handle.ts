@@ -10,6 +10,7 @@ import {
   InvalidState,
   NotFound,
   OutcomeUnknown,
+  PreconditionFailed,
   RateLimited,
   type Unauthorized,
   type Unavailable
@@ -62,7 +63,10 @@ export const toApiError = (
 }
 
 /** Core's names of inputs that travel in a header over HTTP, by the header's name. */
-const headerFields: Readonly<Record<string, string>> = { idempotencyKey: "idempotency-key" }
+const headerFields: Readonly<Record<string, string>> = {
+  idempotencyKey: "idempotency-key",
+  ifRevision: "if-match"
+}
 
 const fieldsOf = (error: {
   readonly rule: string
@@ -93,6 +97,20 @@ export const internalError = () =>
 
 /** @internal Runs a core use case, its errors mapped to the API's. */
 export const core = <A, R>(effect: Effect.Effect<A, CoreError, R>) => Effect.catchAll(effect, toApiError)
+
+/**
+ * @internal
+ * A whole-record update with `If-Match`: core's `revision.stale` (the record changed
+ * since the caller read it) answers `412`, as RFC 9110 has a failed `If-Match`
+ * answer; every other error as {@link core} answers it.
+ */
+export const conditional = <A, R>(effect: Effect.Effect<A, CoreError, R>) =>
+  Effect.catchIf(
+    core(effect),
+    (error): error is InvalidState => error._tag === "InvalidState" && error.code === "revision.stale",
+    (error) =>
+      Effect.fail(new PreconditionFailed({ rule: error.rule, code: error.code, message: error.message }))
+  )
 
 /** @internal Runs a core read; a read never fails with a state or key error, so one is a defect. */
 export const coreRead = <A, R>(effect: Effect.Effect<A, CoreError, R>) =>
@@ -155,6 +173,7 @@ const refusedByDomain = (error: unknown): boolean =>
   error instanceof Denied ||
   error instanceof NotFound ||
   error instanceof InvalidState ||
+  error instanceof PreconditionFailed ||
   error instanceof IdempotencyKeyReused
 
 /**

@@ -12,6 +12,7 @@ import { Api, Public, Rule } from "../Api.js"
 import {
   Denied,
   IdempotencyKeyReused,
+  PreconditionFailed,
   InternalError,
   InvalidInput,
   InvalidState,
@@ -195,6 +196,8 @@ const withMessage = (
   if (error instanceof Denied) return new Denied({ ...error, message: message(error) })
   if (error instanceof NotFound) return new NotFound({ ...error, message: message(error) })
   if (error instanceof InvalidState) return new InvalidState({ ...error, message: message(error) })
+  if (error instanceof PreconditionFailed)
+    return new PreconditionFailed({ ...error, message: message(error) })
   if (error instanceof IdempotencyKeyReused)
     return new IdempotencyKeyReused({ ...error, message: message(error) })
   if (error instanceof Unauthorized) return new Unauthorized({ ...error, message: message(error) })

@@ -1,0 +1,102 @@
+/**
+ * Revisions of records updated whole (an account, a technology manager): optimistic
+ * concurrency without a version column. A record's revision is a digest of its stored
+ * form, so every adapter has it without keeping it, and any change to the record
+ * changes it. A reader keeps the revision of what it read; an update that names it
+ * (`ifRevision`) is refused (`revision.stale`) when the record has changed since,
+ * instead of overwriting that change with an older copy. The comparison is made on
+ * the record read under the update's lock, so it holds against a change committed
+ * at the same moment. A revision is the same from one read to the next because an
+ * adapter reads a record back as it was written (the conformance suite's round trip).
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { type InfrastructureError, type InvalidState, invalidState } from "./Errors.js"
+import { sha256 } from "./FileStore.js"
+
+/**
+ * A revision: the first 128 bits of the SHA-256 of the record's encoded form as
+ * JSON, in lower-case hex (32 characters).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Revision = Schema.String.pipe(
+  Schema.pattern(/^[0-9a-f]{32}$/, { message: () => "a revision: 32 lower-case hex digits" }),
+  Schema.brand("Revision")
+)
+
+/** @since 0.1.0 @category models */
+export type Revision = typeof Revision.Type
+
+/**
+ * What an update expects the record to be: one or more revisions a reader holds
+ * (any text; one that is not a revision matches nothing). The update goes ahead only
+ * when the record's revision is among them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Expected = Schema.NonEmptyArray(Schema.String.pipe(Schema.maxLength(256))).pipe(
+  Schema.maxItems(20)
+)
+
+/** @since 0.1.0 @category models */
+export type Expected = typeof Expected.Type
+
+const encoder = new TextEncoder()
+
+/**
+ * The revision of `value`, a record of `schema`.
+ *
+ * @since 0.1.0
+ * @category revisions
+ */
+export const of =
+  <A, I>(schema: Schema.Schema<A, I>) =>
+  (value: A): Effect.Effect<Revision, InfrastructureError> =>
+    Effect.map(
+      sha256(encoder.encode(JSON.stringify(Schema.encodeSync(schema)(value)))),
+      (digest) => digest.slice(0, 32) as Revision
+    )
+
+/**
+ * `value` with its revision, as a reader gets a record it may update.
+ *
+ * @since 0.1.0
+ * @category revisions
+ */
+export const withRevision =
+  <A extends object, I>(schema: Schema.Schema<A, I>) =>
+  (value: A): Effect.Effect<A & { readonly revision: Revision }, InfrastructureError> =>
+    Effect.map(of(schema)(value), (revision) => ({ ...value, revision }))
+
+/**
+ * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given
+ * and `current`'s revision is not among it; succeeds when `expected` is absent.
+ *
+ * @since 0.1.0
+ * @category revisions
+ */
+export const check = <A, I>(
+  schema: Schema.Schema<A, I>,
+  current: A,
+  expected: Expected | undefined,
+  rule: string,
+  what: string
+): Effect.Effect<void, InvalidState | InfrastructureError> =>
+  expected === undefined
+    ? Effect.void
+    : Effect.flatMap(of(schema)(current), (revision) =>
+        expected.includes(revision)
+          ? Effect.void
+          : Effect.fail(
+              invalidState(
+                rule,
+                "revision.stale",
+                `the ${what} changed since it was read: read it again, and make the change on what it is now`
+              )
+            )
+      )
