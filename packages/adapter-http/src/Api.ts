@@ -380,6 +380,20 @@ export const RevisedTechnologyManager = Schema.Struct({
 }).annotations({ identifier: "RevisedTechnologyManager" })
 
 /**
+ * An institution's basic information with its revision: what the institution reads
+ * to save it again (`If-Match: "<revision>"`).
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const RevisedProfile = Schema.Struct({
+  ...Reward.InstitutionProfile.fields,
+  revision: Revision.Revision.annotations({
+    description: 'The information\'s revision: `If-Match: "<revision>"` saves it only if it is still this'
+  })
+}).annotations({ identifier: "RevisedProfile" })
+
+/**
  * A page of commissions.
  *
  * @since 0.1.0
@@ -1008,13 +1022,16 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
     )
   )
   .add(
-    limited(
-      command(
-        HttpApiEndpoint.put("saveProfile", "/institution-profile")
-          .setPayload(strict(Reward.ProfileInput))
-          .addSuccess(Reward.InstitutionProfile),
-        "Save my institution's basic information",
-        "R51"
+    conditional(
+      limited(
+        command(
+          HttpApiEndpoint.put("saveProfile", "/institution-profile")
+            .setPayload(strict(Reward.ProfileInput))
+            .addSuccess(RevisedProfile),
+          "Save my institution's basic information",
+          "R51",
+          "The body is the information as it is to be, whole. With `If-Match` (the `revision` the information was read at, quoted), a change made since, or a first save made since it was read as `null`, is not overwritten: `412` `revision.stale`."
+        )
       )
     )
   )
@@ -1022,7 +1039,7 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
     read(
       HttpApiEndpoint.get("profile", "/institution-profile")
         .setUrlParams(Schema.Struct({ memberId: Schema.optional(Ids.MemberId) }))
-        .addSuccess(Schema.NullOr(Reward.InstitutionProfile)),
+        .addSuccess(Schema.NullOr(RevisedProfile)),
       "An institution's basic information: my own, or any for operators",
       "R51"
     )

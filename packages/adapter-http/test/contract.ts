@@ -684,6 +684,21 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           assert.strictEqual(profile.info.creditCode, creditCode)
           const read = yield* state.institution.rewards.profile({ urlParams: {} })
           assert.strictEqual(read?.info.name, "天津技术转移中心")
+          // R51: a save from a copy read before the last save is 412; the information stays.
+          assert.strictEqual(read?.revision, profile.revision)
+          const resaved = yield* state.institution.rewards.saveProfile({
+            payload: { ...read!.info, address: "天津市和平区" },
+            headers: { "if-match": `"${read!.revision}"` }
+          })
+          const stale = yield* Expect.failureOf(
+            state.institution.rewards.saveProfile({
+              payload: { ...read!.info, contact: "旧副本" },
+              headers: { "if-match": `"${read!.revision}"` }
+            })
+          )
+          assert.instanceOf(stale, ApiError.PreconditionFailed)
+          assert.deepStrictEqual([stale.rule, stale.code], ["R51", "revision.stale"])
+          assert.deepStrictEqual(yield* state.institution.rewards.profile({ urlParams: {} }), resaved)
           const items = [{ demandId: state.demand.id, proofs: [state.fileId] }]
           const draft = yield* state.institution.rewards.draft({
             payload: { roundId: round.id, items },

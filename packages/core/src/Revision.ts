@@ -1,5 +1,6 @@
 /**
- * Revisions of records updated whole (an account, a technology manager): optimistic
+ * Revisions of records updated whole (an account, a technology manager, an
+ * institution's basic information): optimistic
  * concurrency without a version column. A record's revision is a digest of its stored
  * form, so every adapter has it without keeping it, and any change to the record
  * changes it. A reader keeps the revision of what it read; an update that names it
@@ -75,28 +76,28 @@ export const withRevision =
 
 /**
  * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given
- * and `current`'s revision is not among it; succeeds when `expected` is absent.
+ * and `current`'s revision is not among it, or there is no `current` (a record not
+ * made yet has no revision); succeeds when `expected` is absent.
  *
  * @since 0.1.0
  * @category revisions
  */
 export const check = <A, I>(
   schema: Schema.Schema<A, I>,
-  current: A,
+  current: A | undefined,
   expected: Expected | undefined,
   rule: string,
   what: string
-): Effect.Effect<void, InvalidState | InfrastructureError> =>
-  expected === undefined
-    ? Effect.void
-    : Effect.flatMap(of(schema)(current), (revision) =>
-        expected.includes(revision)
-          ? Effect.void
-          : Effect.fail(
-              invalidState(
-                rule,
-                "revision.stale",
-                `the ${what} changed since it was read: read it again, and make the change on what it is now`
-              )
-            )
-      )
+): Effect.Effect<void, InvalidState | InfrastructureError> => {
+  if (expected === undefined) return Effect.void
+  const stale = Effect.fail(
+    invalidState(
+      rule,
+      "revision.stale",
+      `the ${what} changed since it was read: read it again, and make the change on what it is now`
+    )
+  )
+  return current === undefined
+    ? stale
+    : Effect.flatMap(of(schema)(current), (revision) => (expected.includes(revision) ? Effect.void : stale))
+}

@@ -41,6 +41,7 @@ import { pageOf } from "./internal/paging.js"
 import { type Actor, isOperator, isRegisteredInstitution, type Member } from "./Member.js"
 import { Fen, toYuan } from "./Money.js"
 import { Page, PageRequest, type Position } from "./Pagination.js"
+import * as Revision from "./Revision.js"
 import { AccountRepository, DemandRepository, MemberRepository, RewardRepository } from "./Persistence.js"
 import {
   ApplicationItem,
@@ -59,6 +60,19 @@ import {
 } from "./Reward.js"
 import type { EventValues, NotificationEvent } from "./Settings.js"
 import * as SortKeys from "./SortKeys.js"
+
+/**
+ * Input of {@link Rewards.saveProfile}: the basic information as it is to be, whole,
+ * and optionally the revisions of the saved information the caller read
+ * (`ifRevision`: the save is refused if it changed since, or was never saved).
+ *
+ * @since 0.1.0
+ * @category inputs
+ */
+export const SaveProfileInput = Schema.Struct({
+  ...ProfileInput.fields,
+  ifRevision: Schema.optional(Revision.Expected)
+})
 
 /**
  * Input of {@link Rewards.draft}.
@@ -510,11 +524,16 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
         findRound(input.roundId, "roundId")
       ),
 
-      /** R51: a registered institution saves its basic information. */
+      /**
+       * R51: a registered institution saves its basic information, whole. Two saves at
+       * once are taken in turn; one naming the revision it read (`ifRevision`) is
+       * refused (`revision.stale`) if the information changed since: a save from an
+       * older copy would otherwise put back an earlier bank account.
+       */
       saveProfile: command(
         {
           name: "saveInstitutionProfile",
-          input: ProfileInput,
+          input: SaveProfileInput,
           output: InstitutionProfile,
           rule: "R51"
         },
@@ -524,9 +543,17 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
             // Two saves at once are taken in turn: the profile may not exist yet to lock.
             yield* members.findByIdForUpdate(member.id)
             const before = yield* rewards.findProfile(member.id)
+            const { ifRevision, ...info } = input
+            yield* Revision.check(
+              InstitutionProfile,
+              Option.getOrUndefined(before),
+              ifRevision,
+              "R51",
+              "basic information"
+            )
             const profile: InstitutionProfile = {
               memberId: member.id,
-              info: input,
+              info,
               updatedBy: ctx.actor.account.id,
               updatedAt: ctx.now,
               version: Option.match(before, { onNone: () => 1, onSome: (p) => p.version + 1 })
@@ -537,7 +564,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
               entityId: member.id,
               action: "institution_profile.saved",
               before: Option.match(before, { onNone: () => null, onSome: (p) => profileSaid(p.info) }),
-              after: profileSaid(input)
+              after: profileSaid(info)
             })
             return profile
           })

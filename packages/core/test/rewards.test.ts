@@ -6,6 +6,7 @@ import {
   Membership,
   Outcome,
   Persistence,
+  Revision,
   Reward,
   Rewards,
   Publishing,
@@ -262,6 +263,59 @@ describe("Rewards", () => {
         )
       })
     )
+  )
+
+  it.effect(
+    "R51: a save naming the revision it read goes ahead; one naming an older revision, or a revision when nothing was saved yet, is refused (revision.stale) and keeps the information, its bank account included, auditing nothing",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const rewards = yield* Rewards.Rewards
+          const audit = yield* Persistence.AuditRepository
+          const revision = Revision.of(Reward.InstitutionProfile)
+          const events = Effect.map(audit.list({ limit: 1000 }), (all) => all.length)
+          const account = world.institution.account
+          const unsaved = yield* expectError(
+            rewards.saveProfile(account, { ...profileInput(), ifRevision: ["0".repeat(32)] }),
+            "InvalidState",
+            "R51"
+          )
+          assert.strictEqual((unsaved as unknown as Errors.InvalidState).code, "revision.stale")
+          assert.isNull(yield* rewards.profile(account, {}), "nothing saved")
+          const first = yield* rewards.saveProfile(account, profileInput())
+          const moved = yield* rewards.saveProfile(account, {
+            ...profileInput({
+              bankAccount: {
+                bank: "中国银行天津分行",
+                accountName: "天津技术转移中心",
+                accountNumber: "6217000099998888"
+              }
+            }),
+            ifRevision: [yield* revision(first)]
+          })
+          const before = yield* events
+          const stale = yield* expectError(
+            rewards.saveProfile(account, {
+              ...profileInput({ address: "旧副本的地址" }),
+              ifRevision: [yield* revision(first)]
+            }),
+            "InvalidState",
+            "R51"
+          )
+          assert.strictEqual((stale as unknown as Errors.InvalidState).code, "revision.stale")
+          assert.deepStrictEqual(yield* rewards.profile(account, {}), moved, "the new bank account is kept")
+          assert.strictEqual(yield* events, before, "nothing audited")
+          const third = yield* rewards.saveProfile(account, {
+            ...profileInput({ address: "天津市和平区" }),
+            ifRevision: [yield* revision(first), yield* revision(moved)]
+          })
+          assert.deepStrictEqual(
+            [third.version, third.info.address],
+            [3, "天津市和平区"],
+            "any one named matches"
+          )
+        })
+      )
   )
 
   it.effect("R50, R51, R5: reward texts and ids refuse control characters before anything is stored", () =>

@@ -18,6 +18,7 @@ import {
   Responding,
   Review,
   Revision,
+  Reward,
   Rewards,
   Selection,
   Settings,
@@ -44,6 +45,16 @@ import {
   maybeAccount,
   optionsOf
 } from "./handle.js"
+
+const revisedAccount = Revision.withRevision(Member.Account)
+const revisedManager = Revision.withRevision(Member.TechnologyManager)
+const revisedProfile = Revision.withRevision(Reward.InstitutionProfile)
+
+/** The core input of an `If-Match` header: the revisions it names (none for `*`). */
+const ifRevisionOf = (headers: { readonly "if-match"?: string | undefined }) => {
+  const ifRevision = ifMatchValues(headers["if-match"])
+  return ifRevision === undefined ? {} : { ifRevision }
+}
 
 /** @internal */
 export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
@@ -318,11 +329,24 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
       )
       .handle("saveProfile", ({ payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          limited(a, "writes", headers, (options) => core(rewards.saveProfile(a, payload, options)))
+          limited(a, "writes", headers, (options) =>
+            conditional(
+              Effect.flatMap(
+                rewards.saveProfile(a, { ...payload, ...ifRevisionOf(headers) }, options),
+                revisedProfile
+              )
+            )
+          )
         )
       )
       .handle("profile", ({ urlParams }) =>
-        Effect.flatMap(account, (a) => coreRead(rewards.profile(a, urlParams)))
+        Effect.flatMap(account, (a) =>
+          coreRead(
+            Effect.flatMap(rewards.profile(a, urlParams), (profile) =>
+              profile === null ? Effect.succeed(null) : revisedProfile(profile)
+            )
+          )
+        )
       )
       .handle("draft", ({ payload, headers }) =>
         Effect.flatMap(account, (a) =>
@@ -679,15 +703,6 @@ export const SettingsLive = HttpApiBuilder.group(Api, "settings", (handlers) =>
     return handlers.handle("get", () => Effect.succeed(view))
   }).pipe(Effect.map(served))
 )
-
-const revisedAccount = Revision.withRevision(Member.Account)
-const revisedManager = Revision.withRevision(Member.TechnologyManager)
-
-/** The core input of an `If-Match` header: the revisions it names (none for `*`). */
-const ifRevisionOf = (headers: { readonly "if-match"?: string | undefined }) => {
-  const ifRevision = ifMatchValues(headers["if-match"])
-  return ifRevision === undefined ? {} : { ifRevision }
-}
 
 /** @internal */
 export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
