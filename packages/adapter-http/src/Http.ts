@@ -65,6 +65,7 @@ import {
 import { accountTurns, type Reading } from "./internal/body.js"
 import { keepSuccess, revalidated } from "./internal/lazy.js"
 import * as Middleware from "./internal/middleware.js"
+import * as Outages from "./internal/outages.js"
 import type { RateLimiter, RateLimits } from "./RateLimit.js"
 
 /**
@@ -261,7 +262,11 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
         bodyBytes: options.bodyLimitBytes ?? 1024 * 1024,
         uploadBytes: options.uploadLimitBytes ?? settings.fileSizeLimitBytes + 1024 * 1024,
         crossSiteAllowed: crossSiteAllowed(options.cors),
-        bodies: yield* bodies(options.bodyConcurrencyPerAccount ?? 8, options.bodyIdleTimeout ?? "30 seconds")
+        bodies: yield* bodies(
+          options.bodyConcurrencyPerAccount ?? 8,
+          options.bodyIdleTimeout ?? "30 seconds"
+        ),
+        outages: yield* Outages.OutageLog
       })
     })
   )
@@ -284,7 +289,8 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
         )
       )
     ),
-    Layer.provide(authentication)
+    Layer.provide(authentication),
+    Layer.provide(Outages.layer)
   )
 }
 

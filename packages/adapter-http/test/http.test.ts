@@ -44,6 +44,7 @@ import {
   Redacted,
   Schema,
   Stream,
+  TestClock,
   Tracer
 } from "effect"
 import { createServer, request } from "node:http"
@@ -3447,6 +3448,40 @@ layer(makeServer(portsGoingDown))("a store out of reach", (it) => {
         )
         const adopted = yield* adopt("en")
         assert.strictEqual(adopted.status, 200, "the same request once the store is back")
+      }).pipe(Effect.ensuring(Effect.sync(() => (storeDown.now = false))))
+  )
+})
+
+/** What the server below logs, message by message. */
+const outageLines: Array<string> = []
+const capturing = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make(({ message }) => {
+    outageLines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
+  })
+)
+
+layer(makeServer(portsGoingDown).pipe(Layer.provide(capturing)))("a store out of reach, logged", (it) => {
+  it.effect(
+    "§errors: while a store is out of reach, its failure is logged in full once, then at most once every 10 seconds with how many requests met it since (not once a request)",
+    () =>
+      Effect.gen(function* () {
+        const { demand } = yield* respondedDemand
+        const read = HttpClient.get(`/demands/${demand.id}`)
+        const outOfReach = () => outageLines.filter((line) => line.includes("a port failed (out of reach)"))
+        storeDown.now = true
+        for (let i = 0; i < 5; i++) assert.strictEqual((yield* read).status, 503)
+        assert.lengthOf(outOfReach(), 1, "the first failure, in full")
+        assert.include(outOfReach()[0], "the database could not be reached", "with its cause")
+        yield* TestClock.adjust("9 seconds")
+        assert.strictEqual((yield* read).status, 503)
+        assert.lengthOf(outOfReach(), 1, "within 10 seconds, counted only")
+        yield* TestClock.adjust("2 seconds")
+        assert.strictEqual((yield* read).status, 503)
+        assert.lengthOf(outOfReach(), 2)
+        assert.include(outOfReach()[1], "(5 more since the last such line, 11 s ago)")
+        storeDown.now = false
+        assert.strictEqual((yield* read).status, 200, "served once the store is back")
       }).pipe(Effect.ensuring(Effect.sync(() => (storeDown.now = false))))
   )
 })

@@ -18,6 +18,7 @@ import {
 import { accountRequired, CurrentAccount, invalidCredential } from "../Authentication.js"
 import { type Bucket, RateLimiter, RateLimits } from "../RateLimit.js"
 import { noBody } from "./middleware.js"
+import { logOutage } from "./outages.js"
 import { retryAfter, storeUnavailable } from "./retry.js"
 
 /** @internal What a core use case may fail with. */
@@ -51,14 +52,14 @@ export const toApiError = (
     case "IdempotencyKeyReused":
       return Effect.fail(new IdempotencyKeyReused(fieldsOf(error)))
     case "InfrastructureError":
-      return Effect.zipRight(
-        Effect.logError("zhongbao: a port failed", error),
-        error.outcome === "unknown"
-          ? Effect.fail<OutcomeUnknown | Unavailable | InternalError>(outcomeUnknown())
-          : error.unavailable === true
-            ? storeUnavailable
-            : Effect.fail(internalError())
-      )
+      return error.outcome === "unknown"
+        ? Effect.zipRight(
+            Effect.logError("zhongbao: a port failed", error),
+            Effect.fail<OutcomeUnknown | Unavailable | InternalError>(outcomeUnknown())
+          )
+        : error.unavailable === true
+          ? Effect.zipRight(logOutage("zhongbao: a port failed (out of reach)", error), storeUnavailable)
+          : Effect.zipRight(Effect.logError("zhongbao: a port failed", error), Effect.fail(internalError()))
   }
 }
 

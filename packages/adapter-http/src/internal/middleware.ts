@@ -27,6 +27,7 @@ import {
 import { CurrentAccount } from "../Authentication.js"
 import { type Language, languageOf, translate, zhSize } from "../Messages.js"
 import { type Reading, wholeBody } from "./body.js"
+import type { OutageLog } from "./outages.js"
 import { storeUnavailable } from "./retry.js"
 
 /** @internal The limits the middleware enforces. */
@@ -37,6 +38,8 @@ export interface Limits {
   readonly crossSiteAllowed: (origin: string) => boolean
   /** How JSON bodies are read (`bodyConcurrencyPerAccount`, `bodyIdleTimeout`). */
   readonly bodies: Reading
+  /** The log of stores out of reach, shared with the handlers. */
+  readonly outages: OutageLog["Type"]
 }
 
 /** @internal The name of the error a limited web body stream fails with. */
@@ -680,7 +683,7 @@ export const make =
                 d.outcome !== "unknown"
               )
                 return Effect.zipRight(
-                  Effect.logError("zhongbao: a port failed (out of reach)", d),
+                  limits.outages.failed("zhongbao: a port failed (out of reach)", d),
                   Effect.catchAll(storeUnavailable, (e) =>
                     failWith(withMessage(language, e, upload, route()))
                   )
