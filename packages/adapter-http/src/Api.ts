@@ -84,6 +84,7 @@ import {
   RateLimited,
   Unavailable
 } from "./ApiError.js"
+import { ifMatchPattern, tagCount } from "./internal/conditions.js"
 import { Authentication } from "./internal/tags.js"
 
 /**
@@ -122,29 +123,12 @@ export const IdempotencyHeaders = Schema.Struct({
   )
 })
 
-/** One entity tag of `If-Match`, strong or weak (`W/`), of at most 200 characters. */
-const entityTag = /(W\/)?"([\x21\x23-\x7e]{0,200})"/g
-
-/**
- * The values of an `If-Match` header: `undefined` for `*` (any revision: the record
- * exists) or no header; otherwise each entity tag, a weak one (`W/"…"`) kept with its
- * prefix, so that it matches no revision (`If-Match` compares strongly).
- *
- * @since 0.1.0
- * @category headers
- */
-export const ifMatchValues = (header: string | undefined): Revision.Expected | undefined => {
-  if (header === undefined || header.trim() === "*") return undefined
-  const values = Array.from(header.matchAll(entityTag), ([, weak, tag]) => `${weak ?? ""}${tag}`)
-  return values.length === 0 ? undefined : (values as unknown as Revision.Expected)
-}
-
 /**
  * The headers of a whole-record update: the `Idempotency-Key` of commands, and
  * `If-Match`, the revisions of the record the caller read, each quoted as an entity
- * tag (`If-Match: "<revision>"`, at most 20 of them), or `*`. The update is refused
- * (`412` `revision.stale`) when the record changed since; without `If-Match` it
- * overwrites whatever the record is.
+ * tag (`If-Match: "<revision>"`, at most 20 of them), or `*` (any revision: the
+ * record exists). The update is refused (`412` `revision.stale`) when the record
+ * changed since; without `If-Match` it overwrites whatever the record is.
  *
  * @since 0.1.0
  * @category headers
@@ -153,15 +137,31 @@ export const ConditionalHeaders = Schema.Struct({
   ...IdempotencyHeaders.fields,
   "if-match": Schema.optional(
     Schema.String.pipe(
-      Schema.pattern(/^\s*(\*|(W\/)?"[\x21\x23-\x7e]{0,200}"(\s*,\s*(W\/)?"[\x21\x23-\x7e]{0,200}")*)\s*$/, {
+      Schema.pattern(ifMatchPattern, {
         message: () => '`*` or entity tags: `"<revision>"`, separated by commas'
       }),
-      Schema.filter((header) => (header.match(entityTag)?.length ?? 0) <= 20, {
-        message: () => "at most 20 entity tags"
-      })
+      Schema.filter((header) => tagCount(header) <= 20, { message: () => "at most 20 entity tags" })
     ).annotations({
       description:
         'The revisions of the record read (its `revision`, quoted: `"<revision>"`): the update is refused with `412` if the record changed since'
+    })
+  )
+})
+
+/**
+ * The headers of saving an institution's basic information: those of a whole-record
+ * update, and `If-None-Match: *`, the save of a caller that read none: refused
+ * (`412` `revision.stale`) when one was saved since.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const ProfileHeaders = Schema.Struct({
+  ...ConditionalHeaders.fields,
+  "if-none-match": Schema.optional(
+    Schema.Literal("*").annotations({
+      description:
+        "`*`: save only if no information was saved yet (the caller read none); refused with `412` if some was saved since"
     })
   )
 })
@@ -364,6 +364,17 @@ export const RevisedAccount = Schema.Struct({
     description: 'The account\'s revision: `If-Match: "<revision>"` updates it only if it is still this'
   })
 }).annotations({ identifier: "RevisedAccount" })
+
+/**
+ * The signed-in account, with its revision, and its member (`GET /me`).
+ *
+ * @since 0.1.0
+ * @category outputs
+ */
+export const RevisedMe = Schema.Struct({
+  ...Membership.Me.fields,
+  account: RevisedAccount
+}).annotations({ identifier: "RevisedMe" })
 
 /**
  * A technology manager with its revision: what its institution reads to update it
@@ -1030,10 +1041,10 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
             .addSuccess(RevisedProfile),
           "Save my institution's basic information",
           "R51",
-          "The body is the information as it is to be, whole. With `If-Match` (the `revision` the information was read at, quoted), a change made since, or a first save made since it was read as `null`, is not overwritten: `412` `revision.stale`."
+          "The body is the information as it is to be, whole. With `If-Match` (the `revision` the information was read at, quoted), a change made since is not overwritten, and with `If-None-Match: *` (it was read as `null`), a first save made since is not: `412` `revision.stale`."
         )
       )
-    )
+    ).setHeaders(ProfileHeaders)
   )
   .add(
     read(
@@ -1309,7 +1320,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
   )
   .add(
     read(
-      HttpApiEndpoint.get("me", "/me").addSuccess(Membership.Me),
+      HttpApiEndpoint.get("me", "/me").addSuccess(RevisedMe),
       "The signed-in account and its member",
       "§3",
       {

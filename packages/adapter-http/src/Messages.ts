@@ -113,6 +113,8 @@ const fieldNames: Readonly<Record<string, string>> = {
   from: "开始日期",
   groupBy: "分组方式",
   "idempotency-key": "幂等键",
+  "if-match": "If-Match 请求头",
+  "if-none-match": "If-None-Match 请求头",
   input: "输入",
   institutionId: "技术转移机构",
   intendedInvestment: "拟投入资金",
@@ -543,6 +545,9 @@ const coreDetails: Readonly<Record<string, string>> = {
   "an amount in fen: a whole number from 0 to 9007199254740991":
     "金额以分计，须为 0 到 9007199254740991 之间的整数",
   "1–255 visible ASCII characters": "须为 1–255 个可见 ASCII 字符",
+  '`*` or entity tags: `"<revision>"`, separated by commas':
+    '须为 * 或以英文逗号分隔、带英文双引号的版本号（"<revision>"）',
+  "at most 20 entity tags": "最多 20 个版本号",
   "a date as YYYY-MM-DD": "日期格式须为 YYYY-MM-DD",
   "a date that exists in the calendar": "日期不存在",
   "an id without control characters": "标识不能含控制字符",

@@ -21,7 +21,7 @@ import {
   Settings
 } from "@zhongbao/core"
 import { Expect, Fixtures } from "@zhongbao/testing"
-import { DateTime, Effect, type Layer, Schema, TestClock } from "effect"
+import { DateTime, Effect, Either, type Layer, Schema, TestClock } from "effect"
 import { Api, ApiError } from "../src/index.js"
 import { makeServer, tokenFor } from "./harness.js"
 
@@ -291,6 +291,30 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
               headers: { "if-match": `"0", ${tag(kept!.revision)}` }
             })
             assert.strictEqual(listedAgain.revision, read!.revision, "the same record, the same revision")
+            // Two updates from one copy at once: one is made, the other finds the record changed.
+            const [one, other] = yield* Effect.all(
+              ["甲", "乙"].map((name) =>
+                Effect.either(
+                  op.members.updateAccount({
+                    path: { accountId: read!.id },
+                    payload: { ...body, name },
+                    headers: { "if-match": tag(listedAgain.revision) }
+                  })
+                )
+              ),
+              { concurrency: 2 }
+            )
+            assert.sameMembers([one!._tag, other!._tag], ["Right", "Left"])
+            const lost = [one!, other!].find(Either.isLeft)!.left
+            assert.instanceOf(lost, ApiError.PreconditionFailed)
+            // An operator reads its own account's revision from /me.
+            const me = yield* op.members.me()
+            const renamedMe = yield* op.members.updateAccount({
+              path: { accountId: me.account.id },
+              payload: { name: "运营人员", phone: me.account.phone, active: true },
+              headers: { "if-match": tag(me.account.revision) }
+            })
+            assert.strictEqual(renamedMe.name, "运营人员")
             const anyRevision = yield* op.members.updateAccount({
               path: { accountId: read!.id },
               payload: { ...body, name: "任意" },
@@ -666,21 +690,31 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           )
           const one = yield* state.anonymous.rewards.round({ path: { roundId: round.id } })
           assert.strictEqual(one.title, "2026年度技术转移奖励")
+          const info = {
+            name: "天津技术转移中心",
+            creditCode: creditCode as never,
+            address: "天津市滨海新区",
+            contact: "李经理",
+            phone: "+8613800138002" as never,
+            bankAccount: {
+              bank: "中国银行天津分行",
+              accountName: "天津技术转移中心",
+              accountNumber: "6217000012345678"
+            }
+          }
+          // R51: `If-Match: *` needs information saved; `If-None-Match: *` saves only the first.
+          const noneYet = yield* Expect.failureOf(
+            state.institution.rewards.saveProfile({ payload: info, headers: { "if-match": "*" } })
+          )
+          assert.instanceOf(noneYet, ApiError.PreconditionFailed)
           const profile = yield* state.institution.rewards.saveProfile({
-            payload: {
-              name: "天津技术转移中心",
-              creditCode: creditCode as never,
-              address: "天津市滨海新区",
-              contact: "李经理",
-              phone: "+8613800138002" as never,
-              bankAccount: {
-                bank: "中国银行天津分行",
-                accountName: "天津技术转移中心",
-                accountNumber: "6217000012345678"
-              }
-            },
-            headers: {}
+            payload: info,
+            headers: { "if-none-match": "*" }
           })
+          const second = yield* Expect.failureOf(
+            state.institution.rewards.saveProfile({ payload: info, headers: { "if-none-match": "*" } })
+          )
+          assert.instanceOf(second, ApiError.PreconditionFailed)
           assert.strictEqual(profile.info.creditCode, creditCode)
           const read = yield* state.institution.rewards.profile({ urlParams: {} })
           assert.strictEqual(read?.info.name, "天津技术转移中心")

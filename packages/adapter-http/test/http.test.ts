@@ -2889,6 +2889,25 @@ layer(
           assert.strictEqual(refused.status, 400, ifMatch)
           assert.deepInclude(refused.body, { field: "if-match", rule: "§3" })
         }
+        // Empty list elements and tabs are taken (RFC 9110 §5.6.1.2): the unknown account is 404.
+        const listed = yield* authorised(
+          HttpClientRequest.put(`/accounts/${Ids.make<Ids.AccountId>()}`).pipe(
+            HttpClientRequest.setHeader("if-match", ', "a",,\t"b" ,'),
+            HttpClientRequest.bodyUnsafeJson({ name: "王", phone: Fixtures.nextPhone(), active: true })
+          )
+        )
+        assert.notStrictEqual(listed.status, 400, JSON.stringify(listed.body))
+        const zh = yield* HttpClient.execute(
+          HttpClientRequest.put(`/accounts/${Ids.make<Ids.AccountId>()}`).pipe(
+            HttpClientRequest.bearerToken(token),
+            HttpClientRequest.setHeader("if-match", "abc"),
+            HttpClientRequest.bodyUnsafeJson({ name: "王", phone: Fixtures.nextPhone(), active: true })
+          )
+        )
+        assert.strictEqual(
+          ((yield* zh.json) as { message: string }).message,
+          'If-Match 请求头：须为 * 或以英文逗号分隔、带英文双引号的版本号（"<revision>"）'
+        )
 
         // A cursor core cannot read, and one the API's schema refuses (over 512 characters), on
         // the hall and on a list whose endpoint names another rule (the audit trail's R60).
@@ -3744,10 +3763,38 @@ layer(
   makeServer(PersistenceMemory.layerMemory, {
     rateLimits: {
       responding: { limit: 2, windowMillis: 60_000 },
-      uploads: { limit: 1, windowMillis: 60_000 }
+      uploads: { limit: 1, windowMillis: 60_000 },
+      writes: { limit: 2, windowMillis: 60_000 }
     }
   })
 )("refused commands and the rate limit", (it) => {
+  it.effect(
+    "rate limits, R51: a save refused because the information changed since it was read (412) gives its request back",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const token = yield* tokenFor(w.institution.account)
+        const save = (headers: Record<string, string>) =>
+          HttpClient.execute(
+            HttpClientRequest.put("/institution-profile").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.setHeaders(headers),
+              HttpClientRequest.bodyUnsafeJson(Fixtures.profileInput())
+            )
+          ).pipe(Effect.flatMap((r) => Effect.map(r.json, (body) => ({ status: r.status, body }))))
+        const first = yield* save({})
+        assert.strictEqual(first.status, 200)
+        const revision = (first.body as { revision: string }).revision
+        assert.strictEqual((yield* save({ "if-match": `"${"0".repeat(32)}"` })).status, 412)
+        assert.strictEqual(
+          (yield* save({ "if-match": `"${revision}"` })).status,
+          200,
+          "the 412 spent nothing"
+        )
+        assert.strictEqual((yield* save({})).status, 429, "the two saves spent the bucket")
+      })
+  )
+
   it.effect(
     "rate limits: a command the domain refuses (404, 409) gives its request back, the bucket's requests go to the commands that succeed; a refused upload keeps its count",
     () =>

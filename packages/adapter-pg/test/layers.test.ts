@@ -198,7 +198,7 @@ describe("layers", () => {
   )
 
   it.live(
-    "layerEmbedded in memory: every start is a new, empty database, though only the process's first runs initdb (later ones load the dump of its empty database); one started while another holds rows, or after it, has none of them and serves the ports",
+    "layerEmbedded in memory: every start is a new, empty database, though only the process's first runs initdb (later ones, one started beside it included, load the dump of its empty database); one started while another holds rows, or after it, has none of them and serves the ports",
     () =>
       Effect.gen(function* () {
         const tables = Effect.flatMap(
@@ -206,7 +206,15 @@ describe("layers", () => {
           (sql) => sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'`
         ).pipe(Effect.map((rows) => rows.map((r) => r.name)))
         const before = { ...Embedded.inMemoryStarts }
-        const first = yield* Layer.build(PgDatabase.layerEmbedded({ maxConnections: 2 }))
+        // Two at once: the process's first in-memory start (in this file), and one that waits for its dump.
+        const [first, beside] = yield* Effect.all(
+          [
+            Layer.build(PgDatabase.layerEmbedded({ maxConnections: 2 })),
+            Layer.build(PgDatabase.layerEmbedded({ maxConnections: 2 }))
+          ],
+          { concurrency: 2 }
+        )
+        assert.deepStrictEqual(yield* tables.pipe(Effect.provide(beside)), [])
         yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
           sql.unsafe("CREATE TABLE zb_marker (x int); INSERT INTO zb_marker VALUES (1)")
         ).pipe(Effect.provide(first))
@@ -226,9 +234,9 @@ describe("layers", () => {
           "a third one migrated (pg_trgm included) serves the ports"
         )
         const after = Embedded.inMemoryStarts
-        assert.strictEqual(after.made + after.loaded - before.made - before.loaded, 3)
-        assert.isAtMost(after.made, 1, "initdb ran once in this process")
-        assert.isAtLeast(after.loaded - before.loaded, 2, "the second and third loaded the first's dump")
+        assert.strictEqual(after.made + after.loaded - before.made - before.loaded, 4)
+        assert.isAtMost(after.made, 1, "initdb ran once in this process, though two started at once")
+        assert.isAtLeast(after.loaded - before.loaded, 3, "the others loaded the first's dump")
       }).pipe(Effect.scoped),
     timeout
   )

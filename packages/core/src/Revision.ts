@@ -16,10 +16,11 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { type InfrastructureError, type InvalidState, invalidState } from "./Errors.js"
 import { sha256 } from "./FileStore.js"
+import { canonicalJson } from "./Idempotency.js"
 
 /**
  * A revision: the first 128 bits of the SHA-256 of the record's encoded form as
- * JSON, in lower-case hex (32 characters).
+ * canonical JSON (keys sorted), in lower-case hex (32 characters).
  *
  * @since 0.1.0
  * @category models
@@ -34,8 +35,9 @@ export type Revision = typeof Revision.Type
 
 /**
  * What an update expects the record to be: one or more revisions a reader holds
- * (any text; one that is not a revision matches nothing). The update goes ahead only
- * when the record's revision is among them.
+ * (any text; one that is not a revision matches nothing), or `*`, any revision: the
+ * record exists. The update goes ahead only when the record's revision is among
+ * them.
  *
  * @since 0.1.0
  * @category models
@@ -58,9 +60,11 @@ const encoder = new TextEncoder()
 export const of =
   <A, I>(schema: Schema.Schema<A, I>) =>
   (value: A): Effect.Effect<Revision, InfrastructureError> =>
-    Effect.map(
-      sha256(encoder.encode(JSON.stringify(Schema.encodeSync(schema)(value)))),
-      (digest) => digest.slice(0, 32) as Revision
+    Effect.suspend(() =>
+      Effect.map(
+        sha256(encoder.encode(canonicalJson(Schema.encodeSync(schema)(value)))),
+        (digest) => digest.slice(0, 32) as Revision
+      )
     )
 
 /**
@@ -76,8 +80,9 @@ export const withRevision =
 
 /**
  * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given
- * and `current`'s revision is not among it, or there is no `current` (a record not
- * made yet has no revision); succeeds when `expected` is absent.
+ * and `current`'s revision is not among it (`*` matches any), or there is no
+ * `current` (a record not made yet has no revision, and `*` needs one); succeeds
+ * when `expected` is absent.
  *
  * @since 0.1.0
  * @category revisions
@@ -99,5 +104,7 @@ export const check = <A, I>(
   )
   return current === undefined
     ? stale
-    : Effect.flatMap(of(schema)(current), (revision) => (expected.includes(revision) ? Effect.void : stale))
+    : expected.includes("*")
+      ? Effect.void
+      : Effect.flatMap(of(schema)(current), (revision) => (expected.includes(revision) ? Effect.void : stale))
 }

@@ -63,15 +63,17 @@ import * as SortKeys from "./SortKeys.js"
 
 /**
  * Input of {@link Rewards.saveProfile}: the basic information as it is to be, whole,
- * and optionally the revisions of the saved information the caller read
- * (`ifRevision`: the save is refused if it changed since, or was never saved).
+ * and optionally what the caller read: the revisions of the saved information
+ * (`ifRevision`: the save is refused if it changed since, or was never saved), or
+ * that none was saved (`ifAbsent`: the save is refused if one was saved since).
  *
  * @since 0.1.0
  * @category inputs
  */
 export const SaveProfileInput = Schema.Struct({
   ...ProfileInput.fields,
-  ifRevision: Schema.optional(Revision.Expected)
+  ifRevision: Schema.optional(Revision.Expected),
+  ifAbsent: Schema.optional(Schema.Literal(true))
 })
 
 /**
@@ -527,7 +529,8 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
       /**
        * R51: a registered institution saves its basic information, whole. Two saves at
        * once are taken in turn; one naming the revision it read (`ifRevision`) is
-       * refused (`revision.stale`) if the information changed since: a save from an
+       * refused (`revision.stale`) if the information changed since, and a first one
+       * made on reading none (`ifAbsent`) if another was saved since: a save from an
        * older copy would otherwise put back an earlier bank account.
        */
       saveProfile: command(
@@ -543,7 +546,14 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
             // Two saves at once are taken in turn: the profile may not exist yet to lock.
             yield* members.findByIdForUpdate(member.id)
             const before = yield* rewards.findProfile(member.id)
-            const { ifRevision, ...info } = input
+            const { ifRevision, ifAbsent, ...info } = input
+            if (ifAbsent === true && Option.isSome(before)) {
+              return yield* invalidState(
+                "R51",
+                "revision.stale",
+                "the basic information was saved since it was read as absent: read it again, and make the change on what it is now"
+              )
+            }
             yield* Revision.check(
               InstitutionProfile,
               Option.getOrUndefined(before),

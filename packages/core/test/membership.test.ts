@@ -638,7 +638,7 @@ describe("Membership: updates that name the revision they were read at", () => {
   const managerRevision = Revision.of(Member.TechnologyManager)
 
   it.effect(
-    "§3: an account's update naming the revision it was read at goes ahead; one naming an older revision is refused (revision.stale) and changes and audits nothing; of several revisions named, any one matches; the revision changes with each field an operator updates",
+    "§3: an account's update naming the revision it was read at goes ahead; one naming an older revision is refused (revision.stale) and changes and audits nothing; of several revisions named, any one matches, and * any; the revision changes with each field an operator updates",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -676,10 +676,14 @@ describe("Membership: updates that name the revision they were read at", () => {
             ifRevision: [first, "not-a-revision", second]
           })
           assert.isFalse(off.active)
-          const revisions = [first, second, yield* accountRevision(off)]
-          revisions.push(
-            yield* accountRevision({ ...off, phone: `+86${Fixtures.nextPhone()}` as Member.Account["phone"] })
-          )
+          const moved = yield* membership.updateAccount(world.operator, {
+            accountId: read.id,
+            name: off.name,
+            phone: `+86${Fixtures.nextPhone()}`,
+            active: false,
+            ifRevision: ["*"]
+          })
+          const revisions = [first, second, yield* accountRevision(off), yield* accountRevision(moved)]
           assert.strictEqual(new Set(revisions).size, 4, "name, active and phone each change it")
         })
       )

@@ -266,7 +266,7 @@ describe("Rewards", () => {
   )
 
   it.effect(
-    "R51: a save naming the revision it read goes ahead; one naming an older revision, or a revision when nothing was saved yet, is refused (revision.stale) and keeps the information, its bank account included, auditing nothing",
+    "R51: a save naming the revision it read goes ahead; one naming an older revision, or any (* too) when nothing was saved yet, or a first save (ifAbsent) when one was saved since, is refused (revision.stale) and keeps the information, its bank account included, auditing nothing",
     () =>
       withWorld((world) =>
         Effect.gen(function* () {
@@ -282,7 +282,19 @@ describe("Rewards", () => {
           )
           assert.strictEqual((unsaved as unknown as Errors.InvalidState).code, "revision.stale")
           assert.isNull(yield* rewards.profile(account, {}), "nothing saved")
-          const first = yield* rewards.saveProfile(account, profileInput())
+          yield* expectError(
+            rewards.saveProfile(account, { ...profileInput(), ifRevision: ["*"] }),
+            "InvalidState",
+            "R51"
+          )
+          const first = yield* rewards.saveProfile(account, { ...profileInput(), ifAbsent: true })
+          const another = yield* expectError(
+            rewards.saveProfile(account, { ...profileInput(), ifAbsent: true }),
+            "InvalidState",
+            "R51"
+          )
+          assert.strictEqual((another as unknown as Errors.InvalidState).code, "revision.stale")
+          assert.deepStrictEqual(yield* rewards.profile(account, {}), first, "the first save is kept")
           const moved = yield* rewards.saveProfile(account, {
             ...profileInput({
               bankAccount: {

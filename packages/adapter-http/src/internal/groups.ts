@@ -30,9 +30,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Multipasta from "multipasta"
-import { Api, ifMatchValues } from "../Api.js"
+import { Api } from "../Api.js"
 import { InvalidInput } from "../ApiError.js"
 import { bodyTooLarge, eachChunk, joined, type Reading } from "./body.js"
+import { ifMatchValues } from "./conditions.js"
 import { served } from "./served.js"
 import {
   type CoreError,
@@ -50,11 +51,15 @@ const revisedAccount = Revision.withRevision(Member.Account)
 const revisedManager = Revision.withRevision(Member.TechnologyManager)
 const revisedProfile = Revision.withRevision(Reward.InstitutionProfile)
 
-/** The core input of an `If-Match` header: the revisions it names (none for `*`). */
+/** The core input of an `If-Match` header: the revisions it names (`*` any), none without it. */
 const ifRevisionOf = (headers: { readonly "if-match"?: string | undefined }) => {
   const ifRevision = ifMatchValues(headers["if-match"])
   return ifRevision === undefined ? {} : { ifRevision }
 }
+
+/** The core input of `If-None-Match: *`: save only if none was saved. */
+const ifAbsentOf = (headers: { readonly "if-none-match"?: "*" | undefined }) =>
+  headers["if-none-match"] === "*" ? { ifAbsent: true as const } : {}
 
 /** @internal */
 export const HallLive = HttpApiBuilder.group(Api, "hall", (handlers) =>
@@ -332,7 +337,11 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
           limited(a, "writes", headers, (options) =>
             conditional(
               Effect.flatMap(
-                rewards.saveProfile(a, { ...payload, ...ifRevisionOf(headers) }, options),
+                rewards.saveProfile(
+                  a,
+                  { ...payload, ...ifRevisionOf(headers), ...ifAbsentOf(headers) },
+                  options
+                ),
                 revisedProfile
               )
             )
@@ -718,7 +727,15 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
         )
       )
       .handle("get", ({ path }) => Effect.flatMap(account, (a) => coreRead(membership.member(a, path))))
-      .handle("me", () => Effect.flatMap(account, (a) => coreRead(membership.me(a, {}))))
+      .handle("me", () =>
+        Effect.flatMap(account, (a) =>
+          coreRead(
+            Effect.flatMap(membership.me(a, {}), (me) =>
+              Effect.map(revisedAccount(me.account), (account) => ({ ...me, account }))
+            )
+          )
+        )
+      )
       .handle("createAccount", ({ payload, headers }) =>
         Effect.flatMap(account, (a) =>
           core(Effect.flatMap(membership.createAccount(a, payload, optionsOf(headers)), revisedAccount))

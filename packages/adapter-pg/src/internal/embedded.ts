@@ -189,8 +189,9 @@ type PGliteModule = typeof import("@electric-sql/pglite")
 
 /**
  * The data folder of a new, empty in-memory database, dumped (gzip, about 4.5 MB) from
- * the first one this process made, before anything was written to it; `undefined`
- * until then, or when that dump failed (the next in-memory start tries again).
+ * the first one this process made, before anything was written to it: pending while
+ * that first one is made (a start at the same time waits for it), `undefined` before
+ * it, or once a dump failed or did not load (the next in-memory start makes another).
  */
 let inMemoryTemplate: Promise<Blob | undefined> | undefined
 
@@ -202,32 +203,54 @@ const inMemory = (dataDir: string | undefined) => dataDir === undefined || dataD
 
 /**
  * A new PGlite. In memory, PGlite's `initdb` runs in WASM on every start (on two
- * cores 2.4–3.4 s for a process's first, 1.3–1.6 s to a first answer for later ones)
+ * cores 2.4–3.5 s for a process's first, 1.3–1.6 s to a first answer for later ones)
  * and makes the same empty database each time, so the first in-memory start of a
- * process dumps what it made and later ones load that dump (`loadDataDir`, 0.6–0.9 s
- * to a first answer; `npm run bench:embedded`): a host's tests that start a database
- * each pay `initdb` once. PGlite offers the dump and the load but no such reuse of its own. A folder
- * is opened as it is.
+ * process dumps what it made, and later ones, the ones made at the same time
+ * included, load that dump (`loadDataDir`, 0.6–0.9 s to a first answer;
+ * `npm run bench:embedded`): a host's tests that start a database each pay `initdb`
+ * once a process. PGlite's own `clone()` copies a database that is open; the dump is
+ * kept so that one can be made after the first is closed. A dump that fails, or does
+ * not load, is dropped and the database made by `initdb`. Every in-memory start here
+ * has the same options (pg_trgm), so one dump serves them all. A folder is opened as
+ * it is.
  */
 const open = async (PGlite: PGliteModule["PGlite"], options: PGliteOptions) => {
   if (!inMemory(options.dataDir)) return PGlite.create(options)
-  const template = await inMemoryTemplate
-  if (template !== undefined) {
-    inMemoryStarts.loaded++
-    return PGlite.create({ ...options, loadDataDir: template })
+  if (inMemoryTemplate === undefined) {
+    let settle: (dump: Blob | undefined) => void = () => {}
+    const template = new Promise<Blob | undefined>((resolve) => {
+      settle = resolve
+    })
+    inMemoryTemplate = template
+    const forget = () => {
+      if (inMemoryTemplate === template) inMemoryTemplate = undefined
+      settle(undefined)
+    }
+    try {
+      const db = await PGlite.create(options)
+      inMemoryStarts.made++
+      const dump = await db.dumpDataDir("gzip").catch(() => undefined)
+      if (dump === undefined) forget()
+      else settle(dump)
+      return db
+    } catch (error) {
+      forget()
+      throw error
+    }
+  }
+  const template = inMemoryTemplate
+  const dump = await template
+  if (dump !== undefined) {
+    try {
+      const db = await PGlite.create({ ...options, loadDataDir: dump })
+      inMemoryStarts.loaded++
+      return db
+    } catch {
+      if (inMemoryTemplate === template) inMemoryTemplate = undefined
+    }
   }
   const db = await PGlite.create(options)
   inMemoryStarts.made++
-  if (inMemoryTemplate === undefined) {
-    inMemoryTemplate = db.dumpDataDir("gzip").then(
-      (dump) => dump,
-      () => {
-        inMemoryTemplate = undefined
-        return undefined
-      }
-    )
-    await inMemoryTemplate
-  }
   return db
 }
 
