@@ -351,6 +351,15 @@ export const DemandPage = Pagination.Page(Demand.Demand).annotations({ identifie
  */
 export const ThreadPage = Pagination.Page(Consultation.Thread).annotations({ identifier: "ThreadPage" })
 
+/** A record's `fields` with its revision, which `If-Match` names to update it. */
+const revised = <F extends Schema.Struct.Fields>(fields: F, what: string, identifier: string) =>
+  Schema.Struct({
+    ...fields,
+    revision: Revision.Revision.annotations({
+      description: `The ${what}'s revision: \`If-Match: "<revision>"\` updates it only if it is still this`
+    })
+  }).annotations({ identifier })
+
 /**
  * An account with its revision: what an operator reads to update it
  * (`If-Match: "<revision>"`).
@@ -358,12 +367,7 @@ export const ThreadPage = Pagination.Page(Consultation.Thread).annotations({ ide
  * @since 0.1.0
  * @category outputs
  */
-export const RevisedAccount = Schema.Struct({
-  ...Member.Account.fields,
-  revision: Revision.Revision.annotations({
-    description: 'The account\'s revision: `If-Match: "<revision>"` updates it only if it is still this'
-  })
-}).annotations({ identifier: "RevisedAccount" })
+export const RevisedAccount = revised(Member.Account.fields, "account", "RevisedAccount")
 
 /**
  * The signed-in account, with its revision, and its member (`GET /me`).
@@ -383,12 +387,11 @@ export const RevisedMe = Schema.Struct({
  * @since 0.1.0
  * @category outputs
  */
-export const RevisedTechnologyManager = Schema.Struct({
-  ...Member.TechnologyManager.fields,
-  revision: Revision.Revision.annotations({
-    description: 'The manager\'s revision: `If-Match: "<revision>"` updates it only if it is still this'
-  })
-}).annotations({ identifier: "RevisedTechnologyManager" })
+export const RevisedTechnologyManager = revised(
+  Member.TechnologyManager.fields,
+  "manager",
+  "RevisedTechnologyManager"
+)
 
 /**
  * An institution's basic information with its revision: what the institution reads
@@ -397,12 +400,7 @@ export const RevisedTechnologyManager = Schema.Struct({
  * @since 0.1.0
  * @category outputs
  */
-export const RevisedProfile = Schema.Struct({
-  ...Reward.InstitutionProfile.fields,
-  revision: Revision.Revision.annotations({
-    description: 'The information\'s revision: `If-Match: "<revision>"` saves it only if it is still this'
-  })
-}).annotations({ identifier: "RevisedProfile" })
+export const RevisedProfile = revised(Reward.InstitutionProfile.fields, "information", "RevisedProfile")
 
 /**
  * A page of commissions.

@@ -340,8 +340,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
        * is the whole account: one naming the revision it was read at (`ifRevision`) is
        * refused if the account changed since (`revision.stale`); one without
        * overwrites a change made since, and is audited as the change it makes.
-       * Messages already in the outbox
-       * keep the phone they were written with.
+       * Messages already in the outbox keep the phone they were written with.
        * Audited as `account.updated`, `account.deactivated` or `account.reactivated`,
        * with the account's state before and after (never its phone).
        */
