@@ -160,6 +160,7 @@ export const ProfileHeaders = Schema.Struct({
   ...ConditionalHeaders.fields,
   "if-none-match": Schema.optional(
     Schema.Literal("*").annotations({
+      message: () => "`*`, the only value taken here",
       description:
         "`*`: save only if no information was saved yet (the caller read none); refused with `412` if some was saved since"
     })

@@ -290,7 +290,7 @@ export const layer = (options: Options = {}): Layer.Layer<HttpApi.Api, never, Re
       )
     ),
     Layer.provide(authentication),
-    Layer.provide(Outages.layer)
+    Layer.provide(Outages.layer())
   )
 }
 

@@ -548,6 +548,7 @@ const coreDetails: Readonly<Record<string, string>> = {
   '`*` or entity tags: `"<revision>"`, separated by commas':
     '须为 * 或以英文逗号分隔、带英文双引号的版本号（"<revision>"）',
   "at most 20 entity tags": "最多 20 个版本号",
+  "`*`, the only value taken here": "此处只接受 *",
   "a date as YYYY-MM-DD": "日期格式须为 YYYY-MM-DD",
   "a date that exists in the calendar": "日期不存在",
   "an id without control characters": "标识不能含控制字符",

@@ -715,6 +715,11 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             state.institution.rewards.saveProfile({ payload: info, headers: { "if-none-match": "*" } })
           )
           assert.instanceOf(second, ApiError.PreconditionFailed)
+          // A quoted "*" is a tag like any other, not any revision.
+          const quotedStar = yield* Expect.failureOf(
+            state.institution.rewards.saveProfile({ payload: info, headers: { "if-match": '"*"' } })
+          )
+          assert.instanceOf(quotedStar, ApiError.PreconditionFailed)
           assert.strictEqual(profile.info.creditCode, creditCode)
           const read = yield* state.institution.rewards.profile({ urlParams: {} })
           assert.strictEqual(read?.info.name, "天津技术转移中心")

@@ -2897,6 +2897,18 @@ layer(
           )
         )
         assert.notStrictEqual(listed.status, 400, JSON.stringify(listed.body))
+        const noneMatch = yield* HttpClient.execute(
+          HttpClientRequest.put("/institution-profile").pipe(
+            HttpClientRequest.bearerToken(token),
+            HttpClientRequest.setHeader("if-none-match", '"x"'),
+            HttpClientRequest.bodyUnsafeJson(Fixtures.profileInput())
+          )
+        )
+        assert.strictEqual(noneMatch.status, 400)
+        assert.deepInclude((yield* noneMatch.json) as object, {
+          field: "if-none-match",
+          message: "If-None-Match 请求头：此处只接受 *"
+        })
         const zh = yield* HttpClient.execute(
           HttpClientRequest.put(`/accounts/${Ids.make<Ids.AccountId>()}`).pipe(
             HttpClientRequest.bearerToken(token),
@@ -3482,7 +3494,7 @@ const capturing = Logger.replace(
 
 layer(makeServer(portsGoingDown).pipe(Layer.provide(capturing)))("a store out of reach, logged", (it) => {
   it.effect(
-    "§errors: while a store is out of reach, its failure is logged in full once, then at most once every 10 seconds with how many requests met it since (not once a request)",
+    "§errors: while a store is out of reach, its failure is logged in full once, then at most once every 10 seconds with how many requests met it since (not once a request); after a quiet spell the count closes the run and the next failure is logged in full",
     () =>
       Effect.gen(function* () {
         const { demand } = yield* respondedDemand
@@ -3498,7 +3510,16 @@ layer(makeServer(portsGoingDown).pipe(Layer.provide(capturing)))("a store out of
         yield* TestClock.adjust("2 seconds")
         assert.strictEqual((yield* read).status, 503)
         assert.lengthOf(outOfReach(), 2)
-        assert.include(outOfReach()[1], "(5 more since the last such line, 11 s ago)")
+        assert.include(outOfReach()[1], "(5 more in the 9 s after the last such line)")
+        assert.include(outOfReach()[1], "the database could not be reached", "with the latest cause")
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* read).status, 503)
+        yield* TestClock.adjust("30 seconds")
+        assert.strictEqual((yield* read).status, 503)
+        assert.lengthOf(outOfReach(), 4, "after a quiet spell: the count closes the run, the next is in full")
+        assert.include(outOfReach()[2], ": 1 more in the 1 s after the last such line, then none")
+        assert.include(outOfReach()[3], "the database could not be reached")
+        assert.notInclude(outOfReach()[3], "more in the")
         storeDown.now = false
         assert.strictEqual((yield* read).status, 200, "served once the store is back")
       }).pipe(Effect.ensuring(Effect.sync(() => (storeDown.now = false))))

@@ -2,12 +2,13 @@
  * Revisions of records updated whole (an account, a technology manager, an
  * institution's basic information): optimistic concurrency without a version
  * column. A record's revision is a digest of its stored form, so every adapter has
- * it without keeping it, and any change to the record changes it. A reader keeps the revision of what it read; an update that names it
- * (`ifRevision`) is refused (`revision.stale`) when the record has changed since,
- * instead of overwriting that change with an older copy. The comparison is made on
- * the record read under the update's lock, so it holds against a change committed
- * at the same moment. A revision is the same from one read to the next because an
- * adapter reads a record back as it was written (the conformance suite's round trip).
+ * it without keeping it, and any change to the record changes it. A reader keeps
+ * the revision of what it read; an update that names it (`ifRevision`) is refused
+ * (`revision.stale`) when the record has changed since, instead of overwriting that
+ * change with an older copy. The comparison is made on the record read under the
+ * update's lock, so it holds against a change committed at the same moment. A
+ * revision is the same from one read to the next because an adapter reads a record
+ * back as it was written (the conformance suite's round trip).
  *
  * @since 0.1.0
  */

@@ -27,14 +27,17 @@ export const tagCount = (header: string): number => header.match(tags)?.length ?
 /**
  * @internal
  * The revisions an `If-Match` value (one {@link ifMatchPattern} accepts) names, for
- * core's `ifRevision`: `["*"]` for `*`; otherwise each tag's text, a weak one kept with
- * its `W/`, so that it matches no revision (`If-Match` compares strongly); `undefined`
- * without the header.
+ * core's `ifRevision`: `["*"]` for a bare `*`; otherwise each tag's text, a weak one
+ * kept with its `W/` and a tag whose text is `*` with its quotes, so that they match
+ * no revision (`If-Match` compares strongly, and `"*"` is a tag, not any revision);
+ * `undefined` without the header.
  */
 export const ifMatchValues = (header: string | undefined): Revision.Expected | undefined => {
   if (header === undefined) return undefined
   if (header.trim() === "*") return ["*"]
-  const values = Array.from(header.matchAll(tags), ([, weak, text]) => `${weak ?? ""}${text}`)
+  const values = Array.from(header.matchAll(tags), ([, weak, text]) =>
+    weak !== undefined ? `${weak}"${text}"` : text === "*" ? `"*"` : text!
+  )
   if (values.length === 0) throw new TypeError(`If-Match: no entity tag in ${JSON.stringify(header)}`)
   return values as unknown as Revision.Expected
 }

@@ -683,7 +683,7 @@ export const make =
                 d.outcome !== "unknown"
               )
                 return Effect.zipRight(
-                  limits.outages.failed("zhongbao: a port failed (out of reach)", d),
+                  limits.outages.failed("zhongbao: the account resolver's store is out of reach", d),
                   Effect.catchAll(storeUnavailable, (e) =>
                     failWith(withMessage(language, e, upload, route()))
                   )

@@ -25,10 +25,14 @@ export class OutageLog extends Context.Tag("@zhongbao/adapter-http/OutageLog")<
   { readonly failed: (message: string, error: unknown) => Effect.Effect<void> }
 >() {}
 
-/** The time of a kind's last line and the failures met since, not logged. */
+/**
+ * The time of a kind's last line, the failures met since that were not logged, and
+ * the time of the last of them.
+ */
 interface Kind {
   loggedAt: number
   unlogged: number
+  lastAt: number
 }
 
 /** @internal A new log: its own counts. */
@@ -40,20 +44,26 @@ export const make = (): OutageLog["Type"] => {
         const kind = kinds.get(message)
         if (kind !== undefined && now - kind.loggedAt < everyMillis) {
           kind.unlogged++
+          kind.lastAt = now
           return Effect.void
         }
-        const unlogged = kind?.unlogged ?? 0
-        const since = kind === undefined ? 0 : Math.round((now - kind.loggedAt) / 1000)
-        kinds.set(message, { loggedAt: now, unlogged: 0 })
-        return unlogged === 0
-          ? Effect.logError(message, error)
-          : Effect.logError(`${message} (${unlogged} more since the last such line, ${since} s ago)`, error)
+        kinds.set(message, { loggedAt: now, unlogged: 0, lastAt: now })
+        if (kind === undefined || kind.unlogged === 0) return Effect.logError(message, error)
+        const over = `${kind.unlogged} more in the ${Math.round((kind.lastAt - kind.loggedAt) / 1000)} s after the last such line`
+        // A quiet spell as long as the window ended the failures counted: their count
+        // closes them, and this failure starts a new run, logged in full.
+        return now - kind.lastAt >= everyMillis
+          ? Effect.zipRight(
+              Effect.logError(`${message}: ${over}, then none`),
+              Effect.logError(message, error)
+            )
+          : Effect.logError(`${message} (${over})`, error)
       })
   }
 }
 
-/** @internal The log of an API instance. */
-export const layer: Layer.Layer<OutageLog> = Layer.sync(OutageLog, make)
+/** @internal A new log for an API instance (each `Http.layer` builds its own). */
+export const layer = (): Layer.Layer<OutageLog> => Layer.sync(OutageLog, make)
 
 /** @internal Logs `error` through the API's {@link OutageLog}, or at once without one. */
 export const logOutage = (message: string, error: unknown): Effect.Effect<void> =>
