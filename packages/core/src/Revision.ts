@@ -78,6 +78,30 @@ export const withRevision =
   (value: A): Effect.Effect<A & { readonly revision: Revision }, InfrastructureError> =>
     Effect.map(of(schema)(value), (revision) => ({ ...value, revision }))
 
+/** `revision.stale` under `rule`: what happened since the record was read, and what to do. */
+const refused = (rule: string, happened: string) =>
+  Effect.fail(
+    invalidState(rule, "revision.stale", `${happened}: read it again, and make the change on what it is now`)
+  )
+
+/**
+ * Fails with `InvalidState` (`revision.stale`, under `rule`) when the caller read no
+ * record (`expectedAbsent`) and there is one now: a first write made since. Succeeds
+ * otherwise.
+ *
+ * @since 0.1.0
+ * @category revisions
+ */
+export const checkAbsent = (
+  current: unknown,
+  expectedAbsent: true | undefined,
+  rule: string,
+  what: string
+): Effect.Effect<void, InvalidState> =>
+  expectedAbsent === true && current !== undefined
+    ? refused(rule, `the ${what} was saved since it was read as absent`)
+    : Effect.void
+
 /**
  * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given
  * and `current`'s revision is not among it (`*` matches any), or there is no
@@ -95,13 +119,7 @@ export const check = <A, I>(
   what: string
 ): Effect.Effect<void, InvalidState | InfrastructureError> => {
   if (expected === undefined) return Effect.void
-  const stale = Effect.fail(
-    invalidState(
-      rule,
-      "revision.stale",
-      `the ${what} changed since it was read: read it again, and make the change on what it is now`
-    )
-  )
+  const stale = refused(rule, `the ${what} changed since it was read`)
   return current === undefined
     ? stale
     : expected.includes("*")

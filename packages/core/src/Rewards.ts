@@ -547,13 +547,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
             yield* members.findByIdForUpdate(member.id)
             const before = yield* rewards.findProfile(member.id)
             const { ifRevision, ifAbsent, ...info } = input
-            if (ifAbsent === true && Option.isSome(before)) {
-              return yield* invalidState(
-                "R51",
-                "revision.stale",
-                "the basic information was saved since it was read as absent: read it again, and make the change on what it is now"
-              )
-            }
+            yield* Revision.checkAbsent(Option.getOrUndefined(before), ifAbsent, "R51", "basic information")
             yield* Revision.check(
               InstitutionProfile,
               Option.getOrUndefined(before),

@@ -5,11 +5,14 @@
  */
 import type { Revision } from "@zhongbao/core"
 
-/** One entity tag, strong or weak (`W/`), of at most 200 characters (RFC 9110 §8.8.3). */
-const tag = String.raw`(?:W/)?"[\x21\x23-\x7e]{0,200}"`
+/**
+ * One entity tag, strong or weak (`W/`), of at most 200 characters (RFC 9110 §8.8.3),
+ * its prefix and its text captured.
+ */
+const tag = String.raw`(W/)?"([\x21\x23-\x7e]{0,200})"`
 
 /** Entity tags as the list parser finds them. */
-const tags = /(W\/)?"([\x21\x23-\x7e]{0,200})"/g
+const tags = new RegExp(tag, "g")
 
 /**
  * @internal
