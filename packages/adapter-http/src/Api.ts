@@ -127,7 +127,10 @@ export const IdempotencyHeaders = Schema.Struct({
  * The headers of a whole-record update: the `Idempotency-Key` of commands, and
  * `If-Match`, the revisions of the record the caller read, each quoted as an entity
  * tag (`If-Match: "<revision>"`, at most 20 of them), or `*` (any revision: the
- * record exists). The update is refused (`412` `revision.stale`) when the record
+ * record exists). A record answered with a `revision` (an account, a technology
+ * manager, an institution's basic information) is named by it; one answered with a
+ * `version` (a demand, a response, a reward application) by that version
+ * (`If-Match: "3"`). The update is refused (`412` `revision.stale`) when the record
  * changed since; without `If-Match` it overwrites whatever the record is.
  *
  * @since 0.1.0
@@ -143,7 +146,7 @@ export const ConditionalHeaders = Schema.Struct({
       Schema.filter((header) => tagCount(header) <= 20, { message: () => "at most 20 entity tags" })
     ).annotations({
       description:
-        'The revisions of the record read (its `revision`, quoted: `"<revision>"`): the update is refused with `412` if the record changed since'
+        'The revisions of the record read (its `revision`, or its `version` where it has one, quoted: `"<revision>"`): the update is refused with `412` if the record changed since'
     })
   )
 })
@@ -552,15 +555,17 @@ export class DemandsGroup extends HttpApiGroup.make("demands")
     )
   )
   .add(
-    limited(
-      command(
-        HttpApiEndpoint.put("edit", "/demands/:demandId/form")
-          .setPath(DemandPath)
-          .setPayload(strict(Schema.Struct({ form: Publishing.EditInput.fields.form })))
-          .addSuccess(Demand.Demand),
-        "Edit a draft or rejected demand",
-        "R11",
-        "A demand that has its number (restarted, then rejected in review) keeps its client (`400` `restart.client_changed`, R33)."
+    conditional(
+      limited(
+        command(
+          HttpApiEndpoint.put("edit", "/demands/:demandId/form")
+            .setPath(DemandPath)
+            .setPayload(strict(Schema.Struct({ form: Publishing.EditInput.fields.form })))
+            .addSuccess(Demand.Demand),
+          "Edit a draft or rejected demand",
+          "R11",
+          'The body is the form as it is to be, whole. With `If-Match` (the demand\'s `version` it was read at, quoted: `"3"`), an edit made since is not overwritten: `412` `revision.stale`. A demand that has its number (restarted, then rejected in review) keeps its client (`400` `restart.client_changed`, R33).'
+        )
       )
     )
   )
@@ -666,15 +671,17 @@ export class ResponsesGroup extends HttpApiGroup.make("responses")
     )
   )
   .add(
-    limited(
-      command(
-        HttpApiEndpoint.put("revise", "/responses/:responseId/proposal")
-          .setPath(ResponsePath)
-          .setPayload(strict(Schema.Struct({ proposal: Responding.ReviseInput.fields.proposal })))
-          .addSuccess(Response.Response),
-        "Revise my response",
-        "R21",
-        "Rate-limited (bucket `responding`)."
+    conditional(
+      limited(
+        command(
+          HttpApiEndpoint.put("revise", "/responses/:responseId/proposal")
+            .setPath(ResponsePath)
+            .setPayload(strict(Schema.Struct({ proposal: Responding.ReviseInput.fields.proposal })))
+            .addSuccess(Response.Response),
+          "Revise my response",
+          "R21",
+          'The body is the proposal as it is to be, whole. With `If-Match` (the response\'s `version` it was read at, quoted: `"2"`), a revision made since is not overwritten: `412` `revision.stale`. Rate-limited (bucket `responding`).'
+        )
       )
     )
   )
@@ -1067,22 +1074,24 @@ export class RewardsGroup extends HttpApiGroup.make("rewards")
     )
   )
   .add(
-    limited(
-      command(
-        HttpApiEndpoint.put("update", "/reward-applications/:applicationId")
-          .setPath(ApplicationPath)
-          .setPayload(
-            strict(
-              Schema.Struct({
-                items: Rewards.UpdateInput.fields.items,
-                note: Rewards.UpdateInput.fields.note
-              })
+    conditional(
+      limited(
+        command(
+          HttpApiEndpoint.put("update", "/reward-applications/:applicationId")
+            .setPath(ApplicationPath)
+            .setPayload(
+              strict(
+                Schema.Struct({
+                  items: Rewards.UpdateInput.fields.items,
+                  note: Rewards.UpdateInput.fields.note
+                })
+              )
             )
-          )
-          .addSuccess(Reward.RewardApplication),
-        "Correct a draft or rejected application",
-        "R52",
-        "An application submitted or approved is `409` `reward.not_editable`; the items are checked as on a draft."
+            .addSuccess(Reward.RewardApplication),
+          "Correct a draft or rejected application",
+          "R52",
+          'The body is the list and note as they are to be, whole. With `If-Match` (the application\'s `version` it was read at, quoted: `"2"`), an update made since is not overwritten: `412` `revision.stale`. An application submitted or approved is `409` `reward.not_editable`; the items are checked as on a draft.'
+        )
       )
     )
   )

@@ -380,56 +380,71 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         })
       )
 
-      it.effect("demands: draft on behalf, edit, submit, read; review approves", () =>
-        Effect.gen(function* () {
-          const w = state.world
-          const draft = yield* state.institution.demands.draft({
-            payload: yield* form(Fixtures.onBehalf(w, w.enterprise.member.id)),
-            headers: {}
-          })
-          assert.strictEqual(draft.state, "draft")
-          const edited = yield* state.institution.demands.edit({
-            path: { demandId: draft.id },
-            payload: {
-              form: yield* form({
-                ...Fixtures.onBehalf(w, w.enterprise.member.id),
-                title: "石墨烯散热膜卷对卷量产工艺"
+      it.effect(
+        "demands: draft on behalf, edit (R11: If-Match of the version read; an older version is 412 revision.stale and changes nothing), submit, read; review approves",
+        () =>
+          Effect.gen(function* () {
+            const w = state.world
+            const draft = yield* state.institution.demands.draft({
+              payload: yield* form(Fixtures.onBehalf(w, w.enterprise.member.id)),
+              headers: {}
+            })
+            assert.strictEqual(draft.state, "draft")
+            const edited = yield* state.institution.demands.edit({
+              path: { demandId: draft.id },
+              payload: {
+                form: yield* form({
+                  ...Fixtures.onBehalf(w, w.enterprise.member.id),
+                  title: "石墨烯散热膜卷对卷量产工艺"
+                })
+              },
+              headers: { "if-match": `"${draft.version}"` }
+            })
+            assert.strictEqual(edited.form.title, "石墨烯散热膜卷对卷量产工艺")
+            const stale = yield* Expect.failureOf(
+              state.institution.demands.edit({
+                path: { demandId: draft.id },
+                payload: {
+                  form: yield* form({ ...Fixtures.onBehalf(w, w.enterprise.member.id), title: "旧副本" })
+                },
+                headers: { "if-match": `"${draft.version}"` }
               })
-            },
-            headers: {}
+            )
+            assert.instanceOf(stale, ApiError.PreconditionFailed)
+            assert.deepStrictEqual([stale.rule, stale.code], ["R11", "revision.stale"])
+            const kept = yield* state.institution.demands.get({ path: { demandId: draft.id } })
+            assert.deepStrictEqual(kept.demand, edited, "the refused edit changed nothing")
+            yield* state.institution.demands.submit({ path: { demandId: draft.id }, headers: {} })
+            const mine = yield* state.institution.demands.mine({ urlParams: { states: ["pending_review"] } })
+            assert.deepStrictEqual(
+              mine.items.map((d) => d.id),
+              [draft.id]
+            )
+            const client = yield* state.enterprise.demands.get({ path: { demandId: draft.id } })
+            assert.strictEqual(client.demand.state, "pending_review")
+            const hidden = yield* Expect.failureOf(
+              state.anonymous.demands.get({ path: { demandId: draft.id } })
+            )
+            assert.instanceOf(hidden, ApiError.NotFound)
+            const queue = yield* state.operator.review.pending({ urlParams: {} })
+            assert.include(
+              queue.items.map((d) => d.id),
+              draft.id
+            )
+            state.demand = yield* state.operator.review.approve({ path: { demandId: draft.id }, headers: {} })
+            assert.strictEqual(state.demand.state, "published")
+            assert.match(state.demand.number ?? "", /^ZB2026\d{4}$/)
+            assert.strictEqual(state.demand.selectionWindowDays, 14, "R23: the window approval fixed, sent")
+            const hall = yield* state.anonymous.hall.list({
+              urlParams: { keyword: "卷对卷", takingResponses: true }
+            })
+            assert.deepStrictEqual(
+              hall.items.map((d) => d.id),
+              [draft.id]
+            )
+            const view = yield* state.expert.demands.get({ path: { demandId: draft.id } })
+            assert.include(view.actions, "respond")
           })
-          assert.strictEqual(edited.form.title, "石墨烯散热膜卷对卷量产工艺")
-          yield* state.institution.demands.submit({ path: { demandId: draft.id }, headers: {} })
-          const mine = yield* state.institution.demands.mine({ urlParams: { states: ["pending_review"] } })
-          assert.deepStrictEqual(
-            mine.items.map((d) => d.id),
-            [draft.id]
-          )
-          const client = yield* state.enterprise.demands.get({ path: { demandId: draft.id } })
-          assert.strictEqual(client.demand.state, "pending_review")
-          const hidden = yield* Expect.failureOf(
-            state.anonymous.demands.get({ path: { demandId: draft.id } })
-          )
-          assert.instanceOf(hidden, ApiError.NotFound)
-          const queue = yield* state.operator.review.pending({ urlParams: {} })
-          assert.include(
-            queue.items.map((d) => d.id),
-            draft.id
-          )
-          state.demand = yield* state.operator.review.approve({ path: { demandId: draft.id }, headers: {} })
-          assert.strictEqual(state.demand.state, "published")
-          assert.match(state.demand.number ?? "", /^ZB2026\d{4}$/)
-          assert.strictEqual(state.demand.selectionWindowDays, 14, "R23: the window approval fixed, sent")
-          const hall = yield* state.anonymous.hall.list({
-            urlParams: { keyword: "卷对卷", takingResponses: true }
-          })
-          assert.deepStrictEqual(
-            hall.items.map((d) => d.id),
-            [draft.id]
-          )
-          const view = yield* state.expert.demands.get({ path: { demandId: draft.id } })
-          assert.include(view.actions, "respond")
-        })
       )
 
       it.effect("review rejects with a reason", () =>
@@ -446,50 +461,68 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
         })
       )
 
-      it.effect("responses: respond, read, revise, withdraw, lists", () =>
-        Effect.gen(function* () {
-          const demandId = state.demand.id
-          const proposal = { title: "卷对卷CVD方案", content: "采用卷对卷化学气相沉积，三个月完成中试。" }
-          const r = yield* state.expert.responses.respond({
-            path: { demandId },
-            payload: { proposal },
-            headers: {}
+      it.effect(
+        "responses: respond, read, revise (R21: If-Match of the version read; an older version is 412 revision.stale and changes nothing), withdraw, lists",
+        () =>
+          Effect.gen(function* () {
+            const demandId = state.demand.id
+            const proposal = { title: "卷对卷CVD方案", content: "采用卷对卷化学气相沉积，三个月完成中试。" }
+            const r = yield* state.expert.responses.respond({
+              path: { demandId },
+              payload: { proposal },
+              headers: {}
+            })
+            state.expertResponse = r.id
+            const got = yield* state.institution.responses.get({ path: { responseId: r.id } })
+            assert.strictEqual(got.proposal.title, "卷对卷CVD方案")
+            const revised = yield* state.expert.responses.revise({
+              path: { responseId: r.id },
+              payload: { proposal: { ...proposal, title: "卷对卷CVD方案（修订）" } },
+              headers: { "if-match": `"${r.version}"` }
+            })
+            assert.strictEqual(revised.proposal.title, "卷对卷CVD方案（修订）")
+            const stale = yield* Expect.failureOf(
+              state.expert.responses.revise({
+                path: { responseId: r.id },
+                payload: { proposal: { ...proposal, title: "旧副本" } },
+                headers: { "if-match": `"${r.version}"` }
+              })
+            )
+            assert.instanceOf(stale, ApiError.PreconditionFailed)
+            assert.deepStrictEqual([stale.rule, stale.code], ["R21", "revision.stale"])
+            const kept = yield* state.expert.responses.get({ path: { responseId: r.id } })
+            assert.strictEqual(
+              kept.proposal.title,
+              "卷对卷CVD方案（修订）",
+              "the refused revision changed nothing"
+            )
+            assert.strictEqual(kept.version, revised.version)
+            const other = yield* state.institute.responses.respond({
+              path: { demandId },
+              payload: { proposal },
+              headers: {}
+            })
+            const withdrawn = yield* state.institute.responses.withdraw({
+              path: { responseId: other.id },
+              headers: {}
+            })
+            assert.strictEqual(withdrawn.status, "withdrawn")
+            yield* state.service.responses.respond({ path: { demandId }, payload: { proposal }, headers: {} })
+            const ofDemand = yield* state.institution.responses.ofDemand({
+              path: { demandId },
+              urlParams: { statuses: ["submitted"] }
+            })
+            assert.strictEqual(ofDemand.items.length, 2)
+            const mine = yield* state.expert.responses.mine({ urlParams: {} })
+            assert.deepStrictEqual(
+              mine.items.map((x) => x.id),
+              [r.id]
+            )
+            const toMe = yield* state.institution.responses.toMe({ urlParams: { demandId } })
+            assert.strictEqual(toMe.items.length, 3)
+            const leak = yield* Expect.failureOf(state.service.responses.get({ path: { responseId: r.id } }))
+            assert.instanceOf(leak, ApiError.NotFound)
           })
-          state.expertResponse = r.id
-          const got = yield* state.institution.responses.get({ path: { responseId: r.id } })
-          assert.strictEqual(got.proposal.title, "卷对卷CVD方案")
-          const revised = yield* state.expert.responses.revise({
-            path: { responseId: r.id },
-            payload: { proposal: { ...proposal, title: "卷对卷CVD方案（修订）" } },
-            headers: {}
-          })
-          assert.strictEqual(revised.proposal.title, "卷对卷CVD方案（修订）")
-          const other = yield* state.institute.responses.respond({
-            path: { demandId },
-            payload: { proposal },
-            headers: {}
-          })
-          const withdrawn = yield* state.institute.responses.withdraw({
-            path: { responseId: other.id },
-            headers: {}
-          })
-          assert.strictEqual(withdrawn.status, "withdrawn")
-          yield* state.service.responses.respond({ path: { demandId }, payload: { proposal }, headers: {} })
-          const ofDemand = yield* state.institution.responses.ofDemand({
-            path: { demandId },
-            urlParams: { statuses: ["submitted"] }
-          })
-          assert.strictEqual(ofDemand.items.length, 2)
-          const mine = yield* state.expert.responses.mine({ urlParams: {} })
-          assert.deepStrictEqual(
-            mine.items.map((x) => x.id),
-            [r.id]
-          )
-          const toMe = yield* state.institution.responses.toMe({ urlParams: { demandId } })
-          assert.strictEqual(toMe.items.length, 3)
-          const leak = yield* Expect.failureOf(state.service.responses.get({ path: { responseId: r.id } }))
-          assert.instanceOf(leak, ApiError.NotFound)
-        })
       )
 
       it.effect("consultations: ask, threads, reply, messages", () =>
@@ -746,9 +779,24 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
           const updated = yield* state.institution.rewards.update({
             path: { applicationId: draft.id },
             payload: { items, note: "附技术合同" },
-            headers: {}
+            headers: { "if-match": `"${draft.version}"` }
           })
           assert.strictEqual(updated.note, "附技术合同")
+          // R52: an update from the copy read before it is 412; the application stays.
+          const staleUpdate = yield* Expect.failureOf(
+            state.institution.rewards.update({
+              path: { applicationId: draft.id },
+              payload: { items, note: "旧副本" },
+              headers: { "if-match": `"${draft.version}"` }
+            })
+          )
+          assert.instanceOf(staleUpdate, ApiError.PreconditionFailed)
+          assert.deepStrictEqual([staleUpdate.rule, staleUpdate.code], ["R52", "revision.stale"])
+          assert.deepStrictEqual(
+            yield* state.institution.rewards.application({ path: { applicationId: draft.id } }),
+            updated,
+            "the refused update changed nothing"
+          )
           yield* state.institution.rewards.submit({ path: { applicationId: draft.id }, headers: {} })
           const queue = yield* state.operator.rewards.roundApplications({
             path: { roundId: round.id },

@@ -14,15 +14,22 @@ import { makeCommissionActive } from "./internal/commissioned.js"
 import { makeResponded } from "./internal/responded.js"
 import { checkClientKept, formRules, makeFormCheck } from "./internal/demandForm.js"
 import { makeDemandAccess } from "./internal/demands.js"
+import * as Revision from "./Revision.js"
 import { DemandView, view } from "./View.js"
 
 /**
- * Input of {@link Publishing.edit}.
+ * Input of {@link Publishing.edit}: the form as it is to be, whole, and the demand's
+ * versions the caller read it at (`ifVersion`, or `*`: the edit is refused if it
+ * changed since).
  *
  * @since 0.1.0
  * @category inputs
  */
-export const EditInput = Schema.Struct({ demandId: DemandId, form: DemandForm })
+export const EditInput = Schema.Struct({
+  demandId: DemandId,
+  form: DemandForm,
+  ifVersion: Schema.optional(Revision.Expected)
+})
 
 /**
  * Input of commands on one demand.
@@ -89,7 +96,9 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
 
       /**
        * R11: a draft or rejected demand is edited by its managing side. A demand that
-       * has its number (restarted, R33, then rejected) keeps its client.
+       * has its number (restarted, R33, then rejected) keeps its client. The form is
+       * replaced whole: an edit naming the version it was read at (`ifVersion`) is
+       * refused if the demand changed since (`revision.stale`).
        */
       edit: command(
         {
@@ -102,6 +111,7 @@ export class Publishing extends Effect.Service<Publishing>()("@zhongbao/core/Pub
         (ctx, input) =>
           Effect.gen(function* () {
             const demand = yield* demands.managed(ctx.actor, input.demandId)
+            yield* Revision.checkVersion(demand.version, input.ifVersion, "R11", "demand")
             if (demand.state !== "draft" && demand.state !== "rejected") {
               return yield* invalidState(
                 "R11",

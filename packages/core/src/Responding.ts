@@ -18,6 +18,7 @@ import { isOperator } from "./Member.js"
 import { ResponseRepository } from "./Persistence.js"
 import { acceptsResponses, responseStatus } from "./Phase.js"
 import { Proposal, Response } from "./Response.js"
+import * as Revision from "./Revision.js"
 import type { Actor } from "./Member.js"
 import type { Demand } from "./Demand.js"
 
@@ -30,12 +31,18 @@ import type { Demand } from "./Demand.js"
 export const RespondInput = Schema.Struct({ demandId: DemandId, proposal: Proposal })
 
 /**
- * Input of {@link Responding.revise}.
+ * Input of {@link Responding.revise}: the proposal as it is to be, whole, and the
+ * response's versions the responder read it at (`ifVersion`, or `*`: the revision is
+ * refused if it changed since).
  *
  * @since 0.1.0
  * @category inputs
  */
-export const ReviseInput = Schema.Struct({ responseId: ResponseId, proposal: Proposal })
+export const ReviseInput = Schema.Struct({
+  responseId: ResponseId,
+  proposal: Proposal,
+  ifVersion: Schema.optional(Revision.Expected)
+})
 
 /**
  * R61: a response as its responder reads it while it is not shown as not adopted:
@@ -62,12 +69,14 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
      * read once the lock is held); revising and withdrawing are open until the
      * deadline or a decision. A response of an earlier round is read-only (R33),
      * whatever its demand's state: named so before the demand under review again
-     * reads as not found (R5).
+     * reads as not found (R5). One the responder read at other versions than it is
+     * now (`ifVersion`) has changed since (`revision.stale`).
      */
     const changeable = (
       actor: Actor,
       found: Option.Option<{ readonly response: Response; readonly demand: Demand }>,
-      now: Response["updatedAt"]
+      now: Response["updatedAt"],
+      ifVersion?: Revision.Expected
     ) =>
       Effect.gen(function* () {
         if (Option.isNone(found) || !canSeeResponse(actor, found.value.response))
@@ -80,6 +89,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
             "only the responder revises or withdraws its response"
           )
         }
+        yield* Revision.checkVersion(response.version, ifVersion, "R21", "response")
         if (response.round !== demand.round) {
           return yield* invalidState(
             "R33",
@@ -213,7 +223,9 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
        * R21: the responder revises its proposal. A non-adoption reason the demand's
        * side gave ahead of the decision (R61) was about the proposal as it was, so
        * the revision clears it: the "not adopted" notice never carries a reason
-       * about a version the responder has replaced.
+       * about a version the responder has replaced. The proposal is replaced whole:
+       * a revision naming the version it was read at (`ifVersion`) is refused if the
+       * response changed since (`revision.stale`).
        */
       revise: command(
         {
@@ -225,7 +237,7 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
         },
         (ctx, input, found) =>
           Effect.gen(function* () {
-            const { response, demand } = yield* changeable(ctx.actor, found, ctx.now)
+            const { response, demand } = yield* changeable(ctx.actor, found, ctx.now, input.ifVersion)
             yield* checkAttachments(
               "R54",
               "proposal.attachments",

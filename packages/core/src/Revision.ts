@@ -10,6 +10,10 @@
  * revision is the same from one read to the next because an adapter reads a record
  * back as it was written (the conformance suite's round trip).
  *
+ * Records that keep a `version` of their own, raised by every change (a demand, a
+ * response, a reward application), are matched on it instead ({@link checkVersion}):
+ * their readers already hold it, and it says nothing of fields a reader may not see.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
@@ -101,6 +105,25 @@ export const checkAbsent = (
   expectedAbsent === true && current !== undefined
     ? refused(rule, `the ${what} was saved since it was read as absent`)
     : Effect.void
+
+/**
+ * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given
+ * and holds neither `*` nor `version` in decimal: a record kept with a version of its
+ * own changed since it was read at each version the caller names. Succeeds when
+ * `expected` is absent.
+ *
+ * @since 0.1.0
+ * @category revisions
+ */
+export const checkVersion = (
+  version: number,
+  expected: Expected | undefined,
+  rule: string,
+  what: string
+): Effect.Effect<void, InvalidState> =>
+  expected === undefined || expected.includes("*") || expected.includes(String(version))
+    ? Effect.void
+    : refused(rule, `the ${what} changed since it was read`)
 
 /**
  * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given

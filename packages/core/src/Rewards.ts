@@ -92,7 +92,9 @@ export const DraftInput = Schema.Struct({
 })
 
 /**
- * Input of {@link Rewards.update}: the corrected list and note.
+ * Input of {@link Rewards.update}: the corrected list and note, whole, and the
+ * application's versions the institution read it at (`ifVersion`, or `*`: the update
+ * is refused if it changed since).
  *
  * @since 0.1.0
  * @category inputs
@@ -100,7 +102,8 @@ export const DraftInput = Schema.Struct({
 export const UpdateInput = Schema.Struct({
   applicationId: RewardApplicationId,
   items: DraftInput.fields.items,
-  note: DraftInput.fields.note
+  note: DraftInput.fields.note,
+  ifVersion: Schema.optional(Revision.Expected)
 })
 
 /**
@@ -641,7 +644,12 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
           })
       ),
 
-      /** R52, R53: corrects a draft or a rejected application (which becomes a draft again). */
+      /**
+       * R52, R53: corrects a draft or a rejected application (which becomes a draft
+       * again). The list and note are replaced whole: an update naming the version it
+       * was read at (`ifVersion`) is refused if the application changed since
+       * (`revision.stale`).
+       */
       update: command(
         {
           name: "updateRewardApplication",
@@ -653,6 +661,7 @@ export class Rewards extends Effect.Service<Rewards>()("@zhongbao/core/Rewards",
           Effect.gen(function* () {
             const member = yield* institutionOf(ctx.actor, "R1")
             const application = yield* own(ctx, input.applicationId)
+            yield* Revision.checkVersion(application.version, input.ifVersion, "R52", "application")
             if (application.state !== "draft" && application.state !== "rejected") {
               return yield* invalidState(
                 "R53",

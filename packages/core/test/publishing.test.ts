@@ -772,6 +772,53 @@ describe("publishing", () => {
         })
       )
     )
+
+    it.effect(
+      "R11: an edit naming the version the demand was read at goes ahead; one naming an older version is refused (revision.stale) and changes and audits nothing; of several versions, any one matches, and * any",
+      () =>
+        withWorld((world) =>
+          Effect.gen(function* () {
+            const publishing = yield* Publishing.Publishing
+            const me = world.enterprise.account
+            const read = yield* draft(me)
+            const edited = yield* publishing.edit(me, {
+              demandId: read.id,
+              form: yield* Fixtures.form({ title: "第二稿" }),
+              ifVersion: [String(read.version)]
+            })
+            assert.strictEqual(edited.version, read.version + 1)
+            const before = yield* auditIds(world)
+            const stale = yield* expectError(
+              publishing.edit(me, {
+                demandId: read.id,
+                form: yield* Fixtures.form({ title: "旧副本" }),
+                ifVersion: [String(read.version)]
+              }),
+              "InvalidState",
+              "R11"
+            )
+            assert.strictEqual((stale as Errors.InvalidState).code, "revision.stale")
+            assert.deepStrictEqual(
+              (yield* publishing.get(me, { demandId: read.id })).demand,
+              edited,
+              "the edit made since is kept"
+            )
+            assert.deepStrictEqual(yield* auditIds(world), before, "nothing audited")
+            const third = yield* publishing.edit(me, {
+              demandId: read.id,
+              form: yield* Fixtures.form({ title: "第三稿" }),
+              ifVersion: [String(read.version), "not-a-version", String(edited.version)]
+            })
+            assert.strictEqual(third.form.title, "第三稿")
+            const any = yield* publishing.edit(me, {
+              demandId: read.id,
+              form: yield* Fixtures.form({ title: "任意" }),
+              ifVersion: ["*"]
+            })
+            assert.strictEqual(any.form.title, "任意")
+          })
+        )
+    )
   })
 
   describe("R13: submitting", () => {

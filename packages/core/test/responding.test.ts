@@ -388,6 +388,60 @@ describe("Responding", () => {
     )
   )
 
+  it.effect(
+    "R21: a revision naming the version the response was read at goes ahead; one naming an older version (another account of the responder revised it since) is refused (revision.stale) and changes and audits nothing; * matches any",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const responding = yield* Responding.Responding
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const read = yield* responding.respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          const colleague = yield* secondAccount(world, world.institute)
+          const revised = yield* responding.revise(colleague, {
+            responseId: read.id,
+            proposal: proposal("同事修订的方案"),
+            ifVersion: [String(read.version)]
+          })
+          const events = Effect.map(
+            Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 1000 })),
+            (list) => list.length
+          )
+          const before = yield* events
+          const stale = yield* expectError(
+            responding.revise(world.institute.account, {
+              responseId: read.id,
+              proposal: proposal("旧副本"),
+              ifVersion: [String(read.version)]
+            }),
+            "InvalidState",
+            "R21"
+          )
+          assert.strictEqual((stale as { readonly code: string }).code, "revision.stale")
+          const stored = yield* (yield* Lists.Lists).response(world.institute.account, {
+            responseId: read.id
+          })
+          assert.strictEqual(stored.proposal.title, "同事修订的方案", "the revision made since is kept")
+          assert.strictEqual(stored.version, revised.version)
+          assert.strictEqual(yield* events, before, "nothing audited")
+          const again = yield* responding.revise(world.institute.account, {
+            responseId: read.id,
+            proposal: proposal("在新版本上修订"),
+            ifVersion: [String(revised.version)]
+          })
+          assert.strictEqual(again.proposal.title, "在新版本上修订")
+          const any = yield* responding.revise(world.institute.account, {
+            responseId: read.id,
+            proposal: proposal("任意"),
+            ifVersion: ["*"]
+          })
+          assert.strictEqual(any.proposal.title, "任意")
+        })
+      )
+  )
+
   it.effect("R21: an adopted or not adopted response can no longer be revised or withdrawn", () =>
     withWorld((world) =>
       Effect.gen(function* () {

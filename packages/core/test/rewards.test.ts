@@ -812,6 +812,53 @@ describe("Rewards", () => {
   )
 
   it.effect(
+    "R52: an update naming the version the application was read at goes ahead; one naming an older version is refused (revision.stale) and changes and audits nothing; * matches any",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const { rewards, round, items } = yield* applying(world)
+          const audit = yield* Persistence.AuditRepository
+          const events = Effect.map(audit.list({ limit: 1000 }), (all) => all.length)
+          const me = world.institution.account
+          const read = yield* rewards.draft(me, { roundId: round.id, items })
+          const trimmed = yield* rewards.update(me, {
+            applicationId: read.id,
+            items: items.slice(0, 1),
+            note: "只报第一项",
+            ifVersion: [String(read.version)]
+          })
+          assert.strictEqual(trimmed.version, read.version + 1)
+          const before = yield* events
+          const stale = yield* expectError(
+            rewards.update(me, { applicationId: read.id, items, ifVersion: [String(read.version)] }),
+            "InvalidState",
+            "R52"
+          )
+          assert.strictEqual((stale as Errors.InvalidState).code, "revision.stale")
+          assert.deepStrictEqual(
+            yield* rewards.application(me, { applicationId: read.id }),
+            trimmed,
+            "the update made since is kept"
+          )
+          assert.strictEqual(yield* events, before, "nothing audited")
+          const again = yield* rewards.update(me, {
+            applicationId: read.id,
+            items,
+            ifVersion: ["0", String(trimmed.version)]
+          })
+          assert.lengthOf(again.items, items.length)
+          const any = yield* rewards.update(me, {
+            applicationId: read.id,
+            items,
+            note: "任意",
+            ifVersion: ["*"]
+          })
+          assert.strictEqual(any.note, "任意")
+        })
+      )
+  )
+
+  it.effect(
     "R52: a demand is claimed once: rounds whose periods overlap cannot both take it, until the first application is rejected",
     () =>
       withWorld((world) =>

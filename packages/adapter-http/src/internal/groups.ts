@@ -57,6 +57,12 @@ const ifRevisionOf = (headers: { readonly "if-match"?: string | undefined }) => 
   return ifRevision === undefined ? {} : { ifRevision }
 }
 
+/** The core input of an `If-Match` header on a record kept with a version: the versions it names (`*` any). */
+const ifVersionOf = (headers: { readonly "if-match"?: string | undefined }) => {
+  const ifVersion = ifMatchValues(headers["if-match"])
+  return ifVersion === undefined ? {} : { ifVersion }
+}
+
 /** The core input of `If-None-Match: *`: save only if none was saved. */
 const ifAbsentOf = (headers: { readonly "if-none-match"?: "*" | undefined }) =>
   headers["if-none-match"] === "*" ? { ifAbsent: true as const } : {}
@@ -91,7 +97,13 @@ export const DemandsLive = HttpApiBuilder.group(Api, "demands", (handlers) =>
       .handle("edit", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "writes", headers, (options) =>
-            core(publishing.edit(a, { demandId: path.demandId, form: payload.form }, options))
+            conditional(
+              publishing.edit(
+                a,
+                { demandId: path.demandId, form: payload.form, ...ifVersionOf(headers) },
+                options
+              )
+            )
           )
         )
       )
@@ -143,7 +155,13 @@ export const ResponsesLive = HttpApiBuilder.group(Api, "responses", (handlers) =
       .handle("revise", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "responding", headers, (options) =>
-            core(responding.revise(a, { responseId: path.responseId, proposal: payload.proposal }, options))
+            conditional(
+              responding.revise(
+                a,
+                { responseId: path.responseId, proposal: payload.proposal, ...ifVersionOf(headers) },
+                options
+              )
+            )
           )
         )
       )
@@ -365,12 +383,15 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
       .handle("update", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
           limited(a, "writes", headers, (options) =>
-            core(
+            conditional(
               rewards.update(
                 a,
-                payload.note === undefined
-                  ? { applicationId: path.applicationId, items: payload.items }
-                  : { applicationId: path.applicationId, items: payload.items, note: payload.note },
+                {
+                  applicationId: path.applicationId,
+                  items: payload.items,
+                  ...(payload.note === undefined ? {} : { note: payload.note }),
+                  ...ifVersionOf(headers)
+                },
                 options
               )
             )

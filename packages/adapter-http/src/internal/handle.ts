@@ -66,7 +66,8 @@ export const toApiError = (
 /** Core's names of inputs that travel in a header over HTTP, by the header's name. */
 const headerFields: Readonly<Record<string, string>> = {
   idempotencyKey: "idempotency-key",
-  ifRevision: "if-match"
+  ifRevision: "if-match",
+  ifVersion: "if-match"
 }
 
 const fieldsOf = (error: {
