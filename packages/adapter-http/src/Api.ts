@@ -1390,24 +1390,26 @@ export class MembersGroup extends HttpApiGroup.make("members")
   )
   .add(
     conditional(
-      command(
-        HttpApiEndpoint.put("updateTechnologyManager", "/technology-managers/:technologyManagerId")
-          .setPath(TechnologyManagerPath)
-          .setPayload(
-            strict(
-              Schema.Struct(
-                Struct.omit(
-                  Membership.UpdateTechnologyManagerInput.fields,
-                  "technologyManagerId",
-                  "ifRevision"
+      limited(
+        command(
+          HttpApiEndpoint.put("updateTechnologyManager", "/technology-managers/:technologyManagerId")
+            .setPath(TechnologyManagerPath)
+            .setPayload(
+              strict(
+                Schema.Struct(
+                  Struct.omit(
+                    Membership.UpdateTechnologyManagerInput.fields,
+                    "technologyManagerId",
+                    "ifRevision"
+                  )
                 )
               )
             )
-          )
-          .addSuccess(RevisedTechnologyManager),
-        "Correct a technology manager of my institution, retire it or make it active again",
-        "R1",
-        'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole; with `If-Match` (the `revision` the manager was read at, quoted), a change made since is not overwritten: `412` `revision.stale`. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`), nor is a demand naming it that waits for review approved (`409`, the same code); the demands published naming it keep it.'
+            .addSuccess(RevisedTechnologyManager),
+          "Correct a technology manager of my institution, retire it or make it active again",
+          "R1",
+          'By an account of the registered institution whose manager it is; another institution\'s manager is `404`. The body is the manager as it is to be, whole; with `If-Match` (the `revision` the manager was read at, quoted), a change made since is not overwritten: `412` `revision.stale`. A retired manager (`"active": false`) is not named on a demand again (`400` `demand.manager_inactive`), nor is a demand naming it that waits for review approved (`409`, the same code); the demands published naming it keep it.'
+        )
       )
     )
   )

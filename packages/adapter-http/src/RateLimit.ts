@@ -14,7 +14,8 @@
  *   edit and submit a demand (R10, R11), withdraw a response (R21), append to a
  *   service log (R30, kept for good), record a demand unsolved (R32), end a
  *   commission (R41), save the institution's profile (R51), draft, update and submit
- *   a reward application (R52), name a technology manager (R1).
+ *   a reward application (R52), name, correct, retire or reactivate a technology
+ *   manager (R1).
  *
  * The operator's commands are not limited: approving or rejecting demands (R13) and
  * reward applications (R53) sends SMS too, but a review day's batch is the operator's

@@ -3690,6 +3690,13 @@ layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: everyBucket(1), li
               "/technology-managers",
               { name: "技术经理人", phone: Fixtures.nextPhone() },
               "writes"
+            ],
+            [
+              "correct, retire or reactivate a technology manager",
+              "put",
+              "/technology-managers/t",
+              { name: "技术经理人", phone: Fixtures.nextPhone(), active: false },
+              "writes"
             ]
           ]
           // A fresh account each: buckets are per account.

@@ -790,14 +790,16 @@ export const MembersLive = HttpApiBuilder.group(Api, "members", (handlers) =>
       )
       .handle("updateTechnologyManager", ({ path, payload, headers }) =>
         Effect.flatMap(account, (a) =>
-          conditional(
-            Effect.flatMap(
-              membership.updateTechnologyManager(
-                a,
-                { ...payload, technologyManagerId: path.technologyManagerId, ...ifRevisionOf(headers) },
-                optionsOf(headers)
-              ),
-              revisedManager
+          limited(a, "writes", headers, (options) =>
+            conditional(
+              Effect.flatMap(
+                membership.updateTechnologyManager(
+                  a,
+                  { ...payload, technologyManagerId: path.technologyManagerId, ...ifRevisionOf(headers) },
+                  options
+                ),
+                revisedManager
+              )
             )
           )
         )
