@@ -106,6 +106,13 @@ const whenRun = <S extends object>(port: S): S =>
   ) as S
 
 /** A refused write: it marks its unit of work, which then fails even if the refusal is caught (`refuse`). */
+/**
+ * The key of a row found by several columns, as a composite key or unique index of a
+ * database finds it: the parts as a JSON array, so that no two lists of parts give one
+ * key (an account id `a/b` with the key `c`, and `a` with `b/c`, joined by `/`, would).
+ */
+const keyOf = (...parts: ReadonlyArray<string | number>): string => JSON.stringify(parts)
+
 const unique = (entity: string, key: string) =>
   Effect.zipRight(refuse, Effect.fail(new UniqueViolation({ entity, key })))
 const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
@@ -201,7 +208,7 @@ const makeStore = () => {
       db.read(() =>
         Option.map(withMember(id), (found) => ({
           ...found,
-          record: Option.fromNullable(idempotency.get(`${id}/${key}`))
+          record: Option.fromNullable(idempotency.get(keyOf(id, key)))
         }))
       ),
     listByMember: (memberId) =>
@@ -309,7 +316,7 @@ const makeStore = () => {
     listBriefs: (q) => Effect.map(listDemands(q), (rows) => rows.map(briefOf))
   })
 
-  const activeKey = (r: Response) => `${r.demandId}/${r.round}/${r.responderId}`
+  const activeKey = (r: Response) => keyOf(r.demandId, r.round, r.responderId)
   const writeResponse = (r: Response) => {
     const holder = activeResponses.get(activeKey(r))
     if (isActive(r) && holder !== undefined && holder !== r.id) {
@@ -343,7 +350,7 @@ const makeStore = () => {
       }),
     findActive: (demandId, round, responderId) =>
       db.read(() =>
-        Option.fromNullable(activeResponses.get(`${demandId}/${round}/${responderId}`)).pipe(
+        Option.fromNullable(activeResponses.get(keyOf(demandId, round, responderId))).pipe(
           Option.flatMapNullable((id) => responses.get(id))
         )
       ),
@@ -351,7 +358,7 @@ const makeStore = () => {
       db.read(() => {
         const ids = new Set<string>()
         for (const { demandId, round } of rounds) {
-          const id = activeResponses.get(`${demandId}/${round}/${responderId}`)
+          const id = activeResponses.get(keyOf(demandId, round, responderId))
           if (id !== undefined) ids.add(id)
         }
         return [...ids].flatMap((id) => {
@@ -389,18 +396,18 @@ const makeStore = () => {
 
   const consultationRepo = ConsultationRepository.of({
     insertThread: (t) =>
-      threads.get(t.id) || threadKeys.get(`${t.demandId}/${t.responderId}`)
+      threads.get(t.id) || threadKeys.get(keyOf(t.demandId, t.responderId))
         ? unique("thread", `${t.demandId}/${t.responderId}`)
         : db.write((log) => {
             threads.set(t.id, t, log)
-            threadKeys.set(`${t.demandId}/${t.responderId}`, t.id, log)
+            threadKeys.set(keyOf(t.demandId, t.responderId), t.id, log)
           }),
     updateThread: (t) => updateStored(threads, "thread", t.id, t),
     findThreadById: (id) => get(threads, id),
     findThreadForUpdate: (id) => get(threads, id),
     findThread: (demandId, responderId) =>
       db.read(() =>
-        Option.fromNullable(threadKeys.get(`${demandId}/${responderId}`)).pipe(
+        Option.fromNullable(threadKeys.get(keyOf(demandId, responderId))).pipe(
           Option.flatMapNullable((id) => threads.get(id))
         )
       ),
@@ -418,14 +425,14 @@ const makeStore = () => {
         )
       ),
     appendMessage: (m) =>
-      messages.get(`${m.threadId}/${m.seq}`)
+      messages.get(keyOf(m.threadId, m.seq))
         ? unique("message", `${m.threadId}/${m.seq}`)
-        : db.write((log) => messages.set(`${m.threadId}/${m.seq}`, m, log)),
+        : db.write((log) => messages.set(keyOf(m.threadId, m.seq), m, log)),
     listMessages: (threadId, afterSeq, limit) =>
       db.read(() => {
         const out: Array<Message> = []
         for (let seq = afterSeq + 1; out.length < limit; seq++) {
-          const m = messages.get(`${threadId}/${seq}`)
+          const m = messages.get(keyOf(threadId, seq))
           if (m === undefined) break
           out.push(m)
         }
@@ -435,10 +442,10 @@ const makeStore = () => {
 
   const serviceLogRepo = ServiceLogRepository.of({
     append: (e) =>
-      entries.get(`${e.demandId}/${e.seq}`)
+      entries.get(keyOf(e.demandId, e.seq))
         ? unique("service_log", `${e.demandId}/${e.seq}`)
         : db.write((log) => {
-            entries.set(`${e.demandId}/${e.seq}`, e, log)
+            entries.set(keyOf(e.demandId, e.seq), e, log)
             const last = counters.get(`log/${e.demandId}`) ?? 0
             if (e.seq > last) counters.set(`log/${e.demandId}`, e.seq, log)
           }),
@@ -447,7 +454,7 @@ const makeStore = () => {
       db.read(() => {
         const out: Array<Entry> = []
         for (let seq = afterSeq + 1; out.length < limit; seq++) {
-          const e = entries.get(`${demandId}/${seq}`)
+          const e = entries.get(keyOf(demandId, seq))
           if (e === undefined) break
           out.push(e)
         }
@@ -455,7 +462,7 @@ const makeStore = () => {
       })
   })
 
-  const pairKey = (c: Commission) => `${c.enterpriseId}/${c.institutionId}`
+  const pairKey = (c: Commission) => keyOf(c.enterpriseId, c.institutionId)
   const writeCommission = (c: Commission) =>
     db.write((log) => {
       if (isOpen(c)) openCommissions.set(pairKey(c), c.id, log)
@@ -468,7 +475,7 @@ const makeStore = () => {
   }
   const findOpen = (enterpriseId: MemberId, institutionId: MemberId) =>
     db.read(() =>
-      Option.fromNullable(openCommissions.get(`${enterpriseId}/${institutionId}`)).pipe(
+      Option.fromNullable(openCommissions.get(keyOf(enterpriseId, institutionId))).pipe(
         Option.flatMapNullable((id) => commissions.get(id))
       )
     )
@@ -522,11 +529,11 @@ const makeStore = () => {
   })
 
   const idempotencyRepo = IdempotencyRepository.of({
-    find: (accountId, key) => get(idempotency, `${accountId}/${key}`),
+    find: (accountId, key) => get(idempotency, keyOf(accountId, key)),
     insert: (r) =>
-      idempotency.get(`${r.accountId}/${r.key}`)
+      idempotency.get(keyOf(r.accountId, r.key))
         ? unique("idempotency", r.key)
-        : db.write((log) => idempotency.set(`${r.accountId}/${r.key}`, r, log)),
+        : db.write((log) => idempotency.set(keyOf(r.accountId, r.key), r, log)),
     purge: (before) =>
       db.write((log) => {
         let removed = 0
@@ -770,11 +777,11 @@ const makeStore = () => {
         : stale("institution_profile", p.memberId),
     findProfile: (memberId) => get(profiles, memberId),
     insertApplication: (a) =>
-      applications.get(a.id) || applicationKeys.get(`${a.roundId}/${a.institutionId}`)
+      applications.get(a.id) || applicationKeys.get(keyOf(a.roundId, a.institutionId))
         ? unique("reward_application", `${a.roundId}/${a.institutionId}`)
         : db.write((log) => {
             applications.set(a.id, a, log)
-            applicationKeys.set(`${a.roundId}/${a.institutionId}`, a.id, log)
+            applicationKeys.set(keyOf(a.roundId, a.institutionId), a.id, log)
           }),
     updateApplication: (a) => {
       const before = applications.get(a.id)
@@ -788,7 +795,7 @@ const makeStore = () => {
     findApplicationForUpdate: (id) => get(applications, id),
     findApplicationOf: (roundId, institutionId) =>
       db.read(() =>
-        Option.fromNullable(applicationKeys.get(`${roundId}/${institutionId}`)).pipe(
+        Option.fromNullable(applicationKeys.get(keyOf(roundId, institutionId))).pipe(
           Option.flatMapNullable((id) => applications.get(id))
         )
       ),
@@ -910,7 +917,7 @@ const makeStore = () => {
       })
       if (taken !== undefined) return unique("audit", taken.id)
       const record = entry.idempotency
-      const recordKey = record === null ? "" : `${record.accountId}/${record.key}`
+      const recordKey = record === null ? "" : keyOf(record.accountId, record.key)
       if (record !== null && idempotency.get(recordKey) !== undefined)
         return unique("idempotency", record.key)
       const batch: Array<OutboxMessage> = [...entry.messages]

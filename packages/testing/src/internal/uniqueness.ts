@@ -1,5 +1,14 @@
 import { assert, it } from "@effect/vitest"
-import { Commission, Demand, FileStore, Idempotency, Persistence, Response, SortKeys } from "@zhongbao/core"
+import {
+  Commission,
+  Demand,
+  FileStore,
+  Idempotency,
+  Ids,
+  Persistence,
+  Response,
+  SortKeys
+} from "@zhongbao/core"
 import { DateTime, Effect, Option, type Schema } from "effect"
 import { failsWith, type Harness, minutesAfter, none, readAll, same, some, succeeds } from "./harness.js"
 import * as Rows from "./rows.js"
@@ -25,6 +34,64 @@ const updatedBeside = <A extends { readonly id: string }, I, E1, R1, E2, R2>(
   })
 
 export const uniqueness = (h: Harness): void => {
+  it.effect(
+    "R63: an idempotency record is kept under its account and its key, whatever characters they hold: account x with key y/k and account x/y with key k are two records, through IdempotencyRepository, Journal.write and findWithMemberAndRecord",
+    () =>
+      h.run(
+        Effect.gen(function* () {
+          const accounts = yield* Persistence.AccountRepository
+          const idempotency = yield* Persistence.IdempotencyRepository
+          const base = Ids.make<Ids.AccountId>()
+          const [x, xy, xyz] = [base, `${base}/y`, `${base}/y/z`].map((id) =>
+            Rows.account(null, { id: id as Ids.AccountId })
+          )
+          for (const a of [x!, xy!, xyz!]) yield* accounts.insert(a)
+          const record = (account: typeof base, key: string) => ({
+            ...Rows.idempotencyRecord(account, key),
+            result: { account, key }
+          })
+          const first = record(x!.id, "y/k")
+          yield* idempotency.insert(first)
+          const second = record(xy!.id, "k")
+          yield* succeeds(idempotency.insert(second), "account x/y, key k, beside account x, key y/k")
+          const journal = yield* Effect.serviceOption(Persistence.Journal)
+          const third = record(xyz!.id, "k")
+          const fourth = record(xy!.id, "z/k")
+          yield* succeeds(idempotency.insert(third), "account x/y/z, key k")
+          if (Option.isSome(journal)) {
+            yield* succeeds(
+              journal.value.write({ events: [], messages: [], accountMessages: [], idempotency: fourth }),
+              "Journal.write: account x/y, key z/k, beside account x/y/z, key k"
+            )
+          } else yield* idempotency.insert(fourth)
+          for (const [r, label] of [
+            [first, "x, y/k"],
+            [second, "x/y, k"],
+            [third, "x/y/z, k"],
+            [fourth, "x/y, z/k"]
+          ] as const) {
+            same(
+              Idempotency.IdempotencyRecord,
+              some(yield* idempotency.find(r.accountId, r.key), label),
+              r,
+              `the record of ${label}`
+            )
+            if (accounts.findWithMemberAndRecord !== undefined) {
+              const found = some(yield* accounts.findWithMemberAndRecord(r.accountId, r.key), label)
+              same(
+                Idempotency.IdempotencyRecord,
+                some(found.record, `findWithMemberAndRecord(${label})`),
+                r,
+                `findWithMemberAndRecord's record of ${label}`
+              )
+            }
+          }
+          none(yield* idempotency.find(x!.id, "y/z/k"), "account x, key y/z/k: never used")
+        })
+      ),
+    h.timeout
+  )
+
   it.effect(
     "R12: a demand number already taken → UniqueViolation, on insert and on update",
     () =>
