@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { refusalLine, ServerConfig } from "../src/config.js"
 
@@ -39,6 +40,16 @@ const line = (variable: string, message: string) =>
   `zhongbao: the configuration is not valid: (Invalid data at ${variable}: "${message}")`
 
 describe("example server: configuration", () => {
+  it("DATA_DIR: a relative folder, the default's included, is taken from the server's folder wherever the command runs; an absolute folder and memory:// as given", () => {
+    const dataDir = (env: Record<string, string>) => Either.getOrThrow(read(env)).dataDir
+    const serverFolder = join(import.meta.dirname, "..")
+    expect(dataDir({})).toBe(join(serverFolder, ".data/pglite"))
+    expect(dataDir({ DATA_DIR: "state/db" })).toBe(join(serverFolder, "state/db"))
+    expect(dataDir({ DATA_DIR: "../shared-db" })).toBe(join(serverFolder, "..", "shared-db"))
+    expect(dataDir({ DATA_DIR: "/var/lib/zhongbao" })).toBe("/var/lib/zhongbao")
+    expect(dataDir({ DATA_DIR: "memory://" })).toBe("memory://")
+  })
+
   it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a DATABASE_POOL_SIZE that is not a whole number from 1, a SESSION_SECRET under 32 characters: refused on one line naming the variable", () => {
     expect(refusal({ PORT: "70000" })).toBe(
       line("PORT", "PORT must be a port number from 0 to 65535 (0: any free port)")
