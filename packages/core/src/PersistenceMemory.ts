@@ -105,7 +105,6 @@ const whenRun = <S extends object>(port: S): S =>
     ])
   ) as S
 
-/** A refused write: it marks its unit of work, which then fails even if the refusal is caught (`refuse`). */
 /**
  * The key of a row found by several columns, as a composite key or unique index of a
  * database finds it: the parts as a JSON array, so that no two lists of parts give one
@@ -113,6 +112,7 @@ const whenRun = <S extends object>(port: S): S =>
  */
 const keyOf = (...parts: ReadonlyArray<string | number>): string => JSON.stringify(parts)
 
+/** A refused write: it marks its unit of work, which then fails even if the refusal is caught (`refuse`). */
 const unique = (entity: string, key: string) =>
   Effect.zipRight(refuse, Effect.fail(new UniqueViolation({ entity, key })))
 const stale = (entity: string, id: string) => Effect.fail(new StaleWrite({ entity, id }))
