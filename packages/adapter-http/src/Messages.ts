@@ -606,8 +606,9 @@ const detailPatterns: ReadonlyArray<readonly [RegExp, (m: RegExpExecArray) => st
     (m) => `最多一个名为 name 的字段（此请求有 ${m[1]} 个）`
   ],
   [
-    /^between (\d+) and (\d+) characters(, at least one visible)?, without control characters$/,
-    (m) => `须为 ${m[1]}–${m[2]} 个字符${m[3] === undefined ? "" : "，至少一个可见字符"}，不含控制字符`
+    /^between (\d+) and (\d+) characters(, at least one visible)?, without control characters(, tabs or line breaks)?$/,
+    (m) =>
+      `须为 ${m[1]}–${m[2]} 个字符${m[3] === undefined ? "" : "，至少一个可见字符"}，不含控制字符${m[4] === undefined ? "" : "、制表符或换行"}`
   ]
 ]
 

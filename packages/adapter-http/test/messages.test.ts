@@ -61,6 +61,7 @@ const refusals: ReadonlyArray<readonly [string, Schema.Schema.Any, unknown]> = [
   ["an unknown field", Schema.Literal(...Settings.defaults.technicalFields), "炼金术"],
   ["core: text", Text.Text(5), "一二三四五六"],
   ["core: invisible text", Text.Text(5), "\u200b\u200b"],
+  ["core: one line", Text.Line(5), "一二\n三"],
   ["core: phone", Member.PhoneNumber, "12345"],
   ["core: date format", Deadline.LocalDate, "2026/5/4"],
   ["core: calendar date", Deadline.LocalDate, "2026-02-30"],
@@ -195,6 +196,11 @@ describe("Messages", () => {
     assert.strictEqual(
       zh(Schema.Struct({ phone: Member.PhoneNumber }), { phone: "13912345601 ext. 5" }),
       "联系电话：须为有效的电话号码，不含分机号"
+    )
+    assert.strictEqual(
+      zh(Schema.Struct({ keyword: Text.Line(50) }), { keyword: "工艺\n石墨烯" }),
+      "搜索关键词：须为 1–50 个字符，至少一个可见字符，不含控制字符、制表符或换行",
+      "§9: a keyword is one line"
     )
   })
 

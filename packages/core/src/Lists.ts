@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Filter, Text } from "./Text.js"
+import { Filter, Line } from "./Text.js"
 import { canReadDemand, canSeeResponse, managesDemand } from "./Access.js"
 import { dateAt, LocalDate } from "./Deadline.js"
 import { Demand, type DemandBrief, DemandState } from "./Demand.js"
@@ -33,7 +33,8 @@ import { type Response, ResponseStatus } from "./Response.js"
 import * as SortKeys from "./SortKeys.js"
 import { Action, actionsOf } from "./View.js"
 
-const Keyword = Text(50)
+/** §9: a search keyword, one line (see {@link Line}). */
+const Keyword = Line(50)
 
 /**
  * A row of "my demands" and of the public hall (§9).
@@ -120,8 +121,9 @@ export const HallInput = Schema.Struct({
   states: Schema.optional(Schema.Array(Schema.Literal("published", "solved"))),
   /**
    * `true`: only demands taking responses now (published, cooperative, before the
-   * end of their deadline date, intake open). `false` is the same as leaving it out:
-   * no such filter.
+   * end of their deadline date, intake open), among the `states` asked for (with
+   * `states: ["solved"]`, none). `false` is the same as leaving it out: no such
+   * filter.
    */
   takingResponses: Schema.optional(Schema.Boolean),
   deadlineFrom: Schema.optional(LocalDate),
@@ -286,7 +288,7 @@ export class Lists extends Effect.Service<Lists>()("@zhongbao/core/Lists", {
         return demandPage(ctx, input, {
           scope: { _tag: "public" },
           sort: input.sort ?? "published",
-          states: taking ? ["published"] : input.states,
+          states: taking ? (input.states ?? ["published"]).filter((s) => s === "published") : input.states,
           field: input.field,
           region: input.region,
           keyword: input.keyword?.toLowerCase(),

@@ -44,30 +44,34 @@ const lineControls = /[\p{Cc}\p{Cs}]/u
 
 /**
  * A trimmed string of `min` to `max` characters with no control characters but tabs
- * and line breaks and no unpaired surrogates, with one character that shows when
- * `showing`: what {@link Text} and {@link Filter} share. Its JSON Schema is whole, not
- * keywords beside a `$ref` to `Schema.Trim`'s "Trimmed", which OpenAPI tools (Swagger
- * UI) show without the lengths.
+ * and line breaks (none at all when `oneLine`) and no unpaired surrogates, with one
+ * character that shows when `showing`: what {@link Text}, {@link Line} and
+ * {@link Filter} share. Its JSON Schema is whole, not keywords beside a `$ref` to
+ * `Schema.Trim`'s "Trimmed", which OpenAPI tools (Swagger UI) show without the lengths.
  */
-const trimmed = (max: number, min: number, showing: boolean) =>
-  Schema.Trim.pipe(
+const trimmed = (max: number, min: number, showing: boolean, oneLine = false) => {
+  const refused = oneLine ? lineControls : controls
+  return Schema.Trim.pipe(
     Schema.filter(
       (s) => {
         const n = length(s)
-        return n >= min && n <= max && !controls.test(s) && (!showing || visible.test(s))
+        return n >= min && n <= max && !refused.test(s) && (!showing || visible.test(s))
       },
       {
         message: () =>
-          `between ${min} and ${max} characters${showing ? ", at least one visible" : ""}, without control characters`,
+          `between ${min} and ${max} characters${showing ? ", at least one visible" : ""}, without control characters${oneLine ? ", tabs or line breaks" : ""}`,
         jsonSchema: {
           type: "string",
           minLength: min,
           maxLength: max,
-          description: "surrounding whitespace is trimmed; no control characters but tabs and line breaks"
+          description: oneLine
+            ? "surrounding whitespace is trimmed; one line: no control characters, tabs or line breaks"
+            : "surrounding whitespace is trimmed; no control characters but tabs and line breaks"
         }
       }
     )
   )
+}
 
 /**
  * A trimmed string of `min` to `max` characters, with no control characters but
@@ -78,6 +82,17 @@ const trimmed = (max: number, min: number, showing: boolean) =>
  * @category schemas
  */
 export const Text = (max: number, min = 1) => trimmed(max, min, min > 0)
+
+/**
+ * One line of text: as {@link Text}, trimmed, without tabs or line breaks. A search
+ * keyword is one (§9): the text it is looked for in joins a demand's title, summary
+ * and keywords with line breaks, so a keyword holding one would find text that spans
+ * two fields and is in neither.
+ *
+ * @since 0.1.1
+ * @category schemas
+ */
+export const Line = (max: number, min = 1) => trimmed(max, min, min > 0, true)
 
 /**
  * A filter's value (the hall's field or region): trimmed, as the forms' values are

@@ -508,7 +508,33 @@ describe("Lists", () => {
     )
   )
 
-  it.effect("§9: the public hall filters by field, region, state and intake", () =>
+  it.effect(
+    "§9: a keyword is one line: one holding a line break or a tab, which would find text spanning two fields and in neither, is refused naming keyword, in the hall and in my demands",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const lists = yield* Lists.Lists
+          // The fixture's title ends 量产工艺 and its main problem starts 石墨烯.
+          const graphene = yield* Fixtures.publish(world, world.enterprise.account)
+          const found = yield* lists.hall(null, { keyword: "量产工艺" })
+          assert.deepStrictEqual(
+            found.items.map((d) => d.id),
+            [graphene.id]
+          )
+          for (const keyword of ["工艺\n石墨烯", "工艺\r\n石墨烯", "石墨烯\t散热"]) {
+            yield* expectError(lists.hall(null, { keyword }), "InvalidInput", "§9", "keyword")
+            yield* expectError(
+              lists.myDemands(world.enterprise.account, { keyword }),
+              "InvalidInput",
+              "§9",
+              "keyword"
+            )
+          }
+        })
+      )
+  )
+
+  it.effect("§9: the public hall filters by field, region, state and intake, each narrowing the others", () =>
     withWorld((world) =>
       Effect.gen(function* () {
         const lists = yield* Lists.Lists
@@ -552,6 +578,15 @@ describe("Lists", () => {
         )
         assert.deepStrictEqual(yield* ids({ states: ["solved"] }), [solved.id])
         assert.deepStrictEqual(yield* ids({ takingResponses: true }), sorted(graphene.id, chip.id, rice.id))
+        assert.deepStrictEqual(
+          yield* ids({ states: ["solved"], takingResponses: true }),
+          [],
+          "solved and taking: none"
+        )
+        assert.deepStrictEqual(
+          yield* ids({ states: ["published", "solved"], takingResponses: true }),
+          sorted(graphene.id, chip.id, rice.id)
+        )
         assert.deepStrictEqual(yield* ids({ field: "海洋" }), [])
       })
     )
