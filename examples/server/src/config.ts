@@ -6,7 +6,7 @@
  * | `PORT` | `3000` | port to listen on |
  * | `HOST` | `127.0.0.1` | address to bind (`0.0.0.0` to expose it) |
  * | `DATABASE_URL` | — | PostgreSQL; without it, embedded PGlite in `DATA_DIR` |
- * | `DATA_DIR` | `.data/pglite` | PGlite's folder; a relative one is taken from the server's folder (`examples/server`), wherever the command runs |
+ * | `DATA_DIR` | `.data/pglite` | PGlite's folder; a relative one is taken from the server's folder (`examples/server`), wherever the command runs (a URL, `memory://` or `file://…`, as given) |
  * | `DATABASE_SCHEMA` | `zhongbao` | the schema zhongbao's tables live in |
  * | `DATABASE_POOL_SIZE` | `10` | with `DATABASE_URL`: the pool size, a whole number from 1; `DATABASE_CONNECT_TIMEOUT`, `DATABASE_STATEMENT_TIMEOUT`, `DATABASE_PREPARED_STATEMENTS` too (`PgDatabase.poolSettingsConfig`); checked at start either way |
  * | `SMS_PROVIDER` | `console` | `console`, `aliyun` or `tencent` (keys: see @zhongbao/adapter-sms) |
@@ -52,8 +52,8 @@ export const issuesOf = (error: ParseResult.ParseError): string =>
 /**
  * The server's own folder (`examples/server`), the parent of `src` and of `dist`
  * alike: a relative `DATA_DIR` is taken from it, so that `node dist/migrate.js` run
- * from elsewhere opens the server's database, not a new one where it was run. A URL
- * (`memory://`) is passed on as it is.
+ * from elsewhere opens the server's database, not a new one where it was run. An
+ * empty one is the default's; a URL (`memory://`, `file://…`) is passed on as it is.
  */
 const serverFolder = fileURLToPath(new URL("..", import.meta.url))
 
@@ -133,7 +133,11 @@ const fields = Config.all({
   ),
   dataDir: Config.string("DATA_DIR").pipe(
     Config.withDefault(".data/pglite"),
-    Config.map((dir) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir) ? dir : resolve(serverFolder, dir)))
+    Config.map((dir) =>
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(dir)
+        ? dir
+        : resolve(serverFolder, dir.trim() === "" ? ".data/pglite" : dir)
+    )
   ),
   schema: Config.string("DATABASE_SCHEMA").pipe(Config.withDefault("zhongbao")),
   /** With `DATABASE_URL`: `DATABASE_POOL_SIZE` & co., read (and refused) before anything starts. */

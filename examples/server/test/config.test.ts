@@ -44,6 +44,9 @@ describe("example server: configuration", () => {
     const dataDir = (env: Record<string, string>) => Either.getOrThrow(read(env)).dataDir
     const serverFolder = join(import.meta.dirname, "..")
     expect(dataDir({})).toBe(join(serverFolder, ".data/pglite"))
+    expect(dataDir({ DATA_DIR: "" }), "empty: the default, not the server's folder").toBe(
+      join(serverFolder, ".data/pglite")
+    )
     expect(dataDir({ DATA_DIR: "state/db" })).toBe(join(serverFolder, "state/db"))
     expect(dataDir({ DATA_DIR: "../shared-db" })).toBe(join(serverFolder, "..", "shared-db"))
     expect(dataDir({ DATA_DIR: "/var/lib/zhongbao" })).toBe("/var/lib/zhongbao")

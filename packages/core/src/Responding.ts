@@ -70,7 +70,9 @@ export class Responding extends Effect.Service<Responding>()("@zhongbao/core/Res
      * deadline or a decision. A response of an earlier round is read-only (R33),
      * whatever its demand's state: named so before the demand under review again
      * reads as not found (R5). One the responder read at other versions than it is
-     * now (`ifVersion`) has changed since (`revision.stale`).
+     * now (`ifVersion`) has changed since (`revision.stale`), if only by a reason the
+     * demand's side gave ahead of the decision (R61), which the responder reads again
+     * without.
      */
     const changeable = (
       actor: Actor,

@@ -12,7 +12,11 @@
  *
  * Records that keep a `version` of their own, raised by every change (a demand, a
  * response, a reward application), are matched on it instead ({@link checkVersion}):
- * their readers already hold it, and it says nothing of fields a reader may not see.
+ * their readers already hold it in every answer, and unlike a digest it cannot be
+ * tested against guesses of fields a reader may not see. It moves with those fields
+ * too: a response's version rises when the demand's side gives a reason ahead of the
+ * decision (R61), which its responder does not see, so a revision from the copy read
+ * before is refused and goes ahead once the response is read again.
  *
  * @since 0.1.0
  */

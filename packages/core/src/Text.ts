@@ -42,6 +42,9 @@ const visible = /[^\s\p{Cc}\p{Cf}\p{M}\p{Default_Ignorable_Code_Point}\u2800]/u
 /** As {@link controls}, tabs and line breaks included. */
 const lineControls = /[\p{Cc}\p{Cs}]/u
 
+/** What one line holds none of: {@link lineControls}, and Unicode's line and paragraph separators. */
+const lineBreaks = /[\p{Cc}\p{Cs}\u2028\u2029]/u
+
 /**
  * A trimmed string of `min` to `max` characters with no control characters but tabs
  * and line breaks (none at all when `oneLine`) and no unpaired surrogates, with one
@@ -50,7 +53,7 @@ const lineControls = /[\p{Cc}\p{Cs}]/u
  * `Schema.Trim`'s "Trimmed", which OpenAPI tools (Swagger UI) show without the lengths.
  */
 const trimmed = (max: number, min: number, showing: boolean, oneLine = false) => {
-  const refused = oneLine ? lineControls : controls
+  const refused = oneLine ? lineBreaks : controls
   return Schema.Trim.pipe(
     Schema.filter(
       (s) => {

@@ -521,7 +521,13 @@ describe("Lists", () => {
             found.items.map((d) => d.id),
             [graphene.id]
           )
-          for (const keyword of ["工艺\n石墨烯", "工艺\r\n石墨烯", "石墨烯\t散热"]) {
+          for (const keyword of [
+            "工艺\n石墨烯",
+            "工艺\r\n石墨烯",
+            "石墨烯\t散热",
+            "工艺\u2028石墨烯",
+            "工艺\u2029石墨烯"
+          ]) {
             yield* expectError(lists.hall(null, { keyword }), "InvalidInput", "§9", "keyword")
             yield* expectError(
               lists.myDemands(world.enterprise.account, { keyword }),

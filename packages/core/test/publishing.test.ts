@@ -816,6 +816,16 @@ describe("publishing", () => {
               ifVersion: ["*"]
             })
             assert.strictEqual(any.form.title, "任意")
+            // R5: another member naming any version is told the draft is not found, not that it changed.
+            yield* expectError(
+              publishing.edit(world.enterprise2.account, {
+                demandId: read.id,
+                form: yield* Fixtures.form({ title: "他人" }),
+                ifVersion: ["0"]
+              }),
+              "NotFound",
+              "R5"
+            )
           })
         )
     )

@@ -409,17 +409,22 @@ describe("Responding", () => {
             Effect.flatMap(Persistence.AuditRepository, (audit) => audit.list({ limit: 1000 })),
             (list) => list.length
           )
+          /** A revision naming `version` by the responder is refused as stale. */
+          const refusedAsStale = (version: number, title: string) =>
+            Effect.map(
+              expectError(
+                responding.revise(world.institute.account, {
+                  responseId: read.id,
+                  proposal: proposal(title),
+                  ifVersion: [String(version)]
+                }),
+                "InvalidState",
+                "R21"
+              ),
+              (error) => assert.strictEqual((error as { readonly code: string }).code, "revision.stale")
+            )
           const before = yield* events
-          const stale = yield* expectError(
-            responding.revise(world.institute.account, {
-              responseId: read.id,
-              proposal: proposal("旧副本"),
-              ifVersion: [String(read.version)]
-            }),
-            "InvalidState",
-            "R21"
-          )
-          assert.strictEqual((stale as { readonly code: string }).code, "revision.stale")
+          yield* refusedAsStale(read.version, "旧副本")
           const stored = yield* (yield* Lists.Lists).response(world.institute.account, {
             responseId: read.id
           })
@@ -438,6 +443,32 @@ describe("Responding", () => {
             ifVersion: ["*"]
           })
           assert.strictEqual(any.proposal.title, "任意")
+          // R4: another member naming any version is told the response is not found, not that it changed.
+          yield* expectError(
+            responding.revise(world.expert.account, {
+              responseId: read.id,
+              proposal: proposal("他人"),
+              ifVersion: ["0"]
+            }),
+            "NotFound",
+            "R4"
+          )
+          // R61: a reason given ahead of the decision raises the version the responder reads without it.
+          yield* (yield* Selection.Selection).giveFeedback(world.enterprise.account, {
+            responseId: read.id,
+            feedback: { reason: "cost_too_high" }
+          })
+          yield* refusedAsStale(any.version, "反馈之后")
+          const reread = yield* (yield* Lists.Lists).response(world.institute.account, {
+            responseId: read.id
+          })
+          assert.isNull(reread.feedback, "the responder does not see the reason")
+          const after = yield* responding.revise(world.institute.account, {
+            responseId: read.id,
+            proposal: proposal("反馈之后"),
+            ifVersion: [String(reread.version)]
+          })
+          assert.strictEqual(after.proposal.title, "反馈之后")
         })
       )
   )

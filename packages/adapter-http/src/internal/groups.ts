@@ -51,17 +51,19 @@ const revisedAccount = Revision.withRevision(Member.Account)
 const revisedManager = Revision.withRevision(Member.TechnologyManager)
 const revisedProfile = Revision.withRevision(Reward.InstitutionProfile)
 
-/** The core input of an `If-Match` header: the revisions it names (`*` any), none without it. */
-const ifRevisionOf = (headers: { readonly "if-match"?: string | undefined }) => {
-  const ifRevision = ifMatchValues(headers["if-match"])
-  return ifRevision === undefined ? {} : { ifRevision }
-}
-
-/** The core input of an `If-Match` header on a record kept with a version: the versions it names (`*` any). */
-const ifVersionOf = (headers: { readonly "if-match"?: string | undefined }) => {
-  const ifVersion = ifMatchValues(headers["if-match"])
-  return ifVersion === undefined ? {} : { ifVersion }
-}
+/**
+ * The core input of an `If-Match` header under `name`: the revisions it names (`*`
+ * any), none without it. Records kept with a version of their own take them as
+ * `ifVersion`, the others as `ifRevision`.
+ */
+const ifMatchOf =
+  <K extends "ifRevision" | "ifVersion">(name: K) =>
+  (headers: { readonly "if-match"?: string | undefined }): { readonly [P in K]?: Revision.Expected } => {
+    const expected = ifMatchValues(headers["if-match"])
+    return expected === undefined ? {} : ({ [name]: expected } as { readonly [P in K]: Revision.Expected })
+  }
+const ifRevisionOf = ifMatchOf("ifRevision")
+const ifVersionOf = ifMatchOf("ifVersion")
 
 /** The core input of `If-None-Match: *`: save only if none was saved. */
 const ifAbsentOf = (headers: { readonly "if-none-match"?: "*" | undefined }) =>
