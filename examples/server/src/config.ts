@@ -57,6 +57,9 @@ export const issuesOf = (error: ParseResult.ParseError): string =>
  */
 const serverFolder = fileURLToPath(new URL("..", import.meta.url))
 
+/** PGlite's folder without `DATA_DIR`, or with it empty. */
+const defaultDataDir = ".data/pglite"
+
 const jsonObject = (name: string) =>
   Config.string(name).pipe(
     Config.withDefault("{}"),
@@ -132,12 +135,9 @@ const fields = Config.all({
     )
   ),
   dataDir: Config.string("DATA_DIR").pipe(
-    Config.withDefault(".data/pglite"),
-    Config.map((dir) =>
-      /^[a-z][a-z0-9+.-]*:\/\//i.test(dir)
-        ? dir
-        : resolve(serverFolder, dir.trim() === "" ? ".data/pglite" : dir)
-    )
+    Config.withDefault(defaultDataDir),
+    Config.map((dir) => (dir.trim() === "" ? defaultDataDir : dir)),
+    Config.map((dir) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir) ? dir : resolve(serverFolder, dir)))
   ),
   schema: Config.string("DATABASE_SCHEMA").pipe(Config.withDefault("zhongbao")),
   /** With `DATABASE_URL`: `DATABASE_POOL_SIZE` & co., read (and refused) before anything starts. */

@@ -92,6 +92,9 @@ const refused = (rule: string, happened: string) =>
     invalidState(rule, "revision.stale", `${happened}: read it again, and make the change on what it is now`)
   )
 
+/** `revision.stale` under `rule` for a `what` changed since it was read. */
+const changed = (rule: string, what: string) => refused(rule, `the ${what} changed since it was read`)
+
 /**
  * Fails with `InvalidState` (`revision.stale`, under `rule`) when the caller read no
  * record (`expectedAbsent`) and there is one now: a first write made since. Succeeds
@@ -127,7 +130,7 @@ export const checkVersion = (
 ): Effect.Effect<void, InvalidState> =>
   expected === undefined || expected.includes("*") || expected.includes(String(version))
     ? Effect.void
-    : refused(rule, `the ${what} changed since it was read`)
+    : changed(rule, what)
 
 /**
  * Fails with `InvalidState` (`revision.stale`, under `rule`) when `expected` is given
@@ -146,10 +149,10 @@ export const check = <A, I>(
   what: string
 ): Effect.Effect<void, InvalidState | InfrastructureError> => {
   if (expected === undefined) return Effect.void
-  const stale = refused(rule, `the ${what} changed since it was read`)
-  return current === undefined
-    ? stale
-    : expected.includes("*")
-      ? Effect.void
-      : Effect.flatMap(of(schema)(current), (revision) => (expected.includes(revision) ? Effect.void : stale))
+  if (current === undefined) return changed(rule, what)
+  return expected.includes("*")
+    ? Effect.void
+    : Effect.flatMap(of(schema)(current), (revision) =>
+        expected.includes(revision) ? Effect.void : changed(rule, what)
+      )
 }

@@ -388,12 +388,7 @@ export const RewardsLive = HttpApiBuilder.group(Api, "rewards", (handlers) =>
             conditional(
               rewards.update(
                 a,
-                {
-                  applicationId: path.applicationId,
-                  items: payload.items,
-                  ...(payload.note === undefined ? {} : { note: payload.note }),
-                  ...ifVersionOf(headers)
-                },
+                { ...payload, applicationId: path.applicationId, ...ifVersionOf(headers) },
                 options
               )
             )
