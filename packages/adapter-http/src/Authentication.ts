@@ -8,7 +8,10 @@
  *
  * A resolver answers "no credential" (`Option.none`, anonymous) or fails with
  * `Unauthorized` for a credential that is present but not valid, so a client with an
- * expired session learns it instead of silently reading as anonymous.
+ * expired session learns it instead of silently reading as anonymous. With the
+ * account it may say when the credential was issued ({@link Credential}): an account
+ * an operator deactivated and made active again then does not act on a credential
+ * from before (`401`), so deactivating an account ends its sessions for good.
  *
  * Resolvers shipped here:
  * - {@link layerBearer} (the default): `Authorization: Bearer <token>` looked up in the
@@ -23,10 +26,12 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { type Errors, Ids } from "@zhongbao/core"
+import { type Errors, Ids, Member } from "@zhongbao/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -46,7 +51,25 @@ type AccountId = Ids.AccountId
 export { Authentication, CurrentAccount }
 
 /**
- * The port a host portal implements to say which account acts for a request:
+ * A valid credential: the account it names and, when known, when it was issued
+ * (milliseconds since the epoch: a session's sign-in, a JWT's `iat` × 1000). An
+ * account made active again after `issuedAt` does not act on it: the request is
+ * answered `401` `auth.invalid`, and its user signs in again (§3, core's
+ * `Member.credentialIssuedAt`, compared to the second). Without `issuedAt` nothing is
+ * checked: the host then revokes a deactivated account's sessions itself. A
+ * resolver or a session store may answer the bare account id instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Credential {
+  readonly accountId: AccountId
+  readonly issuedAt?: number | undefined
+}
+
+/**
+ * The port a host portal implements to say which account acts for a request
+ * (its id, or a {@link Credential} saying when it was issued too):
  * `none` for an anonymous request, `Unauthorized` for a credential that is present
  * but not valid. An `InfrastructureError` (session store down) answers `500`, or,
  * marked `unavailable: true` (the store out of reach), `503 store.unavailable` with
@@ -60,14 +83,16 @@ export class AccountResolver extends Context.Tag("@zhongbao/adapter-http/Account
   {
     readonly resolve: (
       request: HttpServerRequest.HttpServerRequest
-    ) => Effect.Effect<Option.Option<AccountId>, Unauthorized | Errors.InfrastructureError>
+    ) => Effect.Effect<Option.Option<AccountId | Credential>, Unauthorized | Errors.InfrastructureError>
   }
 >() {}
 
 /**
  * Sessions of the default resolvers: a token (from a bearer header or a cookie)
  * names an account until it expires or is revoked. The host portal issues a token
- * when its user signs in; zhongbao never sees a password.
+ * when its user signs in; zhongbao never sees a password. `lookup` answers the
+ * session's {@link Credential} (the sessions shipped here say when it was issued),
+ * or its bare account id.
  *
  * @since 0.1.0
  * @category ports
@@ -77,7 +102,7 @@ export class Sessions extends Context.Tag("@zhongbao/adapter-http/Sessions")<
   {
     readonly lookup: (
       token: Redacted.Redacted<string>
-    ) => Effect.Effect<Option.Option<AccountId>, Errors.InfrastructureError>
+    ) => Effect.Effect<Option.Option<AccountId | Credential>, Errors.InfrastructureError>
     readonly issue: (
       accountId: AccountId,
       options?: { readonly ttlMillis?: number | undefined }
@@ -109,7 +134,7 @@ const tokenPattern = /^[A-Za-z0-9._~+/=-]{1,512}$/
 
 const lookupToken = (sessions: Sessions["Type"], token: string | undefined) =>
   token === undefined
-    ? Effect.succeed(Option.none<AccountId>())
+    ? Effect.succeed(Option.none<AccountId | Credential>())
     : !tokenPattern.test(token)
       ? Effect.fail(invalidCredential())
       : Effect.flatMap(sessions.lookup(Redacted.make(token)), (found) =>
@@ -206,7 +231,8 @@ const sweeper = <V>(map: Map<string, V>, expiresAt: (value: V) => number) => {
 
 /**
  * In-memory sessions: tokens of 256 random bits, expiring after `ttlMillis` (default
- * 12 hours) by effect's `Clock`; expired ones are dropped as new ones are issued.
+ * 12 hours) by effect's `Clock`; expired ones are dropped as new ones are issued. A
+ * lookup says when its session was issued ({@link Credential}).
  * For tests, demos and single-instance deployments.
  *
  * @since 0.1.0
@@ -214,7 +240,10 @@ const sweeper = <V>(map: Map<string, V>, expiresAt: (value: V) => number) => {
  */
 export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {}): Layer.Layer<Sessions> =>
   Layer.sync(Sessions, () => {
-    const sessions = new Map<string, { readonly accountId: AccountId; readonly expiresAt: number }>()
+    const sessions = new Map<
+      string,
+      { readonly accountId: AccountId; readonly issuedAt: number; readonly expiresAt: number }
+    >()
     const sweep = sweeper(sessions, (s) => s.expiresAt)
     const defaultTtl = options.ttlMillis ?? 12 * 3600_000
     const service: Sessions["Type"] = {
@@ -227,13 +256,17 @@ export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {
             sessions.delete(key)
             return Option.none()
           }
-          return Option.some(found.accountId)
+          return Option.some<Credential>({ accountId: found.accountId, issuedAt: found.issuedAt })
         }),
       issue: (accountId, issueOptions) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           sweep(now)
           const token = randomToken()
-          sessions.set(token, { accountId, expiresAt: now + (issueOptions?.ttlMillis ?? defaultTtl) })
+          sessions.set(token, {
+            accountId,
+            issuedAt: now,
+            expiresAt: now + (issueOptions?.ttlMillis ?? defaultTtl)
+          })
           return Redacted.make(token)
         }),
       revoke: (token) => Effect.sync(() => void sessions.delete(Redacted.value(token)))
@@ -242,7 +275,9 @@ export const layerSessionsMemory = (options: { readonly ttlMillis?: number } = {
     return service
   })
 
-const signedPrefix = "zb2"
+const signedPrefix = "zb3"
+/** Tokens of the second format, without their issue time. */
+const expiryOnlyPrefix = "zb2"
 /** Tokens of the first format, whose account id went as it is (a `.` in it broke them). */
 const legacyPrefix = "zb1"
 
@@ -255,10 +290,12 @@ const minSecretLength = 32
 const strongEnough = (secret: Redacted.Redacted<string>) => Redacted.value(secret).length >= minSecretLength
 
 /**
- * A signed session token: `zb2.<account id, UTF-8 in base64url>.<expiry, ms since the
- * epoch, base 36>.<HMAC-SHA256>`, which {@link layerSessionsSigned} accepts on every
- * instance that holds `secret`. A host portal can mint tokens with it at sign-in
- * without calling zhongbao. Any account id fits (`.`, `@` and Chinese included).
+ * A signed session token: `zb3.<account id, UTF-8 in base64url>.<issued, ms since the
+ * epoch, base 36>.<expiry, the same>.<HMAC-SHA256>`, which {@link layerSessionsSigned}
+ * accepts on every instance that holds `secret`. A host portal can mint tokens with
+ * it at sign-in without calling zhongbao. Any account id fits (`.`, `@` and Chinese
+ * included). The token is issued at `issuedAtMillis`, now unless given: an account
+ * made active again after it does not act on it ({@link Credential}).
  * Throws a `RangeError` for a secret under 32 characters, which
  * {@link layerSessionsSigned} refuses: a token signed with it would never be accepted.
  *
@@ -268,24 +305,62 @@ const strongEnough = (secret: Redacted.Redacted<string>) => Redacted.value(secre
 export const signSession = (
   secret: Redacted.Redacted<string>,
   accountId: AccountId,
-  expiresAtMillis: number
+  expiresAtMillis: number,
+  issuedAtMillis: number = Date.now()
 ): string => {
   if (!strongEnough(secret)) {
     throw new RangeError(`signSession: the secret must be at least ${minSecretLength} characters`)
   }
-  const payload = `${signedPrefix}.${Buffer.from(accountId, "utf8").toString("base64url")}.${Math.floor(expiresAtMillis).toString(36)}`
+  const payload = `${signedPrefix}.${Buffer.from(accountId, "utf8").toString("base64url")}.${base36(issuedAtMillis)}.${base36(expiresAtMillis)}`
   return `${payload}.${signature(secret, payload)}`
 }
+
+const base36 = (millis: number) => Math.floor(millis).toString(36)
 
 const decodeAccountId = Schema.decodeUnknownOption(Ids.AccountId)
 
 const base64url = /^[A-Za-z0-9_-]+$/
 
+/** A signed token's credential and expiry, when its signature holds and it has not expired at `nowMillis`. */
+const verified = (
+  secret: Redacted.Redacted<string>,
+  token: string,
+  nowMillis: number
+): Option.Option<Credential & { readonly expiresAt: number }> => {
+  if (!strongEnough(secret)) return Option.none()
+  const parts = token.split(".")
+  const prefix = parts[0]
+  const current = prefix === signedPrefix
+  if (
+    parts.length !== (current ? 5 : 4) ||
+    !(current || prefix === expiryOnlyPrefix || prefix === legacyPrefix)
+  ) {
+    return Option.none()
+  }
+  const mac = parts[parts.length - 1] as string
+  const expected = Buffer.from(signature(secret, parts.slice(0, -1).join(".")))
+  const given = Buffer.from(mac)
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return Option.none()
+  const account = parts[1] as string
+  const issuedAt = current ? Number.parseInt(parts[2] as string, 36) : undefined
+  const expiresAt = Number.parseInt(parts[current ? 3 : 2] as string, 36)
+  if (!Number.isFinite(expiresAt) || expiresAt <= nowMillis) return Option.none()
+  if (issuedAt !== undefined && !Number.isFinite(issuedAt)) return Option.none()
+  const accountId =
+    prefix === legacyPrefix
+      ? decodeAccountId(account)
+      : base64url.test(account)
+        ? decodeAccountId(Buffer.from(account, "base64url").toString("utf8"))
+        : Option.none()
+  return Option.map(accountId, (id) => ({ accountId: id, issuedAt, expiresAt }))
+}
+
 /**
- * The account of a signed token when its signature holds and it has not expired at
- * `nowMillis`; `None` otherwise (always, for a secret under 32 characters). Tokens of
- * the first format (`zb1.<account id>.…`, the id as it is) are still accepted until
- * they expire.
+ * The credential of a signed token (its account, and when it was issued) when its
+ * signature holds and it has not expired at `nowMillis`; `None` otherwise (always,
+ * for a secret under 32 characters). Tokens of the earlier formats (`zb2.…`, without
+ * their issue time, and `zb1.<account id>.…`, the id as it is) are still accepted
+ * until they expire, without `issuedAt`.
  *
  * @since 0.1.0
  * @category sessions
@@ -294,31 +369,21 @@ export const verifySession = (
   secret: Redacted.Redacted<string>,
   token: string,
   nowMillis: number
-): Option.Option<AccountId> => {
-  if (!strongEnough(secret)) return Option.none()
-  const parts = token.split(".")
-  if (parts.length !== 4 || (parts[0] !== signedPrefix && parts[0] !== legacyPrefix)) return Option.none()
-  const [prefix, account, expiry, mac] = parts as [string, string, string, string]
-  const expected = Buffer.from(signature(secret, `${prefix}.${account}.${expiry}`))
-  const given = Buffer.from(mac)
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return Option.none()
-  const expiresAt = Number.parseInt(expiry, 36)
-  if (!Number.isFinite(expiresAt) || expiresAt <= nowMillis) return Option.none()
-  if (prefix === legacyPrefix) return decodeAccountId(account)
-  return base64url.test(account)
-    ? decodeAccountId(Buffer.from(account, "base64url").toString("utf8"))
-    : Option.none()
-}
+): Option.Option<Credential> =>
+  Option.map(verified(secret, token, nowMillis), ({ accountId, issuedAt }) =>
+    issuedAt === undefined ? { accountId } : { accountId, issuedAt }
+  )
 
 /**
  * Stateless sessions for several instances behind one load balancer: a token is
- * signed with `secret` (HMAC-SHA256, see {@link signSession}) and names its account
- * and expiry, so any instance holding the secret verifies it without a shared store.
- * `revoke` refuses the token on this instance until it expires (the revocations of
- * expired tokens are dropped as new ones are made); a platform that must
- * revoke everywhere at once keeps its sessions in a shared store behind the
- * {@link Sessions} port instead, or rotates the secret. The secret must be at least
- * 32 characters.
+ * signed with `secret` (HMAC-SHA256, see {@link signSession}) and names its account,
+ * when it was issued and its expiry, so any instance holding the secret verifies it
+ * without a shared store. `revoke` refuses the token on this instance until it
+ * expires (the revocations of expired tokens are dropped as new ones are made); a
+ * platform that must revoke everywhere at once keeps its sessions in a shared store
+ * behind the {@link Sessions} port instead, or rotates the secret. An account's
+ * deactivation needs neither: once made active again, it does not act on the tokens
+ * issued before ({@link Credential}). The secret must be at least 32 characters.
  *
  * @since 0.1.0
  * @category layers
@@ -356,16 +421,17 @@ const signedSessions = (options: {
       }),
     issue: (accountId, issueOptions) =>
       Effect.map(Clock.currentTimeMillis, (now) =>
-        Redacted.make(signSession(options.secret, accountId, now + (issueOptions?.ttlMillis ?? defaultTtl)))
+        Redacted.make(
+          signSession(options.secret, accountId, now + (issueOptions?.ttlMillis ?? defaultTtl), now)
+        )
       ),
     revoke: (token) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         const key = Redacted.value(token)
-        const expiry = key.split(".")[2]
-        const until = expiry === undefined ? Number.NaN : Number.parseInt(expiry, 36)
-        if (Option.isNone(verifySession(options.secret, key, now))) return
+        const found = verified(options.secret, key, now)
+        if (Option.isNone(found)) return
         sweep(now)
-        revoked.set(key, until)
+        revoked.set(key, found.value.expiresAt)
       })
   }
   entriesHeld.set(service, () => revoked.size)
@@ -374,13 +440,30 @@ const signedSessions = (options: {
 
 const isAccountId = Schema.is(Ids.AccountId)
 
+/** The account a resolver's answer names, its credential's issue time set for core (§3). */
+const acting = (found: AccountId | Credential): Effect.Effect<AccountId | null, Unauthorized> => {
+  const { accountId, issuedAt } =
+    typeof found === "string" ? { accountId: found, issuedAt: undefined } : found
+  if (!isAccountId(accountId)) return Effect.fail(invalidCredential())
+  if (issuedAt === undefined) return Effect.succeed(accountId)
+  const instant = typeof issuedAt === "number" ? DateTime.make(issuedAt) : Option.none()
+  return Option.isNone(instant)
+    ? Effect.fail(invalidCredential())
+    : Effect.as(
+        FiberRef.set(Member.credentialIssuedAt, Option.some(DateTime.toUtc(instant.value))),
+        accountId
+      )
+}
+
 /**
  * @internal
  * The middleware over the {@link AccountResolver}. An anonymous caller of an
  * endpoint for which `answersAnonymous` says no is answered `401` at once, before
  * its body is read. An id a host's resolver answers that cannot be an account id (a
  * control character, over 64 characters) is an invalid credential (`401`), not a
- * statement the database refuses.
+ * statement the database refuses; so is an `issuedAt` that is no instant. A
+ * credential's `issuedAt` is set as core's `Member.credentialIssuedAt` for the rest
+ * of the request's fiber, which the endpoint's handler runs on.
  */
 export const layerWith = (
   answersAnonymous: (request: HttpServerRequest.HttpServerRequest) => boolean
@@ -393,9 +476,7 @@ export const layerWith = (
           Effect.flatMap((request) =>
             Effect.flatMap(resolver.resolve(request), (found) =>
               Option.isSome(found)
-                ? isAccountId(found.value)
-                  ? Effect.succeed<AccountId | null>(found.value)
-                  : Effect.fail(invalidCredential())
+                ? acting(found.value)
                 : answersAnonymous(request)
                   ? Effect.succeed(null)
                   : Effect.fail(accountRequired())

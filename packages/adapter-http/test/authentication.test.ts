@@ -8,8 +8,8 @@
  */
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import type { Ids } from "@zhongbao/core"
-import { Effect, Layer, Option, Schema } from "effect"
+import { type Ids, Member } from "@zhongbao/core"
+import { DateTime, Effect, FiberRef, Layer, Option, Schema } from "effect"
 import { Authentication } from "../src/index.js"
 
 const account = "0193a3c0-0000-7000-8000-000000000001" as Ids.AccountId
@@ -18,7 +18,7 @@ const HostApi = HttpApi.make("host").add(
   HttpApiGroup.make("host")
     .add(
       HttpApiEndpoint.get("whoami", "/whoami").addSuccess(
-        Schema.Struct({ account: Schema.NullOr(Schema.String) })
+        Schema.Struct({ account: Schema.NullOr(Schema.String), issuedAt: Schema.NullOr(Schema.Number) })
       )
     )
     .middleware(Authentication.Authentication)
@@ -26,11 +26,21 @@ const HostApi = HttpApi.make("host").add(
 
 const HostLive = HttpApiBuilder.group(HostApi, "host", (handlers) =>
   handlers.handle("whoami", () =>
-    Effect.map(Authentication.CurrentAccount, (current) => ({ account: current }))
+    Effect.zipWith(
+      Authentication.CurrentAccount,
+      FiberRef.get(Member.credentialIssuedAt),
+      (current, issued) => ({
+        account: current,
+        issuedAt: Option.getOrNull(Option.map(issued, DateTime.toEpochMillis))
+      })
+    )
   )
 )
 
-/** The host's API with `Authentication.layer` over a resolver that reads the header `x-account`. */
+/**
+ * The host's API with `Authentication.layer` over a resolver that reads the header
+ * `x-account`, and the credential's issue time from `x-issued-at` when it is sent.
+ */
 const hostHandler = () =>
   HttpApiBuilder.toWebHandler(
     Layer.mergeAll(
@@ -42,7 +52,14 @@ const hostHandler = () =>
             const header = request.headers["x-account"]
             if (header === undefined) return Effect.succeed(Option.none())
             if (header === "expired") return Effect.fail(Authentication.invalidCredential())
-            return Effect.succeed(Option.some(header as Ids.AccountId))
+            const issued = request.headers["x-issued-at"]
+            return Effect.succeed(
+              Option.some(
+                issued === undefined
+                  ? (header as Ids.AccountId)
+                  : { accountId: header as Ids.AccountId, issuedAt: Number(issued) }
+              )
+            )
           })
         )
       ),
@@ -64,13 +81,24 @@ describe("Authentication.layer on a host's own endpoints", () => {
   it("an anonymous caller is let through, its CurrentAccount null", async () => {
     const { status, body } = await whoami({})
     assert.strictEqual(status, 200, JSON.stringify(body))
-    assert.deepStrictEqual(body, { account: null })
+    assert.deepStrictEqual(body, { account: null, issuedAt: null })
   })
 
   it("the resolver's account is the CurrentAccount", async () => {
     const { status, body } = await whoami({ "x-account": account })
     assert.strictEqual(status, 200, JSON.stringify(body))
-    assert.deepStrictEqual(body, { account })
+    assert.deepStrictEqual(body, { account, issuedAt: null })
+  })
+
+  it("§3: a credential's issue time is core's Member.credentialIssuedAt in the handler; one that is no instant is 401 auth.invalid", async () => {
+    const { status, body } = await whoami({ "x-account": account, "x-issued-at": "1780000000123" })
+    assert.strictEqual(status, 200, JSON.stringify(body))
+    assert.deepStrictEqual(body, { account, issuedAt: 1_780_000_000_123 })
+    for (const issued of ["NaN", "Infinity", "9e20"]) {
+      const refused = await whoami({ "x-account": account, "x-issued-at": issued })
+      assert.strictEqual(refused.status, 401, issued)
+      assert.deepInclude(refused.body, { _tag: "Unauthorized", code: "auth.invalid" })
+    }
   })
 
   it("a credential the resolver refuses is 401 auth.invalid; so is an id that cannot be an account's", async () => {

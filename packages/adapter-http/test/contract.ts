@@ -168,7 +168,7 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
       )
 
       it.effect(
-        "members: an operator registers members, accounts; an institution names managers and retires one (R1)",
+        "members: an operator registers members, accounts; an institution names managers and retires one (R1); a deactivated account's session does not act again once it is reactivated (§3)",
         () =>
           Effect.gen(function* () {
             const op = state.operator
@@ -187,7 +187,8 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
               headers: {}
             })
             assert.strictEqual(account.phone, "+8613800138000")
-            // §3: a correction, then the account deactivated: its credential no longer acts.
+            // §3: a correction, then the account deactivated: its credential no longer acts,
+            // nor once the account is made active again.
             const corrected = yield* op.members.updateAccount({
               path: { accountId: account.id },
               payload: { name: "滨海新联系人", phone: "+8613800138009" as never, active: true },
@@ -239,6 +240,20 @@ export const contractSuite = (name: string, ports: Layer.Layer<P.Ports>) =>
             )
             const refused = yield* Expect.failureOf(client.members.me())
             assert.instanceOf(refused, ApiError.Unauthorized)
+            // §3: made active again a second later, it does not act on its session from
+            // before (401: sign in again); on a session issued since, it does.
+            yield* TestClock.adjust("1 second")
+            const on = yield* op.members.updateAccount({
+              path: { accountId: account.id },
+              payload: { name: corrected.name, phone: corrected.phone, active: true },
+              headers: {}
+            })
+            assert.isTrue(on.active)
+            assert.isNotNull(on.reactivatedAt)
+            const stale = yield* Expect.failureOf(client.members.me())
+            assert.instanceOf(stale, ApiError.Unauthorized)
+            assert.strictEqual(stale.code, "auth.invalid")
+            assert.strictEqual((yield* (yield* as(account.id)).members.me()).account.id, account.id)
             const operatorMe = yield* op.members.me()
             assert.strictEqual(operatorMe.account.role, "operator")
             assert.isNull(operatorMe.member, "an operator's account acts for no member")

@@ -1,6 +1,6 @@
 /**
- * (Accounts are compared as `Option.getOrNull(…)`: chai's deep equality takes
- * `Option.none()` for equal to any `Option.some(…)`.)
+ * (Accounts are compared as `idOf(…)`, the account of a found credential or `null`:
+ * chai's deep equality takes `Option.none()` for equal to any `Option.some(…)`.)
  *
  * Signed sessions: a token minted on one instance (or by the host portal with the
  * shared secret) is accepted on another; a forged, expired or revoked one is not.
@@ -14,6 +14,8 @@ import { Authentication } from "../src/index.js"
 
 const secret = Redacted.make("a-secret-of-at-least-thirty-two-characters")
 const account = "0193a3c0-0000-7000-8000-000000000001" as Ids.AccountId
+const idOf = (found: Option.Option<Ids.AccountId | Authentication.Credential>) =>
+  Option.getOrNull(Option.map(found, (c) => (typeof c === "string" ? c : c.accountId)))
 const lookup = (token: string) =>
   Effect.flatMap(Authentication.Sessions, (sessions) => sessions.lookup(Redacted.make(token)))
 const signed = (options: Parameters<typeof Authentication.layerSessionsSigned>[0] = { secret }) =>
@@ -26,9 +28,9 @@ describe("Authentication.layerSessionsSigned", () => {
         Effect.provide(signed())
       )
       const found = yield* lookup(Redacted.value(token)).pipe(Effect.provide(signed()))
-      assert.strictEqual(Option.getOrNull(found), account)
+      assert.strictEqual(idOf(found), account)
       const portal = Authentication.signSession(secret, account, Date.now() + 60_000)
-      assert.strictEqual(Option.getOrNull(Authentication.verifySession(secret, portal, Date.now())), account)
+      assert.strictEqual(idOf(Authentication.verifySession(secret, portal, Date.now())), account)
     })
   )
 
@@ -73,12 +75,12 @@ describe("Authentication.layerSessionsSigned", () => {
           "x".repeat(64)
         ] as Array<Ids.AccountId>) {
           const token = yield* sessions.issue(id)
-          assert.strictEqual(Option.getOrNull(yield* sessions.lookup(token)), id, id)
-          assert.strictEqual(Option.getOrNull(yield* lookup(Redacted.value(token))), id, id)
+          assert.strictEqual(idOf(yield* sessions.lookup(token)), id, id)
+          assert.strictEqual(idOf(yield* lookup(Redacted.value(token))), id, id)
         }
         const payload = `zb1.${account}.${(Date.now() + 60_000).toString(36)}`
         const legacy = `${payload}.${createHmac("sha256", Redacted.value(secret)).update(payload).digest("base64url")}`
-        assert.strictEqual(Option.getOrNull(yield* lookup(legacy)), account)
+        assert.strictEqual(idOf(yield* lookup(legacy)), account)
       }).pipe(Effect.provide(signed()))
   )
 
@@ -86,13 +88,39 @@ describe("Authentication.layerSessionsSigned", () => {
     Effect.gen(function* () {
       const sessions = yield* Authentication.Sessions
       const token = yield* sessions.issue(account, { ttlMillis: 1_000 })
-      assert.strictEqual(Option.getOrNull(yield* sessions.lookup(token)), account)
+      assert.strictEqual(idOf(yield* sessions.lookup(token)), account)
       yield* TestClock.adjust("1 second")
       assert.isTrue(Option.isNone(yield* sessions.lookup(token)))
       const second = yield* sessions.issue(account)
       yield* sessions.revoke(second)
       assert.isTrue(Option.isNone(yield* sessions.lookup(second)))
     }).pipe(Effect.provide(signed()))
+  )
+
+  it.effect(
+    "§3: a token says when it was issued (a reactivated account does not act on an older one); one the host mints carries the instant it gives; a token of the second format says nothing of it; an altered issue time is refused",
+    () =>
+      Effect.gen(function* () {
+        const sessions = yield* Authentication.Sessions
+        yield* TestClock.setTime(1_780_000_000_123)
+        const token = yield* sessions.issue(account)
+        assert.deepStrictEqual(Option.getOrNull(yield* sessions.lookup(token)), {
+          accountId: account,
+          issuedAt: 1_780_000_000_123
+        })
+        const minted = Authentication.signSession(secret, account, 1_780_000_060_000, 1_779_999_990_000)
+        assert.deepStrictEqual(Option.getOrNull(yield* lookup(minted)), {
+          accountId: account,
+          issuedAt: 1_779_999_990_000
+        })
+        const [prefix, id, issued, ...rest] = minted.split(".")
+        assert.strictEqual(prefix, "zb3")
+        const later = [prefix, id, (Number.parseInt(issued!, 36) + 60_000).toString(36), ...rest].join(".")
+        assert.isTrue(Option.isNone(yield* lookup(later)), "an issue time moved later")
+        const payload = `zb2.${Buffer.from(account).toString("base64url")}.${(1_780_000_060_000).toString(36)}`
+        const second = `${payload}.${createHmac("sha256", Redacted.value(secret)).update(payload).digest("base64url")}`
+        assert.deepStrictEqual(Option.getOrNull(yield* lookup(second)), { accountId: account })
+      }).pipe(Effect.provide(signed()))
   )
 
   it.effect("a secret shorter than 32 characters is refused at start; 32 are enough", () =>
@@ -114,12 +142,25 @@ describe("Authentication.layerSessionsSigned", () => {
 describe("the in-memory stores of sessions", () => {
   const held = Effect.map(Authentication.Sessions, (sessions) => Authentication.entriesHeld.get(sessions)!())
 
+  it.effect("§3: layerSessionsMemory: a session says when it was issued", () =>
+    Effect.gen(function* () {
+      const sessions = yield* Authentication.Sessions
+      yield* TestClock.setTime(1_780_000_000_123)
+      const token = yield* sessions.issue(account)
+      yield* TestClock.adjust(5_000)
+      assert.deepStrictEqual(Option.getOrNull(yield* sessions.lookup(token)), {
+        accountId: account,
+        issuedAt: 1_780_000_000_123
+      })
+    }).pipe(Effect.provide(Authentication.layerSessionsMemory()))
+  )
+
   it.effect("layerSessionsMemory: a session ends at its expiry instant", () =>
     Effect.gen(function* () {
       const sessions = yield* Authentication.Sessions
       const token = yield* sessions.issue(account, { ttlMillis: 1_000 })
       yield* TestClock.adjust(999)
-      assert.strictEqual(Option.getOrNull(yield* sessions.lookup(token)), account, "a millisecond before")
+      assert.strictEqual(idOf(yield* sessions.lookup(token)), account, "a millisecond before")
       yield* TestClock.adjust(1)
       assert.isTrue(Option.isNone(yield* sessions.lookup(token)), "at its expiry")
     }).pipe(Effect.provide(Authentication.layerSessionsMemory()))
@@ -137,7 +178,7 @@ describe("the in-memory stores of sessions", () => {
       const size = yield* held
       assert.isBelow(size, 1_000, `the 1,500 expired sessions are gone (${size} held)`)
       assert.isAtLeast(size, 601, "the live ones are kept")
-      assert.strictEqual(Option.getOrNull(yield* sessions.lookup(lasting)), account)
+      assert.strictEqual(idOf(yield* sessions.lookup(lasting)), account)
       assert.isTrue(Option.isNone(yield* sessions.lookup(expiring[0]!)))
     }).pipe(Effect.provide(Authentication.layerSessionsMemory()))
   )
@@ -196,7 +237,7 @@ describe("Authentication.layerCookie", () => {
               HttpServerRequest.fromWeb(new Request("http://localhost/", { headers: { cookie } }))
             )
           )
-        assert.strictEqual(Option.getOrNull(yield* resolve(`other=1; zb_session=${token}`)), account)
+        assert.strictEqual(idOf(yield* resolve(`other=1; zb_session=${token}`)), account)
         assert.isTrue(Option.isNone(yield* resolve(`session=${token}`)), "another cookie's name")
         assert.isTrue(Option.isNone(yield* resolve("other=1")), "no cookie of that name: anonymous")
         const before = looked.count
@@ -238,8 +279,8 @@ describe("Authentication.layerHeader", () => {
           Effect.flatMap(Authentication.AccountResolver, (resolver) =>
             resolver.resolve(HttpServerRequest.fromWeb(new Request("http://localhost/", { headers })))
           )
-        assert.strictEqual(Option.getOrNull(yield* resolve({ "x-zhongbao-account": account })), account)
-        assert.strictEqual(Option.getOrNull(yield* resolve({ "X-ZHONGBAO-ACCOUNT": account })), account)
+        assert.strictEqual(idOf(yield* resolve({ "x-zhongbao-account": account })), account)
+        assert.strictEqual(idOf(yield* resolve({ "X-ZHONGBAO-ACCOUNT": account })), account)
         assert.isTrue(Option.isNone(yield* resolve({})), "no header: anonymous")
         assert.isTrue(Option.isNone(yield* resolve({ "x-account": account })), "another header's name")
         for (const value of ["", "a".repeat(65)]) {

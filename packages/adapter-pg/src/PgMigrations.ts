@@ -23,6 +23,7 @@
  * | 13 | `round_window`      | R23: a round's selection window, fixed when it is approved  |
  * | 14 | `outbox_retention`  | R64: settled messages by when they settled, for the purge   |
  * | 15 | `manager_active`    | R1: whether a technology manager is active (retired ones are not named again) |
+ * | 16 | `account_reactivated` | §3: when an account was last made active again (older credentials do not act) |
  *
  * Each migration is one multi-statement SQL string, sent in one round trip.
  *
@@ -83,7 +84,8 @@ export const migrations = (
     "12_outbox_last_code": exec(Ddl.outboxLastCode(s)),
     "13_round_window": exec(Ddl.roundWindow(s)),
     "14_outbox_retention": exec(Ddl.outboxRetention(s)),
-    "15_manager_active": exec(Ddl.managerActive(s))
+    "15_manager_active": exec(Ddl.managerActive(s)),
+    "16_account_reactivated": exec(Ddl.accountReactivated(s))
   }
 }
 

@@ -42,6 +42,7 @@ export const account = (memberId: Ids.MemberId): Member.Account => ({
   name: "张联系人",
   phone: phone(),
   active: true,
+  reactivatedAt: null,
   createdAt: at(0)
 })
 

@@ -9,6 +9,10 @@
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max"
 import type * as Brand from "effect/Brand"
+import type * as DateTime from "effect/DateTime"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Text } from "./Text.js"
@@ -159,11 +163,59 @@ export const Account = Schema.Struct({
   name: Name,
   phone: Schema.typeSchema(PhoneNumber),
   active: Schema.Boolean,
+  /**
+   * When an operator last made the account active again (§3), `null` if never: a
+   * credential issued before it does not act ({@link credentialIssuedAt}). Absent
+   * from an account encoded before it existed (a stored idempotent result), it reads
+   * as `null`.
+   */
+  reactivatedAt: Schema.optionalWith(Schema.NullOr(Schema.DateTimeUtc), { default: () => null }),
   createdAt: Schema.DateTimeUtc
 })
 
 /** @since 0.1.0 @category models */
 export type Account = typeof Account.Type
+
+/**
+ * The instant the credential of the caller being served was issued (a session's
+ * sign-in, a token's `iat`), when its host knows it. An account made active again
+ * after that instant does not act on it (§3): every use case refuses it as an
+ * inactive account is refused (`actor.unknown`, R5). Deactivating an account thus
+ * ends the sessions it had, for good: reactivating it does not revive them, and its
+ * person signs in again. Compared to the second, as a JWT's `iat` is whole seconds: a
+ * credential issued within the second the account was reactivated acts.
+ *
+ * `None`, the default, checks nothing: a host that does not know when a credential
+ * was issued revokes the sessions of a deactivated account itself. Set it around the
+ * use cases a request runs, `Effect.locally(Member.credentialIssuedAt,
+ * Option.some(instant))`; `@zhongbao/adapter-http` sets it from its sessions and
+ * from a resolver's `issuedAt`. One reference whichever copy of this module reads
+ * it (ES module and CommonJS builds alike).
+ *
+ * @since 0.1.0
+ * @category credentials
+ */
+export const credentialIssuedAt: FiberRef.FiberRef<Option.Option<DateTime.Utc>> = globalValue(
+  Symbol.for("@zhongbao/core/Member/credentialIssuedAt"),
+  () => FiberRef.unsafeMake(Option.none<DateTime.Utc>())
+)
+
+/**
+ * Whether a credential issued at `issuedAt` is older than the account's last
+ * reactivation (§3, {@link credentialIssuedAt}), to the second; `false` when either
+ * is unknown.
+ *
+ * @since 0.1.0
+ * @category credentials
+ */
+export const issuedBeforeReactivation = (
+  account: Pick<Account, "reactivatedAt">,
+  issuedAt: Option.Option<DateTime.Utc>
+): boolean => {
+  if (account.reactivatedAt === null || Option.isNone(issuedAt)) return false
+  const reactivated = account.reactivatedAt.epochMillis
+  return issuedAt.value.epochMillis < reactivated - (((reactivated % 1000) + 1000) % 1000)
+}
 
 /**
  * A technology manager (技术经理人) of a transfer institution, named on its demands.

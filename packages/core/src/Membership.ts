@@ -199,6 +199,7 @@ export const bootstrapOperator = (input: {
       name: decoded.name,
       phone: decoded.phone,
       active: true,
+      reactivatedAt: null,
       createdAt: yield* DateTime.now
     }
     const insert = Effect.as(accounts.insert(account), account)
@@ -314,6 +315,7 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
               name: input.name,
               phone: input.phone,
               active: true,
+              reactivatedAt: null,
               createdAt: ctx.now
             }
             yield* accounts.insert(account)
@@ -373,7 +375,13 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
                 "an operator does not deactivate its own account"
               )
             }
-            const after: Account = { ...before, name: input.name, phone: input.phone, active: input.active }
+            const after: Account = {
+              ...before,
+              name: input.name,
+              phone: input.phone,
+              active: input.active,
+              reactivatedAt: input.active && !before.active ? ctx.now : before.reactivatedAt
+            }
             if (unchanged(before, after)) return before
             yield* accounts.update(after)
             yield* ctx.audit({

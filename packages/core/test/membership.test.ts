@@ -1,8 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Commissioning, type Errors, Ids, Member, Membership, Persistence, Revision } from "@zhongbao/core"
+import {
+  Commissioning,
+  type Errors,
+  Ids,
+  Member,
+  Membership,
+  Persistence,
+  Publishing,
+  Revision
+} from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
-import { Context, Effect, Option } from "effect"
-import { expectError, failureOf, withPorts, withWorld } from "./helpers.js"
+import { Context, DateTime, Effect, Option } from "effect"
+import { at, expectError, failureOf, withoutOneReadLookups, withPorts, withWorld } from "./helpers.js"
 import { notices, phoneOf, secondAccount } from "./support.js"
 
 /**
@@ -356,6 +365,73 @@ describe("Membership.updateAccount", () => {
         })
       )
   )
+
+  /** Runs `effect` as a caller whose credential was issued at `instant` (§3). */
+  const issuedAt =
+    (instant: string) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.locally(effect, Member.credentialIssuedAt, Option.some(DateTime.unsafeMake(instant)))
+
+  for (const oneRead of [true, false]) {
+    it.effect(
+      `§3, R5 (${oneRead ? "one read" : "base ports"}): a credential issued before the account was made active again does not act, key or not, and writes nothing; one issued since, or within that second, acts; without its instant nothing is checked`,
+      () =>
+        withPorts(
+          (ports) => (oneRead ? ports : withoutOneReadLookups(ports)),
+          (world) =>
+            Effect.gen(function* () {
+              const membership = yield* Membership.Membership
+              const publishing = yield* Publishing.Publishing
+              const audit = yield* Persistence.AuditRepository
+              const idempotency = yield* Persistence.IdempotencyRepository
+              const colleague = yield* secondAccount(world, world.enterprise)
+              const account = yield* accountOf(colleague)
+              assert.isNull(account.reactivatedAt, "a new account was never reactivated")
+              yield* at("2026-05-04T02:30:00Z")
+              const off = yield* membership.updateAccount(world.operator, asIt(account, false))
+              assert.isNull(off.reactivatedAt, "deactivating sets nothing")
+              yield* at("2026-05-04T03:00:00.250Z")
+              const on = yield* membership.updateAccount(world.operator, asIt(account, true))
+              assert.deepStrictEqual(on.reactivatedAt, DateTime.unsafeMake("2026-05-04T03:00:00.250Z"))
+              assert.deepStrictEqual(yield* accountOf(colleague), on)
+
+              const form = yield* Fixtures.form()
+              const stale = issuedAt("2026-05-04T02:59:59.999Z")
+              const events = (yield* audit.list({ limit: 1000 })).length
+              const refusals: ReadonlyArray<
+                Effect.Effect<unknown, Errors.DomainError | Errors.InfrastructureError>
+              > = [
+                membership.me(colleague, {}),
+                publishing.draft(colleague, form),
+                publishing.draft(colleague, form, { idempotencyKey: "k-stale" })
+              ]
+              for (const refused of refusals) {
+                const error = yield* expectError(stale(refused), "Denied", "R5")
+                assert.strictEqual((error as Errors.Denied).code, "actor.unknown")
+              }
+              assert.strictEqual((yield* audit.list({ limit: 1000 })).length, events, "nothing audited")
+              assert.isTrue(Option.isNone(yield* idempotency.find(colleague, "k-stale")), "no record kept")
+
+              const sameSecond = issuedAt("2026-05-04T03:00:00.000Z")
+              assert.strictEqual((yield* sameSecond(membership.me(colleague, {}))).account.id, colleague)
+              yield* sameSecond(publishing.draft(colleague, form, { idempotencyKey: "k-new" }))
+              yield* issuedAt("2026-05-04T04:00:00Z")(publishing.draft(colleague, form))
+              assert.strictEqual(
+                (yield* membership.me(colleague, {})).account.id,
+                colleague,
+                "no instant given"
+              )
+
+              yield* at("2026-05-04T05:00:00Z")
+              const renamed = yield* membership.updateAccount(world.operator, {
+                ...asIt(on, true),
+                name: "更名后的联系人"
+              })
+              assert.deepStrictEqual(renamed.reactivatedAt, on.reactivatedAt, "a correction keeps it")
+            })
+        )
+    )
+  }
 
   it.effect(
     "§3: an operator corrects an account's name and phone; later notices go to the new phone, and the audit keeps no phone",

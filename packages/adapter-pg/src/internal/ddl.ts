@@ -495,3 +495,13 @@ CREATE INDEX outbox_message_dead_at ON ${s}.outbox_message (dead_at, id) WHERE s
 export const managerActive = (s: string): string => `
 ALTER TABLE ${s}.technology_manager ADD COLUMN active boolean NOT NULL DEFAULT true;
 `
+
+/**
+ * @internal
+ * §3: when an operator last made an account active again; a credential issued
+ * before it does not act. `NULL` for the accounts there before (never reactivated
+ * as far as is known): a nullable column is added without rewriting the table.
+ */
+export const accountReactivated = (s: string): string => `
+ALTER TABLE ${s}.account ADD COLUMN reactivated_at timestamptz;
+`

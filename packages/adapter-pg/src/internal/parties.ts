@@ -2,7 +2,7 @@ import { type Ids, type Member, Persistence } from "@zhongbao/core"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { after, type Db, limit, Params, type Row, read, selTs, ts } from "./db.js"
+import { after, type Db, limit, Params, type Row, read, selTs, ts, tsOrNull } from "./db.js"
 import { recordColumns, toRecord } from "./records.js"
 import { expectOne, expectUpdated } from "./writes.js"
 
@@ -65,8 +65,9 @@ const toJoinedMember = memberFrom("m_")
 const joinedMemberColumns = `m.id AS m_id, m.kind AS m_kind, m.name AS m_name, m.region AS m_region,
   m.registered AS m_registered, ${selTs("m.created_at", "m_created_at")}`
 
-const accountColumns = `id, member_id, role, name, phone, active, ${selTs("created_at")}`
-const joinedAccountColumns = `a.id, a.member_id, a.role, a.name, a.phone, a.active, ${selTs("a.created_at")}`
+const accountColumns = `id, member_id, role, name, phone, active, ${selTs("reactivated_at")}, ${selTs("created_at")}`
+const joinedAccountColumns = `a.id, a.member_id, a.role, a.name, a.phone, a.active, ${selTs("a.reactivated_at")},
+  ${selTs("a.created_at")}`
 
 const toAccount = (r: Row): Member.Account => ({
   id: read.str(r, "id") as Ids.AccountId,
@@ -75,6 +76,7 @@ const toAccount = (r: Row): Member.Account => ({
   name: read.str(r, "name"),
   phone: read.str(r, "phone") as Member.PhoneNumber,
   active: read.bool(r, "active"),
+  reactivatedAt: read.tsOrNull(r, "reactivated_at"),
   createdAt: read.ts(r, "created_at")
 })
 
@@ -152,9 +154,9 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
         db.write(
           "AccountRepository.insert",
           "account",
-          `INSERT INTO ${account} (id, member_id, role, name, phone, active, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
-          [a.id, a.memberId, a.role, a.name, a.phone, a.active, ts(a.createdAt)]
+          `INSERT INTO ${account} (id, member_id, role, name, phone, active, reactivated_at, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz) ON CONFLICT DO NOTHING RETURNING id`,
+          [a.id, a.memberId, a.role, a.name, a.phone, a.active, tsOrNull(a.reactivatedAt), ts(a.createdAt)]
         ),
         expectOne("account", a.id)
       ),
@@ -164,9 +166,10 @@ export const makeAccounts = (db: Db): Context.Tag.Service<Persistence.AccountRep
           "AccountRepository.update",
           "account",
           `UPDATE ${account}
-           SET member_id = $2, role = $3, name = $4, phone = $5, active = $6, created_at = $7::timestamptz
+           SET member_id = $2, role = $3, name = $4, phone = $5, active = $6,
+             reactivated_at = $7::timestamptz, created_at = $8::timestamptz
            WHERE id = $1 RETURNING id`,
-          [a.id, a.memberId, a.role, a.name, a.phone, a.active, ts(a.createdAt)]
+          [a.id, a.memberId, a.role, a.name, a.phone, a.active, tsOrNull(a.reactivatedAt), ts(a.createdAt)]
         ),
         expectUpdated("account", a.id)
       ),

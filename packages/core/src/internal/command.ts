@@ -1,6 +1,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -20,7 +21,7 @@ import {
 import { canonicalJson, IdempotencyKey, type IdempotencyRecord } from "../Idempotency.js"
 import * as Ids from "../Ids.js"
 import type { AccountId, DemandId, MemberId } from "../Ids.js"
-import type { Actor } from "../Member.js"
+import { type Account, type Actor, credentialIssuedAt, issuedBeforeReactivation } from "../Member.js"
 import { AccountRepository, IdempotencyRepository, MemberRepository, UnitOfWork } from "../Persistence.js"
 import { type EventValues, type NotificationEvent, type ResolvedSettings, Settings } from "../Settings.js"
 import { concurrentlyInOrder } from "./concurrently.js"
@@ -201,20 +202,40 @@ export const makeRunner = Effect.gen(function* () {
   const settings = yield* Settings
 
   const unknownActor = () => denied("R5", "actor.unknown", "the acting account is unknown or inactive")
+  /**
+   * `found` when its account acts: active, and reactivated no later than its
+   * caller's credential was issued (§3, `Member.credentialIssuedAt`), else R5's
+   * refusal. The credential's instant is read only for an account once reactivated.
+   */
+  const acting = <A>(account: Account, found: A): Effect.Effect<A, DomainError> =>
+    !account.active
+      ? Effect.fail(unknownActor())
+      : account.reactivatedAt === null
+        ? Effect.succeed(found)
+        : Effect.flatMap(FiberRef.get(credentialIssuedAt), (issuedAt) =>
+            issuedBeforeReactivation(account, issuedAt)
+              ? Effect.fail(
+                  denied(
+                    "R5",
+                    "actor.unknown",
+                    "the credential was issued before the acting account was made active again: sign in again"
+                  )
+                )
+              : Effect.succeed(found)
+          )
   const findWithMember = accounts.findWithMember
   const loadActor = (accountId: AccountId): Effect.Effect<Actor, DomainError | InfrastructureError> =>
     findWithMember === undefined
       ? Effect.gen(function* () {
           const account = yield* accounts.findById(accountId)
-          if (Option.isNone(account) || !account.value.active) return yield* Effect.fail(unknownActor())
+          if (Option.isNone(account)) return yield* Effect.fail(unknownActor())
+          yield* acting(account.value, undefined)
           const member =
             account.value.memberId === null ? Option.none() : yield* members.findById(account.value.memberId)
           return { account: account.value, member: Option.getOrNull(member) } satisfies Actor
         })
       : Effect.flatMap(findWithMember(accountId), (found) =>
-          Option.isSome(found) && found.value.account.active
-            ? Effect.succeed<Actor>(found.value)
-            : Effect.fail(unknownActor())
+          Option.isNone(found) ? Effect.fail(unknownActor()) : acting<Actor>(found.value.account, found.value)
         )
 
   const findWithRecord = accounts.findWithMemberAndRecord
@@ -235,12 +256,12 @@ export const makeRunner = Effect.gen(function* () {
           Effect.map(idempotency.find(accountId, key), (previous) => ({ actor, previous }))
         )
       : Effect.flatMap(findWithRecord(accountId, key), (found) =>
-          Option.isSome(found) && found.value.account.active
-            ? Effect.succeed({
+          Option.isNone(found)
+            ? Effect.fail(unknownActor())
+            : acting(found.value.account, {
                 actor: { account: found.value.account, member: found.value.member },
                 previous: found.value.record
               })
-            : Effect.fail(unknownActor())
         )
 
   /** A write conflict the body did not catch, reported under `rule` (R5: errors name their rule). */

@@ -72,7 +72,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "accounts: insert then findById and listByMember return equal accounts, the earliest created first; update persists",
+    "accounts: insert then findById and listByMember return equal accounts (§3: when each was last reactivated too), the earliest created first; update persists",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -81,7 +81,12 @@ export const roundTrip = (h: Harness): void => {
           const m = Rows.member()
           yield* members.insert(m)
           const a1 = Rows.account(m.id, { createdAt: minutesAfter(-5) })
-          const a2 = Rows.account(m.id, { name: "李四", active: false, createdAt: minutesAfter(-10) })
+          const a2 = Rows.account(m.id, {
+            name: "李四",
+            active: false,
+            reactivatedAt: minutesAfter(-7, 321),
+            createdAt: minutesAfter(-10)
+          })
           const operator = Rows.account(null, { name: "运营管理员" })
           for (const a of [a1, a2, operator]) yield* repo.insert(a)
           same(Member.Account, some(yield* repo.findById(a1.id), "account"), a1, "member account")
@@ -98,7 +103,7 @@ export const roundTrip = (h: Harness): void => {
             "listByMember: the member's accounts, the earliest created first, whatever the order they were stored in"
           )
           same(Member.Account, byId(listed, a2.id, "listByMember"), a2, "listed account")
-          const updated = { ...a1, active: false, phone: Rows.phone() }
+          const updated = { ...a1, active: false, phone: Rows.phone(), reactivatedAt: minutesAfter(-1, 654) }
           yield* repo.update(updated)
           same(
             Member.Account,

@@ -52,6 +52,7 @@ export const account = (
   name: "张联系人",
   phone: phone(),
   active: true,
+  reactivatedAt: null,
   createdAt: minutesAfter(0, 456),
   ...overrides
 })
@@ -300,7 +301,8 @@ export const insertParties: Effect.Effect<
   const enterpriseAccount = account(enterprise.id)
   const institutionAccount = account(institution.id)
   const responderAccount = account(responder.id)
-  const operator = account(null, { name: "运营管理员" })
+  // Reactivated once, so that the optional reads are checked to return when (§3).
+  const operator = account(null, { name: "运营管理员", reactivatedAt: minutesAfter(0, 789) })
   for (const a of [enterpriseAccount, institutionAccount, responderAccount, operator])
     yield* accounts.insert(a)
   const tm = manager(institution.id)
