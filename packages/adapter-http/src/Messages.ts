@@ -308,7 +308,7 @@ export const zhCN: Readonly<Record<string, string>> = {
   "consult.own_demand": "不能咨询自己发布或委托发布的需求",
   "consult.not_party": "只有咨询双方可以留言",
   "consult.not_published": "需求发布期间才可以咨询",
-  "consult.mode_closed": "该需求的服务方式不接受应答和咨询",
+  "consult.mode_closed": "该需求的服务方式不接受应答，除本轮应答方外不接受咨询",
   // selection
   "adopt.not_published": "需求未处于发布状态，不能采纳",
   "adopt.earlier_round": "之前轮次的应答只读，不能采纳",

@@ -23,7 +23,7 @@ import { pageOf } from "./internal/paging.js"
 import { isOperator } from "./Member.js"
 import { PageRequest, SeqRequest } from "./Pagination.js"
 import { acceptsResponses } from "./Phase.js"
-import { ConsultationRepository } from "./Persistence.js"
+import { ConsultationRepository, ResponseRepository } from "./Persistence.js"
 import * as SortKeys from "./SortKeys.js"
 import type { Demand } from "./Demand.js"
 
@@ -71,7 +71,15 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
     const { command, query } = yield* makeRunner
     const demands = yield* makeDemandAccess
     const threads = yield* ConsultationRepository
+    const responses = yield* ResponseRepository
 
+    /**
+     * R22, R14: a message in `thread`, while its demand is published. In a service
+     * mode that takes no responses, only with a member holding an active response in
+     * the demand's current round: one taken before the platform switched the mode off,
+     * whose round is selected as any other, so that both sides still talk before the
+     * adoption (the guide's 充分沟通后选择是否采纳).
+     */
     const post = (ctx: Ctx, thread: Thread, demand: Demand, side: "responder" | "demand", text: string) =>
       Effect.gen(function* () {
         if (demand.state !== "published") {
@@ -81,11 +89,14 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
             "consultation is open while the demand is published"
           )
         }
-        if (!acceptsResponses(demand, ctx.settings)) {
+        if (
+          !acceptsResponses(demand, ctx.settings) &&
+          Option.isNone(yield* responses.findActive(demand.id, demand.round, thread.responderId))
+        ) {
           return yield* invalidState(
             "R14",
             "consult.mode_closed",
-            "this demand's service mode takes no responses, and no consultation"
+            "this demand's service mode takes no responses, and no consultation but with its responders"
           )
         }
         const message: Message = {

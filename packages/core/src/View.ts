@@ -72,9 +72,11 @@ export const dependsOnCommission = (demand: DemandBrief, actor: Actor | null): b
     (demand.state === "published" && demand.outcome === "unsolved"))
 
 /**
- * R21: whether `respond` is offered to `actor` on `demand` at `now` depends on
+ * R21, R14: whether the actions offered to `actor` on `demand` at `now` depend on
  * whether the actor's member already has an active response in the demand's round:
- * a member that neither manages nor commissioned a demand taking responses.
+ * a member that neither manages nor commissioned a demand taking responses (`respond`
+ * then is not offered), or a published one in a mode switched off since it took
+ * responses (`consult` then is).
  *
  * @since 0.1.1
  * @category views
@@ -90,7 +92,8 @@ export const dependsOnResponse = (
   actor.account.role !== "operator" &&
   !managesDemand(actor, demand) &&
   demand.form.clientId !== actor.member.id &&
-  phaseOf(demand, now, settings) === "taking_responses"
+  (phaseOf(demand, now, settings) === "taking_responses" ||
+    (demand.state === "published" && demand.responseCount > 0 && !acceptsResponses(demand, settings)))
 
 /**
  * §9 "actions allowed now": what `actor` may do with `demand` at `now`.
@@ -105,7 +108,8 @@ export const dependsOnResponse = (
  * demand has a number: R23 lets the submitter read responses at any time, and R33
  * keeps earlier rounds' readable after a restart, under review or rejected.
  * `consult` is offered to a prospective responder while the demand is published in a
- * mode that takes responses (R22, R14): `Consulting.ask`, which then succeeds. The
+ * mode that takes responses, and to a responder of its round whatever the mode (R22,
+ * R14): `Consulting.ask`, which then succeeds. The
  * managing side is not offered it on the demand: it writes per thread or per response
  * (`Consulting.reply`, `Consulting.askResponder`), from the rows of its lists.
  *
@@ -154,7 +158,7 @@ export const actionsOf = (
     return out
   }
   if (demand.form.clientId === actor.member?.id) return out
-  if (demand.state === "published" && acceptsResponses(demand, settings)) out.push("consult")
+  if (demand.state === "published" && (acceptsResponses(demand, settings) || responded)) out.push("consult")
   if (phase === "taking_responses" && !responded) out.push("respond")
   return out
 }

@@ -7,11 +7,12 @@ import {
   Persistence,
   Publishing,
   Responding,
-  Review
+  Review,
+  Settings
 } from "@zhongbao/core"
 import { Fixtures } from "@zhongbao/testing"
 import { Context, Effect } from "effect"
-import { at, expectError, withPorts, withWorld } from "./helpers.js"
+import { at, expectError, underSettings, withPorts, withWorld } from "./helpers.js"
 import {
   activeCommission,
   deadlineEnd,
@@ -351,6 +352,50 @@ describe("Consulting", () => {
         yield* consulting.ask(world.institute.account, { demandId: cooperative.id, text: "可以合作吗？" })
       })
     )
+  )
+
+  it.effect(
+    "R14, R22: in a mode switched off since its round took responses, the demand's side and its responders still consult while it is published (consult offered to them); a member that did not respond is refused and offered none",
+    () =>
+      withWorld((world) =>
+        Effect.gen(function* () {
+          const demand = yield* Fixtures.publish(world, world.enterprise.account)
+          const response = yield* (yield* Responding.Responding).respond(world.institute.account, {
+            demandId: demand.id,
+            proposal: proposal()
+          })
+          yield* underSettings({
+            serviceModes: Settings.defaults.serviceModes.map((m) => ({ ...m, acceptsResponses: false }))
+          })(
+            Effect.gen(function* () {
+              const consulting = yield* Consulting.Consulting
+              const publishing = yield* Publishing.Publishing
+              const viewOf = (account: Ids.AccountId) => publishing.get(account, { demandId: demand.id })
+              const managed = yield* viewOf(world.enterprise.account)
+              assert.strictEqual(managed.phase, "selecting")
+              assert.include(managed.actions, "adopt")
+              assert.include((yield* viewOf(world.institute.account)).actions, "consult")
+              assert.notInclude((yield* viewOf(world.expert.account)).actions, "consult")
+              const asked = yield* consulting.askResponder(world.enterprise.account, {
+                responseId: response.id,
+                text: "请介绍中试计划"
+              })
+              yield* consulting.ask(world.institute.account, { demandId: demand.id, text: "计划如下" })
+              yield* consulting.reply(world.enterprise.account, { threadId: asked.thread.id, text: "收到" })
+              yield* expectError(
+                consulting.ask(world.expert.account, { demandId: demand.id, text: "可以合作吗？" }),
+                "InvalidState",
+                "R14"
+              )
+              const threads = yield* consulting.threads(world.enterprise.account, { demandId: demand.id })
+              assert.deepStrictEqual(
+                threads.items.map((t) => [t.responderId, t.messageCount]),
+                [[world.institute.member.id, 3]]
+              )
+            })
+          )
+        })
+      )
   )
 
   it.effect("R22: a member does not consult on its own demand (R3)", () =>
