@@ -93,6 +93,10 @@ const wholeNumber = (name: string, fallback: number, max: number, message: strin
     )
   )
 
+/** The port and host the server listens on when `PORT` or `HOST` is unset or empty. */
+const defaultPort = 3000
+const defaultHost = "127.0.0.1"
+
 const instances = Config.string("WEB_CONCURRENCY").pipe(
   Config.withDefault("1"),
   Config.mapOrFail((text) => {
@@ -110,17 +114,24 @@ const instances = Config.string("WEB_CONCURRENCY").pipe(
 )
 
 const fields = Config.all({
-  port: Config.integer("PORT").pipe(
-    Config.withDefault(3000),
-    Config.mapOrFail((port) =>
-      port >= 0 && port <= 65_535
-        ? Either.right(port)
+  // An empty PORT or HOST (`HOST=${HOST}` in a compose file, a blank line of a .env) is
+  // the default, as an empty DATA_DIR is: read as given, PORT would be 0 (any free
+  // port) and HOST "" (every interface).
+  port: Config.string("PORT").pipe(
+    Config.withDefault(String(defaultPort)),
+    Config.mapOrFail((text) => {
+      const value = text.trim() === "" ? String(defaultPort) : text.trim()
+      return /^\d{1,5}$/.test(value) && Number(value) <= 65_535
+        ? Either.right(Number(value))
         : Either.left(
             ConfigError.InvalidData(["PORT"], "PORT must be a port number from 0 to 65535 (0: any free port)")
           )
-    )
+    })
   ),
-  host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1")),
+  host: Config.string("HOST").pipe(
+    Config.withDefault(defaultHost),
+    Config.map((host) => (host.trim() === "" ? defaultHost : host.trim()))
+  ),
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")).pipe(
     Config.map(Option.filter((url) => Redacted.value(url).trim() !== "")),
     Config.mapOrFail((url) =>

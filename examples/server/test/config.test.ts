@@ -53,13 +53,27 @@ describe("example server: configuration", () => {
     expect(dataDir({ DATA_DIR: "memory://" })).toBe("memory://")
   })
 
+  it("PORT and HOST empty (a blank line of a .env file) are their defaults, 3000 on 127.0.0.1: not any free port on every interface", () => {
+    const listening = (env: Record<string, string>) => {
+      const config = Either.getOrThrow(read(env))
+      return [config.port, config.host]
+    }
+    expect(listening({})).toEqual([3000, "127.0.0.1"])
+    expect(listening({ PORT: "", HOST: "" })).toEqual([3000, "127.0.0.1"])
+    expect(listening({ PORT: " ", HOST: "  " })).toEqual([3000, "127.0.0.1"])
+    expect(listening({ PORT: "0", HOST: "0.0.0.0" })).toEqual([0, "0.0.0.0"])
+    expect(listening({ PORT: "8080", HOST: "::" })).toEqual([8080, "::"])
+  })
+
   it("PORT outside 0–65535, a DATABASE_URL that is not a PostgreSQL URL, a DATABASE_POOL_SIZE that is not a whole number from 1, a SESSION_SECRET under 32 characters: refused on one line naming the variable", () => {
     expect(refusal({ PORT: "70000" })).toBe(
       line("PORT", "PORT must be a port number from 0 to 65535 (0: any free port)")
     )
-    expect(refusal({ PORT: "-1" })).toBe(
-      line("PORT", "PORT must be a port number from 0 to 65535 (0: any free port)")
-    )
+    for (const port of ["-1", "abc", "80.5", "1e3"]) {
+      expect(refusal({ PORT: port }), port).toBe(
+        line("PORT", "PORT must be a port number from 0 to 65535 (0: any free port)")
+      )
+    }
     expect(refusal({ DATABASE_URL: "notaurl" })).toBe(
       line("DATABASE_URL", "DATABASE_URL must be a PostgreSQL URL, postgres://user@host:port/database")
     )
