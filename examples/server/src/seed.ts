@@ -2,7 +2,10 @@
  * Demo data for the example server: an operator, a registered technology transfer
  * institution with a technology manager, enterprises, a research institute and an
  * expert; demands in every state, responses, a consultation, a commission and an
- * open reward round. Written through core's use cases only, so it obeys every rule.
+ * open reward round. Written through core's use cases only, so it obeys every rule,
+ * under the platform's settings (`SETTINGS_JSON`): each demand takes its field if the
+ * platform has it (else the platform's first), the service modes its publisher may
+ * choose, and a deadline within the days the platform allows.
  * On a database seeded before, {@link demoAccounts} finds the demo accounts again.
  */
 import {
@@ -10,6 +13,7 @@ import {
   Consulting,
   Deadline,
   type Demand,
+  Errors,
   type Ids,
   Membership,
   Outcome,
@@ -24,6 +28,7 @@ import {
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 
 /** A demo account: who it is and its id. */
 export interface DemoAccount {
@@ -93,6 +98,17 @@ export const demoAccounts = Effect.gen(function* () {
   return found.length === 0 ? null : found
 })
 
+const isDomainError = Schema.is(Errors.DomainError)
+
+/** The kinds of member a service mode may be kept for (`ServiceMode.publishers`). */
+type Publisher = NonNullable<Settings.ServiceMode["publishers"]>[number]
+
+/** Why the demo was not seeded: a refusal of core's under the platform's settings. */
+const seedRefused = (reason: string, cause?: unknown) =>
+  new Error(`the demo cannot be seeded under these settings (SEED=false starts without it): ${reason}`, {
+    cause
+  })
+
 /**
  * Seeds an empty platform in one unit of work; answers the demo accounts, or `null`
  * when data already exists. All of it is written or none: a process stopped while
@@ -103,7 +119,9 @@ export const demoAccounts = Effect.gen(function* () {
  * the operator, finds the first one's members too and answers `null`. Either way
  * only one demo is written; the caller then finds its accounts ({@link demoAccounts}).
  */
-export const seed = Effect.flatMap(Persistence.UnitOfWork, (unit) => unit.transaction(seedEmpty))
+export const seed = Effect.flatMap(Persistence.UnitOfWork, (unit) => unit.transaction(seedEmpty)).pipe(
+  Effect.catchIf(isDomainError, (error) => Effect.fail(seedRefused(error.message, error)))
+)
 
 const seedEmpty = Effect.gen(function* () {
   const members = yield* Persistence.MemberRepository
@@ -121,6 +139,25 @@ const seedEmpty = Effect.gen(function* () {
   const rewards = yield* Rewards.Rewards
 
   const today = Deadline.dateAt(yield* DateTime.now, settings)
+  /** The demo's choices under the settings: a field the platform has, a deadline it allows. */
+  const fieldOf = (preferred: string) =>
+    settings.technicalFields.includes(preferred) ? preferred : (settings.technicalFields[0] ?? preferred)
+  const daysOf = (days: number) =>
+    Math.min(Math.max(days, settings.minDeadlineDays), settings.maxDeadlineDays)
+  /** A service mode taking responses or not that `kind` may choose (R14), if the platform has one. */
+  const modeOf = (takesResponses: boolean, kind: Publisher) =>
+    settings.serviceModes.find(
+      (m) =>
+        m.acceptsResponses === takesResponses && (m.publishers === undefined || m.publishers.includes(kind))
+    )?.id
+  const cooperative = (kind: Publisher) => {
+    const mode = modeOf(true, kind)
+    return mode === undefined
+      ? Effect.fail(seedRefused(`no service mode takes responses on a demand of a member of kind ${kind}`))
+      : Effect.succeed(mode)
+  }
+  const enterpriseMode = yield* cooperative("enterprise")
+  const institutionMode = yield* cooperative("transfer_institution")
   const operator = yield* Membership.bootstrapOperator({
     id: operatorId,
     name: "平台运营",
@@ -169,12 +206,12 @@ const seedEmpty = Effect.gen(function* () {
     title,
     summary: summary(problem),
     keywords: [...(keywordsOf[title] ?? [title])],
-    field,
+    field: fieldOf(field),
     intendedInvestment: 200_000_00,
     solvingWay: "cooperative_rd" as const,
     region: "天津市",
-    responseDeadline: Deadline.addDays(today, days),
-    serviceMode: "cooperative",
+    responseDeadline: Deadline.addDays(today, daysOf(days)),
+    serviceMode: enterpriseMode,
     ...extra
   })
   const publish = (by: Ids.AccountId, f: ReturnType<typeof form>) =>
@@ -218,7 +255,8 @@ const seedEmpty = Effect.gen(function* () {
     institution.account,
     form("焊接机器人视觉定位", "复杂焊缝识别精度不足", "光机电一体化", 20, {
       technologyManagerId: manager.id,
-      clientId: client.member.id
+      clientId: client.member.id,
+      serviceMode: institutionMode
     })
   )
   const adopted = yield* responding.respond(institute.account, {
@@ -238,7 +276,8 @@ const seedEmpty = Effect.gen(function* () {
   const battery = yield* publish(
     institution.account,
     form("储能电池热失控预警", "电池包热失控难以提前发现", "新能源与高效节能", 10, {
-      technologyManagerId: manager.id
+      technologyManagerId: manager.id,
+      serviceMode: institutionMode
     })
   )
   const solver = yield* responding.respond(institute.account, {
@@ -248,13 +287,16 @@ const seedEmpty = Effect.gen(function* () {
   yield* selection.adopt(institution.account, { responseId: solver.id })
   yield* outcome.solved(institution.account, { demandId: battery.id, serviceFee: 80_000_00 })
 
-  yield* publish(
-    institution.account,
-    form("园区技术需求调研服务", "需求挖掘缺少系统方法", "高科技服务业", 15, {
-      technologyManagerId: manager.id,
-      serviceMode: "institution_service"
-    })
-  )
+  const ownService = modeOf(false, "transfer_institution")
+  if (ownService !== undefined) {
+    yield* publish(
+      institution.account,
+      form("园区技术需求调研服务", "需求挖掘缺少系统方法", "高科技服务业", 15, {
+        technologyManagerId: manager.id,
+        serviceMode: ownService
+      })
+    )
+  }
   yield* publishing.draft(enterprise.account, form("芯片封装用导热胶", "导热胶可靠性不足", "电子信息", 40))
   const pending = yield* publishing.draft(
     enterprise.account,
