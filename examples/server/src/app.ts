@@ -308,18 +308,19 @@ export const start = async (config: ServerConfig, signal?: AbortSignal): Promise
   // start, so that `/health` answers (and `/ready` says it is starting) while the
   // database migrates; the others join the shared port once ready (`listensEarly`).
   const early = listensEarly()
+  const database = config.migrate ? "migrating the database" : "checking the database is migrated"
   try {
     if (early) {
       await listen()
       await Effect.runPromise(
-        Effect.logInfo("listening: /health answers; migrating the database").pipe(
+        Effect.logInfo(`listening: /health answers; ${database}`).pipe(
           Effect.annotateLogs({ url: urlOf() }),
           Effect.provide(loggerOf(config))
         )
       )
     }
     const options = signal === undefined ? undefined : { signal }
-    await runtime.runPromise(Effect.logInfo("migrating the database and starting services"), options)
+    await runtime.runPromise(Effect.logInfo(`${database} and starting services`), options)
     const demo = await runtime.runPromise(
       Effect.gen(function* () {
         // A later start finds the demo accounts again and prints fresh tokens: tokens

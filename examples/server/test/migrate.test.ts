@@ -8,7 +8,7 @@ import { databaseDir, dataDir, launch, runCommand, stop, stopAll, waitFor } from
 afterAll(stopAll)
 
 describe("example server: npm run migrate", () => {
-  it("npm run migrate: a new database migrated, each migration named once; run again, none due; a server with MIGRATE=false serves it, and leaves a new database unmigrated; a schema name it cannot use is refused on one line", async () => {
+  it("npm run migrate: a new database migrated, each migration named once; run again, none due; a server with MIGRATE=false serves it, and does not start on a new database, leaving it unmigrated; a schema name it cannot use is refused on one line", async () => {
     const folder = databaseDir()
     const first = await runCommand("migrate", [], { DATA_DIR: folder })
     expect(first.code, first.output).toBe(0)
@@ -26,11 +26,14 @@ describe("example server: npm run migrate", () => {
     expect(hall.status, await hall.clone().text()).toBe(200)
     expect(await stop(server)).toBe(0)
 
-    // MIGRATE=false on a new database: the server leaves it unmigrated.
+    // MIGRATE=false on a new database: the server does not start on it (every request
+    // would be a 500 on a missing table), says why on one line, and leaves it unmigrated.
     const unmigrated = databaseDir()
     const idle = launch({ DATA_DIR: unmigrated, MIGRATE: "false", SEED: "false", WORKERS: "false" })
-    await waitFor(idle, /zhongbao is ready at/)
-    expect(await stop(idle)).toBe(0)
+    expect(await idle.exited, idle.output()).toBe(1)
+    expect(idle.output()).toMatch(
+      /^zhongbao: could not start: the schema "zhongbao" is not migrated \(its last migration 0, this version's \d+\)/m
+    )
     const later = await runCommand("migrate", [], { DATA_DIR: unmigrated })
     expect(later.output, "every migration still due").toMatch(/^schema zhongbao: applied 1 /m)
 

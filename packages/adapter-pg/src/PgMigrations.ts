@@ -89,6 +89,60 @@ export const migrations = (
   }
 }
 
+/**
+ * The id of the last migration of this version of the adapter.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const latest: number = Math.max(
+  ...Object.keys(migrations(defaultSchema, "public")).map((key) => Number.parseInt(key, 10))
+)
+
+/**
+ * Fails when the schema is not migrated to {@link latest}: its migrations table is
+ * missing (a new database, or a schema name misspelt) or holds an earlier last id.
+ * What a host that runs the migrations in a deploy step (`PgPersistence.layer({
+ * migrate: false })`) is told at start, instead of answering every request with a
+ * `500` on a missing table. A schema migrated further (by a newer version of the
+ * adapter) passes. A database that does not answer passes too: whether it is
+ * reachable is the host's readiness probe's to say, as when the layer is built
+ * without this check.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const check = (options: {
+  readonly schema?: string | undefined
+}): Effect.Effect<void, Errors.InfrastructureError, SqlClient.SqlClient> => {
+  const schema = options.schema ?? defaultSchema
+  return Effect.gen(function* () {
+    const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+    const table = `"${schema}".${migrationsTable}`
+    const [found] = yield* sql.unsafe<{ readonly present: boolean }>(
+      "SELECT to_regclass($1) IS NOT NULL AS present",
+      [table]
+    )
+    const [last] =
+      found?.present === true
+        ? yield* sql.unsafe<{ readonly id: number | null }>(`SELECT max(migration_id) AS id FROM ${table}`)
+        : [{ id: null }]
+    return last?.id ?? 0
+  }).pipe(
+    Effect.orElseSucceed(() => latest),
+    Effect.flatMap((ran) =>
+      ran >= latest
+        ? Effect.void
+        : Effect.fail(
+            new Errors.InfrastructureError({
+              port: "PgMigrations",
+              message: `the schema "${schema}" is not migrated (its last migration ${ran}, this version's ${latest}): run PgMigrations.run before the servers start, or let them migrate`
+            })
+          )
+    )
+  )
+}
+
 /** Runs a statement that a concurrent starter may run at the same time; its loss is no failure. */
 const racing = (effect: Effect.Effect<unknown, SqlError.SqlError>) =>
   Effect.catchIf(

@@ -59,7 +59,8 @@ import { makeUnitOfWork } from "./internal/unitOfWork.js"
  * - `schema`: the PostgreSQL schema of every table (default `zhongbao`), created
  *   if missing; a lower-case identifier;
  * - `migrate`: whether building the layer runs the migrations (default `true`);
- *   with `false` the host runs `PgMigrations.run` itself, e.g. in a deploy step.
+ *   with `false` the host runs `PgMigrations.run` itself, e.g. in a deploy step, and
+ *   building the layer fails on a schema not migrated that far (`PgMigrations.check`).
  *
  * @since 0.1.0
  * @category models
@@ -129,7 +130,7 @@ export const layer = (
           port: "PgPersistence",
           message: "the schema name must be a lower-case identifier (a-z, 0-9, _; 63 characters at most)"
         })
-      }
+      } else yield* PgMigrations.check({ schema })
       return makePorts(yield* SqlClient.SqlClient, schema)
     })
   )

@@ -8,7 +8,7 @@ import { inspect } from "node:util"
 import { Expect } from "@zhongbao/testing"
 import { SqlClient, SqlError, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
-import { PgDatabase, PgMigrations } from "@zhongbao/adapter-pg"
+import { PgDatabase, PgMigrations, PgPersistence } from "@zhongbao/adapter-pg"
 import {
   Access,
   type Audit,
@@ -1443,6 +1443,37 @@ describe(`adapter-pg on ${T.backend}`, () => {
           }
           assert.deepStrictEqual(yield* audit.list({ memberId, limit: 10 }), [event])
           assert.deepStrictEqual(yield* audit.list({ limit: 10 }), [event])
+        })
+      ),
+    timeout
+  )
+
+  it.live(
+    "migrate: false on a schema not migrated this far (a new database, a misspelt schema, an older migration): building the layer is refused, naming the schema and its last migration; on one migrated, it builds",
+    () =>
+      withSchema((schema) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const build = (name: string) =>
+            Effect.scoped(Layer.build(PgPersistence.layer({ schema: name, migrate: false })))
+          const latest = Math.max(
+            ...Object.keys(PgMigrations.migrations(schema, "public")).map((key) => Number.parseInt(key, 10))
+          )
+          assert.strictEqual(PgMigrations.latest, latest)
+          yield* build(schema)
+          const never = T.freshSchema("zbn")
+          const missing = yield* Expect.failureOf(build(never))
+          assert.instanceOf(missing, Errors.InfrastructureError)
+          assert.include(
+            missing.message,
+            `the schema "${never}" is not migrated (its last migration 0, this version's ${latest})`
+          )
+          yield* sql.unsafe(`DELETE FROM "${schema}".effect_sql_migrations WHERE migration_id = ${latest}`)
+          const older = yield* Expect.failureOf(build(schema))
+          assert.include(
+            older.message,
+            `the schema "${schema}" is not migrated (its last migration ${latest - 1}, this version's ${latest})`
+          )
         })
       ),
     timeout
