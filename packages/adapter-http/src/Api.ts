@@ -463,18 +463,23 @@ export const FileContent = Schema.Uint8ArrayFromSelf.pipe(
  * @since 0.1.0
  * @category inputs
  */
-export const UploadForm = Schema.Struct({
-  file: Schema.Unknown.annotations({
-    jsonSchema: {
-      type: "string",
-      format: "binary",
-      description: "The file (one part named `file`; two are refused)"
-    }
-  }),
-  name: Schema.optional(Schema.String).annotations({
-    description: "The file's name, when it is not ASCII (e.g. 技术合同.pdf); at most one"
-  })
-})
+export const UploadForm = Schema.Struct(
+  {
+    file: Schema.Unknown.annotations({
+      jsonSchema: {
+        type: "string",
+        format: "binary",
+        description: "The file (one part named `file`; two are refused)"
+      }
+    }),
+    name: Schema.optional(Schema.String).annotations({
+      description: "The file's name, when it is not ASCII (e.g. 技术合同.pdf); at most one"
+    })
+  },
+  // Fields of other names are ignored (upload libraries send their own), and the
+  // OpenAPI document says so: no `additionalProperties: false` here.
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
 
 // ---------------------------------------------------------------------------
 // Groups

@@ -2207,6 +2207,19 @@ describe("OpenAPI", () => {
     assert.isAtLeast(paired, 25, "the descriptions give codes their statuses")
   })
 
+  it("R54: the upload's multipart form is the part file and the field name, and other fields are not refused (the API ignores them, as upload libraries send their own)", async () => {
+    const spec = await openApiDocument<{
+      paths: Record<
+        string,
+        Record<string, { requestBody: { content: Record<string, { schema: Record<string, unknown> }> } }>
+      >
+    }>()
+    const form = spec.paths["/files"]!.post!.requestBody.content["multipart/form-data"]!.schema
+    assert.deepStrictEqual(form.required, ["file"])
+    assert.sameMembers(Object.keys(form.properties as object), ["file", "name"])
+    assert.notStrictEqual(form.additionalProperties, false, "other fields are not refused")
+  })
+
   it("openapi-typescript makes types from the document that a portal's front end compiles against, strictly", async () => {
     const spec = await openApiDocument<object>()
     const dir = mkdtempSync(join(tmpdir(), "zhongbao-openapi-"))
