@@ -342,10 +342,13 @@ const verified = (
   const given = Buffer.from(mac)
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return Option.none()
   const account = parts[1] as string
-  const issuedAt = current ? Number.parseInt(parts[2] as string, 36) : undefined
+  // Tokens of the earlier formats do not say when they were issued: as issued before
+  // any reactivation (§3), so that one stolen before an account's deactivation does
+  // not act again once it is reactivated.
+  const issuedAt = current ? Number.parseInt(parts[2] as string, 36) : 0
   const expiresAt = Number.parseInt(parts[current ? 3 : 2] as string, 36)
   if (!Number.isFinite(expiresAt) || expiresAt <= nowMillis) return Option.none()
-  if (issuedAt !== undefined && !Number.isFinite(issuedAt)) return Option.none()
+  if (!Number.isFinite(issuedAt)) return Option.none()
   const accountId =
     prefix === legacyPrefix
       ? decodeAccountId(account)
@@ -360,7 +363,8 @@ const verified = (
  * signature holds and it has not expired at `nowMillis`; `None` otherwise (always,
  * for a secret under 32 characters). Tokens of the earlier formats (`zb2.…`, without
  * their issue time, and `zb1.<account id>.…`, the id as it is) are still accepted
- * until they expire, without `issuedAt`.
+ * until they expire, as issued at the epoch (`issuedAt` 0): an account made active
+ * again does not act on them.
  *
  * @since 0.1.0
  * @category sessions
@@ -370,9 +374,7 @@ export const verifySession = (
   token: string,
   nowMillis: number
 ): Option.Option<Credential> =>
-  Option.map(verified(secret, token, nowMillis), ({ accountId, issuedAt }) =>
-    issuedAt === undefined ? { accountId } : { accountId, issuedAt }
-  )
+  Option.map(verified(secret, token, nowMillis), ({ accountId, issuedAt }) => ({ accountId, issuedAt }))
 
 /**
  * Stateless sessions for several instances behind one load balancer: a token is

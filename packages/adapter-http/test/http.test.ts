@@ -2207,6 +2207,13 @@ describe("OpenAPI", () => {
     assert.isAtLeast(paired, 25, "the descriptions give codes their statuses")
   })
 
+  it("§3: an account's reactivatedAt is a required field of the document, as it is always sent", async () => {
+    const spec = await openApiDocument<{
+      components: { schemas: Record<string, { required: ReadonlyArray<string> }> }
+    }>()
+    assert.include(spec.components.schemas.RevisedAccount!.required, "reactivatedAt")
+  })
+
   it("R54: the upload's multipart form is the part file and the field name, and other fields are not refused (the API ignores them, as upload libraries send their own)", async () => {
     const spec = await openApiDocument<{
       paths: Record<
@@ -3126,6 +3133,46 @@ layer(
           "/settings;"
         ]) {
           assert.strictEqual((yield* send(HttpClientRequest.get(path))).status, 200, path)
+        }
+      })
+  )
+})
+
+layer(
+  makeServer(PersistenceMemory.layerMemory, { rateLimits: { writes: { limit: 2, windowMillis: 3_600_000 } } })
+)("the writes bucket of a reactivated account", (it) => {
+  it.effect(
+    "§3, R5: a credential from before the account's reactivation, refused 401, takes nothing from its writes bucket: its person, signed in again, still writes",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const membership = yield* Membership.Membership
+        const { account } = yield* membership.me(w.enterprise.account, {})
+        const old = yield* tokenFor(w.enterprise.account)
+        const asIt = (active: boolean) => ({
+          accountId: account.id,
+          name: account.name,
+          phone: account.phone,
+          active
+        })
+        yield* TestClock.adjust("1 second")
+        yield* membership.updateAccount(w.operator, asIt(false))
+        yield* TestClock.adjust("1 second")
+        yield* membership.updateAccount(w.operator, asIt(true))
+        yield* TestClock.adjust("1 second")
+        const form = yield* Fixtures.form()
+        const draft = (token: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post("/demands").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyUnsafeJson(form)
+            )
+          )
+        for (let i = 0; i < 2; i++) assert.strictEqual((yield* draft(old)).status, 401)
+        const again = yield* tokenFor(w.enterprise.account)
+        for (let i = 0; i < 2; i++) {
+          const own = yield* draft(again)
+          assert.strictEqual(own.status, 201, JSON.stringify(yield* own.json))
         }
       })
   )

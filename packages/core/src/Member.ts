@@ -165,11 +165,9 @@ export const Account = Schema.Struct({
   active: Schema.Boolean,
   /**
    * When an operator last made the account active again (§3), `null` if never: a
-   * credential issued before it does not act ({@link credentialIssuedAt}). Absent
-   * from an account encoded before it existed (a stored idempotent result), it reads
-   * as `null`.
+   * credential issued before it does not act ({@link credentialIssuedAt}).
    */
-  reactivatedAt: Schema.optionalWith(Schema.NullOr(Schema.DateTimeUtc), { default: () => null }),
+  reactivatedAt: Schema.NullOr(Schema.DateTimeUtc),
   createdAt: Schema.DateTimeUtc
 })
 
@@ -183,7 +181,10 @@ export type Account = typeof Account.Type
  * inactive account is refused (`actor.unknown`, R5). Deactivating an account thus
  * ends the sessions it had, for good: reactivating it does not revive them, and its
  * person signs in again. Compared to the second, as a JWT's `iat` is whole seconds: a
- * credential issued within the second the account was reactivated acts.
+ * credential issued within the second the account was reactivated acts. The two
+ * instants come from different clocks (the instance that reactivated the account, the
+ * one or the portal that signed its person in): keep them synchronised (NTP), or a
+ * sign-in within their skew of a reactivation is refused too.
  *
  * `None`, the default, checks nothing: a host that does not know when a credential
  * was issued revokes the sessions of a deactivated account itself. Set it around the

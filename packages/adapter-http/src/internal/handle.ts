@@ -12,7 +12,7 @@ import {
   OutcomeUnknown,
   PreconditionFailed,
   RateLimited,
-  type Unauthorized,
+  Unauthorized,
   type Unavailable
 } from "../ApiError.js"
 import { accountRequired, CurrentAccount, invalidCredential } from "../Authentication.js"
@@ -169,8 +169,14 @@ export const retryAfterSeconds = (millis: number, windowMillis: number): number 
   return Number.isFinite(millis) ? Math.min(window, Math.max(1, Math.ceil(millis / 1000))) : window
 }
 
-/** Refusals of the domain: the command wrote nothing and sent no SMS. */
+/**
+ * Refusals of the domain: the command wrote nothing and sent no SMS. An
+ * `Unauthorized` from a command is core's refusal of its actor (R5, `actor.unknown`:
+ * an account deactivated, or a credential from before its reactivation, §3): such a
+ * credential does not spend its account's buckets either.
+ */
 const refusedByDomain = (error: unknown): boolean =>
+  error instanceof Unauthorized ||
   error instanceof InvalidInput ||
   error instanceof Denied ||
   error instanceof NotFound ||

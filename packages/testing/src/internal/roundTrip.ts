@@ -72,7 +72,7 @@ export const roundTrip = (h: Harness): void => {
   )
 
   it.effect(
-    "accounts: insert then findById and listByMember return equal accounts (§3: when each was last reactivated too), the earliest created first; update persists",
+    "accounts: insert then findById and listByMember return equal accounts (§3: when each was last reactivated too), the earliest created first; update persists, and findByIdForUpdate reads it whole",
     () =>
       h.run(
         Effect.gen(function* () {
@@ -111,6 +111,17 @@ export const roundTrip = (h: Harness): void => {
             updated,
             "updated account"
           )
+          // The locked read an update starts from keeps every column too (§3: a
+          // correction from an account read without reactivatedAt would erase it).
+          const uow = yield* Persistence.UnitOfWork
+          for (const a of [updated, a2]) {
+            same(
+              Member.Account,
+              some(yield* uow.transaction(repo.findByIdForUpdate(a.id)), "locked account"),
+              a,
+              "findByIdForUpdate"
+            )
+          }
         })
       ),
     h.timeout
