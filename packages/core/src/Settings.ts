@@ -150,6 +150,18 @@ const repeated = (
 }
 
 /**
+ * The largest `fileSizeLimitBytes` a platform may set: 512 MiB. A file is checked
+ * (its type read from its bytes, its SHA-256) and stored whole, as one value:
+ * PostgreSQL's `bytea` and its protocol's messages stop short of 1 GiB, where the
+ * database drops the connection, and the upload would be answered "unavailable"
+ * however often it is sent again.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxFileSizeLimitBytes = 512 * 1024 * 1024
+
+/**
  * The settings a platform chooses. `timeZone` is an IANA name; money is in fen. A
  * demand number (`numberingPrefix`, the year, `sequenceWidth` digits, R12) must fit
  * `smsParamMaxLength`, which SMS template values are cut to (R64): the approval SMS
@@ -182,7 +194,7 @@ export const PlatformSettings = Schema.Struct({
   serviceModes: Schema.Array(ServiceMode).pipe(Schema.minItems(1)),
   technicalFields: Schema.Array(Name(40)).pipe(Schema.minItems(1)),
   smsTemplates: Schema.Record({ key: NotificationEvent, value: SmsTemplate }),
-  fileSizeLimitBytes: Schema.Int.pipe(Schema.between(1, 1024 * 1024 * 1024)),
+  fileSizeLimitBytes: Schema.Int.pipe(Schema.between(1, maxFileSizeLimitBytes)),
   smsParamMaxLength: Schema.Int.pipe(Schema.between(1, 500)),
   idempotencyKeyHours: Schema.Int.pipe(Schema.between(24, 24 * 365)),
   outbox: Schema.Struct({

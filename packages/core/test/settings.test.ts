@@ -146,6 +146,11 @@ describe("settings", () => {
       ],
       ["a zero file size limit", { fileSizeLimitBytes: 0 }, "fileSizeLimitBytes"],
       [
+        "R54: a file size limit over 512 MiB (a file is stored as one value, and PostgreSQL's stop short of 1 GiB)",
+        { fileSizeLimitBytes: Settings.maxFileSizeLimitBytes + 1 },
+        "fileSizeLimitBytes"
+      ],
+      [
         "R64: a lease shorter than three send timeouts (no send could start in time)",
         { outbox: { ...Settings.defaults.outbox, leaseMillis: 2_001, sendTimeoutMillis: 1_000 } },
         "outbox.leaseMillis"
@@ -282,6 +287,13 @@ describe("settings", () => {
           outbox: { ...Settings.defaults.outbox, leaseMillis: 3_000, sendTimeoutMillis: 1_000 }
         })
         assert.strictEqual(s.outbox.leaseMillis, 3 * s.outbox.sendTimeoutMillis)
+      })
+    )
+
+    it.effect("R54: a file size limit of 512 MiB is accepted", () =>
+      Effect.gen(function* () {
+        const s = yield* Settings.make({ fileSizeLimitBytes: 512 * 1024 * 1024 })
+        assert.strictEqual(s.fileSizeLimitBytes, Settings.maxFileSizeLimitBytes)
       })
     )
 
