@@ -26,10 +26,10 @@ import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, nonce, sha256Hex } from "./internal/crypto.js"
+import { endpoint, timeout } from "./internal/endpoint.js"
 import { secret } from "./internal/secret.js"
 import { deliver, sendWith } from "./internal/exchange.js"
 import * as Phone from "./Phone.js"
@@ -325,10 +325,8 @@ export const config: Config.Config<Options> = Config.all({
   accessKeySecret: secret("ALIYUN_SMS_ACCESS_KEY_SECRET"),
   signName: Config.nonEmptyString("ALIYUN_SMS_SIGN_NAME"),
   region: Config.nonEmptyString("ALIYUN_SMS_REGION").pipe(Config.withDefault(defaultRegion)),
-  endpoint: Config.option(Config.url("ALIYUN_SMS_ENDPOINT")).pipe(
-    Config.map((url) => Option.getOrUndefined(Option.map(url, String)))
-  ),
-  timeout: Config.duration("ALIYUN_SMS_TIMEOUT").pipe(Config.withDefault(defaultTimeout)),
+  endpoint: endpoint("ALIYUN_SMS_ENDPOINT"),
+  timeout: timeout("ALIYUN_SMS_TIMEOUT", defaultTimeout),
   throttle: Throttle.config,
   language: Classify.languageConfig
 })

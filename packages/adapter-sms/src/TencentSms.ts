@@ -31,10 +31,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Classify from "./Classify.js"
 import { hmacSha256, sha256Hex } from "./internal/crypto.js"
+import { endpoint, timeout } from "./internal/endpoint.js"
 import { secret } from "./internal/secret.js"
 import { deliver, logged, sendWith } from "./internal/exchange.js"
 import { phrase } from "./internal/reason.js"
@@ -306,10 +306,8 @@ export const config: Config.Config<Options> = Config.all({
   sdkAppId: Config.nonEmptyString("TENCENT_SMS_SDK_APP_ID"),
   signName: Config.nonEmptyString("TENCENT_SMS_SIGN_NAME"),
   region: Config.nonEmptyString("TENCENT_SMS_REGION").pipe(Config.withDefault(defaultRegion)),
-  endpoint: Config.option(Config.url("TENCENT_SMS_ENDPOINT")).pipe(
-    Config.map((url) => Option.getOrUndefined(Option.map(url, String)))
-  ),
-  timeout: Config.duration("TENCENT_SMS_TIMEOUT").pipe(Config.withDefault(defaultTimeout)),
+  endpoint: endpoint("TENCENT_SMS_ENDPOINT"),
+  timeout: timeout("TENCENT_SMS_TIMEOUT", defaultTimeout),
   throttle: Throttle.config,
   language: Classify.languageConfig
 })

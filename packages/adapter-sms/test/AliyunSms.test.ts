@@ -671,6 +671,48 @@ describe("AliyunSms", () => {
       })
   )
 
+  it.effect(
+    "R64: an endpoint that is no http:// or https:// URL (host:port without its scheme), or a timeout of zero, is refused at start naming its variable, not dead-lettered message by message",
+    () =>
+      Effect.gen(function* () {
+        const full = {
+          ALIYUN: {
+            ALIYUN_SMS_ACCESS_KEY_ID: keyId,
+            ALIYUN_SMS_ACCESS_KEY_SECRET: secret,
+            ALIYUN_SMS_SIGN_NAME: "众包平台"
+          },
+          TENCENT: {
+            TENCENT_SMS_SECRET_ID: "AKIDtencent",
+            TENCENT_SMS_SECRET_KEY: "tencent-secret",
+            TENCENT_SMS_SDK_APP_ID: "1400000000",
+            TENCENT_SMS_SIGN_NAME: "众包平台"
+          }
+        }
+        for (const provider of ["ALIYUN", "TENCENT"] as const) {
+          const config: Config.Config<{ readonly endpoint?: string | undefined }> =
+            provider === "ALIYUN" ? AliyunSms.config : TencentSms.config
+          const read = (extra: Record<string, string>) =>
+            Effect.either(
+              Effect.withConfigProvider(
+                config,
+                ConfigProvider.fromMap(new Map(Object.entries({ ...full[provider], ...extra })))
+              )
+            )
+          for (const [variable, value] of [
+            [`${provider}_SMS_ENDPOINT`, "sms-proxy.internal:8443"],
+            [`${provider}_SMS_ENDPOINT`, "ftp://sms.example.com"],
+            [`${provider}_SMS_TIMEOUT`, "0 millis"]
+          ] as const) {
+            const refused = yield* read({ [variable]: value })
+            assert.isTrue(Either.isLeft(refused), `${variable}=${value} was taken`)
+            if (Either.isLeft(refused)) assert.include(String(refused.left), variable)
+          }
+          const taken = yield* read({ [`${provider}_SMS_ENDPOINT`]: "http://127.0.0.1:8443/" })
+          assert.strictEqual(Either.getOrThrow(taken).endpoint, "http://127.0.0.1:8443/")
+        }
+      })
+  )
+
   it("R64: the senders' default timeouts end before the dispatcher's, so the sender's own classification stands", () => {
     for (const timeout of [AliyunSms.defaultTimeout, TencentSms.defaultTimeout]) {
       assert.isBelow(Duration.toMillis(timeout), Settings.defaults.outbox.sendTimeoutMillis)

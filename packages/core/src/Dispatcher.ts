@@ -4,7 +4,10 @@
  * exponential backoff and jitter, or dead-lettered (permanent failure, or too many
  * attempts). A claim whose holder died is reclaimed when its lease expires; a
  * holder that lost its lease cannot record a result. Safe to run in many fibers and
- * processes at once.
+ * processes at once, whose clocks agree to well within half a lease (as NTP keeps
+ * them): each reads leases against its own effect `Clock`, so a process whose clock
+ * runs ahead by more than the lease's unused half takes over a lease still held,
+ * and the message is sent twice without an unknown outcome.
  *
  * Each message's send-and-record runs in a fiber of its own that only the send
  * timeout interrupts: stopping a dispatcher never leaves a message that was sent
