@@ -3138,46 +3138,6 @@ layer(
   )
 })
 
-layer(
-  makeServer(PersistenceMemory.layerMemory, { rateLimits: { writes: { limit: 2, windowMillis: 3_600_000 } } })
-)("the writes bucket of a reactivated account", (it) => {
-  it.effect(
-    "§3, R5: a credential from before the account's reactivation, refused 401, takes nothing from its writes bucket: its person, signed in again, still writes",
-    () =>
-      Effect.gen(function* () {
-        const w = yield* Fixtures.makeWorld
-        const membership = yield* Membership.Membership
-        const { account } = yield* membership.me(w.enterprise.account, {})
-        const old = yield* tokenFor(w.enterprise.account)
-        const asIt = (active: boolean) => ({
-          accountId: account.id,
-          name: account.name,
-          phone: account.phone,
-          active
-        })
-        yield* TestClock.adjust("1 second")
-        yield* membership.updateAccount(w.operator, asIt(false))
-        yield* TestClock.adjust("1 second")
-        yield* membership.updateAccount(w.operator, asIt(true))
-        yield* TestClock.adjust("1 second")
-        const form = yield* Fixtures.form()
-        const draft = (token: string) =>
-          HttpClient.execute(
-            HttpClientRequest.post("/demands").pipe(
-              HttpClientRequest.bearerToken(token),
-              HttpClientRequest.bodyUnsafeJson(form)
-            )
-          )
-        for (let i = 0; i < 2; i++) assert.strictEqual((yield* draft(old)).status, 401)
-        const again = yield* tokenFor(w.enterprise.account)
-        for (let i = 0; i < 2; i++) {
-          const own = yield* draft(again)
-          assert.strictEqual(own.status, 201, JSON.stringify(yield* own.json))
-        }
-      })
-  )
-})
-
 layer(makeServer(PersistenceMemory.layerMemory, { rateLimits: { sms: { limit: 1, windowMillis: 60_000 } } }))(
   "the sms bucket",
   (it) => {
@@ -3856,6 +3816,42 @@ layer(
     }
   })
 )("refused commands and the rate limit", (it) => {
+  it.effect(
+    "§3, R5: a credential from before the account's reactivation, refused 401, takes nothing from its writes bucket: its person, signed in again, still writes",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* Fixtures.makeWorld
+        const membership = yield* Membership.Membership
+        const { account } = yield* membership.me(w.enterprise.account, {})
+        const old = yield* tokenFor(w.enterprise.account)
+        const asIt = (active: boolean) => ({
+          accountId: account.id,
+          name: account.name,
+          phone: account.phone,
+          active
+        })
+        yield* TestClock.adjust("1 second")
+        yield* membership.updateAccount(w.operator, asIt(false))
+        yield* TestClock.adjust("1 second")
+        yield* membership.updateAccount(w.operator, asIt(true))
+        yield* TestClock.adjust("1 second")
+        const form = yield* Fixtures.form()
+        const draft = (token: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post("/demands").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyUnsafeJson(form)
+            )
+          )
+        for (let i = 0; i < 2; i++) assert.strictEqual((yield* draft(old)).status, 401)
+        const again = yield* tokenFor(w.enterprise.account)
+        for (let i = 0; i < 2; i++) {
+          const own = yield* draft(again)
+          assert.strictEqual(own.status, 201, JSON.stringify(yield* own.json))
+        }
+      })
+  )
+
   it.effect(
     "rate limits, R51: a save refused because the information changed since it was read (412) gives its request back",
     () =>

@@ -51,6 +51,21 @@ const transports: ReadonlyArray<readonly [string, Layer.Layer<Transport.Transpor
 
 const tagOf = (result: SmsSender.SendResult) => result._tag
 
+/** The variables each provider's configuration requires, set. */
+const requiredVariables = {
+  aliyun: {
+    ALIYUN_SMS_ACCESS_KEY_ID: keyId,
+    ALIYUN_SMS_ACCESS_KEY_SECRET: secret,
+    ALIYUN_SMS_SIGN_NAME: "众包平台"
+  },
+  tencent: {
+    TENCENT_SMS_SECRET_ID: "AKIDtencent",
+    TENCENT_SMS_SECRET_KEY: "tencent-secret",
+    TENCENT_SMS_SDK_APP_ID: "1400000000",
+    TENCENT_SMS_SIGN_NAME: "众包平台"
+  }
+}
+
 describe("AliyunSms", () => {
   it.scopedLive(
     "R64: a signed SendSms is accepted by the fake provider and answered Sent with the BizId",
@@ -633,19 +648,7 @@ describe("AliyunSms", () => {
     'R64: a missing or blank provider key is refused naming its variable, never as "<redacted>"',
     () =>
       Effect.gen(function* () {
-        const full = {
-          aliyun: {
-            ALIYUN_SMS_ACCESS_KEY_ID: keyId,
-            ALIYUN_SMS_ACCESS_KEY_SECRET: secret,
-            ALIYUN_SMS_SIGN_NAME: "众包平台"
-          },
-          tencent: {
-            TENCENT_SMS_SECRET_ID: "AKIDtencent",
-            TENCENT_SMS_SECRET_KEY: "tencent-secret",
-            TENCENT_SMS_SDK_APP_ID: "1400000000",
-            TENCENT_SMS_SIGN_NAME: "众包平台"
-          }
-        }
+        const full = requiredVariables
         const messageOf = (provider: keyof typeof full, entries: Record<string, string>) => {
           const config: Config.Config<unknown> = provider === "aliyun" ? AliyunSms.config : TencentSms.config
           return Effect.withConfigProvider(
@@ -675,39 +678,27 @@ describe("AliyunSms", () => {
     "R64: an endpoint that is no http:// or https:// URL (host:port without its scheme), or a timeout of zero, is refused at start naming its variable, not dead-lettered message by message",
     () =>
       Effect.gen(function* () {
-        const full = {
-          ALIYUN: {
-            ALIYUN_SMS_ACCESS_KEY_ID: keyId,
-            ALIYUN_SMS_ACCESS_KEY_SECRET: secret,
-            ALIYUN_SMS_SIGN_NAME: "众包平台"
-          },
-          TENCENT: {
-            TENCENT_SMS_SECRET_ID: "AKIDtencent",
-            TENCENT_SMS_SECRET_KEY: "tencent-secret",
-            TENCENT_SMS_SDK_APP_ID: "1400000000",
-            TENCENT_SMS_SIGN_NAME: "众包平台"
-          }
-        }
-        for (const provider of ["ALIYUN", "TENCENT"] as const) {
+        for (const provider of ["aliyun", "tencent"] as const) {
           const config: Config.Config<{ readonly endpoint?: string | undefined }> =
-            provider === "ALIYUN" ? AliyunSms.config : TencentSms.config
+            provider === "aliyun" ? AliyunSms.config : TencentSms.config
+          const prefix = provider.toUpperCase()
           const read = (extra: Record<string, string>) =>
             Effect.either(
               Effect.withConfigProvider(
                 config,
-                ConfigProvider.fromMap(new Map(Object.entries({ ...full[provider], ...extra })))
+                ConfigProvider.fromMap(new Map(Object.entries({ ...requiredVariables[provider], ...extra })))
               )
             )
           for (const [variable, value] of [
-            [`${provider}_SMS_ENDPOINT`, "sms-proxy.internal:8443"],
-            [`${provider}_SMS_ENDPOINT`, "ftp://sms.example.com"],
-            [`${provider}_SMS_TIMEOUT`, "0 millis"]
+            [`${prefix}_SMS_ENDPOINT`, "sms-proxy.internal:8443"],
+            [`${prefix}_SMS_ENDPOINT`, "ftp://sms.example.com"],
+            [`${prefix}_SMS_TIMEOUT`, "0 millis"]
           ] as const) {
             const refused = yield* read({ [variable]: value })
             assert.isTrue(Either.isLeft(refused), `${variable}=${value} was taken`)
             if (Either.isLeft(refused)) assert.include(String(refused.left), variable)
           }
-          const taken = yield* read({ [`${provider}_SMS_ENDPOINT`]: "http://127.0.0.1:8443/" })
+          const taken = yield* read({ [`${prefix}_SMS_ENDPOINT`]: "http://127.0.0.1:8443/" })
           assert.strictEqual(Either.getOrThrow(taken).endpoint, "http://127.0.0.1:8443/")
         }
       })
