@@ -798,7 +798,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Consult on a demand (立即咨询), opening my thread if needed",
         "R22",
-        "While the demand is published, in a service mode that takes responses (R14). Rate-limited (bucket `consulting`)."
+        "While the demand is published, in a service mode that takes responses, or, in one switched off since its round took responses, with a member holding a response of that round (R14). Rate-limited (bucket `consulting`)."
       )
     )
   )
@@ -811,7 +811,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Consult the member that submitted a response (the demand's side), opening their thread if needed",
         "R22",
-        "By the demand's managing side, while the demand is published, in a service mode that takes responses (R14); the thread is the one `ask` opens, one per demand and responding member. Rate-limited (bucket `consulting`)."
+        "By the demand's managing side, while the demand is published, in a service mode that takes responses, or, in one switched off since its round took responses, with a member holding a response of that round (R14); the thread is the one `ask` opens, one per demand and responding member. Rate-limited (bucket `consulting`)."
       )
     )
   )
@@ -834,7 +834,7 @@ export class ConsultationsGroup extends HttpApiGroup.make("consultations")
           .addSuccess(Consulting.Posted, { status: 201 }),
         "Write in a consultation thread",
         "R22",
-        "While the demand is published, in a service mode that takes responses (R14). Rate-limited (bucket `consulting`)."
+        "While the demand is published, in a service mode that takes responses, or, in one switched off since its round took responses, with a member holding a response of that round (R14). Rate-limited (bucket `consulting`)."
       )
     )
   )
@@ -1377,7 +1377,7 @@ export class MembersGroup extends HttpApiGroup.make("members")
           .addSuccess(RevisedAccount),
         "Correct an account's name or phone, deactivate it or make it active again (operators)",
         "§3",
-        "The body is the account as it is to be, whole. With `If-Match` (the `revision` the account was read at, quoted), a change made since is not overwritten: `412` `revision.stale`. An inactive account's credentials are refused (`401` `auth.invalid`) and it is sent no SMS; its demands' notices go to its member's first active account. An operator does not deactivate its own account (`400` `account.self_deactivation`). Messages already queued keep the phone they were written with."
+        "The body is the account as it is to be, whole. With `If-Match` (the `revision` the account was read at, quoted), a change made since is not overwritten: `412` `revision.stale`. An inactive account's credentials are refused (`401` `auth.invalid`) and it is sent no SMS; made active again (`reactivatedAt`), it does not act on a credential issued before (`401` `auth.invalid`: its person signs in again); its demands' notices go to its member's first active account. An operator does not deactivate its own account (`400` `account.self_deactivation`). Messages already queued keep the phone they were written with."
       )
     )
   )

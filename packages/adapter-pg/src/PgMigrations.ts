@@ -105,9 +105,11 @@ export const latest: number = Math.max(
  * What a host that runs the migrations in a deploy step (`PgPersistence.layer({
  * migrate: false })`) is told at start, instead of answering every request with a
  * `500` on a missing table. A schema migrated further (by a newer version of the
- * adapter) passes. A database that does not answer passes too: whether it is
- * reachable is the host's readiness probe's to say, as when the layer is built
- * without this check.
+ * adapter) passes. So does a database that does not answer, or any other failure to
+ * read the migrations table (a role that may not read it): whether the database
+ * serves is the host's readiness probe's to say, as when the layer is built without
+ * this check. A schema name that is not a lower-case identifier is refused, as `run`
+ * refuses it.
  *
  * @since 0.1.0
  * @category migrations
@@ -116,6 +118,7 @@ export const check = (options: {
   readonly schema?: string | undefined
 }): Effect.Effect<void, Errors.InfrastructureError, SqlClient.SqlClient> => {
   const schema = options.schema ?? defaultSchema
+  if (!isSchemaName(schema)) return Effect.fail(badSchemaName())
   return Effect.gen(function* () {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     const table = `"${schema}".${migrationsTable}`
@@ -142,6 +145,12 @@ export const check = (options: {
     )
   )
 }
+
+const badSchemaName = () =>
+  new Errors.InfrastructureError({
+    port: "PgMigrations",
+    message: "the schema name must be a lower-case identifier (a-z, 0-9, _; 63 characters at most)"
+  })
 
 /** Runs a statement that a concurrent starter may run at the same time; its loss is no failure. */
 const racing = (effect: Effect.Effect<unknown, SqlError.SqlError>) =>
@@ -198,14 +207,7 @@ export const run = (options: {
   SqlClient.SqlClient
 > => {
   const schema = options.schema ?? defaultSchema
-  if (!isSchemaName(schema)) {
-    return Effect.fail(
-      new Errors.InfrastructureError({
-        port: "PgMigrations",
-        message: "the schema name must be a lower-case identifier (a-z, 0-9, _; 63 characters at most)"
-      })
-    )
-  }
+  if (!isSchemaName(schema)) return Effect.fail(badSchemaName())
   return Effect.gen(function* () {
     const sql = (yield* SqlClient.SqlClient).withoutTransforms()
     // Existing objects are looked up first: a role without CREATE on the database

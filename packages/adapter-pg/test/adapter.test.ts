@@ -1461,6 +1461,8 @@ describe(`adapter-pg on ${T.backend}`, () => {
           )
           assert.strictEqual(PgMigrations.latest, latest)
           yield* build(schema)
+          const badName = yield* Expect.failureOf(PgMigrations.check({ schema: 'a"; DROP SCHEMA x; --' }))
+          assert.include(badName.message, "lower-case identifier")
           const never = T.freshSchema("zbn")
           const missing = yield* Expect.failureOf(build(never))
           assert.instanceOf(missing, Errors.InfrastructureError)

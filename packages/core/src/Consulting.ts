@@ -212,7 +212,8 @@ export class Consulting extends Effect.Service<Consulting>()("@zhongbao/core/Con
 
       /**
        * R22: the demand's managing side writes to the member that submitted a response
-       * to it (of any round, in any status), opening their thread if needed, so that
+       * to it (of any round, in any status; in a mode switched off since, R14, only one
+       * holding a response of the current round), opening their thread if needed, so that
        * it need not wait for the responder to consult first. Who may not see the
        * response finds nothing (R4: a commissioning enterprise among them); operators
        * and the responder see it but are refused (R2). As in `ask`, only the demand is

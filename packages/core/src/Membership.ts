@@ -343,6 +343,8 @@ export class Membership extends Effect.Service<Membership>()("@zhongbao/core/Mem
        * refused if the account changed since (`revision.stale`); one without
        * overwrites a change made since, and is audited as the change it makes.
        * Messages already in the outbox keep the phone they were written with.
+       * Made active again, the account records when (`reactivatedAt`) and does not act
+       * on a credential issued before (`Member.credentialIssuedAt`).
        * Audited as `account.updated`, `account.deactivated` or `account.reactivated`,
        * with the account's state before and after (never its phone).
        */
