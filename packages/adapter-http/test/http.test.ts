@@ -3817,7 +3817,7 @@ layer(
   })
 )("refused commands and the rate limit", (it) => {
   it.effect(
-    "§3, R5: a credential from before the account's reactivation, refused 401, takes nothing from its writes bucket: its person, signed in again, still writes",
+    "§3, R5: a credential from before the account's reactivation, refused 401, takes nothing from its writes or uploads bucket: its person, signed in again, still writes and uploads",
     () =>
       Effect.gen(function* () {
         const w = yield* Fixtures.makeWorld
@@ -3843,12 +3843,23 @@ layer(
               HttpClientRequest.bodyUnsafeJson(form)
             )
           )
+        const multipart = `--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.7\n${" ".repeat(2_000)}\r\n--b--\r\n`
+        const upload = (token: string) =>
+          HttpClient.execute(
+            HttpClientRequest.post("/files").pipe(
+              HttpClientRequest.bearerToken(token),
+              HttpClientRequest.bodyText(multipart, "multipart/form-data; boundary=b")
+            )
+          )
         for (let i = 0; i < 2; i++) assert.strictEqual((yield* draft(old)).status, 401)
+        assert.strictEqual((yield* upload(old)).status, 401)
         const again = yield* tokenFor(w.enterprise.account)
         for (let i = 0; i < 2; i++) {
           const own = yield* draft(again)
           assert.strictEqual(own.status, 201, JSON.stringify(yield* own.json))
         }
+        const stored = yield* upload(again)
+        assert.strictEqual(stored.status, 201, JSON.stringify(yield* stored.json))
       })
   )
 

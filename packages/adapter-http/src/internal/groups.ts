@@ -647,17 +647,23 @@ export const FilesLive = HttpApiBuilder.group(Api, "files", (handlers) =>
     const files = yield* Files.Files
     const settings = yield* Settings.Settings
     const uploads = yield* Uploads
+    const membership = yield* Membership.Membership
     return handlers
       .handle("upload", ({ request, headers }) =>
-        Effect.flatMap(account, (a) =>
-          limited(a, "uploads", headers, (options) =>
-            uploads.turn(a)(
-              Effect.flatMap(
-                readUpload(request, settings.fileSizeLimitBytes, uploads.idleTimeout),
-                (upload) => core(Effect.mapError(files.upload(a, upload, options), asFilePart))
+        // The actor is read first (one read): an account deactivated, or a credential
+        // from before its reactivation (§3), is refused before it spends the account's
+        // uploads bucket and turn, which its body would hold, and which are not given back.
+        Effect.flatMap(
+          Effect.tap(account, (a) => coreRead(membership.me(a, {}))),
+          (a) =>
+            limited(a, "uploads", headers, (options) =>
+              uploads.turn(a)(
+                Effect.flatMap(
+                  readUpload(request, settings.fileSizeLimitBytes, uploads.idleTimeout),
+                  (upload) => core(Effect.mapError(files.upload(a, upload, options), asFilePart))
+                )
               )
             )
-          )
         )
       )
       .handle("info", ({ path, urlParams }) =>

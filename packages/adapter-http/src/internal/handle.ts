@@ -173,8 +173,8 @@ export const retryAfterSeconds = (millis: number, windowMillis: number): number 
  * Refusals of the domain: the command wrote nothing and sent no SMS. An
  * `Unauthorized` from a command is core's refusal of its actor (R5, `actor.unknown`:
  * an account deactivated, or a credential from before its reactivation, §3): such a
- * credential does not spend its account's buckets either, but for `uploads`, which
- * is never given back (the body was read before core saw the actor).
+ * credential does not spend its account's buckets either (an upload, whose bucket
+ * is never given back, has its actor read before it spends anything).
  */
 const refusedByDomain = (error: unknown): boolean =>
   error instanceof Unauthorized ||
