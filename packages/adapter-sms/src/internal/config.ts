@@ -1,3 +1,4 @@
+/** @internal The providers' shared configuration readers, each refusing a value it cannot use by its variable's name. */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
